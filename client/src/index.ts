@@ -1,0 +1,7 @@
+/**
+ * @enclave-wallet/client: the SDK an app uses (SPEC §9). Its browser entry
+ * uses no Node built-ins.
+ */
+
+/** The SDK's version. */
+export const CLIENT_VERSION = '0.1.0';

@@ -1,0 +1,3 @@
+/** @enclave-wallet/enclave: the trusted half, as a library for tests and the entry point. */
+export * from './log.js';
+export * from './server.js';

@@ -1,0 +1,48 @@
+// Lint rules, including the trust boundary: `proto/` is the only package the
+// host and the enclave share, and neither may import the other or the other's
+// libraries.
+import tseslint from 'typescript-eslint';
+
+/** Imports the enclave must never make: host code and host-side libraries. */
+export const ENCLAVE_FORBIDDEN = {
+  paths: [
+    { name: 'express', message: 'enclave/ must not depend on host-side libraries' },
+    { name: 'jose', message: 'enclave/ must not depend on host-side libraries' },
+    { name: 'pino', message: 'enclave/ logs through its own redacting logger' },
+    { name: '@aws-sdk/client-dynamodb', message: 'enclave/ never touches storage' },
+    { name: '@aws-sdk/lib-dynamodb', message: 'enclave/ never touches storage' },
+    { name: '@enclave-wallet/host', message: 'only @enclave-wallet/proto is shared between host and enclave' },
+    { name: '@enclave-wallet/client', message: 'only @enclave-wallet/proto is shared between host and enclave' },
+  ],
+  patterns: [{ group: ['**/host/**', '**/host', '**/client/**'], message: 'only proto/ is shared between host and enclave' }],
+};
+
+/** Imports the host must never make: enclave code. */
+export const HOST_FORBIDDEN = {
+  paths: [{ name: '@enclave-wallet/enclave', message: 'only @enclave-wallet/proto is shared between host and enclave' }],
+  patterns: [{ group: ['**/enclave/**', '**/enclave'], message: 'only proto/ is shared between host and enclave' }],
+};
+
+/** proto/ stands alone: it imports neither side. */
+export const PROTO_FORBIDDEN = {
+  paths: ['@enclave-wallet/enclave', '@enclave-wallet/host', '@enclave-wallet/client'].map((name) => ({ name, message: 'proto/ imports neither side' })),
+  patterns: [{ group: ['**/enclave/**', '**/host/**', '**/client/**'], message: 'proto/ imports neither side' }],
+};
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', '.data/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-namespace': 'off',
+    },
+  },
+  { files: ['enclave/**/*.ts'], rules: { 'no-restricted-imports': ['error', ENCLAVE_FORBIDDEN] } },
+  { files: ['host/**/*.ts'], rules: { 'no-restricted-imports': ['error', HOST_FORBIDDEN] } },
+  { files: ['proto/**/*.ts'], rules: { 'no-restricted-imports': ['error', PROTO_FORBIDDEN] } },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', clearTimeout: 'readonly' } },
+  },
+);

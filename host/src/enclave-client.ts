@@ -1,0 +1,62 @@
+/**
+ * The host's link to the enclave: one RPC connection, opened on first use and
+ * re-opened with back-off after it drops. While the enclave is away every
+ * call fails fast with ENCLAVE_UNAVAILABLE.
+ */
+import { EnclaveWalletError, RpcClient, type OperationName, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
+
+export interface EnclaveClientOptions {
+  /** `tcp://…` or `vsock://…`. */
+  address: string;
+  /** Time an answer may take. */
+  timeoutMs?: number;
+  /** First and largest pause between reconnection attempts. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export class EnclaveClient {
+  private rpc: RpcClient | undefined;
+  private connecting: Promise<RpcClient> | undefined;
+  private nextAttemptAt = 0;
+  private backoffMs: number;
+  private stopped = false;
+
+  constructor(private readonly options: EnclaveClientOptions) {
+    this.backoffMs = options.minBackoffMs ?? 100;
+  }
+
+  /** Calls an enclave operation. */
+  async call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number }): Promise<ResponseOf<K>> {
+    const rpc = await this.connection();
+    return rpc.call(operation, body, options);
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  close(): void {
+    this.stopped = true;
+    this.rpc?.close();
+  }
+
+  private async connection(): Promise<RpcClient> {
+    if (this.stopped) throw new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the enclave client is closed');
+    if (this.rpc && !this.rpc.closed) return this.rpc;
+    if (this.connecting) return this.connecting;
+    if (Date.now() < this.nextAttemptAt) throw new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable; reconnecting');
+    this.connecting = RpcClient.connect(this.options.address, { timeoutMs: this.options.timeoutMs, connectTimeoutMs: 2000 })
+      .then((rpc) => {
+        this.rpc = rpc;
+        this.backoffMs = this.options.minBackoffMs ?? 100;
+        return rpc;
+      })
+      .catch((err: unknown) => {
+        this.nextAttemptAt = Date.now() + this.backoffMs;
+        this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 5000);
+        throw new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable', {}, undefined, { cause: err });
+      })
+      .finally(() => {
+        this.connecting = undefined;
+      });
+    return this.connecting;
+  }
+}

@@ -1,0 +1,27 @@
+// Jest runs every test of every workspace from the repository root, on the
+// TypeScript sources (no build needed), as native ES modules.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    module: { type: 'es6' },
+    sourceMaps: 'inline',
+  },
+];
+
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    '^@enclave-wallet/(proto|enclave|host|client)$': '<rootDir>/$1/src/index.ts',
+    // Sources import siblings as `./x.js` (NodeNext); map them to `./x.ts` for
+    // TypeScript files, and leave real .js files (generated code) alone.
+    '^(\\.{1,2}/(?!.*generated/).*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/**/test/**/*.test.ts', '<rootDir>/**/src/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.data/'],
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+  testTimeout: 30000,
+};

@@ -1,0 +1,9 @@
+/**
+ * @enclave-wallet/proto: the only code the host and the enclave share.
+ */
+export * from './messages.js';
+export * from './errors.js';
+export * from './framing.js';
+export * from './address.js';
+export * from './transport/index.js';
+export * from './rpc.js';
