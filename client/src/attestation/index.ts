@@ -1,0 +1,4 @@
+/** Attestation documents: parsing and verification (browser-safe). */
+export * from './verify.js';
+export { CborError, decodeCbor } from './cbor.js';
+export { CertificateError, parseCertificate, type Certificate } from './x509.js';

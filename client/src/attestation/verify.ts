@@ -1,0 +1,235 @@
+/**
+ * Verification of AWS Nitro Enclaves attestation documents, following AWS's
+ * published process: the COSE_Sign1 structure and payload fields, the
+ * certificate chain from a pinned root to the signing certificate (names,
+ * signatures, CA flags, path lengths, validity at a chosen time), the ES384
+ * signature over the COSE Sig_structure, then the expected PCRs and nonce.
+ * See docs/attestation.md. Runs in browsers and Node (no Node built-ins).
+ */
+import { p384 } from '@noble/curves/nist.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { CborError, CborTagged, decodeCbor, encodeCbor, type CborValue } from './cbor.js';
+import { CertificateError, parseCertificate, type Certificate } from './x509.js';
+
+/** SHA-256 fingerprint of the AWS Nitro Enclaves root certificate (G1). */
+export const AWS_NITRO_ROOT_G1_SHA256 = '641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b';
+
+/** COSE algorithm id of ECDSA P-384 with SHA-384. */
+const COSE_ES384 = -35;
+/** COSE_Sign1 CBOR tag (Nitro sends the untagged form; both are accepted). */
+const COSE_SIGN1_TAG = 18;
+
+/** Why a document was refused. */
+export type AttestationErrorCode =
+  | 'MALFORMED'
+  | 'UNTRUSTED_ROOT'
+  | 'BAD_CHAIN'
+  | 'NOT_VALID_AT_TIME'
+  | 'BAD_SIGNATURE'
+  | 'PCR_MISMATCH'
+  | 'NONCE_MISMATCH';
+
+/** The document failed verification; `code` says at which step. */
+export class AttestationError extends Error {
+  override readonly name = 'AttestationError';
+  constructor(
+    readonly code: AttestationErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The verified content of an attestation document. */
+export interface AttestationDocument {
+  moduleId: string;
+  digest: string;
+  /** Milliseconds since the Unix epoch. */
+  timestamp: number;
+  /** PCR index → value. */
+  pcrs: Map<number, Uint8Array>;
+  certificate: Uint8Array;
+  cabundle: Uint8Array[];
+  publicKey: Uint8Array | undefined;
+  userData: Uint8Array | undefined;
+  nonce: Uint8Array | undefined;
+}
+
+/** The trust anchor: 'aws' pins the AWS Nitro root G1 by fingerprint; bytes pin that exact DER certificate. */
+export type TrustedRoot = 'aws' | Uint8Array;
+
+export interface VerifyOptions {
+  root: TrustedRoot;
+  /** When certificates must be valid: a date, or 'document' for the document's own timestamp. Default: now. */
+  at?: Date | 'document';
+  /** PCRs that must match exactly (index → bytes or hex). */
+  expectedPcrs?: Record<number, Uint8Array | string>;
+  /** The nonce the document must carry. */
+  expectedNonce?: Uint8Array;
+}
+
+const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function fromHex(text: string): Uint8Array {
+  if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new TypeError('expected an even-length hex string');
+  return Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+function bstr(value: CborValue, field: string, min: number, max: number): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new AttestationError('MALFORMED', `${field} must be a byte string`);
+  if (value.length < min || value.length > max) throw new AttestationError('MALFORMED', `${field} must be ${min} to ${max} bytes`);
+  return value;
+}
+
+/** An optional byte string: absent or null means not present. */
+function optionalBstr(value: CborValue, field: string, max: number): Uint8Array | undefined {
+  if (value === undefined || value === null) return undefined;
+  return bstr(value, field, 0, max);
+}
+
+/** The parts of a COSE_Sign1 attestation document, before any check of trust. */
+export interface ParsedDocument {
+  protectedHeader: Uint8Array;
+  payload: Uint8Array;
+  signature: Uint8Array;
+  document: AttestationDocument;
+}
+
+/**
+ * Parses a COSE_Sign1 attestation document and checks the shape of every
+ * field (AWS's syntactic validation), without checking trust.
+ *
+ * @throws {AttestationError} MALFORMED
+ */
+export function parseAttestationDocument(bytes: Uint8Array): ParsedDocument {
+  let outer: CborValue;
+  try {
+    outer = decodeCbor(bytes);
+  } catch (err) {
+    throw new AttestationError('MALFORMED', `not CBOR: ${(err as Error).message}`);
+  }
+  if (outer instanceof CborTagged) {
+    if (outer.tag !== COSE_SIGN1_TAG) throw new AttestationError('MALFORMED', `unexpected CBOR tag ${outer.tag}`);
+    outer = outer.value;
+  }
+  if (!Array.isArray(outer) || outer.length !== 4) throw new AttestationError('MALFORMED', 'not a COSE_Sign1 array of four items');
+  const [protectedHeader, unprotectedHeader, payload, signature] = outer;
+  if (!(protectedHeader instanceof Uint8Array) || !(payload instanceof Uint8Array) || !(signature instanceof Uint8Array)) {
+    throw new AttestationError('MALFORMED', 'COSE_Sign1 members have the wrong types');
+  }
+  if (!(unprotectedHeader instanceof Map)) throw new AttestationError('MALFORMED', 'unprotected header must be a map');
+  let header: CborValue;
+  let body: CborValue;
+  try {
+    header = decodeCbor(protectedHeader);
+    body = decodeCbor(payload);
+  } catch (err) {
+    throw new AttestationError('MALFORMED', `bad CBOR inside COSE_Sign1: ${(err as CborError).message}`);
+  }
+  if (!(header instanceof Map) || header.get(1) !== COSE_ES384) throw new AttestationError('MALFORMED', 'protected header must name ES384 (alg -35)');
+  if (signature.length !== 96) throw new AttestationError('MALFORMED', 'ES384 signature must be 96 bytes (r‖s)');
+  if (!(body instanceof Map)) throw new AttestationError('MALFORMED', 'payload must be a map');
+
+  const moduleId = body.get('module_id');
+  if (typeof moduleId !== 'string' || moduleId.length === 0) throw new AttestationError('MALFORMED', 'module_id must be a non-empty text string');
+  const digest = body.get('digest');
+  if (digest !== 'SHA384') throw new AttestationError('MALFORMED', 'digest must be "SHA384"');
+  const timestamp = body.get('timestamp');
+  if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp <= 0) throw new AttestationError('MALFORMED', 'timestamp must be a positive integer');
+  const rawPcrs = body.get('pcrs');
+  if (!(rawPcrs instanceof Map) || rawPcrs.size < 1 || rawPcrs.size > 32) throw new AttestationError('MALFORMED', 'pcrs must be a map of 1 to 32 entries');
+  const pcrs = new Map<number, Uint8Array>();
+  for (const [k, v] of rawPcrs) {
+    if (typeof k !== 'number' || k < 0 || k > 31) throw new AttestationError('MALFORMED', 'PCR index must be 0 to 31');
+    if (!(v instanceof Uint8Array) || ![32, 48, 64].includes(v.length)) throw new AttestationError('MALFORMED', `PCR${k} must be 32, 48 or 64 bytes`);
+    pcrs.set(k, v);
+  }
+  const certificate = bstr(body.get('certificate'), 'certificate', 1, 1024);
+  const rawBundle = body.get('cabundle');
+  if (!Array.isArray(rawBundle) || rawBundle.length === 0) throw new AttestationError('MALFORMED', 'cabundle must be a non-empty array');
+  const cabundle = rawBundle.map((c, i) => bstr(c, `cabundle[${i}]`, 1, 1024));
+
+  return {
+    protectedHeader,
+    payload,
+    signature,
+    document: {
+      moduleId,
+      digest,
+      timestamp,
+      pcrs,
+      certificate,
+      cabundle,
+      publicKey: optionalBstr(body.get('public_key'), 'public_key', 1024),
+      userData: optionalBstr(body.get('user_data'), 'user_data', 512),
+      nonce: optionalBstr(body.get('nonce'), 'nonce', 512),
+    },
+  };
+}
+
+function verifyChain(chain: Certificate[], at: Date): void {
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i]!;
+    if (at < cert.notBefore || at > cert.notAfter) {
+      throw new AttestationError('NOT_VALID_AT_TIME', `certificate ${i} is valid from ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}, not at ${at.toISOString()}`);
+    }
+    if (i === 0) continue;
+    const issuer = chain[i - 1]!;
+    if (!issuer.isCa) throw new AttestationError('BAD_CHAIN', `certificate ${i - 1} is not a CA but issued certificate ${i}`);
+    if (!equalBytes(cert.issuer, issuer.subject)) throw new AttestationError('BAD_CHAIN', `certificate ${i} names another issuer than certificate ${i - 1}`);
+    if (!p384.verify(cert.signature, cert.tbs, issuer.publicKey, { prehash: true, format: 'der', lowS: false })) {
+      throw new AttestationError('BAD_CHAIN', `certificate ${i} is not signed by certificate ${i - 1}`);
+    }
+  }
+  // pathLenConstraint: the number of CA certificates below a CA (the leaf excluded) may not exceed it.
+  for (let i = 0; i < chain.length - 1; i++) {
+    const limit = chain[i]!.pathLength;
+    const below = chain.length - 2 - i;
+    if (limit !== undefined && below > limit) throw new AttestationError('BAD_CHAIN', `certificate ${i} allows ${limit} intermediate CAs below it, the chain has ${below}`);
+  }
+}
+
+/**
+ * Verifies an attestation document and returns its content.
+ *
+ * @throws {AttestationError} naming the step that failed
+ * @example
+ * const doc = verifyAttestationDocument(bytes, { root: 'aws', at: 'document', expectedNonce });
+ */
+export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOptions): AttestationDocument {
+  const parsed = parseAttestationDocument(bytes);
+  const { document } = parsed;
+
+  let chain: Certificate[];
+  try {
+    chain = [...document.cabundle, document.certificate].map(parseCertificate);
+  } catch (err) {
+    if (err instanceof CertificateError) throw new AttestationError('MALFORMED', `bad certificate: ${err.message}`);
+    throw err;
+  }
+  const root = chain[0]!;
+  if (options.root === 'aws') {
+    if (toHex(sha256(root.der)) !== AWS_NITRO_ROOT_G1_SHA256) throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the AWS Nitro root G1');
+  } else if (!equalBytes(root.der, options.root)) {
+    throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the pinned root certificate');
+  }
+  const at = options.at === 'document' ? new Date(document.timestamp) : (options.at ?? new Date());
+  verifyChain(chain, at);
+
+  const sigStructure = encodeCbor(['Signature1', parsed.protectedHeader, new Uint8Array(0), parsed.payload]);
+  const leaf = chain[chain.length - 1]!;
+  if (!p384.verify(parsed.signature, sigStructure, leaf.publicKey, { prehash: true, format: 'compact', lowS: false })) {
+    throw new AttestationError('BAD_SIGNATURE', 'the COSE signature does not verify with the document certificate');
+  }
+
+  for (const [index, expected] of Object.entries(options.expectedPcrs ?? {})) {
+    const want = typeof expected === 'string' ? fromHex(expected) : expected;
+    const got = document.pcrs.get(Number(index));
+    if (!got || !equalBytes(got, want)) throw new AttestationError('PCR_MISMATCH', `PCR${index} is ${got ? toHex(got) : 'absent'}, expected ${toHex(want)}`);
+  }
+  if (options.expectedNonce && (!document.nonce || !equalBytes(document.nonce, options.expectedNonce))) {
+    throw new AttestationError('NONCE_MISMATCH', 'the document does not carry the expected nonce');
+  }
+  return document;
+}

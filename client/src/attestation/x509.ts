@@ -1,0 +1,165 @@
+/**
+ * Just enough DER and X.509 to verify a Nitro certificate chain: the signed
+ * TBS bytes, the signature, the validity window, the names, the P-384 public
+ * key and the basic-constraints extension. Strict: any structure it does not
+ * expect is an error, never a guess. Uses no Node built-ins.
+ */
+
+/** A certificate could not be parsed or is of a kind this verifier refuses. */
+export class CertificateError extends Error {
+  override readonly name = 'CertificateError';
+}
+
+interface Tlv {
+  tag: number;
+  /** Whole element, header included. */
+  raw: Uint8Array;
+  /** Contents only. */
+  value: Uint8Array;
+}
+
+function readTlv(bytes: Uint8Array, pos: number): { tlv: Tlv; next: number } {
+  if (pos + 2 > bytes.length) throw new CertificateError('truncated DER');
+  const tag = bytes[pos]!;
+  if ((tag & 0x1f) === 0x1f) throw new CertificateError('multi-byte DER tags are not supported');
+  let len = bytes[pos + 1]!;
+  let hdr = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3) throw new CertificateError('unsupported DER length');
+    if (pos + 2 + n > bytes.length) throw new CertificateError('truncated DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + bytes[pos + 2 + i]!;
+    if (len < 0x80 || (n > 1 && bytes[pos + 2] === 0)) throw new CertificateError('non-minimal DER length');
+    hdr += n;
+  }
+  const end = pos + hdr + len;
+  if (end > bytes.length) throw new CertificateError('DER element runs past its container');
+  return { tlv: { tag, raw: bytes.subarray(pos, end), value: bytes.subarray(pos + hdr, end) }, next: end };
+}
+
+function children(parent: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  let pos = 0;
+  while (pos < parent.value.length) {
+    const { tlv, next } = readTlv(parent.value, pos);
+    out.push(tlv);
+    pos = next;
+  }
+  return out;
+}
+
+function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
+  if (!tlv || tlv.tag !== tag) throw new CertificateError(`expected ${what}`);
+  return tlv;
+}
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** DER of the OIDs this verifier knows. */
+const OID = {
+  ecdsaWithSha384: '2a8648ce3d040303',
+  ecPublicKey: '2a8648ce3d0201',
+  secp384r1: '2b81040022',
+  basicConstraints: '551d13',
+};
+
+function parseTime(tlv: Tlv): Date {
+  const text = new TextDecoder().decode(tlv.value);
+  let m: RegExpExecArray | null;
+  let year: number;
+  if (tlv.tag === 0x17 && (m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(text))) {
+    year = Number(m[1]);
+    year += year < 50 ? 2000 : 1900;
+  } else if (tlv.tag === 0x18 && (m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(text))) {
+    year = Number(m[1]);
+  } else {
+    throw new CertificateError(`unsupported time ${JSON.stringify(text)}`);
+  }
+  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+}
+
+/** The parts of a certificate the chain check needs. */
+export interface Certificate {
+  /** The whole DER encoding. */
+  readonly der: Uint8Array;
+  /** The signed part. */
+  readonly tbs: Uint8Array;
+  /** The issuer's signature over `tbs` (DER ECDSA-Sig-Value). */
+  readonly signature: Uint8Array;
+  /** DER of the issuer and subject names (compared byte for byte). */
+  readonly issuer: Uint8Array;
+  readonly subject: Uint8Array;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Uncompressed P-384 public key (97 bytes). */
+  readonly publicKey: Uint8Array;
+  /** basicConstraints cA, false when absent. */
+  readonly isCa: boolean;
+  /** basicConstraints pathLenConstraint, undefined when absent. */
+  readonly pathLength: number | undefined;
+}
+
+/**
+ * Parses a DER certificate signed with ecdsa-with-SHA384 over a P-384 key.
+ *
+ * @throws {CertificateError} for anything else or anything malformed
+ */
+export function parseCertificate(der: Uint8Array): Certificate {
+  const { tlv: cert, next } = readTlv(der, 0);
+  if (next !== der.length) throw new CertificateError('trailing bytes after the certificate');
+  const [tbsTlv, sigAlg, sigValue, ...rest] = children(expectTag(cert, 0x30, 'Certificate SEQUENCE'));
+  if (rest.length) throw new CertificateError('unexpected fields in Certificate');
+  expectTag(tbsTlv, 0x30, 'TBSCertificate');
+  const alg = children(expectTag(sigAlg, 0x30, 'signatureAlgorithm'));
+  if (hex(expectTag(alg[0], 0x06, 'algorithm OID').value) !== OID.ecdsaWithSha384) throw new CertificateError('signature algorithm is not ecdsa-with-SHA384');
+  const bits = expectTag(sigValue, 0x03, 'signatureValue BIT STRING').value;
+  if (bits[0] !== 0) throw new CertificateError('signature BIT STRING has unused bits');
+
+  const tbs = children(tbsTlv!);
+  let i = 0;
+  if (tbs[0]?.tag === 0xa0) i++; // version
+  expectTag(tbs[i++], 0x02, 'serialNumber');
+  const innerAlg = children(expectTag(tbs[i++], 0x30, 'TBS signature algorithm'));
+  if (hex(expectTag(innerAlg[0], 0x06, 'OID').value) !== OID.ecdsaWithSha384) throw new CertificateError('TBS signature algorithm differs');
+  const issuer = expectTag(tbs[i++], 0x30, 'issuer Name').raw;
+  const validity = children(expectTag(tbs[i++], 0x30, 'validity'));
+  if (validity.length !== 2) throw new CertificateError('validity must have two times');
+  const subject = expectTag(tbs[i++], 0x30, 'subject Name').raw;
+  const spki = children(expectTag(tbs[i++], 0x30, 'subjectPublicKeyInfo'));
+  const keyAlg = children(expectTag(spki[0], 0x30, 'key algorithm'));
+  if (hex(expectTag(keyAlg[0], 0x06, 'key OID').value) !== OID.ecPublicKey) throw new CertificateError('key is not an EC public key');
+  if (hex(expectTag(keyAlg[1], 0x06, 'curve OID').value) !== OID.secp384r1) throw new CertificateError('key is not on P-384');
+  const keyBits = expectTag(spki[1], 0x03, 'subjectPublicKey').value;
+  if (keyBits[0] !== 0 || keyBits.length !== 98 || keyBits[1] !== 0x04) throw new CertificateError('P-384 key must be an uncompressed point');
+
+  let isCa = false;
+  let pathLength: number | undefined;
+  for (; i < tbs.length; i++) {
+    if (tbs[i]!.tag !== 0xa3) continue; // issuerUniqueID / subjectUniqueID are ignored
+    const [exts] = children(tbs[i]!);
+    for (const ext of children(expectTag(exts, 0x30, 'Extensions'))) {
+      const parts = children(expectTag(ext, 0x30, 'Extension'));
+      if (hex(expectTag(parts[0], 0x06, 'extnID').value) !== OID.basicConstraints) continue;
+      const octets = expectTag(parts[parts.length - 1], 0x04, 'extnValue');
+      const bc = children(readTlv(octets.value, 0).tlv);
+      for (const field of bc) {
+        if (field.tag === 0x01) isCa = field.value[0] !== 0;
+        else if (field.tag === 0x02) pathLength = field.value.reduce((n, b) => n * 256 + b, 0);
+      }
+    }
+  }
+
+  return {
+    der,
+    tbs: tbsTlv!.raw,
+    signature: bits.subarray(1),
+    issuer,
+    subject,
+    notBefore: parseTime(validity[0]!),
+    notAfter: parseTime(validity[1]!),
+    publicKey: keyBits.subarray(1),
+    isCa,
+    pathLength,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The verifier against a real Nitro attestation document (shared/fixtures)
+ * and the real AWS Nitro root G1.
+ */
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { AttestationError, AWS_NITRO_ROOT_G1_SHA256, verifyAttestationDocument } from '../src/index.js';
+
+const fixtures = new URL('../../../shared/fixtures/nitro/', import.meta.url);
+const real = new Uint8Array(readFileSync(new URL('attestation-real-2026-02-02.cbor', fixtures)));
+const awsRoot = new Uint8Array(readFileSync(new URL('aws-nitro-root-g1.der', fixtures)));
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ACCEPTED';
+  } catch (err) {
+    return err instanceof AttestationError ? err.code : `UNTYPED ${(err as Error).name}`;
+  }
+}
+
+test('the pinned fingerprint is that of the AWS root certificate file', () => {
+  expect(createHash('sha256').update(awsRoot).digest('hex')).toBe(AWS_NITRO_ROOT_G1_SHA256);
+});
+
+test('the real document verifies against the AWS root at its own timestamp', () => {
+  const doc = verifyAttestationDocument(real, { root: 'aws', at: 'document' });
+  expect(doc.moduleId).toBe('i-0340e0cb833504eb6-enc019c12d31f78864d');
+  expect(new Date(doc.timestamp).toISOString()).toBe('2026-02-02T20:43:47.502Z');
+  expect(doc.digest).toBe('SHA384');
+  expect(doc.pcrs.size).toBe(16);
+  expect([...doc.pcrs.values()].every((p) => p.length === 48)).toBe(true);
+  expect(hex(doc.pcrs.get(0)!).startsWith('9baef83909784e4d')).toBe(true);
+  expect(hex(doc.cabundle[0]!)).toBe(hex(awsRoot));
+});
+
+test('pinning the root by its exact bytes works the same', () => {
+  expect(() => verifyAttestationDocument(real, { root: awsRoot, at: 'document' })).not.toThrow();
+});
+
+test('today the leaf certificate has expired: NOT_VALID_AT_TIME', () => {
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws' }))).toBe('NOT_VALID_AT_TIME');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: new Date('2026-02-02T23:40:00Z') }))).toBe('NOT_VALID_AT_TIME');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: new Date('2026-02-02T21:00:00Z') }))).toBe('ACCEPTED');
+});
+
+test('expected PCRs and nonce are enforced', () => {
+  const doc = verifyAttestationDocument(real, { root: 'aws', at: 'document' });
+  const pcr0 = hex(doc.pcrs.get(0)!);
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: pcr0 } }))).toBe('ACCEPTED');
+  const wrong = pcr0.slice(0, -2) + (pcr0.endsWith('00') ? '01' : '00');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: wrong } }))).toBe('PCR_MISMATCH');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 20: pcr0 } }))).toBe('PCR_MISMATCH');
+  const nonce = doc.nonce ?? new Uint8Array(0);
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedNonce: nonce }))).toBe('ACCEPTED');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedNonce: Uint8Array.of(1, 2, 3) }))).toBe('NONCE_MISMATCH');
+});
+
+test('a different pinned root is UNTRUSTED_ROOT', () => {
+  const otherRoot = new Uint8Array(awsRoot);
+  otherRoot[otherRoot.length - 1] ^= 1;
+  expect(codeOf(() => verifyAttestationDocument(real, { root: otherRoot, at: 'document' }))).toBe('UNTRUSTED_ROOT');
+});
+
+test('truncated or padded documents are MALFORMED', () => {
+  expect(codeOf(() => verifyAttestationDocument(real.subarray(0, real.length - 1), { root: 'aws', at: 'document' }))).toBe('MALFORMED');
+  expect(codeOf(() => verifyAttestationDocument(Uint8Array.from([...real, 0]), { root: 'aws', at: 'document' }))).toBe('MALFORMED');
+  expect(codeOf(() => verifyAttestationDocument(new Uint8Array(0), { root: 'aws', at: 'document' }))).toBe('MALFORMED');
+});
+
+test('flipping any single byte of the real document makes it fail with a typed error', () => {
+  const seen = new Map<string, number>();
+  const copy = new Uint8Array(real);
+  for (let i = 0; i < real.length; i++) {
+    copy[i] ^= 0x01;
+    const code = codeOf(() => verifyAttestationDocument(copy, { root: 'aws', at: 'document' }));
+    copy[i] ^= 0x01;
+    if (code === 'ACCEPTED' || code.startsWith('UNTYPED')) throw new Error(`flipping byte ${i} gave ${code}`);
+    seen.set(code, (seen.get(code) ?? 0) + 1);
+  }
+  // Every kind of check takes part in catching some flip.
+  expect([...seen.keys()].sort()).toEqual(['BAD_CHAIN', 'BAD_SIGNATURE', 'MALFORMED', 'NOT_VALID_AT_TIME', 'UNTRUSTED_ROOT']);
+}, 600_000);
