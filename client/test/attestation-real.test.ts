@@ -59,7 +59,7 @@ test('expected PCRs and nonce are enforced', () => {
 
 test('a different pinned root is UNTRUSTED_ROOT', () => {
   const otherRoot = new Uint8Array(awsRoot);
-  otherRoot[otherRoot.length - 1] ^= 1;
+  otherRoot[otherRoot.length - 1]! ^= 1;
   expect(codeOf(() => verifyAttestationDocument(real, { root: otherRoot, at: 'document' }))).toBe('UNTRUSTED_ROOT');
 });
 
@@ -73,9 +73,9 @@ test('flipping any single byte of the real document makes it fail with a typed e
   const seen = new Map<string, number>();
   const copy = new Uint8Array(real);
   for (let i = 0; i < real.length; i++) {
-    copy[i] ^= 0x01;
+    copy[i]! ^= 0x01;
     const code = codeOf(() => verifyAttestationDocument(copy, { root: 'aws', at: 'document' }));
-    copy[i] ^= 0x01;
+    copy[i]! ^= 0x01;
     if (code === 'ACCEPTED' || code.startsWith('UNTYPED')) throw new Error(`flipping byte ${i} gave ${code}`);
     seen.set(code, (seen.get(code) ?? 0) + 1);
   }
