@@ -1,0 +1,111 @@
+/**
+ * `enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]...
+ * [--nonce HEX] [--at document|now|ISO-8601]` (SPEC §8).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AttestationError, verifyAttestationDocument, type TrustedRoot } from '@enclave-wallet/client';
+import { UsageError, type Io } from './io.js';
+
+export const VERIFY_USAGE = `usage: enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601]
+
+Verifies a COSE_Sign1 attestation document (raw CBOR or base64; - reads stdin).
+  --root   aws (default): the AWS Nitro root G1, pinned by fingerprint
+           dev: the local dev CA of the simulated NSM (.data/dev-ca/root.der)
+           PATH: a DER or PEM root certificate
+  --pcr    an expected PCR value, e.g. --pcr 0=9baef839...; repeatable
+  --nonce  the expected nonce, hex
+  --at     when certificates must be valid: now (default), document, or a time
+Prints one JSON object; exits 0 when valid, 1 when not, 2 on bad usage.`;
+
+const hex = (b: Uint8Array | undefined): string | null => (b ? Buffer.from(b).toString('hex') : null);
+
+/** Raw CBOR, or base64 text of it (whitespace allowed). */
+export function readDocument(raw: Buffer): Uint8Array {
+  const text = raw.toString('latin1').trim();
+  if (text.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(text)) {
+    const decoded = Buffer.from(text.replace(/\s+/g, ''), 'base64');
+    if (decoded.length > 0) return new Uint8Array(decoded);
+  }
+  return new Uint8Array(raw);
+}
+
+function readRoot(value: string, io: Io): TrustedRoot {
+  if (value === 'aws') return 'aws';
+  const path = value === 'dev' ? join(io.env.ENCLAVE_WALLET_DATA_DIR ?? join(io.cwd, '.data'), 'dev-ca', 'root.der') : value;
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read root certificate ${path}: ${(err as Error).message}${value === 'dev' ? ' (run the local stack once to create the dev CA)' : ''}`);
+  }
+  const pem = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
+  return new Uint8Array(pem ? Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64') : raw);
+}
+
+export async function verifyAttestationCommand(args: string[], io: Io): Promise<number> {
+  let file: string | undefined;
+  let root: TrustedRoot = 'aws';
+  let at: Date | 'document' | undefined;
+  let nonce: Uint8Array | undefined;
+  const pcrs: Record<number, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--root') root = readRoot(value(), io);
+    else if (arg === '--pcr') {
+      const m = /^(\d{1,2})=((?:[0-9a-fA-F]{2})+)$/.exec(value());
+      if (!m || Number(m[1]) > 31) throw new UsageError('--pcr takes N=HEX with N from 0 to 31');
+      pcrs[Number(m[1])] = m[2]!.toLowerCase();
+    } else if (arg === '--nonce') {
+      const v = value();
+      if (!/^(?:[0-9a-fA-F]{2})*$/.test(v)) throw new UsageError('--nonce takes hex');
+      nonce = new Uint8Array(Buffer.from(v, 'hex'));
+    } else if (arg === '--at') {
+      const v = value();
+      if (v === 'document') at = 'document';
+      else if (v === 'now') at = undefined;
+      else {
+        const d = new Date(v);
+        if (Number.isNaN(d.getTime()) || !/^\d{4}-\d\d-\d\d/.test(v)) throw new UsageError('--at takes document, now or an ISO-8601 time');
+        at = d;
+      }
+    } else if (arg === '--help' || arg === '-h') {
+      io.stdout(VERIFY_USAGE);
+      return 0;
+    } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
+    else if (file === undefined) file = arg;
+    else throw new UsageError('only one FILE may be given');
+  }
+  if (file === undefined) throw new UsageError('FILE is required');
+
+  let raw: Buffer;
+  try {
+    raw = file === '-' ? await io.readStdin() : readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const doc = verifyAttestationDocument(readDocument(raw), { root, at, expectedPcrs: pcrs, expectedNonce: nonce });
+    io.stdout(
+      JSON.stringify({
+        valid: true,
+        moduleId: doc.moduleId,
+        timestamp: new Date(doc.timestamp).toISOString(),
+        pcrs: Object.fromEntries([...doc.pcrs].map(([k, v]) => [String(k), hex(v)])),
+        publicKey: hex(doc.publicKey),
+        userData: hex(doc.userData),
+        nonce: hex(doc.nonce),
+      }),
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof AttestationError)) throw err;
+    io.stdout(JSON.stringify({ valid: false, reason: `${err.code}: ${err.message}` }));
+    return 1;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Builds the P-384 certificates of the simulated NSM's development CA: DER
+ * encoding of just the X.509 v3 structures a Nitro chain uses (CN-only
+ * names, validity, EC public key, basicConstraints and keyUsage), signed with
+ * ecdsa-with-SHA384. Development only.
+ */
+import { p384 } from '@noble/curves/nist.js';
+
+function len(n: number): number[] {
+  if (n < 0x80) return [n];
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return [0x80 | bytes.length, ...bytes];
+}
+
+function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
+  const body = concat(...content);
+  return concat(Uint8Array.from([tag, ...len(body.length)]), body);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+const seq = (...c: Uint8Array[]): Uint8Array => tlv(0x30, ...c);
+const oid = (hex: string): Uint8Array => tlv(0x06, Buffer.from(hex, 'hex'));
+const utf8 = (s: string): Uint8Array => tlv(0x0c, new TextEncoder().encode(s));
+
+function integer(bytes: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0 && (bytes[i + 1]! & 0x80) === 0) i++;
+  const trimmed = bytes.subarray(i);
+  return tlv(0x02, (trimmed[0]! & 0x80) !== 0 ? concat(Uint8Array.of(0), trimmed) : trimmed);
+}
+
+function time(d: Date): Uint8Array {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const body = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+  const year = d.getUTCFullYear();
+  // RFC 5280: UTCTime through 2049, GeneralizedTime from 2050.
+  return year < 2050 ? tlv(0x17, new TextEncoder().encode(`${p(year % 100)}${body}`)) : tlv(0x18, new TextEncoder().encode(`${p(year, 4)}${body}`));
+}
+
+const ECDSA_SHA384 = seq(oid('2a8648ce3d040303'));
+const name = (cn: string): Uint8Array => seq(tlv(0x31, seq(oid('550403'), utf8(cn))));
+
+export interface CertificateSpec {
+  serial: Uint8Array;
+  subject: string;
+  issuer: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** Uncompressed P-384 public key of the subject. */
+  publicKey: Uint8Array;
+  /** Private key of the issuer (the subject's own for a self-signed root). */
+  issuerPrivateKey: Uint8Array;
+  /** CA certificates get basicConstraints cA=true (with pathLen when given) and keyCertSign. */
+  ca: boolean;
+  pathLength?: number;
+}
+
+/** DER of a signed certificate. */
+export function buildCertificate(spec: CertificateSpec): Uint8Array {
+  const spki = seq(seq(oid('2a8648ce3d0201'), oid('2b81040022')), tlv(0x03, Uint8Array.of(0), spec.publicKey));
+  const bc = spec.ca
+    ? seq(tlv(0x01, Uint8Array.of(0xff)), ...(spec.pathLength !== undefined ? [integer(Uint8Array.of(spec.pathLength))] : []))
+    : seq();
+  // keyUsage: keyCertSign|cRLSign for CAs, digitalSignature for the leaf.
+  const ku = spec.ca ? tlv(0x03, Uint8Array.of(1, 0x06)) : tlv(0x03, Uint8Array.of(7, 0x80));
+  const extensions = tlv(
+    0xa3,
+    seq(
+      seq(oid('551d13'), tlv(0x01, Uint8Array.of(0xff)), tlv(0x04, bc)),
+      seq(oid('551d0f'), tlv(0x01, Uint8Array.of(0xff)), tlv(0x04, ku)),
+    ),
+  );
+  const tbs = seq(
+    tlv(0xa0, integer(Uint8Array.of(2))),
+    integer(spec.serial),
+    ECDSA_SHA384,
+    name(spec.issuer),
+    seq(time(spec.notBefore), time(spec.notAfter)),
+    name(spec.subject),
+    spki,
+    extensions,
+  );
+  const signature = p384.sign(tbs, spec.issuerPrivateKey, { prehash: true, format: 'der' });
+  return seq(tbs, ECDSA_SHA384, tlv(0x03, Uint8Array.of(0), signature));
+}

@@ -1,0 +1,98 @@
+/**
+ * The simulated NSM issues documents in exactly the real format: the same
+ * COSE_Sign1 shape and protected header as the real Nitro document, the same
+ * payload fields, readable by an independent CBOR library (cborg), and verifiable by
+ * the client's verifier against the dev root (and never against the AWS root).
+ */
+import { decode as cborgDecode } from 'cborg';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AttestationError, verifyAttestationDocument } from '@enclave-wallet/client';
+import { createPlatform, measureCode, readDevRoot, SimulatedNsm } from '../../enclave/src/platform/index.js';
+
+const real = new Uint8Array(readFileSync(new URL('../../../shared/fixtures/nitro/attestation-real-2026-02-02.cbor', import.meta.url)));
+const caDir = mkdtempSync(join(tmpdir(), 'dev-ca-'));
+const nsm = new SimulatedNsm({ caDir });
+// An independent CBOR library; real Nitro payloads use an indefinite-length map.
+const decoder = { decode: (b: Uint8Array): unknown => cborgDecode(b, { useMaps: true, allowIndefinite: true }) };
+
+test('same COSE_Sign1 shape and protected header as the real document', () => {
+  const doc = nsm.attest({ nonce: Uint8Array.of(1, 2, 3) });
+  const ours = decoder.decode(doc) as unknown[];
+  const theirs = decoder.decode(real) as unknown[];
+  expect(Array.isArray(ours) && ours.length === 4).toBe(true);
+  expect(Buffer.from(ours[0] as Uint8Array).toString('hex')).toBe(Buffer.from(theirs[0] as Uint8Array).toString('hex'));
+  expect((ours[3] as Uint8Array).length).toBe(96);
+  expect(doc[0]).toBe(real[0]); // untagged array of 4
+});
+
+test('same payload fields, in the same order, with the same types', () => {
+  const payloadOf = (d: Uint8Array): Map<string, unknown> => decoder.decode((decoder.decode(d) as Uint8Array[])[2]!) as Map<string, unknown>;
+  const ours = payloadOf(nsm.attest({ publicKey: new Uint8Array(32).fill(7) }));
+  const theirs = payloadOf(real);
+  expect([...ours.keys()]).toEqual([...theirs.keys()]);
+  const kind = (v: unknown): string => (v === null ? 'null' : v instanceof Uint8Array ? 'bytes' : v instanceof Map ? 'map' : Array.isArray(v) ? 'array' : typeof v);
+  for (const key of ['module_id', 'digest', 'timestamp', 'pcrs', 'certificate', 'cabundle', 'public_key']) {
+    expect({ key, kind: kind(ours.get(key)) }).toEqual({ key, kind: kind(theirs.get(key)) });
+  }
+  expect((ours.get('pcrs') as Map<number, Uint8Array>).size).toBe(16);
+});
+
+test('documents verify against the dev root, carry the key and nonce, and treat null fields as absent', () => {
+  const publicKey = new Uint8Array(32).fill(9);
+  const nonce = Uint8Array.of(0xaa, 0xbb);
+  const doc = verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root: readDevRoot(caDir), expectedNonce: nonce, expectedPcrs: { 0: nsm.pcrs().get(0)! } });
+  expect([...doc.publicKey!]).toEqual([...publicKey]);
+  expect(doc.userData).toBeUndefined();
+  const bare = verifyAttestationDocument(nsm.attest({}), { root: readDevRoot(caDir) });
+  expect(bare.publicKey).toBeUndefined();
+  expect(bare.nonce).toBeUndefined();
+});
+
+test('the dev root is never trusted as the AWS root', () => {
+  expect(() => verifyAttestationDocument(nsm.attest({}), { root: 'aws' })).toThrow(expect.objectContaining({ code: 'UNTRUSTED_ROOT' }));
+});
+
+test('the dev CA is made once and reused by later processes', () => {
+  const again = new SimulatedNsm({ caDir });
+  expect(() => verifyAttestationDocument(again.attest({}), { root: readDevRoot(caDir) })).not.toThrow();
+  expect(Buffer.from(again.rootCertificate).equals(Buffer.from(nsm.rootCertificate))).toBe(true);
+});
+
+test('PCR0 measures the code: changing a file changes it', () => {
+  const code = mkdtempSync(join(tmpdir(), 'code-'));
+  mkdirSync(join(code, 'platform'));
+  writeFileSync(join(code, 'main.js'), 'console.log(1)');
+  writeFileSync(join(code, 'platform', 'x.js'), 'export {}');
+  const before = Buffer.from(measureCode([code])).toString('hex');
+  expect(Buffer.from(measureCode([code])).toString('hex')).toBe(before);
+  writeFileSync(join(code, 'main.js'), 'console.log(2)');
+  expect(Buffer.from(measureCode([code])).toString('hex')).not.toBe(before);
+  expect(before).toHaveLength(96);
+});
+
+test('a document whose certificate expired is refused', () => {
+  let now = Date.now();
+  const clocked = new SimulatedNsm({ caDir, now: () => now });
+  const doc = clocked.attest({});
+  now += 4 * 3600_000;
+  expect(() => verifyAttestationDocument(doc, { root: readDevRoot(caDir), at: new Date(now) })).toThrow(AttestationError);
+  // A fresh document after that gets a renewed leaf.
+  expect(() => verifyAttestationDocument(clocked.attest({}), { root: readDevRoot(caDir), at: new Date(now) })).not.toThrow();
+});
+
+describe('the simulated NSM cannot be reached by accident in production', () => {
+  test('refused where /dev/nsm exists', () => {
+    expect(() => createPlatform({ mode: 'simulated', devCaDir: caDir, env: {}, deviceExists: () => true })).toThrow(/real enclave/);
+  });
+  test('refused with NODE_ENV=production unless the explicit override is set', () => {
+    expect(() => createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production' }, deviceExists: () => false })).toThrow(/production/);
+    expect(() => createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'yes' }, deviceExists: () => false })).toThrow(/production/);
+    const p = createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'i-understand-keys-are-not-protected' }, deviceExists: () => false });
+    expect(p.mode).toBe('simulated');
+  });
+  test('nitro mode refuses to start without /dev/nsm', () => {
+    expect(() => createPlatform({ mode: 'nitro', devCaDir: caDir, env: {}, deviceExists: () => false })).toThrow(/\/dev\/nsm/);
+  });
+});
