@@ -1,0 +1,156 @@
+/**
+ * PIN envelopes (SPEC §6): HPKE-sealed JSON from the client to the enclave,
+ * bound to a purpose, a user, a wallet, a digest, an expiry and a one-time
+ * nonce. Every check that fails names a stable code; nothing about the PIN
+ * is revealed by which one.
+ */
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
+
+export type Purpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
+const PURPOSES: readonly Purpose[] = ['create-wallet', 'derive-account', 'sign', 'change-pin', 'export', 'import'];
+
+/** An envelope may expire at most this far ahead. */
+export const MAX_ENVELOPE_LIFETIME_S = 300;
+/** Clock skew tolerated between client and enclave, on top of the lifetime. */
+export const CLOCK_SKEW_S = 30;
+/** Largest envelope plaintext accepted (a 24-word mnemonic and a PIN fit easily). */
+const MAX_PLAINTEXT_BYTES = 4096;
+const PIN = /^[0-9]{6,12}$/;
+
+/** A decrypted, checked envelope. `pin`, `newPin` and `mnemonic` are secrets. */
+export interface PinEnvelope {
+  v: 1;
+  purpose: Purpose;
+  sub: string;
+  walletId?: string;
+  digest?: string;
+  pin: string;
+  newPin?: string;
+  mnemonic?: string;
+  exp: number;
+  nonce: string;
+}
+
+/** What the envelope must be bound to for this request. */
+export interface Binding {
+  purpose: Purpose;
+  sub: string;
+  /** Absent for create-wallet and import. */
+  walletId?: string;
+  /** 0x-prefixed lowercase hex of the digest, for sign and export. */
+  digest?: string;
+}
+
+/** Nonces seen within their lifetime. Bounded: refuses new envelopes rather than forget live nonces. */
+export class ReplayCache {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly maxEntries = 100_000) {}
+
+  /** Records `nonce` until `exp` (seconds); false when it was already seen. */
+  claim(nonce: string, exp: number, nowSeconds: number): boolean {
+    if (this.seen.has(nonce)) return false;
+    if (this.seen.size >= this.maxEntries) {
+      for (const [n, e] of this.seen) if (e < nowSeconds - CLOCK_SKEW_S) this.seen.delete(n);
+      if (this.seen.size >= this.maxEntries) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight; retry shortly', { retryAfter: 5 });
+    }
+    this.seen.set(nonce, exp);
+    return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('ENVELOPE_INVALID', `the envelope is not valid: ${why}`);
+const mismatch = (field: string, expected: string, actual: string): EnclaveWalletError =>
+  new EnclaveWalletError('ENVELOPE_MISMATCH', `the envelope is bound to another ${field}`, { expected, actual });
+
+/** Parses and type-checks a decrypted envelope plaintext. */
+export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
+  if (plaintext.length > MAX_PLAINTEXT_BYTES) throw invalid('too large');
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
+  } catch {
+    throw invalid('not UTF-8 JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('not a JSON object');
+  const o = json as Record<string, unknown>;
+  const str = (k: string, required: boolean): string | undefined => {
+    const v = o[k];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) throw invalid(`${k} must be a non-empty string`);
+    return v;
+  };
+  if (o.v !== 1) throw invalid('unknown version');
+  const purpose = str('purpose', true) as Purpose;
+  if (!PURPOSES.includes(purpose)) throw invalid('unknown purpose');
+  const envelope: PinEnvelope = {
+    v: 1,
+    purpose,
+    sub: str('sub', true)!,
+    walletId: str('walletId', false),
+    digest: str('digest', false),
+    pin: str('pin', true)!,
+    newPin: str('newPin', false),
+    mnemonic: str('mnemonic', false),
+    exp: o.exp as number,
+    nonce: str('nonce', true)!,
+  };
+  if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
+  if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
+  if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
+  if (!PIN.test(envelope.pin)) throw new EnclaveWalletError('PIN_FORMAT_INVALID', 'a PIN is 6 to 12 digits');
+  if (envelope.newPin !== undefined && !PIN.test(envelope.newPin)) throw new EnclaveWalletError('PIN_FORMAT_INVALID', 'a PIN is 6 to 12 digits');
+  return envelope;
+}
+
+/**
+ * Checks a parsed envelope against what the request is for, then claims its
+ * nonce. Order: binding, expiry, replay, so a mismatched envelope does not
+ * burn its nonce.
+ */
+export function checkEnvelope(envelope: PinEnvelope, binding: Binding, replay: ReplayCache, nowSeconds: number): void {
+  if (envelope.purpose !== binding.purpose) throw mismatch('purpose', binding.purpose, envelope.purpose);
+  if (envelope.sub !== binding.sub) throw mismatch('user', binding.sub, envelope.sub);
+  if ((envelope.walletId ?? '') !== (binding.walletId ?? '')) throw mismatch('wallet', binding.walletId ?? '(none)', envelope.walletId ?? '(none)');
+  if ((envelope.digest ?? '') !== (binding.digest ?? '')) throw mismatch('digest', binding.digest ?? '(none)', envelope.digest ?? '(none)');
+  if (binding.purpose === 'change-pin' && envelope.newPin === undefined) throw invalid('change-pin needs newPin');
+  if (binding.purpose !== 'change-pin' && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin');
+  if (binding.purpose === 'import' ? envelope.mnemonic === undefined : envelope.mnemonic !== undefined) throw invalid('mnemonic goes with import only');
+  if (envelope.exp < nowSeconds) throw new EnclaveWalletError('ENVELOPE_EXPIRED', 'the envelope has expired');
+  if (envelope.exp > nowSeconds + MAX_ENVELOPE_LIFETIME_S + CLOCK_SKEW_S) throw new EnclaveWalletError('ENVELOPE_EXPIRED', `the envelope expires more than ${MAX_ENVELOPE_LIFETIME_S} s ahead`);
+  if (!replay.claim(envelope.nonce, envelope.exp, nowSeconds)) throw new EnclaveWalletError('ENVELOPE_REPLAYED', 'the envelope was already used');
+}
+
+/** Decrypts, parses and checks an envelope. */
+export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, binding: Binding, replay: ReplayCache, nowSeconds: number): Promise<PinEnvelope> {
+  let plaintext: Uint8Array;
+  try {
+    plaintext = await key.open(wire, PIN_ENVELOPE_INFO);
+  } catch {
+    throw invalid('it does not decrypt with this enclave’s key');
+  }
+  try {
+    const envelope = parseEnvelope(plaintext);
+    checkEnvelope(envelope, binding, replay, nowSeconds);
+    return envelope;
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/**
+ * Whether a new PIN is trivially guessable: one digit repeated, or a run
+ * going up or down by one at every step (123456, 987654, 890123 with wrap).
+ */
+export function isTrivialPin(pin: string): boolean {
+  const d = [...pin].map(Number);
+  if (d.every((x) => x === d[0])) return true;
+  for (const step of [1, 9]) {
+    if (d.every((x, i) => i === 0 || x === (d[i - 1]! + step) % 10)) return true;
+  }
+  return false;
+}

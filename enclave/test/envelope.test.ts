@@ -1,0 +1,133 @@
+/**
+ * PIN envelopes: the enclave's HPKE against RFC 9180 A.2.1, envelopes sealed
+ * by an independent HPKE implementation, and every binding check.
+ */
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { hpkeOpen, hpkeSeal, wireOf } from '../../test/support/hpke-reference.js';
+import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
+import { isTrivialPin, openPinEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
+
+const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+const NOW = 1_795_000_000;
+const DIGEST = '0x' + 'ab'.repeat(32);
+
+test('RFC 9180 A.2.1: the enclave opens the published ciphertext', async () => {
+  const key = await EnvelopeKey.fromRawKeys(h('8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb'), h('4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a'));
+  const wire = h('1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a' + '1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28');
+  const pt = await key.open(wire, h('4f6465206f6e2061204772656369616e2055726e'), h('436f756e742d30'));
+  expect(new TextDecoder().decode(pt)).toBe('Beauty is truth, truth beauty');
+});
+
+test('what the enclave seals to a client key opens with the independent implementation', async () => {
+  const skClient = h('11'.repeat(32));
+  const { x25519 } = await import('@noble/curves/ed25519.js');
+  const wire = await sealTo(x25519.getPublicKey(skClient), RECOVERY_PHRASE_INFO, new TextEncoder().encode('{"mnemonic":"x"}'));
+  expect(new TextDecoder().decode(hpkeOpen(skClient, wire, RECOVERY_PHRASE_INFO))).toBe('{"mnemonic":"x"}');
+});
+
+describe('PIN envelopes', () => {
+  let key: EnvelopeKey;
+  beforeAll(async () => {
+    key = await EnvelopeKey.generate();
+  });
+  const seal = (body: Record<string, unknown>, info = PIN_ENVELOPE_INFO): Uint8Array =>
+    wireOf(hpkeSeal(key.publicKey, info, new TextEncoder().encode(JSON.stringify(body))));
+  let n = 0;
+  const body = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+    v: 1,
+    purpose: 'sign',
+    sub: 'user-1',
+    walletId: 'w-1',
+    digest: DIGEST,
+    pin: '493817',
+    exp: NOW + 120,
+    nonce: (++n).toString(16).padStart(32, '0'),
+    ...over,
+  });
+  const binding: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST };
+  const codeOf = async (wire: Uint8Array, b: Binding = binding, cache = new ReplayCache()): Promise<string> =>
+    openPinEnvelope(key, wire, b, cache, NOW).then(
+      () => 'OK',
+      (e: unknown) => (e instanceof EnclaveWalletError ? e.code : `UNTYPED ${String(e)}`),
+    );
+
+  test('a well-formed envelope opens and yields its PIN', async () => {
+    const env = await openPinEnvelope(key, seal(body()), binding, new ReplayCache(), NOW);
+    expect(env).toMatchObject({ purpose: 'sign', pin: '493817', sub: 'user-1' });
+  });
+
+  test('each binding is checked', async () => {
+    expect(await codeOf(seal(body({ purpose: 'export' })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body({ sub: 'user-2' })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body({ walletId: 'w-2' })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body({ walletId: undefined })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body({ digest: '0x' + 'cd'.repeat(32) })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body({ digest: undefined })))).toBe('ENVELOPE_MISMATCH');
+  });
+
+  test('expiry: past, or more than five minutes ahead', async () => {
+    expect(await codeOf(seal(body({ exp: NOW - 1 })))).toBe('ENVELOPE_EXPIRED');
+    expect(await codeOf(seal(body({ exp: NOW + 301 + 30 })))).toBe('ENVELOPE_EXPIRED');
+    expect(await codeOf(seal(body({ exp: NOW + 300 })))).toBe('OK');
+  });
+
+  test('a nonce is accepted once; a mismatched envelope does not burn it', async () => {
+    const cache = new ReplayCache();
+    const nonce = 'ff'.repeat(16);
+    expect(await codeOf(seal(body({ nonce, walletId: 'w-9' })), binding, cache)).toBe('ENVELOPE_MISMATCH');
+    const good = seal(body({ nonce }));
+    expect(await codeOf(good, binding, cache)).toBe('OK');
+    expect(await codeOf(good, binding, cache)).toBe('ENVELOPE_REPLAYED');
+    expect(await codeOf(seal(body({ nonce })), binding, cache)).toBe('ENVELOPE_REPLAYED');
+  });
+
+  test('malformed envelopes are ENVELOPE_INVALID; bad PIN formats PIN_FORMAT_INVALID', async () => {
+    expect(await codeOf(seal(body(), new TextEncoder().encode('other-info')))).toBe('ENVELOPE_INVALID');
+    const tampered = seal(body());
+    tampered[40]! ^= 1;
+    expect(await codeOf(tampered)).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(new Uint8Array(10))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(wireOf(hpkeSeal(key.publicKey, PIN_ENVELOPE_INFO, new TextEncoder().encode('not json'))))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ v: 2 })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ nonce: 'xyz' })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ exp: 'soon' })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ digest: 'ab'.repeat(32) })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ newPin: '123987' })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ pin: '12345' })))).toBe('PIN_FORMAT_INVALID');
+    expect(await codeOf(seal(body({ pin: '1234567890123' })))).toBe('PIN_FORMAT_INVALID');
+    expect(await codeOf(seal(body({ pin: '12a456' })))).toBe('PIN_FORMAT_INVALID');
+  });
+
+  test('change-pin needs newPin; import needs a mnemonic and nothing else does', async () => {
+    const cp: Binding = { purpose: 'change-pin', sub: 'user-1', walletId: 'w-1' };
+    expect(await codeOf(seal(body({ purpose: 'change-pin', digest: undefined })), cp)).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ purpose: 'change-pin', digest: undefined, newPin: '770145' })), cp)).toBe('OK');
+    const imp: Binding = { purpose: 'import', sub: 'user-1' };
+    expect(await codeOf(seal(body({ purpose: 'import', walletId: undefined, digest: undefined })), imp)).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ purpose: 'import', walletId: undefined, digest: undefined, mnemonic: 'a b c' })), imp)).toBe('OK');
+    expect(await codeOf(seal(body({ mnemonic: 'a b c' })))).toBe('ENVELOPE_INVALID');
+  });
+
+  test('the replay cache is bounded and refuses rather than forgets', () => {
+    const cache = new ReplayCache(2);
+    expect(cache.claim('a', NOW + 100, NOW)).toBe(true);
+    expect(cache.claim('b', NOW + 100, NOW)).toBe(true);
+    expect(() => cache.claim('c', NOW + 100, NOW)).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    // Once the old ones expire, room is made.
+    expect(cache.claim('c', NOW + 1000, NOW + 500)).toBe(true);
+    expect(cache.claim('a', NOW + 1000, NOW + 500)).toBe(true);
+  });
+});
+
+test.each([
+  ['111111', true],
+  ['123456', true],
+  ['654321', true],
+  ['890123', true],
+  ['3210987', true],
+  ['493817', false],
+  ['112233', false],
+  ['135790', false],
+])('trivial PIN %s → %s', (pin, trivial) => {
+  expect(isTrivialPin(pin)).toBe(trivial);
+});
