@@ -1,0 +1,206 @@
+/**
+ * The sealed wallet blob's binary layout (docs/sealed-blob.md). Big-endian.
+ *
+ *   "EWSB" | version u8 (1)
+ *   walletId        str16   (u16 length + UTF-8)
+ *   ownerUserId     str16
+ *   kmsKeyId        str16
+ *   kmsCiphertext   bytes16 (u16 length + bytes): the KMS CiphertextBlob of the data key
+ *   argon2 memoryKiB u32 | iterations u32 | parallelism u8 | salt bytes8
+ *   aead id u8 (1 = XChaCha20-Poly1305) | nonce bytes8 (24)
+ *   ciphertext      bytes32 (u32 length + bytes): the seed, with its tag
+ *   --- attempt state (authenticated by its own MAC, see seal.ts) ---
+ *   failedAttempts u32 | lockedUntilMs u64 | stateMac bytes8 (32)
+ *
+ * Everything up to and including `ciphertext`'s length prefix is the AEAD's
+ * associated data, so no non-secret field can be changed without the blob
+ * failing to open.
+ */
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+
+export const BLOB_MAGIC = 'EWSB';
+export const BLOB_VERSION = 1;
+export const AEAD_XCHACHA20_POLY1305 = 1;
+/** Largest blob accepted (a few hundred bytes in practice). */
+export const MAX_BLOB_BYTES = 16 * 1024;
+
+export interface Argon2Params {
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+  salt: Uint8Array;
+}
+
+export interface AttemptState {
+  /** Consecutive wrong PINs. */
+  failedAttempts: number;
+  /** Unix ms until which no PIN is tried; 0 when not locked. */
+  lockedUntilMs: number;
+}
+
+export interface SealedBlob {
+  version: number;
+  walletId: string;
+  ownerUserId: string;
+  kmsKeyId: string;
+  kmsCiphertext: Uint8Array;
+  argon2: Argon2Params;
+  aeadId: number;
+  nonce: Uint8Array;
+  ciphertext: Uint8Array;
+  state: AttemptState;
+  stateMac: Uint8Array;
+}
+
+class Writer {
+  private readonly parts: number[] = [];
+  u8(n: number): this {
+    this.parts.push(n & 0xff);
+    return this;
+  }
+  u16(n: number): this {
+    if (n > 0xffff) throw new RangeError('field too long');
+    return this.u8(n >> 8).u8(n);
+  }
+  u32(n: number): this {
+    return this.u8(n >>> 24).u8(n >>> 16).u8(n >>> 8).u8(n);
+  }
+  u64(n: number): this {
+    return this.u32(Math.floor(n / 0x100000000)).u32(n >>> 0);
+  }
+  raw(b: Uint8Array): this {
+    for (const x of b) this.parts.push(x);
+    return this;
+  }
+  bytes8(b: Uint8Array): this {
+    if (b.length > 0xff) throw new RangeError('field too long');
+    return this.u8(b.length).raw(b);
+  }
+  bytes16(b: Uint8Array): this {
+    return this.u16(b.length).raw(b);
+  }
+  str16(s: string): this {
+    return this.bytes16(new TextEncoder().encode(s));
+  }
+  get length(): number {
+    return this.parts.length;
+  }
+  done(): Uint8Array {
+    return Uint8Array.from(this.parts);
+  }
+}
+
+class Reader {
+  private pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+  private need(n: number): void {
+    if (this.pos + n > this.b.length) throw bad('truncated');
+  }
+  u8(): number {
+    this.need(1);
+    return this.b[this.pos++]!;
+  }
+  u16(): number {
+    return (this.u8() << 8) | this.u8();
+  }
+  u32(): number {
+    return ((this.u16() << 16) >>> 0) + this.u16();
+  }
+  u64(): number {
+    const hi = this.u32();
+    const lo = this.u32();
+    if (hi > 0x1fffff) throw bad('u64 out of range');
+    return hi * 0x100000000 + lo;
+  }
+  raw(n: number): Uint8Array {
+    this.need(n);
+    const out = this.b.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  bytes8(): Uint8Array {
+    return this.raw(this.u8());
+  }
+  bytes16(): Uint8Array {
+    return this.raw(this.u16());
+  }
+  bytes32(): Uint8Array {
+    return this.raw(this.u32());
+  }
+  str16(): string {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes16());
+    } catch (err) {
+      if (err instanceof EnclaveWalletError) throw err;
+      throw bad('text field is not UTF-8');
+    }
+  }
+  get offset(): number {
+    return this.pos;
+  }
+  get remaining(): number {
+    return this.b.length - this.pos;
+  }
+}
+
+const bad = (why: string): EnclaveWalletError => new EnclaveWalletError('BLOB_INVALID', `the sealed blob is not readable: ${why}`);
+
+function writeHeader(w: Writer, blob: Omit<SealedBlob, 'state' | 'stateMac'>): void {
+  w.raw(new TextEncoder().encode(BLOB_MAGIC)).u8(blob.version);
+  w.str16(blob.walletId).str16(blob.ownerUserId).str16(blob.kmsKeyId).bytes16(blob.kmsCiphertext);
+  w.u32(blob.argon2.memoryKiB).u32(blob.argon2.iterations).u8(blob.argon2.parallelism).bytes8(blob.argon2.salt);
+  w.u8(blob.aeadId).bytes8(blob.nonce);
+}
+
+/** The AEAD associated data: the header and the ciphertext's length. */
+export function associatedData(blob: Omit<SealedBlob, 'state' | 'stateMac' | 'ciphertext'>, ciphertextLength: number): Uint8Array {
+  const w = new Writer();
+  writeHeader(w, { ...blob, ciphertext: new Uint8Array(0) });
+  return w.u32(ciphertextLength).done();
+}
+
+/** The bytes the attempt-state MAC covers: the whole sealed part and the state. */
+export function stateMacInput(sealedPart: Uint8Array, state: AttemptState): Uint8Array {
+  return new Writer().raw(sealedPart).u32(state.failedAttempts).u64(state.lockedUntilMs).done();
+}
+
+/** The sealed part (header, ciphertext) of a blob. */
+export function encodeSealedPart(blob: Omit<SealedBlob, 'state' | 'stateMac'>): Uint8Array {
+  const w = new Writer();
+  writeHeader(w, blob);
+  return w.u32(blob.ciphertext.length).raw(blob.ciphertext).done();
+}
+
+export function encodeBlob(blob: SealedBlob): Uint8Array {
+  const sealed = encodeSealedPart(blob);
+  return new Writer().raw(sealed).u32(blob.state.failedAttempts).u64(blob.state.lockedUntilMs).bytes8(blob.stateMac).done();
+}
+
+/**
+ * Parses a blob.
+ *
+ * @throws {EnclaveWalletError} BLOB_INVALID
+ */
+export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8Array } {
+  if (bytes.length > MAX_BLOB_BYTES) throw bad('too large');
+  const r = new Reader(bytes);
+  if (new TextDecoder().decode(r.raw(4)) !== BLOB_MAGIC) throw bad('not a sealed wallet blob');
+  const version = r.u8();
+  if (version !== BLOB_VERSION) throw bad(`unknown version ${version}`);
+  const walletId = r.str16();
+  const ownerUserId = r.str16();
+  const kmsKeyId = r.str16();
+  const kmsCiphertext = r.bytes16();
+  const argon2 = { memoryKiB: r.u32(), iterations: r.u32(), parallelism: r.u8(), salt: r.bytes8() };
+  const aeadId = r.u8();
+  if (aeadId !== AEAD_XCHACHA20_POLY1305) throw bad(`unknown AEAD ${aeadId}`);
+  const nonce = r.bytes8();
+  if (nonce.length !== 24) throw bad('nonce must be 24 bytes');
+  const ciphertext = r.bytes32();
+  const sealedPart = bytes.slice(0, r.offset);
+  const state = { failedAttempts: r.u32(), lockedUntilMs: r.u64() };
+  const stateMac = r.bytes8();
+  if (stateMac.length !== 32) throw bad('state MAC must be 32 bytes');
+  if (r.remaining !== 0) throw bad('trailing bytes');
+  return { version, walletId, ownerUserId, kmsKeyId, kmsCiphertext, argon2, aeadId, nonce, ciphertext, state, stateMac, sealedPart };
+}
