@@ -15,7 +15,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@enclave-wallet/(proto|enclave|host|client|cli)$': '<rootDir>/$1/src/index.ts',
+    '^@enclave-wallet/(proto|enclave|host|client|cli|devtools)$': '<rootDir>/$1/src/index.ts',
     // Sources import siblings as `./x.js` (NodeNext); map them to `./x.ts` for
     // TypeScript files, and leave real .js files (generated code) alone.
     '^(\\.{1,2}/(?!.*generated/).*)\\.js$': '$1',

@@ -1,0 +1,4 @@
+/** @enclave-wallet/devtools: development stand-ins. Never deploy. */
+export { LocalKms, LOCAL_KMS_CREDENTIALS, type LocalKmsOptions } from './kms/server.js';
+export { buildCiphertextForRecipient } from './kms/cms-builder.js';
+export { isAllowed, type KeyPolicy } from './kms/policy.js';

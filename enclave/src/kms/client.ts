@@ -1,0 +1,137 @@
+/**
+ * The enclave's KMS client: the unmodified @aws-sdk/client-kms, pointed at
+ * the endpoint and credentials the host hands over at init, with every call
+ * that returns key material made with `Recipient` (an attestation document
+ * carrying the enclave's RSA key), so KMS encrypts the plaintext to the
+ * enclave and it exists in clear only in enclave memory.
+ */
+import { DecryptCommand, GenerateDataKeyCommand, GenerateRandomCommand, KMSClient, KMSServiceException } from '@aws-sdk/client-kms';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { Platform } from '../platform/types.js';
+import type { DataKeyProvider } from '../sealing/seal.js';
+import { decryptCiphertextForRecipient } from './cms.js';
+
+/** The enclave's RSA-2048 key for KMS `Recipient`, made once at start-up. */
+export class RecipientKey {
+  readonly privateKey: KeyObject;
+  /** DER SubjectPublicKeyInfo, bound into attestation documents sent to KMS. */
+  readonly publicKeyDer: Uint8Array;
+
+  constructor() {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.privateKey = privateKey;
+    this.publicKeyDer = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+  }
+}
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+export interface KmsConfig {
+  region: string;
+  /** Empty for the region's default endpoint. */
+  endpoint?: string;
+  keyId: string;
+  credentials: AwsCredentials;
+}
+
+/** Maps SDK failures to the product's codes; `ciphertextError` is the code for a refused ciphertext. */
+function mapError(err: unknown, ciphertextError: 'BLOB_INVALID' | 'KMS_UNAVAILABLE' = 'KMS_UNAVAILABLE'): EnclaveWalletError {
+  if (err instanceof EnclaveWalletError) return err;
+  if (err instanceof KMSServiceException) {
+    switch (err.name) {
+      case 'InvalidCiphertextException':
+      case 'IncorrectKeyException':
+        return new EnclaveWalletError(ciphertextError, 'KMS refused the wrapped data key of this blob');
+      case 'AccessDeniedException':
+      case 'UnrecognizedClientException':
+      case 'InvalidSignatureException':
+      case 'ValidationException':
+        return new EnclaveWalletError('KMS_ACCESS_DENIED', `KMS refused the request (${err.name})`);
+      default:
+        return new EnclaveWalletError('KMS_UNAVAILABLE', `KMS failed (${err.name})`);
+    }
+  }
+  return new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS is unreachable');
+}
+
+export class EnclaveKms implements DataKeyProvider {
+  private readonly client: KMSClient;
+  private credentials: AwsCredentials;
+
+  constructor(
+    private readonly config: KmsConfig,
+    private readonly platform: Platform,
+    private readonly recipientKey: RecipientKey,
+  ) {
+    this.credentials = config.credentials;
+    this.client = new KMSClient({
+      region: config.region,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      // A fresh object per call: the SDK annotates the credentials object it gets.
+      credentials: async () => ({ ...this.credentials }),
+      maxAttempts: 3,
+    });
+  }
+
+  /** The key that wraps data keys. */
+  get keyId(): string {
+    return this.config.keyId;
+  }
+
+  /** Replaces the credentials (they are temporary on EC2). */
+  updateCredentials(credentials: AwsCredentials): void {
+    this.credentials = credentials;
+  }
+
+  private recipient(): { AttestationDocument: Uint8Array; KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } {
+    return { AttestationDocument: this.platform.attest({ publicKey: this.recipientKey.publicKeyDer }), KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' };
+  }
+
+  private open(ciphertextForRecipient: Uint8Array | undefined): Uint8Array {
+    if (!ciphertextForRecipient) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS answered without CiphertextForRecipient');
+    try {
+      return decryptCiphertextForRecipient(ciphertextForRecipient, this.recipientKey.privateKey);
+    } catch {
+      throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS answered with a CiphertextForRecipient this enclave cannot open');
+    }
+  }
+
+  /** Random bytes only this enclave can read (GenerateRandom with Recipient). */
+  async generateRandom(numberOfBytes: number): Promise<Uint8Array> {
+    try {
+      const out = await this.client.send(new GenerateRandomCommand({ NumberOfBytes: numberOfBytes, Recipient: this.recipient() }));
+      const bytes = this.open(out.CiphertextForRecipient);
+      if (bytes.length !== numberOfBytes) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned the wrong number of random bytes');
+      return bytes;
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  async generateDataKey(context: Record<string, string>): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array; keyId: string }> {
+    try {
+      const out = await this.client.send(new GenerateDataKeyCommand({ KeyId: this.config.keyId, KeySpec: 'AES_256', EncryptionContext: context, Recipient: this.recipient() }));
+      if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
+      if (!out.CiphertextBlob || !out.KeyId) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS answered without a CiphertextBlob');
+      return { plaintext: this.open(out.CiphertextForRecipient), ciphertextBlob: out.CiphertextBlob, keyId: out.KeyId };
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  async decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>, keyId: string): Promise<Uint8Array> {
+    try {
+      const out = await this.client.send(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: keyId, EncryptionContext: context, Recipient: this.recipient() }));
+      if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
+      return this.open(out.CiphertextForRecipient);
+    } catch (err) {
+      throw mapError(err, 'BLOB_INVALID');
+    }
+  }
+}
