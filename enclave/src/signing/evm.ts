@@ -1,0 +1,151 @@
+/**
+ * EVM signing (SPEC §3): transactions (legacy with EIP-155, EIP-2930,
+ * EIP-1559), EIP-191 personal messages and EIP-712 typed data. The enclave
+ * builds and hashes what it signs from the parsed request; it never signs a
+ * hash handed to it. Serialization and EIP-712 encoding come from
+ * micro-eth-signer (audited, pinned); signatures from @noble/curves.
+ */
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { Transaction } from 'micro-eth-signer';
+
+const txInvalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TRANSACTION_INVALID', `the transaction is not signable: ${why}`);
+
+const UINT = /^(0|[1-9][0-9]{0,77})$|^0x[0-9a-fA-F]{1,64}$/;
+
+/** Parses a decimal or 0x-hex unsigned integer below 2^bits. */
+export function parseUint(value: string | undefined, field: string, bits: number, required = true): bigint {
+  if (value === undefined || value === '') {
+    if (required) throw txInvalid(`${field} is required`);
+    return 0n;
+  }
+  if (!UINT.test(value)) throw txInvalid(`${field} must be a decimal or 0x-hex unsigned integer`);
+  const n = BigInt(value);
+  if (n >= 1n << BigInt(bits)) throw txInvalid(`${field} is too large`);
+  return n;
+}
+
+function parseAddress(value: string, field: string): string {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw txInvalid(`${field} must be a 20-byte 0x address`);
+  return value.toLowerCase();
+}
+
+const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+
+export type EvmTxType = 'legacy' | 'eip2930' | 'eip1559';
+
+export interface EvmTransactionRequest {
+  type: EvmTxType;
+  chainId: number | bigint;
+  to?: string;
+  value?: string;
+  nonce?: string;
+  gas?: string;
+  gasPrice?: string;
+  maxFeePerGas?: string;
+  maxPriorityFeePerGas?: string;
+  data?: Uint8Array;
+  accessList?: Array<{ address: string; storageKeys: string[] }>;
+}
+
+/** A transaction ready to sign: its unsigned form and the digest the envelope must be bound to. */
+export interface PreparedEvmTransaction {
+  digest: Uint8Array;
+  sign(privateKey: Uint8Array): { signature: Uint8Array; signedTransaction: Uint8Array; hash: Uint8Array };
+}
+
+export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTransaction {
+  const chainId = BigInt(req.chainId);
+  if (chainId < 1n || chainId >= 1n << 64n) throw txInvalid('chainId must be a positive integer');
+  const common = {
+    chainId,
+    to: req.to === undefined || req.to === '' ? '0x' : parseAddress(req.to, 'to'),
+    value: parseUint(req.value, 'value', 256, false),
+    nonce: parseUint(req.nonce, 'nonce', 64),
+    gasLimit: parseUint(req.gas, 'gas', 64),
+    data: hex(req.data ?? new Uint8Array(0)),
+  };
+  const accessList = (req.accessList ?? []).map((e, i) => ({
+    address: parseAddress(e.address, `accessList[${i}].address`),
+    storageKeys: e.storageKeys.map((k, j) => {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(k)) throw txInvalid(`accessList[${i}].storageKeys[${j}] must be 32 bytes of 0x-hex`);
+      return k.toLowerCase();
+    }),
+  }));
+  let tx: ReturnType<typeof Transaction.fromBytes>;
+  try {
+    switch (req.type) {
+      case 'legacy':
+        if (accessList.length) throw txInvalid('a legacy transaction has no access list');
+        if (req.maxFeePerGas || req.maxPriorityFeePerGas) throw txInvalid('a legacy transaction has gasPrice, not EIP-1559 fees');
+        tx = Transaction.prepare({ type: 'legacy', ...common, gasPrice: parseUint(req.gasPrice, 'gasPrice', 256) }, false);
+        break;
+      case 'eip2930':
+        if (req.maxFeePerGas || req.maxPriorityFeePerGas) throw txInvalid('an EIP-2930 transaction has gasPrice, not EIP-1559 fees');
+        tx = Transaction.prepare({ type: 'eip2930', ...common, gasPrice: parseUint(req.gasPrice, 'gasPrice', 256), accessList }, false);
+        break;
+      case 'eip1559': {
+        if (req.gasPrice) throw txInvalid('an EIP-1559 transaction has maxFeePerGas and maxPriorityFeePerGas, not gasPrice');
+        const maxFeePerGas = parseUint(req.maxFeePerGas, 'maxFeePerGas', 256);
+        const maxPriorityFeePerGas = parseUint(req.maxPriorityFeePerGas, 'maxPriorityFeePerGas', 256);
+        if (maxPriorityFeePerGas > maxFeePerGas) throw txInvalid('maxPriorityFeePerGas exceeds maxFeePerGas');
+        tx = Transaction.prepare({ type: 'eip1559', ...common, maxFeePerGas, maxPriorityFeePerGas, accessList }, false);
+        break;
+      }
+      default:
+        throw txInvalid('type must be legacy, eip2930 or eip1559');
+    }
+  } catch (err) {
+    if (err instanceof EnclaveWalletError) throw err;
+    throw txInvalid((err as Error).message);
+  }
+  const digest = keccak_256(tx.toBytes({ includeSignature: false }));
+  return {
+    digest,
+    sign(privateKey) {
+      const signed = tx.signBy(privateKey, false);
+      const raw = signed.raw as { r?: bigint; s?: bigint; yParity?: number; v?: bigint };
+      const yParity = raw.yParity ?? Number(((signed.v ?? 27n) - 35n - 2n * chainId) & 1n);
+      const signature = new Uint8Array(65);
+      signature.set(bigToBytes32(raw.r!), 0);
+      signature.set(bigToBytes32(raw.s!), 32);
+      signature[64] = 27 + yParity;
+      // The signature must verify over the digest the envelope was checked against.
+      const recovered = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact').addRecoveryBit(yParity).recoverPublicKey(digest);
+      if (!equal(recovered.toBytes(false), secp256k1.getPublicKey(privateKey, false))) throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
+      return { signature, signedTransaction: signed.toBytes(), hash: Buffer.from(signed.hash.replace(/^0x/, ''), 'hex') };
+    },
+  };
+}
+
+function bigToBytes32(n: bigint): Uint8Array {
+  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** 65-byte r‖s‖v (v = 27 + recovery bit) over a 32-byte digest. */
+export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  const recovered = secp256k1.sign(digest, privateKey, { prehash: false, format: 'recovered', lowS: true });
+  // noble's 'recovered' format is recovery ‖ r ‖ s.
+  const out = new Uint8Array(65);
+  out.set(recovered.subarray(1), 0);
+  out[64] = 27 + recovered[0]!;
+  return out;
+}
+
+/** EIP-191 personal_sign digest of text or raw bytes. */
+export function personalMessageDigest(message: { text: string } | { raw: Uint8Array }): Uint8Array {
+  const bytes = 'text' in message ? new TextEncoder().encode(message.text) : message.raw;
+  if (bytes.length > 1024 * 1024) throw new EnclaveWalletError('MESSAGE_INVALID', 'the message is too long');
+  const prefix = new TextEncoder().encode(`\x19Ethereum Signed Message:\n${bytes.length}`);
+  const all = new Uint8Array(prefix.length + bytes.length);
+  all.set(prefix, 0);
+  all.set(bytes, prefix.length);
+  return keccak_256(all);
+}
+
+export { typedDataDigest } from './eip712.js';

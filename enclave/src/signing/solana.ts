@@ -1,0 +1,122 @@
+/**
+ * Solana signing (SPEC §3): wire transactions (legacy and v0) and raw
+ * messages, with ed25519. The enclave parses the whole transaction message,
+ * finds its own key among the required signers and fills that signature slot;
+ * the envelope is bound to SHA-256 of the message bytes.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+
+const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TRANSACTION_INVALID', `the Solana transaction is not signable: ${why}`);
+/** The largest Solana transaction (one packet). */
+export const MAX_TRANSACTION_BYTES = 1232;
+
+class Cursor {
+  pos = 0;
+  constructor(readonly b: Uint8Array) {}
+  u8(): number {
+    if (this.pos >= this.b.length) throw invalid('truncated');
+    return this.b[this.pos++]!;
+  }
+  take(n: number): Uint8Array {
+    if (this.pos + n > this.b.length) throw invalid('truncated');
+    const out = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  /** Solana's compact-u16 ("shortvec"), canonical encodings only. */
+  shortvec(): number {
+    let value = 0;
+    for (let i = 0; i < 3; i++) {
+      const byte = this.u8();
+      value |= (byte & 0x7f) << (7 * i);
+      if ((byte & 0x80) === 0) {
+        if (i > 0 && byte === 0) throw invalid('non-canonical length');
+        if (value > 0xffff) throw invalid('length too large');
+        return value;
+      }
+      if (i === 2) throw invalid('length too long');
+    }
+    throw invalid('length too long');
+  }
+}
+
+export interface ParsedSolanaTransaction {
+  version: 'legacy' | 0;
+  signatureCount: number;
+  /** Offset of the message within the wire bytes. */
+  messageOffset: number;
+  message: Uint8Array;
+  requiredSigners: Uint8Array[];
+}
+
+/** Parses a wire transaction fully; anything left over or out of range is refused. */
+export function parseSolanaTransaction(wire: Uint8Array): ParsedSolanaTransaction {
+  if (wire.length > MAX_TRANSACTION_BYTES) throw invalid('larger than a Solana packet');
+  const c = new Cursor(wire);
+  const signatureCount = c.shortvec();
+  c.take(64 * signatureCount);
+  const messageOffset = c.pos;
+  let version: 'legacy' | 0 = 'legacy';
+  if ((wire[c.pos] ?? 0) & 0x80) {
+    const v = c.u8() & 0x7f;
+    if (v !== 0) throw invalid(`message version ${v} is not supported`);
+    version = 0;
+  }
+  const required = c.u8();
+  const readonlySigned = c.u8();
+  const readonlyUnsigned = c.u8();
+  const keyCount = c.shortvec();
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i < keyCount; i++) keys.push(c.take(32));
+  if (required === 0 || required > keyCount) throw invalid('bad number of required signatures');
+  if (readonlySigned >= required || readonlyUnsigned > keyCount - required) throw invalid('bad header');
+  if (signatureCount !== required) throw invalid('signature slots do not match the required signers');
+  c.take(32); // recent blockhash
+  const instructionSlots: number[][] = [];
+  const instructionCount = c.shortvec();
+  for (let i = 0; i < instructionCount; i++) {
+    const program = c.u8();
+    const accounts = [...c.take(c.shortvec())];
+    c.take(c.shortvec());
+    instructionSlots.push([program, ...accounts]);
+  }
+  let lookupAccounts = 0;
+  if (version === 0) {
+    const lookups = c.shortvec();
+    for (let i = 0; i < lookups; i++) {
+      c.take(32);
+      lookupAccounts += c.take(c.shortvec()).length;
+      lookupAccounts += c.take(c.shortvec()).length;
+    }
+  }
+  if (c.pos !== wire.length) throw invalid('trailing bytes');
+  const total = keyCount + lookupAccounts;
+  for (const slots of instructionSlots) if (slots.some((s) => s >= total)) throw invalid('instruction refers to a missing account');
+  return { version, signatureCount, messageOffset, message: wire.subarray(messageOffset), requiredSigners: keys.slice(0, required) };
+}
+
+/** SHA-256 of the message bytes: what a Solana envelope is bound to. */
+export function solanaDigest(message: Uint8Array): Uint8Array {
+  return sha256(message);
+}
+
+/** Signs the transaction as `publicKey`'s signer slot; returns the signature and the wire transaction with it. */
+export function signSolanaTransaction(wire: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; signedTransaction: Uint8Array } {
+  const parsed = parseSolanaTransaction(wire);
+  const publicKey = ed25519.getPublicKey(privateKey);
+  const slot = parsed.requiredSigners.findIndex((k) => k.every((x, i) => x === publicKey[i]));
+  if (slot < 0) throw invalid('this account is not a required signer of the transaction');
+  const signature = ed25519.sign(parsed.message, privateKey);
+  const signed = Uint8Array.from(wire);
+  const prefix = parsed.messageOffset - 64 * parsed.signatureCount;
+  signed.set(signature, prefix + 64 * slot);
+  return { signature, signedTransaction: signed };
+}
+
+/** Signs raw bytes. */
+export function signSolanaMessage(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  if (message.length === 0 || message.length > 64 * 1024) throw new EnclaveWalletError('MESSAGE_INVALID', 'the message must be 1 byte to 64 KiB');
+  return ed25519.sign(message, privateKey);
+}

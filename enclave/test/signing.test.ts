@@ -1,0 +1,269 @@
+/**
+ * Signing, checked with independent code: viem for EVM (transactions signed
+ * byte-for-byte as viem signs them, recovered senders, EIP-191, EIP-712 with
+ * the EIP's own example), @solana/kit and @noble/curves for Solana.
+ */
+import fc from 'fast-check';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import {
+  hashMessage,
+  hashTypedData,
+  keccak256,
+  parseTransaction,
+  recoverTransactionAddress,
+  recoverTypedDataAddress,
+  serializeTransaction,
+  toHex,
+  verifyMessage,
+  type TransactionSerializable,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  AccountRole,
+  address,
+  appendTransactionMessageInstruction,
+  compileTransaction,
+  createTransactionMessage,
+  getAddressFromPublicKey,
+  getTransactionDecoder,
+  getTransactionEncoder,
+  pipe,
+  setTransactionMessageFeePayer,
+  setTransactionMessageLifetimeUsingBlockhash,
+  createKeyPairFromPrivateKeyBytes,
+  type Blockhash,
+} from '@solana/kit';
+import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest, type EvmTransactionRequest } from '../src/signing/evm.js';
+import { parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from '../src/signing/solana.js';
+
+const key = Uint8Array.from(Buffer.from('4c0883a69102937d6231471b5dbb6204fe512961708279f1d7b1b8e7e8b1b1e1', 'hex'));
+const account = privateKeyToAccount(toHex(key));
+const hex = (b: Uint8Array): `0x${string}` => toHex(b);
+
+function viemTx(req: EvmTransactionRequest): TransactionSerializable {
+  const base = { chainId: Number(req.chainId), to: req.to as `0x${string}` | undefined, value: BigInt(req.value ?? 0), nonce: Number(req.nonce), gas: BigInt(req.gas!), data: req.data?.length ? hex(req.data) : undefined };
+  const accessList = (req.accessList ?? []).map((e) => ({ address: e.address as `0x${string}`, storageKeys: e.storageKeys as `0x${string}`[] }));
+  if (req.type === 'legacy') return { ...base, type: 'legacy', gasPrice: BigInt(req.gasPrice!) };
+  if (req.type === 'eip2930') return { ...base, type: 'eip2930', gasPrice: BigInt(req.gasPrice!), accessList };
+  return { ...base, type: 'eip1559', maxFeePerGas: BigInt(req.maxFeePerGas!), maxPriorityFeePerGas: BigInt(req.maxPriorityFeePerGas!), accessList };
+}
+
+describe('EVM transactions', () => {
+  const cases: EvmTransactionRequest[] = [
+    { type: 'legacy', chainId: 1, to: '0x3535353535353535353535353535353535353535', value: '1000000000000000000', nonce: '9', gas: '21000', gasPrice: '20000000000' },
+    { type: 'eip2930', chainId: 137, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '0x10', nonce: '0', gas: '50000', gasPrice: '0x3b9aca00', accessList: [{ address: '0x0000000000000000000000000000000000000001', storageKeys: ['0x' + '00'.repeat(31) + '01'] }] },
+    { type: 'eip1559', chainId: 31337, to: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', value: '12345', nonce: '3', gas: '100000', maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000', data: Uint8Array.of(0xa9, 0x05, 0x9c, 0xbb) },
+    { type: 'eip1559', chainId: 8217, nonce: '0', gas: '500000', maxFeePerGas: '1', maxPriorityFeePerGas: '0', data: Uint8Array.of(0x60, 0x80) },
+  ];
+
+  test.each(cases.map((c) => [c.type, c.chainId, c] as const))('%s on chain %s: same digest, same signed bytes as viem, sender recovers', async (_t, _c, req) => {
+    const prepared = prepareEvmTransaction(req);
+    const vtx = viemTx(req);
+    expect(hex(prepared.digest)).toBe(keccak256(serializeTransaction(vtx)));
+    const out = prepared.sign(key);
+    expect(hex(out.signedTransaction)).toBe(await account.signTransaction(vtx));
+    expect(await recoverTransactionAddress({ serializedTransaction: hex(out.signedTransaction) as never })).toBe(account.address);
+    expect(hex(out.hash)).toBe(keccak256(hex(out.signedTransaction)));
+    const parsed = parseTransaction(hex(out.signedTransaction));
+    expect(parsed.chainId).toBe(Number(req.chainId));
+    expect(out.signature).toHaveLength(65);
+  });
+
+  test('random EIP-1559 transactions match viem', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.bigInt({ min: 0n, max: 2n ** 96n }), fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 2 ** 31 }), fc.uint8Array({ maxLength: 64 }), async (value, nonce, chainId, data) => {
+        const req: EvmTransactionRequest = { type: 'eip1559', chainId, to: '0x0000000000000000000000000000000000000002', value: value.toString(), nonce: String(nonce), gas: '21000', maxFeePerGas: '100', maxPriorityFeePerGas: '2', data };
+        expect(hex(prepareEvmTransaction(req).sign(key).signedTransaction)).toBe(await account.signTransaction(viemTx(req)));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  test.each([
+    [{ type: 'eip1559', chainId: 1, nonce: '1', gas: '21000', maxFeePerGas: '1', maxPriorityFeePerGas: '2' }, /exceeds/],
+    [{ type: 'eip1559', chainId: 1, nonce: '1', gas: '21000', gasPrice: '1' }, /gasPrice/],
+    [{ type: 'legacy', chainId: 1, nonce: '1', gas: '21000' }, /gasPrice is required/],
+    [{ type: 'legacy', chainId: 1, nonce: '-1', gas: '21000', gasPrice: '1' }, /nonce/],
+    [{ type: 'legacy', chainId: 1, nonce: '1', gas: '1e5', gasPrice: '1' }, /gas/],
+    [{ type: 'legacy', chainId: 1, nonce: '1', gas: '21000', gasPrice: '1', to: '0x1234' }, /to/],
+    [{ type: 'legacy', chainId: 0, nonce: '1', gas: '21000', gasPrice: '1' }, /chainId/],
+    [{ type: 'legacy', chainId: 1, nonce: '18446744073709551616', gas: '21000', gasPrice: '1' }, /nonce/],
+    [{ type: 'bogus', chainId: 1, nonce: '1', gas: '21000' }, /type/],
+  ] as Array<[EvmTransactionRequest, RegExp]>)('refuses %j', (req, why) => {
+    expect(() => prepareEvmTransaction(req)).toThrow(expect.objectContaining({ code: 'TRANSACTION_INVALID', message: expect.stringMatching(why) }));
+  });
+});
+
+describe('EIP-191', () => {
+  test.each([['hello world'], [''], ['ünïcödé ✓']])('text %j: digest and signature as viem', async (text) => {
+    const digest = personalMessageDigest({ text });
+    expect(hex(digest)).toBe(hashMessage(text));
+    const signature = signDigest(digest, key);
+    expect(hex(signature)).toBe(await account.signMessage({ message: text }));
+    expect(await verifyMessage({ address: account.address, message: text, signature: hex(signature) })).toBe(true);
+  });
+
+  test('raw bytes', async () => {
+    const raw = Uint8Array.of(0, 1, 2, 255);
+    expect(hex(signDigest(personalMessageDigest({ raw }), key))).toBe(await account.signMessage({ message: { raw } }));
+  });
+});
+
+describe('EIP-712', () => {
+  // The example of EIP-712 itself (Mail from Cow to Bob), signed by keccak256("cow").
+  const mail = {
+    types: {
+      EIP712Domain: [
+        { name: 'name', type: 'string' },
+        { name: 'version', type: 'string' },
+        { name: 'chainId', type: 'uint256' },
+        { name: 'verifyingContract', type: 'address' },
+      ],
+      Person: [
+        { name: 'name', type: 'string' },
+        { name: 'wallet', type: 'address' },
+      ],
+      Mail: [
+        { name: 'from', type: 'Person' },
+        { name: 'to', type: 'Person' },
+        { name: 'contents', type: 'string' },
+      ],
+    },
+    primaryType: 'Mail',
+    domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
+    message: {
+      from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
+      to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
+      contents: 'Hello, Bob!',
+    },
+  };
+  const cow = Uint8Array.from(Buffer.from('c85ef7d79691fe79573b1a7064c19c1a9819ebdbd1faaab1a8ec92344438aaf4', 'hex'));
+
+  test('the EIP’s example: digest and signature as published', () => {
+    const digest = typedDataDigest(JSON.stringify(mail));
+    expect(hex(digest)).toBe('0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2');
+    const sig = signDigest(digest, cow);
+    expect(hex(sig.subarray(0, 32))).toBe('0x4355c47d63924e8a72e509b65029052eb6c299d53a04e167c5775fd466751c9d');
+    expect(hex(sig.subarray(32, 64))).toBe('0x07299936d304c153f6443dfa05f40ff007d72911b6f72307f996231605b91562');
+    expect(sig[64]).toBe(28);
+  });
+
+  test('agrees with viem on arrays, nested structs, bytes, ints and a derived domain', async () => {
+    const typed = {
+      types: {
+        Order: [
+          { name: 'maker', type: 'address' },
+          { name: 'amounts', type: 'uint256[]' },
+          { name: 'delta', type: 'int64' },
+          { name: 'salt', type: 'bytes32' },
+          { name: 'memo', type: 'bytes' },
+          { name: 'legs', type: 'Leg[2]' },
+          { name: 'active', type: 'bool' },
+        ],
+        Leg: [
+          { name: 'token', type: 'address' },
+          { name: 'note', type: 'string' },
+        ],
+      },
+      primaryType: 'Order',
+      domain: { name: 'Exchange', chainId: 8453, verifyingContract: '0x0000000000000000000000000000000000000abc' },
+      message: {
+        maker: account.address,
+        amounts: ['1', '2000000000000000000000'],
+        delta: '-42',
+        salt: '0x' + '11'.repeat(32),
+        memo: '0xdeadbeef',
+        legs: [
+          { token: '0x0000000000000000000000000000000000000001', note: 'a' },
+          { token: '0x0000000000000000000000000000000000000002', note: 'b' },
+        ],
+        active: true,
+      },
+    };
+    const digest = typedDataDigest(JSON.stringify(typed));
+    const viemTyped = { ...typed, message: { ...typed.message, amounts: typed.message.amounts.map(BigInt), delta: -42n } } as never;
+    expect(hex(digest)).toBe(hashTypedData(viemTyped));
+    const sig = signDigest(digest, key);
+    expect(await recoverTypedDataAddress({ ...(viemTyped as object), signature: hex(sig) } as never)).toBe(account.address);
+  });
+
+  test.each([
+    ['not JSON', '{'],
+    ['missing message', JSON.stringify({ ...mail, message: undefined })],
+    ['unknown primary type', JSON.stringify({ ...mail, primaryType: 'Nope' })],
+    ['unknown field type', JSON.stringify({ ...mail, types: { ...mail.types, Person: [{ name: 'name', type: 'strung' }] } })],
+    ['missing field', JSON.stringify({ ...mail, message: { ...mail.message, contents: undefined } })],
+    ['extra field', JSON.stringify({ ...mail, message: { ...mail.message, extra: 1 } })],
+    ['bad address', JSON.stringify({ ...mail, message: { ...mail.message, from: { name: 'Cow', wallet: '0x12' } } })],
+    ['uint8 out of range', JSON.stringify({ types: { T: [{ name: 'x', type: 'uint8' }] }, primaryType: 'T', domain: { name: 'd' }, message: { x: 256 } })],
+  ])('refuses %s', (_why, json) => {
+    expect(() => typedDataDigest(json)).toThrow(expect.objectContaining({ code: 'TYPED_DATA_INVALID' }));
+  });
+});
+
+describe('Solana', () => {
+  const seed = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+  const otherSigner = Uint8Array.from({ length: 32 }, (_, i) => 200 - i);
+  const blockhash = { blockhash: '4NCYB3kRT8sCNodPNuCZo8VUh4xqpBQxsxed2wd9xaD4' as Blockhash, lastValidBlockHeight: 100n };
+
+  async function build(version: 0 | 'legacy', feePayerKey: Uint8Array, extraSigner?: Uint8Array): Promise<Uint8Array> {
+    const payer = address(await getAddressFromPublicKey((await createKeyPairFromPrivateKeyBytes(feePayerKey)).publicKey));
+    const accounts = [
+      { address: payer, role: AccountRole.WRITABLE_SIGNER },
+      { address: address('HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk'), role: AccountRole.WRITABLE },
+    ];
+    if (extraSigner) accounts.push({ address: address(await getAddressFromPublicKey((await createKeyPairFromPrivateKeyBytes(extraSigner)).publicKey)), role: AccountRole.READONLY_SIGNER });
+    const message = pipe(
+      createTransactionMessage({ version }),
+      (m) => setTransactionMessageFeePayer(payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+      (m) => appendTransactionMessageInstruction({ programAddress: address('11111111111111111111111111111111'), accounts, data: Uint8Array.of(2, 0, 0, 0, 64, 66, 15, 0, 0, 0, 0, 0) }, m),
+    );
+    return new Uint8Array(getTransactionEncoder().encode(compileTransaction(message)));
+  }
+
+  test.each([['legacy' as const], [0 as const]])('%s transaction: our signature lands in our slot and verifies', async (version) => {
+    const wire = await build(version, seed, otherSigner);
+    const parsed = parseSolanaTransaction(wire);
+    expect(parsed.version).toBe(version);
+    expect(parsed.signatureCount).toBe(2);
+    const { signature, signedTransaction } = signSolanaTransaction(wire, seed);
+    const decoded = getTransactionDecoder().decode(signedTransaction);
+    const mine = await getAddressFromPublicKey((await createKeyPairFromPrivateKeyBytes(seed)).publicKey);
+    expect(Buffer.from(decoded.signatures[mine]!).equals(Buffer.from(signature))).toBe(true);
+    expect(ed25519.verify(signature, new Uint8Array(decoded.messageBytes), ed25519.getPublicKey(seed))).toBe(true);
+    // The other signer's slot is untouched (still zero).
+    const theirs = Object.entries(decoded.signatures).find(([a]) => a !== mine)![1];
+    expect(theirs === null || new Uint8Array(theirs).every((b) => b === 0)).toBe(true);
+    expect(hex(solanaDigest(parsed.message))).toBe(hex(sha256(new Uint8Array(decoded.messageBytes))));
+  });
+
+  test('a key that is not a required signer is refused', async () => {
+    const wire = await build(0, seed);
+    expect(() => signSolanaTransaction(wire, otherSigner)).toThrow(expect.objectContaining({ code: 'TRANSACTION_INVALID' }));
+  });
+
+  test('truncated, padded or random transactions are refused with a typed error', async () => {
+    const wire = await build('legacy', seed);
+    for (let cut = 0; cut < wire.length; cut += 5) expect(() => parseSolanaTransaction(wire.subarray(0, cut))).toThrow(EnclaveWalletError);
+    expect(() => parseSolanaTransaction(Uint8Array.from([...wire, 0]))).toThrow(EnclaveWalletError);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          parseSolanaTransaction(bytes);
+        } catch (err) {
+          expect(err).toBeInstanceOf(EnclaveWalletError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('raw messages', () => {
+    const msg = new TextEncoder().encode('Sign in to Example');
+    expect(ed25519.verify(signSolanaMessage(msg, seed), msg, ed25519.getPublicKey(seed))).toBe(true);
+    expect(() => signSolanaMessage(new Uint8Array(0), seed)).toThrow(expect.objectContaining({ code: 'MESSAGE_INVALID' }));
+  });
+});
