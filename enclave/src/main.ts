@@ -1,16 +1,20 @@
 /**
- * Entry point of the enclave process. Reads its listen address from
- * ENCLAVE_LISTEN (default tcp://127.0.0.1:5005) and serves until stopped.
+ * Entry point of the enclave process. Configuration from the environment
+ * (see config.ts): ENCLAVE_PLATFORM (simulated | nitro), ENCLAVE_LISTEN,
+ * ENCLAVE_DEV_CA_DIR, ENCLAVE_KMS_KEY_ID, LOG_LEVEL.
  */
+import { loadStartupConfig } from './config.js';
 import { createLogger } from './log.js';
-import { startEnclaveServer } from './server.js';
+import { createEnclaveService, startEnclaveServer } from './server.js';
 
 const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info');
-const listen = process.env.ENCLAVE_LISTEN ?? `tcp://127.0.0.1:${process.env.ENCLAVE_PORT ?? '5005'}`;
 
 try {
-  const server = await startEnclaveServer({ listen, logger });
-  logger.info('listening', { address: server.address });
+  const startup = loadStartupConfig(process.env);
+  const service = await createEnclaveService(startup);
+  const server = await startEnclaveServer({ listen: startup.listen, logger, service });
+  const pcr0 = Buffer.from(service.identity().pcrs?.[0] ?? new Uint8Array(0)).toString('hex');
+  logger.info('listening', { address: server.address, mode: startup.mode, pcr0 });
   const stop = (): void => {
     logger.info('stopping');
     void server.close().then(() => process.exit(0));

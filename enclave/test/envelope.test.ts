@@ -131,3 +131,13 @@ test.each([
 ])('trivial PIN %s → %s', (pin, trivial) => {
   expect(isTrivialPin(pin)).toBe(trivial);
 });
+
+test('an envelope inside a larger buffer (as protobuf decoding hands it over) opens', async () => {
+  const key = await EnvelopeKey.generate();
+  const body = { v: 1, purpose: 'create-wallet', sub: 'u', pin: '493817', exp: NOW + 60, nonce: 'ab'.repeat(16) };
+  const wire = wireOf(hpkeSeal(key.publicKey, PIN_ENVELOPE_INFO, new TextEncoder().encode(JSON.stringify(body))));
+  const pool = Buffer.alloc(wire.length + 100, 7);
+  pool.set(wire, 50);
+  const view = pool.subarray(50, 50 + wire.length);
+  await expect(openPinEnvelope(key, view, { purpose: 'create-wallet', sub: 'u' }, new ReplayCache(), NOW)).resolves.toMatchObject({ pin: '493817' });
+});

@@ -5,10 +5,14 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { createApp, EnclaveClient } from '@enclave-wallet/host';
 
 const silent = createLogger('error', () => {});
+const startup = testStartupConfig(join(mkdtempSync(join(tmpdir(), 'he-')), 'dev-ca'));
 
 async function listenHttp(app: ReturnType<typeof createApp>): Promise<{ url: string; server: Server }> {
   const server = await new Promise<Server>((resolve) => {
@@ -18,7 +22,8 @@ async function listenHttp(app: ReturnType<typeof createApp>): Promise<{ url: str
 }
 
 test('readiness follows the enclave, and the host reconnects after the enclave restarts', async () => {
-  let enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: silent });
+  const service = await createEnclaveService(startup);
+  let enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: silent, service });
   const address = enclave.address;
   const client = new EnclaveClient({ address, minBackoffMs: 10, maxBackoffMs: 20 });
   const { url, server } = await listenHttp(createApp({ enclave: client }));
@@ -34,7 +39,7 @@ test('readiness follows the enclave, and the host reconnects after the enclave r
     expect(body.error.code).toBe('ENCLAVE_UNAVAILABLE');
     expect(body.error.requestId).toBe(down.headers.get('x-request-id'));
 
-    enclave = await startEnclaveServer({ listen: address, logger: silent });
+    enclave = await startEnclaveServer({ listen: address, logger: silent, service });
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 25));

@@ -27,7 +27,7 @@ const recipientKey = new RecipientKey();
 beforeAll(async () => {
   const kms = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => readDevRoot(caDir) });
   ({ server, url } = await kms.listen(0));
-  sdk = new KMSClient({ region: 'local-1', endpoint: url, credentials: { ...LOCAL_KMS_CREDENTIALS } });
+  sdk = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { ...LOCAL_KMS_CREDENTIALS } });
 });
 afterAll(async () => {
   sdk.destroy();
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 const enclaveKms = (keyId: string, credentials = LOCAL_KMS_CREDENTIALS): EnclaveKms =>
-  new EnclaveKms({ region: 'local-1', endpoint: url, keyId, credentials }, nsm, recipientKey);
+  new EnclaveKms({ region: 'us-east-1', endpoint: url, keyId, credentials }, nsm, recipientKey);
 
 /** The sequence of BER tags down the tree, to compare shapes. */
 function shape(bytes: Uint8Array): string {
@@ -100,7 +100,7 @@ function shape(bytes: Uint8Array): string {
 
 test('CreateKey, DescribeKey, Encrypt and Decrypt with the real SDK; encryption context enforced', async () => {
   const { KeyMetadata } = await sdk.send(new CreateKeyCommand({ Description: 'test' }));
-  expect(KeyMetadata?.Arn).toMatch(/^arn:aws:kms:local-1:000000000000:key\//);
+  expect(KeyMetadata?.Arn).toMatch(/^arn:aws:kms:us-east-1:000000000000:key\//);
   const described = await sdk.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId! }));
   expect(described.KeyMetadata?.KeyState).toBe('Enabled');
   const ctx = { wallet: 'w-1' };
@@ -112,9 +112,9 @@ test('CreateKey, DescribeKey, Encrypt and Decrypt with the real SDK; encryption 
 });
 
 test('requests signed with unknown credentials are refused', async () => {
-  const stranger = new KMSClient({ region: 'local-1', endpoint: url, credentials: { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'x' } });
+  const stranger = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'x' } });
   await expect(stranger.send(new GenerateRandomCommand({ NumberOfBytes: 8 }))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
-  const wrongSecret = new KMSClient({ region: 'local-1', endpoint: url, credentials: { accessKeyId: LOCAL_KMS_CREDENTIALS.accessKeyId, secretAccessKey: 'wrong' } });
+  const wrongSecret = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: LOCAL_KMS_CREDENTIALS.accessKeyId, secretAccessKey: 'wrong' } });
   await expect(wrongSecret.send(new GenerateRandomCommand({ NumberOfBytes: 8 }))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
   stranger.destroy();
   wrongSecret.destroy();
@@ -193,7 +193,7 @@ test('keys persist across restarts of the endpoint', async () => {
   const enc = await sdk.send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId!, Plaintext: Buffer.from('kept') }));
   const second = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => readDevRoot(caDir) });
   const { server: s2, url: u2 } = await second.listen(0);
-  const client2 = new KMSClient({ region: 'local-1', endpoint: u2, credentials: { ...LOCAL_KMS_CREDENTIALS } });
+  const client2 = new KMSClient({ region: 'us-east-1', endpoint: u2, credentials: { ...LOCAL_KMS_CREDENTIALS } });
   const dec = await client2.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }));
   expect(Buffer.from(dec.Plaintext!).toString()).toBe('kept');
   client2.destroy();

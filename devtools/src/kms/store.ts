@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPEN_POLICY, type KeyPolicy } from './policy.js';
 
-export const LOCAL_REGION = 'local-1';
+export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
 export interface StoredKey {

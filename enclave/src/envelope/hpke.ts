@@ -20,7 +20,12 @@ export const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: ne
 
 type KeyPair = Awaited<ReturnType<typeof suite.kem.generateKeyPair>>;
 
-const toArrayBuffer = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
+/** A fresh ArrayBuffer holding exactly `b` (Buffer#slice shares memory, so copy explicitly). */
+function toArrayBuffer(b: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(b.length);
+  copy.set(b);
+  return copy.buffer;
+}
 
 /** The enclave's envelope key pair, made at start-up and never exported. */
 export class EnvelopeKey {

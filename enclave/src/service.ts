@@ -1,0 +1,312 @@
+/**
+ * The enclave's operations (SPEC §1–§6), one method per schema operation.
+ * Everything secret is created, used and zeroed here; answers carry only
+ * public accounts, signatures and sealed blobs.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { EnclaveWalletError, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
+import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
+import { wordlist as english } from '@scure/bip39/wordlists/english.js';
+import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
+import { EnvelopeKey, RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
+import { isTrivialPin, openPinEnvelope, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
+import { deriveAccount, initialAccounts, isValidMnemonic, normaliseMnemonic, seedFromMnemonic, type Network, type PublicAccount } from './keys/derive.js';
+import { EnclaveKms, RecipientKey } from './kms/client.js';
+import type { Platform } from './platform/types.js';
+import { ARGON2_POLICY } from './sealing/kdf.js';
+import { Sealer, type OpenedWallet } from './sealing/seal.js';
+import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest, type EvmTxType } from './signing/evm.js';
+import { signSolanaMessage, signSolanaTransaction, parseSolanaTransaction, solanaDigest } from './signing/solana.js';
+
+/** The enclave software version. */
+export const ENCLAVE_VERSION = '0.1.0';
+/** How long clients may rely on an attestation answer before fetching a new one. */
+export const ATTESTATION_TTL_MS = 5 * 60_000;
+/** Largest attestation nonce (SPEC §2: 64 bytes). */
+export const MAX_NONCE_BYTES = 64;
+/** Entropy of a new wallet: 32 bytes → 24 words. */
+const ENTROPY_BYTES = 32;
+
+const NETWORK_OF: Record<number, Network | undefined> = {
+  [v1.Network.NETWORK_EVM]: 'evm',
+  [v1.Network.NETWORK_SOLANA]: 'solana',
+  [v1.Network.NETWORK_BITCOIN]: 'bitcoin',
+};
+const PROTO_NETWORK: Record<Network, v1.Network> = { evm: v1.Network.NETWORK_EVM, solana: v1.Network.NETWORK_SOLANA, bitcoin: v1.Network.NETWORK_BITCOIN };
+const TX_TYPE: Record<number, EvmTxType | undefined> = {
+  [v1.EvmTransactionType.EVM_TRANSACTION_TYPE_LEGACY]: 'legacy',
+  [v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP2930]: 'eip2930',
+  [v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP1559]: 'eip1559',
+};
+
+const toProtoAccount = (a: PublicAccount): v1.Account.$Properties => ({ network: PROTO_NETWORK[a.network], index: a.index, path: a.path, address: a.address });
+const hex0x = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+function required(value: string | null | undefined, field: string): string {
+  if (!value) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is required`);
+  if (value.length > 256) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is too long`);
+  return value;
+}
+
+function bytesOf(value: Uint8Array | null | undefined, field: string): Uint8Array {
+  if (!value || value.length === 0) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is required`);
+  return value;
+}
+
+export interface ServiceOptions {
+  startup: StartupConfig;
+  platform: Platform;
+  envelopeKey: EnvelopeKey;
+  recipientKey?: RecipientKey;
+  now?: () => number;
+}
+
+export class EnclaveService {
+  private readonly started: number;
+  private readonly now: () => number;
+  private readonly replay = new ReplayCache();
+  private readonly recipientKey: RecipientKey;
+  private kms: EnclaveKms | undefined;
+  private sealer: Sealer | undefined;
+  private initRequest: string | undefined;
+
+  constructor(private readonly options: ServiceOptions) {
+    this.now = options.now ?? Date.now;
+    this.started = this.now();
+    this.recipientKey = options.recipientKey ?? new RecipientKey();
+  }
+
+  identity(): v1.EnclaveIdentity.$Properties {
+    return {
+      mode: this.options.platform.mode === 'nitro' ? v1.PlatformMode.PLATFORM_MODE_NITRO : v1.PlatformMode.PLATFORM_MODE_SIMULATED,
+      envelopePublicKey: this.options.envelopeKey.publicKey,
+      pcrs: Object.fromEntries(this.options.platform.pcrs()),
+      kdf: { algorithm: 'argon2id', memoryKib: ARGON2_POLICY.memoryKiB, iterations: ARGON2_POLICY.iterations, parallelism: ARGON2_POLICY.parallelism },
+      version: ENCLAVE_VERSION,
+    };
+  }
+
+  async health(): Promise<ResponseOf<'health'>> {
+    return { initialized: this.sealer !== undefined, uptimeMs: this.now() - this.started, identity: this.identity() };
+  }
+
+  async init(req: DecodedRequestOf<'init'>): Promise<ResponseOf<'init'>> {
+    const config = validateInit(req, this.options.startup);
+    // Re-init may only repeat the same configuration (a host restart); new credentials go through updateCredentials.
+    const fingerprint = JSON.stringify([config.region, config.endpoint ?? '', config.keyId]);
+    if (this.initRequest !== undefined && this.initRequest !== fingerprint) {
+      throw new EnclaveWalletError('CONFIG_REJECTED', 'the enclave is already initialised with another KMS configuration');
+    }
+    if (this.kms) this.kms.updateCredentials(config.credentials);
+    else {
+      this.kms = new EnclaveKms(config, this.options.platform, this.recipientKey);
+      this.sealer = new Sealer({ provider: this.kms, now: this.now });
+      this.initRequest = fingerprint;
+    }
+    return { identity: this.identity() };
+  }
+
+  async updateCredentials(req: DecodedRequestOf<'updateCredentials'>): Promise<ResponseOf<'updateCredentials'>> {
+    const { kms } = this.ready();
+    if (!req.credentials?.accessKeyId || !req.credentials.secretAccessKey) throw new EnclaveWalletError('CONFIG_REJECTED', 'credentials are required');
+    kms.updateCredentials(credentialsFrom(req.credentials));
+    return {};
+  }
+
+  async getAttestation(req: DecodedRequestOf<'getAttestation'>): Promise<ResponseOf<'getAttestation'>> {
+    const nonce = req.nonce ?? new Uint8Array(0);
+    if (nonce.length > MAX_NONCE_BYTES) throw new EnclaveWalletError('NONCE_INVALID', `the nonce is at most ${MAX_NONCE_BYTES} bytes`);
+    let document: Uint8Array;
+    try {
+      document = this.options.platform.attest({ publicKey: this.options.envelopeKey.publicKey, ...(nonce.length ? { nonce } : {}) });
+    } catch {
+      throw new EnclaveWalletError('ATTESTATION_UNAVAILABLE', 'the platform could not produce an attestation document');
+    }
+    return { document, identity: this.identity(), expiresAtMs: this.now() + ATTESTATION_TTL_MS };
+  }
+
+  async createWallet(req: DecodedRequestOf<'createWallet'>): Promise<ResponseOf<'createWallet'>> {
+    const { kms, sealer } = this.ready();
+    const userId = required(req.userId, 'userId');
+    const walletId = required(req.walletId, 'walletId');
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId });
+    if (isTrivialPin(envelope.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+    const entropy = await kms.generateRandom(ENTROPY_BYTES);
+    try {
+      return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+    } finally {
+      entropy.fill(0);
+    }
+  }
+
+  async import(req: DecodedRequestOf<'import'>): Promise<ResponseOf<'import'>> {
+    const { sealer } = this.ready();
+    const userId = required(req.userId, 'userId');
+    const walletId = required(req.walletId, 'walletId');
+    const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId });
+    const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
+    if (!isValidMnemonic(mnemonic)) throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
+    if (isTrivialPin(envelope.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+    const entropy = mnemonicToEntropy(mnemonic, english);
+    try {
+      return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+    } finally {
+      entropy.fill(0);
+    }
+  }
+
+  async deriveAccount(req: DecodedRequestOf<'deriveAccount'>): Promise<ResponseOf<'deriveAccount'>> {
+    const network = this.network(req.network);
+    const index = req.index ?? 0;
+    return this.withWallet(req, { purpose: 'derive-account' }, async (wallet, seed, envelope) => {
+      const { privateKey, ...account } = deriveAccount(seed, network, index);
+      privateKey.fill(0);
+      return { account: toProtoAccount(account), sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
+    });
+  }
+
+  async sign(req: DecodedRequestOf<'sign'>): Promise<ResponseOf<'sign'>> {
+    const network = this.network(req.network);
+    const { digest, signWith } = this.prepareSignature(network, req);
+    return this.withWallet(req, { purpose: 'sign', digest: hex0x(digest) }, async (wallet, seed, envelope) => {
+      const account = deriveAccount(seed, network, req.accountIndex ?? 0);
+      try {
+        if (req.address && req.address !== account.address) {
+          throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: req.address });
+        }
+        const out = signWith(account.privateKey);
+        return { ...out, digest, sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
+      } finally {
+        account.privateKey.fill(0);
+      }
+    });
+  }
+
+  async changePin(req: DecodedRequestOf<'changePin'>): Promise<ResponseOf<'changePin'>> {
+    return this.withWallet(req, { purpose: 'change-pin' }, async (wallet, _seed, envelope) => {
+      const newPin = envelope.newPin!;
+      if (isTrivialPin(newPin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+      return { sealedBlob: await wallet.reseal(utf8(newPin)) };
+    });
+  }
+
+  async export(req: DecodedRequestOf<'export'>): Promise<ResponseOf<'export'>> {
+    const recipient = req.recipientPublicKey ?? new Uint8Array(0);
+    if (recipient.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
+    return this.withWallet(req, { purpose: 'export', digest: hex0x(sha256(recipient)) }, async (wallet, _seed, envelope, entropy) => {
+      const plaintext = utf8(JSON.stringify({ mnemonic: entropyToMnemonic(entropy, english) }));
+      try {
+        const encryptedRecoveryPhrase = await sealTo(recipient, RECOVERY_PHRASE_INFO, plaintext);
+        return { encryptedRecoveryPhrase, sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
+      } finally {
+        plaintext.fill(0);
+      }
+    });
+  }
+
+  private ready(): { kms: EnclaveKms; sealer: Sealer } {
+    if (!this.kms || !this.sealer) throw new EnclaveWalletError('ENCLAVE_NOT_INITIALIZED', 'the enclave has not been initialised');
+    return { kms: this.kms, sealer: this.sealer };
+  }
+
+  private network(value: v1.Network | null | undefined): Network {
+    const network = NETWORK_OF[value ?? 0];
+    if (!network) throw new EnclaveWalletError('NETWORK_UNSUPPORTED', 'unknown network');
+    return network;
+  }
+
+  private envelope(wire: Uint8Array | null | undefined, binding: Binding): Promise<PinEnvelope> {
+    return openPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'), binding, this.replay, Math.floor(this.now() / 1000));
+  }
+
+  private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: string): Promise<ResponseOf<'createWallet'>> {
+    const seed = seedFromMnemonic(entropyToMnemonic(entropy, english));
+    const pinBytes = utf8(pin);
+    try {
+      const accounts = initialAccounts(seed).map(toProtoAccount);
+      return { sealedBlob: await sealer.sealNew(walletId, userId, entropy, pinBytes), accounts };
+    } finally {
+      seed.fill(0);
+      pinBytes.fill(0);
+    }
+  }
+
+  /** Opens the envelope and the wallet, runs `use`, and zeroes everything after. */
+  private async withWallet<T>(
+    req: { userId?: string | null; walletId?: string | null; sealedBlob?: Uint8Array | null; pinEnvelope?: Uint8Array | null },
+    binding: Omit<Binding, 'sub' | 'walletId'>,
+    use: (wallet: OpenedWallet, seed: Uint8Array, envelope: PinEnvelope, entropy: Uint8Array) => Promise<T>,
+  ): Promise<T> {
+    const { sealer } = this.ready();
+    const userId = required(req.userId, 'userId');
+    const walletId = required(req.walletId, 'walletId');
+    const blob = bytesOf(req.sealedBlob, 'sealedBlob');
+    const envelope = await this.envelope(req.pinEnvelope, { ...binding, sub: userId, walletId });
+    const pinBytes = utf8(envelope.pin);
+    let wallet: OpenedWallet | undefined;
+    let seed: Uint8Array | undefined;
+    try {
+      wallet = await sealer.open(blob, walletId, userId, pinBytes);
+      seed = seedFromMnemonic(entropyToMnemonic(wallet.seed, english));
+      return await use(wallet, seed, envelope, wallet.seed);
+    } finally {
+      pinBytes.fill(0);
+      seed?.fill(0);
+      wallet?.dispose();
+    }
+  }
+
+  private prepareSignature(network: Network, req: DecodedRequestOf<'sign'>): { digest: Uint8Array; signWith: (key: Uint8Array) => { signature: Uint8Array; signedTransaction?: Uint8Array; hash?: Uint8Array } } {
+    const payload = req.payload;
+    const wrongNetwork = (): EnclaveWalletError => new EnclaveWalletError('VALIDATION_FAILED', `a ${payload ?? 'missing'} payload cannot be signed on ${network}`);
+    switch (payload) {
+      case 'evmTransaction': {
+        if (network !== 'evm') throw wrongNetwork();
+        const t = req.evmTransaction!;
+        const type = TX_TYPE[t.type ?? 0];
+        if (!type) throw new EnclaveWalletError('TRANSACTION_INVALID', 'the transaction type must be legacy, eip2930 or eip1559');
+        const prepared = prepareEvmTransaction({
+          type,
+          chainId: t.chainId ?? 0,
+          to: t.to ?? '',
+          value: t.value ?? '',
+          nonce: t.nonce ?? '',
+          gas: t.gas ?? '',
+          gasPrice: t.gasPrice ?? '',
+          maxFeePerGas: t.maxFeePerGas ?? '',
+          maxPriorityFeePerGas: t.maxPriorityFeePerGas ?? '',
+          data: t.data ?? new Uint8Array(0),
+          accessList: (t.accessList ?? []).map((e) => ({ address: e.address ?? '', storageKeys: e.storageKeys ?? [] })),
+        });
+        return { digest: prepared.digest, signWith: (key) => prepared.sign(key) };
+      }
+      case 'evmMessage': {
+        if (network !== 'evm') throw wrongNetwork();
+        const m = req.evmMessage!;
+        const digest = m.content === 'raw' ? personalMessageDigest({ raw: m.raw ?? new Uint8Array(0) }) : personalMessageDigest({ text: m.text ?? '' });
+        return { digest, signWith: (key) => ({ signature: signDigest(digest, key) }) };
+      }
+      case 'evmTypedData': {
+        if (network !== 'evm') throw wrongNetwork();
+        const digest = typedDataDigest(req.evmTypedData?.json ?? '');
+        return { digest, signWith: (key) => ({ signature: signDigest(digest, key) }) };
+      }
+      case 'solanaTransaction': {
+        if (network !== 'solana') throw wrongNetwork();
+        const wire = bytesOf(req.solanaTransaction?.wireTransaction, 'transaction');
+        const digest = solanaDigest(parseSolanaTransaction(wire).message);
+        return { digest, signWith: (key) => signSolanaTransaction(wire, key) };
+      }
+      case 'solanaMessage': {
+        if (network !== 'solana') throw wrongNetwork();
+        const message = req.solanaMessage?.message ?? new Uint8Array(0);
+        if (message.length === 0) throw new EnclaveWalletError('MESSAGE_INVALID', 'the message is empty');
+        return { digest: solanaDigest(message), signWith: (key) => ({ signature: signSolanaMessage(message, key) }) };
+      }
+      default:
+        throw new EnclaveWalletError('VALIDATION_FAILED', 'nothing to sign: set exactly one payload');
+    }
+  }
+}
+

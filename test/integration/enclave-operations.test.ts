@@ -1,0 +1,223 @@
+/**
+ * Every enclave operation over TCP, as the host will drive it: a real enclave
+ * server (simulated NSM), the real @aws-sdk/client-kms against the local KMS
+ * endpoint with a key policy bound to the enclave's PCR0, envelopes sealed by
+ * an independent HPKE implementation, and results checked with viem and
+ * @noble/curves.
+ */
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { base58 } from '@scure/base';
+import { mkdtempSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage } from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
+import { verifyAttestationDocument } from '@enclave-wallet/client';
+import { LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
+import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
+import { EnclaveWalletError, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
+import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { hpkeOpen } from '../support/hpke-reference.js';
+import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'enclave-ops-'));
+const caDir = join(dir, 'dev-ca');
+let kmsServer: Server;
+let enclave: RpcServer;
+let rpc: RpcClient;
+let envelopeKey: Uint8Array;
+let kmsKeyArn: string;
+let kmsUrl: string;
+
+const USER = 'user-alice';
+const PIN = '493817';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'OK',
+    (e: unknown) => (e instanceof EnclaveWalletError ? e.code : `UNTYPED ${String(e)}`),
+  );
+}
+const env = (body: EnvelopeBody): Uint8Array => sealEnvelope(envelopeKey, body);
+
+beforeAll(async () => {
+  const startup = testStartupConfig(caDir);
+  const service = await createEnclaveService(startup);
+  const pcr0 = Buffer.from(service.identity().pcrs![0]!).toString('hex');
+  const kms = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => readDevRoot(caDir) });
+  ({ server: kmsServer, url: kmsUrl } = await kms.listen(0));
+  const admin = new KMSClient({ region: 'us-east-1', endpoint: kmsUrl, credentials: { ...LOCAL_KMS_CREDENTIALS } });
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'enclave-only', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Principal: '*', Resource: '*', Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr0 } } },
+    ],
+  };
+  kmsKeyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!.Arn!;
+  admin.destroy();
+  enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
+  rpc = await RpcClient.connect(enclave.address);
+  // The client's key comes from a verified attestation document (checked in detail below).
+  envelopeKey = verifyAttestationDocument((await rpc.call('getAttestation', {})).document!, { root: readDevRoot(caDir) }).publicKey!;
+});
+
+afterAll(async () => {
+  rpc.close();
+  await enclave.close();
+  await new Promise((r) => kmsServer.close(r));
+});
+
+const init = (over: Partial<v1.InitRequest.$Properties> = {}): Promise<unknown> =>
+  rpc.call('init', { kmsRegion: 'us-east-1', kmsEndpoint: kmsUrl, kmsKeyId: kmsKeyArn, credentials: { ...LOCAL_KMS_CREDENTIALS }, ...over });
+
+test('before init: health says so and wallet operations are refused', async () => {
+  expect(await rpc.call('health', {})).toMatchObject({ initialized: false });
+  expect(await codeOf(rpc.call('createWallet', { userId: USER, walletId: 'w', pinEnvelope: Uint8Array.of(1) }))).toBe('ENCLAVE_NOT_INITIALIZED');
+});
+
+test('init refuses configuration outside the compiled-in bounds, then accepts a good one once', async () => {
+  expect(await codeOf(init({ kmsRegion: 'mars' }))).toBe('CONFIG_REJECTED');
+  expect(await codeOf(init({ kmsEndpoint: 'http://evil.example.com' }))).toBe('CONFIG_REJECTED');
+  expect(await codeOf(init({ kmsKeyId: 'not-a-key' }))).toBe('CONFIG_REJECTED');
+  expect(await codeOf(init({ credentials: {} }))).toBe('CONFIG_REJECTED');
+  expect(await codeOf(init())).toBe('OK');
+  expect(await codeOf(init())).toBe('OK'); // a host restart repeats it
+  expect(await codeOf(init({ kmsKeyId: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000' }))).toBe('CONFIG_REJECTED');
+  expect(await rpc.call('health', {})).toMatchObject({ initialized: true });
+});
+
+test('attestation: a document with the envelope key and the nonce, verifiable against the dev root', async () => {
+  const nonce = Uint8Array.from(sha256(new TextEncoder().encode('fresh')));
+  const answer = await rpc.call('getAttestation', { nonce });
+  const doc = verifyAttestationDocument(answer.document!, { root: readDevRoot(caDir), expectedNonce: nonce });
+  expect(Buffer.from(doc.publicKey!).equals(Buffer.from(envelopeKey))).toBe(true);
+  expect(Buffer.from(envelopeKey).equals(Buffer.from(answer.identity!.envelopePublicKey!))).toBe(true);
+  expect(Buffer.from(doc.pcrs.get(0)!).equals(Buffer.from(answer.identity!.pcrs![0]!))).toBe(true);
+  expect(answer.identity!.kdf).toMatchObject({ algorithm: 'argon2id', memoryKib: 19456, iterations: 2, parallelism: 1 });
+  expect(await codeOf(rpc.call('getAttestation', { nonce: new Uint8Array(65) }))).toBe('NONCE_INVALID');
+});
+
+describe('a wallet’s life', () => {
+  let blob: Uint8Array;
+  let evmAddress: string;
+  let solanaAddress: string;
+  const WALLET = 'wallet-1';
+  beforeAll(async () => {
+    await init();
+  });
+
+  test('create: trivial PINs refused; accounts for EVM, Solana and Bitcoin', async () => {
+    expect(await codeOf(rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: USER, pin: '123456' }) }))).toBe('PIN_TOO_WEAK');
+    expect(await codeOf(rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: 'mallory', pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
+    const created = await rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: USER, pin: PIN }) });
+    blob = created.sealedBlob!;
+    expect(created.accounts!.map((a) => [a.network, a.path])).toEqual([
+      [v1.Network.NETWORK_EVM, "m/44'/60'/0'/0/0"],
+      [v1.Network.NETWORK_SOLANA, "m/44'/501'/0'/0'"],
+      [v1.Network.NETWORK_BITCOIN, "m/84'/0'/0'/0/0"],
+    ]);
+    evmAddress = created.accounts![0]!.address!;
+    solanaAddress = created.accounts![1]!.address!;
+    expect(evmAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(created.accounts![2]!.address).toMatch(/^bc1q/);
+  });
+
+  test('sign an EIP-191 message; viem verifies it; the blob is re-sealed', async () => {
+    const digest = hashMessage('hello enclave');
+    const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'hello enclave' }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest, pin: PIN }) });
+    expect(await verifyMessage({ address: evmAddress as `0x${string}`, message: 'hello enclave', signature: toHex(out.signature!) })).toBe(true);
+    expect(toHex(out.digest!)).toBe(digest);
+    expect(Buffer.from(out.sealedBlob!).equals(Buffer.from(blob))).toBe(false);
+    blob = out.sealedBlob!;
+  });
+
+  test('sign an EIP-1559 transaction; viem recovers the wallet’s address', async () => {
+    const tx = { type: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP1559, chainId: 31337, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '1000', nonce: '0', gas: '21000', maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000' };
+    // The client computes the digest itself from the unsigned transaction (here with viem).
+    const { serializeTransaction } = await import('viem');
+    const digest = keccak256(serializeTransaction({ type: 'eip1559', chainId: 31337, to: tx.to as `0x${string}`, value: 1000n, nonce: 0, gas: 21000n, maxFeePerGas: 2000000000n, maxPriorityFeePerGas: 1000000000n }));
+    const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: evmAddress, evmTransaction: tx, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest, pin: PIN }) });
+    blob = out.sealedBlob!;
+    expect(await recoverTransactionAddress({ serializedTransaction: toHex(out.signedTransaction!) as never })).toBe(evmAddress);
+    expect(toHex(out.hash!)).toBe(keccak256(toHex(out.signedTransaction!)));
+  });
+
+  test('an envelope bound to another digest, an expired one and a replayed one are refused', async () => {
+    const req = { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' } };
+    expect(await codeOf(rpc.call('sign', { ...req, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('y'), pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(rpc.call('sign', { ...req, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: PIN, exp: Math.floor(Date.now() / 1000) - 5 }) }))).toBe('ENVELOPE_EXPIRED');
+    const once = env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: PIN });
+    const first = await rpc.call('sign', { ...req, pinEnvelope: once });
+    blob = first.sealedBlob!;
+    expect(await codeOf(rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: once }))).toBe('ENVELOPE_REPLAYED');
+  });
+
+  test('the blob opens only for its wallet and owner', async () => {
+    expect(await codeOf(rpc.call('sign', { userId: 'bob', walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' }, pinEnvelope: env({ purpose: 'sign', sub: 'bob', walletId: WALLET, digest: hashMessage('x'), pin: PIN }) }))).toBe('BLOB_MISMATCH');
+    expect(await codeOf(rpc.call('sign', { userId: USER, walletId: 'other', sealedBlob: blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: 'other', digest: hashMessage('x'), pin: PIN }) }))).toBe('BLOB_MISMATCH');
+  });
+
+  test('sign a Solana message; ed25519 verifies it against the Solana address', async () => {
+    const message = new TextEncoder().encode('Sign in to Example');
+    const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_SOLANA, solanaMessage: { message }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: toHex(sha256(message)), pin: PIN }) });
+    blob = out.sealedBlob!;
+    expect(ed25519.verify(out.signature!, message, base58.decode(solanaAddress))).toBe(true);
+  });
+
+  test('export: the phrase decrypts with the client’s key and derives the same accounts; derive-account agrees', async () => {
+    const clientKey = x25519.utils.randomSecretKey();
+    const recipientPublicKey = x25519.getPublicKey(clientKey);
+    expect(await codeOf(rpc.call('export', { userId: USER, walletId: WALLET, sealedBlob: blob, recipientPublicKey, pinEnvelope: env({ purpose: 'export', sub: USER, walletId: WALLET, digest: toHex(sha256(x25519.getPublicKey(x25519.utils.randomSecretKey()))), pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
+    const out = await rpc.call('export', { userId: USER, walletId: WALLET, sealedBlob: blob, recipientPublicKey, pinEnvelope: env({ purpose: 'export', sub: USER, walletId: WALLET, digest: toHex(sha256(recipientPublicKey)), pin: PIN }) });
+    blob = out.sealedBlob!;
+    const { mnemonic } = JSON.parse(new TextDecoder().decode(hpkeOpen(clientKey, out.encryptedRecoveryPhrase!, RECOVERY_INFO))) as { mnemonic: string };
+    expect(mnemonic.split(' ')).toHaveLength(24);
+    expect(mnemonicToAccount(mnemonic).address).toBe(evmAddress);
+    const derived = await rpc.call('deriveAccount', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, index: 1, pinEnvelope: env({ purpose: 'derive-account', sub: USER, walletId: WALLET, pin: PIN }) });
+    blob = derived.sealedBlob!;
+    expect(derived.account).toMatchObject({ index: 1, path: "m/44'/60'/0'/0/1", address: mnemonicToAccount(mnemonic, { addressIndex: 1 }).address });
+  });
+
+  test('change PIN: the old PIN stops working, the new one works', async () => {
+    expect(await codeOf(rpc.call('changePin', { userId: USER, walletId: WALLET, sealedBlob: blob, pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '111111' }) }))).toBe('PIN_TOO_WEAK');
+    const changed = await rpc.call('changePin', { userId: USER, walletId: WALLET, sealedBlob: blob, pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '270394' }) });
+    blob = changed.sealedBlob!;
+    const req = { userId: USER, walletId: WALLET, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' } };
+    const wrong = (await rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: PIN }) }).catch((e: unknown) => e)) as EnclaveWalletError;
+    expect(wrong.code).toBe('PIN_INVALID');
+    expect(wrong.details.attemptsLeft).toBe(4);
+    blob = wrong.sealedBlob!;
+    const ok = await rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: '270394' }) });
+    expect(await verifyMessage({ address: evmAddress as `0x${string}`, message: 'x', signature: toHex(ok.signature!) })).toBe(true);
+  });
+
+  test('five wrong PINs lock the wallet with a retry time', async () => {
+    const req = { userId: USER, walletId: WALLET, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' } };
+    let last: EnclaveWalletError | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = (await rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: '000000' }) }).catch((e: unknown) => e)) as EnclaveWalletError;
+      blob = last.sealedBlob ?? blob;
+    }
+    expect(last!.code).toBe('PIN_LOCKED');
+    expect(last!.details.retryAfter).toBe(60);
+    expect(await codeOf(rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: '270394' }) }))).toBe('PIN_LOCKED');
+  });
+});
+
+test('import: the abandon…about phrase gives the addresses MetaMask and Phantom show', async () => {
+  await init();
+  const mnemonic = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+  expect(await codeOf(rpc.call('import', { userId: USER, walletId: 'w-imp', recoveryEnvelope: env({ purpose: 'import', sub: USER, pin: PIN, mnemonic: 'abandon abandon abandon' }) }))).toBe('MNEMONIC_INVALID');
+  const out = await rpc.call('import', { userId: USER, walletId: 'w-imp', recoveryEnvelope: env({ purpose: 'import', sub: USER, pin: PIN, mnemonic: `  ${mnemonic.toUpperCase()} ` }) });
+  expect(out.accounts!.map((a) => a.address)).toEqual(['0x9858EfFD232B4033E47d90003D41EC34EcaEda94', 'HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk', 'bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu']);
+});
+
+test('a payload that does not fit the network is refused before anything is opened', async () => {
+  expect(await codeOf(rpc.call('sign', { userId: USER, walletId: 'w', sealedBlob: Uint8Array.of(1), network: v1.Network.NETWORK_SOLANA, evmMessage: { text: 'x' }, pinEnvelope: Uint8Array.of(1) }))).toBe('VALIDATION_FAILED');
+  expect(await codeOf(rpc.call('sign', { userId: USER, walletId: 'w', sealedBlob: Uint8Array.of(1), network: v1.Network.NETWORK_BITCOIN, evmMessage: { text: 'x' }, pinEnvelope: Uint8Array.of(1) }))).toBe('VALIDATION_FAILED');
+  expect(await codeOf(rpc.call('sign', { userId: USER, walletId: 'w', sealedBlob: Uint8Array.of(1), network: v1.Network.NETWORK_EVM, evmTransaction: { type: 1, chainId: 1, nonce: 'x' }, pinEnvelope: Uint8Array.of(1) }))).toBe('TRANSACTION_INVALID');
+});
