@@ -248,8 +248,8 @@ export class EnclaveService {
     let seed: Uint8Array | undefined;
     try {
       wallet = await sealer.open(blob, walletId, userId, pinBytes);
-      seed = seedFromMnemonic(entropyToMnemonic(wallet.seed, english));
-      return await use(wallet, seed, envelope, wallet.seed);
+      seed = seedFromMnemonic(entropyToMnemonic(wallet.secret, english));
+      return await use(wallet, seed, envelope, wallet.secret);
     } finally {
       pinBytes.fill(0);
       seed?.fill(0);

@@ -70,16 +70,16 @@ describe('Sealer', () => {
     const sealer = new Sealer({ provider: fakeKms() });
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
-    expect([...opened.seed]).toEqual([...seed]);
+    expect([...opened.secret]).toEqual([...seed]);
     const again = await opened.reseal(pin('493817'));
     const [a, b] = [decodeBlob(blob), decodeBlob(again)];
     expect(Buffer.from(a.argon2.salt).equals(Buffer.from(b.argon2.salt))).toBe(false);
     expect(Buffer.from(a.nonce).equals(Buffer.from(b.nonce))).toBe(false);
     expect(Buffer.from(a.kmsCiphertext).equals(Buffer.from(b.kmsCiphertext))).toBe(true);
     opened.dispose();
-    expect(opened.seed.every((x) => x === 0)).toBe(true);
+    expect(opened.secret.every((x) => x === 0)).toBe(true);
     const reopened = await sealer.open(again, 'w-1', 'u-1', pin('493817'));
-    expect([...reopened.seed]).toEqual([...seed]);
+    expect([...reopened.secret]).toEqual([...seed]);
   });
 
   test('the blob does not contain the seed or the PIN in clear', async () => {

@@ -1,5 +1,6 @@
 /**
- * Sealing and unsealing wallets (SPEC §5). The seed is encrypted with
+ * Sealing and unsealing wallets (SPEC §5). The wallet secret (BIP-39
+ * entropy, from which mnemonic and seed derive) is encrypted with
  * XChaCha20-Poly1305 under a key derived from both a KMS data key (released
  * only to an attested enclave) and Argon2id(PIN), so neither a stolen table
  * nor a leaked PIN alone opens a wallet. Failed attempts are kept in the blob
@@ -76,7 +77,8 @@ export class AttemptTracker {
 export interface OpenedWallet {
   walletId: string;
   userId: string;
-  seed: Uint8Array;
+  /** The sealed wallet secret: the BIP-39 entropy. */
+  secret: Uint8Array;
   dispose(): void;
   /** Re-seals with fresh salt and nonce under `pin` (the same or a new one), attempts reset. */
   reseal(pin: Uint8Array): Promise<Uint8Array>;
@@ -99,11 +101,11 @@ export class Sealer {
     this.now = options.now ?? Date.now;
   }
 
-  /** Seals a seed for a new (or imported) wallet under a new data key. */
-  async sealNew(walletId: string, userId: string, seed: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
+  /** Seals the secret of a new (or imported) wallet under a new data key. */
+  async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
     const dataKey = await this.provider.generateDataKey(encryptionContext(walletId, userId));
     try {
-      return await this.sealWith(walletId, userId, dataKey.keyId, dataKey.ciphertextBlob, dataKey.plaintext, seed, pin);
+      return await this.sealWith(walletId, userId, dataKey.keyId, dataKey.ciphertextBlob, dataKey.plaintext, secret, pin);
     } finally {
       dataKey.plaintext.fill(0);
     }
@@ -144,9 +146,9 @@ export class Sealer {
       const stretched = await stretchPin(pin, blob.argon2.salt, blob.argon2);
       const key = seedKey(dataKey, stretched, blob.argon2.salt);
       stretched.fill(0);
-      let seed: Uint8Array;
+      let secret: Uint8Array;
       try {
-        seed = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
+        secret = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
       } catch {
         const failures = state.failedAttempts + 1;
         const next: AttemptState = { failedAttempts: failures, lockedUntilMs: failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0 };
@@ -169,15 +171,15 @@ export class Sealer {
       return {
         walletId,
         userId,
-        seed,
+        secret,
         dispose: () => {
           disposed = true;
-          seed.fill(0);
+          secret.fill(0);
           dataKey.fill(0);
         },
         reseal: (newPin) => {
           if (disposed) throw new Error('reseal after dispose');
-          return this.sealWith(walletId, userId, kmsKeyId, kmsCiphertext, dataKey, seed, newPin);
+          return this.sealWith(walletId, userId, kmsKeyId, kmsCiphertext, dataKey, secret, newPin);
         },
       };
     } finally {
@@ -185,7 +187,7 @@ export class Sealer {
     }
   }
 
-  private async sealWith(walletId: string, userId: string, kmsKeyId: string, kmsCiphertext: Uint8Array, dataKey: Uint8Array, seed: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
+  private async sealWith(walletId: string, userId: string, kmsKeyId: string, kmsCiphertext: Uint8Array, dataKey: Uint8Array, secret: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
     const salt = randomBytes(ARGON2_SALT_BYTES);
     const nonce = randomBytes(24);
     const header = {
@@ -203,8 +205,8 @@ export class Sealer {
     stretched.fill(0);
     let ciphertext: Uint8Array;
     try {
-      // Seed (64 bytes) + tag (16).
-      ciphertext = xchacha20poly1305(key, nonce, associatedData(header, seed.length + 16)).encrypt(seed);
+      // Secret + tag (16).
+      ciphertext = xchacha20poly1305(key, nonce, associatedData(header, secret.length + 16)).encrypt(secret);
     } finally {
       key.fill(0);
     }
