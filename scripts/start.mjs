@@ -1,24 +1,36 @@
 #!/usr/bin/env node
-// The local stack launcher (`npm start`): starts every process of the local
-// stack, prints where each listens, restarts the enclave if it dies, and
-// stops everything on Ctrl-C. Run after `npm run build` (npm start does both).
+// The local stack launcher (`npm start`): starts the local KMS endpoint, the
+// enclave process (simulated NSM) and the host, prints where each listens,
+// restarts the enclave if it dies (the host reconnects and re-initialises it
+// by itself), and stops everything on Ctrl-C. Data lives under .data/.
+// Run after `npm run build` (npm start does both).
 import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const { LOCAL_KMS_CREDENTIALS } = await import('../devtools/dist/index.js');
+
 const env = { ...process.env };
 const hostPort = env.HOST_PORT ?? '8080';
 const enclavePort = env.ENCLAVE_PORT ?? '5005';
+const kmsPort = env.LOCAL_KMS_PORT ?? '4599';
 env.ENCLAVE_LISTEN ??= `tcp://127.0.0.1:${enclavePort}`;
 env.ENCLAVE_ADDRESS ??= env.ENCLAVE_LISTEN;
+env.ENCLAVE_PLATFORM ??= 'simulated';
+env.ENCLAVE_DEV_CA_DIR ??= '.data/dev-ca';
+env.LOCAL_KMS_DATA_DIR ??= '.data/kms';
+mkdirSync('.data', { recursive: true, mode: 0o700 });
 
 /** @type {Map<string, import('node:child_process').ChildProcess>} */
 const children = new Map();
 let stopping = false;
 
-function run(name, script, { restart }) {
-  const child = spawn(process.execPath, [join(root, script)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+function run(name, script, { restart, extraEnv = {} }) {
+  const child = spawn(process.execPath, [join(root, script)], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);
@@ -26,7 +38,7 @@ function run(name, script, { restart }) {
     console.error(`[start] ${name} exited (${signal ?? code})`);
     if (restart) {
       console.error(`[start] restarting ${name} in 1 s`);
-      setTimeout(() => !stopping && run(name, script, { restart }), 1000);
+      setTimeout(() => !stopping && run(name, script, { restart, extraEnv }), 1000);
     } else {
       stop(1);
     }
@@ -51,15 +63,54 @@ function stop(code = 0) {
   }, 50);
 }
 
+/** Resolves once something accepts TCP connections on the port. */
+async function waitForPort(port, what) {
+  for (let i = 0; i < 200 && !stopping; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = connect(Number(port), '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not come up on port ${port}`);
+}
+
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-run('enclave', 'enclave/dist/main.js', { restart: true });
-run('host', 'host/dist/main.js', { restart: false });
+try {
+  run('local-kms', 'devtools/dist/kms/main.js', { restart: false });
+  await waitForPort(kmsPort, 'the local KMS');
+  const keyFile = join(env.LOCAL_KMS_DATA_DIR, 'local-key.json');
+  while (!existsSync(keyFile)) await new Promise((r) => setTimeout(r, 50));
+  const { arn } = JSON.parse(readFileSync(keyFile, 'utf8'));
 
-console.log(`
-Enclave Wallet local stack
-  host API   http://127.0.0.1:${hostPort}   (GET /healthz, GET /readyz)
-  enclave    ${env.ENCLAVE_LISTEN}
+  run('enclave', 'enclave/dist/main.js', { restart: true });
+  await waitForPort(enclavePort, 'the enclave');
+
+  run('host', 'host/dist/main.js', {
+    restart: false,
+    extraEnv: {
+      KMS_REGION: 'us-east-1',
+      KMS_ENDPOINT: `http://127.0.0.1:${kmsPort}`,
+      KMS_KEY_ID: arn,
+      AWS_ACCESS_KEY_ID: LOCAL_KMS_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_KMS_CREDENTIALS.secretAccessKey,
+    },
+  });
+  await waitForPort(hostPort, 'the host');
+
+  console.log(`
+Enclave Wallet local stack (development: simulated NSM, local KMS)
+  host API    http://127.0.0.1:${hostPort}   (GET /healthz, GET /readyz)
+  enclave     ${env.ENCLAVE_LISTEN}
+  local KMS   http://127.0.0.1:${kmsPort}   (wallet key ${arn})
+  data        ${join(root, '.data')}
 Press Ctrl-C to stop.
 `);
+} catch (err) {
+  console.error(`[start] ${err.message}`);
+  stop(1);
+}

@@ -13,6 +13,12 @@ export interface EnclaveClientOptions {
   /** First and largest pause between reconnection attempts. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * The configuration handed to the enclave on every new connection (an
+   * enclave that restarted has forgotten it). Without it the enclave stays
+   * uninitialised and only health and attestation work.
+   */
+  init?: () => RequestOf<'init'> | Promise<RequestOf<'init'>>;
 }
 
 export class EnclaveClient {
@@ -44,7 +50,15 @@ export class EnclaveClient {
     if (this.connecting) return this.connecting;
     if (Date.now() < this.nextAttemptAt) throw new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable; reconnecting');
     this.connecting = RpcClient.connect(this.options.address, { timeoutMs: this.options.timeoutMs, connectTimeoutMs: 2000 })
-      .then((rpc) => {
+      .then(async (rpc) => {
+        if (this.options.init) {
+          try {
+            await rpc.call('init', await this.options.init());
+          } catch (err) {
+            rpc.close();
+            throw err;
+          }
+        }
         this.rpc = rpc;
         this.backoffMs = this.options.minBackoffMs ?? 100;
         return rpc;
@@ -52,6 +66,8 @@ export class EnclaveClient {
       .catch((err: unknown) => {
         this.nextAttemptAt = Date.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 5000);
+        // An enclave that refuses our configuration is an operator error worth naming (still 503).
+        if (err instanceof EnclaveWalletError && err.code === 'CONFIG_REJECTED') throw err;
         throw new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable', {}, undefined, { cause: err });
       })
       .finally(() => {

@@ -70,3 +70,20 @@ test('liveness does not depend on the enclave, and unknown routes get the error 
     await new Promise((r) => server.close(r));
   }
 });
+
+test('an enclave that refuses the host’s init configuration leaves the host unready, not half-working', async () => {
+  const service = await createEnclaveService(startup);
+  const enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: silent, service });
+  const client = new EnclaveClient({ address: enclave.address, init: () => ({ kmsRegion: 'nowhere', kmsKeyId: 'x', credentials: {} }) });
+  const { url, server } = await listenHttp(createApp({ enclave: client }));
+  try {
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('CONFIG_REJECTED');
+  } finally {
+    client.close();
+    await enclave.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});

@@ -1,7 +1,7 @@
 /**
  * The subset of KMS key-policy evaluation the local endpoint enforces:
  * statements with Effect, Action (exact or wildcard) and Condition blocks
- * using StringEquals / StringEqualsIgnoreCase on the Nitro attestation keys
+ * using StringEquals / StringEqualsIgnoreCase / StringLike on the Nitro attestation keys
  * `kms:RecipientAttestation:ImageSha384` and `kms:RecipientAttestation:PCR<n>`.
  * Principals are not evaluated (there is no IAM locally); a statement whose
  * condition names an attestation key does not match a request without a
@@ -25,7 +25,11 @@ export interface KeyPolicy {
 /** Request facts a condition may test. Attestation keys are present only with a verified Recipient. */
 export type RequestContext = Record<string, string>;
 
-const SUPPORTED_OPERATORS = new Set(['StringEquals', 'StringEqualsIgnoreCase']);
+const SUPPORTED_OPERATORS = new Set(['StringEquals', 'StringEqualsIgnoreCase', 'StringLike']);
+
+/** IAM StringLike: `*` any run of characters, `?` one character. */
+const like = (pattern: string, value: string): boolean =>
+  new RegExp('^' + pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('') + '$').test(value);
 
 function actionMatches(pattern: string, action: string): boolean {
   const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 'i');
@@ -39,7 +43,12 @@ function conditionHolds(condition: PolicyStatement['Condition'], context: Reques
       const actual = context[key];
       if (actual === undefined) return false;
       const options = Array.isArray(expected) ? expected : [expected];
-      const ok = operator === 'StringEqualsIgnoreCase' ? options.some((e) => e.toLowerCase() === actual.toLowerCase()) : options.includes(actual);
+      const ok =
+        operator === 'StringEqualsIgnoreCase'
+          ? options.some((e) => e.toLowerCase() === actual.toLowerCase())
+          : operator === 'StringLike'
+            ? options.some((e) => like(e, actual))
+            : options.includes(actual);
       if (!ok) return false;
     }
   }
