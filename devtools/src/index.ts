@@ -2,3 +2,4 @@
 export { LocalKms, LOCAL_KMS_CREDENTIALS, type LocalKmsOptions } from './kms/server.js';
 export { buildCiphertextForRecipient } from './kms/cms-builder.js';
 export { isAllowed, type KeyPolicy } from './kms/policy.js';
+export { DevIssuer, DEV_AUDIENCE } from './oidc/issuer.js';

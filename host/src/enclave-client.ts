@@ -76,3 +76,23 @@ export class EnclaveClient {
     return this.connecting;
   }
 }
+
+/** A few connections to the enclave, used round-robin (each carries many requests at once). */
+export class EnclavePool {
+  private readonly clients: EnclaveClient[];
+  private next = 0;
+
+  constructor(options: EnclaveClientOptions & { size?: number }) {
+    this.clients = Array.from({ length: Math.max(1, options.size ?? 2) }, () => new EnclaveClient(options));
+  }
+
+  call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number }): Promise<ResponseOf<K>> {
+    const client = this.clients[this.next]!;
+    this.next = (this.next + 1) % this.clients.length;
+    return client.call(operation, body, options);
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
+}

@@ -1,2 +1,6 @@
 export * from './app.js';
 export * from './enclave-client.js';
+export * from './config.js';
+export * from './auth/oidc.js';
+export * from './auth/tokens.js';
+export * from './storage/wallets.js';

@@ -1,37 +1,55 @@
 /**
- * Entry point of the host process. Configuration from the environment:
- * HOST_PORT (8080), HOST_BIND (127.0.0.1), ENCLAVE_ADDRESS (tcp://127.0.0.1:5005).
+ * Entry point of the host process; see config.ts and README.md for the
+ * environment it reads.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino } from 'pino';
 import { createApp } from './app.js';
-import { EnclaveClient } from './enclave-client.js';
+import { IdTokenVerifier } from './auth/oidc.js';
+import { newSigningJwk, TokenService } from './auth/tokens.js';
+import { loadHostConfig } from './config.js';
+import { EnclavePool } from './enclave-client.js';
+import { Store } from './storage/wallets.js';
 
 const log = pino({ base: { component: 'host' } });
-const port = Number(process.env.HOST_PORT ?? '8080');
-const bind = process.env.HOST_BIND ?? '127.0.0.1';
-const env = process.env;
-// KMS configuration and credentials for the enclave. On EC2 the credentials
-// come from the instance role (IMDSv2, to come with the Nitro deployment);
-// locally from the environment the launcher sets.
-const init =
-  env.KMS_KEY_ID && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-    ? () => ({
-        kmsRegion: env.KMS_REGION ?? env.AWS_REGION ?? 'us-east-1',
-        kmsEndpoint: env.KMS_ENDPOINT ?? '',
-        kmsKeyId: env.KMS_KEY_ID!,
-        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY!, sessionToken: env.AWS_SESSION_TOKEN ?? '' },
-      })
-    : undefined;
-if (!init) log.warn('KMS_KEY_ID or AWS credentials not set: the enclave will not be initialised (wallet operations unavailable)');
-const enclave = new EnclaveClient({ address: env.ENCLAVE_ADDRESS ?? `tcp://127.0.0.1:${env.ENCLAVE_PORT ?? '5005'}`, init });
 
-const server = createApp({ enclave }).listen(port, bind, () => {
-  log.info({ url: `http://${bind}:${port}` }, 'listening');
-});
-const stop = (): void => {
-  enclave.close();
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+async function signingKey(config: ReturnType<typeof loadHostConfig>): Promise<Record<string, unknown>> {
+  if (config.signingKeyJwk) return JSON.parse(config.signingKeyJwk) as Record<string, unknown>;
+  if (!config.signingKeyFile) throw new Error('set HOST_SIGNING_KEY (a private ES256 JWK) or HOST_SIGNING_KEY_FILE');
+  if (existsSync(config.signingKeyFile)) return JSON.parse(readFileSync(config.signingKeyFile, 'utf8')) as Record<string, unknown>;
+  const jwk = await newSigningJwk();
+  mkdirSync(dirname(config.signingKeyFile), { recursive: true, mode: 0o700 });
+  writeFileSync(config.signingKeyFile, JSON.stringify(jwk), { mode: 0o600 });
+  return jwk as Record<string, unknown>;
+}
+
+try {
+  const config = loadHostConfig(process.env);
+  const db = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}) });
+  const store = new Store({ client: db, tableName: config.table });
+  if (config.dynamoEndpoint) await store.ensureTable();
+  const tokens = await TokenService.create(await signingKey(config), config.publicUrl, store);
+  const kms = config.kms;
+  if (!kms) log.warn('KMS_KEY_ID or AWS credentials not set: the enclave will not be initialised (wallet operations unavailable)');
+  const enclave = new EnclavePool({
+    address: config.enclaveAddress,
+    size: config.enclavePoolSize,
+    init: kms
+      ? () => ({ kmsRegion: kms.region, kmsEndpoint: kms.endpoint, kmsKeyId: kms.keyId, credentials: { accessKeyId: kms.accessKeyId, secretAccessKey: kms.secretAccessKey, sessionToken: kms.sessionToken } })
+      : undefined,
+  });
+  const app = createApp({ enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits });
+  const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer) }, 'listening'));
+  const stop = (): void => {
+    enclave.close();
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (err) {
+  log.error({ reason: (err as Error).message }, 'start failed');
+  process.exit(1);
+}

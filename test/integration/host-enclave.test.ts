@@ -30,7 +30,7 @@ test('readiness follows the enclave, and the host reconnects after the enclave r
   try {
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', enclave: { initialized: false, version: '0.1.0' } });
+    expect(await ready.json()).toEqual({ status: 'ready', enclave: { initialized: false, version: '0.1.0' }, storage: 'none' });
 
     await enclave.close();
     const down = await fetch(`${url}/readyz`);

@@ -1,0 +1,13 @@
+/** `node devtools/dist/oidc/main.js`: the dev OIDC issuer of the local stack on 127.0.0.1:${DEV_ISSUER_PORT:-9090}. */
+import { DevIssuer } from './issuer.js';
+
+const port = Number(process.env.DEV_ISSUER_PORT ?? '9090');
+const issuer = new DevIssuer({ dataDir: process.env.DEV_ISSUER_DATA_DIR ?? '.data/dev-oidc' });
+const { url, server } = await issuer.listen(port);
+console.log(JSON.stringify({ time: new Date().toISOString(), component: 'dev-oidc', event: 'listening', url }));
+const stop = (): void => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

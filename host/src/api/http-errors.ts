@@ -1,0 +1,32 @@
+/** The error body of SPEC §2 and the mapping from any failure to it. */
+import type { Response } from 'express';
+import { EnclaveWalletError, HTTP_STATUS, type ErrorCodeName } from '@enclave-wallet/proto';
+import { ZodError } from 'zod';
+
+export function sendError(res: Response, code: ErrorCodeName, message: string, extra: { attemptsLeft?: number; retryAfter?: number } = {}): void {
+  const status = HTTP_STATUS[code];
+  if (extra.retryAfter !== undefined) res.setHeader('Retry-After', String(extra.retryAfter));
+  res.locals.errorCode = code;
+  res.status(status).json({ error: { code, message, requestId: res.locals.requestId as string, ...extra } });
+}
+
+/** Turns a thrown value into the API's error answer. Unknown errors become INTERNAL_ERROR with no detail. */
+export function sendFailure(res: Response, err: unknown): void {
+  if (err instanceof ZodError) {
+    const issue = err.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : 'body';
+    sendError(res, 'VALIDATION_FAILED', `${where}: ${issue?.message ?? 'invalid'}`);
+    return;
+  }
+  if (err instanceof EnclaveWalletError) {
+    const extra: { attemptsLeft?: number; retryAfter?: number } = {};
+    if (err.code === 'PIN_INVALID') extra.attemptsLeft = err.details.attemptsLeft ?? 0;
+    if (err.details.retryAfter !== undefined) extra.retryAfter = err.details.retryAfter;
+    // Codes that only make sense inside the host/enclave link are not worth exposing as such.
+    const code = err.code === 'MALFORMED_REQUEST' || err.code === 'PROTOCOL_VERSION_UNSUPPORTED' || err.code === 'ENCLAVE_TIMEOUT' || err.code === 'ENCLAVE_NOT_INITIALIZED' ? 'ENCLAVE_UNAVAILABLE' : err.code;
+    sendError(res, code, code === err.code ? err.message : 'the enclave is unavailable', extra);
+    return;
+  }
+  res.locals.internalError = err;
+  sendError(res, 'INTERNAL_ERROR', 'internal error');
+}

@@ -1,0 +1,77 @@
+/**
+ * Request schemas of the HTTP API (SPEC §2–§3), in zod. The same schemas
+ * validate requests and produce the OpenAPI document.
+ */
+import { z } from 'zod';
+
+const base64 = (what: string, max = 16_384) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, `${what} must be base64`);
+const hex0x = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes');
+const uintString = z.union([z.string().regex(/^(0|[1-9][0-9]{0,77})$|^0x[0-9a-fA-F]{1,64}$/, 'must be a decimal or 0x-hex unsigned integer'), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte 0x address');
+
+export const network = z.enum(['evm', 'solana', 'bitcoin']);
+
+export const loginBody = z.strictObject({ idToken: z.string().min(1).max(16_384) });
+export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
+export const attestationQuery = z.strictObject({
+  nonce: z
+    .string()
+    .regex(/^([0-9a-fA-F]{2}){0,64}$/, 'nonce must be hex, at most 64 bytes')
+    .optional(),
+});
+export const pinEnvelopeBody = z.strictObject({ pinEnvelope: base64('pinEnvelope') });
+export const deriveAccountBody = z.strictObject({ network, index: z.number().int().min(0).max(0x7fffffff), pinEnvelope: base64('pinEnvelope') });
+export const exportBody = z.strictObject({ pinEnvelope: base64('pinEnvelope'), recipientPublicKey: base64('recipientPublicKey', 64) });
+export const importBody = z.strictObject({ recoveryEnvelope: base64('recoveryEnvelope') });
+
+export const evmTransaction = z.strictObject({
+  type: z.enum(['eip1559', 'eip2930', 'legacy']).default('eip1559'),
+  to: address.optional(),
+  value: uintString.optional(),
+  nonce: uintString,
+  gas: uintString,
+  gasPrice: uintString.optional(),
+  maxFeePerGas: uintString.optional(),
+  maxPriorityFeePerGas: uintString.optional(),
+  data: hex0x.optional(),
+  accessList: z.array(z.strictObject({ address, storageKeys: z.array(z.string().regex(/^0x[0-9a-fA-F]{64}$/)) })).max(256).optional(),
+});
+
+/** One object per (network, kind); a union, since `network` alone does not tell them apart. */
+export const signBody = z.union([
+  z.strictObject({
+    network: z.literal('evm'),
+    address: address.optional(),
+    kind: z.literal('transaction'),
+    chainId: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,18}$/)]),
+    transaction: evmTransaction,
+    pinEnvelope: base64('pinEnvelope'),
+  }),
+  z.strictObject({
+    network: z.literal('evm'),
+    address: address.optional(),
+    kind: z.literal('message'),
+    message: z.union([z.string().max(1024 * 1024), z.strictObject({ raw: hex0x })]),
+    pinEnvelope: base64('pinEnvelope'),
+  }),
+  z.strictObject({
+    network: z.literal('evm'),
+    address: address.optional(),
+    kind: z.literal('typed-data'),
+    typedData: z.strictObject({ domain: z.record(z.string(), z.unknown()), types: z.record(z.string(), z.unknown()), primaryType: z.string(), message: z.record(z.string(), z.unknown()) }),
+    pinEnvelope: base64('pinEnvelope'),
+  }),
+  z.strictObject({
+    network: z.literal('solana'),
+    address: z.string().max(64).optional(),
+    kind: z.enum(['transaction', 'message']),
+    transaction: base64('transaction', 4096).optional(),
+    message: base64('message', 128 * 1024).optional(),
+    pinEnvelope: base64('pinEnvelope'),
+  }),
+]);
+export type SignBody = z.infer<typeof signBody>;

@@ -1,0 +1,96 @@
+/**
+ * The host's own session tokens: short-lived access tokens (ES256 JWTs signed
+ * by the host) and rotating refresh tokens (random, stored only as SHA-256
+ * hashes). Using a refresh token twice revokes its whole family: a stolen
+ * token stops working as soon as either party uses it again.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type CryptoKey } from 'jose';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { Store } from '../storage/wallets.js';
+
+export const ACCESS_TOKEN_TTL_S = 15 * 60;
+export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
+export const ACCESS_TOKEN_AUDIENCE = 'enclave-wallet-api';
+const ALG = 'ES256';
+
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export interface AccessClaims {
+  userId: string;
+}
+
+const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+/** An ES256 signing key as a private JWK (HOST_SIGNING_KEY, or generated and kept under .data locally). */
+export async function newSigningJwk(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+  return { ...(await exportJWK(privateKey)), alg: ALG, kid: randomUUID() };
+}
+
+export class TokenService {
+  private constructor(
+    private readonly key: CryptoKey | Uint8Array,
+    private readonly publicKey: CryptoKey | Uint8Array,
+    private readonly kid: string,
+    private readonly issuer: string,
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
+
+  static async create(jwk: JWK, issuer: string, store: Store, now: () => number = Date.now): Promise<TokenService> {
+    if (!jwk.d) throw new Error('the signing JWK must include the private key');
+    const { d: _d, ...publicJwk } = jwk;
+    return new TokenService(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), jwk.kid ?? 'host', issuer, store, now);
+  }
+
+  async issue(userId: string, familyId: string = randomUUID()): Promise<SessionTokens> {
+    const nowS = Math.floor(this.now() / 1000);
+    const accessToken = await new SignJWT({})
+      .setProtectedHeader({ alg: ALG, kid: this.kid, typ: 'at+jwt' })
+      .setIssuer(this.issuer)
+      .setAudience(ACCESS_TOKEN_AUDIENCE)
+      .setSubject(userId)
+      .setIssuedAt(nowS)
+      .setExpirationTime(nowS + ACCESS_TOKEN_TTL_S)
+      .setJti(randomUUID())
+      .sign(this.key);
+    const refreshToken = randomBytes(32).toString('base64url');
+    await this.store.putRefreshToken({ tokenHash: hash(refreshToken), userId, familyId, expiresAt: this.now() + REFRESH_TOKEN_TTL_S * 1000 });
+    return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_S };
+  }
+
+  /** @throws {EnclaveWalletError} UNAUTHENTICATED, TOKEN_EXPIRED or TOKEN_INVALID */
+  async verifyAccess(token: string | undefined): Promise<AccessClaims> {
+    if (!token) throw new EnclaveWalletError('UNAUTHENTICATED', 'an access token is required (Authorization: Bearer …)');
+    try {
+      const { payload } = await jwtVerify(token, this.publicKey, { issuer: this.issuer, audience: ACCESS_TOKEN_AUDIENCE, algorithms: [ALG], typ: 'at+jwt', currentDate: new Date(this.now()) });
+      return { userId: payload.sub! };
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the access token has expired; refresh it');
+      throw new EnclaveWalletError('TOKEN_INVALID', 'the access token is not valid');
+    }
+  }
+
+  /**
+   * Exchanges a refresh token for new tokens (rotation).
+   *
+   * @throws {EnclaveWalletError} TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED
+   */
+  async refresh(refreshToken: string): Promise<{ userId: string; tokens: SessionTokens }> {
+    if (typeof refreshToken !== 'string' || refreshToken.length < 20 || refreshToken.length > 200) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
+    const used = await this.store.useRefreshToken(hash(refreshToken), this.now());
+    if (!used) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
+    if (used.reused) {
+      await this.store.revokeFamily(used.record.familyId);
+      throw new EnclaveWalletError('TOKEN_REVOKED', 'the refresh token was already used; its session is revoked');
+    }
+    if (await this.store.isFamilyRevoked(used.record.familyId)) throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked');
+    if (used.record.expiresAt < this.now()) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the refresh token has expired; log in again');
+    return { userId: used.record.userId, tokens: await this.issue(used.record.userId, used.record.familyId) };
+  }
+}

@@ -1,0 +1,56 @@
+/** The host's configuration, read once from the environment and validated as a whole. */
+import { parseIssuers, type TrustedIssuer } from './auth/oidc.js';
+
+export interface HostConfig {
+  port: number;
+  bind: string;
+  publicUrl: string;
+  enclaveAddress: string;
+  enclavePoolSize: number;
+  dynamoEndpoint: string | undefined;
+  region: string;
+  table: string;
+  issuers: TrustedIssuer[];
+  signingKeyJwk: string | undefined;
+  signingKeyFile: string | undefined;
+  rateLimits: boolean;
+  kms: { keyId: string; region: string; endpoint: string; accessKeyId: string; secretAccessKey: string; sessionToken: string } | undefined;
+}
+
+export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
+  const problems: string[] = [];
+  const port = Number(env.HOST_PORT ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push('HOST_PORT must be a port number');
+  const bind = env.HOST_BIND ?? '127.0.0.1';
+  let issuers: TrustedIssuer[] = [];
+  try {
+    issuers = parseIssuers(env.AUTH_ISSUERS);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  // The dev issuer is trusted only when the local stack names it.
+  if (env.AUTH_DEV_ISSUER) issuers.push({ issuer: env.AUTH_DEV_ISSUER, audience: env.AUTH_DEV_AUDIENCE ?? 'enclave-wallet-local' });
+  const region = env.AWS_REGION ?? env.KMS_REGION ?? 'us-east-1';
+  const kms =
+    env.KMS_KEY_ID && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { keyId: env.KMS_KEY_ID, region: env.KMS_REGION ?? region, endpoint: env.KMS_ENDPOINT ?? '', accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN ?? '' }
+      : undefined;
+  const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
+  if (problems.length) throw new Error(`invalid host configuration:\n  ${problems.join('\n  ')}`);
+  return {
+    port,
+    bind,
+    publicUrl: env.HOST_PUBLIC_URL ?? `http://${bind}:${port}`,
+    enclaveAddress: env.ENCLAVE_ADDRESS ?? `tcp://127.0.0.1:${env.ENCLAVE_PORT ?? '5005'}`,
+    enclavePoolSize: poolSize,
+    dynamoEndpoint: env.DYNAMODB_ENDPOINT || undefined,
+    region,
+    table: env.DYNAMODB_TABLE ?? 'enclave-wallet',
+    issuers,
+    signingKeyJwk: env.HOST_SIGNING_KEY || undefined,
+    signingKeyFile: env.HOST_SIGNING_KEY_FILE || undefined,
+    rateLimits: env.RATE_LIMITS !== 'off',
+    kms,
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * The HTTP API end to end, with real clients: fetch for HTTP, envelopes sealed
+ * by an independent HPKE implementation to the key of a verified attestation
+ * document, signatures checked with viem, storage in dynalite, keys from the
+ * local KMS through the enclave.
+ */
+import { x25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { hashMessage, keccak256, recoverTransactionAddress, serializeTransaction, toHex, verifyMessage } from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
+import { verifyAttestationDocument } from '@enclave-wallet/client';
+import { hpkeOpen } from '../support/hpke-reference.js';
+import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { readDevRoot } from '../../enclave/src/platform/index.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+}, 60_000);
+afterAll(async () => {
+  await stack.close();
+});
+
+interface Answer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token?: string, raw?: string): Promise<Answer<T>> {
+  const res = await fetch(stack.url + path, {
+    method,
+    headers: { ...(body !== undefined || raw ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T, headers: res.headers };
+}
+const errorCode = (a: Answer): string => (a.body as { error?: { code?: string } }).error?.code ?? `no error (${a.status})`;
+
+async function login(email: string): Promise<{ accessToken: string; refreshToken: string; userId: string }> {
+  const idToken = await stack.issuer.sign({ email });
+  const res = await api<{ accessToken: string; refreshToken: string; user: { id: string } }>('POST', '/v1/auth/login', { idToken });
+  expect(res.status).toBe(200);
+  return { accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, userId: res.body.user.id };
+}
+
+/** Fetches and verifies the attestation with a fresh nonce; returns the envelope key. */
+async function enclaveKey(): Promise<Uint8Array> {
+  const nonce = Buffer.from(sha256(new TextEncoder().encode(String(Math.random())))).toString('hex');
+  const res = await api<{ document: string; publicKey: string }>('GET', `/v1/enclave/attestation?nonce=${nonce}`);
+  expect(res.status).toBe(200);
+  const doc = verifyAttestationDocument(Buffer.from(res.body.document, 'base64'), { root: readDevRoot(stack.caDir), expectedNonce: Buffer.from(nonce, 'hex') });
+  expect(Buffer.from(doc.publicKey!).toString('base64')).toBe(res.body.publicKey);
+  return doc.publicKey!;
+}
+const envelope = async (body: EnvelopeBody): Promise<string> => Buffer.from(sealEnvelope(await enclaveKey(), body)).toString('base64');
+
+describe('auth', () => {
+  test('login gives session tokens and the same user id for the same login', async () => {
+    const a = await login('alice@example.com');
+    const b = await login('alice@example.com');
+    expect(a.userId).toBe(b.userId);
+    expect(a.userId).not.toBe((await login('bob@example.com')).userId);
+  });
+
+  test('ID tokens from untrusted issuers, for another audience, expired or tampered are refused', async () => {
+    expect(errorCode(await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'a@b.c', iss: 'https://evil.example.com' }) }))).toBe('TOKEN_INVALID');
+    expect(errorCode(await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'a@b.c', aud: 'someone-else' }) }))).toBe('TOKEN_INVALID');
+    expect(errorCode(await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'a@b.c', expiresIn: -600 }) }))).toBe('TOKEN_EXPIRED');
+    const token = await stack.issuer.sign({ email: 'a@b.c' });
+    expect(errorCode(await api('POST', '/v1/auth/login', { idToken: token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA') }))).toBe('TOKEN_INVALID');
+    expect((await api('POST', '/v1/auth/login', { idToken: 'x' })).status).toBe(401);
+  });
+
+  test('refresh tokens rotate; reusing one revokes the session', async () => {
+    const first = await login('carol@example.com');
+    const r1 = await api<{ refreshToken: string; accessToken: string }>('POST', '/v1/auth/refresh', { refreshToken: first.refreshToken });
+    expect(r1.status).toBe(200);
+    expect(r1.body.refreshToken).not.toBe(first.refreshToken);
+    expect(errorCode(await api('POST', '/v1/auth/refresh', { refreshToken: first.refreshToken }))).toBe('TOKEN_REVOKED');
+    // The rotated token belongs to the revoked family now.
+    expect(errorCode(await api('POST', '/v1/auth/refresh', { refreshToken: r1.body.refreshToken }))).toBe('TOKEN_REVOKED');
+  });
+
+  test('wallet routes need a valid bearer token', async () => {
+    expect(errorCode(await api('GET', '/v1/wallets'))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await api('GET', '/v1/wallets', undefined, 'not.a.token'))).toBe('TOKEN_INVALID');
+  });
+});
+
+describe('a wallet through the API', () => {
+  let alice: Awaited<ReturnType<typeof login>>;
+  let walletId: string;
+  let evm: string;
+  beforeAll(async () => {
+    alice = await login('alice@example.com');
+  });
+
+  test('create, list, get', async () => {
+    const created = await api<{ walletId: string; accounts: Array<{ network: string; address: string }>; createdAt: string }>('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: alice.userId, pin: '493817' }) }, alice.accessToken);
+    expect(created.status).toBe(201);
+    walletId = created.body.walletId;
+    evm = created.body.accounts.find((a) => a.network === 'evm')!.address;
+    expect(created.body.accounts.map((a) => a.network)).toEqual(['evm', 'solana', 'bitcoin']);
+    const list = await api<{ wallets: Array<{ walletId: string }> }>('GET', '/v1/wallets', undefined, alice.accessToken);
+    expect(list.body.wallets.map((w) => w.walletId)).toContain(walletId);
+    expect((await api('GET', `/v1/wallets/${walletId}`, undefined, alice.accessToken)).status).toBe(200);
+    // The stored item holds an opaque blob, never a mnemonic or key.
+    const stored = await stack.store.getWallet(alice.userId, walletId);
+    expect(stored!.version).toBe(1);
+  });
+
+  test('another user cannot see or use the wallet', async () => {
+    const bob = await login('bob@example.com');
+    expect(errorCode(await api('GET', `/v1/wallets/${walletId}`, undefined, bob.accessToken))).toBe('WALLET_NOT_FOUND');
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: bob.userId, walletId, digest: hashMessage('x'), pin: '493817' }) }, bob.accessToken))).toBe('WALLET_NOT_FOUND');
+  });
+
+  test('sign a message and an EIP-1559 transaction; viem verifies both', async () => {
+    const msg = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'hi', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('hi'), pin: '493817' }) }, alice.accessToken);
+    expect(msg.status).toBe(200);
+    expect(await verifyMessage({ address: evm as `0x${string}`, message: 'hi', signature: msg.body.signature })).toBe(true);
+    const tx = { type: 'eip1559' as const, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const, value: '1000', nonce: '0', gas: '21000', maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000' };
+    const digest = keccak256(serializeTransaction({ type: 'eip1559', chainId: 31337, to: tx.to, value: 1000n, nonce: 0, gas: 21000n, maxFeePerGas: 2000000000n, maxPriorityFeePerGas: 1000000000n }));
+    const signed = await api<{ signedTransaction: `0x${string}`; hash: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'transaction', chainId: 31337, transaction: tx, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest, pin: '493817' }) }, alice.accessToken);
+    expect(signed.status).toBe(200);
+    expect(await recoverTransactionAddress({ serializedTransaction: signed.body.signedTransaction as never })).toBe(evm);
+    expect(signed.body.hash).toBe(keccak256(signed.body.signedTransaction));
+  });
+
+  test('a wrong PIN is 422 with attempts left, and the counted blob is stored', async () => {
+    const before = (await stack.store.getWallet(alice.userId, walletId))!.version;
+    const res = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ error: { code: 'PIN_INVALID', attemptsLeft: 4 } });
+    expect((await stack.store.getWallet(alice.userId, walletId))!.version).toBe(before + 1);
+  });
+
+  test('mismatched, replayed and expired envelopes are 422 with their codes', async () => {
+    const body = (e: string) => ({ network: 'evm', kind: 'message', message: 'x', pinEnvelope: e });
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('y'), pin: '493817' })), alice.accessToken))).toBe('ENVELOPE_MISMATCH');
+    const once = await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817' });
+    expect((await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken)).status).toBe(200);
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken))).toBe('ENVELOPE_REPLAYED');
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817', exp: 1 })), alice.accessToken))).toBe('ENVELOPE_EXPIRED');
+  });
+
+  test('export matches MetaMask’s derivation; derive account 1; change PIN', async () => {
+    const clientKey = x25519.utils.randomSecretKey();
+    const recipient = x25519.getPublicKey(clientKey);
+    const out = await api<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${walletId}/export`, { recipientPublicKey: Buffer.from(recipient).toString('base64'), pinEnvelope: await envelope({ purpose: 'export', sub: alice.userId, walletId, digest: toHex(sha256(recipient)), pin: '493817' }) }, alice.accessToken);
+    expect(out.status).toBe(200);
+    const { mnemonic } = JSON.parse(new TextDecoder().decode(hpkeOpen(clientKey, Buffer.from(out.body.encryptedRecoveryPhrase, 'base64'), RECOVERY_INFO))) as { mnemonic: string };
+    expect(mnemonicToAccount(mnemonic).address).toBe(evm);
+    const acct = await api<{ address: string; index: number }>('POST', `/v1/wallets/${walletId}/accounts`, { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) }, alice.accessToken);
+    expect(acct.status).toBe(201);
+    expect(acct.body.address).toBe(mnemonicToAccount(mnemonic, { addressIndex: 1 }).address);
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/accounts`, { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) }, alice.accessToken))).toBe('ACCOUNT_EXISTS');
+    expect((await api('POST', `/v1/wallets/${walletId}/pin`, { pinEnvelope: await envelope({ purpose: 'change-pin', sub: alice.userId, walletId, pin: '493817', newPin: '270394' }) }, alice.accessToken)).status).toBe(204);
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
+    expect((await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '270394' }) }, alice.accessToken)).status).toBe(200);
+  });
+
+  test('import gives MetaMask’s and Phantom’s addresses', async () => {
+    const mnemonic = 'test test test test test test test test test test test junk';
+    const res = await api<{ accounts: Array<{ address: string }> }>('POST', '/v1/wallets/import', { recoveryEnvelope: await envelope({ purpose: 'import', sub: alice.userId, pin: '493817', mnemonic }) }, alice.accessToken);
+    expect(res.status).toBe(201);
+    expect(res.body.accounts[0]!.address).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
+  });
+
+  test('lock-out after five wrong PINs: 403 PIN_LOCKED with retryAfter', async () => {
+    let last: Answer | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
+    }
+    expect(last!.status).toBe(403);
+    expect(last!.body).toMatchObject({ error: { code: 'PIN_LOCKED' } });
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('bad input', () => {
+  let token: string;
+  beforeAll(async () => {
+    token = (await login('dave@example.com')).accessToken;
+  });
+  test.each([
+    ['not JSON', '/v1/wallets', '{', 'VALIDATION_FAILED'],
+    ['missing field', '/v1/wallets', '{}', 'VALIDATION_FAILED'],
+    ['extra field', '/v1/wallets', '{"pinEnvelope":"AAAA","x":1}', 'VALIDATION_FAILED'],
+    ['bad base64', '/v1/wallets', '{"pinEnvelope":"***"}', 'VALIDATION_FAILED'],
+    ['garbage envelope', '/v1/wallets', '{"pinEnvelope":"AAAA"}', 'ENVELOPE_INVALID'],
+  ])('%s → %s', async (_what, path, raw, code) => {
+    const res = await api('POST', path, undefined, token, raw);
+    expect(errorCode(res)).toBe(code);
+    expect((res.body as { error: { requestId: string } }).error.requestId).toBe(res.headers.get('x-request-id'));
+  });
+  test('a body over 1 MiB is 413', async () => {
+    const res = await api('POST', '/v1/wallets', undefined, token, JSON.stringify({ pinEnvelope: 'A'.repeat(1024 * 1024 + 10) }));
+    expect(res.status).toBe(413);
+    expect(errorCode(res)).toBe('PAYLOAD_TOO_LARGE');
+  });
+  test('an attestation nonce over 64 bytes is 400 NONCE_INVALID', async () => {
+    expect(errorCode(await api('GET', `/v1/enclave/attestation?nonce=${'ab'.repeat(65)}`))).toBe('NONCE_INVALID');
+  });
+});
+
+test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and recovers by itself', async () => {
+  await stack.stopEnclave();
+  expect(errorCode(await api('GET', '/v1/enclave/attestation'))).toBe('ENCLAVE_UNAVAILABLE');
+  expect((await api('GET', '/readyz')).status).toBe(503);
+  await stack.restartEnclave();
+  let status = 0;
+  for (let i = 0; i < 40 && status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    status = (await api('GET', '/readyz')).status;
+  }
+  expect(status).toBe(200);
+});
+
+test('docs, OpenAPI and metrics are served; logs hold no tokens or envelopes', async () => {
+  const spec = await api<{ openapi: string; paths: Record<string, unknown> }>('GET', '/openapi.json');
+  expect(spec.body.openapi).toBe('3.1.0');
+  expect(Object.keys(spec.body.paths)).toContain('/v1/wallets/{walletId}/sign');
+  expect((await fetch(stack.url + '/docs')).headers.get('content-type')).toMatch(/html/);
+  expect(await (await fetch(stack.url + '/metrics')).text()).toMatch(/http_requests_total/);
+  const logs = stack.logLines.join('\n');
+  expect(logs.length).toBeGreaterThan(0);
+  expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWTs
+  expect(logs).not.toMatch(/pinEnvelope|idToken|refreshToken|493817/);
+});
