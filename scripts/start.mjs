@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The local stack launcher (`npm start`): starts the local KMS endpoint, the
-// enclave process (simulated NSM) and the host, prints where each listens,
+// The local stack launcher (`npm start`): starts the DynamoDB-compatible store
+// (dynalite), the local KMS endpoint, the dev OIDC issuer, a local EVM node
+// (anvil, unless LOCAL_CHAIN=0), the enclave process (simulated NSM) and the
+// host, prints where each listens,
 // restarts the enclave if it dies (the host reconnects and re-initialises it
 // by itself), and stops everything on Ctrl-C. Data lives under .data/.
 // Run after `npm run build` (npm start does both).
@@ -18,6 +20,11 @@ const env = { ...process.env };
 const hostPort = env.HOST_PORT ?? '8080';
 const enclavePort = env.ENCLAVE_PORT ?? '5005';
 const kmsPort = env.LOCAL_KMS_PORT ?? '4599';
+const dynamoPort = env.DYNAMODB_PORT ?? '8000';
+const issuerPort = env.DEV_ISSUER_PORT ?? '9090';
+const chainPort = env.LOCAL_CHAIN_PORT ?? '8545';
+const localChain = env.LOCAL_CHAIN !== '0';
+const anvilBin = join(root, 'node_modules', '.bin', 'anvil');
 env.ENCLAVE_LISTEN ??= `tcp://127.0.0.1:${enclavePort}`;
 env.ENCLAVE_ADDRESS ??= env.ENCLAVE_LISTEN;
 env.ENCLAVE_PLATFORM ??= 'simulated';
@@ -29,8 +36,8 @@ mkdirSync('.data', { recursive: true, mode: 0o700 });
 const children = new Map();
 let stopping = false;
 
-function run(name, script, { restart, extraEnv = {} }) {
-  const child = spawn(process.execPath, [join(root, script)], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
+function run(name, script, { restart, extraEnv = {}, command = process.execPath, args = [join(root, script)], quiet = false }) {
+  const child = spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);
@@ -38,7 +45,7 @@ function run(name, script, { restart, extraEnv = {} }) {
     console.error(`[start] ${name} exited (${signal ?? code})`);
     if (restart) {
       console.error(`[start] restarting ${name} in 1 s`);
-      setTimeout(() => !stopping && run(name, script, { restart, extraEnv }), 1000);
+      setTimeout(() => !stopping && run(name, script, { restart, extraEnv, command, args, quiet }), 1000);
     } else {
       stop(1);
     }
@@ -81,6 +88,13 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 try {
+  run('dynamodb', 'devtools/dist/dynamo/main.js', { restart: false });
+  run('dev-oidc', 'devtools/dist/oidc/main.js', { restart: false });
+  if (localChain) {
+    if (!existsSync(anvilBin)) throw new Error('anvil is not installed (npm package @foundry-rs/anvil-linux-amd64); set LOCAL_CHAIN=0 to run without a chain');
+    mkdirSync('.data/anvil', { recursive: true });
+    run('anvil', '', { restart: false, command: anvilBin, args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', '.data/anvil/state.json', '--silent'], quiet: true });
+  }
   run('local-kms', 'devtools/dist/kms/main.js', { restart: false });
   await waitForPort(kmsPort, 'the local KMS');
   const keyFile = join(env.LOCAL_KMS_DATA_DIR, 'local-key.json');
@@ -90,9 +104,15 @@ try {
   run('enclave', 'enclave/dist/main.js', { restart: true });
   await waitForPort(enclavePort, 'the enclave');
 
+  await waitForPort(dynamoPort, 'the DynamoDB-compatible store');
+  await waitForPort(issuerPort, 'the dev OIDC issuer');
+  if (localChain) await waitForPort(chainPort, 'the local EVM node');
   run('host', 'host/dist/main.js', {
     restart: false,
     extraEnv: {
+      DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
+      AUTH_DEV_ISSUER: `http://127.0.0.1:${issuerPort}`,
+      HOST_SIGNING_KEY_FILE: '.data/host/signing-key.json',
       KMS_REGION: 'us-east-1',
       KMS_ENDPOINT: `http://127.0.0.1:${kmsPort}`,
       KMS_KEY_ID: arn,
@@ -104,10 +124,14 @@ try {
 
   console.log(`
 Enclave Wallet local stack (development: simulated NSM, local KMS)
-  host API    http://127.0.0.1:${hostPort}   (GET /healthz, GET /readyz)
-  enclave     ${env.ENCLAVE_LISTEN}
-  local KMS   http://127.0.0.1:${kmsPort}   (wallet key ${arn})
-  data        ${join(root, '.data')}
+  host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
+  enclave       ${env.ENCLAVE_LISTEN}
+  dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
+  DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite)
+  local KMS     http://127.0.0.1:${kmsPort}   (wallet key ${arn})
+  EVM node      ${localChain ? `http://127.0.0.1:${chainPort}   (anvil, chain 31337)` : 'off (LOCAL_CHAIN=0)'}
+  data          ${join(root, '.data')}
+Try it: npm run demo
 Press Ctrl-C to stop.
 `);
 } catch (err) {

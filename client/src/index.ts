@@ -6,3 +6,4 @@ export * from './attestation/index.js';
 
 /** The SDK's version. */
 export const CLIENT_VERSION = '0.1.0';
+export { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';

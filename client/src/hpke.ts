@@ -1,0 +1,67 @@
+/**
+ * HPKE (RFC 9180) base mode for the client, written from the RFC with @noble
+ * primitives (no Node built-ins), for the suite of SPEC §6:
+ * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305. It shares no
+ * code with the enclave's @hpke/* based implementation, so tests that seal
+ * with it and open in the enclave (and the reverse) check one against the
+ * other; it is also checked against RFC 9180 A.2.1.
+ */
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { expand, extract } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+
+const te = new TextEncoder();
+const cat = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};
+const i2osp = (n: number, len: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => (n >> (8 * (len - 1 - i))) & 0xff);
+
+const KEM_ID = 0x0020;
+const KDF_ID = 0x0001;
+const AEAD_ID = 0x0003;
+const KEM_SUITE = cat(te.encode('KEM'), i2osp(KEM_ID, 2));
+const HPKE_SUITE = cat(te.encode('HPKE'), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
+const V1 = te.encode('HPKE-v1');
+
+const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array => extract(sha256, cat(V1, suite, te.encode(label), ikm), salt);
+const labeledExpand = (suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array =>
+  expand(sha256, prk, cat(i2osp(length, 2), V1, suite, te.encode(label), info), length);
+
+function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
+  const empty = new Uint8Array(0);
+  const pskIdHash = labeledExtract(HPKE_SUITE, empty, 'psk_id_hash', empty);
+  const infoHash = labeledExtract(HPKE_SUITE, empty, 'info_hash', info);
+  const context = cat(Uint8Array.of(0), pskIdHash, infoHash);
+  const secret = labeledExtract(HPKE_SUITE, sharedSecret, 'secret', empty);
+  return { key: labeledExpand(HPKE_SUITE, secret, 'key', context, 32), nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12) };
+}
+
+function sharedSecret(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array): Uint8Array {
+  const prk = labeledExtract(KEM_SUITE, new Uint8Array(0), 'eae_prk', dh);
+  return labeledExpand(KEM_SUITE, prk, 'shared_secret', cat(enc, pkR), 32);
+}
+
+/** Seals with a given ephemeral private key (for vectors) or a random one; returns { enc, ct }. */
+export function hpkeSeal(pkR: Uint8Array, info: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = new Uint8Array(0), skE: Uint8Array = x25519.utils.randomSecretKey()): { enc: Uint8Array; ct: Uint8Array } {
+  const enc = x25519.getPublicKey(skE);
+  const { key, nonce } = keySchedule(sharedSecret(x25519.getSharedSecret(skE, pkR), enc, pkR), info);
+  return { enc, ct: chacha20poly1305(key, nonce, aad).encrypt(plaintext) };
+}
+
+/** Opens enc ‖ ct with a raw recipient private key. */
+export function hpkeOpen(skR: Uint8Array, wire: Uint8Array, info: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const enc = wire.subarray(0, 32);
+  const pkR = x25519.getPublicKey(skR);
+  const { key, nonce } = keySchedule(sharedSecret(x25519.getSharedSecret(skR, enc), enc, pkR), info);
+  return chacha20poly1305(key, nonce, aad).decrypt(wire.subarray(32));
+}
+
+/** The wire form enc ‖ ct. */
+export const wireOf = ({ enc, ct }: { enc: Uint8Array; ct: Uint8Array }): Uint8Array => cat(enc, ct);
