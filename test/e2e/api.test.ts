@@ -206,7 +206,9 @@ describe('bad input', () => {
   });
 });
 
-test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and recovers by itself', async () => {
+test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and recovers by itself; wallets sealed before still work', async () => {
+  const erin = await login('erin@example.com');
+  const created = await api<{ walletId: string; accounts: Array<{ network: string; address: `0x${string}` }> }>('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: erin.userId, pin: '493817' }) }, erin.accessToken);
   await stack.stopEnclave();
   expect(errorCode(await api('GET', '/v1/enclave/attestation'))).toBe('ENCLAVE_UNAVAILABLE');
   expect((await api('GET', '/readyz')).status).toBe(503);
@@ -217,6 +219,14 @@ test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and reco
     status = (await api('GET', '/readyz')).status;
   }
   expect(status).toBe(200);
+  // A new enclave process (new keys in memory) opens the wallet sealed by the old one.
+  const walletId = created.body.walletId;
+  const signed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'still here', pinEnvelope: await envelope({ purpose: 'sign', sub: erin.userId, walletId, digest: hashMessage('still here'), pin: '493817' }) }, erin.accessToken);
+  expect(signed.status).toBe(200);
+  expect(await verifyMessage({ address: created.body.accounts[0]!.address, message: 'still here', signature: signed.body.signature })).toBe(true);
+  // What storage holds is opaque: no PIN, no mnemonic words, just the public accounts.
+  const item = await stack.store.getWallet(erin.userId, walletId);
+  expect(Buffer.from(item!.sealedBlob).includes(Buffer.from('493817'))).toBe(false);
 });
 
 test('docs, OpenAPI and metrics are served; logs hold no tokens or envelopes', async () => {
@@ -230,3 +240,17 @@ test('docs, OpenAPI and metrics are served; logs hold no tokens or envelopes', a
   expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWTs
   expect(logs).not.toMatch(/pinEnvelope|idToken|refreshToken|493817/);
 });
+
+test('rate limits answer 429 RATE_LIMITED with Retry-After', async () => {
+  const limited = await startStack({ rateLimits: true });
+  try {
+    const idToken = await limited.issuer.sign({ email: 'flood@example.com' });
+    let last: Response | undefined;
+    for (let i = 0; i < 31; i++) last = await fetch(`${limited.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken }) });
+    expect(last!.status).toBe(429);
+    expect(((await last!.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+  } finally {
+    await limited.close();
+  }
+}, 60_000);
