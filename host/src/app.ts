@@ -137,6 +137,14 @@ export function createApp(deps: AppDependencies): express.Express {
     return out;
   };
 
+  /** Has the enclave make a wallet (create or import) under a fresh id, and stores it. */
+  const newWallet = async (userId: string, make: (walletId: string) => Promise<ResponseOf<'createWallet'>>) => {
+    const walletId = randomUUID();
+    const out = await make(walletId);
+    const record = await need(deps.store, 'storage').createWallet({ walletId, userId, sealedBlob: out.sealedBlob!, accounts: (out.accounts ?? []).map(toAccount), createdAt: new Date().toISOString() });
+    return publicWallet(record);
+  };
+
   // --- liveness, readiness, metrics, docs ---------------------------------
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -222,10 +230,7 @@ export function createApp(deps: AppDependencies): express.Express {
     route(async (req, res) => {
       const userId = await authenticate(req, res);
       const { pinEnvelope } = S.pinEnvelopeBody.parse(req.body);
-      const walletId = randomUUID();
-      const out = await deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope) });
-      const record = await need(deps.store, 'storage').createWallet({ walletId, userId, sealedBlob: out.sealedBlob!, accounts: (out.accounts ?? []).map(toAccount), createdAt: new Date().toISOString() });
-      res.status(201).json(publicWallet(record));
+      res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope) })));
     }),
   );
   app.post(
@@ -233,10 +238,7 @@ export function createApp(deps: AppDependencies): express.Express {
     route(async (req, res) => {
       const userId = await authenticate(req, res);
       const { recoveryEnvelope } = S.importBody.parse(req.body);
-      const walletId = randomUUID();
-      const out = await deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope) });
-      const record = await need(deps.store, 'storage').createWallet({ walletId, userId, sealedBlob: out.sealedBlob!, accounts: (out.accounts ?? []).map(toAccount), createdAt: new Date().toISOString() });
-      res.status(201).json(publicWallet(record));
+      res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope) })));
     }),
   );
   app.get(
