@@ -6,7 +6,9 @@
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { hashMessage, keccak256, recoverTransactionAddress, serializeTransaction, toHex, verifyMessage } from 'viem';
+import { hashMessage, hashTypedData, keccak256, recoverTransactionAddress, recoverTypedDataAddress, serializeTransaction, toHex, verifyMessage } from 'viem';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { base58 } from '@scure/base';
 import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { hpkeOpen } from '../support/hpke-reference.js';
@@ -127,6 +129,24 @@ describe('a wallet through the API', () => {
     expect(signed.status).toBe(200);
     expect(await recoverTransactionAddress({ serializedTransaction: signed.body.signedTransaction as never })).toBe(evm);
     expect(signed.body.hash).toBe(keccak256(signed.body.signedTransaction));
+  });
+
+  test('sign EIP-712 typed data and a Solana message through the API', async () => {
+    const typedData = {
+      domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
+      types: { Person: [{ name: 'name', type: 'string' }, { name: 'wallet', type: 'address' }], Mail: [{ name: 'from', type: 'Person' }, { name: 'to', type: 'Person' }, { name: 'contents', type: 'string' }] },
+      primaryType: 'Mail',
+      message: { from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' }, to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' }, contents: 'Hello, Bob!' },
+    } as const;
+    const typed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'typed-data', typedData, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashTypedData(typedData), pin: '493817' }) }, alice.accessToken);
+    expect(typed.status).toBe(200);
+    expect(await recoverTypedDataAddress({ ...typedData, signature: typed.body.signature })).toBe(evm);
+    const wallet = await api<{ accounts: Array<{ network: string; address: string }> }>('GET', `/v1/wallets/${walletId}`, undefined, alice.accessToken);
+    const solana = wallet.body.accounts.find((a) => a.network === 'solana')!.address;
+    const message = new TextEncoder().encode('Sign in to Example');
+    const sol = await api<{ signature: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'solana', kind: 'message', message: Buffer.from(message).toString('base64'), pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: toHex(sha256(message)), pin: '493817' }) }, alice.accessToken);
+    expect(sol.status).toBe(200);
+    expect(ed25519.verify(base58.decode(sol.body.signature), message, base58.decode(solana))).toBe(true);
   });
 
   test('a wrong PIN is 422 with attempts left, and the counted blob is stored', async () => {
