@@ -14,7 +14,8 @@ export interface HostConfig {
   signingKeyJwk: string | undefined;
   signingKeyFile: string | undefined;
   rateLimits: boolean;
-  kms: { keyId: string; region: string; endpoint: string; accessKeyId: string; secretAccessKey: string; sessionToken: string } | undefined;
+  /** The KMS key for the enclave, and where its credentials come from: the environment, or the instance role (IMDSv2). */
+  kms: { keyId: string; region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } | 'instance-role' } | undefined;
 }
 
 export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
@@ -31,10 +32,17 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   // The dev issuer is trusted only when the local stack names it.
   if (env.AUTH_DEV_ISSUER) issuers.push({ issuer: env.AUTH_DEV_ISSUER, audience: env.AUTH_DEV_AUDIENCE ?? 'enclave-wallet-local' });
   const region = env.AWS_REGION ?? env.KMS_REGION ?? 'us-east-1';
-  const kms =
-    env.KMS_KEY_ID && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { keyId: env.KMS_KEY_ID, region: env.KMS_REGION ?? region, endpoint: env.KMS_ENDPOINT ?? '', accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN ?? '' }
-      : undefined;
+  const kms = env.KMS_KEY_ID
+    ? {
+        keyId: env.KMS_KEY_ID,
+        region: env.KMS_REGION ?? region,
+        endpoint: env.KMS_ENDPOINT ?? '',
+        credentials:
+          env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+            ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN ?? '' }
+            : ('instance-role' as const),
+      }
+    : undefined;
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
   if (problems.length) throw new Error(`invalid host configuration:\n  ${problems.join('\n  ')}`);

@@ -10,6 +10,7 @@ import { createApp } from './app.js';
 import { IdTokenVerifier } from './auth/oidc.js';
 import { newSigningJwk, TokenService } from './auth/tokens.js';
 import { loadHostConfig } from './config.js';
+import { CredentialRefresher, fetchRoleCredentials } from './credentials.js';
 import { EnclavePool } from './enclave-client.js';
 import { Store } from './storage/wallets.js';
 
@@ -32,17 +33,34 @@ try {
   if (config.dynamoEndpoint) await store.ensureTable();
   const tokens = await TokenService.create(await signingKey(config), config.publicUrl, store);
   const kms = config.kms;
-  if (!kms) log.warn('KMS_KEY_ID or AWS credentials not set: the enclave will not be initialised (wallet operations unavailable)');
-  const enclave = new EnclavePool({
+  if (!kms) log.warn('KMS_KEY_ID not set: the enclave will not be initialised (wallet operations unavailable)');
+  // On EC2 the enclave's KMS credentials are the instance role's, refreshed before they expire.
+  let enclave: EnclavePool;
+  const refresher =
+    kms?.credentials === 'instance-role'
+      ? new CredentialRefresher(
+          () => fetchRoleCredentials(),
+          async (c) => {
+            await enclave.call('updateCredentials', { credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expirationMs: c.expiration } });
+            log.info({ expiresAt: new Date(c.expiration).toISOString() }, 'instance-role credentials handed to the enclave');
+          },
+          (err) => log.warn({ reason: (err as Error).message }, 'credential refresh failed; retrying'),
+        )
+      : undefined;
+  const credentialsForInit = async (): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string; expirationMs?: number }> => {
+    if (kms!.credentials !== 'instance-role') return kms!.credentials;
+    const c = await refresher!.get();
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expirationMs: c.expiration };
+  };
+  enclave = new EnclavePool({
     address: config.enclaveAddress,
     size: config.enclavePoolSize,
-    init: kms
-      ? () => ({ kmsRegion: kms.region, kmsEndpoint: kms.endpoint, kmsKeyId: kms.keyId, credentials: { accessKeyId: kms.accessKeyId, secretAccessKey: kms.secretAccessKey, sessionToken: kms.sessionToken } })
-      : undefined,
+    init: kms ? async () => ({ kmsRegion: kms.region, kmsEndpoint: kms.endpoint, kmsKeyId: kms.keyId, credentials: await credentialsForInit() }) : undefined,
   });
   const app = createApp({ enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits });
   const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer) }, 'listening'));
   const stop = (): void => {
+    refresher?.stop();
     enclave.close();
     server.close(() => process.exit(0));
     server.closeAllConnections();
