@@ -35,7 +35,6 @@ try {
   const kms = config.kms;
   if (!kms) log.warn('KMS_KEY_ID not set: the enclave will not be initialised (wallet operations unavailable)');
   // On EC2 the enclave's KMS credentials are the instance role's, refreshed before they expire.
-  let enclave: EnclavePool;
   const refresher =
     kms?.credentials === 'instance-role'
       ? new CredentialRefresher(
@@ -52,7 +51,7 @@ try {
     const c = await refresher!.get();
     return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expirationMs: c.expiration };
   };
-  enclave = new EnclavePool({
+  const enclave = new EnclavePool({
     address: config.enclaveAddress,
     size: config.enclavePoolSize,
     init: kms ? async () => ({ kmsRegion: kms.region, kmsEndpoint: kms.endpoint, kmsKeyId: kms.keyId, credentials: await credentialsForInit() }) : undefined,
