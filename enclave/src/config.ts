@@ -14,6 +14,8 @@ export interface StartupConfig {
   devCaDir: string;
   /** When set (baked into the image), init must name exactly this KMS key. */
   pinnedKmsKeyId: string | undefined;
+  /** vsock-proxy on the parent for KMS (nitro mode; default vsock://3:8000). */
+  kmsProxy: string | undefined;
   logLevel: 'debug' | 'info';
 }
 
@@ -26,8 +28,11 @@ export function loadStartupConfig(env: NodeJS.ProcessEnv): StartupConfig {
   if (!/^(tcp|vsock):\/\//.test(listen)) problems.push('ENCLAVE_LISTEN must be tcp://HOST:PORT or vsock://CID:PORT');
   const pinned = env.ENCLAVE_KMS_KEY_ID || undefined;
   if (pinned !== undefined && !KMS_KEY.test(pinned)) problems.push('ENCLAVE_KMS_KEY_ID must be a KMS key id or ARN');
+  const kmsProxy = env.ENCLAVE_KMS_PROXY ?? (mode === 'nitro' ? 'vsock://3:8000' : undefined);
+  if (kmsProxy !== undefined && !/^vsock:\/\/\d+:\d+$/.test(kmsProxy)) problems.push('ENCLAVE_KMS_PROXY must be vsock://CID:PORT');
   if (problems.length > 0) throw new Error(`invalid enclave configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze({
+    kmsProxy,
     mode,
     listen,
     devCaDir: env.ENCLAVE_DEV_CA_DIR ?? '.data/dev-ca',
@@ -64,6 +69,7 @@ export function validateInit(req: v1.InitRequest.$Properties, startup: StartupCo
     endpoint: endpoint || undefined,
     keyId: req.kmsKeyId!,
     credentials: credentialsFrom(c!),
+    ...(startup.kmsProxy ? { proxy: startup.kmsProxy } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { Platform } from '../platform/types.js';
 import type { DataKeyProvider } from '../sealing/seal.js';
 import { decryptCiphertextForRecipient } from './cms.js';
+import { createVsockHttpsAgent } from './vsock-agent.js';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** The enclave's RSA-2048 key for KMS `Recipient`, made once at start-up. */
 export class RecipientKey {
@@ -38,6 +40,8 @@ export interface KmsConfig {
   endpoint?: string;
   keyId: string;
   credentials: AwsCredentials;
+  /** On Nitro: the parent's vsock-proxy (vsock://3:8000); KMS is then reached with TLS over vsock. */
+  proxy?: string;
 }
 
 /** Maps SDK failures to the product's codes; `ciphertextError` is the code for a refused ciphertext. */
@@ -76,6 +80,7 @@ export class EnclaveKms implements DataKeyProvider {
       // A fresh object per call: the SDK annotates the credentials object it gets.
       credentials: async () => ({ ...this.credentials }),
       maxAttempts: 3,
+      ...(config.proxy ? { requestHandler: new NodeHttpHandler({ httpsAgent: createVsockHttpsAgent({ proxy: config.proxy }) }) } : {}),
     });
   }
 

@@ -1,0 +1,82 @@
+/**
+ * KMS traffic on Nitro: TLS made inside the enclave, carried over vsock to the
+ * parent's vsock-proxy, which relays bytes to the KMS endpoint. Here the vsock
+ * addon is the stand-in of proto/test, the "vsock-proxy" relays stand-in vsock
+ * streams to a local HTTPS server, and the server's certificate comes from a
+ * private CA: the request succeeds only if TLS really runs end to end.
+ */
+import { p384 } from '@noble/curves/nist.js';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createServer, request, type Server } from 'node:https';
+import { connect as tcpConnect, type AddressInfo } from 'node:net';
+import { parseAddress } from '@enclave-wallet/proto';
+import { createVsockTransport } from '../../proto/src/transport/vsock.js';
+import { createVsockStandIn } from '../../proto/test/vsock-standin.js';
+import { createVsockHttpsAgent } from '../../enclave/src/kms/vsock-agent.js';
+import { buildCertificate } from '../../enclave/src/platform/x509-builder.js';
+
+function selfSigned(name: string): { certPem: string; keyPem: string } {
+  const sk = p384.utils.randomSecretKey();
+  const pub = p384.getPublicKey(sk, false);
+  const der = buildCertificate({ serial: Uint8Array.of(7), subject: name, issuer: name, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000), publicKey: pub, issuerPrivateKey: sk, ca: false });
+  const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+  const key = createPrivateKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-384', d: b64u(sk), x: b64u(pub.subarray(1, 49)), y: b64u(pub.subarray(49)) } });
+  return { certPem: new X509Certificate(Buffer.from(der)).toString(), keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string };
+}
+
+const kmsHost = 'kms.eu-west-1.amazonaws.com';
+const tlsIdentity = selfSigned(kmsHost);
+let https: Server;
+let httpsPort: number;
+const seenByProxy: Buffer[] = [];
+const standIn = createVsockStandIn();
+const vsock = createVsockTransport(() => standIn.binding);
+
+beforeAll(async () => {
+  https = createServer({ key: tlsIdentity.keyPem, cert: tlsIdentity.certPem }, (req, res) => {
+    res.setHeader('content-type', 'application/x-amz-json-1.1');
+    res.end(JSON.stringify({ target: req.headers['x-amz-target'], host: req.headers.host }));
+  });
+  await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
+  httpsPort = (https.address() as AddressInfo).port;
+  // The parent's vsock-proxy: relays every vsock stream to the endpoint, blind to what it carries.
+  await vsock.listen(parseAddress('vsock://3:8000'), (stream) => {
+    const upstream = tcpConnect(httpsPort, '127.0.0.1');
+    stream.on('data', (chunk: Buffer) => seenByProxy.push(Buffer.from(chunk)));
+    stream.pipe(upstream).pipe(stream);
+    upstream.on('error', () => stream.destroy());
+    stream.on('error', () => upstream.destroy());
+  });
+});
+afterAll(() => new Promise((r) => https.close(r)));
+
+function post(agent: ReturnType<typeof createVsockHttpsAgent>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: kmsHost, port: 443, path: '/', method: 'POST', agent, headers: { 'x-amz-target': 'TrentService.GenerateRandom', 'content-type': 'application/x-amz-json-1.1' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end('{"NumberOfBytes":32}');
+  });
+}
+
+test('an HTTPS request reaches the endpoint through vsock-proxy, with TLS end to end', async () => {
+  const agent = createVsockHttpsAgent({ proxy: 'vsock://3:8000', transport: vsock, tls: { ca: [tlsIdentity.certPem] } });
+  const answer = await post(agent);
+  expect(answer.status).toBe(200);
+  expect(JSON.parse(answer.body)).toEqual({ target: 'TrentService.GenerateRandom', host: kmsHost });
+  // The proxy relayed only ciphertext: neither the operation nor the body is visible to it.
+  const relayed = Buffer.concat(seenByProxy).toString('latin1');
+  expect(relayed.length).toBeGreaterThan(0);
+  expect(relayed).not.toContain('TrentService');
+  expect(relayed).not.toContain('NumberOfBytes');
+  agent.destroy();
+});
+
+test('a certificate the enclave does not trust is refused: the proxy cannot impersonate KMS', async () => {
+  const agent = createVsockHttpsAgent({ proxy: 'vsock://3:8000', transport: vsock, tls: { ca: [selfSigned(kmsHost).certPem] } });
+  await expect(post(agent)).rejects.toThrow();
+  agent.destroy();
+});
