@@ -1,23 +1,45 @@
-# The enclave image (first draft; the reproducible production version with a
-# base pinned by digest comes with the Nitro issue). Only the proto and enclave
-# workspaces go in; the host and the client never do.
-FROM node:24-bookworm-slim AS build
+# The enclave image: what nitro-cli measures into PCR0. Reproducible: the base
+# is pinned by digest, dependencies come from the lock file only, only the
+# proto and enclave workspaces go in, and file times are normalised so the
+# same commit gives the same layers. It runs the enclave in nitro mode on vsock
+# and needs no network at run time (KMS is reached through vsock-proxy).
+#
+# Build: nitro/build-enclave.sh (docker build, then nitro-cli build-enclave).
+# To move to a newer Node LTS, replace the digest with the one of
+# `docker buildx imagetools inspect node:24-bookworm-slim` and publish the new PCRs.
+
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:d6aa754f16b3197301076f047b5def2f02ea1dbbc2ca920407d46d7ec7f87b20
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY proto/package.json proto/
 COPY enclave/package.json enclave/
-RUN npm ci --workspace proto --workspace enclave --include-workspace-root=false --ignore-scripts
+# Dev dependencies (TypeScript) for the build stage only; install scripts stay off.
+RUN npm ci --include-workspace-root --workspace proto --workspace enclave --ignore-scripts
 COPY proto/ proto/
 COPY enclave/ enclave/
-RUN npx tsc -b enclave
+RUN npx tsc -b enclave \
+ && rm -rf node_modules \
+ && npm ci --omit=dev --workspace proto --workspace enclave --ignore-scripts \
+ && find /app -exec touch -h -d @0 {} +
 
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
-ENV NODE_ENV=production ENCLAVE_LISTEN=vsock://4294967295:5005
+ENV NODE_ENV=production \
+    ENCLAVE_PLATFORM=nitro \
+    ENCLAVE_LISTEN=vsock://4294967295:5005 \
+    ENCLAVE_KMS_PROXY=vsock://3:8000
+# Pin the wallet key into the image (and so into PCR0) with --build-arg KMS_KEY_ID=arn:…
+ARG KMS_KEY_ID=""
+ENV ENCLAVE_KMS_KEY_ID=${KMS_KEY_ID}
+COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules node_modules
-COPY --from=build /app/proto/package.json /app/proto/
+COPY --from=build /app/proto/package.json proto/package.json
 COPY --from=build /app/proto/dist proto/dist
 COPY --from=build /app/proto/generated proto/generated
-COPY --from=build /app/enclave/package.json /app/enclave/
+COPY --from=build /app/enclave/package.json enclave/package.json
 COPY --from=build /app/enclave/dist enclave/dist
+USER node
 CMD ["node", "enclave/dist/main.js"]

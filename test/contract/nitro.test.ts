@@ -1,0 +1,54 @@
+/**
+ * What can be checked here of the Nitro deployment: the image is pinned and
+ * runs in nitro mode, the scripts fail fast, and the enclave process refuses
+ * nitro mode on a machine without /dev/nsm.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const dockerfile = readFileSync(join(repo, 'enclave.Dockerfile'), 'utf8');
+
+test('every base image of enclave.Dockerfile is pinned by digest', () => {
+  const args = Object.fromEntries([...dockerfile.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+  const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!.replace(/^\$\{(\w+)\}$/, (_, name: string) => args[name] ?? ''));
+  expect(froms.length).toBeGreaterThan(0);
+  for (const image of froms) {
+    if (/^[a-z]+$/.test(image)) continue; // a stage name
+    expect(image).toMatch(/@sha256:[0-9a-f]{64}$/);
+  }
+});
+
+test('the image installs from the lock file only, holds only proto and enclave, and starts in nitro mode on vsock', () => {
+  expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  expect(dockerfile).not.toMatch(/npm install/);
+  expect(dockerfile).not.toMatch(/COPY (host|client|cli|devtools)\//);
+  expect(dockerfile).toMatch(/ENCLAVE_PLATFORM=nitro/);
+  expect(dockerfile).toMatch(/ENCLAVE_LISTEN=vsock:\/\//);
+  expect(dockerfile).toMatch(/NODE_ENV=production/);
+});
+
+test('every script under nitro/ fails fast (set -euo pipefail)', () => {
+  const scripts = readdirSync(join(repo, 'nitro')).filter((f) => f.endsWith('.sh'));
+  expect(scripts.sort()).toEqual(['build-enclave.sh', 'run-enclave.sh']);
+  for (const s of scripts) expect(readFileSync(join(repo, 'nitro', s), 'utf8')).toMatch(/^set -euo pipefail$/m);
+});
+
+test('the enclave process refuses nitro mode where there is no /dev/nsm', () => {
+  const main = join(repo, 'enclave/dist/main.js');
+  if (!existsSync(main)) throw new Error('enclave/dist/main.js is missing: run `npm run build` first');
+  expect(existsSync('/dev/nsm')).toBe(false);
+  const run = spawnSync(process.execPath, [main], { env: { ...process.env, ENCLAVE_PLATFORM: 'nitro', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' }, encoding: 'utf8', timeout: 20_000 });
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(/start_failed/);
+  expect(run.stderr).toMatch(/\/dev\/nsm/);
+});
+
+test('a production build refuses the simulated NSM without the explicit override', () => {
+  const main = join(repo, 'enclave/dist/main.js');
+  const run = spawnSync(process.execPath, [main], { env: { ...process.env, NODE_ENV: 'production', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' }, encoding: 'utf8', timeout: 20_000 });
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(/refusing the simulated NSM in a production build/);
+});
