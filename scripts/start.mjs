@@ -28,6 +28,9 @@ const anvilBin = join(root, 'node_modules', '.bin', 'anvil');
 env.ENCLAVE_LISTEN ??= `tcp://127.0.0.1:${enclavePort}`;
 env.ENCLAVE_ADDRESS ??= env.ENCLAVE_LISTEN;
 env.ENCLAVE_PLATFORM ??= 'simulated';
+// Development machines here run Node 20; the AWS SDK's notice that its 2027 releases need Node 22
+// would otherwise be printed by every process. Production images run the current LTS.
+env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 env.ENCLAVE_DEV_CA_DIR ??= '.data/dev-ca';
 env.LOCAL_KMS_DATA_DIR ??= '.data/kms';
 mkdirSync('.data', { recursive: true, mode: 0o700 });
