@@ -281,8 +281,10 @@ export function createApp(deps: AppDependencies): express.Express {
       const userId = await authenticate(req, res);
       const body = S.signBody.parse(req.body);
       const wallet = await loadWallet(userId, String(req.params.walletId));
+      // EVM addresses compare case-insensitively (EIP-55 is only a checksum); base58 is case-sensitive.
+      const sameAddress = (a: string, b: string): boolean => (body.network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b);
       const account = body.address
-        ? wallet.accounts.find((a) => a.network === body.network && a.address.toLowerCase() === body.address!.toLowerCase())
+        ? wallet.accounts.find((a) => a.network === body.network && sameAddress(a.address, body.address!))
         : wallet.accounts.find((a) => a.network === body.network && a.index === 0);
       if (!account) throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the wallet has no such account');
       const request: RequestOf<'sign'> = { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: NETWORK[body.network], address: account.address, accountIndex: account.index };
