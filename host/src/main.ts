@@ -17,7 +17,14 @@ import { Store } from './storage/wallets.js';
 const log = pino({ base: { component: 'host' } });
 
 async function signingKey(config: ReturnType<typeof loadHostConfig>): Promise<Record<string, unknown>> {
-  if (config.signingKeyJwk) return JSON.parse(config.signingKeyJwk) as Record<string, unknown>;
+  if (config.signingKeyJwk) {
+    try {
+      return JSON.parse(config.signingKeyJwk) as Record<string, unknown>;
+    } catch {
+      // JSON.parse's message quotes the input, which is a private key: say nothing more.
+      throw new Error('HOST_SIGNING_KEY is not valid JSON');
+    }
+  }
   if (!config.signingKeyFile) throw new Error('set HOST_SIGNING_KEY (a private ES256 JWK) or HOST_SIGNING_KEY_FILE');
   if (existsSync(config.signingKeyFile)) return JSON.parse(readFileSync(config.signingKeyFile, 'utf8')) as Record<string, unknown>;
   const jwk = await newSigningJwk();
