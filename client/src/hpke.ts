@@ -10,42 +10,34 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 
 const te = new TextEncoder();
-const cat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 const i2osp = (n: number, len: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => (n >> (8 * (len - 1 - i))) & 0xff);
 
 const KEM_ID = 0x0020;
 const KDF_ID = 0x0001;
 const AEAD_ID = 0x0003;
-const KEM_SUITE = cat(te.encode('KEM'), i2osp(KEM_ID, 2));
-const HPKE_SUITE = cat(te.encode('HPKE'), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
+const KEM_SUITE = concatBytes(te.encode('KEM'), i2osp(KEM_ID, 2));
+const HPKE_SUITE = concatBytes(te.encode('HPKE'), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
 const V1 = te.encode('HPKE-v1');
 
-const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array => extract(sha256, cat(V1, suite, te.encode(label), ikm), salt);
+const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array => extract(sha256, concatBytes(V1, suite, te.encode(label), ikm), salt);
 const labeledExpand = (suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array =>
-  expand(sha256, prk, cat(i2osp(length, 2), V1, suite, te.encode(label), info), length);
+  expand(sha256, prk, concatBytes(i2osp(length, 2), V1, suite, te.encode(label), info), length);
 
 function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
   const empty = new Uint8Array(0);
   const pskIdHash = labeledExtract(HPKE_SUITE, empty, 'psk_id_hash', empty);
   const infoHash = labeledExtract(HPKE_SUITE, empty, 'info_hash', info);
-  const context = cat(Uint8Array.of(0), pskIdHash, infoHash);
+  const context = concatBytes(Uint8Array.of(0), pskIdHash, infoHash);
   const secret = labeledExtract(HPKE_SUITE, sharedSecret, 'secret', empty);
   return { key: labeledExpand(HPKE_SUITE, secret, 'key', context, 32), nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12) };
 }
 
 function sharedSecret(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array): Uint8Array {
   const prk = labeledExtract(KEM_SUITE, new Uint8Array(0), 'eae_prk', dh);
-  return labeledExpand(KEM_SUITE, prk, 'shared_secret', cat(enc, pkR), 32);
+  return labeledExpand(KEM_SUITE, prk, 'shared_secret', concatBytes(enc, pkR), 32);
 }
 
 /** Seals with a given ephemeral private key (for vectors) or a random one; returns { enc, ct }. */
@@ -64,4 +56,4 @@ export function hpkeOpen(skR: Uint8Array, wire: Uint8Array, info: Uint8Array, aa
 }
 
 /** The wire form enc ‖ ct. */
-export const wireOf = ({ enc, ct }: { enc: Uint8Array; ct: Uint8Array }): Uint8Array => cat(enc, ct);
+export const wireOf = ({ enc, ct }: { enc: Uint8Array; ct: Uint8Array }): Uint8Array => concatBytes(enc, ct);

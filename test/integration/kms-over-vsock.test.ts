@@ -13,15 +13,14 @@ import { parseAddress } from '@enclave-wallet/proto';
 import { createVsockTransport } from '../../proto/src/transport/vsock.js';
 import { createVsockStandIn } from '../../proto/test/vsock-standin.js';
 import { createVsockHttpsAgent } from '../../enclave/src/kms/vsock-agent.js';
-import { buildCertificate } from '../../enclave/src/platform/x509-builder.js';
+import { issueCertificate } from '../../enclave/src/platform/x509-builder.js';
 
 function selfSigned(name: string): { certPem: string; keyPem: string } {
-  const sk = p384.utils.randomSecretKey();
+  const { privateKey: sk, certificate } = issueCertificate({ subject: name, lifetimeMs: 3600_000, ca: false });
   const pub = p384.getPublicKey(sk, false);
-  const der = buildCertificate({ serial: Uint8Array.of(7), subject: name, issuer: name, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000), publicKey: pub, issuerPrivateKey: sk, ca: false });
   const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
   const key = createPrivateKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-384', d: b64u(sk), x: b64u(pub.subarray(1, 49)), y: b64u(pub.subarray(49)) } });
-  return { certPem: new X509Certificate(Buffer.from(der)).toString(), keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string };
+  return { certPem: new X509Certificate(Buffer.from(certificate)).toString(), keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
 const kmsHost = 'kms.eu-west-1.amazonaws.com';

@@ -4,16 +4,11 @@
  * the same dev root (`root.der`, which `--root dev` pins). DEVELOPMENT ONLY:
  * nothing here is trusted by the `aws` root setting of the verifier.
  */
-import { p384 } from '@noble/curves/nist.js';
-import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCertificate } from './x509-builder.js';
+import { issueCertificate, type IssuedKey } from './x509-builder.js';
 
-export interface CaKey {
-  privateKey: Uint8Array;
-  certificate: Uint8Array;
-}
+export type CaKey = IssuedKey;
 
 export interface DevCa {
   root: CaKey;
@@ -27,32 +22,12 @@ export const DEV_INTERMEDIATE_CN = 'enclave-wallet DEV intermediate (NOT FOR PRO
 const FILE = 'dev-ca.json';
 const ROOT_DER = 'root.der';
 
+const YEAR_MS = 365 * 86_400_000;
+
 function makeCa(): DevCa {
-  const now = Date.now();
-  const rootKey = p384.utils.randomSecretKey();
-  const root = buildCertificate({
-    serial: randomBytes(16),
-    subject: DEV_ROOT_CN,
-    issuer: DEV_ROOT_CN,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 30 * 365 * 86_400_000),
-    publicKey: p384.getPublicKey(rootKey, false),
-    issuerPrivateKey: rootKey,
-    ca: true,
-  });
-  const intermediateKey = p384.utils.randomSecretKey();
-  const intermediate = buildCertificate({
-    serial: randomBytes(16),
-    subject: DEV_INTERMEDIATE_CN,
-    issuer: DEV_ROOT_CN,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 10 * 365 * 86_400_000),
-    publicKey: p384.getPublicKey(intermediateKey, false),
-    issuerPrivateKey: rootKey,
-    ca: true,
-    pathLength: 0,
-  });
-  return { root: { privateKey: rootKey, certificate: root }, intermediate: { privateKey: intermediateKey, certificate: intermediate } };
+  const root = issueCertificate({ subject: DEV_ROOT_CN, lifetimeMs: 30 * YEAR_MS, ca: true });
+  const intermediate = issueCertificate({ subject: DEV_INTERMEDIATE_CN, issuer: { name: DEV_ROOT_CN, privateKey: root.privateKey }, lifetimeMs: 10 * YEAR_MS, ca: true, pathLength: 0 });
+  return { root: { privateKey: root.privateKey, certificate: root.certificate }, intermediate: { privateKey: intermediate.privateKey, certificate: intermediate.certificate } };
 }
 
 /** Loads the dev CA from `dir`, creating it the first time. */

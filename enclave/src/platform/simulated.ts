@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeCbor } from './cbor.js';
 import { DEV_INTERMEDIATE_CN, loadOrCreateDevCa, type DevCa } from './dev-ca.js';
 import { checkAttestationRequest, type AttestationRequest, type Platform } from './types.js';
-import { buildCertificate } from './x509-builder.js';
+import { issueCertificate } from './x509-builder.js';
 
 /** Lifetime of a leaf certificate (Nitro's are about three hours). */
 const LEAF_LIFETIME_MS = 3 * 3600_000;
@@ -117,19 +117,7 @@ export class SimulatedNsm implements Platform {
   private currentLeaf(): { privateKey: Uint8Array; certificate: Uint8Array } {
     const now = this.now();
     if (!this.leaf || now > this.leaf.notAfter - LEAF_RENEW_MARGIN_MS) {
-      const privateKey = p384.utils.randomSecretKey();
-      const notAfter = now + LEAF_LIFETIME_MS;
-      const certificate = buildCertificate({
-        serial: randomBytes(16),
-        subject: this.moduleId,
-        issuer: DEV_INTERMEDIATE_CN,
-        notBefore: new Date(now - 60_000),
-        notAfter: new Date(notAfter),
-        publicKey: p384.getPublicKey(privateKey, false),
-        issuerPrivateKey: this.ca.intermediate.privateKey,
-        ca: false,
-      });
-      this.leaf = { privateKey, certificate, notAfter };
+      this.leaf = issueCertificate({ subject: this.moduleId, issuer: { name: DEV_INTERMEDIATE_CN, privateKey: this.ca.intermediate.privateKey }, lifetimeMs: LEAF_LIFETIME_MS, ca: false, now });
     }
     return this.leaf;
   }

@@ -5,6 +5,7 @@
  * ecdsa-with-SHA384. Development only.
  */
 import { p384 } from '@noble/curves/nist.js';
+import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 
 function len(n: number): number[] {
   if (n < 0x80) return [n];
@@ -14,19 +15,10 @@ function len(n: number): number[] {
 }
 
 function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
-  const body = concat(...content);
-  return concat(Uint8Array.from([tag, ...len(body.length)]), body);
+  const body = concatBytes(...content);
+  return concatBytes(Uint8Array.from([tag, ...len(body.length)]), body);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 const seq = (...c: Uint8Array[]): Uint8Array => tlv(0x30, ...c);
 const oid = (hex: string): Uint8Array => tlv(0x06, Buffer.from(hex, 'hex'));
@@ -36,7 +28,7 @@ function integer(bytes: Uint8Array): Uint8Array {
   let i = 0;
   while (i < bytes.length - 1 && bytes[i] === 0 && (bytes[i + 1]! & 0x80) === 0) i++;
   const trimmed = bytes.subarray(i);
-  return tlv(0x02, (trimmed[0]! & 0x80) !== 0 ? concat(Uint8Array.of(0), trimmed) : trimmed);
+  return tlv(0x02, (trimmed[0]! & 0x80) !== 0 ? concatBytes(Uint8Array.of(0), trimmed) : trimmed);
 }
 
 function time(d: Date): Uint8Array {
@@ -92,4 +84,32 @@ export function buildCertificate(spec: CertificateSpec): Uint8Array {
   );
   const signature = p384.sign(tbs, spec.issuerPrivateKey, { prehash: true, format: 'der' });
   return seq(tbs, ECDSA_SHA384, tlv(0x03, Uint8Array.of(0), signature));
+}
+
+/** A P-384 key and its certificate. */
+export interface IssuedKey {
+  privateKey: Uint8Array;
+  certificate: Uint8Array;
+}
+
+/**
+ * Makes a fresh P-384 key and its certificate, valid from a minute ago for
+ * `lifetimeMs`, signed by `issuer` (or self-signed when `issuer` is omitted).
+ */
+export function issueCertificate(options: { subject: string; issuer?: { name: string; privateKey: Uint8Array }; lifetimeMs: number; ca: boolean; pathLength?: number; now?: number }): IssuedKey & { notAfter: number } {
+  const now = options.now ?? Date.now();
+  const privateKey = p384.utils.randomSecretKey();
+  const notAfter = now + options.lifetimeMs;
+  const certificate = buildCertificate({
+    serial: randomBytes(16),
+    subject: options.subject,
+    issuer: options.issuer?.name ?? options.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(notAfter),
+    publicKey: p384.getPublicKey(privateKey, false),
+    issuerPrivateKey: options.issuer?.privateKey ?? privateKey,
+    ca: options.ca,
+    ...(options.pathLength !== undefined ? { pathLength: options.pathLength } : {}),
+  });
+  return { privateKey, certificate, notAfter };
 }

@@ -5,6 +5,7 @@
  * is TYPED_DATA_INVALID, never guessed.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 
 type Field = { name: string; type: string };
@@ -22,15 +23,6 @@ const DOMAIN_FIELDS: Field[] = [
   { name: 'salt', type: 'bytes32' },
 ];
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function word(n: bigint): Uint8Array {
   const out = new Uint8Array(32);
@@ -77,7 +69,7 @@ function encodeValue(types: Types, type: string, value: unknown, depth: number):
   if (array) {
     if (!Array.isArray(value)) throw invalid(`${type} value must be an array`);
     if (array[2] !== '' && value.length !== Number(array[2])) throw invalid(`${type} value must have ${array[2]} items`);
-    return keccak_256(concat(value.map((v) => encodeValue(types, array[1]!, v, depth + 1))));
+    return keccak_256(concatBytes(...value.map((v) => encodeValue(types, array[1]!, v, depth + 1))));
   }
   if (types[type]) return hashStruct(types, type, value, depth + 1);
   if (type === 'string') {
@@ -129,7 +121,7 @@ export function hashStruct(types: Types, type: string, value: unknown, depth = 0
     if (!(f.name in v)) throw invalid(`${type}.${f.name} is missing`);
     parts.push(encodeValue(types, f.type, v[f.name], depth));
   }
-  return keccak_256(concat(parts));
+  return keccak_256(concatBytes(...parts));
 }
 
 function checkTypes(raw: unknown): Types {
@@ -170,6 +162,6 @@ export function typedDataDigest(json: string): Uint8Array {
   if (!types[t.primaryType]) throw invalid(`primaryType ${t.primaryType} is not among types`);
   const domainHash = hashStruct(types, 'EIP712Domain', domain);
   const prefix = Uint8Array.of(0x19, 0x01);
-  if (t.primaryType === 'EIP712Domain') return keccak_256(concat([prefix, domainHash]));
-  return keccak_256(concat([prefix, domainHash, hashStruct(types, t.primaryType, t.message)]));
+  if (t.primaryType === 'EIP712Domain') return keccak_256(concatBytes(prefix, domainHash));
+  return keccak_256(concatBytes(prefix, domainHash, hashStruct(types, t.primaryType, t.message)));
 }
