@@ -159,8 +159,8 @@ export class EnclaveService {
   async deriveAccount(req: DecodedRequestOf<'deriveAccount'>): Promise<ResponseOf<'deriveAccount'>> {
     const network = this.network(req.network);
     const index = req.index ?? 0;
-    return this.withWallet(req, { purpose: 'derive-account' }, async (wallet, seed, envelope) => {
-      const { privateKey, ...account } = deriveAccount(seed, network, index);
+    return this.withWallet(req, { purpose: 'derive-account' }, async (wallet, envelope, seed) => {
+      const { privateKey, ...account } = deriveAccount(seed(), network, index);
       privateKey.fill(0);
       return { account: toProtoAccount(account), sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
     });
@@ -169,8 +169,8 @@ export class EnclaveService {
   async sign(req: DecodedRequestOf<'sign'>): Promise<ResponseOf<'sign'>> {
     const network = this.network(req.network);
     const { digest, signWith } = this.prepareSignature(network, req);
-    return this.withWallet(req, { purpose: 'sign', digest: hex0x(digest) }, async (wallet, seed, envelope) => {
-      const account = deriveAccount(seed, network, req.accountIndex ?? 0);
+    return this.withWallet(req, { purpose: 'sign', digest: hex0x(digest) }, async (wallet, envelope, seed) => {
+      const account = deriveAccount(seed(), network, req.accountIndex ?? 0);
       try {
         if (req.address && req.address !== account.address) {
           throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: req.address });
@@ -184,7 +184,7 @@ export class EnclaveService {
   }
 
   async changePin(req: DecodedRequestOf<'changePin'>): Promise<ResponseOf<'changePin'>> {
-    return this.withWallet(req, { purpose: 'change-pin' }, async (wallet, _seed, envelope) => {
+    return this.withWallet(req, { purpose: 'change-pin' }, async (wallet, envelope) => {
       const newPin = envelope.newPin!;
       if (isTrivialPin(newPin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
       return { sealedBlob: await wallet.reseal(utf8(newPin)) };
@@ -194,8 +194,8 @@ export class EnclaveService {
   async export(req: DecodedRequestOf<'export'>): Promise<ResponseOf<'export'>> {
     const recipient = req.recipientPublicKey ?? new Uint8Array(0);
     if (recipient.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
-    return this.withWallet(req, { purpose: 'export', digest: hex0x(sha256(recipient)) }, async (wallet, _seed, envelope, entropy) => {
-      const plaintext = utf8(JSON.stringify({ mnemonic: entropyToMnemonic(entropy, english) }));
+    return this.withWallet(req, { purpose: 'export', digest: hex0x(sha256(recipient)) }, async (wallet, envelope) => {
+      const plaintext = utf8(JSON.stringify({ mnemonic: entropyToMnemonic(wallet.secret, english) }));
       try {
         const encryptedRecoveryPhrase = await sealTo(recipient, RECOVERY_PHRASE_INFO, plaintext);
         return { encryptedRecoveryPhrase, sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
@@ -232,11 +232,11 @@ export class EnclaveService {
     }
   }
 
-  /** Opens the envelope and the wallet, runs `use`, and zeroes everything after. */
+  /** Opens the envelope and the wallet, runs `use`, and zeroes everything after (the seed is derived on first request). */
   private async withWallet<T>(
     req: { userId?: string | null; walletId?: string | null; sealedBlob?: Uint8Array | null; pinEnvelope?: Uint8Array | null },
     binding: Omit<Binding, 'sub' | 'walletId'>,
-    use: (wallet: OpenedWallet, seed: Uint8Array, envelope: PinEnvelope, entropy: Uint8Array) => Promise<T>,
+    use: (wallet: OpenedWallet, envelope: PinEnvelope, seed: () => Uint8Array) => Promise<T>,
   ): Promise<T> {
     const { sealer } = this.ready();
     const userId = required(req.userId, 'userId');
@@ -248,8 +248,9 @@ export class EnclaveService {
     let seed: Uint8Array | undefined;
     try {
       wallet = await sealer.open(blob, walletId, userId, pinBytes);
-      seed = seedFromMnemonic(entropyToMnemonic(wallet.secret, english));
-      return await use(wallet, seed, envelope, wallet.secret);
+      const opened = wallet;
+      // The BIP-39 seed (PBKDF2, 2048 rounds) only when the operation derives keys.
+      return await use(opened, envelope, () => (seed ??= seedFromMnemonic(entropyToMnemonic(opened.secret, english))));
     } finally {
       pinBytes.fill(0);
       seed?.fill(0);
