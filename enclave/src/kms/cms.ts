@@ -75,12 +75,12 @@ const OID = {
   aes256Cbc: '60864801650304012a',
 };
 
-function expect(node: Node | undefined, tag: number, what: string): Node {
+function want(node: Node | undefined, tag: number, what: string): Node {
   if (!node || node.tag !== tag) throw new CmsError(`expected ${what}`);
   return node;
 }
 function oidOf(node: Node | undefined, what: string): string {
-  return hex(expect(node, 0x06, what).value);
+  return hex(want(node, 0x06, what).value);
 }
 /** OCTET STRING contents, primitive or constructed (chunks concatenated). */
 function octets(node: Node): Uint8Array {
@@ -106,32 +106,32 @@ export interface RecipientCiphertext {
 export function parseCiphertextForRecipient(bytes: Uint8Array): RecipientCiphertext {
   const { node: contentInfo, next } = parse(bytes, 0, 0);
   if (next !== bytes.length) throw new CmsError('trailing bytes after the CMS structure');
-  const [type, explicit] = expect(contentInfo, 0x30, 'ContentInfo').children;
+  const [type, explicit] = want(contentInfo, 0x30, 'ContentInfo').children;
   if (oidOf(type, 'contentType') !== OID.envelopedData) throw new CmsError('not EnvelopedData');
-  const envelopedData = expect(expect(explicit, 0xa0, '[0] content').children[0], 0x30, 'EnvelopedData');
+  const envelopedData = want(want(explicit, 0xa0, '[0] content').children[0], 0x30, 'EnvelopedData');
   const [version, recipientInfos, encryptedContentInfo, ...rest] = envelopedData.children;
-  expect(version, 0x02, 'version');
+  want(version, 0x02, 'version');
   if (rest.some((n) => n.tag !== 0xa1)) throw new CmsError('unexpected EnvelopedData fields');
-  const infos = expect(recipientInfos, 0x31, 'recipientInfos').children;
+  const infos = want(recipientInfos, 0x31, 'recipientInfos').children;
   if (infos.length !== 1) throw new CmsError('expected exactly one recipient');
-  const ktri = expect(infos[0], 0x30, 'KeyTransRecipientInfo').children;
-  expect(ktri[0], 0x02, 'KeyTransRecipientInfo version');
+  const ktri = want(infos[0], 0x30, 'KeyTransRecipientInfo').children;
+  want(ktri[0], 0x02, 'KeyTransRecipientInfo version');
   // ktri[1] is the recipient identifier (subjectKeyIdentifier [0] or issuerAndSerialNumber); not needed.
-  const keyAlg = expect(ktri[2], 0x30, 'keyEncryptionAlgorithm').children;
+  const keyAlg = want(ktri[2], 0x30, 'keyEncryptionAlgorithm').children;
   if (oidOf(keyAlg[0], 'key encryption OID') !== OID.rsaesOaep) throw new CmsError('key encryption is not RSAES-OAEP');
-  const params = expect(keyAlg[1], 0x30, 'RSAES-OAEP parameters').children;
+  const params = want(keyAlg[1], 0x30, 'RSAES-OAEP parameters').children;
   const hashAlg = params.find((p) => p.tag === 0xa0);
   const mgfAlg = params.find((p) => p.tag === 0xa1);
-  if (!hashAlg || oidOf(expect(hashAlg.children[0], 0x30, 'hash').children[0], 'hash OID') !== OID.sha256) throw new CmsError('OAEP hash is not SHA-256');
-  const mgf = expect(mgfAlg?.children[0], 0x30, 'MGF').children;
-  if (oidOf(mgf[0], 'MGF OID') !== OID.mgf1 || oidOf(expect(mgf[1], 0x30, 'MGF hash').children[0], 'MGF hash OID') !== OID.sha256) throw new CmsError('MGF is not MGF1-SHA-256');
-  const encryptedKey = expect(ktri[3], 0x04, 'encryptedKey').value;
+  if (!hashAlg || oidOf(want(hashAlg.children[0], 0x30, 'hash').children[0], 'hash OID') !== OID.sha256) throw new CmsError('OAEP hash is not SHA-256');
+  const mgf = want(mgfAlg?.children[0], 0x30, 'MGF').children;
+  if (oidOf(mgf[0], 'MGF OID') !== OID.mgf1 || oidOf(want(mgf[1], 0x30, 'MGF hash').children[0], 'MGF hash OID') !== OID.sha256) throw new CmsError('MGF is not MGF1-SHA-256');
+  const encryptedKey = want(ktri[3], 0x04, 'encryptedKey').value;
 
-  const [contentType, contentAlg, content] = expect(encryptedContentInfo, 0x30, 'EncryptedContentInfo').children;
+  const [contentType, contentAlg, content] = want(encryptedContentInfo, 0x30, 'EncryptedContentInfo').children;
   if (oidOf(contentType, 'content type') !== OID.data) throw new CmsError('encrypted content is not id-data');
-  const alg = expect(contentAlg, 0x30, 'contentEncryptionAlgorithm').children;
+  const alg = want(contentAlg, 0x30, 'contentEncryptionAlgorithm').children;
   if (oidOf(alg[0], 'content encryption OID') !== OID.aes256Cbc) throw new CmsError('content encryption is not AES-256-CBC');
-  const iv = expect(alg[1], 0x04, 'IV').value;
+  const iv = want(alg[1], 0x04, 'IV').value;
   if (iv.length !== 16) throw new CmsError('IV must be 16 bytes');
   if (!content || (content.tag !== 0x80 && content.tag !== 0xa0)) throw new CmsError('missing encryptedContent');
   const encryptedContent = content.tag === 0x80 ? content.value : octets({ ...content, constructed: true });
