@@ -13,7 +13,8 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { hashMessage } from 'viem';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { LocalKms, LOCAL_KMS_CREDENTIALS } = await import('../devtools/dist/index.js');
+const { LocalKms, LOCAL_KMS_CREDENTIALS, LOCAL_WALLET_KEY_POLICY, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
+const { default: dynalite } = await import('dynalite');
 const { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } = await import('../enclave/dist/index.js');
 const { stretchPin, ARGON2_POLICY } = await import('../enclave/dist/sealing/kdf.js');
 const { RpcClient } = await import('../proto/dist/index.js');
@@ -43,37 +44,39 @@ const caDir = join(dir, 'dev-ca');
 const kms = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => new Uint8Array(readFileSync(join(caDir, 'root.der'))) });
 const { url, server } = await kms.listen(0);
 const admin = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { ...LOCAL_KMS_CREDENTIALS } });
-const keyArn = (await admin.send(new CreateKeyCommand({}))).KeyMetadata.Arn;
+const keyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(LOCAL_WALLET_KEY_POLICY) }))).KeyMetadata.Arn;
 admin.destroy();
+const dyn = dynalite({ createTableMs: 0 });
+await new Promise((r) => dyn.listen(0, '127.0.0.1', r));
+const dynamoUrl = `http://127.0.0.1:${dyn.address().port}`;
+const guardCiphertext = Buffer.from(await prepareLocalGuard({ dynamoEndpoint: dynamoUrl, kmsEndpoint: url, keyId: keyArn, kmsCredentials: LOCAL_KMS_CREDENTIALS }), 'base64');
 const service = await createEnclaveService(testStartupConfig(caDir));
 const enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
 const rpc = await RpcClient.connect(enclave.address);
-await rpc.call('init', { kmsRegion: 'us-east-1', kmsEndpoint: url, kmsKeyId: keyArn, credentials: { ...LOCAL_KMS_CREDENTIALS } });
+await rpc.call('init', { kmsRegion: 'us-east-1', kmsEndpoint: url, kmsKeyId: keyArn, credentials: { ...LOCAL_KMS_CREDENTIALS }, guardTable: LOCAL_GUARD_TABLE, guardEndpoint: dynamoUrl, guardCredentialsCiphertext: guardCiphertext });
 const key = verifyAttestationDocument((await rpc.call('getAttestation', {})).document, { root: new Uint8Array(readFileSync(join(caDir, 'root.der'))) }).publicKey;
 const env = (body) => wireOf(hpkeSeal(key, new TextEncoder().encode('enclave-wallet/pin-envelope/v1'), new TextEncoder().encode(JSON.stringify({ v: 1, exp: Math.floor(Date.now() / 1000) + 120, nonce: randomBytes(16).toString('hex'), ...body }))));
 
 row('attestation document (simulated NSM)', stats(await time(50, () => rpc.call('getAttestation', { nonce: randomBytes(32) }))));
-let blob;
-row('create wallet (KMS random + data key, seal)', stats(await time(5, async (i) => {
-  blob = (await rpc.call('createWallet', { userId: 'u', walletId: `w${i}`, pinEnvelope: env({ purpose: 'create-wallet', sub: 'u', pin: '493817' }) })).sealedBlob;
-})));
-const walletId = 'w4';
-const digest = hashMessage('bench');
-const signOnce = async (b) => rpc.call('sign', { userId: 'u', walletId, sealedBlob: b, network: 1, evmMessage: { text: 'bench' }, pinEnvelope: env({ purpose: 'sign', sub: 'u', walletId, digest, pin: '493817' }) });
-row('sign EIP-191 (KMS decrypt, unseal, sign, re-seal)', stats(await time(20, async () => {
-  blob = (await signOnce(blob)).sealedBlob;
-})));
 const concurrent = 16;
+const blobs = [];
+row('create wallet (KMS random + data key, seal, guard)', stats(await time(concurrent, async (i) => {
+  blobs.push((await rpc.call('createWallet', { userId: 'u', walletId: `w${i}`, pinEnvelope: env({ purpose: 'create-wallet', sub: 'u', pin: '493817' }) })).sealedBlob);
+})));
+const digest = hashMessage('bench');
+const signOnce = async (i) => rpc.call('sign', { userId: 'u', walletId: `w${i}`, sealedBlob: blobs[i], network: 1, evmMessage: { text: 'bench' }, pinEnvelope: env({ purpose: 'sign', sub: 'u', walletId: `w${i}`, digest, pin: '493817' }) });
+row('sign EIP-191 (guard count, KMS decrypt, unseal, sign, guard clear)', stats(await time(20, () => signOnce(0))));
 const t0 = performance.now();
-const lat = await Promise.all(Array.from({ length: concurrent }, async () => {
+const lat = await Promise.all(Array.from({ length: concurrent }, async (_, i) => {
   const t = performance.now();
-  await signOnce(blob);
+  await signOnce(i);
   return performance.now() - t;
 }));
 const wall = performance.now() - t0;
-row(`sign, ${concurrent} at once on one connection`, stats(lat), `  → ${(concurrent / (wall / 1000)).toFixed(1)} signatures/s`);
+row(`sign, ${concurrent} wallets at once on one connection`, stats(lat), `  → ${(concurrent / (wall / 1000)).toFixed(1)} signatures/s`);
 const mem = process.memoryUsage();
 console.log(`\nmemory after: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, external ${(mem.external / 2 ** 20).toFixed(0)} MiB`);
 rpc.close();
 await enclave.close();
 server.close();
+dyn.close();

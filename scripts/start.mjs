@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
-const { LOCAL_KMS_CREDENTIALS } = await import('../devtools/dist/index.js');
+const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
 
 const env = { ...process.env };
 const hostPort = env.HOST_PORT ?? '8080';
@@ -108,6 +108,14 @@ try {
   await waitForPort(enclavePort, 'the enclave');
 
   await waitForPort(dynamoPort, 'the DynamoDB-compatible store');
+  // The enclave's guard table (attempt counters, blob versions) and its credentials, encrypted under the wallet key
+  // as an operator does it in production. Dynalite enforces no IAM: locally the host could write this table.
+  const guardCiphertext = await prepareLocalGuard({
+    dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`,
+    kmsEndpoint: `http://127.0.0.1:${kmsPort}`,
+    keyId: arn,
+    kmsCredentials: LOCAL_KMS_CREDENTIALS,
+  });
   await waitForPort(issuerPort, 'the dev OIDC issuer');
   if (localChain) await waitForPort(chainPort, 'the local EVM node');
   run('host', 'host/dist/main.js', {
@@ -121,6 +129,9 @@ try {
       KMS_KEY_ID: arn,
       AWS_ACCESS_KEY_ID: LOCAL_KMS_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_KMS_CREDENTIALS.secretAccessKey,
+      GUARD_TABLE: LOCAL_GUARD_TABLE,
+      GUARD_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
+      GUARD_CREDENTIALS_CIPHERTEXT: guardCiphertext,
     },
   });
   await waitForPort(hostPort, 'the host');
@@ -130,7 +141,7 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
   enclave       ${env.ENCLAVE_LISTEN}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
-  DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite)
+  DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})
   local KMS     http://127.0.0.1:${kmsPort}   (wallet key ${arn})
   EVM node      ${localChain ? `http://127.0.0.1:${chainPort}   (anvil, chain 31337)` : 'off (LOCAL_CHAIN=0)'}
   data          ${join(root, '.data')}

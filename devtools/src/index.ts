@@ -3,3 +3,5 @@ export { LocalKms, LOCAL_KMS_CREDENTIALS, type LocalKmsOptions } from './kms/ser
 export { buildCiphertextForRecipient } from './kms/cms-builder.js';
 export { isAllowed, type KeyPolicy } from './kms/policy.js';
 export { DevIssuer, DEV_AUDIENCE } from './oidc/issuer.js';
+export { LOCAL_WALLET_KEY_POLICY } from './kms/local-key.js';
+export { ensureGuardTable, encryptGuardCredentials, prepareLocalGuard, LOCAL_GUARD_CREDENTIALS, LOCAL_GUARD_TABLE } from './guard.js';

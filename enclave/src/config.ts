@@ -1,22 +1,76 @@
 /**
  * The enclave's configuration: what it reads from its own environment at
  * start-up (baked into the image on Nitro, so part of PCR0), and the checks
- * it applies to what the host sends at init. The host is not trusted to
- * choose security parameters: those are compiled in or pinned here.
+ * it applies to what the host sends at init.
+ *
+ * The host is not trusted to choose anything that decides where secrets come
+ * from. In nitro mode the KMS key ARN and the guard table ARN are compiled
+ * into the image (the enclave refuses to start without them), the region is
+ * the key's, and the endpoints are derived here (`kms.<region>.amazonaws.com`,
+ * `dynamodb.<region>.amazonaws.com`, or their FIPS names), reached with TLS
+ * that trusts only the Amazon roots (kms/amazon-roots.ts). The host hands over
+ * only credentials: temporary ones for KMS, and the KMS ciphertext of the
+ * guard's credentials, which only this image can decrypt.
  */
 import { EnclaveWalletError, type v1 } from '@enclave-wallet/proto';
 import type { PlatformMode } from './platform/types.js';
-import type { KmsConfig } from './kms/client.js';
+import { AMAZON_ROOTS } from './kms/amazon-roots.js';
+import type { AwsCredentials, KmsConfig } from './kms/client.js';
+
+/** What nitro mode takes from the image alone. */
+export interface PinnedAws {
+  /** The wallet key's ARN. */
+  kmsKeyArn: string;
+  /** Its region: every AWS call of the enclave goes there. */
+  region: string;
+  /** Use the FIPS endpoints. */
+  fips: boolean;
+  /** The guard table's ARN (same region). */
+  guardTableArn: string;
+}
 
 export interface StartupConfig {
   mode: PlatformMode;
   listen: string;
   devCaDir: string;
-  /** When set (baked into the image), init must name exactly this KMS key. */
+  /** Nitro mode: everything about AWS that the host may not choose. */
+  pinned: PinnedAws | undefined;
+  /** Simulated mode: when set, init must name exactly this KMS key. */
   pinnedKmsKeyId: string | undefined;
   /** vsock-proxy on the parent for KMS (nitro mode; default vsock://3:8000). */
   kmsProxy: string | undefined;
-  logLevel: 'debug' | 'info';
+  /** vsock-proxy on the parent for DynamoDB (nitro mode; default vsock://3:8001). */
+  guardProxy: string | undefined;
+}
+
+/** Where the guard lives and how the enclave reaches it; see guard/. */
+export interface GuardConfig {
+  region: string;
+  /** Empty for the region's default endpoint. */
+  endpoint?: string;
+  /** Table name, or its ARN (nitro mode). */
+  table: string;
+  /** KMS CiphertextBlob of the guard credentials (JSON), under the wallet key. */
+  credentialsCiphertext: Uint8Array;
+  proxy?: string;
+  /** TLS roots for the endpoint (nitro mode: the Amazon roots only). */
+  ca?: readonly string[];
+}
+
+const REGION = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
+const KMS_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$/;
+const KMS_KEY_ARN = /^arn:(aws[a-z-]*):kms:([a-z]{2,}(?:-[a-z]+)+-\d+):(\d{12}):key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+const TABLE_ARN = /^arn:(aws[a-z-]*):dynamodb:([a-z]{2,}(?:-[a-z]+)+-\d+):(\d{12}):table\/([A-Za-z0-9_.-]{3,255})$/;
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\/?$/;
+const HTTPS = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?\/?$/;
+
+const isKmsKey = (s: string): boolean => KMS_KEY_ID.test(s) || KMS_KEY_ARN.test(s);
+
+/** The AWS endpoint of a service in a region, as the enclave derives it (never taken from the host). */
+export function awsEndpoint(service: 'kms' | 'dynamodb', region: string, fips: boolean): string {
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://${service}${fips ? '-fips' : ''}.${region}.${suffix}`;
 }
 
 /** Reads and validates the start-up environment, reporting every problem at once. */
@@ -26,54 +80,84 @@ export function loadStartupConfig(env: NodeJS.ProcessEnv): StartupConfig {
   if (mode !== 'nitro' && mode !== 'simulated') problems.push('ENCLAVE_PLATFORM must be nitro or simulated');
   const listen = env.ENCLAVE_LISTEN ?? `tcp://127.0.0.1:${env.ENCLAVE_PORT ?? '5005'}`;
   if (!/^(tcp|vsock):\/\//.test(listen)) problems.push('ENCLAVE_LISTEN must be tcp://HOST:PORT or vsock://CID:PORT');
-  const pinned = env.ENCLAVE_KMS_KEY_ID || undefined;
-  if (pinned !== undefined && !KMS_KEY.test(pinned)) problems.push('ENCLAVE_KMS_KEY_ID must be a KMS key id or ARN');
+  const keyId = env.ENCLAVE_KMS_KEY_ID || undefined;
+  const guardTable = env.ENCLAVE_GUARD_TABLE || undefined;
+  let pinned: PinnedAws | undefined;
+  if (mode === 'nitro') {
+    const key = KMS_KEY_ARN.exec(keyId ?? '');
+    const table = TABLE_ARN.exec(guardTable ?? '');
+    if (!keyId) problems.push('ENCLAVE_KMS_KEY_ID is required in nitro mode: build the image with --build-arg KMS_KEY_ID=arn:aws:kms:…');
+    else if (!key) problems.push('ENCLAVE_KMS_KEY_ID must be a full KMS key ARN in nitro mode (the region comes from it)');
+    if (!guardTable) problems.push('ENCLAVE_GUARD_TABLE is required in nitro mode: build the image with --build-arg GUARD_TABLE_ARN=arn:aws:dynamodb:…');
+    else if (!table) problems.push('ENCLAVE_GUARD_TABLE must be a DynamoDB table ARN in nitro mode');
+    if (key && table && (key[1] !== table[1] || key[2] !== table[2] || key[3] !== table[3])) problems.push('ENCLAVE_GUARD_TABLE must be in the same partition, region and account as the KMS key');
+    if (env.ENCLAVE_AWS_FIPS !== undefined && env.ENCLAVE_AWS_FIPS !== '0' && env.ENCLAVE_AWS_FIPS !== '1') problems.push('ENCLAVE_AWS_FIPS must be 0 or 1');
+    if (key && table) pinned = { kmsKeyArn: keyId!, region: key[2]!, fips: env.ENCLAVE_AWS_FIPS === '1', guardTableArn: guardTable! };
+  } else if (keyId !== undefined && !isKmsKey(keyId)) problems.push('ENCLAVE_KMS_KEY_ID must be a KMS key id or ARN');
   const kmsProxy = env.ENCLAVE_KMS_PROXY ?? (mode === 'nitro' ? 'vsock://3:8000' : undefined);
   if (kmsProxy !== undefined && !/^vsock:\/\/\d+:\d+$/.test(kmsProxy)) problems.push('ENCLAVE_KMS_PROXY must be vsock://CID:PORT');
+  const guardProxy = env.ENCLAVE_GUARD_PROXY ?? (mode === 'nitro' ? 'vsock://3:8001' : undefined);
+  if (guardProxy !== undefined && !/^vsock:\/\/\d+:\d+$/.test(guardProxy)) problems.push('ENCLAVE_GUARD_PROXY must be vsock://CID:PORT');
   if (problems.length > 0) throw new Error(`invalid enclave configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze({
     kmsProxy,
+    guardProxy,
     mode,
     listen,
     devCaDir: env.ENCLAVE_DEV_CA_DIR ?? '.data/dev-ca',
-    pinnedKmsKeyId: pinned,
-    logLevel: env.LOG_LEVEL === 'debug' ? 'debug' : 'info',
+    pinned,
+    pinnedKmsKeyId: mode === 'nitro' ? pinned?.kmsKeyArn : keyId,
   });
 }
 
-const REGION = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
-const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$/;
-const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\/?$/;
-const HTTPS = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?\/?$/;
-
 /**
- * Checks an InitRequest against the compiled-in bounds: a real-looking
- * region, a KMS key id or ARN (the pinned one when the image pins one), an
- * HTTPS endpoint (plain HTTP only to loopback in simulated mode), and
- * credentials. All problems are reported together.
+ * Checks an InitRequest. In nitro mode the host may repeat the compiled-in
+ * region, key, table and derived endpoints or leave them empty, and nothing
+ * else; in simulated mode it names them (plain HTTP only to loopback). All
+ * problems are reported together.
  */
-export function validateInit(req: v1.InitRequest.$Properties, startup: StartupConfig): KmsConfig {
+export function validateInit(req: v1.InitRequest.$Properties, startup: StartupConfig): { kms: KmsConfig; guard: GuardConfig } {
   const problems: string[] = [];
-  if (!REGION.test(req.kmsRegion ?? '')) problems.push('kmsRegion is not an AWS region name');
-  if (!KMS_KEY.test(req.kmsKeyId ?? '')) problems.push('kmsKeyId is not a KMS key id or ARN');
-  if (startup.pinnedKmsKeyId && req.kmsKeyId !== startup.pinnedKmsKeyId) problems.push('kmsKeyId differs from the key pinned in this image');
-  const endpoint = req.kmsEndpoint ?? '';
-  if (endpoint !== '' && !HTTPS.test(endpoint) && !(startup.mode === 'simulated' && LOOPBACK_HTTP.test(endpoint))) {
-    problems.push(startup.mode === 'nitro' ? 'kmsEndpoint must be https' : 'kmsEndpoint must be https, or http on loopback');
-  }
   const c = req.credentials;
   if (!c?.accessKeyId || !c.secretAccessKey) problems.push('credentials are required');
+  const guardCiphertext = req.guardCredentialsCiphertext ?? new Uint8Array(0);
+  if (guardCiphertext.length === 0) problems.push('guardCredentialsCiphertext is required');
+  if (guardCiphertext.length > 4096) problems.push('guardCredentialsCiphertext is too long');
+
+  let kms: Omit<KmsConfig, 'credentials'>;
+  let guard: Omit<GuardConfig, 'credentialsCiphertext'>;
+  const pinned = startup.pinned;
+  if (startup.mode === 'nitro') {
+    if (!pinned) throw new EnclaveWalletError('CONFIG_REJECTED', 'init refused: this image pins no KMS key or guard table');
+    const kmsEndpoint = awsEndpoint('kms', pinned.region, pinned.fips);
+    const guardEndpoint = awsEndpoint('dynamodb', pinned.region, pinned.fips);
+    const sameOrEmpty = (value: string | null | undefined, expected: string, field: string): void => {
+      const v = (value ?? '').replace(/\/$/, '');
+      if (v !== '' && v !== expected) problems.push(`${field} differs from the one compiled into this image (${expected})`);
+    };
+    sameOrEmpty(req.kmsRegion, pinned.region, 'kmsRegion');
+    sameOrEmpty(req.kmsKeyId, pinned.kmsKeyArn, 'kmsKeyId');
+    sameOrEmpty(req.kmsEndpoint, kmsEndpoint, 'kmsEndpoint');
+    sameOrEmpty(req.guardTable, pinned.guardTableArn, 'guardTable');
+    sameOrEmpty(req.guardEndpoint, guardEndpoint, 'guardEndpoint');
+    kms = { region: pinned.region, endpoint: kmsEndpoint, keyId: pinned.kmsKeyArn, ca: AMAZON_ROOTS, ...(startup.kmsProxy ? { proxy: startup.kmsProxy } : {}) };
+    guard = { region: pinned.region, endpoint: guardEndpoint, table: pinned.guardTableArn, ca: AMAZON_ROOTS, ...(startup.guardProxy ? { proxy: startup.guardProxy } : {}) };
+  } else {
+    const endpointOk = (e: string): boolean => e === '' || HTTPS.test(e) || LOOPBACK_HTTP.test(e);
+    if (!REGION.test(req.kmsRegion ?? '')) problems.push('kmsRegion is not an AWS region name');
+    if (!isKmsKey(req.kmsKeyId ?? '')) problems.push('kmsKeyId is not a KMS key id or ARN');
+    if (startup.pinnedKmsKeyId && req.kmsKeyId !== startup.pinnedKmsKeyId) problems.push('kmsKeyId differs from the key pinned in this image');
+    if (!endpointOk(req.kmsEndpoint ?? '')) problems.push('kmsEndpoint must be https, or http on loopback');
+    if (!endpointOk(req.guardEndpoint ?? '')) problems.push('guardEndpoint must be https, or http on loopback');
+    if (!TABLE_NAME.test(req.guardTable ?? '') && !TABLE_ARN.test(req.guardTable ?? '')) problems.push('guardTable is not a DynamoDB table name or ARN');
+    kms = { region: req.kmsRegion ?? '', keyId: req.kmsKeyId ?? '', ...(req.kmsEndpoint ? { endpoint: req.kmsEndpoint } : {}) };
+    guard = { region: req.kmsRegion ?? '', table: req.guardTable ?? '', ...(req.guardEndpoint ? { endpoint: req.guardEndpoint } : {}) };
+  }
   if (problems.length > 0) throw new EnclaveWalletError('CONFIG_REJECTED', `init refused: ${problems.join('; ')}`);
-  return {
-    region: req.kmsRegion!,
-    endpoint: endpoint || undefined,
-    keyId: req.kmsKeyId!,
-    credentials: credentialsFrom(c!),
-    ...(startup.kmsProxy ? { proxy: startup.kmsProxy } : {}),
-  };
+  return { kms: { ...kms, credentials: credentialsFrom(c!) }, guard: { ...guard, credentialsCiphertext: guardCiphertext } };
 }
 
-export function credentialsFrom(c: v1.AwsCredentials.$Properties): KmsConfig['credentials'] {
+export function credentialsFrom(c: v1.AwsCredentials.$Properties): AwsCredentials {
   return {
     accessKeyId: c.accessKeyId ?? '',
     secretAccessKey: c.secretAccessKey ?? '',

@@ -11,6 +11,8 @@ import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
 import { EnvelopeKey, RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
 import { isTrivialPin, openPinEnvelope, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
 import { deriveAccount, initialAccounts, isValidMnemonic, normaliseMnemonic, seedFromMnemonic, type Network, type PublicAccount } from './keys/derive.js';
+import { DynamoGuard, GUARD_CREDENTIALS_CONTEXT, parseGuardCredentials } from './guard/guard.js';
+import { walletEntropy } from './keys/entropy.js';
 import { EnclaveKms, RecipientKey } from './kms/client.js';
 import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY } from './sealing/kdf.js';
@@ -92,18 +94,23 @@ export class EnclaveService {
   }
 
   async init(req: DecodedRequestOf<'init'>): Promise<ResponseOf<'init'>> {
-    const config = validateInit(req, this.options.startup);
+    const { kms: config, guard } = validateInit(req, this.options.startup);
     // Re-init may only repeat the same configuration (a host restart); new credentials go through updateCredentials.
-    const fingerprint = JSON.stringify([config.region, config.endpoint ?? '', config.keyId]);
+    const fingerprint = JSON.stringify([config.region, config.endpoint ?? '', config.keyId, guard.table, guard.endpoint ?? '']);
     if (this.initRequest !== undefined && this.initRequest !== fingerprint) {
       throw new EnclaveWalletError('CONFIG_REJECTED', 'the enclave is already initialised with another KMS configuration');
     }
-    if (this.kms) this.kms.updateCredentials(config.credentials);
-    else {
-      this.kms = new EnclaveKms(config, this.options.platform, this.recipientKey);
-      this.sealer = new Sealer({ provider: this.kms, now: this.now });
-      this.initRequest = fingerprint;
+    if (this.kms && this.sealer) {
+      this.kms.updateCredentials(config.credentials);
+      return { identity: this.identity() };
     }
+    const kms = new EnclaveKms(config, this.options.platform, this.recipientKey);
+    // The guard's credentials exist in clear only here: KMS releases them to this attested image alone.
+    const credentials = parseGuardCredentials(await kms.decryptSecret(guard.credentialsCiphertext, GUARD_CREDENTIALS_CONTEXT));
+    if (this.kms && this.sealer) return { identity: this.identity() }; // a concurrent init won
+    this.kms = kms;
+    this.sealer = new Sealer({ provider: kms, guard: new DynamoGuard(guard, credentials), now: this.now });
+    this.initRequest = fingerprint;
     return { identity: this.identity() };
   }
 
@@ -132,7 +139,7 @@ export class EnclaveService {
     const walletId = required(req.walletId, 'walletId');
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId });
     if (isTrivialPin(envelope.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
-    const entropy = await kms.generateRandom(ENTROPY_BYTES);
+    const entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
     try {
       return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
     } finally {
@@ -159,24 +166,24 @@ export class EnclaveService {
   async deriveAccount(req: DecodedRequestOf<'deriveAccount'>): Promise<ResponseOf<'deriveAccount'>> {
     const network = this.network(req.network);
     const index = req.index ?? 0;
-    return this.withWallet(req, { purpose: 'derive-account' }, async (wallet, envelope, seed) => {
+    return this.withWallet(req, { purpose: 'derive-account' }, async (wallet, _envelope, seed) => {
       const { privateKey, ...account } = deriveAccount(seed(), network, index);
       privateKey.fill(0);
-      return { account: toProtoAccount(account), sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
+      return { account: toProtoAccount(account), sealedBlob: wallet.current };
     });
   }
 
   async sign(req: DecodedRequestOf<'sign'>): Promise<ResponseOf<'sign'>> {
     const network = this.network(req.network);
     const { digest, signWith } = this.prepareSignature(network, req);
-    return this.withWallet(req, { purpose: 'sign', digest: hex0x(digest) }, async (wallet, envelope, seed) => {
+    return this.withWallet(req, { purpose: 'sign', digest: hex0x(digest) }, async (wallet, _envelope, seed) => {
       const account = deriveAccount(seed(), network, req.accountIndex ?? 0);
       try {
         if (req.address && req.address !== account.address) {
           throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: req.address });
         }
         const out = signWith(account.privateKey);
-        return { ...out, digest, sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
+        return { ...out, digest, sealedBlob: wallet.current };
       } finally {
         account.privateKey.fill(0);
       }
@@ -187,18 +194,23 @@ export class EnclaveService {
     return this.withWallet(req, { purpose: 'change-pin' }, async (wallet, envelope) => {
       const newPin = envelope.newPin!;
       if (isTrivialPin(newPin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
-      return { sealedBlob: await wallet.reseal(utf8(newPin)) };
+      const pin = utf8(newPin);
+      try {
+        return { sealedBlob: await wallet.changePin(pin) };
+      } finally {
+        pin.fill(0);
+      }
     });
   }
 
   async export(req: DecodedRequestOf<'export'>): Promise<ResponseOf<'export'>> {
     const recipient = req.recipientPublicKey ?? new Uint8Array(0);
     if (recipient.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
-    return this.withWallet(req, { purpose: 'export', digest: hex0x(sha256(recipient)) }, async (wallet, envelope) => {
+    return this.withWallet(req, { purpose: 'export', digest: hex0x(sha256(recipient)) }, async (wallet) => {
       const plaintext = utf8(JSON.stringify({ mnemonic: entropyToMnemonic(wallet.secret, english) }));
       try {
         const encryptedRecoveryPhrase = await sealTo(recipient, RECOVERY_PHRASE_INFO, plaintext);
-        return { encryptedRecoveryPhrase, sealedBlob: await wallet.reseal(utf8(envelope.pin)) };
+        return { encryptedRecoveryPhrase, sealedBlob: wallet.current };
       } finally {
         plaintext.fill(0);
       }

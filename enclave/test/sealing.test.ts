@@ -1,7 +1,9 @@
 /**
  * Sealing: the blob opens only with the right PIN, the right wallet and owner,
- * and an untouched header; failures are counted in the blob and in memory;
- * five in a row lock with growing back-off. The data-key provider here is a
+ * and an untouched header; failures are counted in the guard before their
+ * answer, shared by every Sealer on the same table; five in a row lock with
+ * growing back-off; a PIN change makes older blobs useless. The guard is the
+ * real DynamoGuard on an in-process dynalite; the data-key provider is a
  * stand-in for KMS (this is a unit test of the sealing module alone).
  */
 import { gcm } from '@noble/ciphers/aes.js';
@@ -10,7 +12,13 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { decodeBlob } from '../src/sealing/blob.js';
 import { ARGON2_POLICY, stretchPin } from '../src/sealing/kdf.js';
-import { AttemptTracker, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import type { AddressInfo } from 'node:net';
+import { ensureGuardTable } from '@enclave-wallet/devtools';
+import { DynamoGuard } from '../src/guard/guard.js';
+import { encodeBlob } from '../src/sealing/blob.js';
+import { keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
 
 /** KMS stand-in: wraps data keys with AES-GCM under a master key, with the context as AAD. */
 function fakeKms(): DataKeyProvider & { calls: number } {
@@ -65,107 +73,211 @@ describe('Argon2id', () => {
   });
 });
 
+let server: ReturnType<typeof dynalite>;
+let endpoint: string;
+let tables = 0;
+const clients: DynamoGuard[] = [];
+
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+/** A fresh guard table; every guard() on it is another enclave's view of the same table. */
+async function freshTable(): Promise<() => DynamoGuard> {
+  const table = `guard-${++tables}`;
+  const admin = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  await ensureGuardTable(admin, table);
+  admin.destroy();
+  return () => {
+    const g = new DynamoGuard({ region: 'us-east-1', endpoint, table }, { accessKeyId: 'l', secretAccessKey: 'l' });
+    clients.push(g);
+    return g;
+  };
+}
+
+async function setup(now?: () => number): Promise<{ sealer: Sealer; kms: DataKeyProvider & { calls: number }; guard: () => DynamoGuard; another: () => Sealer }> {
+  const guard = await freshTable();
+  const kms = fakeKms();
+  return { sealer: new Sealer({ provider: kms, guard: guard(), ...(now ? { now } : {}) }), kms, guard, another: () => new Sealer({ provider: kms, guard: guard(), ...(now ? { now } : {}) }) };
+}
+
+const failure = (p: Promise<unknown>): Promise<EnclaveWalletError> => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as EnclaveWalletError);
+
 describe('Sealer', () => {
-  test('seal then open with the right PIN gives the seed back; every re-seal has fresh salt and nonce', async () => {
-    const sealer = new Sealer({ provider: fakeKms() });
+  test('seal then open with the right PIN gives the secret back; a successful open changes nothing stored', async () => {
+    const { sealer, guard } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    expect(decodeBlob(blob)).toMatchObject({ version: 2, generation: 1 });
+    const before = await guard().get('w-1');
     const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
     expect([...opened.secret]).toEqual([...seed]);
-    const again = await opened.reseal(pin('493817'));
-    const [a, b] = [decodeBlob(blob), decodeBlob(again)];
+    expect(opened.current).toBeUndefined();
+    opened.dispose();
+    expect(opened.secret.every((x) => x === 0)).toBe(true);
+    const after = await guard().get('w-1');
+    expect(after).toEqual(before);
+    expect(Buffer.from(after!.blob).equals(Buffer.from(blob))).toBe(true);
+  });
+
+  test('a PIN change seals afresh under the next version; the old blob and old PIN are dead', async () => {
+    const { sealer } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const next = await opened.changePin(pin('270394'));
+    opened.dispose();
+    const [a, b] = [decodeBlob(blob), decodeBlob(next)];
+    expect(b.generation).toBe(2);
     expect(Buffer.from(a.argon2.salt).equals(Buffer.from(b.argon2.salt))).toBe(false);
     expect(Buffer.from(a.nonce).equals(Buffer.from(b.nonce))).toBe(false);
     expect(Buffer.from(a.kmsCiphertext).equals(Buffer.from(b.kmsCiphertext))).toBe(true);
-    opened.dispose();
-    expect(opened.secret.every((x) => x === 0)).toBe(true);
-    const reopened = await sealer.open(again, 'w-1', 'u-1', pin('493817'));
-    expect([...reopened.secret]).toEqual([...seed]);
+    // The host puts back the blob sealed under the old PIN: the enclave opens the current one, so the old PIN is wrong…
+    expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).code).toBe('PIN_INVALID');
+    // …the new PIN works even through the old blob, and the answer carries the current blob for the host to store.
+    const healed = await sealer.open(blob, 'w-1', 'u-1', pin('270394'));
+    expect(Buffer.from(healed.current!).equals(Buffer.from(next))).toBe(true);
+    expect([...healed.secret]).toEqual([...seed]);
   });
 
-  test('the blob does not contain the seed or the PIN in clear', async () => {
-    const sealer = new Sealer({ provider: fakeKms() });
+  test('the blob does not contain the secret or the PIN in clear', async () => {
+    const { sealer } = await setup();
     const blob = Buffer.from(await sealer.sealNew('w-1', 'u-1', seed, pin('493817')));
     expect(blob.includes(Buffer.from(seed.subarray(0, 16)))).toBe(false);
     expect(blob.includes(Buffer.from('493817'))).toBe(false);
   });
 
-  test('another wallet id or owner is BLOB_MISMATCH', async () => {
-    const sealer = new Sealer({ provider: fakeKms() });
+  test('another wallet id or owner is BLOB_MISMATCH; an existing wallet id cannot be sealed again', async () => {
+    const { sealer } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     expect(await codeOf(sealer.open(blob, 'w-2', 'u-1', pin('493817')))).toBe('BLOB_MISMATCH');
     expect(await codeOf(sealer.open(blob, 'w-1', 'u-2', pin('493817')))).toBe('BLOB_MISMATCH');
+    expect(await codeOf(sealer.sealNew('w-1', 'u-1', seed, pin('270394')))).toBe('WALLET_EXISTS');
   });
 
-  test('changing any byte of the sealed part makes the blob refuse to open', async () => {
-    const sealer = new Sealer({ provider: fakeKms() });
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+  test('a second blob minted for the victim’s wallet id (own data key, own PIN) is never opened: the guard’s blob is', async () => {
+    const { sealer, guard } = await setup();
+    const victim = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    // Another deployment's guard lets the attacker mint a blob for the same id under a PIN it knows.
+    const { sealer: elsewhere } = await setup();
+    const minted = await elsewhere.sealNew('w-1', 'u-1', new Uint8Array(32).fill(9), pin('111222'));
+    expect(await codeOf(sealer.open(minted, 'w-1', 'u-1', pin('111222')))).toBe('PIN_INVALID');
+    expect((await guard().get('w-1'))!.failed).toBe(1);
+    expect((await sealer.open(victim, 'w-1', 'u-1', pin('493817'))).secret).toEqual(seed);
+  });
+
+  test('changing any byte of the header makes the blob refuse to open (layout-1 adoption path)', async () => {
+    const { sealer, kms } = await setup();
+    const blob = await legacyBlob(kms);
     const sealedLength = decodeBlob(blob).sealedPart.length;
     const seen = new Set<string>();
-    // Every byte of the header and a sample of the ciphertext; each costs an Argon2id run when it reaches the AEAD.
-    const positions = [...Array(sealedLength).keys()].filter((i) => i < sealedLength - 80 || i % 16 === 0);
-    for (const i of positions) {
+    for (let i = 0; i < sealedLength - 40; i++) {
       const copy = Uint8Array.from(blob);
       copy[i]! ^= 0x01;
-      const code = await codeOf(new Sealer({ provider: sealer['provider'], attempts: new AttemptTracker() }).open(copy, 'w-1', 'u-1', pin('493817')));
+      const code = await codeOf(sealer.open(copy, 'w-1', 'u-1', pin('493817')));
       if (code === 'OK' || code.startsWith('UNTYPED')) throw new Error(`byte ${i}: ${code}`);
       seen.add(code);
     }
-    expect([...seen].every((c) => ['BLOB_INVALID', 'BLOB_MISMATCH', 'PIN_INVALID'].includes(c))).toBe(true);
+    expect([...seen].every((c) => ['BLOB_INVALID', 'BLOB_MISMATCH'].includes(c))).toBe(true);
   }, 120_000);
 
-  test('wrong PINs are counted in the returned blob; five lock with growing back-off', async () => {
+  test('wrong PINs are counted in the guard; five lock with growing back-off; the right PIN resets', async () => {
     let now = 1_000_000;
-    const sealer = new Sealer({ provider: fakeKms(), now: () => now });
-    let blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const { sealer, guard } = await setup(() => now);
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     for (let i = 1; i <= 4; i++) {
-      const err = (await sealer.open(blob, 'w-1', 'u-1', pin('000000')).catch((e: unknown) => e)) as EnclaveWalletError;
+      const err = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
       expect(err.code).toBe('PIN_INVALID');
       expect(err.details.attemptsLeft).toBe(5 - i);
-      blob = err.sealedBlob!;
-      expect(decodeBlob(blob).state.failedAttempts).toBe(i);
+      expect(err.sealedBlob).toBeUndefined();
+      expect((await guard().get('w-1'))!.failed).toBe(i);
     }
-    const fifth = (await sealer.open(blob, 'w-1', 'u-1', pin('000000')).catch((e: unknown) => e)) as EnclaveWalletError;
+    const fifth = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
     expect(fifth.code).toBe('PIN_LOCKED');
     expect(fifth.details.retryAfter).toBe(60);
-    blob = fifth.sealedBlob!;
     // Even the right PIN is not tried while locked.
     expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('PIN_LOCKED');
     now += 61_000;
-    const sixth = (await sealer.open(blob, 'w-1', 'u-1', pin('000000')).catch((e: unknown) => e)) as EnclaveWalletError;
+    const sixth = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
     expect(sixth.code).toBe('PIN_LOCKED');
     expect(sixth.details.retryAfter).toBe(120);
     now += 121_000;
-    const opened = await sealer.open(sixth.sealedBlob!, 'w-1', 'u-1', pin('493817'));
-    const fresh = await opened.reseal(pin('493817'));
-    expect(decodeBlob(fresh).state).toEqual({ failedAttempts: 0, lockedUntilMs: 0 });
+    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    expect(await guard().get('w-1')).toMatchObject({ failed: 0, lockedUntil: 0 });
     expect(lockoutMs(4)).toBe(0);
     expect(lockoutMs(40)).toBe(24 * 3600_000);
   }, 60_000);
 
-  test('replaying an older blob gives no fresh attempts while the enclave runs', async () => {
-    const sealer = new Sealer({ provider: fakeKms() });
-    const original = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    let blob = original;
-    for (let i = 0; i < 3; i++) blob = ((await sealer.open(blob, 'w-1', 'u-1', pin('000000')).catch((e: unknown) => e)) as EnclaveWalletError).sealedBlob!;
-    // The host sends the original blob (0 failures) again: the enclave remembers 3.
-    const err = (await sealer.open(original, 'w-1', 'u-1', pin('000000')).catch((e: unknown) => e)) as EnclaveWalletError;
-    expect(err.details.attemptsLeft).toBe(1);
-  }, 60_000);
-
-  test('a host that resets the counter in the blob is caught by the state MAC', async () => {
-    const sealer = new Sealer({ provider: fakeKms() });
+  test('guesses through another Sealer on the same table (another enclave, a restart) share the count', async () => {
+    const { sealer, another } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    const failed = ((await sealer.open(blob, 'w-1', 'u-1', pin('000000')).catch((e: unknown) => e)) as EnclaveWalletError).sealedBlob!;
-    const forged = Uint8Array.from(failed);
-    const at = decodeBlob(failed).sealedPart.length + 3; // low byte of failedAttempts
-    forged[at] = 0;
-    expect(await codeOf(new Sealer({ provider: sealer['provider'] }).open(forged, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
+    expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')))).details.attemptsLeft).toBe(4);
+    expect((await failure(another().open(blob, 'w-1', 'u-1', pin('000000')))).details.attemptsLeft).toBe(3);
+    expect((await failure(another().open(blob, 'w-1', 'u-1', pin('000000')))).details.attemptsLeft).toBe(2);
   }, 60_000);
 
-  test('garbage is BLOB_INVALID', async () => {
-    const sealer = new Sealer({ provider: fakeKms() });
+  test('eight concurrent wrong PINs count as eight, not one', async () => {
+    const { sealer, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))));
+    const state = (await guard().get('w-1'))!;
+    // Five are answered (the fifth locks); the rest find the wallet locked and are not tried.
+    expect(results.filter((c) => c === 'PIN_INVALID')).toHaveLength(4);
+    expect(results.filter((c) => c === 'PIN_LOCKED')).toHaveLength(4);
+    expect(state.failed).toBe(5);
+    expect(state.lockedUntil).toBeGreaterThan(Date.now());
+  }, 60_000);
+
+  test('a layout-1 blob (before the guard) is adopted once with its counts, then the guard rules', async () => {
+    const { sealer, kms, guard } = await setup();
+    const old = await legacyBlob(kms, 2);
+    const err = await failure(sealer.open(old, 'w-1', 'u-1', pin('000000')));
+    expect(err.details.attemptsLeft).toBe(2);
+    expect(await guard().get('w-1')).toMatchObject({ version: 0, failed: 3, keyRef: keyRefOf(decodeBlob(old).kmsCiphertext) });
+    (await sealer.open(old, 'w-1', 'u-1', pin('493817'))).dispose();
+    // A layout-1 blob whose counts the host lowered fails its MAC.
+    const { sealer: fresh, kms: kms2 } = await setup();
+    const forged = Uint8Array.from(await legacyBlob(kms2, 3));
+    forged[decodeBlob(forged).sealedPart.length + 3] = 0;
+    expect(await codeOf(fresh.open(forged, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
+  }, 60_000);
+
+  test('a layout-2 blob with no guard record is refused; garbage is BLOB_INVALID', async () => {
+    const { sealer } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const { sealer: other } = await setup();
+    expect(await codeOf(other.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
     for (const bytes of [new Uint8Array(0), new TextEncoder().encode('EWSB'), new Uint8Array(100).fill(7), new Uint8Array(20000)]) {
       expect(await codeOf(sealer.open(bytes, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
     }
   });
+
+  test('an unreachable guard fails closed with GUARD_UNAVAILABLE', async () => {
+    const { sealer } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const dead = new Sealer({ provider: fakeKms(), guard: new DynamoGuard({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', table: 'x' }, { accessKeyId: 'l', secretAccessKey: 'l' }) });
+    expect(await codeOf(dead.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('GUARD_UNAVAILABLE');
+    expect(await codeOf(dead.sealNew('w-9', 'u-1', seed, pin('493817')))).toBe('GUARD_UNAVAILABLE');
+  });
 });
+
+/** A blob in the first layout (before the guard), as an earlier release wrote it, with `failed` counted under its MAC. */
+async function legacyBlob(kms: DataKeyProvider, failed = 0): Promise<Uint8Array> {
+  const { xchacha20poly1305 } = await import('@noble/ciphers/chacha.js');
+  const { hmac } = await import('@noble/hashes/hmac.js');
+  const { sha256 } = await import('@noble/hashes/sha2.js');
+  const { associatedData, encodeSealedPart, stateMacInput } = await import('../src/sealing/blob.js');
+  const { seedKey, stateKey } = await import('../src/sealing/kdf.js');
+  const dk = await kms.generateDataKey({ 'enclave-wallet:wallet-id': 'w-1', 'enclave-wallet:user-id': 'u-1' });
+  const salt = randomBytes(16);
+  const header = { version: 1, generation: 0, walletId: 'w-1', ownerUserId: 'u-1', kmsKeyId: dk.keyId, kmsCiphertext: dk.ciphertextBlob, argon2: { ...ARGON2_POLICY, salt }, aeadId: 1, nonce: randomBytes(24) };
+  const key = seedKey(dk.plaintext, await stretchPin(pin('493817'), salt, ARGON2_POLICY), salt);
+  const ciphertext = xchacha20poly1305(key, header.nonce, associatedData(header, 32 + 16)).encrypt(new Uint8Array(32).fill(5));
+  const state = { failedAttempts: failed, lockedUntilMs: 0 };
+  const stateMac = hmac(sha256, stateKey(dk.plaintext), stateMacInput(encodeSealedPart({ ...header, ciphertext }), state));
+  return encodeBlob({ ...header, ciphertext, state, stateMac });
+}

@@ -105,32 +105,24 @@ export function createApp(deps: AppDependencies): express.Express {
     return wallet;
   };
   /**
-   * Runs an enclave operation on a stored wallet and stores the blob it
-   * returns, conditionally on the version read. A failed PIN attempt's blob
-   * is stored too. `onConflict: 'ignore'` keeps the newer stored blob (for
-   * operations whose effect does not depend on the blob, such as signing).
+   * Runs an enclave operation on a stored wallet. The enclave keeps attempt
+   * counts and the current blob version in its guard table; it answers with a
+   * blob only when it changed one (a PIN change) or when the stored one was
+   * stale (then the current one, which the host stores in its place), each
+   * written conditionally on the version read. `onConflict: 'ignore'` keeps
+   * a newer stored blob (for operations whose effect does not depend on it,
+   * such as signing).
    */
   const withWallet = async <T extends { sealedBlob?: Uint8Array | null }>(
     wallet: WalletRecord,
     op: () => Promise<T>,
-    store: (w: WalletRecord, out: T) => Promise<WalletRecord>,
+    store: ((w: WalletRecord, out: T) => Promise<WalletRecord>) | undefined,
     onConflict: 'fail' | 'ignore',
   ): Promise<T> => {
-    let out: T;
+    const out = await op();
+    const save = store ?? (out.sealedBlob?.length ? (w: WalletRecord, o: T) => need(deps.store, 'storage').updateWallet(w, o.sealedBlob!) : undefined);
     try {
-      out = await op();
-    } catch (err) {
-      if (err instanceof EnclaveWalletError && err.sealedBlob) {
-        await need(deps.store, 'storage')
-          .updateWallet(wallet, err.sealedBlob)
-          .catch((e: unknown) => {
-            if (!(e instanceof EnclaveWalletError && e.code === 'WALLET_CONFLICT')) throw e;
-          });
-      }
-      throw err;
-    }
-    try {
-      await store(wallet, out);
+      await save?.(wallet, out);
     } catch (err) {
       if (!(onConflict === 'ignore' && err instanceof EnclaveWalletError && err.code === 'WALLET_CONFLICT')) throw err;
     }
@@ -268,7 +260,7 @@ export function createApp(deps: AppDependencies): express.Express {
         () => deps.enclave.call('deriveAccount', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: NETWORK[body.network], index: body.index }),
         (w, out) => {
           account = toAccount(out.account ?? {});
-          return need(deps.store, 'storage').updateWallet(w, out.sealedBlob!, [...w.accounts, account]);
+          return need(deps.store, 'storage').updateWallet(w, out.sealedBlob?.length ? out.sealedBlob : w.sealedBlob, [...w.accounts, account]);
         },
         'fail',
       );
@@ -315,7 +307,7 @@ export function createApp(deps: AppDependencies): express.Express {
         if (!body.message) throw new EnclaveWalletError('VALIDATION_FAILED', 'message: required for kind message');
         request.solanaMessage = { message: b64(body.message) };
       }
-      const out = await withWallet(wallet, () => deps.enclave.call('sign', request), (w, o) => need(deps.store, 'storage').updateWallet(w, o.sealedBlob!), 'ignore');
+      const out = await withWallet(wallet, () => deps.enclave.call('sign', request), undefined, 'ignore');
       if (body.network === 'solana') {
         res.json({ signature: base58.encode(out.signature ?? new Uint8Array(0)), ...(out.signedTransaction?.length ? { signedTransaction: Buffer.from(out.signedTransaction).toString('base64') } : {}) });
       } else {
@@ -329,7 +321,8 @@ export function createApp(deps: AppDependencies): express.Express {
       const userId = await authenticate(req, res);
       const { pinEnvelope } = S.pinEnvelopeBody.parse(req.body);
       const wallet = await loadWallet(userId, String(req.params.walletId));
-      await withWallet(wallet, () => deps.enclave.call('changePin', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(pinEnvelope) }), (w, o) => need(deps.store, 'storage').updateWallet(w, o.sealedBlob!), 'fail');
+      // The guard already holds the new blob as the current version: a lost race here only delays the host's copy, which the next operation heals.
+      await withWallet(wallet, () => deps.enclave.call('changePin', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(pinEnvelope) }), undefined, 'ignore');
       res.status(204).end();
     }),
   );
@@ -341,7 +334,7 @@ export function createApp(deps: AppDependencies): express.Express {
       const recipientPublicKey = b64(body.recipientPublicKey);
       if (recipientPublicKey.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
       const wallet = await loadWallet(userId, String(req.params.walletId));
-      const out = await withWallet(wallet, () => deps.enclave.call('export', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), recipientPublicKey }), (w, o) => need(deps.store, 'storage').updateWallet(w, o.sealedBlob!), 'ignore');
+      const out = await withWallet(wallet, () => deps.enclave.call('export', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), recipientPublicKey }), undefined, 'ignore');
       res.json({ encryptedRecoveryPhrase: Buffer.from(out.encryptedRecoveryPhrase ?? []).toString('base64') });
     }),
   );

@@ -1,4 +1,5 @@
 /** The host's configuration, read once from the environment and validated as a whole. */
+import { readFileSync } from 'node:fs';
 import { parseIssuers, type TrustedIssuer } from './auth/oidc.js';
 
 export interface HostConfig {
@@ -16,6 +17,12 @@ export interface HostConfig {
   rateLimits: boolean;
   /** The KMS key for the enclave, and where its credentials come from: the environment, or the instance role (IMDSv2). */
   kms: { keyId: string; region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } | 'instance-role' } | undefined;
+  /**
+   * The enclave's guard table (attempt counters, blob versions): its name or
+   * ARN and endpoint (both empty on Nitro, where the image pins them), and the
+   * KMS ciphertext of its credentials, which only the enclave can decrypt.
+   */
+  guard: { table: string; endpoint: string; credentialsCiphertext: Uint8Array };
 }
 
 export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
@@ -43,6 +50,14 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
             : ('instance-role' as const),
       }
     : undefined;
+  let guardCiphertext = new Uint8Array(0);
+  try {
+    const text = env.GUARD_CREDENTIALS_CIPHERTEXT_FILE ? readFileSync(env.GUARD_CREDENTIALS_CIPHERTEXT_FILE, 'utf8') : (env.GUARD_CREDENTIALS_CIPHERTEXT ?? '');
+    guardCiphertext = new Uint8Array(Buffer.from(text.trim(), 'base64'));
+  } catch {
+    problems.push('GUARD_CREDENTIALS_CIPHERTEXT_FILE cannot be read');
+  }
+  if (kms && guardCiphertext.length === 0) problems.push('GUARD_CREDENTIALS_CIPHERTEXT (base64 KMS ciphertext of the guard credentials) is required with KMS_KEY_ID; see docs/guard.md');
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
   if (problems.length) throw new Error(`invalid host configuration:\n  ${problems.join('\n  ')}`);
@@ -60,5 +75,6 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     signingKeyFile: env.HOST_SIGNING_KEY_FILE || undefined,
     rateLimits: env.RATE_LIMITS !== 'off',
     kms,
+    guard: { table: env.GUARD_TABLE ?? '', endpoint: env.GUARD_ENDPOINT ?? '', credentialsCiphertext: guardCiphertext },
   };
 }

@@ -61,7 +61,17 @@ try {
   const enclave = new EnclavePool({
     address: config.enclaveAddress,
     size: config.enclavePoolSize,
-    init: kms ? async () => ({ kmsRegion: kms.region, kmsEndpoint: kms.endpoint, kmsKeyId: kms.keyId, credentials: await credentialsForInit() }) : undefined,
+    init: kms
+      ? async () => ({
+          kmsRegion: kms.region,
+          kmsEndpoint: kms.endpoint,
+          kmsKeyId: kms.keyId,
+          credentials: await credentialsForInit(),
+          guardTable: config.guard.table,
+          guardEndpoint: config.guard.endpoint,
+          guardCredentialsCiphertext: config.guard.credentialsCiphertext,
+        })
+      : undefined,
   });
   const app = createApp({ enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits });
   const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer) }, 'listening'));

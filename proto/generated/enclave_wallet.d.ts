@@ -432,9 +432,8 @@ export namespace enclavewallet {
             retryAfterSeconds: number;
 
             /**
-             * When a failed PIN attempt was recorded, the re-sealed blob carrying the
-             * new counter. The host must store it (conditionally on the version it
-             * read) exactly as it stores a blob from a successful answer.
+             * Not set by this enclave version (attempts are counted in the guard
+             * table); older enclaves sent the blob carrying a failed attempt here.
              */
             sealedBlob: Uint8Array;
 
@@ -517,9 +516,8 @@ export namespace enclavewallet {
                 retryAfterSeconds?: (number|null);
 
                 /**
-                 * When a failed PIN attempt was recorded, the re-sealed blob carrying the
-                 * new counter. The host must store it (conditionally on the version it
-                 * read) exactly as it stores a blob from a successful answer.
+                 * Not set by this enclave version (attempts are counted in the guard
+                 * table); older enclaves sent the blob carrying a failed attempt here.
                  */
                 sealedBlob?: (Uint8Array|null);
 
@@ -1054,6 +1052,26 @@ export namespace enclavewallet {
             credentials?: (enclavewallet.v1.AwsCredentials.$Properties|null);
 
             /**
+             * The guard table (attempt counters and blob versions, written only by
+             * enclaves): a table name locally; in Nitro mode empty or the table ARN
+             * compiled into the image.
+             */
+            guardTable: string;
+
+            /**
+             * DynamoDB endpoint URL for the guard. Empty means the region's default; in
+             * Nitro mode it is derived by the enclave and anything else is refused.
+             */
+            guardEndpoint: string;
+
+            /**
+             * KMS CiphertextBlob (under the wallet key, encryption context
+             * enclave-wallet:purpose=guard-credentials) of the guard's AWS credentials
+             * as JSON. Only an attested enclave can decrypt it.
+             */
+            guardCredentialsCiphertext: Uint8Array;
+
+            /**
              * Creates a new InitRequest instance using the specified properties.
              * @param [properties] Properties to set
              * @returns InitRequest instance
@@ -1127,6 +1145,26 @@ export namespace enclavewallet {
 
                 /** Credentials for KMS calls. */
                 credentials?: (enclavewallet.v1.AwsCredentials.$Properties|null);
+
+                /**
+                 * The guard table (attempt counters and blob versions, written only by
+                 * enclaves): a table name locally; in Nitro mode empty or the table ARN
+                 * compiled into the image.
+                 */
+                guardTable?: (string|null);
+
+                /**
+                 * DynamoDB endpoint URL for the guard. Empty means the region's default; in
+                 * Nitro mode it is derived by the enclave and anything else is refused.
+                 */
+                guardEndpoint?: (string|null);
+
+                /**
+                 * KMS CiphertextBlob (under the wallet key, encryption context
+                 * enclave-wallet:purpose=guard-credentials) of the guard's AWS credentials
+                 * as JSON. Only an attested enclave can decrypt it.
+                 */
+                guardCredentialsCiphertext?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2154,7 +2192,11 @@ export namespace enclavewallet {
             /** The new public account. */
             account?: (enclavewallet.v1.Account.$Properties|null);
 
-            /** The re-sealed blob (fresh salt and nonce, attempt counter reset). */
+            /**
+             * Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
+             */
             sealedBlob: Uint8Array;
 
             /**
@@ -2220,7 +2262,11 @@ export namespace enclavewallet {
                 /** The new public account. */
                 account?: (enclavewallet.v1.Account.$Properties|null);
 
-                /** The re-sealed blob (fresh salt and nonce, attempt counter reset). */
+                /**
+                 * Set only when the blob the host sent was older than the wallet's current
+                 * version: the current blob (from the guard), for the host to store.
+                 * Empty otherwise: a successful operation does not re-seal.
+                 */
                 sealedBlob?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
@@ -3107,7 +3153,11 @@ export namespace enclavewallet {
             /** EVM transactions: keccak256 of the signed transaction. */
             hash: Uint8Array;
 
-            /** The re-sealed blob (fresh salt and nonce, attempt counter reset). */
+            /**
+             * Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
+             */
             sealedBlob: Uint8Array;
 
             /** The digest the enclave signed (what the envelope was bound to). */
@@ -3182,7 +3232,11 @@ export namespace enclavewallet {
                 /** EVM transactions: keccak256 of the signed transaction. */
                 hash?: (Uint8Array|null);
 
-                /** The re-sealed blob (fresh salt and nonce, attempt counter reset). */
+                /**
+                 * Set only when the blob the host sent was older than the wallet's current
+                 * version: the current blob (from the guard), for the host to store.
+                 * Empty otherwise: a successful operation does not re-seal.
+                 */
                 sealedBlob?: (Uint8Array|null);
 
                 /** The digest the enclave signed (what the envelope was bound to). */
@@ -3539,7 +3593,11 @@ export namespace enclavewallet {
             /** HPKE enc ‖ ciphertext of {"mnemonic"} to recipient_public_key. */
             encryptedRecoveryPhrase: Uint8Array;
 
-            /** The re-sealed blob (attempt counter reset). */
+            /**
+             * Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
+             */
             sealedBlob: Uint8Array;
 
             /**
@@ -3605,7 +3663,11 @@ export namespace enclavewallet {
                 /** HPKE enc ‖ ciphertext of {"mnemonic"} to recipient_public_key. */
                 encryptedRecoveryPhrase?: (Uint8Array|null);
 
-                /** The re-sealed blob (attempt counter reset). */
+                /**
+                 * Set only when the blob the host sent was older than the wallet's current
+                 * version: the current blob (from the guard), for the host to store.
+                 * Empty otherwise: a successful operation does not re-seal.
+                 */
                 sealedBlob?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
@@ -3798,6 +3860,9 @@ export namespace enclavewallet {
             /** The wallet store is unreachable (HTTP 503). */
             STORAGE_UNAVAILABLE = 404,
 
+            /** A wallet with this id already exists in the guard; nothing was created (HTTP 409). */
+            WALLET_EXISTS = 405,
+
             /** The envelope cannot be decrypted or its plaintext is malformed (HTTP 422). */
             ENVELOPE_INVALID = 500,
 
@@ -3833,6 +3898,15 @@ export namespace enclavewallet {
 
             /** KMS refused: key policy, attestation or credentials (HTTP 503). */
             KMS_ACCESS_DENIED = 703,
+
+            /**
+             * The guard table (attempt counters, blob versions) is unreachable or
+             * refused the enclave; the operation was not performed (HTTP 503).
+             */
+            GUARD_UNAVAILABLE = 704,
+
+            /** The sealed blob is older than the wallet's current version (rolled back) (HTTP 409). */
+            BLOB_ROLLED_BACK = 705,
 
             /** The network is not supported (HTTP 400). */
             NETWORK_UNSUPPORTED = 800,

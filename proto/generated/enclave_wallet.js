@@ -1460,9 +1460,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {string|null} [message] Human-readable detail for logs and API answers. Never contains a secret.
              * @property {number|null} [attemptsLeft] With PIN_INVALID: attempts left before the wallet locks.
              * @property {number|null} [retryAfterSeconds] With PIN_LOCKED: seconds until the next attempt is allowed.
-             * @property {Uint8Array|null} [sealedBlob] When a failed PIN attempt was recorded, the re-sealed blob carrying the
-             * new counter. The host must store it (conditionally on the version it
-             * read) exactly as it stores a blob from a successful answer.
+             * @property {Uint8Array|null} [sealedBlob] Not set by this enclave version (attempts are counted in the guard
+             * table); older enclaves sent the blob carrying a failed attempt here.
              * @property {string|null} [expected] With a *_MISMATCH code: what the enclave expected (never a secret).
              * @property {string|null} [actual] With a *_MISMATCH code: what it got instead (never a secret).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -1529,9 +1528,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
             Error.prototype.retryAfterSeconds = 0;
 
             /**
-             * When a failed PIN attempt was recorded, the re-sealed blob carrying the
-             * new counter. The host must store it (conditionally on the version it
-             * read) exactly as it stores a blob from a successful answer.
+             * Not set by this enclave version (attempts are counted in the guard
+             * table); older enclaves sent the blob carrying a failed attempt here.
              * @member {Uint8Array} sealedBlob
              * @memberof enclavewallet.v1.Error
              * @instance
@@ -1875,6 +1873,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case 404:
                         message.code = 404;
                         break;
+                    case "WALLET_EXISTS":
+                    case 405:
+                        message.code = 405;
+                        break;
                     case "ENVELOPE_INVALID":
                     case 500:
                         message.code = 500;
@@ -1922,6 +1924,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case "KMS_ACCESS_DENIED":
                     case 703:
                         message.code = 703;
+                        break;
+                    case "GUARD_UNAVAILABLE":
+                    case 704:
+                        message.code = 704;
+                        break;
+                    case "BLOB_ROLLED_BACK":
+                    case 705:
+                        message.code = 705;
                         break;
                     case "NETWORK_UNSUPPORTED":
                     case 800:
@@ -3528,6 +3538,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * enclave reaches it through vsock-proxy; locally it is the dev KMS.
              * @property {string|null} [kmsKeyId] The KMS key (id or ARN) that wraps wallet data keys.
              * @property {enclavewallet.v1.AwsCredentials.$Properties|null} [credentials] Credentials for KMS calls.
+             * @property {string|null} [guardTable] The guard table (attempt counters and blob versions, written only by
+             * enclaves): a table name locally; in Nitro mode empty or the table ARN
+             * compiled into the image.
+             * @property {string|null} [guardEndpoint] DynamoDB endpoint URL for the guard. Empty means the region's default; in
+             * Nitro mode it is derived by the enclave and anything else is refused.
+             * @property {Uint8Array|null} [guardCredentialsCiphertext] KMS CiphertextBlob (under the wallet key, encryption context
+             * enclave-wallet:purpose=guard-credentials) of the guard's AWS credentials
+             * as JSON. Only an attested enclave can decrypt it.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3594,6 +3612,35 @@ export const enclavewallet = $root.enclavewallet = (() => {
             InitRequest.prototype.credentials = null;
 
             /**
+             * The guard table (attempt counters and blob versions, written only by
+             * enclaves): a table name locally; in Nitro mode empty or the table ARN
+             * compiled into the image.
+             * @member {string} guardTable
+             * @memberof enclavewallet.v1.InitRequest
+             * @instance
+             */
+            InitRequest.prototype.guardTable = "";
+
+            /**
+             * DynamoDB endpoint URL for the guard. Empty means the region's default; in
+             * Nitro mode it is derived by the enclave and anything else is refused.
+             * @member {string} guardEndpoint
+             * @memberof enclavewallet.v1.InitRequest
+             * @instance
+             */
+            InitRequest.prototype.guardEndpoint = "";
+
+            /**
+             * KMS CiphertextBlob (under the wallet key, encryption context
+             * enclave-wallet:purpose=guard-credentials) of the guard's AWS credentials
+             * as JSON. Only an attested enclave can decrypt it.
+             * @member {Uint8Array} guardCredentialsCiphertext
+             * @memberof enclavewallet.v1.InitRequest
+             * @instance
+             */
+            InitRequest.prototype.guardCredentialsCiphertext = $util.newBuffer([]);
+
+            /**
              * Creates a new InitRequest instance using the specified properties.
              * @function create
              * @memberof enclavewallet.v1.InitRequest
@@ -3633,6 +3680,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.kmsKeyId);
                 if (message.credentials != null && $Object.hasOwnProperty.call(message, "credentials"))
                     $root.enclavewallet.v1.AwsCredentials.encode(message.credentials, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.guardTable != null && $Object.hasOwnProperty.call(message, "guardTable") && message.guardTable !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.guardTable);
+                if (message.guardEndpoint != null && $Object.hasOwnProperty.call(message, "guardEndpoint") && message.guardEndpoint !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.guardEndpoint);
+                if (message.guardCredentialsCiphertext != null && $Object.hasOwnProperty.call(message, "guardCredentialsCiphertext") && message.guardCredentialsCiphertext.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.guardCredentialsCiphertext);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3710,6 +3763,33 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             message.credentials = $root.enclavewallet.v1.AwsCredentials.decode(reader, reader.size(), $undefined, _depth + 1, message.credentials);
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.guardTable = value;
+                            else
+                                delete message.guardTable;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.guardEndpoint = value;
+                            else
+                                delete message.guardEndpoint;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.guardCredentialsCiphertext = value;
+                            else
+                                delete message.guardCredentialsCiphertext;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3756,6 +3836,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (error)
                         return "credentials." + error;
                 }
+                if (message.guardTable != null && $Object.hasOwnProperty.call(message, "guardTable"))
+                    if (!$util.isString(message.guardTable))
+                        return "guardTable: string expected";
+                if (message.guardEndpoint != null && $Object.hasOwnProperty.call(message, "guardEndpoint"))
+                    if (!$util.isString(message.guardEndpoint))
+                        return "guardEndpoint: string expected";
+                if (message.guardCredentialsCiphertext != null && $Object.hasOwnProperty.call(message, "guardCredentialsCiphertext"))
+                    if (!(message.guardCredentialsCiphertext && typeof message.guardCredentialsCiphertext.length === "number" || $util.isString(message.guardCredentialsCiphertext)))
+                        return "guardCredentialsCiphertext: buffer expected";
                 return null;
             };
 
@@ -3791,6 +3880,18 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         throw $TypeError(".enclavewallet.v1.InitRequest.credentials: object expected");
                     message.credentials = $root.enclavewallet.v1.AwsCredentials.fromObject(object.credentials, _depth + 1);
                 }
+                if (object.guardTable != null)
+                    if (typeof object.guardTable !== "string" || object.guardTable.length)
+                        message.guardTable = $String(object.guardTable);
+                if (object.guardEndpoint != null)
+                    if (typeof object.guardEndpoint !== "string" || object.guardEndpoint.length)
+                        message.guardEndpoint = $String(object.guardEndpoint);
+                if (object.guardCredentialsCiphertext != null)
+                    if (object.guardCredentialsCiphertext.length)
+                        if (typeof object.guardCredentialsCiphertext === "string")
+                            $util.base64.decode(object.guardCredentialsCiphertext, message.guardCredentialsCiphertext = $util.newBuffer($util.base64.length(object.guardCredentialsCiphertext)), 0);
+                        else if (object.guardCredentialsCiphertext.length >= 0)
+                            message.guardCredentialsCiphertext = object.guardCredentialsCiphertext;
                 return message;
             };
 
@@ -3816,6 +3917,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.kmsEndpoint = "";
                     object.kmsKeyId = "";
                     object.credentials = null;
+                    object.guardTable = "";
+                    object.guardEndpoint = "";
+                    if (options.bytes === $String)
+                        object.guardCredentialsCiphertext = "";
+                    else {
+                        object.guardCredentialsCiphertext = [];
+                        if (options.bytes !== $Array)
+                            object.guardCredentialsCiphertext = $util.newBuffer(object.guardCredentialsCiphertext);
+                    }
                 }
                 if (message.kmsRegion != null && $Object.hasOwnProperty.call(message, "kmsRegion"))
                     object.kmsRegion = message.kmsRegion;
@@ -3825,6 +3935,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.kmsKeyId = message.kmsKeyId;
                 if (message.credentials != null && $Object.hasOwnProperty.call(message, "credentials"))
                     object.credentials = $root.enclavewallet.v1.AwsCredentials.toObject(message.credentials, options, _depth + 1);
+                if (message.guardTable != null && $Object.hasOwnProperty.call(message, "guardTable"))
+                    object.guardTable = message.guardTable;
+                if (message.guardEndpoint != null && $Object.hasOwnProperty.call(message, "guardEndpoint"))
+                    object.guardEndpoint = message.guardEndpoint;
+                if (message.guardCredentialsCiphertext != null && $Object.hasOwnProperty.call(message, "guardCredentialsCiphertext"))
+                    object.guardCredentialsCiphertext = options.bytes === $String ? $util.base64.encode(message.guardCredentialsCiphertext, 0, message.guardCredentialsCiphertext.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.guardCredentialsCiphertext) : message.guardCredentialsCiphertext;
                 return object;
             };
 
@@ -6567,7 +6683,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * Properties of a DeriveAccountResponse.
              * @typedef {Object} enclavewallet.v1.DeriveAccountResponse.$Properties
              * @property {enclavewallet.v1.Account.$Properties|null} [account] The new public account.
-             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (fresh salt and nonce, attempt counter reset).
+             * @property {Uint8Array|null} [sealedBlob] Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6608,7 +6726,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
             DeriveAccountResponse.prototype.account = null;
 
             /**
-             * The re-sealed blob (fresh salt and nonce, attempt counter reset).
+             * Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
              * @member {Uint8Array} sealedBlob
              * @memberof enclavewallet.v1.DeriveAccountResponse
              * @instance
@@ -9388,7 +9508,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {Uint8Array|null} [signature] EVM: 65 bytes r‖s‖v; Solana: 64 bytes.
              * @property {Uint8Array|null} [signedTransaction] Transactions: the signed transaction in wire form.
              * @property {Uint8Array|null} [hash] EVM transactions: keccak256 of the signed transaction.
-             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (fresh salt and nonce, attempt counter reset).
+             * @property {Uint8Array|null} [sealedBlob] Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
              * @property {Uint8Array|null} [digest] The digest the enclave signed (what the envelope was bound to).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -9446,7 +9568,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
             SignResponse.prototype.hash = $util.newBuffer([]);
 
             /**
-             * The re-sealed blob (fresh salt and nonce, attempt counter reset).
+             * Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
              * @member {Uint8Array} sealedBlob
              * @memberof enclavewallet.v1.SignResponse
              * @instance
@@ -10735,7 +10859,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * Properties of an ExportResponse.
              * @typedef {Object} enclavewallet.v1.ExportResponse.$Properties
              * @property {Uint8Array|null} [encryptedRecoveryPhrase] HPKE enc ‖ ciphertext of {"mnemonic"} to recipient_public_key.
-             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (attempt counter reset).
+             * @property {Uint8Array|null} [sealedBlob] Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10776,7 +10902,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
             ExportResponse.prototype.encryptedRecoveryPhrase = $util.newBuffer([]);
 
             /**
-             * The re-sealed blob (attempt counter reset).
+             * Set only when the blob the host sent was older than the wallet's current
+             * version: the current blob (from the guard), for the host to store.
+             * Empty otherwise: a successful operation does not re-seal.
              * @member {Uint8Array} sealedBlob
              * @memberof enclavewallet.v1.ExportResponse
              * @instance
@@ -11339,6 +11467,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} ACCOUNT_EXISTS=402 The account already exists (HTTP 409).
          * @property {number} ACCOUNT_NOT_FOUND=403 No account with this address or index in the wallet (HTTP 404).
          * @property {number} STORAGE_UNAVAILABLE=404 The wallet store is unreachable (HTTP 503).
+         * @property {number} WALLET_EXISTS=405 A wallet with this id already exists in the guard; nothing was created (HTTP 409).
          * @property {number} ENVELOPE_INVALID=500 The envelope cannot be decrypted or its plaintext is malformed (HTTP 422).
          * @property {number} ENVELOPE_MISMATCH=501 The envelope is bound to another purpose, user, wallet or digest (HTTP 422).
          * @property {number} ENVELOPE_EXPIRED=502 The envelope's `exp` has passed or lies more than 5 minutes ahead (HTTP 422).
@@ -11351,6 +11480,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} BLOB_MISMATCH=701 The sealed blob belongs to another wallet or user (HTTP 422).
          * @property {number} KMS_UNAVAILABLE=702 KMS could not be reached or failed (HTTP 503).
          * @property {number} KMS_ACCESS_DENIED=703 KMS refused: key policy, attestation or credentials (HTTP 503).
+         * @property {number} GUARD_UNAVAILABLE=704 The guard table (attempt counters, blob versions) is unreachable or
+         * refused the enclave; the operation was not performed (HTTP 503).
+         * @property {number} BLOB_ROLLED_BACK=705 The sealed blob is older than the wallet's current version (rolled back) (HTTP 409).
          * @property {number} NETWORK_UNSUPPORTED=800 The network is not supported (HTTP 400).
          * @property {number} ACCOUNT_INDEX_INVALID=801 The account index is out of range (HTTP 400).
          * @property {number} MNEMONIC_INVALID=802 The recovery phrase is not a valid BIP-39 English mnemonic (HTTP 422).
@@ -11389,6 +11521,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[402] = "ACCOUNT_EXISTS"] = 402;
             values[valuesById[403] = "ACCOUNT_NOT_FOUND"] = 403;
             values[valuesById[404] = "STORAGE_UNAVAILABLE"] = 404;
+            values[valuesById[405] = "WALLET_EXISTS"] = 405;
             values[valuesById[500] = "ENVELOPE_INVALID"] = 500;
             values[valuesById[501] = "ENVELOPE_MISMATCH"] = 501;
             values[valuesById[502] = "ENVELOPE_EXPIRED"] = 502;
@@ -11401,6 +11534,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[701] = "BLOB_MISMATCH"] = 701;
             values[valuesById[702] = "KMS_UNAVAILABLE"] = 702;
             values[valuesById[703] = "KMS_ACCESS_DENIED"] = 703;
+            values[valuesById[704] = "GUARD_UNAVAILABLE"] = 704;
+            values[valuesById[705] = "BLOB_ROLLED_BACK"] = 705;
             values[valuesById[800] = "NETWORK_UNSUPPORTED"] = 800;
             values[valuesById[801] = "ACCOUNT_INDEX_INVALID"] = 801;
             values[valuesById[802] = "MNEMONIC_INVALID"] = 802;

@@ -40,7 +40,14 @@ test('the enclave process refuses nitro mode where there is no /dev/nsm', () => 
   const main = join(repo, 'enclave/dist/main.js');
   if (!existsSync(main)) throw new Error('enclave/dist/main.js is missing: run `npm run build` first');
   expect(existsSync('/dev/nsm')).toBe(false);
-  const run = spawnSync(process.execPath, [main], { env: { ...process.env, ENCLAVE_PLATFORM: 'nitro', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' }, encoding: 'utf8', timeout: 20_000 });
+  const run = spawnSync(process.execPath, [main], { env: {
+      ...process.env,
+      ENCLAVE_PLATFORM: 'nitro',
+      ENCLAVE_KMS_KEY_ID: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      ENCLAVE_GUARD_TABLE: 'arn:aws:dynamodb:eu-west-1:111122223333:table/enclave-wallet-guard',
+      ENCLAVE_LISTEN: 'tcp://127.0.0.1:0',
+      NODE_NO_WARNINGS: '1',
+    }, encoding: 'utf8', timeout: 20_000 });
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(/start_failed/);
   expect(run.stderr).toMatch(/\/dev\/nsm/);

@@ -4,6 +4,7 @@
  * document, signatures checked with viem, storage in dynalite, keys from the
  * local KMS through the enclave.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hashMessage, hashTypedData, keccak256, recoverTransactionAddress, recoverTypedDataAddress, serializeTransaction, toHex, verifyMessage } from 'viem';
@@ -149,12 +150,16 @@ describe('a wallet through the API', () => {
     expect(ed25519.verify(base58.decode(sol.body.signature), message, base58.decode(solana))).toBe(true);
   });
 
-  test('a wrong PIN is 422 with attempts left, and the counted blob is stored', async () => {
-    const before = (await stack.store.getWallet(alice.userId, walletId))!.version;
+  test('a wrong PIN is 422 with attempts left, counted in the enclave’s guard table; the stored blob is untouched', async () => {
+    const before = (await stack.store.getWallet(alice.userId, walletId))!;
     const res = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ error: { code: 'PIN_INVALID', attemptsLeft: 4 } });
-    expect((await stack.store.getWallet(alice.userId, walletId))!.version).toBe(before + 1);
+    const after = (await stack.store.getWallet(alice.userId, walletId))!;
+    expect(after.version).toBe(before.version);
+    expect(Buffer.from(after.sealedBlob).equals(Buffer.from(before.sealedBlob))).toBe(true);
+    const guard = await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }));
+    expect(guard.Item?.failed?.N).toBe('1');
   });
 
   test('mismatched, replayed and expired envelopes are 422 with their codes', async () => {
@@ -177,9 +182,16 @@ describe('a wallet through the API', () => {
     expect(acct.status).toBe(201);
     expect(acct.body.address).toBe(mnemonicToAccount(mnemonic, { addressIndex: 1 }).address);
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/accounts`, { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) }, alice.accessToken))).toBe('ACCOUNT_EXISTS');
+    const oldRecord = (await stack.store.getWallet(alice.userId, walletId))!;
     expect((await api('POST', `/v1/wallets/${walletId}/pin`, { pinEnvelope: await envelope({ purpose: 'change-pin', sub: alice.userId, walletId, pin: '493817', newPin: '270394' }) }, alice.accessToken)).status).toBe(204);
+    const newRecord = (await stack.store.getWallet(alice.userId, walletId))!;
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
+    // A hostile operator puts the blob sealed under the old PIN back into storage: the old PIN still fails…
+    await stack.store.updateWallet(newRecord, oldRecord.sealedBlob);
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
+    // …the new one works, and the host's copy is healed with the current blob from the enclave.
     expect((await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '270394' }) }, alice.accessToken)).status).toBe(200);
+    expect(Buffer.from((await stack.store.getWallet(alice.userId, walletId))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
   });
 
   test('import gives MetaMask’s and Phantom’s addresses', async () => {

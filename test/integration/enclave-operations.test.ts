@@ -5,33 +5,28 @@
  * an independent HPKE implementation, and results checked with viem and
  * @noble/curves.
  */
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base58 } from '@scure/base';
 import { mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
-import { LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { EnclaveWalletError, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../enclave/src/platform/index.js';
 import { hpkeOpen } from '../support/hpke-reference.js';
 import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
+import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'enclave-ops-'));
 const caDir = join(dir, 'dev-ca');
-let kmsServer: Server;
 let enclave: RpcServer;
 let rpc: RpcClient;
 let envelopeKey: Uint8Array;
-let kmsKeyArn: string;
-let kmsUrl: string;
 
 const USER = 'user-alice';
 const PIN = '493817';
@@ -44,21 +39,13 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 const env = (body: EnvelopeBody): Uint8Array => sealEnvelope(envelopeKey, body);
 
+let aws: LocalAws;
+
 beforeAll(async () => {
   const startup = testStartupConfig(caDir);
   const service = await createEnclaveService(startup);
   const pcr0 = Buffer.from(service.identity().pcrs![0]!).toString('hex');
-  const kms = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => readDevRoot(caDir) });
-  ({ server: kmsServer, url: kmsUrl } = await kms.listen(0));
-  const admin = new KMSClient({ region: 'us-east-1', endpoint: kmsUrl, credentials: { ...LOCAL_KMS_CREDENTIALS } });
-  const policy = {
-    Version: '2012-10-17',
-    Statement: [
-      { Sid: 'enclave-only', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Principal: '*', Resource: '*', Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr0 } } },
-    ],
-  };
-  kmsKeyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!.Arn!;
-  admin.destroy();
+  aws = await startLocalAws(dir, caDir, { pcr0 });
   enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
   rpc = await RpcClient.connect(enclave.address);
   // The client's key comes from a verified attestation document (checked in detail below).
@@ -68,11 +55,10 @@ beforeAll(async () => {
 afterAll(async () => {
   rpc.close();
   await enclave.close();
-  await new Promise((r) => kmsServer.close(r));
+  await aws.close();
 });
 
-const init = (over: Partial<v1.InitRequest.$Properties> = {}): Promise<unknown> =>
-  rpc.call('init', { kmsRegion: 'us-east-1', kmsEndpoint: kmsUrl, kmsKeyId: kmsKeyArn, credentials: { ...LOCAL_KMS_CREDENTIALS }, ...over });
+const init = (over: Partial<v1.InitRequest.$Properties> = {}): Promise<unknown> => rpc.call('init', aws.initRequest(over));
 
 test('before init: health says so and wallet operations are refused', async () => {
   expect(await rpc.call('health', {})).toMatchObject({ initialized: false });
@@ -126,13 +112,13 @@ describe('a wallet’s life', () => {
     expect(created.accounts![2]!.address).toMatch(/^bc1q/);
   });
 
-  test('sign an EIP-191 message; viem verifies it; the blob is re-sealed', async () => {
+  test('sign an EIP-191 message; viem verifies it; nothing is re-sealed', async () => {
     const digest = hashMessage('hello enclave');
     const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'hello enclave' }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest, pin: PIN }) });
     expect(await verifyMessage({ address: evmAddress as `0x${string}`, message: 'hello enclave', signature: toHex(out.signature!) })).toBe(true);
     expect(toHex(out.digest!)).toBe(digest);
-    expect(Buffer.from(out.sealedBlob!).equals(Buffer.from(blob))).toBe(false);
-    blob = out.sealedBlob!;
+    // The stored blob stays as it is: a signature costs one PIN stretch, no re-seal.
+    expect(out.sealedBlob ?? new Uint8Array(0)).toHaveLength(0);
   });
 
   test('sign an EIP-1559 transaction; viem recovers the wallet’s address', async () => {
@@ -141,7 +127,6 @@ describe('a wallet’s life', () => {
     const { serializeTransaction } = await import('viem');
     const digest = keccak256(serializeTransaction({ type: 'eip1559', chainId: 31337, to: tx.to as `0x${string}`, value: 1000n, nonce: 0, gas: 21000n, maxFeePerGas: 2000000000n, maxPriorityFeePerGas: 1000000000n }));
     const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: evmAddress, evmTransaction: tx, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest, pin: PIN }) });
-    blob = out.sealedBlob!;
     expect(await recoverTransactionAddress({ serializedTransaction: toHex(out.signedTransaction!) as never })).toBe(evmAddress);
     expect(toHex(out.hash!)).toBe(keccak256(toHex(out.signedTransaction!)));
   });
@@ -151,8 +136,7 @@ describe('a wallet’s life', () => {
     expect(await codeOf(rpc.call('sign', { ...req, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('y'), pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(rpc.call('sign', { ...req, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: PIN, exp: Math.floor(Date.now() / 1000) - 5 }) }))).toBe('ENVELOPE_EXPIRED');
     const once = env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: PIN });
-    const first = await rpc.call('sign', { ...req, pinEnvelope: once });
-    blob = first.sealedBlob!;
+    await rpc.call('sign', { ...req, pinEnvelope: once });
     expect(await codeOf(rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: once }))).toBe('ENVELOPE_REPLAYED');
   });
 
@@ -164,7 +148,6 @@ describe('a wallet’s life', () => {
   test('sign a Solana message; ed25519 verifies it against the Solana address', async () => {
     const message = new TextEncoder().encode('Sign in to Example');
     const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_SOLANA, solanaMessage: { message }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: toHex(sha256(message)), pin: PIN }) });
-    blob = out.sealedBlob!;
     expect(ed25519.verify(out.signature!, message, base58.decode(solanaAddress))).toBe(true);
   });
 
@@ -173,25 +156,29 @@ describe('a wallet’s life', () => {
     const recipientPublicKey = x25519.getPublicKey(clientKey);
     expect(await codeOf(rpc.call('export', { userId: USER, walletId: WALLET, sealedBlob: blob, recipientPublicKey, pinEnvelope: env({ purpose: 'export', sub: USER, walletId: WALLET, digest: toHex(sha256(x25519.getPublicKey(x25519.utils.randomSecretKey()))), pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
     const out = await rpc.call('export', { userId: USER, walletId: WALLET, sealedBlob: blob, recipientPublicKey, pinEnvelope: env({ purpose: 'export', sub: USER, walletId: WALLET, digest: toHex(sha256(recipientPublicKey)), pin: PIN }) });
-    blob = out.sealedBlob!;
     const { mnemonic } = JSON.parse(new TextDecoder().decode(hpkeOpen(clientKey, out.encryptedRecoveryPhrase!, RECOVERY_INFO))) as { mnemonic: string };
     expect(mnemonic.split(' ')).toHaveLength(24);
     expect(mnemonicToAccount(mnemonic).address).toBe(evmAddress);
     const derived = await rpc.call('deriveAccount', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, index: 1, pinEnvelope: env({ purpose: 'derive-account', sub: USER, walletId: WALLET, pin: PIN }) });
-    blob = derived.sealedBlob!;
     expect(derived.account).toMatchObject({ index: 1, path: "m/44'/60'/0'/0/1", address: mnemonicToAccount(mnemonic, { addressIndex: 1 }).address });
   });
 
   test('change PIN: the old PIN stops working, the new one works', async () => {
     expect(await codeOf(rpc.call('changePin', { userId: USER, walletId: WALLET, sealedBlob: blob, pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '111111' }) }))).toBe('PIN_TOO_WEAK');
     const changed = await rpc.call('changePin', { userId: USER, walletId: WALLET, sealedBlob: blob, pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '270394' }) });
+    const oldBlob = blob;
     blob = changed.sealedBlob!;
     const req = { userId: USER, walletId: WALLET, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' } };
     const wrong = (await rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: PIN }) }).catch((e: unknown) => e)) as EnclaveWalletError;
     expect(wrong.code).toBe('PIN_INVALID');
     expect(wrong.details.attemptsLeft).toBe(4);
-    blob = wrong.sealedBlob!;
-    const ok = await rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: '270394' }) });
+    // The blob sealed under the old PIN, sent again by the host, is not what opens: the guard's current blob is.
+    const rolledBack = (await rpc.call('sign', { ...req, sealedBlob: oldBlob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: PIN }) }).catch((e: unknown) => e)) as EnclaveWalletError;
+    expect(rolledBack.code).toBe('PIN_INVALID');
+    expect(rolledBack.details.attemptsLeft).toBe(3);
+    const ok = await rpc.call('sign', { ...req, sealedBlob: oldBlob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, digest: hashMessage('x'), pin: '270394' }) });
+    // …and the answer hands the host the current blob to store in place of the old one.
+    expect(Buffer.from(ok.sealedBlob!).equals(Buffer.from(blob))).toBe(true);
     expect(await verifyMessage({ address: evmAddress as `0x${string}`, message: 'x', signature: toHex(ok.signature!) })).toBe(true);
   });
 

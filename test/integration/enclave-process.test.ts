@@ -5,27 +5,22 @@
  * still open (the KMS key and the dev CA persist; nothing lives in the process).
  * Needs the build (`npm test` builds first).
  */
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashMessage, toHex, verifyMessage } from 'viem';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
-import { LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
 import { RpcClient } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../enclave/src/platform/index.js';
 import { sealEnvelope } from '../support/envelopes.js';
+import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const main = join(repo, 'enclave/dist/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'enclave-process-'));
 const caDir = join(dir, 'dev-ca');
-let kmsServer: Server;
-let kmsUrl: string;
-let keyArn: string;
 
 /** Starts the enclave process on a free port; resolves with its address once it logs `listening`. */
 function startEnclave(): Promise<{ child: ChildProcess; address: string }> {
@@ -51,20 +46,17 @@ function startEnclave(): Promise<{ child: ChildProcess; address: string }> {
   });
 }
 
+let aws: LocalAws;
 beforeAll(async () => {
-  const kms = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => readDevRoot(caDir) });
-  ({ server: kmsServer, url: kmsUrl } = await kms.listen(0));
-  const admin = new KMSClient({ region: 'us-east-1', endpoint: kmsUrl, credentials: { ...LOCAL_KMS_CREDENTIALS } });
-  keyArn = (await admin.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
-  admin.destroy();
+  aws = await startLocalAws(dir, caDir);
 });
 afterAll(async () => {
-  await new Promise((r) => kmsServer.close(r));
+  await aws.close();
 });
 
 async function connect(address: string): Promise<{ rpc: RpcClient; envelopeKey: Uint8Array }> {
   const rpc = await RpcClient.connect(address);
-  await rpc.call('init', { kmsRegion: 'us-east-1', kmsEndpoint: kmsUrl, kmsKeyId: keyArn, credentials: { ...LOCAL_KMS_CREDENTIALS } });
+  await rpc.call('init', aws.initRequest());
   const nonce = Uint8Array.of(1, 2, 3, 4);
   const doc = verifyAttestationDocument((await rpc.call('getAttestation', { nonce })).document!, { root: readDevRoot(caDir), expectedNonce: nonce });
   return { rpc, envelopeKey: doc.publicKey! };
@@ -99,3 +91,49 @@ test('a wallet sealed by one enclave process opens in the next one', async () =>
     second.child.kill('SIGTERM');
   }
 }, 60_000);
+
+test('wrong PINs split across a restarted enclave and across two enclaves still lock the wallet at five', async () => {
+  const first = await startEnclave();
+  const second = await startEnclave();
+  try {
+    const a = await connect(first.address);
+    const b = await connect(second.address);
+    const created = await a.rpc.call('createWallet', { userId: 'u-2', walletId: 'w-2', pinEnvelope: sealEnvelope(a.envelopeKey, { purpose: 'create-wallet', sub: 'u-2', pin: '493817' }) });
+    const guess = (side: { rpc: RpcClient; envelopeKey: Uint8Array }, pin: string): Promise<string> =>
+      side.rpc
+        .call('sign', {
+          userId: 'u-2',
+          walletId: 'w-2',
+          sealedBlob: created.sealedBlob,
+          network: 1,
+          evmMessage: { text: 'guess' },
+          pinEnvelope: sealEnvelope(side.envelopeKey, { purpose: 'sign', sub: 'u-2', walletId: 'w-2', digest: hashMessage('guess'), pin }),
+        })
+        .then(
+          () => 'OK',
+          (e: { code?: string; details?: { attemptsLeft?: number } }) => `${e.code}:${e.details?.attemptsLeft ?? ''}`,
+        );
+    // Two guesses on enclave A, two on enclave B: the count is shared.
+    expect(await guess(a, '000001')).toBe('PIN_INVALID:4');
+    expect(await guess(b, '000002')).toBe('PIN_INVALID:3');
+    expect(await guess(a, '000003')).toBe('PIN_INVALID:2');
+    expect(await guess(b, '000004')).toBe('PIN_INVALID:1');
+    // A restarted A has forgotten everything in memory; the guard has not.
+    first.child.kill('SIGKILL');
+    await a.rpc.whenClosed();
+    const third = await startEnclave();
+    try {
+      const c = await connect(third.address);
+      expect(await guess(c, '000005')).toBe('PIN_LOCKED:');
+      expect(await guess(c, '493817')).toBe('PIN_LOCKED:');
+      expect(await guess(b, '493817')).toBe('PIN_LOCKED:');
+      c.rpc.close();
+    } finally {
+      third.child.kill('SIGTERM');
+    }
+    b.rpc.close();
+  } finally {
+    first.child.kill('SIGKILL');
+    second.child.kill('SIGTERM');
+  }
+}, 90_000);

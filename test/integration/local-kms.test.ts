@@ -142,9 +142,13 @@ test('the enclave client: GenerateRandom, GenerateDataKey and Decrypt through Re
   const ctx = { 'enclave-wallet:wallet-id': 'w-1', 'enclave-wallet:user-id': 'u-1' };
   const dk = await kms.generateDataKey(ctx);
   expect(dk.plaintext).toHaveLength(32);
-  const again = await kms.decryptDataKey(dk.ciphertextBlob, ctx, dk.keyId);
+  const again = await kms.decryptDataKey(dk.ciphertextBlob, ctx);
   expect(Buffer.from(again).equals(Buffer.from(dk.plaintext))).toBe(true);
-  await expect(kms.decryptDataKey(dk.ciphertextBlob, { ...ctx, 'enclave-wallet:user-id': 'u-2' }, dk.keyId)).rejects.toMatchObject({ code: 'BLOB_INVALID' });
+  await expect(kms.decryptDataKey(dk.ciphertextBlob, { ...ctx, 'enclave-wallet:user-id': 'u-2' })).rejects.toMatchObject({ code: 'BLOB_INVALID' });
+  // A data key made under another key (a blob a host minted elsewhere) is refused: the enclave always names its own key.
+  const other = enclaveKms((await sdk.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!);
+  const foreign = await other.generateDataKey(ctx);
+  await expect(kms.decryptDataKey(foreign.ciphertextBlob, ctx)).rejects.toMatchObject({ code: 'BLOB_INVALID' });
 });
 
 test('a key policy bound to PCR0 releases keys only to that measurement', async () => {
@@ -172,7 +176,7 @@ test('a key policy bound to PCR0 releases keys only to that measurement', async 
   await expect(sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256' }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
   // Another image (the policy names a different PCR0) gets nothing either.
   await sdk.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId!, PolicyName: 'default', Policy: policy('00'.repeat(48)) }));
-  const err = (await kms.decryptDataKey(dk.ciphertextBlob, ctx, dk.keyId).catch((e: unknown) => e)) as EnclaveWalletError;
+  const err = (await kms.decryptDataKey(dk.ciphertextBlob, ctx).catch((e: unknown) => e)) as EnclaveWalletError;
   expect(err).toBeInstanceOf(EnclaveWalletError);
   expect(err.code).toBe('KMS_ACCESS_DENIED');
 });

@@ -3,22 +3,22 @@
  * the dev OIDC issuer, the enclave server (simulated NSM) over TCP and the
  * host app, each on a free port, data in a temporary folder.
  */
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { DevIssuer, LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
+import { DevIssuer } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { createApp, EnclavePool, IdTokenVerifier, newSigningJwk, Store, TokenService } from '@enclave-wallet/host';
 import type { RpcServer } from '@enclave-wallet/proto';
+import { startLocalAws, type LocalAws } from './local-aws.js';
 
 export interface Stack {
   url: string;
+  aws: LocalAws;
   dir: string;
   caDir: string;
   issuer: DevIssuer;
@@ -32,19 +32,12 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-const listening = (s: Server): Promise<number> => new Promise((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
 const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
 export async function startStack(options: { rateLimits?: boolean } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
   const caDir = join(dir, 'dev-ca');
-  const dyn = dynalite({ path: join(dir, 'dynamodb'), createTableMs: 0 });
-  const dynPort = await listening(dyn);
-  const kms = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => new Uint8Array(readFileSync(join(caDir, 'root.der'))) });
-  const { url: kmsUrl, server: kmsServer } = await kms.listen(0);
-  const admin = new KMSClient({ region: 'us-east-1', endpoint: kmsUrl, credentials: { ...LOCAL_KMS_CREDENTIALS } });
-  const keyArn = (await admin.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
-  admin.destroy();
+  const aws = await startLocalAws(dir, caDir);
   const issuer = new DevIssuer({ dataDir: join(dir, 'oidc') });
   const { url: issuerUrl, server: issuerServer } = await issuer.listen(0);
 
@@ -52,7 +45,7 @@ export async function startStack(options: { rateLimits?: boolean } = {}): Promis
   let enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
   const enclaveAddress = enclave.address;
 
-  const db = new DynamoDBClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${dynPort}`, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const db = new DynamoDBClient({ region: 'us-east-1', endpoint: aws.dynamoUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const store = new Store({ client: db, tableName: 'enclave-wallet-test' });
   await store.ensureTable();
   const logLines: string[] = [];
@@ -62,7 +55,7 @@ export async function startStack(options: { rateLimits?: boolean } = {}): Promis
     size: 2,
     minBackoffMs: 10,
     maxBackoffMs: 50,
-    init: () => ({ kmsRegion: 'us-east-1', kmsEndpoint: kmsUrl, kmsKeyId: keyArn, credentials: { ...LOCAL_KMS_CREDENTIALS } }),
+    init: () => aws.initRequest(),
   });
   const hostUrl = 'http://127.0.0.1';
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
@@ -73,6 +66,7 @@ export async function startStack(options: { rateLimits?: boolean } = {}): Promis
 
   return {
     url,
+    aws,
     dir,
     caDir,
     issuer,
@@ -95,9 +89,8 @@ export async function startStack(options: { rateLimits?: boolean } = {}): Promis
       await closing(http);
       await enclave.close();
       await closing(issuerServer);
-      await closing(kmsServer);
       db.destroy();
-      await closing(dyn);
+      await aws.close();
     },
   };
 }

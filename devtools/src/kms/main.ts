@@ -8,6 +8,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOCAL_WALLET_KEY_POLICY } from './local-key.js';
+import { parsePolicy } from './policy.js';
 import { LocalKms } from './server.js';
 
 const dataDir = process.env.LOCAL_KMS_DATA_DIR ?? '.data/kms';
@@ -17,22 +19,12 @@ const port = Number(process.env.LOCAL_KMS_PORT ?? '4599');
 const kms = new LocalKms({ dataDir, devRoot: () => new Uint8Array(readFileSync(join(devCaDir, 'root.der'))) });
 const keyFile = join(dataDir, 'local-key.json');
 let arn: string | undefined = existsSync(keyFile) ? (JSON.parse(readFileSync(keyFile, 'utf8')) as { arn: string }).arn : undefined;
-if (!arn || !kms.store.find(arn)) {
-  const key = kms.store.create('enclave-wallet local wallet key', {
-    Version: '2012-10-17',
-    Statement: [
-      { Sid: 'admin', Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy'], Principal: '*', Resource: '*' },
-      {
-        Sid: 'attested-enclave-only',
-        Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Principal: '*',
-        Resource: '*',
-        Condition: { StringLike: { 'kms:RecipientAttestation:ImageSha384': '*' } },
-      },
-    ],
-  });
-  arn = key.arn;
+const existing = arn ? kms.store.find(arn) : undefined;
+if (existing) {
+  // Data from an earlier version keeps its key and gets the current policy.
+  kms.store.setPolicy(existing, parsePolicy(JSON.stringify(LOCAL_WALLET_KEY_POLICY)));
+} else {
+  arn = kms.store.create('enclave-wallet local wallet key', parsePolicy(JSON.stringify(LOCAL_WALLET_KEY_POLICY))).arn;
   writeFileSync(keyFile, JSON.stringify({ arn }, null, 2) + '\n');
 }
 const { url, server } = await kms.listen(port);

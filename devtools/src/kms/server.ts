@@ -6,7 +6,8 @@
  * GenerateRandom, GenerateDataKey, Encrypt, Decrypt. With `Recipient` it
  * verifies the Nitro attestation document (against the local dev root) and
  * answers `CiphertextForRecipient` in the real CMS format, enforcing key
- * policy conditions on `kms:RecipientAttestation:ImageSha384` / `PCRn`.
+ * policy conditions on `kms:RecipientAttestation:ImageSha384` / `PCRn` and
+ * `kms:EncryptionContext:<key>`.
  * Never part of a production deployment: production uses AWS KMS.
  */
 import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
@@ -148,7 +149,7 @@ export class LocalKms {
       case 'GenerateDataKey': {
         const key = this.key(input.KeyId);
         const recipient = this.recipient(input.Recipient);
-        this.authorize(key, 'kms:GenerateDataKey', recipient);
+        this.authorize(key, 'kms:GenerateDataKey', recipient, input.EncryptionContext);
         const bytes = input.KeySpec === 'AES_256' ? 32 : input.KeySpec === 'AES_128' ? 16 : typeof input.NumberOfBytes === 'number' ? input.NumberOfBytes : 0;
         if (!Number.isInteger(bytes) || bytes < 1 || bytes > 1024) throw new KmsError('ValidationException', 'KeySpec or NumberOfBytes is required');
         const plaintext = randomBytes(bytes);
@@ -156,7 +157,7 @@ export class LocalKms {
       }
       case 'Encrypt': {
         const key = this.key(input.KeyId);
-        this.authorize(key, 'kms:Encrypt', undefined);
+        this.authorize(key, 'kms:Encrypt', undefined, input.EncryptionContext);
         const plaintext = b64(input.Plaintext, 'Plaintext');
         if (plaintext.length < 1 || plaintext.length > 4096) throw new KmsError('ValidationException', 'Plaintext must be 1 to 4096 bytes');
         return { KeyId: key.arn, CiphertextBlob: this.seal(key, plaintext, contextBytes(input.EncryptionContext)).toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
@@ -168,7 +169,7 @@ export class LocalKms {
         if (!key) throw new KmsError('InvalidCiphertextException', 'The ciphertext is invalid.');
         if (input.KeyId !== undefined && this.key(input.KeyId).keyId !== key.keyId) throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify the key that encrypted the ciphertext.');
         const recipient = this.recipient(input.Recipient);
-        this.authorize(key, 'kms:Decrypt', recipient);
+        this.authorize(key, 'kms:Decrypt', recipient, input.EncryptionContext);
         const plaintext = this.open(key, blob, contextBytes(input.EncryptionContext));
         return { KeyId: key.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT', ...this.plaintextOut(plaintext, recipient) };
       }
@@ -243,8 +244,13 @@ export class LocalKms {
     return { publicKey, context };
   }
 
-  private authorize(key: StoredKey, action: string, recipient: { context: RequestContext } | undefined): void {
-    if (!isAllowed(key.policy, action, recipient?.context ?? {})) {
+  private authorize(key: StoredKey, action: string, recipient: { context: RequestContext } | undefined, encryptionContext?: unknown): void {
+    const context: RequestContext = { ...recipient?.context };
+    // kms:EncryptionContext:<key> condition keys, as AWS KMS evaluates them.
+    if (encryptionContext && typeof encryptionContext === 'object') {
+      for (const [k, v] of Object.entries(encryptionContext as Record<string, unknown>)) if (typeof v === 'string') context[`kms:EncryptionContext:${k}`] = v;
+    }
+    if (!isAllowed(key.policy, action, context)) {
       throw new KmsError('AccessDeniedException', `The key policy does not allow ${action} for this request${recipient ? '' : ' (no attested Recipient)'}`);
     }
   }

@@ -42,10 +42,12 @@ export interface KmsConfig {
   credentials: AwsCredentials;
   /** On Nitro: the parent's vsock-proxy (vsock://3:8000); KMS is then reached with TLS over vsock. */
   proxy?: string;
+  /** TLS roots trusted for the endpoint (nitro mode: the Amazon roots only, instead of the system store). */
+  ca?: readonly string[];
 }
 
 /** Maps SDK failures to the product's codes; `ciphertextError` is the code for a refused ciphertext. */
-function mapError(err: unknown, ciphertextError: 'BLOB_INVALID' | 'KMS_UNAVAILABLE' = 'KMS_UNAVAILABLE'): EnclaveWalletError {
+function mapError(err: unknown, ciphertextError: 'BLOB_INVALID' | 'KMS_UNAVAILABLE' | 'KMS_ACCESS_DENIED' = 'KMS_UNAVAILABLE'): EnclaveWalletError {
   if (err instanceof EnclaveWalletError) return err;
   if (err instanceof KMSServiceException) {
     switch (err.name) {
@@ -80,13 +82,8 @@ export class EnclaveKms implements DataKeyProvider {
       // A fresh object per call: the SDK annotates the credentials object it gets.
       credentials: async () => ({ ...this.credentials }),
       maxAttempts: 3,
-      ...(config.proxy ? { requestHandler: new NodeHttpHandler({ httpsAgent: createVsockHttpsAgent({ proxy: config.proxy }) }) } : {}),
+      ...(config.proxy ? { requestHandler: new NodeHttpHandler({ httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }) }) } : {}),
     });
-  }
-
-  /** The key that wraps data keys. */
-  get keyId(): string {
-    return this.config.keyId;
   }
 
   /** Replaces the credentials (they are temporary on EC2). */
@@ -130,9 +127,25 @@ export class EnclaveKms implements DataKeyProvider {
     }
   }
 
-  async decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>, keyId: string): Promise<Uint8Array> {
+  /**
+   * Decrypts a small secret the operator encrypted under the wallet key with
+   * `context` (the guard's credentials). With Recipient, so only an attested
+   * image reads it.
+   */
+  async decryptSecret(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
     try {
-      const out = await this.client.send(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: keyId, EncryptionContext: context, Recipient: this.recipient() }));
+      const out = await this.client.send(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
+      if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext despite Recipient');
+      return this.open(out.CiphertextForRecipient);
+    } catch (err) {
+      throw mapError(err, 'KMS_ACCESS_DENIED');
+    }
+  }
+
+  /** Opens a blob's data key. Always names the configured (pinned) key: KMS refuses a ciphertext made under any other key. */
+  async decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
+    try {
+      const out = await this.client.send(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
       return this.open(out.CiphertextForRecipient);
     } catch (err) {

@@ -17,6 +17,7 @@ export interface NsmAddon {
   getDescription(fd: number): { maxPcrs: number; moduleId: string };
   getPcrDescription(fd: number, index: number): { data: Buffer };
   getAttestationDoc(fd: number, userData?: Buffer | null, nonce?: Buffer | null, publicKey?: Buffer | null): Buffer;
+  getRandom(fd: number): Buffer;
 }
 
 const PCR_COUNT = 16;
@@ -48,6 +49,19 @@ export class NitroNsm implements Platform {
     const out = new Map<number, Uint8Array>();
     const max = Math.min(this.addon.getDescription(this.fd).maxPcrs, PCR_COUNT);
     for (let i = 0; i < max; i++) out.set(i, new Uint8Array(this.addon.getPcrDescription(this.fd, i).data));
+    return out;
+  }
+
+  random(length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let filled = 0; filled < length; ) {
+      const chunk = this.addon.getRandom(this.fd);
+      if (chunk.length === 0) throw new PlatformError('the NSM returned no random bytes');
+      const n = Math.min(chunk.length, length - filled);
+      out.set(chunk.subarray(0, n), filled);
+      chunk.fill(0);
+      filled += n;
+    }
     return out;
   }
 

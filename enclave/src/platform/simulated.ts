@@ -92,6 +92,11 @@ export class SimulatedNsm implements Platform {
     return this.ca.root.certificate;
   }
 
+  /** SIMULATED: the NSM's random source is this process's CSPRNG. */
+  random(length: number): Uint8Array {
+    return randomBytes(length);
+  }
+
   attest(request: AttestationRequest): Uint8Array {
     checkAttestationRequest(request);
     const leaf = this.currentLeaf();

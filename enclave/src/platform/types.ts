@@ -23,6 +23,8 @@ export interface Platform {
   pcrs(): Map<number, Uint8Array>;
   /** A COSE_Sign1 attestation document. */
   attest(request: AttestationRequest): Uint8Array;
+  /** `length` random bytes from the platform's own source (the NSM's GetRandom on Nitro). */
+  random(length: number): Uint8Array;
 }
 
 /** The platform cannot be used (wrong environment, missing device or addon). */

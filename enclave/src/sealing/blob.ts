@@ -1,7 +1,9 @@
 /**
  * The sealed wallet blob's binary layout (docs/sealed-blob.md). Big-endian.
  *
- *   "EWSB" | version u8 (1)
+ *   "EWSB" | version u8 (2; 1 is still read)
+ *   generation      u32     (version 2 only: the wallet's version in the guard;
+ *                            1 at creation, +1 per PIN change; 0 for a v1 blob)
  *   walletId        str16   (u16 length + UTF-8)
  *   ownerUserId     str16
  *   kmsKeyId        str16
@@ -11,6 +13,8 @@
  *   ciphertext      bytes32 (u32 length + bytes): the seed, with its tag
  *   --- attempt state (authenticated by its own MAC, see seal.ts) ---
  *   failedAttempts u32 | lockedUntilMs u64 | stateMac bytes8 (32)
+ *   (version 2 writes zeros here: attempts live in the guard table; the
+ *   counts of a version-1 blob are carried into the guard when it is adopted)
  *
  * Everything up to and including `ciphertext`'s length prefix is the AEAD's
  * associated data, so no non-secret field can be changed without the blob
@@ -19,7 +23,9 @@
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 
 export const BLOB_MAGIC = 'EWSB';
-export const BLOB_VERSION = 1;
+export const BLOB_VERSION = 2;
+/** The first layout (no generation); still read. */
+export const BLOB_VERSION_1 = 1;
 export const AEAD_XCHACHA20_POLY1305 = 1;
 /** Largest blob accepted (a few hundred bytes in practice). */
 export const MAX_BLOB_BYTES = 16 * 1024;
@@ -40,6 +46,8 @@ export interface AttemptState {
 
 export interface SealedBlob {
   version: number;
+  /** The wallet's version in the guard (0 for a version-1 blob). */
+  generation: number;
   walletId: string;
   ownerUserId: string;
   kmsKeyId: string;
@@ -147,6 +155,7 @@ const bad = (why: string): EnclaveWalletError => new EnclaveWalletError('BLOB_IN
 
 function writeHeader(w: Writer, blob: Omit<SealedBlob, 'state' | 'stateMac'>): void {
   w.raw(new TextEncoder().encode(BLOB_MAGIC)).u8(blob.version);
+  if (blob.version >= 2) w.u32(blob.generation);
   w.str16(blob.walletId).str16(blob.ownerUserId).str16(blob.kmsKeyId).bytes16(blob.kmsCiphertext);
   w.u32(blob.argon2.memoryKiB).u32(blob.argon2.iterations).u8(blob.argon2.parallelism).bytes8(blob.argon2.salt);
   w.u8(blob.aeadId).bytes8(blob.nonce);
@@ -186,7 +195,9 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
   const r = new Reader(bytes);
   if (new TextDecoder().decode(r.raw(4)) !== BLOB_MAGIC) throw bad('not a sealed wallet blob');
   const version = r.u8();
-  if (version !== BLOB_VERSION) throw bad(`unknown version ${version}`);
+  if (version !== BLOB_VERSION && version !== BLOB_VERSION_1) throw bad(`unknown version ${version}`);
+  const generation = version >= 2 ? r.u32() : 0;
+  if (version >= 2 && generation < 1) throw bad('generation must be at least 1');
   const walletId = r.str16();
   const ownerUserId = r.str16();
   const kmsKeyId = r.str16();
@@ -202,5 +213,5 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
   const stateMac = r.bytes8();
   if (stateMac.length !== 32) throw bad('state MAC must be 32 bytes');
   if (r.remaining !== 0) throw bad('trailing bytes');
-  return { version, walletId, ownerUserId, kmsKeyId, kmsCiphertext, argon2, aeadId, nonce, ciphertext, state, stateMac, sealedPart };
+  return { version, generation, walletId, ownerUserId, kmsKeyId, kmsCiphertext, argon2, aeadId, nonce, ciphertext, state, stateMac, sealedPart };
 }

@@ -3,20 +3,29 @@
  * entropy, from which mnemonic and seed derive) is encrypted with
  * XChaCha20-Poly1305 under a key derived from both a KMS data key (released
  * only to an attested enclave) and Argon2id(PIN), so neither a stolen table
- * nor a leaked PIN alone opens a wallet. Failed attempts are kept in the blob
- * (under a MAC keyed by the data key, so the host cannot reset them) and in
- * enclave memory as a per-wallet high-water mark (so replaying an older blob
- * gives no fresh attempts while the enclave runs).
+ * nor a leaked PIN alone opens a wallet.
+ *
+ * What the host must not be able to roll back lives in the guard table
+ * (guard/guard.ts), which only enclaves write: the consecutive wrong PINs,
+ * the lock-out, and the wallet's current version and blob. The enclave
+ * always opens the guard's current blob, so an older blob (sealed under an
+ * old PIN) or a second blob minted for the same wallet id is never used; a
+ * guess is counted in the guard before its answer exists, with a write
+ * conditional on the count that was read, so restarted or parallel enclaves
+ * share one count. A blob written by the first layout (no guard record yet)
+ * is adopted once, carrying its MAC-authenticated counts into the guard.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { GuardConflict, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import {
   AEAD_XCHACHA20_POLY1305,
   associatedData,
   BLOB_VERSION,
+  BLOB_VERSION_1,
   decodeBlob,
   encodeBlob,
   encodeSealedPart,
@@ -31,6 +40,8 @@ export const MAX_PIN_ATTEMPTS = 5;
 /** First lock-out; doubles with each further failure. */
 export const LOCKOUT_BASE_MS = 60_000;
 export const LOCKOUT_MAX_MS = 24 * 3600_000;
+/** Conditional guard writes lost to concurrent ones are retried this often before WALLET_CONFLICT. */
+const GUARD_RETRIES = 12;
 
 /** Lock-out after `failures` consecutive wrong PINs (0 below the limit). */
 export function lockoutMs(failures: number): number {
@@ -43,34 +54,14 @@ export function encryptionContext(walletId: string, userId: string): Record<stri
   return { 'enclave-wallet:wallet-id': walletId, 'enclave-wallet:user-id': userId };
 }
 
+/** The identity of a wallet's data key: hex SHA-256 of its KMS CiphertextBlob. */
+export const keyRefOf = (kmsCiphertext: Uint8Array): string => bytesToHex(sha256(kmsCiphertext));
+
 /** Where data keys come from: KMS with attestation (see kms/). */
 export interface DataKeyProvider {
   generateDataKey(context: Record<string, string>): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array; keyId: string }>;
-  decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>, keyId: string): Promise<Uint8Array>;
-}
-
-/** Per-wallet high-water marks of failed attempts, in enclave memory. Bounded. */
-export class AttemptTracker {
-  private readonly marks = new Map<string, AttemptState>();
-  constructor(private readonly maxWallets = 100_000) {}
-
-  get(walletId: string): AttemptState | undefined {
-    return this.marks.get(walletId);
-  }
-
-  raise(walletId: string, state: AttemptState): void {
-    const old = this.marks.get(walletId);
-    this.marks.delete(walletId);
-    this.marks.set(walletId, {
-      failedAttempts: Math.max(state.failedAttempts, old?.failedAttempts ?? 0),
-      lockedUntilMs: Math.max(state.lockedUntilMs, old?.lockedUntilMs ?? 0),
-    });
-    if (this.marks.size > this.maxWallets) this.marks.delete(this.marks.keys().next().value!);
-  }
-
-  reset(walletId: string): void {
-    this.marks.delete(walletId);
-  }
+  /** Always under the configured key: a blob naming another key is refused by KMS. */
+  decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
 }
 
 /** An opened wallet. Call `dispose()` when done: it zeroes the secrets. */
@@ -79,147 +70,228 @@ export interface OpenedWallet {
   userId: string;
   /** The sealed wallet secret: the BIP-39 entropy. */
   secret: Uint8Array;
+  /** The wallet's current blob when it differs from the one the host sent (for the host to store). */
+  current: Uint8Array | undefined;
   dispose(): void;
-  /** Re-seals with fresh salt and nonce under `pin` (the same or a new one), attempts reset. */
-  reseal(pin: Uint8Array): Promise<Uint8Array>;
+  /** Seals the same secret under `newPin` as the next version, and makes that version current in the guard. */
+  changePin(newPin: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface SealerOptions {
   provider: DataKeyProvider;
-  attempts?: AttemptTracker;
+  guard: WalletGuard;
   now?: () => number;
 }
 
+const settledValue = <T,>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
+
 export class Sealer {
   private readonly provider: DataKeyProvider;
-  readonly attempts: AttemptTracker;
+  private readonly guard: WalletGuard;
   private readonly now: () => number;
 
   constructor(options: SealerOptions) {
     this.provider = options.provider;
-    this.attempts = options.attempts ?? new AttemptTracker();
+    this.guard = options.guard;
     this.now = options.now ?? Date.now;
   }
 
-  /** Seals the secret of a new (or imported) wallet under a new data key. */
+  /**
+   * Seals the secret of a new (or imported) wallet under a new data key as
+   * version 1, and claims the wallet id in the guard.
+   *
+   * @throws {EnclaveWalletError} WALLET_EXISTS, GUARD_UNAVAILABLE, KMS_*
+   */
   async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
-    const dataKey = await this.provider.generateDataKey(encryptionContext(walletId, userId));
+    const salt = randomBytes(ARGON2_SALT_BYTES);
+    const [dataKey, stretched] = await Promise.allSettled([this.provider.generateDataKey(encryptionContext(walletId, userId)), stretchPin(pin, salt, ARGON2_POLICY)]);
+    const key = settledValue(dataKey);
+    const pinKey = settledValue(stretched);
     try {
-      return await this.sealWith(walletId, userId, dataKey.keyId, dataKey.ciphertextBlob, dataKey.plaintext, secret, pin);
+      if (!key || !pinKey) throw dataKey.status === 'rejected' ? dataKey.reason : (stretched as PromiseRejectedResult).reason;
+      const blob = this.sealWith({ walletId, userId, kmsKeyId: key.keyId, kmsCiphertext: key.ciphertextBlob, dataKey: key.plaintext, secret, stretched: pinKey, salt, generation: 1 });
+      await this.guard.create({ walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, failed: 0, lockedUntil: 0 });
+      return blob;
     } finally {
-      dataKey.plaintext.fill(0);
+      key?.plaintext.fill(0);
+      pinKey?.fill(0);
     }
   }
 
   /**
-   * Opens a blob for `walletId` owned by `userId` with `pin`.
+   * Opens wallet `walletId` of `userId` with `pin`: the guard's current blob
+   * (or, for a wallet from before the guard, the blob given). The guess is
+   * counted in the guard before the answer is known, and cleared on success.
    *
    * @throws {EnclaveWalletError} BLOB_INVALID, BLOB_MISMATCH, PIN_LOCKED,
-   *   PIN_INVALID (with the re-sealed blob recording the failure), KMS_*
+   *   PIN_INVALID, GUARD_UNAVAILABLE, WALLET_CONFLICT, KMS_*
    */
   async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array): Promise<OpenedWallet> {
-    const blob = decodeBlob(blobBytes);
-    if (blob.walletId !== walletId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
-    if (blob.ownerUserId !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
-    if (!withinBounds(blob.argon2)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s PIN-stretching cost is outside this image’s bounds');
+    const presented = decodeBlob(blobBytes);
+    checkBinding(presented, walletId, userId);
+    for (let attempt = 0; ; attempt++) {
+      const record = (await this.guard.get(walletId)) ?? (await this.adopt(presented, blobBytes, walletId, userId));
+      if (!record) continue; // lost a race to adopt: read again
+      try {
+        return await this.openRecord(record, blobBytes, walletId, userId, pin);
+      } catch (err) {
+        if (!(err instanceof GuardConflict)) throw err;
+        if (attempt >= GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      }
+    }
+  }
 
-    const dataKey = await this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId), blob.kmsKeyId);
+  private async openRecord(record: GuardRecord, presentedBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array): Promise<OpenedWallet> {
+    if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
+    const blob = decodeBlob(record.blob);
+    checkBinding(blob, walletId, userId);
+    if (blob.generation !== record.version || keyRefOf(blob.kmsCiphertext) !== record.keyRef) {
+      throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is inconsistent; nothing was done');
+    }
+    if (!withinBounds(blob.argon2)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s PIN-stretching cost is outside this image’s bounds');
+    const now = this.now();
+    if (now < record.lockedUntil) {
+      throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((record.lockedUntil - now) / 1000) });
+    }
+
+    // The guess is stored as a failure before its answer exists; the KMS call and the PIN stretch run meanwhile.
+    const failures = record.failed + 1;
+    const lockedUntil = failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0;
+    const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
+      this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }),
+      this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId)),
+      stretchPin(pin, blob.argon2.salt, blob.argon2),
+    ]);
+    const dataKey = settledValue(dataKeyResult);
+    const stretched = settledValue(stretchedResult);
     let handedOver = false;
     try {
-      const macKey = stateKey(dataKey);
-      const expectedMac = hmac(sha256, macKey, stateMacInput(blob.sealedPart, blob.state));
-      if (!constantTimeEqual(expectedMac, blob.stateMac)) {
-        macKey.fill(0);
-        throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s attempt state was altered');
-      }
-      const mark = this.attempts.get(walletId);
-      const state: AttemptState = {
-        failedAttempts: Math.max(blob.state.failedAttempts, mark?.failedAttempts ?? 0),
-        lockedUntilMs: Math.max(blob.state.lockedUntilMs, mark?.lockedUntilMs ?? 0),
-      };
-      const now = this.now();
-      if (now < state.lockedUntilMs) {
-        macKey.fill(0);
-        throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((state.lockedUntilMs - now) / 1000) });
-      }
-
-      const stretched = await stretchPin(pin, blob.argon2.salt, blob.argon2);
+      if (counted.status === 'rejected') throw counted.reason;
+      if (!dataKey) throw (dataKeyResult as PromiseRejectedResult).reason;
+      if (!stretched) throw (stretchedResult as PromiseRejectedResult).reason;
       const key = seedKey(dataKey, stretched, blob.argon2.salt);
-      stretched.fill(0);
       let secret: Uint8Array;
       try {
         secret = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
       } catch {
-        const failures = state.failedAttempts + 1;
-        const next: AttemptState = { failedAttempts: failures, lockedUntilMs: failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0 };
-        this.attempts.raise(walletId, next);
-        const updated = encodeBlob({ ...blob, state: next, stateMac: hmac(sha256, macKey, stateMacInput(blob.sealedPart, next)) });
-        macKey.fill(0);
-        if (next.lockedUntilMs > 0) {
-          throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil(lockoutMs(failures) / 1000) }, updated);
-        }
-        throw new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: MAX_PIN_ATTEMPTS - failures }, updated);
+        if (lockedUntil > 0) throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil(lockoutMs(failures) / 1000) });
+        throw new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: MAX_PIN_ATTEMPTS - failures });
       } finally {
         key.fill(0);
       }
-      macKey.fill(0);
-      this.attempts.reset(walletId);
+      try {
+        // Until this write lands the guess stays counted: a failure here leaves the wallet counted (or locked), never open.
+        await this.guard.clear(walletId, record.version);
+      } catch (err) {
+        secret.fill(0);
+        throw err;
+      }
       handedOver = true;
-      const kmsKeyId = blob.kmsKeyId;
-      const kmsCiphertext = blob.kmsCiphertext;
-      let disposed = false;
-      return {
-        walletId,
-        userId,
-        secret,
-        dispose: () => {
-          disposed = true;
-          secret.fill(0);
-          dataKey.fill(0);
-        },
-        reseal: (newPin) => {
-          if (disposed) throw new Error('reseal after dispose');
-          return this.sealWith(walletId, userId, kmsKeyId, kmsCiphertext, dataKey, secret, newPin);
-        },
-      };
+      return this.opened(record, blob, dataKey, secret, presentedBytes, walletId, userId);
     } finally {
-      if (!handedOver) dataKey.fill(0);
+      stretched?.fill(0);
+      if (!handedOver) dataKey?.fill(0);
     }
   }
 
-  private async sealWith(walletId: string, userId: string, kmsKeyId: string, kmsCiphertext: Uint8Array, dataKey: Uint8Array, secret: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
-    const salt = randomBytes(ARGON2_SALT_BYTES);
+  private opened(record: GuardRecord, blob: SealedBlob, dataKey: Uint8Array, secret: Uint8Array, presentedBytes: Uint8Array, walletId: string, userId: string): OpenedWallet {
+    let disposed = false;
+    return {
+      walletId,
+      userId,
+      secret,
+      current: sameBytes(record.blob, presentedBytes) ? undefined : record.blob,
+      dispose: () => {
+        disposed = true;
+        secret.fill(0);
+        dataKey.fill(0);
+      },
+      changePin: async (newPin) => {
+        if (disposed) throw new Error('changePin after dispose');
+        const salt = randomBytes(ARGON2_SALT_BYTES);
+        const stretched = await stretchPin(newPin, salt, ARGON2_POLICY);
+        let next: Uint8Array;
+        try {
+          next = this.sealWith({ walletId, userId, kmsKeyId: blob.kmsKeyId, kmsCiphertext: blob.kmsCiphertext, dataKey, secret, stretched, salt, generation: record.version + 1 });
+        } finally {
+          stretched.fill(0);
+        }
+        try {
+          await this.guard.advance(walletId, record.version, { version: record.version + 1, blob: next, keyRef: record.keyRef });
+        } catch (err) {
+          if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was changed; nothing was changed');
+          throw err;
+        }
+        return next;
+      },
+    };
+  }
+
+  /**
+   * A wallet sealed before the guard existed (blob layout 1, no guard record):
+   * its attempt state is checked under its MAC and carried into a new guard
+   * record as version 0. A layout-2 blob without a record is refused.
+   */
+  private async adopt(blob: SealedBlob, bytes: Uint8Array, walletId: string, userId: string): Promise<GuardRecord | undefined> {
+    if (blob.version !== BLOB_VERSION_1) throw new EnclaveWalletError('BLOB_INVALID', 'this wallet has no guard record; it was not created by this deployment');
+    const dataKey = await this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId));
+    let state: AttemptState;
+    try {
+      const macKey = stateKey(dataKey);
+      const mac = hmac(sha256, macKey, stateMacInput((blob as SealedBlob & { sealedPart: Uint8Array }).sealedPart, blob.state));
+      macKey.fill(0);
+      if (!sameBytes(mac, blob.stateMac)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s attempt state was altered');
+      state = blob.state;
+    } finally {
+      dataKey.fill(0);
+    }
+    const record: GuardRecord = { walletId, owner: userId, keyRef: keyRefOf(blob.kmsCiphertext), version: 0, blob: bytes, failed: state.failedAttempts, lockedUntil: state.lockedUntilMs };
+    try {
+      await this.guard.create(record);
+      return record;
+    } catch (err) {
+      if (err instanceof EnclaveWalletError && err.code === 'WALLET_EXISTS') return undefined;
+      throw err;
+    }
+  }
+
+  private sealWith(p: { walletId: string; userId: string; kmsKeyId: string; kmsCiphertext: Uint8Array; dataKey: Uint8Array; secret: Uint8Array; stretched: Uint8Array; salt: Uint8Array; generation: number }): Uint8Array {
     const nonce = randomBytes(24);
     const header = {
       version: BLOB_VERSION,
-      walletId,
-      ownerUserId: userId,
-      kmsKeyId,
-      kmsCiphertext,
-      argon2: { ...ARGON2_POLICY, salt },
+      generation: p.generation,
+      walletId: p.walletId,
+      ownerUserId: p.userId,
+      kmsKeyId: p.kmsKeyId,
+      kmsCiphertext: p.kmsCiphertext,
+      argon2: { ...ARGON2_POLICY, salt: p.salt },
       aeadId: AEAD_XCHACHA20_POLY1305,
       nonce,
     };
-    const stretched = await stretchPin(pin, salt, ARGON2_POLICY);
-    const key = seedKey(dataKey, stretched, salt);
-    stretched.fill(0);
+    const key = seedKey(p.dataKey, p.stretched, p.salt);
     let ciphertext: Uint8Array;
     try {
       // Secret + tag (16).
-      ciphertext = xchacha20poly1305(key, nonce, associatedData(header, secret.length + 16)).encrypt(secret);
+      ciphertext = xchacha20poly1305(key, nonce, associatedData(header, p.secret.length + 16)).encrypt(p.secret);
     } finally {
       key.fill(0);
     }
     const state: AttemptState = { failedAttempts: 0, lockedUntilMs: 0 };
     const sealedPart = encodeSealedPart({ ...header, ciphertext });
-    const macKey = stateKey(dataKey);
+    const macKey = stateKey(p.dataKey);
     const blob: SealedBlob = { ...header, ciphertext, state, stateMac: hmac(sha256, macKey, stateMacInput(sealedPart, state)) };
     macKey.fill(0);
     return encodeBlob(blob);
   }
 }
 
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+function checkBinding(blob: SealedBlob, walletId: string, userId: string): void {
+  if (blob.walletId !== walletId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
+  if (blob.ownerUserId !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
