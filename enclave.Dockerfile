@@ -2,7 +2,7 @@
 # is pinned by digest, dependencies come from the lock file only, only the
 # proto and enclave workspaces go in, and file times are normalised so the
 # same commit gives the same layers. It runs the enclave in nitro mode on vsock
-# and needs no network at run time (KMS is reached through vsock-proxy).
+# and needs no network at run time (KMS and the guard table are reached through vsock-proxy).
 #
 # Build: nitro/build-enclave.sh (docker build, then nitro-cli build-enclave).
 # To move to a newer Node LTS, replace the digest with the one of
@@ -30,10 +30,19 @@ WORKDIR /app
 ENV NODE_ENV=production \
     ENCLAVE_PLATFORM=nitro \
     ENCLAVE_LISTEN=vsock://4294967295:5005 \
-    ENCLAVE_KMS_PROXY=vsock://3:8000
-# Pin the wallet key into the image (and so into PCR0) with --build-arg KMS_KEY_ID=arn:…
-ARG KMS_KEY_ID=""
-ENV ENCLAVE_KMS_KEY_ID=${KMS_KEY_ID}
+    ENCLAVE_KMS_PROXY=vsock://3:8000 \
+    ENCLAVE_GUARD_PROXY=vsock://3:8001
+# Pinned into the image, and so into PCR0; the host chooses none of them, and the enclave refuses to start
+# without them: the wallet key's ARN (its region is the region of every AWS call), the guard table's ARN,
+# and whether to use the FIPS endpoints.
+ARG KMS_KEY_ID
+ARG GUARD_TABLE_ARN
+ARG AWS_FIPS=0
+RUN test -n "${KMS_KEY_ID}" && test -n "${GUARD_TABLE_ARN}" \
+ || { echo "build with --build-arg KMS_KEY_ID=arn:aws:kms:… --build-arg GUARD_TABLE_ARN=arn:aws:dynamodb:…" >&2; exit 1; }
+ENV ENCLAVE_KMS_KEY_ID=${KMS_KEY_ID} \
+    ENCLAVE_GUARD_TABLE=${GUARD_TABLE_ARN} \
+    ENCLAVE_AWS_FIPS=${AWS_FIPS}
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/proto/package.json proto/package.json

@@ -31,6 +31,7 @@ env.ENCLAVE_PLATFORM ??= 'simulated';
 // Development machines here run Node 20; the AWS SDK's notice that its 2027 releases need Node 22
 // would otherwise be printed by every process. Production images run the current LTS.
 env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
 env.ENCLAVE_DEV_CA_DIR ??= '.data/dev-ca';
 env.LOCAL_KMS_DATA_DIR ??= '.data/kms';
 mkdirSync('.data', { recursive: true, mode: 0o700 });

@@ -40,6 +40,25 @@ test('PCR0 only by default: Decrypt and GenerateDataKey need an attested Recipie
   expect(isAllowed({ Statement: [admin] }, 'kms:PutKeyPolicy', {})).toBe(true);
   expect(isAllowed(instanceRolePolicy, 'kms:GenerateRandom', { 'kms:RecipientAttestation:ImageSha384': PCR0 })).toBe(true);
   expect(isAllowed(instanceRolePolicy, 'kms:GenerateRandom', {})).toBe(false);
+  // No grants for the admin: a grant would be a way around this policy.
+  expect(isAllowed({ Statement: [admin] }, 'kms:CreateGrant', {})).toBe(false);
+});
+
+test('the admin may encrypt only the guard credentials; only an attested enclave decrypts them; the host may not write the guard', async () => {
+  const guardTable = 'arn:aws:dynamodb:eu-west-1:123456789012:table/enclave-wallet-guard';
+  const { out } = await run(['kms-policy', '--measurements', measurements, '--account', '123456789012', '--guard-table-arn', guardTable]);
+  const { keyPolicy, instanceRolePolicy, guardPolicy } = JSON.parse(out) as { keyPolicy: KeyPolicy; instanceRolePolicy: KeyPolicy & { Statement: Array<{ Resource?: unknown }> }; guardPolicy: KeyPolicy & { Statement: Array<{ Resource?: unknown }> } };
+  const admin = { Statement: keyPolicy.Statement.filter((s) => (s.Principal as { AWS: string }).AWS.endsWith('key-admin')) };
+  expect(isAllowed(admin, 'kms:Encrypt', { 'kms:EncryptionContext:enclave-wallet:purpose': 'guard-credentials' })).toBe(true);
+  expect(isAllowed(admin, 'kms:Encrypt', { 'kms:EncryptionContext:enclave-wallet:wallet-id': 'w' })).toBe(false);
+  expect(isAllowed(admin, 'kms:Decrypt', { 'kms:EncryptionContext:enclave-wallet:purpose': 'guard-credentials' })).toBe(false);
+  expect(isAllowed(keyPolicy, 'kms:Decrypt', { 'kms:EncryptionContext:enclave-wallet:purpose': 'guard-credentials' })).toBe(false);
+  const deny = instanceRolePolicy.Statement.find((s) => s.Sid === 'NeverWriteTheGuard')!;
+  expect(deny.Effect).toBe('Deny');
+  expect(deny.Resource).toContain(guardTable);
+  expect(isAllowed(instanceRolePolicy, 'dynamodb:UpdateItem', {})).toBe(false);
+  expect(guardPolicy.Statement[0]!.Resource).toBe(guardTable);
+  expect((await run(['kms-policy', '--measurements', measurements, '--guard-table-arn', 'enclave-wallet-guard'])).code).toBe(2);
 });
 
 test('--pcr adds PCR1 and PCR2 conditions; a PCR missing from the file is an error', async () => {

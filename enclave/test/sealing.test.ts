@@ -159,14 +159,15 @@ describe('Sealer', () => {
     expect(await codeOf(sealer.sealNew('w-1', 'u-1', seed, pin('270394')))).toBe('WALLET_EXISTS');
   });
 
-  test('a second blob minted for the victim’s wallet id (own data key, own PIN) is never opened: the guard’s blob is', async () => {
+  test('a second blob minted for the victim’s wallet id (own data key, own PIN) is refused', async () => {
     const { sealer, guard } = await setup();
     const victim = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     // Another deployment's guard lets the attacker mint a blob for the same id under a PIN it knows.
     const { sealer: elsewhere } = await setup();
     const minted = await elsewhere.sealNew('w-1', 'u-1', new Uint8Array(32).fill(9), pin('111222'));
-    expect(await codeOf(sealer.open(minted, 'w-1', 'u-1', pin('111222')))).toBe('PIN_INVALID');
-    expect((await guard().get('w-1'))!.failed).toBe(1);
+    expect(await codeOf(sealer.open(minted, 'w-1', 'u-1', pin('111222')))).toBe('BLOB_MISMATCH');
+    // Refused before any guess is counted, and the victim's wallet is untouched.
+    expect((await guard().get('w-1'))!.failed).toBe(0);
     expect((await sealer.open(victim, 'w-1', 'u-1', pin('493817'))).secret).toEqual(seed);
   });
 
@@ -184,6 +185,33 @@ describe('Sealer', () => {
     }
     expect([...seen].every((c) => ['BLOB_INVALID', 'BLOB_MISMATCH'].includes(c))).toBe(true);
   }, 120_000);
+
+  test('flipping any byte of the current blob is a typed refusal, and no guess is counted', async () => {
+    const { sealer, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const seen = new Set<string>();
+    for (let i = 0; i < blob.length; i++) {
+      const copy = Uint8Array.from(blob);
+      copy[i]! ^= 0x01;
+      const code = await codeOf(sealer.open(copy, 'w-1', 'u-1', pin('493817')));
+      if (!['BLOB_INVALID', 'BLOB_MISMATCH'].includes(code)) throw new Error(`byte ${i}: ${code}`);
+      seen.add(code);
+    }
+    expect(seen).toEqual(new Set(['BLOB_INVALID', 'BLOB_MISMATCH']));
+    expect((await guard().get('w-1'))!.failed).toBe(0);
+  }, 60_000);
+
+  test('an older blob whose bytes were altered is not used to heal the host', async () => {
+    const { sealer } = await setup();
+    const v1 = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const opened = await sealer.open(v1, 'w-1', 'u-1', pin('493817'));
+    await opened.changePin(pin('270394'));
+    opened.dispose();
+    const tampered = Uint8Array.from(v1);
+    tampered[tampered.length - 40]! ^= 0x01; // inside the ciphertext: parses, same generation 1 < 2
+    expect(await codeOf(sealer.open(tampered, 'w-1', 'u-1', pin('270394')))).toBe('BLOB_INVALID');
+    expect(await codeOf(sealer.open(v1, 'w-1', 'u-1', pin('270394')))).toBe('OK');
+  }, 60_000);
 
   test('wrong PINs are counted in the guard; five lock with growing back-off; the right PIN resets', async () => {
     let now = 1_000_000;

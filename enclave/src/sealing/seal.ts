@@ -149,6 +149,12 @@ export class Sealer {
     if (blob.generation !== record.version || keyRefOf(blob.kmsCiphertext) !== record.keyRef) {
       throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is inconsistent; nothing was done');
     }
+    // The host's blob must be the current one, or an older version of this wallet (then the current one is used and handed back).
+    const stale = sameBytes(record.blob, presentedBytes) ? undefined : decodeBlob(presentedBytes);
+    if (stale) {
+      if (keyRefOf(stale.kmsCiphertext) !== record.keyRef) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob is not sealed under this wallet’s data key');
+      if (stale.generation >= record.version) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
+    }
     if (!withinBounds(blob.argon2)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s PIN-stretching cost is outside this image’s bounds');
     const now = this.now();
     if (now < record.lockedUntil) {
@@ -170,6 +176,7 @@ export class Sealer {
       if (counted.status === 'rejected') throw counted.reason;
       if (!dataKey) throw (dataKeyResult as PromiseRejectedResult).reason;
       if (!stretched) throw (stretchedResult as PromiseRejectedResult).reason;
+      if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, dataKey)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
       const key = seedKey(dataKey, stretched, blob.argon2.salt);
       let secret: Uint8Array;
       try {
@@ -238,10 +245,7 @@ export class Sealer {
     const dataKey = await this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId));
     let state: AttemptState;
     try {
-      const macKey = stateKey(dataKey);
-      const mac = hmac(sha256, macKey, stateMacInput((blob as SealedBlob & { sealedPart: Uint8Array }).sealedPart, blob.state));
-      macKey.fill(0);
-      if (!sameBytes(mac, blob.stateMac)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s attempt state was altered');
+      if (!stateMacValid(blob as SealedBlob & { sealedPart: Uint8Array }, dataKey)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s attempt state was altered');
       state = blob.state;
     } finally {
       dataKey.fill(0);
@@ -289,6 +293,16 @@ export class Sealer {
 function checkBinding(blob: SealedBlob, walletId: string, userId: string): void {
   if (blob.walletId !== walletId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
   if (blob.ownerUserId !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
+}
+
+/** Whether a blob's attempt-state MAC (over the whole sealed part) checks out under its data key: it was written by an enclave, unaltered. */
+function stateMacValid(blob: SealedBlob & { sealedPart: Uint8Array }, dataKey: Uint8Array): boolean {
+  const macKey = stateKey(dataKey);
+  try {
+    return sameBytes(hmac(sha256, macKey, stateMacInput(blob.sealedPart, blob.state)), blob.stateMac);
+  } finally {
+    macKey.fill(0);
+  }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
