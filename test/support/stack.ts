@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { DevIssuer } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { createApp, EnclavePool, IdTokenVerifier, newSigningJwk, Store, TokenService } from '@enclave-wallet/host';
-import type { RpcServer } from '@enclave-wallet/proto';
+import type { RpcServer, v1 } from '@enclave-wallet/proto';
 import { startLocalAws, type LocalAws } from './local-aws.js';
 
 export interface Stack {
@@ -34,7 +34,7 @@ export interface Stack {
 
 const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
-export async function startStack(options: { rateLimits?: boolean } = {}): Promise<Stack> {
+export async function startStack(options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties> } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
   const caDir = join(dir, 'dev-ca');
   const aws = await startLocalAws(dir, caDir);
@@ -55,7 +55,7 @@ export async function startStack(options: { rateLimits?: boolean } = {}): Promis
     size: 2,
     minBackoffMs: 10,
     maxBackoffMs: 50,
-    init: () => aws.initRequest(),
+    init: () => aws.initRequest(options.init?.(aws)),
   });
   const hostUrl = 'http://127.0.0.1';
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);

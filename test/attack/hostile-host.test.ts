@@ -1,0 +1,181 @@
+/**
+ * Attack: a hostile host drives the enclave over its transport, with the
+ * guard on dynalite and the local KMS. Every attempt fails closed with a
+ * typed error, nothing stored is lost, and the enclave keeps serving.
+ *   - swap blobs between users and wallets
+ *   - claim a victim's wallet id with a wallet of its own (create/import)
+ *   - replay envelopes, re-bind them to another wallet, user or purpose
+ *   - hand over guard credentials that are not the operator's
+ *   - malformed, oversize, truncated and slow frames
+ */
+import { connect, type Socket } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { hashMessage, toHex, verifyMessage } from 'viem';
+import { verifyAttestationDocument } from '@enclave-wallet/client';
+import { LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
+import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
+import { EnclaveWalletError, parseAddress, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
+import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
+import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hostile-host-'));
+const caDir = join(dir, 'dev-ca');
+let aws: LocalAws;
+let enclave: RpcServer;
+let rpc: RpcClient;
+let key: Uint8Array;
+const env = (body: EnvelopeBody): Uint8Array => sealEnvelope(key, body);
+const codeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'OK',
+    (e: unknown) => (e instanceof EnclaveWalletError ? e.code : `UNTYPED ${String(e)}`),
+  );
+
+const wallets: Record<string, { user: string; blob: Uint8Array; address: string }> = {};
+
+beforeAll(async () => {
+  const service = await createEnclaveService(testStartupConfig(caDir));
+  aws = await startLocalAws(dir, caDir);
+  enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
+  rpc = await RpcClient.connect(enclave.address);
+  await rpc.call('init', aws.initRequest());
+  key = verifyAttestationDocument((await rpc.call('getAttestation', {})).document!, { root: readDevRoot(caDir) }).publicKey!;
+  for (const [walletId, user] of [['w-alice', 'alice'], ['w-bob', 'bob']] as const) {
+    const out = await rpc.call('createWallet', { userId: user, walletId, pinEnvelope: env({ purpose: 'create-wallet', sub: user, pin: '493817' }) });
+    wallets[walletId] = { user, blob: out.sealedBlob!, address: out.accounts![0]!.address! };
+  }
+});
+afterAll(async () => {
+  rpc.close();
+  await enclave.close();
+  await aws.close();
+});
+
+const sign = (walletId: string, user: string, blob: Uint8Array, pin = '493817', text = 'x', envelope?: Uint8Array) =>
+  rpc.call('sign', { userId: user, walletId, sealedBlob: blob, network: v1.Network.NETWORK_EVM, evmMessage: { text }, pinEnvelope: envelope ?? env({ purpose: 'sign', sub: user, walletId, digest: hashMessage(text), pin }) });
+
+async function stillServes(): Promise<void> {
+  const out = await sign('w-alice', 'alice', wallets['w-alice']!.blob, '493817', 'still here');
+  expect(await verifyMessage({ address: wallets['w-alice']!.address as `0x${string}`, message: 'still here', signature: toHex(out.signature!) })).toBe(true);
+}
+
+describe('blobs', () => {
+  test('Bob’s blob for Alice’s wallet, Alice’s blob for Bob’s wallet, either under the other user: BLOB_MISMATCH', async () => {
+    expect(await codeOf(sign('w-alice', 'alice', wallets['w-bob']!.blob))).toBe('BLOB_MISMATCH');
+    expect(await codeOf(sign('w-bob', 'bob', wallets['w-alice']!.blob))).toBe('BLOB_MISMATCH');
+    expect(await codeOf(sign('w-alice', 'bob', wallets['w-alice']!.blob))).toBe('BLOB_MISMATCH');
+    await stillServes();
+  });
+
+  test('claiming the victim’s wallet id with a wallet the host controls is refused; the victim’s wallet is untouched', async () => {
+    // The host builds an envelope for a PIN it knows (HPKE base mode needs no secret) and asks for the victim's id.
+    expect(await codeOf(rpc.call('createWallet', { userId: 'alice', walletId: 'w-alice', pinEnvelope: env({ purpose: 'create-wallet', sub: 'alice', pin: '111222' }) }))).toBe('WALLET_EXISTS');
+    expect(await codeOf(rpc.call('import', { userId: 'alice', walletId: 'w-alice', recoveryEnvelope: env({ purpose: 'import', sub: 'alice', pin: '111222', mnemonic: 'test test test test test test test test test test test junk' }) }))).toBe('WALLET_EXISTS');
+    // Its own PIN opens nothing; the victim's does.
+    expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, '111222'))).toBe('PIN_INVALID');
+    await stillServes();
+  });
+});
+
+describe('envelopes', () => {
+  test('replayed, re-bound to another wallet, user, purpose or digest: refused with their codes', async () => {
+    const once = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', digest: hashMessage('once'), pin: '493817' });
+    expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('OK');
+    expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('ENVELOPE_REPLAYED');
+    const forAlice = () => env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', digest: hashMessage('x'), pin: '493817' });
+    expect(await codeOf(sign('w-bob', 'bob', wallets['w-bob']!.blob, undefined, 'x', forAlice()))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'another message', forAlice()))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(rpc.call('changePin', { userId: 'alice', walletId: 'w-alice', sealedBlob: wallets['w-alice']!.blob, pinEnvelope: forAlice() }))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(rpc.call('deriveAccount', { userId: 'alice', walletId: 'w-alice', sealedBlob: wallets['w-alice']!.blob, network: v1.Network.NETWORK_EVM, index: 3, pinEnvelope: forAlice() }))).toBe('ENVELOPE_MISMATCH');
+    await stillServes();
+  });
+});
+
+describe('init', () => {
+  test('guard credentials the operator did not encrypt for this purpose are refused', async () => {
+    const service = await createEnclaveService(testStartupConfig(caDir));
+    const other = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
+    const c = await RpcClient.connect(other.address);
+    try {
+      // A ciphertext under the wallet key but with another encryption context (the host cannot make one with the guard's).
+      const admin = new KMSClient({ region: 'us-east-1', endpoint: aws.kmsUrl, credentials: { ...LOCAL_KMS_CREDENTIALS } });
+      await expect(admin.send(new EncryptCommand({ KeyId: aws.keyArn, Plaintext: new TextEncoder().encode('{"accessKeyId":"X","secretAccessKey":"Y"}'), EncryptionContext: { 'enclave-wallet:purpose': 'something-else' } }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+      admin.destroy();
+      expect(await codeOf(c.call('init', aws.initRequest({ guardCredentialsCiphertext: Uint8Array.from(aws.guardCiphertext).reverse() })))).toMatch(/^(KMS_ACCESS_DENIED|CONFIG_REJECTED)$/);
+      expect(await codeOf(c.call('init', aws.initRequest({ guardCredentialsCiphertext: new Uint8Array(0) })))).toBe('CONFIG_REJECTED');
+      expect((await c.call('health', {})).initialized).toBe(false);
+      expect(await codeOf(c.call('init', aws.initRequest()))).toBe('OK');
+    } finally {
+      c.close();
+      await other.close();
+    }
+  });
+});
+
+describe('frames', () => {
+  const raw = async (): Promise<Socket> => {
+    const { host, port } = parseAddress(enclave.address) as { host: string; port: number };
+    const s = connect(port, host);
+    await new Promise<void>((r, j) => {
+      s.once('connect', () => r());
+      s.once('error', j);
+    });
+    return s;
+  };
+  const closedWithin = (s: Socket, ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      s.once('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      s.resume();
+    });
+
+  test('garbage, an oversize length, an empty frame and an undecodable payload close that connection only', async () => {
+    for (const bytes of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+      Buffer.from([0, 0, 0, 0]),
+      Buffer.concat([Buffer.from([0, 0, 0, 5]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])]),
+    ]) {
+      const s = await raw();
+      s.write(bytes);
+      expect(await closedWithin(s, 5000)).toBe(true);
+    }
+    await stillServes();
+  });
+
+  test('a truncated frame and a slow one (a byte a tick) do not stall other connections', async () => {
+    const truncated = await raw();
+    truncated.write(Buffer.from([0, 0, 1, 0, 1, 2, 3]));
+    truncated.end();
+    expect(await closedWithin(truncated, 5000)).toBe(true);
+    const slow = await raw();
+    const frame = Buffer.from(v1.HostRequest.encode({ requestId: 7, protocolVersion: 1, health: {} }).finish());
+    const bytes = Buffer.concat([Buffer.from([0, 0, 0, frame.length]), frame]);
+    const dribble = (async () => {
+      for (const b of bytes) {
+        if (slow.destroyed) return;
+        slow.write(Buffer.of(b));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await stillServes(); // answered while the slow frame is still arriving
+    await dribble;
+    slow.destroy();
+  });
+
+  test('a frame over the 4 MiB cap is refused from its length alone', async () => {
+    const s = await raw();
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(4 * 1024 * 1024 + 1);
+    s.write(header);
+    expect(await closedWithin(s, 5000)).toBe(true);
+    await stillServes();
+  });
+});

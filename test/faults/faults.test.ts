@@ -1,0 +1,143 @@
+/**
+ * Faults, through the HTTP API of an in-process stack whose enclave reaches
+ * KMS and the guard table through fault injectors: KMS or DynamoDB down or
+ * refusing, a guard write that fails half-way, the enclave gone mid-sign,
+ * concurrent signatures and a PIN change on one wallet. Every fault is a
+ * typed answer, nothing stored is lost or rolled back, and a failed guard
+ * write leaves a wallet counted (or locked), never open.
+ */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { hashMessage } from 'viem';
+import { verifyAttestationDocument } from '@enclave-wallet/client';
+import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+let stack: Stack;
+let kms: FaultProxy;
+let guard: FaultProxy;
+let token: string;
+let userId: string;
+
+beforeAll(async () => {
+  stack = await startStack({ init: () => ({ kmsEndpoint: kms.url, guardEndpoint: guard.url }) });
+  kms = await startFaultProxy(stack.aws.kmsUrl);
+  kms.seen.length = 0;
+  guard = await startFaultProxy(stack.aws.dynamoUrl);
+  const idToken = await stack.issuer.sign({ email: 'faults@example.com' });
+  const login = (await (await fetch(`${stack.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken }) })).json()) as { accessToken: string; user: { id: string } };
+  token = login.accessToken;
+  userId = login.user.id;
+}, 60_000);
+afterAll(async () => {
+  await stack.close();
+  await kms.close();
+  await guard.close();
+});
+afterEach(() => {
+  kms.rule = undefined;
+  guard.rule = undefined;
+});
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: { error?: { code: string; attemptsLeft?: number } } & Record<string, unknown> }> {
+  const res = await fetch(stack.url + path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+async function envelope(body: EnvelopeBody): Promise<string> {
+  const nonce = Buffer.from(sha256(new TextEncoder().encode(String(Math.random())))).toString('hex');
+  const res = (await (await fetch(`${stack.url}/v1/enclave/attestation?nonce=${nonce}`)).json()) as { document: string };
+  const key = verifyAttestationDocument(Buffer.from(res.document, 'base64'), { root: readDevRoot(stack.caDir), expectedNonce: Buffer.from(nonce, 'hex') }).publicKey!;
+  return Buffer.from(sealEnvelope(key, body)).toString('base64');
+}
+async function newWallet(pin = '493817'): Promise<string> {
+  const res = await api('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: userId, pin }) });
+  expect(res.status).toBe(201);
+  return res.body.walletId as string;
+}
+const sign = async (walletId: string, pin = '493817', text = 'fault') =>
+  api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: text, pinEnvelope: await envelope({ purpose: 'sign', sub: userId, walletId, digest: hashMessage(text), pin }) });
+const stored = async (walletId: string) => (await stack.store.getWallet(userId, walletId))!;
+const guardItem = async (walletId: string) => (await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }))).Item!;
+
+test('KMS down or refusing: 503 with KMS_UNAVAILABLE / KMS_ACCESS_DENIED; the wallet is intact and signs once KMS is back', async () => {
+  const walletId = await newWallet();
+  const before = await stored(walletId);
+  kms.rule = (op) => (op.endsWith('.Decrypt') ? 'down' : undefined);
+  const down = await sign(walletId);
+  expect(down.status).toBe(503);
+  expect(down.body.error!.code).toBe('KMS_UNAVAILABLE');
+  kms.rule = (op) => (op.endsWith('.Decrypt') ? { status: 400, type: 'AccessDeniedException' } : undefined);
+  const denied = await sign(walletId);
+  expect(denied.status).toBe(503);
+  expect(denied.body.error!.code).toBe('KMS_ACCESS_DENIED');
+  kms.rule = undefined;
+  expect((await stored(walletId)).version).toBe(before.version);
+  expect((await sign(walletId)).status).toBe(200);
+}, 60_000);
+
+test('the guard down or refusing: 503 GUARD_UNAVAILABLE, nothing created or signed', async () => {
+  const walletId = await newWallet();
+  guard.rule = () => 'down';
+  const res = await sign(walletId);
+  expect(res.status).toBe(503);
+  expect(res.body.error!.code).toBe('GUARD_UNAVAILABLE');
+  expect((await api('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: userId, pin: '493817' }) })).body.error!.code).toBe('GUARD_UNAVAILABLE');
+  guard.rule = () => ({ status: 400, type: 'com.amazon.coral.service#AccessDeniedException' });
+  expect((await sign(walletId)).body.error!.code).toBe('GUARD_UNAVAILABLE');
+  guard.rule = undefined;
+  expect((await sign(walletId)).status).toBe(200);
+}, 60_000);
+
+test('a guard write that fails after the guess was counted leaves the wallet counted, then locked — never open', async () => {
+  const walletId = await newWallet();
+  for (let i = 0; i < 4; i++) expect((await sign(walletId, '000000')).body.error!.code).toBe('PIN_INVALID');
+  // The right PIN, but the write that clears the count fails: no signature, and the guess stays counted (the fifth: locked).
+  guard.rule = (op, body) => (op.endsWith('.UpdateItem') && body.includes('":zero"') ? 'down' : undefined);
+  const res = await sign(walletId);
+  expect(res.status).toBe(503);
+  expect(res.body.error!.code).toBe('GUARD_UNAVAILABLE');
+  expect(res.body.signature).toBeUndefined();
+  guard.rule = undefined;
+  expect((await guardItem(walletId)).failed!.N).toBe('5');
+  expect((await sign(walletId)).body.error!.code).toBe('PIN_LOCKED');
+}, 60_000);
+
+test('the enclave gone mid-sign: a clean 503, the stored wallet untouched, and it signs once the enclave is back', async () => {
+  const walletId = await newWallet();
+  const before = await stored(walletId);
+  // Hold the KMS answer so the signature is in flight inside the enclave when it goes away.
+  kms.rule = (op) => (op.endsWith('.Decrypt') ? { delayMs: 1500 } : undefined);
+  kms.seen.length = 0;
+  const inFlight = sign(walletId);
+  for (let i = 0; i < 100 && !kms.seen.some((op) => op.endsWith('.Decrypt')); i++) await new Promise((r) => setTimeout(r, 20));
+  await stack.stopEnclave();
+  const res = await inFlight;
+  expect(res.status).toBe(503);
+  expect(res.body.error!.code).toBe('ENCLAVE_UNAVAILABLE');
+  await stack.restartEnclave();
+  expect((await stored(walletId)).version).toBe(before.version);
+  // The host reconnects by itself (each connection of its pool on its own back-off).
+  let ok = 0;
+  for (let i = 0; i < 100 && ok < 4; i++) {
+    ok = (await fetch(`${stack.url}/readyz`)).status === 200 ? ok + 1 : 0;
+    if (ok === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  expect((await sign(walletId)).status).toBe(200);
+}, 60_000);
+
+test('concurrent signatures and a PIN change on one wallet: typed answers only, no lost update, the new PIN rules', async () => {
+  const walletId = await newWallet();
+  const answers = await Promise.all([
+    ...Array.from({ length: 5 }, (_, i) => sign(walletId, '493817', `m${i}`)),
+    (async () => api('POST', `/v1/wallets/${walletId}/pin`, { pinEnvelope: await envelope({ purpose: 'change-pin', sub: userId, walletId, pin: '493817', newPin: '270394' }) }))(),
+  ]);
+  for (const a of answers) expect([200, 204, 409, 422]).toContain(a.status);
+  const changed = answers[5]!.status === 204;
+  const pin = changed ? '270394' : '493817';
+  expect((await sign(walletId, pin, 'after')).status).toBe(200);
+  // The host's copy and the guard's current blob agree afterwards (healed if the host's write lost a race).
+  expect(Buffer.from((await stored(walletId)).sealedBlob).equals(Buffer.from((await guardItem(walletId)).blob!.B!))).toBe(true);
+}, 60_000);
