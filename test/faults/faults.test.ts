@@ -141,3 +141,26 @@ test('concurrent signatures and a PIN change on one wallet: typed answers only, 
   // The host's copy and the guard's current blob agree afterwards (healed if the host's write lost a race).
   expect(Buffer.from((await stored(walletId)).sealedBlob).equals(Buffer.from((await guardItem(walletId)).blob!.B!))).toBe(true);
 }, 60_000);
+
+test('the host killed mid-request: the client sees the connection drop, nothing stored is lost, a new host serves', async () => {
+  const walletId = await newWallet();
+  const before = await stored(walletId);
+  kms.rule = (op) => (op.endsWith('.Decrypt') ? { delayMs: 1000 } : undefined);
+  kms.seen.length = 0;
+  guard.seen.length = 0;
+  const inFlight = sign(walletId).then(
+    (r) => `status ${r.status}`,
+    () => 'connection dropped',
+  );
+  for (let i = 0; i < 100 && !kms.seen.some((op) => op.endsWith('.Decrypt')); i++) await new Promise((r) => setTimeout(r, 20));
+  await stack.crashHost();
+  expect(await inFlight).toBe('connection dropped');
+  kms.rule = undefined;
+  // The enclave finished the signature for nobody; the guess it counted was cleared, the wallet is as it was.
+  const updates = (): number => guard.seen.filter((op) => op.endsWith('.UpdateItem')).length;
+  for (let i = 0; i < 200 && updates() < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(updates()).toBe(2); // the count, then the clear
+  expect((await guardItem(walletId)).failed!.N).toBe('0');
+  expect((await stored(walletId)).version).toBe(before.version);
+  expect((await sign(walletId)).status).toBe(200);
+}, 60_000);

@@ -79,3 +79,11 @@ test('a certificate the enclave does not trust is refused: the proxy cannot impe
   await expect(post(agent)).rejects.toThrow();
   agent.destroy();
 });
+
+test('with the roots nitro mode uses (the Amazon roots only), a relay with its own certificate for the KMS name is refused', async () => {
+  const { AMAZON_ROOTS } = await import('../../enclave/src/kms/amazon-roots.js');
+  const agent = createVsockHttpsAgent({ proxy: 'vsock://3:8000', transport: vsock, tls: { ca: [...AMAZON_ROOTS] } });
+  // The server's certificate names kms.eu-west-1.amazonaws.com exactly; only its issuer is not Amazon's.
+  await expect(post(agent)).rejects.toThrow(/certificate/i);
+  agent.destroy();
+});

@@ -28,6 +28,8 @@ export interface Stack {
   enclave: RpcServer;
   enclaveAddress: string;
   restartEnclave(): Promise<void>;
+  /** Cuts the host's connections and starts a new host process-equivalent on the same port, store and enclave. */
+  crashHost(): Promise<void>;
   stopEnclave(): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,19 +52,18 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
   await store.ensureTable();
   const logLines: string[] = [];
   const logger = pino({ base: { component: 'host' } }, { write: (line: string) => logLines.push(line) });
-  const pool = new EnclavePool({
-    address: enclaveAddress,
-    size: 2,
-    minBackoffMs: 10,
-    maxBackoffMs: 50,
-    init: () => aws.initRequest(options.init?.(aws)),
-  });
   const hostUrl = 'http://127.0.0.1';
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
-  const app = createApp({ enclave: pool, store, tokens, idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]), logger, rateLimits: options.rateLimits ?? false });
-  const http = app.listen(0, '127.0.0.1');
-  await new Promise((r) => http.once('listening', r));
-  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const startHost = async (port: number): Promise<{ pool: EnclavePool; http: Server }> => {
+    const pool = new EnclavePool({ address: enclaveAddress, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
+    const app = createApp({ enclave: pool, store, tokens, idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]), logger, rateLimits: options.rateLimits ?? false });
+    const http = app.listen(port, '127.0.0.1');
+    await new Promise((r) => http.once('listening', r));
+    return { pool, http };
+  };
+  let host = await startHost(0);
+  const port = (host.http.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
 
   return {
     url,
@@ -83,10 +84,17 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
     async restartEnclave() {
       enclave = await startEnclaveServer({ listen: enclaveAddress, logger: createLogger('error', () => {}), service: await createEnclaveService(testStartupConfig(caDir)) });
     },
+    async crashHost() {
+      // As a killed process would: connections cut, nothing drained, then a fresh host on the same port.
+      host.pool.close();
+      host.http.closeAllConnections();
+      await closing(host.http);
+      host = await startHost(port);
+    },
     async close() {
-      pool.close();
-      http.closeAllConnections();
-      await closing(http);
+      host.pool.close();
+      host.http.closeAllConnections();
+      await closing(host.http);
       await enclave.close();
       await closing(issuerServer);
       db.destroy();
