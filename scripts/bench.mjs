@@ -61,10 +61,11 @@ row('attestation document (simulated NSM)', stats(await time(50, () => rpc.call(
 const concurrent = 16;
 const blobs = [];
 row('create wallet (KMS random + data key, seal, guard)', stats(await time(concurrent, async (i) => {
-  blobs.push((await rpc.call('createWallet', { userId: 'u', walletId: `w${i}`, pinEnvelope: env({ purpose: 'create-wallet', sub: 'u', pin: '493817' }) })).sealedBlob);
+  const created = await rpc.call('createWallet', { userId: 'u', walletId: `w${i}`, pinEnvelope: env({ purpose: 'create-wallet', sub: 'u', pin: '493817' }) });
+  blobs.push({ blob: created.sealedBlob, address: created.accounts[0].address });
 })));
 const digest = hashMessage('bench');
-const signOnce = async (i) => rpc.call('sign', { userId: 'u', walletId: `w${i}`, sealedBlob: blobs[i], network: 1, evmMessage: { text: 'bench' }, pinEnvelope: env({ purpose: 'sign', sub: 'u', walletId: `w${i}`, digest, pin: '493817' }) });
+const signOnce = async (i) => rpc.call('sign', { userId: 'u', walletId: `w${i}`, sealedBlob: blobs[i].blob, network: 1, address: blobs[i].address, evmMessage: { text: 'bench' }, pinEnvelope: env({ purpose: 'sign', sub: 'u', walletId: `w${i}`, network: 'evm', address: blobs[i].address, digest, pin: '493817' }) });
 row('sign EIP-191 (guard count, KMS decrypt, unseal, sign, guard clear)', stats(await time(20, () => signOnce(0))));
 const t0 = performance.now();
 const lat = await Promise.all(Array.from({ length: concurrent }, async (_, i) => {

@@ -65,7 +65,7 @@ try {
 
   say('Sign a message (EIP-191) and verify it with viem');
   const message = 'Hello from Enclave Wallet';
-  const signed = await call('POST', `/v1/wallets/${wallet.walletId}/sign`, { network: 'evm', kind: 'message', message, pinEnvelope: await envelope({ purpose: 'sign', sub: session.user.id, walletId: wallet.walletId, digest: hashMessage(message), pin: PIN }) }, session.accessToken);
+  const signed = await call('POST', `/v1/wallets/${wallet.walletId}/sign`, { network: 'evm', kind: 'message', message, pinEnvelope: await envelope({ purpose: 'sign', sub: session.user.id, walletId: wallet.walletId, network: 'evm', address, digest: hashMessage(message), pin: PIN }) }, session.accessToken);
   ok(`signature ${signed.signature.slice(0, 20)}…`);
   ok(`viem verifyMessage: ${await verifyMessage({ address, message, signature: signed.signature })}`);
 
@@ -80,7 +80,7 @@ try {
   const out = await call(
     'POST',
     `/v1/wallets/${wallet.walletId}/sign`,
-    { network: 'evm', kind: 'transaction', chainId: 31337, transaction: { type: 'eip1559', to: tx.to, value: tx.value.toString(), nonce: String(tx.nonce), gas: '21000', maxFeePerGas: tx.maxFeePerGas.toString(), maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString() }, pinEnvelope: await envelope({ purpose: 'sign', sub: session.user.id, walletId: wallet.walletId, digest, pin: PIN }) },
+    { network: 'evm', kind: 'transaction', chainId: 31337, transaction: { type: 'eip1559', to: tx.to, value: tx.value.toString(), nonce: String(tx.nonce), gas: '21000', maxFeePerGas: tx.maxFeePerGas.toString(), maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString() }, pinEnvelope: await envelope({ purpose: 'sign', sub: session.user.id, walletId: wallet.walletId, network: 'evm', address, digest, pin: PIN }) },
     session.accessToken,
   );
   const hash = await chain.sendRawTransaction({ serializedTransaction: out.signedTransaction });

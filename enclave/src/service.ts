@@ -9,7 +9,7 @@ import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
 import { EnvelopeKey, RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
-import { isTrivialPin, openPinEnvelope, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
+import { checkEnvelope, decryptPinEnvelope, isTrivialPin, precheckEnvelope, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
 import { deriveAccount, initialAccounts, isValidMnemonic, normaliseMnemonic, seedFromMnemonic, type Network, type PublicAccount } from './keys/derive.js';
 import { DynamoGuard, GUARD_CREDENTIALS_CONTEXT, parseGuardCredentials } from './guard/guard.js';
 import { walletEntropy } from './keys/entropy.js';
@@ -42,6 +42,7 @@ const TX_TYPE: Record<number, EvmTxType | undefined> = {
 };
 
 const toProtoAccount = (a: PublicAccount): v1.Account.$Properties => ({ network: PROTO_NETWORK[a.network], index: a.index, path: a.path, address: a.address });
+const sameAccount = (network: Network, a: string, b: string): boolean => (network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b);
 const hex0x = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -137,8 +138,10 @@ export class EnclaveService {
     const { kms, sealer } = this.ready();
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId });
-    if (isTrivialPin(envelope.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+    // Cheap refusals (binding, a trivial PIN) come before the nonce is claimed, so they cost the replay cache nothing.
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId }, (e) => {
+      if (isTrivialPin(e.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+    });
     const entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
     try {
       return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
@@ -151,10 +154,11 @@ export class EnclaveService {
     const { sealer } = this.ready();
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
-    const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId });
+    const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId }, (e) => {
+      if (!isValidMnemonic(normaliseMnemonic(e.mnemonic ?? ''))) throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
+      if (isTrivialPin(e.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+    });
     const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
-    if (!isValidMnemonic(mnemonic)) throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
-    if (isTrivialPin(envelope.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
     const entropy = mnemonicToEntropy(mnemonic, english);
     try {
       return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
@@ -166,7 +170,8 @@ export class EnclaveService {
   async deriveAccount(req: DecodedRequestOf<'deriveAccount'>): Promise<ResponseOf<'deriveAccount'>> {
     const network = this.network(req.network);
     const index = req.index ?? 0;
-    return this.withWallet(req, { purpose: 'derive-account' }, async (wallet, _envelope, seed) => {
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'derive-account', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') });
+    return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
       const { privateKey, ...account } = deriveAccount(seed(), network, index);
       privateKey.fill(0);
       return { account: toProtoAccount(account), sealedBlob: wallet.current };
@@ -175,12 +180,22 @@ export class EnclaveService {
 
   async sign(req: DecodedRequestOf<'sign'>): Promise<ResponseOf<'sign'>> {
     const network = this.network(req.network);
+    const userId = required(req.userId, 'userId');
+    const walletId = required(req.walletId, 'walletId');
+    const address = required(req.address, 'address');
+    // The envelope is opened and its binding checked (user, wallet, network, account, expiry) before the enclave
+    // parses and hashes what it is asked to sign; its digest and nonce are checked after.
+    const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(req.pinEnvelope, 'pinEnvelope'));
+    const binding: Binding = { purpose: 'sign', sub: userId, walletId, network, address };
+    precheckEnvelope(envelope, binding, Math.floor(this.now() / 1000));
     const { digest, signWith } = this.prepareSignature(network, req);
-    return this.withWallet(req, { purpose: 'sign', digest: hex0x(digest) }, async (wallet, _envelope, seed) => {
+    checkEnvelope(envelope, { ...binding, digest: hex0x(digest) }, this.replay, Math.floor(this.now() / 1000));
+    return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
       const account = deriveAccount(seed(), network, req.accountIndex ?? 0);
       try {
-        if (req.address && req.address !== account.address) {
-          throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: req.address });
+        // The account the user approved (bound in the envelope) is the one at the index the host named, or nothing is signed.
+        if (!sameAccount(network, address, account.address)) {
+          throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: address });
         }
         const out = signWith(account.privateKey);
         return { ...out, digest, sealedBlob: wallet.current };
@@ -191,10 +206,11 @@ export class EnclaveService {
   }
 
   async changePin(req: DecodedRequestOf<'changePin'>): Promise<ResponseOf<'changePin'>> {
-    return this.withWallet(req, { purpose: 'change-pin' }, async (wallet, envelope) => {
-      const newPin = envelope.newPin!;
-      if (isTrivialPin(newPin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
-      const pin = utf8(newPin);
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'change-pin', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') }, (e) => {
+      if (isTrivialPin(e.newPin ?? '')) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+    });
+    return this.withWallet(req, envelope, async (wallet) => {
+      const pin = utf8(envelope.newPin!);
       try {
         return { sealedBlob: await wallet.changePin(pin) };
       } finally {
@@ -206,7 +222,8 @@ export class EnclaveService {
   async export(req: DecodedRequestOf<'export'>): Promise<ResponseOf<'export'>> {
     const recipient = req.recipientPublicKey ?? new Uint8Array(0);
     if (recipient.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
-    return this.withWallet(req, { purpose: 'export', digest: hex0x(sha256(recipient)) }, async (wallet) => {
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'export', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId'), digest: hex0x(sha256(recipient)) });
+    return this.withWallet(req, envelope, async (wallet) => {
       const plaintext = utf8(JSON.stringify({ mnemonic: entropyToMnemonic(wallet.secret, english) }));
       try {
         const encryptedRecoveryPhrase = await sealTo(recipient, RECOVERY_PHRASE_INFO, plaintext);
@@ -228,8 +245,14 @@ export class EnclaveService {
     return network;
   }
 
-  private envelope(wire: Uint8Array | null | undefined, binding: Binding): Promise<PinEnvelope> {
-    return openPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'), binding, this.replay, Math.floor(this.now() / 1000));
+  /** Decrypts and checks an envelope; `beforeClaim` adds cheap refusals before its nonce is claimed. */
+  private async envelope(wire: Uint8Array | null | undefined, binding: Binding, beforeClaim?: (e: PinEnvelope) => void): Promise<PinEnvelope> {
+    const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'));
+    const now = Math.floor(this.now() / 1000);
+    precheckEnvelope(envelope, binding, now);
+    beforeClaim?.(envelope);
+    checkEnvelope(envelope, binding, this.replay, now);
+    return envelope;
   }
 
   private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: string): Promise<ResponseOf<'createWallet'>> {
@@ -244,17 +267,16 @@ export class EnclaveService {
     }
   }
 
-  /** Opens the envelope and the wallet, runs `use`, and zeroes everything after (the seed is derived on first request). */
+  /** Opens the wallet with a checked envelope's PIN, runs `use`, and zeroes everything after (the seed is derived on first request). */
   private async withWallet<T>(
-    req: { userId?: string | null; walletId?: string | null; sealedBlob?: Uint8Array | null; pinEnvelope?: Uint8Array | null },
-    binding: Omit<Binding, 'sub' | 'walletId'>,
+    req: { userId?: string | null; walletId?: string | null; sealedBlob?: Uint8Array | null },
+    envelope: PinEnvelope,
     use: (wallet: OpenedWallet, envelope: PinEnvelope, seed: () => Uint8Array) => Promise<T>,
   ): Promise<T> {
     const { sealer } = this.ready();
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
     const blob = bytesOf(req.sealedBlob, 'sealedBlob');
-    const envelope = await this.envelope(req.pinEnvelope, { ...binding, sub: userId, walletId });
     const pinBytes = utf8(envelope.pin);
     let wallet: OpenedWallet | undefined;
     let seed: Uint8Array | undefined;

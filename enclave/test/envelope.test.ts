@@ -10,6 +10,7 @@ import { isTrivialPin, openPinEnvelope, ReplayCache, type Binding } from '../src
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const NOW = 1_795_000_000;
 const DIGEST = '0x' + 'ab'.repeat(32);
+const ADDRESS = '0x9858EfFD232B4033E47d90003D41EC34EcaEda94';
 
 test('RFC 9180 A.2.1: the enclave opens the published ciphertext', async () => {
   const key = await EnvelopeKey.fromRawKeys(h('8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb'), h('4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a'));
@@ -39,12 +40,14 @@ describe('PIN envelopes', () => {
     sub: 'user-1',
     walletId: 'w-1',
     digest: DIGEST,
+    network: 'evm',
+    address: ADDRESS,
     pin: '493817',
     exp: NOW + 120,
     nonce: (++n).toString(16).padStart(32, '0'),
     ...over,
   });
-  const binding: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST };
+  const binding: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST, network: 'evm', address: ADDRESS };
   const codeOf = async (wire: Uint8Array, b: Binding = binding, cache = new ReplayCache()): Promise<string> =>
     openPinEnvelope(key, wire, b, cache, NOW).then(
       () => 'OK',
@@ -100,12 +103,33 @@ describe('PIN envelopes', () => {
 
   test('change-pin needs newPin; import needs a mnemonic and nothing else does', async () => {
     const cp: Binding = { purpose: 'change-pin', sub: 'user-1', walletId: 'w-1' };
-    expect(await codeOf(seal(body({ purpose: 'change-pin', digest: undefined })), cp)).toBe('ENVELOPE_INVALID');
-    expect(await codeOf(seal(body({ purpose: 'change-pin', digest: undefined, newPin: '770145' })), cp)).toBe('OK');
+    expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, digest: undefined })), cp)).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, digest: undefined, newPin: '770145' })), cp)).toBe('OK');
     const imp: Binding = { purpose: 'import', sub: 'user-1' };
-    expect(await codeOf(seal(body({ purpose: 'import', walletId: undefined, digest: undefined })), imp)).toBe('ENVELOPE_INVALID');
-    expect(await codeOf(seal(body({ purpose: 'import', walletId: undefined, digest: undefined, mnemonic: 'a b c' })), imp)).toBe('OK');
+    expect(await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined })), imp)).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined, mnemonic: 'a b c' })), imp)).toBe('OK');
     expect(await codeOf(seal(body({ mnemonic: 'a b c' })))).toBe('ENVELOPE_INVALID');
+  });
+
+  test('a sign envelope binds the network and address of the signing account', async () => {
+    expect(await codeOf(seal(body()))).toBe('OK');
+    // EIP-55 is only a checksum: an all-lowercase address is the same account.
+    expect(await codeOf(seal(body({ address: ADDRESS.toLowerCase() })))).toBe('OK');
+    expect(await codeOf(seal(body({ address: '0x' + '77'.repeat(20) })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body({ network: 'solana' })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body({ network: undefined, address: undefined })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body()), { ...binding, address: '0x' + '77'.repeat(20) })).toBe('ENVELOPE_MISMATCH');
+    // Other purposes carry neither.
+    expect(await codeOf(seal(body({ purpose: 'export' })), { ...binding, purpose: 'export' })).toBe('ENVELOPE_INVALID');
+  });
+
+  test('one user cannot fill the replay cache for everyone', () => {
+    const cache = new ReplayCache(100, 3);
+    for (const n of ['a', 'b', 'c']) expect(cache.claim(n, NOW + 100, NOW, 'mallory')).toBe(true);
+    expect(() => cache.claim('d', NOW + 100, NOW, 'mallory')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    expect(cache.claim('e', NOW + 100, NOW, 'alice')).toBe(true);
+    // Once mallory's entries expire, mallory may go on.
+    expect(cache.claim('f', NOW + 500, NOW + 200, 'mallory')).toBe(true);
   });
 
   test('the replay cache is bounded and refuses rather than forgets', () => {

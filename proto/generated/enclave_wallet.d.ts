@@ -2978,7 +2978,10 @@ export namespace enclavewallet {
             /** The network of the signing account. */
             network: enclavewallet.v1.Network;
 
-            /** The signing account's address; empty means account index 0. */
+            /**
+             * The signing account's address; required: it must equal the address the
+             * PIN envelope is bound to, and the account at account_index.
+             */
             address: string;
 
             /** The account index when the host resolved the address to one. */
@@ -3077,7 +3080,10 @@ export namespace enclavewallet {
                 /** The network of the signing account. */
                 network?: (enclavewallet.v1.Network|null);
 
-                /** The signing account's address; empty means account index 0. */
+                /**
+                 * The signing account's address; required: it must equal the address the
+                 * PIN envelope is bound to, and the account at account_index.
+                 */
                 address?: (string|null);
 
                 /** The account index when the host resolved the address to one. */

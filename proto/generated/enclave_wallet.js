@@ -8846,7 +8846,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
              * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "sign", whose digest equals the signed digest.
              * @property {enclavewallet.v1.Network|null} [network] The network of the signing account.
-             * @property {string|null} [address] The signing account's address; empty means account index 0.
+             * @property {string|null} [address] The signing account's address; required: it must equal the address the
+             * PIN envelope is bound to, and the account at account_index.
              * @property {number|null} [accountIndex] The account index when the host resolved the address to one.
              * @property {enclavewallet.v1.EvmTransaction.$Properties|null} [evmTransaction] EVM: a transaction.
              * @property {enclavewallet.v1.EvmMessage.$Properties|null} [evmMessage] EVM: an EIP-191 message.
@@ -8942,7 +8943,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
             SignRequest.prototype.network = 0;
 
             /**
-             * The signing account's address; empty means account index 0.
+             * The signing account's address; required: it must equal the address the
+             * PIN envelope is bound to, and the account at account_index.
              * @member {string} address
              * @memberof enclavewallet.v1.SignRequest
              * @instance

@@ -38,11 +38,11 @@ describe('enclave decoders', () => {
   test('PIN envelopes: random wires and random plaintexts (with a PIN and a phrase in them) fail typed, never quoting them', async () => {
     const key = await EnvelopeKey.generate();
     const replay = new ReplayCache();
-    const binding = { purpose: 'sign' as const, sub: 'u', walletId: 'w', digest: '0x' + '11'.repeat(32) };
+    const binding = { purpose: 'sign' as const, sub: 'u', walletId: 'w', digest: '0x' + '11'.repeat(32), network: 'evm', address: '0x' + '22'.repeat(20) };
     const plaintext = fc.oneof(
       fc.uint8Array({ maxLength: 600 }),
       fc
-        .record({ v: fc.oneof(fc.constant(1), fc.jsonValue()), purpose: fc.oneof(fc.constantFrom('sign', 'export', 'create-wallet'), fc.string()), sub: fc.oneof(fc.constant('u'), fc.string()), walletId: fc.oneof(fc.constant('w'), fc.string()), digest: fc.oneof(fc.constant(binding.digest), fc.string()), exp: fc.oneof(fc.integer(), fc.jsonValue()), nonce: fc.oneof(fc.string(), fc.jsonValue()) }, { requiredKeys: [] })
+        .record({ v: fc.oneof(fc.constant(1), fc.jsonValue()), purpose: fc.oneof(fc.constantFrom('sign', 'export', 'create-wallet'), fc.string()), sub: fc.oneof(fc.constant('u'), fc.string()), walletId: fc.oneof(fc.constant('w'), fc.string()), digest: fc.oneof(fc.constant(binding.digest), fc.string()), network: fc.oneof(fc.constant('evm'), fc.string()), address: fc.oneof(fc.constant(binding.address), fc.string()), exp: fc.oneof(fc.integer(), fc.jsonValue()), nonce: fc.oneof(fc.string(), fc.jsonValue()) }, { requiredKeys: [] })
         .map((o) => new TextEncoder().encode(JSON.stringify({ ...o, pin: SECRET_PIN, newPin: SECRET_PIN, mnemonic: SECRET_WORDS }))),
     );
     await fc.assert(

@@ -55,8 +55,9 @@ afterAll(async () => {
   await aws.close();
 });
 
+const addressOf = (walletId: string): string => wallets[walletId]?.address ?? '0x0000000000000000000000000000000000000000';
 const sign = (walletId: string, user: string, blob: Uint8Array, pin = '493817', text = 'x', envelope?: Uint8Array) =>
-  rpc.call('sign', { userId: user, walletId, sealedBlob: blob, network: v1.Network.NETWORK_EVM, evmMessage: { text }, pinEnvelope: envelope ?? env({ purpose: 'sign', sub: user, walletId, digest: hashMessage(text), pin }) });
+  rpc.call('sign', { userId: user, walletId, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: addressOf(walletId), evmMessage: { text }, pinEnvelope: envelope ?? env({ purpose: 'sign', sub: user, walletId, network: 'evm', address: addressOf(walletId), digest: hashMessage(text), pin }) });
 
 async function stillServes(): Promise<void> {
   const out = await sign('w-alice', 'alice', wallets['w-alice']!.blob, '493817', 'still here');
@@ -81,12 +82,76 @@ describe('blobs', () => {
   });
 });
 
+describe('accounts and guesses', () => {
+  test('a signature approved for account 0 is not made by account 7', async () => {
+    const w = wallets['w-alice']!;
+    const approved = () => env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: hashMessage('pay'), pin: '493817' });
+    // The host names account 7's index with account 0's address: the enclave derives index 7 and refuses.
+    const base = { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'pay' } };
+    expect(await codeOf(rpc.call('sign', { ...base, address: w.address, accountIndex: 7, pinEnvelope: approved() }))).toBe('ACCOUNT_NOT_FOUND');
+    // The host names another address: the envelope is bound to account 0's.
+    expect(await codeOf(rpc.call('sign', { ...base, address: '0x' + '77'.repeat(20), accountIndex: 7, pinEnvelope: approved() }))).toBe('ENVELOPE_MISMATCH');
+    // Or none at all.
+    expect(await codeOf(rpc.call('sign', { ...base, address: '', pinEnvelope: approved() }))).toBe('VALIDATION_FAILED');
+    await stillServes();
+  });
+
+  test('the lock-out bypass (4 wrong guesses on the victim, 1 good open of a blob the host minted) gets no extra guess', async () => {
+    // Simulated mode lets the host name a guard table: it mints a blob for the victim's wallet id in a table of its own.
+    const service = await createEnclaveService(testStartupConfig(caDir));
+    const rogue = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
+    const r = await RpcClient.connect(rogue.address);
+    const { ensureGuardTable } = await import('@enclave-wallet/devtools');
+    await ensureGuardTable(aws.dynamo, 'attacker-guard');
+    await r.call('init', aws.initRequest({ guardTable: 'attacker-guard' }));
+    const rogueKey = verifyAttestationDocument((await r.call('getAttestation', {})).document!, { root: readDevRoot(caDir) }).publicKey!;
+    const minted = await r.call('createWallet', { userId: 'carol', walletId: 'w-carol', pinEnvelope: sealEnvelope(rogueKey, { purpose: 'create-wallet', sub: 'carol', pin: '111222' }) });
+    r.close();
+    await rogue.close();
+    const victim = await rpc.call('createWallet', { userId: 'carol', walletId: 'w-carol', pinEnvelope: env({ purpose: 'create-wallet', sub: 'carol', pin: '493817' }) });
+    const address = victim.accounts![0]!.address!;
+    const guess = (blob: Uint8Array, pin: string) =>
+      codeOf(rpc.call('sign', { userId: 'carol', walletId: 'w-carol', sealedBlob: blob, network: v1.Network.NETWORK_EVM, address, evmMessage: { text: 'g' }, pinEnvelope: env({ purpose: 'sign', sub: 'carol', walletId: 'w-carol', network: 'evm', address, digest: hashMessage('g'), pin }) }));
+    const seen: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) seen.push(await guess(victim.sealedBlob!, `90000${round}${i}`));
+      seen.push(await guess(minted.sealedBlob!, '111222'));
+    }
+    // The minted blob never opens (another data key), so nothing resets the count: the fifth wrong guess locks.
+    expect(seen.slice(0, 5)).toEqual(['PIN_INVALID', 'PIN_INVALID', 'PIN_INVALID', 'PIN_INVALID', 'BLOB_MISMATCH']);
+    expect(seen.slice(5, 6)).toEqual(['PIN_LOCKED']);
+    expect(seen.filter((c) => c === 'PIN_INVALID')).toHaveLength(4);
+    expect(await guess(victim.sealedBlob!, '493817')).toBe('PIN_LOCKED');
+  }, 60_000);
+
+  test('a megabyte of EIP-712 does not stall the enclave: a wrong envelope is refused before parsing, and the caps hold', async () => {
+    const w = wallets['w-alice']!;
+    const wide = { types: { EIP712Domain: [{ name: 'name', type: 'string' }], M: [{ name: 'a', type: 'uint256[]' }] }, primaryType: 'M', domain: { name: 'x' }, message: { a: Array.from({ length: 120_000 }, (_, i) => i) } };
+    const json = JSON.stringify(wide);
+    expect(json.length).toBeGreaterThan(700_000);
+    const started = Date.now();
+    // An envelope for another user: refused before the typed data is even parsed.
+    const other = env({ purpose: 'sign', sub: 'bob', walletId: 'w-bob', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
+    expect(await codeOf(rpc.call('sign', { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, address: w.address, evmTypedData: { json }, pinEnvelope: other }))).toBe('ENVELOPE_MISMATCH');
+    // A right envelope: the size cap refuses it.
+    const right = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
+    expect(await codeOf(rpc.call('sign', { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, address: w.address, evmTypedData: { json }, pinEnvelope: right }))).toBe('TYPED_DATA_INVALID');
+    // Under the size cap, many values: the work cap refuses it.
+    const many = JSON.stringify({ ...wide, message: { a: Array.from({ length: 1000 }, (_, i) => i) }, types: { ...wide.types, M: Array.from({ length: 30 }, (_, i) => ({ name: `a${i}`, type: 'uint256[]' })) } }).replace(/"message":\{"a":(\[[^\]]*\])\}/, (_m, arr: string) => `"message":{${Array.from({ length: 30 }, (_, i) => `"a${i}":${arr}`).join(',')}}`);
+    expect(many.length).toBeLessThan(256 * 1024);
+    const right2 = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
+    expect(await codeOf(rpc.call('sign', { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, address: w.address, evmTypedData: { json: many }, pinEnvelope: right2 }))).toBe('TYPED_DATA_INVALID');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await stillServes();
+  });
+});
+
 describe('envelopes', () => {
   test('replayed, re-bound to another wallet, user, purpose or digest: refused with their codes', async () => {
-    const once = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', digest: hashMessage('once'), pin: '493817' });
+    const once = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: addressOf('w-alice'), digest: hashMessage('once'), pin: '493817' });
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('OK');
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('ENVELOPE_REPLAYED');
-    const forAlice = () => env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', digest: hashMessage('x'), pin: '493817' });
+    const forAlice = () => env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: addressOf('w-alice'), digest: hashMessage('x'), pin: '493817' });
     expect(await codeOf(sign('w-bob', 'bob', wallets['w-bob']!.blob, undefined, 'x', forAlice()))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'another message', forAlice()))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(rpc.call('changePin', { userId: 'alice', walletId: 'w-alice', sealedBlob: wallets['w-alice']!.blob, pinEnvelope: forAlice() }))).toBe('ENVELOPE_MISMATCH');

@@ -85,7 +85,7 @@ test('legacy, EIP-2930 and EIP-1559 transactions signed by the enclave are mined
     const out = await call<{ signedTransaction: `0x${string}` }>(
       'POST',
       `/v1/wallets/${wallet.walletId}/sign`,
-      { network: 'evm', kind: 'transaction', chainId: 31337, transaction: apiTx, pinEnvelope: await envelope({ purpose: 'sign', sub: user.id, walletId: wallet.walletId, digest: keccak256(serializeTransaction(tx)), pin: '493817' }) },
+      { network: 'evm', kind: 'transaction', chainId: 31337, transaction: apiTx, pinEnvelope: await envelope({ purpose: 'sign', sub: user.id, walletId: wallet.walletId, network: 'evm', address, digest: keccak256(serializeTransaction(tx)), pin: '493817' }) },
       accessToken,
     );
     const hash = await chain.sendRawTransaction({ serializedTransaction: out.signedTransaction });

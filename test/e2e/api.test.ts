@@ -117,16 +117,16 @@ describe('a wallet through the API', () => {
   test('another user cannot see or use the wallet', async () => {
     const bob = await login('bob@example.com');
     expect(errorCode(await api('GET', `/v1/wallets/${walletId}`, undefined, bob.accessToken))).toBe('WALLET_NOT_FOUND');
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: bob.userId, walletId, digest: hashMessage('x'), pin: '493817' }) }, bob.accessToken))).toBe('WALLET_NOT_FOUND');
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: bob.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, bob.accessToken))).toBe('WALLET_NOT_FOUND');
   });
 
   test('sign a message and an EIP-1559 transaction; viem verifies both', async () => {
-    const msg = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'hi', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('hi'), pin: '493817' }) }, alice.accessToken);
+    const msg = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'hi', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('hi'), pin: '493817' }) }, alice.accessToken);
     expect(msg.status).toBe(200);
     expect(await verifyMessage({ address: evm as `0x${string}`, message: 'hi', signature: msg.body.signature })).toBe(true);
     const tx = { type: 'eip1559' as const, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const, value: '1000', nonce: '0', gas: '21000', maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000' };
     const digest = keccak256(serializeTransaction({ type: 'eip1559', chainId: 31337, to: tx.to, value: 1000n, nonce: 0, gas: 21000n, maxFeePerGas: 2000000000n, maxPriorityFeePerGas: 1000000000n }));
-    const signed = await api<{ signedTransaction: `0x${string}`; hash: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'transaction', chainId: 31337, transaction: tx, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest, pin: '493817' }) }, alice.accessToken);
+    const signed = await api<{ signedTransaction: `0x${string}`; hash: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'transaction', chainId: 31337, transaction: tx, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest, pin: '493817' }) }, alice.accessToken);
     expect(signed.status).toBe(200);
     expect(await recoverTransactionAddress({ serializedTransaction: signed.body.signedTransaction as never })).toBe(evm);
     expect(signed.body.hash).toBe(keccak256(signed.body.signedTransaction));
@@ -139,20 +139,20 @@ describe('a wallet through the API', () => {
       primaryType: 'Mail',
       message: { from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' }, to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' }, contents: 'Hello, Bob!' },
     } as const;
-    const typed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'typed-data', typedData, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashTypedData(typedData), pin: '493817' }) }, alice.accessToken);
+    const typed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'typed-data', typedData, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashTypedData(typedData), pin: '493817' }) }, alice.accessToken);
     expect(typed.status).toBe(200);
     expect(await recoverTypedDataAddress({ ...typedData, signature: typed.body.signature })).toBe(evm);
     const wallet = await api<{ accounts: Array<{ network: string; address: string }> }>('GET', `/v1/wallets/${walletId}`, undefined, alice.accessToken);
     const solana = wallet.body.accounts.find((a) => a.network === 'solana')!.address;
     const message = new TextEncoder().encode('Sign in to Example');
-    const sol = await api<{ signature: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'solana', kind: 'message', message: Buffer.from(message).toString('base64'), pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: toHex(sha256(message)), pin: '493817' }) }, alice.accessToken);
+    const sol = await api<{ signature: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'solana', kind: 'message', message: Buffer.from(message).toString('base64'), pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'solana', address: solana, digest: toHex(sha256(message)), pin: '493817' }) }, alice.accessToken);
     expect(sol.status).toBe(200);
     expect(ed25519.verify(base58.decode(sol.body.signature), message, base58.decode(solana))).toBe(true);
   });
 
   test('a wrong PIN is 422 with attempts left, counted in the enclave’s guard table; the stored blob is untouched', async () => {
     const before = (await stack.store.getWallet(alice.userId, walletId))!;
-    const res = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
+    const res = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ error: { code: 'PIN_INVALID', attemptsLeft: 4 } });
     const after = (await stack.store.getWallet(alice.userId, walletId))!;
@@ -164,11 +164,11 @@ describe('a wallet through the API', () => {
 
   test('mismatched, replayed and expired envelopes are 422 with their codes', async () => {
     const body = (e: string) => ({ network: 'evm', kind: 'message', message: 'x', pinEnvelope: e });
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('y'), pin: '493817' })), alice.accessToken))).toBe('ENVELOPE_MISMATCH');
-    const once = await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817' });
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('y'), pin: '493817' })), alice.accessToken))).toBe('ENVELOPE_MISMATCH');
+    const once = await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' });
     expect((await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken)).status).toBe(200);
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken))).toBe('ENVELOPE_REPLAYED');
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817', exp: 1 })), alice.accessToken))).toBe('ENVELOPE_EXPIRED');
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817', exp: 1 })), alice.accessToken))).toBe('ENVELOPE_EXPIRED');
   });
 
   test('export matches MetaMask’s derivation; derive account 1; change PIN', async () => {
@@ -185,12 +185,12 @@ describe('a wallet through the API', () => {
     const oldRecord = (await stack.store.getWallet(alice.userId, walletId))!;
     expect((await api('POST', `/v1/wallets/${walletId}/pin`, { pinEnvelope: await envelope({ purpose: 'change-pin', sub: alice.userId, walletId, pin: '493817', newPin: '270394' }) }, alice.accessToken)).status).toBe(204);
     const newRecord = (await stack.store.getWallet(alice.userId, walletId))!;
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
     // A hostile operator puts the blob sealed under the old PIN back into storage: the old PIN still fails…
     await stack.store.updateWallet(newRecord, oldRecord.sealedBlob);
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
+    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
     // …the new one works, and the host's copy is healed with the current blob from the enclave.
-    expect((await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '270394' }) }, alice.accessToken)).status).toBe(200);
+    expect((await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '270394' }) }, alice.accessToken)).status).toBe(200);
     expect(Buffer.from((await stack.store.getWallet(alice.userId, walletId))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
   });
 
@@ -204,7 +204,7 @@ describe('a wallet through the API', () => {
   test('lock-out after five wrong PINs: 403 PIN_LOCKED with retryAfter', async () => {
     let last: Answer | undefined;
     for (let i = 0; i < 6; i++) {
-      last = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
+      last = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
     }
     expect(last!.status).toBe(403);
     expect(last!.body).toMatchObject({ error: { code: 'PIN_LOCKED' } });
@@ -253,7 +253,7 @@ test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and reco
   expect(status).toBe(200);
   // A new enclave process (new keys in memory) opens the wallet sealed by the old one.
   const walletId = created.body.walletId;
-  const signed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'still here', pinEnvelope: await envelope({ purpose: 'sign', sub: erin.userId, walletId, digest: hashMessage('still here'), pin: '493817' }) }, erin.accessToken);
+  const signed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'still here', pinEnvelope: await envelope({ purpose: 'sign', sub: erin.userId, walletId, network: 'evm', address: created.body.accounts[0]!.address, digest: hashMessage('still here'), pin: '493817' }) }, erin.accessToken);
   expect(signed.status).toBe(200);
   expect(await verifyMessage({ address: created.body.accounts[0]!.address, message: 'still here', signature: signed.body.signature })).toBe(true);
   // What storage holds is opaque: no PIN, no mnemonic words, just the public accounts.

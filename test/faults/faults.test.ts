@@ -52,13 +52,16 @@ async function envelope(body: EnvelopeBody): Promise<string> {
   const key = verifyAttestationDocument(Buffer.from(res.document, 'base64'), { root: readDevRoot(stack.caDir), expectedNonce: Buffer.from(nonce, 'hex') }).publicKey!;
   return Buffer.from(sealEnvelope(key, body)).toString('base64');
 }
+const addresses = new Map<string, string>();
 async function newWallet(pin = '493817'): Promise<string> {
   const res = await api('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: userId, pin }) });
   expect(res.status).toBe(201);
-  return res.body.walletId as string;
+  const walletId = res.body.walletId as string;
+  addresses.set(walletId, (res.body.accounts as Array<{ network: string; address: string }>).find((a) => a.network === 'evm')!.address);
+  return walletId;
 }
 const sign = async (walletId: string, pin = '493817', text = 'fault') =>
-  api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: text, pinEnvelope: await envelope({ purpose: 'sign', sub: userId, walletId, digest: hashMessage(text), pin }) });
+  api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: text, pinEnvelope: await envelope({ purpose: 'sign', sub: userId, walletId, network: 'evm', address: addresses.get(walletId)!, digest: hashMessage(text), pin }) });
 const stored = async (walletId: string) => (await stack.store.getWallet(userId, walletId))!;
 const guardItem = async (walletId: string) => (await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }))).Item!;
 

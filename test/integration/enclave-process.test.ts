@@ -82,8 +82,9 @@ test('a wallet sealed by one enclave process opens in the next one', async () =>
       walletId: 'w-1',
       sealedBlob: created.sealedBlob,
       network: 1,
+      address,
       evmMessage: { text: 'after restart' },
-      pinEnvelope: sealEnvelope(b.envelopeKey, { purpose: 'sign', sub: 'u-1', walletId: 'w-1', digest, pin: '493817' }),
+      pinEnvelope: sealEnvelope(b.envelopeKey, { purpose: 'sign', sub: 'u-1', walletId: 'w-1', network: 'evm', address, digest, pin: '493817' }),
     });
     expect(await verifyMessage({ address: address as `0x${string}`, message: 'after restart', signature: toHex(signed.signature!) })).toBe(true);
     b.rpc.close();
@@ -106,8 +107,9 @@ test('wrong PINs split across a restarted enclave and across two enclaves still 
           walletId: 'w-2',
           sealedBlob: created.sealedBlob,
           network: 1,
+          address: created.accounts![0]!.address!,
           evmMessage: { text: 'guess' },
-          pinEnvelope: sealEnvelope(side.envelopeKey, { purpose: 'sign', sub: 'u-2', walletId: 'w-2', digest: hashMessage('guess'), pin }),
+          pinEnvelope: sealEnvelope(side.envelopeKey, { purpose: 'sign', sub: 'u-2', walletId: 'w-2', network: 'evm', address: created.accounts![0]!.address!, digest: hashMessage('guess'), pin }),
         })
         .then(
           () => 'OK',

@@ -10,6 +10,9 @@ export interface EnvelopeBody {
   sub: string;
   walletId?: string;
   digest?: string;
+  /** sign: the signing account's network and address. */
+  network?: string;
+  address?: string;
   pin: string;
   newPin?: string;
   mnemonic?: string;

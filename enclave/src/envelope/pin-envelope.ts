@@ -1,7 +1,7 @@
 /**
  * PIN envelopes (SPEC §6): HPKE-sealed JSON from the client to the enclave,
- * bound to a purpose, a user, a wallet, a digest, an expiry and a one-time
- * nonce. Every check that fails names a stable code; nothing about the PIN
+ * bound to a purpose, a user, a wallet, a digest, for signatures the network
+ * and address of the signing account, an expiry and a one-time nonce. Every check that fails names a stable code; nothing about the PIN
  * is revealed by which one.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
@@ -25,6 +25,10 @@ export interface PinEnvelope {
   sub: string;
   walletId?: string;
   digest?: string;
+  /** sign: the network of the signing account. */
+  network?: string;
+  /** sign: the address of the signing account. */
+  address?: string;
   pin: string;
   newPin?: string;
   mnemonic?: string;
@@ -40,22 +44,43 @@ export interface Binding {
   walletId?: string;
   /** 0x-prefixed lowercase hex of the digest, for sign and export. */
   digest?: string;
+  /** sign: the network and address of the account the host will sign with. */
+  network?: string;
+  address?: string;
 }
 
-/** Nonces seen within their lifetime. Bounded: refuses new envelopes rather than forget live nonces. */
+/**
+ * Nonces seen within their lifetime. Bounded: refuses new envelopes rather
+ * than forget live nonces; and no one user may hold more than `perUser` of
+ * the live entries, so one account cannot fill the cache for everyone.
+ */
 export class ReplayCache {
-  private readonly seen = new Map<string, number>();
-  constructor(private readonly maxEntries = 100_000) {}
+  private readonly seen = new Map<string, { exp: number; sub: string }>();
+  private readonly perSub = new Map<string, number>();
+  constructor(
+    private readonly maxEntries = 100_000,
+    private readonly perUser = 1_000,
+  ) {}
 
-  /** Records `nonce` until `exp` (seconds); false when it was already seen. */
-  claim(nonce: string, exp: number, nowSeconds: number): boolean {
+  /** Records `nonce` of user `sub` until `exp` (seconds); false when it was already seen. */
+  claim(nonce: string, exp: number, nowSeconds: number, sub = ''): boolean {
     if (this.seen.has(nonce)) return false;
-    if (this.seen.size >= this.maxEntries) {
-      for (const [n, e] of this.seen) if (e < nowSeconds - CLOCK_SKEW_S) this.seen.delete(n);
-      if (this.seen.size >= this.maxEntries) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight; retry shortly', { retryAfter: 5 });
-    }
-    this.seen.set(nonce, exp);
+    if (this.seen.size >= this.maxEntries || (this.perSub.get(sub) ?? 0) >= this.perUser) this.expire(nowSeconds);
+    if (this.seen.size >= this.maxEntries) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight; retry shortly', { retryAfter: 5 });
+    if ((this.perSub.get(sub) ?? 0) >= this.perUser) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight for this user; retry shortly', { retryAfter: 5 });
+    this.seen.set(nonce, { exp, sub });
+    this.perSub.set(sub, (this.perSub.get(sub) ?? 0) + 1);
     return true;
+  }
+
+  private expire(nowSeconds: number): void {
+    for (const [n, e] of this.seen) {
+      if (e.exp >= nowSeconds - CLOCK_SKEW_S) continue;
+      this.seen.delete(n);
+      const left = (this.perSub.get(e.sub) ?? 1) - 1;
+      if (left > 0) this.perSub.set(e.sub, left);
+      else this.perSub.delete(e.sub);
+    }
   }
 
   get size(): number {
@@ -93,6 +118,8 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
     sub: str('sub', true)!,
     walletId: str('walletId', false),
     digest: str('digest', false),
+    network: str('network', false),
+    address: str('address', false),
     pin: str('pin', true)!,
     newPin: str('newPin', false),
     mnemonic: str('mnemonic', false),
@@ -107,26 +134,41 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   return envelope;
 }
 
+const sameAddress = (network: string | undefined, a: string, b: string): boolean => (network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b);
+
+/**
+ * Checks everything of a parsed envelope but its digest and nonce: cheap, so
+ * it runs before the enclave parses and hashes what it is asked to sign.
+ */
+export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, 'digest'>, nowSeconds: number): void {
+  if (envelope.purpose !== binding.purpose) throw mismatch('purpose', binding.purpose, envelope.purpose);
+  if (envelope.sub !== binding.sub) throw mismatch('user', binding.sub, envelope.sub);
+  if ((envelope.walletId ?? '') !== (binding.walletId ?? '')) throw mismatch('wallet', binding.walletId ?? '(none)', envelope.walletId ?? '(none)');
+  if (binding.purpose === 'sign') {
+    if (envelope.network === undefined || envelope.address === undefined) throw invalid('a sign envelope names the network and address of the signing account');
+    if (envelope.network !== binding.network) throw mismatch('network', binding.network ?? '(none)', envelope.network);
+    if (!sameAddress(binding.network, envelope.address, binding.address ?? '')) throw mismatch('account', binding.address ?? '(none)', envelope.address);
+  } else if (envelope.network !== undefined || envelope.address !== undefined) throw invalid('network and address go with sign only');
+  if (binding.purpose === 'change-pin' && envelope.newPin === undefined) throw invalid('change-pin needs newPin');
+  if (binding.purpose !== 'change-pin' && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin');
+  if (binding.purpose === 'import' ? envelope.mnemonic === undefined : envelope.mnemonic !== undefined) throw invalid('mnemonic goes with import only');
+  if (envelope.exp < nowSeconds) throw new EnclaveWalletError('ENVELOPE_EXPIRED', 'the envelope has expired');
+  if (envelope.exp > nowSeconds + MAX_ENVELOPE_LIFETIME_S + CLOCK_SKEW_S) throw new EnclaveWalletError('ENVELOPE_EXPIRED', `the envelope expires more than ${MAX_ENVELOPE_LIFETIME_S} s ahead`);
+}
+
 /**
  * Checks a parsed envelope against what the request is for, then claims its
  * nonce. Order: binding, expiry, replay, so a mismatched envelope does not
  * burn its nonce.
  */
 export function checkEnvelope(envelope: PinEnvelope, binding: Binding, replay: ReplayCache, nowSeconds: number): void {
-  if (envelope.purpose !== binding.purpose) throw mismatch('purpose', binding.purpose, envelope.purpose);
-  if (envelope.sub !== binding.sub) throw mismatch('user', binding.sub, envelope.sub);
-  if ((envelope.walletId ?? '') !== (binding.walletId ?? '')) throw mismatch('wallet', binding.walletId ?? '(none)', envelope.walletId ?? '(none)');
+  precheckEnvelope(envelope, binding, nowSeconds);
   if ((envelope.digest ?? '') !== (binding.digest ?? '')) throw mismatch('digest', binding.digest ?? '(none)', envelope.digest ?? '(none)');
-  if (binding.purpose === 'change-pin' && envelope.newPin === undefined) throw invalid('change-pin needs newPin');
-  if (binding.purpose !== 'change-pin' && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin');
-  if (binding.purpose === 'import' ? envelope.mnemonic === undefined : envelope.mnemonic !== undefined) throw invalid('mnemonic goes with import only');
-  if (envelope.exp < nowSeconds) throw new EnclaveWalletError('ENVELOPE_EXPIRED', 'the envelope has expired');
-  if (envelope.exp > nowSeconds + MAX_ENVELOPE_LIFETIME_S + CLOCK_SKEW_S) throw new EnclaveWalletError('ENVELOPE_EXPIRED', `the envelope expires more than ${MAX_ENVELOPE_LIFETIME_S} s ahead`);
-  if (!replay.claim(envelope.nonce, envelope.exp, nowSeconds)) throw new EnclaveWalletError('ENVELOPE_REPLAYED', 'the envelope was already used');
+  if (!replay.claim(envelope.nonce, envelope.exp, nowSeconds, envelope.sub)) throw new EnclaveWalletError('ENVELOPE_REPLAYED', 'the envelope was already used');
 }
 
-/** Decrypts, parses and checks an envelope. */
-export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, binding: Binding, replay: ReplayCache, nowSeconds: number): Promise<PinEnvelope> {
+/** Decrypts and parses an envelope (no binding checked yet). */
+export async function decryptPinEnvelope(key: EnvelopeKey, wire: Uint8Array): Promise<PinEnvelope> {
   let plaintext: Uint8Array;
   try {
     plaintext = await key.open(wire, PIN_ENVELOPE_INFO);
@@ -134,12 +176,17 @@ export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, bindin
     throw invalid('it does not decrypt with this enclave’s key');
   }
   try {
-    const envelope = parseEnvelope(plaintext);
-    checkEnvelope(envelope, binding, replay, nowSeconds);
-    return envelope;
+    return parseEnvelope(plaintext);
   } finally {
     plaintext.fill(0);
   }
+}
+
+/** Decrypts, parses and checks an envelope. */
+export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, binding: Binding, replay: ReplayCache, nowSeconds: number): Promise<PinEnvelope> {
+  const envelope = await decryptPinEnvelope(key, wire);
+  checkEnvelope(envelope, binding, replay, nowSeconds);
+  return envelope;
 }
 
 /**

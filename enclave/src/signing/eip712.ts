@@ -2,7 +2,10 @@
  * EIP-712 typed structured data hashing, implemented from the EIP and checked
  * against its published example and against viem (enclave/test). Strict: an
  * unknown type, a missing field, an out-of-range number or a malformed value
- * is TYPED_DATA_INVALID, never guessed.
+ * is TYPED_DATA_INVALID, never guessed. Bounded: the JSON size, the number
+ * of types and fields, the nesting depth, array lengths and the total number
+ * of values encoded are capped, and each type's encoding is computed once
+ * per call, so a hostile request cannot keep the enclave busy.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { concatBytes } from '@noble/hashes/utils.js';
@@ -14,6 +17,15 @@ type Types = Record<string, Field[]>;
 const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TYPED_DATA_INVALID', `the typed data is not valid: ${why}`);
 const te = new TextEncoder();
 const MAX_DEPTH = 16;
+/** Caps on what one typed-data request may ask the enclave to hash. */
+export const EIP712_LIMITS = Object.freeze({ jsonBytes: 256 * 1024, types: 64, fieldsPerType: 64, arrayItems: 1024, values: 20_000 });
+
+/** Per-call state: the types, the type hashes computed so far, and the values still allowed. */
+interface Ctx {
+  types: Types;
+  typeHashes: Map<string, Uint8Array>;
+  budget: number;
+}
 
 const DOMAIN_FIELDS: Field[] = [
   { name: 'name', type: 'string' },
@@ -63,15 +75,17 @@ export function encodeType(types: Types, primary: string): string {
   return [first!, ...rest.sort()].map((t) => `${t}(${types[t]!.map((f) => `${f.type} ${f.name}`).join(',')})`).join('');
 }
 
-function encodeValue(types: Types, type: string, value: unknown, depth: number): Uint8Array {
+function encodeValue(ctx: Ctx, type: string, value: unknown, depth: number): Uint8Array {
   if (depth > MAX_DEPTH) throw invalid('nested too deeply');
+  if (--ctx.budget < 0) throw invalid(`more than ${EIP712_LIMITS.values} values`);
   const array = /^(.*)\[(\d*)\]$/.exec(type);
   if (array) {
     if (!Array.isArray(value)) throw invalid(`${type} value must be an array`);
+    if (value.length > EIP712_LIMITS.arrayItems) throw invalid(`arrays hold at most ${EIP712_LIMITS.arrayItems} items`);
     if (array[2] !== '' && value.length !== Number(array[2])) throw invalid(`${type} value must have ${array[2]} items`);
-    return keccak_256(concatBytes(...value.map((v) => encodeValue(types, array[1]!, v, depth + 1))));
+    return keccak_256(concatBytes(...value.map((v) => encodeValue(ctx, array[1]!, v, depth + 1))));
   }
-  if (types[type]) return hashStruct(types, type, value, depth + 1);
+  if (ctx.types[type]) return structHash(ctx, type, value, depth + 1);
   if (type === 'string') {
     if (typeof value !== 'string') throw invalid('string value must be a string');
     return keccak_256(te.encode(value));
@@ -111,29 +125,43 @@ function encodeValue(types: Types, type: string, value: unknown, depth: number):
   throw invalid(`unknown type ${type}`);
 }
 
+/** hashStruct of EIP-712 for one value. */
 export function hashStruct(types: Types, type: string, value: unknown, depth = 0): Uint8Array {
+  return structHash({ types, typeHashes: new Map(), budget: EIP712_LIMITS.values }, type, value, depth);
+}
+
+function structHash(ctx: Ctx, type: string, value: unknown, depth: number): Uint8Array {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${type} value must be an object`);
   const v = value as Record<string, unknown>;
-  const fields = types[type]!;
-  for (const key of Object.keys(v)) if (!fields.some((f) => f.name === key)) throw invalid(`${type} has no field ${key}`);
-  const parts: Uint8Array[] = [keccak_256(te.encode(encodeType(types, type)))];
+  const fields = ctx.types[type]!;
+  const names = new Set(fields.map((f) => f.name));
+  for (const key of Object.keys(v)) if (!names.has(key)) throw invalid(`${type} has no field ${key}`);
+  let typeHash = ctx.typeHashes.get(type);
+  if (!typeHash) {
+    typeHash = keccak_256(te.encode(encodeType(ctx.types, type)));
+    ctx.typeHashes.set(type, typeHash);
+  }
+  const parts: Uint8Array[] = [typeHash];
   for (const f of fields) {
-    if (!(f.name in v)) throw invalid(`${type}.${f.name} is missing`);
-    parts.push(encodeValue(types, f.type, v[f.name], depth));
+    if (!Object.prototype.hasOwnProperty.call(v, f.name)) throw invalid(`${type}.${f.name} is missing`);
+    parts.push(encodeValue(ctx, f.type, v[f.name], depth));
   }
   return keccak_256(concatBytes(...parts));
 }
 
 function checkTypes(raw: unknown): Types {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('types must be an object');
-  const types: Types = {};
-  for (const [name, fields] of Object.entries(raw as Record<string, unknown>)) {
+  const types: Types = Object.create(null) as Types;
+  const entries = Object.entries(raw as Record<string, unknown>);
+  if (entries.length > EIP712_LIMITS.types) throw invalid(`at most ${EIP712_LIMITS.types} types`);
+  for (const [name, fields] of entries) {
     if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)) throw invalid(`bad type name ${name}`);
     if (!Array.isArray(fields)) throw invalid(`fields of ${name} must be a list`);
+    if (fields.length > EIP712_LIMITS.fieldsPerType) throw invalid(`at most ${EIP712_LIMITS.fieldsPerType} fields per type`);
     const seen = new Set<string>();
     types[name] = fields.map((f: unknown) => {
       const field = f as Field;
-      if (typeof field?.name !== 'string' || typeof field?.type !== 'string') throw invalid(`fields of ${name} need name and type`);
+      if (typeof field?.name !== 'string' || typeof field?.type !== 'string' || field.name.length > 256 || field.type.length > 256) throw invalid(`fields of ${name} need a name and a type`);
       if (seen.has(field.name)) throw invalid(`${name}.${field.name} is declared twice`);
       seen.add(field.name);
       return { name: field.name, type: field.type };
@@ -144,7 +172,7 @@ function checkTypes(raw: unknown): Types {
 
 /** The EIP-712 digest of `{ domain, types, primaryType, message }` given as JSON text. */
 export function typedDataDigest(json: string): Uint8Array {
-  if (json.length > 1024 * 1024) throw invalid('too large');
+  if (json.length > EIP712_LIMITS.jsonBytes) throw invalid(`larger than ${EIP712_LIMITS.jsonBytes} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
@@ -160,8 +188,9 @@ export function typedDataDigest(json: string): Uint8Array {
   // EIP712Domain: as declared, or derived from the fields the domain carries.
   types.EIP712Domain ??= DOMAIN_FIELDS.filter((f) => domain[f.name] !== undefined);
   if (!types[t.primaryType]) throw invalid(`primaryType ${t.primaryType} is not among types`);
-  const domainHash = hashStruct(types, 'EIP712Domain', domain);
+  const ctx: Ctx = { types, typeHashes: new Map(), budget: EIP712_LIMITS.values };
+  const domainHash = structHash(ctx, 'EIP712Domain', domain, 0);
   const prefix = Uint8Array.of(0x19, 0x01);
   if (t.primaryType === 'EIP712Domain') return keccak_256(concatBytes(prefix, domainHash));
-  return keccak_256(concatBytes(prefix, domainHash, hashStruct(types, t.primaryType, t.message)));
+  return keccak_256(concatBytes(prefix, domainHash, structHash(ctx, t.primaryType, t.message, 0)));
 }
