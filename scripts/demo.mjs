@@ -35,7 +35,7 @@ async function enclaveKey() {
   const nonce = randomBytes(32);
   const att = await call('GET', `/v1/enclave/attestation?nonce=${nonce.toString('hex')}`);
   const devRoot = new Uint8Array(readFileSync(join(root, '.data/dev-ca/root.der')));
-  const doc = verifyAttestationDocument(Buffer.from(att.document, 'base64'), { root: att.mode === 'nitro' ? 'aws' : devRoot, expectedNonce: nonce });
+  const doc = verifyAttestationDocument(Buffer.from(att.document, 'base64'), { root: att.mode === 'nitro' ? 'aws' : devRoot, expectedNonce: nonce, policy: 'inspect' /* a demo pins no PCR0; apps must (expectedPcrs) */ });
   return { key: doc.publicKey, att, doc };
 }
 

@@ -25,7 +25,7 @@ test('the pinned fingerprint is that of the AWS root certificate file', () => {
 });
 
 test('the real document verifies against the AWS root at its own timestamp', () => {
-  const doc = verifyAttestationDocument(real, { root: 'aws', at: 'document' });
+  const doc = verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect' });
   expect(doc.moduleId).toBe('i-0340e0cb833504eb6-enc019c12d31f78864d');
   expect(new Date(doc.timestamp).toISOString()).toBe('2026-02-02T20:43:47.502Z');
   expect(doc.digest).toBe('SHA384');
@@ -40,21 +40,30 @@ test('pinning the root by its exact bytes works the same', () => {
 });
 
 test('today the leaf certificate has expired: NOT_VALID_AT_TIME', () => {
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws' }))).toBe('NOT_VALID_AT_TIME');
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: new Date('2026-02-02T23:40:00Z') }))).toBe('NOT_VALID_AT_TIME');
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: new Date('2026-02-02T21:00:00Z') }))).toBe('ACCEPTED');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', policy: 'inspect' }))).toBe('NOT_VALID_AT_TIME');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: new Date('2026-02-02T23:40:00Z'), policy: 'inspect' }))).toBe('NOT_VALID_AT_TIME');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: new Date('2026-02-02T21:00:00Z'), policy: 'inspect' }))).toBe('ACCEPTED');
 });
 
 test('expected PCRs and nonce are enforced', () => {
-  const doc = verifyAttestationDocument(real, { root: 'aws', at: 'document' });
+  const doc = verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect' });
   const pcr0 = hex(doc.pcrs.get(0)!);
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: pcr0 } }))).toBe('ACCEPTED');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedPcrs: { 0: pcr0 } }))).toBe('ACCEPTED');
   const wrong = pcr0.slice(0, -2) + (pcr0.endsWith('00') ? '01' : '00');
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: wrong } }))).toBe('PCR_MISMATCH');
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 20: pcr0 } }))).toBe('PCR_MISMATCH');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedPcrs: { 0: wrong } }))).toBe('PCR_MISMATCH');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedPcrs: { 20: pcr0 } }))).toBe('PCR_MISMATCH');
   const nonce = doc.nonce ?? new Uint8Array(0);
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedNonce: nonce }))).toBe('ACCEPTED');
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedNonce: Uint8Array.of(1, 2, 3) }))).toBe('NONCE_MISMATCH');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedNonce: nonce }))).toBe('ACCEPTED');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedNonce: Uint8Array.of(1, 2, 3) }))).toBe('NONCE_MISMATCH');
+});
+
+test('with root aws the production policy is the default: PCR0 and a nonce must be given', () => {
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document' }))).toBe('EXPECTATIONS_MISSING');
+  const pcr0 = hex(verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect' }).pcrs.get(0)!);
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: pcr0 } }))).toBe('EXPECTATIONS_MISSING');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedNonce: Uint8Array.of(1) }))).toBe('EXPECTATIONS_MISSING');
+  // With both given, the checks run: this document carries another nonce.
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: pcr0 }, expectedNonce: Uint8Array.of(1) }))).toBe('NONCE_MISMATCH');
 });
 
 test('a different pinned root is UNTRUSTED_ROOT', () => {
@@ -64,9 +73,9 @@ test('a different pinned root is UNTRUSTED_ROOT', () => {
 });
 
 test('truncated or padded documents are MALFORMED', () => {
-  expect(codeOf(() => verifyAttestationDocument(real.subarray(0, real.length - 1), { root: 'aws', at: 'document' }))).toBe('MALFORMED');
-  expect(codeOf(() => verifyAttestationDocument(Uint8Array.from([...real, 0]), { root: 'aws', at: 'document' }))).toBe('MALFORMED');
-  expect(codeOf(() => verifyAttestationDocument(new Uint8Array(0), { root: 'aws', at: 'document' }))).toBe('MALFORMED');
+  expect(codeOf(() => verifyAttestationDocument(real.subarray(0, real.length - 1), { root: 'aws', at: 'document', policy: 'inspect' }))).toBe('MALFORMED');
+  expect(codeOf(() => verifyAttestationDocument(Uint8Array.from([...real, 0]), { root: 'aws', at: 'document', policy: 'inspect' }))).toBe('MALFORMED');
+  expect(codeOf(() => verifyAttestationDocument(new Uint8Array(0), { root: 'aws', at: 'document', policy: 'inspect' }))).toBe('MALFORMED');
 });
 
 test('flipping any single byte of the real document makes it fail with a typed error', () => {
@@ -74,7 +83,7 @@ test('flipping any single byte of the real document makes it fail with a typed e
   const copy = new Uint8Array(real);
   for (let i = 0; i < real.length; i++) {
     copy[i]! ^= 0x01;
-    const code = codeOf(() => verifyAttestationDocument(copy, { root: 'aws', at: 'document' }));
+    const code = codeOf(() => verifyAttestationDocument(copy, { root: 'aws', at: 'document', policy: 'inspect' }));
     copy[i]! ^= 0x01;
     if (code === 'ACCEPTED' || code.startsWith('UNTYPED')) throw new Error(`flipping byte ${i} gave ${code}`);
     seen.set(code, (seen.get(code) ?? 0) + 1);

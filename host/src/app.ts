@@ -4,7 +4,7 @@
  * enclave, and every blob the enclave returns is stored with a conditional
  * write on the version that was read.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -13,7 +13,7 @@ import { EnclaveWalletError, v1, type OperationName, type RequestOf, type Respon
 import { sendError, sendFailure } from './api/http-errors.js';
 import { Metrics } from './api/metrics.js';
 import { openApiDocument, renderDocsPage } from './api/openapi.js';
-import { RateLimiter } from './api/rate-limit.js';
+import { clientKey, RateLimiter } from './api/rate-limit.js';
 import * as S from './api/schemas.js';
 import type { IdTokenVerifier } from './auth/oidc.js';
 import type { TokenService } from './auth/tokens.js';
@@ -32,6 +32,10 @@ export interface AppDependencies {
   logger?: Logger;
   /** Off only for benchmarks (RATE_LIMITS=off). */
   rateLimits?: boolean;
+  /** Load balancers in front of the host that append to X-Forwarded-For (TRUST_PROXY_HOPS); 0 trusts no header. */
+  trustProxyHops?: number;
+  /** Bearer token for /metrics (METRICS_TOKEN); without one, /metrics answers loopback clients only. */
+  metricsToken?: string;
 }
 
 /** The body limit of every request. */
@@ -49,11 +53,19 @@ const publicWallet = (w: WalletRecord): { walletId: string; accounts: Account[];
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
+const isLoopback = (address: string | undefined): boolean => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+const safeEqual = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   const metrics = new Metrics();
   const limits = deps.rateLimits === false ? undefined : { perIp: new RateLimiter(300, 60_000), auth: new RateLimiter(30, 60_000), perUser: new RateLimiter(120, 60_000) };
   const attestationCache = new Map<string, { at: number; body: unknown }>();
+  const clientOf = (req: Request): string => clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustProxyHops ?? 0);
 
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -74,7 +86,7 @@ export function createApp(deps: AppDependencies): express.Express {
       else deps.logger?.info(entry, 'request');
     });
     try {
-      limits?.perIp.hit(req.socket.remoteAddress ?? 'unknown');
+      limits?.perIp.hit(clientOf(req));
     } catch (err) {
       sendFailure(res, err);
       return;
@@ -149,7 +161,14 @@ export function createApp(deps: AppDependencies): express.Express {
       res.json({ status: 'ready', enclave: { initialized: health.initialized ?? false, version: health.identity?.version ?? '' }, storage: deps.store ? 'ok' : 'none' });
     }),
   );
-  app.get('/metrics', (_req, res) => {
+  app.get('/metrics', (req, res) => {
+    // Operators only: a bearer token, or (without one configured) a client on this machine.
+    const token = deps.metricsToken;
+    const allowed = token ? safeEqual(req.headers.authorization ?? '', `Bearer ${token}`) : isLoopback(req.socket.remoteAddress);
+    if (!allowed) {
+      sendError(res, 'FORBIDDEN', 'metrics are for operators');
+      return;
+    }
     res.type('text/plain; version=0.0.4').send(metrics.render());
   });
   app.get('/openapi.json', (_req, res) => {
@@ -167,7 +186,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.post(
     '/v1/auth/login',
     route(async (req, res) => {
-      limits?.auth.hit(req.socket.remoteAddress ?? 'unknown');
+      limits?.auth.hit(clientOf(req));
       const { idToken } = S.loginBody.parse(req.body);
       const identity = await need(deps.idTokens, 'login').verify(idToken);
       await need(deps.store, 'storage').upsertUser({ ...identity, createdAt: new Date().toISOString() });
@@ -178,7 +197,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.post(
     '/v1/auth/refresh',
     route(async (req, res) => {
-      limits?.auth.hit(req.socket.remoteAddress ?? 'unknown');
+      limits?.auth.hit(clientOf(req));
       const { refreshToken } = S.refreshBody.parse(req.body);
       const { userId, tokens } = await need(deps.tokens, 'authentication').refresh(refreshToken);
       res.locals.userId = userId;

@@ -15,6 +15,10 @@ export interface HostConfig {
   signingKeyJwk: string | undefined;
   signingKeyFile: string | undefined;
   rateLimits: boolean;
+  /** Load balancers in front of the host whose X-Forwarded-For entries are trusted. */
+  trustProxyHops: number;
+  /** Bearer token for /metrics; unset = loopback clients only. */
+  metricsToken: string | undefined;
   /** The KMS key for the enclave, and where its credentials come from: the environment, or the instance role (IMDSv2). */
   kms: { keyId: string; region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } | 'instance-role' } | undefined;
   /**
@@ -58,6 +62,9 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     problems.push('GUARD_CREDENTIALS_CIPHERTEXT_FILE cannot be read');
   }
   if (kms && guardCiphertext.length === 0) problems.push('GUARD_CREDENTIALS_CIPHERTEXT (base64 KMS ciphertext of the guard credentials) is required with KMS_KEY_ID; see docs/guard.md');
+  const trustProxyHops = Number(env.TRUST_PROXY_HOPS ?? '0');
+  if (!Number.isInteger(trustProxyHops) || trustProxyHops < 0 || trustProxyHops > 5) problems.push('TRUST_PROXY_HOPS must be 0 to 5');
+  if (env.METRICS_TOKEN !== undefined && env.METRICS_TOKEN.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
   if (problems.length) throw new Error(`invalid host configuration:\n  ${problems.join('\n  ')}`);
@@ -74,6 +81,8 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     signingKeyJwk: env.HOST_SIGNING_KEY || undefined,
     signingKeyFile: env.HOST_SIGNING_KEY_FILE || undefined,
     rateLimits: env.RATE_LIMITS !== 'off',
+    trustProxyHops,
+    metricsToken: env.METRICS_TOKEN || undefined,
     kms,
     guard: { table: env.GUARD_TABLE ?? '', endpoint: env.GUARD_ENDPOINT ?? '', credentialsCiphertext: guardCiphertext },
   };

@@ -51,7 +51,36 @@ test('documents verify against the dev root, carry the key and nonce, and treat 
 });
 
 test('the dev root is never trusted as the AWS root', () => {
-  expect(() => verifyAttestationDocument(nsm.attest({}), { root: 'aws' })).toThrow(expect.objectContaining({ code: 'UNTRUSTED_ROOT' }));
+  expect(() => verifyAttestationDocument(nsm.attest({}), { root: 'aws', policy: 'inspect' })).toThrow(expect.objectContaining({ code: 'UNTRUSTED_ROOT' }));
+  expect(() => verifyAttestationDocument(nsm.attest({ nonce: Uint8Array.of(1) }), { root: 'aws', expectedNonce: Uint8Array.of(1), expectedPcrs: { 0: nsm.pcrs().get(0)! } })).toThrow(
+    expect.objectContaining({ code: 'UNTRUSTED_ROOT' }),
+  );
+});
+
+test('the production policy: PCR0 and a nonce required, debug-mode (all-zero) PCRs refused, a 32-byte key required', () => {
+  const root = readDevRoot(caDir);
+  const publicKey = new Uint8Array(32).fill(9);
+  const nonce = Uint8Array.of(7, 7);
+  const pcr0 = nsm.pcrs().get(0)!;
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+      return 'ACCEPTED';
+    } catch (e) {
+      return (e as AttestationError).code;
+    }
+  };
+  const production = { root, policy: 'production' as const, expectedNonce: nonce, expectedPcrs: { 0: pcr0 } };
+  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), production))).toBe('ACCEPTED');
+  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root, policy: 'production', expectedNonce: nonce }))).toBe('EXPECTATIONS_MISSING');
+  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root, policy: 'production', expectedPcrs: { 0: pcr0 } }))).toBe('EXPECTATIONS_MISSING');
+  expect(code(() => verifyAttestationDocument(nsm.attest({ nonce }), production))).toBe('PUBLIC_KEY_INVALID');
+  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey: new Uint8Array(31), nonce }), production))).toBe('PUBLIC_KEY_INVALID');
+  // A debug-mode enclave: every PCR is zero. Even an app that (wrongly) pins zeros is refused.
+  const debug = new SimulatedNsm({ caDir, debugMode: true });
+  expect([...debug.pcrs().get(0)!].every((b) => b === 0)).toBe(true);
+  expect(code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, expectedPcrs: { 0: new Uint8Array(48) } }))).toBe('DEBUG_ENCLAVE');
+  expect(code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, policy: 'inspect', expectedPcrs: { 0: new Uint8Array(48) } }))).toBe('ACCEPTED');
 });
 
 test('the dev CA is made once and reused by later processes', () => {

@@ -27,7 +27,13 @@ export type AttestationErrorCode =
   | 'NOT_VALID_AT_TIME'
   | 'BAD_SIGNATURE'
   | 'PCR_MISMATCH'
-  | 'NONCE_MISMATCH';
+  | 'NONCE_MISMATCH'
+  /** Production policy: no expected PCR0 or no expected nonce was given, so the document could prove nothing. */
+  | 'EXPECTATIONS_MISSING'
+  /** Production policy: the PCRs are all zero, as in an enclave started in debug mode. */
+  | 'DEBUG_ENCLAVE'
+  /** Production policy: the document's public key is absent or not of the expected length. */
+  | 'PUBLIC_KEY_INVALID';
 
 /** The document failed verification; `code` says at which step. */
 export class AttestationError extends Error {
@@ -66,6 +72,16 @@ export interface VerifyOptions {
   expectedPcrs?: Record<number, Uint8Array | string>;
   /** The nonce the document must carry. */
   expectedNonce?: Uint8Array;
+  /**
+   * `production` (the default with root `aws`): the caller must pin PCR0 and
+   * give a nonce, a document with all-zero PCRs (debug mode) is refused, and
+   * the public key must be present with `publicKeyLength` bytes. `inspect`
+   * (the default with a pinned DER root): only the chain, signature and what
+   * was asked for are checked, to look at a document, not to trust it.
+   */
+  policy?: 'production' | 'inspect';
+  /** Production policy: the public key's length (default 32, an X25519 envelope key). */
+  publicKeyLength?: number;
 }
 
 const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -198,6 +214,10 @@ function verifyChain(chain: Certificate[], at: Date): void {
  * const doc = verifyAttestationDocument(bytes, { root: 'aws', at: 'document', expectedNonce });
  */
 export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOptions): AttestationDocument {
+  const production = (options.policy ?? (options.root === 'aws' ? 'production' : 'inspect')) === 'production';
+  if (production && (options.expectedPcrs?.[0] === undefined || !options.expectedNonce)) {
+    throw new AttestationError('EXPECTATIONS_MISSING', 'a production check needs the expected PCR0 and a fresh nonce (or policy: inspect to only look at a document)');
+  }
   const parsed = parseAttestationDocument(bytes);
   const { document } = parsed;
 
@@ -230,6 +250,12 @@ export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOpti
   }
   if (options.expectedNonce && (!document.nonce || !equalBytes(document.nonce, options.expectedNonce))) {
     throw new AttestationError('NONCE_MISMATCH', 'the document does not carry the expected nonce');
+  }
+  if (production) {
+    const pcr0 = document.pcrs.get(0);
+    if (!pcr0 || pcr0.every((b) => b === 0)) throw new AttestationError('DEBUG_ENCLAVE', 'PCR0 is all zeros: the enclave runs in debug mode, and its memory is readable by the host');
+    const length = options.publicKeyLength ?? 32;
+    if (!document.publicKey || document.publicKey.length !== length) throw new AttestationError('PUBLIC_KEY_INVALID', `the document's public key must be ${length} bytes`);
   }
   return document;
 }

@@ -39,7 +39,7 @@ export function openApiDocument(): Record<string, unknown> {
     '/v1/wallets/{walletId}/export': { post: { summary: 'Export the recovery phrase encrypted to the client’s key (envelope purpose export)', security: bearer, parameters: [walletId], requestBody: body(S.exportBody), responses: ok('200', '{ encryptedRecoveryPhrase }') } },
     '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
     '/readyz': { get: { summary: 'Readiness (enclave and storage)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
+    '/metrics': { get: { summary: 'Prometheus metrics, for operators: Authorization: Bearer METRICS_TOKEN, or loopback clients when no token is set', responses: { '200': { description: 'text exposition format' }, '403': { description: 'FORBIDDEN' } } } },
   };
   cached = {
     openapi: '3.1.0',
