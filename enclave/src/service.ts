@@ -110,7 +110,7 @@ export class EnclaveService {
     const credentials = parseGuardCredentials(await kms.decryptSecret(guard.credentialsCiphertext, GUARD_CREDENTIALS_CONTEXT));
     if (this.kms && this.sealer) return { identity: this.identity() }; // a concurrent init won
     this.kms = kms;
-    this.sealer = new Sealer({ provider: kms, guard: new DynamoGuard(guard, credentials), now: this.now });
+    this.sealer = new Sealer({ provider: kms, guard: new DynamoGuard(guard, credentials), now: this.now, ...(config.keyId.startsWith('arn:') ? { kmsKeyArn: config.keyId } : {}) });
     this.initRequest = fingerprint;
     return { identity: this.identity() };
   }

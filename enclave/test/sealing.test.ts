@@ -274,6 +274,15 @@ describe('Sealer', () => {
     expect(await codeOf(fresh.open(forged, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
   }, 60_000);
 
+  test('with the pinned key known, a blob naming another key is BLOB_MISMATCH before any guess', async () => {
+    const { sealer, kms, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const pinned = new Sealer({ provider: kms, guard: guard(), kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
+    expect(await codeOf(pinned.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_MISMATCH');
+    expect((await guard().get('w-1'))!.failed).toBe(0);
+    expect(await codeOf(new Sealer({ provider: kms, guard: guard(), kmsKeyArn: 'key-1' }).open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
+  });
+
   test('a layout-2 blob with no guard record is refused; garbage is BLOB_INVALID', async () => {
     const { sealer } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));

@@ -80,6 +80,8 @@ export interface OpenedWallet {
 export interface SealerOptions {
   provider: DataKeyProvider;
   guard: WalletGuard;
+  /** The pinned wallet key's ARN, when known: a blob naming another key is refused before anything else (KMS would refuse it too). */
+  kmsKeyArn?: string;
   now?: () => number;
 }
 
@@ -89,10 +91,12 @@ export class Sealer {
   private readonly provider: DataKeyProvider;
   private readonly guard: WalletGuard;
   private readonly now: () => number;
+  private readonly kmsKeyArn: string | undefined;
 
   constructor(options: SealerOptions) {
     this.provider = options.provider;
     this.guard = options.guard;
+    this.kmsKeyArn = options.kmsKeyArn;
     this.now = options.now ?? Date.now;
   }
 
@@ -129,6 +133,7 @@ export class Sealer {
   async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array): Promise<OpenedWallet> {
     const presented = decodeBlob(blobBytes);
     checkBinding(presented, walletId, userId);
+    if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob names another KMS key than the one this enclave uses');
     for (let attempt = 0; ; attempt++) {
       const record = (await this.guard.get(walletId)) ?? (await this.adopt(presented, blobBytes, walletId, userId));
       if (!record) continue; // lost a race to adopt: read again
