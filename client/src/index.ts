@@ -1,9 +1,16 @@
 /**
- * @enclave-wallet/client: the SDK an app uses (SPEC §9). Its browser entry
- * uses no Node built-ins.
+ * @enclave-wallet/client: the SDK an app uses (SPEC §9). Runs in Node 20+ and
+ * in browsers: nothing here imports a Node built-in (root 'dev' reads a file
+ * only when it runs in Node). viem is a peer dependency.
  */
 export * from './attestation/index.js';
+export { createClient, EnclaveWallet } from './sdk.js';
+export { EnclaveWalletClient, personalMessageDigest, type Account, type ApiEvmTransaction, type ClientOptions, type Hex, type Network, type Session, type SignOptions, type User, type VerifiedAttestation, type Wallet } from './client.js';
+export { EnclaveWalletApiError } from './errors.js';
+export { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, type EnvelopeBody, type EnvelopePurpose } from './envelope.js';
+export { ProviderRpcError, toApiTransaction, type Eip1193Provider, type GetPin } from './evm.js';
+export { type SolanaSigner } from './solana.js';
+export { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
 
 /** The SDK's version. */
 export const CLIENT_VERSION = '0.1.0';
-export { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';

@@ -3,48 +3,26 @@
  * anvil (npm @foundry-rs/anvil-linux-amd64) mines it, and the chain's sender
  * is the wallet's address. Legacy, EIP-2930 and EIP-1559 all go through.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPublicClient, http, keccak256, parseEther, serializeTransaction, type TransactionSerializable } from 'viem';
 import { foundry } from 'viem/chains';
 import { verifyAttestationDocument, hpkeSeal, wireOf } from '@enclave-wallet/client';
 import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
 
-const anvilBin = join(fileURLToPath(new URL('../../', import.meta.url)), 'node_modules/.bin/anvil');
-let anvil: ChildProcess;
+let anvil: Anvil;
 let rpc: string;
 let stack: Stack;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  anvil = spawn(anvilBin, ['--host', '127.0.0.1', '--port', String(port), '--chain-id', '31337', '--silent'], { stdio: 'ignore' });
-  rpc = `http://127.0.0.1:${port}`;
-  const client = createPublicClient({ chain: foundry, transport: http(rpc) });
-  for (let i = 0; i < 100; i++) {
-    try {
-      await client.getChainId();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  anvil = await startAnvil();
+  rpc = anvil.rpc;
   stack = await startStack();
 }, 60_000);
 afterAll(async () => {
   await stack.close();
-  anvil.kill();
+  anvil.stop();
 });
 
 async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {

@@ -1,0 +1,393 @@
+/**
+ * The SDK's client (SPEC §9): login and sessions, the attestation check that
+ * comes before any PIN leaves the device, and every wallet call of the API
+ * with typed results and typed errors. Digests are computed here from what
+ * the app asks to sign, never taken from the server.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex, concatBytes, randomBytes } from '@noble/hashes/utils.js';
+import { base58 } from '@scure/base';
+import { verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
+import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody } from './envelope.js';
+import { EnclaveWalletApiError } from './errors.js';
+import { solanaMessageOf } from './solana-wire.js';
+
+export type Network = 'evm' | 'solana' | 'bitcoin';
+export type Hex = `0x${string}`;
+
+export interface Account {
+  network: Network;
+  index: number;
+  path: string;
+  address: string;
+}
+
+export interface Wallet {
+  walletId: string;
+  accounts: Account[];
+  createdAt: string;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  provider: string;
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  /** Unix ms when the access token expires. */
+  expiresAt: number;
+  user: User;
+}
+
+/** A verified attestation: what the SDK seals PINs to. */
+export interface VerifiedAttestation {
+  /** The envelope key, from the verified document (never from the JSON field alone). */
+  publicKey: Uint8Array;
+  /** `nitro` for a document chaining to the AWS root, `simulated` otherwise. */
+  mode: 'nitro' | 'simulated';
+  moduleId: string;
+  /** PCR index → lowercase hex, from the verified document. */
+  pcrs: Record<string, string>;
+  /** The PIN-stretching cost the enclave says it enforces (informational; it is compiled into the measured image). */
+  kdf: { algorithm: string; memoryKiB: number; iterations: number; parallelism: number };
+  /** Unix ms after which the SDK fetches a new document. */
+  expiresAt: number;
+  document: AttestationDocument;
+}
+
+export interface ClientOptions {
+  /** The host API, e.g. https://wallet.example.com (no trailing /v1). */
+  baseUrl: string;
+  /**
+   * The attestation root: `aws` (the AWS Nitro root G1, by fingerprint; then
+   * `expectedPcrs` with PCR0 is required), the DER bytes of a root, or `dev`
+   * (in Node: the local stack's dev root at `.data/dev-ca/root.der` under the
+   * working directory; in a browser pass the bytes).
+   */
+  root: 'aws' | 'dev' | Uint8Array;
+  /** PCRs the enclave image must have (index → hex or bytes). Pin PCR0 in production. */
+  expectedPcrs?: Record<number, string | Uint8Array>;
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof fetch;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** What a signature request binds: which account signs. */
+export interface SignOptions {
+  pin: string;
+  /** The signing account's address; default: account 0 of the network. */
+  address?: string;
+}
+
+/** An unsigned EVM transaction, as the API takes it (integers as decimal strings or numbers). */
+export interface ApiEvmTransaction {
+  type: 'legacy' | 'eip2930' | 'eip1559';
+  to?: string;
+  value?: string;
+  nonce: string;
+  gas: string;
+  gasPrice?: string;
+  maxFeePerGas?: string;
+  maxPriorityFeePerGas?: string;
+  data?: Hex;
+  accessList?: Array<{ address: string; storageKeys: string[] }>;
+}
+
+const REFRESH_MARGIN_MS = 30_000;
+const ATTESTATION_MAX_AGE_MS = 5 * 60_000;
+const ATTESTATION_MARGIN_MS = 10_000;
+
+const hex0x = (b: Uint8Array): Hex => `0x${bytesToHex(b)}`;
+
+/** EIP-191 personal_sign digest: keccak256("\x19Ethereum Signed Message:\n" + len + message). */
+export function personalMessageDigest(message: string | { raw: Uint8Array | Hex }): Hex {
+  const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : typeof message.raw === 'string' ? hexToBytes(message.raw) : message.raw;
+  return hex0x(keccak_256(concatBytes(new TextEncoder().encode(`\x19Ethereum Signed Message:\n${bytes.length}`), bytes)));
+}
+
+export function hexToBytes(hex: string): Uint8Array {
+  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new TypeError('expected 0x-prefixed hex bytes');
+  return Uint8Array.from(hex.slice(2).match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+async function loadDevRoot(): Promise<Uint8Array> {
+  const proc = (globalThis as { process?: { versions?: { node?: string }; cwd(): string } }).process;
+  if (!proc?.versions?.node) throw new TypeError("root 'dev' reads the local stack's dev root from disk, which only Node can do: in a browser pass the DER bytes");
+  // A computed specifier, so that bundlers for the browser neither resolve nor include node:fs.
+  const specifier = ['node', 'fs'].join(':');
+  const fs = (await import(/* @vite-ignore */ specifier)) as { readFileSync(path: string): Uint8Array };
+  return new Uint8Array(fs.readFileSync(`${proc.cwd()}/.data/dev-ca/root.der`));
+}
+
+export class EnclaveWalletClient {
+  private readonly baseUrl: string;
+  private readonly fetcher: typeof fetch;
+  private readonly now: () => number;
+  private sessionState: Session | undefined;
+  private refreshing: Promise<Session> | undefined;
+  private attested: VerifiedAttestation | undefined;
+  private attesting: Promise<VerifiedAttestation> | undefined;
+  private root: TrustedRoot | undefined;
+
+  constructor(private readonly options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const f = options.fetch ?? globalThis.fetch;
+    if (!f) throw new TypeError('no fetch: pass options.fetch');
+    this.fetcher = f.bind(globalThis);
+    this.now = options.now ?? Date.now;
+    if (options.root === 'aws' && options.expectedPcrs?.[0] === undefined) {
+      throw new TypeError("root 'aws' needs expectedPcrs with PCR0: without it any enclave image would be accepted");
+    }
+    if (options.root instanceof Uint8Array) this.root = options.root;
+    else if (options.root === 'aws') this.root = 'aws';
+  }
+
+  /** The current session, if logged in. */
+  get session(): Session | undefined {
+    return this.sessionState;
+  }
+
+  /** Uses a session saved earlier (e.g. from storage). */
+  setSession(session: Session | undefined): void {
+    this.sessionState = session;
+  }
+
+  /** Exchanges an OIDC ID token for a session. */
+  async login(idToken: string): Promise<Session> {
+    const answer = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/login', { body: { idToken }, auth: false });
+    return this.keep(answer);
+  }
+
+  /** Rotates the refresh token (done by itself before the access token expires and once on a 401). */
+  refresh(): Promise<Session> {
+    const current = this.sessionState;
+    if (!current) return Promise.reject(new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'not logged in', status: 401 }));
+    // One refresh at a time: the server revokes a refresh token presented twice.
+    this.refreshing ??= this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', { body: { refreshToken: current.refreshToken }, auth: false })
+      .then((a) => this.keep(a))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  logout(): void {
+    this.sessionState = undefined;
+  }
+
+  /**
+   * Fetches the enclave's attestation with a fresh random nonce and verifies
+   * it: the chain to the pinned root, the PCRs when pinned, the nonce, the
+   * certificates' validity now. Reused until it expires.
+   *
+   * @throws {AttestationError} when the document does not check out (then no PIN is sealed)
+   */
+  attestation(): Promise<VerifiedAttestation> {
+    if (this.attested && this.now() < this.attested.expiresAt) return Promise.resolve(this.attested);
+    this.attesting ??= this.fetchAttestation().finally(() => {
+      this.attesting = undefined;
+    });
+    return this.attesting;
+  }
+
+  private async fetchAttestation(): Promise<VerifiedAttestation> {
+    this.root ??= await loadDevRoot();
+    const nonce = randomBytes(32);
+    const answer = await this.request<{ document: string; mode: string; kdf: VerifiedAttestation['kdf']; expiresAt: string }>('GET', `/v1/enclave/attestation?nonce=${bytesToHex(nonce)}`, { auth: false });
+    const pinned = this.options.expectedPcrs?.[0] !== undefined;
+    const document = verifyAttestationDocument(fromBase64(answer.document), {
+      root: this.root,
+      expectedNonce: nonce,
+      ...(this.options.expectedPcrs ? { expectedPcrs: this.options.expectedPcrs } : {}),
+      at: new Date(this.now()),
+      // With the AWS root, or whenever PCR0 is pinned, the production rules; a dev root alone is for development.
+      policy: this.root === 'aws' || pinned ? 'production' : 'inspect',
+    });
+    if (!document.publicKey || document.publicKey.length !== 32) {
+      const { AttestationError } = await import('./attestation/verify.js');
+      throw new AttestationError('PUBLIC_KEY_INVALID', 'the attestation document carries no 32-byte envelope key');
+    }
+    const pcrs: Record<string, string> = {};
+    for (const [i, v] of document.pcrs) pcrs[String(i)] = bytesToHex(v);
+    const claimed = Date.parse(answer.expiresAt);
+    const expiresAt = Math.min(Number.isFinite(claimed) ? claimed : Infinity, document.timestamp + ATTESTATION_MAX_AGE_MS, this.now() + ATTESTATION_MAX_AGE_MS) - ATTESTATION_MARGIN_MS;
+    this.attested = { publicKey: document.publicKey, mode: this.root === 'aws' ? 'nitro' : 'simulated', moduleId: document.moduleId, pcrs, kdf: answer.kdf, expiresAt, document };
+    return this.attested;
+  }
+
+  // --- wallets -------------------------------------------------------------
+
+  async createWallet(pin: string): Promise<Wallet> {
+    const pinEnvelope = await this.seal({ purpose: 'create-wallet', pin });
+    return this.request<Wallet>('POST', '/v1/wallets', { body: { pinEnvelope }, consumesEnvelope: true });
+  }
+
+  async listWallets(): Promise<Wallet[]> {
+    return (await this.request<{ wallets: Wallet[] }>('GET', '/v1/wallets')).wallets;
+  }
+
+  getWallet(walletId: string): Promise<Wallet> {
+    return this.request<Wallet>('GET', `/v1/wallets/${encodeURIComponent(walletId)}`);
+  }
+
+  async deriveAccount(walletId: string, network: Network, index: number, pin: string): Promise<Account> {
+    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId, pin });
+    return this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, { body: { network, index, pinEnvelope }, consumesEnvelope: true });
+  }
+
+  async changePin(walletId: string, pin: string, newPin: string): Promise<void> {
+    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, pin, newPin });
+    await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin`, { body: { pinEnvelope }, consumesEnvelope: true });
+  }
+
+  /** The recovery phrase, encrypted by the enclave to a key this call makes and keeps; returned in clear to the caller. */
+  async exportRecoveryPhrase(walletId: string, pin: string): Promise<string> {
+    const { secretKey, publicKey } = newRecipientKey();
+    try {
+      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)), pin });
+      const out = await this.request<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/export`, {
+        body: { pinEnvelope, recipientPublicKey: toBase64(publicKey) },
+        consumesEnvelope: true,
+      });
+      return openRecoveryPhrase(secretKey, out.encryptedRecoveryPhrase);
+    } finally {
+      secretKey.fill(0);
+    }
+  }
+
+  async importWallet(mnemonic: string, pin: string): Promise<Wallet> {
+    const recoveryEnvelope = await this.seal({ purpose: 'import', pin, mnemonic });
+    return this.request<Wallet>('POST', '/v1/wallets/import', { body: { recoveryEnvelope }, consumesEnvelope: true });
+  }
+
+  // --- signing -------------------------------------------------------------
+
+  /** EIP-191 personal_sign; returns the 65-byte signature. */
+  async signEvmMessage(walletId: string, message: string | { raw: Uint8Array | Hex }, options: SignOptions): Promise<Hex> {
+    const address = await this.accountAddress(walletId, 'evm', options.address);
+    const digest = personalMessageDigest(message);
+    const apiMessage = typeof message === 'string' ? message : { raw: typeof message.raw === 'string' ? message.raw : hex0x(message.raw) };
+    const out = await this.sign<{ signature: Hex }>(walletId, { network: 'evm', address, kind: 'message', message: apiMessage }, digest, options.pin);
+    return out.signature;
+  }
+
+  /**
+   * Signs an EVM request whose digest the caller computed from the same data
+   * (the viem helpers in ./evm.js do it for transactions and typed data).
+   * @internal
+   */
+  async signEvmWithDigest<T>(walletId: string, body: Record<string, unknown>, digest: Hex, options: SignOptions): Promise<T> {
+    const address = await this.accountAddress(walletId, 'evm', options.address);
+    return this.sign<T>(walletId, { network: 'evm', address, ...body }, digest, options.pin);
+  }
+
+  /** Signs a Solana wire transaction (legacy or v0; signature slots may be zero). Returns the signature (64 bytes) and the signed wire transaction. */
+  async signSolanaTransaction(walletId: string, wireTransaction: Uint8Array, options: SignOptions): Promise<{ signature: Uint8Array; signedTransaction: Uint8Array }> {
+    const address = await this.accountAddress(walletId, 'solana', options.address);
+    const digest = hex0x(sha256(solanaMessageOf(wireTransaction)));
+    const out = await this.sign<{ signature: string; signedTransaction: string }>(walletId, { network: 'solana', address, kind: 'transaction', transaction: toBase64(wireTransaction) }, digest, options.pin);
+    return { signature: base58.decode(out.signature), signedTransaction: fromBase64(out.signedTransaction) };
+  }
+
+  /** Signs raw bytes with a Solana key (off-chain message); returns the 64-byte signature. */
+  async signSolanaMessage(walletId: string, message: Uint8Array, options: SignOptions): Promise<Uint8Array> {
+    const address = await this.accountAddress(walletId, 'solana', options.address);
+    const out = await this.sign<{ signature: string }>(walletId, { network: 'solana', address, kind: 'message', message: toBase64(message) }, hex0x(sha256(message)), options.pin);
+    return base58.decode(out.signature);
+  }
+
+  /** The address of account `index` (default 0) of `network` in a wallet. */
+  async accountAddress(walletId: string, network: Network, address?: string, index = 0): Promise<string> {
+    if (address) return address;
+    const wallet = await this.getWallet(walletId);
+    const account = wallet.accounts.find((a) => a.network === network && a.index === index);
+    if (!account) throw new EnclaveWalletApiError({ code: 'ACCOUNT_NOT_FOUND', message: `the wallet has no ${network} account ${index}`, status: 404 });
+    return account.address;
+  }
+
+  private async sign<T>(walletId: string, body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string }, digest: Hex, pin: string): Promise<T> {
+    const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, digest, pin });
+    return this.request<T>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/sign`, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
+  }
+
+  // --- plumbing --------------------------------------------------------------
+
+  private async seal(body: Omit<EnvelopeBody, 'sub'>): Promise<string> {
+    const user = this.sessionState?.user.id;
+    if (!user) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
+    // The PIN is sealed only to the key of a document verified just now (or still fresh).
+    const { publicKey } = await this.attestation();
+    return sealPinEnvelope(publicKey, { ...body, sub: user }, this.now);
+  }
+
+  private keep(a: { accessToken: string; refreshToken: string; expiresIn: number; user: User }): Session {
+    this.sessionState = { accessToken: a.accessToken, refreshToken: a.refreshToken, expiresAt: this.now() + a.expiresIn * 1000, user: a.user };
+    return this.sessionState;
+  }
+
+  /**
+   * One API call. Authenticated calls refresh the session shortly before it
+   * expires, and once on a 401 (the host answers 401 before anything reaches
+   * the enclave, so even a request carrying an envelope is safe to send
+   * again). Reads are retried once on a network failure or a 503; a request
+   * that may have consumed an envelope never is.
+   */
+  private async request<T>(method: 'GET' | 'POST', path: string, o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {}): Promise<T> {
+    const auth = o.auth ?? true;
+    if (auth) {
+      if (!this.sessionState) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
+      if (this.sessionState.expiresAt - this.now() < REFRESH_MARGIN_MS) await this.refresh();
+    }
+    const send = async (): Promise<Response> => {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (o.body !== undefined) headers['content-type'] = 'application/json';
+      if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
+      try {
+        return await this.fetcher(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
+      } catch (cause) {
+        throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message: 'the API could not be reached', status: 0, cause });
+      }
+    };
+    let res: Response;
+    try {
+      res = await send();
+      if (method === 'GET' && res.status === 503) res = await send();
+    } catch (err) {
+      if (method !== 'GET' || o.consumesEnvelope) throw err;
+      res = await send();
+    }
+    if (res.status === 401 && auth && this.sessionState) {
+      await this.refresh();
+      res = await send();
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string; requestId?: string; attemptsLeft?: number; retryAfter?: number } } | undefined)?.error;
+      throw new EnclaveWalletApiError({
+        code: e?.code ?? `HTTP_${res.status}`,
+        message: e?.message ?? `the API answered ${res.status}`,
+        status: res.status,
+        ...(e?.requestId ? { requestId: e.requestId } : {}),
+        ...(e?.attemptsLeft !== undefined ? { attemptsLeft: e.attemptsLeft } : {}),
+        ...(e?.retryAfter !== undefined ? { retryAfter: e.retryAfter } : {}),
+      });
+    }
+    return json as T;
+  }
+}
+
+/** Makes a client (SPEC §9). */
+export function createClient(options: ClientOptions): EnclaveWalletClient {
+  return new EnclaveWalletClient(options);
+}

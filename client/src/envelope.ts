@@ -1,0 +1,69 @@
+/**
+ * The client's side of the PIN envelope (docs/pin-envelope.md): sealing a
+ * PIN (and what it is bound to) to the enclave's attested X25519 key, and
+ * opening an exported recovery phrase with the client's own key.
+ */
+import { x25519 } from '@noble/curves/ed25519.js';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
+
+/** HPKE `info` of PIN envelopes. */
+export const PIN_ENVELOPE_INFO = new TextEncoder().encode('enclave-wallet/pin-envelope/v1');
+/** HPKE `info` of exported recovery phrases. */
+export const RECOVERY_PHRASE_INFO = new TextEncoder().encode('enclave-wallet/recovery-phrase/v1');
+/** How long an envelope the SDK seals stays valid (the enclave accepts at most 5 minutes). */
+export const ENVELOPE_LIFETIME_S = 120;
+
+export type EnvelopePurpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
+
+export interface EnvelopeBody {
+  purpose: EnvelopePurpose;
+  sub: string;
+  walletId?: string;
+  digest?: string;
+  network?: 'evm' | 'solana';
+  address?: string;
+  pin: string;
+  newPin?: string;
+  mnemonic?: string;
+}
+
+/** Seals an envelope body to the enclave's key; returns its base64 wire form. A fresh nonce and expiry are added. */
+export function sealPinEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody, now: () => number = Date.now): string {
+  if (enclaveKey.length !== 32) throw new TypeError('the enclave key is a 32-byte X25519 key');
+  const plaintext = new TextEncoder().encode(JSON.stringify({ v: 1, ...body, exp: Math.floor(now() / 1000) + ENVELOPE_LIFETIME_S, nonce: bytesToHex(randomBytes(16)) }));
+  try {
+    return toBase64(wireOf(hpkeSeal(enclaveKey, PIN_ENVELOPE_INFO, plaintext)));
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/** A fresh X25519 key pair for receiving an exported recovery phrase. */
+export function newRecipientKey(): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const secretKey = x25519.utils.randomSecretKey();
+  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+}
+
+/** Opens `encryptedRecoveryPhrase` (base64 enc ‖ ct) with the client's key; returns the mnemonic. */
+export function openRecoveryPhrase(secretKey: Uint8Array, encryptedRecoveryPhrase: string): string {
+  const plaintext = hpkeOpen(secretKey, fromBase64(encryptedRecoveryPhrase), RECOVERY_PHRASE_INFO);
+  try {
+    const { mnemonic } = JSON.parse(new TextDecoder().decode(plaintext)) as { mnemonic?: unknown };
+    if (typeof mnemonic !== 'string') throw new TypeError('the export does not hold a mnemonic');
+    return mnemonic;
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const s = atob(text);
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}

@@ -1,0 +1,205 @@
+/**
+ * EVM through viem (a peer dependency): transactions and EIP-712 digests
+ * computed with viem from what is signed, a viem `LocalAccount` whose
+ * signatures come from the enclave, and an EIP-1193 provider for dapps.
+ */
+import {
+  createPublicClient,
+  hashTypedData,
+  http,
+  keccak256,
+  serializeTransaction,
+  toHex,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type SignableMessage,
+  type TransactionSerializable,
+  type TypedDataDefinition,
+} from 'viem';
+import { toAccount } from 'viem/accounts';
+import type { ApiEvmTransaction, EnclaveWalletClient } from './client.js';
+
+/** Asks the user for the PIN; called once per signature, with what is being signed. */
+export type GetPin = (request: { walletId: string; kind: 'message' | 'typed-data' | 'transaction' | 'solana-transaction' | 'solana-message'; address: string }) => string | Promise<string>;
+
+const dec = (v: bigint | number | undefined): string | undefined => (v === undefined ? undefined : BigInt(v).toString());
+
+/** The API's form of a viem transaction (the same fields, integers in decimal). */
+export function toApiTransaction(tx: TransactionSerializable): { chainId: number; transaction: ApiEvmTransaction } {
+  if (!tx.chainId) throw new TypeError('the transaction needs a chainId');
+  const type = tx.type ?? (tx.maxFeePerGas !== undefined ? 'eip1559' : tx.accessList ? 'eip2930' : 'legacy');
+  if (type !== 'legacy' && type !== 'eip2930' && type !== 'eip1559') throw new TypeError(`transaction type ${type} is not supported`);
+  if (tx.nonce === undefined || tx.gas === undefined) throw new TypeError('the transaction needs nonce and gas');
+  const transaction: ApiEvmTransaction = {
+    type,
+    nonce: String(tx.nonce),
+    gas: dec(tx.gas)!,
+    ...(tx.to ? { to: tx.to } : {}),
+    ...(tx.value !== undefined ? { value: dec(tx.value) } : {}),
+    ...(tx.data ? { data: tx.data } : {}),
+    ...(type === 'eip1559' ? { maxFeePerGas: dec(tx.maxFeePerGas), maxPriorityFeePerGas: dec(tx.maxPriorityFeePerGas) } : { gasPrice: dec(tx.gasPrice) }),
+    ...(type !== 'legacy' ? { accessList: (tx.accessList ?? []).map((e) => ({ address: e.address, storageKeys: [...e.storageKeys] })) } : {}),
+  };
+  return { chainId: tx.chainId, transaction };
+}
+
+/** Signs an EVM transaction; the digest is keccak256 of viem's serialisation of exactly what is sent. */
+export async function signEvmTransaction(client: EnclaveWalletClient, walletId: string, tx: TransactionSerializable, options: { pin: string; address?: string }): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
+  const { chainId, transaction } = toApiTransaction(tx);
+  // What the enclave will parse and sign is the API form; hash the same fields.
+  const canonical = { ...tx, type: transaction.type } as TransactionSerializable;
+  const digest = keccak256(serializeTransaction(canonical));
+  return client.signEvmWithDigest(walletId, { kind: 'transaction', chainId, transaction }, digest, options);
+}
+
+/** Signs EIP-712 typed data; the digest is viem's hashTypedData of the same object. */
+export async function signTypedData(client: EnclaveWalletClient, walletId: string, typedData: TypedDataDefinition, options: { pin: string; address?: string }): Promise<Hex> {
+  const digest = hashTypedData(typedData as Parameters<typeof hashTypedData>[0]);
+  const plain = JSON.parse(JSON.stringify(typedData, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
+  const body = { kind: 'typed-data', typedData: { domain: plain.domain ?? {}, types: plain.types, primaryType: plain.primaryType, message: plain.message ?? {} } };
+  return (await client.signEvmWithDigest<{ signature: Hex }>(walletId, body, digest, options)).signature;
+}
+
+/**
+ * A viem `LocalAccount` (made with `toAccount`) whose signatures come from
+ * the enclave: `createWalletClient({ account, chain, transport })` then signs
+ * and sends through it. `getPin` is called once per signature.
+ */
+export async function toViemAccount(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; address?: Address }): Promise<LocalAccount> {
+  const address = (await client.accountAddress(walletId, 'evm', options.address)) as Address;
+  const pin = async (kind: Parameters<GetPin>[0]['kind']): Promise<string> => options.getPin({ walletId, kind, address });
+  return toAccount({
+    address,
+    async signMessage({ message }: { message: SignableMessage }) {
+      const m = typeof message === 'string' ? message : { raw: typeof message.raw === 'string' ? message.raw : toHex(message.raw) };
+      return client.signEvmMessage(walletId, m, { pin: await pin('message'), address });
+    },
+    async signTypedData(typedData) {
+      return signTypedData(client, walletId, typedData as TypedDataDefinition, { pin: await pin('typed-data'), address });
+    },
+    async signTransaction(transaction) {
+      return (await signEvmTransaction(client, walletId, transaction, { pin: await pin('transaction'), address })).signedTransaction;
+    },
+  });
+}
+
+/** An EIP-1193 provider error (code as in EIP-1193 / EIP-1474). */
+export class ProviderRpcError extends Error {
+  override readonly name = 'ProviderRpcError';
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface Eip1193Provider {
+  request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown>;
+  on(event: 'connect' | 'disconnect' | 'chainChanged' | 'accountsChanged' | 'message', listener: (...args: unknown[]) => void): Eip1193Provider;
+  removeListener(event: string, listener: (...args: unknown[]) => void): Eip1193Provider;
+}
+
+/**
+ * An EIP-1193 provider for one wallet's EVM account 0 (or `address`) on one
+ * chain: accounts, chain id, personal_sign, eth_signTypedData_v4,
+ * eth_signTransaction and eth_sendTransaction (nonce, gas and fees filled from
+ * `rpcUrl`) go through the enclave; eth_sign (a bare hash) is refused; other
+ * calls go to `rpcUrl`. Emits `connect` once it has the account.
+ */
+export function toEip1193Provider(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch }): Eip1193Provider {
+  const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
+  const emit = (event: string, ...args: unknown[]): void => listeners.get(event)?.forEach((l) => l(...args));
+  const chain = createPublicClient({ transport: http(options.rpcUrl, options.fetch ? { fetchFn: options.fetch } : {}) });
+  const chainIdHex = toHex(options.chainId);
+  let addressPromise: Promise<Address> | undefined;
+  const address = (): Promise<Address> => (addressPromise ??= client.accountAddress(walletId, 'evm', options.address).then((a) => a as Address));
+  const pin = async (kind: Parameters<GetPin>[0]['kind']): Promise<string> => options.getPin({ walletId, kind, address: await address() });
+  const same = (a: unknown, b: string): boolean => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
+  const list = (params: unknown): unknown[] => (Array.isArray(params) ? params : []);
+
+  async function fill(txParam: Record<string, unknown>): Promise<TransactionSerializable> {
+    const from = await address();
+    if (txParam.from !== undefined && !same(txParam.from, from)) throw new ProviderRpcError(4100, 'the transaction is not from this account');
+    if (txParam.chainId !== undefined && BigInt(txParam.chainId as string) !== BigInt(options.chainId)) throw new ProviderRpcError(4901, 'the transaction is for another chain');
+    const big = (v: unknown): bigint | undefined => (v === undefined || v === null ? undefined : BigInt(v as string));
+    const to = txParam.to as Address | undefined;
+    const value = big(txParam.value) ?? 0n;
+    const data = txParam.data as Hex | undefined;
+    const nonce = txParam.nonce !== undefined ? Number(BigInt(txParam.nonce as string)) : await chain.getTransactionCount({ address: from, blockTag: 'pending' });
+    const gas = big(txParam.gas) ?? (await chain.estimateGas({ account: from, ...(to ? { to } : {}), value, ...(data ? { data } : {}) }));
+    const base = { chainId: options.chainId, nonce, gas, value, ...(to ? { to } : {}), ...(data ? { data } : {}) };
+    if (txParam.gasPrice !== undefined) return { ...base, type: 'legacy', gasPrice: big(txParam.gasPrice)! };
+    const block = await chain.getBlock({ blockTag: 'latest' });
+    if (block.baseFeePerGas === null || block.baseFeePerGas === undefined) return { ...base, type: 'legacy', gasPrice: await chain.getGasPrice() };
+    const fees = await chain.estimateFeesPerGas();
+    return { ...base, type: 'eip1559', maxFeePerGas: big(txParam.maxFeePerGas) ?? fees.maxFeePerGas, maxPriorityFeePerGas: big(txParam.maxPriorityFeePerGas) ?? fees.maxPriorityFeePerGas };
+  }
+
+  const provider: Eip1193Provider = {
+    async request({ method, params }) {
+      try {
+        switch (method) {
+          case 'eth_accounts':
+          case 'eth_requestAccounts':
+            return [await address()];
+          case 'eth_chainId':
+            return chainIdHex;
+          case 'net_version':
+            return String(options.chainId);
+          case 'eth_sign':
+            throw new ProviderRpcError(4200, 'eth_sign signs a bare hash; this wallet signs only what it can read (use personal_sign)');
+          case 'personal_sign': {
+            const [data, who] = list(params) as [string, string];
+            if (!same(who, await address())) throw new ProviderRpcError(4100, 'personal_sign for another account');
+            const message = /^0x([0-9a-fA-F]{2})*$/.test(data) ? { raw: data as Hex } : String(data);
+            return await client.signEvmMessage(walletId, message, { pin: await pin('message'), address: await address() });
+          }
+          case 'eth_signTypedData_v4': {
+            const [who, json] = list(params) as [string, string | Record<string, unknown>];
+            if (!same(who, await address())) throw new ProviderRpcError(4100, 'eth_signTypedData_v4 for another account');
+            const typedData = (typeof json === 'string' ? JSON.parse(json) : json) as TypedDataDefinition;
+            return await signTypedData(client, walletId, typedData, { pin: await pin('typed-data'), address: await address() });
+          }
+          case 'eth_signTransaction': {
+            const tx = await fill((list(params)[0] ?? {}) as Record<string, unknown>);
+            return (await signEvmTransaction(client, walletId, tx, { pin: await pin('transaction'), address: await address() })).signedTransaction;
+          }
+          case 'eth_sendTransaction': {
+            const tx = await fill((list(params)[0] ?? {}) as Record<string, unknown>);
+            const { signedTransaction } = await signEvmTransaction(client, walletId, tx, { pin: await pin('transaction'), address: await address() });
+            return await chain.sendRawTransaction({ serializedTransaction: signedTransaction });
+          }
+          case 'wallet_switchEthereumChain': {
+            const [{ chainId }] = list(params) as [{ chainId: string }];
+            if (BigInt(chainId) !== BigInt(options.chainId)) throw new ProviderRpcError(4902, 'this provider serves one chain');
+            return null;
+          }
+          default:
+            // Reads go to the node.
+            return await chain.request({ method, params } as never);
+        }
+      } catch (err) {
+        if (err instanceof ProviderRpcError) throw err;
+        const e = err as { code?: unknown; message?: string; data?: unknown };
+        throw new ProviderRpcError(typeof e.code === 'number' ? e.code : -32603, e.message ?? 'internal error', e);
+      }
+    },
+    on(event, listener) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(listener);
+      return provider;
+    },
+    removeListener(event, listener) {
+      listeners.get(event)?.delete(listener);
+      return provider;
+    },
+  };
+  void address().then(
+    () => emit('connect', { chainId: chainIdHex }),
+    (err: unknown) => emit('disconnect', new ProviderRpcError(4900, (err as Error).message)),
+  );
+  return provider;
+}

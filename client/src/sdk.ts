@@ -1,0 +1,40 @@
+/**
+ * The client apps use: the core client plus its viem and Solana adapters as
+ * methods (SPEC §9).
+ */
+import type { Address, Hex, LocalAccount, TransactionSerializable, TypedDataDefinition } from 'viem';
+import { EnclaveWalletClient, type ClientOptions } from './client.js';
+import { signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider, type GetPin } from './evm.js';
+import { solanaSigner, type SolanaSigner } from './solana.js';
+
+export class EnclaveWallet extends EnclaveWalletClient {
+  /** A viem LocalAccount for the wallet's EVM account 0 (or `address`); resolves once the address is known. */
+  toViemAccount(walletId: string, options: { getPin: GetPin; address?: Address }): Promise<LocalAccount> {
+    return toViemAccount(this, walletId, options);
+  }
+
+  /** An EIP-1193 provider for dapps (see evm.ts). */
+  toEip1193Provider(walletId: string, options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch }): Eip1193Provider {
+    return toEip1193Provider(this, walletId, options);
+  }
+
+  /** A Solana signer (and @solana/kit partial signer) for the wallet's Solana account 0 (or `address`). */
+  solanaSigner(walletId: string, options: { getPin: GetPin; address?: string }): Promise<SolanaSigner> {
+    return solanaSigner(this, walletId, options);
+  }
+
+  /** Signs an EVM transaction (legacy, EIP-2930, EIP-1559) without viem's wallet client. */
+  signEvmTransaction(walletId: string, tx: TransactionSerializable, options: { pin: string; address?: string }): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
+    return signEvmTransaction(this, walletId, tx, options);
+  }
+
+  /** Signs EIP-712 typed data. */
+  signTypedData(walletId: string, typedData: TypedDataDefinition, options: { pin: string; address?: string }): Promise<Hex> {
+    return signTypedData(this, walletId, typedData, options);
+  }
+}
+
+/** Makes a client (SPEC §9). */
+export function createClient(options: ClientOptions): EnclaveWallet {
+  return new EnclaveWallet(options);
+}
