@@ -47,6 +47,10 @@ export default tseslint.config(
   { files: ['host/**/*.ts'], rules: { 'no-restricted-imports': ['error', HOST_FORBIDDEN] } },
   { files: ['proto/**/*.ts'], rules: { 'no-restricted-imports': ['error', PROTO_FORBIDDEN] } },
   {
+    files: ['host/demo/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', location: 'readonly', fetch: 'readonly', setTimeout: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', clearTimeout: 'readonly' } },
   },

@@ -93,7 +93,8 @@ process.on('SIGTERM', () => stop(0));
 
 try {
   run('dynamodb', 'devtools/dist/dynamo/main.js', { restart: false });
-  run('dev-oidc', 'devtools/dist/oidc/main.js', { restart: false });
+  // The host's demo page asks the dev issuer for tokens from the browser.
+  run('dev-oidc', 'devtools/dist/oidc/main.js', { restart: false, extraEnv: { DEV_ISSUER_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` } });
   if (localChain) {
     if (!existsSync(anvilBin)) throw new Error('anvil is not installed (npm package @foundry-rs/anvil-linux-amd64); set LOCAL_CHAIN=0 to run without a chain');
     mkdirSync('.data/anvil', { recursive: true });
@@ -133,6 +134,7 @@ try {
       GUARD_TABLE: LOCAL_GUARD_TABLE,
       GUARD_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
       GUARD_CREDENTIALS_CIPHERTEXT: guardCiphertext,
+      ...(localChain ? { LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`, LOCAL_CHAIN_ID: '31337' } : {}),
     },
   });
   await waitForPort(hostPort, 'the host');
@@ -140,6 +142,7 @@ try {
   console.log(`
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
+  demo page     http://127.0.0.1:${hostPort}/demo   (log in, PIN pad, sign, send on the local chain)
   enclave       ${env.ENCLAVE_LISTEN}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})

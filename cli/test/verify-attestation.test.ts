@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { main, type Io } from '../src/index.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const realPath = join(repo, '../shared/fixtures/nitro/attestation-real-2026-02-02.cbor');
+const realPath = join(repo, 'test/fixtures/nitro/attestation-real-2026-02-02.cbor');
 const real = readFileSync(realPath);
 const tmp = mkdtempSync(join(tmpdir(), 'cli-'));
 

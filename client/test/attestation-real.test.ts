@@ -1,12 +1,12 @@
 /**
- * The verifier against a real Nitro attestation document (shared/fixtures)
+ * The verifier against a real Nitro attestation document (test/fixtures)
  * and the real AWS Nitro root G1.
  */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { AttestationError, AWS_NITRO_ROOT_G1_SHA256, verifyAttestationDocument } from '../src/index.js';
 
-const fixtures = new URL('../../../shared/fixtures/nitro/', import.meta.url);
+const fixtures = new URL('../../test/fixtures/nitro/', import.meta.url);
 const real = new Uint8Array(readFileSync(new URL('attestation-real-2026-02-02.cbor', fixtures)));
 const awsRoot = new Uint8Array(readFileSync(new URL('aws-nitro-root-g1.der', fixtures)));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { base58 } from '@scure/base';
 import { EnclaveWalletError, v1, type OperationName, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import { sendError, sendFailure } from './api/http-errors.js';
+import { mountDemo, type DemoOptions } from './api/demo.js';
 import { Metrics } from './api/metrics.js';
 import { openApiDocument, renderDocsPage } from './api/openapi.js';
 import { clientKey, RateLimiter } from './api/rate-limit.js';
@@ -36,6 +37,8 @@ export interface AppDependencies {
   trustProxyHops?: number;
   /** Bearer token for /metrics (METRICS_TOKEN); without one, /metrics answers loopback clients only. */
   metricsToken?: string;
+  /** The demo page (local stack only, while the dev issuer is on). */
+  demo?: DemoOptions;
 }
 
 /** The body limit of every request. */
@@ -357,6 +360,8 @@ export function createApp(deps: AppDependencies): express.Express {
       res.json({ encryptedRecoveryPhrase: Buffer.from(out.encryptedRecoveryPhrase ?? []).toString('base64') });
     }),
   );
+
+  if (deps.demo) mountDemo(app, deps.demo);
 
   app.use((_req: Request, res: Response) => sendError(res, 'NOT_FOUND', 'no such route'));
   // Body-parser and other middleware errors.

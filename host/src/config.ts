@@ -19,6 +19,8 @@ export interface HostConfig {
   trustProxyHops: number;
   /** Bearer token for /metrics; unset = loopback clients only. */
   metricsToken: string | undefined;
+  /** The demo page: only with the dev issuer (the local stack). */
+  demo: { issuerUrl: string; devRootPath: string; chain?: { rpcUrl: string; chainId: number } } | undefined;
   /** The KMS key for the enclave, and where its credentials come from: the environment, or the instance role (IMDSv2). */
   kms: { keyId: string; region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } | 'instance-role' } | undefined;
   /**
@@ -83,6 +85,13 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     rateLimits: env.RATE_LIMITS !== 'off',
     trustProxyHops,
     metricsToken: env.METRICS_TOKEN || undefined,
+    demo: env.AUTH_DEV_ISSUER
+      ? {
+          issuerUrl: env.AUTH_DEV_ISSUER,
+          devRootPath: `${env.ENCLAVE_DEV_CA_DIR ?? '.data/dev-ca'}/root.der`,
+          ...(env.LOCAL_CHAIN_RPC ? { chain: { rpcUrl: env.LOCAL_CHAIN_RPC, chainId: Number(env.LOCAL_CHAIN_ID ?? '31337') } } : {}),
+        }
+      : undefined,
     kms,
     guard: { table: env.GUARD_TABLE ?? '', endpoint: env.GUARD_ENDPOINT ?? '', credentialsCiphertext: guardCiphertext },
   };

@@ -73,7 +73,7 @@ try {
         })
       : undefined,
   });
-  const app = createApp({ enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits, trustProxyHops: config.trustProxyHops, metricsToken: config.metricsToken });
+  const app = createApp({ enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits, trustProxyHops: config.trustProxyHops, metricsToken: config.metricsToken, ...(config.demo ? { demo: config.demo } : {}) });
   const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer) }, 'listening'));
   const stop = (): void => {
     refresher?.stop();

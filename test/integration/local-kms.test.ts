@@ -126,7 +126,7 @@ test('with Recipient, plaintext never leaves KMS in clear and the CMS has the sh
   const out = await sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256', Recipient }));
   expect(out.Plaintext?.length ?? 0).toBe(0);
   const cms = out.CiphertextForRecipient!;
-  const real = JSON.parse(readFileSync(new URL('../../../shared/fixtures/kms/ciphertext-for-recipient-vectors.json', import.meta.url), 'utf8')).vectors[0].cms_hex as string;
+  const real = JSON.parse(readFileSync(new URL('../fixtures/kms/ciphertext-for-recipient-vectors.json', import.meta.url), 'utf8')).vectors[0].cms_hex as string;
   expect(shape(cms)).toBe(shape(Buffer.from(real, 'hex')));
   const parsed = parseCiphertextForRecipient(cms);
   expect(parsed.encryptedKey).toHaveLength(256);

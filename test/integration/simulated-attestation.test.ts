@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { AttestationError, verifyAttestationDocument } from '@enclave-wallet/client';
 import { createPlatform, measureCode, readDevRoot, SimulatedNsm } from '../../enclave/src/platform/index.js';
 
-const real = new Uint8Array(readFileSync(new URL('../../../shared/fixtures/nitro/attestation-real-2026-02-02.cbor', import.meta.url)));
+const real = new Uint8Array(readFileSync(new URL('../fixtures/nitro/attestation-real-2026-02-02.cbor', import.meta.url)));
 const caDir = mkdtempSync(join(tmpdir(), 'dev-ca-'));
 const nsm = new SimulatedNsm({ caDir });
 // An independent CBOR library; real Nitro payloads use an indefinite-length map.

@@ -36,7 +36,7 @@ export interface Stack {
 
 const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
-export async function startStack(options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties> } = {}): Promise<Stack> {
+export async function startStack(options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>; demo?: { chainRpc?: string } } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
   const caDir = join(dir, 'dev-ca');
   const aws = await startLocalAws(dir, caDir);
@@ -56,7 +56,8 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
   const startHost = async (port: number): Promise<{ pool: EnclavePool; http: Server }> => {
     const pool = new EnclavePool({ address: enclaveAddress, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
-    const app = createApp({ enclave: pool, store, tokens, idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]), logger, rateLimits: options.rateLimits ?? false });
+    const demo = options.demo ? { issuerUrl, devRootPath: join(caDir, 'root.der'), ...(options.demo.chainRpc ? { chain: { rpcUrl: options.demo.chainRpc, chainId: 31337 } } : {}) } : undefined;
+    const app = createApp({ enclave: pool, store, tokens, idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]), logger, rateLimits: options.rateLimits ?? false, ...(demo ? { demo } : {}) });
     const http = app.listen(port, '127.0.0.1');
     await new Promise((r) => http.once('listening', r));
     return { pool, http };
@@ -64,6 +65,7 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
   let host = await startHost(0);
   const port = (host.http.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
+  issuer.allowOrigin(url);
 
   return {
     url,

@@ -1,6 +1,6 @@
 /**
  * Writes `CiphertextForRecipient` the way real KMS does (compare
- * shared/fixtures/kms): CMS EnvelopedData in BER with indefinite lengths, one
+ * test/fixtures/kms): CMS EnvelopedData in BER with indefinite lengths, one
  * KeyTransRecipientInfo (version 2, subjectKeyIdentifier) with RSAES-OAEP
  * (SHA-256, MGF1-SHA-256), and the content under AES-256-CBC as a
  * constructed, chunked OCTET STRING. Development tool.

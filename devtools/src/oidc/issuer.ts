@@ -20,6 +20,8 @@ export interface DevIssuerOptions {
   dataDir: string;
   /** The public URL, e.g. http://127.0.0.1:9090 (defaults to where it listens). */
   issuer?: string;
+  /** Browser origins allowed to call POST /token (CORS), e.g. the local host's demo page. */
+  corsOrigins?: string[];
 }
 
 async function loadKey(dataDir: string): Promise<JWK> {
@@ -39,8 +41,16 @@ async function loadKey(dataDir: string): Promise<JWK> {
 export class DevIssuer {
   private jwk!: JWK;
   private issuer = '';
+  private readonly origins: Set<string>;
 
-  constructor(private readonly options: DevIssuerOptions) {}
+  constructor(private readonly options: DevIssuerOptions) {
+    this.origins = new Set(options.corsOrigins ?? []);
+  }
+
+  /** Lets a browser origin call POST /token (the demo page of a host started later). */
+  allowOrigin(origin: string): void {
+    this.origins.add(origin);
+  }
 
   async listen(port: number, host = '127.0.0.1'): Promise<{ url: string; server: Server }> {
     this.jwk = await loadKey(this.options.dataDir);
@@ -70,13 +80,19 @@ export class DevIssuer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const origin = typeof req.headers.origin === 'string' && this.origins.has(req.headers.origin) ? req.headers.origin : undefined;
+    const cors: Record<string, string> = origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
     const send = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors });
       res.end(JSON.stringify(body));
     };
     const path = (req.url ?? '/').split('?')[0];
     try {
-      if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
+      if (req.method === 'OPTIONS' && path === '/token') {
+        // CORS preflight, answered only for the allowed origins.
+        res.writeHead(origin ? 204 : 403, origin ? { ...cors, 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' } : {});
+        res.end();
+      } else if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
         send(200, {
           issuer: this.issuer,
           jwks_uri: `${this.issuer}/jwks`,

@@ -1,0 +1,25 @@
+/**
+ * The SDK's browser build (npm run build → client/dist/browser/): an ES
+ * module with no Node built-in, viem left to the app (a peer dependency), and
+ * within its size budget (minified + gzipped; the number is in client/README.md).
+ */
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const BUDGET_GZIP_BYTES = 45_000;
+const file = (name: string): string => readFileSync(new URL(`../dist/browser/${name}`, import.meta.url), 'utf8');
+
+test('the browser entry imports no Node built-in and leaves viem to the app', () => {
+  const code = file('enclave-wallet.js');
+  expect(code).not.toMatch(/["']node:[a-z]/);
+  expect(code).not.toMatch(/\brequire\(/);
+  expect(code).toMatch(/from\s*"viem(\/[a-z]+)?"/);
+  // The standalone build (the demo's) bundles viem instead.
+  expect(file('enclave-wallet.standalone.js')).not.toMatch(/from\s*"viem/);
+});
+
+test(`minified and gzipped, the browser entry stays within ${BUDGET_GZIP_BYTES} bytes`, () => {
+  const size = gzipSync(Buffer.from(file('enclave-wallet.js')), { level: 9 }).length;
+  expect(size).toBeGreaterThan(10_000); // the build is real, not an empty stub
+  expect(size).toBeLessThanOrEqual(BUDGET_GZIP_BYTES);
+});
