@@ -79,3 +79,12 @@ test('with no trusted proxy the header is ignored: every request counts for the 
     await close();
   }
 });
+
+test('the demo page exists only where the dev issuer is configured', async () => {
+  const { url, close } = await serve({});
+  try {
+    for (const path of ['/demo', '/demo/client.js', '/demo/dev-root.der']) expect((await fetch(url + path)).status).toBe(404);
+  } finally {
+    await close();
+  }
+});
