@@ -1,83 +1,288 @@
 #!/usr/bin/env node
-// `npm run bench`: measures what a PIN-checked operation costs on this machine and
-// prints a report. Not a test: numbers vary with the machine; nothing here fails on them.
-//   - Argon2id at the compiled-in cost (the floor of every PIN check)
-//   - enclave operations over TCP with the local KMS: create, sign (sequential and concurrent)
-//   - memory of the process afterwards
+// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S]`: what a signature costs through the HTTP
+// API, against the Argon2id ceiling of the same cores measured in the same run. Not a test: it asserts
+// nothing and prints a report (and writes it as JSON to .data/bench/report.json). See docs/performance.md.
+//
+// Each run starts its own stack as separate processes, as `npm start` does (dynalite, the local KMS, the
+// dev issuer, N enclave + host pairs on their own ports sharing one table, rate limits off), then:
+//   - the Argon2id ceiling (scripts/bench-argon2.mjs, every core, the enclave's cost)
+//   - sign at 1 client (sequential) and at 32 clients (each its own wallet), through the host(s)
+//     round-robin, with /healthz probed every 50 ms meanwhile; envelopes are sealed before the clock runs
+//   - create and PIN change (reported, no target), the enclave's RSS, and what the parts cost alone
+import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { hashMessage } from 'viem';
+import { fileURLToPath } from 'node:url';
 
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { LocalKms, LOCAL_KMS_CREDENTIALS, LOCAL_WALLET_KEY_POLICY, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
-const { default: dynalite } = await import('dynalite');
-const { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } = await import('../enclave/dist/index.js');
-const { stretchPin, ARGON2_POLICY } = await import('../enclave/dist/sealing/kdf.js');
-const { RpcClient } = await import('../proto/dist/index.js');
-const { hpkeSeal, wireOf, verifyAttestationDocument } = await import('../client/dist/index.js');
-
-const stats = (ms) => {
-  const s = [...ms].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: q(0.5), p95: q(0.95), max: s[s.length - 1] };
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const row = (name, st, extra = '') => console.log(`${name.padEnd(44)} n=${String(st.n).padStart(3)}  mean ${st.mean.toFixed(1).padStart(7)} ms  p50 ${st.p50.toFixed(1).padStart(7)}  p95 ${st.p95.toFixed(1).padStart(7)}  max ${st.max.toFixed(1).padStart(7)}${extra}`);
-async function time(n, fn) {
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn(i);
-    out.push(performance.now() - t);
+const RUNS = arg('runs', 3);
+const PAIRS = arg('pairs', 1);
+const SECONDS = arg('seconds', 8);
+const CLIENTS = 32;
+
+const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
+const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest } = await import('../client/dist/index.js');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
+};
+const median = (xs) => quantile(xs, 0.5);
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+async function waitFor(url) {
+  const { hostname, port } = new URL(url);
+  for (let i = 0; i < 300; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = connect(Number(port), hostname);
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
   }
-  return out;
+  throw new Error(`${url} did not come up`);
 }
 
-console.log(`Enclave Wallet benchmark — node ${process.version}, ${process.platform}-${process.arch}\n`);
-row(`Argon2id ${ARGON2_POLICY.memoryKiB} KiB t=${ARGON2_POLICY.iterations} p=${ARGON2_POLICY.parallelism}`, stats(await time(10, () => stretchPin(new TextEncoder().encode('493817'), randomBytes(16), ARGON2_POLICY))));
+async function startStack(pairs) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const children = [];
+  const ports = { dynamo: await freePort(), kms: await freePort(), issuer: await freePort() };
+  const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL: 'error' };
+  const run = (script, env) => {
+    const child = spawn(process.execPath, [script], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(child);
+    return child;
+  };
+  run('devtools/dist/dynamo/main.js', { DYNAMODB_PORT: String(ports.dynamo), DYNAMODB_DATA_DIR: join(dir, 'dynamodb') });
+  run('devtools/dist/oidc/main.js', { DEV_ISSUER_PORT: String(ports.issuer), DEV_ISSUER_DATA_DIR: join(dir, 'oidc') });
+  // The enclaves first: the dev CA the local KMS checks documents against is made by the first one.
+  const enclaves = [];
+  for (let i = 0; i < pairs; i++) {
+    const port = await freePort();
+    enclaves.push({ port, child: run('enclave/dist/main.js', { ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}` }) });
+    await waitFor(`http://127.0.0.1:${port}`);
+  }
+  run('devtools/dist/kms/main.js', { LOCAL_KMS_PORT: String(ports.kms), LOCAL_KMS_DATA_DIR: join(dir, 'kms') });
+  await waitFor(`http://127.0.0.1:${ports.kms}`);
+  await waitFor(`http://127.0.0.1:${ports.dynamo}`);
+  await waitFor(`http://127.0.0.1:${ports.issuer}`);
+  let arn;
+  for (let i = 0; i < 100 && !arn; i++) {
+    try {
+      arn = JSON.parse(readFileSync(join(dir, 'kms', 'local-key.json'), 'utf8')).arn;
+    } catch {
+      await sleep(50);
+    }
+  }
+  const guard = await prepareLocalGuard({ dynamoEndpoint: `http://127.0.0.1:${ports.dynamo}`, kmsEndpoint: `http://127.0.0.1:${ports.kms}`, keyId: arn, kmsCredentials: LOCAL_KMS_CREDENTIALS });
+  const hosts = [];
+  for (const e of enclaves) {
+    const port = await freePort();
+    const child = run('host/dist/main.js', {
+      HOST_PORT: String(port),
+      ENCLAVE_ADDRESS: `tcp://127.0.0.1:${e.port}`,
+      DYNAMODB_ENDPOINT: `http://127.0.0.1:${ports.dynamo}`,
+      AUTH_DEV_ISSUER: `http://127.0.0.1:${ports.issuer}`,
+      // Stateless hosts: the same token-signing key everywhere.
+      HOST_SIGNING_KEY_FILE: join(dir, 'host-signing-key.json'),
+      KMS_REGION: 'us-east-1',
+      KMS_ENDPOINT: `http://127.0.0.1:${ports.kms}`,
+      KMS_KEY_ID: arn,
+      AWS_ACCESS_KEY_ID: LOCAL_KMS_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_KMS_CREDENTIALS.secretAccessKey,
+      GUARD_TABLE: LOCAL_GUARD_TABLE,
+      GUARD_ENDPOINT: `http://127.0.0.1:${ports.dynamo}`,
+      GUARD_CREDENTIALS_CIPHERTEXT: guard,
+      RATE_LIMITS: 'off',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 200; i++) {
+      try {
+        if ((await fetch(`${url}/readyz`)).status === 200) break;
+      } catch {
+        // not up yet
+      }
+      await sleep(100);
+    }
+    hosts.push({ url, child });
+    if (hosts.length === 1) await sleep(200); // the first host writes the shared signing key
+  }
+  return {
+    dir,
+    hosts,
+    enclaves,
+    issuer: `http://127.0.0.1:${ports.issuer}`,
+    stop: () => children.forEach((c) => c.kill('SIGKILL')),
+  };
+}
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-const caDir = join(dir, 'dev-ca');
-const kms = new LocalKms({ dataDir: join(dir, 'kms'), devRoot: () => new Uint8Array(readFileSync(join(caDir, 'root.der'))) });
-const { url, server } = await kms.listen(0);
-const admin = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { ...LOCAL_KMS_CREDENTIALS } });
-const keyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(LOCAL_WALLET_KEY_POLICY) }))).KeyMetadata.Arn;
-admin.destroy();
-const dyn = dynalite({ createTableMs: 0 });
-await new Promise((r) => dyn.listen(0, '127.0.0.1', r));
-const dynamoUrl = `http://127.0.0.1:${dyn.address().port}`;
-const guardCiphertext = Buffer.from(await prepareLocalGuard({ dynamoEndpoint: dynamoUrl, kmsEndpoint: url, keyId: keyArn, kmsCredentials: LOCAL_KMS_CREDENTIALS }), 'base64');
-const service = await createEnclaveService(testStartupConfig(caDir));
-const enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
-const rpc = await RpcClient.connect(enclave.address);
-await rpc.call('init', { kmsRegion: 'us-east-1', kmsEndpoint: url, kmsKeyId: keyArn, credentials: { ...LOCAL_KMS_CREDENTIALS }, guardTable: LOCAL_GUARD_TABLE, guardEndpoint: dynamoUrl, guardCredentialsCiphertext: guardCiphertext });
-const key = verifyAttestationDocument((await rpc.call('getAttestation', {})).document, { root: new Uint8Array(readFileSync(join(caDir, 'root.der'))) }).publicKey;
-const env = (body) => wireOf(hpkeSeal(key, new TextEncoder().encode('enclave-wallet/pin-envelope/v1'), new TextEncoder().encode(JSON.stringify({ v: 1, exp: Math.floor(Date.now() / 1000) + 120, nonce: randomBytes(16).toString('hex'), ...body }))));
+async function api(url, method, path, body, token) {
+  const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
 
-row('attestation document (simulated NSM)', stats(await time(50, () => rpc.call('getAttestation', { nonce: randomBytes(32) }))));
-const concurrent = 16;
-const blobs = [];
-row('create wallet (KMS random + data key, seal, guard)', stats(await time(concurrent, async (i) => {
-  const created = await rpc.call('createWallet', { userId: 'u', walletId: `w${i}`, pinEnvelope: env({ purpose: 'create-wallet', sub: 'u', pin: '493817' }) });
-  blobs.push({ blob: created.sealedBlob, address: created.accounts[0].address });
-})));
-const digest = hashMessage('bench');
-const signOnce = async (i) => rpc.call('sign', { userId: 'u', walletId: `w${i}`, sealedBlob: blobs[i].blob, network: 1, address: blobs[i].address, evmMessage: { text: 'bench' }, pinEnvelope: env({ purpose: 'sign', sub: 'u', walletId: `w${i}`, network: 'evm', address: blobs[i].address, digest, pin: '493817' }) });
-row('sign EIP-191 (guard count, KMS decrypt, unseal, sign, guard clear)', stats(await time(20, () => signOnce(0))));
-const t0 = performance.now();
-const lat = await Promise.all(Array.from({ length: concurrent }, async (_, i) => {
-  const t = performance.now();
-  await signOnce(i);
-  return performance.now() - t;
-}));
-const wall = performance.now() - t0;
-row(`sign, ${concurrent} wallets at once on one connection`, stats(lat), `  → ${(concurrent / (wall / 1000)).toFixed(1)} signatures/s`);
-const mem = process.memoryUsage();
-console.log(`\nmemory after: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, external ${(mem.external / 2 ** 20).toFixed(0)} MiB`);
-rpc.close();
-await enclave.close();
-server.close();
-dyn.close();
+async function oneRun(index) {
+  const ceiling = JSON.parse(execFileSync(process.execPath, ['scripts/bench-argon2.mjs', '5'], { env: { ...process.env, UV_THREADPOOL_SIZE: String(availableParallelism()) }, encoding: 'utf8' }).trim());
+  const stack = await startStack(PAIRS);
+  try {
+    const idToken = (await api(stack.issuer, 'POST', '/token', { email: `bench${index}@example.com` })).body.id_token;
+    const login = (await api(stack.hosts[0].url, 'POST', '/v1/auth/login', { idToken })).body;
+    const token = login.accessToken;
+    const sub = login.user.id;
+    const devRoot = new Uint8Array(readFileSync(join(stack.dir, 'dev-ca', 'root.der')));
+    // Each host's enclave has its own envelope key.
+    const keys = [];
+    for (const h of stack.hosts) {
+      const nonce = randomBytes(32);
+      const att = (await api(h.url, 'GET', `/v1/enclave/attestation?nonce=${nonce.toString('hex')}`)).body;
+      keys.push(verifyAttestationDocument(Buffer.from(att.document, 'base64'), { root: devRoot, expectedNonce: nonce }).publicKey);
+    }
+    const PIN = '493817';
+    // Creation, reported.
+    const createMs = [];
+    const wallets = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const h = i % stack.hosts.length;
+      const pinEnvelope = sealPinEnvelope(keys[h], { purpose: 'create-wallet', sub, pin: PIN });
+      const t = performance.now();
+      const out = await api(stack.hosts[h].url, 'POST', '/v1/wallets', { pinEnvelope }, token);
+      createMs.push(performance.now() - t);
+      if (out.status !== 201) throw new Error(`create: ${out.status} ${JSON.stringify(out.body)}`);
+      wallets.push({ walletId: out.body.walletId, address: out.body.accounts[0].address });
+    }
+    const message = 'bench';
+    const digest = personalMessageDigest(message);
+    // Sealed before the clock runs, so the client's HPKE is not on the machine's cores while measuring.
+    const signBody = (w, h) => ({ network: 'evm', kind: 'message', address: w.address, message, pinEnvelope: sealPinEnvelope(keys[h], { purpose: 'sign', sub, walletId: w.walletId, network: 'evm', address: w.address, digest, pin: PIN }) });
+    const sign = async (w, n) => {
+      const h = n % stack.hosts.length;
+      const body = signBody(w, h);
+      const t = performance.now();
+      const res = await fetch(`${stack.hosts[h].url}/v1/wallets/${w.walletId}/sign`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      await res.arrayBuffer();
+      return { ms: performance.now() - t, ok: res.status === 200, status: res.status };
+    };
+    // Warm-up (connections, JIT, caches).
+    for (let i = 0; i < 5; i++) await sign(wallets[0], i);
+    // One client.
+    const one = [];
+    for (let i = 0; i < 30; i++) one.push((await sign(wallets[0], i)).ms);
+    // 32 clients for SECONDS, /healthz probed throughout.
+    const lat = [];
+    const errors = {};
+    let probing = true;
+    const health = [];
+    const prober = (async () => {
+      while (probing) {
+        const t = performance.now();
+        await fetch(`${stack.hosts[0].url}/healthz`).then((r) => r.arrayBuffer());
+        health.push(performance.now() - t);
+        await sleep(50);
+      }
+    })();
+    const end = performance.now() + SECONDS * 1000;
+    const t0 = performance.now();
+    let n = 0;
+    await Promise.all(
+      wallets.map(async (w) => {
+        while (performance.now() < end) {
+          const r = await sign(w, n++);
+          if (r.ok) lat.push(r.ms);
+          else errors[r.status] = (errors[r.status] ?? 0) + 1;
+        }
+      }),
+    );
+    const wall = (performance.now() - t0) / 1000;
+    probing = false;
+    await prober;
+    // PIN change, reported.
+    const changeMs = [];
+    for (let i = 0; i < 5; i++) {
+      const w = wallets[i];
+      const h = 0;
+      const pinEnvelope = sealPinEnvelope(keys[h], { purpose: 'change-pin', sub, walletId: w.walletId, pin: PIN, newPin: PIN });
+      const t = performance.now();
+      const out = await api(stack.hosts[h].url, 'POST', `/v1/wallets/${w.walletId}/pin`, { pinEnvelope }, token);
+      changeMs.push(performance.now() - t);
+      if (out.status !== 204) throw new Error(`change PIN: ${out.status}`);
+    }
+    const rss = stack.enclaves.map((e) => {
+      const status = readFileSync(`/proc/${e.child.pid}/status`, 'utf8');
+      const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+      return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+    });
+    // The parts alone: an idle /healthz (HTTP + host), an enclave round trip (/readyz = enclave health + a storage ping).
+    const idleHealth = [];
+    const ready = [];
+    for (let i = 0; i < 30; i++) {
+      let t = performance.now();
+      await fetch(`${stack.hosts[0].url}/healthz`).then((r) => r.arrayBuffer());
+      idleHealth.push(performance.now() - t);
+      t = performance.now();
+      await fetch(`${stack.hosts[0].url}/readyz`).then((r) => r.arrayBuffer());
+      ready.push(performance.now() - t);
+    }
+    const throughput = lat.length / wall;
+    return {
+      ceiling,
+      sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceiling.singleP50Ms },
+      sign32: { n: lat.length, p50: median(lat), p99: quantile(lat, 0.99), perSecond: throughput, ratioToCeiling: throughput / ceiling.perSecond, errors },
+      healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length },
+      create: { p50: median(createMs) },
+      changePin: { p50: median(changeMs) },
+      enclaveMemory: rss,
+      parts: { idleHealthzP50: median(idleHealth), readyzP50: median(ready), argon2P50: ceiling.singleP50Ms },
+    };
+  } finally {
+    stack.stop();
+  }
+}
+
+const results = [];
+for (let i = 0; i < RUNS; i++) {
+  process.stderr.write(`run ${i + 1}/${RUNS}…\n`);
+  results.push(await oneRun(i));
+}
+const med = (f) => median(results.map(f));
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const cores = availableParallelism();
+const row = (name, value, target = '') => console.log(`${name.padEnd(46)} ${String(value).padStart(14)}   ${target}`);
+console.log(`\nEnclave Wallet benchmark — ${cores} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ${RUNS} run(s), medians\n`);
+row('Argon2id one (19 MiB, t=2, p=1), p50', `${fmt(med((r) => r.ceiling.singleP50Ms))} ms`);
+row('Argon2id ceiling, every core', `${fmt(med((r) => r.ceiling.perSecond))} /s`);
+row('sign, 1 client, p50', `${fmt(med((r) => r.sign1.p50))} ms`, `target ≤ one Argon2id + 3 ms (${fmt(med((r) => r.ceiling.singleP50Ms + 3))} ms)`);
+row('sign, 1 client, p99', `${fmt(med((r) => r.sign1.p99))} ms`);
+row(`sign, ${CLIENTS} clients, throughput`, `${fmt(med((r) => r.sign32.perSecond))} /s`);
+row(`sign, ${CLIENTS} clients, ratio to the ceiling`, fmt(med((r) => r.sign32.ratioToCeiling), 2), 'target ≥ 0.90');
+row(`sign, ${CLIENTS} clients, p50 / p99`, `${fmt(med((r) => r.sign32.p50))} / ${fmt(med((r) => r.sign32.p99))} ms`);
+row(`sign, ${CLIENTS} clients, errors`, JSON.stringify(results.map((r) => r.sign32.errors)), 'target: none');
+row('/healthz p99 while signing is saturated', `${fmt(med((r) => r.healthUnderLoad.p99))} ms`, 'target < 10 ms');
+row('create wallet, p50', `${fmt(med((r) => r.create.p50))} ms`);
+row('change PIN, p50', `${fmt(med((r) => r.changePin.p50))} ms`);
+row('enclave RSS after load (peak)', results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)}) MiB`).join(', ')).join(' | '), `target ≤ 19 MiB × ${cores} + 128 MiB = ${19 * cores + 128} MiB`);
+console.log('\nwhere the time of one signature goes (measured alone, p50):');
+row('  HTTP + host, idle /healthz', `${fmt(med((r) => r.parts.idleHealthzP50), 2)} ms`);
+row('  host → enclave → host + storage ping (/readyz)', `${fmt(med((r) => r.parts.readyzP50), 2)} ms`);
+row('  Argon2id', `${fmt(med((r) => r.parts.argon2P50), 1)} ms`);
+row('  everything else (sign p50 − Argon2id)', `${fmt(med((r) => r.sign1.overArgon2Ms), 1)} ms`, 'JWT, storage read, envelope HPKE, guard read + 2 writes, PBKDF2, secp256k1');
+mkdirSync('.data/bench', { recursive: true });
+writeFileSync('.data/bench/report.json', JSON.stringify({ date: new Date().toISOString(), cores, cpu: cpus()[0]?.model, node: process.version, pairs: PAIRS, runs: results }, null, 2));
+console.log('\nJSON: .data/bench/report.json');

@@ -172,7 +172,7 @@ export class EnclaveService {
     const index = req.index ?? 0;
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'derive-account', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') });
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
-      const { privateKey, ...account } = deriveAccount(seed(), network, index);
+      const { privateKey, ...account } = deriveAccount(await seed(), network, index);
       privateKey.fill(0);
       return { account: toProtoAccount(account), sealedBlob: wallet.current };
     });
@@ -191,7 +191,7 @@ export class EnclaveService {
     const { digest, signWith } = this.prepareSignature(network, req);
     checkEnvelope(envelope, { ...binding, digest: hex0x(digest) }, this.replay, Math.floor(this.now() / 1000));
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
-      const account = deriveAccount(seed(), network, req.accountIndex ?? 0);
+      const account = deriveAccount(await seed(), network, req.accountIndex ?? 0);
       try {
         // The account the user approved (bound in the envelope) is the one at the index the host named, or nothing is signed.
         if (!sameAccount(network, address, account.address)) {
@@ -256,7 +256,7 @@ export class EnclaveService {
   }
 
   private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: string): Promise<ResponseOf<'createWallet'>> {
-    const seed = seedFromMnemonic(entropyToMnemonic(entropy, english));
+    const seed = await seedFromMnemonic(entropyToMnemonic(entropy, english));
     const pinBytes = utf8(pin);
     try {
       const accounts = initialAccounts(seed).map(toProtoAccount);
@@ -271,7 +271,7 @@ export class EnclaveService {
   private async withWallet<T>(
     req: { userId?: string | null; walletId?: string | null; sealedBlob?: Uint8Array | null },
     envelope: PinEnvelope,
-    use: (wallet: OpenedWallet, envelope: PinEnvelope, seed: () => Uint8Array) => Promise<T>,
+    use: (wallet: OpenedWallet, envelope: PinEnvelope, seed: () => Promise<Uint8Array>) => Promise<T>,
   ): Promise<T> {
     const { sealer } = this.ready();
     const userId = required(req.userId, 'userId');
@@ -284,7 +284,8 @@ export class EnclaveService {
       wallet = await sealer.open(blob, walletId, userId, pinBytes);
       const opened = wallet;
       // The BIP-39 seed (PBKDF2, 2048 rounds) only when the operation derives keys.
-      return await use(opened, envelope, () => (seed ??= seedFromMnemonic(entropyToMnemonic(opened.secret, english))));
+      let seeding: Promise<Uint8Array> | undefined;
+      return await use(opened, envelope, () => (seeding ??= seedFromMnemonic(entropyToMnemonic(opened.secret, english)).then((s) => (seed = s))));
     } finally {
       pinBytes.fill(0);
       seed?.fill(0);

@@ -11,7 +11,7 @@ import { argon2id as nobleArgon2id } from '@noble/hashes/argon2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { decodeBlob } from '../src/sealing/blob.js';
-import { ARGON2_POLICY, stretchPin } from '../src/sealing/kdf.js';
+import { ARGON2_POLICY, StretchQueue, stretchPin } from '../src/sealing/kdf.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
@@ -59,12 +59,47 @@ describe('Argon2id', () => {
     expect(Buffer.from(tag).toString('hex')).toBe('0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659');
   });
 
-  test('the enclave’s WASM Argon2id agrees with noble', async () => {
+  test('the enclave’s native Argon2id (argon2) agrees with noble and with hash-wasm, also at the compiled cost', async () => {
     for (const [p, salt] of [['493817', 'a'.repeat(16)], ['000000000000', 'b'.repeat(16)]] as const) {
       const ours = await stretchPin(pin(p), pin(salt), { memoryKiB: 64, iterations: 2, parallelism: 1 });
       const theirs = nobleArgon2id(pin(p), pin(salt), { t: 2, m: 64, p: 1, dkLen: 32 });
       expect(Buffer.from(ours).toString('hex')).toBe(Buffer.from(theirs).toString('hex'));
     }
+    const { argon2id: wasm } = await import('hash-wasm');
+    const salt = new Uint8Array(16).fill(1);
+    const native = await stretchPin(pin('493817'), salt, ARGON2_POLICY);
+    const reference = await wasm({ password: pin('493817'), salt, parallelism: 1, iterations: 2, memorySize: ARGON2_POLICY.memoryKiB, hashLength: 32, outputType: 'hex' });
+    expect(Buffer.from(native).toString('hex')).toBe(reference);
+  });
+
+  test('the stretch queue runs at most `concurrency` at once, in arrival order, and refuses past its bound', async () => {
+    const q = new StretchQueue(2, 3);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const gates: Array<() => void> = [];
+    const task = (i: number) => () =>
+      new Promise<number>((resolve) => {
+        running++;
+        peak = Math.max(peak, running);
+        order.push(i);
+        gates.push(() => {
+          running--;
+          resolve(i);
+        });
+      });
+    const all = [0, 1, 2, 3, 4].map((i) => q.run(task(i)));
+    await new Promise((r) => setImmediate(r));
+    expect(q.depth).toEqual({ running: 2, waiting: 3 });
+    await expect(q.run(task(9))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    while (gates.length) {
+      gates.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await Promise.all(all)).toEqual([0, 1, 2, 3, 4]);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(peak).toBe(2);
+    expect(q.depth).toEqual({ running: 0, waiting: 0 });
   });
 
   test('the compiled cost is at least 19 MiB and t=2', () => {

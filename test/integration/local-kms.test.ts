@@ -176,7 +176,8 @@ test('a key policy bound to PCR0 releases keys only to that measurement', async 
   await expect(sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256' }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
   // Another image (the policy names a different PCR0) gets nothing either.
   await sdk.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId!, PolicyName: 'default', Policy: policy('00'.repeat(48)) }));
-  const err = (await kms.decryptDataKey(dk.ciphertextBlob, ctx).catch((e: unknown) => e)) as EnclaveWalletError;
+  // A fresh enclave process (nothing cached) asks KMS again, and is refused.
+  const err = (await enclaveKms(KeyMetadata!.Arn!).decryptDataKey(dk.ciphertextBlob, ctx).catch((e: unknown) => e)) as EnclaveWalletError;
   expect(err).toBeInstanceOf(EnclaveWalletError);
   expect(err.code).toBe('KMS_ACCESS_DENIED');
 });

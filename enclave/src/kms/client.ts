@@ -11,6 +11,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { Platform } from '../platform/types.js';
 import type { DataKeyProvider } from '../sealing/seal.js';
 import { decryptCiphertextForRecipient } from './cms.js';
+import { DataKeyCache } from './data-key-cache.js';
 import { createVsockHttpsAgent } from './vsock-agent.js';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -66,9 +67,15 @@ function mapError(err: unknown, ciphertextError: 'BLOB_INVALID' | 'KMS_UNAVAILAB
   return new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS is unreachable');
 }
 
+/** How long an attestation document made for KMS `Recipient` is reused (KMS accepts documents up to five minutes old). */
+export const RECIPIENT_DOCUMENT_REUSE_MS = 4 * 60_000;
+
 export class EnclaveKms implements DataKeyProvider {
   private readonly client: KMSClient;
   private credentials: AwsCredentials;
+  private recipientDocument: { document: Uint8Array; made: number } | undefined;
+  /** Data keys recently released to this enclave (see data-key-cache.ts). */
+  readonly dataKeys = new DataKeyCache();
 
   constructor(
     private readonly config: KmsConfig,
@@ -92,7 +99,12 @@ export class EnclaveKms implements DataKeyProvider {
   }
 
   private recipient(): { AttestationDocument: Uint8Array; KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } {
-    return { AttestationDocument: this.platform.attest({ publicKey: this.recipientKey.publicKeyDer }), KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' };
+    // The document binds only the enclave's RSA key, which lives as long as the process: reuse it while KMS accepts it.
+    const now = Date.now();
+    if (!this.recipientDocument || now - this.recipientDocument.made > RECIPIENT_DOCUMENT_REUSE_MS) {
+      this.recipientDocument = { document: this.platform.attest({ publicKey: this.recipientKey.publicKeyDer }), made: now };
+    }
+    return { AttestationDocument: this.recipientDocument.document, KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' };
   }
 
   private open(ciphertextForRecipient: Uint8Array | undefined): Uint8Array {
@@ -121,7 +133,9 @@ export class EnclaveKms implements DataKeyProvider {
       const out = await this.client.send(new GenerateDataKeyCommand({ KeyId: this.config.keyId, KeySpec: 'AES_256', EncryptionContext: context, Recipient: this.recipient() }));
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
       if (!out.CiphertextBlob || !out.KeyId) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS answered without a CiphertextBlob');
-      return { plaintext: this.open(out.CiphertextForRecipient), ciphertextBlob: out.CiphertextBlob, keyId: out.KeyId };
+      const plaintext = this.open(out.CiphertextForRecipient);
+      this.dataKeys.put(out.CiphertextBlob, context, plaintext);
+      return { plaintext, ciphertextBlob: out.CiphertextBlob, keyId: out.KeyId };
     } catch (err) {
       throw mapError(err);
     }
@@ -144,10 +158,14 @@ export class EnclaveKms implements DataKeyProvider {
 
   /** Opens a blob's data key. Always names the configured (pinned) key: KMS refuses a ciphertext made under any other key. */
   async decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
+    const cached = this.dataKeys.get(ciphertextBlob, context);
+    if (cached) return cached;
     try {
       const out = await this.client.send(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
-      return this.open(out.CiphertextForRecipient);
+      const key = this.open(out.CiphertextForRecipient);
+      this.dataKeys.put(ciphertextBlob, context, key);
+      return key;
     } catch (err) {
       throw mapError(err, 'BLOB_INVALID');
     }

@@ -5,7 +5,9 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { argon2id } from 'hash-wasm';
+import argon2 from 'argon2';
+import { availableParallelism } from 'node:os';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
 
 /** The cost every new seal uses (OWASP's Argon2id minimum: 19 MiB, t=2, p=1). */
 export const ARGON2_POLICY = Object.freeze({ memoryKiB: 19 * 1024, iterations: 2, parallelism: 1 });
@@ -39,16 +41,61 @@ export function withinBounds(cost: Argon2Cost): boolean {
   );
 }
 
-/** Argon2id(PIN, salt) → 32 bytes. The caller zeroes the result. */
-export async function stretchPin(pin: Uint8Array, salt: Uint8Array, cost: Argon2Cost): Promise<Uint8Array> {
-  return argon2id({
-    password: pin,
-    salt,
-    parallelism: cost.parallelism,
-    iterations: cost.iterations,
-    memorySize: cost.memoryKiB,
-    hashLength: 32,
-    outputType: 'binary',
+/**
+ * A bounded, fair (first come, first served) queue in front of the native
+ * Argon2id, which runs on libuv's thread pool (sized to the enclave's vCPUs
+ * at start-up, see main.ts), so the event loop never blocks and no more
+ * stretches run at once than there are cores. Past `maxWaiting` queued
+ * stretches a new one is refused (ENCLAVE_BUSY, mapped to 503 with a retry
+ * time) instead of growing memory without bound.
+ */
+export class StretchQueue {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    readonly concurrency: number = availableParallelism(),
+    readonly maxWaiting: number = 256,
+  ) {}
+
+  /** Stretches now running and waiting (for metrics). */
+  get depth(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) {
+      if (this.waiting.length >= this.maxWaiting) throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // hand the slot over: running stays the same
+      else this.running--;
+    }
+  }
+}
+
+/** The process-wide queue (one per enclave process: all its stretches share the cores). */
+export const stretchQueue = new StretchQueue();
+
+/** Argon2id(PIN, salt) → 32 bytes, natively, through the queue. The caller zeroes the result. */
+export async function stretchPin(pin: Uint8Array, salt: Uint8Array, cost: Argon2Cost, queue: StretchQueue = stretchQueue): Promise<Uint8Array> {
+  return queue.run(async () => {
+    const out = await argon2.hash(Buffer.from(pin), {
+      type: argon2.argon2id,
+      raw: true,
+      salt: Buffer.from(salt),
+      memoryCost: cost.memoryKiB,
+      timeCost: cost.iterations,
+      parallelism: cost.parallelism,
+      hashLength: 32,
+    });
+    const result = new Uint8Array(out);
+    out.fill(0);
+    return result;
   });
 }
 

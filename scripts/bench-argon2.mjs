@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The Argon2id ceiling of this machine: the `argon2` package (the enclave's native Argon2id) with the
+// enclave's compiled-in cost, one stretch per core at a time, for a fixed time. Run as its own process
+// (its thread pool sized to the cores), so nothing else shares it. Prints one JSON line.
+//   node scripts/bench-argon2.mjs [SECONDS]
+import argon2 from 'argon2';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+
+const { ARGON2_POLICY } = await import('../enclave/dist/sealing/kdf.js');
+const seconds = Number(process.argv[2] ?? '5');
+const cores = availableParallelism();
+const opts = () => ({ type: argon2.argon2id, raw: true, salt: randomBytes(16), memoryCost: ARGON2_POLICY.memoryKiB, timeCost: ARGON2_POLICY.iterations, parallelism: ARGON2_POLICY.parallelism, hashLength: 32 });
+
+// One at a time: the latency of one stretch.
+const single = [];
+for (let i = 0; i < 10; i++) {
+  const t = performance.now();
+  await argon2.hash('493817', opts());
+  single.push(performance.now() - t);
+}
+single.sort((a, b) => a - b);
+
+// Every core busy: the throughput ceiling.
+let done = 0;
+const end = performance.now() + seconds * 1000;
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: cores }, async () => {
+    while (performance.now() < end) {
+      await argon2.hash('493817', opts());
+      done++;
+    }
+  }),
+);
+const elapsed = (performance.now() - t0) / 1000;
+console.log(JSON.stringify({ cores, memoryKiB: ARGON2_POLICY.memoryKiB, iterations: ARGON2_POLICY.iterations, singleP50Ms: single[5], perSecond: done / elapsed }));
