@@ -285,7 +285,10 @@ export class EnclaveService {
       const opened = wallet;
       // The BIP-39 seed (PBKDF2, 2048 rounds) only when the operation derives keys.
       let seeding: Promise<Uint8Array> | undefined;
-      return await use(opened, envelope, () => (seeding ??= seedFromMnemonic(entropyToMnemonic(opened.secret, english)).then((s) => (seed = s))));
+      const result = await use(opened, envelope, () => (seeding ??= seedFromMnemonic(entropyToMnemonic(opened.secret, english)).then((s) => (seed = s))));
+      // Nothing is answered before the guard has cleared the counted guess (it ran while `use` worked).
+      await opened.settled;
+      return result;
     } finally {
       pinBytes.fill(0);
       seed?.fill(0);

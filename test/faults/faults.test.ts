@@ -175,6 +175,7 @@ test('the host killed mid-request: the client sees the connection drop, nothing 
   const updates = (): number => guard.seen.filter((op) => op.endsWith('.UpdateItem')).length;
   for (let i = 0; i < 200 && updates() < 2; i++) await new Promise((r) => setTimeout(r, 50));
   expect(updates()).toBe(2); // the count, then the clear
+  for (let i = 0; i < 100 && (await guardItem(walletId)).failed!.N !== '0'; i++) await new Promise((r) => setTimeout(r, 20)); // the clear in flight lands
   expect((await guardItem(walletId)).failed!.N).toBe('0');
   expect((await stored(walletId)).version).toBe(before.version);
   expect((await sign(walletId)).status).toBe(200);

@@ -72,6 +72,8 @@ export interface OpenedWallet {
   secret: Uint8Array;
   /** The wallet's current blob when it differs from the one the host sent (for the host to store). */
   current: Uint8Array | undefined;
+  /** Resolves once the guard has cleared the counted guess; await it before answering (it rejects if the guard write failed). */
+  settled: Promise<void>;
   dispose(): void;
   /** Seals the same secret under `newPin` as the next version, and makes that version current in the guard. */
   changePin(newPin: Uint8Array): Promise<Uint8Array>;
@@ -92,6 +94,12 @@ export class Sealer {
   private readonly guard: WalletGuard;
   private readonly now: () => number;
   private readonly kmsKeyArn: string | undefined;
+  /**
+   * Guard records as this enclave last wrote or read them. Only a hint: every
+   * write is conditional on the version and count it assumes, so a stale
+   * entry costs one failed write and a fresh read, never a wrong answer.
+   */
+  private readonly records = new Map<string, GuardRecord>();
 
   constructor(options: SealerOptions) {
     this.provider = options.provider;
@@ -114,7 +122,9 @@ export class Sealer {
     try {
       if (!key || !pinKey) throw dataKey.status === 'rejected' ? dataKey.reason : (stretched as PromiseRejectedResult).reason;
       const blob = this.sealWith({ walletId, userId, kmsKeyId: key.keyId, kmsCiphertext: key.ciphertextBlob, dataKey: key.plaintext, secret, stretched: pinKey, salt, generation: 1 });
-      await this.guard.create({ walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, failed: 0, lockedUntil: 0 });
+      const record: GuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, failed: 0, lockedUntil: 0 };
+      await this.guard.create(record);
+      this.remember(record);
       return blob;
     } finally {
       key?.plaintext.fill(0);
@@ -135,11 +145,13 @@ export class Sealer {
     checkBinding(presented, walletId, userId);
     if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob names another KMS key than the one this enclave uses');
     for (let attempt = 0; ; attempt++) {
-      const record = (await this.guard.get(walletId)) ?? (await this.adopt(presented, blobBytes, walletId, userId));
+      const record = this.records.get(walletId) ?? (await this.guard.get(walletId)) ?? (await this.adopt(presented, blobBytes, walletId, userId));
       if (!record) continue; // lost a race to adopt: read again
+      this.remember(record);
       try {
         return await this.openRecord(record, blobBytes, walletId, userId, pin);
       } catch (err) {
+        if (err instanceof GuardConflict || (err instanceof EnclaveWalletError && err.code !== 'PIN_INVALID' && err.code !== 'PIN_LOCKED')) this.records.delete(walletId);
         if (!(err instanceof GuardConflict)) throw err;
         if (attempt >= GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
         await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
@@ -170,7 +182,7 @@ export class Sealer {
     const failures = record.failed + 1;
     const lockedUntil = failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }),
+      this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }).then(() => this.remember({ ...record, failed: failures, lockedUntil })),
       this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId)),
       stretchPin(pin, blob.argon2.salt, blob.argon2),
     ]);
@@ -192,27 +204,31 @@ export class Sealer {
       } finally {
         key.fill(0);
       }
-      try {
-        // Until this write lands the guess stays counted: a failure here leaves the wallet counted (or locked), never open.
-        await this.guard.clear(walletId, record.version);
-      } catch (err) {
-        secret.fill(0);
-        throw err;
-      }
+      // Until this write lands the guess stays counted: the caller must await `settled` before answering, so a
+      // failure leaves the wallet counted (or locked) and nothing is returned. It runs while the caller signs.
+      const settled = this.guard.clear(walletId, record.version).then(
+        () => this.remember({ ...record, failed: 0, lockedUntil: 0 }),
+        (err: unknown) => {
+          this.records.delete(walletId);
+          throw err;
+        },
+      );
+      settled.catch(() => undefined); // observed by the caller; never an unhandled rejection
       handedOver = true;
-      return this.opened(record, blob, dataKey, secret, presentedBytes, walletId, userId);
+      return this.opened(record, blob, dataKey, secret, presentedBytes, walletId, userId, settled);
     } finally {
       stretched?.fill(0);
       if (!handedOver) dataKey?.fill(0);
     }
   }
 
-  private opened(record: GuardRecord, blob: SealedBlob, dataKey: Uint8Array, secret: Uint8Array, presentedBytes: Uint8Array, walletId: string, userId: string): OpenedWallet {
+  private opened(record: GuardRecord, blob: SealedBlob, dataKey: Uint8Array, secret: Uint8Array, presentedBytes: Uint8Array, walletId: string, userId: string, settled: Promise<void>): OpenedWallet {
     let disposed = false;
     return {
       walletId,
       userId,
       secret,
+      settled,
       current: sameBytes(record.blob, presentedBytes) ? undefined : record.blob,
       dispose: () => {
         disposed = true;
@@ -230,14 +246,23 @@ export class Sealer {
           stretched.fill(0);
         }
         try {
+          await settled;
           await this.guard.advance(walletId, record.version, { version: record.version + 1, blob: next, keyRef: record.keyRef });
+          this.remember({ ...record, version: record.version + 1, blob: next, failed: 0, lockedUntil: 0 });
         } catch (err) {
+          this.records.delete(walletId);
           if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was changed; nothing was changed');
           throw err;
         }
         return next;
       },
     };
+  }
+
+  private remember(record: GuardRecord): void {
+    this.records.delete(record.walletId);
+    this.records.set(record.walletId, record);
+    if (this.records.size > 10_000) this.records.delete(this.records.keys().next().value!);
   }
 
   /**
