@@ -12,14 +12,12 @@
  * mnemonic. Callers zero the returned private keys when done.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
-import { HDKey } from '@scure/bip32';
-import { pbkdf2 } from 'node:crypto';
+import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
 import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 
@@ -136,6 +134,55 @@ export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Arr
   return { key, chainCode };
 }
 
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const BITCOIN_SEED = Buffer.from('Bitcoin seed', 'utf8');
+const toBig = (b: Uint8Array): bigint => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'));
+const toBytes32 = (n: bigint): Uint8Array => Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
+
+/** The compressed (33 bytes) or uncompressed (65 bytes) secp256k1 public key of `privateKey`, natively. */
+export function secp256k1PublicKey(privateKey: Uint8Array, compressed = true): Uint8Array {
+  const ecdh = createECDH('secp256k1');
+  ecdh.setPrivateKey(privateKey);
+  return new Uint8Array(ecdh.getPublicKey(null, compressed ? 'compressed' : 'uncompressed'));
+}
+
+/**
+ * BIP-32 derivation of a secp256k1 private key along `path` ("m/44'/60'/0'/0/0"),
+ * with node:crypto's HMAC-SHA512 and native point multiplication: only what
+ * the path needs (a parent public key for each non-hardened step), a few
+ * hundred microseconds instead of tens of milliseconds of JavaScript. Checked
+ * against the BIP-32 vectors and @scure/bip32 (enclave/test/vectors).
+ */
+export function bip32Secp256k1(seed: Uint8Array, path: string): Uint8Array {
+  if (!/^m(\/\d+'?)*$/.test(path)) throw new RangeError(`bad derivation path ${path}`);
+  let I = createHmac('sha512', BITCOIN_SEED).update(seed).digest();
+  let k = toBig(I.subarray(0, 32));
+  let chain = Buffer.from(I.subarray(32));
+  I.fill(0);
+  if (k === 0n || k >= SECP256K1_N) throw new RangeError('invalid master key');
+  for (const part of path.split('/').slice(1)) {
+    const hardened = part.endsWith("'");
+    const index = Number(hardened ? part.slice(0, -1) : part);
+    if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) throw new RangeError(`bad index in ${path}`);
+    const data = Buffer.alloc(37);
+    if (hardened) Buffer.from(toBytes32(k)).copy(data, 1);
+    else Buffer.from(secp256k1PublicKey(toBytes32(k))).copy(data, 0);
+    data.writeUInt32BE((hardened ? index + 0x80000000 : index) >>> 0, 33);
+    I = createHmac('sha512', chain).update(data).digest();
+    data.fill(0);
+    const il = toBig(I.subarray(0, 32));
+    // IL ≥ n or a zero key: BIP-32 says try the next index; with 2^-127 odds, refuse instead.
+    if (il >= SECP256K1_N) throw new RangeError('invalid child key');
+    k = (il + k) % SECP256K1_N;
+    if (k === 0n) throw new RangeError('invalid child key');
+    chain.fill(0);
+    chain = Buffer.from(I.subarray(32));
+    I.fill(0);
+  }
+  chain.fill(0);
+  return toBytes32(k);
+}
+
 /** Derives one account from a BIP-39 seed. */
 export function deriveAccount(seed: Uint8Array, network: Network, index: number): PrivateAccount {
   const path = pathOf(network, index);
@@ -144,17 +191,10 @@ export function deriveAccount(seed: Uint8Array, network: Network, index: number)
     chainCode.fill(0);
     return { network, index, path, address: base58.encode(ed25519.getPublicKey(key)), privateKey: key };
   }
-  const root = HDKey.fromMasterSeed(seed);
-  const node = root.derive(path);
-  try {
-    const privateKey = Uint8Array.from(node.privateKey!);
-    if (network === 'evm') return { network, index, path, address: evmAddress(secp256k1.getPublicKey(privateKey, false)), privateKey };
-    const program = ripemd160(sha256(node.publicKey!));
-    return { network, index, path, address: bech32.encode('bc', [0, ...bech32.toWords(program)]), privateKey };
-  } finally {
-    node.wipePrivateData();
-    root.wipePrivateData();
-  }
+  const privateKey = bip32Secp256k1(seed, path);
+  if (network === 'evm') return { network, index, path, address: evmAddress(secp256k1PublicKey(privateKey, false)), privateKey };
+  const program = ripemd160(sha256(secp256k1PublicKey(privateKey, true)));
+  return { network, index, path, address: bech32.encode('bc', [0, ...bech32.toWords(program)]), privateKey };
 }
 
 /** The public part of an account (its private key zeroed). */

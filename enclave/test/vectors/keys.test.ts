@@ -18,6 +18,7 @@ import {
   pathOf,
   seedFromMnemonic,
   seedFromMnemonicSync,
+  bip32Secp256k1,
   slip10Ed25519,
 } from '../../src/keys/derive.js';
 
@@ -65,6 +66,17 @@ describe('BIP-32 test vector 1 (the library used for secp256k1)', () => {
     ["m/0'/1/2'/2/1000000000", 'xprvA41z7zogVVwxVSgdKUHDy1SKmdb533PjDz7J6N6mV6uS3ze1ai8FHa8kmHScGpWmj4WggLyQjgPie1rFSruoUihUZREPSL39UNdE3BBDu76'],
   ])('%s', (path, xprv) => {
     expect(root.derive(path).privateExtendedKey).toBe(xprv);
+    // The enclave's own (native) derivation reaches the same private key.
+    expect(hex(bip32Secp256k1(Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'), path))).toBe(hex(root.derive(path).privateKey!));
+  });
+
+  test('the native derivation agrees with @scure/bip32 on the wallet paths of random seeds', () => {
+    for (let i = 0; i < 20; i++) {
+      const seed = Uint8Array.from({ length: 64 }, (_, j) => (i * 31 + j * 7) & 0xff);
+      for (const path of [`m/44'/60'/0'/0/${i}`, `m/84'/0'/0'/0/${i}`, "m/0/1/2'/3"]) {
+        expect(hex(bip32Secp256k1(seed, path))).toBe(hex(HDKey.fromMasterSeed(seed).derive(path).privateKey!));
+      }
+    }
   });
 });
 
