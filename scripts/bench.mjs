@@ -102,6 +102,7 @@ async function startStack(pairs) {
       AUTH_DEV_ISSUER: `http://127.0.0.1:${ports.issuer}`,
       // Stateless hosts: the same token-signing key everywhere.
       HOST_SIGNING_KEY_FILE: join(dir, 'host-signing-key.json'),
+      HOST_PUBLIC_URL: 'http://wallet.bench.local', // one issuer of access tokens for every host, as behind a load balancer
       KMS_REGION: 'us-east-1',
       KMS_ENDPOINT: `http://127.0.0.1:${ports.kms}`,
       KMS_KEY_ID: arn,
