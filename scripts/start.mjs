@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +24,9 @@ const dynamoPort = env.DYNAMODB_PORT ?? '8000';
 const issuerPort = env.DEV_ISSUER_PORT ?? '9090';
 const chainPort = env.LOCAL_CHAIN_PORT ?? '8545';
 const localChain = env.LOCAL_CHAIN !== '0';
+const shutdownTimeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? '10000');
+// Where the local stack keeps its data (DATA_DIR; default .data).
+const dataDir = env.DATA_DIR ?? '.data';
 const anvilBin = join(root, 'node_modules', '.bin', 'anvil');
 env.ENCLAVE_LISTEN ??= `tcp://127.0.0.1:${enclavePort}`;
 env.ENCLAVE_ADDRESS ??= env.ENCLAVE_LISTEN;
@@ -32,16 +35,20 @@ env.ENCLAVE_PLATFORM ??= 'simulated';
 // would otherwise be printed by every process. Production images run the current LTS.
 env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-env.ENCLAVE_DEV_CA_DIR ??= '.data/dev-ca';
-env.LOCAL_KMS_DATA_DIR ??= '.data/kms';
-mkdirSync('.data', { recursive: true, mode: 0o700 });
+env.ENCLAVE_DEV_CA_DIR ??= join(dataDir, 'dev-ca');
+env.LOCAL_KMS_DATA_DIR ??= join(dataDir, 'kms');
+env.DYNAMODB_DATA_DIR ??= join(dataDir, 'dynamodb');
+env.DEV_ISSUER_DATA_DIR ??= join(dataDir, 'dev-oidc');
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
 /** @type {Map<string, import('node:child_process').ChildProcess>} */
 const children = new Map();
 let stopping = false;
 
 function run(name, script, { restart, extraEnv = {}, command = process.execPath, args = [join(root, script)], quiet = false }) {
-  const child = spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] });
+  // Each child in its own process group: a signal to the launcher's group (Ctrl-C, `kill -- -PGID`) reaches
+  // only the launcher, which then stops the children in order (below).
+  const child = spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'], detached: true });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);
@@ -56,23 +63,38 @@ function run(name, script, { restart, extraEnv = {}, command = process.execPath,
   });
 }
 
-function stop(code = 0) {
+/** Stops one child: SIGTERM, then SIGKILL if it has not exited within `ms`. */
+function stopChild(name, ms) {
+  const child = children.get(name);
+  if (!child) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Graceful, in order: the host first (it answers 503 to new requests and lets those in flight finish),
+ * then the enclave (it serves until the host has gone), then the chain, the issuer, KMS and storage last,
+ * so that a request in flight when the signal came still finds everything it needs.
+ */
+async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   console.error('[start] stopping');
-  for (const child of children.values()) child.kill('SIGTERM');
-  const deadline = setTimeout(() => {
-    for (const child of children.values()) child.kill('SIGKILL');
-    process.exit(code);
-  }, 5000);
-  const check = setInterval(() => {
-    if (children.size === 0) {
-      clearInterval(check);
-      clearTimeout(deadline);
-      process.exit(code);
-    }
-  }, 50);
+  const grace = shutdownTimeoutMs + 2000;
+  await stopChild('host', grace);
+  await stopChild('enclave', grace);
+  await Promise.all(['anvil', 'dev-oidc', 'local-kms', 'dynamodb'].map((n) => stopChild(n, 5000)));
+  process.exit(code);
 }
+process.on('exit', () => {
+  for (const child of children.values()) child.kill('SIGKILL');
+});
 
 /** Resolves once something accepts TCP connections on the port. */
 async function waitForPort(port, what) {
@@ -88,8 +110,8 @@ async function waitForPort(port, what) {
   throw new Error(`${what} did not come up on port ${port}`);
 }
 
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 
 try {
   run('dynamodb', 'devtools/dist/dynamo/main.js', { restart: false });
@@ -97,8 +119,8 @@ try {
   run('dev-oidc', 'devtools/dist/oidc/main.js', { restart: false, extraEnv: { DEV_ISSUER_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` } });
   if (localChain) {
     if (!existsSync(anvilBin)) throw new Error('anvil is not installed (npm package @foundry-rs/anvil-linux-amd64); set LOCAL_CHAIN=0 to run without a chain');
-    mkdirSync('.data/anvil', { recursive: true });
-    run('anvil', '', { restart: false, command: anvilBin, args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', '.data/anvil/state.json', '--silent'], quiet: true });
+    mkdirSync(join(dataDir, 'anvil'), { recursive: true });
+    run('anvil', '', { restart: false, command: anvilBin, args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', join(dataDir, 'anvil', 'state.json'), '--silent'], quiet: true });
   }
   run('local-kms', 'devtools/dist/kms/main.js', { restart: false });
   await waitForPort(kmsPort, 'the local KMS');
@@ -125,7 +147,7 @@ try {
     extraEnv: {
       DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
       AUTH_DEV_ISSUER: `http://127.0.0.1:${issuerPort}`,
-      HOST_SIGNING_KEY_FILE: '.data/host/signing-key.json',
+      HOST_SIGNING_KEY_FILE: join(dataDir, 'host', 'signing-key.json'),
       KMS_REGION: 'us-east-1',
       KMS_ENDPOINT: `http://127.0.0.1:${kmsPort}`,
       KMS_KEY_ID: arn,
@@ -148,7 +170,7 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})
   local KMS     http://127.0.0.1:${kmsPort}   (wallet key ${arn})
   EVM node      ${localChain ? `http://127.0.0.1:${chainPort}   (anvil, chain 31337)` : 'off (LOCAL_CHAIN=0)'}
-  data          ${join(root, '.data')}
+  data          ${resolve(root, dataDir)}
 Try it: npm run demo
 Press Ctrl-C to stop.
 `);

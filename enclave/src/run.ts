@@ -15,12 +15,20 @@ try {
   const server = await startEnclaveServer({ listen: startup.listen, logger, service });
   const pcr0 = Buffer.from(service.identity().pcrs?.[0] ?? new Uint8Array(0)).toString('hex');
   logger.info('listening', { address: server.address, mode: startup.mode, pcr0 });
+  // Graceful: serve what the host has in flight, then close (SHUTDOWN_TIMEOUT_MS at most, default 10 s).
+  const timeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? '10000');
+  let stopping = false;
   const stop = (): void => {
-    logger.info('stopping');
-    void server.close().then(() => process.exit(0));
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { inFlight: server.inFlight, connections: server.connections });
+    void server.drain(Number.isFinite(timeoutMs) ? timeoutMs : 10_000).then(() => {
+      logger.info('stopped');
+      process.exit(0);
+    });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 } catch (err) {
   logger.error('start_failed', { reason: (err as Error).message });
   process.exit(1);

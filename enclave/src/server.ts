@@ -31,9 +31,34 @@ export function testStartupConfig(devCaDir: string): StartupConfig {
   return loadStartupConfig({ ENCLAVE_PLATFORM: 'simulated', ENCLAVE_DEV_CA_DIR: devCaDir });
 }
 
+/** The enclave's server: the RPC server, and what a graceful stop needs. */
+export interface EnclaveServer extends RpcServer {
+  /** Requests being handled now. */
+  readonly inFlight: number;
+  /**
+   * A graceful stop: no new connections; the open ones are served until the
+   * host has gone (its connections closed) or nothing has been in flight for
+   * `quietMs`, at most `timeoutMs`; then everything closes.
+   */
+  drain(timeoutMs: number, quietMs?: number): Promise<void>;
+}
+
 /** Starts serving; resolves once listening. */
-export async function startEnclaveServer(options: EnclaveServerOptions): Promise<RpcServer> {
+export async function startEnclaveServer(options: EnclaveServerOptions): Promise<EnclaveServer> {
   const s = options.service;
+  let inFlight = 0;
+  let lastBusy = Date.now();
+  const counted =
+    <A, R>(fn: (a: A) => Promise<R>) =>
+    async (a: A): Promise<R> => {
+      inFlight++;
+      try {
+        return await fn(a);
+      } finally {
+        inFlight--;
+        lastBusy = Date.now();
+      }
+    };
   const handlers: Handlers = {
     init: (body) => s.init(body),
     health: () => s.health(),
@@ -46,9 +71,31 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     import: (body) => s.import(body),
     updateCredentials: (body) => s.updateCredentials(body),
   };
-  return startRpcServer(options.listen, handlers, {
+  for (const k of Object.keys(handlers) as Array<keyof Handlers>) (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
+  const server = await startRpcServer(options.listen, handlers, {
     onInternalError: (err, operation) =>
       options.logger.error('internal_error', { operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
   });
+  return {
+    get address() {
+      return server.address;
+    },
+    get connections() {
+      return server.connections;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    stopListening: () => server.stopListening(),
+    close: () => server.close(),
+    async drain(timeoutMs, quietMs = 1000) {
+      await server.stopListening();
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && server.connections > 0 && !(inFlight === 0 && Date.now() - lastBusy >= quietMs)) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await server.close();
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { base58 } from '@scure/base';
 import { EnclaveWalletError, v1, type OperationName, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import { sendError, sendFailure } from './api/http-errors.js';
 import { mountDemo, type DemoOptions } from './api/demo.js';
+import type { Drain } from './shutdown.js';
 import { Metrics } from './api/metrics.js';
 import { openApiDocument, renderDocsPage } from './api/openapi.js';
 import { clientKey, RateLimiter } from './api/rate-limit.js';
@@ -39,6 +40,8 @@ export interface AppDependencies {
   metricsToken?: string;
   /** The demo page (local stack only, while the dev issuer is on). */
   demo?: DemoOptions;
+  /** Graceful shutdown: counts requests in flight, refuses new ones once draining. */
+  drain?: Drain;
 }
 
 /** The body limit of every request. */
@@ -73,6 +76,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(helmet());
+  if (deps.drain) app.use(deps.drain.middleware());
   app.use((req: Request, res: Response, next: NextFunction) => {
     const requestId = randomUUID();
     const started = process.hrtime.bigint();

@@ -17,6 +17,8 @@ export interface HostConfig {
   rateLimits: boolean;
   /** Load balancers in front of the host whose X-Forwarded-For entries are trusted. */
   trustProxyHops: number;
+  /** How long a stop waits for requests in flight (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
   /** Bearer token for /metrics; unset = loopback clients only. */
   metricsToken: string | undefined;
   /** The demo page: only with the dev issuer (the local stack). */
@@ -64,6 +66,8 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     problems.push('GUARD_CREDENTIALS_CIPHERTEXT_FILE cannot be read');
   }
   if (kms && guardCiphertext.length === 0) problems.push('GUARD_CREDENTIALS_CIPHERTEXT (base64 KMS ciphertext of the guard credentials) is required with KMS_KEY_ID; see docs/guard.md');
+  const shutdownTimeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? '10000');
+  if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0 || shutdownTimeoutMs > 600_000) problems.push('SHUTDOWN_TIMEOUT_MS must be 0 to 600000');
   const trustProxyHops = Number(env.TRUST_PROXY_HOPS ?? '0');
   if (!Number.isInteger(trustProxyHops) || trustProxyHops < 0 || trustProxyHops > 5) problems.push('TRUST_PROXY_HOPS must be 0 to 5');
   if (env.METRICS_TOKEN !== undefined && env.METRICS_TOKEN.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
@@ -84,6 +88,7 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     signingKeyFile: env.HOST_SIGNING_KEY_FILE || undefined,
     rateLimits: env.RATE_LIMITS !== 'off',
     trustProxyHops,
+    shutdownTimeoutMs,
     metricsToken: env.METRICS_TOKEN || undefined,
     demo: env.AUTH_DEV_ISSUER
       ? {

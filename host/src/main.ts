@@ -12,6 +12,7 @@ import { newSigningJwk, TokenService } from './auth/tokens.js';
 import { loadHostConfig } from './config.js';
 import { CredentialRefresher, fetchRoleCredentials } from './credentials.js';
 import { EnclavePool } from './enclave-client.js';
+import { Drain } from './shutdown.js';
 import { Store } from './storage/wallets.js';
 
 const log = pino({ base: { component: 'host' } });
@@ -73,16 +74,27 @@ try {
         })
       : undefined,
   });
-  const app = createApp({ enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits, trustProxyHops: config.trustProxyHops, metricsToken: config.metricsToken, ...(config.demo ? { demo: config.demo } : {}) });
+  const drain = new Drain();
+  const app = createApp({ drain, enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits, trustProxyHops: config.trustProxyHops, metricsToken: config.metricsToken, ...(config.demo ? { demo: config.demo } : {}) });
   const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer) }, 'listening'));
-  const stop = (): void => {
-    refresher?.stop();
-    enclave.close();
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
+  // Graceful: /readyz and new requests 503 at once, no new connections, requests in flight finish (SHUTDOWN_TIMEOUT_MS).
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, inFlight: drain.requestsInFlight }, 'stopping');
+    server.close();
+    server.closeIdleConnections();
+    void drain.start(config.shutdownTimeoutMs).then((how) => {
+      log.info({ how }, 'stopped');
+      refresher?.stop();
+      enclave.close();
+      server.closeAllConnections();
+      process.exit(0);
+    });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 } catch (err) {
   log.error({ reason: (err as Error).message }, 'start failed');
   process.exit(1);

@@ -3818,6 +3818,12 @@ export namespace enclavewallet {
             /** The operation is not supported by this server or enclave version. */
             UNSUPPORTED_OPERATION = 105,
 
+            /**
+             * The server is shutting down and takes no new requests; retry, another
+             * instance will answer (HTTP 503).
+             */
+            SHUTTING_DOWN = 106,
+
             /** A frame or message could not be decoded; the connection is closed. */
             MALFORMED_REQUEST = 200,
 

@@ -1809,6 +1809,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case 105:
                         message.code = 105;
                         break;
+                    case "SHUTTING_DOWN":
+                    case 106:
+                        message.code = 106;
+                        break;
                     case "MALFORMED_REQUEST":
                     case 200:
                         message.code = 200;
@@ -11453,6 +11457,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} PAYLOAD_TOO_LARGE=103 The request body exceeds the size limit (HTTP 413).
          * @property {number} RATE_LIMITED=104 Too many requests; retry after `retryAfter` seconds (HTTP 429).
          * @property {number} UNSUPPORTED_OPERATION=105 The operation is not supported by this server or enclave version.
+         * @property {number} SHUTTING_DOWN=106 The server is shutting down and takes no new requests; retry, another
+         * instance will answer (HTTP 503).
          * @property {number} MALFORMED_REQUEST=200 A frame or message could not be decoded; the connection is closed.
          * @property {number} PROTOCOL_VERSION_UNSUPPORTED=201 The peer speaks a protocol version this side does not know.
          * @property {number} ENCLAVE_UNAVAILABLE=202 The enclave is not reachable or not ready (HTTP 503).
@@ -11507,6 +11513,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[103] = "PAYLOAD_TOO_LARGE"] = 103;
             values[valuesById[104] = "RATE_LIMITED"] = 104;
             values[valuesById[105] = "UNSUPPORTED_OPERATION"] = 105;
+            values[valuesById[106] = "SHUTTING_DOWN"] = 106;
             values[valuesById[200] = "MALFORMED_REQUEST"] = 200;
             values[valuesById[201] = "PROTOCOL_VERSION_UNSUPPORTED"] = 201;
             values[valuesById[202] = "ENCLAVE_UNAVAILABLE"] = 202;

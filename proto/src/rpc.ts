@@ -405,6 +405,10 @@ export interface RpcServer {
   readonly address: string;
   /** Stops listening and closes every open connection. */
   close(): Promise<void>;
+  /** Open connections. */
+  readonly connections: number;
+  /** Stops accepting connections; the open ones keep being served. */
+  stopListening(): Promise<void>;
 }
 
 /** Listens on `tcp://…` or `vsock://…` and serves every connection with `handlers`. */
@@ -415,8 +419,19 @@ export async function startRpcServer(address: string, handlers: Handlers, option
     connections.add(served);
     void served.closed.then(() => connections.delete(served));
   });
+  let listening = true;
+  const stopListening = async (): Promise<void> => {
+    if (!listening) return;
+    listening = false;
+    // Closing a TCP listener resolves only once its connections are gone: do not wait for that here.
+    void listener.close();
+  };
   return {
     address: listener.address,
+    get connections() {
+      return connections.size;
+    },
+    stopListening,
     async close() {
       // A TCP listener only finishes closing once its connections are gone, so close both together.
       const stopped = listener.close();
