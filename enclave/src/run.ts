@@ -7,7 +7,8 @@ import { loadStartupConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createEnclaveService, startEnclaveServer } from './server.js';
 
-const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info');
+const level = process.env.LOG_LEVEL;
+const logger = createLogger(level === 'debug' || level === 'warn' || level === 'error' ? level : 'info');
 
 try {
   const startup = loadStartupConfig(process.env);

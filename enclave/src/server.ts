@@ -76,6 +76,8 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     onInternalError: (err, operation) =>
       options.logger.error('internal_error', { operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
+    // One line per request, under the host's request id, so a request can be followed from host to enclave.
+    onRequestDone: ({ operation, traceId, ms, code }) => (code ? options.logger.warn : options.logger.info)('request', { requestId: traceId || undefined, operation, ms, code }),
   });
   return {
     get address() {

@@ -12,6 +12,7 @@ import { base58 } from '@scure/base';
 import { EnclaveWalletError, v1, type OperationName, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import { sendError, sendFailure } from './api/http-errors.js';
 import { mountDemo, type DemoOptions } from './api/demo.js';
+import { withRequest } from './request-context.js';
 import type { Drain } from './shutdown.js';
 import { Metrics } from './api/metrics.js';
 import { openApiDocument, renderDocsPage } from './api/openapi.js';
@@ -98,7 +99,7 @@ export function createApp(deps: AppDependencies): express.Express {
       sendFailure(res, err);
       return;
     }
-    next();
+    withRequest(requestId, next);
   });
   app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
 

@@ -3,6 +3,7 @@
  * re-opened with back-off after it drops. While the enclave is away every
  * call fails fast with ENCLAVE_UNAVAILABLE.
  */
+import { currentRequestId } from './request-context.js';
 import { EnclaveWalletError, RpcClient, type OperationName, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
 
 export interface EnclaveClientOptions {
@@ -35,7 +36,9 @@ export class EnclaveClient {
   /** Calls an enclave operation. */
   async call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number }): Promise<ResponseOf<K>> {
     const rpc = await this.connection();
-    return rpc.call(operation, body, options);
+    // The HTTP request's id goes along, so the enclave's log line of this call carries it too.
+    const traceId = currentRequestId();
+    return rpc.call(operation, body, { ...options, ...(traceId ? { traceId } : {}) });
   }
 
   /** Closes the connection and stops reconnecting. */

@@ -4,3 +4,4 @@ export * from './config.js';
 export * from './auth/oidc.js';
 export * from './auth/tokens.js';
 export * from './storage/wallets.js';
+export * from './log.js';

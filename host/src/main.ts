@@ -5,17 +5,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { pino } from 'pino';
 import { createApp } from './app.js';
 import { IdTokenVerifier } from './auth/oidc.js';
 import { newSigningJwk, TokenService } from './auth/tokens.js';
 import { loadHostConfig } from './config.js';
+import { hostLogger } from './log.js';
 import { CredentialRefresher, fetchRoleCredentials } from './credentials.js';
 import { EnclavePool } from './enclave-client.js';
 import { Drain } from './shutdown.js';
 import { Store } from './storage/wallets.js';
 
-const log = pino({ base: { component: 'host' } });
+const log = hostLogger(process.env.LOG_LEVEL);
 
 async function signingKey(config: ReturnType<typeof loadHostConfig>): Promise<Record<string, unknown>> {
   if (config.signingKeyJwk) {

@@ -40,6 +40,13 @@ export namespace enclavewallet {
              */
             protocolVersion: number;
 
+            /**
+             * The host's id of the HTTP request this serves (its x-request-id), so one
+             * request can be followed through both processes' logs. Never a secret; at
+             * most 64 characters; empty for requests of the host's own.
+             */
+            traceId: string;
+
             /** Configure the enclave (KMS, credentials). Must come before any wallet operation. */
             init?: (enclavewallet.v1.InitRequest.$Properties|null);
 
@@ -146,6 +153,13 @@ export namespace enclavewallet {
                  */
                 protocolVersion?: (number|null);
 
+                /**
+                 * The host's id of the HTTP request this serves (its x-request-id), so one
+                 * request can be followed through both processes' logs. Never a secret; at
+                 * most 64 characters; empty for requests of the host's own.
+                 */
+                traceId?: (string|null);
+
                 /** Configure the enclave (KMS, credentials). Must come before any wallet operation. */
                 init?: (enclavewallet.v1.InitRequest.$Properties|null);
 
@@ -187,6 +201,7 @@ export namespace enclavewallet {
             type $Shape = {
               requestId?: number|null;
               protocolVersion?: number|null;
+              traceId?: string|null;
               init?: enclavewallet.v1.InitRequest.$Shape|null;
               health?: enclavewallet.v1.HealthRequest.$Shape|null;
               getAttestation?: enclavewallet.v1.GetAttestationRequest.$Shape|null;

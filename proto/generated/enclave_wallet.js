@@ -37,6 +37,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * errors in EnclaveResponse).
              * @property {number|null} [protocolVersion] The protocol revision the host speaks (PROTOCOL_VERSION in code). The
              * enclave rejects versions it does not know with PROTOCOL_VERSION_UNSUPPORTED.
+             * @property {string|null} [traceId] The host's id of the HTTP request this serves (its x-request-id), so one
+             * request can be followed through both processes' logs. Never a secret; at
+             * most 64 characters; empty for requests of the host's own.
              * @property {enclavewallet.v1.InitRequest.$Properties|null} [init] Configure the enclave (KMS, credentials). Must come before any wallet operation.
              * @property {enclavewallet.v1.HealthRequest.$Properties|null} [health] Liveness and identity; allowed before init.
              * @property {enclavewallet.v1.GetAttestationRequest.$Properties|null} [getAttestation] A fresh attestation document with the host's (or client's) nonce.
@@ -64,6 +67,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @typedef {{
              *   requestId?: number|null;
              *   protocolVersion?: number|null;
+             *   traceId?: string|null;
              *   init?: enclavewallet.v1.InitRequest.$Shape|null;
              *   health?: enclavewallet.v1.HealthRequest.$Shape|null;
              *   getAttestation?: enclavewallet.v1.GetAttestationRequest.$Shape|null;
@@ -113,6 +117,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @instance
              */
             HostRequest.prototype.protocolVersion = 0;
+
+            /**
+             * The host's id of the HTTP request this serves (its x-request-id), so one
+             * request can be followed through both processes' logs. Never a secret; at
+             * most 64 characters; empty for requests of the host's own.
+             * @member {string} traceId
+             * @memberof enclavewallet.v1.HostRequest
+             * @instance
+             */
+            HostRequest.prototype.traceId = "";
 
             /**
              * Configure the enclave (KMS, credentials). Must come before any wallet operation.
@@ -244,6 +258,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.requestId);
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion") && message.protocolVersion !== 0)
                     writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.protocolVersion);
+                if (message.traceId != null && $Object.hasOwnProperty.call(message, "traceId") && message.traceId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.traceId);
                 if (message.init != null && $Object.hasOwnProperty.call(message, "init"))
                     $root.enclavewallet.v1.InitRequest.encode(message.init, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                 if (message.health != null && $Object.hasOwnProperty.call(message, "health"))
@@ -324,6 +340,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 message.protocolVersion = value;
                             else
                                 delete message.protocolVersion;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.traceId = value;
+                            else
+                                delete message.traceId;
                             continue;
                         }
                     case 10: {
@@ -435,6 +460,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion"))
                     if (!$util.isInteger(message.protocolVersion))
                         return "protocolVersion: integer expected";
+                if (message.traceId != null && $Object.hasOwnProperty.call(message, "traceId"))
+                    if (!$util.isString(message.traceId))
+                        return "traceId: string expected";
                 if (message.init != null && $Object.hasOwnProperty.call(message, "init")) {
                     properties.operation = 1;
                     {
@@ -567,6 +595,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (object.protocolVersion != null)
                     if ($Number(object.protocolVersion) !== 0)
                         message.protocolVersion = object.protocolVersion >>> 0;
+                if (object.traceId != null)
+                    if (typeof object.traceId !== "string" || object.traceId.length)
+                        message.traceId = $String(object.traceId);
                 if (object.init != null) {
                     if (!$util.isObject(object.init))
                         throw $TypeError(".enclavewallet.v1.HostRequest.init: object expected");
@@ -644,6 +675,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     } else
                         object.requestId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.protocolVersion = 0;
+                    object.traceId = "";
                 }
                 if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -654,6 +686,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         object.requestId = options.longs === $String ? $util.Long.prototype.toString.call(message.requestId) : options.longs === $Number ? new $util.LongBits(message.requestId.low >>> 0, message.requestId.high >>> 0).toNumber(true) : message.requestId;
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion"))
                     object.protocolVersion = message.protocolVersion;
+                if (message.traceId != null && $Object.hasOwnProperty.call(message, "traceId"))
+                    object.traceId = message.traceId;
                 if (message.init != null && $Object.hasOwnProperty.call(message, "init")) {
                     object.init = $root.enclavewallet.v1.InitRequest.toObject(message.init, options, _depth + 1);
                     if (options.oneofs)

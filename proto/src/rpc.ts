@@ -185,14 +185,14 @@ export class RpcClient {
    *   answer came in time; ENCLAVE_UNAVAILABLE when the connection is or goes
    *   down; VALIDATION_FAILED / PAYLOAD_TOO_LARGE when the request cannot be encoded
    */
-  call<K extends OperationName>(operation: K, body: RequestOf<K>, options: { timeoutMs?: number } = {}): Promise<ResponseOf<K>> {
+  call<K extends OperationName>(operation: K, body: RequestOf<K>, options: { timeoutMs?: number; traceId?: string } = {}): Promise<ResponseOf<K>> {
     if (this.framed.closed) {
       return Promise.reject(new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the connection to the enclave is closed', {}, undefined, { cause: this.closeReason }));
     }
     const requestId = this.allocateId();
     let payload: Uint8Array;
     try {
-      payload = v1.HostRequest.encode({ requestId, protocolVersion: PROTOCOL_VERSION, [operation]: body }).finish();
+      payload = v1.HostRequest.encode({ requestId, protocolVersion: PROTOCOL_VERSION, ...(options.traceId ? { traceId: options.traceId.slice(0, 64) } : {}), [operation]: body }).finish();
     } catch (err) {
       return Promise.reject(new EnclaveWalletError('VALIDATION_FAILED', `cannot encode ${operation} request: ${(err as Error).message}`));
     }
@@ -276,6 +276,8 @@ export class RpcClient {
 export interface RequestContext {
   /** The request id the host chose. */
   readonly requestId: number;
+  /** The host's id of the HTTP request (for logs); empty when none. */
+  readonly traceId: string;
 }
 
 /** The enclave's implementation of each operation; a missing one answers UNSUPPORTED_OPERATION. */
@@ -296,6 +298,8 @@ export interface ServeOptions {
   onInternalError?: (err: unknown, operation: OperationName | undefined) => void;
   /** Called when a connection closes, with the reason if it failed. */
   onConnectionClosed?: (reason: Error | undefined) => void;
+  /** Called after each request is answered: the operation, the host's trace id, the time taken and the error code if it failed. */
+  onRequestDone?: (done: { operation: OperationName; traceId: string; ms: number; code?: string }) => void;
 }
 
 /** A served connection. */
@@ -356,16 +360,23 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
       replyError(requestId, new EnclaveWalletError('UNSUPPORTED_OPERATION', `operation ${operation} is not supported by this enclave`));
       return;
     }
+    const traceId = (request.traceId ?? '').slice(0, 64);
+    const started = Date.now();
+    let code: string | undefined;
     try {
-      const result = await handler(request[operation], { requestId });
+      const result = await handler(request[operation], { requestId, traceId });
       reply({ requestId, [operation]: result });
     } catch (err) {
       if (err instanceof EnclaveWalletError) {
+        code = err.code;
         replyError(requestId, err);
       } else {
+        code = 'INTERNAL_ERROR';
         options.onInternalError?.(err, operation);
         replyError(requestId, new EnclaveWalletError('INTERNAL_ERROR', 'internal error'));
       }
+    } finally {
+      options.onRequestDone?.({ operation, traceId, ms: Date.now() - started, ...(code ? { code } : {}) });
     }
   };
 

@@ -267,10 +267,29 @@ test('docs, OpenAPI and metrics are served; logs hold no tokens or envelopes', a
   expect(Object.keys(spec.body.paths)).toContain('/v1/wallets/{walletId}/sign');
   expect((await fetch(stack.url + '/docs')).headers.get('content-type')).toMatch(/html/);
   expect(await (await fetch(stack.url + '/metrics')).text()).toMatch(/http_requests_total/);
-  const logs = stack.logLines.join('\n');
-  expect(logs.length).toBeGreaterThan(0);
-  expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWTs
-  expect(logs).not.toMatch(/pinEnvelope|idToken|refreshToken|493817/);
+  // Host and enclave alike: no JWT, envelope, token or PIN in any line.
+  for (const logs of [stack.logLines.join('\n'), stack.enclaveLogLines.join('\n')]) {
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWTs
+    expect(logs).not.toMatch(/pinEnvelope|idToken|refreshToken|493817|270394/);
+  }
+});
+
+test('one log format across host and enclave, and a request followed from one to the other by its id', async () => {
+  const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const host = parse(stack.logLines);
+  const enclave = parse(stack.enclaveLogLines);
+  for (const line of [...host, ...enclave]) {
+    expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(['debug', 'info', 'warn', 'error']).toContain(line.level);
+    expect(['host', 'enclave']).toContain(line.component);
+    expect(typeof (line.msg ?? line.event)).toBe('string');
+  }
+  // A signature: the host's line and the enclave's line carry the same request id.
+  const signs = host.filter((l) => l.route === '/v1/wallets/:walletId/sign' && l.status === 200);
+  expect(signs.length).toBeGreaterThan(0);
+  const id = signs[signs.length - 1]!.requestId as string;
+  expect(enclave.filter((l) => l.requestId === id).map((l) => l.operation)).toEqual(['sign']);
 });
 
 test('rate limits answer 429 RATE_LIMITED with Retry-After', async () => {

@@ -9,10 +9,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { DevIssuer } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
-import { createApp, EnclavePool, IdTokenVerifier, newSigningJwk, Store, TokenService } from '@enclave-wallet/host';
+import { createApp, EnclavePool, hostLogger, IdTokenVerifier, newSigningJwk, Store, TokenService } from '@enclave-wallet/host';
 import type { RpcServer, v1 } from '@enclave-wallet/proto';
 import { startLocalAws, type LocalAws } from './local-aws.js';
 
@@ -25,6 +24,8 @@ export interface Stack {
   issuerUrl: string;
   store: Store;
   logLines: string[];
+  /** The enclave's log lines (info and above). */
+  enclaveLogLines: string[];
   enclave: RpcServer;
   enclaveAddress: string;
   restartEnclave(): Promise<void>;
@@ -44,14 +45,16 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
   const { url: issuerUrl, server: issuerServer } = await issuer.listen(0);
 
   const service = await createEnclaveService(testStartupConfig(caDir));
-  let enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
+  const enclaveLogLines: string[] = [];
+  const enclaveLogger = createLogger('info', (l) => enclaveLogLines.push(l));
+  let enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: enclaveLogger, service });
   const enclaveAddress = enclave.address;
 
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: aws.dynamoUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const store = new Store({ client: db, tableName: 'enclave-wallet-test' });
   await store.ensureTable();
   const logLines: string[] = [];
-  const logger = pino({ base: { component: 'host' } }, { write: (line: string) => logLines.push(line) });
+  const logger = hostLogger('info', { write: (line: string) => logLines.push(line) });
   const hostUrl = 'http://127.0.0.1';
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
   const startHost = async (port: number): Promise<{ pool: EnclavePool; http: Server }> => {
@@ -76,6 +79,7 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
     issuerUrl,
     store,
     logLines,
+    enclaveLogLines,
     get enclave() {
       return enclave;
     },
@@ -84,7 +88,7 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
       await enclave.close();
     },
     async restartEnclave() {
-      enclave = await startEnclaveServer({ listen: enclaveAddress, logger: createLogger('error', () => {}), service: await createEnclaveService(testStartupConfig(caDir)) });
+      enclave = await startEnclaveServer({ listen: enclaveAddress, logger: enclaveLogger, service: await createEnclaveService(testStartupConfig(caDir)) });
     },
     async crashHost() {
       // As a killed process would: connections cut, nothing drained, then a fresh host on the same port.

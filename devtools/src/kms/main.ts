@@ -28,7 +28,7 @@ if (existing) {
   writeFileSync(keyFile, JSON.stringify({ arn }, null, 2) + '\n');
 }
 const { url, server } = await kms.listen(port);
-console.log(JSON.stringify({ time: new Date().toISOString(), component: 'local-kms', event: 'listening', url, walletKey: arn }));
+console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'local-kms', event: 'listening', url, walletKey: arn }));
 const stop = (): void => {
   server.close(() => process.exit(0));
   server.closeAllConnections();

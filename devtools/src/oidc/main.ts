@@ -6,7 +6,7 @@ const port = Number(process.env.DEV_ISSUER_PORT ?? '9090');
 const corsOrigins = (process.env.DEV_ISSUER_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const issuer = new DevIssuer({ dataDir: process.env.DEV_ISSUER_DATA_DIR ?? '.data/dev-oidc', corsOrigins });
 const { url, server } = await issuer.listen(port);
-console.log(JSON.stringify({ time: new Date().toISOString(), component: 'dev-oidc', event: 'listening', url }));
+console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'dev-oidc', event: 'listening', url }));
 const stop = (): void => {
   server.close(() => process.exit(0));
   server.closeAllConnections();
