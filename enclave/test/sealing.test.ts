@@ -353,3 +353,32 @@ async function legacyBlob(kms: DataKeyProvider, failed = 0): Promise<Uint8Array>
   const stateMac = hmac(sha256, stateKey(dk.plaintext), stateMacInput(encodeSealedPart({ ...header, ciphertext }), state));
   return encodeBlob({ ...header, ciphertext, state, stateMac });
 }
+
+describe('Sealer under a concurrent PIN change', () => {
+  test('an open whose clear write loses to a PIN change is WALLET_CONFLICT, never an untyped error', async () => {
+    const { sealer, guard, kms } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    // This enclave's clear write is held until the other enclave has changed the PIN.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = guard();
+    const clear = slow.clear.bind(slow);
+    slow.clear = async (walletId, version) => {
+      await gate;
+      return clear(walletId, version);
+    };
+    const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
+    const changer = await new Sealer({ provider: kms, guard: guard() }).open(blob, 'w-1', 'u-1', pin('493817'));
+    await changer.settled;
+    await changer.changePin(pin('270394'));
+    release();
+    const err = await held.settled.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(EnclaveWalletError);
+    expect((err as EnclaveWalletError).code).toBe('WALLET_CONFLICT');
+    held.dispose();
+    changer.dispose();
+  }, 60_000);
+});

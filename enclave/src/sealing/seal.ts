@@ -210,6 +210,8 @@ export class Sealer {
         () => this.remember({ ...record, failed: 0, lockedUntil: 0 }),
         (err: unknown) => {
           this.records.delete(walletId);
+          // The version moved on (a PIN change elsewhere) between the count and the clear: nothing is answered.
+          if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while it was used; retry');
           throw err;
         },
       );

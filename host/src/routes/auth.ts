@@ -1,0 +1,35 @@
+/** Login with an OIDC ID token, and refresh. */
+import type { Express } from 'express';
+import * as S from '../api/schemas.js';
+import type { RouteContext } from './context.js';
+
+export function mountAuth(app: Express, ctx: RouteContext): void {
+  const { deps, route, need, limits, clientOf } = ctx;
+  // --- authentication ------------------------------------------------------
+  const loginAnswer = async (userId: string, tokens: { accessToken: string; refreshToken: string; expiresIn: number }) => {
+    const user = await need(deps.store, 'storage').getUser(userId);
+    return { ...tokens, user: { id: userId, email: user?.email ?? '', provider: user?.provider ?? '' } };
+  };
+  app.post(
+    '/v1/auth/login',
+    route(async (req, res) => {
+      limits?.auth.hit(clientOf(req));
+      const { idToken } = S.loginBody.parse(req.body);
+      const identity = await need(deps.idTokens, 'login').verify(idToken);
+      await need(deps.store, 'storage').upsertUser({ ...identity, createdAt: new Date().toISOString() });
+      res.locals.userId = identity.userId;
+      res.json(await loginAnswer(identity.userId, await need(deps.tokens, 'authentication').issue(identity.userId)));
+    }),
+  );
+  app.post(
+    '/v1/auth/refresh',
+    route(async (req, res) => {
+      limits?.auth.hit(clientOf(req));
+      const { refreshToken } = S.refreshBody.parse(req.body);
+      const { userId, tokens } = await need(deps.tokens, 'authentication').refresh(refreshToken);
+      res.locals.userId = userId;
+      res.json(await loginAnswer(userId, tokens));
+    }),
+  );
+
+}

@@ -1,0 +1,90 @@
+/**
+ * What every router shares: the dependencies, the rate limits, and the
+ * helpers for authentication, loading a wallet, running an enclave operation
+ * on it and turning failures into the API's error answer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { EnclaveWalletError, v1, type ResponseOf } from '@enclave-wallet/proto';
+import type { AppDependencies } from '../app.js';
+import { sendFailure } from '../api/http-errors.js';
+import type { Metrics } from '../api/metrics.js';
+import type { RateLimiter } from '../api/rate-limit.js';
+import type { Account, WalletRecord } from '../storage/wallets.js';
+
+export type Handler = (req: Request, res: Response) => Promise<void>;
+
+export const NETWORK: Record<Account['network'], v1.Network> = { evm: v1.Network.NETWORK_EVM, solana: v1.Network.NETWORK_SOLANA, bitcoin: v1.Network.NETWORK_BITCOIN };
+const NETWORK_NAME: Record<number, Account['network']> = { 1: 'evm', 2: 'solana', 3: 'bitcoin' };
+export const TX_TYPE = { legacy: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_LEGACY, eip2930: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP2930, eip1559: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP1559 };
+
+export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+export const hex = (b: Uint8Array | null | undefined): string => '0x' + Buffer.from(b ?? []).toString('hex');
+export const toAccount = (a: v1.Account.$Properties): Account => ({ network: NETWORK_NAME[a.network ?? 0] ?? 'evm', index: a.index ?? 0, path: a.path ?? '', address: a.address ?? '' });
+export const publicWallet = (w: WalletRecord): { walletId: string; accounts: Account[]; createdAt: string } => ({ walletId: w.walletId, accounts: w.accounts, createdAt: w.createdAt });
+
+export interface Limits {
+  perIp: RateLimiter;
+  auth: RateLimiter;
+  perUser: RateLimiter;
+}
+
+export function routeContext(deps: AppDependencies, limits: Limits | undefined, metrics: Metrics, clientOf: (req: Request) => string) {
+  const route = (fn: Handler) => (req: Request, res: Response) => {
+    fn(req, res).catch((err: unknown) => sendFailure(res, err));
+  };
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new EnclaveWalletError('UNSUPPORTED_OPERATION', `${what} is not configured on this host`);
+    return value;
+  };
+  const authenticate = async (req: Request, res: Response): Promise<string> => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const { userId } = await need(deps.tokens, 'authentication').verifyAccess(token);
+    res.locals.userId = userId;
+    limits?.perUser.hit(userId);
+    return userId;
+  };
+  const loadWallet = async (userId: string, walletId: string): Promise<WalletRecord> => {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(walletId)) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
+    const wallet = await need(deps.store, 'storage').getWallet(userId, walletId);
+    if (!wallet) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
+    return wallet;
+  };
+  /**
+   * Runs an enclave operation on a stored wallet. The enclave keeps attempt
+   * counts and the current blob version in its guard table; it answers with a
+   * blob only when it changed one (a PIN change) or when the stored one was
+   * stale (then the current one, which the host stores in its place), each
+   * written conditionally on the version read. `onConflict: 'ignore'` keeps
+   * a newer stored blob (for operations whose effect does not depend on it,
+   * such as signing).
+   */
+  const withWallet = async <T extends { sealedBlob?: Uint8Array | null }>(
+    wallet: WalletRecord,
+    op: () => Promise<T>,
+    store: ((w: WalletRecord, out: T) => Promise<WalletRecord>) | undefined,
+    onConflict: 'fail' | 'ignore',
+  ): Promise<T> => {
+    const out = await op();
+    const save = store ?? (out.sealedBlob?.length ? (w: WalletRecord, o: T) => need(deps.store, 'storage').updateWallet(w, o.sealedBlob!) : undefined);
+    try {
+      await save?.(wallet, out);
+    } catch (err) {
+      if (!(onConflict === 'ignore' && err instanceof EnclaveWalletError && err.code === 'WALLET_CONFLICT')) throw err;
+    }
+    return out;
+  };
+
+  /** Has the enclave make a wallet (create or import) under a fresh id, and stores it. */
+  const newWallet = async (userId: string, make: (walletId: string) => Promise<ResponseOf<'createWallet'>>) => {
+    const walletId = randomUUID();
+    const out = await make(walletId);
+    const record = await need(deps.store, 'storage').createWallet({ walletId, userId, sealedBlob: out.sealedBlob!, accounts: (out.accounts ?? []).map(toAccount), createdAt: new Date().toISOString() });
+    return publicWallet(record);
+  };
+
+  return { deps, limits, metrics, clientOf, route, need, authenticate, loadWallet, withWallet, newWallet };
+}
+
+export type RouteContext = ReturnType<typeof routeContext>;
