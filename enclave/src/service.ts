@@ -15,7 +15,7 @@ import { DynamoGuard, GUARD_CREDENTIALS_CONTEXT, parseGuardCredentials } from '.
 import { walletEntropy } from './keys/entropy.js';
 import { EnclaveKms, RecipientKey } from './kms/client.js';
 import type { Platform } from './platform/types.js';
-import { ARGON2_POLICY } from './sealing/kdf.js';
+import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
 import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest, type EvmTxType } from './signing/evm.js';
 import { signSolanaMessage, signSolanaTransaction, parseSolanaTransaction, solanaDigest } from './signing/solana.js';
@@ -91,7 +91,21 @@ export class EnclaveService {
   }
 
   async health(): Promise<ResponseOf<'health'>> {
-    return { initialized: this.sealer !== undefined, uptimeMs: this.now() - this.started, identity: this.identity() };
+    const queue = stretchQueue.depth;
+    const kms = this.kms;
+    return {
+      initialized: this.sealer !== undefined,
+      uptimeMs: this.now() - this.started,
+      identity: this.identity(),
+      stats: {
+        stretchesRunning: queue.running,
+        stretchesWaiting: queue.waiting,
+        kmsCalls: kms?.stats.calls ?? 0,
+        kmsErrors: kms?.stats.errors ?? 0,
+        kmsMicros: kms?.stats.micros ?? 0,
+        dataKeysCached: kms?.dataKeys.size ?? 0,
+      },
+    };
   }
 
   async init(req: DecodedRequestOf<'init'>): Promise<ResponseOf<'init'>> {

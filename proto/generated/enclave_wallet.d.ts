@@ -1577,6 +1577,9 @@ export namespace enclavewallet {
             /** Who answered. */
             identity?: (enclavewallet.v1.EnclaveIdentity.$Properties|null);
 
+            /** Counters for the host's metrics (never a secret). */
+            stats?: (enclavewallet.v1.EnclaveStats.$Properties|null);
+
             /**
              * Creates a new HealthResponse instance using the specified properties.
              * @param [properties] Properties to set
@@ -1646,12 +1649,138 @@ export namespace enclavewallet {
                 /** Who answered. */
                 identity?: (enclavewallet.v1.EnclaveIdentity.$Properties|null);
 
+                /** Counters for the host's metrics (never a secret). */
+                stats?: (enclavewallet.v1.EnclaveStats.$Properties|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a HealthResponse. */
             type $Shape = enclavewallet.v1.HealthResponse.$Properties;
+        }
+
+        /**
+         * Properties of an EnclaveStats.
+         * @deprecated Use enclavewallet.v1.EnclaveStats.$Properties instead.
+         */
+        interface IEnclaveStats extends enclavewallet.v1.EnclaveStats.$Properties {
+        }
+
+        /** What the enclave is doing and has done, for metrics. */
+        class EnclaveStats {
+
+            /**
+             * Constructs a new EnclaveStats.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.EnclaveStats.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PIN stretches (Argon2id) running now. */
+            stretchesRunning: number;
+
+            /** PIN stretches waiting for a core. */
+            stretchesWaiting: number;
+
+            /** KMS calls made since the process started. */
+            kmsCalls: number;
+
+            /** KMS calls that failed. */
+            kmsErrors: number;
+
+            /** Microseconds spent waiting for KMS, summed over the calls. */
+            kmsMicros: number;
+
+            /** KMS data keys held in the enclave's cache. */
+            dataKeysCached: number;
+
+            /**
+             * Creates a new EnclaveStats instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns EnclaveStats instance
+             */
+            static create(properties: enclavewallet.v1.EnclaveStats.$Shape): enclavewallet.v1.EnclaveStats & enclavewallet.v1.EnclaveStats.$Shape;
+            static create(properties?: enclavewallet.v1.EnclaveStats.$Properties): enclavewallet.v1.EnclaveStats;
+
+            /**
+             * Encodes the specified EnclaveStats message. Does not implicitly {@link enclavewallet.v1.EnclaveStats.verify|verify} messages.
+             * @param message EnclaveStats message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.EnclaveStats.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an EnclaveStats message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.EnclaveStats & enclavewallet.v1.EnclaveStats.$Shape} EnclaveStats
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.EnclaveStats & enclavewallet.v1.EnclaveStats.$Shape;
+
+            /**
+             * Verifies an EnclaveStats message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an EnclaveStats message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns EnclaveStats
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.EnclaveStats;
+
+            /**
+             * Creates a plain object from an EnclaveStats message. Also converts values to other types if specified.
+             * @param message EnclaveStats
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.EnclaveStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this EnclaveStats to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace EnclaveStats {
+
+            /** Properties of an EnclaveStats. */
+            interface $Properties {
+
+                /** PIN stretches (Argon2id) running now. */
+                stretchesRunning?: (number|null);
+
+                /** PIN stretches waiting for a core. */
+                stretchesWaiting?: (number|null);
+
+                /** KMS calls made since the process started. */
+                kmsCalls?: (number|null);
+
+                /** KMS calls that failed. */
+                kmsErrors?: (number|null);
+
+                /** Microseconds spent waiting for KMS, summed over the calls. */
+                kmsMicros?: (number|null);
+
+                /** KMS data keys held in the enclave's cache. */
+                dataKeysCached?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an EnclaveStats. */
+            type $Shape = enclavewallet.v1.EnclaveStats.$Properties;
         }
 
         /**

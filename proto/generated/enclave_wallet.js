@@ -4852,6 +4852,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {boolean|null} [initialized] Whether InitRequest has been accepted.
              * @property {number|null} [uptimeMs] Milliseconds since the enclave process started.
              * @property {enclavewallet.v1.EnclaveIdentity.$Properties|null} [identity] Who answered.
+             * @property {enclavewallet.v1.EnclaveStats.$Properties|null} [stats] Counters for the host's metrics (never a secret).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4908,6 +4909,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
             HealthResponse.prototype.identity = null;
 
             /**
+             * Counters for the host's metrics (never a secret).
+             * @member {enclavewallet.v1.EnclaveStats.$Properties|null|undefined} stats
+             * @memberof enclavewallet.v1.HealthResponse
+             * @instance
+             */
+            HealthResponse.prototype.stats = null;
+
+            /**
              * Creates a new HealthResponse instance using the specified properties.
              * @function create
              * @memberof enclavewallet.v1.HealthResponse
@@ -4945,6 +4954,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.uptimeMs);
                 if (message.identity != null && $Object.hasOwnProperty.call(message, "identity"))
                     $root.enclavewallet.v1.EnclaveIdentity.encode(message.identity, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.stats != null && $Object.hasOwnProperty.call(message, "stats"))
+                    $root.enclavewallet.v1.EnclaveStats.encode(message.stats, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5013,6 +5024,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             message.identity = $root.enclavewallet.v1.EnclaveIdentity.decode(reader, reader.size(), $undefined, _depth + 1, message.identity);
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.stats = $root.enclavewallet.v1.EnclaveStats.decode(reader, reader.size(), $undefined, _depth + 1, message.stats);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5056,6 +5073,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (error)
                         return "identity." + error;
                 }
+                if (message.stats != null && $Object.hasOwnProperty.call(message, "stats")) {
+                    let error = $root.enclavewallet.v1.EnclaveStats.verify(message.stats, _depth + 1);
+                    if (error)
+                        return "stats." + error;
+                }
                 return null;
             };
 
@@ -5095,6 +5117,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         throw $TypeError(".enclavewallet.v1.HealthResponse.identity: object expected");
                     message.identity = $root.enclavewallet.v1.EnclaveIdentity.fromObject(object.identity, _depth + 1);
                 }
+                if (object.stats != null) {
+                    if (!$util.isObject(object.stats))
+                        throw $TypeError(".enclavewallet.v1.HealthResponse.stats: object expected");
+                    message.stats = $root.enclavewallet.v1.EnclaveStats.fromObject(object.stats, _depth + 1);
+                }
                 return message;
             };
 
@@ -5123,6 +5150,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     } else
                         object.uptimeMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.identity = null;
+                    object.stats = null;
                 }
                 if (message.initialized != null && $Object.hasOwnProperty.call(message, "initialized"))
                     object.initialized = message.initialized;
@@ -5135,6 +5163,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         object.uptimeMs = options.longs === $String ? $util.Long.prototype.toString.call(message.uptimeMs) : options.longs === $Number ? new $util.LongBits(message.uptimeMs.low >>> 0, message.uptimeMs.high >>> 0).toNumber(true) : message.uptimeMs;
                 if (message.identity != null && $Object.hasOwnProperty.call(message, "identity"))
                     object.identity = $root.enclavewallet.v1.EnclaveIdentity.toObject(message.identity, options, _depth + 1);
+                if (message.stats != null && $Object.hasOwnProperty.call(message, "stats"))
+                    object.stats = $root.enclavewallet.v1.EnclaveStats.toObject(message.stats, options, _depth + 1);
                 return object;
             };
 
@@ -5150,6 +5180,432 @@ export const enclavewallet = $root.enclavewallet = (() => {
             };
 
             return HealthResponse;
+        })();
+
+        v1.EnclaveStats = (function() {
+
+            /**
+             * Properties of an EnclaveStats.
+             * @typedef {Object} enclavewallet.v1.EnclaveStats.$Properties
+             * @property {number|null} [stretchesRunning] PIN stretches (Argon2id) running now.
+             * @property {number|null} [stretchesWaiting] PIN stretches waiting for a core.
+             * @property {number|null} [kmsCalls] KMS calls made since the process started.
+             * @property {number|null} [kmsErrors] KMS calls that failed.
+             * @property {number|null} [kmsMicros] Microseconds spent waiting for KMS, summed over the calls.
+             * @property {number|null} [dataKeysCached] KMS data keys held in the enclave's cache.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EnclaveStats.
+             * @memberof enclavewallet.v1
+             * @interface IEnclaveStats
+             * @augments enclavewallet.v1.EnclaveStats.$Properties
+             * @deprecated Use enclavewallet.v1.EnclaveStats.$Properties instead.
+             */
+
+            /**
+             * Shape of an EnclaveStats.
+             * @typedef {enclavewallet.v1.EnclaveStats.$Properties} enclavewallet.v1.EnclaveStats.$Shape
+             */
+
+            /**
+             * Constructs a new EnclaveStats.
+             * @memberof enclavewallet.v1
+             * @classdesc What the enclave is doing and has done, for metrics.
+             * @constructor
+             * @param {enclavewallet.v1.EnclaveStats.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EnclaveStats = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PIN stretches (Argon2id) running now.
+             * @member {number} stretchesRunning
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             */
+            EnclaveStats.prototype.stretchesRunning = 0;
+
+            /**
+             * PIN stretches waiting for a core.
+             * @member {number} stretchesWaiting
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             */
+            EnclaveStats.prototype.stretchesWaiting = 0;
+
+            /**
+             * KMS calls made since the process started.
+             * @member {number} kmsCalls
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             */
+            EnclaveStats.prototype.kmsCalls = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * KMS calls that failed.
+             * @member {number} kmsErrors
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             */
+            EnclaveStats.prototype.kmsErrors = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Microseconds spent waiting for KMS, summed over the calls.
+             * @member {number} kmsMicros
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             */
+            EnclaveStats.prototype.kmsMicros = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * KMS data keys held in the enclave's cache.
+             * @member {number} dataKeysCached
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             */
+            EnclaveStats.prototype.dataKeysCached = 0;
+
+            /**
+             * Creates a new EnclaveStats instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @static
+             * @param {enclavewallet.v1.EnclaveStats.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.EnclaveStats} EnclaveStats instance
+             * @type {{
+             *   (properties: enclavewallet.v1.EnclaveStats.$Shape): enclavewallet.v1.EnclaveStats & enclavewallet.v1.EnclaveStats.$Shape;
+             *   (properties?: enclavewallet.v1.EnclaveStats.$Properties): enclavewallet.v1.EnclaveStats;
+             * }}
+             */
+            EnclaveStats.create = function(properties) {
+                return new EnclaveStats(properties);
+            };
+
+            /**
+             * Encodes the specified EnclaveStats message. Does not implicitly {@link enclavewallet.v1.EnclaveStats.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @static
+             * @param {enclavewallet.v1.EnclaveStats.$Properties} message EnclaveStats message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EnclaveStats.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.stretchesRunning != null && $Object.hasOwnProperty.call(message, "stretchesRunning") && message.stretchesRunning !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.stretchesRunning);
+                if (message.stretchesWaiting != null && $Object.hasOwnProperty.call(message, "stretchesWaiting") && message.stretchesWaiting !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.stretchesWaiting);
+                if (message.kmsCalls != null && $Object.hasOwnProperty.call(message, "kmsCalls") && (typeof message.kmsCalls === "object" ? message.kmsCalls.low || message.kmsCalls.high : message.kmsCalls !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.kmsCalls);
+                if (message.kmsErrors != null && $Object.hasOwnProperty.call(message, "kmsErrors") && (typeof message.kmsErrors === "object" ? message.kmsErrors.low || message.kmsErrors.high : message.kmsErrors !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.kmsErrors);
+                if (message.kmsMicros != null && $Object.hasOwnProperty.call(message, "kmsMicros") && (typeof message.kmsMicros === "object" ? message.kmsMicros.low || message.kmsMicros.high : message.kmsMicros !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.kmsMicros);
+                if (message.dataKeysCached != null && $Object.hasOwnProperty.call(message, "dataKeysCached") && message.dataKeysCached !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.dataKeysCached);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an EnclaveStats message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.EnclaveStats & enclavewallet.v1.EnclaveStats.$Shape} EnclaveStats
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EnclaveStats.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.EnclaveStats();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.stretchesRunning = value;
+                            else
+                                delete message.stretchesRunning;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.stretchesWaiting = value;
+                            else
+                                delete message.stretchesWaiting;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.kmsCalls = value;
+                            else
+                                delete message.kmsCalls;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.kmsErrors = value;
+                            else
+                                delete message.kmsErrors;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.kmsMicros = value;
+                            else
+                                delete message.kmsMicros;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.dataKeysCached = value;
+                            else
+                                delete message.dataKeysCached;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an EnclaveStats message.
+             * @function verify
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            EnclaveStats.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.stretchesRunning != null && $Object.hasOwnProperty.call(message, "stretchesRunning"))
+                    if (!$util.isInteger(message.stretchesRunning))
+                        return "stretchesRunning: integer expected";
+                if (message.stretchesWaiting != null && $Object.hasOwnProperty.call(message, "stretchesWaiting"))
+                    if (!$util.isInteger(message.stretchesWaiting))
+                        return "stretchesWaiting: integer expected";
+                if (message.kmsCalls != null && $Object.hasOwnProperty.call(message, "kmsCalls"))
+                    if (!$util.isInteger(message.kmsCalls) && !(message.kmsCalls && $util.isInteger(message.kmsCalls.low) && $util.isInteger(message.kmsCalls.high)))
+                        return "kmsCalls: integer|Long expected";
+                if (message.kmsErrors != null && $Object.hasOwnProperty.call(message, "kmsErrors"))
+                    if (!$util.isInteger(message.kmsErrors) && !(message.kmsErrors && $util.isInteger(message.kmsErrors.low) && $util.isInteger(message.kmsErrors.high)))
+                        return "kmsErrors: integer|Long expected";
+                if (message.kmsMicros != null && $Object.hasOwnProperty.call(message, "kmsMicros"))
+                    if (!$util.isInteger(message.kmsMicros) && !(message.kmsMicros && $util.isInteger(message.kmsMicros.low) && $util.isInteger(message.kmsMicros.high)))
+                        return "kmsMicros: integer|Long expected";
+                if (message.dataKeysCached != null && $Object.hasOwnProperty.call(message, "dataKeysCached"))
+                    if (!$util.isInteger(message.dataKeysCached))
+                        return "dataKeysCached: integer expected";
+                return null;
+            };
+
+            /**
+             * Creates an EnclaveStats message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.EnclaveStats} EnclaveStats
+             */
+            EnclaveStats.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.EnclaveStats)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.EnclaveStats: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.EnclaveStats();
+                if (object.stretchesRunning != null)
+                    if ($Number(object.stretchesRunning) !== 0)
+                        message.stretchesRunning = object.stretchesRunning >>> 0;
+                if (object.stretchesWaiting != null)
+                    if ($Number(object.stretchesWaiting) !== 0)
+                        message.stretchesWaiting = object.stretchesWaiting >>> 0;
+                if (object.kmsCalls != null)
+                    if (typeof object.kmsCalls === "object" ? object.kmsCalls.low || object.kmsCalls.high : $Number(object.kmsCalls) !== 0)
+                        if ($util.Long)
+                            message.kmsCalls = $util.Long.fromValue(object.kmsCalls, true);
+                        else if (typeof object.kmsCalls === "string")
+                            message.kmsCalls = $parseInt(object.kmsCalls, 10);
+                        else if (typeof object.kmsCalls === "number")
+                            message.kmsCalls = object.kmsCalls;
+                        else if (typeof object.kmsCalls === "object")
+                            message.kmsCalls = new $util.LongBits(object.kmsCalls.low >>> 0, object.kmsCalls.high >>> 0).toNumber(true);
+                if (object.kmsErrors != null)
+                    if (typeof object.kmsErrors === "object" ? object.kmsErrors.low || object.kmsErrors.high : $Number(object.kmsErrors) !== 0)
+                        if ($util.Long)
+                            message.kmsErrors = $util.Long.fromValue(object.kmsErrors, true);
+                        else if (typeof object.kmsErrors === "string")
+                            message.kmsErrors = $parseInt(object.kmsErrors, 10);
+                        else if (typeof object.kmsErrors === "number")
+                            message.kmsErrors = object.kmsErrors;
+                        else if (typeof object.kmsErrors === "object")
+                            message.kmsErrors = new $util.LongBits(object.kmsErrors.low >>> 0, object.kmsErrors.high >>> 0).toNumber(true);
+                if (object.kmsMicros != null)
+                    if (typeof object.kmsMicros === "object" ? object.kmsMicros.low || object.kmsMicros.high : $Number(object.kmsMicros) !== 0)
+                        if ($util.Long)
+                            message.kmsMicros = $util.Long.fromValue(object.kmsMicros, true);
+                        else if (typeof object.kmsMicros === "string")
+                            message.kmsMicros = $parseInt(object.kmsMicros, 10);
+                        else if (typeof object.kmsMicros === "number")
+                            message.kmsMicros = object.kmsMicros;
+                        else if (typeof object.kmsMicros === "object")
+                            message.kmsMicros = new $util.LongBits(object.kmsMicros.low >>> 0, object.kmsMicros.high >>> 0).toNumber(true);
+                if (object.dataKeysCached != null)
+                    if ($Number(object.dataKeysCached) !== 0)
+                        message.dataKeysCached = object.dataKeysCached >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an EnclaveStats message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @static
+             * @param {enclavewallet.v1.EnclaveStats} message EnclaveStats
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            EnclaveStats.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.stretchesRunning = 0;
+                    object.stretchesWaiting = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.kmsCalls = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.kmsCalls = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.kmsErrors = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.kmsErrors = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.kmsMicros = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.kmsMicros = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.dataKeysCached = 0;
+                }
+                if (message.stretchesRunning != null && $Object.hasOwnProperty.call(message, "stretchesRunning"))
+                    object.stretchesRunning = message.stretchesRunning;
+                if (message.stretchesWaiting != null && $Object.hasOwnProperty.call(message, "stretchesWaiting"))
+                    object.stretchesWaiting = message.stretchesWaiting;
+                if (message.kmsCalls != null && $Object.hasOwnProperty.call(message, "kmsCalls"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.kmsCalls = typeof message.kmsCalls === "number" ? $BigInt(message.kmsCalls) : $util.Long.fromBits(message.kmsCalls.low >>> 0, message.kmsCalls.high >>> 0, true).toBigInt();
+                    else if (typeof message.kmsCalls === "number")
+                        object.kmsCalls = options.longs === $String ? $String(message.kmsCalls) : message.kmsCalls;
+                    else
+                        object.kmsCalls = options.longs === $String ? $util.Long.prototype.toString.call(message.kmsCalls) : options.longs === $Number ? new $util.LongBits(message.kmsCalls.low >>> 0, message.kmsCalls.high >>> 0).toNumber(true) : message.kmsCalls;
+                if (message.kmsErrors != null && $Object.hasOwnProperty.call(message, "kmsErrors"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.kmsErrors = typeof message.kmsErrors === "number" ? $BigInt(message.kmsErrors) : $util.Long.fromBits(message.kmsErrors.low >>> 0, message.kmsErrors.high >>> 0, true).toBigInt();
+                    else if (typeof message.kmsErrors === "number")
+                        object.kmsErrors = options.longs === $String ? $String(message.kmsErrors) : message.kmsErrors;
+                    else
+                        object.kmsErrors = options.longs === $String ? $util.Long.prototype.toString.call(message.kmsErrors) : options.longs === $Number ? new $util.LongBits(message.kmsErrors.low >>> 0, message.kmsErrors.high >>> 0).toNumber(true) : message.kmsErrors;
+                if (message.kmsMicros != null && $Object.hasOwnProperty.call(message, "kmsMicros"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.kmsMicros = typeof message.kmsMicros === "number" ? $BigInt(message.kmsMicros) : $util.Long.fromBits(message.kmsMicros.low >>> 0, message.kmsMicros.high >>> 0, true).toBigInt();
+                    else if (typeof message.kmsMicros === "number")
+                        object.kmsMicros = options.longs === $String ? $String(message.kmsMicros) : message.kmsMicros;
+                    else
+                        object.kmsMicros = options.longs === $String ? $util.Long.prototype.toString.call(message.kmsMicros) : options.longs === $Number ? new $util.LongBits(message.kmsMicros.low >>> 0, message.kmsMicros.high >>> 0).toNumber(true) : message.kmsMicros;
+                if (message.dataKeysCached != null && $Object.hasOwnProperty.call(message, "dataKeysCached"))
+                    object.dataKeysCached = message.dataKeysCached;
+                return object;
+            };
+
+            /**
+             * Converts this EnclaveStats to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            EnclaveStats.prototype.toJSON = function() {
+                return EnclaveStats.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return EnclaveStats;
         })();
 
         v1.GetAttestationRequest = (function() {

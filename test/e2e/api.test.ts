@@ -266,7 +266,14 @@ test('docs, OpenAPI and metrics are served; logs hold no tokens or envelopes', a
   expect(spec.body.openapi).toBe('3.1.0');
   expect(Object.keys(spec.body.paths)).toContain('/v1/wallets/{walletId}/sign');
   expect((await fetch(stack.url + '/docs')).headers.get('content-type')).toMatch(/html/);
-  expect(await (await fetch(stack.url + '/metrics')).text()).toMatch(/http_requests_total/);
+  const text = await (await fetch(stack.url + '/metrics')).text();
+  expect(text).toMatch(/http_requests_total/);
+  // The enclave's numbers: its build (PCR0), its PIN-stretch queue and its KMS calls.
+  expect(text).toMatch(/^enclave_up 1$/m);
+  expect(text).toMatch(/^build_info\{enclave_version="0\.1\.0",mode="simulated",pcr0="[0-9a-f]{96}"\} 1$/m);
+  expect(text).toMatch(/^enclave_stretch_queue_waiting \d+$/m);
+  expect(Number(/^enclave_kms_calls_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+  expect(Number(/^enclave_kms_call_seconds_sum ([\d.]+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
   // Host and enclave alike: no JWT, envelope, token or PIN in any line.
   for (const logs of [stack.logLines.join('\n'), stack.enclaveLogLines.join('\n')]) {
     expect(logs.length).toBeGreaterThan(0);

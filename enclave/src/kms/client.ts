@@ -5,7 +5,8 @@
  * carrying the enclave's RSA key), so KMS encrypts the plaintext to the
  * enclave and it exists in clear only in enclave memory.
  */
-import { DecryptCommand, GenerateDataKeyCommand, GenerateRandomCommand, KMSClient, KMSServiceException } from '@aws-sdk/client-kms';
+import { DecryptCommand, GenerateDataKeyCommand, GenerateRandomCommand, KMSClient, KMSServiceException, type DecryptCommandOutput, type GenerateDataKeyCommandOutput, type GenerateRandomCommandOutput } from '@aws-sdk/client-kms';
+import { performance } from 'node:perf_hooks';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { Platform } from '../platform/types.js';
@@ -76,6 +77,22 @@ export class EnclaveKms implements DataKeyProvider {
   private recipientDocument: { document: Uint8Array; made: number } | undefined;
   /** Data keys recently released to this enclave (see data-key-cache.ts). */
   readonly dataKeys = new DataKeyCache();
+  /** KMS calls, failures and seconds waited, for metrics. */
+  readonly stats = { calls: 0, errors: 0, micros: 0 };
+
+  /** One KMS call, timed. */
+  private async send<T>(command: unknown): Promise<T> {
+    const started = performance.now();
+    this.stats.calls++;
+    try {
+      return (await this.client.send(command as never)) as T;
+    } catch (err) {
+      this.stats.errors++;
+      throw err;
+    } finally {
+      this.stats.micros += Math.round((performance.now() - started) * 1000);
+    }
+  }
 
   constructor(
     private readonly config: KmsConfig,
@@ -119,7 +136,7 @@ export class EnclaveKms implements DataKeyProvider {
   /** Random bytes only this enclave can read (GenerateRandom with Recipient). */
   async generateRandom(numberOfBytes: number): Promise<Uint8Array> {
     try {
-      const out = await this.client.send(new GenerateRandomCommand({ NumberOfBytes: numberOfBytes, Recipient: this.recipient() }));
+      const out = await this.send<GenerateRandomCommandOutput>(new GenerateRandomCommand({ NumberOfBytes: numberOfBytes, Recipient: this.recipient() }));
       const bytes = this.open(out.CiphertextForRecipient);
       if (bytes.length !== numberOfBytes) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned the wrong number of random bytes');
       return bytes;
@@ -130,7 +147,7 @@ export class EnclaveKms implements DataKeyProvider {
 
   async generateDataKey(context: Record<string, string>): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array; keyId: string }> {
     try {
-      const out = await this.client.send(new GenerateDataKeyCommand({ KeyId: this.config.keyId, KeySpec: 'AES_256', EncryptionContext: context, Recipient: this.recipient() }));
+      const out = await this.send<GenerateDataKeyCommandOutput>(new GenerateDataKeyCommand({ KeyId: this.config.keyId, KeySpec: 'AES_256', EncryptionContext: context, Recipient: this.recipient() }));
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
       if (!out.CiphertextBlob || !out.KeyId) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS answered without a CiphertextBlob');
       const plaintext = this.open(out.CiphertextForRecipient);
@@ -148,7 +165,7 @@ export class EnclaveKms implements DataKeyProvider {
    */
   async decryptSecret(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
     try {
-      const out = await this.client.send(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
+      const out = await this.send<DecryptCommandOutput>(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext despite Recipient');
       return this.open(out.CiphertextForRecipient);
     } catch (err) {
@@ -161,7 +178,7 @@ export class EnclaveKms implements DataKeyProvider {
     const cached = this.dataKeys.get(ciphertextBlob, context);
     if (cached) return cached;
     try {
-      const out = await this.client.send(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
+      const out = await this.send<DecryptCommandOutput>(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
       const key = this.open(out.CiphertextForRecipient);
       this.dataKeys.put(ciphertextBlob, context, key);

@@ -1,15 +1,22 @@
+/** A label value as the exposition format wants it: backslash, quote and newline escaped. */
+export const labelValue = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const labelsOf = (labels: Record<string, string>): string => `{${Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',')}}`;
+
+/** A gauge line. */
+export const gauge = (name: string, labels: Record<string, string>, value: number): string => `${name}${Object.keys(labels).length ? labelsOf(labels) : ''} ${value}`;
+
 /** A few Prometheus counters and a latency summary, in the text exposition format. */
 export class Metrics {
   private readonly counters = new Map<string, number>();
   private readonly durations = new Map<string, { sum: number; count: number }>();
 
   count(name: string, labels: Record<string, string>): void {
-    const key = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}`;
+    const key = `${name}${labelsOf(labels)}`;
     this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
   }
 
   observe(name: string, labels: Record<string, string>, seconds: number): void {
-    const key = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+    const key = `${name}${labelsOf(labels)}`;
     const d = this.durations.get(key) ?? { sum: 0, count: 0 };
     d.sum += seconds;
     d.count += 1;
