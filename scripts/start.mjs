@@ -41,6 +41,11 @@ env.DYNAMODB_DATA_DIR ??= join(dataDir, 'dynamodb');
 env.DEV_ISSUER_DATA_DIR ??= join(dataDir, 'dev-oidc');
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
+/** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
+function log(level, event, fields = {}) {
+  console.error(JSON.stringify({ time: new Date().toISOString(), level, component: 'launcher', event, ...fields }));
+}
+
 /** @type {Map<string, import('node:child_process').ChildProcess>} */
 const children = new Map();
 let stopping = false;
@@ -53,9 +58,9 @@ function run(name, script, { restart, extraEnv = {}, command = process.execPath,
   child.on('exit', (code, signal) => {
     children.delete(name);
     if (stopping) return;
-    console.error(`[start] ${name} exited (${signal ?? code})`);
+    log('warn', 'exited', { process: name, how: String(signal ?? code) });
     if (restart) {
-      console.error(`[start] restarting ${name} in 1 s`);
+      log('info', 'restarting', { process: name, inMs: 1000 });
       setTimeout(() => !stopping && run(name, script, { restart, extraEnv, command, args, quiet }), 1000);
     } else {
       stop(1);
@@ -85,7 +90,7 @@ function stopChild(name, ms) {
 async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
-  console.error('[start] stopping');
+  log('info', 'stopping');
   const grace = shutdownTimeoutMs + 2000;
   await stopChild('host', grace);
   await stopChild('enclave', grace);
@@ -175,6 +180,6 @@ Try it: npm run demo
 Press Ctrl-C to stop.
 `);
 } catch (err) {
-  console.error(`[start] ${err.message}`);
+  log('error', 'start_failed', { reason: err.message });
   stop(1);
 }
