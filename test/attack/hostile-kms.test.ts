@@ -188,7 +188,7 @@ describe('a fake KMS that answers GenerateRandom with bytes of its choosing does
   test('two wallets made while KMS always answers the same bytes have different phrases, neither the attacker’s', async () => {
     const a = await phraseOf('w-a');
     const b = await phraseOf('w-b');
-    expect(randomCalls).toBe(2); // the fake KMS really answered both
+    expect(randomCalls).toBeGreaterThanOrEqual(2); // the fake KMS really answered both (an SDK retry may add one)
     const attackers = entropyToMnemonic(FIXED, wordlist);
     expect(a).not.toBe(b);
     expect(a).not.toBe(attackers);
