@@ -4,7 +4,7 @@
  * public accounts, signatures and sealed blobs.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { EnclaveWalletError, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
+import { EnclaveWalletError, evmTxTypeFromProto, networkFromProto, networkToProto, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
@@ -17,7 +17,7 @@ import { EnclaveKms, RecipientKey } from './kms/client.js';
 import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
-import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest, type EvmTxType } from './signing/evm.js';
+import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest } from './signing/evm.js';
 import { signSolanaMessage, signSolanaTransaction, parseSolanaTransaction, solanaDigest } from './signing/solana.js';
 
 /** The enclave software version. */
@@ -29,19 +29,7 @@ export const MAX_NONCE_BYTES = 64;
 /** Entropy of a new wallet: 32 bytes → 24 words. */
 const ENTROPY_BYTES = 32;
 
-const NETWORK_OF: Record<number, Network | undefined> = {
-  [v1.Network.NETWORK_EVM]: 'evm',
-  [v1.Network.NETWORK_SOLANA]: 'solana',
-  [v1.Network.NETWORK_BITCOIN]: 'bitcoin',
-};
-const PROTO_NETWORK: Record<Network, v1.Network> = { evm: v1.Network.NETWORK_EVM, solana: v1.Network.NETWORK_SOLANA, bitcoin: v1.Network.NETWORK_BITCOIN };
-const TX_TYPE: Record<number, EvmTxType | undefined> = {
-  [v1.EvmTransactionType.EVM_TRANSACTION_TYPE_LEGACY]: 'legacy',
-  [v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP2930]: 'eip2930',
-  [v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP1559]: 'eip1559',
-};
-
-const toProtoAccount = (a: PublicAccount): v1.Account.$Properties => ({ network: PROTO_NETWORK[a.network], index: a.index, path: a.path, address: a.address });
+const toProtoAccount = (a: PublicAccount): v1.Account.$Properties => ({ network: networkToProto(a.network), index: a.index, path: a.path, address: a.address });
 const sameAccount = (network: Network, a: string, b: string): boolean => (network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b);
 const hex0x = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -254,9 +242,7 @@ export class EnclaveService {
   }
 
   private network(value: v1.Network | null | undefined): Network {
-    const network = NETWORK_OF[value ?? 0];
-    if (!network) throw new EnclaveWalletError('NETWORK_UNSUPPORTED', 'unknown network');
-    return network;
+    return networkFromProto(value);
   }
 
   /** Decrypts and checks an envelope; `beforeClaim` adds cheap refusals before its nonce is claimed. */
@@ -317,8 +303,7 @@ export class EnclaveService {
       case 'evmTransaction': {
         if (network !== 'evm') throw wrongNetwork();
         const t = req.evmTransaction!;
-        const type = TX_TYPE[t.type ?? 0];
-        if (!type) throw new EnclaveWalletError('TRANSACTION_INVALID', 'the transaction type must be legacy, eip2930 or eip1559');
+        const type = evmTxTypeFromProto(t.type);
         const prepared = prepareEvmTransaction({
           type,
           chainId: t.chainId ?? 0,

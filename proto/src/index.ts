@@ -7,3 +7,4 @@ export * from './framing.js';
 export * from './address.js';
 export * from './transport/index.js';
 export * from './rpc.js';
+export * from './enums.js';

@@ -18,12 +18,13 @@ import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
+import { NETWORKS, type NetworkName } from '@enclave-wallet/proto';
 import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 
 /** A chain family. */
-export type Network = 'evm' | 'solana' | 'bitcoin';
-export const NETWORKS: readonly Network[] = ['evm', 'solana', 'bitcoin'];
+export type Network = NetworkName;
+export { NETWORKS };
 
 /** Highest account index (indexes are hardened in Solana paths, so below 2^31). */
 export const MAX_ACCOUNT_INDEX = 0x7fffffff;

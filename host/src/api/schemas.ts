@@ -3,6 +3,7 @@
  * validate requests and produce the OpenAPI document.
  */
 import { z } from 'zod';
+import { EVM_TX_TYPES, NETWORKS } from '@enclave-wallet/proto';
 
 const base64 = (what: string, max = 16_384) =>
   z
@@ -13,7 +14,7 @@ const hex0x = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex
 const uintString = z.union([z.string().regex(/^(0|[1-9][0-9]{0,77})$|^0x[0-9a-fA-F]{1,64}$/, 'must be a decimal or 0x-hex unsigned integer'), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte 0x address');
 
-export const network = z.enum(['evm', 'solana', 'bitcoin']);
+export const network = z.enum(NETWORKS);
 
 export const loginBody = z.strictObject({ idToken: z.string().min(1).max(16_384) });
 export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
@@ -29,7 +30,7 @@ export const exportBody = z.strictObject({ pinEnvelope: base64('pinEnvelope'), r
 export const importBody = z.strictObject({ recoveryEnvelope: base64('recoveryEnvelope') });
 
 export const evmTransaction = z.strictObject({
-  type: z.enum(['eip1559', 'eip2930', 'legacy']).default('eip1559'),
+  type: z.enum(EVM_TX_TYPES).default('eip1559'),
   to: address.optional(),
   value: uintString.optional(),
   nonce: uintString,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { EnclaveWalletError, v1, type ResponseOf } from '@enclave-wallet/proto';
+import { EnclaveWalletError, networkFromProto, type ResponseOf, type v1 } from '@enclave-wallet/proto';
 import type { AppDependencies } from '../app.js';
 import { sendFailure } from '../api/http-errors.js';
 import type { Metrics } from '../api/metrics.js';
@@ -14,13 +14,11 @@ import type { Account, WalletRecord } from '../storage/wallets.js';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
-export const NETWORK: Record<Account['network'], v1.Network> = { evm: v1.Network.NETWORK_EVM, solana: v1.Network.NETWORK_SOLANA, bitcoin: v1.Network.NETWORK_BITCOIN };
-const NETWORK_NAME: Record<number, Account['network']> = { 1: 'evm', 2: 'solana', 3: 'bitcoin' };
-export const TX_TYPE = { legacy: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_LEGACY, eip2930: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP2930, eip1559: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP1559 };
 
 export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 export const hex = (b: Uint8Array | null | undefined): string => '0x' + Buffer.from(b ?? []).toString('hex');
-export const toAccount = (a: v1.Account.$Properties): Account => ({ network: NETWORK_NAME[a.network ?? 0] ?? 'evm', index: a.index ?? 0, path: a.path ?? '', address: a.address ?? '' });
+/** An account as the enclave answered it; an unknown network is an error, never a default. */
+export const toAccount = (a: v1.Account.$Properties): Account => ({ network: networkFromProto(a.network), index: a.index ?? 0, path: a.path ?? '', address: a.address ?? '' });
 export const publicWallet = (w: WalletRecord): { walletId: string; accounts: Account[]; createdAt: string } => ({ walletId: w.walletId, accounts: w.accounts, createdAt: w.createdAt });
 
 export interface Limits {

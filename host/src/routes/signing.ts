@@ -1,9 +1,9 @@
 /** Signing (SPEC §3): EVM transactions, messages and typed data; Solana transactions and messages. */
 import type { Express } from 'express';
 import { base58 } from '@scure/base';
-import { EnclaveWalletError, type RequestOf } from '@enclave-wallet/proto';
+import { EnclaveWalletError, evmTxTypeToProto, networkToProto, type RequestOf } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
-import { b64, hex, NETWORK, TX_TYPE } from './context.js';
+import { b64, hex } from './context.js';
 import type { RouteContext } from './context.js';
 
 export function mountSigning(app: Express, ctx: RouteContext): void {
@@ -20,12 +20,12 @@ export function mountSigning(app: Express, ctx: RouteContext): void {
         ? wallet.accounts.find((a) => a.network === body.network && sameAddress(a.address, body.address!))
         : wallet.accounts.find((a) => a.network === body.network && a.index === 0);
       if (!account) throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the wallet has no such account');
-      const request: RequestOf<'sign'> = { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: NETWORK[body.network], address: account.address, accountIndex: account.index };
+      const request: RequestOf<'sign'> = { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: networkToProto(body.network), address: account.address, accountIndex: account.index };
       if (body.network === 'evm' && body.kind === 'transaction') {
         const t = body.transaction;
         const str = (v: string | number | undefined): string => (v === undefined ? '' : String(v));
         request.evmTransaction = {
-          type: TX_TYPE[t.type],
+          type: evmTxTypeToProto(t.type),
           chainId: Number(body.chainId),
           to: t.to ?? '',
           value: str(t.value),

@@ -1,9 +1,9 @@
 /** Wallets: create, import, list, get, derive an account, change the PIN, export. */
 import type { Express } from 'express';
-import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { EnclaveWalletError, networkToProto } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
 import type { Account } from '../storage/wallets.js';
-import { b64, NETWORK, publicWallet, toAccount } from './context.js';
+import { b64, publicWallet, toAccount } from './context.js';
 import type { RouteContext } from './context.js';
 
 export function mountWallets(app: Express, ctx: RouteContext): void {
@@ -49,7 +49,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       let account: Account | undefined;
       await withWallet(
         wallet,
-        () => deps.enclave.call('deriveAccount', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: NETWORK[body.network], index: body.index }),
+        () => deps.enclave.call('deriveAccount', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: networkToProto(body.network), index: body.index }),
         (w, out) => {
           account = toAccount(out.account ?? {});
           return need(deps.store, 'storage').updateWallet(w, out.sealedBlob?.length ? out.sealedBlob : w.sealedBlob, [...w.accounts, account]);

@@ -3,6 +3,7 @@
  * a conditional write on the version read, so two operations at once, or one
  * that fails halfway, never lose or roll back a stored blob.
  */
+import type { NetworkName } from '@enclave-wallet/proto';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -18,7 +19,7 @@ import {
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 
 export interface Account {
-  network: 'evm' | 'solana' | 'bitcoin';
+  network: NetworkName;
   index: number;
   path: string;
   address: string;
