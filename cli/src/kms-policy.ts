@@ -16,6 +16,7 @@
  * principal, whose keys only the enclave can decrypt, may write it.
  */
 import { readFileSync } from 'node:fs';
+import { GUARD_CREDENTIALS_PURPOSE } from '@enclave-wallet/proto';
 import { UsageError, type Io } from './io.js';
 
 export const KMS_POLICY_USAGE = `usage: enclave-wallet kms-policy --measurements FILE [--pcr 0,1,2,8] [--account ID] [--role-arn ARN] [--admin-arn ARN] [--guard-table-arn ARN]
@@ -26,8 +27,6 @@ in FILE (the JSON that nitro-cli build-enclave prints). By default the policy re
 guardPolicy is for the IAM user whose access key the enclave uses for the guard table
 (docs/guard.md); the instance role is denied writes to that table.`;
 
-/** The KMS encryption context of the guard's credentials (the enclave decrypts with exactly this). */
-export const GUARD_CREDENTIALS_PURPOSE = 'guard-credentials';
 
 const PCR = /^[0-9a-f]{96}$/;
 

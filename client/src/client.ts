@@ -8,7 +8,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
-import { verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
+import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { solanaMessageOf } from './solana-wire.js';
@@ -209,7 +209,6 @@ export class EnclaveWalletClient {
       policy: this.root === 'aws' || pinned ? 'production' : 'inspect',
     });
     if (!document.publicKey || document.publicKey.length !== 32) {
-      const { AttestationError } = await import('./attestation/verify.js');
       throw new AttestationError('PUBLIC_KEY_INVALID', 'the attestation document carries no 32-byte envelope key');
     }
     const pcrs: Record<string, string> = {};

@@ -5,6 +5,7 @@
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { base64 } from '@scure/base';
 import { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
 
 /** HPKE `info` of PIN envelopes. */
@@ -57,13 +58,5 @@ export function openRecoveryPhrase(secretKey: Uint8Array, encryptedRecoveryPhras
   }
 }
 
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
+export const toBase64 = (bytes: Uint8Array): string => base64.encode(bytes);
+export const fromBase64 = (text: string): Uint8Array => base64.decode(text);

@@ -6,15 +6,14 @@
  * IAM, so locally nothing stops the host from writing the guard table: that
  * protection exists only in production, through IAM.
  */
-import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { GUARD_CREDENTIALS_CONTEXT } from '@enclave-wallet/proto';
 
 /** Dev credentials of the guard (not secrets: dynalite ignores them). */
 export const LOCAL_GUARD_CREDENTIALS = Object.freeze({ accessKeyId: 'LOCALGUARDDEVACCESSKEY', secretAccessKey: 'local-guard-dev-secret-not-for-production' });
 /** The guard table's name in the local stack. */
 export const LOCAL_GUARD_TABLE = 'enclave-wallet-guard';
-/** The encryption context the enclave decrypts the guard credentials with. */
-export const GUARD_CREDENTIALS_CONTEXT = Object.freeze({ 'enclave-wallet:purpose': 'guard-credentials' });
 
 /** Creates the guard table (key `pk`, a string) unless it exists. */
 export async function ensureGuardTable(client: DynamoDBClient, table: string = LOCAL_GUARD_TABLE): Promise<void> {
@@ -49,8 +48,6 @@ export async function encryptGuardCredentials(kms: KMSClient, keyId: string, cre
  * operator's credentials). Resolves with the ciphertext, base64.
  */
 export async function prepareLocalGuard(options: { dynamoEndpoint: string; kmsEndpoint: string; keyId: string; kmsCredentials: { accessKeyId: string; secretAccessKey: string }; table?: string }): Promise<string> {
-  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-  const { KMSClient } = await import('@aws-sdk/client-kms');
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: options.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const kms = new KMSClient({ region: 'us-east-1', endpoint: options.kmsEndpoint, credentials: { ...options.kmsCredentials } });
   try {

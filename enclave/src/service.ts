@@ -4,14 +4,14 @@
  * public accounts, signatures and sealed blobs.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { EnclaveWalletError, evmTxTypeFromProto, networkFromProto, networkToProto, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
+import { EnclaveWalletError, GUARD_CREDENTIALS_CONTEXT, evmTxTypeFromProto, networkFromProto, networkToProto, sameAddress, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
 import { EnvelopeKey, RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
-import { checkEnvelope, decryptPinEnvelope, isTrivialPin, precheckEnvelope, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
+import { checkEnvelope, decryptPinEnvelope, precheckEnvelope, refuseTrivialPin, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
 import { deriveAccount, initialAccounts, isValidMnemonic, normaliseMnemonic, seedFromMnemonic, type Network, type PublicAccount } from './keys/derive.js';
-import { DynamoGuard, GUARD_CREDENTIALS_CONTEXT, parseGuardCredentials } from './guard/guard.js';
+import { DynamoGuard, parseGuardCredentials } from './guard/guard.js';
 import { walletEntropy } from './keys/entropy.js';
 import { EnclaveKms, RecipientKey } from './kms/client.js';
 import type { Platform } from './platform/types.js';
@@ -30,7 +30,6 @@ export const MAX_NONCE_BYTES = 64;
 const ENTROPY_BYTES = 32;
 
 const toProtoAccount = (a: PublicAccount): v1.Account.$Properties => ({ network: networkToProto(a.network), index: a.index, path: a.path, address: a.address });
-const sameAccount = (network: Network, a: string, b: string): boolean => (network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b);
 const hex0x = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -142,7 +141,7 @@ export class EnclaveService {
     const walletId = required(req.walletId, 'walletId');
     // Cheap refusals (binding, a trivial PIN) come before the nonce is claimed, so they cost the replay cache nothing.
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId }, (e) => {
-      if (isTrivialPin(e.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+      refuseTrivialPin(e.pin);
     });
     const entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
     try {
@@ -158,7 +157,7 @@ export class EnclaveService {
     const walletId = required(req.walletId, 'walletId');
     const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId }, (e) => {
       if (!isValidMnemonic(normaliseMnemonic(e.mnemonic ?? ''))) throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
-      if (isTrivialPin(e.pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+      refuseTrivialPin(e.pin);
     });
     const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
     const entropy = mnemonicToEntropy(mnemonic, english);
@@ -187,16 +186,17 @@ export class EnclaveService {
     const address = required(req.address, 'address');
     // The envelope is opened and its binding checked (user, wallet, network, account, expiry) before the enclave
     // parses and hashes what it is asked to sign; its digest and nonce are checked after.
-    const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(req.pinEnvelope, 'pinEnvelope'));
-    const binding: Binding = { purpose: 'sign', sub: userId, walletId, network, address };
-    precheckEnvelope(envelope, binding, Math.floor(this.now() / 1000));
-    const { digest, signWith } = this.prepareSignature(network, req);
-    checkEnvelope(envelope, { ...binding, digest: hex0x(digest) }, this.replay, Math.floor(this.now() / 1000));
+    let prepared: ReturnType<EnclaveService['prepareSignature']> | undefined;
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'sign', sub: userId, walletId, network, address }, () => {
+      prepared = this.prepareSignature(network, req);
+      return { digest: hex0x(prepared.digest) };
+    });
+    const { digest, signWith } = prepared!;
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
       const account = deriveAccount(await seed(), network, req.accountIndex ?? 0);
       try {
         // The account the user approved (bound in the envelope) is the one at the index the host named, or nothing is signed.
-        if (!sameAccount(network, address, account.address)) {
+        if (!sameAddress(network, address, account.address)) {
           throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: address });
         }
         const out = signWith(account.privateKey);
@@ -209,7 +209,7 @@ export class EnclaveService {
 
   async changePin(req: DecodedRequestOf<'changePin'>): Promise<ResponseOf<'changePin'>> {
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'change-pin', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') }, (e) => {
-      if (isTrivialPin(e.newPin ?? '')) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
+      refuseTrivialPin(e.newPin ?? '');
     });
     return this.withWallet(req, envelope, async (wallet) => {
       const pin = utf8(envelope.newPin!);
@@ -245,13 +245,19 @@ export class EnclaveService {
     return networkFromProto(value);
   }
 
-  /** Decrypts and checks an envelope; `beforeClaim` adds cheap refusals before its nonce is claimed. */
-  private async envelope(wire: Uint8Array | null | undefined, binding: Binding, beforeClaim?: (e: PinEnvelope) => void): Promise<PinEnvelope> {
+  /**
+   * Decrypts an envelope and checks its binding (all but the digest) and
+   * expiry; then `beforeClaim` runs (cheap refusals, or the work that yields
+   * the digest, which it returns), and only then are the digest and the
+   * nonce checked. So nothing costly runs for an envelope that was never
+   * meant for this request, and no refusal burns a nonce.
+   */
+  private async envelope(wire: Uint8Array | null | undefined, binding: Binding, beforeClaim?: (e: PinEnvelope) => { digest: string } | void): Promise<PinEnvelope> {
     const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'));
     const now = Math.floor(this.now() / 1000);
     precheckEnvelope(envelope, binding, now);
-    beforeClaim?.(envelope);
-    checkEnvelope(envelope, binding, this.replay, now);
+    const more = beforeClaim?.(envelope);
+    checkEnvelope(envelope, { ...binding, ...(more ?? {}) }, this.replay, now);
     return envelope;
   }
 

@@ -52,3 +52,16 @@ export function evmTxTypeFromProto(value: number | null | undefined): EvmTxTypeN
   if (!name) throw new EnclaveWalletError('TRANSACTION_INVALID', 'the transaction type must be legacy, eip2930 or eip1559');
   return name;
 }
+
+/** Whether two addresses name the same account: EVM addresses compare case-insensitively (EIP-55 is only a checksum), others (base58, bech32) exactly. */
+export function sameAddress(network: string | undefined, a: string, b: string): boolean {
+  return network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b;
+}
+
+/**
+ * The KMS encryption context of the guard's credentials: the operator encrypts
+ * them with it, the key policy lets the admin encrypt nothing else, and the
+ * enclave decrypts with exactly it (docs/guard.md).
+ */
+export const GUARD_CREDENTIALS_PURPOSE = 'guard-credentials';
+export const GUARD_CREDENTIALS_CONTEXT: Readonly<Record<string, string>> = Object.freeze({ 'enclave-wallet:purpose': GUARD_CREDENTIALS_PURPOSE });

@@ -1,20 +1,12 @@
 /** A real EVM node for tests: anvil (npm @foundry-rs/anvil-linux-amd64) on a free port, chain 31337. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPublicClient, http } from 'viem';
 import { foundry } from 'viem/chains';
+import { freePort } from './ports.js';
 
 const anvilBin = join(fileURLToPath(new URL('../../', import.meta.url)), 'node_modules/.bin/anvil');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export interface Anvil {
   rpc: string;

@@ -5,6 +5,8 @@
  * credentials; locally any image's PCR0 is accepted, since code changes
  * change it.
  */
+import { GUARD_CREDENTIALS_PURPOSE } from '@enclave-wallet/proto';
+
 export const LOCAL_WALLET_KEY_POLICY = {
   Version: '2012-10-17',
   Statement: [
@@ -15,7 +17,7 @@ export const LOCAL_WALLET_KEY_POLICY = {
       Action: 'kms:Encrypt',
       Principal: '*',
       Resource: '*',
-      Condition: { StringEquals: { 'kms:EncryptionContext:enclave-wallet:purpose': 'guard-credentials' } },
+      Condition: { StringEquals: { 'kms:EncryptionContext:enclave-wallet:purpose': GUARD_CREDENTIALS_PURPOSE } },
     },
     {
       Sid: 'attested-enclave-only',

@@ -4,7 +4,7 @@
  * and address of the signing account, an expiry and a one-time nonce. Every check that fails names a stable code; nothing about the PIN
  * is revealed by which one.
  */
-import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { EnclaveWalletError, sameAddress } from '@enclave-wallet/proto';
 import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
 
 export type Purpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
@@ -134,8 +134,6 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   return envelope;
 }
 
-const sameAddress = (network: string | undefined, a: string, b: string): boolean => (network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b);
-
 /**
  * Checks everything of a parsed envelope but its digest and nonce: cheap, so
  * it runs before the enclave parses and hashes what it is asked to sign.
@@ -187,6 +185,11 @@ export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, bindin
   const envelope = await decryptPinEnvelope(key, wire);
   checkEnvelope(envelope, binding, replay, nowSeconds);
   return envelope;
+}
+
+/** Refuses a trivially guessable new PIN. @throws {EnclaveWalletError} PIN_TOO_WEAK */
+export function refuseTrivialPin(pin: string): void {
+  if (isTrivialPin(pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
 }
 
 /**

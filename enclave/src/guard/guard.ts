@@ -162,9 +162,6 @@ export class DynamoGuard implements WalletGuard {
   }
 }
 
-/** The guard credentials' KMS encryption context (the operator encrypts them with it). */
-export const GUARD_CREDENTIALS_CONTEXT = Object.freeze({ 'enclave-wallet:purpose': 'guard-credentials' });
-
 /** Parses the decrypted guard credentials (JSON `{ accessKeyId, secretAccessKey, sessionToken? }`). Zeroes the input. */
 export function parseGuardCredentials(plaintext: Uint8Array): AwsCredentials {
   try {

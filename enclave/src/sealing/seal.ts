@@ -217,21 +217,21 @@ export class Sealer {
       );
       settled.catch(() => undefined); // observed by the caller; never an unhandled rejection
       handedOver = true;
-      return this.opened(record, blob, dataKey, secret, presentedBytes, walletId, userId, settled);
+      return this.opened(record, blob, dataKey, secret, stale ? record.blob : undefined, walletId, userId, settled);
     } finally {
       stretched?.fill(0);
       if (!handedOver) dataKey?.fill(0);
     }
   }
 
-  private opened(record: GuardRecord, blob: SealedBlob, dataKey: Uint8Array, secret: Uint8Array, presentedBytes: Uint8Array, walletId: string, userId: string, settled: Promise<void>): OpenedWallet {
+  private opened(record: GuardRecord, blob: SealedBlob, dataKey: Uint8Array, secret: Uint8Array, current: Uint8Array | undefined, walletId: string, userId: string, settled: Promise<void>): OpenedWallet {
     let disposed = false;
     return {
       walletId,
       userId,
       secret,
       settled,
-      current: sameBytes(record.blob, presentedBytes) ? undefined : record.blob,
+      current,
       dispose: () => {
         disposed = true;
         secret.fill(0);

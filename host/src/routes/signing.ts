@@ -1,7 +1,7 @@
 /** Signing (SPEC §3): EVM transactions, messages and typed data; Solana transactions and messages. */
 import type { Express } from 'express';
 import { base58 } from '@scure/base';
-import { EnclaveWalletError, evmTxTypeToProto, networkToProto, type RequestOf } from '@enclave-wallet/proto';
+import { EnclaveWalletError, evmTxTypeToProto, networkToProto, sameAddress, type RequestOf } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
 import { b64, hex } from './context.js';
 import type { RouteContext } from './context.js';
@@ -15,9 +15,8 @@ export function mountSigning(app: Express, ctx: RouteContext): void {
       const body = S.signBody.parse(req.body);
       const wallet = await loadWallet(userId, String(req.params.walletId));
       // EVM addresses compare case-insensitively (EIP-55 is only a checksum); base58 is case-sensitive.
-      const sameAddress = (a: string, b: string): boolean => (body.network === 'evm' ? a.toLowerCase() === b.toLowerCase() : a === b);
       const account = body.address
-        ? wallet.accounts.find((a) => a.network === body.network && sameAddress(a.address, body.address!))
+        ? wallet.accounts.find((a) => a.network === body.network && sameAddress(body.network, a.address, body.address!))
         : wallet.accounts.find((a) => a.network === body.network && a.index === 0);
       if (!account) throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the wallet has no such account');
       const request: RequestOf<'sign'> = { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: networkToProto(body.network), address: account.address, accountIndex: account.index };
