@@ -31,6 +31,7 @@ const SECONDS = arg('seconds', 8);
 const CLIENTS = 32;
 
 const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
+const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest } = await import('../client/dist/index.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +67,10 @@ async function startStack(pairs) {
   const ports = { dynamo: await freePort(), kms: await freePort(), issuer: await freePort() };
   const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL: 'error' };
   const run = (script, env) => {
-    const child = spawn(process.execPath, [script], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    // BENCH_PROFILE=enclave|host writes a V8 CPU profile of that process into .data/bench/profiles.
+    const profile = process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', join(root, '.data/bench/profiles')] : [];
+    const child = spawn(process.execPath, [...profile, script], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
     children.push(child);
     return child;
   };
@@ -76,7 +80,7 @@ async function startStack(pairs) {
   const enclaves = [];
   for (let i = 0; i < pairs; i++) {
     const port = await freePort();
-    enclaves.push({ port, child: run('enclave/dist/main.js', { ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}` }) });
+    enclaves.push({ port, child: run('enclave/dist/main.js', { ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}`, ...ENCLAVE_PROCESS_ENV }) });
     await waitFor(`http://127.0.0.1:${port}`);
   }
   run('devtools/dist/kms/main.js', { LOCAL_KMS_PORT: String(ports.kms), LOCAL_KMS_DATA_DIR: join(dir, 'kms') });
@@ -130,7 +134,13 @@ async function startStack(pairs) {
     hosts,
     enclaves,
     issuer: `http://127.0.0.1:${ports.issuer}`,
-    stop: () => children.forEach((c) => c.kill('SIGKILL')),
+    children,
+    stop: async () => {
+      // SIGTERM first (a profiled process writes its profile on a clean exit), then SIGKILL.
+      children.forEach((c) => c.kill('SIGTERM'));
+      await Promise.race([Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))), sleep(3000)]);
+      children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+    },
   };
 }
 
@@ -138,6 +148,27 @@ async function api(url, method, path, body, token) {
   const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15 of stat)
+}
+/** CPU seconds by role: enclave, host, the stand-ins (dynamo, kms, oidc) and this load generator. */
+function cpuByRole(children) {
+  const out = { bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 };
+  for (const c of children) out[c.role] = (out[c.role] ?? 0) + cpuSeconds(c.pid);
+  return out;
+}
+
+/** The phase sums of /metrics (host_phase_seconds and enclave_phase_seconds), in ms, by "host.x" / "enclave.x". */
+async function phaseSums(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sums = {};
+  for (const m of text.matchAll(/^(host|enclave)_phase_seconds_sum\{phase="([a-z_]+)"\} ([0-9.e+-]+)$/gm)) sums[`${m[1]}.${m[2]}`] = Number(m[3]) * 1000;
+  return sums;
 }
 
 async function oneRun(index) {
@@ -173,9 +204,13 @@ async function oneRun(index) {
     const digest = personalMessageDigest(message);
     // Sealed before the clock runs, so the client's HPKE is not on the machine's cores while measuring.
     const signBody = (w, h) => ({ network: 'evm', kind: 'message', address: w.address, message, pinEnvelope: sealPinEnvelope(keys[h], { purpose: 'sign', sub, walletId: w.walletId, network: 'evm', address: w.address, digest, pin: PIN }) });
+    // A pool of envelopes per wallet and host, sealed before the load starts: the load generator's own
+    // HPKE must not take the cores the enclave is measured on (one envelope is used once).
+    const pool = new Map();
+    for (const w of wallets) for (let h = 0; h < stack.hosts.length; h++) pool.set(`${w.walletId}/${h}`, Array.from({ length: Math.ceil((SECONDS * 60) / CLIENTS) + 4 }, () => signBody(w, h)));
     const sign = async (w, n) => {
       const h = n % stack.hosts.length;
-      const body = signBody(w, h);
+      const body = pool.get(`${w.walletId}/${h}`).pop() ?? signBody(w, h);
       const t = performance.now();
       const res = await fetch(`${stack.hosts[h].url}/v1/wallets/${w.walletId}/sign`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
       await res.arrayBuffer();
@@ -184,8 +219,12 @@ async function oneRun(index) {
     // Warm-up (connections, JIT, caches).
     for (let i = 0; i < 5; i++) await sign(wallets[0], i);
     // One client.
+    // One client; the phase sums of /metrics before and after give the breakdown per signature (one pair: host 0).
     const one = [];
-    for (let i = 0; i < 30; i++) one.push((await sign(wallets[0], i)).ms);
+    const before = await phaseSums(stack.hosts[0].url);
+    for (let i = 0; i < 30; i++) one.push((await sign(wallets[0], i * stack.hosts.length)).ms);
+    const after = await phaseSums(stack.hosts[0].url);
+    const breakdown = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - (before[k] ?? 0)) / one.length]));
     // 32 clients for SECONDS, /healthz probed throughout.
     const lat = [];
     const errors = {};
@@ -200,6 +239,7 @@ async function oneRun(index) {
       }
     })();
     const end = performance.now() + SECONDS * 1000;
+    const cpu0 = cpuByRole(stack.children);
     const t0 = performance.now();
     let n = 0;
     await Promise.all(
@@ -212,6 +252,10 @@ async function oneRun(index) {
       }),
     );
     const wall = (performance.now() - t0) / 1000;
+    const cpu1 = cpuByRole(stack.children);
+    // CPU milliseconds per signature by process, and the cores' time nobody used.
+    const cpuPerSign = Object.fromEntries(Object.keys(cpu1).map((k) => [k, ((cpu1[k] - (cpu0[k] ?? 0)) * 1000) / Math.max(1, lat.length)]));
+    cpuPerSign.idle = Math.max(0, (wall * availableParallelism() * 1000) / Math.max(1, lat.length) - Object.values(cpuPerSign).reduce((a, b) => a + b, 0));
     probing = false;
     await prober;
     // PIN change, reported.
@@ -245,15 +289,17 @@ async function oneRun(index) {
     return {
       ceiling,
       sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceiling.singleP50Ms },
+      cpuPerSign,
       sign32: { n: lat.length, p50: median(lat), p99: quantile(lat, 0.99), perSecond: throughput, ratioToCeiling: throughput / ceiling.perSecond, errors },
       healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length },
       create: { p50: median(createMs) },
       changePin: { p50: median(changeMs) },
       enclaveMemory: rss,
       parts: { idleHealthzP50: median(idleHealth), readyzP50: median(ready), argon2P50: ceiling.singleP50Ms },
+      breakdown: { ...breakdown, 'client.total': one.reduce((a, b) => a + b, 0) / one.length },
     };
   } finally {
-    stack.stop();
+    await stack.stop();
   }
 }
 
@@ -279,11 +325,42 @@ row('/healthz p99 while signing is saturated', `${fmt(med((r) => r.healthUnderLo
 row('create wallet, p50', `${fmt(med((r) => r.create.p50))} ms`);
 row('change PIN, p50', `${fmt(med((r) => r.changePin.p50))} ms`);
 row('enclave RSS after load (peak)', results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)}) MiB`).join(', ')).join(' | '), `target ≤ 19 MiB × ${cores} + 128 MiB = ${19 * cores + 128} MiB`);
-console.log('\nwhere the time of one signature goes (measured alone, p50):');
+console.log('\nwhere the time of one signature goes (1 client, mean ms per signature; enclave phases overlap where marked):');
+const PHASES = [
+  ['client.total', 'total, as the client saw it'],
+  ['host.auth', '  host: access token check'],
+  ['host.storage_read', '  host: wallet read (DynamoDB)'],
+  ['host.enclave', '  host: enclave call (frame out, enclave, frame back)'],
+  ['enclave.envelope', '    enclave: PIN envelope (HPKE) and checks'],
+  ['enclave.guard_read', '    enclave: guard record read (when not cached)'],
+  ['enclave.guard_count', '    enclave: guess counted (overlaps the stretch)'],
+  ['enclave.kms', '    enclave: data key, KMS or cache (overlaps)'],
+  ['enclave.stretch_wait', '    enclave: waiting for a core'],
+  ['enclave.stretch', '    enclave: Argon2id'],
+  ['enclave.seed', '    enclave: BIP-39 seed and key derivation'],
+  ['enclave.sign', '    enclave: signature'],
+  ['enclave.guard_clear', '    enclave: waiting for the guard clear'],
+  ['host.storage_write', '  host: blob write (only when it changed)'],
+];
+for (const [key, label] of PHASES) row(label, `${fmt(med((r) => r.breakdown[key] ?? 0), 2)} ms`);
+console.log(`\nCPU per signature at ${CLIENTS} clients, by process (ms; the cores' whole time divided by signatures):`);
+const ROLES = [
+  ['enclave', 'enclave (Argon2id is one stretch of the ceiling)'],
+  ['host', 'host'],
+  ['dynamo', 'dynalite (stand-in for DynamoDB)'],
+  ['kms', 'local KMS (stand-in)'],
+  ['oidc', 'dev issuer (stand-in)'],
+  ['bench', 'this load generator'],
+  ['idle', 'idle'],
+];
+for (const [key, label] of ROLES) row(`  ${label}`, `${fmt(med((r) => r.cpuPerSign[key] ?? 0), 1)} ms`);
+row('  Argon2id alone (cores ÷ ceiling)', `${fmt(med((r) => (1000 * cores) / r.ceiling.perSecond), 1)} ms`);
+row('ratio if the stand-ins and load generator ran elsewhere', fmt(med((r) => (1000 * cores) / r.ceiling.perSecond / ((r.cpuPerSign.enclave ?? 0) + (r.cpuPerSign.host ?? 0) + (r.cpuPerSign.idle ?? 0))), 2), 'an estimate: CPU-bound, idle kept');
+console.log('\nthe parts alone (p50):');
 row('  HTTP + host, idle /healthz', `${fmt(med((r) => r.parts.idleHealthzP50), 2)} ms`);
 row('  host → enclave → host + storage ping (/readyz)', `${fmt(med((r) => r.parts.readyzP50), 2)} ms`);
 row('  Argon2id', `${fmt(med((r) => r.parts.argon2P50), 1)} ms`);
-row('  everything else (sign p50 − Argon2id)', `${fmt(med((r) => r.sign1.overArgon2Ms), 1)} ms`, 'JWT, storage read, envelope HPKE, guard read + 2 writes, PBKDF2, secp256k1');
+row('  everything else (sign p50 − Argon2id)', `${fmt(med((r) => r.sign1.overArgon2Ms), 1)} ms`);
 mkdirSync('.data/bench', { recursive: true });
 writeFileSync('.data/bench/report.json', JSON.stringify({ date: new Date().toISOString(), cores, cpu: cpus()[0]?.model, node: process.version, pairs: PAIRS, runs: results }, null, 2));
 console.log('\nJSON: .data/bench/report.json');

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
+const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
 
 const env = { ...process.env };
 const hostPort = env.HOST_PORT ?? '8080';
@@ -133,7 +134,7 @@ try {
   while (!existsSync(keyFile)) await new Promise((r) => setTimeout(r, 50));
   const { arn } = JSON.parse(readFileSync(keyFile, 'utf8'));
 
-  run('enclave', 'enclave/dist/main.js', { restart: true });
+  run('enclave', 'enclave/dist/main.js', { restart: true, extraEnv: { ...ENCLAVE_PROCESS_ENV } });
   await waitForPort(enclavePort, 'the enclave');
 
   await waitForPort(dynamoPort, 'the DynamoDB-compatible store');

@@ -17,6 +17,7 @@ import { EnclaveKms, RecipientKey } from './kms/client.js';
 import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
+import { phases } from './phases.js';
 import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest } from './signing/evm.js';
 import { signSolanaMessage, signSolanaTransaction, parseSolanaTransaction, solanaDigest } from './signing/solana.js';
 
@@ -91,6 +92,7 @@ export class EnclaveService {
         kmsErrors: kms?.stats.errors ?? 0,
         kmsMicros: kms?.stats.micros ?? 0,
         dataKeysCached: kms?.dataKeys.size ?? 0,
+        phases: phases.snapshot(),
       },
     };
   }
@@ -193,13 +195,13 @@ export class EnclaveService {
     });
     const { digest, signWith } = prepared!;
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
-      const account = deriveAccount(await seed(), network, req.accountIndex ?? 0);
+      const account = await phases.time('seed', async () => deriveAccount(await seed(), network, req.accountIndex ?? 0));
       try {
         // The account the user approved (bound in the envelope) is the one at the index the host named, or nothing is signed.
         if (!sameAddress(network, address, account.address)) {
           throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: address });
         }
-        const out = signWith(account.privateKey);
+        const out = phases.timeSync('sign', () => signWith(account.privateKey));
         return { ...out, digest, sealedBlob: wallet.current };
       } finally {
         account.privateKey.fill(0);
@@ -253,12 +255,14 @@ export class EnclaveService {
    * meant for this request, and no refusal burns a nonce.
    */
   private async envelope(wire: Uint8Array | null | undefined, binding: Binding, beforeClaim?: (e: PinEnvelope) => { digest: string } | void): Promise<PinEnvelope> {
-    const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'));
-    const now = Math.floor(this.now() / 1000);
-    precheckEnvelope(envelope, binding, now);
-    const more = beforeClaim?.(envelope);
-    checkEnvelope(envelope, { ...binding, ...(more ?? {}) }, this.replay, now);
-    return envelope;
+    return phases.time('envelope', async () => {
+      const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'));
+      const now = Math.floor(this.now() / 1000);
+      precheckEnvelope(envelope, binding, now);
+      const more = beforeClaim?.(envelope);
+      checkEnvelope(envelope, { ...binding, ...(more ?? {}) }, this.replay, now);
+      return envelope;
+    });
   }
 
   private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: string): Promise<ResponseOf<'createWallet'>> {
@@ -293,7 +297,7 @@ export class EnclaveService {
       let seeding: Promise<Uint8Array> | undefined;
       const result = await use(opened, envelope, () => (seeding ??= seedFromMnemonic(entropyToMnemonic(opened.secret, english)).then((s) => (seed = s))));
       // Nothing is answered before the guard has cleared the counted guess (it ran while `use` worked).
-      await opened.settled;
+      await phases.time('guard_clear', () => opened.settled);
       return result;
     } finally {
       pinBytes.fill(0);

@@ -2,6 +2,9 @@
  * PIN envelopes: the enclave's HPKE against RFC 9180 A.2.1, envelopes sealed
  * by an independent HPKE implementation, and every binding check.
  */
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
+import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { hpkeOpen, hpkeSeal, wireOf } from '../../test/support/hpke-reference.js';
 import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
@@ -24,6 +27,45 @@ test('what the enclave seals to a client key opens with the independent implemen
   const { x25519 } = await import('@noble/curves/ed25519.js');
   const wire = await sealTo(x25519.getPublicKey(skClient), RECOVERY_PHRASE_INFO, new TextEncoder().encode('{"mnemonic":"x"}'));
   expect(new TextDecoder().decode(hpkeOpen(skClient, wire, RECOVERY_PHRASE_INFO))).toBe('{"mnemonic":"x"}');
+});
+
+describe('against the maintained @hpke/* packages (a second, independent implementation)', () => {
+  const oracle = async () => new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+  const ab = (b: Uint8Array): ArrayBuffer => Uint8Array.from(b).buffer;
+
+  test('the enclave opens what @hpke seals, for many lengths, infos and AADs', async () => {
+    const suite = await oracle();
+    const key = await EnvelopeKey.generate();
+    const recipient = await suite.kem.deserializePublicKey(ab(key.publicKey));
+    for (const len of [0, 1, 31, 64, 200, 1000]) {
+      const pt = Uint8Array.from({ length: len }, (_, i) => (i * 7 + len) & 0xff);
+      const info = new TextEncoder().encode(`info-${len}`);
+      const aad = len % 2 ? new TextEncoder().encode('aad') : new Uint8Array(0);
+      const { enc, ct } = await suite.seal({ recipientPublicKey: recipient, info: ab(info) }, ab(pt), ab(aad));
+      const wire = new Uint8Array([...new Uint8Array(enc), ...new Uint8Array(ct)]);
+      expect(Buffer.from(await key.open(wire, info, aad))).toEqual(Buffer.from(pt));
+      // One flipped bit anywhere, or another info, and it does not open.
+      const bad = Uint8Array.from(wire);
+      bad[(len * 13) % bad.length]! ^= 1;
+      await expect(key.open(bad, info, aad)).rejects.toThrow();
+      await expect(key.open(wire, new TextEncoder().encode('other'), aad)).rejects.toThrow();
+    }
+  });
+
+  test('@hpke opens what the enclave seals', async () => {
+    const suite = await oracle();
+    const recipient = await suite.kem.generateKeyPair();
+    const pkR = new Uint8Array(await suite.kem.serializePublicKey(recipient.publicKey));
+    const pt = new TextEncoder().encode('{"mnemonic":"abandon"}');
+    const wire = await sealTo(pkR, RECOVERY_PHRASE_INFO, pt);
+    const opened = await suite.open({ recipientKey: recipient, enc: ab(wire.subarray(0, 32)), info: ab(RECOVERY_PHRASE_INFO) }, ab(wire.subarray(32)));
+    expect(Buffer.from(opened)).toEqual(Buffer.from(pt));
+  });
+
+  test('an all-zero (low-order) encapsulated key is refused', async () => {
+    const key = await EnvelopeKey.generate();
+    await expect(key.open(new Uint8Array(32 + 16 + 4), PIN_ENVELOPE_INFO)).rejects.toThrow();
+  });
 });
 
 describe('PIN envelopes', () => {

@@ -1697,6 +1697,9 @@ export namespace enclavewallet {
             /** KMS data keys held in the enclave's cache. */
             dataKeysCached: number;
 
+            /** Wall time spent in each phase of the requests served so far. */
+            phases: enclavewallet.v1.PhaseTime.$Properties[];
+
             /**
              * Creates a new EnclaveStats instance using the specified properties.
              * @param [properties] Properties to set
@@ -1775,12 +1778,123 @@ export namespace enclavewallet {
                 /** KMS data keys held in the enclave's cache. */
                 dataKeysCached?: (number|null);
 
+                /** Wall time spent in each phase of the requests served so far. */
+                phases?: (enclavewallet.v1.PhaseTime.$Properties[]|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of an EnclaveStats. */
             type $Shape = enclavewallet.v1.EnclaveStats.$Properties;
+        }
+
+        /**
+         * Properties of a PhaseTime.
+         * @deprecated Use enclavewallet.v1.PhaseTime.$Properties instead.
+         */
+        interface IPhaseTime extends enclavewallet.v1.PhaseTime.$Properties {
+        }
+
+        /**
+         * The summed wall time of one phase (envelope, guard_read, guard_count, kms,
+         * stretch_wait, stretch, seed, sign, guard_clear) since the process started.
+         */
+        class PhaseTime {
+
+            /**
+             * Constructs a new PhaseTime.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.PhaseTime.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The phase's name, as listed above. */
+            name: string;
+
+            /** How many times the phase ran. */
+            count: number;
+
+            /** Microseconds of wall time spent in it, summed. */
+            micros: number;
+
+            /**
+             * Creates a new PhaseTime instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PhaseTime instance
+             */
+            static create(properties: enclavewallet.v1.PhaseTime.$Shape): enclavewallet.v1.PhaseTime & enclavewallet.v1.PhaseTime.$Shape;
+            static create(properties?: enclavewallet.v1.PhaseTime.$Properties): enclavewallet.v1.PhaseTime;
+
+            /**
+             * Encodes the specified PhaseTime message. Does not implicitly {@link enclavewallet.v1.PhaseTime.verify|verify} messages.
+             * @param message PhaseTime message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.PhaseTime.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PhaseTime message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.PhaseTime & enclavewallet.v1.PhaseTime.$Shape} PhaseTime
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.PhaseTime & enclavewallet.v1.PhaseTime.$Shape;
+
+            /**
+             * Verifies a PhaseTime message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a PhaseTime message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PhaseTime
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.PhaseTime;
+
+            /**
+             * Creates a plain object from a PhaseTime message. Also converts values to other types if specified.
+             * @param message PhaseTime
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.PhaseTime, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PhaseTime to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace PhaseTime {
+
+            /** Properties of a PhaseTime. */
+            interface $Properties {
+
+                /** The phase's name, as listed above. */
+                name?: (string|null);
+
+                /** How many times the phase ran. */
+                count?: (number|null);
+
+                /** Microseconds of wall time spent in it, summed. */
+                micros?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PhaseTime. */
+            type $Shape = enclavewallet.v1.PhaseTime.$Properties;
         }
 
         /**

@@ -5193,6 +5193,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {number|null} [kmsErrors] KMS calls that failed.
              * @property {number|null} [kmsMicros] Microseconds spent waiting for KMS, summed over the calls.
              * @property {number|null} [dataKeysCached] KMS data keys held in the enclave's cache.
+             * @property {Array.<enclavewallet.v1.PhaseTime.$Properties>|null} [phases] Wall time spent in each phase of the requests served so far.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5218,6 +5219,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const EnclaveStats = function (properties) {
+                this.phases = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -5273,6 +5275,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
             EnclaveStats.prototype.dataKeysCached = 0;
 
             /**
+             * Wall time spent in each phase of the requests served so far.
+             * @member {Array.<enclavewallet.v1.PhaseTime.$Properties>} phases
+             * @memberof enclavewallet.v1.EnclaveStats
+             * @instance
+             */
+            EnclaveStats.prototype.phases = $util.emptyArray;
+
+            /**
              * Creates a new EnclaveStats instance using the specified properties.
              * @function create
              * @memberof enclavewallet.v1.EnclaveStats
@@ -5316,6 +5326,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.kmsMicros);
                 if (message.dataKeysCached != null && $Object.hasOwnProperty.call(message, "dataKeysCached") && message.dataKeysCached !== 0)
                     writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.dataKeysCached);
+                if (message.phases != null && message.phases.length)
+                    for (let i = 0; i < message.phases.length; ++i)
+                        $root.enclavewallet.v1.PhaseTime.encode(message.phases[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5414,6 +5427,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 delete message.dataKeysCached;
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.phases && message.phases.length))
+                                message.phases = [];
+                            message.phases.push($root.enclavewallet.v1.PhaseTime.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5464,6 +5485,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.dataKeysCached != null && $Object.hasOwnProperty.call(message, "dataKeysCached"))
                     if (!$util.isInteger(message.dataKeysCached))
                         return "dataKeysCached: integer expected";
+                if (message.phases != null && $Object.hasOwnProperty.call(message, "phases")) {
+                    if (!$Array.isArray(message.phases))
+                        return "phases: array expected";
+                    for (let i = 0; i < message.phases.length; ++i) {
+                        let error = $root.enclavewallet.v1.PhaseTime.verify(message.phases[i], _depth + 1);
+                        if (error)
+                            return "phases." + error;
+                    }
+                }
                 return null;
             };
 
@@ -5524,6 +5554,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (object.dataKeysCached != null)
                     if ($Number(object.dataKeysCached) !== 0)
                         message.dataKeysCached = object.dataKeysCached >>> 0;
+                if (object.phases) {
+                    if (!$Array.isArray(object.phases))
+                        throw $TypeError(".enclavewallet.v1.EnclaveStats.phases: array expected");
+                    message.phases = $Array(object.phases.length);
+                    for (let i = 0; i < object.phases.length; ++i) {
+                        if (!$util.isObject(object.phases[i]))
+                            throw $TypeError(".enclavewallet.v1.EnclaveStats.phases: object expected");
+                        message.phases[i] = $root.enclavewallet.v1.PhaseTime.fromObject(object.phases[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -5544,6 +5584,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.phases = [];
                 if (options.defaults) {
                     object.stretchesRunning = 0;
                     object.stretchesWaiting = 0;
@@ -5591,6 +5633,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         object.kmsMicros = options.longs === $String ? $util.Long.prototype.toString.call(message.kmsMicros) : options.longs === $Number ? new $util.LongBits(message.kmsMicros.low >>> 0, message.kmsMicros.high >>> 0).toNumber(true) : message.kmsMicros;
                 if (message.dataKeysCached != null && $Object.hasOwnProperty.call(message, "dataKeysCached"))
                     object.dataKeysCached = message.dataKeysCached;
+                if (message.phases && message.phases.length) {
+                    object.phases = $Array(message.phases.length);
+                    for (let j = 0; j < message.phases.length; ++j)
+                        object.phases[j] = $root.enclavewallet.v1.PhaseTime.toObject(message.phases[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -5606,6 +5653,330 @@ export const enclavewallet = $root.enclavewallet = (() => {
             };
 
             return EnclaveStats;
+        })();
+
+        v1.PhaseTime = (function() {
+
+            /**
+             * Properties of a PhaseTime.
+             * @typedef {Object} enclavewallet.v1.PhaseTime.$Properties
+             * @property {string|null} [name] The phase's name, as listed above.
+             * @property {number|null} [count] How many times the phase ran.
+             * @property {number|null} [micros] Microseconds of wall time spent in it, summed.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PhaseTime.
+             * @memberof enclavewallet.v1
+             * @interface IPhaseTime
+             * @augments enclavewallet.v1.PhaseTime.$Properties
+             * @deprecated Use enclavewallet.v1.PhaseTime.$Properties instead.
+             */
+
+            /**
+             * Shape of a PhaseTime.
+             * @typedef {enclavewallet.v1.PhaseTime.$Properties} enclavewallet.v1.PhaseTime.$Shape
+             */
+
+            /**
+             * Constructs a new PhaseTime.
+             * @memberof enclavewallet.v1
+             * @classdesc The summed wall time of one phase (envelope, guard_read, guard_count, kms,
+             * stretch_wait, stretch, seed, sign, guard_clear) since the process started.
+             * @constructor
+             * @param {enclavewallet.v1.PhaseTime.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PhaseTime = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The phase's name, as listed above.
+             * @member {string} name
+             * @memberof enclavewallet.v1.PhaseTime
+             * @instance
+             */
+            PhaseTime.prototype.name = "";
+
+            /**
+             * How many times the phase ran.
+             * @member {number} count
+             * @memberof enclavewallet.v1.PhaseTime
+             * @instance
+             */
+            PhaseTime.prototype.count = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Microseconds of wall time spent in it, summed.
+             * @member {number} micros
+             * @memberof enclavewallet.v1.PhaseTime
+             * @instance
+             */
+            PhaseTime.prototype.micros = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new PhaseTime instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.PhaseTime
+             * @static
+             * @param {enclavewallet.v1.PhaseTime.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.PhaseTime} PhaseTime instance
+             * @type {{
+             *   (properties: enclavewallet.v1.PhaseTime.$Shape): enclavewallet.v1.PhaseTime & enclavewallet.v1.PhaseTime.$Shape;
+             *   (properties?: enclavewallet.v1.PhaseTime.$Properties): enclavewallet.v1.PhaseTime;
+             * }}
+             */
+            PhaseTime.create = function(properties) {
+                return new PhaseTime(properties);
+            };
+
+            /**
+             * Encodes the specified PhaseTime message. Does not implicitly {@link enclavewallet.v1.PhaseTime.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.PhaseTime
+             * @static
+             * @param {enclavewallet.v1.PhaseTime.$Properties} message PhaseTime message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PhaseTime.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && (typeof message.count === "object" ? message.count.low || message.count.high : message.count !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.count);
+                if (message.micros != null && $Object.hasOwnProperty.call(message, "micros") && (typeof message.micros === "object" ? message.micros.low || message.micros.high : message.micros !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.micros);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PhaseTime message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.PhaseTime
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.PhaseTime & enclavewallet.v1.PhaseTime.$Shape} PhaseTime
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PhaseTime.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.PhaseTime();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.micros = value;
+                            else
+                                delete message.micros;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a PhaseTime message.
+             * @function verify
+             * @memberof enclavewallet.v1.PhaseTime
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            PhaseTime.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    if (!$util.isString(message.name))
+                        return "name: string expected";
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (!$util.isInteger(message.count) && !(message.count && $util.isInteger(message.count.low) && $util.isInteger(message.count.high)))
+                        return "count: integer|Long expected";
+                if (message.micros != null && $Object.hasOwnProperty.call(message, "micros"))
+                    if (!$util.isInteger(message.micros) && !(message.micros && $util.isInteger(message.micros.low) && $util.isInteger(message.micros.high)))
+                        return "micros: integer|Long expected";
+                return null;
+            };
+
+            /**
+             * Creates a PhaseTime message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.PhaseTime
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.PhaseTime} PhaseTime
+             */
+            PhaseTime.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.PhaseTime)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.PhaseTime: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.PhaseTime();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.count != null)
+                    if (typeof object.count === "object" ? object.count.low || object.count.high : $Number(object.count) !== 0)
+                        if ($util.Long)
+                            message.count = $util.Long.fromValue(object.count, true);
+                        else if (typeof object.count === "string")
+                            message.count = $parseInt(object.count, 10);
+                        else if (typeof object.count === "number")
+                            message.count = object.count;
+                        else if (typeof object.count === "object")
+                            message.count = new $util.LongBits(object.count.low >>> 0, object.count.high >>> 0).toNumber(true);
+                if (object.micros != null)
+                    if (typeof object.micros === "object" ? object.micros.low || object.micros.high : $Number(object.micros) !== 0)
+                        if ($util.Long)
+                            message.micros = $util.Long.fromValue(object.micros, true);
+                        else if (typeof object.micros === "string")
+                            message.micros = $parseInt(object.micros, 10);
+                        else if (typeof object.micros === "number")
+                            message.micros = object.micros;
+                        else if (typeof object.micros === "object")
+                            message.micros = new $util.LongBits(object.micros.low >>> 0, object.micros.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PhaseTime message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.PhaseTime
+             * @static
+             * @param {enclavewallet.v1.PhaseTime} message PhaseTime
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PhaseTime.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.name = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.count = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.count = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.micros = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.micros = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.count = typeof message.count === "number" ? $BigInt(message.count) : $util.Long.fromBits(message.count.low >>> 0, message.count.high >>> 0, true).toBigInt();
+                    else if (typeof message.count === "number")
+                        object.count = options.longs === $String ? $String(message.count) : message.count;
+                    else
+                        object.count = options.longs === $String ? $util.Long.prototype.toString.call(message.count) : options.longs === $Number ? new $util.LongBits(message.count.low >>> 0, message.count.high >>> 0).toNumber(true) : message.count;
+                if (message.micros != null && $Object.hasOwnProperty.call(message, "micros"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.micros = typeof message.micros === "number" ? $BigInt(message.micros) : $util.Long.fromBits(message.micros.low >>> 0, message.micros.high >>> 0, true).toBigInt();
+                    else if (typeof message.micros === "number")
+                        object.micros = options.longs === $String ? $String(message.micros) : message.micros;
+                    else
+                        object.micros = options.longs === $String ? $util.Long.prototype.toString.call(message.micros) : options.longs === $Number ? new $util.LongBits(message.micros.low >>> 0, message.micros.high >>> 0).toNumber(true) : message.micros;
+                return object;
+            };
+
+            /**
+             * Converts this PhaseTime to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.PhaseTime
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PhaseTime.prototype.toJSON = function() {
+                return PhaseTime.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return PhaseTime;
         })();
 
         v1.GetAttestationRequest = (function() {

@@ -30,6 +30,12 @@ test('the image installs from the lock file only, holds only proto and enclave, 
   expect(dockerfile).toMatch(/NODE_ENV=production/);
 });
 
+test('the image starts the enclave with the process environment it needs (malloc hands PIN-stretch memory back)', async () => {
+  const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
+  expect(Object.keys(ENCLAVE_PROCESS_ENV).length).toBeGreaterThan(0);
+  for (const [name, value] of Object.entries(ENCLAVE_PROCESS_ENV)) expect(dockerfile).toMatch(new RegExp(`^\\s+${name}=${value} \\\\$`, 'm'));
+});
+
 test('every script under nitro/ fails fast (set -euo pipefail)', () => {
   const scripts = readdirSync(join(repo, 'nitro')).filter((f) => f.endsWith('.sh'));
   expect(scripts.sort()).toEqual(['build-enclave.sh', 'run-enclave.sh']);

@@ -7,7 +7,9 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import argon2 from 'argon2';
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { phases } from '../phases.js';
 
 /** The cost every new seal uses (OWASP's Argon2id minimum: 19 MiB, t=2, p=1). */
 export const ARGON2_POLICY = Object.freeze({ memoryKiB: 19 * 1024, iterations: 2, parallelism: 1 });
@@ -64,12 +66,14 @@ export class StretchQueue {
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
+    const queued = performance.now();
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.maxWaiting) throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else this.running++;
+    phases.record('stretch_wait', queued);
     try {
-      return await task();
+      return await phases.time('stretch', task);
     } finally {
       const next = this.waiting.shift();
       if (next) next(); // hand the slot over: running stays the same

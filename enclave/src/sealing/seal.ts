@@ -21,6 +21,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { GuardConflict, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { phases } from '../phases.js';
 import {
   AEAD_XCHACHA20_POLY1305,
   associatedData,
@@ -145,7 +146,7 @@ export class Sealer {
     checkBinding(presented, walletId, userId);
     if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob names another KMS key than the one this enclave uses');
     for (let attempt = 0; ; attempt++) {
-      const record = this.records.get(walletId) ?? (await this.guard.get(walletId)) ?? (await this.adopt(presented, blobBytes, walletId, userId));
+      const record = this.records.get(walletId) ?? (await phases.time('guard_read', () => this.guard.get(walletId))) ?? (await this.adopt(presented, blobBytes, walletId, userId));
       if (!record) continue; // lost a race to adopt: read again
       this.remember(record);
       try {
@@ -182,8 +183,8 @@ export class Sealer {
     const failures = record.failed + 1;
     const lockedUntil = failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }).then(() => this.remember({ ...record, failed: failures, lockedUntil })),
-      this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId)),
+      phases.time('guard_count', () => this.guard.countGuess(walletId, record, { failed: failures, lockedUntil })).then(() => this.remember({ ...record, failed: failures, lockedUntil })),
+      phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
       stretchPin(pin, blob.argon2.salt, blob.argon2),
     ]);
     const dataKey = settledValue(dataKeyResult);

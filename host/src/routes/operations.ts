@@ -61,6 +61,8 @@ export function mountOperations(app: Express, ctx: RouteContext): void {
         gauge('enclave_kms_call_seconds_count', {}, st.kmsCalls ?? 0),
         '# TYPE enclave_data_keys_cached gauge',
         gauge('enclave_data_keys_cached', {}, st.dataKeysCached ?? 0),
+        '# TYPE enclave_phase_seconds summary',
+        ...(st.phases ?? []).flatMap((p) => [gauge('enclave_phase_seconds_sum', { phase: p.name ?? '' }, Number(p.micros ?? 0) / 1e6), gauge('enclave_phase_seconds_count', { phase: p.name ?? '' }, Number(p.count ?? 0))]),
       );
     } catch {
       lines.push('# TYPE enclave_up gauge', gauge('enclave_up', {}, 0));
