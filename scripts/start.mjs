@@ -24,6 +24,7 @@ const kmsPort = env.LOCAL_KMS_PORT ?? '4599';
 const dynamoPort = env.DYNAMODB_PORT ?? '8000';
 const issuerPort = env.DEV_ISSUER_PORT ?? '9090';
 const chainPort = env.LOCAL_CHAIN_PORT ?? '8545';
+const solanaPort = env.LOCAL_SOLANA_PORT ?? '8899';
 const localChain = env.LOCAL_CHAIN !== '0';
 const shutdownTimeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? '10000');
 // Where the local stack keeps its data (DATA_DIR; default .data).
@@ -40,6 +41,7 @@ env.ENCLAVE_DEV_CA_DIR ??= join(dataDir, 'dev-ca');
 env.LOCAL_KMS_DATA_DIR ??= join(dataDir, 'kms');
 env.DYNAMODB_DATA_DIR ??= join(dataDir, 'dynamodb');
 env.DEV_ISSUER_DATA_DIR ??= join(dataDir, 'dev-oidc');
+env.LOCAL_SOLANA_DATA_DIR ??= join(dataDir, 'solana');
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
@@ -95,7 +97,7 @@ async function stop(code = 0) {
   const grace = shutdownTimeoutMs + 2000;
   await stopChild('host', grace);
   await stopChild('enclave', grace);
-  await Promise.all(['anvil', 'dev-oidc', 'local-kms', 'dynamodb'].map((n) => stopChild(n, 5000)));
+  await Promise.all(['anvil', 'local-solana', 'dev-oidc', 'local-kms', 'dynamodb'].map((n) => stopChild(n, 5000)));
   process.exit(code);
 }
 process.on('exit', () => {
@@ -127,6 +129,7 @@ try {
     if (!existsSync(anvilBin)) throw new Error('anvil is not installed (npm package @foundry-rs/anvil-linux-amd64); set LOCAL_CHAIN=0 to run without a chain');
     mkdirSync(join(dataDir, 'anvil'), { recursive: true });
     run('anvil', '', { restart: false, command: anvilBin, args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', join(dataDir, 'anvil', 'state.json'), '--silent'], quiet: true });
+    run('local-solana', 'devtools/dist/solana/main.js', { restart: false });
   }
   run('local-kms', 'devtools/dist/kms/main.js', { restart: false });
   await waitForPort(kmsPort, 'the local KMS');
@@ -147,7 +150,17 @@ try {
     kmsCredentials: LOCAL_KMS_CREDENTIALS,
   });
   await waitForPort(issuerPort, 'the dev OIDC issuer');
-  if (localChain) await waitForPort(chainPort, 'the local EVM node');
+  if (localChain) {
+    await waitForPort(chainPort, 'the local EVM node');
+    await waitForPort(solanaPort, 'the local Solana endpoint');
+  }
+  // The chains the host reads and broadcasts to: the two local nodes (a deployment lists its own, with their tokens).
+  const chains = localChain
+    ? [
+        { network: 'evm', chainId: 31337, name: 'Anvil (local)', rpcUrl: `http://127.0.0.1:${chainPort}`, nativeSymbol: 'ETH', tokens: [] },
+        { network: 'solana', cluster: 'localnet', name: 'LiteSVM (local)', rpcUrl: `http://127.0.0.1:${solanaPort}`, nativeSymbol: 'SOL', tokens: [] },
+      ]
+    : [];
   run('host', 'host/dist/main.js', {
     restart: false,
     extraEnv: {
@@ -162,7 +175,7 @@ try {
       GUARD_TABLE: LOCAL_GUARD_TABLE,
       GUARD_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
       GUARD_CREDENTIALS_CIPHERTEXT: guardCiphertext,
-      ...(localChain ? { LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`, LOCAL_CHAIN_ID: '31337' } : {}),
+      ...(localChain ? { LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`, LOCAL_CHAIN_ID: '31337', CHAINS: JSON.stringify(chains) } : {}),
     },
   });
   await waitForPort(hostPort, 'the host');
@@ -176,6 +189,7 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})
   local KMS     http://127.0.0.1:${kmsPort}   (wallet key ${arn})
   EVM node      ${localChain ? `http://127.0.0.1:${chainPort}   (anvil, chain 31337)` : 'off (LOCAL_CHAIN=0)'}
+  Solana        ${localChain ? `http://127.0.0.1:${solanaPort}   (LiteSVM JSON-RPC, cluster localnet)` : 'off (LOCAL_CHAIN=0)'}
   data          ${resolve(root, dataDir)}
 Try it: npm run demo
 Press Ctrl-C to stop.

@@ -19,6 +19,8 @@ import { mountAuth } from './routes/auth.js';
 import { routeContext } from './routes/context.js';
 import { mountOperations } from './routes/operations.js';
 import { mountSigning } from './routes/signing.js';
+import { mountChains } from './routes/chains.js';
+import type { Chains } from './chains/index.js';
 import { mountWallets } from './routes/wallets.js';
 import type { Drain } from './shutdown.js';
 import { Metrics } from './api/metrics.js';
@@ -46,6 +48,8 @@ export interface AppDependencies {
   metricsToken?: string;
   /** The demo page (local stack only, while the dev issuer is on). */
   demo?: DemoOptions;
+  /** The chains of CHAINS: balances, prepared transactions and broadcast. */
+  chains?: Chains;
   /** Graceful shutdown: counts requests in flight, refuses new ones once draining. */
   drain?: Drain;
 }
@@ -94,6 +98,7 @@ export function createApp(deps: AppDependencies): express.Express {
   mountAttestation(app, ctx);
   mountWallets(app, ctx);
   mountSigning(app, ctx);
+  mountChains(app, ctx);
   if (deps.demo) mountDemo(app, deps.demo);
 
   app.use((_req: Request, res: Response) => sendError(res, 'NOT_FOUND', 'no such route'));

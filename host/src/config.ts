@@ -1,6 +1,7 @@
 /** The host's configuration, read once from the environment and validated as a whole. */
 import { readFileSync } from 'node:fs';
 import { parseIssuers, type TrustedIssuer } from './auth/oidc.js';
+import { parseChains, type ChainConfig } from './chains/config.js';
 
 export interface HostConfig {
   port: number;
@@ -31,6 +32,8 @@ export interface HostConfig {
    * KMS ciphertext of its credentials, which only the enclave can decrypt.
    */
   guard: { table: string; endpoint: string; credentialsCiphertext: Uint8Array };
+  /** CHAINS: the chains balances are read from and transactions sent to (their RPC URLs redacted in any output). */
+  chains: ChainConfig[];
 }
 
 export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
@@ -73,6 +76,12 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   if (env.METRICS_TOKEN !== undefined && env.METRICS_TOKEN.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
+  let chains: ChainConfig[] = [];
+  try {
+    chains = parseChains(env.CHAINS);
+  } catch (err) {
+    problems.push(...(err as Error).message.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'invalid CHAINS:'));
+  }
   if (problems.length) throw new Error(`invalid host configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
@@ -99,5 +108,6 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
       : undefined,
     kms,
     guard: { table: env.GUARD_TABLE ?? '', endpoint: env.GUARD_ENDPOINT ?? '', credentialsCiphertext: guardCiphertext },
+    chains,
   };
 }

@@ -5,3 +5,4 @@ export * from './auth/oidc.js';
 export * from './auth/tokens.js';
 export * from './storage/wallets.js';
 export * from './log.js';
+export * from './chains/index.js';

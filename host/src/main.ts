@@ -12,6 +12,7 @@ import { loadHostConfig } from './config.js';
 import { hostLogger } from './log.js';
 import { CredentialRefresher, fetchRoleCredentials } from './credentials.js';
 import { EnclavePool } from './enclave-client.js';
+import { Chains } from './chains/index.js';
 import { Drain } from './shutdown.js';
 import { Store } from './storage/wallets.js';
 
@@ -75,8 +76,10 @@ try {
       : undefined,
   });
   const drain = new Drain();
-  const app = createApp({ drain, enclave, store, tokens, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits, trustProxyHops: config.trustProxyHops, metricsToken: config.metricsToken, ...(config.demo ? { demo: config.demo } : {}) });
-  const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer) }, 'listening'));
+  const chains = new Chains(config.chains, log);
+  const app = createApp({ drain, enclave, store, tokens, chains, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits, trustProxyHops: config.trustProxyHops, metricsToken: config.metricsToken, ...(config.demo ? { demo: config.demo } : {}) });
+  // The chains by name only: an RPC URL may carry an API key.
+  const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer), chains: chains.list().map((c) => `${c.network}:${c.chainId ?? c.cluster} ${c.name}`) }, 'listening'));
   // Graceful: /readyz and new requests 503 at once, no new connections, requests in flight finish (SHUTDOWN_TIMEOUT_MS).
   let stopping = false;
   const stop = (signal: string): void => {

@@ -4211,8 +4211,23 @@ export namespace enclavewallet {
             /** The chain's node could not be reached or failed (HTTP 503). */
             CHAIN_UNAVAILABLE = 1001,
 
-            /** The node refused the transaction (HTTP 422). */
-            TRANSACTION_REJECTED = 1002
+            /** The node refused the transaction for another reason than those below; `reason` says why (HTTP 422). */
+            TRANSACTION_REJECTED = 1002,
+
+            /** The node answered with something that is not a valid answer (HTTP 502). */
+            CHAIN_ERROR = 1003,
+
+            /** The transaction reverts when executed; `reason` carries the revert reason (HTTP 422). */
+            TRANSACTION_REVERTED = 1004,
+
+            /** The nonce was used already: prepare again (HTTP 409). */
+            NONCE_TOO_LOW = 1005,
+
+            /** The fees are below what the node accepts now (base fee rose, or a replacement is underpriced): prepare again (HTTP 422). */
+            FEE_TOO_LOW = 1006,
+
+            /** The account cannot pay the value and the fees (HTTP 422). */
+            INSUFFICIENT_FUNDS = 1007
         }
     }
 }

@@ -2019,6 +2019,26 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case 1002:
                         message.code = 1002;
                         break;
+                    case "CHAIN_ERROR":
+                    case 1003:
+                        message.code = 1003;
+                        break;
+                    case "TRANSACTION_REVERTED":
+                    case 1004:
+                        message.code = 1004;
+                        break;
+                    case "NONCE_TOO_LOW":
+                    case 1005:
+                        message.code = 1005;
+                        break;
+                    case "FEE_TOO_LOW":
+                    case 1006:
+                        message.code = 1006;
+                        break;
+                    case "INSUFFICIENT_FUNDS":
+                    case 1007:
+                        message.code = 1007;
+                        break;
                     default:
                         if (typeof object.code === "number" && (object.code | 0) === object.code)
                             message.code = object.code;
@@ -12363,7 +12383,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} NONCE_INVALID=901 The attestation nonce is not hex or longer than 64 bytes (HTTP 400).
          * @property {number} CHAIN_UNSUPPORTED=1000 The chain is not configured (HTTP 400).
          * @property {number} CHAIN_UNAVAILABLE=1001 The chain's node could not be reached or failed (HTTP 503).
-         * @property {number} TRANSACTION_REJECTED=1002 The node refused the transaction (HTTP 422).
+         * @property {number} TRANSACTION_REJECTED=1002 The node refused the transaction for another reason than those below; `reason` says why (HTTP 422).
+         * @property {number} CHAIN_ERROR=1003 The node answered with something that is not a valid answer (HTTP 502).
+         * @property {number} TRANSACTION_REVERTED=1004 The transaction reverts when executed; `reason` carries the revert reason (HTTP 422).
+         * @property {number} NONCE_TOO_LOW=1005 The nonce was used already: prepare again (HTTP 409).
+         * @property {number} FEE_TOO_LOW=1006 The fees are below what the node accepts now (base fee rose, or a replacement is underpriced): prepare again (HTTP 422).
+         * @property {number} INSUFFICIENT_FUNDS=1007 The account cannot pay the value and the fees (HTTP 422).
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -12418,6 +12443,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[1000] = "CHAIN_UNSUPPORTED"] = 1000;
             values[valuesById[1001] = "CHAIN_UNAVAILABLE"] = 1001;
             values[valuesById[1002] = "TRANSACTION_REJECTED"] = 1002;
+            values[valuesById[1003] = "CHAIN_ERROR"] = 1003;
+            values[valuesById[1004] = "TRANSACTION_REVERTED"] = 1004;
+            values[valuesById[1005] = "NONCE_TOO_LOW"] = 1005;
+            values[valuesById[1006] = "FEE_TOO_LOW"] = 1006;
+            values[valuesById[1007] = "INSUFFICIENT_FUNDS"] = 1007;
             return values;
         })();
 

@@ -62,6 +62,11 @@ export const HTTP_STATUS: Readonly<Record<ErrorCodeName, number>> = Object.freez
   CHAIN_UNSUPPORTED: 400,
   CHAIN_UNAVAILABLE: 503,
   TRANSACTION_REJECTED: 422,
+  CHAIN_ERROR: 502,
+  TRANSACTION_REVERTED: 422,
+  NONCE_TOO_LOW: 409,
+  FEE_TOO_LOW: 422,
+  INSUFFICIENT_FUNDS: 422,
 });
 
 /** Every code name, in schema order. */
@@ -79,6 +84,10 @@ export interface ErrorDetails {
   expected?: string;
   /** With *_MISMATCH: what arrived instead. */
   actual?: string;
+  /** With the chain codes: what the node said (a revert reason, a refusal), never a secret. */
+  reason?: string;
+  /** With a send whose outcome is unknown (the node went away after the transaction was signed): its hash, to look up. */
+  hash?: string;
 }
 
 /** True when `name` is one of the product's error codes. */

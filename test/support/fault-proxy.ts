@@ -1,14 +1,18 @@
 /**
- * A fault injector for tests: an HTTP proxy in front of a local AWS stand-in
- * (dynalite, the local KMS) that passes requests through, or fails the ones a
- * rule picks: by dropping the connection (the service is down) or answering
+ * A fault injector for tests: an HTTP proxy in front of a local stand-in
+ * (dynalite, the local KMS, a chain's node) that passes requests through, or
+ * fails the ones a rule picks: by dropping the connection (the service is down) or answering
  * an AWS error (the service refuses).
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Drop the connection, answer an AWS error, or pass the request on after a delay. */
-export type Fault = 'down' | { status: number; type: string } | { delayMs: number };
+/**
+ * Drop the connection (`down`), pass the request on but drop the connection
+ * instead of answering (`lost-answer`: the service acted, the caller never
+ * learns it), answer an AWS error, or pass the request on after a delay.
+ */
+export type Fault = 'down' | 'lost-answer' | { status: number; type: string } | { delayMs: number };
 
 export interface FaultProxy {
   url: string;
@@ -32,6 +36,15 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       const fault = proxy.rule?.(op, body.toString('utf8'));
       if (fault === 'down') {
         req.socket.destroy();
+        return;
+      }
+      if (fault === 'lost-answer') {
+        const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+          answer.resume();
+          answer.on('end', () => req.socket.destroy());
+        });
+        upstream.on('error', () => req.socket.destroy());
+        upstream.end(body);
         return;
       }
       if (fault && 'delayMs' in fault) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIssuer } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
-import { createApp, EnclavePool, hostLogger, IdTokenVerifier, newSigningJwk, Store, TokenService } from '@enclave-wallet/host';
+import { Chains, createApp, EnclavePool, hostLogger, IdTokenVerifier, newSigningJwk, Store, TokenService, type ChainConfig } from '@enclave-wallet/host';
 import type { RpcServer, v1 } from '@enclave-wallet/proto';
 import { startLocalAws, type LocalAws } from './local-aws.js';
 
@@ -37,7 +37,7 @@ export interface Stack {
 
 const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
-export async function startStack(options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>; demo?: { chainRpc?: string } } = {}): Promise<Stack> {
+export async function startStack(options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>; demo?: { chainRpc?: string }; chains?: ChainConfig[] } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
   const caDir = join(dir, 'dev-ca');
   const aws = await startLocalAws(dir, caDir);
@@ -60,7 +60,8 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
   const startHost = async (port: number): Promise<{ pool: EnclavePool; http: Server }> => {
     const pool = new EnclavePool({ address: enclaveAddress, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
     const demo = options.demo ? { issuerUrl, devRootPath: join(caDir, 'root.der'), ...(options.demo.chainRpc ? { chain: { rpcUrl: options.demo.chainRpc, chainId: 31337 } } : {}) } : undefined;
-    const app = createApp({ enclave: pool, store, tokens, idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]), logger, rateLimits: options.rateLimits ?? false, ...(demo ? { demo } : {}) });
+    const chains = options.chains ? new Chains(options.chains, logger) : undefined;
+    const app = createApp({ enclave: pool, store, tokens, ...(chains ? { chains } : {}), idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]), logger, rateLimits: options.rateLimits ?? false, ...(demo ? { demo } : {}) });
     const http = app.listen(port, '127.0.0.1');
     await new Promise((r) => http.once('listening', r));
     return { pool, http };

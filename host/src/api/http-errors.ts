@@ -3,7 +3,17 @@ import type { Response } from 'express';
 import { EnclaveWalletError, HTTP_STATUS, type ErrorCodeName } from '@enclave-wallet/proto';
 import { ZodError } from 'zod';
 
-export function sendError(res: Response, code: ErrorCodeName, message: string, extra: { attemptsLeft?: number; retryAfter?: number } = {}): void {
+/** What an error answer may carry besides code and message (SPEC §2). */
+export interface ErrorExtra {
+  attemptsLeft?: number;
+  retryAfter?: number;
+  /** Chain codes: what the node said. */
+  reason?: string;
+  /** A send whose outcome is unknown: the transaction's hash. */
+  hash?: string;
+}
+
+export function sendError(res: Response, code: ErrorCodeName, message: string, extra: ErrorExtra = {}): void {
   const status = HTTP_STATUS[code];
   if (extra.retryAfter !== undefined) res.setHeader('Retry-After', String(extra.retryAfter));
   res.locals.errorCode = code;
@@ -19,9 +29,11 @@ export function sendFailure(res: Response, err: unknown): void {
     return;
   }
   if (err instanceof EnclaveWalletError) {
-    const extra: { attemptsLeft?: number; retryAfter?: number } = {};
+    const extra: ErrorExtra = {};
     if (err.code === 'PIN_INVALID') extra.attemptsLeft = err.details.attemptsLeft ?? 0;
     if (err.details.retryAfter !== undefined) extra.retryAfter = err.details.retryAfter;
+    if (err.details.reason !== undefined) extra.reason = err.details.reason;
+    if (err.details.hash !== undefined) extra.hash = err.details.hash;
     // Codes that only make sense inside the host/enclave link are not worth exposing as such.
     const code = err.code === 'MALFORMED_REQUEST' || err.code === 'PROTOCOL_VERSION_UNSUPPORTED' || err.code === 'ENCLAVE_TIMEOUT' || err.code === 'ENCLAVE_NOT_INITIALIZED' ? 'ENCLAVE_UNAVAILABLE' : err.code;
     sendError(res, code, code === err.code ? err.message : 'the enclave is unavailable', extra);

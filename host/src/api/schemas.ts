@@ -42,16 +42,21 @@ export const evmTransaction = z.strictObject({
   accessList: z.array(z.strictObject({ address, storageKeys: z.array(z.string().regex(/^0x[0-9a-fA-F]{64}$/)) })).max(256).optional(),
 });
 
+const chainId = z.union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,15}$/)]);
+const cluster = z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a configured cluster name');
+const solanaAddress = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'must be a base58 address');
+const evmTransactionBody = z.strictObject({
+  network: z.literal('evm'),
+  address: address.optional(),
+  kind: z.literal('transaction'),
+  chainId,
+  transaction: evmTransaction,
+  pinEnvelope: base64('pinEnvelope'),
+});
+
 /** One object per (network, kind); a union, since `network` alone does not tell them apart. */
 export const signBody = z.union([
-  z.strictObject({
-    network: z.literal('evm'),
-    address: address.optional(),
-    kind: z.literal('transaction'),
-    chainId: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,18}$/)]),
-    transaction: evmTransaction,
-    pinEnvelope: base64('pinEnvelope'),
-  }),
+  evmTransactionBody,
   z.strictObject({
     network: z.literal('evm'),
     address: address.optional(),
@@ -76,3 +81,20 @@ export const signBody = z.union([
   }),
 ]);
 export type SignBody = z.infer<typeof signBody>;
+
+/** `GET /v1/wallets/{id}/balances`: an EVM chain by id, or a Solana cluster by name. */
+export const balancesQuery = z.union([z.strictObject({ network: z.literal('evm'), chainId: z.string().regex(/^[1-9][0-9]{0,15}$/, 'chainId must be a positive integer') }), z.strictObject({ network: z.literal('solana'), cluster })]);
+
+/** `POST …/transactions/prepare`: a call or a transfer, from the wallet's account (index 0, or `address`). */
+export const prepareBody = z.union([
+  z.strictObject({ network: z.literal('evm'), chainId, address: address.optional(), to: address, value: uintString.default('0'), data: hex0x.max(262_146).optional() }),
+  z.strictObject({ network: z.literal('solana'), cluster, address: solanaAddress.optional(), to: solanaAddress, value: uintString }),
+]);
+export type PrepareBody = z.infer<typeof prepareBody>;
+
+/** `POST …/transactions/send`: a sign request of kind `transaction` (SPEC §3); Solana names its cluster. */
+export const sendBody = z.union([
+  evmTransactionBody,
+  z.strictObject({ network: z.literal('solana'), cluster, address: z.string().max(64).optional(), kind: z.literal('transaction'), transaction: base64('transaction', 4096), pinEnvelope: base64('pinEnvelope') }),
+]);
+export type SendBody = z.infer<typeof sendBody>;
