@@ -45,6 +45,8 @@ const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const;
 const PIN = '493817';
 
 let anvil: Anvil;
+/** A chain without a base fee (anvil on the Berlin hardfork), chain 31338: legacy gas prices. */
+let berlin: Anvil;
 /** Between the host and anvil: passes everything, until a test makes it fail. */
 let evmProxy: FaultProxy;
 let solana: LocalSolana;
@@ -123,6 +125,7 @@ beforeAll(async () => {
   const deployHash = await deployerClient.deployContract({ abi: token.abi, bytecode: token.bytecode, args: ['Test Token', 'TT', 6, 1_000_000_000_000n] });
   tokenAddress = getAddress((await chain().waitForTransactionReceipt({ hash: deployHash })).contractAddress!);
   evmProxy = await startFaultProxy(anvil.rpc);
+  berlin = await startAnvil({ chainId: 31338, hardfork: 'berlin' });
   solana = new LocalSolana();
   solanaUrl = (await solana.listen(0)).url;
   mint = await generateKeyPairSigner();
@@ -130,6 +133,7 @@ beforeAll(async () => {
     chains: parseChains(
       JSON.stringify([
         { network: 'evm', chainId: 31337, name: 'Anvil', rpcUrl: evmProxy.url, nativeSymbol: 'ETH', tokens: [{ address: tokenAddress, symbol: 'TT', decimals: 6 }] },
+        { network: 'evm', chainId: 31338, name: 'Berlin', rpcUrl: berlin.rpc, nativeSymbol: 'ETH' },
         { network: 'solana', cluster: 'localnet', name: 'LiteSVM', rpcUrl: solanaUrl, nativeSymbol: 'SOL', tokens: [{ address: mint.address, symbol: 'TSPL', decimals: 2 }] },
       ]),
     ),
@@ -146,6 +150,7 @@ afterAll(async () => {
   await solana?.close();
   await evmProxy?.close();
   anvil?.stop();
+  berlin?.stop();
 });
 
 test('GET /v1/chains lists the configured chains and their tokens, never an RPC URL', async () => {
@@ -153,8 +158,12 @@ test('GET /v1/chains lists the configured chains and their tokens, never an RPC 
   expect(res.status).toBe(200);
   expect(res.body.chains).toEqual([
     { network: 'evm', chainId: 31337, name: 'Anvil', nativeSymbol: 'ETH', tokens: [{ address: tokenAddress, symbol: 'TT', decimals: 6 }] },
+    { network: 'evm', chainId: 31338, name: 'Berlin', nativeSymbol: 'ETH', tokens: [] },
     { network: 'solana', cluster: 'localnet', name: 'LiteSVM', nativeSymbol: 'SOL', tokens: [{ address: mint.address, symbol: 'TSPL', decimals: 2 }] },
   ]);
+  // The OpenAPI document lists every chain route.
+  const spec = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  for (const path of ['/v1/chains', '/v1/wallets/{walletId}/balances', '/v1/wallets/{walletId}/transactions/prepare', '/v1/wallets/{walletId}/transactions/send']) expect(spec.paths).toHaveProperty([path]);
   expect(JSON.stringify(res.body)).not.toContain('127.0.0.1');
 });
 
@@ -202,6 +211,29 @@ test('an ERC-20 transfer prepared with calldata is mined and moves the tokens', 
   const sent = await api<{ hash: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/send`, await evmSendBody(prepared.body));
   expect((await chain().waitForTransactionReceipt({ hash: sent.body.hash })).status).toBe('success');
   expect(await chain().readContract({ address: tokenAddress, abi: token.abi, functionName: 'balanceOf', args: [RECIPIENT] })).toBe(1_000n);
+}, 60_000);
+
+test('a chain without a base fee gets a legacy gas price from the node, and the legacy transaction is mined', async () => {
+  const node = createPublicClient({ transport: http(berlin.rpc) });
+  await node.request({ method: 'anvil_setBalance' as never, params: [wallet.evm, '0xde0b6b3a7640000'] as never });
+  const prepared = ok(await api<{ transaction: Tx; digest: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, { network: 'evm', chainId: 31338, to: RECIPIENT, value: '7' }));
+  expect(prepared.transaction.type).toBe('legacy');
+  expect(prepared.transaction.maxFeePerGas).toBeUndefined();
+  expect(BigInt(prepared.transaction.gasPrice!)).toBe(await node.getGasPrice());
+  const t = prepared.transaction;
+  const digest = keccak256(serializeTransaction({ type: 'legacy', chainId: 31338, to: t.to as Address, value: 7n, nonce: Number(t.nonce), gas: BigInt(t.gas), gasPrice: BigInt(t.gasPrice!), data: t.data as Hex }));
+  expect(prepared.digest).toBe(digest);
+  const sent = ok(
+    await api<{ hash: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/send`, {
+      network: 'evm',
+      kind: 'transaction',
+      chainId: 31338,
+      transaction: t,
+      pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'evm', address: wallet.evm, digest }),
+    }),
+  );
+  const receipt = await node.waitForTransactionReceipt({ hash: sent.hash });
+  expect({ status: receipt.status, from: receipt.from, type: receipt.type }).toEqual({ status: 'success', from: wallet.evm.toLowerCase(), type: 'legacy' });
 }, 60_000);
 
 test('a reverting call is a 422 TRANSACTION_REVERTED with the contract’s reason, not a 500', async () => {

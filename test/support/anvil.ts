@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPublicClient, http } from 'viem';
-import { foundry } from 'viem/chains';
 import { freePort } from './ports.js';
 
 const anvilBin = join(fileURLToPath(new URL('../../', import.meta.url)), 'node_modules/.bin/anvil');
@@ -13,11 +12,13 @@ export interface Anvil {
   stop(): void;
 }
 
-export async function startAnvil(): Promise<Anvil> {
+/** `chainId` (default 31337) and `hardfork` (e.g. `berlin`: a chain without a base fee) as anvil takes them. */
+export async function startAnvil(options: { chainId?: number; hardfork?: string } = {}): Promise<Anvil> {
   const port = await freePort();
-  const child: ChildProcess = spawn(anvilBin, ['--host', '127.0.0.1', '--port', String(port), '--chain-id', '31337', '--silent'], { stdio: 'ignore' });
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(options.chainId ?? 31337), '--silent', ...(options.hardfork ? ['--hardfork', options.hardfork] : [])];
+  const child: ChildProcess = spawn(anvilBin, args, { stdio: 'ignore' });
   const rpc = `http://127.0.0.1:${port}`;
-  const client = createPublicClient({ chain: foundry, transport: http(rpc) });
+  const client = createPublicClient({ transport: http(rpc) });
   for (let i = 0; i < 100; i++) {
     try {
       await client.getChainId();
