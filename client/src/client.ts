@@ -11,7 +11,7 @@ import { base58 } from '@scure/base';
 import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
-import { solanaMessageOf } from './solana-wire.js';
+import { solanaMessageOf, solTransferOf } from './solana-wire.js';
 
 export type Network = 'evm' | 'solana' | 'bitcoin';
 export type Hex = `0x${string}`;
@@ -75,6 +75,29 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Clock, for tests. */
   now?: () => number;
+}
+
+/** A chain the host reaches (GET /v1/chains). */
+export interface Chain {
+  network: 'evm' | 'solana';
+  chainId?: number;
+  cluster?: string;
+  name: string;
+  nativeSymbol: string;
+  tokens: Array<{ address: string; symbol: string; decimals: number }>;
+}
+
+/** An EVM chain by id, or a Solana cluster by name. */
+export type ChainRef = { network: 'evm'; chainId: number } | { network: 'solana'; cluster: string };
+
+/** One asset of one account, in its smallest unit (a decimal string; null with `error` when a token did not answer). */
+export interface Balance {
+  address: string;
+  asset: 'native' | string;
+  symbol: string;
+  decimals: number;
+  amount: string | null;
+  error?: string;
 }
 
 /** What a signature request binds: which account signs. */
@@ -309,9 +332,64 @@ export class EnclaveWalletClient {
     return account.address;
   }
 
-  private async sign<T>(walletId: string, body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string }, digest: Hex, pin: string): Promise<T> {
+  /** Seals a sign envelope bound to the account and the digest, and posts it to /sign or (`send`) to /transactions/send. */
+  private async sign<T>(walletId: string, body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string }, digest: Hex, pin: string, to: 'sign' | 'send' = 'sign'): Promise<T> {
     const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, digest, pin });
-    return this.request<T>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/sign`, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
+    const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
+    return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
+  }
+
+  // --- chains ----------------------------------------------------------------
+
+  /** The chains the host reads and broadcasts to. */
+  async listChains(): Promise<Chain[]> {
+    return (await this.request<{ chains: Chain[] }>('GET', '/v1/chains')).chains;
+  }
+
+  /** Balances of the wallet's accounts on one chain: the native coin and the configured tokens, as the chain's node reports them. */
+  async getBalances(walletId: string, chain: ChainRef): Promise<Balance[]> {
+    const query = chain.network === 'evm' ? `network=evm&chainId=${encodeURIComponent(String(chain.chainId))}` : `network=solana&cluster=${encodeURIComponent(chain.cluster)}`;
+    return (await this.request<{ balances: Balance[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/balances?${query}`)).balances;
+  }
+
+  /**
+   * Asks the host to prepare (nonce, gas, fees, blockhash) a transaction.
+   * The answer is the untrusted host's: use the send helpers, which check it,
+   * rather than binding a PIN to it directly.
+   * @internal
+   */
+  async prepareTransaction<T>(walletId: string, body: Record<string, unknown>): Promise<T> {
+    return this.request<T>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/transactions/prepare`, { body });
+  }
+
+  /**
+   * Signs a request whose digest the caller computed, and has the host send
+   * it to the chain's node (once; a lost answer is an error with the hash).
+   * @internal
+   */
+  async sendWithDigest<T>(walletId: string, body: Record<string, unknown> & { network: 'evm' | 'solana' }, digest: Hex, options: SignOptions): Promise<T> {
+    const address = await this.accountAddress(walletId, body.network, options.address);
+    return this.sign<T>(walletId, { ...body, address }, digest, options.pin, 'send');
+  }
+
+  /**
+   * Sends `lamports` SOL from the wallet's Solana account (0, or
+   * `options.address`) to `to` on a configured cluster. The host prepares
+   * the transfer with the cluster's latest blockhash; this client refuses it
+   * unless it is exactly that transfer, computes the digest itself, and only
+   * then seals the PIN to it.
+   */
+  async sendSolanaTransfer(walletId: string, transfer: { cluster: string; to: string; lamports: bigint }, options: SignOptions): Promise<{ signature: string; signedTransaction: Uint8Array }> {
+    const from = await this.accountAddress(walletId, 'solana', options.address);
+    const prepared = await this.prepareTransaction<{ transaction: string }>(walletId, { network: 'solana', cluster: transfer.cluster, address: from, to: transfer.to, value: transfer.lamports.toString() });
+    const wire = fromBase64(prepared.transaction);
+    const message = solanaMessageOf(wire);
+    const seen = solTransferOf(message);
+    if (!seen || seen.from !== from || seen.to !== transfer.to || seen.lamports !== transfer.lamports) {
+      throw new EnclaveWalletApiError({ code: 'PREPARED_TRANSACTION_MISMATCH', message: 'the host prepared another transaction than the transfer asked for; nothing was signed', status: 0 });
+    }
+    const out = await this.sign<{ hash: string; signedTransaction: string }>(walletId, { network: 'solana', cluster: transfer.cluster, address: from, kind: 'transaction', transaction: prepared.transaction }, hex0x(sha256(message)), options.pin, 'send');
+    return { signature: out.hash, signedTransaction: fromBase64(out.signedTransaction) };
   }
 
   // --- plumbing --------------------------------------------------------------
@@ -372,7 +450,7 @@ export class EnclaveWalletClient {
       json = undefined;
     }
     if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string; requestId?: string; attemptsLeft?: number; retryAfter?: number } } | undefined)?.error;
+      const e = (json as { error?: { code?: string; message?: string; requestId?: string; attemptsLeft?: number; retryAfter?: number; reason?: string; hash?: string } } | undefined)?.error;
       throw new EnclaveWalletApiError({
         code: e?.code ?? `HTTP_${res.status}`,
         message: e?.message ?? `the API answered ${res.status}`,
@@ -380,6 +458,8 @@ export class EnclaveWalletClient {
         ...(e?.requestId ? { requestId: e.requestId } : {}),
         ...(e?.attemptsLeft !== undefined ? { attemptsLeft: e.attemptsLeft } : {}),
         ...(e?.retryAfter !== undefined ? { retryAfter: e.retryAfter } : {}),
+        ...(typeof e?.reason === 'string' ? { reason: e.reason } : {}),
+        ...(typeof e?.hash === 'string' ? { hash: e.hash } : {}),
       });
     }
     return json as T;

@@ -10,13 +10,19 @@ export class EnclaveWalletApiError extends Error {
   readonly attemptsLeft: number | undefined;
   /** With PIN_LOCKED and RATE_LIMITED: seconds until a retry may succeed. */
   readonly retryAfter: number | undefined;
+  /** With the chain codes: what the node said (a revert reason, a refusal). */
+  readonly reason: string | undefined;
+  /** With a send whose outcome is unknown: the transaction's hash (Solana: its signature), to look up before sending again. */
+  readonly hash: string | undefined;
 
-  constructor(init: { code: string; message: string; status: number; requestId?: string; attemptsLeft?: number; retryAfter?: number; cause?: unknown }) {
+  constructor(init: { code: string; message: string; status: number; requestId?: string; attemptsLeft?: number; retryAfter?: number; reason?: string; hash?: string; cause?: unknown }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = init.code;
     this.status = init.status;
     this.requestId = init.requestId;
     this.attemptsLeft = init.attemptsLeft;
     this.retryAfter = init.retryAfter;
+    this.reason = init.reason;
+    this.hash = init.hash;
   }
 }

@@ -19,6 +19,7 @@ import {
 } from 'viem';
 import { toAccount } from 'viem/accounts';
 import type { ApiEvmTransaction, EnclaveWalletClient } from './client.js';
+import { EnclaveWalletApiError } from './errors.js';
 
 /** Asks the user for the PIN; called once per signature, with what is being signed. */
 export type GetPin = (request: { walletId: string; kind: 'message' | 'typed-data' | 'transaction' | 'solana-transaction' | 'solana-message'; address: string }) => string | Promise<string>;
@@ -51,6 +52,41 @@ export async function signEvmTransaction(client: EnclaveWalletClient, walletId: 
   const canonical = { ...tx, type: transaction.type } as TransactionSerializable;
   const digest = keccak256(serializeTransaction(canonical));
   return client.signEvmWithDigest(walletId, { kind: 'transaction', chainId, transaction }, digest, options);
+}
+
+/**
+ * Sends a call or a transfer on a configured EVM chain: the host prepares it
+ * (nonce, gas, fees), this client refuses it unless chain, recipient, value
+ * and data are the ones asked for (and, with `maxFeePerGas`, the fee is
+ * within the cap), computes the digest itself with viem, and only then seals
+ * the PIN to it; the host signs in the enclave and sends it once.
+ */
+export async function sendEvmTransaction(
+  client: EnclaveWalletClient,
+  walletId: string,
+  request: { chainId: number; to: Address; value?: bigint; data?: Hex },
+  options: { pin: string; address?: string; maxFeePerGas?: bigint },
+): Promise<{ hash: Hex; signedTransaction: Hex; transaction: ApiEvmTransaction }> {
+  const address = await client.accountAddress(walletId, 'evm', options.address);
+  const value = request.value ?? 0n;
+  const data = request.data ?? '0x';
+  const prepared = await client.prepareTransaction<{ chainId: number; transaction: ApiEvmTransaction & { data: Hex } }>(walletId, { network: 'evm', chainId: request.chainId, address, to: request.to, value: value.toString(), data });
+  const t = prepared.transaction;
+  const mismatch = (what: string): EnclaveWalletApiError => new EnclaveWalletApiError({ code: 'PREPARED_TRANSACTION_MISMATCH', message: `the host prepared another transaction than the one asked for (${what}); nothing was signed`, status: 0 });
+  if (prepared.chainId !== request.chainId) throw mismatch('chain');
+  if (!t.to || t.to.toLowerCase() !== request.to.toLowerCase()) throw mismatch('recipient');
+  if (BigInt(t.value ?? '0') !== value) throw mismatch('value');
+  if ((t.data ?? '0x').toLowerCase() !== data.toLowerCase()) throw mismatch('data');
+  if (t.type !== 'eip1559' && t.type !== 'legacy') throw mismatch('type');
+  const fee = BigInt((t.type === 'eip1559' ? t.maxFeePerGas : t.gasPrice) ?? '0');
+  if (options.maxFeePerGas !== undefined && fee > options.maxFeePerGas) {
+    throw new EnclaveWalletApiError({ code: 'FEE_ABOVE_CAP', message: `the prepared fee (${fee} wei per gas) is above the cap (${options.maxFeePerGas}); nothing was signed`, status: 0 });
+  }
+  const base = { chainId: request.chainId, to: request.to, value, data, nonce: Number(t.nonce), gas: BigInt(t.gas) };
+  const tx: TransactionSerializable = t.type === 'eip1559' ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') } : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
+  const digest = keccak256(serializeTransaction(tx));
+  const out = await client.sendWithDigest<{ hash: Hex; signedTransaction: Hex }>(walletId, { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction: t }, digest, { pin: options.pin, address });
+  return { ...out, transaction: t };
 }
 
 /** Signs EIP-712 typed data; the digest is viem's hashTypedData of the same object. */

@@ -4,7 +4,7 @@
  */
 import type { Address, Hex, LocalAccount, TransactionSerializable, TypedDataDefinition } from 'viem';
 import { EnclaveWalletClient, type ClientOptions } from './client.js';
-import { signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider, type GetPin } from './evm.js';
+import { sendEvmTransaction, signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider, type GetPin } from './evm.js';
 import { solanaSigner, type SolanaSigner } from './solana.js';
 
 export class EnclaveWallet extends EnclaveWalletClient {
@@ -26,6 +26,11 @@ export class EnclaveWallet extends EnclaveWalletClient {
   /** Signs an EVM transaction (legacy, EIP-2930, EIP-1559) without viem's wallet client. */
   signEvmTransaction(walletId: string, tx: TransactionSerializable, options: { pin: string; address?: string }): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
     return signEvmTransaction(this, walletId, tx, options);
+  }
+
+  /** Prepares (host), checks (here), signs (enclave) and sends (host, once) a call or transfer on a configured EVM chain. */
+  sendEvmTransaction(walletId: string, request: { chainId: number; to: Address; value?: bigint; data?: Hex }, options: { pin: string; address?: string; maxFeePerGas?: bigint }): ReturnType<typeof sendEvmTransaction> {
+    return sendEvmTransaction(this, walletId, request, options);
   }
 
   /** Signs EIP-712 typed data. */

@@ -1,4 +1,5 @@
-/** Just enough of the Solana wire format to find the message a transaction signs, and to frame one. */
+/** Just enough of the Solana wire format to find the message a transaction signs, to frame one, and to check a prepared SOL transfer. */
+import { base58 } from '@scure/base';
 
 function readCompactU16(bytes: Uint8Array, offset: number): { value: number; size: number } {
   let value = 0;
@@ -46,4 +47,46 @@ export function unsignedWire(message: Uint8Array): Uint8Array {
   out.set(prefix, 0);
   out.set(message, prefix.length + 64 * n);
   return out;
+}
+
+const SYSTEM_PROGRAM = new Uint8Array(32);
+const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The SOL transfer a message makes, when it makes exactly one and nothing
+ * else: a legacy message with one signer (the payer), the System Program as
+ * its only read-only account, and one Transfer instruction from account 0 to
+ * account 1. Anything else (another program, more instructions, more
+ * signers, a v0 message) gives undefined.
+ */
+export function solTransferOf(message: Uint8Array): { from: string; to: string; lamports: bigint } | undefined {
+  try {
+    if (message[0] !== 1 || message[1] !== 0 || message[2] !== 1) return undefined;
+    let at = 3;
+    const keys = readCompactU16(message, at);
+    if (keys.value !== 3) return undefined;
+    at += keys.size;
+    const key = (i: number): Uint8Array => message.subarray(at + 32 * i, at + 32 * (i + 1));
+    if (!same(key(2), SYSTEM_PROGRAM)) return undefined;
+    const from = key(0);
+    const to = key(1);
+    at += 96 + 32; // the keys, then the recent blockhash
+    const count = readCompactU16(message, at);
+    if (count.value !== 1) return undefined;
+    at += count.size;
+    if (message[at] !== 2) return undefined; // program: the System Program
+    at += 1;
+    const accounts = readCompactU16(message, at);
+    at += accounts.size;
+    if (accounts.value !== 2 || message[at] !== 0 || message[at + 1] !== 1) return undefined;
+    at += 2;
+    const data = readCompactU16(message, at);
+    at += data.size;
+    if (data.value !== 12 || at + 12 !== message.length) return undefined;
+    const view = new DataView(message.buffer, message.byteOffset + at, 12);
+    if (view.getUint32(0, true) !== 2) return undefined; // SystemInstruction::Transfer
+    return { from: base58.encode(from), to: base58.encode(to), lamports: view.getBigUint64(4, true) };
+  } catch {
+    return undefined;
+  }
 }
