@@ -134,6 +134,8 @@ beforeAll(async () => {
       JSON.stringify([
         { network: 'evm', chainId: 31337, name: 'Anvil', rpcUrl: evmProxy.url, nativeSymbol: 'ETH', tokens: [{ address: tokenAddress, symbol: 'TT', decimals: 6 }] },
         { network: 'evm', chainId: 31338, name: 'Berlin', rpcUrl: berlin.rpc, nativeSymbol: 'ETH' },
+        // A mistake an operator can make: chain 5's entry pointing at a node of chain 31337.
+        { network: 'evm', chainId: 5, name: 'Mislabelled', rpcUrl: anvil.rpc, nativeSymbol: 'ETH' },
         { network: 'solana', cluster: 'localnet', name: 'LiteSVM', rpcUrl: solanaUrl, nativeSymbol: 'SOL', tokens: [{ address: mint.address, symbol: 'TSPL', decimals: 2 }] },
       ]),
     ),
@@ -159,6 +161,7 @@ test('GET /v1/chains lists the configured chains and their tokens, never an RPC 
   expect(res.body.chains).toEqual([
     { network: 'evm', chainId: 31337, name: 'Anvil', nativeSymbol: 'ETH', tokens: [{ address: tokenAddress, symbol: 'TT', decimals: 6 }] },
     { network: 'evm', chainId: 31338, name: 'Berlin', nativeSymbol: 'ETH', tokens: [] },
+    { network: 'evm', chainId: 5, name: 'Mislabelled', nativeSymbol: 'ETH', tokens: [] },
     { network: 'solana', cluster: 'localnet', name: 'LiteSVM', nativeSymbol: 'SOL', tokens: [{ address: mint.address, symbol: 'TSPL', decimals: 2 }] },
   ]);
   // The OpenAPI document lists every chain route.
@@ -235,6 +238,14 @@ test('a chain without a base fee gets a legacy gas price from the node, and the 
   const receipt = await node.waitForTransactionReceipt({ hash: sent.hash });
   expect({ status: receipt.status, from: receipt.from, type: receipt.type }).toEqual({ status: 'success', from: wallet.evm.toLowerCase(), type: 'legacy' });
 }, 60_000);
+
+test('an EVM entry whose node serves another chain is refused (502 CHAIN_ERROR) before any read or send', async () => {
+  const read = await api('GET', `/v1/wallets/${wallet.walletId}/balances?network=evm&chainId=5`);
+  expect(read.status).toBe(502);
+  expect(read.body.error).toMatchObject({ code: 'CHAIN_ERROR', message: 'the node configured for chain 5 serves chain 31337' });
+  const prepare = await api('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, { network: 'evm', chainId: 5, to: RECIPIENT, value: '1' });
+  expect(prepare.body.error?.code).toBe('CHAIN_ERROR');
+});
 
 test('a reverting call is a 422 TRANSACTION_REVERTED with the contract’s reason, not a 500', async () => {
   const data = encodeFunctionData({ abi: token.abi, functionName: 'transfer', args: [RECIPIENT, 10n ** 30n] });
