@@ -13,8 +13,13 @@ export const ENCLAVE_FORBIDDEN = {
     { name: '@aws-sdk/lib-dynamodb', message: 'enclave/ never touches storage' },
     { name: '@enclave-wallet/host', message: 'only @enclave-wallet/proto is shared between host and enclave' },
     { name: '@enclave-wallet/client', message: 'only @enclave-wallet/proto is shared between host and enclave' },
+    { name: '@enclave-wallet/devtools', message: 'development code stays out of the enclave image; only platform/index.ts loads the simulated NSM, by a dynamic import in simulated mode' },
+    { name: '@enclave-wallet/devtools/nsm', message: 'development code stays out of the enclave image; only platform/index.ts loads the simulated NSM, by a dynamic import in simulated mode' },
   ],
-  patterns: [{ group: ['**/host/**', '**/host', '**/client/**'], message: 'only proto/ is shared between host and enclave' }],
+  patterns: [
+    { group: ['**/host/**', '**/host', '**/client/**'], message: 'only proto/ is shared between host and enclave' },
+    { group: ['**/devtools/**', '**/devtools'], message: 'development code stays out of the enclave image' },
+  ],
 };
 
 /** Imports the host must never make: enclave code. */
@@ -43,6 +48,19 @@ export default tseslint.config(
   {
     files: ['enclave/src/guard/**/*.ts', 'enclave/test/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { ...ENCLAVE_FORBIDDEN, paths: ENCLAVE_FORBIDDEN.paths.filter((p) => p.name !== '@aws-sdk/client-dynamodb') }] },
+  },
+  // The enclave's tests may use the development tools (the simulated NSM, the local KMS); its code may not.
+  {
+    files: ['enclave/test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ENCLAVE_FORBIDDEN.paths.filter((p) => p.name !== '@aws-sdk/client-dynamodb' && !p.name.startsWith('@enclave-wallet/devtools')),
+          patterns: ENCLAVE_FORBIDDEN.patterns.filter((p) => !p.group.includes('**/devtools')),
+        },
+      ],
+    },
   },
   { files: ['host/**/*.ts'], rules: { 'no-restricted-imports': ['error', HOST_FORBIDDEN] } },
   { files: ['proto/**/*.ts'], rules: { 'no-restricted-imports': ['error', PROTO_FORBIDDEN] } },

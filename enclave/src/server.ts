@@ -22,8 +22,8 @@ export interface EnclaveServerOptions {
 }
 
 /** Makes the service with its start-up keys: the envelope key (X25519) and the KMS recipient key (RSA-2048). */
-export async function createEnclaveService(startup: StartupConfig, platform: Platform = createPlatform({ mode: startup.mode, devCaDir: startup.devCaDir })): Promise<EnclaveService> {
-  return new EnclaveService({ startup, platform, envelopeKey: await EnvelopeKey.generate() });
+export async function createEnclaveService(startup: StartupConfig, platform?: Platform): Promise<EnclaveService> {
+  return new EnclaveService({ startup, platform: platform ?? (await createPlatform({ mode: startup.mode, devCaDir: startup.devCaDir })), envelopeKey: await EnvelopeKey.generate() });
 }
 
 /** A simulated-mode service for tests and local tools, with its dev CA under `devCaDir`. */

@@ -18,7 +18,7 @@ import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { EnclaveWalletError, parseAddress, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 

@@ -28,8 +28,9 @@ import { buildCiphertextForRecipient } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, loadStartupConfig, startEnclaveServer, testStartupConfig, validateInit } from '@enclave-wallet/enclave';
 import { EnclaveWalletError, RpcClient, type RpcServer } from '@enclave-wallet/proto';
 import { AMAZON_ROOTS } from '../../enclave/src/kms/amazon-roots.js';
-import { SimulatedNsm } from '../../enclave/src/platform/simulated.js';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { SimulatedNsm } from '../../devtools/src/nsm/index.js';
+import { ENCLAVE_CODE_DIR } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { hpkeOpen } from '../support/hpke-reference.js';
 import { RECOVERY_INFO, sealEnvelope } from '../support/envelopes.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
@@ -93,7 +94,7 @@ describe('nitro mode: the image, not the host, decides where KMS and the guard a
   test('over the transport: a nitro-mode enclave refuses an init that names an attacker endpoint', async () => {
     const caDir = join(mkdtempSync(join(tmpdir(), 'hk-')), 'dev-ca');
     // The real service in nitro mode; only the NSM device is the simulated one (none exists here).
-    const service = await createEnclaveService(startup, new SimulatedNsm({ caDir }));
+    const service = await createEnclaveService(startup, new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir }));
     const server = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
     const rpc = await RpcClient.connect(server.address);
     try {

@@ -36,6 +36,30 @@ test('the image starts the enclave with the process environment it needs (malloc
   for (const [name, value] of Object.entries(ENCLAVE_PROCESS_ENV)) expect(dockerfile).toMatch(new RegExp(`^\\s+${name}=${value} \\\\$`, 'm'));
 });
 
+test('the image holds no development code: enclave/dist has no simulated NSM, dev CA, X.509 builder or CBOR encoder, and the production dependency tree no devtools', () => {
+  // What the image copies: enclave/dist and proto/dist, and node_modules from `npm ci --omit=dev --workspace proto --workspace enclave`.
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk(join(repo, 'enclave/dist'));
+  walk(join(repo, 'proto/dist'));
+  expect(files.some((f) => f.endsWith('platform/index.js'))).toBe(true);
+  expect(files.filter((f) => /(simulated|dev-ca|x509-builder|cbor)\.(js|d\.ts)$/.test(f))).toEqual([]);
+  for (const f of files.filter((f) => f.endsWith('.js'))) {
+    const text = readFileSync(f, 'utf8');
+    expect({ f, devRoot: text.includes('DEV root (NOT FOR PRODUCTION)'), simulatedClass: /class SimulatedNsm\b/.test(text) }).toEqual({ f, devRoot: false, simulatedClass: false });
+  }
+  const tree = spawnSync('npm', ['ls', '--omit=dev', '--workspace', 'enclave', '--workspace', 'proto', '--all', '--parseable'], { cwd: repo, encoding: 'utf8' }).stdout;
+  expect(tree).toContain('node_modules/@enclave-wallet/enclave');
+  expect(tree).toContain('node_modules/argon2');
+  for (const dev of ['@enclave-wallet/devtools', '@enclave-wallet/host', '@enclave-wallet/client', 'dynalite', 'litesvm', 'express', 'jose']) expect(tree).not.toContain(`node_modules/${dev}\n`);
+});
+
 test('every script under nitro/ fails fast (set -euo pipefail)', () => {
   const scripts = readdirSync(join(repo, 'nitro')).filter((f) => f.endsWith('.sh'));
   expect(scripts.sort()).toEqual(['build-enclave.sh', 'run-enclave.sh']);

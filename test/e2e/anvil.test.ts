@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createPublicClient, http, keccak256, parseEther, serializeTransaction, type TransactionSerializable } from 'viem';
 import { foundry } from 'viem/chains';
 import { verifyAttestationDocument, hpkeSeal, wireOf } from '@enclave-wallet/client';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
 

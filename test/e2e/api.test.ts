@@ -15,7 +15,7 @@ import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { hpkeOpen } from '../support/hpke-reference.js';
 import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -32,7 +32,7 @@ import { foundry } from 'viem/chains';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { LocalSolana, TOKEN_PROGRAM } from '@enclave-wallet/devtools';
 import { parseChains } from '@enclave-wallet/host';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { sealEnvelope } from '../support/envelopes.js';

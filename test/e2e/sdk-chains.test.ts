@@ -12,7 +12,7 @@ import { address as solAddress, createSolanaRpc, lamports } from '@solana/kit';
 import { createClient, EnclaveWalletApiError, type EnclaveWallet, type Wallet } from '@enclave-wallet/client';
 import { LocalSolana } from '@enclave-wallet/devtools';
 import { parseChains } from '@enclave-wallet/host';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
 

@@ -16,7 +16,7 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { address as kitAddress, appendTransactionMessageInstruction, compileTransaction, createTransactionMessage, getBase58Decoder, pipe, setTransactionMessageFeePayer, setTransactionMessageLifetimeUsingBlockhash, type Blockhash } from '@solana/kit';
 import { AttestationError, createClient, EnclaveWalletApiError, type EnclaveWallet, type Wallet } from '@enclave-wallet/client';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
 

@@ -10,7 +10,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hashMessage } from 'viem';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startStack, type Stack } from '../support/stack.js';

@@ -17,7 +17,7 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { EnclaveWalletError, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { hpkeOpen } from '../support/hpke-reference.js';
 import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { hashMessage, toHex, verifyMessage } from 'viem';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { RpcClient } from '@enclave-wallet/proto';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope } from '../support/envelopes.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 

@@ -13,7 +13,7 @@ import { parseAddress } from '@enclave-wallet/proto';
 import { createVsockTransport } from '../../proto/src/transport/vsock.js';
 import { createVsockStandIn } from '../../proto/test/vsock-standin.js';
 import { createVsockHttpsAgent } from '../../enclave/src/kms/vsock-agent.js';
-import { issueCertificate } from '../../enclave/src/platform/x509-builder.js';
+import { issueCertificate } from '../../devtools/src/nsm/x509-builder.js';
 
 function selfSigned(name: string): { certPem: string; keyPem: string } {
   const { privateKey: sk, certificate } = issueCertificate({ subject: name, lifetimeMs: 3600_000, ca: false });

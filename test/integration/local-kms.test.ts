@@ -13,11 +13,12 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
 import { EnclaveKms, RecipientKey } from '../../enclave/src/kms/client.js';
 import { parseCiphertextForRecipient } from '../../enclave/src/kms/cms.js';
-import { readDevRoot, SimulatedNsm } from '../../enclave/src/platform/index.js';
+import { readDevRoot, SimulatedNsm } from '../../devtools/src/nsm/index.js';
+import { ENCLAVE_CODE_DIR } from '../../enclave/src/platform/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'local-kms-'));
 const caDir = join(dir, 'dev-ca');
-const nsm = new SimulatedNsm({ caDir });
+const nsm = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir });
 const pcr0 = Buffer.from(nsm.pcrs().get(0)!).toString('hex');
 let server: Server;
 let url: string;
@@ -184,7 +185,7 @@ test('a key policy bound to PCR0 releases keys only to that measurement', async 
 
 test('a Recipient document from an untrusted root or with a non-RSA key is refused', async () => {
   const { KeyMetadata } = await sdk.send(new CreateKeyCommand({}));
-  const stranger = new SimulatedNsm({ caDir: join(dir, 'other-ca') });
+  const stranger = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir: join(dir, 'other-ca') });
   await expect(
     sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256', Recipient: { AttestationDocument: stranger.attest({ publicKey: recipientKey.publicKeyDer }), KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } })),
   ).rejects.toMatchObject({ name: 'ValidationException' });

@@ -9,11 +9,12 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AttestationError, verifyAttestationDocument } from '@enclave-wallet/client';
-import { createPlatform, measureCode, readDevRoot, SimulatedNsm } from '../../enclave/src/platform/index.js';
+import { measureCode, readDevRoot, SimulatedNsm } from '../../devtools/src/nsm/index.js';
+import { createPlatform, ENCLAVE_CODE_DIR } from '../../enclave/src/platform/index.js';
 
 const real = new Uint8Array(readFileSync(new URL('../fixtures/nitro/attestation-real-2026-02-02.cbor', import.meta.url)));
 const caDir = mkdtempSync(join(tmpdir(), 'dev-ca-'));
-const nsm = new SimulatedNsm({ caDir });
+const nsm = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir });
 // An independent CBOR library; real Nitro payloads use an indefinite-length map.
 const decoder = { decode: (b: Uint8Array): unknown => cborgDecode(b, { useMaps: true, allowIndefinite: true }) };
 
@@ -77,14 +78,14 @@ test('the production policy: PCR0 and a nonce required, debug-mode (all-zero) PC
   expect(code(() => verifyAttestationDocument(nsm.attest({ nonce }), production))).toBe('PUBLIC_KEY_INVALID');
   expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey: new Uint8Array(31), nonce }), production))).toBe('PUBLIC_KEY_INVALID');
   // A debug-mode enclave: every PCR is zero. Even an app that (wrongly) pins zeros is refused.
-  const debug = new SimulatedNsm({ caDir, debugMode: true });
+  const debug = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir, debugMode: true });
   expect([...debug.pcrs().get(0)!].every((b) => b === 0)).toBe(true);
   expect(code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, expectedPcrs: { 0: new Uint8Array(48) } }))).toBe('DEBUG_ENCLAVE');
   expect(code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, policy: 'inspect', expectedPcrs: { 0: new Uint8Array(48) } }))).toBe('ACCEPTED');
 });
 
 test('the dev CA is made once and reused by later processes', () => {
-  const again = new SimulatedNsm({ caDir });
+  const again = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir });
   expect(() => verifyAttestationDocument(again.attest({}), { root: readDevRoot(caDir) })).not.toThrow();
   expect(Buffer.from(again.rootCertificate).equals(Buffer.from(nsm.rootCertificate))).toBe(true);
 });
@@ -103,7 +104,7 @@ test('PCR0 measures the code: changing a file changes it', () => {
 
 test('a document whose certificate expired is refused', () => {
   let now = Date.now();
-  const clocked = new SimulatedNsm({ caDir, now: () => now });
+  const clocked = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir, now: () => now });
   const doc = clocked.attest({});
   now += 4 * 3600_000;
   expect(() => verifyAttestationDocument(doc, { root: readDevRoot(caDir), at: new Date(now) })).toThrow(AttestationError);
@@ -112,16 +113,20 @@ test('a document whose certificate expired is refused', () => {
 });
 
 describe('the simulated NSM cannot be reached by accident in production', () => {
-  test('refused where /dev/nsm exists', () => {
-    expect(() => createPlatform({ mode: 'simulated', devCaDir: caDir, env: {}, deviceExists: () => true })).toThrow(/real enclave/);
+  test('refused where /dev/nsm exists', async () => {
+    await expect(createPlatform({ mode: 'simulated', devCaDir: caDir, env: {}, deviceExists: () => true })).rejects.toThrow(/real enclave/);
   });
-  test('refused with NODE_ENV=production unless the explicit override is set', () => {
-    expect(() => createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production' }, deviceExists: () => false })).toThrow(/production/);
-    expect(() => createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'yes' }, deviceExists: () => false })).toThrow(/production/);
-    const p = createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'i-understand-keys-are-not-protected' }, deviceExists: () => false });
+  test('refused with NODE_ENV=production unless the explicit override is set', async () => {
+    await expect(createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production' }, deviceExists: () => false })).rejects.toThrow(/production/);
+    await expect(createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'yes' }, deviceExists: () => false })).rejects.toThrow(/production/);
+    const p = await createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'i-understand-keys-are-not-protected' }, deviceExists: () => false });
     expect(p.mode).toBe('simulated');
   });
-  test('nitro mode refuses to start without /dev/nsm', () => {
-    expect(() => createPlatform({ mode: 'nitro', devCaDir: caDir, env: {}, deviceExists: () => false })).toThrow(/\/dev\/nsm/);
+  test('nitro mode refuses to start without /dev/nsm', async () => {
+    await expect(createPlatform({ mode: 'nitro', devCaDir: caDir, env: {}, deviceExists: () => false })).rejects.toThrow(/\/dev\/nsm/);
+  });
+  test('simulated mode loads the simulated NSM from devtools, and measures the enclave’s own code into PCR0', async () => {
+    const p = await createPlatform({ mode: 'simulated', devCaDir: caDir, env: {}, deviceExists: () => false });
+    expect(Buffer.from(p.pcrs().get(0)!)).toEqual(Buffer.from(measureCode([ENCLAVE_CODE_DIR])));
   });
 });

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { encryptGuardCredentials, ensureGuardTable, LocalKms, LOCAL_GUARD_TABLE, LOCAL_KMS_CREDENTIALS, LOCAL_WALLET_KEY_POLICY } from '@enclave-wallet/devtools';
 import type { v1 } from '@enclave-wallet/proto';
-import { readDevRoot } from '../../enclave/src/platform/index.js';
+import { readDevRoot } from '../../devtools/src/nsm/index.js';
 
 export interface LocalAws {
   kms: LocalKms;

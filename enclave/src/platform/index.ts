@@ -1,18 +1,24 @@
 /**
- * Picks the platform. The simulated NSM is a development tool and is refused:
+ * Picks the platform. The simulated NSM is a development tool that is not
+ * part of this package (it lives in devtools/, which the enclave image does
+ * not hold); it is loaded by a dynamic import in simulated mode only, and
+ * refused:
  * - whenever /dev/nsm exists (this is a real enclave), and
  * - when NODE_ENV=production, unless ENCLAVE_ALLOW_SIMULATED_NSM carries the
  *   exact dangerous-sounding value below (for staging tests only).
  */
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { NitroNsm, NSM_DEVICE } from './nitro.js';
-import { SimulatedNsm } from './simulated.js';
 import { PlatformError, type Platform, type PlatformMode } from './types.js';
 
 export * from './types.js';
 export { NitroNsm } from './nitro.js';
-export { SimulatedNsm, measureCode } from './simulated.js';
-export { loadOrCreateDevCa, readDevRoot } from './dev-ca.js';
+
+/** Where the simulated NSM comes from: a development package, absent from the enclave image. */
+export const SIMULATED_NSM_MODULE = '@enclave-wallet/devtools/nsm';
+/** The enclave's code (dist/ when built, src/ under tests): what the simulated NSM measures into PCR0. */
+export const ENCLAVE_CODE_DIR = fileURLToPath(new URL('../', import.meta.url));
 
 /** The only value of ENCLAVE_ALLOW_SIMULATED_NSM that enables the simulator in a production build. */
 export const ALLOW_SIMULATED_IN_PRODUCTION = 'i-understand-keys-are-not-protected';
@@ -25,7 +31,7 @@ export interface PlatformSelection {
   deviceExists?: (path: string) => boolean;
 }
 
-export function createPlatform(selection: PlatformSelection): Platform {
+export async function createPlatform(selection: PlatformSelection): Promise<Platform> {
   const env = selection.env ?? process.env;
   const deviceExists = selection.deviceExists ?? existsSync;
   if (selection.mode === 'nitro') return new NitroNsm(undefined, deviceExists);
@@ -35,5 +41,13 @@ export function createPlatform(selection: PlatformSelection): Platform {
   if (env.NODE_ENV === 'production' && env.ENCLAVE_ALLOW_SIMULATED_NSM !== ALLOW_SIMULATED_IN_PRODUCTION) {
     throw new PlatformError('refusing the simulated NSM in a production build (NODE_ENV=production)');
   }
-  return new SimulatedNsm({ caDir: selection.devCaDir });
+  let simulated: { SimulatedNsm: new (options: { caDir: string; codeDirs: string[] }) => Platform };
+  try {
+    // A variable specifier: the compiler does not follow it, and no build of the enclave includes it.
+    const specifier: string = SIMULATED_NSM_MODULE;
+    simulated = (await import(specifier)) as typeof simulated;
+  } catch {
+    throw new PlatformError(`the simulated NSM is not installed here (${SIMULATED_NSM_MODULE} is a development package, not part of the enclave image); use nitro mode`);
+  }
+  return new simulated.SimulatedNsm({ caDir: selection.devCaDir, codeDirs: [ENCLAVE_CODE_DIR] });
 }

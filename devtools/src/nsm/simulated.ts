@@ -6,18 +6,19 @@
  *
  * PCR0 is a SHA-384 measurement of the enclave's own code, so changing the
  * code changes PCR0 as rebuilding an image does on Nitro. NEVER USE IN
- * PRODUCTION: createPlatform refuses it where a real NSM exists or in a
- * production build without an explicit, loudly named override.
+ * PRODUCTION: it lives in devtools/, which the enclave image does not hold;
+ * the enclave loads it (dynamic import) only in simulated mode, and
+ * createPlatform refuses it where a real NSM exists or in a production build
+ * without an explicit, loudly named override.
  */
 import { p384 } from '@noble/curves/nist.js';
 import { sha384 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeCbor } from './cbor.js';
 import { DEV_INTERMEDIATE_CN, loadOrCreateDevCa, type DevCa } from './dev-ca.js';
-import { checkAttestationRequest, type AttestationRequest, type Platform } from './types.js';
+import { checkAttestationRequest, type AttestationRequest, type Platform } from '@enclave-wallet/enclave';
 import { issueCertificate } from './x509-builder.js';
 
 /** Lifetime of a leaf certificate (Nitro's are about three hours). */
@@ -51,14 +52,11 @@ export function measureCode(dirs: string[]): Uint8Array {
   return h.digest();
 }
 
-/** The enclave's code: the folder holding `platform/` (dist/ when built, src/ under tests). */
-export const ENCLAVE_CODE_DIR = fileURLToPath(new URL('../', import.meta.url));
-
 export interface SimulatedNsmOptions {
   /** Folder of the dev CA (created there once). */
   caDir: string;
-  /** Code measured into PCR0. */
-  codeDirs?: string[];
+  /** Code measured into PCR0: the enclave's own (it passes its folder when it loads this module). */
+  codeDirs: string[];
   /** Clock, for tests. */
   now?: () => number;
   /** Every PCR reads as zeros, as in an enclave started with `nitro-cli run-enclave --debug-mode`. */
@@ -79,7 +77,7 @@ export class SimulatedNsm implements Platform {
     this.moduleId = `i-00000000000000000-enc${bytesToHex(randomBytes(8))}`;
     const pcrs = new Map<number, Uint8Array>();
     for (let i = 0; i < PCR_COUNT; i++) pcrs.set(i, new Uint8Array(48));
-    pcrs.set(0, measureCode(options.codeDirs ?? [ENCLAVE_CODE_DIR]));
+    pcrs.set(0, measureCode(options.codeDirs));
     pcrs.set(1, sha384(new TextEncoder().encode(`enclave-wallet simulated kernel+bootstrap; node ${process.version}`)));
     pcrs.set(2, sha384(new TextEncoder().encode(`enclave-wallet simulated application; ${process.platform}-${process.arch}`)));
     if (options.debugMode) for (const i of pcrs.keys()) pcrs.set(i, new Uint8Array(48));
