@@ -184,18 +184,29 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
   return value;
 }
 
-/** Encodes the few shapes COSE needs to sign (Sig_structure): arrays, text, bytes, small ints. */
+/**
+ * Deterministic CBOR (RFC 8949: definite lengths, shortest heads, map keys in
+ * insertion order) of maps, arrays, text and byte strings, safe integers and
+ * null: COSE's Sig_structure here, and whole attestation documents in the
+ * simulated NSM (devtools), so that one encoder serves both.
+ */
 export function encodeCbor(value: CborValue): Uint8Array {
   const out: number[] = [];
   const head = (major: number, n: number): void => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new CborError('a CBOR argument must be a non-negative safe integer');
     if (n < 24) out.push((major << 5) | n);
     else if (n < 0x100) out.push((major << 5) | 24, n);
     else if (n < 0x10000) out.push((major << 5) | 25, n >> 8, n & 0xff);
     else if (n < 0x100000000) out.push((major << 5) | 26, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-    else throw new CborError('value too large for this encoder');
+    else {
+      const hi = Math.floor(n / 0x100000000);
+      const lo = n >>> 0;
+      out.push((major << 5) | 27, (hi >>> 24) & 0xff, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, (lo >>> 24) & 0xff, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff);
+    }
   };
   const put = (v: CborValue): void => {
-    if (v instanceof Uint8Array) {
+    if (v === null) out.push(0xf6);
+    else if (v instanceof Uint8Array) {
       head(2, v.length);
       for (const b of v) out.push(b);
     } else if (typeof v === 'string') {
@@ -205,6 +216,12 @@ export function encodeCbor(value: CborValue): Uint8Array {
     } else if (Array.isArray(v)) {
       head(4, v.length);
       v.forEach(put);
+    } else if (v instanceof Map) {
+      head(5, v.size);
+      for (const [k, x] of v) {
+        put(k);
+        put(x);
+      }
     } else if (typeof v === 'number' && Number.isInteger(v)) {
       if (v >= 0) head(0, v);
       else head(1, -1 - v);

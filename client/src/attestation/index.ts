@@ -1,4 +1,4 @@
 /** Attestation documents: parsing and verification (browser-safe). */
 export * from './verify.js';
-export { CborError, decodeCbor } from './cbor.js';
+export { CborError, decodeCbor, encodeCbor, type CborValue } from './cbor.js';
 export { CertificateError, parseCertificate, type Certificate } from './x509.js';

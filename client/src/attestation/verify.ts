@@ -193,11 +193,15 @@ function verifyChain(chain: Certificate[], at: Date): void {
     if (i === 0) continue;
     const issuer = chain[i - 1]!;
     if (!issuer.isCa) throw new AttestationError('BAD_CHAIN', `certificate ${i - 1} is not a CA but issued certificate ${i}`);
+    // keyUsage, where present, must allow what each certificate does: CAs sign certificates, the leaf signs the document.
+    if (issuer.keyUsage && !issuer.keyUsage.keyCertSign) throw new AttestationError('BAD_CHAIN', `certificate ${i - 1} is a CA whose keyUsage does not allow signing certificates`);
     if (!equalBytes(cert.issuer, issuer.subject)) throw new AttestationError('BAD_CHAIN', `certificate ${i} names another issuer than certificate ${i - 1}`);
     if (!p384.verify(cert.signature, cert.tbs, issuer.publicKey, { prehash: true, format: 'der', lowS: false })) {
       throw new AttestationError('BAD_CHAIN', `certificate ${i} is not signed by certificate ${i - 1}`);
     }
   }
+  const leaf = chain[chain.length - 1];
+  if (leaf?.keyUsage && !leaf.keyUsage.digitalSignature) throw new AttestationError('BAD_CHAIN', 'the signing certificate’s keyUsage does not allow digital signatures');
   // pathLenConstraint: the number of CA certificates below a CA (the leaf excluded) may not exceed it.
   for (let i = 0; i < chain.length - 1; i++) {
     const limit = chain[i]!.pathLength;

@@ -1,8 +1,10 @@
 /**
  * Just enough DER and X.509 to verify a Nitro certificate chain: the signed
  * TBS bytes, the signature, the validity window, the names, the P-384 public
- * key and the basic-constraints extension. Strict: any structure it does not
- * expect is an error, never a guess. Uses no Node built-ins.
+ * key, basicConstraints and keyUsage. Strict: any structure it does not
+ * expect is an error, never a guess, and an extension it does not
+ * understand that is marked critical makes the certificate unusable
+ * (RFC 5280 §4.2). Uses no Node built-ins.
  */
 
 /** A certificate could not be parsed or is of a kind this verifier refuses. */
@@ -62,7 +64,25 @@ const OID = {
   ecPublicKey: '2a8648ce3d0201',
   secp384r1: '2b81040022',
   basicConstraints: '551d13',
+  keyUsage: '551d0f',
+  subjectKeyIdentifier: '551d0e',
+  authorityKeyIdentifier: '551d23',
 };
+
+/** Extensions whose meaning this verifier knows (RFC 5280 §4.2); any other one marked critical is refused. */
+const UNDERSTOOD_EXTENSIONS = new Set([OID.basicConstraints, OID.keyUsage, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier]);
+
+/** keyUsage bits (RFC 5280 §4.2.1.3) the chain check reads. */
+export interface KeyUsage {
+  digitalSignature: boolean;
+  keyCertSign: boolean;
+}
+
+/** A DER BIT STRING's bit `n` (bit 0 is the most significant bit of the first byte after the unused-bits count). */
+function bitSet(bits: Uint8Array, n: number): boolean {
+  const byte = bits[1 + (n >> 3)];
+  return byte !== undefined && (byte & (0x80 >> (n & 7))) !== 0;
+}
 
 function parseTime(tlv: Tlv): Date {
   const text = new TextDecoder().decode(tlv.value);
@@ -98,6 +118,8 @@ export interface Certificate {
   readonly isCa: boolean;
   /** basicConstraints pathLenConstraint, undefined when absent. */
   readonly pathLength: number | undefined;
+  /** keyUsage, undefined when absent (then any usage is allowed, RFC 5280 §4.2.1.3). */
+  readonly keyUsage: KeyUsage | undefined;
 }
 
 /**
@@ -135,17 +157,44 @@ export function parseCertificate(der: Uint8Array): Certificate {
 
   let isCa = false;
   let pathLength: number | undefined;
+  let keyUsage: KeyUsage | undefined;
+  const seen = new Set<string>();
   for (; i < tbs.length; i++) {
     if (tbs[i]!.tag !== 0xa3) continue; // issuerUniqueID / subjectUniqueID are ignored
     const [exts] = children(tbs[i]!);
     for (const ext of children(expectTag(exts, 0x30, 'Extensions'))) {
+      // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
       const parts = children(expectTag(ext, 0x30, 'Extension'));
-      if (hex(expectTag(parts[0], 0x06, 'extnID').value) !== OID.basicConstraints) continue;
+      const id = hex(expectTag(parts[0], 0x06, 'extnID').value);
+      if (seen.has(id)) throw new CertificateError(`extension ${id} appears twice`);
+      seen.add(id);
+      let critical = false;
+      if (parts.length === 3) {
+        const flag = expectTag(parts[1], 0x01, 'critical BOOLEAN').value;
+        if (flag.length !== 1 || (flag[0] !== 0 && flag[0] !== 0xff)) throw new CertificateError('critical must be a DER BOOLEAN');
+        critical = flag[0] === 0xff;
+      } else if (parts.length !== 2) {
+        throw new CertificateError('an Extension has two or three fields');
+      }
       const octets = expectTag(parts[parts.length - 1], 0x04, 'extnValue');
-      const bc = children(readTlv(octets.value, 0).tlv);
-      for (const field of bc) {
-        if (field.tag === 0x01) isCa = field.value[0] !== 0;
-        else if (field.tag === 0x02) pathLength = field.value.reduce((n, b) => n * 256 + b, 0);
+      if (!UNDERSTOOD_EXTENSIONS.has(id)) {
+        if (critical) throw new CertificateError(`unknown critical extension ${id}`);
+        continue;
+      }
+      if (id === OID.basicConstraints) {
+        const { tlv: bcTlv, next: bcEnd } = readTlv(octets.value, 0);
+        if (bcEnd !== octets.value.length) throw new CertificateError('trailing bytes in basicConstraints');
+        for (const field of children(expectTag(bcTlv, 0x30, 'BasicConstraints'))) {
+          if (field.tag === 0x01) isCa = field.value[0] !== 0;
+          else if (field.tag === 0x02) pathLength = field.value.reduce((n, b) => n * 256 + b, 0);
+          else throw new CertificateError('unexpected field in basicConstraints');
+        }
+      } else if (id === OID.keyUsage) {
+        const { tlv: kuTlv, next: kuEnd } = readTlv(octets.value, 0);
+        if (kuEnd !== octets.value.length) throw new CertificateError('trailing bytes in keyUsage');
+        const bits = expectTag(kuTlv, 0x03, 'keyUsage BIT STRING').value;
+        if (bits.length < 2 || bits[0]! > 7) throw new CertificateError('keyUsage must name at least one usage');
+        keyUsage = { digitalSignature: bitSet(bits, 0), keyCertSign: bitSet(bits, 5) };
       }
     }
   }
@@ -161,5 +210,6 @@ export function parseCertificate(der: Uint8Array): Certificate {
     publicKey: keyBits.subarray(1),
     isCa,
     pathLength,
+    keyUsage,
   };
 }

@@ -16,7 +16,7 @@ import { sha384 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { encodeCbor } from './cbor.js';
+import { encodeCbor, type CborValue } from '@enclave-wallet/client';
 import { DEV_INTERMEDIATE_CN, loadOrCreateDevCa, type DevCa } from './dev-ca.js';
 import { checkAttestationRequest, type AttestationRequest, type Platform } from '@enclave-wallet/enclave';
 import { issueCertificate } from './x509-builder.js';
@@ -61,6 +61,8 @@ export interface SimulatedNsmOptions {
   now?: () => number;
   /** Every PCR reads as zeros, as in an enclave started with `nitro-cli run-enclave --debug-mode`. */
   debugMode?: boolean;
+  /** For tests of verifiers: the leaf certificate's keyUsage bits (null: none) and extra raw extensions. */
+  leaf?: { keyUsageBits?: Uint8Array | null; extraExtensions?: Uint8Array[] };
 }
 
 export class SimulatedNsm implements Platform {
@@ -70,6 +72,7 @@ export class SimulatedNsm implements Platform {
   private readonly moduleId: string;
   private readonly now: () => number;
   private leaf: { privateKey: Uint8Array; certificate: Uint8Array; notAfter: number } | undefined;
+  private readonly leafOptions: SimulatedNsmOptions['leaf'];
 
   constructor(options: SimulatedNsmOptions) {
     this.ca = loadOrCreateDevCa(options.caDir);
@@ -82,6 +85,7 @@ export class SimulatedNsm implements Platform {
     pcrs.set(2, sha384(new TextEncoder().encode(`enclave-wallet simulated application; ${process.platform}-${process.arch}`)));
     if (options.debugMode) for (const i of pcrs.keys()) pcrs.set(i, new Uint8Array(48));
     this.pcrValues = pcrs;
+    this.leafOptions = options.leaf;
   }
 
   pcrs(): Map<number, Uint8Array> {
@@ -102,7 +106,7 @@ export class SimulatedNsm implements Platform {
     checkAttestationRequest(request);
     const leaf = this.currentLeaf();
     const payload = encodeCbor(
-      new Map<string, Parameters<typeof encodeCbor>[0]>([
+      new Map<CborValue, CborValue>([
         ['module_id', this.moduleId],
         ['digest', 'SHA384'],
         ['timestamp', this.now()],
@@ -123,7 +127,7 @@ export class SimulatedNsm implements Platform {
   private currentLeaf(): { privateKey: Uint8Array; certificate: Uint8Array } {
     const now = this.now();
     if (!this.leaf || now > this.leaf.notAfter - LEAF_RENEW_MARGIN_MS) {
-      this.leaf = issueCertificate({ subject: this.moduleId, issuer: { name: DEV_INTERMEDIATE_CN, privateKey: this.ca.intermediate.privateKey }, lifetimeMs: LEAF_LIFETIME_MS, ca: false, now });
+      this.leaf = issueCertificate({ subject: this.moduleId, issuer: { name: DEV_INTERMEDIATE_CN, privateKey: this.ca.intermediate.privateKey }, lifetimeMs: LEAF_LIFETIME_MS, ca: false, now, ...this.leafOptions });
     }
     return this.leaf;
   }

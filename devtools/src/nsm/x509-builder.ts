@@ -55,6 +55,14 @@ export interface CertificateSpec {
   /** CA certificates get basicConstraints cA=true (with pathLen when given) and keyCertSign. */
   ca: boolean;
   pathLength?: number;
+  /** For tests of verifiers: the keyUsage BIT STRING contents instead of the usual ones (null: no keyUsage), and more raw Extension SEQUENCEs. */
+  keyUsageBits?: Uint8Array | null;
+  extraExtensions?: Uint8Array[];
+}
+
+/** A raw X.509 Extension (for tests of verifiers): `oidHex` the OID's DER contents, `value` the extnValue contents. */
+export function rawExtension(oidHex: string, critical: boolean, value: Uint8Array): Uint8Array {
+  return seq(oid(oidHex), ...(critical ? [tlv(0x01, Uint8Array.of(0xff))] : []), tlv(0x04, value));
 }
 
 /** DER of a signed certificate. */
@@ -64,12 +72,13 @@ export function buildCertificate(spec: CertificateSpec): Uint8Array {
     ? seq(tlv(0x01, Uint8Array.of(0xff)), ...(spec.pathLength !== undefined ? [integer(Uint8Array.of(spec.pathLength))] : []))
     : seq();
   // keyUsage: keyCertSign|cRLSign for CAs, digitalSignature for the leaf.
-  const ku = spec.ca ? tlv(0x03, Uint8Array.of(1, 0x06)) : tlv(0x03, Uint8Array.of(7, 0x80));
+  const ku = spec.keyUsageBits !== undefined ? spec.keyUsageBits && tlv(0x03, spec.keyUsageBits) : spec.ca ? tlv(0x03, Uint8Array.of(1, 0x06)) : tlv(0x03, Uint8Array.of(7, 0x80));
   const extensions = tlv(
     0xa3,
     seq(
       seq(oid('551d13'), tlv(0x01, Uint8Array.of(0xff)), tlv(0x04, bc)),
-      seq(oid('551d0f'), tlv(0x01, Uint8Array.of(0xff)), tlv(0x04, ku)),
+      ...(ku ? [seq(oid('551d0f'), tlv(0x01, Uint8Array.of(0xff)), tlv(0x04, ku))] : []),
+      ...(spec.extraExtensions ?? []),
     ),
   );
   const tbs = seq(
@@ -96,7 +105,16 @@ export interface IssuedKey {
  * Makes a fresh P-384 key and its certificate, valid from a minute ago for
  * `lifetimeMs`, signed by `issuer` (or self-signed when `issuer` is omitted).
  */
-export function issueCertificate(options: { subject: string; issuer?: { name: string; privateKey: Uint8Array }; lifetimeMs: number; ca: boolean; pathLength?: number; now?: number }): IssuedKey & { notAfter: number } {
+export function issueCertificate(options: {
+  subject: string;
+  issuer?: { name: string; privateKey: Uint8Array };
+  lifetimeMs: number;
+  ca: boolean;
+  pathLength?: number;
+  now?: number;
+  keyUsageBits?: Uint8Array | null;
+  extraExtensions?: Uint8Array[];
+}): IssuedKey & { notAfter: number } {
   const now = options.now ?? Date.now();
   const privateKey = p384.utils.randomSecretKey();
   const notAfter = now + options.lifetimeMs;
@@ -110,6 +128,8 @@ export function issueCertificate(options: { subject: string; issuer?: { name: st
     issuerPrivateKey: options.issuer?.privateKey ?? privateKey,
     ca: options.ca,
     ...(options.pathLength !== undefined ? { pathLength: options.pathLength } : {}),
+    ...(options.keyUsageBits !== undefined ? { keyUsageBits: options.keyUsageBits } : {}),
+    ...(options.extraExtensions ? { extraExtensions: options.extraExtensions } : {}),
   });
   return { privateKey, certificate, notAfter };
 }
