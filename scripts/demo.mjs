@@ -13,14 +13,13 @@ import { createPublicClient, formatUnits, hashMessage, http, keccak256, parseEth
 import { foundry } from 'viem/chains';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { hpkeSeal, wireOf, verifyAttestationDocument } = await import('../client/dist/index.js');
+const { sealPinEnvelope, verifyAttestationDocument } = await import('../client/dist/index.js');
 
 const API = process.env.DEMO_API ?? `http://127.0.0.1:${process.env.HOST_PORT ?? '8080'}`;
 const ISSUER = process.env.DEMO_ISSUER ?? `http://127.0.0.1:${process.env.DEV_ISSUER_PORT ?? '9090'}`;
 const RPC = process.env.DEMO_RPC ?? `http://127.0.0.1:${process.env.LOCAL_CHAIN_PORT ?? '8545'}`;
 const SOLANA_RPC = process.env.DEMO_SOLANA_RPC ?? `http://127.0.0.1:${process.env.LOCAL_SOLANA_PORT ?? '8899'}`;
 const PIN = process.env.DEMO_PIN ?? '493817';
-const PIN_INFO = new TextEncoder().encode('enclave-wallet/pin-envelope/v1');
 
 let step = 0;
 const say = (title, detail = '') => console.log(`\n${++step}. ${title}${detail ? `\n   ${detail}` : ''}`);
@@ -44,8 +43,7 @@ async function enclaveKey() {
 
 async function envelope(body) {
   const { key } = await enclaveKey();
-  const full = { v: 1, exp: Math.floor(Date.now() / 1000) + 120, nonce: randomBytes(16).toString('hex'), ...body };
-  return Buffer.from(wireOf(hpkeSeal(key, PIN_INFO, new TextEncoder().encode(JSON.stringify(full))))).toString('base64');
+  return sealPinEnvelope(key, body);
 }
 
 try {

@@ -6,12 +6,10 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
+import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto/labels';
 import { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
 
-/** HPKE `info` of PIN envelopes. */
-export const PIN_ENVELOPE_INFO = new TextEncoder().encode('enclave-wallet/pin-envelope/v1');
-/** HPKE `info` of exported recovery phrases. */
-export const RECOVERY_PHRASE_INFO = new TextEncoder().encode('enclave-wallet/recovery-phrase/v1');
+export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 /** How long an envelope the SDK seals stays valid (the enclave accepts at most 5 minutes). */
 export const ENVELOPE_LIFETIME_S = 120;
 

@@ -10,7 +10,6 @@ export { EnclaveWalletApiError } from './errors.js';
 export { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, type EnvelopeBody, type EnvelopePurpose } from './envelope.js';
 export { ProviderRpcError, toApiTransaction, type Eip1193Provider, type GetPin } from './evm.js';
 export { type SolanaSigner } from './solana.js';
-export { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
 
 /** The SDK's version. */
 export const CLIENT_VERSION = '0.1.0';

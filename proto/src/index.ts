@@ -8,3 +8,4 @@ export * from './address.js';
 export * from './transport/index.js';
 export * from './rpc.js';
 export * from './enums.js';
+export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './labels.js';

@@ -27,7 +27,7 @@ test.each([
   ['host/src/x.ts', "import { startEnclaveServer } from '@enclave-wallet/enclave';"],
   ['proto/src/x.ts', "import { createApp } from '@enclave-wallet/host';"],
   ['enclave/src/x.ts', "import { SimulatedNsm } from '@enclave-wallet/devtools/nsm';"],
-  ['enclave/src/platform/x.ts', "import { SimulatedNsm } from '../../../devtools/src/nsm/simulated.js';"],
+  ['enclave/src/x.ts', "import { SimulatedNsm } from '../../devtools/src/nsm/simulated.js';"],
 ])('%s: %s is rejected', async (file, code) => {
   expect(await violations(file, code + '\nvoid 0;\n')).not.toEqual([]);
 });

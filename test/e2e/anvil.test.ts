@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createPublicClient, http, keccak256, parseEther, serializeTransaction, type TransactionSerializable } from 'viem';
 import { foundry } from 'viem/chains';
-import { verifyAttestationDocument, hpkeSeal, wireOf } from '@enclave-wallet/client';
+import { sealPinEnvelope, verifyAttestationDocument, type EnvelopeBody } from '@enclave-wallet/client';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -32,11 +32,11 @@ async function call<T>(method: string, path: string, body?: unknown, token?: str
   return json;
 }
 
-async function envelope(body: Record<string, unknown>): Promise<string> {
-  const att = await call<{ document: string }>('GET', '/v1/enclave/attestation');
-  const key = verifyAttestationDocument(Buffer.from(att.document, 'base64'), { root: readDevRoot(stack.caDir) }).publicKey!;
-  const full = { v: 1, exp: Math.floor(Date.now() / 1000) + 120, nonce: randomBytes(16).toString('hex'), ...body };
-  return Buffer.from(wireOf(hpkeSeal(key, new TextEncoder().encode('enclave-wallet/pin-envelope/v1'), new TextEncoder().encode(JSON.stringify(full))))).toString('base64');
+async function envelope(body: EnvelopeBody): Promise<string> {
+  const nonce = randomBytes(32);
+  const att = await call<{ document: string }>('GET', `/v1/enclave/attestation?nonce=${nonce.toString('hex')}`);
+  const key = verifyAttestationDocument(Buffer.from(att.document, 'base64'), { root: readDevRoot(stack.caDir), expectedNonce: nonce }).publicKey!;
+  return sealPinEnvelope(key, body);
 }
 
 test('legacy, EIP-2930 and EIP-1559 transactions signed by the enclave are mined by anvil', async () => {

@@ -1,9 +1,13 @@
-/** Builds PIN envelopes as a client would, with the independent test HPKE. */
+/**
+ * Builds PIN envelopes for tests, as an attacker or a careless client might
+ * too: any purpose, any `exp` and `nonce` (the SDK's sealPinEnvelope always
+ * sets fresh ones), with the test HPKE. Apps use sealPinEnvelope.
+ */
 import { randomBytes } from 'node:crypto';
+import { PIN_ENVELOPE_INFO as PIN_INFO } from '@enclave-wallet/proto';
 import { hpkeSeal, wireOf } from './hpke-reference.js';
 
-export const PIN_INFO = new TextEncoder().encode('enclave-wallet/pin-envelope/v1');
-export const RECOVERY_INFO = new TextEncoder().encode('enclave-wallet/recovery-phrase/v1');
+export { PIN_ENVELOPE_INFO as PIN_INFO, RECOVERY_PHRASE_INFO as RECOVERY_INFO } from '@enclave-wallet/proto';
 
 export interface EnvelopeBody {
   purpose: string;

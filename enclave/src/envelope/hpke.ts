@@ -11,11 +11,9 @@
  * the maintained @hpke/* packages (enclave/test/envelope.test.ts).
  */
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto';
 
-/** HPKE `info` of PIN envelopes (client → enclave). */
-export const PIN_ENVELOPE_INFO = new TextEncoder().encode('enclave-wallet/pin-envelope/v1');
-/** HPKE `info` of exported recovery phrases (enclave → client). */
-export const RECOVERY_PHRASE_INFO = new TextEncoder().encode('enclave-wallet/recovery-phrase/v1');
+export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 /** Length of an X25519 encapsulated key. */
 export const ENC_BYTES = 32;
 /** ChaCha20-Poly1305 tag length. */
