@@ -71,7 +71,7 @@ export class EnclaveClient {
         this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 5000);
         // An enclave that refuses our configuration is an operator error worth naming (still 503).
         if (err instanceof EnclaveWalletError && err.code === 'CONFIG_REJECTED') throw err;
-        throw new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable', {}, undefined, { cause: err });
+        throw new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable', { cause: err });
       })
       .finally(() => {
         this.connecting = undefined;

@@ -1,78 +1,21 @@
 /**
- * The product's error codes (from the schema's `ErrorCode` enum), the HTTP
- * status each maps to, and the one error class both sides throw.
+ * The product's error codes (from the schema's `ErrorCode` enum) and the one
+ * error class both sides throw. What HTTP status a code becomes is the
+ * host's business (host/src/api/http-status.ts).
  */
 import { v1 } from './messages.js';
 
 /** An error code's stable name, as the API returns it. */
 export type ErrorCodeName = Exclude<keyof typeof v1.ErrorCode, 'ERROR_CODE_UNSPECIFIED'>;
 
-/**
- * The HTTP status of every code. Typed as a total record, so adding a code to
- * the schema without deciding its status does not compile.
- */
-export const HTTP_STATUS: Readonly<Record<ErrorCodeName, number>> = Object.freeze({
-  INTERNAL_ERROR: 500,
-  VALIDATION_FAILED: 400,
-  NOT_FOUND: 404,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  UNSUPPORTED_OPERATION: 400,
-  SHUTTING_DOWN: 503,
-  MALFORMED_REQUEST: 400,
-  PROTOCOL_VERSION_UNSUPPORTED: 503,
-  ENCLAVE_UNAVAILABLE: 503,
-  ENCLAVE_TIMEOUT: 503,
-  ENCLAVE_NOT_INITIALIZED: 503,
-  CONFIG_REJECTED: 503,
-  UNAUTHENTICATED: 401,
-  TOKEN_EXPIRED: 401,
-  TOKEN_INVALID: 401,
-  TOKEN_REVOKED: 401,
-  FORBIDDEN: 403,
-  WALLET_NOT_FOUND: 404,
-  WALLET_CONFLICT: 409,
-  ACCOUNT_EXISTS: 409,
-  ACCOUNT_NOT_FOUND: 404,
-  STORAGE_UNAVAILABLE: 503,
-  WALLET_EXISTS: 409,
-  ENVELOPE_INVALID: 422,
-  ENVELOPE_MISMATCH: 422,
-  ENVELOPE_EXPIRED: 422,
-  ENVELOPE_REPLAYED: 422,
-  PIN_INVALID: 422,
-  PIN_LOCKED: 403,
-  PIN_FORMAT_INVALID: 422,
-  PIN_TOO_WEAK: 422,
-  BLOB_INVALID: 422,
-  BLOB_MISMATCH: 422,
-  KMS_UNAVAILABLE: 503,
-  KMS_ACCESS_DENIED: 503,
-  GUARD_UNAVAILABLE: 503,
-  BLOB_ROLLED_BACK: 409,
-  NETWORK_UNSUPPORTED: 400,
-  ACCOUNT_INDEX_INVALID: 400,
-  MNEMONIC_INVALID: 422,
-  TRANSACTION_INVALID: 400,
-  MESSAGE_INVALID: 400,
-  TYPED_DATA_INVALID: 400,
-  RECIPIENT_KEY_INVALID: 400,
-  ATTESTATION_UNAVAILABLE: 503,
-  NONCE_INVALID: 400,
-  CHAIN_UNSUPPORTED: 400,
-  CHAIN_UNAVAILABLE: 503,
-  TRANSACTION_REJECTED: 422,
-  CHAIN_ERROR: 502,
-  TRANSACTION_REVERTED: 422,
-  NONCE_TOO_LOW: 409,
-  FEE_TOO_LOW: 422,
-  INSUFFICIENT_FUNDS: 422,
-});
-
-/** Every code name, in schema order. */
+/** Every code name, in schema order (taken from the generated enum, so a new code needs no list here). */
 export const ERROR_CODE_NAMES: readonly ErrorCodeName[] = Object.freeze(
-  Object.keys(HTTP_STATUS) as ErrorCodeName[],
+  Object.entries(v1.ErrorCode)
+    .filter(([name, value]) => typeof value === 'number' && name !== 'ERROR_CODE_UNSPECIFIED')
+    .sort((a, b) => (a[1] as number) - (b[1] as number))
+    .map(([name]) => name as ErrorCodeName),
 );
+const CODE_NAMES: ReadonlySet<string> = new Set(ERROR_CODE_NAMES);
 
 /** Extra, non-secret facts an error may carry to the caller. */
 export interface ErrorDetails {
@@ -92,7 +35,15 @@ export interface ErrorDetails {
 
 /** True when `name` is one of the product's error codes. */
 export function isErrorCodeName(name: unknown): name is ErrorCodeName {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(HTTP_STATUS, name);
+  return typeof name === 'string' && CODE_NAMES.has(name);
+}
+
+/** What an error carries besides its code and message: details for the caller, a blob from an older enclave, its cause. */
+export interface EnclaveWalletErrorOptions extends ErrorDetails {
+  /** From enclaves before the guard table: a re-sealed blob that recorded a failed attempt. */
+  sealedBlob?: Uint8Array;
+  /** What caused it (kept for logs; never sent to a peer). */
+  cause?: unknown;
 }
 
 /**
@@ -114,16 +65,12 @@ export class EnclaveWalletError extends Error {
    */
   readonly sealedBlob: Uint8Array | undefined;
 
-  constructor(code: ErrorCodeName, message: string, details: ErrorDetails = {}, sealedBlob?: Uint8Array, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCodeName, message: string, options: EnclaveWalletErrorOptions = {}) {
+    const { sealedBlob, cause, ...details } = options;
+    super(message, cause === undefined ? undefined : { cause });
     this.code = code;
-    this.details = Object.freeze({ ...details });
+    this.details = Object.freeze(details);
     this.sealedBlob = sealedBlob && sealedBlob.length > 0 ? sealedBlob : undefined;
-  }
-
-  /** The HTTP status this error maps to. */
-  get status(): number {
-    return HTTP_STATUS[this.code];
   }
 
   /** The error as the schema's `Error` message. */
@@ -151,6 +98,6 @@ export class EnclaveWalletError extends Error {
     if (err.actual) details.actual = err.actual;
     // A PIN_INVALID with no attempts left is still meaningful: keep the zero.
     if (code === 'PIN_INVALID' && details.attemptsLeft === undefined) details.attemptsLeft = 0;
-    return new EnclaveWalletError(code, err.message || code, details, err.sealedBlob ?? undefined);
+    return new EnclaveWalletError(code, err.message || code, { ...details, ...(err.sealedBlob?.length ? { sealedBlob: err.sealedBlob } : {}) });
   }
 }

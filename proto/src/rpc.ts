@@ -187,7 +187,7 @@ export class RpcClient {
    */
   call<K extends OperationName>(operation: K, body: RequestOf<K>, options: { timeoutMs?: number; traceId?: string } = {}): Promise<ResponseOf<K>> {
     if (this.framed.closed) {
-      return Promise.reject(new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the connection to the enclave is closed', {}, undefined, { cause: this.closeReason }));
+      return Promise.reject(new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the connection to the enclave is closed', { cause: this.closeReason }));
     }
     const requestId = this.allocateId();
     let payload: Uint8Array;
@@ -265,7 +265,7 @@ export class RpcClient {
     this.closeReason = reason;
     for (const [, call] of this.pending) {
       clearTimeout(call.timer);
-      call.reject(new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the connection to the enclave closed before it answered', {}, undefined, { cause: reason }));
+      call.reject(new EnclaveWalletError('ENCLAVE_UNAVAILABLE', 'the connection to the enclave closed before it answered', { cause: reason }));
     }
     this.pending.clear();
     for (const waiter of this.closeWaiters.splice(0)) waiter(reason);

@@ -73,14 +73,13 @@ describe('RpcClient and serveConnection', () => {
     const [hostEnd, enclaveEnd] = socketPair();
     serveConnection(enclaveEnd, {
       async sign() {
-        throw new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: 3 }, Uint8Array.of(9, 9));
+        throw new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: 3, sealedBlob: Uint8Array.of(9, 9) });
       },
     });
     const rpc = new RpcClient(hostEnd);
     const err = (await rpc.call('sign', { walletId: 'w' }).catch((e: unknown) => e)) as EnclaveWalletError;
     expect(err).toBeInstanceOf(EnclaveWalletError);
     expect(err.code).toBe('PIN_INVALID');
-    expect(err.status).toBe(422);
     expect(err.details).toEqual({ attemptsLeft: 3 });
     expect([...err.sealedBlob!]).toEqual([9, 9]);
     rpc.close();

@@ -1,5 +1,6 @@
 /** Every message, field and enum value of the schema carries a comment, and every error code an HTTP status. */
-import { ERROR_CODE_NAMES, HTTP_STATUS, v1 } from '@enclave-wallet/proto';
+import { ERROR_CODE_NAMES, v1 } from '@enclave-wallet/proto';
+import { HTTP_STATUS } from '../../host/src/api/http-status.js';
 // @ts-expect-error -- plain ESM helper without type declarations
 import { allTypes, loadSchema } from '../../proto/scripts/schema-tools.mjs';
 

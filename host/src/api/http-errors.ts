@@ -1,6 +1,7 @@
 /** The error body of SPEC §2 and the mapping from any failure to it. */
 import type { Response } from 'express';
-import { EnclaveWalletError, HTTP_STATUS, type ErrorCodeName } from '@enclave-wallet/proto';
+import { EnclaveWalletError, type ErrorCodeName } from '@enclave-wallet/proto';
+import { HTTP_STATUS } from './http-status.js';
 import { ZodError } from 'zod';
 
 /** What an error answer may carry besides code and message (SPEC §2). */

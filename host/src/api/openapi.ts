@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 document of the API, built from the same zod schemas that validate requests, and a plain HTML page of it. */
 import { z } from 'zod';
-import { ERROR_CODE_NAMES, HTTP_STATUS } from '@enclave-wallet/proto';
+import { ERROR_CODE_NAMES } from '@enclave-wallet/proto';
+import { HTTP_STATUS } from './http-status.js';
 import * as S from './schemas.js';
 
 const json = (schema: z.ZodType): unknown => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });

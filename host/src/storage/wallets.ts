@@ -58,7 +58,7 @@ const refreshKey = (hash: string): Record<string, AttributeValue> => ({ pk: { S:
 const familyKey = (familyId: string): Record<string, AttributeValue> => ({ pk: { S: `FAMILY#${familyId}` }, sk: { S: 'FAMILY' } });
 
 function unavailable(err: unknown): EnclaveWalletError {
-  return new EnclaveWalletError('STORAGE_UNAVAILABLE', 'the wallet store is unavailable', {}, undefined, { cause: err });
+  return new EnclaveWalletError('STORAGE_UNAVAILABLE', 'the wallet store is unavailable', { cause: err });
 }
 
 function toWallet(item: Record<string, AttributeValue>): WalletRecord {
