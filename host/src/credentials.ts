@@ -3,12 +3,10 @@
  * instance metadata service with IMDSv2 (session token first, then the role's
  * credentials), refreshed before they expire and handed to the enclave.
  */
+import { fromInstanceMetadata } from '@smithy/credential-provider-imds';
 
-/** The link-local IMDS endpoint. */
-export const IMDS_ENDPOINT = 'http://169.254.169.254';
 /** Credentials are refreshed this long before they expire. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
-const TOKEN_TTL_S = 21_600;
 
 export interface RoleCredentials {
   accessKeyId: string;
@@ -18,29 +16,22 @@ export interface RoleCredentials {
 }
 
 export interface ImdsOptions {
-  endpoint?: string;
-  fetch?: typeof fetch;
+  /** Per request (default 2 s). */
   timeoutMs?: number;
 }
 
-/** Fetches the instance role's credentials with IMDSv2. */
+/**
+ * Fetches the instance role's credentials with IMDSv2 only (a session token
+ * first; no fallback to IMDSv1), through the AWS SDK's own provider
+ * (`@smithy/credential-provider-imds`, what `@aws-sdk/credential-providers`
+ * uses on EC2). Its endpoint is the link-local default, or
+ * `AWS_EC2_METADATA_SERVICE_ENDPOINT` where set.
+ */
 export async function fetchRoleCredentials(options: ImdsOptions = {}): Promise<RoleCredentials> {
-  const base = options.endpoint ?? IMDS_ENDPOINT;
-  const f = options.fetch ?? fetch;
-  const signal = AbortSignal.timeout(options.timeoutMs ?? 2000);
-  const tokenRes = await f(`${base}/latest/api/token`, { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': String(TOKEN_TTL_S) }, signal });
-  if (!tokenRes.ok) throw new Error(`IMDSv2 token request failed (${tokenRes.status})`);
-  const token = await tokenRes.text();
-  const headers = { 'X-aws-ec2-metadata-token': token };
-  const roleRes = await f(`${base}/latest/meta-data/iam/security-credentials/`, { headers, signal });
-  if (!roleRes.ok) throw new Error(`no instance role (${roleRes.status})`);
-  const role = (await roleRes.text()).split('\n')[0]!.trim();
-  if (!/^[\w+=,.@-]{1,128}$/.test(role)) throw new Error('IMDS returned an unexpected role name');
-  const credRes = await f(`${base}/latest/meta-data/iam/security-credentials/${encodeURIComponent(role)}`, { headers, signal });
-  if (!credRes.ok) throw new Error(`role credentials request failed (${credRes.status})`);
-  const c = (await credRes.json()) as { Code?: string; AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string };
-  if (c.Code !== 'Success' || !c.AccessKeyId || !c.SecretAccessKey || !c.Token || !c.Expiration) throw new Error('IMDS returned incomplete credentials');
-  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.Token, expiration: Date.parse(c.Expiration) };
+  const provider = fromInstanceMetadata({ timeout: options.timeoutMs ?? 2000, maxRetries: 1, ec2MetadataV1Disabled: true });
+  const c = await provider();
+  if (!c.sessionToken || !c.expiration) throw new Error('IMDS returned credentials without a session token or an expiry');
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expiration: c.expiration.getTime() };
 }
 
 /**

@@ -27,11 +27,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The SDK's IMDS provider takes its endpoint from here (on EC2 it is the link-local default).
+  process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = endpoint;
 });
-afterAll(() => new Promise((r) => server.close(r)));
+afterAll(() => {
+  delete process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT;
+  return new Promise((r) => server.close(r));
+});
 
 test('fetches the role credentials with an IMDSv2 session token', async () => {
-  const c = await fetchRoleCredentials({ endpoint });
+  const c = await fetchRoleCredentials();
   expect(c).toMatchObject({ accessKeyId: expect.stringMatching(/^ASIA/), secretAccessKey: 'secret', sessionToken: 'session' });
   expect(c.expiration).toBeGreaterThan(Date.now());
   expect(seen.slice(0, 3)).toEqual(['PUT /latest/api/token', 'GET /latest/meta-data/iam/security-credentials/', 'GET /latest/meta-data/iam/security-credentials/enclave-wallet-instance']);
