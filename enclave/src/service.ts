@@ -4,7 +4,7 @@
  * public accounts, signatures and sealed blobs.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { EnclaveWalletError, GUARD_CREDENTIALS_CONTEXT, evmTxTypeFromProto, networkFromProto, networkToProto, sameAddress, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
+import { EnclaveWalletError, GUARD_CREDENTIALS_CONTEXT, networkFromProto, networkToProto, sameAddress, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
@@ -18,8 +18,7 @@ import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
 import { phases } from './phases.js';
-import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest } from './signing/evm.js';
-import { signSolanaMessage, signSolanaTransaction, parseSolanaTransaction, solanaDigest } from './signing/solana.js';
+import { prepareSignature, type PreparedSignature } from './signing/dispatch.js';
 
 /** The enclave software version. */
 export const ENCLAVE_VERSION = '0.1.0';
@@ -188,9 +187,9 @@ export class EnclaveService {
     const address = required(req.address, 'address');
     // The envelope is opened and its binding checked (user, wallet, network, account, expiry) before the enclave
     // parses and hashes what it is asked to sign; its digest and nonce are checked after.
-    let prepared: ReturnType<EnclaveService['prepareSignature']> | undefined;
+    let prepared: PreparedSignature | undefined;
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'sign', sub: userId, walletId, network, address }, () => {
-      prepared = this.prepareSignature(network, req);
+      prepared = prepareSignature(network, req);
       return { digest: hex0x(prepared.digest) };
     });
     const { digest, signWith } = prepared!;
@@ -306,55 +305,5 @@ export class EnclaveService {
     }
   }
 
-  private prepareSignature(network: Network, req: DecodedRequestOf<'sign'>): { digest: Uint8Array; signWith: (key: Uint8Array) => { signature: Uint8Array; signedTransaction?: Uint8Array; hash?: Uint8Array } } {
-    const payload = req.payload;
-    const wrongNetwork = (): EnclaveWalletError => new EnclaveWalletError('VALIDATION_FAILED', `a ${payload ?? 'missing'} payload cannot be signed on ${network}`);
-    switch (payload) {
-      case 'evmTransaction': {
-        if (network !== 'evm') throw wrongNetwork();
-        const t = req.evmTransaction!;
-        const type = evmTxTypeFromProto(t.type);
-        const prepared = prepareEvmTransaction({
-          type,
-          chainId: t.chainId ?? 0,
-          to: t.to ?? '',
-          value: t.value ?? '',
-          nonce: t.nonce ?? '',
-          gas: t.gas ?? '',
-          gasPrice: t.gasPrice ?? '',
-          maxFeePerGas: t.maxFeePerGas ?? '',
-          maxPriorityFeePerGas: t.maxPriorityFeePerGas ?? '',
-          data: t.data ?? new Uint8Array(0),
-          accessList: (t.accessList ?? []).map((e) => ({ address: e.address ?? '', storageKeys: e.storageKeys ?? [] })),
-        });
-        return { digest: prepared.digest, signWith: (key) => prepared.sign(key) };
-      }
-      case 'evmMessage': {
-        if (network !== 'evm') throw wrongNetwork();
-        const m = req.evmMessage!;
-        const digest = m.content === 'raw' ? personalMessageDigest({ raw: m.raw ?? new Uint8Array(0) }) : personalMessageDigest({ text: m.text ?? '' });
-        return { digest, signWith: (key) => ({ signature: signDigest(digest, key) }) };
-      }
-      case 'evmTypedData': {
-        if (network !== 'evm') throw wrongNetwork();
-        const digest = typedDataDigest(req.evmTypedData?.json ?? '');
-        return { digest, signWith: (key) => ({ signature: signDigest(digest, key) }) };
-      }
-      case 'solanaTransaction': {
-        if (network !== 'solana') throw wrongNetwork();
-        const wire = bytesOf(req.solanaTransaction?.wireTransaction, 'transaction');
-        const digest = solanaDigest(parseSolanaTransaction(wire).message);
-        return { digest, signWith: (key) => signSolanaTransaction(wire, key) };
-      }
-      case 'solanaMessage': {
-        if (network !== 'solana') throw wrongNetwork();
-        const message = req.solanaMessage?.message ?? new Uint8Array(0);
-        if (message.length === 0) throw new EnclaveWalletError('MESSAGE_INVALID', 'the message is empty');
-        return { digest: solanaDigest(message), signWith: (key) => ({ signature: signSolanaMessage(message, key) }) };
-      }
-      default:
-        throw new EnclaveWalletError('VALIDATION_FAILED', 'nothing to sign: set exactly one payload');
-    }
-  }
 }
 

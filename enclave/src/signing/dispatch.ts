@@ -1,0 +1,77 @@
+/**
+ * What a sign request asks for, parsed and hashed: the enclave parses every
+ * payload itself (SPEC §3) and computes the digest the PIN envelope must be
+ * bound to; the signature is made later, with the key of the account the
+ * envelope names.
+ */
+import { EnclaveWalletError, evmTxTypeFromProto, type DecodedRequestOf } from '@enclave-wallet/proto';
+import type { Network } from '../keys/derive.js';
+import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest } from './evm.js';
+import { parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from './solana.js';
+
+/** The digest to bind, and how to sign once the key is known. */
+export interface PreparedSignature {
+  digest: Uint8Array;
+  signWith: (key: Uint8Array) => { signature: Uint8Array; signedTransaction?: Uint8Array; hash?: Uint8Array };
+}
+
+function bytesOf(value: Uint8Array | null | undefined, field: string): Uint8Array {
+  if (!value || value.length === 0) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is required`);
+  return value;
+}
+
+/**
+ * Parses the one payload of a sign request for `network`.
+ *
+ * @throws {EnclaveWalletError} VALIDATION_FAILED (no payload, or one of another network), TRANSACTION_INVALID, MESSAGE_INVALID, TYPED_DATA_INVALID
+ */
+export function prepareSignature(network: Network, req: DecodedRequestOf<'sign'>): PreparedSignature {
+  const payload = req.payload;
+  const wrongNetwork = (): EnclaveWalletError => new EnclaveWalletError('VALIDATION_FAILED', `a ${payload ?? 'missing'} payload cannot be signed on ${network}`);
+  switch (payload) {
+    case 'evmTransaction': {
+      if (network !== 'evm') throw wrongNetwork();
+      const t = req.evmTransaction!;
+      const type = evmTxTypeFromProto(t.type);
+      const prepared = prepareEvmTransaction({
+        type,
+        chainId: t.chainId ?? 0,
+        to: t.to ?? '',
+        value: t.value ?? '',
+        nonce: t.nonce ?? '',
+        gas: t.gas ?? '',
+        gasPrice: t.gasPrice ?? '',
+        maxFeePerGas: t.maxFeePerGas ?? '',
+        maxPriorityFeePerGas: t.maxPriorityFeePerGas ?? '',
+        data: t.data ?? new Uint8Array(0),
+        accessList: (t.accessList ?? []).map((e) => ({ address: e.address ?? '', storageKeys: e.storageKeys ?? [] })),
+      });
+      return { digest: prepared.digest, signWith: (key) => prepared.sign(key) };
+    }
+    case 'evmMessage': {
+      if (network !== 'evm') throw wrongNetwork();
+      const m = req.evmMessage!;
+      const digest = m.content === 'raw' ? personalMessageDigest({ raw: m.raw ?? new Uint8Array(0) }) : personalMessageDigest({ text: m.text ?? '' });
+      return { digest, signWith: (key) => ({ signature: signDigest(digest, key) }) };
+    }
+    case 'evmTypedData': {
+      if (network !== 'evm') throw wrongNetwork();
+      const digest = typedDataDigest(req.evmTypedData?.json ?? '');
+      return { digest, signWith: (key) => ({ signature: signDigest(digest, key) }) };
+    }
+    case 'solanaTransaction': {
+      if (network !== 'solana') throw wrongNetwork();
+      const wire = bytesOf(req.solanaTransaction?.wireTransaction, 'transaction');
+      const digest = solanaDigest(parseSolanaTransaction(wire).message);
+      return { digest, signWith: (key) => signSolanaTransaction(wire, key) };
+    }
+    case 'solanaMessage': {
+      if (network !== 'solana') throw wrongNetwork();
+      const message = req.solanaMessage?.message ?? new Uint8Array(0);
+      if (message.length === 0) throw new EnclaveWalletError('MESSAGE_INVALID', 'the message is empty');
+      return { digest: solanaDigest(message), signWith: (key) => ({ signature: signSolanaMessage(message, key) }) };
+    }
+    default:
+      throw new EnclaveWalletError('VALIDATION_FAILED', 'nothing to sign: set exactly one payload');
+  }
+}
