@@ -4,7 +4,7 @@
 // Usage: AWS_REGION=eu-west-1 DYNAMODB_TABLE=enclave-wallet node scripts/create-table.mjs
 import { DynamoDBClient, DescribeTableCommand, UpdateContinuousBackupsCommand, UpdateTimeToLiveCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 
-const { Store } = await import('../host/dist/storage/wallets.js');
+const { Store } = await import('../host/dist/storage/index.js');
 const table = process.env.DYNAMODB_TABLE ?? 'enclave-wallet';
 const endpoint = process.env.DYNAMODB_ENDPOINT;
 const client = new DynamoDBClient({ region: process.env.AWS_REGION ?? 'us-east-1', ...(endpoint ? { endpoint } : {}) });

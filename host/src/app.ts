@@ -27,7 +27,7 @@ import { Metrics } from './api/metrics.js';
 import { clientKey, RateLimiter } from './api/rate-limit.js';
 import type { IdTokenVerifier } from './auth/oidc.js';
 import type { TokenService } from './auth/tokens.js';
-import type { Store } from './storage/wallets.js';
+import type { Store } from './storage/index.js';
 
 /** What the app needs from the enclave link (EnclaveClient or EnclavePool). */
 export interface EnclaveApi {

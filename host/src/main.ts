@@ -14,7 +14,7 @@ import { CredentialRefresher, fetchRoleCredentials } from './credentials.js';
 import { EnclavePool } from './enclave-client.js';
 import { Chains } from './chains/index.js';
 import { Drain } from './shutdown.js';
-import { Store } from './storage/wallets.js';
+import { Store } from './storage/index.js';
 
 const log = hostLogger(process.env.LOG_LEVEL);
 

@@ -110,7 +110,7 @@ describe('a wallet through the API', () => {
     expect(list.body.wallets.map((w) => w.walletId)).toContain(walletId);
     expect((await api('GET', `/v1/wallets/${walletId}`, undefined, alice.accessToken)).status).toBe(200);
     // The stored item holds an opaque blob, never a mnemonic or key.
-    const stored = await stack.store.getWallet(alice.userId, walletId);
+    const stored = await stack.store.wallets.get(alice.userId, walletId);
     expect(stored!.version).toBe(1);
   });
 
@@ -151,11 +151,11 @@ describe('a wallet through the API', () => {
   });
 
   test('a wrong PIN is 422 with attempts left, counted in the enclave’s guard table; the stored blob is untouched', async () => {
-    const before = (await stack.store.getWallet(alice.userId, walletId))!;
+    const before = (await stack.store.wallets.get(alice.userId, walletId))!;
     const res = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ error: { code: 'PIN_INVALID', attemptsLeft: 4 } });
-    const after = (await stack.store.getWallet(alice.userId, walletId))!;
+    const after = (await stack.store.wallets.get(alice.userId, walletId))!;
     expect(after.version).toBe(before.version);
     expect(Buffer.from(after.sealedBlob).equals(Buffer.from(before.sealedBlob))).toBe(true);
     const guard = await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }));
@@ -182,16 +182,16 @@ describe('a wallet through the API', () => {
     expect(acct.status).toBe(201);
     expect(acct.body.address).toBe(mnemonicToAccount(mnemonic, { addressIndex: 1 }).address);
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/accounts`, { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) }, alice.accessToken))).toBe('ACCOUNT_EXISTS');
-    const oldRecord = (await stack.store.getWallet(alice.userId, walletId))!;
+    const oldRecord = (await stack.store.wallets.get(alice.userId, walletId))!;
     expect((await api('POST', `/v1/wallets/${walletId}/pin`, { pinEnvelope: await envelope({ purpose: 'change-pin', sub: alice.userId, walletId, pin: '493817', newPin: '270394' }) }, alice.accessToken)).status).toBe(204);
-    const newRecord = (await stack.store.getWallet(alice.userId, walletId))!;
+    const newRecord = (await stack.store.wallets.get(alice.userId, walletId))!;
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
     // A hostile operator puts the blob sealed under the old PIN back into storage: the old PIN still fails…
-    await stack.store.updateWallet(newRecord, oldRecord.sealedBlob);
+    await stack.store.wallets.update(newRecord, oldRecord.sealedBlob);
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
     // …the new one works, and the host's copy is healed with the current blob from the enclave.
     expect((await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '270394' }) }, alice.accessToken)).status).toBe(200);
-    expect(Buffer.from((await stack.store.getWallet(alice.userId, walletId))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
+    expect(Buffer.from((await stack.store.wallets.get(alice.userId, walletId))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
   });
 
   test('import gives MetaMask’s and Phantom’s addresses', async () => {
@@ -257,7 +257,7 @@ test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and reco
   expect(signed.status).toBe(200);
   expect(await verifyMessage({ address: created.body.accounts[0]!.address, message: 'still here', signature: signed.body.signature })).toBe(true);
   // What storage holds is opaque: no PIN, no mnemonic words, just the public accounts.
-  const item = await stack.store.getWallet(erin.userId, walletId);
+  const item = await stack.store.wallets.get(erin.userId, walletId);
   expect(Buffer.from(item!.sealedBlob).includes(Buffer.from('493817'))).toBe(false);
 });
 

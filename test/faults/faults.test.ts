@@ -70,7 +70,7 @@ async function ready(): Promise<void> {
     if (ok === 0) await new Promise((r) => setTimeout(r, 50));
   }
 }
-const stored = async (walletId: string) => (await stack.store.getWallet(userId, walletId))!;
+const stored = async (walletId: string) => (await stack.store.wallets.get(userId, walletId))!;
 const guardItem = async (walletId: string) => (await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }))).Item!;
 
 test('KMS down or refusing: 503 with KMS_UNAVAILABLE / KMS_ACCESS_DENIED; the wallet is intact and signs once KMS is back', async () => {

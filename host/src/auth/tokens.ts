@@ -7,7 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type CryptoKey } from 'jose';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import type { Store } from '../storage/wallets.js';
+import type { Store } from '../storage/index.js';
 
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
@@ -60,7 +60,7 @@ export class TokenService {
       .setJti(randomUUID())
       .sign(this.key);
     const refreshToken = randomBytes(32).toString('base64url');
-    await this.store.putRefreshToken({ tokenHash: hash(refreshToken), userId, familyId, expiresAt: this.now() + REFRESH_TOKEN_TTL_S * 1000 });
+    await this.store.sessions.putRefreshToken({ tokenHash: hash(refreshToken), userId, familyId, expiresAt: this.now() + REFRESH_TOKEN_TTL_S * 1000 });
     return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_S };
   }
 
@@ -83,13 +83,13 @@ export class TokenService {
    */
   async refresh(refreshToken: string): Promise<{ userId: string; tokens: SessionTokens }> {
     if (typeof refreshToken !== 'string' || refreshToken.length < 20 || refreshToken.length > 200) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
-    const used = await this.store.useRefreshToken(hash(refreshToken), this.now());
+    const used = await this.store.sessions.useRefreshToken(hash(refreshToken), this.now());
     if (!used) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     if (used.reused) {
-      await this.store.revokeFamily(used.record.familyId);
+      await this.store.sessions.revokeFamily(used.record.familyId);
       throw new EnclaveWalletError('TOKEN_REVOKED', 'the refresh token was already used; its session is revoked');
     }
-    if (await this.store.isFamilyRevoked(used.record.familyId)) throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked');
+    if (await this.store.sessions.isFamilyRevoked(used.record.familyId)) throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked');
     if (used.record.expiresAt < this.now()) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the refresh token has expired; log in again');
     return { userId: used.record.userId, tokens: await this.issue(used.record.userId, used.record.familyId) };
   }

@@ -7,7 +7,7 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
   const { deps, route, need, limits, clientOf } = ctx;
   // --- authentication ------------------------------------------------------
   const loginAnswer = async (userId: string, tokens: { accessToken: string; refreshToken: string; expiresIn: number }) => {
-    const user = await need(deps.store, 'storage').getUser(userId);
+    const user = await need(deps.store, 'storage').users.get(userId);
     return { ...tokens, user: { id: userId, email: user?.email ?? '', provider: user?.provider ?? '' } };
   };
   app.post(
@@ -16,7 +16,7 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
       limits?.auth.hit(clientOf(req));
       const { idToken } = S.loginBody.parse(req.body);
       const identity = await need(deps.idTokens, 'login').verify(idToken);
-      await need(deps.store, 'storage').upsertUser({ ...identity, createdAt: new Date().toISOString() });
+      await need(deps.store, 'storage').users.upsert({ ...identity, createdAt: new Date().toISOString() });
       res.locals.userId = identity.userId;
       res.json(await loginAnswer(identity.userId, await need(deps.tokens, 'authentication').issue(identity.userId)));
     }),

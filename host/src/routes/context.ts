@@ -11,7 +11,7 @@ import type { AppDependencies } from '../app.js';
 import { sendFailure } from '../api/http-errors.js';
 import type { Metrics } from '../api/metrics.js';
 import type { RateLimiter } from '../api/rate-limit.js';
-import type { Account, WalletRecord } from '../storage/wallets.js';
+import type { Account, WalletRecord } from '../storage/index.js';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -55,7 +55,7 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   };
   const loadWallet = async (userId: string, walletId: string): Promise<WalletRecord> => {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(walletId)) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
-    const wallet = await timed('storage_read', () => need(deps.store, 'storage').getWallet(userId, walletId));
+    const wallet = await timed('storage_read', () => need(deps.store, 'storage').wallets.get(userId, walletId));
     if (!wallet) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
     return wallet;
   };
@@ -75,7 +75,7 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
     onConflict: 'fail' | 'ignore',
   ): Promise<T> => {
     const out = await timed('enclave', op);
-    const save = store ?? (out.sealedBlob?.length ? (w: WalletRecord, o: T) => need(deps.store, 'storage').updateWallet(w, o.sealedBlob!) : undefined);
+    const save = store ?? (out.sealedBlob?.length ? (w: WalletRecord, o: T) => need(deps.store, 'storage').wallets.update(w, o.sealedBlob!) : undefined);
     try {
       if (save) await timed('storage_write', () => save(wallet, out));
     } catch (err) {
@@ -88,7 +88,7 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   const newWallet = async (userId: string, make: (walletId: string) => Promise<ResponseOf<'createWallet'>>) => {
     const walletId = randomUUID();
     const out = await make(walletId);
-    const record = await need(deps.store, 'storage').createWallet({ walletId, userId, sealedBlob: out.sealedBlob!, accounts: (out.accounts ?? []).map(toAccount), createdAt: new Date().toISOString() });
+    const record = await need(deps.store, 'storage').wallets.create({ walletId, userId, sealedBlob: out.sealedBlob!, accounts: (out.accounts ?? []).map(toAccount), createdAt: new Date().toISOString() });
     return publicWallet(record);
   };
 

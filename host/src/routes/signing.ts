@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { base58 } from '@scure/base';
 import { EnclaveWalletError, evmTxTypeToProto, networkToProto, sameAddress, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
-import type { Account, WalletRecord } from '../storage/wallets.js';
+import type { Account, WalletRecord } from '../storage/index.js';
 import { b64, hex } from './context.js';
 import type { RouteContext } from './context.js';
 

@@ -2,7 +2,7 @@
 import type { Express } from 'express';
 import { EnclaveWalletError, networkToProto } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
-import type { Account } from '../storage/wallets.js';
+import type { Account } from '../storage/index.js';
 import { b64, publicWallet, toAccount } from './context.js';
 import type { RouteContext } from './context.js';
 
@@ -29,7 +29,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     '/v1/wallets',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      res.json({ wallets: (await need(deps.store, 'storage').listWallets(userId)).map(publicWallet) });
+      res.json({ wallets: (await need(deps.store, 'storage').wallets.list(userId)).map(publicWallet) });
     }),
   );
   app.get(
@@ -52,7 +52,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
         () => deps.enclave.call('deriveAccount', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: networkToProto(body.network), index: body.index }),
         (w, out) => {
           account = toAccount(out.account ?? {});
-          return need(deps.store, 'storage').updateWallet(w, out.sealedBlob?.length ? out.sealedBlob : w.sealedBlob, [...w.accounts, account]);
+          return need(deps.store, 'storage').wallets.update(w, out.sealedBlob?.length ? out.sealedBlob : w.sealedBlob, [...w.accounts, account]);
         },
         'fail',
       );

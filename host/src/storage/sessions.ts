@@ -1,0 +1,81 @@
+/**
+ * Refresh-token sessions: each refresh token is stored by its hash and used
+ * once; a token used twice revokes its whole family (docs/storage.md).
+ */
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unavailable, type Table } from './table.js';
+
+export interface RefreshRecord {
+  tokenHash: string;
+  userId: string;
+  familyId: string;
+  expiresAt: number;
+  usedAt?: number;
+}
+
+const refreshKey = (hash: string): Record<string, AttributeValue> => ({ pk: { S: `REFRESH#${hash}` }, sk: { S: 'REFRESH' } });
+const familyKey = (familyId: string): Record<string, AttributeValue> => ({ pk: { S: `FAMILY#${familyId}` }, sk: { S: 'FAMILY' } });
+
+export class Sessions {
+  constructor(private readonly table: Table) {}
+
+  async putRefreshToken(r: RefreshRecord): Promise<void> {
+    try {
+      await this.table.db.send(
+        new PutItemCommand({
+          TableName: this.table.tableName,
+          Item: { ...refreshKey(r.tokenHash), userId: { S: r.userId }, familyId: { S: r.familyId }, expiresAt: { N: String(r.expiresAt) }, ttl: { N: String(Math.ceil(r.expiresAt / 1000)) } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * Marks a refresh token used, once. Returns its record; `reused` when it
+   * had been used before (the caller then revokes the whole family).
+   */
+  async useRefreshToken(tokenHash: string, now: number): Promise<{ record: RefreshRecord; reused: boolean } | undefined> {
+    try {
+      const out = await this.table.db.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: refreshKey(tokenHash),
+          UpdateExpression: 'SET usedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const a = out.Attributes!;
+      return { record: { tokenHash, userId: a.userId!.S!, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N) }, reused: false };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
+    }
+    const existing = await this.table.db.send(new GetItemCommand({ TableName: this.table.tableName, Key: refreshKey(tokenHash), ConsistentRead: true })).catch((err: unknown) => {
+      throw unavailable(err);
+    });
+    const a = existing.Item;
+    if (!a) return undefined;
+    return { record: { tokenHash, userId: a.userId!.S!, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N), usedAt: Number(a.usedAt?.N ?? 0) }, reused: true };
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    try {
+      await this.table.db.send(new PutItemCommand({ TableName: this.table.tableName, Item: { ...familyKey(familyId), revokedAt: { N: String(Date.now()) } } }));
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async isFamilyRevoked(familyId: string): Promise<boolean> {
+    try {
+      const out = await this.table.db.send(new GetItemCommand({ TableName: this.table.tableName, Key: familyKey(familyId), ConsistentRead: true }));
+      return out.Item !== undefined;
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The one DynamoDB table of the host (docs/storage.md): its definition, its
+ * creation for the local stack, and what every record type shares. The
+ * records live beside it: users.ts, wallets.ts, sessions.ts.
+ */
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+
+/** Any failure of the store, as the API reports it (the cause kept for logs). */
+export function unavailable(err: unknown): EnclaveWalletError {
+  return new EnclaveWalletError('STORAGE_UNAVAILABLE', 'the wallet store is unavailable', { cause: err });
+}
+
+export interface StoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+}
+
+/** A client and the table's name: what the record types share. */
+export class Table {
+  readonly db: DynamoDBClient;
+  readonly tableName: string;
+
+  constructor(options: StoreOptions) {
+    this.db = options.client;
+    this.tableName = options.tableName;
+  }
+
+  /** Creates the table if it does not exist (local stack and tests; production uses scripts/create-table). */
+  async ensureTable(): Promise<void> {
+    try {
+      await this.db.send(new DescribeTableCommand({ TableName: this.tableName }));
+      return;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw unavailable(err);
+    }
+    await this.db.send(new CreateTableCommand(tableDefinition(this.tableName)));
+    for (let i = 0; i < 100; i++) {
+      const t = await this.db.send(new DescribeTableCommand({ TableName: this.tableName }));
+      if (t.Table?.TableStatus === 'ACTIVE') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Whether the store answers (for readiness). */
+  async ping(): Promise<void> {
+    try {
+      await this.db.send(new DescribeTableCommand({ TableName: this.tableName }));
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}
+
+/** The table: pk/sk strings, on-demand capacity, TTL on `ttl` (set separately on AWS). */
+export function tableDefinition(tableName: string): ConstructorParameters<typeof CreateTableCommand>[0] {
+  return {
+    TableName: tableName,
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+}
