@@ -7,5 +7,7 @@ export * from './framing.js';
 export * from './address.js';
 export * from './transport/index.js';
 export * from './rpc.js';
+export * from './rpc-client.js';
+export * from './rpc-server.js';
 export * from './enums.js';
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './labels.js';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { EnclaveWalletError } from '../src/errors.js';
 import { encodeFrame, FrameDecoder } from '../src/framing.js';
 import { PROTOCOL_VERSION, v1 } from '../src/messages.js';
-import { RpcClient, serveConnection, startRpcServer, type Handlers } from '../src/rpc.js';
+import { RpcClient, serveConnection, startRpcServer, type Handlers } from '../src/index.js';
 
 /**
  * Two connected in-memory byte streams, like the two ends of a socket: what

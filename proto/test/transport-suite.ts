@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { parseAddress, type TransportAddress } from '../src/address.js';
 import { EnclaveWalletError } from '../src/errors.js';
-import { RpcClient, serveConnection, type Handlers } from '../src/rpc.js';
+import { RpcClient, serveConnection, type Handlers } from '../src/index.js';
 import { TransportError, type Listener, type Transport } from '../src/transport/types.js';
 
 export interface SuiteSetup {

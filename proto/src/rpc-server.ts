@@ -1,0 +1,192 @@
+/**
+ * The enclave's side of the RPC: a handler per operation, bounded
+ * concurrency per connection, typed error answers.
+ */
+import type { Duplex } from 'node:stream';
+import { EnclaveWalletError } from './errors.js';
+import { MAX_FRAME_BYTES } from './framing.js';
+import { PROTOCOL_VERSION, v1 } from './messages.js';
+import { DEFAULT_MAX_IN_FLIGHT, type DecodedRequestOf, type OperationName, type ResponseOf } from './rpc.js';
+import { FramedStream } from './rpc-stream.js';
+import { listen } from './transport/index.js';
+
+/** Context of one request on the server side. */
+export interface RequestContext {
+  /** The request id the host chose. */
+  readonly requestId: number;
+  /** The host's id of the HTTP request (for logs); empty when none. */
+  readonly traceId: string;
+}
+
+/** The enclave's implementation of each operation; a missing one answers UNSUPPORTED_OPERATION. */
+export type Handlers = {
+  [K in OperationName]?: (body: DecodedRequestOf<K>, context: RequestContext) => Promise<ResponseOf<K>>;
+};
+
+/** Options of the server side. */
+export interface ServeOptions {
+  /** Largest frame accepted or sent. */
+  maxFrameBytes?: number;
+  /** Requests handled at once per connection; reading pauses above it. */
+  maxInFlight?: number;
+  /**
+   * Called with errors that are not EnclaveWalletErrors (bugs). The answer
+   * carries only INTERNAL_ERROR; what to log is the caller's decision.
+   */
+  onInternalError?: (err: unknown, operation: OperationName | undefined) => void;
+  /** Called when a connection closes, with the reason if it failed. */
+  onConnectionClosed?: (reason: Error | undefined) => void;
+  /** Called after each request is answered: the operation, the host's trace id, the time taken and the error code if it failed. */
+  onRequestDone?: (done: { operation: OperationName; traceId: string; ms: number; code?: string }) => void;
+}
+
+/** A served connection. */
+export interface ServedConnection {
+  /** Resolves once the connection is closed. */
+  readonly closed: Promise<Error | undefined>;
+  /** Closes it; answers still being computed are dropped. */
+  close(): void;
+}
+
+/**
+ * Serves requests arriving on one stream.
+ *
+ * Undecodable frames are answered with MALFORMED_REQUEST (request id 0) and
+ * the connection is closed; a frame-level error closes it at once.
+ */
+export function serveConnection(stream: Duplex, handlers: Handlers, options: ServeOptions = {}): ServedConnection {
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  let inFlight = 0;
+  let resolveClosed!: (reason: Error | undefined) => void;
+  const closed = new Promise<Error | undefined>((resolve) => (resolveClosed = resolve));
+
+  const reply = (response: v1.EnclaveResponse.$Properties): void => {
+    if (framed.closed) return;
+    let payload: Uint8Array;
+    try {
+      payload = v1.EnclaveResponse.encode({ ...response, protocolVersion: PROTOCOL_VERSION }).finish();
+    } catch (err) {
+      options.onInternalError?.(err, undefined);
+      payload = v1.EnclaveResponse.encode({
+        requestId: response.requestId,
+        protocolVersion: PROTOCOL_VERSION,
+        error: new EnclaveWalletError('INTERNAL_ERROR', 'internal error').toProto(),
+      }).finish();
+    }
+    try {
+      framed.send(payload);
+    } catch (err) {
+      // An answer larger than a frame is a bug; the host times out on it rather than getting a broken stream.
+      options.onInternalError?.(err, undefined);
+    }
+  };
+  const replyError = (requestId: number, err: EnclaveWalletError): void => reply({ requestId, error: err.toProto() });
+
+  const handle = async (request: v1.HostRequest): Promise<void> => {
+    const requestId = request.requestId;
+    const operation = request.operation as OperationName | undefined;
+    if (request.protocolVersion !== PROTOCOL_VERSION) {
+      replyError(requestId, new EnclaveWalletError('PROTOCOL_VERSION_UNSUPPORTED', `protocol version ${request.protocolVersion} is not supported (this enclave speaks ${PROTOCOL_VERSION})`));
+      return;
+    }
+    if (!operation) {
+      replyError(requestId, new EnclaveWalletError('MALFORMED_REQUEST', 'the request names no operation'));
+      return;
+    }
+    const handler = handlers[operation] as ((body: unknown, ctx: RequestContext) => Promise<unknown>) | undefined;
+    if (!handler) {
+      replyError(requestId, new EnclaveWalletError('UNSUPPORTED_OPERATION', `operation ${operation} is not supported by this enclave`));
+      return;
+    }
+    const traceId = (request.traceId ?? '').slice(0, 64);
+    const started = Date.now();
+    let code: string | undefined;
+    try {
+      const result = await handler(request[operation], { requestId, traceId });
+      reply({ requestId, [operation]: result });
+    } catch (err) {
+      if (err instanceof EnclaveWalletError) {
+        code = err.code;
+        replyError(requestId, err);
+      } else {
+        code = 'INTERNAL_ERROR';
+        options.onInternalError?.(err, operation);
+        replyError(requestId, new EnclaveWalletError('INTERNAL_ERROR', 'internal error'));
+      }
+    } finally {
+      options.onRequestDone?.({ operation, traceId, ms: Date.now() - started, ...(code ? { code } : {}) });
+    }
+  };
+
+  const onFrame = (frame: Buffer): void => {
+    let request: v1.HostRequest;
+    try {
+      request = v1.HostRequest.decode(frame);
+    } catch (err) {
+      replyError(0, new EnclaveWalletError('MALFORMED_REQUEST', `undecodable request: ${(err as Error).message}`));
+      framed.closeAfterFlush(new Error('undecodable request', { cause: err }));
+      return;
+    }
+    if (!request.requestId) {
+      replyError(0, new EnclaveWalletError('MALFORMED_REQUEST', 'request id 0 is reserved'));
+      framed.closeAfterFlush(new Error('request without an id'));
+      return;
+    }
+    inFlight += 1;
+    if (inFlight >= maxInFlight) stream.pause();
+    void handle(request).finally(() => {
+      inFlight -= 1;
+      if (inFlight < maxInFlight && !framed.closed) stream.resume();
+    });
+  };
+
+  const framed = new FramedStream(stream, options.maxFrameBytes ?? MAX_FRAME_BYTES, onFrame, (reason) => {
+    options.onConnectionClosed?.(reason);
+    resolveClosed(reason);
+  });
+
+  return { closed, close: () => framed.close(undefined) };
+}
+
+/** A listening RPC server. */
+export interface RpcServer {
+  /** The address actually bound. */
+  readonly address: string;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+  /** Open connections. */
+  readonly connections: number;
+  /** Stops accepting connections; the open ones keep being served. */
+  stopListening(): Promise<void>;
+}
+
+/** Listens on `tcp://…` or `vsock://…` and serves every connection with `handlers`. */
+export async function startRpcServer(address: string, handlers: Handlers, options: ServeOptions = {}): Promise<RpcServer> {
+  const connections = new Set<ServedConnection>();
+  const listener = await listen(address, (stream) => {
+    const served = serveConnection(stream, handlers, options);
+    connections.add(served);
+    void served.closed.then(() => connections.delete(served));
+  });
+  let listening = true;
+  const stopListening = async (): Promise<void> => {
+    if (!listening) return;
+    listening = false;
+    // Closing a TCP listener resolves only once its connections are gone: do not wait for that here.
+    void listener.close();
+  };
+  return {
+    address: listener.address,
+    get connections() {
+      return connections.size;
+    },
+    stopListening,
+    async close() {
+      // A TCP listener only finishes closing once its connections are gone, so close both together.
+      const stopped = listener.close();
+      const all = [...connections];
+      for (const c of all) c.close();
+      await Promise.all([stopped, ...all.map((c) => c.closed)]);
+    },
+  };
+}
