@@ -4175,9 +4175,6 @@ export namespace enclavewallet {
              */
             GUARD_UNAVAILABLE = 704,
 
-            /** The sealed blob is older than the wallet's current version (rolled back) (HTTP 409). */
-            BLOB_ROLLED_BACK = 705,
-
             /** The network is not supported (HTTP 400). */
             NETWORK_UNSUPPORTED = 800,
 

@@ -1967,10 +1967,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case 704:
                         message.code = 704;
                         break;
-                    case "BLOB_ROLLED_BACK":
-                    case 705:
-                        message.code = 705;
-                        break;
                     case "NETWORK_UNSUPPORTED":
                     case 800:
                         message.code = 800;
@@ -12371,7 +12367,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} KMS_ACCESS_DENIED=703 KMS refused: key policy, attestation or credentials (HTTP 503).
          * @property {number} GUARD_UNAVAILABLE=704 The guard table (attempt counters, blob versions) is unreachable or
          * refused the enclave; the operation was not performed (HTTP 503).
-         * @property {number} BLOB_ROLLED_BACK=705 The sealed blob is older than the wallet's current version (rolled back) (HTTP 409).
          * @property {number} NETWORK_UNSUPPORTED=800 The network is not supported (HTTP 400).
          * @property {number} ACCOUNT_INDEX_INVALID=801 The account index is out of range (HTTP 400).
          * @property {number} MNEMONIC_INVALID=802 The recovery phrase is not a valid BIP-39 English mnemonic (HTTP 422).
@@ -12430,7 +12425,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[702] = "KMS_UNAVAILABLE"] = 702;
             values[valuesById[703] = "KMS_ACCESS_DENIED"] = 703;
             values[valuesById[704] = "GUARD_UNAVAILABLE"] = 704;
-            values[valuesById[705] = "BLOB_ROLLED_BACK"] = 705;
             values[valuesById[800] = "NETWORK_UNSUPPORTED"] = 800;
             values[valuesById[801] = "ACCOUNT_INDEX_INVALID"] = 801;
             values[valuesById[802] = "MNEMONIC_INVALID"] = 802;

@@ -18,7 +18,7 @@ import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
-import { NETWORKS, type NetworkName } from '@enclave-wallet/proto';
+import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
 import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 
@@ -96,7 +96,7 @@ export function pathOf(network: Network, index: number): string {
 }
 
 function checkIndex(index: number): void {
-  if (!Number.isInteger(index) || index < 0 || index > MAX_ACCOUNT_INDEX) throw new RangeError(`account index must be an integer from 0 to ${MAX_ACCOUNT_INDEX}`);
+  if (!Number.isInteger(index) || index < 0 || index > MAX_ACCOUNT_INDEX) throw new EnclaveWalletError('ACCOUNT_INDEX_INVALID', `account index must be an integer from 0 to ${MAX_ACCOUNT_INDEX}`);
 }
 
 /** EIP-55 checksummed address of an uncompressed secp256k1 public key. */
