@@ -2,8 +2,9 @@
  * EVM signing (SPEC §3): transactions (legacy with EIP-155, EIP-2930,
  * EIP-1559), EIP-191 personal messages and EIP-712 typed data. The enclave
  * builds and hashes what it signs from the parsed request; it never signs a
- * hash handed to it. Serialization and EIP-712 encoding come from
- * micro-eth-signer (audited, pinned); signatures from @noble/curves.
+ * hash handed to it. Transaction serialization comes from micro-eth-signer
+ * (audited, pinned), EIP-712 hashing from ./eip712.ts (written from the EIP,
+ * with caps), signatures from @noble/curves.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
