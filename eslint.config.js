@@ -13,8 +13,14 @@ export const ENCLAVE_FORBIDDEN = {
     { name: '@aws-sdk/lib-dynamodb', message: 'enclave/ never touches storage' },
     { name: '@enclave-wallet/host', message: 'only @enclave-wallet/proto is shared between host and enclave' },
     { name: '@enclave-wallet/client', message: 'only @enclave-wallet/proto is shared between host and enclave' },
-    { name: '@enclave-wallet/devtools', message: 'development code stays out of the enclave image; only platform/index.ts loads the simulated NSM, by a dynamic import in simulated mode' },
-    { name: '@enclave-wallet/devtools/nsm', message: 'development code stays out of the enclave image; only platform/index.ts loads the simulated NSM, by a dynamic import in simulated mode' },
+    {
+      name: '@enclave-wallet/devtools',
+      message: 'development code stays out of the enclave image; only platform/index.ts loads the simulated NSM, by a dynamic import in simulated mode',
+    },
+    {
+      name: '@enclave-wallet/devtools/nsm',
+      message: 'development code stays out of the enclave image; only platform/index.ts loads the simulated NSM, by a dynamic import in simulated mode',
+    },
   ],
   patterns: [
     { group: ['**/host/**', '**/host', '**/client/**'], message: 'only proto/ is shared between host and enclave' },
@@ -47,7 +53,9 @@ export default tseslint.config(
   // The guard (attempt counters and blob versions, written only by enclaves) is the one DynamoDB client in the enclave (its tests make the table).
   {
     files: ['enclave/src/guard/**/*.ts', 'enclave/test/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { ...ENCLAVE_FORBIDDEN, paths: ENCLAVE_FORBIDDEN.paths.filter((p) => p.name !== '@aws-sdk/client-dynamodb') }] },
+    rules: {
+      'no-restricted-imports': ['error', { ...ENCLAVE_FORBIDDEN, paths: ENCLAVE_FORBIDDEN.paths.filter((p) => p.name !== '@aws-sdk/client-dynamodb') }],
+    },
   },
   // The enclave's tests may use the development tools (the simulated NSM, the local KMS); its code may not.
   {
@@ -70,6 +78,15 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
   },
 );

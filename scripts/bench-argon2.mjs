@@ -11,7 +11,15 @@ import { performance } from 'node:perf_hooks';
 const { ARGON2_POLICY } = await import('../enclave/dist/sealing/kdf.js');
 const seconds = Number(process.argv[2] ?? '5');
 const cores = availableParallelism();
-const opts = () => ({ type: argon2.argon2id, raw: true, salt: randomBytes(16), memoryCost: ARGON2_POLICY.memoryKiB, timeCost: ARGON2_POLICY.iterations, parallelism: ARGON2_POLICY.parallelism, hashLength: 32 });
+const opts = () => ({
+  type: argon2.argon2id,
+  raw: true,
+  salt: randomBytes(16),
+  memoryCost: ARGON2_POLICY.memoryKiB,
+  timeCost: ARGON2_POLICY.iterations,
+  parallelism: ARGON2_POLICY.parallelism,
+  hashLength: 32,
+});
 
 // One at a time: the latency of one stretch.
 const single = [];
@@ -35,4 +43,6 @@ await Promise.all(
   }),
 );
 const elapsed = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ cores, memoryKiB: ARGON2_POLICY.memoryKiB, iterations: ARGON2_POLICY.iterations, singleP50Ms: single[5], perSecond: done / elapsed }));
+console.log(
+  JSON.stringify({ cores, memoryKiB: ARGON2_POLICY.memoryKiB, iterations: ARGON2_POLICY.iterations, singleP50Ms: single[5], perSecond: done / elapsed }),
+);

@@ -68,7 +68,8 @@ async function startStack(pairs) {
   const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL: 'error' };
   const run = (script, env) => {
     // BENCH_PROFILE=enclave|host writes a V8 CPU profile of that process into .data/bench/profiles.
-    const profile = process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', join(root, '.data/bench/profiles')] : [];
+    const profile =
+      process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', join(root, '.data/bench/profiles')] : [];
     const child = spawn(process.execPath, [...profile, script], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
     child.role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
     children.push(child);
@@ -95,7 +96,12 @@ async function startStack(pairs) {
       await sleep(50);
     }
   }
-  const guard = await prepareLocalGuard({ dynamoEndpoint: `http://127.0.0.1:${ports.dynamo}`, kmsEndpoint: `http://127.0.0.1:${ports.kms}`, keyId: arn, kmsCredentials: LOCAL_KMS_CREDENTIALS });
+  const guard = await prepareLocalGuard({
+    dynamoEndpoint: `http://127.0.0.1:${ports.dynamo}`,
+    kmsEndpoint: `http://127.0.0.1:${ports.kms}`,
+    keyId: arn,
+    kmsCredentials: LOCAL_KMS_CREDENTIALS,
+  });
   const hosts = [];
   for (const e of enclaves) {
     const port = await freePort();
@@ -145,7 +151,11 @@ async function startStack(pairs) {
 }
 
 async function api(url, method, path, body, token) {
-  const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {} };
 }
@@ -172,7 +182,12 @@ async function phaseSums(url) {
 }
 
 async function oneRun(index) {
-  const ceiling = JSON.parse(execFileSync(process.execPath, ['scripts/bench-argon2.mjs', '5'], { env: { ...process.env, UV_THREADPOOL_SIZE: String(availableParallelism()) }, encoding: 'utf8' }).trim());
+  const ceiling = JSON.parse(
+    execFileSync(process.execPath, ['scripts/bench-argon2.mjs', '5'], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(availableParallelism()) },
+      encoding: 'utf8',
+    }).trim(),
+  );
   const stack = await startStack(PAIRS);
   try {
     const idToken = (await api(stack.issuer, 'POST', '/token', { email: `bench${index}@example.com` })).body.id_token;
@@ -203,16 +218,31 @@ async function oneRun(index) {
     const message = 'bench';
     const digest = personalMessageDigest(message);
     // Sealed before the clock runs, so the client's HPKE is not on the machine's cores while measuring.
-    const signBody = (w, h) => ({ network: 'evm', kind: 'message', address: w.address, message, pinEnvelope: sealPinEnvelope(keys[h], { purpose: 'sign', sub, walletId: w.walletId, network: 'evm', address: w.address, digest, pin: PIN }) });
+    const signBody = (w, h) => ({
+      network: 'evm',
+      kind: 'message',
+      address: w.address,
+      message,
+      pinEnvelope: sealPinEnvelope(keys[h], { purpose: 'sign', sub, walletId: w.walletId, network: 'evm', address: w.address, digest, pin: PIN }),
+    });
     // A pool of envelopes per wallet and host, sealed before the load starts: the load generator's own
     // HPKE must not take the cores the enclave is measured on (one envelope is used once).
     const pool = new Map();
-    for (const w of wallets) for (let h = 0; h < stack.hosts.length; h++) pool.set(`${w.walletId}/${h}`, Array.from({ length: Math.ceil((SECONDS * 60) / CLIENTS) + 4 }, () => signBody(w, h)));
+    for (const w of wallets)
+      for (let h = 0; h < stack.hosts.length; h++)
+        pool.set(
+          `${w.walletId}/${h}`,
+          Array.from({ length: Math.ceil((SECONDS * 60) / CLIENTS) + 4 }, () => signBody(w, h)),
+        );
     const sign = async (w, n) => {
       const h = n % stack.hosts.length;
       const body = pool.get(`${w.walletId}/${h}`).pop() ?? signBody(w, h);
       const t = performance.now();
-      const res = await fetch(`${stack.hosts[h].url}/v1/wallets/${w.walletId}/sign`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      const res = await fetch(`${stack.hosts[h].url}/v1/wallets/${w.walletId}/sign`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
       await res.arrayBuffer();
       return { ms: performance.now() - t, ok: res.status === 200, status: res.status };
     };
@@ -312,19 +342,32 @@ const med = (f) => median(results.map(f));
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const cores = availableParallelism();
 const row = (name, value, target = '') => console.log(`${name.padEnd(46)} ${String(value).padStart(14)}   ${target}`);
-console.log(`\nEnclave Wallet benchmark — ${cores} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ${RUNS} run(s), medians\n`);
+console.log(
+  `\nEnclave Wallet benchmark — ${cores} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ${RUNS} run(s), medians\n`,
+);
 row('Argon2id one (19 MiB, t=2, p=1), p50', `${fmt(med((r) => r.ceiling.singleP50Ms))} ms`);
 row('Argon2id ceiling, every core', `${fmt(med((r) => r.ceiling.perSecond))} /s`);
 row('sign, 1 client, p50', `${fmt(med((r) => r.sign1.p50))} ms`, `target ≤ one Argon2id + 3 ms (${fmt(med((r) => r.ceiling.singleP50Ms + 3))} ms)`);
 row('sign, 1 client, p99', `${fmt(med((r) => r.sign1.p99))} ms`);
 row(`sign, ${CLIENTS} clients, throughput`, `${fmt(med((r) => r.sign32.perSecond))} /s`);
-row(`sign, ${CLIENTS} clients, ratio to the ceiling`, fmt(med((r) => r.sign32.ratioToCeiling), 2), 'target ≥ 0.90');
+row(
+  `sign, ${CLIENTS} clients, ratio to the ceiling`,
+  fmt(
+    med((r) => r.sign32.ratioToCeiling),
+    2,
+  ),
+  'target ≥ 0.90',
+);
 row(`sign, ${CLIENTS} clients, p50 / p99`, `${fmt(med((r) => r.sign32.p50))} / ${fmt(med((r) => r.sign32.p99))} ms`);
 row(`sign, ${CLIENTS} clients, errors`, JSON.stringify(results.map((r) => r.sign32.errors)), 'target: none');
 row('/healthz p99 while signing is saturated', `${fmt(med((r) => r.healthUnderLoad.p99))} ms`, 'target < 10 ms');
 row('create wallet, p50', `${fmt(med((r) => r.create.p50))} ms`);
 row('change PIN, p50', `${fmt(med((r) => r.changePin.p50))} ms`);
-row('enclave RSS after load (peak)', results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)}) MiB`).join(', ')).join(' | '), `target ≤ 19 MiB × ${cores} + 128 MiB = ${19 * cores + 128} MiB`);
+row(
+  'enclave RSS after load (peak)',
+  results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)}) MiB`).join(', ')).join(' | '),
+  `target ≤ 19 MiB × ${cores} + 128 MiB = ${19 * cores + 128} MiB`,
+);
 console.log('\nwhere the time of one signature goes (1 client, mean ms per signature; enclave phases overlap where marked):');
 const PHASES = [
   ['client.total', 'total, as the client saw it'],
@@ -342,7 +385,14 @@ const PHASES = [
   ['enclave.guard_clear', '    enclave: waiting for the guard clear'],
   ['host.storage_write', '  host: blob write (only when it changed)'],
 ];
-for (const [key, label] of PHASES) row(label, `${fmt(med((r) => r.breakdown[key] ?? 0), 2)} ms`);
+for (const [key, label] of PHASES)
+  row(
+    label,
+    `${fmt(
+      med((r) => r.breakdown[key] ?? 0),
+      2,
+    )} ms`,
+  );
 console.log(`\nCPU per signature at ${CLIENTS} clients, by process (ms; the cores' whole time divided by signatures):`);
 const ROLES = [
   ['enclave', 'enclave (Argon2id is one stretch of the ceiling)'],
@@ -353,14 +403,61 @@ const ROLES = [
   ['bench', 'this load generator'],
   ['idle', 'idle'],
 ];
-for (const [key, label] of ROLES) row(`  ${label}`, `${fmt(med((r) => r.cpuPerSign[key] ?? 0), 1)} ms`);
-row('  Argon2id alone (cores ÷ ceiling)', `${fmt(med((r) => (1000 * cores) / r.ceiling.perSecond), 1)} ms`);
-row('ratio if the stand-ins and load generator ran elsewhere', fmt(med((r) => (1000 * cores) / r.ceiling.perSecond / ((r.cpuPerSign.enclave ?? 0) + (r.cpuPerSign.host ?? 0) + (r.cpuPerSign.idle ?? 0))), 2), 'an estimate: CPU-bound, idle kept');
+for (const [key, label] of ROLES)
+  row(
+    `  ${label}`,
+    `${fmt(
+      med((r) => r.cpuPerSign[key] ?? 0),
+      1,
+    )} ms`,
+  );
+row(
+  '  Argon2id alone (cores ÷ ceiling)',
+  `${fmt(
+    med((r) => (1000 * cores) / r.ceiling.perSecond),
+    1,
+  )} ms`,
+);
+row(
+  'ratio if the stand-ins and load generator ran elsewhere',
+  fmt(
+    med((r) => (1000 * cores) / r.ceiling.perSecond / ((r.cpuPerSign.enclave ?? 0) + (r.cpuPerSign.host ?? 0) + (r.cpuPerSign.idle ?? 0))),
+    2,
+  ),
+  'an estimate: CPU-bound, idle kept',
+);
 console.log('\nthe parts alone (p50):');
-row('  HTTP + host, idle /healthz', `${fmt(med((r) => r.parts.idleHealthzP50), 2)} ms`);
-row('  host → enclave → host + storage ping (/readyz)', `${fmt(med((r) => r.parts.readyzP50), 2)} ms`);
-row('  Argon2id', `${fmt(med((r) => r.parts.argon2P50), 1)} ms`);
-row('  everything else (sign p50 − Argon2id)', `${fmt(med((r) => r.sign1.overArgon2Ms), 1)} ms`);
+row(
+  '  HTTP + host, idle /healthz',
+  `${fmt(
+    med((r) => r.parts.idleHealthzP50),
+    2,
+  )} ms`,
+);
+row(
+  '  host → enclave → host + storage ping (/readyz)',
+  `${fmt(
+    med((r) => r.parts.readyzP50),
+    2,
+  )} ms`,
+);
+row(
+  '  Argon2id',
+  `${fmt(
+    med((r) => r.parts.argon2P50),
+    1,
+  )} ms`,
+);
+row(
+  '  everything else (sign p50 − Argon2id)',
+  `${fmt(
+    med((r) => r.sign1.overArgon2Ms),
+    1,
+  )} ms`,
+);
 mkdirSync('.data/bench', { recursive: true });
-writeFileSync('.data/bench/report.json', JSON.stringify({ date: new Date().toISOString(), cores, cpu: cpus()[0]?.model, node: process.version, pairs: PAIRS, runs: results }, null, 2));
+writeFileSync(
+  '.data/bench/report.json',
+  JSON.stringify({ date: new Date().toISOString(), cores, cpu: cpus()[0]?.model, node: process.version, pairs: PAIRS, runs: results }, null, 2),
+);
 console.log('\nJSON: .data/bench/report.json');

@@ -18,7 +18,12 @@ export function compile() {
   const errors = (out.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length) throw new Error(errors.map((e) => e.formattedMessage).join('\n'));
   const c = out.contracts['TestToken.sol'].TestToken;
-  return { compiler: `solc ${solc.version()}`, settings: { optimizer: SETTINGS.optimizer, evmVersion: SETTINGS.evmVersion }, abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+  return {
+    compiler: `solc ${solc.version()}`,
+    settings: { optimizer: SETTINGS.optimizer, evmVersion: SETTINGS.evmVersion },
+    abi: c.abi,
+    bytecode: `0x${c.evm.bytecode.object}`,
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

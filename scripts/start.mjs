@@ -124,11 +124,19 @@ process.on('SIGTERM', () => void stop(0));
 try {
   run('dynamodb', 'devtools/dist/dynamo/main.js', { restart: false });
   // The host's demo page asks the dev issuer for tokens from the browser.
-  run('dev-oidc', 'devtools/dist/oidc/main.js', { restart: false, extraEnv: { DEV_ISSUER_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` } });
+  run('dev-oidc', 'devtools/dist/oidc/main.js', {
+    restart: false,
+    extraEnv: { DEV_ISSUER_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` },
+  });
   if (localChain) {
     if (!existsSync(anvilBin)) throw new Error('anvil is not installed (npm package @foundry-rs/anvil-linux-amd64); set LOCAL_CHAIN=0 to run without a chain');
     mkdirSync(join(dataDir, 'anvil'), { recursive: true });
-    run('anvil', '', { restart: false, command: anvilBin, args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', join(dataDir, 'anvil', 'state.json'), '--silent'], quiet: true });
+    run('anvil', '', {
+      restart: false,
+      command: anvilBin,
+      args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', join(dataDir, 'anvil', 'state.json'), '--silent'],
+      quiet: true,
+    });
     run('local-solana', 'devtools/dist/solana/main.js', { restart: false });
   }
   run('local-kms', 'devtools/dist/kms/main.js', { restart: false });

@@ -27,7 +27,6 @@ in FILE (the JSON that nitro-cli build-enclave prints). By default the policy re
 guardPolicy is for the IAM user whose access key the enclave uses for the guard table
 (docs/guard.md); the instance role is denied writes to that table.`;
 
-
 const PCR = /^[0-9a-f]{96}$/;
 
 export interface Measurements {
@@ -57,7 +56,14 @@ export function parseMeasurements(text: string): Measurements {
   return { pcrs };
 }
 
-export function buildKeyPolicy(options: { pcrs: Record<number, string>; use: number[]; account: string; roleArn: string; adminArn: string; guardTableArn: string }): { keyPolicy: unknown; instanceRolePolicy: unknown; guardPolicy: unknown } {
+export function buildKeyPolicy(options: {
+  pcrs: Record<number, string>;
+  use: number[];
+  account: string;
+  roleArn: string;
+  adminArn: string;
+  guardTableArn: string;
+}): { keyPolicy: unknown; instanceRolePolicy: unknown; guardPolicy: unknown } {
   const condition: Record<string, string> = { 'kms:RecipientAttestation:ImageSha384': options.pcrs[0]! };
   for (const n of options.use) {
     if (n === 0) continue;
@@ -73,7 +79,22 @@ export function buildKeyPolicy(options: { pcrs: Record<number, string>; use: num
         Sid: 'KeyAdministrationNoUse',
         Effect: 'Allow',
         Principal: { AWS: options.adminArn },
-        Action: ['kms:CreateAlias', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion'],
+        Action: [
+          'kms:CreateAlias',
+          'kms:Describe*',
+          'kms:Enable*',
+          'kms:List*',
+          'kms:Put*',
+          'kms:Update*',
+          'kms:Revoke*',
+          'kms:Disable*',
+          'kms:Get*',
+          'kms:Delete*',
+          'kms:TagResource',
+          'kms:UntagResource',
+          'kms:ScheduleKeyDeletion',
+          'kms:CancelKeyDeletion',
+        ],
         Resource: '*',
       },
       {
@@ -105,18 +126,36 @@ export function buildKeyPolicy(options: { pcrs: Record<number, string>; use: num
     Version: '2012-10-17',
     Statement: [
       { Sid: 'AttestedRandom', Effect: 'Allow', Action: 'kms:GenerateRandom', Resource: '*', Condition: { StringEqualsIgnoreCase: condition } },
-      { Sid: 'WalletTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable'], Resource: `arn:aws:dynamodb:*:${options.account}:table/enclave-wallet` },
+      {
+        Sid: 'WalletTable',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+        Resource: `arn:aws:dynamodb:*:${options.account}:table/enclave-wallet`,
+      },
       {
         Sid: 'NeverWriteTheGuard',
         Effect: 'Deny',
-        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:RestoreTableToPointInTime', 'dynamodb:RestoreTableFromBackup', 'dynamodb:ImportTable'],
+        Action: [
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:TransactWriteItems',
+          'dynamodb:DeleteTable',
+          'dynamodb:UpdateTable',
+          'dynamodb:RestoreTableToPointInTime',
+          'dynamodb:RestoreTableFromBackup',
+          'dynamodb:ImportTable',
+        ],
         Resource: [options.guardTableArn, `${options.guardTableArn}/*`],
       },
     ],
   };
   const guardPolicy = {
     Version: '2012-10-17',
-    Statement: [{ Sid: 'GuardItemsOnly', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: options.guardTableArn }],
+    Statement: [
+      { Sid: 'GuardItemsOnly', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: options.guardTableArn },
+    ],
   };
   return { keyPolicy, instanceRolePolicy, guardPolicy };
 }
@@ -147,9 +186,9 @@ export async function kmsPolicyCommand(args: string[], io: Io): Promise<number> 
     else if (arg === '--admin-arn') adminArn = value();
     else if (arg === '--guard-table-arn') {
       guardTableArn = value();
-      if (!/^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/.test(guardTableArn)) throw new UsageError('--guard-table-arn takes a DynamoDB table ARN');
-    }
-    else if (arg === '--help' || arg === '-h') {
+      if (!/^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/.test(guardTableArn))
+        throw new UsageError('--guard-table-arn takes a DynamoDB table ARN');
+    } else if (arg === '--help' || arg === '-h') {
       io.stdout(KMS_POLICY_USAGE);
       return 0;
     } else throw new UsageError(`unknown argument ${arg}`);

@@ -37,7 +37,9 @@ function readRoot(value: string, io: Io): TrustedRoot {
   try {
     raw = readFileSync(path);
   } catch (err) {
-    throw new UsageError(`cannot read root certificate ${path}: ${(err as Error).message}${value === 'dev' ? ' (run the local stack once to create the dev CA)' : ''}`);
+    throw new UsageError(
+      `cannot read root certificate ${path}: ${(err as Error).message}${value === 'dev' ? ' (run the local stack once to create the dev CA)' : ''}`,
+    );
   }
   const pem = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
   return new Uint8Array(pem ? Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64') : raw);

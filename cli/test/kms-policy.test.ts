@@ -47,7 +47,11 @@ test('PCR0 only by default: Decrypt and GenerateDataKey need an attested Recipie
 test('the admin may encrypt only the guard credentials; only an attested enclave decrypts them; the host may not write the guard', async () => {
   const guardTable = 'arn:aws:dynamodb:eu-west-1:123456789012:table/enclave-wallet-guard';
   const { out } = await run(['kms-policy', '--measurements', measurements, '--account', '123456789012', '--guard-table-arn', guardTable]);
-  const { keyPolicy, instanceRolePolicy, guardPolicy } = JSON.parse(out) as { keyPolicy: KeyPolicy; instanceRolePolicy: KeyPolicy & { Statement: Array<{ Resource?: unknown }> }; guardPolicy: KeyPolicy & { Statement: Array<{ Resource?: unknown }> } };
+  const { keyPolicy, instanceRolePolicy, guardPolicy } = JSON.parse(out) as {
+    keyPolicy: KeyPolicy;
+    instanceRolePolicy: KeyPolicy & { Statement: Array<{ Resource?: unknown }> };
+    guardPolicy: KeyPolicy & { Statement: Array<{ Resource?: unknown }> };
+  };
   const admin = { Statement: keyPolicy.Statement.filter((s) => (s.Principal as { AWS: string }).AWS.endsWith('key-admin')) };
   expect(isAllowed(admin, 'kms:Encrypt', { 'kms:EncryptionContext:enclave-wallet:purpose': 'guard-credentials' })).toBe(true);
   expect(isAllowed(admin, 'kms:Encrypt', { 'kms:EncryptionContext:enclave-wallet:wallet-id': 'w' })).toBe(false);
@@ -73,7 +77,12 @@ test('--pcr adds PCR1 and PCR2 conditions; a PCR missing from the file is an err
 test('bad input is a usage error (exit 2)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pol-'));
   writeFileSync(join(dir, 'bad.json'), '{"Measurements":{"PCR0":"zz"}}');
-  for (const args of [['kms-policy'], ['kms-policy', '--measurements', join(dir, 'nope.json')], ['kms-policy', '--measurements', join(dir, 'bad.json')], ['kms-policy', '--measurements', measurements, '--account', '12']]) {
+  for (const args of [
+    ['kms-policy'],
+    ['kms-policy', '--measurements', join(dir, 'nope.json')],
+    ['kms-policy', '--measurements', join(dir, 'bad.json')],
+    ['kms-policy', '--measurements', measurements, '--account', '12'],
+  ]) {
     expect((await run(args)).code).toBe(2);
   }
 });

@@ -69,7 +69,16 @@ test('expected PCRs and nonce', async () => {
 });
 
 test('bad usage exits 2 with a message', async () => {
-  for (const args of [[], ['verify-attestation'], ['verify-attestation', realPath, '--pcr', 'x'], ['verify-attestation', realPath, '--at', 'yesterday'], ['verify-attestation', realPath, '--bogus'], ['nope'], ['verify-attestation', '/no/such/file'], ['verify-attestation', realPath, '--root', 'dev']]) {
+  for (const args of [
+    [],
+    ['verify-attestation'],
+    ['verify-attestation', realPath, '--pcr', 'x'],
+    ['verify-attestation', realPath, '--at', 'yesterday'],
+    ['verify-attestation', realPath, '--bogus'],
+    ['nope'],
+    ['verify-attestation', '/no/such/file'],
+    ['verify-attestation', realPath, '--root', 'dev'],
+  ]) {
     const { code, err } = await run(args);
     expect({ args, code }).toEqual({ args, code: 2 });
     if (args.length > 0) expect(err).toMatch(/enclave-wallet: /);
@@ -78,6 +87,9 @@ test('bad usage exits 2 with a message', async () => {
 
 test('the installed command works from the repository root (npx enclave-wallet)', () => {
   // Needs the build (npm test builds first; npm install builds through `prepare`).
-  const out = execFileSync(join(repo, 'node_modules/.bin/enclave-wallet'), ['verify-attestation', realPath, '--root', 'aws', '--at', 'document'], { cwd: repo, encoding: 'utf8' });
+  const out = execFileSync(join(repo, 'node_modules/.bin/enclave-wallet'), ['verify-attestation', realPath, '--root', 'aws', '--at', 'document'], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
   expect(JSON.parse(out).valid).toBe(true);
 });

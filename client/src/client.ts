@@ -140,7 +140,8 @@ export function hexToBytes(hex: string): Uint8Array {
 
 async function loadDevRoot(): Promise<Uint8Array> {
   const proc = (globalThis as { process?: { versions?: { node?: string }; cwd(): string } }).process;
-  if (!proc?.versions?.node) throw new TypeError("root 'dev' reads the local stack's dev root from disk, which only Node can do: in a browser pass the DER bytes");
+  if (!proc?.versions?.node)
+    throw new TypeError("root 'dev' reads the local stack's dev root from disk, which only Node can do: in a browser pass the DER bytes");
   // A computed specifier, so that bundlers for the browser neither resolve nor include node:fs.
   const specifier = ['node', 'fs'].join(':');
   const fs = (await import(/* @vite-ignore */ specifier)) as { readFileSync(path: string): Uint8Array };
@@ -182,7 +183,10 @@ export class EnclaveWalletClient {
 
   /** Exchanges an OIDC ID token for a session. */
   async login(idToken: string): Promise<Session> {
-    const answer = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/login', { body: { idToken }, auth: false });
+    const answer = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/login', {
+      body: { idToken },
+      auth: false,
+    });
     return this.keep(answer);
   }
 
@@ -191,7 +195,10 @@ export class EnclaveWalletClient {
     const current = this.sessionState;
     if (!current) return Promise.reject(new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'not logged in', status: 401 }));
     // One refresh at a time: the server revokes a refresh token presented twice.
-    this.refreshing ??= this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', { body: { refreshToken: current.refreshToken }, auth: false })
+    this.refreshing ??= this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', {
+      body: { refreshToken: current.refreshToken },
+      auth: false,
+    })
       .then((a) => this.keep(a))
       .finally(() => {
         this.refreshing = undefined;
@@ -221,7 +228,11 @@ export class EnclaveWalletClient {
   private async fetchAttestation(): Promise<VerifiedAttestation> {
     this.root ??= await loadDevRoot();
     const nonce = randomBytes(32);
-    const answer = await this.request<{ document: string; mode: string; kdf: VerifiedAttestation['kdf']; expiresAt: string }>('GET', `/v1/enclave/attestation?nonce=${bytesToHex(nonce)}`, { auth: false });
+    const answer = await this.request<{ document: string; mode: string; kdf: VerifiedAttestation['kdf']; expiresAt: string }>(
+      'GET',
+      `/v1/enclave/attestation?nonce=${bytesToHex(nonce)}`,
+      { auth: false },
+    );
     const pinned = this.options.expectedPcrs?.[0] !== undefined;
     const document = verifyAttestationDocument(fromBase64(answer.document), {
       root: this.root,
@@ -237,8 +248,18 @@ export class EnclaveWalletClient {
     const pcrs: Record<string, string> = {};
     for (const [i, v] of document.pcrs) pcrs[String(i)] = bytesToHex(v);
     const claimed = Date.parse(answer.expiresAt);
-    const expiresAt = Math.min(Number.isFinite(claimed) ? claimed : Infinity, document.timestamp + ATTESTATION_MAX_AGE_MS, this.now() + ATTESTATION_MAX_AGE_MS) - ATTESTATION_MARGIN_MS;
-    this.attested = { publicKey: document.publicKey, mode: this.root === 'aws' ? 'nitro' : 'simulated', moduleId: document.moduleId, pcrs, kdf: answer.kdf, expiresAt, document };
+    const expiresAt =
+      Math.min(Number.isFinite(claimed) ? claimed : Infinity, document.timestamp + ATTESTATION_MAX_AGE_MS, this.now() + ATTESTATION_MAX_AGE_MS) -
+      ATTESTATION_MARGIN_MS;
+    this.attested = {
+      publicKey: document.publicKey,
+      mode: this.root === 'aws' ? 'nitro' : 'simulated',
+      moduleId: document.moduleId,
+      pcrs,
+      kdf: answer.kdf,
+      expiresAt,
+      document,
+    };
     return this.attested;
   }
 
@@ -259,7 +280,10 @@ export class EnclaveWalletClient {
 
   async deriveAccount(walletId: string, network: Network, index: number, pin: string): Promise<Account> {
     const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId, pin });
-    return this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, { body: { network, index, pinEnvelope }, consumesEnvelope: true });
+    return this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
+      body: { network, index, pinEnvelope },
+      consumesEnvelope: true,
+    });
   }
 
   async changePin(walletId: string, pin: string, newPin: string): Promise<void> {
@@ -309,17 +333,31 @@ export class EnclaveWalletClient {
   }
 
   /** Signs a Solana wire transaction (legacy or v0; signature slots may be zero). Returns the signature (64 bytes) and the signed wire transaction. */
-  async signSolanaTransaction(walletId: string, wireTransaction: Uint8Array, options: SignOptions): Promise<{ signature: Uint8Array; signedTransaction: Uint8Array }> {
+  async signSolanaTransaction(
+    walletId: string,
+    wireTransaction: Uint8Array,
+    options: SignOptions,
+  ): Promise<{ signature: Uint8Array; signedTransaction: Uint8Array }> {
     const address = await this.accountAddress(walletId, 'solana', options.address);
     const digest = hex0x(sha256(solanaMessageOf(wireTransaction)));
-    const out = await this.sign<{ signature: string; signedTransaction: string }>(walletId, { network: 'solana', address, kind: 'transaction', transaction: toBase64(wireTransaction) }, digest, options.pin);
+    const out = await this.sign<{ signature: string; signedTransaction: string }>(
+      walletId,
+      { network: 'solana', address, kind: 'transaction', transaction: toBase64(wireTransaction) },
+      digest,
+      options.pin,
+    );
     return { signature: base58.decode(out.signature), signedTransaction: fromBase64(out.signedTransaction) };
   }
 
   /** Signs raw bytes with a Solana key (off-chain message); returns the 64-byte signature. */
   async signSolanaMessage(walletId: string, message: Uint8Array, options: SignOptions): Promise<Uint8Array> {
     const address = await this.accountAddress(walletId, 'solana', options.address);
-    const out = await this.sign<{ signature: string }>(walletId, { network: 'solana', address, kind: 'message', message: toBase64(message) }, hex0x(sha256(message)), options.pin);
+    const out = await this.sign<{ signature: string }>(
+      walletId,
+      { network: 'solana', address, kind: 'message', message: toBase64(message) },
+      hex0x(sha256(message)),
+      options.pin,
+    );
     return base58.decode(out.signature);
   }
 
@@ -333,7 +371,13 @@ export class EnclaveWalletClient {
   }
 
   /** Seals a sign envelope bound to the account and the digest, and posts it to /sign or (`send`) to /transactions/send. */
-  private async sign<T>(walletId: string, body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string }, digest: Hex, pin: string, to: 'sign' | 'send' = 'sign'): Promise<T> {
+  private async sign<T>(
+    walletId: string,
+    body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string },
+    digest: Hex,
+    pin: string,
+    to: 'sign' | 'send' = 'sign',
+  ): Promise<T> {
     const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, digest, pin });
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
@@ -348,7 +392,10 @@ export class EnclaveWalletClient {
 
   /** Balances of the wallet's accounts on one chain: the native coin and the configured tokens, as the chain's node reports them. */
   async getBalances(walletId: string, chain: ChainRef): Promise<Balance[]> {
-    const query = chain.network === 'evm' ? `network=evm&chainId=${encodeURIComponent(String(chain.chainId))}` : `network=solana&cluster=${encodeURIComponent(chain.cluster)}`;
+    const query =
+      chain.network === 'evm'
+        ? `network=evm&chainId=${encodeURIComponent(String(chain.chainId))}`
+        : `network=solana&cluster=${encodeURIComponent(chain.cluster)}`;
     return (await this.request<{ balances: Balance[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/balances?${query}`)).balances;
   }
 
@@ -379,16 +426,36 @@ export class EnclaveWalletClient {
    * unless it is exactly that transfer, computes the digest itself, and only
    * then seals the PIN to it.
    */
-  async sendSolanaTransfer(walletId: string, transfer: { cluster: string; to: string; lamports: bigint }, options: SignOptions): Promise<{ signature: string; signedTransaction: Uint8Array }> {
+  async sendSolanaTransfer(
+    walletId: string,
+    transfer: { cluster: string; to: string; lamports: bigint },
+    options: SignOptions,
+  ): Promise<{ signature: string; signedTransaction: Uint8Array }> {
     const from = await this.accountAddress(walletId, 'solana', options.address);
-    const prepared = await this.prepareTransaction<{ transaction: string }>(walletId, { network: 'solana', cluster: transfer.cluster, address: from, to: transfer.to, value: transfer.lamports.toString() });
+    const prepared = await this.prepareTransaction<{ transaction: string }>(walletId, {
+      network: 'solana',
+      cluster: transfer.cluster,
+      address: from,
+      to: transfer.to,
+      value: transfer.lamports.toString(),
+    });
     const wire = fromBase64(prepared.transaction);
     const message = solanaMessageOf(wire);
     const seen = solTransferOf(message);
     if (!seen || seen.from !== from || seen.to !== transfer.to || seen.lamports !== transfer.lamports) {
-      throw new EnclaveWalletApiError({ code: 'PREPARED_TRANSACTION_MISMATCH', message: 'the host prepared another transaction than the transfer asked for; nothing was signed', status: 0 });
+      throw new EnclaveWalletApiError({
+        code: 'PREPARED_TRANSACTION_MISMATCH',
+        message: 'the host prepared another transaction than the transfer asked for; nothing was signed',
+        status: 0,
+      });
     }
-    const out = await this.sign<{ hash: string; signedTransaction: string }>(walletId, { network: 'solana', cluster: transfer.cluster, address: from, kind: 'transaction', transaction: prepared.transaction }, hex0x(sha256(message)), options.pin, 'send');
+    const out = await this.sign<{ hash: string; signedTransaction: string }>(
+      walletId,
+      { network: 'solana', cluster: transfer.cluster, address: from, kind: 'transaction', transaction: prepared.transaction },
+      hex0x(sha256(message)),
+      options.pin,
+      'send',
+    );
     return { signature: out.hash, signedTransaction: fromBase64(out.signedTransaction) };
   }
 
@@ -450,7 +517,11 @@ export class EnclaveWalletClient {
       json = undefined;
     }
     if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string; requestId?: string; attemptsLeft?: number; retryAfter?: number; reason?: string; hash?: string } } | undefined)?.error;
+      const e = (
+        json as
+          | { error?: { code?: string; message?: string; requestId?: string; attemptsLeft?: number; retryAfter?: number; reason?: string; hash?: string } }
+          | undefined
+      )?.error;
       throw new EnclaveWalletApiError({
         code: e?.code ?? `HTTP_${res.status}`,
         message: e?.message ?? `the API answered ${res.status}`,

@@ -30,7 +30,9 @@ export interface EnvelopeBody {
 /** Seals an envelope body to the enclave's key; returns its base64 wire form. A fresh nonce and expiry are added. */
 export function sealPinEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody, now: () => number = Date.now): string {
   if (enclaveKey.length !== 32) throw new TypeError('the enclave key is a 32-byte X25519 key');
-  const plaintext = new TextEncoder().encode(JSON.stringify({ v: 1, ...body, exp: Math.floor(now() / 1000) + ENVELOPE_LIFETIME_S, nonce: bytesToHex(randomBytes(16)) }));
+  const plaintext = new TextEncoder().encode(
+    JSON.stringify({ v: 1, ...body, exp: Math.floor(now() / 1000) + ENVELOPE_LIFETIME_S, nonce: bytesToHex(randomBytes(16)) }),
+  );
   try {
     return toBase64(wireOf(hpkeSeal(enclaveKey, PIN_ENVELOPE_INFO, plaintext)));
   } finally {

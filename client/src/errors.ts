@@ -15,7 +15,17 @@ export class EnclaveWalletApiError extends Error {
   /** With a send whose outcome is unknown: the transaction's hash (Solana: its signature), to look up before sending again. */
   readonly hash: string | undefined;
 
-  constructor(init: { code: string; message: string; status: number; requestId?: string; attemptsLeft?: number; retryAfter?: number; reason?: string; hash?: string; cause?: unknown }) {
+  constructor(init: {
+    code: string;
+    message: string;
+    status: number;
+    requestId?: string;
+    attemptsLeft?: number;
+    retryAfter?: number;
+    reason?: string;
+    hash?: string;
+    cause?: unknown;
+  }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = init.code;
     this.status = init.status;

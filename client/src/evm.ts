@@ -22,7 +22,11 @@ import type { ApiEvmTransaction, EnclaveWalletClient } from './client.js';
 import { EnclaveWalletApiError } from './errors.js';
 
 /** Asks the user for the PIN; called once per signature, with what is being signed. */
-export type GetPin = (request: { walletId: string; kind: 'message' | 'typed-data' | 'transaction' | 'solana-transaction' | 'solana-message'; address: string }) => string | Promise<string>;
+export type GetPin = (request: {
+  walletId: string;
+  kind: 'message' | 'typed-data' | 'transaction' | 'solana-transaction' | 'solana-message';
+  address: string;
+}) => string | Promise<string>;
 
 const dec = (v: bigint | number | undefined): string | undefined => (v === undefined ? undefined : BigInt(v).toString());
 
@@ -46,7 +50,12 @@ export function toApiTransaction(tx: TransactionSerializable): { chainId: number
 }
 
 /** Signs an EVM transaction; the digest is keccak256 of viem's serialisation of exactly what is sent. */
-export async function signEvmTransaction(client: EnclaveWalletClient, walletId: string, tx: TransactionSerializable, options: { pin: string; address?: string }): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
+export async function signEvmTransaction(
+  client: EnclaveWalletClient,
+  walletId: string,
+  tx: TransactionSerializable,
+  options: { pin: string; address?: string },
+): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
   const { chainId, transaction } = toApiTransaction(tx);
   // What the enclave will parse and sign is the API form; hash the same fields.
   const canonical = { ...tx, type: transaction.type } as TransactionSerializable;
@@ -70,9 +79,21 @@ export async function sendEvmTransaction(
   const address = await client.accountAddress(walletId, 'evm', options.address);
   const value = request.value ?? 0n;
   const data = request.data ?? '0x';
-  const prepared = await client.prepareTransaction<{ chainId: number; transaction: ApiEvmTransaction & { data: Hex } }>(walletId, { network: 'evm', chainId: request.chainId, address, to: request.to, value: value.toString(), data });
+  const prepared = await client.prepareTransaction<{ chainId: number; transaction: ApiEvmTransaction & { data: Hex } }>(walletId, {
+    network: 'evm',
+    chainId: request.chainId,
+    address,
+    to: request.to,
+    value: value.toString(),
+    data,
+  });
   const t = prepared.transaction;
-  const mismatch = (what: string): EnclaveWalletApiError => new EnclaveWalletApiError({ code: 'PREPARED_TRANSACTION_MISMATCH', message: `the host prepared another transaction than the one asked for (${what}); nothing was signed`, status: 0 });
+  const mismatch = (what: string): EnclaveWalletApiError =>
+    new EnclaveWalletApiError({
+      code: 'PREPARED_TRANSACTION_MISMATCH',
+      message: `the host prepared another transaction than the one asked for (${what}); nothing was signed`,
+      status: 0,
+    });
   if (prepared.chainId !== request.chainId) throw mismatch('chain');
   if (!t.to || t.to.toLowerCase() !== request.to.toLowerCase()) throw mismatch('recipient');
   if (BigInt(t.value ?? '0') !== value) throw mismatch('value');
@@ -80,20 +101,40 @@ export async function sendEvmTransaction(
   if (t.type !== 'eip1559' && t.type !== 'legacy') throw mismatch('type');
   const fee = BigInt((t.type === 'eip1559' ? t.maxFeePerGas : t.gasPrice) ?? '0');
   if (options.maxFeePerGas !== undefined && fee > options.maxFeePerGas) {
-    throw new EnclaveWalletApiError({ code: 'FEE_ABOVE_CAP', message: `the prepared fee (${fee} wei per gas) is above the cap (${options.maxFeePerGas}); nothing was signed`, status: 0 });
+    throw new EnclaveWalletApiError({
+      code: 'FEE_ABOVE_CAP',
+      message: `the prepared fee (${fee} wei per gas) is above the cap (${options.maxFeePerGas}); nothing was signed`,
+      status: 0,
+    });
   }
   const base = { chainId: request.chainId, to: request.to, value, data, nonce: Number(t.nonce), gas: BigInt(t.gas) };
-  const tx: TransactionSerializable = t.type === 'eip1559' ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') } : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
+  const tx: TransactionSerializable =
+    t.type === 'eip1559'
+      ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') }
+      : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
   const digest = keccak256(serializeTransaction(tx));
-  const out = await client.sendWithDigest<{ hash: Hex; signedTransaction: Hex }>(walletId, { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction: t }, digest, { pin: options.pin, address });
+  const out = await client.sendWithDigest<{ hash: Hex; signedTransaction: Hex }>(
+    walletId,
+    { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction: t },
+    digest,
+    { pin: options.pin, address },
+  );
   return { ...out, transaction: t };
 }
 
 /** Signs EIP-712 typed data; the digest is viem's hashTypedData of the same object. */
-export async function signTypedData(client: EnclaveWalletClient, walletId: string, typedData: TypedDataDefinition, options: { pin: string; address?: string }): Promise<Hex> {
+export async function signTypedData(
+  client: EnclaveWalletClient,
+  walletId: string,
+  typedData: TypedDataDefinition,
+  options: { pin: string; address?: string },
+): Promise<Hex> {
   const digest = hashTypedData(typedData as Parameters<typeof hashTypedData>[0]);
   const plain = JSON.parse(JSON.stringify(typedData, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
-  const body = { kind: 'typed-data', typedData: { domain: plain.domain ?? {}, types: plain.types, primaryType: plain.primaryType, message: plain.message ?? {} } };
+  const body = {
+    kind: 'typed-data',
+    typedData: { domain: plain.domain ?? {}, types: plain.types, primaryType: plain.primaryType, message: plain.message ?? {} },
+  };
   return (await client.signEvmWithDigest<{ signature: Hex }>(walletId, body, digest, options)).signature;
 }
 
@@ -145,7 +186,11 @@ export interface Eip1193Provider {
  * `rpcUrl`) go through the enclave; eth_sign (a bare hash) is refused; other
  * calls go to `rpcUrl`. Emits `connect` once it has the account.
  */
-export function toEip1193Provider(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch }): Eip1193Provider {
+export function toEip1193Provider(
+  client: EnclaveWalletClient,
+  walletId: string,
+  options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch },
+): Eip1193Provider {
   const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
   const emit = (event: string, ...args: unknown[]): void => listeners.get(event)?.forEach((l) => l(...args));
   const chain = createPublicClient({ transport: http(options.rpcUrl, options.fetch ? { fetchFn: options.fetch } : {}) });
@@ -159,19 +204,26 @@ export function toEip1193Provider(client: EnclaveWalletClient, walletId: string,
   async function fill(txParam: Record<string, unknown>): Promise<TransactionSerializable> {
     const from = await address();
     if (txParam.from !== undefined && !same(txParam.from, from)) throw new ProviderRpcError(4100, 'the transaction is not from this account');
-    if (txParam.chainId !== undefined && BigInt(txParam.chainId as string) !== BigInt(options.chainId)) throw new ProviderRpcError(4901, 'the transaction is for another chain');
+    if (txParam.chainId !== undefined && BigInt(txParam.chainId as string) !== BigInt(options.chainId))
+      throw new ProviderRpcError(4901, 'the transaction is for another chain');
     const big = (v: unknown): bigint | undefined => (v === undefined || v === null ? undefined : BigInt(v as string));
     const to = txParam.to as Address | undefined;
     const value = big(txParam.value) ?? 0n;
     const data = txParam.data as Hex | undefined;
-    const nonce = txParam.nonce !== undefined ? Number(BigInt(txParam.nonce as string)) : await chain.getTransactionCount({ address: from, blockTag: 'pending' });
+    const nonce =
+      txParam.nonce !== undefined ? Number(BigInt(txParam.nonce as string)) : await chain.getTransactionCount({ address: from, blockTag: 'pending' });
     const gas = big(txParam.gas) ?? (await chain.estimateGas({ account: from, ...(to ? { to } : {}), value, ...(data ? { data } : {}) }));
     const base = { chainId: options.chainId, nonce, gas, value, ...(to ? { to } : {}), ...(data ? { data } : {}) };
     if (txParam.gasPrice !== undefined) return { ...base, type: 'legacy', gasPrice: big(txParam.gasPrice)! };
     const block = await chain.getBlock({ blockTag: 'latest' });
     if (block.baseFeePerGas === null || block.baseFeePerGas === undefined) return { ...base, type: 'legacy', gasPrice: await chain.getGasPrice() };
     const fees = await chain.estimateFeesPerGas();
-    return { ...base, type: 'eip1559', maxFeePerGas: big(txParam.maxFeePerGas) ?? fees.maxFeePerGas, maxPriorityFeePerGas: big(txParam.maxPriorityFeePerGas) ?? fees.maxPriorityFeePerGas };
+    return {
+      ...base,
+      type: 'eip1559',
+      maxFeePerGas: big(txParam.maxFeePerGas) ?? fees.maxFeePerGas,
+      maxPriorityFeePerGas: big(txParam.maxPriorityFeePerGas) ?? fees.maxPriorityFeePerGas,
+    };
   }
 
   const provider: Eip1193Provider = {

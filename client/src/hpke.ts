@@ -22,7 +22,8 @@ const KEM_SUITE = concatBytes(te.encode('KEM'), i2osp(KEM_ID, 2));
 const HPKE_SUITE = concatBytes(te.encode('HPKE'), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
 const V1 = te.encode('HPKE-v1');
 
-const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array => extract(sha256, concatBytes(V1, suite, te.encode(label), ikm), salt);
+const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array =>
+  extract(sha256, concatBytes(V1, suite, te.encode(label), ikm), salt);
 const labeledExpand = (suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array =>
   expand(sha256, prk, concatBytes(i2osp(length, 2), V1, suite, te.encode(label), info), length);
 
@@ -41,7 +42,13 @@ function sharedSecret(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array): Uint8Ar
 }
 
 /** Seals with a given ephemeral private key (for vectors) or a random one; returns { enc, ct }. */
-export function hpkeSeal(pkR: Uint8Array, info: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = new Uint8Array(0), skE: Uint8Array = x25519.utils.randomSecretKey()): { enc: Uint8Array; ct: Uint8Array } {
+export function hpkeSeal(
+  pkR: Uint8Array,
+  info: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+  skE: Uint8Array = x25519.utils.randomSecretKey(),
+): { enc: Uint8Array; ct: Uint8Array } {
   const enc = x25519.getPublicKey(skE);
   const { key, nonce } = keySchedule(sharedSecret(x25519.getSharedSecret(skE, pkR), enc, pkR), info);
   return { enc, ct: chacha20poly1305(key, nonce, aad).encrypt(plaintext) };

@@ -5,9 +5,33 @@
  */
 export * from './attestation/index.js';
 export { createClient, EnclaveWallet } from './sdk.js';
-export { EnclaveWalletClient, personalMessageDigest, type Account, type ApiEvmTransaction, type Balance, type Chain, type ChainRef, type ClientOptions, type Hex, type Network, type Session, type SignOptions, type User, type VerifiedAttestation, type Wallet } from './client.js';
+export {
+  EnclaveWalletClient,
+  personalMessageDigest,
+  type Account,
+  type ApiEvmTransaction,
+  type Balance,
+  type Chain,
+  type ChainRef,
+  type ClientOptions,
+  type Hex,
+  type Network,
+  type Session,
+  type SignOptions,
+  type User,
+  type VerifiedAttestation,
+  type Wallet,
+} from './client.js';
 export { EnclaveWalletApiError } from './errors.js';
-export { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, type EnvelopeBody, type EnvelopePurpose } from './envelope.js';
+export {
+  newRecipientKey,
+  openRecoveryPhrase,
+  sealPinEnvelope,
+  PIN_ENVELOPE_INFO,
+  RECOVERY_PHRASE_INFO,
+  type EnvelopeBody,
+  type EnvelopePurpose,
+} from './envelope.js';
 export { ProviderRpcError, toApiTransaction, type Eip1193Provider, type GetPin } from './evm.js';
 export { type SolanaSigner } from './solana.js';
 

@@ -24,12 +24,20 @@ export class EnclaveWallet extends EnclaveWalletClient {
   }
 
   /** Signs an EVM transaction (legacy, EIP-2930, EIP-1559) without viem's wallet client. */
-  signEvmTransaction(walletId: string, tx: TransactionSerializable, options: { pin: string; address?: string }): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
+  signEvmTransaction(
+    walletId: string,
+    tx: TransactionSerializable,
+    options: { pin: string; address?: string },
+  ): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
     return signEvmTransaction(this, walletId, tx, options);
   }
 
   /** Prepares (host), checks (here), signs (enclave) and sends (host, once) a call or transfer on a configured EVM chain. */
-  sendEvmTransaction(walletId: string, request: { chainId: number; to: Address; value?: bigint; data?: Hex }, options: { pin: string; address?: string; maxFeePerGas?: bigint }): ReturnType<typeof sendEvmTransaction> {
+  sendEvmTransaction(
+    walletId: string,
+    request: { chainId: number; to: Address; value?: bigint; data?: Hex },
+    options: { pin: string; address?: string; maxFeePerGas?: bigint },
+  ): ReturnType<typeof sendEvmTransaction> {
     return sendEvmTransaction(this, walletId, request, options);
   }
 

@@ -54,7 +54,9 @@ test('expected PCRs and nonce are enforced', () => {
   expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedPcrs: { 20: pcr0 } }))).toBe('PCR_MISMATCH');
   const nonce = doc.nonce ?? new Uint8Array(0);
   expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedNonce: nonce }))).toBe('ACCEPTED');
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedNonce: Uint8Array.of(1, 2, 3) }))).toBe('NONCE_MISMATCH');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect', expectedNonce: Uint8Array.of(1, 2, 3) }))).toBe(
+    'NONCE_MISMATCH',
+  );
 });
 
 test('with root aws the production policy is the default: PCR0 and a nonce must be given', () => {
@@ -63,7 +65,9 @@ test('with root aws the production policy is the default: PCR0 and a nonce must 
   expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: pcr0 } }))).toBe('EXPECTATIONS_MISSING');
   expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedNonce: Uint8Array.of(1) }))).toBe('EXPECTATIONS_MISSING');
   // With both given, the checks run: this document carries another nonce.
-  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: pcr0 }, expectedNonce: Uint8Array.of(1) }))).toBe('NONCE_MISMATCH');
+  expect(codeOf(() => verifyAttestationDocument(real, { root: 'aws', at: 'document', expectedPcrs: { 0: pcr0 }, expectedNonce: Uint8Array.of(1) }))).toBe(
+    'NONCE_MISMATCH',
+  );
 });
 
 test('a different pinned root is UNTRUSTED_ROOT', () => {

@@ -5,7 +5,12 @@ import { CborError, decodeCbor } from '../src/attestation/cbor.js';
 
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   leaf: fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.string(), fc.uint8Array({ maxLength: 40 }), fc.boolean(), fc.constant(null)),
-  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 6 }), tie('node'), { maxKeys: 4 })),
+  node: fc.oneof(
+    { depthSize: 'small' },
+    tie('leaf'),
+    fc.array(tie('node'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie('node'), { maxKeys: 4 }),
+  ),
 })).node;
 
 /** Converts cborg's plain-object maps to the Maps our decoder returns. */
@@ -28,7 +33,12 @@ test('decodes whatever cborg encodes, to the same values', () => {
 test('indefinite-length maps, arrays and chunked strings', () => {
   // {_ "a": [_ 1, 2], "b": (_ h'01', h'02') }
   const bytes = Uint8Array.from([0xbf, 0x61, 0x61, 0x9f, 0x01, 0x02, 0xff, 0x61, 0x62, 0x5f, 0x41, 0x01, 0x41, 0x02, 0xff, 0xff]);
-  expect(decodeCbor(bytes)).toEqual(new Map<unknown, unknown>([['a', [1, 2]], ['b', Uint8Array.of(1, 2)]]));
+  expect(decodeCbor(bytes)).toEqual(
+    new Map<unknown, unknown>([
+      ['a', [1, 2]],
+      ['b', Uint8Array.of(1, 2)],
+    ]),
+  );
 });
 
 test.each([

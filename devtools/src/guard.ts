@@ -34,7 +34,11 @@ export async function ensureGuardTable(client: DynamoDBClient, table: string = L
 }
 
 /** The KMS ciphertext of guard credentials, as the host hands it to the enclave at init. */
-export async function encryptGuardCredentials(kms: KMSClient, keyId: string, credentials: { accessKeyId: string; secretAccessKey: string } = LOCAL_GUARD_CREDENTIALS): Promise<Uint8Array> {
+export async function encryptGuardCredentials(
+  kms: KMSClient,
+  keyId: string,
+  credentials: { accessKeyId: string; secretAccessKey: string } = LOCAL_GUARD_CREDENTIALS,
+): Promise<Uint8Array> {
   const out = await kms.send(
     new EncryptCommand({ KeyId: keyId, Plaintext: new TextEncoder().encode(JSON.stringify(credentials)), EncryptionContext: { ...GUARD_CREDENTIALS_CONTEXT } }),
   );
@@ -47,7 +51,13 @@ export async function encryptGuardCredentials(kms: KMSClient, keyId: string, cre
  * and the guard credentials encrypted by the local KMS (with the dev
  * operator's credentials). Resolves with the ciphertext, base64.
  */
-export async function prepareLocalGuard(options: { dynamoEndpoint: string; kmsEndpoint: string; keyId: string; kmsCredentials: { accessKeyId: string; secretAccessKey: string }; table?: string }): Promise<string> {
+export async function prepareLocalGuard(options: {
+  dynamoEndpoint: string;
+  kmsEndpoint: string;
+  keyId: string;
+  kmsCredentials: { accessKeyId: string; secretAccessKey: string };
+  table?: string;
+}): Promise<string> {
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: options.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const kms = new KMSClient({ region: 'us-east-1', endpoint: options.kmsEndpoint, credentials: { ...options.kmsCredentials } });
   try {

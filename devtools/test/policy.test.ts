@@ -4,7 +4,11 @@ const PCR0 = 'ab'.repeat(48);
 const policy: KeyPolicy = {
   Statement: [
     { Effect: 'Allow', Action: 'kms:DescribeKey' },
-    { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': PCR0.toUpperCase() } } },
+    {
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': PCR0.toUpperCase() } },
+    },
     { Effect: 'Allow', Action: 'kms:Encrypt', Condition: { StringLike: { 'kms:RecipientAttestation:ImageSha384': '*' } } },
     { Effect: 'Deny', Action: 'kms:*', Condition: { StringEquals: { 'kms:RecipientAttestation:PCR8': 'ff'.repeat(48) } } },
   ],

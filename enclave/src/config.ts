@@ -59,7 +59,8 @@ export interface GuardConfig {
 
 const REGION = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
 const KMS_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$/;
-const KMS_KEY_ARN = /^arn:(aws[a-z-]*):kms:([a-z]{2,}(?:-[a-z]+)+-\d+):(\d{12}):key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+const KMS_KEY_ARN =
+  /^arn:(aws[a-z-]*):kms:([a-z]{2,}(?:-[a-z]+)+-\d+):(\d{12}):key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const TABLE_ARN = /^arn:(aws[a-z-]*):dynamodb:([a-z]{2,}(?:-[a-z]+)+-\d+):(\d{12}):table\/([A-Za-z0-9_.-]{3,255})$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\/?$/;
@@ -90,7 +91,8 @@ export function loadStartupConfig(env: NodeJS.ProcessEnv): StartupConfig {
     else if (!key) problems.push('ENCLAVE_KMS_KEY_ID must be a full KMS key ARN in nitro mode (the region comes from it)');
     if (!guardTable) problems.push('ENCLAVE_GUARD_TABLE is required in nitro mode: build the image with --build-arg GUARD_TABLE_ARN=arn:aws:dynamodb:…');
     else if (!table) problems.push('ENCLAVE_GUARD_TABLE must be a DynamoDB table ARN in nitro mode');
-    if (key && table && (key[1] !== table[1] || key[2] !== table[2] || key[3] !== table[3])) problems.push('ENCLAVE_GUARD_TABLE must be in the same partition, region and account as the KMS key');
+    if (key && table && (key[1] !== table[1] || key[2] !== table[2] || key[3] !== table[3]))
+      problems.push('ENCLAVE_GUARD_TABLE must be in the same partition, region and account as the KMS key');
     if (env.ENCLAVE_AWS_FIPS !== undefined && env.ENCLAVE_AWS_FIPS !== '0' && env.ENCLAVE_AWS_FIPS !== '1') problems.push('ENCLAVE_AWS_FIPS must be 0 or 1');
     if (key && table) pinned = { kmsKeyArn: keyId!, region: key[2]!, fips: env.ENCLAVE_AWS_FIPS === '1', guardTableArn: guardTable! };
   } else if (keyId !== undefined && !isKmsKey(keyId)) problems.push('ENCLAVE_KMS_KEY_ID must be a KMS key id or ARN');
@@ -141,7 +143,13 @@ export function validateInit(req: v1.InitRequest.$Properties, startup: StartupCo
     sameOrEmpty(req.guardTable, pinned.guardTableArn, 'guardTable');
     sameOrEmpty(req.guardEndpoint, guardEndpoint, 'guardEndpoint');
     kms = { region: pinned.region, endpoint: kmsEndpoint, keyId: pinned.kmsKeyArn, ca: AMAZON_ROOTS, ...(startup.kmsProxy ? { proxy: startup.kmsProxy } : {}) };
-    guard = { region: pinned.region, endpoint: guardEndpoint, table: pinned.guardTableArn, ca: AMAZON_ROOTS, ...(startup.guardProxy ? { proxy: startup.guardProxy } : {}) };
+    guard = {
+      region: pinned.region,
+      endpoint: guardEndpoint,
+      table: pinned.guardTableArn,
+      ca: AMAZON_ROOTS,
+      ...(startup.guardProxy ? { proxy: startup.guardProxy } : {}),
+    };
   } else {
     const endpointOk = (e: string): boolean => e === '' || HTTPS.test(e) || LOOPBACK_HTTP.test(e);
     if (!REGION.test(req.kmsRegion ?? '')) problems.push('kmsRegion is not an AWS region name');

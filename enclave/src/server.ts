@@ -23,7 +23,11 @@ export interface EnclaveServerOptions {
 
 /** Makes the service with its start-up keys: the envelope key (X25519) and the KMS recipient key (RSA-2048). */
 export async function createEnclaveService(startup: StartupConfig, platform?: Platform): Promise<EnclaveService> {
-  return new EnclaveService({ startup, platform: platform ?? (await createPlatform({ mode: startup.mode, devCaDir: startup.devCaDir })), envelopeKey: await EnvelopeKey.generate() });
+  return new EnclaveService({
+    startup,
+    platform: platform ?? (await createPlatform({ mode: startup.mode, devCaDir: startup.devCaDir })),
+    envelopeKey: await EnvelopeKey.generate(),
+  });
 }
 
 /** A simulated-mode service for tests and local tools, with its dev CA under `devCaDir`. */
@@ -71,13 +75,15 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     import: (body) => s.import(body),
     updateCredentials: (body) => s.updateCredentials(body),
   };
-  for (const k of Object.keys(handlers) as Array<keyof Handlers>) (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
+  for (const k of Object.keys(handlers) as Array<keyof Handlers>)
+    (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
   const server = await startRpcServer(options.listen, handlers, {
     onInternalError: (err, operation) =>
       options.logger.error('internal_error', { operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
     // One line per request, under the host's request id, so a request can be followed from host to enclave.
-    onRequestDone: ({ operation, traceId, ms, code }) => (code ? options.logger.warn : options.logger.info)('request', { requestId: traceId || undefined, operation, ms, code }),
+    onRequestDone: ({ operation, traceId, ms, code }) =>
+      (code ? options.logger.warn : options.logger.info)('request', { requestId: traceId || undefined, operation, ms, code }),
   });
   return {
     get address() {

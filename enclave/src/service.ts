@@ -4,7 +4,16 @@
  * public accounts, signatures and sealed blobs.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { EnclaveWalletError, GUARD_CREDENTIALS_CONTEXT, networkFromProto, networkToProto, sameAddress, v1, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
+import {
+  EnclaveWalletError,
+  GUARD_CREDENTIALS_CONTEXT,
+  networkFromProto,
+  networkToProto,
+  sameAddress,
+  v1,
+  type DecodedRequestOf,
+  type ResponseOf,
+} from '@enclave-wallet/proto';
 import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
@@ -112,7 +121,12 @@ export class EnclaveService {
     const credentials = parseGuardCredentials(await kms.decryptSecret(guard.credentialsCiphertext, GUARD_CREDENTIALS_CONTEXT));
     if (this.kms && this.sealer) return { identity: this.identity() }; // a concurrent init won
     this.kms = kms;
-    this.sealer = new Sealer({ provider: kms, guard: new DynamoGuard(guard, credentials), now: this.now, ...(config.keyId.startsWith('arn:') ? { kmsKeyArn: config.keyId } : {}) });
+    this.sealer = new Sealer({
+      provider: kms,
+      guard: new DynamoGuard(guard, credentials),
+      now: this.now,
+      ...(config.keyId.startsWith('arn:') ? { kmsKeyArn: config.keyId } : {}),
+    });
     this.initRequest = fingerprint;
     return { identity: this.identity() };
   }
@@ -157,7 +171,8 @@ export class EnclaveService {
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
     const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId }, (e) => {
-      if (!isValidMnemonic(normaliseMnemonic(e.mnemonic ?? ''))) throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
+      if (!isValidMnemonic(normaliseMnemonic(e.mnemonic ?? '')))
+        throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
       refuseTrivialPin(e.pin);
     });
     const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
@@ -172,7 +187,11 @@ export class EnclaveService {
   async deriveAccount(req: DecodedRequestOf<'deriveAccount'>): Promise<ResponseOf<'deriveAccount'>> {
     const network = this.network(req.network);
     const index = req.index ?? 0;
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'derive-account', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') });
+    const envelope = await this.envelope(req.pinEnvelope, {
+      purpose: 'derive-account',
+      sub: required(req.userId, 'userId'),
+      walletId: required(req.walletId, 'walletId'),
+    });
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
       const { privateKey, ...account } = deriveAccount(await seed(), network, index);
       privateKey.fill(0);
@@ -198,7 +217,10 @@ export class EnclaveService {
       try {
         // The account the user approved (bound in the envelope) is the one at the index the host named, or nothing is signed.
         if (!sameAddress(network, address, account.address)) {
-          throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', { expected: account.address, actual: address });
+          throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the address is not the account at that index of this wallet', {
+            expected: account.address,
+            actual: address,
+          });
         }
         const out = phases.timeSync('sign', () => signWith(account.privateKey));
         return { ...out, digest, sealedBlob: wallet.current };
@@ -209,9 +231,13 @@ export class EnclaveService {
   }
 
   async changePin(req: DecodedRequestOf<'changePin'>): Promise<ResponseOf<'changePin'>> {
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'change-pin', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') }, (e) => {
-      refuseTrivialPin(e.newPin ?? '');
-    });
+    const envelope = await this.envelope(
+      req.pinEnvelope,
+      { purpose: 'change-pin', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') },
+      (e) => {
+        refuseTrivialPin(e.newPin ?? '');
+      },
+    );
     return this.withWallet(req, envelope, async (wallet) => {
       const pin = utf8(envelope.newPin!);
       try {
@@ -225,7 +251,12 @@ export class EnclaveService {
   async export(req: DecodedRequestOf<'export'>): Promise<ResponseOf<'export'>> {
     const recipient = req.recipientPublicKey ?? new Uint8Array(0);
     if (recipient.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'export', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId'), digest: hex0x(sha256(recipient)) });
+    const envelope = await this.envelope(req.pinEnvelope, {
+      purpose: 'export',
+      sub: required(req.userId, 'userId'),
+      walletId: required(req.walletId, 'walletId'),
+      digest: hex0x(sha256(recipient)),
+    });
     return this.withWallet(req, envelope, async (wallet) => {
       const plaintext = utf8(JSON.stringify({ mnemonic: entropyToMnemonic(wallet.secret, english) }));
       try {
@@ -253,7 +284,11 @@ export class EnclaveService {
    * nonce checked. So nothing costly runs for an envelope that was never
    * meant for this request, and no refusal burns a nonce.
    */
-  private async envelope(wire: Uint8Array | null | undefined, binding: Binding, beforeClaim?: (e: PinEnvelope) => { digest: string } | void): Promise<PinEnvelope> {
+  private async envelope(
+    wire: Uint8Array | null | undefined,
+    binding: Binding,
+    beforeClaim?: (e: PinEnvelope) => { digest: string } | void,
+  ): Promise<PinEnvelope> {
     return phases.time('envelope', async () => {
       const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'));
       const now = Math.floor(this.now() / 1000);
@@ -304,6 +339,4 @@ export class EnclaveService {
       wallet?.dispose();
     }
   }
-
 }
-

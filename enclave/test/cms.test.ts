@@ -9,7 +9,9 @@ interface Vector {
   expected_encrypted_key_hex: string;
   expected_encrypted_content_hex: string;
 }
-const vectors = (JSON.parse(readFileSync(new URL('../../test/fixtures/kms/ciphertext-for-recipient-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors = (
+  JSON.parse(readFileSync(new URL('../../test/fixtures/kms/ciphertext-for-recipient-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+).vectors;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 test.each(vectors.map((v) => [v.name, v] as const))('%s', (_name, v) => {

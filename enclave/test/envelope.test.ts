@@ -16,8 +16,14 @@ const DIGEST = '0x' + 'ab'.repeat(32);
 const ADDRESS = '0x9858EfFD232B4033E47d90003D41EC34EcaEda94';
 
 test('RFC 9180 A.2.1: the enclave opens the published ciphertext', async () => {
-  const key = await EnvelopeKey.fromRawKeys(h('8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb'), h('4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a'));
-  const wire = h('1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a' + '1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28');
+  const key = await EnvelopeKey.fromRawKeys(
+    h('8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb'),
+    h('4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a'),
+  );
+  const wire = h(
+    '1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a' +
+      '1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28',
+  );
   const pt = await key.open(wire, h('4f6465206f6e2061204772656369616e2055726e'), h('436f756e742d30'));
   expect(new TextDecoder().decode(pt)).toBe('Beauty is truth, truth beauty');
 });
@@ -148,8 +154,12 @@ describe('PIN envelopes', () => {
     expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, digest: undefined })), cp)).toBe('ENVELOPE_INVALID');
     expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, digest: undefined, newPin: '770145' })), cp)).toBe('OK');
     const imp: Binding = { purpose: 'import', sub: 'user-1' };
-    expect(await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined })), imp)).toBe('ENVELOPE_INVALID');
-    expect(await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined, mnemonic: 'a b c' })), imp)).toBe('OK');
+    expect(await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined })), imp)).toBe(
+      'ENVELOPE_INVALID',
+    );
+    expect(
+      await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined, mnemonic: 'a b c' })), imp),
+    ).toBe('OK');
     expect(await codeOf(seal(body({ mnemonic: 'a b c' })))).toBe('ENVELOPE_INVALID');
   });
 

@@ -1,8 +1,19 @@
 import { createLogger, formatLogLine, REDACTED } from '../src/log.js';
 
 test('fields named like secrets are redacted whatever their value', () => {
-  const line = JSON.parse(formatLogLine('info', 'x', { pin: '493817', mnemonic: 'abandon', sealedBlob: 'AAAA', walletId: 'w-1', pinEnvelope: 'e', kmsKeyId: 'k' }));
-  expect(line).toMatchObject({ pin: REDACTED, mnemonic: REDACTED, sealedBlob: REDACTED, pinEnvelope: REDACTED, kmsKeyId: REDACTED, walletId: 'w-1', event: 'x', component: 'enclave' });
+  const line = JSON.parse(
+    formatLogLine('info', 'x', { pin: '493817', mnemonic: 'abandon', sealedBlob: 'AAAA', walletId: 'w-1', pinEnvelope: 'e', kmsKeyId: 'k' }),
+  );
+  expect(line).toMatchObject({
+    pin: REDACTED,
+    mnemonic: REDACTED,
+    sealedBlob: REDACTED,
+    pinEnvelope: REDACTED,
+    kmsKeyId: REDACTED,
+    walletId: 'w-1',
+    event: 'x',
+    component: 'enclave',
+  });
   expect(JSON.stringify(line)).not.toContain('493817');
 });
 

@@ -55,12 +55,22 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 
 describe('Argon2id', () => {
   test('RFC 9106 §5.3 vector (noble, the reference we compare against)', () => {
-    const tag = nobleArgon2id(new Uint8Array(32).fill(1), new Uint8Array(16).fill(2), { t: 3, m: 32, p: 4, key: new Uint8Array(8).fill(3), personalization: new Uint8Array(12).fill(4), dkLen: 32 });
+    const tag = nobleArgon2id(new Uint8Array(32).fill(1), new Uint8Array(16).fill(2), {
+      t: 3,
+      m: 32,
+      p: 4,
+      key: new Uint8Array(8).fill(3),
+      personalization: new Uint8Array(12).fill(4),
+      dkLen: 32,
+    });
     expect(Buffer.from(tag).toString('hex')).toBe('0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659');
   });
 
   test('the enclave’s native Argon2id (argon2) agrees with noble and with hash-wasm, also at the compiled cost', async () => {
-    for (const [p, salt] of [['493817', 'a'.repeat(16)], ['000000000000', 'b'.repeat(16)]] as const) {
+    for (const [p, salt] of [
+      ['493817', 'a'.repeat(16)],
+      ['000000000000', 'b'.repeat(16)],
+    ] as const) {
       const ours = await stretchPin(pin(p), pin(salt), { memoryKiB: 64, iterations: 2, parallelism: 1 });
       const theirs = nobleArgon2id(pin(p), pin(salt), { t: 2, m: 64, p: 1, dkLen: 32 });
       expect(Buffer.from(ours).toString('hex')).toBe(Buffer.from(theirs).toString('hex'));
@@ -68,7 +78,15 @@ describe('Argon2id', () => {
     const { argon2id: wasm } = await import('hash-wasm');
     const salt = new Uint8Array(16).fill(1);
     const native = await stretchPin(pin('493817'), salt, ARGON2_POLICY);
-    const reference = await wasm({ password: pin('493817'), salt, parallelism: 1, iterations: 2, memorySize: ARGON2_POLICY.memoryKiB, hashLength: 32, outputType: 'hex' });
+    const reference = await wasm({
+      password: pin('493817'),
+      salt,
+      parallelism: 1,
+      iterations: 2,
+      memorySize: ARGON2_POLICY.memoryKiB,
+      hashLength: 32,
+      outputType: 'hex',
+    });
     expect(Buffer.from(native).toString('hex')).toBe(reference);
   });
 
@@ -136,13 +154,26 @@ async function freshTable(): Promise<() => DynamoGuard> {
   };
 }
 
-async function setup(now?: () => number): Promise<{ sealer: Sealer; kms: DataKeyProvider & { calls: number }; guard: () => DynamoGuard; another: () => Sealer }> {
+async function setup(
+  now?: () => number,
+): Promise<{ sealer: Sealer; kms: DataKeyProvider & { calls: number }; guard: () => DynamoGuard; another: () => Sealer }> {
   const guard = await freshTable();
   const kms = fakeKms();
-  return { sealer: new Sealer({ provider: kms, guard: guard(), ...(now ? { now } : {}) }), kms, guard, another: () => new Sealer({ provider: kms, guard: guard(), ...(now ? { now } : {}) }) };
+  return {
+    sealer: new Sealer({ provider: kms, guard: guard(), ...(now ? { now } : {}) }),
+    kms,
+    guard,
+    another: () => new Sealer({ provider: kms, guard: guard(), ...(now ? { now } : {}) }),
+  };
 }
 
-const failure = (p: Promise<unknown>): Promise<EnclaveWalletError> => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as EnclaveWalletError);
+const failure = (p: Promise<unknown>): Promise<EnclaveWalletError> =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as EnclaveWalletError,
+  );
 
 describe('Sealer', () => {
   test('seal then open with the right PIN gives the secret back; a successful open changes nothing stored', async () => {
@@ -331,7 +362,10 @@ describe('Sealer', () => {
   test('an unreachable guard fails closed with GUARD_UNAVAILABLE', async () => {
     const { sealer } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    const dead = new Sealer({ provider: fakeKms(), guard: new DynamoGuard({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', table: 'x' }, { accessKeyId: 'l', secretAccessKey: 'l' }) });
+    const dead = new Sealer({
+      provider: fakeKms(),
+      guard: new DynamoGuard({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', table: 'x' }, { accessKeyId: 'l', secretAccessKey: 'l' }),
+    });
     expect(await codeOf(dead.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('GUARD_UNAVAILABLE');
     expect(await codeOf(dead.sealNew('w-9', 'u-1', seed, pin('493817')))).toBe('GUARD_UNAVAILABLE');
   });
@@ -346,7 +380,17 @@ async function legacyBlob(kms: DataKeyProvider, failed = 0): Promise<Uint8Array>
   const { seedKey, stateKey } = await import('../src/sealing/kdf.js');
   const dk = await kms.generateDataKey({ 'enclave-wallet:wallet-id': 'w-1', 'enclave-wallet:user-id': 'u-1' });
   const salt = randomBytes(16);
-  const header = { version: 1, generation: 0, walletId: 'w-1', ownerUserId: 'u-1', kmsKeyId: dk.keyId, kmsCiphertext: dk.ciphertextBlob, argon2: { ...ARGON2_POLICY, salt }, aeadId: 1, nonce: randomBytes(24) };
+  const header = {
+    version: 1,
+    generation: 0,
+    walletId: 'w-1',
+    ownerUserId: 'u-1',
+    kmsKeyId: dk.keyId,
+    kmsCiphertext: dk.ciphertextBlob,
+    argon2: { ...ARGON2_POLICY, salt },
+    aeadId: 1,
+    nonce: randomBytes(24),
+  };
   const key = seedKey(dk.plaintext, await stretchPin(pin('493817'), salt, ARGON2_POLICY), salt);
   const ciphertext = xchacha20poly1305(key, header.nonce, associatedData(header, 32 + 16)).encrypt(new Uint8Array(32).fill(5));
   const state = { failedAttempts: failed, lockedUntilMs: 0 };

@@ -43,7 +43,14 @@ const account = privateKeyToAccount(toHex(key));
 const hex = (b: Uint8Array): `0x${string}` => toHex(b);
 
 function viemTx(req: EvmTransactionRequest): TransactionSerializable {
-  const base = { chainId: Number(req.chainId), to: req.to as `0x${string}` | undefined, value: BigInt(req.value ?? 0), nonce: Number(req.nonce), gas: BigInt(req.gas!), data: req.data?.length ? hex(req.data) : undefined };
+  const base = {
+    chainId: Number(req.chainId),
+    to: req.to as `0x${string}` | undefined,
+    value: BigInt(req.value ?? 0),
+    nonce: Number(req.nonce),
+    gas: BigInt(req.gas!),
+    data: req.data?.length ? hex(req.data) : undefined,
+  };
   const accessList = (req.accessList ?? []).map((e) => ({ address: e.address as `0x${string}`, storageKeys: e.storageKeys as `0x${string}`[] }));
   if (req.type === 'legacy') return { ...base, type: 'legacy', gasPrice: BigInt(req.gasPrice!) };
   if (req.type === 'eip2930') return { ...base, type: 'eip2930', gasPrice: BigInt(req.gasPrice!), accessList };
@@ -52,31 +59,77 @@ function viemTx(req: EvmTransactionRequest): TransactionSerializable {
 
 describe('EVM transactions', () => {
   const cases: EvmTransactionRequest[] = [
-    { type: 'legacy', chainId: 1, to: '0x3535353535353535353535353535353535353535', value: '1000000000000000000', nonce: '9', gas: '21000', gasPrice: '20000000000' },
-    { type: 'eip2930', chainId: 137, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '0x10', nonce: '0', gas: '50000', gasPrice: '0x3b9aca00', accessList: [{ address: '0x0000000000000000000000000000000000000001', storageKeys: ['0x' + '00'.repeat(31) + '01'] }] },
-    { type: 'eip1559', chainId: 31337, to: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', value: '12345', nonce: '3', gas: '100000', maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000', data: Uint8Array.of(0xa9, 0x05, 0x9c, 0xbb) },
+    {
+      type: 'legacy',
+      chainId: 1,
+      to: '0x3535353535353535353535353535353535353535',
+      value: '1000000000000000000',
+      nonce: '9',
+      gas: '21000',
+      gasPrice: '20000000000',
+    },
+    {
+      type: 'eip2930',
+      chainId: 137,
+      to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      value: '0x10',
+      nonce: '0',
+      gas: '50000',
+      gasPrice: '0x3b9aca00',
+      accessList: [{ address: '0x0000000000000000000000000000000000000001', storageKeys: ['0x' + '00'.repeat(31) + '01'] }],
+    },
+    {
+      type: 'eip1559',
+      chainId: 31337,
+      to: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+      value: '12345',
+      nonce: '3',
+      gas: '100000',
+      maxFeePerGas: '2000000000',
+      maxPriorityFeePerGas: '1000000000',
+      data: Uint8Array.of(0xa9, 0x05, 0x9c, 0xbb),
+    },
     { type: 'eip1559', chainId: 8217, nonce: '0', gas: '500000', maxFeePerGas: '1', maxPriorityFeePerGas: '0', data: Uint8Array.of(0x60, 0x80) },
   ];
 
-  test.each(cases.map((c) => [c.type, c.chainId, c] as const))('%s on chain %s: same digest, same signed bytes as viem, sender recovers', async (_t, _c, req) => {
-    const prepared = prepareEvmTransaction(req);
-    const vtx = viemTx(req);
-    expect(hex(prepared.digest)).toBe(keccak256(serializeTransaction(vtx)));
-    const out = prepared.sign(key);
-    expect(hex(out.signedTransaction)).toBe(await account.signTransaction(vtx));
-    expect(await recoverTransactionAddress({ serializedTransaction: hex(out.signedTransaction) as never })).toBe(account.address);
-    expect(hex(out.hash)).toBe(keccak256(hex(out.signedTransaction)));
-    const parsed = parseTransaction(hex(out.signedTransaction));
-    expect(parsed.chainId).toBe(Number(req.chainId));
-    expect(out.signature).toHaveLength(65);
-  });
+  test.each(cases.map((c) => [c.type, c.chainId, c] as const))(
+    '%s on chain %s: same digest, same signed bytes as viem, sender recovers',
+    async (_t, _c, req) => {
+      const prepared = prepareEvmTransaction(req);
+      const vtx = viemTx(req);
+      expect(hex(prepared.digest)).toBe(keccak256(serializeTransaction(vtx)));
+      const out = prepared.sign(key);
+      expect(hex(out.signedTransaction)).toBe(await account.signTransaction(vtx));
+      expect(await recoverTransactionAddress({ serializedTransaction: hex(out.signedTransaction) as never })).toBe(account.address);
+      expect(hex(out.hash)).toBe(keccak256(hex(out.signedTransaction)));
+      const parsed = parseTransaction(hex(out.signedTransaction));
+      expect(parsed.chainId).toBe(Number(req.chainId));
+      expect(out.signature).toHaveLength(65);
+    },
+  );
 
   test('random EIP-1559 transactions match viem', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.bigInt({ min: 0n, max: 2n ** 96n }), fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 2 ** 31 }), fc.uint8Array({ maxLength: 64 }), async (value, nonce, chainId, data) => {
-        const req: EvmTransactionRequest = { type: 'eip1559', chainId, to: '0x0000000000000000000000000000000000000002', value: value.toString(), nonce: String(nonce), gas: '21000', maxFeePerGas: '100', maxPriorityFeePerGas: '2', data };
-        expect(hex(prepareEvmTransaction(req).sign(key).signedTransaction)).toBe(await account.signTransaction(viemTx(req)));
-      }),
+      fc.asyncProperty(
+        fc.bigInt({ min: 0n, max: 2n ** 96n }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.uint8Array({ maxLength: 64 }),
+        async (value, nonce, chainId, data) => {
+          const req: EvmTransactionRequest = {
+            type: 'eip1559',
+            chainId,
+            to: '0x0000000000000000000000000000000000000002',
+            value: value.toString(),
+            nonce: String(nonce),
+            gas: '21000',
+            maxFeePerGas: '100',
+            maxPriorityFeePerGas: '2',
+            data,
+          };
+          expect(hex(prepareEvmTransaction(req).sign(key).signedTransaction)).toBe(await account.signTransaction(viemTx(req)));
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -214,12 +267,20 @@ describe('Solana', () => {
       { address: payer, role: AccountRole.WRITABLE_SIGNER },
       { address: address('HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk'), role: AccountRole.WRITABLE },
     ];
-    if (extraSigner) accounts.push({ address: address(await getAddressFromPublicKey((await createKeyPairFromPrivateKeyBytes(extraSigner)).publicKey)), role: AccountRole.READONLY_SIGNER });
+    if (extraSigner)
+      accounts.push({
+        address: address(await getAddressFromPublicKey((await createKeyPairFromPrivateKeyBytes(extraSigner)).publicKey)),
+        role: AccountRole.READONLY_SIGNER,
+      });
     const message = pipe(
       createTransactionMessage({ version }),
       (m) => setTransactionMessageFeePayer(payer, m),
       (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-      (m) => appendTransactionMessageInstruction({ programAddress: address('11111111111111111111111111111111'), accounts, data: Uint8Array.of(2, 0, 0, 0, 64, 66, 15, 0, 0, 0, 0, 0) }, m),
+      (m) =>
+        appendTransactionMessageInstruction(
+          { programAddress: address('11111111111111111111111111111111'), accounts, data: Uint8Array.of(2, 0, 0, 0, 64, 66, 15, 0, 0, 0, 0, 0) },
+          m,
+        ),
     );
     return new Uint8Array(getTransactionEncoder().encode(compileTransaction(message)));
   }

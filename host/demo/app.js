@@ -77,7 +77,11 @@ function askPin(title) {
 
 // --- the local chain ------------------------------------------------------------
 async function rpc(method, params) {
-  const res = await fetch(config.chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const res = await fetch(config.chain.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
   const body = await res.json();
   if (body.error) throw new Error(body.error.message);
   return body.result;
@@ -109,7 +113,11 @@ function showWallet() {
 $('login-form').addEventListener('submit', (e) => {
   e.preventDefault();
   void busy($('login'), async () => {
-    const res = await fetch(`${config.issuerUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: $('email').value }) });
+    const res = await fetch(`${config.issuerUrl}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: $('email').value }),
+    });
     if (!res.ok) throw new Error('the dev issuer refused the email');
     const { id_token: idToken } = await res.json();
     const session = await client.login(idToken);
@@ -156,7 +164,11 @@ $('sign').addEventListener('click', () =>
 
 $('send').addEventListener('click', () =>
   busy($('send'), async () => {
-    const provider = client.toEip1193Provider(wallet.walletId, { rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId, getPin: () => askPin('PIN to send the transaction') });
+    const provider = client.toEip1193Provider(wallet.walletId, {
+      rpcUrl: config.chain.rpcUrl,
+      chainId: config.chain.chainId,
+      getPin: () => askPin('PIN to send the transaction'),
+    });
     const [whole, frac = ''] = $('amount').value.trim().split('.');
     const wei = BigInt(whole || '0') * 10n ** 18n + BigInt((frac + '0'.repeat(18)).slice(0, 18));
     const from = wallet.accounts.find((a) => a.network === 'evm').address;
@@ -167,7 +179,9 @@ $('send').addEventListener('click', () =>
       receipt = await rpc('eth_getTransactionReceipt', [hash]);
       if (!receipt) await new Promise((r) => setTimeout(r, 200));
     }
-    $('tx').textContent = receipt ? `${hash} — mined in block ${BigInt(receipt.blockNumber)} (${receipt.status === '0x1' ? 'success' : 'reverted'})` : `${hash} — not mined yet`;
+    $('tx').textContent = receipt
+      ? `${hash} — mined in block ${BigInt(receipt.blockNumber)} (${receipt.status === '0x1' ? 'success' : 'reverted'})`
+      : `${hash} — not mined yet`;
     await showBalance();
   }),
 );

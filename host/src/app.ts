@@ -60,7 +60,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   const metrics = new Metrics();
-  const limits = deps.rateLimits === false ? undefined : { perIp: new RateLimiter(300, 60_000), auth: new RateLimiter(30, 60_000), perUser: new RateLimiter(120, 60_000) };
+  const limits =
+    deps.rateLimits === false ? undefined : { perIp: new RateLimiter(300, 60_000), auth: new RateLimiter(30, 60_000), perUser: new RateLimiter(120, 60_000) };
   const clientOf = (req: Request): string => clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustProxyHops ?? 0);
 
   app.disable('x-powered-by');
@@ -78,8 +79,17 @@ export function createApp(deps: AppDependencies): express.Express {
       metrics.count('http_requests_total', { method: req.method, route, status: String(res.statusCode) });
       metrics.observe('http_request_duration_seconds', { route }, seconds);
       // Logged by construction: these fields and nothing else (no headers, bodies or query strings).
-      const entry = { requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000), userId: res.locals.userId as string | undefined, code: res.locals.errorCode as string | undefined };
-      if (res.statusCode >= 500) deps.logger?.error({ ...entry, errorClass: (res.locals.internalError as Error | undefined)?.constructor?.name }, 'request failed');
+      const entry = {
+        requestId,
+        method: req.method,
+        route,
+        status: res.statusCode,
+        ms: Math.round(seconds * 1000),
+        userId: res.locals.userId as string | undefined,
+        code: res.locals.errorCode as string | undefined,
+      };
+      if (res.statusCode >= 500)
+        deps.logger?.error({ ...entry, errorClass: (res.locals.internalError as Error | undefined)?.constructor?.name }, 'request failed');
       else deps.logger?.info(entry, 'request');
     });
     try {

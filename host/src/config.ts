@@ -25,7 +25,9 @@ export interface HostConfig {
   /** The demo page: only with the dev issuer (the local stack). */
   demo: { issuerUrl: string; devRootPath: string; chain?: { rpcUrl: string; chainId: number } } | undefined;
   /** The KMS key for the enclave, and where its credentials come from: the environment, or the instance role (IMDSv2). */
-  kms: { keyId: string; region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } | 'instance-role' } | undefined;
+  kms:
+    | { keyId: string; region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } | 'instance-role' }
+    | undefined;
   /**
    * The enclave's guard table (attempt counters, blob versions): its name or
    * ARN and endpoint (both empty on Nitro, where the image pins them), and the
@@ -68,7 +70,8 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   } catch {
     problems.push('GUARD_CREDENTIALS_CIPHERTEXT_FILE cannot be read');
   }
-  if (kms && guardCiphertext.length === 0) problems.push('GUARD_CREDENTIALS_CIPHERTEXT (base64 KMS ciphertext of the guard credentials) is required with KMS_KEY_ID; see docs/guard.md');
+  if (kms && guardCiphertext.length === 0)
+    problems.push('GUARD_CREDENTIALS_CIPHERTEXT (base64 KMS ciphertext of the guard credentials) is required with KMS_KEY_ID; see docs/guard.md');
   const shutdownTimeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? '10000');
   if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0 || shutdownTimeoutMs > 600_000) problems.push('SHUTDOWN_TIMEOUT_MS must be 0 to 600000');
   const trustProxyHops = Number(env.TRUST_PROXY_HOPS ?? '0');
@@ -80,7 +83,12 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   try {
     chains = parseChains(env.CHAINS);
   } catch (err) {
-    problems.push(...(err as Error).message.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'invalid CHAINS:'));
+    problems.push(
+      ...(err as Error).message
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && l !== 'invalid CHAINS:'),
+    );
   }
   if (problems.length) throw new Error(`invalid host configuration:\n  ${problems.join('\n  ')}`);
   return {

@@ -37,7 +37,10 @@ async function signingKey(config: ReturnType<typeof loadHostConfig>): Promise<Re
 
 try {
   const config = loadHostConfig(process.env);
-  const db = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}) });
+  const db = new DynamoDBClient({
+    region: config.region,
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
   const store = new Store({ client: db, tableName: config.table });
   if (config.dynamoEndpoint) await store.ensureTable();
   const tokens = await TokenService.create(await signingKey(config), config.publicUrl, store);
@@ -49,7 +52,9 @@ try {
       ? new CredentialRefresher(
           () => fetchRoleCredentials(),
           async (c) => {
-            await enclave.call('updateCredentials', { credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expirationMs: c.expiration } });
+            await enclave.call('updateCredentials', {
+              credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expirationMs: c.expiration },
+            });
             log.info({ expiresAt: new Date(c.expiration).toISOString() }, 'instance-role credentials handed to the enclave');
           },
           (err) => log.warn({ reason: (err as Error).message }, 'credential refresh failed; retrying'),
@@ -77,9 +82,30 @@ try {
   });
   const drain = new Drain();
   const chains = new Chains(config.chains, log);
-  const app = createApp({ drain, enclave, store, tokens, chains, idTokens: new IdTokenVerifier(config.issuers), logger: log, rateLimits: config.rateLimits, trustProxyHops: config.trustProxyHops, metricsToken: config.metricsToken, ...(config.demo ? { demo: config.demo } : {}) });
+  const app = createApp({
+    drain,
+    enclave,
+    store,
+    tokens,
+    chains,
+    idTokens: new IdTokenVerifier(config.issuers),
+    logger: log,
+    rateLimits: config.rateLimits,
+    trustProxyHops: config.trustProxyHops,
+    metricsToken: config.metricsToken,
+    ...(config.demo ? { demo: config.demo } : {}),
+  });
   // The chains by name only: an RPC URL may carry an API key.
-  const server = app.listen(config.port, config.bind, () => log.info({ url: config.publicUrl, issuers: config.issuers.map((i) => i.issuer), chains: chains.list().map((c) => `${c.network}:${c.chainId ?? c.cluster} ${c.name}`) }, 'listening'));
+  const server = app.listen(config.port, config.bind, () =>
+    log.info(
+      {
+        url: config.publicUrl,
+        issuers: config.issuers.map((i) => i.issuer),
+        chains: chains.list().map((c) => `${c.network}:${c.chainId ?? c.cluster} ${c.name}`),
+      },
+      'listening',
+    ),
+  );
   // Graceful: /readyz and new requests 503 at once, no new connections, requests in flight finish (SHUTDOWN_TIMEOUT_MS).
   let stopping = false;
   const stop = (signal: string): void => {

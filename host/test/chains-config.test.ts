@@ -7,8 +7,22 @@ import { solanaTransfer } from '../src/chains/solana.js';
 
 const SECRET_URL = 'https://eth.example.com/v2/sk_live_SECRETKEY123';
 const good = [
-  { network: 'evm', chainId: 1, name: 'Ethereum', rpcUrl: SECRET_URL, nativeSymbol: 'ETH', tokens: [{ address: '0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48', symbol: 'USDC', decimals: 6 }] },
-  { network: 'solana', cluster: 'mainnet-beta', name: 'Solana', rpcUrl: 'https://sol.example.com/?api-key=SECRET2', nativeSymbol: 'SOL', tokens: [{ address: 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v', symbol: 'USDC', decimals: 6 }] },
+  {
+    network: 'evm',
+    chainId: 1,
+    name: 'Ethereum',
+    rpcUrl: SECRET_URL,
+    nativeSymbol: 'ETH',
+    tokens: [{ address: '0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48', symbol: 'USDC', decimals: 6 }],
+  },
+  {
+    network: 'solana',
+    cluster: 'mainnet-beta',
+    name: 'Solana',
+    rpcUrl: 'https://sol.example.com/?api-key=SECRET2',
+    nativeSymbol: 'SOL',
+    tokens: [{ address: 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v', symbol: 'USDC', decimals: 6 }],
+  },
 ];
 
 test('a valid CHAINS parses, EVM token addresses checksummed, and the RPC URL is redacted in JSON, strings and inspect', () => {
@@ -29,9 +43,25 @@ test('unset or empty CHAINS: no chains', () => {
 
 test('every problem is reported at once, by position, and no message quotes a URL', () => {
   const bad = [
-    { network: 'evm', chainId: 0, name: '', rpcUrl: 'ftp://x.example/SECRETKEY', nativeSymbol: 'ETH', tokens: [{ address: '0x12', symbol: 'USDC', decimals: 300 }] },
+    {
+      network: 'evm',
+      chainId: 0,
+      name: '',
+      rpcUrl: 'ftp://x.example/SECRETKEY',
+      nativeSymbol: 'ETH',
+      tokens: [{ address: '0x12', symbol: 'USDC', decimals: 300 }],
+    },
     { network: 'bitcoin', name: 'B', rpcUrl: SECRET_URL, nativeSymbol: 'BTC' },
-    { network: 'solana', cluster: 'Main Net', name: 'S', rpcUrl: SECRET_URL, nativeSymbol: 'SOL', chainId: 5, extra: true, tokens: [{ address: 'not-base58!', symbol: '', decimals: 6 }] },
+    {
+      network: 'solana',
+      cluster: 'Main Net',
+      name: 'S',
+      rpcUrl: SECRET_URL,
+      nativeSymbol: 'SOL',
+      chainId: 5,
+      extra: true,
+      tokens: [{ address: 'not-base58!', symbol: '', decimals: 6 }],
+    },
     { network: 'evm', chainId: 1, name: 'A', rpcUrl: SECRET_URL, nativeSymbol: 'ETH' },
     { network: 'evm', chainId: 1, name: 'B', rpcUrl: SECRET_URL, nativeSymbol: 'ETH' },
   ];
@@ -63,7 +93,9 @@ test('every problem is reported at once, by position, and no message quotes a UR
 });
 
 test('the host configuration reports CHAINS problems with its other problems', () => {
-  expect(() => loadHostConfig({ CHAINS: JSON.stringify([{ network: 'evm', chainId: -1, name: 'x', rpcUrl: SECRET_URL, nativeSymbol: 'ETH' }]), HOST_PORT: 'no' })).toThrow(/HOST_PORT must be a port number\n\s+CHAINS\[0\]\.chainId: must be a positive integer/);
+  expect(() =>
+    loadHostConfig({ CHAINS: JSON.stringify([{ network: 'evm', chainId: -1, name: 'x', rpcUrl: SECRET_URL, nativeSymbol: 'ETH' }]), HOST_PORT: 'no' }),
+  ).toThrow(/HOST_PORT must be a port number\n\s+CHAINS\[0\]\.chainId: must be a positive integer/);
   expect(loadHostConfig({ CHAINS: JSON.stringify(good) }).chains).toHaveLength(2);
 });
 

@@ -21,7 +21,15 @@ beforeAll(async () => {
     if (req.url === '/latest/meta-data/iam/security-credentials/') return void res.end('enclave-wallet-instance\n');
     if (req.url === '/latest/meta-data/iam/security-credentials/enclave-wallet-instance') {
       issued++;
-      return void res.end(JSON.stringify({ Code: 'Success', AccessKeyId: `ASIA${issued}`, SecretAccessKey: 'secret', Token: 'session', Expiration: new Date(Date.now() + 3600_000).toISOString() }));
+      return void res.end(
+        JSON.stringify({
+          Code: 'Success',
+          AccessKeyId: `ASIA${issued}`,
+          SecretAccessKey: 'secret',
+          Token: 'session',
+          Expiration: new Date(Date.now() + 3600_000).toISOString(),
+        }),
+      );
     }
     res.writeHead(404).end();
   });
@@ -39,7 +47,11 @@ test('fetches the role credentials with an IMDSv2 session token', async () => {
   const c = await fetchRoleCredentials();
   expect(c).toMatchObject({ accessKeyId: expect.stringMatching(/^ASIA/), secretAccessKey: 'secret', sessionToken: 'session' });
   expect(c.expiration).toBeGreaterThan(Date.now());
-  expect(seen.slice(0, 3)).toEqual(['PUT /latest/api/token', 'GET /latest/meta-data/iam/security-credentials/', 'GET /latest/meta-data/iam/security-credentials/enclave-wallet-instance']);
+  expect(seen.slice(0, 3)).toEqual([
+    'PUT /latest/api/token',
+    'GET /latest/meta-data/iam/security-credentials/',
+    'GET /latest/meta-data/iam/security-credentials/enclave-wallet-instance',
+  ]);
 });
 
 test('refreshes five minutes before expiry and hands the new credentials over', async () => {

@@ -50,7 +50,10 @@ test('/metrics without a token answers loopback clients', async () => {
 async function loginStatuses(url: string, forwardedFor: string, n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    out.push((await fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, body: '{}' })).status);
+    out.push(
+      (await fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, body: '{}' }))
+        .status,
+    );
   }
   return out;
 }

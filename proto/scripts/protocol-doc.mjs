@@ -12,7 +12,11 @@ export const BEGIN = '<!-- BEGIN GENERATED REFERENCE (npm run proto:doc) -->';
 export const END = '<!-- END GENERATED REFERENCE -->';
 
 const short = (fullName) => fullName.replace(/^\.?enclavewallet\.v1\./, '');
-const oneLine = (text) => (text ?? '').replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+const oneLine = (text) =>
+  (text ?? '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
 
 /** The generated reference as Markdown. */
 export function renderReference(root = loadSchema()) {

@@ -19,6 +19,10 @@ for (const type of allTypes(root).messages) {
     added++;
   }
 }
-const sorted = Object.fromEntries(Object.keys(golden).sort().map((k) => [k, golden[k]]));
+const sorted = Object.fromEntries(
+  Object.keys(golden)
+    .sort()
+    .map((k) => [k, golden[k]]),
+);
 writeFileSync(GOLDEN_FILE, JSON.stringify(sorted, null, 2) + '\n');
 console.log(`schema lock updated; ${added} golden encoding(s) added`);

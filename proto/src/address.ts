@@ -5,8 +5,7 @@
 
 /** A parsed transport address. */
 export type TransportAddress =
-  | { readonly scheme: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly scheme: 'vsock'; readonly cid: number; readonly port: number };
+  { readonly scheme: 'tcp'; readonly host: string; readonly port: number } | { readonly scheme: 'vsock'; readonly cid: number; readonly port: number };
 
 /** The address string is not one this project understands. */
 export class AddressError extends TypeError {

@@ -21,7 +21,10 @@ export type FrameErrorCode = 'FRAME_TOO_LARGE' | 'FRAME_EMPTY' | 'FRAME_TRUNCATE
 /** The byte stream is not a valid sequence of frames; the stream cannot be resynchronised. */
 export class FrameError extends Error {
   override readonly name = 'FrameError';
-  constructor(readonly code: FrameErrorCode, message: string) {
+  constructor(
+    readonly code: FrameErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -86,7 +86,12 @@ export class RpcClient {
     const requestId = this.allocateId();
     let payload: Uint8Array;
     try {
-      payload = v1.HostRequest.encode({ requestId, protocolVersion: PROTOCOL_VERSION, ...(options.traceId ? { traceId: options.traceId.slice(0, 64) } : {}), [operation]: body }).finish();
+      payload = v1.HostRequest.encode({
+        requestId,
+        protocolVersion: PROTOCOL_VERSION,
+        ...(options.traceId ? { traceId: options.traceId.slice(0, 64) } : {}),
+        [operation]: body,
+      }).finish();
     } catch (err) {
       return Promise.reject(new EnclaveWalletError('VALIDATION_FAILED', `cannot encode ${operation} request: ${(err as Error).message}`));
     }
@@ -165,4 +170,3 @@ export class RpcClient {
     for (const waiter of this.closeWaiters.splice(0)) waiter(reason);
   }
 }
-

@@ -86,7 +86,13 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
     const requestId = request.requestId;
     const operation = request.operation as OperationName | undefined;
     if (request.protocolVersion !== PROTOCOL_VERSION) {
-      replyError(requestId, new EnclaveWalletError('PROTOCOL_VERSION_UNSUPPORTED', `protocol version ${request.protocolVersion} is not supported (this enclave speaks ${PROTOCOL_VERSION})`));
+      replyError(
+        requestId,
+        new EnclaveWalletError(
+          'PROTOCOL_VERSION_UNSUPPORTED',
+          `protocol version ${request.protocolVersion} is not supported (this enclave speaks ${PROTOCOL_VERSION})`,
+        ),
+      );
       return;
     }
     if (!operation) {

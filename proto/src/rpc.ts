@@ -32,4 +32,3 @@ export type ResponseOf<K extends OperationName> = NonNullable<v1.EnclaveResponse
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Default cap on concurrent requests per connection on the server side. */
 export const DEFAULT_MAX_IN_FLIGHT = 32;
-

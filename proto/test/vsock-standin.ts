@@ -30,7 +30,10 @@ export function createVsockStandIn(): StandIn {
     private shut = false;
     private listeningPort: number | undefined;
 
-    constructor(private readonly emit: VsockEmit, fd?: number) {
+    constructor(
+      private readonly emit: VsockEmit,
+      fd?: number,
+    ) {
       open.add(this);
       if (fd !== undefined) {
         const accepted = byFd.get(fd);

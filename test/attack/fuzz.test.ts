@@ -42,7 +42,20 @@ describe('enclave decoders', () => {
     const plaintext = fc.oneof(
       fc.uint8Array({ maxLength: 600 }),
       fc
-        .record({ v: fc.oneof(fc.constant(1), fc.jsonValue()), purpose: fc.oneof(fc.constantFrom('sign', 'export', 'create-wallet'), fc.string()), sub: fc.oneof(fc.constant('u'), fc.string()), walletId: fc.oneof(fc.constant('w'), fc.string()), digest: fc.oneof(fc.constant(binding.digest), fc.string()), network: fc.oneof(fc.constant('evm'), fc.string()), address: fc.oneof(fc.constant(binding.address), fc.string()), exp: fc.oneof(fc.integer(), fc.jsonValue()), nonce: fc.oneof(fc.string(), fc.jsonValue()) }, { requiredKeys: [] })
+        .record(
+          {
+            v: fc.oneof(fc.constant(1), fc.jsonValue()),
+            purpose: fc.oneof(fc.constantFrom('sign', 'export', 'create-wallet'), fc.string()),
+            sub: fc.oneof(fc.constant('u'), fc.string()),
+            walletId: fc.oneof(fc.constant('w'), fc.string()),
+            digest: fc.oneof(fc.constant(binding.digest), fc.string()),
+            network: fc.oneof(fc.constant('evm'), fc.string()),
+            address: fc.oneof(fc.constant(binding.address), fc.string()),
+            exp: fc.oneof(fc.integer(), fc.jsonValue()),
+            nonce: fc.oneof(fc.string(), fc.jsonValue()),
+          },
+          { requiredKeys: [] },
+        )
         .map((o) => new TextEncoder().encode(JSON.stringify({ ...o, pin: SECRET_PIN, newPin: SECRET_PIN, mnemonic: SECRET_WORDS }))),
     );
     await fc.assert(
@@ -84,16 +97,55 @@ describe('enclave decoders', () => {
 
   test('Solana wire transactions: random bytes are TRANSACTION_INVALID (or parse), never a crash', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 1400 }), fc.nat(4), (bytes, sigs) => typedOnly(() => parseSolanaTransaction(Uint8Array.from([sigs, ...new Uint8Array(64 * sigs), ...bytes])))),
+      fc.property(fc.uint8Array({ maxLength: 1400 }), fc.nat(4), (bytes, sigs) =>
+        typedOnly(() => parseSolanaTransaction(Uint8Array.from([sigs, ...new Uint8Array(64 * sigs), ...bytes]))),
+      ),
       { numRuns: 2000 },
     );
   });
 
   test('EVM transactions: random field strings are typed refusals', () => {
-    const field = fc.oneof(fc.string(), fc.constantFrom('', '0', '0x', '0x1', '-1', '1e18', '115792089237316195423570985008687907853269984665640564039457584007913129639936', '0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'));
+    const field = fc.oneof(
+      fc.string(),
+      fc.constantFrom(
+        '',
+        '0',
+        '0x',
+        '0x1',
+        '-1',
+        '1e18',
+        '115792089237316195423570985008687907853269984665640564039457584007913129639936',
+        '0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+      ),
+    );
     fc.assert(
-      fc.property(fc.constantFrom('legacy', 'eip2930', 'eip1559' as const), fc.integer({ min: -5, max: 2 ** 40 }), field, field, field, field, field, field, field, fc.uint8Array({ maxLength: 64 }), (type, chainId, to, value, nonce, gas, gasPrice, maxFee, maxPrio, data) =>
-        typedOnly(() => prepareEvmTransaction({ type: type as 'legacy', chainId, to, value, nonce, gas, gasPrice, maxFeePerGas: maxFee, maxPriorityFeePerGas: maxPrio, data, accessList: [] })),
+      fc.property(
+        fc.constantFrom('legacy', 'eip2930', 'eip1559' as const),
+        fc.integer({ min: -5, max: 2 ** 40 }),
+        field,
+        field,
+        field,
+        field,
+        field,
+        field,
+        field,
+        fc.uint8Array({ maxLength: 64 }),
+        (type, chainId, to, value, nonce, gas, gasPrice, maxFee, maxPrio, data) =>
+          typedOnly(() =>
+            prepareEvmTransaction({
+              type: type as 'legacy',
+              chainId,
+              to,
+              value,
+              nonce,
+              gas,
+              gasPrice,
+              maxFeePerGas: maxFee,
+              maxPriorityFeePerGas: maxPrio,
+              data,
+              accessList: [],
+            }),
+          ),
       ),
       { numRuns: 2000 },
     );
@@ -103,13 +155,21 @@ describe('enclave decoders', () => {
     const typeName = fc.constantFrom('Mail', 'Person', 'A', 'B');
     const fieldType = fc.constantFrom('string', 'uint256', 'address', 'bytes32', 'bool', 'Person', 'Person[]', 'A', 'B[]', 'uint8', 'int256', 'bytes');
     const typed = fc.record({
-      types: fc.dictionary(typeName, fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c', 'to', 'from'), type: fieldType }), { maxLength: 4 })).map((t) => ({ EIP712Domain: [{ name: 'name', type: 'string' }], ...t })),
+      types: fc
+        .dictionary(typeName, fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c', 'to', 'from'), type: fieldType }), { maxLength: 4 }))
+        .map((t) => ({ EIP712Domain: [{ name: 'name', type: 'string' }], ...t })),
       primaryType: typeName,
       domain: fc.record({ name: fc.string() }),
       message: fc.jsonValue(),
     });
     fc.assert(
-      fc.property(fc.oneof(fc.json(), typed.map((t) => JSON.stringify(t))), (json) => typedOnly(() => typedDataDigest(json))),
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          typed.map((t) => JSON.stringify(t)),
+        ),
+        (json) => typedOnly(() => typedDataDigest(json)),
+      ),
       { numRuns: 1500 },
     );
   });
@@ -121,20 +181,55 @@ describe('HTTP API', () => {
   beforeAll(async () => {
     stack = await startStack();
     const idToken = await stack.issuer.sign({ email: 'fuzz@example.com' });
-    token = ((await (await fetch(`${stack.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken }) })).json()) as { accessToken: string }).accessToken;
+    token = (
+      (await (
+        await fetch(`${stack.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken }) })
+      ).json()) as { accessToken: string }
+    ).accessToken;
   }, 60_000);
   afterAll(() => stack.close());
 
   test('random bodies on every route: never a 5xx, always the error shape with a stable code', async () => {
-    const routes = ['/v1/auth/login', '/v1/auth/refresh', '/v1/wallets', '/v1/wallets/import', '/v1/wallets/w-1/sign', '/v1/wallets/w-1/pin', '/v1/wallets/w-1/export', '/v1/wallets/w-1/accounts'];
+    const routes = [
+      '/v1/auth/login',
+      '/v1/auth/refresh',
+      '/v1/wallets',
+      '/v1/wallets/import',
+      '/v1/wallets/w-1/sign',
+      '/v1/wallets/w-1/pin',
+      '/v1/wallets/w-1/export',
+      '/v1/wallets/w-1/accounts',
+    ];
     const body = fc.oneof(
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.string(),
-      fc.record({ network: fc.constantFrom('evm', 'solana', 'bitcoin', 'x'), kind: fc.constantFrom('transaction', 'message', 'typed-data', 'x'), pinEnvelope: fc.base64String(), message: fc.jsonValue(), transaction: fc.jsonValue(), typedData: fc.jsonValue(), chainId: fc.jsonValue(), recipientPublicKey: fc.base64String(), index: fc.jsonValue(), idToken: fc.string(), refreshToken: fc.string(), recoveryEnvelope: fc.base64String() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc
+        .record(
+          {
+            network: fc.constantFrom('evm', 'solana', 'bitcoin', 'x'),
+            kind: fc.constantFrom('transaction', 'message', 'typed-data', 'x'),
+            pinEnvelope: fc.base64String(),
+            message: fc.jsonValue(),
+            transaction: fc.jsonValue(),
+            typedData: fc.jsonValue(),
+            chainId: fc.jsonValue(),
+            recipientPublicKey: fc.base64String(),
+            index: fc.jsonValue(),
+            idToken: fc.string(),
+            refreshToken: fc.string(),
+            recoveryEnvelope: fc.base64String(),
+          },
+          { requiredKeys: [] },
+        )
+        .map((v) => JSON.stringify(v)),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), body, fc.boolean(), async (route, text, authed) => {
-        const res = await fetch(stack.url + route, { method: 'POST', headers: { 'content-type': 'application/json', ...(authed ? { authorization: `Bearer ${token}` } : {}) }, body: text });
+        const res = await fetch(stack.url + route, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(authed ? { authorization: `Bearer ${token}` } : {}) },
+          body: text,
+        });
         const answer = (await res.json()) as { error?: { code?: string; message?: string } };
         expect(res.status).toBeLessThan(500);
         if (res.status >= 400) expect(answer.error?.code).toMatch(/^[A-Z][A-Z0-9_]+$/);

@@ -44,7 +44,10 @@ beforeAll(async () => {
   rpc = await RpcClient.connect(enclave.address);
   await rpc.call('init', aws.initRequest());
   key = verifyAttestationDocument((await rpc.call('getAttestation', {})).document!, { root: readDevRoot(caDir) }).publicKey!;
-  for (const [walletId, user] of [['w-alice', 'alice'], ['w-bob', 'bob']] as const) {
+  for (const [walletId, user] of [
+    ['w-alice', 'alice'],
+    ['w-bob', 'bob'],
+  ] as const) {
     const out = await rpc.call('createWallet', { userId: user, walletId, pinEnvelope: env({ purpose: 'create-wallet', sub: user, pin: '493817' }) });
     wallets[walletId] = { user, blob: out.sealedBlob!, address: out.accounts![0]!.address! };
   }
@@ -57,7 +60,15 @@ afterAll(async () => {
 
 const addressOf = (walletId: string): string => wallets[walletId]?.address ?? '0x0000000000000000000000000000000000000000';
 const sign = (walletId: string, user: string, blob: Uint8Array, pin = '493817', text = 'x', envelope?: Uint8Array) =>
-  rpc.call('sign', { userId: user, walletId, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: addressOf(walletId), evmMessage: { text }, pinEnvelope: envelope ?? env({ purpose: 'sign', sub: user, walletId, network: 'evm', address: addressOf(walletId), digest: hashMessage(text), pin }) });
+  rpc.call('sign', {
+    userId: user,
+    walletId,
+    sealedBlob: blob,
+    network: v1.Network.NETWORK_EVM,
+    address: addressOf(walletId),
+    evmMessage: { text },
+    pinEnvelope: envelope ?? env({ purpose: 'sign', sub: user, walletId, network: 'evm', address: addressOf(walletId), digest: hashMessage(text), pin }),
+  });
 
 async function stillServes(): Promise<void> {
   const out = await sign('w-alice', 'alice', wallets['w-alice']!.blob, '493817', 'still here');
@@ -74,8 +85,20 @@ describe('blobs', () => {
 
   test('claiming the victim’s wallet id with a wallet the host controls is refused; the victim’s wallet is untouched', async () => {
     // The host builds an envelope for a PIN it knows (HPKE base mode needs no secret) and asks for the victim's id.
-    expect(await codeOf(rpc.call('createWallet', { userId: 'alice', walletId: 'w-alice', pinEnvelope: env({ purpose: 'create-wallet', sub: 'alice', pin: '111222' }) }))).toBe('WALLET_EXISTS');
-    expect(await codeOf(rpc.call('import', { userId: 'alice', walletId: 'w-alice', recoveryEnvelope: env({ purpose: 'import', sub: 'alice', pin: '111222', mnemonic: 'test test test test test test test test test test test junk' }) }))).toBe('WALLET_EXISTS');
+    expect(
+      await codeOf(
+        rpc.call('createWallet', { userId: 'alice', walletId: 'w-alice', pinEnvelope: env({ purpose: 'create-wallet', sub: 'alice', pin: '111222' }) }),
+      ),
+    ).toBe('WALLET_EXISTS');
+    expect(
+      await codeOf(
+        rpc.call('import', {
+          userId: 'alice',
+          walletId: 'w-alice',
+          recoveryEnvelope: env({ purpose: 'import', sub: 'alice', pin: '111222', mnemonic: 'test test test test test test test test test test test junk' }),
+        }),
+      ),
+    ).toBe('WALLET_EXISTS');
     // Its own PIN opens nothing; the victim's does.
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, '111222'))).toBe('PIN_INVALID');
     await stillServes();
@@ -85,7 +108,8 @@ describe('blobs', () => {
 describe('accounts and guesses', () => {
   test('a signature approved for account 0 is not made by account 7', async () => {
     const w = wallets['w-alice']!;
-    const approved = () => env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: hashMessage('pay'), pin: '493817' });
+    const approved = () =>
+      env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: hashMessage('pay'), pin: '493817' });
     // The host names account 7's index with account 0's address: the enclave derives index 7 and refuses.
     const base = { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'pay' } };
     expect(await codeOf(rpc.call('sign', { ...base, address: w.address, accountIndex: 7, pinEnvelope: approved() }))).toBe('ACCOUNT_NOT_FOUND');
@@ -105,13 +129,31 @@ describe('accounts and guesses', () => {
     await ensureGuardTable(aws.dynamo, 'attacker-guard');
     await r.call('init', aws.initRequest({ guardTable: 'attacker-guard' }));
     const rogueKey = verifyAttestationDocument((await r.call('getAttestation', {})).document!, { root: readDevRoot(caDir) }).publicKey!;
-    const minted = await r.call('createWallet', { userId: 'carol', walletId: 'w-carol', pinEnvelope: sealEnvelope(rogueKey, { purpose: 'create-wallet', sub: 'carol', pin: '111222' }) });
+    const minted = await r.call('createWallet', {
+      userId: 'carol',
+      walletId: 'w-carol',
+      pinEnvelope: sealEnvelope(rogueKey, { purpose: 'create-wallet', sub: 'carol', pin: '111222' }),
+    });
     r.close();
     await rogue.close();
-    const victim = await rpc.call('createWallet', { userId: 'carol', walletId: 'w-carol', pinEnvelope: env({ purpose: 'create-wallet', sub: 'carol', pin: '493817' }) });
+    const victim = await rpc.call('createWallet', {
+      userId: 'carol',
+      walletId: 'w-carol',
+      pinEnvelope: env({ purpose: 'create-wallet', sub: 'carol', pin: '493817' }),
+    });
     const address = victim.accounts![0]!.address!;
     const guess = (blob: Uint8Array, pin: string) =>
-      codeOf(rpc.call('sign', { userId: 'carol', walletId: 'w-carol', sealedBlob: blob, network: v1.Network.NETWORK_EVM, address, evmMessage: { text: 'g' }, pinEnvelope: env({ purpose: 'sign', sub: 'carol', walletId: 'w-carol', network: 'evm', address, digest: hashMessage('g'), pin }) }));
+      codeOf(
+        rpc.call('sign', {
+          userId: 'carol',
+          walletId: 'w-carol',
+          sealedBlob: blob,
+          network: v1.Network.NETWORK_EVM,
+          address,
+          evmMessage: { text: 'g' },
+          pinEnvelope: env({ purpose: 'sign', sub: 'carol', walletId: 'w-carol', network: 'evm', address, digest: hashMessage('g'), pin }),
+        }),
+      );
     const seen: string[] = [];
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 4; i++) seen.push(await guess(victim.sealedBlob!, `90000${round}${i}`));
@@ -126,21 +168,82 @@ describe('accounts and guesses', () => {
 
   test('a megabyte of EIP-712 does not stall the enclave: a wrong envelope is refused before parsing, and the caps hold', async () => {
     const w = wallets['w-alice']!;
-    const wide = { types: { EIP712Domain: [{ name: 'name', type: 'string' }], M: [{ name: 'a', type: 'uint256[]' }] }, primaryType: 'M', domain: { name: 'x' }, message: { a: Array.from({ length: 120_000 }, (_, i) => i) } };
+    const wide = {
+      types: { EIP712Domain: [{ name: 'name', type: 'string' }], M: [{ name: 'a', type: 'uint256[]' }] },
+      primaryType: 'M',
+      domain: { name: 'x' },
+      message: { a: Array.from({ length: 120_000 }, (_, i) => i) },
+    };
     const json = JSON.stringify(wide);
     expect(json.length).toBeGreaterThan(700_000);
     const started = Date.now();
     // An envelope for another user: refused before the typed data is even parsed.
     const other = env({ purpose: 'sign', sub: 'bob', walletId: 'w-bob', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
-    expect(await codeOf(rpc.call('sign', { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, address: w.address, evmTypedData: { json }, pinEnvelope: other }))).toBe('ENVELOPE_MISMATCH');
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          userId: 'alice',
+          walletId: 'w-alice',
+          sealedBlob: w.blob,
+          network: v1.Network.NETWORK_EVM,
+          address: w.address,
+          evmTypedData: { json },
+          pinEnvelope: other,
+        }),
+      ),
+    ).toBe('ENVELOPE_MISMATCH');
     // A right envelope: the size cap refuses it.
-    const right = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
-    expect(await codeOf(rpc.call('sign', { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, address: w.address, evmTypedData: { json }, pinEnvelope: right }))).toBe('TYPED_DATA_INVALID');
+    const right = env({
+      purpose: 'sign',
+      sub: 'alice',
+      walletId: 'w-alice',
+      network: 'evm',
+      address: w.address,
+      digest: '0x' + '00'.repeat(32),
+      pin: '493817',
+    });
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          userId: 'alice',
+          walletId: 'w-alice',
+          sealedBlob: w.blob,
+          network: v1.Network.NETWORK_EVM,
+          address: w.address,
+          evmTypedData: { json },
+          pinEnvelope: right,
+        }),
+      ),
+    ).toBe('TYPED_DATA_INVALID');
     // Under the size cap, many values: the work cap refuses it.
-    const many = JSON.stringify({ ...wide, message: { a: Array.from({ length: 1000 }, (_, i) => i) }, types: { ...wide.types, M: Array.from({ length: 30 }, (_, i) => ({ name: `a${i}`, type: 'uint256[]' })) } }).replace(/"message":\{"a":(\[[^\]]*\])\}/, (_m, arr: string) => `"message":{${Array.from({ length: 30 }, (_, i) => `"a${i}":${arr}`).join(',')}}`);
+    const many = JSON.stringify({
+      ...wide,
+      message: { a: Array.from({ length: 1000 }, (_, i) => i) },
+      types: { ...wide.types, M: Array.from({ length: 30 }, (_, i) => ({ name: `a${i}`, type: 'uint256[]' })) },
+    }).replace(/"message":\{"a":(\[[^\]]*\])\}/, (_m, arr: string) => `"message":{${Array.from({ length: 30 }, (_, i) => `"a${i}":${arr}`).join(',')}}`);
     expect(many.length).toBeLessThan(256 * 1024);
-    const right2 = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
-    expect(await codeOf(rpc.call('sign', { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, address: w.address, evmTypedData: { json: many }, pinEnvelope: right2 }))).toBe('TYPED_DATA_INVALID');
+    const right2 = env({
+      purpose: 'sign',
+      sub: 'alice',
+      walletId: 'w-alice',
+      network: 'evm',
+      address: w.address,
+      digest: '0x' + '00'.repeat(32),
+      pin: '493817',
+    });
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          userId: 'alice',
+          walletId: 'w-alice',
+          sealedBlob: w.blob,
+          network: v1.Network.NETWORK_EVM,
+          address: w.address,
+          evmTypedData: { json: many },
+          pinEnvelope: right2,
+        }),
+      ),
+    ).toBe('TYPED_DATA_INVALID');
     expect(Date.now() - started).toBeLessThan(5000);
     await stillServes();
   });
@@ -148,14 +251,36 @@ describe('accounts and guesses', () => {
 
 describe('envelopes', () => {
   test('replayed, re-bound to another wallet, user, purpose or digest: refused with their codes', async () => {
-    const once = env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: addressOf('w-alice'), digest: hashMessage('once'), pin: '493817' });
+    const once = env({
+      purpose: 'sign',
+      sub: 'alice',
+      walletId: 'w-alice',
+      network: 'evm',
+      address: addressOf('w-alice'),
+      digest: hashMessage('once'),
+      pin: '493817',
+    });
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('OK');
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('ENVELOPE_REPLAYED');
-    const forAlice = () => env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: addressOf('w-alice'), digest: hashMessage('x'), pin: '493817' });
+    const forAlice = () =>
+      env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: addressOf('w-alice'), digest: hashMessage('x'), pin: '493817' });
     expect(await codeOf(sign('w-bob', 'bob', wallets['w-bob']!.blob, undefined, 'x', forAlice()))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'another message', forAlice()))).toBe('ENVELOPE_MISMATCH');
-    expect(await codeOf(rpc.call('changePin', { userId: 'alice', walletId: 'w-alice', sealedBlob: wallets['w-alice']!.blob, pinEnvelope: forAlice() }))).toBe('ENVELOPE_MISMATCH');
-    expect(await codeOf(rpc.call('deriveAccount', { userId: 'alice', walletId: 'w-alice', sealedBlob: wallets['w-alice']!.blob, network: v1.Network.NETWORK_EVM, index: 3, pinEnvelope: forAlice() }))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(rpc.call('changePin', { userId: 'alice', walletId: 'w-alice', sealedBlob: wallets['w-alice']!.blob, pinEnvelope: forAlice() }))).toBe(
+      'ENVELOPE_MISMATCH',
+    );
+    expect(
+      await codeOf(
+        rpc.call('deriveAccount', {
+          userId: 'alice',
+          walletId: 'w-alice',
+          sealedBlob: wallets['w-alice']!.blob,
+          network: v1.Network.NETWORK_EVM,
+          index: 3,
+          pinEnvelope: forAlice(),
+        }),
+      ),
+    ).toBe('ENVELOPE_MISMATCH');
     await stillServes();
   });
 });
@@ -168,9 +293,19 @@ describe('init', () => {
     try {
       // A ciphertext under the wallet key but with another encryption context (the host cannot make one with the guard's).
       const admin = new KMSClient({ region: 'us-east-1', endpoint: aws.kmsUrl, credentials: { ...LOCAL_KMS_CREDENTIALS } });
-      await expect(admin.send(new EncryptCommand({ KeyId: aws.keyArn, Plaintext: new TextEncoder().encode('{"accessKeyId":"X","secretAccessKey":"Y"}'), EncryptionContext: { 'enclave-wallet:purpose': 'something-else' } }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+      await expect(
+        admin.send(
+          new EncryptCommand({
+            KeyId: aws.keyArn,
+            Plaintext: new TextEncoder().encode('{"accessKeyId":"X","secretAccessKey":"Y"}'),
+            EncryptionContext: { 'enclave-wallet:purpose': 'something-else' },
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
       admin.destroy();
-      expect(await codeOf(c.call('init', aws.initRequest({ guardCredentialsCiphertext: Uint8Array.from(aws.guardCiphertext).reverse() })))).toMatch(/^(KMS_ACCESS_DENIED|CONFIG_REJECTED)$/);
+      expect(await codeOf(c.call('init', aws.initRequest({ guardCredentialsCiphertext: Uint8Array.from(aws.guardCiphertext).reverse() })))).toMatch(
+        /^(KMS_ACCESS_DENIED|CONFIG_REJECTED)$/,
+      );
       expect(await codeOf(c.call('init', aws.initRequest({ guardCredentialsCiphertext: new Uint8Array(0) })))).toBe('CONFIG_REJECTED');
       expect((await c.call('health', {})).initialized).toBe(false);
       expect(await codeOf(c.call('init', aws.initRequest()))).toBe('OK');

@@ -48,13 +48,19 @@ describe('nitro mode: the image, not the host, decides where KMS and the guard a
     expect(() => loadStartupConfig({ ENCLAVE_PLATFORM: 'nitro' })).toThrow(/ENCLAVE_KMS_KEY_ID is required[\s\S]*ENCLAVE_GUARD_TABLE is required/);
     expect(() => loadStartupConfig({ ...NITRO_ENV, ENCLAVE_KMS_KEY_ID: '1234abcd-12ab-34cd-56ef-1234567890ab' })).toThrow(/full KMS key ARN/);
     expect(() => loadStartupConfig({ ...NITRO_ENV, ENCLAVE_GUARD_TABLE: 'enclave-wallet-guard' })).toThrow(/table ARN/);
-    expect(() => loadStartupConfig({ ...NITRO_ENV, ENCLAVE_GUARD_TABLE: TABLE.replace('eu-west-1', 'us-east-1') })).toThrow(/same partition, region and account/);
+    expect(() => loadStartupConfig({ ...NITRO_ENV, ENCLAVE_GUARD_TABLE: TABLE.replace('eu-west-1', 'us-east-1') })).toThrow(
+      /same partition, region and account/,
+    );
   });
 
   test('the enclave process itself refuses to start without the pins', () => {
     const main = join(repo, 'enclave/dist/main.js');
     if (!existsSync(main)) throw new Error('enclave/dist/main.js is missing: run `npm run build` first');
-    const run = spawnSync(process.execPath, [main], { env: { ...process.env, ENCLAVE_PLATFORM: 'nitro', ENCLAVE_KMS_KEY_ID: '', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' }, encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, [main], {
+      env: { ...process.env, ENCLAVE_PLATFORM: 'nitro', ENCLAVE_KMS_KEY_ID: '', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/start_failed/);
     expect(run.stderr).toMatch(/ENCLAVE_KMS_KEY_ID is required in nitro mode/);
@@ -66,7 +72,17 @@ describe('nitro mode: the image, not the host, decides where KMS and the guard a
     expect(out.guard).toMatchObject({ region: 'eu-west-1', table: TABLE, endpoint: 'https://dynamodb.eu-west-1.amazonaws.com', proxy: 'vsock://3:8001' });
     expect(out.kms.ca).toBe(AMAZON_ROOTS);
     expect(out.guard.ca).toBe(AMAZON_ROOTS);
-    const same = validateInit({ kmsRegion: 'eu-west-1', kmsKeyId: KEY, kmsEndpoint: 'https://kms.eu-west-1.amazonaws.com', guardTable: TABLE, credentials: CREDS, guardCredentialsCiphertext: Uint8Array.of(1) }, startup);
+    const same = validateInit(
+      {
+        kmsRegion: 'eu-west-1',
+        kmsKeyId: KEY,
+        kmsEndpoint: 'https://kms.eu-west-1.amazonaws.com',
+        guardTable: TABLE,
+        credentials: CREDS,
+        guardCredentialsCiphertext: Uint8Array.of(1),
+      },
+      startup,
+    );
     expect(same.kms.endpoint).toBe('https://kms.eu-west-1.amazonaws.com');
     const fips = validateInit({ credentials: CREDS, guardCredentialsCiphertext: Uint8Array.of(1) }, loadStartupConfig({ ...NITRO_ENV, ENCLAVE_AWS_FIPS: '1' }));
     expect(fips.kms.endpoint).toBe('https://kms-fips.eu-west-1.amazonaws.com');
@@ -98,7 +114,9 @@ describe('nitro mode: the image, not the host, decides where KMS and the guard a
     const server = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: createLogger('error', () => {}), service });
     const rpc = await RpcClient.connect(server.address);
     try {
-      await expect(rpc.call('init', { kmsEndpoint: 'https://kms.attacker.example', credentials: CREDS, guardCredentialsCiphertext: Uint8Array.of(1) })).rejects.toMatchObject({ code: 'CONFIG_REJECTED' });
+      await expect(
+        rpc.call('init', { kmsEndpoint: 'https://kms.attacker.example', credentials: CREDS, guardCredentialsCiphertext: Uint8Array.of(1) }),
+      ).rejects.toMatchObject({ code: 'CONFIG_REJECTED' });
       expect(await rpc.call('health', {})).toMatchObject({ initialized: false });
     } finally {
       rpc.close();
@@ -173,7 +191,11 @@ describe('a fake KMS that answers GenerateRandom with bytes of its choosing does
   });
 
   async function phraseOf(walletId: string): Promise<string> {
-    const created = await rpc.call('createWallet', { userId: 'u', walletId, pinEnvelope: sealEnvelope(envelopeKey, { purpose: 'create-wallet', sub: 'u', pin: '493817' }) });
+    const created = await rpc.call('createWallet', {
+      userId: 'u',
+      walletId,
+      pinEnvelope: sealEnvelope(envelopeKey, { purpose: 'create-wallet', sub: 'u', pin: '493817' }),
+    });
     const clientKey = x25519.utils.randomSecretKey();
     const recipientPublicKey = x25519.getPublicKey(clientKey);
     const out = await rpc.call('export', {

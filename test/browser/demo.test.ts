@@ -59,12 +59,18 @@ maybe('the demo page in Chromium', () => {
     await page.goto(`${stack.url}/demo`);
     await page.fill('#email', 'browser@example.com');
     await page.click('#login');
-    await page.locator('#att-pcr0').filter({ hasText: /[0-9a-f]{96}/ }).waitFor();
+    await page
+      .locator('#att-pcr0')
+      .filter({ hasText: /[0-9a-f]{96}/ })
+      .waitFor();
     expect(await page.textContent('#att-mode')).toBe('simulated');
     await page.click('#create');
     await pad('493817');
     await pad('493817');
-    await page.locator('#addr-evm').filter({ hasText: /^0x[0-9a-fA-F]{40}$/ }).waitFor();
+    await page
+      .locator('#addr-evm')
+      .filter({ hasText: /^0x[0-9a-fA-F]{40}$/ })
+      .waitFor();
     const evm = (await page.textContent('#addr-evm')) as Address;
     expect(await page.textContent('#addr-solana')).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
     expect(await page.textContent('#addr-bitcoin')).toMatch(/^bc1q/);
@@ -75,13 +81,19 @@ maybe('the demo page in Chromium', () => {
     await page.fill('#message', 'Signed in a browser');
     await page.click('#sign');
     await pad('493817');
-    await page.locator('#signature').filter({ hasText: /^0x[0-9a-f]{130}$/ }).waitFor();
+    await page
+      .locator('#signature')
+      .filter({ hasText: /^0x[0-9a-f]{130}$/ })
+      .waitFor();
     const signature = (await page.textContent('#signature')) as Hex;
     expect(await verifyMessage({ address: evm, message: 'Signed in a browser', signature })).toBe(true);
 
     await page.click('#send');
     await pad('493817');
-    await page.locator('#tx').filter({ hasText: /mined in block \d+ \(success\)/ }).waitFor({ timeout: 20_000 });
+    await page
+      .locator('#tx')
+      .filter({ hasText: /mined in block \d+ \(success\)/ })
+      .waitFor({ timeout: 20_000 });
     const hash = /0x[0-9a-f]{64}/.exec((await page.textContent('#tx'))!)![0] as Hex;
     const receipt = await createPublicClient({ chain: foundry, transport: http(anvil.rpc) }).getTransactionReceipt({ hash });
     expect(receipt.from).toBe(evm.toLowerCase());

@@ -30,7 +30,10 @@ function listed(section: string): Set<string> {
   expect(start).toBeGreaterThan(0);
   const end = doc.indexOf('\n## ', start + 1);
   const names = new Set<string>();
-  for (const row of doc.slice(start, end === -1 ? undefined : end).split('\n').filter((l) => l.startsWith('| `'))) {
+  for (const row of doc
+    .slice(start, end === -1 ? undefined : end)
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))) {
     for (const m of row.split('|')[1]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(m[1]!);
   }
   return names;

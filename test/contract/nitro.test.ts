@@ -52,12 +52,20 @@ test('the image holds no development code: enclave/dist has no simulated NSM, de
   expect(files.filter((f) => /(simulated|dev-ca|x509-builder|cbor)\.(js|d\.ts)$/.test(f))).toEqual([]);
   for (const f of files.filter((f) => f.endsWith('.js'))) {
     const text = readFileSync(f, 'utf8');
-    expect({ f, devRoot: text.includes('DEV root (NOT FOR PRODUCTION)'), simulatedClass: /class SimulatedNsm\b/.test(text) }).toEqual({ f, devRoot: false, simulatedClass: false });
+    expect({ f, devRoot: text.includes('DEV root (NOT FOR PRODUCTION)'), simulatedClass: /class SimulatedNsm\b/.test(text) }).toEqual({
+      f,
+      devRoot: false,
+      simulatedClass: false,
+    });
   }
-  const tree = spawnSync('npm', ['ls', '--omit=dev', '--workspace', 'enclave', '--workspace', 'proto', '--all', '--parseable'], { cwd: repo, encoding: 'utf8' }).stdout;
+  const tree = spawnSync('npm', ['ls', '--omit=dev', '--workspace', 'enclave', '--workspace', 'proto', '--all', '--parseable'], {
+    cwd: repo,
+    encoding: 'utf8',
+  }).stdout;
   expect(tree).toContain('node_modules/@enclave-wallet/enclave');
   expect(tree).toContain('node_modules/argon2');
-  for (const dev of ['@enclave-wallet/devtools', '@enclave-wallet/host', '@enclave-wallet/client', 'dynalite', 'litesvm', 'express', 'jose']) expect(tree).not.toContain(`node_modules/${dev}\n`);
+  for (const dev of ['@enclave-wallet/devtools', '@enclave-wallet/host', '@enclave-wallet/client', 'dynalite', 'litesvm', 'express', 'jose'])
+    expect(tree).not.toContain(`node_modules/${dev}\n`);
 });
 
 test('every script under nitro/ fails fast (set -euo pipefail)', () => {
@@ -70,14 +78,18 @@ test('the enclave process refuses nitro mode where there is no /dev/nsm', () => 
   const main = join(repo, 'enclave/dist/main.js');
   if (!existsSync(main)) throw new Error('enclave/dist/main.js is missing: run `npm run build` first');
   expect(existsSync('/dev/nsm')).toBe(false);
-  const run = spawnSync(process.execPath, [main], { env: {
+  const run = spawnSync(process.execPath, [main], {
+    env: {
       ...process.env,
       ENCLAVE_PLATFORM: 'nitro',
       ENCLAVE_KMS_KEY_ID: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
       ENCLAVE_GUARD_TABLE: 'arn:aws:dynamodb:eu-west-1:111122223333:table/enclave-wallet-guard',
       ENCLAVE_LISTEN: 'tcp://127.0.0.1:0',
       NODE_NO_WARNINGS: '1',
-    }, encoding: 'utf8', timeout: 20_000 });
+    },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(/start_failed/);
   expect(run.stderr).toMatch(/\/dev\/nsm/);
@@ -85,7 +97,11 @@ test('the enclave process refuses nitro mode where there is no /dev/nsm', () => 
 
 test('a production build refuses the simulated NSM without the explicit override', () => {
   const main = join(repo, 'enclave/dist/main.js');
-  const run = spawnSync(process.execPath, [main], { env: { ...process.env, NODE_ENV: 'production', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' }, encoding: 'utf8', timeout: 20_000 });
+  const run = spawnSync(process.execPath, [main], {
+    env: { ...process.env, NODE_ENV: 'production', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(/refusing the simulated NSM in a production build/);
 });

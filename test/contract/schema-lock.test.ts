@@ -31,7 +31,9 @@ test('the schema agrees with the committed lock', () => {
 });
 
 test('renumbering a field fails', () => {
-  const problems = problemsOf(mutate('  string wallet_id = 2;\n  // HPKE envelope, purpose "create-wallet"', '  string wallet_id = 20;\n  // HPKE envelope, purpose "create-wallet"'));
+  const problems = problemsOf(
+    mutate('  string wallet_id = 2;\n  // HPKE envelope, purpose "create-wallet"', '  string wallet_id = 20;\n  // HPKE envelope, purpose "create-wallet"'),
+  );
   expect(problems.join('\n')).toMatch(/CreateWalletRequest: field 2 \(walletId\) was removed/);
 });
 
@@ -48,7 +50,10 @@ test('reusing a reserved number fails', () => {
 test('removing a field without reserving it fails; reserving number and name passes', () => {
   const removed = mutate('  // With PIN_LOCKED: seconds until the next attempt is allowed.\n  uint32 retry_after_seconds = 4;\n', '');
   expect(problemsOf(removed).join('\n')).toMatch(/Error: field 4 \(retryAfterSeconds\) was removed without reserving/);
-  const reserved = mutate('  // With PIN_LOCKED: seconds until the next attempt is allowed.\n  uint32 retry_after_seconds = 4;\n', '  reserved 4;\n  reserved "retryAfterSeconds";\n');
+  const reserved = mutate(
+    '  // With PIN_LOCKED: seconds until the next attempt is allowed.\n  uint32 retry_after_seconds = 4;\n',
+    '  reserved 4;\n  reserved "retryAfterSeconds";\n',
+  );
   expect(problemsOf(reserved)).toEqual([]);
 });
 

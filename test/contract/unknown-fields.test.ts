@@ -4,8 +4,15 @@ import { v1 } from '@enclave-wallet/proto';
 /** Appends fields this schema does not know: a varint (field 99) and a length-delimited one (field 100). */
 function withUnknownFields(bytes: Uint8Array): Buffer {
   const extra = Buffer.from([
-    0x98, 0x06, 0x2a, // field 99, varint 42
-    0xa2, 0x06, 0x03, 0x61, 0x62, 0x63, // field 100, "abc"
+    0x98,
+    0x06,
+    0x2a, // field 99, varint 42
+    0xa2,
+    0x06,
+    0x03,
+    0x61,
+    0x62,
+    0x63, // field 100, "abc"
   ]);
   return Buffer.concat([bytes, extra]);
 }

@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-  const res = await fetch(stack.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(stack.url + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const json = (await res.json()) as T & { error?: { code: string } };
   if (!res.ok) throw new Error(`${path}: ${res.status} ${json.error?.code}`);
   return json;
@@ -40,8 +44,15 @@ async function envelope(body: EnvelopeBody): Promise<string> {
 }
 
 test('legacy, EIP-2930 and EIP-1559 transactions signed by the enclave are mined by anvil', async () => {
-  const { accessToken, user } = await call<{ accessToken: string; user: { id: string } }>('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'chain@example.com' }) });
-  const wallet = await call<{ walletId: string; accounts: Array<{ network: string; address: `0x${string}` }> }>('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: user.id, pin: '493817' }) }, accessToken);
+  const { accessToken, user } = await call<{ accessToken: string; user: { id: string } }>('POST', '/v1/auth/login', {
+    idToken: await stack.issuer.sign({ email: 'chain@example.com' }),
+  });
+  const wallet = await call<{ walletId: string; accounts: Array<{ network: string; address: `0x${string}` }> }>(
+    'POST',
+    '/v1/wallets',
+    { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: user.id, pin: '493817' }) },
+    accessToken,
+  );
   const address = wallet.accounts.find((a) => a.network === 'evm')!.address;
   const chain = createPublicClient({ chain: foundry, transport: http(rpc) });
   await chain.request({ method: 'anvil_setBalance' as never, params: [address, '0xde0b6b3a7640000'] as never });
@@ -50,7 +61,11 @@ test('legacy, EIP-2930 and EIP-1559 transactions signed by the enclave are mined
     const nonce = await chain.getTransactionCount({ address });
     const base = { chainId: 31337, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const, value: parseEther('0.001'), nonce, gas: 30000n };
     const tx: TransactionSerializable =
-      type === 'eip1559' ? { ...base, type, maxFeePerGas: gasPrice * 2n, maxPriorityFeePerGas: 1n } : type === 'eip2930' ? { ...base, type, gasPrice: gasPrice * 2n, accessList: [] } : { ...base, type, gasPrice: gasPrice * 2n };
+      type === 'eip1559'
+        ? { ...base, type, maxFeePerGas: gasPrice * 2n, maxPriorityFeePerGas: 1n }
+        : type === 'eip2930'
+          ? { ...base, type, gasPrice: gasPrice * 2n, accessList: [] }
+          : { ...base, type, gasPrice: gasPrice * 2n };
     const apiTx = {
       type,
       to: base.to,
@@ -63,7 +78,21 @@ test('legacy, EIP-2930 and EIP-1559 transactions signed by the enclave are mined
     const out = await call<{ signedTransaction: `0x${string}` }>(
       'POST',
       `/v1/wallets/${wallet.walletId}/sign`,
-      { network: 'evm', kind: 'transaction', chainId: 31337, transaction: apiTx, pinEnvelope: await envelope({ purpose: 'sign', sub: user.id, walletId: wallet.walletId, network: 'evm', address, digest: keccak256(serializeTransaction(tx)), pin: '493817' }) },
+      {
+        network: 'evm',
+        kind: 'transaction',
+        chainId: 31337,
+        transaction: apiTx,
+        pinEnvelope: await envelope({
+          purpose: 'sign',
+          sub: user.id,
+          walletId: wallet.walletId,
+          network: 'evm',
+          address,
+          digest: keccak256(serializeTransaction(tx)),
+          pin: '493817',
+        }),
+      },
       accessToken,
     );
     const hash = await chain.sendRawTransaction({ serializedTransaction: out.signedTransaction });

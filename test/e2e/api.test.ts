@@ -68,7 +68,9 @@ describe('auth', () => {
   });
 
   test('ID tokens from untrusted issuers, for another audience, expired or tampered are refused', async () => {
-    expect(errorCode(await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'a@b.c', iss: 'https://evil.example.com' }) }))).toBe('TOKEN_INVALID');
+    expect(errorCode(await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'a@b.c', iss: 'https://evil.example.com' }) }))).toBe(
+      'TOKEN_INVALID',
+    );
     expect(errorCode(await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'a@b.c', aud: 'someone-else' }) }))).toBe('TOKEN_INVALID');
     expect(errorCode(await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'a@b.c', expiresIn: -600 }) }))).toBe('TOKEN_EXPIRED');
     const token = await stack.issuer.sign({ email: 'a@b.c' });
@@ -101,7 +103,12 @@ describe('a wallet through the API', () => {
   });
 
   test('create, list, get', async () => {
-    const created = await api<{ walletId: string; accounts: Array<{ network: string; address: string }>; createdAt: string }>('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: alice.userId, pin: '493817' }) }, alice.accessToken);
+    const created = await api<{ walletId: string; accounts: Array<{ network: string; address: string }>; createdAt: string }>(
+      'POST',
+      '/v1/wallets',
+      { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: alice.userId, pin: '493817' }) },
+      alice.accessToken,
+    );
     expect(created.status).toBe(201);
     walletId = created.body.walletId;
     evm = created.body.accounts.find((a) => a.network === 'evm')!.address;
@@ -117,16 +124,70 @@ describe('a wallet through the API', () => {
   test('another user cannot see or use the wallet', async () => {
     const bob = await login('bob@example.com');
     expect(errorCode(await api('GET', `/v1/wallets/${walletId}`, undefined, bob.accessToken))).toBe('WALLET_NOT_FOUND');
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: bob.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, bob.accessToken))).toBe('WALLET_NOT_FOUND');
+    expect(
+      errorCode(
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/sign`,
+          {
+            network: 'evm',
+            kind: 'message',
+            message: 'x',
+            pinEnvelope: await envelope({ purpose: 'sign', sub: bob.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }),
+          },
+          bob.accessToken,
+        ),
+      ),
+    ).toBe('WALLET_NOT_FOUND');
   });
 
   test('sign a message and an EIP-1559 transaction; viem verifies both', async () => {
-    const msg = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'hi', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('hi'), pin: '493817' }) }, alice.accessToken);
+    const msg = await api<{ signature: `0x${string}` }>(
+      'POST',
+      `/v1/wallets/${walletId}/sign`,
+      {
+        network: 'evm',
+        kind: 'message',
+        message: 'hi',
+        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('hi'), pin: '493817' }),
+      },
+      alice.accessToken,
+    );
     expect(msg.status).toBe(200);
     expect(await verifyMessage({ address: evm as `0x${string}`, message: 'hi', signature: msg.body.signature })).toBe(true);
-    const tx = { type: 'eip1559' as const, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const, value: '1000', nonce: '0', gas: '21000', maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000' };
-    const digest = keccak256(serializeTransaction({ type: 'eip1559', chainId: 31337, to: tx.to, value: 1000n, nonce: 0, gas: 21000n, maxFeePerGas: 2000000000n, maxPriorityFeePerGas: 1000000000n }));
-    const signed = await api<{ signedTransaction: `0x${string}`; hash: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'transaction', chainId: 31337, transaction: tx, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest, pin: '493817' }) }, alice.accessToken);
+    const tx = {
+      type: 'eip1559' as const,
+      to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const,
+      value: '1000',
+      nonce: '0',
+      gas: '21000',
+      maxFeePerGas: '2000000000',
+      maxPriorityFeePerGas: '1000000000',
+    };
+    const digest = keccak256(
+      serializeTransaction({
+        type: 'eip1559',
+        chainId: 31337,
+        to: tx.to,
+        value: 1000n,
+        nonce: 0,
+        gas: 21000n,
+        maxFeePerGas: 2000000000n,
+        maxPriorityFeePerGas: 1000000000n,
+      }),
+    );
+    const signed = await api<{ signedTransaction: `0x${string}`; hash: string }>(
+      'POST',
+      `/v1/wallets/${walletId}/sign`,
+      {
+        network: 'evm',
+        kind: 'transaction',
+        chainId: 31337,
+        transaction: tx,
+        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest, pin: '493817' }),
+      },
+      alice.accessToken,
+    );
     expect(signed.status).toBe(200);
     expect(await recoverTransactionAddress({ serializedTransaction: signed.body.signedTransaction as never })).toBe(evm);
     expect(signed.body.hash).toBe(keccak256(signed.body.signedTransaction));
@@ -135,68 +196,252 @@ describe('a wallet through the API', () => {
   test('sign EIP-712 typed data and a Solana message through the API', async () => {
     const typedData = {
       domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
-      types: { Person: [{ name: 'name', type: 'string' }, { name: 'wallet', type: 'address' }], Mail: [{ name: 'from', type: 'Person' }, { name: 'to', type: 'Person' }, { name: 'contents', type: 'string' }] },
+      types: {
+        Person: [
+          { name: 'name', type: 'string' },
+          { name: 'wallet', type: 'address' },
+        ],
+        Mail: [
+          { name: 'from', type: 'Person' },
+          { name: 'to', type: 'Person' },
+          { name: 'contents', type: 'string' },
+        ],
+      },
       primaryType: 'Mail',
-      message: { from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' }, to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' }, contents: 'Hello, Bob!' },
+      message: {
+        from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
+        to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
+        contents: 'Hello, Bob!',
+      },
     } as const;
-    const typed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'typed-data', typedData, pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashTypedData(typedData), pin: '493817' }) }, alice.accessToken);
+    const typed = await api<{ signature: `0x${string}` }>(
+      'POST',
+      `/v1/wallets/${walletId}/sign`,
+      {
+        network: 'evm',
+        kind: 'typed-data',
+        typedData,
+        pinEnvelope: await envelope({
+          purpose: 'sign',
+          sub: alice.userId,
+          walletId,
+          network: 'evm',
+          address: evm,
+          digest: hashTypedData(typedData),
+          pin: '493817',
+        }),
+      },
+      alice.accessToken,
+    );
     expect(typed.status).toBe(200);
     expect(await recoverTypedDataAddress({ ...typedData, signature: typed.body.signature })).toBe(evm);
     const wallet = await api<{ accounts: Array<{ network: string; address: string }> }>('GET', `/v1/wallets/${walletId}`, undefined, alice.accessToken);
     const solana = wallet.body.accounts.find((a) => a.network === 'solana')!.address;
     const message = new TextEncoder().encode('Sign in to Example');
-    const sol = await api<{ signature: string }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'solana', kind: 'message', message: Buffer.from(message).toString('base64'), pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'solana', address: solana, digest: toHex(sha256(message)), pin: '493817' }) }, alice.accessToken);
+    const sol = await api<{ signature: string }>(
+      'POST',
+      `/v1/wallets/${walletId}/sign`,
+      {
+        network: 'solana',
+        kind: 'message',
+        message: Buffer.from(message).toString('base64'),
+        pinEnvelope: await envelope({
+          purpose: 'sign',
+          sub: alice.userId,
+          walletId,
+          network: 'solana',
+          address: solana,
+          digest: toHex(sha256(message)),
+          pin: '493817',
+        }),
+      },
+      alice.accessToken,
+    );
     expect(sol.status).toBe(200);
     expect(ed25519.verify(base58.decode(sol.body.signature), message, base58.decode(solana))).toBe(true);
   });
 
   test('a wrong PIN is 422 with attempts left, counted in the enclave’s guard table; the stored blob is untouched', async () => {
     const before = (await stack.store.wallets.get(alice.userId, walletId))!;
-    const res = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
+    const res = await api(
+      'POST',
+      `/v1/wallets/${walletId}/sign`,
+      {
+        network: 'evm',
+        kind: 'message',
+        message: 'x',
+        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }),
+      },
+      alice.accessToken,
+    );
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ error: { code: 'PIN_INVALID', attemptsLeft: 4 } });
     const after = (await stack.store.wallets.get(alice.userId, walletId))!;
     expect(after.version).toBe(before.version);
     expect(Buffer.from(after.sealedBlob).equals(Buffer.from(before.sealedBlob))).toBe(true);
-    const guard = await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }));
+    const guard = await stack.aws.dynamo.send(
+      new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }),
+    );
     expect(guard.Item?.failed?.N).toBe('1');
   });
 
   test('mismatched, replayed and expired envelopes are 422 with their codes', async () => {
     const body = (e: string) => ({ network: 'evm', kind: 'message', message: 'x', pinEnvelope: e });
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('y'), pin: '493817' })), alice.accessToken))).toBe('ENVELOPE_MISMATCH');
+    expect(
+      errorCode(
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/sign`,
+          body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('y'), pin: '493817' })),
+          alice.accessToken,
+        ),
+      ),
+    ).toBe('ENVELOPE_MISMATCH');
     const once = await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' });
     expect((await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken)).status).toBe(200);
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken))).toBe('ENVELOPE_REPLAYED');
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817', exp: 1 })), alice.accessToken))).toBe('ENVELOPE_EXPIRED');
+    expect(
+      errorCode(
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/sign`,
+          body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817', exp: 1 })),
+          alice.accessToken,
+        ),
+      ),
+    ).toBe('ENVELOPE_EXPIRED');
   });
 
   test('export matches MetaMask’s derivation; derive account 1; change PIN', async () => {
     const clientKey = x25519.utils.randomSecretKey();
     const recipient = x25519.getPublicKey(clientKey);
-    const out = await api<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${walletId}/export`, { recipientPublicKey: Buffer.from(recipient).toString('base64'), pinEnvelope: await envelope({ purpose: 'export', sub: alice.userId, walletId, digest: toHex(sha256(recipient)), pin: '493817' }) }, alice.accessToken);
+    const out = await api<{ encryptedRecoveryPhrase: string }>(
+      'POST',
+      `/v1/wallets/${walletId}/export`,
+      {
+        recipientPublicKey: Buffer.from(recipient).toString('base64'),
+        pinEnvelope: await envelope({ purpose: 'export', sub: alice.userId, walletId, digest: toHex(sha256(recipient)), pin: '493817' }),
+      },
+      alice.accessToken,
+    );
     expect(out.status).toBe(200);
-    const { mnemonic } = JSON.parse(new TextDecoder().decode(hpkeOpen(clientKey, Buffer.from(out.body.encryptedRecoveryPhrase, 'base64'), RECOVERY_INFO))) as { mnemonic: string };
+    const { mnemonic } = JSON.parse(new TextDecoder().decode(hpkeOpen(clientKey, Buffer.from(out.body.encryptedRecoveryPhrase, 'base64'), RECOVERY_INFO))) as {
+      mnemonic: string;
+    };
     expect(mnemonicToAccount(mnemonic).address).toBe(evm);
-    const acct = await api<{ address: string; index: number }>('POST', `/v1/wallets/${walletId}/accounts`, { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) }, alice.accessToken);
+    const acct = await api<{ address: string; index: number }>(
+      'POST',
+      `/v1/wallets/${walletId}/accounts`,
+      { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) },
+      alice.accessToken,
+    );
     expect(acct.status).toBe(201);
     expect(acct.body.address).toBe(mnemonicToAccount(mnemonic, { addressIndex: 1 }).address);
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/accounts`, { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) }, alice.accessToken))).toBe('ACCOUNT_EXISTS');
+    expect(
+      errorCode(
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/accounts`,
+          { network: 'evm', index: 1, pinEnvelope: await envelope({ purpose: 'derive-account', sub: alice.userId, walletId, pin: '493817' }) },
+          alice.accessToken,
+        ),
+      ),
+    ).toBe('ACCOUNT_EXISTS');
     const oldRecord = (await stack.store.wallets.get(alice.userId, walletId))!;
-    expect((await api('POST', `/v1/wallets/${walletId}/pin`, { pinEnvelope: await envelope({ purpose: 'change-pin', sub: alice.userId, walletId, pin: '493817', newPin: '270394' }) }, alice.accessToken)).status).toBe(204);
+    expect(
+      (
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/pin`,
+          { pinEnvelope: await envelope({ purpose: 'change-pin', sub: alice.userId, walletId, pin: '493817', newPin: '270394' }) },
+          alice.accessToken,
+        )
+      ).status,
+    ).toBe(204);
     const newRecord = (await stack.store.wallets.get(alice.userId, walletId))!;
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
+    expect(
+      errorCode(
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/sign`,
+          {
+            network: 'evm',
+            kind: 'message',
+            message: 'x',
+            pinEnvelope: await envelope({
+              purpose: 'sign',
+              sub: alice.userId,
+              walletId,
+              network: 'evm',
+              address: evm,
+              digest: hashMessage('x'),
+              pin: '493817',
+            }),
+          },
+          alice.accessToken,
+        ),
+      ),
+    ).toBe('PIN_INVALID');
     // A hostile operator puts the blob sealed under the old PIN back into storage: the old PIN still fails…
     await stack.store.wallets.update(newRecord, oldRecord.sealedBlob);
-    expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }) }, alice.accessToken))).toBe('PIN_INVALID');
+    expect(
+      errorCode(
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/sign`,
+          {
+            network: 'evm',
+            kind: 'message',
+            message: 'x',
+            pinEnvelope: await envelope({
+              purpose: 'sign',
+              sub: alice.userId,
+              walletId,
+              network: 'evm',
+              address: evm,
+              digest: hashMessage('x'),
+              pin: '493817',
+            }),
+          },
+          alice.accessToken,
+        ),
+      ),
+    ).toBe('PIN_INVALID');
     // …the new one works, and the host's copy is healed with the current blob from the enclave.
-    expect((await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '270394' }) }, alice.accessToken)).status).toBe(200);
+    expect(
+      (
+        await api(
+          'POST',
+          `/v1/wallets/${walletId}/sign`,
+          {
+            network: 'evm',
+            kind: 'message',
+            message: 'x',
+            pinEnvelope: await envelope({
+              purpose: 'sign',
+              sub: alice.userId,
+              walletId,
+              network: 'evm',
+              address: evm,
+              digest: hashMessage('x'),
+              pin: '270394',
+            }),
+          },
+          alice.accessToken,
+        )
+      ).status,
+    ).toBe(200);
     expect(Buffer.from((await stack.store.wallets.get(alice.userId, walletId))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
   });
 
   test('import gives MetaMask’s and Phantom’s addresses', async () => {
     const mnemonic = 'test test test test test test test test test test test junk';
-    const res = await api<{ accounts: Array<{ address: string }> }>('POST', '/v1/wallets/import', { recoveryEnvelope: await envelope({ purpose: 'import', sub: alice.userId, pin: '493817', mnemonic }) }, alice.accessToken);
+    const res = await api<{ accounts: Array<{ address: string }> }>(
+      'POST',
+      '/v1/wallets/import',
+      { recoveryEnvelope: await envelope({ purpose: 'import', sub: alice.userId, pin: '493817', mnemonic }) },
+      alice.accessToken,
+    );
     expect(res.status).toBe(201);
     expect(res.body.accounts[0]!.address).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
   });
@@ -204,7 +449,17 @@ describe('a wallet through the API', () => {
   test('lock-out after five wrong PINs: 403 PIN_LOCKED with retryAfter', async () => {
     let last: Answer | undefined;
     for (let i = 0; i < 6; i++) {
-      last = await api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'x', pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }) }, alice.accessToken);
+      last = await api(
+        'POST',
+        `/v1/wallets/${walletId}/sign`,
+        {
+          network: 'evm',
+          kind: 'message',
+          message: 'x',
+          pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }),
+        },
+        alice.accessToken,
+      );
     }
     expect(last!.status).toBe(403);
     expect(last!.body).toMatchObject({ error: { code: 'PIN_LOCKED' } });
@@ -240,7 +495,12 @@ describe('bad input', () => {
 
 test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and recovers by itself; wallets sealed before still work', async () => {
   const erin = await login('erin@example.com');
-  const created = await api<{ walletId: string; accounts: Array<{ network: string; address: `0x${string}` }> }>('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: erin.userId, pin: '493817' }) }, erin.accessToken);
+  const created = await api<{ walletId: string; accounts: Array<{ network: string; address: `0x${string}` }> }>(
+    'POST',
+    '/v1/wallets',
+    { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: erin.userId, pin: '493817' }) },
+    erin.accessToken,
+  );
   await stack.stopEnclave();
   expect(errorCode(await api('GET', '/v1/enclave/attestation'))).toBe('ENCLAVE_UNAVAILABLE');
   expect((await api('GET', '/readyz')).status).toBe(503);
@@ -253,7 +513,25 @@ test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and reco
   expect(status).toBe(200);
   // A new enclave process (new keys in memory) opens the wallet sealed by the old one.
   const walletId = created.body.walletId;
-  const signed = await api<{ signature: `0x${string}` }>('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: 'still here', pinEnvelope: await envelope({ purpose: 'sign', sub: erin.userId, walletId, network: 'evm', address: created.body.accounts[0]!.address, digest: hashMessage('still here'), pin: '493817' }) }, erin.accessToken);
+  const signed = await api<{ signature: `0x${string}` }>(
+    'POST',
+    `/v1/wallets/${walletId}/sign`,
+    {
+      network: 'evm',
+      kind: 'message',
+      message: 'still here',
+      pinEnvelope: await envelope({
+        purpose: 'sign',
+        sub: erin.userId,
+        walletId,
+        network: 'evm',
+        address: created.body.accounts[0]!.address,
+        digest: hashMessage('still here'),
+        pin: '493817',
+      }),
+    },
+    erin.accessToken,
+  );
   expect(signed.status).toBe(200);
   expect(await verifyMessage({ address: created.body.accounts[0]!.address, message: 'still here', signature: signed.body.signature })).toBe(true);
   // What storage holds is opaque: no PIN, no mnemonic words, just the public accounts.
@@ -275,7 +553,8 @@ test('docs, OpenAPI and metrics are served; logs hold no tokens or envelopes', a
   expect(Number(/^enclave_kms_calls_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
   expect(Number(/^enclave_kms_call_seconds_sum ([\d.]+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
   // Where the time went (the benchmark's breakdown): signatures made earlier in this file stretched PINs and signed.
-  const phase = (side: string, name: string, what: 'sum' | 'count'): number => Number(new RegExp(`^${side}_phase_seconds_${what}\\{phase="${name}"\\} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const phase = (side: string, name: string, what: 'sum' | 'count'): number =>
+    Number(new RegExp(`^${side}_phase_seconds_${what}\\{phase="${name}"\\} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
   for (const name of ['envelope', 'guard_count', 'kms', 'stretch', 'seed', 'sign', 'guard_clear']) {
     expect(phase('enclave', name, 'count')).toBeGreaterThan(0);
     expect(phase('enclave', name, 'sum')).toBeGreaterThan(0);
@@ -312,7 +591,12 @@ test('rate limits answer 429 RATE_LIMITED with Retry-After', async () => {
   try {
     const idToken = await limited.issuer.sign({ email: 'flood@example.com' });
     let last: Response | undefined;
-    for (let i = 0; i < 31; i++) last = await fetch(`${limited.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken }) });
+    for (let i = 0; i < 31; i++)
+      last = await fetch(`${limited.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ idToken }),
+      });
     expect(last!.status).toBe(429);
     expect(((await last!.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);

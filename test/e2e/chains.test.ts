@@ -26,7 +26,19 @@ import {
   setTransactionMessageLifetimeUsingBlockhash,
   signTransactionMessageWithSigners,
 } from '@solana/kit';
-import { createPublicClient, createWalletClient, encodeFunctionData, getAddress, http, keccak256, parseEther, serializeTransaction, type Address, type Hex, type TransactionSerializable } from 'viem';
+import {
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  getAddress,
+  http,
+  keccak256,
+  parseEther,
+  serializeTransaction,
+  type Address,
+  type Hex,
+  type TransactionSerializable,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
@@ -38,7 +50,10 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { sealEnvelope } from '../support/envelopes.js';
 import { startStack, type Stack } from '../support/stack.js';
 
-const token = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/erc20/TestToken.json', import.meta.url)), 'utf8')) as { abi: unknown[]; bytecode: Hex };
+const token = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/erc20/TestToken.json', import.meta.url)), 'utf8')) as {
+  abi: unknown[];
+  bytecode: Hex;
+};
 // anvil's first dev account (its published test key): deploys the token and funds the wallet.
 const deployer = privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const;
@@ -58,8 +73,16 @@ let session: { accessToken: string; userId: string };
 let wallet: { walletId: string; evm: Address; solana: string };
 const chain = () => createPublicClient({ chain: foundry, transport: http(anvil.rpc) });
 
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T & { error?: { code: string; message: string; reason?: string; hash?: string } } }> {
-  const res = await fetch(stack.url + path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T & { error?: { code: string; message: string; reason?: string; hash?: string } } }> {
+  const res = await fetch(stack.url + path, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as never };
 }
 
@@ -92,8 +115,27 @@ interface Tx {
 function digestOf(t: Tx): Hex {
   const viemTx: TransactionSerializable =
     t.type === 'legacy'
-      ? { type: 'legacy', chainId: 31337, to: t.to as Address, value: BigInt(t.value), nonce: Number(t.nonce), gas: BigInt(t.gas), gasPrice: BigInt(t.gasPrice!), data: t.data as Hex }
-      : { type: 'eip1559', chainId: 31337, to: t.to as Address, value: BigInt(t.value), nonce: Number(t.nonce), gas: BigInt(t.gas), maxFeePerGas: BigInt(t.maxFeePerGas!), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas!), data: t.data as Hex };
+      ? {
+          type: 'legacy',
+          chainId: 31337,
+          to: t.to as Address,
+          value: BigInt(t.value),
+          nonce: Number(t.nonce),
+          gas: BigInt(t.gas),
+          gasPrice: BigInt(t.gasPrice!),
+          data: t.data as Hex,
+        }
+      : {
+          type: 'eip1559',
+          chainId: 31337,
+          to: t.to as Address,
+          value: BigInt(t.value),
+          nonce: Number(t.nonce),
+          gas: BigInt(t.gas),
+          maxFeePerGas: BigInt(t.maxFeePerGas!),
+          maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas!),
+          data: t.data as Hex,
+        };
   return keccak256(serializeTransaction(viemTx));
 }
 
@@ -102,11 +144,23 @@ async function evmSendBody(prepared: { transaction: Tx; digest: Hex }) {
   const t = prepared.transaction;
   const digest = digestOf(t);
   expect(prepared.digest).toBe(digest);
-  return { network: 'evm', kind: 'transaction', chainId: 31337, transaction: t, pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'evm', address: wallet.evm, digest }) };
+  return {
+    network: 'evm',
+    kind: 'transaction',
+    chainId: 31337,
+    transaction: t,
+    pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'evm', address: wallet.evm, digest }),
+  };
 }
 
 async function prepareEvm(over: Record<string, unknown> = {}) {
-  return api<{ transaction: Tx; digest: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, { network: 'evm', chainId: 31337, to: RECIPIENT, value: parseEther('0.01').toString(), ...over });
+  return api<{ transaction: Tx; digest: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, {
+    network: 'evm',
+    chainId: 31337,
+    to: RECIPIENT,
+    value: parseEther('0.01').toString(),
+    ...over,
+  });
 }
 
 async function solanaSend(transaction: string, digest: string) {
@@ -132,19 +186,45 @@ beforeAll(async () => {
   stack = await startStack({
     chains: parseChains(
       JSON.stringify([
-        { network: 'evm', chainId: 31337, name: 'Anvil', rpcUrl: evmProxy.url, nativeSymbol: 'ETH', tokens: [{ address: tokenAddress, symbol: 'TT', decimals: 6 }] },
+        {
+          network: 'evm',
+          chainId: 31337,
+          name: 'Anvil',
+          rpcUrl: evmProxy.url,
+          nativeSymbol: 'ETH',
+          tokens: [{ address: tokenAddress, symbol: 'TT', decimals: 6 }],
+        },
         { network: 'evm', chainId: 31338, name: 'Berlin', rpcUrl: berlin.rpc, nativeSymbol: 'ETH' },
         // A mistake an operator can make: chain 5's entry pointing at a node of chain 31337.
         { network: 'evm', chainId: 5, name: 'Mislabelled', rpcUrl: anvil.rpc, nativeSymbol: 'ETH' },
-        { network: 'solana', cluster: 'localnet', name: 'LiteSVM', rpcUrl: solanaUrl, nativeSymbol: 'SOL', tokens: [{ address: mint.address, symbol: 'TSPL', decimals: 2 }] },
+        {
+          network: 'solana',
+          cluster: 'localnet',
+          name: 'LiteSVM',
+          rpcUrl: solanaUrl,
+          nativeSymbol: 'SOL',
+          tokens: [{ address: mint.address, symbol: 'TSPL', decimals: 2 }],
+        },
       ]),
     ),
   });
-  const login = (await (await fetch(`${stack.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken: await stack.issuer.sign({ email: 'chains@example.com' }) }) })).json()) as { accessToken: string; user: { id: string } };
+  const login = (await (
+    await fetch(`${stack.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ idToken: await stack.issuer.sign({ email: 'chains@example.com' }) }),
+    })
+  ).json()) as { accessToken: string; user: { id: string } };
   session = { accessToken: login.accessToken, userId: login.user.id };
-  const created = await api<{ walletId: string; accounts: Array<{ network: string; address: string }> }>('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet' }) });
+  const created = await api<{ walletId: string; accounts: Array<{ network: string; address: string }> }>('POST', '/v1/wallets', {
+    pinEnvelope: await envelope({ purpose: 'create-wallet' }),
+  });
   expect(created.status).toBe(201);
-  wallet = { walletId: created.body.walletId, evm: created.body.accounts.find((a) => a.network === 'evm')!.address as Address, solana: created.body.accounts.find((a) => a.network === 'solana')!.address };
+  wallet = {
+    walletId: created.body.walletId,
+    evm: created.body.accounts.find((a) => a.network === 'evm')!.address as Address,
+    solana: created.body.accounts.find((a) => a.network === 'solana')!.address,
+  };
 }, 120_000);
 
 afterAll(async () => {
@@ -166,7 +246,13 @@ test('GET /v1/chains lists the configured chains and their tokens, never an RPC 
   ]);
   // The OpenAPI document lists every chain route.
   const spec = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-  for (const path of ['/v1/chains', '/v1/wallets/{walletId}/balances', '/v1/wallets/{walletId}/transactions/prepare', '/v1/wallets/{walletId}/transactions/send']) expect(spec.paths).toHaveProperty([path]);
+  for (const path of [
+    '/v1/chains',
+    '/v1/wallets/{walletId}/balances',
+    '/v1/wallets/{walletId}/transactions/prepare',
+    '/v1/wallets/{walletId}/transactions/send',
+  ])
+    expect(spec.paths).toHaveProperty([path]);
   expect(JSON.stringify(res.body)).not.toContain('127.0.0.1');
 });
 
@@ -179,7 +265,9 @@ test('EVM balances equal the node’s: native after funding, and an ERC-20 deplo
   ]);
   const deployerClient = createWalletClient({ account: deployer, chain: foundry, transport: http(anvil.rpc) });
   await chain().waitForTransactionReceipt({ hash: await deployerClient.sendTransaction({ to: wallet.evm, value: parseEther('2') }) });
-  await chain().waitForTransactionReceipt({ hash: await deployerClient.writeContract({ address: tokenAddress, abi: token.abi, functionName: 'transfer', args: [wallet.evm, 123_456_789n] }) });
+  await chain().waitForTransactionReceipt({
+    hash: await deployerClient.writeContract({ address: tokenAddress, abi: token.abi, functionName: 'transfer', args: [wallet.evm, 123_456_789n] }),
+  });
   const after = await api<{ balances: Array<{ asset: string; amount: string }> }>('GET', `/v1/wallets/${wallet.walletId}/balances?network=evm&chainId=31337`);
   const nodeNative = await chain().getBalance({ address: wallet.evm });
   const nodeToken = (await chain().readContract({ address: tokenAddress, abi: token.abi, functionName: 'balanceOf', args: [wallet.evm] })) as bigint;
@@ -204,7 +292,11 @@ test('prepare: nonce, gas with a margin, EIP-1559 fees, and the digest viem comp
   ok(sent);
   expect(sent.body.hash).toBe(keccak256(sent.body.signedTransaction));
   const receipt = await chain().waitForTransactionReceipt({ hash: sent.body.hash });
-  expect({ status: receipt.status, from: receipt.from, to: receipt.to }).toEqual({ status: 'success', from: wallet.evm.toLowerCase(), to: RECIPIENT.toLowerCase() });
+  expect({ status: receipt.status, from: receipt.from, to: receipt.to }).toEqual({
+    status: 'success',
+    from: wallet.evm.toLowerCase(),
+    to: RECIPIENT.toLowerCase(),
+  });
 }, 60_000);
 
 test('an ERC-20 transfer prepared with calldata is mined and moves the tokens', async () => {
@@ -219,12 +311,30 @@ test('an ERC-20 transfer prepared with calldata is mined and moves the tokens', 
 test('a chain without a base fee gets a legacy gas price from the node, and the legacy transaction is mined', async () => {
   const node = createPublicClient({ transport: http(berlin.rpc) });
   await node.request({ method: 'anvil_setBalance' as never, params: [wallet.evm, '0xde0b6b3a7640000'] as never });
-  const prepared = ok(await api<{ transaction: Tx; digest: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, { network: 'evm', chainId: 31338, to: RECIPIENT, value: '7' }));
+  const prepared = ok(
+    await api<{ transaction: Tx; digest: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, {
+      network: 'evm',
+      chainId: 31338,
+      to: RECIPIENT,
+      value: '7',
+    }),
+  );
   expect(prepared.transaction.type).toBe('legacy');
   expect(prepared.transaction.maxFeePerGas).toBeUndefined();
   expect(BigInt(prepared.transaction.gasPrice!)).toBe(await node.getGasPrice());
   const t = prepared.transaction;
-  const digest = keccak256(serializeTransaction({ type: 'legacy', chainId: 31338, to: t.to as Address, value: 7n, nonce: Number(t.nonce), gas: BigInt(t.gas), gasPrice: BigInt(t.gasPrice!), data: t.data as Hex }));
+  const digest = keccak256(
+    serializeTransaction({
+      type: 'legacy',
+      chainId: 31338,
+      to: t.to as Address,
+      value: 7n,
+      nonce: Number(t.nonce),
+      gas: BigInt(t.gas),
+      gasPrice: BigInt(t.gasPrice!),
+      data: t.data as Hex,
+    }),
+  );
   expect(prepared.digest).toBe(digest);
   const sent = ok(
     await api<{ hash: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/send`, {
@@ -281,7 +391,11 @@ test('a nonce gap: a transaction sent ahead waits in the pool, prepare fills the
   const queued = await api<{ hash: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/send`, await evmSendBody({ transaction: ahead, digest }));
   ok(queued);
   await chain().request({ method: 'evm_mine' as never });
-  expect(await chain().getTransactionReceipt({ hash: queued.body.hash }).catch(() => null)).toBeNull();
+  expect(
+    await chain()
+      .getTransactionReceipt({ hash: queued.body.hash })
+      .catch(() => null),
+  ).toBeNull();
   // prepare takes the pending count, which a gapped transaction does not raise: it fills the gap.
   const fill = await prepareEvm({ value: '3' });
   expect(Number(fill.body.transaction.nonce)).toBe(n);
@@ -340,7 +454,13 @@ test('more than the wallet holds is 422 INSUFFICIENT_FUNDS from the node', async
 
 test('an unconfigured chain is 400 CHAIN_UNSUPPORTED, before anything is signed', async () => {
   expect((await api('GET', `/v1/wallets/${wallet.walletId}/balances?network=evm&chainId=1`)).body.error?.code).toBe('CHAIN_UNSUPPORTED');
-  const res = await api('POST', `/v1/wallets/${wallet.walletId}/transactions/send`, { network: 'evm', kind: 'transaction', chainId: 1, transaction: { type: 'eip1559', to: RECIPIENT, value: '1', nonce: '0', gas: '21000', maxFeePerGas: '1', maxPriorityFeePerGas: '1' }, pinEnvelope: 'AAAA' });
+  const res = await api('POST', `/v1/wallets/${wallet.walletId}/transactions/send`, {
+    network: 'evm',
+    kind: 'transaction',
+    chainId: 1,
+    transaction: { type: 'eip1559', to: RECIPIENT, value: '1', nonce: '0', gas: '21000', maxFeePerGas: '1', maxPriorityFeePerGas: '1' },
+    pinEnvelope: 'AAAA',
+  });
   expect(res.status).toBe(400);
   expect(res.body.error?.code).toBe('CHAIN_UNSUPPORTED');
 });
@@ -374,7 +494,13 @@ test('Solana: SOL and SPL balances equal the node’s, and a transfer prepared b
     (m) => signTransactionMessageWithSigners(m),
   );
   await rpc.sendTransaction(getBase64EncodedWireTransaction(setup), { encoding: 'base64' }).send();
-  const balances = async () => (await api<{ balances: Array<{ asset: string; amount: string; symbol: string; decimals: number }> }>('GET', `/v1/wallets/${wallet.walletId}/balances?network=solana&cluster=localnet`)).body.balances;
+  const balances = async () =>
+    (
+      await api<{ balances: Array<{ asset: string; amount: string; symbol: string; decimals: number }> }>(
+        'GET',
+        `/v1/wallets/${wallet.walletId}/balances?network=solana&cluster=localnet`,
+      )
+    ).body.balances;
   const before = await balances();
   expect(before).toEqual([
     { address: wallet.solana, asset: 'native', symbol: 'SOL', decimals: 9, amount: String((await rpc.getBalance(owner).send()).value) },
@@ -384,7 +510,12 @@ test('Solana: SOL and SPL balances equal the node’s, and a transfer prepared b
 
   // A transfer the API prepares: a System Program transfer from the wallet, checked with kit's decoders.
   const to = (await generateKeyPairSigner()).address;
-  const prepared = await api<{ transaction: string; digest: string }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, { network: 'solana', cluster: 'localnet', to, value: '1000000000' });
+  const prepared = await api<{ transaction: string; digest: string }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, {
+    network: 'solana',
+    cluster: 'localnet',
+    to,
+    value: '1000000000',
+  });
   ok(prepared);
   const decoded = getTransactionDecoder().decode(Buffer.from(prepared.body.transaction, 'base64'));
   const message = getCompiledTransactionMessageDecoder().decode(decoded.messageBytes);
@@ -399,7 +530,12 @@ test('Solana: SOL and SPL balances equal the node’s, and a transfer prepared b
   expect(BigInt(after[0]!.amount)).toBe(3_000_000_000n - 1_000_000_000n - 5_000n);
 
   // More than it holds: the SVM refuses, and the API says why.
-  const tooMuch = await api<{ transaction: string; digest: string }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, { network: 'solana', cluster: 'localnet', to, value: '50000000000' });
+  const tooMuch = await api<{ transaction: string; digest: string }>('POST', `/v1/wallets/${wallet.walletId}/transactions/prepare`, {
+    network: 'solana',
+    cluster: 'localnet',
+    to,
+    value: '50000000000',
+  });
   const refused = await solanaSend(tooMuch.body.transaction, tooMuch.body.digest);
   expect(refused.status).toBe(422);
   expect(refused.body.error).toMatchObject({ code: 'INSUFFICIENT_FUNDS' });

@@ -73,8 +73,12 @@ test('listChains and getBalances: what the host reaches, and balances equal to t
     ['solana', 'localnet'],
   ]);
   const node = createPublicClient({ chain: foundry, transport: http(anvil.rpc) });
-  expect(await client.getBalances(wallet.walletId, { network: 'evm', chainId: 31337 })).toEqual([{ address: evm, asset: 'native', symbol: 'ETH', decimals: 18, amount: (await node.getBalance({ address: evm })).toString() }]);
-  expect(await client.getBalances(wallet.walletId, { network: 'solana', cluster: 'localnet' })).toEqual([{ address: sol, asset: 'native', symbol: 'SOL', decimals: 9, amount: '3000000000' }]);
+  expect(await client.getBalances(wallet.walletId, { network: 'evm', chainId: 31337 })).toEqual([
+    { address: evm, asset: 'native', symbol: 'ETH', decimals: 18, amount: (await node.getBalance({ address: evm })).toString() },
+  ]);
+  expect(await client.getBalances(wallet.walletId, { network: 'solana', cluster: 'localnet' })).toEqual([
+    { address: sol, asset: 'native', symbol: 'SOL', decimals: 9, amount: '3000000000' },
+  ]);
 });
 
 test('sendEvmTransaction: prepared by the host, checked and hashed by the SDK, mined from the wallet', async () => {
@@ -92,7 +96,9 @@ test('sendSolanaTransfer: the SVM executes it and the balances move', async () =
   expect(out.signature).toMatch(/^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
   const rpc = createSolanaRpc(solanaUrl);
   expect((await rpc.getBalance(solAddress(to)).send()).value).toBe(1_000_000_000n);
-  expect((await client.getBalances(wallet.walletId, { network: 'solana', cluster: 'localnet' }))[0]!.amount).toBe(String(3_000_000_000n - 1_000_000_000n - 5_000n));
+  expect((await client.getBalances(wallet.walletId, { network: 'solana', cluster: 'localnet' }))[0]!.amount).toBe(
+    String(3_000_000_000n - 1_000_000_000n - 5_000n),
+  );
 });
 
 describe('a hostile host that prepares something else', () => {
@@ -142,7 +148,9 @@ describe('a hostile host that prepares something else', () => {
 });
 
 test('a node refusal reaches the app typed, with the node’s reason', async () => {
-  const err = (await client.sendEvmTransaction(wallet.walletId, { chainId: 31337, to: RECIPIENT, value: parseEther('1000') }, { pin: PIN }).catch((e: unknown) => e)) as EnclaveWalletApiError;
+  const err = (await client
+    .sendEvmTransaction(wallet.walletId, { chainId: 31337, to: RECIPIENT, value: parseEther('1000') }, { pin: PIN })
+    .catch((e: unknown) => e)) as EnclaveWalletApiError;
   expect(err).toBeInstanceOf(EnclaveWalletApiError);
   // anvil refuses to estimate gas for a transfer the account cannot pay: the host's prepare says so.
   expect(err.code).toBe('INSUFFICIENT_FUNDS');

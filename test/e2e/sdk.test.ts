@@ -14,7 +14,17 @@ import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, parseEther, recoverTypedDataAddress, verifyMessage, type Address, type Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { address as kitAddress, appendTransactionMessageInstruction, compileTransaction, createTransactionMessage, getBase58Decoder, pipe, setTransactionMessageFeePayer, setTransactionMessageLifetimeUsingBlockhash, type Blockhash } from '@solana/kit';
+import {
+  address as kitAddress,
+  appendTransactionMessageInstruction,
+  compileTransaction,
+  createTransactionMessage,
+  getBase58Decoder,
+  pipe,
+  setTransactionMessageFeePayer,
+  setTransactionMessageLifetimeUsingBlockhash,
+  type Blockhash,
+} from '@solana/kit';
 import { AttestationError, createClient, EnclaveWalletApiError, type EnclaveWallet, type Wallet } from '@enclave-wallet/client';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
@@ -113,7 +123,11 @@ describe('viem', () => {
         ],
       },
       primaryType: 'Mail' as const,
-      message: { from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' as Address }, to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' as Address }, contents: 'Hello, Bob!' },
+      message: {
+        from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' as Address },
+        to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' as Address },
+        contents: 'Hello, Bob!',
+      },
     };
     const typed = await account.signTypedData(typedData);
     expect(await recoverTypedDataAddress({ ...typedData, signature: typed })).toBe(evm);
@@ -146,12 +160,26 @@ describe('EIP-1193 provider', () => {
     expect(await verifyMessage({ address: evm, message: 'sign in to the dapp', signature: sig })).toBe(true);
     await expect(provider.request({ method: 'eth_sign', params: [evm, '0x' + '11'.repeat(32)] })).rejects.toMatchObject({ code: 4200 });
     await expect(provider.request({ method: 'personal_sign', params: [hexMessage, '0x' + '22'.repeat(20)] })).rejects.toMatchObject({ code: 4100 });
-    const typed = { domain: { name: 'Dapp', chainId: 31337 }, types: { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'chainId', type: 'uint256' }], Login: [{ name: 'nonce', type: 'uint256' }] }, primaryType: 'Login', message: { nonce: 7 } };
+    const typed = {
+      domain: { name: 'Dapp', chainId: 31337 },
+      types: {
+        EIP712Domain: [
+          { name: 'name', type: 'string' },
+          { name: 'chainId', type: 'uint256' },
+        ],
+        Login: [{ name: 'nonce', type: 'uint256' }],
+      },
+      primaryType: 'Login',
+      message: { nonce: 7 },
+    };
     const typedSig = (await provider.request({ method: 'eth_signTypedData_v4', params: [evm, JSON.stringify(typed)] })) as Hex;
     expect(await recoverTypedDataAddress({ ...(typed as unknown as Parameters<typeof recoverTypedDataAddress>[0]), signature: typedSig })).toBe(evm);
     const chain = createPublicClient({ chain: foundry, transport: http(anvil.rpc) });
     await chain.request({ method: 'anvil_setBalance' as never, params: [evm, '0xde0b6b3a7640000'] as never });
-    const hash = (await provider.request({ method: 'eth_sendTransaction', params: [{ from: evm, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '0x2386f26fc10000' }] })) as Hex;
+    const hash = (await provider.request({
+      method: 'eth_sendTransaction',
+      params: [{ from: evm, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '0x2386f26fc10000' }],
+    })) as Hex;
     const receipt = await chain.waitForTransactionReceipt({ hash });
     expect(receipt).toMatchObject({ status: 'success', from: evm.toLowerCase() });
     expect(typeof (await provider.request({ method: 'eth_blockNumber' }))).toBe('string');
@@ -171,8 +199,16 @@ describe('Solana', () => {
     const txMessage = pipe(
       createTransactionMessage({ version: 'legacy' }),
       (m) => setTransactionMessageFeePayer(kitAddress(solana), m),
-      (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: getBase58Decoder().decode(new Uint8Array(32).fill(7)) as Blockhash, lastValidBlockHeight: 100n }, m),
-      (m) => appendTransactionMessageInstruction({ programAddress: kitAddress('11111111111111111111111111111111'), accounts: [], data: Uint8Array.of(2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0) }, m),
+      (m) =>
+        setTransactionMessageLifetimeUsingBlockhash(
+          { blockhash: getBase58Decoder().decode(new Uint8Array(32).fill(7)) as Blockhash, lastValidBlockHeight: 100n },
+          m,
+        ),
+      (m) =>
+        appendTransactionMessageInstruction(
+          { programAddress: kitAddress('11111111111111111111111111111111'), accounts: [], data: Uint8Array.of(2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0) },
+          m,
+        ),
     );
     const compiled = compileTransaction(txMessage);
     const messageBytes = new Uint8Array(compiled.messageBytes);

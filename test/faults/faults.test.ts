@@ -27,7 +27,9 @@ beforeAll(async () => {
   kms.seen.length = 0;
   guard = await startFaultProxy(stack.aws.dynamoUrl);
   const idToken = await stack.issuer.sign({ email: 'faults@example.com' });
-  const login = (await (await fetch(`${stack.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken }) })).json()) as { accessToken: string; user: { id: string } };
+  const login = (await (
+    await fetch(`${stack.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idToken }) })
+  ).json()) as { accessToken: string; user: { id: string } };
   token = login.accessToken;
   userId = login.user.id;
 }, 60_000);
@@ -41,15 +43,26 @@ afterEach(() => {
   guard.rule = undefined;
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: { error?: { code: string; attemptsLeft?: number } } & Record<string, unknown> }> {
-  const res = await fetch(stack.url + path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: { error?: { code: string; attemptsLeft?: number } } & Record<string, unknown> }> {
+  const res = await fetch(stack.url + path, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {} };
 }
 async function envelope(body: EnvelopeBody): Promise<string> {
   const nonce = Buffer.from(sha256(new TextEncoder().encode(String(Math.random())))).toString('hex');
   const res = (await (await fetch(`${stack.url}/v1/enclave/attestation?nonce=${nonce}`)).json()) as { document: string };
-  const key = verifyAttestationDocument(Buffer.from(res.document, 'base64'), { root: readDevRoot(stack.caDir), expectedNonce: Buffer.from(nonce, 'hex') }).publicKey!;
+  const key = verifyAttestationDocument(Buffer.from(res.document, 'base64'), {
+    root: readDevRoot(stack.caDir),
+    expectedNonce: Buffer.from(nonce, 'hex'),
+  }).publicKey!;
   return Buffer.from(sealEnvelope(key, body)).toString('base64');
 }
 const addresses = new Map<string, string>();
@@ -61,7 +74,12 @@ async function newWallet(pin = '493817'): Promise<string> {
   return walletId;
 }
 const sign = async (walletId: string, pin = '493817', text = 'fault') =>
-  api('POST', `/v1/wallets/${walletId}/sign`, { network: 'evm', kind: 'message', message: text, pinEnvelope: await envelope({ purpose: 'sign', sub: userId, walletId, network: 'evm', address: addresses.get(walletId)!, digest: hashMessage(text), pin }) });
+  api('POST', `/v1/wallets/${walletId}/sign`, {
+    network: 'evm',
+    kind: 'message',
+    message: text,
+    pinEnvelope: await envelope({ purpose: 'sign', sub: userId, walletId, network: 'evm', address: addresses.get(walletId)!, digest: hashMessage(text), pin }),
+  });
 /** Waits until the host has reconnected every connection of its pool to the enclave. */
 async function ready(): Promise<void> {
   let ok = 0;
@@ -71,7 +89,8 @@ async function ready(): Promise<void> {
   }
 }
 const stored = async (walletId: string) => (await stack.store.wallets.get(userId, walletId))!;
-const guardItem = async (walletId: string) => (await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }))).Item!;
+const guardItem = async (walletId: string) =>
+  (await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }))).Item!;
 
 test('KMS down or refusing: 503 with KMS_UNAVAILABLE / KMS_ACCESS_DENIED; the wallet is intact and signs once KMS is back', async () => {
   const walletId = await newWallet();
@@ -102,7 +121,9 @@ test('the guard down or refusing: 503 GUARD_UNAVAILABLE, nothing created or sign
   const res = await sign(walletId);
   expect(res.status).toBe(503);
   expect(res.body.error!.code).toBe('GUARD_UNAVAILABLE');
-  expect((await api('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: userId, pin: '493817' }) })).body.error!.code).toBe('GUARD_UNAVAILABLE');
+  expect((await api('POST', '/v1/wallets', { pinEnvelope: await envelope({ purpose: 'create-wallet', sub: userId, pin: '493817' }) })).body.error!.code).toBe(
+    'GUARD_UNAVAILABLE',
+  );
   guard.rule = () => ({ status: 400, type: 'com.amazon.coral.service#AccessDeniedException' });
   expect((await sign(walletId)).body.error!.code).toBe('GUARD_UNAVAILABLE');
   guard.rule = undefined;
@@ -147,7 +168,10 @@ test('concurrent signatures and a PIN change on one wallet: typed answers only, 
   const walletId = await newWallet();
   const answers = await Promise.all([
     ...Array.from({ length: 5 }, (_, i) => sign(walletId, '493817', `m${i}`)),
-    (async () => api('POST', `/v1/wallets/${walletId}/pin`, { pinEnvelope: await envelope({ purpose: 'change-pin', sub: userId, walletId, pin: '493817', newPin: '270394' }) }))(),
+    (async () =>
+      api('POST', `/v1/wallets/${walletId}/pin`, {
+        pinEnvelope: await envelope({ purpose: 'change-pin', sub: userId, walletId, pin: '493817', newPin: '270394' }),
+      }))(),
   ]);
   for (const a of answers) expect([200, 204, 409, 422]).toContain(a.status);
   const changed = answers[5]!.status === 204;

@@ -16,11 +16,14 @@ import { buildCertificate, issueCertificate, rawExtension } from '../../devtools
 import { ENCLAVE_CODE_DIR } from '../../enclave/src/platform/index.js';
 
 const UNKNOWN_OID = '2b0601040182375402'; // 1.3.6.1.4.1.311.84.2: an extension no verifier here knows
-const leaf = (extra: { keyUsageBits?: Uint8Array | null; extraExtensions?: Uint8Array[] }) => issueCertificate({ subject: 'leaf', lifetimeMs: 3600_000, ca: false, ...extra }).certificate;
+const leaf = (extra: { keyUsageBits?: Uint8Array | null; extraExtensions?: Uint8Array[] }) =>
+  issueCertificate({ subject: 'leaf', lifetimeMs: 3600_000, ca: false, ...extra }).certificate;
 
 describe('parsing', () => {
   test('an unknown critical extension is refused; the same extension, not critical, is read past', () => {
-    expect(() => parseCertificate(leaf({ extraExtensions: [rawExtension(UNKNOWN_OID, true, Uint8Array.of(0x05, 0x00))] }))).toThrow(new CertificateError(`unknown critical extension ${UNKNOWN_OID}`));
+    expect(() => parseCertificate(leaf({ extraExtensions: [rawExtension(UNKNOWN_OID, true, Uint8Array.of(0x05, 0x00))] }))).toThrow(
+      new CertificateError(`unknown critical extension ${UNKNOWN_OID}`),
+    );
     expect(parseCertificate(leaf({ extraExtensions: [rawExtension(UNKNOWN_OID, false, Uint8Array.of(0x05, 0x00))] })).isCa).toBe(false);
   });
 
@@ -31,7 +34,10 @@ describe('parsing', () => {
 
   test('keyUsage is read bit by bit; a certificate without it allows any usage', () => {
     expect(parseCertificate(leaf({})).keyUsage).toEqual({ digitalSignature: true, keyCertSign: false });
-    expect(parseCertificate(issueCertificate({ subject: 'ca', lifetimeMs: 3600_000, ca: true }).certificate).keyUsage).toEqual({ digitalSignature: false, keyCertSign: true });
+    expect(parseCertificate(issueCertificate({ subject: 'ca', lifetimeMs: 3600_000, ca: true }).certificate).keyUsage).toEqual({
+      digitalSignature: false,
+      keyCertSign: true,
+    });
     expect(parseCertificate(leaf({ keyUsageBits: null })).keyUsage).toBeUndefined();
     expect(() => parseCertificate(leaf({ keyUsageBits: Uint8Array.of(0) }))).toThrow(/at least one usage/);
   });
@@ -50,7 +56,14 @@ describe('the chain of a document', () => {
     const intermediateKey = p384.utils.randomSecretKey();
     const now = Date.now();
     const common = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000), ca: true };
-    const root = buildCertificate({ ...common, serial: randomBytes(8), subject: DEV_ROOT_CN, issuer: DEV_ROOT_CN, publicKey: p384.getPublicKey(rootKey, false), issuerPrivateKey: rootKey });
+    const root = buildCertificate({
+      ...common,
+      serial: randomBytes(8),
+      subject: DEV_ROOT_CN,
+      issuer: DEV_ROOT_CN,
+      publicKey: p384.getPublicKey(rootKey, false),
+      issuerPrivateKey: rootKey,
+    });
     const intermediate = buildCertificate({
       ...common,
       serial: randomBytes(8),
@@ -87,13 +100,19 @@ describe('the chain of a document', () => {
   });
 
   test('an intermediate CA whose keyUsage does not allow keyCertSign cannot issue the signing certificate', () => {
-    expect(failure(() => verify(devCa(Uint8Array.of(7, 0x80))))).toEqual({ code: 'BAD_CHAIN', message: 'certificate 1 is a CA whose keyUsage does not allow signing certificates' });
+    expect(failure(() => verify(devCa(Uint8Array.of(7, 0x80))))).toEqual({
+      code: 'BAD_CHAIN',
+      message: 'certificate 1 is a CA whose keyUsage does not allow signing certificates',
+    });
     // Without keyUsage at all, a CA may sign (RFC 5280 allows any usage when the extension is absent).
     expect(verify(devCa(null)).publicKey).toHaveLength(32);
   });
 
   test('a signing certificate whose keyUsage does not allow digital signatures is refused', () => {
-    expect(failure(() => verify(devCa(undefined, { keyUsageBits: Uint8Array.of(1, 0x06) })))).toEqual({ code: 'BAD_CHAIN', message: 'the signing certificate’s keyUsage does not allow digital signatures' });
+    expect(failure(() => verify(devCa(undefined, { keyUsageBits: Uint8Array.of(1, 0x06) })))).toEqual({
+      code: 'BAD_CHAIN',
+      message: 'the signing certificate’s keyUsage does not allow digital signatures',
+    });
   });
 
   test('a signing certificate with an unknown critical extension is refused as malformed', () => {

@@ -97,8 +97,12 @@ describe('a wallet’s life', () => {
   });
 
   test('create: trivial PINs refused; accounts for EVM, Solana and Bitcoin', async () => {
-    expect(await codeOf(rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: USER, pin: '123456' }) }))).toBe('PIN_TOO_WEAK');
-    expect(await codeOf(rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: 'mallory', pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
+    expect(
+      await codeOf(rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: USER, pin: '123456' }) })),
+    ).toBe('PIN_TOO_WEAK');
+    expect(
+      await codeOf(rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: 'mallory', pin: PIN }) })),
+    ).toBe('ENVELOPE_MISMATCH');
     const created = await rpc.call('createWallet', { userId: USER, walletId: WALLET, pinEnvelope: env({ purpose: 'create-wallet', sub: USER, pin: PIN }) });
     blob = created.sealedBlob!;
     expect(created.accounts!.map((a) => [a.network, a.path])).toEqual([
@@ -114,7 +118,15 @@ describe('a wallet’s life', () => {
 
   test('sign an EIP-191 message; viem verifies it; nothing is re-sealed', async () => {
     const digest = hashMessage('hello enclave');
-    const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: evmAddress, evmMessage: { text: 'hello enclave' }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest, pin: PIN }) });
+    const out = await rpc.call('sign', {
+      userId: USER,
+      walletId: WALLET,
+      sealedBlob: blob,
+      network: v1.Network.NETWORK_EVM,
+      address: evmAddress,
+      evmMessage: { text: 'hello enclave' },
+      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest, pin: PIN }),
+    });
     expect(await verifyMessage({ address: evmAddress as `0x${string}`, message: 'hello enclave', signature: toHex(out.signature!) })).toBe(true);
     expect(toHex(out.digest!)).toBe(digest);
     // The stored blob stays as it is: a signature costs one PIN stretch, no re-seal.
@@ -122,61 +134,203 @@ describe('a wallet’s life', () => {
   });
 
   test('sign an EIP-1559 transaction; viem recovers the wallet’s address', async () => {
-    const tx = { type: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP1559, chainId: 31337, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '1000', nonce: '0', gas: '21000', maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000' };
+    const tx = {
+      type: v1.EvmTransactionType.EVM_TRANSACTION_TYPE_EIP1559,
+      chainId: 31337,
+      to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      value: '1000',
+      nonce: '0',
+      gas: '21000',
+      maxFeePerGas: '2000000000',
+      maxPriorityFeePerGas: '1000000000',
+    };
     // The client computes the digest itself from the unsigned transaction (here with viem).
     const { serializeTransaction } = await import('viem');
-    const digest = keccak256(serializeTransaction({ type: 'eip1559', chainId: 31337, to: tx.to as `0x${string}`, value: 1000n, nonce: 0, gas: 21000n, maxFeePerGas: 2000000000n, maxPriorityFeePerGas: 1000000000n }));
-    const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: evmAddress, evmTransaction: tx, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest, pin: PIN }) });
+    const digest = keccak256(
+      serializeTransaction({
+        type: 'eip1559',
+        chainId: 31337,
+        to: tx.to as `0x${string}`,
+        value: 1000n,
+        nonce: 0,
+        gas: 21000n,
+        maxFeePerGas: 2000000000n,
+        maxPriorityFeePerGas: 1000000000n,
+      }),
+    );
+    const out = await rpc.call('sign', {
+      userId: USER,
+      walletId: WALLET,
+      sealedBlob: blob,
+      network: v1.Network.NETWORK_EVM,
+      address: evmAddress,
+      evmTransaction: tx,
+      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest, pin: PIN }),
+    });
     expect(await recoverTransactionAddress({ serializedTransaction: toHex(out.signedTransaction!) as never })).toBe(evmAddress);
     expect(toHex(out.hash!)).toBe(keccak256(toHex(out.signedTransaction!)));
   });
 
   test('an envelope bound to another digest, an expired one and a replayed one are refused', async () => {
     const req = { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: evmAddress, evmMessage: { text: 'x' } };
-    expect(await codeOf(rpc.call('sign', { ...req, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('y'), pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
-    expect(await codeOf(rpc.call('sign', { ...req, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN, exp: Math.floor(Date.now() / 1000) - 5 }) }))).toBe('ENVELOPE_EXPIRED');
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          ...req,
+          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('y'), pin: PIN }),
+        }),
+      ),
+    ).toBe('ENVELOPE_MISMATCH');
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          ...req,
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: USER,
+            walletId: WALLET,
+            network: 'evm',
+            address: evmAddress,
+            digest: hashMessage('x'),
+            pin: PIN,
+            exp: Math.floor(Date.now() / 1000) - 5,
+          }),
+        }),
+      ),
+    ).toBe('ENVELOPE_EXPIRED');
     const once = env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN });
     await rpc.call('sign', { ...req, pinEnvelope: once });
     expect(await codeOf(rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: once }))).toBe('ENVELOPE_REPLAYED');
   });
 
   test('the blob opens only for its wallet and owner', async () => {
-    expect(await codeOf(rpc.call('sign', { userId: 'bob', walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: evmAddress, evmMessage: { text: 'x' }, pinEnvelope: env({ purpose: 'sign', sub: 'bob', walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }) }))).toBe('BLOB_MISMATCH');
-    expect(await codeOf(rpc.call('sign', { userId: USER, walletId: 'other', sealedBlob: blob, network: v1.Network.NETWORK_EVM, address: evmAddress, evmMessage: { text: 'x' }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: 'other', network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }) }))).toBe('BLOB_MISMATCH');
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          userId: 'bob',
+          walletId: WALLET,
+          sealedBlob: blob,
+          network: v1.Network.NETWORK_EVM,
+          address: evmAddress,
+          evmMessage: { text: 'x' },
+          pinEnvelope: env({ purpose: 'sign', sub: 'bob', walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+        }),
+      ),
+    ).toBe('BLOB_MISMATCH');
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          userId: USER,
+          walletId: 'other',
+          sealedBlob: blob,
+          network: v1.Network.NETWORK_EVM,
+          address: evmAddress,
+          evmMessage: { text: 'x' },
+          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: 'other', network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+        }),
+      ),
+    ).toBe('BLOB_MISMATCH');
   });
 
   test('sign a Solana message; ed25519 verifies it against the Solana address', async () => {
     const message = new TextEncoder().encode('Sign in to Example');
-    const out = await rpc.call('sign', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_SOLANA, address: solanaAddress, solanaMessage: { message }, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'solana', address: solanaAddress, digest: toHex(sha256(message)), pin: PIN }) });
+    const out = await rpc.call('sign', {
+      userId: USER,
+      walletId: WALLET,
+      sealedBlob: blob,
+      network: v1.Network.NETWORK_SOLANA,
+      address: solanaAddress,
+      solanaMessage: { message },
+      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'solana', address: solanaAddress, digest: toHex(sha256(message)), pin: PIN }),
+    });
     expect(ed25519.verify(out.signature!, message, base58.decode(solanaAddress))).toBe(true);
   });
 
   test('export: the phrase decrypts with the client’s key and derives the same accounts; derive-account agrees', async () => {
     const clientKey = x25519.utils.randomSecretKey();
     const recipientPublicKey = x25519.getPublicKey(clientKey);
-    expect(await codeOf(rpc.call('export', { userId: USER, walletId: WALLET, sealedBlob: blob, recipientPublicKey, pinEnvelope: env({ purpose: 'export', sub: USER, walletId: WALLET, digest: toHex(sha256(x25519.getPublicKey(x25519.utils.randomSecretKey()))), pin: PIN }) }))).toBe('ENVELOPE_MISMATCH');
-    const out = await rpc.call('export', { userId: USER, walletId: WALLET, sealedBlob: blob, recipientPublicKey, pinEnvelope: env({ purpose: 'export', sub: USER, walletId: WALLET, digest: toHex(sha256(recipientPublicKey)), pin: PIN }) });
+    expect(
+      await codeOf(
+        rpc.call('export', {
+          userId: USER,
+          walletId: WALLET,
+          sealedBlob: blob,
+          recipientPublicKey,
+          pinEnvelope: env({
+            purpose: 'export',
+            sub: USER,
+            walletId: WALLET,
+            digest: toHex(sha256(x25519.getPublicKey(x25519.utils.randomSecretKey()))),
+            pin: PIN,
+          }),
+        }),
+      ),
+    ).toBe('ENVELOPE_MISMATCH');
+    const out = await rpc.call('export', {
+      userId: USER,
+      walletId: WALLET,
+      sealedBlob: blob,
+      recipientPublicKey,
+      pinEnvelope: env({ purpose: 'export', sub: USER, walletId: WALLET, digest: toHex(sha256(recipientPublicKey)), pin: PIN }),
+    });
     const { mnemonic } = JSON.parse(new TextDecoder().decode(hpkeOpen(clientKey, out.encryptedRecoveryPhrase!, RECOVERY_INFO))) as { mnemonic: string };
     expect(mnemonic.split(' ')).toHaveLength(24);
     expect(mnemonicToAccount(mnemonic).address).toBe(evmAddress);
-    const derived = await rpc.call('deriveAccount', { userId: USER, walletId: WALLET, sealedBlob: blob, network: v1.Network.NETWORK_EVM, index: 1, pinEnvelope: env({ purpose: 'derive-account', sub: USER, walletId: WALLET, pin: PIN }) });
+    const derived = await rpc.call('deriveAccount', {
+      userId: USER,
+      walletId: WALLET,
+      sealedBlob: blob,
+      network: v1.Network.NETWORK_EVM,
+      index: 1,
+      pinEnvelope: env({ purpose: 'derive-account', sub: USER, walletId: WALLET, pin: PIN }),
+    });
     expect(derived.account).toMatchObject({ index: 1, path: "m/44'/60'/0'/0/1", address: mnemonicToAccount(mnemonic, { addressIndex: 1 }).address });
   });
 
   test('change PIN: the old PIN stops working, the new one works', async () => {
-    expect(await codeOf(rpc.call('changePin', { userId: USER, walletId: WALLET, sealedBlob: blob, pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '111111' }) }))).toBe('PIN_TOO_WEAK');
-    const changed = await rpc.call('changePin', { userId: USER, walletId: WALLET, sealedBlob: blob, pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '270394' }) });
+    expect(
+      await codeOf(
+        rpc.call('changePin', {
+          userId: USER,
+          walletId: WALLET,
+          sealedBlob: blob,
+          pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '111111' }),
+        }),
+      ),
+    ).toBe('PIN_TOO_WEAK');
+    const changed = await rpc.call('changePin', {
+      userId: USER,
+      walletId: WALLET,
+      sealedBlob: blob,
+      pinEnvelope: env({ purpose: 'change-pin', sub: USER, walletId: WALLET, pin: PIN, newPin: '270394' }),
+    });
     const oldBlob = blob;
     blob = changed.sealedBlob!;
     const req = { userId: USER, walletId: WALLET, network: v1.Network.NETWORK_EVM, address: evmAddress, evmMessage: { text: 'x' } };
-    const wrong = (await rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }) }).catch((e: unknown) => e)) as EnclaveWalletError;
+    const wrong = (await rpc
+      .call('sign', {
+        ...req,
+        sealedBlob: blob,
+        pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+      })
+      .catch((e: unknown) => e)) as EnclaveWalletError;
     expect(wrong.code).toBe('PIN_INVALID');
     expect(wrong.details.attemptsLeft).toBe(4);
     // The blob sealed under the old PIN, sent again by the host, is not what opens: the guard's current blob is.
-    const rolledBack = (await rpc.call('sign', { ...req, sealedBlob: oldBlob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }) }).catch((e: unknown) => e)) as EnclaveWalletError;
+    const rolledBack = (await rpc
+      .call('sign', {
+        ...req,
+        sealedBlob: oldBlob,
+        pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+      })
+      .catch((e: unknown) => e)) as EnclaveWalletError;
     expect(rolledBack.code).toBe('PIN_INVALID');
     expect(rolledBack.details.attemptsLeft).toBe(3);
-    const ok = await rpc.call('sign', { ...req, sealedBlob: oldBlob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '270394' }) });
+    const ok = await rpc.call('sign', {
+      ...req,
+      sealedBlob: oldBlob,
+      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '270394' }),
+    });
     // …and the answer hands the host the current blob to store in place of the old one.
     expect(Buffer.from(ok.sealedBlob!).equals(Buffer.from(blob))).toBe(true);
     expect(await verifyMessage({ address: evmAddress as `0x${string}`, message: 'x', signature: toHex(ok.signature!) })).toBe(true);
@@ -186,21 +340,51 @@ describe('a wallet’s life', () => {
     const req = { userId: USER, walletId: WALLET, network: v1.Network.NETWORK_EVM, address: evmAddress, evmMessage: { text: 'x' } };
     let last: EnclaveWalletError | undefined;
     for (let i = 0; i < 5; i++) {
-      last = (await rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '000000' }) }).catch((e: unknown) => e)) as EnclaveWalletError;
+      last = (await rpc
+        .call('sign', {
+          ...req,
+          sealedBlob: blob,
+          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '000000' }),
+        })
+        .catch((e: unknown) => e)) as EnclaveWalletError;
       blob = last.sealedBlob ?? blob;
     }
     expect(last!.code).toBe('PIN_LOCKED');
     expect(last!.details.retryAfter).toBe(60);
-    expect(await codeOf(rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '270394' }) }))).toBe('PIN_LOCKED');
+    expect(
+      await codeOf(
+        rpc.call('sign', {
+          ...req,
+          sealedBlob: blob,
+          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '270394' }),
+        }),
+      ),
+    ).toBe('PIN_LOCKED');
   });
 });
 
 test('import: the abandon…about phrase gives the addresses MetaMask and Phantom show', async () => {
   await init();
   const mnemonic = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
-  expect(await codeOf(rpc.call('import', { userId: USER, walletId: 'w-imp', recoveryEnvelope: env({ purpose: 'import', sub: USER, pin: PIN, mnemonic: 'abandon abandon abandon' }) }))).toBe('MNEMONIC_INVALID');
-  const out = await rpc.call('import', { userId: USER, walletId: 'w-imp', recoveryEnvelope: env({ purpose: 'import', sub: USER, pin: PIN, mnemonic: `  ${mnemonic.toUpperCase()} ` }) });
-  expect(out.accounts!.map((a) => a.address)).toEqual(['0x9858EfFD232B4033E47d90003D41EC34EcaEda94', 'HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk', 'bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu']);
+  expect(
+    await codeOf(
+      rpc.call('import', {
+        userId: USER,
+        walletId: 'w-imp',
+        recoveryEnvelope: env({ purpose: 'import', sub: USER, pin: PIN, mnemonic: 'abandon abandon abandon' }),
+      }),
+    ),
+  ).toBe('MNEMONIC_INVALID');
+  const out = await rpc.call('import', {
+    userId: USER,
+    walletId: 'w-imp',
+    recoveryEnvelope: env({ purpose: 'import', sub: USER, pin: PIN, mnemonic: `  ${mnemonic.toUpperCase()} ` }),
+  });
+  expect(out.accounts!.map((a) => a.address)).toEqual([
+    '0x9858EfFD232B4033E47d90003D41EC34EcaEda94',
+    'HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk',
+    'bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu',
+  ]);
 });
 
 test('a payload that does not fit the network, or does not parse, is refused before the wallet is opened', async () => {
@@ -208,9 +392,17 @@ test('a payload that does not fit the network, or does not parse, is refused bef
   const ADDR = '0x' + '11'.repeat(20);
   const e = (network: string) => env({ purpose: 'sign', sub: USER, walletId: 'w', network, address: ADDR, digest: '0x' + '00'.repeat(32), pin: PIN });
   const base = { userId: USER, walletId: 'w', sealedBlob: Uint8Array.of(1), address: ADDR };
-  expect(await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_SOLANA, evmMessage: { text: 'x' }, pinEnvelope: e('solana') }))).toBe('VALIDATION_FAILED');
-  expect(await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_BITCOIN, evmMessage: { text: 'x' }, pinEnvelope: e('bitcoin') }))).toBe('VALIDATION_FAILED');
-  expect(await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_EVM, evmTransaction: { type: 1, chainId: 1, nonce: 'x' }, pinEnvelope: e('evm') }))).toBe('TRANSACTION_INVALID');
+  expect(await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_SOLANA, evmMessage: { text: 'x' }, pinEnvelope: e('solana') }))).toBe(
+    'VALIDATION_FAILED',
+  );
+  expect(await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_BITCOIN, evmMessage: { text: 'x' }, pinEnvelope: e('bitcoin') }))).toBe(
+    'VALIDATION_FAILED',
+  );
+  expect(
+    await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_EVM, evmTransaction: { type: 1, chainId: 1, nonce: 'x' }, pinEnvelope: e('evm') })),
+  ).toBe('TRANSACTION_INVALID');
   // The host must name the account the envelope is bound to.
-  expect(await codeOf(rpc.call('sign', { ...base, address: '', network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' }, pinEnvelope: e('evm') }))).toBe('VALIDATION_FAILED');
+  expect(await codeOf(rpc.call('sign', { ...base, address: '', network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' }, pinEnvelope: e('evm') }))).toBe(
+    'VALIDATION_FAILED',
+  );
 });

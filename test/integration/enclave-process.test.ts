@@ -65,7 +65,11 @@ async function connect(address: string): Promise<{ rpc: RpcClient; envelopeKey: 
 test('a wallet sealed by one enclave process opens in the next one', async () => {
   const first = await startEnclave();
   const a = await connect(first.address);
-  const created = await a.rpc.call('createWallet', { userId: 'u-1', walletId: 'w-1', pinEnvelope: sealEnvelope(a.envelopeKey, { purpose: 'create-wallet', sub: 'u-1', pin: '493817' }) });
+  const created = await a.rpc.call('createWallet', {
+    userId: 'u-1',
+    walletId: 'w-1',
+    pinEnvelope: sealEnvelope(a.envelopeKey, { purpose: 'create-wallet', sub: 'u-1', pin: '493817' }),
+  });
   const address = created.accounts![0]!.address!;
   first.child.kill('SIGKILL');
   await a.rpc.whenClosed();
@@ -99,7 +103,11 @@ test('wrong PINs split across a restarted enclave and across two enclaves still 
   try {
     const a = await connect(first.address);
     const b = await connect(second.address);
-    const created = await a.rpc.call('createWallet', { userId: 'u-2', walletId: 'w-2', pinEnvelope: sealEnvelope(a.envelopeKey, { purpose: 'create-wallet', sub: 'u-2', pin: '493817' }) });
+    const created = await a.rpc.call('createWallet', {
+      userId: 'u-2',
+      walletId: 'w-2',
+      pinEnvelope: sealEnvelope(a.envelopeKey, { purpose: 'create-wallet', sub: 'u-2', pin: '493817' }),
+    });
     const guess = (side: { rpc: RpcClient; envelopeKey: Uint8Array }, pin: string): Promise<string> =>
       side.rpc
         .call('sign', {
@@ -109,7 +117,15 @@ test('wrong PINs split across a restarted enclave and across two enclaves still 
           network: 1,
           address: created.accounts![0]!.address!,
           evmMessage: { text: 'guess' },
-          pinEnvelope: sealEnvelope(side.envelopeKey, { purpose: 'sign', sub: 'u-2', walletId: 'w-2', network: 'evm', address: created.accounts![0]!.address!, digest: hashMessage('guess'), pin }),
+          pinEnvelope: sealEnvelope(side.envelopeKey, {
+            purpose: 'sign',
+            sub: 'u-2',
+            walletId: 'w-2',
+            network: 'evm',
+            address: created.accounts![0]!.address!,
+            digest: hashMessage('guess'),
+            pin,
+          }),
         })
         .then(
           () => 'OK',

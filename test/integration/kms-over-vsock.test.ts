@@ -51,11 +51,21 @@ afterAll(() => new Promise((r) => https.close(r)));
 
 function post(agent: ReturnType<typeof createVsockHttpsAgent>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: kmsHost, port: 443, path: '/', method: 'POST', agent, headers: { 'x-amz-target': 'TrentService.GenerateRandom', 'content-type': 'application/x-amz-json-1.1' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      {
+        host: kmsHost,
+        port: 443,
+        path: '/',
+        method: 'POST',
+        agent,
+        headers: { 'x-amz-target': 'TrentService.GenerateRandom', 'content-type': 'application/x-amz-json-1.1' },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end('{"NumberOfBytes":32}');
   });

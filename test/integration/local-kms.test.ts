@@ -4,7 +4,18 @@
  * NSM: CiphertextForRecipient in the real CMS shape, key policies bound to
  * PCR0, encryption context enforced, the SDK's real error classes.
  */
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, GenerateRandomCommand, KMSClient, NotFoundException, InvalidCiphertextException, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateRandomCommand,
+  KMSClient,
+  NotFoundException,
+  InvalidCiphertextException,
+  PutKeyPolicyCommand,
+} from '@aws-sdk/client-kms';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +95,7 @@ function shape(bytes: Uint8Array): string {
             for (let i = 0; i < (f & 0x7f); i++) l = l * 256 + b[q + 2 + i]!;
             h += f & 0x7f;
           }
-          q += h + ((t & 0x20) ? 0 : l);
+          q += h + (t & 0x20 ? 0 : l);
         }
         out.length = before;
         walk(b, p, q - 2, depth + 1);
@@ -108,14 +119,20 @@ test('CreateKey, DescribeKey, Encrypt and Decrypt with the real SDK; encryption 
   const enc = await sdk.send(new EncryptCommand({ KeyId: KeyMetadata!.Arn!, Plaintext: Buffer.from('hello'), EncryptionContext: ctx }));
   const dec = await sdk.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx }));
   expect(Buffer.from(dec.Plaintext!).toString()).toBe('hello');
-  await expect(sdk.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { wallet: 'w-2' } }))).rejects.toBeInstanceOf(InvalidCiphertextException);
+  await expect(sdk.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { wallet: 'w-2' } }))).rejects.toBeInstanceOf(
+    InvalidCiphertextException,
+  );
   await expect(sdk.send(new DescribeKeyCommand({ KeyId: 'no-such-key' }))).rejects.toBeInstanceOf(NotFoundException);
 });
 
 test('requests signed with unknown credentials are refused', async () => {
   const stranger = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'x' } });
   await expect(stranger.send(new GenerateRandomCommand({ NumberOfBytes: 8 }))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
-  const wrongSecret = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: LOCAL_KMS_CREDENTIALS.accessKeyId, secretAccessKey: 'wrong' } });
+  const wrongSecret = new KMSClient({
+    region: 'us-east-1',
+    endpoint: url,
+    credentials: { accessKeyId: LOCAL_KMS_CREDENTIALS.accessKeyId, secretAccessKey: 'wrong' },
+  });
   await expect(wrongSecret.send(new GenerateRandomCommand({ NumberOfBytes: 8 }))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
   stranger.destroy();
   wrongSecret.destroy();
@@ -173,12 +190,18 @@ test('a key policy bound to PCR0 releases keys only to that measurement', async 
   const ctx = { a: 'b' };
   const dk = await kms.generateDataKey(ctx);
   // Without Recipient (what a host could call) nothing is released.
-  await expect(sdk.send(new DecryptCommand({ CiphertextBlob: dk.ciphertextBlob, EncryptionContext: ctx }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
-  await expect(sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256' }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  await expect(sdk.send(new DecryptCommand({ CiphertextBlob: dk.ciphertextBlob, EncryptionContext: ctx }))).rejects.toMatchObject({
+    name: 'AccessDeniedException',
+  });
+  await expect(sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256' }))).rejects.toMatchObject({
+    name: 'AccessDeniedException',
+  });
   // Another image (the policy names a different PCR0) gets nothing either.
   await sdk.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId!, PolicyName: 'default', Policy: policy('00'.repeat(48)) }));
   // A fresh enclave process (nothing cached) asks KMS again, and is refused.
-  const err = (await enclaveKms(KeyMetadata!.Arn!).decryptDataKey(dk.ciphertextBlob, ctx).catch((e: unknown) => e)) as EnclaveWalletError;
+  const err = (await enclaveKms(KeyMetadata!.Arn!)
+    .decryptDataKey(dk.ciphertextBlob, ctx)
+    .catch((e: unknown) => e)) as EnclaveWalletError;
   expect(err).toBeInstanceOf(EnclaveWalletError);
   expect(err.code).toBe('KMS_ACCESS_DENIED');
 });
@@ -187,10 +210,22 @@ test('a Recipient document from an untrusted root or with a non-RSA key is refus
   const { KeyMetadata } = await sdk.send(new CreateKeyCommand({}));
   const stranger = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir: join(dir, 'other-ca') });
   await expect(
-    sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256', Recipient: { AttestationDocument: stranger.attest({ publicKey: recipientKey.publicKeyDer }), KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } })),
+    sdk.send(
+      new GenerateDataKeyCommand({
+        KeyId: KeyMetadata!.KeyId!,
+        KeySpec: 'AES_256',
+        Recipient: { AttestationDocument: stranger.attest({ publicKey: recipientKey.publicKeyDer }), KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' },
+      }),
+    ),
   ).rejects.toMatchObject({ name: 'ValidationException' });
   await expect(
-    sdk.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, KeySpec: 'AES_256', Recipient: { AttestationDocument: nsm.attest({ publicKey: new Uint8Array(32) }), KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } })),
+    sdk.send(
+      new GenerateDataKeyCommand({
+        KeyId: KeyMetadata!.KeyId!,
+        KeySpec: 'AES_256',
+        Recipient: { AttestationDocument: nsm.attest({ publicKey: new Uint8Array(32) }), KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' },
+      }),
+    ),
   ).rejects.toMatchObject({ name: 'ValidationException' });
 });
 

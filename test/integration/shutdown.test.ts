@@ -55,7 +55,15 @@ test('SIGTERM to the whole stack while a signature is in flight: it completes, n
       if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
     expect(ready).toBe(true);
-    const idToken = ((await (await fetch(`http://127.0.0.1:${ports.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'shutdown@example.com' }) })).json()) as { id_token: string }).id_token;
+    const idToken = (
+      (await (
+        await fetch(`http://127.0.0.1:${ports.issuer}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'shutdown@example.com' }),
+        })
+      ).json()) as { id_token: string }
+    ).id_token;
     const client = createClient({ baseUrl: url, root: new Uint8Array(readFileSync(join(dir, 'dev-ca', 'root.der'))) });
     await client.login(idToken);
     const wallet = await client.createWallet('493817');
@@ -78,7 +86,12 @@ test('SIGTERM to the whole stack while a signature is in flight: it completes, n
       else launcher.once('exit', (code) => resolve(code));
     });
     expect(exitCode).toBe(0);
-    expect(await fetch(`${url}/healthz`).then(() => 'up', () => 'down')).toBe('down');
+    expect(
+      await fetch(`${url}/healthz`).then(
+        () => 'up',
+        () => 'down',
+      ),
+    ).toBe('down');
   } finally {
     if (launcher.pid && alive(launcher.pid)) process.kill(-launcher.pid, 'SIGKILL');
   }

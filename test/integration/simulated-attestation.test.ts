@@ -33,7 +33,8 @@ test('same payload fields, in the same order, with the same types', () => {
   const ours = payloadOf(nsm.attest({ publicKey: new Uint8Array(32).fill(7) }));
   const theirs = payloadOf(real);
   expect([...ours.keys()]).toEqual([...theirs.keys()]);
-  const kind = (v: unknown): string => (v === null ? 'null' : v instanceof Uint8Array ? 'bytes' : v instanceof Map ? 'map' : Array.isArray(v) ? 'array' : typeof v);
+  const kind = (v: unknown): string =>
+    v === null ? 'null' : v instanceof Uint8Array ? 'bytes' : v instanceof Map ? 'map' : Array.isArray(v) ? 'array' : typeof v;
   for (const key of ['module_id', 'digest', 'timestamp', 'pcrs', 'certificate', 'cabundle', 'public_key']) {
     expect({ key, kind: kind(ours.get(key)) }).toEqual({ key, kind: kind(theirs.get(key)) });
   }
@@ -43,7 +44,11 @@ test('same payload fields, in the same order, with the same types', () => {
 test('documents verify against the dev root, carry the key and nonce, and treat null fields as absent', () => {
   const publicKey = new Uint8Array(32).fill(9);
   const nonce = Uint8Array.of(0xaa, 0xbb);
-  const doc = verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root: readDevRoot(caDir), expectedNonce: nonce, expectedPcrs: { 0: nsm.pcrs().get(0)! } });
+  const doc = verifyAttestationDocument(nsm.attest({ publicKey, nonce }), {
+    root: readDevRoot(caDir),
+    expectedNonce: nonce,
+    expectedPcrs: { 0: nsm.pcrs().get(0)! },
+  });
   expect([...doc.publicKey!]).toEqual([...publicKey]);
   expect(doc.userData).toBeUndefined();
   const bare = verifyAttestationDocument(nsm.attest({}), { root: readDevRoot(caDir) });
@@ -53,9 +58,13 @@ test('documents verify against the dev root, carry the key and nonce, and treat 
 
 test('the dev root is never trusted as the AWS root', () => {
   expect(() => verifyAttestationDocument(nsm.attest({}), { root: 'aws', policy: 'inspect' })).toThrow(expect.objectContaining({ code: 'UNTRUSTED_ROOT' }));
-  expect(() => verifyAttestationDocument(nsm.attest({ nonce: Uint8Array.of(1) }), { root: 'aws', expectedNonce: Uint8Array.of(1), expectedPcrs: { 0: nsm.pcrs().get(0)! } })).toThrow(
-    expect.objectContaining({ code: 'UNTRUSTED_ROOT' }),
-  );
+  expect(() =>
+    verifyAttestationDocument(nsm.attest({ nonce: Uint8Array.of(1) }), {
+      root: 'aws',
+      expectedNonce: Uint8Array.of(1),
+      expectedPcrs: { 0: nsm.pcrs().get(0)! },
+    }),
+  ).toThrow(expect.objectContaining({ code: 'UNTRUSTED_ROOT' }));
 });
 
 test('the production policy: PCR0 and a nonce required, debug-mode (all-zero) PCRs refused, a 32-byte key required', () => {
@@ -73,15 +82,23 @@ test('the production policy: PCR0 and a nonce required, debug-mode (all-zero) PC
   };
   const production = { root, policy: 'production' as const, expectedNonce: nonce, expectedPcrs: { 0: pcr0 } };
   expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), production))).toBe('ACCEPTED');
-  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root, policy: 'production', expectedNonce: nonce }))).toBe('EXPECTATIONS_MISSING');
-  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root, policy: 'production', expectedPcrs: { 0: pcr0 } }))).toBe('EXPECTATIONS_MISSING');
+  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root, policy: 'production', expectedNonce: nonce }))).toBe(
+    'EXPECTATIONS_MISSING',
+  );
+  expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey, nonce }), { root, policy: 'production', expectedPcrs: { 0: pcr0 } }))).toBe(
+    'EXPECTATIONS_MISSING',
+  );
   expect(code(() => verifyAttestationDocument(nsm.attest({ nonce }), production))).toBe('PUBLIC_KEY_INVALID');
   expect(code(() => verifyAttestationDocument(nsm.attest({ publicKey: new Uint8Array(31), nonce }), production))).toBe('PUBLIC_KEY_INVALID');
   // A debug-mode enclave: every PCR is zero. Even an app that (wrongly) pins zeros is refused.
   const debug = new SimulatedNsm({ codeDirs: [ENCLAVE_CODE_DIR], caDir, debugMode: true });
   expect([...debug.pcrs().get(0)!].every((b) => b === 0)).toBe(true);
-  expect(code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, expectedPcrs: { 0: new Uint8Array(48) } }))).toBe('DEBUG_ENCLAVE');
-  expect(code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, policy: 'inspect', expectedPcrs: { 0: new Uint8Array(48) } }))).toBe('ACCEPTED');
+  expect(code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, expectedPcrs: { 0: new Uint8Array(48) } }))).toBe(
+    'DEBUG_ENCLAVE',
+  );
+  expect(
+    code(() => verifyAttestationDocument(debug.attest({ publicKey, nonce }), { ...production, policy: 'inspect', expectedPcrs: { 0: new Uint8Array(48) } })),
+  ).toBe('ACCEPTED');
 });
 
 test('the dev CA is made once and reused by later processes', () => {
@@ -117,9 +134,18 @@ describe('the simulated NSM cannot be reached by accident in production', () => 
     await expect(createPlatform({ mode: 'simulated', devCaDir: caDir, env: {}, deviceExists: () => true })).rejects.toThrow(/real enclave/);
   });
   test('refused with NODE_ENV=production unless the explicit override is set', async () => {
-    await expect(createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production' }, deviceExists: () => false })).rejects.toThrow(/production/);
-    await expect(createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'yes' }, deviceExists: () => false })).rejects.toThrow(/production/);
-    const p = await createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'i-understand-keys-are-not-protected' }, deviceExists: () => false });
+    await expect(createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production' }, deviceExists: () => false })).rejects.toThrow(
+      /production/,
+    );
+    await expect(
+      createPlatform({ mode: 'simulated', devCaDir: caDir, env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'yes' }, deviceExists: () => false }),
+    ).rejects.toThrow(/production/);
+    const p = await createPlatform({
+      mode: 'simulated',
+      devCaDir: caDir,
+      env: { NODE_ENV: 'production', ENCLAVE_ALLOW_SIMULATED_NSM: 'i-understand-keys-are-not-protected' },
+      deviceExists: () => false,
+    });
     expect(p.mode).toBe('simulated');
   });
   test('nitro mode refuses to start without /dev/nsm', async () => {

@@ -15,7 +15,16 @@ export interface Anvil {
 /** `chainId` (default 31337) and `hardfork` (e.g. `berlin`: a chain without a base fee) as anvil takes them. */
 export async function startAnvil(options: { chainId?: number; hardfork?: string } = {}): Promise<Anvil> {
   const port = await freePort();
-  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(options.chainId ?? 31337), '--silent', ...(options.hardfork ? ['--hardfork', options.hardfork] : [])];
+  const args = [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--chain-id',
+    String(options.chainId ?? 31337),
+    '--silent',
+    ...(options.hardfork ? ['--hardfork', options.hardfork] : []),
+  ];
   const child: ChildProcess = spawn(anvilBin, args, { stdio: 'ignore' });
   const rpc = `http://127.0.0.1:${port}`;
   const client = createPublicClient({ transport: http(rpc) });

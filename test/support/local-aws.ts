@@ -11,7 +11,14 @@ import dynalite from 'dynalite';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { encryptGuardCredentials, ensureGuardTable, LocalKms, LOCAL_GUARD_TABLE, LOCAL_KMS_CREDENTIALS, LOCAL_WALLET_KEY_POLICY } from '@enclave-wallet/devtools';
+import {
+  encryptGuardCredentials,
+  ensureGuardTable,
+  LocalKms,
+  LOCAL_GUARD_TABLE,
+  LOCAL_KMS_CREDENTIALS,
+  LOCAL_WALLET_KEY_POLICY,
+} from '@enclave-wallet/devtools';
 import type { v1 } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 
@@ -32,7 +39,9 @@ const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r
 /** A key policy like the local stack's, with the attested statement bound to `pcr0` when given. */
 export function walletKeyPolicy(pcr0?: string): string {
   const policy = structuredClone(LOCAL_WALLET_KEY_POLICY) as { Statement: Array<{ Sid: string; Condition?: unknown }> };
-  if (pcr0) for (const s of policy.Statement) if (s.Sid === 'attested-enclave-only') s.Condition = { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr0 } };
+  if (pcr0)
+    for (const s of policy.Statement)
+      if (s.Sid === 'attested-enclave-only') s.Condition = { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr0 } };
   return JSON.stringify(policy);
 }
 

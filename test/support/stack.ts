@@ -37,7 +37,9 @@ export interface Stack {
 
 const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
-export async function startStack(options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>; demo?: { chainRpc?: string }; chains?: ChainConfig[] } = {}): Promise<Stack> {
+export async function startStack(
+  options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>; demo?: { chainRpc?: string }; chains?: ChainConfig[] } = {},
+): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
   const caDir = join(dir, 'dev-ca');
   const aws = await startLocalAws(dir, caDir);
@@ -59,9 +61,20 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
   const startHost = async (port: number): Promise<{ pool: EnclavePool; http: Server }> => {
     const pool = new EnclavePool({ address: enclaveAddress, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
-    const demo = options.demo ? { issuerUrl, devRootPath: join(caDir, 'root.der'), ...(options.demo.chainRpc ? { chain: { rpcUrl: options.demo.chainRpc, chainId: 31337 } } : {}) } : undefined;
+    const demo = options.demo
+      ? { issuerUrl, devRootPath: join(caDir, 'root.der'), ...(options.demo.chainRpc ? { chain: { rpcUrl: options.demo.chainRpc, chainId: 31337 } } : {}) }
+      : undefined;
     const chains = options.chains ? new Chains(options.chains, logger) : undefined;
-    const app = createApp({ enclave: pool, store, tokens, ...(chains ? { chains } : {}), idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]), logger, rateLimits: options.rateLimits ?? false, ...(demo ? { demo } : {}) });
+    const app = createApp({
+      enclave: pool,
+      store,
+      tokens,
+      ...(chains ? { chains } : {}),
+      idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]),
+      logger,
+      rateLimits: options.rateLimits ?? false,
+      ...(demo ? { demo } : {}),
+    });
     const http = app.listen(port, '127.0.0.1');
     await new Promise((r) => http.once('listening', r));
     return { pool, http };
@@ -109,5 +122,3 @@ export async function startStack(options: { rateLimits?: boolean; init?: (aws: L
     },
   };
 }
-
-

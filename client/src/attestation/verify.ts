@@ -152,7 +152,8 @@ export function parseAttestationDocument(bytes: Uint8Array): ParsedDocument {
   const digest = body.get('digest');
   if (digest !== 'SHA384') throw new AttestationError('MALFORMED', 'digest must be "SHA384"');
   const timestamp = body.get('timestamp');
-  if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp <= 0) throw new AttestationError('MALFORMED', 'timestamp must be a positive integer');
+  if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp <= 0)
+    throw new AttestationError('MALFORMED', 'timestamp must be a positive integer');
   const rawPcrs = body.get('pcrs');
   if (!(rawPcrs instanceof Map) || rawPcrs.size < 1 || rawPcrs.size > 32) throw new AttestationError('MALFORMED', 'pcrs must be a map of 1 to 32 entries');
   const pcrs = new Map<number, Uint8Array>();
@@ -188,25 +189,31 @@ function verifyChain(chain: Certificate[], at: Date): void {
   for (let i = 0; i < chain.length; i++) {
     const cert = chain[i]!;
     if (at < cert.notBefore || at > cert.notAfter) {
-      throw new AttestationError('NOT_VALID_AT_TIME', `certificate ${i} is valid from ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}, not at ${at.toISOString()}`);
+      throw new AttestationError(
+        'NOT_VALID_AT_TIME',
+        `certificate ${i} is valid from ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}, not at ${at.toISOString()}`,
+      );
     }
     if (i === 0) continue;
     const issuer = chain[i - 1]!;
     if (!issuer.isCa) throw new AttestationError('BAD_CHAIN', `certificate ${i - 1} is not a CA but issued certificate ${i}`);
     // keyUsage, where present, must allow what each certificate does: CAs sign certificates, the leaf signs the document.
-    if (issuer.keyUsage && !issuer.keyUsage.keyCertSign) throw new AttestationError('BAD_CHAIN', `certificate ${i - 1} is a CA whose keyUsage does not allow signing certificates`);
+    if (issuer.keyUsage && !issuer.keyUsage.keyCertSign)
+      throw new AttestationError('BAD_CHAIN', `certificate ${i - 1} is a CA whose keyUsage does not allow signing certificates`);
     if (!equalBytes(cert.issuer, issuer.subject)) throw new AttestationError('BAD_CHAIN', `certificate ${i} names another issuer than certificate ${i - 1}`);
     if (!p384.verify(cert.signature, cert.tbs, issuer.publicKey, { prehash: true, format: 'der', lowS: false })) {
       throw new AttestationError('BAD_CHAIN', `certificate ${i} is not signed by certificate ${i - 1}`);
     }
   }
   const leaf = chain[chain.length - 1];
-  if (leaf?.keyUsage && !leaf.keyUsage.digitalSignature) throw new AttestationError('BAD_CHAIN', 'the signing certificate’s keyUsage does not allow digital signatures');
+  if (leaf?.keyUsage && !leaf.keyUsage.digitalSignature)
+    throw new AttestationError('BAD_CHAIN', 'the signing certificate’s keyUsage does not allow digital signatures');
   // pathLenConstraint: the number of CA certificates below a CA (the leaf excluded) may not exceed it.
   for (let i = 0; i < chain.length - 1; i++) {
     const limit = chain[i]!.pathLength;
     const below = chain.length - 2 - i;
-    if (limit !== undefined && below > limit) throw new AttestationError('BAD_CHAIN', `certificate ${i} allows ${limit} intermediate CAs below it, the chain has ${below}`);
+    if (limit !== undefined && below > limit)
+      throw new AttestationError('BAD_CHAIN', `certificate ${i} allows ${limit} intermediate CAs below it, the chain has ${below}`);
   }
 }
 
@@ -220,7 +227,10 @@ function verifyChain(chain: Certificate[], at: Date): void {
 export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOptions): AttestationDocument {
   const production = (options.policy ?? (options.root === 'aws' ? 'production' : 'inspect')) === 'production';
   if (production && (options.expectedPcrs?.[0] === undefined || !options.expectedNonce)) {
-    throw new AttestationError('EXPECTATIONS_MISSING', 'a production check needs the expected PCR0 and a fresh nonce (or policy: inspect to only look at a document)');
+    throw new AttestationError(
+      'EXPECTATIONS_MISSING',
+      'a production check needs the expected PCR0 and a fresh nonce (or policy: inspect to only look at a document)',
+    );
   }
   const parsed = parseAttestationDocument(bytes);
   const { document } = parsed;
@@ -257,9 +267,11 @@ export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOpti
   }
   if (production) {
     const pcr0 = document.pcrs.get(0);
-    if (!pcr0 || pcr0.every((b) => b === 0)) throw new AttestationError('DEBUG_ENCLAVE', 'PCR0 is all zeros: the enclave runs in debug mode, and its memory is readable by the host');
+    if (!pcr0 || pcr0.every((b) => b === 0))
+      throw new AttestationError('DEBUG_ENCLAVE', 'PCR0 is all zeros: the enclave runs in debug mode, and its memory is readable by the host');
     const length = options.publicKeyLength ?? 32;
-    if (!document.publicKey || document.publicKey.length !== length) throw new AttestationError('PUBLIC_KEY_INVALID', `the document's public key must be ${length} bytes`);
+    if (!document.publicKey || document.publicKey.length !== length)
+      throw new AttestationError('PUBLIC_KEY_INVALID', `the document's public key must be ${length} bytes`);
   }
   return document;
 }

@@ -11,7 +11,9 @@ const path = process.env.DYNAMODB_DATA_DIR ?? '.data/dynamodb';
 mkdirSync(path, { recursive: true, mode: 0o700 });
 const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.listen(port, '127.0.0.1', () => {
-  console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'dynamodb-local', event: 'listening', url: `http://127.0.0.1:${port}`, path }));
+  console.log(
+    JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'dynamodb-local', event: 'listening', url: `http://127.0.0.1:${port}`, path }),
+  );
 });
 const stop = (): void => {
   server.close(() => process.exit(0));

@@ -153,21 +153,30 @@ export class LocalKms {
         const bytes = input.KeySpec === 'AES_256' ? 32 : input.KeySpec === 'AES_128' ? 16 : typeof input.NumberOfBytes === 'number' ? input.NumberOfBytes : 0;
         if (!Number.isInteger(bytes) || bytes < 1 || bytes > 1024) throw new KmsError('ValidationException', 'KeySpec or NumberOfBytes is required');
         const plaintext = randomBytes(bytes);
-        return { KeyId: key.arn, CiphertextBlob: this.seal(key, plaintext, contextBytes(input.EncryptionContext)).toString('base64'), ...this.plaintextOut(plaintext, recipient) };
+        return {
+          KeyId: key.arn,
+          CiphertextBlob: this.seal(key, plaintext, contextBytes(input.EncryptionContext)).toString('base64'),
+          ...this.plaintextOut(plaintext, recipient),
+        };
       }
       case 'Encrypt': {
         const key = this.key(input.KeyId);
         this.authorize(key, 'kms:Encrypt', undefined, input.EncryptionContext);
         const plaintext = b64(input.Plaintext, 'Plaintext');
         if (plaintext.length < 1 || plaintext.length > 4096) throw new KmsError('ValidationException', 'Plaintext must be 1 to 4096 bytes');
-        return { KeyId: key.arn, CiphertextBlob: this.seal(key, plaintext, contextBytes(input.EncryptionContext)).toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+        return {
+          KeyId: key.arn,
+          CiphertextBlob: this.seal(key, plaintext, contextBytes(input.EncryptionContext)).toString('base64'),
+          EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        };
       }
       case 'Decrypt': {
         const blob = b64(input.CiphertextBlob, 'CiphertextBlob');
         if (blob.length < 1 + 16 + 12 + 16 || blob[0] !== BLOB_VERSION) throw new KmsError('InvalidCiphertextException', 'The ciphertext is invalid.');
         const key = this.store.find(formatUuid(blob.subarray(1, 17)));
         if (!key) throw new KmsError('InvalidCiphertextException', 'The ciphertext is invalid.');
-        if (input.KeyId !== undefined && this.key(input.KeyId).keyId !== key.keyId) throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify the key that encrypted the ciphertext.');
+        if (input.KeyId !== undefined && this.key(input.KeyId).keyId !== key.keyId)
+          throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify the key that encrypted the ciphertext.');
         const recipient = this.recipient(input.Recipient);
         this.authorize(key, 'kms:Decrypt', recipient, input.EncryptionContext);
         const plaintext = this.open(key, blob, contextBytes(input.EncryptionContext));
@@ -179,7 +188,8 @@ export class LocalKms {
   }
 
   private createKey(input: Json): Json {
-    if (input.KeySpec !== undefined && input.KeySpec !== 'SYMMETRIC_DEFAULT') throw new KmsError('UnsupportedOperationException', 'only SYMMETRIC_DEFAULT keys');
+    if (input.KeySpec !== undefined && input.KeySpec !== 'SYMMETRIC_DEFAULT')
+      throw new KmsError('UnsupportedOperationException', 'only SYMMETRIC_DEFAULT keys');
     let policy = OPEN_POLICY;
     if (input.Policy !== undefined) {
       try {
@@ -221,15 +231,20 @@ export class LocalKms {
   private recipient(value: unknown): { publicKey: KeyObject; context: RequestContext } | undefined {
     if (value === undefined || value === null) return undefined;
     const r = value as Json;
-    if (r.KeyEncryptionAlgorithm !== 'RSAES_OAEP_SHA_256') throw new KmsError('ValidationException', 'Recipient.KeyEncryptionAlgorithm must be RSAES_OAEP_SHA_256');
+    if (r.KeyEncryptionAlgorithm !== 'RSAES_OAEP_SHA_256')
+      throw new KmsError('ValidationException', 'Recipient.KeyEncryptionAlgorithm must be RSAES_OAEP_SHA_256');
     let doc;
     try {
-      doc = verifyAttestationDocument(new Uint8Array(b64(r.AttestationDocument, 'Recipient.AttestationDocument')), { root: this.options.devRoot(), at: new Date(this.now()) });
+      doc = verifyAttestationDocument(new Uint8Array(b64(r.AttestationDocument, 'Recipient.AttestationDocument')), {
+        root: this.options.devRoot(),
+        at: new Date(this.now()),
+      });
     } catch (err) {
       if (err instanceof AttestationError) throw new KmsError('ValidationException', `The attestation document is not valid: ${err.code}`);
       throw err;
     }
-    if (this.now() - doc.timestamp > MAX_ATTESTATION_AGE_MS || doc.timestamp - this.now() > 60_000) throw new KmsError('ValidationException', 'The attestation document is too old');
+    if (this.now() - doc.timestamp > MAX_ATTESTATION_AGE_MS || doc.timestamp - this.now() > 60_000)
+      throw new KmsError('ValidationException', 'The attestation document is too old');
     if (!doc.publicKey) throw new KmsError('ValidationException', 'The attestation document has no public key');
     let publicKey: KeyObject;
     try {
@@ -237,7 +252,8 @@ export class LocalKms {
     } catch {
       throw new KmsError('ValidationException', 'The attestation document public key is not an RSA SubjectPublicKeyInfo');
     }
-    if (publicKey.asymmetricKeyType !== 'rsa' || (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KmsError('ValidationException', 'The recipient key must be RSA of at least 2048 bits');
+    if (publicKey.asymmetricKeyType !== 'rsa' || (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+      throw new KmsError('ValidationException', 'The recipient key must be RSA of at least 2048 bits');
     const context: RequestContext = {};
     for (const [index, value] of doc.pcrs) context[`kms:RecipientAttestation:PCR${index}`] = Buffer.from(value).toString('hex');
     context['kms:RecipientAttestation:ImageSha384'] = context['kms:RecipientAttestation:PCR0'] ?? '';

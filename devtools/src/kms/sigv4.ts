@@ -18,7 +18,13 @@ const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256'
 const sha256hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 /** Verifies the Authorization header of a request; `secrets` maps access key ids to secret keys. */
-export function verifySigV4(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer, secrets: ReadonlyMap<string, string>): { accessKeyId: string } {
+export function verifySigV4(
+  method: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  secrets: ReadonlyMap<string, string>,
+): { accessKeyId: string } {
   const auth = headers.authorization;
   if (!auth) throw new SigV4Error('MissingAuthenticationTokenException', 'Missing Authentication Token');
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
@@ -38,11 +44,7 @@ export function verifySigV4(method: string, path: string, headers: IncomingHttpH
     })
     .join('');
   const [pathname, query = ''] = path.split('?');
-  const canonicalQuery = query
-    .split('&')
-    .filter(Boolean)
-    .sort()
-    .join('&');
+  const canonicalQuery = query.split('&').filter(Boolean).sort().join('&');
   const canonicalRequest = [method, pathname, canonicalQuery, canonicalHeaders, signedHeaders, sha256hex(body)].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonicalRequest)].join('\n');

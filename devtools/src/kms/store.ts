@@ -39,7 +39,14 @@ export class KeyStore {
 
   create(description: string, policy: KeyPolicy = OPEN_POLICY): StoredKey {
     const keyId = randomUUID();
-    const key: StoredKey = { keyId, arn: `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/${keyId}`, material: randomBytes(32), policy, description, createdAt: Date.now() };
+    const key: StoredKey = {
+      keyId,
+      arn: `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/${keyId}`,
+      material: randomBytes(32),
+      policy,
+      description,
+      createdAt: Date.now(),
+    };
     this.keys.set(keyId, key);
     this.save();
     return key;

@@ -26,8 +26,17 @@ const YEAR_MS = 365 * 86_400_000;
 
 function makeCa(): DevCa {
   const root = issueCertificate({ subject: DEV_ROOT_CN, lifetimeMs: 30 * YEAR_MS, ca: true });
-  const intermediate = issueCertificate({ subject: DEV_INTERMEDIATE_CN, issuer: { name: DEV_ROOT_CN, privateKey: root.privateKey }, lifetimeMs: 10 * YEAR_MS, ca: true, pathLength: 0 });
-  return { root: { privateKey: root.privateKey, certificate: root.certificate }, intermediate: { privateKey: intermediate.privateKey, certificate: intermediate.certificate } };
+  const intermediate = issueCertificate({
+    subject: DEV_INTERMEDIATE_CN,
+    issuer: { name: DEV_ROOT_CN, privateKey: root.privateKey },
+    lifetimeMs: 10 * YEAR_MS,
+    ca: true,
+    pathLength: 0,
+  });
+  return {
+    root: { privateKey: root.privateKey, certificate: root.certificate },
+    intermediate: { privateKey: intermediate.privateKey, certificate: intermediate.certificate },
+  };
 }
 
 /** Loads the dev CA from `dir`, creating it the first time. */
@@ -51,7 +60,10 @@ export function loadOrCreateDevCa(dir: string): DevCa {
   const text = JSON.stringify({
     warning: 'Development CA of the simulated NSM. Never trust it in production.',
     root: { privateKey: Buffer.from(ca.root.privateKey).toString('hex'), certificate: Buffer.from(ca.root.certificate).toString('base64') },
-    intermediate: { privateKey: Buffer.from(ca.intermediate.privateKey).toString('hex'), certificate: Buffer.from(ca.intermediate.certificate).toString('base64') },
+    intermediate: {
+      privateKey: Buffer.from(ca.intermediate.privateKey).toString('hex'),
+      certificate: Buffer.from(ca.intermediate.certificate).toString('base64'),
+    },
   });
   try {
     // 'wx': if another process created it meanwhile, use theirs.

@@ -127,7 +127,14 @@ export class SimulatedNsm implements Platform {
   private currentLeaf(): { privateKey: Uint8Array; certificate: Uint8Array } {
     const now = this.now();
     if (!this.leaf || now > this.leaf.notAfter - LEAF_RENEW_MARGIN_MS) {
-      this.leaf = issueCertificate({ subject: this.moduleId, issuer: { name: DEV_INTERMEDIATE_CN, privateKey: this.ca.intermediate.privateKey }, lifetimeMs: LEAF_LIFETIME_MS, ca: false, now, ...this.leafOptions });
+      this.leaf = issueCertificate({
+        subject: this.moduleId,
+        issuer: { name: DEV_INTERMEDIATE_CN, privateKey: this.ca.intermediate.privateKey },
+        lifetimeMs: LEAF_LIFETIME_MS,
+        ca: false,
+        now,
+        ...this.leafOptions,
+      });
     }
     return this.leaf;
   }

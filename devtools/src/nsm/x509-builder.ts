@@ -19,7 +19,6 @@ function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
   return concatBytes(Uint8Array.from([tag, ...len(body.length)]), body);
 }
 
-
 const seq = (...c: Uint8Array[]): Uint8Array => tlv(0x30, ...c);
 const oid = (hex: string): Uint8Array => tlv(0x06, Buffer.from(hex, 'hex'));
 const utf8 = (s: string): Uint8Array => tlv(0x0c, new TextEncoder().encode(s));
@@ -68,11 +67,14 @@ export function rawExtension(oidHex: string, critical: boolean, value: Uint8Arra
 /** DER of a signed certificate. */
 export function buildCertificate(spec: CertificateSpec): Uint8Array {
   const spki = seq(seq(oid('2a8648ce3d0201'), oid('2b81040022')), tlv(0x03, Uint8Array.of(0), spec.publicKey));
-  const bc = spec.ca
-    ? seq(tlv(0x01, Uint8Array.of(0xff)), ...(spec.pathLength !== undefined ? [integer(Uint8Array.of(spec.pathLength))] : []))
-    : seq();
+  const bc = spec.ca ? seq(tlv(0x01, Uint8Array.of(0xff)), ...(spec.pathLength !== undefined ? [integer(Uint8Array.of(spec.pathLength))] : [])) : seq();
   // keyUsage: keyCertSign|cRLSign for CAs, digitalSignature for the leaf.
-  const ku = spec.keyUsageBits !== undefined ? spec.keyUsageBits && tlv(0x03, spec.keyUsageBits) : spec.ca ? tlv(0x03, Uint8Array.of(1, 0x06)) : tlv(0x03, Uint8Array.of(7, 0x80));
+  const ku =
+    spec.keyUsageBits !== undefined
+      ? spec.keyUsageBits && tlv(0x03, spec.keyUsageBits)
+      : spec.ca
+        ? tlv(0x03, Uint8Array.of(1, 0x06))
+        : tlv(0x03, Uint8Array.of(7, 0x80));
   const extensions = tlv(
     0xa3,
     seq(

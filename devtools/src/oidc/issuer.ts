@@ -90,7 +90,10 @@ export class DevIssuer {
     try {
       if (req.method === 'OPTIONS' && path === '/token') {
         // CORS preflight, answered only for the allowed origins.
-        res.writeHead(origin ? 204 : 403, origin ? { ...cors, 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' } : {});
+        res.writeHead(
+          origin ? 204 : 403,
+          origin ? { ...cors, 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' } : {},
+        );
         res.end();
       } else if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
         send(200, {

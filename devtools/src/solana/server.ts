@@ -93,10 +93,14 @@ export class LocalSolana {
         return this.context(this.tokenAccounts(addr(0), (params[1] ?? {}) as { mint?: string; programId?: string }));
       case 'getSignatureStatuses': {
         const list = Array.isArray(params[0]) ? (params[0] as unknown[]) : [];
-        return this.context(list.map((s) => {
-          const st = typeof s === 'string' ? this.statuses.get(s) : undefined;
-          return st ? { slot: st.slot, confirmations: null, err: st.err, status: st.err ? { Err: st.err } : { Ok: null }, confirmationStatus: 'finalized' } : null;
-        }));
+        return this.context(
+          list.map((s) => {
+            const st = typeof s === 'string' ? this.statuses.get(s) : undefined;
+            return st
+              ? { slot: st.slot, confirmations: null, err: st.err, status: st.err ? { Err: st.err } : { Ok: null }, confirmationStatus: 'finalized' }
+              : null;
+          }),
+        );
       }
       case 'requestAirdrop': {
         const to = addr(0);
@@ -122,7 +126,8 @@ export class LocalSolana {
         const signature = getBase58Decoder().decode(tx.signatures[Object.keys(tx.signatures)[0]! as Address] ?? new Uint8Array(64)) as Signature;
         if (method === 'simulateTransaction') {
           const sim = this.svm.simulateTransaction(tx);
-          if (sim instanceof FailedTransactionMetadata) return this.context({ err: String(sim.err()), logs: sim.meta().logs(), unitsConsumed: Number(sim.meta().computeUnitsConsumed()) });
+          if (sim instanceof FailedTransactionMetadata)
+            return this.context({ err: String(sim.err()), logs: sim.meta().logs(), unitsConsumed: Number(sim.meta().computeUnitsConsumed()) });
           return this.context({ err: null, logs: sim.meta().logs(), unitsConsumed: Number(sim.meta().computeUnitsConsumed()) });
         }
         const result = this.svm.sendTransaction(tx);
@@ -158,7 +163,12 @@ export class LocalSolana {
     const mintBytes = filter.mint ? getBase58Encoder().encode(address(filter.mint)) : undefined;
     return this.svm
       .getProgramAccounts(TOKEN_PROGRAM)
-      .filter((a) => a.data.length === TOKEN_ACCOUNT_BYTES && Buffer.from(a.data.subarray(32, 64)).equals(Buffer.from(ownerBytes)) && (!mintBytes || Buffer.from(a.data.subarray(0, 32)).equals(Buffer.from(mintBytes))))
+      .filter(
+        (a) =>
+          a.data.length === TOKEN_ACCOUNT_BYTES &&
+          Buffer.from(a.data.subarray(32, 64)).equals(Buffer.from(ownerBytes)) &&
+          (!mintBytes || Buffer.from(a.data.subarray(0, 32)).equals(Buffer.from(mintBytes))),
+      )
       .map((a) => ({ pubkey: a.address, account: this.encodeAccount(a) }));
   }
 

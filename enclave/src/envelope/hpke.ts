@@ -10,7 +10,16 @@
  * Checked against RFC 9180 A.2.1, the client's @noble implementation and
  * the maintained @hpke/* packages (enclave/test/envelope.test.ts).
  */
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto';
 
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
@@ -42,7 +51,8 @@ const hmac = (key: Uint8Array, ...data: Uint8Array[]): Buffer => {
   for (const d of data) h.update(d);
   return h.digest();
 };
-const labeledExtract = (suite: Buffer, salt: Uint8Array, label: string, ikm: Uint8Array): Buffer => hmac(salt.length ? salt : Buffer.alloc(32), V1, suite, Buffer.from(label), ikm);
+const labeledExtract = (suite: Buffer, salt: Uint8Array, label: string, ikm: Uint8Array): Buffer =>
+  hmac(salt.length ? salt : Buffer.alloc(32), V1, suite, Buffer.from(label), ikm);
 /** HKDF-Expand for L ≤ 32 (one block): every length this suite needs. */
 const labeledExpand = (suite: Buffer, prk: Uint8Array, label: string, info: Uint8Array, length: number): Buffer =>
   hmac(prk, u16(length), V1, suite, Buffer.from(label), info, Uint8Array.of(1)).subarray(0, length);
@@ -51,7 +61,11 @@ const labeledExpand = (suite: Buffer, prk: Uint8Array, label: string, info: Uint
 function contextOf(dh: Buffer, enc: Uint8Array, pkR: Uint8Array, info: Uint8Array): { key: Buffer; nonce: Buffer } {
   const eaePrk = labeledExtract(KEM_SUITE, EMPTY, 'eae_prk', dh);
   const shared = labeledExpand(KEM_SUITE, eaePrk, 'shared_secret', Buffer.concat([enc, pkR]), 32);
-  const context = Buffer.concat([Uint8Array.of(0), labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY), labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info)]);
+  const context = Buffer.concat([
+    Uint8Array.of(0),
+    labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY),
+    labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info),
+  ]);
   const secret = labeledExtract(HPKE_SUITE, shared, 'secret', EMPTY);
   const out = { key: labeledExpand(HPKE_SUITE, secret, 'key', context, 32), nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12) };
   for (const b of [dh, eaePrk, shared, secret]) b.fill(0);

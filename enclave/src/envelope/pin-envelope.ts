@@ -67,7 +67,8 @@ export class ReplayCache {
     if (this.seen.has(nonce)) return false;
     if (this.seen.size >= this.maxEntries || (this.perSub.get(sub) ?? 0) >= this.perUser) this.expire(nowSeconds);
     if (this.seen.size >= this.maxEntries) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight; retry shortly', { retryAfter: 5 });
-    if ((this.perSub.get(sub) ?? 0) >= this.perUser) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight for this user; retry shortly', { retryAfter: 5 });
+    if ((this.perSub.get(sub) ?? 0) >= this.perUser)
+      throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight for this user; retry shortly', { retryAfter: 5 });
     this.seen.set(nonce, { exp, sub });
     this.perSub.set(sub, (this.perSub.get(sub) ?? 0) + 1);
     return true;
@@ -151,7 +152,8 @@ export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, '
   if (binding.purpose !== 'change-pin' && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin');
   if (binding.purpose === 'import' ? envelope.mnemonic === undefined : envelope.mnemonic !== undefined) throw invalid('mnemonic goes with import only');
   if (envelope.exp < nowSeconds) throw new EnclaveWalletError('ENVELOPE_EXPIRED', 'the envelope has expired');
-  if (envelope.exp > nowSeconds + MAX_ENVELOPE_LIFETIME_S + CLOCK_SKEW_S) throw new EnclaveWalletError('ENVELOPE_EXPIRED', `the envelope expires more than ${MAX_ENVELOPE_LIFETIME_S} s ahead`);
+  if (envelope.exp > nowSeconds + MAX_ENVELOPE_LIFETIME_S + CLOCK_SKEW_S)
+    throw new EnclaveWalletError('ENVELOPE_EXPIRED', `the envelope expires more than ${MAX_ENVELOPE_LIFETIME_S} s ahead`);
 }
 
 /**

@@ -83,7 +83,15 @@ export class DynamoGuard implements WalletGuard {
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       credentials: { ...credentials },
       maxAttempts: 2,
-      ...(config.proxy ? { requestHandler: new NodeHttpHandler({ httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }), connectionTimeout: 2000, requestTimeout: 5000 }) } : { requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 5000 }) }),
+      ...(config.proxy
+        ? {
+            requestHandler: new NodeHttpHandler({
+              httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }),
+              connectionTimeout: 2000,
+              requestTimeout: 5000,
+            }),
+          }
+        : { requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 5000 }) }),
     });
   }
 
@@ -110,7 +118,16 @@ export class DynamoGuard implements WalletGuard {
       await this.client.send(
         new PutItemCommand({
           TableName: this.config.table,
-          Item: { ...pk(r.walletId), owner: S(r.owner), keyRef: S(r.keyRef), version: N(r.version), blob: { B: r.blob }, failed: N(r.failed), lockedUntil: N(r.lockedUntil), updatedAt: N(Date.now()) },
+          Item: {
+            ...pk(r.walletId),
+            owner: S(r.owner),
+            keyRef: S(r.keyRef),
+            version: N(r.version),
+            blob: { B: r.blob },
+            failed: N(r.failed),
+            lockedUntil: N(r.lockedUntil),
+            updatedAt: N(Date.now()),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -121,7 +138,12 @@ export class DynamoGuard implements WalletGuard {
   }
 
   countGuess(walletId: string, read: Pick<GuardRecord, 'version' | 'failed'>, next: Pick<GuardRecord, 'failed' | 'lockedUntil'>): Promise<void> {
-    return this.update(walletId, 'SET failed = :nf, lockedUntil = :nl, updatedAt = :now', 'version = :v AND failed = :f', { ':nf': N(next.failed), ':nl': N(next.lockedUntil), ':v': N(read.version), ':f': N(read.failed) });
+    return this.update(walletId, 'SET failed = :nf, lockedUntil = :nl, updatedAt = :now', 'version = :v AND failed = :f', {
+      ':nf': N(next.failed),
+      ':nl': N(next.lockedUntil),
+      ':v': N(read.version),
+      ':f': N(read.failed),
+    });
   }
 
   clear(walletId: string, version: number): Promise<void> {
@@ -166,8 +188,13 @@ export class DynamoGuard implements WalletGuard {
 export function parseGuardCredentials(plaintext: Uint8Array): AwsCredentials {
   try {
     const json = JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, unknown>;
-    if (typeof json.accessKeyId !== 'string' || typeof json.secretAccessKey !== 'string' || !json.accessKeyId || !json.secretAccessKey) throw new Error('fields');
-    return { accessKeyId: json.accessKeyId, secretAccessKey: json.secretAccessKey, ...(typeof json.sessionToken === 'string' && json.sessionToken ? { sessionToken: json.sessionToken } : {}) };
+    if (typeof json.accessKeyId !== 'string' || typeof json.secretAccessKey !== 'string' || !json.accessKeyId || !json.secretAccessKey)
+      throw new Error('fields');
+    return {
+      accessKeyId: json.accessKeyId,
+      secretAccessKey: json.secretAccessKey,
+      ...(typeof json.sessionToken === 'string' && json.sessionToken ? { sessionToken: json.sessionToken } : {}),
+    };
   } catch {
     throw new EnclaveWalletError('CONFIG_REJECTED', 'the guard credentials do not decrypt to { accessKeyId, secretAccessKey }');
   } finally {

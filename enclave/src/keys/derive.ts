@@ -96,7 +96,8 @@ export function pathOf(network: Network, index: number): string {
 }
 
 function checkIndex(index: number): void {
-  if (!Number.isInteger(index) || index < 0 || index > MAX_ACCOUNT_INDEX) throw new EnclaveWalletError('ACCOUNT_INDEX_INVALID', `account index must be an integer from 0 to ${MAX_ACCOUNT_INDEX}`);
+  if (!Number.isInteger(index) || index < 0 || index > MAX_ACCOUNT_INDEX)
+    throw new EnclaveWalletError('ACCOUNT_INDEX_INVALID', `account index must be an integer from 0 to ${MAX_ACCOUNT_INDEX}`);
 }
 
 /** EIP-55 checksummed address of an uncompressed secp256k1 public key. */

@@ -5,7 +5,16 @@
  * carrying the enclave's RSA key), so KMS encrypts the plaintext to the
  * enclave and it exists in clear only in enclave memory.
  */
-import { DecryptCommand, GenerateDataKeyCommand, GenerateRandomCommand, KMSClient, KMSServiceException, type DecryptCommandOutput, type GenerateDataKeyCommandOutput, type GenerateRandomCommandOutput } from '@aws-sdk/client-kms';
+import {
+  DecryptCommand,
+  GenerateDataKeyCommand,
+  GenerateRandomCommand,
+  KMSClient,
+  KMSServiceException,
+  type DecryptCommandOutput,
+  type GenerateDataKeyCommandOutput,
+  type GenerateRandomCommandOutput,
+} from '@aws-sdk/client-kms';
 import { performance } from 'node:perf_hooks';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
@@ -106,7 +115,13 @@ export class EnclaveKms implements DataKeyProvider {
       // A fresh object per call: the SDK annotates the credentials object it gets.
       credentials: async () => ({ ...this.credentials }),
       maxAttempts: 3,
-      ...(config.proxy ? { requestHandler: new NodeHttpHandler({ httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }) }) } : {}),
+      ...(config.proxy
+        ? {
+            requestHandler: new NodeHttpHandler({
+              httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }),
+            }),
+          }
+        : {}),
     });
   }
 
@@ -147,7 +162,9 @@ export class EnclaveKms implements DataKeyProvider {
 
   async generateDataKey(context: Record<string, string>): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array; keyId: string }> {
     try {
-      const out = await this.send<GenerateDataKeyCommandOutput>(new GenerateDataKeyCommand({ KeyId: this.config.keyId, KeySpec: 'AES_256', EncryptionContext: context, Recipient: this.recipient() }));
+      const out = await this.send<GenerateDataKeyCommandOutput>(
+        new GenerateDataKeyCommand({ KeyId: this.config.keyId, KeySpec: 'AES_256', EncryptionContext: context, Recipient: this.recipient() }),
+      );
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
       if (!out.CiphertextBlob || !out.KeyId) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS answered without a CiphertextBlob');
       const plaintext = this.open(out.CiphertextForRecipient);
@@ -165,7 +182,9 @@ export class EnclaveKms implements DataKeyProvider {
    */
   async decryptSecret(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
     try {
-      const out = await this.send<DecryptCommandOutput>(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
+      const out = await this.send<DecryptCommandOutput>(
+        new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }),
+      );
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext despite Recipient');
       return this.open(out.CiphertextForRecipient);
     } catch (err) {
@@ -178,7 +197,9 @@ export class EnclaveKms implements DataKeyProvider {
     const cached = this.dataKeys.get(ciphertextBlob, context);
     if (cached) return cached;
     try {
-      const out = await this.send<DecryptCommandOutput>(new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }));
+      const out = await this.send<DecryptCommandOutput>(
+        new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }),
+      );
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
       const key = this.open(out.CiphertextForRecipient);
       this.dataKeys.put(ciphertextBlob, context, key);

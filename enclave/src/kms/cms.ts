@@ -85,10 +85,12 @@ function oidOf(node: Node | undefined, what: string): string {
 /** OCTET STRING contents, primitive or constructed (chunks concatenated). */
 function octets(node: Node): Uint8Array {
   if (!node.constructed) return node.value;
-  return Buffer.concat(node.children.map((c) => {
-    if (c.tag !== 0x04) throw new CmsError('octet string chunk of another type');
-    return octets(c);
-  }));
+  return Buffer.concat(
+    node.children.map((c) => {
+      if (c.tag !== 0x04) throw new CmsError('octet string chunk of another type');
+      return octets(c);
+    }),
+  );
 }
 
 /** What decryption needs from a CiphertextForRecipient. */
@@ -124,7 +126,8 @@ export function parseCiphertextForRecipient(bytes: Uint8Array): RecipientCiphert
   const mgfAlg = params.find((p) => p.tag === 0xa1);
   if (!hashAlg || oidOf(want(hashAlg.children[0], 0x30, 'hash').children[0], 'hash OID') !== OID.sha256) throw new CmsError('OAEP hash is not SHA-256');
   const mgf = want(mgfAlg?.children[0], 0x30, 'MGF').children;
-  if (oidOf(mgf[0], 'MGF OID') !== OID.mgf1 || oidOf(want(mgf[1], 0x30, 'MGF hash').children[0], 'MGF hash OID') !== OID.sha256) throw new CmsError('MGF is not MGF1-SHA-256');
+  if (oidOf(mgf[0], 'MGF OID') !== OID.mgf1 || oidOf(want(mgf[1], 0x30, 'MGF hash').children[0], 'MGF hash OID') !== OID.sha256)
+    throw new CmsError('MGF is not MGF1-SHA-256');
   const encryptedKey = want(ktri[3], 0x04, 'encryptedKey').value;
 
   const [contentType, contentAlg, content] = want(encryptedContentInfo, 0x30, 'EncryptedContentInfo').children;

@@ -47,7 +47,9 @@ export async function createPlatform(selection: PlatformSelection): Promise<Plat
     const specifier: string = SIMULATED_NSM_MODULE;
     simulated = (await import(specifier)) as typeof simulated;
   } catch {
-    throw new PlatformError(`the simulated NSM is not installed here (${SIMULATED_NSM_MODULE} is a development package, not part of the enclave image); use nitro mode`);
+    throw new PlatformError(
+      `the simulated NSM is not installed here (${SIMULATED_NSM_MODULE} is a development package, not part of the enclave image); use nitro mode`,
+    );
   }
   return new simulated.SimulatedNsm({ caDir: selection.devCaDir, codeDirs: [ENCLAVE_CODE_DIR] });
 }

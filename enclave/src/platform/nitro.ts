@@ -54,7 +54,7 @@ export class NitroNsm implements Platform {
 
   random(length: number): Uint8Array {
     const out = new Uint8Array(length);
-    for (let filled = 0; filled < length; ) {
+    for (let filled = 0; filled < length;) {
       const chunk = this.addon.getRandom(this.fd);
       if (chunk.length === 0) throw new PlatformError('the NSM returned no random bytes');
       const n = Math.min(chunk.length, length - filled);

@@ -71,7 +71,10 @@ class Writer {
     return this.u8(n >> 8).u8(n);
   }
   u32(n: number): this {
-    return this.u8(n >>> 24).u8(n >>> 16).u8(n >>> 8).u8(n);
+    return this.u8(n >>> 24)
+      .u8(n >>> 16)
+      .u8(n >>> 8)
+      .u8(n);
   }
   u64(n: number): this {
     return this.u32(Math.floor(n / 0x100000000)).u32(n >>> 0);

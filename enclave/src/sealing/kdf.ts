@@ -68,7 +68,8 @@ export class StretchQueue {
   async run<T>(task: () => Promise<T>): Promise<T> {
     const queued = performance.now();
     if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.maxWaiting) throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
+      if (this.waiting.length >= this.maxWaiting)
+        throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else this.running++;
     phases.record('stretch_wait', queued);
@@ -76,7 +77,8 @@ export class StretchQueue {
       return await phases.time('stretch', task);
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // hand the slot over: running stays the same
+      if (next)
+        next(); // hand the slot over: running stays the same
       else this.running--;
     }
   }

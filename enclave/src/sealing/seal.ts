@@ -88,7 +88,7 @@ export interface SealerOptions {
   now?: () => number;
 }
 
-const settledValue = <T,>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
+const settledValue = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
 
 export class Sealer {
   private readonly provider: DataKeyProvider;
@@ -117,12 +117,25 @@ export class Sealer {
    */
   async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
     const salt = randomBytes(ARGON2_SALT_BYTES);
-    const [dataKey, stretched] = await Promise.allSettled([this.provider.generateDataKey(encryptionContext(walletId, userId)), stretchPin(pin, salt, ARGON2_POLICY)]);
+    const [dataKey, stretched] = await Promise.allSettled([
+      this.provider.generateDataKey(encryptionContext(walletId, userId)),
+      stretchPin(pin, salt, ARGON2_POLICY),
+    ]);
     const key = settledValue(dataKey);
     const pinKey = settledValue(stretched);
     try {
       if (!key || !pinKey) throw dataKey.status === 'rejected' ? dataKey.reason : (stretched as PromiseRejectedResult).reason;
-      const blob = this.sealWith({ walletId, userId, kmsKeyId: key.keyId, kmsCiphertext: key.ciphertextBlob, dataKey: key.plaintext, secret, stretched: pinKey, salt, generation: 1 });
+      const blob = this.sealWith({
+        walletId,
+        userId,
+        kmsKeyId: key.keyId,
+        kmsCiphertext: key.ciphertextBlob,
+        dataKey: key.plaintext,
+        secret,
+        stretched: pinKey,
+        salt,
+        generation: 1,
+      });
       const record: GuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, failed: 0, lockedUntil: 0 };
       await this.guard.create(record);
       this.remember(record);
@@ -144,15 +157,20 @@ export class Sealer {
   async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array): Promise<OpenedWallet> {
     const presented = decodeBlob(blobBytes);
     checkBinding(presented, walletId, userId);
-    if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob names another KMS key than the one this enclave uses');
+    if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn)
+      throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob names another KMS key than the one this enclave uses');
     for (let attempt = 0; ; attempt++) {
-      const record = this.records.get(walletId) ?? (await phases.time('guard_read', () => this.guard.get(walletId))) ?? (await this.adopt(presented, blobBytes, walletId, userId));
+      const record =
+        this.records.get(walletId) ??
+        (await phases.time('guard_read', () => this.guard.get(walletId))) ??
+        (await this.adopt(presented, blobBytes, walletId, userId));
       if (!record) continue; // lost a race to adopt: read again
       this.remember(record);
       try {
         return await this.openRecord(record, blobBytes, walletId, userId, pin);
       } catch (err) {
-        if (err instanceof GuardConflict || (err instanceof EnclaveWalletError && err.code !== 'PIN_INVALID' && err.code !== 'PIN_LOCKED')) this.records.delete(walletId);
+        if (err instanceof GuardConflict || (err instanceof EnclaveWalletError && err.code !== 'PIN_INVALID' && err.code !== 'PIN_LOCKED'))
+          this.records.delete(walletId);
         if (!(err instanceof GuardConflict)) throw err;
         if (attempt >= GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
         await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
@@ -170,7 +188,8 @@ export class Sealer {
     // The host's blob must be the current one, or an older version of this wallet (then the current one is used and handed back).
     const stale = sameBytes(record.blob, presentedBytes) ? undefined : decodeBlob(presentedBytes);
     if (stale) {
-      if (keyRefOf(stale.kmsCiphertext) !== record.keyRef) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob is not sealed under this wallet’s data key');
+      if (keyRefOf(stale.kmsCiphertext) !== record.keyRef)
+        throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob is not sealed under this wallet’s data key');
       if (stale.generation >= record.version) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
     }
     if (!withinBounds(blob.argon2)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s PIN-stretching cost is outside this image’s bounds');
@@ -183,7 +202,9 @@ export class Sealer {
     const failures = record.failed + 1;
     const lockedUntil = failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      phases.time('guard_count', () => this.guard.countGuess(walletId, record, { failed: failures, lockedUntil })).then(() => this.remember({ ...record, failed: failures, lockedUntil })),
+      phases
+        .time('guard_count', () => this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }))
+        .then(() => this.remember({ ...record, failed: failures, lockedUntil })),
       phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
       stretchPin(pin, blob.argon2.salt, blob.argon2),
     ]);
@@ -194,13 +215,15 @@ export class Sealer {
       if (counted.status === 'rejected') throw counted.reason;
       if (!dataKey) throw (dataKeyResult as PromiseRejectedResult).reason;
       if (!stretched) throw (stretchedResult as PromiseRejectedResult).reason;
-      if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, dataKey)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
+      if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, dataKey))
+        throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
       const key = seedKey(dataKey, stretched, blob.argon2.salt);
       let secret: Uint8Array;
       try {
         secret = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
       } catch {
-        if (lockedUntil > 0) throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil(lockoutMs(failures) / 1000) });
+        if (lockedUntil > 0)
+          throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil(lockoutMs(failures) / 1000) });
         throw new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: MAX_PIN_ATTEMPTS - failures });
       } finally {
         key.fill(0);
@@ -225,7 +248,16 @@ export class Sealer {
     }
   }
 
-  private opened(record: GuardRecord, blob: SealedBlob, dataKey: Uint8Array, secret: Uint8Array, current: Uint8Array | undefined, walletId: string, userId: string, settled: Promise<void>): OpenedWallet {
+  private opened(
+    record: GuardRecord,
+    blob: SealedBlob,
+    dataKey: Uint8Array,
+    secret: Uint8Array,
+    current: Uint8Array | undefined,
+    walletId: string,
+    userId: string,
+    settled: Promise<void>,
+  ): OpenedWallet {
     let disposed = false;
     return {
       walletId,
@@ -244,7 +276,17 @@ export class Sealer {
         const stretched = await stretchPin(newPin, salt, ARGON2_POLICY);
         let next: Uint8Array;
         try {
-          next = this.sealWith({ walletId, userId, kmsKeyId: blob.kmsKeyId, kmsCiphertext: blob.kmsCiphertext, dataKey, secret, stretched, salt, generation: record.version + 1 });
+          next = this.sealWith({
+            walletId,
+            userId,
+            kmsKeyId: blob.kmsKeyId,
+            kmsCiphertext: blob.kmsCiphertext,
+            dataKey,
+            secret,
+            stretched,
+            salt,
+            generation: record.version + 1,
+          });
         } finally {
           stretched.fill(0);
         }
@@ -254,7 +296,8 @@ export class Sealer {
           this.remember({ ...record, version: record.version + 1, blob: next, failed: 0, lockedUntil: 0 });
         } catch (err) {
           this.records.delete(walletId);
-          if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was changed; nothing was changed');
+          if (err instanceof GuardConflict)
+            throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was changed; nothing was changed');
           throw err;
         }
         return next;
@@ -278,12 +321,21 @@ export class Sealer {
     const dataKey = await this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId));
     let state: AttemptState;
     try {
-      if (!stateMacValid(blob as SealedBlob & { sealedPart: Uint8Array }, dataKey)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s attempt state was altered');
+      if (!stateMacValid(blob as SealedBlob & { sealedPart: Uint8Array }, dataKey))
+        throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s attempt state was altered');
       state = blob.state;
     } finally {
       dataKey.fill(0);
     }
-    const record: GuardRecord = { walletId, owner: userId, keyRef: keyRefOf(blob.kmsCiphertext), version: 0, blob: bytes, failed: state.failedAttempts, lockedUntil: state.lockedUntilMs };
+    const record: GuardRecord = {
+      walletId,
+      owner: userId,
+      keyRef: keyRefOf(blob.kmsCiphertext),
+      version: 0,
+      blob: bytes,
+      failed: state.failedAttempts,
+      lockedUntil: state.lockedUntilMs,
+    };
     try {
       await this.guard.create(record);
       return record;
@@ -293,7 +345,17 @@ export class Sealer {
     }
   }
 
-  private sealWith(p: { walletId: string; userId: string; kmsKeyId: string; kmsCiphertext: Uint8Array; dataKey: Uint8Array; secret: Uint8Array; stretched: Uint8Array; salt: Uint8Array; generation: number }): Uint8Array {
+  private sealWith(p: {
+    walletId: string;
+    userId: string;
+    kmsKeyId: string;
+    kmsCiphertext: Uint8Array;
+    dataKey: Uint8Array;
+    secret: Uint8Array;
+    stretched: Uint8Array;
+    salt: Uint8Array;
+    generation: number;
+  }): Uint8Array {
     const nonce = randomBytes(24);
     const header = {
       version: BLOB_VERSION,
@@ -324,7 +386,8 @@ export class Sealer {
 }
 
 function checkBinding(blob: SealedBlob, walletId: string, userId: string): void {
-  if (blob.walletId !== walletId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
+  if (blob.walletId !== walletId)
+    throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
   if (blob.ownerUserId !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
 }
 

@@ -27,7 +27,8 @@ function bytesOf(value: Uint8Array | null | undefined, field: string): Uint8Arra
  */
 export function prepareSignature(network: Network, req: DecodedRequestOf<'sign'>): PreparedSignature {
   const payload = req.payload;
-  const wrongNetwork = (): EnclaveWalletError => new EnclaveWalletError('VALIDATION_FAILED', `a ${payload ?? 'missing'} payload cannot be signed on ${network}`);
+  const wrongNetwork = (): EnclaveWalletError =>
+    new EnclaveWalletError('VALIDATION_FAILED', `a ${payload ?? 'missing'} payload cannot be signed on ${network}`);
   switch (payload) {
     case 'evmTransaction': {
       if (network !== 'evm') throw wrongNetwork();

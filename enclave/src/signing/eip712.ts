@@ -35,7 +35,6 @@ const DOMAIN_FIELDS: Field[] = [
   { name: 'salt', type: 'bytes32' },
 ];
 
-
 function word(n: bigint): Uint8Array {
   const out = new Uint8Array(32);
   let v = n;
@@ -161,7 +160,8 @@ function checkTypes(raw: unknown): Types {
     const seen = new Set<string>();
     types[name] = fields.map((f: unknown) => {
       const field = f as Field;
-      if (typeof field?.name !== 'string' || typeof field?.type !== 'string' || field.name.length > 256 || field.type.length > 256) throw invalid(`fields of ${name} need a name and a type`);
+      if (typeof field?.name !== 'string' || typeof field?.type !== 'string' || field.name.length > 256 || field.type.length > 256)
+        throw invalid(`fields of ${name} need a name and a type`);
       if (seen.has(field.name)) throw invalid(`${name}.${field.name} is declared twice`);
       seen.add(field.name);
       return { name: field.name, type: field.type };

@@ -114,7 +114,8 @@ export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTr
       signature[64] = 27 + yParity;
       // The signature must verify over the digest the envelope was checked against.
       const recovered = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact').addRecoveryBit(yParity).recoverPublicKey(digest);
-      if (!equal(recovered.toBytes(false), secp256k1.getPublicKey(privateKey, false))) throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
+      if (!equal(recovered.toBytes(false), secp256k1.getPublicKey(privateKey, false)))
+        throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
       return { signature, signedTransaction: signed.toBytes(), hash: Buffer.from(signed.hash.replace(/^0x/, ''), 'hex') };
     },
   };

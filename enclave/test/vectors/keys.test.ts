@@ -28,10 +28,26 @@ const HARDHAT = 'test test test test test test test test test test test junk';
 
 describe('BIP-39 (published Trezor vectors, 256-bit entropy)', () => {
   test.each([
-    ['00'.repeat(32), `${'abandon '.repeat(23)}art`, 'bda85446c68413707090a52022edd26a1c9462295029f2e60cd7c4f2bbd3097170af7a4d73245cafa9c3cca8d561a7c3de6f5d4a10be8ed2a5e608d68f92fcc8'],
-    ['7f'.repeat(32), 'legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth title', 'bc09fca1804f7e69da93c2f2028eb238c227f2e9dda30cd63699232578480a4021b146ad717fbb7e451ce9eb835f43620bf5c514db0f8add49f5d121449d3e87'],
-    ['80'.repeat(32), 'letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic bless', 'c0c519bd0e91a2ed54357d9d1ebef6f5af218a153624cf4f2da911a0ed8f7a09e2ef61af0aca007096df430022f7a2b6fb91661a9589097069720d015e4e982f'],
-    ['ff'.repeat(32), `${'zoo '.repeat(23)}vote`, 'dd48c104698c30cfe2b6142103248622fb7bb0ff692eebb00089b32d22484e1613912f0a5b694407be899ffd31ed3992c456cdf60f5d4564b8ba3f05a69890ad'],
+    [
+      '00'.repeat(32),
+      `${'abandon '.repeat(23)}art`,
+      'bda85446c68413707090a52022edd26a1c9462295029f2e60cd7c4f2bbd3097170af7a4d73245cafa9c3cca8d561a7c3de6f5d4a10be8ed2a5e608d68f92fcc8',
+    ],
+    [
+      '7f'.repeat(32),
+      'legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth title',
+      'bc09fca1804f7e69da93c2f2028eb238c227f2e9dda30cd63699232578480a4021b146ad717fbb7e451ce9eb835f43620bf5c514db0f8add49f5d121449d3e87',
+    ],
+    [
+      '80'.repeat(32),
+      'letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic bless',
+      'c0c519bd0e91a2ed54357d9d1ebef6f5af218a153624cf4f2da911a0ed8f7a09e2ef61af0aca007096df430022f7a2b6fb91661a9589097069720d015e4e982f',
+    ],
+    [
+      'ff'.repeat(32),
+      `${'zoo '.repeat(23)}vote`,
+      'dd48c104698c30cfe2b6142103248622fb7bb0ff692eebb00089b32d22484e1613912f0a5b694407be899ffd31ed3992c456cdf60f5d4564b8ba3f05a69890ad',
+    ],
   ])('entropy %s', (entropy, mnemonic, seedWithTrezor) => {
     expect(mnemonicFromEntropy(Buffer.from(entropy, 'hex'))).toBe(mnemonic);
     expect(isValidMnemonic(mnemonic)).toBe(true);
@@ -40,9 +56,13 @@ describe('BIP-39 (published Trezor vectors, 256-bit entropy)', () => {
   });
 
   test('the empty-passphrase seed of the abandon…about mnemonic', async () => {
-    expect(hex(seedFromMnemonicSync(ABANDON))).toBe('5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc19a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4');
+    expect(hex(seedFromMnemonicSync(ABANDON))).toBe(
+      '5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc19a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4',
+    );
     // The native PBKDF2 the enclave uses agrees with the JavaScript reference and the vector.
-    expect(hex(await seedFromMnemonic(ABANDON))).toBe('5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc19a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4');
+    expect(hex(await seedFromMnemonic(ABANDON))).toBe(
+      '5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc19a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4',
+    );
     expect(hex(await seedFromMnemonic(HARDHAT))).toBe(hex(seedFromMnemonicSync(HARDHAT)));
   });
 
@@ -88,7 +108,11 @@ describe('SLIP-0010 ed25519 test vector 1 (our implementation)', () => {
     [[0, 1], 'a320425f77d1b5c2505a6b1b27382b37368ee640e3557c315416801243552f14', 'b1d0bad404bf35da785a64ca1ac54b2617211d2777696fbffaf208f746ae84f2'],
     [[0, 1, 2], '2e69929e00b5ab250f49c3fb1c12f252de4fed2c1db88387094a0f8c4c9ccd6c', '92a5b23c0b8a99e37d07df3fb9966917f5d06e02ddbd909c7e184371463e9fc9'],
     [[0, 1, 2, 2], '8f6d87f93d750e0efccda017d662a1b31a266e4a6f5993b15f5c1f07f74dd5cc', '30d1dc7e5fc04c31219ab25a27ae00b50f6fd66622f6e9c913253d6511d1e662'],
-    [[0, 1, 2, 2, 1000000000], '68789923a0cac2cd5a29172a475fe9e0fb14cd6adb5ad98a3fa70333e7afa230', '8f94d394a8e8fd6b1bc2f3f49f5c47e385281d5c17e65324b0f62483e37e8793'],
+    [
+      [0, 1, 2, 2, 1000000000],
+      '68789923a0cac2cd5a29172a475fe9e0fb14cd6adb5ad98a3fa70333e7afa230',
+      '8f94d394a8e8fd6b1bc2f3f49f5c47e385281d5c17e65324b0f62483e37e8793',
+    ],
   ])('m/%j', (path, chainCode, key) => {
     const node = slip10Ed25519(seed, path as number[]);
     expect(hex(node.chainCode)).toBe(chainCode);

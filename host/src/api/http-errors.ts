@@ -36,7 +36,13 @@ export function sendFailure(res: Response, err: unknown): void {
     if (err.details.reason !== undefined) extra.reason = err.details.reason;
     if (err.details.hash !== undefined) extra.hash = err.details.hash;
     // Codes that only make sense inside the host/enclave link are not worth exposing as such.
-    const code = err.code === 'MALFORMED_REQUEST' || err.code === 'PROTOCOL_VERSION_UNSUPPORTED' || err.code === 'ENCLAVE_TIMEOUT' || err.code === 'ENCLAVE_NOT_INITIALIZED' ? 'ENCLAVE_UNAVAILABLE' : err.code;
+    const code =
+      err.code === 'MALFORMED_REQUEST' ||
+      err.code === 'PROTOCOL_VERSION_UNSUPPORTED' ||
+      err.code === 'ENCLAVE_TIMEOUT' ||
+      err.code === 'ENCLAVE_NOT_INITIALIZED'
+        ? 'ENCLAVE_UNAVAILABLE'
+        : err.code;
     sendError(res, code, code === err.code ? err.message : 'the enclave is unavailable', extra);
     return;
   }

@@ -1,9 +1,13 @@
 /** A label value as the exposition format wants it: backslash, quote and newline escaped. */
 export const labelValue = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const labelsOf = (labels: Record<string, string>): string => `{${Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',')}}`;
+const labelsOf = (labels: Record<string, string>): string =>
+  `{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${labelValue(v)}"`)
+    .join(',')}}`;
 
 /** A gauge line. */
-export const gauge = (name: string, labels: Record<string, string>, value: number): string => `${name}${Object.keys(labels).length ? labelsOf(labels) : ''} ${value}`;
+export const gauge = (name: string, labels: Record<string, string>, value: number): string =>
+  `${name}${Object.keys(labels).length ? labelsOf(labels) : ''} ${value}`;
 
 /** A few Prometheus counters and a latency summary, in the text exposition format. */
 export class Metrics {

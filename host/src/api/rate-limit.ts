@@ -27,7 +27,8 @@ export class RateLimiter {
       }
     }
     w.count += 1;
-    if (w.count > this.limit) throw new EnclaveWalletError('RATE_LIMITED', 'too many requests', { retryAfter: Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) });
+    if (w.count > this.limit)
+      throw new EnclaveWalletError('RATE_LIMITED', 'too many requests', { retryAfter: Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) });
   }
 
   get size(): number {

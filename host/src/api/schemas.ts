@@ -11,7 +11,10 @@ const base64 = (what: string, max = 16_384) =>
     .max(max)
     .regex(/^[A-Za-z0-9+/]+={0,2}$/, `${what} must be base64`);
 const hex0x = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes');
-const uintString = z.union([z.string().regex(/^(0|[1-9][0-9]{0,77})$|^0x[0-9a-fA-F]{1,64}$/, 'must be a decimal or 0x-hex unsigned integer'), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
+const uintString = z.union([
+  z.string().regex(/^(0|[1-9][0-9]{0,77})$|^0x[0-9a-fA-F]{1,64}$/, 'must be a decimal or 0x-hex unsigned integer'),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+]);
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte 0x address');
 
 export const network = z.enum(NETWORKS);
@@ -39,7 +42,10 @@ export const evmTransaction = z.strictObject({
   maxFeePerGas: uintString.optional(),
   maxPriorityFeePerGas: uintString.optional(),
   data: hex0x.optional(),
-  accessList: z.array(z.strictObject({ address, storageKeys: z.array(z.string().regex(/^0x[0-9a-fA-F]{64}$/)) })).max(256).optional(),
+  accessList: z
+    .array(z.strictObject({ address, storageKeys: z.array(z.string().regex(/^0x[0-9a-fA-F]{64}$/)) }))
+    .max(256)
+    .optional(),
 });
 
 const chainId = z.union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,15}$/)]);
@@ -68,7 +74,12 @@ export const signBody = z.union([
     network: z.literal('evm'),
     address: address.optional(),
     kind: z.literal('typed-data'),
-    typedData: z.strictObject({ domain: z.record(z.string(), z.unknown()), types: z.record(z.string(), z.unknown()), primaryType: z.string(), message: z.record(z.string(), z.unknown()) }),
+    typedData: z.strictObject({
+      domain: z.record(z.string(), z.unknown()),
+      types: z.record(z.string(), z.unknown()),
+      primaryType: z.string(),
+      message: z.record(z.string(), z.unknown()),
+    }),
     pinEnvelope: base64('pinEnvelope'),
   }),
   z.strictObject({
@@ -83,11 +94,21 @@ export const signBody = z.union([
 export type SignBody = z.infer<typeof signBody>;
 
 /** `GET /v1/wallets/{id}/balances`: an EVM chain by id, or a Solana cluster by name. */
-export const balancesQuery = z.union([z.strictObject({ network: z.literal('evm'), chainId: z.string().regex(/^[1-9][0-9]{0,15}$/, 'chainId must be a positive integer') }), z.strictObject({ network: z.literal('solana'), cluster })]);
+export const balancesQuery = z.union([
+  z.strictObject({ network: z.literal('evm'), chainId: z.string().regex(/^[1-9][0-9]{0,15}$/, 'chainId must be a positive integer') }),
+  z.strictObject({ network: z.literal('solana'), cluster }),
+]);
 
 /** `POST …/transactions/prepare`: a call or a transfer, from the wallet's account (index 0, or `address`). */
 export const prepareBody = z.union([
-  z.strictObject({ network: z.literal('evm'), chainId, address: address.optional(), to: address, value: uintString.default('0'), data: hex0x.max(262_146).optional() }),
+  z.strictObject({
+    network: z.literal('evm'),
+    chainId,
+    address: address.optional(),
+    to: address,
+    value: uintString.default('0'),
+    data: hex0x.max(262_146).optional(),
+  }),
   z.strictObject({ network: z.literal('solana'), cluster, address: solanaAddress.optional(), to: solanaAddress, value: uintString }),
 ]);
 export type PrepareBody = z.infer<typeof prepareBody>;
@@ -95,6 +116,13 @@ export type PrepareBody = z.infer<typeof prepareBody>;
 /** `POST …/transactions/send`: a sign request of kind `transaction` (SPEC §3); Solana names its cluster. */
 export const sendBody = z.union([
   evmTransactionBody,
-  z.strictObject({ network: z.literal('solana'), cluster, address: z.string().max(64).optional(), kind: z.literal('transaction'), transaction: base64('transaction', 4096), pinEnvelope: base64('pinEnvelope') }),
+  z.strictObject({
+    network: z.literal('solana'),
+    cluster,
+    address: z.string().max(64).optional(),
+    kind: z.literal('transaction'),
+    transaction: base64('transaction', 4096),
+    pinEnvelope: base64('pinEnvelope'),
+  }),
 ]);
 export type SendBody = z.infer<typeof sendBody>;

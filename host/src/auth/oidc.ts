@@ -66,7 +66,8 @@ export class IdTokenVerifier {
     if (!uri) {
       const res = await this.fetchImpl(`${issuer.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`).catch(() => undefined);
       const config = res?.ok ? ((await res.json()) as { issuer?: string; jwks_uri?: string }) : undefined;
-      if (!config?.jwks_uri || config.issuer !== issuer.issuer) throw new EnclaveWalletError('TOKEN_INVALID', 'the issuer’s OIDC discovery document is unavailable or inconsistent');
+      if (!config?.jwks_uri || config.issuer !== issuer.issuer)
+        throw new EnclaveWalletError('TOKEN_INVALID', 'the issuer’s OIDC discovery document is unavailable or inconsistent');
       uri = config.jwks_uri;
     }
     set = createRemoteJWKSet(new URL(uri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });

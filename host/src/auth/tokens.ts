@@ -68,7 +68,13 @@ export class TokenService {
   async verifyAccess(token: string | undefined): Promise<AccessClaims> {
     if (!token) throw new EnclaveWalletError('UNAUTHENTICATED', 'an access token is required (Authorization: Bearer …)');
     try {
-      const { payload } = await jwtVerify(token, this.publicKey, { issuer: this.issuer, audience: ACCESS_TOKEN_AUDIENCE, algorithms: [ALG], typ: 'at+jwt', currentDate: new Date(this.now()) });
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        issuer: this.issuer,
+        audience: ACCESS_TOKEN_AUDIENCE,
+        algorithms: [ALG],
+        typ: 'at+jwt',
+        currentDate: new Date(this.now()),
+      });
       return { userId: payload.sub! };
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the access token has expired; refresh it');
@@ -82,7 +88,8 @@ export class TokenService {
    * @throws {EnclaveWalletError} TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED
    */
   async refresh(refreshToken: string): Promise<{ userId: string; tokens: SessionTokens }> {
-    if (typeof refreshToken !== 'string' || refreshToken.length < 20 || refreshToken.length > 200) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
+    if (typeof refreshToken !== 'string' || refreshToken.length < 20 || refreshToken.length > 200)
+      throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     const used = await this.store.sessions.useRefreshToken(hash(refreshToken), this.now());
     if (!used) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     if (used.reused) {

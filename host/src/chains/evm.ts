@@ -5,7 +5,17 @@
  * is, so a signed transaction reaches the node at most once per request.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import { createPublicClient, erc20Abi, http, keccak256, serializeTransaction, type Address, type Hex, type PublicClient, type TransactionSerializable } from 'viem';
+import {
+  createPublicClient,
+  erc20Abi,
+  http,
+  keccak256,
+  serializeTransaction,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionSerializable,
+} from 'viem';
 import type { EvmChainConfig } from './config.js';
 import { alreadyKnown, evmFailure } from './failures.js';
 
@@ -108,9 +118,25 @@ export class EvmChain {
             const chainSymbol = symbol.status === 'fulfilled' ? symbol.value : t.symbol;
             if ((chainDecimals !== t.decimals || chainSymbol !== t.symbol) && !this.warned.has(t.address)) {
               this.warned.add(t.address);
-              this.log?.warn({ chainId: this.config.chainId, token: t.address, configured: { symbol: t.symbol, decimals: t.decimals }, onChain: { symbol: chainSymbol, decimals: chainDecimals } }, 'a token’s configured symbol or decimals differ from the chain’s; the chain’s are reported');
+              this.log?.warn(
+                {
+                  chainId: this.config.chainId,
+                  token: t.address,
+                  configured: { symbol: t.symbol, decimals: t.decimals },
+                  onChain: { symbol: chainSymbol, decimals: chainDecimals },
+                },
+                'a token’s configured symbol or decimals differ from the chain’s; the chain’s are reported',
+              );
             }
-            if (balance.status === 'rejected') return { address, asset: t.address, symbol: chainSymbol, decimals: chainDecimals, amount: null, error: 'the token contract did not answer balanceOf' };
+            if (balance.status === 'rejected')
+              return {
+                address,
+                asset: t.address,
+                symbol: chainSymbol,
+                decimals: chainDecimals,
+                amount: null,
+                error: 'the token contract did not answer balanceOf',
+              };
             return { address, asset: t.address, symbol: chainSymbol, decimals: chainDecimals, amount: balance.value.toString() };
           });
           const nativeBalance: Balance = { address, asset: 'native', symbol: this.config.nativeSymbol, decimals: 18, amount: (await native).toString() };
@@ -155,7 +181,9 @@ export class EvmChain {
       value: call.value.toString(),
       nonce: String(nonce),
       gas: gas.toString(),
-      ...('gasPrice' in fees ? { gasPrice: fees.gasPrice.toString() } : { maxFeePerGas: fees.maxFeePerGas.toString(), maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString() }),
+      ...('gasPrice' in fees
+        ? { gasPrice: fees.gasPrice.toString() }
+        : { maxFeePerGas: fees.maxFeePerGas.toString(), maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString() }),
       data: call.data,
     };
     return { transaction, digest: keccak256(serializeTransaction(tx)) };
@@ -170,7 +198,8 @@ export class EvmChain {
     await this.checkChain();
     try {
       const accepted = await this.sends.request({ method: 'eth_sendRawTransaction', params: [signedTransaction] });
-      if (accepted.toLowerCase() !== hash.toLowerCase()) throw new EnclaveWalletError('CHAIN_ERROR', 'the node answered another transaction hash than the one signed', { hash });
+      if (accepted.toLowerCase() !== hash.toLowerCase())
+        throw new EnclaveWalletError('CHAIN_ERROR', 'the node answered another transaction hash than the one signed', { hash });
       return hash;
     } catch (err) {
       if (alreadyKnown(err)) return hash; // this very transaction reached the node before

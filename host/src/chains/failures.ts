@@ -10,10 +10,13 @@ import { BaseError, HttpRequestError, RpcRequestError, TimeoutError, decodeError
 export const nodeWords = (s: string): string => s.replace(/\s+/g, ' ').trim().slice(0, 300);
 
 /** Refusals every chain's nodes word alike enough to sort by their message. */
-export function classifyRefusal(message: string): 'NONCE_TOO_LOW' | 'INSUFFICIENT_FUNDS' | 'FEE_TOO_LOW' | 'ALREADY_KNOWN' | 'TRANSACTION_REVERTED' | 'TRANSACTION_REJECTED' {
+export function classifyRefusal(
+  message: string,
+): 'NONCE_TOO_LOW' | 'INSUFFICIENT_FUNDS' | 'FEE_TOO_LOW' | 'ALREADY_KNOWN' | 'TRANSACTION_REVERTED' | 'TRANSACTION_REJECTED' {
   if (/nonce too low|nonce has already been used|invalid nonce|NonceTooLow/i.test(message)) return 'NONCE_TOO_LOW';
   if (/insufficient funds|insufficient lamports|insufficient balance|no record of a prior credit|InsufficientFunds/i.test(message)) return 'INSUFFICIENT_FUNDS';
-  if (/underpriced|fee cap|less than (the )?block base ?fee|gas price too low|max fee per gas less than|FeeCapTooLow|GasPriceTooLow/i.test(message)) return 'FEE_TOO_LOW';
+  if (/underpriced|fee cap|less than (the )?block base ?fee|gas price too low|max fee per gas less than|FeeCapTooLow|GasPriceTooLow/i.test(message))
+    return 'FEE_TOO_LOW';
   if (/already known|known transaction|already imported|AlreadyProcessed|already been processed/i.test(message)) return 'ALREADY_KNOWN';
   if (/execution reverted|revert/i.test(message)) return 'TRANSACTION_REVERTED';
   return 'TRANSACTION_REJECTED';
@@ -48,17 +51,21 @@ const CODE_MESSAGES = {
  */
 export function evmFailure(err: unknown, hash?: string): EnclaveWalletError {
   if (err instanceof EnclaveWalletError) return err;
-  const chain = err instanceof BaseError ? (err.walk((e) => e instanceof RpcRequestError || e instanceof HttpRequestError || e instanceof TimeoutError) ?? err) : err;
+  const chain =
+    err instanceof BaseError ? (err.walk((e) => e instanceof RpcRequestError || e instanceof HttpRequestError || e instanceof TimeoutError) ?? err) : err;
   if (chain instanceof TimeoutError || (chain instanceof HttpRequestError && chain.status === undefined)) {
     return new EnclaveWalletError(
       'CHAIN_UNAVAILABLE',
-      hash ? 'the node did not answer; the transaction may or may not have been sent: look it up by its hash before sending again' : 'the chain’s node cannot be reached',
+      hash
+        ? 'the node did not answer; the transaction may or may not have been sent: look it up by its hash before sending again'
+        : 'the chain’s node cannot be reached',
       hash ? { hash } : {},
     );
   }
   if (chain instanceof HttpRequestError) {
     const status = chain.status ?? 0;
-    if (status >= 500 || status === 429) return new EnclaveWalletError('CHAIN_UNAVAILABLE', `the chain’s node is unavailable (HTTP ${status})`, hash ? { hash } : {});
+    if (status >= 500 || status === 429)
+      return new EnclaveWalletError('CHAIN_UNAVAILABLE', `the chain’s node is unavailable (HTTP ${status})`, hash ? { hash } : {});
     return new EnclaveWalletError('CHAIN_ERROR', `the chain’s node refused the request (HTTP ${status})`, hash ? { hash } : {});
   }
   if (chain instanceof BaseError) {
@@ -68,9 +75,15 @@ export function evmFailure(err: unknown, hash?: string): EnclaveWalletError {
     const kind = classifyRefusal(words);
     if (kind === 'TRANSACTION_REVERTED' || revertReason(withData?.data) !== undefined) {
       const reason = revertReason(withData?.data) ?? words.replace(/^execution reverted:?\s*/i, '');
-      return new EnclaveWalletError('TRANSACTION_REVERTED', `${CODE_MESSAGES.TRANSACTION_REVERTED}${reason ? `: ${reason}` : ''}`, { reason: reason || 'execution reverted' });
+      return new EnclaveWalletError('TRANSACTION_REVERTED', `${CODE_MESSAGES.TRANSACTION_REVERTED}${reason ? `: ${reason}` : ''}`, {
+        reason: reason || 'execution reverted',
+      });
     }
-    return new EnclaveWalletError(kind === 'ALREADY_KNOWN' ? 'TRANSACTION_REJECTED' : kind, CODE_MESSAGES[kind === 'ALREADY_KNOWN' ? 'TRANSACTION_REJECTED' : kind], { reason: words });
+    return new EnclaveWalletError(
+      kind === 'ALREADY_KNOWN' ? 'TRANSACTION_REJECTED' : kind,
+      CODE_MESSAGES[kind === 'ALREADY_KNOWN' ? 'TRANSACTION_REJECTED' : kind],
+      { reason: words },
+    );
   }
   return new EnclaveWalletError('CHAIN_ERROR', 'the chain’s node gave an answer that could not be used');
 }
@@ -87,7 +100,9 @@ export function solanaFailure(error: { code?: unknown; message?: unknown; data?:
   const logs = (error.data as { logs?: unknown } | undefined)?.logs;
   const words = nodeWords([String(error.message ?? ''), ...(Array.isArray(logs) ? logs.map(String) : [])].join('; '));
   const kind = classifyRefusal(words);
-  if (/Blockhash not found|BlockhashNotFound/i.test(words)) return new EnclaveWalletError('TRANSACTION_REJECTED', 'the transaction’s blockhash has expired; prepare it again', { reason: words });
-  if (kind === 'ALREADY_KNOWN' || kind === 'TRANSACTION_REVERTED') return new EnclaveWalletError('TRANSACTION_REJECTED', CODE_MESSAGES.TRANSACTION_REJECTED, { reason: words });
+  if (/Blockhash not found|BlockhashNotFound/i.test(words))
+    return new EnclaveWalletError('TRANSACTION_REJECTED', 'the transaction’s blockhash has expired; prepare it again', { reason: words });
+  if (kind === 'ALREADY_KNOWN' || kind === 'TRANSACTION_REVERTED')
+    return new EnclaveWalletError('TRANSACTION_REJECTED', CODE_MESSAGES.TRANSACTION_REJECTED, { reason: words });
   return new EnclaveWalletError(kind, CODE_MESSAGES[kind], { reason: words });
 }

@@ -50,7 +50,8 @@ export class Chains {
 
   solana(cluster: string): SolanaChain {
     const chain = this.solanaChains.get(cluster);
-    if (!chain) throw new EnclaveWalletError('CHAIN_UNSUPPORTED', `Solana cluster ${cluster} is not configured on this host (GET /v1/chains lists those that are)`);
+    if (!chain)
+      throw new EnclaveWalletError('CHAIN_UNSUPPORTED', `Solana cluster ${cluster} is not configured on this host (GET /v1/chains lists those that are)`);
     return chain;
   }
 }

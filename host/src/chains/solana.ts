@@ -36,11 +36,17 @@ function compactU16(n: number): number[] {
  * the System Program's Transfer, and the digest a sign envelope binds
  * (SHA-256 of the message, as the enclave computes it).
  */
-export function solanaTransfer(from: string, to: string, lamports: bigint, recentBlockhash: string): { transaction: string; digest: string; message: Uint8Array } {
+export function solanaTransfer(
+  from: string,
+  to: string,
+  lamports: bigint,
+  recentBlockhash: string,
+): { transaction: string; digest: string; message: Uint8Array } {
   const payer = base58.decode(from);
   const recipient = base58.decode(to);
   const blockhash = base58.decode(recentBlockhash);
-  if (payer.length !== 32 || recipient.length !== 32 || blockhash.length !== 32) throw new EnclaveWalletError('VALIDATION_FAILED', 'addresses and the blockhash are 32-byte base58 values');
+  if (payer.length !== 32 || recipient.length !== 32 || blockhash.length !== 32)
+    throw new EnclaveWalletError('VALIDATION_FAILED', 'addresses and the blockhash are 32-byte base58 values');
   if (Buffer.from(payer).equals(Buffer.from(recipient))) throw new EnclaveWalletError('VALIDATION_FAILED', 'to: a transfer to the sending account itself');
   if (lamports <= 0n || lamports >= 1n << 64n) throw new EnclaveWalletError('VALIDATION_FAILED', 'value: lamports must be a positive 64-bit integer');
   const data = new Uint8Array(12);
@@ -48,10 +54,21 @@ export function solanaTransfer(from: string, to: string, lamports: bigint, recen
   view.setUint32(0, 2, true); // SystemInstruction::Transfer
   view.setBigUint64(4, lamports, true);
   const message = Uint8Array.from([
-    1, 0, 1, // one signer (the payer), no read-only signer, one read-only account (the System Program)
-    ...compactU16(3), ...payer, ...recipient, ...SYSTEM_PROGRAM,
+    1,
+    0,
+    1, // one signer (the payer), no read-only signer, one read-only account (the System Program)
+    ...compactU16(3),
+    ...payer,
+    ...recipient,
+    ...SYSTEM_PROGRAM,
     ...blockhash,
-    ...compactU16(1), 2, ...compactU16(2), 0, 1, ...compactU16(data.length), ...data,
+    ...compactU16(1),
+    2,
+    ...compactU16(2),
+    0,
+    1,
+    ...compactU16(data.length),
+    ...data,
   ]);
   const wire = Uint8Array.from([...compactU16(1), ...new Uint8Array(64), ...message]);
   return { transaction: Buffer.from(wire).toString('base64'), digest: '0x' + createHash('sha256').update(message).digest('hex'), message };
@@ -81,7 +98,9 @@ export class SolanaChain {
         if (options.retry && attempt === 0) continue;
         throw new EnclaveWalletError(
           'CHAIN_UNAVAILABLE',
-          options.hash ? 'the node did not answer; the transaction may or may not have been sent: look it up by its signature before sending again' : 'the cluster’s node cannot be reached',
+          options.hash
+            ? 'the node did not answer; the transaction may or may not have been sent: look it up by its signature before sending again'
+            : 'the cluster’s node cannot be reached',
           options.hash ? { hash: options.hash } : {},
         );
       }
@@ -108,10 +127,15 @@ export class SolanaChain {
         const [lamports, accounts] = await Promise.all([
           this.rpc<{ value: number }>('getBalance', [address, { commitment: 'confirmed' }]),
           this.config.tokens.length
-            ? this.rpc<{ value: Array<{ account: { data: [string, string] } }> }>('getTokenAccountsByOwner', [address, { programId: TOKEN_PROGRAM }, { encoding: 'base64', commitment: 'confirmed' }])
+            ? this.rpc<{ value: Array<{ account: { data: [string, string] } }> }>('getTokenAccountsByOwner', [
+                address,
+                { programId: TOKEN_PROGRAM },
+                { encoding: 'base64', commitment: 'confirmed' },
+              ])
             : Promise.resolve({ value: [] }),
         ]);
-        if (!Number.isSafeInteger(lamports?.value)) throw new EnclaveWalletError('CHAIN_ERROR', 'the cluster’s node answered getBalance with something else than a number');
+        if (!Number.isSafeInteger(lamports?.value))
+          throw new EnclaveWalletError('CHAIN_ERROR', 'the cluster’s node answered getBalance with something else than a number');
         const byMint = new Map<string, bigint>();
         for (const a of accounts.value ?? []) {
           const data = Buffer.from(a.account?.data?.[0] ?? '', 'base64');
@@ -121,7 +145,13 @@ export class SolanaChain {
         }
         return [
           { address, asset: 'native', symbol: this.config.nativeSymbol, decimals: 9, amount: String(lamports.value) },
-          ...this.config.tokens.map((t): Balance => ({ address, asset: t.address, symbol: t.symbol, decimals: t.decimals, amount: (byMint.get(t.address) ?? 0n).toString() })),
+          ...this.config.tokens.map((t): Balance => ({
+            address,
+            asset: t.address,
+            symbol: t.symbol,
+            decimals: t.decimals,
+            amount: (byMint.get(t.address) ?? 0n).toString(),
+          })),
         ];
       }),
     );
@@ -138,7 +168,10 @@ export class SolanaChain {
 
   /** Hands a signed transaction (base64) to the node, once; answers its signature. */
   async send(signedTransaction: string, signature: string): Promise<string> {
-    const accepted = await this.rpc<string>('sendTransaction', [signedTransaction, { encoding: 'base64', preflightCommitment: 'confirmed' }], { retry: false, hash: signature });
+    const accepted = await this.rpc<string>('sendTransaction', [signedTransaction, { encoding: 'base64', preflightCommitment: 'confirmed' }], {
+      retry: false,
+      hash: signature,
+    });
     if (accepted !== signature) throw new EnclaveWalletError('CHAIN_ERROR', 'the node answered another signature than the one made', { hash: signature });
     return signature;
   }

@@ -30,7 +30,12 @@ export function mountAttestation(app: Express, ctx: RouteContext): void {
         publicKey: Buffer.from(id.envelopePublicKey ?? []).toString('base64'),
         pcrs,
         mode: id.mode === v1.PlatformMode.PLATFORM_MODE_NITRO ? 'nitro' : 'simulated',
-        kdf: { algorithm: id.kdf?.algorithm ?? 'argon2id', memoryKiB: id.kdf?.memoryKib ?? 0, iterations: id.kdf?.iterations ?? 0, parallelism: id.kdf?.parallelism ?? 0 },
+        kdf: {
+          algorithm: id.kdf?.algorithm ?? 'argon2id',
+          memoryKiB: id.kdf?.memoryKib ?? 0,
+          iterations: id.kdf?.iterations ?? 0,
+          parallelism: id.kdf?.parallelism ?? 0,
+        },
         expiresAt: new Date(answer.expiresAtMs ?? Date.now()).toISOString(),
       };
       if (attestationCache.size > 1000) attestationCache.clear();
@@ -38,5 +43,4 @@ export function mountAttestation(app: Express, ctx: RouteContext): void {
       res.json(body);
     }),
   );
-
 }

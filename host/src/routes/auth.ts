@@ -31,5 +31,4 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
       res.json(await loginAnswer(userId, tokens));
     }),
   );
-
 }

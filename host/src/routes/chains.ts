@@ -35,7 +35,8 @@ export function mountChains(app: Express, ctx: RouteContext): void {
       const query = S.balancesQuery.parse(req.query);
       const wallet = await loadWallet(userId, String(req.params.walletId));
       const addresses = wallet.accounts.filter((a) => a.network === query.network).map((a) => a.address);
-      const balances = query.network === 'evm' ? await chains().evm(Number(query.chainId)).balances(addresses) : await chains().solana(query.cluster).balances(addresses);
+      const balances =
+        query.network === 'evm' ? await chains().evm(Number(query.chainId)).balances(addresses) : await chains().solana(query.cluster).balances(addresses);
       res.json({ balances });
     }),
   );
@@ -48,7 +49,9 @@ export function mountChains(app: Express, ctx: RouteContext): void {
       const wallet = await loadWallet(userId, String(req.params.walletId));
       const from = accountOf(wallet, body.network, body.address);
       if (body.network === 'evm') {
-        const prepared = await chains().evm(Number(body.chainId)).prepare(from.address, { to: body.to, value: toBigInt(body.value), data: (body.data ?? '0x') as `0x${string}` });
+        const prepared = await chains()
+          .evm(Number(body.chainId))
+          .prepare(from.address, { to: body.to, value: toBigInt(body.value), data: (body.data ?? '0x') as `0x${string}` });
         res.json({ network: 'evm', chainId: Number(body.chainId), address: from.address, ...prepared });
       } else {
         const prepared = await chains().solana(body.cluster).prepareTransfer(from.address, body.to, toBigInt(body.value));
@@ -65,7 +68,10 @@ export function mountChains(app: Express, ctx: RouteContext): void {
       // The chain must exist before anything is signed.
       const chain = body.network === 'evm' ? chains().evm(Number(body.chainId)) : chains().solana(body.cluster);
       const wallet = await loadWallet(userId, String(req.params.walletId));
-      const signBody: S.SignBody = body.network === 'evm' ? body : { network: 'solana', address: body.address, kind: 'transaction', transaction: body.transaction, pinEnvelope: body.pinEnvelope };
+      const signBody: S.SignBody =
+        body.network === 'evm'
+          ? body
+          : { network: 'solana', address: body.address, kind: 'transaction', transaction: body.transaction, pinEnvelope: body.pinEnvelope };
       const out = await signWithWallet(ctx, wallet, signBody);
       if (!out.signedTransaction?.length) throw new EnclaveWalletError('INTERNAL_ERROR', 'the enclave answered no signed transaction');
       if (body.network === 'evm') {

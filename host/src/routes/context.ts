@@ -15,12 +15,20 @@ import type { Account, WalletRecord } from '../storage/index.js';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
-
 export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 export const hex = (b: Uint8Array | null | undefined): string => '0x' + Buffer.from(b ?? []).toString('hex');
 /** An account as the enclave answered it; an unknown network is an error, never a default. */
-export const toAccount = (a: v1.Account.$Properties): Account => ({ network: networkFromProto(a.network), index: a.index ?? 0, path: a.path ?? '', address: a.address ?? '' });
-export const publicWallet = (w: WalletRecord): { walletId: string; accounts: Account[]; createdAt: string } => ({ walletId: w.walletId, accounts: w.accounts, createdAt: w.createdAt });
+export const toAccount = (a: v1.Account.$Properties): Account => ({
+  network: networkFromProto(a.network),
+  index: a.index ?? 0,
+  path: a.path ?? '',
+  address: a.address ?? '',
+});
+export const publicWallet = (w: WalletRecord): { walletId: string; accounts: Account[]; createdAt: string } => ({
+  walletId: w.walletId,
+  accounts: w.accounts,
+  createdAt: w.createdAt,
+});
 
 export interface Limits {
   perIp: RateLimiter;
@@ -88,7 +96,13 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   const newWallet = async (userId: string, make: (walletId: string) => Promise<ResponseOf<'createWallet'>>) => {
     const walletId = randomUUID();
     const out = await make(walletId);
-    const record = await need(deps.store, 'storage').wallets.create({ walletId, userId, sealedBlob: out.sealedBlob!, accounts: (out.accounts ?? []).map(toAccount), createdAt: new Date().toISOString() });
+    const record = await need(deps.store, 'storage').wallets.create({
+      walletId,
+      userId,
+      sealedBlob: out.sealedBlob!,
+      accounts: (out.accounts ?? []).map(toAccount),
+      createdAt: new Date().toISOString(),
+    });
     return publicWallet(record);
   };
 

@@ -29,7 +29,10 @@ export function mountDemo(app: Express, options: DemoOptions): void {
   const csp = `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
   const file = (res: Response, path: string, type: string): void => {
     if (!existsSync(path)) {
-      res.status(404).type('text/plain').send(`not built: ${path.split('/').slice(-3).join('/')} (run npm run build)`);
+      res
+        .status(404)
+        .type('text/plain')
+        .send(`not built: ${path.split('/').slice(-3).join('/')} (run npm run build)`);
       return;
     }
     res.setHeader('content-security-policy', csp);

@@ -25,7 +25,11 @@ export function mountOperations(app: Express, ctx: RouteContext): void {
     route(async (_req, res) => {
       const health = await deps.enclave.call('health', {}, { timeoutMs: 2000 });
       await deps.store?.ping();
-      res.json({ status: 'ready', enclave: { initialized: health.initialized ?? false, version: health.identity?.version ?? '' }, storage: deps.store ? 'ok' : 'none' });
+      res.json({
+        status: 'ready',
+        enclave: { initialized: health.initialized ?? false, version: health.identity?.version ?? '' },
+        storage: deps.store ? 'ok' : 'none',
+      });
     }),
   );
   app.get('/metrics', async (req, res) => {
@@ -62,7 +66,10 @@ export function mountOperations(app: Express, ctx: RouteContext): void {
         '# TYPE enclave_data_keys_cached gauge',
         gauge('enclave_data_keys_cached', {}, st.dataKeysCached ?? 0),
         '# TYPE enclave_phase_seconds summary',
-        ...(st.phases ?? []).flatMap((p) => [gauge('enclave_phase_seconds_sum', { phase: p.name ?? '' }, Number(p.micros ?? 0) / 1e6), gauge('enclave_phase_seconds_count', { phase: p.name ?? '' }, Number(p.count ?? 0))]),
+        ...(st.phases ?? []).flatMap((p) => [
+          gauge('enclave_phase_seconds_sum', { phase: p.name ?? '' }, Number(p.micros ?? 0) / 1e6),
+          gauge('enclave_phase_seconds_count', { phase: p.name ?? '' }, Number(p.count ?? 0)),
+        ]),
       );
     } catch {
       lines.push('# TYPE enclave_up gauge', gauge('enclave_up', {}, 0));
@@ -75,5 +82,4 @@ export function mountOperations(app: Express, ctx: RouteContext): void {
   app.get('/docs', (_req, res) => {
     res.type('html').send(renderDocsPage(openApiDocument()));
   });
-
 }

@@ -10,7 +10,9 @@ import type { RouteContext } from './context.js';
 /** The wallet's account a request names (`address`), or its account 0 on that network. */
 export function accountOf(wallet: WalletRecord, network: Account['network'], address: string | undefined): Account {
   // EVM addresses compare case-insensitively (EIP-55 is only a checksum); base58 is case-sensitive.
-  const account = address ? wallet.accounts.find((a) => a.network === network && sameAddress(network, a.address, address)) : wallet.accounts.find((a) => a.network === network && a.index === 0);
+  const account = address
+    ? wallet.accounts.find((a) => a.network === network && sameAddress(network, a.address, address))
+    : wallet.accounts.find((a) => a.network === network && a.index === 0);
   if (!account) throw new EnclaveWalletError('ACCOUNT_NOT_FOUND', 'the wallet has no such account');
   return account;
 }
@@ -18,7 +20,15 @@ export function accountOf(wallet: WalletRecord, network: Account['network'], add
 /** Has the enclave sign a request of SPEC §3 with the wallet's account. */
 export async function signWithWallet(ctx: RouteContext, wallet: WalletRecord, body: S.SignBody): Promise<ResponseOf<'sign'>> {
   const account = accountOf(wallet, body.network, body.address);
-  const request: RequestOf<'sign'> = { userId: wallet.userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: networkToProto(body.network), address: account.address, accountIndex: account.index };
+  const request: RequestOf<'sign'> = {
+    userId: wallet.userId,
+    walletId: wallet.walletId,
+    sealedBlob: wallet.sealedBlob,
+    pinEnvelope: b64(body.pinEnvelope),
+    network: networkToProto(body.network),
+    address: account.address,
+    accountIndex: account.index,
+  };
   if (body.network === 'evm' && body.kind === 'transaction') {
     const t = body.transaction;
     const str = (v: string | number | undefined): string => (v === undefined ? '' : String(v));
@@ -59,9 +69,15 @@ export function mountSigning(app: Express, ctx: RouteContext): void {
       const wallet = await loadWallet(userId, String(req.params.walletId));
       const out = await signWithWallet(ctx, wallet, body);
       if (body.network === 'solana') {
-        res.json({ signature: base58.encode(out.signature ?? new Uint8Array(0)), ...(out.signedTransaction?.length ? { signedTransaction: Buffer.from(out.signedTransaction).toString('base64') } : {}) });
+        res.json({
+          signature: base58.encode(out.signature ?? new Uint8Array(0)),
+          ...(out.signedTransaction?.length ? { signedTransaction: Buffer.from(out.signedTransaction).toString('base64') } : {}),
+        });
       } else {
-        res.json({ signature: hex(out.signature), ...(out.signedTransaction?.length ? { signedTransaction: hex(out.signedTransaction), hash: hex(out.hash) } : {}) });
+        res.json({
+          signature: hex(out.signature),
+          ...(out.signedTransaction?.length ? { signedTransaction: hex(out.signedTransaction), hash: hex(out.hash) } : {}),
+        });
       }
     }),
   );

@@ -45,11 +45,20 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       const userId = await authenticate(req, res);
       const body = S.deriveAccountBody.parse(req.body);
       const wallet = await loadWallet(userId, String(req.params.walletId));
-      if (wallet.accounts.some((a) => a.network === body.network && a.index === body.index)) throw new EnclaveWalletError('ACCOUNT_EXISTS', 'the wallet already has this account');
+      if (wallet.accounts.some((a) => a.network === body.network && a.index === body.index))
+        throw new EnclaveWalletError('ACCOUNT_EXISTS', 'the wallet already has this account');
       let account: Account | undefined;
       await withWallet(
         wallet,
-        () => deps.enclave.call('deriveAccount', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), network: networkToProto(body.network), index: body.index }),
+        () =>
+          deps.enclave.call('deriveAccount', {
+            userId,
+            walletId: wallet.walletId,
+            sealedBlob: wallet.sealedBlob,
+            pinEnvelope: b64(body.pinEnvelope),
+            network: networkToProto(body.network),
+            index: body.index,
+          }),
         (w, out) => {
           account = toAccount(out.account ?? {});
           return need(deps.store, 'storage').wallets.update(w, out.sealedBlob?.length ? out.sealedBlob : w.sealedBlob, [...w.accounts, account]);
@@ -66,7 +75,12 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       const { pinEnvelope } = S.pinEnvelopeBody.parse(req.body);
       const wallet = await loadWallet(userId, String(req.params.walletId));
       // The guard already holds the new blob as the current version: a lost race here only delays the host's copy, which the next operation heals.
-      await withWallet(wallet, () => deps.enclave.call('changePin', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(pinEnvelope) }), undefined, 'ignore');
+      await withWallet(
+        wallet,
+        () => deps.enclave.call('changePin', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(pinEnvelope) }),
+        undefined,
+        'ignore',
+      );
       res.status(204).end();
     }),
   );
@@ -78,9 +92,20 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       const recipientPublicKey = b64(body.recipientPublicKey);
       if (recipientPublicKey.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
       const wallet = await loadWallet(userId, String(req.params.walletId));
-      const out = await withWallet(wallet, () => deps.enclave.call('export', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope), recipientPublicKey }), undefined, 'ignore');
+      const out = await withWallet(
+        wallet,
+        () =>
+          deps.enclave.call('export', {
+            userId,
+            walletId: wallet.walletId,
+            sealedBlob: wallet.sealedBlob,
+            pinEnvelope: b64(body.pinEnvelope),
+            recipientPublicKey,
+          }),
+        undefined,
+        'ignore',
+      );
       res.json({ encryptedRecoveryPhrase: Buffer.from(out.encryptedRecoveryPhrase ?? []).toString('base64') });
     }),
   );
-
 }

@@ -24,7 +24,13 @@ export class Sessions {
       await this.table.db.send(
         new PutItemCommand({
           TableName: this.table.tableName,
-          Item: { ...refreshKey(r.tokenHash), userId: { S: r.userId }, familyId: { S: r.familyId }, expiresAt: { N: String(r.expiresAt) }, ttl: { N: String(Math.ceil(r.expiresAt / 1000)) } },
+          Item: {
+            ...refreshKey(r.tokenHash),
+            userId: { S: r.userId },
+            familyId: { S: r.familyId },
+            expiresAt: { N: String(r.expiresAt) },
+            ttl: { N: String(Math.ceil(r.expiresAt / 1000)) },
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -54,12 +60,17 @@ export class Sessions {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
     }
-    const existing = await this.table.db.send(new GetItemCommand({ TableName: this.table.tableName, Key: refreshKey(tokenHash), ConsistentRead: true })).catch((err: unknown) => {
-      throw unavailable(err);
-    });
+    const existing = await this.table.db
+      .send(new GetItemCommand({ TableName: this.table.tableName, Key: refreshKey(tokenHash), ConsistentRead: true }))
+      .catch((err: unknown) => {
+        throw unavailable(err);
+      });
     const a = existing.Item;
     if (!a) return undefined;
-    return { record: { tokenHash, userId: a.userId!.S!, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N), usedAt: Number(a.usedAt?.N ?? 0) }, reused: true };
+    return {
+      record: { tokenHash, userId: a.userId!.S!, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N), usedAt: Number(a.usedAt?.N ?? 0) },
+      reused: true,
+    };
   }
 
   async revokeFamily(familyId: string): Promise<void> {

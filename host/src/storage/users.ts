@@ -24,7 +24,14 @@ export class Users {
           TableName: this.table.tableName,
           Key: userKey(user.userId),
           UpdateExpression: 'SET email = :e, provider = :p, issuer = :i, subject = :s, createdAt = if_not_exists(createdAt, :c), userId = :u',
-          ExpressionAttributeValues: { ':e': { S: user.email }, ':p': { S: user.provider }, ':i': { S: user.issuer }, ':s': { S: user.subject }, ':c': { S: user.createdAt }, ':u': { S: user.userId } },
+          ExpressionAttributeValues: {
+            ':e': { S: user.email },
+            ':p': { S: user.provider },
+            ':i': { S: user.issuer },
+            ':s': { S: user.subject },
+            ':c': { S: user.createdAt },
+            ':u': { S: user.userId },
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -39,7 +46,14 @@ export class Users {
       const out = await this.table.db.send(new GetItemCommand({ TableName: this.table.tableName, Key: userKey(userId), ConsistentRead: true }));
       const i = out.Item;
       if (!i) return undefined;
-      return { userId, email: i.email?.S ?? '', provider: i.provider?.S ?? '', issuer: i.issuer?.S ?? '', subject: i.subject?.S ?? '', createdAt: i.createdAt?.S ?? '' };
+      return {
+        userId,
+        email: i.email?.S ?? '',
+        provider: i.provider?.S ?? '',
+        issuer: i.issuer?.S ?? '',
+        subject: i.subject?.S ?? '',
+        createdAt: i.createdAt?.S ?? '',
+      };
     } catch (err) {
       throw unavailable(err);
     }

@@ -5,7 +5,14 @@
  * that fails halfway, never lose or roll back a stored blob.
  */
 import type { NetworkName } from '@enclave-wallet/proto';
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { unavailable, type Table } from './table.js';
 
@@ -117,7 +124,13 @@ export class Wallets {
           Key: walletKey(current.userId, current.walletId),
           UpdateExpression: 'SET sealedBlob = :b, accounts = :a, version = :next, updatedAt = :t',
           ConditionExpression: 'version = :v',
-          ExpressionAttributeValues: { ':b': { B: sealedBlob }, ':a': { S: JSON.stringify(accounts) }, ':next': { N: String(current.version + 1) }, ':v': { N: String(current.version) }, ':t': { S: updatedAt } },
+          ExpressionAttributeValues: {
+            ':b': { B: sealedBlob },
+            ':a': { S: JSON.stringify(accounts) },
+            ':next': { N: String(current.version + 1) },
+            ':v': { N: String(current.version) },
+            ':t': { S: updatedAt },
+          },
         }),
       );
       return { ...current, sealedBlob, accounts, version: current.version + 1, updatedAt };

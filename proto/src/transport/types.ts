@@ -38,7 +38,11 @@ export type TransportErrorCode = 'CONNECT_FAILED' | 'CONNECT_TIMEOUT' | 'LISTEN_
 /** A transport-level failure (no connection, no device, no native binding). */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
-  constructor(readonly code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
