@@ -37,6 +37,7 @@ import {
 } from '@solana/kit';
 import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest, type EvmTransactionRequest } from '../src/signing/evm.js';
 import { parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from '../src/signing/solana.js';
+import { COW_KEY, MAIL_EXAMPLE_WITH_DOMAIN_TYPE } from '../../test/support/eip712-mail.js';
 
 const key = Uint8Array.from(Buffer.from('4c0883a69102937d6231471b5dbb6204fe512961708279f1d7b1b8e7e8b1b1e1', 'hex'));
 const account = privateKeyToAccount(toHex(key));
@@ -166,33 +167,8 @@ describe('EIP-191', () => {
 
 describe('EIP-712', () => {
   // The example of EIP-712 itself (Mail from Cow to Bob), signed by keccak256("cow").
-  const mail = {
-    types: {
-      EIP712Domain: [
-        { name: 'name', type: 'string' },
-        { name: 'version', type: 'string' },
-        { name: 'chainId', type: 'uint256' },
-        { name: 'verifyingContract', type: 'address' },
-      ],
-      Person: [
-        { name: 'name', type: 'string' },
-        { name: 'wallet', type: 'address' },
-      ],
-      Mail: [
-        { name: 'from', type: 'Person' },
-        { name: 'to', type: 'Person' },
-        { name: 'contents', type: 'string' },
-      ],
-    },
-    primaryType: 'Mail',
-    domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
-    message: {
-      from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-      to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-      contents: 'Hello, Bob!',
-    },
-  };
-  const cow = Uint8Array.from(Buffer.from('c85ef7d79691fe79573b1a7064c19c1a9819ebdbd1faaab1a8ec92344438aaf4', 'hex'));
+  const mail = MAIL_EXAMPLE_WITH_DOMAIN_TYPE;
+  const cow = Uint8Array.from(Buffer.from(COW_KEY, 'hex'));
 
   test('the EIP’s example: digest and signature as published', () => {
     const digest = typedDataDigest(JSON.stringify(mail));

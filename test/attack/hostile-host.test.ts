@@ -192,29 +192,28 @@ describe('accounts and guesses', () => {
         }),
       ),
     ).toBe('ENVELOPE_MISMATCH');
-    // A right envelope: the size cap refuses it.
-    const right = env({
-      purpose: 'sign',
-      sub: 'alice',
-      walletId: 'w-alice',
-      network: 'evm',
-      address: w.address,
-      digest: '0x' + '00'.repeat(32),
-      pin: '493817',
-    });
-    expect(
-      await codeOf(
+    // A right envelope (for this user, wallet and account): the size cap refuses it.
+    const signTyped = (typed: string) =>
+      codeOf(
         rpc.call('sign', {
           userId: 'alice',
           walletId: 'w-alice',
           sealedBlob: w.blob,
           network: v1.Network.NETWORK_EVM,
           address: w.address,
-          evmTypedData: { json },
-          pinEnvelope: right,
+          evmTypedData: { json: typed },
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: 'alice',
+            walletId: 'w-alice',
+            network: 'evm',
+            address: w.address,
+            digest: '0x' + '00'.repeat(32),
+            pin: '493817',
+          }),
         }),
-      ),
-    ).toBe('TYPED_DATA_INVALID');
+      );
+    expect(await signTyped(json)).toBe('TYPED_DATA_INVALID');
     // Under the size cap, many values: the work cap refuses it.
     const many = JSON.stringify({
       ...wide,
@@ -222,28 +221,7 @@ describe('accounts and guesses', () => {
       types: { ...wide.types, M: Array.from({ length: 30 }, (_, i) => ({ name: `a${i}`, type: 'uint256[]' })) },
     }).replace(/"message":\{"a":(\[[^\]]*\])\}/, (_m, arr: string) => `"message":{${Array.from({ length: 30 }, (_, i) => `"a${i}":${arr}`).join(',')}}`);
     expect(many.length).toBeLessThan(256 * 1024);
-    const right2 = env({
-      purpose: 'sign',
-      sub: 'alice',
-      walletId: 'w-alice',
-      network: 'evm',
-      address: w.address,
-      digest: '0x' + '00'.repeat(32),
-      pin: '493817',
-    });
-    expect(
-      await codeOf(
-        rpc.call('sign', {
-          userId: 'alice',
-          walletId: 'w-alice',
-          sealedBlob: w.blob,
-          network: v1.Network.NETWORK_EVM,
-          address: w.address,
-          evmTypedData: { json: many },
-          pinEnvelope: right2,
-        }),
-      ),
-    ).toBe('TYPED_DATA_INVALID');
+    expect(await signTyped(many)).toBe('TYPED_DATA_INVALID');
     expect(Date.now() - started).toBeLessThan(5000);
     await stillServes();
   });

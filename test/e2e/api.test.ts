@@ -16,6 +16,7 @@ import { hpkeOpen } from '../support/hpke-reference.js';
 import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
+import { MAIL_EXAMPLE } from '../support/eip712-mail.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -98,6 +99,19 @@ describe('a wallet through the API', () => {
   let alice: Awaited<ReturnType<typeof login>>;
   let walletId: string;
   let evm: string;
+  /** Alice signs `message` (EIP-191) with her wallet's EVM account and `pin`. */
+  const signMessage = async <T = Record<string, unknown>>(message: string, pin: string) =>
+    api<T>(
+      'POST',
+      `/v1/wallets/${walletId}/sign`,
+      {
+        network: 'evm',
+        kind: 'message',
+        message,
+        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage(message), pin }),
+      },
+      alice.accessToken,
+    );
   beforeAll(async () => {
     alice = await login('alice@example.com');
   });
@@ -142,17 +156,7 @@ describe('a wallet through the API', () => {
   });
 
   test('sign a message and an EIP-1559 transaction; viem verifies both', async () => {
-    const msg = await api<{ signature: `0x${string}` }>(
-      'POST',
-      `/v1/wallets/${walletId}/sign`,
-      {
-        network: 'evm',
-        kind: 'message',
-        message: 'hi',
-        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('hi'), pin: '493817' }),
-      },
-      alice.accessToken,
-    );
+    const msg = await signMessage<{ signature: `0x${string}` }>('hi', '493817');
     expect(msg.status).toBe(200);
     expect(await verifyMessage({ address: evm as `0x${string}`, message: 'hi', signature: msg.body.signature })).toBe(true);
     const tx = {
@@ -194,26 +198,7 @@ describe('a wallet through the API', () => {
   });
 
   test('sign EIP-712 typed data and a Solana message through the API', async () => {
-    const typedData = {
-      domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
-      types: {
-        Person: [
-          { name: 'name', type: 'string' },
-          { name: 'wallet', type: 'address' },
-        ],
-        Mail: [
-          { name: 'from', type: 'Person' },
-          { name: 'to', type: 'Person' },
-          { name: 'contents', type: 'string' },
-        ],
-      },
-      primaryType: 'Mail',
-      message: {
-        from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-        to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-        contents: 'Hello, Bob!',
-      },
-    } as const;
+    const typedData = MAIL_EXAMPLE;
     const typed = await api<{ signature: `0x${string}` }>(
       'POST',
       `/v1/wallets/${walletId}/sign`,
@@ -263,17 +248,7 @@ describe('a wallet through the API', () => {
 
   test('a wrong PIN is 422 with attempts left, counted in the enclave’s guard table; the stored blob is untouched', async () => {
     const before = (await stack.store.wallets.get(alice.userId, walletId))!;
-    const res = await api(
-      'POST',
-      `/v1/wallets/${walletId}/sign`,
-      {
-        network: 'evm',
-        kind: 'message',
-        message: 'x',
-        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }),
-      },
-      alice.accessToken,
-    );
+    const res = await signMessage('x', '000000');
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ error: { code: 'PIN_INVALID', attemptsLeft: 4 } });
     const after = (await stack.store.wallets.get(alice.userId, walletId))!;
@@ -359,78 +334,12 @@ describe('a wallet through the API', () => {
       ).status,
     ).toBe(204);
     const newRecord = (await stack.store.wallets.get(alice.userId, walletId))!;
-    expect(
-      errorCode(
-        await api(
-          'POST',
-          `/v1/wallets/${walletId}/sign`,
-          {
-            network: 'evm',
-            kind: 'message',
-            message: 'x',
-            pinEnvelope: await envelope({
-              purpose: 'sign',
-              sub: alice.userId,
-              walletId,
-              network: 'evm',
-              address: evm,
-              digest: hashMessage('x'),
-              pin: '493817',
-            }),
-          },
-          alice.accessToken,
-        ),
-      ),
-    ).toBe('PIN_INVALID');
+    expect(errorCode(await signMessage('x', '493817'))).toBe('PIN_INVALID');
     // A hostile operator puts the blob sealed under the old PIN back into storage: the old PIN still fails…
     await stack.store.wallets.update(newRecord, oldRecord.sealedBlob);
-    expect(
-      errorCode(
-        await api(
-          'POST',
-          `/v1/wallets/${walletId}/sign`,
-          {
-            network: 'evm',
-            kind: 'message',
-            message: 'x',
-            pinEnvelope: await envelope({
-              purpose: 'sign',
-              sub: alice.userId,
-              walletId,
-              network: 'evm',
-              address: evm,
-              digest: hashMessage('x'),
-              pin: '493817',
-            }),
-          },
-          alice.accessToken,
-        ),
-      ),
-    ).toBe('PIN_INVALID');
+    expect(errorCode(await signMessage('x', '493817'))).toBe('PIN_INVALID');
     // …the new one works, and the host's copy is healed with the current blob from the enclave.
-    expect(
-      (
-        await api(
-          'POST',
-          `/v1/wallets/${walletId}/sign`,
-          {
-            network: 'evm',
-            kind: 'message',
-            message: 'x',
-            pinEnvelope: await envelope({
-              purpose: 'sign',
-              sub: alice.userId,
-              walletId,
-              network: 'evm',
-              address: evm,
-              digest: hashMessage('x'),
-              pin: '270394',
-            }),
-          },
-          alice.accessToken,
-        )
-      ).status,
-    ).toBe(200);
+    expect((await signMessage('x', '270394')).status).toBe(200);
     expect(Buffer.from((await stack.store.wallets.get(alice.userId, walletId))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
   });
 
@@ -449,17 +358,7 @@ describe('a wallet through the API', () => {
   test('lock-out after five wrong PINs: 403 PIN_LOCKED with retryAfter', async () => {
     let last: Answer | undefined;
     for (let i = 0; i < 6; i++) {
-      last = await api(
-        'POST',
-        `/v1/wallets/${walletId}/sign`,
-        {
-          network: 'evm',
-          kind: 'message',
-          message: 'x',
-          pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '000000' }),
-        },
-        alice.accessToken,
-      );
+      last = await signMessage('x', '000000');
     }
     expect(last!.status).toBe(403);
     expect(last!.body).toMatchObject({ error: { code: 'PIN_LOCKED' } });

@@ -43,7 +43,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { LocalSolana, TOKEN_PROGRAM } from '@enclave-wallet/devtools';
-import { parseChains } from '@enclave-wallet/host';
+import { parseChains, type PreparedEvmTransaction } from '@enclave-wallet/host';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
@@ -99,43 +99,16 @@ async function envelope(body: Record<string, string>): Promise<string> {
   return Buffer.from(sealEnvelope(key, { sub: session.userId, pin: PIN, ...body } as never)).toString('base64');
 }
 
-interface Tx {
-  type: 'eip1559' | 'legacy';
-  to: string;
-  value: string;
-  nonce: string;
-  gas: string;
-  maxFeePerGas?: string;
-  maxPriorityFeePerGas?: string;
-  gasPrice?: string;
-  data: string;
-}
+/** A prepared EVM transaction as the API answers it. */
+type Tx = PreparedEvmTransaction;
 
 /** keccak256 of the transaction serialised by viem: what the client binds its envelope to. */
-function digestOf(t: Tx): Hex {
+function digestOf(t: Tx, chainId = 31337): Hex {
+  const base = { chainId, to: t.to as Address, value: BigInt(t.value), nonce: Number(t.nonce), gas: BigInt(t.gas), data: t.data as Hex };
   const viemTx: TransactionSerializable =
     t.type === 'legacy'
-      ? {
-          type: 'legacy',
-          chainId: 31337,
-          to: t.to as Address,
-          value: BigInt(t.value),
-          nonce: Number(t.nonce),
-          gas: BigInt(t.gas),
-          gasPrice: BigInt(t.gasPrice!),
-          data: t.data as Hex,
-        }
-      : {
-          type: 'eip1559',
-          chainId: 31337,
-          to: t.to as Address,
-          value: BigInt(t.value),
-          nonce: Number(t.nonce),
-          gas: BigInt(t.gas),
-          maxFeePerGas: BigInt(t.maxFeePerGas!),
-          maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas!),
-          data: t.data as Hex,
-        };
+      ? { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice!) }
+      : { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas!), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas!) };
   return keccak256(serializeTransaction(viemTx));
 }
 
@@ -323,18 +296,9 @@ test('a chain without a base fee gets a legacy gas price from the node, and the 
   expect(prepared.transaction.maxFeePerGas).toBeUndefined();
   expect(BigInt(prepared.transaction.gasPrice!)).toBe(await node.getGasPrice());
   const t = prepared.transaction;
-  const digest = keccak256(
-    serializeTransaction({
-      type: 'legacy',
-      chainId: 31338,
-      to: t.to as Address,
-      value: 7n,
-      nonce: Number(t.nonce),
-      gas: BigInt(t.gas),
-      gasPrice: BigInt(t.gasPrice!),
-      data: t.data as Hex,
-    }),
-  );
+  expect(t.value).toBe('7');
+  const digest = digestOf(t, 31338);
+
   expect(prepared.digest).toBe(digest);
   const sent = ok(
     await api<{ hash: Hex }>('POST', `/v1/wallets/${wallet.walletId}/transactions/send`, {

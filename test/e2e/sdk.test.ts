@@ -29,6 +29,7 @@ import { AttestationError, createClient, EnclaveWalletApiError, type EnclaveWall
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { MAIL_EXAMPLE } from '../support/eip712-mail.js';
 
 let stack: Stack;
 let anvil: Anvil;
@@ -109,26 +110,7 @@ describe('viem', () => {
     const raw = await account.signMessage({ message: { raw: Uint8Array.of(1, 2, 3) } });
     expect(await verifyMessage({ address: evm, message: { raw: Uint8Array.of(1, 2, 3) }, signature: raw })).toBe(true);
     // The EIP-712 example (Mail).
-    const typedData = {
-      domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' as Address },
-      types: {
-        Person: [
-          { name: 'name', type: 'string' },
-          { name: 'wallet', type: 'address' },
-        ],
-        Mail: [
-          { name: 'from', type: 'Person' },
-          { name: 'to', type: 'Person' },
-          { name: 'contents', type: 'string' },
-        ],
-      },
-      primaryType: 'Mail' as const,
-      message: {
-        from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' as Address },
-        to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' as Address },
-        contents: 'Hello, Bob!',
-      },
-    };
+    const typedData = MAIL_EXAMPLE;
     const typed = await account.signTypedData(typedData);
     expect(await recoverTypedDataAddress({ ...typedData, signature: typed })).toBe(evm);
     expect(pins).toHaveLength(3);

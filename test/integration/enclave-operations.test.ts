@@ -307,23 +307,20 @@ describe('a wallet’s life', () => {
     const oldBlob = blob;
     blob = changed.sealedBlob!;
     const req = { userId: USER, walletId: WALLET, network: v1.Network.NETWORK_EVM, address: evmAddress, evmMessage: { text: 'x' } };
-    const wrong = (await rpc
-      .call('sign', {
-        ...req,
-        sealedBlob: blob,
-        pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
-      })
-      .catch((e: unknown) => e)) as EnclaveWalletError;
+    /** Signs 'x' with the old PIN, the host presenting `sealedBlob`; answers the refusal. */
+    const withOldPin = async (sealedBlob: Uint8Array) =>
+      (await rpc
+        .call('sign', {
+          ...req,
+          sealedBlob,
+          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+        })
+        .catch((e: unknown) => e)) as EnclaveWalletError;
+    const wrong = await withOldPin(blob);
     expect(wrong.code).toBe('PIN_INVALID');
     expect(wrong.details.attemptsLeft).toBe(4);
     // The blob sealed under the old PIN, sent again by the host, is not what opens: the guard's current blob is.
-    const rolledBack = (await rpc
-      .call('sign', {
-        ...req,
-        sealedBlob: oldBlob,
-        pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
-      })
-      .catch((e: unknown) => e)) as EnclaveWalletError;
+    const rolledBack = await withOldPin(oldBlob);
     expect(rolledBack.code).toBe('PIN_INVALID');
     expect(rolledBack.details.attemptsLeft).toBe(3);
     const ok = await rpc.call('sign', {

@@ -4,25 +4,14 @@
  * sets fresh ones), with the test HPKE. Apps use sealPinEnvelope.
  */
 import { randomBytes } from 'node:crypto';
+import type { EnvelopeBody as ClientEnvelopeBody } from '@enclave-wallet/client';
 import { PIN_ENVELOPE_INFO as PIN_INFO } from '@enclave-wallet/proto';
 import { hpkeSeal, wireOf } from './hpke-reference.js';
 
 export { PIN_ENVELOPE_INFO as PIN_INFO, RECOVERY_PHRASE_INFO as RECOVERY_INFO } from '@enclave-wallet/proto';
 
-export interface EnvelopeBody {
-  purpose: string;
-  sub: string;
-  walletId?: string;
-  digest?: string;
-  /** sign: the signing account's network and address. */
-  network?: string;
-  address?: string;
-  pin: string;
-  newPin?: string;
-  mnemonic?: string;
-  exp?: number;
-  nonce?: string;
-}
+/** An envelope body as the SDK writes one, but with any purpose and network, and `exp` and `nonce` of the test's choosing. */
+export type EnvelopeBody = Omit<ClientEnvelopeBody, 'purpose' | 'network'> & { purpose: string; network?: string; exp?: number; nonce?: string };
 
 /** Seals an envelope body to the enclave's X25519 key (from a verified attestation document). */
 export function sealEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody): Uint8Array {

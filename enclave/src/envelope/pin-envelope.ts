@@ -36,18 +36,13 @@ export interface PinEnvelope {
   nonce: string;
 }
 
-/** What the envelope must be bound to for this request. */
-export interface Binding {
-  purpose: Purpose;
-  sub: string;
-  /** Absent for create-wallet and import. */
-  walletId?: string;
-  /** 0x-prefixed lowercase hex of the digest, for sign and export. */
-  digest?: string;
-  /** sign: the network and address of the account the host will sign with. */
-  network?: string;
-  address?: string;
-}
+/**
+ * What the envelope must be bound to for this request: `walletId` absent for
+ * create-wallet and import; `digest` (0x-prefixed lowercase hex) for sign and
+ * export; for sign, the network and address of the account the host will
+ * sign with.
+ */
+export type Binding = Pick<PinEnvelope, 'purpose' | 'sub' | 'walletId' | 'digest' | 'network' | 'address'>;
 
 /**
  * Nonces seen within their lifetime. Bounded: refuses new envelopes rather

@@ -17,7 +17,7 @@ import { accountOf, signWithWallet } from './signing.js';
 const toBigInt = (v: string | number): bigint => BigInt(v);
 
 export function mountChains(app: Express, ctx: RouteContext): void {
-  const { deps, route, authenticate, loadWallet, need } = ctx;
+  const { deps, route, walletRoute, authenticate, loadWallet, need } = ctx;
   const chains = (): Chains => need(deps.chains, 'chain access (CHAINS)');
 
   app.get(
@@ -43,10 +43,7 @@ export function mountChains(app: Express, ctx: RouteContext): void {
 
   app.post(
     '/v1/wallets/:walletId/transactions/prepare',
-    route(async (req, res) => {
-      const userId = await authenticate(req, res);
-      const body = S.prepareBody.parse(req.body);
-      const wallet = await loadWallet(userId, String(req.params.walletId));
+    walletRoute(S.prepareBody, async ({ body, wallet, res }) => {
       const from = accountOf(wallet, body.network, body.address);
       if (body.network === 'evm') {
         const prepared = await chains()

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
+import type { ZodType } from 'zod';
 import { EnclaveWalletError, networkFromProto, type ResponseOf, type v1 } from '@enclave-wallet/proto';
 import type { AppDependencies } from '../app.js';
 import { sendFailure } from '../api/http-errors.js';
@@ -106,7 +107,19 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
     return publicWallet(record);
   };
 
-  return { deps, limits, metrics, clientOf, route, need, authenticate, loadWallet, withWallet, newWallet };
+  /**
+   * A route on one of the caller's wallets (`:walletId`): authenticates,
+   * validates the body with `schema`, loads the wallet, then runs `fn`.
+   */
+  const walletRoute = <B>(schema: ZodType<B>, fn: (call: { userId: string; body: B; wallet: WalletRecord; req: Request; res: Response }) => Promise<void>) =>
+    route(async (req, res) => {
+      const userId = await authenticate(req, res);
+      const body = schema.parse(req.body);
+      const wallet = await loadWallet(userId, String(req.params.walletId));
+      await fn({ userId, body, wallet, req, res });
+    });
+
+  return { deps, limits, metrics, clientOf, route, walletRoute, need, authenticate, loadWallet, withWallet, newWallet };
 }
 
 export type RouteContext = ReturnType<typeof routeContext>;

@@ -60,13 +60,9 @@ export async function signWithWallet(ctx: RouteContext, wallet: WalletRecord, bo
 }
 
 export function mountSigning(app: Express, ctx: RouteContext): void {
-  const { route, authenticate, loadWallet } = ctx;
   app.post(
     '/v1/wallets/:walletId/sign',
-    route(async (req, res) => {
-      const userId = await authenticate(req, res);
-      const body = S.signBody.parse(req.body);
-      const wallet = await loadWallet(userId, String(req.params.walletId));
+    ctx.walletRoute(S.signBody, async ({ body, wallet, res }) => {
       const out = await signWithWallet(ctx, wallet, body);
       if (body.network === 'solana') {
         res.json({

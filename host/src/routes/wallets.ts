@@ -7,7 +7,7 @@ import { b64, publicWallet, toAccount } from './context.js';
 import type { RouteContext } from './context.js';
 
 export function mountWallets(app: Express, ctx: RouteContext): void {
-  const { deps, route, need, authenticate, loadWallet, withWallet, newWallet } = ctx;
+  const { deps, route, walletRoute, need, authenticate, loadWallet, withWallet, newWallet } = ctx;
   // --- wallets ---------------------------------------------------------------
   app.post(
     '/v1/wallets',
@@ -41,10 +41,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
   );
   app.post(
     '/v1/wallets/:walletId/accounts',
-    route(async (req, res) => {
-      const userId = await authenticate(req, res);
-      const body = S.deriveAccountBody.parse(req.body);
-      const wallet = await loadWallet(userId, String(req.params.walletId));
+    walletRoute(S.deriveAccountBody, async ({ userId, body, wallet, res }) => {
       if (wallet.accounts.some((a) => a.network === body.network && a.index === body.index))
         throw new EnclaveWalletError('ACCOUNT_EXISTS', 'the wallet already has this account');
       let account: Account | undefined;
@@ -70,10 +67,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
   );
   app.post(
     '/v1/wallets/:walletId/pin',
-    route(async (req, res) => {
-      const userId = await authenticate(req, res);
-      const { pinEnvelope } = S.pinEnvelopeBody.parse(req.body);
-      const wallet = await loadWallet(userId, String(req.params.walletId));
+    walletRoute(S.pinEnvelopeBody, async ({ userId, body: { pinEnvelope }, wallet, res }) => {
       // The guard already holds the new blob as the current version: a lost race here only delays the host's copy, which the next operation heals.
       await withWallet(
         wallet,
