@@ -23,3 +23,21 @@ export const processIo: Io = {
   env: process.env,
   cwd: process.cwd(),
 };
+
+/**
+ * The command-line arguments one by one; `value()` takes the next argument
+ * as this option's value (UsageError when there is none).
+ */
+export function* eachArg(args: string[]): Generator<{ arg: string; value: () => string }> {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    yield {
+      arg,
+      value: () => {
+        const v = args[++i];
+        if (v === undefined) throw new UsageError(`${arg} needs a value`);
+        return v;
+      },
+    };
+  }
+}

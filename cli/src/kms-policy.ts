@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { GUARD_CREDENTIALS_PURPOSE } from '@enclave-wallet/proto';
-import { UsageError, type Io } from './io.js';
+import { UsageError, type Io, eachArg } from './io.js';
 
 export const KMS_POLICY_USAGE = `usage: enclave-wallet kms-policy --measurements FILE [--pcr 0,1,2,8] [--account ID] [--role-arn ARN] [--admin-arn ARN] [--guard-table-arn ARN]
 
@@ -167,13 +167,7 @@ export async function kmsPolicyCommand(args: string[], io: Io): Promise<number> 
   let roleArn: string | undefined;
   let adminArn: string | undefined;
   let guardTableArn: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
+  for (const { arg, value } of eachArg(args)) {
     if (arg === '--measurements') file = value();
     else if (arg === '--pcr') {
       const v = value();

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttestationError, verifyAttestationDocument, type TrustedRoot } from '@enclave-wallet/client';
-import { UsageError, type Io } from './io.js';
+import { UsageError, type Io, eachArg } from './io.js';
 
 export const VERIFY_USAGE = `usage: enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601]
 
@@ -51,13 +51,7 @@ export async function verifyAttestationCommand(args: string[], io: Io): Promise<
   let at: Date | 'document' | undefined;
   let nonce: Uint8Array | undefined;
   const pcrs: Record<number, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
+  for (const { arg, value } of eachArg(args)) {
     if (arg === '--root') root = readRoot(value(), io);
     else if (arg === '--pcr') {
       const m = /^(\d{1,2})=((?:[0-9a-fA-F]{2})+)$/.exec(value());

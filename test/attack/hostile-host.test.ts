@@ -177,23 +177,10 @@ describe('accounts and guesses', () => {
     const json = JSON.stringify(wide);
     expect(json.length).toBeGreaterThan(700_000);
     const started = Date.now();
-    // An envelope for another user: refused before the typed data is even parsed.
-    const other = env({ purpose: 'sign', sub: 'bob', walletId: 'w-bob', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
-    expect(
-      await codeOf(
-        rpc.call('sign', {
-          userId: 'alice',
-          walletId: 'w-alice',
-          sealedBlob: w.blob,
-          network: v1.Network.NETWORK_EVM,
-          address: w.address,
-          evmTypedData: { json },
-          pinEnvelope: other,
-        }),
-      ),
-    ).toBe('ENVELOPE_MISMATCH');
-    // A right envelope (for this user, wallet and account): the size cap refuses it.
-    const signTyped = (typed: string) =>
+    /** Alice's wallet asked to sign `typed`, under `envelope` (default: a right one, for her, this wallet and account). */
+    const right = () =>
+      env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
+    const signTyped = (typed: string, envelope: Uint8Array = right()) =>
       codeOf(
         rpc.call('sign', {
           userId: 'alice',
@@ -202,17 +189,13 @@ describe('accounts and guesses', () => {
           network: v1.Network.NETWORK_EVM,
           address: w.address,
           evmTypedData: { json: typed },
-          pinEnvelope: env({
-            purpose: 'sign',
-            sub: 'alice',
-            walletId: 'w-alice',
-            network: 'evm',
-            address: w.address,
-            digest: '0x' + '00'.repeat(32),
-            pin: '493817',
-          }),
+          pinEnvelope: envelope,
         }),
       );
+    // An envelope for another user: refused before the typed data is even parsed.
+    const other = env({ purpose: 'sign', sub: 'bob', walletId: 'w-bob', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
+    expect(await signTyped(json, other)).toBe('ENVELOPE_MISMATCH');
+    // A right envelope: the size cap refuses it.
     expect(await signTyped(json)).toBe('TYPED_DATA_INVALID');
     // Under the size cap, many values: the work cap refuses it.
     const many = JSON.stringify({

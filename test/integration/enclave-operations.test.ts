@@ -16,7 +16,7 @@ import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage
 import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
-import { EnclaveWalletError, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
+import { EnclaveWalletError, RpcClient, v1, type RequestOf, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { hpkeOpen } from '../support/hpke-reference.js';
 import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
@@ -116,17 +116,21 @@ describe('a wallet’s life', () => {
     expect(created.accounts![2]!.address).toMatch(/^bc1q/);
   });
 
-  test('sign an EIP-191 message; viem verifies it; nothing is re-sealed', async () => {
-    const digest = hashMessage('hello enclave');
-    const out = await rpc.call('sign', {
+  /** Signs `payload` with the wallet's EVM account 0, the envelope bound to `digest` (as the client computed it). */
+  const signEvm = (payload: Pick<RequestOf<'sign'>, 'evmMessage' | 'evmTransaction'>, digest: string) =>
+    rpc.call('sign', {
       userId: USER,
       walletId: WALLET,
       sealedBlob: blob,
       network: v1.Network.NETWORK_EVM,
       address: evmAddress,
-      evmMessage: { text: 'hello enclave' },
+      ...payload,
       pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest, pin: PIN }),
     });
+
+  test('sign an EIP-191 message; viem verifies it; nothing is re-sealed', async () => {
+    const digest = hashMessage('hello enclave');
+    const out = await signEvm({ evmMessage: { text: 'hello enclave' } }, digest);
     expect(await verifyMessage({ address: evmAddress as `0x${string}`, message: 'hello enclave', signature: toHex(out.signature!) })).toBe(true);
     expect(toHex(out.digest!)).toBe(digest);
     // The stored blob stays as it is: a signature costs one PIN stretch, no re-seal.
@@ -158,15 +162,7 @@ describe('a wallet’s life', () => {
         maxPriorityFeePerGas: 1000000000n,
       }),
     );
-    const out = await rpc.call('sign', {
-      userId: USER,
-      walletId: WALLET,
-      sealedBlob: blob,
-      network: v1.Network.NETWORK_EVM,
-      address: evmAddress,
-      evmTransaction: tx,
-      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest, pin: PIN }),
-    });
+    const out = await signEvm({ evmTransaction: tx }, digest);
     expect(await recoverTransactionAddress({ serializedTransaction: toHex(out.signedTransaction!) as never })).toBe(evmAddress);
     expect(toHex(out.hash!)).toBe(keccak256(toHex(out.signedTransaction!)));
   });
