@@ -90,14 +90,15 @@ const formatEth = (wei) => {
   const s = wei.toString().padStart(19, '0');
   return `${s.slice(0, -18)}.${s.slice(-18, -14)} ETH`;
 };
+// The balance as the API reads it from the chain's node (GET /v1/wallets/{id}/balances).
 async function showBalance() {
   if (!config.chain) {
     $('balance').textContent = 'no local chain (LOCAL_CHAIN=0)';
     $('fund').hidden = true;
     return;
   }
-  const evm = wallet.accounts.find((a) => a.network === 'evm').address;
-  $('balance').textContent = formatEth(BigInt(await rpc('eth_getBalance', [evm, 'latest'])));
+  const [native] = await client.getBalances(wallet.walletId, { network: 'evm', chainId: config.chain.chainId });
+  $('balance').textContent = native ? `${formatEth(BigInt(native.amount)).replace(' ETH', '')} ${native.symbol}` : '—';
 }
 
 // --- the flow -------------------------------------------------------------------
@@ -164,15 +165,11 @@ $('sign').addEventListener('click', () =>
 
 $('send').addEventListener('click', () =>
   busy($('send'), async () => {
-    const provider = client.toEip1193Provider(wallet.walletId, {
-      rpcUrl: config.chain.rpcUrl,
-      chainId: config.chain.chainId,
-      getPin: () => askPin('PIN to send the transaction'),
-    });
     const [whole, frac = ''] = $('amount').value.trim().split('.');
     const wei = BigInt(whole || '0') * 10n ** 18n + BigInt((frac + '0'.repeat(18)).slice(0, 18));
-    const from = wallet.accounts.find((a) => a.network === 'evm').address;
-    const hash = await provider.request({ method: 'eth_sendTransaction', params: [{ from, to: $('to').value.trim(), value: '0x' + wei.toString(16) }] });
+    // The host prepares it (nonce, gas, fees); the SDK checks it is this transfer, hashes it itself, and only then asks for the PIN.
+    const pin = await askPin('PIN to send the transaction');
+    const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to: $('to').value.trim(), value: wei }, { pin });
     $('tx').textContent = `sent ${hash}`;
     let receipt = null;
     for (let i = 0; i < 50 && !receipt; i++) {

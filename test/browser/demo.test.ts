@@ -3,7 +3,8 @@
  * against the in-process stack (demo on, dev issuer answering CORS) and anvil.
  * A person's path: log in with an email, choose a PIN twice on the on-screen
  * pad, see the verified attestation and the addresses, fund and see the
- * balance, sign a message (checked here with viem), send a transaction (mined
+ * balance (read by the API from anvil), sign a message (checked here with
+ * viem), send a transaction (prepared by the API, checked by the SDK, mined
  * by anvil), and see the API's own message for a wrong PIN. Screenshots go to
  * test/artifacts/. Without chromium the test is skipped, except in CI, where
  * it fails (.ci/run installs chromium).
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createPublicClient, http, verifyMessage, type Address, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
+import { parseChains } from '@enclave-wallet/host';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -35,7 +37,10 @@ maybe('the demo page in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
     anvil = await startAnvil();
-    stack = await startStack({ demo: { chainRpc: anvil.rpc } });
+    stack = await startStack({
+      demo: { chainRpc: anvil.rpc },
+      chains: parseChains(JSON.stringify([{ network: 'evm', chainId: 31337, name: 'Anvil', rpcUrl: anvil.rpc, nativeSymbol: 'ETH' }])),
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (m) => {
