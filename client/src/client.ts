@@ -126,6 +126,7 @@ const ATTESTATION_MAX_AGE_MS = 5 * 60_000;
 const ATTESTATION_MARGIN_MS = 10_000;
 
 const hex0x = (b: Uint8Array): Hex => `0x${bytesToHex(b)}`;
+const addressKey = (walletId: string, network: Network, index: number): string => `${walletId}\n${network}\n${index}`;
 
 /** EIP-191 personal_sign digest: keccak256("\x19Ethereum Signed Message:\n" + len + message). */
 export function personalMessageDigest(message: string | { raw: Uint8Array | Hex }): Hex {
@@ -152,6 +153,11 @@ export class EnclaveWalletClient {
   private readonly baseUrl: string;
   private readonly fetcher: typeof fetch;
   private readonly now: () => number;
+  /**
+   * Account addresses this client has seen, by wallet, network and index. Derivation makes them fixed for
+   * good, so signing without an address costs no `GET /v1/wallets/{id}` after the first.
+   */
+  private readonly addresses = new Map<string, string>();
   private sessionState: Session | undefined;
   private refreshing: Promise<Session> | undefined;
   private attested: VerifiedAttestation | undefined;
@@ -267,23 +273,30 @@ export class EnclaveWalletClient {
 
   async createWallet(pin: string): Promise<Wallet> {
     const pinEnvelope = await this.seal({ purpose: 'create-wallet', pin });
-    return this.request<Wallet>('POST', '/v1/wallets', { body: { pinEnvelope }, consumesEnvelope: true });
+    return this.remember(await this.request<Wallet>('POST', '/v1/wallets', { body: { pinEnvelope }, consumesEnvelope: true }));
   }
 
   async listWallets(): Promise<Wallet[]> {
-    return (await this.request<{ wallets: Wallet[] }>('GET', '/v1/wallets')).wallets;
+    return (await this.request<{ wallets: Wallet[] }>('GET', '/v1/wallets')).wallets.map((w) => this.remember(w));
   }
 
-  getWallet(walletId: string): Promise<Wallet> {
-    return this.request<Wallet>('GET', `/v1/wallets/${encodeURIComponent(walletId)}`);
+  async getWallet(walletId: string): Promise<Wallet> {
+    return this.remember(await this.request<Wallet>('GET', `/v1/wallets/${encodeURIComponent(walletId)}`));
   }
 
   async deriveAccount(walletId: string, network: Network, index: number, pin: string): Promise<Account> {
     const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId, pin });
-    return this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
+    const account = await this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
       body: { network, index, pinEnvelope },
       consumesEnvelope: true,
     });
+    this.addresses.set(addressKey(walletId, account.network, account.index), account.address);
+    return account;
+  }
+
+  private remember(wallet: Wallet): Wallet {
+    for (const a of wallet.accounts ?? []) this.addresses.set(addressKey(wallet.walletId, a.network, a.index), a.address);
+    return wallet;
   }
 
   async changePin(walletId: string, pin: string, newPin: string): Promise<void> {
@@ -308,7 +321,7 @@ export class EnclaveWalletClient {
 
   async importWallet(mnemonic: string, pin: string): Promise<Wallet> {
     const recoveryEnvelope = await this.seal({ purpose: 'import', pin, mnemonic });
-    return this.request<Wallet>('POST', '/v1/wallets/import', { body: { recoveryEnvelope }, consumesEnvelope: true });
+    return this.remember(await this.request<Wallet>('POST', '/v1/wallets/import', { body: { recoveryEnvelope }, consumesEnvelope: true }));
   }
 
   // --- signing -------------------------------------------------------------
@@ -364,6 +377,8 @@ export class EnclaveWalletClient {
   /** The address of account `index` (default 0) of `network` in a wallet. */
   async accountAddress(walletId: string, network: Network, address?: string, index = 0): Promise<string> {
     if (address) return address;
+    const known = this.addresses.get(addressKey(walletId, network, index));
+    if (known) return known;
     const wallet = await this.getWallet(walletId);
     const account = wallet.accounts.find((a) => a.network === network && a.index === index);
     if (!account) throw new EnclaveWalletApiError({ code: 'ACCOUNT_NOT_FOUND', message: `the wallet has no ${network} account ${index}`, status: 404 });

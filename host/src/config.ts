@@ -12,6 +12,8 @@ export interface HostConfig {
   dynamoEndpoint: string | undefined;
   region: string;
   table: string;
+  /** How long this host may answer a signing request from a wallet record it read or wrote (0: always read). */
+  walletCacheMs: number;
   issuers: TrustedIssuer[];
   signingKeyJwk: string | undefined;
   signingKeyFile: string | undefined;
@@ -77,6 +79,8 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   const trustProxyHops = Number(env.TRUST_PROXY_HOPS ?? '0');
   if (!Number.isInteger(trustProxyHops) || trustProxyHops < 0 || trustProxyHops > 5) problems.push('TRUST_PROXY_HOPS must be 0 to 5');
   if (env.METRICS_TOKEN !== undefined && env.METRICS_TOKEN.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
+  const walletCacheSeconds = Number(env.WALLET_CACHE_SECONDS ?? '30');
+  if (!Number.isInteger(walletCacheSeconds) || walletCacheSeconds < 0 || walletCacheSeconds > 3600) problems.push('WALLET_CACHE_SECONDS must be 0 to 3600');
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
   let chains: ChainConfig[] = [];
@@ -100,6 +104,7 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     dynamoEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     region,
     table: env.DYNAMODB_TABLE ?? 'enclave-wallet',
+    walletCacheMs: walletCacheSeconds * 1000,
     issuers,
     signingKeyJwk: env.HOST_SIGNING_KEY || undefined,
     signingKeyFile: env.HOST_SIGNING_KEY_FILE || undefined,

@@ -41,7 +41,7 @@ try {
     region: config.region,
     ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
-  const store = new Store({ client: db, tableName: config.table });
+  const store = new Store({ client: db, tableName: config.table, walletCacheMs: config.walletCacheMs });
   if (config.dynamoEndpoint) await store.ensureTable();
   const tokens = await TokenService.create(await signingKey(config), config.publicUrl, store);
   const kms = config.kms;

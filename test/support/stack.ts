@@ -29,6 +29,8 @@ export interface Stack {
   enclave: RpcServer;
   enclaveAddress: string;
   restartEnclave(): Promise<void>;
+  /** Another host on the same table and enclave, with a store (and wallet cache) of its own, as a second instance would be. */
+  addHost(): Promise<{ url: string; store: Store }>;
   /** Cuts the host's connections and starts a new host process-equivalent on the same port, store and enclave. */
   crashHost(): Promise<void>;
   stopEnclave(): Promise<void>;
@@ -38,7 +40,13 @@ export interface Stack {
 const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
 export async function startStack(
-  options: { rateLimits?: boolean; init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>; demo?: { chainRpc?: string }; chains?: ChainConfig[] } = {},
+  options: {
+    rateLimits?: boolean;
+    walletCacheMs?: number;
+    init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>;
+    demo?: { chainRpc?: string };
+    chains?: ChainConfig[];
+  } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
   const caDir = join(dir, 'dev-ca');
@@ -53,13 +61,14 @@ export async function startStack(
   const enclaveAddress = enclave.address;
 
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: aws.dynamoUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const store = new Store({ client: db, tableName: 'enclave-wallet-test' });
+  const newStore = () => new Store({ client: db, tableName: 'enclave-wallet-test', walletCacheMs: options.walletCacheMs ?? 0 });
+  const store = newStore();
   await store.ensureTable();
   const logLines: string[] = [];
   const logger = hostLogger('info', { write: (line: string) => logLines.push(line) });
   const hostUrl = 'http://127.0.0.1';
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
-  const startHost = async (port: number): Promise<{ pool: EnclavePool; http: Server }> => {
+  const startHost = async (port: number, hostStore: Store = store): Promise<{ pool: EnclavePool; http: Server }> => {
     const pool = new EnclavePool({ address: enclaveAddress, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
     const demo = options.demo
       ? { issuerUrl, devRootPath: join(caDir, 'root.der'), ...(options.demo.chainRpc ? { chain: { rpcUrl: options.demo.chainRpc, chainId: 31337 } } : {}) }
@@ -67,7 +76,7 @@ export async function startStack(
     const chains = options.chains ? new Chains(options.chains, logger) : undefined;
     const app = createApp({
       enclave: pool,
-      store,
+      store: hostStore,
       tokens,
       ...(chains ? { chains } : {}),
       idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]),
@@ -83,6 +92,7 @@ export async function startStack(
   const port = (host.http.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   issuer.allowOrigin(url);
+  const others: Array<{ pool: EnclavePool; http: Server }> = [];
 
   return {
     url,
@@ -104,6 +114,12 @@ export async function startStack(
     async restartEnclave() {
       enclave = await startEnclaveServer({ listen: enclaveAddress, logger: enclaveLogger, service: await createEnclaveService(testStartupConfig(caDir)) });
     },
+    async addHost() {
+      const other = newStore();
+      const h = await startHost(0, other);
+      others.push(h);
+      return { url: `http://127.0.0.1:${(h.http.address() as AddressInfo).port}`, store: other };
+    },
     async crashHost() {
       // As a killed process would: connections cut, nothing drained, then a fresh host on the same port.
       host.pool.close();
@@ -112,6 +128,11 @@ export async function startStack(
       host = await startHost(port);
     },
     async close() {
+      for (const h of others) {
+        h.pool.close();
+        h.http.closeAllConnections();
+        await closing(h.http);
+      }
       host.pool.close();
       host.http.closeAllConnections();
       await closing(host.http);

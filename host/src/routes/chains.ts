@@ -12,7 +12,7 @@ import * as S from '../api/schemas.js';
 import type { Chains } from '../chains/index.js';
 import { hex } from './context.js';
 import type { RouteContext } from './context.js';
-import { accountOf, signWithWallet } from './signing.js';
+import { findAccount, signWithWallet } from './signing.js';
 
 const toBigInt = (v: string | number): bigint => BigInt(v);
 
@@ -43,18 +43,22 @@ export function mountChains(app: Express, ctx: RouteContext): void {
 
   app.post(
     '/v1/wallets/:walletId/transactions/prepare',
-    walletRoute(S.prepareBody, async ({ body, wallet, res }) => {
-      const from = accountOf(wallet, body.network, body.address);
-      if (body.network === 'evm') {
-        const prepared = await chains()
-          .evm(Number(body.chainId))
-          .prepare(from.address, { to: body.to, value: toBigInt(body.value), data: (body.data ?? '0x') as `0x${string}` });
-        res.json({ network: 'evm', chainId: Number(body.chainId), address: from.address, ...prepared });
-      } else {
-        const prepared = await chains().solana(body.cluster).prepareTransfer(from.address, body.to, toBigInt(body.value));
-        res.json({ network: 'solana', cluster: body.cluster, address: from.address, ...prepared });
-      }
-    }),
+    walletRoute(
+      S.prepareBody,
+      async ({ body, wallet, res }) => {
+        const { account: from } = await findAccount(ctx, wallet, body.network, body.address);
+        if (body.network === 'evm') {
+          const prepared = await chains()
+            .evm(Number(body.chainId))
+            .prepare(from.address, { to: body.to, value: toBigInt(body.value), data: (body.data ?? '0x') as `0x${string}` });
+          res.json({ network: 'evm', chainId: Number(body.chainId), address: from.address, ...prepared });
+        } else {
+          const prepared = await chains().solana(body.cluster).prepareTransfer(from.address, body.to, toBigInt(body.value));
+          res.json({ network: 'solana', cluster: body.cluster, address: from.address, ...prepared });
+        }
+      },
+      'recent',
+    ),
   );
 
   app.post(
@@ -64,7 +68,7 @@ export function mountChains(app: Express, ctx: RouteContext): void {
       const body = S.sendBody.parse(req.body);
       // The chain must exist before anything is signed.
       const chain = body.network === 'evm' ? chains().evm(Number(body.chainId)) : chains().solana(body.cluster);
-      const wallet = await loadWallet(userId, String(req.params.walletId));
+      const wallet = await loadWallet(userId, String(req.params.walletId), 'recent');
       const signBody: S.SignBody =
         body.network === 'evm'
           ? body

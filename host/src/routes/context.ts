@@ -62,9 +62,14 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
     limits?.perUser.hit(userId);
     return userId;
   };
-  const loadWallet = async (userId: string, walletId: string): Promise<WalletRecord> => {
+  /**
+   * The caller's wallet `walletId`. `read: 'recent'` may answer from the records this host read or wrote
+   * lately (storage/wallets.ts): for operations a stale record cannot make wrong, such as signing.
+   */
+  const loadWallet = async (userId: string, walletId: string, read: 'fresh' | 'recent' = 'fresh'): Promise<WalletRecord> => {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(walletId)) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
-    const wallet = await timed('storage_read', () => need(deps.store, 'storage').wallets.get(userId, walletId));
+    const wallets = need(deps.store, 'storage').wallets;
+    const wallet = await timed('storage_read', () => (read === 'recent' ? wallets.recent(userId, walletId) : wallets.get(userId, walletId)));
     if (!wallet) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
     return wallet;
   };
@@ -111,11 +116,15 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
    * A route on one of the caller's wallets (`:walletId`): authenticates,
    * validates the body with `schema`, loads the wallet, then runs `fn`.
    */
-  const walletRoute = <B>(schema: ZodType<B>, fn: (call: { userId: string; body: B; wallet: WalletRecord; req: Request; res: Response }) => Promise<void>) =>
+  const walletRoute = <B>(
+    schema: ZodType<B>,
+    fn: (call: { userId: string; body: B; wallet: WalletRecord; req: Request; res: Response }) => Promise<void>,
+    read: 'fresh' | 'recent' = 'fresh',
+  ) =>
     route(async (req, res) => {
       const userId = await authenticate(req, res);
       const body = schema.parse(req.body);
-      const wallet = await loadWallet(userId, String(req.params.walletId));
+      const wallet = await loadWallet(userId, String(req.params.walletId), read);
       await fn({ userId, body, wallet, req, res });
     });
 

@@ -17,9 +17,28 @@ export function accountOf(wallet: WalletRecord, network: Account['network'], add
   return account;
 }
 
-/** Has the enclave sign a request of SPEC §3 with the wallet's account. */
-export async function signWithWallet(ctx: RouteContext, wallet: WalletRecord, body: S.SignBody): Promise<ResponseOf<'sign'>> {
-  const account = accountOf(wallet, body.network, body.address);
+/**
+ * `accountOf`, for a record that may come from the host's cache: an account missing there may have been
+ * added through another host since, so the record is read again before the answer is ACCOUNT_NOT_FOUND.
+ */
+export async function findAccount(
+  ctx: RouteContext,
+  wallet: WalletRecord,
+  network: Account['network'],
+  address: string | undefined,
+): Promise<{ wallet: WalletRecord; account: Account }> {
+  try {
+    return { wallet, account: accountOf(wallet, network, address) };
+  } catch (err) {
+    if (!(err instanceof EnclaveWalletError && err.code === 'ACCOUNT_NOT_FOUND')) throw err;
+    const fresh = await ctx.loadWallet(wallet.userId, wallet.walletId);
+    return { wallet: fresh, account: accountOf(fresh, network, address) };
+  }
+}
+
+/** Has the enclave sign a request of SPEC §3 with the wallet's account (`wallet` may come from the host's cache). */
+export async function signWithWallet(ctx: RouteContext, recent: WalletRecord, body: S.SignBody): Promise<ResponseOf<'sign'>> {
+  const { wallet, account } = await findAccount(ctx, recent, body.network, body.address);
   const request: RequestOf<'sign'> = {
     userId: wallet.userId,
     walletId: wallet.walletId,
@@ -62,19 +81,23 @@ export async function signWithWallet(ctx: RouteContext, wallet: WalletRecord, bo
 export function mountSigning(app: Express, ctx: RouteContext): void {
   app.post(
     '/v1/wallets/:walletId/sign',
-    ctx.walletRoute(S.signBody, async ({ body, wallet, res }) => {
-      const out = await signWithWallet(ctx, wallet, body);
-      if (body.network === 'solana') {
-        res.json({
-          signature: base58.encode(out.signature ?? new Uint8Array(0)),
-          ...(out.signedTransaction?.length ? { signedTransaction: Buffer.from(out.signedTransaction).toString('base64') } : {}),
-        });
-      } else {
-        res.json({
-          signature: hex(out.signature),
-          ...(out.signedTransaction?.length ? { signedTransaction: hex(out.signedTransaction), hash: hex(out.hash) } : {}),
-        });
-      }
-    }),
+    ctx.walletRoute(
+      S.signBody,
+      async ({ body, wallet, res }) => {
+        const out = await signWithWallet(ctx, wallet, body);
+        if (body.network === 'solana') {
+          res.json({
+            signature: base58.encode(out.signature ?? new Uint8Array(0)),
+            ...(out.signedTransaction?.length ? { signedTransaction: Buffer.from(out.signedTransaction).toString('base64') } : {}),
+          });
+        } else {
+          res.json({
+            signature: hex(out.signature),
+            ...(out.signedTransaction?.length ? { signedTransaction: hex(out.signedTransaction), hash: hex(out.hash) } : {}),
+          });
+        }
+      },
+      'recent',
+    ),
   );
 }

@@ -9,7 +9,7 @@ import { Wallets } from './wallets.js';
 
 export { tableDefinition, type StoreOptions } from './table.js';
 export type { UserRecord } from './users.js';
-export type { Account, WalletRecord } from './wallets.js';
+export { Wallets, WALLET_CACHE_ENTRIES, type Account, type WalletRecord } from './wallets.js';
 export type { RefreshRecord } from './sessions.js';
 
 export class Store extends Table {

@@ -14,16 +14,20 @@ export function unavailable(err: unknown): EnclaveWalletError {
 export interface StoreOptions {
   client: DynamoDBClient;
   tableName: string;
+  /** How long a wallet record read or written by this host may answer `wallets.recent` (0: never; see wallets.ts). */
+  walletCacheMs?: number;
 }
 
 /** A client and the table's name: what the record types share. */
 export class Table {
   readonly db: DynamoDBClient;
   readonly tableName: string;
+  readonly walletCacheMs: number;
 
   constructor(options: StoreOptions) {
     this.db = options.client;
     this.tableName = options.tableName;
+    this.walletCacheMs = options.walletCacheMs ?? 0;
   }
 
   /** Creates the table if it does not exist (local stack and tests; production uses scripts/create-table). */

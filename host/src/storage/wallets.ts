@@ -3,6 +3,12 @@
  * holding the sealed blob and the public accounts. Every update is a
  * conditional write on the version read, so two operations at once, or one
  * that fails halfway, never lose or roll back a stored blob.
+ *
+ * `recent` answers from the records this host read or wrote in the last
+ * `walletCacheMs` (a bounded map) and reads the table otherwise; only
+ * operations that stay right with a stale record use it (signing: the
+ * enclave opens the guard's current blob whatever it is sent, and hands the
+ * current one back). Operations that write the record read it with `get`.
  */
 import type { NetworkName } from '@enclave-wallet/proto';
 import {
@@ -47,8 +53,39 @@ function toWallet(item: Record<string, AttributeValue>): WalletRecord {
   };
 }
 
+/** Records kept for `recent`, at most (oldest dropped first). */
+export const WALLET_CACHE_ENTRIES = 10_000;
+
+const cacheKey = (userId: string, walletId: string): string => `${userId}\n${walletId}`;
+
 export class Wallets {
-  constructor(private readonly table: Table) {}
+  private readonly cache = new Map<string, { record: WalletRecord; at: number }>();
+
+  constructor(
+    private readonly table: Table,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The record as this host last read or wrote it, if that was within `walletCacheMs`; otherwise `get`. */
+  async recent(userId: string, walletId: string): Promise<WalletRecord | undefined> {
+    const hit = this.cache.get(cacheKey(userId, walletId));
+    if (hit && this.now() - hit.at < this.table.walletCacheMs) return hit.record;
+    return this.get(userId, walletId);
+  }
+
+  /** Drops a record from the cache (after a conflict: somebody else wrote it). */
+  forget(userId: string, walletId: string): void {
+    this.cache.delete(cacheKey(userId, walletId));
+  }
+
+  private remember(record: WalletRecord): WalletRecord {
+    if (this.table.walletCacheMs <= 0) return record;
+    const key = cacheKey(record.userId, record.walletId);
+    this.cache.delete(key);
+    this.cache.set(key, { record, at: this.now() });
+    if (this.cache.size > WALLET_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    return record;
+  }
 
   /** Stores a new wallet; never overwrites one. */
   async create(w: Omit<WalletRecord, 'version' | 'updatedAt'>): Promise<WalletRecord> {
@@ -70,7 +107,7 @@ export class Wallets {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return record;
+      return this.remember(record);
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) throw new EnclaveWalletError('WALLET_CONFLICT', 'a wallet with this id exists');
       throw unavailable(err);
@@ -80,10 +117,12 @@ export class Wallets {
   async get(userId: string, walletId: string): Promise<WalletRecord | undefined> {
     try {
       const out = await this.table.db.send(new GetItemCommand({ TableName: this.table.tableName, Key: walletKey(userId, walletId), ConsistentRead: true }));
-      return out.Item ? toWallet(out.Item) : undefined;
+      if (out.Item) return this.remember(toWallet(out.Item));
     } catch (err) {
       throw unavailable(err);
     }
+    this.forget(userId, walletId);
+    return undefined;
   }
 
   async list(userId: string): Promise<WalletRecord[]> {
@@ -133,8 +172,9 @@ export class Wallets {
           },
         }),
       );
-      return { ...current, sealedBlob, accounts, version: current.version + 1, updatedAt };
+      return this.remember({ ...current, sealedBlob, accounts, version: current.version + 1, updatedAt });
     } catch (err) {
+      this.forget(current.userId, current.walletId);
       if (err instanceof ConditionalCheckFailedException) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed during the operation; retry');
       throw unavailable(err);
     }
