@@ -359,7 +359,11 @@ row(
   'target ≥ 0.90',
 );
 row(`sign, ${CLIENTS} clients, p50 / p99`, `${fmt(med((r) => r.sign32.p50))} / ${fmt(med((r) => r.sign32.p99))} ms`);
-row(`sign, ${CLIENTS} clients, errors`, results.map((r) => (Object.keys(r.sign32.errors).length ? JSON.stringify(r.sign32.errors) : 'none')).join(' '), 'target: none');
+row(
+  `sign, ${CLIENTS} clients, errors`,
+  results.map((r) => (Object.keys(r.sign32.errors).length ? JSON.stringify(r.sign32.errors) : 'none')).join(' '),
+  'target: none',
+);
 row('/healthz p99 while signing is saturated', `${fmt(med((r) => r.healthUnderLoad.p99))} ms`, 'target < 10 ms');
 row('create wallet, p50', `${fmt(med((r) => r.create.p50))} ms`);
 row('change PIN, p50', `${fmt(med((r) => r.changePin.p50))} ms`);
