@@ -19,7 +19,16 @@ import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
 import { EnvelopeKey, RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
 import { checkEnvelope, decryptPinEnvelope, precheckEnvelope, refuseTrivialPin, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
-import { deriveAccount, initialAccounts, isValidMnemonic, normaliseMnemonic, seedFromMnemonic, type Network, type PublicAccount } from './keys/derive.js';
+import {
+  deriveAccount,
+  initialAccounts,
+  PublicDerivationCache,
+  isValidMnemonic,
+  normaliseMnemonic,
+  seedFromMnemonic,
+  type Network,
+  type PublicAccount,
+} from './keys/derive.js';
 import { DynamoGuard, parseGuardCredentials } from './guard/guard.js';
 import { walletEntropy } from './keys/entropy.js';
 import { EnclaveKms, RecipientKey } from './kms/client.js';
@@ -65,6 +74,8 @@ export class EnclaveService {
   private readonly started: number;
   private readonly now: () => number;
   private readonly replay = new ReplayCache();
+  /** Public keys and addresses of derivations already made (keys/derive.ts): no point multiplication is repeated per signature. */
+  private readonly derivations = new PublicDerivationCache();
   private readonly recipientKey: RecipientKey;
   private kms: EnclaveKms | undefined;
   private sealer: Sealer | undefined;
@@ -193,7 +204,7 @@ export class EnclaveService {
       walletId: required(req.walletId, 'walletId'),
     });
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
-      const { privateKey, ...account } = deriveAccount(await seed(), network, index);
+      const { privateKey, ...account } = deriveAccount(await seed(), network, index, this.derivations);
       privateKey.fill(0);
       return { account: toProtoAccount(account), sealedBlob: wallet.current };
     });
@@ -213,7 +224,7 @@ export class EnclaveService {
     });
     const { digest, signWith } = prepared!;
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
-      const account = await phases.time('seed', async () => deriveAccount(await seed(), network, req.accountIndex ?? 0));
+      const account = await phases.time('seed', async () => deriveAccount(await seed(), network, req.accountIndex ?? 0, this.derivations));
       try {
         // The account the user approved (bound in the envelope) is the one at the index the host named, or nothing is signed.
         if (!sameAddress(network, address, account.address)) {
@@ -303,7 +314,7 @@ export class EnclaveService {
     const seed = await seedFromMnemonic(entropyToMnemonic(entropy, english));
     const pinBytes = utf8(pin);
     try {
-      const accounts = initialAccounts(seed).map(toProtoAccount);
+      const accounts = initialAccounts(seed, this.derivations).map(toProtoAccount);
       return { sealedBlob: await sealer.sealNew(walletId, userId, entropy, pinBytes), accounts };
     } finally {
       seed.fill(0);

@@ -20,6 +20,8 @@ import {
   seedFromMnemonicSync,
   bip32Secp256k1,
   slip10Ed25519,
+  PublicDerivationCache,
+  secp256k1PublicKey,
 } from '../../src/keys/derive.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -159,6 +161,52 @@ describe('independent libraries agree', () => {
         expect(await getAddressFromPublicKey(keyPair.publicKey)).toBe(ours.address);
       }
     }
+  });
+});
+
+describe('the public derivation cache', () => {
+  test('with and without it, the same private keys and addresses (viem checks the EVM ones); a repeat computes nothing public', () => {
+    const cache = new PublicDerivationCache();
+    for (const mnemonic of [HARDHAT, ABANDON]) {
+      const seed = seedFromMnemonicSync(mnemonic);
+      for (const network of ['evm', 'solana', 'bitcoin'] as const) {
+        for (const index of [0, 1, 5]) {
+          const plain = deriveAccount(seed, network, index);
+          const first = deriveAccount(seed, network, index, cache);
+          const misses = cache.stats.misses;
+          const again = deriveAccount(seed, network, index, cache);
+          expect(cache.stats.misses).toBe(misses);
+          for (const a of [first, again]) {
+            expect(a.address).toBe(plain.address);
+            expect(hex(a.privateKey)).toBe(hex(plain.privateKey));
+          }
+          if (network === 'evm') expect(again.address).toBe(mnemonicToAccount(mnemonic, { addressIndex: index }).address);
+        }
+      }
+    }
+    // EVM index 0 then 1: the parents' public keys are shared, only the new address is computed.
+    const seed = seedFromMnemonicSync(mnemonicFromEntropy(new Uint8Array(32).fill(9)));
+    deriveAccount(seed, 'evm', 0, cache);
+    const before = cache.stats.misses;
+    deriveAccount(seed, 'evm', 1, cache);
+    expect(cache.stats.misses - before).toBe(1);
+  });
+
+  test('entries of one seed never answer for another; values are public keys and addresses only; bounded', () => {
+    const cache = new PublicDerivationCache(16);
+    const seeds = [1, 2, 3, 4, 5].map((f) => seedFromMnemonicSync(mnemonicFromEntropy(new Uint8Array(32).fill(f))));
+    const tags = seeds.map((s) => cache.tagOf(s));
+    expect(new Set(tags).size).toBe(5);
+    // The tag is keyed: another process (another cache) tags the same seed differently.
+    expect(new PublicDerivationCache().tagOf(seeds[0]!)).not.toBe(tags[0]);
+    for (const seed of seeds) {
+      const a = deriveAccount(seed, 'evm', 0, cache);
+      expect(a.address).toBe(deriveAccount(seed, 'evm', 0).address);
+      const values = [...(cache as unknown as { entries: Map<string, Uint8Array | string> }).entries.values()];
+      for (const v of values) expect(typeof v === 'string' || v.length === 33).toBe(true);
+      expect(values.some((v) => typeof v !== 'string' && hex(v) === hex(secp256k1PublicKey(a.privateKey)))).toBe(false);
+    }
+    expect(cache.size).toBeLessThanOrEqual(16);
   });
 });
 
