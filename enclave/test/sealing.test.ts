@@ -184,6 +184,7 @@ describe('Sealer', () => {
     const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
     expect([...opened.secret]).toEqual([...seed]);
     expect(opened.current).toBeUndefined();
+    await opened.settled; // as the service does before it answers
     opened.dispose();
     expect(opened.secret.every((x) => x === 0)).toBe(true);
     const after = await guard().get('w-1');
@@ -300,7 +301,9 @@ describe('Sealer', () => {
     expect(sixth.code).toBe('PIN_LOCKED');
     expect(sixth.details.retryAfter).toBe(120);
     now += 121_000;
-    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    const right = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    await right.settled;
+    right.dispose();
     expect(await guard().get('w-1')).toMatchObject({ failed: 0, lockedUntil: 0 });
     expect(lockoutMs(4)).toBe(0);
     expect(lockoutMs(40)).toBe(24 * 3600_000);

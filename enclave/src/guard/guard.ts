@@ -14,20 +14,12 @@
  *
  * The enclave reaches DynamoDB with credentials that exist in plaintext only
  * inside it (the host hands over their KMS ciphertext), over TLS made inside
- * the enclave. Every write is conditional on what was read, so two enclaves
+ * the enclave, through a lean client of its own (dynamodb.ts). Every write is conditional on what was read, so two enclaves
  * never lose each other's updates. Any failure to read or write is
  * GUARD_UNAVAILABLE: the operation fails closed.
  */
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { DynamoDb, DynamoDbError, type AttributeValue, type Item } from './dynamodb.js';
 import type { GuardConfig } from '../config.js';
 import type { AwsCredentials } from '../kms/client.js';
 import { createVsockHttpsAgent } from '../kms/vsock-agent.js';
@@ -62,7 +54,8 @@ export interface WalletGuard {
 
 const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: number): AttributeValue => ({ N: String(n) });
-const pk = (walletId: string): Record<string, AttributeValue> => ({ pk: S(`wallet#${walletId}`) });
+const pk = (walletId: string): Item => ({ pk: S(`wallet#${walletId}`) });
+const isConditionFailure = (err: unknown): boolean => err instanceof DynamoDbError && err.name === 'ConditionalCheckFailedException';
 
 function unavailable(err: unknown): EnclaveWalletError {
   if (err instanceof EnclaveWalletError) return err;
@@ -72,67 +65,66 @@ function unavailable(err: unknown): EnclaveWalletError {
 
 /** The guard on DynamoDB (dynalite locally). */
 export class DynamoGuard implements WalletGuard {
-  private readonly client: DynamoDBClient;
+  private readonly client: DynamoDb;
 
   constructor(
     private readonly config: Omit<GuardConfig, 'credentialsCiphertext'>,
     credentials: AwsCredentials,
   ) {
-    this.client = new DynamoDBClient({
+    this.client = new DynamoDb({
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      credentials: { ...credentials },
-      maxAttempts: 2,
-      ...(config.proxy
-        ? {
-            requestHandler: new NodeHttpHandler({
-              httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }),
-              connectionTimeout: 2000,
-              requestTimeout: 5000,
-            }),
-          }
-        : { requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 5000 }) }),
+      credentials,
+      ...(config.proxy ? { httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }) } : {}),
+      timeoutMs: 5000,
     });
   }
 
   async get(walletId: string): Promise<GuardRecord | undefined> {
-    let item: Record<string, AttributeValue> | undefined;
+    let item: Item | undefined;
     try {
-      item = (await this.client.send(new GetItemCommand({ TableName: this.config.table, Key: pk(walletId), ConsistentRead: true }))).Item;
+      item = await this.client.getItem(this.config.table, pk(walletId));
     } catch (err) {
       throw unavailable(err);
     }
     if (!item) return undefined;
-    const num = (k: string): number => {
-      const v = Number(item[k]?.N);
-      if (!Number.isSafeInteger(v) || v < 0) throw new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard record of this wallet is unreadable (${k})`);
-      return v;
+    const field = (k: string): AttributeValue | undefined => item[k];
+    const str = (k: string): string | undefined => {
+      const v = field(k);
+      return v && 'S' in v ? v.S : undefined;
     };
-    const blob = item.blob?.B;
-    if (!blob || !item.owner?.S || !item.keyRef?.S) throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is incomplete');
-    return { walletId, owner: item.owner.S, keyRef: item.keyRef.S, version: num('version'), blob, failed: num('failed'), lockedUntil: num('lockedUntil') };
+    const num = (k: string): number => {
+      const v = field(k);
+      const n = v && 'N' in v ? Number(v.N) : NaN;
+      if (!Number.isSafeInteger(n) || n < 0) throw new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard record of this wallet is unreadable (${k})`);
+      return n;
+    };
+    const b = field('blob');
+    const blob = b && 'B' in b ? b.B : undefined;
+    const owner = str('owner');
+    const keyRef = str('keyRef');
+    if (!blob?.length || !owner || !keyRef) throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is incomplete');
+    return { walletId, owner, keyRef, version: num('version'), blob, failed: num('failed'), lockedUntil: num('lockedUntil') };
   }
 
   async create(r: GuardRecord): Promise<void> {
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.config.table,
-          Item: {
-            ...pk(r.walletId),
-            owner: S(r.owner),
-            keyRef: S(r.keyRef),
-            version: N(r.version),
-            blob: { B: r.blob },
-            failed: N(r.failed),
-            lockedUntil: N(r.lockedUntil),
-            updatedAt: N(Date.now()),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
+      await this.client.putItem(
+        this.config.table,
+        {
+          ...pk(r.walletId),
+          owner: S(r.owner),
+          keyRef: S(r.keyRef),
+          version: N(r.version),
+          blob: { B: r.blob },
+          failed: N(r.failed),
+          lockedUntil: N(r.lockedUntil),
+          updatedAt: N(Date.now()),
+        },
+        'attribute_not_exists(pk)',
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new EnclaveWalletError('WALLET_EXISTS', 'a wallet with this id already exists');
+      if (isConditionFailure(err)) throw new EnclaveWalletError('WALLET_EXISTS', 'a wallet with this id already exists');
       throw unavailable(err);
     }
   }
@@ -160,21 +152,17 @@ export class DynamoGuard implements WalletGuard {
     });
   }
 
-  private async update(walletId: string, set: string, condition: string, values: Record<string, AttributeValue>): Promise<void> {
+  private async update(walletId: string, set: string, condition: string, values: Item): Promise<void> {
     try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.config.table,
-          Key: pk(walletId),
-          UpdateExpression: set,
-          ConditionExpression: `attribute_exists(pk) AND ${condition}`,
-          ExpressionAttributeValues: { ...values, ':now': N(Date.now()) },
-          // BLOB is a DynamoDB reserved word.
-          ...(set.includes('#blob') ? { ExpressionAttributeNames: { '#blob': 'blob' } } : {}),
-        }),
-      );
+      await this.client.updateItem(this.config.table, pk(walletId), {
+        set,
+        condition: `attribute_exists(pk) AND ${condition}`,
+        values: { ...values, ':now': N(Date.now()) },
+        // BLOB is a DynamoDB reserved word.
+        ...(set.includes('#blob') ? { names: { '#blob': 'blob' } } : {}),
+      });
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new GuardConflict('the guard record changed');
+      if (isConditionFailure(err)) throw new GuardConflict('the guard record changed');
       throw unavailable(err);
     }
   }
