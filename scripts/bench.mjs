@@ -166,6 +166,11 @@ function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15 of stat)
 }
+/** Minor page faults and system CPU seconds of a process, from /proc (the cost of memory the allocator gave back). */
+function faultsAndSystem(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { minorFaults: Number(fields[7]), systemSeconds: Number(fields[12]) / TICKS };
+}
 /** CPU seconds by role: enclave, host, the stand-ins (dynamo, kms, oidc) and this load generator. */
 function cpuByRole(children) {
   const out = { bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 };
@@ -258,18 +263,22 @@ async function oneRun(index) {
     // 32 clients for SECONDS, /healthz probed throughout.
     const lat = [];
     const errors = {};
-    let probing = true;
-    const health = [];
-    const prober = (async () => {
-      while (probing) {
-        const t = performance.now();
-        await fetch(`${stack.hosts[0].url}/healthz`).then((r) => r.arrayBuffer());
-        health.push(performance.now() - t);
-        await sleep(50);
-      }
-    })();
+    // /healthz is probed from a process of its own: what is measured is the host, not this load generator's event loop.
+    // A bare node:http server, probed the same way at the same time, gives the floor these cores allow.
+    const floorPort = await freePort();
+    const floor = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), '--serve', String(floorPort)], { stdio: 'ignore' });
+    floor.role = 'prober';
+    await waitFor(`http://127.0.0.1:${floorPort}`);
+    const bareUrl = `http://127.0.0.1:${floorPort}`;
+    const prober = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), '50', stack.hosts[0].url, bareUrl], { stdio: ['pipe', 'pipe', 'inherit'] });
+    prober.role = 'prober';
+    let probed = '';
+    prober.stdout.on('data', (d) => (probed += d));
+    const proberDone = new Promise((r) => prober.once('exit', r));
+    stack.children.push(floor, prober);
     const end = performance.now() + SECONDS * 1000;
     const cpu0 = cpuByRole(stack.children);
+    const mem0 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
     const t0 = performance.now();
     let n = 0;
     await Promise.all(
@@ -283,11 +292,19 @@ async function oneRun(index) {
     );
     const wall = (performance.now() - t0) / 1000;
     const cpu1 = cpuByRole(stack.children);
+    const mem1 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
+    const enclavePaging = {
+      minorFaultsPerSign: mem1.reduce((a, m, i) => a + m.minorFaults - mem0[i].minorFaults, 0) / Math.max(1, lat.length),
+      systemMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.systemSeconds - mem0[i].systemSeconds, 0)) / Math.max(1, lat.length),
+    };
     // CPU milliseconds per signature by process, and the cores' time nobody used.
     const cpuPerSign = Object.fromEntries(Object.keys(cpu1).map((k) => [k, ((cpu1[k] - (cpu0[k] ?? 0)) * 1000) / Math.max(1, lat.length)]));
     cpuPerSign.idle = Math.max(0, (wall * availableParallelism() * 1000) / Math.max(1, lat.length) - Object.values(cpuPerSign).reduce((a, b) => a + b, 0));
-    probing = false;
-    await prober;
+    prober.stdin.end('stop\n');
+    await proberDone;
+    floor.kill();
+    stack.children.splice(stack.children.indexOf(floor), 2);
+    const { [stack.hosts[0].url]: health, [bareUrl]: bare } = JSON.parse(probed);
     // PIN change, reported.
     const changeMs = [];
     for (let i = 0; i < 5; i++) {
@@ -320,8 +337,10 @@ async function oneRun(index) {
       ceiling,
       sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceiling.singleP50Ms },
       cpuPerSign,
+      enclavePaging,
       sign32: { n: lat.length, p50: median(lat), p99: quantile(lat, 0.99), perSecond: throughput, ratioToCeiling: throughput / ceiling.perSecond, errors },
       healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length },
+      bareServerUnderLoad: { p50: median(bare), p99: quantile(bare, 0.99), n: bare.length },
       create: { p50: median(createMs) },
       changePin: { p50: median(changeMs) },
       enclaveMemory: rss,
@@ -365,6 +384,7 @@ row(
   'target: none',
 );
 row('/healthz p99 while signing is saturated', `${fmt(med((r) => r.healthUnderLoad.p99))} ms`, 'target < 10 ms');
+row('  a bare node:http server at the same time, p99', `${fmt(med((r) => r.bareServerUnderLoad.p99))} ms`, 'the floor on these cores');
 row('create wallet, p50', `${fmt(med((r) => r.create.p50))} ms`);
 row('change PIN, p50', `${fmt(med((r) => r.changePin.p50))} ms`);
 row(
@@ -405,6 +425,7 @@ const ROLES = [
   ['kms', 'local KMS (stand-in)'],
   ['oidc', 'dev issuer (stand-in)'],
   ['bench', 'this load generator'],
+  ['prober', 'the /healthz probes and the bare server'],
   ['idle', 'idle'],
 ];
 for (const [key, label] of ROLES)
@@ -419,6 +440,16 @@ row(
   '  Argon2id alone (cores ÷ ceiling)',
   `${fmt(
     med((r) => (1000 * cores) / r.ceiling.perSecond),
+    1,
+  )} ms`,
+);
+row(
+  '  enclave: minor page faults / system CPU per signature',
+  `${fmt(
+    med((r) => r.enclavePaging.minorFaultsPerSign),
+    0,
+  )} / ${fmt(
+    med((r) => r.enclavePaging.systemMsPerSign),
     1,
   )} ms`,
 );
