@@ -25,7 +25,7 @@ import {
   PublicDerivationCache,
   isValidMnemonic,
   normaliseMnemonic,
-  seedFromMnemonic,
+  seedFromEntropy,
   type Network,
   type PublicAccount,
 } from './keys/derive.js';
@@ -311,11 +311,11 @@ export class EnclaveService {
   }
 
   private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: string): Promise<ResponseOf<'createWallet'>> {
-    const seed = await seedFromMnemonic(entropyToMnemonic(entropy, english));
+    const seed = await seedFromEntropy(entropy);
     const pinBytes = utf8(pin);
     try {
       const accounts = initialAccounts(seed, this.derivations).map(toProtoAccount);
-      return { sealedBlob: await sealer.sealNew(walletId, userId, entropy, pinBytes), accounts };
+      return { sealedBlob: await sealer.sealNew(walletId, userId, entropy, pinBytes, seed), accounts };
     } finally {
       seed.fill(0);
       pinBytes.fill(0);
@@ -338,9 +338,14 @@ export class EnclaveService {
     try {
       wallet = await sealer.open(blob, walletId, userId, pinBytes);
       const opened = wallet;
-      // The BIP-39 seed (PBKDF2, 2048 rounds) only when the operation derives keys.
+      // The BIP-39 seed: sealed in the blob (version 3), or derived (PBKDF2, 2048 rounds) from an older blob's
+      // entropy, and then only when the operation derives keys.
       let seeding: Promise<Uint8Array> | undefined;
-      const result = await use(opened, envelope, () => (seeding ??= seedFromMnemonic(entropyToMnemonic(opened.secret, english)).then((s) => (seed = s))));
+      const result = await use(
+        opened,
+        envelope,
+        () => (seeding ??= opened.seed ? Promise.resolve(opened.seed) : seedFromEntropy(opened.secret).then((s) => (seed = s))),
+      );
       // Nothing is answered before the guard has cleared the counted guess (it ran while `use` worked).
       await phases.time('guard_clear', () => opened.settled);
       return result;

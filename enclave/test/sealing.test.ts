@@ -10,7 +10,9 @@ import { gcm } from '@noble/ciphers/aes.js';
 import { argon2id as nobleArgon2id } from '@noble/hashes/argon2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import { decodeBlob } from '../src/sealing/blob.js';
+import { decodeBlob, decodeWalletSecret, encodeWalletSecret } from '../src/sealing/blob.js';
+import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39';
+import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { ARGON2_POLICY, StretchQueue, stretchPin } from '../src/sealing/kdf.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -44,7 +46,8 @@ function fakeKms(): DataKeyProvider & { calls: number } {
 }
 
 const pin = (s: string): Uint8Array => new TextEncoder().encode(s);
-const seed = Uint8Array.from({ length: 64 }, (_, i) => i);
+/** A wallet secret: 32 bytes of BIP-39 entropy. */
+const seed = Uint8Array.from({ length: 32 }, (_, i) => i);
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   return p.then(
@@ -179,7 +182,7 @@ describe('Sealer', () => {
   test('seal then open with the right PIN gives the secret back; a successful open changes nothing stored', async () => {
     const { sealer, guard } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    expect(decodeBlob(blob)).toMatchObject({ version: 2, generation: 1 });
+    expect(decodeBlob(blob)).toMatchObject({ version: 3, generation: 1 });
     const before = await guard().get('w-1');
     const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
     expect([...opened.secret]).toEqual([...seed]);
@@ -375,7 +378,8 @@ describe('Sealer', () => {
 });
 
 /** A blob in the first layout (before the guard), as an earlier release wrote it, with `failed` counted under its MAC. */
-async function legacyBlob(kms: DataKeyProvider, failed = 0): Promise<Uint8Array> {
+/** A blob as an older image sealed it: version 1 (counts in the blob, no guard record) or 2 (the entropy alone). */
+async function legacyBlob(kms: DataKeyProvider, failed = 0, version: 1 | 2 = 1): Promise<Uint8Array> {
   const { xchacha20poly1305 } = await import('@noble/ciphers/chacha.js');
   const { hmac } = await import('@noble/hashes/hmac.js');
   const { sha256 } = await import('@noble/hashes/sha2.js');
@@ -384,8 +388,8 @@ async function legacyBlob(kms: DataKeyProvider, failed = 0): Promise<Uint8Array>
   const dk = await kms.generateDataKey({ 'enclave-wallet:wallet-id': 'w-1', 'enclave-wallet:user-id': 'u-1' });
   const salt = randomBytes(16);
   const header = {
-    version: 1,
-    generation: 0,
+    version,
+    generation: version === 2 ? 1 : 0,
     walletId: 'w-1',
     ownerUserId: 'u-1',
     kmsKeyId: dk.keyId,
@@ -400,6 +404,61 @@ async function legacyBlob(kms: DataKeyProvider, failed = 0): Promise<Uint8Array>
   const stateMac = hmac(sha256, stateKey(dk.plaintext), stateMacInput(encodeSealedPart({ ...header, ciphertext }), state));
   return encodeBlob({ ...header, ciphertext, state, stateMac });
 }
+
+describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
+  test('opening gives the entropy and its seed (checked with @scure/bip39), for 24- and 12-word wallets', async () => {
+    const { sealer } = await setup();
+    for (const [walletId, entropy] of [
+      ['w-1', seed],
+      ['w-12', new Uint8Array(16).fill(7)],
+    ] as const) {
+      const blob = await sealer.sealNew(walletId, 'u-1', entropy, pin('493817'));
+      const parsed = decodeBlob(blob);
+      expect(parsed.version).toBe(3);
+      expect(parsed.ciphertext.length).toBe(entropy.length + 64 + 16);
+      const opened = await sealer.open(blob, walletId, 'u-1', pin('493817'));
+      await opened.settled;
+      expect([...opened.secret]).toEqual([...entropy]);
+      expect(Buffer.from(opened.seed!).toString('hex')).toBe(Buffer.from(mnemonicToSeedSync(entropyToMnemonic(entropy, english))).toString('hex'));
+      opened.dispose();
+      expect(opened.seed!.every((x) => x === 0)).toBe(true);
+    }
+  }, 60_000);
+
+  test('a version-2 blob (the entropy alone) still opens, with no seed; its first PIN change writes version 3 with the seed', async () => {
+    const { sealer, guard, kms } = await setup();
+    const v2 = await legacyBlob(kms, 0, 2);
+    const parsed = decodeBlob(v2);
+    await guard().create({ walletId: 'w-1', owner: 'u-1', keyRef: keyRefOf(parsed.kmsCiphertext), version: 1, blob: v2, failed: 0, lockedUntil: 0 });
+    const opened = await sealer.open(v2, 'w-1', 'u-1', pin('493817'));
+    expect([...opened.secret]).toEqual(Array(32).fill(5));
+    expect(opened.seed).toBeUndefined();
+    const next = await opened.changePin(pin('270394'));
+    opened.dispose();
+    expect(decodeBlob(next)).toMatchObject({ version: 3, generation: 2 });
+    const reopened = await sealer.open(next, 'w-1', 'u-1', pin('270394'));
+    await reopened.settled;
+    expect(Buffer.from(reopened.seed!).toString('hex')).toBe(
+      Buffer.from(mnemonicToSeedSync(entropyToMnemonic(new Uint8Array(32).fill(5), english))).toString('hex'),
+    );
+    reopened.dispose();
+  }, 60_000);
+
+  test('the sealed secret must be entropy of a BIP-39 length, plus 64 seed bytes from version 3 on', () => {
+    const entropy = new Uint8Array(32).fill(1);
+    const seedBytes = new Uint8Array(64).fill(2);
+    expect(decodeWalletSecret(3, encodeWalletSecret(3, { entropy, seed: seedBytes }))).toEqual({ entropy, seed: seedBytes });
+    expect(decodeWalletSecret(2, encodeWalletSecret(2, { entropy, seed: seedBytes }))).toEqual({ entropy, seed: undefined });
+    for (const [version, length] of [
+      [3, 32],
+      [3, 95],
+      [2, 96],
+      [2, 15],
+    ] as const)
+      expect(() => decodeWalletSecret(version, new Uint8Array(length))).toThrow(expect.objectContaining({ code: 'BLOB_INVALID' }));
+    expect(() => encodeWalletSecret(3, { entropy, seed: undefined })).toThrow(RangeError);
+  });
+});
 
 describe('Sealer under a concurrent PIN change', () => {
   test('an open whose clear write loses to a PIN change is WALLET_CONFLICT, never an untyped error', async () => {

@@ -82,6 +82,11 @@ export function seedFromMnemonic(mnemonic: string): Promise<Uint8Array> {
   );
 }
 
+/** BIP-39 seed of a wallet's entropy (16 to 32 bytes: 12 to 24 words), through its English mnemonic. */
+export function seedFromEntropy(entropy: Uint8Array): Promise<Uint8Array> {
+  return seedFromMnemonic(entropyToMnemonic(entropy, english));
+}
+
 /** The derivation path of an account. */
 export function pathOf(network: Network, index: number): string {
   checkIndex(index);

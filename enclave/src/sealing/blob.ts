@@ -1,8 +1,8 @@
 /**
  * The sealed wallet blob's binary layout (docs/sealed-blob.md). Big-endian.
  *
- *   "EWSB" | version u8 (2; 1 is still read)
- *   generation      u32     (version 2 only: the wallet's version in the guard;
+ *   "EWSB" | version u8 (3; 2 and 1 are still read)
+ *   generation      u32     (versions 2 and 3: the wallet's version in the guard;
  *                            1 at creation, +1 per PIN change; 0 for a v1 blob)
  *   walletId        str16   (u16 length + UTF-8)
  *   ownerUserId     str16
@@ -10,7 +10,9 @@
  *   kmsCiphertext   bytes16 (u16 length + bytes): the KMS CiphertextBlob of the data key
  *   argon2 memoryKiB u32 | iterations u32 | parallelism u8 | salt bytes8
  *   aead id u8 (1 = XChaCha20-Poly1305) | nonce bytes8 (24)
- *   ciphertext      bytes32 (u32 length + bytes): the seed, with its tag
+ *   ciphertext      bytes32 (u32 length + bytes): the wallet secret, with its tag:
+ *                   version 3: BIP-39 entropy ‖ BIP-39 seed (64 bytes);
+ *                   versions 1 and 2: the entropy alone (see walletSecret)
  *   --- attempt state (authenticated by its own MAC, see seal.ts) ---
  *   failedAttempts u32 | lockedUntilMs u64 | stateMac bytes8 (32)
  *   (version 2 writes zeros here: attempts live in the guard table; the
@@ -23,9 +25,40 @@
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 
 export const BLOB_MAGIC = 'EWSB';
-export const BLOB_VERSION = 2;
+export const BLOB_VERSION = 3;
+/** The second layout (the entropy alone is sealed); still read. */
+export const BLOB_VERSION_2 = 2;
 /** The first layout (no generation); still read. */
 export const BLOB_VERSION_1 = 1;
+/** Bytes of the BIP-39 seed sealed after the entropy from version 3 on. */
+export const SEED_BYTES = 64;
+/** BIP-39 entropy lengths (12 to 24 words). */
+const ENTROPY_LENGTHS = new Set([16, 20, 24, 28, 32]);
+
+/** A wallet's secret as sealed: the BIP-39 entropy, and (version 3) the seed derived from it. */
+export interface WalletSecret {
+  entropy: Uint8Array;
+  /** The BIP-39 seed (empty passphrase); absent in blobs before version 3. */
+  seed: Uint8Array | undefined;
+}
+
+/** The plaintext a blob of `version` seals. */
+export function encodeWalletSecret(version: number, secret: WalletSecret): Uint8Array {
+  if (!ENTROPY_LENGTHS.has(secret.entropy.length)) throw new RangeError('entropy must be 16 to 32 bytes, in steps of 4');
+  if (version < 3) return Uint8Array.from(secret.entropy);
+  if (secret.seed?.length !== SEED_BYTES) throw new RangeError('a version-3 blob seals the 64-byte seed');
+  const out = new Uint8Array(secret.entropy.length + SEED_BYTES);
+  out.set(secret.entropy);
+  out.set(secret.seed, secret.entropy.length);
+  return out;
+}
+
+/** Splits an opened blob's plaintext (copies; the caller zeroes `plaintext`). @throws BLOB_INVALID */
+export function decodeWalletSecret(version: number, plaintext: Uint8Array): WalletSecret {
+  const entropyLength = version >= 3 ? plaintext.length - SEED_BYTES : plaintext.length;
+  if (!ENTROPY_LENGTHS.has(entropyLength)) throw bad('the sealed secret has the wrong length');
+  return { entropy: plaintext.slice(0, entropyLength), seed: version >= 3 ? plaintext.slice(entropyLength) : undefined };
+}
 export const AEAD_XCHACHA20_POLY1305 = 1;
 /** Largest blob accepted (a few hundred bytes in practice). */
 export const MAX_BLOB_BYTES = 16 * 1024;
@@ -198,7 +231,7 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
   const r = new Reader(bytes);
   if (new TextDecoder().decode(r.raw(4)) !== BLOB_MAGIC) throw bad('not a sealed wallet blob');
   const version = r.u8();
-  if (version !== BLOB_VERSION && version !== BLOB_VERSION_1) throw bad(`unknown version ${version}`);
+  if (version !== BLOB_VERSION && version !== BLOB_VERSION_2 && version !== BLOB_VERSION_1) throw bad(`unknown version ${version}`);
   const generation = version >= 2 ? r.u32() : 0;
   if (version >= 2 && generation < 1) throw bad('generation must be at least 1');
   const walletId = r.str16();

@@ -1,6 +1,7 @@
 /**
  * Sealing and unsealing wallets (SPEC §5). The wallet secret (BIP-39
- * entropy, from which mnemonic and seed derive) is encrypted with
+ * entropy, from which the mnemonic derives, and since blob version 3 the
+ * BIP-39 seed next to it, so no signature pays for PBKDF2) is encrypted with
  * XChaCha20-Poly1305 under a key derived from both a KMS data key (released
  * only to an attested enclave) and Argon2id(PIN), so neither a stolen table
  * nor a leaked PIN alone opens a wallet.
@@ -28,12 +29,16 @@ import {
   BLOB_VERSION,
   BLOB_VERSION_1,
   decodeBlob,
+  decodeWalletSecret,
   encodeBlob,
+  encodeWalletSecret,
   encodeSealedPart,
   stateMacInput,
   type AttemptState,
   type SealedBlob,
+  type WalletSecret,
 } from './blob.js';
+import { seedFromEntropy } from '../keys/derive.js';
 import { ARGON2_POLICY, ARGON2_SALT_BYTES, seedKey, stateKey, stretchPin, withinBounds } from './kdf.js';
 
 /** Consecutive wrong PINs before a wallet locks. */
@@ -71,6 +76,8 @@ export interface OpenedWallet {
   userId: string;
   /** The sealed wallet secret: the BIP-39 entropy. */
   secret: Uint8Array;
+  /** The BIP-39 seed, sealed next to the entropy (blob version 3); undefined for older blobs (derive it). */
+  seed: Uint8Array | undefined;
   /** The wallet's current blob when it differs from the one the host sent (for the host to store). */
   current: Uint8Array | undefined;
   /** Resolves once the guard has cleared the counted guess; await it before answering (it rejects if the guard write failed). */
@@ -115,8 +122,9 @@ export class Sealer {
    *
    * @throws {EnclaveWalletError} WALLET_EXISTS, GUARD_UNAVAILABLE, KMS_*
    */
-  async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array): Promise<Uint8Array> {
+  async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array, bip39Seed?: Uint8Array): Promise<Uint8Array> {
     const salt = randomBytes(ARGON2_SALT_BYTES);
+    const seed = bip39Seed ?? (await seedOf(secret));
     const [dataKey, stretched] = await Promise.allSettled([
       this.provider.generateDataKey(encryptionContext(walletId, userId)),
       stretchPin(pin, salt, ARGON2_POLICY),
@@ -131,7 +139,7 @@ export class Sealer {
         kmsKeyId: key.keyId,
         kmsCiphertext: key.ciphertextBlob,
         dataKey: key.plaintext,
-        secret,
+        secret: { entropy: secret, seed },
         stretched: pinKey,
         salt,
         generation: 1,
@@ -143,6 +151,7 @@ export class Sealer {
     } finally {
       key?.plaintext.fill(0);
       pinKey?.fill(0);
+      if (!bip39Seed) seed.fill(0);
     }
   }
 
@@ -218,9 +227,9 @@ export class Sealer {
       if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, dataKey))
         throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
       const key = seedKey(dataKey, stretched, blob.argon2.salt);
-      let secret: Uint8Array;
+      let plaintext: Uint8Array;
       try {
-        secret = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
+        plaintext = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
       } catch {
         if (lockedUntil > 0)
           throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil(lockoutMs(failures) / 1000) });
@@ -241,6 +250,12 @@ export class Sealer {
       );
       settled.catch(() => undefined); // observed by the caller; never an unhandled rejection
       handedOver = true;
+      let secret: WalletSecret;
+      try {
+        secret = decodeWalletSecret(blob.version, plaintext);
+      } finally {
+        plaintext.fill(0);
+      }
       return this.opened(record, blob, dataKey, secret, stale ? record.blob : undefined, walletId, userId, settled);
     } finally {
       stretched?.fill(0);
@@ -252,7 +267,7 @@ export class Sealer {
     record: GuardRecord,
     blob: SealedBlob,
     dataKey: Uint8Array,
-    secret: Uint8Array,
+    secret: WalletSecret,
     current: Uint8Array | undefined,
     walletId: string,
     userId: string,
@@ -262,17 +277,21 @@ export class Sealer {
     return {
       walletId,
       userId,
-      secret,
+      secret: secret.entropy,
+      seed: secret.seed,
       settled,
       current,
       dispose: () => {
         disposed = true;
-        secret.fill(0);
+        secret.entropy.fill(0);
+        secret.seed?.fill(0);
         dataKey.fill(0);
       },
       changePin: async (newPin) => {
         if (disposed) throw new Error('changePin after dispose');
         const salt = randomBytes(ARGON2_SALT_BYTES);
+        // A blob from before version 3 gets its seed now: the new one seals it.
+        const seed = secret.seed ?? (await seedOf(secret.entropy));
         const stretched = await stretchPin(newPin, salt, ARGON2_POLICY);
         let next: Uint8Array;
         try {
@@ -282,13 +301,14 @@ export class Sealer {
             kmsKeyId: blob.kmsKeyId,
             kmsCiphertext: blob.kmsCiphertext,
             dataKey,
-            secret,
+            secret: { entropy: secret.entropy, seed },
             stretched,
             salt,
             generation: record.version + 1,
           });
         } finally {
           stretched.fill(0);
+          if (seed !== secret.seed) seed.fill(0);
         }
         try {
           await settled;
@@ -351,7 +371,7 @@ export class Sealer {
     kmsKeyId: string;
     kmsCiphertext: Uint8Array;
     dataKey: Uint8Array;
-    secret: Uint8Array;
+    secret: WalletSecret;
     stretched: Uint8Array;
     salt: Uint8Array;
     generation: number;
@@ -369,12 +389,14 @@ export class Sealer {
       nonce,
     };
     const key = seedKey(p.dataKey, p.stretched, p.salt);
+    const plaintext = encodeWalletSecret(BLOB_VERSION, p.secret);
     let ciphertext: Uint8Array;
     try {
       // Secret + tag (16).
-      ciphertext = xchacha20poly1305(key, nonce, associatedData(header, p.secret.length + 16)).encrypt(p.secret);
+      ciphertext = xchacha20poly1305(key, nonce, associatedData(header, plaintext.length + 16)).encrypt(plaintext);
     } finally {
       key.fill(0);
+      plaintext.fill(0);
     }
     const state: AttemptState = { failedAttempts: 0, lockedUntilMs: 0 };
     const sealedPart = encodeSealedPart({ ...header, ciphertext });
@@ -384,6 +406,9 @@ export class Sealer {
     return encodeBlob(blob);
   }
 }
+
+/** The BIP-39 seed of `entropy` (PBKDF2, 2048 rounds): for blobs sealed before version 3, and callers that have none. */
+const seedOf = seedFromEntropy;
 
 function checkBinding(blob: SealedBlob, walletId: string, userId: string): void {
   if (blob.walletId !== walletId)
