@@ -406,7 +406,7 @@ const PHASES = [
   ['enclave.stretch', '    enclave: Argon2id'],
   ['enclave.seed', '    enclave: BIP-39 seed and key derivation'],
   ['enclave.sign', '    enclave: signature'],
-  ['enclave.guard_clear', '    enclave: waiting for the guard clear'],
+  ['enclave.guard_clear', '    enclave: guard clear (after the answer; not waited for)'],
   ['host.storage_write', '  host: blob write (only when it changed)'],
 ];
 for (const [key, label] of PHASES)

@@ -16,7 +16,8 @@ export type PhaseName =
   | 'stretch' // Argon2id itself
   | 'seed' // BIP-39 seed (PBKDF2) and key derivation
   | 'sign' // the signature itself
-  | 'guard_clear'; // waiting, after the work, for the guard to clear the counted guess
+  | 'guard_clear' // the guard clearing a right PIN's counted guess (after the answer; not waited for)
+  | 'guard_clear_failed'; // clears that failed: the guess stayed counted (the count is what matters)
 
 export class PhaseClock {
   private readonly totals = new Map<PhaseName, { count: number; micros: number }>();

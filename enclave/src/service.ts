@@ -3,6 +3,7 @@
  * Everything secret is created, used and zeroed here; answers carry only
  * public accounts, signatures and sealed blobs.
  */
+import { performance } from 'node:perf_hooks';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
   EnclaveWalletError,
@@ -346,8 +347,9 @@ export class EnclaveService {
         envelope,
         () => (seeding ??= opened.seed ? Promise.resolve(opened.seed) : seedFromEntropy(opened.secret).then((s) => (seed = s))),
       );
-      // Nothing is answered before the guard has cleared the counted guess (it ran while `use` worked).
-      await phases.time('guard_clear', () => opened.settled);
+      // The guess was counted before the answer existed; the clear of a right PIN runs on after the answer (a PIN
+      // change waits for it itself). A clear that fails leaves the guess counted, and is counted in the phases.
+      phases.time('guard_clear', () => opened.settled).catch(() => phases.record('guard_clear_failed', performance.now()));
       return result;
     } finally {
       pinBytes.fill(0);

@@ -469,9 +469,9 @@ describe('Sealer under a concurrent PIN change', () => {
     const gate = new Promise<void>((r) => (release = r));
     const slow = guard();
     const clear = slow.clear.bind(slow);
-    slow.clear = async (walletId, version) => {
+    slow.clear = async (walletId, version, failed) => {
       await gate;
-      return clear(walletId, version);
+      return clear(walletId, version, failed);
     };
     const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
     const changer = await new Sealer({ provider: kms, guard: guard() }).open(blob, 'w-1', 'u-1', pin('493817'));
@@ -486,5 +486,38 @@ describe('Sealer under a concurrent PIN change', () => {
     expect((err as EnclaveWalletError).code).toBe('WALLET_CONFLICT');
     held.dispose();
     changer.dispose();
+  }, 60_000);
+
+  test('a right PIN’s clear held back (a host delaying the write) erases no guess counted after it', async () => {
+    const { sealer, guard, kms } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = guard();
+    const clear = slow.clear.bind(slow);
+    slow.clear = async (walletId, version, failed) => {
+      await gate;
+      return clear(walletId, version, failed);
+    };
+    const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
+    // Meanwhile three wrong guesses through another enclave are counted on top of the right one.
+    const other = new Sealer({ provider: kms, guard: guard() });
+    for (let i = 0; i < 3; i++) expect((await failure(other.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))).code).toBe('PIN_INVALID');
+    expect(await guard().get('w-1')).toMatchObject({ failed: 4 });
+    // The held clear arrives late: it was for a count of 1, so it changes nothing.
+    release();
+    expect(
+      await held.settled.then(
+        () => 'cleared',
+        (e: unknown) => (e as EnclaveWalletError).code,
+      ),
+    ).toBe('WALLET_CONFLICT');
+    expect(await guard().get('w-1')).toMatchObject({ failed: 4 });
+    held.dispose();
+    // The next right PIN clears the count, as always.
+    const right = await other.open(blob, 'w-1', 'u-1', pin('493817'));
+    await right.settled;
+    right.dispose();
+    expect(await guard().get('w-1')).toMatchObject({ failed: 0, lockedUntil: 0 });
   }, 60_000);
 });

@@ -46,8 +46,11 @@ export interface WalletGuard {
   create(record: GuardRecord): Promise<void>;
   /** Counts one PIN guess before its answer is known. @throws GuardConflict */
   countGuess(walletId: string, read: Pick<GuardRecord, 'version' | 'failed'>, next: Pick<GuardRecord, 'failed' | 'lockedUntil'>): Promise<void>;
-  /** A right PIN: the count back to zero. @throws GuardConflict */
-  clear(walletId: string, version: number): Promise<void>;
+  /**
+   * A right PIN: the count back to zero, if it is still `failed` (the count this guess wrote): a guess counted
+   * since keeps its count, and a clear delivered late cannot erase later guesses. @throws GuardConflict
+   */
+  clear(walletId: string, version: number, failed: number): Promise<void>;
   /** A new PIN (or secret): the next version and its blob, counters cleared. @throws GuardConflict */
   advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>): Promise<void>;
 }
@@ -138,8 +141,12 @@ export class DynamoGuard implements WalletGuard {
     });
   }
 
-  clear(walletId: string, version: number): Promise<void> {
-    return this.update(walletId, 'SET failed = :zero, lockedUntil = :zero, updatedAt = :now', 'version = :v', { ':zero': N(0), ':v': N(version) });
+  clear(walletId: string, version: number, failed: number): Promise<void> {
+    return this.update(walletId, 'SET failed = :zero, lockedUntil = :zero, updatedAt = :now', 'version = :v AND failed = :f', {
+      ':zero': N(0),
+      ':v': N(version),
+      ':f': N(failed),
+    });
   }
 
   advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>): Promise<void> {

@@ -80,7 +80,11 @@ export interface OpenedWallet {
   seed: Uint8Array | undefined;
   /** The wallet's current blob when it differs from the one the host sent (for the host to store). */
   current: Uint8Array | undefined;
-  /** Resolves once the guard has cleared the counted guess; await it before answering (it rejects if the guard write failed). */
+  /**
+   * Resolves once the guard has cleared the counted guess; rejects if it could not (the guard failed, the
+   * version moved on, or another guess was counted since): the guess then stays counted. The guess was counted
+   * before the answer existed, so answering need not wait for this; a PIN change does.
+   */
   settled: Promise<void>;
   dispose(): void;
   /** Seals the same secret under `newPin` as the next version, and makes that version current in the guard. */
@@ -237,13 +241,14 @@ export class Sealer {
       } finally {
         key.fill(0);
       }
-      // Until this write lands the guess stays counted: the caller must await `settled` before answering, so a
-      // failure leaves the wallet counted (or locked) and nothing is returned. It runs while the caller signs.
-      const settled = this.guard.clear(walletId, record.version).then(
+      // The right PIN clears the count, conditionally on the count this guess wrote (see WalletGuard.clear). Until
+      // the write lands the guess stays counted; if it fails, it stays counted (fail closed). It runs while the
+      // caller signs, and answering does not wait for it.
+      const settled = this.guard.clear(walletId, record.version, failures).then(
         () => this.remember({ ...record, failed: 0, lockedUntil: 0 }),
         (err: unknown) => {
           this.records.delete(walletId);
-          // The version moved on (a PIN change elsewhere) between the count and the clear: nothing is answered.
+          // The version moved on (a PIN change elsewhere), or another guess was counted since.
           if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while it was used; retry');
           throw err;
         },
