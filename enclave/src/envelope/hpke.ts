@@ -40,9 +40,11 @@ const EMPTY = Buffer.alloc(0);
 // DER wrappers of raw X25519 keys (RFC 8410): SubjectPublicKeyInfo and PKCS #8.
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+// A raw public key goes in as a JWK: OpenSSL 3 takes it as raw bytes, where a DER key goes through its
+// decoder chain (0.03 against 0.2 ms here, once per envelope).
 const publicKeyObject = (raw: Uint8Array): KeyObject => {
   if (raw.length !== 32) throw new Error('an X25519 public key is 32 bytes');
-  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
 };
 const rawPublicKey = (key: KeyObject): Uint8Array => new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length));
 

@@ -17,8 +17,8 @@
  * and that is tried again fails its condition; the guard then re-reads, so a
  * guess can be counted twice, never zero times.
  */
-import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createHash, createHmac, type BinaryLike } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentials } from '../kms/client.js';
@@ -85,14 +85,18 @@ const fromWire = (item: Record<string, Record<string, string>>): Item =>
 export class DynamoDb {
   private readonly url: URL;
   private readonly signer: SignatureV4;
-  private readonly agent: HttpAgent | HttpsAgent | undefined;
+  private readonly agent: HttpAgent | HttpsAgent;
   private readonly timeoutMs: number;
 
   constructor(options: DynamoDbOptions) {
     this.url = new URL(options.endpoint || `https://dynamodb.${options.region}.amazonaws.com`);
     if (this.url.protocol !== 'https:' && this.url.protocol !== 'http:') throw new Error('the guard endpoint must be http(s)');
     this.signer = new SignatureV4({ credentials: { ...options.credentials }, region: options.region, service: 'dynamodb', sha256: NodeSha256 });
-    this.agent = this.url.protocol === 'https:' ? options.httpsAgent : undefined;
+    // Connections are kept: a guess costs two calls, and a new connection (a TLS handshake in production) per call would cost more than the call.
+    this.agent =
+      this.url.protocol === 'https:'
+        ? (options.httpsAgent ?? new HttpsAgent({ keepAlive: true, maxSockets: 16 }))
+        : new HttpAgent({ keepAlive: true, maxSockets: 16 });
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
@@ -154,7 +158,7 @@ export class DynamoDb {
           servername: this.url.hostname,
           path: '/',
           headers: { ...signed.headers, 'content-length': Buffer.byteLength(json) },
-          ...(this.agent ? { agent: this.agent } : {}),
+          agent: this.agent,
           timeout: this.timeoutMs,
         },
         (response: IncomingMessage) => {
@@ -180,6 +184,6 @@ export class DynamoDb {
   }
 
   destroy(): void {
-    if (this.agent && 'destroy' in this.agent) this.agent.destroy();
+    this.agent.destroy();
   }
 }
