@@ -54,4 +54,4 @@ COPY --from=build /app/proto/generated proto/generated
 COPY --from=build /app/enclave/package.json enclave/package.json
 COPY --from=build /app/enclave/dist enclave/dist
 USER node
-CMD ["node", "enclave/dist/main.js"]
+CMD ["node", "enclave/dist/main.cjs"]

@@ -81,7 +81,7 @@ async function startStack(pairs) {
   const enclaves = [];
   for (let i = 0; i < pairs; i++) {
     const port = await freePort();
-    enclaves.push({ port, child: run('enclave/dist/main.js', { ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}`, ...ENCLAVE_PROCESS_ENV }) });
+    enclaves.push({ port, child: run('enclave/dist/main.cjs', { ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}`, ...ENCLAVE_PROCESS_ENV }) });
     await waitFor(`http://127.0.0.1:${port}`);
   }
   run('devtools/dist/kms/main.js', { LOCAL_KMS_PORT: String(ports.kms), LOCAL_KMS_DATA_DIR: join(dir, 'kms') });

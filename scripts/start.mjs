@@ -145,7 +145,7 @@ try {
   while (!existsSync(keyFile)) await new Promise((r) => setTimeout(r, 50));
   const { arn } = JSON.parse(readFileSync(keyFile, 'utf8'));
 
-  run('enclave', 'enclave/dist/main.js', { restart: true, extraEnv: { ...ENCLAVE_PROCESS_ENV } });
+  run('enclave', 'enclave/dist/main.cjs', { restart: true, extraEnv: { ...ENCLAVE_PROCESS_ENV } });
   await waitForPort(enclavePort, 'the enclave');
 
   await waitForPort(dynamoPort, 'the DynamoDB-compatible store');

@@ -1,6 +1,6 @@
 /**
  * Environment the enclave process must be started with: read by the C
- * library before any JavaScript runs, so main.ts cannot set it. The Nitro
+ * library before any JavaScript runs, so main.cts cannot set it. The Nitro
  * image sets it (enclave.Dockerfile), and so do the local launcher and the
  * benchmark (scripts/); a contract test keeps the image in step.
  *

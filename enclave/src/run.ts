@@ -1,5 +1,5 @@
 /**
- * The enclave process (started by main.ts). Configuration from the environment
+ * The enclave process (started by main.cts). Configuration from the environment
  * (see config.ts): ENCLAVE_PLATFORM (simulated | nitro), ENCLAVE_LISTEN,
  * ENCLAVE_DEV_CA_DIR, ENCLAVE_KMS_KEY_ID, LOG_LEVEL.
  */

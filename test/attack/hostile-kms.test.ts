@@ -54,8 +54,8 @@ describe('nitro mode: the image, not the host, decides where KMS and the guard a
   });
 
   test('the enclave process itself refuses to start without the pins', () => {
-    const main = join(repo, 'enclave/dist/main.js');
-    if (!existsSync(main)) throw new Error('enclave/dist/main.js is missing: run `npm run build` first');
+    const main = join(repo, 'enclave/dist/main.cjs');
+    if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
     const run = spawnSync(process.execPath, [main], {
       env: { ...process.env, ENCLAVE_PLATFORM: 'nitro', ENCLAVE_KMS_KEY_ID: '', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' },
       encoding: 'utf8',

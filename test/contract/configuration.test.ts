@@ -13,7 +13,7 @@ const doc = readFileSync(join(repo, 'docs/configuration.md'), 'utf8');
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
-    return statSync(p).isDirectory() ? filesUnder(p) : /\.(ts|mjs)$/.test(f) ? [p] : [];
+    return statSync(p).isDirectory() ? filesUnder(p) : /\.(ts|cts|mjs)$/.test(f) ? [p] : [];
   });
 }
 

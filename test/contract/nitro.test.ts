@@ -75,8 +75,8 @@ test('every script under nitro/ fails fast (set -euo pipefail)', () => {
 });
 
 test('the enclave process refuses nitro mode where there is no /dev/nsm', () => {
-  const main = join(repo, 'enclave/dist/main.js');
-  if (!existsSync(main)) throw new Error('enclave/dist/main.js is missing: run `npm run build` first');
+  const main = join(repo, 'enclave/dist/main.cjs');
+  if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
   expect(existsSync('/dev/nsm')).toBe(false);
   const run = spawnSync(process.execPath, [main], {
     env: {
@@ -96,7 +96,7 @@ test('the enclave process refuses nitro mode where there is no /dev/nsm', () => 
 });
 
 test('a production build refuses the simulated NSM without the explicit override', () => {
-  const main = join(repo, 'enclave/dist/main.js');
+  const main = join(repo, 'enclave/dist/main.cjs');
   const run = spawnSync(process.execPath, [main], {
     env: { ...process.env, NODE_ENV: 'production', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', NODE_NO_WARNINGS: '1' },
     encoding: 'utf8',

@@ -1,5 +1,5 @@
 /**
- * The real enclave process (enclave/dist/main.js, as `npm start` runs it),
+ * The real enclave process (enclave/dist/main.cjs, as `npm start` runs it),
  * driven over TCP by a test client with the local KMS: it serves, it can be
  * killed, and after a restart the wallets sealed by the previous process
  * still open (the KMS key and the dev CA persist; nothing lives in the process).
@@ -18,13 +18,13 @@ import { sealEnvelope } from '../support/envelopes.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const main = join(repo, 'enclave/dist/main.js');
+const main = join(repo, 'enclave/dist/main.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'enclave-process-'));
 const caDir = join(dir, 'dev-ca');
 
 /** Starts the enclave process on a free port; resolves with its address once it logs `listening`. */
 function startEnclave(): Promise<{ child: ChildProcess; address: string }> {
-  if (!existsSync(main)) throw new Error('enclave/dist/main.js is missing: run `npm run build` first');
+  if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
   const child = spawn(process.execPath, [main], {
     env: { ...process.env, ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_DEV_CA_DIR: caDir, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],

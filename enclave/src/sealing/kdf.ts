@@ -46,7 +46,7 @@ export function withinBounds(cost: Argon2Cost): boolean {
 /**
  * A bounded, fair (first come, first served) queue in front of the native
  * Argon2id, which runs on libuv's thread pool (sized to the enclave's vCPUs
- * at start-up, see main.ts), so the event loop never blocks and no more
+ * at start-up, see main.cts), so the event loop never blocks and no more
  * stretches run at once than there are cores. Past `maxWaiting` queued
  * stretches a new one is refused (ENCLAVE_BUSY, mapped to 503 with a retry
  * time) instead of growing memory without bound.
