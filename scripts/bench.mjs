@@ -166,10 +166,16 @@ function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15 of stat)
 }
-/** Minor page faults and system CPU seconds of a process, from /proc (the cost of memory the allocator gave back). */
+/**
+ * Minor page faults and system CPU seconds of a process (the cost of memory the allocator gave back), and its
+ * CPU seconds on the main thread (JavaScript) against all its other threads (libuv's pool, where Argon2id runs,
+ * and V8's helpers), from /proc.
+ */
 function faultsAndSystem(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { minorFaults: Number(fields[7]), systemSeconds: Number(fields[12]) / TICKS };
+  const main = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const mainSeconds = (Number(main[11]) + Number(main[12])) / TICKS;
+  return { minorFaults: Number(fields[7]), systemSeconds: Number(fields[12]) / TICKS, mainSeconds, otherSeconds: cpuSeconds(pid) - mainSeconds };
 }
 /** CPU seconds by role: enclave, host, the stand-ins (dynamo, kms, oidc) and this load generator. */
 function cpuByRole(children) {
@@ -296,6 +302,8 @@ async function oneRun(index) {
     const enclavePaging = {
       minorFaultsPerSign: mem1.reduce((a, m, i) => a + m.minorFaults - mem0[i].minorFaults, 0) / Math.max(1, lat.length),
       systemMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.systemSeconds - mem0[i].systemSeconds, 0)) / Math.max(1, lat.length),
+      mainThreadMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.mainSeconds - mem0[i].mainSeconds, 0)) / Math.max(1, lat.length),
+      otherThreadsMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.otherSeconds - mem0[i].otherSeconds, 0)) / Math.max(1, lat.length),
     };
     // CPU milliseconds per signature by process, and the cores' time nobody used.
     const cpuPerSign = Object.fromEntries(Object.keys(cpu1).map((k) => [k, ((cpu1[k] - (cpu0[k] ?? 0)) * 1000) / Math.max(1, lat.length)]));
@@ -442,6 +450,17 @@ row(
     med((r) => (1000 * cores) / r.ceiling.perSecond),
     1,
   )} ms`,
+);
+row(
+  '  enclave: main thread (JavaScript) / other threads (Argon2id, GC)',
+  `${fmt(
+    med((r) => r.enclavePaging.mainThreadMsPerSign),
+    1,
+  )} / ${fmt(
+    med((r) => r.enclavePaging.otherThreadsMsPerSign),
+    1,
+  )} ms`,
+  'Argon2id alone costs the line above',
 );
 row(
   '  enclave: minor page faults / system CPU per signature',

@@ -21,6 +21,7 @@ import { ensureGuardTable } from '@enclave-wallet/devtools';
 import { DynamoGuard } from '../src/guard/guard.js';
 import { encodeBlob } from '../src/sealing/blob.js';
 import { keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
+import { phases } from '../src/phases.js';
 
 /** KMS stand-in: wraps data keys with AES-GCM under a master key, with the context as AAD. */
 function fakeKms(): DataKeyProvider & { calls: number } {
@@ -458,6 +459,51 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
       expect(() => decodeWalletSecret(version, new Uint8Array(length))).toThrow(expect.objectContaining({ code: 'BLOB_INVALID' }));
     expect(() => encodeWalletSecret(3, { entropy, seed: undefined })).toThrow(RangeError);
   });
+});
+
+describe('counting without wasting a stretch', () => {
+  const ran = (name: string): number => phases.snapshot().find((p) => p.name === name)?.count ?? 0;
+
+  test('a count lost to a concurrent guess is read again and written again; the PIN is stretched once', async () => {
+    const { sealer, guard, kms } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    // Another enclave's wrong guess lands between this enclave's read and its count write.
+    const racing = guard();
+    const real = racing.countGuess.bind(racing);
+    let raced = false;
+    racing.countGuess = async (walletId, read, next) => {
+      if (!raced) {
+        raced = true;
+        await guard().countGuess(walletId, read, { failed: read.failed + 1, lockedUntil: 0 });
+      }
+      return real(walletId, read, next);
+    };
+    const stretches = ran('stretch');
+    const opened = await new Sealer({ provider: kms, guard: racing }).open(blob, 'w-1', 'u-1', pin('493817'));
+    expect(raced).toBe(true);
+    expect([...opened.secret]).toEqual([...seed]);
+    expect(ran('stretch') - stretches).toBe(1);
+    // Both guesses were counted (the other one and this one), and this right PIN's clear applies to that count.
+    await opened.settled;
+    opened.dispose();
+    expect(await guard().get('w-1')).toMatchObject({ failed: 0, lockedUntil: 0 });
+  }, 60_000);
+
+  test('back-to-back right PINs in one enclave: each counts after the previous clear, with no conflict and no re-read', async () => {
+    const { sealer, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const [reads, stretches] = [ran('guard_read'), ran('stretch')];
+    for (let i = 0; i < 4; i++) {
+      const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+      opened.dispose(); // as the service answers: without waiting for the clear
+    }
+    expect(ran('guard_read')).toBe(reads);
+    expect(ran('stretch') - stretches).toBe(4);
+    const last = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    await last.settled;
+    last.dispose();
+    expect(await guard().get('w-1')).toMatchObject({ failed: 0 });
+  }, 60_000);
 });
 
 describe('Sealer under a concurrent PIN change', () => {

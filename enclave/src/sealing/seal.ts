@@ -112,6 +112,8 @@ export class Sealer {
    * entry costs one failed write and a fresh read, never a wrong answer.
    */
   private readonly records = new Map<string, GuardRecord>();
+  /** Clears of right PINs still in flight, by wallet (see countGuess). */
+  private readonly clearing = new Map<string, Promise<void>>();
 
   constructor(options: SealerOptions) {
     this.provider = options.provider;
@@ -212,12 +214,8 @@ export class Sealer {
     }
 
     // The guess is stored as a failure before its answer exists; the KMS call and the PIN stretch run meanwhile.
-    const failures = record.failed + 1;
-    const lockedUntil = failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      phases
-        .time('guard_count', () => this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }))
-        .then(() => this.remember({ ...record, failed: failures, lockedUntil })),
+      this.countGuess(record, walletId),
       phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
       stretchPin(pin, blob.argon2.salt, blob.argon2),
     ]);
@@ -226,6 +224,7 @@ export class Sealer {
     let handedOver = false;
     try {
       if (counted.status === 'rejected') throw counted.reason;
+      const { failures, lockedUntil } = counted.value;
       if (!dataKey) throw (dataKeyResult as PromiseRejectedResult).reason;
       if (!stretched) throw (stretchedResult as PromiseRejectedResult).reason;
       if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, dataKey))
@@ -254,6 +253,12 @@ export class Sealer {
         },
       );
       settled.catch(() => undefined); // observed by the caller; never an unhandled rejection
+      // The next guess on this wallet in this enclave counts after this clear has landed, not against it.
+      const tracked = settled.finally(() => {
+        if (this.clearing.get(walletId) === tracked) this.clearing.delete(walletId);
+      });
+      tracked.catch(() => undefined);
+      this.clearing.set(walletId, tracked);
       handedOver = true;
       let secret: WalletSecret;
       try {
@@ -265,6 +270,41 @@ export class Sealer {
     } finally {
       stretched?.fill(0);
       if (!handedOver) dataKey?.fill(0);
+    }
+  }
+
+  /**
+   * Counts one guess in the guard (the write conditional on the count read), while the stretch for `first`'s
+   * blob runs. A write lost to a concurrent one (another guess; this enclave's own clear of an earlier right
+   * PIN, which it first waits for) is re-read and written again, without a new stretch, as long as the wallet's
+   * version and blob are the ones being stretched for; otherwise GuardConflict, and the caller starts over.
+   */
+  private async countGuess(first: GuardRecord, walletId: string): Promise<{ failures: number; lockedUntil: number }> {
+    const pending = this.clearing.get(walletId);
+    if (pending) await pending.catch(() => undefined);
+    const sameWallet = (r: GuardRecord | undefined): r is GuardRecord => !!r && r.version === first.version && sameBytes(r.blob, first.blob);
+    const cached = this.records.get(walletId);
+    let record = sameWallet(cached) ? cached : first;
+    for (let attempt = 0; ; attempt++) {
+      const now = this.now();
+      if (now < record.lockedUntil) {
+        throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((record.lockedUntil - now) / 1000) });
+      }
+      const failures = record.failed + 1;
+      const lockedUntil = failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0;
+      try {
+        await phases.time('guard_count', () => this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }));
+        this.remember({ ...record, failed: failures, lockedUntil });
+        return { failures, lockedUntil };
+      } catch (err) {
+        if (!(err instanceof GuardConflict)) throw err;
+        if (attempt >= GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+        const fresh = await phases.time('guard_read', () => this.guard.get(walletId));
+        if (!sameWallet(fresh)) throw err; // a PIN change: the stretch under way is for a blob that is no longer current
+        record = fresh;
+        this.remember(fresh);
+      }
     }
   }
 
