@@ -506,19 +506,24 @@ describe('counting without wasting a stretch', () => {
   }, 60_000);
 });
 
+/** A guard whose clear writes wait until `release()`: a host holding the enclave's traffic back. */
+function heldClears(slow: DynamoGuard): { slow: DynamoGuard; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const clear = slow.clear.bind(slow);
+  slow.clear = async (walletId, version, failed) => {
+    await gate;
+    return clear(walletId, version, failed);
+  };
+  return { slow, release };
+}
+
 describe('Sealer under a concurrent PIN change', () => {
   test('an open whose clear write loses to a PIN change is WALLET_CONFLICT, never an untyped error', async () => {
     const { sealer, guard, kms } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     // This enclave's clear write is held until the other enclave has changed the PIN.
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const slow = guard();
-    const clear = slow.clear.bind(slow);
-    slow.clear = async (walletId, version, failed) => {
-      await gate;
-      return clear(walletId, version, failed);
-    };
+    const { slow, release } = heldClears(guard());
     const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
     const changer = await new Sealer({ provider: kms, guard: guard() }).open(blob, 'w-1', 'u-1', pin('493817'));
     await changer.settled;
@@ -537,14 +542,7 @@ describe('Sealer under a concurrent PIN change', () => {
   test('a right PIN’s clear held back (a host delaying the write) erases no guess counted after it', async () => {
     const { sealer, guard, kms } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const slow = guard();
-    const clear = slow.clear.bind(slow);
-    slow.clear = async (walletId, version, failed) => {
-      await gate;
-      return clear(walletId, version, failed);
-    };
+    const { slow, release } = heldClears(guard());
     const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
     // Meanwhile three wrong guesses through another enclave are counted on top of the right one.
     const other = new Sealer({ provider: kms, guard: guard() });
