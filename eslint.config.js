@@ -53,14 +53,14 @@ export default tseslint.config(
     },
   },
   { files: ['enclave/**/*.ts'], rules: { 'no-restricted-imports': ['error', ENCLAVE_FORBIDDEN] } },
-  // The enclave's tests may use the development tools (the simulated NSM, the local KMS) and the SDK (to make the guard table); its code may not.
+  // The enclave's tests may use the development tools (the simulated NSM, the local KMS, the guard table's set-up); its code may not.
   {
     files: ['enclave/test/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: ENCLAVE_FORBIDDEN.paths.filter((p) => p.name !== '@aws-sdk/client-dynamodb' && !p.name.startsWith('@enclave-wallet/devtools')),
+          paths: ENCLAVE_FORBIDDEN.paths.filter((p) => !p.name.startsWith('@enclave-wallet/devtools')),
           patterns: ENCLAVE_FORBIDDEN.patterns.filter((p) => !p.group.includes('**/devtools')),
         },
       ],

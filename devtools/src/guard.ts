@@ -15,8 +15,20 @@ export const LOCAL_GUARD_CREDENTIALS = Object.freeze({ accessKeyId: 'LOCALGUARDD
 /** The guard table's name in the local stack. */
 export const LOCAL_GUARD_TABLE = 'enclave-wallet-guard';
 
-/** Creates the guard table (key `pk`, a string) unless it exists. */
-export async function ensureGuardTable(client: DynamoDBClient, table: string = LOCAL_GUARD_TABLE): Promise<void> {
+/**
+ * Creates the guard table (key `pk`, a string) unless it exists, through `client` or, given an endpoint, a
+ * client of its own (so the enclave's tests need no DynamoDB SDK of their own).
+ */
+export async function ensureGuardTable(target: DynamoDBClient | string, table: string = LOCAL_GUARD_TABLE): Promise<void> {
+  if (typeof target === 'string') {
+    const own = new DynamoDBClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      return await ensureGuardTable(own, table);
+    } finally {
+      own.destroy();
+    }
+  }
+  const client = target;
   try {
     await client.send(new DescribeTableCommand({ TableName: table }));
     return;

@@ -8,7 +8,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { ensureGuardTable } from '@enclave-wallet/devtools';
 import { DynamoDb, DynamoDbError } from '../src/guard/dynamodb.js';
@@ -28,9 +27,7 @@ describe('against dynalite', () => {
     server = dynalite({ createTableMs: 0 }) as unknown as Server;
     const endpoint = await listen(server);
     // The table as the launcher makes it.
-    const admin = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-    await ensureGuardTable(admin, TABLE);
-    admin.destroy();
+    await ensureGuardTable(endpoint, TABLE);
     db = new DynamoDb({ region: 'us-east-1', endpoint, credentials });
   });
   afterAll(async () => {

@@ -14,7 +14,6 @@ import { decodeBlob, decodeWalletSecret, encodeWalletSecret } from '../src/seali
 import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { ARGON2_POLICY, StretchQueue, stretchPin } from '../src/sealing/kdf.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { ensureGuardTable } from '@enclave-wallet/devtools';
@@ -148,9 +147,7 @@ afterAll(async () => {
 /** A fresh guard table; every guard() on it is another enclave's view of the same table. */
 async function freshTable(): Promise<() => DynamoGuard> {
   const table = `guard-${++tables}`;
-  const admin = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-  await ensureGuardTable(admin, table);
-  admin.destroy();
+  await ensureGuardTable(endpoint, table);
   return () => {
     const g = new DynamoGuard({ region: 'us-east-1', endpoint, table }, { accessKeyId: 'l', secretAccessKey: 'l' });
     clients.push(g);

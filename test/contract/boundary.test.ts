@@ -22,6 +22,7 @@ test.each([
   ['enclave/src/sealing/x.ts', "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';"],
   ['enclave/src/guard/x.ts', "import express from 'express';"],
   ['enclave/src/guard/x.ts', "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';"],
+  ['enclave/test/x.ts', "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';"],
   ['enclave/src/x.ts', "import { createApp } from '../../host/src/app.js';"],
   ['enclave/src/x.ts', "import { createApp } from '@enclave-wallet/host';"],
   ['host/src/x.ts', "import { startEnclaveServer } from '../../enclave/src/server.js';"],
@@ -37,7 +38,6 @@ test.each([
   ['enclave/src/x.ts', "import { v1 } from '@enclave-wallet/proto';"],
   ['host/src/x.ts', "import { v1 } from '@enclave-wallet/proto';"],
   ['host/src/x.ts', "import { EnclaveClient } from './enclave-client.js';"],
-  ['enclave/test/x.ts', "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';"],
 ])('%s: %s is allowed', async (file, code) => {
   expect(await violations(file, code + '\nvoid 0;\n')).toEqual([]);
 });
