@@ -240,6 +240,12 @@ export class Sealer {
       } finally {
         key.fill(0);
       }
+      let secret: WalletSecret;
+      try {
+        secret = decodeWalletSecret(blob.version, plaintext);
+      } finally {
+        plaintext.fill(0);
+      }
       // The right PIN clears the count, conditionally on the count this guess wrote (see WalletGuard.clear). Until
       // the write lands the guess stays counted; if it fails, it stays counted (fail closed). It runs while the
       // caller signs, and answering does not wait for it.
@@ -260,12 +266,6 @@ export class Sealer {
       tracked.catch(() => undefined);
       this.clearing.set(walletId, tracked);
       handedOver = true;
-      let secret: WalletSecret;
-      try {
-        secret = decodeWalletSecret(blob.version, plaintext);
-      } finally {
-        plaintext.fill(0);
-      }
       return this.opened(record, blob, dataKey, secret, stale ? record.blob : undefined, walletId, userId, settled);
     } finally {
       stretched?.fill(0);
