@@ -209,6 +209,11 @@ try {
   ok(`balance after sending: ${show(await balances('network=solana&cluster=localnet'))}`);
   console.log('\nDone.');
 } catch (err) {
-  console.error(`\ndemo failed: ${err.message}\nIs the local stack running (npm start in another terminal)?`);
+  console.error(
+    `\ndemo failed: ${err.message}\nIs the local stack running (npm start in another terminal)?` +
+      (err.code === 'UNTRUSTED_ROOT'
+        ? `\nThe demo trusts the dev root in ${join(resolve(root, process.env.DATA_DIR ?? '.data'), 'dev-ca')}: run it with the DATA_DIR npm start uses.`
+        : ''),
+  );
   process.exitCode = 1;
 }
