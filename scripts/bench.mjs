@@ -160,11 +160,16 @@ async function api(url, method, path, body, token) {
   return { status: res.status, body: text ? JSON.parse(text) : {} };
 }
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/** A process's (or thread's) /proc stat: minor page faults, user and system CPU seconds (fields 10, 14, 15). */
+function procStat(path) {
+  const f = readFileSync(`${path}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { minorFaults: Number(f[7]), userSeconds: Number(f[11]) / TICKS, systemSeconds: Number(f[12]) / TICKS };
+}
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
 function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15 of stat)
+  const { userSeconds, systemSeconds } = procStat(`/proc/${pid}`);
+  return userSeconds + systemSeconds;
 }
 /**
  * Minor page faults and system CPU seconds of a process (the cost of memory the allocator gave back), and its
@@ -172,10 +177,10 @@ function cpuSeconds(pid) {
  * and V8's helpers), from /proc.
  */
 function faultsAndSystem(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const main = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const mainSeconds = (Number(main[11]) + Number(main[12])) / TICKS;
-  return { minorFaults: Number(fields[7]), systemSeconds: Number(fields[12]) / TICKS, mainSeconds, otherSeconds: cpuSeconds(pid) - mainSeconds };
+  const all = procStat(`/proc/${pid}`);
+  const main = procStat(`/proc/${pid}/task/${pid}`);
+  const mainSeconds = main.userSeconds + main.systemSeconds;
+  return { minorFaults: all.minorFaults, systemSeconds: all.systemSeconds, mainSeconds, otherSeconds: all.userSeconds + all.systemSeconds - mainSeconds };
 }
 /** CPU seconds by role: enclave, host, the stand-ins (dynamo, kms, oidc) and this load generator. */
 function cpuByRole(children) {
@@ -299,7 +304,7 @@ async function oneRun(index) {
     const wall = (performance.now() - t0) / 1000;
     const cpu1 = cpuByRole(stack.children);
     const mem1 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
-    const enclavePaging = {
+    const enclaveCpu = {
       minorFaultsPerSign: mem1.reduce((a, m, i) => a + m.minorFaults - mem0[i].minorFaults, 0) / Math.max(1, lat.length),
       systemMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.systemSeconds - mem0[i].systemSeconds, 0)) / Math.max(1, lat.length),
       mainThreadMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.mainSeconds - mem0[i].mainSeconds, 0)) / Math.max(1, lat.length),
@@ -345,7 +350,7 @@ async function oneRun(index) {
       ceiling,
       sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceiling.singleP50Ms },
       cpuPerSign,
-      enclavePaging,
+      enclaveCpu,
       sign32: { n: lat.length, p50: median(lat), p99: quantile(lat, 0.99), perSecond: throughput, ratioToCeiling: throughput / ceiling.perSecond, errors },
       healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length },
       bareServerUnderLoad: { p50: median(bare), p99: quantile(bare, 0.99), n: bare.length },
@@ -368,6 +373,8 @@ for (let i = 0; i < RUNS; i++) {
 const med = (f) => median(results.map(f));
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const cores = availableParallelism();
+/** One Argon2id's share of the cores in run `r`, ms: what a signature must cost at the ceiling. */
+const argon2Share = (r) => (1000 * cores) / r.ceiling.perSecond;
 const row = (name, value, target = '') => console.log(`${name.padEnd(46)} ${String(value).padStart(14)}   ${target}`);
 console.log(
   `\nEnclave Wallet benchmark — ${cores} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ${RUNS} run(s), medians\n`,
@@ -444,20 +451,14 @@ for (const [key, label] of ROLES)
       1,
     )} ms`,
   );
-row(
-  '  Argon2id alone (cores ÷ ceiling)',
-  `${fmt(
-    med((r) => (1000 * cores) / r.ceiling.perSecond),
-    1,
-  )} ms`,
-);
+row('  Argon2id alone (cores ÷ ceiling)', `${fmt(med(argon2Share), 1)} ms`);
 row(
   '  enclave: main thread (JavaScript) / other threads (Argon2id, GC)',
   `${fmt(
-    med((r) => r.enclavePaging.mainThreadMsPerSign),
+    med((r) => r.enclaveCpu.mainThreadMsPerSign),
     1,
   )} / ${fmt(
-    med((r) => r.enclavePaging.otherThreadsMsPerSign),
+    med((r) => r.enclaveCpu.otherThreadsMsPerSign),
     1,
   )} ms`,
   'Argon2id alone costs the line above',
@@ -465,17 +466,17 @@ row(
 row(
   '  enclave: minor page faults / system CPU per signature',
   `${fmt(
-    med((r) => r.enclavePaging.minorFaultsPerSign),
+    med((r) => r.enclaveCpu.minorFaultsPerSign),
     0,
   )} / ${fmt(
-    med((r) => r.enclavePaging.systemMsPerSign),
+    med((r) => r.enclaveCpu.systemMsPerSign),
     1,
   )} ms`,
 );
 row(
   'ratio if the stand-ins and load generator ran elsewhere',
   fmt(
-    med((r) => (1000 * cores) / r.ceiling.perSecond / ((r.cpuPerSign.enclave ?? 0) + (r.cpuPerSign.host ?? 0) + (r.cpuPerSign.idle ?? 0))),
+    med((r) => argon2Share(r) / ((r.cpuPerSign.enclave ?? 0) + (r.cpuPerSign.host ?? 0) + (r.cpuPerSign.idle ?? 0))),
     2,
   ),
   'an estimate: CPU-bound, idle kept',
@@ -487,7 +488,7 @@ row(
   'best ratio on these cores with an enclave costing only Argon2id',
   fmt(
     med((r) => {
-      const argon2 = (1000 * cores) / r.ceiling.perSecond;
+      const argon2 = argon2Share(r);
       const others = Object.entries(r.cpuPerSign)
         .filter(([k]) => k !== 'enclave' && k !== 'idle')
         .reduce((a, [, v]) => a + v, 0);

@@ -1,5 +1,5 @@
 /**
- * The guard's DynamoDB client: the four item operations the guard uses
+ * The guard's DynamoDB client: the three item operations the guard uses
  * (GetItem, PutItem, UpdateItem; conditional writes), spoken in DynamoDB's
  * JSON protocol (`POST /`, `X-Amz-Target: DynamoDB_20120810.<Operation>`,
  * `application/x-amz-json-1.0`) and signed with Signature Version 4 by AWS's
