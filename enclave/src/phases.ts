@@ -11,6 +11,7 @@ export type PhaseName =
   | 'envelope' // HPKE open of the PIN envelope and its checks
   | 'guard_read' // reading a wallet's guard record (not cached)
   | 'guard_count' // the conditional write that counts a guess (overlapped with kms and stretch)
+  | 'guard_wait' // a guess waiting for a place in the wrong-PIN budget (five others in flight)
   | 'kms' // the data key (cache or KMS Decrypt; overlapped with the stretch)
   | 'stretch_wait' // waiting for a free core in the stretch queue
   | 'stretch' // Argon2id itself

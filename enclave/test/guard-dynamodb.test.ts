@@ -42,6 +42,30 @@ describe('against dynalite', () => {
     expect(await db.getItem(TABLE, { pk: { S: 'wallet#none' } })).toBeUndefined();
   });
 
+  test('maps round-trip, and a map entry is set and removed by its own path (the guard’s guesses)', async () => {
+    await db.putItem(TABLE, { pk: { S: 'wallet#m' }, guesses: { M: { a1: { S: 'f1' } } } }, 'attribute_not_exists(pk)');
+    await db.updateItem(
+      TABLE,
+      { pk: { S: 'wallet#m' } },
+      { expression: 'SET guesses.#t = :p', condition: 'size(guesses) < :max', values: { ':p': { S: 'p2' }, ':max': { N: '2' } }, names: { '#t': 'b2' } },
+    );
+    expect(await db.getItem(TABLE, { pk: { S: 'wallet#m' } })).toEqual({ pk: { S: 'wallet#m' }, guesses: { M: { a1: { S: 'f1' }, b2: { S: 'p2' } } } });
+    const full = await db
+      .updateItem(
+        TABLE,
+        { pk: { S: 'wallet#m' } },
+        { expression: 'SET guesses.#t = :p', condition: 'size(guesses) < :max', values: { ':p': { S: 'p3' }, ':max': { N: '2' } }, names: { '#t': 'c3' } },
+      )
+      .catch((e: unknown) => e);
+    expect((full as DynamoDbError).name).toBe('ConditionalCheckFailedException');
+    await db.updateItem(
+      TABLE,
+      { pk: { S: 'wallet#m' } },
+      { expression: 'REMOVE guesses.#t, guesses.#g', condition: 'attribute_exists(guesses.#t)', values: {}, names: { '#t': 'b2', '#g': 'gone' } },
+    );
+    expect(await db.getItem(TABLE, { pk: { S: 'wallet#m' } })).toEqual({ pk: { S: 'wallet#m' }, guesses: { M: { a1: { S: 'f1' } } } });
+  });
+
   test('conditions hold: a failed one is ConditionalCheckFailedException, and the item is unchanged', async () => {
     await db.putItem(TABLE, { pk: { S: 'wallet#b' }, n: { N: '1' } }, 'attribute_not_exists(pk)');
     const again = await db.putItem(TABLE, { pk: { S: 'wallet#b' }, n: { N: '9' } }, 'attribute_not_exists(pk)').catch((e: unknown) => e);
@@ -51,14 +75,14 @@ describe('against dynalite', () => {
       TABLE,
       { pk: { S: 'wallet#b' } },
       {
-        set: 'SET n = :n, #blob = :b',
+        expression: 'SET n = :n, #blob = :b',
         condition: 'n = :o',
         values: { ':n': { N: '2' }, ':o': { N: '1' }, ':b': { B: new Uint8Array([1]) } },
         names: { '#blob': 'blob' },
       },
     );
     const lost = await db
-      .updateItem(TABLE, { pk: { S: 'wallet#b' } }, { set: 'SET n = :n', condition: 'n = :o', values: { ':n': { N: '3' }, ':o': { N: '1' } } })
+      .updateItem(TABLE, { pk: { S: 'wallet#b' } }, { expression: 'SET n = :n', condition: 'n = :o', values: { ':n': { N: '3' }, ':o': { N: '1' } } })
       .catch((e: unknown) => e);
     expect((lost as DynamoDbError).name).toBe('ConditionalCheckFailedException');
     expect(await db.getItem(TABLE, { pk: { S: 'wallet#b' } })).toEqual({ pk: { S: 'wallet#b' }, n: { N: '2' }, blob: { B: new Uint8Array([1]) } });

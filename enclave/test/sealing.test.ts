@@ -20,6 +20,7 @@ import { ensureGuardTable } from '@enclave-wallet/devtools';
 import { DynamoGuard } from '../src/guard/guard.js';
 import { encodeBlob } from '../src/sealing/blob.js';
 import { keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
+import { GUESS_TTL_MS, tally } from '../src/guard/budget.js';
 import { phases } from '../src/phases.js';
 
 /** KMS stand-in: wraps data keys with AES-GCM under a master key, with the context as AAD. */
@@ -168,6 +169,17 @@ async function setup(
   };
 }
 
+/** A wallet's guesses as the guard holds them at `now`: counted (failures and in flight), failures, lock-out. */
+async function stateOf(
+  g: DynamoGuard,
+  walletId: string,
+  now = Date.now(),
+): Promise<{ counted: number; failures: number; inFlight: number; lockedUntil: number }> {
+  const r = (await g.get(walletId))!;
+  const t = tally(r.guesses, now);
+  return { counted: r.guesses.size, failures: t.failures.length, inFlight: t.inFlight, lockedUntil: t.lockedUntil };
+}
+
 const failure = (p: Promise<unknown>): Promise<EnclaveWalletError> =>
   p.then(
     () => {
@@ -189,7 +201,8 @@ describe('Sealer', () => {
     opened.dispose();
     expect(opened.secret.every((x) => x === 0)).toBe(true);
     const after = await guard().get('w-1');
-    expect(after).toEqual(before);
+    // The guess was counted and cleared (the item's rev moved on); nothing else changed.
+    expect({ ...after, rev: '' }).toEqual({ ...before, rev: '' });
     expect(Buffer.from(after!.blob).equals(Buffer.from(blob))).toBe(true);
   });
 
@@ -235,7 +248,7 @@ describe('Sealer', () => {
     const minted = await elsewhere.sealNew('w-1', 'u-1', new Uint8Array(32).fill(9), pin('111222'));
     expect(await codeOf(sealer.open(minted, 'w-1', 'u-1', pin('111222')))).toBe('BLOB_MISMATCH');
     // Refused before any guess is counted, and the victim's wallet is untouched.
-    expect((await guard().get('w-1'))!.failed).toBe(0);
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
     expect((await sealer.open(victim, 'w-1', 'u-1', pin('493817'))).secret).toEqual(seed);
   });
 
@@ -266,7 +279,7 @@ describe('Sealer', () => {
       seen.add(code);
     }
     expect(seen).toEqual(new Set(['BLOB_INVALID', 'BLOB_MISMATCH']));
-    expect((await guard().get('w-1'))!.failed).toBe(0);
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
   }, 60_000);
 
   test('an older blob whose bytes were altered is not used to heal the host', async () => {
@@ -290,7 +303,7 @@ describe('Sealer', () => {
       expect(err.code).toBe('PIN_INVALID');
       expect(err.details.attemptsLeft).toBe(5 - i);
       expect(err.sealedBlob).toBeUndefined();
-      expect((await guard().get('w-1'))!.failed).toBe(i);
+      expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ counted: i, failures: i });
     }
     const fifth = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
     expect(fifth.code).toBe('PIN_LOCKED');
@@ -305,7 +318,7 @@ describe('Sealer', () => {
     const right = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
     await right.settled;
     right.dispose();
-    expect(await guard().get('w-1')).toMatchObject({ failed: 0, lockedUntil: 0 });
+    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ counted: 0, lockedUntil: 0 });
     expect(lockoutMs(4)).toBe(0);
     expect(lockoutMs(40)).toBe(24 * 3600_000);
   }, 60_000);
@@ -318,15 +331,15 @@ describe('Sealer', () => {
     expect((await failure(another().open(blob, 'w-1', 'u-1', pin('000000')))).details.attemptsLeft).toBe(2);
   }, 60_000);
 
-  test('eight concurrent wrong PINs count as eight, not one', async () => {
+  test('eight concurrent wrong PINs: five are counted and answered, the other three wait and find the wallet locked', async () => {
     const { sealer, guard } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))));
-    const state = (await guard().get('w-1'))!;
-    // Five are answered (the fifth locks); the rest find the wallet locked and are not tried.
+    const state = await stateOf(guard(), 'w-1');
+    // Five are answered (the fifth to fail locks); the rest waited for a place, then found the wallet locked.
     expect(results.filter((c) => c === 'PIN_INVALID')).toHaveLength(4);
     expect(results.filter((c) => c === 'PIN_LOCKED')).toHaveLength(4);
-    expect(state.failed).toBe(5);
+    expect(state).toMatchObject({ counted: 5, failures: 5, inFlight: 0 });
     expect(state.lockedUntil).toBeGreaterThan(Date.now());
   }, 60_000);
 
@@ -335,7 +348,8 @@ describe('Sealer', () => {
     const old = await legacyBlob(kms, 2);
     const err = await failure(sealer.open(old, 'w-1', 'u-1', pin('000000')));
     expect(err.details.attemptsLeft).toBe(2);
-    expect(await guard().get('w-1')).toMatchObject({ version: 0, failed: 3, keyRef: keyRefOf(decodeBlob(old).kmsCiphertext) });
+    expect(await guard().get('w-1')).toMatchObject({ version: 0, keyRef: keyRefOf(decodeBlob(old).kmsCiphertext) });
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 3, failures: 3 });
     (await sealer.open(old, 'w-1', 'u-1', pin('493817'))).dispose();
     // A layout-1 blob whose counts the host lowered fails its MAC.
     const { sealer: fresh, kms: kms2 } = await setup();
@@ -349,7 +363,7 @@ describe('Sealer', () => {
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     const pinned = new Sealer({ provider: kms, guard: guard(), kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
     expect(await codeOf(pinned.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_MISMATCH');
-    expect((await guard().get('w-1'))!.failed).toBe(0);
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
     expect(await codeOf(new Sealer({ provider: kms, guard: guard(), kmsKeyArn: 'key-1' }).open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
   });
 
@@ -427,7 +441,7 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
     const { sealer, guard, kms } = await setup();
     const v2 = await legacyBlob(kms, 0, 2);
     const parsed = decodeBlob(v2);
-    await guard().create({ walletId: 'w-1', owner: 'u-1', keyRef: keyRefOf(parsed.kmsCiphertext), version: 1, blob: v2, failed: 0, lockedUntil: 0 });
+    await guard().create({ walletId: 'w-1', owner: 'u-1', keyRef: keyRefOf(parsed.kmsCiphertext), version: 1, blob: v2, guesses: new Map() });
     const opened = await sealer.open(v2, 'w-1', 'u-1', pin('493817'));
     expect([...opened.secret]).toEqual(Array(32).fill(5));
     expect(opened.seed).toBeUndefined();
@@ -461,29 +475,30 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
 describe('counting without wasting a stretch', () => {
   const ran = (name: string): number => phases.snapshot().find((p) => p.name === name)?.count ?? 0;
 
-  test('a count lost to a concurrent guess is read again and written again; the PIN is stretched once', async () => {
+  test('a guess counted by another enclave between this one’s read and its count costs no re-read, no second stretch, and is not cleared', async () => {
     const { sealer, guard, kms } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    // Another enclave's wrong guess lands between this enclave's read and its count write.
+    // Another enclave's guess is counted between this enclave's read and its count write, and is still in flight.
     const racing = guard();
-    const real = racing.countGuess.bind(racing);
+    const real = racing.admit.bind(racing);
     let raced = false;
-    racing.countGuess = async (walletId, read, next) => {
+    racing.admit = async (walletId, read, token, at, mode) => {
       if (!raced) {
         raced = true;
-        await guard().countGuess(walletId, read, { failed: read.failed + 1, lockedUntil: 0 });
+        await guard().admit(walletId, read, 'another-enclave', at, 'budget');
       }
-      return real(walletId, read, next);
+      return real(walletId, read, token, at, mode);
     };
-    const stretches = ran('stretch');
+    const [reads, stretches] = [ran('guard_read'), ran('stretch')];
     const opened = await new Sealer({ provider: kms, guard: racing }).open(blob, 'w-1', 'u-1', pin('493817'));
     expect(raced).toBe(true);
     expect([...opened.secret]).toEqual([...seed]);
     expect(ran('stretch') - stretches).toBe(1);
-    // Both guesses were counted (the other one and this one), and this right PIN's clear applies to that count.
+    expect(ran('guard_read') - reads).toBe(1); // the first read of the wallet, none after
+    // This right PIN clears its own guess only: the other enclave's guess stays counted, in flight.
     await opened.settled;
     opened.dispose();
-    expect(await guard().get('w-1')).toMatchObject({ failed: 0, lockedUntil: 0 });
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, inFlight: 1 });
   }, 60_000);
 
   test('back-to-back right PINs in one enclave: each counts after the previous clear, with no conflict and no re-read', async () => {
@@ -499,7 +514,9 @@ describe('counting without wasting a stretch', () => {
     const last = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
     await last.settled;
     last.dispose();
-    expect(await guard().get('w-1')).toMatchObject({ failed: 0 });
+    // Every right PIN's clear lands, whenever it lands: nothing stays counted.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
   }, 60_000);
 });
 
@@ -508,15 +525,15 @@ function heldClears(slow: DynamoGuard): { slow: DynamoGuard; release: () => void
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const clear = slow.clear.bind(slow);
-  slow.clear = async (walletId, version, failed) => {
+  slow.clear = async (walletId, token, failures) => {
     await gate;
-    return clear(walletId, version, failed);
+    return clear(walletId, token, failures);
   };
   return { slow, release };
 }
 
 describe('Sealer under a concurrent PIN change', () => {
-  test('an open whose clear write loses to a PIN change is WALLET_CONFLICT, never an untyped error', async () => {
+  test('a right PIN’s clear delivered after a PIN change still removes its own guess; that open cannot change the PIN again', async () => {
     const { sealer, guard, kms } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     // This enclave's clear write is held until the other enclave has changed the PIN.
@@ -525,13 +542,11 @@ describe('Sealer under a concurrent PIN change', () => {
     const changer = await new Sealer({ provider: kms, guard: guard() }).open(blob, 'w-1', 'u-1', pin('493817'));
     await changer.settled;
     await changer.changePin(pin('270394'));
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, inFlight: 1 }); // the held guess
     release();
-    const err = await held.settled.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(EnclaveWalletError);
-    expect((err as EnclaveWalletError).code).toBe('WALLET_CONFLICT');
+    await held.settled;
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+    expect(await codeOf(held.changePin(pin('111333')))).toBe('WALLET_CONFLICT');
     held.dispose();
     changer.dispose();
   }, 60_000);
@@ -541,24 +556,105 @@ describe('Sealer under a concurrent PIN change', () => {
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     const { slow, release } = heldClears(guard());
     const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
-    // Meanwhile three wrong guesses through another enclave are counted on top of the right one.
+    // Meanwhile three wrong guesses through another enclave are counted next to the right one.
     const other = new Sealer({ provider: kms, guard: guard() });
     for (let i = 0; i < 3; i++) expect((await failure(other.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))).code).toBe('PIN_INVALID');
-    expect(await guard().get('w-1')).toMatchObject({ failed: 4 });
-    // The held clear arrives late: it was for a count of 1, so it changes nothing.
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 4, failures: 3, inFlight: 1 });
+    // The held clear arrives late: it removes its own guess, and none of the three counted after it.
     release();
-    expect(
-      await held.settled.then(
-        () => 'cleared',
-        (e: unknown) => (e as EnclaveWalletError).code,
-      ),
-    ).toBe('WALLET_CONFLICT');
-    expect(await guard().get('w-1')).toMatchObject({ failed: 4 });
+    await held.settled;
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 3, failures: 3, inFlight: 0 });
     held.dispose();
     // The next right PIN clears the count, as always.
     const right = await other.open(blob, 'w-1', 'u-1', pin('493817'));
     await right.settled;
     right.dispose();
-    expect(await guard().get('w-1')).toMatchObject({ failed: 0, lockedUntil: 0 });
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0, lockedUntil: 0 });
+  }, 60_000);
+});
+
+describe('concurrent guesses on one wallet', () => {
+  const ran = (name: string): number => phases.snapshot().find((p) => p.name === name)?.count ?? 0;
+
+  test('32 concurrent right PINs in one enclave all open, as one guess: one count, one stretch', async () => {
+    const { sealer, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const [counts, stretches] = [ran('guard_count'), ran('stretch')];
+    const opened = await Promise.all(Array.from({ length: 32 }, () => sealer.open(blob, 'w-1', 'u-1', pin('493817'))));
+    for (const o of opened) expect([...o.secret]).toEqual([...seed]);
+    expect(ran('stretch') - stretches).toBe(1);
+    expect(ran('guard_count') - counts).toBe(1);
+    // Each request has its own copy: disposing one leaves the others whole.
+    opened[0]!.dispose();
+    expect([...opened[1]!.secret]).toEqual([...seed]);
+    await Promise.all(opened.map((o) => o.settled));
+    for (const o of opened) o.dispose();
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+  }, 60_000);
+
+  test('32 right PINs split over two enclaves, and again in waves, all open', async () => {
+    const { sealer, another, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const enclaves = [another(), another()];
+    for (let wave = 0; wave < 3; wave++) {
+      const codes = await Promise.all(
+        Array.from({ length: 32 }, (_, i) =>
+          enclaves[i % 2]!.open(blob, 'w-1', 'u-1', pin('493817')).then(
+            (o) => (o.dispose(), 'OK'),
+            (e: EnclaveWalletError) => e.code,
+          ),
+        ),
+      );
+      expect(codes.filter((c) => c !== 'OK')).toEqual([]);
+    }
+    await new Promise((r) => setTimeout(r, 200)); // the last clears land after the answers
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+  }, 60_000);
+
+  test('right PINs with distinct wrong PINs mixed in: every right one opens, and the budget stays exactly five', async () => {
+    const { sealer, another, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const enclaves = [sealer, another()];
+    const jobs = Array.from({ length: 32 }, (_, i) => enclaves[i % 2]!.open(blob, 'w-1', 'u-1', pin('493817')).then((o) => (o.dispose(), 'OK')));
+    const wrong = [0, 1, 2].map((i) => codeOf(enclaves[i % 2]!.open(blob, 'w-1', 'u-1', pin(`11122${i}`))));
+    expect(await Promise.all(jobs)).toEqual(Array(32).fill('OK'));
+    expect(await Promise.all(wrong)).toEqual(Array(3).fill('PIN_INVALID'));
+    await new Promise((r) => setTimeout(r, 200));
+    // The wrong ones answered after a right one's count stay counted; the rest were cleared by it.
+    const left = await stateOf(guard(), 'w-1');
+    expect(left.inFlight).toBe(0);
+    expect(left.failures).toBeLessThanOrEqual(3);
+    // From here, exactly five minus those are answered before the wallet locks.
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) answers.push(await codeOf(another().open(blob, 'w-1', 'u-1', pin(`33344${i}`))));
+    expect(answers.filter((c) => c === 'PIN_INVALID')).toHaveLength(4 - left.failures);
+    expect(answers[4 - left.failures]).toBe('PIN_LOCKED');
+    expect((await stateOf(guard(), 'w-1')).failures).toBe(5);
+  }, 60_000);
+
+  test('eight concurrent copies of the same wrong PIN are one guess, one failure', async () => {
+    const { sealer, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const codes = await Promise.all(Array.from({ length: 8 }, () => codeOf(sealer.open(blob, 'w-1', 'u-1', pin('000000')))));
+    expect(codes).toEqual(Array(8).fill('PIN_INVALID'));
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, failures: 1 });
+  }, 60_000);
+
+  test('a guess whose enclave died before answering counts: it takes a place at once, and is a failure after its TTL', async () => {
+    let now = Date.now();
+    const { sealer, guard } = await setup(() => now);
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    for (let i = 0; i < 4; i++) expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))).toBe('PIN_INVALID');
+    // An enclave counts a guess and dies before its answer.
+    const record = (await guard().get('w-1'))!;
+    await guard().admit('w-1', record, 'died-mid-guess', now, 'budget');
+    // The next guess, even the right PIN, finds all five places taken and waits…
+    const waiting = codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ failures: 4, inFlight: 1 });
+    // …until the dead guess expires: a failure, the fifth, and the wallet locks.
+    now += GUESS_TTL_MS + 1;
+    expect(await waiting).toBe('PIN_LOCKED');
+    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ failures: 5, inFlight: 0 });
   }, 60_000);
 });

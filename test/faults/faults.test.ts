@@ -91,6 +91,11 @@ async function ready(): Promise<void> {
 const stored = async (walletId: string) => (await stack.store.wallets.get(userId, walletId))!;
 const guardItem = async (walletId: string) =>
   (await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }))).Item!;
+/** The guesses counted on a wallet, as the guard holds them: `p:…` in flight, `f:…` failed. */
+const guesses = async (walletId: string): Promise<string[]> =>
+  Object.values((await guardItem(walletId)).guesses?.M ?? {})
+    .map((v) => v.S!.slice(0, 1))
+    .sort();
 
 test('KMS down or refusing: 503 with KMS_UNAVAILABLE / KMS_ACCESS_DENIED; the wallet is intact and signs once KMS is back', async () => {
   const walletId = await newWallet();
@@ -140,18 +145,18 @@ test('a clear that fails leaves the right guess counted (the fifth: locked); a c
     return Number(/^enclave_phase_seconds_count\{phase="guard_clear_failed"\} (\d+)$/m.exec(text)?.[1] ?? 0);
   };
   const failuresBefore = await clearFailures();
-  guard.rule = (op, body) => (op.endsWith('.UpdateItem') && body.includes('":zero"') ? 'down' : undefined);
+  guard.rule = (op, body) => (op.endsWith('.UpdateItem') && body.includes('REMOVE guesses') ? 'down' : undefined);
   const res = await sign(walletId);
   expect(res.status).toBe(200);
   expect(res.body.signature).toMatch(/^0x[0-9a-f]{130}$/);
   for (let i = 0; i < 200 && (await clearFailures()) === failuresBefore; i++) await new Promise((r) => setTimeout(r, 20));
   expect(await clearFailures()).toBe(failuresBefore + 1);
   guard.rule = undefined;
-  expect((await guardItem(walletId)).failed!.N).toBe('5');
-  expect((await sign(walletId)).body.error!.code).toBe('PIN_LOCKED');
+  // Four failures and the right guess, still counted (pending until its TTL makes it the fifth failure): no place left.
+  expect(await guesses(walletId)).toEqual(['f', 'f', 'f', 'f', 'p']);
   // The count itself failing is different: no answer exists for a guess that is not counted.
   const other = await newWallet();
-  guard.rule = (op, body) => (op.endsWith('.UpdateItem') && body.includes('":nf"') ? 'down' : undefined);
+  guard.rule = (op, body) => (op.endsWith('.UpdateItem') && body.includes('size(guesses)') ? 'down' : undefined);
   const uncounted = await sign(other);
   expect(uncounted.status).toBe(503);
   expect(uncounted.body.error!.code).toBe('GUARD_UNAVAILABLE');
@@ -174,7 +179,7 @@ test('the enclave gone mid-sign: a clean 503, the stored wallet untouched, and i
   await stack.restartEnclave();
   expect((await stored(walletId)).version).toBe(before.version);
   await ready();
-  // The guess the dead enclave counted stays counted until the next right PIN clears it.
+  // The guess the dead enclave counted stays counted: in flight until its TTL, then a failure a right PIN clears.
   expect((await sign(walletId)).status).toBe(200);
 }, 60_000);
 
@@ -213,8 +218,8 @@ test('the host killed mid-request: the client sees the connection drop, nothing 
   const updates = (): number => guard.seen.filter((op) => op.endsWith('.UpdateItem')).length;
   for (let i = 0; i < 200 && updates() < 2; i++) await new Promise((r) => setTimeout(r, 50));
   expect(updates()).toBeGreaterThanOrEqual(2); // the count, then the clear (an SDK retry of a reused socket may add one)
-  for (let i = 0; i < 100 && (await guardItem(walletId)).failed!.N !== '0'; i++) await new Promise((r) => setTimeout(r, 20)); // the clear in flight lands
-  expect((await guardItem(walletId)).failed!.N).toBe('0');
+  for (let i = 0; i < 100 && (await guesses(walletId)).length; i++) await new Promise((r) => setTimeout(r, 20)); // the clear in flight lands
+  expect(await guesses(walletId)).toEqual([]);
   expect((await stored(walletId)).version).toBe(before.version);
   expect((await sign(walletId)).status).toBe(200);
 }, 60_000);

@@ -23,9 +23,9 @@ import { createHash, createHmac, type BinaryLike } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentials } from '../kms/client.js';
 
-/** A DynamoDB attribute value, as the guard uses them (strings, numbers, binary). */
-export type AttributeValue = { S: string } | { N: string } | { B: Uint8Array };
-export type Item = Record<string, AttributeValue>;
+/** A DynamoDB attribute value, as the guard uses them (strings, numbers, binary, maps of those). */
+export type AttributeValue = { S: string } | { N: string } | { B: Uint8Array } | { M: Item };
+export type Item = { [name: string]: AttributeValue };
 
 /** An error DynamoDB answered (`name` is its `__type` without the namespace). */
 export class DynamoDbError extends Error {
@@ -70,14 +70,16 @@ class NodeSha256 {
 
 const RETRYABLE = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError']);
 
+type WireValue = { S?: unknown; N?: unknown; B?: unknown; M?: unknown };
 const toWire = (item: Item): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(item).map(([k, v]) => [k, 'B' in v ? { B: Buffer.from(v.B).toString('base64') } : v]));
-const fromWire = (item: Record<string, Record<string, string>>): Item =>
+  Object.fromEntries(Object.entries(item).map(([k, v]) => [k, 'B' in v ? { B: Buffer.from(v.B).toString('base64') } : 'M' in v ? { M: toWire(v.M) } : v]));
+const fromWire = (item: Record<string, WireValue>): Item =>
   Object.fromEntries(
     Object.entries(item).flatMap(([k, v]): Array<[string, AttributeValue]> => {
       if (typeof v.S === 'string') return [[k, { S: v.S }]];
       if (typeof v.N === 'string') return [[k, { N: v.N }]];
       if (typeof v.B === 'string') return [[k, { B: new Uint8Array(Buffer.from(v.B, 'base64')) }]];
+      if (v.M && typeof v.M === 'object') return [[k, { M: fromWire(v.M as Record<string, WireValue>) }]];
       return []; // a type the guard never writes
     }),
   );
@@ -101,7 +103,7 @@ export class DynamoDb {
   }
 
   async getItem(table: string, key: Item): Promise<Item | undefined> {
-    const out = (await this.call('GetItem', { TableName: table, Key: toWire(key), ConsistentRead: true })) as { Item?: Record<string, Record<string, string>> };
+    const out = (await this.call('GetItem', { TableName: table, Key: toWire(key), ConsistentRead: true })) as { Item?: Record<string, WireValue> };
     return out.Item ? fromWire(out.Item) : undefined;
   }
 
@@ -109,15 +111,26 @@ export class DynamoDb {
     await this.call('PutItem', { TableName: table, Item: toWire(item), ConditionExpression: condition });
   }
 
-  async updateItem(table: string, key: Item, update: { set: string; condition: string; values: Item; names?: Record<string, string> }): Promise<void> {
-    await this.call('UpdateItem', {
+  /**
+   * `update.expression` is a whole UpdateExpression (`SET …`, `REMOVE …`). With `returnNew`, answers the item
+   * as the write left it.
+   */
+  async updateItem(
+    table: string,
+    key: Item,
+    update: { expression: string; condition: string; values: Item; names?: Record<string, string>; returnNew?: boolean },
+  ): Promise<Item | undefined> {
+    const out = (await this.call('UpdateItem', {
       TableName: table,
       Key: toWire(key),
-      UpdateExpression: update.set,
+      UpdateExpression: update.expression,
       ConditionExpression: update.condition,
-      ExpressionAttributeValues: toWire(update.values),
-      ...(update.names ? { ExpressionAttributeNames: update.names } : {}),
-    });
+      // DynamoDB refuses an empty ExpressionAttributeValues or ExpressionAttributeNames.
+      ...(Object.keys(update.values).length ? { ExpressionAttributeValues: toWire(update.values) } : {}),
+      ...(update.names && Object.keys(update.names).length ? { ExpressionAttributeNames: update.names } : {}),
+      ...(update.returnNew ? { ReturnValues: 'ALL_NEW' } : {}),
+    })) as { Attributes?: Record<string, WireValue> };
+    return out.Attributes ? fromWire(out.Attributes) : undefined;
   }
 
   private async call(operation: string, body: Record<string, unknown>): Promise<unknown> {

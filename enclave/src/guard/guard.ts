@@ -9,8 +9,9 @@
  *               wallet id under another data key is refused)
  *   version     the current blob version (create/import: 1; each PIN change +1)
  *   blob        the current sealed blob, written with its version
- *   failed      consecutive wrong PINs
- *   lockedUntil Unix ms until which no PIN is tried
+ *   guesses     the PIN guesses counted and not cleared: token → "p:<ms>"
+ *               (pending since) or "f:<ms>" (failed at); see budget.ts
+ *   rev         a random tag that every write changes
  *
  * The enclave reaches DynamoDB with credentials that exist in plaintext only
  * inside it (the host hands over their KMS ciphertext), over TLS made inside
@@ -18,7 +19,9 @@
  * never lose each other's updates. Any failure to read or write is
  * GUARD_UNAVAILABLE: the operation fails closed.
  */
+import { randomBytes } from 'node:crypto';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { lockoutMs, MAX_PIN_ATTEMPTS, type Guess } from './budget.js';
 import { DynamoDb, DynamoDbError, type AttributeValue, type Item } from './dynamodb.js';
 import type { GuardConfig } from '../config.js';
 import type { AwsCredentials } from '../kms/client.js';
@@ -30,9 +33,19 @@ export interface GuardRecord {
   keyRef: string;
   version: number;
   blob: Uint8Array;
-  failed: number;
-  lockedUntil: number;
+  /** The guesses counted and not cleared, by token (budget.ts). */
+  guesses: ReadonlyMap<string, Guess>;
+  /** A random tag every write sets: the one guess after a lock-out is counted only if nothing changed since it was read. */
+  rev: string;
+  /**
+   * An item written before guesses had tokens (`failed`, `lockedUntil` numbers): `guesses` holds its failures
+   * under made-up tokens, and the first guess counted converts the item.
+   */
+  legacy: boolean;
 }
+
+/** A guard record as created: its guesses (none, or a layout-1 blob's carried-over failures). */
+export type NewGuardRecord = Pick<GuardRecord, 'walletId' | 'owner' | 'keyRef' | 'version' | 'blob' | 'guesses'>;
 
 /** A conditional write lost to a concurrent one; the caller re-reads. */
 export class GuardConflict extends Error {
@@ -43,15 +56,18 @@ export class GuardConflict extends Error {
 export interface WalletGuard {
   get(walletId: string): Promise<GuardRecord | undefined>;
   /** @throws WALLET_EXISTS when the wallet id is taken */
-  create(record: GuardRecord): Promise<void>;
-  /** Counts one PIN guess before its answer is known. @throws GuardConflict */
-  countGuess(walletId: string, read: Pick<GuardRecord, 'version' | 'failed'>, next: Pick<GuardRecord, 'failed' | 'lockedUntil'>): Promise<void>;
+  create(record: NewGuardRecord): Promise<void>;
   /**
-   * A right PIN: the count back to zero, if it is still `failed` (the count this guess wrote): a guess counted
-   * since keeps its count, and a clear delivered late cannot erase later guesses. @throws GuardConflict
+   * Counts a guess as pending under `token`, before its answer exists. `budget`: if fewer than
+   * MAX_PIN_ATTEMPTS guesses are counted and the version is still `read.version`; `exact`: if the record is still
+   * `read` (its rev). A legacy record is converted by the same write, if still as read. @throws GuardConflict
    */
-  clear(walletId: string, version: number, failed: number): Promise<void>;
-  /** A new PIN (or secret): the next version and its blob, counters cleared. @throws GuardConflict */
+  admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<void>;
+  /** A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them (undefined if the token was gone). */
+  fail(walletId: string, token: string, at: number): Promise<ReadonlyMap<string, Guess> | undefined>;
+  /** A right PIN: removes its guess `token` and the failures it saw before it; nothing else. @throws GuardConflict if `token` is gone */
+  clear(walletId: string, token: string, failures: readonly string[]): Promise<void>;
+  /** A new PIN (or secret): the next version and its blob, if the version is still `fromVersion`. @throws GuardConflict */
   advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>): Promise<void>;
 }
 
@@ -59,6 +75,32 @@ const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: number): AttributeValue => ({ N: String(n) });
 const pk = (walletId: string): Item => ({ pk: S(`wallet#${walletId}`) });
 const isConditionFailure = (err: unknown): boolean => err instanceof DynamoDbError && err.name === 'ConditionalCheckFailedException';
+/** A fresh tag for the item's `rev`. */
+const newRev = (): string => randomBytes(8).toString('hex');
+/** A guess in the item: `p:<ms>` pending since, `f:<ms>` failed at. */
+const guessValue = (g: Guess): AttributeValue => S(`${g.state === 'pending' ? 'p' : 'f'}:${g.at}`);
+const guessesItem = (guesses: ReadonlyMap<string, Guess>): AttributeValue => ({ M: Object.fromEntries([...guesses].map(([t, g]) => [t, guessValue(g)])) });
+
+function unreadable(what: string): EnclaveWalletError {
+  return new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard record of this wallet is unreadable (${what})`);
+}
+
+function readGuesses(value: AttributeValue): Map<string, Guess> {
+  if (!('M' in value)) throw unreadable('guesses');
+  const out = new Map<string, Guess>();
+  for (const [token, v] of Object.entries(value.M)) {
+    const m = 'S' in v ? /^([pf]):(\d{1,15})$/.exec(v.S) : null;
+    if (!m) throw unreadable('guesses');
+    out.set(token, { state: m[1] === 'p' ? 'pending' : 'failed', at: Number(m[2]) });
+  }
+  return out;
+}
+
+/** The failures of an item from before tokens, under made-up tokens, dated so that its lock-out ends when it did. */
+export function legacyGuesses(failed: number, lockedUntil: number, updatedAt: number): Map<string, Guess> {
+  const at = lockedUntil > 0 ? Math.max(0, lockedUntil - lockoutMs(failed)) : updatedAt;
+  return new Map(Array.from({ length: failed }, (_, i) => [`legacy-${i}`, { state: 'failed', at }] as const));
+}
 
 function unavailable(err: unknown): EnclaveWalletError {
   if (err instanceof EnclaveWalletError) return err;
@@ -99,7 +141,7 @@ export class DynamoGuard implements WalletGuard {
     const num = (k: string): number => {
       const v = field(k);
       const n = v && 'N' in v ? Number(v.N) : NaN;
-      if (!Number.isSafeInteger(n) || n < 0) throw new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard record of this wallet is unreadable (${k})`);
+      if (!Number.isSafeInteger(n) || n < 0) throw unreadable(k);
       return n;
     };
     const b = field('blob');
@@ -107,10 +149,13 @@ export class DynamoGuard implements WalletGuard {
     const owner = str('owner');
     const keyRef = str('keyRef');
     if (!blob?.length || !owner || !keyRef) throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is incomplete');
-    return { walletId, owner, keyRef, version: num('version'), blob, failed: num('failed'), lockedUntil: num('lockedUntil') };
+    const g = field('guesses');
+    const legacy = g === undefined;
+    const guesses = g ? readGuesses(g) : legacyGuesses(num('failed'), num('lockedUntil'), field('updatedAt') ? num('updatedAt') : 0);
+    return { walletId, owner, keyRef, version: num('version'), blob, guesses, rev: str('rev') ?? '', legacy };
   }
 
-  async create(r: GuardRecord): Promise<void> {
+  async create(r: NewGuardRecord): Promise<void> {
     try {
       await this.client.putItem(
         this.config.table,
@@ -120,8 +165,8 @@ export class DynamoGuard implements WalletGuard {
           keyRef: S(r.keyRef),
           version: N(r.version),
           blob: { B: r.blob },
-          failed: N(r.failed),
-          lockedUntil: N(r.lockedUntil),
+          guesses: guessesItem(r.guesses),
+          rev: S(newRev()),
           updatedAt: N(Date.now()),
         },
         'attribute_not_exists(pk)',
@@ -132,41 +177,77 @@ export class DynamoGuard implements WalletGuard {
     }
   }
 
-  countGuess(walletId: string, read: Pick<GuardRecord, 'version' | 'failed'>, next: Pick<GuardRecord, 'failed' | 'lockedUntil'>): Promise<void> {
-    return this.update(walletId, 'SET failed = :nf, lockedUntil = :nl, updatedAt = :now', 'version = :v AND failed = :f', {
-      ':nf': N(next.failed),
-      ':nl': N(next.lockedUntil),
-      ':v': N(read.version),
-      ':f': N(read.failed),
-    });
+  async admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<void> {
+    const pending: Guess = { state: 'pending', at };
+    if (read.legacy) {
+      // The first guess on an item from before tokens writes its failures as guesses, if it is still as read.
+      const legacy = [...read.guesses.values()];
+      await this.update(
+        walletId,
+        'SET guesses = :all, rev = :rev, updatedAt = :now REMOVE failed, lockedUntil',
+        'attribute_not_exists(guesses) AND version = :v AND failed = :f',
+        { ':all': guessesItem(new Map([...read.guesses, [token, pending]])), ':v': N(read.version), ':f': N(legacy.length) },
+      );
+      return;
+    }
+    await this.update(
+      walletId,
+      'SET guesses.#t = :g, rev = :rev, updatedAt = :now',
+      mode === 'budget' ? 'version = :v AND size(guesses) < :max AND attribute_not_exists(guesses.#t)' : 'version = :v AND rev = :r',
+      { ':g': guessValue(pending), ':v': N(read.version), ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }) },
+      { '#t': token },
+    );
   }
 
-  clear(walletId: string, version: number, failed: number): Promise<void> {
-    return this.update(walletId, 'SET failed = :zero, lockedUntil = :zero, updatedAt = :now', 'version = :v AND failed = :f', {
-      ':zero': N(0),
-      ':v': N(version),
-      ':f': N(failed),
-    });
+  async fail(walletId: string, token: string, at: number): Promise<ReadonlyMap<string, Guess> | undefined> {
+    try {
+      const after = await this.update(
+        walletId,
+        'SET guesses.#t = :g, rev = :rev, updatedAt = :now',
+        'attribute_exists(guesses.#t)',
+        { ':g': guessValue({ state: 'failed', at }) },
+        { '#t': token },
+        true,
+      );
+      return after?.guesses ? readGuesses(after.guesses) : undefined;
+    } catch (err) {
+      if (err instanceof GuardConflict) return undefined; // cleared meanwhile (it had expired and a right PIN removed it)
+      throw err;
+    }
   }
 
-  advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>): Promise<void> {
-    return this.update(walletId, 'SET version = :nv, #blob = :b, keyRef = :k, failed = :zero, lockedUntil = :zero, updatedAt = :now', 'version = :v', {
+  async clear(walletId: string, token: string, failures: readonly string[]): Promise<void> {
+    const names: Record<string, string> = { '#t': token };
+    failures.forEach((f, i) => (names[`#f${i}`] = f));
+    const removed = Object.keys(names).map((n) => `guesses.${n}`);
+    await this.update(walletId, `REMOVE ${removed.join(', ')} SET rev = :rev, updatedAt = :now`, 'attribute_exists(guesses.#t)', {}, names);
+  }
+
+  async advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>): Promise<void> {
+    await this.update(walletId, 'SET version = :nv, #blob = :b, keyRef = :k, rev = :rev, updatedAt = :now', 'version = :v', {
       ':nv': N(next.version),
       ':b': { B: next.blob },
       ':k': S(next.keyRef),
-      ':zero': N(0),
       ':v': N(fromVersion),
     });
   }
 
-  private async update(walletId: string, set: string, condition: string, values: Item): Promise<void> {
+  private async update(
+    walletId: string,
+    expression: string,
+    condition: string,
+    values: Item,
+    names: Record<string, string> = {},
+    returnNew = false,
+  ): Promise<Item | undefined> {
     try {
-      await this.client.updateItem(this.config.table, pk(walletId), {
-        set,
+      return await this.client.updateItem(this.config.table, pk(walletId), {
+        expression,
         condition: `attribute_exists(pk) AND ${condition}`,
-        values: { ...values, ':now': N(Date.now()) },
+        values: { ...values, ':rev': S(newRev()), ':now': N(Date.now()) },
         // BLOB is a DynamoDB reserved word.
-        ...(set.includes('#blob') ? { names: { '#blob': 'blob' } } : {}),
+        names: { ...names, ...(expression.includes('#blob') ? { '#blob': 'blob' } : {}) },
+        ...(returnNew ? { returnNew } : {}),
       });
     } catch (err) {
       if (isConditionFailure(err)) throw new GuardConflict('the guard record changed');

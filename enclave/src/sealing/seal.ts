@@ -21,7 +21,9 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import { GuardConflict, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { tally } from '../guard/budget.js';
+import { GuardConflict, legacyGuesses, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuessCounter, SharedGuesses } from './guesses.js';
 import { phases } from '../phases.js';
 import {
   AEAD_XCHACHA20_POLY1305,
@@ -41,19 +43,9 @@ import {
 import { seedFromEntropy } from '../keys/derive.js';
 import { ARGON2_POLICY, ARGON2_SALT_BYTES, seedKey, stateKey, stretchPin, withinBounds } from './kdf.js';
 
-/** Consecutive wrong PINs before a wallet locks. */
-export const MAX_PIN_ATTEMPTS = 5;
-/** First lock-out; doubles with each further failure. */
-export const LOCKOUT_BASE_MS = 60_000;
-export const LOCKOUT_MAX_MS = 24 * 3600_000;
-/** Conditional guard writes lost to concurrent ones are retried this often before WALLET_CONFLICT. */
+export { MAX_PIN_ATTEMPTS, LOCKOUT_BASE_MS, LOCKOUT_MAX_MS, lockoutMs } from '../guard/budget.js';
+/** Reads of a guard record lost to concurrent writes (a PIN change) are retried this often before WALLET_CONFLICT. */
 const GUARD_RETRIES = 12;
-
-/** Lock-out after `failures` consecutive wrong PINs (0 below the limit). */
-export function lockoutMs(failures: number): number {
-  if (failures < MAX_PIN_ATTEMPTS) return 0;
-  return Math.min(LOCKOUT_BASE_MS * 2 ** (failures - MAX_PIN_ATTEMPTS), LOCKOUT_MAX_MS);
-}
 
 /** Encryption context binding a data key to its wallet and owner (KMS enforces it on Decrypt). */
 export function encryptionContext(walletId: string, userId: string): Record<string, string> {
@@ -99,6 +91,26 @@ export interface SealerOptions {
   now?: () => number;
 }
 
+/** What one guess opens, shared by the requests that joined it; each gets its own copy. */
+interface SharedOpen {
+  dataKey: Uint8Array;
+  secret: WalletSecret;
+  /** The clear of the guess (see OpenedWallet.settled). */
+  settled: Promise<void>;
+}
+
+const copyOpen = (s: SharedOpen): SharedOpen => ({
+  dataKey: s.dataKey.slice(),
+  secret: { entropy: s.secret.entropy.slice(), seed: s.secret.seed?.slice() },
+  settled: s.settled,
+});
+
+function disposeOpen(s: SharedOpen): void {
+  s.dataKey.fill(0);
+  s.secret.entropy.fill(0);
+  s.secret.seed?.fill(0);
+}
+
 const settledValue = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
 
 export class Sealer {
@@ -112,14 +124,21 @@ export class Sealer {
    * entry costs one failed write and a fresh read, never a wrong answer.
    */
   private readonly records = new Map<string, GuardRecord>();
-  /** Clears of right PINs still in flight, by wallet (see countGuess). */
-  private readonly clearing = new Map<string, Promise<void>>();
+  private readonly counter: GuessCounter;
+  /** Guesses in flight in this enclave, joined by requests with the same wallet and PIN. */
+  private readonly shared = new SharedGuesses<SharedOpen>(disposeOpen);
 
   constructor(options: SealerOptions) {
     this.provider = options.provider;
     this.guard = options.guard;
     this.kmsKeyArn = options.kmsKeyArn;
     this.now = options.now ?? Date.now;
+    this.counter = new GuessCounter({
+      guard: this.guard,
+      now: this.now,
+      remember: (r) => this.remember(r),
+      forget: (walletId) => this.records.delete(walletId),
+    });
   }
 
   /**
@@ -150,9 +169,9 @@ export class Sealer {
         salt,
         generation: 1,
       });
-      const record: GuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, failed: 0, lockedUntil: 0 };
+      const record: NewGuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, guesses: new Map() };
       await this.guard.create(record);
-      this.remember(record);
+      this.remember({ ...record, rev: '', legacy: false });
       return blob;
     } finally {
       key?.plaintext.fill(0);
@@ -175,6 +194,8 @@ export class Sealer {
     if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn)
       throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob names another KMS key than the one this enclave uses');
     for (let attempt = 0; ; attempt++) {
+      if (attempt > GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const record =
         this.records.get(walletId) ??
         (await phases.time('guard_read', () => this.guard.get(walletId))) ??
@@ -187,8 +208,6 @@ export class Sealer {
         if (err instanceof GuardConflict || (err instanceof EnclaveWalletError && err.code !== 'PIN_INVALID' && err.code !== 'PIN_LOCKED'))
           this.records.delete(walletId);
         if (!(err instanceof GuardConflict)) throw err;
-        if (attempt >= GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
       }
     }
   }
@@ -209,13 +228,29 @@ export class Sealer {
     }
     if (!withinBounds(blob.argon2)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s PIN-stretching cost is outside this image’s bounds');
     const now = this.now();
-    if (now < record.lockedUntil) {
-      throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((record.lockedUntil - now) / 1000) });
+    const state = tally(record.guesses, now);
+    if (state.next === 'locked') {
+      throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((state.lockedUntil - now) / 1000) });
     }
+    const own = await this.shared.join({ walletId, userId, version: record.version, pin }, () => this.guess(record, blob, pin), copyOpen);
+    try {
+      if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, own.dataKey))
+        throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
+    } catch (err) {
+      disposeOpen(own);
+      throw err;
+    }
+    return this.opened(record, blob, own, stale ? record.blob : undefined);
+  }
 
-    // The guess is stored as a failure before its answer exists; the KMS call and the PIN stretch run meanwhile.
+  /**
+   * One guess: counted in the guard before its answer exists, while the KMS call and the PIN stretch run; a
+   * wrong PIN becomes a failure, a right one clears its guess (and the failures before it) after the answer.
+   */
+  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array): Promise<SharedOpen> {
+    const { walletId, owner: userId } = record;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.countGuess(record, walletId),
+      this.counter.count(record),
       phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
       stretchPin(pin, blob.argon2.salt, blob.argon2),
     ]);
@@ -224,100 +259,44 @@ export class Sealer {
     let handedOver = false;
     try {
       if (counted.status === 'rejected') throw counted.reason;
-      const { failures, lockedUntil } = counted.value;
-      if (!dataKey) throw (dataKeyResult as PromiseRejectedResult).reason;
-      if (!stretched) throw (stretchedResult as PromiseRejectedResult).reason;
-      if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, dataKey))
-        throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
+      const guess = counted.value;
+      if (!dataKey || !stretched) {
+        this.counter.abandoned(walletId); // counted, never answered: it stays counted
+        throw !dataKey ? (dataKeyResult as PromiseRejectedResult).reason : (stretchedResult as PromiseRejectedResult).reason;
+      }
       const key = seedKey(dataKey, stretched, blob.argon2.salt);
       let plaintext: Uint8Array;
       try {
         plaintext = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
       } catch {
-        if (lockedUntil > 0)
-          throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil(lockoutMs(failures) / 1000) });
-        throw new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: MAX_PIN_ATTEMPTS - failures });
+        throw await this.counter.failed(guess);
       } finally {
         key.fill(0);
       }
       let secret: WalletSecret;
       try {
         secret = decodeWalletSecret(blob.version, plaintext);
+      } catch (err) {
+        this.counter.abandoned(walletId);
+        throw err;
       } finally {
         plaintext.fill(0);
       }
-      // The right PIN clears the count, conditionally on the count this guess wrote (see WalletGuard.clear). Until
-      // the write lands the guess stays counted; if it fails, it stays counted (fail closed). It runs while the
-      // caller signs, and answering does not wait for it.
-      const settled = this.guard.clear(walletId, record.version, failures).then(
-        () => this.remember({ ...record, failed: 0, lockedUntil: 0 }),
-        (err: unknown) => {
-          this.records.delete(walletId);
-          // The version moved on (a PIN change elsewhere), or another guess was counted since.
-          if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while it was used; retry');
-          throw err;
-        },
-      );
+      // The right PIN clears its guess while the caller signs; answering does not wait for it (the guess was
+      // counted before the answer existed). If the clear fails, the guess stays counted (fail closed).
+      const settled = this.counter.cleared(guess);
       settled.catch(() => undefined); // observed by the caller; never an unhandled rejection
-      // The next guess on this wallet in this enclave counts after this clear has landed, not against it.
-      const tracked = settled.finally(() => {
-        if (this.clearing.get(walletId) === tracked) this.clearing.delete(walletId);
-      });
-      tracked.catch(() => undefined);
-      this.clearing.set(walletId, tracked);
       handedOver = true;
-      return this.opened(record, blob, dataKey, secret, stale ? record.blob : undefined, walletId, userId, settled);
+      return { dataKey, secret, settled };
     } finally {
       stretched?.fill(0);
       if (!handedOver) dataKey?.fill(0);
     }
   }
 
-  /**
-   * Counts one guess in the guard (the write conditional on the count read), while the stretch for `first`'s
-   * blob runs. A write lost to a concurrent one (another guess; this enclave's own clear of an earlier right
-   * PIN, which it first waits for) is re-read and written again, without a new stretch, as long as the wallet's
-   * version and blob are the ones being stretched for; otherwise GuardConflict, and the caller starts over.
-   */
-  private async countGuess(first: GuardRecord, walletId: string): Promise<{ failures: number; lockedUntil: number }> {
-    const pending = this.clearing.get(walletId);
-    if (pending) await pending.catch(() => undefined);
-    const sameWallet = (r: GuardRecord | undefined): r is GuardRecord => !!r && r.version === first.version && sameBytes(r.blob, first.blob);
-    const cached = this.records.get(walletId);
-    let record = sameWallet(cached) ? cached : first;
-    for (let attempt = 0; ; attempt++) {
-      const now = this.now();
-      if (now < record.lockedUntil) {
-        throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((record.lockedUntil - now) / 1000) });
-      }
-      const failures = record.failed + 1;
-      const lockedUntil = failures >= MAX_PIN_ATTEMPTS ? now + lockoutMs(failures) : 0;
-      try {
-        await phases.time('guard_count', () => this.guard.countGuess(walletId, record, { failed: failures, lockedUntil }));
-        this.remember({ ...record, failed: failures, lockedUntil });
-        return { failures, lockedUntil };
-      } catch (err) {
-        if (!(err instanceof GuardConflict)) throw err;
-        if (attempt >= GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
-        const fresh = await phases.time('guard_read', () => this.guard.get(walletId));
-        if (!sameWallet(fresh)) throw err; // a PIN change: the stretch under way is for a blob that is no longer current
-        record = fresh;
-        this.remember(fresh);
-      }
-    }
-  }
-
-  private opened(
-    record: GuardRecord,
-    blob: SealedBlob,
-    dataKey: Uint8Array,
-    secret: WalletSecret,
-    current: Uint8Array | undefined,
-    walletId: string,
-    userId: string,
-    settled: Promise<void>,
-  ): OpenedWallet {
+  private opened(record: GuardRecord, blob: SealedBlob, own: SharedOpen, current: Uint8Array | undefined): OpenedWallet {
+    const { walletId, owner: userId } = record;
+    const { dataKey, secret, settled } = own;
     let disposed = false;
     return {
       walletId,
@@ -328,9 +307,7 @@ export class Sealer {
       current,
       dispose: () => {
         disposed = true;
-        secret.entropy.fill(0);
-        secret.seed?.fill(0);
-        dataKey.fill(0);
+        disposeOpen(own);
       },
       changePin: async (newPin) => {
         if (disposed) throw new Error('changePin after dispose');
@@ -358,7 +335,7 @@ export class Sealer {
         try {
           await settled;
           await this.guard.advance(walletId, record.version, { version: record.version + 1, blob: next, keyRef: record.keyRef });
-          this.remember({ ...record, version: record.version + 1, blob: next, failed: 0, lockedUntil: 0 });
+          this.records.delete(walletId); // read afresh next time: guesses may have been counted meanwhile
         } catch (err) {
           this.records.delete(walletId);
           if (err instanceof GuardConflict)
@@ -392,18 +369,17 @@ export class Sealer {
     } finally {
       dataKey.fill(0);
     }
-    const record: GuardRecord = {
+    const record: NewGuardRecord = {
       walletId,
       owner: userId,
       keyRef: keyRefOf(blob.kmsCiphertext),
       version: 0,
       blob: bytes,
-      failed: state.failedAttempts,
-      lockedUntil: state.lockedUntilMs,
+      guesses: legacyGuesses(state.failedAttempts, state.lockedUntilMs, this.now()),
     };
     try {
       await this.guard.create(record);
-      return record;
+      return { ...record, rev: '', legacy: false };
     } catch (err) {
       if (err instanceof EnclaveWalletError && err.code === 'WALLET_EXISTS') return undefined;
       throw err;

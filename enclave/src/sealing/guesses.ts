@@ -1,0 +1,198 @@
+/**
+ * Counting PIN guesses in the guard (docs/guard.md, rules in guard/budget.ts),
+ * and sharing one guess between concurrent requests that carry the same PIN.
+ *
+ * A guess is counted under a fresh random token before its answer exists. A
+ * sixth guess while five are counted waits (with a deadline) for one of them
+ * to be answered, instead of being refused: five right PINs in flight are not
+ * five failures. Requests for the same wallet with the same PIN that arrive
+ * while a guess with that PIN is in flight in this enclave join it: one
+ * count, one stretch, one answer for all (a repeated PIN tells an attacker
+ * nothing new), so a batch of signatures costs one guess.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
+import { GuardConflict, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { phases } from '../phases.js';
+
+/** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
+export const ADMISSION_WAIT_MS = 10_000;
+
+/** A guess counted in the guard: its token, and the state it was counted against. */
+export interface Counted {
+  token: string;
+  base: GuardRecord;
+  tally: Tally;
+}
+
+export interface GuessOptions {
+  guard: WalletGuard;
+  now: () => number;
+  /** This enclave's last view of a wallet's record (a hint: every write is conditional). */
+  remember(record: GuardRecord): void;
+  forget(walletId: string): void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const lockedError = (lockedUntil: number, now: number): EnclaveWalletError =>
+  new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((lockedUntil - now) / 1000) });
+
+export class GuessCounter {
+  /** Wakes the guesses of this enclave waiting on a wallet when one of its guesses is answered. */
+  private readonly waiting = new Map<string, Array<() => void>>();
+
+  constructor(private readonly o: GuessOptions) {}
+
+  /**
+   * Counts a guess on the wallet of `record` (the version being stretched for). Waits while the budget is
+   * taken by guesses in flight; throws PIN_LOCKED while locked, GuardConflict when the version moved on (the
+   * caller starts over), WALLET_CONFLICT when no place came free in time.
+   */
+  async count(record: GuardRecord): Promise<Counted> {
+    const walletId = record.walletId;
+    const token = randomBytes(16).toString('hex');
+    const deadline = performance.now() + ADMISSION_WAIT_MS; // real time: the clock given may stand still in tests
+    let base = record;
+    for (let round = 0; ; round++) {
+      const now = this.o.now();
+      const t = tally(base.guesses, now);
+      if (t.next === 'locked') throw lockedError(t.lockedUntil, now);
+      if (t.next !== 'wait') {
+        try {
+          await phases.time('guard_count', () => this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget'));
+          this.o.remember(withGuess(base, token, { state: 'pending', at: now }));
+          return { token, base, tally: t };
+        } catch (err) {
+          if (!(err instanceof GuardConflict)) throw err;
+        }
+      }
+      if (performance.now() >= deadline) throw new EnclaveWalletError('WALLET_CONFLICT', 'other PIN checks on this wallet are still in flight; retry');
+      if (t.next === 'wait') await phases.time('guard_wait', () => this.waitFor(walletId, Math.min(10 * 2 ** round, 200)));
+      const fresh = await phases.time('guard_read', () => this.o.guard.get(walletId));
+      if (!fresh || fresh.version !== record.version) throw new GuardConflict('the wallet’s version moved on');
+      base = fresh;
+      this.o.remember(fresh);
+    }
+  }
+
+  /** A wrong PIN: the guess becomes a failure (waited for: it dates the lock-out); the answer, from the state it left. */
+  async failed(c: Counted): Promise<EnclaveWalletError> {
+    const walletId = c.base.walletId;
+    const at = this.o.now();
+    let after: ReadonlyMap<string, Guess> | undefined;
+    try {
+      after = await this.o.guard.fail(walletId, c.token, at);
+    } catch {
+      // The guess stays counted as pending, and becomes a failure at its TTL: nothing is lost by answering.
+    }
+    this.o.forget(walletId);
+    this.wake(walletId);
+    const now = this.o.now();
+    const answer = wrongPinAnswer(tally(after ?? withGuess(c.base, c.token, { state: 'failed', at }).guesses, now), now);
+    return answer.code === 'PIN_LOCKED'
+      ? new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: answer.retryAfter })
+      : new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: answer.attemptsLeft });
+  }
+
+  /**
+   * A right PIN: removes its guess and the failures counted before it, nothing else. Resolves once written;
+   * if the token is gone already (it expired and another right PIN removed it), there is nothing to clear.
+   * Rejects only if the guard failed: the guess then stays counted (fail closed).
+   */
+  async cleared(c: Counted): Promise<void> {
+    const walletId = c.base.walletId;
+    try {
+      await this.o.guard.clear(walletId, c.token, c.tally.failures);
+      const guesses = new Map(c.base.guesses);
+      for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
+      this.o.remember({ ...c.base, guesses });
+    } catch (err) {
+      this.o.forget(walletId);
+      if (!(err instanceof GuardConflict)) throw err;
+    } finally {
+      this.wake(walletId);
+    }
+  }
+
+  /** A guess that never reached an answer (KMS or the guard failed): it stays counted; waiters look again. */
+  abandoned(walletId: string): void {
+    this.o.forget(walletId);
+    this.wake(walletId);
+  }
+
+  private waitFor(walletId: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const list = this.waiting.get(walletId) ?? [];
+      list.push(resolve);
+      this.waiting.set(walletId, list);
+      sleep(ms).then(resolve, resolve);
+    });
+  }
+
+  private wake(walletId: string): void {
+    const list = this.waiting.get(walletId);
+    this.waiting.delete(walletId);
+    for (const w of list ?? []) w();
+  }
+}
+
+function withGuess(record: GuardRecord, token: string, guess: Guess): GuardRecord {
+  return { ...record, guesses: new Map([...record.guesses, [token, guess]]), legacy: false };
+}
+
+/**
+ * Concurrent requests that would make the same guess share it: keyed by an HMAC (under a key of this process)
+ * of the wallet, user, version and PIN, so the map holds nothing PIN-equivalent that outlives the process.
+ * Each request gets its own copy of the result (`copy`); the shared one is disposed once every request has
+ * taken its copy.
+ */
+export class SharedGuesses<T> {
+  private readonly key = randomBytes(32);
+  private readonly inFlight = new Map<string, { users: number; result: Promise<T> }>();
+
+  constructor(private readonly dispose: (shared: T) => void) {}
+
+  async join<U>(parts: { walletId: string; userId: string; version: number; pin: Uint8Array }, start: () => Promise<T>, copy: (shared: T) => U): Promise<U> {
+    const id = this.idOf(parts);
+    let entry = this.inFlight.get(id);
+    if (!entry) {
+      const created = { users: 0, result: start() };
+      entry = created;
+      this.inFlight.set(id, created);
+      // Registered first, so it runs before any request's continuation: no one joins a settled guess.
+      created.result.then(
+        () => this.inFlight.delete(id),
+        () => this.inFlight.delete(id),
+      );
+    }
+    entry.users++;
+    try {
+      return copy(await entry.result);
+    } finally {
+      if (--entry.users === 0) entry.result.then(this.dispose, () => undefined);
+    }
+  }
+
+  /** How many guesses are in flight (for tests). */
+  get size(): number {
+    return this.inFlight.size;
+  }
+
+  private idOf(p: { walletId: string; userId: string; version: number; pin: Uint8Array }): string {
+    const enc = new TextEncoder();
+    const label = enc.encode(`${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`);
+    const data = new Uint8Array(label.length + p.pin.length);
+    data.set(label);
+    data.set(p.pin, label.length);
+    try {
+      return bytesToHex(hmac(sha256, this.key, data));
+    } finally {
+      data.fill(0);
+    }
+  }
+}
