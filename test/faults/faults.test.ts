@@ -47,8 +47,9 @@ async function api(
   method: string,
   path: string,
   body?: unknown,
+  base = stack.url,
 ): Promise<{ status: number; body: { error?: { code: string; attemptsLeft?: number } } & Record<string, unknown> }> {
-  const res = await fetch(stack.url + path, {
+  const res = await fetch(base + path, {
     method,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -56,9 +57,10 @@ async function api(
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {} };
 }
-async function envelope(body: EnvelopeBody): Promise<string> {
+/** A PIN envelope sealed to the enclave behind `base` (each enclave has a key of its own). */
+async function envelope(body: EnvelopeBody, base = stack.url): Promise<string> {
   const nonce = Buffer.from(sha256(new TextEncoder().encode(String(Math.random())))).toString('hex');
-  const res = (await (await fetch(`${stack.url}/v1/enclave/attestation?nonce=${nonce}`)).json()) as { document: string };
+  const res = (await (await fetch(`${base}/v1/enclave/attestation?nonce=${nonce}`)).json()) as { document: string };
   const key = verifyAttestationDocument(Buffer.from(res.document, 'base64'), {
     root: readDevRoot(stack.caDir),
     expectedNonce: Buffer.from(nonce, 'hex'),
@@ -73,13 +75,24 @@ async function newWallet(pin = '493817'): Promise<string> {
   addresses.set(walletId, (res.body.accounts as Array<{ network: string; address: string }>).find((a) => a.network === 'evm')!.address);
   return walletId;
 }
-const sign = async (walletId: string, pin = '493817', text = 'fault') =>
-  api('POST', `/v1/wallets/${walletId}/sign`, {
-    network: 'evm',
-    kind: 'message',
-    message: text,
-    pinEnvelope: await envelope({ purpose: 'sign', sub: userId, walletId, network: 'evm', address: addresses.get(walletId)!, digest: hashMessage(text), pin }),
-  });
+const sign = async (walletId: string, pin = '493817', text = 'fault', base = stack.url) =>
+  api(
+    'POST',
+    `/v1/wallets/${walletId}/sign`,
+    {
+      network: 'evm',
+      kind: 'message',
+      message: text,
+      pinEnvelope: await envelope(
+        { purpose: 'sign', sub: userId, walletId, network: 'evm', address: addresses.get(walletId)!, digest: hashMessage(text), pin },
+        base,
+      ),
+    },
+    base,
+  );
+const until = async (done: () => Promise<boolean> | boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !(await done()); i++) await new Promise((r) => setTimeout(r, 25));
+};
 /** Waits until the host has reconnected every connection of its pool to the enclave. */
 async function ready(): Promise<void> {
   let ok = 0;
@@ -135,7 +148,7 @@ test('the guard down or refusing: 503 GUARD_UNAVAILABLE, nothing created or sign
   expect((await sign(walletId)).status).toBe(200);
 }, 60_000);
 
-test('a clear that fails leaves the right guess counted (the fifth: locked); a count that fails answers nothing', async () => {
+test('a clear that fails leaves the right guess counted (in flight, then a failure); a count that fails answers nothing', async () => {
   const walletId = await newWallet();
   for (let i = 0; i < 4; i++) expect((await sign(walletId, '000000')).body.error!.code).toBe('PIN_INVALID');
   // The right PIN, whose guess was counted before its answer existed; the write that clears the count fails.
@@ -223,3 +236,64 @@ test('the host killed mid-request: the client sees the connection drop, nothing 
   expect((await stored(walletId)).version).toBe(before.version);
   expect((await sign(walletId)).status).toBe(200);
 }, 60_000);
+
+describe('one wallet, many guesses at once', () => {
+  test('32 signatures with the right PIN at once all answer 200, through one host and across two host + enclave pairs', async () => {
+    const walletId = await newWallet();
+    const one = await Promise.all(Array.from({ length: 32 }, (_, i) => sign(walletId, '493817', `batch ${i}`)));
+    expect(one.map((r) => r.status)).toEqual(Array(32).fill(200));
+    const second = await stack.addHost({ ownEnclave: true });
+    const two = await Promise.all(Array.from({ length: 32 }, (_, i) => sign(walletId, '493817', `pair ${i}`, i % 2 ? second.url : stack.url)));
+    expect(two.map((r) => r.status)).toEqual(Array(32).fill(200));
+    // Wrong PINs mixed into a batch: every right one still signs, every wrong one is told so.
+    const mixed = await Promise.all([
+      ...Array.from({ length: 16 }, (_, i) => sign(walletId, '493817', `mixed ${i}`, i % 2 ? second.url : stack.url)),
+      ...[0, 1, 2].map((i) => sign(walletId, `55566${i}`, 'wrong', i % 2 ? second.url : stack.url)),
+    ]);
+    expect(mixed.slice(0, 16).map((r) => r.status)).toEqual(Array(16).fill(200));
+    expect(mixed.slice(16).map((r) => r.body.error?.code)).toEqual(Array(3).fill('PIN_INVALID'));
+    // Counted exactly: the failures left (those answered after a right guess was counted) plus the wrong guesses
+    // still answered before the lock make five.
+    await until(async () => !(await guesses(walletId)).includes('p'));
+    const left = (await guesses(walletId)).length;
+    expect(left).toBeLessThanOrEqual(3);
+    const answers: string[] = [];
+    for (let i = 0; i < 6 - left; i++) answers.push((await sign(walletId, `77788${i}`)).body.error!.code);
+    expect(answers.slice(0, 4 - left)).toEqual(Array(4 - left).fill('PIN_INVALID'));
+    expect(answers.slice(4 - left)).toEqual(['PIN_LOCKED', 'PIN_LOCKED']);
+    expect(await guesses(walletId)).toEqual(['f', 'f', 'f', 'f', 'f']);
+  }, 120_000);
+
+  test('a carrier that holds, duplicates, reorders and replays the enclave’s guard writes gets no extra guesses', async () => {
+    const walletId = await newWallet();
+    guard.recorded.length = 0;
+    guard.held.length = 0;
+    // The user's right PIN: the carrier keeps the clear that follows it, and the enclave client's retry of it.
+    guard.rule = (op, body) => (op.endsWith('.UpdateItem') && body.includes('REMOVE guesses') ? 'hold' : undefined);
+    expect((await sign(walletId)).status).toBe(200);
+    await until(() => guard.held.length === 2);
+    guard.rule = undefined;
+    expect(guard.held).toHaveLength(2);
+    const guessUntilRefused = async (from: number): Promise<string[]> => {
+      const codes: string[] = [];
+      for (let i = from; i < from + 8; i++) {
+        codes.push((await sign(walletId, `90${String(i).padStart(4, '0')}`)).body.error!.code);
+        if (codes.at(-1) !== 'PIN_INVALID') break;
+      }
+      return codes;
+    };
+    // The held right guess still takes its place: four wrong ones fit beside it, the fifth waits and is refused.
+    const first = await guessUntilRefused(0);
+    expect(first).toEqual(['PIN_INVALID', 'PIN_INVALID', 'PIN_INVALID', 'PIN_INVALID', 'WALLET_CONFLICT']);
+    // Now the carrier delivers: the held clears, twice over in both orders, then every guard write it saw, newest first.
+    await guard.deliver([...guard.held].reverse());
+    await guard.deliver(guard.held);
+    await guard.deliver(guard.recorded.filter((r) => r.target.endsWith('.UpdateItem')).reverse());
+    // The late clear removed its own guess and nothing counted after it; replays re-count old guesses, never uncount.
+    const after = await guesses(walletId);
+    expect(after.filter((g) => g === 'f')).toHaveLength(4);
+    const second = await guessUntilRefused(100);
+    expect(second.filter((c) => c === 'PIN_INVALID').length + first.filter((c) => c === 'PIN_INVALID').length).toBeLessThanOrEqual(5);
+    expect(second.at(-1)).not.toBe('PIN_INVALID');
+  }, 120_000);
+});

@@ -10,9 +10,18 @@ import type { AddressInfo } from 'node:net';
 /**
  * Drop the connection (`down`), pass the request on but drop the connection
  * instead of answering (`lost-answer`: the service acted, the caller never
- * learns it), answer an AWS error, or pass the request on after a delay.
+ * learns it), keep it to deliver later (`hold`: the caller sees a 500), answer
+ * an AWS error, or pass the request on after a delay.
  */
-export type Fault = 'down' | 'lost-answer' | { status: number; type: string } | { delayMs: number };
+export type Fault = 'down' | 'lost-answer' | 'hold' | { status: number; type: string } | { delayMs: number };
+
+/** A request as it was sent (signed headers and body), to be delivered later, as often as wanted. */
+export interface HeldRequest {
+  target: string;
+  body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+  url: string;
+}
 
 export interface FaultProxy {
   url: string;
@@ -20,12 +29,39 @@ export interface FaultProxy {
   rule: ((target: string, body: string) => Fault | undefined) | undefined;
   /** Requests seen, by X-Amz-Target. */
   seen: string[];
+  /** Every request passed through or held, as sent: a hostile carrier keeps them to replay. */
+  recorded: HeldRequest[];
+  /** Requests held (`hold`): answered 500 to the sender, never delivered until `deliver`. */
+  held: HeldRequest[];
+  /** Sends requests upstream now (the same signed bytes), one after another; their HTTP statuses. */
+  deliver(requests: HeldRequest[]): Promise<number[]>;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const target = new URL(targetUrl);
-  const proxy: FaultProxy = { url: '', rule: undefined, seen: [], close: async () => undefined };
+  const send = (r: HeldRequest): Promise<number> =>
+    new Promise((resolve) => {
+      const upstream = request({ host: target.hostname, port: target.port, path: r.url, method: 'POST', headers: r.headers }, (answer) => {
+        answer.resume();
+        answer.on('end', () => resolve(answer.statusCode ?? 0));
+      });
+      upstream.on('error', () => resolve(0));
+      upstream.end(r.body);
+    });
+  const proxy: FaultProxy = {
+    url: '',
+    rule: undefined,
+    seen: [],
+    recorded: [],
+    held: [],
+    deliver: async (requests) => {
+      const statuses: number[] = [];
+      for (const r of requests) statuses.push(await send(r));
+      return statuses;
+    },
+    close: async () => undefined,
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -33,7 +69,16 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       const body = Buffer.concat(chunks);
       const op = String(req.headers['x-amz-target'] ?? '');
       proxy.seen.push(op);
+      const copy: HeldRequest = { target: op, body, headers: { ...req.headers }, url: req.url ?? '/' };
+      proxy.recorded.push(copy);
       const fault = proxy.rule?.(op, body.toString('utf8'));
+      if (fault === 'hold') {
+        // As a carrier that keeps the request: the sender sees a server error (and may retry: a second copy).
+        proxy.held.push(copy);
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'held' }));
+        return;
+      }
       if (fault === 'down') {
         req.socket.destroy();
         return;

@@ -29,8 +29,11 @@ export interface Stack {
   enclave: RpcServer;
   enclaveAddress: string;
   restartEnclave(): Promise<void>;
-  /** Another host on the same table and enclave, with a store (and wallet cache) of its own, as a second instance would be. */
-  addHost(): Promise<{ url: string; store: Store }>;
+  /**
+   * Another host on the same table, with a store (and wallet cache) of its own, as a second instance would be;
+   * on the same enclave, or with `ownEnclave` an enclave process-equivalent of its own (a second pair).
+   */
+  addHost(pair?: { ownEnclave?: boolean }): Promise<{ url: string; store: Store }>;
   /** Cuts the host's connections and starts a new host process-equivalent on the same port, store and enclave. */
   crashHost(): Promise<void>;
   stopEnclave(): Promise<void>;
@@ -68,8 +71,8 @@ export async function startStack(
   const logger = hostLogger('info', { write: (line: string) => logLines.push(line) });
   const hostUrl = 'http://127.0.0.1';
   const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
-  const startHost = async (port: number, hostStore: Store = store): Promise<{ pool: EnclavePool; http: Server }> => {
-    const pool = new EnclavePool({ address: enclaveAddress, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
+  const startHost = async (port: number, hostStore: Store = store, address = enclaveAddress): Promise<{ pool: EnclavePool; http: Server }> => {
+    const pool = new EnclavePool({ address, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
     const demo = options.demo
       ? { issuerUrl, devRootPath: join(caDir, 'root.der'), ...(options.demo.chainRpc ? { chain: { rpcUrl: options.demo.chainRpc, chainId: 31337 } } : {}) }
       : undefined;
@@ -93,6 +96,7 @@ export async function startStack(
   const url = `http://127.0.0.1:${port}`;
   issuer.allowOrigin(url);
   const others: Array<{ pool: EnclavePool; http: Server }> = [];
+  const otherEnclaves: RpcServer[] = [];
 
   return {
     url,
@@ -114,9 +118,20 @@ export async function startStack(
     async restartEnclave() {
       enclave = await startEnclaveServer({ listen: enclaveAddress, logger: enclaveLogger, service: await createEnclaveService(testStartupConfig(caDir)) });
     },
-    async addHost() {
+    async addHost(pair: { ownEnclave?: boolean } = {}) {
       const other = newStore();
-      const h = await startHost(0, other);
+      let address = enclaveAddress;
+      if (pair.ownEnclave) {
+        // A second host + enclave pair, as on a second instance: same tables, same KMS key, its own enclave process.
+        const own = await startEnclaveServer({
+          listen: 'tcp://127.0.0.1:0',
+          logger: enclaveLogger,
+          service: await createEnclaveService(testStartupConfig(caDir)),
+        });
+        otherEnclaves.push(own);
+        address = own.address;
+      }
+      const h = await startHost(0, other, address);
       others.push(h);
       return { url: `http://127.0.0.1:${(h.http.address() as AddressInfo).port}`, store: other };
     },
@@ -137,6 +152,7 @@ export async function startStack(
       host.http.closeAllConnections();
       await closing(host.http);
       await enclave.close();
+      for (const e of otherEnclaves) await e.close();
       await closing(issuerServer);
       db.destroy();
       await aws.close();
