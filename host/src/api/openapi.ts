@@ -140,7 +140,7 @@ export function openApiDocument(): Record<string, unknown> {
     '/readyz': { get: { summary: 'Readiness (enclave and storage)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
     '/metrics': {
       get: {
-        summary: 'Prometheus metrics, for operators: Authorization: Bearer METRICS_TOKEN, or loopback clients when no token is set',
+        summary: 'Prometheus metrics, for operators: Authorization: Bearer METRICS_TOKEN, or loopback clients when no token is set and no proxy is trusted',
         responses: { '200': { description: 'text exposition format' }, '403': { description: 'FORBIDDEN' } },
       },
     },
