@@ -14,7 +14,7 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
     '/v1/auth/login',
     route(async (req, res) => {
       limits?.auth.hit(clientOf(req));
-      const { idToken } = S.loginBody.parse(req.body);
+      const { idToken } = S.parseBody(S.loginBody, req);
       const identity = await need(deps.idTokens, 'login').verify(idToken);
       await need(deps.store, 'storage').users.upsert({ ...identity, createdAt: new Date().toISOString() });
       res.locals.userId = identity.userId;
@@ -25,7 +25,7 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
     '/v1/auth/refresh',
     route(async (req, res) => {
       limits?.auth.hit(clientOf(req));
-      const { refreshToken } = S.refreshBody.parse(req.body);
+      const { refreshToken } = S.parseBody(S.refreshBody, req);
       const { userId, tokens } = await need(deps.tokens, 'authentication').refresh(refreshToken);
       res.locals.userId = userId;
       res.json(await loginAnswer(userId, tokens));

@@ -10,6 +10,7 @@ import type { ZodType } from 'zod';
 import { EnclaveWalletError, networkFromProto, type ResponseOf, type v1 } from '@enclave-wallet/proto';
 import type { AppDependencies } from '../app.js';
 import { sendFailure } from '../api/http-errors.js';
+import { parseBody } from '../api/schemas.js';
 import type { Metrics } from '../api/metrics.js';
 import type { RateLimiter } from '../api/rate-limit.js';
 import type { Account, WalletRecord } from '../storage/index.js';
@@ -123,7 +124,7 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   ) =>
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const body = schema.parse(req.body);
+      const body = parseBody(schema, req);
       const wallet = await loadWallet(userId, String(req.params.walletId), read);
       await fn({ userId, body, wallet, req, res });
     });
