@@ -93,7 +93,8 @@ export class TokenService {
    */
   async verifyAccess(token: string | undefined): Promise<AccessClaims> {
     const claims = await this.verifySignedAccess(token);
-    if (await this.revocations.revoked(claims.sessionId)) throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked (logout); log in again');
+    if (await this.revocations.revoked(claims.sessionId))
+      throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked (logout, or a refresh token used twice); log in again');
     return claims;
   }
 
