@@ -10,7 +10,7 @@ export type { Io } from './io.js';
 const USAGE = `usage: enclave-wallet <command> [options]
 
 commands:
-  verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601]
+  verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601] [--key-length N] [--inspect]
   kms-policy --measurements FILE [--pcr 0,1,2,8] [--account ID] [--role-arn ARN] [--admin-arn ARN]
 
 Run a command with --help for its options.`;

@@ -1,22 +1,49 @@
 /**
  * `enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]...
- * [--nonce HEX] [--at document|now|ISO-8601]` (SPEC §8).
+ * [--nonce HEX] [--at document|now|ISO-8601] [--key-length N] [--inspect]` (SPEC §8).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttestationError, verifyAttestationDocument, type TrustedRoot } from '@enclave-wallet/client';
+import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from '@enclave-wallet/client';
 import { UsageError, type Io, eachArg } from './io.js';
 
-export const VERIFY_USAGE = `usage: enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601]
+export const VERIFY_USAGE = `usage: enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601] [--key-length N] [--inspect]
 
 Verifies a COSE_Sign1 attestation document (raw CBOR or base64; - reads stdin).
-  --root   aws (default): the AWS Nitro root G1, pinned by fingerprint
-           dev: the local dev CA of the simulated NSM (.data/dev-ca/root.der)
-           PATH: a DER or PEM root certificate
-  --pcr    an expected PCR value, e.g. --pcr 0=9baef839...; repeatable
-  --nonce  the expected nonce, hex
-  --at     when certificates must be valid: now (default), document, or a time
+  --root        aws (default): the AWS Nitro root G1, pinned by fingerprint
+                dev: the local dev CA of the simulated NSM (.data/dev-ca/root.der)
+                PATH: a DER or PEM root certificate
+  --pcr         an expected PCR value, e.g. --pcr 0=9baef839...; repeatable
+  --nonce       the expected nonce, hex
+  --at          when certificates must be valid: now (default), document, or a time
+  --key-length  the document's public key length in bytes (default 32, the X25519 envelope key)
+  --inspect     only look at the document: no production policy
+With --root aws the production policy applies unless --inspect is given: PCR0
+must be pinned (--pcr 0=HEX), PCR0, PCR1 and PCR2 must not be all zeros (a
+debug-mode enclave), and the public key must have --key-length bytes.
 Prints one JSON object; exits 0 when valid, 1 when not, 2 on bad usage.`;
+
+/** The image measurements a debug-mode enclave reports as all zeros. */
+const IMAGE_PCRS = [0, 1, 2] as const;
+
+/**
+ * The production policy on a document whose chain, signature and pinned values
+ * already verified: no debug-mode (all-zero) image PCR, and a public key of `keyLength` bytes.
+ *
+ * @throws {AttestationError} DEBUG_ENCLAVE or PUBLIC_KEY_INVALID
+ */
+export function checkProductionPolicy(doc: Pick<AttestationDocument, 'pcrs' | 'publicKey'>, keyLength: number): void {
+  for (const index of IMAGE_PCRS) {
+    const value = doc.pcrs.get(index);
+    if (!value || value.every((b) => b === 0))
+      throw new AttestationError('DEBUG_ENCLAVE', `PCR${index} is ${value ? 'all zeros' : 'absent'}: a debug-mode enclave, whose memory the host can read`);
+  }
+  if (!doc.publicKey || doc.publicKey.length !== keyLength)
+    throw new AttestationError(
+      'PUBLIC_KEY_INVALID',
+      `the document's public key must be ${keyLength} bytes (it has ${doc.publicKey ? doc.publicKey.length : 'none'}; --key-length N for another key)`,
+    );
+}
 
 const hex = (b: Uint8Array | undefined): string | null => (b ? Buffer.from(b).toString('hex') : null);
 
@@ -50,6 +77,8 @@ export async function verifyAttestationCommand(args: string[], io: Io): Promise<
   let root: TrustedRoot = 'aws';
   let at: Date | 'document' | undefined;
   let nonce: Uint8Array | undefined;
+  let inspect = false;
+  let keyLength = 32;
   const pcrs: Record<number, string> = {};
   for (const { arg, value } of eachArg(args)) {
     if (arg === '--root') root = readRoot(value(), io);
@@ -70,7 +99,12 @@ export async function verifyAttestationCommand(args: string[], io: Io): Promise<
         if (Number.isNaN(d.getTime()) || !/^\d{4}-\d\d-\d\d/.test(v)) throw new UsageError('--at takes document, now or an ISO-8601 time');
         at = d;
       }
-    } else if (arg === '--help' || arg === '-h') {
+    } else if (arg === '--key-length') {
+      const v = value();
+      if (!/^[1-9]\d{0,3}$/.test(v)) throw new UsageError('--key-length takes a number of bytes, 1 to 9999');
+      keyLength = Number(v);
+    } else if (arg === '--inspect') inspect = true;
+    else if (arg === '--help' || arg === '-h') {
       io.stdout(VERIFY_USAGE);
       return 0;
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
@@ -85,9 +119,14 @@ export async function verifyAttestationCommand(args: string[], io: Io): Promise<
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  // With the AWS root the answer is a decision to trust, so the production policy applies; --inspect (or another root) only looks.
+  const production = root === 'aws' && !inspect;
   try {
-    // An inspection: the chain, the signature and each --pcr / --nonce given are checked (the SDK applies the production rules).
+    if (production && pcrs[0] === undefined)
+      throw new AttestationError('EXPECTATIONS_MISSING', 'with --root aws, pin the image with --pcr 0=HEX (or --inspect to only look at the document)');
+    // The chain, the signature and each --pcr / --nonce given; a nonce is not required (the document may be a saved one).
     const doc = verifyAttestationDocument(readDocument(raw), { root, at, expectedPcrs: pcrs, expectedNonce: nonce, policy: 'inspect' });
+    if (production) checkProductionPolicy(doc, keyLength);
     io.stdout(
       JSON.stringify({
         valid: true,
@@ -97,6 +136,7 @@ export async function verifyAttestationCommand(args: string[], io: Io): Promise<
         publicKey: hex(doc.publicKey),
         userData: hex(doc.userData),
         nonce: hex(doc.nonce),
+        policy: production ? 'production' : 'inspect',
       }),
     );
     return 0;

@@ -212,8 +212,19 @@ export class EnclaveWalletClient {
     return this.refreshing;
   }
 
-  logout(): void {
-    this.sessionState = undefined;
+  /**
+   * Ends the session on the host (`POST /v1/auth/logout`: its refresh token at once, its access tokens on every
+   * host within seconds), then forgets it. A session the host already refuses (401) counts as ended.
+   */
+  async logout(): Promise<void> {
+    if (!this.sessionState) return;
+    try {
+      await this.request('POST', '/v1/auth/logout');
+    } catch (err) {
+      if (!(err instanceof EnclaveWalletApiError && err.status === 401)) throw err;
+    } finally {
+      this.sessionState = undefined;
+    }
   }
 
   /**

@@ -44,7 +44,7 @@ export interface AppDependencies {
   rateLimits?: boolean;
   /** Load balancers in front of the host that append to X-Forwarded-For (TRUST_PROXY_HOPS); 0 trusts no header. */
   trustProxyHops?: number;
-  /** Bearer token for /metrics (METRICS_TOKEN); without one, /metrics answers loopback clients only. */
+  /** Bearer token for /metrics (METRICS_TOKEN); without one, /metrics answers loopback clients only, and nobody behind a trusted proxy. */
   metricsToken?: string;
   /** The demo page (local stack only, while the dev issuer is on). */
   demo?: DemoOptions;

@@ -22,7 +22,7 @@ export interface HostConfig {
   trustProxyHops: number;
   /** How long a stop waits for requests in flight (SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
-  /** Bearer token for /metrics; unset = loopback clients only. */
+  /** Bearer token for /metrics; unset = loopback clients only (and then TRUST_PROXY_HOPS must be 0). */
   metricsToken: string | undefined;
   /** The demo page: only with the dev issuer (the local stack). */
   demo: { issuerUrl: string; devRootPath: string; chain?: { rpcUrl: string; chainId: number } } | undefined;
@@ -79,6 +79,9 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   const trustProxyHops = Number(env.TRUST_PROXY_HOPS ?? '0');
   if (!Number.isInteger(trustProxyHops) || trustProxyHops < 0 || trustProxyHops > 5) problems.push('TRUST_PROXY_HOPS must be 0 to 5');
   if (env.METRICS_TOKEN !== undefined && env.METRICS_TOKEN.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
+  // Behind a proxy on the same machine every client's socket is loopback, so "loopback only" would let anyone in.
+  if (Number.isInteger(trustProxyHops) && trustProxyHops > 0 && !env.METRICS_TOKEN)
+    problems.push('METRICS_TOKEN is required with TRUST_PROXY_HOPS > 0 (behind a proxy every client may look like loopback)');
   const walletCacheSeconds = Number(env.WALLET_CACHE_SECONDS ?? '30');
   if (!Number.isInteger(walletCacheSeconds) || walletCacheSeconds < 0 || walletCacheSeconds > 3600) problems.push('WALLET_CACHE_SECONDS must be 0 to 3600');
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');

@@ -6,3 +6,4 @@ export * from './auth/tokens.js';
 export * from './storage/index.js';
 export * from './log.js';
 export * from './chains/index.js';
+export * from './auth/revocations.js';

@@ -3,9 +3,12 @@
  * loopback only), and rate limits keyed by the client as the trusted load
  * balancer saw it, never by a header a client can forge.
  */
+import { spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createApp, type AppDependencies } from '../src/app.js';
+import { loadHostConfig } from '../src/config.js';
 import { EnclaveClient } from '../src/enclave-client.js';
 
 async function serve(deps: Partial<AppDependencies>): Promise<{ url: string; close: () => Promise<void> }> {
@@ -45,6 +48,42 @@ test('/metrics without a token answers loopback clients', async () => {
   } finally {
     await close();
   }
+});
+
+test('/metrics behind a trusted proxy: loopback means nothing there, so without a token nobody gets in', async () => {
+  // A reverse proxy on the same instance connects from 127.0.0.1 for every client.
+  const { url, close } = await serve({ trustProxyHops: 1 });
+  try {
+    for (const headers of [{}, { 'x-forwarded-for': '198.51.100.1' }, { 'x-forwarded-for': '127.0.0.1' }] as Record<string, string>[]) {
+      const res = await fetch(`${url}/metrics`, { headers });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/METRICS_TOKEN/) });
+    }
+  } finally {
+    await close();
+  }
+  const withToken = await serve({ trustProxyHops: 1, metricsToken: 'operator-token-0123456789' });
+  try {
+    expect((await fetch(`${withToken.url}/metrics`, { headers: { 'x-forwarded-for': '127.0.0.1' } })).status).toBe(403);
+    expect((await fetch(`${withToken.url}/metrics`, { headers: { authorization: 'Bearer operator-token-0123456789' } })).status).toBe(200);
+  } finally {
+    await withToken.close();
+  }
+});
+
+test('TRUST_PROXY_HOPS > 0 requires METRICS_TOKEN: the configuration says so, and the host process does not start', () => {
+  expect(() => loadHostConfig({ TRUST_PROXY_HOPS: '1' })).toThrow(/METRICS_TOKEN is required with TRUST_PROXY_HOPS > 0/);
+  expect(loadHostConfig({ TRUST_PROXY_HOPS: '1', METRICS_TOKEN: 'operator-token-0123456789' }).trustProxyHops).toBe(1);
+  expect(loadHostConfig({}).metricsToken).toBeUndefined();
+  // The built host (npm test builds first), as `npm start` would run it behind a proxy.
+  const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+  const run = spawnSync(process.execPath, [main], {
+    env: { PATH: process.env.PATH, TRUST_PROXY_HOPS: '1', HOST_PORT: '0' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  expect(run.status).toBe(1);
+  expect(run.stdout + run.stderr).toMatch(/METRICS_TOKEN is required with TRUST_PROXY_HOPS > 0/);
 });
 
 async function loginStatuses(url: string, forwardedFor: string, n: number): Promise<number[]> {

@@ -2,14 +2,16 @@
  * Access tokens (src/auth/tokens.ts): a verified token is remembered, and a
  * remembered token answers exactly as verifying it again would: the same
  * subject, and TOKEN_EXPIRED from the same second on. Tokens that fail are
- * never remembered. (A unit test of one module: the store is a stand-in that
- * takes refresh tokens, which access-token checks never read.)
+ * never remembered; a token without a session (`sid`) is refused. (A unit
+ * test of one module: the store is a stand-in that takes refresh tokens and
+ * knows no revoked session; revocation is in revocations.test.ts and e2e.)
  */
 import { SignJWT, importJWK } from 'jose';
 import { newSigningJwk, TokenService, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_TTL_S, type Store } from '@enclave-wallet/host';
 
 const ISSUER = 'http://wallet.test';
-const store = { sessions: { putRefreshToken: async () => undefined } } as unknown as Store;
+const store = { sessions: { putRefreshToken: async () => undefined, isFamilyRevoked: async () => false } } as unknown as Store;
+const claims = (userId: string) => ({ userId, sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
 let now = Date.UTC(2026, 10, 26, 12, 0, 0);
 const codeOf = (p: Promise<unknown>): Promise<string> =>
   p.then(
@@ -21,10 +23,10 @@ test('a token verifies once and is then answered from memory, until the very sec
   const tokens = await TokenService.create(await newSigningJwk(), ISSUER, store, () => now);
   const { accessToken: remembered } = await tokens.issue('usr_a');
   const { accessToken: fresh } = await tokens.issue('usr_a');
-  expect(await tokens.verifyAccess(remembered)).toEqual({ userId: 'usr_a' });
-  expect(await tokens.verifyAccess(remembered)).toEqual({ userId: 'usr_a' });
+  expect(await tokens.verifyAccess(remembered)).toEqual(claims('usr_a'));
+  expect(await tokens.verifyAccess(remembered)).toEqual(claims('usr_a'));
   now += (ACCESS_TOKEN_TTL_S - 1) * 1000;
-  expect(await tokens.verifyAccess(remembered)).toEqual({ userId: 'usr_a' });
+  expect(await tokens.verifyAccess(remembered)).toEqual(claims('usr_a'));
   // At expiry both paths agree: the remembered token and one never verified before.
   now += 1000;
   expect(await codeOf(tokens.verifyAccess(remembered))).toBe('TOKEN_EXPIRED');
@@ -49,10 +51,12 @@ test('tokens that fail are refused every time: tampered, another key, another au
   };
   const wrongAudience = await sign({ aud: 'someone-else', exp: nowS + 60 });
   const noExpiry = await sign({ aud: ACCESS_TOKEN_AUDIENCE });
-  for (const bad of [tampered, foreign, wrongAudience, noExpiry]) {
+  // Right key, issuer, audience and expiry, but no session to revoke it by.
+  const noSession = await sign({ aud: ACCESS_TOKEN_AUDIENCE, exp: nowS + 60 });
+  for (const bad of [tampered, foreign, wrongAudience, noExpiry, noSession]) {
     expect(await codeOf(tokens.verifyAccess(bad))).toBe('TOKEN_INVALID');
     expect(await codeOf(tokens.verifyAccess(bad))).toBe('TOKEN_INVALID');
   }
   expect(await codeOf(tokens.verifyAccess(undefined))).toBe('UNAUTHENTICATED');
-  expect(await tokens.verifyAccess(accessToken)).toEqual({ userId: 'usr_b' });
+  expect(await tokens.verifyAccess(accessToken)).toEqual(claims('usr_b'));
 });

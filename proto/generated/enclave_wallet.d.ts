@@ -4109,7 +4109,7 @@ export namespace enclavewallet {
             /** The token or ID token failed verification: signature, issuer, audience (HTTP 401). */
             TOKEN_INVALID = 302,
 
-            /** The refresh token was already used or revoked (HTTP 401). */
+            /** The session was revoked (logout, or a refresh token used twice): its refresh and access tokens are refused (HTTP 401). */
             TOKEN_REVOKED = 303,
 
             /** Authenticated, but not allowed to do this (HTTP 403). */

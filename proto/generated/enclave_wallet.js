@@ -12345,7 +12345,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} UNAUTHENTICATED=300 No or an unreadable bearer token (HTTP 401).
          * @property {number} TOKEN_EXPIRED=301 The access or refresh token has expired (HTTP 401).
          * @property {number} TOKEN_INVALID=302 The token or ID token failed verification: signature, issuer, audience (HTTP 401).
-         * @property {number} TOKEN_REVOKED=303 The refresh token was already used or revoked (HTTP 401).
+         * @property {number} TOKEN_REVOKED=303 The session was revoked (logout, or a refresh token used twice): its refresh and access tokens are refused (HTTP 401).
          * @property {number} FORBIDDEN=304 Authenticated, but not allowed to do this (HTTP 403).
          * @property {number} WALLET_NOT_FOUND=400 No wallet with this id belongs to the caller (HTTP 404).
          * @property {number} WALLET_CONFLICT=401 The wallet changed while the operation ran; retry (HTTP 409).

@@ -382,6 +382,41 @@ describe('bad input', () => {
     expect(errorCode(res)).toBe(code);
     expect((res.body as { error: { requestId: string } }).error.requestId).toBe(res.headers.get('x-request-id'));
   });
+  test('an empty body, a body without content-type: application/json, or one that is not an object: the answer says what is expected', async () => {
+    const send = async (path: string, init: { headers?: Record<string, string>; body?: string }, auth = true) => {
+      const res = await fetch(stack.url + path, {
+        method: 'POST',
+        headers: { ...init.headers, ...(auth ? { authorization: `Bearer ${token}` } : {}) },
+        body: init.body,
+      });
+      return ((await res.json()) as { error: { code: string; message: string } }).error;
+    };
+    const json = { 'content-type': 'application/json' };
+    // Login: nothing at all, an empty JSON body, the right JSON sent as text or with no type, a JSON array.
+    expect(await send('/v1/auth/login', {}, false)).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/expected a JSON object with idToken\b/),
+    });
+    expect(await send('/v1/auth/login', { headers: json, body: '' }, false)).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/^the body is empty: expected a JSON object with idToken \(content-type: application\/json\)$/),
+    });
+    expect(await send('/v1/auth/login', { headers: { 'content-type': 'text/plain' }, body: '{"idToken":"x"}' }, false)).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'send content-type: application/json (not text/plain); expected a JSON object with idToken',
+    });
+    // fetch labels a string body text/plain; a Uint8Array goes with no content-type at all.
+    expect(await send('/v1/auth/login', { body: new TextEncoder().encode('{"idToken":"x"}') as unknown as string }, false)).toMatchObject({
+      message: 'send content-type: application/json (none was sent); expected a JSON object with idToken',
+    });
+    expect(await send('/v1/auth/login', { headers: json, body: '[]' }, false)).toMatchObject({ message: 'body: expected a JSON object with idToken' });
+    expect(await send('/v1/auth/refresh', { headers: json }, false)).toMatchObject({ message: expect.stringMatching(/with refreshToken\b/) });
+    // Authenticated routes, one body and a union of bodies (optional fields marked).
+    expect(await send('/v1/wallets', {})).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/with pinEnvelope\b/) });
+    expect(await send('/v1/wallets/w-1/accounts', { body: '{}' })).toMatchObject({ message: expect.stringMatching(/^send content-type: application\/json/) });
+    const sign = await send('/v1/wallets/w-1/sign', { headers: json });
+    expect(sign.message).toMatch(/expected a JSON object with network, address\?, kind, chainId\?, transaction\?, pinEnvelope, message\?, typedData\?/);
+  });
   test('a body over 1 MiB is 413', async () => {
     const res = await api('POST', '/v1/wallets', undefined, token, JSON.stringify({ pinEnvelope: 'A'.repeat(1024 * 1024 + 10) }));
     expect(res.status).toBe(413);

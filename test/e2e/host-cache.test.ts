@@ -21,11 +21,12 @@ let evm: Address;
 let reads = 0;
 const PIN = '493817';
 
-/** Counts the wallet-table reads (GetItem) every host of the stack makes from now on. */
+/** Counts the wallet-record reads (GetItem of `WALLET#…`; not the session checks) every host of the stack makes from now on. */
 function countReads(db: DynamoDBClient): void {
   db.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'GetItemCommand') reads++;
+      const key = (args.input as { Key?: { sk?: { S?: string } } }).Key;
+      if (context.commandName === 'GetItemCommand' && key?.sk?.S?.startsWith('WALLET#')) reads++;
       return next(args);
     },
     { step: 'initialize', name: 'countReads' },

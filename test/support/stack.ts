@@ -70,8 +70,10 @@ export async function startStack(
   const logLines: string[] = [];
   const logger = hostLogger('info', { write: (line: string) => logLines.push(line) });
   const hostUrl = 'http://127.0.0.1';
-  const tokens = await TokenService.create(await newSigningJwk(), hostUrl, store);
+  // One signing key, as every instance behind a load balancer has; each host its own token service (and its caches).
+  const signingJwk = await newSigningJwk();
   const startHost = async (port: number, hostStore: Store = store, address = enclaveAddress): Promise<{ pool: EnclavePool; http: Server }> => {
+    const tokens = await TokenService.create(signingJwk, hostUrl, hostStore);
     const pool = new EnclavePool({ address, size: 2, minBackoffMs: 10, maxBackoffMs: 50, init: () => aws.initRequest(options.init?.(aws)) });
     const demo = options.demo
       ? { issuerUrl, devRootPath: join(caDir, 'root.der'), ...(options.demo.chainRpc ? { chain: { rpcUrl: options.demo.chainRpc, chainId: 31337 } } : {}) }

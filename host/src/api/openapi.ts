@@ -31,6 +31,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
     '/v1/auth/refresh': { post: { summary: 'Rotate the refresh token', requestBody: body(S.refreshBody), responses: ok('200', 'same as login') } },
+    '/v1/auth/logout': {
+      post: {
+        summary: 'End the bearer token’s session: its refresh token at once, its access tokens on every host within 5 s (TOKEN_REVOKED)',
+        security: bearer,
+        responses: ok('204', 'logged out'),
+      },
+    },
     '/v1/enclave/attestation': {
       get: {
         summary: 'A fresh attestation document of the enclave',
@@ -140,7 +147,7 @@ export function openApiDocument(): Record<string, unknown> {
     '/readyz': { get: { summary: 'Readiness (enclave and storage)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
     '/metrics': {
       get: {
-        summary: 'Prometheus metrics, for operators: Authorization: Bearer METRICS_TOKEN, or loopback clients when no token is set',
+        summary: 'Prometheus metrics, for operators: Authorization: Bearer METRICS_TOKEN, or loopback clients when no token is set and no proxy is trusted',
         responses: { '200': { description: 'text exposition format' }, '403': { description: 'FORBIDDEN' } },
       },
     },

@@ -3,7 +3,7 @@
  * validate requests and produce the OpenAPI document.
  */
 import { z } from 'zod';
-import { EVM_TX_TYPES, NETWORKS } from '@enclave-wallet/proto';
+import { EnclaveWalletError, EVM_TX_TYPES, NETWORKS } from '@enclave-wallet/proto';
 
 const base64 = (what: string, max = 16_384) =>
   z
@@ -126,3 +126,42 @@ export const sendBody = z.union([
   }),
 ]);
 export type SendBody = z.infer<typeof sendBody>;
+
+/**
+ * The top-level fields a body schema takes, for error messages: `a, b?` (`?`: optional, or absent from some
+ * of a union's shapes).
+ */
+export function bodyFields(schema: z.ZodType): string {
+  const shapes = schema instanceof z.ZodUnion ? (schema.options as z.ZodType[]) : [schema];
+  const objects = shapes.filter((s): s is z.ZodObject => s instanceof z.ZodObject);
+  const names = [...new Set(objects.flatMap((o) => Object.keys(o.shape)))];
+  const required = (name: string) => objects.every((o) => o.shape[name] !== undefined && !(o.shape[name] as z.ZodType).safeParse(undefined).success);
+  return names.map((n) => (required(n) ? n : `${n}?`)).join(', ');
+}
+
+/** What a request with a body tells about it: its headers and what the JSON parser made of it. */
+export interface BodyRequest {
+  headers: { 'content-type'?: string | undefined; 'content-length'?: string | undefined; 'transfer-encoding'?: string | undefined };
+  body?: unknown;
+}
+
+/**
+ * Parses a request's JSON body with `schema`. An empty body, one that is not a JSON object, or one sent
+ * without `content-type: application/json` (which the JSON parser leaves alone) is refused with what the
+ * route expects, rather than with a message about `undefined`.
+ *
+ * @throws {EnclaveWalletError} VALIDATION_FAILED; or the schema's ZodError
+ */
+export function parseBody<T>(schema: z.ZodType<T>, req: BodyRequest): T {
+  const expected = `expected a JSON object with ${bodyFields(schema)}`;
+  const length = req.headers['content-length'];
+  const hasBytes = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  // The parser (express.json) reads application/json only.
+  if (hasBytes && type !== 'application/json')
+    throw new EnclaveWalletError('VALIDATION_FAILED', `send content-type: application/json (${type ? `not ${type}` : 'none was sent'}); ${expected}`);
+  const body = req.body;
+  if (!hasBytes || body === undefined) throw new EnclaveWalletError('VALIDATION_FAILED', `the body is empty: ${expected} (content-type: application/json)`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnclaveWalletError('VALIDATION_FAILED', `body: ${expected}`);
+  return schema.parse(body);
+}

@@ -2,12 +2,16 @@
  * The host's own session tokens: short-lived access tokens (ES256 JWTs signed
  * by the host) and rotating refresh tokens (random, stored only as SHA-256
  * hashes). Using a refresh token twice revokes its whole family: a stolen
- * token stops working as soon as either party uses it again.
+ * token stops working as soon as either party uses it again. A family is a
+ * session: its access tokens name it (`sid`), and once it is revoked (that
+ * reuse, or a logout) they are refused too, by every host within
+ * SESSION_CHECK_MS (auth/revocations.ts).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type CryptoKey } from 'jose';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { Store } from '../storage/index.js';
+import { RevocationCache } from './revocations.js';
 
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
@@ -22,6 +26,8 @@ export interface SessionTokens {
 
 export interface AccessClaims {
   userId: string;
+  /** The session (refresh-token family) the token belongs to. */
+  sessionId: string;
 }
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -42,7 +48,9 @@ export class TokenService {
    * answers as verifying again: an access token's signature, issuer and audience cannot change, and expiry is
    * checked on every use. Only tokens that verified are kept.
    */
-  private readonly verified = new Map<string, { userId: string; exp: number }>();
+  private readonly verified = new Map<string, { userId: string; sessionId: string; exp: number }>();
+  /** Revoked sessions, as this host last read them (at most SESSION_CHECK_MS ago). */
+  private readonly revocations: RevocationCache;
 
   private constructor(
     private readonly key: CryptoKey | Uint8Array,
@@ -51,7 +59,9 @@ export class TokenService {
     private readonly issuer: string,
     private readonly store: Store,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.revocations = new RevocationCache((sessionId) => this.store.sessions.isFamilyRevoked(sessionId), now);
+  }
 
   static async create(jwk: JWK, issuer: string, store: Store, now: () => number = Date.now): Promise<TokenService> {
     if (!jwk.d) throw new Error('the signing JWK must include the private key');
@@ -61,7 +71,7 @@ export class TokenService {
 
   async issue(userId: string, familyId: string = randomUUID()): Promise<SessionTokens> {
     const nowS = Math.floor(this.now() / 1000);
-    const accessToken = await new SignJWT({})
+    const accessToken = await new SignJWT({ sid: familyId })
       .setProtectedHeader({ alg: ALG, kid: this.kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
       .setAudience(ACCESS_TOKEN_AUDIENCE)
@@ -75,8 +85,27 @@ export class TokenService {
     return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_S };
   }
 
-  /** @throws {EnclaveWalletError} UNAUTHENTICATED, TOKEN_EXPIRED or TOKEN_INVALID */
+  /**
+   * The token's user and session, once its signature (remembered) and expiry check out and its session is not
+   * revoked (as read from the session store within SESSION_CHECK_MS).
+   *
+   * @throws {EnclaveWalletError} UNAUTHENTICATED, TOKEN_EXPIRED, TOKEN_INVALID or TOKEN_REVOKED; STORAGE_UNAVAILABLE
+   */
   async verifyAccess(token: string | undefined): Promise<AccessClaims> {
+    const claims = await this.verifySignedAccess(token);
+    if (await this.revocations.revoked(claims.sessionId))
+      throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked (logout, or a refresh token used twice); log in again');
+    return claims;
+  }
+
+  /** Ends the session of a valid access token: its refresh token and every access token of it stop working. */
+  async revoke(sessionId: string): Promise<void> {
+    // Kept while any of its tokens could still be presented: the last refresh token was issued before now.
+    await this.store.sessions.revokeFamily(sessionId, this.now() + REFRESH_TOKEN_TTL_S * 1000);
+    this.revocations.markRevoked(sessionId);
+  }
+
+  private async verifySignedAccess(token: string | undefined): Promise<AccessClaims> {
     if (!token) throw new EnclaveWalletError('UNAUTHENTICATED', 'an access token is required (Authorization: Bearer …)');
     const key = hash(token);
     const known = this.verified.get(key);
@@ -86,7 +115,7 @@ export class TokenService {
         this.verified.delete(key);
         throw new EnclaveWalletError('TOKEN_EXPIRED', 'the access token has expired; refresh it');
       }
-      return { userId: known.userId };
+      return { userId: known.userId, sessionId: known.sessionId };
     }
     try {
       const { payload } = await jwtVerify(token, this.publicKey, {
@@ -95,11 +124,13 @@ export class TokenService {
         algorithms: [ALG],
         typ: 'at+jwt',
         currentDate: new Date(this.now()),
-        requiredClaims: ['exp', 'sub'],
+        // A token without `sid` (minted before sessions could be revoked) cannot be revoked: refused, so the client refreshes.
+        requiredClaims: ['exp', 'sub', 'sid'],
       });
-      this.verified.set(key, { userId: payload.sub!, exp: payload.exp! });
+      if (typeof payload.sid !== 'string' || payload.sid.length === 0) throw new EnclaveWalletError('TOKEN_INVALID', 'the access token is not valid');
+      this.verified.set(key, { userId: payload.sub!, sessionId: payload.sid, exp: payload.exp! });
       if (this.verified.size > VERIFIED_TOKENS_CACHED) this.verified.delete(this.verified.keys().next().value!);
-      return { userId: payload.sub! };
+      return { userId: payload.sub!, sessionId: payload.sid };
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the access token has expired; refresh it');
       throw new EnclaveWalletError('TOKEN_INVALID', 'the access token is not valid');
@@ -117,7 +148,7 @@ export class TokenService {
     const used = await this.store.sessions.useRefreshToken(hash(refreshToken), this.now());
     if (!used) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     if (used.reused) {
-      await this.store.sessions.revokeFamily(used.record.familyId);
+      await this.revoke(used.record.familyId);
       throw new EnclaveWalletError('TOKEN_REVOKED', 'the refresh token was already used; its session is revoked');
     }
     if (await this.store.sessions.isFamilyRevoked(used.record.familyId)) throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked');

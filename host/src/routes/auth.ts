@@ -1,10 +1,10 @@
-/** Login with an OIDC ID token, and refresh. */
+/** Login with an OIDC ID token, refresh, and logout. */
 import type { Express } from 'express';
 import * as S from '../api/schemas.js';
 import type { RouteContext } from './context.js';
 
 export function mountAuth(app: Express, ctx: RouteContext): void {
-  const { deps, route, need, limits, clientOf } = ctx;
+  const { deps, route, need, limits, clientOf, authenticateSession } = ctx;
   // --- authentication ------------------------------------------------------
   const loginAnswer = async (userId: string, tokens: { accessToken: string; refreshToken: string; expiresIn: number }) => {
     const user = await need(deps.store, 'storage').users.get(userId);
@@ -14,7 +14,7 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
     '/v1/auth/login',
     route(async (req, res) => {
       limits?.auth.hit(clientOf(req));
-      const { idToken } = S.loginBody.parse(req.body);
+      const { idToken } = S.parseBody(S.loginBody, req);
       const identity = await need(deps.idTokens, 'login').verify(idToken);
       await need(deps.store, 'storage').users.upsert({ ...identity, createdAt: new Date().toISOString() });
       res.locals.userId = identity.userId;
@@ -25,10 +25,20 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
     '/v1/auth/refresh',
     route(async (req, res) => {
       limits?.auth.hit(clientOf(req));
-      const { refreshToken } = S.refreshBody.parse(req.body);
+      const { refreshToken } = S.parseBody(S.refreshBody, req);
       const { userId, tokens } = await need(deps.tokens, 'authentication').refresh(refreshToken);
       res.locals.userId = userId;
       res.json(await loginAnswer(userId, tokens));
+    }),
+  );
+  // Ends the bearer token's session: its refresh token at once, its access tokens on every host within
+  // SESSION_CHECK_MS (auth/revocations.ts). No body.
+  app.post(
+    '/v1/auth/logout',
+    route(async (req, res) => {
+      const { sessionId } = await authenticateSession(req, res);
+      await need(deps.tokens, 'authentication').revoke(sessionId);
+      res.status(204).end();
     }),
   );
 }

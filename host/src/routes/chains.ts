@@ -65,7 +65,7 @@ export function mountChains(app: Express, ctx: RouteContext): void {
     '/v1/wallets/:walletId/transactions/send',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const body = S.sendBody.parse(req.body);
+      const body = S.parseBody(S.sendBody, req);
       // The chain must exist before anything is signed.
       const chain = body.network === 'evm' ? chains().evm(Number(body.chainId)) : chains().solana(body.cluster);
       const wallet = await loadWallet(userId, String(req.params.walletId), 'recent');

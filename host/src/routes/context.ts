@@ -10,9 +10,11 @@ import type { ZodType } from 'zod';
 import { EnclaveWalletError, networkFromProto, type ResponseOf, type v1 } from '@enclave-wallet/proto';
 import type { AppDependencies } from '../app.js';
 import { sendFailure } from '../api/http-errors.js';
+import { parseBody } from '../api/schemas.js';
 import type { Metrics } from '../api/metrics.js';
 import type { RateLimiter } from '../api/rate-limit.js';
 import type { Account, WalletRecord } from '../storage/index.js';
+import type { AccessClaims } from '../auth/tokens.js';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -54,14 +56,16 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
     if (value === undefined) throw new EnclaveWalletError('UNSUPPORTED_OPERATION', `${what} is not configured on this host`);
     return value;
   };
-  const authenticate = async (req: Request, res: Response): Promise<string> => {
+  /** The caller's user and session, from the bearer access token (its session not revoked). */
+  const authenticateSession = async (req: Request, res: Response): Promise<AccessClaims> => {
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const { userId } = await timed('auth', () => need(deps.tokens, 'authentication').verifyAccess(token));
-    res.locals.userId = userId;
-    limits?.perUser.hit(userId);
-    return userId;
+    const claims = await timed('auth', () => need(deps.tokens, 'authentication').verifyAccess(token));
+    res.locals.userId = claims.userId;
+    limits?.perUser.hit(claims.userId);
+    return claims;
   };
+  const authenticate = async (req: Request, res: Response): Promise<string> => (await authenticateSession(req, res)).userId;
   /**
    * The caller's wallet `walletId`. `read: 'recent'` may answer from the records this host read or wrote
    * lately (storage/wallets.ts): for operations a stale record cannot make wrong, such as signing.
@@ -123,12 +127,12 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   ) =>
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const body = schema.parse(req.body);
+      const body = parseBody(schema, req);
       const wallet = await loadWallet(userId, String(req.params.walletId), read);
       await fn({ userId, body, wallet, req, res });
     });
 
-  return { deps, limits, metrics, clientOf, route, walletRoute, need, authenticate, loadWallet, withWallet, newWallet };
+  return { deps, limits, metrics, clientOf, route, walletRoute, need, authenticate, authenticateSession, loadWallet, withWallet, newWallet };
 }
 
 export type RouteContext = ReturnType<typeof routeContext>;

@@ -33,11 +33,14 @@ export function mountOperations(app: Express, ctx: RouteContext): void {
     }),
   );
   app.get('/metrics', async (req, res) => {
-    // Operators only: a bearer token, or (without one configured) a client on this machine.
+    // Operators only: a bearer token, or (without one configured) a client on this machine. Behind a trusted
+    // proxy (TRUST_PROXY_HOPS > 0) the socket says nothing about the client, as a proxy on this machine makes
+    // every client loopback: then only the token opens it (the configuration refuses to start without one).
     const token = deps.metricsToken;
-    const allowed = token ? safeEqual(req.headers.authorization ?? '', `Bearer ${token}`) : isLoopback(req.socket.remoteAddress);
+    const behindProxy = (deps.trustProxyHops ?? 0) > 0;
+    const allowed = token ? safeEqual(req.headers.authorization ?? '', `Bearer ${token}`) : !behindProxy && isLoopback(req.socket.remoteAddress);
     if (!allowed) {
-      sendError(res, 'FORBIDDEN', 'metrics are for operators');
+      sendError(res, 'FORBIDDEN', token || !behindProxy ? 'metrics are for operators' : 'metrics are for operators: behind a proxy, set METRICS_TOKEN');
       return;
     }
     // The enclave's own numbers, asked for now (a short timeout: metrics must not hang on an enclave that is away).

@@ -13,7 +13,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     '/v1/wallets',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const { pinEnvelope } = S.pinEnvelopeBody.parse(req.body);
+      const { pinEnvelope } = S.parseBody(S.pinEnvelopeBody, req);
       res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope) })));
     }),
   );
@@ -21,7 +21,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     '/v1/wallets/import',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const { recoveryEnvelope } = S.importBody.parse(req.body);
+      const { recoveryEnvelope } = S.parseBody(S.importBody, req);
       res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope) })));
     }),
   );
@@ -82,7 +82,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     '/v1/wallets/:walletId/export',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const body = S.exportBody.parse(req.body);
+      const body = S.parseBody(S.exportBody, req);
       const recipientPublicKey = b64(body.recipientPublicKey);
       if (recipientPublicKey.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
       const wallet = await loadWallet(userId, String(req.params.walletId));

@@ -73,9 +73,15 @@ export class Sessions {
     };
   }
 
-  async revokeFamily(familyId: string): Promise<void> {
+  /** Revokes a session; the record is kept until `keepUntil` (ms), when every token of the family has expired. */
+  async revokeFamily(familyId: string, keepUntil: number): Promise<void> {
     try {
-      await this.table.db.send(new PutItemCommand({ TableName: this.table.tableName, Item: { ...familyKey(familyId), revokedAt: { N: String(Date.now()) } } }));
+      await this.table.db.send(
+        new PutItemCommand({
+          TableName: this.table.tableName,
+          Item: { ...familyKey(familyId), revokedAt: { N: String(Date.now()) }, ttl: { N: String(Math.ceil(keepUntil / 1000)) } },
+        }),
+      );
     } catch (err) {
       throw unavailable(err);
     }
