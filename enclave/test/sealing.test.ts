@@ -15,6 +15,7 @@ import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { ARGON2_POLICY, StretchQueue, stretchPin } from '../src/sealing/kdf.js';
 import dynalite from 'dynalite';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { ensureGuardTable } from '@enclave-wallet/devtools';
 import { DynamoGuard } from '../src/guard/guard.js';
@@ -656,5 +657,72 @@ describe('concurrent guesses on one wallet', () => {
     now += GUESS_TTL_MS + 1;
     expect(await waiting).toBe('PIN_LOCKED');
     expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ failures: 5, inFlight: 0 });
+  }, 60_000);
+});
+
+describe('the budget against a host that delays, loses and reorders (review findings)', () => {
+  test('a wrong PIN whose guess outlived its TTL (KMS answer held back) and was cleared is never answered', async () => {
+    let now = Date.now();
+    const { sealer, guard, kms } = await setup(() => now);
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    // The host holds the KMS answers of four wrong guesses past their TTL…
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held: DataKeyProvider = { generateDataKey: (c) => kms.generateDataKey(c), decryptDataKey: async (b, c) => (await gate, kms.decryptDataKey(b, c)) };
+    const attacker = new Sealer({ provider: held, guard: guard(), now: () => now });
+    const guesses = [0, 1, 2, 3].map((i) => codeOf(attacker.open(blob, 'w-1', 'u-1', pin(`00000${i}`))));
+    for (let i = 0; i < 100 && (await stateOf(guard(), 'w-1', now)).inFlight < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    now += GUESS_TTL_MS + 1;
+    // …the user signs: the expired guesses are failures before it, and its clear removes them…
+    const right = await new Sealer({ provider: kms, guard: guard(), now: () => now }).open(blob, 'w-1', 'u-1', pin('493817'));
+    await right.settled;
+    right.dispose();
+    expect((await stateOf(guard(), 'w-1', now)).counted).toBe(0);
+    // …then releases the held answers: none of the four reveals anything about its PIN.
+    release();
+    expect(await Promise.all(guesses)).toEqual(Array(4).fill('GUARD_UNAVAILABLE'));
+  }, 60_000);
+
+  test('a right PIN through one enclave clears the failures counted through another (the count returns the item)', async () => {
+    const { sealer, another } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const [a, b] = [another(), another()];
+    for (let round = 0; round < 6; round++) {
+      expect(await codeOf(a.open(blob, 'w-1', 'u-1', pin('000000')))).toBe('PIN_INVALID');
+      const opened = await b.open(blob, 'w-1', 'u-1', pin('493817'));
+      await opened.settled;
+      opened.dispose();
+    }
+  }, 60_000);
+
+  test('a count whose answer was lost and that the client sent again is counted once, without a storm of retries', async () => {
+    const { sealer, guard, kms } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const lossy = guard();
+    const real = lossy.admit.bind(lossy);
+    let calls = 0;
+    lossy.admit = async (...args) => {
+      calls++;
+      if (calls === 1) await real(...args); // applied, but its answer lost: the client sends it again
+      return real(...args);
+    };
+    const started = performance.now();
+    const opened = await new Sealer({ provider: kms, guard: lossy }).open(blob, 'w-1', 'u-1', pin('493817'));
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(calls).toBe(1);
+    await opened.settled;
+    opened.dispose();
+    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+  }, 60_000);
+
+  test('a lock-out seen only in an enclave’s cache is read again before a right PIN is refused', async () => {
+    const { sealer, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    for (let i = 0; i < 5; i++) await codeOf(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)));
+    expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('PIN_LOCKED');
+    // The lock-out ends in the guard (a late clear removes the failures); this enclave's cache still says locked.
+    const failures = [...(await guard().get('w-1'))!.guesses.keys()];
+    await guard().clear('w-1', failures[0]!, failures.slice(1));
+    expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
   }, 60_000);
 });

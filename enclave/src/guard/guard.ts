@@ -60,10 +60,14 @@ export interface WalletGuard {
   /**
    * Counts a guess as pending under `token`, before its answer exists. `budget`: if fewer than
    * MAX_PIN_ATTEMPTS guesses are counted and the version is still `read.version`; `exact`: if the record is still
-   * `read` (its rev). A legacy record is converted by the same write, if still as read. @throws GuardConflict
+   * `read` (its rev). A legacy record is converted by the same write, if still as read. Returns the guesses as
+   * this write left them. @throws GuardConflict
    */
-  admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<void>;
-  /** A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them (undefined if the token was gone). */
+  admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<ReadonlyMap<string, Guess>>;
+  /**
+   * A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them, or
+   * undefined if the token was gone (it expired and a right PIN removed it: then no answer may be given).
+   */
   fail(walletId: string, token: string, at: number): Promise<ReadonlyMap<string, Guess> | undefined>;
   /** A right PIN: removes its guess `token` and the failures it saw before it; nothing else. @throws GuardConflict if `token` is gone */
   clear(walletId: string, token: string, failures: readonly string[]): Promise<void>;
@@ -177,26 +181,32 @@ export class DynamoGuard implements WalletGuard {
     }
   }
 
-  async admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<void> {
+  async admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<ReadonlyMap<string, Guess>> {
     const pending: Guess = { state: 'pending', at };
+    let after: Item | undefined;
     if (read.legacy) {
       // The first guess on an item from before tokens writes its failures as guesses, if it is still as read.
       const legacy = [...read.guesses.values()];
-      await this.update(
+      after = await this.update(
         walletId,
         'SET guesses = :all, rev = :rev, updatedAt = :now REMOVE failed, lockedUntil',
         'attribute_not_exists(guesses) AND version = :v AND failed = :f',
         { ':all': guessesItem(new Map([...read.guesses, [token, pending]])), ':v': N(read.version), ':f': N(legacy.length) },
+        {},
+        true,
       );
-      return;
+    } else {
+      after = await this.update(
+        walletId,
+        'SET guesses.#t = :g, rev = :rev, updatedAt = :now',
+        mode === 'budget' ? 'version = :v AND size(guesses) < :max AND attribute_not_exists(guesses.#t)' : 'version = :v AND rev = :r',
+        { ':g': guessValue(pending), ':v': N(read.version), ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }) },
+        { '#t': token },
+        true,
+      );
     }
-    await this.update(
-      walletId,
-      'SET guesses.#t = :g, rev = :rev, updatedAt = :now',
-      mode === 'budget' ? 'version = :v AND size(guesses) < :max AND attribute_not_exists(guesses.#t)' : 'version = :v AND rev = :r',
-      { ':g': guessValue(pending), ':v': N(read.version), ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }) },
-      { '#t': token },
-    );
+    if (!after?.guesses) throw unreadable('guesses');
+    return readGuesses(after.guesses);
   }
 
   async fail(walletId: string, token: string, at: number): Promise<ReadonlyMap<string, Guess> | undefined> {

@@ -53,47 +53,64 @@ export class GuessCounter {
    * taken by guesses in flight; throws PIN_LOCKED while locked, GuardConflict when the version moved on (the
    * caller starts over), WALLET_CONFLICT when no place came free in time.
    */
-  async count(record: GuardRecord): Promise<Counted> {
+  async count(record: GuardRecord, fromCache: boolean): Promise<Counted> {
     const walletId = record.walletId;
     const token = randomBytes(16).toString('hex');
     const deadline = performance.now() + ADMISSION_WAIT_MS; // real time: the clock given may stand still in tests
     let base = record;
+    let fresh = !fromCache;
     for (let round = 0; ; round++) {
       const now = this.o.now();
       const t = tally(base.guesses, now);
-      if (t.next === 'locked') throw lockedError(t.lockedUntil, now);
-      if (t.next !== 'wait') {
+      // A lock-out seen in this enclave's cache is checked against the guard before it is answered.
+      if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now);
+      if (t.next === 'budget' || t.next === 'exact') {
         try {
-          await phases.time('guard_count', () => this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget'));
-          this.o.remember(withGuess(base, token, { state: 'pending', at: now }));
-          return { token, base, tally: t };
+          const after = await phases.time('guard_count', () => this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget'));
+          return this.admitted(base, token, after, now);
         } catch (err) {
           if (!(err instanceof GuardConflict)) throw err;
         }
       }
       if (performance.now() >= deadline) throw new EnclaveWalletError('WALLET_CONFLICT', 'other PIN checks on this wallet are still in flight; retry');
-      if (t.next === 'wait') await phases.time('guard_wait', () => this.waitFor(walletId, Math.min(10 * 2 ** round, 200)));
-      const fresh = await phases.time('guard_read', () => this.o.guard.get(walletId));
-      if (!fresh || fresh.version !== record.version) throw new GuardConflict('the wallet’s version moved on');
-      base = fresh;
-      this.o.remember(fresh);
+      if (t.next === 'wait' || round > 0) await phases.time('guard_wait', () => this.waitFor(walletId, Math.min(10 * 2 ** round, 200)));
+      const read = await phases.time('guard_read', () => this.o.guard.get(walletId));
+      if (!read || read.version !== record.version) throw new GuardConflict('the wallet’s version moved on');
+      base = read;
+      fresh = true;
+      this.o.remember(read);
+      // A count whose answer was lost and that the client sent again fails its condition on its own token: it was counted.
+      const own = read.guesses.get(token);
+      if (own?.state === 'pending') return this.admitted(base, token, read.guesses, own.at);
     }
   }
 
-  /** A wrong PIN: the guess becomes a failure (waited for: it dates the lock-out); the answer, from the state it left. */
+  /** A guess counted: the failures it may clear are those the guard held when it was counted, as the write left them. */
+  private admitted(base: GuardRecord, token: string, after: ReadonlyMap<string, Guess>, at: number): Counted {
+    this.o.remember({ ...base, guesses: after, legacy: false });
+    const others = new Map(after);
+    others.delete(token);
+    return { token, base: { ...base, guesses: after, legacy: false }, tally: tally(others, at) };
+  }
+
+  /**
+   * A wrong PIN: the guess becomes a failure, and only once the guard has confirmed that is it answered, from the
+   * state the write left. If the write failed, or found the guess gone (it outlived its TTL, held back by the
+   * host, and a right PIN removed it as a failure), no answer is given: the guess is counted, or was, and the
+   * caller learns nothing about the PIN.
+   */
   async failed(c: Counted): Promise<EnclaveWalletError> {
     const walletId = c.base.walletId;
-    const at = this.o.now();
     let after: ReadonlyMap<string, Guess> | undefined;
     try {
-      after = await this.o.guard.fail(walletId, c.token, at);
-    } catch {
-      // The guess stays counted as pending, and becomes a failure at its TTL: nothing is lost by answering.
+      after = await this.o.guard.fail(walletId, c.token, this.o.now());
+    } finally {
+      this.o.forget(walletId);
+      this.wake(walletId);
     }
-    this.o.forget(walletId);
-    this.wake(walletId);
+    if (!after) return new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard no longer held this PIN check; nothing was answered, retry');
     const now = this.o.now();
-    const answer = wrongPinAnswer(tally(after ?? withGuess(c.base, c.token, { state: 'failed', at }).guesses, now), now);
+    const answer = wrongPinAnswer(tally(after, now), now);
     return answer.code === 'PIN_LOCKED'
       ? new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: answer.retryAfter })
       : new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: answer.attemptsLeft });
@@ -139,10 +156,6 @@ export class GuessCounter {
     this.waiting.delete(walletId);
     for (const w of list ?? []) w();
   }
-}
-
-function withGuess(record: GuardRecord, token: string, guess: Guess): GuardRecord {
-  return { ...record, guesses: new Map([...record.guesses, [token, guess]]), legacy: false };
 }
 
 /**

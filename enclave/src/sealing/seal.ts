@@ -196,14 +196,12 @@ export class Sealer {
     for (let attempt = 0; ; attempt++) {
       if (attempt > GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-      const record =
-        this.records.get(walletId) ??
-        (await phases.time('guard_read', () => this.guard.get(walletId))) ??
-        (await this.adopt(presented, blobBytes, walletId, userId));
+      const cached = this.records.get(walletId);
+      const record = cached ?? (await phases.time('guard_read', () => this.guard.get(walletId))) ?? (await this.adopt(presented, blobBytes, walletId, userId));
       if (!record) continue; // lost a race to adopt: read again
       this.remember(record);
       try {
-        return await this.openRecord(record, blobBytes, walletId, userId, pin);
+        return await this.openRecord(record, blobBytes, walletId, userId, pin, cached !== undefined);
       } catch (err) {
         if (err instanceof GuardConflict || (err instanceof EnclaveWalletError && err.code !== 'PIN_INVALID' && err.code !== 'PIN_LOCKED'))
           this.records.delete(walletId);
@@ -212,7 +210,14 @@ export class Sealer {
     }
   }
 
-  private async openRecord(record: GuardRecord, presentedBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array): Promise<OpenedWallet> {
+  private async openRecord(
+    record: GuardRecord,
+    presentedBytes: Uint8Array,
+    walletId: string,
+    userId: string,
+    pin: Uint8Array,
+    fromCache: boolean,
+  ): Promise<OpenedWallet> {
     if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
     const blob = decodeBlob(record.blob);
     checkBinding(blob, walletId, userId);
@@ -230,9 +235,11 @@ export class Sealer {
     const now = this.now();
     const state = tally(record.guesses, now);
     if (state.next === 'locked') {
+      // A lock-out seen only in this enclave's cache is checked against the guard (one read, no stretch) before it is answered.
+      if (fromCache) throw new GuardConflict('a cached lock-out is read again');
       throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((state.lockedUntil - now) / 1000) });
     }
-    const own = await this.shared.join({ walletId, userId, version: record.version, pin }, () => this.guess(record, blob, pin), copyOpen);
+    const own = await this.shared.join({ walletId, userId, version: record.version, pin }, () => this.guess(record, blob, pin, fromCache), copyOpen);
     try {
       if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, own.dataKey))
         throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
@@ -247,10 +254,10 @@ export class Sealer {
    * One guess: counted in the guard before its answer exists, while the KMS call and the PIN stretch run; a
    * wrong PIN becomes a failure, a right one clears its guess (and the failures before it) after the answer.
    */
-  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array): Promise<SharedOpen> {
+  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array, fromCache: boolean): Promise<SharedOpen> {
     const { walletId, owner: userId } = record;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.counter.count(record),
+      this.counter.count(record, fromCache),
       phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
       stretchPin(pin, blob.argon2.salt, blob.argon2),
     ]);
