@@ -9,9 +9,9 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
-import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody } from './envelope.js';
+import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody, type SignKind } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
-import { solanaMessageOf, solTransferOf } from './solana-wire.js';
+import { isSolanaTransactionMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
 
 export type Network = 'evm' | 'solana' | 'bitcoin';
 export type Hex = `0x${string}`;
@@ -340,7 +340,12 @@ export class EnclaveWalletClient {
    * (the viem helpers in ./evm.js do it for transactions and typed data).
    * @internal
    */
-  async signEvmWithDigest<T>(walletId: string, body: Record<string, unknown>, digest: Hex, options: SignOptions): Promise<T> {
+  async signEvmWithDigest<T>(
+    walletId: string,
+    body: Record<string, unknown> & { kind: 'transaction' | 'typed-data' },
+    digest: Hex,
+    options: SignOptions,
+  ): Promise<T> {
     const address = await this.accountAddress(walletId, 'evm', options.address);
     return this.sign<T>(walletId, { network: 'evm', address, ...body }, digest, options.pin);
   }
@@ -362,8 +367,18 @@ export class EnclaveWalletClient {
     return { signature: base58.decode(out.signature), signedTransaction: fromBase64(out.signedTransaction) };
   }
 
-  /** Signs raw bytes with a Solana key (off-chain message); returns the 64-byte signature. */
+  /**
+   * Signs raw bytes with a Solana key (off-chain message); returns the 64-byte signature. Bytes that parse as a
+   * transaction message are refused (MESSAGE_IS_TRANSACTION) here, before any PIN is asked, and by the enclave.
+   */
   async signSolanaMessage(walletId: string, message: Uint8Array, options: SignOptions): Promise<Uint8Array> {
+    if (isSolanaTransactionMessage(message)) {
+      throw new EnclaveWalletApiError({
+        code: 'MESSAGE_IS_TRANSACTION',
+        message: 'the message parses as a Solana transaction message: sign it as a transaction; nothing was signed',
+        status: 0,
+      });
+    }
     const address = await this.accountAddress(walletId, 'solana', options.address);
     const out = await this.sign<{ signature: string }>(
       walletId,
@@ -388,12 +403,13 @@ export class EnclaveWalletClient {
   /** Seals a sign envelope bound to the account and the digest, and posts it to /sign or (`send`) to /transactions/send. */
   private async sign<T>(
     walletId: string,
-    body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string },
+    body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string; kind: 'transaction' | 'message' | 'typed-data' },
     digest: Hex,
     pin: string,
     to: 'sign' | 'send' = 'sign',
   ): Promise<T> {
-    const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, digest, pin });
+    const kind = `${body.network}-${String(body.kind)}` as SignKind;
+    const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, kind, digest, pin });
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
   }
@@ -429,7 +445,12 @@ export class EnclaveWalletClient {
    * it to the chain's node (once; a lost answer is an error with the hash).
    * @internal
    */
-  async sendWithDigest<T>(walletId: string, body: Record<string, unknown> & { network: 'evm' | 'solana' }, digest: Hex, options: SignOptions): Promise<T> {
+  async sendWithDigest<T>(
+    walletId: string,
+    body: Record<string, unknown> & { network: 'evm' | 'solana'; kind: 'transaction' },
+    digest: Hex,
+    options: SignOptions,
+  ): Promise<T> {
     const address = await this.accountAddress(walletId, body.network, options.address);
     return this.sign<T>(walletId, { ...body, address }, digest, options.pin, 'send');
   }

@@ -132,7 +132,7 @@ export async function signTypedData(
   const digest = hashTypedData(typedData as Parameters<typeof hashTypedData>[0]);
   const plain = JSON.parse(JSON.stringify(typedData, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
   const body = {
-    kind: 'typed-data',
+    kind: 'typed-data' as const,
     typedData: { domain: plain.domain ?? {}, types: plain.types, primaryType: plain.primaryType, message: plain.message ?? {} },
   };
   return (await client.signEvmWithDigest<{ signature: Hex }>(walletId, body, digest, options)).signature;

@@ -31,6 +31,7 @@ export {
   RECOVERY_PHRASE_INFO,
   type EnvelopeBody,
   type EnvelopePurpose,
+  type SignKind,
 } from './envelope.js';
 export { ProviderRpcError, toApiTransaction, type Eip1193Provider, type GetPin } from './evm.js';
 export { type SolanaSigner } from './solana.js';

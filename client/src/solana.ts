@@ -6,7 +6,7 @@
  */
 import type { EnclaveWalletClient } from './client.js';
 import type { GetPin } from './evm.js';
-import { unsignedWire } from './solana-wire.js';
+import { isSolanaTransactionMessage, unsignedWire } from './solana-wire.js';
 
 export interface SolanaSigner {
   /** The account's base58 address. */
@@ -30,6 +30,8 @@ export async function solanaSigner(client: EnclaveWalletClient, walletId: string
       return (await client.signSolanaTransaction(walletId, wire, { pin: await pin('solana-transaction'), address })).signedTransaction;
     },
     async signMessage(message) {
+      // A transaction message is refused before the user is asked for a PIN.
+      if (isSolanaTransactionMessage(message)) return client.signSolanaMessage(walletId, message, { pin: '', address });
       return client.signSolanaMessage(walletId, message, { pin: await pin('solana-message'), address });
     },
     async signTransactions(transactions) {

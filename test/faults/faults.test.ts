@@ -78,7 +78,16 @@ const sign = async (walletId: string, pin = '493817', text = 'fault') =>
     network: 'evm',
     kind: 'message',
     message: text,
-    pinEnvelope: await envelope({ purpose: 'sign', sub: userId, walletId, network: 'evm', address: addresses.get(walletId)!, digest: hashMessage(text), pin }),
+    pinEnvelope: await envelope({
+      purpose: 'sign',
+      sub: userId,
+      walletId,
+      network: 'evm',
+      kind: 'evm-message',
+      address: addresses.get(walletId)!,
+      digest: hashMessage(text),
+      pin,
+    }),
   });
 /** Waits until the host has reconnected every connection of its pool to the enclave. */
 async function ready(): Promise<void> {
