@@ -11,7 +11,9 @@ import { base58 } from '@scure/base';
 import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody, type SignKind } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
+import { encodeSolanaOffchainMessage } from './solana-offchain.js';
 import { isSolanaTransactionMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
+import { summarizeEvmMessage, summarizeSolanaMessage, summarizeSolanaTransaction, type ApprovalSummary, type GetPin } from './summary.js';
 
 export type Network = 'evm' | 'solana' | 'bitcoin';
 export type Hex = `0x${string}`;
@@ -100,12 +102,16 @@ export interface Balance {
   error?: string;
 }
 
-/** What a signature request binds: which account signs. */
-export interface SignOptions {
-  pin: string;
+/**
+ * The PIN of a signature, and which account signs. Give `pin` when the app
+ * asked for it already, or `getPin` to have it asked once the SDK has decoded
+ * what will be signed: `getPin` receives the summary (./summary.ts) to show
+ * above the PIN entry.
+ */
+export type SignOptions = {
   /** The signing account's address; default: account 0 of the network. */
   address?: string;
-}
+} & ({ pin: string; getPin?: undefined } | { getPin: GetPin; pin?: undefined });
 
 /** An unsigned EVM transaction, as the API takes it (integers as decimal strings or numbers). */
 export interface ApiEvmTransaction {
@@ -329,9 +335,16 @@ export class EnclaveWalletClient {
   /** EIP-191 personal_sign; returns the 65-byte signature. */
   async signEvmMessage(walletId: string, message: string | { raw: Uint8Array | Hex }, options: SignOptions): Promise<Hex> {
     const address = await this.accountAddress(walletId, 'evm', options.address);
-    const digest = personalMessageDigest(message);
-    const apiMessage = typeof message === 'string' ? message : { raw: typeof message.raw === 'string' ? message.raw : hex0x(message.raw) };
-    const out = await this.sign<{ signature: Hex }>(walletId, { network: 'evm', address, kind: 'message', message: apiMessage }, digest, options.pin);
+    const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : typeof message.raw === 'string' ? hexToBytes(message.raw) : message.raw;
+    const digest = personalMessageDigest({ raw: bytes });
+    const apiMessage = typeof message === 'string' ? message : { raw: hex0x(bytes) };
+    const out = await this.sign<{ signature: Hex }>(
+      walletId,
+      { network: 'evm', address, kind: 'message', message: apiMessage },
+      digest,
+      summarizeEvmMessage(bytes, address),
+      options,
+    );
     return out.signature;
   }
 
@@ -344,10 +357,11 @@ export class EnclaveWalletClient {
     walletId: string,
     body: Record<string, unknown> & { kind: 'transaction' | 'typed-data' },
     digest: Hex,
+    summarize: (signer: string) => ApprovalSummary,
     options: SignOptions,
   ): Promise<T> {
     const address = await this.accountAddress(walletId, 'evm', options.address);
-    return this.sign<T>(walletId, { network: 'evm', address, ...body }, digest, options.pin);
+    return this.sign<T>(walletId, { network: 'evm', address, ...body }, digest, summarize(address), options);
   }
 
   /** Signs a Solana wire transaction (legacy or v0; signature slots may be zero). Returns the signature (64 bytes) and the signed wire transaction. */
@@ -357,12 +371,13 @@ export class EnclaveWalletClient {
     options: SignOptions,
   ): Promise<{ signature: Uint8Array; signedTransaction: Uint8Array }> {
     const address = await this.accountAddress(walletId, 'solana', options.address);
-    const digest = hex0x(sha256(solanaMessageOf(wireTransaction)));
+    const message = solanaMessageOf(wireTransaction);
     const out = await this.sign<{ signature: string; signedTransaction: string }>(
       walletId,
       { network: 'solana', address, kind: 'transaction', transaction: toBase64(wireTransaction) },
-      digest,
-      options.pin,
+      hex0x(sha256(message)),
+      summarizeSolanaTransaction(message, address),
+      options,
     );
     return { signature: base58.decode(out.signature), signedTransaction: fromBase64(out.signedTransaction) };
   }
@@ -384,9 +399,31 @@ export class EnclaveWalletClient {
       walletId,
       { network: 'solana', address, kind: 'message', message: toBase64(message) },
       hex0x(sha256(message)),
-      options.pin,
+      summarizeSolanaMessage(message, address),
+      options,
     );
     return base58.decode(out.signature);
+  }
+
+  /**
+   * Signs `text` as a Solana off-chain message (`\xffsolana offchain` signing domain; version 1 by default, or
+   * version 0 with an application domain; see solana-offchain.ts) with the account as its one signer. Returns the
+   * signature and the message bytes it signs, which a verifier needs (e.g. @solana/kit's
+   * verifyOffchainMessageEnvelope).
+   */
+  async signSolanaOffchainMessage(
+    walletId: string,
+    text: string,
+    options: SignOptions & { version?: 0 | 1; applicationDomain?: string },
+  ): Promise<{ signature: Uint8Array; signedMessage: Uint8Array }> {
+    const address = await this.accountAddress(walletId, 'solana', options.address);
+    const signedMessage = encodeSolanaOffchainMessage({
+      text,
+      signers: [address],
+      ...(options.version !== undefined ? { version: options.version } : {}),
+      ...(options.applicationDomain !== undefined ? { applicationDomain: options.applicationDomain } : {}),
+    });
+    return { signature: await this.signSolanaMessage(walletId, signedMessage, { ...options, address }), signedMessage };
   }
 
   /** The address of account `index` (default 0) of `network` in a wallet. */
@@ -405,10 +442,18 @@ export class EnclaveWalletClient {
     walletId: string,
     body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string; kind: 'transaction' | 'message' | 'typed-data' },
     digest: Hex,
-    pin: string,
+    summary: ApprovalSummary,
+    options: SignOptions,
     to: 'sign' | 'send' = 'sign',
   ): Promise<T> {
     const kind = `${body.network}-${String(body.kind)}` as SignKind;
+    let pin = options.pin;
+    if (options.getPin) {
+      // The user is asked only once the enclave checks out (no PIN would be sealed otherwise).
+      await this.attestation();
+      pin = await options.getPin({ walletId, kind, address: body.address, summary });
+    }
+    if (typeof pin !== 'string') throw new TypeError('a PIN is required: pass pin or getPin');
     const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, kind, digest, pin });
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
@@ -449,10 +494,11 @@ export class EnclaveWalletClient {
     walletId: string,
     body: Record<string, unknown> & { network: 'evm' | 'solana'; kind: 'transaction' },
     digest: Hex,
+    summarize: (signer: string) => ApprovalSummary,
     options: SignOptions,
   ): Promise<T> {
     const address = await this.accountAddress(walletId, body.network, options.address);
-    return this.sign<T>(walletId, { ...body, address }, digest, options.pin, 'send');
+    return this.sign<T>(walletId, { ...body, address }, digest, summarize(address), options, 'send');
   }
 
   /**
@@ -489,7 +535,8 @@ export class EnclaveWalletClient {
       walletId,
       { network: 'solana', cluster: transfer.cluster, address: from, kind: 'transaction', transaction: prepared.transaction },
       hex0x(sha256(message)),
-      options.pin,
+      summarizeSolanaTransaction(message, from, transfer.cluster),
+      options,
       'send',
     );
     return { signature: out.hash, signedTransaction: fromBase64(out.signedTransaction) };
