@@ -239,7 +239,16 @@ async function oneRun(index) {
       kind: 'message',
       address: w.address,
       message,
-      pinEnvelope: sealPinEnvelope(keys[h], { purpose: 'sign', sub, walletId: w.walletId, network: 'evm', address: w.address, digest, pin: PIN }),
+      pinEnvelope: sealPinEnvelope(keys[h], {
+        purpose: 'sign',
+        sub,
+        walletId: w.walletId,
+        network: 'evm',
+        kind: 'evm-message',
+        address: w.address,
+        digest,
+        pin: PIN,
+      }),
     });
     // A pool of envelopes per wallet and host, sealed before the load starts: the load generator's own
     // HPKE must not take the cores the enclave is measured on (one envelope is used once).

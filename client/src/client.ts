@@ -9,9 +9,11 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
-import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody } from './envelope.js';
+import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody, type SignKind } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
-import { solanaMessageOf, solTransferOf } from './solana-wire.js';
+import { encodeSolanaOffchainMessage } from './solana-offchain.js';
+import { isSolanaTransactionMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
+import { summarizeEvmMessage, summarizeSolanaMessage, summarizeSolanaTransaction, type ApprovalSummary, type GetPin } from './summary.js';
 
 export type Network = 'evm' | 'solana' | 'bitcoin';
 export type Hex = `0x${string}`;
@@ -100,12 +102,16 @@ export interface Balance {
   error?: string;
 }
 
-/** What a signature request binds: which account signs. */
-export interface SignOptions {
-  pin: string;
+/**
+ * The PIN of a signature, and which account signs. Give `pin` when the app
+ * asked for it already, or `getPin` to have it asked once the SDK has decoded
+ * what will be signed: `getPin` receives the summary (./summary.ts) to show
+ * above the PIN entry.
+ */
+export type SignOptions = {
   /** The signing account's address; default: account 0 of the network. */
   address?: string;
-}
+} & ({ pin: string; getPin?: undefined } | { getPin: GetPin; pin?: undefined });
 
 /** An unsigned EVM transaction, as the API takes it (integers as decimal strings or numbers). */
 export interface ApiEvmTransaction {
@@ -340,9 +346,16 @@ export class EnclaveWalletClient {
   /** EIP-191 personal_sign; returns the 65-byte signature. */
   async signEvmMessage(walletId: string, message: string | { raw: Uint8Array | Hex }, options: SignOptions): Promise<Hex> {
     const address = await this.accountAddress(walletId, 'evm', options.address);
-    const digest = personalMessageDigest(message);
-    const apiMessage = typeof message === 'string' ? message : { raw: typeof message.raw === 'string' ? message.raw : hex0x(message.raw) };
-    const out = await this.sign<{ signature: Hex }>(walletId, { network: 'evm', address, kind: 'message', message: apiMessage }, digest, options.pin);
+    const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : typeof message.raw === 'string' ? hexToBytes(message.raw) : message.raw;
+    const digest = personalMessageDigest({ raw: bytes });
+    const apiMessage = typeof message === 'string' ? message : { raw: hex0x(bytes) };
+    const out = await this.sign<{ signature: Hex }>(
+      walletId,
+      { network: 'evm', address, kind: 'message', message: apiMessage },
+      digest,
+      summarizeEvmMessage(bytes, address),
+      options,
+    );
     return out.signature;
   }
 
@@ -351,9 +364,15 @@ export class EnclaveWalletClient {
    * (the viem helpers in ./evm.js do it for transactions and typed data).
    * @internal
    */
-  async signEvmWithDigest<T>(walletId: string, body: Record<string, unknown>, digest: Hex, options: SignOptions): Promise<T> {
+  async signEvmWithDigest<T>(
+    walletId: string,
+    body: Record<string, unknown> & { kind: 'transaction' | 'typed-data' },
+    digest: Hex,
+    summarize: (signer: string) => ApprovalSummary,
+    options: SignOptions,
+  ): Promise<T> {
     const address = await this.accountAddress(walletId, 'evm', options.address);
-    return this.sign<T>(walletId, { network: 'evm', address, ...body }, digest, options.pin);
+    return this.sign<T>(walletId, { network: 'evm', address, ...body }, digest, summarize(address), options);
   }
 
   /** Signs a Solana wire transaction (legacy or v0; signature slots may be zero). Returns the signature (64 bytes) and the signed wire transaction. */
@@ -363,26 +382,59 @@ export class EnclaveWalletClient {
     options: SignOptions,
   ): Promise<{ signature: Uint8Array; signedTransaction: Uint8Array }> {
     const address = await this.accountAddress(walletId, 'solana', options.address);
-    const digest = hex0x(sha256(solanaMessageOf(wireTransaction)));
+    const message = solanaMessageOf(wireTransaction);
     const out = await this.sign<{ signature: string; signedTransaction: string }>(
       walletId,
       { network: 'solana', address, kind: 'transaction', transaction: toBase64(wireTransaction) },
-      digest,
-      options.pin,
+      hex0x(sha256(message)),
+      summarizeSolanaTransaction(message, address),
+      options,
     );
     return { signature: base58.decode(out.signature), signedTransaction: fromBase64(out.signedTransaction) };
   }
 
-  /** Signs raw bytes with a Solana key (off-chain message); returns the 64-byte signature. */
+  /**
+   * Signs raw bytes with a Solana key (off-chain message); returns the 64-byte signature. Bytes that parse as a
+   * transaction message are refused (MESSAGE_IS_TRANSACTION) here, before any PIN is asked, and by the enclave.
+   */
   async signSolanaMessage(walletId: string, message: Uint8Array, options: SignOptions): Promise<Uint8Array> {
+    if (isSolanaTransactionMessage(message)) {
+      throw new EnclaveWalletApiError({
+        code: 'MESSAGE_IS_TRANSACTION',
+        message: 'the message parses as a Solana transaction message: sign it as a transaction; nothing was signed',
+        status: 0,
+      });
+    }
     const address = await this.accountAddress(walletId, 'solana', options.address);
     const out = await this.sign<{ signature: string }>(
       walletId,
       { network: 'solana', address, kind: 'message', message: toBase64(message) },
       hex0x(sha256(message)),
-      options.pin,
+      summarizeSolanaMessage(message, address),
+      options,
     );
     return base58.decode(out.signature);
+  }
+
+  /**
+   * Signs `text` as a Solana off-chain message (`\xffsolana offchain` signing domain; version 1 by default, or
+   * version 0 with an application domain; see solana-offchain.ts) with the account as its one signer. Returns the
+   * signature and the message bytes it signs, which a verifier needs (e.g. @solana/kit's
+   * verifyOffchainMessageEnvelope).
+   */
+  async signSolanaOffchainMessage(
+    walletId: string,
+    text: string,
+    options: SignOptions & { version?: 0 | 1; applicationDomain?: string },
+  ): Promise<{ signature: Uint8Array; signedMessage: Uint8Array }> {
+    const address = await this.accountAddress(walletId, 'solana', options.address);
+    const signedMessage = encodeSolanaOffchainMessage({
+      text,
+      signers: [address],
+      ...(options.version !== undefined ? { version: options.version } : {}),
+      ...(options.applicationDomain !== undefined ? { applicationDomain: options.applicationDomain } : {}),
+    });
+    return { signature: await this.signSolanaMessage(walletId, signedMessage, { ...options, address }), signedMessage };
   }
 
   /** The address of account `index` (default 0) of `network` in a wallet. */
@@ -399,12 +451,21 @@ export class EnclaveWalletClient {
   /** Seals a sign envelope bound to the account and the digest, and posts it to /sign or (`send`) to /transactions/send. */
   private async sign<T>(
     walletId: string,
-    body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string },
+    body: Record<string, unknown> & { network: 'evm' | 'solana'; address: string; kind: 'transaction' | 'message' | 'typed-data' },
     digest: Hex,
-    pin: string,
+    summary: ApprovalSummary,
+    options: SignOptions,
     to: 'sign' | 'send' = 'sign',
   ): Promise<T> {
-    const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, digest, pin });
+    const kind = `${body.network}-${String(body.kind)}` as SignKind;
+    let pin = options.pin;
+    if (options.getPin) {
+      // The user is asked only once the enclave checks out (no PIN would be sealed otherwise).
+      await this.attestation();
+      pin = await options.getPin({ walletId, kind, address: body.address, summary });
+    }
+    if (typeof pin !== 'string') throw new TypeError('a PIN is required: pass pin or getPin');
+    const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, kind, digest, pin });
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
   }
@@ -440,9 +501,15 @@ export class EnclaveWalletClient {
    * it to the chain's node (once; a lost answer is an error with the hash).
    * @internal
    */
-  async sendWithDigest<T>(walletId: string, body: Record<string, unknown> & { network: 'evm' | 'solana' }, digest: Hex, options: SignOptions): Promise<T> {
+  async sendWithDigest<T>(
+    walletId: string,
+    body: Record<string, unknown> & { network: 'evm' | 'solana'; kind: 'transaction' },
+    digest: Hex,
+    summarize: (signer: string) => ApprovalSummary,
+    options: SignOptions,
+  ): Promise<T> {
     const address = await this.accountAddress(walletId, body.network, options.address);
-    return this.sign<T>(walletId, { ...body, address }, digest, options.pin, 'send');
+    return this.sign<T>(walletId, { ...body, address }, digest, summarize(address), options, 'send');
   }
 
   /**
@@ -479,7 +546,8 @@ export class EnclaveWalletClient {
       walletId,
       { network: 'solana', cluster: transfer.cluster, address: from, kind: 'transaction', transaction: prepared.transaction },
       hex0x(sha256(message)),
-      options.pin,
+      summarizeSolanaTransaction(message, from, transfer.cluster),
+      options,
       'send',
     );
     return { signature: out.hash, signedTransaction: fromBase64(out.signedTransaction) };

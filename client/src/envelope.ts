@@ -14,6 +14,8 @@ export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 export const ENVELOPE_LIFETIME_S = 120;
 
 export type EnvelopePurpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
+/** What a sign envelope approves: the kind of payload (required with purpose `sign`; the enclave checks it against the request). */
+export type SignKind = 'evm-message' | 'evm-typed-data' | 'evm-transaction' | 'solana-message' | 'solana-transaction';
 
 export interface EnvelopeBody {
   purpose: EnvelopePurpose;
@@ -22,6 +24,7 @@ export interface EnvelopeBody {
   digest?: string;
   network?: 'evm' | 'solana';
   address?: string;
+  kind?: SignKind;
   pin: string;
   newPin?: string;
   mnemonic?: string;

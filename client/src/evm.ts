@@ -18,15 +18,11 @@ import {
   type TypedDataDefinition,
 } from 'viem';
 import { toAccount } from 'viem/accounts';
-import type { ApiEvmTransaction, EnclaveWalletClient } from './client.js';
+import type { ApiEvmTransaction, EnclaveWalletClient, SignOptions } from './client.js';
 import { EnclaveWalletApiError } from './errors.js';
+import { summarizeEvmTransaction, summarizeTypedData, type GetPin } from './summary.js';
 
-/** Asks the user for the PIN; called once per signature, with what is being signed. */
-export type GetPin = (request: {
-  walletId: string;
-  kind: 'message' | 'typed-data' | 'transaction' | 'solana-transaction' | 'solana-message';
-  address: string;
-}) => string | Promise<string>;
+export type { GetPin } from './summary.js';
 
 const dec = (v: bigint | number | undefined): string | undefined => (v === undefined ? undefined : BigInt(v).toString());
 
@@ -54,13 +50,21 @@ export async function signEvmTransaction(
   client: EnclaveWalletClient,
   walletId: string,
   tx: TransactionSerializable,
-  options: { pin: string; address?: string },
+  options: SignOptions,
 ): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
   const { chainId, transaction } = toApiTransaction(tx);
-  // What the enclave will parse and sign is the API form; hash the same fields.
+  // What the enclave will parse and sign is the API form; hash the same fields. The PIN prompt's summary is
+  // decoded from the same serialised bytes.
   const canonical = { ...tx, type: transaction.type } as TransactionSerializable;
-  const digest = keccak256(serializeTransaction(canonical));
-  return client.signEvmWithDigest(walletId, { kind: 'transaction', chainId, transaction }, digest, options);
+  const serialized = serializeTransaction(canonical);
+  const digest = keccak256(serialized);
+  return client.signEvmWithDigest(
+    walletId,
+    { kind: 'transaction', chainId, transaction },
+    digest,
+    (signer) => summarizeEvmTransaction(serialized, signer),
+    options,
+  );
 }
 
 /**
@@ -74,7 +78,7 @@ export async function sendEvmTransaction(
   client: EnclaveWalletClient,
   walletId: string,
   request: { chainId: number; to: Address; value?: bigint; data?: Hex },
-  options: { pin: string; address?: string; maxFeePerGas?: bigint },
+  options: SignOptions & { maxFeePerGas?: bigint },
 ): Promise<{ hash: Hex; signedTransaction: Hex; transaction: ApiEvmTransaction }> {
   const address = await client.accountAddress(walletId, 'evm', options.address);
   const value = request.value ?? 0n;
@@ -112,51 +116,50 @@ export async function sendEvmTransaction(
     t.type === 'eip1559'
       ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') }
       : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
-  const digest = keccak256(serializeTransaction(tx));
+  const serialized = serializeTransaction(tx);
   const out = await client.sendWithDigest<{ hash: Hex; signedTransaction: Hex }>(
     walletId,
     { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction: t },
-    digest,
-    { pin: options.pin, address },
+    keccak256(serialized),
+    (signer) => summarizeEvmTransaction(serialized, signer),
+    options.getPin ? { getPin: options.getPin, address } : { pin: options.pin, address },
   );
   return { ...out, transaction: t };
 }
 
 /** Signs EIP-712 typed data; the digest is viem's hashTypedData of the same object. */
-export async function signTypedData(
-  client: EnclaveWalletClient,
-  walletId: string,
-  typedData: TypedDataDefinition,
-  options: { pin: string; address?: string },
-): Promise<Hex> {
+export async function signTypedData(client: EnclaveWalletClient, walletId: string, typedData: TypedDataDefinition, options: SignOptions): Promise<Hex> {
   const digest = hashTypedData(typedData as Parameters<typeof hashTypedData>[0]);
   const plain = JSON.parse(JSON.stringify(typedData, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
   const body = {
-    kind: 'typed-data',
+    kind: 'typed-data' as const,
     typedData: { domain: plain.domain ?? {}, types: plain.types, primaryType: plain.primaryType, message: plain.message ?? {} },
   };
-  return (await client.signEvmWithDigest<{ signature: Hex }>(walletId, body, digest, options)).signature;
+  // The summary is read from the object sent, which the enclave hashes and compares with this digest.
+  return (await client.signEvmWithDigest<{ signature: Hex }>(walletId, body, digest, (signer) => summarizeTypedData(body.typedData, signer), options))
+    .signature;
 }
 
 /**
  * A viem `LocalAccount` (made with `toAccount`) whose signatures come from
  * the enclave: `createWalletClient({ account, chain, transport })` then signs
- * and sends through it. `getPin` is called once per signature.
+ * and sends through it. `getPin` is called once per signature, with a summary
+ * of what is signed.
  */
 export async function toViemAccount(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; address?: Address }): Promise<LocalAccount> {
   const address = (await client.accountAddress(walletId, 'evm', options.address)) as Address;
-  const pin = async (kind: Parameters<GetPin>[0]['kind']): Promise<string> => options.getPin({ walletId, kind, address });
+  const { getPin } = options;
   return toAccount({
     address,
     async signMessage({ message }: { message: SignableMessage }) {
       const m = typeof message === 'string' ? message : { raw: typeof message.raw === 'string' ? message.raw : toHex(message.raw) };
-      return client.signEvmMessage(walletId, m, { pin: await pin('message'), address });
+      return client.signEvmMessage(walletId, m, { getPin, address });
     },
     async signTypedData(typedData) {
-      return signTypedData(client, walletId, typedData as TypedDataDefinition, { pin: await pin('typed-data'), address });
+      return signTypedData(client, walletId, typedData as TypedDataDefinition, { getPin, address });
     },
     async signTransaction(transaction) {
-      return (await signEvmTransaction(client, walletId, transaction, { pin: await pin('transaction'), address })).signedTransaction;
+      return (await signEvmTransaction(client, walletId, transaction, { getPin, address })).signedTransaction;
     },
   });
 }
@@ -197,7 +200,7 @@ export function toEip1193Provider(
   const chainIdHex = toHex(options.chainId);
   let addressPromise: Promise<Address> | undefined;
   const address = (): Promise<Address> => (addressPromise ??= client.accountAddress(walletId, 'evm', options.address).then((a) => a as Address));
-  const pin = async (kind: Parameters<GetPin>[0]['kind']): Promise<string> => options.getPin({ walletId, kind, address: await address() });
+  const { getPin } = options;
   const same = (a: unknown, b: string): boolean => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
   const list = (params: unknown): unknown[] => (Array.isArray(params) ? params : []);
 
@@ -243,21 +246,21 @@ export function toEip1193Provider(
             const [data, who] = list(params) as [string, string];
             if (!same(who, await address())) throw new ProviderRpcError(4100, 'personal_sign for another account');
             const message = /^0x([0-9a-fA-F]{2})*$/.test(data) ? { raw: data as Hex } : String(data);
-            return await client.signEvmMessage(walletId, message, { pin: await pin('message'), address: await address() });
+            return await client.signEvmMessage(walletId, message, { getPin, address: await address() });
           }
           case 'eth_signTypedData_v4': {
             const [who, json] = list(params) as [string, string | Record<string, unknown>];
             if (!same(who, await address())) throw new ProviderRpcError(4100, 'eth_signTypedData_v4 for another account');
             const typedData = (typeof json === 'string' ? JSON.parse(json) : json) as TypedDataDefinition;
-            return await signTypedData(client, walletId, typedData, { pin: await pin('typed-data'), address: await address() });
+            return await signTypedData(client, walletId, typedData, { getPin, address: await address() });
           }
           case 'eth_signTransaction': {
             const tx = await fill((list(params)[0] ?? {}) as Record<string, unknown>);
-            return (await signEvmTransaction(client, walletId, tx, { pin: await pin('transaction'), address: await address() })).signedTransaction;
+            return (await signEvmTransaction(client, walletId, tx, { getPin, address: await address() })).signedTransaction;
           }
           case 'eth_sendTransaction': {
             const tx = await fill((list(params)[0] ?? {}) as Record<string, unknown>);
-            const { signedTransaction } = await signEvmTransaction(client, walletId, tx, { pin: await pin('transaction'), address: await address() });
+            const { signedTransaction } = await signEvmTransaction(client, walletId, tx, { getPin, address: await address() });
             return await chain.sendRawTransaction({ serializedTransaction: signedTransaction });
           }
           case 'wallet_switchEthereumChain': {

@@ -31,9 +31,34 @@ export {
   RECOVERY_PHRASE_INFO,
   type EnvelopeBody,
   type EnvelopePurpose,
+  type SignKind,
 } from './envelope.js';
-export { ProviderRpcError, toApiTransaction, type Eip1193Provider, type GetPin } from './evm.js';
+export { ProviderRpcError, toApiTransaction, type Eip1193Provider } from './evm.js';
+export { type GetPin } from './summary.js';
 export { type SolanaSigner } from './solana.js';
+export { OFFCHAIN_SIGNING_DOMAIN, decodeSolanaOffchainMessage, encodeSolanaOffchainMessage, type SolanaOffchainMessage } from './solana-offchain.js';
+export { isSolanaTransactionMessage } from './solana-wire.js';
+export {
+  decodeContractCall,
+  describeApprovalSummary,
+  formatUnits,
+  messageContent,
+  summarizeEvmMessage,
+  summarizeEvmTransaction,
+  summarizeSolanaMessage,
+  summarizeSolanaTransaction,
+  summarizeTypedData,
+  type ApprovalSummary,
+  type ContractCall,
+  type EvmMessageSummary,
+  type EvmTransactionSummary,
+  type EvmTypedDataSummary,
+  type MessageContent,
+  type PinRequest,
+  type SolanaMessageSummary,
+  type SolanaTransactionSummary,
+  type SolanaTransfer,
+} from './summary.js';
 
 /** The SDK's version. */
 export const CLIENT_VERSION = '0.1.0';

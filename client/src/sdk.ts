@@ -3,8 +3,9 @@
  * methods (SPEC §9).
  */
 import type { Address, Hex, LocalAccount, TransactionSerializable, TypedDataDefinition } from 'viem';
-import { EnclaveWalletClient, type ClientOptions } from './client.js';
-import { sendEvmTransaction, signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider, type GetPin } from './evm.js';
+import { EnclaveWalletClient, type ClientOptions, type SignOptions } from './client.js';
+import { sendEvmTransaction, signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider } from './evm.js';
+import type { GetPin } from './summary.js';
 import { solanaSigner, type SolanaSigner } from './solana.js';
 
 export class EnclaveWallet extends EnclaveWalletClient {
@@ -24,11 +25,7 @@ export class EnclaveWallet extends EnclaveWalletClient {
   }
 
   /** Signs an EVM transaction (legacy, EIP-2930, EIP-1559) without viem's wallet client. */
-  signEvmTransaction(
-    walletId: string,
-    tx: TransactionSerializable,
-    options: { pin: string; address?: string },
-  ): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
+  signEvmTransaction(walletId: string, tx: TransactionSerializable, options: SignOptions): Promise<{ signature: Hex; signedTransaction: Hex; hash: Hex }> {
     return signEvmTransaction(this, walletId, tx, options);
   }
 
@@ -36,13 +33,13 @@ export class EnclaveWallet extends EnclaveWalletClient {
   sendEvmTransaction(
     walletId: string,
     request: { chainId: number; to: Address; value?: bigint; data?: Hex },
-    options: { pin: string; address?: string; maxFeePerGas?: bigint },
+    options: SignOptions & { maxFeePerGas?: bigint },
   ): ReturnType<typeof sendEvmTransaction> {
     return sendEvmTransaction(this, walletId, request, options);
   }
 
   /** Signs EIP-712 typed data. */
-  signTypedData(walletId: string, typedData: TypedDataDefinition, options: { pin: string; address?: string }): Promise<Hex> {
+  signTypedData(walletId: string, typedData: TypedDataDefinition, options: SignOptions): Promise<Hex> {
     return signTypedData(this, walletId, typedData, options);
   }
 }

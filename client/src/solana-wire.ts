@@ -1,5 +1,85 @@
-/** Just enough of the Solana wire format to find the message a transaction signs, to frame one, and to check a prepared SOL transfer. */
+/**
+ * Enough of the Solana wire format to find the message a transaction signs,
+ * to frame one, to check a prepared SOL transfer, to read a message's
+ * instructions for the PIN prompt, and to tell a transaction message from an
+ * off-chain one.
+ */
 import { base58 } from '@scure/base';
+
+/** A legacy or v0 transaction message, read for structure (the header's numbers are not checked). */
+export interface SolanaMessageLayout {
+  version: 'legacy' | 0;
+  header: { requiredSignatures: number; readonlySigned: number; readonlyUnsigned: number };
+  /** The static account keys, base58. */
+  accountKeys: string[];
+  recentBlockhash: string;
+  instructions: Array<{ programIndex: number; accountIndexes: number[]; data: Uint8Array }>;
+  /** v0: address lookup tables, base58, with the indexes they load. */
+  lookups: Array<{ table: string; writable: number[]; readonly: number[] }>;
+}
+
+/**
+ * Parses `bytes` as a legacy or v0 message that takes up exactly the whole
+ * buffer (header, account keys, recent blockhash, instructions, v0 lookups);
+ * undefined when they are not one. Lengths are compact-u16 in canonical form,
+ * as the runtime reads them.
+ */
+export function parseSolanaMessage(bytes: Uint8Array): SolanaMessageLayout | undefined {
+  let at = 0;
+  const u8 = (): number => {
+    if (at >= bytes.length) throw new TypeError('truncated');
+    return bytes[at++]!;
+  };
+  const take = (n: number): Uint8Array => {
+    if (at + n > bytes.length) throw new TypeError('truncated');
+    at += n;
+    return bytes.subarray(at - n, at);
+  };
+  const shortvec = (): number => {
+    let value = 0;
+    for (let i = 0; i < 3; i++) {
+      const b = u8();
+      value |= (b & 0x7f) << (7 * i);
+      if ((b & 0x80) === 0) {
+        if (i > 0 && b === 0) throw new TypeError('non-canonical length');
+        if (value > 0xffff) throw new TypeError('length too large');
+        return value;
+      }
+    }
+    throw new TypeError('length too long');
+  };
+  try {
+    let version: 'legacy' | 0 = 'legacy';
+    if ((bytes[0] ?? 0) & 0x80) {
+      if ((u8() & 0x7f) !== 0) return undefined;
+      version = 0;
+    }
+    const header = { requiredSignatures: u8(), readonlySigned: u8(), readonlyUnsigned: u8() };
+    const accountKeys = Array.from({ length: shortvec() }, () => base58.encode(take(32)));
+    const recentBlockhash = base58.encode(take(32));
+    const instructions = Array.from({ length: shortvec() }, () => ({ programIndex: u8(), accountIndexes: [...take(shortvec())], data: take(shortvec()) }));
+    const lookups =
+      version === 0
+        ? Array.from({ length: shortvec() }, () => ({ table: base58.encode(take(32)), writable: [...take(shortvec())], readonly: [...take(shortvec())] }))
+        : [];
+    if (at !== bytes.length) return undefined;
+    return { version, header, accountKeys, recentBlockhash, instructions, lookups };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether bytes parse as a legacy or v0 transaction message: their signature
+ * would be a transaction signature, so they are never signed as a "message".
+ * Bytes starting with the prefix of a later version (0x81 to 0xbf) count too.
+ */
+export function isSolanaTransactionMessage(bytes: Uint8Array): boolean {
+  // Later versions (v1 is compiled by @solana/kit already) by their prefix: 0x81–0xbf never starts UTF-8 text, nor
+  // the off-chain signing domain (0xff).
+  if (bytes[0] !== undefined && bytes[0] >= 0x81 && bytes[0] <= 0xbf) return true;
+  return parseSolanaMessage(bytes) !== undefined;
+}
 
 function readCompactU16(bytes: Uint8Array, offset: number): { value: number; size: number } {
   let value = 0;

@@ -5,16 +5,21 @@
  * this package does not depend on @solana/kit).
  */
 import type { EnclaveWalletClient } from './client.js';
-import type { GetPin } from './evm.js';
 import { unsignedWire } from './solana-wire.js';
+import type { GetPin } from './summary.js';
 
 export interface SolanaSigner {
   /** The account's base58 address. */
   readonly address: string;
   /** Signs a wire transaction (legacy or v0); returns the signed wire transaction. */
   signTransaction(wireTransaction: Uint8Array): Promise<Uint8Array>;
-  /** Signs raw bytes; returns the 64-byte signature. */
+  /** Signs raw bytes that are not a transaction message (those are MESSAGE_IS_TRANSACTION); returns the 64-byte signature. */
   signMessage(message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Signs `text` as an off-chain message (`\xffsolana offchain` signing domain, version 1 unless `version: 0`);
+   * returns the signature and the bytes it signs.
+   */
+  signOffchainMessage(text: string, options?: { version?: 0 | 1; applicationDomain?: string }): Promise<{ signature: Uint8Array; signedMessage: Uint8Array }>;
   /** @solana/kit TransactionPartialSigner: one { address: signature } per transaction. */
   signTransactions(transactions: ReadonlyArray<{ messageBytes: Uint8Array }>): Promise<ReadonlyArray<Readonly<Record<string, Uint8Array>>>>;
   /** @solana/kit MessagePartialSigner: one { address: signature } per message. */
@@ -23,19 +28,23 @@ export interface SolanaSigner {
 
 export async function solanaSigner(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; address?: string }): Promise<SolanaSigner> {
   const address = await client.accountAddress(walletId, 'solana', options.address);
-  const pin = async (kind: 'solana-transaction' | 'solana-message'): Promise<string> => options.getPin({ walletId, kind, address });
+  const { getPin } = options;
   const signer: SolanaSigner = {
     address,
     async signTransaction(wire) {
-      return (await client.signSolanaTransaction(walletId, wire, { pin: await pin('solana-transaction'), address })).signedTransaction;
+      return (await client.signSolanaTransaction(walletId, wire, { getPin, address })).signedTransaction;
     },
     async signMessage(message) {
-      return client.signSolanaMessage(walletId, message, { pin: await pin('solana-message'), address });
+      // A transaction message is refused (MESSAGE_IS_TRANSACTION) before the user is asked for a PIN.
+      return client.signSolanaMessage(walletId, message, { getPin, address });
+    },
+    async signOffchainMessage(text, o = {}) {
+      return client.signSolanaOffchainMessage(walletId, text, { ...o, getPin, address });
     },
     async signTransactions(transactions) {
       const out: Array<Record<string, Uint8Array>> = [];
       for (const tx of transactions) {
-        const { signature } = await client.signSolanaTransaction(walletId, unsignedWire(tx.messageBytes), { pin: await pin('solana-transaction'), address });
+        const { signature } = await client.signSolanaTransaction(walletId, unsignedWire(tx.messageBytes), { getPin, address });
         out.push(Object.freeze({ [address]: signature }));
       }
       return Object.freeze(out);

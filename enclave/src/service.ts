@@ -37,7 +37,7 @@ import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
 import { phases } from './phases.js';
-import { prepareSignature, type PreparedSignature } from './signing/dispatch.js';
+import { prepareSignature, signKindOf, type PreparedSignature } from './signing/dispatch.js';
 
 /** The enclave software version. */
 export const ENCLAVE_VERSION = '0.1.0';
@@ -216,10 +216,11 @@ export class EnclaveService {
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
     const address = required(req.address, 'address');
-    // The envelope is opened and its binding checked (user, wallet, network, account, expiry) before the enclave
+    const kind = signKindOf(req);
+    // The envelope is opened and its binding checked (user, wallet, network, account, kind, expiry) before the enclave
     // parses and hashes what it is asked to sign; its digest and nonce are checked after.
     let prepared: PreparedSignature | undefined;
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'sign', sub: userId, walletId, network, address }, () => {
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'sign', sub: userId, walletId, network, address, kind }, () => {
       prepared = prepareSignature(network, req);
       return { digest: hex0x(prepared.digest) };
     });

@@ -89,13 +89,14 @@ describe('PIN envelopes', () => {
     walletId: 'w-1',
     digest: DIGEST,
     network: 'evm',
+    kind: 'evm-message',
     address: ADDRESS,
     pin: '493817',
     exp: NOW + 120,
     nonce: (++n).toString(16).padStart(32, '0'),
     ...over,
   });
-  const binding: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST, network: 'evm', address: ADDRESS };
+  const binding: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST, network: 'evm', address: ADDRESS, kind: 'evm-message' };
   const codeOf = async (wire: Uint8Array, b: Binding = binding, cache = new ReplayCache()): Promise<string> =>
     openPinEnvelope(key, wire, b, cache, NOW).then(
       () => 'OK',
@@ -151,14 +152,21 @@ describe('PIN envelopes', () => {
 
   test('change-pin needs newPin; import needs a mnemonic and nothing else does', async () => {
     const cp: Binding = { purpose: 'change-pin', sub: 'user-1', walletId: 'w-1' };
-    expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, digest: undefined })), cp)).toBe('ENVELOPE_INVALID');
-    expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, digest: undefined, newPin: '770145' })), cp)).toBe('OK');
-    const imp: Binding = { purpose: 'import', sub: 'user-1' };
-    expect(await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined })), imp)).toBe(
+    expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, kind: undefined, digest: undefined })), cp)).toBe(
       'ENVELOPE_INVALID',
     );
     expect(
-      await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, walletId: undefined, digest: undefined, mnemonic: 'a b c' })), imp),
+      await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, kind: undefined, digest: undefined, newPin: '770145' })), cp),
+    ).toBe('OK');
+    const imp: Binding = { purpose: 'import', sub: 'user-1' };
+    expect(
+      await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, kind: undefined, walletId: undefined, digest: undefined })), imp),
+    ).toBe('ENVELOPE_INVALID');
+    expect(
+      await codeOf(
+        seal(body({ purpose: 'import', network: undefined, address: undefined, kind: undefined, walletId: undefined, digest: undefined, mnemonic: 'a b c' })),
+        imp,
+      ),
     ).toBe('OK');
     expect(await codeOf(seal(body({ mnemonic: 'a b c' })))).toBe('ENVELOPE_INVALID');
   });
@@ -173,6 +181,28 @@ describe('PIN envelopes', () => {
     expect(await codeOf(seal(body()), { ...binding, address: '0x' + '77'.repeat(20) })).toBe('ENVELOPE_MISMATCH');
     // Other purposes carry neither.
     expect(await codeOf(seal(body({ purpose: 'export' })), { ...binding, purpose: 'export' })).toBe('ENVELOPE_INVALID');
+  });
+
+  test('a sign envelope binds the kind of payload; a mismatch echoes none of the envelope back', async () => {
+    expect(await codeOf(seal(body({ kind: undefined })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ kind: 'bitcoin-message' })))).toBe('ENVELOPE_INVALID');
+    expect(await codeOf(seal(body({ kind: 'evm-transaction' })))).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(body()), { ...binding, kind: 'evm-typed-data' })).toBe('ENVELOPE_MISMATCH');
+    const solana = { ...binding, network: 'solana', address: 'HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk' } as const;
+    const sol = (kind: string) => seal(body({ network: 'solana', address: solana.address, kind }));
+    expect(await codeOf(sol('solana-message'), { ...solana, kind: 'solana-message' })).toBe('OK');
+    expect(await codeOf(sol('solana-message'), { ...solana, kind: 'solana-transaction' })).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(sol('solana-transaction'), { ...solana, kind: 'solana-message' })).toBe('ENVELOPE_MISMATCH');
+    const err = (await openPinEnvelope(key, sol('solana-message'), { ...solana, kind: 'solana-transaction' }, new ReplayCache(), NOW).catch(
+      (e: unknown) => e,
+    )) as {
+      details: object;
+      message: string;
+    };
+    expect(err.details).toEqual({});
+    expect(err.message).not.toMatch(/solana-(message|transaction)/);
+    // Other purposes carry no kind.
+    expect(await codeOf(seal(body({ purpose: 'export', network: undefined, address: undefined })), { ...binding, purpose: 'export' })).toBe('ENVELOPE_INVALID');
   });
 
   test('one user cannot fill the replay cache for everyone', () => {

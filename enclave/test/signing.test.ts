@@ -36,7 +36,8 @@ import {
   type Blockhash,
 } from '@solana/kit';
 import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest, type EvmTransactionRequest } from '../src/signing/evm.js';
-import { parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from '../src/signing/solana.js';
+import { isSolanaTransactionMessage, parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from '../src/signing/solana.js';
+import { compileMessage, fiveSolToAttacker, splTransferChecked, solTransfer, v0WithLookup, ATTACKER } from '../../test/support/solana-messages.js';
 import { COW_KEY, MAIL_EXAMPLE_WITH_DOMAIN_TYPE } from '../../test/support/eip712-mail.js';
 
 const key = Uint8Array.from(Buffer.from('4c0883a69102937d6231471b5dbb6204fe512961708279f1d7b1b8e7e8b1b1e1', 'hex'));
@@ -302,5 +303,50 @@ describe('Solana', () => {
     const msg = new TextEncoder().encode('Sign in to Example');
     expect(ed25519.verify(signSolanaMessage(msg, seed), msg, ed25519.getPublicKey(seed))).toBe(true);
     expect(() => signSolanaMessage(new Uint8Array(0), seed)).toThrow(expect.objectContaining({ code: 'MESSAGE_INVALID' }));
+  });
+
+  test('messages compiled by @solana/kit (legacy, v0, lookup tables, SPL) parse as transaction messages; text and off-chain messages do not', async () => {
+    const payer = await getAddressFromPublicKey((await createKeyPairFromPrivateKeyBytes(seed)).publicKey);
+    const kit = [
+      fiveSolToAttacker(payer),
+      compileMessage(0, payer, [solTransfer(payer, ATTACKER, 1n)]),
+      compileMessage('legacy', payer, []),
+      compileMessage(0, payer, [splTransferChecked(payer, 10n ** 6n, 6), solTransfer(payer, ATTACKER, 2n)]),
+      v0WithLookup(payer),
+    ];
+    for (const message of kit) {
+      expect(isSolanaTransactionMessage(message)).toBe(true);
+      // What the wire parser reads as a message is the same judgement, and the same bytes.
+      const wire = Uint8Array.from([1, ...new Uint8Array(64), ...message]);
+      expect(Buffer.from(parseSolanaTransaction(wire).message).equals(Buffer.from(message))).toBe(true);
+      // One byte more or less and it is no message at all.
+      expect(isSolanaTransactionMessage(message.subarray(0, -1))).toBe(false);
+      expect(isSolanaTransactionMessage(Uint8Array.from([...message, 0]))).toBe(false);
+    }
+    for (const text of ['Sign in to Example', 'x', '\u00e9t\u00e9 \ud83d\ude80', '\x01\x00\x01'])
+      expect(isSolanaTransactionMessage(new TextEncoder().encode(text))).toBe(false);
+    const offchain = Uint8Array.from([
+      0xff,
+      ...new TextEncoder().encode('solana offchain'),
+      0,
+      ...new Uint8Array(32),
+      0,
+      1,
+      ...new Uint8Array(32),
+      2,
+      0,
+      104,
+      105,
+    ]);
+    expect(isSolanaTransactionMessage(offchain)).toBe(false);
+  });
+
+  test('a transfer passed as a message is refused: MESSAGE_IS_TRANSACTION', async () => {
+    const payer = await getAddressFromPublicKey((await createKeyPairFromPrivateKeyBytes(seed)).publicKey);
+    // v1 (kit compiles it already) is refused by its version prefix.
+    const v1 = compileMessage(1, payer, [solTransfer(payer, ATTACKER, 5n)]);
+    expect(v1[0]).toBe(0x81);
+    for (const message of [fiveSolToAttacker(payer), v0WithLookup(payer), v1])
+      expect(() => signSolanaMessage(message, seed)).toThrow(expect.objectContaining({ code: 'MESSAGE_IS_TRANSACTION' }));
   });
 });

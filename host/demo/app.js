@@ -1,6 +1,6 @@
 // The demo page's script: the SDK's browser build, the dev issuer for a login,
 // an on-screen PIN pad, and the local chain. Plain JavaScript, no framework.
-import { AttestationError, createClient, EnclaveWalletApiError } from '/demo/client.js';
+import { AttestationError, createClient, describeApprovalSummary, EnclaveWalletApiError } from '/demo/client.js';
 
 const $ = (id) => document.getElementById(id);
 const config = await (await fetch('/demo/config.json')).json();
@@ -42,11 +42,28 @@ const busy = async (button, fn) => {
 };
 
 // --- the PIN pad: digits by click, so a PIN need not go through a keyboard --
-function askPin(title) {
+// With a summary (from the SDK's getPin: decoded from the bytes the PIN will sign), it is shown above the keys,
+// as text only.
+function showSummary(summary) {
+  const box = $('pin-summary');
+  box.replaceChildren();
+  box.hidden = !summary;
+  $('pinpad').classList.toggle('with-summary', Boolean(summary));
+  if (!summary) return;
+  for (const { label, value } of describeApprovalSummary(summary)) {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    box.append(dt, dd);
+  }
+}
+function askPin(title, summary) {
   return new Promise((resolve, reject) => {
     let pin = '';
     const dots = () => ($('pin-dots').textContent = '•'.repeat(pin.length));
     $('pin-title').textContent = title;
+    showSummary(summary);
     dots();
     $('pinpad').hidden = false;
     const keys = [...document.querySelectorAll('[data-digit]')];
@@ -157,8 +174,8 @@ $('fund').addEventListener('click', () =>
 
 $('sign').addEventListener('click', () =>
   busy($('sign'), async () => {
-    const pin = await askPin('PIN to sign the message');
-    const signature = await client.signEvmMessage(wallet.walletId, $('message').value, { pin });
+    const getPin = ({ summary }) => askPin('Sign this message?', summary);
+    const signature = await client.signEvmMessage(wallet.walletId, $('message').value, { getPin });
     $('signature').textContent = signature;
   }),
 );
@@ -167,9 +184,10 @@ $('send').addEventListener('click', () =>
   busy($('send'), async () => {
     const [whole, frac = ''] = $('amount').value.trim().split('.');
     const wei = BigInt(whole || '0') * 10n ** 18n + BigInt((frac + '0'.repeat(18)).slice(0, 18));
-    // The host prepares it (nonce, gas, fees); the SDK checks it is this transfer, hashes it itself, and only then asks for the PIN.
-    const pin = await askPin('PIN to send the transaction');
-    const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to: $('to').value.trim(), value: wei }, { pin });
+    // The host prepares it (nonce, gas, fees); the SDK checks it is this transfer, hashes it itself, and only then
+    // asks for the PIN, showing what the signed bytes say.
+    const getPin = ({ summary }) => askPin('Send this transaction?', summary);
+    const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to: $('to').value.trim(), value: wei }, { getPin });
     $('tx').textContent = `sent ${hash}`;
     let receipt = null;
     for (let i = 0; i < 50 && !receipt; i++) {

@@ -4136,7 +4136,10 @@ export namespace enclavewallet {
             /** The envelope cannot be decrypted or its plaintext is malformed (HTTP 422). */
             ENVELOPE_INVALID = 500,
 
-            /** The envelope is bound to another purpose, user, wallet or digest (HTTP 422). */
+            /**
+             * The envelope is bound to another purpose, user, wallet, account, kind of
+             * payload or digest (HTTP 422).
+             */
             ENVELOPE_MISMATCH = 501,
 
             /** The envelope's `exp` has passed or lies more than 5 minutes ahead (HTTP 422). */
@@ -4195,6 +4198,12 @@ export namespace enclavewallet {
 
             /** The recipient public key for an export is not 32 bytes (HTTP 400). */
             RECIPIENT_KEY_INVALID = 806,
+
+            /**
+             * A Solana message parses as a transaction message (legacy or v0): its
+             * signature would sign a transaction, so it is refused (HTTP 422).
+             */
+            MESSAGE_IS_TRANSACTION = 807,
 
             /** The attestation document could not be produced (HTTP 503). */
             ATTESTATION_UNAVAILABLE = 900,

@@ -1995,6 +1995,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case 806:
                         message.code = 806;
                         break;
+                    case "MESSAGE_IS_TRANSACTION":
+                    case 807:
+                        message.code = 807;
+                        break;
                     case "ATTESTATION_UNAVAILABLE":
                     case 900:
                         message.code = 900;
@@ -12354,7 +12358,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} STORAGE_UNAVAILABLE=404 The wallet store is unreachable (HTTP 503).
          * @property {number} WALLET_EXISTS=405 A wallet with this id already exists in the guard; nothing was created (HTTP 409).
          * @property {number} ENVELOPE_INVALID=500 The envelope cannot be decrypted or its plaintext is malformed (HTTP 422).
-         * @property {number} ENVELOPE_MISMATCH=501 The envelope is bound to another purpose, user, wallet or digest (HTTP 422).
+         * @property {number} ENVELOPE_MISMATCH=501 The envelope is bound to another purpose, user, wallet, account, kind of
+         * payload or digest (HTTP 422).
          * @property {number} ENVELOPE_EXPIRED=502 The envelope's `exp` has passed or lies more than 5 minutes ahead (HTTP 422).
          * @property {number} ENVELOPE_REPLAYED=503 The envelope's nonce was seen before (HTTP 422).
          * @property {number} PIN_INVALID=600 Wrong PIN, or a sealed blob that does not open; carries attemptsLeft (HTTP 422).
@@ -12374,6 +12379,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} MESSAGE_INVALID=804 The message cannot be parsed (HTTP 400).
          * @property {number} TYPED_DATA_INVALID=805 The EIP-712 typed data is malformed (HTTP 400).
          * @property {number} RECIPIENT_KEY_INVALID=806 The recipient public key for an export is not 32 bytes (HTTP 400).
+         * @property {number} MESSAGE_IS_TRANSACTION=807 A Solana message parses as a transaction message (legacy or v0): its
+         * signature would sign a transaction, so it is refused (HTTP 422).
          * @property {number} ATTESTATION_UNAVAILABLE=900 The attestation document could not be produced (HTTP 503).
          * @property {number} NONCE_INVALID=901 The attestation nonce is not hex or longer than 64 bytes (HTTP 400).
          * @property {number} CHAIN_UNSUPPORTED=1000 The chain is not configured (HTTP 400).
@@ -12432,6 +12439,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[804] = "MESSAGE_INVALID"] = 804;
             values[valuesById[805] = "TYPED_DATA_INVALID"] = 805;
             values[valuesById[806] = "RECIPIENT_KEY_INVALID"] = 806;
+            values[valuesById[807] = "MESSAGE_IS_TRANSACTION"] = 807;
             values[valuesById[900] = "ATTESTATION_UNAVAILABLE"] = 900;
             values[valuesById[901] = "NONCE_INVALID"] = 901;
             values[valuesById[1000] = "CHAIN_UNSUPPORTED"] = 1000;

@@ -38,7 +38,15 @@ describe('enclave decoders', () => {
   test('PIN envelopes: random wires and random plaintexts (with a PIN and a phrase in them) fail typed, never quoting them', async () => {
     const key = await EnvelopeKey.generate();
     const replay = new ReplayCache();
-    const binding = { purpose: 'sign' as const, sub: 'u', walletId: 'w', digest: '0x' + '11'.repeat(32), network: 'evm', address: '0x' + '22'.repeat(20) };
+    const binding = {
+      purpose: 'sign' as const,
+      sub: 'u',
+      walletId: 'w',
+      digest: '0x' + '11'.repeat(32),
+      network: 'evm',
+      address: '0x' + '22'.repeat(20),
+      kind: 'evm-message' as const,
+    };
     const plaintext = fc.oneof(
       fc.uint8Array({ maxLength: 600 }),
       fc
@@ -51,6 +59,7 @@ describe('enclave decoders', () => {
             digest: fc.oneof(fc.constant(binding.digest), fc.string()),
             network: fc.oneof(fc.constant('evm'), fc.string()),
             address: fc.oneof(fc.constant(binding.address), fc.string()),
+            kind: fc.oneof(fc.constant(binding.kind), fc.constantFrom('solana-message', 'evm-transaction'), fc.string()),
             exp: fc.oneof(fc.integer(), fc.jsonValue()),
             nonce: fc.oneof(fc.string(), fc.jsonValue()),
           },

@@ -5,6 +5,7 @@
  *   - swap blobs between users and wallets
  *   - claim a victim's wallet id with a wallet of its own (create/import)
  *   - replay envelopes, re-bind them to another wallet, user or purpose
+ *   - have a Solana transfer signed as a "message", or swap an envelope's kind of payload
  *   - hand over guard credentials that are not the operator's
  *   - malformed, oversize, truncated and slow frames
  */
@@ -13,14 +14,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { base58 } from '@scure/base';
+import { decompileTransactionMessage, getCompiledTransactionMessageDecoder, getTransactionDecoder } from '@solana/kit';
+import { identifySystemInstruction, parseTransferSolInstruction, SystemInstruction } from '@solana-program/system';
 import { hashMessage, toHex, verifyMessage } from 'viem';
-import { verifyAttestationDocument } from '@enclave-wallet/client';
+import { verifyAttestationDocument, type SignKind } from '@enclave-wallet/client';
 import { LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { EnclaveWalletError, parseAddress, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { ATTACKER, fiveSolToAttacker, v0WithLookup, wireOf } from '../support/solana-messages.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hostile-host-'));
 const caDir = join(dir, 'dev-ca');
@@ -35,7 +42,7 @@ const codeOf = (p: Promise<unknown>): Promise<string> =>
     (e: unknown) => (e instanceof EnclaveWalletError ? e.code : `UNTYPED ${String(e)}`),
   );
 
-const wallets: Record<string, { user: string; blob: Uint8Array; address: string }> = {};
+const wallets: Record<string, { user: string; blob: Uint8Array; address: string; solana: string }> = {};
 
 beforeAll(async () => {
   const service = await createEnclaveService(testStartupConfig(caDir));
@@ -49,7 +56,7 @@ beforeAll(async () => {
     ['w-bob', 'bob'],
   ] as const) {
     const out = await rpc.call('createWallet', { userId: user, walletId, pinEnvelope: env({ purpose: 'create-wallet', sub: user, pin: '493817' }) });
-    wallets[walletId] = { user, blob: out.sealedBlob!, address: out.accounts![0]!.address! };
+    wallets[walletId] = { user, blob: out.sealedBlob!, address: out.accounts![0]!.address!, solana: out.accounts![1]!.address! };
   }
 });
 afterAll(async () => {
@@ -67,7 +74,9 @@ const sign = (walletId: string, user: string, blob: Uint8Array, pin = '493817', 
     network: v1.Network.NETWORK_EVM,
     address: addressOf(walletId),
     evmMessage: { text },
-    pinEnvelope: envelope ?? env({ purpose: 'sign', sub: user, walletId, network: 'evm', address: addressOf(walletId), digest: hashMessage(text), pin }),
+    pinEnvelope:
+      envelope ??
+      env({ purpose: 'sign', sub: user, walletId, network: 'evm', kind: 'evm-message', address: addressOf(walletId), digest: hashMessage(text), pin }),
   });
 
 async function stillServes(): Promise<void> {
@@ -109,7 +118,16 @@ describe('accounts and guesses', () => {
   test('a signature approved for account 0 is not made by account 7', async () => {
     const w = wallets['w-alice']!;
     const approved = () =>
-      env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: hashMessage('pay'), pin: '493817' });
+      env({
+        purpose: 'sign',
+        sub: 'alice',
+        walletId: 'w-alice',
+        network: 'evm',
+        kind: 'evm-message',
+        address: w.address,
+        digest: hashMessage('pay'),
+        pin: '493817',
+      });
     // The host names account 7's index with account 0's address: the enclave derives index 7 and refuses.
     const base = { userId: 'alice', walletId: 'w-alice', sealedBlob: w.blob, network: v1.Network.NETWORK_EVM, evmMessage: { text: 'pay' } };
     expect(await codeOf(rpc.call('sign', { ...base, address: w.address, accountIndex: 7, pinEnvelope: approved() }))).toBe('ACCOUNT_NOT_FOUND');
@@ -151,7 +169,7 @@ describe('accounts and guesses', () => {
           network: v1.Network.NETWORK_EVM,
           address,
           evmMessage: { text: 'g' },
-          pinEnvelope: env({ purpose: 'sign', sub: 'carol', walletId: 'w-carol', network: 'evm', address, digest: hashMessage('g'), pin }),
+          pinEnvelope: env({ purpose: 'sign', sub: 'carol', walletId: 'w-carol', network: 'evm', kind: 'evm-message', address, digest: hashMessage('g'), pin }),
         }),
       );
     const seen: string[] = [];
@@ -185,7 +203,16 @@ describe('accounts and guesses', () => {
     expect(before).toBeGreaterThan(0); // the wallets of this file were sealed through the same counters
     /** Alice's wallet asked to sign `typed`, under `envelope` (default: a right one, for her, this wallet and account). */
     const right = () =>
-      env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
+      env({
+        purpose: 'sign',
+        sub: 'alice',
+        walletId: 'w-alice',
+        network: 'evm',
+        kind: 'evm-typed-data',
+        address: w.address,
+        digest: '0x' + '00'.repeat(32),
+        pin: '493817',
+      });
     const signTyped = (typed: string, envelope: Uint8Array = right()) =>
       codeOf(
         rpc.call('sign', {
@@ -199,7 +226,16 @@ describe('accounts and guesses', () => {
         }),
       );
     // An envelope for another user: refused before the typed data is even parsed.
-    const other = env({ purpose: 'sign', sub: 'bob', walletId: 'w-bob', network: 'evm', address: w.address, digest: '0x' + '00'.repeat(32), pin: '493817' });
+    const other = env({
+      purpose: 'sign',
+      sub: 'bob',
+      walletId: 'w-bob',
+      network: 'evm',
+      kind: 'evm-typed-data',
+      address: w.address,
+      digest: '0x' + '00'.repeat(32),
+      pin: '493817',
+    });
     expect(await signTyped(json, other)).toBe('ENVELOPE_MISMATCH');
     // A right envelope: the size cap refuses it.
     expect(await signTyped(json)).toBe('TYPED_DATA_INVALID');
@@ -223,6 +259,7 @@ describe('envelopes', () => {
       sub: 'alice',
       walletId: 'w-alice',
       network: 'evm',
+      kind: 'evm-message',
       address: addressOf('w-alice'),
       digest: hashMessage('once'),
       pin: '493817',
@@ -230,7 +267,16 @@ describe('envelopes', () => {
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('OK');
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'once', once))).toBe('ENVELOPE_REPLAYED');
     const forAlice = () =>
-      env({ purpose: 'sign', sub: 'alice', walletId: 'w-alice', network: 'evm', address: addressOf('w-alice'), digest: hashMessage('x'), pin: '493817' });
+      env({
+        purpose: 'sign',
+        sub: 'alice',
+        walletId: 'w-alice',
+        network: 'evm',
+        kind: 'evm-message',
+        address: addressOf('w-alice'),
+        digest: hashMessage('x'),
+        pin: '493817',
+      });
     expect(await codeOf(sign('w-bob', 'bob', wallets['w-bob']!.blob, undefined, 'x', forAlice()))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(sign('w-alice', 'alice', wallets['w-alice']!.blob, undefined, 'another message', forAlice()))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(rpc.call('changePin', { userId: 'alice', walletId: 'w-alice', sealedBlob: wallets['w-alice']!.blob, pinEnvelope: forAlice() }))).toBe(
@@ -249,6 +295,69 @@ describe('envelopes', () => {
       ),
     ).toBe('ENVELOPE_MISMATCH');
     await stillServes();
+  });
+});
+
+describe('a Solana transfer passed as a message (issue 19, item 3)', () => {
+  const solanaSign = (payload: { solanaMessage: { message: Uint8Array } } | { solanaTransaction: { wireTransaction: Uint8Array } }, envelope: Uint8Array) => {
+    const w = wallets['w-alice']!;
+    return rpc.call('sign', {
+      userId: 'alice',
+      walletId: 'w-alice',
+      sealedBlob: w.blob,
+      network: v1.Network.NETWORK_SOLANA,
+      address: w.solana,
+      ...payload,
+      pinEnvelope: envelope,
+    });
+  };
+  const approve = (kind: SignKind, bytes: Uint8Array) =>
+    env({
+      purpose: 'sign',
+      sub: 'alice',
+      walletId: 'w-alice',
+      network: 'solana',
+      kind,
+      address: wallets['w-alice']!.solana,
+      digest: toHex(sha256(bytes)),
+      pin: '493817',
+    });
+
+  test('the 5 SOL transfer, approved as a "solana-message", is refused: no signature to put in the wire transaction', async () => {
+    const victim = wallets['w-alice']!.solana;
+    const message = fiveSolToAttacker(victim);
+    // The attack: have the bytes signed as a message, then place the signature in the wire transaction.
+    const outcome = await solanaSign({ solanaMessage: { message } }, approve('solana-message', message)).then(
+      (out) => {
+        const wire = wireOf(message);
+        wire.set(out.signature!, 1);
+        const tx = getTransactionDecoder().decode(wire);
+        const verifies = ed25519.verify(tx.signatures[victim as never]!, new Uint8Array(tx.messageBytes), base58.decode(victim));
+        const [ix] = decompileTransactionMessage(getCompiledTransactionMessageDecoder().decode(tx.messageBytes)).instructions as never[];
+        const transfer = identifySystemInstruction(ix!) === SystemInstruction.TransferSol ? parseTransferSolInstruction(ix!) : undefined;
+        const toAttacker = transfer?.accounts.destination.address === ATTACKER && transfer.data.amount === 5_000_000_000n;
+        return verifies && toAttacker ? 'SIGNED A 5 SOL TRANSFER' : 'signed';
+      },
+      (e: unknown) => (e instanceof EnclaveWalletError ? e.code : String(e)),
+    );
+    expect(outcome).toBe('MESSAGE_IS_TRANSACTION');
+    // v0 too (a lookup table, an SPL transfer).
+    const v0 = v0WithLookup(victim);
+    expect(await codeOf(solanaSign({ solanaMessage: { message: v0 } }, approve('solana-message', v0)))).toBe('MESSAGE_IS_TRANSACTION');
+    await stillServes();
+  });
+
+  test('an envelope approving a message does not sign a transaction of the same bytes, nor the other way round: ENVELOPE_MISMATCH', async () => {
+    const message = fiveSolToAttacker(wallets['w-alice']!.solana);
+    expect(await codeOf(solanaSign({ solanaTransaction: { wireTransaction: wireOf(message) } }, approve('solana-message', message)))).toBe('ENVELOPE_MISMATCH');
+    const text = new TextEncoder().encode('Sign in to Example');
+    expect(await codeOf(solanaSign({ solanaMessage: { message: text } }, approve('solana-transaction', text)))).toBe('ENVELOPE_MISMATCH');
+    // Nothing of the envelope comes back to the host.
+    const err = (await solanaSign({ solanaMessage: { message: text } }, approve('solana-transaction', text)).catch((e: unknown) => e)) as EnclaveWalletError;
+    expect(err.details).toEqual({});
+    // The right kind signs.
+    const out = await solanaSign({ solanaMessage: { message: text } }, approve('solana-message', text));
+    expect(ed25519.verify(out.signature!, text, base58.decode(wallets['w-alice']!.solana))).toBe(true);
   });
 });
 

@@ -5,7 +5,9 @@
  * pad, see the verified attestation and the addresses, fund and see the
  * balance (read by the API from anvil), sign a message (checked here with
  * viem), send a transaction (prepared by the API, checked by the SDK, mined
- * by anvil), and see the API's own message for a wrong PIN. Screenshots go to
+ * by anvil), each time reading on the PIN pad what the PIN approves (the
+ * SDK's summary, decoded from the bytes signed), and see the API's own
+ * message for a wrong PIN, at desktop and phone width. Screenshots go to
  * test/artifacts/. Without chromium the test is skipped, except in CI, where
  * it fails (.ci/run installs chromium).
  */
@@ -59,6 +61,11 @@ maybe('the demo page in Chromium', () => {
     for (const d of pin) await page.click(`[data-digit="${d}"]`);
     await page.click('#pin-ok');
   };
+  /** The PIN pad's summary as label → value. */
+  const summary = async (): Promise<Record<string, string>> => {
+    await page.locator('#pin-summary').waitFor({ state: 'visible' });
+    return page.$$eval('#pin-summary dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
+  };
 
   test('a person logs in, creates a wallet on the PIN pad, signs and sends', async () => {
     await page.goto(`${stack.url}/demo`);
@@ -85,6 +92,7 @@ maybe('the demo page in Chromium', () => {
 
     await page.fill('#message', 'Signed in a browser');
     await page.click('#sign');
+    expect(await summary()).toEqual({ Action: 'Sign a message (EVM)', Message: 'Signed in a browser' });
     await pad('493817');
     await page
       .locator('#signature')
@@ -94,6 +102,13 @@ maybe('the demo page in Chromium', () => {
     expect(await verifyMessage({ address: evm, message: 'Signed in a browser', signature })).toBe(true);
 
     await page.click('#send');
+    expect(await summary()).toMatchObject({
+      Action: 'Send an EVM transaction',
+      Chain: 'Anvil (local) (31337)',
+      Recipient: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      Value: '0.01 ETH',
+    });
+    await page.screenshot({ path: `${artifacts}demo-pinpad-transaction.png` });
     await pad('493817');
     await page
       .locator('#tx')
@@ -106,16 +121,22 @@ maybe('the demo page in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   }, 90_000);
 
-  test('a wrong PIN shows the API’s message, not a stack trace; the PIN pad shows only dots', async () => {
+  test('a wrong PIN shows the API’s message, not a stack trace; the PIN pad shows only dots, and the summary at phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.fill('#message', 'Pay Bob 5 ETH?\nReply with your PIN');
     await page.click('#sign');
-    await page.locator('#pinpad').waitFor({ state: 'visible' });
+    expect(await summary()).toEqual({ Action: 'Sign a message (EVM)', Message: 'Pay Bob 5 ETH?\nReply with your PIN' });
     for (const d of '000000') await page.click(`[data-digit="${d}"]`);
     expect(await page.textContent('#pin-dots')).toBe('••••••');
+    // Everything fits: the OK key is on screen, and the page does not scroll sideways.
+    expect(await page.locator('#pin-ok').isVisible()).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await page.screenshot({ path: `${artifacts}demo-pinpad.png` });
     await page.click('#pin-ok');
     await page.locator('#error').filter({ hasText: 'Wrong PIN' }).waitFor();
     expect(await page.textContent('#error')).toBe('Wrong PIN: 4 attempts left. (PIN_INVALID)');
     await page.screenshot({ path: `${artifacts}demo-wrong-pin.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
     // Four more: the wallet locks, and the page says for how long.
     for (let i = 0; i < 4; i++) {
       await page.click('#sign');

@@ -88,6 +88,7 @@ test('legacy, EIP-2930 and EIP-1559 transactions signed by the enclave are mined
           sub: user.id,
           walletId: wallet.walletId,
           network: 'evm',
+          kind: 'evm-transaction',
           address,
           digest: keccak256(serializeTransaction(tx)),
           pin: '493817',

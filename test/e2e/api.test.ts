@@ -108,7 +108,16 @@ describe('a wallet through the API', () => {
         network: 'evm',
         kind: 'message',
         message,
-        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage(message), pin }),
+        pinEnvelope: await envelope({
+          purpose: 'sign',
+          sub: alice.userId,
+          walletId,
+          network: 'evm',
+          kind: 'evm-message',
+          address: evm,
+          digest: hashMessage(message),
+          pin,
+        }),
       },
       alice.accessToken,
     );
@@ -147,7 +156,16 @@ describe('a wallet through the API', () => {
             network: 'evm',
             kind: 'message',
             message: 'x',
-            pinEnvelope: await envelope({ purpose: 'sign', sub: bob.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' }),
+            pinEnvelope: await envelope({
+              purpose: 'sign',
+              sub: bob.userId,
+              walletId,
+              network: 'evm',
+              kind: 'evm-message',
+              address: evm,
+              digest: hashMessage('x'),
+              pin: '493817',
+            }),
           },
           bob.accessToken,
         ),
@@ -188,7 +206,16 @@ describe('a wallet through the API', () => {
         kind: 'transaction',
         chainId: 31337,
         transaction: tx,
-        pinEnvelope: await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest, pin: '493817' }),
+        pinEnvelope: await envelope({
+          purpose: 'sign',
+          sub: alice.userId,
+          walletId,
+          network: 'evm',
+          kind: 'evm-transaction',
+          address: evm,
+          digest,
+          pin: '493817',
+        }),
       },
       alice.accessToken,
     );
@@ -211,6 +238,7 @@ describe('a wallet through the API', () => {
           sub: alice.userId,
           walletId,
           network: 'evm',
+          kind: 'evm-typed-data',
           address: evm,
           digest: hashTypedData(typedData),
           pin: '493817',
@@ -235,6 +263,7 @@ describe('a wallet through the API', () => {
           sub: alice.userId,
           walletId,
           network: 'solana',
+          kind: 'solana-message',
           address: solana,
           digest: toHex(sha256(message)),
           pin: '493817',
@@ -267,12 +296,32 @@ describe('a wallet through the API', () => {
         await api(
           'POST',
           `/v1/wallets/${walletId}/sign`,
-          body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('y'), pin: '493817' })),
+          body(
+            await envelope({
+              purpose: 'sign',
+              sub: alice.userId,
+              walletId,
+              network: 'evm',
+              kind: 'evm-message',
+              address: evm,
+              digest: hashMessage('y'),
+              pin: '493817',
+            }),
+          ),
           alice.accessToken,
         ),
       ),
     ).toBe('ENVELOPE_MISMATCH');
-    const once = await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817' });
+    const once = await envelope({
+      purpose: 'sign',
+      sub: alice.userId,
+      walletId,
+      network: 'evm',
+      kind: 'evm-message',
+      address: evm,
+      digest: hashMessage('x'),
+      pin: '493817',
+    });
     expect((await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken)).status).toBe(200);
     expect(errorCode(await api('POST', `/v1/wallets/${walletId}/sign`, body(once), alice.accessToken))).toBe('ENVELOPE_REPLAYED');
     expect(
@@ -280,7 +329,19 @@ describe('a wallet through the API', () => {
         await api(
           'POST',
           `/v1/wallets/${walletId}/sign`,
-          body(await envelope({ purpose: 'sign', sub: alice.userId, walletId, network: 'evm', address: evm, digest: hashMessage('x'), pin: '493817', exp: 1 })),
+          body(
+            await envelope({
+              purpose: 'sign',
+              sub: alice.userId,
+              walletId,
+              network: 'evm',
+              kind: 'evm-message',
+              address: evm,
+              digest: hashMessage('x'),
+              pin: '493817',
+              exp: 1,
+            }),
+          ),
           alice.accessToken,
         ),
       ),
@@ -459,6 +520,7 @@ test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and reco
         sub: erin.userId,
         walletId,
         network: 'evm',
+        kind: 'evm-message',
         address: created.body.accounts[0]!.address,
         digest: hashMessage('still here'),
         pin: '493817',

@@ -122,7 +122,7 @@ async function evmSendBody(prepared: { transaction: Tx; digest: Hex }) {
     kind: 'transaction',
     chainId: 31337,
     transaction: t,
-    pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'evm', address: wallet.evm, digest }),
+    pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'evm', kind: 'evm-transaction', address: wallet.evm, digest }),
   };
 }
 
@@ -142,7 +142,7 @@ async function solanaSend(transaction: string, digest: string) {
     cluster: 'localnet',
     kind: 'transaction',
     transaction,
-    pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'solana', address: wallet.solana, digest }),
+    pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'solana', kind: 'solana-transaction', address: wallet.solana, digest }),
   });
 }
 
@@ -306,7 +306,7 @@ test('a chain without a base fee gets a legacy gas price from the node, and the 
       kind: 'transaction',
       chainId: 31338,
       transaction: t,
-      pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'evm', address: wallet.evm, digest }),
+      pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'evm', kind: 'evm-transaction', address: wallet.evm, digest }),
     }),
   );
   const receipt = await node.waitForTransactionReceipt({ hash: sent.hash });

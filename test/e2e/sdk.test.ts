@@ -25,7 +25,9 @@ import {
   setTransactionMessageLifetimeUsingBlockhash,
   type Blockhash,
 } from '@solana/kit';
-import { AttestationError, createClient, EnclaveWalletApiError, type EnclaveWallet, type Wallet } from '@enclave-wallet/client';
+import { getOffchainMessageDecoder, verifyOffchainMessageEnvelope } from '@solana/kit';
+import { AttestationError, createClient, EnclaveWalletApiError, type EnclaveWallet, type PinRequest, type Wallet } from '@enclave-wallet/client';
+import { fiveSolToAttacker } from '../support/solana-messages.js';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -37,9 +39,9 @@ let client: EnclaveWallet;
 let wallet: Wallet;
 let evm: Address;
 const PIN = '493817';
-const pins: string[] = [];
-const getPin = (): string => {
-  pins.push('asked');
+const pins: PinRequest[] = [];
+const getPin = (request: PinRequest): string => {
+  pins.push(request);
   return PIN;
 };
 
@@ -114,6 +116,15 @@ describe('viem', () => {
     const typed = await account.signTypedData(typedData);
     expect(await recoverTypedDataAddress({ ...typedData, signature: typed })).toBe(evm);
     expect(pins).toHaveLength(3);
+    // Each time with what is signed, decoded from the bytes the envelope binds.
+    expect(pins.map((p) => [p.walletId, p.kind, p.address])).toEqual([
+      [wallet.walletId, 'evm-message', evm],
+      [wallet.walletId, 'evm-message', evm],
+      [wallet.walletId, 'evm-typed-data', evm],
+    ]);
+    expect(pins[0]!.summary).toMatchObject({ kind: 'evm-message', signer: evm, message: { encoding: 'utf-8', text: 'hello from the SDK' } });
+    expect(pins[1]!.summary).toMatchObject({ message: { encoding: 'hex', text: '0x010203' } });
+    expect(pins[2]!.summary).toMatchObject({ primaryType: 'Mail', domain: { name: 'Ether Mail', chainId: '1' } });
   });
 
   test('a viem wallet client sends legacy, EIP-2930 and EIP-1559 transactions that anvil mines from the wallet', async () => {
@@ -164,6 +175,11 @@ describe('EIP-1193 provider', () => {
     })) as Hex;
     const receipt = await chain.waitForTransactionReceipt({ hash });
     expect(receipt).toMatchObject({ status: 'success', from: evm.toLowerCase() });
+    // Third-party code drove the provider; the PIN prompt still says what it signs.
+    expect(pins.at(-1)).toMatchObject({
+      kind: 'evm-transaction',
+      summary: { chain: { chainId: 31337, name: 'Anvil (local)' }, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: { formatted: '0.01 ETH' } },
+    });
     expect(typeof (await provider.request({ method: 'eth_blockNumber' }))).toBe('string');
     expect(await provider.request({ method: 'eth_getBalance', params: [evm, 'latest'] })).toMatch(/^0x/);
   }, 60_000);
@@ -176,7 +192,22 @@ describe('Solana', () => {
     expect(signer.address).toBe(solana);
     const publicKey = base58.decode(solana);
     const message = new TextEncoder().encode('Sign in to Example');
+    pins.length = 0;
     expect(ed25519.verify(await signer.signMessage(message), message, publicKey)).toBe(true);
+    expect(pins[0]).toMatchObject({ kind: 'solana-message', summary: { message: { encoding: 'utf-8', text: 'Sign in to Example' }, offchain: undefined } });
+    // A transfer passed as a message: refused before the PIN is asked.
+    await expect(signer.signMessage(fiveSolToAttacker(solana))).rejects.toMatchObject({ code: 'MESSAGE_IS_TRANSACTION' });
+    expect(pins).toHaveLength(1);
+    // An off-chain message (\xffsolana offchain, v1): @solana/kit decodes what was signed and verifies the signature.
+    const offchain = await signer.signOffchainMessage('Log in to Example at 12:00');
+    expect(getOffchainMessageDecoder().decode(offchain.signedMessage)).toMatchObject({ version: 1, content: 'Log in to Example at 12:00' });
+    await expect(
+      verifyOffchainMessageEnvelope({ content: offchain.signedMessage as never, signatures: { [solana]: offchain.signature } as never }),
+    ).resolves.toBeUndefined();
+    expect(pins[1]).toMatchObject({
+      kind: 'solana-message',
+      summary: { message: { text: 'Log in to Example at 12:00' }, offchain: { version: 1, signers: [solana] } },
+    });
     // A v0-free legacy transfer built with @solana/kit.
     const txMessage = pipe(
       createTransactionMessage({ version: 'legacy' }),
@@ -198,8 +229,13 @@ describe('Solana', () => {
     expect(ed25519.verify(dict![solana]!, messageBytes, publicKey)).toBe(true);
     // The same as a wire transaction with a zero signature slot.
     const wire = new Uint8Array([1, ...new Uint8Array(64), ...messageBytes]);
+    pins.length = 0;
     const signed = await signer.signTransaction(wire);
     expect(ed25519.verify(signed.subarray(1, 65), messageBytes, publicKey)).toBe(true);
+    expect(pins[0]).toMatchObject({
+      kind: 'solana-transaction',
+      summary: { feePayer: solana, programs: [{ name: 'System Program' }], transfers: [], instructions: 1 },
+    });
     expect(Buffer.from(signed.subarray(65)).equals(Buffer.from(messageBytes))).toBe(true);
   });
 });

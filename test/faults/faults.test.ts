@@ -84,7 +84,7 @@ const sign = async (walletId: string, pin = '493817', text = 'fault', base = sta
       kind: 'message',
       message: text,
       pinEnvelope: await envelope(
-        { purpose: 'sign', sub: userId, walletId, network: 'evm', address: addresses.get(walletId)!, digest: hashMessage(text), pin },
+        { purpose: 'sign', sub: userId, walletId, network: 'evm', kind: 'evm-message', address: addresses.get(walletId)!, digest: hashMessage(text), pin },
         base,
       ),
     },

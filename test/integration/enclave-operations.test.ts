@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import { verifyAttestationDocument } from '@enclave-wallet/client';
+import { verifyAttestationDocument, type SignKind } from '@enclave-wallet/client';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
 import { EnclaveWalletError, RpcClient, v1, type RequestOf, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
@@ -125,7 +125,16 @@ describe('a wallet’s life', () => {
       network: v1.Network.NETWORK_EVM,
       address: evmAddress,
       ...payload,
-      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest, pin: PIN }),
+      pinEnvelope: env({
+        purpose: 'sign',
+        sub: USER,
+        walletId: WALLET,
+        network: 'evm',
+        kind: payload.evmTransaction ? 'evm-transaction' : 'evm-message',
+        address: evmAddress,
+        digest,
+        pin: PIN,
+      }),
     });
 
   test('sign an EIP-191 message; viem verifies it; nothing is re-sealed', async () => {
@@ -173,7 +182,16 @@ describe('a wallet’s life', () => {
       await codeOf(
         rpc.call('sign', {
           ...req,
-          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('y'), pin: PIN }),
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: USER,
+            walletId: WALLET,
+            network: 'evm',
+            kind: 'evm-message',
+            address: evmAddress,
+            digest: hashMessage('y'),
+            pin: PIN,
+          }),
         }),
       ),
     ).toBe('ENVELOPE_MISMATCH');
@@ -186,6 +204,7 @@ describe('a wallet’s life', () => {
             sub: USER,
             walletId: WALLET,
             network: 'evm',
+            kind: 'evm-message',
             address: evmAddress,
             digest: hashMessage('x'),
             pin: PIN,
@@ -194,7 +213,16 @@ describe('a wallet’s life', () => {
         }),
       ),
     ).toBe('ENVELOPE_EXPIRED');
-    const once = env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN });
+    const once = env({
+      purpose: 'sign',
+      sub: USER,
+      walletId: WALLET,
+      network: 'evm',
+      kind: 'evm-message',
+      address: evmAddress,
+      digest: hashMessage('x'),
+      pin: PIN,
+    });
     await rpc.call('sign', { ...req, pinEnvelope: once });
     expect(await codeOf(rpc.call('sign', { ...req, sealedBlob: blob, pinEnvelope: once }))).toBe('ENVELOPE_REPLAYED');
   });
@@ -209,7 +237,16 @@ describe('a wallet’s life', () => {
           network: v1.Network.NETWORK_EVM,
           address: evmAddress,
           evmMessage: { text: 'x' },
-          pinEnvelope: env({ purpose: 'sign', sub: 'bob', walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: 'bob',
+            walletId: WALLET,
+            network: 'evm',
+            kind: 'evm-message',
+            address: evmAddress,
+            digest: hashMessage('x'),
+            pin: PIN,
+          }),
         }),
       ),
     ).toBe('BLOB_MISMATCH');
@@ -222,7 +259,16 @@ describe('a wallet’s life', () => {
           network: v1.Network.NETWORK_EVM,
           address: evmAddress,
           evmMessage: { text: 'x' },
-          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: 'other', network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: USER,
+            walletId: 'other',
+            network: 'evm',
+            kind: 'evm-message',
+            address: evmAddress,
+            digest: hashMessage('x'),
+            pin: PIN,
+          }),
         }),
       ),
     ).toBe('BLOB_MISMATCH');
@@ -237,7 +283,16 @@ describe('a wallet’s life', () => {
       network: v1.Network.NETWORK_SOLANA,
       address: solanaAddress,
       solanaMessage: { message },
-      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'solana', address: solanaAddress, digest: toHex(sha256(message)), pin: PIN }),
+      pinEnvelope: env({
+        purpose: 'sign',
+        sub: USER,
+        walletId: WALLET,
+        network: 'solana',
+        kind: 'solana-message',
+        address: solanaAddress,
+        digest: toHex(sha256(message)),
+        pin: PIN,
+      }),
     });
     expect(ed25519.verify(out.signature!, message, base58.decode(solanaAddress))).toBe(true);
   });
@@ -309,7 +364,16 @@ describe('a wallet’s life', () => {
         .call('sign', {
           ...req,
           sealedBlob,
-          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: PIN }),
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: USER,
+            walletId: WALLET,
+            network: 'evm',
+            kind: 'evm-message',
+            address: evmAddress,
+            digest: hashMessage('x'),
+            pin: PIN,
+          }),
         })
         .catch((e: unknown) => e)) as EnclaveWalletError;
     const wrong = await withOldPin(blob);
@@ -322,7 +386,16 @@ describe('a wallet’s life', () => {
     const ok = await rpc.call('sign', {
       ...req,
       sealedBlob: oldBlob,
-      pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '270394' }),
+      pinEnvelope: env({
+        purpose: 'sign',
+        sub: USER,
+        walletId: WALLET,
+        network: 'evm',
+        kind: 'evm-message',
+        address: evmAddress,
+        digest: hashMessage('x'),
+        pin: '270394',
+      }),
     });
     // …and the answer hands the host the current blob to store in place of the old one.
     expect(Buffer.from(ok.sealedBlob!).equals(Buffer.from(blob))).toBe(true);
@@ -337,7 +410,16 @@ describe('a wallet’s life', () => {
         .call('sign', {
           ...req,
           sealedBlob: blob,
-          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '000000' }),
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: USER,
+            walletId: WALLET,
+            network: 'evm',
+            kind: 'evm-message',
+            address: evmAddress,
+            digest: hashMessage('x'),
+            pin: '000000',
+          }),
         })
         .catch((e: unknown) => e)) as EnclaveWalletError;
       blob = last.sealedBlob ?? blob;
@@ -349,7 +431,16 @@ describe('a wallet’s life', () => {
         rpc.call('sign', {
           ...req,
           sealedBlob: blob,
-          pinEnvelope: env({ purpose: 'sign', sub: USER, walletId: WALLET, network: 'evm', address: evmAddress, digest: hashMessage('x'), pin: '270394' }),
+          pinEnvelope: env({
+            purpose: 'sign',
+            sub: USER,
+            walletId: WALLET,
+            network: 'evm',
+            kind: 'evm-message',
+            address: evmAddress,
+            digest: hashMessage('x'),
+            pin: '270394',
+          }),
         }),
       ),
     ).toBe('PIN_LOCKED');
@@ -383,7 +474,8 @@ test('import: the abandon…about phrase gives the addresses MetaMask and Phanto
 test('a payload that does not fit the network, or does not parse, is refused before the wallet is opened', async () => {
   await init();
   const ADDR = '0x' + '11'.repeat(20);
-  const e = (network: string) => env({ purpose: 'sign', sub: USER, walletId: 'w', network, address: ADDR, digest: '0x' + '00'.repeat(32), pin: PIN });
+  const e = (network: string, kind: SignKind = 'evm-message') =>
+    env({ purpose: 'sign', sub: USER, walletId: 'w', network, kind, address: ADDR, digest: '0x' + '00'.repeat(32), pin: PIN });
   const base = { userId: USER, walletId: 'w', sealedBlob: Uint8Array.of(1), address: ADDR };
   expect(await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_SOLANA, evmMessage: { text: 'x' }, pinEnvelope: e('solana') }))).toBe(
     'VALIDATION_FAILED',
@@ -392,7 +484,14 @@ test('a payload that does not fit the network, or does not parse, is refused bef
     'VALIDATION_FAILED',
   );
   expect(
-    await codeOf(rpc.call('sign', { ...base, network: v1.Network.NETWORK_EVM, evmTransaction: { type: 1, chainId: 1, nonce: 'x' }, pinEnvelope: e('evm') })),
+    await codeOf(
+      rpc.call('sign', {
+        ...base,
+        network: v1.Network.NETWORK_EVM,
+        evmTransaction: { type: 1, chainId: 1, nonce: 'x' },
+        pinEnvelope: e('evm', 'evm-transaction'),
+      }),
+    ),
   ).toBe('TRANSACTION_INVALID');
   // The host must name the account the envelope is bound to.
   expect(await codeOf(rpc.call('sign', { ...base, address: '', network: v1.Network.NETWORK_EVM, evmMessage: { text: 'x' }, pinEnvelope: e('evm') }))).toBe(

@@ -88,7 +88,16 @@ test('a wallet sealed by one enclave process opens in the next one', async () =>
       network: 1,
       address,
       evmMessage: { text: 'after restart' },
-      pinEnvelope: sealEnvelope(b.envelopeKey, { purpose: 'sign', sub: 'u-1', walletId: 'w-1', network: 'evm', address, digest, pin: '493817' }),
+      pinEnvelope: sealEnvelope(b.envelopeKey, {
+        purpose: 'sign',
+        sub: 'u-1',
+        walletId: 'w-1',
+        network: 'evm',
+        kind: 'evm-message',
+        address,
+        digest,
+        pin: '493817',
+      }),
     });
     expect(await verifyMessage({ address: address as `0x${string}`, message: 'after restart', signature: toHex(signed.signature!) })).toBe(true);
     b.rpc.close();
@@ -122,6 +131,7 @@ test('wrong PINs split across a restarted enclave and across two enclaves still 
             sub: 'u-2',
             walletId: 'w-2',
             network: 'evm',
+            kind: 'evm-message',
             address: created.accounts![0]!.address!,
             digest: hashMessage('guess'),
             pin,

@@ -1,7 +1,7 @@
 /**
  * PIN envelopes (SPEC §6): HPKE-sealed JSON from the client to the enclave,
  * bound to a purpose, a user, a wallet, a digest, for signatures the network
- * and address of the signing account, an expiry and a one-time nonce. Every check that fails names a stable code; nothing about the PIN
+ * and address of the signing account and the kind of payload, an expiry and a one-time nonce. Every check that fails names a stable code; nothing about the PIN
  * is revealed by which one.
  */
 import { EnclaveWalletError, sameAddress } from '@enclave-wallet/proto';
@@ -9,6 +9,9 @@ import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
 
 export type Purpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
 const PURPOSES: readonly Purpose[] = ['create-wallet', 'derive-account', 'sign', 'change-pin', 'export', 'import'];
+/** What a sign envelope approves: the kind of payload, one per payload of the sign request. */
+export type SignKind = 'evm-message' | 'evm-typed-data' | 'evm-transaction' | 'solana-message' | 'solana-transaction';
+export const SIGN_KINDS: readonly SignKind[] = ['evm-message', 'evm-typed-data', 'evm-transaction', 'solana-message', 'solana-transaction'];
 
 /** An envelope may expire at most this far ahead. */
 export const MAX_ENVELOPE_LIFETIME_S = 300;
@@ -29,6 +32,8 @@ export interface PinEnvelope {
   network?: string;
   /** sign: the address of the signing account. */
   address?: string;
+  /** sign: the kind of payload approved (a Solana message and a Solana transaction share a digest form). */
+  kind?: SignKind;
   pin: string;
   newPin?: string;
   mnemonic?: string;
@@ -40,9 +45,9 @@ export interface PinEnvelope {
  * What the envelope must be bound to for this request: `walletId` absent for
  * create-wallet and import; `digest` (0x-prefixed lowercase hex) for sign and
  * export; for sign, the network and address of the account the host will
- * sign with.
+ * sign with and the kind of payload the request carries.
  */
-export type Binding = Pick<PinEnvelope, 'purpose' | 'sub' | 'walletId' | 'digest' | 'network' | 'address'>;
+export type Binding = Pick<PinEnvelope, 'purpose' | 'sub' | 'walletId' | 'digest' | 'network' | 'address' | 'kind'>;
 
 /**
  * Nonces seen within their lifetime. Bounded: refuses new envelopes rather
@@ -116,12 +121,14 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
     digest: str('digest', false),
     network: str('network', false),
     address: str('address', false),
+    kind: str('kind', false) as SignKind | undefined,
     pin: str('pin', true)!,
     newPin: str('newPin', false),
     mnemonic: str('mnemonic', false),
     exp: o.exp as number,
     nonce: str('nonce', true)!,
   };
+  if (envelope.kind !== undefined && !SIGN_KINDS.includes(envelope.kind)) throw invalid('unknown kind');
   if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
@@ -142,7 +149,11 @@ export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, '
     if (envelope.network === undefined || envelope.address === undefined) throw invalid('a sign envelope names the network and address of the signing account');
     if (envelope.network !== binding.network) throw mismatch('network', binding.network ?? '(none)', envelope.network);
     if (!sameAddress(binding.network, envelope.address, binding.address ?? '')) throw mismatch('account', binding.address ?? '(none)', envelope.address);
-  } else if (envelope.network !== undefined || envelope.address !== undefined) throw invalid('network and address go with sign only');
+    if (envelope.kind === undefined) throw invalid('a sign envelope names the kind of payload it approves');
+    // No expected/actual here: the envelope's fields are not echoed back to the host.
+    if (envelope.kind !== binding.kind) throw new EnclaveWalletError('ENVELOPE_MISMATCH', 'the envelope is bound to another kind of payload');
+  } else if (envelope.network !== undefined || envelope.address !== undefined || envelope.kind !== undefined)
+    throw invalid('network, address and kind go with sign only');
   if (binding.purpose === 'change-pin' && envelope.newPin === undefined) throw invalid('change-pin needs newPin');
   if (binding.purpose !== 'change-pin' && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin');
   if (binding.purpose === 'import' ? envelope.mnemonic === undefined : envelope.mnemonic !== undefined) throw invalid('mnemonic goes with import only');

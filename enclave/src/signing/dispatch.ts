@@ -7,7 +7,8 @@
 import { EnclaveWalletError, evmTxTypeFromProto, type DecodedRequestOf } from '@enclave-wallet/proto';
 import type { Network } from '../keys/derive.js';
 import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest } from './evm.js';
-import { parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from './solana.js';
+import type { SignKind } from '../envelope/pin-envelope.js';
+import { checkSolanaMessage, parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from './solana.js';
 
 /** The digest to bind, and how to sign once the key is known. */
 export interface PreparedSignature {
@@ -20,10 +21,30 @@ function bytesOf(value: Uint8Array | null | undefined, field: string): Uint8Arra
   return value;
 }
 
+const KIND_OF_PAYLOAD: Readonly<Record<string, SignKind>> = {
+  evmTransaction: 'evm-transaction',
+  evmMessage: 'evm-message',
+  evmTypedData: 'evm-typed-data',
+  solanaTransaction: 'solana-transaction',
+  solanaMessage: 'solana-message',
+};
+
+/**
+ * The kind of payload a sign request carries, which its envelope must name.
+ *
+ * @throws {EnclaveWalletError} VALIDATION_FAILED when there is no payload
+ */
+export function signKindOf(req: DecodedRequestOf<'sign'>): SignKind {
+  const kind = req.payload ? KIND_OF_PAYLOAD[req.payload] : undefined;
+  if (!kind) throw new EnclaveWalletError('VALIDATION_FAILED', 'nothing to sign: set exactly one payload');
+  return kind;
+}
+
 /**
  * Parses the one payload of a sign request for `network`.
  *
- * @throws {EnclaveWalletError} VALIDATION_FAILED (no payload, or one of another network), TRANSACTION_INVALID, MESSAGE_INVALID, TYPED_DATA_INVALID
+ * @throws {EnclaveWalletError} VALIDATION_FAILED (no payload, or one of another network), TRANSACTION_INVALID, MESSAGE_INVALID,
+ * MESSAGE_IS_TRANSACTION (a Solana message that parses as a transaction message), TYPED_DATA_INVALID
  */
 export function prepareSignature(network: Network, req: DecodedRequestOf<'sign'>): PreparedSignature {
   const payload = req.payload;
@@ -70,6 +91,8 @@ export function prepareSignature(network: Network, req: DecodedRequestOf<'sign'>
       if (network !== 'solana') throw wrongNetwork();
       const message = req.solanaMessage?.message ?? new Uint8Array(0);
       if (message.length === 0) throw new EnclaveWalletError('MESSAGE_INVALID', 'the message is empty');
+      // Before the nonce is claimed: a transfer passed as a "message" is refused, never signed.
+      checkSolanaMessage(message);
       return { digest: solanaDigest(message), signWith: (key) => ({ signature: signSolanaMessage(message, key) }) };
     }
     default:

@@ -1,6 +1,6 @@
 /**
  * Solana signing (SPEC §3): wire transactions (legacy and v0) and raw
- * messages, with ed25519. The enclave parses the whole transaction message,
+ * messages, never bytes that parse as a transaction message, with ed25519. The enclave parses the whole transaction message,
  * finds its own key among the required signers and fills that signature slot;
  * the envelope is bound to SHA-256 of the message bytes.
  */
@@ -51,15 +51,25 @@ export interface ParsedSolanaTransaction {
   requiredSigners: Uint8Array[];
 }
 
-/** Parses a wire transaction fully; anything left over or out of range is refused. */
-export function parseSolanaTransaction(wire: Uint8Array): ParsedSolanaTransaction {
-  if (wire.length > MAX_TRANSACTION_BYTES) throw invalid('larger than a Solana packet');
-  const c = new Cursor(wire);
-  const signatureCount = c.shortvec();
-  c.take(64 * signatureCount);
-  const messageOffset = c.pos;
+interface MessageLayout {
+  version: 'legacy' | 0;
+  required: number;
+  readonlySigned: number;
+  readonlyUnsigned: number;
+  keys: Uint8Array[];
+  /** Per instruction: its program index, then its account indexes. */
+  instructionSlots: number[][];
+  lookupAccounts: number;
+}
+
+/**
+ * Reads a legacy or v0 message from the cursor to the end of its bytes
+ * (header, account keys, recent blockhash, instructions, v0 lookups); bytes
+ * left over are refused. Structure only: the header's numbers are not checked.
+ */
+function readMessage(c: Cursor): MessageLayout {
   let version: 'legacy' | 0 = 'legacy';
-  if ((wire[c.pos] ?? 0) & 0x80) {
+  if ((c.b[c.pos] ?? 0) & 0x80) {
     const v = c.u8() & 0x7f;
     if (v !== 0) throw invalid(`message version ${v} is not supported`);
     version = 0;
@@ -70,9 +80,6 @@ export function parseSolanaTransaction(wire: Uint8Array): ParsedSolanaTransactio
   const keyCount = c.shortvec();
   const keys: Uint8Array[] = [];
   for (let i = 0; i < keyCount; i++) keys.push(c.take(32));
-  if (required === 0 || required > keyCount) throw invalid('bad number of required signatures');
-  if (readonlySigned >= required || readonlyUnsigned > keyCount - required) throw invalid('bad header');
-  if (signatureCount !== required) throw invalid('signature slots do not match the required signers');
   c.take(32); // recent blockhash
   const instructionSlots: number[][] = [];
   const instructionCount = c.shortvec();
@@ -91,10 +98,46 @@ export function parseSolanaTransaction(wire: Uint8Array): ParsedSolanaTransactio
       lookupAccounts += c.take(c.shortvec()).length;
     }
   }
-  if (c.pos !== wire.length) throw invalid('trailing bytes');
+  if (c.pos !== c.b.length) throw invalid('trailing bytes');
+  return { version, required, readonlySigned, readonlyUnsigned, keys, instructionSlots, lookupAccounts };
+}
+
+/** Parses a wire transaction fully; anything left over or out of range is refused. */
+export function parseSolanaTransaction(wire: Uint8Array): ParsedSolanaTransaction {
+  if (wire.length > MAX_TRANSACTION_BYTES) throw invalid('larger than a Solana packet');
+  const c = new Cursor(wire);
+  const signatureCount = c.shortvec();
+  c.take(64 * signatureCount);
+  const messageOffset = c.pos;
+  const { version, required, readonlySigned, readonlyUnsigned, keys, instructionSlots, lookupAccounts } = readMessage(c);
+  const keyCount = keys.length;
+  if (required === 0 || required > keyCount) throw invalid('bad number of required signatures');
+  if (readonlySigned >= required || readonlyUnsigned > keyCount - required) throw invalid('bad header');
+  if (signatureCount !== required) throw invalid('signature slots do not match the required signers');
   const total = keyCount + lookupAccounts;
   for (const slots of instructionSlots) if (slots.some((s) => s >= total)) throw invalid('instruction refers to a missing account');
   return { version, signatureCount, messageOffset, message: wire.subarray(messageOffset), requiredSigners: keys.slice(0, required) };
+}
+
+/**
+ * Whether bytes parse as a Solana transaction message, legacy or v0: a
+ * header, account keys, a recent blockhash and instructions (and v0's
+ * lookups) that take up exactly the whole buffer. Structure only, so it also
+ * catches messages the runtime would refuse: a signature over such bytes is a
+ * transaction signature, and a "message" must never be one (browser wallets
+ * refuse them too). Bytes that start with the prefix of a later message
+ * version (0x81 to 0xbf: v1 to v63) count as transaction messages too.
+ */
+export function isSolanaTransactionMessage(bytes: Uint8Array): boolean {
+  // Newer message versions (v1 is compiled by @solana/kit already) are refused by their prefix: 0x81–0xbf never
+  // starts UTF-8 text, nor the off-chain signing domain (0xff).
+  if (bytes[0] !== undefined && bytes[0] >= 0x81 && bytes[0] <= 0xbf) return true;
+  try {
+    readMessage(new Cursor(bytes));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** SHA-256 of the message bytes: what a Solana envelope is bound to. */
@@ -115,8 +158,20 @@ export function signSolanaTransaction(wire: Uint8Array, privateKey: Uint8Array):
   return { signature, signedTransaction: signed };
 }
 
-/** Signs raw bytes. */
-export function signSolanaMessage(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
+/**
+ * Refuses a message that cannot be signed as one: empty, over 64 KiB, or
+ * bytes that parse as a transaction message.
+ *
+ * @throws {EnclaveWalletError} MESSAGE_INVALID, MESSAGE_IS_TRANSACTION
+ */
+export function checkSolanaMessage(message: Uint8Array): void {
   if (message.length === 0 || message.length > 64 * 1024) throw new EnclaveWalletError('MESSAGE_INVALID', 'the message must be 1 byte to 64 KiB');
+  if (isSolanaTransactionMessage(message))
+    throw new EnclaveWalletError('MESSAGE_IS_TRANSACTION', 'the message parses as a Solana transaction message; sign it as a transaction');
+}
+
+/** Signs raw bytes that are not a transaction message (checkSolanaMessage). */
+export function signSolanaMessage(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  checkSolanaMessage(message);
   return ed25519.sign(message, privateKey);
 }
