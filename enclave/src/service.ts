@@ -19,7 +19,16 @@ import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { validateInit, credentialsFrom, type StartupConfig } from './config.js';
 import { EnvelopeKey, RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
-import { checkEnvelope, decryptPinEnvelope, precheckEnvelope, refuseTrivialPin, ReplayCache, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
+import {
+  checkEnvelope,
+  decryptPinEnvelope,
+  precheckEnvelope,
+  disposeEnvelope,
+  refuseTrivialPin,
+  ReplayCache,
+  type Binding,
+  type PinEnvelope,
+} from './envelope/pin-envelope.js';
 import {
   deriveAccount,
   initialAccounts,
@@ -170,11 +179,15 @@ export class EnclaveService {
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId }, (e) => {
       refuseTrivialPin(e.pin);
     });
-    const entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
     try {
-      return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+      const entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
+      try {
+        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+      } finally {
+        entropy.fill(0);
+      }
     } finally {
-      entropy.fill(0);
+      disposeEnvelope(envelope);
     }
   }
 
@@ -187,12 +200,16 @@ export class EnclaveService {
         throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
       refuseTrivialPin(e.pin);
     });
-    const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
-    const entropy = mnemonicToEntropy(mnemonic, english);
     try {
-      return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+      const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
+      const entropy = mnemonicToEntropy(mnemonic, english);
+      try {
+        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+      } finally {
+        entropy.fill(0);
+      }
     } finally {
-      entropy.fill(0);
+      disposeEnvelope(envelope);
     }
   }
 
@@ -251,14 +268,8 @@ export class EnclaveService {
         refuseTrivialPin(e.newPin ?? '');
       },
     );
-    return this.withWallet(req, envelope, async (wallet) => {
-      const pin = utf8(envelope.newPin!);
-      try {
-        return { sealedBlob: await wallet.changePin(pin) };
-      } finally {
-        pin.fill(0);
-      }
-    });
+    // withWallet disposes of the envelope's PINs, the new one included.
+    return this.withWallet(req, envelope, async (wallet) => ({ sealedBlob: await wallet.changePin(envelope.newPin!) }));
   }
 
   async export(req: DecodedRequestOf<'export'>): Promise<ResponseOf<'export'>> {
@@ -304,24 +315,23 @@ export class EnclaveService {
   ): Promise<PinEnvelope> {
     return phases.time('envelope', async () => {
       const envelope = await decryptPinEnvelope(this.options.envelopeKey, bytesOf(wire, 'pinEnvelope'));
-      const now = Math.floor(this.now() / 1000);
-      precheckEnvelope(envelope, binding, now);
-      const more = beforeClaim?.(envelope);
-      checkEnvelope(envelope, { ...binding, ...(more ?? {}) }, this.replay, now);
-      return envelope;
+      try {
+        const now = Math.floor(this.now() / 1000);
+        precheckEnvelope(envelope, binding, now);
+        const more = beforeClaim?.(envelope);
+        checkEnvelope(envelope, { ...binding, ...(more ?? {}) }, this.replay, now);
+        return envelope;
+      } catch (err) {
+        disposeEnvelope(envelope);
+        throw err;
+      }
     });
   }
 
-  private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: string): Promise<ResponseOf<'createWallet'>> {
-    const seed = await seedFromEntropy(entropy);
-    const pinBytes = utf8(pin);
-    try {
-      const accounts = initialAccounts(seed, this.derivations).map(toProtoAccount);
-      return { sealedBlob: await sealer.sealNew(walletId, userId, entropy, pinBytes, seed), accounts };
-    } finally {
-      seed.fill(0);
-      pinBytes.fill(0);
-    }
+  private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: Uint8Array): Promise<ResponseOf<'createWallet'>> {
+    using seed = await seedFromEntropy(entropy);
+    const accounts = initialAccounts(seed, this.derivations).map(toProtoAccount);
+    return { sealedBlob: await sealer.sealNew(walletId, userId, entropy, pin, seed), accounts };
   }
 
   /** Opens the wallet with a checked envelope's PIN, runs `use`, and zeroes everything after (the seed is derived on first request). */
@@ -334,11 +344,10 @@ export class EnclaveService {
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
     const blob = bytesOf(req.sealedBlob, 'sealedBlob');
-    const pinBytes = utf8(envelope.pin);
     let wallet: OpenedWallet | undefined;
     let seed: Uint8Array | undefined;
     try {
-      wallet = await sealer.open(blob, walletId, userId, pinBytes);
+      wallet = await sealer.open(blob, walletId, userId, envelope.pin);
       const opened = wallet;
       // The BIP-39 seed: sealed in the blob (version 3), or derived (PBKDF2, 2048 rounds) from an older blob's
       // entropy, and then only when the operation derives keys.
@@ -353,7 +362,7 @@ export class EnclaveService {
       phases.time('guard_clear', () => opened.settled).catch(() => phases.record('guard_clear_failed', performance.now()));
       return result;
     } finally {
-      pinBytes.fill(0);
+      disposeEnvelope(envelope);
       seed?.fill(0);
       wallet?.dispose();
     }

@@ -34,3 +34,18 @@ test('entries expire and are zeroed; the count is bounded, oldest first', () => 
   cache.clear();
   expect(cache.size).toBe(0);
 });
+
+test('an idle cache zeroes an expired key on its own (the sweep timer), without being used again', async () => {
+  let now = 0;
+  const cache = new DataKeyCache(16, 1000, () => now, 20);
+  cache.put(ct(1), ctx, new Uint8Array(32).fill(9));
+  const held = (cache as unknown as { entries: Map<string, { key: Uint8Array }> }).entries;
+  const stored = [...held.values()][0]!.key;
+  await new Promise((r) => setTimeout(r, 60));
+  expect(stored.every((b) => b === 9)).toBe(true); // not expired yet: kept
+  now = 1000;
+  await new Promise((r) => setTimeout(r, 60));
+  expect(stored.every((b) => b === 0)).toBe(true);
+  expect(cache.size).toBe(0);
+  expect((cache as unknown as { timer: unknown }).timer).toBeUndefined(); // stopped once empty
+});

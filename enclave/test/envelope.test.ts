@@ -8,7 +8,7 @@ import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { hpkeOpen, hpkeSeal, wireOf } from '../../test/support/hpke-reference.js';
 import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
-import { isTrivialPin, openPinEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
+import { disposeEnvelope, isTrivialPin, openPinEnvelope, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
 
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const NOW = 1_795_000_000;
@@ -105,7 +105,13 @@ describe('PIN envelopes', () => {
 
   test('a well-formed envelope opens and yields its PIN', async () => {
     const env = await openPinEnvelope(key, seal(body()), binding, new ReplayCache(), NOW);
-    expect(env).toMatchObject({ purpose: 'sign', pin: '493817', sub: 'user-1' });
+    expect(env).toMatchObject({ purpose: 'sign', sub: 'user-1' });
+    expect(Buffer.from(env.pin).toString()).toBe('493817');
+    // The PIN is a secret of its own: not serialisable, not printable, zeroed by dispose.
+    expect(() => JSON.stringify(env)).toThrow(TypeError);
+    expect(String(env.pin)).toBe('[secret 6 bytes]');
+    disposeEnvelope(env);
+    expect(env.pin.every((b) => b === 0)).toBe(true);
   });
 
   test('each binding is checked', async () => {
@@ -115,6 +121,18 @@ describe('PIN envelopes', () => {
     expect(await codeOf(seal(body({ walletId: undefined })))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(seal(body({ digest: '0x' + 'cd'.repeat(32) })))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(seal(body({ digest: undefined })))).toBe('ENVELOPE_MISMATCH');
+  });
+
+  test('a mismatch echoes nothing of the envelope: a host replaying envelopes cannot read their bindings', async () => {
+    for (const changed of [{ purpose: 'export' }, { sub: 'user-2' }, { walletId: 'w-2' }, { digest: '0x' + 'cd'.repeat(32) }] as const) {
+      const err = await openPinEnvelope(key, seal(body(changed)), binding, new ReplayCache(), NOW).then(
+        () => undefined,
+        (e: EnclaveWalletError) => e,
+      );
+      expect(err?.code).toBe('ENVELOPE_MISMATCH');
+      expect(err?.details).toEqual({});
+      expect(err?.message).not.toContain(Object.values(changed)[0]);
+    }
   });
 
   test('expiry: past, or more than five minutes ahead', async () => {
@@ -245,5 +263,39 @@ test('an envelope inside a larger buffer (as protobuf decoding hands it over) op
   const pool = Buffer.alloc(wire.length + 100, 7);
   pool.set(wire, 50);
   const view = pool.subarray(50, 50 + wire.length);
-  await expect(openPinEnvelope(key, view, { purpose: 'create-wallet', sub: 'u' }, new ReplayCache(), NOW)).resolves.toMatchObject({ pin: '493817' });
+  const env = await openPinEnvelope(key, view, { purpose: 'create-wallet', sub: 'u' }, new ReplayCache(), NOW);
+  expect(Buffer.from(env.pin).toString()).toBe('493817');
+});
+
+describe('the PINs never become strings', () => {
+  const plain = (json: string): Uint8Array => new TextEncoder().encode(json);
+  const base = `"v":1,"purpose":"change-pin","sub":"u","walletId":"w","exp":${NOW + 60},"nonce":"${'ab'.repeat(16)}"`;
+
+  test('they are taken out of the plaintext before it is decoded: the bytes left hold zeros where they were', () => {
+    const bytes = plain(`{${base},"pin":"493817","newPin":"770145"}`);
+    const env = parseEnvelope(bytes);
+    expect([Buffer.from(env.pin).toString(), Buffer.from(env.newPin!).toString()]).toEqual(['493817', '770145']);
+    const left = Buffer.from(bytes).toString();
+    expect(left).toContain('"pin":"000000"');
+    expect(left).not.toContain('493817');
+    expect(left).not.toContain('770145');
+  });
+
+  test('an escaped, numeric, repeated or misplaced PIN is PIN_FORMAT_INVALID; "pin" inside another value is not a key', () => {
+    const code = (json: string): string => {
+      try {
+        parseEnvelope(plain(json));
+        return 'OK';
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    };
+    expect(code(`{${base},"pin":"\\u0034\\u0039\\u0033817","newPin":"770145"}`)).toBe('PIN_FORMAT_INVALID');
+    expect(code(`{${base},"pin":493817,"newPin":"770145"}`)).toBe('PIN_FORMAT_INVALID');
+    expect(code(`{${base},"pin":"493817","pin":"111999","newPin":"770145"}`)).toBe('PIN_FORMAT_INVALID');
+    expect(code(`{${base},"pin":"49381","newPin":"770145"}`)).toBe('PIN_FORMAT_INVALID');
+    const tricky = parseEnvelope(plain(`{${base.replace('"sub":"u"', '"sub":"\\"pin\\":\\"999999"')},"pin" : "493817","newPin":"770145"}`));
+    expect(Buffer.from(tricky.pin).toString()).toBe('493817');
+    expect(tricky.sub).toBe('"pin":"999999');
+  });
 });

@@ -23,9 +23,10 @@ const dir = mkdtempSync(join(tmpdir(), 'enclave-process-'));
 const caDir = join(dir, 'dev-ca');
 
 /** Starts the enclave process on a free port; resolves with its address once it logs `listening`. */
-function startEnclave(): Promise<{ child: ChildProcess; address: string }> {
+function startEnclave(options: { nodeArgs?: string[]; cwd?: string } = {}): Promise<{ child: ChildProcess; address: string }> {
   if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_DEV_CA_DIR: caDir, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

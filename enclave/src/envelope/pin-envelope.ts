@@ -6,6 +6,7 @@
  */
 import { EnclaveWalletError, sameAddress } from '@enclave-wallet/proto';
 import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
+import { SecretBytes } from '../secret.js';
 
 export type Purpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
 const PURPOSES: readonly Purpose[] = ['create-wallet', 'derive-account', 'sign', 'change-pin', 'export', 'import'];
@@ -19,9 +20,12 @@ export const MAX_ENVELOPE_LIFETIME_S = 300;
 export const CLOCK_SKEW_S = 30;
 /** Largest envelope plaintext accepted (a 24-word mnemonic and a PIN fit easily). */
 const MAX_PLAINTEXT_BYTES = 4096;
-const PIN = /^[0-9]{6,12}$/;
 
-/** A decrypted, checked envelope. `pin`, `newPin` and `mnemonic` are secrets. */
+/**
+ * A decrypted, checked envelope. `pin`, `newPin` (ASCII digits) and `mnemonic` are secrets: the PINs are bytes
+ * the caller disposes of (they never become JavaScript strings, see takePins); the phrase of an import is a
+ * string, because BIP-39's word list works on strings, and cannot be zeroed (docs/threat-model.md).
+ */
 export interface PinEnvelope {
   v: 1;
   purpose: Purpose;
@@ -34,11 +38,17 @@ export interface PinEnvelope {
   address?: string;
   /** sign: the kind of payload approved (a Solana message and a Solana transaction share a digest form). */
   kind?: SignKind;
-  pin: string;
-  newPin?: string;
+  pin: SecretBytes;
+  newPin?: SecretBytes;
   mnemonic?: string;
   exp: number;
   nonce: string;
+}
+
+/** Zeroes an envelope's PINs. */
+export function disposeEnvelope(envelope: PinEnvelope): void {
+  envelope.pin.dispose();
+  envelope.newPin?.dispose();
 }
 
 /**
@@ -90,12 +100,75 @@ export class ReplayCache {
 }
 
 const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('ENVELOPE_INVALID', `the envelope is not valid: ${why}`);
-const mismatch = (field: string, expected: string, actual: string): EnclaveWalletError =>
-  new EnclaveWalletError('ENVELOPE_MISMATCH', `the envelope is bound to another ${field}`, { expected, actual });
+/**
+ * A binding that does not match. Nothing of the envelope is echoed: the host could otherwise replay any envelope
+ * it carried to read what it was bound to (a user's digest, address, wallet). The host knows what it sent.
+ */
+const mismatch = (field: string): EnclaveWalletError => new EnclaveWalletError('ENVELOPE_MISMATCH', `the envelope is bound to another ${field}`);
+const pinFormat = (): EnclaveWalletError => new EnclaveWalletError('PIN_FORMAT_INVALID', 'a PIN is 6 to 12 digits');
 
-/** Parses and type-checks a decrypted envelope plaintext. */
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/**
+ * Takes the PINs out of the plaintext before it is decoded, so that no JavaScript string ever holds them: the
+ * digits of the top-level `pin` and `newPin` values are copied into secrets of their own and overwritten with
+ * `0` in `plaintext` (which the caller zeroes). A PIN value must be 6 to 12 plain ASCII digits (no escapes);
+ * anything else, or a PIN key given twice, is PIN_FORMAT_INVALID. Strings are scanned with their escapes, so
+ * `"pin"` inside another value is not a key.
+ */
+export function takePins(plaintext: Uint8Array): { pin?: SecretBytes; newPin?: SecretBytes } {
+  const found: { pin?: SecretBytes; newPin?: SecretBytes } = {};
+  let depth = 0;
+  let lastKey: string | undefined;
+  for (let i = 0; i < plaintext.length; i++) {
+    const b = plaintext[i]!;
+    if (b === 0x7b || b === 0x5b) depth++;
+    else if (b === 0x7d || b === 0x5d) depth--;
+    if (b !== QUOTE) continue;
+    const start = i + 1;
+    let end = start;
+    while (end < plaintext.length && plaintext[end] !== QUOTE) end += plaintext[end] === BACKSLASH ? 2 : 1;
+    i = end; // the closing quote (or past the end: JSON.parse refuses it later)
+    if (depth !== 1) continue;
+    let j = end + 1;
+    while (isSpace(plaintext[j])) j++;
+    const isKey = plaintext[j] === 0x3a; // ':'
+    if (isKey) {
+      lastKey = end - start <= 6 ? String.fromCharCode(...plaintext.subarray(start, end)) : undefined;
+      continue;
+    }
+    // A string value: is it the value of pin or newPin?
+    const key = lastKey;
+    lastKey = undefined;
+    if (key !== 'pin' && key !== 'newPin') continue;
+    const digits = plaintext.subarray(start, end);
+    if (found[key] || digits.length < 6 || digits.length > 12 || !digits.every((d) => d >= 0x30 && d <= 0x39)) {
+      found.pin?.dispose();
+      found.newPin?.dispose();
+      throw pinFormat();
+    }
+    found[key] = SecretBytes.copyOf(digits);
+    digits.fill(0x30);
+  }
+  return found;
+}
+
+/** Parses and type-checks a decrypted envelope plaintext (and overwrites its PINs: see takePins). */
 export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   if (plaintext.length > MAX_PLAINTEXT_BYTES) throw invalid('too large');
+  const pins = takePins(plaintext);
+  try {
+    return parseRest(plaintext, pins);
+  } catch (err) {
+    pins.pin?.dispose();
+    pins.newPin?.dispose();
+    throw err;
+  }
+}
+
+function parseRest(plaintext: Uint8Array, pins: { pin?: SecretBytes; newPin?: SecretBytes }): PinEnvelope {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
@@ -122,8 +195,8 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
     network: str('network', false),
     address: str('address', false),
     kind: str('kind', false) as SignKind | undefined,
-    pin: str('pin', true)!,
-    newPin: str('newPin', false),
+    pin: pins.pin!,
+    newPin: pins.newPin,
     mnemonic: str('mnemonic', false),
     exp: o.exp as number,
     nonce: str('nonce', true)!,
@@ -132,8 +205,10 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
-  if (!PIN.test(envelope.pin)) throw new EnclaveWalletError('PIN_FORMAT_INVALID', 'a PIN is 6 to 12 digits');
-  if (envelope.newPin !== undefined && !PIN.test(envelope.newPin)) throw new EnclaveWalletError('PIN_FORMAT_INVALID', 'a PIN is 6 to 12 digits');
+  // A PIN that was not a plain digit string was not taken out: present in the JSON, it is the wrong format.
+  if (!pins.pin || typeof o.pin !== 'string') throw pinFormat();
+  if (o.newPin !== undefined && (!pins.newPin || typeof o.newPin !== 'string')) throw pinFormat();
+  if (envelope.newPin === undefined) delete envelope.newPin;
   return envelope;
 }
 
@@ -142,16 +217,15 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
  * it runs before the enclave parses and hashes what it is asked to sign.
  */
 export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, 'digest'>, nowSeconds: number): void {
-  if (envelope.purpose !== binding.purpose) throw mismatch('purpose', binding.purpose, envelope.purpose);
-  if (envelope.sub !== binding.sub) throw mismatch('user', binding.sub, envelope.sub);
-  if ((envelope.walletId ?? '') !== (binding.walletId ?? '')) throw mismatch('wallet', binding.walletId ?? '(none)', envelope.walletId ?? '(none)');
+  if (envelope.purpose !== binding.purpose) throw mismatch('purpose');
+  if (envelope.sub !== binding.sub) throw mismatch('user');
+  if ((envelope.walletId ?? '') !== (binding.walletId ?? '')) throw mismatch('wallet');
   if (binding.purpose === 'sign') {
     if (envelope.network === undefined || envelope.address === undefined) throw invalid('a sign envelope names the network and address of the signing account');
-    if (envelope.network !== binding.network) throw mismatch('network', binding.network ?? '(none)', envelope.network);
-    if (!sameAddress(binding.network, envelope.address, binding.address ?? '')) throw mismatch('account', binding.address ?? '(none)', envelope.address);
+    if (envelope.network !== binding.network) throw mismatch('network');
+    if (!sameAddress(binding.network, envelope.address, binding.address ?? '')) throw mismatch('account');
     if (envelope.kind === undefined) throw invalid('a sign envelope names the kind of payload it approves');
-    // No expected/actual here: the envelope's fields are not echoed back to the host.
-    if (envelope.kind !== binding.kind) throw new EnclaveWalletError('ENVELOPE_MISMATCH', 'the envelope is bound to another kind of payload');
+    if (envelope.kind !== binding.kind) throw mismatch('kind of payload');
   } else if (envelope.network !== undefined || envelope.address !== undefined || envelope.kind !== undefined)
     throw invalid('network, address and kind go with sign only');
   if (binding.purpose === 'change-pin' && envelope.newPin === undefined) throw invalid('change-pin needs newPin');
@@ -169,7 +243,7 @@ export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, '
  */
 export function checkEnvelope(envelope: PinEnvelope, binding: Binding, replay: ReplayCache, nowSeconds: number): void {
   precheckEnvelope(envelope, binding, nowSeconds);
-  if ((envelope.digest ?? '') !== (binding.digest ?? '')) throw mismatch('digest', binding.digest ?? '(none)', envelope.digest ?? '(none)');
+  if ((envelope.digest ?? '') !== (binding.digest ?? '')) throw mismatch('digest');
   if (!replay.claim(envelope.nonce, envelope.exp, nowSeconds, envelope.sub)) throw new EnclaveWalletError('ENVELOPE_REPLAYED', 'the envelope was already used');
 }
 
@@ -196,7 +270,7 @@ export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, bindin
 }
 
 /** Refuses a trivially guessable new PIN. @throws {EnclaveWalletError} PIN_TOO_WEAK */
-export function refuseTrivialPin(pin: string): void {
+export function refuseTrivialPin(pin: string | Uint8Array): void {
   if (isTrivialPin(pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');
 }
 
@@ -204,8 +278,8 @@ export function refuseTrivialPin(pin: string): void {
  * Whether a new PIN is trivially guessable: one digit repeated, or a run
  * going up or down by one at every step (123456, 987654, 890123 with wrap).
  */
-export function isTrivialPin(pin: string): boolean {
-  const d = [...pin].map(Number);
+export function isTrivialPin(pin: string | Uint8Array): boolean {
+  const d = typeof pin === 'string' ? [...pin].map(Number) : Array.from(pin, (b) => b - 0x30);
   if (d.every((x) => x === d[0])) return true;
   for (const step of [1, 9]) {
     if (d.every((x, i) => i === 0 || x === (d[i - 1]! + step) % 10)) return true;

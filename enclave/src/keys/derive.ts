@@ -21,6 +21,7 @@ import { createECDH, createHmac, pbkdf2, randomBytes } from 'node:crypto';
 import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
 import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
+import { SecretBytes } from '../secret.js';
 
 /** A chain family. */
 export type Network = NetworkName;
@@ -68,22 +69,20 @@ export function seedFromMnemonicSync(mnemonic: string): Uint8Array {
  * 2048 rounds, salt "mnemonic", natively on libuv's thread pool (node:crypto),
  * so the event loop does not spend milliseconds of JavaScript per signature.
  */
-export function seedFromMnemonic(mnemonic: string): Promise<Uint8Array> {
-  const password = Buffer.from(mnemonic.normalize('NFKD'), 'utf8');
+export function seedFromMnemonic(mnemonic: string): Promise<SecretBytes> {
+  // TextEncoder, not Buffer.from: the phrase's bytes in memory of their own, zeroed below (the string itself cannot be).
+  const password = SecretBytes.adopt(new TextEncoder().encode(mnemonic.normalize('NFKD')));
   return new Promise((resolve, reject) =>
-    pbkdf2(password, Buffer.from('mnemonic', 'utf8'), 2048, 64, 'sha512', (err, key) => {
-      password.fill(0);
+    pbkdf2(password, 'mnemonic', 2048, 64, 'sha512', (err, key) => {
+      password.dispose();
       if (err) reject(err);
-      else {
-        resolve(new Uint8Array(key));
-        key.fill(0);
-      }
+      else resolve(SecretBytes.adopt(key));
     }),
   );
 }
 
 /** BIP-39 seed of a wallet's entropy (16 to 32 bytes: 12 to 24 words), through its English mnemonic. */
-export function seedFromEntropy(entropy: Uint8Array): Promise<Uint8Array> {
+export function seedFromEntropy(entropy: Uint8Array): Promise<SecretBytes> {
   return seedFromMnemonic(entropyToMnemonic(entropy, english));
 }
 
@@ -123,8 +122,8 @@ const SLIP10_ED25519_KEY = new TextEncoder().encode('ed25519 seed');
  */
 export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Array; chainCode: Uint8Array } {
   let I = hmac(sha512, SLIP10_ED25519_KEY, seed);
-  let key = I.slice(0, 32);
-  let chainCode = I.slice(32);
+  let key = SecretBytes.copyOf(I.subarray(0, 32));
+  let chainCode = SecretBytes.copyOf(I.subarray(32));
   I.fill(0);
   for (const index of path) {
     if (!Number.isInteger(index) || index < 0 || index > MAX_ACCOUNT_INDEX) throw new RangeError('SLIP-0010 index out of range');
@@ -134,17 +133,50 @@ export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Arr
     I = hmac(sha512, chainCode, data);
     data.fill(0);
     key.fill(0);
-    key = I.slice(0, 32);
-    chainCode = I.slice(32);
+    chainCode.fill(0);
+    key = SecretBytes.copyOf(I.subarray(0, 32));
+    chainCode = SecretBytes.copyOf(I.subarray(32));
     I.fill(0);
   }
   return { key, chainCode };
 }
 
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const BITCOIN_SEED = Buffer.from('Bitcoin seed', 'utf8');
-const toBig = (b: Uint8Array): bigint => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'));
-const toBytes32 = (n: bigint): Uint8Array => Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
+/** The order of secp256k1, big-endian. */
+const SECP256K1_N = Uint8Array.from(Buffer.from('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141', 'hex'));
+const BITCOIN_SEED = new TextEncoder().encode('Bitcoin seed');
+
+/**
+ * Private scalars stay 32-byte big-endian arrays of their own, never BigInts or hex strings (neither can be
+ * zeroed, and both end up in the JavaScript heap): comparison and addition modulo n are done on the bytes,
+ * in a fixed number of steps whatever the values.
+ */
+function compare(a: Uint8Array, b: Uint8Array): number {
+  let result = 0;
+  for (let i = 0; i < 32; i++) {
+    const d = (a[i]! - b[i]!) | 0;
+    // The first byte that differs decides; later ones cannot change it.
+    result = result === 0 ? Math.sign(d) : result;
+  }
+  return result;
+}
+const isZero = (a: Uint8Array): boolean => a.reduce((acc, x) => acc | x, 0) === 0;
+/** `a` = (`a` + `b`) mod n, in place, for `a`, `b` < n. */
+function addModN(a: Uint8Array, b: Uint8Array): void {
+  let carry = 0;
+  for (let i = 31; i >= 0; i--) {
+    const t = a[i]! + b[i]! + carry;
+    a[i] = t & 0xff;
+    carry = t >> 8;
+  }
+  // a + b < 2n: subtract n once if the sum overflowed 256 bits or is still ≥ n.
+  const subtract = carry === 1 || compare(a, SECP256K1_N) >= 0;
+  let borrow = 0;
+  for (let i = 31; i >= 0; i--) {
+    const t = a[i]! - (subtract ? SECP256K1_N[i]! : 0) - borrow;
+    a[i] = t & 0xff;
+    borrow = t < 0 ? 1 : 0;
+  }
+}
 
 /** The compressed (33 bytes) or uncompressed (65 bytes) secp256k1 public key of `privateKey`, natively. */
 export function secp256k1PublicKey(privateKey: Uint8Array, compressed = true): Uint8Array {
@@ -168,37 +200,38 @@ export function bip32Secp256k1(
 ): Uint8Array {
   if (!/^m(\/\d+'?)*$/.test(path)) throw new RangeError(`bad derivation path ${path}`);
   let I = createHmac('sha512', BITCOIN_SEED).update(seed).digest();
-  let k = toBig(I.subarray(0, 32));
-  let chain = Buffer.from(I.subarray(32));
+  const k = SecretBytes.copyOf(I.subarray(0, 32));
+  let chain = SecretBytes.copyOf(I.subarray(32));
   I.fill(0);
-  if (k === 0n || k >= SECP256K1_N) throw new RangeError('invalid master key');
-  let at = 'm';
-  for (const part of path.split('/').slice(1)) {
-    const hardened = part.endsWith("'");
-    const index = Number(hardened ? part.slice(0, -1) : part);
-    if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) throw new RangeError(`bad index in ${path}`);
-    const data = Buffer.alloc(37);
-    if (hardened) Buffer.from(toBytes32(k)).copy(data, 1);
-    else {
-      const parent = toBytes32(k);
-      Buffer.from(publicKeyOf(parent, at)).copy(data, 0);
-      parent.fill(0);
+  try {
+    if (isZero(k) || compare(k, SECP256K1_N) >= 0) throw new RangeError('invalid master key');
+    let at = 'm';
+    for (const part of path.split('/').slice(1)) {
+      const hardened = part.endsWith("'");
+      const index = Number(hardened ? part.slice(0, -1) : part);
+      if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) throw new RangeError(`bad index in ${path}`);
+      using data = SecretBytes.alloc(37);
+      if (hardened) data.set(k, 1);
+      else data.set(publicKeyOf(k, at), 0);
+      at += `/${part}`;
+      new DataView(data.buffer).setUint32(33, (hardened ? index + 0x80000000 : index) >>> 0);
+      I = createHmac('sha512', chain).update(data).digest();
+      using il = SecretBytes.copyOf(I.subarray(0, 32));
+      chain.dispose();
+      chain = SecretBytes.copyOf(I.subarray(32));
+      I.fill(0);
+      // IL ≥ n or a zero key: BIP-32 says try the next index; with 2^-127 odds, refuse instead.
+      if (compare(il, SECP256K1_N) >= 0) throw new RangeError('invalid child key');
+      addModN(k, il);
+      if (isZero(k)) throw new RangeError('invalid child key');
     }
-    at += `/${part}`;
-    data.writeUInt32BE((hardened ? index + 0x80000000 : index) >>> 0, 33);
-    I = createHmac('sha512', chain).update(data).digest();
-    data.fill(0);
-    const il = toBig(I.subarray(0, 32));
-    // IL ≥ n or a zero key: BIP-32 says try the next index; with 2^-127 odds, refuse instead.
-    if (il >= SECP256K1_N) throw new RangeError('invalid child key');
-    k = (il + k) % SECP256K1_N;
-    if (k === 0n) throw new RangeError('invalid child key');
-    chain.fill(0);
-    chain = Buffer.from(I.subarray(32));
-    I.fill(0);
+    return k;
+  } catch (err) {
+    k.dispose();
+    throw err;
+  } finally {
+    chain.dispose();
   }
-  chain.fill(0);
-  return toBytes32(k);
 }
 
 /**

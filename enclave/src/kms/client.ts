@@ -167,7 +167,7 @@ export class EnclaveKms implements DataKeyProvider {
       );
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
       if (!out.CiphertextBlob || !out.KeyId) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS answered without a CiphertextBlob');
-      const plaintext = this.open(out.CiphertextForRecipient);
+      const plaintext = dataKeyOf(this.open(out.CiphertextForRecipient));
       this.dataKeys.put(out.CiphertextBlob, context, plaintext);
       return { plaintext, ciphertextBlob: out.CiphertextBlob, keyId: out.KeyId };
     } catch (err) {
@@ -201,11 +201,18 @@ export class EnclaveKms implements DataKeyProvider {
         new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: this.config.keyId, EncryptionContext: context, Recipient: this.recipient() }),
       );
       if (out.Plaintext && out.Plaintext.length > 0) throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS returned a plaintext data key despite Recipient');
-      const key = this.open(out.CiphertextForRecipient);
+      const key = dataKeyOf(this.open(out.CiphertextForRecipient));
       this.dataKeys.put(ciphertextBlob, context, key);
       return key;
     } catch (err) {
       throw mapError(err, 'BLOB_INVALID');
     }
   }
+}
+
+/** An AES-256 data key is 32 bytes: anything else is refused (and zeroed), never used as a key. */
+function dataKeyOf(plaintext: Uint8Array): Uint8Array {
+  if (plaintext.length === 32) return plaintext;
+  plaintext.fill(0);
+  throw new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS released a data key that is not 32 bytes');
 }

@@ -6,6 +6,7 @@
  * content under AES-256-CBC. Anything else is refused.
  */
 import { createDecipheriv, privateDecrypt, constants, type KeyObject } from 'node:crypto';
+import { disposeAll, SecretBytes } from '../secret.js';
 
 /** The CMS structure is not what KMS sends. */
 export class CmsError extends Error {
@@ -143,15 +144,24 @@ export function parseCiphertextForRecipient(bytes: Uint8Array): RecipientCiphert
 
 /**
  * Decrypts a CiphertextForRecipient with the enclave's RSA private key.
- * The caller zeroes the result.
+ * The caller disposes of the result. Every intermediate copy of the plaintext
+ * (OpenSSL's output buffers) is zeroed, and none goes through Buffer.concat,
+ * which would put it in Node's shared pool.
  */
-export function decryptCiphertextForRecipient(bytes: Uint8Array, privateKey: KeyObject): Uint8Array {
+export function decryptCiphertextForRecipient(bytes: Uint8Array, privateKey: KeyObject): SecretBytes {
   const { encryptedKey, iv, encryptedContent } = parseCiphertextForRecipient(bytes);
   const cek = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, encryptedKey);
+  let head: Buffer | undefined;
+  let tail: Buffer | undefined;
   try {
     const decipher = createDecipheriv('aes-256-cbc', cek, iv);
-    return new Uint8Array(Buffer.concat([decipher.update(encryptedContent), decipher.final()]));
+    head = decipher.update(encryptedContent);
+    tail = decipher.final();
+    const plaintext = SecretBytes.alloc(head.length + tail.length);
+    plaintext.set(head, 0);
+    plaintext.set(tail, head.length);
+    return plaintext;
   } finally {
-    cek.fill(0);
+    disposeAll(cek, head, tail);
   }
 }

@@ -23,6 +23,7 @@
  * failing to open.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { SecretBytes } from '../secret.js';
 
 export const BLOB_MAGIC = 'EWSB';
 export const BLOB_VERSION = 3;
@@ -57,7 +58,10 @@ export function encodeWalletSecret(version: number, secret: WalletSecret): Uint8
 export function decodeWalletSecret(version: number, plaintext: Uint8Array): WalletSecret {
   const entropyLength = version >= 3 ? plaintext.length - SEED_BYTES : plaintext.length;
   if (!ENTROPY_LENGTHS.has(entropyLength)) throw bad('the sealed secret has the wrong length');
-  return { entropy: plaintext.slice(0, entropyLength), seed: version >= 3 ? plaintext.slice(entropyLength) : undefined };
+  return {
+    entropy: SecretBytes.copyOf(plaintext.subarray(0, entropyLength)),
+    seed: version >= 3 ? SecretBytes.copyOf(plaintext.subarray(entropyLength)) : undefined,
+  };
 }
 export const AEAD_XCHACHA20_POLY1305 = 1;
 /** Largest blob accepted (a few hundred bytes in practice). */

@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { phases } from '../phases.js';
+import { SecretBytes } from '../secret.js';
 
 /** The cost every new seal uses (OWASP's Argon2id minimum: 19 MiB, t=2, p=1). */
 export const ARGON2_POLICY = Object.freeze({ memoryKiB: 19 * 1024, iterations: 2, parallelism: 1 });
@@ -87,10 +88,12 @@ export class StretchQueue {
 /** The process-wide queue (one per enclave process: all its stretches share the cores). */
 export const stretchQueue = new StretchQueue();
 
-/** Argon2id(PIN, salt) → 32 bytes, natively, through the queue. The caller zeroes the result. */
-export async function stretchPin(pin: Uint8Array, salt: Uint8Array, cost: Argon2Cost, queue: StretchQueue = stretchQueue): Promise<Uint8Array> {
+/** Argon2id(PIN, salt) → 32 bytes, natively, through the queue. The caller disposes of the result. */
+export async function stretchPin(pin: Uint8Array, salt: Uint8Array, cost: Argon2Cost, queue: StretchQueue = stretchQueue): Promise<SecretBytes> {
   return queue.run(async () => {
-    const out = await argon2.hash(Buffer.from(pin), {
+    // A view of the caller's bytes, not Buffer.from(pin): that would copy the PIN into Node's shared pool, where
+    // nothing zeroes it.
+    const out = await argon2.hash(Buffer.from(pin.buffer, pin.byteOffset, pin.byteLength), {
       type: argon2.argon2id,
       raw: true,
       salt: Buffer.from(salt),
@@ -99,25 +102,19 @@ export async function stretchPin(pin: Uint8Array, salt: Uint8Array, cost: Argon2
       parallelism: cost.parallelism,
       hashLength: 32,
     });
-    const result = new Uint8Array(out);
-    out.fill(0);
-    return result;
+    return SecretBytes.adopt(out);
   });
 }
 
 /** The seed-encryption key: HKDF-SHA256 over the data key and the stretched PIN. */
-export function seedKey(dataKey: Uint8Array, stretchedPin: Uint8Array, salt: Uint8Array): Uint8Array {
-  const ikm = new Uint8Array(dataKey.length + stretchedPin.length);
+export function seedKey(dataKey: Uint8Array, stretchedPin: Uint8Array, salt: Uint8Array): SecretBytes {
+  using ikm = SecretBytes.alloc(dataKey.length + stretchedPin.length);
   ikm.set(dataKey, 0);
   ikm.set(stretchedPin, dataKey.length);
-  try {
-    return hkdf(sha256, ikm, salt, SEED_KEY_INFO, 32);
-  } finally {
-    ikm.fill(0);
-  }
+  return SecretBytes.adopt(hkdf(sha256, ikm, salt, SEED_KEY_INFO, 32));
 }
 
 /** The attempt-state MAC key, which needs no PIN so that failures can be recorded. */
-export function stateKey(dataKey: Uint8Array): Uint8Array {
-  return hkdf(sha256, dataKey, new Uint8Array(0), STATE_KEY_INFO, 32);
+export function stateKey(dataKey: Uint8Array): SecretBytes {
+  return SecretBytes.adopt(hkdf(sha256, dataKey, new Uint8Array(0), STATE_KEY_INFO, 32));
 }
