@@ -140,7 +140,12 @@ export class EnclaveService {
     const kms = new EnclaveKms(config, this.options.platform, this.recipientKey);
     // The guard's credentials exist in clear only here: KMS releases them to this attested image alone.
     const credentials = parseGuardCredentials(await kms.decryptSecret(guard.credentialsCiphertext, GUARD_CREDENTIALS_CONTEXT));
-    if (this.kms && this.sealer) return { identity: this.identity() }; // a concurrent init won
+    if (this.kms && this.sealer) {
+      // A concurrent init won while this one waited for KMS: success only if it applied the same configuration.
+      if (this.initRequest !== fingerprint)
+        throw new EnclaveWalletError('CONFIG_REJECTED', 'the enclave is already initialised with another KMS configuration');
+      return { identity: this.identity() };
+    }
     this.kms = kms;
     this.sealer = new Sealer({
       provider: kms,

@@ -471,6 +471,14 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
       expect(() => decodeWalletSecret(version, new Uint8Array(length))).toThrow(expect.objectContaining({ code: 'BLOB_INVALID' }));
     expect(() => encodeWalletSecret(3, { entropy, seed: undefined })).toThrow(RangeError);
   });
+
+  test('the blob writer refuses a value its field cannot hold, instead of masking it', async () => {
+    const { sealer } = await setup();
+    const blob = decodeBlob(await sealer.sealNew('w-1', 'u-1', seed, pin('493817')));
+    expect(() => encodeBlob(blob)).not.toThrow();
+    for (const bad of [{ generation: 2 ** 32 }, { generation: -1 }, { aeadId: 256 }, { argon2: { ...blob.argon2, memoryKiB: 1.5 } }])
+      expect(() => encodeBlob({ ...blob, ...bad })).toThrow(RangeError);
+  });
 });
 
 describe('counting without wasting a stretch', () => {

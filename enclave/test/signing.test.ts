@@ -35,7 +35,7 @@ import {
   createKeyPairFromPrivateKeyBytes,
   type Blockhash,
 } from '@solana/kit';
-import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest, type EvmTransactionRequest } from '../src/signing/evm.js';
+import { personalMessageDigest, prepareEvmTransaction, selfCheck, signDigest, typedDataDigest, type EvmTransactionRequest } from '../src/signing/evm.js';
 import { isSolanaTransactionMessage, parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from '../src/signing/solana.js';
 import { compileMessage, fiveSolToAttacker, splTransferChecked, solTransfer, v0WithLookup, ATTACKER } from '../../test/support/solana-messages.js';
 import { COW_KEY, MAIL_EXAMPLE_WITH_DOMAIN_TYPE } from '../../test/support/eip712-mail.js';
@@ -144,6 +144,8 @@ describe('EVM transactions', () => {
     [{ type: 'legacy', chainId: 1, nonce: '1', gas: '1e5', gasPrice: '1' }, /gas/],
     [{ type: 'legacy', chainId: 1, nonce: '1', gas: '21000', gasPrice: '1', to: '0x1234' }, /to/],
     [{ type: 'legacy', chainId: 0, nonce: '1', gas: '21000', gasPrice: '1' }, /chainId/],
+    // A uint64 chain id above 2^53 - 1 was rounded by protobuf's number decoding: refused, never signed for a neighbour.
+    [{ type: 'legacy', chainId: 2 ** 53 + 2, nonce: '1', gas: '21000', gasPrice: '1' }, /chainId/],
     [{ type: 'legacy', chainId: 1, nonce: '18446744073709551616', gas: '21000', gasPrice: '1' }, /nonce/],
     [{ type: 'bogus', chainId: 1, nonce: '1', gas: '21000' }, /type/],
   ] as Array<[EvmTransactionRequest, RegExp]>)('refuses %j', (req, why) => {
@@ -158,6 +160,18 @@ describe('EIP-191', () => {
     const signature = signDigest(digest, key);
     expect(hex(signature)).toBe(await account.signMessage({ message: text }));
     expect(await verifyMessage({ address: account.address, message: text, signature: hex(signature) })).toBe(true);
+  });
+
+  test('a signature that does not recover to the signer (a fault, a wrong recovery bit) never leaves: selfCheck', () => {
+    const digest = personalMessageDigest({ text: 'fault' });
+    const good = signDigest(digest, key);
+    expect(() => selfCheck(good, digest, key)).not.toThrow();
+    const flipped = Uint8Array.from(good);
+    flipped[64] = flipped[64] === 27 ? 28 : 27;
+    expect(() => selfCheck(flipped, digest, key)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+    const other = Uint8Array.from(good);
+    other[40]! ^= 1;
+    expect(() => selfCheck(other, digest, key)).toThrow();
   });
 
   test('raw bytes', async () => {
@@ -228,6 +242,28 @@ describe('EIP-712', () => {
     ['extra field', JSON.stringify({ ...mail, message: { ...mail.message, extra: 1 } })],
     ['bad address', JSON.stringify({ ...mail, message: { ...mail.message, from: { name: 'Cow', wallet: '0x12' } } })],
     ['uint8 out of range', JSON.stringify({ types: { T: [{ name: 'x', type: 'uint8' }] }, primaryType: 'T', domain: { name: 'd' }, message: { x: 256 } })],
+    // A struct named like a built-in type would replace it (the field `wallet: address` hashed as a struct).
+    [
+      'a struct named address',
+      JSON.stringify({
+        types: { address: [{ name: 'a', type: 'uint256' }], T: [{ name: 'x', type: 'address' }] },
+        primaryType: 'T',
+        domain: { name: 'd' },
+        message: { x: { a: 1 } },
+      }),
+    ],
+    [
+      'a struct named uint256',
+      JSON.stringify({
+        types: { uint256: [{ name: 'a', type: 'bool' }], T: [{ name: 'x', type: 'uint256' }] },
+        primaryType: 'T',
+        domain: { name: 'd' },
+        message: { x: { a: true } },
+      }),
+    ],
+    ['a struct named bytes32', JSON.stringify({ ...mail, types: { ...mail.types, bytes32: [{ name: 'a', type: 'bool' }] } })],
+    // The cap counts bytes: 100 000 three-byte characters are 300 000 bytes, under 256 Ki UTF-16 units.
+    ['more than 256 KiB of UTF-8', JSON.stringify({ ...mail, message: { ...mail.message, contents: '€'.repeat(100_000) } })],
   ])('refuses %s', (_why, json) => {
     expect(() => typedDataDigest(json)).toThrow(expect.objectContaining({ code: 'TYPED_DATA_INVALID' }));
   });

@@ -76,6 +76,25 @@ test('init refuses configuration outside the compiled-in bounds, then accepts a 
   expect(await rpc.call('health', {})).toMatchObject({ initialized: true });
 });
 
+test('two inits at once with different configurations: one applies, the other is refused, never both "OK"', async () => {
+  const fresh = await startEnclaveServer({
+    listen: 'tcp://127.0.0.1:0',
+    logger: createLogger('error', () => {}),
+    service: await createEnclaveService(testStartupConfig(caDir)),
+  });
+  const client = await RpcClient.connect(fresh.address);
+  try {
+    const codes = await Promise.all([
+      codeOf(client.call('init', aws.initRequest())),
+      codeOf(client.call('init', aws.initRequest({ guardTable: 'another-guard-table' }))),
+    ]);
+    expect(codes.sort()).toEqual(['CONFIG_REJECTED', 'OK']);
+  } finally {
+    client.close();
+    await fresh.close();
+  }
+});
+
 test('attestation: a document with the envelope key and the nonce, verifiable against the dev root', async () => {
   const nonce = Uint8Array.from(sha256(new TextEncoder().encode('fresh')));
   const answer = await rpc.call('getAttestation', { nonce });

@@ -97,23 +97,34 @@ export interface SealedBlob {
   stateMac: Uint8Array;
 }
 
+/** An unsigned integer field's value must fit it: nothing is masked or wrapped silently. */
+function fits(n: number, max: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new RangeError(`${what} out of range: ${n}`);
+  return n;
+}
+
 class Writer {
   private readonly parts: number[] = [];
-  u8(n: number): this {
+  private byte(n: number): this {
     this.parts.push(n & 0xff);
     return this;
   }
+  u8(n: number): this {
+    return this.byte(fits(n, 0xff, 'u8'));
+  }
   u16(n: number): this {
-    if (n > 0xffff) throw new RangeError('field too long');
-    return this.u8(n >> 8).u8(n);
+    fits(n, 0xffff, 'u16 (a field too long?)');
+    return this.byte(n >> 8).byte(n);
   }
   u32(n: number): this {
-    return this.u8(n >>> 24)
-      .u8(n >>> 16)
-      .u8(n >>> 8)
-      .u8(n);
+    fits(n, 0xffffffff, 'u32');
+    return this.byte(n >>> 24)
+      .byte(n >>> 16)
+      .byte(n >>> 8)
+      .byte(n);
   }
   u64(n: number): this {
+    fits(n, Number.MAX_SAFE_INTEGER, 'u64');
     return this.u32(Math.floor(n / 0x100000000)).u32(n >>> 0);
   }
   raw(b: Uint8Array): this {

@@ -155,6 +155,8 @@ function checkTypes(raw: unknown): Types {
   if (entries.length > EIP712_LIMITS.types) throw invalid(`at most ${EIP712_LIMITS.types} types`);
   for (const [name, fields] of entries) {
     if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)) throw invalid(`bad type name ${name}`);
+    // A struct named like an atomic type would take its place in every field of that type (viem refuses it too).
+    if (/^(address|bool|string|bytes\d*|u?int\d*)$/.test(name)) throw invalid(`a struct cannot be named ${name}: that is a built-in type`);
     if (!Array.isArray(fields)) throw invalid(`fields of ${name} must be a list`);
     if (fields.length > EIP712_LIMITS.fieldsPerType) throw invalid(`at most ${EIP712_LIMITS.fieldsPerType} fields per type`);
     const seen = new Set<string>();
@@ -172,7 +174,8 @@ function checkTypes(raw: unknown): Types {
 
 /** The EIP-712 digest of `{ domain, types, primaryType, message }` given as JSON text. */
 export function typedDataDigest(json: string): Uint8Array {
-  if (json.length > EIP712_LIMITS.jsonBytes) throw invalid(`larger than ${EIP712_LIMITS.jsonBytes} bytes`);
+  // Bytes of UTF-8, not UTF-16 units (json.length): the cap is on what crosses the wire.
+  if (Buffer.byteLength(json, 'utf8') > EIP712_LIMITS.jsonBytes) throw invalid(`larger than ${EIP712_LIMITS.jsonBytes} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);

@@ -10,6 +10,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { Transaction } from 'micro-eth-signer';
+import { secp256k1PublicKey } from '../keys/derive.js';
 
 const txInvalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TRANSACTION_INVALID', `the transaction is not signable: ${why}`);
 
@@ -57,6 +58,9 @@ export interface PreparedEvmTransaction {
 }
 
 export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTransaction {
+  // Protobuf's uint64 arrives as a JavaScript number: above 2^53 - 1 it was rounded on the way, so it is refused
+  // rather than signed for a neighbouring chain.
+  if (typeof req.chainId === 'number' && !Number.isSafeInteger(req.chainId)) throw txInvalid('chainId must be an integer below 2^53');
   const chainId = BigInt(req.chainId);
   if (chainId < 1n || chainId >= 1n << 64n) throw txInvalid('chainId must be a positive integer');
   const common = {
@@ -113,9 +117,7 @@ export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTr
       signature.set(bigToBytes32(raw.s!), 32);
       signature[64] = 27 + yParity;
       // The signature must verify over the digest the envelope was checked against.
-      const recovered = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact').addRecoveryBit(yParity).recoverPublicKey(digest);
-      if (!equal(recovered.toBytes(false), secp256k1.getPublicKey(privateKey, false)))
-        throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
+      selfCheck(signature, digest, privateKey);
       return { signature, signedTransaction: signed.toBytes(), hash: Buffer.from(signed.hash.replace(/^0x/, ''), 'hex') };
     },
   };
@@ -136,7 +138,20 @@ export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Uint8Arr
   const out = new Uint8Array(65);
   out.set(recovered.subarray(1), 0);
   out[64] = 27 + recovered[0]!;
+  selfCheck(out, digest, privateKey);
   return out;
+}
+
+/**
+ * A signature leaves the enclave only if it recovers, over `digest`, to the signer's own public key (computed
+ * natively): a faulty computation (a flipped bit in the nonce or the arithmetic) could otherwise give out a
+ * signature from which the key can be computed, or one that names another signer through a wrong recovery bit.
+ */
+export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey: Uint8Array): void {
+  const recovered = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact')
+    .addRecoveryBit(signature[64]! - 27)
+    .recoverPublicKey(digest);
+  if (!equal(recovered.toBytes(false), secp256k1PublicKey(privateKey, false))) throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
 }
 
 /** EIP-191 personal_sign digest of text or raw bytes. */
