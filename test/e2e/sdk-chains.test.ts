@@ -138,7 +138,15 @@ test('sendSolanaTransfer: the SVM executes it and the balances move; the PIN pro
   const to = base58.encode(randomBytes(32));
   const asked: PinRequest[] = [];
   const getPin = (r: PinRequest): string => (asked.push(r), PIN);
-  const out = await client.sendSolanaTransfer(wallet.walletId, { cluster: 'devnet', to, lamports: 1_000_000_000n }, { getPin });
+  // What the SDK seals (the PIN left out): the envelope names the cluster the SDK checked.
+  const sealed: Array<Record<string, unknown>> = [];
+  const inner = client as unknown as { seal(body: Record<string, unknown>): Promise<string> };
+  const seal = inner.seal.bind(client);
+  inner.seal = (body) => (sealed.push({ ...body, pin: undefined }), seal(body));
+  const out = await client
+    .sendSolanaTransfer(wallet.walletId, { cluster: 'devnet', to, lamports: 1_000_000_000n }, { getPin })
+    .finally(() => delete (inner as { seal?: unknown }).seal);
+  expect(sealed).toEqual([expect.objectContaining({ purpose: 'sign', network: 'solana', kind: 'solana-transaction', cluster: 'devnet' })]);
   expect(out.signature).toMatch(/^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
   const summary = asked[0]!.summary as SolanaTransactionSummary;
   expect({ cluster: summary.cluster, recentBlockhash: summary.recentBlockhash }).toEqual({ cluster: 'devnet', recentBlockhash: solana.svm.latestBlockhash() });
