@@ -11,8 +11,9 @@ import { base58 } from '@scure/base';
 import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody, type SignKind } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
+import { checkBlockhashOnCluster, rpcNotConfigured, type RpcNodes } from './nodes.js';
 import { encodeSolanaOffchainMessage } from './solana-offchain.js';
-import { isSolanaTransactionMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
+import { isSolanaTransactionMessage, parseSolanaMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
 import { summarizeEvmMessage, summarizeSolanaMessage, summarizeSolanaTransaction, type ApprovalSummary, type GetPin } from './summary.js';
 
 export type Network = 'evm' | 'solana' | 'bitcoin';
@@ -73,8 +74,16 @@ export interface ClientOptions {
   root: 'aws' | 'dev' | Uint8Array;
   /** PCRs the enclave image must have (index → hex or bytes). Pin PCR0 in production. */
   expectedPcrs?: Record<number, string | Uint8Array>;
-  /** A fetch implementation (default: the global one). */
+  /** A fetch implementation (default: the global one), for the API and for the nodes in `rpc`. */
   fetch?: typeof fetch;
+  /**
+   * The app's own chain nodes, which the SDK reads itself before it approves a transaction the host prepared
+   * (the host is not trusted): `{ evm: { 1: 'https://…' }, solana: { 'mainnet-beta': 'https://…' } }`. EVM:
+   * the nonce, the gas a call needs and the fee history the default fee cap is derived from; Solana: that the
+   * recent blockhash is valid on the cluster asked for. A send on a chain without a node here is refused
+   * (`RPC_NOT_CONFIGURED`) before any PIN is asked. Choose nodes the host's operator does not run.
+   */
+  rpc?: RpcNodes;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -181,6 +190,24 @@ export class EnclaveWalletClient {
     }
     if (options.root instanceof Uint8Array) this.root = options.root;
     else if (options.root === 'aws') this.root = 'aws';
+  }
+
+  /**
+   * The app's node for a chain (`options.rpc`).
+   * @throws {EnclaveWalletApiError} RPC_NOT_CONFIGURED when there is none
+   * @internal
+   */
+  nodeUrl(chain: ChainRef): string {
+    const url = chain.network === 'evm' ? this.options.rpc?.evm?.[chain.chainId] : this.options.rpc?.solana?.[chain.cluster];
+    if (typeof url === 'string' && url) return url;
+    throw chain.network === 'evm'
+      ? rpcNotConfigured(`EVM chain ${chain.chainId}`, `rpc.evm[${chain.chainId}]`)
+      : rpcNotConfigured(`Solana cluster ${chain.cluster}`, `rpc.solana['${chain.cluster}']`);
+  }
+
+  /** The fetch the SDK reads the app's nodes with. @internal */
+  get nodeFetch(): typeof fetch {
+    return this.fetcher;
   }
 
   /** The current session, if logged in. */
@@ -375,20 +402,29 @@ export class EnclaveWalletClient {
     return this.sign<T>(walletId, { network: 'evm', address, ...body }, digest, summarize(address), options);
   }
 
-  /** Signs a Solana wire transaction (legacy or v0; signature slots may be zero). Returns the signature (64 bytes) and the signed wire transaction. */
+  /**
+   * Signs a Solana wire transaction (legacy or v0; signature slots may be zero). Returns the signature (64 bytes)
+   * and the signed wire transaction. With `cluster`, the recent blockhash is first checked valid on that cluster
+   * through the app's node (`rpc.solana[cluster]`), and the cluster is shown to the user and bound into the
+   * envelope; without it the summary names no cluster (the transaction is the app's own, with its blockhash).
+   */
   async signSolanaTransaction(
     walletId: string,
     wireTransaction: Uint8Array,
-    options: SignOptions,
+    options: SignOptions & { cluster?: string },
   ): Promise<{ signature: Uint8Array; signedTransaction: Uint8Array }> {
     const address = await this.accountAddress(walletId, 'solana', options.address);
     const message = solanaMessageOf(wireTransaction);
+    const { cluster } = options;
+    if (cluster !== undefined) await this.checkCluster(message, cluster);
     const out = await this.sign<{ signature: string; signedTransaction: string }>(
       walletId,
       { network: 'solana', address, kind: 'transaction', transaction: toBase64(wireTransaction) },
       hex0x(sha256(message)),
-      summarizeSolanaTransaction(message, address),
+      summarizeSolanaTransaction(message, address, cluster),
       options,
+      'sign',
+      cluster,
     );
     return { signature: base58.decode(out.signature), signedTransaction: fromBase64(out.signedTransaction) };
   }
@@ -456,6 +492,7 @@ export class EnclaveWalletClient {
     summary: ApprovalSummary,
     options: SignOptions,
     to: 'sign' | 'send' = 'sign',
+    cluster?: string,
   ): Promise<T> {
     const kind = `${body.network}-${String(body.kind)}` as SignKind;
     let pin = options.pin;
@@ -465,7 +502,17 @@ export class EnclaveWalletClient {
       pin = await options.getPin({ walletId, kind, address: body.address, summary });
     }
     if (typeof pin !== 'string') throw new TypeError('a PIN is required: pass pin or getPin');
-    const pinEnvelope = await this.seal({ purpose: 'sign', walletId, network: body.network, address: body.address, kind, digest, pin });
+    // A Solana transaction checked for a cluster carries it in the envelope (an EVM transaction's chain id is in its bytes).
+    const pinEnvelope = await this.seal({
+      purpose: 'sign',
+      walletId,
+      network: body.network,
+      address: body.address,
+      kind,
+      digest,
+      pin,
+      ...(cluster !== undefined ? { cluster } : {}),
+    });
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
   }
@@ -513,11 +560,24 @@ export class EnclaveWalletClient {
   }
 
   /**
+   * Refuses a message whose recent blockhash the app's node for `cluster` does not hold valid
+   * (BLOCKHASH_NOT_ON_CLUSTER), or when the app configured no node for it (RPC_NOT_CONFIGURED).
+   */
+  private async checkCluster(message: Uint8Array, cluster: string): Promise<void> {
+    const url = this.nodeUrl({ network: 'solana', cluster });
+    const parsed = parseSolanaMessage(message);
+    if (!parsed) throw new TypeError('not a Solana transaction message');
+    await checkBlockhashOnCluster(this.fetcher, url, cluster, parsed.recentBlockhash);
+  }
+
+  /**
    * Sends `lamports` SOL from the wallet's Solana account (0, or
    * `options.address`) to `to` on a configured cluster. The host prepares
    * the transfer with the cluster's latest blockhash; this client refuses it
-   * unless it is exactly that transfer, computes the digest itself, and only
-   * then seals the PIN to it.
+   * unless it is exactly that transfer and its blockhash is valid on
+   * `cluster` according to the app's own node (`rpc.solana[cluster]`; none:
+   * RPC_NOT_CONFIGURED), computes the digest itself, and only then asks for
+   * and seals the PIN, bound to the digest and the cluster.
    */
   async sendSolanaTransfer(
     walletId: string,
@@ -525,6 +585,8 @@ export class EnclaveWalletClient {
     options: SignOptions,
   ): Promise<{ signature: string; signedTransaction: Uint8Array }> {
     const from = await this.accountAddress(walletId, 'solana', options.address);
+    // Before anything is asked of the host: a cluster the app has no node for is refused.
+    this.nodeUrl({ network: 'solana', cluster: transfer.cluster });
     const prepared = await this.prepareTransaction<{ transaction: string }>(walletId, {
       network: 'solana',
       cluster: transfer.cluster,
@@ -542,6 +604,8 @@ export class EnclaveWalletClient {
         status: 0,
       });
     }
+    // Solana messages carry no chain id: the blockhash is what ties this one to a cluster.
+    await this.checkCluster(message, transfer.cluster);
     const out = await this.sign<{ hash: string; signedTransaction: string }>(
       walletId,
       { network: 'solana', cluster: transfer.cluster, address: from, kind: 'transaction', transaction: prepared.transaction },
@@ -549,6 +613,7 @@ export class EnclaveWalletClient {
       summarizeSolanaTransaction(message, from, transfer.cluster),
       options,
       'send',
+      transfer.cluster,
     );
     return { signature: out.hash, signedTransaction: fromBase64(out.signedTransaction) };
   }

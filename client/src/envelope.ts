@@ -25,6 +25,11 @@ export interface EnvelopeBody {
   network?: 'evm' | 'solana';
   address?: string;
   kind?: SignKind;
+  /**
+   * A Solana transaction the SDK checked for a cluster (its recent blockhash valid there on the app's node): the
+   * cluster's name. The enclave does not check it yet (it ignores fields it does not know); see docs/api.md.
+   */
+  cluster?: string;
   pin: string;
   newPin?: string;
   mnemonic?: string;

@@ -13,6 +13,7 @@ import {
   type Address,
   type Hex,
   type LocalAccount,
+  type PublicClient,
   type SignableMessage,
   type TransactionSerializable,
   type TypedDataDefinition,
@@ -20,6 +21,7 @@ import {
 import { toAccount } from 'viem/accounts';
 import type { ApiEvmTransaction, EnclaveWalletClient, SignOptions } from './client.js';
 import { EnclaveWalletApiError } from './errors.js';
+import { nodeError } from './nodes.js';
 import { summarizeEvmTransaction, summarizeTypedData, type GetPin } from './summary.js';
 
 export type { GetPin } from './summary.js';
@@ -67,20 +69,130 @@ export async function signEvmTransaction(
   );
 }
 
+// --- the bounds on what the host (or a dapp) fills in ------------------------------------------------------------
+
+/** The gas of a transfer without data to an account without code (Ethereum's intrinsic cost of a transaction). */
+export const PLAIN_TRANSFER_GAS = 21_000n;
+/** A gas limit may exceed what the SDK's own node says is needed by this share (the host adds 20 %). */
+export const GAS_MARGIN_PERCENT = 25n;
+/** The gas limit the SDK signs at most, whatever the estimate, unless the app passes `maxGas`. */
+export const DEFAULT_MAX_GAS = 2_000_000n;
+/** A nonce may differ from the SDK's node's pending count by this much (two nodes' mempools differ). */
+export const NONCE_WINDOW = 2;
+/** Blocks of fee history the default fee cap is derived from. */
+export const FEE_HISTORY_BLOCKS = 10;
+/** The default fee cap: this many times the next base fee… */
+export const BASE_FEE_MULTIPLIER = 3n;
+/** …plus this many times the reference tip (the larger of the median tip and `eth_maxPriorityFeePerGas`); legacy: this many times `eth_gasPrice`. */
+export const TIP_MULTIPLIER = 2n;
+
+/** Limits an app may set on a transaction the host (or a dapp) fills in. */
+export interface EvmLimits {
+  /** The most to pay per gas, in wei (maxFeePerGas or gasPrice). Default: derived from the app's node's fee history. */
+  maxFeePerGas?: bigint;
+  /** The largest gas limit to sign (default DEFAULT_MAX_GAS). */
+  maxGas?: bigint;
+}
+
+const limitError = (code: 'FEE_ABOVE_CAP' | 'GAS_OUT_OF_RANGE' | 'NONCE_OUT_OF_RANGE', message: string): EnclaveWalletApiError =>
+  new EnclaveWalletApiError({ code, message: `${message}; nothing was signed`, status: 0 });
+
+const median = (xs: bigint[]): bigint => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[Math.floor(xs.length / 2)]!;
+
+/**
+ * Checks the parts of an EVM transaction that the host or a dapp chose and the
+ * user's request did not (nonce, gas, fees) against what the app's own node
+ * (`node`, for chain `chainId`) says: the node serves that chain; the nonce is
+ * within NONCE_WINDOW of the pending count; the gas limit is at least 21 000
+ * and at most 25 % above 21 000 for a plain transfer (no data, no code at the
+ * recipient), otherwise at most 25 % above the node's estimate, and never
+ * above `maxGas`; the fee per gas is at most `maxFeePerGas`, or by default at
+ * most 3 × the next base fee + 2 × the reference tip (legacy chains: 2 × the
+ * gas price), and the tip at most the fee. Each refusal is typed
+ * (`FEE_ABOVE_CAP`, `GAS_OUT_OF_RANGE`, `NONCE_OUT_OF_RANGE`; the node failing
+ * or serving another chain: `RPC_ERROR`), before any PIN is asked.
+ */
+export async function checkEvmLimits(node: PublicClient, chainId: number, from: Address, tx: TransactionSerializable, limits: EvmLimits = {}): Promise<void> {
+  const to = tx.to ?? undefined;
+  const data = tx.data && tx.data !== '0x' ? tx.data : undefined;
+  const read = <T>(what: string, work: () => Promise<T>): Promise<T> => work().catch((cause: unknown) => Promise.reject(nodeError(what, cause)));
+  const [nodeChain, pending, code, history] = await Promise.all([
+    read('did not answer eth_chainId', () => node.getChainId()),
+    read('did not answer the pending transaction count', () => node.getTransactionCount({ address: from, blockTag: 'pending' })),
+    to && !data ? read('did not answer eth_getCode', () => node.getCode({ address: to })) : Promise.resolve(undefined),
+    limits.maxFeePerGas === undefined
+      ? read('did not answer eth_feeHistory', () => node.getFeeHistory({ blockCount: FEE_HISTORY_BLOCKS, rewardPercentiles: [50], blockTag: 'latest' }))
+      : Promise.resolve(undefined),
+  ]);
+  if (nodeChain !== chainId) throw nodeError(`configured for chain ${chainId} serves chain ${nodeChain}`);
+
+  const nonce = tx.nonce ?? -1;
+  if (!Number.isSafeInteger(nonce) || nonce < pending - NONCE_WINDOW || nonce > pending + NONCE_WINDOW) {
+    throw limitError('NONCE_OUT_OF_RANGE', `the nonce ${nonce} is not within ${NONCE_WINDOW} of the account's pending count (${pending}) on the app's node`);
+  }
+
+  const plain = to !== undefined && !data && (code === undefined || code === '0x');
+  const needed = plain
+    ? PLAIN_TRANSFER_GAS
+    : await read('could not estimate the gas of the call (it may revert)', () =>
+        node.estimateGas({ account: from, ...(to ? { to } : {}), value: tx.value ?? 0n, ...(data ? { data } : {}) }),
+      );
+  const ceiling = limits.maxGas ?? DEFAULT_MAX_GAS;
+  const allowed = (needed * (100n + GAS_MARGIN_PERCENT) + 99n) / 100n;
+  const bound = allowed < ceiling ? allowed : ceiling;
+  const gas = tx.gas ?? 0n;
+  if (gas > bound || gas < (plain ? PLAIN_TRANSFER_GAS : 1n)) {
+    throw limitError(
+      'GAS_OUT_OF_RANGE',
+      `the gas limit ${gas} is outside what the call needs (${needed}${plain ? ', a plain transfer' : ", the app's node's estimate"}) + ${GAS_MARGIN_PERCENT} %, capped at ${ceiling}`,
+    );
+  }
+
+  const fee = (tx.type === 'eip1559' || tx.maxFeePerGas !== undefined ? tx.maxFeePerGas : tx.gasPrice) ?? 0n;
+  let cap = limits.maxFeePerGas;
+  if (cap === undefined) {
+    const nextBase = history?.baseFeePerGas.at(-1) ?? 0n;
+    if (nextBase > 0n) {
+      const tips = (history?.reward ?? []).map((r) => r[0] ?? 0n).filter((x) => x > 0n);
+      const suggested = await node.estimateMaxPriorityFeePerGas().catch(() => 0n);
+      const medianTip = tips.length ? median(tips) : 0n;
+      const tip = medianTip > suggested ? medianTip : suggested;
+      cap = BASE_FEE_MULTIPLIER * nextBase + TIP_MULTIPLIER * (tip > 0n ? tip : 1_000_000_000n);
+    } else {
+      cap = TIP_MULTIPLIER * (await read('did not answer eth_gasPrice', () => node.getGasPrice()));
+    }
+  }
+  if (fee > cap) {
+    throw limitError(
+      'FEE_ABOVE_CAP',
+      `the fee (${fee} wei per gas) is above the cap (${cap}${limits.maxFeePerGas === undefined ? ", from the app's node's fee history" : ''})`,
+    );
+  }
+  if (tx.maxPriorityFeePerGas !== undefined && tx.maxPriorityFeePerGas > fee) {
+    throw limitError('FEE_ABOVE_CAP', `the priority fee (${tx.maxPriorityFeePerGas}) is above the fee cap of the transaction (${fee})`);
+  }
+}
+
 /**
  * Sends a call or a transfer on a configured EVM chain: the host prepares it
  * (nonce, gas, fees), this client refuses it unless chain, recipient, value
- * and data are the ones asked for (and, with `maxFeePerGas`, the fee is
- * within the cap), computes the digest itself with viem, and only then seals
- * the PIN to it; the host signs in the enclave and sends it once.
+ * and data are the ones asked for and nonce, gas and fee are within the
+ * bounds of `checkEvmLimits` read from the app's own node
+ * (`rpc.evm[chainId]`; none: RPC_NOT_CONFIGURED), computes the digest itself
+ * with viem, and only then asks for and seals the PIN (the summary shows the
+ * maximum total fee); the host signs in the enclave and sends it once.
  */
 export async function sendEvmTransaction(
   client: EnclaveWalletClient,
   walletId: string,
   request: { chainId: number; to: Address; value?: bigint; data?: Hex },
-  options: SignOptions & { maxFeePerGas?: bigint },
+  options: SignOptions & EvmLimits,
 ): Promise<{ hash: Hex; signedTransaction: Hex; transaction: ApiEvmTransaction }> {
   const address = await client.accountAddress(walletId, 'evm', options.address);
+  // Before anything is asked of the host: a chain the app has no node for is refused.
+  const node = createPublicClient({
+    transport: http(client.nodeUrl({ network: 'evm', chainId: request.chainId }), { fetchFn: client.nodeFetch, retryCount: 1 }),
+  });
   const value = request.value ?? 0n;
   const data = request.data ?? '0x';
   const prepared = await client.prepareTransaction<{ chainId: number; transaction: ApiEvmTransaction & { data: Hex } }>(walletId, {
@@ -103,28 +215,37 @@ export async function sendEvmTransaction(
   if (BigInt(t.value ?? '0') !== value) throw mismatch('value');
   if ((t.data ?? '0x').toLowerCase() !== data.toLowerCase()) throw mismatch('data');
   if (t.type !== 'eip1559' && t.type !== 'legacy') throw mismatch('type');
-  const fee = BigInt((t.type === 'eip1559' ? t.maxFeePerGas : t.gasPrice) ?? '0');
-  if (options.maxFeePerGas !== undefined && fee > options.maxFeePerGas) {
-    throw new EnclaveWalletApiError({
-      code: 'FEE_ABOVE_CAP',
-      message: `the prepared fee (${fee} wei per gas) is above the cap (${options.maxFeePerGas}); nothing was signed`,
-      status: 0,
-    });
+  let nonce: number;
+  try {
+    nonce = Number(BigInt(t.nonce));
+  } catch {
+    throw mismatch('nonce');
   }
-  const base = { chainId: request.chainId, to: request.to, value, data, nonce: Number(t.nonce), gas: BigInt(t.gas) };
-  const tx: TransactionSerializable =
-    t.type === 'eip1559'
-      ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') }
-      : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
+  let tx: TransactionSerializable;
+  try {
+    const base = { chainId: request.chainId, to: request.to, value, data, nonce, gas: BigInt(t.gas) };
+    tx =
+      t.type === 'eip1559'
+        ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') }
+        : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
+  } catch {
+    throw mismatch('numbers');
+  }
+  await checkEvmLimits(node, request.chainId, address as Address, tx, {
+    ...(options.maxFeePerGas !== undefined ? { maxFeePerGas: options.maxFeePerGas } : {}),
+    ...(options.maxGas !== undefined ? { maxGas: options.maxGas } : {}),
+  });
+  // What is sent is what was checked and hashed (the host's copy is not reused).
+  const transaction: ApiEvmTransaction = toApiTransaction(tx).transaction;
   const serialized = serializeTransaction(tx);
   const out = await client.sendWithDigest<{ hash: Hex; signedTransaction: Hex }>(
     walletId,
-    { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction: t },
+    { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction },
     keccak256(serialized),
     (signer) => summarizeEvmTransaction(serialized, signer),
     options.getPin ? { getPin: options.getPin, address } : { pin: options.pin, address },
   );
-  return { ...out, transaction: t };
+  return { ...out, transaction };
 }
 
 /** Signs EIP-712 typed data; the digest is viem's hashTypedData of the same object. */
@@ -186,13 +307,15 @@ export interface Eip1193Provider {
  * An EIP-1193 provider for one wallet's EVM account 0 (or `address`) on one
  * chain: accounts, chain id, personal_sign, eth_signTypedData_v4,
  * eth_signTransaction and eth_sendTransaction (nonce, gas and fees filled from
- * `rpcUrl`) go through the enclave; eth_sign (a bare hash) is refused; other
- * calls go to `rpcUrl`. Emits `connect` once it has the account.
+ * `rpcUrl`, the app's node) go through the enclave; eth_sign (a bare hash) is
+ * refused; other calls go to `rpcUrl`. Nonce, gas and fees a dapp passes are
+ * held to the bounds of `checkEvmLimits` (`maxFeePerGas`, `maxGas`) before
+ * the user is asked for the PIN. Emits `connect` once it has the account.
  */
 export function toEip1193Provider(
   client: EnclaveWalletClient,
   walletId: string,
-  options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch },
+  options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch } & EvmLimits,
 ): Eip1193Provider {
   const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
   const emit = (event: string, ...args: unknown[]): void => listeners.get(event)?.forEach((l) => l(...args));
@@ -229,6 +352,16 @@ export function toEip1193Provider(
     };
   }
 
+  /** A dapp's transaction, filled where it left fields out, and held to the bounds (nonce, gas, fee) before any PIN is asked. */
+  async function checked(txParam: Record<string, unknown>): Promise<TransactionSerializable> {
+    const tx = await fill(txParam);
+    await checkEvmLimits(chain, options.chainId, await address(), tx, {
+      ...(options.maxFeePerGas !== undefined ? { maxFeePerGas: options.maxFeePerGas } : {}),
+      ...(options.maxGas !== undefined ? { maxGas: options.maxGas } : {}),
+    });
+    return tx;
+  }
+
   const provider: Eip1193Provider = {
     async request({ method, params }) {
       try {
@@ -255,11 +388,11 @@ export function toEip1193Provider(
             return await signTypedData(client, walletId, typedData, { getPin, address: await address() });
           }
           case 'eth_signTransaction': {
-            const tx = await fill((list(params)[0] ?? {}) as Record<string, unknown>);
+            const tx = await checked((list(params)[0] ?? {}) as Record<string, unknown>);
             return (await signEvmTransaction(client, walletId, tx, { getPin, address: await address() })).signedTransaction;
           }
           case 'eth_sendTransaction': {
-            const tx = await fill((list(params)[0] ?? {}) as Record<string, unknown>);
+            const tx = await checked((list(params)[0] ?? {}) as Record<string, unknown>);
             const { signedTransaction } = await signEvmTransaction(client, walletId, tx, { getPin, address: await address() });
             return await chain.sendRawTransaction({ serializedTransaction: signedTransaction });
           }
@@ -274,6 +407,8 @@ export function toEip1193Provider(
         }
       } catch (err) {
         if (err instanceof ProviderRpcError) throw err;
+        // The SDK's refusals (a bound, a mismatch): an EIP-1474 "transaction rejected", with the SDK's code as data.
+        if (err instanceof EnclaveWalletApiError && err.status === 0) throw new ProviderRpcError(-32003, `${err.code}: ${err.message}`, { code: err.code });
         const e = err as { code?: unknown; message?: string; data?: unknown };
         throw new ProviderRpcError(typeof e.code === 'number' ? e.code : -32603, e.message ?? 'internal error', e);
       }

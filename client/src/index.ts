@@ -33,7 +33,21 @@ export {
   type EnvelopePurpose,
   type SignKind,
 } from './envelope.js';
-export { ProviderRpcError, toApiTransaction, type Eip1193Provider } from './evm.js';
+export {
+  BASE_FEE_MULTIPLIER,
+  checkEvmLimits,
+  DEFAULT_MAX_GAS,
+  FEE_HISTORY_BLOCKS,
+  GAS_MARGIN_PERCENT,
+  NONCE_WINDOW,
+  PLAIN_TRANSFER_GAS,
+  ProviderRpcError,
+  TIP_MULTIPLIER,
+  toApiTransaction,
+  type Eip1193Provider,
+  type EvmLimits,
+} from './evm.js';
+export { type RpcNodes } from './nodes.js';
 export { type GetPin } from './summary.js';
 export { type SolanaSigner } from './solana.js';
 export { OFFCHAIN_SIGNING_DOMAIN, decodeSolanaOffchainMessage, encodeSolanaOffchainMessage, type SolanaOffchainMessage } from './solana-offchain.js';

@@ -4,7 +4,7 @@
  */
 import type { Address, Hex, LocalAccount, TransactionSerializable, TypedDataDefinition } from 'viem';
 import { EnclaveWalletClient, type ClientOptions, type SignOptions } from './client.js';
-import { sendEvmTransaction, signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider } from './evm.js';
+import { sendEvmTransaction, signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider, type EvmLimits } from './evm.js';
 import type { GetPin } from './summary.js';
 import { solanaSigner, type SolanaSigner } from './solana.js';
 
@@ -14,8 +14,11 @@ export class EnclaveWallet extends EnclaveWalletClient {
     return toViemAccount(this, walletId, options);
   }
 
-  /** An EIP-1193 provider for dapps (see evm.ts). */
-  toEip1193Provider(walletId: string, options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch }): Eip1193Provider {
+  /** An EIP-1193 provider for dapps (see evm.ts); nonce, gas and fees a dapp passes are held to bounds read from `rpcUrl`. */
+  toEip1193Provider(
+    walletId: string,
+    options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch } & EvmLimits,
+  ): Eip1193Provider {
     return toEip1193Provider(this, walletId, options);
   }
 
@@ -29,11 +32,14 @@ export class EnclaveWallet extends EnclaveWalletClient {
     return signEvmTransaction(this, walletId, tx, options);
   }
 
-  /** Prepares (host), checks (here), signs (enclave) and sends (host, once) a call or transfer on a configured EVM chain. */
+  /**
+   * Prepares (host), checks (here, against the app's node `rpc.evm[chainId]`: nonce, gas, fee cap), signs
+   * (enclave) and sends (host, once) a call or transfer on a configured EVM chain.
+   */
   sendEvmTransaction(
     walletId: string,
     request: { chainId: number; to: Address; value?: bigint; data?: Hex },
-    options: SignOptions & { maxFeePerGas?: bigint },
+    options: SignOptions & EvmLimits,
   ): ReturnType<typeof sendEvmTransaction> {
     return sendEvmTransaction(this, walletId, request, options);
   }

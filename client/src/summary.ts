@@ -48,6 +48,8 @@ export interface EvmTransactionSummary {
   gas: string;
   /** The most the signer pays per gas, in wei (maxFeePerGas, or gasPrice). */
   maxFeePerGas: string;
+  /** The most the transaction can cost in fees: gas limit × maxFeePerGas, in wei and in the chain's native coin. */
+  maxTotalFee: { wei: string; symbol: string; formatted: string };
 }
 
 export interface EvmMessageSummary {
@@ -88,8 +90,14 @@ export interface SolanaTransactionSummary {
   kind: 'solana-transaction';
   network: 'solana';
   signer: string;
-  /** When the SDK knows it (sends through the host): the cluster. */
+  /**
+   * The cluster the transaction is for, set only when the SDK checked it: the recent blockhash is valid on this
+   * cluster according to the app's own node (`rpc.solana`). Undefined for an app's own transaction signed
+   * without `cluster`.
+   */
   cluster: string | undefined;
+  /** The message's recent blockhash (base58): it ties the transaction to one cluster, Solana messages having no chain id. */
+  recentBlockhash: string;
   version: 'legacy' | 0;
   feePayer: string;
   /** Every program the transaction calls, base58, in instruction order, once each. */
@@ -206,6 +214,8 @@ export function summarizeEvmTransaction(serialized: Hex, signer: string): EvmTra
   const data = tx.data && tx.data !== '0x' ? Uint8Array.from(tx.data.slice(2).match(/../g)!, (h) => parseInt(h, 16)) : undefined;
   const to = tx.to ? getAddress(tx.to) : null;
   const type = tx.type === 'eip1559' || tx.type === 'eip2930' ? tx.type : 'legacy';
+  const maxFee = (tx.type === 'eip1559' ? tx.maxFeePerGas : tx.gasPrice) ?? 0n;
+  const totalFee = maxFee * (tx.gas ?? 0n);
   return {
     kind: 'evm-transaction',
     network: 'evm',
@@ -217,7 +227,8 @@ export function summarizeEvmTransaction(serialized: Hex, signer: string): EvmTra
     call: data || to === null ? decodeContractCall(to, data ?? new Uint8Array(0)) : undefined,
     nonce: tx.nonce ?? 0,
     gas: (tx.gas ?? 0n).toString(),
-    maxFeePerGas: ((tx.type === 'eip1559' ? tx.maxFeePerGas : tx.gasPrice) ?? 0n).toString(),
+    maxFeePerGas: maxFee.toString(),
+    maxTotalFee: { wei: totalFee.toString(), symbol, formatted: `${formatUnits(totalFee, 18)} ${symbol}` },
   };
 }
 
@@ -311,6 +322,7 @@ export function summarizeSolanaTransaction(message: Uint8Array, signer: string, 
     network: 'solana',
     signer,
     cluster,
+    recentBlockhash: m.recentBlockhash,
     version: m.version,
     feePayer: account(0),
     programs,
@@ -368,7 +380,7 @@ export function describeApprovalSummary(summary: ApprovalSummary): Array<{ label
         if (c?.type === 'contract-call') add('Call', `Contract call ${c.selector} (${c.dataBytes} bytes of data)`);
       }
       add('Value', summary.value.formatted);
-      add('Max fee', `${formatUnits(BigInt(summary.maxFeePerGas) * BigInt(summary.gas), 18)} ${summary.value.symbol}`);
+      add('Max fee', summary.maxTotalFee.formatted);
       break;
     }
     case 'evm-message':
@@ -384,7 +396,7 @@ export function describeApprovalSummary(summary: ApprovalSummary): Array<{ label
       break;
     case 'solana-transaction':
       add('Action', 'Sign a Solana transaction');
-      add('Cluster', summary.cluster);
+      add('Cluster', summary.cluster ?? 'not checked (the app built the transaction)');
       add('Fee payer', summary.feePayer);
       for (const t of summary.transfers) {
         add('Transfer', `${t.formatted !== undefined ? t.formatted : t.amount}${t.symbol ? '' : ` (${t.mint ? `mint ${t.mint}` : "token's smallest unit"})`}`);

@@ -59,6 +59,8 @@ describe('EVM transactions (viem-serialised)', () => {
       nonce: 7,
       gas: '60000',
       maxFeePerGas: '30000000000',
+      // gas × maxFeePerGas: what the user approves at most in fees (issue 25).
+      maxTotalFee: { wei: '1800000000000000', symbol: 'ETH', formatted: '0.0018 ETH' },
     });
     expect(describeApprovalSummary(s)).toEqual(
       expect.arrayContaining([
@@ -199,10 +201,17 @@ describe('Solana (messages compiled by @solana/kit)', () => {
     });
     expect(describeApprovalSummary(s)).toEqual(
       expect.arrayContaining([
+        { label: 'Cluster', value: 'localnet' },
         { label: 'Transfer', value: '5 SOL' },
         { label: 'To', value: ATTACKER },
       ]),
     );
+    expect(s.recentBlockhash).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
+    // Without a cluster the SDK checked, the prompt says so rather than leave the line out.
+    expect(describeApprovalSummary(summarizeSolanaTransaction(fiveSolToAttacker(PAYER), PAYER))).toContainEqual({
+      label: 'Cluster',
+      value: 'not checked (the app built the transaction)',
+    });
   });
 
   test('SPL Transfer and TransferChecked, and a v0 message whose recipient comes from a lookup table', () => {

@@ -5,7 +5,9 @@ import { AttestationError, createClient, describeApprovalSummary, EnclaveWalletA
 const $ = (id) => document.getElementById(id);
 const config = await (await fetch('/demo/config.json')).json();
 const root = new Uint8Array(await (await fetch('/demo/dev-root.der')).arrayBuffer());
-const client = createClient({ baseUrl: location.origin, root });
+// The SDK checks what the host prepares against a node the app chooses. A real app configures its own; this
+// local demo takes the local chain's address from the page's configuration (served by the same local stack).
+const client = createClient({ baseUrl: location.origin, root, ...(config.chain ? { rpc: { evm: { [config.chain.chainId]: config.chain.rpcUrl } } } : {}) });
 let wallet;
 
 // --- errors: the API's message, never a stack trace -------------------------
