@@ -208,6 +208,8 @@ try {
         walletId: wallet.walletId,
         network: 'solana',
         kind: 'solana-transaction',
+        // A Solana transaction names no chain: the envelope binds the cluster it is sent to.
+        cluster: 'localnet',
         address: solAddress,
         digest: solDigest,
         pin: PIN,

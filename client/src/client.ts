@@ -419,7 +419,7 @@ export class EnclaveWalletClient {
     if (cluster !== undefined) await this.checkCluster(message, cluster);
     const out = await this.sign<{ signature: string; signedTransaction: string }>(
       walletId,
-      { network: 'solana', address, kind: 'transaction', transaction: toBase64(wireTransaction) },
+      { network: 'solana', address, kind: 'transaction', ...(cluster !== undefined ? { cluster } : {}), transaction: toBase64(wireTransaction) },
       hex0x(sha256(message)),
       summarizeSolanaTransaction(message, address, cluster),
       options,

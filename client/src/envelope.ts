@@ -27,7 +27,7 @@ export interface EnvelopeBody {
   kind?: SignKind;
   /**
    * A Solana transaction the SDK checked for a cluster (its recent blockhash valid there on the app's node): the
-   * cluster's name. The enclave does not check it yet (it ignores fields it does not know); see docs/api.md.
+   * cluster's name. The enclave refuses a sign request that names another cluster (or none); see docs/api.md.
    */
   cluster?: string;
   pin: string;

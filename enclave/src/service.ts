@@ -46,7 +46,7 @@ import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
 import { phases } from './phases.js';
-import { prepareSignature, signKindOf, type PreparedSignature } from './signing/dispatch.js';
+import { prepareSignature, signKindOf, signClusterOf, type PreparedSignature } from './signing/dispatch.js';
 
 /** The enclave software version. */
 export const ENCLAVE_VERSION = '0.1.0';
@@ -242,7 +242,8 @@ export class EnclaveService {
     // The envelope is opened and its binding checked (user, wallet, network, account, kind, expiry) before the enclave
     // parses and hashes what it is asked to sign; its digest and nonce are checked after.
     let prepared: PreparedSignature | undefined;
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'sign', sub: userId, walletId, network, address, kind }, () => {
+    const cluster = signClusterOf(req);
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'sign', sub: userId, walletId, network, address, kind, cluster }, () => {
       prepared = prepareSignature(network, req);
       return { digest: hex0x(prepared.digest) };
     });

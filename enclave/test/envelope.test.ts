@@ -14,6 +14,7 @@ const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const NOW = 1_795_000_000;
 const DIGEST = '0x' + 'ab'.repeat(32);
 const ADDRESS = '0x9858EfFD232B4033E47d90003D41EC34EcaEda94';
+const SOL = 'HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk';
 
 test('RFC 9180 A.2.1: the enclave opens the published ciphertext', async () => {
   const key = await EnvelopeKey.fromRawKeys(
@@ -121,6 +122,18 @@ describe('PIN envelopes', () => {
     expect(await codeOf(seal(body({ walletId: undefined })))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(seal(body({ digest: '0x' + 'cd'.repeat(32) })))).toBe('ENVELOPE_MISMATCH');
     expect(await codeOf(seal(body({ digest: undefined })))).toBe('ENVELOPE_MISMATCH');
+  });
+
+  test('a Solana transaction’s envelope binds the cluster it is sent to; the host must name the same one', async () => {
+    const sol: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST, network: 'solana', address: SOL, kind: 'solana-transaction' };
+    const solBody = (over: Record<string, unknown>) => body({ network: 'solana', address: SOL, kind: 'solana-transaction', ...over });
+    expect(await codeOf(seal(solBody({ cluster: 'devnet' })), { ...sol, cluster: 'devnet' })).toBe('OK');
+    expect(await codeOf(seal(solBody({ cluster: 'devnet' })), { ...sol, cluster: 'mainnet-beta' })).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(solBody({ cluster: 'devnet' })), sol)).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(solBody({})), { ...sol, cluster: 'mainnet-beta' })).toBe('ENVELOPE_MISMATCH');
+    expect(await codeOf(seal(solBody({})), sol)).toBe('OK');
+    expect(await codeOf(seal(body({ cluster: 'devnet' })))).toBe('ENVELOPE_INVALID'); // an EVM message names no cluster
+    expect(await codeOf(seal(solBody({ cluster: 'Dev Net' })), { ...sol, cluster: 'Dev Net' })).toBe('ENVELOPE_INVALID');
   });
 
   test('a mismatch echoes nothing of the envelope: a host replaying envelopes cannot read their bindings', async () => {

@@ -3039,6 +3039,13 @@ export namespace enclavewallet {
             wireTransaction: Uint8Array;
 
             /**
+             * The cluster the host will send it to (mainnet-beta, devnet, testnet or a
+             * configured name); empty when it is only signed. Must equal the PIN
+             * envelope's cluster (a Solana message names no chain).
+             */
+            cluster: string;
+
+            /**
              * Creates a new SolanaTransaction instance using the specified properties.
              * @param [properties] Properties to set
              * @returns SolanaTransaction instance
@@ -3100,6 +3107,13 @@ export namespace enclavewallet {
 
                 /** Wire-format transaction (legacy or v0); signature slots may be zero. */
                 wireTransaction?: (Uint8Array|null);
+
+                /**
+                 * The cluster the host will send it to (mainnet-beta, devnet, testnet or a
+                 * configured name); empty when it is only signed. Must equal the PIN
+                 * envelope's cluster (a Solana message names no chain).
+                 */
+                cluster?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -9245,6 +9245,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * Properties of a SolanaTransaction.
              * @typedef {Object} enclavewallet.v1.SolanaTransaction.$Properties
              * @property {Uint8Array|null} [wireTransaction] Wire-format transaction (legacy or v0); signature slots may be zero.
+             * @property {string|null} [cluster] The cluster the host will send it to (mainnet-beta, devnet, testnet or a
+             * configured name); empty when it is only signed. Must equal the PIN
+             * envelope's cluster (a Solana message names no chain).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9285,6 +9288,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
             SolanaTransaction.prototype.wireTransaction = $util.newBuffer([]);
 
             /**
+             * The cluster the host will send it to (mainnet-beta, devnet, testnet or a
+             * configured name); empty when it is only signed. Must equal the PIN
+             * envelope's cluster (a Solana message names no chain).
+             * @member {string} cluster
+             * @memberof enclavewallet.v1.SolanaTransaction
+             * @instance
+             */
+            SolanaTransaction.prototype.cluster = "";
+
+            /**
              * Creates a new SolanaTransaction instance using the specified properties.
              * @function create
              * @memberof enclavewallet.v1.SolanaTransaction
@@ -9318,6 +9331,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     throw $Error("max depth exceeded");
                 if (message.wireTransaction != null && $Object.hasOwnProperty.call(message, "wireTransaction") && message.wireTransaction.length)
                     writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.wireTransaction);
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.cluster);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -9371,6 +9386,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 delete message.wireTransaction;
                             continue;
                         }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -9406,6 +9430,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.wireTransaction != null && $Object.hasOwnProperty.call(message, "wireTransaction"))
                     if (!(message.wireTransaction && typeof message.wireTransaction.length === "number" || $util.isString(message.wireTransaction)))
                         return "wireTransaction: buffer expected";
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster"))
+                    if (!$util.isString(message.cluster))
+                        return "cluster: string expected";
                 return null;
             };
 
@@ -9433,6 +9460,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             $util.base64.decode(object.wireTransaction, message.wireTransaction = $util.newBuffer($util.base64.length(object.wireTransaction)), 0);
                         else if (object.wireTransaction.length >= 0)
                             message.wireTransaction = object.wireTransaction;
+                if (object.cluster != null)
+                    if (typeof object.cluster !== "string" || object.cluster.length)
+                        message.cluster = $String(object.cluster);
                 return message;
             };
 
@@ -9453,7 +9483,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.defaults)
+                if (options.defaults) {
                     if (options.bytes === $String)
                         object.wireTransaction = "";
                     else {
@@ -9461,8 +9491,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         if (options.bytes !== $Array)
                             object.wireTransaction = $util.newBuffer(object.wireTransaction);
                     }
+                    object.cluster = "";
+                }
                 if (message.wireTransaction != null && $Object.hasOwnProperty.call(message, "wireTransaction"))
                     object.wireTransaction = options.bytes === $String ? $util.base64.encode(message.wireTransaction, 0, message.wireTransaction.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.wireTransaction) : message.wireTransaction;
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster"))
+                    object.cluster = message.cluster;
                 return object;
             };
 

@@ -142,7 +142,15 @@ async function solanaSend(transaction: string, digest: string) {
     cluster: 'localnet',
     kind: 'transaction',
     transaction,
-    pinEnvelope: await envelope({ purpose: 'sign', walletId: wallet.walletId, network: 'solana', kind: 'solana-transaction', address: wallet.solana, digest }),
+    pinEnvelope: await envelope({
+      purpose: 'sign',
+      walletId: wallet.walletId,
+      network: 'solana',
+      kind: 'solana-transaction',
+      cluster: 'localnet',
+      address: wallet.solana,
+      digest,
+    }),
   });
 }
 

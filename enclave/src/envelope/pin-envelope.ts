@@ -38,6 +38,8 @@ export interface PinEnvelope {
   address?: string;
   /** sign: the kind of payload approved (a Solana message and a Solana transaction share a digest form). */
   kind?: SignKind;
+  /** sign, solana-transaction: the cluster the user approved sending it to (a Solana message names no chain). */
+  cluster?: string;
   pin: SecretBytes;
   newPin?: SecretBytes;
   mnemonic?: string;
@@ -57,7 +59,7 @@ export function disposeEnvelope(envelope: PinEnvelope): void {
  * export; for sign, the network and address of the account the host will
  * sign with and the kind of payload the request carries.
  */
-export type Binding = Pick<PinEnvelope, 'purpose' | 'sub' | 'walletId' | 'digest' | 'network' | 'address' | 'kind'>;
+export type Binding = Pick<PinEnvelope, 'purpose' | 'sub' | 'walletId' | 'digest' | 'network' | 'address' | 'kind' | 'cluster'>;
 
 /**
  * Nonces seen within their lifetime. Bounded: refuses new envelopes rather
@@ -195,6 +197,7 @@ function parseRest(plaintext: Uint8Array, pins: { pin?: SecretBytes; newPin?: Se
     network: str('network', false),
     address: str('address', false),
     kind: str('kind', false) as SignKind | undefined,
+    cluster: str('cluster', false),
     pin: pins.pin!,
     newPin: pins.newPin,
     mnemonic: str('mnemonic', false),
@@ -202,6 +205,8 @@ function parseRest(plaintext: Uint8Array, pins: { pin?: SecretBytes; newPin?: Se
     nonce: str('nonce', true)!,
   };
   if (envelope.kind !== undefined && !SIGN_KINDS.includes(envelope.kind)) throw invalid('unknown kind');
+  if (envelope.cluster !== undefined && !/^[a-z0-9-]{1,32}$/.test(envelope.cluster)) throw invalid('cluster must be a cluster name');
+  if (envelope.cluster === undefined) delete envelope.cluster;
   if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
@@ -226,8 +231,11 @@ export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, '
     if (!sameAddress(binding.network, envelope.address, binding.address ?? '')) throw mismatch('account');
     if (envelope.kind === undefined) throw invalid('a sign envelope names the kind of payload it approves');
     if (envelope.kind !== binding.kind) throw mismatch('kind of payload');
-  } else if (envelope.network !== undefined || envelope.address !== undefined || envelope.kind !== undefined)
-    throw invalid('network, address and kind go with sign only');
+    // A Solana transaction carries no chain id: the cluster it goes to is what the envelope binds instead.
+    if (envelope.cluster !== undefined && envelope.kind !== 'solana-transaction') throw invalid('cluster goes with a Solana transaction only');
+    if ((envelope.cluster ?? '') !== (binding.cluster ?? '')) throw mismatch('cluster');
+  } else if (envelope.network !== undefined || envelope.address !== undefined || envelope.kind !== undefined || envelope.cluster !== undefined)
+    throw invalid('network, address, kind and cluster go with sign only');
   if (binding.purpose === 'change-pin' && envelope.newPin === undefined) throw invalid('change-pin needs newPin');
   if (binding.purpose !== 'change-pin' && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin');
   if (binding.purpose === 'import' ? envelope.mnemonic === undefined : envelope.mnemonic !== undefined) throw invalid('mnemonic goes with import only');

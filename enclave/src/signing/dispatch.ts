@@ -40,6 +40,11 @@ export function signKindOf(req: DecodedRequestOf<'sign'>): SignKind {
   return kind;
 }
 
+/** The Solana cluster a sign request says its transaction goes to ('' when none: a signature only). */
+export function signClusterOf(req: Pick<DecodedRequestOf<'sign'>, 'payload' | 'solanaTransaction'>): string {
+  return req.payload === 'solanaTransaction' ? (req.solanaTransaction?.cluster ?? '') : '';
+}
+
 /**
  * Parses the one payload of a sign request for `network`.
  *

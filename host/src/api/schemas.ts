@@ -86,6 +86,8 @@ export const signBody = z.union([
     network: z.literal('solana'),
     address: z.string().max(64).optional(),
     kind: z.enum(['transaction', 'message']),
+    /** A transaction: the cluster it is for, when the PIN envelope names one (a send always does). */
+    cluster: cluster.optional(),
     transaction: base64('transaction', 4096).optional(),
     message: base64('message', 128 * 1024).optional(),
     pinEnvelope: base64('pinEnvelope'),

@@ -70,7 +70,7 @@ export async function signWithWallet(ctx: RouteContext, recent: WalletRecord, bo
     request.evmTypedData = { json: JSON.stringify(body.typedData) };
   } else if (body.network === 'solana' && body.kind === 'transaction') {
     if (!body.transaction) throw new EnclaveWalletError('VALIDATION_FAILED', 'transaction: required for kind transaction');
-    request.solanaTransaction = { wireTransaction: b64(body.transaction) };
+    request.solanaTransaction = { wireTransaction: b64(body.transaction), cluster: body.cluster ?? '' };
   } else if (body.network === 'solana' && body.kind === 'message') {
     if (!body.message) throw new EnclaveWalletError('VALIDATION_FAILED', 'message: required for kind message');
     request.solanaMessage = { message: b64(body.message) };
