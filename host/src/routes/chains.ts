@@ -72,7 +72,14 @@ export function mountChains(app: Express, ctx: RouteContext): void {
       const signBody: S.SignBody =
         body.network === 'evm'
           ? body
-          : { network: 'solana', address: body.address, kind: 'transaction', cluster: body.cluster, transaction: body.transaction, pinEnvelope: body.pinEnvelope };
+          : {
+              network: 'solana',
+              address: body.address,
+              kind: 'transaction',
+              cluster: body.cluster,
+              transaction: body.transaction,
+              pinEnvelope: body.pinEnvelope,
+            };
       const out = await signWithWallet(ctx, wallet, signBody);
       if (!out.signedTransaction?.length) throw new EnclaveWalletError('INTERNAL_ERROR', 'the enclave answered no signed transaction');
       if (body.network === 'evm') {
