@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from '@enclave-wallet/client';
+import { AttestationError, trustedRoot, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from '@enclave-wallet/client';
 import { UsageError, type Io, eachArg } from './io.js';
 
 export const VERIFY_USAGE = `usage: enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601] [--key-length N] [--inspect]
@@ -69,7 +69,8 @@ function readRoot(value: string, io: Io): TrustedRoot {
     );
   }
   const pem = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
-  return new Uint8Array(pem ? Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64') : raw);
+  // The AWS root given as a file is 'aws' (by fingerprint), with the same production policy.
+  return trustedRoot(new Uint8Array(pem ? Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64') : raw));
 }
 
 export async function verifyAttestationCommand(args: string[], io: Io): Promise<number> {

@@ -46,7 +46,17 @@ test('the real document verifies with --root aws --at document and its PCR0 pinn
 });
 
 test('with the AWS root, a document is not valid without PCR0 pinned (with or without --root given), nor with a key of another length', async () => {
-  for (const args of [['--root', 'aws'], [], ['--pcr', '1=4b4d5b3661b3efc12920900c80e126e4ce783c522de6c02a2a5bf7af3a2b9327b86776f188e4be1c1c404a129dbda493']]) {
+  // The AWS root as a file (DER or PEM) is the AWS root: the same policy.
+  const awsDer = join(repo, 'test/fixtures/nitro/aws-nitro-root-g1.der');
+  const awsPem = join(tmp, 'aws-root.pem');
+  writeFileSync(awsPem, `-----BEGIN CERTIFICATE-----\n${readFileSync(awsDer).toString('base64')}\n-----END CERTIFICATE-----\n`);
+  for (const args of [
+    ['--root', 'aws'],
+    ['--root', awsDer],
+    ['--root', awsPem],
+    [],
+    ['--pcr', '1=4b4d5b3661b3efc12920900c80e126e4ce783c522de6c02a2a5bf7af3a2b9327b86776f188e4be1c1c404a129dbda493'],
+  ]) {
     const { code, out } = await run(['verify-attestation', realPath, '--at', 'document', ...args]);
     expect({ args, code }).toEqual({ args, code: 1 });
     expect(JSON.parse(out)).toEqual({ valid: false, reason: expect.stringMatching(/^EXPECTATIONS_MISSING: .*--pcr 0=HEX/) });

@@ -8,7 +8,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
-import { AttestationError, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
+import { AttestationError, trustedRoot, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
+import { attestedKdf } from './attestation/user-data.js';
 import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody, type SignKind } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { checkBlockhashOnCluster, rpcNotConfigured, type RpcNodes } from './nodes.js';
@@ -55,7 +56,7 @@ export interface VerifiedAttestation {
   moduleId: string;
   /** PCR index → lowercase hex, from the verified document. */
   pcrs: Record<string, string>;
-  /** The PIN-stretching cost the enclave says it enforces (informational; it is compiled into the measured image). */
+  /** The PIN-stretching cost the enclave enforces, from the verified document's `user_data` (never from the host's JSON). */
   kdf: { algorithm: string; memoryKiB: number; iterations: number; parallelism: number };
   /** Unix ms after which the SDK fetches a new document. */
   expiresAt: number;
@@ -67,7 +68,8 @@ export interface ClientOptions {
   baseUrl: string;
   /**
    * The attestation root: `aws` (the AWS Nitro root G1, by fingerprint; then
-   * `expectedPcrs` with PCR0 is required), the DER bytes of a root, or `dev`
+   * `expectedPcrs` with PCR0 is required; the same root given as DER bytes is
+   * `aws` too, with the same rules), the DER bytes of another root, or `dev`
    * (in Node: the local stack's dev root at `.data/dev-ca/root.der` under the
    * working directory; in a browser pass the bytes).
    */
@@ -185,11 +187,12 @@ export class EnclaveWalletClient {
     if (!f) throw new TypeError('no fetch: pass options.fetch');
     this.fetcher = f.bind(globalThis);
     this.now = options.now ?? Date.now;
-    if (options.root === 'aws' && options.expectedPcrs?.[0] === undefined) {
+    // The AWS root given as bytes is 'aws' (by fingerprint), with the same rules.
+    const root = options.root instanceof Uint8Array ? trustedRoot(options.root) : options.root;
+    if (root === 'aws' && options.expectedPcrs?.[0] === undefined) {
       throw new TypeError("root 'aws' needs expectedPcrs with PCR0: without it any enclave image would be accepted");
     }
-    if (options.root instanceof Uint8Array) this.root = options.root;
-    else if (options.root === 'aws') this.root = 'aws';
+    if (root !== 'dev') this.root = root;
   }
 
   /**
@@ -278,11 +281,9 @@ export class EnclaveWalletClient {
   private async fetchAttestation(): Promise<VerifiedAttestation> {
     this.root ??= await loadDevRoot();
     const nonce = randomBytes(32);
-    const answer = await this.request<{ document: string; mode: string; kdf: VerifiedAttestation['kdf']; expiresAt: string }>(
-      'GET',
-      `/v1/enclave/attestation?nonce=${bytesToHex(nonce)}`,
-      { auth: false },
-    );
+    const answer = await this.request<{ document: string; mode: string; expiresAt: string }>('GET', `/v1/enclave/attestation?nonce=${bytesToHex(nonce)}`, {
+      auth: false,
+    });
     const pinned = this.options.expectedPcrs?.[0] !== undefined;
     const document = verifyAttestationDocument(fromBase64(answer.document), {
       root: this.root,
@@ -306,7 +307,7 @@ export class EnclaveWalletClient {
       mode: this.root === 'aws' ? 'nitro' : 'simulated',
       moduleId: document.moduleId,
       pcrs,
-      kdf: answer.kdf,
+      kdf: attestedKdf(document),
       expiresAt,
       document,
     };

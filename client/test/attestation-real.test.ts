@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { AttestationError, AWS_NITRO_ROOT_G1_SHA256, verifyAttestationDocument } from '../src/index.js';
+import { AttestationError, AWS_NITRO_ROOT_G1_SHA256, createClient, trustedRoot, verifyAttestationDocument } from '../src/index.js';
 
 const fixtures = new URL('../../test/fixtures/nitro/', import.meta.url);
 const real = new Uint8Array(readFileSync(new URL('attestation-real-2026-02-02.cbor', fixtures)));
@@ -35,8 +35,31 @@ test('the real document verifies against the AWS root at its own timestamp', () 
   expect(hex(doc.cabundle[0]!)).toBe(hex(awsRoot));
 });
 
-test('pinning the root by its exact bytes works the same', () => {
-  expect(() => verifyAttestationDocument(real, { root: awsRoot, at: 'document' })).not.toThrow();
+test('the AWS root given as bytes is the AWS root, with exactly its rules: production by default, inspect only when asked', () => {
+  // Once, bytes meant "a pinned DER root" and the inspect policy: any image, debug mode included, was accepted.
+  expect(trustedRoot(awsRoot)).toBe('aws');
+  expect(trustedRoot(new Uint8Array(awsRoot))).toBe('aws');
+  const pcr0 = hex(verifyAttestationDocument(real, { root: 'aws', at: 'document', policy: 'inspect' }).pcrs.get(0)!);
+  for (const root of ['aws', awsRoot] as const) {
+    expect(codeOf(() => verifyAttestationDocument(real, { root, at: 'document' }))).toBe('EXPECTATIONS_MISSING');
+    expect(codeOf(() => verifyAttestationDocument(real, { root, at: 'document', expectedPcrs: { 0: pcr0 }, expectedNonce: Uint8Array.of(1) }))).toBe(
+      'NONCE_MISMATCH',
+    );
+    expect(codeOf(() => verifyAttestationDocument(real, { root, at: 'document', policy: 'inspect' }))).toBe('ACCEPTED');
+  }
+});
+
+test('the SDK refuses the AWS root as bytes without PCR0, as it refuses root aws', () => {
+  const options = { baseUrl: 'http://127.0.0.1:1', fetch: (() => Promise.reject(new Error('no network'))) as typeof fetch };
+  for (const root of ['aws', awsRoot, new Uint8Array(awsRoot)] as const)
+    expect(() => createClient({ ...options, root })).toThrow(
+      new TypeError("root 'aws' needs expectedPcrs with PCR0: without it any enclave image would be accepted"),
+    );
+  expect(() => createClient({ ...options, root: awsRoot, expectedPcrs: { 0: '00'.repeat(48) } })).not.toThrow();
+  // Another root as bytes stays a pinned root of its own (the dev root, for development).
+  const otherRoot = new Uint8Array(awsRoot);
+  otherRoot[otherRoot.length - 1]! ^= 1;
+  expect(() => createClient({ ...options, root: otherRoot })).not.toThrow();
 });
 
 test('today the leaf certificate has expired: NOT_VALID_AT_TIME', () => {

@@ -52,6 +52,16 @@ import { prepareSignature, signKindOf, signClusterOf, type PreparedSignature } f
 export const ENCLAVE_VERSION = '0.1.0';
 /** How long clients may rely on an attestation answer before fetching a new one. */
 export const ATTESTATION_TTL_MS = 5 * 60_000;
+/**
+ * The `user_data` of the documents clients verify: the KDF parameters this image enforces, so that a client
+ * reads them from the signed document, not from the host (docs/attestation.md#user-data).
+ */
+const ATTESTATION_USER_DATA = new TextEncoder().encode(
+  JSON.stringify({
+    v: 1,
+    kdf: { algorithm: 'argon2id', memoryKiB: ARGON2_POLICY.memoryKiB, iterations: ARGON2_POLICY.iterations, parallelism: ARGON2_POLICY.parallelism },
+  }),
+);
 /** Largest attestation nonce (SPEC §2: 64 bytes). */
 export const MAX_NONCE_BYTES = 64;
 /** Entropy of a new wallet: 32 bytes → 24 words. */
@@ -169,7 +179,11 @@ export class EnclaveService {
     if (nonce.length > MAX_NONCE_BYTES) throw new EnclaveWalletError('NONCE_INVALID', `the nonce is at most ${MAX_NONCE_BYTES} bytes`);
     let document: Uint8Array;
     try {
-      document = this.options.platform.attest({ publicKey: this.options.envelopeKey.publicKey, ...(nonce.length ? { nonce } : {}) });
+      document = this.options.platform.attest({
+        publicKey: this.options.envelopeKey.publicKey,
+        userData: ATTESTATION_USER_DATA,
+        ...(nonce.length ? { nonce } : {}),
+      });
     } catch {
       throw new EnclaveWalletError('ATTESTATION_UNAVAILABLE', 'the platform could not produce an attestation document');
     }

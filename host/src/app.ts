@@ -52,10 +52,16 @@ export interface AppDependencies {
   chains?: Chains;
   /** Graceful shutdown: counts requests in flight, refuses new ones once draining. */
   drain?: Drain;
+  /** Wallets one user may have (MAX_WALLETS_PER_USER; default HOST_LIMIT_DEFAULTS). */
+  maxWalletsPerUser?: number;
+  /** Accounts one wallet may have, all networks together (MAX_ACCOUNTS_PER_WALLET). */
+  maxAccountsPerWallet?: number;
+  /**
+   * Fresh attestation documents this host asks the enclave for: at once (ATTESTATION_CONCURRENCY), and per
+   * second (ATTESTATION_RATE; applied with the rate limits).
+   */
+  attestation?: { concurrency?: number; ratePerSecond?: number };
 }
-
-/** The body limit of every request. */
-export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
@@ -93,14 +99,15 @@ export function createApp(deps: AppDependencies): express.Express {
       else deps.logger?.info(entry, 'request');
     });
     try {
-      limits?.perIp.hit(clientOf(req));
+      // /healthz does nothing, and must answer a load balancer (or an operator) while one address floods the host.
+      if (req.path !== '/healthz') limits?.perIp.hit(clientOf(req));
     } catch (err) {
       sendFailure(res, err);
       return;
     }
     withRequest(requestId, next);
   });
-  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
+  // No body parser here: a route reads its body itself, after authentication and with its own limit (api/body.ts).
 
   const ctx = routeContext(deps, limits, metrics, clientOf);
   mountOperations(app, ctx);
@@ -112,12 +119,7 @@ export function createApp(deps: AppDependencies): express.Express {
   if (deps.demo) mountDemo(app, deps.demo);
 
   app.use((_req: Request, res: Response) => sendError(res, 'NOT_FOUND', 'no such route'));
-  // Body-parser and other middleware errors.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; status?: number };
-    if (e?.type === 'entity.too.large') sendError(res, 'PAYLOAD_TOO_LARGE', `the body exceeds ${BODY_LIMIT_BYTES} bytes`);
-    else if (e?.type === 'entity.parse.failed' || e?.status === 400) sendError(res, 'VALIDATION_FAILED', 'the body is not valid JSON');
-    else sendFailure(res, err);
-  });
+  // Middleware errors.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendFailure(res, err));
   return app;
 }

@@ -38,7 +38,24 @@ export interface HostConfig {
   guard: { table: string; endpoint: string; credentialsCiphertext: Uint8Array };
   /** CHAINS: the chains balances are read from and transactions sent to (their RPC URLs redacted in any output). */
   chains: ChainConfig[];
+  /** Open connections per client address (HOST_MAX_CONNECTIONS_PER_ADDRESS; 0: no cap). */
+  maxConnectionsPerAddress: number;
+  /** Caps on what one user may own (MAX_WALLETS_PER_USER, MAX_ACCOUNTS_PER_WALLET). */
+  maxWalletsPerUser: number;
+  maxAccountsPerWallet: number;
+  /** Fresh attestation documents per second and at once, per host (ATTESTATION_RATE, ATTESTATION_CONCURRENCY). */
+  attestationRate: number;
+  attestationConcurrency: number;
 }
+
+/** Defaults of the caps (docs/configuration.md). */
+export const HOST_LIMIT_DEFAULTS = Object.freeze({
+  maxConnectionsPerAddress: 64,
+  maxWalletsPerUser: 20,
+  maxAccountsPerWallet: 32,
+  attestationRate: 20,
+  attestationConcurrency: 2,
+});
 
 export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   const problems: string[] = [];
@@ -84,6 +101,22 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     problems.push('METRICS_TOKEN is required with TRUST_PROXY_HOPS > 0 (behind a proxy every client may look like loopback)');
   const walletCacheSeconds = Number(env.WALLET_CACHE_SECONDS ?? '30');
   if (!Number.isInteger(walletCacheSeconds) || walletCacheSeconds < 0 || walletCacheSeconds > 3600) problems.push('WALLET_CACHE_SECONDS must be 0 to 3600');
+  const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+    const value = Number(text ?? String(fallback));
+    if (!Number.isInteger(value) || value < min || value > max) problems.push(`${name} must be ${min} to ${max}`);
+    return value;
+  };
+  const maxConnectionsPerAddress = int(
+    'HOST_MAX_CONNECTIONS_PER_ADDRESS',
+    env.HOST_MAX_CONNECTIONS_PER_ADDRESS,
+    HOST_LIMIT_DEFAULTS.maxConnectionsPerAddress,
+    0,
+    100_000,
+  );
+  const maxWalletsPerUser = int('MAX_WALLETS_PER_USER', env.MAX_WALLETS_PER_USER, HOST_LIMIT_DEFAULTS.maxWalletsPerUser, 1, 10_000);
+  const maxAccountsPerWallet = int('MAX_ACCOUNTS_PER_WALLET', env.MAX_ACCOUNTS_PER_WALLET, HOST_LIMIT_DEFAULTS.maxAccountsPerWallet, 3, 1000);
+  const attestationRate = int('ATTESTATION_RATE', env.ATTESTATION_RATE, HOST_LIMIT_DEFAULTS.attestationRate, 1, 10_000);
+  const attestationConcurrency = int('ATTESTATION_CONCURRENCY', env.ATTESTATION_CONCURRENCY, HOST_LIMIT_DEFAULTS.attestationConcurrency, 1, 64);
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
   let chains: ChainConfig[] = [];
@@ -125,5 +158,10 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     kms,
     guard: { table: env.GUARD_TABLE ?? '', endpoint: env.GUARD_ENDPOINT ?? '', credentialsCiphertext: guardCiphertext },
     chains,
+    maxConnectionsPerAddress,
+    maxWalletsPerUser,
+    maxAccountsPerWallet,
+    attestationRate,
+    attestationConcurrency,
   };
 }

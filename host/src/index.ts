@@ -7,3 +7,4 @@ export * from './storage/index.js';
 export * from './log.js';
 export * from './chains/index.js';
 export * from './auth/revocations.js';
+export * from './server.js';

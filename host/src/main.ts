@@ -15,6 +15,7 @@ import { EnclavePool } from './enclave-client.js';
 import { Chains } from './chains/index.js';
 import { Drain } from './shutdown.js';
 import { Store } from './storage/index.js';
+import { createHostServer } from './server.js';
 
 const log = hostLogger(process.env.LOG_LEVEL);
 
@@ -93,10 +94,15 @@ try {
     rateLimits: config.rateLimits,
     trustProxyHops: config.trustProxyHops,
     metricsToken: config.metricsToken,
+    maxWalletsPerUser: config.maxWalletsPerUser,
+    maxAccountsPerWallet: config.maxAccountsPerWallet,
+    attestation: { concurrency: config.attestationConcurrency, ratePerSecond: config.attestationRate },
     ...(config.demo ? { demo: config.demo } : {}),
   });
   // The chains by name only: an RPC URL may carry an API key.
-  const server = app.listen(config.port, config.bind, () =>
+  // Timeouts of seconds and a cap on connections per client address (server.ts).
+  const server = createHostServer(app, { maxConnectionsPerAddress: config.maxConnectionsPerAddress, trustProxyHops: config.trustProxyHops });
+  server.listen(config.port, config.bind, () =>
     log.info(
       {
         url: config.publicUrl,

@@ -478,10 +478,33 @@ describe('bad input', () => {
     const sign = await send('/v1/wallets/w-1/sign', { headers: json });
     expect(sign.message).toMatch(/expected a JSON object with network, address\?, kind, chainId\?, transaction\?, pinEnvelope, message\?, typedData\?/);
   });
-  test('a body over 1 MiB is 413', async () => {
-    const res = await api('POST', '/v1/wallets', undefined, token, JSON.stringify({ pinEnvelope: 'A'.repeat(1024 * 1024 + 10) }));
+  test('each call has its own body limit: 32 KiB for an envelope, 1 MiB for a signature request; over it 413, the connection closed', async () => {
+    const res = await api('POST', '/v1/wallets', undefined, token, JSON.stringify({ pinEnvelope: 'A'.repeat(32 * 1024) }));
     expect(res.status).toBe(413);
     expect(errorCode(res)).toBe('PAYLOAD_TOO_LARGE');
+    expect(res.headers.get('connection')).toBe('close');
+    const sign = await api(
+      'POST',
+      '/v1/wallets/w-1/sign',
+      undefined,
+      token,
+      JSON.stringify({ network: 'evm', kind: 'message', message: 'A'.repeat(1024 * 1024) }),
+    );
+    expect(errorCode(sign)).toBe('PAYLOAD_TOO_LARGE');
+    // Under the limit, the body is read: a wallet that does not exist.
+    const small = await api(
+      'POST',
+      '/v1/wallets/w-1/sign',
+      undefined,
+      token,
+      JSON.stringify({ network: 'evm', kind: 'message', message: 'A'.repeat(512 * 1024), pinEnvelope: 'AAAA' }),
+    );
+    expect(errorCode(small)).toBe('WALLET_NOT_FOUND');
+  });
+  test('a body is not read before authentication: a request without a valid token is 401 at once, and its connection closed', async () => {
+    const res = await api('POST', '/v1/wallets', undefined, 'not-a-token', JSON.stringify({ pinEnvelope: 'A'.repeat(16 * 1024) }));
+    expect(errorCode(res)).toBe('TOKEN_INVALID');
+    expect(res.headers.get('connection')).toBe('close');
   });
   test('an attestation nonce over 64 bytes is 400 NONCE_INVALID', async () => {
     expect(errorCode(await api('GET', `/v1/enclave/attestation?nonce=${'ab'.repeat(65)}`))).toBe('NONCE_INVALID');

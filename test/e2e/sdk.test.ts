@@ -273,6 +273,19 @@ describe('clients that must not send a PIN', () => {
     expect(() => createClient({ baseUrl: stack.url, root: 'aws' })).toThrow(/PCR0/);
   });
 
+  test('the KDF parameters come from the attested document, not from the host: a host that rewrites them is not believed', async () => {
+    const claimed = { algorithm: 'pbkdf2', memoryKiB: 1, iterations: 1, parallelism: 1 };
+    const lying: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).includes('/v1/enclave/attestation')) return res;
+      const body = (await res.json()) as Record<string, unknown>;
+      return new Response(JSON.stringify({ ...body, kdf: claimed }), { status: res.status, headers: { 'content-type': 'application/json' } });
+    };
+    const attested = await createClient({ baseUrl: stack.url, root: readDevRoot(stack.caDir), fetch: lying }).attestation();
+    expect(attested.kdf).toEqual({ algorithm: 'argon2id', memoryKiB: 19456, iterations: 2, parallelism: 1 });
+    expect(JSON.parse(Buffer.from(attested.document.userData!).toString('utf8'))).toEqual({ v: 1, kdf: attested.kdf });
+  });
+
   test("root 'dev' in Node reads the local stack's dev root under the working directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sdk-dev-'));
     mkdirSync(join(dir, '.data/dev-ca'), { recursive: true });

@@ -42,6 +42,23 @@ describe('parsing', () => {
     expect(() => parseCertificate(leaf({ keyUsageBits: Uint8Array.of(0) }))).toThrow(/at least one usage/);
   });
 
+  test('a cA flag that is not a DER BOOLEAN is refused: an empty one is not true', () => {
+    // BasicConstraints { cA BOOLEAN } with no content byte: once read as `true`, which made any leaf a CA.
+    const empty = issueCertificate({ subject: 'ca?', lifetimeMs: 3600_000, ca: false, basicConstraints: Uint8Array.of(0x01, 0x00) }).certificate;
+    expect(() => parseCertificate(empty)).toThrow(new CertificateError('cA must be a DER BOOLEAN'));
+    const notDer = issueCertificate({ subject: 'ca?', lifetimeMs: 3600_000, ca: false, basicConstraints: Uint8Array.of(0x01, 0x01, 0x01) }).certificate;
+    expect(() => parseCertificate(notDer)).toThrow(new CertificateError('cA must be a DER BOOLEAN'));
+    // The DER forms: TRUE is 0xff; FALSE (0x00, although DER leaves a default out) is read as false.
+    expect(
+      parseCertificate(issueCertificate({ subject: 'ca', lifetimeMs: 3600_000, ca: false, basicConstraints: Uint8Array.of(0x01, 0x01, 0xff) }).certificate)
+        .isCa,
+    ).toBe(true);
+    expect(
+      parseCertificate(issueCertificate({ subject: 'ee', lifetimeMs: 3600_000, ca: false, basicConstraints: Uint8Array.of(0x01, 0x01, 0x00) }).certificate)
+        .isCa,
+    ).toBe(false);
+  });
+
   test('a critical flag that is not a DER BOOLEAN is refused', () => {
     const bad = Uint8Array.from([0x30, 0x0b, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x01, 0x01, 0x01, 0x04, 0x01, 0x00]);
     expect(() => parseCertificate(leaf({ extraExtensions: [bad] }))).toThrow(/DER BOOLEAN/);
@@ -50,7 +67,10 @@ describe('parsing', () => {
 
 describe('the chain of a document', () => {
   /** A dev CA folder whose intermediate is built with `intermediateKeyUsage`; a simulated NSM on it; and its root. */
-  function devCa(intermediateKeyUsage: Uint8Array | null | undefined, leafOptions?: { keyUsageBits?: Uint8Array | null; extraExtensions?: Uint8Array[] }) {
+  function devCa(
+    intermediateKeyUsage: Uint8Array | null | undefined,
+    leafOptions?: { keyUsageBits?: Uint8Array | null; extraExtensions?: Uint8Array[]; ca?: boolean; basicConstraints?: Uint8Array },
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'dev-ca-ext-'));
     const rootKey = p384.utils.randomSecretKey();
     const intermediateKey = p384.utils.randomSecretKey();
@@ -112,6 +132,22 @@ describe('the chain of a document', () => {
     expect(failure(() => verify(devCa(undefined, { keyUsageBits: Uint8Array.of(1, 0x06) })))).toEqual({
       code: 'BAD_CHAIN',
       message: 'the signing certificate’s keyUsage does not allow digital signatures',
+    });
+  });
+
+  test('a signing certificate that is a CA is refused: the document must be signed by an end entity', () => {
+    // keyUsage allows both digitalSignature and keyCertSign, so that only cA decides.
+    expect(failure(() => verify(devCa(undefined, { ca: true, keyUsageBits: Uint8Array.of(1, 0x86) })))).toEqual({
+      code: 'BAD_CHAIN',
+      message: 'the signing certificate is a CA (basicConstraints cA), not an end entity',
+    });
+    expect(verify(devCa(undefined, { keyUsageBits: Uint8Array.of(1, 0x86) })).publicKey).toHaveLength(32);
+  });
+
+  test('a signing certificate whose cA flag is an empty BOOLEAN is refused as malformed', () => {
+    expect(failure(() => verify(devCa(undefined, { basicConstraints: Uint8Array.of(0x01, 0x00) })))).toEqual({
+      code: 'MALFORMED',
+      message: 'bad certificate: cA must be a DER BOOLEAN',
     });
   });
 

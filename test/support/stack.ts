@@ -11,7 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIssuer } from '@enclave-wallet/devtools';
 import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
-import { Chains, createApp, EnclavePool, hostLogger, IdTokenVerifier, newSigningJwk, Store, TokenService, type ChainConfig } from '@enclave-wallet/host';
+import {
+  Chains,
+  createApp,
+  EnclavePool,
+  hostLogger,
+  IdTokenVerifier,
+  newSigningJwk,
+  Store,
+  TokenService,
+  type AppDependencies,
+  type ChainConfig,
+} from '@enclave-wallet/host';
 import type { RpcServer, v1 } from '@enclave-wallet/proto';
 import { startLocalAws, type LocalAws } from './local-aws.js';
 
@@ -49,6 +60,9 @@ export async function startStack(
     init?: (aws: LocalAws) => Partial<v1.InitRequest.$Properties>;
     demo?: { chainRpc?: string };
     chains?: ChainConfig[];
+    /** Load balancers trusted in front (X-Forwarded-For), and the caps of AppDependencies (defaults otherwise). */
+    trustProxyHops?: number;
+    caps?: Pick<AppDependencies, 'maxWalletsPerUser' | 'maxAccountsPerWallet' | 'attestation'>;
   } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
@@ -87,6 +101,8 @@ export async function startStack(
       idTokens: new IdTokenVerifier([{ issuer: issuerUrl, audience: 'enclave-wallet-local' }]),
       logger,
       rateLimits: options.rateLimits ?? false,
+      ...(options.trustProxyHops ? { trustProxyHops: options.trustProxyHops } : {}),
+      ...options.caps,
       ...(demo ? { demo } : {}),
     });
     const http = app.listen(port, '127.0.0.1');

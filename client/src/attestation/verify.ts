@@ -61,8 +61,24 @@ export interface AttestationDocument {
   nonce: Uint8Array | undefined;
 }
 
-/** The trust anchor: 'aws' pins the AWS Nitro root G1 by fingerprint; bytes pin that exact DER certificate. */
+/**
+ * The trust anchor: 'aws' pins the AWS Nitro root G1 by fingerprint; bytes pin that exact DER certificate.
+ * Bytes that are the AWS root (by the same fingerprint) are 'aws', with its rules (see `trustedRoot`).
+ */
 export type TrustedRoot = 'aws' | Uint8Array;
+
+/** Whether `root` is the AWS Nitro root G1: 'aws', or DER bytes whose SHA-256 is its fingerprint. */
+export function isAwsNitroRoot(root: TrustedRoot): boolean {
+  return root === 'aws' || toHex(sha256(root)) === AWS_NITRO_ROOT_G1_SHA256;
+}
+
+/**
+ * The root as the verifier treats it: the AWS Nitro root G1 given as bytes is 'aws', so that it gets exactly
+ * the AWS rules (the production policy by default, PCR0 required by the SDK) and cannot switch them off.
+ */
+export function trustedRoot(root: TrustedRoot): TrustedRoot {
+  return isAwsNitroRoot(root) ? 'aws' : root;
+}
 
 export interface VerifyOptions {
   root: TrustedRoot;
@@ -206,6 +222,8 @@ function verifyChain(chain: Certificate[], at: Date): void {
     }
   }
   const leaf = chain[chain.length - 1];
+  // The document is signed by an end-entity certificate: one that may issue certificates is not a signing leaf.
+  if (chain.length > 1 && leaf?.isCa) throw new AttestationError('BAD_CHAIN', 'the signing certificate is a CA (basicConstraints cA), not an end entity');
   if (leaf?.keyUsage && !leaf.keyUsage.digitalSignature)
     throw new AttestationError('BAD_CHAIN', 'the signing certificate’s keyUsage does not allow digital signatures');
   // pathLenConstraint: the number of CA certificates below a CA (the leaf excluded) may not exceed it.
@@ -225,7 +243,8 @@ function verifyChain(chain: Certificate[], at: Date): void {
  * const doc = verifyAttestationDocument(bytes, { root: 'aws', at: 'document', expectedNonce });
  */
 export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOptions): AttestationDocument {
-  const production = (options.policy ?? (options.root === 'aws' ? 'production' : 'inspect')) === 'production';
+  const pinnedRoot = trustedRoot(options.root);
+  const production = (options.policy ?? (pinnedRoot === 'aws' ? 'production' : 'inspect')) === 'production';
   if (production && (options.expectedPcrs?.[0] === undefined || !options.expectedNonce)) {
     throw new AttestationError(
       'EXPECTATIONS_MISSING',
@@ -243,9 +262,9 @@ export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOpti
     throw err;
   }
   const root = chain[0]!;
-  if (options.root === 'aws') {
+  if (pinnedRoot === 'aws') {
     if (toHex(sha256(root.der)) !== AWS_NITRO_ROOT_G1_SHA256) throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the AWS Nitro root G1');
-  } else if (!equalBytes(root.der, options.root)) {
+  } else if (!equalBytes(root.der, pinnedRoot)) {
     throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the pinned root certificate');
   }
   const at = options.at === 'document' ? new Date(document.timestamp) : (options.at ?? new Date());

@@ -185,8 +185,11 @@ export function parseCertificate(der: Uint8Array): Certificate {
         const { tlv: bcTlv, next: bcEnd } = readTlv(octets.value, 0);
         if (bcEnd !== octets.value.length) throw new CertificateError('trailing bytes in basicConstraints');
         for (const field of children(expectTag(bcTlv, 0x30, 'BasicConstraints'))) {
-          if (field.tag === 0x01) isCa = field.value[0] !== 0;
-          else if (field.tag === 0x02) pathLength = field.value.reduce((n, b) => n * 256 + b, 0);
+          if (field.tag === 0x01) {
+            // DER: one content byte, 0x00 or 0xff. An empty BOOLEAN is not `true` (nor anything else).
+            if (field.value.length !== 1 || (field.value[0] !== 0 && field.value[0] !== 0xff)) throw new CertificateError('cA must be a DER BOOLEAN');
+            isCa = field.value[0] === 0xff;
+          } else if (field.tag === 0x02) pathLength = field.value.reduce((n, b) => n * 256 + b, 0);
           else throw new CertificateError('unexpected field in basicConstraints');
         }
       } else if (id === OID.keyUsage) {

@@ -61,8 +61,11 @@ export interface SimulatedNsmOptions {
   now?: () => number;
   /** Every PCR reads as zeros, as in an enclave started with `nitro-cli run-enclave --debug-mode`. */
   debugMode?: boolean;
-  /** For tests of verifiers: the leaf certificate's keyUsage bits (null: none) and extra raw extensions. */
-  leaf?: { keyUsageBits?: Uint8Array | null; extraExtensions?: Uint8Array[] };
+  /**
+   * For tests of verifiers: the leaf certificate's keyUsage bits (null: none), extra raw extensions, a leaf
+   * that is a CA, or raw BasicConstraints contents.
+   */
+  leaf?: { keyUsageBits?: Uint8Array | null; extraExtensions?: Uint8Array[]; ca?: boolean; basicConstraints?: Uint8Array };
 }
 
 export class SimulatedNsm implements Platform {

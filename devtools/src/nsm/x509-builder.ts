@@ -57,6 +57,8 @@ export interface CertificateSpec {
   /** For tests of verifiers: the keyUsage BIT STRING contents instead of the usual ones (null: no keyUsage), and more raw Extension SEQUENCEs. */
   keyUsageBits?: Uint8Array | null;
   extraExtensions?: Uint8Array[];
+  /** For tests of verifiers: the BasicConstraints SEQUENCE's contents instead of the usual ones. */
+  basicConstraints?: Uint8Array;
 }
 
 /** A raw X.509 Extension (for tests of verifiers): `oidHex` the OID's DER contents, `value` the extnValue contents. */
@@ -67,7 +69,11 @@ export function rawExtension(oidHex: string, critical: boolean, value: Uint8Arra
 /** DER of a signed certificate. */
 export function buildCertificate(spec: CertificateSpec): Uint8Array {
   const spki = seq(seq(oid('2a8648ce3d0201'), oid('2b81040022')), tlv(0x03, Uint8Array.of(0), spec.publicKey));
-  const bc = spec.ca ? seq(tlv(0x01, Uint8Array.of(0xff)), ...(spec.pathLength !== undefined ? [integer(Uint8Array.of(spec.pathLength))] : [])) : seq();
+  const bc = spec.basicConstraints
+    ? tlv(0x30, spec.basicConstraints)
+    : spec.ca
+      ? seq(tlv(0x01, Uint8Array.of(0xff)), ...(spec.pathLength !== undefined ? [integer(Uint8Array.of(spec.pathLength))] : []))
+      : seq();
   // keyUsage: keyCertSign|cRLSign for CAs, digitalSignature for the leaf.
   const ku =
     spec.keyUsageBits !== undefined
@@ -116,6 +122,7 @@ export function issueCertificate(options: {
   now?: number;
   keyUsageBits?: Uint8Array | null;
   extraExtensions?: Uint8Array[];
+  basicConstraints?: Uint8Array;
 }): IssuedKey & { notAfter: number } {
   const now = options.now ?? Date.now();
   const privateKey = p384.utils.randomSecretKey();
@@ -132,6 +139,7 @@ export function issueCertificate(options: {
     ...(options.pathLength !== undefined ? { pathLength: options.pathLength } : {}),
     ...(options.keyUsageBits !== undefined ? { keyUsageBits: options.keyUsageBits } : {}),
     ...(options.extraExtensions ? { extraExtensions: options.extraExtensions } : {}),
+    ...(options.basicConstraints ? { basicConstraints: options.basicConstraints } : {}),
   });
   return { privateKey, certificate, notAfter };
 }

@@ -1,5 +1,7 @@
 /** The error body of SPEC §2 and the mapping from any failure to it. */
+import type { IncomingMessage } from 'node:http';
 import type { Response } from 'express';
+import { announcesBody } from './body.js';
 import { EnclaveWalletError, type ErrorCodeName } from '@enclave-wallet/proto';
 import { HTTP_STATUS } from './http-status.js';
 import { ZodError } from 'zod';
@@ -16,6 +18,10 @@ export interface ErrorExtra {
 
 export function sendError(res: Response, code: ErrorCodeName, message: string, extra: ErrorExtra = {}): void {
   const status = HTTP_STATUS[code];
+  // A refusal before the body was read (not authenticated, over the limit, rate-limited): close the connection
+  // after the answer rather than read the rest of a body nobody wants.
+  const req = res.req as IncomingMessage | undefined;
+  if (req && !req.complete && announcesBody(req.headers)) res.setHeader('connection', 'close');
   if (extra.retryAfter !== undefined) res.setHeader('Retry-After', String(extra.retryAfter));
   res.locals.errorCode = code;
   res.status(status).json({ error: { code, message, requestId: res.locals.requestId as string, ...extra } });

@@ -18,6 +18,7 @@ import {
 } from 'viem';
 import type { EvmChainConfig } from './config.js';
 import { alreadyKnown, evmFailure } from './failures.js';
+import { BALANCE_ACCOUNTS_AT_ONCE, EVM_BATCH_SIZE, inGroups } from './groups.js';
 
 /** The gas limit is the node's estimate plus this share (state can change between prepare and send). */
 export const GAS_MARGIN_PERCENT = 20;
@@ -70,7 +71,7 @@ export class EvmChain {
   ) {
     const url = config.rpc.reveal();
     // Concurrent reads go out as one JSON-RPC batch; sends alone and never retried.
-    this.reads = createPublicClient({ transport: http(url, { batch: { wait: 0 }, retryCount: 2, timeout: timeoutMs }) });
+    this.reads = createPublicClient({ transport: http(url, { batch: { wait: 0, batchSize: EVM_BATCH_SIZE }, retryCount: 2, timeout: timeoutMs }) });
     this.sends = createPublicClient({ transport: http(url, { retryCount: 0, timeout: timeoutMs }) });
   }
 
@@ -101,48 +102,46 @@ export class EvmChain {
     }
   }
 
-  /** Native and configured ERC-20 balances of each address, read in one batch. */
+  /** Native and configured ERC-20 balances of each address, read in batches of at most EVM_BATCH_SIZE calls, a group of addresses at a time. */
   async balances(addresses: string[]): Promise<Balance[]> {
     return this.read(async () => {
-      const perAddress = await Promise.all(
-        addresses.map(async (address) => {
-          const native = this.reads.getBalance({ address: address as Address });
-          const tokens = this.config.tokens.map(async (t): Promise<Balance> => {
-            const contract = { address: t.address as Address, abi: erc20Abi } as const;
-            const [balance, decimals, symbol] = await Promise.allSettled([
-              this.reads.readContract({ ...contract, functionName: 'balanceOf', args: [address as Address] }),
-              this.reads.readContract({ ...contract, functionName: 'decimals' }),
-              this.reads.readContract({ ...contract, functionName: 'symbol' }),
-            ]);
-            const chainDecimals = decimals.status === 'fulfilled' ? decimals.value : t.decimals;
-            const chainSymbol = symbol.status === 'fulfilled' ? symbol.value : t.symbol;
-            if ((chainDecimals !== t.decimals || chainSymbol !== t.symbol) && !this.warned.has(t.address)) {
-              this.warned.add(t.address);
-              this.log?.warn(
-                {
-                  chainId: this.config.chainId,
-                  token: t.address,
-                  configured: { symbol: t.symbol, decimals: t.decimals },
-                  onChain: { symbol: chainSymbol, decimals: chainDecimals },
-                },
-                'a token’s configured symbol or decimals differ from the chain’s; the chain’s are reported',
-              );
-            }
-            if (balance.status === 'rejected')
-              return {
-                address,
-                asset: t.address,
-                symbol: chainSymbol,
-                decimals: chainDecimals,
-                amount: null,
-                error: 'the token contract did not answer balanceOf',
-              };
-            return { address, asset: t.address, symbol: chainSymbol, decimals: chainDecimals, amount: balance.value.toString() };
-          });
-          const nativeBalance: Balance = { address, asset: 'native', symbol: this.config.nativeSymbol, decimals: 18, amount: (await native).toString() };
-          return [nativeBalance, ...(await Promise.all(tokens))];
-        }),
-      );
+      const perAddress = await inGroups(addresses, BALANCE_ACCOUNTS_AT_ONCE, async (address) => {
+        const native = this.reads.getBalance({ address: address as Address });
+        const tokens = this.config.tokens.map(async (t): Promise<Balance> => {
+          const contract = { address: t.address as Address, abi: erc20Abi } as const;
+          const [balance, decimals, symbol] = await Promise.allSettled([
+            this.reads.readContract({ ...contract, functionName: 'balanceOf', args: [address as Address] }),
+            this.reads.readContract({ ...contract, functionName: 'decimals' }),
+            this.reads.readContract({ ...contract, functionName: 'symbol' }),
+          ]);
+          const chainDecimals = decimals.status === 'fulfilled' ? decimals.value : t.decimals;
+          const chainSymbol = symbol.status === 'fulfilled' ? symbol.value : t.symbol;
+          if ((chainDecimals !== t.decimals || chainSymbol !== t.symbol) && !this.warned.has(t.address)) {
+            this.warned.add(t.address);
+            this.log?.warn(
+              {
+                chainId: this.config.chainId,
+                token: t.address,
+                configured: { symbol: t.symbol, decimals: t.decimals },
+                onChain: { symbol: chainSymbol, decimals: chainDecimals },
+              },
+              'a token’s configured symbol or decimals differ from the chain’s; the chain’s are reported',
+            );
+          }
+          if (balance.status === 'rejected')
+            return {
+              address,
+              asset: t.address,
+              symbol: chainSymbol,
+              decimals: chainDecimals,
+              amount: null,
+              error: 'the token contract did not answer balanceOf',
+            };
+          return { address, asset: t.address, symbol: chainSymbol, decimals: chainDecimals, amount: balance.value.toString() };
+        });
+        const nativeBalance: Balance = { address, asset: 'native', symbol: this.config.nativeSymbol, decimals: 18, amount: (await native).toString() };
+        return [nativeBalance, ...(await Promise.all(tokens))];
+      });
       return perAddress.flat();
     });
   }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { SolanaChainConfig } from './config.js';
 import type { Balance } from './evm.js';
 import { solanaFailure } from './failures.js';
+import { BALANCE_ACCOUNTS_AT_ONCE, inGroups } from './groups.js';
 
 /** The SPL Token program (token accounts are 165 bytes: mint 0..32, owner 32..64, amount u64 LE 64..72). */
 export const TOKEN_PROGRAM = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
@@ -122,39 +123,37 @@ export class SolanaChain {
 
   /** SOL and configured SPL balances of each address (token accounts of one mint summed). */
   async balances(addresses: string[]): Promise<Balance[]> {
-    const perAddress = await Promise.all(
-      addresses.map(async (address) => {
-        const [lamports, accounts] = await Promise.all([
-          this.rpc<{ value: number }>('getBalance', [address, { commitment: 'confirmed' }]),
-          this.config.tokens.length
-            ? this.rpc<{ value: Array<{ account: { data: [string, string] } }> }>('getTokenAccountsByOwner', [
-                address,
-                { programId: TOKEN_PROGRAM },
-                { encoding: 'base64', commitment: 'confirmed' },
-              ])
-            : Promise.resolve({ value: [] }),
-        ]);
-        if (!Number.isSafeInteger(lamports?.value))
-          throw new EnclaveWalletError('CHAIN_ERROR', 'the cluster’s node answered getBalance with something else than a number');
-        const byMint = new Map<string, bigint>();
-        for (const a of accounts.value ?? []) {
-          const data = Buffer.from(a.account?.data?.[0] ?? '', 'base64');
-          if (data.length !== 165) continue;
-          const mint = base58.encode(data.subarray(0, 32));
-          byMint.set(mint, (byMint.get(mint) ?? 0n) + data.readBigUInt64LE(64));
-        }
-        return [
-          { address, asset: 'native', symbol: this.config.nativeSymbol, decimals: 9, amount: String(lamports.value) },
-          ...this.config.tokens.map((t): Balance => ({
-            address,
-            asset: t.address,
-            symbol: t.symbol,
-            decimals: t.decimals,
-            amount: (byMint.get(t.address) ?? 0n).toString(),
-          })),
-        ];
-      }),
-    );
+    const perAddress = await inGroups(addresses, BALANCE_ACCOUNTS_AT_ONCE, async (address) => {
+      const [lamports, accounts] = await Promise.all([
+        this.rpc<{ value: number }>('getBalance', [address, { commitment: 'confirmed' }]),
+        this.config.tokens.length
+          ? this.rpc<{ value: Array<{ account: { data: [string, string] } }> }>('getTokenAccountsByOwner', [
+              address,
+              { programId: TOKEN_PROGRAM },
+              { encoding: 'base64', commitment: 'confirmed' },
+            ])
+          : Promise.resolve({ value: [] }),
+      ]);
+      if (!Number.isSafeInteger(lamports?.value))
+        throw new EnclaveWalletError('CHAIN_ERROR', 'the cluster’s node answered getBalance with something else than a number');
+      const byMint = new Map<string, bigint>();
+      for (const a of accounts.value ?? []) {
+        const data = Buffer.from(a.account?.data?.[0] ?? '', 'base64');
+        if (data.length !== 165) continue;
+        const mint = base58.encode(data.subarray(0, 32));
+        byMint.set(mint, (byMint.get(mint) ?? 0n) + data.readBigUInt64LE(64));
+      }
+      return [
+        { address, asset: 'native', symbol: this.config.nativeSymbol, decimals: 9, amount: String(lamports.value) },
+        ...this.config.tokens.map((t): Balance => ({
+          address,
+          asset: t.address,
+          symbol: t.symbol,
+          decimals: t.decimals,
+          amount: (byMint.get(t.address) ?? 0n).toString(),
+        })),
+      ];
+    });
     return perAddress.flat();
   }
 

@@ -2,13 +2,21 @@
 import type { Express } from 'express';
 import { EnclaveWalletError, v1 } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
+import { WorkGate } from '../api/work-gate.js';
+import { HOST_LIMIT_DEFAULTS } from '../config.js';
+import type { RouteContext } from './context.js';
 
 const ATTESTATION_CACHE_MS = 10_000;
-import type { RouteContext } from './context.js';
 
 export function mountAttestation(app: Express, ctx: RouteContext): void {
   const { deps, route } = ctx;
   const attestationCache = new Map<string, { at: number; body: unknown }>();
+  // A fresh document is synchronous work on the enclave's event loop (which signing shares): bounded for the
+  // whole host, whoever asks, on top of the per-address limits.
+  const gate = new WorkGate(
+    deps.attestation?.concurrency ?? HOST_LIMIT_DEFAULTS.attestationConcurrency,
+    deps.rateLimits === false ? undefined : (deps.attestation?.ratePerSecond ?? HOST_LIMIT_DEFAULTS.attestationRate),
+  );
   // --- attestation -----------------------------------------------------------
   app.get(
     '/v1/enclave/attestation',
@@ -21,7 +29,7 @@ export function mountAttestation(app: Express, ctx: RouteContext): void {
         res.json(cached.body);
         return;
       }
-      const answer = await deps.enclave.call('getAttestation', { nonce: Buffer.from(nonce, 'hex') });
+      const answer = await gate.run(() => deps.enclave.call('getAttestation', { nonce: Buffer.from(nonce, 'hex') }));
       const id = answer.identity ?? {};
       const pcrs: Record<string, string> = {};
       for (let i = 0; i <= 8; i++) pcrs[String(i)] = Buffer.from(id.pcrs?.[i] ?? new Uint8Array(48)).toString('hex');

@@ -1,10 +1,11 @@
 /** Login with an OIDC ID token, refresh, and logout. */
 import type { Express } from 'express';
 import * as S from '../api/schemas.js';
+import { BODY_LIMITS } from '../api/body.js';
 import type { RouteContext } from './context.js';
 
 export function mountAuth(app: Express, ctx: RouteContext): void {
-  const { deps, route, need, limits, clientOf, authenticateSession } = ctx;
+  const { deps, route, need, limits, clientOf, authenticateSession, body } = ctx;
   // --- authentication ------------------------------------------------------
   const loginAnswer = async (userId: string, tokens: { accessToken: string; refreshToken: string; expiresIn: number }) => {
     const user = await need(deps.store, 'storage').users.get(userId);
@@ -14,7 +15,7 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
     '/v1/auth/login',
     route(async (req, res) => {
       limits?.auth.hit(clientOf(req));
-      const { idToken } = S.parseBody(S.loginBody, req);
+      const { idToken } = await body(S.loginBody, req, BODY_LIMITS.small);
       const identity = await need(deps.idTokens, 'login').verify(idToken);
       await need(deps.store, 'storage').users.upsert({ ...identity, createdAt: new Date().toISOString() });
       res.locals.userId = identity.userId;
@@ -25,7 +26,7 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
     '/v1/auth/refresh',
     route(async (req, res) => {
       limits?.auth.hit(clientOf(req));
-      const { refreshToken } = S.parseBody(S.refreshBody, req);
+      const { refreshToken } = await body(S.refreshBody, req, BODY_LIMITS.small);
       const { userId, tokens } = await need(deps.tokens, 'authentication').refresh(refreshToken);
       res.locals.userId = userId;
       res.json(await loginAnswer(userId, tokens));

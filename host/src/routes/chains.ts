@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import { base58 } from '@scure/base';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
+import { BODY_LIMITS } from '../api/body.js';
 import type { Chains } from '../chains/index.js';
 import { hex } from './context.js';
 import type { RouteContext } from './context.js';
@@ -45,6 +46,7 @@ export function mountChains(app: Express, ctx: RouteContext): void {
     '/v1/wallets/:walletId/transactions/prepare',
     walletRoute(
       S.prepareBody,
+      BODY_LIMITS.prepare,
       async ({ body, wallet, res }) => {
         const { account: from } = await findAccount(ctx, wallet, body.network, body.address);
         if (body.network === 'evm') {
@@ -65,7 +67,7 @@ export function mountChains(app: Express, ctx: RouteContext): void {
     '/v1/wallets/:walletId/transactions/send',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const body = S.parseBody(S.sendBody, req);
+      const body = await ctx.body(S.sendBody, req, BODY_LIMITS.sign);
       // The chain must exist before anything is signed.
       const chain = body.network === 'evm' ? chains().evm(Number(body.chainId)) : chains().solana(body.cluster);
       const wallet = await loadWallet(userId, String(req.params.walletId), 'recent');

@@ -11,6 +11,7 @@ import { EnclaveWalletError, networkFromProto, type ResponseOf, type v1 } from '
 import type { AppDependencies } from '../app.js';
 import { sendFailure } from '../api/http-errors.js';
 import { parseBody } from '../api/schemas.js';
+import { readJsonBody } from '../api/body.js';
 import type { Metrics } from '../api/metrics.js';
 import type { RateLimiter } from '../api/rate-limit.js';
 import type { Account, WalletRecord } from '../storage/index.js';
@@ -67,6 +68,14 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   };
   const authenticate = async (req: Request, res: Response): Promise<string> => (await authenticateSession(req, res)).userId;
   /**
+   * The request's JSON body, read now (never before the caller is authenticated or rate-limited) with the
+   * route's `limit` (api/body.ts), and validated with `schema`.
+   */
+  const body = async <B>(schema: ZodType<B>, req: Request, limit: number): Promise<B> => {
+    await readJsonBody(req, limit);
+    return parseBody(schema, req);
+  };
+  /**
    * The caller's wallet `walletId`. `read: 'recent'` may answer from the records this host read or wrote
    * lately (storage/wallets.ts): for operations a stale record cannot make wrong, such as signing.
    */
@@ -118,21 +127,22 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
 
   /**
    * A route on one of the caller's wallets (`:walletId`): authenticates,
-   * validates the body with `schema`, loads the wallet, then runs `fn`.
+   * reads the body (at most `limit` bytes) and validates it with `schema`, loads the wallet, then runs `fn`.
    */
   const walletRoute = <B>(
     schema: ZodType<B>,
+    limit: number,
     fn: (call: { userId: string; body: B; wallet: WalletRecord; req: Request; res: Response }) => Promise<void>,
     read: 'fresh' | 'recent' = 'fresh',
   ) =>
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const body = parseBody(schema, req);
+      const parsed = await body(schema, req, limit);
       const wallet = await loadWallet(userId, String(req.params.walletId), read);
-      await fn({ userId, body, wallet, req, res });
+      await fn({ userId, body: parsed, wallet, req, res });
     });
 
-  return { deps, limits, metrics, clientOf, route, walletRoute, need, authenticate, authenticateSession, loadWallet, withWallet, newWallet };
+  return { deps, limits, metrics, clientOf, route, walletRoute, need, authenticate, authenticateSession, body, loadWallet, withWallet, newWallet };
 }
 
 export type RouteContext = ReturnType<typeof routeContext>;

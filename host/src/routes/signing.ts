@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import { base58 } from '@scure/base';
 import { EnclaveWalletError, evmTxTypeToProto, networkToProto, sameAddress, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
+import { BODY_LIMITS } from '../api/body.js';
 import type { Account, WalletRecord } from '../storage/index.js';
 import { b64, hex } from './context.js';
 import type { RouteContext } from './context.js';
@@ -83,6 +84,7 @@ export function mountSigning(app: Express, ctx: RouteContext): void {
     '/v1/wallets/:walletId/sign',
     ctx.walletRoute(
       S.signBody,
+      BODY_LIMITS.sign,
       async ({ body, wallet, res }) => {
         const out = await signWithWallet(ctx, wallet, body);
         if (body.network === 'solana') {

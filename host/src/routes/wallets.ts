@@ -2,18 +2,28 @@
 import type { Express } from 'express';
 import { EnclaveWalletError, networkToProto } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
+import { HOST_LIMIT_DEFAULTS } from '../config.js';
+import { BODY_LIMITS } from '../api/body.js';
 import type { Account } from '../storage/index.js';
 import { b64, publicWallet, toAccount } from './context.js';
 import type { RouteContext } from './context.js';
 
 export function mountWallets(app: Express, ctx: RouteContext): void {
-  const { deps, route, walletRoute, need, authenticate, loadWallet, withWallet, newWallet } = ctx;
+  const { deps, route, walletRoute, need, authenticate, body: readBody, loadWallet, withWallet, newWallet } = ctx;
+  const maxWallets = deps.maxWalletsPerUser ?? HOST_LIMIT_DEFAULTS.maxWalletsPerUser;
+  const maxAccounts = deps.maxAccountsPerWallet ?? HOST_LIMIT_DEFAULTS.maxAccountsPerWallet;
+  /** Before the enclave is asked to make a wallet: the user's count (read, so two creates at once may both pass at the cap's edge). */
+  const roomForWallet = async (userId: string): Promise<void> => {
+    if ((await need(deps.store, 'storage').wallets.count(userId)) >= maxWallets)
+      throw new EnclaveWalletError('FORBIDDEN', `a user may have at most ${maxWallets} wallets`);
+  };
   // --- wallets ---------------------------------------------------------------
   app.post(
     '/v1/wallets',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const { pinEnvelope } = S.parseBody(S.pinEnvelopeBody, req);
+      const { pinEnvelope } = await readBody(S.pinEnvelopeBody, req, BODY_LIMITS.small);
+      await roomForWallet(userId);
       res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope) })));
     }),
   );
@@ -21,7 +31,8 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     '/v1/wallets/import',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const { recoveryEnvelope } = S.parseBody(S.importBody, req);
+      const { recoveryEnvelope } = await readBody(S.importBody, req, BODY_LIMITS.small);
+      await roomForWallet(userId);
       res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope) })));
     }),
   );
@@ -41,9 +52,11 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
   );
   app.post(
     '/v1/wallets/:walletId/accounts',
-    walletRoute(S.deriveAccountBody, async ({ userId, body, wallet, res }) => {
+    walletRoute(S.deriveAccountBody, BODY_LIMITS.small, async ({ userId, body, wallet, res }) => {
       if (wallet.accounts.some((a) => a.network === body.network && a.index === body.index))
         throw new EnclaveWalletError('ACCOUNT_EXISTS', 'the wallet already has this account');
+      // Every account is read by a balances request (1 + 3 × tokens node calls each on EVM): bounded per wallet.
+      if (wallet.accounts.length >= maxAccounts) throw new EnclaveWalletError('FORBIDDEN', `a wallet may have at most ${maxAccounts} accounts`);
       let account: Account | undefined;
       await withWallet(
         wallet,
@@ -67,7 +80,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
   );
   app.post(
     '/v1/wallets/:walletId/pin',
-    walletRoute(S.pinEnvelopeBody, async ({ userId, body: { pinEnvelope }, wallet, res }) => {
+    walletRoute(S.pinEnvelopeBody, BODY_LIMITS.small, async ({ userId, body: { pinEnvelope }, wallet, res }) => {
       // The guard already holds the new blob as the current version: a lost race here only delays the host's copy, which the next operation heals.
       await withWallet(
         wallet,
@@ -82,7 +95,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     '/v1/wallets/:walletId/export',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const body = S.parseBody(S.exportBody, req);
+      const body = await readBody(S.exportBody, req, BODY_LIMITS.small);
       const recipientPublicKey = b64(body.recipientPublicKey);
       if (recipientPublicKey.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
       const wallet = await loadWallet(userId, String(req.params.walletId));

@@ -125,6 +125,31 @@ export class Wallets {
     return undefined;
   }
 
+  /** How many wallets the user has (a count query: no blob is read). */
+  async count(userId: string): Promise<number> {
+    let total = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    try {
+      do {
+        const page = await this.table.db.send(
+          new QueryCommand({
+            TableName: this.table.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)',
+            ExpressionAttributeValues: { ':pk': { S: `USER#${userId}` }, ':w': { S: 'WALLET#' } },
+            Select: 'COUNT',
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+          }),
+        );
+        total += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      throw unavailable(err);
+    }
+    return total;
+  }
+
   async list(userId: string): Promise<WalletRecord[]> {
     const out: WalletRecord[] = [];
     let start: Record<string, AttributeValue> | undefined;
