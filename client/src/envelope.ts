@@ -13,7 +13,7 @@ export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 /** How long an envelope the SDK seals stays valid (the enclave accepts at most 5 minutes). */
 export const ENVELOPE_LIFETIME_S = 120;
 
-export type EnvelopePurpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
+export type EnvelopePurpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import' | 'recovery-code' | 'reset-pin';
 /** What a sign envelope approves: the kind of payload (required with purpose `sign`; the enclave checks it against the request). */
 export type SignKind = 'evm-message' | 'evm-typed-data' | 'evm-transaction' | 'solana-message' | 'solana-transaction';
 
@@ -30,8 +30,11 @@ export interface EnvelopeBody {
    * cluster's name. The enclave refuses a sign request that names another cluster (or none); see docs/api.md.
    */
   cluster?: string;
-  pin: string;
+  /** Every purpose but `reset-pin`, which carries the recovery code instead. */
+  pin?: string;
   newPin?: string;
+  /** `reset-pin`: the recovery code as the user typed it. */
+  recoveryCode?: string;
   mnemonic?: string;
 }
 

@@ -9,6 +9,9 @@ import {
   EnclaveWalletError,
   GUARD_CREDENTIALS_CONTEXT,
   networkFromProto,
+  parseRecoveryCode,
+  RECOVERY_CODE_INFO,
+  RecoveryCodeFormatError,
   networkToProto,
   sameAddress,
   v1,
@@ -45,6 +48,7 @@ import { EnclaveKms, RecipientKey } from './kms/client.js';
 import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
+import { SecretBytes } from './secret.js';
 import { phases } from './phases.js';
 import { prepareSignature, signKindOf, signClusterOf, type PreparedSignature } from './signing/dispatch.js';
 
@@ -194,14 +198,15 @@ export class EnclaveService {
     const { kms, sealer } = this.ready();
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
+    const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, false);
     // Cheap refusals (binding, a trivial PIN) come before the nonce is claimed, so they cost the replay cache nothing.
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId }, (e) => {
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId, ...recoveryBinding(recoveryKey) }, (e) => {
       refuseTrivialPin(e.pin);
     });
     try {
       const entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
       try {
-        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin, recoveryKey);
       } finally {
         entropy.fill(0);
       }
@@ -210,11 +215,65 @@ export class EnclaveService {
     }
   }
 
+  /** A new recovery code (the PIN authorises it), sealed to the client's key; the old code stops working. */
+  async newRecoveryCode(req: DecodedRequestOf<'newRecoveryCode'>): Promise<ResponseOf<'newRecoveryCode'>> {
+    const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, true)!;
+    const binding = { sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId'), ...recoveryBinding(recoveryKey) };
+    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'recovery-code', ...binding });
+    return this.withWallet(req, envelope, async (wallet) => {
+      using code = await this.newCode();
+      const sealedBlob = await wallet.setRecoveryCode(code);
+      return { sealedBlob, encryptedRecoveryCode: await sealTo(recoveryKey, RECOVERY_CODE_INFO, code) };
+    });
+  }
+
+  /**
+   * A new PIN with the recovery code: works on a wallet locked for wrong PINs (the code has a budget of its own),
+   * ends the lock-out, and replaces the code, sealed to the client's key. A mistyped code (length, characters,
+   * checksum) is refused before the nonce is claimed or anything is counted.
+   */
+  async resetPin(req: DecodedRequestOf<'resetPin'>): Promise<ResponseOf<'resetPin'>> {
+    const { sealer } = this.ready();
+    const userId = required(req.userId, 'userId');
+    const walletId = required(req.walletId, 'walletId');
+    const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, true)!;
+    let code: SecretBytes | undefined;
+    const envelope = await this.envelope(req.resetEnvelope, { purpose: 'reset-pin', sub: userId, walletId, ...recoveryBinding(recoveryKey) }, (e) => {
+      refuseTrivialPin(e.newPin ?? '');
+      code = codeOf(e.recoveryCode);
+    });
+    let wallet: OpenedWallet | undefined;
+    try {
+      wallet = await sealer.openWithRecoveryCode(bytesOf(req.sealedBlob, 'sealedBlob'), walletId, userId, code!);
+      using next = await this.newCode();
+      const sealedBlob = await wallet.resetPin(envelope.newPin!, next);
+      return { sealedBlob, encryptedRecoveryCode: await sealTo(recoveryKey, RECOVERY_CODE_INFO, next) };
+    } finally {
+      code?.dispose();
+      disposeEnvelope(envelope);
+      wallet?.dispose();
+    }
+  }
+
+  /** The factors of a wallet (kinds and dates, nothing secret), from the guard's current blob. */
+  async listFactors(req: DecodedRequestOf<'listFactors'>): Promise<ResponseOf<'listFactors'>> {
+    const { sealer } = this.ready();
+    const factors = await sealer.listFactors(required(req.walletId, 'walletId'), required(req.userId, 'userId'));
+    return { factors: factors.map((f) => ({ kind: f.kind, createdAtMs: f.createdAt, lastUsedAtMs: f.lastUsedAt })) };
+  }
+
+  /** 16 bytes for a recovery code, from the same mixed sources as a wallet's entropy (KMS, NSM, the CSPRNG). */
+  private async newCode(): Promise<SecretBytes> {
+    const { kms } = this.ready();
+    return SecretBytes.adopt(await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, 16));
+  }
+
   async import(req: DecodedRequestOf<'import'>): Promise<ResponseOf<'import'>> {
     const { sealer } = this.ready();
     const userId = required(req.userId, 'userId');
     const walletId = required(req.walletId, 'walletId');
-    const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId }, (e) => {
+    const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, false);
+    const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId, ...recoveryBinding(recoveryKey) }, (e) => {
       if (!isValidMnemonic(normaliseMnemonic(e.mnemonic ?? '')))
         throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
       refuseTrivialPin(e.pin);
@@ -223,7 +282,7 @@ export class EnclaveService {
       const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
       const entropy = mnemonicToEntropy(mnemonic, english);
       try {
-        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin);
+        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin, recoveryKey);
       } finally {
         entropy.fill(0);
       }
@@ -348,10 +407,20 @@ export class EnclaveService {
     });
   }
 
-  private async sealEntropy(sealer: Sealer, walletId: string, userId: string, entropy: Uint8Array, pin: Uint8Array): Promise<ResponseOf<'createWallet'>> {
+  private async sealEntropy(
+    sealer: Sealer,
+    walletId: string,
+    userId: string,
+    entropy: Uint8Array,
+    pin: Uint8Array,
+    recoveryKey: Uint8Array | undefined,
+  ): Promise<ResponseOf<'createWallet'>> {
     using seed = await seedFromEntropy(entropy);
     const accounts = initialAccounts(seed, this.derivations).map(toProtoAccount);
-    return { sealedBlob: await sealer.sealNew(walletId, userId, entropy, pin, seed), accounts };
+    // With the client's recovery key: a recovery code, sealed to that key alone (16 bytes; the SDK writes them out).
+    using code = recoveryKey ? await this.newCode() : undefined;
+    const sealedBlob = await sealer.sealNew(walletId, userId, entropy, pin, seed, code);
+    return { sealedBlob, accounts, ...(recoveryKey && code ? { encryptedRecoveryCode: await sealTo(recoveryKey, RECOVERY_CODE_INFO, code) } : {}) };
   }
 
   /** Opens the wallet with a checked envelope's PIN, runs `use`, and zeroes everything after (the seed is derived on first request). */
@@ -386,5 +455,28 @@ export class EnclaveService {
       seed?.fill(0);
       wallet?.dispose();
     }
+  }
+}
+
+/** The client's X25519 key for a recovery code: 32 bytes, required or optional. */
+function recoveryKeyOf(key: Uint8Array | null | undefined, needed: boolean): Uint8Array | undefined {
+  if (!key?.length) {
+    if (needed) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recoveryPublicKey must be a 32-byte X25519 key');
+    return undefined;
+  }
+  if (key.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recoveryPublicKey must be a 32-byte X25519 key');
+  return key;
+}
+
+/** The envelope binds the recovery key (its digest), so a host that swaps in a key of its own gets a refusal, not the code. */
+const recoveryBinding = (key: Uint8Array | undefined): { digest?: string } => (key ? { digest: hex0x(sha256(key)) } : {});
+
+/** The 16 bytes of a typed recovery code; a typo is RECOVERY_CODE_INVALID, before anything is counted. */
+function codeOf(typed: Uint8Array | undefined): SecretBytes {
+  try {
+    return SecretBytes.adopt(parseRecoveryCode(typed ?? new Uint8Array(0)));
+  } catch (err) {
+    if (err instanceof RecoveryCodeFormatError) throw new EnclaveWalletError('RECOVERY_CODE_INVALID', err.message);
+    throw err;
   }
 }

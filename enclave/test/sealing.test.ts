@@ -193,7 +193,7 @@ describe('Sealer', () => {
   test('seal then open with the right PIN gives the secret back; a successful open changes nothing stored', async () => {
     const { sealer, guard } = await setup();
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    expect(decodeBlob(blob)).toMatchObject({ version: 3, generation: 1 });
+    expect(decodeBlob(blob)).toMatchObject({ version: 4, generation: 1 });
     const before = await guard().get('w-1');
     const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
     expect([...opened.secret]).toEqual([...seed]);
@@ -202,8 +202,9 @@ describe('Sealer', () => {
     opened.dispose();
     expect(opened.secret.every((x) => x === 0)).toBe(true);
     const after = await guard().get('w-1');
-    // The guess was counted and cleared (the item's rev moved on); nothing else changed.
-    expect({ ...after, rev: '' }).toEqual({ ...before, rev: '' });
+    // The guess was counted and cleared (the item's rev moved on) and the PIN's use noted; nothing else changed.
+    expect(after!.used.pin).toBeGreaterThan(0);
+    expect({ ...after, rev: '', used: {} }).toEqual({ ...before, rev: '', used: {} });
     expect(Buffer.from(after!.blob).equals(Buffer.from(blob))).toBe(true);
   });
 
@@ -427,7 +428,7 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
     ] as const) {
       const blob = await sealer.sealNew(walletId, 'u-1', entropy, pin('493817'));
       const parsed = decodeBlob(blob);
-      expect(parsed.version).toBe(3);
+      expect(parsed.version).toBe(4);
       expect(parsed.ciphertext.length).toBe(entropy.length + 64 + 16);
       const opened = await sealer.open(blob, walletId, 'u-1', pin('493817'));
       await opened.settled;
@@ -438,7 +439,7 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
     }
   }, 60_000);
 
-  test('a version-2 blob (the entropy alone) still opens, with no seed; its first PIN change writes version 3 with the seed', async () => {
+  test('a version-2 blob (the entropy alone) still opens, with no seed; its first PIN change writes version 4 with the seed', async () => {
     const { sealer, guard, kms } = await setup();
     const v2 = await legacyBlob(kms, 0, 2);
     const parsed = decodeBlob(v2);
@@ -448,7 +449,7 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
     expect(opened.seed).toBeUndefined();
     const next = await opened.changePin(pin('270394'));
     opened.dispose();
-    expect(decodeBlob(next)).toMatchObject({ version: 3, generation: 2 });
+    expect(decodeBlob(next)).toMatchObject({ version: 4, generation: 2 });
     const reopened = await sealer.open(next, 'w-1', 'u-1', pin('270394'));
     await reopened.settled;
     expect(Buffer.from(reopened.seed!).toString('hex')).toBe(
@@ -476,7 +477,7 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
     const { sealer } = await setup();
     const blob = decodeBlob(await sealer.sealNew('w-1', 'u-1', seed, pin('493817')));
     expect(() => encodeBlob(blob)).not.toThrow();
-    for (const bad of [{ generation: 2 ** 32 }, { generation: -1 }, { aeadId: 256 }, { argon2: { ...blob.argon2, memoryKiB: 1.5 } }])
+    for (const bad of [{ generation: 2 ** 32 }, { generation: -1 }, { aeadId: 256 }, { slots: [{ ...blob.slots![0]!, createdAt: -1 }] }])
       expect(() => encodeBlob({ ...blob, ...bad })).toThrow(RangeError);
   });
 });
@@ -732,5 +733,90 @@ describe('the budget against a host that delays, loses and reorders (review find
     const failures = [...(await guard().get('w-1'))!.guesses.keys()];
     await guard().clear('w-1', failures[0]!, failures.slice(1));
     expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
+  }, 60_000);
+});
+
+describe('key slots: a PIN and a recovery code', () => {
+  const code = (n: number): Uint8Array => new Uint8Array(16).fill(n);
+
+  test('a wallet made with a recovery code opens with its PIN or its code; its factors list both', async () => {
+    const { sealer } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7));
+    expect(decodeBlob(blob).slots!.map((sl) => sl.kind)).toEqual([1, 2]);
+    for (const opened of [await sealer.open(blob, 'w-1', 'u-1', pin('493817')), await sealer.openWithRecoveryCode(blob, 'w-1', 'u-1', code(7))]) {
+      expect([...opened.secret]).toEqual([...seed]);
+      await opened.settled;
+      opened.dispose();
+    }
+    const factors = await sealer.listFactors('w-1', 'u-1');
+    expect(factors.map((f) => f.kind)).toEqual(['pin', 'recovery-code']);
+    expect(factors.every((f) => f.createdAt > 0 && f.lastUsedAt > 0)).toBe(true);
+  }, 60_000);
+
+  test('wrong codes have a budget of their own: five lock recovery, the PIN still works; a code of another wallet is wrong', async () => {
+    const { sealer, guard } = await setup();
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7));
+    await sealer.sealNew('w-2', 'u-1', seed, pin('493817'), undefined, code(8));
+    const codes: string[] = [];
+    for (let i = 0; i < 6; i++) codes.push(await codeOf(sealer.openWithRecoveryCode(blob, 'w-1', 'u-1', code(i === 0 ? 8 : 20 + i))));
+    expect(codes).toEqual(['RECOVERY_CODE_WRONG', 'RECOVERY_CODE_WRONG', 'RECOVERY_CODE_WRONG', 'RECOVERY_CODE_WRONG', 'RECOVERY_LOCKED', 'RECOVERY_LOCKED']);
+    expect(await codeOf(sealer.openWithRecoveryCode(blob, 'w-1', 'u-1', code(7)))).toBe('RECOVERY_LOCKED');
+    expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
+    expect((await guard().get('w-1'))!.codeGuesses.size).toBe(5);
+  }, 60_000);
+
+  test('a reset with the code ends a PIN lock-out; the old PIN, the old code and the pre-reset blob stop working', async () => {
+    const { sealer, another } = await setup();
+    const before = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7));
+    for (let i = 0; i < 5; i++) await codeOf(sealer.open(before, 'w-1', 'u-1', pin(`00000${i}`)));
+    expect(await codeOf(sealer.open(before, 'w-1', 'u-1', pin('493817')))).toBe('PIN_LOCKED');
+    const recovered = await sealer.openWithRecoveryCode(before, 'w-1', 'u-1', code(7));
+    const after = await recovered.resetPin(pin('270394'), code(9));
+    recovered.dispose();
+    expect(decodeBlob(after).generation).toBe(2);
+    const fresh = another(); // another enclave: nothing cached
+    expect(await codeOf(fresh.open(after, 'w-1', 'u-1', pin('270394')))).toBe('OK');
+    expect(await codeOf(fresh.open(after, 'w-1', 'u-1', pin('493817')))).toBe('PIN_INVALID');
+    expect(await codeOf(fresh.openWithRecoveryCode(after, 'w-1', 'u-1', code(7)))).toBe('RECOVERY_CODE_WRONG');
+    expect(await codeOf(fresh.openWithRecoveryCode(after, 'w-1', 'u-1', code(9)))).toBe('OK');
+    // The host puts the pre-reset blob back: the guard's current one is opened, so the old PIN is simply wrong.
+    expect(await codeOf(fresh.open(before, 'w-1', 'u-1', pin('493817')))).toBe('PIN_INVALID');
+    expect(await codeOf(fresh.open(before, 'w-1', 'u-1', pin('270394')))).toBe('OK');
+  }, 60_000);
+
+  test('a blob from before slots gains them: a code made with the PIN, then both open it', async () => {
+    const { sealer, guard, kms } = await setup();
+    const v2 = await legacyBlob(kms, 0, 2);
+    await guard().create({ walletId: 'w-1', owner: 'u-1', keyRef: keyRefOf(decodeBlob(v2).kmsCiphertext), version: 1, blob: v2, guesses: new Map() });
+    expect(await codeOf(sealer.openWithRecoveryCode(v2, 'w-1', 'u-1', code(7)))).toBe('FACTOR_NOT_FOUND');
+    const opened = await sealer.open(v2, 'w-1', 'u-1', pin('493817'));
+    const next = await opened.setRecoveryCode(code(7));
+    opened.dispose();
+    expect(decodeBlob(next)).toMatchObject({ version: 4, generation: 2 });
+    expect(await codeOf(sealer.open(next, 'w-1', 'u-1', pin('493817')))).toBe('OK');
+    expect(await codeOf(sealer.openWithRecoveryCode(next, 'w-1', 'u-1', code(7)))).toBe('OK');
+  }, 60_000);
+
+  test('the slot list cannot be edited: a slot cut out, moved from another wallet or altered fails to open', async () => {
+    const { sealer, guard } = await setup();
+    const blob = decodeBlob(await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7)));
+    const other = decodeBlob(await sealer.sealNew('w-2', 'u-1', seed, pin('111333'), undefined, code(8)));
+    const edited = [
+      { ...blob, slots: [blob.slots![0]!] }, // the recovery slot cut out
+      { ...blob, slots: [blob.slots![0]!, { ...other.slots![1]! }] }, // another wallet's recovery slot
+      { ...blob, slots: [blob.slots![0]!, { ...blob.slots![1]!, createdAt: blob.slots![1]!.createdAt + 1 }] },
+    ];
+    let n = 10;
+    for (const e of edited) {
+      // Even a guard that held the edited blob (the host cannot write it) would not open it.
+      const walletId = `w-${++n}`;
+      const bytes = encodeBlob({ ...e, walletId });
+      await guard().create({ walletId, owner: 'u-1', keyRef: keyRefOf(e.kmsCiphertext), version: 1, blob: bytes, guesses: new Map() });
+      const results = [
+        await codeOf(sealer.open(bytes, walletId, 'u-1', pin('493817'))),
+        await codeOf(sealer.openWithRecoveryCode(bytes, walletId, 'u-1', code(7))),
+      ];
+      expect(results.every((r) => r !== 'OK')).toBe(true);
+    }
   }, 60_000);
 });

@@ -77,8 +77,17 @@ export namespace enclavewallet {
             /** Replace the AWS credentials handed over at init (they expire). */
             updateCredentials?: (enclavewallet.v1.UpdateCredentialsRequest.$Properties|null);
 
+            /** A new recovery code (needs the PIN). */
+            newRecoveryCode?: (enclavewallet.v1.NewRecoveryCodeRequest.$Properties|null);
+
+            /** A new PIN with the recovery code. */
+            resetPin?: (enclavewallet.v1.ResetPinRequest.$Properties|null);
+
+            /** The factors of a wallet. */
+            listFactors?: (enclavewallet.v1.ListFactorsRequest.$Properties|null);
+
             /** The operation. Exactly one must be set; none set is MALFORMED_REQUEST. */
-            operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials");
+            operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
 
             /**
              * Creates a new HostRequest instance using the specified properties.
@@ -190,8 +199,17 @@ export namespace enclavewallet {
                 /** Replace the AWS credentials handed over at init (they expire). */
                 updateCredentials?: (enclavewallet.v1.UpdateCredentialsRequest.$Properties|null);
 
+                /** A new recovery code (needs the PIN). */
+                newRecoveryCode?: (enclavewallet.v1.NewRecoveryCodeRequest.$Properties|null);
+
+                /** A new PIN with the recovery code. */
+                resetPin?: (enclavewallet.v1.ResetPinRequest.$Properties|null);
+
+                /** The factors of a wallet. */
+                listFactors?: (enclavewallet.v1.ListFactorsRequest.$Properties|null);
+
                 /** The operation. Exactly one must be set; none set is MALFORMED_REQUEST. */
-                operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials");
+                operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -212,9 +230,12 @@ export namespace enclavewallet {
               "export"?: enclavewallet.v1.ExportRequest.$Shape|null;
               "import"?: enclavewallet.v1.ImportRequest.$Shape|null;
               updateCredentials?: enclavewallet.v1.UpdateCredentialsRequest.$Shape|null;
+              newRecoveryCode?: enclavewallet.v1.NewRecoveryCodeRequest.$Shape|null;
+              resetPin?: enclavewallet.v1.ResetPinRequest.$Shape|null;
+              listFactors?: enclavewallet.v1.ListFactorsRequest.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape })
+              ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "newRecoveryCode"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.NewRecoveryCodeRequest.$Shape; resetPin?: null; listFactors?: null }|{ operation?: "resetPin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.ResetPinRequest.$Shape; listFactors?: null }|{ operation?: "listFactors"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsRequest.$Shape })
             );
         }
 
@@ -282,8 +303,17 @@ export namespace enclavewallet {
             /** Answer to UpdateCredentialsRequest. */
             updateCredentials?: (enclavewallet.v1.UpdateCredentialsResponse.$Properties|null);
 
+            /** Answer to NewRecoveryCodeRequest. */
+            newRecoveryCode?: (enclavewallet.v1.RecoveryCodeResponse.$Properties|null);
+
+            /** Answer to ResetPinRequest. */
+            resetPin?: (enclavewallet.v1.RecoveryCodeResponse.$Properties|null);
+
+            /** Answer to ListFactorsRequest. */
+            listFactors?: (enclavewallet.v1.ListFactorsResponse.$Properties|null);
+
             /** The outcome. Exactly one is set. */
-            result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials");
+            result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
 
             /**
              * Creates a new EnclaveResponse instance using the specified properties.
@@ -387,8 +417,17 @@ export namespace enclavewallet {
                 /** Answer to UpdateCredentialsRequest. */
                 updateCredentials?: (enclavewallet.v1.UpdateCredentialsResponse.$Properties|null);
 
+                /** Answer to NewRecoveryCodeRequest. */
+                newRecoveryCode?: (enclavewallet.v1.RecoveryCodeResponse.$Properties|null);
+
+                /** Answer to ResetPinRequest. */
+                resetPin?: (enclavewallet.v1.RecoveryCodeResponse.$Properties|null);
+
+                /** Answer to ListFactorsRequest. */
+                listFactors?: (enclavewallet.v1.ListFactorsResponse.$Properties|null);
+
                 /** The outcome. Exactly one is set. */
-                result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials");
+                result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -409,9 +448,12 @@ export namespace enclavewallet {
               "export"?: enclavewallet.v1.ExportResponse.$Shape|null;
               "import"?: enclavewallet.v1.CreateWalletResponse.$Shape|null;
               updateCredentials?: enclavewallet.v1.UpdateCredentialsResponse.$Shape|null;
+              newRecoveryCode?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
+              resetPin?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
+              listFactors?: enclavewallet.v1.ListFactorsResponse.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape })
+              ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "newRecoveryCode"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.RecoveryCodeResponse.$Shape; resetPin?: null; listFactors?: null }|{ result?: "resetPin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.RecoveryCodeResponse.$Shape; listFactors?: null }|{ result?: "listFactors"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsResponse.$Shape })
             );
         }
 
@@ -2126,8 +2168,17 @@ export namespace enclavewallet {
             /** The id the host chose for the new wallet; bound into the sealed blob. */
             walletId: string;
 
-            /** HPKE envelope, purpose "create-wallet", carrying the new PIN. */
+            /**
+             * HPKE envelope, purpose "create-wallet", carrying the new PIN; with
+             * recovery_public_key, its digest is SHA-256 of that key.
+             */
             pinEnvelope: Uint8Array;
+
+            /**
+             * Optional: the client's X25519 public key (32 bytes) to seal a new
+             * recovery code to (encrypted_recovery_code in the answer).
+             */
+            recoveryPublicKey: Uint8Array;
 
             /**
              * Creates a new CreateWalletRequest instance using the specified properties.
@@ -2195,8 +2246,17 @@ export namespace enclavewallet {
                 /** The id the host chose for the new wallet; bound into the sealed blob. */
                 walletId?: (string|null);
 
-                /** HPKE envelope, purpose "create-wallet", carrying the new PIN. */
+                /**
+                 * HPKE envelope, purpose "create-wallet", carrying the new PIN; with
+                 * recovery_public_key, its digest is SHA-256 of that key.
+                 */
                 pinEnvelope?: (Uint8Array|null);
+
+                /**
+                 * Optional: the client's X25519 public key (32 bytes) to seal a new
+                 * recovery code to (encrypted_recovery_code in the answer).
+                 */
+                recoveryPublicKey?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2230,6 +2290,12 @@ export namespace enclavewallet {
 
             /** The initial public accounts (index 0 of each supported network). */
             accounts: enclavewallet.v1.Account.$Properties[];
+
+            /**
+             * With recovery_public_key: the wallet's recovery code, HPKE-sealed to
+             * that key (info "enclave-wallet/recovery-code/v1"); the host cannot read it.
+             */
+            encryptedRecoveryCode: Uint8Array;
 
             /**
              * Creates a new CreateWalletResponse instance using the specified properties.
@@ -2296,6 +2362,12 @@ export namespace enclavewallet {
 
                 /** The initial public accounts (index 0 of each supported network). */
                 accounts?: (enclavewallet.v1.Account.$Properties[]|null);
+
+                /**
+                 * With recovery_public_key: the wallet's recovery code, HPKE-sealed to
+                 * that key (info "enclave-wallet/recovery-code/v1"); the host cannot read it.
+                 */
+                encryptedRecoveryCode?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -3981,8 +4053,14 @@ export namespace enclavewallet {
             /** The id the host chose for the restored wallet. */
             walletId: string;
 
-            /** HPKE envelope, purpose "import", carrying the mnemonic and the new PIN. */
+            /**
+             * HPKE envelope, purpose "import", carrying the mnemonic and the new PIN;
+             * with recovery_public_key, its digest is SHA-256 of that key.
+             */
             recoveryEnvelope: Uint8Array;
+
+            /** Optional: as in CreateWalletRequest. */
+            recoveryPublicKey: Uint8Array;
 
             /**
              * Creates a new ImportRequest instance using the specified properties.
@@ -4050,8 +4128,14 @@ export namespace enclavewallet {
                 /** The id the host chose for the restored wallet. */
                 walletId?: (string|null);
 
-                /** HPKE envelope, purpose "import", carrying the mnemonic and the new PIN. */
+                /**
+                 * HPKE envelope, purpose "import", carrying the mnemonic and the new PIN;
+                 * with recovery_public_key, its digest is SHA-256 of that key.
+                 */
                 recoveryEnvelope?: (Uint8Array|null);
+
+                /** Optional: as in CreateWalletRequest. */
+                recoveryPublicKey?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4059,6 +4143,651 @@ export namespace enclavewallet {
 
             /** Shape of an ImportRequest. */
             type $Shape = enclavewallet.v1.ImportRequest.$Properties;
+        }
+
+        /**
+         * Properties of a NewRecoveryCodeRequest.
+         * @deprecated Use enclavewallet.v1.NewRecoveryCodeRequest.$Properties instead.
+         */
+        interface INewRecoveryCodeRequest extends enclavewallet.v1.NewRecoveryCodeRequest.$Properties {
+        }
+
+        /** A new recovery code for a wallet (the PIN authorises it); the old code stops working. */
+        class NewRecoveryCodeRequest {
+
+            /**
+             * Constructs a new NewRecoveryCodeRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.NewRecoveryCodeRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The authenticated user's id. */
+            userId: string;
+
+            /** The target wallet. */
+            walletId: string;
+
+            /** The wallet's current sealed blob. */
+            sealedBlob: Uint8Array;
+
+            /** HPKE envelope, purpose "recovery-code", digest = SHA-256(recovery_public_key). */
+            pinEnvelope: Uint8Array;
+
+            /** The client's X25519 public key (32 bytes) to seal the new code to. */
+            recoveryPublicKey: Uint8Array;
+
+            /**
+             * Creates a new NewRecoveryCodeRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns NewRecoveryCodeRequest instance
+             */
+            static create(properties: enclavewallet.v1.NewRecoveryCodeRequest.$Shape): enclavewallet.v1.NewRecoveryCodeRequest & enclavewallet.v1.NewRecoveryCodeRequest.$Shape;
+            static create(properties?: enclavewallet.v1.NewRecoveryCodeRequest.$Properties): enclavewallet.v1.NewRecoveryCodeRequest;
+
+            /**
+             * Encodes the specified NewRecoveryCodeRequest message. Does not implicitly {@link enclavewallet.v1.NewRecoveryCodeRequest.verify|verify} messages.
+             * @param message NewRecoveryCodeRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.NewRecoveryCodeRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a NewRecoveryCodeRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.NewRecoveryCodeRequest & enclavewallet.v1.NewRecoveryCodeRequest.$Shape} NewRecoveryCodeRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.NewRecoveryCodeRequest & enclavewallet.v1.NewRecoveryCodeRequest.$Shape;
+
+            /**
+             * Verifies a NewRecoveryCodeRequest message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a NewRecoveryCodeRequest message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns NewRecoveryCodeRequest
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.NewRecoveryCodeRequest;
+
+            /**
+             * Creates a plain object from a NewRecoveryCodeRequest message. Also converts values to other types if specified.
+             * @param message NewRecoveryCodeRequest
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.NewRecoveryCodeRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this NewRecoveryCodeRequest to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace NewRecoveryCodeRequest {
+
+            /** Properties of a NewRecoveryCodeRequest. */
+            interface $Properties {
+
+                /** The authenticated user's id. */
+                userId?: (string|null);
+
+                /** The target wallet. */
+                walletId?: (string|null);
+
+                /** The wallet's current sealed blob. */
+                sealedBlob?: (Uint8Array|null);
+
+                /** HPKE envelope, purpose "recovery-code", digest = SHA-256(recovery_public_key). */
+                pinEnvelope?: (Uint8Array|null);
+
+                /** The client's X25519 public key (32 bytes) to seal the new code to. */
+                recoveryPublicKey?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a NewRecoveryCodeRequest. */
+            type $Shape = enclavewallet.v1.NewRecoveryCodeRequest.$Properties;
+        }
+
+        /**
+         * Properties of a ResetPinRequest.
+         * @deprecated Use enclavewallet.v1.ResetPinRequest.$Properties instead.
+         */
+        interface IResetPinRequest extends enclavewallet.v1.ResetPinRequest.$Properties {
+        }
+
+        /**
+         * A new PIN set with the recovery code; the old PIN and the used code stop
+         * working, the lock-out ends, and a fresh code comes back.
+         */
+        class ResetPinRequest {
+
+            /**
+             * Constructs a new ResetPinRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.ResetPinRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The authenticated user's id. */
+            userId: string;
+
+            /** The target wallet. */
+            walletId: string;
+
+            /** The wallet's current sealed blob. */
+            sealedBlob: Uint8Array;
+
+            /**
+             * HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
+             * digest = SHA-256(recovery_public_key).
+             */
+            resetEnvelope: Uint8Array;
+
+            /** The client's X25519 public key (32 bytes) to seal the fresh code to. */
+            recoveryPublicKey: Uint8Array;
+
+            /**
+             * Creates a new ResetPinRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ResetPinRequest instance
+             */
+            static create(properties: enclavewallet.v1.ResetPinRequest.$Shape): enclavewallet.v1.ResetPinRequest & enclavewallet.v1.ResetPinRequest.$Shape;
+            static create(properties?: enclavewallet.v1.ResetPinRequest.$Properties): enclavewallet.v1.ResetPinRequest;
+
+            /**
+             * Encodes the specified ResetPinRequest message. Does not implicitly {@link enclavewallet.v1.ResetPinRequest.verify|verify} messages.
+             * @param message ResetPinRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.ResetPinRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ResetPinRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.ResetPinRequest & enclavewallet.v1.ResetPinRequest.$Shape} ResetPinRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.ResetPinRequest & enclavewallet.v1.ResetPinRequest.$Shape;
+
+            /**
+             * Verifies a ResetPinRequest message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a ResetPinRequest message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ResetPinRequest
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.ResetPinRequest;
+
+            /**
+             * Creates a plain object from a ResetPinRequest message. Also converts values to other types if specified.
+             * @param message ResetPinRequest
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.ResetPinRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ResetPinRequest to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace ResetPinRequest {
+
+            /** Properties of a ResetPinRequest. */
+            interface $Properties {
+
+                /** The authenticated user's id. */
+                userId?: (string|null);
+
+                /** The target wallet. */
+                walletId?: (string|null);
+
+                /** The wallet's current sealed blob. */
+                sealedBlob?: (Uint8Array|null);
+
+                /**
+                 * HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
+                 * digest = SHA-256(recovery_public_key).
+                 */
+                resetEnvelope?: (Uint8Array|null);
+
+                /** The client's X25519 public key (32 bytes) to seal the fresh code to. */
+                recoveryPublicKey?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ResetPinRequest. */
+            type $Shape = enclavewallet.v1.ResetPinRequest.$Properties;
+        }
+
+        /**
+         * Properties of a RecoveryCodeResponse.
+         * @deprecated Use enclavewallet.v1.RecoveryCodeResponse.$Properties instead.
+         */
+        interface IRecoveryCodeResponse extends enclavewallet.v1.RecoveryCodeResponse.$Properties {
+        }
+
+        /** The wallet re-sealed with a new recovery code. */
+        class RecoveryCodeResponse {
+
+            /**
+             * Constructs a new RecoveryCodeResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.RecoveryCodeResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The re-sealed blob (the next version). */
+            sealedBlob: Uint8Array;
+
+            /** The new recovery code, HPKE-sealed to the request's recovery_public_key. */
+            encryptedRecoveryCode: Uint8Array;
+
+            /**
+             * Creates a new RecoveryCodeResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns RecoveryCodeResponse instance
+             */
+            static create(properties: enclavewallet.v1.RecoveryCodeResponse.$Shape): enclavewallet.v1.RecoveryCodeResponse & enclavewallet.v1.RecoveryCodeResponse.$Shape;
+            static create(properties?: enclavewallet.v1.RecoveryCodeResponse.$Properties): enclavewallet.v1.RecoveryCodeResponse;
+
+            /**
+             * Encodes the specified RecoveryCodeResponse message. Does not implicitly {@link enclavewallet.v1.RecoveryCodeResponse.verify|verify} messages.
+             * @param message RecoveryCodeResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.RecoveryCodeResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a RecoveryCodeResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.RecoveryCodeResponse & enclavewallet.v1.RecoveryCodeResponse.$Shape} RecoveryCodeResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.RecoveryCodeResponse & enclavewallet.v1.RecoveryCodeResponse.$Shape;
+
+            /**
+             * Verifies a RecoveryCodeResponse message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a RecoveryCodeResponse message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns RecoveryCodeResponse
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.RecoveryCodeResponse;
+
+            /**
+             * Creates a plain object from a RecoveryCodeResponse message. Also converts values to other types if specified.
+             * @param message RecoveryCodeResponse
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.RecoveryCodeResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this RecoveryCodeResponse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace RecoveryCodeResponse {
+
+            /** Properties of a RecoveryCodeResponse. */
+            interface $Properties {
+
+                /** The re-sealed blob (the next version). */
+                sealedBlob?: (Uint8Array|null);
+
+                /** The new recovery code, HPKE-sealed to the request's recovery_public_key. */
+                encryptedRecoveryCode?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a RecoveryCodeResponse. */
+            type $Shape = enclavewallet.v1.RecoveryCodeResponse.$Properties;
+        }
+
+        /**
+         * Properties of a ListFactorsRequest.
+         * @deprecated Use enclavewallet.v1.ListFactorsRequest.$Properties instead.
+         */
+        interface IListFactorsRequest extends enclavewallet.v1.ListFactorsRequest.$Properties {
+        }
+
+        /** The factors that open a wallet (never a secret). */
+        class ListFactorsRequest {
+
+            /**
+             * Constructs a new ListFactorsRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.ListFactorsRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The authenticated user's id. */
+            userId: string;
+
+            /** The target wallet. */
+            walletId: string;
+
+            /** The wallet's current sealed blob (the guard's is what counts). */
+            sealedBlob: Uint8Array;
+
+            /**
+             * Creates a new ListFactorsRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ListFactorsRequest instance
+             */
+            static create(properties: enclavewallet.v1.ListFactorsRequest.$Shape): enclavewallet.v1.ListFactorsRequest & enclavewallet.v1.ListFactorsRequest.$Shape;
+            static create(properties?: enclavewallet.v1.ListFactorsRequest.$Properties): enclavewallet.v1.ListFactorsRequest;
+
+            /**
+             * Encodes the specified ListFactorsRequest message. Does not implicitly {@link enclavewallet.v1.ListFactorsRequest.verify|verify} messages.
+             * @param message ListFactorsRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.ListFactorsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ListFactorsRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.ListFactorsRequest & enclavewallet.v1.ListFactorsRequest.$Shape} ListFactorsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.ListFactorsRequest & enclavewallet.v1.ListFactorsRequest.$Shape;
+
+            /**
+             * Verifies a ListFactorsRequest message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a ListFactorsRequest message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ListFactorsRequest
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.ListFactorsRequest;
+
+            /**
+             * Creates a plain object from a ListFactorsRequest message. Also converts values to other types if specified.
+             * @param message ListFactorsRequest
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.ListFactorsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ListFactorsRequest to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace ListFactorsRequest {
+
+            /** Properties of a ListFactorsRequest. */
+            interface $Properties {
+
+                /** The authenticated user's id. */
+                userId?: (string|null);
+
+                /** The target wallet. */
+                walletId?: (string|null);
+
+                /** The wallet's current sealed blob (the guard's is what counts). */
+                sealedBlob?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ListFactorsRequest. */
+            type $Shape = enclavewallet.v1.ListFactorsRequest.$Properties;
+        }
+
+        /**
+         * Properties of a Factor.
+         * @deprecated Use enclavewallet.v1.Factor.$Properties instead.
+         */
+        interface IFactor extends enclavewallet.v1.Factor.$Properties {
+        }
+
+        /** One factor of a wallet. */
+        class Factor {
+
+            /**
+             * Constructs a new Factor.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.Factor.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** "pin" or "recovery-code" (later "passkey"). */
+            kind: string;
+
+            /** Unix ms it was added; 0 when the blob predates key slots. */
+            createdAtMs: number;
+
+            /** Unix ms it last opened the wallet; 0 when never (or not since recorded). */
+            lastUsedAtMs: number;
+
+            /**
+             * Creates a new Factor instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Factor instance
+             */
+            static create(properties: enclavewallet.v1.Factor.$Shape): enclavewallet.v1.Factor & enclavewallet.v1.Factor.$Shape;
+            static create(properties?: enclavewallet.v1.Factor.$Properties): enclavewallet.v1.Factor;
+
+            /**
+             * Encodes the specified Factor message. Does not implicitly {@link enclavewallet.v1.Factor.verify|verify} messages.
+             * @param message Factor message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.Factor.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Factor message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.Factor & enclavewallet.v1.Factor.$Shape} Factor
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.Factor & enclavewallet.v1.Factor.$Shape;
+
+            /**
+             * Verifies a Factor message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a Factor message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Factor
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.Factor;
+
+            /**
+             * Creates a plain object from a Factor message. Also converts values to other types if specified.
+             * @param message Factor
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.Factor, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Factor to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Factor {
+
+            /** Properties of a Factor. */
+            interface $Properties {
+
+                /** "pin" or "recovery-code" (later "passkey"). */
+                kind?: (string|null);
+
+                /** Unix ms it was added; 0 when the blob predates key slots. */
+                createdAtMs?: (number|null);
+
+                /** Unix ms it last opened the wallet; 0 when never (or not since recorded). */
+                lastUsedAtMs?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Factor. */
+            type $Shape = enclavewallet.v1.Factor.$Properties;
+        }
+
+        /**
+         * Properties of a ListFactorsResponse.
+         * @deprecated Use enclavewallet.v1.ListFactorsResponse.$Properties instead.
+         */
+        interface IListFactorsResponse extends enclavewallet.v1.ListFactorsResponse.$Properties {
+        }
+
+        /** The factors of a wallet. */
+        class ListFactorsResponse {
+
+            /**
+             * Constructs a new ListFactorsResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.ListFactorsResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** In the blob's order: the PIN first. */
+            factors: enclavewallet.v1.Factor.$Properties[];
+
+            /**
+             * Creates a new ListFactorsResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ListFactorsResponse instance
+             */
+            static create(properties: enclavewallet.v1.ListFactorsResponse.$Shape): enclavewallet.v1.ListFactorsResponse & enclavewallet.v1.ListFactorsResponse.$Shape;
+            static create(properties?: enclavewallet.v1.ListFactorsResponse.$Properties): enclavewallet.v1.ListFactorsResponse;
+
+            /**
+             * Encodes the specified ListFactorsResponse message. Does not implicitly {@link enclavewallet.v1.ListFactorsResponse.verify|verify} messages.
+             * @param message ListFactorsResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.ListFactorsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ListFactorsResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.ListFactorsResponse & enclavewallet.v1.ListFactorsResponse.$Shape} ListFactorsResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.ListFactorsResponse & enclavewallet.v1.ListFactorsResponse.$Shape;
+
+            /**
+             * Verifies a ListFactorsResponse message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a ListFactorsResponse message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ListFactorsResponse
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.ListFactorsResponse;
+
+            /**
+             * Creates a plain object from a ListFactorsResponse message. Also converts values to other types if specified.
+             * @param message ListFactorsResponse
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.ListFactorsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ListFactorsResponse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace ListFactorsResponse {
+
+            /** Properties of a ListFactorsResponse. */
+            interface $Properties {
+
+                /** In the blob's order: the PIN first. */
+                factors?: (enclavewallet.v1.Factor.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ListFactorsResponse. */
+            type $Shape = enclavewallet.v1.ListFactorsResponse.$Properties;
         }
 
         /**
@@ -4173,6 +4902,21 @@ export namespace enclavewallet {
 
             /** A new PIN is trivially guessable: one digit repeated or a run (HTTP 422). */
             PIN_TOO_WEAK = 603,
+
+            /**
+             * A recovery code that cannot be one: its length, a character or its
+             * checksum (a typo); nothing was counted (HTTP 422).
+             */
+            RECOVERY_CODE_INVALID = 604,
+
+            /** Wrong recovery code; carries attemptsLeft (HTTP 422). */
+            RECOVERY_CODE_WRONG = 605,
+
+            /** Too many wrong recovery codes; carries retryAfter (HTTP 403). */
+            RECOVERY_LOCKED = 606,
+
+            /** The wallet has no factor of this kind (no recovery code yet) (HTTP 409). */
+            FACTOR_NOT_FOUND = 607,
 
             /** The sealed blob is not a blob this enclave can read (HTTP 422). */
             BLOB_INVALID = 700,

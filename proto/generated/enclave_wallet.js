@@ -50,7 +50,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {enclavewallet.v1.ExportRequest.$Properties|null} ["export"] Export the recovery phrase, encrypted to the user's own key.
              * @property {enclavewallet.v1.ImportRequest.$Properties|null} ["import"] Restore a wallet from a recovery phrase under a new PIN.
              * @property {enclavewallet.v1.UpdateCredentialsRequest.$Properties|null} [updateCredentials] Replace the AWS credentials handed over at init (they expire).
-             * @property {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"} [operation] The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
+             * @property {enclavewallet.v1.NewRecoveryCodeRequest.$Properties|null} [newRecoveryCode] A new recovery code (needs the PIN).
+             * @property {enclavewallet.v1.ResetPinRequest.$Properties|null} [resetPin] A new PIN with the recovery code.
+             * @property {enclavewallet.v1.ListFactorsRequest.$Properties|null} [listFactors] The factors of a wallet.
+             * @property {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"} [operation] The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -78,9 +81,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
              *   "export"?: enclavewallet.v1.ExportRequest.$Shape|null;
              *   "import"?: enclavewallet.v1.ImportRequest.$Shape|null;
              *   updateCredentials?: enclavewallet.v1.UpdateCredentialsRequest.$Shape|null;
+             *   newRecoveryCode?: enclavewallet.v1.NewRecoveryCodeRequest.$Shape|null;
+             *   resetPin?: enclavewallet.v1.ResetPinRequest.$Shape|null;
+             *   listFactors?: enclavewallet.v1.ListFactorsRequest.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape })
+             *   ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "newRecoveryCode"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.NewRecoveryCodeRequest.$Shape; resetPin?: null; listFactors?: null }|{ operation?: "resetPin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.ResetPinRequest.$Shape; listFactors?: null }|{ operation?: "listFactors"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsRequest.$Shape })
              * )} enclavewallet.v1.HostRequest.$Shape
              */
 
@@ -208,17 +214,41 @@ export const enclavewallet = $root.enclavewallet = (() => {
              */
             HostRequest.prototype.updateCredentials = null;
 
+            /**
+             * A new recovery code (needs the PIN).
+             * @member {enclavewallet.v1.NewRecoveryCodeRequest.$Properties|null|undefined} newRecoveryCode
+             * @memberof enclavewallet.v1.HostRequest
+             * @instance
+             */
+            HostRequest.prototype.newRecoveryCode = null;
+
+            /**
+             * A new PIN with the recovery code.
+             * @member {enclavewallet.v1.ResetPinRequest.$Properties|null|undefined} resetPin
+             * @memberof enclavewallet.v1.HostRequest
+             * @instance
+             */
+            HostRequest.prototype.resetPin = null;
+
+            /**
+             * The factors of a wallet.
+             * @member {enclavewallet.v1.ListFactorsRequest.$Properties|null|undefined} listFactors
+             * @memberof enclavewallet.v1.HostRequest
+             * @instance
+             */
+            HostRequest.prototype.listFactors = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
-             * @member {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|undefined} operation
+             * @member {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|undefined} operation
              * @memberof enclavewallet.v1.HostRequest
              * @instance
              */
             $Object.defineProperty(HostRequest.prototype, "operation", {
-                get: $util.oneOfGetter($oneOfFields = ["init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials"]),
+                get: $util.oneOfGetter($oneOfFields = ["init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -280,6 +310,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     $root.enclavewallet.v1.ImportRequest.encode(message["import"], writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.updateCredentials != null && $Object.hasOwnProperty.call(message, "updateCredentials"))
                     $root.enclavewallet.v1.UpdateCredentialsRequest.encode(message.updateCredentials, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode"))
+                    $root.enclavewallet.v1.NewRecoveryCodeRequest.encode(message.newRecoveryCode, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
+                if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin"))
+                    $root.enclavewallet.v1.ResetPinRequest.encode(message.resetPin, writer.uint32(/* id 21, wireType 2 =*/170).fork(), _depth + 1).ldelim();
+                if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors"))
+                    $root.enclavewallet.v1.ListFactorsRequest.encode(message.listFactors, writer.uint32(/* id 22, wireType 2 =*/178).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -419,6 +455,27 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 break;
                             message.updateCredentials = $root.enclavewallet.v1.UpdateCredentialsRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.updateCredentials);
                             message.operation = "updateCredentials";
+                            continue;
+                        }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            message.newRecoveryCode = $root.enclavewallet.v1.NewRecoveryCodeRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.newRecoveryCode);
+                            message.operation = "newRecoveryCode";
+                            continue;
+                        }
+                    case 21: {
+                            if (wireType !== 2)
+                                break;
+                            message.resetPin = $root.enclavewallet.v1.ResetPinRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.resetPin);
+                            message.operation = "resetPin";
+                            continue;
+                        }
+                    case 22: {
+                            if (wireType !== 2)
+                                break;
+                            message.listFactors = $root.enclavewallet.v1.ListFactorsRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.listFactors);
+                            message.operation = "listFactors";
                             continue;
                         }
                     }
@@ -561,6 +618,36 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             return "updateCredentials." + error;
                     }
                 }
+                if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode")) {
+                    if (properties.operation === 1)
+                        return "operation: multiple values";
+                    properties.operation = 1;
+                    {
+                        let error = $root.enclavewallet.v1.NewRecoveryCodeRequest.verify(message.newRecoveryCode, _depth + 1);
+                        if (error)
+                            return "newRecoveryCode." + error;
+                    }
+                }
+                if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin")) {
+                    if (properties.operation === 1)
+                        return "operation: multiple values";
+                    properties.operation = 1;
+                    {
+                        let error = $root.enclavewallet.v1.ResetPinRequest.verify(message.resetPin, _depth + 1);
+                        if (error)
+                            return "resetPin." + error;
+                    }
+                }
+                if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors")) {
+                    if (properties.operation === 1)
+                        return "operation: multiple values";
+                    properties.operation = 1;
+                    {
+                        let error = $root.enclavewallet.v1.ListFactorsRequest.verify(message.listFactors, _depth + 1);
+                        if (error)
+                            return "listFactors." + error;
+                    }
+                }
                 return null;
             };
 
@@ -647,6 +734,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (!$util.isObject(object.updateCredentials))
                         throw $TypeError(".enclavewallet.v1.HostRequest.updateCredentials: object expected");
                     message.updateCredentials = $root.enclavewallet.v1.UpdateCredentialsRequest.fromObject(object.updateCredentials, _depth + 1);
+                }
+                if (object.newRecoveryCode != null) {
+                    if (!$util.isObject(object.newRecoveryCode))
+                        throw $TypeError(".enclavewallet.v1.HostRequest.newRecoveryCode: object expected");
+                    message.newRecoveryCode = $root.enclavewallet.v1.NewRecoveryCodeRequest.fromObject(object.newRecoveryCode, _depth + 1);
+                }
+                if (object.resetPin != null) {
+                    if (!$util.isObject(object.resetPin))
+                        throw $TypeError(".enclavewallet.v1.HostRequest.resetPin: object expected");
+                    message.resetPin = $root.enclavewallet.v1.ResetPinRequest.fromObject(object.resetPin, _depth + 1);
+                }
+                if (object.listFactors != null) {
+                    if (!$util.isObject(object.listFactors))
+                        throw $TypeError(".enclavewallet.v1.HostRequest.listFactors: object expected");
+                    message.listFactors = $root.enclavewallet.v1.ListFactorsRequest.fromObject(object.listFactors, _depth + 1);
                 }
                 return message;
             };
@@ -738,6 +840,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (options.oneofs)
                         object.operation = "updateCredentials";
                 }
+                if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode")) {
+                    object.newRecoveryCode = $root.enclavewallet.v1.NewRecoveryCodeRequest.toObject(message.newRecoveryCode, options, _depth + 1);
+                    if (options.oneofs)
+                        object.operation = "newRecoveryCode";
+                }
+                if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin")) {
+                    object.resetPin = $root.enclavewallet.v1.ResetPinRequest.toObject(message.resetPin, options, _depth + 1);
+                    if (options.oneofs)
+                        object.operation = "resetPin";
+                }
+                if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors")) {
+                    object.listFactors = $root.enclavewallet.v1.ListFactorsRequest.toObject(message.listFactors, options, _depth + 1);
+                    if (options.oneofs)
+                        object.operation = "listFactors";
+                }
                 return object;
             };
 
@@ -774,7 +891,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {enclavewallet.v1.ExportResponse.$Properties|null} ["export"] Answer to ExportRequest.
              * @property {enclavewallet.v1.CreateWalletResponse.$Properties|null} ["import"] Answer to ImportRequest (same shape as a created wallet).
              * @property {enclavewallet.v1.UpdateCredentialsResponse.$Properties|null} [updateCredentials] Answer to UpdateCredentialsRequest.
-             * @property {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"} [result] The outcome. Exactly one is set.
+             * @property {enclavewallet.v1.RecoveryCodeResponse.$Properties|null} [newRecoveryCode] Answer to NewRecoveryCodeRequest.
+             * @property {enclavewallet.v1.RecoveryCodeResponse.$Properties|null} [resetPin] Answer to ResetPinRequest.
+             * @property {enclavewallet.v1.ListFactorsResponse.$Properties|null} [listFactors] Answer to ListFactorsRequest.
+             * @property {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"} [result] The outcome. Exactly one is set.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -802,9 +922,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
              *   "export"?: enclavewallet.v1.ExportResponse.$Shape|null;
              *   "import"?: enclavewallet.v1.CreateWalletResponse.$Shape|null;
              *   updateCredentials?: enclavewallet.v1.UpdateCredentialsResponse.$Shape|null;
+             *   newRecoveryCode?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
+             *   resetPin?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
+             *   listFactors?: enclavewallet.v1.ListFactorsResponse.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape })
+             *   ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "newRecoveryCode"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.RecoveryCodeResponse.$Shape; resetPin?: null; listFactors?: null }|{ result?: "resetPin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.RecoveryCodeResponse.$Shape; listFactors?: null }|{ result?: "listFactors"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsResponse.$Shape })
              * )} enclavewallet.v1.EnclaveResponse.$Shape
              */
 
@@ -929,17 +1052,41 @@ export const enclavewallet = $root.enclavewallet = (() => {
              */
             EnclaveResponse.prototype.updateCredentials = null;
 
+            /**
+             * Answer to NewRecoveryCodeRequest.
+             * @member {enclavewallet.v1.RecoveryCodeResponse.$Properties|null|undefined} newRecoveryCode
+             * @memberof enclavewallet.v1.EnclaveResponse
+             * @instance
+             */
+            EnclaveResponse.prototype.newRecoveryCode = null;
+
+            /**
+             * Answer to ResetPinRequest.
+             * @member {enclavewallet.v1.RecoveryCodeResponse.$Properties|null|undefined} resetPin
+             * @memberof enclavewallet.v1.EnclaveResponse
+             * @instance
+             */
+            EnclaveResponse.prototype.resetPin = null;
+
+            /**
+             * Answer to ListFactorsRequest.
+             * @member {enclavewallet.v1.ListFactorsResponse.$Properties|null|undefined} listFactors
+             * @memberof enclavewallet.v1.EnclaveResponse
+             * @instance
+             */
+            EnclaveResponse.prototype.listFactors = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * The outcome. Exactly one is set.
-             * @member {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|undefined} result
+             * @member {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|undefined} result
              * @memberof enclavewallet.v1.EnclaveResponse
              * @instance
              */
             $Object.defineProperty(EnclaveResponse.prototype, "result", {
-                get: $util.oneOfGetter($oneOfFields = ["error", "init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials"]),
+                get: $util.oneOfGetter($oneOfFields = ["error", "init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1001,6 +1148,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     $root.enclavewallet.v1.CreateWalletResponse.encode(message["import"], writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.updateCredentials != null && $Object.hasOwnProperty.call(message, "updateCredentials"))
                     $root.enclavewallet.v1.UpdateCredentialsResponse.encode(message.updateCredentials, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode"))
+                    $root.enclavewallet.v1.RecoveryCodeResponse.encode(message.newRecoveryCode, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
+                if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin"))
+                    $root.enclavewallet.v1.RecoveryCodeResponse.encode(message.resetPin, writer.uint32(/* id 21, wireType 2 =*/170).fork(), _depth + 1).ldelim();
+                if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors"))
+                    $root.enclavewallet.v1.ListFactorsResponse.encode(message.listFactors, writer.uint32(/* id 22, wireType 2 =*/178).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1138,6 +1291,27 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 break;
                             message.updateCredentials = $root.enclavewallet.v1.UpdateCredentialsResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.updateCredentials);
                             message.result = "updateCredentials";
+                            continue;
+                        }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            message.newRecoveryCode = $root.enclavewallet.v1.RecoveryCodeResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.newRecoveryCode);
+                            message.result = "newRecoveryCode";
+                            continue;
+                        }
+                    case 21: {
+                            if (wireType !== 2)
+                                break;
+                            message.resetPin = $root.enclavewallet.v1.RecoveryCodeResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.resetPin);
+                            message.result = "resetPin";
+                            continue;
+                        }
+                    case 22: {
+                            if (wireType !== 2)
+                                break;
+                            message.listFactors = $root.enclavewallet.v1.ListFactorsResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.listFactors);
+                            message.result = "listFactors";
                             continue;
                         }
                     }
@@ -1287,6 +1461,36 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             return "updateCredentials." + error;
                     }
                 }
+                if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode")) {
+                    if (properties.result === 1)
+                        return "result: multiple values";
+                    properties.result = 1;
+                    {
+                        let error = $root.enclavewallet.v1.RecoveryCodeResponse.verify(message.newRecoveryCode, _depth + 1);
+                        if (error)
+                            return "newRecoveryCode." + error;
+                    }
+                }
+                if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin")) {
+                    if (properties.result === 1)
+                        return "result: multiple values";
+                    properties.result = 1;
+                    {
+                        let error = $root.enclavewallet.v1.RecoveryCodeResponse.verify(message.resetPin, _depth + 1);
+                        if (error)
+                            return "resetPin." + error;
+                    }
+                }
+                if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors")) {
+                    if (properties.result === 1)
+                        return "result: multiple values";
+                    properties.result = 1;
+                    {
+                        let error = $root.enclavewallet.v1.ListFactorsResponse.verify(message.listFactors, _depth + 1);
+                        if (error)
+                            return "listFactors." + error;
+                    }
+                }
                 return null;
             };
 
@@ -1375,6 +1579,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (!$util.isObject(object.updateCredentials))
                         throw $TypeError(".enclavewallet.v1.EnclaveResponse.updateCredentials: object expected");
                     message.updateCredentials = $root.enclavewallet.v1.UpdateCredentialsResponse.fromObject(object.updateCredentials, _depth + 1);
+                }
+                if (object.newRecoveryCode != null) {
+                    if (!$util.isObject(object.newRecoveryCode))
+                        throw $TypeError(".enclavewallet.v1.EnclaveResponse.newRecoveryCode: object expected");
+                    message.newRecoveryCode = $root.enclavewallet.v1.RecoveryCodeResponse.fromObject(object.newRecoveryCode, _depth + 1);
+                }
+                if (object.resetPin != null) {
+                    if (!$util.isObject(object.resetPin))
+                        throw $TypeError(".enclavewallet.v1.EnclaveResponse.resetPin: object expected");
+                    message.resetPin = $root.enclavewallet.v1.RecoveryCodeResponse.fromObject(object.resetPin, _depth + 1);
+                }
+                if (object.listFactors != null) {
+                    if (!$util.isObject(object.listFactors))
+                        throw $TypeError(".enclavewallet.v1.EnclaveResponse.listFactors: object expected");
+                    message.listFactors = $root.enclavewallet.v1.ListFactorsResponse.fromObject(object.listFactors, _depth + 1);
                 }
                 return message;
             };
@@ -1467,6 +1686,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.updateCredentials = $root.enclavewallet.v1.UpdateCredentialsResponse.toObject(message.updateCredentials, options, _depth + 1);
                     if (options.oneofs)
                         object.result = "updateCredentials";
+                }
+                if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode")) {
+                    object.newRecoveryCode = $root.enclavewallet.v1.RecoveryCodeResponse.toObject(message.newRecoveryCode, options, _depth + 1);
+                    if (options.oneofs)
+                        object.result = "newRecoveryCode";
+                }
+                if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin")) {
+                    object.resetPin = $root.enclavewallet.v1.RecoveryCodeResponse.toObject(message.resetPin, options, _depth + 1);
+                    if (options.oneofs)
+                        object.result = "resetPin";
+                }
+                if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors")) {
+                    object.listFactors = $root.enclavewallet.v1.ListFactorsResponse.toObject(message.listFactors, options, _depth + 1);
+                    if (options.oneofs)
+                        object.result = "listFactors";
                 }
                 return object;
             };
@@ -1946,6 +2180,22 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case "PIN_TOO_WEAK":
                     case 603:
                         message.code = 603;
+                        break;
+                    case "RECOVERY_CODE_INVALID":
+                    case 604:
+                        message.code = 604;
+                        break;
+                    case "RECOVERY_CODE_WRONG":
+                    case 605:
+                        message.code = 605;
+                        break;
+                    case "RECOVERY_LOCKED":
+                    case 606:
+                        message.code = 606;
+                        break;
+                    case "FACTOR_NOT_FOUND":
+                    case 607:
+                        message.code = 607;
                         break;
                     case "BLOB_INVALID":
                     case 700:
@@ -6566,7 +6816,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @typedef {Object} enclavewallet.v1.CreateWalletRequest.$Properties
              * @property {string|null} [userId] The authenticated user's stable id (the envelope's `sub`).
              * @property {string|null} [walletId] The id the host chose for the new wallet; bound into the sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "create-wallet", carrying the new PIN.
+             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "create-wallet", carrying the new PIN; with
+             * recovery_public_key, its digest is SHA-256 of that key.
+             * @property {Uint8Array|null} [recoveryPublicKey] Optional: the client's X25519 public key (32 bytes) to seal a new
+             * recovery code to (encrypted_recovery_code in the answer).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6615,12 +6868,22 @@ export const enclavewallet = $root.enclavewallet = (() => {
             CreateWalletRequest.prototype.walletId = "";
 
             /**
-             * HPKE envelope, purpose "create-wallet", carrying the new PIN.
+             * HPKE envelope, purpose "create-wallet", carrying the new PIN; with
+             * recovery_public_key, its digest is SHA-256 of that key.
              * @member {Uint8Array} pinEnvelope
              * @memberof enclavewallet.v1.CreateWalletRequest
              * @instance
              */
             CreateWalletRequest.prototype.pinEnvelope = $util.newBuffer([]);
+
+            /**
+             * Optional: the client's X25519 public key (32 bytes) to seal a new
+             * recovery code to (encrypted_recovery_code in the answer).
+             * @member {Uint8Array} recoveryPublicKey
+             * @memberof enclavewallet.v1.CreateWalletRequest
+             * @instance
+             */
+            CreateWalletRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
 
             /**
              * Creates a new CreateWalletRequest instance using the specified properties.
@@ -6660,6 +6923,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.pinEnvelope);
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.recoveryPublicKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6731,6 +6996,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 delete message.pinEnvelope;
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.recoveryPublicKey = value;
+                            else
+                                delete message.recoveryPublicKey;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6772,6 +7046,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
                     if (!(message.pinEnvelope && typeof message.pinEnvelope.length === "number" || $util.isString(message.pinEnvelope)))
                         return "pinEnvelope: buffer expected";
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    if (!(message.recoveryPublicKey && typeof message.recoveryPublicKey.length === "number" || $util.isString(message.recoveryPublicKey)))
+                        return "recoveryPublicKey: buffer expected";
                 return null;
             };
 
@@ -6805,6 +7082,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             $util.base64.decode(object.pinEnvelope, message.pinEnvelope = $util.newBuffer($util.base64.length(object.pinEnvelope)), 0);
                         else if (object.pinEnvelope.length >= 0)
                             message.pinEnvelope = object.pinEnvelope;
+                if (object.recoveryPublicKey != null)
+                    if (object.recoveryPublicKey.length)
+                        if (typeof object.recoveryPublicKey === "string")
+                            $util.base64.decode(object.recoveryPublicKey, message.recoveryPublicKey = $util.newBuffer($util.base64.length(object.recoveryPublicKey)), 0);
+                        else if (object.recoveryPublicKey.length >= 0)
+                            message.recoveryPublicKey = object.recoveryPublicKey;
                 return message;
             };
 
@@ -6835,6 +7118,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         if (options.bytes !== $Array)
                             object.pinEnvelope = $util.newBuffer(object.pinEnvelope);
                     }
+                    if (options.bytes === $String)
+                        object.recoveryPublicKey = "";
+                    else {
+                        object.recoveryPublicKey = [];
+                        if (options.bytes !== $Array)
+                            object.recoveryPublicKey = $util.newBuffer(object.recoveryPublicKey);
+                    }
                 }
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
                     object.userId = message.userId;
@@ -6842,6 +7132,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.walletId = message.walletId;
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
                     object.pinEnvelope = options.bytes === $String ? $util.base64.encode(message.pinEnvelope, 0, message.pinEnvelope.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.pinEnvelope) : message.pinEnvelope;
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    object.recoveryPublicKey = options.bytes === $String ? $util.base64.encode(message.recoveryPublicKey, 0, message.recoveryPublicKey.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.recoveryPublicKey) : message.recoveryPublicKey;
                 return object;
             };
 
@@ -6866,6 +7158,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @typedef {Object} enclavewallet.v1.CreateWalletResponse.$Properties
              * @property {Uint8Array|null} [sealedBlob] The sealed wallet for the host to store opaque.
              * @property {Array.<enclavewallet.v1.Account.$Properties>|null} [accounts] The initial public accounts (index 0 of each supported network).
+             * @property {Uint8Array|null} [encryptedRecoveryCode] With recovery_public_key: the wallet's recovery code, HPKE-sealed to
+             * that key (info "enclave-wallet/recovery-code/v1"); the host cannot read it.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6915,6 +7209,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
             CreateWalletResponse.prototype.accounts = $util.emptyArray;
 
             /**
+             * With recovery_public_key: the wallet's recovery code, HPKE-sealed to
+             * that key (info "enclave-wallet/recovery-code/v1"); the host cannot read it.
+             * @member {Uint8Array} encryptedRecoveryCode
+             * @memberof enclavewallet.v1.CreateWalletResponse
+             * @instance
+             */
+            CreateWalletResponse.prototype.encryptedRecoveryCode = $util.newBuffer([]);
+
+            /**
              * Creates a new CreateWalletResponse instance using the specified properties.
              * @function create
              * @memberof enclavewallet.v1.CreateWalletResponse
@@ -6951,6 +7254,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.accounts != null && message.accounts.length)
                     for (let i = 0; i < message.accounts.length; ++i)
                         $root.enclavewallet.v1.Account.encode(message.accounts[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode") && message.encryptedRecoveryCode.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.encryptedRecoveryCode);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7012,6 +7317,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             message.accounts.push($root.enclavewallet.v1.Account.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.encryptedRecoveryCode = value;
+                            else
+                                delete message.encryptedRecoveryCode;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7056,6 +7370,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             return "accounts." + error;
                     }
                 }
+                if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode"))
+                    if (!(message.encryptedRecoveryCode && typeof message.encryptedRecoveryCode.length === "number" || $util.isString(message.encryptedRecoveryCode)))
+                        return "encryptedRecoveryCode: buffer expected";
                 return null;
             };
 
@@ -7093,6 +7410,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         message.accounts[i] = $root.enclavewallet.v1.Account.fromObject(object.accounts[i], _depth + 1);
                     }
                 }
+                if (object.encryptedRecoveryCode != null)
+                    if (object.encryptedRecoveryCode.length)
+                        if (typeof object.encryptedRecoveryCode === "string")
+                            $util.base64.decode(object.encryptedRecoveryCode, message.encryptedRecoveryCode = $util.newBuffer($util.base64.length(object.encryptedRecoveryCode)), 0);
+                        else if (object.encryptedRecoveryCode.length >= 0)
+                            message.encryptedRecoveryCode = object.encryptedRecoveryCode;
                 return message;
             };
 
@@ -7115,7 +7438,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 let object = {};
                 if (options.arrays || options.defaults)
                     object.accounts = [];
-                if (options.defaults)
+                if (options.defaults) {
                     if (options.bytes === $String)
                         object.sealedBlob = "";
                     else {
@@ -7123,6 +7446,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         if (options.bytes !== $Array)
                             object.sealedBlob = $util.newBuffer(object.sealedBlob);
                     }
+                    if (options.bytes === $String)
+                        object.encryptedRecoveryCode = "";
+                    else {
+                        object.encryptedRecoveryCode = [];
+                        if (options.bytes !== $Array)
+                            object.encryptedRecoveryCode = $util.newBuffer(object.encryptedRecoveryCode);
+                    }
+                }
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
                     object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
                 if (message.accounts && message.accounts.length) {
@@ -7130,6 +7461,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     for (let j = 0; j < message.accounts.length; ++j)
                         object.accounts[j] = $root.enclavewallet.v1.Account.toObject(message.accounts[j], options, _depth + 1);
                 }
+                if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode"))
+                    object.encryptedRecoveryCode = options.bytes === $String ? $util.base64.encode(message.encryptedRecoveryCode, 0, message.encryptedRecoveryCode.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.encryptedRecoveryCode) : message.encryptedRecoveryCode;
                 return object;
             };
 
@@ -12065,7 +12398,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @typedef {Object} enclavewallet.v1.ImportRequest.$Properties
              * @property {string|null} [userId] The authenticated user's id.
              * @property {string|null} [walletId] The id the host chose for the restored wallet.
-             * @property {Uint8Array|null} [recoveryEnvelope] HPKE envelope, purpose "import", carrying the mnemonic and the new PIN.
+             * @property {Uint8Array|null} [recoveryEnvelope] HPKE envelope, purpose "import", carrying the mnemonic and the new PIN;
+             * with recovery_public_key, its digest is SHA-256 of that key.
+             * @property {Uint8Array|null} [recoveryPublicKey] Optional: as in CreateWalletRequest.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -12114,12 +12449,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
             ImportRequest.prototype.walletId = "";
 
             /**
-             * HPKE envelope, purpose "import", carrying the mnemonic and the new PIN.
+             * HPKE envelope, purpose "import", carrying the mnemonic and the new PIN;
+             * with recovery_public_key, its digest is SHA-256 of that key.
              * @member {Uint8Array} recoveryEnvelope
              * @memberof enclavewallet.v1.ImportRequest
              * @instance
              */
             ImportRequest.prototype.recoveryEnvelope = $util.newBuffer([]);
+
+            /**
+             * Optional: as in CreateWalletRequest.
+             * @member {Uint8Array} recoveryPublicKey
+             * @memberof enclavewallet.v1.ImportRequest
+             * @instance
+             */
+            ImportRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
 
             /**
              * Creates a new ImportRequest instance using the specified properties.
@@ -12159,6 +12503,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
                 if (message.recoveryEnvelope != null && $Object.hasOwnProperty.call(message, "recoveryEnvelope") && message.recoveryEnvelope.length)
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.recoveryEnvelope);
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.recoveryPublicKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -12230,6 +12576,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 delete message.recoveryEnvelope;
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.recoveryPublicKey = value;
+                            else
+                                delete message.recoveryPublicKey;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -12271,6 +12626,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.recoveryEnvelope != null && $Object.hasOwnProperty.call(message, "recoveryEnvelope"))
                     if (!(message.recoveryEnvelope && typeof message.recoveryEnvelope.length === "number" || $util.isString(message.recoveryEnvelope)))
                         return "recoveryEnvelope: buffer expected";
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    if (!(message.recoveryPublicKey && typeof message.recoveryPublicKey.length === "number" || $util.isString(message.recoveryPublicKey)))
+                        return "recoveryPublicKey: buffer expected";
                 return null;
             };
 
@@ -12304,6 +12662,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             $util.base64.decode(object.recoveryEnvelope, message.recoveryEnvelope = $util.newBuffer($util.base64.length(object.recoveryEnvelope)), 0);
                         else if (object.recoveryEnvelope.length >= 0)
                             message.recoveryEnvelope = object.recoveryEnvelope;
+                if (object.recoveryPublicKey != null)
+                    if (object.recoveryPublicKey.length)
+                        if (typeof object.recoveryPublicKey === "string")
+                            $util.base64.decode(object.recoveryPublicKey, message.recoveryPublicKey = $util.newBuffer($util.base64.length(object.recoveryPublicKey)), 0);
+                        else if (object.recoveryPublicKey.length >= 0)
+                            message.recoveryPublicKey = object.recoveryPublicKey;
                 return message;
             };
 
@@ -12334,6 +12698,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         if (options.bytes !== $Array)
                             object.recoveryEnvelope = $util.newBuffer(object.recoveryEnvelope);
                     }
+                    if (options.bytes === $String)
+                        object.recoveryPublicKey = "";
+                    else {
+                        object.recoveryPublicKey = [];
+                        if (options.bytes !== $Array)
+                            object.recoveryPublicKey = $util.newBuffer(object.recoveryPublicKey);
+                    }
                 }
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
                     object.userId = message.userId;
@@ -12341,6 +12712,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.walletId = message.walletId;
                 if (message.recoveryEnvelope != null && $Object.hasOwnProperty.call(message, "recoveryEnvelope"))
                     object.recoveryEnvelope = options.bytes === $String ? $util.base64.encode(message.recoveryEnvelope, 0, message.recoveryEnvelope.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.recoveryEnvelope) : message.recoveryEnvelope;
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    object.recoveryPublicKey = options.bytes === $String ? $util.base64.encode(message.recoveryPublicKey, 0, message.recoveryPublicKey.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.recoveryPublicKey) : message.recoveryPublicKey;
                 return object;
             };
 
@@ -12356,6 +12729,1913 @@ export const enclavewallet = $root.enclavewallet = (() => {
             };
 
             return ImportRequest;
+        })();
+
+        v1.NewRecoveryCodeRequest = (function() {
+
+            /**
+             * Properties of a NewRecoveryCodeRequest.
+             * @typedef {Object} enclavewallet.v1.NewRecoveryCodeRequest.$Properties
+             * @property {string|null} [userId] The authenticated user's id.
+             * @property {string|null} [walletId] The target wallet.
+             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
+             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "recovery-code", digest = SHA-256(recovery_public_key).
+             * @property {Uint8Array|null} [recoveryPublicKey] The client's X25519 public key (32 bytes) to seal the new code to.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NewRecoveryCodeRequest.
+             * @memberof enclavewallet.v1
+             * @interface INewRecoveryCodeRequest
+             * @augments enclavewallet.v1.NewRecoveryCodeRequest.$Properties
+             * @deprecated Use enclavewallet.v1.NewRecoveryCodeRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a NewRecoveryCodeRequest.
+             * @typedef {enclavewallet.v1.NewRecoveryCodeRequest.$Properties} enclavewallet.v1.NewRecoveryCodeRequest.$Shape
+             */
+
+            /**
+             * Constructs a new NewRecoveryCodeRequest.
+             * @memberof enclavewallet.v1
+             * @classdesc A new recovery code for a wallet (the PIN authorises it); the old code stops working.
+             * @constructor
+             * @param {enclavewallet.v1.NewRecoveryCodeRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NewRecoveryCodeRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The authenticated user's id.
+             * @member {string} userId
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @instance
+             */
+            NewRecoveryCodeRequest.prototype.userId = "";
+
+            /**
+             * The target wallet.
+             * @member {string} walletId
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @instance
+             */
+            NewRecoveryCodeRequest.prototype.walletId = "";
+
+            /**
+             * The wallet's current sealed blob.
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @instance
+             */
+            NewRecoveryCodeRequest.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * HPKE envelope, purpose "recovery-code", digest = SHA-256(recovery_public_key).
+             * @member {Uint8Array} pinEnvelope
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @instance
+             */
+            NewRecoveryCodeRequest.prototype.pinEnvelope = $util.newBuffer([]);
+
+            /**
+             * The client's X25519 public key (32 bytes) to seal the new code to.
+             * @member {Uint8Array} recoveryPublicKey
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @instance
+             */
+            NewRecoveryCodeRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
+
+            /**
+             * Creates a new NewRecoveryCodeRequest instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @static
+             * @param {enclavewallet.v1.NewRecoveryCodeRequest.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.NewRecoveryCodeRequest} NewRecoveryCodeRequest instance
+             * @type {{
+             *   (properties: enclavewallet.v1.NewRecoveryCodeRequest.$Shape): enclavewallet.v1.NewRecoveryCodeRequest & enclavewallet.v1.NewRecoveryCodeRequest.$Shape;
+             *   (properties?: enclavewallet.v1.NewRecoveryCodeRequest.$Properties): enclavewallet.v1.NewRecoveryCodeRequest;
+             * }}
+             */
+            NewRecoveryCodeRequest.create = function(properties) {
+                return new NewRecoveryCodeRequest(properties);
+            };
+
+            /**
+             * Encodes the specified NewRecoveryCodeRequest message. Does not implicitly {@link enclavewallet.v1.NewRecoveryCodeRequest.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @static
+             * @param {enclavewallet.v1.NewRecoveryCodeRequest.$Properties} message NewRecoveryCodeRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NewRecoveryCodeRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.recoveryPublicKey);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a NewRecoveryCodeRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.NewRecoveryCodeRequest & enclavewallet.v1.NewRecoveryCodeRequest.$Shape} NewRecoveryCodeRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NewRecoveryCodeRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.NewRecoveryCodeRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.walletId = value;
+                            else
+                                delete message.walletId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.pinEnvelope = value;
+                            else
+                                delete message.pinEnvelope;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.recoveryPublicKey = value;
+                            else
+                                delete message.recoveryPublicKey;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a NewRecoveryCodeRequest message.
+             * @function verify
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            NewRecoveryCodeRequest.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (!$util.isString(message.userId))
+                        return "userId: string expected";
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    if (!$util.isString(message.walletId))
+                        return "walletId: string expected";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
+                    if (!(message.pinEnvelope && typeof message.pinEnvelope.length === "number" || $util.isString(message.pinEnvelope)))
+                        return "pinEnvelope: buffer expected";
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    if (!(message.recoveryPublicKey && typeof message.recoveryPublicKey.length === "number" || $util.isString(message.recoveryPublicKey)))
+                        return "recoveryPublicKey: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates a NewRecoveryCodeRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.NewRecoveryCodeRequest} NewRecoveryCodeRequest
+             */
+            NewRecoveryCodeRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.NewRecoveryCodeRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.NewRecoveryCodeRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.NewRecoveryCodeRequest();
+                if (object.userId != null)
+                    if (typeof object.userId !== "string" || object.userId.length)
+                        message.userId = $String(object.userId);
+                if (object.walletId != null)
+                    if (typeof object.walletId !== "string" || object.walletId.length)
+                        message.walletId = $String(object.walletId);
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                if (object.pinEnvelope != null)
+                    if (object.pinEnvelope.length)
+                        if (typeof object.pinEnvelope === "string")
+                            $util.base64.decode(object.pinEnvelope, message.pinEnvelope = $util.newBuffer($util.base64.length(object.pinEnvelope)), 0);
+                        else if (object.pinEnvelope.length >= 0)
+                            message.pinEnvelope = object.pinEnvelope;
+                if (object.recoveryPublicKey != null)
+                    if (object.recoveryPublicKey.length)
+                        if (typeof object.recoveryPublicKey === "string")
+                            $util.base64.decode(object.recoveryPublicKey, message.recoveryPublicKey = $util.newBuffer($util.base64.length(object.recoveryPublicKey)), 0);
+                        else if (object.recoveryPublicKey.length >= 0)
+                            message.recoveryPublicKey = object.recoveryPublicKey;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a NewRecoveryCodeRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @static
+             * @param {enclavewallet.v1.NewRecoveryCodeRequest} message NewRecoveryCodeRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            NewRecoveryCodeRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.userId = "";
+                    object.walletId = "";
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                    if (options.bytes === $String)
+                        object.pinEnvelope = "";
+                    else {
+                        object.pinEnvelope = [];
+                        if (options.bytes !== $Array)
+                            object.pinEnvelope = $util.newBuffer(object.pinEnvelope);
+                    }
+                    if (options.bytes === $String)
+                        object.recoveryPublicKey = "";
+                    else {
+                        object.recoveryPublicKey = [];
+                        if (options.bytes !== $Array)
+                            object.recoveryPublicKey = $util.newBuffer(object.recoveryPublicKey);
+                    }
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    object.userId = message.userId;
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    object.walletId = message.walletId;
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
+                    object.pinEnvelope = options.bytes === $String ? $util.base64.encode(message.pinEnvelope, 0, message.pinEnvelope.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.pinEnvelope) : message.pinEnvelope;
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    object.recoveryPublicKey = options.bytes === $String ? $util.base64.encode(message.recoveryPublicKey, 0, message.recoveryPublicKey.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.recoveryPublicKey) : message.recoveryPublicKey;
+                return object;
+            };
+
+            /**
+             * Converts this NewRecoveryCodeRequest to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            NewRecoveryCodeRequest.prototype.toJSON = function() {
+                return NewRecoveryCodeRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return NewRecoveryCodeRequest;
+        })();
+
+        v1.ResetPinRequest = (function() {
+
+            /**
+             * Properties of a ResetPinRequest.
+             * @typedef {Object} enclavewallet.v1.ResetPinRequest.$Properties
+             * @property {string|null} [userId] The authenticated user's id.
+             * @property {string|null} [walletId] The target wallet.
+             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
+             * @property {Uint8Array|null} [resetEnvelope] HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
+             * digest = SHA-256(recovery_public_key).
+             * @property {Uint8Array|null} [recoveryPublicKey] The client's X25519 public key (32 bytes) to seal the fresh code to.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ResetPinRequest.
+             * @memberof enclavewallet.v1
+             * @interface IResetPinRequest
+             * @augments enclavewallet.v1.ResetPinRequest.$Properties
+             * @deprecated Use enclavewallet.v1.ResetPinRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ResetPinRequest.
+             * @typedef {enclavewallet.v1.ResetPinRequest.$Properties} enclavewallet.v1.ResetPinRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ResetPinRequest.
+             * @memberof enclavewallet.v1
+             * @classdesc A new PIN set with the recovery code; the old PIN and the used code stop
+             * working, the lock-out ends, and a fresh code comes back.
+             * @constructor
+             * @param {enclavewallet.v1.ResetPinRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ResetPinRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The authenticated user's id.
+             * @member {string} userId
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @instance
+             */
+            ResetPinRequest.prototype.userId = "";
+
+            /**
+             * The target wallet.
+             * @member {string} walletId
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @instance
+             */
+            ResetPinRequest.prototype.walletId = "";
+
+            /**
+             * The wallet's current sealed blob.
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @instance
+             */
+            ResetPinRequest.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
+             * digest = SHA-256(recovery_public_key).
+             * @member {Uint8Array} resetEnvelope
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @instance
+             */
+            ResetPinRequest.prototype.resetEnvelope = $util.newBuffer([]);
+
+            /**
+             * The client's X25519 public key (32 bytes) to seal the fresh code to.
+             * @member {Uint8Array} recoveryPublicKey
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @instance
+             */
+            ResetPinRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
+
+            /**
+             * Creates a new ResetPinRequest instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @static
+             * @param {enclavewallet.v1.ResetPinRequest.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.ResetPinRequest} ResetPinRequest instance
+             * @type {{
+             *   (properties: enclavewallet.v1.ResetPinRequest.$Shape): enclavewallet.v1.ResetPinRequest & enclavewallet.v1.ResetPinRequest.$Shape;
+             *   (properties?: enclavewallet.v1.ResetPinRequest.$Properties): enclavewallet.v1.ResetPinRequest;
+             * }}
+             */
+            ResetPinRequest.create = function(properties) {
+                return new ResetPinRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ResetPinRequest message. Does not implicitly {@link enclavewallet.v1.ResetPinRequest.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @static
+             * @param {enclavewallet.v1.ResetPinRequest.$Properties} message ResetPinRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ResetPinRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                if (message.resetEnvelope != null && $Object.hasOwnProperty.call(message, "resetEnvelope") && message.resetEnvelope.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.resetEnvelope);
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.recoveryPublicKey);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ResetPinRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.ResetPinRequest & enclavewallet.v1.ResetPinRequest.$Shape} ResetPinRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ResetPinRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.ResetPinRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.walletId = value;
+                            else
+                                delete message.walletId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.resetEnvelope = value;
+                            else
+                                delete message.resetEnvelope;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.recoveryPublicKey = value;
+                            else
+                                delete message.recoveryPublicKey;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a ResetPinRequest message.
+             * @function verify
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            ResetPinRequest.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (!$util.isString(message.userId))
+                        return "userId: string expected";
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    if (!$util.isString(message.walletId))
+                        return "walletId: string expected";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                if (message.resetEnvelope != null && $Object.hasOwnProperty.call(message, "resetEnvelope"))
+                    if (!(message.resetEnvelope && typeof message.resetEnvelope.length === "number" || $util.isString(message.resetEnvelope)))
+                        return "resetEnvelope: buffer expected";
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    if (!(message.recoveryPublicKey && typeof message.recoveryPublicKey.length === "number" || $util.isString(message.recoveryPublicKey)))
+                        return "recoveryPublicKey: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates a ResetPinRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.ResetPinRequest} ResetPinRequest
+             */
+            ResetPinRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.ResetPinRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.ResetPinRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.ResetPinRequest();
+                if (object.userId != null)
+                    if (typeof object.userId !== "string" || object.userId.length)
+                        message.userId = $String(object.userId);
+                if (object.walletId != null)
+                    if (typeof object.walletId !== "string" || object.walletId.length)
+                        message.walletId = $String(object.walletId);
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                if (object.resetEnvelope != null)
+                    if (object.resetEnvelope.length)
+                        if (typeof object.resetEnvelope === "string")
+                            $util.base64.decode(object.resetEnvelope, message.resetEnvelope = $util.newBuffer($util.base64.length(object.resetEnvelope)), 0);
+                        else if (object.resetEnvelope.length >= 0)
+                            message.resetEnvelope = object.resetEnvelope;
+                if (object.recoveryPublicKey != null)
+                    if (object.recoveryPublicKey.length)
+                        if (typeof object.recoveryPublicKey === "string")
+                            $util.base64.decode(object.recoveryPublicKey, message.recoveryPublicKey = $util.newBuffer($util.base64.length(object.recoveryPublicKey)), 0);
+                        else if (object.recoveryPublicKey.length >= 0)
+                            message.recoveryPublicKey = object.recoveryPublicKey;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ResetPinRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @static
+             * @param {enclavewallet.v1.ResetPinRequest} message ResetPinRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ResetPinRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.userId = "";
+                    object.walletId = "";
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                    if (options.bytes === $String)
+                        object.resetEnvelope = "";
+                    else {
+                        object.resetEnvelope = [];
+                        if (options.bytes !== $Array)
+                            object.resetEnvelope = $util.newBuffer(object.resetEnvelope);
+                    }
+                    if (options.bytes === $String)
+                        object.recoveryPublicKey = "";
+                    else {
+                        object.recoveryPublicKey = [];
+                        if (options.bytes !== $Array)
+                            object.recoveryPublicKey = $util.newBuffer(object.recoveryPublicKey);
+                    }
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    object.userId = message.userId;
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    object.walletId = message.walletId;
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                if (message.resetEnvelope != null && $Object.hasOwnProperty.call(message, "resetEnvelope"))
+                    object.resetEnvelope = options.bytes === $String ? $util.base64.encode(message.resetEnvelope, 0, message.resetEnvelope.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.resetEnvelope) : message.resetEnvelope;
+                if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey"))
+                    object.recoveryPublicKey = options.bytes === $String ? $util.base64.encode(message.recoveryPublicKey, 0, message.recoveryPublicKey.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.recoveryPublicKey) : message.recoveryPublicKey;
+                return object;
+            };
+
+            /**
+             * Converts this ResetPinRequest to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.ResetPinRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ResetPinRequest.prototype.toJSON = function() {
+                return ResetPinRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return ResetPinRequest;
+        })();
+
+        v1.RecoveryCodeResponse = (function() {
+
+            /**
+             * Properties of a RecoveryCodeResponse.
+             * @typedef {Object} enclavewallet.v1.RecoveryCodeResponse.$Properties
+             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (the next version).
+             * @property {Uint8Array|null} [encryptedRecoveryCode] The new recovery code, HPKE-sealed to the request's recovery_public_key.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecoveryCodeResponse.
+             * @memberof enclavewallet.v1
+             * @interface IRecoveryCodeResponse
+             * @augments enclavewallet.v1.RecoveryCodeResponse.$Properties
+             * @deprecated Use enclavewallet.v1.RecoveryCodeResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecoveryCodeResponse.
+             * @typedef {enclavewallet.v1.RecoveryCodeResponse.$Properties} enclavewallet.v1.RecoveryCodeResponse.$Shape
+             */
+
+            /**
+             * Constructs a new RecoveryCodeResponse.
+             * @memberof enclavewallet.v1
+             * @classdesc The wallet re-sealed with a new recovery code.
+             * @constructor
+             * @param {enclavewallet.v1.RecoveryCodeResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RecoveryCodeResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The re-sealed blob (the next version).
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @instance
+             */
+            RecoveryCodeResponse.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * The new recovery code, HPKE-sealed to the request's recovery_public_key.
+             * @member {Uint8Array} encryptedRecoveryCode
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @instance
+             */
+            RecoveryCodeResponse.prototype.encryptedRecoveryCode = $util.newBuffer([]);
+
+            /**
+             * Creates a new RecoveryCodeResponse instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @static
+             * @param {enclavewallet.v1.RecoveryCodeResponse.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.RecoveryCodeResponse} RecoveryCodeResponse instance
+             * @type {{
+             *   (properties: enclavewallet.v1.RecoveryCodeResponse.$Shape): enclavewallet.v1.RecoveryCodeResponse & enclavewallet.v1.RecoveryCodeResponse.$Shape;
+             *   (properties?: enclavewallet.v1.RecoveryCodeResponse.$Properties): enclavewallet.v1.RecoveryCodeResponse;
+             * }}
+             */
+            RecoveryCodeResponse.create = function(properties) {
+                return new RecoveryCodeResponse(properties);
+            };
+
+            /**
+             * Encodes the specified RecoveryCodeResponse message. Does not implicitly {@link enclavewallet.v1.RecoveryCodeResponse.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @static
+             * @param {enclavewallet.v1.RecoveryCodeResponse.$Properties} message RecoveryCodeResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecoveryCodeResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode") && message.encryptedRecoveryCode.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.encryptedRecoveryCode);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecoveryCodeResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.RecoveryCodeResponse & enclavewallet.v1.RecoveryCodeResponse.$Shape} RecoveryCodeResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecoveryCodeResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.RecoveryCodeResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.encryptedRecoveryCode = value;
+                            else
+                                delete message.encryptedRecoveryCode;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a RecoveryCodeResponse message.
+             * @function verify
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            RecoveryCodeResponse.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode"))
+                    if (!(message.encryptedRecoveryCode && typeof message.encryptedRecoveryCode.length === "number" || $util.isString(message.encryptedRecoveryCode)))
+                        return "encryptedRecoveryCode: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates a RecoveryCodeResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.RecoveryCodeResponse} RecoveryCodeResponse
+             */
+            RecoveryCodeResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.RecoveryCodeResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.RecoveryCodeResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.RecoveryCodeResponse();
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                if (object.encryptedRecoveryCode != null)
+                    if (object.encryptedRecoveryCode.length)
+                        if (typeof object.encryptedRecoveryCode === "string")
+                            $util.base64.decode(object.encryptedRecoveryCode, message.encryptedRecoveryCode = $util.newBuffer($util.base64.length(object.encryptedRecoveryCode)), 0);
+                        else if (object.encryptedRecoveryCode.length >= 0)
+                            message.encryptedRecoveryCode = object.encryptedRecoveryCode;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RecoveryCodeResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @static
+             * @param {enclavewallet.v1.RecoveryCodeResponse} message RecoveryCodeResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RecoveryCodeResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                    if (options.bytes === $String)
+                        object.encryptedRecoveryCode = "";
+                    else {
+                        object.encryptedRecoveryCode = [];
+                        if (options.bytes !== $Array)
+                            object.encryptedRecoveryCode = $util.newBuffer(object.encryptedRecoveryCode);
+                    }
+                }
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode"))
+                    object.encryptedRecoveryCode = options.bytes === $String ? $util.base64.encode(message.encryptedRecoveryCode, 0, message.encryptedRecoveryCode.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.encryptedRecoveryCode) : message.encryptedRecoveryCode;
+                return object;
+            };
+
+            /**
+             * Converts this RecoveryCodeResponse to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.RecoveryCodeResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RecoveryCodeResponse.prototype.toJSON = function() {
+                return RecoveryCodeResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return RecoveryCodeResponse;
+        })();
+
+        v1.ListFactorsRequest = (function() {
+
+            /**
+             * Properties of a ListFactorsRequest.
+             * @typedef {Object} enclavewallet.v1.ListFactorsRequest.$Properties
+             * @property {string|null} [userId] The authenticated user's id.
+             * @property {string|null} [walletId] The target wallet.
+             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob (the guard's is what counts).
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListFactorsRequest.
+             * @memberof enclavewallet.v1
+             * @interface IListFactorsRequest
+             * @augments enclavewallet.v1.ListFactorsRequest.$Properties
+             * @deprecated Use enclavewallet.v1.ListFactorsRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListFactorsRequest.
+             * @typedef {enclavewallet.v1.ListFactorsRequest.$Properties} enclavewallet.v1.ListFactorsRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ListFactorsRequest.
+             * @memberof enclavewallet.v1
+             * @classdesc The factors that open a wallet (never a secret).
+             * @constructor
+             * @param {enclavewallet.v1.ListFactorsRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListFactorsRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The authenticated user's id.
+             * @member {string} userId
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @instance
+             */
+            ListFactorsRequest.prototype.userId = "";
+
+            /**
+             * The target wallet.
+             * @member {string} walletId
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @instance
+             */
+            ListFactorsRequest.prototype.walletId = "";
+
+            /**
+             * The wallet's current sealed blob (the guard's is what counts).
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @instance
+             */
+            ListFactorsRequest.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * Creates a new ListFactorsRequest instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @static
+             * @param {enclavewallet.v1.ListFactorsRequest.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.ListFactorsRequest} ListFactorsRequest instance
+             * @type {{
+             *   (properties: enclavewallet.v1.ListFactorsRequest.$Shape): enclavewallet.v1.ListFactorsRequest & enclavewallet.v1.ListFactorsRequest.$Shape;
+             *   (properties?: enclavewallet.v1.ListFactorsRequest.$Properties): enclavewallet.v1.ListFactorsRequest;
+             * }}
+             */
+            ListFactorsRequest.create = function(properties) {
+                return new ListFactorsRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ListFactorsRequest message. Does not implicitly {@link enclavewallet.v1.ListFactorsRequest.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @static
+             * @param {enclavewallet.v1.ListFactorsRequest.$Properties} message ListFactorsRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListFactorsRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListFactorsRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.ListFactorsRequest & enclavewallet.v1.ListFactorsRequest.$Shape} ListFactorsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListFactorsRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.ListFactorsRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.walletId = value;
+                            else
+                                delete message.walletId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a ListFactorsRequest message.
+             * @function verify
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            ListFactorsRequest.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (!$util.isString(message.userId))
+                        return "userId: string expected";
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    if (!$util.isString(message.walletId))
+                        return "walletId: string expected";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates a ListFactorsRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.ListFactorsRequest} ListFactorsRequest
+             */
+            ListFactorsRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.ListFactorsRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.ListFactorsRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.ListFactorsRequest();
+                if (object.userId != null)
+                    if (typeof object.userId !== "string" || object.userId.length)
+                        message.userId = $String(object.userId);
+                if (object.walletId != null)
+                    if (typeof object.walletId !== "string" || object.walletId.length)
+                        message.walletId = $String(object.walletId);
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListFactorsRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @static
+             * @param {enclavewallet.v1.ListFactorsRequest} message ListFactorsRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListFactorsRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.userId = "";
+                    object.walletId = "";
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    object.userId = message.userId;
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    object.walletId = message.walletId;
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                return object;
+            };
+
+            /**
+             * Converts this ListFactorsRequest to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.ListFactorsRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListFactorsRequest.prototype.toJSON = function() {
+                return ListFactorsRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return ListFactorsRequest;
+        })();
+
+        v1.Factor = (function() {
+
+            /**
+             * Properties of a Factor.
+             * @typedef {Object} enclavewallet.v1.Factor.$Properties
+             * @property {string|null} [kind] "pin" or "recovery-code" (later "passkey").
+             * @property {number|null} [createdAtMs] Unix ms it was added; 0 when the blob predates key slots.
+             * @property {number|null} [lastUsedAtMs] Unix ms it last opened the wallet; 0 when never (or not since recorded).
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Factor.
+             * @memberof enclavewallet.v1
+             * @interface IFactor
+             * @augments enclavewallet.v1.Factor.$Properties
+             * @deprecated Use enclavewallet.v1.Factor.$Properties instead.
+             */
+
+            /**
+             * Shape of a Factor.
+             * @typedef {enclavewallet.v1.Factor.$Properties} enclavewallet.v1.Factor.$Shape
+             */
+
+            /**
+             * Constructs a new Factor.
+             * @memberof enclavewallet.v1
+             * @classdesc One factor of a wallet.
+             * @constructor
+             * @param {enclavewallet.v1.Factor.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Factor = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * "pin" or "recovery-code" (later "passkey").
+             * @member {string} kind
+             * @memberof enclavewallet.v1.Factor
+             * @instance
+             */
+            Factor.prototype.kind = "";
+
+            /**
+             * Unix ms it was added; 0 when the blob predates key slots.
+             * @member {number} createdAtMs
+             * @memberof enclavewallet.v1.Factor
+             * @instance
+             */
+            Factor.prototype.createdAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Unix ms it last opened the wallet; 0 when never (or not since recorded).
+             * @member {number} lastUsedAtMs
+             * @memberof enclavewallet.v1.Factor
+             * @instance
+             */
+            Factor.prototype.lastUsedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Factor instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.Factor
+             * @static
+             * @param {enclavewallet.v1.Factor.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.Factor} Factor instance
+             * @type {{
+             *   (properties: enclavewallet.v1.Factor.$Shape): enclavewallet.v1.Factor & enclavewallet.v1.Factor.$Shape;
+             *   (properties?: enclavewallet.v1.Factor.$Properties): enclavewallet.v1.Factor;
+             * }}
+             */
+            Factor.create = function(properties) {
+                return new Factor(properties);
+            };
+
+            /**
+             * Encodes the specified Factor message. Does not implicitly {@link enclavewallet.v1.Factor.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.Factor
+             * @static
+             * @param {enclavewallet.v1.Factor.$Properties} message Factor message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Factor.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.kind);
+                if (message.createdAtMs != null && $Object.hasOwnProperty.call(message, "createdAtMs") && (typeof message.createdAtMs === "object" ? message.createdAtMs.low || message.createdAtMs.high : message.createdAtMs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.createdAtMs);
+                if (message.lastUsedAtMs != null && $Object.hasOwnProperty.call(message, "lastUsedAtMs") && (typeof message.lastUsedAtMs === "object" ? message.lastUsedAtMs.low || message.lastUsedAtMs.high : message.lastUsedAtMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.lastUsedAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Factor message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.Factor
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.Factor & enclavewallet.v1.Factor.$Shape} Factor
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Factor.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.Factor();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdAtMs = value;
+                            else
+                                delete message.createdAtMs;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lastUsedAtMs = value;
+                            else
+                                delete message.lastUsedAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a Factor message.
+             * @function verify
+             * @memberof enclavewallet.v1.Factor
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            Factor.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    if (!$util.isString(message.kind))
+                        return "kind: string expected";
+                if (message.createdAtMs != null && $Object.hasOwnProperty.call(message, "createdAtMs"))
+                    if (!$util.isInteger(message.createdAtMs) && !(message.createdAtMs && $util.isInteger(message.createdAtMs.low) && $util.isInteger(message.createdAtMs.high)))
+                        return "createdAtMs: integer|Long expected";
+                if (message.lastUsedAtMs != null && $Object.hasOwnProperty.call(message, "lastUsedAtMs"))
+                    if (!$util.isInteger(message.lastUsedAtMs) && !(message.lastUsedAtMs && $util.isInteger(message.lastUsedAtMs.low) && $util.isInteger(message.lastUsedAtMs.high)))
+                        return "lastUsedAtMs: integer|Long expected";
+                return null;
+            };
+
+            /**
+             * Creates a Factor message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.Factor
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.Factor} Factor
+             */
+            Factor.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.Factor)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.Factor: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.Factor();
+                if (object.kind != null)
+                    if (typeof object.kind !== "string" || object.kind.length)
+                        message.kind = $String(object.kind);
+                if (object.createdAtMs != null)
+                    if (typeof object.createdAtMs === "object" ? object.createdAtMs.low || object.createdAtMs.high : $Number(object.createdAtMs) !== 0)
+                        if ($util.Long)
+                            message.createdAtMs = $util.Long.fromValue(object.createdAtMs, true);
+                        else if (typeof object.createdAtMs === "string")
+                            message.createdAtMs = $parseInt(object.createdAtMs, 10);
+                        else if (typeof object.createdAtMs === "number")
+                            message.createdAtMs = object.createdAtMs;
+                        else if (typeof object.createdAtMs === "object")
+                            message.createdAtMs = new $util.LongBits(object.createdAtMs.low >>> 0, object.createdAtMs.high >>> 0).toNumber(true);
+                if (object.lastUsedAtMs != null)
+                    if (typeof object.lastUsedAtMs === "object" ? object.lastUsedAtMs.low || object.lastUsedAtMs.high : $Number(object.lastUsedAtMs) !== 0)
+                        if ($util.Long)
+                            message.lastUsedAtMs = $util.Long.fromValue(object.lastUsedAtMs, true);
+                        else if (typeof object.lastUsedAtMs === "string")
+                            message.lastUsedAtMs = $parseInt(object.lastUsedAtMs, 10);
+                        else if (typeof object.lastUsedAtMs === "number")
+                            message.lastUsedAtMs = object.lastUsedAtMs;
+                        else if (typeof object.lastUsedAtMs === "object")
+                            message.lastUsedAtMs = new $util.LongBits(object.lastUsedAtMs.low >>> 0, object.lastUsedAtMs.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Factor message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.Factor
+             * @static
+             * @param {enclavewallet.v1.Factor} message Factor
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Factor.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.kind = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.createdAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.createdAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.lastUsedAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.lastUsedAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    object.kind = message.kind;
+                if (message.createdAtMs != null && $Object.hasOwnProperty.call(message, "createdAtMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.createdAtMs = typeof message.createdAtMs === "number" ? $BigInt(message.createdAtMs) : $util.Long.fromBits(message.createdAtMs.low >>> 0, message.createdAtMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.createdAtMs === "number")
+                        object.createdAtMs = options.longs === $String ? $String(message.createdAtMs) : message.createdAtMs;
+                    else
+                        object.createdAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdAtMs) : options.longs === $Number ? new $util.LongBits(message.createdAtMs.low >>> 0, message.createdAtMs.high >>> 0).toNumber(true) : message.createdAtMs;
+                if (message.lastUsedAtMs != null && $Object.hasOwnProperty.call(message, "lastUsedAtMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.lastUsedAtMs = typeof message.lastUsedAtMs === "number" ? $BigInt(message.lastUsedAtMs) : $util.Long.fromBits(message.lastUsedAtMs.low >>> 0, message.lastUsedAtMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.lastUsedAtMs === "number")
+                        object.lastUsedAtMs = options.longs === $String ? $String(message.lastUsedAtMs) : message.lastUsedAtMs;
+                    else
+                        object.lastUsedAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.lastUsedAtMs) : options.longs === $Number ? new $util.LongBits(message.lastUsedAtMs.low >>> 0, message.lastUsedAtMs.high >>> 0).toNumber(true) : message.lastUsedAtMs;
+                return object;
+            };
+
+            /**
+             * Converts this Factor to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.Factor
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Factor.prototype.toJSON = function() {
+                return Factor.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Factor;
+        })();
+
+        v1.ListFactorsResponse = (function() {
+
+            /**
+             * Properties of a ListFactorsResponse.
+             * @typedef {Object} enclavewallet.v1.ListFactorsResponse.$Properties
+             * @property {Array.<enclavewallet.v1.Factor.$Properties>|null} [factors] In the blob's order: the PIN first.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListFactorsResponse.
+             * @memberof enclavewallet.v1
+             * @interface IListFactorsResponse
+             * @augments enclavewallet.v1.ListFactorsResponse.$Properties
+             * @deprecated Use enclavewallet.v1.ListFactorsResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListFactorsResponse.
+             * @typedef {enclavewallet.v1.ListFactorsResponse.$Properties} enclavewallet.v1.ListFactorsResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ListFactorsResponse.
+             * @memberof enclavewallet.v1
+             * @classdesc The factors of a wallet.
+             * @constructor
+             * @param {enclavewallet.v1.ListFactorsResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListFactorsResponse = function (properties) {
+                this.factors = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * In the blob's order: the PIN first.
+             * @member {Array.<enclavewallet.v1.Factor.$Properties>} factors
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @instance
+             */
+            ListFactorsResponse.prototype.factors = $util.emptyArray;
+
+            /**
+             * Creates a new ListFactorsResponse instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @static
+             * @param {enclavewallet.v1.ListFactorsResponse.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.ListFactorsResponse} ListFactorsResponse instance
+             * @type {{
+             *   (properties: enclavewallet.v1.ListFactorsResponse.$Shape): enclavewallet.v1.ListFactorsResponse & enclavewallet.v1.ListFactorsResponse.$Shape;
+             *   (properties?: enclavewallet.v1.ListFactorsResponse.$Properties): enclavewallet.v1.ListFactorsResponse;
+             * }}
+             */
+            ListFactorsResponse.create = function(properties) {
+                return new ListFactorsResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ListFactorsResponse message. Does not implicitly {@link enclavewallet.v1.ListFactorsResponse.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @static
+             * @param {enclavewallet.v1.ListFactorsResponse.$Properties} message ListFactorsResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListFactorsResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.factors != null && message.factors.length)
+                    for (let i = 0; i < message.factors.length; ++i)
+                        $root.enclavewallet.v1.Factor.encode(message.factors[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListFactorsResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.ListFactorsResponse & enclavewallet.v1.ListFactorsResponse.$Shape} ListFactorsResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListFactorsResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.ListFactorsResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.factors && message.factors.length))
+                                message.factors = [];
+                            message.factors.push($root.enclavewallet.v1.Factor.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a ListFactorsResponse message.
+             * @function verify
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            ListFactorsResponse.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.factors != null && $Object.hasOwnProperty.call(message, "factors")) {
+                    if (!$Array.isArray(message.factors))
+                        return "factors: array expected";
+                    for (let i = 0; i < message.factors.length; ++i) {
+                        let error = $root.enclavewallet.v1.Factor.verify(message.factors[i], _depth + 1);
+                        if (error)
+                            return "factors." + error;
+                    }
+                }
+                return null;
+            };
+
+            /**
+             * Creates a ListFactorsResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.ListFactorsResponse} ListFactorsResponse
+             */
+            ListFactorsResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.ListFactorsResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.ListFactorsResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.ListFactorsResponse();
+                if (object.factors) {
+                    if (!$Array.isArray(object.factors))
+                        throw $TypeError(".enclavewallet.v1.ListFactorsResponse.factors: array expected");
+                    message.factors = $Array(object.factors.length);
+                    for (let i = 0; i < object.factors.length; ++i) {
+                        if (!$util.isObject(object.factors[i]))
+                            throw $TypeError(".enclavewallet.v1.ListFactorsResponse.factors: object expected");
+                        message.factors[i] = $root.enclavewallet.v1.Factor.fromObject(object.factors[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListFactorsResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @static
+             * @param {enclavewallet.v1.ListFactorsResponse} message ListFactorsResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListFactorsResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.factors = [];
+                if (message.factors && message.factors.length) {
+                    object.factors = $Array(message.factors.length);
+                    for (let j = 0; j < message.factors.length; ++j)
+                        object.factors[j] = $root.enclavewallet.v1.Factor.toObject(message.factors[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ListFactorsResponse to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.ListFactorsResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListFactorsResponse.prototype.toJSON = function() {
+                return ListFactorsResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return ListFactorsResponse;
         })();
 
         /**
@@ -12400,6 +14680,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * @property {number} PIN_LOCKED=601 Too many wrong PINs; carries retryAfter (HTTP 403).
          * @property {number} PIN_FORMAT_INVALID=602 A new PIN is not 6 to 12 digits (HTTP 422).
          * @property {number} PIN_TOO_WEAK=603 A new PIN is trivially guessable: one digit repeated or a run (HTTP 422).
+         * @property {number} RECOVERY_CODE_INVALID=604 A recovery code that cannot be one: its length, a character or its
+         * checksum (a typo); nothing was counted (HTTP 422).
+         * @property {number} RECOVERY_CODE_WRONG=605 Wrong recovery code; carries attemptsLeft (HTTP 422).
+         * @property {number} RECOVERY_LOCKED=606 Too many wrong recovery codes; carries retryAfter (HTTP 403).
+         * @property {number} FACTOR_NOT_FOUND=607 The wallet has no factor of this kind (no recovery code yet) (HTTP 409).
          * @property {number} BLOB_INVALID=700 The sealed blob is not a blob this enclave can read (HTTP 422).
          * @property {number} BLOB_MISMATCH=701 The sealed blob belongs to another wallet or user (HTTP 422).
          * @property {number} KMS_UNAVAILABLE=702 KMS could not be reached or failed (HTTP 503).
@@ -12461,6 +14746,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[601] = "PIN_LOCKED"] = 601;
             values[valuesById[602] = "PIN_FORMAT_INVALID"] = 602;
             values[valuesById[603] = "PIN_TOO_WEAK"] = 603;
+            values[valuesById[604] = "RECOVERY_CODE_INVALID"] = 604;
+            values[valuesById[605] = "RECOVERY_CODE_WRONG"] = 605;
+            values[valuesById[606] = "RECOVERY_LOCKED"] = 606;
+            values[valuesById[607] = "FACTOR_NOT_FOUND"] = 607;
             values[valuesById[700] = "BLOB_INVALID"] = 700;
             values[valuesById[701] = "BLOB_MISMATCH"] = 701;
             values[valuesById[702] = "KMS_UNAVAILABLE"] = 702;

@@ -97,7 +97,7 @@ export class EnclaveWalletError extends Error {
     if (err.expected) details.expected = err.expected;
     if (err.actual) details.actual = err.actual;
     // A PIN_INVALID with no attempts left is still meaningful: keep the zero.
-    if (code === 'PIN_INVALID' && details.attemptsLeft === undefined) details.attemptsLeft = 0;
+    if ((code === 'PIN_INVALID' || code === 'RECOVERY_CODE_WRONG') && details.attemptsLeft === undefined) details.attemptsLeft = 0;
     return new EnclaveWalletError(code, err.message || code, { ...details, ...(err.sealedBlob?.length ? { sealedBlob: err.sealedBlob } : {}) });
   }
 }

@@ -10,4 +10,5 @@ export * from './rpc.js';
 export * from './rpc-client.js';
 export * from './rpc-server.js';
 export * from './enums.js';
-export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './labels.js';
+export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, RECOVERY_CODE_INFO } from './labels.js';
+export * from './recovery-code.js';

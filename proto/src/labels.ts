@@ -9,3 +9,5 @@
 export const PIN_ENVELOPE_INFO: Uint8Array = new TextEncoder().encode('enclave-wallet/pin-envelope/v1');
 /** HPKE `info` of exported recovery phrases (enclave → client). */
 export const RECOVERY_PHRASE_INFO: Uint8Array = new TextEncoder().encode('enclave-wallet/recovery-phrase/v1');
+/** HPKE `info` of recovery codes sealed to the user's recovery key (enclave → client). */
+export const RECOVERY_CODE_INFO: Uint8Array = new TextEncoder().encode('enclave-wallet/recovery-code/v1');

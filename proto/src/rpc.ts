@@ -17,6 +17,9 @@ export const OPERATIONS = [
   'export',
   'import',
   'updateCredentials',
+  'newRecoveryCode',
+  'resetPin',
+  'listFactors',
 ] as const;
 
 /** One operation's name. */

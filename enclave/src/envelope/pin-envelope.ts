@@ -8,8 +8,8 @@ import { EnclaveWalletError, sameAddress } from '@enclave-wallet/proto';
 import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
 import { SecretBytes } from '../secret.js';
 
-export type Purpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import';
-const PURPOSES: readonly Purpose[] = ['create-wallet', 'derive-account', 'sign', 'change-pin', 'export', 'import'];
+export type Purpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import' | 'recovery-code' | 'reset-pin';
+const PURPOSES: readonly Purpose[] = ['create-wallet', 'derive-account', 'sign', 'change-pin', 'export', 'import', 'recovery-code', 'reset-pin'];
 /** What a sign envelope approves: the kind of payload, one per payload of the sign request. */
 export type SignKind = 'evm-message' | 'evm-typed-data' | 'evm-transaction' | 'solana-message' | 'solana-transaction';
 export const SIGN_KINDS: readonly SignKind[] = ['evm-message', 'evm-typed-data', 'evm-transaction', 'solana-message', 'solana-transaction'];
@@ -40,8 +40,11 @@ export interface PinEnvelope {
   kind?: SignKind;
   /** sign, solana-transaction: the cluster the user approved sending it to (a Solana message names no chain). */
   cluster?: string;
+  /** Every purpose but reset-pin (there it is empty: the recovery code stands in for it). */
   pin: SecretBytes;
   newPin?: SecretBytes;
+  /** reset-pin: the recovery code as typed (ASCII), parsed by the caller. */
+  recoveryCode?: SecretBytes;
   mnemonic?: string;
   exp: number;
   nonce: string;
@@ -51,6 +54,7 @@ export interface PinEnvelope {
 export function disposeEnvelope(envelope: PinEnvelope): void {
   envelope.pin.dispose();
   envelope.newPin?.dispose();
+  envelope.recoveryCode?.dispose();
 }
 
 /**
@@ -120,8 +124,9 @@ const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || 
  * anything else, or a PIN key given twice, is PIN_FORMAT_INVALID. Strings are scanned with their escapes, so
  * `"pin"` inside another value is not a key.
  */
-export function takePins(plaintext: Uint8Array): { pin?: SecretBytes; newPin?: SecretBytes } {
-  const found: { pin?: SecretBytes; newPin?: SecretBytes } = {};
+type Taken = { pin?: SecretBytes; newPin?: SecretBytes; recoveryCode?: SecretBytes };
+export function takePins(plaintext: Uint8Array): Taken {
+  const found: Taken = {};
   let depth = 0;
   let lastKey: string | undefined;
   for (let i = 0; i < plaintext.length; i++) {
@@ -138,18 +143,24 @@ export function takePins(plaintext: Uint8Array): { pin?: SecretBytes; newPin?: S
     while (isSpace(plaintext[j])) j++;
     const isKey = plaintext[j] === 0x3a; // ':'
     if (isKey) {
-      lastKey = end - start <= 6 ? String.fromCharCode(...plaintext.subarray(start, end)) : undefined;
+      lastKey = end - start <= 12 ? String.fromCharCode(...plaintext.subarray(start, end)) : undefined;
       continue;
     }
     // A string value: is it the value of pin or newPin?
     const key = lastKey;
     lastKey = undefined;
-    if (key !== 'pin' && key !== 'newPin') continue;
+    if (key !== 'pin' && key !== 'newPin' && key !== 'recoveryCode') continue;
     const digits = plaintext.subarray(start, end);
-    if (found[key] || digits.length < 6 || digits.length > 12 || !digits.every((d) => d >= 0x30 && d <= 0x39)) {
+    const ok =
+      key === 'recoveryCode'
+        ? digits.length <= 64 &&
+          digits.every((d) => d === 0x20 || d === 0x2d || (d >= 0x30 && d <= 0x39) || (d >= 0x41 && d <= 0x5a) || (d >= 0x61 && d <= 0x7a))
+        : digits.length >= 6 && digits.length <= 12 && digits.every((d) => d >= 0x30 && d <= 0x39);
+    if (found[key] || !ok) {
       found.pin?.dispose();
       found.newPin?.dispose();
-      throw pinFormat();
+      found.recoveryCode?.dispose();
+      throw key === 'recoveryCode' ? new EnclaveWalletError('RECOVERY_CODE_INVALID', 'a recovery code is 28 letters and digits') : pinFormat();
     }
     found[key] = SecretBytes.copyOf(digits);
     digits.fill(0x30);
@@ -166,11 +177,12 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   } catch (err) {
     pins.pin?.dispose();
     pins.newPin?.dispose();
+    pins.recoveryCode?.dispose();
     throw err;
   }
 }
 
-function parseRest(plaintext: Uint8Array, pins: { pin?: SecretBytes; newPin?: SecretBytes }): PinEnvelope {
+function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
@@ -198,8 +210,9 @@ function parseRest(plaintext: Uint8Array, pins: { pin?: SecretBytes; newPin?: Se
     address: str('address', false),
     kind: str('kind', false) as SignKind | undefined,
     cluster: str('cluster', false),
-    pin: pins.pin!,
+    pin: pins.pin ?? SecretBytes.alloc(0),
     newPin: pins.newPin,
+    recoveryCode: pins.recoveryCode,
     mnemonic: str('mnemonic', false),
     exp: o.exp as number,
     nonce: str('nonce', true)!,
@@ -210,10 +223,18 @@ function parseRest(plaintext: Uint8Array, pins: { pin?: SecretBytes; newPin?: Se
   if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
-  // A PIN that was not a plain digit string was not taken out: present in the JSON, it is the wrong format.
-  if (!pins.pin || typeof o.pin !== 'string') throw pinFormat();
+  // A PIN that was not a plain digit string was not taken out: present in the JSON, it is the wrong format. A
+  // reset carries the recovery code instead of the PIN.
+  if (purpose === 'reset-pin') {
+    if (o.pin !== undefined) throw invalid('a reset carries the recovery code, not the PIN');
+    if (!pins.recoveryCode || typeof o.recoveryCode !== 'string') throw new EnclaveWalletError('RECOVERY_CODE_INVALID', 'a reset needs the recovery code');
+  } else {
+    if (!pins.pin || typeof o.pin !== 'string') throw pinFormat();
+    if (o.recoveryCode !== undefined) throw invalid('recoveryCode goes with reset-pin only');
+  }
   if (o.newPin !== undefined && (!pins.newPin || typeof o.newPin !== 'string')) throw pinFormat();
   if (envelope.newPin === undefined) delete envelope.newPin;
+  if (envelope.recoveryCode === undefined) delete envelope.recoveryCode;
   return envelope;
 }
 
@@ -236,8 +257,9 @@ export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, '
     if ((envelope.cluster ?? '') !== (binding.cluster ?? '')) throw mismatch('cluster');
   } else if (envelope.network !== undefined || envelope.address !== undefined || envelope.kind !== undefined || envelope.cluster !== undefined)
     throw invalid('network, address, kind and cluster go with sign only');
-  if (binding.purpose === 'change-pin' && envelope.newPin === undefined) throw invalid('change-pin needs newPin');
-  if (binding.purpose !== 'change-pin' && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin');
+  const needsNewPin = binding.purpose === 'change-pin' || binding.purpose === 'reset-pin';
+  if (needsNewPin && envelope.newPin === undefined) throw invalid(`${binding.purpose} needs newPin`);
+  if (!needsNewPin && envelope.newPin !== undefined) throw invalid('newPin only goes with change-pin and reset-pin');
   if (binding.purpose === 'import' ? envelope.mnemonic === undefined : envelope.mnemonic !== undefined) throw invalid('mnemonic goes with import only');
   if (envelope.exp < nowSeconds) throw new EnclaveWalletError('ENVELOPE_EXPIRED', 'the envelope has expired');
   if (envelope.exp > nowSeconds + MAX_ENVELOPE_LIFETIME_S + CLOCK_SKEW_S)

@@ -11,6 +11,8 @@
  *   blob        the current sealed blob, written with its version
  *   guesses     the PIN guesses counted and not cleared: token → "p:<ms>"
  *               (pending since) or "f:<ms>" (failed at); see budget.ts
+ *   codeGuesses the same for recovery codes (a budget of its own)
+ *   used:<kind> Unix ms a factor of that kind last opened the wallet
  *   rev         a random tag that every write changes
  *
  * The enclave reaches DynamoDB with credentials that exist in plaintext only
@@ -33,8 +35,12 @@ export interface GuardRecord {
   keyRef: string;
   version: number;
   blob: Uint8Array;
-  /** The guesses counted and not cleared, by token (budget.ts). */
+  /** The PIN guesses counted and not cleared, by token (budget.ts). */
   guesses: ReadonlyMap<string, Guess>;
+  /** The recovery-code guesses, a budget of their own (empty on items from before recovery codes). */
+  codeGuesses: ReadonlyMap<string, Guess>;
+  /** When a factor of each kind last opened the wallet (`pin`, `recovery-code`), Unix ms. */
+  used: Readonly<Record<string, number>>;
   /** A random tag every write sets: the one guess after a lock-out is counted only if nothing changed since it was read. */
   rev: string;
   /**
@@ -46,6 +52,13 @@ export interface GuardRecord {
 
 /** A guard record as created: its guesses (none, or a layout-1 blob's carried-over failures). */
 export type NewGuardRecord = Pick<GuardRecord, 'walletId' | 'owner' | 'keyRef' | 'version' | 'blob' | 'guesses'>;
+
+/** Which factor's budget a guess counts against. */
+export type Factor = 'pin' | 'recovery-code';
+const BUDGET_ATTRIBUTE: Record<Factor, string> = { pin: 'guesses', 'recovery-code': 'codeGuesses' };
+/** The guesses of `factor` in a record. */
+export const guessesOf = (record: Pick<GuardRecord, 'guesses' | 'codeGuesses'>, factor: Factor): ReadonlyMap<string, Guess> =>
+  factor === 'pin' ? record.guesses : record.codeGuesses;
 
 /** A conditional write lost to a concurrent one; the caller re-reads. */
 export class GuardConflict extends Error {
@@ -63,16 +76,23 @@ export interface WalletGuard {
    * `read` (its rev). A legacy record is converted by the same write, if still as read. Returns the guesses as
    * this write left them. @throws GuardConflict
    */
-  admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<ReadonlyMap<string, Guess>>;
+  admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact', factor?: Factor): Promise<ReadonlyMap<string, Guess>>;
   /**
    * A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them, or
    * undefined if the token was gone (it expired and a right PIN removed it: then no answer may be given).
    */
-  fail(walletId: string, token: string, at: number): Promise<ReadonlyMap<string, Guess> | undefined>;
-  /** A right PIN: removes its guess `token` and the failures it saw before it; nothing else. @throws GuardConflict if `token` is gone */
-  clear(walletId: string, token: string, failures: readonly string[]): Promise<void>;
-  /** A new PIN (or secret): the next version and its blob, if the version is still `fromVersion`. @throws GuardConflict */
-  advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>): Promise<void>;
+  fail(walletId: string, token: string, at: number, factor?: Factor): Promise<ReadonlyMap<string, Guess> | undefined>;
+  /**
+   * A right PIN (or code): removes its guess `token` and the failures it saw before it; nothing else; and notes
+   * when the factor was used. @throws GuardConflict if `token` is gone
+   */
+  clear(walletId: string, token: string, failures: readonly string[], factor?: Factor, at?: number): Promise<void>;
+  /**
+   * A new PIN, recovery code or secret: the next version and its blob, if the version is still `fromVersion`.
+   * With `reset`, every counted guess of both budgets goes too (a PIN reset with the recovery code ends a
+   * lock-out). @throws GuardConflict
+   */
+  advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset?: boolean): Promise<void>;
 }
 
 const S = (s: string): AttributeValue => ({ S: s });
@@ -156,7 +176,21 @@ export class DynamoGuard implements WalletGuard {
     const g = field('guesses');
     const legacy = g === undefined;
     const guesses = g ? readGuesses(g) : legacyGuesses(num('failed'), num('lockedUntil'), field('updatedAt') ? num('updatedAt') : 0);
-    return { walletId, owner, keyRef, version: num('version'), blob, guesses, rev: str('rev') ?? '', legacy };
+    const cg = field('codeGuesses');
+    const used: Record<string, number> = {};
+    for (const k of Object.keys(item)) if (k.startsWith('used:')) used[k.slice(5)] = num(k);
+    return {
+      walletId,
+      owner,
+      keyRef,
+      version: num('version'),
+      blob,
+      guesses,
+      codeGuesses: cg ? readGuesses(cg) : new Map(),
+      used,
+      rev: str('rev') ?? '',
+      legacy,
+    };
   }
 
   async create(r: NewGuardRecord): Promise<void> {
@@ -170,6 +204,7 @@ export class DynamoGuard implements WalletGuard {
           version: N(r.version),
           blob: { B: r.blob },
           guesses: guessesItem(r.guesses),
+          codeGuesses: { M: {} },
           rev: S(newRev()),
           updatedAt: N(Date.now()),
         },
@@ -181,10 +216,18 @@ export class DynamoGuard implements WalletGuard {
     }
   }
 
-  async admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact'): Promise<ReadonlyMap<string, Guess>> {
+  async admit(
+    walletId: string,
+    read: GuardRecord,
+    token: string,
+    at: number,
+    mode: 'budget' | 'exact',
+    factor: Factor = 'pin',
+  ): Promise<ReadonlyMap<string, Guess>> {
     const pending: Guess = { state: 'pending', at };
+    const attr = BUDGET_ATTRIBUTE[factor];
     let after: Item | undefined;
-    if (read.legacy) {
+    if (read.legacy && factor === 'pin') {
       // The first guess on an item from before tokens writes its failures as guesses, if it is still as read.
       const legacy = [...read.guesses.values()];
       after = await this.update(
@@ -198,47 +241,61 @@ export class DynamoGuard implements WalletGuard {
     } else {
       after = await this.update(
         walletId,
-        'SET guesses.#t = :g, rev = :rev, updatedAt = :now',
-        mode === 'budget' ? 'version = :v AND size(guesses) < :max AND attribute_not_exists(guesses.#t)' : 'version = :v AND rev = :r',
+        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now`,
+        mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r',
         { ':g': guessValue(pending), ':v': N(read.version), ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }) },
         { '#t': token },
         true,
       );
     }
-    if (!after?.guesses) throw unreadable('guesses');
-    return readGuesses(after.guesses);
+    const map = after?.[attr];
+    if (!map) throw unreadable(attr);
+    return readGuesses(map);
   }
 
-  async fail(walletId: string, token: string, at: number): Promise<ReadonlyMap<string, Guess> | undefined> {
+  async fail(walletId: string, token: string, at: number, factor: Factor = 'pin'): Promise<ReadonlyMap<string, Guess> | undefined> {
+    const attr = BUDGET_ATTRIBUTE[factor];
     try {
       const after = await this.update(
         walletId,
-        'SET guesses.#t = :g, rev = :rev, updatedAt = :now',
-        'attribute_exists(guesses.#t)',
+        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now`,
+        `attribute_exists(${attr}.#t)`,
         { ':g': guessValue({ state: 'failed', at }) },
         { '#t': token },
         true,
       );
-      return after?.guesses ? readGuesses(after.guesses) : undefined;
+      const map = after?.[attr];
+      return map ? readGuesses(map) : undefined;
     } catch (err) {
       if (err instanceof GuardConflict) return undefined; // cleared meanwhile (it had expired and a right PIN removed it)
       throw err;
     }
   }
 
-  async clear(walletId: string, token: string, failures: readonly string[]): Promise<void> {
-    const names: Record<string, string> = { '#t': token };
+  async clear(walletId: string, token: string, failures: readonly string[], factor: Factor = 'pin', at = Date.now()): Promise<void> {
+    const attr = BUDGET_ATTRIBUTE[factor];
+    const names: Record<string, string> = { '#t': token, '#used': `used:${factor}` };
     failures.forEach((f, i) => (names[`#f${i}`] = f));
-    const removed = Object.keys(names).map((n) => `guesses.${n}`);
-    await this.update(walletId, `REMOVE ${removed.join(', ')} SET rev = :rev, updatedAt = :now`, 'attribute_exists(guesses.#t)', {}, names);
+    const removed = Object.keys(names)
+      .filter((n) => n !== '#used')
+      .map((n) => `${attr}.${n}`);
+    await this.update(
+      walletId,
+      `REMOVE ${removed.join(', ')} SET rev = :rev, updatedAt = :now, #used = :at`,
+      `attribute_exists(${attr}.#t)`,
+      { ':at': N(at) },
+      names,
+    );
   }
 
-  async advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>): Promise<void> {
-    await this.update(walletId, 'SET version = :nv, #blob = :b, keyRef = :k, rev = :rev, updatedAt = :now', 'version = :v', {
+  async advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset = false): Promise<void> {
+    const budgets = reset ? 'guesses = :empty, codeGuesses = :empty' : 'codeGuesses = if_not_exists(codeGuesses, :empty)';
+    await this.update(walletId, `SET version = :nv, #blob = :b, keyRef = :k, ${budgets}, rev = :rev, updatedAt = :now`, 'version = :v', {
       ':nv': N(next.version),
       ':b': { B: next.blob },
       ':k': S(next.keyRef),
       ':v': N(fromVersion),
+      ':empty': { M: {} },
     });
   }
 

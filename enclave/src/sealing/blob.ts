@@ -18,15 +18,30 @@
  *   (version 2 writes zeros here: attempts live in the guard table; the
  *   counts of a version-1 blob are carried into the guard when it is adopted)
  *
+ * Version 4 (key slots, see slots.ts) replaces the argon2 fields with the
+ * slot list, and seals the secret (entropy ‖ seed, as version 3) under a
+ * random wallet key that each slot wraps for one factor:
+ *
+ *   "EWSB" | 4 | generation u32 | walletId | ownerUserId | kmsKeyId | kmsCiphertext
+ *   slots           u8 count, then each: kind u8 | id bytes8 | createdAt u64 |
+ *                   params bytes16 | nonce bytes8 | wrapped bytes8
+ *   aead id u8 | nonce bytes8 | ciphertext bytes32 | attempt state (zeros) and its MAC
+ *
  * Everything up to and including `ciphertext`'s length prefix is the AEAD's
- * associated data, so no non-secret field can be changed without the blob
- * failing to open.
+ * associated data, so no non-secret field (nor, from version 4, any slot)
+ * can be changed without the blob failing to open.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { SecretBytes } from '../secret.js';
+import { decodeSlotParams, encodeSlotParams, SLOT_PIN, SLOT_RECOVERY_CODE, type Slot, type SlotKind } from './slots.js';
+
+/** Most slots a blob holds (a PIN, a recovery code, passkeys). */
+export const MAX_SLOTS = 16;
 
 export const BLOB_MAGIC = 'EWSB';
-export const BLOB_VERSION = 3;
+export const BLOB_VERSION = 4;
+/** The third layout (entropy and seed under Argon2id(PIN) and the data key, no slots); still read. */
+export const BLOB_VERSION_3 = 3;
 /** The second layout (the entropy alone is sealed); still read. */
 export const BLOB_VERSION_2 = 2;
 /** The first layout (no generation); still read. */
@@ -47,7 +62,7 @@ export interface WalletSecret {
 export function encodeWalletSecret(version: number, secret: WalletSecret): Uint8Array {
   if (!ENTROPY_LENGTHS.has(secret.entropy.length)) throw new RangeError('entropy must be 16 to 32 bytes, in steps of 4');
   if (version < 3) return Uint8Array.from(secret.entropy);
-  if (secret.seed?.length !== SEED_BYTES) throw new RangeError('a version-3 blob seals the 64-byte seed');
+  if (secret.seed?.length !== SEED_BYTES) throw new RangeError('a version-3 or -4 blob seals the 64-byte seed');
   const out = new Uint8Array(secret.entropy.length + SEED_BYTES);
   out.set(secret.entropy);
   out.set(secret.seed, secret.entropy.length);
@@ -89,7 +104,10 @@ export interface SealedBlob {
   ownerUserId: string;
   kmsKeyId: string;
   kmsCiphertext: Uint8Array;
+  /** Versions 1 to 3: the PIN's Argon2id parameters. Version 4: the PIN slot's (the first PIN slot), for reading. */
   argon2: Argon2Params;
+  /** Version 4: the key slots, in order. */
+  slots?: Slot[];
   aeadId: number;
   nonce: Uint8Array;
   ciphertext: Uint8Array;
@@ -208,7 +226,11 @@ function writeHeader(w: Writer, blob: Omit<SealedBlob, 'state' | 'stateMac'>): v
   w.raw(new TextEncoder().encode(BLOB_MAGIC)).u8(blob.version);
   if (blob.version >= 2) w.u32(blob.generation);
   w.str16(blob.walletId).str16(blob.ownerUserId).str16(blob.kmsKeyId).bytes16(blob.kmsCiphertext);
-  w.u32(blob.argon2.memoryKiB).u32(blob.argon2.iterations).u8(blob.argon2.parallelism).bytes8(blob.argon2.salt);
+  if (blob.version >= 4) {
+    const slots = blob.slots ?? [];
+    w.u8(slots.length);
+    for (const slot of slots) w.u8(slot.kind).bytes8(slot.id).u64(slot.createdAt).bytes16(encodeSlotParams(slot)).bytes8(slot.nonce).bytes8(slot.wrapped);
+  } else w.u32(blob.argon2.memoryKiB).u32(blob.argon2.iterations).u8(blob.argon2.parallelism).bytes8(blob.argon2.salt);
   w.u8(blob.aeadId).bytes8(blob.nonce);
 }
 
@@ -246,14 +268,34 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
   const r = new Reader(bytes);
   if (new TextDecoder().decode(r.raw(4)) !== BLOB_MAGIC) throw bad('not a sealed wallet blob');
   const version = r.u8();
-  if (version !== BLOB_VERSION && version !== BLOB_VERSION_2 && version !== BLOB_VERSION_1) throw bad(`unknown version ${version}`);
+  if (version < BLOB_VERSION_1 || version > BLOB_VERSION) throw bad(`unknown version ${version}`);
   const generation = version >= 2 ? r.u32() : 0;
   if (version >= 2 && generation < 1) throw bad('generation must be at least 1');
   const walletId = r.str16();
   const ownerUserId = r.str16();
   const kmsKeyId = r.str16();
   const kmsCiphertext = r.bytes16();
-  const argon2 = { memoryKiB: r.u32(), iterations: r.u32(), parallelism: r.u8(), salt: r.bytes8() };
+  let argon2: Argon2Params;
+  let slots: Slot[] | undefined;
+  if (version >= 4) {
+    slots = [];
+    const count = r.u8();
+    if (count < 1 || count > MAX_SLOTS) throw bad(`a blob has 1 to ${MAX_SLOTS} slots`);
+    for (let i = 0; i < count; i++) {
+      const kind = r.u8();
+      const id = r.bytes8();
+      const createdAt = r.u64();
+      const pin = decodeSlotParams(kind, r.bytes16());
+      const nonce = r.bytes8();
+      const wrapped = r.bytes8();
+      if (id.length !== 16 || nonce.length !== 24 || wrapped.length !== 48) throw bad('a slot has the wrong sizes');
+      slots.push({ kind: kind as SlotKind, id, createdAt, pin, nonce, wrapped });
+    }
+    const pinSlot = slots.find((s) => s.kind === SLOT_PIN);
+    if (!pinSlot || slots.filter((s) => s.kind === SLOT_PIN).length > 1) throw bad('a blob has exactly one PIN slot');
+    if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');
+    argon2 = pinSlot.pin!;
+  } else argon2 = { memoryKiB: r.u32(), iterations: r.u32(), parallelism: r.u8(), salt: r.bytes8() };
   const aeadId = r.u8();
   if (aeadId !== AEAD_XCHACHA20_POLY1305) throw bad(`unknown AEAD ${aeadId}`);
   const nonce = r.bytes8();
@@ -264,5 +306,20 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
   const stateMac = r.bytes8();
   if (stateMac.length !== 32) throw bad('state MAC must be 32 bytes');
   if (r.remaining !== 0) throw bad('trailing bytes');
-  return { version, generation, walletId, ownerUserId, kmsKeyId, kmsCiphertext, argon2, aeadId, nonce, ciphertext, state, stateMac, sealedPart };
+  return {
+    version,
+    generation,
+    walletId,
+    ownerUserId,
+    kmsKeyId,
+    kmsCiphertext,
+    argon2,
+    ...(slots ? { slots } : {}),
+    aeadId,
+    nonce,
+    ciphertext,
+    state,
+    stateMac,
+    sealedPart,
+  };
 }

@@ -17,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import { GuardConflict, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuardConflict, guessesOf, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
 
 /** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
@@ -28,6 +28,8 @@ export interface Counted {
   token: string;
   base: GuardRecord;
   tally: Tally;
+  /** Whose budget: a PIN's or a recovery code's. */
+  factor: Factor;
 }
 
 export interface GuessOptions {
@@ -39,8 +41,18 @@ export interface GuessOptions {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const lockedError = (lockedUntil: number, now: number): EnclaveWalletError =>
-  new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((lockedUntil - now) / 1000) });
+/** The answers of each budget: a PIN's, a recovery code's. */
+const ANSWERS = {
+  pin: { locked: 'PIN_LOCKED', lockedText: 'too many wrong PINs; the wallet is locked', wrong: 'PIN_INVALID', wrongText: 'wrong PIN' },
+  'recovery-code': {
+    locked: 'RECOVERY_LOCKED',
+    lockedText: 'too many wrong recovery codes; recovery is locked for now',
+    wrong: 'RECOVERY_CODE_WRONG',
+    wrongText: 'wrong recovery code',
+  },
+} as const;
+export const lockedError = (lockedUntil: number, now: number, factor: Factor = 'pin'): EnclaveWalletError =>
+  new EnclaveWalletError(ANSWERS[factor].locked, ANSWERS[factor].lockedText, { retryAfter: Math.ceil((lockedUntil - now) / 1000) });
 
 export class GuessCounter {
   /** Wakes the guesses of this enclave waiting on a wallet when one of its guesses is answered. */
@@ -53,7 +65,7 @@ export class GuessCounter {
    * taken by guesses in flight; throws PIN_LOCKED while locked, GuardConflict when the version moved on (the
    * caller starts over), WALLET_CONFLICT when no place came free in time.
    */
-  async count(record: GuardRecord, fromCache: boolean): Promise<Counted> {
+  async count(record: GuardRecord, fromCache: boolean, factor: Factor = 'pin'): Promise<Counted> {
     const walletId = record.walletId;
     const token = randomBytes(16).toString('hex');
     const deadline = performance.now() + ADMISSION_WAIT_MS; // real time: the clock given may stand still in tests
@@ -61,13 +73,13 @@ export class GuessCounter {
     let fresh = !fromCache;
     for (let round = 0; ; round++) {
       const now = this.o.now();
-      const t = tally(base.guesses, now);
+      const t = tally(guessesOf(base, factor), now);
       // A lock-out seen in this enclave's cache is checked against the guard before it is answered.
-      if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now);
+      if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now, factor);
       if (t.next === 'budget' || t.next === 'exact') {
         try {
-          const after = await phases.time('guard_count', () => this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget'));
-          return this.admitted(base, token, after, now);
+          const after = await phases.time('guard_count', () => this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget', factor));
+          return this.admitted(base, token, after, now, factor);
         } catch (err) {
           if (!(err instanceof GuardConflict)) throw err;
         }
@@ -80,17 +92,18 @@ export class GuessCounter {
       fresh = true;
       this.o.remember(read);
       // A count whose answer was lost and that the client sent again fails its condition on its own token: it was counted.
-      const own = read.guesses.get(token);
-      if (own?.state === 'pending') return this.admitted(base, token, read.guesses, own.at);
+      const own = guessesOf(read, factor).get(token);
+      if (own?.state === 'pending') return this.admitted(base, token, guessesOf(read, factor), own.at, factor);
     }
   }
 
   /** A guess counted: the failures it may clear are those the guard held when it was counted, as the write left them. */
-  private admitted(base: GuardRecord, token: string, after: ReadonlyMap<string, Guess>, at: number): Counted {
-    this.o.remember({ ...base, guesses: after, legacy: false });
+  private admitted(base: GuardRecord, token: string, after: ReadonlyMap<string, Guess>, at: number, factor: Factor): Counted {
+    const record: GuardRecord = { ...base, ...(factor === 'pin' ? { guesses: after } : { codeGuesses: after }), legacy: false };
+    this.o.remember(record);
     const others = new Map(after);
     others.delete(token);
-    return { token, base: { ...base, guesses: after, legacy: false }, tally: tally(others, at) };
+    return { token, base: record, tally: tally(others, at), factor };
   }
 
   /**
@@ -103,7 +116,7 @@ export class GuessCounter {
     const walletId = c.base.walletId;
     let after: ReadonlyMap<string, Guess> | undefined;
     try {
-      after = await this.o.guard.fail(walletId, c.token, this.o.now());
+      after = await this.o.guard.fail(walletId, c.token, this.o.now(), c.factor);
     } finally {
       this.o.forget(walletId);
       this.wake(walletId);
@@ -111,9 +124,10 @@ export class GuessCounter {
     if (!after) return new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard no longer held this PIN check; nothing was answered, retry');
     const now = this.o.now();
     const answer = wrongPinAnswer(tally(after, now), now);
+    const words = ANSWERS[c.factor];
     return answer.code === 'PIN_LOCKED'
-      ? new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: answer.retryAfter })
-      : new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: answer.attemptsLeft });
+      ? new EnclaveWalletError(words.locked, words.lockedText, { retryAfter: answer.retryAfter })
+      : new EnclaveWalletError(words.wrong, words.wrongText, { attemptsLeft: answer.attemptsLeft });
   }
 
   /**
@@ -124,10 +138,10 @@ export class GuessCounter {
   async cleared(c: Counted): Promise<void> {
     const walletId = c.base.walletId;
     try {
-      await this.o.guard.clear(walletId, c.token, c.tally.failures);
-      const guesses = new Map(c.base.guesses);
+      await this.o.guard.clear(walletId, c.token, c.tally.failures, c.factor, this.o.now());
+      const guesses = new Map(guessesOf(c.base, c.factor));
       for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
-      this.o.remember({ ...c.base, guesses });
+      this.o.remember({ ...c.base, ...(c.factor === 'pin' ? { guesses } : { codeGuesses: guesses }) });
     } catch (err) {
       this.o.forget(walletId);
       if (!(err instanceof GuardConflict)) throw err;
@@ -170,7 +184,11 @@ export class SharedGuesses<T> {
 
   constructor(private readonly dispose: (shared: T) => void) {}
 
-  async join<U>(parts: { walletId: string; userId: string; version: number; pin: Uint8Array }, start: () => Promise<T>, copy: (shared: T) => U): Promise<U> {
+  async join<U>(
+    parts: { walletId: string; userId: string; version: number; pin: Uint8Array; factor?: Factor },
+    start: () => Promise<T>,
+    copy: (shared: T) => U,
+  ): Promise<U> {
     const id = this.idOf(parts);
     let entry = this.inFlight.get(id);
     if (!entry) {
@@ -196,9 +214,9 @@ export class SharedGuesses<T> {
     return this.inFlight.size;
   }
 
-  private idOf(p: { walletId: string; userId: string; version: number; pin: Uint8Array }): string {
+  private idOf(p: { walletId: string; userId: string; version: number; pin: Uint8Array; factor?: Factor }): string {
     const enc = new TextEncoder();
-    const label = enc.encode(`${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`);
+    const label = enc.encode(`${p.factor ?? 'pin'}|${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`);
     const data = new Uint8Array(label.length + p.pin.length);
     data.set(label);
     data.set(p.pin, label.length);

@@ -22,8 +22,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally } from '../guard/budget.js';
-import { GuardConflict, legacyGuesses, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
-import { GuessCounter, SharedGuesses } from './guesses.js';
+import { GuardConflict, guessesOf, legacyGuesses, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
+import { disposeAll, SecretBytes } from '../secret.js';
+import { GuessCounter, lockedError, SharedGuesses } from './guesses.js';
+import { SLOT_NAMES, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type Slot, type SlotBinding, type SlotKind } from './slots.js';
 import { phases } from '../phases.js';
 import {
   AEAD_XCHACHA20_POLY1305,
@@ -81,6 +83,10 @@ export interface OpenedWallet {
   dispose(): void;
   /** Seals the same secret under `newPin` as the next version, and makes that version current in the guard. */
   changePin(newPin: Uint8Array): Promise<Uint8Array>;
+  /** The next version with `code` (16 bytes) as its recovery code, in place of any earlier one. */
+  setRecoveryCode(code: Uint8Array): Promise<Uint8Array>;
+  /** The next version with a new PIN and a new recovery code, every counted guess gone (a reset ends a lock-out). */
+  resetPin(newPin: Uint8Array, newCode: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface SealerOptions {
@@ -95,21 +101,27 @@ export interface SealerOptions {
 interface SharedOpen {
   dataKey: Uint8Array;
   secret: WalletSecret;
+  /** Version 4: the wallet key the slot gave. */
+  walletKey: Uint8Array | undefined;
+  /** Opened by PIN: Argon2id(PIN) with the blob's salt (a blob before slots gains its PIN slot from it). */
+  pinKey: Uint8Array | undefined;
   /** The clear of the guess (see OpenedWallet.settled). */
   settled: Promise<void>;
 }
 
 const copyOpen = (s: SharedOpen): SharedOpen => ({
-  dataKey: s.dataKey.slice(),
-  secret: { entropy: s.secret.entropy.slice(), seed: s.secret.seed?.slice() },
+  dataKey: SecretBytes.copyOf(s.dataKey),
+  secret: { entropy: SecretBytes.copyOf(s.secret.entropy), seed: s.secret.seed && SecretBytes.copyOf(s.secret.seed) },
+  walletKey: s.walletKey && SecretBytes.copyOf(s.walletKey),
+  pinKey: s.pinKey && SecretBytes.copyOf(s.pinKey),
   settled: s.settled,
 });
 
 function disposeOpen(s: SharedOpen): void {
-  s.dataKey.fill(0);
-  s.secret.entropy.fill(0);
-  s.secret.seed?.fill(0);
+  disposeAll(s.dataKey, s.secret.entropy, s.secret.seed, s.walletKey, s.pinKey);
 }
+
+const SLOT_OF: Record<Factor, SlotKind> = { pin: SLOT_PIN, 'recovery-code': SLOT_RECOVERY_CODE };
 
 const settledValue = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
 
@@ -147,7 +159,7 @@ export class Sealer {
    *
    * @throws {EnclaveWalletError} WALLET_EXISTS, GUARD_UNAVAILABLE, KMS_*
    */
-  async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array, bip39Seed?: Uint8Array): Promise<Uint8Array> {
+  async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array, bip39Seed?: Uint8Array, recoveryCode?: Uint8Array): Promise<Uint8Array> {
     const salt = randomBytes(ARGON2_SALT_BYTES);
     const seed = bip39Seed ?? (await seedOf(secret));
     const [dataKey, stretched] = await Promise.allSettled([
@@ -156,28 +168,44 @@ export class Sealer {
     ]);
     const key = settledValue(dataKey);
     const pinKey = settledValue(stretched);
+    using walletKey = SecretBytes.adopt(randomBytes(32));
     try {
       if (!key || !pinKey) throw dataKey.status === 'rejected' ? dataKey.reason : (stretched as PromiseRejectedResult).reason;
-      const blob = this.sealWith({
-        walletId,
-        userId,
-        kmsKeyId: key.keyId,
-        kmsCiphertext: key.ciphertextBlob,
-        dataKey: key.plaintext,
-        secret: { entropy: secret, seed },
-        stretched: pinKey,
-        salt,
-        generation: 1,
-      });
+      const binding = { walletId, ownerUserId: userId, kmsKeyId: key.keyId, kmsCiphertext: key.ciphertextBlob };
+      const createdAt = this.now();
+      const slots = [wrapSlot(SLOT_PIN, binding, key.plaintext, pinKey, walletKey, { pin: { ...ARGON2_POLICY, salt }, createdAt })];
+      if (recoveryCode) slots.push(wrapSlot(SLOT_RECOVERY_CODE, binding, key.plaintext, recoveryCode, walletKey, { createdAt }));
+      const blob = this.sealSlots({ ...binding, dataKey: key.plaintext, walletKey, secret: { entropy: secret, seed }, slots, generation: 1 });
       const record: NewGuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, guesses: new Map() };
       await this.guard.create(record);
-      this.remember({ ...record, rev: '', legacy: false });
+      this.remember({ ...record, codeGuesses: new Map(), used: {}, rev: '', legacy: false });
       return blob;
     } finally {
       key?.plaintext.fill(0);
       pinKey?.fill(0);
       if (!bip39Seed) seed.fill(0);
     }
+  }
+
+  /**
+   * The factors of a wallet, from the guard's current blob: kind, when added, when last used. Nothing secret.
+   *
+   * @throws {EnclaveWalletError} BLOB_MISMATCH, BLOB_INVALID, GUARD_UNAVAILABLE
+   */
+  async listFactors(walletId: string, userId: string): Promise<Array<{ kind: string; createdAt: number; lastUsedAt: number }>> {
+    const record = await phases.time('guard_read', () => this.guard.get(walletId));
+    if (!record) throw new EnclaveWalletError('BLOB_INVALID', 'this wallet has no guard record');
+    if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
+    const blob = decodeBlob(record.blob);
+    checkBinding(blob, walletId, userId);
+    const slots = blob.slots ?? [];
+    if (!slots.length) return [{ kind: 'pin', createdAt: 0, lastUsedAt: record.used.pin ?? 0 }];
+    return slots.map((slot) => ({ kind: SLOT_NAMES[slot.kind], createdAt: slot.createdAt, lastUsedAt: record.used[SLOT_NAMES[slot.kind]] ?? 0 }));
+  }
+
+  /** Opens a wallet with its recovery code (16 bytes) instead of its PIN: counted in a budget of its own. See open. */
+  openWithRecoveryCode(blobBytes: Uint8Array, walletId: string, userId: string, code: Uint8Array): Promise<OpenedWallet> {
+    return this.open(blobBytes, walletId, userId, code, 'recovery-code');
   }
 
   /**
@@ -188,7 +216,7 @@ export class Sealer {
    * @throws {EnclaveWalletError} BLOB_INVALID, BLOB_MISMATCH, PIN_LOCKED,
    *   PIN_INVALID, GUARD_UNAVAILABLE, WALLET_CONFLICT, KMS_*
    */
-  async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array): Promise<OpenedWallet> {
+  async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array, factor: Factor = 'pin'): Promise<OpenedWallet> {
     const presented = decodeBlob(blobBytes);
     checkBinding(presented, walletId, userId);
     if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn)
@@ -201,7 +229,7 @@ export class Sealer {
       if (!record) continue; // lost a race to adopt: read again
       this.remember(record);
       try {
-        return await this.openRecord(record, blobBytes, walletId, userId, pin, cached !== undefined);
+        return await this.openRecord(record, blobBytes, walletId, userId, pin, cached !== undefined, factor);
       } catch (err) {
         if (err instanceof GuardConflict || (err instanceof EnclaveWalletError && err.code !== 'PIN_INVALID' && err.code !== 'PIN_LOCKED'))
           this.records.delete(walletId);
@@ -217,6 +245,7 @@ export class Sealer {
     userId: string,
     pin: Uint8Array,
     fromCache: boolean,
+    factor: Factor,
   ): Promise<OpenedWallet> {
     if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
     const blob = decodeBlob(record.blob);
@@ -233,13 +262,20 @@ export class Sealer {
     }
     if (!withinBounds(blob.argon2)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s PIN-stretching cost is outside this image’s bounds');
     const now = this.now();
-    const state = tally(record.guesses, now);
+    // A recovery code opens only a blob with a recovery-code slot: refused before anything is counted.
+    if (factor === 'recovery-code' && !blob.slots?.some((slot) => slot.kind === SLOT_RECOVERY_CODE))
+      throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no recovery code');
+    const state = tally(guessesOf(record, factor), now);
     if (state.next === 'locked') {
       // A lock-out seen only in this enclave's cache is checked against the guard (one read, no stretch) before it is answered.
       if (fromCache) throw new GuardConflict('a cached lock-out is read again');
-      throw new EnclaveWalletError('PIN_LOCKED', 'too many wrong PINs; the wallet is locked', { retryAfter: Math.ceil((state.lockedUntil - now) / 1000) });
+      throw lockedError(state.lockedUntil, now, factor);
     }
-    const own = await this.shared.join({ walletId, userId, version: record.version, pin }, () => this.guess(record, blob, pin, fromCache), copyOpen);
+    const own = await this.shared.join(
+      { walletId, userId, version: record.version, pin, factor },
+      () => this.guess(record, blob, pin, fromCache, factor),
+      copyOpen,
+    );
     try {
       if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, own.dataKey))
         throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
@@ -254,12 +290,13 @@ export class Sealer {
    * One guess: counted in the guard before its answer exists, while the KMS call and the PIN stretch run; a
    * wrong PIN becomes a failure, a right one clears its guess (and the failures before it) after the answer.
    */
-  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array, fromCache: boolean): Promise<SharedOpen> {
+  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array, fromCache: boolean, factor: Factor): Promise<SharedOpen> {
     const { walletId, owner: userId } = record;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.counter.count(record, fromCache),
+      this.counter.count(record, fromCache, factor),
       phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
-      stretchPin(pin, blob.argon2.salt, blob.argon2),
+      // A PIN is stretched; a recovery code's 128 bits are the factor key as they are.
+      factor === 'pin' ? stretchPin(pin, blob.argon2.salt, blob.argon2) : Promise.resolve(SecretBytes.copyOf(pin)),
     ]);
     const dataKey = settledValue(dataKeyResult);
     const stretched = settledValue(stretchedResult);
@@ -271,14 +308,29 @@ export class Sealer {
         this.counter.abandoned(walletId); // counted, never answered: it stays counted
         throw !dataKey ? (dataKeyResult as PromiseRejectedResult).reason : (stretchedResult as PromiseRejectedResult).reason;
       }
-      const key = seedKey(dataKey, stretched, blob.argon2.salt);
+      let walletKey: SecretBytes | undefined;
       let plaintext: Uint8Array;
-      try {
-        plaintext = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
-      } catch {
-        throw await this.counter.failed(guess);
-      } finally {
-        key.fill(0);
+      if (blob.slots) {
+        // Version 4: the factor's slot gives the wallet key (or not: a wrong PIN or code), which opens the secret.
+        const slot = blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
+        walletKey = unwrapSlot(slot, slotBinding(blob), dataKey, stretched);
+        if (!walletKey) throw await this.counter.failed(guess);
+        try {
+          plaintext = xchacha20poly1305(walletKey, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
+        } catch {
+          walletKey.dispose();
+          this.counter.abandoned(walletId); // the slot opened but the secret did not: an altered blob, not a wrong factor
+          throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
+        }
+      } else {
+        const key = seedKey(dataKey, stretched, blob.argon2.salt);
+        try {
+          plaintext = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
+        } catch {
+          throw await this.counter.failed(guess);
+        } finally {
+          key.fill(0);
+        }
       }
       let secret: WalletSecret;
       try {
@@ -294,7 +346,7 @@ export class Sealer {
       const settled = this.counter.cleared(guess);
       settled.catch(() => undefined); // observed by the caller; never an unhandled rejection
       handedOver = true;
-      return { dataKey, secret, settled };
+      return { dataKey, secret, walletKey, pinKey: factor === 'pin' ? SecretBytes.copyOf(stretched) : undefined, settled };
     } finally {
       stretched?.fill(0);
       if (!handedOver) dataKey?.fill(0);
@@ -303,8 +355,12 @@ export class Sealer {
 
   private opened(record: GuardRecord, blob: SealedBlob, own: SharedOpen, current: Uint8Array | undefined): OpenedWallet {
     const { walletId, owner: userId } = record;
-    const { dataKey, secret, settled } = own;
+    const { secret, settled } = own;
     let disposed = false;
+    const reseal = (change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean }): Promise<Uint8Array> => {
+      if (disposed) throw new Error('re-seal after dispose');
+      return this.resealOpened(record, blob, own, change);
+    };
     return {
       walletId,
       userId,
@@ -316,42 +372,64 @@ export class Sealer {
         disposed = true;
         disposeOpen(own);
       },
-      changePin: async (newPin) => {
-        if (disposed) throw new Error('changePin after dispose');
-        const salt = randomBytes(ARGON2_SALT_BYTES);
-        // A blob from before version 3 gets its seed now: the new one seals it.
-        const seed = secret.seed ?? (await seedOf(secret.entropy));
-        const stretched = await stretchPin(newPin, salt, ARGON2_POLICY);
-        let next: Uint8Array;
-        try {
-          next = this.sealWith({
-            walletId,
-            userId,
-            kmsKeyId: blob.kmsKeyId,
-            kmsCiphertext: blob.kmsCiphertext,
-            dataKey,
-            secret: { entropy: secret.entropy, seed },
-            stretched,
-            salt,
-            generation: record.version + 1,
-          });
-        } finally {
-          stretched.fill(0);
-          if (seed !== secret.seed) seed.fill(0);
-        }
-        try {
-          await settled;
-          await this.guard.advance(walletId, record.version, { version: record.version + 1, blob: next, keyRef: record.keyRef });
-          this.records.delete(walletId); // read afresh next time: guesses may have been counted meanwhile
-        } catch (err) {
-          this.records.delete(walletId);
-          if (err instanceof GuardConflict)
-            throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was changed; nothing was changed');
-          throw err;
-        }
-        return next;
-      },
+      changePin: (newPin) => reseal({ newPin }),
+      setRecoveryCode: (code) => reseal({ newCode: code }),
+      resetPin: (newPin, newCode) => reseal({ newPin, newCode, reset: true }),
     };
+  }
+
+  /**
+   * The next version of an opened wallet: the same secret and wallet key (a blob from before slots gets one now),
+   * with a new PIN slot and/or a new recovery-code slot in place of the old ones; made current in the guard once
+   * this open's guess is cleared. The old PIN or code stops working because the guard's blob is the only one opened.
+   */
+  private async resealOpened(
+    record: GuardRecord,
+    blob: SealedBlob,
+    own: SharedOpen,
+    change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean },
+  ): Promise<Uint8Array> {
+    const { walletId } = record;
+    const binding = slotBinding(blob);
+    const createdAt = this.now();
+    // A blob from before version 3 gets its seed now: the new one seals it.
+    const seed = own.secret.seed ?? (await seedOf(own.secret.entropy));
+    using walletKey = own.walletKey ? SecretBytes.copyOf(own.walletKey) : SecretBytes.adopt(randomBytes(32));
+    const kept = (kind: SlotKind): Slot | undefined => (own.walletKey ? blob.slots?.find((sl) => sl.kind === kind) : undefined);
+    let pinSlot = kept(SLOT_PIN);
+    if (change.newPin) {
+      const salt = randomBytes(ARGON2_SALT_BYTES);
+      using stretched = await stretchPin(change.newPin, salt, ARGON2_POLICY);
+      pinSlot = wrapSlot(SLOT_PIN, binding, own.dataKey, stretched, walletKey, { pin: { ...ARGON2_POLICY, salt }, createdAt });
+    } else if (!pinSlot) {
+      // A blob before slots, opened by its PIN: its PIN slot wraps the new wallet key under the same Argon2id(PIN).
+      if (!own.pinKey) throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no PIN slot to keep');
+      pinSlot = wrapSlot(SLOT_PIN, binding, own.dataKey, own.pinKey, walletKey, { pin: blob.argon2, createdAt });
+    }
+    const codeSlot = change.newCode ? wrapSlot(SLOT_RECOVERY_CODE, binding, own.dataKey, change.newCode, walletKey, { createdAt }) : kept(SLOT_RECOVERY_CODE);
+    let next: Uint8Array;
+    try {
+      next = this.sealSlots({
+        ...binding,
+        dataKey: own.dataKey,
+        walletKey,
+        secret: { entropy: own.secret.entropy, seed },
+        slots: [pinSlot, ...(codeSlot ? [codeSlot] : [])],
+        generation: record.version + 1,
+      });
+    } finally {
+      if (seed !== own.secret.seed) seed.fill(0);
+    }
+    try {
+      await own.settled;
+      await this.guard.advance(walletId, record.version, { version: record.version + 1, blob: next, keyRef: record.keyRef }, change.reset);
+      this.records.delete(walletId); // read afresh next time: guesses may have been counted meanwhile
+    } catch (err) {
+      this.records.delete(walletId);
+      if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while it was re-sealed; nothing was changed');
+      throw err;
+    }
+    return next;
   }
 
   private remember(record: GuardRecord): void {
@@ -386,54 +464,52 @@ export class Sealer {
     };
     try {
       await this.guard.create(record);
-      return { ...record, rev: '', legacy: false };
+      return { ...record, codeGuesses: new Map(), used: {}, rev: '', legacy: false };
     } catch (err) {
       if (err instanceof EnclaveWalletError && err.code === 'WALLET_EXISTS') return undefined;
       throw err;
     }
   }
 
-  private sealWith(p: {
-    walletId: string;
-    userId: string;
-    kmsKeyId: string;
-    kmsCiphertext: Uint8Array;
-    dataKey: Uint8Array;
-    secret: WalletSecret;
-    stretched: Uint8Array;
-    salt: Uint8Array;
-    generation: number;
-  }): Uint8Array {
+  /** A version-4 blob: the secret under the wallet key, which each slot wraps; the slot list in the AEAD's AAD. */
+  private sealSlots(p: SlotBinding & { dataKey: Uint8Array; walletKey: Uint8Array; secret: WalletSecret; slots: Slot[]; generation: number }): Uint8Array {
     const nonce = randomBytes(24);
+    const pinSlot = p.slots.find((sl) => sl.kind === SLOT_PIN);
+    if (!pinSlot?.pin) throw new RangeError('a blob needs its PIN slot');
     const header = {
       version: BLOB_VERSION,
       generation: p.generation,
       walletId: p.walletId,
-      ownerUserId: p.userId,
+      ownerUserId: p.ownerUserId,
       kmsKeyId: p.kmsKeyId,
       kmsCiphertext: p.kmsCiphertext,
-      argon2: { ...ARGON2_POLICY, salt: p.salt },
+      argon2: pinSlot.pin,
+      slots: p.slots,
       aeadId: AEAD_XCHACHA20_POLY1305,
       nonce,
     };
-    const key = seedKey(p.dataKey, p.stretched, p.salt);
     const plaintext = encodeWalletSecret(BLOB_VERSION, p.secret);
     let ciphertext: Uint8Array;
     try {
       // Secret + tag (16).
-      ciphertext = xchacha20poly1305(key, nonce, associatedData(header, plaintext.length + 16)).encrypt(plaintext);
+      ciphertext = xchacha20poly1305(p.walletKey, nonce, associatedData(header, plaintext.length + 16)).encrypt(plaintext);
     } finally {
-      key.fill(0);
       plaintext.fill(0);
     }
     const state: AttemptState = { failedAttempts: 0, lockedUntilMs: 0 };
     const sealedPart = encodeSealedPart({ ...header, ciphertext });
-    const macKey = stateKey(p.dataKey);
-    const blob: SealedBlob = { ...header, ciphertext, state, stateMac: hmac(sha256, macKey, stateMacInput(sealedPart, state)) };
-    macKey.fill(0);
-    return encodeBlob(blob);
+    using macKey = stateKey(p.dataKey);
+    return encodeBlob({ ...header, ciphertext, state, stateMac: hmac(sha256, macKey, stateMacInput(sealedPart, state)) });
   }
 }
+
+/** What a blob's slots are bound to. */
+const slotBinding = (blob: SealedBlob): SlotBinding => ({
+  walletId: blob.walletId,
+  ownerUserId: blob.ownerUserId,
+  kmsKeyId: blob.kmsKeyId,
+  kmsCiphertext: blob.kmsCiphertext,
+});
 
 /** The BIP-39 seed of `entropy` (PBKDF2, 2048 rounds): for blobs sealed before version 3, and callers that have none. */
 const seedOf = seedFromEntropy;

@@ -37,7 +37,7 @@ export function sendFailure(res: Response, err: unknown): void {
   }
   if (err instanceof EnclaveWalletError) {
     const extra: ErrorExtra = {};
-    if (err.code === 'PIN_INVALID') extra.attemptsLeft = err.details.attemptsLeft ?? 0;
+    if (err.code === 'PIN_INVALID' || err.code === 'RECOVERY_CODE_WRONG') extra.attemptsLeft = err.details.attemptsLeft ?? 0;
     if (err.details.retryAfter !== undefined) extra.retryAfter = err.details.retryAfter;
     if (err.details.reason !== undefined) extra.reason = err.details.reason;
     if (err.details.hash !== undefined) extra.hash = err.details.hash;

@@ -30,7 +30,13 @@ export const attestationQuery = z.strictObject({
 export const pinEnvelopeBody = z.strictObject({ pinEnvelope: base64('pinEnvelope') });
 export const deriveAccountBody = z.strictObject({ network, index: z.number().int().min(0).max(0x7fffffff), pinEnvelope: base64('pinEnvelope') });
 export const exportBody = z.strictObject({ pinEnvelope: base64('pinEnvelope'), recipientPublicKey: base64('recipientPublicKey', 64) });
-export const importBody = z.strictObject({ recoveryEnvelope: base64('recoveryEnvelope') });
+export const importBody = z.strictObject({ recoveryEnvelope: base64('recoveryEnvelope'), recoveryPublicKey: base64('recoveryPublicKey', 64).optional() });
+/** `POST /v1/wallets`: the PIN envelope, and optionally the client's key to seal a recovery code to. */
+export const createWalletBody = z.strictObject({ pinEnvelope: base64('pinEnvelope'), recoveryPublicKey: base64('recoveryPublicKey', 64).optional() });
+/** `POST …/recovery-code`: the PIN envelope and the key to seal the new code to. */
+export const recoveryCodeBody = z.strictObject({ pinEnvelope: base64('pinEnvelope'), recoveryPublicKey: base64('recoveryPublicKey', 64) });
+/** `POST …/pin/reset`: the envelope with the code and the new PIN, and the key to seal the next code to. */
+export const resetPinBody = z.strictObject({ resetEnvelope: base64('resetEnvelope'), recoveryPublicKey: base64('recoveryPublicKey', 64) });
 
 export const evmTransaction = z.strictObject({
   type: z.enum(EVM_TX_TYPES).default('eip1559'),

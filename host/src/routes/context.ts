@@ -122,7 +122,11 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
       accounts: (out.accounts ?? []).map(toAccount),
       createdAt: new Date().toISOString(),
     });
-    return publicWallet(record);
+    // The recovery code, sealed to the client's key: passed through, never stored or logged.
+    return {
+      ...publicWallet(record),
+      ...(out.encryptedRecoveryCode?.length ? { encryptedRecoveryCode: Buffer.from(out.encryptedRecoveryCode).toString('base64') } : {}),
+    };
   };
 
   /**

@@ -22,18 +22,30 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     '/v1/wallets',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const { pinEnvelope } = await readBody(S.pinEnvelopeBody, req, BODY_LIMITS.small);
+      const { pinEnvelope, recoveryPublicKey } = await readBody(S.createWalletBody, req, BODY_LIMITS.small);
       await roomForWallet(userId);
-      res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope) })));
+      res
+        .status(201)
+        .json(
+          await newWallet(userId, (walletId) =>
+            deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope), ...recoveryKey(recoveryPublicKey) }),
+          ),
+        );
     }),
   );
   app.post(
     '/v1/wallets/import',
     route(async (req, res) => {
       const userId = await authenticate(req, res);
-      const { recoveryEnvelope } = await readBody(S.importBody, req, BODY_LIMITS.small);
+      const { recoveryEnvelope, recoveryPublicKey } = await readBody(S.importBody, req, BODY_LIMITS.small);
       await roomForWallet(userId);
-      res.status(201).json(await newWallet(userId, (walletId) => deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope) })));
+      res
+        .status(201)
+        .json(
+          await newWallet(userId, (walletId) =>
+            deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope), ...recoveryKey(recoveryPublicKey) }),
+          ),
+        );
     }),
   );
   app.get(
@@ -91,6 +103,55 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       res.status(204).end();
     }),
   );
+  // --- recovery (docs/recovery.md): the code travels sealed to the client's key; the host never sees it ---------
+  app.post(
+    '/v1/wallets/:walletId/recovery-code',
+    walletRoute(S.recoveryCodeBody, BODY_LIMITS.small, async ({ userId, body, wallet, res }) => {
+      const out = await withWallet(
+        wallet,
+        () =>
+          deps.enclave.call('newRecoveryCode', {
+            userId,
+            walletId: wallet.walletId,
+            sealedBlob: wallet.sealedBlob,
+            pinEnvelope: b64(body.pinEnvelope),
+            ...recoveryKey(body.recoveryPublicKey),
+          }),
+        undefined,
+        'ignore',
+      );
+      res.json({ encryptedRecoveryCode: Buffer.from(out.encryptedRecoveryCode ?? []).toString('base64') });
+    }),
+  );
+  app.post(
+    '/v1/wallets/:walletId/pin/reset',
+    walletRoute(S.resetPinBody, BODY_LIMITS.small, async ({ userId, body, wallet, res }) => {
+      const out = await withWallet(
+        wallet,
+        () =>
+          deps.enclave.call('resetPin', {
+            userId,
+            walletId: wallet.walletId,
+            sealedBlob: wallet.sealedBlob,
+            resetEnvelope: b64(body.resetEnvelope),
+            ...recoveryKey(body.recoveryPublicKey),
+          }),
+        undefined,
+        'ignore',
+      );
+      res.json({ encryptedRecoveryCode: Buffer.from(out.encryptedRecoveryCode ?? []).toString('base64') });
+    }),
+  );
+  app.get(
+    '/v1/wallets/:walletId/factors',
+    route(async (req, res) => {
+      const userId = await authenticate(req, res);
+      const wallet = await loadWallet(userId, String(req.params.walletId));
+      const out = await deps.enclave.call('listFactors', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob });
+      const iso = (ms: number | null | undefined): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
+      res.json({ factors: (out.factors ?? []).map((f) => ({ kind: f.kind, createdAt: iso(f.createdAtMs), lastUsedAt: iso(f.lastUsedAtMs) })) });
+    }),
+  );
   app.post(
     '/v1/wallets/:walletId/export',
     route(async (req, res) => {
@@ -115,4 +176,12 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       res.json({ encryptedRecoveryPhrase: Buffer.from(out.encryptedRecoveryPhrase ?? []).toString('base64') });
     }),
   );
+}
+
+/** The client's X25519 recovery key, if given: 32 bytes (the enclave checks it is the one the envelope binds). */
+function recoveryKey(base64: string | undefined): { recoveryPublicKey?: Uint8Array } {
+  if (base64 === undefined) return {};
+  const key = b64(base64);
+  if (key.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recoveryPublicKey must be a 32-byte X25519 key');
+  return { recoveryPublicKey: key };
 }
