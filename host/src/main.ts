@@ -96,7 +96,12 @@ try {
     ...(config.demo ? { demo: config.demo } : {}),
   });
   // The chains by name only: an RPC URL may carry an API key.
-  const server = app.listen(config.port, config.bind, () =>
+  // Express 5 hands a listen error (EADDRINUSE, EACCES) to this callback: say it and exit 1, never "listening".
+  const server = app.listen(config.port, config.bind, (err?: Error) => {
+    if (err) {
+      log.error({ reason: err.message, code: (err as NodeJS.ErrnoException).code, bind: config.bind, port: config.port }, 'listen failed');
+      process.exit(1);
+    }
     log.info(
       {
         url: config.publicUrl,
@@ -104,8 +109,8 @@ try {
         chains: chains.list().map((c) => `${c.network}:${c.chainId ?? c.cluster} ${c.name}`),
       },
       'listening',
-    ),
-  );
+    );
+  });
   // Graceful: /readyz and new requests 503 at once, no new connections, requests in flight finish (SHUTDOWN_TIMEOUT_MS).
   let stopping = false;
   const stop = (signal: string): void => {
