@@ -349,7 +349,10 @@ try {
       args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', join(dataDir, 'anvil', 'state.json'), '--silent'],
       quiet: true,
     });
-    run('local-solana', 'devtools/dist/solana/main.js', { restart: false });
+    run('local-solana', 'devtools/dist/solana/main.js', {
+      restart: false,
+      extraEnv: { LOCAL_SOLANA_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` },
+    });
   }
   await checkKmsKeyKept();
   run('local-kms', 'devtools/dist/kms/main.js', { restart: false });
@@ -396,7 +399,14 @@ try {
       GUARD_TABLE: LOCAL_GUARD_TABLE,
       GUARD_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
       GUARD_CREDENTIALS_CIPHERTEXT: guardCiphertext,
-      ...(localChain ? { LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`, LOCAL_CHAIN_ID: '31337', CHAINS: JSON.stringify(chains) } : {}),
+      ...(localChain
+        ? {
+            LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`,
+            LOCAL_CHAIN_ID: '31337',
+            LOCAL_SOLANA_RPC: `http://127.0.0.1:${solanaPort}`,
+            CHAINS: JSON.stringify(chains),
+          }
+        : {}),
     },
   });
   await waitForPort(hostPort, 'the host');
@@ -411,7 +421,7 @@ try {
   console.log(`
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
-  demo page     http://127.0.0.1:${hostPort}/demo   (log in, PIN pad, sign, send on the local chain)
+  demo page     http://127.0.0.1:${hostPort}/demo   (log in, PIN pad, sign, send ETH and SOL on the local chains)
   enclave       ${env.ENCLAVE_LISTEN}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})
