@@ -5,10 +5,15 @@
 // host, prints where each listens,
 // restarts the enclave if it dies (the host reconnects and re-initialises it
 // by itself), and stops everything on Ctrl-C. Data lives under .data/.
+// Before starting anything it checks that every port is free (and says which
+// process holds one that is not, or that a stack is already running) and that
+// a data folder holding wallets still has its KMS key. A watchdog
+// (scripts/reaper.mjs) stops the children if the launcher dies without doing
+// so itself (SIGKILL); run by npm, the launcher also stops when npm goes.
 // Run after `npm run build` (npm start does both).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,6 +54,137 @@ function log(level, event, fields = {}) {
   console.error(JSON.stringify({ time: new Date().toISOString(), level, component: 'launcher', event, ...fields }));
 }
 
+/** Refuses to start: one log line whose `reason` says in words what is wrong and what to do. */
+function refuse(event, reason, fields = {}) {
+  log('error', event, { reason, ...fields });
+  process.exit(1);
+}
+
+// --- before anything starts: a stack already running, ports taken -----------------------------------------
+const enclaveListen = /^tcp:\/\/([^:]+):(\d+)$/.exec(env.ENCLAVE_LISTEN);
+const ports = [
+  { port: hostPort, name: 'the host API', variable: 'HOST_PORT' },
+  ...(enclaveListen ? [{ port: enclaveListen[2], name: 'the enclave', variable: 'ENCLAVE_PORT' }] : []),
+  { port: kmsPort, name: 'the local KMS', variable: 'LOCAL_KMS_PORT' },
+  { port: dynamoPort, name: 'the DynamoDB-compatible store', variable: 'DYNAMODB_PORT' },
+  { port: issuerPort, name: 'the dev OIDC issuer', variable: 'DEV_ISSUER_PORT' },
+  ...(localChain
+    ? [
+        { port: chainPort, name: 'the local EVM node', variable: 'LOCAL_CHAIN_PORT' },
+        { port: solanaPort, name: 'the local Solana endpoint', variable: 'LOCAL_SOLANA_PORT' },
+      ]
+    : []),
+];
+const lockFile = join(dataDir, 'launcher.json');
+
+/** A process's command line, shortened, or undefined when it is gone or not ours to read. */
+function commandOf(pid) {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const text = argv.map((a) => (a.startsWith(root) ? a.slice(root.length + 1) : a)).join(' ');
+    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  } catch {
+    return undefined;
+  }
+}
+const parentOf = (pid) => {
+  try {
+    return Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return 0;
+  }
+};
+const isLauncher = (pid) => /scripts\/start\.mjs/.test(commandOf(pid) ?? '');
+
+/** Which process listens on a TCP port (Linux: /proc/net/tcp* and the processes' socket descriptors). */
+function portOwner(port) {
+  const hex = Number(port).toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines = [];
+    try {
+      lines = readFileSync(table, 'utf8').trim().split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && cols[1].split(':')[1] === hex) inodes.add(cols[9]); // 0A: LISTEN
+    }
+  }
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1])) return { pid: Number(pid), command: commandOf(pid) };
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Whether this machine lets us listen on 127.0.0.1:port now (the test a child's own listen would fail). */
+const portFree = (port) =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (err) => resolve(err.code !== 'EADDRINUSE' && err.code !== 'EACCES'));
+    server.listen(Number(port), '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+const otherPorts =
+  'choose other ports (HOST_PORT, ENCLAVE_PORT, LOCAL_KMS_PORT, DYNAMODB_PORT, DEV_ISSUER_PORT, LOCAL_CHAIN_PORT, LOCAL_SOLANA_PORT: docs/configuration.md) and another DATA_DIR';
+if (existsSync(lockFile)) {
+  let held;
+  try {
+    held = JSON.parse(readFileSync(lockFile, 'utf8'));
+  } catch {
+    held = undefined;
+  }
+  if (held && held.pid !== process.pid && isLauncher(held.pid)) {
+    refuse(
+      'already_running',
+      `a stack is already running on this data folder (${resolve(root, dataDir)}): launcher pid ${held.pid}, host http://127.0.0.1:${held.ports?.HOST_PORT}. ` +
+        `Stop it first (Ctrl-C in its terminal, or kill ${held.pid}), or ${otherPorts}.`,
+      { launcherPid: held.pid, ports: held.ports },
+    );
+  }
+}
+const taken = [];
+for (const p of ports) if (!(await portFree(p.port))) taken.push({ ...p, owner: portOwner(p.port) });
+if (taken.length) {
+  const launchers = [...new Set(taken.map((t) => t.owner && parentOf(t.owner.pid)).filter((pid) => pid && isLauncher(pid)))];
+  const what = taken
+    .map((t) => `${t.port} (${t.variable}, ${t.name}) is taken by ${t.owner ? `pid ${t.owner.pid}: ${t.owner.command ?? '?'}` : 'a process of another user'}`)
+    .join('; ');
+  refuse(
+    launchers.length ? 'already_running' : 'port_taken',
+    launchers.length
+      ? `a stack is already running: launcher pid ${launchers.join(', ')} (${commandOf(launchers[0])}). Port ${what}. Stop it first (Ctrl-C in its terminal, or kill ${launchers[0]}), or ${otherPorts}.`
+      : `port ${what}. Stop that process, or ${otherPorts}.`,
+    { ports: taken.map((t) => ({ port: Number(t.port), variable: t.variable, pid: t.owner?.pid ?? null, command: t.owner?.command ?? null })) },
+  );
+}
+writeFileSync(lockFile, JSON.stringify({ pid: process.pid, ports: Object.fromEntries(ports.map((p) => [p.variable, Number(p.port)])) }) + '\n');
+
+// --- the watchdog: stops the children if this process dies without doing it (SIGKILL) ---------------------
+const reaper = spawn(process.execPath, [join(root, 'scripts/reaper.mjs'), String(shutdownTimeoutMs + 2000)], {
+  stdio: ['pipe', 'ignore', 'inherit'],
+  detached: true,
+});
+reaper.unref();
+reaper.stdin.on('error', () => {}); // a reaper that died leaves us without a watchdog, not without a stack
+const tellReaper = (line) => {
+  if (reaper.stdin.writable) reaper.stdin.write(`${line}\n`);
+};
+
 /** @type {Map<string, import('node:child_process').ChildProcess>} */
 const children = new Map();
 let stopping = false;
@@ -58,8 +194,10 @@ function run(name, script, { restart, extraEnv = {}, command = process.execPath,
   // only the launcher, which then stops the children in order (below).
   const child = spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'], detached: true });
   children.set(name, child);
+  if (child.pid) tellReaper(`add ${name} ${child.pid}`);
   child.on('exit', (code, signal) => {
     children.delete(name);
+    tellReaper(`del ${child.pid}`);
     if (stopping) return;
     log('warn', 'exited', { process: name, how: String(signal ?? code) });
     if (restart) {
@@ -102,6 +240,11 @@ async function stop(code = 0) {
 }
 process.on('exit', () => {
   for (const child of children.values()) child.kill('SIGKILL');
+  try {
+    if (JSON.parse(readFileSync(lockFile, 'utf8')).pid === process.pid) rmSync(lockFile);
+  } catch {
+    // not ours, or gone
+  }
 });
 
 /** Resolves once something accepts TCP connections on the port. */
@@ -120,6 +263,75 @@ async function waitForPort(port, what) {
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+process.on('SIGHUP', () => void stop(0));
+// Run by npm (`npm start`), the launcher stops when npm goes, however it goes (npm does not pass on every
+// signal, and a SIGKILL to npm leaves this process to init): its parent changes.
+if (env.npm_lifecycle_event) {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && !stopping) {
+      log('warn', 'parent_gone', { was: parent });
+      void stop(0);
+    }
+  }, 500).unref();
+}
+
+/** A data folder holding wallets whose KMS key is gone: a fresh key would open none of them (BLOB_MISMATCH). */
+async function checkKmsKeyKept() {
+  const keyFile = join(env.LOCAL_KMS_DATA_DIR, 'local-key.json');
+  let lost;
+  if (!existsSync(keyFile)) lost = `${keyFile} (the wallet key's ARN)`;
+  else {
+    const { arn } = JSON.parse(readFileSync(keyFile, 'utf8'));
+    const keyId = String(arn).split('/').pop();
+    let keys = [];
+    try {
+      keys = JSON.parse(readFileSync(join(env.LOCAL_KMS_DATA_DIR, 'keys.json'), 'utf8')).keys;
+    } catch {
+      // missing or unreadable: the key is lost
+    }
+    if (!keys.some((k) => k.keyId === keyId)) lost = `the key ${arn} from ${join(env.LOCAL_KMS_DATA_DIR, 'keys.json')}`;
+  }
+  if (!lost) return;
+  await waitForPort(dynamoPort, 'the DynamoDB-compatible store');
+  const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
+  const db = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${dynamoPort}`,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const table = env.DYNAMODB_TABLE ?? 'enclave-wallet';
+  let wallets = 0;
+  let start;
+  try {
+    do {
+      const page = await db.send(
+        new ScanCommand({
+          TableName: table,
+          FilterExpression: 'begins_with(sk, :w)',
+          ExpressionAttributeValues: { ':w': { S: 'WALLET#' } },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      wallets += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } catch (err) {
+    if (err.name !== 'ResourceNotFoundException') throw err;
+  } finally {
+    db.destroy();
+  }
+  if (wallets === 0) return; // nothing sealed under the old key: a new one is fine
+  throw Object.assign(
+    new Error(
+      `the data folder ${resolve(root, dataDir)} lost its KMS wallet key: ${lost} is missing, but ${resolve(root, env.DYNAMODB_DATA_DIR)} holds ${wallets} wallet${wallets === 1 ? '' : 's'} sealed under it. ` +
+        `A new key would open none of them (every use would fail with BLOB_MISMATCH), so nothing was started. ` +
+        `Put back ${resolve(root, env.LOCAL_KMS_DATA_DIR)} from a backup (docs/operations.md), or delete ${resolve(root, dataDir)} to start from scratch.`,
+    ),
+    { event: 'kms_key_lost' },
+  );
+}
 
 try {
   run('dynamodb', 'devtools/dist/dynamo/main.js', { restart: false });
@@ -137,8 +349,12 @@ try {
       args: ['--host', '127.0.0.1', '--port', chainPort, '--chain-id', '31337', '--state', join(dataDir, 'anvil', 'state.json'), '--silent'],
       quiet: true,
     });
-    run('local-solana', 'devtools/dist/solana/main.js', { restart: false });
+    run('local-solana', 'devtools/dist/solana/main.js', {
+      restart: false,
+      extraEnv: { LOCAL_SOLANA_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` },
+    });
   }
+  await checkKmsKeyKept();
   run('local-kms', 'devtools/dist/kms/main.js', { restart: false });
   await waitForPort(kmsPort, 'the local KMS');
   const keyFile = join(env.LOCAL_KMS_DATA_DIR, 'local-key.json');
@@ -183,15 +399,29 @@ try {
       GUARD_TABLE: LOCAL_GUARD_TABLE,
       GUARD_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
       GUARD_CREDENTIALS_CIPHERTEXT: guardCiphertext,
-      ...(localChain ? { LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`, LOCAL_CHAIN_ID: '31337', CHAINS: JSON.stringify(chains) } : {}),
+      ...(localChain
+        ? {
+            LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`,
+            LOCAL_CHAIN_ID: '31337',
+            LOCAL_SOLANA_RPC: `http://127.0.0.1:${solanaPort}`,
+            CHAINS: JSON.stringify(chains),
+          }
+        : {}),
     },
   });
   await waitForPort(hostPort, 'the host');
+  // Ours, not something that took the port meanwhile: the host process is still up and answers as the host.
+  const health = await fetch(`http://127.0.0.1:${hostPort}/healthz`).then(
+    (r) => r.json(),
+    () => undefined,
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  if (!children.has('host') || stopping || health?.status !== 'ok') throw new Error(`the host did not come up on port ${hostPort} (see its log above)`);
 
   console.log(`
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
-  demo page     http://127.0.0.1:${hostPort}/demo   (log in, PIN pad, sign, send on the local chain)
+  demo page     http://127.0.0.1:${hostPort}/demo   (log in, PIN pad, sign, send ETH and SOL on the local chains)
   enclave       ${env.ENCLAVE_LISTEN}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})
@@ -203,6 +433,6 @@ Try it: npm run demo
 Press Ctrl-C to stop.
 `);
 } catch (err) {
-  log('error', 'start_failed', { reason: err.message });
+  log('error', err.event ?? 'start_failed', { reason: err.message });
   stop(1);
 }

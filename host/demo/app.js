@@ -1,47 +1,108 @@
 // The demo page's script: the SDK's browser build, the dev issuer for a login,
-// an on-screen PIN pad, and the local chain. Plain JavaScript, no framework.
+// an on-screen PIN pad, and the local chains (EVM and Solana). Plain JavaScript, no framework.
 import { AttestationError, createClient, describeApprovalSummary, EnclaveWalletApiError } from '/demo/client.js';
 
 const $ = (id) => document.getElementById(id);
 const config = await (await fetch('/demo/config.json')).json();
 const root = new Uint8Array(await (await fetch('/demo/dev-root.der')).arrayBuffer());
-// The SDK checks what the host prepares against a node the app chooses. A real app configures its own; this
-// local demo takes the local chain's address from the page's configuration (served by the same local stack).
-const client = createClient({ baseUrl: location.origin, root, ...(config.chain ? { rpc: { evm: { [config.chain.chainId]: config.chain.rpcUrl } } } : {}) });
-let wallet;
-
-// --- errors: the API's message, never a stack trace -------------------------
-function showError(err) {
-  let text;
-  if (err instanceof EnclaveWalletApiError) {
-    text = err.message;
-    if (err.code === 'PIN_INVALID') text = `Wrong PIN: ${err.attemptsLeft} attempt${err.attemptsLeft === 1 ? '' : 's'} left.`;
-    if (err.code === 'PIN_LOCKED') text = `Too many wrong PINs: the wallet is locked for ${err.retryAfter} s.`;
-    text += ` (${err.code})`;
-  } else if (err instanceof AttestationError) {
-    text = `The enclave could not be verified (${err.code}); no PIN was sent.`;
-  } else if (err && err.message === 'cancelled') {
-    return;
-  } else {
-    text = err && err.message ? err.message : String(err);
-  }
-  $('error').textContent = text;
-  $('error').hidden = false;
-}
-const clearError = () => {
-  $('error').hidden = true;
+// The SDK checks what the host prepares against nodes the app chooses. A real app configures its own; this
+// local demo takes the local chains' addresses from the page's configuration (served by the same local stack).
+const rpc = {
+  ...(config.chain ? { evm: { [config.chain.chainId]: config.chain.rpcUrl } } : {}),
+  ...(config.solana ? { solana: { [config.solana.cluster]: config.solana.rpcUrl } } : {}),
 };
-const busy = async (button, fn) => {
-  clearError();
+const client = createClient({ baseUrl: location.origin, root, rpc });
+let wallet;
+let balances = { eth: undefined, sol: undefined };
+
+// --- errors: in words, next to what failed; never a stack trace ----------------
+class Problem extends Error {}
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+function inWords(err) {
+  if (err instanceof Problem) return err.message;
+  if (err instanceof AttestationError) return 'The enclave could not be verified, so no PIN was sent. Reload the page to try again.';
+  if (!(err instanceof EnclaveWalletApiError)) {
+    if (err instanceof TypeError) return 'The server could not be reached. Is the local stack running?';
+    return 'Something went wrong in this page. Reload it and try again.';
+  }
+  switch (err.code) {
+    case 'PIN_INVALID':
+      return `Wrong PIN: ${plural(err.attemptsLeft, 'attempt')} left.`;
+    case 'PIN_LOCKED':
+      return `Too many wrong PINs: the wallet is locked for ${err.retryAfter} s.`;
+    case 'PIN_FORMAT_INVALID':
+      return 'A PIN is 6 to 12 digits.';
+    case 'PIN_TOO_WEAK':
+      return 'That PIN is too easy to guess (one digit repeated, or a run like 123456). Choose another.';
+    case 'INSUFFICIENT_FUNDS':
+      return 'Not enough funds to pay the amount and the fee.';
+    case 'RATE_LIMITED':
+      return `Too many requests: try again in ${err.retryAfter ?? 'a few'} s.`;
+    case 'UNAUTHENTICATED':
+    case 'TOKEN_EXPIRED':
+    case 'TOKEN_REVOKED':
+      return 'Your session has ended: sign out and sign in again.';
+    case 'TOKEN_INVALID':
+      return 'The sign-in was refused: the ID token did not verify.';
+    case 'ENCLAVE_UNAVAILABLE':
+    case 'ENCLAVE_TIMEOUT':
+    case 'SHUTTING_DOWN':
+    case 'STORAGE_UNAVAILABLE':
+    case 'KMS_UNAVAILABLE':
+    case 'GUARD_UNAVAILABLE':
+      return 'The wallet service is not available right now. Try again in a moment.';
+    case 'CHAIN_UNAVAILABLE':
+    case 'CHAIN_ERROR':
+      return 'The chain’s node cannot be reached right now. Try again in a moment.';
+    case 'TRANSACTION_REVERTED':
+    case 'TRANSACTION_REJECTED':
+      return `The network refused the transaction${err.reason ? `: ${err.reason}` : ''}. Nothing was sent.`;
+    case 'NONCE_TOO_LOW':
+    case 'FEE_TOO_LOW':
+      return 'The network moved on while you approved it. Send again.';
+    case 'PREPARED_TRANSACTION_MISMATCH':
+      return 'The server prepared another transaction than the one asked for, so nothing was signed.';
+    case 'VALIDATION_FAILED':
+      return 'The server did not accept this request: check the recipient and the amount.';
+    default:
+      return `${capital(err.message.replace(/\.$/, ''))}.`;
+  }
+}
+function showError(where, err) {
+  if (err && err.message === 'cancelled') return;
+  const box = $(`${where}-error`);
+  box.textContent = inWords(err);
+  box.dataset.code = err instanceof EnclaveWalletApiError ? err.code : '';
+  box.hidden = false;
+}
+const clearErrors = () => document.querySelectorAll('.error').forEach((e) => (e.hidden = true));
+/** Runs one action of a card: its button disabled meanwhile, its earlier result and errors cleared, a failure shown in the card. */
+const busy = async (where, button, fn, output) => {
+  clearErrors();
+  if (output) $(output).textContent = '';
   button.disabled = true;
   try {
     await fn();
   } catch (err) {
-    showError(err);
+    showError(where, err);
   } finally {
     button.disabled = false;
   }
 };
+
+// --- PIN rules, checked on the pad before anything is sent --------------------------
+// As the enclave checks a new PIN (enclave/src/envelope/pin-envelope.ts): 6 to 12 digits; for a new PIN also not one
+// digit repeated, nor a run going up or down by one (123456, 987654, 890123).
+function pinProblem(pin, isNew) {
+  if (pin.length < 6) return 'A PIN has at least 6 digits.';
+  if (!isNew) return undefined;
+  const d = [...pin].map(Number);
+  if (d.every((x) => x === d[0])) return 'One digit repeated is too easy to guess. Choose another PIN.';
+  for (const step of [1, 9])
+    if (d.every((x, i) => i === 0 || x === (d[i - 1] + step) % 10)) return 'A run like 123456 is too easy to guess. Choose another PIN.';
+  return undefined;
+}
 
 // --- the PIN pad: digits by click, so a PIN need not go through a keyboard --
 // With a summary (from the SDK's getPin: decoded from the bytes the PIN will sign), it is shown above the keys,
@@ -60,21 +121,25 @@ function showSummary(summary) {
     box.append(dt, dd);
   }
 }
-function askPin(title, summary) {
+function askPin(title, { summary, isNew = false } = {}) {
   return new Promise((resolve, reject) => {
     let pin = '';
+    const hint = (text) => ($('pin-hint').textContent = text ?? '');
     const dots = () => ($('pin-dots').textContent = '•'.repeat(pin.length));
     $('pin-title').textContent = title;
     showSummary(summary);
+    hint();
     dots();
     $('pinpad').hidden = false;
     const keys = [...document.querySelectorAll('[data-digit]')];
     const onDigit = (e) => {
       if (pin.length < 12) pin += e.currentTarget.dataset.digit;
+      else hint('A PIN has at most 12 digits.');
       dots();
     };
     const onBack = () => {
       pin = pin.slice(0, -1);
+      hint();
       dots();
     };
     const done = (fn) => {
@@ -85,7 +150,16 @@ function askPin(title, summary) {
       $('pin-cancel').removeEventListener('click', onCancel);
       fn();
     };
-    const onOk = () => done(() => resolve(pin));
+    const onOk = () => {
+      const problem = pinProblem(pin, isNew);
+      if (problem) {
+        hint(problem);
+        if (isNew) pin = '';
+        dots();
+        return;
+      }
+      done(() => resolve(pin));
+    };
     const onCancel = () => done(() => reject(new Error('cancelled')));
     keys.forEach((k) => k.addEventListener('click', onDigit));
     $('pin-back').addEventListener('click', onBack);
@@ -94,54 +168,78 @@ function askPin(title, summary) {
   });
 }
 
-// --- the local chain ------------------------------------------------------------
-async function rpc(method, params) {
-  const res = await fetch(config.chain.rpcUrl, {
+// --- the local chains (their nodes directly, as a faucet would) ----------------------
+async function rpcCall(url, method, params) {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
   const body = await res.json();
-  if (body.error) throw new Error(body.error.message);
+  if (body.error) throw new Problem(`The local node refused ${method}: ${body.error.message}`);
   return body.result;
 }
-const formatEth = (wei) => {
-  const s = wei.toString().padStart(19, '0');
-  return `${s.slice(0, -18)}.${s.slice(-18, -14)} ETH`;
+/** A decimal amount typed by a person, in the smallest unit; refused in words when it is not one. */
+function parseAmount(text, decimals, symbol) {
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(text.trim());
+  if (!m || (!m[1] && !m[2]) || (m[2] ?? '').length > decimals) throw new Problem(`Enter an amount of ${symbol} like 0.01 (at most ${decimals} decimals).`);
+  const units = BigInt(m[1] || '0') * 10n ** BigInt(decimals) + BigInt(((m[2] ?? '') + '0'.repeat(decimals)).slice(0, decimals));
+  if (units === 0n) throw new Problem(`Enter an amount of ${symbol} above 0.`);
+  return units;
+}
+const format = (units, decimals, shown = 4) => {
+  const s = units.toString().padStart(decimals + 1, '0');
+  return `${s.slice(0, -decimals)}.${s.slice(-decimals, -decimals + shown)}`;
 };
-// The balance as the API reads it from the chain's node (GET /v1/wallets/{id}/balances).
-async function showBalance() {
-  if (!config.chain) {
-    $('balance').textContent = 'no local chain (LOCAL_CHAIN=0)';
-    $('fund').hidden = true;
-    return;
-  }
-  const [native] = await client.getBalances(wallet.walletId, { network: 'evm', chainId: config.chain.chainId });
-  $('balance').textContent = native ? `${formatEth(BigInt(native.amount)).replace(' ETH', '')} ${native.symbol}` : '—';
+// The balances as the API reads them from the chains' nodes (GET /v1/wallets/{id}/balances).
+async function showBalances() {
+  if (config.chain) {
+    const [native] = await client.getBalances(wallet.walletId, { network: 'evm', chainId: config.chain.chainId });
+    balances.eth = native?.amount != null ? BigInt(native.amount) : undefined;
+    $('balance').textContent = native ? `${format(BigInt(native.amount), 18)} ${native.symbol}` : '—';
+  } else $('balance').textContent = 'no local chain (LOCAL_CHAIN=0)';
+  if (config.solana) {
+    const [native] = await client.getBalances(wallet.walletId, { network: 'solana', cluster: config.solana.cluster });
+    balances.sol = native?.amount != null ? BigInt(native.amount) : undefined;
+    $('balance-sol').textContent = native ? `${format(BigInt(native.amount), 9)} ${native.symbol}` : '—';
+  } else $('balance-sol').textContent = 'no local Solana endpoint (LOCAL_CHAIN=0)';
+  $('fund').hidden = !config.chain;
+  $('fund-sol').hidden = !config.solana;
 }
 
 // --- the flow -------------------------------------------------------------------
 function showWallet() {
   $('no-wallet').hidden = true;
-  $('addresses').hidden = false;
+  $('has-wallet').hidden = false;
   for (const n of ['evm', 'solana', 'bitcoin']) $(`addr-${n}`).textContent = wallet.accounts.find((a) => a.network === n)?.address ?? '—';
   $('sign-card').hidden = false;
   $('send-card').hidden = !config.chain;
-  return showBalance();
+  $('send-sol-card').hidden = !config.solana;
+  return showBalances();
+}
+/** Back to the page as it loads: signed out, nothing of the last user on screen. */
+function signedOut() {
+  wallet = undefined;
+  balances = { eth: undefined, sol: undefined };
+  for (const id of ['attestation-card', 'wallet-card', 'sign-card', 'send-card', 'send-sol-card', 'no-wallet', 'has-wallet', 'signed-in']) $(id).hidden = true;
+  for (const id of ['signature', 'tx', 'tx-sol', 'who', 'addr-evm', 'addr-solana', 'addr-bitcoin']) $(id).textContent = '';
+  $('signed-out').hidden = false;
 }
 
 $('login-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  void busy($('login'), async () => {
+  void busy('login', $('login'), async () => {
     const res = await fetch(`${config.issuerUrl}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: $('email').value }),
     });
-    if (!res.ok) throw new Error('the dev issuer refused the email');
+    if (!res.ok) throw new Problem('The dev issuer refused this email address.');
     const { id_token: idToken } = await res.json();
     const session = await client.login(idToken);
     $('who').textContent = `Signed in as ${session.user.email}`;
+    $('signed-out').hidden = true;
+    $('signed-in').hidden = false;
     const att = await client.attestation();
     $('att-mode').textContent = att.mode;
     $('att-pcr0').textContent = att.pcrs['0'];
@@ -155,50 +253,116 @@ $('login-form').addEventListener('submit', (e) => {
   });
 });
 
+$('logout').addEventListener('click', () =>
+  busy('login', $('logout'), async () => {
+    try {
+      await client.logout();
+    } finally {
+      signedOut();
+    }
+  }),
+);
+
 $('create').addEventListener('click', () =>
-  busy($('create'), async () => {
-    const pin = await askPin('Choose a PIN');
-    const again = await askPin('Enter the PIN again');
-    if (pin !== again) throw new Error('The two PINs differ; try again.');
+  busy('wallet', $('create'), async () => {
+    const pin = await askPin('Choose a PIN', { isNew: true });
+    const again = await askPin('Enter the same PIN again');
+    if (pin !== again) throw new Problem('The two PINs differ: nothing was created. Try again.');
     wallet = await client.createWallet(pin);
     await showWallet();
   }),
 );
 
 $('fund').addEventListener('click', () =>
-  busy($('fund'), async () => {
+  busy('wallet', $('fund'), async () => {
+    if (!wallet) throw new Problem('Create a wallet first.');
     const evm = wallet.accounts.find((a) => a.network === 'evm').address;
-    const current = BigInt(await rpc('eth_getBalance', [evm, 'latest']));
-    await rpc('anvil_setBalance', [evm, '0x' + (current + 10n ** 18n).toString(16)]);
-    await showBalance();
+    const current = BigInt(await rpcCall(config.chain.rpcUrl, 'eth_getBalance', [evm, 'latest']));
+    await rpcCall(config.chain.rpcUrl, 'anvil_setBalance', [evm, '0x' + (current + 10n ** 18n).toString(16)]);
+    await showBalances();
+  }),
+);
+
+$('fund-sol').addEventListener('click', () =>
+  busy('wallet', $('fund-sol'), async () => {
+    if (!wallet) throw new Problem('Create a wallet first.');
+    const sol = wallet.accounts.find((a) => a.network === 'solana').address;
+    await rpcCall(config.solana.rpcUrl, 'requestAirdrop', [sol, 1_000_000_000]);
+    await showBalances();
   }),
 );
 
 $('sign').addEventListener('click', () =>
-  busy($('sign'), async () => {
-    const getPin = ({ summary }) => askPin('Sign this message?', summary);
-    const signature = await client.signEvmMessage(wallet.walletId, $('message').value, { getPin });
-    $('signature').textContent = signature;
-  }),
+  busy(
+    'sign',
+    $('sign'),
+    async () => {
+      const getPin = ({ summary }) => askPin('Sign this message?', { summary });
+      const signature = await client.signEvmMessage(wallet.walletId, $('message').value, { getPin });
+      $('signature').textContent = signature;
+    },
+    'signature',
+  ),
 );
 
 $('send').addEventListener('click', () =>
-  busy($('send'), async () => {
-    const [whole, frac = ''] = $('amount').value.trim().split('.');
-    const wei = BigInt(whole || '0') * 10n ** 18n + BigInt((frac + '0'.repeat(18)).slice(0, 18));
-    // The host prepares it (nonce, gas, fees); the SDK checks it is this transfer, hashes it itself, and only then
-    // asks for the PIN, showing what the signed bytes say.
-    const getPin = ({ summary }) => askPin('Send this transaction?', summary);
-    const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to: $('to').value.trim(), value: wei }, { getPin });
-    $('tx').textContent = `sent ${hash}`;
-    let receipt = null;
-    for (let i = 0; i < 50 && !receipt; i++) {
-      receipt = await rpc('eth_getTransactionReceipt', [hash]);
-      if (!receipt) await new Promise((r) => setTimeout(r, 200));
-    }
-    $('tx').textContent = receipt
-      ? `${hash} — mined in block ${BigInt(receipt.blockNumber)} (${receipt.status === '0x1' ? 'success' : 'reverted'})`
-      : `${hash} — not mined yet`;
-    await showBalance();
-  }),
+  busy(
+    'send',
+    $('send'),
+    async () => {
+      const to = $('to').value.trim();
+      if (!/^0x[0-9a-fA-F]{40}$/.test(to)) throw new Problem('The recipient is not an EVM address (0x and 40 hex digits).');
+      const wei = parseAmount($('amount').value, 18, 'ETH');
+      await showBalances();
+      if (balances.eth !== undefined && balances.eth < wei)
+        throw new Problem(`Not enough ETH: the balance is ${format(balances.eth, 18)} ETH. Get test ETH above.`);
+      // The host prepares it (nonce, gas, fees); the SDK checks it is this transfer, hashes it itself, and only then
+      // asks for the PIN, showing what the signed bytes say. Not asked when the balance cannot pay value and fees.
+      const getPin = ({ summary }) => {
+        const most = BigInt(summary.value.wei) + BigInt(summary.maxTotalFee.wei);
+        if (balances.eth !== undefined && balances.eth < most) {
+          throw new Problem(
+            `Not enough ETH: ${summary.value.formatted} and at most ${summary.maxTotalFee.formatted} in fees, the balance is ${format(balances.eth, 18)} ETH.`,
+          );
+        }
+        return askPin('Send this transaction?', { summary });
+      };
+      const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to, value: wei }, { getPin });
+      $('tx').textContent = `sent ${hash}`;
+      let receipt = null;
+      for (let i = 0; i < 50 && !receipt; i++) {
+        receipt = await rpcCall(config.chain.rpcUrl, 'eth_getTransactionReceipt', [hash]);
+        if (!receipt) await new Promise((r) => setTimeout(r, 200));
+      }
+      $('tx').textContent = receipt
+        ? `${hash} — mined in block ${BigInt(receipt.blockNumber)} (${receipt.status === '0x1' ? 'success' : 'reverted'})`
+        : `${hash} — not mined yet`;
+      await showBalances();
+    },
+    'tx',
+  ),
+);
+
+$('send-sol').addEventListener('click', () =>
+  busy(
+    'send-sol',
+    $('send-sol'),
+    async () => {
+      const to = $('to-sol').value.trim();
+      if (!/^[1-9A-HJ-NP-Za-km-z]{32,44}$/.test(to)) throw new Problem('The recipient is not a Solana address (32 to 44 base58 characters).');
+      const lamports = parseAmount($('amount-sol').value, 9, 'SOL');
+      await showBalances();
+      // A transfer pays 5000 lamports per signature on top of the amount.
+      if (balances.sol !== undefined && balances.sol < lamports + 5000n) {
+        throw new Problem(`Not enough SOL: the amount and a 0.000005 SOL fee, the balance is ${format(balances.sol, 9)} SOL. Get test SOL above.`);
+      }
+      const getPin = ({ summary }) => askPin('Send this transaction?', { summary });
+      const { signature } = await client.sendSolanaTransfer(wallet.walletId, { cluster: config.solana.cluster, to, lamports }, { getPin });
+      $('tx-sol').textContent = `sent ${signature}`;
+      const [status] = (await rpcCall(config.solana.rpcUrl, 'getSignatureStatuses', [[signature]])).value;
+      $('tx-sol').textContent = status ? `${signature} — ${status.err ? 'failed' : `confirmed in slot ${status.slot}`}` : `${signature} — not confirmed yet`;
+      await showBalances();
+    },
+    'tx-sol',
+  ),
 );

@@ -25,7 +25,7 @@ export interface HostConfig {
   /** Bearer token for /metrics; unset = loopback clients only (and then TRUST_PROXY_HOPS must be 0). */
   metricsToken: string | undefined;
   /** The demo page: only with the dev issuer (the local stack). */
-  demo: { issuerUrl: string; devRootPath: string; chain?: { rpcUrl: string; chainId: number } } | undefined;
+  demo: { issuerUrl: string; devRootPath: string; chain?: { rpcUrl: string; chainId: number }; solana?: { rpcUrl: string; cluster: string } } | undefined;
   /** The KMS key for the enclave, and where its credentials come from: the environment, or the instance role (IMDSv2). */
   kms:
     | { keyId: string; region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } | 'instance-role' }
@@ -153,6 +153,7 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
           issuerUrl: env.AUTH_DEV_ISSUER,
           devRootPath: `${env.ENCLAVE_DEV_CA_DIR ?? '.data/dev-ca'}/root.der`,
           ...(env.LOCAL_CHAIN_RPC ? { chain: { rpcUrl: env.LOCAL_CHAIN_RPC, chainId: Number(env.LOCAL_CHAIN_ID ?? '31337') } } : {}),
+          ...(env.LOCAL_SOLANA_RPC ? { solana: { rpcUrl: env.LOCAL_SOLANA_RPC, cluster: 'localnet' } } : {}),
         }
       : undefined,
     kms,

@@ -102,7 +102,12 @@ try {
   // The chains by name only: an RPC URL may carry an API key.
   // Timeouts of seconds and a cap on connections per client address (server.ts).
   const server = createHostServer(app, { maxConnectionsPerAddress: config.maxConnectionsPerAddress, trustProxyHops: config.trustProxyHops });
-  server.listen(config.port, config.bind, () =>
+  // A listen error (EADDRINUSE, EACCES): say it and exit 1, never "listening".
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    log.error({ reason: err.message, code: err.code, bind: config.bind, port: config.port }, 'listen failed');
+    process.exit(1);
+  });
+  server.listen(config.port, config.bind, () => {
     log.info(
       {
         url: config.publicUrl,
@@ -110,8 +115,8 @@ try {
         chains: chains.list().map((c) => `${c.network}:${c.chainId ?? c.cluster} ${c.name}`),
       },
       'listening',
-    ),
-  );
+    );
+  });
   // Graceful: /readyz and new requests 503 at once, no new connections, requests in flight finish (SHUTDOWN_TIMEOUT_MS).
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,26 +1,31 @@
 /**
  * The demo page in a real browser: Debian's chromium driven by playwright-core
- * against the in-process stack (demo on, dev issuer answering CORS) and anvil.
- * A person's path: log in with an email, choose a PIN twice on the on-screen
- * pad, see the verified attestation and the addresses, fund and see the
- * balance (read by the API from anvil), sign a message (checked here with
- * viem), send a transaction (prepared by the API, checked by the SDK, mined
- * by anvil), each time reading on the PIN pad what the PIN approves (the
- * SDK's summary, decoded from the bytes signed), and see the API's own
- * message for a wrong PIN, at desktop and phone width. Screenshots go to
- * test/artifacts/. Without chromium the test is skipped, except in CI, where
- * it fails (.ci/run installs chromium).
+ * against the real local stack (`scripts/start.mjs`: every process real, anvil
+ * and the local Solana endpoint included, as `npm start` runs it). A person's
+ * path, at desktop (1280×800) and phone (390×844) width: log in with an email,
+ * see nothing of a wallet before there is one, choose a PIN on the on-screen
+ * pad (a weak one refused on the pad), see the verified attestation and the
+ * addresses, be told "not enough ETH" before any PIN is asked, fund ETH and
+ * SOL and see the balances (read by the API from the nodes), sign a message
+ * (checked here with viem), send ETH (mined by anvil) and SOL (checked on the
+ * Solana node), each time reading on the PIN pad what the PIN approves, and
+ * sign out. Then the errors: in words, in the card that failed, an old result
+ * cleared; a wrong PIN and the lock-out. Nothing scrolls sideways at 390 px.
+ * Screenshots go to test/artifacts/. Without chromium the test is skipped,
+ * except in CI, where it fails (.ci/run installs chromium). Needs the build.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createPublicClient, http, verifyMessage, type Address, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
-import { parseChains } from '@enclave-wallet/host';
-import { startAnvil, type Anvil } from '../support/anvil.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { freePort } from '../support/ports.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 const artifacts = fileURLToPath(new URL('../artifacts/', import.meta.url));
 if (!CHROMIUM) {
   const how = 'Chromium is not installed: apt-get install -y chromium (or set CHROMIUM_PATH)';
@@ -28,33 +33,64 @@ if (!CHROMIUM) {
   console.warn(`skipping the browser tests. ${how}`);
 }
 const maybe = CHROMIUM ? describe : describe.skip;
+const SOL_RECIPIENT = '9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin';
 
-maybe('the demo page in Chromium', () => {
-  let stack: Stack;
-  let anvil: Anvil;
+maybe('the demo page in Chromium, on the local stack', () => {
+  let launcher: ChildProcess;
   let browser: Browser;
   let page: Page;
+  let url: string;
+  let ports: Record<string, number>;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
-    anvil = await startAnvil();
-    stack = await startStack({
-      demo: { chainRpc: anvil.rpc },
-      chains: parseChains(JSON.stringify([{ network: 'evm', chainId: 31337, name: 'Anvil', rpcUrl: anvil.rpc, nativeSymbol: 'ETH' }])),
+    ports = {
+      HOST_PORT: await freePort(),
+      ENCLAVE_PORT: await freePort(),
+      LOCAL_KMS_PORT: await freePort(),
+      DYNAMODB_PORT: await freePort(),
+      DEV_ISSUER_PORT: await freePort(),
+      LOCAL_CHAIN_PORT: await freePort(),
+      LOCAL_SOLANA_PORT: await freePort(),
+    };
+    launcher = spawn(process.execPath, [join(repo, 'scripts/start.mjs')], {
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL'].includes(k))),
+        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'demo-browser-')),
+        SHUTDOWN_TIMEOUT_MS: '3000',
+        LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
     });
+    url = `http://127.0.0.1:${ports.HOST_PORT}`;
+    let ready = false;
+    for (let i = 0; i < 600 && !ready; i++) {
+      ready = await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!ready) throw new Error('the local stack did not come up');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // JavaScript errors; a 4xx answer the page shows in words is the browser's "Failed to load resource", not one.
     page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
     });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
-  }, 60_000);
+  }, 90_000);
   afterAll(async () => {
     await browser?.close();
-    await stack?.close();
-    anvil?.stop();
-  });
+    if (launcher?.pid) {
+      const exited = new Promise((r) => launcher.once('exit', r));
+      process.kill(-launcher.pid, 'SIGTERM');
+      await exited;
+    }
+  }, 30_000);
 
   const pad = async (pin: string): Promise<void> => {
     await page.locator('#pinpad').waitFor({ state: 'visible' });
@@ -66,63 +102,154 @@ maybe('the demo page in Chromium', () => {
     await page.locator('#pin-summary').waitFor({ state: 'visible' });
     return page.$$eval('#pin-summary dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
   };
-
-  test('a person logs in, creates a wallet on the PIN pad, signs and sends', async () => {
-    await page.goto(`${stack.url}/demo`);
-    await page.fill('#email', 'browser@example.com');
-    await page.click('#login');
-    await page
-      .locator('#att-pcr0')
-      .filter({ hasText: /[0-9a-f]{96}/ })
-      .waitFor();
-    expect(await page.textContent('#att-mode')).toBe('simulated');
-    await page.click('#create');
-    await pad('493817');
-    await pad('493817');
-    await page
-      .locator('#addr-evm')
-      .filter({ hasText: /^0x[0-9a-fA-F]{40}$/ })
-      .waitFor();
-    const evm = (await page.textContent('#addr-evm')) as Address;
-    expect(await page.textContent('#addr-solana')).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
-    expect(await page.textContent('#addr-bitcoin')).toMatch(/^bc1q/);
-    expect(await page.textContent('#balance')).toBe('0.0000 ETH');
-    await page.click('#fund');
-    await page.locator('#balance').filter({ hasText: '1.0000 ETH' }).waitFor();
-
-    await page.fill('#message', 'Signed in a browser');
-    await page.click('#sign');
-    expect(await summary()).toEqual({ Action: 'Sign a message (EVM)', Message: 'Signed in a browser' });
-    await pad('493817');
-    await page
-      .locator('#signature')
-      .filter({ hasText: /^0x[0-9a-f]{130}$/ })
-      .waitFor();
-    const signature = (await page.textContent('#signature')) as Hex;
-    expect(await verifyMessage({ address: evm, message: 'Signed in a browser', signature })).toBe(true);
-
-    await page.click('#send');
-    expect(await summary()).toMatchObject({
-      Action: 'Send an EVM transaction',
-      Chain: 'Anvil (local) (31337)',
-      Recipient: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-      Value: '0.01 ETH',
+  /** Nothing scrolls sideways: the page is no wider than the window. */
+  const noSideScroll = async (): Promise<void> => {
+    const [scroll, inner] = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number];
+    expect(scroll).toBeLessThanOrEqual(inner);
+  };
+  const visible = (selector: string): Promise<boolean> => page.locator(selector).isVisible();
+  const solanaBalance = async (address: string): Promise<bigint> => {
+    const res = await fetch(`http://127.0.0.1:${ports.LOCAL_SOLANA_PORT}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getBalance', params: [address] }),
     });
-    await page.screenshot({ path: `${artifacts}demo-pinpad-transaction.png` });
-    await pad('493817');
-    await page
-      .locator('#tx')
-      .filter({ hasText: /mined in block \d+ \(success\)/ })
-      .waitFor({ timeout: 20_000 });
-    const hash = /0x[0-9a-f]{64}/.exec((await page.textContent('#tx'))!)![0] as Hex;
-    const receipt = await createPublicClient({ chain: foundry, transport: http(anvil.rpc) }).getTransactionReceipt({ hash });
-    expect(receipt.from).toBe(evm.toLowerCase());
-    await page.screenshot({ path: `${artifacts}demo.png`, fullPage: true });
-    expect(consoleErrors).toEqual([]);
-  }, 90_000);
+    return BigInt(((await res.json()) as { result: { value: number } }).result.value);
+  };
 
-  test('a wrong PIN shows the API’s message, not a stack trace; the PIN pad shows only dots, and the summary at phone width', async () => {
+  test.each([
+    ['desktop', 1280, 800],
+    ['phone', 390, 844],
+  ])(
+    '%s (%i×%i): sign in, create a wallet on the PIN pad, fund, sign, send ETH and SOL, sign out',
+    async (name, width, height) => {
+      await page.setViewportSize({ width, height });
+      await page.goto(`${url}/demo`);
+      await noSideScroll();
+      await page.screenshot({ path: `${artifacts}demo-${name}-start.png` });
+      await page.fill('#email', `browser-${name}@example.com`);
+      await page.click('#login'); // at 390 px too: the button is on screen and takes the click
+      await page
+        .locator('#att-pcr0')
+        .filter({ hasText: /[0-9a-f]{96}/ })
+        .waitFor();
+      expect(await page.textContent('#att-mode')).toBe('simulated');
+      // Signed in: the form gives way to who and a sign-out; nothing of a wallet shows before there is one.
+      expect(await visible('#login-form')).toBe(false);
+      expect(await page.textContent('#who')).toBe(`Signed in as browser-${name}@example.com`);
+      expect(await visible('#logout')).toBe(true);
+      await page.locator('#create').waitFor({ state: 'visible' });
+      for (const hidden of ['#addresses', '#balances', '#fund', '#fund-sol', '#sign-card', '#send-card', '#send-sol-card'])
+        expect([hidden, await visible(hidden)]).toEqual([hidden, false]);
+      await noSideScroll();
+      await page.screenshot({ path: `${artifacts}demo-${name}-no-wallet.png`, fullPage: true });
+
+      // A weak PIN is refused on the pad, before anything is sent; the pad stays open.
+      await page.click('#create');
+      await pad('111111');
+      expect(await page.textContent('#pin-hint')).toBe('One digit repeated is too easy to guess. Choose another PIN.');
+      expect(await visible('#pinpad')).toBe(true);
+      for (const d of '123456') await page.click(`[data-digit="${d}"]`);
+      await page.click('#pin-ok');
+      expect(await page.textContent('#pin-hint')).toBe('A run like 123456 is too easy to guess. Choose another PIN.');
+      for (const d of '4938') await page.click(`[data-digit="${d}"]`);
+      await page.click('#pin-ok');
+      expect(await page.textContent('#pin-hint')).toBe('A PIN has at least 6 digits.');
+      for (const _ of '4938') await page.click('#pin-back');
+      await pad('493817');
+      await pad('493817');
+      await page
+        .locator('#addr-evm')
+        .filter({ hasText: /^0x[0-9a-fA-F]{40}$/ })
+        .waitFor();
+      const evm = (await page.textContent('#addr-evm')) as Address;
+      const sol = (await page.textContent('#addr-solana'))!;
+      expect(sol).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
+      expect(await page.textContent('#addr-bitcoin')).toMatch(/^bc1q/);
+      await page.locator('#balance').filter({ hasText: '0.0000 ETH' }).waitFor();
+      await page.locator('#balance-sol').filter({ hasText: '0.0000 SOL' }).waitFor();
+      expect(await visible('#no-wallet')).toBe(false);
+
+      // Not enough ETH: said before any PIN is asked.
+      await page.click('#send');
+      await page.locator('#send-error').waitFor({ state: 'visible' });
+      expect(await page.textContent('#send-error')).toBe('Not enough ETH: the balance is 0.0000 ETH. Get test ETH above.');
+      expect(await visible('#pinpad')).toBe(false);
+
+      await page.click('#fund');
+      await page.locator('#balance').filter({ hasText: '1.0000 ETH' }).waitFor();
+      await page.click('#fund-sol');
+      await page.locator('#balance-sol').filter({ hasText: '1.0000 SOL' }).waitFor();
+      expect(await visible('#send-error')).toBe(false);
+
+      await page.fill('#message', `Signed in a browser (${name})`);
+      await page.click('#sign');
+      expect(await summary()).toEqual({ Action: 'Sign a message (EVM)', Message: `Signed in a browser (${name})` });
+      await noSideScroll();
+      await pad('493817');
+      await page
+        .locator('#signature')
+        .filter({ hasText: /^0x[0-9a-f]{130}$/ })
+        .waitFor();
+      const signature = (await page.textContent('#signature')) as Hex;
+      expect(await verifyMessage({ address: evm, message: `Signed in a browser (${name})`, signature })).toBe(true);
+
+      await page.click('#send');
+      expect(await summary()).toMatchObject({
+        Action: 'Send an EVM transaction',
+        Chain: 'Anvil (local) (31337)',
+        Recipient: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+        Value: '0.01 ETH',
+      });
+      await noSideScroll();
+      await page.screenshot({ path: `${artifacts}demo-${name}-pinpad-transaction.png` });
+      await pad('493817');
+      await page
+        .locator('#tx')
+        .filter({ hasText: /mined in block \d+ \(success\)/ })
+        .waitFor({ timeout: 20_000 });
+      const hash = /0x[0-9a-f]{64}/.exec((await page.textContent('#tx'))!)![0] as Hex;
+      const receipt = await createPublicClient({ chain: foundry, transport: http(`http://127.0.0.1:${ports.LOCAL_CHAIN_PORT}`) }).getTransactionReceipt({
+        hash,
+      });
+      expect(receipt.from).toBe(evm.toLowerCase());
+
+      const before = await solanaBalance(SOL_RECIPIENT);
+      await page.fill('#amount-sol', '0.02');
+      await page.click('#send-sol');
+      expect(await summary()).toMatchObject({ Action: 'Sign a Solana transaction', Cluster: 'localnet', From: sol, To: SOL_RECIPIENT, Transfer: '0.02 SOL' });
+      await page.screenshot({ path: `${artifacts}demo-${name}-pinpad-solana.png` });
+      await pad('493817');
+      await page
+        .locator('#tx-sol')
+        .filter({ hasText: /confirmed in slot \d+/ })
+        .waitFor({ timeout: 20_000 });
+      expect((await solanaBalance(SOL_RECIPIENT)) - before).toBe(20_000_000n);
+      await page.locator('#balance-sol').filter({ hasText: '0.9799 SOL' }).waitFor();
+      await noSideScroll();
+      await page.screenshot({ path: `${artifacts}demo-${name}.png`, fullPage: true });
+
+      // Sign out: back to the form, nothing of this user left on screen.
+      await page.click('#logout');
+      await page.locator('#login-form').waitFor({ state: 'visible' });
+      for (const gone of ['#wallet-card', '#sign-card', '#send-card', '#send-sol-card', '#attestation-card', '#logout'])
+        expect([gone, await visible(gone)]).toEqual([gone, false]);
+      expect(await page.textContent('#signature')).toBe('');
+      expect(consoleErrors).toEqual([]);
+    },
+    120_000,
+  );
+
+  test('errors in words in the card that failed, an old signature cleared; a wrong PIN and the lock-out, at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${url}/demo`);
+    await page.fill('#email', 'browser-phone@example.com');
+    await page.click('#login');
+    await page.locator('#addr-evm').filter({ hasText: /^0x/ }).waitFor();
+    await page.click('#sign');
+    await pad('493817');
+    await page.locator('#signature').filter({ hasText: /^0x/ }).waitFor();
+
     await page.fill('#message', 'Pay Bob 5 ETH?\nReply with your PIN');
     await page.click('#sign');
     expect(await summary()).toEqual({ Action: 'Sign a message (EVM)', Message: 'Pay Bob 5 ETH?\nReply with your PIN' });
@@ -130,19 +257,37 @@ maybe('the demo page in Chromium', () => {
     expect(await page.textContent('#pin-dots')).toBe('••••••');
     // Everything fits: the OK key is on screen, and the page does not scroll sideways.
     expect(await page.locator('#pin-ok').isVisible()).toBe(true);
-    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await noSideScroll();
     await page.screenshot({ path: `${artifacts}demo-pinpad.png` });
     await page.click('#pin-ok');
-    await page.locator('#error').filter({ hasText: 'Wrong PIN' }).waitFor();
-    expect(await page.textContent('#error')).toBe('Wrong PIN: 4 attempts left. (PIN_INVALID)');
+    await page.locator('#sign-error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#sign-error')).toBe('Wrong PIN: 4 attempts left.');
+    expect(await page.textContent('#signature')).toBe(''); // the earlier signature does not stay beside the failure
     await page.screenshot({ path: `${artifacts}demo-wrong-pin.png`, fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 900 });
-    // Four more: the wallet locks, and the page says for how long.
+
+    // A recipient that is no address, and an amount that is no amount: said in the card, nothing sent.
+    await page.fill('#to', '0x1234');
+    await page.click('#send');
+    expect(await page.textContent('#send-error')).toBe('The recipient is not an EVM address (0x and 40 hex digits).');
+    expect(await visible('#sign-error')).toBe(false);
+    await page.fill('#to', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
+    await page.fill('#amount-sol', 'lots');
+    await page.click('#send-sol');
+    expect(await page.textContent('#send-sol-error')).toBe('Enter an amount of SOL like 0.01 (at most 9 decimals).');
+    // More SOL than the wallet holds: said before any PIN.
+    await page.fill('#amount-sol', '5');
+    await page.click('#send-sol');
+    await page.locator('#send-sol-error').filter({ hasText: 'Not enough SOL' }).waitFor();
+    expect(await visible('#pinpad')).toBe(false);
+
+    // Four more wrong PINs: the wallet locks, and the page says for how long.
     for (let i = 0; i < 4; i++) {
       await page.click('#sign');
       await pad('000000');
       await page.locator('#sign:not([disabled])').waitFor();
     }
-    expect(await page.textContent('#error')).toBe('Too many wrong PINs: the wallet is locked for 60 s. (PIN_LOCKED)');
-  }, 60_000);
+    expect(await page.textContent('#sign-error')).toBe('Too many wrong PINs: the wallet is locked for 60 s.');
+    await noSideScroll();
+    expect(consoleErrors).toEqual([]);
+  }, 90_000);
 });

@@ -33,6 +33,8 @@ class RpcError extends Error {
 export interface LocalSolanaOptions {
   /** Where the ledger is kept between runs (a LiteSVM snapshot); none = in memory only. */
   stateFile?: string;
+  /** Browser origins allowed to call it (CORS), e.g. the local host's demo page. */
+  corsOrigins?: string[];
 }
 
 export class LocalSolana {
@@ -210,6 +212,21 @@ export class LocalSolana {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const origin = typeof req.headers.origin === 'string' && this.options.corsOrigins?.includes(req.headers.origin) ? req.headers.origin : undefined;
+    if (origin) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'Origin');
+    }
+    if (req.method === 'OPTIONS') {
+      // CORS preflight, answered only for the allowed origins.
+      res
+        .writeHead(
+          origin ? 204 : 403,
+          origin ? { 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' } : {},
+        )
+        .end();
+      return;
+    }
     if (req.method !== 'POST') {
       res.writeHead(405, { allow: 'POST' }).end();
       return;

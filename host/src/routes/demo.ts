@@ -2,7 +2,7 @@
  * The demo page (local stack only: served only while the dev OIDC issuer is
  * configured). GET /demo (the page), /demo/app.js and /demo/style.css (its
  * script and style), /demo/client.js (the SDK's browser build, with viem), /demo/dev-root.der (the dev root
- * the page pins), /demo/config.json (where the dev issuer and the local chain
+ * the page pins), /demo/config.json (where the dev issuer and the local chains
  * are). Everything the page does goes through the public API and the SDK.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ export interface DemoOptions {
   devRootPath: string;
   /** The local EVM node, when one runs. */
   chain?: { rpcUrl: string; chainId: number };
+  /** The local Solana endpoint, when one runs (its cluster as the host's CHAINS names it). */
+  solana?: { rpcUrl: string; cluster: string };
   /** The SDK's browser build (default: client/dist/browser/enclave-wallet.standalone.js of this checkout). */
   clientBundlePath?: string;
 }
@@ -25,7 +27,12 @@ const defaultBundle = fileURLToPath(new URL('../../../client/dist/browser/enclav
 
 export function mountDemo(app: Express, options: DemoOptions): void {
   const origin = (u: string): string => new URL(u).origin;
-  const connect = ["'self'", origin(options.issuerUrl), ...(options.chain ? [origin(options.chain.rpcUrl)] : [])].join(' ');
+  const connect = [
+    "'self'",
+    origin(options.issuerUrl),
+    ...(options.chain ? [origin(options.chain.rpcUrl)] : []),
+    ...(options.solana ? [origin(options.solana.rpcUrl)] : []),
+  ].join(' ');
   const csp = `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
   const file = (res: Response, path: string, type: string): void => {
     if (!existsSync(path)) {
@@ -46,6 +53,6 @@ export function mountDemo(app: Express, options: DemoOptions): void {
   app.get('/demo/dev-root.der', (_req, res) => file(res, options.devRootPath, 'application/pkix-cert'));
   app.get('/demo/config.json', (_req, res) => {
     res.setHeader('cache-control', 'no-store');
-    res.json({ issuerUrl: options.issuerUrl, chain: options.chain ?? null });
+    res.json({ issuerUrl: options.issuerUrl, chain: options.chain ?? null, solana: options.solana ?? null });
   });
 }

@@ -1,0 +1,224 @@
+/**
+ * The local stack's launcher (`scripts/start.mjs`, every process real) as a new user meets it (issue 23):
+ * a port already taken, a second start while a stack runs, the launcher killed with SIGKILL (and npm, its parent,
+ * killed with SIGKILL) and a start again, and a data folder whose KMS key was removed while wallets exist. Also
+ * the host alone on a taken port. Needs the build (`npm test` builds first).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@enclave-wallet/client';
+import { freePort } from '../support/ports.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Ports {
+  HOST_PORT: number;
+  ENCLAVE_PORT: number;
+  LOCAL_KMS_PORT: number;
+  DYNAMODB_PORT: number;
+  DEV_ISSUER_PORT: number;
+  LOCAL_CHAIN_PORT: number;
+  LOCAL_SOLANA_PORT: number;
+}
+const newPorts = async (): Promise<Ports> => ({
+  HOST_PORT: await freePort(),
+  ENCLAVE_PORT: await freePort(),
+  LOCAL_KMS_PORT: await freePort(),
+  DYNAMODB_PORT: await freePort(),
+  DEV_ISSUER_PORT: await freePort(),
+  LOCAL_CHAIN_PORT: await freePort(),
+  LOCAL_SOLANA_PORT: await freePort(),
+});
+
+const baseEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL', 'npm_lifecycle_event'].includes(k) && !k.startsWith('JEST'),
+    ),
+  );
+
+interface Run {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+const started: ChildProcess[] = [];
+
+/** Runs `node scripts/start.mjs` (or `wrapper` around it, standing for npm) in its own process group. */
+function launch(ports: Ports, dataDir: string, extra: NodeJS.ProcessEnv = {}, asNpm = false): Run {
+  const env = {
+    ...baseEnv(),
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    DATA_DIR: dataDir,
+    SHUTDOWN_TIMEOUT_MS: '3000',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+  // npm runs the script as a child (`sh -c "node scripts/start.mjs"`) with npm_lifecycle_event set; so does this stand-in.
+  const args = asNpm
+    ? [
+        '-e',
+        `require('node:child_process').spawn(process.execPath, [${JSON.stringify(join(repo, 'scripts/start.mjs'))}], { stdio: 'inherit', env: { ...process.env, npm_lifecycle_event: 'start' } }); setInterval(() => {}, 1000);`,
+      ]
+    : [join(repo, 'scripts/start.mjs')];
+  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  started.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, output: () => out, exited };
+}
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+const ready = (ports: Ports): Promise<void> =>
+  waitFor(
+    'the stack',
+    () =>
+      fetch(`http://127.0.0.1:${ports.HOST_PORT}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    60_000,
+  );
+const openPorts = async (ports: Ports, names: Array<keyof Ports> = Object.keys(ports) as Array<keyof Ports>): Promise<string[]> => {
+  const open: string[] = [];
+  for (const n of names) if (await listening(ports[n])) open.push(`${n}=${ports[n]}`);
+  return open;
+};
+
+afterAll(() => {
+  for (const p of started) {
+    try {
+      process.kill(-p.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+test('a port already taken: refused before anything starts, naming the port and the process that holds it', async () => {
+  const ports = await newPorts();
+  const squatter: Server = createServer();
+  await new Promise<void>((r) => squatter.listen(ports.HOST_PORT, '127.0.0.1', r));
+  try {
+    const run = launch(ports, mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain(`"event":"port_taken"`);
+    expect(run.output()).toContain(`port ${ports.HOST_PORT} (HOST_PORT, the host API) is taken by pid ${process.pid}`);
+    expect(run.output()).not.toContain('Try it');
+    expect(await openPorts(ports, ['ENCLAVE_PORT', 'LOCAL_KMS_PORT', 'DYNAMODB_PORT', 'DEV_ISSUER_PORT'])).toEqual([]);
+  } finally {
+    squatter.close();
+  }
+}, 30_000);
+
+test('the host on a taken port logs EADDRINUSE and the port, and exits 1 (not "listening", not 0)', async () => {
+  const port = await freePort();
+  const squatter: Server = createServer();
+  await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', r));
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'host-'));
+    const host = spawn(process.execPath, [join(repo, 'host/dist/main.js')], {
+      env: { ...baseEnv(), HOST_PORT: String(port), HOST_SIGNING_KEY_FILE: join(dir, 'key.json'), DYNAMODB_ENDPOINT: '', KMS_KEY_ID: '', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(host);
+    let out = '';
+    host.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    host.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => host.once('exit', resolve));
+    expect(code).toBe(1);
+    const line = out.split('\n').find((l) => l.includes('listen failed'));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ level: 'error', code: 'EADDRINUSE', port });
+    expect(out).not.toContain('"msg":"listening"');
+  } finally {
+    squatter.close();
+  }
+}, 30_000);
+
+test('started twice, then SIGKILL to the launcher, then to npm above it: a clear refusal, no orphan, and a start again works', async () => {
+  const ports = await newPorts();
+  const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+  const first = launch(ports, dir);
+  await ready(ports);
+  expect(first.output()).toContain('Try it: npm run demo');
+  expect(await openPorts(ports)).toEqual(Object.keys(ports).map((n) => `${n}=${ports[n as keyof Ports]}`));
+
+  // The same command again: the same data folder.
+  const again = launch(ports, dir);
+  expect(await again.exited).toBe(1);
+  expect(again.output()).toContain(`a stack is already running on this data folder (${dir}): launcher pid ${first.proc.pid}`);
+  // Another data folder, the same ports: the ports say whose they are.
+  const other = launch(ports, mkdtempSync(join(tmpdir(), 'launcher-')));
+  expect(await other.exited).toBe(1);
+  expect(other.output()).toContain(`a stack is already running: launcher pid ${first.proc.pid}`);
+  expect(other.output()).toMatch(new RegExp(`${ports.HOST_PORT} \\(HOST_PORT, the host API\\) is taken by pid \\d+: \\S*node host/dist/main.js`));
+
+  // SIGKILL to the launcher alone: its seven children stop (the watchdog), and the same start works again.
+  process.kill(first.proc.pid!, 'SIGKILL');
+  await waitFor('every port closed', async () => (await openPorts(ports)).length === 0, 30_000);
+  const third = launch(ports, dir, {}, true);
+  await ready(ports);
+  expect(third.output()).toContain('Try it: npm run demo');
+
+  // SIGKILL to the npm stand-in above the launcher: the launcher sees its parent go and stops everything.
+  process.kill(third.proc.pid!, 'SIGKILL');
+  await waitFor('every port closed', async () => (await openPorts(ports)).length === 0, 30_000);
+}, 180_000);
+
+test('a data folder whose KMS key was removed while wallets exist: refused, saying which folder lost what', async () => {
+  const ports = await newPorts();
+  const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+  const first = launch(ports, dir, { LOCAL_CHAIN: '0' });
+  await ready(ports);
+  const idToken = (
+    (await (
+      await fetch(`http://127.0.0.1:${ports.DEV_ISSUER_PORT}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'lost-key@example.com' }),
+      })
+    ).json()) as { id_token: string }
+  ).id_token;
+  const client = createClient({ baseUrl: `http://127.0.0.1:${ports.HOST_PORT}`, root: new Uint8Array(readFileSync(join(dir, 'dev-ca', 'root.der'))) });
+  await client.login(idToken);
+  await client.createWallet('493817');
+  process.kill(-first.proc.pid!, 'SIGTERM');
+  expect(await first.exited).toBe(0);
+
+  rmSync(join(dir, 'kms'), { recursive: true });
+  const second = launch(ports, dir, { LOCAL_CHAIN: '0' });
+  expect(await second.exited).toBe(1);
+  expect(second.output()).toContain('"event":"kms_key_lost"');
+  expect(second.output()).toContain(`the data folder ${dir} lost its KMS wallet key: ${join(dir, 'kms', 'local-key.json')}`);
+  expect(second.output()).toContain(`${join(dir, 'dynamodb')} holds 1 wallet sealed under it`);
+  expect(second.output()).not.toContain('Try it');
+  expect(await openPorts(ports, ['HOST_PORT', 'ENCLAVE_PORT', 'LOCAL_KMS_PORT', 'DYNAMODB_PORT', 'DEV_ISSUER_PORT'])).toEqual([]);
+
+  // A data folder without wallets may get a new key: the same folder after the wallets went too.
+  rmSync(join(dir, 'dynamodb'), { recursive: true });
+  const fresh = launch(ports, dir, { LOCAL_CHAIN: '0' });
+  await ready(ports);
+  process.kill(-fresh.proc.pid!, 'SIGTERM');
+  expect(await fresh.exited).toBe(0);
+}, 120_000);
