@@ -222,8 +222,9 @@ export class EnclaveService {
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'recovery-code', ...binding });
     return this.withWallet(req, envelope, async (wallet) => {
       using code = await this.newCode();
-      const sealedBlob = await wallet.setRecoveryCode(code);
-      return { sealedBlob, encryptedRecoveryCode: await sealTo(recoveryKey, RECOVERY_CODE_INFO, code) };
+      // Sealed before anything is committed: a key the code cannot be sealed to changes nothing.
+      const encryptedRecoveryCode = await sealCode(recoveryKey, code);
+      return { sealedBlob: await wallet.setRecoveryCode(code), encryptedRecoveryCode };
     });
   }
 
@@ -238,16 +239,22 @@ export class EnclaveService {
     const walletId = required(req.walletId, 'walletId');
     const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, true)!;
     let code: SecretBytes | undefined;
-    const envelope = await this.envelope(req.resetEnvelope, { purpose: 'reset-pin', sub: userId, walletId, ...recoveryBinding(recoveryKey) }, (e) => {
-      refuseTrivialPin(e.newPin ?? '');
-      code = codeOf(e.recoveryCode);
-    });
+    let envelope: PinEnvelope;
+    try {
+      envelope = await this.envelope(req.resetEnvelope, { purpose: 'reset-pin', sub: userId, walletId, ...recoveryBinding(recoveryKey) }, (e) => {
+        refuseTrivialPin(e.newPin ?? '');
+        code = codeOf(e.recoveryCode);
+      });
+    } catch (err) {
+      code?.dispose(); // parsed before a later check (the digest, the nonce) refused the envelope
+      throw err;
+    }
     let wallet: OpenedWallet | undefined;
     try {
       wallet = await sealer.openWithRecoveryCode(bytesOf(req.sealedBlob, 'sealedBlob'), walletId, userId, code!);
       using next = await this.newCode();
-      const sealedBlob = await wallet.resetPin(envelope.newPin!, next);
-      return { sealedBlob, encryptedRecoveryCode: await sealTo(recoveryKey, RECOVERY_CODE_INFO, next) };
+      const encryptedRecoveryCode = await sealCode(recoveryKey, next);
+      return { sealedBlob: await wallet.resetPin(envelope.newPin!, next), encryptedRecoveryCode };
     } finally {
       code?.dispose();
       disposeEnvelope(envelope);
@@ -419,8 +426,10 @@ export class EnclaveService {
     const accounts = initialAccounts(seed, this.derivations).map(toProtoAccount);
     // With the client's recovery key: a recovery code, sealed to that key alone (16 bytes; the SDK writes them out).
     using code = recoveryKey ? await this.newCode() : undefined;
+    // Sealed before the wallet id is claimed: a key the code cannot be sealed to changes nothing.
+    const encryptedRecoveryCode = recoveryKey && code ? await sealCode(recoveryKey, code) : undefined;
     const sealedBlob = await sealer.sealNew(walletId, userId, entropy, pin, seed, code);
-    return { sealedBlob, accounts, ...(recoveryKey && code ? { encryptedRecoveryCode: await sealTo(recoveryKey, RECOVERY_CODE_INFO, code) } : {}) };
+    return { sealedBlob, accounts, ...(encryptedRecoveryCode ? { encryptedRecoveryCode } : {}) };
   }
 
   /** Opens the wallet with a checked envelope's PIN, runs `use`, and zeroes everything after (the seed is derived on first request). */
@@ -470,6 +479,15 @@ function recoveryKeyOf(key: Uint8Array | null | undefined, needed: boolean): Uin
 
 /** The envelope binds the recovery key (its digest), so a host that swaps in a key of its own gets a refusal, not the code. */
 const recoveryBinding = (key: Uint8Array | undefined): { digest?: string } => (key ? { digest: hex0x(sha256(key)) } : {});
+
+/** The code sealed to the client's recovery key; a key it cannot be sealed to (a low-order point) is RECIPIENT_KEY_INVALID. */
+async function sealCode(recoveryKey: Uint8Array, code: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await sealTo(recoveryKey, RECOVERY_CODE_INFO, code);
+  } catch {
+    throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recoveryPublicKey is not a usable X25519 key');
+  }
+}
 
 /** The 16 bytes of a typed recovery code; a typo is RECOVERY_CODE_INVALID, before anything is counted. */
 function codeOf(typed: Uint8Array | undefined): SecretBytes {

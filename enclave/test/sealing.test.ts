@@ -763,6 +763,12 @@ describe('key slots: a PIN and a recovery code', () => {
     expect(await codeOf(sealer.openWithRecoveryCode(blob, 'w-1', 'u-1', code(7)))).toBe('RECOVERY_LOCKED');
     expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
     expect((await guard().get('w-1'))!.codeGuesses.size).toBe(5);
+    // A new code made with the PIN (the user is there) ends the recovery lock-out.
+    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const next = await opened.setRecoveryCode(code(9));
+    opened.dispose();
+    expect((await guard().get('w-1'))!.codeGuesses.size).toBe(0);
+    expect(await codeOf(sealer.openWithRecoveryCode(next, 'w-1', 'u-1', code(9)))).toBe('OK');
   }, 60_000);
 
   test('a reset with the code ends a PIN lock-out; the old PIN, the old code and the pre-reset blob stop working', async () => {

@@ -158,5 +158,52 @@ test('create with a recovery key, lock the PIN, reset with the code; old PIN, ol
 
   const { factors } = await rpc.call('listFactors', { userId: USER, walletId: WALLET, sealedBlob: after });
   expect(factors!.map((f) => f.kind)).toEqual(['pin', 'recovery-code']);
-  expect(factors!.every((f) => Number(f.createdAtMs) > 0 && Number(f.lastUsedAtMs) > 0)).toBe(true);
+  expect(factors!.every((f) => Number(f.createdAtMs) > 0)).toBe(true);
+  // Both slots were made by the last reset and not used since (a predecessor's use is not theirs).
+  expect(factors!.map((f) => Number(f.lastUsedAtMs) > 0)).toEqual([false, false]);
 }, 120_000);
+
+test('a recovery key the code cannot be sealed to (a low-order point) changes nothing: no wallet claimed, no code replaced', async () => {
+  const zero = new Uint8Array(32);
+  const digest = toHex(sha256(zero));
+  expect(
+    await codeOf(
+      rpc.call('createWallet', {
+        userId: USER,
+        walletId: 'wallet-low-order',
+        recoveryPublicKey: zero,
+        pinEnvelope: env({ purpose: 'create-wallet', sub: USER, digest, pin: '493817' }),
+      }),
+    ),
+  ).toBe('RECIPIENT_KEY_INVALID');
+  // The id was not claimed: the same id with a good key works.
+  const keys = recoveryKeys();
+  const made = await rpc.call('createWallet', {
+    userId: USER,
+    walletId: 'wallet-low-order',
+    recoveryPublicKey: keys.publicKey,
+    pinEnvelope: env({ purpose: 'create-wallet', sub: USER, digest: keys.digest, pin: '493817' }),
+  });
+  const code = openCode(keys.secret, made.encryptedRecoveryCode);
+  expect(
+    await codeOf(
+      rpc.call('newRecoveryCode', {
+        userId: USER,
+        walletId: 'wallet-low-order',
+        sealedBlob: made.sealedBlob,
+        recoveryPublicKey: zero,
+        pinEnvelope: env({ purpose: 'recovery-code', sub: USER, walletId: 'wallet-low-order', digest, pin: '493817' }),
+      }),
+    ),
+  ).toBe('RECIPIENT_KEY_INVALID');
+  // The old code still works: nothing was committed.
+  const next = recoveryKeys();
+  const reset = await rpc.call('resetPin', {
+    userId: USER,
+    walletId: 'wallet-low-order',
+    sealedBlob: made.sealedBlob,
+    recoveryPublicKey: next.publicKey,
+    resetEnvelope: env({ purpose: 'reset-pin', sub: USER, walletId: 'wallet-low-order', digest: next.digest, recoveryCode: code, newPin: '270394' }),
+  });
+  expect(reset.encryptedRecoveryCode?.length).toBeGreaterThan(0);
+}, 60_000);

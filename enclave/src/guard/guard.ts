@@ -89,10 +89,10 @@ export interface WalletGuard {
   clear(walletId: string, token: string, failures: readonly string[], factor?: Factor, at?: number): Promise<void>;
   /**
    * A new PIN, recovery code or secret: the next version and its blob, if the version is still `fromVersion`.
-   * With `reset`, every counted guess of both budgets goes too (a PIN reset with the recovery code ends a
-   * lock-out). @throws GuardConflict
+   * `reset`: 'all' empties both budgets (a PIN reset with the recovery code ends a lock-out), 'codes' the
+   * recovery codes' (a new code made with the PIN). @throws GuardConflict
    */
-  advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset?: boolean): Promise<void>;
+  advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset?: 'none' | 'codes' | 'all'): Promise<void>;
 }
 
 const S = (s: string): AttributeValue => ({ S: s });
@@ -288,8 +288,18 @@ export class DynamoGuard implements WalletGuard {
     );
   }
 
-  async advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset = false): Promise<void> {
-    const budgets = reset ? 'guesses = :empty, codeGuesses = :empty' : 'codeGuesses = if_not_exists(codeGuesses, :empty)';
+  async advance(
+    walletId: string,
+    fromVersion: number,
+    next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>,
+    reset: 'none' | 'codes' | 'all' = 'none',
+  ): Promise<void> {
+    const budgets =
+      reset === 'all'
+        ? 'guesses = :empty, codeGuesses = :empty'
+        : reset === 'codes'
+          ? 'codeGuesses = :empty'
+          : 'codeGuesses = if_not_exists(codeGuesses, :empty)';
     await this.update(walletId, `SET version = :nv, #blob = :b, keyRef = :k, ${budgets}, rev = :rev, updatedAt = :now`, 'version = :v', {
       ':nv': N(next.version),
       ':b': { B: next.blob },

@@ -200,7 +200,11 @@ export class Sealer {
     checkBinding(blob, walletId, userId);
     const slots = blob.slots ?? [];
     if (!slots.length) return [{ kind: 'pin', createdAt: 0, lastUsedAt: record.used.pin ?? 0 }];
-    return slots.map((slot) => ({ kind: SLOT_NAMES[slot.kind], createdAt: slot.createdAt, lastUsedAt: record.used[SLOT_NAMES[slot.kind]] ?? 0 }));
+    // A factor's last use is noted by kind; a use before this slot was made (the code it replaced) is not its own.
+    return slots.map((slot) => {
+      const used = record.used[SLOT_NAMES[slot.kind]] ?? 0;
+      return { kind: SLOT_NAMES[slot.kind], createdAt: slot.createdAt, lastUsedAt: used >= slot.createdAt ? used : 0 };
+    });
   }
 
   /** Opens a wallet with its recovery code (16 bytes) instead of its PIN: counted in a budget of its own. See open. */
@@ -357,7 +361,7 @@ export class Sealer {
     const { walletId, owner: userId } = record;
     const { secret, settled } = own;
     let disposed = false;
-    const reseal = (change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean }): Promise<Uint8Array> => {
+    const reseal = (change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean; resetCodeGuesses?: boolean }): Promise<Uint8Array> => {
       if (disposed) throw new Error('re-seal after dispose');
       return this.resealOpened(record, blob, own, change);
     };
@@ -373,7 +377,8 @@ export class Sealer {
         disposeOpen(own);
       },
       changePin: (newPin) => reseal({ newPin }),
-      setRecoveryCode: (code) => reseal({ newCode: code }),
+      // A new code made with the PIN also ends a recovery lock-out: the user proved presence with the PIN.
+      setRecoveryCode: (code) => reseal({ newCode: code, resetCodeGuesses: true }),
       resetPin: (newPin, newCode) => reseal({ newPin, newCode, reset: true }),
     };
   }
@@ -387,7 +392,7 @@ export class Sealer {
     record: GuardRecord,
     blob: SealedBlob,
     own: SharedOpen,
-    change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean },
+    change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean; resetCodeGuesses?: boolean },
   ): Promise<Uint8Array> {
     const { walletId } = record;
     const binding = slotBinding(blob);
@@ -422,7 +427,12 @@ export class Sealer {
     }
     try {
       await own.settled;
-      await this.guard.advance(walletId, record.version, { version: record.version + 1, blob: next, keyRef: record.keyRef }, change.reset);
+      await this.guard.advance(
+        walletId,
+        record.version,
+        { version: record.version + 1, blob: next, keyRef: record.keyRef },
+        change.reset ? 'all' : change.resetCodeGuesses ? 'codes' : 'none',
+      );
       this.records.delete(walletId); // read afresh next time: guesses may have been counted meanwhile
     } catch (err) {
       this.records.delete(walletId);

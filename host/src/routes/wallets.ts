@@ -4,7 +4,7 @@ import { EnclaveWalletError, networkToProto } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
 import { HOST_LIMIT_DEFAULTS } from '../config.js';
 import { BODY_LIMITS } from '../api/body.js';
-import type { Account } from '../storage/index.js';
+import type { Account, WalletRecord } from '../storage/index.js';
 import { b64, publicWallet, toAccount } from './context.js';
 import type { RouteContext } from './context.js';
 
@@ -104,6 +104,18 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     }),
   );
   // --- recovery (docs/recovery.md): the code travels sealed to the client's key; the host never sees it ---------
+  /**
+   * The enclave has already made the new code current in the guard: the answer must reach the user even if the
+   * host's copy of the blob cannot be written now (the guard's blob is the one opened, and the host's copy heals
+   * at the wallet's next use). Losing the answer would leave the user with a dead code.
+   */
+  const keepCodeDeliverable = async (w: WalletRecord, out: { sealedBlob?: Uint8Array | null }): Promise<WalletRecord> => {
+    try {
+      return out.sealedBlob?.length ? await need(deps.store, 'storage').wallets.update(w, out.sealedBlob) : w;
+    } catch {
+      return w;
+    }
+  };
   app.post(
     '/v1/wallets/:walletId/recovery-code',
     walletRoute(S.recoveryCodeBody, BODY_LIMITS.small, async ({ userId, body, wallet, res }) => {
@@ -117,7 +129,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
             pinEnvelope: b64(body.pinEnvelope),
             ...recoveryKey(body.recoveryPublicKey),
           }),
-        undefined,
+        keepCodeDeliverable,
         'ignore',
       );
       res.json({ encryptedRecoveryCode: Buffer.from(out.encryptedRecoveryCode ?? []).toString('base64') });
@@ -136,7 +148,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
             resetEnvelope: b64(body.resetEnvelope),
             ...recoveryKey(body.recoveryPublicKey),
           }),
-        undefined,
+        keepCodeDeliverable,
         'ignore',
       );
       res.json({ encryptedRecoveryCode: Buffer.from(out.encryptedRecoveryCode ?? []).toString('base64') });
