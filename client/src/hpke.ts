@@ -2,9 +2,10 @@
  * HPKE (RFC 9180) base mode for the client, written from the RFC with @noble
  * primitives (no Node built-ins), for the suite of SPEC §6:
  * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305. It shares no
- * code with the enclave's @hpke/* based implementation, so tests that seal
- * with it and open in the enclave (and the reverse) check one against the
- * other; it is also checked against RFC 9180 A.2.1.
+ * code with the enclave's implementation (enclave/src/envelope/hpke.ts, on
+ * node:crypto's X25519 and ChaCha20-Poly1305), so tests that seal with it and
+ * open in the enclave (and the reverse) check one against the other; it is
+ * also checked against RFC 9180 A.2.1.
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';

@@ -22,7 +22,7 @@ export interface VsockAgentOptions {
   proxy: string;
   /** The transport to reach it (the vsock transport; tests pass one over a stand-in). */
   transport?: Transport;
-  /** Extra TLS options (tests pass a private CA; production uses the system roots). */
+  /** The roots TLS trusts: production passes only the Amazon roots (kms/amazon-roots.ts, via config.ts); tests a private CA. */
   tls?: Pick<ConnectionOptions, 'ca'>;
 }
 
