@@ -23,20 +23,16 @@ import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally } from '../guard/budget.js';
 import { GuardConflict, guessesOf, legacyGuesses, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
-import { disposeAll, SecretBytes } from '../secret.js';
+import { SecretBytes } from '../secret.js';
 import { GuessCounter, lockedError, SharedGuesses } from './guesses.js';
-import { SLOT_NAMES, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type Slot, type SlotBinding, type SlotKind } from './slots.js';
+import { copyOpen, disposeOpen, openedWallet, sealSlots, slotBinding, type OpenedWallet, type ResealDeps, type SharedOpen } from './opened.js';
+import { SLOT_NAMES, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type SlotKind } from './slots.js';
 import { phases } from '../phases.js';
 import {
-  AEAD_XCHACHA20_POLY1305,
   associatedData,
-  BLOB_VERSION,
   BLOB_VERSION_1,
   decodeBlob,
   decodeWalletSecret,
-  encodeBlob,
-  encodeWalletSecret,
-  encodeSealedPart,
   stateMacInput,
   type AttemptState,
   type SealedBlob,
@@ -46,6 +42,7 @@ import { seedFromEntropy } from '../keys/derive.js';
 import { ARGON2_POLICY, ARGON2_SALT_BYTES, seedKey, stateKey, stretchPin, withinBounds } from './kdf.js';
 
 export { MAX_PIN_ATTEMPTS, LOCKOUT_BASE_MS, LOCKOUT_MAX_MS, lockoutMs } from '../guard/budget.js';
+export type { OpenedWallet } from './opened.js';
 /** Reads of a guard record lost to concurrent writes (a PIN change) are retried this often before WALLET_CONFLICT. */
 const GUARD_RETRIES = 12;
 
@@ -64,61 +61,12 @@ export interface DataKeyProvider {
   decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
 }
 
-/** An opened wallet. Call `dispose()` when done: it zeroes the secrets. */
-export interface OpenedWallet {
-  walletId: string;
-  userId: string;
-  /** The sealed wallet secret: the BIP-39 entropy. */
-  secret: Uint8Array;
-  /** The BIP-39 seed, sealed next to the entropy (blob version 3); undefined for older blobs (derive it). */
-  seed: Uint8Array | undefined;
-  /** The wallet's current blob when it differs from the one the host sent (for the host to store). */
-  current: Uint8Array | undefined;
-  /**
-   * Resolves once the guard has cleared the counted guess; rejects if it could not (the guard failed, the
-   * version moved on, or another guess was counted since): the guess then stays counted. The guess was counted
-   * before the answer existed, so answering need not wait for this; a PIN change does.
-   */
-  settled: Promise<void>;
-  dispose(): void;
-  /** Seals the same secret under `newPin` as the next version, and makes that version current in the guard. */
-  changePin(newPin: Uint8Array): Promise<Uint8Array>;
-  /** The next version with `code` (16 bytes) as its recovery code, in place of any earlier one. */
-  setRecoveryCode(code: Uint8Array): Promise<Uint8Array>;
-  /** The next version with a new PIN and a new recovery code, every counted guess gone (a reset ends a lock-out). */
-  resetPin(newPin: Uint8Array, newCode: Uint8Array): Promise<Uint8Array>;
-}
-
 export interface SealerOptions {
   provider: DataKeyProvider;
   guard: WalletGuard;
   /** The pinned wallet key's ARN, when known: a blob naming another key is refused before anything else (KMS would refuse it too). */
   kmsKeyArn?: string;
   now?: () => number;
-}
-
-/** What one guess opens, shared by the requests that joined it; each gets its own copy. */
-interface SharedOpen {
-  dataKey: Uint8Array;
-  secret: WalletSecret;
-  /** Version 4: the wallet key the slot gave. */
-  walletKey: Uint8Array | undefined;
-  /** Opened by PIN: Argon2id(PIN) with the blob's salt (a blob before slots gains its PIN slot from it). */
-  pinKey: Uint8Array | undefined;
-  /** The clear of the guess (see OpenedWallet.settled). */
-  settled: Promise<void>;
-}
-
-const copyOpen = (s: SharedOpen): SharedOpen => ({
-  dataKey: SecretBytes.copyOf(s.dataKey),
-  secret: { entropy: SecretBytes.copyOf(s.secret.entropy), seed: s.secret.seed && SecretBytes.copyOf(s.secret.seed) },
-  walletKey: s.walletKey && SecretBytes.copyOf(s.walletKey),
-  pinKey: s.pinKey && SecretBytes.copyOf(s.pinKey),
-  settled: s.settled,
-});
-
-function disposeOpen(s: SharedOpen): void {
-  disposeAll(s.dataKey, s.secret.entropy, s.secret.seed, s.walletKey, s.pinKey);
 }
 
 const SLOT_OF: Record<Factor, SlotKind> = { pin: SLOT_PIN, 'recovery-code': SLOT_RECOVERY_CODE };
@@ -137,6 +85,7 @@ export class Sealer {
    */
   private readonly records = new Map<string, GuardRecord>();
   private readonly counter: GuessCounter;
+  private readonly resealDeps: ResealDeps;
   /** Guesses in flight in this enclave, joined by requests with the same wallet and PIN. */
   private readonly shared = new SharedGuesses<SharedOpen>(disposeOpen);
 
@@ -145,6 +94,7 @@ export class Sealer {
     this.guard = options.guard;
     this.kmsKeyArn = options.kmsKeyArn;
     this.now = options.now ?? Date.now;
+    this.resealDeps = { guard: this.guard, now: this.now, forget: (walletId) => this.records.delete(walletId) };
     this.counter = new GuessCounter({
       guard: this.guard,
       now: this.now,
@@ -175,7 +125,7 @@ export class Sealer {
       const createdAt = this.now();
       const slots = [wrapSlot(SLOT_PIN, binding, key.plaintext, pinKey, walletKey, { pin: { ...ARGON2_POLICY, salt }, createdAt })];
       if (recoveryCode) slots.push(wrapSlot(SLOT_RECOVERY_CODE, binding, key.plaintext, recoveryCode, walletKey, { createdAt }));
-      const blob = this.sealSlots({ ...binding, dataKey: key.plaintext, walletKey, secret: { entropy: secret, seed }, slots, generation: 1 });
+      const blob = sealSlots({ ...binding, dataKey: key.plaintext, walletKey, secret: { entropy: secret, seed }, slots, generation: 1 });
       const record: NewGuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, guesses: new Map() };
       await this.guard.create(record);
       this.remember({ ...record, codeGuesses: new Map(), used: {}, rev: '', legacy: false });
@@ -287,7 +237,7 @@ export class Sealer {
       disposeOpen(own);
       throw err;
     }
-    return this.opened(record, blob, own, stale ? record.blob : undefined);
+    return openedWallet(this.resealDeps, record, blob, own, stale ? record.blob : undefined);
   }
 
   /**
@@ -357,91 +307,6 @@ export class Sealer {
     }
   }
 
-  private opened(record: GuardRecord, blob: SealedBlob, own: SharedOpen, current: Uint8Array | undefined): OpenedWallet {
-    const { walletId, owner: userId } = record;
-    const { secret, settled } = own;
-    let disposed = false;
-    const reseal = (change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean; resetCodeGuesses?: boolean }): Promise<Uint8Array> => {
-      if (disposed) throw new Error('re-seal after dispose');
-      return this.resealOpened(record, blob, own, change);
-    };
-    return {
-      walletId,
-      userId,
-      secret: secret.entropy,
-      seed: secret.seed,
-      settled,
-      current,
-      dispose: () => {
-        disposed = true;
-        disposeOpen(own);
-      },
-      changePin: (newPin) => reseal({ newPin }),
-      // A new code made with the PIN also ends a recovery lock-out: the user proved presence with the PIN.
-      setRecoveryCode: (code) => reseal({ newCode: code, resetCodeGuesses: true }),
-      resetPin: (newPin, newCode) => reseal({ newPin, newCode, reset: true }),
-    };
-  }
-
-  /**
-   * The next version of an opened wallet: the same secret and wallet key (a blob from before slots gets one now),
-   * with a new PIN slot and/or a new recovery-code slot in place of the old ones; made current in the guard once
-   * this open's guess is cleared. The old PIN or code stops working because the guard's blob is the only one opened.
-   */
-  private async resealOpened(
-    record: GuardRecord,
-    blob: SealedBlob,
-    own: SharedOpen,
-    change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean; resetCodeGuesses?: boolean },
-  ): Promise<Uint8Array> {
-    const { walletId } = record;
-    const binding = slotBinding(blob);
-    const createdAt = this.now();
-    // A blob from before version 3 gets its seed now: the new one seals it.
-    const seed = own.secret.seed ?? (await seedOf(own.secret.entropy));
-    using walletKey = own.walletKey ? SecretBytes.copyOf(own.walletKey) : SecretBytes.adopt(randomBytes(32));
-    const kept = (kind: SlotKind): Slot | undefined => (own.walletKey ? blob.slots?.find((sl) => sl.kind === kind) : undefined);
-    let pinSlot = kept(SLOT_PIN);
-    if (change.newPin) {
-      const salt = randomBytes(ARGON2_SALT_BYTES);
-      using stretched = await stretchPin(change.newPin, salt, ARGON2_POLICY);
-      pinSlot = wrapSlot(SLOT_PIN, binding, own.dataKey, stretched, walletKey, { pin: { ...ARGON2_POLICY, salt }, createdAt });
-    } else if (!pinSlot) {
-      // A blob before slots, opened by its PIN: its PIN slot wraps the new wallet key under the same Argon2id(PIN).
-      if (!own.pinKey) throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no PIN slot to keep');
-      pinSlot = wrapSlot(SLOT_PIN, binding, own.dataKey, own.pinKey, walletKey, { pin: blob.argon2, createdAt });
-    }
-    const codeSlot = change.newCode ? wrapSlot(SLOT_RECOVERY_CODE, binding, own.dataKey, change.newCode, walletKey, { createdAt }) : kept(SLOT_RECOVERY_CODE);
-    let next: Uint8Array;
-    try {
-      next = this.sealSlots({
-        ...binding,
-        dataKey: own.dataKey,
-        walletKey,
-        secret: { entropy: own.secret.entropy, seed },
-        slots: [pinSlot, ...(codeSlot ? [codeSlot] : [])],
-        generation: record.version + 1,
-      });
-    } finally {
-      if (seed !== own.secret.seed) seed.fill(0);
-    }
-    try {
-      await own.settled;
-      await this.guard.advance(
-        walletId,
-        record.version,
-        { version: record.version + 1, blob: next, keyRef: record.keyRef },
-        change.reset ? 'all' : change.resetCodeGuesses ? 'codes' : 'none',
-      );
-      this.records.delete(walletId); // read afresh next time: guesses may have been counted meanwhile
-    } catch (err) {
-      this.records.delete(walletId);
-      if (err instanceof GuardConflict) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while it was re-sealed; nothing was changed');
-      throw err;
-    }
-    return next;
-  }
-
   private remember(record: GuardRecord): void {
     this.records.delete(record.walletId);
     this.records.set(record.walletId, record);
@@ -480,46 +345,7 @@ export class Sealer {
       throw err;
     }
   }
-
-  /** A version-4 blob: the secret under the wallet key, which each slot wraps; the slot list in the AEAD's AAD. */
-  private sealSlots(p: SlotBinding & { dataKey: Uint8Array; walletKey: Uint8Array; secret: WalletSecret; slots: Slot[]; generation: number }): Uint8Array {
-    const nonce = randomBytes(24);
-    const pinSlot = p.slots.find((sl) => sl.kind === SLOT_PIN);
-    if (!pinSlot?.pin) throw new RangeError('a blob needs its PIN slot');
-    const header = {
-      version: BLOB_VERSION,
-      generation: p.generation,
-      walletId: p.walletId,
-      ownerUserId: p.ownerUserId,
-      kmsKeyId: p.kmsKeyId,
-      kmsCiphertext: p.kmsCiphertext,
-      argon2: pinSlot.pin,
-      slots: p.slots,
-      aeadId: AEAD_XCHACHA20_POLY1305,
-      nonce,
-    };
-    const plaintext = encodeWalletSecret(BLOB_VERSION, p.secret);
-    let ciphertext: Uint8Array;
-    try {
-      // Secret + tag (16).
-      ciphertext = xchacha20poly1305(p.walletKey, nonce, associatedData(header, plaintext.length + 16)).encrypt(plaintext);
-    } finally {
-      plaintext.fill(0);
-    }
-    const state: AttemptState = { failedAttempts: 0, lockedUntilMs: 0 };
-    const sealedPart = encodeSealedPart({ ...header, ciphertext });
-    using macKey = stateKey(p.dataKey);
-    return encodeBlob({ ...header, ciphertext, state, stateMac: hmac(sha256, macKey, stateMacInput(sealedPart, state)) });
-  }
 }
-
-/** What a blob's slots are bound to. */
-const slotBinding = (blob: SealedBlob): SlotBinding => ({
-  walletId: blob.walletId,
-  ownerUserId: blob.ownerUserId,
-  kmsKeyId: blob.kmsKeyId,
-  kmsCiphertext: blob.kmsCiphertext,
-});
 
 /** The BIP-39 seed of `entropy` (PBKDF2, 2048 rounds): for blobs sealed before version 3, and callers that have none. */
 const seedOf = seedFromEntropy;
