@@ -9,9 +9,6 @@ import {
   EnclaveWalletError,
   GUARD_CREDENTIALS_CONTEXT,
   networkFromProto,
-  parseRecoveryCode,
-  RECOVERY_CODE_INFO,
-  RecoveryCodeFormatError,
   networkToProto,
   sameAddress,
   v1,
@@ -49,6 +46,9 @@ import type { Platform } from './platform/types.js';
 import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
 import { SecretBytes } from './secret.js';
+import * as recovery from './recovery.js';
+import { bytesOf, hex0x, required } from './request-fields.js';
+import { recoveryBinding, recoveryKeyOf, sealCode } from './recovery.js';
 import { phases } from './phases.js';
 import { prepareSignature, signKindOf, signClusterOf, type PreparedSignature } from './signing/dispatch.js';
 
@@ -72,19 +72,7 @@ export const MAX_NONCE_BYTES = 64;
 const ENTROPY_BYTES = 32;
 
 const toProtoAccount = (a: PublicAccount): v1.Account.$Properties => ({ network: networkToProto(a.network), index: a.index, path: a.path, address: a.address });
-const hex0x = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-function required(value: string | null | undefined, field: string): string {
-  if (!value) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is required`);
-  if (value.length > 256) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is too long`);
-  return value;
-}
-
-function bytesOf(value: Uint8Array | null | undefined, field: string): Uint8Array {
-  if (!value || value.length === 0) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is required`);
-  return value;
-}
 
 export interface ServiceOptions {
   startup: StartupConfig;
@@ -216,58 +204,28 @@ export class EnclaveService {
   }
 
   /** A new recovery code (the PIN authorises it), sealed to the client's key; the old code stops working. */
-  async newRecoveryCode(req: DecodedRequestOf<'newRecoveryCode'>): Promise<ResponseOf<'newRecoveryCode'>> {
-    const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, true)!;
-    const binding = { sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId'), ...recoveryBinding(recoveryKey) };
-    const envelope = await this.envelope(req.pinEnvelope, { purpose: 'recovery-code', ...binding });
-    return this.withWallet(req, envelope, async (wallet) => {
-      using code = await this.newCode();
-      // Sealed before anything is committed: a key the code cannot be sealed to changes nothing.
-      const encryptedRecoveryCode = await sealCode(recoveryKey, code);
-      return { sealedBlob: await wallet.setRecoveryCode(code), encryptedRecoveryCode };
-    });
+  newRecoveryCode(req: DecodedRequestOf<'newRecoveryCode'>): Promise<ResponseOf<'newRecoveryCode'>> {
+    return recovery.newRecoveryCode(this.parts, req);
   }
 
-  /**
-   * A new PIN with the recovery code: works on a wallet locked for wrong PINs (the code has a budget of its own),
-   * ends the lock-out, and replaces the code, sealed to the client's key. A mistyped code (length, characters,
-   * checksum) is refused before the nonce is claimed or anything is counted.
-   */
-  async resetPin(req: DecodedRequestOf<'resetPin'>): Promise<ResponseOf<'resetPin'>> {
-    const { sealer } = this.ready();
-    const userId = required(req.userId, 'userId');
-    const walletId = required(req.walletId, 'walletId');
-    const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, true)!;
-    let code: SecretBytes | undefined;
-    let envelope: PinEnvelope;
-    try {
-      envelope = await this.envelope(req.resetEnvelope, { purpose: 'reset-pin', sub: userId, walletId, ...recoveryBinding(recoveryKey) }, (e) => {
-        refuseTrivialPin(e.newPin ?? '');
-        code = codeOf(e.recoveryCode);
-      });
-    } catch (err) {
-      code?.dispose(); // parsed before a later check (the digest, the nonce) refused the envelope
-      throw err;
-    }
-    let wallet: OpenedWallet | undefined;
-    try {
-      wallet = await sealer.openWithRecoveryCode(bytesOf(req.sealedBlob, 'sealedBlob'), walletId, userId, code!);
-      using next = await this.newCode();
-      const encryptedRecoveryCode = await sealCode(recoveryKey, next);
-      return { sealedBlob: await wallet.resetPin(envelope.newPin!, next), encryptedRecoveryCode };
-    } finally {
-      code?.dispose();
-      disposeEnvelope(envelope);
-      wallet?.dispose();
-    }
+  /** A new PIN with the recovery code (recovery.ts). */
+  resetPin(req: DecodedRequestOf<'resetPin'>): Promise<ResponseOf<'resetPin'>> {
+    return recovery.resetPin(this.parts, req);
   }
 
   /** The factors of a wallet (kinds and dates, nothing secret), from the guard's current blob. */
   async listFactors(req: DecodedRequestOf<'listFactors'>): Promise<ResponseOf<'listFactors'>> {
-    const { sealer } = this.ready();
-    const factors = await sealer.listFactors(required(req.walletId, 'walletId'), required(req.userId, 'userId'));
+    const factors = await this.ready().sealer.listFactors(required(req.walletId, 'walletId'), required(req.userId, 'userId'));
     return { factors: factors.map((f) => ({ kind: f.kind, createdAtMs: f.createdAt, lastUsedAtMs: f.lastUsedAt })) };
   }
+
+  /** What the recovery operations (recovery.ts) use of this service. */
+  private readonly parts: recovery.ServiceParts = {
+    sealer: () => this.ready().sealer,
+    envelope: (wire, binding, beforeClaim) => this.envelope(wire, binding, beforeClaim),
+    withWallet: (req, envelope, use) => this.withWallet(req, envelope, use),
+    newCode: () => this.newCode(),
+  };
 
   /** 16 bytes for a recovery code, from the same mixed sources as a wallet's entropy (KMS, NSM, the CSPRNG). */
   private async newCode(): Promise<SecretBytes> {
@@ -464,37 +422,5 @@ export class EnclaveService {
       seed?.fill(0);
       wallet?.dispose();
     }
-  }
-}
-
-/** The client's X25519 key for a recovery code: 32 bytes, required or optional. */
-function recoveryKeyOf(key: Uint8Array | null | undefined, needed: boolean): Uint8Array | undefined {
-  if (!key?.length) {
-    if (needed) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recoveryPublicKey must be a 32-byte X25519 key');
-    return undefined;
-  }
-  if (key.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recoveryPublicKey must be a 32-byte X25519 key');
-  return key;
-}
-
-/** The envelope binds the recovery key (its digest), so a host that swaps in a key of its own gets a refusal, not the code. */
-const recoveryBinding = (key: Uint8Array | undefined): { digest?: string } => (key ? { digest: hex0x(sha256(key)) } : {});
-
-/** The code sealed to the client's recovery key; a key it cannot be sealed to (a low-order point) is RECIPIENT_KEY_INVALID. */
-async function sealCode(recoveryKey: Uint8Array, code: Uint8Array): Promise<Uint8Array> {
-  try {
-    return await sealTo(recoveryKey, RECOVERY_CODE_INFO, code);
-  } catch {
-    throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recoveryPublicKey is not a usable X25519 key');
-  }
-}
-
-/** The 16 bytes of a typed recovery code; a typo is RECOVERY_CODE_INVALID, before anything is counted. */
-function codeOf(typed: Uint8Array | undefined): SecretBytes {
-  try {
-    return SecretBytes.adopt(parseRecoveryCode(typed ?? new Uint8Array(0)));
-  } catch (err) {
-    if (err instanceof RecoveryCodeFormatError) throw new EnclaveWalletError('RECOVERY_CODE_INVALID', err.message);
-    throw err;
   }
 }
