@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createPublicClient, http, verifyMessage, type Address, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
@@ -46,6 +47,8 @@ maybe('the demo page in Chromium, on the local stack', () => {
   let url: string;
   let ports: Record<string, number>;
   const consoleErrors: string[] = [];
+  /** What the launcher and its processes wrote to stdout (their logs). */
+  const logs: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
@@ -64,11 +67,14 @@ maybe('the demo page in Chromium, on the local stack', () => {
         ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
         DATA_DIR: mkdtempSync(join(tmpdir(), 'demo-browser-')),
         SHUTDOWN_TIMEOUT_MS: '3000',
-        LOG_LEVEL: 'error',
+        // Every request logged, so the recovery test can search the logs for the codes.
+        LOG_LEVEL: 'info',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
     });
+    launcher.stdout!.setEncoding('utf8');
+    launcher.stdout!.on('data', (chunk: string) => logs.push(chunk));
     url = `http://127.0.0.1:${ports.HOST_PORT}`;
     let ready = false;
     for (let i = 0; i < 600 && !ready; i++) {
@@ -413,6 +419,24 @@ maybe('the demo page in Chromium, on the local stack', () => {
       expect(await page.textContent('#forgot-error')).toBe('That is not this wallet’s recovery code: 4 attempts left.');
       expect(await page.content()).not.toContain(code);
       expect(await page.content()).not.toContain(newCode);
+
+      // Neither code, in any form, in the processes' logs or in any table of the local DynamoDB.
+      const dynamo = new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: `http://127.0.0.1:${ports.DYNAMODB_PORT}`,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const tables = (await dynamo.send(new ListTablesCommand({}))).TableNames ?? [];
+      expect(tables.length).toBeGreaterThanOrEqual(2); // the wallets and the guard
+      const stored = JSON.stringify(await Promise.all(tables.map((TableName) => dynamo.send(new ScanCommand({ TableName })))));
+      expect(stored).toContain(evm); // the scan is real: the wallet's accounts are there
+      expect(logs.join('')).toContain('/pin/reset'); // and so are the logs
+      for (const c of [code, newCode])
+        for (const form of [c, c.replaceAll('-', ''), c.toLowerCase(), c.toLowerCase().replaceAll('-', ' ')]) {
+          expect(logs.join('')).not.toContain(form);
+          expect(stored).not.toContain(form);
+        }
+      dynamo.destroy();
       expect(consoleErrors).toEqual([]);
     },
     120_000,
