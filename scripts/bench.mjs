@@ -9,8 +9,11 @@
 //   - sign at 1 client (sequential) and at 32 clients (each its own wallet), through the host(s)
 //     round-robin, with /healthz probed every 50 ms meanwhile; envelopes are sealed before the clock runs
 //   - create and PIN change (reported, no target), the enclave's RSS, and what the parts cost alone
+//   - recovery (issue 20): on one wallet, sequential and alternating, N signatures and N PIN resets with the
+//     recovery code (`--resets N`, default 10): median latency of each and Argon2id runs per call (the enclave's
+//     stretch count in /metrics); a reset costs one (the new PIN), none for the code
 import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -28,11 +31,13 @@ const arg = (name, fallback) => {
 const RUNS = arg('runs', 3);
 const PAIRS = arg('pairs', 1);
 const SECONDS = arg('seconds', 8);
+const RESETS = arg('resets', 10);
 const CLIENTS = 32;
 
 const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
 const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
-const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest } = await import('../client/dist/index.js');
+const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
+const { openRecoveryCode } = await import('../client/dist/factors.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs, q) => {
@@ -122,6 +127,7 @@ async function startStack(pairs) {
       GUARD_ENDPOINT: `http://127.0.0.1:${ports.dynamo}`,
       GUARD_CREDENTIALS_CIPHERTEXT: guard,
       RATE_LIMITS: 'off',
+      MAX_WALLETS_PER_USER: String(CLIENTS + 1), // the load's wallets and the recovery section's
     });
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 200; i++) {
@@ -197,6 +203,76 @@ async function phaseSums(url) {
   return sums;
 }
 
+/** How many Argon2id runs the enclave behind `url` has made (the count of its `stretch` phase in /metrics). */
+async function stretchCount(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^enclave_phase_seconds_count\{phase="stretch"\} ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+/**
+ * Recovery against signing on one wallet (made with a recovery key), sequential and alternating: a signature with
+ * the current PIN, then a PIN reset with the current recovery code (to a new PIN; the answer's new code is opened
+ * for the next round). Envelopes are sealed before each clock runs; the Argon2id runs of each call are read from
+ * the enclave's stretch count around it.
+ */
+async function recoveryVsSign(url, enclaveKey, token, sub, signBody) {
+  const recipient = () => {
+    const k = newRecipientKey();
+    return { ...k, b64: Buffer.from(k.publicKey).toString('base64'), digest: `0x${createHash('sha256').update(k.publicKey).digest('hex')}` };
+  };
+  const first = recipient();
+  const created = await api(
+    url,
+    'POST',
+    '/v1/wallets',
+    { pinEnvelope: sealPinEnvelope(enclaveKey, { purpose: 'create-wallet', sub, digest: first.digest, pin: '493817' }), recoveryPublicKey: first.b64 },
+    token,
+  );
+  if (created.status !== 201) throw new Error(`create with a recovery key: ${created.status} ${JSON.stringify(created.body)}`);
+  let code = openRecoveryCode(first.secretKey, created.body.encryptedRecoveryCode);
+  first.secretKey.fill(0);
+  const w = { walletId: created.body.walletId, address: created.body.accounts[0].address };
+  let pin = '493817';
+  const signMs = [];
+  const resetMs = [];
+  let signStretches = 0;
+  let resetStretches = 0;
+  const resetPhases = {};
+  for (let i = 0; i < RESETS; i++) {
+    const body = signBody(w, 0, pin);
+    let before = await stretchCount(url);
+    let t = performance.now();
+    const signed = await api(url, 'POST', `/v1/wallets/${w.walletId}/sign`, body, token);
+    signMs.push(performance.now() - t);
+    if (signed.status !== 200) throw new Error(`sign: ${signed.status} ${JSON.stringify(signed.body)}`);
+    signStretches += (await stretchCount(url)) - before;
+
+    const next = recipient();
+    const newPin = i % 2 === 0 ? '270394' : '493817';
+    const resetEnvelope = sealPinEnvelope(enclaveKey, { purpose: 'reset-pin', sub, walletId: w.walletId, digest: next.digest, recoveryCode: code, newPin });
+    const phases0 = await phaseSums(url);
+    before = await stretchCount(url);
+    t = performance.now();
+    const reset = await api(url, 'POST', `/v1/wallets/${w.walletId}/pin/reset`, { resetEnvelope, recoveryPublicKey: next.b64 }, token);
+    resetMs.push(performance.now() - t);
+    if (reset.status !== 200) throw new Error(`reset: ${reset.status} ${JSON.stringify(reset.body)}`);
+    resetStretches += (await stretchCount(url)) - before;
+    for (const [k, v] of Object.entries(await phaseSums(url))) resetPhases[k] = (resetPhases[k] ?? 0) + (v - (phases0[k] ?? 0)) / RESETS;
+    code = openRecoveryCode(next.secretKey, reset.body.encryptedRecoveryCode);
+    next.secretKey.fill(0);
+    pin = newPin;
+  }
+  return {
+    n: RESETS,
+    signP50: median(signMs),
+    resetP50: median(resetMs),
+    argon2PerSign: signStretches / RESETS,
+    argon2PerReset: resetStretches / RESETS,
+    /** Mean ms per reset by phase (as the signature's breakdown; in the JSON only). */
+    resetBreakdown: resetPhases,
+  };
+}
+
 async function oneRun(index) {
   const ceiling = JSON.parse(
     execFileSync(process.execPath, ['scripts/bench-argon2.mjs', '5'], {
@@ -234,7 +310,7 @@ async function oneRun(index) {
     const message = 'bench';
     const digest = personalMessageDigest(message);
     // Sealed before the clock runs, so the client's HPKE is not on the machine's cores while measuring.
-    const signBody = (w, h) => ({
+    const signBody = (w, h, pin = PIN) => ({
       network: 'evm',
       kind: 'message',
       address: w.address,
@@ -247,7 +323,7 @@ async function oneRun(index) {
         kind: 'evm-message',
         address: w.address,
         digest,
-        pin: PIN,
+        pin,
       }),
     });
     // A pool of envelopes per wallet and host, sealed before the load starts: the load generator's own
@@ -338,6 +414,7 @@ async function oneRun(index) {
       changeMs.push(performance.now() - t);
       if (out.status !== 204) throw new Error(`change PIN: ${out.status}`);
     }
+    const recovery = await recoveryVsSign(stack.hosts[0].url, keys[0], token, sub, signBody);
     const rss = stack.enclaves.map((e) => {
       const status = readFileSync(`/proc/${e.child.pid}/status`, 'utf8');
       const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
@@ -365,6 +442,7 @@ async function oneRun(index) {
       bareServerUnderLoad: { p50: median(bare), p99: quantile(bare, 0.99), n: bare.length },
       create: { p50: median(createMs) },
       changePin: { p50: median(changeMs) },
+      recovery,
       enclaveMemory: rss,
       parts: { idleHealthzP50: median(idleHealth), readyzP50: median(ready), argon2P50: ceiling.singleP50Ms },
       breakdown: { ...breakdown, 'client.total': one.reduce((a, b) => a + b, 0) / one.length },
@@ -411,6 +489,19 @@ row('/healthz p99 while signing is saturated', `${fmt(med((r) => r.healthUnderLo
 row('  a bare node:http server at the same time, p99', `${fmt(med((r) => r.bareServerUnderLoad.p99))} ms`, 'the floor on these cores');
 row('create wallet, p50', `${fmt(med((r) => r.create.p50))} ms`);
 row('change PIN, p50', `${fmt(med((r) => r.changePin.p50))} ms`);
+row(`PIN reset with the recovery code, p50 (${RESETS})`, `${fmt(med((r) => r.recovery.resetP50))} ms`, 'sequential, one wallet');
+row('  a signature on that wallet, p50', `${fmt(med((r) => r.recovery.signP50))} ms`, 'alternating with the resets');
+row(
+  '  Argon2id per reset / per signature',
+  `${fmt(
+    med((r) => r.recovery.argon2PerReset),
+    2,
+  )} / ${fmt(
+    med((r) => r.recovery.argon2PerSign),
+    2,
+  )}`,
+  'target 1 / 1: the new PIN, none for the code',
+);
 row(
   'enclave RSS after load (peak)',
   results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)}) MiB`).join(', ')).join(' | '),

@@ -11,6 +11,7 @@ import { base58 } from '@scure/base';
 import { AttestationError, trustedRoot, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { attestedKdf } from './attestation/user-data.js';
 import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody, type SignKind } from './envelope.js';
+import { factorFields, openRecoveryCode, type Factor, type FactorInfo } from './factors.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { checkBlockhashOnCluster, rpcNotConfigured, type RpcNodes } from './nodes.js';
 import { encodeSolanaOffchainMessage } from './solana-offchain.js';
@@ -32,6 +33,12 @@ export interface Wallet {
   accounts: Account[];
   createdAt: string;
 }
+
+/**
+ * A wallet just made (createWallet, importWallet), with its recovery code: 28 characters in 7 groups of 4, to show
+ * the user once. `recoveryCode` is not enumerable, so that the wallet saved or logged as JSON does not carry it.
+ */
+export type CreatedWallet = Wallet & { readonly recoveryCode: string };
 
 export interface User {
   id: string;
@@ -316,9 +323,19 @@ export class EnclaveWalletClient {
 
   // --- wallets -------------------------------------------------------------
 
-  async createWallet(pin: string): Promise<Wallet> {
-    const pinEnvelope = await this.seal({ purpose: 'create-wallet', pin });
-    return this.remember(await this.request<Wallet>('POST', '/v1/wallets', { body: { pinEnvelope }, consumesEnvelope: true }));
+  /**
+   * Makes a wallet under `pin`. The enclave also makes its recovery code, sealed to a key this call makes (and
+   * zeroes); the code is returned once, as `recoveryCode` next to the wallet (see CreatedWallet).
+   */
+  async createWallet(pin: string): Promise<CreatedWallet> {
+    const { answer: wallet, recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const pinEnvelope = await this.seal({ purpose: 'create-wallet', digest }, { pin });
+      return this.request<Wallet & { encryptedRecoveryCode?: string }>('POST', '/v1/wallets', {
+        body: { pinEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return withCode(this.remember(wallet), recoveryCode);
   }
 
   async listWallets(): Promise<Wallet[]> {
@@ -330,7 +347,7 @@ export class EnclaveWalletClient {
   }
 
   async deriveAccount(walletId: string, network: Network, index: number, pin: string): Promise<Account> {
-    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId, pin });
+    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId }, { pin });
     const account = await this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
       body: { network, index, pinEnvelope },
       consumesEnvelope: true,
@@ -339,13 +356,14 @@ export class EnclaveWalletClient {
     return account;
   }
 
-  private remember(wallet: Wallet): Wallet {
+  private remember(answer: Wallet & { encryptedRecoveryCode?: string }): Wallet {
+    const { encryptedRecoveryCode: _, ...wallet } = answer;
     for (const a of wallet.accounts ?? []) this.addresses.set(addressKey(wallet.walletId, a.network, a.index), a.address);
     return wallet;
   }
 
   async changePin(walletId: string, pin: string, newPin: string): Promise<void> {
-    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, pin, newPin });
+    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, newPin }, { pin });
     await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin`, { body: { pinEnvelope }, consumesEnvelope: true });
   }
 
@@ -353,7 +371,7 @@ export class EnclaveWalletClient {
   async exportRecoveryPhrase(walletId: string, pin: string): Promise<string> {
     const { secretKey, publicKey } = newRecipientKey();
     try {
-      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)), pin });
+      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)) }, { pin });
       const out = await this.request<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/export`, {
         body: { pinEnvelope, recipientPublicKey: toBase64(publicKey) },
         consumesEnvelope: true,
@@ -364,9 +382,69 @@ export class EnclaveWalletClient {
     }
   }
 
-  async importWallet(mnemonic: string, pin: string): Promise<Wallet> {
-    const recoveryEnvelope = await this.seal({ purpose: 'import', pin, mnemonic });
-    return this.remember(await this.request<Wallet>('POST', '/v1/wallets/import', { body: { recoveryEnvelope }, consumesEnvelope: true }));
+  /** Makes a wallet from a recovery phrase under `pin`; like createWallet, with a new recovery code returned once. */
+  async importWallet(mnemonic: string, pin: string): Promise<CreatedWallet> {
+    const { answer: wallet, recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const recoveryEnvelope = await this.seal({ purpose: 'import', digest, mnemonic }, { pin });
+      return this.request<Wallet & { encryptedRecoveryCode?: string }>('POST', '/v1/wallets/import', {
+        body: { recoveryEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return withCode(this.remember(wallet), recoveryCode);
+  }
+
+  // --- recovery (docs/recovery.md) -------------------------------------------
+
+  /**
+   * Sets a new PIN with the recovery code (also when the wallet is locked for wrong PINs; the lock-out ends).
+   * The code used stops working; the new one is returned, to show once. A code with a typo is refused here
+   * (RECOVERY_CODE_INVALID, status 0) before anything is sent or counted.
+   *
+   * @throws {EnclaveWalletApiError} RECOVERY_CODE_INVALID, RECOVERY_CODE_WRONG (attemptsLeft), RECOVERY_LOCKED (retryAfter), PIN_TOO_WEAK…
+   */
+  async resetPin(walletId: string, recoveryCode: string, newPin: string): Promise<string> {
+    const { recoveryCode: code } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, digest, newPin }, { recoveryCode });
+      return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin/reset`, {
+        body: { resetEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return code;
+  }
+
+  /** A new recovery code, authorized by the PIN; the old code stops working. Returned once, to show the user. */
+  async newRecoveryCode(walletId: string, pin: string): Promise<string> {
+    const { recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const pinEnvelope = await this.seal({ purpose: 'recovery-code', walletId, digest }, { pin });
+      return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/recovery-code`, {
+        body: { pinEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return recoveryCode;
+  }
+
+  /** The factors that open a wallet: kinds and dates, nothing secret. */
+  async listFactors(walletId: string): Promise<FactorInfo[]> {
+    return (await this.request<{ factors: FactorInfo[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/factors`)).factors;
+  }
+
+  /**
+   * Makes an X25519 key pair for one call, runs it with the key (base64) and the digest its envelope binds, opens
+   * the recovery code the enclave sealed to it, and zeroes the secret key, whatever happens.
+   */
+  private async withRecoveryKey<T extends { encryptedRecoveryCode?: string }>(
+    call: (recoveryPublicKey: string, digest: Hex) => Promise<T>,
+  ): Promise<{ answer: T; recoveryCode: string }> {
+    const { secretKey, publicKey } = newRecipientKey();
+    try {
+      const answer = await call(toBase64(publicKey), hex0x(sha256(publicKey)));
+      return { answer, recoveryCode: openRecoveryCode(secretKey, answer.encryptedRecoveryCode) };
+    } finally {
+      secretKey.fill(0);
+    }
   }
 
   // --- signing -------------------------------------------------------------
@@ -504,16 +582,18 @@ export class EnclaveWalletClient {
     }
     if (typeof pin !== 'string') throw new TypeError('a PIN is required: pass pin or getPin');
     // A Solana transaction checked for a cluster carries it in the envelope (an EVM transaction's chain id is in its bytes).
-    const pinEnvelope = await this.seal({
-      purpose: 'sign',
-      walletId,
-      network: body.network,
-      address: body.address,
-      kind,
-      digest,
-      pin,
-      ...(cluster !== undefined ? { cluster } : {}),
-    });
+    const pinEnvelope = await this.seal(
+      {
+        purpose: 'sign',
+        walletId,
+        network: body.network,
+        address: body.address,
+        kind,
+        digest,
+        ...(cluster !== undefined ? { cluster } : {}),
+      },
+      { pin },
+    );
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
   }
@@ -621,12 +701,17 @@ export class EnclaveWalletClient {
 
   // --- plumbing --------------------------------------------------------------
 
-  private async seal(body: Omit<EnvelopeBody, 'sub'>): Promise<string> {
+  /**
+   * Seals an envelope for one request: what it is bound to, and the factor that authorizes it (a PIN, or a
+   * recovery code; passkeys next), put into the envelope by one rule for every call (factors.ts).
+   */
+  private async seal(body: Omit<EnvelopeBody, 'sub' | 'pin' | 'recoveryCode'>, factor: Factor): Promise<string> {
+    const fields = factorFields(factor);
     const user = this.sessionState?.user.id;
     if (!user) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
-    // The PIN is sealed only to the key of a document verified just now (or still fresh).
+    // The factor is sealed only to the key of a document verified just now (or still fresh).
     const { publicKey } = await this.attestation();
-    return sealPinEnvelope(publicKey, { ...body, sub: user }, this.now);
+    return sealPinEnvelope(publicKey, { ...body, ...fields, sub: user }, this.now);
   }
 
   private keep(a: { accessToken: string; refreshToken: string; expiresIn: number; user: User }): Session {
@@ -695,6 +780,11 @@ export class EnclaveWalletClient {
     }
     return json as T;
   }
+}
+
+/** The wallet with its recovery code as a property JSON.stringify and spreads leave out. */
+function withCode(wallet: Wallet, recoveryCode: string): CreatedWallet {
+  return Object.defineProperty(wallet, 'recoveryCode', { value: recoveryCode, enumerable: false }) as CreatedWallet;
 }
 
 /** Makes a client (SPEC §9). */

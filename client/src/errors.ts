@@ -6,9 +6,9 @@ export class EnclaveWalletApiError extends Error {
   /** HTTP status; 0 when no answer came. */
   readonly status: number;
   readonly requestId: string | undefined;
-  /** With PIN_INVALID: attempts left before the wallet locks. */
+  /** With PIN_INVALID (RECOVERY_CODE_WRONG): attempts left before the wallet (its recovery) locks. */
   readonly attemptsLeft: number | undefined;
-  /** With PIN_LOCKED and RATE_LIMITED: seconds until a retry may succeed. */
+  /** With PIN_LOCKED, RECOVERY_LOCKED and RATE_LIMITED: seconds until a retry may succeed. */
   readonly retryAfter: number | undefined;
   /** With the chain codes: what the node said (a revert reason, a refusal). */
   readonly reason: string | undefined;

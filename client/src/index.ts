@@ -14,6 +14,7 @@ export {
   type Chain,
   type ChainRef,
   type ClientOptions,
+  type CreatedWallet,
   type Hex,
   type Network,
   type Session,
@@ -23,6 +24,7 @@ export {
   type Wallet,
 } from './client.js';
 export { EnclaveWalletApiError } from './errors.js';
+export { checkRecoveryCode, RECOVERY_CODE_INFO, type Factor, type FactorInfo } from './factors.js';
 export {
   newRecipientKey,
   openRecoveryPhrase,

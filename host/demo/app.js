@@ -1,6 +1,6 @@
 // The demo page's script: the SDK's browser build, the dev issuer for a login,
 // an on-screen PIN pad, and the local chains (EVM and Solana). Plain JavaScript, no framework.
-import { AttestationError, createClient, describeApprovalSummary, EnclaveWalletApiError } from '/demo/client.js';
+import { AttestationError, checkRecoveryCode, createClient, describeApprovalSummary, EnclaveWalletApiError } from '/demo/client.js';
 
 const $ = (id) => document.getElementById(id);
 const config = await (await fetch('/demo/config.json')).json();
@@ -30,7 +30,17 @@ function inWords(err) {
     case 'PIN_INVALID':
       return `Wrong PIN: ${plural(err.attemptsLeft, 'attempt')} left.`;
     case 'PIN_LOCKED':
-      return `Too many wrong PINs: the wallet is locked for ${err.retryAfter} s.`;
+      return `Too many wrong PINs: the wallet is locked for ${err.retryAfter} s. Forgot your PIN? Use your recovery code.`;
+    case 'RECOVERY_CODE_INVALID':
+      return 'That recovery code has a typo: it is 7 groups of 4 letters and digits. Check each group. Nothing was sent.';
+    case 'RECOVERY_CODE_WRONG':
+      return `That is not this wallet’s recovery code: ${plural(err.attemptsLeft, 'attempt')} left.`;
+    case 'RECOVERY_LOCKED':
+      return `Too many wrong recovery codes: try again in ${err.retryAfter} s.`;
+    case 'FACTOR_NOT_FOUND':
+      return 'This wallet has no recovery code yet: make one with your PIN (New recovery code).';
+    case 'RECOVERY_CODE_MISSING':
+      return 'The new recovery code could not be read: make another one with your PIN (New recovery code).';
     case 'PIN_FORMAT_INVALID':
       return 'A PIN is 6 to 12 digits.';
     case 'PIN_TOO_WEAK':
@@ -121,7 +131,7 @@ function showSummary(summary) {
     box.append(dt, dd);
   }
 }
-function askPin(title, { summary, isNew = false } = {}) {
+function askPin(title, { summary, isNew = false, forgot = false } = {}) {
   return new Promise((resolve, reject) => {
     let pin = '';
     const hint = (text) => ($('pin-hint').textContent = text ?? '');
@@ -130,6 +140,7 @@ function askPin(title, { summary, isNew = false } = {}) {
     showSummary(summary);
     hint();
     dots();
+    $('pin-forgot').hidden = !forgot;
     $('pinpad').hidden = false;
     const keys = [...document.querySelectorAll('[data-digit]')];
     const onDigit = (e) => {
@@ -148,6 +159,7 @@ function askPin(title, { summary, isNew = false } = {}) {
       $('pin-back').removeEventListener('click', onBack);
       $('pin-ok').removeEventListener('click', onOk);
       $('pin-cancel').removeEventListener('click', onCancel);
+      $('pin-forgot').removeEventListener('click', onForgot);
       fn();
     };
     const onOk = () => {
@@ -161,11 +173,80 @@ function askPin(title, { summary, isNew = false } = {}) {
       done(() => resolve(pin));
     };
     const onCancel = () => done(() => reject(new Error('cancelled')));
+    // "Forgot PIN?" on the pad: this request is cancelled, and the recovery form opens.
+    const onForgot = () =>
+      done(() => {
+        reject(new Error('cancelled'));
+        openForgot();
+      });
     keys.forEach((k) => k.addEventListener('click', onDigit));
     $('pin-back').addEventListener('click', onBack);
     $('pin-ok').addEventListener('click', onOk);
     $('pin-cancel').addEventListener('click', onCancel);
+    $('pin-forgot').addEventListener('click', onForgot);
   });
+}
+
+// --- the recovery code: shown once, one group typed back, then gone from the page ------------------
+// `shown` holds the code only until the user has typed a group back (or signed out).
+let shown;
+const normalizeGroup = (text) => text.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+function showCode(code, title) {
+  const groups = code.split('-');
+  const index = Math.floor(Math.random() * groups.length);
+  shown = { code, group: groups[index], index };
+  $('code-title').textContent = title;
+  $('recovery-code').textContent = code;
+  $('code-ask').textContent = `To check, type group ${index + 1} of ${groups.length} of your code:`;
+  $('code-ask').dataset.group = String(index + 1);
+  $('code-show').hidden = false;
+  $('code-check').hidden = true;
+  $('code-done').hidden = true;
+  $('code-box').hidden = false;
+  $('code-box').scrollIntoView({ block: 'nearest' });
+}
+function forgetCode() {
+  shown = undefined;
+  $('recovery-code').textContent = '';
+  $('code-group').value = '';
+  $('code-hint').textContent = '';
+  $('code-box').hidden = true;
+}
+$('code-written').addEventListener('click', () => {
+  $('recovery-code').textContent = '';
+  $('code-show').hidden = true;
+  $('code-check').hidden = false;
+  $('code-group').value = '';
+  $('code-hint').textContent = '';
+  $('code-group').focus();
+});
+$('code-again').addEventListener('click', () => {
+  if (!shown) return;
+  $('recovery-code').textContent = shown.code;
+  $('code-check').hidden = true;
+  $('code-show').hidden = false;
+});
+$('code-check').addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!shown) return;
+  if (normalizeGroup($('code-group').value) !== shown.group) {
+    $('code-hint').textContent = `That is not group ${shown.index + 1}. Look at what you wrote down, or show the code again.`;
+    $('code-group').value = '';
+    return;
+  }
+  forgetCode();
+  $('code-done').textContent = 'Recovery code checked. It will not be shown again: keep it safe.';
+  $('code-done').hidden = false;
+});
+
+// --- "Forgot PIN?": the recovery code and a new PIN -------------------------------------------------
+function openForgot() {
+  clearErrors();
+  $('code-done').hidden = true;
+  $('forgot-code').value = '';
+  $('forgot-form').hidden = false;
+  $('forgot-form').scrollIntoView({ block: 'nearest' });
+  $('forgot-code').focus();
 }
 
 // --- the local chains (their nodes directly, as a faucet would) ----------------------
@@ -220,6 +301,10 @@ function showWallet() {
 /** Back to the page as it loads: signed out, nothing of the last user on screen. */
 function signedOut() {
   wallet = undefined;
+  forgetCode();
+  $('forgot-form').hidden = true;
+  $('forgot-code').value = '';
+  $('code-done').hidden = true;
   balances = { eth: undefined, sol: undefined };
   for (const id of ['attestation-card', 'wallet-card', 'sign-card', 'send-card', 'send-sol-card', 'no-wallet', 'has-wallet', 'signed-in']) $(id).hidden = true;
   for (const id of ['signature', 'tx', 'tx-sol', 'who', 'addr-evm', 'addr-solana', 'addr-bitcoin']) $(id).textContent = '';
@@ -268,8 +353,37 @@ $('create').addEventListener('click', () =>
     const pin = await askPin('Choose a PIN', { isNew: true });
     const again = await askPin('Enter the same PIN again');
     if (pin !== again) throw new Problem('The two PINs differ: nothing was created. Try again.');
-    wallet = await client.createWallet(pin);
+    const created = await client.createWallet(pin);
+    wallet = { walletId: created.walletId, accounts: created.accounts, createdAt: created.createdAt };
+    showCode(created.recoveryCode, 'Your recovery code');
     await showWallet();
+  }),
+);
+
+$('forgot').addEventListener('click', () => openForgot());
+$('forgot-cancel').addEventListener('click', () => {
+  $('forgot-code').value = '';
+  $('forgot-form').hidden = true;
+});
+$('forgot-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void busy('forgot', $('forgot-ok'), async () => {
+    // A typo is caught here, before any PIN is asked or anything is sent.
+    const code = checkRecoveryCode($('forgot-code').value);
+    const pin = await askPin('Choose a new PIN', { isNew: true });
+    const again = await askPin('Enter the same PIN again');
+    if (pin !== again) throw new Problem('The two PINs differ: nothing was changed. Try again.');
+    const next = await client.resetPin(wallet.walletId, code, pin);
+    $('forgot-code').value = '';
+    $('forgot-form').hidden = true;
+    showCode(next, 'New PIN set. Your new recovery code (the old one no longer works)');
+  });
+});
+
+$('new-code').addEventListener('click', () =>
+  busy('wallet', $('new-code'), async () => {
+    const pin = await askPin('Enter your PIN to make a new recovery code', { forgot: true });
+    showCode(await client.newRecoveryCode(wallet.walletId, pin), 'Your new recovery code (the old one no longer works)');
   }),
 );
 
@@ -297,7 +411,7 @@ $('sign').addEventListener('click', () =>
     'sign',
     $('sign'),
     async () => {
-      const getPin = ({ summary }) => askPin('Sign this message?', { summary });
+      const getPin = ({ summary }) => askPin('Sign this message?', { summary, forgot: true });
       const signature = await client.signEvmMessage(wallet.walletId, $('message').value, { getPin });
       $('signature').textContent = signature;
     },
@@ -325,7 +439,7 @@ $('send').addEventListener('click', () =>
             `Not enough ETH: ${summary.value.formatted} and at most ${summary.maxTotalFee.formatted} in fees, the balance is ${format(balances.eth, 18)} ETH.`,
           );
         }
-        return askPin('Send this transaction?', { summary });
+        return askPin('Send this transaction?', { summary, forgot: true });
       };
       const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to, value: wei }, { getPin });
       $('tx').textContent = `sent ${hash}`;
@@ -356,7 +470,7 @@ $('send-sol').addEventListener('click', () =>
       if (balances.sol !== undefined && balances.sol < lamports + 5000n) {
         throw new Problem(`Not enough SOL: the amount and a 0.000005 SOL fee, the balance is ${format(balances.sol, 9)} SOL. Get test SOL above.`);
       }
-      const getPin = ({ summary }) => askPin('Send this transaction?', { summary });
+      const getPin = ({ summary }) => askPin('Send this transaction?', { summary, forgot: true });
       const { signature } = await client.sendSolanaTransfer(wallet.walletId, { cluster: config.solana.cluster, to, lamports }, { getPin });
       $('tx-sol').textContent = `sent ${signature}`;
       const [status] = (await rpcCall(config.solana.rpcUrl, 'getSignatureStatuses', [[signature]])).value;

@@ -10,7 +10,11 @@
  * (checked here with viem), send ETH (mined by anvil) and SOL (checked on the
  * Solana node), each time reading on the PIN pad what the PIN approves, and
  * sign out. Then the errors: in words, in the card that failed, an old result
- * cleared; a wrong PIN and the lock-out. Nothing scrolls sideways at 390 px.
+ * cleared; a wrong PIN and the lock-out. Recovery: the code shown once after
+ * creation with one group typed back, the PIN locked with 5 wrong PINs,
+ * "Forgot PIN?" with the code (a typo refused before any PIN), a new code
+ * shown once, the old PIN and the used code refused, a signature with the new
+ * PIN. Nothing scrolls sideways at 390 px.
  * Screenshots go to test/artifacts/. Without chromium the test is skipped,
  * except in CI, where it fails (.ci/run installs chromium). Needs the build.
  */
@@ -19,6 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createPublicClient, http, verifyMessage, type Address, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
@@ -42,6 +47,8 @@ maybe('the demo page in Chromium, on the local stack', () => {
   let url: string;
   let ports: Record<string, number>;
   const consoleErrors: string[] = [];
+  /** What the launcher and its processes wrote to stdout (their logs). */
+  const logs: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
@@ -60,11 +67,14 @@ maybe('the demo page in Chromium, on the local stack', () => {
         ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
         DATA_DIR: mkdtempSync(join(tmpdir(), 'demo-browser-')),
         SHUTDOWN_TIMEOUT_MS: '3000',
-        LOG_LEVEL: 'error',
+        // Every request logged, so the recovery test can search the logs for the codes.
+        LOG_LEVEL: 'info',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
     });
+    launcher.stdout!.setEncoding('utf8');
+    launcher.stdout!.on('data', (chunk: string) => logs.push(chunk));
     url = `http://127.0.0.1:${ports.HOST_PORT}`;
     let ready = false;
     for (let i = 0; i < 600 && !ready; i++) {
@@ -108,6 +118,33 @@ maybe('the demo page in Chromium, on the local stack', () => {
     expect(scroll).toBeLessThanOrEqual(inner);
   };
   const visible = (selector: string): Promise<boolean> => page.locator(selector).isVisible();
+  const CODE = /^([0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{4}$/;
+  /**
+   * The recovery code box as a user goes through it: the code shown (returned), "I wrote it down", a wrong group
+   * refused, the asked group typed back; then the box is gone and the code is nowhere in the page.
+   */
+  const keepCode = async (shot?: string): Promise<string> => {
+    await page.locator('#recovery-code').filter({ hasText: CODE }).waitFor();
+    const code = (await page.textContent('#recovery-code'))!;
+    await noSideScroll();
+    if (shot) await page.screenshot({ path: `${artifacts}${shot}-code.png` });
+    await page.click('#code-written');
+    expect(await visible('#recovery-code')).toBe(false);
+    const n = Number(await page.getAttribute('#code-ask', 'data-group'));
+    expect(await page.textContent('#code-ask')).toBe(`To check, type group ${n} of 7 of your code:`);
+    const group = code.split('-')[n - 1]!;
+    await page.fill('#code-group', group === 'ZZZZ' ? 'YYYY' : 'ZZZZ');
+    await page.click('#code-check-ok');
+    expect(await page.textContent('#code-hint')).toBe(`That is not group ${n}. Look at what you wrote down, or show the code again.`);
+    await noSideScroll();
+    if (shot) await page.screenshot({ path: `${artifacts}${shot}-typeback.png` });
+    await page.fill('#code-group', group.toLowerCase());
+    await page.click('#code-check-ok');
+    await page.locator('#code-done').waitFor({ state: 'visible' });
+    expect(await visible('#code-box')).toBe(false);
+    expect(await page.content()).not.toContain(code);
+    return code;
+  };
   const solanaBalance = async (address: string): Promise<bigint> => {
     const res = await fetch(`http://127.0.0.1:${ports.LOCAL_SOLANA_PORT}`, {
       method: 'POST',
@@ -169,6 +206,8 @@ maybe('the demo page in Chromium, on the local stack', () => {
       await page.locator('#balance').filter({ hasText: '0.0000 ETH' }).waitFor();
       await page.locator('#balance-sol').filter({ hasText: '0.0000 SOL' }).waitFor();
       expect(await visible('#no-wallet')).toBe(false);
+      // The recovery code, shown once, one group typed back.
+      await keepCode();
 
       // Not enough ETH: said before any PIN is asked.
       await page.click('#send');
@@ -286,8 +325,120 @@ maybe('the demo page in Chromium, on the local stack', () => {
       await pad('000000');
       await page.locator('#sign:not([disabled])').waitFor();
     }
-    expect(await page.textContent('#sign-error')).toBe('Too many wrong PINs: the wallet is locked for 60 s.');
+    expect(await page.textContent('#sign-error')).toBe('Too many wrong PINs: the wallet is locked for 60 s. Forgot your PIN? Use your recovery code.');
     await noSideScroll();
     expect(consoleErrors).toEqual([]);
   }, 90_000);
+
+  test.each([
+    ['desktop', 1280, 800],
+    ['phone', 390, 844],
+  ])(
+    'recovery, %s (%i×%i): the code shown once and typed back, the PIN locked, "Forgot PIN?" with the code, sign with the new PIN',
+    async (name, width, height) => {
+      await page.setViewportSize({ width, height });
+      await page.goto(`${url}/demo`);
+      await page.fill('#email', `recovery-${name}@example.com`);
+      await page.click('#login');
+      await page.locator('#create').waitFor({ state: 'visible' });
+      await page.click('#create');
+      await pad('493817');
+      await pad('493817');
+      const code = await keepCode(`recovery-${name}`);
+      const evm = (await page.locator('#addr-evm').filter({ hasText: /^0x/ }).textContent()) as Address;
+      expect(await page.textContent('#code-done')).toBe('Recovery code checked. It will not be shown again: keep it safe.');
+
+      // Five wrong PINs lock the wallet; the right one is refused while it is locked.
+      for (let i = 0; i < 5; i++) {
+        await page.click('#sign');
+        await pad(`20000${i}`);
+        await page.locator('#sign:not([disabled])').waitFor();
+      }
+      expect(await page.textContent('#sign-error')).toBe('Too many wrong PINs: the wallet is locked for 60 s. Forgot your PIN? Use your recovery code.');
+      await page.click('#sign');
+      await pad('493817');
+      await page.locator('#sign:not([disabled])').waitFor();
+      expect(await page.textContent('#sign-error')).toMatch(/^Too many wrong PINs: the wallet is locked for \d+ s\./);
+
+      // "Forgot PIN?" on the PIN pad: the request is cancelled and the recovery form opens.
+      await page.click('#sign');
+      await page.locator('#pinpad').waitFor({ state: 'visible' });
+      expect(await visible('#pin-forgot')).toBe(true);
+      await noSideScroll();
+      await page.screenshot({ path: `${artifacts}recovery-${name}-pinpad-forgot.png` });
+      await page.click('#pin-forgot');
+      await page.locator('#forgot-form').waitFor({ state: 'visible' });
+      expect(await visible('#pinpad')).toBe(false);
+      // A typo: said in words, no PIN asked, nothing sent.
+      await page.fill(
+        '#forgot-code',
+        code.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+      );
+      await page.click('#forgot-ok');
+      await page.locator('#forgot-error').waitFor({ state: 'visible' });
+      expect(await page.textContent('#forgot-error')).toBe(
+        'That recovery code has a typo: it is 7 groups of 4 letters and digits. Check each group. Nothing was sent.',
+      );
+      expect(await visible('#pinpad')).toBe(false);
+      // As a person types it: lowercase, spaces.
+      await page.fill('#forgot-code', code.toLowerCase().replaceAll('-', ' '));
+      await noSideScroll();
+      await page.screenshot({ path: `${artifacts}recovery-${name}-forgot.png`, fullPage: true });
+      await page.click('#forgot-ok');
+      await pad('270394');
+      await pad('270394');
+      await page.locator('#code-title').filter({ hasText: 'New PIN set' }).waitFor();
+      expect(await visible('#forgot-form')).toBe(false);
+      const newCode = await keepCode(`recovery-${name}-new`);
+      expect(newCode).not.toBe(code);
+
+      // The old PIN fails, the new one signs (checked here with viem).
+      await page.click('#sign');
+      await pad('493817');
+      await page.locator('#sign-error').filter({ hasText: 'Wrong PIN' }).waitFor();
+      expect(await page.textContent('#sign-error')).toBe('Wrong PIN: 4 attempts left.');
+      await page.fill('#message', `Signed after a reset (${name})`);
+      await page.click('#sign');
+      await pad('270394');
+      await page
+        .locator('#signature')
+        .filter({ hasText: /^0x[0-9a-f]{130}$/ })
+        .waitFor();
+      const signature = (await page.textContent('#signature')) as Hex;
+      expect(await verifyMessage({ address: evm, message: `Signed after a reset (${name})`, signature })).toBe(true);
+      await noSideScroll();
+      await page.screenshot({ path: `${artifacts}recovery-${name}-signed.png`, fullPage: true });
+
+      // The used code no longer works.
+      await page.click('#forgot');
+      await page.fill('#forgot-code', code);
+      await page.click('#forgot-ok');
+      await pad('615243');
+      await pad('615243');
+      await page.locator('#forgot-error').waitFor({ state: 'visible' });
+      expect(await page.textContent('#forgot-error')).toBe('That is not this wallet’s recovery code: 4 attempts left.');
+      expect(await page.content()).not.toContain(code);
+      expect(await page.content()).not.toContain(newCode);
+
+      // Neither code, in any form, in the processes' logs or in any table of the local DynamoDB.
+      const dynamo = new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: `http://127.0.0.1:${ports.DYNAMODB_PORT}`,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const tables = (await dynamo.send(new ListTablesCommand({}))).TableNames ?? [];
+      expect(tables.length).toBeGreaterThanOrEqual(2); // the wallets and the guard
+      const stored = JSON.stringify(await Promise.all(tables.map((TableName) => dynamo.send(new ScanCommand({ TableName })))));
+      expect(stored).toContain(evm); // the scan is real: the wallet's accounts are there
+      expect(logs.join('')).toContain('/pin/reset'); // and so are the logs
+      for (const c of [code, newCode])
+        for (const form of [c, c.replaceAll('-', ''), c.toLowerCase(), c.toLowerCase().replaceAll('-', ' ')]) {
+          expect(logs.join('')).not.toContain(form);
+          expect(stored).not.toContain(form);
+        }
+      dynamo.destroy();
+      expect(consoleErrors).toEqual([]);
+    },
+    120_000,
+  );
 });
