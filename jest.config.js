@@ -18,6 +18,7 @@ export default {
     '^@enclave-wallet/(proto|enclave|host|client|cli|devtools)$': '<rootDir>/$1/src/index.ts',
     '^@enclave-wallet/devtools/nsm$': '<rootDir>/devtools/src/nsm/index.ts',
     '^@enclave-wallet/proto/labels$': '<rootDir>/proto/src/labels.ts',
+    '^@enclave-wallet/proto/recovery-code$': '<rootDir>/proto/src/recovery-code.ts',
     // Sources import siblings as `./x.js` (NodeNext); map them to `./x.ts` for
     // TypeScript files, and leave real .js files (generated code) alone.
     '^(\\.{1,2}/(?!.*generated/).*)\\.js$': '$1',
