@@ -140,9 +140,9 @@ test('sendSolanaTransfer: the SVM executes it and the balances move; the PIN pro
   const getPin = (r: PinRequest): string => (asked.push(r), PIN);
   // What the SDK seals (the PIN left out): the envelope names the cluster the SDK checked.
   const sealed: Array<Record<string, unknown>> = [];
-  const inner = client as unknown as { seal(body: Record<string, unknown>): Promise<string> };
+  const inner = client as unknown as { seal(body: Record<string, unknown>, factor: unknown): Promise<string> };
   const seal = inner.seal.bind(client);
-  inner.seal = (body) => (sealed.push({ ...body, pin: undefined }), seal(body));
+  inner.seal = (body, factor) => (sealed.push({ ...body }), seal(body, factor));
   const out = await client
     .sendSolanaTransfer(wallet.walletId, { cluster: 'devnet', to, lamports: 1_000_000_000n }, { getPin })
     .finally(() => delete (inner as { seal?: unknown }).seal);
