@@ -11,7 +11,8 @@
 //   4. shows why the guard table is never restored alone: rolled back to before five wrong PINs, the lock-out
 //      and the counted guesses are forgotten; rolled back to before a PIN change, the wallet is refused with the
 //      current record, and the old PIN works again with the old record a host kept;
-//   5. restores both tables from one backup again: the current PIN signs.
+//   5. shows a wallet refused once its guard item is gone, though its record is intact;
+//   6. restores both tables from one backup again: the current PIN signs.
 // Every outcome is checked; the exit code is 0 only if each is as docs/operations.md says. The stack is
 // stopped at the end; the data folder is kept (its path is printed). Run after `npm run build`.
 import { spawn } from 'node:child_process';
@@ -339,6 +340,15 @@ try {
   await login();
   const reopened = await sign(PIN);
   check(reopened.signed === true, 'with the older wallet record a host kept, the PIN the user changed works again (harmful)');
+  await stackDown();
+
+  say("Why the guard table must never be lost: the wallet's guard item deleted");
+  await restore('after-pin-change', [walletTable, guardTable]);
+  await withTables((db) => batchWrite(db, guardTable, [{ DeleteRequest: { Key: { pk: { S: `wallet#${walletId}` } } } }]));
+  await stackUp();
+  await login();
+  const orphan = await sign(NEW_PIN);
+  check(orphan.code === 'BLOB_INVALID', `the wallet record is intact, the guard item gone: ${orphan.code} (${orphan.message})`);
   await stackDown();
 
   say('Restore both tables from "after-pin-change" again');

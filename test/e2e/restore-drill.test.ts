@@ -47,6 +47,7 @@ test('npm run drill:restore: both tables restored together bring the wallet back
     expect(out).toMatch(/✓ guard table alone rolled back .*: the lock-out is gone/);
     expect(out).toMatch(/✓ with the current wallet record, the current PIN: BLOB_INVALID/);
     expect(out).toMatch(/✓ with the older wallet record a host kept, the PIN the user changed works again/);
+    expect(out).toMatch(/✓ the wallet record is intact, the guard item gone: BLOB_INVALID/);
     // The backups are files of both tables, taken together.
     for (const name of ['before-pin-change', 'after-pin-change']) {
       const manifest = JSON.parse(readFileSync(join(dir, 'backups', name, 'manifest.json'), 'utf8')) as { tables: Record<string, number> };
