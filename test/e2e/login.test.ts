@@ -68,7 +68,9 @@ afterAll(async () => {
     } catch {
       // gone
     }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
+    clearTimeout(timer);
     try {
       process.kill(-stack.pid, 'SIGKILL');
     } catch {
