@@ -124,11 +124,6 @@ function encodeValue(ctx: Ctx, type: string, value: unknown, depth: number): Uin
   throw invalid(`unknown type ${type}`);
 }
 
-/** hashStruct of EIP-712 for one value. */
-export function hashStruct(types: Types, type: string, value: unknown, depth = 0): Uint8Array {
-  return structHash({ types, typeHashes: new Map(), budget: EIP712_LIMITS.values }, type, value, depth);
-}
-
 function structHash(ctx: Ctx, type: string, value: unknown, depth: number): Uint8Array {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${type} value must be an object`);
   const v = value as Record<string, unknown>;
