@@ -161,7 +161,8 @@ test('started twice, then SIGKILL to the launcher, then to npm above it: a clear
   const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
   const first = launch(ports, dir);
   await ready(ports);
-  expect(first.output()).toContain('Try it: npm run demo');
+  // The banner follows the launcher's own readiness check, a moment after /readyz first answers 200.
+  await waitFor('the banner', async () => first.output().includes('Try it: npm run demo'), 30_000);
   expect(await openPorts(ports)).toEqual(Object.keys(ports).map((n) => `${n}=${ports[n as keyof Ports]}`));
 
   // The same command again: the same data folder.
@@ -179,7 +180,7 @@ test('started twice, then SIGKILL to the launcher, then to npm above it: a clear
   await waitFor('every port closed', async () => (await openPorts(ports)).length === 0, 30_000);
   const third = launch(ports, dir, {}, true);
   await ready(ports);
-  expect(third.output()).toContain('Try it: npm run demo');
+  await waitFor('the banner', async () => third.output().includes('Try it: npm run demo'), 30_000);
 
   // SIGKILL to the npm stand-in above the launcher: the launcher sees its parent go and stops everything.
   process.kill(third.proc.pid!, 'SIGKILL');
