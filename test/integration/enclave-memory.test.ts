@@ -7,11 +7,9 @@
  * and these machines): reading another process's memory needs ptrace rights,
  * which root and a parent process under the default Yama setting have.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { entropyToMnemonic, generateMnemonic, mnemonicToEntropy, mnemonicToSeedSync } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { hashMessage } from 'viem';
@@ -20,10 +18,9 @@ import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { RpcClient } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope } from '../support/envelopes.js';
+import { startEnclaveProcess } from '../support/enclave-process.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const main = join(repo, 'enclave/dist/main.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'enclave-memory-'));
 const caDir = join(dir, 'dev-ca');
 let aws: LocalAws;
@@ -34,23 +31,7 @@ afterAll(async () => {
   await aws.close();
 });
 
-function startEnclave(cwd: string): Promise<{ child: ChildProcess; address: string }> {
-  if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
-  const child = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', main], {
-    cwd,
-    env: { ...process.env, ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_DEV_CA_DIR: caDir, NODE_NO_WARNINGS: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const m = /"event":"listening"[^\n]*"address":"([^"]+)"/.exec(buffered);
-      if (m) resolve({ child, address: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`enclave exited with ${code}: ${buffered}`)));
-  });
-}
+const startEnclave = (cwd: string): ReturnType<typeof startEnclaveProcess> => startEnclaveProcess(caDir, { nodeArgs: ['--heapsnapshot-signal=SIGUSR2'], cwd });
 
 /** Every readable, writable mapping of a stopped process, read through /proc/<pid>/mem. */
 function writableMemory(pid: number): Buffer[] {

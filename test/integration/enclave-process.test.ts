@@ -5,47 +5,21 @@
  * still open (the KMS key and the dev CA persist; nothing lives in the process).
  * Needs the build (`npm test` builds first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashMessage, toHex, verifyMessage } from 'viem';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { RpcClient } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope } from '../support/envelopes.js';
+import { startEnclaveProcess } from '../support/enclave-process.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const main = join(repo, 'enclave/dist/main.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'enclave-process-'));
 const caDir = join(dir, 'dev-ca');
 
-/** Starts the enclave process on a free port; resolves with its address once it logs `listening`. */
-function startEnclave(options: { nodeArgs?: string[]; cwd?: string } = {}): Promise<{ child: ChildProcess; address: string }> {
-  if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    env: { ...process.env, ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_DEV_CA_DIR: caDir, NODE_NO_WARNINGS: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (const line of buffered.split('\n')) {
-        try {
-          const entry = JSON.parse(line) as { event?: string; address?: string };
-          if (entry.event === 'listening' && entry.address) resolve({ child, address: entry.address });
-        } catch {
-          // not a complete JSON line yet
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`enclave exited with ${code}: ${buffered}`)));
-  });
-}
+const startEnclave = (): ReturnType<typeof startEnclaveProcess> => startEnclaveProcess(caDir);
 
 let aws: LocalAws;
 beforeAll(async () => {
