@@ -89,8 +89,8 @@ export function parseRecoveryCode(typed: string | Uint8Array): Uint8Array {
   let acc = 0;
   let bits = 0;
   let at = 0;
-  for (const v of values.slice(0, 26)) {
-    acc = (acc << 5) | v;
+  for (let i = 0; i < 26; i++) {
+    acc = (acc << 5) | values[i]!;
     bits += 5;
     if (bits >= 8) {
       bytes[at++] = (acc >> (bits - 8)) & 0xff;

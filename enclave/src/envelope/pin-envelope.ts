@@ -309,10 +309,12 @@ export function refuseTrivialPin(pin: string | Uint8Array): void {
  * going up or down by one at every step (123456, 987654, 890123 with wrap).
  */
 export function isTrivialPin(pin: string | Uint8Array): boolean {
-  const d = typeof pin === 'string' ? [...pin].map(Number) : Array.from(pin, (b) => b - 0x30);
-  if (d.every((x) => x === d[0])) return true;
-  for (const step of [1, 9]) {
-    if (d.every((x, i) => i === 0 || x === (d[i - 1]! + step) % 10)) return true;
-  }
-  return false;
+  // Digit values read in place (no array of the PIN's digits is made): ASCII codes or characters.
+  const digit = (i: number): number => (typeof pin === 'string' ? pin.charCodeAt(i) : pin[i]!) - 0x30;
+  const all = (ok: (i: number) => boolean): boolean => {
+    for (let i = 1; i < pin.length; i++) if (!ok(i)) return false;
+    return true;
+  };
+  if (all((i) => digit(i) === digit(0))) return true;
+  return [1, 9].some((step) => all((i) => digit(i) === (digit(i - 1) + step) % 10));
 }

@@ -290,6 +290,7 @@ export class Sealer {
       try {
         secret = decodeWalletSecret(blob.version, plaintext);
       } catch (err) {
+        walletKey?.dispose();
         this.counter.abandoned(walletId);
         throw err;
       } finally {
