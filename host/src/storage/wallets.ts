@@ -16,6 +16,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  type QueryCommandOutput,
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
@@ -128,30 +129,18 @@ export class Wallets {
   /** How many wallets the user has (a count query: no blob is read). */
   async count(userId: string): Promise<number> {
     let total = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    try {
-      do {
-        const page = await this.table.db.send(
-          new QueryCommand({
-            TableName: this.table.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)',
-            ExpressionAttributeValues: { ':pk': { S: `USER#${userId}` }, ':w': { S: 'WALLET#' } },
-            Select: 'COUNT',
-            ExclusiveStartKey: start,
-            ConsistentRead: true,
-          }),
-        );
-        total += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
-    } catch (err) {
-      throw unavailable(err);
-    }
+    await this.eachPage(userId, true, (page) => (total += page.Count ?? 0));
     return total;
   }
 
   async list(userId: string): Promise<WalletRecord[]> {
     const out: WalletRecord[] = [];
+    await this.eachPage(userId, false, (page) => out.push(...(page.Items ?? []).map(toWallet)));
+    return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  /** Every page of the user's wallet records (consistent reads), counted only or whole. */
+  private async eachPage(userId: string, countOnly: boolean, use: (page: QueryCommandOutput) => void): Promise<void> {
     let start: Record<string, AttributeValue> | undefined;
     try {
       do {
@@ -160,17 +149,17 @@ export class Wallets {
             TableName: this.table.tableName,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)',
             ExpressionAttributeValues: { ':pk': { S: `USER#${userId}` }, ':w': { S: 'WALLET#' } },
+            ...(countOnly ? { Select: 'COUNT' as const } : {}),
             ExclusiveStartKey: start,
             ConsistentRead: true,
           }),
         );
-        out.push(...(page.Items ?? []).map(toWallet));
+        use(page);
         start = page.LastEvaluatedKey;
       } while (start);
     } catch (err) {
       throw unavailable(err);
     }
-    return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
   /**
