@@ -31,103 +31,33 @@ const BREAK = Symbol('break');
  * @throws {CborError} on malformed, truncated or trailing input
  */
 export function decodeCbor(bytes: Uint8Array): CborValue {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
+  const decoder = new Decoder(bytes);
+  const value = decoder.item(0) as CborValue;
+  if (decoder.pos !== bytes.length) throw new CborError(`${bytes.length - decoder.pos} trailing bytes after the CBOR item`);
+  return value;
+}
 
-  const need = (n: number): void => {
-    if (pos + n > bytes.length) throw new CborError('truncated CBOR');
-  };
-  const readArg = (info: number): number | bigint | null => {
-    if (info < 24) return info;
-    switch (info) {
-      case 24:
-        need(1);
-        return bytes[pos++]!;
-      case 25:
-        need(2);
-        pos += 2;
-        return view.getUint16(pos - 2);
-      case 26:
-        need(4);
-        pos += 4;
-        return view.getUint32(pos - 4);
-      case 27: {
-        need(8);
-        pos += 8;
-        const big = view.getBigUint64(pos - 8);
-        return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
-      }
-      case 31:
-        return null; // indefinite length
-      default:
-        throw new CborError(`reserved additional information ${info}`);
-    }
-  };
-  const length = (arg: number | bigint | null): number => {
-    if (typeof arg === 'bigint' || (arg !== null && arg > bytes.length)) throw new CborError('length exceeds input');
-    return arg as number;
-  };
-  const readString = (major: number, arg: number | bigint | null, depth: number): Uint8Array | string => {
-    let raw: Uint8Array;
-    if (arg === null) {
-      const parts: Uint8Array[] = [];
-      for (;;) {
-        const part = item(depth + 1, true);
-        if (part === BREAK) break;
-        if ((major === 2 && !(part instanceof Uint8Array)) || (major === 3 && typeof part !== 'string')) {
-          throw new CborError('indefinite string chunk of another type');
-        }
-        parts.push(typeof part === 'string' ? new TextEncoder().encode(part) : (part as Uint8Array));
-      }
-      raw = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let off = 0;
-      for (const p of parts) {
-        raw.set(p, off);
-        off += p.length;
-      }
-    } else {
-      const n = length(arg);
-      need(n);
-      raw = bytes.slice(pos, pos + n);
-      pos += n;
-    }
-    if (major === 2) return raw;
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
-    } catch {
-      throw new CborError('text string is not valid UTF-8');
-    }
-  };
+/** One pass over one input: a cursor, and a method per part of the grammar. */
+class Decoder {
+  pos = 0;
+  private readonly view: DataView;
 
-  function item(depth: number, allowBreak = false): CborValue | typeof BREAK {
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  item(depth: number, allowBreak = false): CborValue | typeof BREAK {
     if (depth > MAX_DEPTH) throw new CborError('CBOR nested too deeply');
-    need(1);
-    const initial = bytes[pos++]!;
+    this.need(1);
+    const initial = this.bytes[this.pos++]!;
     const major = initial >> 5;
     const info = initial & 0x1f;
     if (initial === 0xff) {
       if (!allowBreak) throw new CborError('unexpected break');
       return BREAK;
     }
-    if (major === 7) {
-      switch (info) {
-        case 20:
-          return false;
-        case 21:
-          return true;
-        case 22:
-          return null;
-        case 23:
-          return undefined;
-        case 25:
-        case 26:
-        case 27:
-          throw new CborError('floating-point values are not expected here');
-        default:
-          throw new CborError(`unsupported simple value ${info}`);
-      }
-    }
-    const arg = readArg(info);
+    if (major === 7) return simpleValue(info);
+    const arg = this.readArg(info);
     switch (major) {
       case 0:
         if (arg === null) throw new CborError('indefinite integer');
@@ -137,51 +67,135 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
         return typeof arg === 'bigint' ? -1n - arg : arg >= Number.MAX_SAFE_INTEGER ? -1n - BigInt(arg) : -1 - arg;
       case 2:
       case 3:
-        return readString(major, arg, depth);
-      case 4: {
-        const out: CborValue[] = [];
-        if (arg === null) {
-          for (;;) {
-            const v = item(depth + 1, true);
-            if (v === BREAK) break;
-            out.push(v);
-          }
-        } else {
-          const n = length(arg);
-          for (let i = 0; i < n; i++) out.push(item(depth + 1) as CborValue);
-        }
-        return out;
-      }
-      case 5: {
-        const out = new Map<CborValue, CborValue>();
-        const add = (k: CborValue, v: CborValue): void => {
-          if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') throw new CborError('map keys must be integers or text');
-          if (out.has(k)) throw new CborError(`duplicate map key ${String(k)}`);
-          out.set(k, v);
-        };
-        if (arg === null) {
-          for (;;) {
-            const k = item(depth + 1, true);
-            if (k === BREAK) break;
-            add(k, item(depth + 1) as CborValue);
-          }
-        } else {
-          const n = length(arg);
-          for (let i = 0; i < n; i++) add(item(depth + 1) as CborValue, item(depth + 1) as CborValue);
-        }
-        return out;
-      }
+        return this.readString(major, arg, depth);
+      case 4:
+        return this.readArray(arg, depth);
+      case 5:
+        return this.readMap(arg, depth);
       case 6:
         if (arg === null || typeof arg === 'bigint') throw new CborError('bad tag');
-        return new CborTagged(arg, item(depth + 1) as CborValue);
+        return new CborTagged(arg, this.item(depth + 1) as CborValue);
       default:
         throw new CborError('unreachable major type');
     }
   }
 
-  const value = item(0) as CborValue;
-  if (pos !== bytes.length) throw new CborError(`${bytes.length - pos} trailing bytes after the CBOR item`);
-  return value;
+  private need(n: number): void {
+    if (this.pos + n > this.bytes.length) throw new CborError('truncated CBOR');
+  }
+
+  /** The argument of a head: a count or value, or null for an indefinite length. */
+  private readArg(info: number): number | bigint | null {
+    if (info < 24) return info;
+    const width = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (info === 31) return null;
+    if (width === 0) throw new CborError(`reserved additional information ${info}`);
+    this.need(width);
+    const at = this.pos;
+    this.pos += width;
+    if (width === 1) return this.bytes[at]!;
+    if (width === 2) return this.view.getUint16(at);
+    if (width === 4) return this.view.getUint32(at);
+    const big = this.view.getBigUint64(at);
+    return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+  }
+
+  private length(arg: number | bigint | null): number {
+    if (typeof arg === 'bigint' || (arg !== null && arg > this.bytes.length)) throw new CborError('length exceeds input');
+    return arg as number;
+  }
+
+  private readString(major: number, arg: number | bigint | null, depth: number): Uint8Array | string {
+    let raw: Uint8Array;
+    if (arg === null) raw = this.readChunks(major, depth);
+    else {
+      const n = this.length(arg);
+      this.need(n);
+      raw = this.bytes.slice(this.pos, this.pos + n);
+      this.pos += n;
+    }
+    if (major === 2) return raw;
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw new CborError('text string is not valid UTF-8');
+    }
+  }
+
+  /** An indefinite-length string: definite chunks of the same major type up to a break. */
+  private readChunks(major: number, depth: number): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const part = this.item(depth + 1, true);
+      if (part === BREAK) break;
+      if ((major === 2 && !(part instanceof Uint8Array)) || (major === 3 && typeof part !== 'string')) {
+        throw new CborError('indefinite string chunk of another type');
+      }
+      parts.push(typeof part === 'string' ? new TextEncoder().encode(part) : (part as Uint8Array));
+    }
+    const raw = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      raw.set(p, off);
+      off += p.length;
+    }
+    return raw;
+  }
+
+  private readArray(arg: number | bigint | null, depth: number): CborValue[] {
+    const out: CborValue[] = [];
+    if (arg === null) {
+      for (;;) {
+        const v = this.item(depth + 1, true);
+        if (v === BREAK) break;
+        out.push(v);
+      }
+    } else {
+      const n = this.length(arg);
+      for (let i = 0; i < n; i++) out.push(this.item(depth + 1) as CborValue);
+    }
+    return out;
+  }
+
+  private readMap(arg: number | bigint | null, depth: number): Map<CborValue, CborValue> {
+    const out = new Map<CborValue, CborValue>();
+    const add = (k: CborValue, v: CborValue): void => {
+      if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') throw new CborError('map keys must be integers or text');
+      if (out.has(k)) throw new CborError(`duplicate map key ${String(k)}`);
+      out.set(k, v);
+    };
+    if (arg === null) {
+      for (;;) {
+        const k = this.item(depth + 1, true);
+        if (k === BREAK) break;
+        add(k, this.item(depth + 1) as CborValue);
+      }
+    } else {
+      const n = this.length(arg);
+      for (let i = 0; i < n; i++) add(this.item(depth + 1) as CborValue, this.item(depth + 1) as CborValue);
+    }
+    return out;
+  }
+}
+
+/** Major type 7: the simple values a COSE document may hold; no floats. */
+function simpleValue(info: number): CborValue {
+  switch (info) {
+    case 20:
+      return false;
+    case 21:
+      return true;
+    case 22:
+      return null;
+    case 23:
+      return undefined;
+    case 25:
+    case 26:
+    case 27:
+      throw new CborError('floating-point values are not expected here');
+    default:
+      throw new CborError(`unsupported simple value ${info}`);
+  }
 }
 
 /**

@@ -135,6 +135,23 @@ export interface ParsedDocument {
  * @throws {AttestationError} MALFORMED
  */
 export function parseAttestationDocument(bytes: Uint8Array): ParsedDocument {
+  const { protectedHeader, payload, signature } = parseCoseSign1(bytes);
+  let header: CborValue;
+  let body: CborValue;
+  try {
+    header = decodeCbor(protectedHeader);
+    body = decodeCbor(payload);
+  } catch (err) {
+    throw new AttestationError('MALFORMED', `bad CBOR inside COSE_Sign1: ${(err as CborError).message}`);
+  }
+  if (!(header instanceof Map) || header.get(1) !== COSE_ES384) throw new AttestationError('MALFORMED', 'protected header must name ES384 (alg -35)');
+  if (signature.length !== 96) throw new AttestationError('MALFORMED', 'ES384 signature must be 96 bytes (r‖s)');
+  if (!(body instanceof Map)) throw new AttestationError('MALFORMED', 'payload must be a map');
+  return { protectedHeader, payload, signature, document: parsePayload(body) };
+}
+
+/** COSE_Sign1 (RFC 9052 §4.2), tagged or not: its three byte-string members, the unprotected header being a map. */
+function parseCoseSign1(bytes: Uint8Array): Omit<ParsedDocument, 'document'> {
   let outer: CborValue;
   try {
     outer = decodeCbor(bytes);
@@ -151,18 +168,11 @@ export function parseAttestationDocument(bytes: Uint8Array): ParsedDocument {
     throw new AttestationError('MALFORMED', 'COSE_Sign1 members have the wrong types');
   }
   if (!(unprotectedHeader instanceof Map)) throw new AttestationError('MALFORMED', 'unprotected header must be a map');
-  let header: CborValue;
-  let body: CborValue;
-  try {
-    header = decodeCbor(protectedHeader);
-    body = decodeCbor(payload);
-  } catch (err) {
-    throw new AttestationError('MALFORMED', `bad CBOR inside COSE_Sign1: ${(err as CborError).message}`);
-  }
-  if (!(header instanceof Map) || header.get(1) !== COSE_ES384) throw new AttestationError('MALFORMED', 'protected header must name ES384 (alg -35)');
-  if (signature.length !== 96) throw new AttestationError('MALFORMED', 'ES384 signature must be 96 bytes (r‖s)');
-  if (!(body instanceof Map)) throw new AttestationError('MALFORMED', 'payload must be a map');
+  return { protectedHeader, payload, signature };
+}
 
+/** The attestation document's fields, each checked for its type and size (AWS's syntactic validation). */
+function parsePayload(body: Map<CborValue, CborValue>): AttestationDocument {
   const moduleId = body.get('module_id');
   if (typeof moduleId !== 'string' || moduleId.length === 0) throw new AttestationError('MALFORMED', 'module_id must be a non-empty text string');
   const digest = body.get('digest');
@@ -170,7 +180,25 @@ export function parseAttestationDocument(bytes: Uint8Array): ParsedDocument {
   const timestamp = body.get('timestamp');
   if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp <= 0)
     throw new AttestationError('MALFORMED', 'timestamp must be a positive integer');
-  const rawPcrs = body.get('pcrs');
+  const pcrs = parsePcrs(body.get('pcrs'));
+  const certificate = bstr(body.get('certificate'), 'certificate', 1, 1024);
+  const rawBundle = body.get('cabundle');
+  if (!Array.isArray(rawBundle) || rawBundle.length === 0) throw new AttestationError('MALFORMED', 'cabundle must be a non-empty array');
+  const cabundle = rawBundle.map((c, i) => bstr(c, `cabundle[${i}]`, 1, 1024));
+  return {
+    moduleId,
+    digest,
+    timestamp,
+    pcrs,
+    certificate,
+    cabundle,
+    publicKey: optionalBstr(body.get('public_key'), 'public_key', 1024),
+    userData: optionalBstr(body.get('user_data'), 'user_data', 512),
+    nonce: optionalBstr(body.get('nonce'), 'nonce', 512),
+  };
+}
+
+function parsePcrs(rawPcrs: CborValue): Map<number, Uint8Array> {
   if (!(rawPcrs instanceof Map) || rawPcrs.size < 1 || rawPcrs.size > 32) throw new AttestationError('MALFORMED', 'pcrs must be a map of 1 to 32 entries');
   const pcrs = new Map<number, Uint8Array>();
   for (const [k, v] of rawPcrs) {
@@ -178,27 +206,7 @@ export function parseAttestationDocument(bytes: Uint8Array): ParsedDocument {
     if (!(v instanceof Uint8Array) || ![32, 48, 64].includes(v.length)) throw new AttestationError('MALFORMED', `PCR${k} must be 32, 48 or 64 bytes`);
     pcrs.set(k, v);
   }
-  const certificate = bstr(body.get('certificate'), 'certificate', 1, 1024);
-  const rawBundle = body.get('cabundle');
-  if (!Array.isArray(rawBundle) || rawBundle.length === 0) throw new AttestationError('MALFORMED', 'cabundle must be a non-empty array');
-  const cabundle = rawBundle.map((c, i) => bstr(c, `cabundle[${i}]`, 1, 1024));
-
-  return {
-    protectedHeader,
-    payload,
-    signature,
-    document: {
-      moduleId,
-      digest,
-      timestamp,
-      pcrs,
-      certificate,
-      cabundle,
-      publicKey: optionalBstr(body.get('public_key'), 'public_key', 1024),
-      userData: optionalBstr(body.get('user_data'), 'user_data', 512),
-      nonce: optionalBstr(body.get('nonce'), 'nonce', 512),
-    },
-  };
+  return pcrs;
 }
 
 function verifyChain(chain: Certificate[], at: Date): void {

@@ -148,59 +148,9 @@ export function parseCertificate(der: Uint8Array): Certificate {
   const validity = children(expectTag(tbs[i++], 0x30, 'validity'));
   if (validity.length !== 2) throw new CertificateError('validity must have two times');
   const subject = expectTag(tbs[i++], 0x30, 'subject Name').raw;
-  const spki = children(expectTag(tbs[i++], 0x30, 'subjectPublicKeyInfo'));
-  const keyAlg = children(expectTag(spki[0], 0x30, 'key algorithm'));
-  if (hex(expectTag(keyAlg[0], 0x06, 'key OID').value) !== OID.ecPublicKey) throw new CertificateError('key is not an EC public key');
-  if (hex(expectTag(keyAlg[1], 0x06, 'curve OID').value) !== OID.secp384r1) throw new CertificateError('key is not on P-384');
-  const keyBits = expectTag(spki[1], 0x03, 'subjectPublicKey').value;
-  if (keyBits[0] !== 0 || keyBits.length !== 98 || keyBits[1] !== 0x04) throw new CertificateError('P-384 key must be an uncompressed point');
-
-  let isCa = false;
-  let pathLength: number | undefined;
-  let keyUsage: KeyUsage | undefined;
-  const seen = new Set<string>();
-  for (; i < tbs.length; i++) {
-    if (tbs[i]!.tag !== 0xa3) continue; // issuerUniqueID / subjectUniqueID are ignored
-    const [exts] = children(tbs[i]!);
-    for (const ext of children(expectTag(exts, 0x30, 'Extensions'))) {
-      // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
-      const parts = children(expectTag(ext, 0x30, 'Extension'));
-      const id = hex(expectTag(parts[0], 0x06, 'extnID').value);
-      if (seen.has(id)) throw new CertificateError(`extension ${id} appears twice`);
-      seen.add(id);
-      let critical = false;
-      if (parts.length === 3) {
-        const flag = expectTag(parts[1], 0x01, 'critical BOOLEAN').value;
-        if (flag.length !== 1 || (flag[0] !== 0 && flag[0] !== 0xff)) throw new CertificateError('critical must be a DER BOOLEAN');
-        critical = flag[0] === 0xff;
-      } else if (parts.length !== 2) {
-        throw new CertificateError('an Extension has two or three fields');
-      }
-      const octets = expectTag(parts[parts.length - 1], 0x04, 'extnValue');
-      if (!UNDERSTOOD_EXTENSIONS.has(id)) {
-        if (critical) throw new CertificateError(`unknown critical extension ${id}`);
-        continue;
-      }
-      if (id === OID.basicConstraints) {
-        const { tlv: bcTlv, next: bcEnd } = readTlv(octets.value, 0);
-        if (bcEnd !== octets.value.length) throw new CertificateError('trailing bytes in basicConstraints');
-        for (const field of children(expectTag(bcTlv, 0x30, 'BasicConstraints'))) {
-          if (field.tag === 0x01) {
-            // DER: one content byte, 0x00 or 0xff. An empty BOOLEAN is not `true` (nor anything else).
-            if (field.value.length !== 1 || (field.value[0] !== 0 && field.value[0] !== 0xff)) throw new CertificateError('cA must be a DER BOOLEAN');
-            isCa = field.value[0] === 0xff;
-          } else if (field.tag === 0x02) pathLength = field.value.reduce((n, b) => n * 256 + b, 0);
-          else throw new CertificateError('unexpected field in basicConstraints');
-        }
-      } else if (id === OID.keyUsage) {
-        const { tlv: kuTlv, next: kuEnd } = readTlv(octets.value, 0);
-        if (kuEnd !== octets.value.length) throw new CertificateError('trailing bytes in keyUsage');
-        const bits = expectTag(kuTlv, 0x03, 'keyUsage BIT STRING').value;
-        if (bits.length < 2 || bits[0]! > 7) throw new CertificateError('keyUsage must name at least one usage');
-        keyUsage = { digitalSignature: bitSet(bits, 0), keyCertSign: bitSet(bits, 5) };
-      }
-    }
-  }
+  const publicKey = parseP384Key(tbs[i++]);
+  // issuerUniqueID / subjectUniqueID are ignored; extensions are [3].
+  const extensions = parseExtensions(tbs.slice(i).filter((field) => field.tag === 0xa3));
 
   return {
     der,
@@ -210,9 +160,82 @@ export function parseCertificate(der: Uint8Array): Certificate {
     subject,
     notBefore: parseTime(validity[0]!),
     notAfter: parseTime(validity[1]!),
-    publicKey: keyBits.subarray(1),
-    isCa,
-    pathLength,
-    keyUsage,
+    publicKey,
+    ...extensions,
   };
+}
+
+/** subjectPublicKeyInfo: a P-384 key, returned as its uncompressed SEC1 point (0x04 ‖ x ‖ y). */
+function parseP384Key(field: Tlv | undefined): Uint8Array {
+  const spki = children(expectTag(field, 0x30, 'subjectPublicKeyInfo'));
+  const keyAlg = children(expectTag(spki[0], 0x30, 'key algorithm'));
+  if (hex(expectTag(keyAlg[0], 0x06, 'key OID').value) !== OID.ecPublicKey) throw new CertificateError('key is not an EC public key');
+  if (hex(expectTag(keyAlg[1], 0x06, 'curve OID').value) !== OID.secp384r1) throw new CertificateError('key is not on P-384');
+  const keyBits = expectTag(spki[1], 0x03, 'subjectPublicKey').value;
+  if (keyBits[0] !== 0 || keyBits.length !== 98 || keyBits[1] !== 0x04) throw new CertificateError('P-384 key must be an uncompressed point');
+  return keyBits.subarray(1);
+}
+
+type ExtensionFields = Pick<Certificate, 'isCa' | 'pathLength' | 'keyUsage'>;
+
+/** The [3] Extensions fields: basicConstraints and keyUsage read, other non-critical ones skipped, a critical unknown one refused. */
+function parseExtensions(wrappers: readonly Tlv[]): ExtensionFields {
+  const fields: { -readonly [K in keyof ExtensionFields]: ExtensionFields[K] } = { isCa: false, pathLength: undefined, keyUsage: undefined };
+  const seen = new Set<string>();
+  for (const wrapper of wrappers) {
+    const [exts] = children(wrapper);
+    for (const ext of children(expectTag(exts, 0x30, 'Extensions'))) {
+      const { id, critical, value } = parseExtension(ext);
+      if (seen.has(id)) throw new CertificateError(`extension ${id} appears twice`);
+      seen.add(id);
+      if (!UNDERSTOOD_EXTENSIONS.has(id)) {
+        if (critical) throw new CertificateError(`unknown critical extension ${id}`);
+      } else if (id === OID.basicConstraints) {
+        Object.assign(fields, parseBasicConstraints(value));
+      } else if (id === OID.keyUsage) {
+        fields.keyUsage = parseKeyUsage(value);
+      }
+    }
+  }
+  return fields;
+}
+
+/** Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+function parseExtension(ext: Tlv): { id: string; critical: boolean; value: Uint8Array } {
+  const parts = children(expectTag(ext, 0x30, 'Extension'));
+  const id = hex(expectTag(parts[0], 0x06, 'extnID').value);
+  let critical = false;
+  if (parts.length === 3) {
+    const flag = expectTag(parts[1], 0x01, 'critical BOOLEAN').value;
+    if (flag.length !== 1 || (flag[0] !== 0 && flag[0] !== 0xff)) throw new CertificateError('critical must be a DER BOOLEAN');
+    critical = flag[0] === 0xff;
+  } else if (parts.length !== 2) {
+    throw new CertificateError('an Extension has two or three fields');
+  }
+  const octets = expectTag(parts[parts.length - 1], 0x04, 'extnValue');
+  return { id, critical, value: octets.value };
+}
+
+function parseBasicConstraints(value: Uint8Array): { isCa: boolean; pathLength: number | undefined } {
+  const { tlv, next } = readTlv(value, 0);
+  if (next !== value.length) throw new CertificateError('trailing bytes in basicConstraints');
+  let isCa = false;
+  let pathLength: number | undefined;
+  for (const field of children(expectTag(tlv, 0x30, 'BasicConstraints'))) {
+    if (field.tag === 0x01) {
+      // DER: one content byte, 0x00 or 0xff. An empty BOOLEAN is not `true` (nor anything else).
+      if (field.value.length !== 1 || (field.value[0] !== 0 && field.value[0] !== 0xff)) throw new CertificateError('cA must be a DER BOOLEAN');
+      isCa = field.value[0] === 0xff;
+    } else if (field.tag === 0x02) pathLength = field.value.reduce((n, b) => n * 256 + b, 0);
+    else throw new CertificateError('unexpected field in basicConstraints');
+  }
+  return { isCa, pathLength };
+}
+
+function parseKeyUsage(value: Uint8Array): KeyUsage {
+  const { tlv, next } = readTlv(value, 0);
+  if (next !== value.length) throw new CertificateError('trailing bytes in keyUsage');
+  const bits = expectTag(tlv, 0x03, 'keyUsage BIT STRING').value;
+  if (bits.length < 2 || bits[0]! > 7) throw new CertificateError('keyUsage must name at least one usage');
+  return { digitalSignature: bitSet(bits, 0), keyCertSign: bitSet(bits, 5) };
 }
