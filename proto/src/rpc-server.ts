@@ -62,67 +62,14 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
 
   const reply = (response: v1.EnclaveResponse.$Properties): void => {
     if (framed.closed) return;
-    let payload: Uint8Array;
     try {
-      payload = v1.EnclaveResponse.encode({ ...response, protocolVersion: PROTOCOL_VERSION }).finish();
-    } catch (err) {
-      options.onInternalError?.(err, undefined);
-      payload = v1.EnclaveResponse.encode({
-        requestId: response.requestId,
-        protocolVersion: PROTOCOL_VERSION,
-        error: new EnclaveWalletError('INTERNAL_ERROR', 'internal error').toProto(),
-      }).finish();
-    }
-    try {
-      framed.send(payload);
+      framed.send(encodeResponse(response, options));
     } catch (err) {
       // An answer larger than a frame is a bug; the host times out on it rather than getting a broken stream.
       options.onInternalError?.(err, undefined);
     }
   };
   const replyError = (requestId: number, err: EnclaveWalletError): void => reply({ requestId, error: err.toProto() });
-
-  const handle = async (request: v1.HostRequest): Promise<void> => {
-    const requestId = request.requestId;
-    const operation = request.operation as OperationName | undefined;
-    if (request.protocolVersion !== PROTOCOL_VERSION) {
-      replyError(
-        requestId,
-        new EnclaveWalletError(
-          'PROTOCOL_VERSION_UNSUPPORTED',
-          `protocol version ${request.protocolVersion} is not supported (this enclave speaks ${PROTOCOL_VERSION})`,
-        ),
-      );
-      return;
-    }
-    if (!operation) {
-      replyError(requestId, new EnclaveWalletError('MALFORMED_REQUEST', 'the request names no operation'));
-      return;
-    }
-    const handler = handlers[operation] as ((body: unknown, ctx: RequestContext) => Promise<unknown>) | undefined;
-    if (!handler) {
-      replyError(requestId, new EnclaveWalletError('UNSUPPORTED_OPERATION', `operation ${operation} is not supported by this enclave`));
-      return;
-    }
-    const traceId = (request.traceId ?? '').slice(0, 64);
-    const started = Date.now();
-    let code: string | undefined;
-    try {
-      const result = await handler(request[operation], { requestId, traceId });
-      reply({ requestId, [operation]: result });
-    } catch (err) {
-      if (err instanceof EnclaveWalletError) {
-        code = err.code;
-        replyError(requestId, err);
-      } else {
-        code = 'INTERNAL_ERROR';
-        options.onInternalError?.(err, operation);
-        replyError(requestId, new EnclaveWalletError('INTERNAL_ERROR', 'internal error'));
-      }
-    } finally {
-      options.onRequestDone?.({ operation, traceId, ms: Date.now() - started, ...(code ? { code } : {}) });
-    }
-  };
 
   const onFrame = (frame: Buffer): void => {
     let request: v1.HostRequest;
@@ -140,7 +87,7 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
     }
     inFlight += 1;
     if (inFlight >= maxInFlight) stream.pause();
-    void handle(request).finally(() => {
+    void handleRequest(request, handlers, options, reply).finally(() => {
       inFlight -= 1;
       if (inFlight < maxInFlight && !framed.closed) stream.resume();
     });
@@ -152,6 +99,67 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
   });
 
   return { closed, close: () => framed.close(undefined) };
+}
+
+type Handler = (body: unknown, ctx: RequestContext) => Promise<unknown>;
+
+/** The handler a request names, or the error that answers it instead (wrong version, no or unknown operation). */
+function resolveHandler(request: v1.HostRequest, handlers: Handlers): { operation: OperationName; handler: Handler } | EnclaveWalletError {
+  const operation = request.operation as OperationName | undefined;
+  if (request.protocolVersion !== PROTOCOL_VERSION) {
+    return new EnclaveWalletError(
+      'PROTOCOL_VERSION_UNSUPPORTED',
+      `protocol version ${request.protocolVersion} is not supported (this enclave speaks ${PROTOCOL_VERSION})`,
+    );
+  }
+  if (!operation) return new EnclaveWalletError('MALFORMED_REQUEST', 'the request names no operation');
+  const handler = handlers[operation] as Handler | undefined;
+  if (!handler) return new EnclaveWalletError('UNSUPPORTED_OPERATION', `operation ${operation} is not supported by this enclave`);
+  return { operation, handler };
+}
+
+/** Runs one request's handler and answers it: its result, its EnclaveWalletError, or INTERNAL_ERROR for anything else. */
+async function handleRequest(
+  request: v1.HostRequest,
+  handlers: Handlers,
+  options: ServeOptions,
+  reply: (response: v1.EnclaveResponse.$Properties) => void,
+): Promise<void> {
+  const requestId = request.requestId;
+  const resolved = resolveHandler(request, handlers);
+  if (resolved instanceof EnclaveWalletError) {
+    reply({ requestId, error: resolved.toProto() });
+    return;
+  }
+  const { operation, handler } = resolved;
+  const traceId = (request.traceId ?? '').slice(0, 64);
+  const started = Date.now();
+  let code: string | undefined;
+  try {
+    const result = await handler(request[operation], { requestId, traceId });
+    reply({ requestId, [operation]: result });
+  } catch (err) {
+    code = err instanceof EnclaveWalletError ? err.code : 'INTERNAL_ERROR';
+    if (!(err instanceof EnclaveWalletError)) options.onInternalError?.(err, operation);
+    const error = err instanceof EnclaveWalletError ? err : new EnclaveWalletError('INTERNAL_ERROR', 'internal error');
+    reply({ requestId, error: error.toProto() });
+  } finally {
+    options.onRequestDone?.({ operation, traceId, ms: Date.now() - started, ...(code ? { code } : {}) });
+  }
+}
+
+/** The response's bytes; a response that does not encode (a bug) becomes INTERNAL_ERROR for its request. */
+function encodeResponse(response: v1.EnclaveResponse.$Properties, options: ServeOptions): Uint8Array {
+  try {
+    return v1.EnclaveResponse.encode({ ...response, protocolVersion: PROTOCOL_VERSION }).finish();
+  } catch (err) {
+    options.onInternalError?.(err, undefined);
+    return v1.EnclaveResponse.encode({
+      requestId: response.requestId,
+      protocolVersion: PROTOCOL_VERSION,
+      error: new EnclaveWalletError('INTERNAL_ERROR', 'internal error').toProto(),
+    }).finish();
+  }
 }
 
 /** A listening RPC server. */

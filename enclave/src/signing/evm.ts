@@ -58,60 +58,15 @@ export interface PreparedEvmTransaction {
 }
 
 export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTransaction {
-  // Protobuf's uint64 arrives as a JavaScript number: above 2^53 - 1 it was rounded on the way, so it is refused
-  // rather than signed for a neighbouring chain.
-  if (typeof req.chainId === 'number' && !Number.isSafeInteger(req.chainId)) throw txInvalid('chainId must be an integer below 2^53');
-  const chainId = BigInt(req.chainId);
-  if (chainId < 1n || chainId >= 1n << 64n) throw txInvalid('chainId must be a positive integer');
-  const common = {
-    chainId,
-    to: req.to === undefined || req.to === '' ? '0x' : parseAddress(req.to, 'to'),
-    value: parseUint(req.value, 'value', 256, false),
-    nonce: parseUint(req.nonce, 'nonce', 64),
-    gasLimit: parseUint(req.gas, 'gas', 64),
-    data: hex(req.data ?? new Uint8Array(0)),
-  };
-  const accessList = (req.accessList ?? []).map((e, i) => ({
-    address: parseAddress(e.address, `accessList[${i}].address`),
-    storageKeys: e.storageKeys.map((k, j) => {
-      if (!/^0x[0-9a-fA-F]{64}$/.test(k)) throw txInvalid(`accessList[${i}].storageKeys[${j}] must be 32 bytes of 0x-hex`);
-      return k.toLowerCase();
-    }),
-  }));
-  let tx: ReturnType<typeof Transaction.fromBytes>;
-  try {
-    switch (req.type) {
-      case 'legacy':
-        if (accessList.length) throw txInvalid('a legacy transaction has no access list');
-        if (req.maxFeePerGas || req.maxPriorityFeePerGas) throw txInvalid('a legacy transaction has gasPrice, not EIP-1559 fees');
-        tx = Transaction.prepare({ type: 'legacy', ...common, gasPrice: parseUint(req.gasPrice, 'gasPrice', 256) }, false);
-        break;
-      case 'eip2930':
-        if (req.maxFeePerGas || req.maxPriorityFeePerGas) throw txInvalid('an EIP-2930 transaction has gasPrice, not EIP-1559 fees');
-        tx = Transaction.prepare({ type: 'eip2930', ...common, gasPrice: parseUint(req.gasPrice, 'gasPrice', 256), accessList }, false);
-        break;
-      case 'eip1559': {
-        if (req.gasPrice) throw txInvalid('an EIP-1559 transaction has maxFeePerGas and maxPriorityFeePerGas, not gasPrice');
-        const maxFeePerGas = parseUint(req.maxFeePerGas, 'maxFeePerGas', 256);
-        const maxPriorityFeePerGas = parseUint(req.maxPriorityFeePerGas, 'maxPriorityFeePerGas', 256);
-        if (maxPriorityFeePerGas > maxFeePerGas) throw txInvalid('maxPriorityFeePerGas exceeds maxFeePerGas');
-        tx = Transaction.prepare({ type: 'eip1559', ...common, maxFeePerGas, maxPriorityFeePerGas, accessList }, false);
-        break;
-      }
-      default:
-        throw txInvalid('type must be legacy, eip2930 or eip1559');
-    }
-  } catch (err) {
-    if (err instanceof EnclaveWalletError) throw err;
-    throw txInvalid((err as Error).message);
-  }
+  const common = commonFields(req);
+  const tx = unsignedTransaction(req, common);
   const digest = keccak_256(tx.toBytes({ includeSignature: false }));
   return {
     digest,
     sign(privateKey) {
       const signed = tx.signBy(privateKey, false);
       const raw = signed.raw as { r?: bigint; s?: bigint; yParity?: number; v?: bigint };
-      const yParity = raw.yParity ?? Number(((signed.v ?? 27n) - 35n - 2n * chainId) & 1n);
+      const yParity = raw.yParity ?? Number(((signed.v ?? 27n) - 35n - 2n * common.chainId) & 1n);
       const signature = new Uint8Array(65);
       signature.set(bigToBytes32(raw.r!), 0);
       signature.set(bigToBytes32(raw.s!), 32);
@@ -121,6 +76,63 @@ export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTr
       return { signature, signedTransaction: signed.toBytes(), hash: Buffer.from(signed.hash.replace(/^0x/, ''), 'hex') };
     },
   };
+}
+
+type CommonFields = ReturnType<typeof commonFields>;
+
+/** The fields every transaction type has, each parsed and range-checked. */
+function commonFields(req: EvmTransactionRequest) {
+  // Protobuf's uint64 arrives as a JavaScript number: above 2^53 - 1 it was rounded on the way, so it is refused
+  // rather than signed for a neighbouring chain.
+  if (typeof req.chainId === 'number' && !Number.isSafeInteger(req.chainId)) throw txInvalid('chainId must be an integer below 2^53');
+  const chainId = BigInt(req.chainId);
+  if (chainId < 1n || chainId >= 1n << 64n) throw txInvalid('chainId must be a positive integer');
+  return {
+    chainId,
+    to: req.to === undefined || req.to === '' ? '0x' : parseAddress(req.to, 'to'),
+    value: parseUint(req.value, 'value', 256, false),
+    nonce: parseUint(req.nonce, 'nonce', 64),
+    gasLimit: parseUint(req.gas, 'gas', 64),
+    data: hex(req.data ?? new Uint8Array(0)),
+  };
+}
+
+function parseAccessList(req: EvmTransactionRequest): Array<{ address: string; storageKeys: string[] }> {
+  return (req.accessList ?? []).map((e, i) => ({
+    address: parseAddress(e.address, `accessList[${i}].address`),
+    storageKeys: e.storageKeys.map((k, j) => {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(k)) throw txInvalid(`accessList[${i}].storageKeys[${j}] must be 32 bytes of 0x-hex`);
+      return k.toLowerCase();
+    }),
+  }));
+}
+
+/** The unsigned transaction of the request's type, with only the fee fields that type has. */
+function unsignedTransaction(req: EvmTransactionRequest, common: CommonFields): ReturnType<typeof Transaction.fromBytes> {
+  const accessList = parseAccessList(req);
+  try {
+    switch (req.type) {
+      case 'legacy':
+        if (accessList.length) throw txInvalid('a legacy transaction has no access list');
+        if (req.maxFeePerGas || req.maxPriorityFeePerGas) throw txInvalid('a legacy transaction has gasPrice, not EIP-1559 fees');
+        return Transaction.prepare({ type: 'legacy', ...common, gasPrice: parseUint(req.gasPrice, 'gasPrice', 256) }, false);
+      case 'eip2930':
+        if (req.maxFeePerGas || req.maxPriorityFeePerGas) throw txInvalid('an EIP-2930 transaction has gasPrice, not EIP-1559 fees');
+        return Transaction.prepare({ type: 'eip2930', ...common, gasPrice: parseUint(req.gasPrice, 'gasPrice', 256), accessList }, false);
+      case 'eip1559': {
+        if (req.gasPrice) throw txInvalid('an EIP-1559 transaction has maxFeePerGas and maxPriorityFeePerGas, not gasPrice');
+        const maxFeePerGas = parseUint(req.maxFeePerGas, 'maxFeePerGas', 256);
+        const maxPriorityFeePerGas = parseUint(req.maxPriorityFeePerGas, 'maxPriorityFeePerGas', 256);
+        if (maxPriorityFeePerGas > maxFeePerGas) throw txInvalid('maxPriorityFeePerGas exceeds maxFeePerGas');
+        return Transaction.prepare({ type: 'eip1559', ...common, maxFeePerGas, maxPriorityFeePerGas, accessList }, false);
+      }
+      default:
+        throw txInvalid('type must be legacy, eip2930 or eip1559');
+    }
+  } catch (err) {
+    if (err instanceof EnclaveWalletError) throw err;
+    throw txInvalid((err as Error).message);
+  }
 }
 
 function bigToBytes32(n: bigint): Uint8Array {
