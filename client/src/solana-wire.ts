@@ -4,6 +4,7 @@
  * instructions for the PIN prompt, and to tell a transaction message from an
  * off-chain one.
  */
+import { equalBytes } from '@enclave-wallet/proto/bytes';
 import { base58 } from '@scure/base';
 
 /** A legacy or v0 transaction message, read for structure (the header's numbers are not checked). */
@@ -130,7 +131,6 @@ export function unsignedWire(message: Uint8Array): Uint8Array {
 }
 
 const SYSTEM_PROGRAM = new Uint8Array(32);
-const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * The SOL transfer a message makes, when it makes exactly one and nothing
@@ -147,7 +147,7 @@ export function solTransferOf(message: Uint8Array): { from: string; to: string; 
     if (keys.value !== 3) return undefined;
     at += keys.size;
     const key = (i: number): Uint8Array => message.subarray(at + 32 * i, at + 32 * (i + 1));
-    if (!same(key(2), SYSTEM_PROGRAM)) return undefined;
+    if (!equalBytes(key(2), SYSTEM_PROGRAM)) return undefined;
     const from = key(0);
     const to = key(1);
     at += 96 + 32; // the keys, then the recent blockhash

@@ -1,8 +1,9 @@
 /** Reading a request's fields, the same way in every operation: required strings, required bytes, hex. */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { toHex0x } from '@enclave-wallet/proto/bytes';
 
 /** 0x-prefixed lowercase hex. */
-export const hex0x = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+export const hex0x = toHex0x;
 
 /** A required string field of at most 256 characters. @throws VALIDATION_FAILED */
 export function required(value: string | null | undefined, field: string): string {

@@ -6,6 +6,7 @@
  * signature over the COSE Sig_structure, then the expected PCRs and nonce.
  * See docs/attestation.md. Runs in browsers and Node (no Node built-ins).
  */
+import { equalBytes, fromHex, toHex } from '@enclave-wallet/proto/bytes';
 import { p384 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CborError, CborTagged, decodeCbor, encodeCbor, type CborValue } from './cbor.js';
@@ -98,14 +99,6 @@ export interface VerifyOptions {
   policy?: 'production' | 'inspect';
   /** Production policy: the public key's length (default 32, an X25519 envelope key). */
   publicKeyLength?: number;
-}
-
-const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-
-function fromHex(text: string): Uint8Array {
-  if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new TypeError('expected an even-length hex string');
-  return Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
 function bstr(value: CborValue, field: string, min: number, max: number): Uint8Array {

@@ -6,6 +6,7 @@
  * understand that is marked critical makes the certificate unusable
  * (RFC 5280 §4.2). Uses no Node built-ins.
  */
+import { toHex } from '@enclave-wallet/proto/bytes';
 
 /** A certificate could not be parsed or is of a kind this verifier refuses. */
 export class CertificateError extends Error {
@@ -55,8 +56,6 @@ function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   if (!tlv || tlv.tag !== tag) throw new CertificateError(`expected ${what}`);
   return tlv;
 }
-
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /** DER of the OIDs this verifier knows. */
 const OID = {
@@ -134,7 +133,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
   if (rest.length) throw new CertificateError('unexpected fields in Certificate');
   expectTag(tbsTlv, 0x30, 'TBSCertificate');
   const alg = children(expectTag(sigAlg, 0x30, 'signatureAlgorithm'));
-  if (hex(expectTag(alg[0], 0x06, 'algorithm OID').value) !== OID.ecdsaWithSha384) throw new CertificateError('signature algorithm is not ecdsa-with-SHA384');
+  if (toHex(expectTag(alg[0], 0x06, 'algorithm OID').value) !== OID.ecdsaWithSha384) throw new CertificateError('signature algorithm is not ecdsa-with-SHA384');
   const bits = expectTag(sigValue, 0x03, 'signatureValue BIT STRING').value;
   if (bits[0] !== 0) throw new CertificateError('signature BIT STRING has unused bits');
 
@@ -143,7 +142,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
   if (tbs[0]?.tag === 0xa0) i++; // version
   expectTag(tbs[i++], 0x02, 'serialNumber');
   const innerAlg = children(expectTag(tbs[i++], 0x30, 'TBS signature algorithm'));
-  if (hex(expectTag(innerAlg[0], 0x06, 'OID').value) !== OID.ecdsaWithSha384) throw new CertificateError('TBS signature algorithm differs');
+  if (toHex(expectTag(innerAlg[0], 0x06, 'OID').value) !== OID.ecdsaWithSha384) throw new CertificateError('TBS signature algorithm differs');
   const issuer = expectTag(tbs[i++], 0x30, 'issuer Name').raw;
   const validity = children(expectTag(tbs[i++], 0x30, 'validity'));
   if (validity.length !== 2) throw new CertificateError('validity must have two times');
@@ -169,8 +168,8 @@ export function parseCertificate(der: Uint8Array): Certificate {
 function parseP384Key(field: Tlv | undefined): Uint8Array {
   const spki = children(expectTag(field, 0x30, 'subjectPublicKeyInfo'));
   const keyAlg = children(expectTag(spki[0], 0x30, 'key algorithm'));
-  if (hex(expectTag(keyAlg[0], 0x06, 'key OID').value) !== OID.ecPublicKey) throw new CertificateError('key is not an EC public key');
-  if (hex(expectTag(keyAlg[1], 0x06, 'curve OID').value) !== OID.secp384r1) throw new CertificateError('key is not on P-384');
+  if (toHex(expectTag(keyAlg[0], 0x06, 'key OID').value) !== OID.ecPublicKey) throw new CertificateError('key is not an EC public key');
+  if (toHex(expectTag(keyAlg[1], 0x06, 'curve OID').value) !== OID.secp384r1) throw new CertificateError('key is not on P-384');
   const keyBits = expectTag(spki[1], 0x03, 'subjectPublicKey').value;
   if (keyBits[0] !== 0 || keyBits.length !== 98 || keyBits[1] !== 0x04) throw new CertificateError('P-384 key must be an uncompressed point');
   return keyBits.subarray(1);
@@ -203,7 +202,7 @@ function parseExtensions(wrappers: readonly Tlv[]): ExtensionFields {
 /** Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
 function parseExtension(ext: Tlv): { id: string; critical: boolean; value: Uint8Array } {
   const parts = children(expectTag(ext, 0x30, 'Extension'));
-  const id = hex(expectTag(parts[0], 0x06, 'extnID').value);
+  const id = toHex(expectTag(parts[0], 0x06, 'extnID').value);
   let critical = false;
   if (parts.length === 3) {
     const flag = expectTag(parts[1], 0x01, 'critical BOOLEAN').value;

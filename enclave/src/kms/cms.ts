@@ -5,6 +5,7 @@
  * KeyTransRecipientInfo using RSAES-OAEP (SHA-256, MGF1-SHA-256) and the
  * content under AES-256-CBC. Anything else is refused.
  */
+import { toHex } from '@enclave-wallet/proto/bytes';
 import { createDecipheriv, privateDecrypt, constants, type KeyObject } from 'node:crypto';
 import { disposeAll, SecretBytes } from '../secret.js';
 
@@ -65,7 +66,6 @@ function parse(b: Uint8Array, pos: number, depth: number): { node: Node; next: n
   return { node: { tag, constructed, value, children }, next: end };
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const OID = {
   envelopedData: '2a864886f70d010703',
   data: '2a864886f70d010701',
@@ -81,7 +81,7 @@ function want(node: Node | undefined, tag: number, what: string): Node {
   return node;
 }
 function oidOf(node: Node | undefined, what: string): string {
-  return hex(want(node, 0x06, what).value);
+  return toHex(want(node, 0x06, what).value);
 }
 /** OCTET STRING contents, primitive or constructed (chunks concatenated). */
 function octets(node: Node): Uint8Array {

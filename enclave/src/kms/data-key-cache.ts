@@ -11,7 +11,7 @@
  * next used: an idle enclave keeps no key past its lifetime plus one sweep.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { toHex } from '@enclave-wallet/proto/bytes';
 import { SecretBytes } from '../secret.js';
 
 export class DataKeyCache {
@@ -41,7 +41,7 @@ export class DataKeyCache {
 
   private id(ciphertextBlob: Uint8Array, context: Record<string, string>): string {
     const ctx = JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    return bytesToHex(sha256(ciphertextBlob)) + ctx;
+    return toHex(sha256(ciphertextBlob)) + ctx;
   }
 
   /** A copy of the cached key, or undefined. */

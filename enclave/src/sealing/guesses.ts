@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
 import { GuardConflict, guessesOf, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
@@ -221,7 +221,7 @@ export class SharedGuesses<T> {
     data.set(label);
     data.set(p.pin, label.length);
     try {
-      return bytesToHex(hmac(sha256, this.key, data));
+      return toHex(hmac(sha256, this.key, data));
     } finally {
       data.fill(0);
     }

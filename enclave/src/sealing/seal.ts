@@ -19,7 +19,8 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { equalBytes, toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally } from '../guard/budget.js';
 import { GuardConflict, guessesOf, legacyGuesses, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
@@ -52,7 +53,7 @@ export function encryptionContext(walletId: string, userId: string): Record<stri
 }
 
 /** The identity of a wallet's data key: hex SHA-256 of its KMS CiphertextBlob. */
-export const keyRefOf = (kmsCiphertext: Uint8Array): string => bytesToHex(sha256(kmsCiphertext));
+export const keyRefOf = (kmsCiphertext: Uint8Array): string => toHex(sha256(kmsCiphertext));
 
 /** Where data keys come from: KMS with attestation (see kms/). */
 export interface DataKeyProvider {
@@ -208,7 +209,7 @@ export class Sealer {
       throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is inconsistent; nothing was done');
     }
     // The host's blob must be the current one, or an older version of this wallet (then the current one is used and handed back).
-    const stale = sameBytes(record.blob, presentedBytes) ? undefined : decodeBlob(presentedBytes);
+    const stale = equalBytes(record.blob, presentedBytes) ? undefined : decodeBlob(presentedBytes);
     if (stale) {
       if (keyRefOf(stale.kmsCiphertext) !== record.keyRef)
         throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob is not sealed under this wallet’s data key');
@@ -361,15 +362,8 @@ function checkBinding(blob: SealedBlob, walletId: string, userId: string): void 
 function stateMacValid(blob: SealedBlob & { sealedPart: Uint8Array }, dataKey: Uint8Array): boolean {
   const macKey = stateKey(dataKey);
   try {
-    return sameBytes(hmac(sha256, macKey, stateMacInput(blob.sealedPart, blob.state)), blob.stateMac);
+    return equalBytes(hmac(sha256, macKey, stateMacInput(blob.sealedPart, blob.state)), blob.stateMac);
   } finally {
     macKey.fill(0);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }

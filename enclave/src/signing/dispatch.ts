@@ -6,6 +6,7 @@
  */
 import { EnclaveWalletError, evmTxTypeFromProto, type DecodedRequestOf } from '@enclave-wallet/proto';
 import type { Network } from '../keys/derive.js';
+import { bytesOf } from '../request-fields.js';
 import { personalMessageDigest, prepareEvmTransaction, signDigest, typedDataDigest } from './evm.js';
 import type { SignKind } from '../envelope/pin-envelope.js';
 import { checkSolanaMessage, parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from './solana.js';
@@ -14,11 +15,6 @@ import { checkSolanaMessage, parseSolanaTransaction, signSolanaMessage, signSola
 export interface PreparedSignature {
   digest: Uint8Array;
   signWith: (key: Uint8Array) => { signature: Uint8Array; signedTransaction?: Uint8Array; hash?: Uint8Array };
-}
-
-function bytesOf(value: Uint8Array | null | undefined, field: string): Uint8Array {
-  if (!value || value.length === 0) throw new EnclaveWalletError('VALIDATION_FAILED', `${field} is required`);
-  return value;
 }
 
 const KIND_OF_PAYLOAD: Readonly<Record<string, SignKind>> = {

@@ -9,6 +9,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { equalBytes, fromHex, toHex0x } from '@enclave-wallet/proto/bytes';
 import { Transaction } from 'micro-eth-signer';
 import { secp256k1PublicKey } from '../keys/derive.js';
 
@@ -32,8 +33,6 @@ function parseAddress(value: string, field: string): string {
   if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw txInvalid(`${field} must be a 20-byte 0x address`);
   return value.toLowerCase();
 }
-
-const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 
 export type EvmTxType = 'legacy' | 'eip2930' | 'eip1559';
 
@@ -73,7 +72,7 @@ export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTr
       signature[64] = 27 + yParity;
       // The signature must verify over the digest the envelope was checked against.
       selfCheck(signature, digest, privateKey);
-      return { signature, signedTransaction: signed.toBytes(), hash: Buffer.from(signed.hash.replace(/^0x/, ''), 'hex') };
+      return { signature, signedTransaction: signed.toBytes(), hash: fromHex(signed.hash, { prefix: true }) };
     },
   };
 }
@@ -93,7 +92,7 @@ function commonFields(req: EvmTransactionRequest) {
     value: parseUint(req.value, 'value', 256, false),
     nonce: parseUint(req.nonce, 'nonce', 64),
     gasLimit: parseUint(req.gas, 'gas', 64),
-    data: hex(req.data ?? new Uint8Array(0)),
+    data: toHex0x(req.data ?? new Uint8Array(0)),
   };
 }
 
@@ -136,11 +135,7 @@ function unsignedTransaction(req: EvmTransactionRequest, common: CommonFields): 
 }
 
 function bigToBytes32(n: bigint): Uint8Array {
-  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return fromHex(n.toString(16).padStart(64, '0'));
 }
 
 /** 65-byte r‖s‖v (v = 27 + recovery bit) over a 32-byte digest. */
@@ -163,7 +158,8 @@ export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey:
   const recovered = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact')
     .addRecoveryBit(signature[64]! - 27)
     .recoverPublicKey(digest);
-  if (!equal(recovered.toBytes(false), secp256k1PublicKey(privateKey, false))) throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
+  if (!equalBytes(recovered.toBytes(false), secp256k1PublicKey(privateKey, false)))
+    throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
 }
 
 /** EIP-191 personal_sign digest of text or raw bytes. */
