@@ -21,9 +21,9 @@ test('entries expire and are zeroed; the count is bounded, oldest first', () => 
   let now = 0;
   const cache = new DataKeyCache(2, 1000, () => now);
   const keys = [1, 2, 3].map((n) => new Uint8Array(32).fill(n));
-  const held = (cache as unknown as { entries: Map<string, { key: Uint8Array }> }).entries;
+  const held = (cache as unknown as { entries: { values(): Iterable<Uint8Array> } }).entries;
   cache.put(ct(1), ctx, keys[0]!);
-  const first = [...held.values()][0]!.key;
+  const first = [...held.values()][0]!;
   cache.put(ct(2), ctx, keys[1]!);
   cache.put(ct(3), ctx, keys[2]!);
   expect(cache.size).toBe(2);
@@ -39,13 +39,13 @@ test('an idle cache zeroes an expired key on its own (the sweep timer), without 
   let now = 0;
   const cache = new DataKeyCache(16, 1000, () => now, 20);
   cache.put(ct(1), ctx, new Uint8Array(32).fill(9));
-  const held = (cache as unknown as { entries: Map<string, { key: Uint8Array }> }).entries;
-  const stored = [...held.values()][0]!.key;
+  const held = (cache as unknown as { entries: { values(): Iterable<Uint8Array> } }).entries;
+  const stored = [...held.values()][0]!;
   await new Promise((r) => setTimeout(r, 60));
   expect(stored.every((b) => b === 9)).toBe(true); // not expired yet: kept
   now = 1000;
   await new Promise((r) => setTimeout(r, 60));
   expect(stored.every((b) => b === 0)).toBe(true);
   expect(cache.size).toBe(0);
-  expect((cache as unknown as { timer: unknown }).timer).toBeUndefined(); // stopped once empty
+  expect((cache as unknown as { entries: { timer: unknown } }).entries.timer).toBeUndefined(); // stopped once empty
 });

@@ -22,6 +22,7 @@ import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/
 import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { SecretBytes } from '../secret.js';
+import { BoundedCache } from '../cache.js';
 
 /** A chain family. */
 export type Network = NetworkName;
@@ -247,11 +248,13 @@ export function bip32Secp256k1(
  */
 export class PublicDerivationCache {
   private readonly key = randomBytes(32);
-  private readonly entries = new Map<string, Uint8Array | string>();
+  private readonly entries: BoundedCache<string, Uint8Array | string>;
   /** Lookups answered from the cache, and computed. */
   readonly stats = { hits: 0, misses: 0 };
 
-  constructor(readonly maxEntries = 8192) {}
+  constructor(maxEntries = 8192) {
+    this.entries = new BoundedCache({ maxEntries });
+  }
 
   /** The tag under which a seed's entries are kept. */
   tagOf(seed: Uint8Array): string {
@@ -268,7 +271,6 @@ export class PublicDerivationCache {
     this.stats.misses++;
     const value = compute();
     this.entries.set(id, value);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return value;
   }
 

@@ -12,31 +12,19 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '@enclave-wallet/proto/bytes';
+import { BoundedCache } from '../cache.js';
 import { SecretBytes } from '../secret.js';
 
 export class DataKeyCache {
-  private readonly entries = new Map<string, { key: SecretBytes; expires: number }>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly entries: BoundedCache<string, SecretBytes>;
 
-  constructor(
-    readonly maxEntries = 4096,
-    readonly ttlMs = 5 * 60_000,
-    private readonly now: () => number = Date.now,
-    readonly sweepMs = Math.min(ttlMs, 30_000),
-  ) {}
+  constructor(maxEntries = 4096, ttlMs = 5 * 60_000, now: () => number = Date.now, sweepMs = Math.min(ttlMs, 30_000)) {
+    this.entries = new BoundedCache({ maxEntries, ttlMs, sweepMs, now, onDrop: (key) => key.dispose() });
+  }
 
   /** Zeroes and forgets every expired key; stops the timer once the cache is empty. */
   sweep(): void {
-    const now = this.now();
-    for (const [id, e] of this.entries) {
-      if (e.expires > now) continue;
-      e.key.dispose();
-      this.entries.delete(id);
-    }
-    if (this.entries.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    this.entries.sweep();
   }
 
   private id(ciphertextBlob: Uint8Array, context: Record<string, string>): string {
@@ -46,30 +34,13 @@ export class DataKeyCache {
 
   /** A copy of the cached key, or undefined. */
   get(ciphertextBlob: Uint8Array, context: Record<string, string>): Uint8Array | undefined {
-    const id = this.id(ciphertextBlob, context);
-    const e = this.entries.get(id);
-    if (!e) return undefined;
-    if (this.now() >= e.expires) {
-      e.key.dispose();
-      this.entries.delete(id);
-      return undefined;
-    }
-    return SecretBytes.copyOf(e.key);
+    const key = this.entries.get(this.id(ciphertextBlob, context));
+    return key && SecretBytes.copyOf(key);
   }
 
   /** Keeps a copy of `key` (the caller keeps and zeroes its own). */
   put(ciphertextBlob: Uint8Array, context: Record<string, string>, key: Uint8Array): void {
-    const id = this.id(ciphertextBlob, context);
-    this.entries.get(id)?.key.dispose();
-    this.entries.delete(id);
-    this.entries.set(id, { key: SecretBytes.copyOf(key), expires: this.now() + this.ttlMs });
-    this.timer ??= setInterval(() => this.sweep(), this.sweepMs).unref();
-    const now = this.now();
-    for (const [k, e] of this.entries) {
-      if (this.entries.size <= this.maxEntries && e.expires > now) break;
-      e.key.dispose();
-      this.entries.delete(k);
-    }
+    this.entries.set(this.id(ciphertextBlob, context), SecretBytes.copyOf(key));
   }
 
   get size(): number {
@@ -78,8 +49,6 @@ export class DataKeyCache {
 
   /** Zeroes and forgets every key. */
   clear(): void {
-    for (const e of this.entries.values()) e.key.dispose();
     this.entries.clear();
-    this.sweep();
   }
 }

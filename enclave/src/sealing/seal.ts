@@ -41,6 +41,7 @@ import {
 } from './blob.js';
 import { seedFromEntropy } from '../keys/derive.js';
 import { ARGON2_POLICY, ARGON2_SALT_BYTES, seedKey, stateKey, stretchPin, withinBounds } from './kdf.js';
+import { BoundedCache } from '../cache.js';
 
 export { MAX_PIN_ATTEMPTS, LOCKOUT_BASE_MS, LOCKOUT_MAX_MS, lockoutMs } from '../guard/budget.js';
 export type { OpenedWallet } from './opened.js';
@@ -84,7 +85,7 @@ export class Sealer {
    * write is conditional on the version and count it assumes, so a stale
    * entry costs one failed write and a fresh read, never a wrong answer.
    */
-  private readonly records = new Map<string, GuardRecord>();
+  private readonly records = new BoundedCache<string, GuardRecord>({ maxEntries: 10_000 });
   private readonly counter: GuessCounter;
   private readonly resealDeps: ResealDeps;
   /** Guesses in flight in this enclave, joined by requests with the same wallet and PIN. */
@@ -310,9 +311,7 @@ export class Sealer {
   }
 
   private remember(record: GuardRecord): void {
-    this.records.delete(record.walletId);
     this.records.set(record.walletId, record);
-    if (this.records.size > 10_000) this.records.delete(this.records.keys().next().value!);
   }
 
   /**
