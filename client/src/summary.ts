@@ -278,44 +278,8 @@ export function summarizeSolanaTransaction(message: Uint8Array, signer: string, 
   for (const ix of m.instructions) {
     const id = account(ix.programIndex);
     if (!programs.some((p) => p.id === id)) programs.push({ id, name: PROGRAMS[id] });
-    const a = ix.accountIndexes;
-    const d = ix.data;
-    if (id === '11111111111111111111111111111111' && d.length === 12 && d[0] === 2 && d[1] === 0 && d[2] === 0 && d[3] === 0 && a.length >= 2) {
-      const lamports = u64le(d, 4);
-      transfers.push({
-        program: 'system',
-        from: account(a[0]),
-        to: account(a[1]),
-        amount: lamports.toString(),
-        symbol: 'SOL',
-        formatted: `${formatUnits(lamports, 9)} SOL`,
-      });
-    }
-    const token = PROGRAMS[id] === 'SPL Token' ? 'spl-token' : PROGRAMS[id] === 'SPL Token-2022' ? 'spl-token-2022' : undefined;
-    if (token && d[0] === 3 && d.length === 9 && a.length >= 3) {
-      transfers.push({
-        program: token,
-        from: account(a[0]),
-        to: account(a[1]),
-        amount: u64le(d, 1).toString(),
-        symbol: undefined,
-        formatted: undefined,
-        authority: account(a[2]),
-      });
-    }
-    if (token && d[0] === 12 && d.length === 10 && a.length >= 4) {
-      const amount = u64le(d, 1);
-      transfers.push({
-        program: token,
-        from: account(a[0]),
-        to: account(a[2]),
-        amount: amount.toString(),
-        symbol: undefined,
-        formatted: formatUnits(amount, d[9]!),
-        mint: account(a[1]),
-        authority: account(a[3]),
-      });
-    }
+    const transfer = transferOf(id, ix.accountIndexes, ix.data, account);
+    if (transfer) transfers.push(transfer);
   }
   return {
     kind: 'solana-transaction',
@@ -330,6 +294,40 @@ export function summarizeSolanaTransaction(message: Uint8Array, signer: string, 
     instructions: m.instructions.length,
     lookupTables: m.lookups.length,
   };
+}
+
+/** The transfer one instruction makes: System Program Transfer, SPL Token Transfer or TransferChecked; else undefined. */
+function transferOf(program: string, a: number[], d: Uint8Array, account: (i: number | undefined) => string): SolanaTransfer | undefined {
+  if (program === '11111111111111111111111111111111' && d.length === 12 && d[0] === 2 && d[1] === 0 && d[2] === 0 && d[3] === 0 && a.length >= 2) {
+    const lamports = u64le(d, 4);
+    return {
+      program: 'system',
+      from: account(a[0]),
+      to: account(a[1]),
+      amount: lamports.toString(),
+      symbol: 'SOL',
+      formatted: `${formatUnits(lamports, 9)} SOL`,
+    };
+  }
+  const token = PROGRAMS[program] === 'SPL Token' ? 'spl-token' : PROGRAMS[program] === 'SPL Token-2022' ? 'spl-token-2022' : undefined;
+  if (token && d[0] === 3 && d.length === 9 && a.length >= 3) {
+    const amount = u64le(d, 1).toString();
+    return { program: token, from: account(a[0]), to: account(a[1]), amount, symbol: undefined, formatted: undefined, authority: account(a[2]) };
+  }
+  if (token && d[0] === 12 && d.length === 10 && a.length >= 4) {
+    const amount = u64le(d, 1);
+    return {
+      program: token,
+      from: account(a[0]),
+      to: account(a[2]),
+      amount: amount.toString(),
+      symbol: undefined,
+      formatted: formatUnits(amount, d[9]!),
+      mint: account(a[1]),
+      authority: account(a[3]),
+    };
+  }
+  return undefined;
 }
 
 /** A Solana message, from the bytes signed; an off-chain message (`\xffsolana offchain`) is shown by its text and header. */
@@ -349,40 +347,13 @@ export function summarizeSolanaMessage(bytes: Uint8Array, signer: string): Solan
  */
 export function describeApprovalSummary(summary: ApprovalSummary): Array<{ label: string; value: string }> {
   const lines: Array<{ label: string; value: string }> = [];
-  const add = (label: string, value: string | undefined): void => {
+  const add: AddLine = (label, value) => {
     if (value !== undefined) lines.push({ label, value });
   };
   switch (summary.kind) {
-    case 'evm-transaction': {
-      add('Action', 'Send an EVM transaction');
-      add('Chain', `${summary.chain.name ?? 'chain'} (${summary.chain.chainId})`);
-      const c = summary.call;
-      if (c?.type === 'erc20-transfer') {
-        add('Call', 'ERC-20 transfer');
-        add('Token', c.token);
-        add('Recipient', c.recipient);
-        add('Amount', `${c.amount} (token's smallest unit)`);
-      } else if (c?.type === 'erc20-transfer-from') {
-        add('Call', 'ERC-20 transferFrom');
-        add('Token', c.token);
-        add('From', c.from);
-        add('Recipient', c.recipient);
-        add('Amount', `${c.amount} (token's smallest unit)`);
-      } else if (c?.type === 'erc20-approve') {
-        add('Call', 'ERC-20 approve');
-        add('Token', c.token);
-        add('Spender', c.spender);
-        add('Allowance', c.unlimited ? 'UNLIMITED' : `${c.amount} (token's smallest unit)`);
-      } else if (c?.type === 'deploy') {
-        add('Call', `Deploy a contract (${c.dataBytes} bytes)`);
-      } else {
-        add('Recipient', summary.to ?? undefined);
-        if (c?.type === 'contract-call') add('Call', `Contract call ${c.selector} (${c.dataBytes} bytes of data)`);
-      }
-      add('Value', summary.value.formatted);
-      add('Max fee', summary.maxTotalFee.formatted);
+    case 'evm-transaction':
+      describeEvmTransaction(summary, add);
       break;
-    }
     case 'evm-message':
       add('Action', 'Sign a message (EVM)');
       add(summary.message.encoding === 'utf-8' ? 'Message' : 'Message (hex)', summary.message.text);
@@ -412,4 +383,36 @@ export function describeApprovalSummary(summary: ApprovalSummary): Array<{ label
       break;
   }
   return lines;
+}
+
+type AddLine = (label: string, value: string | undefined) => void;
+
+function describeEvmTransaction(summary: EvmTransactionSummary, add: AddLine): void {
+  add('Action', 'Send an EVM transaction');
+  add('Chain', `${summary.chain.name ?? 'chain'} (${summary.chain.chainId})`);
+  const c = summary.call;
+  if (c?.type === 'erc20-transfer') {
+    add('Call', 'ERC-20 transfer');
+    add('Token', c.token);
+    add('Recipient', c.recipient);
+    add('Amount', `${c.amount} (token's smallest unit)`);
+  } else if (c?.type === 'erc20-transfer-from') {
+    add('Call', 'ERC-20 transferFrom');
+    add('Token', c.token);
+    add('From', c.from);
+    add('Recipient', c.recipient);
+    add('Amount', `${c.amount} (token's smallest unit)`);
+  } else if (c?.type === 'erc20-approve') {
+    add('Call', 'ERC-20 approve');
+    add('Token', c.token);
+    add('Spender', c.spender);
+    add('Allowance', c.unlimited ? 'UNLIMITED' : `${c.amount} (token's smallest unit)`);
+  } else if (c?.type === 'deploy') {
+    add('Call', `Deploy a contract (${c.dataBytes} bytes)`);
+  } else {
+    add('Recipient', summary.to ?? undefined);
+    if (c?.type === 'contract-call') add('Call', `Contract call ${c.selector} (${c.dataBytes} bytes of data)`);
+  }
+  add('Value', summary.value.formatted);
+  add('Max fee', summary.maxTotalFee.formatted);
 }
