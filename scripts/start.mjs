@@ -12,6 +12,7 @@
 // so itself (SIGKILL); run by npm, the launcher also stops when npm goes.
 // Run after `npm run build` (npm start does both).
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -418,6 +419,11 @@ try {
   await new Promise((r) => setTimeout(r, 100));
   if (!children.has('host') || stopping || health?.status !== 'ok') throw new Error(`the host did not come up on port ${hostPort} (see its log above)`);
 
+  // The dev root's fingerprint, for apps outside this repository: createClient({ root: { sha256 } }) pins it
+  // (client/README.md). Printed here, by the operator's own terminal, never served by the host as something to trust.
+  const devRootSha256 = createHash('sha256')
+    .update(readFileSync(join(env.ENCLAVE_DEV_CA_DIR, 'root.der')))
+    .digest('hex');
   console.log(`
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
@@ -429,6 +435,8 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   EVM node      ${localChain ? `http://127.0.0.1:${chainPort}   (anvil, chain 31337)` : 'off (LOCAL_CHAIN=0)'}
   Solana        ${localChain ? `http://127.0.0.1:${solanaPort}   (LiteSVM JSON-RPC, cluster localnet)` : 'off (LOCAL_CHAIN=0)'}
   data          ${resolve(root, dataDir)}
+  dev root      sha256 ${devRootSha256}
+                (an app pins it with createClient({ root: { sha256: '${devRootSha256}' } }); development only)
 Try it: npm run demo
 Press Ctrl-C to stop.
 `);

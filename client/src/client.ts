@@ -76,11 +76,13 @@ export interface ClientOptions {
   /**
    * The attestation root: `aws` (the AWS Nitro root G1, by fingerprint; then
    * `expectedPcrs` with PCR0 is required; the same root given as DER bytes is
-   * `aws` too, with the same rules), the DER bytes of another root, or `dev`
-   * (in Node: the local stack's dev root at `.data/dev-ca/root.der` under the
-   * working directory; in a browser pass the bytes).
+   * `aws` too, with the same rules), the DER bytes of another root, `{ sha256 }`
+   * (a root by the SHA-256 of its certificate: the local stack's dev root as
+   * `npm start` prints it, from any project), or `dev` (in Node: the local
+   * stack's dev root at `.data/dev-ca/root.der` under the working directory).
+   * Always the app's own constant: the SDK never fetches a root from the host.
    */
-  root: 'aws' | 'dev' | Uint8Array;
+  root: 'dev' | TrustedRoot;
   /** PCRs the enclave image must have (index → hex or bytes). Pin PCR0 in production. */
   expectedPcrs?: Record<number, string | Uint8Array>;
   /** A fetch implementation (default: the global one), for the API and for the nodes in `rpc`. */
@@ -194,8 +196,8 @@ export class EnclaveWalletClient {
     if (!f) throw new TypeError('no fetch: pass options.fetch');
     this.fetcher = f.bind(globalThis);
     this.now = options.now ?? Date.now;
-    // The AWS root given as bytes is 'aws' (by fingerprint), with the same rules.
-    const root = options.root instanceof Uint8Array ? trustedRoot(options.root) : options.root;
+    // The AWS root given as bytes or by its fingerprint is 'aws', with the same rules.
+    const root = options.root === 'dev' ? options.root : trustedRoot(options.root);
     if (root === 'aws' && options.expectedPcrs?.[0] === undefined) {
       throw new TypeError("root 'aws' needs expectedPcrs with PCR0: without it any enclave image would be accepted");
     }

@@ -51,7 +51,7 @@ export {
 } from './evm.js';
 export { type RpcNodes } from './nodes.js';
 export { type GetPin } from './summary.js';
-export { type SolanaSigner } from './solana.js';
+export { type SolanaAddress, type SolanaSignatureBytes, type SolanaSignatureDictionary, type SolanaSigner } from './solana.js';
 export { OFFCHAIN_SIGNING_DOMAIN, decodeSolanaOffchainMessage, encodeSolanaOffchainMessage, type SolanaOffchainMessage } from './solana-offchain.js';
 export { isSolanaTransactionMessage } from './solana-wire.js';
 export {

@@ -5,6 +5,7 @@
  * the host alone on a taken port. Needs the build (`npm test` builds first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -163,6 +164,11 @@ test('started twice, then SIGKILL to the launcher, then to npm above it: a clear
   await ready(ports);
   // The banner follows the launcher's own readiness check, a moment after /readyz first answers 200.
   await waitFor('the banner', async () => first.output().includes('Try it: npm run demo'), 30_000);
+  // The banner gives the dev root's fingerprint, which an app outside the repository pins (client/README.md).
+  const devRootSha256 = createHash('sha256')
+    .update(readFileSync(join(dir, 'dev-ca', 'root.der')))
+    .digest('hex');
+  expect(first.output()).toContain(`dev root      sha256 ${devRootSha256}`);
   expect(await openPorts(ports)).toEqual(Object.keys(ports).map((n) => `${n}=${ports[n as keyof Ports]}`));
 
   // The same command again: the same data folder.

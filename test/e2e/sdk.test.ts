@@ -226,7 +226,8 @@ describe('Solana', () => {
     const compiled = compileTransaction(txMessage);
     const messageBytes = new Uint8Array(compiled.messageBytes);
     const [dict] = await signer.signTransactions([{ messageBytes }]);
-    expect(ed25519.verify(dict![solana]!, messageBytes, publicKey)).toBe(true);
+    expect(signer.address).toBe(solana);
+    expect(ed25519.verify(dict![signer.address]!, messageBytes, publicKey)).toBe(true);
     // The same as a wire transaction with a zero signature slot.
     const wire = new Uint8Array([1, ...new Uint8Array(64), ...messageBytes]);
     pins.length = 0;

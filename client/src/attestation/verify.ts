@@ -63,22 +63,42 @@ export interface AttestationDocument {
 }
 
 /**
- * The trust anchor: 'aws' pins the AWS Nitro root G1 by fingerprint; bytes pin that exact DER certificate.
- * Bytes that are the AWS root (by the same fingerprint) are 'aws', with its rules (see `trustedRoot`).
+ * The trust anchor: 'aws' pins the AWS Nitro root G1 by fingerprint; bytes pin that exact DER certificate;
+ * `{ sha256 }` pins the root certificate whose SHA-256 (of its DER) is that hex fingerprint: the chain's first
+ * certificate, which the document carries, must hash to it. The fingerprint form is how an app outside this
+ * repository pins the local stack's dev root: `npm start` prints it (docs/attestation.md). A root, in any form, is
+ * the app's own constant: the SDK never takes one from the host it checks (see client/README.md).
+ * The AWS root given as bytes or by its fingerprint is 'aws', with its rules (see `trustedRoot`).
  */
-export type TrustedRoot = 'aws' | Uint8Array;
+export type TrustedRoot = 'aws' | Uint8Array | RootFingerprint;
 
-/** Whether `root` is the AWS Nitro root G1: 'aws', or DER bytes whose SHA-256 is its fingerprint. */
+/** A root pinned by the SHA-256 of its DER certificate: 64 hex digits (colons allowed, as `openssl x509 -fingerprint` prints). */
+export interface RootFingerprint {
+  sha256: string;
+}
+
+/** The lowercase 64-digit hex of a fingerprint. @throws {TypeError} when it is not 32 bytes of hex */
+function fingerprintHex(root: RootFingerprint): string {
+  const hex = typeof root.sha256 === 'string' ? root.sha256.replace(/:/g, '').toLowerCase() : '';
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new TypeError('root { sha256 } must be the SHA-256 of the root certificate: 64 hex digits');
+  return hex;
+}
+
+/** Whether `root` is the AWS Nitro root G1: 'aws', or DER bytes or a fingerprint that are its fingerprint. */
 export function isAwsNitroRoot(root: TrustedRoot): boolean {
-  return root === 'aws' || toHex(sha256(root)) === AWS_NITRO_ROOT_G1_SHA256;
+  if (root === 'aws') return true;
+  return (root instanceof Uint8Array ? toHex(sha256(root)) : fingerprintHex(root)) === AWS_NITRO_ROOT_G1_SHA256;
 }
 
 /**
- * The root as the verifier treats it: the AWS Nitro root G1 given as bytes is 'aws', so that it gets exactly
- * the AWS rules (the production policy by default, PCR0 required by the SDK) and cannot switch them off.
+ * The root as the verifier treats it: the AWS Nitro root G1 given as bytes or by its fingerprint is 'aws', so that
+ * it gets exactly the AWS rules (the production policy by default, PCR0 required by the SDK) and cannot switch them
+ * off. A fingerprint comes back normalised (lowercase, no colons).
+ * @throws {TypeError} for a fingerprint that is not 64 hex digits
  */
 export function trustedRoot(root: TrustedRoot): TrustedRoot {
-  return isAwsNitroRoot(root) ? 'aws' : root;
+  if (root === 'aws' || isAwsNitroRoot(root)) return 'aws';
+  return root instanceof Uint8Array ? root : { sha256: fingerprintHex(root) };
 }
 
 export interface VerifyOptions {
@@ -93,7 +113,7 @@ export interface VerifyOptions {
    * `production` (the default with root `aws`): the caller must pin PCR0 and
    * give a nonce, a document with all-zero PCRs (debug mode) is refused, and
    * the public key must be present with `publicKeyLength` bytes. `inspect`
-   * (the default with a pinned DER root): only the chain, signature and what
+   * (the default with a pinned DER root or fingerprint): only the chain, signature and what
    * was asked for are checked, to look at a document, not to trust it.
    */
   policy?: 'production' | 'inspect';
@@ -265,7 +285,7 @@ export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOpti
   const root = chain[0]!;
   if (pinnedRoot === 'aws') {
     if (toHex(sha256(root.der)) !== AWS_NITRO_ROOT_G1_SHA256) throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the AWS Nitro root G1');
-  } else if (!equalBytes(root.der, pinnedRoot)) {
+  } else if (pinnedRoot instanceof Uint8Array ? !equalBytes(root.der, pinnedRoot) : toHex(sha256(root.der)) !== (pinnedRoot as RootFingerprint).sha256) {
     throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the pinned root certificate');
   }
   const at = options.at === 'document' ? new Date(document.timestamp) : (options.at ?? new Date());
