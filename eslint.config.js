@@ -43,6 +43,21 @@ export const PROTO_FORBIDDEN = {
   patterns: [{ group: ['**/enclave/**', '**/host/**', '**/client/**'], message: 'proto/ imports neither side' }],
 };
 
+/**
+ * The SDK is published on its own (`npm pack` of client/, client/README.md): it imports no workspace package, not even
+ * proto/ (whose two modules it needs are copied into client/src/shared by client/scripts/sync-shared.mjs).
+ */
+export const CLIENT_FORBIDDEN = {
+  paths: ['@enclave-wallet/proto', '@enclave-wallet/enclave', '@enclave-wallet/host', '@enclave-wallet/devtools', '@enclave-wallet/cli'].map((name) => ({
+    name,
+    message: 'the published SDK depends on no workspace package (client/README.md)',
+  })),
+  patterns: [
+    { group: ['@enclave-wallet/*'], message: 'the published SDK depends on no workspace package (client/README.md)' },
+    { group: ['**/proto/**', '**/enclave/**', '**/host/**', '**/devtools/**', '**/cli/**'], message: 'the published SDK ships only client/src' },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', '.data/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
@@ -68,6 +83,7 @@ export default tseslint.config(
   },
   { files: ['host/**/*.ts'], rules: { 'no-restricted-imports': ['error', HOST_FORBIDDEN] } },
   { files: ['proto/**/*.ts'], rules: { 'no-restricted-imports': ['error', PROTO_FORBIDDEN] } },
+  { files: ['client/src/**/*.ts'], rules: { 'no-restricted-imports': ['error', CLIENT_FORBIDDEN] } },
   {
     files: ['host/demo/**/*.js'],
     languageOptions: { globals: { document: 'readonly', location: 'readonly', fetch: 'readonly', setTimeout: 'readonly', console: 'readonly' } },

@@ -2,7 +2,9 @@
  * The HPKE `info` labels of the PIN envelope protocol (docs/pin-envelope.md),
  * defined once for both sides: the client seals with them, the enclave opens
  * with them. Importable alone as `@enclave-wallet/proto/labels` (no protobuf
- * code comes with it), which is how the browser SDK takes them.
+ * code comes with it). The SDK, published on its own, ships a verbatim copy
+ * (client/src/shared/, by client/scripts/sync-shared.mjs; a contract test
+ * fails while the copy differs).
  */
 
 /** HPKE `info` of PIN envelopes (client → enclave). */

@@ -2,7 +2,8 @@
  * The trust boundary is enforced by the linter: enclave/ may not import host
  * code or host-side libraries, host/ may not import enclave code, and proto/
  * imports neither. These cases prove the rules fire (the real tree is linted
- * by `npm run lint`, part of `npm test`).
+ * by `npm run lint`, part of `npm test`). The published SDK (client/src) imports
+ * no workspace package.
  */
 import { ESLint } from 'eslint';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,10 @@ test.each([
   ['proto/src/x.ts', "import { createApp } from '@enclave-wallet/host';"],
   ['enclave/src/x.ts', "import { SimulatedNsm } from '@enclave-wallet/devtools/nsm';"],
   ['enclave/src/x.ts', "import { SimulatedNsm } from '../../devtools/src/nsm/simulated.js';"],
+  ['client/src/x.ts', "import { PIN_ENVELOPE_INFO } from '@enclave-wallet/proto/labels';"],
+  ['client/src/x.ts', "import { v1 } from '@enclave-wallet/proto';"],
+  ['client/src/x.ts', "import { PIN_ENVELOPE_INFO } from '../../proto/src/labels.js';"],
+  ['client/src/attestation/x.ts', "import { readDevRoot } from '../../../devtools/src/nsm/index.js';"],
 ])('%s: %s is rejected', async (file, code) => {
   expect(await violations(file, code + '\nvoid 0;\n')).not.toEqual([]);
 });
@@ -38,6 +43,8 @@ test.each([
   ['enclave/src/x.ts', "import { v1 } from '@enclave-wallet/proto';"],
   ['host/src/x.ts', "import { v1 } from '@enclave-wallet/proto';"],
   ['host/src/x.ts', "import { EnclaveClient } from './enclave-client.js';"],
+  ['client/src/x.ts', "import { PIN_ENVELOPE_INFO } from './shared/labels.js';"],
+  ['client/src/x.ts', "import { createWalletClient } from 'viem';"],
 ])('%s: %s is allowed', async (file, code) => {
   expect(await violations(file, code + '\nvoid 0;\n')).toEqual([]);
 });

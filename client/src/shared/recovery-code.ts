@@ -7,7 +7,8 @@
  * counted. Typed codes may be lowercase, and may have spaces or dashes;
  * O is read as 0, and I and L as 1. Shared by the SDK (checks before sealing)
  * and the enclave (checks after opening). Importable alone as
- * `@enclave-wallet/proto/recovery-code` (no protobuf code comes with it).
+ * `@enclave-wallet/proto/recovery-code` (no protobuf code comes with it); the
+ * SDK ships a verbatim copy (client/src/shared/, as labels.ts).
  */
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
