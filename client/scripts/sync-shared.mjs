@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// The two modules of proto/ the SDK needs (the HPKE labels and the recovery-code format) are copied verbatim into
+// The modules of proto/ the SDK needs (the HPKE labels, the recovery-code format, the byte helpers) are copied verbatim into
 // client/src/shared/, so that the published @enclave-wallet/client depends on no workspace package and ships no
 // host/enclave code (no protobuf, no transports). proto/src stays the one definition: run this after changing
-// either file there; test/contract/client-package.test.ts fails while a copy differs.
+// any of them there; test/contract/client-package.test.ts fails while a copy differs.
 import { copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SHARED = ['labels.ts', 'recovery-code.ts'];
+export const SHARED = ['bytes.ts', 'labels.ts', 'recovery-code.ts'];
 for (const file of SHARED) copyFileSync(join(repo, 'proto', 'src', file), join(repo, 'client', 'src', 'shared', file));
 console.log(`copied ${SHARED.map((f) => `proto/src/${f}`).join(', ')} to client/src/shared/`);

@@ -2,7 +2,8 @@
  * Byte helpers for both sides of the boundary, in one place (as noble keeps
  * its own): hex in and out, a length check, and a comparison whose time does
  * not depend on where two equal-length inputs differ. Plain Uint8Array and no
- * Node built-ins, so the browser SDK uses the same code as the enclave.
+ * Node built-ins, so the browser SDK uses the same code as the enclave (the
+ * published SDK ships a verbatim copy: client/src/shared/, as labels.ts).
  */
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
