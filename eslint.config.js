@@ -45,7 +45,7 @@ export const PROTO_FORBIDDEN = {
 
 /**
  * The SDK is published on its own (`npm pack` of client/, client/README.md): it imports no workspace package, not even
- * proto/ (whose modules it needs are copied into client/src/shared by client/scripts/sync-shared.mjs).
+ * proto/ (whose modules it needs are copied into client/src/proto-copy by client/scripts/sync-proto-copy.mjs).
  */
 export const CLIENT_FORBIDDEN = {
   paths: ['@enclave-wallet/proto', '@enclave-wallet/enclave', '@enclave-wallet/host', '@enclave-wallet/devtools', '@enclave-wallet/cli'].map((name) => ({

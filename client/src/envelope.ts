@@ -6,7 +6,7 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
-import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './shared/labels.js';
+import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './proto-copy/labels.js';
 import { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
 
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };

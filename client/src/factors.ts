@@ -4,8 +4,8 @@
  * (passkeys next) is a new variant of Factor, not a new variant of each method. Also the client's side of the
  * recovery code: checked before it is sealed, and opened from the enclave's HPKE answer.
  */
-import { RECOVERY_CODE_INFO } from './shared/labels.js';
-import { formatRecoveryCode, parseRecoveryCode, RecoveryCodeFormatError } from './shared/recovery-code.js';
+import { RECOVERY_CODE_INFO } from './proto-copy/labels.js';
+import { formatRecoveryCode, parseRecoveryCode, RecoveryCodeFormatError } from './proto-copy/recovery-code.js';
 import type { EnvelopeBody } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { hpkeOpen } from './hpke.js';

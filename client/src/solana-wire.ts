@@ -4,7 +4,7 @@
  * instructions for the PIN prompt, and to tell a transaction message from an
  * off-chain one.
  */
-import { equalBytes } from './shared/bytes.js';
+import { equalBytes } from './proto-copy/bytes.js';
 import { base58 } from '@scure/base';
 
 /** A legacy or v0 transaction message, read for structure (the header's numbers are not checked). */

@@ -43,7 +43,7 @@ test.each([
   ['enclave/src/x.ts', "import { v1 } from '@enclave-wallet/proto';"],
   ['host/src/x.ts', "import { v1 } from '@enclave-wallet/proto';"],
   ['host/src/x.ts', "import { EnclaveClient } from './enclave-client.js';"],
-  ['client/src/x.ts', "import { PIN_ENVELOPE_INFO } from './shared/labels.js';"],
+  ['client/src/x.ts', "import { PIN_ENVELOPE_INFO } from './proto-copy/labels.js';"],
   ['client/src/x.ts', "import { createWalletClient } from 'viem';"],
 ])('%s: %s is allowed', async (file, code) => {
   expect(await violations(file, code + '\nvoid 0;\n')).toEqual([]);

@@ -6,7 +6,7 @@
  * signature over the COSE Sig_structure, then the expected PCRs and nonce.
  * See docs/attestation.md. Runs in browsers and Node (no Node built-ins).
  */
-import { equalBytes, fromHex, toHex } from '../shared/bytes.js';
+import { equalBytes, fromHex, toHex } from '../proto-copy/bytes.js';
 import { p384 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CborError, CborTagged, decodeCbor, encodeCbor, type CborValue } from './cbor.js';

@@ -6,7 +6,7 @@
  * understand that is marked critical makes the certificate unusable
  * (RFC 5280 §4.2). Uses no Node built-ins.
  */
-import { toHex } from '../shared/bytes.js';
+import { toHex } from '../proto-copy/bytes.js';
 
 /** A certificate could not be parsed or is of a kind this verifier refuses. */
 export class CertificateError extends Error {

@@ -3,7 +3,7 @@
  * its own): hex in and out, a length check, and a comparison whose time does
  * not depend on where two equal-length inputs differ. Plain Uint8Array and no
  * Node built-ins, so the browser SDK uses the same code as the enclave (the
- * published SDK ships a verbatim copy: client/src/shared/, as labels.ts).
+ * published SDK ships a verbatim copy: client/src/proto-copy/, as labels.ts).
  */
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

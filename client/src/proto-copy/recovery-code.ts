@@ -8,7 +8,7 @@
  * O is read as 0, and I and L as 1. Shared by the SDK (checks before sealing)
  * and the enclave (checks after opening). Importable alone as
  * `@enclave-wallet/proto/recovery-code` (no protobuf code comes with it); the
- * SDK ships a verbatim copy (client/src/shared/, as labels.ts).
+ * SDK ships a verbatim copy (client/src/proto-copy/, as labels.ts).
  */
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

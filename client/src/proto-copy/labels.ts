@@ -3,7 +3,7 @@
  * defined once for both sides: the client seals with them, the enclave opens
  * with them. Importable alone as `@enclave-wallet/proto/labels` (no protobuf
  * code comes with it). The SDK, published on its own, ships a verbatim copy
- * (client/src/shared/, by client/scripts/sync-shared.mjs; a contract test
+ * (client/src/proto-copy/, by client/scripts/sync-proto-copy.mjs; a contract test
  * fails while the copy differs).
  */
 
