@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIssuer } from '@enclave-wallet/devtools';
-import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
+import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
+import { testStartupConfig } from './startup.js';
 import {
   Chains,
   createApp,
