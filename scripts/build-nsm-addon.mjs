@@ -20,14 +20,14 @@ export const NSM_SOURCE = join(ROOT, 'enclave/native/nsm.c');
 
 /** Where node_api.h is: given, next to this Node (the node images: /usr/local/include/node), or the distribution's. */
 export function nodeIncludeDir(given) {
-  const candidates = given ? [given] : [resolve(process.execPath, '../../include/node'), '/usr/include/node'];
+  const candidates = given ? [given] : [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node'];
   const found = candidates.find((dir) => existsSync(join(dir, 'node_api.h')));
   if (!found) throw new Error(`node_api.h not found in ${candidates.join(', ')}`);
   return found;
 }
 
 /** Compiles the addon to `out`; returns the compiler's command line. */
-export function buildNsmAddon(out, { include, cc = process.env.CC || 'cc' } = {}) {
+export function buildNsmAddon(out, { include } = {}) {
   mkdirSync(dirname(resolve(out)), { recursive: true });
   const args = [
     '-std=c11',
@@ -44,8 +44,8 @@ export function buildNsmAddon(out, { include, cc = process.env.CC || 'cc' } = {}
     resolve(out),
     NSM_SOURCE,
   ];
-  execFileSync(cc, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  return [cc, ...args];
+  execFileSync('cc', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  return ['cc', ...args];
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -442,7 +442,6 @@ describe('a wallet’s life', () => {
           }),
         })
         .catch((e: unknown) => e)) as EnclaveWalletError;
-      blob = last.sealedBlob ?? blob;
     }
     expect(last!.code).toBe('PIN_LOCKED');
     expect(last!.details.retryAfter).toBe(60);
