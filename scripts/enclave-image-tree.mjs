@@ -16,7 +16,7 @@
  *  - enclave/native/nsm.node, compiled here from enclave/native/nsm.c;
  *  - node_modules: the production dependencies of proto and enclave as the lock
  *    file places them (what `npm ci --omit=dev --workspace proto --workspace enclave`
- *    installs on linux-x64-glibc), minus what is only for building (BUILD_ONLY),
+ *    installs on linux-x64-glibc), minus what is only for building (BUILD_ONLY) or for browsers (BROWSER_ONLY),
  *    with @aws-sdk/credential-provider-node replaced (REPLACED), and pruned
  *    (no source maps, TypeScript sources or declarations, C sources or other platforms’ binaries);
  *  - node-vsock's binary replaced by the one built from source, when given.
@@ -40,6 +40,13 @@ export const IMAGE_WORKSPACES = ['proto', 'enclave'];
  */
 export const BUILD_ONLY = ['cross-env', 'node-addon-api'];
 /**
+ * Dependencies of the AWS SDK that only its browser build loads: bowser (the
+ * browser user agent, required lazily by that provider alone) and the fetch
+ * HTTP handler (the browser runtime configuration). In Node the SDK uses
+ * @smithy/node-http-handler and the Node user agent.
+ */
+export const BROWSER_ONLY = ['bowser', '@smithy/fetch-http-handler'];
+/**
  * Packages replaced by a file of ours: the KMS client requires
  * @aws-sdk/credential-provider-node for its default credential chain (files,
  * SSO, a credential_process command, web identity, IMDS, HTTP), which the
@@ -62,7 +69,7 @@ export function imagePackages(lock) {
   const packages = lock.packages;
   const keep = new Map(); // lock path -> entry
   const visit = (from, name, optional) => {
-    if (BUILD_ONLY.includes(name)) return;
+    if (BUILD_ONLY.includes(name) || BROWSER_ONLY.includes(name)) return;
     // Node's resolution over the lock's layout: from/node_modules/name, then each enclosing package's node_modules.
     for (let dir = from; ;) {
       const path = (dir ? `${dir}/` : '') + `node_modules/${name}`;

@@ -32,12 +32,10 @@ const ALLOWED_PACKAGES = [
   '@scure/base',
   '@scure/bip39',
   '@smithy/core',
-  '@smithy/fetch-http-handler',
   '@smithy/node-http-handler',
   '@smithy/signature-v4',
   '@smithy/types',
   'argon2',
-  'bowser',
   'long',
   'micro-eth-signer',
   'micro-packed',
@@ -141,23 +139,31 @@ test('no source maps, declarations, TypeScript, C sources or other platforms’ 
   );
 });
 
-test('no AWS credential provider: the stand-in for the default chain fails, and explicit credentials (what the enclave uses) work', () => {
+test('no AWS credential provider: the stand-in for the default chain fails, explicit credentials (what the enclave uses) work, and a KMS call goes out', () => {
   expect(files.filter((f) => /credential-provider-(?!node\/)|token-providers|nested-clients/.test(f))).toEqual([]);
   expect(readFileSync(join(tree, 'node_modules/@aws-sdk/credential-provider-node/index.js'), 'utf8')).toBe(
     readFileSync(join(repo, 'enclave/image/credential-provider-node/index.js'), 'utf8'),
   );
+  // And a whole KMS call through the pruned SDK (serialisation, user agent, signing, the Node HTTP handler), to a closed port.
   const probe = `
-    const { KMSClient } = require('@aws-sdk/client-kms');
+    const { KMSClient, GenerateRandomCommand } = require('@aws-sdk/client-kms');
     (async () => {
-      const explicit = await new KMSClient({ region: 'eu-west-1', credentials: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 's' }) }).config.credentials();
+      const credentials = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 's' });
+      const explicit = await new KMSClient({ region: 'eu-west-1', credentials }).config.credentials();
       let chain;
       try { await new KMSClient({ region: 'eu-west-1' }).config.credentials(); chain = 'resolved'; } catch (err) { chain = err.message; }
-      console.log(JSON.stringify({ explicit: explicit.accessKeyId, chain }));
+      let call;
+      try {
+        await new KMSClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:9', credentials, maxAttempts: 1 }).send(new GenerateRandomCommand({ NumberOfBytes: 32 }));
+        call = 'answered';
+      } catch (err) { call = err.code ?? err.name; }
+      console.log(JSON.stringify({ explicit: explicit.accessKeyId, chain, call }));
     })();`;
   const run = spawnSync(process.execPath, ['-e', probe], { cwd: join(tree, 'enclave'), encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
   expect(JSON.parse(run.stdout)).toEqual({
     explicit: 'AKIDEXAMPLE',
     chain: 'the enclave has no default AWS credential chain: credentials come from the host at init',
+    call: 'ECONNREFUSED',
   });
 });
 
