@@ -328,7 +328,7 @@ describe('the app side', () => {
     expect(detail.provider).toBe(conn.provider);
     expect(detail.info.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(detail.info).toMatchObject({ name: 'Enclave Wallet', rdns: 'org.enclave-wallet' });
-    expect(detail.info.icon).toMatch(/^data:image\/svg\+xml;base64,/);
+    expect(detail.info.icon).toMatch(/^data:image\/svg\+xml,%3Csvg%20/);
     expect(Object.isFrozen(detail)).toBe(true);
   });
 

@@ -230,7 +230,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(found.info.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(found.info.name).toBe('Enclave Wallet');
     expect(found.info.rdns).toBe('org.enclave-wallet');
-    expect(found.info.icon).toMatch(/^data:image\/svg\+xml;base64,/);
+    expect(found.info.icon).toMatch(/^data:image\/svg\+xml,%3Csvg%20/);
     expect(found.accounts).toEqual([evmAddress]);
   });
 
@@ -331,6 +331,33 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await frame().locator('#pin-cancel').click();
     expect(await page.evaluate(() => (window as never as { signed: Promise<unknown> }).signed)).toEqual({ code: 4001, name: 'ProviderRpcError' });
   });
+
+  test('popup mode: where no frame can be shown, the same calls go to the frame in a popup window', async () => {
+    const popupPromise = page.waitForEvent('popup');
+    const connecting = page.evaluate(async (walletOrigin) => {
+      const p = await (window as never as { sdk: { connectWallet(o: unknown): Promise<{ mode: string }> } }).sdk.connectWallet({ walletOrigin, mode: 'popup' });
+      (window as never as { p: unknown }).p = p;
+      return p.mode;
+    }, frameOrigin);
+    const popup = await popupPromise;
+    expect(await connecting).toBe('popup');
+    expect(new URL(popup.url()).origin).toBe(frameOrigin);
+    const listed = await page.evaluate(async (issuer) => {
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'frame@example.com' }),
+      });
+      const { id_token } = (await res.json()) as { id_token: string };
+      const p = (window as never as { p: { login(t: string): Promise<unknown>; listWallets(): Promise<Array<{ accounts: Array<{ address: string }> }>> } }).p;
+      await p.login(id_token);
+      return (await p.listWallets()).map((w) => w.accounts.map((a) => a.address));
+    }, `http://127.0.0.1:${ports.DEV_ISSUER_PORT}`);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toContain(evmAddress);
+    await page.evaluate(() => (window as never as { p: { close(): void } }).p.close());
+    await popup.waitForEvent('close');
+  }, 30_000);
 
   test('a page of an origin not in APP_ORIGINS cannot embed the frame, and a frame it opens ignores its messages', async () => {
     const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });

@@ -66,10 +66,8 @@ export interface WalletConnection {
 const DEFAULT_INFO = {
   name: 'Enclave Wallet',
   rdns: 'org.enclave-wallet',
-  // A small square mark (SVG), as EIP-6963 asks: a data URI.
-  icon:
-    'data:image/svg+xml;base64,' +
-    'PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA5NiA5NiI+PHJlY3Qgd2lkdGg9Ijk2IiBoZWlnaHQ9Ijk2IiByeD0iMjAiIGZpbGw9IiM1YjhjZmYiLz48cGF0aCBkPSJNMjggNDJ2LThhMjAgMjAgMCAwIDEgNDAgMHY4IiBzdHJva2U9IiNmZmYiIHN0cm9rZS13aWR0aD0iOCIgZmlsbD0ibm9uZSIvPjxyZWN0IHg9IjIyIiB5PSI0MiIgd2lkdGg9IjUyIiBoZWlnaHQ9IjM2IiByeD0iNiIgZmlsbD0iI2ZmZiIvPjwvc3ZnPg==',
+  // A small square mark (SVG), as EIP-6963 asks: a data URI (RFC 2397).
+  icon: "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20viewBox='0%200%2096%2096'%3E%3Crect%20width='96'%20height='96'%20rx='20'%20fill='%235b8cff'/%3E%3Cpath%20d='M28%2042v-8a20%2020%200%200%201%2040%200v8'%20stroke='%23fff'%20stroke-width='8'%20fill='none'/%3E%3Crect%20x='22'%20y='42'%20width='52'%20height='36'%20rx='6'%20fill='%23fff'/%3E%3C/svg%3E",
 };
 
 /** An error of the app side, with a stable code. */
