@@ -108,8 +108,11 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       stdio: ['ignore', 'ignore', 'inherit'],
       detached: true,
     });
+    let exited: number | null | undefined;
+    launcher.once('exit', (code) => (exited = code));
     let ready = false;
-    for (let i = 0; i < 600 && !ready; i++) {
+    // Up to two minutes: the machine may be shared and busy.
+    for (let i = 0; i < 1200 && !ready && exited === undefined; i++) {
       ready =
         (await fetch(`http://127.0.0.1:${ports.HOST_PORT}/readyz`).then(
           (r) => r.status === 200,
@@ -121,7 +124,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
         ));
       if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
-    if (!ready) throw new Error('the local stack did not come up');
+    if (!ready) throw new Error(`the local stack did not come up${exited !== undefined ? ` (the launcher exited ${exited}; see its log above)` : ''}`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => {
@@ -130,7 +133,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.goto(`${appOrigin}/`);
     await page.locator('html[data-sdk="ready"]').waitFor({ state: 'attached' });
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     app?.server.close();
@@ -194,6 +197,9 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(await frame().locator('#pin-title').textContent()).toBe('Choose a PIN for your new wallet');
     expect(await frame().locator('#origin').textContent()).toBe(`· for ${appOrigin}`);
     await page.screenshot({ path: `${artifacts}frame-desktop-new-pin.png` });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${artifacts}frame-phone-new-pin.png` });
+    await page.setViewportSize({ width: 1280, height: 800 });
     // A weak PIN is refused on the pad, before anything is sent.
     for (const d of '111111') await frame().locator(`[data-digit="${d}"]`).click();
     await frame().locator('#pin-ok').click();
@@ -205,6 +211,9 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       .waitFor();
     recoveryCode = (await frame().locator('#recovery-code').textContent())!;
     await page.screenshot({ path: `${artifacts}frame-desktop-recovery-code.png` });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${artifacts}frame-phone-recovery-code.png` });
+    await page.setViewportSize({ width: 1280, height: 800 });
     await frame().locator('#code-written').click();
     const wallet = (await page.evaluate(() => (window as never as { created: Promise<unknown> }).created)) as {
       walletId: string;
