@@ -21,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type FrameLocator, type Page } from 'playwright-core';
 import { createPublicClient, http, parseEther, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { base58 } from '@scure/base';
 import { freePort } from '../support/ports.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -321,6 +323,24 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(seen.text).not.toContain(recoveryCode);
     expect(consoleErrors).toEqual([]);
   }, 60_000);
+
+  test('the Solana signer: a message signed in the frame with the PIN, the signature checked with ed25519', async () => {
+    const address = await page.evaluate(async () => {
+      const w = window as never as {
+        w: { solanaSigner(): Promise<{ address: string; signMessage(m: Uint8Array): Promise<Uint8Array> }> };
+        sol: Promise<number[]>;
+      };
+      const signer = await w.w.solanaSigner();
+      w.sol = signer.signMessage(new TextEncoder().encode('hello from the app')).then((s) => Array.from(s));
+      return signer.address;
+    });
+    await frame().locator('#pin-summary').waitFor({ state: 'visible' });
+    expect(await frame().locator('#pin-summary dd').first().textContent()).toBe('Sign a message (Solana)');
+    await pad(PIN);
+    const signature = Uint8Array.from((await page.evaluate(() => (window as never as { sol: Promise<number[]> }).sol)) as number[]);
+    expect(signature).toHaveLength(64);
+    expect(ed25519.verify(signature, new TextEncoder().encode('hello from the app'), base58.decode(address))).toBe(true);
+  }, 30_000);
 
   test('cancel on the PIN pad: the dapp gets EIP-1193 4001 and nothing is signed', async () => {
     await page.evaluate((other) => {
