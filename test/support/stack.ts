@@ -64,6 +64,8 @@ export async function startStack(
     /** Load balancers trusted in front (X-Forwarded-For), and the caps of AppDependencies (defaults otherwise). */
     trustProxyHops?: number;
     caps?: Pick<AppDependencies, 'maxWalletsPerUser' | 'maxAccountsPerWallet' | 'attestation'>;
+    /** FRAME_ORIGIN: the one browser origin the API answers CORS for. */
+    frameOrigin?: string;
   } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
@@ -105,6 +107,7 @@ export async function startStack(
       ...(options.trustProxyHops ? { trustProxyHops: options.trustProxyHops } : {}),
       ...options.caps,
       ...(demo ? { demo } : {}),
+      ...(options.frameOrigin ? { frameOrigin: options.frameOrigin } : {}),
     });
     const http = app.listen(port, '127.0.0.1');
     await new Promise((r) => http.once('listening', r));
