@@ -1,29 +1,57 @@
-# The enclave image: what nitro-cli measures into PCR0. Reproducible: the base
-# is pinned by digest, dependencies come from the lock file only, only the
-# proto and enclave workspaces go in, and file times are normalised so the
-# same commit gives the same layers. It runs the enclave in nitro mode on vsock
-# and needs no network at run time (KMS and the guard table are reached through vsock-proxy).
+# The enclave image: what nitro-cli measures into PCR0. Reproducible: the bases
+# are pinned by digest, the C compiler comes from a dated Debian snapshot,
+# node-vsock is built from source at a pinned commit, dependencies come from the
+# lock file only, and the image's file tree is made by one script
+# (scripts/enclave-image-tree.mjs: the proto and enclave workspaces' JavaScript,
+# our NSM binding compiled from enclave/native/nsm.c, the production packages
+# pruned, every file time 0) that test/contract/enclave-image.test.ts runs and
+# checks against an allow-list without Docker. It runs the enclave in nitro
+# mode on vsock and needs no network at run time (KMS and the guard table are
+# reached through vsock-proxy).
 #
 # Build: nitro/build-enclave.sh (docker build, then nitro-cli build-enclave).
 # To move to a newer Node LTS, replace the digest with the one of
 # `docker buildx imagetools inspect node:24-bookworm-slim` and publish the new PCRs.
 
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:d6aa754f16b3197301076f047b5def2f02ea1dbbc2ca920407d46d7ec7f87b20
+ARG RUST_IMAGE=rust:1.83-slim-bookworm@sha256:540c902e99c384163b688bbd8b5b8520e94e7731b27f7bd0eaa56ae1960627ab
+
+# node-vsock (the host ⇄ enclave transport's native part), from source: its npm
+# package is a prebuilt binary. Pinned by commit (git checks the id against the
+# content). Its crate versions are pinned once nitro/node-vsock/Cargo.lock is
+# committed (see nitro/node-vsock/README.md); until then cargo resolves them.
+FROM ${RUST_IMAGE} AS vsock
+ARG NODE_VSOCK_REPO=https://github.com/wei-rong-1/node-vsock.git
+ARG NODE_VSOCK_COMMIT=0d6faa637e940af9f54982a8653b2c6be1bd007f
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+RUN git init -q . && git fetch -q --depth 1 "${NODE_VSOCK_REPO}" "${NODE_VSOCK_COMMIT}" && git checkout -q --detach FETCH_HEAD \
+ && test "$(git rev-parse HEAD)" = "${NODE_VSOCK_COMMIT}"
+COPY nitro/node-vsock/ /pinned/
+RUN locked=""; if [ -f /pinned/Cargo.lock ]; then cp /pinned/Cargo.lock . && locked=--locked; fi \
+ && RUSTFLAGS="--remap-path-prefix=/src=. --remap-path-prefix=${CARGO_HOME}=/cargo" cargo build --release ${locked} \
+ && sha256sum Cargo.lock \
+ && cp target/release/libnode_vsock.so /node-vsock.linux-x64-gnu.node && strip /node-vsock.linux-x64-gnu.node
 
 FROM ${NODE_IMAGE} AS build
+# A C compiler for the NSM binding, from a dated snapshot of Debian (the same commit, the same compiler).
+ARG DEBIAN_SNAPSHOT=20261201T000000Z
+RUN printf 'Types: deb\nURIs: http://snapshot.debian.org/archive/debian/%s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "${DEBIAN_SNAPSHOT}" \
+      > /etc/apt/sources.list.d/debian.sources \
+ && apt-get -o Acquire::Check-Valid-Until=false update -qq \
+ && apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY proto/package.json proto/
 COPY enclave/package.json enclave/
-# Dev dependencies (TypeScript) for the build stage only; install scripts stay off.
+# proto's and enclave's dependencies as the lock file places them, with TypeScript to compile; install scripts stay off.
 RUN npm ci --include-workspace-root --workspace proto --workspace enclave --ignore-scripts
 COPY proto/ proto/
 COPY enclave/ enclave/
-RUN npx tsc -b enclave \
- && rm -rf node_modules \
- && npm ci --omit=dev --workspace proto --workspace enclave --ignore-scripts \
- && find /app -exec touch -h -d @0 {} +
+COPY scripts/enclave-image-tree.mjs scripts/build-nsm-addon.mjs scripts/
+COPY --from=vsock /node-vsock.linux-x64-gnu.node /native/
+RUN npx tsc -b enclave && node scripts/enclave-image-tree.mjs /image --vsock-addon /native/node-vsock.linux-x64-gnu.node
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
@@ -46,12 +74,6 @@ RUN test -n "${KMS_KEY_ID}" && test -n "${GUARD_TABLE_ARN}" \
 ENV ENCLAVE_KMS_KEY_ID=${KMS_KEY_ID} \
     ENCLAVE_GUARD_TABLE=${GUARD_TABLE_ARN} \
     ENCLAVE_AWS_FIPS=${AWS_FIPS}
-COPY --from=build /app/package.json /app/package-lock.json ./
-COPY --from=build /app/node_modules node_modules
-COPY --from=build /app/proto/package.json proto/package.json
-COPY --from=build /app/proto/dist proto/dist
-COPY --from=build /app/proto/generated proto/generated
-COPY --from=build /app/enclave/package.json enclave/package.json
-COPY --from=build /app/enclave/dist enclave/dist
+COPY --from=build /image /app
 USER node
 CMD ["node", "enclave/dist/main.cjs"]

@@ -2,7 +2,7 @@
 // `npm run drill:restore`: the backup-and-restore drill of docs/operations.md, played on a local stack.
 // It starts the stack (scripts/start.mjs, no chains) on DATA_DIR (default: a new folder under the system's
 // temporary directory) and on free ports (or HOST_PORT, ENCLAVE_PORT, LOCAL_KMS_PORT, DYNAMODB_PORT,
-// DEV_ISSUER_PORT), creates a wallet, and then, with the stack stopped each time the tables are touched (as
+// DEV_ISSUER_PORT, FRAME_PORT), creates a wallet, and then, with the stack stopped each time the tables are touched (as
 // production stops its hosts for a restore):
 //   1. backs up both tables together (a consistent export of the wallet table and the guard table to
 //      DATA_DIR/backups/<name>/, standing for DynamoDB point-in-time recovery to one timestamp);
@@ -46,6 +46,7 @@ const ports = {
   LOCAL_KMS_PORT: process.env.LOCAL_KMS_PORT ?? (await freePort()),
   DYNAMODB_PORT: process.env.DYNAMODB_PORT ?? (await freePort()),
   DEV_ISSUER_PORT: process.env.DEV_ISSUER_PORT ?? (await freePort()),
+  FRAME_PORT: process.env.FRAME_PORT ?? (await freePort()),
 };
 const dataDir = resolve(process.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'enclave-wallet-drill-')));
 const walletTable = process.env.DYNAMODB_TABLE ?? 'enclave-wallet';

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The local stack launcher (`npm start`): starts the DynamoDB-compatible store
 // (dynalite), the local KMS endpoint, the dev OIDC issuer, a local EVM node
-// (anvil, unless LOCAL_CHAIN=0), the enclave process (simulated NSM) and the
-// host, prints where each listens,
+// (anvil, unless LOCAL_CHAIN=0), the enclave process (simulated NSM), the
+// host and the wallet frame's static server (its own origin, http://localhost:8081:
+// docs/frame.md), prints where each listens,
 // restarts the enclave if it dies (the host reconnects and re-initialises it
 // by itself), and stops everything on Ctrl-C. Data lives under .data/.
 // Before starting anything it checks that every port is free (and says which
@@ -31,6 +32,10 @@ const dynamoPort = env.DYNAMODB_PORT ?? '8000';
 const issuerPort = env.DEV_ISSUER_PORT ?? '9090';
 const chainPort = env.LOCAL_CHAIN_PORT ?? '8545';
 const solanaPort = env.LOCAL_SOLANA_PORT ?? '8899';
+const framePort = env.FRAME_PORT ?? '8081';
+// The wallet frame's origin (the host answers CORS for it alone) and the apps that may embed it (APP_ORIGINS).
+const frameOrigin = `http://localhost:${framePort}`;
+const appOrigins = env.APP_ORIGINS ?? 'http://localhost:3000,http://127.0.0.1:3000';
 const localChain = env.LOCAL_CHAIN !== '0';
 const shutdownTimeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? '10000');
 // Where the local stack keeps its data (DATA_DIR; default .data).
@@ -69,6 +74,7 @@ const ports = [
   { port: kmsPort, name: 'the local KMS', variable: 'LOCAL_KMS_PORT' },
   { port: dynamoPort, name: 'the DynamoDB-compatible store', variable: 'DYNAMODB_PORT' },
   { port: issuerPort, name: 'the dev OIDC issuer', variable: 'DEV_ISSUER_PORT' },
+  { port: framePort, name: 'the wallet frame', variable: 'FRAME_PORT' },
   ...(localChain
     ? [
         { port: chainPort, name: 'the local EVM node', variable: 'LOCAL_CHAIN_PORT' },
@@ -141,7 +147,7 @@ const portFree = (port) =>
   });
 
 const otherPorts =
-  'choose other ports (HOST_PORT, ENCLAVE_PORT, LOCAL_KMS_PORT, DYNAMODB_PORT, DEV_ISSUER_PORT, LOCAL_CHAIN_PORT, LOCAL_SOLANA_PORT: docs/configuration.md) and another DATA_DIR';
+  'choose other ports (HOST_PORT, ENCLAVE_PORT, LOCAL_KMS_PORT, DYNAMODB_PORT, DEV_ISSUER_PORT, LOCAL_CHAIN_PORT, LOCAL_SOLANA_PORT, FRAME_PORT: docs/configuration.md) and another DATA_DIR';
 if (existsSync(lockFile)) {
   let held;
   try {
@@ -236,7 +242,7 @@ async function stop(code = 0) {
   const grace = shutdownTimeoutMs + 2000;
   await stopChild('host', grace);
   await stopChild('enclave', grace);
-  await Promise.all(['anvil', 'local-solana', 'dev-oidc', 'local-kms', 'dynamodb'].map((n) => stopChild(n, 5000)));
+  await Promise.all(['frame', 'anvil', 'local-solana', 'dev-oidc', 'local-kms', 'dynamodb'].map((n) => stopChild(n, 5000)));
   process.exit(code);
 }
 process.on('exit', () => {
@@ -336,10 +342,10 @@ async function checkKmsKeyKept() {
 
 try {
   run('dynamodb', 'devtools/dist/dynamo/main.js', { restart: false });
-  // The host's demo page asks the dev issuer for tokens from the browser.
+  // The host's demo page, and the apps of APP_ORIGINS, ask the dev issuer for tokens from the browser.
   run('dev-oidc', 'devtools/dist/oidc/main.js', {
     restart: false,
-    extraEnv: { DEV_ISSUER_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` },
+    extraEnv: { DEV_ISSUER_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort},${appOrigins}` },
   });
   if (localChain) {
     if (!existsSync(anvilBin)) throw new Error('anvil is not installed (npm package @foundry-rs/anvil-linux-amd64); set LOCAL_CHAIN=0 to run without a chain');
@@ -352,7 +358,7 @@ try {
     });
     run('local-solana', 'devtools/dist/solana/main.js', {
       restart: false,
-      extraEnv: { LOCAL_SOLANA_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort}` },
+      extraEnv: { LOCAL_SOLANA_CORS_ORIGINS: `http://127.0.0.1:${hostPort},http://localhost:${hostPort},${frameOrigin}` },
     });
   }
   await checkKmsKeyKept();
@@ -400,6 +406,7 @@ try {
       GUARD_TABLE: LOCAL_GUARD_TABLE,
       GUARD_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
       GUARD_CREDENTIALS_CIPHERTEXT: guardCiphertext,
+      FRAME_ORIGIN: frameOrigin,
       ...(localChain
         ? {
             LOCAL_CHAIN_RPC: `http://127.0.0.1:${chainPort}`,
@@ -411,6 +418,23 @@ try {
     },
   });
   await waitForPort(hostPort, 'the host');
+  // The wallet frame: static files on an origin of their own, never served by the host (docs/frame.md).
+  run('frame', 'devtools/dist/frame/main.js', {
+    restart: false,
+    extraEnv: {
+      FRAME_PORT: framePort,
+      APP_ORIGINS: appOrigins,
+      FRAME_API_URL: `http://127.0.0.1:${hostPort}`,
+      FRAME_DEV_ROOT: join(env.ENCLAVE_DEV_CA_DIR, 'root.der'),
+      ...(localChain
+        ? {
+            FRAME_EVM: JSON.stringify({ chainId: 31337, rpcUrl: `http://127.0.0.1:${chainPort}` }),
+            FRAME_SOLANA: JSON.stringify({ cluster: 'localnet', rpcUrl: `http://127.0.0.1:${solanaPort}` }),
+          }
+        : {}),
+    },
+  });
+  await waitForPort(framePort, 'the wallet frame');
   // Ours, not something that took the port meanwhile: the host process is still up and answers as the host.
   const health = await fetch(`http://127.0.0.1:${hostPort}/healthz`).then(
     (r) => r.json(),
@@ -428,6 +452,7 @@ try {
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
   demo page     http://127.0.0.1:${hostPort}/demo   (log in, PIN pad, sign, send ETH and SOL on the local chains)
+  wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})
   enclave       ${env.ENCLAVE_LISTEN}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})

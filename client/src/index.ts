@@ -24,6 +24,15 @@ export {
   type Wallet,
 } from './client.js';
 export { EnclaveWalletApiError } from './errors.js';
+export {
+  connectWallet,
+  WalletFrameError,
+  type ConnectWalletOptions,
+  type Eip6963ProviderInfo,
+  type FrameSolanaSigner,
+  type WalletConnection,
+} from './frame/app.js';
+export { parseOrigins } from './frame/messages.js';
 export { checkRecoveryCode, RECOVERY_CODE_INFO, type Factor, type FactorInfo } from './factors.js';
 export {
   newRecipientKey,

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-const BUDGET_GZIP_BYTES = 50_000;
+const BUDGET_GZIP_BYTES = 52_000;
 const file = (name: string): string => readFileSync(new URL(`../dist/browser/${name}`, import.meta.url), 'utf8');
 
 test('the browser entry imports no Node built-in and leaves viem to the app', () => {

@@ -7,3 +7,4 @@ export { LOCAL_WALLET_KEY_POLICY } from './kms/local-key.js';
 export { ensureGuardTable, encryptGuardCredentials, prepareLocalGuard, LOCAL_GUARD_CREDENTIALS, LOCAL_GUARD_TABLE } from './guard.js';
 export { LocalSolana, TOKEN_PROGRAM, type LocalSolanaOptions } from './solana/server.js';
 export { SimulatedNsm, measureCode, loadOrCreateDevCa, readDevRoot, type SimulatedNsmOptions } from './nsm/index.js';
+export { FrameServer, frameContentSecurityPolicy, type FrameServerOptions } from './frame/server.js';

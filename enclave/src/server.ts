@@ -5,7 +5,7 @@
  * INTERNAL_ERROR.
  */
 import { startRpcServer, type Handlers, type RpcServer } from '@enclave-wallet/proto';
-import { loadStartupConfig, type StartupConfig } from './config.js';
+import type { StartupConfig } from './config.js';
 import { EnvelopeKey } from './envelope/hpke.js';
 import type { Logger } from './log.js';
 import { createPlatform } from './platform/index.js';
@@ -28,11 +28,6 @@ export async function createEnclaveService(startup: StartupConfig, platform?: Pl
     platform: platform ?? (await createPlatform({ mode: startup.mode, devCaDir: startup.devCaDir })),
     envelopeKey: await EnvelopeKey.generate(),
   });
-}
-
-/** A simulated-mode service for tests and local tools, with its dev CA under `devCaDir`. */
-export function testStartupConfig(devCaDir: string): StartupConfig {
-  return loadStartupConfig({ ENCLAVE_PLATFORM: 'simulated', ENCLAVE_DEV_CA_DIR: devCaDir });
 }
 
 /** The enclave's server: the RPC server, and what a graceful stop needs. */

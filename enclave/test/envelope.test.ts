@@ -7,6 +7,7 @@ import { CipherSuite, HkdfSha256 } from '@hpke/core';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { hpkeOpen, hpkeSeal, wireOf } from '../../test/support/hpke-reference.js';
+import { envelopeKeyFromRaw } from './support/envelope-key.js';
 import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
 import { disposeEnvelope, isTrivialPin, openPinEnvelope, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
 
@@ -17,7 +18,7 @@ const ADDRESS = '0x9858EfFD232B4033E47d90003D41EC34EcaEda94';
 const SOL = 'HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk';
 
 test('RFC 9180 A.2.1: the enclave opens the published ciphertext', async () => {
-  const key = await EnvelopeKey.fromRawKeys(
+  const key = envelopeKeyFromRaw(
     h('8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb'),
     h('4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a'),
   );

@@ -304,7 +304,7 @@ describe('Sealer', () => {
       const err = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
       expect(err.code).toBe('PIN_INVALID');
       expect(err.details.attemptsLeft).toBe(5 - i);
-      expect(err.sealedBlob).toBeUndefined();
+      expect(err.toProto()).not.toHaveProperty('sealedBlob');
       expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ counted: i, failures: i });
     }
     const fifth = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));

@@ -61,6 +61,8 @@ export interface AppDependencies {
    * second (ATTESTATION_RATE; applied with the rate limits).
    */
   attestation?: { concurrency?: number; ratePerSecond?: number };
+  /** FRAME_ORIGIN: the wallet frame's origin, the only browser origin answered with CORS headers (docs/frame.md). */
+  frameOrigin?: string;
 }
 
 export function createApp(deps: AppDependencies): express.Express {
@@ -73,6 +75,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(helmet());
+  if (deps.frameOrigin) app.use(cors(deps.frameOrigin));
   if (deps.drain) app.use(deps.drain.middleware());
   app.use((req: Request, res: Response, next: NextFunction) => {
     const requestId = randomUUID();
@@ -122,4 +125,27 @@ export function createApp(deps: AppDependencies): express.Express {
   // Middleware errors.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendFailure(res, err));
   return app;
+}
+
+/**
+ * CORS for the wallet frame's origin only (docs/api.md, docs/frame.md): a request whose Origin is `frameOrigin`
+ * gets Access-Control-Allow-Origin naming it (never `*`, never credentials: the API takes bearer tokens, not
+ * cookies); a preflight from it is answered 204 here, before the rate limits and the routes. Any other origin
+ * gets no CORS header, so a browser keeps its page from reading the answer.
+ */
+export function cors(frameOrigin: string): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, res, next) => {
+    res.vary('Origin');
+    if (req.headers.origin !== frameOrigin) return next();
+    res.setHeader('access-control-allow-origin', frameOrigin);
+    res.setHeader('access-control-expose-headers', 'x-request-id, retry-after');
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      res.setHeader('access-control-allow-methods', 'GET, POST');
+      res.setHeader('access-control-allow-headers', 'authorization, content-type, accept');
+      res.setHeader('access-control-max-age', '600');
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
 }

@@ -46,6 +46,8 @@ export interface HostConfig {
   /** Fresh attestation documents per second and at once, per host (ATTESTATION_RATE, ATTESTATION_CONCURRENCY). */
   attestationRate: number;
   attestationConcurrency: number;
+  /** FRAME_ORIGIN: the wallet frame's origin (docs/frame.md), the one browser origin the API answers CORS for; unset: none. */
+  frameOrigin: string | undefined;
 }
 
 /** Defaults of the caps (docs/configuration.md). */
@@ -117,6 +119,7 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
   const maxAccountsPerWallet = int('MAX_ACCOUNTS_PER_WALLET', env.MAX_ACCOUNTS_PER_WALLET, HOST_LIMIT_DEFAULTS.maxAccountsPerWallet, 3, 1000);
   const attestationRate = int('ATTESTATION_RATE', env.ATTESTATION_RATE, HOST_LIMIT_DEFAULTS.attestationRate, 1, 10_000);
   const attestationConcurrency = int('ATTESTATION_CONCURRENCY', env.ATTESTATION_CONCURRENCY, HOST_LIMIT_DEFAULTS.attestationConcurrency, 1, 64);
+  const frameOrigin = env.FRAME_ORIGIN ? parseFrameOrigin(env.FRAME_ORIGIN, problems) : undefined;
   const poolSize = Number(env.ENCLAVE_POOL_SIZE ?? '2');
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) problems.push('ENCLAVE_POOL_SIZE must be 1 to 64');
   let chains: ChainConfig[] = [];
@@ -164,5 +167,21 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     maxAccountsPerWallet,
     attestationRate,
     attestationConcurrency,
+    frameOrigin,
   };
+}
+
+/** One origin, `scheme://host[:port]` (http or https; no path, no wildcard), normalised as browsers send it. */
+function parseFrameOrigin(text: string, problems: string[]): string | undefined {
+  const problem = 'FRAME_ORIGIN must be one origin, https://host[:port] (http only for localhost), without a path or a wildcard';
+  try {
+    const url = new URL(text.trim());
+    const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+    if (text.includes('*') || text.includes(',') || url.pathname !== '/' || url.search || url.hash || url.username || url.password) throw new Error();
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) throw new Error();
+    return url.origin;
+  } catch {
+    problems.push(problem);
+    return undefined;
+  }
 }

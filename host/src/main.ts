@@ -98,6 +98,7 @@ try {
     maxAccountsPerWallet: config.maxAccountsPerWallet,
     attestation: { concurrency: config.attestationConcurrency, ratePerSecond: config.attestationRate },
     ...(config.demo ? { demo: config.demo } : {}),
+    ...(config.frameOrigin ? { frameOrigin: config.frameOrigin } : {}),
   });
   // The chains by name only: an RPC URL may carry an API key.
   // Timeouts of seconds and a cap on connections per client address (server.ts).

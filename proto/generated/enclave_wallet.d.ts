@@ -489,8 +489,8 @@ export namespace enclavewallet {
             retryAfterSeconds: number;
 
             /**
-             * Not set by this enclave version (attempts are counted in the guard
-             * table); older enclaves sent the blob carrying a failed attempt here.
+             * Never set, and ignored on reading: attempts are counted in the guard
+             * table. Enclaves before it sent the blob carrying a failed attempt here.
              */
             sealedBlob: Uint8Array;
 
@@ -573,8 +573,8 @@ export namespace enclavewallet {
                 retryAfterSeconds?: (number|null);
 
                 /**
-                 * Not set by this enclave version (attempts are counted in the guard
-                 * table); older enclaves sent the blob carrying a failed attempt here.
+                 * Never set, and ignored on reading: attempts are counted in the guard
+                 * table. Enclaves before it sent the blob carrying a failed attempt here.
                  */
                 sealedBlob?: (Uint8Array|null);
 

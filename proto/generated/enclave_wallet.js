@@ -1728,8 +1728,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {string|null} [message] Human-readable detail for logs and API answers. Never contains a secret.
              * @property {number|null} [attemptsLeft] With PIN_INVALID: attempts left before the wallet locks.
              * @property {number|null} [retryAfterSeconds] With PIN_LOCKED: seconds until the next attempt is allowed.
-             * @property {Uint8Array|null} [sealedBlob] Not set by this enclave version (attempts are counted in the guard
-             * table); older enclaves sent the blob carrying a failed attempt here.
+             * @property {Uint8Array|null} [sealedBlob] Never set, and ignored on reading: attempts are counted in the guard
+             * table. Enclaves before it sent the blob carrying a failed attempt here.
              * @property {string|null} [expected] With a *_MISMATCH code: what the enclave expected (never a secret).
              * @property {string|null} [actual] With a *_MISMATCH code: what it got instead (never a secret).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -1796,8 +1796,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
             Error.prototype.retryAfterSeconds = 0;
 
             /**
-             * Not set by this enclave version (attempts are counted in the guard
-             * table); older enclaves sent the blob carrying a failed attempt here.
+             * Never set, and ignored on reading: attempts are counted in the guard
+             * table. Enclaves before it sent the blob carrying a failed attempt here.
              * @member {Uint8Array} sealedBlob
              * @memberof enclavewallet.v1.Error
              * @instance

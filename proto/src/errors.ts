@@ -38,10 +38,8 @@ export function isErrorCodeName(name: unknown): name is ErrorCodeName {
   return typeof name === 'string' && CODE_NAMES.has(name);
 }
 
-/** What an error carries besides its code and message: details for the caller, a blob from an older enclave, its cause. */
+/** What an error carries besides its code and message: details for the caller, its cause. */
 export interface EnclaveWalletErrorOptions extends ErrorDetails {
-  /** From enclaves before the guard table: a re-sealed blob that recorded a failed attempt. */
-  sealedBlob?: Uint8Array;
   /** What caused it (kept for logs; never sent to a peer). */
   cause?: unknown;
 }
@@ -59,18 +57,12 @@ export class EnclaveWalletError extends Error {
   readonly code: ErrorCodeName;
   /** Non-secret details for the caller. */
   readonly details: Readonly<ErrorDetails>;
-  /**
-   * A re-sealed wallet blob that came with the error (a failed PIN attempt
-   * was recorded in it). Opaque; the host must store it.
-   */
-  readonly sealedBlob: Uint8Array | undefined;
 
   constructor(code: ErrorCodeName, message: string, options: EnclaveWalletErrorOptions = {}) {
-    const { sealedBlob, cause, ...details } = options;
+    const { cause, ...details } = options;
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     this.details = Object.freeze(details);
-    this.sealedBlob = sealedBlob && sealedBlob.length > 0 ? sealedBlob : undefined;
   }
 
   /** The error as the schema's `Error` message. */
@@ -80,7 +72,6 @@ export class EnclaveWalletError extends Error {
     if (this.details.retryAfter !== undefined) out.retryAfterSeconds = this.details.retryAfter;
     if (this.details.expected !== undefined) out.expected = this.details.expected;
     if (this.details.actual !== undefined) out.actual = this.details.actual;
-    if (this.sealedBlob) out.sealedBlob = this.sealedBlob;
     return out;
   }
 
@@ -98,6 +89,6 @@ export class EnclaveWalletError extends Error {
     if (err.actual) details.actual = err.actual;
     // A PIN_INVALID with no attempts left is still meaningful: keep the zero.
     if ((code === 'PIN_INVALID' || code === 'RECOVERY_CODE_WRONG') && details.attemptsLeft === undefined) details.attemptsLeft = 0;
-    return new EnclaveWalletError(code, err.message || code, { ...details, ...(err.sealedBlob?.length ? { sealedBlob: err.sealedBlob } : {}) });
+    return new EnclaveWalletError(code, err.message || code, details);
   }
 }

@@ -22,7 +22,8 @@ import { identifySystemInstruction, parseTransferSolInstruction, SystemInstructi
 import { hashMessage, toHex, verifyMessage } from 'viem';
 import { verifyAttestationDocument, type SignKind } from '@enclave-wallet/client';
 import { LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
-import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
+import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
+import { testStartupConfig } from '../support/startup.js';
 import { EnclaveWalletError, parseAddress, RpcClient, v1, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';

@@ -60,6 +60,7 @@ maybe('the demo page in Chromium, on the local stack', () => {
       DEV_ISSUER_PORT: await freePort(),
       LOCAL_CHAIN_PORT: await freePort(),
       LOCAL_SOLANA_PORT: await freePort(),
+      FRAME_PORT: await freePort(),
     };
     launcher = spawn(process.execPath, [join(repo, 'scripts/start.mjs')], {
       env: {

@@ -102,7 +102,7 @@ function matchesRow(call: string, answer: Record<string, unknown>): void {
 beforeAll(async () => {
   ports.HOST_PORT = await freePort();
   ports.DEV_ISSUER_PORT = await freePort();
-  const others = { ENCLAVE_PORT: await freePort(), LOCAL_KMS_PORT: await freePort(), DYNAMODB_PORT: await freePort() };
+  const others = { ENCLAVE_PORT: await freePort(), LOCAL_KMS_PORT: await freePort(), DYNAMODB_PORT: await freePort(), FRAME_PORT: await freePort() };
   dir = mkdtempSync(join(tmpdir(), 'api-docs-'));
   launcher = spawn(process.execPath, [join(repo, 'scripts/start.mjs')], {
     env: {

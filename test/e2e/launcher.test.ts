@@ -24,6 +24,7 @@ interface Ports {
   DEV_ISSUER_PORT: number;
   LOCAL_CHAIN_PORT: number;
   LOCAL_SOLANA_PORT: number;
+  FRAME_PORT: number;
 }
 const newPorts = async (): Promise<Ports> => ({
   HOST_PORT: await freePort(),
@@ -33,6 +34,7 @@ const newPorts = async (): Promise<Ports> => ({
   DEV_ISSUER_PORT: await freePort(),
   LOCAL_CHAIN_PORT: await freePort(),
   LOCAL_SOLANA_PORT: await freePort(),
+  FRAME_PORT: await freePort(),
 });
 
 const baseEnv = (): NodeJS.ProcessEnv =>

@@ -20,7 +20,7 @@ const [startBlock, checkBlock] = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].
 let stack: ChildProcess | undefined;
 let dir = '';
 let output = '';
-const ports = { HOST_PORT: 0, DEV_ISSUER_PORT: 0, ENCLAVE_PORT: 0, LOCAL_KMS_PORT: 0, DYNAMODB_PORT: 0 };
+const ports = { HOST_PORT: 0, DEV_ISSUER_PORT: 0, ENCLAVE_PORT: 0, LOCAL_KMS_PORT: 0, DYNAMODB_PORT: 0, FRAME_PORT: 0 };
 let secondPort = 0;
 
 const ours = (text: string): string =>

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument, type SignKind } from '@enclave-wallet/client';
-import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
+import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
+import { testStartupConfig } from '../support/startup.js';
 import { EnclaveWalletError, RpcClient, v1, type RequestOf, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { hpkeOpen } from '../support/hpke-reference.js';
@@ -441,7 +442,6 @@ describe('a wallet’s life', () => {
           }),
         })
         .catch((e: unknown) => e)) as EnclaveWalletError;
-      blob = last.sealedBlob ?? blob;
     }
     expect(last!.code).toBe('PIN_LOCKED');
     expect(last!.details.retryAfter).toBe(60);

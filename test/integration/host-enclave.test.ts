@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
+import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
+import { testStartupConfig } from '../support/startup.js';
 import { createApp, EnclaveClient } from '@enclave-wallet/host';
 
 const silent = createLogger('error', () => {});

@@ -31,7 +31,7 @@ function host(ca: { nsm: SimulatedNsm; root: Uint8Array }): { fetch: typeof fetc
   const fake = async (input: string | URL | Request): Promise<Response> => {
     const url = new URL(String(input));
     asked.push(url.pathname);
-    if (url.pathname === '/demo/dev-root.der') return new Response(ca.root, { headers: { 'content-type': 'application/pkix-cert' } });
+    if (url.pathname === '/demo/dev-root.der') return new Response(Uint8Array.from(ca.root).buffer, { headers: { 'content-type': 'application/pkix-cert' } });
     if (url.pathname !== '/v1/enclave/attestation') return Response.json({ error: { code: 'NOT_FOUND', message: 'no' } }, { status: 404 });
     const nonce = Buffer.from(url.searchParams.get('nonce')!, 'hex');
     const document = Buffer.from(ca.nsm.attest({ publicKey: envelopeKey, nonce, userData })).toString('base64');

@@ -27,7 +27,14 @@ const alive = (pid: number): boolean => {
 
 test('SIGTERM to the whole stack while a signature is in flight: it completes, new requests are refused, everything exits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shutdown-'));
-  const ports = { host: await freePort(), enclave: await freePort(), kms: await freePort(), dynamo: await freePort(), issuer: await freePort() };
+  const ports = {
+    host: await freePort(),
+    enclave: await freePort(),
+    kms: await freePort(),
+    dynamo: await freePort(),
+    issuer: await freePort(),
+    frame: await freePort(),
+  };
   const launcher: ChildProcess = spawn(process.execPath, [join(repo, 'scripts/start.mjs')], {
     env: {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL'].includes(k))),
@@ -38,6 +45,7 @@ test('SIGTERM to the whole stack while a signature is in flight: it completes, n
       LOCAL_KMS_PORT: String(ports.kms),
       DYNAMODB_PORT: String(ports.dynamo),
       DEV_ISSUER_PORT: String(ports.issuer),
+      FRAME_PORT: String(ports.frame),
       SHUTDOWN_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'error',
     },

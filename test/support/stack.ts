@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIssuer } from '@enclave-wallet/devtools';
-import { createEnclaveService, createLogger, startEnclaveServer, testStartupConfig } from '@enclave-wallet/enclave';
+import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
+import { testStartupConfig } from './startup.js';
 import {
   Chains,
   createApp,
@@ -63,6 +64,8 @@ export async function startStack(
     /** Load balancers trusted in front (X-Forwarded-For), and the caps of AppDependencies (defaults otherwise). */
     trustProxyHops?: number;
     caps?: Pick<AppDependencies, 'maxWalletsPerUser' | 'maxAccountsPerWallet' | 'attestation'>;
+    /** FRAME_ORIGIN: the one browser origin the API answers CORS for. */
+    frameOrigin?: string;
   } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
@@ -104,6 +107,7 @@ export async function startStack(
       ...(options.trustProxyHops ? { trustProxyHops: options.trustProxyHops } : {}),
       ...options.caps,
       ...(demo ? { demo } : {}),
+      ...(options.frameOrigin ? { frameOrigin: options.frameOrigin } : {}),
     });
     const http = app.listen(port, '127.0.0.1');
     await new Promise((r) => http.once('listening', r));

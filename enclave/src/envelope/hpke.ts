@@ -10,16 +10,7 @@
  * Checked against RFC 9180 A.2.1, the client's @noble implementation and
  * the maintained @hpke/* packages (enclave/test/envelope.test.ts).
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto';
 
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
@@ -37,9 +28,8 @@ const HPKE_SUITE = Buffer.concat([Buffer.from('HPKE'), u16(KEM_ID), u16(KDF_ID),
 const V1 = Buffer.from('HPKE-v1');
 const EMPTY = Buffer.alloc(0);
 
-// DER wrappers of raw X25519 keys (RFC 8410): SubjectPublicKeyInfo and PKCS #8.
+// DER wrapper of a raw X25519 public key (RFC 8410): SubjectPublicKeyInfo.
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 // A raw public key goes in as a JWK: OpenSSL 3 takes it as raw bytes, where a DER key goes through its
 // decoder chain (0.03 against 0.2 ms here, once per envelope).
 const publicKeyObject = (raw: Uint8Array): KeyObject => {
@@ -85,18 +75,6 @@ export class EnvelopeKey {
   static async generate(): Promise<EnvelopeKey> {
     const { privateKey, publicKey } = generateKeyPairSync('x25519');
     return new EnvelopeKey(privateKey, rawPublicKey(publicKey));
-  }
-
-  /** From raw keys: for published test vectors only. */
-  static async fromRawKeys(privateKey: Uint8Array, publicKey: Uint8Array): Promise<EnvelopeKey> {
-    const der = Buffer.concat([PKCS8_PREFIX, privateKey]);
-    try {
-      const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-      if (Buffer.compare(rawPublicKey(createPublicKey(key)), Buffer.from(publicKey)) !== 0) throw new Error('the public key does not match the private key');
-      return new EnvelopeKey(key, Uint8Array.from(publicKey));
-    } finally {
-      der.fill(0);
-    }
   }
 
   /**

@@ -19,7 +19,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2, randomBytes } from 'node:crypto';
 import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
-import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
+import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { SecretBytes } from '../secret.js';
 import { BoundedCache } from '../cache.js';
@@ -58,11 +58,6 @@ export function isValidMnemonic(mnemonic: string): boolean {
 /** Normalises whitespace and case of a typed-in mnemonic. */
 export function normaliseMnemonic(mnemonic: string): string {
   return mnemonic.normalize('NFKD').trim().toLowerCase().split(/\s+/).join(' ');
-}
-
-/** BIP-39 seed (64 bytes) with the empty passphrase, in JavaScript (the reference the native one is tested against). */
-export function seedFromMnemonicSync(mnemonic: string): Uint8Array {
-  return mnemonicToSeedSync(mnemonic, '');
 }
 
 /**

@@ -17,7 +17,6 @@ import {
   normaliseMnemonic,
   pathOf,
   seedFromMnemonic,
-  seedFromMnemonicSync,
   bip32Secp256k1,
   slip10Ed25519,
   PublicDerivationCache,
@@ -25,6 +24,8 @@ import {
 } from '../../src/keys/derive.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** BIP-39 seed in JavaScript (@scure/bip39): the reference the enclave's native seedFromMnemonic is checked against. */
+const seedFromMnemonicSync = (mnemonic: string): Uint8Array => mnemonicToSeedSync(mnemonic, '');
 const ABANDON = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const HARDHAT = 'test test test test test test test test test test test junk';
 

@@ -1,0 +1,256 @@
+/// <reference lib="dom" />
+/**
+ * The app side of the wallet frame (docs/frame.md): `connectWallet` embeds the frame, served from the wallet's
+ * own origin, in an iframe (or, where no frame can be shown, a popup), and gives the app an EIP-1193 provider,
+ * a Solana signer and the account calls, each a request to the frame by postMessage. The PIN is typed in the
+ * frame, on its origin: the app's scripts never see it, nor the session's tokens, nor a recovery code.
+ *
+ * Messages go only to the frame's origin, and only messages from the frame's window and origin are read.
+ */
+import type { Eip1193Provider } from '../evm.js';
+import type { SolanaAddress, SolanaSignatureDictionary, SolanaSigner } from '../solana.js';
+import type { Wallet } from '../types.js';
+import { asFrameReply, errorFromWire, newRequestId, parseOrigins, request, type FrameCalls, type FrameEvent, type FrameMethod } from './messages.js';
+
+/** EIP-6963 provider info (https://eips.ethereum.org/EIPS/eip-6963). */
+export interface Eip6963ProviderInfo {
+  uuid: string;
+  name: string;
+  /** A data: URI (RFC 2397) of a square image. */
+  icon: string;
+  /** Reverse-DNS id of the wallet. */
+  rdns: string;
+}
+
+export interface ConnectWalletOptions {
+  /** The frame's origin, e.g. https://wallet-frame.example.com (locally http://localhost:8081). */
+  walletOrigin: string;
+  /** Passed to the frame, which applies what it accepts: `theme` and `accent` (a #rrggbb colour). */
+  appearance?: { theme?: 'dark' | 'light'; accent?: string };
+  /** `iframe` (default `auto`: an iframe, or a popup when the frame does not answer in it), or `popup`. */
+  mode?: 'auto' | 'iframe' | 'popup';
+  /** The frame page's path on its origin (default `/`). */
+  path?: string;
+  /** How long to wait for the frame to say it is ready (default 10 s). */
+  readyTimeoutMs?: number;
+  /** The element the iframe goes into (default document.body). */
+  container?: HTMLElement;
+  /** EIP-6963 announcement: on by default, with this info (a fresh uuid per connection); `false` to stay silent. */
+  announce?: false | Partial<Omit<Eip6963ProviderInfo, 'uuid'>>;
+}
+
+/** The Solana signer of the selected wallet, its signatures made in the frame. */
+export type FrameSolanaSigner = SolanaSigner;
+
+export interface WalletConnection {
+  /** EIP-1193: every request goes to the frame (signatures ask for the PIN there). */
+  readonly provider: Eip1193Provider;
+  /** The EIP-6963 info the provider is announced with. */
+  readonly info: Eip6963ProviderInfo;
+  /** How the frame is shown. */
+  readonly mode: 'iframe' | 'popup';
+  /** Logs in with the app's OIDC ID token: the frame keeps the session; the app learns the user. */
+  login(idToken: string): Promise<{ user: { id: string; email: string } }>;
+  logout(): Promise<void>;
+  /** A new wallet: the PIN is chosen in the frame and the recovery code shown there. Selects it. */
+  createWallet(): Promise<Wallet>;
+  /** The user's wallets; selects the first when none is selected. */
+  listWallets(): Promise<Wallet[]>;
+  selectWallet(walletId: string): Promise<{ walletId: string; evm: string | null; solana: string | null }>;
+  /** The selected wallet's Solana signer (a @solana/kit TransactionPartialSigner and MessagePartialSigner). */
+  solanaSigner(): Promise<FrameSolanaSigner>;
+  /** Removes the frame (or closes the popup) and stops listening; pending requests fail. */
+  close(): void;
+}
+
+const DEFAULT_INFO = {
+  name: 'Enclave Wallet',
+  rdns: 'org.enclave-wallet',
+  // A small square mark (SVG), as EIP-6963 asks: a data URI (RFC 2397).
+  icon: "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20viewBox='0%200%2096%2096'%3E%3Crect%20width='96'%20height='96'%20rx='20'%20fill='%235b8cff'/%3E%3Cpath%20d='M28%2042v-8a20%2020%200%200%201%2040%200v8'%20stroke='%23fff'%20stroke-width='8'%20fill='none'/%3E%3Crect%20x='22'%20y='42'%20width='52'%20height='36'%20rx='6'%20fill='%23fff'/%3E%3C/svg%3E",
+};
+
+/** An error of the app side, with a stable code. */
+export class WalletFrameError extends Error {
+  override readonly name = 'WalletFrameError';
+  constructor(
+    readonly code: 'FRAME_UNAVAILABLE' | 'FRAME_CLOSED' | 'NO_WALLET_SELECTED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Embeds the wallet frame and resolves once it answers. Needs a browser (window, document).
+ * @throws {WalletFrameError} FRAME_UNAVAILABLE when the frame did not come up (not allowed to embed it, popup blocked)
+ */
+export async function connectWallet(options: ConnectWalletOptions): Promise<WalletConnection> {
+  const [walletOrigin] = parseOrigins(options.walletOrigin);
+  if (!walletOrigin) throw new TypeError('walletOrigin is required');
+  const url = new URL(options.path ?? '/', walletOrigin);
+  if (options.appearance?.theme) url.searchParams.set('theme', options.appearance.theme);
+  if (options.appearance?.accent) url.searchParams.set('accent', options.appearance.accent);
+  const timeout = options.readyTimeoutMs ?? 10_000;
+  const mode = options.mode ?? 'auto';
+
+  let shown: { mode: 'iframe' | 'popup'; target: Window; iframe?: HTMLIFrameElement; close(): void } | undefined;
+  if (mode !== 'popup') {
+    const iframe = document.createElement('iframe');
+    iframe.src = url.href;
+    iframe.title = 'Enclave Wallet';
+    // Passkeys (WebAuthn) in the frame: the frame's origin may ask for them, nobody else.
+    iframe.allow = `publickey-credentials-get ${walletOrigin}; publickey-credentials-create ${walletOrigin}`;
+    Object.assign(iframe.style, {
+      position: 'fixed',
+      inset: '0',
+      width: '100%',
+      height: '100%',
+      border: '0',
+      zIndex: '2147483647',
+      colorScheme: 'normal',
+      background: 'transparent',
+      display: 'none',
+    });
+    (options.container ?? document.body).appendChild(iframe);
+    const target = iframe.contentWindow;
+    if (target && (await readyFrom(target, walletOrigin, timeout))) shown = { mode: 'iframe', target, iframe, close: () => iframe.remove() };
+    else iframe.remove();
+  }
+  if (!shown && mode !== 'iframe') {
+    url.searchParams.set('mode', 'popup');
+    const popup = window.open(url.href, 'enclave-wallet', 'popup,width=420,height=680');
+    if (popup && (await readyFrom(popup, walletOrigin, timeout))) shown = { mode: 'popup', target: popup, close: () => popup.close() };
+    else popup?.close();
+  }
+  if (!shown) {
+    throw new WalletFrameError(
+      'FRAME_UNAVAILABLE',
+      `the wallet frame at ${walletOrigin} did not answer: is this page's origin in the frame's APP_ORIGINS, and may it open a popup?`,
+    );
+  }
+  return connection(shown, walletOrigin, options);
+}
+
+/** Resolves true once `target` posts `ready` from `origin`, false after `ms`. */
+function readyFrom(target: Window, origin: string, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      window.removeEventListener('message', onMessage);
+      resolve(ok);
+    };
+    const onMessage = (e: MessageEvent): void => {
+      if (e.source !== target || e.origin !== origin) return;
+      const reply = asFrameReply(e.data);
+      if (reply?.kind === 'event' && reply.event === 'ready') done(true);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    window.addEventListener('message', onMessage);
+  });
+}
+
+/** The connection over one frame window: requests by id, replies matched by id, from that window and origin only. */
+export function connection(
+  shown: { mode: 'iframe' | 'popup'; target: Window; iframe?: HTMLIFrameElement; close(): void },
+  walletOrigin: string,
+  options: Pick<ConnectWalletOptions, 'announce'> = {},
+): WalletConnection {
+  const pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
+  let closed = false;
+
+  const onEvent = (e: FrameEvent): void => {
+    if (e.event === 'show' && shown.iframe) shown.iframe.style.display = 'block';
+    else if (e.event === 'hide' && shown.iframe) shown.iframe.style.display = 'none';
+    else if (e.event === 'accountsChanged' || e.event === 'chainChanged') listeners.get(e.event)?.forEach((l) => l(e.data));
+  };
+  const onMessage = (e: MessageEvent): void => {
+    // Only the frame's window, on the frame's origin: another window or origin cannot answer a request or raise the frame.
+    if (e.source !== shown.target || e.origin !== walletOrigin) return;
+    const reply = asFrameReply(e.data);
+    if (!reply) return;
+    if (reply.kind === 'event') return onEvent(reply);
+    const waiting = pending.get(reply.id);
+    if (!waiting) return;
+    pending.delete(reply.id);
+    if (reply.ok) waiting.resolve(reply.result);
+    else waiting.reject(errorFromWire(reply.error));
+  };
+  window.addEventListener('message', onMessage);
+
+  const call = <M extends FrameMethod>(method: M, params: FrameCalls[M]['params']): Promise<FrameCalls[M]['result']> => {
+    if (closed) return Promise.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet frame was closed'));
+    if (shown.mode === 'popup' && shown.target.closed) return Promise.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet popup was closed'));
+    const id = newRequestId();
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      shown.target.postMessage(request(id, method, params), walletOrigin);
+    });
+  };
+
+  const provider: Eip1193Provider = {
+    request: ({ method, params }) => call('eip1193', { method, ...(params !== undefined ? { params } : {}) }),
+    on(event, listener) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(listener);
+      return provider;
+    },
+    removeListener(event, listener) {
+      listeners.get(event)?.delete(listener);
+      return provider;
+    },
+  };
+  const info: Eip6963ProviderInfo = Object.freeze({
+    uuid: newRequestId().replace(/^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/, '$1-$2-$3-$4-$5'),
+    name: (options.announce && options.announce.name) || DEFAULT_INFO.name,
+    icon: (options.announce && options.announce.icon) || DEFAULT_INFO.icon,
+    rdns: (options.announce && options.announce.rdns) || DEFAULT_INFO.rdns,
+  });
+  const announce = (): void => {
+    window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }));
+  };
+  if (options.announce !== false) {
+    window.addEventListener('eip6963:requestProvider', announce);
+    announce();
+  }
+
+  const solanaSigner = async (): Promise<FrameSolanaSigner> => {
+    // Typed as @solana/kit's Address and SignatureBytes (solana.ts): plain strings and bytes at run time.
+    const address = (await call('solanaAddress', {})) as SolanaAddress;
+    const signer: FrameSolanaSigner = {
+      address,
+      signTransaction: (wireTransaction) => call('solanaSignTransaction', { wireTransaction }),
+      signMessage: (message) => call('solanaSignMessage', { message }),
+      signOffchainMessage: (text, o = {}) => call('solanaSignOffchainMessage', { text, ...o }),
+      signTransactions: async (transactions) =>
+        Object.freeze(
+          (await call('solanaSignTransactions', { messages: transactions.map((t) => Uint8Array.from(t.messageBytes)) })) as SolanaSignatureDictionary[],
+        ),
+      signMessages: async (messages) =>
+        Object.freeze((await call('solanaSignMessages', { messages: messages.map((m) => Uint8Array.from(m.content)) })) as SolanaSignatureDictionary[]),
+    };
+    return Object.freeze(signer);
+  };
+
+  return {
+    provider,
+    info,
+    mode: shown.mode,
+    login: (idToken) => call('login', { idToken }),
+    logout: async () => void (await call('logout', {})),
+    createWallet: () => call('createWallet', {}),
+    listWallets: () => call('listWallets', {}),
+    selectWallet: (walletId) => call('selectWallet', { walletId }),
+    solanaSigner,
+    close() {
+      if (closed) return;
+      closed = true;
+      window.removeEventListener('message', onMessage);
+      window.removeEventListener('eip6963:requestProvider', announce);
+      for (const p of pending.values()) p.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet frame was closed'));
+      pending.clear();
+      shown.close();
+    },
+  };
+}

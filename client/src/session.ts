@@ -1,0 +1,160 @@
+/**
+ * The client's session and transport (SPEC §9): login, the refresh that keeps the session alive, logout, and the
+ * one function every API call goes through (typed errors, retries of reads, one refresh on a 401).
+ */
+import { EnclaveWalletApiError } from './errors.js';
+import { rpcNotConfigured } from './nodes.js';
+import type { ChainRef, ClientOptions, Session, User } from './types.js';
+
+const REFRESH_MARGIN_MS = 30_000;
+
+export class SessionClient {
+  protected readonly baseUrl: string;
+  protected readonly fetcher: typeof fetch;
+  protected readonly now: () => number;
+  private sessionState: Session | undefined;
+  private refreshing: Promise<Session> | undefined;
+
+  constructor(protected readonly options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const f = options.fetch ?? globalThis.fetch;
+    if (!f) throw new TypeError('no fetch: pass options.fetch');
+    this.fetcher = f.bind(globalThis);
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The app's node for a chain (`options.rpc`).
+   * @throws {EnclaveWalletApiError} RPC_NOT_CONFIGURED when there is none
+   * @internal
+   */
+  nodeUrl(chain: ChainRef): string {
+    const url = chain.network === 'evm' ? this.options.rpc?.evm?.[chain.chainId] : this.options.rpc?.solana?.[chain.cluster];
+    if (typeof url === 'string' && url) return url;
+    throw chain.network === 'evm'
+      ? rpcNotConfigured(`EVM chain ${chain.chainId}`, `rpc.evm[${chain.chainId}]`)
+      : rpcNotConfigured(`Solana cluster ${chain.cluster}`, `rpc.solana['${chain.cluster}']`);
+  }
+
+  /** The fetch the SDK reads the app's nodes with. @internal */
+  get nodeFetch(): typeof fetch {
+    return this.fetcher;
+  }
+
+  /** The current session, if logged in. */
+  get session(): Session | undefined {
+    return this.sessionState;
+  }
+
+  /** Uses a session saved earlier (e.g. from storage). */
+  setSession(session: Session | undefined): void {
+    this.sessionState = session;
+  }
+
+  /** Exchanges an OIDC ID token for a session. */
+  async login(idToken: string): Promise<Session> {
+    const answer = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/login', {
+      body: { idToken },
+      auth: false,
+    });
+    return this.keep(answer);
+  }
+
+  /** Rotates the refresh token (done by itself before the access token expires and once on a 401). */
+  refresh(): Promise<Session> {
+    const current = this.sessionState;
+    if (!current) return Promise.reject(new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'not logged in', status: 401 }));
+    // One refresh at a time: the server revokes a refresh token presented twice.
+    this.refreshing ??= this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', {
+      body: { refreshToken: current.refreshToken },
+      auth: false,
+    })
+      .then((a) => this.keep(a))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  /**
+   * Ends the session on the host (`POST /v1/auth/logout`: its refresh token at once, its access tokens on every
+   * host within seconds), then forgets it. A session the host already refuses (401) counts as ended.
+   */
+  async logout(): Promise<void> {
+    if (!this.sessionState) return;
+    try {
+      await this.request('POST', '/v1/auth/logout');
+    } catch (err) {
+      if (!(err instanceof EnclaveWalletApiError && err.status === 401)) throw err;
+    } finally {
+      this.sessionState = undefined;
+    }
+  }
+
+  private keep(a: { accessToken: string; refreshToken: string; expiresIn: number; user: User }): Session {
+    this.sessionState = { accessToken: a.accessToken, refreshToken: a.refreshToken, expiresAt: this.now() + a.expiresIn * 1000, user: a.user };
+    return this.sessionState;
+  }
+
+  /**
+   * One API call. Authenticated calls refresh the session shortly before it
+   * expires, and once on a 401 (the host answers 401 before anything reaches
+   * the enclave, so even a request carrying an envelope is safe to send
+   * again). Reads are retried once on a network failure or a 503; a request
+   * that may have consumed an envelope never is.
+   */
+  protected async request<T>(method: 'GET' | 'POST', path: string, o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {}): Promise<T> {
+    const auth = o.auth ?? true;
+    if (auth) {
+      if (!this.sessionState) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
+      if (this.sessionState.expiresAt - this.now() < REFRESH_MARGIN_MS) await this.refresh();
+    }
+    const send = async (): Promise<Response> => {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (o.body !== undefined) headers['content-type'] = 'application/json';
+      if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
+      try {
+        return await this.fetcher(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
+      } catch (cause) {
+        throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message: 'the API could not be reached', status: 0, cause });
+      }
+    };
+    let res: Response;
+    try {
+      res = await send();
+      if (method === 'GET' && res.status === 503) res = await send();
+    } catch (err) {
+      if (method !== 'GET' || o.consumesEnvelope) throw err;
+      res = await send();
+    }
+    if (res.status === 401 && auth && this.sessionState) {
+      await this.refresh();
+      res = await send();
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const e = (
+        json as
+          | { error?: { code?: string; message?: string; requestId?: string; attemptsLeft?: number; retryAfter?: number; reason?: string; hash?: string } }
+          | undefined
+      )?.error;
+      throw new EnclaveWalletApiError({
+        code: e?.code ?? `HTTP_${res.status}`,
+        message: e?.message ?? `the API answered ${res.status}`,
+        status: res.status,
+        ...(e?.requestId ? { requestId: e.requestId } : {}),
+        ...(e?.attemptsLeft !== undefined ? { attemptsLeft: e.attemptsLeft } : {}),
+        ...(e?.retryAfter !== undefined ? { retryAfter: e.retryAfter } : {}),
+        ...(typeof e?.reason === 'string' ? { reason: e.reason } : {}),
+        ...(typeof e?.hash === 'string' ? { hash: e.hash } : {}),
+      });
+    }
+    return json as T;
+  }
+}

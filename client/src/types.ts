@@ -1,0 +1,136 @@
+/**
+ * The SDK client's public types: accounts and wallets, sessions, the verified attestation, options, chains,
+ * balances and what a signature is authorized with.
+ */
+import type { AttestationDocument, TrustedRoot } from './attestation/verify.js';
+import type { RpcNodes } from './nodes.js';
+import type { GetPin } from './summary.js';
+
+export type Network = 'evm' | 'solana' | 'bitcoin';
+export type Hex = `0x${string}`;
+
+export interface Account {
+  network: Network;
+  index: number;
+  path: string;
+  address: string;
+}
+
+export interface Wallet {
+  walletId: string;
+  accounts: Account[];
+  createdAt: string;
+}
+
+/**
+ * A wallet just made (createWallet, importWallet), with its recovery code: 28 characters in 7 groups of 4, to show
+ * the user once. `recoveryCode` is not enumerable, so that the wallet saved or logged as JSON does not carry it.
+ */
+export type CreatedWallet = Wallet & { readonly recoveryCode: string };
+
+export interface User {
+  id: string;
+  email: string;
+  provider: string;
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  /** Unix ms when the access token expires. */
+  expiresAt: number;
+  user: User;
+}
+
+/** A verified attestation: what the SDK seals PINs to. */
+export interface VerifiedAttestation {
+  /** The envelope key, from the verified document (never from the JSON field alone). */
+  publicKey: Uint8Array;
+  /** `nitro` for a document chaining to the AWS root, `simulated` otherwise. */
+  mode: 'nitro' | 'simulated';
+  moduleId: string;
+  /** PCR index → lowercase hex, from the verified document. */
+  pcrs: Record<string, string>;
+  /** The PIN-stretching cost the enclave enforces, from the verified document's `user_data` (never from the host's JSON). */
+  kdf: { algorithm: string; memoryKiB: number; iterations: number; parallelism: number };
+  /** Unix ms after which the SDK fetches a new document. */
+  expiresAt: number;
+  document: AttestationDocument;
+}
+
+export interface ClientOptions {
+  /** The host API, e.g. https://wallet.example.com (no trailing /v1). */
+  baseUrl: string;
+  /**
+   * The attestation root: `aws` (the AWS Nitro root G1, by fingerprint; then
+   * `expectedPcrs` with PCR0 is required; the same root given as DER bytes is
+   * `aws` too, with the same rules), the DER bytes of another root, `{ sha256 }`
+   * (a root by the SHA-256 of its certificate: the local stack's dev root as
+   * `npm start` prints it, from any project), or `dev` (in Node: the local
+   * stack's dev root at `.data/dev-ca/root.der` under the working directory).
+   * Always the app's own constant: the SDK never fetches a root from the host.
+   */
+  root: 'dev' | TrustedRoot;
+  /** PCRs the enclave image must have (index → hex or bytes). Pin PCR0 in production. */
+  expectedPcrs?: Record<number, string | Uint8Array>;
+  /** A fetch implementation (default: the global one), for the API and for the nodes in `rpc`. */
+  fetch?: typeof fetch;
+  /**
+   * The app's own chain nodes, which the SDK reads itself before it approves a transaction the host prepared
+   * (the host is not trusted): `{ evm: { 1: 'https://…' }, solana: { 'mainnet-beta': 'https://…' } }`. EVM:
+   * the nonce, the gas a call needs and the fee history the default fee cap is derived from; Solana: that the
+   * recent blockhash is valid on the cluster asked for. A send on a chain without a node here is refused
+   * (`RPC_NOT_CONFIGURED`) before any PIN is asked. Choose nodes the host's operator does not run.
+   */
+  rpc?: RpcNodes;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** A chain the host reaches (GET /v1/chains). */
+export interface Chain {
+  network: 'evm' | 'solana';
+  chainId?: number;
+  cluster?: string;
+  name: string;
+  nativeSymbol: string;
+  tokens: Array<{ address: string; symbol: string; decimals: number }>;
+}
+
+/** An EVM chain by id, or a Solana cluster by name. */
+export type ChainRef = { network: 'evm'; chainId: number } | { network: 'solana'; cluster: string };
+
+/** One asset of one account, in its smallest unit (a decimal string; null with `error` when a token did not answer). */
+export interface Balance {
+  address: string;
+  asset: 'native' | string;
+  symbol: string;
+  decimals: number;
+  amount: string | null;
+  error?: string;
+}
+
+/**
+ * The PIN of a signature, and which account signs. Give `pin` when the app
+ * asked for it already, or `getPin` to have it asked once the SDK has decoded
+ * what will be signed: `getPin` receives the summary (./summary.ts) to show
+ * above the PIN entry.
+ */
+export type SignOptions = {
+  /** The signing account's address; default: account 0 of the network. */
+  address?: string;
+} & ({ pin: string; getPin?: undefined } | { getPin: GetPin; pin?: undefined });
+
+/** An unsigned EVM transaction, as the API takes it (integers as decimal strings or numbers). */
+export interface ApiEvmTransaction {
+  type: 'legacy' | 'eip2930' | 'eip1559';
+  to?: string;
+  value?: string;
+  nonce: string;
+  gas: string;
+  gasPrice?: string;
+  maxFeePerGas?: string;
+  maxPriorityFeePerGas?: string;
+  data?: Hex;
+  accessList?: Array<{ address: string; storageKeys: string[] }>;
+}

@@ -1,0 +1,165 @@
+/**
+ * The wallet calls of the API (SPEC §9): making, importing, listing and reading wallets, accounts, the PIN, the
+ * recovery phrase's export, and recovery with its code (docs/recovery.md).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { AttestedClient } from './attested.js';
+import { newRecipientKey, openRecoveryPhrase, toBase64 } from './envelope.js';
+import { openRecoveryCode, type FactorInfo } from './factors.js';
+import { EnclaveWalletApiError } from './errors.js';
+import type { Account, CreatedWallet, Hex, Network, Wallet } from './types.js';
+
+/** @internal */
+export const hex0x = (b: Uint8Array): Hex => `0x${bytesToHex(b)}`;
+const addressKey = (walletId: string, network: Network, index: number): string => `${walletId}\n${network}\n${index}`;
+
+export class WalletClient extends AttestedClient {
+  /**
+   * Account addresses this client has seen, by wallet, network and index. Derivation makes them fixed for
+   * good, so signing without an address costs no `GET /v1/wallets/{id}` after the first.
+   */
+  private readonly addresses = new Map<string, string>();
+
+  // --- wallets -------------------------------------------------------------
+
+  /**
+   * Makes a wallet under `pin`. The enclave also makes its recovery code, sealed to a key this call makes (and
+   * zeroes); the code is returned once, as `recoveryCode` next to the wallet (see CreatedWallet).
+   */
+  async createWallet(pin: string): Promise<CreatedWallet> {
+    const { answer: wallet, recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const pinEnvelope = await this.seal({ purpose: 'create-wallet', digest }, { pin });
+      return this.request<Wallet & { encryptedRecoveryCode?: string }>('POST', '/v1/wallets', {
+        body: { pinEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return withCode(this.remember(wallet), recoveryCode);
+  }
+
+  async listWallets(): Promise<Wallet[]> {
+    return (await this.request<{ wallets: Wallet[] }>('GET', '/v1/wallets')).wallets.map((w) => this.remember(w));
+  }
+
+  async getWallet(walletId: string): Promise<Wallet> {
+    return this.remember(await this.request<Wallet>('GET', `/v1/wallets/${encodeURIComponent(walletId)}`));
+  }
+
+  async deriveAccount(walletId: string, network: Network, index: number, pin: string): Promise<Account> {
+    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId }, { pin });
+    const account = await this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
+      body: { network, index, pinEnvelope },
+      consumesEnvelope: true,
+    });
+    this.addresses.set(addressKey(walletId, account.network, account.index), account.address);
+    return account;
+  }
+
+  protected remember(answer: Wallet & { encryptedRecoveryCode?: string }): Wallet {
+    const { encryptedRecoveryCode: _, ...wallet } = answer;
+    for (const a of wallet.accounts ?? []) this.addresses.set(addressKey(wallet.walletId, a.network, a.index), a.address);
+    return wallet;
+  }
+
+  async changePin(walletId: string, pin: string, newPin: string): Promise<void> {
+    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, newPin }, { pin });
+    await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin`, { body: { pinEnvelope }, consumesEnvelope: true });
+  }
+
+  /** The recovery phrase, encrypted by the enclave to a key this call makes and keeps; returned in clear to the caller. */
+  async exportRecoveryPhrase(walletId: string, pin: string): Promise<string> {
+    const { secretKey, publicKey } = newRecipientKey();
+    try {
+      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)) }, { pin });
+      const out = await this.request<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/export`, {
+        body: { pinEnvelope, recipientPublicKey: toBase64(publicKey) },
+        consumesEnvelope: true,
+      });
+      return openRecoveryPhrase(secretKey, out.encryptedRecoveryPhrase);
+    } finally {
+      secretKey.fill(0);
+    }
+  }
+
+  /** Makes a wallet from a recovery phrase under `pin`; like createWallet, with a new recovery code returned once. */
+  async importWallet(mnemonic: string, pin: string): Promise<CreatedWallet> {
+    const { answer: wallet, recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const recoveryEnvelope = await this.seal({ purpose: 'import', digest, mnemonic }, { pin });
+      return this.request<Wallet & { encryptedRecoveryCode?: string }>('POST', '/v1/wallets/import', {
+        body: { recoveryEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return withCode(this.remember(wallet), recoveryCode);
+  }
+
+  // --- recovery (docs/recovery.md) -------------------------------------------
+
+  /**
+   * Sets a new PIN with the recovery code (also when the wallet is locked for wrong PINs; the lock-out ends).
+   * The code used stops working; the new one is returned, to show once. A code with a typo is refused here
+   * (RECOVERY_CODE_INVALID, status 0) before anything is sent or counted.
+   *
+   * @throws {EnclaveWalletApiError} RECOVERY_CODE_INVALID, RECOVERY_CODE_WRONG (attemptsLeft), RECOVERY_LOCKED (retryAfter), PIN_TOO_WEAK…
+   */
+  async resetPin(walletId: string, recoveryCode: string, newPin: string): Promise<string> {
+    const { recoveryCode: code } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, digest, newPin }, { recoveryCode });
+      return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin/reset`, {
+        body: { resetEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return code;
+  }
+
+  /** A new recovery code, authorized by the PIN; the old code stops working. Returned once, to show the user. */
+  async newRecoveryCode(walletId: string, pin: string): Promise<string> {
+    const { recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
+      const pinEnvelope = await this.seal({ purpose: 'recovery-code', walletId, digest }, { pin });
+      return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/recovery-code`, {
+        body: { pinEnvelope, recoveryPublicKey },
+        consumesEnvelope: true,
+      });
+    });
+    return recoveryCode;
+  }
+
+  /** The factors that open a wallet: kinds and dates, nothing secret. */
+  async listFactors(walletId: string): Promise<FactorInfo[]> {
+    return (await this.request<{ factors: FactorInfo[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/factors`)).factors;
+  }
+
+  /**
+   * Makes an X25519 key pair for one call, runs it with the key (base64) and the digest its envelope binds, opens
+   * the recovery code the enclave sealed to it, and zeroes the secret key, whatever happens.
+   */
+  private async withRecoveryKey<T extends { encryptedRecoveryCode?: string }>(
+    call: (recoveryPublicKey: string, digest: Hex) => Promise<T>,
+  ): Promise<{ answer: T; recoveryCode: string }> {
+    const { secretKey, publicKey } = newRecipientKey();
+    try {
+      const answer = await call(toBase64(publicKey), hex0x(sha256(publicKey)));
+      return { answer, recoveryCode: openRecoveryCode(secretKey, answer.encryptedRecoveryCode) };
+    } finally {
+      secretKey.fill(0);
+    }
+  }
+
+  /** The address of account `index` (default 0) of `network` in a wallet. */
+  async accountAddress(walletId: string, network: Network, address?: string, index = 0): Promise<string> {
+    if (address) return address;
+    const known = this.addresses.get(addressKey(walletId, network, index));
+    if (known) return known;
+    const wallet = await this.getWallet(walletId);
+    const account = wallet.accounts.find((a) => a.network === network && a.index === index);
+    if (!account) throw new EnclaveWalletApiError({ code: 'ACCOUNT_NOT_FOUND', message: `the wallet has no ${network} account ${index}`, status: 404 });
+    return account.address;
+  }
+}
+
+/** The wallet with its recovery code as a property JSON.stringify and spreads leave out. */
+function withCode(wallet: Wallet, recoveryCode: string): CreatedWallet {
+  return Object.defineProperty(wallet, 'recoveryCode', { value: recoveryCode, enumerable: false }) as CreatedWallet;
+}

@@ -1,0 +1,344 @@
+/**
+ * The wallet frame's message protocol (client/src/frame): origin allow-lists, message shapes, request ids, the
+ * mapping of errors across the channel, and both sides' checks of who a message comes from. The frame side is
+ * driven with a stand-in for the SDK client (this is a unit test of the protocol module only); the real client
+ * behind a real frame in Chromium is test/browser/frame.test.ts.
+ */
+import { describe, expect, jest, test } from '@jest/globals';
+import { AttestationError } from '../src/attestation/verify.js';
+import { EnclaveWalletApiError } from '../src/errors.js';
+import { ProviderRpcError } from '../src/evm.js';
+import { connection } from '../src/frame/app.js';
+import { serveFrame, type FrameUi } from '../src/frame/frame-side.js';
+import {
+  asFrameReply,
+  asFrameRequest,
+  errorFromWire,
+  errorToWire,
+  FRAME_PROTOCOL,
+  isAllowedOrigin,
+  newRequestId,
+  parseOrigins,
+  request,
+  type FrameResponse,
+} from '../src/frame/messages.js';
+import type { EnclaveWallet } from '../src/sdk.js';
+
+const APP = 'https://app.example.com';
+const FRAME = 'https://wallet-frame.example.com';
+
+describe('origins', () => {
+  test('parseOrigins normalises bare origins and refuses wildcards, null, paths and other schemes', () => {
+    expect(parseOrigins(' https://App.Example.com/ , http://localhost:3000')).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(parseOrigins(['https://a.example.com:8443'])).toEqual(['https://a.example.com:8443']);
+    for (const bad of [
+      '*',
+      'https://*.example.com',
+      'null',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'https://a.com/app',
+      'https://a.com/?x=1',
+      'https://u:p@a.com',
+      'a.com',
+    ])
+      expect(() => parseOrigins(bad)).toThrow(TypeError);
+  });
+
+  test('isAllowedOrigin is an exact match: no prefix, suffix or scheme tricks, never "null"', () => {
+    const allowed = parseOrigins(APP);
+    expect(isAllowedOrigin(APP, allowed)).toBe(true);
+    for (const other of [
+      'https://app.example.com.evil.com',
+      'http://app.example.com',
+      'https://app.example.com:444',
+      'https://evil.app.example.com',
+      'null',
+      '',
+    ])
+      expect(isAllowedOrigin(other, allowed)).toBe(false);
+    expect(isAllowedOrigin('null', ['null'])).toBe(false);
+  });
+});
+
+describe('messages', () => {
+  test('a request is well-formed only with the protocol tag, a known method, a string id and object params', () => {
+    const good = request('id-1', 'listWallets', {});
+    expect(asFrameRequest(good)).toEqual(good);
+    expect(asFrameRequest({ ...good, protocol: 'other/1' })).toBeUndefined();
+    expect(asFrameRequest({ ...good, method: 'exportRecoveryPhrase' })).toBeUndefined();
+    expect(asFrameRequest({ ...good, method: 'toString' })).toBeUndefined();
+    expect(asFrameRequest({ ...good, id: 7 })).toBeUndefined();
+    expect(asFrameRequest({ ...good, id: '' })).toBeUndefined();
+    expect(asFrameRequest({ ...good, id: 'x'.repeat(101) })).toBeUndefined();
+    expect(asFrameRequest({ ...good, params: [] })).toBeUndefined();
+    expect(asFrameRequest({ ...good, kind: 'response' })).toBeUndefined();
+    expect(asFrameRequest('{"protocol":"enclave-wallet-frame/1"}')).toBeUndefined();
+    expect(asFrameRequest(null)).toBeUndefined();
+  });
+
+  test('replies: responses carry ok and a result or an error object; events only known names', () => {
+    expect(asFrameReply({ protocol: FRAME_PROTOCOL, kind: 'response', id: 'a', ok: true, result: 1 })).toBeDefined();
+    expect(asFrameReply({ protocol: FRAME_PROTOCOL, kind: 'response', id: 'a', ok: false, error: { name: 'Error', code: 'X', message: 'm' } })).toBeDefined();
+    expect(asFrameReply({ protocol: FRAME_PROTOCOL, kind: 'response', id: 'a', ok: false })).toBeUndefined();
+    expect(asFrameReply({ protocol: FRAME_PROTOCOL, kind: 'response', id: 'a', ok: 'yes', result: 1 })).toBeUndefined();
+    expect(asFrameReply({ protocol: FRAME_PROTOCOL, kind: 'event', event: 'show' })).toBeDefined();
+    expect(asFrameReply({ protocol: FRAME_PROTOCOL, kind: 'event', event: 'pin' })).toBeUndefined();
+  });
+
+  test('request ids are random and distinct', () => {
+    const ids = new Set(Array.from({ length: 1000 }, newRequestId));
+    expect(ids.size).toBe(1000);
+    for (const id of [...ids].slice(0, 10)) expect(id).toMatch(/^[0-9a-f-]{32,36}$/);
+  });
+});
+
+describe('errors across the channel', () => {
+  const roundTrip = (e: unknown): Error => errorFromWire(structuredClone(errorToWire(e)));
+
+  test('ProviderRpcError keeps its EIP-1193 code and data', () => {
+    const back = roundTrip(new ProviderRpcError(4001, 'the user rejected the request', { code: 'X' }));
+    expect(back).toBeInstanceOf(ProviderRpcError);
+    expect(back).toMatchObject({ code: 4001, message: 'the user rejected the request', data: { code: 'X' } });
+  });
+
+  test('EnclaveWalletApiError keeps its code, status and the fields a user acts on (attempts left, retry after, hash)', () => {
+    const back = roundTrip(
+      new EnclaveWalletApiError({ code: 'PIN_INVALID', message: 'wrong PIN', status: 403, attemptsLeft: 3, requestId: 'r', cause: new Error('inner') }),
+    );
+    expect(back).toBeInstanceOf(EnclaveWalletApiError);
+    expect(back).toMatchObject({ code: 'PIN_INVALID', status: 403, attemptsLeft: 3, message: 'wrong PIN' });
+    expect((back as EnclaveWalletApiError).cause).toBeUndefined();
+    expect(roundTrip(new EnclaveWalletApiError({ code: 'BROADCAST_UNKNOWN', message: 'm', status: 502, hash: '0xab', retryAfter: 2 }))).toMatchObject({
+      hash: '0xab',
+      retryAfter: 2,
+    });
+  });
+
+  test('AttestationError keeps its code; other errors keep an upper-case code or become FRAME_ERROR; no stack crosses', () => {
+    expect(roundTrip(new AttestationError('PCR_MISMATCH', 'PCR0 differs'))).toMatchObject({ name: 'AttestationError', code: 'PCR_MISMATCH' });
+    expect(roundTrip(Object.assign(new Error('no wallet'), { code: 'NO_WALLET_SELECTED' }))).toMatchObject({
+      code: 'NO_WALLET_SELECTED',
+      message: 'no wallet',
+    });
+    expect(roundTrip(Object.assign(new Error('x'), { code: 'ERR_some node thing' }))).toMatchObject({ code: 'FRAME_ERROR' });
+    expect(roundTrip('a string')).toMatchObject({ code: 'FRAME_ERROR', message: 'a string' });
+    const wire = errorToWire(new Error('boom'));
+    expect(Object.keys(wire).sort()).toEqual(['code', 'message', 'name']);
+  });
+
+  test('a malformed error from the wire still gives an Error, never a throw', () => {
+    expect(errorFromWire({ name: 'ProviderRpcError', code: 'not-a-number', message: 'm' })).toBeInstanceOf(Error);
+    expect(errorFromWire({ name: 'EnclaveWalletApiError', code: 5, message: 'm' } as never)).toBeInstanceOf(Error);
+  });
+});
+
+/** A message as the browser delivers it: data, the sender's origin and window. */
+const messageEvent = (data: unknown, origin: string, source: unknown): MessageEvent =>
+  Object.assign(new Event('message'), { data, origin, source }) as unknown as MessageEvent;
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+describe('the frame side', () => {
+  function setup(ui: Partial<FrameUi> = {}) {
+    const posted: Array<{ message: { kind: string; id?: string; ok?: boolean; event?: string; result?: unknown; error?: unknown }; origin: string }> = [];
+    const peer = { postMessage: (message: never, origin: string) => posted.push({ message, origin }) };
+    const events = new EventTarget();
+    const ignored: string[] = [];
+    const client = {
+      login: jest.fn(async () => ({
+        accessToken: 'eyJ.access',
+        refreshToken: 'refresh',
+        expiresAt: 0,
+        user: { id: 'u1', email: 'a@example.com', provider: 'dev' },
+      })),
+      createWallet: jest.fn(async (_pin: string) =>
+        Object.defineProperty(
+          { walletId: 'w1', accounts: [{ network: 'evm', index: 0, path: "m/44'/60'/0'/0/0", address: '0xabc' }], createdAt: 't' },
+          'recoveryCode',
+          {
+            value: 'AAAA-BBBB',
+            enumerable: false,
+          },
+        ),
+      ),
+      getWallet: jest.fn(async () => ({ walletId: 'w1', accounts: [{ network: 'evm', index: 0, path: '', address: '0xabc' }], createdAt: 't' })),
+      toEip1193Provider: jest.fn(() => ({ request: async () => ['0xabc'], on: () => undefined, removeListener: () => undefined })),
+    };
+    const fullUi: FrameUi = { askPin: async () => '493817', showRecoveryCode: async () => undefined, ...ui };
+    const stop = serveFrame({
+      client: client as unknown as EnclaveWallet,
+      appOrigins: [APP],
+      peer,
+      events: events as never,
+      ui: fullUi,
+      evm: { chainId: 31337, rpcUrl: 'http://127.0.0.1:8545' },
+      onIgnored: (reason) => ignored.push(reason),
+    });
+    const send = async (data: unknown, origin = APP, source: unknown = peer): Promise<void> => {
+      events.dispatchEvent(messageEvent(data, origin, source));
+      for (let i = 0; i < 5; i++) await tick();
+    };
+    const responses = () => posted.filter((p) => p.message.kind === 'response');
+    return { posted, peer, events, ignored, client, send, responses, stop };
+  }
+
+  test('says ready to each allowed origin only (the browser delivers to the one that matches)', () => {
+    const { posted } = setup();
+    expect(posted).toEqual([{ message: { protocol: FRAME_PROTOCOL, kind: 'event', event: 'ready' }, origin: APP }]);
+  });
+
+  test('ignores messages from another origin, from another window, and malformed ones; answers none of them', async () => {
+    const { send, responses, ignored, client } = setup();
+    await send(request('r1', 'login', { idToken: 't' }), 'https://evil.example.com');
+    await send(request('r2', 'login', { idToken: 't' }), APP, { postMessage() {} });
+    await send({ ...request('r3', 'login', { idToken: 't' }), method: 'exportRecoveryPhrase' });
+    await send(request('r4', 'login', { idToken: 't' }), 'null');
+    expect(responses()).toEqual([]);
+    expect(client.login).not.toHaveBeenCalled();
+    expect(ignored).toEqual(['origin not in APP_ORIGINS', 'not from the embedding window', 'not a request of the frame protocol', 'origin not in APP_ORIGINS']);
+  });
+
+  test('login answers who, never the tokens, to the asking origin, with the request id', async () => {
+    const { send, responses } = setup();
+    await send(request('id-login', 'login', { idToken: 'token' }));
+    expect(responses()).toEqual([
+      {
+        message: { protocol: FRAME_PROTOCOL, kind: 'response', id: 'id-login', ok: true, result: { user: { id: 'u1', email: 'a@example.com' } } },
+        origin: APP,
+      },
+    ]);
+    expect(JSON.stringify(responses())).not.toMatch(/eyJ|refresh/);
+  });
+
+  test('createWallet: the PIN and the recovery code stay in the frame; the app gets the wallet, shown and hidden around the pad', async () => {
+    const shown: string[] = [];
+    const { send, responses, posted, client } = setup({
+      showRecoveryCode: async (code) => void shown.push(code),
+    });
+    await send(request('c1', 'createWallet', {}));
+    expect(client.createWallet).toHaveBeenCalledWith('493817');
+    expect(shown).toEqual(['AAAA-BBBB']);
+    const [answer] = responses();
+    expect(answer!.message.result).toEqual({
+      walletId: 'w1',
+      accounts: [{ network: 'evm', index: 0, path: "m/44'/60'/0'/0/0", address: '0xabc' }],
+      createdAt: 't',
+    });
+    expect(JSON.stringify(posted)).not.toMatch(/493817|AAAA-BBBB/);
+    expect(posted.filter((p) => p.message.kind === 'event').map((p) => p.message.event)).toEqual(['ready', 'show', 'hide', 'accountsChanged']);
+  });
+
+  test('a cancelled PIN pad is EIP-1193 4001 and nothing is created', async () => {
+    const { send, responses, client } = setup({ askPin: () => Promise.reject(new Error('cancelled')) });
+    await send(request('c2', 'createWallet', {}));
+    expect(client.createWallet).not.toHaveBeenCalled();
+    expect(responses()[0]!.message).toMatchObject({ id: 'c2', ok: false, error: { name: 'ProviderRpcError', code: 4001 } });
+  });
+
+  test('the provider before a wallet is selected: no accounts, the chain id, 4100 for anything that needs an account', async () => {
+    const { send, responses } = setup();
+    await send(request('e1', 'eip1193', { method: 'eth_accounts' }));
+    await send(request('e2', 'eip1193', { method: 'eth_chainId' }));
+    await send(request('e3', 'eip1193', { method: 'eth_sendTransaction', params: [{}] }));
+    await send(request('e4', 'solanaAddress', {}));
+    const byId = Object.fromEntries(responses().map((r) => [r.message.id, r.message]));
+    expect(byId.e1).toMatchObject({ ok: true, result: [] });
+    expect(byId.e2).toMatchObject({ ok: true, result: '0x7a69' });
+    expect(byId.e3).toMatchObject({ ok: false, error: { name: 'ProviderRpcError', code: 4100 } });
+    expect(byId.e4).toMatchObject({ ok: false, error: { code: 'NO_WALLET_SELECTED' } });
+  });
+
+  test('after stop, nothing is answered', async () => {
+    const { send, responses, stop } = setup();
+    stop();
+    await send(request('s1', 'eip1193', { method: 'eth_accounts' }));
+    expect(responses()).toEqual([]);
+  });
+});
+
+describe('the app side', () => {
+  function setup() {
+    const win = new EventTarget();
+    (globalThis as { window?: unknown }).window = win;
+    const sent: Array<{ message: { id: string; method: string; params: unknown }; origin: string }> = [];
+    const target = { postMessage: (message: never, origin: string) => sent.push({ message, origin }), closed: false };
+    const iframe = { style: { display: 'none' } };
+    const announced: unknown[] = [];
+    win.addEventListener('eip6963:announceProvider', (e) => announced.push((e as CustomEvent).detail));
+    const conn = connection({ mode: 'iframe', target: target as never, iframe: iframe as never, close: () => undefined }, FRAME);
+    const reply = (data: unknown, origin = FRAME, source: unknown = target): void => void win.dispatchEvent(messageEvent(data, origin, source));
+    const response = (id: string, body: { result: unknown } | { error: unknown }): FrameResponse =>
+      ({
+        protocol: FRAME_PROTOCOL,
+        kind: 'response',
+        id,
+        ...('result' in body ? { ok: true, result: body.result } : { ok: false, error: body.error }),
+      }) as FrameResponse;
+    return { win, sent, target, iframe, announced, conn, reply, response };
+  }
+
+  test('requests go to the frame origin only, each with its own id; only the frame window on the frame origin can answer', async () => {
+    const { sent, conn, reply, response } = setup();
+    const accounts = conn.provider.request({ method: 'eth_accounts' });
+    const wallets = conn.listWallets();
+    expect(sent.map((s) => s.origin)).toEqual([FRAME, FRAME]);
+    expect(sent[0]!.message).toMatchObject({ method: 'eip1193', params: { method: 'eth_accounts' } });
+    const [a, b] = sent.map((s) => s.message.id);
+    expect(a).not.toBe(b);
+    let settled = false;
+    void accounts.then(() => (settled = true));
+    // Another origin, another window, an unknown id: ignored.
+    reply(response(a!, { result: ['0xevil'] }), 'https://evil.example.com');
+    reply(response(a!, { result: ['0xevil'] }), FRAME, { postMessage() {} });
+    reply(response('not-an-id', { result: ['0xevil'] }));
+    await tick();
+    expect(settled).toBe(false);
+    reply(response(a!, { result: ['0xabc'] }));
+    await expect(accounts).resolves.toEqual(['0xabc']);
+    // A second answer to the same id changes nothing.
+    reply(response(b!, { result: [] }));
+    reply(response(b!, { result: ['late'] }));
+    await expect(wallets).resolves.toEqual([]);
+  });
+
+  test('an error answer rejects with the SDK error class', async () => {
+    const { sent, conn, reply, response } = setup();
+    const p = conn.provider.request({ method: 'personal_sign', params: ['0x00', '0xabc'] });
+    reply(response(sent[0]!.message.id, { error: { name: 'ProviderRpcError', code: 4001, message: 'the user rejected the request' } }));
+    await expect(p).rejects.toBeInstanceOf(ProviderRpcError);
+    await expect(p).rejects.toMatchObject({ code: 4001 });
+  });
+
+  test('show / hide from the frame toggle the iframe; from anyone else they do nothing', () => {
+    const { iframe, reply } = setup();
+    reply({ protocol: FRAME_PROTOCOL, kind: 'event', event: 'show' }, 'https://evil.example.com');
+    expect(iframe.style.display).toBe('none');
+    reply({ protocol: FRAME_PROTOCOL, kind: 'event', event: 'show' });
+    expect(iframe.style.display).toBe('block');
+    reply({ protocol: FRAME_PROTOCOL, kind: 'event', event: 'hide' });
+    expect(iframe.style.display).toBe('none');
+  });
+
+  test('EIP-6963: announced at once and again on request, with a v4 uuid, a name, a data-URI icon and an rdns', () => {
+    const { win, announced, conn } = setup();
+    expect(announced).toHaveLength(1);
+    win.dispatchEvent(new Event('eip6963:requestProvider'));
+    expect(announced).toHaveLength(2);
+    const detail = announced[0] as { info: Record<string, string>; provider: unknown };
+    expect(detail.provider).toBe(conn.provider);
+    expect(detail.info.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(detail.info).toMatchObject({ name: 'Enclave Wallet', rdns: 'org.enclave-wallet' });
+    expect(detail.info.icon).toMatch(/^data:image\/svg\+xml,%3Csvg%20/);
+    expect(Object.isFrozen(detail)).toBe(true);
+  });
+
+  test('close: pending requests fail with FRAME_CLOSED, later ones too, and the frame is no longer announced', async () => {
+    const { win, announced, conn } = setup();
+    const pending = conn.listWallets();
+    conn.close();
+    await expect(pending).rejects.toMatchObject({ code: 'FRAME_CLOSED' });
+    await expect(conn.listWallets()).rejects.toMatchObject({ code: 'FRAME_CLOSED' });
+    win.dispatchEvent(new Event('eip6963:requestProvider'));
+    expect(announced).toHaveLength(1);
+  });
+});

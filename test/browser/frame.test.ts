@@ -1,0 +1,445 @@
+/**
+ * The wallet frame in a real browser (docs/frame.md): Debian's chromium driven by playwright-core against the
+ * real local stack (`scripts/start.mjs`, anvil included), with three origins as in production: the app's page
+ * (a server of this test, another port), the frame (the launcher's frame server, `http://localhost:FRAME_PORT`)
+ * and the host API. The app page loads the SDK's standalone browser build as an app would bundle it.
+ *
+ * The app embeds the frame (connectWallet), logs in with an ID token from the dev issuer, creates a wallet (the
+ * PIN chosen and the recovery code shown in the frame) and sends ETH through its EIP-1193 provider, the PIN
+ * typed in the frame (mined by anvil); EIP-6963 discovery finds the provider. A script in the app page cannot
+ * read the frame's DOM, sees none of the PIN's keystrokes, and no message it receives carries the PIN, a
+ * token or the recovery code. A page of an origin not in APP_ORIGINS cannot embed the frame (CSP
+ * frame-ancestors), and a frame it opens as a popup ignores its messages. Screenshots of the frame over the
+ * app at 1280×800 and 390×844 go to test/artifacts/. Without chromium the test is skipped, except in CI.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Frame, type FrameLocator, type Page } from 'playwright-core';
+import { createPublicClient, http, parseEther, type Hex } from 'viem';
+import { foundry } from 'viem/chains';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { base58 } from '@scure/base';
+import { freePort } from '../support/ports.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const artifacts = fileURLToPath(new URL('../artifacts/', import.meta.url));
+if (!CHROMIUM) {
+  const how = 'Chromium is not installed: apt-get install -y chromium (or set CHROMIUM_PATH)';
+  if (process.env.CI) throw new Error(how);
+  console.warn(`skipping the browser tests. ${how}`);
+}
+const maybe = CHROMIUM ? describe : describe.skip;
+const PIN = '493817';
+const RECIPIENT = '0x000000000000000000000000000000000000dEaD';
+
+/** The app's page: the SDK as an app bundles it, and what a hostile script in the app would record. */
+const APP_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>An app</title>
+<style>body { font: 16px system-ui; margin: 24px; background: #fafafa; color: #222 } .card { max-width: 560px; padding: 16px; border: 1px solid #ddd; border-radius: 12px; background: white }</style>
+</head><body>
+<div class="card"><h1>Some dapp</h1><p>An app on its own origin, with the wallet frame embedded.</p><button id="buy">Buy</button></div>
+<script>
+  // What any script of the app (or one injected into it) can see: keystrokes and messages reaching this window.
+  window.keys = [];
+  window.messages = [];
+  window.announced = [];
+  addEventListener('keydown', (e) => keys.push(e.key), true);
+  addEventListener('message', (e) => messages.push({ origin: e.origin, data: JSON.stringify(e.data, (k, v) => (v instanceof Uint8Array ? Array.from(v) : v)) }));
+  addEventListener('eip6963:announceProvider', (e) => announced.push(e.detail));
+</script>
+<script type="module">
+  import * as sdk from '/sdk.js';
+  window.sdk = sdk;
+  document.documentElement.dataset.sdk = 'ready';
+</script>
+</body></html>`;
+
+function serveApp(): Promise<{ server: Server; port: number }> {
+  const bundle = readFileSync(join(repo, 'client/dist/browser/enclave-wallet.standalone.js'));
+  const server = createServer((req, res) => {
+    if (req.url === '/sdk.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    else if (req.url === '/' || req.url?.startsWith('/?')) res.writeHead(200, { 'content-type': 'text/html' }).end(APP_PAGE);
+    else res.writeHead(404).end();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+}
+
+maybe('the wallet frame in Chromium: an app on another origin, the PIN in the frame', () => {
+  let launcher: ChildProcess;
+  let browser: Browser;
+  let page: Page;
+  let app: { server: Server; port: number };
+  let evil: { server: Server; port: number };
+  let ports: Record<string, number>;
+  let appOrigin: string;
+  let frameOrigin: string;
+  const consoleErrors: string[] = [];
+  let recoveryCode = '';
+  let evmAddress = '';
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    app = await serveApp();
+    evil = await serveApp();
+    appOrigin = `http://127.0.0.1:${app.port}`;
+    ports = {
+      HOST_PORT: await freePort(),
+      ENCLAVE_PORT: await freePort(),
+      LOCAL_KMS_PORT: await freePort(),
+      DYNAMODB_PORT: await freePort(),
+      DEV_ISSUER_PORT: await freePort(),
+      LOCAL_CHAIN_PORT: await freePort(),
+      LOCAL_SOLANA_PORT: await freePort(),
+      FRAME_PORT: await freePort(),
+    };
+    frameOrigin = `http://localhost:${ports.FRAME_PORT}`;
+    launcher = spawn(process.execPath, [join(repo, 'scripts/start.mjs')], {
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL'].includes(k))),
+        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+        APP_ORIGINS: appOrigin,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'frame-browser-')),
+        SHUTDOWN_TIMEOUT_MS: '3000',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
+    });
+    let exited: number | null | undefined;
+    launcher.once('exit', (code) => (exited = code));
+    let ready = false;
+    // Up to two minutes: the machine may be shared and busy.
+    for (let i = 0; i < 1200 && !ready && exited === undefined; i++) {
+      ready =
+        (await fetch(`http://127.0.0.1:${ports.HOST_PORT}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        )) &&
+        (await fetch(`http://127.0.0.1:${ports.FRAME_PORT}/`).then(
+          (r) => r.status === 200,
+          () => false,
+        ));
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!ready) throw new Error(`the local stack did not come up${exited !== undefined ? ` (the launcher exited ${exited}; see its log above)` : ''}`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(`${appOrigin}/`);
+    await page.locator('html[data-sdk="ready"]').waitFor({ state: 'attached' });
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    app?.server.close();
+    evil?.server.close();
+    if (launcher?.pid) {
+      const exited = new Promise((r) => launcher.once('exit', r));
+      process.kill(-launcher.pid, 'SIGTERM');
+      await exited;
+    }
+  }, 30_000);
+
+  const frame = (): FrameLocator => page.frameLocator('iframe[title="Enclave Wallet"]');
+  const pad = async (pin: string): Promise<void> => {
+    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    for (const d of pin) await frame().locator(`[data-digit="${d}"]`).click();
+    await frame().locator('#pin-ok').click();
+  };
+  const iframeShown = (): Promise<string> => page.$eval('iframe[title="Enclave Wallet"]', (f) => getComputedStyle(f).display);
+
+  test('the frame is served from its own origin with frame-ancestors = APP_ORIGINS; the host does not serve it', async () => {
+    const res = await fetch(`http://127.0.0.1:${ports.FRAME_PORT}/`);
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain(`frame-ancestors ${appOrigin}`);
+    expect(csp).toContain("script-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBeNull();
+    const config = (await (await fetch(`http://127.0.0.1:${ports.FRAME_PORT}/config.json`)).json()) as { appOrigins: string[]; apiUrl: string };
+    expect(config.appOrigins).toEqual([appOrigin]);
+    // The host has no route that serves the frame's files.
+    for (const path of ['/frame.js', '/frame/', '/frame.html', '/demo/frame.js'])
+      expect((await fetch(`http://127.0.0.1:${ports.HOST_PORT}${path}`)).status).toBe(404);
+  });
+
+  test('connect, log in (an ID token of the dev issuer, fetched by the app), create a wallet: PIN and recovery code only in the frame', async () => {
+    const mode = await page.evaluate(async (walletOrigin) => {
+      const w = await (window as never as { sdk: { connectWallet(o: unknown): Promise<{ mode: string }> } }).sdk.connectWallet({
+        walletOrigin,
+        mode: 'iframe',
+      });
+      (window as never as { w: unknown }).w = w;
+      return w.mode;
+    }, frameOrigin);
+    expect(mode).toBe('iframe');
+    expect(await iframeShown()).toBe('none');
+    const user = await page.evaluate(async (issuer) => {
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'frame@example.com' }),
+      });
+      const { id_token } = (await res.json()) as { id_token: string };
+      return (window as never as { w: { login(t: string): Promise<unknown> } }).w.login(id_token);
+    }, `http://127.0.0.1:${ports.DEV_ISSUER_PORT}`);
+    expect(user).toEqual({ user: { id: expect.any(String), email: 'frame@example.com' } });
+
+    await page.evaluate(() => {
+      const w = (window as never as { w: { createWallet(): Promise<unknown> } }).w;
+      (window as never as { created: Promise<unknown> }).created = w.createWallet();
+    });
+    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    expect(await iframeShown()).toBe('block');
+    expect(await frame().locator('#pin-title').textContent()).toBe('Choose a PIN for your new wallet');
+    expect(await frame().locator('#origin').textContent()).toBe(`· for ${appOrigin}`);
+    await page.screenshot({ path: `${artifacts}frame-desktop-new-pin.png` });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${artifacts}frame-phone-new-pin.png` });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    // A weak PIN is refused on the pad, before anything is sent.
+    for (const d of '111111') await frame().locator(`[data-digit="${d}"]`).click();
+    await frame().locator('#pin-ok').click();
+    expect(await frame().locator('#pin-hint').textContent()).toBe('One digit repeated is too easy to guess. Choose another PIN.');
+    await pad(PIN);
+    await frame()
+      .locator('#recovery-code')
+      .filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ })
+      .waitFor();
+    recoveryCode = (await frame().locator('#recovery-code').textContent())!;
+    await page.screenshot({ path: `${artifacts}frame-desktop-recovery-code.png` });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${artifacts}frame-phone-recovery-code.png` });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await frame().locator('#code-written').click();
+    const wallet = (await page.evaluate(() => (window as never as { created: Promise<unknown> }).created)) as {
+      walletId: string;
+      accounts: Array<{ network: string; address: string }>;
+    };
+    expect(Object.keys(wallet).sort()).toEqual(['accounts', 'createdAt', 'walletId']);
+    evmAddress = wallet.accounts.find((a) => a.network === 'evm')!.address;
+    expect(evmAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('iframe[title="Enclave Wallet"]')!).display === 'none');
+    const listed = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown> } }).w.listWallets())) as Array<{ walletId: string }>;
+    expect(listed.map((w) => w.walletId)).toEqual([wallet.walletId]);
+  }, 60_000);
+
+  test('EIP-6963: the app discovers the provider (uuid, name, icon, rdns), and it answers', async () => {
+    const found = (await page.evaluate(async () => {
+      const w = window as never as { announced: Array<{ info: Record<string, string>; provider: { request(a: unknown): Promise<unknown> } }> };
+      w.announced.length = 0;
+      window.dispatchEvent(new Event('eip6963:requestProvider'));
+      const [detail] = w.announced;
+      return { info: detail?.info, count: w.announced.length, accounts: await detail?.provider.request({ method: 'eth_accounts' }) };
+    })) as { info: Record<string, string>; count: number; accounts: string[] };
+    expect(found.count).toBe(1);
+    expect(found.info.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(found.info.name).toBe('Enclave Wallet');
+    expect(found.info.rdns).toBe('org.enclave-wallet');
+    expect(found.info.icon).toMatch(/^data:image\/svg\+xml,%3Csvg%20/);
+    expect(found.accounts).toEqual([evmAddress]);
+  });
+
+  test('eth_sendTransaction through the EIP-1193 provider: the summary and the PIN in the frame, mined by anvil; the app sees no keystroke', async () => {
+    const rpc = `http://127.0.0.1:${ports.LOCAL_CHAIN_PORT}`;
+    const funded = await fetch(rpc, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_setBalance', params: [evmAddress, '0x8ac7230489e80000'] }),
+    });
+    expect(((await funded.json()) as { error?: unknown }).error).toBeUndefined();
+    await page.evaluate(
+      ([from, to]) => {
+        const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; sent: Promise<unknown>; keys: string[] };
+        w.keys.length = 0;
+        w.sent = w.w.provider.request({ method: 'eth_sendTransaction', params: [{ from, to, value: '0x2386f26fc10000' }] });
+      },
+      [evmAddress, RECIPIENT],
+    );
+    await frame().locator('#pin-summary').waitFor({ state: 'visible' });
+    const summary = await frame()
+      .locator('#pin-summary dt')
+      .evaluateAll((dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
+    expect(summary.Action).toBe('Send an EVM transaction');
+    expect(summary.Recipient?.toLowerCase()).toBe(RECIPIENT.toLowerCase());
+    await page.screenshot({ path: `${artifacts}frame-desktop-pinpad-transaction.png` });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${artifacts}frame-phone-pinpad-transaction.png` });
+    const [scroll, inner] = await frame()
+      .locator('html')
+      .evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(scroll).toBeLessThanOrEqual(inner!);
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // A script of the app tries to read the frame's DOM and the PIN: the browser refuses it (another origin).
+    const snoop = await page.evaluate(() => {
+      const f = document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement;
+      let windowDocument = 'readable';
+      try {
+        windowDocument = String(f.contentWindow!.document.body.innerHTML);
+      } catch (e) {
+        windowDocument = (e as Error).name;
+      }
+      let dots = 'readable';
+      try {
+        dots = String((f.contentWindow as unknown as { document: Document }).document.getElementById('pin-dots')!.textContent);
+      } catch (e) {
+        dots = (e as Error).name;
+      }
+      return { contentDocument: f.contentDocument === null ? 'null' : 'readable', windowDocument, dots };
+    });
+    expect(snoop).toEqual({ contentDocument: 'null', windowDocument: 'SecurityError', dots: 'SecurityError' });
+
+    // The PIN typed on the keyboard, into the frame.
+    await frame().locator('#pin-title').click();
+    await page.keyboard.type(PIN);
+    await page.keyboard.press('Enter');
+    const hash = (await page.evaluate(() => (window as never as { sent: Promise<unknown> }).sent)) as Hex;
+    expect(hash).toMatch(/^0x[0-9a-f]{64}$/);
+    const chain = createPublicClient({ chain: foundry, transport: http(rpc) });
+    const receipt = await chain.waitForTransactionReceipt({ hash });
+    expect(receipt.status).toBe('success');
+    expect(receipt.from.toLowerCase()).toBe(evmAddress.toLowerCase());
+    expect(receipt.to?.toLowerCase()).toBe(RECIPIENT.toLowerCase());
+    expect((await chain.getTransaction({ hash })).value).toBe(parseEther('0.01'));
+    // None of it reached the app: no keystroke, and no message carrying the PIN, a token or the recovery code.
+    const seen = (await page.evaluate(() => {
+      const w = window as never as { keys: string[]; messages: Array<{ origin: string; data: string }> };
+      return { keys: w.keys, messages: w.messages, text: document.body.innerText };
+    })) as { keys: string[]; messages: Array<{ origin: string; data: string }>; text: string };
+    expect(seen.keys).toEqual([]);
+    expect(seen.messages.length).toBeGreaterThan(5);
+    expect(new Set(seen.messages.map((m) => m.origin))).toEqual(new Set([frameOrigin]));
+    for (const m of seen.messages) {
+      expect(m.data).not.toContain(PIN);
+      expect(m.data).not.toContain(recoveryCode);
+      expect(m.data).not.toMatch(/accessToken|refreshToken|eyJ[A-Za-z0-9_-]{10,}/);
+    }
+    expect(seen.text).not.toContain(recoveryCode);
+    expect(consoleErrors).toEqual([]);
+  }, 60_000);
+
+  test('the Solana signer: a message signed in the frame with the PIN, the signature checked with ed25519', async () => {
+    const address = await page.evaluate(async () => {
+      const w = window as never as {
+        w: { solanaSigner(): Promise<{ address: string; signMessage(m: Uint8Array): Promise<Uint8Array> }> };
+        sol: Promise<number[]>;
+      };
+      const signer = await w.w.solanaSigner();
+      w.sol = signer.signMessage(new TextEncoder().encode('hello from the app')).then((s) => Array.from(s));
+      return signer.address;
+    });
+    await frame().locator('#pin-summary').waitFor({ state: 'visible' });
+    expect(await frame().locator('#pin-summary dd').first().textContent()).toBe('Sign a message (Solana)');
+    await pad(PIN);
+    const signature = Uint8Array.from((await page.evaluate(() => (window as never as { sol: Promise<number[]> }).sol)) as number[]);
+    expect(signature).toHaveLength(64);
+    expect(ed25519.verify(signature, new TextEncoder().encode('hello from the app'), base58.decode(address))).toBe(true);
+  }, 30_000);
+
+  test('cancel on the PIN pad: the dapp gets EIP-1193 4001 and nothing is signed', async () => {
+    await page.evaluate((other) => {
+      const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
+      w.signed = w.w.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', other] }).catch((e: { code: number }) => ({ code: e.code }));
+    }, RECIPIENT);
+    // personal_sign for an address not ours is refused before any PIN.
+    expect(await page.evaluate(() => (window as never as { signed: Promise<unknown> }).signed)).toEqual({ code: 4100 });
+    await page.evaluate((addr) => {
+      const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
+      w.signed = w.w.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', addr] }).catch((e: { code: number; name: string }) => ({
+        code: e.code,
+        name: e.name,
+      }));
+    }, evmAddress);
+    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    await frame().locator('#pin-cancel').click();
+    expect(await page.evaluate(() => (window as never as { signed: Promise<unknown> }).signed)).toEqual({ code: 4001, name: 'ProviderRpcError' });
+  });
+
+  test('popup mode: where no frame can be shown, the same calls go to the frame in a popup window', async () => {
+    const popupPromise = page.waitForEvent('popup');
+    const connecting = page.evaluate(async (walletOrigin) => {
+      const p = await (window as never as { sdk: { connectWallet(o: unknown): Promise<{ mode: string }> } }).sdk.connectWallet({ walletOrigin, mode: 'popup' });
+      (window as never as { p: unknown }).p = p;
+      return p.mode;
+    }, frameOrigin);
+    const popup = await popupPromise;
+    expect(await connecting).toBe('popup');
+    expect(new URL(popup.url()).origin).toBe(frameOrigin);
+    const listed = await page.evaluate(async (issuer) => {
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'frame@example.com' }),
+      });
+      const { id_token } = (await res.json()) as { id_token: string };
+      const p = (window as never as { p: { login(t: string): Promise<unknown>; listWallets(): Promise<Array<{ accounts: Array<{ address: string }> }>> } }).p;
+      await p.login(id_token);
+      return (await p.listWallets()).map((w) => w.accounts.map((a) => a.address));
+    }, `http://127.0.0.1:${ports.DEV_ISSUER_PORT}`);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toContain(evmAddress);
+    await page.evaluate(() => (window as never as { p: { close(): void } }).p.close());
+    await popup.waitForEvent('close');
+  }, 30_000);
+
+  test('a page of an origin not in APP_ORIGINS cannot embed the frame, and a frame it opens ignores its messages', async () => {
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const otherConsole: string[] = [];
+    other.on('console', (m) => otherConsole.push(m.text()));
+    await other.goto(`http://127.0.0.1:${evil.port}/`);
+    await other.locator('html[data-sdk="ready"]').waitFor({ state: 'attached' });
+    const refused = await other.evaluate(async (walletOrigin) => {
+      try {
+        await (window as never as { sdk: { connectWallet(o: unknown): Promise<unknown> } }).sdk.connectWallet({
+          walletOrigin,
+          mode: 'iframe',
+          readyTimeoutMs: 3000,
+        });
+        return 'connected';
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    }, frameOrigin);
+    expect(refused).toBe('FRAME_UNAVAILABLE');
+    expect(otherConsole.some((t) => t.includes('frame-ancestors') && t.includes(frameOrigin.replace('http://', '')))).toBe(true);
+
+    // A popup is not subject to frame-ancestors: the frame runs there, and ignores what this origin sends it.
+    const popupPromise = other.waitForEvent('popup');
+    await other.evaluate((url) => void ((window as never as { pop: Window | null }).pop = window.open(url, 'x', 'popup')), `${frameOrigin}/?mode=popup`);
+    const popup = await popupPromise;
+    const popupConsole: string[] = [];
+    popup.on('console', (m) => popupConsole.push(m.text()));
+    await popup.locator('html[data-ready="true"]').waitFor({ state: 'attached' });
+    await other.evaluate(() => {
+      const w = window as never as { pop: Window; messages: unknown[] };
+      w.messages.length = 0;
+      for (const [id, method, params] of [
+        ['a1', 'eip1193', { method: 'eth_accounts' }],
+        ['a2', 'listWallets', {}],
+        ['a3', 'login', { idToken: 'x' }],
+      ] as const)
+        w.pop.postMessage({ protocol: 'enclave-wallet-frame/1', kind: 'request', id, method, params }, '*');
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await other.evaluate(() => (window as never as { messages: unknown[] }).messages)).toEqual([]);
+    expect(popupConsole.filter((t) => t.includes(`ignored a message from http://127.0.0.1:${evil.port}: origin not in APP_ORIGINS`))).toHaveLength(3);
+    await popup.close();
+    await other.close();
+  }, 30_000);
+
+  test('the frame page opened alone says what it is and answers nobody', async () => {
+    const alone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await alone.goto(`${frameOrigin}/`);
+    await alone.locator('#idle').waitFor({ state: 'visible' });
+    expect(await alone.textContent('#idle-text')).toBe('This is the wallet frame: apps open it with connectWallet.');
+    const frames: Frame[] = alone.frames();
+    expect(frames).toHaveLength(1);
+    await alone.close();
+  });
+});
