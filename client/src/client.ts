@@ -11,12 +11,15 @@ import { base58 } from '@scure/base';
 import { AttestationError, trustedRoot, verifyAttestationDocument, type AttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { attestedKdf } from './attestation/user-data.js';
 import { newRecipientKey, openRecoveryPhrase, sealPinEnvelope, toBase64, fromBase64, type EnvelopeBody, type SignKind } from './envelope.js';
-import { factorFields, openRecoveryCode, type Factor, type FactorInfo } from './factors.js';
+import { asFactor, factorFields, isPasskey, openRecoveryCode, signFactor, type Factor, type FactorInfo, type SignAuthorization } from './factors.js';
+import { fromBase64Url } from '@enclave-wallet/proto/passkey';
+import { passkeySupport, sealRegistration, sealWithPasskey, type PasskeyOptions, type PasskeySupport } from './passkey.js';
+import { forgetCredential } from './webauthn.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { checkBlockhashOnCluster, rpcNotConfigured, type RpcNodes } from './nodes.js';
 import { encodeSolanaOffchainMessage } from './solana-offchain.js';
 import { isSolanaTransactionMessage, parseSolanaMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
-import { summarizeEvmMessage, summarizeSolanaMessage, summarizeSolanaTransaction, type ApprovalSummary, type GetPin } from './summary.js';
+import { summarizeEvmMessage, summarizeSolanaMessage, summarizeSolanaTransaction, type ApprovalSummary } from './summary.js';
 
 export type Network = 'evm' | 'solana' | 'bitcoin';
 export type Hex = `0x${string}`;
@@ -95,6 +98,8 @@ export interface ClientOptions {
   rpc?: RpcNodes;
   /** Clock, for tests. */
   now?: () => number;
+  /** Passkeys (docs/passkeys.md): the RP id (default the page's host name), the name shown, the WebAuthn calls. */
+  passkeys?: PasskeyOptions;
 }
 
 /** A chain the host reaches (GET /v1/chains). */
@@ -121,15 +126,16 @@ export interface Balance {
 }
 
 /**
- * The PIN of a signature, and which account signs. Give `pin` when the app
+ * What authorizes a signature, and which account signs. Give `pin` when the app
  * asked for it already, or `getPin` to have it asked once the SDK has decoded
  * what will be signed: `getPin` receives the summary (./summary.ts) to show
- * above the PIN entry.
+ * above the PIN entry. `passkey: true` signs with one of the wallet's passkeys;
+ * `authorize` receives the same summary and answers `{ pin }` or `{ passkey: true }`.
  */
 export type SignOptions = {
   /** The signing account's address; default: account 0 of the network. */
   address?: string;
-} & ({ pin: string; getPin?: undefined } | { getPin: GetPin; pin?: undefined });
+} & SignAuthorization;
 
 /** An unsigned EVM transaction, as the API takes it (integers as decimal strings or numbers). */
 export interface ApiEvmTransaction {
@@ -346,8 +352,8 @@ export class EnclaveWalletClient {
     return this.remember(await this.request<Wallet>('GET', `/v1/wallets/${encodeURIComponent(walletId)}`));
   }
 
-  async deriveAccount(walletId: string, network: Network, index: number, pin: string): Promise<Account> {
-    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId }, { pin });
+  async deriveAccount(walletId: string, network: Network, index: number, pin: string | Factor): Promise<Account> {
+    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId }, asFactor(pin));
     const account = await this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
       body: { network, index, pinEnvelope },
       consumesEnvelope: true,
@@ -362,16 +368,17 @@ export class EnclaveWalletClient {
     return wallet;
   }
 
-  async changePin(walletId: string, pin: string, newPin: string): Promise<void> {
-    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, newPin }, { pin });
+  /** A new PIN, authorized by the current one (or `{ passkey: true }`). */
+  async changePin(walletId: string, pin: string | Factor, newPin: string): Promise<void> {
+    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, newPin }, asFactor(pin));
     await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin`, { body: { pinEnvelope }, consumesEnvelope: true });
   }
 
   /** The recovery phrase, encrypted by the enclave to a key this call makes and keeps; returned in clear to the caller. */
-  async exportRecoveryPhrase(walletId: string, pin: string): Promise<string> {
+  async exportRecoveryPhrase(walletId: string, pin: string | Factor): Promise<string> {
     const { secretKey, publicKey } = newRecipientKey();
     try {
-      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)) }, { pin });
+      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)) }, asFactor(pin));
       const out = await this.request<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/export`, {
         body: { pinEnvelope, recipientPublicKey: toBase64(publicKey) },
         consumesEnvelope: true,
@@ -403,10 +410,31 @@ export class EnclaveWalletClient {
    *
    * @throws {EnclaveWalletApiError} RECOVERY_CODE_INVALID, RECOVERY_CODE_WRONG (attemptsLeft), RECOVERY_LOCKED (retryAfter), PIN_TOO_WEAK…
    */
-  async resetPin(walletId: string, recoveryCode: string, newPin: string): Promise<string> {
+  async resetPin(walletId: string, recoveryCode: string | { recoveryCode: string }, newPin: string): Promise<string>;
+  /**
+   * Sets a new PIN with one of the wallet's passkeys (the PIN lock-out ends too). The recovery code is kept, and
+   * `undefined` returned; with `newRecoveryCode: true` a new code replaces it and is returned, to show once.
+   */
+  async resetPin(walletId: string, passkey: { passkey: true; newRecoveryCode?: boolean }, newPin: string): Promise<string | undefined>;
+  async resetPin(
+    walletId: string,
+    factor: string | { recoveryCode: string } | { passkey: true; newRecoveryCode?: boolean },
+    newPin: string,
+  ): Promise<string | undefined> {
+    const path = `/v1/wallets/${encodeURIComponent(walletId)}/pin/reset`;
+    const passkey = typeof factor === 'object' && 'passkey' in factor && factor.passkey === true;
+    if (passkey && !factor.newRecoveryCode) {
+      // No recovery key: the enclave keeps the code (docs/passkeys.md), and the envelope binds no digest.
+      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, newPin }, { passkey: true });
+      await this.request('POST', path, { body: { resetEnvelope }, consumesEnvelope: true });
+      return undefined;
+    }
+    const recovery: Factor = passkey
+      ? { passkey: true }
+      : { recoveryCode: typeof factor === 'string' ? factor : (factor as { recoveryCode: string }).recoveryCode };
     const { recoveryCode: code } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
-      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, digest, newPin }, { recoveryCode });
-      return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin/reset`, {
+      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, digest, newPin }, recovery);
+      return this.request<{ encryptedRecoveryCode?: string }>('POST', path, {
         body: { resetEnvelope, recoveryPublicKey },
         consumesEnvelope: true,
       });
@@ -414,10 +442,10 @@ export class EnclaveWalletClient {
     return code;
   }
 
-  /** A new recovery code, authorized by the PIN; the old code stops working. Returned once, to show the user. */
-  async newRecoveryCode(walletId: string, pin: string): Promise<string> {
+  /** A new recovery code, authorized by the PIN (or a passkey); the old code stops working. Returned once, to show the user. */
+  async newRecoveryCode(walletId: string, pin: string | Factor): Promise<string> {
     const { recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
-      const pinEnvelope = await this.seal({ purpose: 'recovery-code', walletId, digest }, { pin });
+      const pinEnvelope = await this.seal({ purpose: 'recovery-code', walletId, digest }, asFactor(pin));
       return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/recovery-code`, {
         body: { pinEnvelope, recoveryPublicKey },
         consumesEnvelope: true,
@@ -426,9 +454,64 @@ export class EnclaveWalletClient {
     return recoveryCode;
   }
 
-  /** The factors that open a wallet: kinds and dates, nothing secret. */
+  /** The factors that open a wallet: kinds and dates (and passkeys' credential ids), nothing secret. */
   async listFactors(walletId: string): Promise<FactorInfo[]> {
     return (await this.request<{ factors: FactorInfo[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/factors`)).factors;
+  }
+
+  // --- passkeys (docs/passkeys.md) -------------------------------------------
+
+  /** Whether this browser can open a wallet with a passkey, with a sentence for the user. */
+  passkeySupport(): Promise<PasskeySupport> {
+    return passkeySupport(this.options.passkeys);
+  }
+
+  /**
+   * Makes a passkey (user verification, PRF with the wallet's salt) and adds it to the wallet, authorized by the PIN
+   * or the recovery code. Returns its credential id (base64url). An authenticator without PRF is refused before
+   * anything is sent (PASSKEY_PRF_UNSUPPORTED), and a credential the wallet did not take is offered to the browser
+   * to forget.
+   *
+   * @throws {EnclaveWalletApiError} PASSKEY_PRF_UNSUPPORTED, PASSKEY_CANCELLED, PASSKEY_EXISTS, PASSKEY_LIMIT_REACHED, PIN_INVALID…
+   */
+  async addPasskey(walletId: string, factor: { pin: string } | { recoveryCode: string }): Promise<{ credentialId: string }> {
+    const fields = factorFields(factor);
+    const session = this.sessionState;
+    if (!session) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
+    const { publicKey } = await this.attestation();
+    const exclude = await this.passkeyIds(walletId);
+    const user = { name: session.user.email || session.user.id, displayName: `${session.user.email || session.user.id} (wallet ${walletId.slice(0, 8)})` };
+    const { envelope, credentialId } = await sealRegistration(
+      publicKey,
+      { sub: session.user.id, walletId, ...fields },
+      user,
+      exclude,
+      this.options.passkeys ?? {},
+      this.now,
+    );
+    try {
+      await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/passkeys`, { body: { pinEnvelope: envelope }, consumesEnvelope: true });
+    } catch (err) {
+      if (err instanceof EnclaveWalletApiError && err.status >= 400 && err.status < 500)
+        forgetCredential(this.options.passkeys ?? {}, fromBase64Url(credentialId));
+      throw err;
+    }
+    return { credentialId };
+  }
+
+  /** Removes one passkey (its credential id, base64url) from the wallet, authorized by the PIN or a passkey (this one too). The PIN stays. */
+  async removePasskey(walletId: string, credentialId: string, factor: string | Factor): Promise<void> {
+    const id = fromBase64Url(credentialId);
+    const pinEnvelope = await this.seal({ purpose: 'remove-passkey', walletId, digest: hex0x(sha256(id)) }, asFactor(factor));
+    await this.request('DELETE', `/v1/wallets/${encodeURIComponent(walletId)}/passkeys/${encodeURIComponent(credentialId)}`, {
+      body: { pinEnvelope },
+      consumesEnvelope: true,
+    });
+  }
+
+  /** The raw credential ids of the wallet's passkeys (from its factors). */
+  private async passkeyIds(walletId: string): Promise<Uint8Array[]> {
+    return (await this.listFactors(walletId)).flatMap((f) => (f.kind === 'passkey' && f.credentialId ? [fromBase64Url(f.credentialId)] : []));
   }
 
   /**
@@ -574,13 +657,8 @@ export class EnclaveWalletClient {
     cluster?: string,
   ): Promise<T> {
     const kind = `${body.network}-${String(body.kind)}` as SignKind;
-    let pin = options.pin;
-    if (options.getPin) {
-      // The user is asked only once the enclave checks out (no PIN would be sealed otherwise).
-      await this.attestation();
-      pin = await options.getPin({ walletId, kind, address: body.address, summary });
-    }
-    if (typeof pin !== 'string') throw new TypeError('a PIN is required: pass pin or getPin');
+    // The user is asked only once the enclave checks out (no PIN would be sealed otherwise).
+    const factor = await signFactor(options, { walletId, kind, address: body.address, summary }, () => this.attestation());
     // A Solana transaction checked for a cluster carries it in the envelope (an EVM transaction's chain id is in its bytes).
     const pinEnvelope = await this.seal(
       {
@@ -592,7 +670,7 @@ export class EnclaveWalletClient {
         digest,
         ...(cluster !== undefined ? { cluster } : {}),
       },
-      { pin },
+      factor,
     );
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
@@ -702,16 +780,20 @@ export class EnclaveWalletClient {
   // --- plumbing --------------------------------------------------------------
 
   /**
-   * Seals an envelope for one request: what it is bound to, and the factor that authorizes it (a PIN, or a
-   * recovery code; passkeys next), put into the envelope by one rule for every call (factors.ts).
+   * Seals an envelope for one request: what it is bound to, and the factor that authorizes it (a PIN, a recovery
+   * code, or a passkey's assertion over the binding), put into the envelope by one rule for every call (factors.ts,
+   * passkey.ts).
    */
-  private async seal(body: Omit<EnvelopeBody, 'sub' | 'pin' | 'recoveryCode'>, factor: Factor): Promise<string> {
-    const fields = factorFields(factor);
+  private async seal(body: Omit<EnvelopeBody, 'sub' | 'pin' | 'recoveryCode' | 'passkey'> & { walletId?: string }, factor: Factor): Promise<string> {
+    const fields = isPasskey(factor) ? undefined : factorFields(factor);
     const user = this.sessionState?.user.id;
     if (!user) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
     // The factor is sealed only to the key of a document verified just now (or still fresh).
     const { publicKey } = await this.attestation();
-    return sealPinEnvelope(publicKey, { ...body, ...fields, sub: user }, this.now);
+    if (fields) return sealPinEnvelope(publicKey, { ...body, ...fields, sub: user }, this.now);
+    const walletId = body.walletId;
+    if (!walletId) throw new TypeError('a passkey opens an existing wallet: this call takes the PIN');
+    return sealWithPasskey(publicKey, { ...body, sub: user, walletId }, await this.passkeyIds(walletId), this.options.passkeys ?? {}, this.now);
   }
 
   private keep(a: { accessToken: string; refreshToken: string; expiresIn: number; user: User }): Session {
@@ -726,7 +808,11 @@ export class EnclaveWalletClient {
    * again). Reads are retried once on a network failure or a 503; a request
    * that may have consumed an envelope never is.
    */
-  private async request<T>(method: 'GET' | 'POST', path: string, o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {}): Promise<T> {
+  private async request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {},
+  ): Promise<T> {
     const auth = o.auth ?? true;
     if (auth) {
       if (!this.sessionState) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
