@@ -219,6 +219,16 @@ export class EnclaveService {
     return { factors: factors.map((f) => ({ kind: f.kind, createdAtMs: f.createdAt, lastUsedAtMs: f.lastUsedAt })) };
   }
 
+  /** Adds a passkey slot (docs/passkeys.md). */
+  async addPasskey(_req: DecodedRequestOf<'addPasskey'>): Promise<ResponseOf<'addPasskey'>> {
+    throw new EnclaveWalletError('UNSUPPORTED_OPERATION', 'passkeys are not implemented yet');
+  }
+
+  /** Removes a passkey slot (docs/passkeys.md). */
+  async removePasskey(_req: DecodedRequestOf<'removePasskey'>): Promise<ResponseOf<'removePasskey'>> {
+    throw new EnclaveWalletError('UNSUPPORTED_OPERATION', 'passkeys are not implemented yet');
+  }
+
   /** What the recovery operations (recovery.ts) use of this service. */
   private readonly parts: recovery.ServiceParts = {
     sealer: () => this.ready().sealer,
