@@ -4,12 +4,33 @@
  * is the secret that opens the wallet's passkey slot in the enclave, so a passkey without it is refused here, with
  * a clear error, before anything is sent. Nothing here talks to the API; passkey.ts builds the envelope from it.
  */
+import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { EnclaveWalletApiError } from './errors.js';
 
-/** What the ceremonies call: `navigator.credentials` in a browser; any object with the same two methods otherwise. */
+/**
+ * What the ceremonies call: `navigator.credentials` in a browser; any object with the same two methods otherwise.
+ * (Typed here without the DOM library, so the SDK also compiles for Node.)
+ */
 export interface PasskeyCredentials {
-  create(options: CredentialCreationOptions): Promise<Credential | null>;
-  get(options: CredentialRequestOptions): Promise<Credential | null>;
+  create(options: { publicKey: object }): Promise<unknown>;
+  get(options: { publicKey: object }): Promise<unknown>;
+}
+
+type Bytes = ArrayBuffer | ArrayBufferView;
+/** The parts of a PublicKeyCredential the ceremonies read. */
+interface Credential {
+  rawId: ArrayBuffer;
+  response: {
+    // Attestation (create)
+    getPublicKey?(): ArrayBuffer | null;
+    getPublicKeyAlgorithm?(): number;
+    // Assertion (get)
+    authenticatorData?: ArrayBuffer;
+    clientDataJSON: ArrayBuffer;
+    signature?: ArrayBuffer;
+    userHandle?: ArrayBuffer | null;
+  };
+  getClientExtensionResults(): { prf?: { enabled?: boolean; results?: { first?: Bytes } } };
 }
 
 /** Where and how passkeys are made (ClientOptions.passkeys). */
@@ -114,10 +135,10 @@ function ceremonyError(err: unknown, what: 'made' | 'used'): EnclaveWalletApiErr
   }
 }
 
-const bytes = (b: ArrayBuffer | ArrayBufferView): Uint8Array =>
+const bytes = (b: Bytes): Uint8Array =>
   b instanceof ArrayBuffer ? new Uint8Array(b.slice(0)) : new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 /** A copy in a fresh ArrayBuffer (what WebAuthn's BufferSource fields take, whatever the input's buffer). */
-const buffer = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
+const buffer = (b: Uint8Array): Uint8Array => new Uint8Array(b);
 
 /** Whether this browser can open a wallet with a passkey, in words (reads `PublicKeyCredential.getClientCapabilities` where present). */
 export async function passkeySupport(options: PasskeyOptions = {}): Promise<PasskeySupport> {
@@ -157,7 +178,7 @@ export async function passkeySupport(options: PasskeyOptions = {}): Promise<Pass
 }
 
 /** The PRF output of a ceremony's extension results, or PASSKEY_PRF_UNSUPPORTED. */
-function prfOutput(credential: PublicKeyCredential): Uint8Array {
+function prfOutput(credential: Credential): Uint8Array {
   const first = credential.getClientExtensionResults().prf?.results?.first;
   if (!first) throw failure('PASSKEY_PRF_UNSUPPORTED', `${NO_PRF}; nothing was sent`);
   const out = bytes(first);
@@ -176,7 +197,7 @@ export async function createCredential(
   request: { user: { id: Uint8Array; name: string; displayName: string }; salt: Uint8Array; exclude: Uint8Array[] },
 ): Promise<NewCredential> {
   const credentials = credentialsOf(options);
-  let credential: PublicKeyCredential;
+  let credential: Credential;
   try {
     const made = await credentials.create({
       publicKey: {
@@ -193,12 +214,12 @@ export async function createCredential(
       },
     });
     if (!made) throw failure('PASSKEY_FAILED', 'the browser made no passkey; nothing was sent');
-    credential = made as PublicKeyCredential;
+    credential = made as Credential;
   } catch (err) {
     throw ceremonyError(err, 'made');
   }
   const credentialId = bytes(credential.rawId);
-  const response = credential.response as AuthenticatorAttestationResponse;
+  const response = credential.response;
   const prf = credential.getClientExtensionResults().prf;
   // An output at creation (CTAP 2.2 hmac-secret-mc) is not used: the assertion right after gives it, proven.
   const early = prf?.results?.first;
@@ -222,10 +243,7 @@ export function forgetCredential(options: PasskeyOptions, credentialId: Uint8Arr
     .PublicKeyCredential;
   const rpId = options.rpId ?? (globalThis as { location?: { hostname?: string } }).location?.hostname;
   if (!pkc?.signalUnknownCredential || !rpId || options.credentials) return;
-  let b64 = '';
-  for (const b of credentialId) b64 += String.fromCharCode(b);
-  const id = btoa(b64).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  void pkc.signalUnknownCredential({ rpId, credentialId: id }).catch(() => undefined);
+  void pkc.signalUnknownCredential({ rpId, credentialId: toBase64Url(credentialId) }).catch(() => undefined);
 }
 
 /**
@@ -237,7 +255,7 @@ export async function getAssertion(
   request: { challenge: Uint8Array; salt: Uint8Array; allow: Uint8Array[] },
 ): Promise<PasskeyAssertion> {
   const credentials = credentialsOf(options);
-  let credential: PublicKeyCredential;
+  let credential: Credential;
   try {
     const got = await credentials.get({
       publicKey: {
@@ -250,16 +268,16 @@ export async function getAssertion(
       },
     });
     if (!got) throw failure('PASSKEY_FAILED', 'the browser gave no assertion; nothing was sent');
-    credential = got as PublicKeyCredential;
+    credential = got as Credential;
   } catch (err) {
     throw ceremonyError(err, 'used');
   }
-  const response = credential.response as AuthenticatorAssertionResponse;
+  const response = credential.response;
   return {
     credentialId: bytes(credential.rawId),
-    authenticatorData: bytes(response.authenticatorData),
+    authenticatorData: bytes(response.authenticatorData ?? new ArrayBuffer(0)),
     clientDataJSON: bytes(response.clientDataJSON),
-    signature: bytes(response.signature),
+    signature: bytes(response.signature ?? new ArrayBuffer(0)),
     userHandle: response.userHandle ? bytes(response.userHandle) : undefined,
     prf: prfOutput(credential),
   };
