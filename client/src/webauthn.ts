@@ -145,7 +145,8 @@ export async function passkeySupport(options: PasskeyOptions = {}): Promise<Pass
   try {
     credentialsOf(options);
   } catch (err) {
-    return { webauthn: false, prf: false, message: `${(err as Error).message.replace(/\. Nothing was sent$/, '')}.` };
+    const m = (err as Error).message.replace(/\. Nothing was sent$/, '');
+    return { webauthn: false, prf: false, message: `${m.charAt(0).toUpperCase()}${m.slice(1)}.` };
   }
   const pkc = (globalThis as { PublicKeyCredential?: { getClientCapabilities?: () => Promise<Record<string, boolean | undefined>> } }).PublicKeyCredential;
   let capabilities: Record<string, boolean | undefined> | undefined;
