@@ -492,8 +492,10 @@ export class EnclaveWalletClient {
     try {
       await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/passkeys`, { body: { pinEnvelope: envelope }, consumesEnvelope: true });
     } catch (err) {
-      if (err instanceof EnclaveWalletApiError && err.status >= 400 && err.status < 500)
+      // Refused (a wrong PIN, a full wallet): the browser may forget the credential, unless the wallet already holds it.
+      if (err instanceof EnclaveWalletApiError && err.status >= 400 && err.status < 500 && err.code !== 'PASSKEY_EXISTS') {
         forgetCredential(this.options.passkeys ?? {}, fromBase64Url(credentialId));
+      }
       throw err;
     }
     return { credentialId };
