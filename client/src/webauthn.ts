@@ -41,7 +41,7 @@ export interface PasskeyOptions {
   rpName?: string;
   /** Default `navigator.credentials`. */
   credentials?: PasskeyCredentials;
-  /** How long the browser waits for the user, in ms (default 120 000: an envelope lives 120 s). */
+  /** How long the browser waits for the user, in ms (default 100 000: an envelope lives 120 s from before the prompt). */
   timeoutMs?: number;
 }
 
@@ -80,7 +80,8 @@ export interface PasskeyAssertion {
 
 /** ES256 first (every platform authenticator has it), then Ed25519. */
 const ALGORITHMS = [-7, -8];
-const DEFAULT_TIMEOUT_MS = 120_000;
+/** Below the 120 s an envelope lives (its expiry is chosen before the prompt): an approval in time still reaches the enclave in time. */
+const DEFAULT_TIMEOUT_MS = 100_000;
 
 const NO_PRF = 'this passkey gave no PRF output (its authenticator or this browser lacks the WebAuthn prf extension), and a wallet opens only with it';
 
