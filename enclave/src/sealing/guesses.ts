@@ -17,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import { GuardConflict, guessesOf, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuardConflict, guessesOf, withGuesses, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
 
 /** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
@@ -49,6 +49,12 @@ const ANSWERS = {
     lockedText: 'too many wrong recovery codes; recovery is locked for now',
     wrong: 'RECOVERY_CODE_WRONG',
     wrongText: 'wrong recovery code',
+  },
+  passkey: {
+    locked: 'PASSKEY_LOCKED',
+    lockedText: 'too many failed passkey assertions; passkeys of this wallet are locked for now',
+    wrong: 'PASSKEY_INVALID',
+    wrongText: 'the passkey assertion was refused',
   },
 } as const;
 export const lockedError = (lockedUntil: number, now: number, factor: Factor = 'pin'): EnclaveWalletError =>
@@ -99,7 +105,7 @@ export class GuessCounter {
 
   /** A guess counted: the failures it may clear are those the guard held when it was counted, as the write left them. */
   private admitted(base: GuardRecord, token: string, after: ReadonlyMap<string, Guess>, at: number, factor: Factor): Counted {
-    const record: GuardRecord = { ...base, ...(factor === 'pin' ? { guesses: after } : { codeGuesses: after }), legacy: false };
+    const record: GuardRecord = { ...withGuesses(base, factor, after), legacy: false };
     this.o.remember(record);
     const others = new Map(after);
     others.delete(token);
@@ -112,7 +118,7 @@ export class GuessCounter {
    * host, and a right PIN removed it as a failure), no answer is given: the guess is counted, or was, and the
    * caller learns nothing about the PIN.
    */
-  async failed(c: Counted): Promise<EnclaveWalletError> {
+  async failed(c: Counted, reason?: string): Promise<EnclaveWalletError> {
     const walletId = c.base.walletId;
     let after: ReadonlyMap<string, Guess> | undefined;
     try {
@@ -127,7 +133,10 @@ export class GuessCounter {
     const words = ANSWERS[c.factor];
     return answer.code === 'PIN_LOCKED'
       ? new EnclaveWalletError(words.locked, words.lockedText, { retryAfter: answer.retryAfter })
-      : new EnclaveWalletError(words.wrong, words.wrongText, { attemptsLeft: answer.attemptsLeft });
+      : new EnclaveWalletError(words.wrong, reason ? `${words.wrongText}: ${reason}` : words.wrongText, {
+          attemptsLeft: answer.attemptsLeft,
+          ...(reason ? { reason } : {}),
+        });
   }
 
   /**
@@ -141,7 +150,7 @@ export class GuessCounter {
       await this.o.guard.clear(walletId, c.token, c.tally.failures, c.factor, this.o.now());
       const guesses = new Map(guessesOf(c.base, c.factor));
       for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
-      this.o.remember({ ...c.base, ...(c.factor === 'pin' ? { guesses } : { codeGuesses: guesses }) });
+      this.o.remember(withGuesses(c.base, c.factor, guesses));
     } catch (err) {
       this.o.forget(walletId);
       if (!(err instanceof GuardConflict)) throw err;
