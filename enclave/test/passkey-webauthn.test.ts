@@ -107,3 +107,50 @@ test('slot parameters round-trip, and truncated or padded ones are refused', () 
   expect(() => decodePasskeyParams(Uint8Array.from([...bytes, 0]))).toThrow(/length/);
   expect(() => decodePasskeyParams(encodePasskeyParams({ ...p, origins: [] }))).toThrow(/origins/);
 });
+
+test('a passkey slot opens only in its wallet, with its PRF output, and with its parameters as sealed', async () => {
+  const { randomBytes } = await import('node:crypto');
+  const { wrapSlot, unwrapSlot, SLOT_PASSKEY } = await import('../src/sealing/slots.js');
+  const dataKey = randomBytes(32);
+  const prf = randomBytes(32);
+  const walletKey = randomBytes(32);
+  const binding = { walletId: 'w-a', ownerUserId: 'u', kmsKeyId: 'k', kmsCiphertext: new Uint8Array([1, 2]) };
+  const passkey = { credentialId: new Uint8Array([9, 9]), algorithm: -7, publicKey: new Uint8Array(91).fill(4), rpId: LOCAL_RP_ID, origins: [LOCAL_ORIGIN] };
+  const slot = wrapSlot(SLOT_PASSKEY, binding, dataKey, prf, walletKey, { passkey, createdAt: 1 });
+  expect(Buffer.from(unwrapSlot(slot, binding, dataKey, prf)!).equals(walletKey)).toBe(true);
+  expect(unwrapSlot(slot, { ...binding, walletId: 'w-b' }, dataKey, prf)).toBeUndefined(); // moved to another wallet
+  expect(unwrapSlot(slot, binding, dataKey, randomBytes(32))).toBeUndefined(); // another PRF output
+  expect(unwrapSlot({ ...slot, passkey: { ...passkey, origins: ['https://evil.example'] } }, binding, dataKey, prf)).toBeUndefined(); // an origin added
+  expect(unwrapSlot({ ...slot, passkey: { ...passkey, publicKey: new Uint8Array(91).fill(5) } }, binding, dataKey, prf)).toBeUndefined(); // a key swapped
+});
+
+test('the passkey origins of the configuration: localhost in simulated mode, https elsewhere, the RP id derived and checked', async () => {
+  const { loadStartupConfig, passkeyOriginAllowed } = await import('../src/config.js');
+  const sim = loadStartupConfig({ ENCLAVE_PLATFORM: 'simulated' }).passkeys!;
+  expect(sim.rpId).toBe('localhost');
+  expect(['http://localhost:8080', 'http://localhost:41234', 'http://localhost'].every((o) => passkeyOriginAllowed(sim, o))).toBe(true);
+  expect(
+    ['https://localhost:8080', 'http://127.0.0.1:8080', 'http://localhost:8080/', 'http://localhost.evil.example'].some((o) => passkeyOriginAllowed(sim, o)),
+  ).toBe(false);
+  const set = loadStartupConfig({ ENCLAVE_PASSKEY_ORIGINS: 'https://wallet.example.com, https://wallet.example.com:8443' }).passkeys!;
+  expect(set).toEqual({ rpId: 'wallet.example.com', origins: ['https://wallet.example.com', 'https://wallet.example.com:8443'] });
+  expect(() => loadStartupConfig({ ENCLAVE_PASSKEY_ORIGINS: 'https://wallet.example.com,https://example.com' })).toThrow(
+    /example.com is not wallet.example.com or under it/,
+  );
+  expect(() =>
+    loadStartupConfig({ ENCLAVE_PASSKEY_ORIGINS: 'https://wallet.example.com,https://example.com', ENCLAVE_PASSKEY_RP_ID: 'x.example.com' }),
+  ).toThrow(/not x.example.com or under it/);
+  expect(
+    loadStartupConfig({ ENCLAVE_PASSKEY_ORIGINS: 'https://a.example.com,https://b.example.com', ENCLAVE_PASSKEY_RP_ID: 'example.com' }).passkeys!.rpId,
+  ).toBe('example.com');
+  expect(() => loadStartupConfig({ ENCLAVE_PASSKEY_ORIGINS: 'https://example.com/path' })).toThrow(/not an https origin/);
+  expect(loadStartupConfig({ ENCLAVE_PASSKEY_ORIGINS: '' }).passkeys).toBeUndefined();
+  // Nitro mode: no default, and no localhost.
+  const nitro = {
+    ENCLAVE_PLATFORM: 'nitro',
+    ENCLAVE_KMS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+    ENCLAVE_GUARD_TABLE: 'arn:aws:dynamodb:eu-west-1:123456789012:table/guard',
+  };
+  expect(loadStartupConfig(nitro).passkeys).toBeUndefined();
+  expect(() => loadStartupConfig({ ...nitro, ENCLAVE_PASSKEY_ORIGINS: 'http://localhost:8080' })).toThrow(/not an https origin/);
+});
