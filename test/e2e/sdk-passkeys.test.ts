@@ -26,11 +26,13 @@ const requests: string[] = [];
  * `navigator.credentials` for the SDK, answered by a software authenticator: `create` gives its credential, `get`
  * its assertion over the challenge and its PRF output for the salt the SDK asked with (none when `prf` is false).
  */
-function credentialsOf(authenticator: SoftwareAuthenticator, o: { prf?: boolean } = {}): PasskeyCredentials & { asked: string[] } {
+function credentialsOf(authenticator: SoftwareAuthenticator, o: { prf?: boolean } = {}): PasskeyCredentials & { asked: string[]; refuse: boolean } {
   const asked: string[] = [];
   const anyBinding: PasskeyBinding = { purpose: 'sign', sub: '', exp: 1, nonce: '' };
-  return {
+  const state: PasskeyCredentials & { asked: string[]; refuse: boolean } = {
     asked,
+    /** Answer as a browser does when the user closes the prompt or fails verification. */
+    refuse: false,
     async create() {
       asked.push('create');
       return {
@@ -41,6 +43,7 @@ function credentialsOf(authenticator: SoftwareAuthenticator, o: { prf?: boolean 
     },
     async get({ publicKey }) {
       asked.push('get');
+      if (state.refuse) throw new DOMException('The operation either timed out or was not allowed.', 'NotAllowedError');
       const p = publicKey as { challenge: Uint8Array; userVerification: string; extensions: { prf: { eval: { first: Uint8Array } } } };
       expect(p.userVerification).toBe('required');
       const a = authenticator.assert(anyBinding, { challenge: new Uint8Array(p.challenge), prfSalt: new Uint8Array(p.extensions.prf.eval.first) });
@@ -56,6 +59,7 @@ function credentialsOf(authenticator: SoftwareAuthenticator, o: { prf?: boolean 
       };
     },
   };
+  return state;
 }
 
 async function newClient(email: string, credentials: PasskeyCredentials): Promise<EnclaveWallet> {
@@ -152,6 +156,14 @@ test('add a passkey with the PIN; sign, export, reset the PIN with it; viem, EIP
   const solSignature = await signer.signMessage(new TextEncoder().encode('solana, with a passkey'));
   expect(ed25519.verify(solSignature, new TextEncoder().encode('solana, with a passkey'), base58.decode(sol))).toBe(true);
   expect(seen).toEqual(['evm-message', 'evm-typed-data', 'evm-transaction', 'evm-message', 'solana-message']);
+
+  // The user closes the passkey prompt: the SDK says PASSKEY_CANCELLED; the provider answers EIP-1193's 4001.
+  credentials.refuse = true;
+  const sent = requests.length;
+  expect(await errorOf(account.signMessage({ message: 'closed' }))).toMatchObject({ code: 'PASSKEY_CANCELLED', status: 0 });
+  await expect(provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', evm] })).rejects.toMatchObject({ code: 4001 });
+  expect(requests.slice(sent).filter((r) => r.startsWith('POST'))).toEqual([]);
+  credentials.refuse = false;
 
   // authorize may answer the PIN too.
   const withPin = await client.signEvmMessage(walletId, 'pin via authorize', { authorize: () => ({ pin: '493817' }) });
