@@ -86,7 +86,9 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
         await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: on });
       },
     };
-    await page.goto(`${url}/demo`);
+    // Network idle: the page's module has fetched its configuration and attached its handlers (a click before that
+    // would submit the sign-in form natively, which the page's CSP blocks).
+    await page.goto(`${url}/demo`, { waitUntil: 'networkidle' });
     return { page, authenticator, consoleErrors, requests };
   }
 
