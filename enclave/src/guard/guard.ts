@@ -72,6 +72,16 @@ export const withGuesses = (record: GuardRecord, factor: Factor, guesses: Readon
   ...(factor === 'pin' ? { guesses } : factor === 'recovery-code' ? { codeGuesses: guesses } : { passkeyGuesses: guesses }),
 });
 
+/**
+ * A passkey's signature counter raised by the same write that counts its guess (docs/guard.md): the write is
+ * also conditional on the stored counter being lower.
+ */
+export interface CounterRaise {
+  /** Hex SHA-256 of the credential id. */
+  key: string;
+  value: number;
+}
+
 /** A conditional write lost to a concurrent one; the caller re-reads. */
 export class GuardConflict extends Error {
   override readonly name = 'GuardConflict';
@@ -88,7 +98,15 @@ export interface WalletGuard {
    * `read` (its rev). A legacy record is converted by the same write, if still as read. Returns the guesses as
    * this write left them. @throws GuardConflict
    */
-  admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact', factor?: Factor): Promise<ReadonlyMap<string, Guess>>;
+  admit(
+    walletId: string,
+    read: GuardRecord,
+    token: string,
+    at: number,
+    mode: 'budget' | 'exact',
+    factor?: Factor,
+    raise?: CounterRaise,
+  ): Promise<ReadonlyMap<string, Guess>>;
   /**
    * A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them, or
    * undefined if the token was gone (it expired and a right PIN removed it: then no answer may be given).
@@ -248,6 +266,7 @@ export class DynamoGuard implements WalletGuard {
     at: number,
     mode: 'budget' | 'exact',
     factor: Factor = 'pin',
+    raise?: CounterRaise,
   ): Promise<ReadonlyMap<string, Guess>> {
     const pending: Guess = { state: 'pending', at };
     const attr = BUDGET_ATTRIBUTE[factor];
@@ -264,12 +283,18 @@ export class DynamoGuard implements WalletGuard {
         true,
       );
     } else {
+      const counter = raise ? ' AND (attribute_not_exists(#ctr) OR #ctr < :n)' : '';
       after = await this.update(
         walletId,
-        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now`,
-        mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r',
-        { ':g': guessValue(pending), ':v': N(read.version), ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }) },
-        { '#t': token },
+        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now${raise ? ', #ctr = :n' : ''}`,
+        (mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r') + counter,
+        {
+          ':g': guessValue(pending),
+          ':v': N(read.version),
+          ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }),
+          ...(raise ? { ':n': N(raise.value) } : {}),
+        },
+        { '#t': token, ...(raise ? { '#ctr': `ctr:${raise.key}` } : {}) },
         true,
       );
     }

@@ -17,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import { GuardConflict, guessesOf, withGuesses, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
 
 /** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
@@ -28,8 +28,13 @@ export interface Counted {
   token: string;
   base: GuardRecord;
   tally: Tally;
-  /** Whose budget: a PIN's or a recovery code's. */
+  /** Whose budget: a PIN's, a recovery code's or the passkeys'. */
   factor: Factor;
+  /**
+   * A passkey counter asked to be raised with the count: true when the guard already held one as high (the
+   * guess was then counted without raising it, and must be answered as a refusal).
+   */
+  counterStale?: boolean;
 }
 
 export interface GuessOptions {
@@ -71,12 +76,15 @@ export class GuessCounter {
    * taken by guesses in flight; throws PIN_LOCKED while locked, GuardConflict when the version moved on (the
    * caller starts over), WALLET_CONFLICT when no place came free in time.
    */
-  async count(record: GuardRecord, fromCache: boolean, factor: Factor = 'pin'): Promise<Counted> {
+  async count(record: GuardRecord, fromCache: boolean, factor: Factor = 'pin', raise?: CounterRaise): Promise<Counted> {
     const walletId = record.walletId;
     const token = randomBytes(16).toString('hex');
     const deadline = performance.now() + ADMISSION_WAIT_MS; // real time: the clock given may stand still in tests
     let base = record;
     let fresh = !fromCache;
+    let counterStale = false;
+    /** Whether the last write tried carried the counter (then, if it landed, it raised it). */
+    let lastRaised = false;
     for (let round = 0; ; round++) {
       const now = this.o.now();
       const t = tally(guessesOf(base, factor), now);
@@ -84,8 +92,11 @@ export class GuessCounter {
       if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now, factor);
       if (t.next === 'budget' || t.next === 'exact') {
         try {
-          const after = await phases.time('guard_count', () => this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget', factor));
-          return this.admitted(base, token, after, now, factor);
+          lastRaised = raise !== undefined && !counterStale;
+          const after = await phases.time('guard_count', () =>
+            this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget', factor, counterStale ? undefined : raise),
+          );
+          return { ...this.admitted(base, token, after, now, factor), ...(raise ? { counterStale } : {}) };
         } catch (err) {
           if (!(err instanceof GuardConflict)) throw err;
         }
@@ -97,9 +108,13 @@ export class GuessCounter {
       base = read;
       fresh = true;
       this.o.remember(read);
-      // A count whose answer was lost and that the client sent again fails its condition on its own token: it was counted.
+      // A count whose answer was lost and that the client sent again fails its condition on its own token: it was
+      // counted (and its counter raised, if the write carried it).
       const own = guessesOf(read, factor).get(token);
-      if (own?.state === 'pending') return this.admitted(base, token, guessesOf(read, factor), own.at, factor);
+      if (own?.state === 'pending')
+        return { ...this.admitted(base, token, guessesOf(read, factor), own.at, factor), ...(raise ? { counterStale: counterStale || !lastRaised } : {}) };
+      // The write may have failed on the counter: then the guess is counted without it, and refused.
+      if (raise && (read.counters?.[raise.key] ?? 0) >= raise.value) counterStale = true;
     }
   }
 

@@ -27,7 +27,7 @@ import { SecretBytes } from '../secret.js';
 import { GuessCounter, lockedError, SharedGuesses } from './guesses.js';
 import { copyOpen, disposeOpen, openedWallet, sealSlots, slotBinding, type OpenedWallet, type ResealDeps, type SharedOpen } from './opened.js';
 import { SLOT_NAMES, SLOT_PASSKEY, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type SlotKind } from './slots.js';
-import { admitPasskey, type PasskeyOpen } from '../passkey/open.js';
+import { checkPasskey, settlePasskey, type PasskeyOpen } from '../passkey/open.js';
 import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { phases } from '../phases.js';
 import {
@@ -260,8 +260,10 @@ export class Sealer {
    */
   private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array, fromCache: boolean, factor: Factor, passkey?: PasskeyOpen): Promise<SharedOpen> {
     const { walletId, owner: userId } = record;
+    // A passkey's assertion is checked first (it needs no secret), so the write that counts it raises its counter.
+    const verdict = factor === 'passkey' ? checkPasskey(record, blob.slots ?? [], passkey!) : undefined;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.counter.count(record, fromCache, factor),
+      this.counter.count(record, fromCache, factor, verdict?.raise),
       phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
       // A PIN is stretched; a recovery code's 128 bits and a passkey's PRF output are the factor key as they are.
       factor === 'pin' ? stretchPin(pin, blob.argon2.salt, blob.argon2) : Promise.resolve(SecretBytes.copyOf(pin)),
@@ -280,10 +282,7 @@ export class Sealer {
       let plaintext: Uint8Array;
       if (blob.slots) {
         // Version 4: the factor's slot gives the wallet key (or not: a wrong PIN or code), which opens the secret.
-        const slot =
-          factor === 'passkey'
-            ? await admitPasskey({ counter: this.counter, guard: this.guard }, guess, record, blob.slots, passkey!)
-            : blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
+        const slot = factor === 'passkey' ? await settlePasskey(this.counter, guess, verdict!) : blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
         walletKey = unwrapSlot(slot, slotBinding(blob), dataKey, stretched);
         if (!walletKey) throw await this.counter.failed(guess, factor === 'passkey' ? 'prf' : undefined);
         try {
