@@ -6,7 +6,7 @@
  */
 import type { EnclaveWalletClient } from './client.js';
 import { unsignedWire } from './solana-wire.js';
-import type { GetPin } from './summary.js';
+import { approval, type Approver } from './evm.js';
 
 export interface SolanaSigner {
   /** The account's base58 address. */
@@ -26,25 +26,25 @@ export interface SolanaSigner {
   signMessages(messages: ReadonlyArray<{ content: Uint8Array }>): Promise<ReadonlyArray<Readonly<Record<string, Uint8Array>>>>;
 }
 
-export async function solanaSigner(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; address?: string }): Promise<SolanaSigner> {
+export async function solanaSigner(client: EnclaveWalletClient, walletId: string, options: Approver & { address?: string }): Promise<SolanaSigner> {
   const address = await client.accountAddress(walletId, 'solana', options.address);
-  const { getPin } = options;
+  const ask = approval(options);
   const signer: SolanaSigner = {
     address,
     async signTransaction(wire) {
-      return (await client.signSolanaTransaction(walletId, wire, { getPin, address })).signedTransaction;
+      return (await client.signSolanaTransaction(walletId, wire, { ...ask, address })).signedTransaction;
     },
     async signMessage(message) {
       // A transaction message is refused (MESSAGE_IS_TRANSACTION) before the user is asked for a PIN.
-      return client.signSolanaMessage(walletId, message, { getPin, address });
+      return client.signSolanaMessage(walletId, message, { ...ask, address });
     },
     async signOffchainMessage(text, o = {}) {
-      return client.signSolanaOffchainMessage(walletId, text, { ...o, getPin, address });
+      return client.signSolanaOffchainMessage(walletId, text, { ...o, ...ask, address });
     },
     async signTransactions(transactions) {
       const out: Array<Record<string, Uint8Array>> = [];
       for (const tx of transactions) {
-        const { signature } = await client.signSolanaTransaction(walletId, unsignedWire(tx.messageBytes), { getPin, address });
+        const { signature } = await client.signSolanaTransaction(walletId, unsignedWire(tx.messageBytes), { ...ask, address });
         out.push(Object.freeze({ [address]: signature }));
       }
       return Object.freeze(out);
