@@ -321,3 +321,57 @@ test('16 passkey signatures at once on one wallet: a zero-counter passkey signs 
   const key = createHash('sha256').update(counting.credentialId).digest('hex');
   expect(Number((await guardItem(w2.walletId))[`ctr:${key}`]!.N)).toBe(Math.max(...accepted));
 });
+
+test('every operation that takes a PIN takes a passkey: derive an account, export, a new recovery code, change the PIN', async () => {
+  const w = await newWallet();
+  const auth = new SoftwareAuthenticator({ algorithm: -8 });
+  expect(await addPasskey(w, auth)).toBe('OK');
+  const by = (b: PasskeyBinding): EnvelopeBody => {
+    const a = auth.assert(b);
+    return { ...b, passkey: a.passkey, prf: a.prf };
+  };
+  const derived = await rpc.call('deriveAccount', {
+    userId: USER,
+    walletId: w.walletId,
+    sealedBlob: w.blob,
+    network: 2,
+    index: 1,
+    pinEnvelope: env(by(freshBinding({ purpose: 'derive-account', sub: USER, walletId: w.walletId }))),
+  });
+  expect(derived.account?.address).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
+
+  const { x25519 } = await import('@noble/curves/ed25519.js');
+  const secret = x25519.utils.randomSecretKey();
+  const recipient = x25519.getPublicKey(secret);
+  const digest = toHex(createHash('sha256').update(recipient).digest());
+  const exported = await rpc.call('export', {
+    userId: USER,
+    walletId: w.walletId,
+    sealedBlob: w.blob,
+    recipientPublicKey: recipient,
+    pinEnvelope: env(by(freshBinding({ purpose: 'export', sub: USER, walletId: w.walletId, digest }))),
+  });
+  expect(exported.encryptedRecoveryPhrase?.length).toBeGreaterThan(32);
+
+  const renewed = await rpc.call('newRecoveryCode', {
+    userId: USER,
+    walletId: w.walletId,
+    sealedBlob: w.blob,
+    recoveryPublicKey: recipient,
+    pinEnvelope: env(by(freshBinding({ purpose: 'recovery-code', sub: USER, walletId: w.walletId, digest }))),
+  });
+  w.blob = renewed.sealedBlob!;
+  expect((await factors(w)).map((f) => f.kind)).toEqual(['pin', 'recovery-code', 'passkey']);
+
+  const changed = await rpc.call('changePin', {
+    userId: USER,
+    walletId: w.walletId,
+    sealedBlob: w.blob,
+    pinEnvelope: env({ ...by(freshBinding({ purpose: 'change-pin', sub: USER, walletId: w.walletId })), newPin: '270394' }),
+  });
+  w.blob = changed.sealedBlob!;
+  expect(await outcome(signWithPin(w))).toBe('PIN_INVALID');
+  expect(await outcome(signWithPin(w, 'hello', '270394'))).toBe('OK');
+  expect(await outcome(signWith(w, auth))).toBe('OK'); // the passkey slot is kept through every re-seal
+  expect((await factors(w)).map((f) => f.kind)).toEqual(['pin', 'recovery-code', 'passkey']);
+});
