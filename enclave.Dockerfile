@@ -74,6 +74,12 @@ RUN test -n "${KMS_KEY_ID}" && test -n "${GUARD_TABLE_ARN}" \
 ENV ENCLAVE_KMS_KEY_ID=${KMS_KEY_ID} \
     ENCLAVE_GUARD_TABLE=${GUARD_TABLE_ARN} \
     ENCLAVE_AWS_FIPS=${AWS_FIPS}
+# Passkeys (docs/passkeys.md): the origins they may be registered from (comma-separated https origins) and
+# the RP id (default: the first origin's host). Empty: passkeys are off. Pinned too: a host cannot add an origin.
+ARG PASSKEY_ORIGINS=
+ARG PASSKEY_RP_ID=
+ENV ENCLAVE_PASSKEY_ORIGINS=${PASSKEY_ORIGINS} \
+    ENCLAVE_PASSKEY_RP_ID=${PASSKEY_RP_ID}
 COPY --from=build /image /app
 USER node
 CMD ["node", "enclave/dist/main.cjs"]

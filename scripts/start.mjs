@@ -451,7 +451,7 @@ try {
   console.log(`
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
-  demo page     http://127.0.0.1:${hostPort}/demo   (log in, PIN pad, sign, send ETH and SOL on the local chains)
+  demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)
   wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})
   enclave       ${env.ENCLAVE_LISTEN}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })

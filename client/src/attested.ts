@@ -7,7 +7,9 @@ import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { AttestationError, trustedRoot, verifyAttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { attestedKdf } from './attestation/user-data.js';
 import { sealPinEnvelope, fromBase64, type EnvelopeBody } from './envelope.js';
-import { factorFields, type Factor } from './factors.js';
+import { factorFields, isPasskey, type Factor, type FactorInfo } from './factors.js';
+import { fromBase64Url } from './proto-copy/passkey.js';
+import { sealWithPasskey } from './passkey.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { SessionClient } from './session.js';
 import type { ClientOptions, VerifiedAttestation } from './types.js';
@@ -92,15 +94,25 @@ export class AttestedClient extends SessionClient {
   }
 
   /**
-   * Seals an envelope for one request: what it is bound to, and the factor that authorizes it (a PIN, or a
-   * recovery code; passkeys next), put into the envelope by one rule for every call (factors.ts).
+   * Seals an envelope for one request: what it is bound to, and the factor that authorizes it (a PIN, a recovery
+   * code, or a passkey's assertion over the binding), put into the envelope by one rule for every call (factors.ts,
+   * passkey.ts).
    */
-  protected async seal(body: Omit<EnvelopeBody, 'sub' | 'pin' | 'recoveryCode'>, factor: Factor): Promise<string> {
-    const fields = factorFields(factor);
+  protected async seal(body: Omit<EnvelopeBody, 'sub' | 'pin' | 'recoveryCode' | 'passkey'> & { walletId?: string }, factor: Factor): Promise<string> {
+    const fields = isPasskey(factor) ? undefined : factorFields(factor);
     const user = this.session?.user.id;
     if (!user) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
     // The factor is sealed only to the key of a document verified just now (or still fresh).
     const { publicKey } = await this.attestation();
-    return sealPinEnvelope(publicKey, { ...body, ...fields, sub: user }, this.now);
+    if (fields) return sealPinEnvelope(publicKey, { ...body, ...fields, sub: user }, this.now);
+    const walletId = body.walletId;
+    if (!walletId) throw new TypeError('a passkey opens an existing wallet: this call takes the PIN');
+    return sealWithPasskey(publicKey, { ...body, sub: user, walletId }, await this.passkeyIds(walletId), this.options.passkeys ?? {}, this.now);
+  }
+
+  /** The raw credential ids of the wallet's passkeys (from its factors). */
+  protected async passkeyIds(walletId: string): Promise<Uint8Array[]> {
+    const { factors } = await this.request<{ factors: FactorInfo[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/factors`);
+    return factors.flatMap((f) => (f.kind === 'passkey' && f.credentialId ? [fromBase64Url(f.credentialId)] : []));
   }
 }

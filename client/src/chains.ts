@@ -9,6 +9,7 @@ import { concatBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import { fromBase64, toBase64, type SignKind } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
+import { signFactor } from './factors.js';
 import { checkBlockhashOnCluster } from './nodes.js';
 import { encodeSolanaOffchainMessage } from './solana-offchain.js';
 import { isSolanaTransactionMessage, parseSolanaMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
@@ -142,13 +143,8 @@ export class ChainClient extends WalletClient {
     cluster?: string,
   ): Promise<T> {
     const kind = `${body.network}-${String(body.kind)}` as SignKind;
-    let pin = options.pin;
-    if (options.getPin) {
-      // The user is asked only once the enclave checks out (no PIN would be sealed otherwise).
-      await this.attestation();
-      pin = await options.getPin({ walletId, kind, address: body.address, summary });
-    }
-    if (typeof pin !== 'string') throw new TypeError('a PIN is required: pass pin or getPin');
+    // The user is asked only once the enclave checks out (no PIN would be sealed otherwise).
+    const factor = await signFactor(options, { walletId, kind, address: body.address, summary }, () => this.attestation());
     // A Solana transaction checked for a cluster carries it in the envelope (an EVM transaction's chain id is in its bytes).
     const pinEnvelope = await this.seal(
       {
@@ -160,7 +156,7 @@ export class ChainClient extends WalletClient {
         digest,
         ...(cluster !== undefined ? { cluster } : {}),
       },
-      { pin },
+      factor,
     );
     const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });

@@ -13,7 +13,8 @@ export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 /** How long an envelope the SDK seals stays valid (the enclave accepts at most 5 minutes). */
 export const ENVELOPE_LIFETIME_S = 120;
 
-export type EnvelopePurpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import' | 'recovery-code' | 'reset-pin';
+export type EnvelopePurpose =
+  'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import' | 'recovery-code' | 'reset-pin' | 'add-passkey' | 'remove-passkey';
 /** What a sign envelope approves: the kind of payload (required with purpose `sign`; the enclave checks it against the request). */
 export type SignKind = 'evm-message' | 'evm-typed-data' | 'evm-transaction' | 'solana-message' | 'solana-transaction';
 
@@ -30,20 +31,70 @@ export interface EnvelopeBody {
    * cluster's name. The enclave refuses a sign request that names another cluster (or none); see docs/api.md.
    */
   cluster?: string;
-  /** Every purpose but `reset-pin`, which carries the recovery code instead. */
+  /** Every purpose but `reset-pin`, which carries the recovery code instead; or a passkey assertion (docs/passkeys.md). */
   pin?: string;
   newPin?: string;
   /** `reset-pin`: the recovery code as the user typed it. */
   recoveryCode?: string;
   mnemonic?: string;
+  /**
+   * A passkey's assertion over this envelope's binding (docs/passkeys.md), base64url; with `add-passkey` the new
+   * credential's `algorithm` and `publicKey` too. Its PRF output is sealed beside it (sealEnvelope's `prf`).
+   */
+  passkey?: {
+    credentialId: string;
+    authenticatorData: string;
+    clientDataJSON: string;
+    signature: string;
+    algorithm?: number;
+    publicKey?: string;
+  };
+}
+
+/** The expiry (Unix s) and one-time nonce (16 bytes, hex) of one envelope. */
+export interface EnvelopeStamp {
+  exp: number;
+  nonce: string;
+}
+
+/** A fresh expiry and nonce. A passkey's challenge covers them, so they are chosen before the passkey is asked. */
+export function envelopeStamp(now: () => number = Date.now): EnvelopeStamp {
+  return { exp: Math.floor(now() / 1000) + ENVELOPE_LIFETIME_S, nonce: bytesToHex(randomBytes(16)) };
 }
 
 /** Seals an envelope body to the enclave's key; returns its base64 wire form. A fresh nonce and expiry are added. */
 export function sealPinEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody, now: () => number = Date.now): string {
+  return sealEnvelope(enclaveKey, { ...body, ...envelopeStamp(now) });
+}
+
+const B64URL = new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
+
+/**
+ * Seals an envelope body with its expiry and nonce; returns its base64 wire form. A passkey's 32-byte PRF output
+ * goes in as the top-level `prf` (base64url), written straight into the plaintext bytes, never a string; the
+ * plaintext is zeroed once sealed.
+ */
+export function sealEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody & EnvelopeStamp, prf?: Uint8Array): string {
   if (enclaveKey.length !== 32) throw new TypeError('the enclave key is a 32-byte X25519 key');
-  const plaintext = new TextEncoder().encode(
-    JSON.stringify({ v: 1, ...body, exp: Math.floor(now() / 1000) + ENVELOPE_LIFETIME_S, nonce: bytesToHex(randomBytes(16)) }),
-  );
+  const json = new TextEncoder().encode(JSON.stringify({ v: 1, ...body }));
+  let plaintext = json;
+  if (prf) {
+    // `,"prf":"` ‖ base64url(prf) ‖ `"` before the closing brace.
+    const head = new TextEncoder().encode(',"prf":"');
+    const encoded = Math.ceil((prf.length * 8) / 6);
+    plaintext = new Uint8Array(json.length + head.length + encoded + 1);
+    plaintext.set(json.subarray(0, json.length - 1));
+    let at = json.length - 1;
+    plaintext.set(head, at);
+    at += head.length;
+    for (let i = 0; i < prf.length; i += 3) {
+      const n = (prf[i]! << 16) | ((prf[i + 1] ?? 0) << 8) | (prf[i + 2] ?? 0);
+      for (let j = 0; j < Math.min(4, Math.ceil(((prf.length - i) * 8) / 6)); j++) plaintext[at++] = B64URL[(n >> (18 - 6 * j)) & 63]!;
+    }
+    plaintext[at++] = 0x22;
+    plaintext[at] = 0x7d;
+    json.fill(0);
+  }
   try {
     return toBase64(wireOf(hpkeSeal(enclaveKey, PIN_ENVELOPE_INFO, plaintext)));
   } finally {

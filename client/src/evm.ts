@@ -22,6 +22,7 @@ import { toAccount } from 'viem/accounts';
 import type { ApiEvmTransaction, EnclaveWalletClient, SignOptions } from './client.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { nodeError } from './nodes.js';
+import { authorizationOf, type Authorize } from './factors.js';
 import { summarizeEvmTransaction, summarizeTypedData, type GetPin } from './summary.js';
 
 export type { GetPin } from './summary.js';
@@ -243,7 +244,7 @@ export async function sendEvmTransaction(
     { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction },
     keccak256(serialized),
     (signer) => summarizeEvmTransaction(serialized, signer),
-    options.getPin ? { getPin: options.getPin, address } : { pin: options.pin, address },
+    { ...authorizationOf(options), address },
   );
   return { ...out, transaction };
 }
@@ -262,25 +263,34 @@ export async function signTypedData(client: EnclaveWalletClient, walletId: strin
 }
 
 /**
+ * How an account, a provider or a signer asks for each signature: `getPin` (the PIN, with the summary of what is
+ * signed) or `authorize` (the same summary; answers `{ pin }` or `{ passkey: true }`).
+ */
+export type Approver = { getPin: GetPin; authorize?: undefined } | { authorize: Authorize; getPin?: undefined };
+
+/** The per-signature options of an approver. */
+export const approval = (o: Approver): { getPin: GetPin } | { authorize: Authorize } => (o.authorize ? { authorize: o.authorize } : { getPin: o.getPin! });
+
+/**
  * A viem `LocalAccount` (made with `toAccount`) whose signatures come from
  * the enclave: `createWalletClient({ account, chain, transport })` then signs
- * and sends through it. `getPin` is called once per signature, with a summary
+ * and sends through it. `getPin` (or `authorize`) is called once per signature, with a summary
  * of what is signed.
  */
-export async function toViemAccount(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; address?: Address }): Promise<LocalAccount> {
+export async function toViemAccount(client: EnclaveWalletClient, walletId: string, options: Approver & { address?: Address }): Promise<LocalAccount> {
   const address = (await client.accountAddress(walletId, 'evm', options.address)) as Address;
-  const { getPin } = options;
+  const ask = approval(options);
   return toAccount({
     address,
     async signMessage({ message }: { message: SignableMessage }) {
       const m = typeof message === 'string' ? message : { raw: typeof message.raw === 'string' ? message.raw : toHex(message.raw) };
-      return client.signEvmMessage(walletId, m, { getPin, address });
+      return client.signEvmMessage(walletId, m, { ...ask, address });
     },
     async signTypedData(typedData) {
-      return signTypedData(client, walletId, typedData as TypedDataDefinition, { getPin, address });
+      return signTypedData(client, walletId, typedData as TypedDataDefinition, { ...ask, address });
     },
     async signTransaction(transaction) {
-      return (await signEvmTransaction(client, walletId, transaction, { getPin, address })).signedTransaction;
+      return (await signEvmTransaction(client, walletId, transaction, { ...ask, address })).signedTransaction;
     },
   });
 }
@@ -315,7 +325,7 @@ export interface Eip1193Provider {
 export function toEip1193Provider(
   client: EnclaveWalletClient,
   walletId: string,
-  options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch } & EvmLimits,
+  options: Approver & { rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch } & EvmLimits,
 ): Eip1193Provider {
   const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
   const emit = (event: string, ...args: unknown[]): void => listeners.get(event)?.forEach((l) => l(...args));
@@ -323,7 +333,7 @@ export function toEip1193Provider(
   const chainIdHex = toHex(options.chainId);
   let addressPromise: Promise<Address> | undefined;
   const address = (): Promise<Address> => (addressPromise ??= client.accountAddress(walletId, 'evm', options.address).then((a) => a as Address));
-  const { getPin } = options;
+  const ask = approval(options);
   const same = (a: unknown, b: string): boolean => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
   const list = (params: unknown): unknown[] => (Array.isArray(params) ? params : []);
 
@@ -379,21 +389,21 @@ export function toEip1193Provider(
             const [data, who] = list(params) as [string, string];
             if (!same(who, await address())) throw new ProviderRpcError(4100, 'personal_sign for another account');
             const message = /^0x([0-9a-fA-F]{2})*$/.test(data) ? { raw: data as Hex } : String(data);
-            return await client.signEvmMessage(walletId, message, { getPin, address: await address() });
+            return await client.signEvmMessage(walletId, message, { ...ask, address: await address() });
           }
           case 'eth_signTypedData_v4': {
             const [who, json] = list(params) as [string, string | Record<string, unknown>];
             if (!same(who, await address())) throw new ProviderRpcError(4100, 'eth_signTypedData_v4 for another account');
             const typedData = (typeof json === 'string' ? JSON.parse(json) : json) as TypedDataDefinition;
-            return await signTypedData(client, walletId, typedData, { getPin, address: await address() });
+            return await signTypedData(client, walletId, typedData, { ...ask, address: await address() });
           }
           case 'eth_signTransaction': {
             const tx = await checked((list(params)[0] ?? {}) as Record<string, unknown>);
-            return (await signEvmTransaction(client, walletId, tx, { getPin, address: await address() })).signedTransaction;
+            return (await signEvmTransaction(client, walletId, tx, { ...ask, address: await address() })).signedTransaction;
           }
           case 'eth_sendTransaction': {
             const tx = await checked((list(params)[0] ?? {}) as Record<string, unknown>);
-            const { signedTransaction } = await signEvmTransaction(client, walletId, tx, { getPin, address: await address() });
+            const { signedTransaction } = await signEvmTransaction(client, walletId, tx, { ...ask, address: await address() });
             return await chain.sendRawTransaction({ serializedTransaction: signedTransaction });
           }
           case 'wallet_switchEthereumChain': {
@@ -407,6 +417,8 @@ export function toEip1193Provider(
         }
       } catch (err) {
         if (err instanceof ProviderRpcError) throw err;
+        // The user closed the passkey prompt: EIP-1193's "user rejected the request".
+        if (err instanceof EnclaveWalletApiError && err.code === 'PASSKEY_CANCELLED') throw new ProviderRpcError(4001, err.message, { code: err.code });
         // The SDK's refusals (a bound, a mismatch): an EIP-1474 "transaction rejected", with the SDK's code as data.
         if (err instanceof EnclaveWalletApiError && err.status === 0) throw new ProviderRpcError(-32003, `${err.code}: ${err.message}`, { code: err.code });
         const e = err as { code?: unknown; message?: string; data?: unknown };

@@ -33,7 +33,8 @@ export {
   type WalletConnection,
 } from './frame/app.js';
 export { parseOrigins } from './frame/messages.js';
-export { checkRecoveryCode, RECOVERY_CODE_INFO, type Factor, type FactorInfo } from './factors.js';
+export { checkRecoveryCode, RECOVERY_CODE_INFO, type Authorize, type Factor, type FactorInfo, type SignAuthorization, type SignFactor } from './factors.js';
+export { passkeySupport, passkeyUserHandle, type PasskeyCredentials, type PasskeyOptions, type PasskeySupport } from './passkey.js';
 export {
   newRecipientKey,
   openRecoveryPhrase,
@@ -53,6 +54,7 @@ export {
   NONCE_WINDOW,
   PLAIN_TRANSFER_GAS,
   ProviderRpcError,
+  type Approver,
   TIP_MULTIPLIER,
   toApiTransaction,
   type Eip1193Provider,

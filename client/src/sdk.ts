@@ -4,26 +4,34 @@
  */
 import type { Address, Hex, LocalAccount, TransactionSerializable, TypedDataDefinition } from 'viem';
 import { EnclaveWalletClient, type ClientOptions, type SignOptions } from './client.js';
-import { sendEvmTransaction, signEvmTransaction, signTypedData, toEip1193Provider, toViemAccount, type Eip1193Provider, type EvmLimits } from './evm.js';
-import type { GetPin } from './summary.js';
+import {
+  sendEvmTransaction,
+  signEvmTransaction,
+  signTypedData,
+  toEip1193Provider,
+  toViemAccount,
+  type Approver,
+  type Eip1193Provider,
+  type EvmLimits,
+} from './evm.js';
 import { solanaSigner, type SolanaSigner } from './solana.js';
 
 export class EnclaveWallet extends EnclaveWalletClient {
   /** A viem LocalAccount for the wallet's EVM account 0 (or `address`); resolves once the address is known. */
-  toViemAccount(walletId: string, options: { getPin: GetPin; address?: Address }): Promise<LocalAccount> {
+  toViemAccount(walletId: string, options: Approver & { address?: Address }): Promise<LocalAccount> {
     return toViemAccount(this, walletId, options);
   }
 
   /** An EIP-1193 provider for dapps (see evm.ts); nonce, gas and fees a dapp passes are held to bounds read from `rpcUrl`. */
   toEip1193Provider(
     walletId: string,
-    options: { getPin: GetPin; rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch } & EvmLimits,
+    options: Approver & { rpcUrl: string; chainId: number; address?: Address; fetch?: typeof fetch } & EvmLimits,
   ): Eip1193Provider {
     return toEip1193Provider(this, walletId, options);
   }
 
   /** A Solana signer (and @solana/kit partial signer) for the wallet's Solana account 0 (or `address`). */
-  solanaSigner(walletId: string, options: { getPin: GetPin; address?: string }): Promise<SolanaSigner> {
+  solanaSigner(walletId: string, options: Approver & { address?: string }): Promise<SolanaSigner> {
     return solanaSigner(this, walletId, options);
   }
 

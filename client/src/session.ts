@@ -103,7 +103,11 @@ export class SessionClient {
    * again). Reads are retried once on a network failure or a 503; a request
    * that may have consumed an envelope never is.
    */
-  protected async request<T>(method: 'GET' | 'POST', path: string, o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {}): Promise<T> {
+  protected async request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {},
+  ): Promise<T> {
     const auth = o.auth ?? true;
     if (auth) {
       if (!this.sessionState) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });

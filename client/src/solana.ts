@@ -6,7 +6,7 @@
  */
 import type { EnclaveWalletClient } from './client.js';
 import { unsignedWire } from './solana-wire.js';
-import type { GetPin } from './summary.js';
+import { approval, type Approver } from './evm.js';
 
 /**
  * A base58 Solana address, typed as @solana/kit's `Address` (kit 8 brands its types with plain properties that exist
@@ -41,25 +41,25 @@ export interface SolanaSigner {
 const dictionary = (address: SolanaAddress, signature: Uint8Array): SolanaSignatureDictionary =>
   Object.freeze({ [address]: signature as SolanaSignatureBytes }) as SolanaSignatureDictionary;
 
-export async function solanaSigner(client: EnclaveWalletClient, walletId: string, options: { getPin: GetPin; address?: string }): Promise<SolanaSigner> {
+export async function solanaSigner(client: EnclaveWalletClient, walletId: string, options: Approver & { address?: string }): Promise<SolanaSigner> {
   const address = (await client.accountAddress(walletId, 'solana', options.address)) as SolanaAddress;
-  const { getPin } = options;
+  const ask = approval(options);
   const signer: SolanaSigner = {
     address,
     async signTransaction(wire) {
-      return (await client.signSolanaTransaction(walletId, wire, { getPin, address })).signedTransaction;
+      return (await client.signSolanaTransaction(walletId, wire, { ...ask, address })).signedTransaction;
     },
     async signMessage(message) {
       // A transaction message is refused (MESSAGE_IS_TRANSACTION) before the user is asked for a PIN.
-      return client.signSolanaMessage(walletId, message, { getPin, address });
+      return client.signSolanaMessage(walletId, message, { ...ask, address });
     },
     async signOffchainMessage(text, o = {}) {
-      return client.signSolanaOffchainMessage(walletId, text, { ...o, getPin, address });
+      return client.signSolanaOffchainMessage(walletId, text, { ...o, ...ask, address });
     },
     async signTransactions(transactions) {
       const out: SolanaSignatureDictionary[] = [];
       for (const tx of transactions) {
-        const { signature } = await client.signSolanaTransaction(walletId, unsignedWire(Uint8Array.from(tx.messageBytes)), { getPin, address });
+        const { signature } = await client.signSolanaTransaction(walletId, unsignedWire(Uint8Array.from(tx.messageBytes)), { ...ask, address });
         out.push(dictionary(address, signature));
       }
       return Object.freeze(out);

@@ -4,7 +4,8 @@
  */
 import type { AttestationDocument, TrustedRoot } from './attestation/verify.js';
 import type { RpcNodes } from './nodes.js';
-import type { GetPin } from './summary.js';
+import type { SignAuthorization } from './factors.js';
+import type { PasskeyOptions } from './passkey.js';
 
 export type Network = 'evm' | 'solana' | 'bitcoin';
 export type Hex = `0x${string}`;
@@ -85,6 +86,8 @@ export interface ClientOptions {
   rpc?: RpcNodes;
   /** Clock, for tests. */
   now?: () => number;
+  /** Passkeys (docs/passkeys.md): the RP id (default the page's host name), the name shown, the WebAuthn calls. */
+  passkeys?: PasskeyOptions;
 }
 
 /** A chain the host reaches (GET /v1/chains). */
@@ -111,15 +114,16 @@ export interface Balance {
 }
 
 /**
- * The PIN of a signature, and which account signs. Give `pin` when the app
+ * What authorizes a signature, and which account signs. Give `pin` when the app
  * asked for it already, or `getPin` to have it asked once the SDK has decoded
  * what will be signed: `getPin` receives the summary (./summary.ts) to show
- * above the PIN entry.
+ * above the PIN entry. `passkey: true` signs with one of the wallet's passkeys;
+ * `authorize` receives the same summary and answers `{ pin }` or `{ passkey: true }`.
  */
 export type SignOptions = {
   /** The signing account's address; default: account 0 of the network. */
   address?: string;
-} & ({ pin: string; getPin?: undefined } | { getPin: GetPin; pin?: undefined });
+} & SignAuthorization;
 
 /** An unsigned EVM transaction, as the API takes it (integers as decimal strings or numbers). */
 export interface ApiEvmTransaction {

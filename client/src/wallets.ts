@@ -6,7 +6,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { AttestedClient } from './attested.js';
 import { newRecipientKey, openRecoveryPhrase, toBase64 } from './envelope.js';
-import { openRecoveryCode, type FactorInfo } from './factors.js';
+import { asFactor, factorFields, openRecoveryCode, type Factor, type FactorInfo } from './factors.js';
+import { fromBase64Url } from './proto-copy/passkey.js';
+import { passkeySupport, sealRegistration, type PasskeySupport } from './passkey.js';
+import { forgetCredential } from './webauthn.js';
 import { EnclaveWalletApiError } from './errors.js';
 import type { Account, CreatedWallet, Hex, Network, Wallet } from './types.js';
 
@@ -46,8 +49,8 @@ export class WalletClient extends AttestedClient {
     return this.remember(await this.request<Wallet>('GET', `/v1/wallets/${encodeURIComponent(walletId)}`));
   }
 
-  async deriveAccount(walletId: string, network: Network, index: number, pin: string): Promise<Account> {
-    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId }, { pin });
+  async deriveAccount(walletId: string, network: Network, index: number, pin: string | Factor): Promise<Account> {
+    const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId }, asFactor(pin));
     const account = await this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
       body: { network, index, pinEnvelope },
       consumesEnvelope: true,
@@ -62,16 +65,17 @@ export class WalletClient extends AttestedClient {
     return wallet;
   }
 
-  async changePin(walletId: string, pin: string, newPin: string): Promise<void> {
-    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, newPin }, { pin });
+  /** A new PIN, authorized by the current one (or `{ passkey: true }`). */
+  async changePin(walletId: string, pin: string | Factor, newPin: string): Promise<void> {
+    const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, newPin }, asFactor(pin));
     await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin`, { body: { pinEnvelope }, consumesEnvelope: true });
   }
 
   /** The recovery phrase, encrypted by the enclave to a key this call makes and keeps; returned in clear to the caller. */
-  async exportRecoveryPhrase(walletId: string, pin: string): Promise<string> {
+  async exportRecoveryPhrase(walletId: string, pin: string | Factor): Promise<string> {
     const { secretKey, publicKey } = newRecipientKey();
     try {
-      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)) }, { pin });
+      const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)) }, asFactor(pin));
       const out = await this.request<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/export`, {
         body: { pinEnvelope, recipientPublicKey: toBase64(publicKey) },
         consumesEnvelope: true,
@@ -103,10 +107,31 @@ export class WalletClient extends AttestedClient {
    *
    * @throws {EnclaveWalletApiError} RECOVERY_CODE_INVALID, RECOVERY_CODE_WRONG (attemptsLeft), RECOVERY_LOCKED (retryAfter), PIN_TOO_WEAK…
    */
-  async resetPin(walletId: string, recoveryCode: string, newPin: string): Promise<string> {
+  async resetPin(walletId: string, recoveryCode: string | { recoveryCode: string }, newPin: string): Promise<string>;
+  /**
+   * Sets a new PIN with one of the wallet's passkeys (the PIN lock-out ends too). The recovery code is kept, and
+   * `undefined` returned; with `newRecoveryCode: true` a new code replaces it and is returned, to show once.
+   */
+  async resetPin(walletId: string, passkey: { passkey: true; newRecoveryCode?: boolean }, newPin: string): Promise<string | undefined>;
+  async resetPin(
+    walletId: string,
+    factor: string | { recoveryCode: string } | { passkey: true; newRecoveryCode?: boolean },
+    newPin: string,
+  ): Promise<string | undefined> {
+    const path = `/v1/wallets/${encodeURIComponent(walletId)}/pin/reset`;
+    const passkey = typeof factor === 'object' && 'passkey' in factor && factor.passkey === true;
+    if (passkey && !factor.newRecoveryCode) {
+      // No recovery key: the enclave keeps the code (docs/passkeys.md), and the envelope binds no digest.
+      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, newPin }, { passkey: true });
+      await this.request('POST', path, { body: { resetEnvelope }, consumesEnvelope: true });
+      return undefined;
+    }
+    const recovery: Factor = passkey
+      ? { passkey: true }
+      : { recoveryCode: typeof factor === 'string' ? factor : (factor as { recoveryCode: string }).recoveryCode };
     const { recoveryCode: code } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
-      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, digest, newPin }, { recoveryCode });
-      return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin/reset`, {
+      const resetEnvelope = await this.seal({ purpose: 'reset-pin', walletId, digest, newPin }, recovery);
+      return this.request<{ encryptedRecoveryCode?: string }>('POST', path, {
         body: { resetEnvelope, recoveryPublicKey },
         consumesEnvelope: true,
       });
@@ -114,10 +139,10 @@ export class WalletClient extends AttestedClient {
     return code;
   }
 
-  /** A new recovery code, authorized by the PIN; the old code stops working. Returned once, to show the user. */
-  async newRecoveryCode(walletId: string, pin: string): Promise<string> {
+  /** A new recovery code, authorized by the PIN (or a passkey); the old code stops working. Returned once, to show the user. */
+  async newRecoveryCode(walletId: string, pin: string | Factor): Promise<string> {
     const { recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
-      const pinEnvelope = await this.seal({ purpose: 'recovery-code', walletId, digest }, { pin });
+      const pinEnvelope = await this.seal({ purpose: 'recovery-code', walletId, digest }, asFactor(pin));
       return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/recovery-code`, {
         body: { pinEnvelope, recoveryPublicKey },
         consumesEnvelope: true,
@@ -126,9 +151,61 @@ export class WalletClient extends AttestedClient {
     return recoveryCode;
   }
 
-  /** The factors that open a wallet: kinds and dates, nothing secret. */
+  /** The factors that open a wallet: kinds and dates (and passkeys' credential ids), nothing secret. */
   async listFactors(walletId: string): Promise<FactorInfo[]> {
     return (await this.request<{ factors: FactorInfo[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/factors`)).factors;
+  }
+
+  // --- passkeys (docs/passkeys.md) -------------------------------------------
+
+  /** Whether this browser can open a wallet with a passkey, with a sentence for the user. */
+  passkeySupport(): Promise<PasskeySupport> {
+    return passkeySupport(this.options.passkeys);
+  }
+
+  /**
+   * Makes a passkey (user verification, PRF with the wallet's salt) and adds it to the wallet, authorized by the PIN
+   * or the recovery code. Returns its credential id (base64url). An authenticator without PRF is refused before
+   * anything is sent (PASSKEY_PRF_UNSUPPORTED), and a credential the wallet did not take is offered to the browser
+   * to forget.
+   *
+   * @throws {EnclaveWalletApiError} PASSKEY_PRF_UNSUPPORTED, PASSKEY_CANCELLED, PASSKEY_EXISTS, PASSKEY_LIMIT_REACHED, PIN_INVALID…
+   */
+  async addPasskey(walletId: string, factor: { pin: string } | { recoveryCode: string }): Promise<{ credentialId: string }> {
+    const fields = factorFields(factor);
+    const session = this.session;
+    if (!session) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
+    const { publicKey } = await this.attestation();
+    const exclude = await this.passkeyIds(walletId);
+    const user = { name: session.user.email || session.user.id, displayName: `${session.user.email || session.user.id} (wallet ${walletId.slice(0, 8)})` };
+    const { envelope, credentialId } = await sealRegistration(
+      publicKey,
+      { sub: session.user.id, walletId, ...fields },
+      user,
+      exclude,
+      this.options.passkeys ?? {},
+      this.now,
+    );
+    try {
+      await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/passkeys`, { body: { pinEnvelope: envelope }, consumesEnvelope: true });
+    } catch (err) {
+      // Refused (a wrong PIN, a full wallet): the browser may forget the credential, unless the wallet already holds it.
+      if (err instanceof EnclaveWalletApiError && err.status >= 400 && err.status < 500 && err.code !== 'PASSKEY_EXISTS') {
+        forgetCredential(this.options.passkeys ?? {}, fromBase64Url(credentialId));
+      }
+      throw err;
+    }
+    return { credentialId };
+  }
+
+  /** Removes one passkey (its credential id, base64url) from the wallet, authorized by the PIN or a passkey (this one too). The PIN stays. */
+  async removePasskey(walletId: string, credentialId: string, factor: string | Factor): Promise<void> {
+    const id = fromBase64Url(credentialId);
+    const pinEnvelope = await this.seal({ purpose: 'remove-passkey', walletId, digest: hex0x(sha256(id)) }, asFactor(factor));
+    await this.request('DELETE', `/v1/wallets/${encodeURIComponent(walletId)}/passkeys/${encodeURIComponent(credentialId)}`, {
+      body: { pinEnvelope },
+      consumesEnvelope: true,
+    });
   }
 
   /**

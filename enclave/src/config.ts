@@ -41,6 +41,47 @@ export interface StartupConfig {
   kmsProxy: string | undefined;
   /** vsock-proxy on the parent for DynamoDB (nitro mode; default vsock://3:8001). */
   guardProxy: string | undefined;
+  /** Where passkeys may be registered (docs/passkeys.md): the RP id and the origins; undefined: passkeys are off. */
+  passkeys: PasskeyConfig | undefined;
+}
+
+/** The relying party of this deployment's passkeys. */
+export interface PasskeyConfig {
+  rpId: string;
+  /** Exact origins; `http://localhost:*` (simulated mode only) is any port of localhost. */
+  origins: readonly string[];
+}
+
+/** Any port of localhost: the simulated mode's default, so that local stacks on any port can use passkeys. */
+export const ANY_LOCALHOST = 'http://localhost:*';
+const ORIGIN = /^https:\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d{1,5})?$/;
+const LOCAL_ORIGIN = /^http:\/\/(localhost)(?::(?:\d{1,5}|\*))?$/;
+
+/** Whether `origin` (from a client's data) is one of `config`'s. */
+export function passkeyOriginAllowed(config: PasskeyConfig, origin: string): boolean {
+  return config.origins.includes(origin) || (config.origins.includes(ANY_LOCALHOST) && /^http:\/\/localhost(:\d{1,5})?$/.test(origin));
+}
+
+/** ENCLAVE_PASSKEY_ORIGINS (comma-separated) and ENCLAVE_PASSKEY_RP_ID (default: the first origin's host). */
+function loadPasskeys(env: NodeJS.ProcessEnv, mode: PlatformMode, problems: string[]): PasskeyConfig | undefined {
+  const list = (env.ENCLAVE_PASSKEY_ORIGINS ?? (mode === 'simulated' ? ANY_LOCALHOST : ''))
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (!list.length) return undefined;
+  const hosts: string[] = [];
+  for (const origin of list) {
+    const m = ORIGIN.exec(origin) ?? (mode === 'simulated' ? LOCAL_ORIGIN.exec(origin) : null);
+    if (!m)
+      problems.push(
+        `ENCLAVE_PASSKEY_ORIGINS: ${origin} is not an https origin${mode === 'simulated' ? ' or http://localhost[:port|:*]' : ''} (no path, no slash)`,
+      );
+    else hosts.push(m[1]!);
+  }
+  const rpId = env.ENCLAVE_PASSKEY_RP_ID || hosts[0] || '';
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(rpId)) problems.push('ENCLAVE_PASSKEY_RP_ID must be a domain name');
+  for (const h of hosts) if (h !== rpId && !h.endsWith(`.${rpId}`)) problems.push(`ENCLAVE_PASSKEY_ORIGINS: ${h} is not ${rpId} or under it`);
+  return { rpId, origins: list };
 }
 
 /** Where the guard lives and how the enclave reaches it; see guard/. */
@@ -100,8 +141,10 @@ export function loadStartupConfig(env: NodeJS.ProcessEnv): StartupConfig {
   if (kmsProxy !== undefined && !/^vsock:\/\/\d+:\d+$/.test(kmsProxy)) problems.push('ENCLAVE_KMS_PROXY must be vsock://CID:PORT');
   const guardProxy = env.ENCLAVE_GUARD_PROXY ?? (mode === 'nitro' ? 'vsock://3:8001' : undefined);
   if (guardProxy !== undefined && !/^vsock:\/\/\d+:\d+$/.test(guardProxy)) problems.push('ENCLAVE_GUARD_PROXY must be vsock://CID:PORT');
+  const passkeys = loadPasskeys(env, mode, problems);
   if (problems.length > 0) throw new Error(`invalid enclave configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze({
+    passkeys,
     kmsProxy,
     guardProxy,
     mode,

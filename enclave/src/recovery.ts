@@ -52,23 +52,34 @@ export async function resetPin(service: ServiceParts, req: DecodedRequestOf<'res
   const sealer = service.sealer();
   const userId = required(req.userId, 'userId');
   const walletId = required(req.walletId, 'walletId');
-  const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, true)!;
+  // With a passkey the recovery key is optional (without it the code is kept); with the code it is required.
+  const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, false);
   let code: SecretBytes | undefined;
   let envelope: PinEnvelope;
   try {
     envelope = await service.envelope(req.resetEnvelope, { purpose: 'reset-pin', sub: userId, walletId, ...recoveryBinding(recoveryKey) }, (e) => {
       refuseTrivialPin(e.newPin ?? '');
+      if (e.passkey) return;
+      recoveryKeyOf(recoveryKey, true);
       code = codeOf(e.recoveryCode);
     });
   } catch (err) {
     code?.dispose(); // parsed before a later check (the digest, the nonce) refused the envelope
     throw err;
   }
+  if (envelope.passkey) {
+    // A reset with a passkey (docs/passkeys.md): a new PIN, the lock-outs end; a new code only if a key came.
+    return service.withWallet(req, envelope, async (wallet) => {
+      using next = recoveryKey ? await service.newCode() : undefined;
+      const encryptedRecoveryCode = recoveryKey && next ? await sealCode(recoveryKey, next) : undefined;
+      return { sealedBlob: await wallet.resetPin(envelope.newPin!, next), ...(encryptedRecoveryCode ? { encryptedRecoveryCode } : {}) };
+    });
+  }
   let wallet: OpenedWallet | undefined;
   try {
     wallet = await sealer.openWithRecoveryCode(bytesOf(req.sealedBlob, 'sealedBlob'), walletId, userId, code!);
     using next = await service.newCode();
-    const encryptedRecoveryCode = await sealCode(recoveryKey, next);
+    const encryptedRecoveryCode = await sealCode(recoveryKey!, next);
     return { sealedBlob: await wallet.resetPin(envelope.newPin!, next), encryptedRecoveryCode };
   } finally {
     code?.dispose();

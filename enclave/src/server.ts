@@ -69,6 +69,8 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     newRecoveryCode: (body) => s.newRecoveryCode(body),
     resetPin: (body) => s.resetPin(body),
     listFactors: (body) => s.listFactors(body),
+    addPasskey: (body) => s.addPasskey(body),
+    removePasskey: (body) => s.removePasskey(body),
     export: (body) => s.export(body),
     import: (body) => s.import(body),
     updateCredentials: (body) => s.updateCredentials(body),

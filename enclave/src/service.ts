@@ -47,6 +47,7 @@ import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
 import { SecretBytes } from './secret.js';
 import * as recovery from './recovery.js';
+import * as passkeyOps from './passkey/operations.js';
 import { bytesOf, hex0x, required } from './request-fields.js';
 import { recoveryBinding, recoveryKeyOf, sealCode } from './recovery.js';
 import { phases } from './phases.js';
@@ -216,11 +217,29 @@ export class EnclaveService {
   /** The factors of a wallet (kinds and dates, nothing secret), from the guard's current blob. */
   async listFactors(req: DecodedRequestOf<'listFactors'>): Promise<ResponseOf<'listFactors'>> {
     const factors = await this.ready().sealer.listFactors(required(req.walletId, 'walletId'), required(req.userId, 'userId'));
-    return { factors: factors.map((f) => ({ kind: f.kind, createdAtMs: f.createdAt, lastUsedAtMs: f.lastUsedAt })) };
+    return {
+      factors: factors.map((f) => ({
+        kind: f.kind,
+        createdAtMs: f.createdAt,
+        lastUsedAtMs: f.lastUsedAt,
+        ...(f.credentialId ? { credentialId: f.credentialId } : {}),
+      })),
+    };
   }
 
-  /** What the recovery operations (recovery.ts) use of this service. */
-  private readonly parts: recovery.ServiceParts = {
+  /** Adds a passkey slot (passkey/operations.ts). */
+  addPasskey(req: DecodedRequestOf<'addPasskey'>): Promise<ResponseOf<'addPasskey'>> {
+    return passkeyOps.addPasskey(this.parts, req);
+  }
+
+  /** Removes a passkey slot (passkey/operations.ts). */
+  removePasskey(req: DecodedRequestOf<'removePasskey'>): Promise<ResponseOf<'removePasskey'>> {
+    return passkeyOps.removePasskey(this.parts, req);
+  }
+
+  /** What the recovery and passkey operations (recovery.ts, passkey/operations.ts) use of this service. */
+  private readonly parts: recovery.ServiceParts & passkeyOps.PasskeyServiceParts = {
+    passkeys: () => this.options.startup.passkeys,
     sealer: () => this.ready().sealer,
     envelope: (wire, binding, beforeClaim) => this.envelope(wire, binding, beforeClaim),
     withWallet: (req, envelope, use) => this.withWallet(req, envelope, use),
@@ -390,7 +409,7 @@ export class EnclaveService {
     return { sealedBlob, accounts, ...(encryptedRecoveryCode ? { encryptedRecoveryCode } : {}) };
   }
 
-  /** Opens the wallet with a checked envelope's PIN, runs `use`, and zeroes everything after (the seed is derived on first request). */
+  /** Opens the wallet with a checked envelope's factor (its PIN or passkey), runs `use`, and zeroes everything after (the seed is derived on first request). */
   private async withWallet<T>(
     req: { userId?: string | null; walletId?: string | null; sealedBlob?: Uint8Array | null },
     envelope: PinEnvelope,
@@ -403,7 +422,7 @@ export class EnclaveService {
     let wallet: OpenedWallet | undefined;
     let seed: Uint8Array | undefined;
     try {
-      wallet = await sealer.open(blob, walletId, userId, envelope.pin);
+      wallet = await passkeyOps.openWithEnvelope(sealer, blob, walletId, userId, envelope);
       const opened = wallet;
       // The BIP-39 seed: sealed in the blob (version 3), or derived (PBKDF2, 2048 rounds) from an older blob's
       // entropy, and then only when the operation derives keys.

@@ -313,3 +313,53 @@ describe('the PINs never become strings', () => {
     expect(tricky.sub).toBe('"pin":"999999');
   });
 });
+
+describe('passkey envelopes (docs/passkeys.md)', () => {
+  const plain = (json: string): Uint8Array => new TextEncoder().encode(json);
+  const prf = Buffer.alloc(32, 7).toString('base64url');
+  const assertion = { credentialId: 'AQID', authenticatorData: 'AAAA', clientDataJSON: 'e30', signature: 'MEQ' };
+  const base = (purpose: string) => `"v":1,"purpose":"${purpose}","sub":"u","walletId":"w","exp":${NOW + 60},"nonce":"${'ab'.repeat(16)}"`;
+  const code = (json: string): string => {
+    try {
+      const env = parseEnvelope(plain(json));
+      disposeEnvelope(env);
+      return 'OK';
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+
+  test('the PRF output is taken out of the plaintext before it is decoded, and decoded to its 32 bytes', () => {
+    const bytes = plain(`{${base('export')},"passkey":${JSON.stringify(assertion)},"prf":"${prf}"}`);
+    const env = parseEnvelope(bytes);
+    expect(Buffer.from(env.prf!).equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(Buffer.from(env.passkey!.credentialId)).toEqual(Buffer.from([1, 2, 3]));
+    expect(env.pin.length).toBe(0);
+    expect(Buffer.from(bytes).toString()).not.toContain(prf);
+    const prfBytes = env.prf!;
+    disposeEnvelope(env);
+    expect(prfBytes.every((b) => b === 0)).toBe(true);
+  });
+
+  test('a passkey stands for the PIN (never both), needs its PRF output, and adds only with the PIN or the code', () => {
+    const pk = `"passkey":${JSON.stringify(assertion)}`;
+    const reg = `"passkey":${JSON.stringify({ ...assertion, algorithm: -7, publicKey: 'AAAA' })}`;
+    expect(code(`{${base('sign')},${pk},"prf":"${prf}"}`)).toBe('OK');
+    expect(code(`{${base('sign')},${pk}}`)).toBe('PASSKEY_PRF_UNSUPPORTED');
+    expect(code(`{${base('sign')},${pk},"prf":"${prf}","pin":"493817"}`)).toBe('ENVELOPE_INVALID');
+    expect(code(`{${base('sign')},"pin":"493817","prf":"${prf}"}`)).toBe('ENVELOPE_INVALID');
+    expect(code(`{${base('sign')},${pk},"prf":"${prf.slice(1)}"}`)).toBe('ENVELOPE_INVALID');
+    expect(code(`{${base('sign')},${pk},"prf":"${prf}","prf":"${prf}"}`)).toBe('ENVELOPE_INVALID');
+    expect(code(`{${base('sign')},${reg},"prf":"${prf}"}`)).toBe('ENVELOPE_INVALID'); // a key goes with add-passkey only
+    expect(code(`{${base('create-wallet')},${pk},"prf":"${prf}","pin":"493817"}`)).toBe('ENVELOPE_INVALID');
+    expect(code(`{${base('reset-pin')},${pk},"prf":"${prf}","newPin":"770145"}`)).toBe('OK');
+    expect(code(`{${base('reset-pin')},${pk},"prf":"${prf}","newPin":"770145","recoveryCode":"AAAA-BBBB"}`)).toBe('ENVELOPE_INVALID');
+    expect(code(`{${base('add-passkey')},${reg},"prf":"${prf}","pin":"493817"}`)).toBe('OK');
+    expect(code(`{${base('add-passkey')},${reg},"prf":"${prf}","recoveryCode":"AAAA-BBBB"}`)).toBe('OK');
+    expect(code(`{${base('add-passkey')},${reg},"prf":"${prf}"}`)).toBe('PIN_FORMAT_INVALID');
+    expect(code(`{${base('add-passkey')},${pk},"prf":"${prf}","pin":"493817"}`)).toBe('ENVELOPE_INVALID'); // no key
+    expect(code(`{${base('add-passkey')},"pin":"493817"}`)).toBe('ENVELOPE_INVALID');
+    expect(code(`{${base('remove-passkey')},${pk},"prf":"${prf}"}`)).toBe('OK');
+    expect(code(`{${base('sign')},"passkey":${JSON.stringify({ ...assertion, credentialId: 'A'.repeat(400) })},"prf":"${prf}"}`)).toBe('ENVELOPE_INVALID');
+  });
+});

@@ -14,6 +14,10 @@ const rpc = {
 const client = createClient({ baseUrl: location.origin, root, rpc });
 let wallet;
 let balances = { eth: undefined, sol: undefined };
+/** The wallet's passkeys (credential ids, base64url), as the factors list gives them. */
+let passkeys = [];
+// WebAuthn refuses an IP address as the passkey's RP id: the page must be opened at a name (localhost here).
+const ipHost = /^\d+\.\d+\.\d+\.\d+$|^\[/.test(location.hostname);
 
 // --- errors: in words, next to what failed; never a stack trace ----------------
 class Problem extends Error {}
@@ -38,7 +42,25 @@ function inWords(err) {
     case 'RECOVERY_LOCKED':
       return `Too many wrong recovery codes: try again in ${err.retryAfter} s.`;
     case 'FACTOR_NOT_FOUND':
-      return 'This wallet has no recovery code yet: make one with your PIN (New recovery code).';
+      return err.status === 0 || err.message.includes('passkey')
+        ? 'This wallet has no passkey (or not that one): add one with your PIN.'
+        : 'This wallet has no recovery code yet: make one with your PIN (New recovery code).';
+    case 'PASSKEY_PRF_UNSUPPORTED':
+      return 'This passkey cannot open a wallet: its authenticator (or this browser) lacks the PRF extension. Nothing was added; keep using your PIN, or try another passkey.';
+    case 'PASSKEY_CANCELLED':
+      return 'No passkey was used: the prompt was closed or timed out, or your device did not verify you. Nothing was signed.';
+    case 'PASSKEY_UNSUPPORTED':
+      return `Passkeys do not work here: ${err.message.replace(/[;.] [Nn]othing was (sent|added)\.?$/, '')}. Use your PIN.`;
+    case 'PASSKEY_RP_ID_INVALID':
+      return `Passkeys need this page at a name, not an IP address: open http://localhost:${location.port}/demo.`;
+    case 'PASSKEY_EXISTS':
+      return 'This device already holds a passkey of this wallet.';
+    case 'PASSKEY_LIMIT_REACHED':
+      return 'This wallet has as many passkeys as it may have (8): remove one first.';
+    case 'PASSKEY_INVALID':
+      return `The passkey was refused by the enclave (${err.reason ?? 'check failed'})${err.attemptsLeft !== undefined ? `: ${plural(err.attemptsLeft, 'attempt')} left` : ''}. Nothing was signed.`;
+    case 'PASSKEY_LOCKED':
+      return `Too many failed passkey attempts: passkeys are locked for ${err.retryAfter} s. Your PIN still works.`;
     case 'RECOVERY_CODE_MISSING':
       return 'The new recovery code could not be read: make another one with your PIN (New recovery code).';
     case 'PIN_FORMAT_INVALID':
@@ -131,12 +153,39 @@ function showSummary(summary) {
     box.append(dt, dd);
   }
 }
+/**
+ * Approval with a passkey (the SDK's `authorize` callback): the same overlay shows what will be signed, then
+ * "Approve with passkey" hands over to the browser's passkey prompt.
+ */
+function askPasskey(title, summary) {
+  return new Promise((resolve, reject) => {
+    $('pin-title').textContent = title;
+    showSummary(summary);
+    $('pin-entry').hidden = true;
+    $('passkey-entry').hidden = false;
+    $('pinpad').hidden = false;
+    const done = (fn) => {
+      $('pinpad').hidden = true;
+      $('pin-entry').hidden = false;
+      $('passkey-entry').hidden = true;
+      $('passkey-ok').removeEventListener('click', onOk);
+      $('passkey-cancel').removeEventListener('click', onCancel);
+      fn();
+    };
+    const onOk = () => done(() => resolve({ passkey: true }));
+    const onCancel = () => done(() => reject(new Error('cancelled')));
+    $('passkey-ok').addEventListener('click', onOk);
+    $('passkey-cancel').addEventListener('click', onCancel);
+  });
+}
 function askPin(title, { summary, isNew = false, forgot = false } = {}) {
   return new Promise((resolve, reject) => {
     let pin = '';
     const hint = (text) => ($('pin-hint').textContent = text ?? '');
     const dots = () => ($('pin-dots').textContent = '•'.repeat(pin.length));
     $('pin-title').textContent = title;
+    $('pin-entry').hidden = false;
+    $('passkey-entry').hidden = true;
     showSummary(summary);
     hint();
     dots();
@@ -288,6 +337,51 @@ async function showBalances() {
   $('fund-sol').hidden = !config.solana;
 }
 
+// --- passkeys ---------------------------------------------------------------------
+/** The wallet's passkeys as the factors list has them, each with a Remove button; the passkey buttons shown when there is one. */
+async function showPasskeys() {
+  const factors = await client.listFactors(wallet.walletId);
+  passkeys = factors.filter((f) => f.kind === 'passkey');
+  const list = $('passkey-list');
+  list.replaceChildren();
+  for (const p of passkeys) {
+    const li = document.createElement('li');
+    const label = document.createElement('span');
+    label.className = 'mono';
+    label.textContent = `${p.credentialId.slice(0, 12)}… added ${p.createdAt ? p.createdAt.slice(0, 16).replace('T', ' ') : '—'}`;
+    const remove = document.createElement('button');
+    remove.className = 'small secondary';
+    remove.textContent = 'Remove';
+    remove.dataset.remove = p.credentialId;
+    remove.addEventListener('click', () =>
+      busy('wallet', remove, async () => {
+        const pin = await askPin('Enter your PIN to remove this passkey');
+        await client.removePasskey(wallet.walletId, p.credentialId, { pin });
+        await showPasskeys();
+        note('Passkey removed. Your PIN and recovery code are unchanged.');
+      }),
+    );
+    li.append(label, remove);
+    list.append(li);
+  }
+  const has = passkeys.length > 0;
+  for (const id of ['sign-passkey', 'send-passkey', 'reset-passkey']) $(id).hidden = !has;
+}
+async function showPasskeySupport() {
+  if (ipHost) {
+    $('passkey-support').textContent = `Passkeys do not work at an IP address: open http://localhost:${location.port}/demo.`;
+    $('add-passkey').disabled = true;
+    return;
+  }
+  const support = await client.passkeySupport();
+  $('passkey-support').textContent = support.message;
+  $('add-passkey').disabled = !support.webauthn || support.prf === false;
+}
+function note(text) {
+  $('code-done').textContent = text;
+  $('code-done').hidden = false;
+}
+
 // --- the flow -------------------------------------------------------------------
 function showWallet() {
   $('no-wallet').hidden = true;
@@ -296,7 +390,7 @@ function showWallet() {
   $('sign-card').hidden = false;
   $('send-card').hidden = !config.chain;
   $('send-sol-card').hidden = !config.solana;
-  return showBalances();
+  return Promise.all([showBalances(), showPasskeys(), showPasskeySupport()]);
 }
 /** Back to the page as it loads: signed out, nothing of the last user on screen. */
 function signedOut() {
@@ -306,6 +400,9 @@ function signedOut() {
   $('forgot-code').value = '';
   $('code-done').hidden = true;
   balances = { eth: undefined, sol: undefined };
+  passkeys = [];
+  $('passkey-list').replaceChildren();
+  for (const id of ['sign-passkey', 'send-passkey', 'reset-passkey']) $(id).hidden = true;
   for (const id of ['attestation-card', 'wallet-card', 'sign-card', 'send-card', 'send-sol-card', 'no-wallet', 'has-wallet', 'signed-in']) $(id).hidden = true;
   for (const id of ['signature', 'tx', 'tx-sol', 'who', 'addr-evm', 'addr-solana', 'addr-bitcoin']) $(id).textContent = '';
   $('signed-out').hidden = false;
@@ -419,10 +516,44 @@ $('sign').addEventListener('click', () =>
   ),
 );
 
-$('send').addEventListener('click', () =>
+$('sign-passkey').addEventListener('click', () =>
+  busy(
+    'sign',
+    $('sign-passkey'),
+    async () => {
+      const authorize = ({ summary }) => askPasskey('Sign this message with your passkey?', summary);
+      const signature = await client.signEvmMessage(wallet.walletId, $('message').value, { authorize });
+      $('signature').textContent = signature;
+    },
+    'signature',
+  ),
+);
+
+$('add-passkey').addEventListener('click', () =>
+  busy('wallet', $('add-passkey'), async () => {
+    const pin = await askPin('Enter your PIN to add a passkey', { forgot: true });
+    await client.addPasskey(wallet.walletId, { pin });
+    await showPasskeys();
+    note('Passkey added: you can sign with it. Your PIN still works.');
+  }),
+);
+
+$('reset-passkey').addEventListener('click', () =>
+  busy('wallet', $('reset-passkey'), async () => {
+    const pin = await askPin('Choose a new PIN', { isNew: true });
+    const again = await askPin('Enter the same PIN again');
+    if (pin !== again) throw new Problem('The two PINs differ: nothing was changed. Try again.');
+    // The passkey authorizes the reset; the recovery code is kept.
+    await client.resetPin(wallet.walletId, { passkey: true }, pin);
+    note('New PIN set with your passkey. Your recovery code is unchanged.');
+  }),
+);
+
+/** Sends ETH, approved on the PIN pad or (`withPasskey`) with a passkey. */
+const sendEth = (button, withPasskey) =>
   busy(
     'send',
-    $('send'),
+    button,
     async () => {
       const to = $('to').value.trim();
       if (!/^0x[0-9a-fA-F]{40}$/.test(to)) throw new Problem('The recipient is not an EVM address (0x and 40 hex digits).');
@@ -432,16 +563,17 @@ $('send').addEventListener('click', () =>
         throw new Problem(`Not enough ETH: the balance is ${format(balances.eth, 18)} ETH. Get test ETH above.`);
       // The host prepares it (nonce, gas, fees); the SDK checks it is this transfer, hashes it itself, and only then
       // asks for the PIN, showing what the signed bytes say. Not asked when the balance cannot pay value and fees.
-      const getPin = ({ summary }) => {
+      const authorize = ({ summary }) => {
         const most = BigInt(summary.value.wei) + BigInt(summary.maxTotalFee.wei);
         if (balances.eth !== undefined && balances.eth < most) {
           throw new Problem(
             `Not enough ETH: ${summary.value.formatted} and at most ${summary.maxTotalFee.formatted} in fees, the balance is ${format(balances.eth, 18)} ETH.`,
           );
         }
-        return askPin('Send this transaction?', { summary, forgot: true });
+        if (withPasskey) return askPasskey('Send this transaction with your passkey?', summary);
+        return askPin('Send this transaction?', { summary, forgot: true }).then((pin) => ({ pin }));
       };
-      const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to, value: wei }, { getPin });
+      const { hash } = await client.sendEvmTransaction(wallet.walletId, { chainId: config.chain.chainId, to, value: wei }, { authorize });
       $('tx').textContent = `sent ${hash}`;
       let receipt = null;
       for (let i = 0; i < 50 && !receipt; i++) {
@@ -454,8 +586,9 @@ $('send').addEventListener('click', () =>
       await showBalances();
     },
     'tx',
-  ),
-);
+  );
+$('send').addEventListener('click', () => sendEth($('send'), false));
+$('send-passkey').addEventListener('click', () => sendEth($('send-passkey'), true));
 
 $('send-sol').addEventListener('click', () =>
   busy(

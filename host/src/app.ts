@@ -22,6 +22,7 @@ import { mountSigning } from './routes/signing.js';
 import { mountChains } from './routes/chains.js';
 import type { Chains } from './chains/index.js';
 import { mountWallets } from './routes/wallets.js';
+import { mountPasskeys } from './routes/passkeys.js';
 import type { Drain } from './shutdown.js';
 import { Metrics } from './api/metrics.js';
 import { clientKey, RateLimiter } from './api/rate-limit.js';
@@ -117,6 +118,7 @@ export function createApp(deps: AppDependencies): express.Express {
   mountAuth(app, ctx);
   mountAttestation(app, ctx);
   mountWallets(app, ctx);
+  mountPasskeys(app, ctx);
   mountSigning(app, ctx);
   mountChains(app, ctx);
   if (deps.demo) mountDemo(app, deps.demo);

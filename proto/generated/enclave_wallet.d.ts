@@ -86,8 +86,14 @@ export namespace enclavewallet {
             /** The factors of a wallet. */
             listFactors?: (enclavewallet.v1.ListFactorsRequest.$Properties|null);
 
+            /** Add a passkey slot (docs/passkeys.md). */
+            addPasskey?: (enclavewallet.v1.AddPasskeyRequest.$Properties|null);
+
+            /** Remove a passkey slot. */
+            removePasskey?: (enclavewallet.v1.RemovePasskeyRequest.$Properties|null);
+
             /** The operation. Exactly one must be set; none set is MALFORMED_REQUEST. */
-            operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
+            operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey");
 
             /**
              * Creates a new HostRequest instance using the specified properties.
@@ -208,8 +214,14 @@ export namespace enclavewallet {
                 /** The factors of a wallet. */
                 listFactors?: (enclavewallet.v1.ListFactorsRequest.$Properties|null);
 
+                /** Add a passkey slot (docs/passkeys.md). */
+                addPasskey?: (enclavewallet.v1.AddPasskeyRequest.$Properties|null);
+
+                /** Remove a passkey slot. */
+                removePasskey?: (enclavewallet.v1.RemovePasskeyRequest.$Properties|null);
+
                 /** The operation. Exactly one must be set; none set is MALFORMED_REQUEST. */
-                operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
+                operation?: ("init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -233,9 +245,11 @@ export namespace enclavewallet {
               newRecoveryCode?: enclavewallet.v1.NewRecoveryCodeRequest.$Shape|null;
               resetPin?: enclavewallet.v1.ResetPinRequest.$Shape|null;
               listFactors?: enclavewallet.v1.ListFactorsRequest.$Shape|null;
+              addPasskey?: enclavewallet.v1.AddPasskeyRequest.$Shape|null;
+              removePasskey?: enclavewallet.v1.RemovePasskeyRequest.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "newRecoveryCode"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.NewRecoveryCodeRequest.$Shape; resetPin?: null; listFactors?: null }|{ operation?: "resetPin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.ResetPinRequest.$Shape; listFactors?: null }|{ operation?: "listFactors"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsRequest.$Shape })
+              ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "newRecoveryCode"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.NewRecoveryCodeRequest.$Shape; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "resetPin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.ResetPinRequest.$Shape; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "listFactors"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsRequest.$Shape; addPasskey?: null; removePasskey?: null }|{ operation?: "addPasskey"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey: enclavewallet.v1.AddPasskeyRequest.$Shape; removePasskey?: null }|{ operation?: "removePasskey"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey: enclavewallet.v1.RemovePasskeyRequest.$Shape })
             );
         }
 
@@ -312,8 +326,14 @@ export namespace enclavewallet {
             /** Answer to ListFactorsRequest. */
             listFactors?: (enclavewallet.v1.ListFactorsResponse.$Properties|null);
 
+            /** Answer to AddPasskeyRequest. */
+            addPasskey?: (enclavewallet.v1.AddPasskeyResponse.$Properties|null);
+
+            /** Answer to RemovePasskeyRequest. */
+            removePasskey?: (enclavewallet.v1.RemovePasskeyResponse.$Properties|null);
+
             /** The outcome. Exactly one is set. */
-            result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
+            result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey");
 
             /**
              * Creates a new EnclaveResponse instance using the specified properties.
@@ -426,8 +446,14 @@ export namespace enclavewallet {
                 /** Answer to ListFactorsRequest. */
                 listFactors?: (enclavewallet.v1.ListFactorsResponse.$Properties|null);
 
+                /** Answer to AddPasskeyRequest. */
+                addPasskey?: (enclavewallet.v1.AddPasskeyResponse.$Properties|null);
+
+                /** Answer to RemovePasskeyRequest. */
+                removePasskey?: (enclavewallet.v1.RemovePasskeyResponse.$Properties|null);
+
                 /** The outcome. Exactly one is set. */
-                result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors");
+                result?: ("error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -451,9 +477,11 @@ export namespace enclavewallet {
               newRecoveryCode?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
               resetPin?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
               listFactors?: enclavewallet.v1.ListFactorsResponse.$Shape|null;
+              addPasskey?: enclavewallet.v1.AddPasskeyResponse.$Shape|null;
+              removePasskey?: enclavewallet.v1.RemovePasskeyResponse.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "newRecoveryCode"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.RecoveryCodeResponse.$Shape; resetPin?: null; listFactors?: null }|{ result?: "resetPin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.RecoveryCodeResponse.$Shape; listFactors?: null }|{ result?: "listFactors"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsResponse.$Shape })
+              ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "newRecoveryCode"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.RecoveryCodeResponse.$Shape; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "resetPin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.RecoveryCodeResponse.$Shape; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "listFactors"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsResponse.$Shape; addPasskey?: null; removePasskey?: null }|{ result?: "addPasskey"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey: enclavewallet.v1.AddPasskeyResponse.$Shape; removePasskey?: null }|{ result?: "removePasskey"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey: enclavewallet.v1.RemovePasskeyResponse.$Shape })
             );
         }
 
@@ -499,6 +527,13 @@ export namespace enclavewallet {
 
             /** With a *_MISMATCH code: what it got instead (never a secret). */
             actual: string;
+
+            /**
+             * With PASSKEY_INVALID: which WebAuthn check failed (`type`, `challenge`,
+             * `origin`, `rp-id`, `user-present`, `user-verified`, `signature`,
+             * `counter`, `credential`, `public-key`, `prf`); never a secret.
+             */
+            reason: string;
 
             /**
              * Creates a new Error instance using the specified properties.
@@ -583,6 +618,13 @@ export namespace enclavewallet {
 
                 /** With a *_MISMATCH code: what it got instead (never a secret). */
                 actual?: (string|null);
+
+                /**
+                 * With PASSKEY_INVALID: which WebAuthn check failed (`type`, `challenge`,
+                 * `origin`, `rp-id`, `user-present`, `user-verified`, `signature`,
+                 * `counter`, `credential`, `public-key`, `prf`); never a secret.
+                 */
+                reason?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4295,7 +4337,9 @@ export namespace enclavewallet {
 
             /**
              * HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
-             * digest = SHA-256(recovery_public_key).
+             * digest = SHA-256(recovery_public_key). Or carrying a passkey assertion
+             * (`passkey`, `prf`) and `newPin` (docs/passkeys.md): then the recovery key
+             * is optional, and without it the recovery code is kept (no digest).
              */
             resetEnvelope: Uint8Array;
 
@@ -4373,7 +4417,9 @@ export namespace enclavewallet {
 
                 /**
                  * HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
-                 * digest = SHA-256(recovery_public_key).
+                 * digest = SHA-256(recovery_public_key). Or carrying a passkey assertion
+                 * (`passkey`, `prf`) and `newPin` (docs/passkeys.md): then the recovery key
+                 * is optional, and without it the recovery code is kept (no digest).
                  */
                 resetEnvelope?: (Uint8Array|null);
 
@@ -4611,14 +4657,20 @@ export namespace enclavewallet {
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];
 
-            /** "pin" or "recovery-code" (later "passkey"). */
+            /** "pin", "recovery-code" or "passkey". */
             kind: string;
 
             /** Unix ms it was added; 0 when the blob predates key slots. */
             createdAtMs: number;
 
-            /** Unix ms it last opened the wallet; 0 when never (or not since recorded). */
+            /**
+             * Unix ms it last opened the wallet; 0 when never (or not since recorded).
+             * Passkeys: the last use of any passkey of the wallet.
+             */
             lastUsedAtMs: number;
+
+            /** Passkeys: the credential id, base64url (no padding). Empty otherwise. */
+            credentialId: string;
 
             /**
              * Creates a new Factor instance using the specified properties.
@@ -4680,14 +4732,20 @@ export namespace enclavewallet {
             /** Properties of a Factor. */
             interface $Properties {
 
-                /** "pin" or "recovery-code" (later "passkey"). */
+                /** "pin", "recovery-code" or "passkey". */
                 kind?: (string|null);
 
                 /** Unix ms it was added; 0 when the blob predates key slots. */
                 createdAtMs?: (number|null);
 
-                /** Unix ms it last opened the wallet; 0 when never (or not since recorded). */
+                /**
+                 * Unix ms it last opened the wallet; 0 when never (or not since recorded).
+                 * Passkeys: the last use of any passkey of the wallet.
+                 */
                 lastUsedAtMs?: (number|null);
+
+                /** Passkeys: the credential id, base64url (no padding). Empty otherwise. */
+                credentialId?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4695,6 +4753,440 @@ export namespace enclavewallet {
 
             /** Shape of a Factor. */
             type $Shape = enclavewallet.v1.Factor.$Properties;
+        }
+
+        /**
+         * Properties of an AddPasskeyRequest.
+         * @deprecated Use enclavewallet.v1.AddPasskeyRequest.$Properties instead.
+         */
+        interface IAddPasskeyRequest extends enclavewallet.v1.AddPasskeyRequest.$Properties {
+        }
+
+        /**
+         * Add a passkey to a wallet: the PIN or the recovery code authorises it, and an
+         * assertion of the new credential proves it (docs/passkeys.md).
+         */
+        class AddPasskeyRequest {
+
+            /**
+             * Constructs a new AddPasskeyRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.AddPasskeyRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The authenticated user's id. */
+            userId: string;
+
+            /** The target wallet. */
+            walletId: string;
+
+            /** The wallet's current sealed blob. */
+            sealedBlob: Uint8Array;
+
+            /**
+             * HPKE envelope, purpose "add-passkey", carrying `pin` or `recoveryCode`,
+             * the new credential and its assertion (`passkey`) and its PRF output
+             * (`prf`); digest = the registration digest of the credential.
+             */
+            pinEnvelope: Uint8Array;
+
+            /**
+             * Creates a new AddPasskeyRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AddPasskeyRequest instance
+             */
+            static create(properties: enclavewallet.v1.AddPasskeyRequest.$Shape): enclavewallet.v1.AddPasskeyRequest & enclavewallet.v1.AddPasskeyRequest.$Shape;
+            static create(properties?: enclavewallet.v1.AddPasskeyRequest.$Properties): enclavewallet.v1.AddPasskeyRequest;
+
+            /**
+             * Encodes the specified AddPasskeyRequest message. Does not implicitly {@link enclavewallet.v1.AddPasskeyRequest.verify|verify} messages.
+             * @param message AddPasskeyRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.AddPasskeyRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AddPasskeyRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.AddPasskeyRequest & enclavewallet.v1.AddPasskeyRequest.$Shape} AddPasskeyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.AddPasskeyRequest & enclavewallet.v1.AddPasskeyRequest.$Shape;
+
+            /**
+             * Verifies an AddPasskeyRequest message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an AddPasskeyRequest message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns AddPasskeyRequest
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.AddPasskeyRequest;
+
+            /**
+             * Creates a plain object from an AddPasskeyRequest message. Also converts values to other types if specified.
+             * @param message AddPasskeyRequest
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.AddPasskeyRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this AddPasskeyRequest to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace AddPasskeyRequest {
+
+            /** Properties of an AddPasskeyRequest. */
+            interface $Properties {
+
+                /** The authenticated user's id. */
+                userId?: (string|null);
+
+                /** The target wallet. */
+                walletId?: (string|null);
+
+                /** The wallet's current sealed blob. */
+                sealedBlob?: (Uint8Array|null);
+
+                /**
+                 * HPKE envelope, purpose "add-passkey", carrying `pin` or `recoveryCode`,
+                 * the new credential and its assertion (`passkey`) and its PRF output
+                 * (`prf`); digest = the registration digest of the credential.
+                 */
+                pinEnvelope?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AddPasskeyRequest. */
+            type $Shape = enclavewallet.v1.AddPasskeyRequest.$Properties;
+        }
+
+        /**
+         * Properties of an AddPasskeyResponse.
+         * @deprecated Use enclavewallet.v1.AddPasskeyResponse.$Properties instead.
+         */
+        interface IAddPasskeyResponse extends enclavewallet.v1.AddPasskeyResponse.$Properties {
+        }
+
+        /** The wallet with its new passkey slot. */
+        class AddPasskeyResponse {
+
+            /**
+             * Constructs a new AddPasskeyResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.AddPasskeyResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The re-sealed blob (the next version). */
+            sealedBlob: Uint8Array;
+
+            /** The credential id added, base64url (no padding). */
+            credentialId: string;
+
+            /**
+             * Creates a new AddPasskeyResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AddPasskeyResponse instance
+             */
+            static create(properties: enclavewallet.v1.AddPasskeyResponse.$Shape): enclavewallet.v1.AddPasskeyResponse & enclavewallet.v1.AddPasskeyResponse.$Shape;
+            static create(properties?: enclavewallet.v1.AddPasskeyResponse.$Properties): enclavewallet.v1.AddPasskeyResponse;
+
+            /**
+             * Encodes the specified AddPasskeyResponse message. Does not implicitly {@link enclavewallet.v1.AddPasskeyResponse.verify|verify} messages.
+             * @param message AddPasskeyResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.AddPasskeyResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AddPasskeyResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.AddPasskeyResponse & enclavewallet.v1.AddPasskeyResponse.$Shape} AddPasskeyResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.AddPasskeyResponse & enclavewallet.v1.AddPasskeyResponse.$Shape;
+
+            /**
+             * Verifies an AddPasskeyResponse message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an AddPasskeyResponse message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns AddPasskeyResponse
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.AddPasskeyResponse;
+
+            /**
+             * Creates a plain object from an AddPasskeyResponse message. Also converts values to other types if specified.
+             * @param message AddPasskeyResponse
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.AddPasskeyResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this AddPasskeyResponse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace AddPasskeyResponse {
+
+            /** Properties of an AddPasskeyResponse. */
+            interface $Properties {
+
+                /** The re-sealed blob (the next version). */
+                sealedBlob?: (Uint8Array|null);
+
+                /** The credential id added, base64url (no padding). */
+                credentialId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AddPasskeyResponse. */
+            type $Shape = enclavewallet.v1.AddPasskeyResponse.$Properties;
+        }
+
+        /**
+         * Properties of a RemovePasskeyRequest.
+         * @deprecated Use enclavewallet.v1.RemovePasskeyRequest.$Properties instead.
+         */
+        interface IRemovePasskeyRequest extends enclavewallet.v1.RemovePasskeyRequest.$Properties {
+        }
+
+        /**
+         * Remove one passkey from a wallet; a factor authorises it (the PIN, or a
+         * passkey of the wallet, this one included). The PIN slot always stays.
+         */
+        class RemovePasskeyRequest {
+
+            /**
+             * Constructs a new RemovePasskeyRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.RemovePasskeyRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The authenticated user's id. */
+            userId: string;
+
+            /** The target wallet. */
+            walletId: string;
+
+            /** The wallet's current sealed blob. */
+            sealedBlob: Uint8Array;
+
+            /** HPKE envelope, purpose "remove-passkey", digest = SHA-256(credential_id). */
+            pinEnvelope: Uint8Array;
+
+            /** The raw id of the credential to remove. */
+            credentialId: Uint8Array;
+
+            /**
+             * Creates a new RemovePasskeyRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns RemovePasskeyRequest instance
+             */
+            static create(properties: enclavewallet.v1.RemovePasskeyRequest.$Shape): enclavewallet.v1.RemovePasskeyRequest & enclavewallet.v1.RemovePasskeyRequest.$Shape;
+            static create(properties?: enclavewallet.v1.RemovePasskeyRequest.$Properties): enclavewallet.v1.RemovePasskeyRequest;
+
+            /**
+             * Encodes the specified RemovePasskeyRequest message. Does not implicitly {@link enclavewallet.v1.RemovePasskeyRequest.verify|verify} messages.
+             * @param message RemovePasskeyRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.RemovePasskeyRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a RemovePasskeyRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.RemovePasskeyRequest & enclavewallet.v1.RemovePasskeyRequest.$Shape} RemovePasskeyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.RemovePasskeyRequest & enclavewallet.v1.RemovePasskeyRequest.$Shape;
+
+            /**
+             * Verifies a RemovePasskeyRequest message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a RemovePasskeyRequest message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns RemovePasskeyRequest
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.RemovePasskeyRequest;
+
+            /**
+             * Creates a plain object from a RemovePasskeyRequest message. Also converts values to other types if specified.
+             * @param message RemovePasskeyRequest
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.RemovePasskeyRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this RemovePasskeyRequest to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace RemovePasskeyRequest {
+
+            /** Properties of a RemovePasskeyRequest. */
+            interface $Properties {
+
+                /** The authenticated user's id. */
+                userId?: (string|null);
+
+                /** The target wallet. */
+                walletId?: (string|null);
+
+                /** The wallet's current sealed blob. */
+                sealedBlob?: (Uint8Array|null);
+
+                /** HPKE envelope, purpose "remove-passkey", digest = SHA-256(credential_id). */
+                pinEnvelope?: (Uint8Array|null);
+
+                /** The raw id of the credential to remove. */
+                credentialId?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a RemovePasskeyRequest. */
+            type $Shape = enclavewallet.v1.RemovePasskeyRequest.$Properties;
+        }
+
+        /**
+         * Properties of a RemovePasskeyResponse.
+         * @deprecated Use enclavewallet.v1.RemovePasskeyResponse.$Properties instead.
+         */
+        interface IRemovePasskeyResponse extends enclavewallet.v1.RemovePasskeyResponse.$Properties {
+        }
+
+        /** The wallet without that passkey. */
+        class RemovePasskeyResponse {
+
+            /**
+             * Constructs a new RemovePasskeyResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: enclavewallet.v1.RemovePasskeyResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The re-sealed blob (the next version). */
+            sealedBlob: Uint8Array;
+
+            /**
+             * Creates a new RemovePasskeyResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns RemovePasskeyResponse instance
+             */
+            static create(properties: enclavewallet.v1.RemovePasskeyResponse.$Shape): enclavewallet.v1.RemovePasskeyResponse & enclavewallet.v1.RemovePasskeyResponse.$Shape;
+            static create(properties?: enclavewallet.v1.RemovePasskeyResponse.$Properties): enclavewallet.v1.RemovePasskeyResponse;
+
+            /**
+             * Encodes the specified RemovePasskeyResponse message. Does not implicitly {@link enclavewallet.v1.RemovePasskeyResponse.verify|verify} messages.
+             * @param message RemovePasskeyResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: enclavewallet.v1.RemovePasskeyResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a RemovePasskeyResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.RemovePasskeyResponse & enclavewallet.v1.RemovePasskeyResponse.$Shape} RemovePasskeyResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): enclavewallet.v1.RemovePasskeyResponse & enclavewallet.v1.RemovePasskeyResponse.$Shape;
+
+            /**
+             * Verifies a RemovePasskeyResponse message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a RemovePasskeyResponse message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns RemovePasskeyResponse
+             */
+            static fromObject(object: { [k: string]: any }): enclavewallet.v1.RemovePasskeyResponse;
+
+            /**
+             * Creates a plain object from a RemovePasskeyResponse message. Also converts values to other types if specified.
+             * @param message RemovePasskeyResponse
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: enclavewallet.v1.RemovePasskeyResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this RemovePasskeyResponse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace RemovePasskeyResponse {
+
+            /** Properties of a RemovePasskeyResponse. */
+            interface $Properties {
+
+                /** The re-sealed blob (the next version). */
+                sealedBlob?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a RemovePasskeyResponse. */
+            type $Shape = enclavewallet.v1.RemovePasskeyResponse.$Properties;
         }
 
         /**
@@ -4915,8 +5407,33 @@ export namespace enclavewallet {
             /** Too many wrong recovery codes; carries retryAfter (HTTP 403). */
             RECOVERY_LOCKED = 606,
 
-            /** The wallet has no factor of this kind (no recovery code yet) (HTTP 409). */
+            /**
+             * The wallet has no factor of this kind (no recovery code yet, no passkey,
+             * or not the passkey named) (HTTP 409).
+             */
             FACTOR_NOT_FOUND = 607,
+
+            /**
+             * A passkey gave no PRF output (its authenticator or browser lacks the
+             * WebAuthn `prf` extension); nothing was added or counted (HTTP 422).
+             */
+            PASSKEY_PRF_UNSUPPORTED = 608,
+
+            /**
+             * A passkey assertion failed a check (`reason` says which), or its PRF
+             * output does not open the slot; counted like a wrong PIN when it was meant
+             * to open the wallet, and then carries attemptsLeft (HTTP 422).
+             */
+            PASSKEY_INVALID = 609,
+
+            /** Too many failed passkey assertions; carries retryAfter (HTTP 403). */
+            PASSKEY_LOCKED = 610,
+
+            /** The wallet already has a passkey with this credential id (HTTP 409). */
+            PASSKEY_EXISTS = 611,
+
+            /** The wallet has as many passkeys as it may have (8) (HTTP 409). */
+            PASSKEY_LIMIT_REACHED = 612,
 
             /** The sealed blob is not a blob this enclave can read (HTTP 422). */
             BLOB_INVALID = 700,

@@ -53,7 +53,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {enclavewallet.v1.NewRecoveryCodeRequest.$Properties|null} [newRecoveryCode] A new recovery code (needs the PIN).
              * @property {enclavewallet.v1.ResetPinRequest.$Properties|null} [resetPin] A new PIN with the recovery code.
              * @property {enclavewallet.v1.ListFactorsRequest.$Properties|null} [listFactors] The factors of a wallet.
-             * @property {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"} [operation] The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
+             * @property {enclavewallet.v1.AddPasskeyRequest.$Properties|null} [addPasskey] Add a passkey slot (docs/passkeys.md).
+             * @property {enclavewallet.v1.RemovePasskeyRequest.$Properties|null} [removePasskey] Remove a passkey slot.
+             * @property {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"} [operation] The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -84,9 +86,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
              *   newRecoveryCode?: enclavewallet.v1.NewRecoveryCodeRequest.$Shape|null;
              *   resetPin?: enclavewallet.v1.ResetPinRequest.$Shape|null;
              *   listFactors?: enclavewallet.v1.ListFactorsRequest.$Shape|null;
+             *   addPasskey?: enclavewallet.v1.AddPasskeyRequest.$Shape|null;
+             *   removePasskey?: enclavewallet.v1.RemovePasskeyRequest.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ operation?: "newRecoveryCode"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.NewRecoveryCodeRequest.$Shape; resetPin?: null; listFactors?: null }|{ operation?: "resetPin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.ResetPinRequest.$Shape; listFactors?: null }|{ operation?: "listFactors"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsRequest.$Shape })
+             *   ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "newRecoveryCode"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.NewRecoveryCodeRequest.$Shape; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "resetPin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.ResetPinRequest.$Shape; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "listFactors"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsRequest.$Shape; addPasskey?: null; removePasskey?: null }|{ operation?: "addPasskey"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey: enclavewallet.v1.AddPasskeyRequest.$Shape; removePasskey?: null }|{ operation?: "removePasskey"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey: enclavewallet.v1.RemovePasskeyRequest.$Shape })
              * )} enclavewallet.v1.HostRequest.$Shape
              */
 
@@ -238,17 +242,33 @@ export const enclavewallet = $root.enclavewallet = (() => {
              */
             HostRequest.prototype.listFactors = null;
 
+            /**
+             * Add a passkey slot (docs/passkeys.md).
+             * @member {enclavewallet.v1.AddPasskeyRequest.$Properties|null|undefined} addPasskey
+             * @memberof enclavewallet.v1.HostRequest
+             * @instance
+             */
+            HostRequest.prototype.addPasskey = null;
+
+            /**
+             * Remove a passkey slot.
+             * @member {enclavewallet.v1.RemovePasskeyRequest.$Properties|null|undefined} removePasskey
+             * @memberof enclavewallet.v1.HostRequest
+             * @instance
+             */
+            HostRequest.prototype.removePasskey = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
-             * @member {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|undefined} operation
+             * @member {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"|undefined} operation
              * @memberof enclavewallet.v1.HostRequest
              * @instance
              */
             $Object.defineProperty(HostRequest.prototype, "operation", {
-                get: $util.oneOfGetter($oneOfFields = ["init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors"]),
+                get: $util.oneOfGetter($oneOfFields = ["init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors", "addPasskey", "removePasskey"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -316,6 +336,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     $root.enclavewallet.v1.ResetPinRequest.encode(message.resetPin, writer.uint32(/* id 21, wireType 2 =*/170).fork(), _depth + 1).ldelim();
                 if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors"))
                     $root.enclavewallet.v1.ListFactorsRequest.encode(message.listFactors, writer.uint32(/* id 22, wireType 2 =*/178).fork(), _depth + 1).ldelim();
+                if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey"))
+                    $root.enclavewallet.v1.AddPasskeyRequest.encode(message.addPasskey, writer.uint32(/* id 23, wireType 2 =*/186).fork(), _depth + 1).ldelim();
+                if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey"))
+                    $root.enclavewallet.v1.RemovePasskeyRequest.encode(message.removePasskey, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -476,6 +500,20 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 break;
                             message.listFactors = $root.enclavewallet.v1.ListFactorsRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.listFactors);
                             message.operation = "listFactors";
+                            continue;
+                        }
+                    case 23: {
+                            if (wireType !== 2)
+                                break;
+                            message.addPasskey = $root.enclavewallet.v1.AddPasskeyRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.addPasskey);
+                            message.operation = "addPasskey";
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 2)
+                                break;
+                            message.removePasskey = $root.enclavewallet.v1.RemovePasskeyRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.removePasskey);
+                            message.operation = "removePasskey";
                             continue;
                         }
                     }
@@ -648,6 +686,26 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             return "listFactors." + error;
                     }
                 }
+                if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey")) {
+                    if (properties.operation === 1)
+                        return "operation: multiple values";
+                    properties.operation = 1;
+                    {
+                        let error = $root.enclavewallet.v1.AddPasskeyRequest.verify(message.addPasskey, _depth + 1);
+                        if (error)
+                            return "addPasskey." + error;
+                    }
+                }
+                if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey")) {
+                    if (properties.operation === 1)
+                        return "operation: multiple values";
+                    properties.operation = 1;
+                    {
+                        let error = $root.enclavewallet.v1.RemovePasskeyRequest.verify(message.removePasskey, _depth + 1);
+                        if (error)
+                            return "removePasskey." + error;
+                    }
+                }
                 return null;
             };
 
@@ -749,6 +807,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (!$util.isObject(object.listFactors))
                         throw $TypeError(".enclavewallet.v1.HostRequest.listFactors: object expected");
                     message.listFactors = $root.enclavewallet.v1.ListFactorsRequest.fromObject(object.listFactors, _depth + 1);
+                }
+                if (object.addPasskey != null) {
+                    if (!$util.isObject(object.addPasskey))
+                        throw $TypeError(".enclavewallet.v1.HostRequest.addPasskey: object expected");
+                    message.addPasskey = $root.enclavewallet.v1.AddPasskeyRequest.fromObject(object.addPasskey, _depth + 1);
+                }
+                if (object.removePasskey != null) {
+                    if (!$util.isObject(object.removePasskey))
+                        throw $TypeError(".enclavewallet.v1.HostRequest.removePasskey: object expected");
+                    message.removePasskey = $root.enclavewallet.v1.RemovePasskeyRequest.fromObject(object.removePasskey, _depth + 1);
                 }
                 return message;
             };
@@ -855,6 +923,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (options.oneofs)
                         object.operation = "listFactors";
                 }
+                if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey")) {
+                    object.addPasskey = $root.enclavewallet.v1.AddPasskeyRequest.toObject(message.addPasskey, options, _depth + 1);
+                    if (options.oneofs)
+                        object.operation = "addPasskey";
+                }
+                if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey")) {
+                    object.removePasskey = $root.enclavewallet.v1.RemovePasskeyRequest.toObject(message.removePasskey, options, _depth + 1);
+                    if (options.oneofs)
+                        object.operation = "removePasskey";
+                }
                 return object;
             };
 
@@ -894,7 +972,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {enclavewallet.v1.RecoveryCodeResponse.$Properties|null} [newRecoveryCode] Answer to NewRecoveryCodeRequest.
              * @property {enclavewallet.v1.RecoveryCodeResponse.$Properties|null} [resetPin] Answer to ResetPinRequest.
              * @property {enclavewallet.v1.ListFactorsResponse.$Properties|null} [listFactors] Answer to ListFactorsRequest.
-             * @property {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"} [result] The outcome. Exactly one is set.
+             * @property {enclavewallet.v1.AddPasskeyResponse.$Properties|null} [addPasskey] Answer to AddPasskeyRequest.
+             * @property {enclavewallet.v1.RemovePasskeyResponse.$Properties|null} [removePasskey] Answer to RemovePasskeyRequest.
+             * @property {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"} [result] The outcome. Exactly one is set.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -925,9 +1005,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
              *   newRecoveryCode?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
              *   resetPin?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
              *   listFactors?: enclavewallet.v1.ListFactorsResponse.$Shape|null;
+             *   addPasskey?: enclavewallet.v1.AddPasskeyResponse.$Shape|null;
+             *   removePasskey?: enclavewallet.v1.RemovePasskeyResponse.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null }|{ result?: "newRecoveryCode"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.RecoveryCodeResponse.$Shape; resetPin?: null; listFactors?: null }|{ result?: "resetPin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.RecoveryCodeResponse.$Shape; listFactors?: null }|{ result?: "listFactors"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsResponse.$Shape })
+             *   ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "newRecoveryCode"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.RecoveryCodeResponse.$Shape; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "resetPin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.RecoveryCodeResponse.$Shape; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "listFactors"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsResponse.$Shape; addPasskey?: null; removePasskey?: null }|{ result?: "addPasskey"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey: enclavewallet.v1.AddPasskeyResponse.$Shape; removePasskey?: null }|{ result?: "removePasskey"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey: enclavewallet.v1.RemovePasskeyResponse.$Shape })
              * )} enclavewallet.v1.EnclaveResponse.$Shape
              */
 
@@ -1076,17 +1158,33 @@ export const enclavewallet = $root.enclavewallet = (() => {
              */
             EnclaveResponse.prototype.listFactors = null;
 
+            /**
+             * Answer to AddPasskeyRequest.
+             * @member {enclavewallet.v1.AddPasskeyResponse.$Properties|null|undefined} addPasskey
+             * @memberof enclavewallet.v1.EnclaveResponse
+             * @instance
+             */
+            EnclaveResponse.prototype.addPasskey = null;
+
+            /**
+             * Answer to RemovePasskeyRequest.
+             * @member {enclavewallet.v1.RemovePasskeyResponse.$Properties|null|undefined} removePasskey
+             * @memberof enclavewallet.v1.EnclaveResponse
+             * @instance
+             */
+            EnclaveResponse.prototype.removePasskey = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * The outcome. Exactly one is set.
-             * @member {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|undefined} result
+             * @member {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"|undefined} result
              * @memberof enclavewallet.v1.EnclaveResponse
              * @instance
              */
             $Object.defineProperty(EnclaveResponse.prototype, "result", {
-                get: $util.oneOfGetter($oneOfFields = ["error", "init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors"]),
+                get: $util.oneOfGetter($oneOfFields = ["error", "init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors", "addPasskey", "removePasskey"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1154,6 +1252,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     $root.enclavewallet.v1.RecoveryCodeResponse.encode(message.resetPin, writer.uint32(/* id 21, wireType 2 =*/170).fork(), _depth + 1).ldelim();
                 if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors"))
                     $root.enclavewallet.v1.ListFactorsResponse.encode(message.listFactors, writer.uint32(/* id 22, wireType 2 =*/178).fork(), _depth + 1).ldelim();
+                if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey"))
+                    $root.enclavewallet.v1.AddPasskeyResponse.encode(message.addPasskey, writer.uint32(/* id 23, wireType 2 =*/186).fork(), _depth + 1).ldelim();
+                if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey"))
+                    $root.enclavewallet.v1.RemovePasskeyResponse.encode(message.removePasskey, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1312,6 +1414,20 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 break;
                             message.listFactors = $root.enclavewallet.v1.ListFactorsResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.listFactors);
                             message.result = "listFactors";
+                            continue;
+                        }
+                    case 23: {
+                            if (wireType !== 2)
+                                break;
+                            message.addPasskey = $root.enclavewallet.v1.AddPasskeyResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.addPasskey);
+                            message.result = "addPasskey";
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 2)
+                                break;
+                            message.removePasskey = $root.enclavewallet.v1.RemovePasskeyResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.removePasskey);
+                            message.result = "removePasskey";
                             continue;
                         }
                     }
@@ -1491,6 +1607,26 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             return "listFactors." + error;
                     }
                 }
+                if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey")) {
+                    if (properties.result === 1)
+                        return "result: multiple values";
+                    properties.result = 1;
+                    {
+                        let error = $root.enclavewallet.v1.AddPasskeyResponse.verify(message.addPasskey, _depth + 1);
+                        if (error)
+                            return "addPasskey." + error;
+                    }
+                }
+                if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey")) {
+                    if (properties.result === 1)
+                        return "result: multiple values";
+                    properties.result = 1;
+                    {
+                        let error = $root.enclavewallet.v1.RemovePasskeyResponse.verify(message.removePasskey, _depth + 1);
+                        if (error)
+                            return "removePasskey." + error;
+                    }
+                }
                 return null;
             };
 
@@ -1594,6 +1730,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (!$util.isObject(object.listFactors))
                         throw $TypeError(".enclavewallet.v1.EnclaveResponse.listFactors: object expected");
                     message.listFactors = $root.enclavewallet.v1.ListFactorsResponse.fromObject(object.listFactors, _depth + 1);
+                }
+                if (object.addPasskey != null) {
+                    if (!$util.isObject(object.addPasskey))
+                        throw $TypeError(".enclavewallet.v1.EnclaveResponse.addPasskey: object expected");
+                    message.addPasskey = $root.enclavewallet.v1.AddPasskeyResponse.fromObject(object.addPasskey, _depth + 1);
+                }
+                if (object.removePasskey != null) {
+                    if (!$util.isObject(object.removePasskey))
+                        throw $TypeError(".enclavewallet.v1.EnclaveResponse.removePasskey: object expected");
+                    message.removePasskey = $root.enclavewallet.v1.RemovePasskeyResponse.fromObject(object.removePasskey, _depth + 1);
                 }
                 return message;
             };
@@ -1702,6 +1848,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     if (options.oneofs)
                         object.result = "listFactors";
                 }
+                if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey")) {
+                    object.addPasskey = $root.enclavewallet.v1.AddPasskeyResponse.toObject(message.addPasskey, options, _depth + 1);
+                    if (options.oneofs)
+                        object.result = "addPasskey";
+                }
+                if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey")) {
+                    object.removePasskey = $root.enclavewallet.v1.RemovePasskeyResponse.toObject(message.removePasskey, options, _depth + 1);
+                    if (options.oneofs)
+                        object.result = "removePasskey";
+                }
                 return object;
             };
 
@@ -1732,6 +1888,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * table. Enclaves before it sent the blob carrying a failed attempt here.
              * @property {string|null} [expected] With a *_MISMATCH code: what the enclave expected (never a secret).
              * @property {string|null} [actual] With a *_MISMATCH code: what it got instead (never a secret).
+             * @property {string|null} [reason] With PASSKEY_INVALID: which WebAuthn check failed (`type`, `challenge`,
+             * `origin`, `rp-id`, `user-present`, `user-verified`, `signature`,
+             * `counter`, `credential`, `public-key`, `prf`); never a secret.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1821,6 +1980,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
             Error.prototype.actual = "";
 
             /**
+             * With PASSKEY_INVALID: which WebAuthn check failed (`type`, `challenge`,
+             * `origin`, `rp-id`, `user-present`, `user-verified`, `signature`,
+             * `counter`, `credential`, `public-key`, `prf`); never a secret.
+             * @member {string} reason
+             * @memberof enclavewallet.v1.Error
+             * @instance
+             */
+            Error.prototype.reason = "";
+
+            /**
              * Creates a new Error instance using the specified properties.
              * @function create
              * @memberof enclavewallet.v1.Error
@@ -1866,6 +2035,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.expected);
                 if (message.actual != null && $Object.hasOwnProperty.call(message, "actual") && message.actual !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.actual);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.reason);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1973,6 +2144,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 delete message.actual;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2026,6 +2206,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.actual != null && $Object.hasOwnProperty.call(message, "actual"))
                     if (!$util.isString(message.actual))
                         return "actual: string expected";
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    if (!$util.isString(message.reason))
+                        return "reason: string expected";
                 return null;
             };
 
@@ -2197,6 +2380,26 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     case 607:
                         message.code = 607;
                         break;
+                    case "PASSKEY_PRF_UNSUPPORTED":
+                    case 608:
+                        message.code = 608;
+                        break;
+                    case "PASSKEY_INVALID":
+                    case 609:
+                        message.code = 609;
+                        break;
+                    case "PASSKEY_LOCKED":
+                    case 610:
+                        message.code = 610;
+                        break;
+                    case "PASSKEY_EXISTS":
+                    case 611:
+                        message.code = 611;
+                        break;
+                    case "PASSKEY_LIMIT_REACHED":
+                    case 612:
+                        message.code = 612;
+                        break;
                     case "BLOB_INVALID":
                     case 700:
                         message.code = 700;
@@ -2314,6 +2517,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (object.actual != null)
                     if (typeof object.actual !== "string" || object.actual.length)
                         message.actual = $String(object.actual);
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
                 return message;
             };
 
@@ -2348,6 +2554,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     }
                     object.expected = "";
                     object.actual = "";
+                    object.reason = "";
                 }
                 if (message.code != null && $Object.hasOwnProperty.call(message, "code"))
                     object.code = options.enums === $String ? $root.enclavewallet.v1.ErrorCode[message.code] === $undefined ? message.code : $root.enclavewallet.v1.ErrorCode[message.code] : message.code;
@@ -2363,6 +2570,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.expected = message.expected;
                 if (message.actual != null && $Object.hasOwnProperty.call(message, "actual"))
                     object.actual = message.actual;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
                 return object;
             };
 
@@ -13116,7 +13325,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
              * @property {string|null} [walletId] The target wallet.
              * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
              * @property {Uint8Array|null} [resetEnvelope] HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
-             * digest = SHA-256(recovery_public_key).
+             * digest = SHA-256(recovery_public_key). Or carrying a passkey assertion
+             * (`passkey`, `prf`) and `newPin` (docs/passkeys.md): then the recovery key
+             * is optional, and without it the recovery code is kept (no digest).
              * @property {Uint8Array|null} [recoveryPublicKey] The client's X25519 public key (32 bytes) to seal the fresh code to.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -13176,7 +13387,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
             /**
              * HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
-             * digest = SHA-256(recovery_public_key).
+             * digest = SHA-256(recovery_public_key). Or carrying a passkey assertion
+             * (`passkey`, `prf`) and `newPin` (docs/passkeys.md): then the recovery key
+             * is optional, and without it the recovery code is kept (no digest).
              * @member {Uint8Array} resetEnvelope
              * @memberof enclavewallet.v1.ResetPinRequest
              * @instance
@@ -14071,9 +14284,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
             /**
              * Properties of a Factor.
              * @typedef {Object} enclavewallet.v1.Factor.$Properties
-             * @property {string|null} [kind] "pin" or "recovery-code" (later "passkey").
+             * @property {string|null} [kind] "pin", "recovery-code" or "passkey".
              * @property {number|null} [createdAtMs] Unix ms it was added; 0 when the blob predates key slots.
              * @property {number|null} [lastUsedAtMs] Unix ms it last opened the wallet; 0 when never (or not since recorded).
+             * Passkeys: the last use of any passkey of the wallet.
+             * @property {string|null} [credentialId] Passkeys: the credential id, base64url (no padding). Empty otherwise.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -14106,7 +14321,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
             };
 
             /**
-             * "pin" or "recovery-code" (later "passkey").
+             * "pin", "recovery-code" or "passkey".
              * @member {string} kind
              * @memberof enclavewallet.v1.Factor
              * @instance
@@ -14123,11 +14338,20 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
             /**
              * Unix ms it last opened the wallet; 0 when never (or not since recorded).
+             * Passkeys: the last use of any passkey of the wallet.
              * @member {number} lastUsedAtMs
              * @memberof enclavewallet.v1.Factor
              * @instance
              */
             Factor.prototype.lastUsedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Passkeys: the credential id, base64url (no padding). Empty otherwise.
+             * @member {string} credentialId
+             * @memberof enclavewallet.v1.Factor
+             * @instance
+             */
+            Factor.prototype.credentialId = "";
 
             /**
              * Creates a new Factor instance using the specified properties.
@@ -14167,6 +14391,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.createdAtMs);
                 if (message.lastUsedAtMs != null && $Object.hasOwnProperty.call(message, "lastUsedAtMs") && (typeof message.lastUsedAtMs === "object" ? message.lastUsedAtMs.low || message.lastUsedAtMs.high : message.lastUsedAtMs !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.lastUsedAtMs);
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId") && message.credentialId !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.credentialId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -14238,6 +14464,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 delete message.lastUsedAtMs;
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.credentialId = value;
+                            else
+                                delete message.credentialId;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -14279,6 +14514,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.lastUsedAtMs != null && $Object.hasOwnProperty.call(message, "lastUsedAtMs"))
                     if (!$util.isInteger(message.lastUsedAtMs) && !(message.lastUsedAtMs && $util.isInteger(message.lastUsedAtMs.low) && $util.isInteger(message.lastUsedAtMs.high)))
                         return "lastUsedAtMs: integer|Long expected";
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId"))
+                    if (!$util.isString(message.credentialId))
+                        return "credentialId: string expected";
                 return null;
             };
 
@@ -14323,6 +14561,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             message.lastUsedAtMs = object.lastUsedAtMs;
                         else if (typeof object.lastUsedAtMs === "object")
                             message.lastUsedAtMs = new $util.LongBits(object.lastUsedAtMs.low >>> 0, object.lastUsedAtMs.high >>> 0).toNumber(true);
+                if (object.credentialId != null)
+                    if (typeof object.credentialId !== "string" || object.credentialId.length)
+                        message.credentialId = $String(object.credentialId);
                 return message;
             };
 
@@ -14355,6 +14596,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         object.lastUsedAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.lastUsedAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.credentialId = "";
                 }
                 if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
                     object.kind = message.kind;
@@ -14372,6 +14614,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                         object.lastUsedAtMs = options.longs === $String ? $String(message.lastUsedAtMs) : message.lastUsedAtMs;
                     else
                         object.lastUsedAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.lastUsedAtMs) : options.longs === $Number ? new $util.LongBits(message.lastUsedAtMs.low >>> 0, message.lastUsedAtMs.high >>> 0).toNumber(true) : message.lastUsedAtMs;
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId"))
+                    object.credentialId = message.credentialId;
                 return object;
             };
 
@@ -14387,6 +14631,1238 @@ export const enclavewallet = $root.enclavewallet = (() => {
             };
 
             return Factor;
+        })();
+
+        v1.AddPasskeyRequest = (function() {
+
+            /**
+             * Properties of an AddPasskeyRequest.
+             * @typedef {Object} enclavewallet.v1.AddPasskeyRequest.$Properties
+             * @property {string|null} [userId] The authenticated user's id.
+             * @property {string|null} [walletId] The target wallet.
+             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
+             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "add-passkey", carrying `pin` or `recoveryCode`,
+             * the new credential and its assertion (`passkey`) and its PRF output
+             * (`prf`); digest = the registration digest of the credential.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AddPasskeyRequest.
+             * @memberof enclavewallet.v1
+             * @interface IAddPasskeyRequest
+             * @augments enclavewallet.v1.AddPasskeyRequest.$Properties
+             * @deprecated Use enclavewallet.v1.AddPasskeyRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an AddPasskeyRequest.
+             * @typedef {enclavewallet.v1.AddPasskeyRequest.$Properties} enclavewallet.v1.AddPasskeyRequest.$Shape
+             */
+
+            /**
+             * Constructs a new AddPasskeyRequest.
+             * @memberof enclavewallet.v1
+             * @classdesc Add a passkey to a wallet: the PIN or the recovery code authorises it, and an
+             * assertion of the new credential proves it (docs/passkeys.md).
+             * @constructor
+             * @param {enclavewallet.v1.AddPasskeyRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AddPasskeyRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The authenticated user's id.
+             * @member {string} userId
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @instance
+             */
+            AddPasskeyRequest.prototype.userId = "";
+
+            /**
+             * The target wallet.
+             * @member {string} walletId
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @instance
+             */
+            AddPasskeyRequest.prototype.walletId = "";
+
+            /**
+             * The wallet's current sealed blob.
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @instance
+             */
+            AddPasskeyRequest.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * HPKE envelope, purpose "add-passkey", carrying `pin` or `recoveryCode`,
+             * the new credential and its assertion (`passkey`) and its PRF output
+             * (`prf`); digest = the registration digest of the credential.
+             * @member {Uint8Array} pinEnvelope
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @instance
+             */
+            AddPasskeyRequest.prototype.pinEnvelope = $util.newBuffer([]);
+
+            /**
+             * Creates a new AddPasskeyRequest instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @static
+             * @param {enclavewallet.v1.AddPasskeyRequest.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.AddPasskeyRequest} AddPasskeyRequest instance
+             * @type {{
+             *   (properties: enclavewallet.v1.AddPasskeyRequest.$Shape): enclavewallet.v1.AddPasskeyRequest & enclavewallet.v1.AddPasskeyRequest.$Shape;
+             *   (properties?: enclavewallet.v1.AddPasskeyRequest.$Properties): enclavewallet.v1.AddPasskeyRequest;
+             * }}
+             */
+            AddPasskeyRequest.create = function(properties) {
+                return new AddPasskeyRequest(properties);
+            };
+
+            /**
+             * Encodes the specified AddPasskeyRequest message. Does not implicitly {@link enclavewallet.v1.AddPasskeyRequest.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @static
+             * @param {enclavewallet.v1.AddPasskeyRequest.$Properties} message AddPasskeyRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AddPasskeyRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AddPasskeyRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.AddPasskeyRequest & enclavewallet.v1.AddPasskeyRequest.$Shape} AddPasskeyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AddPasskeyRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.AddPasskeyRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.walletId = value;
+                            else
+                                delete message.walletId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.pinEnvelope = value;
+                            else
+                                delete message.pinEnvelope;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an AddPasskeyRequest message.
+             * @function verify
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            AddPasskeyRequest.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (!$util.isString(message.userId))
+                        return "userId: string expected";
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    if (!$util.isString(message.walletId))
+                        return "walletId: string expected";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
+                    if (!(message.pinEnvelope && typeof message.pinEnvelope.length === "number" || $util.isString(message.pinEnvelope)))
+                        return "pinEnvelope: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates an AddPasskeyRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.AddPasskeyRequest} AddPasskeyRequest
+             */
+            AddPasskeyRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.AddPasskeyRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.AddPasskeyRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.AddPasskeyRequest();
+                if (object.userId != null)
+                    if (typeof object.userId !== "string" || object.userId.length)
+                        message.userId = $String(object.userId);
+                if (object.walletId != null)
+                    if (typeof object.walletId !== "string" || object.walletId.length)
+                        message.walletId = $String(object.walletId);
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                if (object.pinEnvelope != null)
+                    if (object.pinEnvelope.length)
+                        if (typeof object.pinEnvelope === "string")
+                            $util.base64.decode(object.pinEnvelope, message.pinEnvelope = $util.newBuffer($util.base64.length(object.pinEnvelope)), 0);
+                        else if (object.pinEnvelope.length >= 0)
+                            message.pinEnvelope = object.pinEnvelope;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an AddPasskeyRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @static
+             * @param {enclavewallet.v1.AddPasskeyRequest} message AddPasskeyRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            AddPasskeyRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.userId = "";
+                    object.walletId = "";
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                    if (options.bytes === $String)
+                        object.pinEnvelope = "";
+                    else {
+                        object.pinEnvelope = [];
+                        if (options.bytes !== $Array)
+                            object.pinEnvelope = $util.newBuffer(object.pinEnvelope);
+                    }
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    object.userId = message.userId;
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    object.walletId = message.walletId;
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
+                    object.pinEnvelope = options.bytes === $String ? $util.base64.encode(message.pinEnvelope, 0, message.pinEnvelope.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.pinEnvelope) : message.pinEnvelope;
+                return object;
+            };
+
+            /**
+             * Converts this AddPasskeyRequest to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.AddPasskeyRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            AddPasskeyRequest.prototype.toJSON = function() {
+                return AddPasskeyRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return AddPasskeyRequest;
+        })();
+
+        v1.AddPasskeyResponse = (function() {
+
+            /**
+             * Properties of an AddPasskeyResponse.
+             * @typedef {Object} enclavewallet.v1.AddPasskeyResponse.$Properties
+             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (the next version).
+             * @property {string|null} [credentialId] The credential id added, base64url (no padding).
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AddPasskeyResponse.
+             * @memberof enclavewallet.v1
+             * @interface IAddPasskeyResponse
+             * @augments enclavewallet.v1.AddPasskeyResponse.$Properties
+             * @deprecated Use enclavewallet.v1.AddPasskeyResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of an AddPasskeyResponse.
+             * @typedef {enclavewallet.v1.AddPasskeyResponse.$Properties} enclavewallet.v1.AddPasskeyResponse.$Shape
+             */
+
+            /**
+             * Constructs a new AddPasskeyResponse.
+             * @memberof enclavewallet.v1
+             * @classdesc The wallet with its new passkey slot.
+             * @constructor
+             * @param {enclavewallet.v1.AddPasskeyResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AddPasskeyResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The re-sealed blob (the next version).
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @instance
+             */
+            AddPasskeyResponse.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * The credential id added, base64url (no padding).
+             * @member {string} credentialId
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @instance
+             */
+            AddPasskeyResponse.prototype.credentialId = "";
+
+            /**
+             * Creates a new AddPasskeyResponse instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @static
+             * @param {enclavewallet.v1.AddPasskeyResponse.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.AddPasskeyResponse} AddPasskeyResponse instance
+             * @type {{
+             *   (properties: enclavewallet.v1.AddPasskeyResponse.$Shape): enclavewallet.v1.AddPasskeyResponse & enclavewallet.v1.AddPasskeyResponse.$Shape;
+             *   (properties?: enclavewallet.v1.AddPasskeyResponse.$Properties): enclavewallet.v1.AddPasskeyResponse;
+             * }}
+             */
+            AddPasskeyResponse.create = function(properties) {
+                return new AddPasskeyResponse(properties);
+            };
+
+            /**
+             * Encodes the specified AddPasskeyResponse message. Does not implicitly {@link enclavewallet.v1.AddPasskeyResponse.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @static
+             * @param {enclavewallet.v1.AddPasskeyResponse.$Properties} message AddPasskeyResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AddPasskeyResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId") && message.credentialId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.credentialId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AddPasskeyResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.AddPasskeyResponse & enclavewallet.v1.AddPasskeyResponse.$Shape} AddPasskeyResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AddPasskeyResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.AddPasskeyResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.credentialId = value;
+                            else
+                                delete message.credentialId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an AddPasskeyResponse message.
+             * @function verify
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            AddPasskeyResponse.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId"))
+                    if (!$util.isString(message.credentialId))
+                        return "credentialId: string expected";
+                return null;
+            };
+
+            /**
+             * Creates an AddPasskeyResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.AddPasskeyResponse} AddPasskeyResponse
+             */
+            AddPasskeyResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.AddPasskeyResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.AddPasskeyResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.AddPasskeyResponse();
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                if (object.credentialId != null)
+                    if (typeof object.credentialId !== "string" || object.credentialId.length)
+                        message.credentialId = $String(object.credentialId);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an AddPasskeyResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @static
+             * @param {enclavewallet.v1.AddPasskeyResponse} message AddPasskeyResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            AddPasskeyResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                    object.credentialId = "";
+                }
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId"))
+                    object.credentialId = message.credentialId;
+                return object;
+            };
+
+            /**
+             * Converts this AddPasskeyResponse to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.AddPasskeyResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            AddPasskeyResponse.prototype.toJSON = function() {
+                return AddPasskeyResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return AddPasskeyResponse;
+        })();
+
+        v1.RemovePasskeyRequest = (function() {
+
+            /**
+             * Properties of a RemovePasskeyRequest.
+             * @typedef {Object} enclavewallet.v1.RemovePasskeyRequest.$Properties
+             * @property {string|null} [userId] The authenticated user's id.
+             * @property {string|null} [walletId] The target wallet.
+             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
+             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "remove-passkey", digest = SHA-256(credential_id).
+             * @property {Uint8Array|null} [credentialId] The raw id of the credential to remove.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RemovePasskeyRequest.
+             * @memberof enclavewallet.v1
+             * @interface IRemovePasskeyRequest
+             * @augments enclavewallet.v1.RemovePasskeyRequest.$Properties
+             * @deprecated Use enclavewallet.v1.RemovePasskeyRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RemovePasskeyRequest.
+             * @typedef {enclavewallet.v1.RemovePasskeyRequest.$Properties} enclavewallet.v1.RemovePasskeyRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RemovePasskeyRequest.
+             * @memberof enclavewallet.v1
+             * @classdesc Remove one passkey from a wallet; a factor authorises it (the PIN, or a
+             * passkey of the wallet, this one included). The PIN slot always stays.
+             * @constructor
+             * @param {enclavewallet.v1.RemovePasskeyRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RemovePasskeyRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The authenticated user's id.
+             * @member {string} userId
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @instance
+             */
+            RemovePasskeyRequest.prototype.userId = "";
+
+            /**
+             * The target wallet.
+             * @member {string} walletId
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @instance
+             */
+            RemovePasskeyRequest.prototype.walletId = "";
+
+            /**
+             * The wallet's current sealed blob.
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @instance
+             */
+            RemovePasskeyRequest.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * HPKE envelope, purpose "remove-passkey", digest = SHA-256(credential_id).
+             * @member {Uint8Array} pinEnvelope
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @instance
+             */
+            RemovePasskeyRequest.prototype.pinEnvelope = $util.newBuffer([]);
+
+            /**
+             * The raw id of the credential to remove.
+             * @member {Uint8Array} credentialId
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @instance
+             */
+            RemovePasskeyRequest.prototype.credentialId = $util.newBuffer([]);
+
+            /**
+             * Creates a new RemovePasskeyRequest instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @static
+             * @param {enclavewallet.v1.RemovePasskeyRequest.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.RemovePasskeyRequest} RemovePasskeyRequest instance
+             * @type {{
+             *   (properties: enclavewallet.v1.RemovePasskeyRequest.$Shape): enclavewallet.v1.RemovePasskeyRequest & enclavewallet.v1.RemovePasskeyRequest.$Shape;
+             *   (properties?: enclavewallet.v1.RemovePasskeyRequest.$Properties): enclavewallet.v1.RemovePasskeyRequest;
+             * }}
+             */
+            RemovePasskeyRequest.create = function(properties) {
+                return new RemovePasskeyRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RemovePasskeyRequest message. Does not implicitly {@link enclavewallet.v1.RemovePasskeyRequest.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @static
+             * @param {enclavewallet.v1.RemovePasskeyRequest.$Properties} message RemovePasskeyRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RemovePasskeyRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId") && message.credentialId.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.credentialId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RemovePasskeyRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.RemovePasskeyRequest & enclavewallet.v1.RemovePasskeyRequest.$Shape} RemovePasskeyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RemovePasskeyRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.RemovePasskeyRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.walletId = value;
+                            else
+                                delete message.walletId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.pinEnvelope = value;
+                            else
+                                delete message.pinEnvelope;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.credentialId = value;
+                            else
+                                delete message.credentialId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a RemovePasskeyRequest message.
+             * @function verify
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            RemovePasskeyRequest.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (!$util.isString(message.userId))
+                        return "userId: string expected";
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    if (!$util.isString(message.walletId))
+                        return "walletId: string expected";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
+                    if (!(message.pinEnvelope && typeof message.pinEnvelope.length === "number" || $util.isString(message.pinEnvelope)))
+                        return "pinEnvelope: buffer expected";
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId"))
+                    if (!(message.credentialId && typeof message.credentialId.length === "number" || $util.isString(message.credentialId)))
+                        return "credentialId: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates a RemovePasskeyRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.RemovePasskeyRequest} RemovePasskeyRequest
+             */
+            RemovePasskeyRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.RemovePasskeyRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.RemovePasskeyRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.RemovePasskeyRequest();
+                if (object.userId != null)
+                    if (typeof object.userId !== "string" || object.userId.length)
+                        message.userId = $String(object.userId);
+                if (object.walletId != null)
+                    if (typeof object.walletId !== "string" || object.walletId.length)
+                        message.walletId = $String(object.walletId);
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                if (object.pinEnvelope != null)
+                    if (object.pinEnvelope.length)
+                        if (typeof object.pinEnvelope === "string")
+                            $util.base64.decode(object.pinEnvelope, message.pinEnvelope = $util.newBuffer($util.base64.length(object.pinEnvelope)), 0);
+                        else if (object.pinEnvelope.length >= 0)
+                            message.pinEnvelope = object.pinEnvelope;
+                if (object.credentialId != null)
+                    if (object.credentialId.length)
+                        if (typeof object.credentialId === "string")
+                            $util.base64.decode(object.credentialId, message.credentialId = $util.newBuffer($util.base64.length(object.credentialId)), 0);
+                        else if (object.credentialId.length >= 0)
+                            message.credentialId = object.credentialId;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RemovePasskeyRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @static
+             * @param {enclavewallet.v1.RemovePasskeyRequest} message RemovePasskeyRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RemovePasskeyRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.userId = "";
+                    object.walletId = "";
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                    if (options.bytes === $String)
+                        object.pinEnvelope = "";
+                    else {
+                        object.pinEnvelope = [];
+                        if (options.bytes !== $Array)
+                            object.pinEnvelope = $util.newBuffer(object.pinEnvelope);
+                    }
+                    if (options.bytes === $String)
+                        object.credentialId = "";
+                    else {
+                        object.credentialId = [];
+                        if (options.bytes !== $Array)
+                            object.credentialId = $util.newBuffer(object.credentialId);
+                    }
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    object.userId = message.userId;
+                if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId"))
+                    object.walletId = message.walletId;
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope"))
+                    object.pinEnvelope = options.bytes === $String ? $util.base64.encode(message.pinEnvelope, 0, message.pinEnvelope.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.pinEnvelope) : message.pinEnvelope;
+                if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId"))
+                    object.credentialId = options.bytes === $String ? $util.base64.encode(message.credentialId, 0, message.credentialId.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.credentialId) : message.credentialId;
+                return object;
+            };
+
+            /**
+             * Converts this RemovePasskeyRequest to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.RemovePasskeyRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RemovePasskeyRequest.prototype.toJSON = function() {
+                return RemovePasskeyRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return RemovePasskeyRequest;
+        })();
+
+        v1.RemovePasskeyResponse = (function() {
+
+            /**
+             * Properties of a RemovePasskeyResponse.
+             * @typedef {Object} enclavewallet.v1.RemovePasskeyResponse.$Properties
+             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (the next version).
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RemovePasskeyResponse.
+             * @memberof enclavewallet.v1
+             * @interface IRemovePasskeyResponse
+             * @augments enclavewallet.v1.RemovePasskeyResponse.$Properties
+             * @deprecated Use enclavewallet.v1.RemovePasskeyResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a RemovePasskeyResponse.
+             * @typedef {enclavewallet.v1.RemovePasskeyResponse.$Properties} enclavewallet.v1.RemovePasskeyResponse.$Shape
+             */
+
+            /**
+             * Constructs a new RemovePasskeyResponse.
+             * @memberof enclavewallet.v1
+             * @classdesc The wallet without that passkey.
+             * @constructor
+             * @param {enclavewallet.v1.RemovePasskeyResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RemovePasskeyResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The re-sealed blob (the next version).
+             * @member {Uint8Array} sealedBlob
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @instance
+             */
+            RemovePasskeyResponse.prototype.sealedBlob = $util.newBuffer([]);
+
+            /**
+             * Creates a new RemovePasskeyResponse instance using the specified properties.
+             * @function create
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @static
+             * @param {enclavewallet.v1.RemovePasskeyResponse.$Properties=} [properties] Properties to set
+             * @returns {enclavewallet.v1.RemovePasskeyResponse} RemovePasskeyResponse instance
+             * @type {{
+             *   (properties: enclavewallet.v1.RemovePasskeyResponse.$Shape): enclavewallet.v1.RemovePasskeyResponse & enclavewallet.v1.RemovePasskeyResponse.$Shape;
+             *   (properties?: enclavewallet.v1.RemovePasskeyResponse.$Properties): enclavewallet.v1.RemovePasskeyResponse;
+             * }}
+             */
+            RemovePasskeyResponse.create = function(properties) {
+                return new RemovePasskeyResponse(properties);
+            };
+
+            /**
+             * Encodes the specified RemovePasskeyResponse message. Does not implicitly {@link enclavewallet.v1.RemovePasskeyResponse.verify|verify} messages.
+             * @function encode
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @static
+             * @param {enclavewallet.v1.RemovePasskeyResponse.$Properties} message RemovePasskeyResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RemovePasskeyResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RemovePasskeyResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {enclavewallet.v1.RemovePasskeyResponse & enclavewallet.v1.RemovePasskeyResponse.$Shape} RemovePasskeyResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RemovePasskeyResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.enclavewallet.v1.RemovePasskeyResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedBlob = value;
+                            else
+                                delete message.sealedBlob;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a RemovePasskeyResponse message.
+             * @function verify
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            RemovePasskeyResponse.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    if (!(message.sealedBlob && typeof message.sealedBlob.length === "number" || $util.isString(message.sealedBlob)))
+                        return "sealedBlob: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates a RemovePasskeyResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {enclavewallet.v1.RemovePasskeyResponse} RemovePasskeyResponse
+             */
+            RemovePasskeyResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.enclavewallet.v1.RemovePasskeyResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".enclavewallet.v1.RemovePasskeyResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.enclavewallet.v1.RemovePasskeyResponse();
+                if (object.sealedBlob != null)
+                    if (object.sealedBlob.length)
+                        if (typeof object.sealedBlob === "string")
+                            $util.base64.decode(object.sealedBlob, message.sealedBlob = $util.newBuffer($util.base64.length(object.sealedBlob)), 0);
+                        else if (object.sealedBlob.length >= 0)
+                            message.sealedBlob = object.sealedBlob;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RemovePasskeyResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @static
+             * @param {enclavewallet.v1.RemovePasskeyResponse} message RemovePasskeyResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RemovePasskeyResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    if (options.bytes === $String)
+                        object.sealedBlob = "";
+                    else {
+                        object.sealedBlob = [];
+                        if (options.bytes !== $Array)
+                            object.sealedBlob = $util.newBuffer(object.sealedBlob);
+                    }
+                if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob"))
+                    object.sealedBlob = options.bytes === $String ? $util.base64.encode(message.sealedBlob, 0, message.sealedBlob.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sealedBlob) : message.sealedBlob;
+                return object;
+            };
+
+            /**
+             * Converts this RemovePasskeyResponse to JSON.
+             * @function toJSON
+             * @memberof enclavewallet.v1.RemovePasskeyResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RemovePasskeyResponse.prototype.toJSON = function() {
+                return RemovePasskeyResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return RemovePasskeyResponse;
         })();
 
         v1.ListFactorsResponse = (function() {
@@ -14684,7 +16160,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
          * checksum (a typo); nothing was counted (HTTP 422).
          * @property {number} RECOVERY_CODE_WRONG=605 Wrong recovery code; carries attemptsLeft (HTTP 422).
          * @property {number} RECOVERY_LOCKED=606 Too many wrong recovery codes; carries retryAfter (HTTP 403).
-         * @property {number} FACTOR_NOT_FOUND=607 The wallet has no factor of this kind (no recovery code yet) (HTTP 409).
+         * @property {number} FACTOR_NOT_FOUND=607 The wallet has no factor of this kind (no recovery code yet, no passkey,
+         * or not the passkey named) (HTTP 409).
+         * @property {number} PASSKEY_PRF_UNSUPPORTED=608 A passkey gave no PRF output (its authenticator or browser lacks the
+         * WebAuthn `prf` extension); nothing was added or counted (HTTP 422).
+         * @property {number} PASSKEY_INVALID=609 A passkey assertion failed a check (`reason` says which), or its PRF
+         * output does not open the slot; counted like a wrong PIN when it was meant
+         * to open the wallet, and then carries attemptsLeft (HTTP 422).
+         * @property {number} PASSKEY_LOCKED=610 Too many failed passkey assertions; carries retryAfter (HTTP 403).
+         * @property {number} PASSKEY_EXISTS=611 The wallet already has a passkey with this credential id (HTTP 409).
+         * @property {number} PASSKEY_LIMIT_REACHED=612 The wallet has as many passkeys as it may have (8) (HTTP 409).
          * @property {number} BLOB_INVALID=700 The sealed blob is not a blob this enclave can read (HTTP 422).
          * @property {number} BLOB_MISMATCH=701 The sealed blob belongs to another wallet or user (HTTP 422).
          * @property {number} KMS_UNAVAILABLE=702 KMS could not be reached or failed (HTTP 503).
@@ -14750,6 +16235,11 @@ export const enclavewallet = $root.enclavewallet = (() => {
             values[valuesById[605] = "RECOVERY_CODE_WRONG"] = 605;
             values[valuesById[606] = "RECOVERY_LOCKED"] = 606;
             values[valuesById[607] = "FACTOR_NOT_FOUND"] = 607;
+            values[valuesById[608] = "PASSKEY_PRF_UNSUPPORTED"] = 608;
+            values[valuesById[609] = "PASSKEY_INVALID"] = 609;
+            values[valuesById[610] = "PASSKEY_LOCKED"] = 610;
+            values[valuesById[611] = "PASSKEY_EXISTS"] = 611;
+            values[valuesById[612] = "PASSKEY_LIMIT_REACHED"] = 612;
             values[valuesById[700] = "BLOB_INVALID"] = 700;
             values[valuesById[701] = "BLOB_MISMATCH"] = 701;
             values[valuesById[702] = "KMS_UNAVAILABLE"] = 702;

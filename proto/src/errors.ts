@@ -27,7 +27,7 @@ export interface ErrorDetails {
   expected?: string;
   /** With *_MISMATCH: what arrived instead. */
   actual?: string;
-  /** With the chain codes: what the node said (a revert reason, a refusal), never a secret. */
+  /** With the chain codes: what the node said (a revert reason, a refusal), never a secret. With PASSKEY_INVALID: the check that failed. */
   reason?: string;
   /** With a send whose outcome is unknown (the node went away after the transaction was signed): its hash, to look up. */
   hash?: string;
@@ -72,6 +72,7 @@ export class EnclaveWalletError extends Error {
     if (this.details.retryAfter !== undefined) out.retryAfterSeconds = this.details.retryAfter;
     if (this.details.expected !== undefined) out.expected = this.details.expected;
     if (this.details.actual !== undefined) out.actual = this.details.actual;
+    if (this.details.reason !== undefined) out.reason = this.details.reason;
     return out;
   }
 
@@ -87,6 +88,7 @@ export class EnclaveWalletError extends Error {
     if (err.retryAfterSeconds) details.retryAfter = err.retryAfterSeconds;
     if (err.expected) details.expected = err.expected;
     if (err.actual) details.actual = err.actual;
+    if (err.reason) details.reason = err.reason;
     // A PIN_INVALID with no attempts left is still meaningful: keep the zero.
     if ((code === 'PIN_INVALID' || code === 'RECOVERY_CODE_WRONG') && details.attemptsLeft === undefined) details.attemptsLeft = 0;
     return new EnclaveWalletError(code, err.message || code, details);

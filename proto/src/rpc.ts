@@ -20,6 +20,8 @@ export const OPERATIONS = [
   'newRecoveryCode',
   'resetPin',
   'listFactors',
+  'addPasskey',
+  'removePasskey',
 ] as const;
 
 /** One operation's name. */

@@ -11,7 +11,16 @@ import { hpkeSeal, wireOf } from './hpke-reference.js';
 export { PIN_ENVELOPE_INFO as PIN_INFO, RECOVERY_PHRASE_INFO as RECOVERY_INFO } from '@enclave-wallet/proto';
 
 /** An envelope body as the SDK writes one, but with any purpose and network, and `exp` and `nonce` of the test's choosing. */
-export type EnvelopeBody = Omit<ClientEnvelopeBody, 'purpose' | 'network'> & { purpose: string; network?: string; exp?: number; nonce?: string };
+export type EnvelopeBody = Omit<ClientEnvelopeBody, 'purpose' | 'network' | 'kind' | 'passkey' | 'prf'> & {
+  purpose: string;
+  network?: string;
+  kind?: string;
+  exp?: number;
+  nonce?: string;
+  /** A passkey assertion (docs/passkeys.md; test/support/authenticator.ts makes them). */
+  passkey?: object;
+  prf?: string;
+};
 
 /** Seals an envelope body to the enclave's X25519 key (from a verified attestation document). */
 export function sealEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody): Uint8Array {

@@ -7,9 +7,22 @@
 import { EnclaveWalletError, sameAddress } from '@enclave-wallet/proto';
 import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
 import { SecretBytes } from '../secret.js';
+import { isPrfText, parsePasskey, prfOf, type EnvelopePasskey } from '../passkey/envelope-fields.js';
 
-export type Purpose = 'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import' | 'recovery-code' | 'reset-pin';
-const PURPOSES: readonly Purpose[] = ['create-wallet', 'derive-account', 'sign', 'change-pin', 'export', 'import', 'recovery-code', 'reset-pin'];
+export type Purpose =
+  'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import' | 'recovery-code' | 'reset-pin' | 'add-passkey' | 'remove-passkey';
+const PURPOSES: readonly Purpose[] = [
+  'create-wallet',
+  'derive-account',
+  'sign',
+  'change-pin',
+  'export',
+  'import',
+  'recovery-code',
+  'reset-pin',
+  'add-passkey',
+  'remove-passkey',
+];
 /** What a sign envelope approves: the kind of payload, one per payload of the sign request. */
 export type SignKind = 'evm-message' | 'evm-typed-data' | 'evm-transaction' | 'solana-message' | 'solana-transaction';
 export const SIGN_KINDS: readonly SignKind[] = ['evm-message', 'evm-typed-data', 'evm-transaction', 'solana-message', 'solana-transaction'];
@@ -40,8 +53,12 @@ export interface PinEnvelope {
   kind?: SignKind;
   /** sign, solana-transaction: the cluster the user approved sending it to (a Solana message names no chain). */
   cluster?: string;
-  /** Every purpose but reset-pin (there it is empty: the recovery code stands in for it). */
+  /** The PIN; empty when the envelope carries another factor (a recovery code, a passkey). */
   pin: SecretBytes;
+  /** A passkey assertion (docs/passkeys.md): the factor, or at add-passkey the new credential. */
+  passkey?: EnvelopePasskey;
+  /** With `passkey`: its PRF output (32 bytes). */
+  prf?: SecretBytes;
   newPin?: SecretBytes;
   /** reset-pin: the recovery code as typed (ASCII), parsed by the caller. */
   recoveryCode?: SecretBytes;
@@ -55,6 +72,7 @@ export function disposeEnvelope(envelope: PinEnvelope): void {
   envelope.pin.dispose();
   envelope.newPin?.dispose();
   envelope.recoveryCode?.dispose();
+  envelope.prf?.dispose();
 }
 
 /**
@@ -124,7 +142,13 @@ const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || 
  * anything else, or a PIN key given twice, is PIN_FORMAT_INVALID. Strings are scanned with their escapes, so
  * `"pin"` inside another value is not a key.
  */
-type Taken = { pin?: SecretBytes; newPin?: SecretBytes; recoveryCode?: SecretBytes };
+type Taken = { pin?: SecretBytes; newPin?: SecretBytes; recoveryCode?: SecretBytes; prf?: SecretBytes };
+const disposeTaken = (t: Taken): void => {
+  t.pin?.dispose();
+  t.newPin?.dispose();
+  t.recoveryCode?.dispose();
+  t.prf?.dispose();
+};
 export function takePins(plaintext: Uint8Array): Taken {
   const found: Taken = {};
   let depth = 0;
@@ -149,17 +173,27 @@ export function takePins(plaintext: Uint8Array): Taken {
     // A string value: is it the value of pin or newPin?
     const key = lastKey;
     lastKey = undefined;
-    if (key !== 'pin' && key !== 'newPin' && key !== 'recoveryCode') continue;
+    if (key !== 'pin' && key !== 'newPin' && key !== 'recoveryCode' && key !== 'prf') continue;
     const digits = plaintext.subarray(start, end);
+    if (key === 'prf') {
+      if (found.prf || !isPrfText(digits)) {
+        disposeTaken(found);
+        throw invalid('prf must be 32 bytes in base64url (43 characters)');
+      }
+      try {
+        found.prf = prfOf(digits);
+      } finally {
+        digits.fill(0x41);
+      }
+      continue;
+    }
     const ok =
       key === 'recoveryCode'
         ? digits.length <= 64 &&
           digits.every((d) => d === 0x20 || d === 0x2d || (d >= 0x30 && d <= 0x39) || (d >= 0x41 && d <= 0x5a) || (d >= 0x61 && d <= 0x7a))
         : digits.length >= 6 && digits.length <= 12 && digits.every((d) => d >= 0x30 && d <= 0x39);
     if (found[key] || !ok) {
-      found.pin?.dispose();
-      found.newPin?.dispose();
-      found.recoveryCode?.dispose();
+      disposeTaken(found);
       throw key === 'recoveryCode' ? new EnclaveWalletError('RECOVERY_CODE_INVALID', 'a recovery code is 28 letters and digits') : pinFormat();
     }
     found[key] = SecretBytes.copyOf(digits);
@@ -175,9 +209,7 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   try {
     return parseRest(plaintext, pins);
   } catch (err) {
-    pins.pin?.dispose();
-    pins.newPin?.dispose();
-    pins.recoveryCode?.dispose();
+    disposeTaken(pins);
     throw err;
   }
 }
@@ -224,13 +256,29 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
   // A PIN that was not a plain digit string was not taken out: present in the JSON, it is the wrong format. A
-  // reset carries the recovery code instead of the PIN.
-  if (purpose === 'reset-pin') {
-    if (o.pin !== undefined) throw invalid('a reset carries the recovery code, not the PIN');
-    if (!pins.recoveryCode || typeof o.recoveryCode !== 'string') throw new EnclaveWalletError('RECOVERY_CODE_INVALID', 'a reset needs the recovery code');
+  // reset carries the recovery code (or a passkey) instead of the PIN; most purposes take the PIN or a passkey;
+  // adding a passkey takes the PIN or the recovery code, and the new passkey (docs/passkeys.md).
+  if (o.passkey !== undefined) {
+    if (purpose === 'create-wallet' || purpose === 'import') throw invalid('a new wallet is sealed under a PIN, not a passkey');
+    envelope.passkey = parsePasskey(o.passkey, purpose === 'add-passkey');
+    if (!pins.prf)
+      throw new EnclaveWalletError('PASSKEY_PRF_UNSUPPORTED', 'the passkey gave no PRF output: this authenticator or browser cannot open a wallet');
+    envelope.prf = pins.prf;
+  } else if (o.prf !== undefined) throw invalid('prf goes with passkey');
+  else if (purpose === 'add-passkey') throw invalid('add-passkey carries the new passkey');
+  const byPasskey = envelope.passkey !== undefined && purpose !== 'add-passkey';
+  if (purpose === 'reset-pin' || (purpose === 'add-passkey' && o.recoveryCode !== undefined)) {
+    if (o.pin !== undefined) throw invalid(`${purpose} carries the recovery code${purpose === 'reset-pin' ? ' or a passkey' : ''}, not the PIN`);
+    if (byPasskey) {
+      if (o.recoveryCode !== undefined) throw invalid('a reset carries the recovery code or a passkey, not both');
+    } else if (!pins.recoveryCode || typeof o.recoveryCode !== 'string')
+      throw new EnclaveWalletError('RECOVERY_CODE_INVALID', 'a reset needs the recovery code');
+  } else if (byPasskey) {
+    if (o.pin !== undefined) throw invalid('an envelope carries the PIN or a passkey, not both');
+    if (o.recoveryCode !== undefined) throw invalid('recoveryCode goes with reset-pin and add-passkey only');
   } else {
     if (!pins.pin || typeof o.pin !== 'string') throw pinFormat();
-    if (o.recoveryCode !== undefined) throw invalid('recoveryCode goes with reset-pin only');
+    if (o.recoveryCode !== undefined) throw invalid('recoveryCode goes with reset-pin and add-passkey only');
   }
   if (o.newPin !== undefined && (!pins.newPin || typeof o.newPin !== 'string')) throw pinFormat();
   if (envelope.newPin === undefined) delete envelope.newPin;

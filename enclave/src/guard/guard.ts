@@ -12,7 +12,10 @@
  *   guesses     the PIN guesses counted and not cleared: token → "p:<ms>"
  *               (pending since) or "f:<ms>" (failed at); see budget.ts
  *   codeGuesses the same for recovery codes (a budget of its own)
+ *   passkeyGuesses the same for passkey assertions (a budget of its own, shared by the wallet's passkeys)
  *   used:<kind> Unix ms a factor of that kind last opened the wallet
+ *   ctr:<hex>   the highest WebAuthn signature counter accepted from the credential whose id hashes (SHA-256) to
+ *               <hex>; only ever raised, by a write conditional on it being lower
  *   rev         a random tag that every write changes
  *
  * The enclave reaches DynamoDB with credentials that exist in plaintext only
@@ -39,8 +42,12 @@ export interface GuardRecord {
   guesses: ReadonlyMap<string, Guess>;
   /** The recovery-code guesses, a budget of their own (empty on items from before recovery codes). */
   codeGuesses: ReadonlyMap<string, Guess>;
-  /** When a factor of each kind last opened the wallet (`pin`, `recovery-code`), Unix ms. */
+  /** The passkey assertions counted, a budget of their own (empty on items from before passkeys). */
+  passkeyGuesses?: ReadonlyMap<string, Guess>;
+  /** When a factor of each kind last opened the wallet (`pin`, `recovery-code`, `passkey`), Unix ms. */
   used: Readonly<Record<string, number>>;
+  /** The highest WebAuthn signature counter accepted per credential (hex SHA-256 of its id); absent when none. */
+  counters?: Readonly<Record<string, number>>;
   /** A random tag every write sets: the one guess after a lock-out is counted only if nothing changed since it was read. */
   rev: string;
   /**
@@ -54,11 +61,26 @@ export interface GuardRecord {
 export type NewGuardRecord = Pick<GuardRecord, 'walletId' | 'owner' | 'keyRef' | 'version' | 'blob' | 'guesses'>;
 
 /** Which factor's budget a guess counts against. */
-export type Factor = 'pin' | 'recovery-code';
-const BUDGET_ATTRIBUTE: Record<Factor, string> = { pin: 'guesses', 'recovery-code': 'codeGuesses' };
+export type Factor = 'pin' | 'recovery-code' | 'passkey';
+const BUDGET_ATTRIBUTE: Record<Factor, string> = { pin: 'guesses', 'recovery-code': 'codeGuesses', passkey: 'passkeyGuesses' };
 /** The guesses of `factor` in a record. */
-export const guessesOf = (record: Pick<GuardRecord, 'guesses' | 'codeGuesses'>, factor: Factor): ReadonlyMap<string, Guess> =>
-  factor === 'pin' ? record.guesses : record.codeGuesses;
+export const guessesOf = (record: Pick<GuardRecord, 'guesses' | 'codeGuesses' | 'passkeyGuesses'>, factor: Factor): ReadonlyMap<string, Guess> =>
+  factor === 'pin' ? record.guesses : factor === 'recovery-code' ? record.codeGuesses : (record.passkeyGuesses ?? new Map());
+/** `record` with the guesses of `factor` replaced. */
+export const withGuesses = (record: GuardRecord, factor: Factor, guesses: ReadonlyMap<string, Guess>): GuardRecord => ({
+  ...record,
+  ...(factor === 'pin' ? { guesses } : factor === 'recovery-code' ? { codeGuesses: guesses } : { passkeyGuesses: guesses }),
+});
+
+/**
+ * A passkey's signature counter raised by the same write that counts its guess (docs/guard.md): the write is
+ * also conditional on the stored counter being lower.
+ */
+export interface CounterRaise {
+  /** Hex SHA-256 of the credential id. */
+  key: string;
+  value: number;
+}
 
 /** A conditional write lost to a concurrent one; the caller re-reads. */
 export class GuardConflict extends Error {
@@ -76,7 +98,15 @@ export interface WalletGuard {
    * `read` (its rev). A legacy record is converted by the same write, if still as read. Returns the guesses as
    * this write left them. @throws GuardConflict
    */
-  admit(walletId: string, read: GuardRecord, token: string, at: number, mode: 'budget' | 'exact', factor?: Factor): Promise<ReadonlyMap<string, Guess>>;
+  admit(
+    walletId: string,
+    read: GuardRecord,
+    token: string,
+    at: number,
+    mode: 'budget' | 'exact',
+    factor?: Factor,
+    raise?: CounterRaise,
+  ): Promise<ReadonlyMap<string, Guess>>;
   /**
    * A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them, or
    * undefined if the token was gone (it expired and a right PIN removed it: then no answer may be given).
@@ -93,6 +123,11 @@ export interface WalletGuard {
    * recovery codes' (a new code made with the PIN). @throws GuardConflict
    */
   advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset?: 'none' | 'codes' | 'all'): Promise<void>;
+  /**
+   * Raises the stored WebAuthn signature counter of credential `credentialKey` (hex SHA-256 of its id) to
+   * `value`, if it is lower (or unset). Returns false, writing nothing, when the stored one is not lower.
+   */
+  raiseCounter(walletId: string, credentialKey: string, value: number): Promise<boolean>;
 }
 
 const S = (s: string): AttributeValue => ({ S: s });
@@ -177,8 +212,13 @@ export class DynamoGuard implements WalletGuard {
     const legacy = g === undefined;
     const guesses = g ? readGuesses(g) : legacyGuesses(num('failed'), num('lockedUntil'), field('updatedAt') ? num('updatedAt') : 0);
     const cg = field('codeGuesses');
+    const pg = field('passkeyGuesses');
     const used: Record<string, number> = {};
-    for (const k of Object.keys(item)) if (k.startsWith('used:')) used[k.slice(5)] = num(k);
+    const counters: Record<string, number> = {};
+    for (const k of Object.keys(item)) {
+      if (k.startsWith('used:')) used[k.slice(5)] = num(k);
+      if (k.startsWith('ctr:')) counters[k.slice(4)] = num(k);
+    }
     return {
       walletId,
       owner,
@@ -187,7 +227,9 @@ export class DynamoGuard implements WalletGuard {
       blob,
       guesses,
       codeGuesses: cg ? readGuesses(cg) : new Map(),
+      passkeyGuesses: pg ? readGuesses(pg) : new Map(),
       used,
+      counters,
       rev: str('rev') ?? '',
       legacy,
     };
@@ -205,6 +247,7 @@ export class DynamoGuard implements WalletGuard {
           blob: { B: r.blob },
           guesses: guessesItem(r.guesses),
           codeGuesses: { M: {} },
+          passkeyGuesses: { M: {} },
           rev: S(newRev()),
           updatedAt: N(Date.now()),
         },
@@ -223,6 +266,7 @@ export class DynamoGuard implements WalletGuard {
     at: number,
     mode: 'budget' | 'exact',
     factor: Factor = 'pin',
+    raise?: CounterRaise,
   ): Promise<ReadonlyMap<string, Guess>> {
     const pending: Guess = { state: 'pending', at };
     const attr = BUDGET_ATTRIBUTE[factor];
@@ -239,12 +283,18 @@ export class DynamoGuard implements WalletGuard {
         true,
       );
     } else {
+      const counter = raise ? ' AND (attribute_not_exists(#ctr) OR #ctr < :n)' : '';
       after = await this.update(
         walletId,
-        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now`,
-        mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r',
-        { ':g': guessValue(pending), ':v': N(read.version), ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }) },
-        { '#t': token },
+        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now${raise ? ', #ctr = :n' : ''}`,
+        (mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r') + counter,
+        {
+          ':g': guessValue(pending),
+          ':v': N(read.version),
+          ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }),
+          ...(raise ? { ':n': N(raise.value) } : {}),
+        },
+        { '#t': token, ...(raise ? { '#ctr': `ctr:${raise.key}` } : {}) },
         true,
       );
     }
@@ -296,10 +346,10 @@ export class DynamoGuard implements WalletGuard {
   ): Promise<void> {
     const budgets =
       reset === 'all'
-        ? 'guesses = :empty, codeGuesses = :empty'
+        ? 'guesses = :empty, codeGuesses = :empty, passkeyGuesses = :empty'
         : reset === 'codes'
-          ? 'codeGuesses = :empty'
-          : 'codeGuesses = if_not_exists(codeGuesses, :empty)';
+          ? 'codeGuesses = :empty, passkeyGuesses = if_not_exists(passkeyGuesses, :empty)'
+          : 'codeGuesses = if_not_exists(codeGuesses, :empty), passkeyGuesses = if_not_exists(passkeyGuesses, :empty)';
     await this.update(walletId, `SET version = :nv, #blob = :b, keyRef = :k, ${budgets}, rev = :rev, updatedAt = :now`, 'version = :v', {
       ':nv': N(next.version),
       ':b': { B: next.blob },
@@ -307,6 +357,22 @@ export class DynamoGuard implements WalletGuard {
       ':v': N(fromVersion),
       ':empty': { M: {} },
     });
+  }
+
+  async raiseCounter(walletId: string, credentialKey: string, value: number): Promise<boolean> {
+    try {
+      await this.update(
+        walletId,
+        'SET #ctr = :n, rev = :rev, updatedAt = :now',
+        '(attribute_not_exists(#ctr) OR #ctr < :n)',
+        { ':n': N(value) },
+        { '#ctr': `ctr:${credentialKey}` },
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof GuardConflict) return false;
+      throw err;
+    }
   }
 
   private async update(

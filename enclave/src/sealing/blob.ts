@@ -35,6 +35,8 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { SecretBytes } from '../secret.js';
 import { decodeSlotParams, encodeSlotParams, SLOT_PIN, SLOT_RECOVERY_CODE, type Slot, type SlotKind } from './slots.js';
 
+/** Most passkey slots a blob holds. */
+export const MAX_PASSKEYS = 8;
 /** Most slots a blob holds (a PIN, a recovery code, passkeys). */
 export const MAX_SLOTS = 16;
 
@@ -283,15 +285,18 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
       const kind = r.u8();
       const id = r.bytes8();
       const createdAt = r.u64();
-      const pin = decodeSlotParams(kind, r.bytes16());
+      const { pin, passkey } = decodeSlotParams(kind, r.bytes16());
       const nonce = r.bytes8();
       const wrapped = r.bytes8();
       if (id.length !== 16 || nonce.length !== 24 || wrapped.length !== 48) throw bad('a slot has the wrong sizes');
-      slots.push({ kind: kind as SlotKind, id, createdAt, pin, nonce, wrapped });
+      slots.push({ kind: kind as SlotKind, id, createdAt, pin, ...(passkey ? { passkey } : {}), nonce, wrapped });
     }
     const pinSlot = slots.find((s) => s.kind === SLOT_PIN);
     if (!pinSlot || slots.filter((s) => s.kind === SLOT_PIN).length > 1) throw bad('a blob has exactly one PIN slot');
     if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');
+    const credentials = slots.flatMap((s) => (s.passkey ? [Buffer.from(s.passkey.credentialId).toString('hex')] : []));
+    if (credentials.length > MAX_PASSKEYS || new Set(credentials).size !== credentials.length)
+      throw bad(`a blob has at most ${MAX_PASSKEYS} passkey slots, each of its own credential`);
     argon2 = pinSlot.pin!;
   } else argon2 = { memoryKiB: r.u32(), iterations: r.u32(), parallelism: r.u8(), salt: r.bytes8() };
   const aeadId = r.u8();

@@ -17,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import { GuardConflict, guessesOf, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
 
 /** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
@@ -28,8 +28,13 @@ export interface Counted {
   token: string;
   base: GuardRecord;
   tally: Tally;
-  /** Whose budget: a PIN's or a recovery code's. */
+  /** Whose budget: a PIN's, a recovery code's or the passkeys'. */
   factor: Factor;
+  /**
+   * A passkey counter asked to be raised with the count: true when the guard already held one as high (the
+   * guess was then counted without raising it, and must be answered as a refusal).
+   */
+  counterStale?: boolean;
 }
 
 export interface GuessOptions {
@@ -50,6 +55,12 @@ const ANSWERS = {
     wrong: 'RECOVERY_CODE_WRONG',
     wrongText: 'wrong recovery code',
   },
+  passkey: {
+    locked: 'PASSKEY_LOCKED',
+    lockedText: 'too many failed passkey assertions; passkeys of this wallet are locked for now',
+    wrong: 'PASSKEY_INVALID',
+    wrongText: 'the passkey assertion was refused',
+  },
 } as const;
 export const lockedError = (lockedUntil: number, now: number, factor: Factor = 'pin'): EnclaveWalletError =>
   new EnclaveWalletError(ANSWERS[factor].locked, ANSWERS[factor].lockedText, { retryAfter: Math.ceil((lockedUntil - now) / 1000) });
@@ -65,12 +76,15 @@ export class GuessCounter {
    * taken by guesses in flight; throws PIN_LOCKED while locked, GuardConflict when the version moved on (the
    * caller starts over), WALLET_CONFLICT when no place came free in time.
    */
-  async count(record: GuardRecord, fromCache: boolean, factor: Factor = 'pin'): Promise<Counted> {
+  async count(record: GuardRecord, fromCache: boolean, factor: Factor = 'pin', raise?: CounterRaise): Promise<Counted> {
     const walletId = record.walletId;
     const token = randomBytes(16).toString('hex');
     const deadline = performance.now() + ADMISSION_WAIT_MS; // real time: the clock given may stand still in tests
     let base = record;
     let fresh = !fromCache;
+    let counterStale = false;
+    /** Whether the last write tried carried the counter (then, if it landed, it raised it). */
+    let lastRaised = false;
     for (let round = 0; ; round++) {
       const now = this.o.now();
       const t = tally(guessesOf(base, factor), now);
@@ -78,8 +92,11 @@ export class GuessCounter {
       if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now, factor);
       if (t.next === 'budget' || t.next === 'exact') {
         try {
-          const after = await phases.time('guard_count', () => this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget', factor));
-          return this.admitted(base, token, after, now, factor);
+          lastRaised = raise !== undefined && !counterStale;
+          const after = await phases.time('guard_count', () =>
+            this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget', factor, counterStale ? undefined : raise),
+          );
+          return { ...this.admitted(base, token, after, now, factor), ...(raise ? { counterStale } : {}) };
         } catch (err) {
           if (!(err instanceof GuardConflict)) throw err;
         }
@@ -91,15 +108,19 @@ export class GuessCounter {
       base = read;
       fresh = true;
       this.o.remember(read);
-      // A count whose answer was lost and that the client sent again fails its condition on its own token: it was counted.
+      // A count whose answer was lost and that the client sent again fails its condition on its own token: it was
+      // counted (and its counter raised, if the write carried it).
       const own = guessesOf(read, factor).get(token);
-      if (own?.state === 'pending') return this.admitted(base, token, guessesOf(read, factor), own.at, factor);
+      if (own?.state === 'pending')
+        return { ...this.admitted(base, token, guessesOf(read, factor), own.at, factor), ...(raise ? { counterStale: counterStale || !lastRaised } : {}) };
+      // The write may have failed on the counter: then the guess is counted without it, and refused.
+      if (raise && (read.counters?.[raise.key] ?? 0) >= raise.value) counterStale = true;
     }
   }
 
   /** A guess counted: the failures it may clear are those the guard held when it was counted, as the write left them. */
   private admitted(base: GuardRecord, token: string, after: ReadonlyMap<string, Guess>, at: number, factor: Factor): Counted {
-    const record: GuardRecord = { ...base, ...(factor === 'pin' ? { guesses: after } : { codeGuesses: after }), legacy: false };
+    const record: GuardRecord = { ...withGuesses(base, factor, after), legacy: false };
     this.o.remember(record);
     const others = new Map(after);
     others.delete(token);
@@ -112,7 +133,7 @@ export class GuessCounter {
    * host, and a right PIN removed it as a failure), no answer is given: the guess is counted, or was, and the
    * caller learns nothing about the PIN.
    */
-  async failed(c: Counted): Promise<EnclaveWalletError> {
+  async failed(c: Counted, reason?: string): Promise<EnclaveWalletError> {
     const walletId = c.base.walletId;
     let after: ReadonlyMap<string, Guess> | undefined;
     try {
@@ -127,7 +148,10 @@ export class GuessCounter {
     const words = ANSWERS[c.factor];
     return answer.code === 'PIN_LOCKED'
       ? new EnclaveWalletError(words.locked, words.lockedText, { retryAfter: answer.retryAfter })
-      : new EnclaveWalletError(words.wrong, words.wrongText, { attemptsLeft: answer.attemptsLeft });
+      : new EnclaveWalletError(words.wrong, reason ? `${words.wrongText}: ${reason}` : words.wrongText, {
+          attemptsLeft: answer.attemptsLeft,
+          ...(reason ? { reason } : {}),
+        });
   }
 
   /**
@@ -141,7 +165,7 @@ export class GuessCounter {
       await this.o.guard.clear(walletId, c.token, c.tally.failures, c.factor, this.o.now());
       const guesses = new Map(guessesOf(c.base, c.factor));
       for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
-      this.o.remember({ ...c.base, ...(c.factor === 'pin' ? { guesses } : { codeGuesses: guesses }) });
+      this.o.remember(withGuesses(c.base, c.factor, guesses));
     } catch (err) {
       this.o.forget(walletId);
       if (!(err instanceof GuardConflict)) throw err;

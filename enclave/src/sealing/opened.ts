@@ -25,7 +25,26 @@ import {
   type WalletSecret,
 } from './blob.js';
 import { ARGON2_POLICY, ARGON2_SALT_BYTES, stateKey, stretchPin } from './kdf.js';
-import { SLOT_PIN, SLOT_RECOVERY_CODE, wrapSlot, type Slot, type SlotBinding, type SlotKind } from './slots.js';
+import { SLOT_PASSKEY, SLOT_PIN, SLOT_RECOVERY_CODE, wrapSlot, type Slot, type SlotBinding, type SlotKind } from './slots.js';
+import { credentialKey, passkeySlotOf } from '../passkey/open.js';
+import type { PasskeyParams } from '../passkey/slot-params.js';
+import { MAX_PASSKEYS } from './blob.js';
+
+/** A passkey to add: its slot parameters, its PRF output (the factor key) and its registration assertion's counter. */
+export interface NewPasskey {
+  params: PasskeyParams;
+  prf: Uint8Array;
+  signCount: number;
+}
+
+type Change = {
+  newPin?: Uint8Array;
+  newCode?: Uint8Array;
+  reset?: boolean;
+  resetCodeGuesses?: boolean;
+  addPasskey?: NewPasskey;
+  removePasskey?: Uint8Array;
+};
 
 /** What re-sealing needs from the Sealer: the guard, the clock, and a way to drop its cached record. */
 export interface ResealDeps {
@@ -58,8 +77,15 @@ export interface OpenedWallet {
   changePin(newPin: Uint8Array): Promise<Uint8Array>;
   /** The next version with `code` (16 bytes) as its recovery code, in place of any earlier one. */
   setRecoveryCode(code: Uint8Array): Promise<Uint8Array>;
-  /** The next version with a new PIN and a new recovery code, every counted guess gone (a reset ends a lock-out). */
-  resetPin(newPin: Uint8Array, newCode: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The next version with a new PIN and a new recovery code (or, without one, the code kept: a reset with a
+   * passkey), every counted guess gone (a reset ends a lock-out).
+   */
+  resetPin(newPin: Uint8Array, newCode: Uint8Array | undefined): Promise<Uint8Array>;
+  /** The next version with a passkey slot more. @throws PASSKEY_EXISTS, PASSKEY_LIMIT_REACHED */
+  addPasskey(passkey: NewPasskey): Promise<Uint8Array>;
+  /** The next version without the passkey slot of `credentialId`. @throws FACTOR_NOT_FOUND */
+  removePasskey(credentialId: Uint8Array): Promise<Uint8Array>;
 }
 
 /** What one guess opens, shared by the requests that joined it; each gets its own copy. */
@@ -98,7 +124,7 @@ export function openedWallet(deps: ResealDeps, record: GuardRecord, blob: Sealed
   const { walletId, owner: userId } = record;
   const { secret, settled } = own;
   let disposed = false;
-  const reseal = (change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean; resetCodeGuesses?: boolean }): Promise<Uint8Array> => {
+  const reseal = (change: Change): Promise<Uint8Array> => {
     if (disposed) throw new Error('re-seal after dispose');
     return resealOpened(deps, record, blob, own, change);
   };
@@ -116,7 +142,9 @@ export function openedWallet(deps: ResealDeps, record: GuardRecord, blob: Sealed
     changePin: (newPin) => reseal({ newPin }),
     // A new code made with the PIN also ends a recovery lock-out: the user proved presence with the PIN.
     setRecoveryCode: (code) => reseal({ newCode: code, resetCodeGuesses: true }),
-    resetPin: (newPin, newCode) => reseal({ newPin, newCode, reset: true }),
+    resetPin: (newPin, newCode) => reseal({ newPin, ...(newCode ? { newCode } : {}), reset: true }),
+    addPasskey: (passkey) => reseal({ addPasskey: passkey }),
+    removePasskey: (credentialId) => reseal({ removePasskey: credentialId }),
   };
 }
 
@@ -125,13 +153,7 @@ export function openedWallet(deps: ResealDeps, record: GuardRecord, blob: Sealed
  * with a new PIN slot and/or a new recovery-code slot in place of the old ones; made current in the guard once
  * this open's guess is cleared. The old PIN or code stops working because the guard's blob is the only one opened.
  */
-async function resealOpened(
-  deps: ResealDeps,
-  record: GuardRecord,
-  blob: SealedBlob,
-  own: SharedOpen,
-  change: { newPin?: Uint8Array; newCode?: Uint8Array; reset?: boolean; resetCodeGuesses?: boolean },
-): Promise<Uint8Array> {
+async function resealOpened(deps: ResealDeps, record: GuardRecord, blob: SealedBlob, own: SharedOpen, change: Change): Promise<Uint8Array> {
   const { walletId } = record;
   const binding = slotBinding(blob);
   const createdAt = deps.now();
@@ -150,6 +172,7 @@ async function resealOpened(
     pinSlot = wrapSlot(SLOT_PIN, binding, own.dataKey, own.pinKey, walletKey, { pin: blob.argon2, createdAt });
   }
   const codeSlot = change.newCode ? wrapSlot(SLOT_RECOVERY_CODE, binding, own.dataKey, change.newCode, walletKey, { createdAt }) : kept(SLOT_RECOVERY_CODE);
+  const passkeySlots = passkeysAfter(blob, own, binding, walletKey, createdAt, change);
   let next: Uint8Array;
   try {
     next = sealSlots({
@@ -157,7 +180,7 @@ async function resealOpened(
       dataKey: own.dataKey,
       walletKey,
       secret: { entropy: own.secret.entropy, seed },
-      slots: [pinSlot, ...(codeSlot ? [codeSlot] : [])],
+      slots: [pinSlot, ...(codeSlot ? [codeSlot] : []), ...passkeySlots],
       generation: record.version + 1,
     });
   } finally {
@@ -165,6 +188,10 @@ async function resealOpened(
   }
   try {
     await own.settled;
+    // The registration assertion's counter is the credential's first high-water mark (never lowered).
+    const added = change.addPasskey;
+    if (added && added.signCount > 0 && !(await deps.guard.raiseCounter(walletId, credentialKey(added.params.credentialId), added.signCount)))
+      throw new EnclaveWalletError('PASSKEY_INVALID', 'the passkey assertion was refused: counter', { reason: 'counter' });
     await deps.guard.advance(
       walletId,
       record.version,
@@ -178,6 +205,21 @@ async function resealOpened(
     throw err;
   }
   return next;
+}
+
+/** The passkey slots of the next version: those of `blob` (a blob before slots has none), less or plus one. */
+function passkeysAfter(blob: SealedBlob, own: SharedOpen, binding: SlotBinding, walletKey: Uint8Array, createdAt: number, change: Change): Slot[] {
+  const slots = own.walletKey ? (blob.slots ?? []).filter((sl) => sl.kind === SLOT_PASSKEY) : [];
+  if (change.removePasskey) {
+    const gone = passkeySlotOf(slots, change.removePasskey);
+    if (!gone) throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no passkey with this credential id');
+    return slots.filter((sl) => sl !== gone);
+  }
+  const added = change.addPasskey;
+  if (!added) return slots;
+  if (passkeySlotOf(slots, added.params.credentialId)) throw new EnclaveWalletError('PASSKEY_EXISTS', 'this passkey is already one of the wallet’s');
+  if (slots.length >= MAX_PASSKEYS) throw new EnclaveWalletError('PASSKEY_LIMIT_REACHED', `a wallet has at most ${MAX_PASSKEYS} passkeys`);
+  return [...slots, wrapSlot(SLOT_PASSKEY, binding, own.dataKey, added.prf, walletKey, { passkey: added.params, createdAt })];
 }
 
 /** A version-4 blob: the secret under the wallet key, which each slot wraps; the slot list in the AEAD's AAD. */

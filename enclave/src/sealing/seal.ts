@@ -27,7 +27,9 @@ import { GuardConflict, guessesOf, legacyGuesses, type Factor, type GuardRecord,
 import { SecretBytes } from '../secret.js';
 import { GuessCounter, lockedError, SharedGuesses } from './guesses.js';
 import { copyOpen, disposeOpen, openedWallet, sealSlots, slotBinding, type OpenedWallet, type ResealDeps, type SharedOpen } from './opened.js';
-import { SLOT_NAMES, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type SlotKind } from './slots.js';
+import { SLOT_NAMES, SLOT_PASSKEY, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type SlotKind } from './slots.js';
+import { checkPasskey, settlePasskey, type PasskeyOpen } from '../passkey/open.js';
+import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { phases } from '../phases.js';
 import {
   associatedData,
@@ -71,7 +73,7 @@ export interface SealerOptions {
   now?: () => number;
 }
 
-const SLOT_OF: Record<Factor, SlotKind> = { pin: SLOT_PIN, 'recovery-code': SLOT_RECOVERY_CODE };
+const SLOT_OF: Record<Factor, SlotKind> = { pin: SLOT_PIN, 'recovery-code': SLOT_RECOVERY_CODE, passkey: SLOT_PASSKEY };
 
 const settledValue = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
 
@@ -144,7 +146,7 @@ export class Sealer {
    *
    * @throws {EnclaveWalletError} BLOB_MISMATCH, BLOB_INVALID, GUARD_UNAVAILABLE
    */
-  async listFactors(walletId: string, userId: string): Promise<Array<{ kind: string; createdAt: number; lastUsedAt: number }>> {
+  async listFactors(walletId: string, userId: string): Promise<Array<{ kind: string; createdAt: number; lastUsedAt: number; credentialId?: string }>> {
     const record = await phases.time('guard_read', () => this.guard.get(walletId));
     if (!record) throw new EnclaveWalletError('BLOB_INVALID', 'this wallet has no guard record');
     if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
@@ -155,8 +157,17 @@ export class Sealer {
     // A factor's last use is noted by kind; a use before this slot was made (the code it replaced) is not its own.
     return slots.map((slot) => {
       const used = record.used[SLOT_NAMES[slot.kind]] ?? 0;
-      return { kind: SLOT_NAMES[slot.kind], createdAt: slot.createdAt, lastUsedAt: used >= slot.createdAt ? used : 0 };
+      const credential = slot.passkey ? { credentialId: toBase64Url(slot.passkey.credentialId) } : {};
+      return { kind: SLOT_NAMES[slot.kind], createdAt: slot.createdAt, lastUsedAt: used >= slot.createdAt ? used : 0, ...credential };
     });
+  }
+
+  /**
+   * Opens a wallet with a passkey (docs/passkeys.md): the assertion is checked once the guess is counted in the
+   * passkey budget, then the slot of its credential is unwrapped with the PRF output (32 bytes). See open.
+   */
+  openWithPasskey(blobBytes: Uint8Array, walletId: string, userId: string, prf: Uint8Array, passkey: PasskeyOpen): Promise<OpenedWallet> {
+    return this.open(blobBytes, walletId, userId, prf, 'passkey', passkey);
   }
 
   /** Opens a wallet with its recovery code (16 bytes) instead of its PIN: counted in a budget of its own. See open. */
@@ -172,7 +183,7 @@ export class Sealer {
    * @throws {EnclaveWalletError} BLOB_INVALID, BLOB_MISMATCH, PIN_LOCKED,
    *   PIN_INVALID, GUARD_UNAVAILABLE, WALLET_CONFLICT, KMS_*
    */
-  async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array, factor: Factor = 'pin'): Promise<OpenedWallet> {
+  async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array, factor: Factor = 'pin', passkey?: PasskeyOpen): Promise<OpenedWallet> {
     const presented = decodeBlob(blobBytes);
     checkBinding(presented, walletId, userId);
     if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn)
@@ -185,7 +196,7 @@ export class Sealer {
       if (!record) continue; // lost a race to adopt: read again
       this.remember(record);
       try {
-        return await this.openRecord(record, blobBytes, walletId, userId, pin, cached !== undefined, factor);
+        return await this.openRecord(record, blobBytes, walletId, userId, pin, cached !== undefined, factor, passkey);
       } catch (err) {
         if (err instanceof GuardConflict || (err instanceof EnclaveWalletError && err.code !== 'PIN_INVALID' && err.code !== 'PIN_LOCKED'))
           this.records.delete(walletId);
@@ -202,6 +213,7 @@ export class Sealer {
     pin: Uint8Array,
     fromCache: boolean,
     factor: Factor,
+    passkey: PasskeyOpen | undefined,
   ): Promise<OpenedWallet> {
     if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
     const blob = decodeBlob(record.blob);
@@ -221,17 +233,19 @@ export class Sealer {
     // A recovery code opens only a blob with a recovery-code slot: refused before anything is counted.
     if (factor === 'recovery-code' && !blob.slots?.some((slot) => slot.kind === SLOT_RECOVERY_CODE))
       throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no recovery code');
+    if (factor === 'passkey' && !blob.slots?.some((slot) => slot.kind === SLOT_PASSKEY))
+      throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no passkey');
     const state = tally(guessesOf(record, factor), now);
     if (state.next === 'locked') {
       // A lock-out seen only in this enclave's cache is checked against the guard (one read, no stretch) before it is answered.
       if (fromCache) throw new GuardConflict('a cached lock-out is read again');
       throw lockedError(state.lockedUntil, now, factor);
     }
-    const own = await this.shared.join(
-      { walletId, userId, version: record.version, pin, factor },
-      () => this.guess(record, blob, pin, fromCache, factor),
-      copyOpen,
-    );
+    // A passkey assertion is checked on its own (each is unique); equal PINs or codes in flight share one guess.
+    const own =
+      factor === 'passkey'
+        ? await this.guess(record, blob, pin, fromCache, factor, passkey)
+        : await this.shared.join({ walletId, userId, version: record.version, pin, factor }, () => this.guess(record, blob, pin, fromCache, factor), copyOpen);
     try {
       if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, own.dataKey))
         throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
@@ -246,12 +260,14 @@ export class Sealer {
    * One guess: counted in the guard before its answer exists, while the KMS call and the PIN stretch run; a
    * wrong PIN becomes a failure, a right one clears its guess (and the failures before it) after the answer.
    */
-  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array, fromCache: boolean, factor: Factor): Promise<SharedOpen> {
+  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array, fromCache: boolean, factor: Factor, passkey?: PasskeyOpen): Promise<SharedOpen> {
     const { walletId, owner: userId } = record;
+    // A passkey's assertion is checked first (it needs no secret), so the write that counts it raises its counter.
+    const verdict = factor === 'passkey' ? checkPasskey(record, blob.slots ?? [], passkey!) : undefined;
     const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.counter.count(record, fromCache, factor),
+      this.counter.count(record, fromCache, factor, verdict?.raise),
       phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
-      // A PIN is stretched; a recovery code's 128 bits are the factor key as they are.
+      // A PIN is stretched; a recovery code's 128 bits and a passkey's PRF output are the factor key as they are.
       factor === 'pin' ? stretchPin(pin, blob.argon2.salt, blob.argon2) : Promise.resolve(SecretBytes.copyOf(pin)),
     ]);
     const dataKey = settledValue(dataKeyResult);
@@ -268,9 +284,9 @@ export class Sealer {
       let plaintext: Uint8Array;
       if (blob.slots) {
         // Version 4: the factor's slot gives the wallet key (or not: a wrong PIN or code), which opens the secret.
-        const slot = blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
+        const slot = factor === 'passkey' ? await settlePasskey(this.counter, guess, verdict!) : blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
         walletKey = unwrapSlot(slot, slotBinding(blob), dataKey, stretched);
-        if (!walletKey) throw await this.counter.failed(guess);
+        if (!walletKey) throw await this.counter.failed(guess, factor === 'passkey' ? 'prf' : undefined);
         try {
           plaintext = xchacha20poly1305(walletKey, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
         } catch {

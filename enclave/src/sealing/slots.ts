@@ -3,11 +3,12 @@
  * sealed once, under a random 32-byte wallet key; each factor that may open
  * the wallet wraps that key in a slot of its own:
  *
- *   kind       u8      1 = PIN, 2 = recovery code (3 is kept for passkeys)
+ *   kind       u8      1 = PIN, 2 = recovery code, 3 = passkey
  *   id         bytes8  16 random bytes
  *   createdAt  u64     Unix ms
  *   params     bytes16 PIN: Argon2id memoryKiB u32 | iterations u32 |
- *                      parallelism u8 | salt bytes8; recovery code: empty
+ *                      parallelism u8 | salt bytes8; recovery code: empty;
+ *                      passkey: passkey/slot-params.ts
  *   nonce      bytes8  24 bytes
  *   wrapped    bytes8  XChaCha20-Poly1305(slot key, nonce, AAD) of the wallet key (32 + 16 bytes)
  *
@@ -22,7 +23,8 @@
  * to open.
  *
  * This module is one slot's layout and wrapping; the guard protocol is in
- * guesses.ts and the orchestration in seal.ts. A passkey slot is one more kind.
+ * guesses.ts and the orchestration in seal.ts. A passkey slot is one more kind: its factor key is the PRF output
+ * of its credential (256 bits: no stretch).
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -31,11 +33,17 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { SecretBytes } from '../secret.js';
 import type { Argon2Cost } from './kdf.js';
+import { decodePasskeyParams, encodePasskeyParams, type PasskeyParams } from '../passkey/slot-params.js';
 
 export const SLOT_PIN = 1;
 export const SLOT_RECOVERY_CODE = 2;
-export type SlotKind = typeof SLOT_PIN | typeof SLOT_RECOVERY_CODE;
-export const SLOT_NAMES: Record<SlotKind, 'pin' | 'recovery-code'> = { [SLOT_PIN]: 'pin', [SLOT_RECOVERY_CODE]: 'recovery-code' };
+export const SLOT_PASSKEY = 3;
+export type SlotKind = typeof SLOT_PIN | typeof SLOT_RECOVERY_CODE | typeof SLOT_PASSKEY;
+export const SLOT_NAMES: Record<SlotKind, 'pin' | 'recovery-code' | 'passkey'> = {
+  [SLOT_PIN]: 'pin',
+  [SLOT_RECOVERY_CODE]: 'recovery-code',
+  [SLOT_PASSKEY]: 'passkey',
+};
 
 /** A PIN slot's Argon2id cost and salt. */
 export interface PinParams extends Argon2Cost {
@@ -46,8 +54,10 @@ export interface Slot {
   kind: SlotKind;
   id: Uint8Array;
   createdAt: number;
-  /** The PIN's Argon2id parameters (PIN slots); undefined for a recovery code. */
+  /** The PIN's Argon2id parameters (PIN slots); undefined for other kinds. */
   pin: PinParams | undefined;
+  /** A passkey's credential, key, RP id and origins (passkey slots, passkey/slot-params.ts). */
+  passkey?: PasskeyParams | undefined;
   nonce: Uint8Array;
   wrapped: Uint8Array;
 }
@@ -65,7 +75,8 @@ const SLOT_AAD_LABEL = te.encode('enclave-wallet/slot/v1');
 const slotKeyInfo = (kind: SlotKind): Uint8Array => te.encode(`enclave-wallet/slot-key/${SLOT_NAMES[kind]}/v1`);
 
 /** Big-endian bytes of a slot's fields, for its AAD and the blob's (the same writer rules as blob.ts). */
-export function encodeSlotParams(slot: Pick<Slot, 'kind' | 'pin'>): Uint8Array {
+export function encodeSlotParams(slot: Pick<Slot, 'kind' | 'pin' | 'passkey'>): Uint8Array {
+  if (slot.kind === SLOT_PASSKEY) return encodePasskeyParams(slot.passkey!);
   if (slot.kind !== SLOT_PIN) return new Uint8Array(0);
   const p = slot.pin!;
   const out = new Uint8Array(4 + 4 + 1 + 1 + p.salt.length);
@@ -78,17 +89,18 @@ export function encodeSlotParams(slot: Pick<Slot, 'kind' | 'pin'>): Uint8Array {
   return out;
 }
 
-export function decodeSlotParams(kind: number, params: Uint8Array): PinParams | undefined {
+export function decodeSlotParams(kind: number, params: Uint8Array): { pin?: PinParams; passkey?: PasskeyParams } {
   if (kind === SLOT_RECOVERY_CODE) {
     if (params.length !== 0) throw bad('a recovery-code slot has no parameters');
-    return undefined;
+    return {};
   }
+  if (kind === SLOT_PASSKEY) return { passkey: decodePasskeyParams(params) };
   if (kind !== SLOT_PIN) throw bad(`unknown slot kind ${kind}`);
   if (params.length < 10) throw bad('PIN slot parameters are truncated');
   const view = new DataView(params.buffer, params.byteOffset, params.byteLength);
   const saltLength = params[9]!;
   if (params.length !== 10 + saltLength) throw bad('PIN slot parameters have the wrong length');
-  return { memoryKiB: view.getUint32(0), iterations: view.getUint32(4), parallelism: params[8]!, salt: params.slice(10) };
+  return { pin: { memoryKiB: view.getUint32(0), iterations: view.getUint32(4), parallelism: params[8]!, salt: params.slice(10) } };
 }
 
 const bad = (why: string): EnclaveWalletError => new EnclaveWalletError('BLOB_INVALID', `the sealed blob is not readable: ${why}`);
@@ -112,7 +124,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** The slot's AAD: its label, its wallet, owner and data key, and its own fields. */
-function slotAad(binding: SlotBinding, slot: Pick<Slot, 'kind' | 'id' | 'createdAt' | 'pin'>): Uint8Array {
+function slotAad(binding: SlotBinding, slot: Pick<Slot, 'kind' | 'id' | 'createdAt' | 'pin' | 'passkey'>): Uint8Array {
   const created = new Uint8Array(8);
   new DataView(created.buffer).setBigUint64(0, BigInt(slot.createdAt));
   const ct = new Uint8Array(2);
@@ -150,10 +162,17 @@ export function wrapSlot(
   dataKey: Uint8Array,
   factorKey: Uint8Array,
   walletKey: Uint8Array,
-  options: { pin?: PinParams; createdAt: number },
+  options: { pin?: PinParams; passkey?: PasskeyParams; createdAt: number },
 ): Slot {
-  const head = { kind, id: randomBytes(16), createdAt: options.createdAt, pin: kind === SLOT_PIN ? options.pin : undefined };
+  const head = {
+    kind,
+    id: randomBytes(16),
+    createdAt: options.createdAt,
+    pin: kind === SLOT_PIN ? options.pin : undefined,
+    ...(kind === SLOT_PASSKEY ? { passkey: options.passkey } : {}),
+  };
   if (kind === SLOT_PIN && !head.pin) throw new RangeError('a PIN slot needs its Argon2id parameters');
+  if (kind === SLOT_PASSKEY && !head.passkey) throw new RangeError('a passkey slot needs its credential');
   const nonce = randomBytes(24);
   using key = slotKey(kind, head.id, dataKey, factorKey);
   const wrapped = xchacha20poly1305(key, nonce, slotAad(binding, head)).encrypt(walletKey);

@@ -38,6 +38,8 @@ export function sendFailure(res: Response, err: unknown): void {
   if (err instanceof EnclaveWalletError) {
     const extra: ErrorExtra = {};
     if (err.code === 'PIN_INVALID' || err.code === 'RECOVERY_CODE_WRONG') extra.attemptsLeft = err.details.attemptsLeft ?? 0;
+    // A refused passkey assertion was counted when it was meant to open the wallet (not at registration).
+    else if (err.code === 'PASSKEY_INVALID' && err.details.attemptsLeft !== undefined) extra.attemptsLeft = err.details.attemptsLeft;
     if (err.details.retryAfter !== undefined) extra.retryAfter = err.details.retryAfter;
     if (err.details.reason !== undefined) extra.reason = err.details.reason;
     if (err.details.hash !== undefined) extra.hash = err.details.hash;

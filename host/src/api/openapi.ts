@@ -88,8 +88,20 @@ const ANSWERS: Record<string, JsonSchema> = {
   },
   RecoveryPhrase: obj({ encryptedRecoveryPhrase: str('base64 HPKE ciphertext to recipientPublicKey') }),
   RecoveryCode: obj({ encryptedRecoveryCode: str('base64 HPKE ciphertext to recoveryPublicKey') }),
+  Passkey: obj({ credentialId: str('the credential id added, base64url') }),
   Factors: obj({
-    factors: { type: 'array', items: obj({ kind: str('pin or recovery-code'), createdAt: str('ISO 8601, or null'), lastUsedAt: str('ISO 8601, or null') }) },
+    factors: {
+      type: 'array',
+      items: obj(
+        {
+          kind: str('pin, recovery-code or passkey'),
+          credentialId: str('passkey: the credential id, base64url'),
+          createdAt: str('ISO 8601, or null'),
+          lastUsedAt: str('ISO 8601, or null'),
+        },
+        ['credentialId'],
+      ),
+    },
   }),
   Chains: obj({
     chains: {
@@ -230,16 +242,36 @@ export function openApiDocument(): Record<string, unknown> {
     },
     '/v1/wallets/{walletId}/pin/reset': {
       post: {
-        summary: 'Set a new PIN with the recovery code (works while locked, ends the lock-out); answers the next code',
+        summary:
+          'Set a new PIN with the recovery code, or a passkey (works while locked, ends the lock-out); answers the next code (with a passkey: only if recoveryPublicKey is given)',
         security: bearer,
         parameters: [walletId],
         requestBody: body(S.resetPinBody),
         responses: ok('200', 'reset; the next code, sealed', 'RecoveryCode'),
       },
     },
+    '/v1/wallets/{walletId}/passkeys': {
+      post: {
+        summary:
+          'Add a passkey (envelope purpose add-passkey: the PIN or the recovery code, the new credential, its assertion and PRF output; docs/passkeys.md)',
+        security: bearer,
+        parameters: [walletId],
+        requestBody: body(S.pinEnvelopeBody),
+        responses: ok('201', 'added', 'Passkey'),
+      },
+    },
+    '/v1/wallets/{walletId}/passkeys/{credentialId}': {
+      delete: {
+        summary: 'Remove a passkey (envelope purpose remove-passkey, the PIN or a passkey; the PIN slot always stays)',
+        security: bearer,
+        parameters: [walletId, { name: 'credentialId', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' } }],
+        requestBody: body(S.pinEnvelopeBody),
+        responses: ok('204', 'removed, no body'),
+      },
+    },
     '/v1/wallets/{walletId}/factors': {
       get: {
-        summary: 'The wallet’s factors (PIN, recovery code) and when each was made and last used',
+        summary: 'The wallet’s factors (PIN, recovery code, passkeys) and when each was made and last used',
         security: bearer,
         parameters: [walletId],
         responses: ok('200', 'the factors', 'Factors'),

@@ -36,7 +36,7 @@ export const createWalletBody = z.strictObject({ pinEnvelope: base64('pinEnvelop
 /** `POST …/recovery-code`: the PIN envelope and the key to seal the new code to. */
 export const recoveryCodeBody = z.strictObject({ pinEnvelope: base64('pinEnvelope'), recoveryPublicKey: base64('recoveryPublicKey', 64) });
 /** `POST …/pin/reset`: the envelope with the code and the new PIN, and the key to seal the next code to. */
-export const resetPinBody = z.strictObject({ resetEnvelope: base64('resetEnvelope'), recoveryPublicKey: base64('recoveryPublicKey', 64) });
+export const resetPinBody = z.strictObject({ resetEnvelope: base64('resetEnvelope'), recoveryPublicKey: base64('recoveryPublicKey', 64).optional() });
 
 export const evmTransaction = z.strictObject({
   type: z.enum(EVM_TX_TYPES).default('eip1559'),

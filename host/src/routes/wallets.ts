@@ -151,7 +151,8 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
         keepCodeDeliverable,
         'ignore',
       );
-      res.json({ encryptedRecoveryCode: Buffer.from(out.encryptedRecoveryCode ?? []).toString('base64') });
+      // A reset with a passkey and no recovery key keeps the code: no new one to hand over.
+      res.json(out.encryptedRecoveryCode?.length ? { encryptedRecoveryCode: Buffer.from(out.encryptedRecoveryCode).toString('base64') } : {});
     }),
   );
   app.get(
@@ -161,7 +162,14 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       const wallet = await loadWallet(userId, String(req.params.walletId));
       const out = await deps.enclave.call('listFactors', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob });
       const iso = (ms: number | null | undefined): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
-      res.json({ factors: (out.factors ?? []).map((f) => ({ kind: f.kind, createdAt: iso(f.createdAtMs), lastUsedAt: iso(f.lastUsedAtMs) })) });
+      res.json({
+        factors: (out.factors ?? []).map((f) => ({
+          kind: f.kind,
+          ...(f.credentialId ? { credentialId: f.credentialId } : {}),
+          createdAt: iso(f.createdAtMs),
+          lastUsedAt: iso(f.lastUsedAtMs),
+        })),
+      });
     }),
   );
   app.post(

@@ -1,0 +1,111 @@
+/**
+ * WebAuthn assertion checks (Level 3 §7.2, those that apply here; docs/passkeys.md): the client data's type,
+ * challenge and origin, the RP id hash, the user-present and user-verified flags, and the signature under the
+ * credential's key, verified with node:crypto. The counter and the PRF output are checked by the caller (they
+ * need the guard and the slot). Pure apart from a small cache of imported public keys.
+ */
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { PASSKEY_ALGORITHMS, toBase64Url } from '@enclave-wallet/proto/passkey';
+
+/** What a failed check names (Error.reason of PASSKEY_INVALID). */
+export type PasskeyReason =
+  'credential' | 'type' | 'challenge' | 'origin' | 'rp-id' | 'user-present' | 'user-verified' | 'signature' | 'counter' | 'public-key' | 'prf';
+
+/** A check that failed; the caller turns it into PASSKEY_INVALID (counted, when the assertion was to open a wallet). */
+export class PasskeyRefusal extends Error {
+  override readonly name = 'PasskeyRefusal';
+  constructor(
+    readonly reason: PasskeyReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An assertion as the envelope carries it (decoded from base64url). */
+export interface Assertion {
+  credentialId: Uint8Array;
+  authenticatorData: Uint8Array;
+  clientDataJSON: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** What an assertion is checked against: the challenge of the envelope's binding, and the slot's credential. */
+export interface AssertionExpectation {
+  challenge: Uint8Array;
+  rpId: string;
+  origins: readonly string[];
+  algorithm: number;
+  publicKey: Uint8Array;
+}
+
+const FLAG_UP = 0x01;
+const FLAG_UV = 0x04;
+const sha256 = (data: Uint8Array): Buffer => createHash('sha256').update(data).digest();
+
+const keys = new Map<string, KeyObject>();
+
+/**
+ * The credential's public key (SPKI DER) as a node:crypto key, if it is one of the algorithm named: ES256 a
+ * P-256 EC key, EdDSA an Ed25519 key. @throws {PasskeyRefusal} public-key
+ */
+export function importPasskeyKey(algorithm: number, spki: Uint8Array): KeyObject {
+  const id = `${algorithm}:${Buffer.from(spki).toString('hex')}`;
+  const cached = keys.get(id);
+  if (cached) return cached;
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch {
+    throw new PasskeyRefusal('public-key', 'the passkey’s public key is not a SubjectPublicKeyInfo');
+  }
+  const ok =
+    algorithm === PASSKEY_ALGORITHMS.ES256
+      ? key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+      : algorithm === PASSKEY_ALGORITHMS.EdDSA && key.asymmetricKeyType === 'ed25519';
+  if (!ok) throw new PasskeyRefusal('public-key', 'a passkey is ES256 (P-256) or EdDSA (Ed25519), and its key must be of that algorithm');
+  if (keys.size >= 1024) keys.delete(keys.keys().next().value!);
+  keys.set(id, key);
+  return key;
+}
+
+/**
+ * Checks an assertion: everything but the counter and the PRF output. Returns its signature counter.
+ *
+ * @throws {PasskeyRefusal} type, challenge, origin, rp-id, user-present, user-verified, signature, public-key
+ */
+export function checkAssertion(a: Assertion, expect: AssertionExpectation): { signCount: number } {
+  let client: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(a.clientDataJSON));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    client = parsed as Record<string, unknown>;
+  } catch {
+    throw new PasskeyRefusal('type', 'clientDataJSON is not a JSON object');
+  }
+  if (client.type !== 'webauthn.get') throw new PasskeyRefusal('type', 'the client data is not of an assertion (webauthn.get)');
+  if (client.challenge !== toBase64Url(expect.challenge)) throw new PasskeyRefusal('challenge', 'the assertion was made for another challenge');
+  if (typeof client.origin !== 'string' || !expect.origins.includes(client.origin))
+    throw new PasskeyRefusal('origin', 'the assertion was made on an origin this passkey does not belong to');
+  if (client.crossOrigin === true) throw new PasskeyRefusal('origin', 'the assertion was made in a cross-origin frame');
+  const data = a.authenticatorData;
+  if (data.length < 37) throw new PasskeyRefusal('rp-id', 'the authenticator data is truncated');
+  if (!sha256(new TextEncoder().encode(expect.rpId)).equals(data.subarray(0, 32)))
+    throw new PasskeyRefusal('rp-id', 'the assertion was made for another relying party');
+  const flags = data[32]!;
+  if (!(flags & FLAG_UP)) throw new PasskeyRefusal('user-present', 'the user was not present');
+  if (!(flags & FLAG_UV)) throw new PasskeyRefusal('user-verified', 'the user was not verified');
+  const key = importPasskeyKey(expect.algorithm, expect.publicKey);
+  const signed = Buffer.concat([data, sha256(a.clientDataJSON)]);
+  let valid: boolean;
+  try {
+    valid =
+      expect.algorithm === PASSKEY_ALGORITHMS.ES256
+        ? verify('sha256', signed, { key, dsaEncoding: 'der' }, a.signature)
+        : verify(null, signed, key, a.signature);
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new PasskeyRefusal('signature', 'the assertion’s signature does not verify under the passkey’s key');
+  return { signCount: new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(33) };
+}
