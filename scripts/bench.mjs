@@ -42,6 +42,8 @@ const SECONDS = arg('seconds', 8);
 const RESETS = arg('resets', 10);
 const CEILING_SECONDS = arg('ceiling-seconds', 3);
 const CLIENTS = 32;
+const PROFILE = flag('profile');
+if (PROFILE) process.env.BENCH_PROFILE ??= 'enclave';
 
 // The split: the cores this process may use (a container may allow fewer than the machine has), the last
 // ENCLAVE_CORES of them for the enclave, the rest for everything else.
@@ -76,6 +78,7 @@ const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await im
 const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
+const { summarize } = await import('./profile-summary.mjs');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs, q) => {
@@ -111,8 +114,11 @@ async function startStack(pairs) {
   const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL: 'error' };
   const run = (script, env) => {
     // BENCH_PROFILE=enclave|host writes a V8 CPU profile of that process into .data/bench/profiles.
+    // `--profile` profiles the enclave into a folder of the run's own (BENCH_PROFILE_DIR), summarised by part at the end.
     const profile =
-      process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', join(root, '.data/bench/profiles')] : [];
+      process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE)
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? join(root, '.data/bench/profiles')]
+        : [];
     // The enclave (and only it) on the enclave's cores: `taskset` sets the affinity and execs node, so the pid is
     // node's and every thread node starts inherits the affinity.
     const [command, args] = script.startsWith('enclave/') ? onEnclaveCores([...profile, script]) : [process.execPath, [...profile, script]];
@@ -408,6 +414,7 @@ async function loadRun(stack, { walletOf, sign, probe }) {
   const threads0 = stack.enclaves.map((e) => threadSeconds(e.child.pid));
   const cores0 = coreTimes();
   const t0 = performance.now();
+  const fromMicros = Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, as V8's profiles' timestamps
   let n = 0;
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, i) => {
@@ -420,6 +427,7 @@ async function loadRun(stack, { walletOf, sign, probe }) {
     }),
   );
   const wall = (performance.now() - t0) / 1000;
+  const window = { fromMicros, toMicros: Number(process.hrtime.bigint() / 1000n) };
   const cores1 = coreTimes();
   const threads1 = stack.enclaves.map((e) => threadSeconds(e.child.pid));
   const cpu1 = cpuByRole(stack.children);
@@ -475,6 +483,7 @@ async function loadRun(stack, { walletOf, sign, probe }) {
   }
   const perSecond = lat.length / wall;
   return {
+    window,
     n: lat.length,
     p50: median(lat),
     p99: quantile(lat, 0.99),
@@ -497,6 +506,7 @@ async function loadRun(stack, { walletOf, sign, probe }) {
 async function oneRun(index) {
   const loadBefore = loadavg();
   const ceilingBefore = ceilingOfEnclaveCores();
+  if (PROFILE) process.env.BENCH_PROFILE_DIR = mkdtempSync(join(tmpdir(), 'bench-profile-'));
   const stack = await startStack(PAIRS);
   let result;
   try {
@@ -640,6 +650,7 @@ async function oneRun(index) {
       extra[name] = await bench({ stack, api, token, sub, keys, devRoot, seconds: SECONDS, clients: CLIENTS, split: SPLIT });
     }
     result = {
+      enclavePid: stack.enclaves[0].child.pid,
       load: { before: loadBefore, afterLoad: loadAfterLoad },
       affinity,
       sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceilingBefore.singleP50Ms, enclaveCpu: oneCpu },
@@ -668,6 +679,16 @@ async function oneRun(index) {
     after: ceilingAfter,
   };
   result.load.after = loadavg();
+  if (PROFILE) {
+    // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
+    const dir = process.env.BENCH_PROFILE_DIR;
+    const file = readdirSync(dir).find((f) => f.includes(`.${result.enclavePid}.`));
+    if (file) {
+      const micros = summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), result.sign32.window.fromMicros, result.sign32.window.toMicros);
+      result.sign32.mainByPart = Object.fromEntries(Object.entries(micros).map(([k, us]) => [k, us / 1000 / Math.max(1, result.sign32.n)]));
+      result.profile = join(dir, file);
+    }
+  }
   result.ceiling = ceiling;
   result.sign1.overArgon2Ms = result.sign1.p50 - ceiling.singleP50Ms;
   result.sign32.ratioToCeiling = result.sign32.perSecond / ceiling.perSecond;
@@ -900,6 +921,11 @@ row(
     2,
   )} ms`,
 );
+if (PROFILE) {
+  console.log(`  at ${CLIENTS} clients, the main thread by part (--profile: V8 CPU profile of the enclave, run 1, ms per signature):`);
+  const parts = results[0].sign32.mainByPart ?? {};
+  for (const [part, ms] of Object.entries(parts).sort((a, b) => b[1] - a[1])) row(`      ${part}`.slice(0, 50), `${fmt(ms, 2)} ms`);
+}
 
 console.log('\nwhere the time of one signature goes (1 client, mean ms per signature; enclave phases overlap where marked):');
 const PHASES = [
