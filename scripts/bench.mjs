@@ -45,6 +45,8 @@ const CLIENTS = 32;
 const PROFILE = flag('profile');
 const ENCLAVE_NODE_OPTIONS = process.argv.includes('--enclave-node-options') ? process.argv[process.argv.indexOf('--enclave-node-options') + 1] : '';
 if (PROFILE) process.env.BENCH_PROFILE ??= 'enclave';
+/** Where BENCH_PROFILE's profiles go (with `--profile`, a folder per run). */
+let profileDir = join(root, '.data/bench/profiles');
 
 // The split: the cores this process may use (a container may allow fewer than the machine has), the last
 // ENCLAVE_CORES of them for the enclave, the rest for everything else.
@@ -115,11 +117,8 @@ async function startStack(pairs) {
   const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL: 'error' };
   const run = (script, env) => {
     // BENCH_PROFILE=enclave|host writes a V8 CPU profile of that process into .data/bench/profiles.
-    // `--profile` profiles the enclave into a folder of the run's own (BENCH_PROFILE_DIR), summarised by part at the end.
-    const profile =
-      process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE)
-        ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? join(root, '.data/bench/profiles')]
-        : [];
+    // `--profile` profiles the enclave into a folder of the run's own (profileDir), summarised by part at the end.
+    const profile = process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
     // The enclave (and only it) on the enclave's cores: `taskset` sets the affinity and execs node, so the pid is
     // node's and every thread node starts inherits the affinity.
     const [command, args] = script.startsWith('enclave/') ? onEnclaveCores([...profile, script]) : [process.execPath, [...profile, script]];
@@ -515,7 +514,7 @@ async function loadRun(stack, { walletOf, sign, probe }) {
 async function oneRun(index) {
   const loadBefore = loadavg();
   const ceilingBefore = ceilingOfEnclaveCores();
-  if (PROFILE) process.env.BENCH_PROFILE_DIR = mkdtempSync(join(tmpdir(), 'bench-profile-'));
+  if (PROFILE) profileDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
   const stack = await startStack(PAIRS);
   let result;
   try {
@@ -690,7 +689,7 @@ async function oneRun(index) {
   result.load.after = loadavg();
   if (PROFILE) {
     // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
-    const dir = process.env.BENCH_PROFILE_DIR;
+    const dir = profileDir;
     const file = readdirSync(dir).find((f) => f.includes(`.${result.enclavePid}.`));
     if (file) {
       const micros = summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), result.sign32.window.fromMicros, result.sign32.window.toMicros);
