@@ -1,25 +1,27 @@
 #!/usr/bin/env node
 // Where a V8 CPU profile's time goes (the main thread: JavaScript, GC and the native code JavaScript calls), in
-// the enclave's terms: each sample goes to the first frame, from the leaf up, that belongs to a part of the enclave
-// (guard's DynamoDB calls with their SigV4 signing, the envelope's HPKE, RPC framing and protobuf, …); samples with
-// none go to the Node.js module at their leaf (HTTP parsing, sockets, timers) or to V8 ((garbage collector), (program)).
+// the enclave's terms: each sample goes to the first part of PARTS (in that order) that any frame of its stack
+// belongs to (so the native point multiplication the signature's self-check calls in keys/derive counts as the
+// signature's, and everything under the RPC server's handler counts as the part it ran, not as RPC); samples with
+// none go to the Node.js module nearest their leaf (HTTP parsing, sockets, timers) or to V8 ((garbage collector),
+// (program)).
 // Used by `npm run bench -- --profile` on the 32-client window; alone:
 //   node scripts/profile-summary.mjs <file.cpuprofile> [fromMicros toMicros]
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** First match wins, tried on each frame from the leaf up. */
+/** By priority: a sample goes to the first part any frame of its stack belongs to. */
 const PARTS = [
   ['guard: DynamoDB calls (SigV4, JSON, HTTP request)', /enclave\/dist\/guard\/dynamodb|@smithy\/|@aws-crypto\//],
   ['guard: counting and clearing', /enclave\/dist\/(guard\/|sealing\/guesses)/],
   ['PIN envelope (HPKE) and its checks', /enclave\/dist\/envelope\//],
-  ['RPC framing and protobuf', /proto\/dist\/|protobufjs|@protobufjs/],
-  ['signature (secp256k1, ed25519)', /enclave\/dist\/signing\/|@noble\/curves/],
+  ['signature and its self-check', /enclave\/dist\/signing\//],
   ['seed and key derivation', /enclave\/dist\/keys\/|@scure\/bip/],
   ['data key (KMS, cache)', /enclave\/dist\/kms\//],
   ['Argon2id call (JS side)', /node_modules\/argon2\/|enclave\/dist\/sealing\/kdf/],
   ['sealing (blob, AEAD, slots)', /enclave\/dist\/sealing\//],
-  ['hashes (noble, outside the parts above)', /@noble\/hashes/],
+  ['noble curves and hashes, elsewhere', /@noble\//],
+  ['RPC framing and protobuf', /proto\/dist\/|protobufjs|@protobufjs/],
   ['service and server', /enclave\/dist\//],
 ];
 
@@ -36,10 +38,15 @@ export function summarize(profile, from = -Infinity, to = Infinity) {
     else if (leaf.functionName === '(idle)') part = '(idle)';
     else if (leaf.functionName === '(program)') part = '(program: V8 and libuv outside JavaScript)';
     else {
-      for (let cur = id; cur !== undefined && !part; cur = parent.get(cur)) {
+      let best = PARTS.length;
+      for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
         const url = byId.get(cur).callFrame.url;
-        if (url) part = PARTS.find(([, re]) => re.test(url))?.[0];
+        if (url) {
+          const i = PARTS.findIndex(([, re]) => re.test(url));
+          if (i >= 0 && i < best) best = i;
+        }
       }
+      part = PARTS[best]?.[0];
       if (!part) {
         let cur = id;
         while (cur !== undefined && !byId.get(cur).callFrame.url.startsWith('node:')) cur = parent.get(cur);
