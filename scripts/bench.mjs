@@ -19,7 +19,7 @@
 //   - recovery (issue 20): on one wallet, sequential and alternating, N signatures and N PIN resets with the
 //     recovery code (`--resets N`, default 10): median latency of each and Argon2id runs per call (the enclave's
 //     stretch count in /metrics); a reset costs one (the new PIN), none for the code
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -53,7 +53,9 @@ let profileDir = join(root, '.data/bench/profiles');
 // The split: the cores this process may use (a container may allow fewer than the machine has), the last
 // ENCLAVE_CORES of them for the enclave, the rest for everything else.
 const ALLOWED = parseCpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
-const SPLIT = !flag('shared') && ALLOWED.length >= 2;
+const HAVE_TASKSET = spawnSync('taskset', ['--version']).status === 0;
+if (!flag('shared') && ALLOWED.length >= 2 && !HAVE_TASKSET) console.error('taskset (util-linux) not found: measuring with every core shared');
+const SPLIT = !flag('shared') && ALLOWED.length >= 2 && HAVE_TASKSET;
 const ENCLAVE_CORES = SPLIT ? Math.min(arg('enclave-cores', 1), ALLOWED.length - 1) : ALLOWED.length;
 const ENCLAVE_CPUS = SPLIT ? ALLOWED.slice(-ENCLAVE_CORES) : ALLOWED;
 const OTHER_CPUS = SPLIT ? ALLOWED.slice(0, ALLOWED.length - ENCLAVE_CORES) : ALLOWED;

@@ -160,9 +160,22 @@ describe('Argon2id', () => {
     await tick();
     expect(q.depth).toEqual({ running: 3, waiting: 0 });
     expect(order).toEqual([0, 1, 2, 3, 4, 5]);
-    for (const i of [3, 4, 5]) gates.get(i)!();
-    expect(await Promise.all(all)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(Math.max(...peaks)).toBe(3);
+    // Risen while some wait and none finishes: the next arrival starts the oldest first, itself if it fits.
+    limit = 1;
+    const more = [6, 7, 8].map((i) => q.run(task(i)));
+    await tick();
+    expect(q.depth).toEqual({ running: 3, waiting: 3 });
+    limit = 5;
+    const last = q.run(task(9));
+    await tick();
+    expect(q.depth).toEqual({ running: 5, waiting: 2 });
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const i of [3, 4, 5, 6, 7]) gates.get(i)!();
+    await tick();
+    for (const i of [8, 9]) gates.get(i)!();
+    expect(await Promise.all([...all, ...more, last])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Math.max(...peaks)).toBe(5);
     expect(q.depth).toEqual({ running: 0, waiting: 0 });
   });
 

@@ -91,18 +91,24 @@ export class StretchQueue {
     if (this.running >= this.limit() || this.waiting.length > 0) {
       if (this.waiting.length >= this.maxWaiting)
         throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
-      await new Promise<void>((resolve) => this.waiting.push(resolve)); // counted in `running` by whoever wakes it
+      const admitted = new Promise<void>((resolve) => this.waiting.push(resolve)); // counted in `running` by whoever wakes it
+      this.admit(); // the limit may have risen since the others queued
+      await admitted;
     } else this.running++;
     phases.record('stretch_wait', queued);
     try {
       return await phases.time('stretch', task);
     } finally {
       this.running--;
-      // In arrival order, as many as the limit now allows (fewer than before if the process lost cores).
-      for (let limit = this.limit(); this.waiting.length > 0 && this.running < limit;) {
-        this.running++;
-        this.waiting.shift()!();
-      }
+      this.admit();
+    }
+  }
+
+  /** Starts waiting stretches, in arrival order, as many as the limit now allows (fewer if the process lost cores). */
+  private admit(): void {
+    for (let limit = this.limit(); this.waiting.length > 0 && this.running < limit;) {
+      this.running++;
+      this.waiting.shift()!();
     }
   }
 }
