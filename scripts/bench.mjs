@@ -12,10 +12,15 @@
 //
 // Each run starts its own stack as separate processes, as `npm start` does (dynalite, the local KMS, the
 // dev issuer, N enclave + host pairs on their own ports sharing one table, rate limits off), then:
-//   - the Argon2id ceiling (scripts/bench-argon2.mjs, every core, the enclave's cost)
+//   - the Argon2id ceiling (scripts/bench-argon2.mjs, on the enclave's cores, the enclave's cost; rate and CPU per
+//     stretch), before the stack starts and after it stops
 //   - sign at 1 client (sequential) and at 32 clients (each its own wallet), through the host(s)
-//     round-robin, with /healthz probed every 50 ms meanwhile; envelopes are sealed before the clock runs
+//     round-robin, with /healthz probed every 50 ms meanwhile; envelopes are sealed before the clock runs; the CPU
+//     of every process, the enclave's by thread (pool = Argon2id, main, V8's helpers), each core group's load
+//   - 32 clients on ONE wallet with the right PIN (issue 24 §3), at most 900 requests (one user's live envelopes)
 //   - create and PIN change (reported, no target), the enclave's RSS, and what the parts cost alone
+//   - `--profile`: the enclave's V8 CPU profile over the 32-client window, by part (scripts/profile-summary.mjs)
+//   - other areas' sections: scripts/bench-<name>.mjs (see "Extra sections" in oneRun)
 //   - recovery (issue 20): on one wallet, sequential and alternating, N signatures and N PIN resets with the
 //     recovery code (`--resets N`, default 10): median latency of each and Argon2id runs per call (the enclave's
 //     stretch count in /metrics); a reset costs one (the new PIN), none for the code
