@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The Argon2id ceiling of this machine: the `argon2` package (the enclave's native Argon2id) with the
 // enclave's compiled-in cost, one stretch per core at a time, for a fixed time. Run as its own process
-// (its thread pool sized to the cores), so nothing else shares it. Prints one JSON line.
+// (its thread pool sized to the cores), so nothing else shares it; `npm run bench` runs it on the enclave's cores
+// (taskset). Prints one JSON line: the latency of one stretch, stretches per second, and the CPU one stretch
+// costs (this process's CPU over the stretches: on a machine where other work shares the cores, the wall-clock
+// rate falls with it, the CPU per stretch much less).
 //   node scripts/bench-argon2.mjs [SECONDS]
 import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +35,7 @@ single.sort((a, b) => a - b);
 
 // Every core busy: the throughput ceiling.
 let done = 0;
+const cpu0 = process.cpuUsage();
 const end = performance.now() + seconds * 1000;
 const t0 = performance.now();
 await Promise.all(
@@ -43,6 +47,14 @@ await Promise.all(
   }),
 );
 const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 console.log(
-  JSON.stringify({ cores, memoryKiB: ARGON2_POLICY.memoryKiB, iterations: ARGON2_POLICY.iterations, singleP50Ms: single[5], perSecond: done / elapsed }),
+  JSON.stringify({
+    cores,
+    memoryKiB: ARGON2_POLICY.memoryKiB,
+    iterations: ARGON2_POLICY.iterations,
+    singleP50Ms: single[5],
+    perSecond: done / elapsed,
+    cpuMsPerStretch: (cpu.user + cpu.system) / 1000 / done,
+  }),
 );

@@ -1,22 +1,34 @@
 #!/usr/bin/env node
-// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S]`: what a signature costs through the HTTP
-// API, against the Argon2id ceiling of the same cores measured in the same run. Not a test: it asserts
-// nothing and prints a report (and writes it as JSON to .data/bench/report.json). See docs/performance.md.
+// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --shared] [-- --enclave-cores N] [-- --strict]`: what a
+// signature costs through the HTTP API, against the Argon2id ceiling of the enclave's cores measured in the same run.
+// Not a test: it prints a report with each target of issue 24 marked pass or FAIL (and writes it as JSON to
+// .data/bench/report.json); `--strict` exits 1 when a target fails. See docs/performance.md.
+//
+// The split (the default where there are at least 2 cores), as on Nitro, where the enclave has vCPUs of its own: the
+// enclave process, all its threads, runs on the last core(s) (`taskset -c`, `--enclave-cores N`, default 1); everything
+// else (host, dynalite, the local KMS, the dev issuer, this load generator, the probes) on the others; the Argon2id
+// ceiling is measured on the enclave's cores, before and after the load. `--shared`: every process on every core (the
+// mode before issue 24).
 //
 // Each run starts its own stack as separate processes, as `npm start` does (dynalite, the local KMS, the
 // dev issuer, N enclave + host pairs on their own ports sharing one table, rate limits off), then:
-//   - the Argon2id ceiling (scripts/bench-argon2.mjs, every core, the enclave's cost)
+//   - the Argon2id ceiling (scripts/bench-argon2.mjs, on the enclave's cores, the enclave's cost; rate and CPU per
+//     stretch), before the stack starts and after it stops
 //   - sign at 1 client (sequential) and at 32 clients (each its own wallet), through the host(s)
-//     round-robin, with /healthz probed every 50 ms meanwhile; envelopes are sealed before the clock runs
+//     round-robin, with /healthz probed every 50 ms meanwhile; envelopes are sealed before the clock runs; the CPU
+//     of every process, the enclave's by thread (pool = Argon2id, main, V8's helpers), each core group's load
+//   - 32 clients on ONE wallet with the right PIN (issue 24 §3), at most 900 requests (one user's live envelopes)
 //   - create and PIN change (reported, no target), the enclave's RSS, and what the parts cost alone
+//   - `--profile`: the enclave's V8 CPU profile over the 32-client window, by part (scripts/profile-summary.mjs)
+//   - other areas' sections: scripts/bench-<name>.mjs (see "Extra sections" in oneRun)
 //   - recovery (issue 20): on one wallet, sequential and alternating, N signatures and N PIN resets with the
 //     recovery code (`--resets N`, default 10): median latency of each and Argon2id runs per call (the enclave's
 //     stretch count in /metrics); a reset costs one (the new PIN), none for the code
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -28,16 +40,57 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
+const flag = (name) => process.argv.includes(`--${name}`);
 const RUNS = arg('runs', 3);
 const PAIRS = arg('pairs', 1);
 const SECONDS = arg('seconds', 8);
 const RESETS = arg('resets', 10);
+const CEILING_SECONDS = arg('ceiling-seconds', 3);
 const CLIENTS = 32;
+/** The one-wallet run stops at this many requests: one user may hold 1,000 live envelopes (the replay cache). */
+const ONE_WALLET_MAX = 900;
+const PROFILE = flag('profile');
+const ENCLAVE_NODE_OPTIONS = process.argv.includes('--enclave-node-options') ? process.argv[process.argv.indexOf('--enclave-node-options') + 1] : '';
+if (PROFILE) process.env.BENCH_PROFILE ??= 'enclave';
+/** Where BENCH_PROFILE's profiles go (with `--profile`, a folder per run). */
+let profileDir = join(root, '.data/bench/profiles');
+
+// The split: the cores this process may use (a container may allow fewer than the machine has), the last
+// ENCLAVE_CORES of them for the enclave, the rest for everything else.
+const ALLOWED = parseCpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+const HAVE_TASKSET = spawnSync('taskset', ['--version']).status === 0;
+if (!flag('shared') && ALLOWED.length >= 2 && !HAVE_TASKSET) console.error('taskset (util-linux) not found: measuring with every core shared');
+const SPLIT = !flag('shared') && ALLOWED.length >= 2 && HAVE_TASKSET;
+const ENCLAVE_CORES = SPLIT ? Math.min(arg('enclave-cores', 1), ALLOWED.length - 1) : ALLOWED.length;
+const ENCLAVE_CPUS = SPLIT ? ALLOWED.slice(-ENCLAVE_CORES) : ALLOWED;
+const OTHER_CPUS = SPLIT ? ALLOWED.slice(0, ALLOWED.length - ENCLAVE_CORES) : ALLOWED;
+// Extra sections: every scripts/bench-<name>.mjs but this file's helpers (see "Extra sections" in oneRun).
+const EXTRA_SECTIONS = readdirSync(join(root, 'scripts'))
+  .map((f) => /^bench-([a-z0-9-]+)\.mjs$/.exec(f)?.[1])
+  .filter((name) => name && name !== 'argon2' && name !== 'probe')
+  .sort();
+/** "0-2,5" → [0, 1, 2, 5] */
+function parseCpuList(text) {
+  return text
+    .trim()
+    .split(',')
+    .flatMap((part) => {
+      const [a, b = a] = part.split('-').map(Number);
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+}
+/** The command line that runs `args` with node on the enclave's cores (in the split), or as it is. */
+const onEnclaveCores = (args) => (SPLIT ? ['taskset', ['-c', ENCLAVE_CPUS.join(','), process.execPath, ...args]] : [process.execPath, args]);
+if (SPLIT) {
+  // This process and every thread it has, then every child it starts (they inherit it), on the other cores.
+  execFileSync('taskset', ['-a', '-p', '-c', OTHER_CPUS.join(','), String(process.pid)], { stdio: 'ignore' });
+}
 
 const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
 const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
+const { summarize } = await import('./profile-summary.mjs');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs, q) => {
@@ -73,9 +126,12 @@ async function startStack(pairs) {
   const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL: 'error' };
   const run = (script, env) => {
     // BENCH_PROFILE=enclave|host writes a V8 CPU profile of that process into .data/bench/profiles.
-    const profile =
-      process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', join(root, '.data/bench/profiles')] : [];
-    const child = spawn(process.execPath, [...profile, script], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    // `--profile` profiles the enclave into a folder of the run's own (profileDir), summarised by part at the end.
+    const profile = process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+    // The enclave (and only it) on the enclave's cores: `taskset` sets the affinity and execs node, so the pid is
+    // node's and every thread node starts inherits the affinity.
+    const [command, args] = script.startsWith('enclave/') ? onEnclaveCores([...profile, script]) : [process.execPath, [...profile, script]];
+    const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
     child.role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
     children.push(child);
     return child;
@@ -86,7 +142,15 @@ async function startStack(pairs) {
   const enclaves = [];
   for (let i = 0; i < pairs; i++) {
     const port = await freePort();
-    enclaves.push({ port, child: run('enclave/dist/main.cjs', { ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}`, ...ENCLAVE_PROCESS_ENV }) });
+    enclaves.push({
+      port,
+      child: run('enclave/dist/main.cjs', {
+        ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}`,
+        ...ENCLAVE_PROCESS_ENV,
+        // `--enclave-node-options "…"`: V8 or Node flags added to the enclave's, to measure them.
+        NODE_OPTIONS: [ENCLAVE_PROCESS_ENV.NODE_OPTIONS, ENCLAVE_NODE_OPTIONS].filter(Boolean).join(' '),
+      }),
+    });
     await waitFor(`http://127.0.0.1:${port}`);
   }
   run('devtools/dist/kms/main.js', { LOCAL_KMS_PORT: String(ports.kms), LOCAL_KMS_DATA_DIR: join(dir, 'kms') });
@@ -127,7 +191,7 @@ async function startStack(pairs) {
       GUARD_ENDPOINT: `http://127.0.0.1:${ports.dynamo}`,
       GUARD_CREDENTIALS_CIPHERTEXT: guard,
       RATE_LIMITS: 'off',
-      MAX_WALLETS_PER_USER: String(CLIENTS + 1), // the load's wallets and the recovery section's
+      MAX_WALLETS_PER_USER: String(CLIENTS + 1), // the load's wallets, one per client
     });
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 200; i++) {
@@ -188,6 +252,56 @@ function faultsAndSystem(pid) {
   const mainSeconds = main.userSeconds + main.systemSeconds;
   return { minorFaults: all.minorFaults, systemSeconds: all.systemSeconds, mainSeconds, otherSeconds: all.userSeconds + all.systemSeconds - mainSeconds };
 }
+/** CPU seconds of each thread of a process, by thread id (from /proc; threads that ended are gone). */
+function threadSeconds(pid) {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const { userSeconds, systemSeconds } = procStat(`/proc/${pid}/task/${tid}`);
+      out.set(Number(tid), userSeconds + systemSeconds);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+/**
+ * The enclave's CPU between two `threadSeconds` readings, split by thread: the main thread (JavaScript), the
+ * thread pool (libuv's threads, where Argon2id runs: the `poolSize` busiest threads other than the main one; in
+ * the split the pool has one thread per enclave core) and the rest (V8's helpers: GC, compilers).
+ */
+function threadSplit(pid, before, after, poolSize) {
+  const deltas = [...after].map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)]);
+  const main = deltas.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const others = deltas.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
+  const pool = others.slice(0, poolSize).reduce((a, [, s]) => a + s, 0);
+  const rest = others.slice(poolSize).reduce((a, [, s]) => a + s, 0);
+  return { main, pool, rest, threads: after.size };
+}
+/** Per core from /proc/stat: busy and steal seconds (busy: all but idle and iowait; steal: the hypervisor's). */
+function coreTimes() {
+  const out = new Map();
+  for (const m of readFileSync('/proc/stat', 'utf8').matchAll(/^cpu(\d+) (.+)$/gm)) {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].split(' ').map(Number);
+    out.set(Number(m[1]), { busy: (user + nice + system + irq + softirq) / TICKS, steal: steal / TICKS, idle: (idle + iowait) / TICKS });
+  }
+  return out;
+}
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+/** Each thread's allowed cores, as `taskset` left them ("1", "0-1", …), counted by list. */
+function affinityOf(pid) {
+  const lists = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))[1].trim();
+      lists[list] = (lists[list] ?? 0) + 1;
+    } catch {
+      // ended
+    }
+  }
+  return lists;
+}
+
 /** CPU seconds by role: enclave, host, the stand-ins (dynamo, kms, oidc) and this load generator. */
 function cpuByRole(children) {
   const out = { bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 };
@@ -231,7 +345,7 @@ async function recoveryVsSign(url, enclaveKey, token, sub, signBody) {
   if (created.status !== 201) throw new Error(`create with a recovery key: ${created.status} ${JSON.stringify(created.body)}`);
   let code = openRecoveryCode(first.secretKey, created.body.encryptedRecoveryCode);
   first.secretKey.fill(0);
-  const w = { walletId: created.body.walletId, address: created.body.accounts[0].address };
+  const w = { walletId: created.body.walletId, address: created.body.accounts[0].address, sub, token };
   let pin = '493817';
   const signMs = [];
   const resetMs = [];
@@ -273,19 +387,155 @@ async function recoveryVsSign(url, enclaveKey, token, sub, signBody) {
   };
 }
 
-async function oneRun(index) {
-  const ceiling = JSON.parse(
-    execFileSync(process.execPath, ['scripts/bench-argon2.mjs', '5'], {
-      env: { ...process.env, UV_THREADPOOL_SIZE: String(availableParallelism()) },
-      encoding: 'utf8',
-    }).trim(),
+/** The Argon2id ceiling of the enclave's cores (in the split, measured on those cores, its pool sized to them). */
+function ceilingOfEnclaveCores() {
+  const [command, args] = onEnclaveCores(['scripts/bench-argon2.mjs', String(CEILING_SECONDS)]);
+  return JSON.parse(execFileSync(command, args, { env: { ...process.env, UV_THREADPOOL_SIZE: String(ENCLAVE_CORES) }, encoding: 'utf8' }).trim());
+}
+
+/** Sums a counter of /metrics over every host (each host reports its own enclave). */
+const stretchesOf = async (stack) => (await Promise.all(stack.hosts.map((h) => stretchCount(h.url)))).reduce((a, b) => a + b, 0);
+
+/**
+ * CLIENTS clients signing for SECONDS, client i with `walletOf(i)`, each request with its own envelope (from
+ * `pool`, sealed before the clock runs). With `probe`, /healthz of the first host and a bare node:http server are
+ * probed every 50 ms meanwhile, from a process of their own. Measures throughput, latency, errors, the CPU each
+ * process used, the enclave's CPU by thread, each core's busy and stolen time, and the Argon2id runs.
+ */
+async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity }) {
+  let prober;
+  let floor;
+  let probed = '';
+  let proberDone;
+  let bareUrl;
+  if (probe) {
+    // /healthz is probed from a process of its own: what is measured is the host, not this load generator's event loop.
+    // A bare node:http server, probed the same way at the same time, gives the floor these cores allow.
+    const floorPort = await freePort();
+    floor = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), '--serve', String(floorPort)], { stdio: 'ignore' });
+    floor.role = 'prober';
+    await waitFor(`http://127.0.0.1:${floorPort}`);
+    bareUrl = `http://127.0.0.1:${floorPort}`;
+    prober = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), '50', stack.hosts[0].url, bareUrl], { stdio: ['pipe', 'pipe', 'inherit'] });
+    prober.role = 'prober';
+    prober.stdout.on('data', (d) => (probed += d));
+    proberDone = new Promise((r) => prober.once('exit', r));
+    stack.children.push(floor, prober);
+  }
+  const lat = [];
+  const errors = {};
+  const stretches0 = await stretchesOf(stack);
+  const end = performance.now() + SECONDS * 1000;
+  const cpu0 = cpuByRole(stack.children);
+  const mem0 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
+  const threads0 = stack.enclaves.map((e) => threadSeconds(e.child.pid));
+  const cores0 = coreTimes();
+  const t0 = performance.now();
+  const fromMicros = Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, as V8's profiles' timestamps
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, i) => {
+      const w = walletOf(i);
+      while (performance.now() < end && n < maxRequests) {
+        const r = await sign(w, n++);
+        if (r.ok) lat.push(r.ms);
+        else errors[r.status] = (errors[r.status] ?? 0) + 1;
+      }
+    }),
   );
+  const wall = (performance.now() - t0) / 1000;
+  const window = { fromMicros, toMicros: Number(process.hrtime.bigint() / 1000n) };
+  const cores1 = coreTimes();
+  const threads1 = stack.enclaves.map((e) => threadSeconds(e.child.pid));
+  const cpu1 = cpuByRole(stack.children);
+  const mem1 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
+  const stretches = (await stretchesOf(stack)) - stretches0;
+  const signs = Math.max(1, lat.length);
+  const perSign = (seconds) => (1000 * seconds) / signs;
+  const enclaveCpu = {
+    minorFaultsPerSign: mem1.reduce((a, m, i) => a + m.minorFaults - mem0[i].minorFaults, 0) / signs,
+    systemMsPerSign: perSign(mem1.reduce((a, m, i) => a + m.systemSeconds - mem0[i].systemSeconds, 0)),
+    mainThreadMsPerSign: perSign(mem1.reduce((a, m, i) => a + m.mainSeconds - mem0[i].mainSeconds, 0)),
+    otherThreadsMsPerSign: perSign(mem1.reduce((a, m, i) => a + m.otherSeconds - mem0[i].otherSeconds, 0)),
+  };
+  const split = stack.enclaves
+    .map((e, i) => threadSplit(e.child.pid, threads0[i], threads1[i], ENCLAVE_CORES))
+    .reduce((a, t) => ({ main: a.main + t.main, pool: a.pool + t.pool, rest: a.rest + t.rest, threads: a.threads + t.threads }), {
+      main: 0,
+      pool: 0,
+      rest: 0,
+      threads: 0,
+    });
+  // CPU milliseconds per signature by process, and the cores' time nobody used.
+  const cpuPerSign = Object.fromEntries(Object.keys(cpu1).map((k) => [k, ((cpu1[k] - (cpu0[k] ?? 0)) * 1000) / signs]));
+  const allCores = ALLOWED.length;
+  cpuPerSign.idle = Math.max(0, (wall * allCores * 1000) / signs - Object.values(cpuPerSign).reduce((a, b) => a + b, 0));
+  // Each group of cores: how busy, how much of it the hypervisor took (steal), and how much was used by processes
+  // that are not this benchmark's (other work on the machine: the noise in these numbers).
+  const ours = (roles) => roles.reduce((a, k) => a + (cpu1[k] ?? 0) - (cpu0[k] ?? 0), 0);
+  const group = (cpus, roles) => {
+    const busy = cpus.reduce((a, c) => a + cores1.get(c).busy - cores0.get(c).busy, 0);
+    const steal = cpus.reduce((a, c) => a + cores1.get(c).steal - cores0.get(c).steal, 0);
+    const capacity = wall * cpus.length;
+    return { busy: busy / capacity, steal: steal / capacity, foreign: Math.max(0, busy - ours(roles)) / capacity };
+  };
+  const allRoles = Object.keys(cpu1);
+  const coreLoad = SPLIT
+    ? {
+        enclave: group(ENCLAVE_CPUS, ['enclave']),
+        others: group(
+          OTHER_CPUS,
+          allRoles.filter((k) => k !== 'enclave'),
+        ),
+      }
+    : { all: group(ALLOWED, allRoles) };
+  let health = [];
+  let bare = [];
+  if (probe) {
+    prober.stdin.end('stop\n');
+    await proberDone;
+    floor.kill();
+    stack.children.splice(stack.children.indexOf(floor), 2);
+    ({ [stack.hosts[0].url]: health, [bareUrl]: bare } = JSON.parse(probed));
+  }
+  const perSecond = lat.length / wall;
+  return {
+    window,
+    n: lat.length,
+    p50: median(lat),
+    p99: quantile(lat, 0.99),
+    perSecond,
+    errors,
+    argon2PerSign: stretches / signs,
+    cpuPerSign,
+    enclaveCpu,
+    enclaveThreads: { mainMs: perSign(split.main), poolMs: perSign(split.pool), restMs: perSign(split.rest), threads: split.threads },
+    coreLoad,
+    ...(probe
+      ? {
+          healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length },
+          bareServerUnderLoad: { p50: median(bare), p99: quantile(bare, 0.99), n: bare.length },
+        }
+      : {}),
+  };
+}
+
+async function oneRun(index) {
+  const loadBefore = loadavg();
+  const ceilingBefore = ceilingOfEnclaveCores();
+  if (PROFILE) profileDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
   const stack = await startStack(PAIRS);
+  let result;
   try {
-    const idToken = (await api(stack.issuer, 'POST', '/token', { email: `bench${index}@example.com` })).body.id_token;
-    const login = (await api(stack.hosts[0].url, 'POST', '/v1/auth/login', { idToken })).body;
-    const token = login.accessToken;
-    const sub = login.user.id;
+    // A user per section: the enclave holds at most 1,000 live envelopes per user (its replay cache,
+    // envelope/pin-envelope.ts), which the one-wallet run alone can reach.
+    const newUser = async (name) => {
+      const idToken = (await api(stack.issuer, 'POST', '/token', { email: `bench${index}-${name}@example.com` })).body.id_token;
+      const login = (await api(stack.hosts[0].url, 'POST', '/v1/auth/login', { idToken })).body;
+      return { token: login.accessToken, sub: login.user.id };
+    };
+    const { token, sub } = await newUser('wallets');
+    const oneWalletUser = await newUser('one-wallet');
     const devRoot = new Uint8Array(readFileSync(join(stack.dir, 'dev-ca', 'root.der')));
     // Each host's enclave has its own envelope key.
     const keys = [];
@@ -294,18 +544,23 @@ async function oneRun(index) {
       const att = (await api(h.url, 'GET', `/v1/enclave/attestation?nonce=${nonce.toString('hex')}`)).body;
       keys.push(verifyAttestationDocument(Buffer.from(att.document, 'base64'), { root: devRoot, expectedNonce: nonce }).publicKey);
     }
+    // Where each process runs: every enclave thread on the enclave's cores, nothing else there.
+    const affinity = Object.fromEntries(stack.children.map((c) => [`${c.role} ${c.pid}`, affinityOf(c.pid)]));
+    affinity[`bench ${process.pid}`] = affinityOf(process.pid);
     const PIN = '493817';
     // Creation, reported.
     const createMs = [];
     const wallets = [];
-    for (let i = 0; i < CLIENTS; i++) {
+    // Wallet 0 for the one-wallet run, 1…CLIENTS one per client.
+    for (let i = 0; i <= CLIENTS; i++) {
       const h = i % stack.hosts.length;
-      const pinEnvelope = sealPinEnvelope(keys[h], { purpose: 'create-wallet', sub, pin: PIN });
+      const user = i === 0 ? oneWalletUser : { token, sub };
+      const pinEnvelope = sealPinEnvelope(keys[h], { purpose: 'create-wallet', sub: user.sub, pin: PIN });
       const t = performance.now();
-      const out = await api(stack.hosts[h].url, 'POST', '/v1/wallets', { pinEnvelope }, token);
+      const out = await api(stack.hosts[h].url, 'POST', '/v1/wallets', { pinEnvelope }, user.token);
       createMs.push(performance.now() - t);
       if (out.status !== 201) throw new Error(`create: ${out.status} ${JSON.stringify(out.body)}`);
-      wallets.push({ walletId: out.body.walletId, address: out.body.accounts[0].address });
+      wallets.push({ walletId: out.body.walletId, address: out.body.accounts[0].address, ...user });
     }
     const message = 'bench';
     const digest = personalMessageDigest(message);
@@ -317,7 +572,7 @@ async function oneRun(index) {
       message,
       pinEnvelope: sealPinEnvelope(keys[h], {
         purpose: 'sign',
-        sub,
+        sub: w.sub,
         walletId: w.walletId,
         network: 'evm',
         kind: 'evm-message',
@@ -329,92 +584,79 @@ async function oneRun(index) {
     // A pool of envelopes per wallet and host, sealed before the load starts: the load generator's own
     // HPKE must not take the cores the enclave is measured on (one envelope is used once).
     const pool = new Map();
-    for (const w of wallets)
+    const fill = (w, count) => {
       for (let h = 0; h < stack.hosts.length; h++)
         pool.set(
           `${w.walletId}/${h}`,
-          Array.from({ length: Math.ceil((SECONDS * 60) / CLIENTS) + 4 }, () => signBody(w, h)),
+          Array.from({ length: count }, () => signBody(w, h)),
         );
+    };
+    // Enough for the ceiling's rate with room to spare (the distinct wallets), and for the one-wallet run, where
+    // concurrent signatures with one PIN share one guess (one Argon2id): many more requests per second.
+    const ceilingRate = ceilingBefore.perSecond;
+    // (The SDK seals with X25519 in JavaScript, a few ms each: a pool that runs dry is refilled on the fly, on the
+    // load generator's cores, and counted.)
+    for (const w of wallets.slice(1)) fill(w, Math.ceil((SECONDS * ceilingRate * 1.3) / CLIENTS) + 4);
+    fill(wallets[0], Math.min(ONE_WALLET_MAX, Math.ceil(SECONDS * ceilingRate * 2.5) + 40));
+    let sealedDuringLoad = 0;
+    let networkRetries = 0;
     const sign = async (w, n) => {
       const h = n % stack.hosts.length;
-      const body = pool.get(`${w.walletId}/${h}`).pop() ?? signBody(w, h);
-      const t = performance.now();
-      const res = await fetch(`${stack.hosts[h].url}/v1/wallets/${w.walletId}/sign`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(body),
-      });
-      await res.arrayBuffer();
-      return { ms: performance.now() - t, ok: res.status === 200, status: res.status };
+      for (let attempt = 1; ; attempt++) {
+        const body = pool.get(`${w.walletId}/${h}`).pop() ?? (sealedDuringLoad++, signBody(w, h));
+        const t = performance.now();
+        try {
+          const res = await fetch(`${stack.hosts[h].url}/v1/wallets/${w.walletId}/sign`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${w.token}` },
+            body: JSON.stringify(body),
+          });
+          await res.arrayBuffer();
+          return { ms: performance.now() - t, ok: res.status === 200, status: res.status };
+        } catch (err) {
+          // A kept-alive connection the host closed as the client reused it (its keep-alive timeout, a busy machine's
+          // late timers): tried once more with a fresh envelope, and counted; a second failure is an error.
+          if (attempt >= 2) return { ms: performance.now() - t, ok: false, status: `network: ${err.cause?.code ?? err.message}` };
+          networkRetries++;
+        }
+      }
     };
     // Warm-up (connections, JIT, caches).
-    for (let i = 0; i < 5; i++) await sign(wallets[0], i);
-    // One client.
-    // One client; the phase sums of /metrics before and after give the breakdown per signature (one pair: host 0).
+    for (let i = 0; i < 5; i++) await sign(wallets[1], i);
+    // One client; the phase sums of /metrics before and after give the breakdown per signature (one pair: host 0),
+    // and the enclave's threads' CPU the split into Argon2id (the pool) and the rest.
     const one = [];
     const before = await phaseSums(stack.hosts[0].url);
-    for (let i = 0; i < 30; i++) one.push((await sign(wallets[0], i * stack.hosts.length)).ms);
+    const oneThreads0 = threadSeconds(stack.enclaves[0].child.pid);
+    for (let i = 0; i < 30; i++) one.push((await sign(wallets[1], i * stack.hosts.length)).ms);
+    await sleep(50); // the last guard clear runs after the answer
+    const oneThreads1 = threadSeconds(stack.enclaves[0].child.pid);
     const after = await phaseSums(stack.hosts[0].url);
     const breakdown = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - (before[k] ?? 0)) / one.length]));
-    // 32 clients for SECONDS, /healthz probed throughout.
-    const lat = [];
-    const errors = {};
-    // /healthz is probed from a process of its own: what is measured is the host, not this load generator's event loop.
-    // A bare node:http server, probed the same way at the same time, gives the floor these cores allow.
-    const floorPort = await freePort();
-    const floor = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), '--serve', String(floorPort)], { stdio: 'ignore' });
-    floor.role = 'prober';
-    await waitFor(`http://127.0.0.1:${floorPort}`);
-    const bareUrl = `http://127.0.0.1:${floorPort}`;
-    const prober = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), '50', stack.hosts[0].url, bareUrl], { stdio: ['pipe', 'pipe', 'inherit'] });
-    prober.role = 'prober';
-    let probed = '';
-    prober.stdout.on('data', (d) => (probed += d));
-    const proberDone = new Promise((r) => prober.once('exit', r));
-    stack.children.push(floor, prober);
-    const end = performance.now() + SECONDS * 1000;
-    const cpu0 = cpuByRole(stack.children);
-    const mem0 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
-    const t0 = performance.now();
-    let n = 0;
-    await Promise.all(
-      wallets.map(async (w) => {
-        while (performance.now() < end) {
-          const r = await sign(w, n++);
-          if (r.ok) lat.push(r.ms);
-          else errors[r.status] = (errors[r.status] ?? 0) + 1;
-        }
-      }),
-    );
-    const wall = (performance.now() - t0) / 1000;
-    const cpu1 = cpuByRole(stack.children);
-    const mem1 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
-    const enclaveCpu = {
-      minorFaultsPerSign: mem1.reduce((a, m, i) => a + m.minorFaults - mem0[i].minorFaults, 0) / Math.max(1, lat.length),
-      systemMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.systemSeconds - mem0[i].systemSeconds, 0)) / Math.max(1, lat.length),
-      mainThreadMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.mainSeconds - mem0[i].mainSeconds, 0)) / Math.max(1, lat.length),
-      otherThreadsMsPerSign: (1000 * mem1.reduce((a, m, i) => a + m.otherSeconds - mem0[i].otherSeconds, 0)) / Math.max(1, lat.length),
-    };
-    // CPU milliseconds per signature by process, and the cores' time nobody used.
-    const cpuPerSign = Object.fromEntries(Object.keys(cpu1).map((k) => [k, ((cpu1[k] - (cpu0[k] ?? 0)) * 1000) / Math.max(1, lat.length)]));
-    cpuPerSign.idle = Math.max(0, (wall * availableParallelism() * 1000) / Math.max(1, lat.length) - Object.values(cpuPerSign).reduce((a, b) => a + b, 0));
-    prober.stdin.end('stop\n');
-    await proberDone;
-    floor.kill();
-    stack.children.splice(stack.children.indexOf(floor), 2);
-    const { [stack.hosts[0].url]: health, [bareUrl]: bare } = JSON.parse(probed);
+    const oneSplit = threadSplit(stack.enclaves[0].child.pid, oneThreads0, oneThreads1, ENCLAVE_CORES);
+    const oneCpu = { mainMs: (1000 * oneSplit.main) / one.length, poolMs: (1000 * oneSplit.pool) / one.length, restMs: (1000 * oneSplit.rest) / one.length };
+    // 32 clients, each its own wallet, /healthz probed throughout.
+    sealedDuringLoad = 0;
+    const sign32 = await loadRun(stack, { walletOf: (i) => wallets[i + 1], sign, probe: true });
+    sign32.sealedDuringLoad = sealedDuringLoad;
+    // 32 clients, one wallet, the right PIN (issue 24 §3: the guard's concurrency must not cost throughput).
+    sealedDuringLoad = 0;
+    const oneWallet = await loadRun(stack, { walletOf: () => wallets[0], sign, probe: false, maxRequests: ONE_WALLET_MAX });
+    oneWallet.sealedDuringLoad = sealedDuringLoad;
+    const loadAfterLoad = loadavg();
     // PIN change, reported.
     const changeMs = [];
     for (let i = 0; i < 5; i++) {
-      const w = wallets[i];
+      const w = wallets[i + 1];
       const h = 0;
       const pinEnvelope = sealPinEnvelope(keys[h], { purpose: 'change-pin', sub, walletId: w.walletId, pin: PIN, newPin: PIN });
       const t = performance.now();
       const out = await api(stack.hosts[h].url, 'POST', `/v1/wallets/${w.walletId}/pin`, { pinEnvelope }, token);
       changeMs.push(performance.now() - t);
-      if (out.status !== 204) throw new Error(`change PIN: ${out.status}`);
+      if (out.status !== 204) throw new Error(`change PIN: ${out.status} ${JSON.stringify(out.body)}`);
     }
-    const recovery = await recoveryVsSign(stack.hosts[0].url, keys[0], token, sub, signBody);
+    const recoveryUser = RESETS > 0 ? await newUser('recovery') : undefined;
+    const recovery = RESETS > 0 ? await recoveryVsSign(stack.hosts[0].url, keys[0], recoveryUser.token, recoveryUser.sub, signBody) : undefined;
     const rss = stack.enclaves.map((e) => {
       const status = readFileSync(`/proc/${e.child.pid}/status`, 'utf8');
       const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
@@ -431,82 +673,356 @@ async function oneRun(index) {
       await fetch(`${stack.hosts[0].url}/readyz`).then((r) => r.arrayBuffer());
       ready.push(performance.now() - t);
     }
-    const throughput = lat.length / wall;
-    return {
-      ceiling,
-      sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceiling.singleP50Ms },
-      cpuPerSign,
-      enclaveCpu,
-      sign32: { n: lat.length, p50: median(lat), p99: quantile(lat, 0.99), perSecond: throughput, ratioToCeiling: throughput / ceiling.perSecond, errors },
-      healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length },
-      bareServerUnderLoad: { p50: median(bare), p99: quantile(bare, 0.99), n: bare.length },
+    // ── Extra sections ───────────────────────────────────────────────────────────────────────────────────────
+    // Another area's benchmark runs here, on this run's stack: a module scripts/bench-<name>.mjs that exports
+    // `bench(context)` (or a default function) resolving to { rows: [[label, value, target?], …], json? }; its rows
+    // are printed (medians are the module's business) under its name, its json kept in the report.
+    // scripts/bench-passkeys.mjs (issue 21) exports benchPasskeys({ url, enclavePid, enclaveKey, token, sub, wallets, pin,
+    // seconds }) instead: it runs on CLIENTS wallets of a user of its own (one user's live envelopes are capped). A
+    // section that fails prints its error; the rest of the report stands.
+    const extra = {};
+    for (const name of EXTRA_SECTIONS) {
+      try {
+        const mod = await import(`./bench-${name}.mjs`);
+        if (typeof mod.benchPasskeys === 'function') {
+          const user = await newUser(name);
+          const mine = [];
+          for (let i = 0; i < CLIENTS; i++) {
+            const out = await api(
+              stack.hosts[0].url,
+              'POST',
+              '/v1/wallets',
+              { pinEnvelope: sealPinEnvelope(keys[0], { purpose: 'create-wallet', sub: user.sub, pin: PIN }) },
+              user.token,
+            );
+            if (out.status !== 201) throw new Error(`create: ${out.status} ${JSON.stringify(out.body)}`);
+            mine.push({ walletId: out.body.walletId, address: out.body.accounts[0].address });
+          }
+          const pk = await mod.benchPasskeys({
+            url: stack.hosts[0].url,
+            enclavePid: stack.enclaves[0].child.pid,
+            enclaveKey: keys[0],
+            token: user.token,
+            sub: user.sub,
+            wallets: mine,
+            pin: PIN,
+            seconds: SECONDS,
+          });
+          const errs = Object.entries(pk.sign32.errors);
+          const f1 = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+          extra[name] = {
+            rows: [
+              ['add a passkey (with the PIN), p50', `${f1(pk.addP50)} ms`],
+              ['passkey signature, 1 client, p50', `${f1(pk.sign1.p50)} ms`],
+              [
+                `passkey signatures, ${pk.sign32.clients} clients`,
+                `${f1(pk.sign32.perSecond)} /s`,
+                `${f1(pk.sign32.perSecond / ceilingBefore.perSecond, 1)} × the Argon2id ceiling`,
+              ],
+              ['enclave CPU per passkey signature', `${f1(pk.enclaveCpuMsPerSign)} ms`],
+              ['Argon2id runs per passkey signature', f1(pk.argon2PerSign, 2), 'expected 0'],
+              ['errors', errs.length ? errs.map(([k, v]) => `${k}: ${v}`).join(', ') : 'none'],
+            ],
+            json: pk,
+          };
+        } else {
+          const bench = mod.bench ?? mod.default;
+          extra[name] = await bench({ stack, api, token, sub, keys, devRoot, seconds: SECONDS, clients: CLIENTS, split: SPLIT });
+        }
+      } catch (err) {
+        extra[name] = { rows: [['FAILED', String(err?.message ?? err).slice(0, 100)]], error: String(err?.stack ?? err) };
+      }
+    }
+    result = {
+      enclavePid: stack.enclaves[0].child.pid,
+      load: { before: loadBefore, afterLoad: loadAfterLoad },
+      affinity,
+      sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceilingBefore.singleP50Ms, enclaveCpu: oneCpu },
+      sign32,
+      oneWallet,
       create: { p50: median(createMs) },
       changePin: { p50: median(changeMs) },
       recovery,
       enclaveMemory: rss,
-      parts: { idleHealthzP50: median(idleHealth), readyzP50: median(ready), argon2P50: ceiling.singleP50Ms },
+      parts: { idleHealthzP50: median(idleHealth), readyzP50: median(ready), argon2P50: ceilingBefore.singleP50Ms },
       breakdown: { ...breakdown, 'client.total': one.reduce((a, b) => a + b, 0) / one.length },
+      networkRetries,
+      extra,
     };
   } finally {
     await stack.stop();
   }
+  // The ceiling again, after the load: the machine's other work moves it from minute to minute; the mean of the two
+  // readings is the run's reference.
+  const ceilingAfter = ceilingOfEnclaveCores();
+  const ceiling = {
+    cores: ceilingBefore.cores,
+    singleP50Ms: (ceilingBefore.singleP50Ms + ceilingAfter.singleP50Ms) / 2,
+    perSecond: (ceilingBefore.perSecond + ceilingAfter.perSecond) / 2,
+    cpuMsPerStretch: (ceilingBefore.cpuMsPerStretch + ceilingAfter.cpuMsPerStretch) / 2,
+    before: ceilingBefore,
+    after: ceilingAfter,
+  };
+  result.load.after = loadavg();
+  if (PROFILE) {
+    // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
+    const dir = profileDir;
+    const file = readdirSync(dir).find((f) => f.includes(`.${result.enclavePid}.`));
+    if (file) {
+      const micros = summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), result.sign32.window.fromMicros, result.sign32.window.toMicros);
+      // A profile's samples are wall-clock intervals: on a core the thread shares (with the pool's Argon2id, with
+      // other processes) they overstate its CPU. Their shares are what counts: scaled to the main thread's CPU (/proc).
+      delete micros['(idle)'];
+      const total = Object.values(micros).reduce((a, b) => a + b, 0);
+      result.sign32.mainByPart = Object.fromEntries(Object.entries(micros).map(([k, us]) => [k, (us / total) * result.sign32.enclaveThreads.mainMs]));
+      result.profile = join(dir, file);
+    }
+  }
+  result.ceiling = ceiling;
+  result.sign1.overArgon2Ms = result.sign1.p50 - ceiling.singleP50Ms;
+  result.sign32.ratioToCeiling = result.sign32.perSecond / ceiling.perSecond;
+  result.oneWallet.ratioToCeiling = result.oneWallet.perSecond / ceiling.perSecond;
+  return result;
 }
 
 const results = [];
 for (let i = 0; i < RUNS; i++) {
-  process.stderr.write(`run ${i + 1}/${RUNS}…\n`);
+  process.stderr.write(`run ${i + 1}/${RUNS}… (load average ${loadavg()})\n`);
   results.push(await oneRun(i));
 }
 const med = (f) => median(results.map(f));
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
-const cores = availableParallelism();
-/** One Argon2id's share of the cores in run `r`, ms: what a signature must cost at the ceiling. */
-const argon2Share = (r) => (1000 * cores) / r.ceiling.perSecond;
-const row = (name, value, target = '') => console.log(`${name.padEnd(46)} ${String(value).padStart(14)}   ${target}`);
+/** One Argon2id's share of the enclave's cores in run `r`, ms: what a signature must cost at the ceiling. */
+const argon2Share = (r) => (1000 * ENCLAVE_CORES) / r.ceiling.perSecond;
+/** The enclave's CPU per signature at 32 clients beyond that one Argon2id, as a fraction of it. */
+/**
+ * The CPU one Argon2id costs (ms), measured with the ceiling on the same cores. Not the wall-clock share above: where
+ * other work on the machine takes part of the enclave's cores, the wall-clock rate falls with it, the CPU much less.
+ */
+const argon2Cpu = (r) => r.ceiling.cpuMsPerStretch;
+/** The enclave's CPU per signature at 32 clients beyond one Argon2id's CPU, as a fraction of it. */
+const beyondArgon2 = (r) => ((r.sign32.cpuPerSign.enclave ?? 0) - argon2Cpu(r)) / argon2Cpu(r);
+/** fmt(median over the runs of f) */
+const mf = (f, d = 1) => fmt(med(f), d);
+const row = (name, value, target = '') => console.log(`${name.padEnd(50)} ${String(value).padStart(16)}   ${target}`);
+const where = SPLIT
+  ? `split: enclave on core ${ENCLAVE_CPUS.join(',')}, everything else on core ${OTHER_CPUS.join(',')} (taskset)`
+  : `shared: every process on cores ${ALLOWED.join(',')}`;
 console.log(
-  `\nEnclave Wallet benchmark — ${cores} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ${RUNS} run(s), medians\n`,
+  `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ` +
+    `${RUNS} run(s) of ${SECONDS} s, medians\n${where}\n`,
 );
-row('Argon2id one (19 MiB, t=2, p=1), p50', `${fmt(med((r) => r.ceiling.singleP50Ms))} ms`);
-row('Argon2id ceiling, every core', `${fmt(med((r) => r.ceiling.perSecond))} /s`);
-row('sign, 1 client, p50', `${fmt(med((r) => r.sign1.p50))} ms`, `target ≤ one Argon2id + 3 ms (${fmt(med((r) => r.ceiling.singleP50Ms + 3))} ms)`);
-row('sign, 1 client, p99', `${fmt(med((r) => r.sign1.p99))} ms`);
-row(`sign, ${CLIENTS} clients, throughput`, `${fmt(med((r) => r.sign32.perSecond))} /s`);
+console.log(
+  'conditions (load average 1/5/15 min; other processes\u2019 CPU and the hypervisor\u2019s steal on each group of cores, during the 32-client load):',
+);
+results.forEach((r, i) => {
+  const groups = Object.entries(r.sign32.coreLoad)
+    .map(([k, g]) => `${k} cores busy ${fmt(100 * g.busy, 0)} %, others' ${fmt(100 * g.foreign, 0)} %, steal ${fmt(100 * g.steal, 0)} %`)
+    .join('; ');
+  console.log(`  run ${i + 1}: load ${r.load.before} → ${r.load.afterLoad} → ${r.load.after}; ${groups}`);
+});
+if (SPLIT) {
+  const r = results[0];
+  const enclaveAff = Object.entries(r.affinity)
+    .filter(([k]) => k.startsWith('enclave'))
+    .map(([, v]) => JSON.stringify(v));
+  const othersOnEnclaveCores = Object.entries(r.affinity).filter(
+    ([k, v]) => !k.startsWith('enclave') && Object.keys(v).some((list) => parseCpuList(list).some((c) => ENCLAVE_CPUS.includes(c))),
+  );
+  console.log(
+    `  affinity (run 1): enclave threads by allowed cores ${enclaveAff.join(' ')}; processes other than the enclave allowed on its cores: ${othersOnEnclaveCores.length ? othersOnEnclaveCores.map(([k]) => k).join(', ') : 'none'}`,
+  );
+}
+console.log('');
+const eCores = SPLIT ? `core ${ENCLAVE_CPUS.join(',')} (the enclave's)` : 'every core';
+row('Argon2id one (19 MiB, t=2, p=1), p50', `${fmt(med((r) => r.ceiling.singleP50Ms))} ms`, `on ${eCores}, mean of before and after`);
 row(
-  `sign, ${CLIENTS} clients, ratio to the ceiling`,
+  `Argon2id ceiling, ${eCores}`,
+  `${fmt(med((r) => r.ceiling.perSecond))} /s`,
+  results.map((r) => `${fmt(r.ceiling.before.perSecond)}→${fmt(r.ceiling.after.perSecond)}`).join(' '),
+);
+row('sign, 1 client, p50', `${fmt(med((r) => r.sign1.p50))} ms`);
+row('sign, 1 client, p99', `${fmt(med((r) => r.sign1.p99))} ms`);
+row(`sign, ${CLIENTS} clients (own wallets), throughput`, `${fmt(med((r) => r.sign32.perSecond))} /s`);
+row(
+  `  ratio to the ceiling`,
   fmt(
     med((r) => r.sign32.ratioToCeiling),
     2,
   ),
-  'target ≥ 0.90',
+  `runs: ${results.map((r) => fmt(r.sign32.ratioToCeiling, 2)).join(' ')}`,
 );
-row(`sign, ${CLIENTS} clients, p50 / p99`, `${fmt(med((r) => r.sign32.p50))} / ${fmt(med((r) => r.sign32.p99))} ms`);
+row(`  p50 / p99`, `${fmt(med((r) => r.sign32.p50))} / ${fmt(med((r) => r.sign32.p99))} ms`);
 row(
-  `sign, ${CLIENTS} clients, errors`,
-  results.map((r) => (Object.keys(r.sign32.errors).length ? JSON.stringify(r.sign32.errors) : 'none')).join(' '),
-  'target: none',
+  `  Argon2id runs per signature`,
+  fmt(
+    med((r) => r.sign32.argon2PerSign),
+    2,
+  ),
 );
-row('/healthz p99 while signing is saturated', `${fmt(med((r) => r.healthUnderLoad.p99))} ms`, 'target < 10 ms');
-row('  a bare node:http server at the same time, p99', `${fmt(med((r) => r.bareServerUnderLoad.p99))} ms`, 'the floor on these cores');
+row(
+  `  ratio from CPU: one Argon2id ÷ enclave CPU per signature`,
+  mf((r) => argon2Cpu(r) / (r.sign32.cpuPerSign.enclave ?? NaN), 2),
+  'the ratio with the enclave\u2019s cores to itself (others\u2019 use removed)',
+);
+row(`sign, ${CLIENTS} clients, ONE wallet (right PIN, ≤ ${ONE_WALLET_MAX}), throughput`, `${fmt(med((r) => r.oneWallet.perSecond))} /s`);
+row(
+  `  ratio to the ceiling`,
+  fmt(
+    med((r) => r.oneWallet.ratioToCeiling),
+    2,
+  ),
+  `runs: ${results.map((r) => fmt(r.oneWallet.ratioToCeiling, 2)).join(' ')}`,
+);
+row(`  p50 / p99`, `${fmt(med((r) => r.oneWallet.p50))} / ${fmt(med((r) => r.oneWallet.p99))} ms`);
+row(
+  `  Argon2id runs per signature`,
+  fmt(
+    med((r) => r.oneWallet.argon2PerSign),
+    2,
+  ),
+  'concurrent signatures with one PIN share a guess',
+);
+row(
+  `  envelopes sealed during the load (pool dry)`,
+  results.map((r) => r.oneWallet.sealedDuringLoad).join(' '),
+  'the load generator\u2019s X25519 then limits the rate',
+);
+row(
+  'requests retried after a closed kept-alive connection',
+  results.map((r) => r.networkRetries).join(' '),
+  'a fresh envelope, once; a second failure counts as an error',
+);
+row(`/healthz p99 under the ${CLIENTS}-client load`, `${fmt(med((r) => r.sign32.healthUnderLoad.p99))} ms`);
+row('  a bare node:http server at the same time, p99', `${fmt(med((r) => r.sign32.bareServerUnderLoad.p99))} ms`, 'the floor on these cores');
 row('create wallet, p50', `${fmt(med((r) => r.create.p50))} ms`);
 row('change PIN, p50', `${fmt(med((r) => r.changePin.p50))} ms`);
-row(`PIN reset with the recovery code, p50 (${RESETS})`, `${fmt(med((r) => r.recovery.resetP50))} ms`, 'sequential, one wallet');
-row('  a signature on that wallet, p50', `${fmt(med((r) => r.recovery.signP50))} ms`, 'alternating with the resets');
-row(
-  '  Argon2id per reset / per signature',
-  `${fmt(
-    med((r) => r.recovery.argon2PerReset),
-    2,
-  )} / ${fmt(
-    med((r) => r.recovery.argon2PerSign),
-    2,
-  )}`,
-  'target 1 / 1: the new PIN, none for the code',
-);
+if (RESETS > 0) {
+  row(`PIN reset with the recovery code, p50 (${RESETS})`, `${fmt(med((r) => r.recovery.resetP50))} ms`, 'sequential, one wallet');
+  row('  a signature on that wallet, p50', `${fmt(med((r) => r.recovery.signP50))} ms`, 'alternating with the resets');
+  row(
+    '  Argon2id per reset / per signature',
+    `${fmt(
+      med((r) => r.recovery.argon2PerReset),
+      2,
+    )} / ${fmt(
+      med((r) => r.recovery.argon2PerSign),
+      2,
+    )}`,
+    'expected 1 / 1: the new PIN, none for the code',
+  );
+}
+const RSS_BUDGET = 19 * ENCLAVE_CORES + 128;
 row(
   'enclave RSS after load (peak)',
-  results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)}) MiB`).join(', ')).join(' | '),
-  `target ≤ 19 MiB × ${cores} + 128 MiB = ${19 * cores + 128} MiB`,
+  results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)})`).join(', ')).join(' | ') + ' MiB',
+  `budget 19 MiB × ${ENCLAVE_CORES} core(s) + 128 MiB = ${RSS_BUDGET} MiB`,
 );
+
+console.log(`\nthe enclave's CPU per signature (ms), Argon2id and everything else:`);
+row('  Argon2id alone: CPU of one stretch', `${mf(argon2Cpu)} ms`, 'measured with the ceiling, same cores');
+row('  Argon2id alone: the cores\u2019 time per stretch', `${mf(argon2Share)} ms`, 'enclave cores ÷ ceiling (above the CPU when others share the cores)');
+row(
+  `  at ${CLIENTS} clients: enclave, all threads`,
+  `${fmt(
+    med((r) => r.sign32.cpuPerSign.enclave ?? 0),
+    1,
+  )} ms`,
+);
+row(
+  '    thread pool (Argon2id) / main thread / V8 helpers',
+  `${fmt(
+    med((r) => r.sign32.enclaveThreads.poolMs),
+    1,
+  )} / ${fmt(
+    med((r) => r.sign32.enclaveThreads.mainMs),
+    1,
+  )} / ${fmt(
+    med((r) => r.sign32.enclaveThreads.restMs),
+    1,
+  )}`,
+);
+row(
+  '    beyond one Argon2id (CPU)',
+  `${fmt(
+    med((r) => (r.sign32.cpuPerSign.enclave ?? 0) - argon2Cpu(r)),
+    1,
+  )} ms = ${fmt(100 * med(beyondArgon2), 0)} %`,
+  `runs: ${results.map((r) => `${fmt(100 * beyondArgon2(r), 0)} %`).join(' ')}`,
+);
+row(
+  '    of which the stretch itself running slower',
+  `${fmt(
+    med((r) => r.sign32.enclaveThreads.poolMs / r.sign32.argon2PerSign - argon2Cpu(r)),
+    1,
+  )} ms`,
+  'pool CPU per Argon2id − Argon2id alone',
+);
+// At 1 client, sequential: the main thread's synchronous phases are CPU (their wall time); what is left on the main
+// thread is the asynchronous work (two guard round trips with their SigV4 signing and JSON, the data key, the RPC
+// framing and protobuf on both sides of the request, the scheduling of all of it, GC).
+const mainBy = (r) => {
+  const b = r.breakdown;
+  const sync = (b['enclave.envelope'] ?? 0) + (b['enclave.seed'] ?? 0) + (b['enclave.sign'] ?? 0);
+  return { sync, rest: r.sign1.enclaveCpu.mainMs - sync };
+};
+row(
+  '  at 1 client: enclave, all threads',
+  `${fmt(
+    med((r) => r.sign1.enclaveCpu.mainMs + r.sign1.enclaveCpu.poolMs + r.sign1.enclaveCpu.restMs),
+    1,
+  )} ms`,
+);
+row(
+  '    thread pool (Argon2id)',
+  `${fmt(
+    med((r) => r.sign1.enclaveCpu.poolMs),
+    1,
+  )} ms`,
+);
+row(
+  '    main thread',
+  `${fmt(
+    med((r) => r.sign1.enclaveCpu.mainMs),
+    2,
+  )} ms`,
+  'by phase:',
+);
+for (const [key, label] of [
+  ['enclave.envelope', 'PIN envelope (HPKE) and its checks'],
+  ['enclave.seed', 'seed and key derivation'],
+  ['enclave.sign', 'the signature'],
+])
+  row(
+    `      ${label}`,
+    `${fmt(
+      med((r) => r.breakdown[key] ?? 0),
+      2,
+    )} ms`,
+  );
+row(
+  '      the rest: guard round trips, RPC, protobuf, GC',
+  `${fmt(
+    med((r) => mainBy(r).rest),
+    2,
+  )} ms`,
+  'asynchronous work; `--profile` splits it',
+);
+row(
+  '    V8 helpers (GC, compilers)',
+  `${fmt(
+    med((r) => r.sign1.enclaveCpu.restMs),
+    2,
+  )} ms`,
+);
+if (PROFILE) {
+  console.log(
+    `  at ${CLIENTS} clients, the main thread by part (--profile: V8 CPU profile of the enclave, run 1, ms per signature, the profile's shares of the main thread's CPU):`,
+  );
+  const parts = results[0].sign32.mainByPart ?? {};
+  for (const [part, ms] of Object.entries(parts).sort((a, b) => b[1] - a[1])) row(`      ${part}`.slice(0, 50), `${fmt(ms, 2)} ms`);
+}
+
 console.log('\nwhere the time of one signature goes (1 client, mean ms per signature; enclave phases overlap where marked):');
 const PHASES = [
   ['client.total', 'total, as the client saw it'],
@@ -534,70 +1050,48 @@ for (const [key, label] of PHASES)
   );
 console.log(`\nCPU per signature at ${CLIENTS} clients, by process (ms; the cores' whole time divided by signatures):`);
 const ROLES = [
-  ['enclave', 'enclave (Argon2id is one stretch of the ceiling)'],
+  ['enclave', 'enclave'],
   ['host', 'host'],
   ['dynamo', 'dynalite (stand-in for DynamoDB)'],
   ['kms', 'local KMS (stand-in)'],
   ['oidc', 'dev issuer (stand-in)'],
   ['bench', 'this load generator'],
   ['prober', 'the /healthz probes and the bare server'],
-  ['idle', 'idle'],
+  ['idle', 'idle (or used by other processes)'],
 ];
 for (const [key, label] of ROLES)
   row(
     `  ${label}`,
     `${fmt(
-      med((r) => r.cpuPerSign[key] ?? 0),
+      med((r) => r.sign32.cpuPerSign[key] ?? 0),
       1,
     )} ms`,
   );
-row('  Argon2id alone (cores ÷ ceiling)', `${fmt(med(argon2Share), 1)} ms`);
-row(
-  '  enclave: main thread (JavaScript) / other threads (Argon2id, GC)',
-  `${fmt(
-    med((r) => r.enclaveCpu.mainThreadMsPerSign),
-    1,
-  )} / ${fmt(
-    med((r) => r.enclaveCpu.otherThreadsMsPerSign),
-    1,
-  )} ms`,
-  'Argon2id alone costs the line above',
-);
 row(
   '  enclave: minor page faults / system CPU per signature',
   `${fmt(
-    med((r) => r.enclaveCpu.minorFaultsPerSign),
+    med((r) => r.sign32.enclaveCpu.minorFaultsPerSign),
     0,
   )} / ${fmt(
-    med((r) => r.enclaveCpu.systemMsPerSign),
+    med((r) => r.sign32.enclaveCpu.systemMsPerSign),
     1,
   )} ms`,
 );
-row(
-  'ratio if the stand-ins and load generator ran elsewhere',
-  fmt(
-    med((r) => argon2Share(r) / ((r.cpuPerSign.enclave ?? 0) + (r.cpuPerSign.host ?? 0) + (r.cpuPerSign.idle ?? 0))),
-    2,
-  ),
-  'an estimate: CPU-bound, idle kept',
-);
-// The same run's reference for the ratio target: with an enclave that cost nothing but its Argon2id, the
-// processes that share these cores (host, stand-ins, load generator, probes) still take theirs; idle time is
-// not counted against it.
-row(
-  'best ratio on these cores with an enclave costing only Argon2id',
-  fmt(
-    med((r) => {
-      const argon2 = argon2Share(r);
-      const others = Object.entries(r.cpuPerSign)
-        .filter(([k]) => k !== 'enclave' && k !== 'idle')
-        .reduce((a, [, v]) => a + v, 0);
-      return argon2 / (argon2 + others);
-    }),
-    2,
-  ),
-  'the ceiling this machine allows the target',
-);
+if (!SPLIT)
+  row(
+    'best ratio on these cores with an enclave costing only Argon2id',
+    fmt(
+      med((r) => {
+        const argon2 = argon2Share(r);
+        const others = Object.entries(r.sign32.cpuPerSign)
+          .filter(([k]) => k !== 'enclave' && k !== 'idle')
+          .reduce((a, [, v]) => a + v, 0);
+        return argon2 / (argon2 + others);
+      }),
+      2,
+    ),
+    'shared cores: the others take their share',
+  );
 console.log('\nthe parts alone (p50):');
 row(
   '  HTTP + host, idle /healthz',
@@ -627,9 +1121,74 @@ row(
     1,
   )} ms`,
 );
+
+// Extra sections (other areas' benchmarks, see oneRun): the first run's rows.
+for (const name of EXTRA_SECTIONS) {
+  console.log(`\n${name} (scripts/bench-${name}.mjs, run 1):`);
+  for (const [label, value, target] of results[0].extra[name]?.rows ?? []) row(`  ${label}`, value, target ?? '');
+}
+
+// The targets of issue 24, on the medians of the runs.
+const errorsOf = (k) => results.reduce((a, r) => a + Object.values(r[k].errors).reduce((x, y) => x + y, 0), 0);
+const targets = [
+  [
+    `throughput at ${CLIENTS} clients ≥ 0.90 × the enclave cores' ceiling`,
+    med((r) => r.sign32.ratioToCeiling) >= 0.9,
+    `${mf((r) => r.sign32.ratioToCeiling, 2)} (from CPU ${mf((r) => argon2Cpu(r) / (r.sign32.cpuPerSign.enclave ?? NaN), 2)})`,
+  ],
+  ['enclave CPU per signature beyond Argon2id ≤ 10 % of one', med(beyondArgon2) <= 0.1, `${fmt(100 * med(beyondArgon2), 0)} %`],
+  [
+    'p50 at 1 client ≤ Argon2id + 3 ms',
+    med((r) => r.sign1.overArgon2Ms) <= 3,
+    `${fmt(med((r) => r.sign1.p50))} ms = Argon2id + ${fmt(med((r) => r.sign1.overArgon2Ms))}`,
+  ],
+  [
+    '/healthz p99 under load ≤ 1.2 × the bare server\u2019s',
+    med((r) => r.sign32.healthUnderLoad.p99 / r.sign32.bareServerUnderLoad.p99) <= 1.2,
+    `× ${fmt(
+      med((r) => r.sign32.healthUnderLoad.p99 / r.sign32.bareServerUnderLoad.p99),
+      2,
+    )}`,
+  ],
+  [
+    `0 errors (${CLIENTS} wallets and one wallet, every run)`,
+    errorsOf('sign32') + errorsOf('oneWallet') === 0,
+    `${errorsOf('sign32')} + ${errorsOf('oneWallet')}`,
+  ],
+  [
+    `one wallet, ${CLIENTS} clients ≥ 0.90 × the ceiling (the guard costs no throughput)`,
+    med((r) => r.oneWallet.ratioToCeiling) >= 0.9,
+    fmt(
+      med((r) => r.oneWallet.ratioToCeiling),
+      2,
+    ),
+  ],
+  [
+    `enclave RSS after load ≤ ${RSS_BUDGET} MiB`,
+    results.every((r) => r.enclaveMemory.every((m) => m.rssMiB <= RSS_BUDGET)),
+    `${fmt(Math.max(...results.flatMap((r) => r.enclaveMemory.map((m) => m.rssMiB))), 0)} MiB at most`,
+  ],
+];
+console.log(`\ntargets (issue 24; ${SPLIT ? 'measured in the split' : 'SHARED cores: the targets are set for the split'}, medians of ${RUNS} run(s)):`);
+for (const [name, ok, value] of targets) row(`  ${ok ? 'pass' : 'FAIL'}  ${name}`.slice(0, 90), value);
 mkdirSync('.data/bench', { recursive: true });
 writeFileSync(
   '.data/bench/report.json',
-  JSON.stringify({ date: new Date().toISOString(), cores, cpu: cpus()[0]?.model, node: process.version, pairs: PAIRS, runs: results }, null, 2),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      cores: ALLOWED.length,
+      split: SPLIT ? { enclave: ENCLAVE_CPUS, others: OTHER_CPUS } : false,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      pairs: PAIRS,
+      seconds: SECONDS,
+      targets: targets.map(([name, ok, value]) => ({ name, ok, value })),
+      runs: results,
+    },
+    null,
+    2,
+  ),
 );
 console.log('\nJSON: .data/bench/report.json');
+if (flag('strict') && targets.some(([, ok]) => !ok)) process.exitCode = 1;

@@ -12,7 +12,7 @@
 // (scripts/reaper.mjs) stops the children if the launcher dies without doing
 // so itself (SIGKILL); run by npm, the launcher also stops when npm goes.
 // Run after `npm run build` (npm start does both).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -54,6 +54,28 @@ env.DYNAMODB_DATA_DIR ??= join(dataDir, 'dynamodb');
 env.DEV_ISSUER_DATA_DIR ??= join(dataDir, 'dev-oidc');
 env.LOCAL_SOLANA_DATA_DIR ??= join(dataDir, 'solana');
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+// ENCLAVE_CPUS (e.g. `1`): the split `npm run bench` measures (docs/performance.md), as on Nitro where the enclave has
+// vCPUs of its own: the enclave process, every thread of it, on those cores (taskset), the launcher and every other
+// process on the rest.
+const enclaveCpus = env.ENCLAVE_CPUS;
+if (enclaveCpus) {
+  const cpuList = (text) =>
+    text
+      .trim()
+      .split(',')
+      .flatMap((part) => {
+        const [a, b = a] = part.split('-').map(Number);
+        return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+      });
+  const allowed = cpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  const mine = cpuList(enclaveCpus);
+  const others = allowed.filter((c) => !mine.includes(c));
+  if (!mine.length || mine.some((c) => !allowed.includes(c)) || !others.length) {
+    console.error(`ENCLAVE_CPUS=${enclaveCpus}: name cores among ${allowed.join(',')} and leave at least one to the other processes`);
+    process.exit(1);
+  }
+  execFileSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { stdio: 'ignore' });
+}
 
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
 function log(level, event, fields = {}) {
@@ -368,7 +390,12 @@ try {
   while (!existsSync(keyFile)) await new Promise((r) => setTimeout(r, 50));
   const { arn } = JSON.parse(readFileSync(keyFile, 'utf8'));
 
-  run('enclave', 'enclave/dist/main.cjs', { restart: true, extraEnv: { ...ENCLAVE_PROCESS_ENV } });
+  run('enclave', 'enclave/dist/main.cjs', {
+    restart: true,
+    extraEnv: { ...ENCLAVE_PROCESS_ENV },
+    // taskset sets the affinity and execs node: the pid is node's, and every thread it starts inherits the cores.
+    ...(enclaveCpus ? { command: 'taskset', args: ['-c', enclaveCpus, process.execPath, join(root, 'enclave/dist/main.cjs')] } : {}),
+  });
   await waitForPort(enclavePort, 'the enclave');
 
   await waitForPort(dynamoPort, 'the DynamoDB-compatible store');

@@ -13,8 +13,9 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { decodeBlob, decodeWalletSecret, encodeWalletSecret } from '../src/sealing/blob.js';
 import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
-import { ARGON2_POLICY, StretchQueue, stretchPin } from '../src/sealing/kdf.js';
+import { ARGON2_POLICY, StretchQueue, stretchConcurrency, stretchPin } from '../src/sealing/kdf.js';
 import dynalite from 'dynalite';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { ensureGuardTable } from '@enclave-wallet/devtools';
@@ -123,6 +124,64 @@ describe('Argon2id', () => {
     expect(order).toEqual([0, 1, 2, 3, 4]);
     expect(peak).toBe(2);
     expect(q.depth).toEqual({ running: 0, waiting: 0 });
+  });
+
+  test('the stretch queue follows a limit that changes (the process moved to fewer or more cores), in arrival order', async () => {
+    let limit = 2;
+    const q = new StretchQueue(() => limit, 10);
+    let running = 0;
+    const peaks: number[] = [];
+    const order: number[] = [];
+    const gates = new Map<number, () => void>();
+    const task = (i: number) => () =>
+      new Promise<number>((resolve) => {
+        running++;
+        peaks.push(running);
+        order.push(i);
+        gates.set(i, () => {
+          running--;
+          resolve(i);
+        });
+      });
+    const tick = () => new Promise((r) => setImmediate(r));
+    const all = [0, 1, 2, 3, 4, 5].map((i) => q.run(task(i)));
+    await tick();
+    expect(q.depth).toEqual({ running: 2, waiting: 4 });
+    limit = 1; // taskset -p moved the enclave to one core
+    gates.get(0)!();
+    await tick();
+    expect(q.depth).toEqual({ running: 1, waiting: 4 }); // 1 still runs; nothing new starts
+    gates.get(1)!();
+    await tick();
+    expect(q.depth).toEqual({ running: 1, waiting: 3 });
+    expect(order).toEqual([0, 1, 2]);
+    limit = 3; // and back to more cores: the next finish starts as many as fit
+    gates.get(2)!();
+    await tick();
+    expect(q.depth).toEqual({ running: 3, waiting: 0 });
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+    // Risen while some wait and none finishes: the next arrival starts the oldest first, itself if it fits.
+    limit = 1;
+    const more = [6, 7, 8].map((i) => q.run(task(i)));
+    await tick();
+    expect(q.depth).toEqual({ running: 3, waiting: 3 });
+    limit = 5;
+    const last = q.run(task(9));
+    await tick();
+    expect(q.depth).toEqual({ running: 5, waiting: 2 });
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const i of [3, 4, 5, 6, 7]) gates.get(i)!();
+    await tick();
+    for (const i of [8, 9]) gates.get(i)!();
+    expect(await Promise.all([...all, ...more, last])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Math.max(...peaks)).toBe(5);
+    expect(q.depth).toEqual({ running: 0, waiting: 0 });
+  });
+
+  test('by default the queue admits min(libuv pool threads, the cores this process may run on now)', () => {
+    expect(new StretchQueue().concurrency).toBe(stretchConcurrency());
+    expect(stretchConcurrency()).toBe(Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism())));
   });
 
   test('the compiled cost is at least 19 MiB and t=2', () => {

@@ -3,8 +3,10 @@
  * byte-for-byte as viem signs them, recovered senders, EIP-191, EIP-712 with
  * the EIP's own example), @solana/kit and @noble/curves for Solana.
  */
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import {
@@ -172,6 +174,34 @@ describe('EIP-191', () => {
     const other = Uint8Array.from(good);
     other[40]! ^= 1;
     expect(() => selfCheck(other, digest, key)).toThrow();
+  });
+
+  test('selfCheck (native, from the key) agrees with recovering the public key (noble): every signature passes, every flipped bit fails', () => {
+    for (let i = 0; i < 16; i++) {
+      const k = secp256k1.utils.randomSecretKey();
+      const d = randomBytes(32);
+      const good = signDigest(d, k);
+      // The independent check: noble recovers the signer's public key from the signature.
+      const recovered = secp256k1.Signature.fromBytes(good.subarray(0, 64), 'compact')
+        .addRecoveryBit(good[64]! - 27)
+        .recoverPublicKey(d);
+      expect(Buffer.from(recovered.toBytes(true))).toEqual(Buffer.from(secp256k1.getPublicKey(k, true)));
+      expect(() => selfCheck(good, d, k)).not.toThrow();
+      for (const at of [0, 17, 31, 32, 50, 63]) {
+        const bad = Uint8Array.from(good);
+        bad[at]! ^= 1 << (i % 8);
+        expect(() => selfCheck(bad, d, k)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+      }
+      const otherDigest = Uint8Array.from(d);
+      otherDigest[3]! ^= 0x80;
+      expect(() => selfCheck(good, otherDigest, k)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+      expect(() => selfCheck(good, d, secp256k1.utils.randomSecretKey())).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+      for (const v of [0, 26, 29, 31, 255]) {
+        const bad = Uint8Array.from(good);
+        bad[64] = v;
+        expect(() => selfCheck(bad, d, k)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+      }
+    }
   });
 
   test('raw bytes', async () => {

@@ -45,6 +45,17 @@ export function withinBounds(cost: Argon2Cost): boolean {
 }
 
 /**
+ * How many stretches may run at once in this process: its cores now (the
+ * affinity, read at each admission: an operator or `taskset -p` may move a
+ * running enclave to fewer cores, as `npm run bench` models Nitro), never
+ * more than libuv's pool has threads (sized at start-up, see main.cts). Two
+ * stretches on one core take as long as one after the other, with twice the
+ * memory and each answer later.
+ */
+const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+export const stretchConcurrency = (): number => Math.max(1, Math.min(POOL_THREADS, availableParallelism()));
+
+/**
  * A bounded, fair (first come, first served) queue in front of the native
  * Argon2id, which runs on libuv's thread pool (sized to the enclave's vCPUs
  * at start-up, see main.cts), so the event loop never blocks and no more
@@ -55,11 +66,20 @@ export function withinBounds(cost: Argon2Cost): boolean {
 export class StretchQueue {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  private readonly limit: () => number;
 
+  /** `concurrency`: a number, or a function read at each admission (by default, stretchConcurrency). */
   constructor(
-    readonly concurrency: number = availableParallelism(),
+    concurrency: number | (() => number) = stretchConcurrency,
     readonly maxWaiting: number = 256,
-  ) {}
+  ) {
+    this.limit = typeof concurrency === 'number' ? () => concurrency : concurrency;
+  }
+
+  /** How many may run at once now. */
+  get concurrency(): number {
+    return this.limit();
+  }
 
   /** Stretches now running and waiting (for metrics). */
   get depth(): { running: number; waiting: number } {
@@ -68,19 +88,27 @@ export class StretchQueue {
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     const queued = performance.now();
-    if (this.running >= this.concurrency) {
+    if (this.running >= this.limit() || this.waiting.length > 0) {
       if (this.waiting.length >= this.maxWaiting)
         throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      const admitted = new Promise<void>((resolve) => this.waiting.push(resolve)); // counted in `running` by whoever wakes it
+      this.admit(); // the limit may have risen since the others queued
+      await admitted;
     } else this.running++;
     phases.record('stretch_wait', queued);
     try {
       return await phases.time('stretch', task);
     } finally {
-      const next = this.waiting.shift();
-      if (next)
-        next(); // hand the slot over: running stays the same
-      else this.running--;
+      this.running--;
+      this.admit();
+    }
+  }
+
+  /** Starts waiting stretches, in arrival order, as many as the limit now allows (fewer if the process lost cores). */
+  private admit(): void {
+    for (let limit = this.limit(); this.waiting.length > 0 && this.running < limit;) {
+      this.running++;
+      this.waiting.shift()!();
     }
   }
 }
