@@ -53,13 +53,12 @@ export {
   GAS_MARGIN_PERCENT,
   NONCE_WINDOW,
   PLAIN_TRANSFER_GAS,
-  ProviderRpcError,
   type Approver,
   TIP_MULTIPLIER,
   toApiTransaction,
-  type Eip1193Provider,
   type EvmLimits,
 } from './evm.js';
+export { ProviderRpcError, type Eip1193Provider } from './eip1193.js';
 export { type RpcNodes } from './nodes.js';
 export { type GetPin } from './summary.js';
 export { type SolanaAddress, type SolanaSignatureBytes, type SolanaSignatureDictionary, type SolanaSigner } from './solana.js';

@@ -4,16 +4,8 @@
  */
 import type { Address, Hex, LocalAccount, TransactionSerializable, TypedDataDefinition } from 'viem';
 import { EnclaveWalletClient, type ClientOptions, type SignOptions } from './client.js';
-import {
-  sendEvmTransaction,
-  signEvmTransaction,
-  signTypedData,
-  toEip1193Provider,
-  toViemAccount,
-  type Approver,
-  type Eip1193Provider,
-  type EvmLimits,
-} from './evm.js';
+import { sendEvmTransaction, signEvmTransaction, signTypedData, toViemAccount, type Approver, type EvmLimits } from './evm.js';
+import { toEip1193Provider, type Eip1193Provider } from './eip1193.js';
 import { solanaSigner, type SolanaSigner } from './solana.js';
 
 export class EnclaveWallet extends EnclaveWalletClient {

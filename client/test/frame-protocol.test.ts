@@ -7,7 +7,7 @@
 import { describe, expect, jest, test } from '@jest/globals';
 import { AttestationError } from '../src/attestation/verify.js';
 import { EnclaveWalletApiError } from '../src/errors.js';
-import { ProviderRpcError } from '../src/evm.js';
+import { ProviderRpcError } from '../src/eip1193.js';
 import { connection } from '../src/frame/app.js';
 import { serveFrame, type FrameUi } from '../src/frame/frame-side.js';
 import {

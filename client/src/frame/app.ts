@@ -7,7 +7,7 @@
  *
  * Messages go only to the frame's origin, and only messages from the frame's window and origin are read.
  */
-import type { Eip1193Provider } from '../evm.js';
+import type { Eip1193Provider } from '../eip1193.js';
 import type { SolanaAddress, SolanaSignatureDictionary, SolanaSigner } from '../solana.js';
 import type { Wallet } from '../types.js';
 import { asFrameReply, errorFromWire, newRequestId, parseOrigins, request, type FrameCalls, type FrameEvent, type FrameMethod } from './messages.js';

@@ -10,7 +10,7 @@
  * signature, where a passkey prompt plugs in beside the PIN pad.
  */
 import type { EnclaveWallet } from '../sdk.js';
-import { ProviderRpcError, type Eip1193Provider } from '../evm.js';
+import { ProviderRpcError, type Eip1193Provider } from '../eip1193.js';
 import type { SolanaSigner } from '../solana.js';
 import type { ApprovalSummary, GetPin } from '../summary.js';
 import type { Wallet } from '../types.js';

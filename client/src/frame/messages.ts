@@ -9,7 +9,7 @@
  */
 import { AttestationError } from '../attestation/verify.js';
 import { EnclaveWalletApiError } from '../errors.js';
-import { ProviderRpcError } from '../evm.js';
+import { ProviderRpcError } from '../eip1193.js';
 import type { Wallet } from '../types.js';
 
 /** Tag and version of every message; anything else in the channel is ignored. */
