@@ -26,109 +26,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import { lockoutMs, MAX_PIN_ATTEMPTS, type Guess } from './budget.js';
+import { MAX_PIN_ATTEMPTS, type Guess } from './budget.js';
 import { DynamoDb, DynamoDbError, type AttributeValue, type Item } from './dynamodb.js';
 import type { GuardConfig } from '../config.js';
 import type { AwsCredentials } from '../kms/client.js';
 import { createVsockHttpsAgent } from '../kms/vsock-agent.js';
+import { guessesItem, guessValue, readGuesses, recordFromItem, unreadable } from './item.js';
+import { BUDGET_ATTRIBUTE, GuardConflict, type CounterRaise, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from './record.js';
 
-export interface GuardRecord {
-  walletId: string;
-  owner: string;
-  keyRef: string;
-  version: number;
-  blob: Uint8Array;
-  /** The PIN guesses counted and not cleared, by token (budget.ts). */
-  guesses: ReadonlyMap<string, Guess>;
-  /** The recovery-code guesses, a budget of their own (empty on items from before recovery codes). */
-  codeGuesses: ReadonlyMap<string, Guess>;
-  /** The passkey assertions counted, a budget of their own (empty on items from before passkeys). */
-  passkeyGuesses?: ReadonlyMap<string, Guess>;
-  /** When a factor of each kind last opened the wallet (`pin`, `recovery-code`, `passkey`), Unix ms. */
-  used: Readonly<Record<string, number>>;
-  /** The highest WebAuthn signature counter accepted per credential (hex SHA-256 of its id); absent when none. */
-  counters?: Readonly<Record<string, number>>;
-  /** A random tag every write sets: the one guess after a lock-out is counted only if nothing changed since it was read. */
-  rev: string;
-  /**
-   * An item written before guesses had tokens (`failed`, `lockedUntil` numbers): `guesses` holds its failures
-   * under made-up tokens, and the first guess counted converts the item.
-   */
-  legacy: boolean;
-}
-
-/** A guard record as created: its guesses (none, or a layout-1 blob's carried-over failures). */
-export type NewGuardRecord = Pick<GuardRecord, 'walletId' | 'owner' | 'keyRef' | 'version' | 'blob' | 'guesses'>;
-
-/** Which factor's budget a guess counts against. */
-export type Factor = 'pin' | 'recovery-code' | 'passkey';
-const BUDGET_ATTRIBUTE: Record<Factor, string> = { pin: 'guesses', 'recovery-code': 'codeGuesses', passkey: 'passkeyGuesses' };
-/** The guesses of `factor` in a record. */
-export const guessesOf = (record: Pick<GuardRecord, 'guesses' | 'codeGuesses' | 'passkeyGuesses'>, factor: Factor): ReadonlyMap<string, Guess> =>
-  factor === 'pin' ? record.guesses : factor === 'recovery-code' ? record.codeGuesses : (record.passkeyGuesses ?? new Map());
-/** `record` with the guesses of `factor` replaced. */
-export const withGuesses = (record: GuardRecord, factor: Factor, guesses: ReadonlyMap<string, Guess>): GuardRecord => ({
-  ...record,
-  ...(factor === 'pin' ? { guesses } : factor === 'recovery-code' ? { codeGuesses: guesses } : { passkeyGuesses: guesses }),
-});
-
-/**
- * A passkey's signature counter raised by the same write that counts its guess (docs/guard.md): the write is
- * also conditional on the stored counter being lower.
- */
-export interface CounterRaise {
-  /** Hex SHA-256 of the credential id. */
-  key: string;
-  value: number;
-}
-
-/** A conditional write lost to a concurrent one; the caller re-reads. */
-export class GuardConflict extends Error {
-  override readonly name = 'GuardConflict';
-}
-
-/** What sealing needs from the guard. */
-export interface WalletGuard {
-  get(walletId: string): Promise<GuardRecord | undefined>;
-  /** @throws WALLET_EXISTS when the wallet id is taken */
-  create(record: NewGuardRecord): Promise<void>;
-  /**
-   * Counts a guess as pending under `token`, before its answer exists. `budget`: if fewer than
-   * MAX_PIN_ATTEMPTS guesses are counted and the version is still `read.version`; `exact`: if the record is still
-   * `read` (its rev). A legacy record is converted by the same write, if still as read. Returns the guesses as
-   * this write left them. @throws GuardConflict
-   */
-  admit(
-    walletId: string,
-    read: GuardRecord,
-    token: string,
-    at: number,
-    mode: 'budget' | 'exact',
-    factor?: Factor,
-    raise?: CounterRaise,
-  ): Promise<ReadonlyMap<string, Guess>>;
-  /**
-   * A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them, or
-   * undefined if the token was gone (it expired and a right PIN removed it: then no answer may be given).
-   */
-  fail(walletId: string, token: string, at: number, factor?: Factor): Promise<ReadonlyMap<string, Guess> | undefined>;
-  /**
-   * A right PIN (or code): removes its guess `token` and the failures it saw before it; nothing else; and notes
-   * when the factor was used. @throws GuardConflict if `token` is gone
-   */
-  clear(walletId: string, token: string, failures: readonly string[], factor?: Factor, at?: number): Promise<void>;
-  /**
-   * A new PIN, recovery code or secret: the next version and its blob, if the version is still `fromVersion`.
-   * `reset`: 'all' empties both budgets (a PIN reset with the recovery code ends a lock-out), 'codes' the
-   * recovery codes' (a new code made with the PIN). @throws GuardConflict
-   */
-  advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset?: 'none' | 'codes' | 'all'): Promise<void>;
-  /**
-   * Raises the stored WebAuthn signature counter of credential `credentialKey` (hex SHA-256 of its id) to
-   * `value`, if it is lower (or unset). Returns false, writing nothing, when the stored one is not lower.
-   */
-  raiseCounter(walletId: string, credentialKey: string, value: number): Promise<boolean>;
-}
+export { legacyGuesses } from './item.js';
+export { GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from './record.js';
 
 const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: number): AttributeValue => ({ N: String(n) });
@@ -137,29 +44,8 @@ const isConditionFailure = (err: unknown): boolean => err instanceof DynamoDbErr
 /** A fresh tag for the item's `rev`. */
 const newRev = (): string => randomBytes(8).toString('hex');
 /** A guess in the item: `p:<ms>` pending since, `f:<ms>` failed at. */
-const guessValue = (g: Guess): AttributeValue => S(`${g.state === 'pending' ? 'p' : 'f'}:${g.at}`);
-const guessesItem = (guesses: ReadonlyMap<string, Guess>): AttributeValue => ({ M: Object.fromEntries([...guesses].map(([t, g]) => [t, guessValue(g)])) });
-
-function unreadable(what: string): EnclaveWalletError {
-  return new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard record of this wallet is unreadable (${what})`);
-}
-
-function readGuesses(value: AttributeValue): Map<string, Guess> {
-  if (!('M' in value)) throw unreadable('guesses');
-  const out = new Map<string, Guess>();
-  for (const [token, v] of Object.entries(value.M)) {
-    const m = 'S' in v ? /^([pf]):(\d{1,15})$/.exec(v.S) : null;
-    if (!m) throw unreadable('guesses');
-    out.set(token, { state: m[1] === 'p' ? 'pending' : 'failed', at: Number(m[2]) });
-  }
-  return out;
-}
 
 /** The failures of an item from before tokens, under made-up tokens, dated so that its lock-out ends when it did. */
-export function legacyGuesses(failed: number, lockedUntil: number, updatedAt: number): Map<string, Guess> {
-  const at = lockedUntil > 0 ? Math.max(0, lockedUntil - lockoutMs(failed)) : updatedAt;
-  return new Map(Array.from({ length: failed }, (_, i) => [`legacy-${i}`, { state: 'failed', at }] as const));
-}
 
 function unavailable(err: unknown): EnclaveWalletError {
   if (err instanceof EnclaveWalletError) return err;
@@ -191,48 +77,7 @@ export class DynamoGuard implements WalletGuard {
     } catch (err) {
       throw unavailable(err);
     }
-    if (!item) return undefined;
-    const field = (k: string): AttributeValue | undefined => item[k];
-    const str = (k: string): string | undefined => {
-      const v = field(k);
-      return v && 'S' in v ? v.S : undefined;
-    };
-    const num = (k: string): number => {
-      const v = field(k);
-      const n = v && 'N' in v ? Number(v.N) : NaN;
-      if (!Number.isSafeInteger(n) || n < 0) throw unreadable(k);
-      return n;
-    };
-    const b = field('blob');
-    const blob = b && 'B' in b ? b.B : undefined;
-    const owner = str('owner');
-    const keyRef = str('keyRef');
-    if (!blob?.length || !owner || !keyRef) throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is incomplete');
-    const g = field('guesses');
-    const legacy = g === undefined;
-    const guesses = g ? readGuesses(g) : legacyGuesses(num('failed'), num('lockedUntil'), field('updatedAt') ? num('updatedAt') : 0);
-    const cg = field('codeGuesses');
-    const pg = field('passkeyGuesses');
-    const used: Record<string, number> = {};
-    const counters: Record<string, number> = {};
-    for (const k of Object.keys(item)) {
-      if (k.startsWith('used:')) used[k.slice(5)] = num(k);
-      if (k.startsWith('ctr:')) counters[k.slice(4)] = num(k);
-    }
-    return {
-      walletId,
-      owner,
-      keyRef,
-      version: num('version'),
-      blob,
-      guesses,
-      codeGuesses: cg ? readGuesses(cg) : new Map(),
-      passkeyGuesses: pg ? readGuesses(pg) : new Map(),
-      used,
-      counters,
-      rev: str('rev') ?? '',
-      legacy,
-    };
+    return item && recordFromItem(walletId, item);
   }
 
   async create(r: NewGuardRecord): Promise<void> {

@@ -1,0 +1,80 @@
+/**
+ * The guard item as DynamoDB holds it (the layout is in guard.ts) and back: a record read from an item, and the
+ * encoding of a budget's guesses ("p:<ms>" pending, "f:<ms>" failed, under their tokens).
+ */
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { lockoutMs, type Guess } from './budget.js';
+import type { AttributeValue, Item } from './dynamodb.js';
+import type { GuardRecord } from './record.js';
+
+const S = (s: string): AttributeValue => ({ S: s });
+export const guessValue = (g: Guess): AttributeValue => S(`${g.state === 'pending' ? 'p' : 'f'}:${g.at}`);
+export const guessesItem = (guesses: ReadonlyMap<string, Guess>): AttributeValue => ({
+  M: Object.fromEntries([...guesses].map(([t, g]) => [t, guessValue(g)])),
+});
+
+export function unreadable(what: string): EnclaveWalletError {
+  return new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard record of this wallet is unreadable (${what})`);
+}
+
+export function readGuesses(value: AttributeValue): Map<string, Guess> {
+  if (!('M' in value)) throw unreadable('guesses');
+  const out = new Map<string, Guess>();
+  for (const [token, v] of Object.entries(value.M)) {
+    const m = 'S' in v ? /^([pf]):(\d{1,15})$/.exec(v.S) : null;
+    if (!m) throw unreadable('guesses');
+    out.set(token, { state: m[1] === 'p' ? 'pending' : 'failed', at: Number(m[2]) });
+  }
+  return out;
+}
+
+/** The guesses of a record written before guesses were counted by token: its failure count, as failures at one time. */
+export function legacyGuesses(failed: number, lockedUntil: number, updatedAt: number): Map<string, Guess> {
+  const at = lockedUntil > 0 ? Math.max(0, lockedUntil - lockoutMs(failed)) : updatedAt;
+  return new Map(Array.from({ length: failed }, (_, i) => [`legacy-${i}`, { state: 'failed', at }] as const));
+}
+
+/** The record an item holds. @throws GUARD_UNAVAILABLE when it is incomplete or unreadable */
+export function recordFromItem(walletId: string, item: Item): GuardRecord {
+  const field = (k: string): AttributeValue | undefined => item[k];
+  const str = (k: string): string | undefined => {
+    const v = field(k);
+    return v && 'S' in v ? v.S : undefined;
+  };
+  const num = (k: string): number => {
+    const v = field(k);
+    const n = v && 'N' in v ? Number(v.N) : NaN;
+    if (!Number.isSafeInteger(n) || n < 0) throw unreadable(k);
+    return n;
+  };
+  const b = field('blob');
+  const blob = b && 'B' in b ? b.B : undefined;
+  const owner = str('owner');
+  const keyRef = str('keyRef');
+  if (!blob?.length || !owner || !keyRef) throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is incomplete');
+  const g = field('guesses');
+  const legacy = g === undefined;
+  const guesses = g ? readGuesses(g) : legacyGuesses(num('failed'), num('lockedUntil'), field('updatedAt') ? num('updatedAt') : 0);
+  const cg = field('codeGuesses');
+  const pg = field('passkeyGuesses');
+  const used: Record<string, number> = {};
+  const counters: Record<string, number> = {};
+  for (const k of Object.keys(item)) {
+    if (k.startsWith('used:')) used[k.slice(5)] = num(k);
+    if (k.startsWith('ctr:')) counters[k.slice(4)] = num(k);
+  }
+  return {
+    walletId,
+    owner,
+    keyRef,
+    version: num('version'),
+    blob,
+    guesses,
+    codeGuesses: cg ? readGuesses(cg) : new Map(),
+    passkeyGuesses: pg ? readGuesses(pg) : new Map(),
+    used,
+    counters,
+    rev: str('rev') ?? '',
+    legacy,
+  };
+}
