@@ -7,7 +7,12 @@
 import { EnclaveWalletError, sameAddress } from '@enclave-wallet/proto';
 import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
 import { SecretBytes } from '../secret.js';
-import { isPrfText, parsePasskey, prfOf, type EnvelopePasskey } from '../passkey/envelope-fields.js';
+import { CLOCK_SKEW_S, ReplayCache } from './replay.js';
+import { disposeTaken, invalid, pinFormat, takePins, type Taken } from './take-secrets.js';
+import { parsePasskey, type EnvelopePasskey } from '../passkey/envelope-fields.js';
+
+export { CLOCK_SKEW_S, ReplayCache } from './replay.js';
+export { takePins } from './take-secrets.js';
 
 export type Purpose =
   'create-wallet' | 'derive-account' | 'sign' | 'change-pin' | 'export' | 'import' | 'recovery-code' | 'reset-pin' | 'add-passkey' | 'remove-passkey';
@@ -29,8 +34,6 @@ export const SIGN_KINDS: readonly SignKind[] = ['evm-message', 'evm-typed-data',
 
 /** An envelope may expire at most this far ahead. */
 export const MAX_ENVELOPE_LIFETIME_S = 300;
-/** Clock skew tolerated between client and enclave, on top of the lifetime. */
-export const CLOCK_SKEW_S = 30;
 /** Largest envelope plaintext accepted (a 24-word mnemonic and a PIN fit easily). */
 const MAX_PLAINTEXT_BYTES = 4096;
 
@@ -84,124 +87,10 @@ export function disposeEnvelope(envelope: PinEnvelope): void {
 export type Binding = Pick<PinEnvelope, 'purpose' | 'sub' | 'walletId' | 'digest' | 'network' | 'address' | 'kind' | 'cluster'>;
 
 /**
- * Nonces seen within their lifetime. Bounded: refuses new envelopes rather
- * than forget live nonces; and no one user may hold more than `perUser` of
- * the live entries, so one account cannot fill the cache for everyone.
- */
-export class ReplayCache {
-  private readonly seen = new Map<string, { exp: number; sub: string }>();
-  private readonly perSub = new Map<string, number>();
-  constructor(
-    private readonly maxEntries = 100_000,
-    private readonly perUser = 1_000,
-  ) {}
-
-  /** Records `nonce` of user `sub` until `exp` (seconds); false when it was already seen. */
-  claim(nonce: string, exp: number, nowSeconds: number, sub = ''): boolean {
-    if (this.seen.has(nonce)) return false;
-    if (this.seen.size >= this.maxEntries || (this.perSub.get(sub) ?? 0) >= this.perUser) this.expire(nowSeconds);
-    if (this.seen.size >= this.maxEntries) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight; retry shortly', { retryAfter: 5 });
-    if ((this.perSub.get(sub) ?? 0) >= this.perUser)
-      throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight for this user; retry shortly', { retryAfter: 5 });
-    this.seen.set(nonce, { exp, sub });
-    this.perSub.set(sub, (this.perSub.get(sub) ?? 0) + 1);
-    return true;
-  }
-
-  private expire(nowSeconds: number): void {
-    for (const [n, e] of this.seen) {
-      if (e.exp >= nowSeconds - CLOCK_SKEW_S) continue;
-      this.seen.delete(n);
-      const left = (this.perSub.get(e.sub) ?? 1) - 1;
-      if (left > 0) this.perSub.set(e.sub, left);
-      else this.perSub.delete(e.sub);
-    }
-  }
-
-  get size(): number {
-    return this.seen.size;
-  }
-}
-
-const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('ENVELOPE_INVALID', `the envelope is not valid: ${why}`);
-/**
  * A binding that does not match. Nothing of the envelope is echoed: the host could otherwise replay any envelope
  * it carried to read what it was bound to (a user's digest, address, wallet). The host knows what it sent.
  */
 const mismatch = (field: string): EnclaveWalletError => new EnclaveWalletError('ENVELOPE_MISMATCH', `the envelope is bound to another ${field}`);
-const pinFormat = (): EnclaveWalletError => new EnclaveWalletError('PIN_FORMAT_INVALID', 'a PIN is 6 to 12 digits');
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
-
-/**
- * Takes the PINs out of the plaintext before it is decoded, so that no JavaScript string ever holds them: the
- * digits of the top-level `pin` and `newPin` values are copied into secrets of their own and overwritten with
- * `0` in `plaintext` (which the caller zeroes). A PIN value must be 6 to 12 plain ASCII digits (no escapes);
- * anything else, or a PIN key given twice, is PIN_FORMAT_INVALID. Strings are scanned with their escapes, so
- * `"pin"` inside another value is not a key.
- */
-type Taken = { pin?: SecretBytes; newPin?: SecretBytes; recoveryCode?: SecretBytes; prf?: SecretBytes };
-const disposeTaken = (t: Taken): void => {
-  t.pin?.dispose();
-  t.newPin?.dispose();
-  t.recoveryCode?.dispose();
-  t.prf?.dispose();
-};
-export function takePins(plaintext: Uint8Array): Taken {
-  const found: Taken = {};
-  let depth = 0;
-  let lastKey: string | undefined;
-  for (let i = 0; i < plaintext.length; i++) {
-    const b = plaintext[i]!;
-    if (b === 0x7b || b === 0x5b) depth++;
-    else if (b === 0x7d || b === 0x5d) depth--;
-    if (b !== QUOTE) continue;
-    const start = i + 1;
-    let end = start;
-    while (end < plaintext.length && plaintext[end] !== QUOTE) end += plaintext[end] === BACKSLASH ? 2 : 1;
-    i = end; // the closing quote (or past the end: JSON.parse refuses it later)
-    if (depth !== 1) continue;
-    let j = end + 1;
-    while (isSpace(plaintext[j])) j++;
-    const isKey = plaintext[j] === 0x3a; // ':'
-    if (isKey) {
-      lastKey = end - start <= 12 ? String.fromCharCode(...plaintext.subarray(start, end)) : undefined;
-      continue;
-    }
-    // A string value: is it the value of pin or newPin?
-    const key = lastKey;
-    lastKey = undefined;
-    if (key !== 'pin' && key !== 'newPin' && key !== 'recoveryCode' && key !== 'prf') continue;
-    const digits = plaintext.subarray(start, end);
-    if (key === 'prf') {
-      if (found.prf || !isPrfText(digits)) {
-        disposeTaken(found);
-        throw invalid('prf must be 32 bytes in base64url (43 characters)');
-      }
-      try {
-        found.prf = prfOf(digits);
-      } finally {
-        digits.fill(0x41);
-      }
-      continue;
-    }
-    const ok =
-      key === 'recoveryCode'
-        ? digits.length <= 64 &&
-          digits.every((d) => d === 0x20 || d === 0x2d || (d >= 0x30 && d <= 0x39) || (d >= 0x41 && d <= 0x5a) || (d >= 0x61 && d <= 0x7a))
-        : digits.length >= 6 && digits.length <= 12 && digits.every((d) => d >= 0x30 && d <= 0x39);
-    if (found[key] || !ok) {
-      disposeTaken(found);
-      throw key === 'recoveryCode' ? new EnclaveWalletError('RECOVERY_CODE_INVALID', 'a recovery code is 28 letters and digits') : pinFormat();
-    }
-    found[key] = SecretBytes.copyOf(digits);
-    digits.fill(0x30);
-  }
-  return found;
-}
-
 /** Parses and type-checks a decrypted envelope plaintext (and overwrites its PINs: see takePins). */
 export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   if (plaintext.length > MAX_PLAINTEXT_BYTES) throw invalid('too large');
