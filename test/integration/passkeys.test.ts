@@ -252,6 +252,33 @@ test('a replayed assertion: the same envelope again, and to another enclave (who
   }
 });
 
+test('a zero counter after a stored non-zero one is refused by every enclave, whatever it cached (the guard write decides)', async () => {
+  const w = await newWallet();
+  const auth = new SoftwareAuthenticator({ counting: true });
+  expect(await addPasskey(w, auth, { counter: 0 })).toBe('OK');
+  const b = await connectEnclave();
+  try {
+    // Enclave B reads and caches the wallet's record (a PIN signature) while the stored counter is still 0.
+    expect(await outcome(signEnvelope(w, 'x', env({ ...signBinding(w, 'x'), pin: PIN }, b.key), b.client))).toBe('OK');
+    // Enclave A accepts the authenticator's counter 1: the guard now holds 1.
+    expect(await outcome(signWith(w, auth, 'one', { counter: 1 }))).toBe('OK');
+    // A counter 0 (a cloned authenticator that does not count, or one reset): refused by A at once, before its
+    // cache holds the raise, by A later, and by B, whose cache still says 0.
+    expect(await outcome(signWith(w, auth, 'zero-now', { counter: 0 }))).toBe('PASSKEY_INVALID:counter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await outcome(signWith(w, auth, 'zero-later', { counter: 0 }))).toBe('PASSKEY_INVALID:counter');
+    const binding = signBinding(w, 'zero-b');
+    const a = auth.assert(binding, { counter: 0 });
+    expect(await outcome(signEnvelope(w, 'zero-b', env({ ...binding, passkey: a.passkey, prf: a.prf }, b.key), b.client))).toBe('PASSKEY_INVALID:counter');
+    // The stored counter never went back, and the next counted assertion still works.
+    expect((await guardItem(w.walletId))[`ctr:${createHash('sha256').update(auth.credentialId).digest('hex')}`]).toEqual({ N: '1' });
+    expect(await outcome(signWith(w, auth, 'two', { counter: 2 }))).toBe('OK');
+  } finally {
+    b.client.close();
+    await b.server.close();
+  }
+});
+
 test('a slot moved between blobs does not open: spliced into another wallet’s blob, the blob is refused', async () => {
   const a = await newWallet();
   const b = await newWallet();

@@ -35,7 +35,17 @@ import { guessesItem, guessValue, readGuesses, recordFromItem, unreadable } from
 import { BUDGET_ATTRIBUTE, GuardConflict, type CounterRaise, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from './record.js';
 
 export { legacyGuesses } from './item.js';
-export { GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from './record.js';
+export {
+  counterRefuses,
+  GuardConflict,
+  guessesOf,
+  withGuesses,
+  type CounterRaise,
+  type Factor,
+  type GuardRecord,
+  type NewGuardRecord,
+  type WalletGuard,
+} from './record.js';
 
 const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: number): AttributeValue => ({ N: String(n) });
@@ -128,10 +138,12 @@ export class DynamoGuard implements WalletGuard {
         true,
       );
     } else {
-      const counter = raise ? ' AND (attribute_not_exists(#ctr) OR #ctr < :n)' : '';
+      // The counter is decided by this write: a non-zero one is raised only if the stored one is lower; a zero is
+      // taken only while the stored one is zero (or unset), whatever this enclave last read.
+      const counter = raise ? (raise.value === 0 ? ' AND (attribute_not_exists(#ctr) OR #ctr = :n)' : ' AND (attribute_not_exists(#ctr) OR #ctr < :n)') : '';
       after = await this.update(
         walletId,
-        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now${raise ? ', #ctr = :n' : ''}`,
+        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now${raise && raise.value > 0 ? ', #ctr = :n' : ''}`,
         (mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r') + counter,
         {
           ':g': guessValue(pending),

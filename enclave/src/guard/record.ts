@@ -51,8 +51,13 @@ export const withGuesses = (record: GuardRecord, factor: Factor, guesses: Readon
 export interface CounterRaise {
   /** Hex SHA-256 of the credential id. */
   key: string;
+  /** The assertion's signature counter. Non-zero: stored if the stored one is lower (or unset). Zero: nothing is
+   * stored, and the write holds only while the stored one is zero (or unset). */
   value: number;
 }
+
+/** Whether a stored counter refuses an assertion's: WebAuthn §7.2 step 22, when either is non-zero the new one must be greater. */
+export const counterRefuses = (stored: number, raise: CounterRaise): boolean => (raise.value === 0 ? stored !== 0 : stored >= raise.value);
 
 /** A conditional write lost to a concurrent one; the caller re-reads. */
 export class GuardConflict extends Error {

@@ -5,7 +5,7 @@
  * failure.
  */
 import { createHash } from 'node:crypto';
-import type { CounterRaise, GuardRecord } from '../guard/guard.js';
+import { counterRefuses, type CounterRaise, type GuardRecord } from '../guard/guard.js';
 import type { Counted, GuessCounter } from '../sealing/guesses.js';
 import { SLOT_PASSKEY, type Slot } from '../sealing/slots.js';
 import { PasskeyRefusal, type PasskeyReason } from './webauthn.js';
@@ -51,11 +51,12 @@ export function checkPasskey(record: GuardRecord, slots: readonly Slot[], passke
     if (err instanceof PasskeyRefusal) return { refusal: err.reason };
     throw err;
   }
-  // WebAuthn §7.2 step 22: when either counter is non-zero, the new one must be greater than the stored one. A
-  // zero is compared with the stored counter as this enclave last read it; a non-zero one by the guard's write.
-  const key = credentialKey(passkey.credentialId);
-  if (signCount === 0) return (record.counters?.[key] ?? 0) !== 0 ? { refusal: 'counter' } : { slot };
-  return { slot, raise: { key, value: signCount } };
+  // WebAuthn §7.2 step 22: when either counter is non-zero, the new one must be greater than the stored one. The
+  // guard's write that counts the guess decides it (a zero too: it holds only while the stored one is zero), so a
+  // stale view in this enclave's cache, or another enclave's raise, cannot let a counter go back.
+  const raise = { key: credentialKey(passkey.credentialId), value: signCount };
+  if (counterRefuses(record.counters?.[raise.key] ?? 0, raise)) return { refusal: 'counter' };
+  return { slot, raise };
 }
 
 /** The slot a counted assertion may open, or its refusal, counted (PASSKEY_INVALID with its reason, or PASSKEY_LOCKED). */

@@ -17,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import { GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { counterRefuses, GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
 
 /** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
@@ -114,7 +114,7 @@ export class GuessCounter {
       if (own?.state === 'pending')
         return { ...this.admitted(base, token, guessesOf(read, factor), own.at, factor), ...(raise ? { counterStale: counterStale || !lastRaised } : {}) };
       // The write may have failed on the counter: then the guess is counted without it, and refused.
-      if (raise && (read.counters?.[raise.key] ?? 0) >= raise.value) counterStale = true;
+      if (raise && counterRefuses(read.counters?.[raise.key] ?? 0, raise)) counterStale = true;
     }
   }
 
