@@ -80,7 +80,9 @@ export async function resetPin(service: ServiceParts, req: DecodedRequestOf<'res
     wallet = await sealer.openWithRecoveryCode(bytesOf(req.sealedBlob, 'sealedBlob'), walletId, userId, code!);
     using next = await service.newCode();
     const encryptedRecoveryCode = await sealCode(recoveryKey!, next);
-    return { sealedBlob: await wallet.resetPin(envelope.newPin!, next), encryptedRecoveryCode };
+    // The way back after losing control: a passkey added with a leaked PIN would outlive the reset, so every
+    // passkey goes with it (docs/passkeys.md); the user adds theirs again.
+    return { sealedBlob: await wallet.resetPin(envelope.newPin!, next, { dropPasskeys: true }), encryptedRecoveryCode };
   } finally {
     code?.dispose();
     disposeEnvelope(envelope);

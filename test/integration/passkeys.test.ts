@@ -6,6 +6,9 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { hpkeOpen } from '../support/hpke-reference.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +16,7 @@ import { hashMessage, recoverMessageAddress, toHex } from 'viem';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
 import { testStartupConfig } from '../support/startup.js';
-import { EnclaveWalletError, RpcClient, type RpcServer } from '@enclave-wallet/proto';
+import { EnclaveWalletError, formatRecoveryCode, RECOVERY_CODE_INFO, RpcClient, type RpcServer } from '@enclave-wallet/proto';
 import { passkeyPrfSalt, type PasskeyBinding } from '@enclave-wallet/proto/passkey';
 import { LOCAL_GUARD_TABLE } from '@enclave-wallet/devtools';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
@@ -320,6 +323,47 @@ test('reset the PIN with a passkey: a locked PIN is replaced, the recovery code 
   // The passkey slot survived the re-seal, and its budget was emptied by the reset.
   expect(await failures(w.walletId)).toBe(0);
   expect(await outcome(signWith(w, auth))).toBe('OK');
+});
+
+test('a PIN reset with the recovery code removes every passkey (a passkey added with a leaked PIN does not outlive it)', async () => {
+  const w = await newWallet();
+  const attacker = new SoftwareAuthenticator();
+  expect(await addPasskey(w, attacker)).toBe('OK');
+  // The user's recovery code (made with the PIN), then the reset with it.
+  const codeKeys = (): { secret: Uint8Array; publicKey: Uint8Array; digest: string } => {
+    const secret = x25519.utils.randomSecretKey();
+    const publicKey = x25519.getPublicKey(secret);
+    return { secret, publicKey, digest: toHex(sha256(publicKey)) };
+  };
+  const first = codeKeys();
+  const made = await rpc.call('newRecoveryCode', {
+    userId: USER,
+    walletId: w.walletId,
+    sealedBlob: w.blob,
+    recoveryPublicKey: first.publicKey,
+    pinEnvelope: env({ ...freshBinding({ purpose: 'recovery-code', sub: USER, walletId: w.walletId, digest: first.digest }), pin: PIN }),
+  });
+  w.blob = made.sealedBlob!;
+  const code = formatRecoveryCode(hpkeOpen(first.secret, made.encryptedRecoveryCode!, RECOVERY_CODE_INFO));
+  expect(await outcome(signWith(w, attacker, 'before'))).toBe('OK');
+  const next = codeKeys();
+  const reset = await rpc.call('resetPin', {
+    userId: USER,
+    walletId: w.walletId,
+    sealedBlob: w.blob,
+    recoveryPublicKey: next.publicKey,
+    resetEnvelope: env({
+      ...freshBinding({ purpose: 'reset-pin', sub: USER, walletId: w.walletId, digest: next.digest }),
+      recoveryCode: code,
+      newPin: '270394',
+    }),
+  });
+  w.blob = reset.sealedBlob!;
+  expect((await factors(w)).map((f) => f.kind)).toEqual(['pin', 'recovery-code']);
+  expect(await outcome(signWith(w, attacker, 'after'))).toBe('FACTOR_NOT_FOUND');
+  expect(await outcome(signWithPin(w, 'hello', '270394'))).toBe('OK');
+  // The user adds their own passkey again.
+  expect(await addPasskey(w, new SoftwareAuthenticator(), { pin: '270394' })).toBe('OK');
 });
 
 test('16 passkey signatures at once on one wallet: a zero-counter passkey signs them all; a counting one never accepts a counter twice', async () => {

@@ -44,6 +44,8 @@ type Change = {
   resetCodeGuesses?: boolean;
   addPasskey?: NewPasskey;
   removePasskey?: Uint8Array;
+  /** Every passkey slot left out (a PIN reset with the recovery code). */
+  dropPasskeys?: boolean;
 };
 
 /** What re-sealing needs from the Sealer: the guard, the clock, and a way to drop its cached record. */
@@ -79,9 +81,9 @@ export interface OpenedWallet {
   setRecoveryCode(code: Uint8Array): Promise<Uint8Array>;
   /**
    * The next version with a new PIN and a new recovery code (or, without one, the code kept: a reset with a
-   * passkey), every counted guess gone (a reset ends a lock-out).
+   * passkey), every counted guess gone (a reset ends a lock-out); with `dropPasskeys`, no passkey slot kept.
    */
-  resetPin(newPin: Uint8Array, newCode: Uint8Array | undefined): Promise<Uint8Array>;
+  resetPin(newPin: Uint8Array, newCode: Uint8Array | undefined, options?: { dropPasskeys?: boolean }): Promise<Uint8Array>;
   /** The next version with a passkey slot more. @throws PASSKEY_EXISTS, PASSKEY_LIMIT_REACHED */
   addPasskey(passkey: NewPasskey): Promise<Uint8Array>;
   /** The next version without the passkey slot of `credentialId`. @throws FACTOR_NOT_FOUND */
@@ -142,7 +144,7 @@ export function openedWallet(deps: ResealDeps, record: GuardRecord, blob: Sealed
     changePin: (newPin) => reseal({ newPin }),
     // A new code made with the PIN also ends a recovery lock-out: the user proved presence with the PIN.
     setRecoveryCode: (code) => reseal({ newCode: code, resetCodeGuesses: true }),
-    resetPin: (newPin, newCode) => reseal({ newPin, ...(newCode ? { newCode } : {}), reset: true }),
+    resetPin: (newPin, newCode, options) => reseal({ newPin, ...(newCode ? { newCode } : {}), reset: true, dropPasskeys: options?.dropPasskeys === true }),
     addPasskey: (passkey) => reseal({ addPasskey: passkey }),
     removePasskey: (credentialId) => reseal({ removePasskey: credentialId }),
   };
@@ -209,7 +211,7 @@ async function resealOpened(deps: ResealDeps, record: GuardRecord, blob: SealedB
 
 /** The passkey slots of the next version: those of `blob` (a blob before slots has none), less or plus one. */
 function passkeysAfter(blob: SealedBlob, own: SharedOpen, binding: SlotBinding, walletKey: Uint8Array, createdAt: number, change: Change): Slot[] {
-  const slots = own.walletKey ? (blob.slots ?? []).filter((sl) => sl.kind === SLOT_PASSKEY) : [];
+  const slots = own.walletKey && !change.dropPasskeys ? (blob.slots ?? []).filter((sl) => sl.kind === SLOT_PASSKEY) : [];
   if (change.removePasskey) {
     const gone = passkeySlotOf(slots, change.removePasskey);
     if (!gone) throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no passkey with this credential id');
