@@ -62,6 +62,11 @@ test('each check refuses with its own reason', () => {
   expect(reasonOf(() => check(auth, { uv: false }))).toBe('user-verified');
   expect(reasonOf(() => check(auth, { signWith: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }))).toBe('signature');
   expect(reasonOf(() => check(auth, {}, ['https://wallet.example']))).toBe('origin');
+  // Made in a frame: crossOrigin true (or anything but false), or a topOrigin of another site.
+  expect(reasonOf(() => check(auth, { clientData: { crossOrigin: true } }))).toBe('origin');
+  expect(reasonOf(() => check(auth, { clientData: { crossOrigin: 'true' } }))).toBe('origin');
+  expect(reasonOf(() => check(auth, { clientData: { topOrigin: 'https://evil.example' } }))).toBe('origin');
+  expect(check(auth, { clientData: { crossOrigin: undefined } })).toEqual({ signCount: expect.any(Number) });
 });
 
 test('a tampered authenticator data or client data breaks the signature or the parse', () => {

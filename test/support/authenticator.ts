@@ -26,6 +26,8 @@ export interface AssertOptions {
   prfSalt?: Uint8Array;
   /** Sign with another key (a forged assertion). */
   signWith?: KeyObject;
+  /** More members of the client data (a browser in a frame adds crossOrigin: true and topOrigin). */
+  clientData?: Record<string, unknown>;
 }
 
 /** What an assertion gives the client: the envelope's `passkey` and `prf` fields, and the raw parts for tests. */
@@ -80,6 +82,7 @@ export class SoftwareAuthenticator {
         challenge: toBase64Url(o.challenge ?? passkeyChallenge(binding)),
         origin: o.origin ?? LOCAL_ORIGIN,
         crossOrigin: false,
+        ...o.clientData,
       }),
     );
     const signed = Buffer.concat([data, createHash('sha256').update(clientDataJSON).digest()]);

@@ -87,7 +87,9 @@ export function checkAssertion(a: Assertion, expect: AssertionExpectation): { si
   if (client.challenge !== toBase64Url(expect.challenge)) throw new PasskeyRefusal('challenge', 'the assertion was made for another challenge');
   if (typeof client.origin !== 'string' || !expect.origins.includes(client.origin))
     throw new PasskeyRefusal('origin', 'the assertion was made on an origin this passkey does not belong to');
-  if (client.crossOrigin === true) throw new PasskeyRefusal('origin', 'the assertion was made in a cross-origin frame');
+  // Only a top-level page of the slot's origin: crossOrigin absent or false, and no topOrigin (set only in frames).
+  if ((client.crossOrigin !== undefined && client.crossOrigin !== false) || client.topOrigin !== undefined)
+    throw new PasskeyRefusal('origin', 'the assertion was made in a cross-origin frame');
   const data = a.authenticatorData;
   if (data.length < 37) throw new PasskeyRefusal('rp-id', 'the authenticator data is truncated');
   if (!sha256(new TextEncoder().encode(expect.rpId)).equals(data.subarray(0, 32)))
