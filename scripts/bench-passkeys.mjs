@@ -90,10 +90,13 @@ const binding = (b) => ({ v: 1, exp: Math.floor(Date.now() / 1000) + 240, nonce:
  * @returns {Promise<{ sign1: { p50: number, p99: number }, breakdown: Record<string, number>, sign32: { n: number, clients: number, perSecond: number, p50: number, p99: number, errors: Record<string, number> }, enclaveCpuMsPerSign: number, argon2PerSign: number, addP50: number }>}
  */
 export async function benchPasskeys({ url, enclavePid, enclaveKey, token, sub, wallets, pin = '493817', seconds = 8, message = 'bench passkey' }) {
-  const api = async (method, path, body) => {
+  // A wallet may come with its own user (`token`, `sub`): one user's live envelopes are capped at 1,000.
+  const tokenOf = (w) => w.token ?? token;
+  const subOf = (w) => w.sub ?? sub;
+  const api = async (method, path, body, w) => {
     const res = await fetch(url + path, {
       method,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(w)}` },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -104,17 +107,17 @@ export async function benchPasskeys({ url, enclavePid, enclaveKey, token, sub, w
   const clients = [];
   for (const w of wallets) {
     const auth = authenticator();
-    const b = binding({ purpose: 'add-passkey', sub, walletId: w.walletId, digest: auth.registrationDigest });
+    const b = binding({ purpose: 'add-passkey', sub: subOf(w), walletId: w.walletId, digest: auth.registrationDigest });
     const pinEnvelope = await seal(enclaveKey, { ...b, pin, ...auth.assert(b, true) });
     const t = performance.now();
-    const out = await api('POST', `/v1/wallets/${w.walletId}/passkeys`, { pinEnvelope });
+    const out = await api('POST', `/v1/wallets/${w.walletId}/passkeys`, { pinEnvelope }, w);
     addMs.push(performance.now() - t);
     if (out.status !== 201) throw new Error(`add passkey: ${out.status} ${JSON.stringify(out.body)}`);
     clients.push({ w, auth });
   }
   const { digestOf } = await digests(message);
   const signBody = async ({ w, auth }) => {
-    const b = binding({ purpose: 'sign', sub, walletId: w.walletId, network: 'evm', kind: 'evm-message', address: w.address, digest: digestOf });
+    const b = binding({ purpose: 'sign', sub: subOf(w), walletId: w.walletId, network: 'evm', kind: 'evm-message', address: w.address, digest: digestOf });
     return { network: 'evm', kind: 'message', address: w.address, message, pinEnvelope: await seal(enclaveKey, { ...b, ...auth.assert(b) }) };
   };
   // Envelopes in the order their counters were made: each wallet's client sends them in that order.
@@ -130,7 +133,7 @@ export async function benchPasskeys({ url, enclavePid, enclaveKey, token, sub, w
     const t = performance.now();
     const res = await fetch(`${url}/v1/wallets/${c.w.walletId}/sign`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(c.w)}` },
       body: JSON.stringify(body),
     });
     const text = await res.text();

@@ -678,8 +678,8 @@ async function oneRun(index) {
     // `bench(context)` (or a default function) resolving to { rows: [[label, value, target?], …], json? }; its rows
     // are printed (medians are the module's business) under its name, its json kept in the report.
     // scripts/bench-passkeys.mjs (issue 21) exports benchPasskeys({ url, enclavePid, enclaveKey, token, sub, wallets, pin,
-    // seconds }) instead: it runs on CLIENTS wallets of a user of its own (one user's live envelopes are capped). A
-    // section that fails prints its error; the rest of the report stands.
+    // seconds }) instead: it runs on CLIENTS wallets, each of a user of its own (one user may hold at most 1,000 live
+    // envelopes, which 32 clients pass in seconds). A section that fails prints its error; the rest of the report stands.
     const extra = {};
     for (const name of EXTRA_SECTIONS) {
       try {
@@ -688,15 +688,16 @@ async function oneRun(index) {
           const user = await newUser(name);
           const mine = [];
           for (let i = 0; i < CLIENTS; i++) {
+            const owner = await newUser(`${name}-${i}`);
             const out = await api(
               stack.hosts[0].url,
               'POST',
               '/v1/wallets',
-              { pinEnvelope: sealPinEnvelope(keys[0], { purpose: 'create-wallet', sub: user.sub, pin: PIN }) },
-              user.token,
+              { pinEnvelope: sealPinEnvelope(keys[0], { purpose: 'create-wallet', sub: owner.sub, pin: PIN }) },
+              owner.token,
             );
             if (out.status !== 201) throw new Error(`create: ${out.status} ${JSON.stringify(out.body)}`);
-            mine.push({ walletId: out.body.walletId, address: out.body.accounts[0].address });
+            mine.push({ walletId: out.body.walletId, address: out.body.accounts[0].address, token: owner.token, sub: owner.sub });
           }
           const pk = await mod.benchPasskeys({
             url: stack.hosts[0].url,
