@@ -34,6 +34,7 @@
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { SecretBytes } from '../secret.js';
 import { decodeSlotParams, encodeSlotParams, SLOT_PIN, SLOT_RECOVERY_CODE, type Slot, type SlotKind } from './slots.js';
+import { Reader, Writer } from './codec.js';
 
 /** Most passkey slots a blob holds. */
 export const MAX_PASSKEYS = 8;
@@ -115,111 +116,6 @@ export interface SealedBlob {
   stateMac: Uint8Array;
 }
 
-/** An unsigned integer field's value must fit it: nothing is masked or wrapped silently. */
-function fits(n: number, max: number, what: string): number {
-  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new RangeError(`${what} out of range: ${n}`);
-  return n;
-}
-
-class Writer {
-  private readonly parts: number[] = [];
-  private byte(n: number): this {
-    this.parts.push(n & 0xff);
-    return this;
-  }
-  u8(n: number): this {
-    return this.byte(fits(n, 0xff, 'u8'));
-  }
-  u16(n: number): this {
-    fits(n, 0xffff, 'u16 (a field too long?)');
-    return this.byte(n >> 8).byte(n);
-  }
-  u32(n: number): this {
-    fits(n, 0xffffffff, 'u32');
-    return this.byte(n >>> 24)
-      .byte(n >>> 16)
-      .byte(n >>> 8)
-      .byte(n);
-  }
-  u64(n: number): this {
-    fits(n, Number.MAX_SAFE_INTEGER, 'u64');
-    return this.u32(Math.floor(n / 0x100000000)).u32(n >>> 0);
-  }
-  raw(b: Uint8Array): this {
-    for (const x of b) this.parts.push(x);
-    return this;
-  }
-  bytes8(b: Uint8Array): this {
-    if (b.length > 0xff) throw new RangeError('field too long');
-    return this.u8(b.length).raw(b);
-  }
-  bytes16(b: Uint8Array): this {
-    return this.u16(b.length).raw(b);
-  }
-  str16(s: string): this {
-    return this.bytes16(new TextEncoder().encode(s));
-  }
-  get length(): number {
-    return this.parts.length;
-  }
-  done(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
-}
-
-class Reader {
-  private pos = 0;
-  constructor(private readonly b: Uint8Array) {}
-  private need(n: number): void {
-    if (this.pos + n > this.b.length) throw bad('truncated');
-  }
-  u8(): number {
-    this.need(1);
-    return this.b[this.pos++]!;
-  }
-  u16(): number {
-    return (this.u8() << 8) | this.u8();
-  }
-  u32(): number {
-    return ((this.u16() << 16) >>> 0) + this.u16();
-  }
-  u64(): number {
-    const hi = this.u32();
-    const lo = this.u32();
-    if (hi > 0x1fffff) throw bad('u64 out of range');
-    return hi * 0x100000000 + lo;
-  }
-  raw(n: number): Uint8Array {
-    this.need(n);
-    const out = this.b.slice(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-  bytes8(): Uint8Array {
-    return this.raw(this.u8());
-  }
-  bytes16(): Uint8Array {
-    return this.raw(this.u16());
-  }
-  bytes32(): Uint8Array {
-    return this.raw(this.u32());
-  }
-  str16(): string {
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes16());
-    } catch (err) {
-      if (err instanceof EnclaveWalletError) throw err;
-      throw bad('text field is not UTF-8');
-    }
-  }
-  get offset(): number {
-    return this.pos;
-  }
-  get remaining(): number {
-    return this.b.length - this.pos;
-  }
-}
-
 const bad = (why: string): EnclaveWalletError => new EnclaveWalletError('BLOB_INVALID', `the sealed blob is not readable: ${why}`);
 
 function writeHeader(w: Writer, blob: Omit<SealedBlob, 'state' | 'stateMac'>): void {
@@ -278,26 +174,8 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
   let argon2: Argon2Params;
   let slots: Slot[] | undefined;
   if (version >= 4) {
-    slots = [];
-    const count = r.u8();
-    if (count < 1 || count > MAX_SLOTS) throw bad(`a blob has 1 to ${MAX_SLOTS} slots`);
-    for (let i = 0; i < count; i++) {
-      const kind = r.u8();
-      const id = r.bytes8();
-      const createdAt = r.u64();
-      const { pin, passkey } = decodeSlotParams(kind, r.bytes16());
-      const nonce = r.bytes8();
-      const wrapped = r.bytes8();
-      if (id.length !== 16 || nonce.length !== 24 || wrapped.length !== 48) throw bad('a slot has the wrong sizes');
-      slots.push({ kind: kind as SlotKind, id, createdAt, pin, ...(passkey ? { passkey } : {}), nonce, wrapped });
-    }
-    const pinSlot = slots.find((s) => s.kind === SLOT_PIN);
-    if (!pinSlot || slots.filter((s) => s.kind === SLOT_PIN).length > 1) throw bad('a blob has exactly one PIN slot');
-    if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');
-    const credentials = slots.flatMap((s) => (s.passkey ? [Buffer.from(s.passkey.credentialId).toString('hex')] : []));
-    if (credentials.length > MAX_PASSKEYS || new Set(credentials).size !== credentials.length)
-      throw bad(`a blob has at most ${MAX_PASSKEYS} passkey slots, each of its own credential`);
-    argon2 = pinSlot.pin!;
+    slots = readSlots(r);
+    argon2 = slots.find((s) => s.kind === SLOT_PIN)!.pin!;
   } else argon2 = { memoryKiB: r.u32(), iterations: r.u32(), parallelism: r.u8(), salt: r.bytes8() };
   const aeadId = r.u8();
   if (aeadId !== AEAD_XCHACHA20_POLY1305) throw bad(`unknown AEAD ${aeadId}`);
@@ -325,4 +203,27 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
     stateMac,
     sealedPart,
   };
+}
+
+/** Version 4's slot list: 1 to MAX_SLOTS slots, exactly one PIN slot, at most one recovery-code slot, passkeys of distinct credentials. */
+function readSlots(r: Reader): Slot[] {
+  const slots: Slot[] = [];
+  const count = r.u8();
+  if (count < 1 || count > MAX_SLOTS) throw bad(`a blob has 1 to ${MAX_SLOTS} slots`);
+  for (let i = 0; i < count; i++) {
+    const kind = r.u8();
+    const id = r.bytes8();
+    const createdAt = r.u64();
+    const { pin, passkey } = decodeSlotParams(kind, r.bytes16());
+    const nonce = r.bytes8();
+    const wrapped = r.bytes8();
+    if (id.length !== 16 || nonce.length !== 24 || wrapped.length !== 48) throw bad('a slot has the wrong sizes');
+    slots.push({ kind: kind as SlotKind, id, createdAt, pin, ...(passkey ? { passkey } : {}), nonce, wrapped });
+  }
+  if (slots.filter((s) => s.kind === SLOT_PIN).length !== 1) throw bad('a blob has exactly one PIN slot');
+  if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');
+  const credentials = slots.flatMap((s) => (s.passkey ? [Buffer.from(s.passkey.credentialId).toString('hex')] : []));
+  if (credentials.length > MAX_PASSKEYS || new Set(credentials).size !== credentials.length)
+    throw bad(`a blob has at most ${MAX_PASSKEYS} passkey slots, each of its own credential`);
+  return slots;
 }
