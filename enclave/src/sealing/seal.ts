@@ -25,10 +25,10 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally } from '../guard/budget.js';
 import { GuardConflict, guessesOf, legacyGuesses, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
 import { SecretBytes } from '../secret.js';
-import { GuessCounter, lockedError, SharedGuesses } from './guesses.js';
+import { GuessCounter, lockedError, SharedGuesses, type Counted } from './guesses.js';
 import { copyOpen, disposeOpen, openedWallet, sealSlots, slotBinding, type OpenedWallet, type ResealDeps, type SharedOpen } from './opened.js';
 import { SLOT_NAMES, SLOT_PASSKEY, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type SlotKind } from './slots.js';
-import { checkPasskey, settlePasskey, type PasskeyOpen } from '../passkey/open.js';
+import { checkPasskey, settlePasskey, type PasskeyOpen, type PasskeyVerdict } from '../passkey/open.js';
 import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { phases } from '../phases.js';
 import {
@@ -280,30 +280,7 @@ export class Sealer {
         this.counter.abandoned(walletId); // counted, never answered: it stays counted
         throw !dataKey ? (dataKeyResult as PromiseRejectedResult).reason : (stretchedResult as PromiseRejectedResult).reason;
       }
-      let walletKey: SecretBytes | undefined;
-      let plaintext: Uint8Array;
-      if (blob.slots) {
-        // Version 4: the factor's slot gives the wallet key (or not: a wrong PIN or code), which opens the secret.
-        const slot = factor === 'passkey' ? await settlePasskey(this.counter, guess, verdict!) : blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
-        walletKey = unwrapSlot(slot, slotBinding(blob), dataKey, stretched);
-        if (!walletKey) throw await this.counter.failed(guess, factor === 'passkey' ? 'prf' : undefined);
-        try {
-          plaintext = xchacha20poly1305(walletKey, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
-        } catch {
-          walletKey.dispose();
-          this.counter.abandoned(walletId); // the slot opened but the secret did not: an altered blob, not a wrong factor
-          throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
-        }
-      } else {
-        const key = seedKey(dataKey, stretched, blob.argon2.salt);
-        try {
-          plaintext = xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext);
-        } catch {
-          throw await this.counter.failed(guess);
-        } finally {
-          key.fill(0);
-        }
-      }
+      const { plaintext, walletKey } = await this.decrypt(walletId, blob, factor, guess, verdict, dataKey, stretched);
       let secret: WalletSecret;
       try {
         secret = decodeWalletSecret(blob.version, plaintext);
@@ -323,6 +300,42 @@ export class Sealer {
     } finally {
       stretched?.fill(0);
       if (!handedOver) dataKey?.fill(0);
+    }
+  }
+
+  /**
+   * The secret's plaintext, and (version 4) the wallet key, opened with the factor key: a wrong factor is
+   * counted as a failure; a slot that opens a secret that does not (an altered blob) is abandoned, not counted.
+   */
+  private async decrypt(
+    walletId: string,
+    blob: SealedBlob,
+    factor: Factor,
+    guess: Counted,
+    verdict: PasskeyVerdict | undefined,
+    dataKey: Uint8Array,
+    factorKey: Uint8Array,
+  ): Promise<{ plaintext: Uint8Array; walletKey?: SecretBytes }> {
+    if (!blob.slots) {
+      const key = seedKey(dataKey, factorKey, blob.argon2.salt);
+      try {
+        return { plaintext: xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext) };
+      } catch {
+        throw await this.counter.failed(guess);
+      } finally {
+        key.fill(0);
+      }
+    }
+    // Version 4: the factor's slot gives the wallet key (or not: a wrong PIN or code), which opens the secret.
+    const slot = factor === 'passkey' ? await settlePasskey(this.counter, guess, verdict!) : blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
+    const walletKey = unwrapSlot(slot, slotBinding(blob), dataKey, factorKey);
+    if (!walletKey) throw await this.counter.failed(guess, factor === 'passkey' ? 'prf' : undefined);
+    try {
+      return { plaintext: xchacha20poly1305(walletKey, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext), walletKey };
+    } catch {
+      walletKey.dispose();
+      this.counter.abandoned(walletId); // the slot opened but the secret did not: an altered blob, not a wrong factor
+      throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
     }
   }
 
