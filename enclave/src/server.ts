@@ -58,23 +58,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
         lastBusy = Date.now();
       }
     };
-  const handlers: Handlers = {
-    init: (body) => s.init(body),
-    health: () => s.health(),
-    getAttestation: (body) => s.getAttestation(body),
-    createWallet: (body) => s.createWallet(body),
-    deriveAccount: (body) => s.deriveAccount(body),
-    sign: (body) => s.sign(body),
-    changePin: (body) => s.changePin(body),
-    newRecoveryCode: (body) => s.newRecoveryCode(body),
-    resetPin: (body) => s.resetPin(body),
-    listFactors: (body) => s.listFactors(body),
-    addPasskey: (body) => s.addPasskey(body),
-    removePasskey: (body) => s.removePasskey(body),
-    export: (body) => s.export(body),
-    import: (body) => s.import(body),
-    updateCredentials: (body) => s.updateCredentials(body),
-  };
+  const handlers = handlersOf(s);
   for (const k of Object.keys(handlers) as Array<keyof Handlers>)
     (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
   const server = await startRpcServer(options.listen, handlers, {
@@ -105,5 +89,26 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       }
       await server.close();
     },
+  };
+}
+
+/** One handler per schema operation, each the service's method of the same name. */
+function handlersOf(s: EnclaveService): Handlers {
+  return {
+    init: (body) => s.init(body),
+    health: () => s.health(),
+    getAttestation: (body) => s.getAttestation(body),
+    createWallet: (body) => s.createWallet(body),
+    deriveAccount: (body) => s.deriveAccount(body),
+    sign: (body) => s.sign(body),
+    changePin: (body) => s.changePin(body),
+    newRecoveryCode: (body) => s.newRecoveryCode(body),
+    resetPin: (body) => s.resetPin(body),
+    listFactors: (body) => s.listFactors(body),
+    addPasskey: (body) => s.addPasskey(body),
+    removePasskey: (body) => s.removePasskey(body),
+    export: (body) => s.export(body),
+    import: (body) => s.import(body),
+    updateCredentials: (body) => s.updateCredentials(body),
   };
 }
