@@ -79,6 +79,11 @@ export function decodeNsm(bytes: Uint8Array): NsmValue {
     if (!Number.isSafeInteger(n)) throw new Error('CBOR: integer too large');
     return n;
   };
+  const take = (n: number): Uint8Array => {
+    need(n);
+    at += n;
+    return bytes.slice(at - n, at);
+  };
   const item = (depth: number): NsmValue => {
     if (depth > MAX_DEPTH) throw new Error('CBOR: nested too deeply');
     need(1);
@@ -96,32 +101,12 @@ export function decodeNsm(bytes: Uint8Array): NsmValue {
       case 0:
         return n;
       case 2:
-      case 3: {
-        need(n);
-        const raw = bytes.slice(at, at + n);
-        at += n;
-        if (major === 2) return raw;
-        try {
-          return new TextDecoder('utf-8', { fatal: true }).decode(raw);
-        } catch {
-          throw new Error('CBOR: text is not UTF-8');
-        }
-      }
-      case 4: {
-        const list: NsmValue[] = [];
-        for (let i = 0; i < n; i++) list.push(item(depth + 1));
-        return list;
-      }
-      case 5: {
-        const map = Object.create(null) as NsmMap;
-        for (let i = 0; i < n; i++) {
-          const key = item(depth + 1);
-          if (typeof key !== 'string') throw new Error('CBOR: map keys must be text');
-          if (key in map) throw new Error(`CBOR: duplicate key ${key}`);
-          map[key] = item(depth + 1);
-        }
-        return map;
-      }
+      case 3:
+        return major === 2 ? take(n) : text(take(n));
+      case 4:
+        return Array.from({ length: n }, () => item(depth + 1));
+      case 5:
+        return mapOf(n, () => item(depth + 1));
       default:
         throw new Error(`CBOR: major type ${major} not accepted`);
     }
@@ -129,4 +114,24 @@ export function decodeNsm(bytes: Uint8Array): NsmValue {
   const value = item(0);
   if (at !== bytes.length) throw new Error('CBOR: bytes after the value');
   return value;
+}
+
+function text(raw: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw new Error('CBOR: text is not UTF-8');
+  }
+}
+
+/** A map of `n` entries read by `next` (key, value, key, …): text keys, each once, in an object without a prototype. */
+function mapOf(n: number, next: () => NsmValue): NsmMap {
+  const map = Object.create(null) as NsmMap;
+  for (let i = 0; i < n; i++) {
+    const key = next();
+    if (typeof key !== 'string') throw new Error('CBOR: map keys must be text');
+    if (key in map) throw new Error(`CBOR: duplicate key ${key}`);
+    map[key] = next();
+  }
+  return map;
 }
