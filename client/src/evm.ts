@@ -204,6 +204,34 @@ export async function sendEvmTransaction(
     value: value.toString(),
     data,
   });
+  const tx = checkPrepared(prepared, request, value, data);
+  await checkEvmLimits(node, request.chainId, address as Address, tx, {
+    ...(options.maxFeePerGas !== undefined ? { maxFeePerGas: options.maxFeePerGas } : {}),
+    ...(options.maxGas !== undefined ? { maxGas: options.maxGas } : {}),
+  });
+  // What is sent is what was checked and hashed (the host's copy is not reused).
+  const transaction: ApiEvmTransaction = toApiTransaction(tx).transaction;
+  const serialized = serializeTransaction(tx);
+  const out = await client.sendWithDigest<{ hash: Hex; signedTransaction: Hex }>(
+    walletId,
+    { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction },
+    keccak256(serialized),
+    (signer) => summarizeEvmTransaction(serialized, signer),
+    { ...authorizationOf(options), address },
+  );
+  return { ...out, transaction };
+}
+
+/**
+ * The transaction to sign, built from what the app asked for and the host's prepared numbers (nonce, gas,
+ * fees), once the host's copy is found to be that transaction. @throws PREPARED_TRANSACTION_MISMATCH
+ */
+function checkPrepared(
+  prepared: { chainId: number; transaction: ApiEvmTransaction & { data: Hex } },
+  request: { chainId: number; to: Address },
+  value: bigint,
+  data: Hex,
+): TransactionSerializable {
   const t = prepared.transaction;
   const mismatch = (what: string): EnclaveWalletApiError =>
     new EnclaveWalletApiError({
@@ -222,31 +250,14 @@ export async function sendEvmTransaction(
   } catch {
     throw mismatch('nonce');
   }
-  let tx: TransactionSerializable;
   try {
     const base = { chainId: request.chainId, to: request.to, value, data, nonce, gas: BigInt(t.gas) };
-    tx =
-      t.type === 'eip1559'
-        ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') }
-        : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
+    return t.type === 'eip1559'
+      ? { ...base, type: 'eip1559', maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'), maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0') }
+      : { ...base, type: 'legacy', gasPrice: BigInt(t.gasPrice ?? '0') };
   } catch {
     throw mismatch('numbers');
   }
-  await checkEvmLimits(node, request.chainId, address as Address, tx, {
-    ...(options.maxFeePerGas !== undefined ? { maxFeePerGas: options.maxFeePerGas } : {}),
-    ...(options.maxGas !== undefined ? { maxGas: options.maxGas } : {}),
-  });
-  // What is sent is what was checked and hashed (the host's copy is not reused).
-  const transaction: ApiEvmTransaction = toApiTransaction(tx).transaction;
-  const serialized = serializeTransaction(tx);
-  const out = await client.sendWithDigest<{ hash: Hex; signedTransaction: Hex }>(
-    walletId,
-    { network: 'evm', kind: 'transaction', chainId: request.chainId, transaction },
-    keccak256(serialized),
-    (signer) => summarizeEvmTransaction(serialized, signer),
-    { ...authorizationOf(options), address },
-  );
-  return { ...out, transaction };
 }
 
 /** Signs EIP-712 typed data; the digest is viem's hashTypedData of the same object. */
