@@ -144,9 +144,18 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
   if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
-  // A PIN that was not a plain digit string was not taken out: present in the JSON, it is the wrong format. A
-  // reset carries the recovery code (or a passkey) instead of the PIN; most purposes take the PIN or a passkey;
-  // adding a passkey takes the PIN or the recovery code, and the new passkey (docs/passkeys.md).
+  readFactor(o, purpose, pins, envelope);
+  if (envelope.newPin === undefined) delete envelope.newPin;
+  if (envelope.recoveryCode === undefined) delete envelope.recoveryCode;
+  return envelope;
+}
+
+/**
+ * The factor an envelope carries, by purpose: most take the PIN or a passkey; a reset the recovery code or a
+ * passkey; adding a passkey the PIN or the recovery code, and the new passkey (docs/passkeys.md). A PIN that
+ * was not a plain digit string was not taken out: present in the JSON, it is the wrong format.
+ */
+function readFactor(o: Record<string, unknown>, purpose: Purpose, pins: Taken, envelope: PinEnvelope): void {
   if (o.passkey !== undefined) {
     if (purpose === 'create-wallet' || purpose === 'import') throw invalid('a new wallet is sealed under a PIN, not a passkey');
     envelope.passkey = parsePasskey(o.passkey, purpose === 'add-passkey');
@@ -170,9 +179,6 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
     if (o.recoveryCode !== undefined) throw invalid('recoveryCode goes with reset-pin and add-passkey only');
   }
   if (o.newPin !== undefined && (!pins.newPin || typeof o.newPin !== 'string')) throw pinFormat();
-  if (envelope.newPin === undefined) delete envelope.newPin;
-  if (envelope.recoveryCode === undefined) delete envelope.recoveryCode;
-  return envelope;
 }
 
 /**
