@@ -17,13 +17,11 @@
  * is adopted once, carrying its MAC-authenticated counts into the guard.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { equalBytes, toHex } from '@enclave-wallet/proto/bytes';
+import { equalBytes } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally } from '../guard/budget.js';
-import { GuardConflict, guessesOf, legacyGuesses, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuardConflict, guessesOf, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
 import { SecretBytes } from '../secret.js';
 import { GuessCounter, lockedError, SharedGuesses, type Counted } from './guesses.js';
 import { copyOpen, disposeOpen, openedWallet, sealSlots, slotBinding, type OpenedWallet, type ResealDeps, type SharedOpen } from './opened.js';
@@ -31,39 +29,20 @@ import { SLOT_NAMES, SLOT_PASSKEY, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wra
 import { checkPasskey, settlePasskey, type PasskeyOpen, type PasskeyVerdict } from '../passkey/open.js';
 import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { phases } from '../phases.js';
-import {
-  associatedData,
-  BLOB_VERSION_1,
-  decodeBlob,
-  decodeWalletSecret,
-  stateMacInput,
-  type AttemptState,
-  type SealedBlob,
-  type WalletSecret,
-} from './blob.js';
+import { associatedData, decodeBlob, decodeWalletSecret, type SealedBlob, type WalletSecret } from './blob.js';
 import { seedFromEntropy } from '../keys/derive.js';
-import { ARGON2_POLICY, ARGON2_SALT_BYTES, seedKey, stateKey, stretchPin, withinBounds } from './kdf.js';
+import { ARGON2_POLICY, ARGON2_SALT_BYTES, seedKey, stretchPin, withinBounds } from './kdf.js';
 import { BoundedCache } from '../cache.js';
+import { adoptLegacyBlob } from './adopt.js';
+import { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js';
+import { stateMacValid } from './adopt.js';
+
+export { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js';
 
 export { MAX_PIN_ATTEMPTS, LOCKOUT_BASE_MS, LOCKOUT_MAX_MS, lockoutMs } from '../guard/budget.js';
 export type { OpenedWallet } from './opened.js';
 /** Reads of a guard record lost to concurrent writes (a PIN change) are retried this often before WALLET_CONFLICT. */
 const GUARD_RETRIES = 12;
-
-/** Encryption context binding a data key to its wallet and owner (KMS enforces it on Decrypt). */
-export function encryptionContext(walletId: string, userId: string): Record<string, string> {
-  return { 'enclave-wallet:wallet-id': walletId, 'enclave-wallet:user-id': userId };
-}
-
-/** The identity of a wallet's data key: hex SHA-256 of its KMS CiphertextBlob. */
-export const keyRefOf = (kmsCiphertext: Uint8Array): string => toHex(sha256(kmsCiphertext));
-
-/** Where data keys come from: KMS with attestation (see kms/). */
-export interface DataKeyProvider {
-  generateDataKey(context: Record<string, string>): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array; keyId: string }>;
-  /** Always under the configured key: a blob naming another key is refused by KMS. */
-  decryptDataKey(ciphertextBlob: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
-}
 
 export interface SealerOptions {
   provider: DataKeyProvider;
@@ -192,7 +171,10 @@ export class Sealer {
       if (attempt > GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const cached = this.records.get(walletId);
-      const record = cached ?? (await phases.time('guard_read', () => this.guard.get(walletId))) ?? (await this.adopt(presented, blobBytes, walletId, userId));
+      const record =
+        cached ??
+        (await phases.time('guard_read', () => this.guard.get(walletId))) ??
+        (await adoptLegacyBlob({ provider: this.provider, guard: this.guard, now: this.now }, presented, blobBytes, walletId, userId));
       if (!record) continue; // lost a race to adopt: read again
       this.remember(record);
       try {
@@ -342,39 +324,6 @@ export class Sealer {
   private remember(record: GuardRecord): void {
     this.records.set(record.walletId, record);
   }
-
-  /**
-   * A wallet sealed before the guard existed (blob layout 1, no guard record):
-   * its attempt state is checked under its MAC and carried into a new guard
-   * record as version 0. A layout-2 blob without a record is refused.
-   */
-  private async adopt(blob: SealedBlob, bytes: Uint8Array, walletId: string, userId: string): Promise<GuardRecord | undefined> {
-    if (blob.version !== BLOB_VERSION_1) throw new EnclaveWalletError('BLOB_INVALID', 'this wallet has no guard record; it was not created by this deployment');
-    const dataKey = await this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId));
-    let state: AttemptState;
-    try {
-      if (!stateMacValid(blob as SealedBlob & { sealedPart: Uint8Array }, dataKey))
-        throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s attempt state was altered');
-      state = blob.state;
-    } finally {
-      dataKey.fill(0);
-    }
-    const record: NewGuardRecord = {
-      walletId,
-      owner: userId,
-      keyRef: keyRefOf(blob.kmsCiphertext),
-      version: 0,
-      blob: bytes,
-      guesses: legacyGuesses(state.failedAttempts, state.lockedUntilMs, this.now()),
-    };
-    try {
-      await this.guard.create(record);
-      return { ...record, codeGuesses: new Map(), used: {}, rev: '', legacy: false };
-    } catch (err) {
-      if (err instanceof EnclaveWalletError && err.code === 'WALLET_EXISTS') return undefined;
-      throw err;
-    }
-  }
 }
 
 /** The BIP-39 seed of `entropy` (PBKDF2, 2048 rounds): for blobs sealed before version 3, and callers that have none. */
@@ -384,14 +333,4 @@ function checkBinding(blob: SealedBlob, walletId: string, userId: string): void 
   if (blob.walletId !== walletId)
     throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
   if (blob.ownerUserId !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
-}
-
-/** Whether a blob's attempt-state MAC (over the whole sealed part) checks out under its data key: it was written by an enclave, unaltered. */
-function stateMacValid(blob: SealedBlob & { sealedPart: Uint8Array }, dataKey: Uint8Array): boolean {
-  const macKey = stateKey(dataKey);
-  try {
-    return equalBytes(hmac(sha256, macKey, stateMacInput(blob.sealedPart, blob.state)), blob.stateMac);
-  } finally {
-    macKey.fill(0);
-  }
 }
