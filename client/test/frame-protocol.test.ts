@@ -28,9 +28,13 @@ const APP = 'https://app.example.com';
 const FRAME = 'https://wallet-frame.example.com';
 
 describe('origins', () => {
-  test('parseOrigins normalises bare origins and refuses wildcards, null, paths and other schemes', () => {
-    expect(parseOrigins(' https://App.Example.com/ , http://localhost:3000')).toEqual(['https://app.example.com', 'http://localhost:3000']);
-    expect(parseOrigins(['https://a.example.com:8443'])).toEqual(['https://a.example.com:8443']);
+  test('parseOrigins takes bare origins as the browser writes them and refuses wildcards, null, paths and other schemes', () => {
+    expect(parseOrigins(' https://app.example.com , http://localhost:3000')).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(parseOrigins(['https://a.example.com:8443', 'http://127.0.0.1:8080', 'http://localhost'])).toEqual([
+      'https://a.example.com:8443',
+      'http://127.0.0.1:8080',
+      'http://localhost',
+    ]);
     for (const bad of [
       '*',
       'https://*.example.com',
@@ -43,6 +47,33 @@ describe('origins', () => {
       'a.com',
     ])
       expect(() => parseOrigins(bad)).toThrow(TypeError);
+  });
+
+  test('parseOrigins: https only, except http://localhost and http://127.0.0.1 (any port)', () => {
+    for (const bad of ['http://app.example.com', 'http://192.168.1.10:3000', 'http://localhost.example.com', 'http://127.0.0.2', 'http://[::1]:3000'])
+      expect(() => parseOrigins(bad)).toThrow(/https only/);
+  });
+
+  test("parseOrigins refuses, never rewrites, an entry that is not its own normalised origin (the review's cases)", () => {
+    for (const bad of [
+      'HTTPS://APP.Example.COM:443', // case and default port
+      'https://App.example.com',
+      'https://app.example.com:443',
+      'https://app.example.com:0443',
+      'https://app.example.com/', // a trailing slash
+      'https://\u0430pp.example.com', // Cyrillic "а": the parser would turn it into xn--pp-6kc.example.com
+      'https://xn--pp-6kc.example.com/', // (and its punycode with a slash)
+      'https://0x7f.1', // read as 127.0.0.1
+      'https://app.exa\tmple.com', // a tab inside, which the parser drops (spaces at the ends are trimmed)
+    ])
+      expect(() => parseOrigins([bad])).toThrow(TypeError);
+    for (const bad of ['https://app.example.com/.', 'https://app.example.com/%2e', 'https://app.example.com/./'])
+      expect(() => parseOrigins([bad])).toThrow(TypeError);
+    // What the browser writes passes, punycode included when written as such, and a trailing dot (its own origin to the browser).
+    expect(parseOrigins(['https://xn--pp-6kc.example.com', 'https://app.example.com.'])).toEqual([
+      'https://xn--pp-6kc.example.com',
+      'https://app.example.com.',
+    ]);
   });
 
   test('isAllowedOrigin is an exact match: no prefix, suffix or scheme tricks, never "null"', () => {
