@@ -8,7 +8,7 @@ import { describe, expect, jest, test } from '@jest/globals';
 import { AttestationError } from '../src/attestation/verify.js';
 import { EnclaveWalletApiError } from '../src/errors.js';
 import { ProviderRpcError } from '../src/eip1193.js';
-import { connection } from '../src/frame/app.js';
+import { connection, WalletFrameError } from '../src/frame/app.js';
 import { serveFrame, type FrameUi } from '../src/frame/frame-side.js';
 import {
   asFrameReply,
@@ -28,9 +28,13 @@ const APP = 'https://app.example.com';
 const FRAME = 'https://wallet-frame.example.com';
 
 describe('origins', () => {
-  test('parseOrigins normalises bare origins and refuses wildcards, null, paths and other schemes', () => {
-    expect(parseOrigins(' https://App.Example.com/ , http://localhost:3000')).toEqual(['https://app.example.com', 'http://localhost:3000']);
-    expect(parseOrigins(['https://a.example.com:8443'])).toEqual(['https://a.example.com:8443']);
+  test('parseOrigins takes bare origins as the browser writes them and refuses wildcards, null, paths and other schemes', () => {
+    expect(parseOrigins(' https://app.example.com , http://localhost:3000')).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(parseOrigins(['https://a.example.com:8443', 'http://127.0.0.1:8080', 'http://localhost'])).toEqual([
+      'https://a.example.com:8443',
+      'http://127.0.0.1:8080',
+      'http://localhost',
+    ]);
     for (const bad of [
       '*',
       'https://*.example.com',
@@ -43,6 +47,33 @@ describe('origins', () => {
       'a.com',
     ])
       expect(() => parseOrigins(bad)).toThrow(TypeError);
+  });
+
+  test('parseOrigins: https only, except http://localhost and http://127.0.0.1 (any port)', () => {
+    for (const bad of ['http://app.example.com', 'http://192.168.1.10:3000', 'http://localhost.example.com', 'http://127.0.0.2', 'http://[::1]:3000'])
+      expect(() => parseOrigins(bad)).toThrow(/https only/);
+  });
+
+  test("parseOrigins refuses, never rewrites, an entry that is not its own normalised origin (the review's cases)", () => {
+    for (const bad of [
+      'HTTPS://APP.Example.COM:443', // case and default port
+      'https://App.example.com',
+      'https://app.example.com:443',
+      'https://app.example.com:0443',
+      'https://app.example.com/', // a trailing slash
+      'https://\u0430pp.example.com', // Cyrillic "а": the parser would turn it into xn--pp-6kc.example.com
+      'https://xn--pp-6kc.example.com/', // (and its punycode with a slash)
+      'https://0x7f.1', // read as 127.0.0.1
+      'https://app.exa\tmple.com', // a tab inside, which the parser drops (spaces at the ends are trimmed)
+    ])
+      expect(() => parseOrigins([bad])).toThrow(TypeError);
+    for (const bad of ['https://app.example.com/.', 'https://app.example.com/%2e', 'https://app.example.com/./'])
+      expect(() => parseOrigins([bad])).toThrow(TypeError);
+    // What the browser writes passes, punycode included when written as such, and a trailing dot (its own origin to the browser).
+    expect(parseOrigins(['https://xn--pp-6kc.example.com', 'https://app.example.com.'])).toEqual([
+      'https://xn--pp-6kc.example.com',
+      'https://app.example.com.',
+    ]);
   });
 
   test('isAllowedOrigin is an exact match: no prefix, suffix or scheme tricks, never "null"', () => {
@@ -215,10 +246,11 @@ describe('the frame side', () => {
     const { send, responses, posted, client } = setup({
       showRecoveryCode: async (code) => void shown.push(code),
     });
+    await send(request('l1', 'login', { idToken: 'token' }));
     await send(request('c1', 'createWallet', {}));
     expect(client.createWallet).toHaveBeenCalledWith('493817');
     expect(shown).toEqual(['AAAA-BBBB']);
-    const [answer] = responses();
+    const [, answer] = responses();
     expect(answer!.message.result).toEqual({
       walletId: 'w1',
       accounts: [{ network: 'evm', index: 0, path: "m/44'/60'/0'/0/0", address: '0xabc' }],
@@ -230,9 +262,36 @@ describe('the frame side', () => {
 
   test('a cancelled PIN pad is EIP-1193 4001 and nothing is created', async () => {
     const { send, responses, client } = setup({ askPin: () => Promise.reject(new Error('cancelled')) });
+    await send(request('l1', 'login', { idToken: 'token' }));
     await send(request('c2', 'createWallet', {}));
     expect(client.createWallet).not.toHaveBeenCalled();
-    expect(responses()[0]!.message).toMatchObject({ id: 'c2', ok: false, error: { name: 'ProviderRpcError', code: 4001 } });
+    expect(responses()[1]!.message).toMatchObject({ id: 'c2', ok: false, error: { name: 'ProviderRpcError', code: 4001 } });
+  });
+
+  test('before a login (and after a logout) no pad is shown: createWallet is refused at once with UNAUTHENTICATED', async () => {
+    const askPin = jest.fn(async () => '493817');
+    const { send, responses, client, posted } = setup({ askPin });
+    (client as unknown as { logout: () => Promise<void> }).logout = async () => undefined;
+    await send(request('c3', 'createWallet', {}));
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('o1', 'logout', {}));
+    await send(request('c4', 'createWallet', {}));
+    const byId = Object.fromEntries(responses().map((r) => [r.message.id, r.message]));
+    for (const id of ['c3', 'c4'])
+      expect(byId[id]).toMatchObject({ ok: false, error: { name: 'EnclaveWalletApiError', code: 'UNAUTHENTICATED', status: 401 } });
+    expect(askPin).not.toHaveBeenCalled();
+    expect(client.createWallet).not.toHaveBeenCalled();
+    expect(posted.filter((p) => p.message.kind === 'event').map((p) => p.message.event)).not.toContain('show');
+  });
+
+  test('a pad that refuses because it was not seen (FRAME_NOT_VISIBLE) says so, not as a cancel', async () => {
+    const { send, responses, client } = setup({
+      askPin: () => Promise.reject(Object.assign(new Error('the PIN pad was tapped while it was hidden'), { code: 'FRAME_NOT_VISIBLE' })),
+    });
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('c5', 'createWallet', {}));
+    expect(client.createWallet).not.toHaveBeenCalled();
+    expect(responses()[1]!.message).toMatchObject({ id: 'c5', ok: false, error: { name: 'Error', code: 'FRAME_NOT_VISIBLE' } });
   });
 
   test('the provider before a wallet is selected: no accounts, the chain id, 4100 for anything that needs an account', async () => {
@@ -307,6 +366,14 @@ describe('the app side', () => {
     reply(response(sent[0]!.message.id, { error: { name: 'ProviderRpcError', code: 4001, message: 'the user rejected the request' } }));
     await expect(p).rejects.toBeInstanceOf(ProviderRpcError);
     await expect(p).rejects.toMatchObject({ code: 4001 });
+  });
+
+  test('FRAME_NOT_VISIBLE from the frame rejects with WalletFrameError of that code', async () => {
+    const { sent, conn, reply, response } = setup();
+    const p = conn.createWallet();
+    reply(response(sent[0]!.message.id, { error: { name: 'Error', code: 'FRAME_NOT_VISIBLE', message: 'use popup mode' } }));
+    await expect(p).rejects.toBeInstanceOf(WalletFrameError);
+    await expect(p).rejects.toMatchObject({ code: 'FRAME_NOT_VISIBLE', message: 'use popup mode' });
   });
 
   test('show / hide from the frame toggle the iframe; from anyone else they do nothing', () => {

@@ -3,7 +3,12 @@
  * build prints; served with the page from the frame's own origin (a static bucket behind a CDN in production,
  * devtools' frame server locally), never by the host. It reads its configuration from its own origin
  * (config.json: the API, APP_ORIGINS, the attestation root, the chain nodes), keeps the wallet session, and
- * is the only place a PIN is typed.
+ * is the only place a PIN is entered.
+ *
+ * In an iframe the app owns the element around the frame: it can keep keyboard focus on a field of its own, or
+ * make the iframe invisible over a decoy. So there the PIN is entered by tapping the pad's buttons only (never the
+ * keyboard), and a tap counts only while the browser reports the pad actually visible (IntersectionObserver v2)
+ * and for at least PAD_ARM_MS; without that report, the pad refuses and the app is told to use popup mode.
  */
 import { createClient, describeApprovalSummary, type ApprovalSummary } from '../../client/src/index.js';
 import { serveFrame, type FrameUi } from '../../client/src/frame/frame-side.js';
@@ -24,6 +29,8 @@ const params = new URLSearchParams(location.search);
 const popup = params.get('mode') === 'popup' && window.opener !== null;
 const embedded = window.parent !== window;
 const root = document.documentElement;
+/** How long the pad must have been seen, unobstructed, before a tap on it counts (docs/frame.md#limits). */
+const PAD_ARM_MS = 500;
 
 // Appearance: only what the frame accepts (a theme, a #rrggbb accent), never markup or CSS text.
 if (params.get('theme') === 'light') root.classList.add('light');
@@ -56,6 +63,51 @@ function showSummary(summary: ApprovalSummary | undefined): void {
   }
 }
 
+/** The frame's refusal when its pad is not (or cannot be known to be) seen: the app side maps FRAME_NOT_VISIBLE. */
+const notVisible = (message: string): Error => Object.assign(new Error(message), { code: 'FRAME_NOT_VISIBLE' });
+
+type Seen = 'unknown' | 'unsupported' | 'hidden' | 'arming' | 'armed';
+/**
+ * Watches whether `target` is really seen by the user (IntersectionObserver v2: not clipped, covered, transparent,
+ * transformed or filtered, in this document or in the app's page around the iframe). `armed` once it has been seen
+ * for PAD_ARM_MS without a break; `unsupported` when the browser does not report visibility (`isVisible` undefined).
+ */
+function watchSeen(target: Element, onChange: (seen: Seen) => void): { seen(): Seen; stop(): void } {
+  let seen: Seen = 'unknown';
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const set = (next: Seen): void => {
+    if (next === seen) return;
+    seen = next;
+    onChange(seen);
+  };
+  if (typeof IntersectionObserver !== 'function') {
+    queueMicrotask(() => set('unsupported'));
+    return { seen: () => seen, stop: () => undefined };
+  }
+  const observer = new IntersectionObserver(
+    (entries) => {
+      const last = entries[entries.length - 1] as (IntersectionObserverEntry & { isVisible?: boolean }) | undefined;
+      if (!last) return;
+      clearTimeout(timer);
+      if (last.isVisible === undefined) return set('unsupported');
+      if (!last.isVisible) return set('hidden');
+      if (seen === 'arming' || seen === 'armed') return;
+      set('arming');
+      timer = setTimeout(() => set('armed'), PAD_ARM_MS);
+    },
+    // trackVisibility and delay are IntersectionObserver v2 (Chromium); the DOM typings do not name them yet.
+    { threshold: [0, 1], trackVisibility: true, delay: 100 } as IntersectionObserverInit,
+  );
+  observer.observe(target);
+  return {
+    seen: () => seen,
+    stop: () => {
+      clearTimeout(timer);
+      observer.disconnect();
+    },
+  };
+}
+
 /** One request at a time on the pad; a second waits for the first. */
 let padQueue: Promise<unknown> = Promise.resolve();
 
@@ -72,20 +124,51 @@ const ui: FrameUi = {
         hint();
         dots();
         $('idle').hidden = true;
+        $('pin-note').hidden = popup;
         $('pinpad').hidden = false;
+        // In the iframe: taps count only while the pad is seen (see watchSeen); in the popup, a window of its own, always.
+        const watch = popup
+          ? undefined
+          : watchSeen($('pinpad').querySelector('.pad')!, (seen) => {
+              $('pinpad').dataset.seen = seen;
+              if (seen === 'unsupported')
+                done(() =>
+                  reject(
+                    notVisible(
+                      'this browser cannot tell whether the wallet frame is visible, so its PIN pad refuses input in an iframe: open the wallet with connectWallet({ mode: "popup" })',
+                    ),
+                  ),
+                );
+            });
+        if (watch) $('pinpad').dataset.seen = watch.seen();
+        /** Whether a tap on the pad counts now; a tap on a pad that is not seen ends the request (clickjacking). */
+        const counts = (): boolean => {
+          const seen = watch?.seen() ?? 'armed';
+          if (seen === 'armed') return true;
+          if (seen === 'hidden') {
+            done(() => reject(notVisible('the PIN pad was tapped while it was hidden, transparent or covered: nothing was entered')));
+            return false;
+          }
+          hint('Wait a moment for the pad to settle, then tap again.');
+          return false;
+        };
         const keys = [...document.querySelectorAll<HTMLButtonElement>('[data-digit]')];
         const digit = (d: string): void => {
           if (pin.length < 12) pin += d;
           else hint('A PIN has at most 12 digits.');
           dots();
         };
-        const onDigit = (e: Event): void => digit((e.currentTarget as HTMLElement).dataset.digit!);
+        const onDigit = (e: Event): void => {
+          if (counts()) digit((e.currentTarget as HTMLElement).dataset.digit!);
+        };
         const onBack = (): void => {
+          if (!counts()) return;
           pin = pin.slice(0, -1);
           hint();
           dots();
         };
         const onOk = (): void => {
+          if (!counts()) return;
           const problem = pinProblem(pin, isNew);
           if (problem) {
             hint(problem);
@@ -97,6 +180,7 @@ const ui: FrameUi = {
           done(() => resolve(chosen));
         };
         const onCancel = (): void => done(() => reject(new Error('cancelled')));
+        // The keyboard only in the popup (a top-level window of the frame's own): in an iframe the app can keep the focus.
         const onKey = (e: KeyboardEvent): void => {
           if (/^[0-9]$/.test(e.key)) digit(e.key);
           else if (e.key === 'Backspace') onBack();
@@ -105,7 +189,12 @@ const ui: FrameUi = {
           else return;
           e.preventDefault();
         };
+        let finished = false;
         const done = (then: () => void): void => {
+          if (finished) return;
+          finished = true;
+          watch?.stop();
+          delete $('pinpad').dataset.seen;
           pin = '';
           dots();
           $('pinpad').hidden = true;
@@ -121,8 +210,10 @@ const ui: FrameUi = {
         $('pin-back').addEventListener('click', onBack);
         $('pin-ok').addEventListener('click', onOk);
         $('pin-cancel').addEventListener('click', onCancel);
-        document.addEventListener('keydown', onKey);
-        window.focus();
+        if (popup) {
+          document.addEventListener('keydown', onKey);
+          window.focus();
+        }
       });
     const turn = padQueue.then(ask, ask);
     padQueue = turn.catch(() => undefined);

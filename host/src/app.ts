@@ -142,7 +142,7 @@ export function cors(frameOrigin: string): (req: Request, res: Response, next: N
     res.setHeader('access-control-allow-origin', frameOrigin);
     res.setHeader('access-control-expose-headers', 'x-request-id, retry-after');
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-      res.setHeader('access-control-allow-methods', 'GET, POST');
+      res.setHeader('access-control-allow-methods', 'GET, POST, DELETE');
       res.setHeader('access-control-allow-headers', 'authorization, content-type, accept');
       res.setHeader('access-control-max-age', '600');
       res.status(204).end();

@@ -6,9 +6,10 @@
  *
  * The app embeds the frame (connectWallet), logs in with an ID token from the dev issuer, creates a wallet (the
  * PIN chosen and the recovery code shown in the frame) and sends ETH through its EIP-1193 provider, the PIN
- * typed in the frame (mined by anvil); EIP-6963 discovery finds the provider. A script in the app page cannot
- * read the frame's DOM, sees none of the PIN's keystrokes, and no message it receives carries the PIN, a
- * token or the recovery code. A page of an origin not in APP_ORIGINS cannot embed the frame (CSP
+ * tapped on the frame's pad (mined by anvil); EIP-6963 discovery finds the provider. A script in the app page cannot
+ * read the frame's DOM, and no message it receives carries the PIN, a token or the recovery code. In the iframe
+ * the keyboard enters nothing on the pad (the app could keep the focus), a pad made invisible by the app
+ * (opacity 0) takes no tap and the request fails with FRAME_NOT_VISIBLE, and no pad shows before a login. A page of an origin not in APP_ORIGINS cannot embed the frame (CSP
  * frame-ancestors), and a frame it opens as a popup ignores its messages. Screenshots of the frame over the
  * app at 1280×800 and 390×844 go to test/artifacts/. Without chromium the test is skipped, except in CI.
  */
@@ -148,8 +149,10 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
   }, 30_000);
 
   const frame = (): FrameLocator => page.frameLocator('iframe[title="Enclave Wallet"]');
+  /** The pad once it counts taps: seen (IntersectionObserver v2) for at least 500 ms. */
+  const armed = (): Promise<void> => frame().locator('#pinpad[data-seen="armed"]').waitFor({ state: 'visible' });
   const pad = async (pin: string): Promise<void> => {
-    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    await armed();
     for (const d of pin) await frame().locator(`[data-digit="${d}"]`).click();
     await frame().locator('#pin-ok').click();
   };
@@ -179,6 +182,15 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     }, frameOrigin);
     expect(mode).toBe('iframe');
     expect(await iframeShown()).toBe('none');
+    // Before a login, no pad: createWallet is refused at once, the iframe stays hidden.
+    const early = await page.evaluate(() =>
+      (window as never as { w: { createWallet(): Promise<unknown> } }).w.createWallet().then(
+        () => 'created',
+        (e: { code: string }) => e.code,
+      ),
+    );
+    expect(early).toBe('UNAUTHENTICATED');
+    expect(await iframeShown()).toBe('none');
     const user = await page.evaluate(async (issuer) => {
       const res = await fetch(`${issuer}/token`, {
         method: 'POST',
@@ -198,11 +210,15 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(await iframeShown()).toBe('block');
     expect(await frame().locator('#pin-title').textContent()).toBe('Choose a PIN for your new wallet');
     expect(await frame().locator('#origin').textContent()).toBe(`· for ${appOrigin}`);
+    expect(await frame().locator('#pin-note').textContent()).toBe('Tap the digits. Never type your PIN on the keyboard here.');
+    await armed();
     await page.screenshot({ path: `${artifacts}frame-desktop-new-pin.png` });
     await page.setViewportSize({ width: 390, height: 844 });
+    await armed();
     await page.screenshot({ path: `${artifacts}frame-phone-new-pin.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
     // A weak PIN is refused on the pad, before anything is sent.
+    await armed();
     for (const d of '111111') await frame().locator(`[data-digit="${d}"]`).click();
     await frame().locator('#pin-ok').click();
     expect(await frame().locator('#pin-hint').textContent()).toBe('One digit repeated is too easy to guess. Choose another PIN.');
@@ -262,6 +278,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       [evmAddress, RECIPIENT],
     );
     await frame().locator('#pin-summary').waitFor({ state: 'visible' });
+    await armed();
     const summary = await frame()
       .locator('#pin-summary dt')
       .evaluateAll((dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
@@ -269,6 +286,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(summary.Recipient?.toLowerCase()).toBe(RECIPIENT.toLowerCase());
     await page.screenshot({ path: `${artifacts}frame-desktop-pinpad-transaction.png` });
     await page.setViewportSize({ width: 390, height: 844 });
+    await armed();
     await page.screenshot({ path: `${artifacts}frame-phone-pinpad-transaction.png` });
     const [scroll, inner] = await frame()
       .locator('html')
@@ -295,10 +313,17 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     });
     expect(snoop).toEqual({ contentDocument: 'null', windowDocument: 'SecurityError', dots: 'SecurityError' });
 
-    // The PIN typed on the keyboard, into the frame.
+    // The keyboard enters nothing on the pad in an iframe, even with the focus in the frame: no dot, no answer.
+    await armed();
     await frame().locator('#pin-title').click();
     await page.keyboard.type(PIN);
     await page.keyboard.press('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await frame().locator('#pin-dots').textContent()).toBe('');
+    expect(await frame().locator('#pinpad').isVisible()).toBe(true);
+    expect(await page.evaluate(() => Promise.race([(window as never as { sent: Promise<unknown> }).sent.then(() => 'answered'), 'pending']))).toBe('pending');
+    // Taps on the pad's buttons.
+    await pad(PIN);
     const hash = (await page.evaluate(() => (window as never as { sent: Promise<unknown> }).sent)) as Hex;
     expect(hash).toMatch(/^0x[0-9a-f]{64}$/);
     const chain = createPublicClient({ chain: foundry, transport: http(rpc) });
@@ -357,9 +382,81 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       }));
     }, evmAddress);
     await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    // Cancel counts at once (it enters nothing).
     await frame().locator('#pin-cancel').click();
     expect(await page.evaluate(() => (window as never as { signed: Promise<unknown> }).signed)).toEqual({ code: 4001, name: 'ProviderRpcError' });
   });
+
+  test('an invisible pad (the app sets the iframe to opacity 0 over a decoy) takes no tap: the request fails with FRAME_NOT_VISIBLE, nothing signed', async () => {
+    await page.evaluate((addr) => {
+      const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
+      w.signed = w.w.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', addr] }).then(
+        (sig) => ({ sig }),
+        (e: { code: number; data?: { code?: string } }) => ({ code: e.code, data: e.data }),
+      );
+    }, evmAddress);
+    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    // The app owns the iframe element: it makes it transparent, and the user's clicks land on the pad they cannot see.
+    await page.evaluate(() => void ((document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement).style.opacity = '0'));
+    await frame().locator('#pinpad[data-seen="hidden"]').waitFor({ state: 'attached' });
+    await new Promise((r) => setTimeout(r, 700));
+    const handle = await page.$('iframe[title="Enclave Wallet"]');
+    const inner = (await handle!.contentFrame())!;
+    const box = (await inner.locator('[data-digit="4"]').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    expect(await page.evaluate(() => (window as never as { signed: Promise<unknown> }).signed)).toEqual({ code: 4100, data: { code: 'FRAME_NOT_VISIBLE' } });
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('iframe[title="Enclave Wallet"]')!).display === 'none');
+    await page.evaluate(() => void ((document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement).style.opacity = ''));
+
+    // The same for createWallet: the app side's WalletFrameError with the code FRAME_NOT_VISIBLE.
+    await page.evaluate(() => {
+      const w = window as never as { w: { createWallet(): Promise<unknown> }; made: Promise<unknown> };
+      w.made = w.w.createWallet().then(
+        () => 'created',
+        (e: { name: string; code: string }) => `${e.name}:${e.code}`,
+      );
+    });
+    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    await page.evaluate(() => void ((document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement).style.opacity = '0'));
+    await frame().locator('#pinpad[data-seen="hidden"]').waitFor({ state: 'attached' });
+    const ok = (await inner.locator('#pin-ok').boundingBox())!;
+    await page.mouse.click(ok.x + ok.width / 2, ok.y + ok.height / 2);
+    expect(await page.evaluate(() => (window as never as { made: Promise<unknown> }).made)).toBe('WalletFrameError:FRAME_NOT_VISIBLE');
+    await page.evaluate(() => void ((document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement).style.opacity = ''));
+    const wallets = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown[]> } }).w.listWallets())) as unknown[];
+    expect(wallets).toHaveLength(1);
+  }, 30_000);
+
+  test('a browser that does not report visibility (no IntersectionObserver v2): the pad in an iframe refuses, FRAME_NOT_VISIBLE, popup mode named', async () => {
+    const old = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // In every frame of this page, the frame's included: IntersectionObserverEntry without isVisible, as in browsers without v2.
+    await old.addInitScript(() => void delete (IntersectionObserverEntry.prototype as { isVisible?: boolean }).isVisible);
+    await old.goto(`${appOrigin}/`);
+    await old.locator('html[data-sdk="ready"]').waitFor({ state: 'attached' });
+    const outcome = await old.evaluate(
+      async ([walletOrigin, issuer]) => {
+        const w = await (
+          window as never as { sdk: { connectWallet(o: unknown): Promise<{ login(t: string): Promise<unknown>; createWallet(): Promise<unknown> }> } }
+        ).sdk.connectWallet({
+          walletOrigin,
+          mode: 'iframe',
+        });
+        const res = await fetch(`${issuer}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'frame@example.com' }),
+        });
+        await w.login(((await res.json()) as { id_token: string }).id_token);
+        return w.createWallet().then(
+          () => 'created',
+          (e: { name: string; code: string; message: string }) => `${e.name}:${e.code}:${e.message}`,
+        );
+      },
+      [frameOrigin, `http://127.0.0.1:${ports.DEV_ISSUER_PORT}`],
+    );
+    expect(outcome).toMatch(/^WalletFrameError:FRAME_NOT_VISIBLE:.*connectWallet\(\{ mode: "popup" \}\)/);
+    await old.close();
+  }, 30_000);
 
   test('popup mode: where no frame can be shown, the same calls go to the frame in a popup window', async () => {
     const popupPromise = page.waitForEvent('popup');

@@ -20,14 +20,33 @@ const preflight = (origin: string, method = 'POST'): Promise<Response> =>
     headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' },
   });
 
-test('a preflight from the frame origin is allowed: that origin named, GET and POST, the headers the SDK sends, no credentials', async () => {
+test('a preflight from the frame origin is allowed: that origin named, GET, POST and DELETE, the headers the SDK sends, no credentials', async () => {
   const res = await preflight(FRAME);
   expect(res.status).toBe(204);
   expect(res.headers.get('access-control-allow-origin')).toBe(FRAME);
-  expect(res.headers.get('access-control-allow-methods')).toBe('GET, POST');
+  expect(res.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE');
   expect(res.headers.get('access-control-allow-headers')).toBe('authorization, content-type, accept');
   expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   expect(res.headers.get('vary')).toMatch(/Origin/);
+});
+
+test("DELETE (a passkey's removal) from the frame: its preflight allowed, and the request itself answered with the frame's origin", async () => {
+  const path = `/v1/wallets/${'ab'.repeat(16)}/passkeys/AAAA`;
+  const pre = await fetch(`${stack.url}${path}`, {
+    method: 'OPTIONS',
+    headers: { origin: FRAME, 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization, content-type' },
+  });
+  expect(pre.status).toBe(204);
+  expect(pre.headers.get('access-control-allow-methods')?.split(', ')).toContain('DELETE');
+  const res = await fetch(`${stack.url}${path}`, { method: 'DELETE', headers: { origin: FRAME, 'content-type': 'application/json' }, body: '{}' });
+  expect(res.status).toBe(401);
+  expect(res.headers.get('access-control-allow-origin')).toBe(FRAME);
+  const other = await fetch(`${stack.url}${path}`, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'DELETE' },
+  });
+  expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  expect(other.headers.get('access-control-allow-methods')).toBeNull();
 });
 
 test('another origin gets no CORS header, on a preflight or a request', async () => {

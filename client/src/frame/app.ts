@@ -74,7 +74,7 @@ const DEFAULT_INFO = {
 export class WalletFrameError extends Error {
   override readonly name = 'WalletFrameError';
   constructor(
-    readonly code: 'FRAME_UNAVAILABLE' | 'FRAME_CLOSED' | 'NO_WALLET_SELECTED',
+    readonly code: 'FRAME_UNAVAILABLE' | 'FRAME_CLOSED' | 'NO_WALLET_SELECTED' | 'FRAME_NOT_VISIBLE',
     message: string,
   ) {
     super(message);
@@ -175,6 +175,11 @@ export function connection(
     if (!waiting) return;
     pending.delete(reply.id);
     if (reply.ok) waiting.resolve(reply.result);
+    // The frame's pad refused input it could not know the user saw (docs/frame.md#limits): connectWallet({ mode: 'popup' }) is the way.
+    else if (reply.error.name === 'Error' && reply.error.code === 'FRAME_NOT_VISIBLE')
+      waiting.reject(
+        new WalletFrameError('FRAME_NOT_VISIBLE', typeof reply.error.message === 'string' ? reply.error.message : 'the wallet frame was not visible'),
+      );
     else waiting.reject(errorFromWire(reply.error));
   };
   window.addEventListener('message', onMessage);

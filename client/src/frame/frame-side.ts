@@ -9,6 +9,7 @@
  * pad as their `getPin`: `approval` below is the one place where the frame decides how the user authorizes a
  * signature, where a passkey prompt plugs in beside the PIN pad.
  */
+import { EnclaveWalletApiError } from '../errors.js';
 import type { EnclaveWallet } from '../sdk.js';
 import { ProviderRpcError, type Eip1193Provider } from '../eip1193.js';
 import type { SolanaSigner } from '../solana.js';
@@ -20,7 +21,8 @@ import { asFrameRequest, event, failure, isAllowedOrigin, success, userRejected,
 export interface FrameUi {
   /**
    * Asks for a PIN: `isNew` when the user chooses one (then the pad checks it is acceptable). Rejects (any error)
-   * when the user cancels; the request then fails with EIP-1193's 4001.
+   * when the user cancels; the request then fails with EIP-1193's 4001. Rejects with an error whose `code` is
+   * FRAME_NOT_VISIBLE when the pad was tapped while not seen (or the browser cannot tell): that error crosses as is.
    */
   askPin(request: { title: string; summary?: ApprovalSummary; isNew?: boolean; origin: string }): Promise<string>;
   /** Shows a new wallet's recovery code until the user says it is written down. */
@@ -56,6 +58,13 @@ export function serveFrame(options: FrameOptions): () => void {
   let evm: Eip1193Provider | undefined;
   let solana: Promise<SolanaSigner> | undefined;
   let busy = 0;
+  /** Whether `login` succeeded (and no `logout` since): no PIN pad is shown before. */
+  let loggedIn = false;
+  const needSession = (): void => {
+    if (!loggedIn) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first: the wallet frame has no session', status: 401 });
+  };
+  /** A refusal of the pad passes as is when it is FRAME_NOT_VISIBLE; any other is the user's cancel (4001). */
+  const padRefusal = (err: unknown): Error => ((err as { code?: unknown } | null)?.code === 'FRAME_NOT_VISIBLE' ? (err as Error) : userRejected());
 
   const emit = (name: FrameEventName, data?: unknown, origin?: string): void => {
     // To the asking origin when there is one; otherwise to each allowed origin (the browser delivers to the one that matches).
@@ -82,12 +91,16 @@ export function serveFrame(options: FrameOptions): () => void {
    * callback of the SDK beside `getPin`) plugs in here, in the same `onScreen` block.
    */
   const approval = (origin: string): GetPin => {
-    return ({ summary }) =>
-      onScreen(origin, () =>
-        ui.askPin({ title: 'Approve with your PIN', summary, origin }).catch(() => {
-          throw userRejected();
+    return ({ summary }) => {
+      needSession();
+      return onScreen(origin, () =>
+        ui.askPin({ title: 'Approve with your PIN', summary, origin }).catch((err: unknown) => {
+          const refusal = padRefusal(err);
+          // Through the SDK's providers, as an EIP-1193 error: 4100 (not authorized), the frame's code as data.
+          throw refusal instanceof ProviderRpcError ? refusal : new ProviderRpcError(4100, refusal.message, { code: 'FRAME_NOT_VISIBLE' });
         }),
       );
+    };
   };
 
   const select = async (id: string, origin: string): Promise<FrameCalls['selectWallet']['result']> => {
@@ -114,7 +127,9 @@ export function serveFrame(options: FrameOptions): () => void {
       case 'login': {
         const { idToken } = req.params as FrameCalls['login']['params'];
         if (typeof idToken !== 'string') throw new TypeError('login needs an idToken');
+        loggedIn = false;
         const session = await client.login(idToken);
+        loggedIn = true;
         walletId = undefined;
         evm = undefined;
         solana = undefined;
@@ -122,6 +137,7 @@ export function serveFrame(options: FrameOptions): () => void {
         return { user: { id: session.user.id, email: session.user.email } };
       }
       case 'logout':
+        loggedIn = false;
         await client.logout();
         walletId = undefined;
         evm = undefined;
@@ -129,9 +145,10 @@ export function serveFrame(options: FrameOptions): () => void {
         emit('accountsChanged', [], origin);
         return null;
       case 'createWallet': {
+        needSession();
         const wallet = await onScreen(origin, async () => {
-          const pin = await ui.askPin({ title: 'Choose a PIN for your new wallet', isNew: true, origin }).catch(() => {
-            throw userRejected();
+          const pin = await ui.askPin({ title: 'Choose a PIN for your new wallet', isNew: true, origin }).catch((err: unknown) => {
+            throw padRefusal(err);
           });
           const created = await client.createWallet(pin);
           await ui.showRecoveryCode(created.recoveryCode);

@@ -113,8 +113,11 @@ export function asFrameReply(data: unknown): FrameResponse | FrameEvent | undefi
 
 /**
  * An allow-list of origins (APP_ORIGINS, or the wallet's origin): each entry a bare origin, `scheme://host[:port]`,
- * normalised. A wildcard, `null`, a path or a non-http(s) scheme is refused (TypeError): an origin check that
- * accepts more than it names is no check.
+ * written exactly as the browser spells it (lower case, no default port, no trailing slash, no path). https only,
+ * except http://localhost and http://127.0.0.1 (any port) for development. An entry that is not byte-identical to
+ * its normalised origin is refused (TypeError), not rewritten: a look-alike host the URL parser would turn into
+ * punycode, a path like `/%2e` it would drop, `0x7f.1` it would read as 127.0.0.1. A wildcard, `null` or another
+ * scheme is refused too: an origin check that accepts more than it names is no check.
  */
 export function parseOrigins(list: string | readonly string[]): string[] {
   const entries = (typeof list === 'string' ? list.split(',') : [...list]).map((o) => o.trim()).filter(Boolean);
@@ -128,6 +131,10 @@ export function parseOrigins(list: string | readonly string[]): string[] {
     if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin === 'null' || entry.includes('*'))
       throw new TypeError(`not an origin: ${JSON.stringify(entry)} (http or https, no wildcard)`);
     if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) throw new TypeError(`an origin has no path: ${JSON.stringify(entry)}`);
+    if (url.protocol === 'http:' && url.hostname !== 'localhost' && url.hostname !== '127.0.0.1')
+      throw new TypeError(`not an origin: ${JSON.stringify(entry)} (https only, except http://localhost and http://127.0.0.1)`);
+    if (entry !== url.origin)
+      throw new TypeError(`not an origin as the browser writes it: ${JSON.stringify(entry)} (write ${JSON.stringify(url.origin)}, checked byte for byte)`);
     return url.origin;
   });
 }
