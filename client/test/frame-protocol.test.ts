@@ -51,7 +51,7 @@ describe('origins', () => {
 
   test('parseOrigins: https only, except http://localhost and http://127.0.0.1 (any port)', () => {
     for (const bad of ['http://app.example.com', 'http://192.168.1.10:3000', 'http://localhost.example.com', 'http://127.0.0.2', 'http://[::1]:3000'])
-      expect(() => parseOrigins(bad)).toThrow(/https only/);
+      expect(() => parseOrigins(bad)).toThrow(/https:\/\/host\[:port\] as a browser writes it; http only on localhost, 127\.0\.0\.1/);
   });
 
   test("parseOrigins refuses, never rewrites, an entry that is not its own normalised origin (the review's cases)", () => {

@@ -176,11 +176,7 @@ export function connection(
     pending.delete(reply.id);
     if (reply.ok) waiting.resolve(reply.result);
     // The frame's pad refused input it could not know the user saw (docs/frame.md#limits): connectWallet({ mode: 'popup' }) is the way.
-    else if (reply.error.name === 'Error' && reply.error.code === 'FRAME_NOT_VISIBLE')
-      waiting.reject(
-        new WalletFrameError('FRAME_NOT_VISIBLE', typeof reply.error.message === 'string' ? reply.error.message : 'the wallet frame was not visible'),
-      );
-    else waiting.reject(errorFromWire(reply.error));
+    else waiting.reject(reply.error.code === 'FRAME_NOT_VISIBLE' ? new WalletFrameError('FRAME_NOT_VISIBLE', reply.error.message) : errorFromWire(reply.error));
   };
   window.addEventListener('message', onMessage);
 
