@@ -5,6 +5,7 @@
  * failure.
  */
 import { createHash } from 'node:crypto';
+import { equalBytes } from '@enclave-wallet/proto/bytes';
 import { counterRefuses, type CounterRaise, type GuardRecord } from '../guard/guard.js';
 import type { Counted, GuessCounter } from '../sealing/guesses.js';
 import { SLOT_PASSKEY, type Slot } from '../sealing/slots.js';
@@ -20,11 +21,9 @@ export interface PasskeyOpen {
 /** The guard's name for a credential's counter: hex SHA-256 of its raw id. */
 export const credentialKey = (credentialId: Uint8Array): string => createHash('sha256').update(credentialId).digest('hex');
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
-
 /** The passkey slot of `credentialId` in `slots`, if any. */
 export const passkeySlotOf = (slots: readonly Slot[] | undefined, credentialId: Uint8Array): Slot | undefined =>
-  slots?.find((sl) => sl.kind === SLOT_PASSKEY && sameBytes(sl.passkey!.credentialId, credentialId));
+  slots?.find((sl) => sl.kind === SLOT_PASSKEY && equalBytes(sl.passkey!.credentialId, credentialId));
 
 /** What the checks of an assertion decided, before its guess is counted. */
 export interface PasskeyVerdict {
