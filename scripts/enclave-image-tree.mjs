@@ -124,6 +124,8 @@ function copyPackage(from, to, name) {
     // argon2: only this platform's prebuilt binary; its C sources stay out (PRUNED_FILE).
     if (name === 'argon2' && rel.startsWith('prebuilds/') && !rel.startsWith(`prebuilds/${TARGET.os}-${TARGET.cpu}/`)) continue;
     if (name === 'argon2' && (rel.startsWith('argon2/') || (TARGET.libc === 'glibc' && rel.endsWith('.musl.node')))) continue;
+    // tiny-secp256k1: the ES module build for Node and its WebAssembly (libsecp256k1); not the CommonJS or browser copies.
+    if (name === 'tiny-secp256k1' && (rel.startsWith('lib/cjs/') || rel.includes('.browser.'))) continue;
     cpSync(file, join(to, rel));
   }
 }

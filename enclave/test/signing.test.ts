@@ -38,6 +38,7 @@ import {
   type Blockhash,
 } from '@solana/kit';
 import { personalMessageDigest, prepareEvmTransaction, selfCheck, signDigest, typedDataDigest, type EvmTransactionRequest } from '../src/signing/evm.js';
+import { rfc6979Nonce, signSecp256k1 } from '../src/signing/secp256k1.js';
 import { isSolanaTransactionMessage, parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from '../src/signing/solana.js';
 import { compileMessage, fiveSolToAttacker, splTransferChecked, solTransfer, v0WithLookup, ATTACKER } from '../../test/support/solana-messages.js';
 import { COW_KEY, MAIL_EXAMPLE_WITH_DOMAIN_TYPE } from '../../test/support/eip712-mail.js';
@@ -207,6 +208,59 @@ describe('EIP-191', () => {
   test('raw bytes', async () => {
     const raw = Uint8Array.of(0, 1, 2, 255);
     expect(hex(signDigest(personalMessageDigest({ raw }), key))).toBe(await account.signMessage({ message: { raw } }));
+  });
+});
+
+describe('secp256k1: libsecp256k1 signs, an RFC 6979 recomputation checks', () => {
+  const nobleSign = (d: Uint8Array, k: Uint8Array): Uint8Array => {
+    const rec = secp256k1.sign(d, k, { prehash: false, format: 'recovered', lowS: true });
+    return Uint8Array.from([...rec.subarray(1), 27 + rec[0]!]);
+  };
+
+  test('the same bytes as noble (RFC 6979, low s), random keys and digests, and digests at or above n', () => {
+    const digests = [
+      ...Array.from({ length: 48 }, () => randomBytes(32)),
+      new Uint8Array(32).fill(0xff),
+      Uint8Array.from(Buffer.from('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141', 'hex')), // n itself
+      new Uint8Array(32),
+    ];
+    for (const d of digests) {
+      const k = secp256k1.utils.randomSecretKey();
+      expect(Buffer.from(signSecp256k1(d, k)).toString('hex')).toBe(Buffer.from(nobleSign(d, k)).toString('hex'));
+    }
+  });
+
+  test('the check refuses a valid signature with another nonce, and the high-s twin of a good one', () => {
+    for (let i = 0; i < 8; i++) {
+      const k = secp256k1.utils.randomSecretKey();
+      const d = randomBytes(32);
+      // Valid under the key, but made with a random nonce: what a covert channel would send.
+      const rec = secp256k1.sign(d, k, { prehash: false, format: 'recovered', lowS: true, extraEntropy: true });
+      const random = Uint8Array.from([...rec.subarray(1), 27 + rec[0]!]);
+      expect(secp256k1.verify(random.subarray(0, 64), d, secp256k1.getPublicKey(k), { prehash: false })).toBe(true);
+      expect(() => selfCheck(random, d, k)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+      // The same signature with s → n − s and the recovery bit flipped is valid too (high s), and refused.
+      const good = signSecp256k1(d, k);
+      const n = secp256k1.Point.Fn.ORDER;
+      const s = BigInt('0x' + Buffer.from(good.subarray(32, 64)).toString('hex'));
+      const high = Uint8Array.from(good);
+      high.set(Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex'), 32);
+      high[64] = good[64] === 27 ? 28 : 27;
+      const recovered = secp256k1.Signature.fromBytes(high.subarray(0, 64), 'compact')
+        .addRecoveryBit(high[64]! - 27)
+        .recoverPublicKey(d);
+      expect(Buffer.from(recovered.toBytes(true))).toEqual(Buffer.from(secp256k1.getPublicKey(k, true)));
+      expect(() => selfCheck(high, d, k)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+    }
+  });
+
+  test('the nonce: a new key or digest gives a new nonce, and the same ones the same (deterministic)', () => {
+    const k = secp256k1.utils.randomSecretKey();
+    const d = randomBytes(32);
+    const a = Buffer.from(rfc6979Nonce(k, d)).toString('hex');
+    expect(Buffer.from(rfc6979Nonce(k, d)).toString('hex')).toBe(a);
+    expect(Buffer.from(rfc6979Nonce(k, randomBytes(32))).toString('hex')).not.toBe(a);
+    expect(Buffer.from(rfc6979Nonce(secp256k1.utils.randomSecretKey(), d)).toString('hex')).not.toBe(a);
   });
 });
 

@@ -42,7 +42,9 @@ const ALLOWED_PACKAGES = [
   'node-gyp-build',
   'node-vsock-linux-x64-gnu',
   'protobufjs',
+  'tiny-secp256k1', // libsecp256k1 as WebAssembly: signs EVM digests; every signature is recomputed natively (enclave/src/signing/secp256k1.ts)
   'tslib',
+  'uint8array-tools', // tiny-secp256k1's byte helpers
 ];
 
 /** Our own files: where they may be and what they may be. */

@@ -4,15 +4,14 @@
  * builds and hashes what it signs from the parsed request; it never signs a
  * hash handed to it. Transaction serialization comes from micro-eth-signer
  * (audited, pinned), EIP-712 hashing from ./eip712.ts (written from the EIP,
- * with caps), signatures from @noble/curves.
+ * with caps), signatures from ./secp256k1.ts.
  */
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
+import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { fromHex, toHex0x } from '@enclave-wallet/proto/bytes';
 import { Transaction } from 'micro-eth-signer';
-import { secp256k1PublicKey } from '../keys/derive.js';
+import { signSecp256k1 } from './secp256k1.js';
 
 const txInvalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TRANSACTION_INVALID', `the transaction is not signable: ${why}`);
 
@@ -64,15 +63,11 @@ export function prepareEvmTransaction(req: EvmTransactionRequest): PreparedEvmTr
   return {
     digest,
     sign(privateKey) {
-      const signed = tx.signBy(privateKey, false);
-      const raw = signed.raw as { r?: bigint; s?: bigint; yParity?: number; v?: bigint };
-      const yParity = raw.yParity ?? Number(((signed.v ?? 27n) - 35n - 2n * common.chainId) & 1n);
-      const signature = new Uint8Array(65);
-      signature.set(bigToBytes32(raw.r!), 0);
-      signature.set(bigToBytes32(raw.s!), 32);
-      signature[64] = 27 + yParity;
-      // The signature must verify over the digest the envelope was checked against.
-      selfCheck(signature, digest, privateKey);
+      // Signed (and checked) over the digest the envelope was checked against; the transaction only carries it.
+      const signature = signSecp256k1(digest, privateKey);
+      const r = bytesToNumberBE(signature.subarray(0, 32));
+      const s = bytesToNumberBE(signature.subarray(32, 64));
+      const signed = new Transaction(tx.type, { ...tx.raw, r, s, yParity: signature[64]! - 27 }, { strict: false });
       return { signature, signedTransaction: signed.toBytes(), hash: fromHex(signed.hash, { prefix: true }) };
     },
   };
@@ -135,57 +130,12 @@ function unsignedTransaction(req: EvmTransactionRequest, common: CommonFields): 
   }
 }
 
-function bigToBytes32(n: bigint): Uint8Array {
-  return fromHex(n.toString(16).padStart(64, '0'));
-}
-
-/** 65-byte r‖s‖v (v = 27 + recovery bit) over a 32-byte digest. */
+/** 65-byte r‖s‖v (v = 27 + recovery bit) over a 32-byte digest (libsecp256k1, checked: ./secp256k1.ts). */
 export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Uint8Array {
-  const recovered = secp256k1.sign(digest, privateKey, { prehash: false, format: 'recovered', lowS: true });
-  // noble's 'recovered' format is recovery ‖ r ‖ s.
-  const out = new Uint8Array(65);
-  out.set(recovered.subarray(1), 0);
-  out[64] = 27 + recovered[0]!;
-  selfCheck(out, digest, privateKey);
-  return out;
+  return signSecp256k1(digest, privateKey);
 }
 
-/**
- * A signature leaves the enclave only if it is the signer's, over `digest`, with the right recovery bit, checked by
- * an implementation other than the one that signed: a faulty computation (a flipped bit in the nonce or the
- * arithmetic) could otherwise give out a signature from which the key can be computed, or one that names another
- * signer through a wrong recovery bit.
- *
- * How: (r, s) over z is the signature of the key d exactly when R = s⁻¹(z + r·d)·G is the point the recovery bit
- * names (x = r, or r + n when bit 2 is set; y of the bit's parity); that is the verification equation
- * s⁻¹z·G + s⁻¹r·Q with Q = d·G, and it is what recovering the public key from (r, s, v) and comparing it with d·G
- * checks. The multiplication is native (OpenSSL, by secp256k1PublicKey), with the signer's key at hand: one
- * fixed-base multiplication instead of noble's recovery (a square root and two multiplications, one of them
- * variable-base) plus d·G: ≈ 2 ms less of the enclave's CPU per signature here (docs/performance.md).
- */
-export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey: Uint8Array): void {
-  const fail = (): never => {
-    throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
-  };
-  if (signature.length !== 65 || digest.length !== 32 || privateKey.length !== 32) fail();
-  const Fn = secp256k1.Point.Fn;
-  const r = bytesToNumberBE(signature.subarray(0, 32));
-  const s = bytesToNumberBE(signature.subarray(32, 64));
-  const recovery = signature[64]! - 27;
-  if (r <= 0n || r >= Fn.ORDER || s <= 0n || s >= Fn.ORDER || recovery < 0 || recovery > 3) fail();
-  // z as ECDSA takes it: the digest's 256 bits, reduced mod n.
-  const k = Fn.mul(Fn.inv(s), Fn.add(Fn.create(bytesToNumberBE(digest)), Fn.mul(r, bytesToNumberBE(privateKey))));
-  if (k === 0n) fail();
-  const kBytes = numberToBytesBE(k, 32);
-  let point: Uint8Array;
-  try {
-    point = secp256k1PublicKey(kBytes, false); // 04 ‖ x ‖ y
-  } finally {
-    kBytes.fill(0);
-  }
-  const x = bytesToNumberBE(point.subarray(1, 33));
-  if (x !== r + (recovery & 2 ? Fn.ORDER : 0n) || (point[64]! & 1) !== (recovery & 1)) fail();
-}
+export { selfCheck } from './secp256k1.js';
 
 /** EIP-191 personal_sign digest of text or raw bytes. */
 export function personalMessageDigest(message: { text: string } | { raw: Uint8Array }): Uint8Array {

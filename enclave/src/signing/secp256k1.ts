@@ -1,0 +1,109 @@
+/**
+ * ECDSA over secp256k1, for every EVM signature: signed by libsecp256k1 (tiny-secp256k1's WebAssembly build of it,
+ * pinned), checked by a second implementation before it leaves (selfCheck).
+ *
+ * Why two: libsecp256k1 is the most reviewed secp256k1 code there is and ≈ 6× faster here than noble's JavaScript
+ * (docs/performance.md), but it arrives as a prebuilt WebAssembly module. WebAssembly cannot reach the system (its
+ * only imports are a random source and an error callback), so what it could do wrong is compute: a faulty signature
+ * (a flipped bit gives out the key) or a valid one with a chosen nonce (a covert channel for the key). The check
+ * recomputes the whole signature by RFC 6979 itself — the nonce with node:crypto's HMAC, R = k·G with OpenSSL,
+ * s by modular arithmetic — and the signature leaves only if it is exactly that one (r, low s, recovery bit).
+ */
+import { createHmac } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
+import { signRecoverable } from 'tiny-secp256k1';
+import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { secp256k1PublicKey } from '../keys/derive.js';
+
+const Fn = secp256k1.Point.Fn;
+const N = Fn.ORDER;
+const HALF_N = N >> 1n;
+
+/** 65-byte r‖s‖v (v = 27 + recovery bit, s low) over a 32-byte digest, RFC 6979's deterministic nonce. */
+export function signSecp256k1(digest: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  const { signature, recoveryId } = signRecoverable(digest, privateKey);
+  const out = new Uint8Array(65);
+  out.set(signature, 0);
+  out[64] = 27 + recoveryId;
+  selfCheck(out, digest, privateKey);
+  return out;
+}
+
+/**
+ * Throws INTERNAL_ERROR unless `signature` (r‖s‖27+v) is the RFC 6979 signature of `privateKey` over `digest`:
+ * r the x of k·G (mod n), s = k⁻¹(z + r·d) made low, v the parity of k·G's y (flipped with s) plus 2 when x ≥ n.
+ * A valid signature is not enough: one with another nonce, or with the high s, is refused too.
+ */
+export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey: Uint8Array): void {
+  const fail = (): never => {
+    throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
+  };
+  if (signature.length !== 65 || digest.length !== 32 || privateKey.length !== 32) fail();
+  const r = bytesToNumberBE(signature.subarray(0, 32));
+  const s = bytesToNumberBE(signature.subarray(32, 64));
+  const recovery = signature[64]! - 27;
+  const d = bytesToNumberBE(privateKey);
+  if (d <= 0n || d >= N) fail();
+  const z = Fn.create(bytesToNumberBE(digest));
+  const nonce = rfc6979Nonce(privateKey, numberToBytesBE(z, 32));
+  let point: Uint8Array;
+  let k: bigint;
+  try {
+    point = secp256k1PublicKey(nonce, false); // 04 ‖ x ‖ y
+    k = bytesToNumberBE(nonce);
+  } finally {
+    nonce.fill(0);
+  }
+  const x = bytesToNumberBE(point.subarray(1, 33));
+  const expectedR = Fn.create(x);
+  let expectedS = Fn.mul(Fn.inv(k), Fn.add(z, Fn.mul(expectedR, d)));
+  let expectedRecovery = (x >= N ? 2 : 0) | (point[64]! & 1);
+  if (expectedS > HALF_N) {
+    expectedS = N - expectedS;
+    expectedRecovery ^= 1;
+  }
+  if (expectedR === 0n || expectedS === 0n || r !== expectedR || s !== expectedS || recovery !== expectedRecovery) fail();
+}
+
+/**
+ * RFC 6979 §3.2's k for secp256k1 with HMAC-SHA-256 and no extra data: `x` the private key (32 bytes), `h1` the
+ * digest reduced mod n (bits2octets). The returned bytes are the caller's to zero.
+ */
+export function rfc6979Nonce(x: Uint8Array, h1: Uint8Array): Uint8Array {
+  const mac = (key: Uint8Array, ...parts: Uint8Array[]): Buffer => {
+    const h = createHmac('sha256', key);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  };
+  let v: Buffer = Buffer.alloc(32, 1);
+  let key: Buffer = Buffer.alloc(32, 0);
+  const step = (separator: number): void => {
+    const nextKey = mac(key, v, Uint8Array.of(separator), x, h1);
+    key.fill(0);
+    key = nextKey;
+    const nextV = mac(key, v);
+    v.fill(0);
+    v = nextV;
+  };
+  try {
+    step(0x00);
+    step(0x01);
+    for (;;) {
+      const t = mac(key, v);
+      v.fill(0);
+      v = t;
+      const k = bytesToNumberBE(v);
+      if (k >= 1n && k < N) return Uint8Array.from(v);
+      const nextKey = mac(key, v, Uint8Array.of(0x00));
+      key.fill(0);
+      key = nextKey;
+      const nextV = mac(key, v);
+      v.fill(0);
+      v = nextV;
+    }
+  } finally {
+    v.fill(0);
+    key.fill(0);
+  }
+}
