@@ -23,10 +23,14 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { inFlight: server.inFlight, connections: server.connections });
-    void server.drain(Number.isFinite(timeoutMs) ? timeoutMs : 10_000).then(() => {
-      logger.info('stopped');
-      process.exit(0);
-    });
+    void server
+      .drain(Number.isFinite(timeoutMs) ? timeoutMs : 10_000)
+      .then(() => service.settleGuard())
+      .catch(() => logger.warn('guard_clears_unwritten', {}))
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      });
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

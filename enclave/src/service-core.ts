@@ -91,6 +91,11 @@ export abstract class ServiceCore {
     };
   }
 
+  /** Writes what this enclave still owes the guard (right guesses' clears waiting to be carried): on a graceful stop. */
+  async settleGuard(): Promise<void> {
+    await this.sealer?.flushClears();
+  }
+
   async health(): Promise<ResponseOf<'health'>> {
     const queue = stretchQueue.depth;
     const kms = this.kms;

@@ -642,6 +642,87 @@ describe('Sealer under a concurrent PIN change', () => {
   }, 60_000);
 });
 
+describe('one guard write per signature: a right guess’s clear is carried by the next count', () => {
+  /** The guard's writes by kind, through one enclave's guard. */
+  function counted(g: DynamoGuard): { g: DynamoGuard; writes: { admit: number; clear: number } } {
+    const writes = { admit: 0, clear: 0 };
+    const admit = g.admit.bind(g);
+    const clear = g.clear.bind(g);
+    g.admit = (...args) => (writes.admit++, admit(...args));
+    g.clear = (...args) => (writes.clear++, clear(...args));
+    return { g, writes };
+  }
+
+  test('back-to-back right PINs: one write each, the last cleared when due; nothing stays counted', async () => {
+    const { kms, guard } = await setup();
+    const { g, writes } = counted(guard());
+    const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 300 });
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    for (let i = 0; i < 4; i++) (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    expect(writes).toEqual({ admit: 4, clear: 0 });
+    // Only the last right guess is still in the guard (pending): each count removed the one before.
+    const before = await stateOf(guard(), 'w-1');
+    expect(before).toMatchObject({ counted: 1, inFlight: 1, failures: 0 });
+    expect((await guard().get('w-1'))!.used.pin).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(writes).toEqual({ admit: 4, clear: 1 });
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0 });
+  }, 30_000);
+
+  test('failures a right PIN saw leave with the next count, and the budget stays exactly five', async () => {
+    const { kms, guard } = await setup();
+    const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000 });
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    for (let i = 0; i < 4; i++) expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))).code).toBe('PIN_INVALID');
+    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    // Not written yet: the guard holds four failures and the right guess (pending).
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 5, failures: 4, inFlight: 1 });
+    // The next guesses carry that clear: five wrong PINs are answered, attempts left 4 … 1, then the lock.
+    const left: Array<number | undefined> = [];
+    for (let i = 0; i < 4; i++) left.push((await failure(sealer.open(blob, 'w-1', 'u-1', pin(`11111${i}`)))).details?.attemptsLeft as number);
+    expect(left).toEqual([4, 3, 2, 1]);
+    expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin('111119')))).code).toBe('PIN_LOCKED');
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 5, failures: 5, inFlight: 0 });
+  }, 30_000);
+
+  test('another enclave sees the budget the carried clear leaves: it counts its guesses against the same five', async () => {
+    const { kms, guard, another } = await setup();
+    const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000 });
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    for (let i = 0; i < 3; i++) await failure(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)));
+    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    // The other enclave reads three failures and one pending guess: one place left, then it waits or locks;
+    // it never gets more than the budget, whatever this enclave has not written yet.
+    const other = another();
+    expect((await failure(other.open(blob, 'w-1', 'u-1', pin('222220')))).details?.attemptsLeft).toBe(0);
+    await sealer.flushClears();
+    // Once written, the three failures the right PIN saw are gone: the other enclave's failure is the only one.
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, failures: 1, inFlight: 0 });
+  }, 30_000);
+
+  test('an enclave that dies before writing a clear leaves its guess counted: after its TTL it is a failure (fail closed)', async () => {
+    let now = Date.now();
+    const { kms, guard } = await setup(() => now);
+    const dying = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000, now: () => now });
+    const blob = await dying.sealNew('w-1', 'u-1', seed, pin('493817'));
+    (await dying.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    now += GUESS_TTL_MS + 1;
+    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ counted: 1, failures: 1, inFlight: 0 });
+  }, 30_000);
+
+  test('a PIN change right after a signature writes the clear first: the new version starts with nothing counted', async () => {
+    const { kms, guard } = await setup();
+    const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000 });
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const next = await opened.changePin(pin('771204'));
+    opened.dispose();
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0 });
+    (await sealer.open(next, 'w-1', 'u-1', pin('771204'))).dispose();
+  }, 30_000);
+});
+
 describe('concurrent guesses on one wallet', () => {
   const ran = (name: string): number => phases.snapshot().find((p) => p.name === name)?.count ?? 0;
 
@@ -676,7 +757,8 @@ describe('concurrent guesses on one wallet', () => {
       );
       expect(codes.filter((c) => c !== 'OK')).toEqual([]);
     }
-    await new Promise((r) => setTimeout(r, 200)); // the last clears land after the answers
+    // The last clears land after the answers (carried by a later count, or written when due: now).
+    await Promise.all(enclaves.map((e) => e.flushClears()));
     expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
   }, 60_000);
 
@@ -688,7 +770,7 @@ describe('concurrent guesses on one wallet', () => {
     const wrong = [0, 1, 2].map((i) => codeOf(enclaves[i % 2]!.open(blob, 'w-1', 'u-1', pin(`11122${i}`))));
     expect(await Promise.all(jobs)).toEqual(Array(32).fill('OK'));
     expect(await Promise.all(wrong)).toEqual(Array(3).fill('PIN_INVALID'));
-    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all(enclaves.map((e) => e.flushClears()));
     // The wrong ones answered after a right one's count stay counted; the rest were cleared by it.
     const left = await stateOf(guard(), 'w-1');
     expect(left.inFlight).toBe(0);

@@ -31,13 +31,23 @@ import { DynamoDb, DynamoDbError, type AttributeValue, type Item } from './dynam
 import type { GuardConfig } from '../config.js';
 import type { AwsCredentials } from '../kms/client.js';
 import { createVsockHttpsAgent } from '../kms/vsock-agent.js';
-import { guessesItem, guessValue, readGuesses, recordFromItem, unreadable } from './item.js';
-import { BUDGET_ATTRIBUTE, GuardConflict, type CounterRaise, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from './record.js';
+import { carriedClears, guessesItem, guessValue, readGuesses, recordFromItem, unreadable } from './item.js';
+import {
+  BUDGET_ATTRIBUTE,
+  GuardConflict,
+  type CarriedClears,
+  type CounterRaise,
+  type Factor,
+  type GuardRecord,
+  type NewGuardRecord,
+  type WalletGuard,
+} from './record.js';
 
 export { legacyGuesses } from './item.js';
 export {
   counterRefuses,
   GuardConflict,
+  type CarriedClears,
   guessesOf,
   withGuesses,
   type CounterRaise,
@@ -122,6 +132,7 @@ export class DynamoGuard implements WalletGuard {
     mode: 'budget' | 'exact',
     factor: Factor = 'pin',
     raise?: CounterRaise,
+    carry?: CarriedClears,
   ): Promise<ReadonlyMap<string, Guess>> {
     const pending: Guess = { state: 'pending', at };
     const attr = BUDGET_ATTRIBUTE[factor];
@@ -141,17 +152,22 @@ export class DynamoGuard implements WalletGuard {
       // The counter is decided by this write: a non-zero one is raised only if the stored one is lower; a zero is
       // taken only while the stored one is zero (or unset), whatever this enclave last read.
       const counter = raise ? (raise.value === 0 ? ' AND (attribute_not_exists(#ctr) OR #ctr = :n)' : ' AND (attribute_not_exists(#ctr) OR #ctr < :n)') : '';
+      const carried = carriedClears(attr, factor, token, carry);
       after = await this.update(
         walletId,
-        `SET ${attr}.#t = :g, rev = :rev, updatedAt = :now${raise && raise.value > 0 ? ', #ctr = :n' : ''}`,
-        (mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r') + counter,
+        `${carried.remove}SET ${attr}.#t = :g, rev = :rev, updatedAt = :now${raise && raise.value > 0 ? ', #ctr = :n' : ''}${carried.set}`,
+        (mode === 'budget' ? `version = :v AND size(${attr}) < :max AND attribute_not_exists(${attr}.#t)` : 'version = :v AND rev = :r') +
+          counter +
+          carried.condition,
         {
           ':g': guessValue(pending),
           ':v': N(read.version),
-          ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS) } : { ':r': S(read.rev) }),
+          // The carried right guesses leave with this write: the budget is checked as they leave it.
+          ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS + carried.own) } : { ':r': S(read.rev) }),
           ...(raise ? { ':n': N(raise.value) } : {}),
+          ...carried.values,
         },
-        { '#t': token, ...(raise ? { '#ctr': `ctr:${raise.key}` } : {}) },
+        { '#t': token, ...(raise ? { '#ctr': `ctr:${raise.key}` } : {}), ...carried.names },
         true,
       );
     }

@@ -5,7 +5,7 @@
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { lockoutMs, type Guess } from './budget.js';
 import type { AttributeValue, Item } from './dynamodb.js';
-import type { GuardRecord } from './record.js';
+import type { CarriedClears, Factor, GuardRecord } from './record.js';
 
 const S = (s: string): AttributeValue => ({ S: s });
 export const guessValue = (g: Guess): AttributeValue => S(`${g.state === 'pending' ? 'p' : 'f'}:${g.at}`);
@@ -76,5 +76,32 @@ export function recordFromItem(walletId: string, item: Item): GuardRecord {
     counters,
     rev: str('rev') ?? '',
     legacy,
+  };
+}
+
+/**
+ * The parts of a count's update that clear carried right guesses: REMOVE their tokens and the failures they saw
+ * (each once), each own token required to be there still, and the factor's last use set.
+ */
+export function carriedClears(
+  attr: string,
+  factor: Factor,
+  token: string,
+  carry: CarriedClears | undefined,
+): { remove: string; set: string; condition: string; own: number; values: Item; names: Record<string, string> } {
+  if (!carry || carry.tokens.length === 0) return { remove: '', set: '', condition: '', own: 0, values: {}, names: {} };
+  const own = [...new Set(carry.tokens)].filter((t) => t !== token);
+  const failures = [...new Set(carry.failures)].filter((t) => t !== token && !own.includes(t));
+  const names: Record<string, string> = { '#used': `used:${factor}` };
+  own.forEach((t, i) => (names[`#c${i}`] = t));
+  failures.forEach((t, i) => (names[`#x${i}`] = t));
+  const paths = [...own.map((_, i) => `${attr}.#c${i}`), ...failures.map((_, i) => `${attr}.#x${i}`)];
+  return {
+    remove: `REMOVE ${paths.join(', ')} `,
+    set: ', #used = :usedAt',
+    condition: own.map((_, i) => ` AND attribute_exists(${attr}.#c${i})`).join(''),
+    own: own.length,
+    values: { ':usedAt': { N: String(carry.usedAt) } },
+    names,
   };
 }

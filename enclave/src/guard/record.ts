@@ -59,6 +59,16 @@ export interface CounterRaise {
 /** Whether a stored counter refuses an assertion's: WebAuthn §7.2 step 22, when either is non-zero the new one must be greater. */
 export const counterRefuses = (stored: number, raise: CounterRaise): boolean => (raise.value === 0 ? stored !== 0 : stored >= raise.value);
 
+/**
+ * Clears of right guesses that a guess's count carries (docs/guard.md, "One write per signature"): each right
+ * guess's own token (which must still be counted) and the failures it saw before it, and when the factor was used.
+ */
+export interface CarriedClears {
+  tokens: readonly string[];
+  failures: readonly string[];
+  usedAt: number;
+}
+
 /** A conditional write lost to a concurrent one; the caller re-reads. */
 export class GuardConflict extends Error {
   override readonly name = 'GuardConflict';
@@ -73,7 +83,8 @@ export interface WalletGuard {
    * Counts a guess as pending under `token`, before its answer exists. `budget`: if fewer than
    * MAX_PIN_ATTEMPTS guesses are counted and the version is still `read.version`; `exact`: if the record is still
    * `read` (its rev). A legacy record is converted by the same write, if still as read. Returns the guesses as
-   * this write left them. @throws GuardConflict
+   * this write left them. `carry`: right guesses of the same budget not yet cleared, cleared by the same write
+   * (their tokens must all still be there). @throws GuardConflict
    */
   admit(
     walletId: string,
@@ -83,6 +94,7 @@ export interface WalletGuard {
     mode: 'budget' | 'exact',
     factor?: Factor,
     raise?: CounterRaise,
+    carry?: CarriedClears,
   ): Promise<ReadonlyMap<string, Guess>>;
   /**
    * A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them, or

@@ -17,8 +17,24 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import { counterRefuses, GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import {
+  counterRefuses,
+  GuardConflict,
+  guessesOf,
+  withGuesses,
+  type CarriedClears,
+  type CounterRaise,
+  type Factor,
+  type GuardRecord,
+  type WalletGuard,
+} from '../guard/guard.js';
 import { phases } from '../phases.js';
+
+/**
+ * How long a right guess's clear may wait to be carried by the next guess counted on its wallet here (one guard
+ * write per signature instead of two, docs/guard.md); after that it is written on its own.
+ */
+export const CLEAR_DELAY_MS = 2_000;
 
 /** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
 export const ADMISSION_WAIT_MS = 10_000;
@@ -43,7 +59,22 @@ export interface GuessOptions {
   /** This enclave's last view of a wallet's record (a hint: every write is conditional). */
   remember(record: GuardRecord): void;
   forget(walletId: string): void;
+  /** CLEAR_DELAY_MS unless given; 0 writes each clear at once. */
+  clearDelayMs?: number;
 }
+
+/** A right guess whose clear is not written yet: carried by the next count on its wallet, or written when due. */
+interface PendingClear {
+  token: string;
+  failures: readonly string[];
+  factor: Factor;
+  at: number;
+  done: (err?: unknown) => void;
+}
+
+/** What a count carries: the right guesses' tokens, the failures they saw, their last use. */
+const carriedOf = (list: readonly PendingClear[]): CarriedClears | undefined =>
+  list.length ? { tokens: list.map((c) => c.token), failures: list.flatMap((c) => c.failures), usedAt: Math.max(...list.map((c) => c.at)) } : undefined;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** The answers of each budget: a PIN's, a recovery code's. */
@@ -68,8 +99,14 @@ export const lockedError = (lockedUntil: number, now: number, factor: Factor = '
 export class GuessCounter {
   /** Wakes the guesses of this enclave waiting on a wallet when one of its guesses is answered. */
   private readonly waiting = new Map<string, Array<() => void>>();
+  /** Right guesses not cleared yet, by wallet (see CLEAR_DELAY_MS). */
+  private readonly unwritten = new Map<string, PendingClear[]>();
+  private readonly flushTimers = new Map<string, NodeJS.Timeout>();
+  private readonly clearDelayMs: number;
 
-  constructor(private readonly o: GuessOptions) {}
+  constructor(private readonly o: GuessOptions) {
+    this.clearDelayMs = o.clearDelayMs ?? CLEAR_DELAY_MS;
+  }
 
   /**
    * Counts a guess on the wallet of `record` (the version being stretched for). Waits while the budget is
@@ -91,13 +128,25 @@ export class GuessCounter {
       // A lock-out seen in this enclave's cache is checked against the guard before it is answered.
       if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now, factor);
       if (t.next === 'budget' || t.next === 'exact') {
+        const carried = base.legacy ? [] : this.take(walletId, factor);
         try {
           lastRaised = raise !== undefined && !counterStale;
           const after = await phases.time('guard_count', () =>
-            this.o.guard.admit(walletId, base, token, now, t.next === 'exact' ? 'exact' : 'budget', factor, counterStale ? undefined : raise),
+            this.o.guard.admit(
+              walletId,
+              base,
+              token,
+              now,
+              t.next === 'exact' ? 'exact' : 'budget',
+              factor,
+              counterStale ? undefined : raise,
+              carriedOf(carried),
+            ),
           );
+          for (const c of carried) c.done();
           return { ...this.admitted(base, token, after, now, factor), ...(raise ? { counterStale } : {}) };
         } catch (err) {
+          this.putBack(walletId, carried);
           if (!(err instanceof GuardConflict)) throw err;
         }
       }
@@ -105,9 +154,10 @@ export class GuessCounter {
       if (t.next === 'wait' || round > 0) await phases.time('guard_wait', () => this.waitFor(walletId, Math.min(10 * 2 ** round, 200)));
       const read = await phases.time('guard_read', () => this.o.guard.get(walletId));
       if (!read || read.version !== record.version) throw new GuardConflict('the wallet’s version moved on');
-      base = read;
       fresh = true;
-      this.o.remember(read);
+      this.settleGone(walletId, read);
+      base = this.withoutUnwritten(read);
+      this.o.remember(base);
       // A count whose answer was lost and that the client sent again fails its condition on its own token: it was
       // counted (and its counter raised, if the write carried it).
       const own = guessesOf(read, factor).get(token);
@@ -161,6 +211,21 @@ export class GuessCounter {
    */
   async cleared(c: Counted): Promise<void> {
     const walletId = c.base.walletId;
+    if (this.clearDelayMs > 0) {
+      // Carried by the next guess counted on this wallet here, or written when due: the state this enclave
+      // counts from has it cleared now (every write is conditional, and the next one carries it).
+      const guesses = new Map(guessesOf(c.base, c.factor));
+      for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
+      this.o.remember(withGuesses(c.base, c.factor, guesses));
+      const written = new Promise<void>((resolve, reject) => {
+        const list = this.unwritten.get(walletId) ?? [];
+        list.push({ token: c.token, failures: c.tally.failures, factor: c.factor, at: this.o.now(), done: (err) => (err ? reject(err) : resolve()) });
+        this.unwritten.set(walletId, list);
+      });
+      this.scheduleFlush(walletId);
+      this.wake(walletId);
+      return written;
+    }
     try {
       await this.o.guard.clear(walletId, c.token, c.tally.failures, c.factor, this.o.now());
       const guesses = new Map(guessesOf(c.base, c.factor));
@@ -172,6 +237,80 @@ export class GuessCounter {
     } finally {
       this.wake(walletId);
     }
+  }
+
+  /**
+   * Writes the clears of `walletId` not carried yet, each on its own (a PIN change waits for this; so does the
+   * timer). A clear whose token is gone has nothing to clear; one the guard failed leaves its guess counted.
+   */
+  async flush(walletId: string): Promise<void> {
+    const timer = this.flushTimers.get(walletId);
+    if (timer) clearTimeout(timer);
+    this.flushTimers.delete(walletId);
+    const list = this.unwritten.get(walletId) ?? [];
+    this.unwritten.delete(walletId);
+    await Promise.all(
+      list.map(async (c) => {
+        try {
+          await this.o.guard.clear(walletId, c.token, c.failures, c.factor, c.at);
+          c.done();
+        } catch (err) {
+          this.o.forget(walletId);
+          c.done(err instanceof GuardConflict ? undefined : err);
+        }
+      }),
+    );
+  }
+
+  /** Writes every clear not carried yet (on shutdown). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.unwritten.keys()].map((w) => this.flush(w)));
+  }
+
+  private scheduleFlush(walletId: string): void {
+    if (this.flushTimers.has(walletId)) return;
+    const timer = setTimeout(() => void this.flush(walletId), this.clearDelayMs);
+    timer.unref();
+    this.flushTimers.set(walletId, timer);
+  }
+
+  /** The unwritten clears of `factor` on `walletId`, taken out to be carried by a count. */
+  private take(walletId: string, factor: Factor): PendingClear[] {
+    const list = this.unwritten.get(walletId);
+    if (!list) return [];
+    const taken = list.filter((c) => c.factor === factor);
+    const rest = list.filter((c) => c.factor !== factor);
+    if (rest.length) this.unwritten.set(walletId, rest);
+    else this.unwritten.delete(walletId);
+    return taken;
+  }
+
+  /** Clears a count did not write (its write failed): back in the list, still due. */
+  private putBack(walletId: string, carried: PendingClear[]): void {
+    if (!carried.length) return;
+    this.unwritten.set(walletId, [...(this.unwritten.get(walletId) ?? []), ...carried]);
+    this.scheduleFlush(walletId);
+  }
+
+  /** Unwritten clears whose token the guard no longer holds have nothing left to clear (another write removed it). */
+  private settleGone(walletId: string, read: GuardRecord): void {
+    const list = this.unwritten.get(walletId);
+    if (!list) return;
+    const kept = list.filter((c) => guessesOf(read, c.factor).has(c.token));
+    for (const c of list) if (!kept.includes(c)) c.done();
+    if (kept.length) this.unwritten.set(walletId, kept);
+    else this.unwritten.delete(walletId);
+  }
+
+  /** A record read from the guard as this enclave counts from it: its unwritten clears applied. */
+  private withoutUnwritten(read: GuardRecord): GuardRecord {
+    let record = read;
+    for (const c of this.unwritten.get(read.walletId) ?? []) {
+      const guesses = new Map(guessesOf(record, c.factor));
+      for (const t of [c.token, ...c.failures]) guesses.delete(t);
+      record = withGuesses(record, c.factor, guesses);
+    }
+    return record;
   }
 
   /** A guess that never reached an answer (KMS or the guard failed): it stays counted; waiters look again. */

@@ -53,6 +53,8 @@ export interface ResealDeps {
   guard: WalletGuard;
   now: () => number;
   forget(walletId: string): void;
+  /** Writes the wallet's right guesses' clears not carried yet (a re-seal waits for its own). */
+  flushClears(walletId: string): Promise<void>;
 }
 
 /** The BIP-39 seed of `entropy` (PBKDF2, 2048 rounds): for blobs sealed before version 3. */
@@ -189,6 +191,8 @@ async function resealOpened(deps: ResealDeps, record: GuardRecord, blob: SealedB
     if (seed !== own.secret.seed) seed.fill(0);
   }
   try {
+    // The guess that opened the wallet is cleared before the version moves on (written now if it was waiting to be carried).
+    void deps.flushClears(walletId);
     await own.settled;
     // The registration assertion's counter is the credential's first high-water mark (never lowered).
     const added = change.addPasskey;

@@ -50,6 +50,8 @@ export interface SealerOptions {
   /** The pinned wallet key's ARN, when known: a blob naming another key is refused before anything else (KMS would refuse it too). */
   kmsKeyArn?: string;
   now?: () => number;
+  /** How long a right guess's clear may wait to be carried by the next count (guesses.ts CLEAR_DELAY_MS); 0: at once. */
+  clearDelayMs?: number;
 }
 
 const SLOT_OF: Record<Factor, SlotKind> = { pin: SLOT_PIN, 'recovery-code': SLOT_RECOVERY_CODE, passkey: SLOT_PASSKEY };
@@ -77,13 +79,24 @@ export class Sealer {
     this.guard = options.guard;
     this.kmsKeyArn = options.kmsKeyArn;
     this.now = options.now ?? Date.now;
-    this.resealDeps = { guard: this.guard, now: this.now, forget: (walletId) => this.records.delete(walletId) };
+    this.resealDeps = {
+      guard: this.guard,
+      now: this.now,
+      forget: (walletId) => this.records.delete(walletId),
+      flushClears: (walletId) => this.counter.flush(walletId),
+    };
     this.counter = new GuessCounter({
       guard: this.guard,
       now: this.now,
       remember: (r) => this.remember(r),
       forget: (walletId) => this.records.delete(walletId),
+      ...(options.clearDelayMs !== undefined ? { clearDelayMs: options.clearDelayMs } : {}),
     });
+  }
+
+  /** Writes every right guess's clear still waiting to be carried by a count (a graceful stop). */
+  flushClears(): Promise<void> {
+    return this.counter.flushAll();
   }
 
   /**
