@@ -653,19 +653,30 @@ describe('one guard write per signature: a right guess’s clear is carried by t
     return { g, writes };
   }
 
-  test('back-to-back right PINs: one write each, the last cleared when due; nothing stays counted', async () => {
+  test('back-to-back right PINs: one write each; the last clear is written when flushed; nothing stays counted', async () => {
     const { kms, guard } = await setup();
     const { g, writes } = counted(guard());
-    const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 300 });
+    const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 60_000 });
     const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
     for (let i = 0; i < 4; i++) (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
     expect(writes).toEqual({ admit: 4, clear: 0 });
     // Only the last right guess is still in the guard (pending): each count removed the one before.
-    const before = await stateOf(guard(), 'w-1');
-    expect(before).toMatchObject({ counted: 1, inFlight: 1, failures: 0 });
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, inFlight: 1, failures: 0 });
     expect((await guard().get('w-1'))!.used.pin).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 600));
+    await sealer.flushClears();
     expect(writes).toEqual({ admit: 4, clear: 1 });
+    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0 });
+  }, 30_000);
+
+  test('a clear no count carries is written on its own when due', async () => {
+    const { kms, guard } = await setup();
+    const { g, writes } = counted(guard());
+    const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 100 });
+    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    opened.dispose();
+    await opened.settled;
+    expect(writes).toEqual({ admit: 1, clear: 1 });
     expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0 });
   }, 30_000);
 
