@@ -4,6 +4,7 @@
  * of it, and that the blob has the factor presented. Each refusal costs no guess.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { equalBytes } from '@enclave-wallet/proto/bytes';
 import type { Factor, GuardRecord } from '../guard/guard.js';
 import { decodeBlob, type SealedBlob } from './blob.js';
@@ -12,7 +13,7 @@ import { withinBounds } from './kdf.js';
 import { SLOT_PASSKEY, SLOT_RECOVERY_CODE } from './slots.js';
 
 /** A blob sealed for `walletId` of `userId`, or BLOB_MISMATCH. */
-export function checkBinding(blob: SealedBlob, walletId: string, userId: string): void {
+export function checkBinding(blob: SealedBlob, walletId: WalletId, userId: UserId): void {
   if (blob.walletId !== walletId)
     throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
   if (blob.ownerUserId !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
@@ -27,8 +28,8 @@ export function checkBinding(blob: SealedBlob, walletId: string, userId: string)
 export function checkRecord(
   record: GuardRecord,
   presentedBytes: Uint8Array,
-  walletId: string,
-  userId: string,
+  walletId: WalletId,
+  userId: UserId,
 ): { blob: SealedBlob; stale: (SealedBlob & { sealedPart: Uint8Array }) | undefined } {
   if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
   const blob = decodeBlob(record.blob);

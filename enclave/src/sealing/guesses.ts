@@ -16,6 +16,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
 import { counterRefuses, GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
@@ -42,7 +43,7 @@ export interface GuessOptions {
   now: () => number;
   /** This enclave's last view of a wallet's record (a hint: every write is conditional). */
   remember(record: GuardRecord): void;
-  forget(walletId: string): void;
+  forget(walletId: WalletId): void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -67,7 +68,7 @@ export const lockedError = (lockedUntil: number, now: number, factor: Factor = '
 
 export class GuessCounter {
   /** Wakes the guesses of this enclave waiting on a wallet when one of its guesses is answered. */
-  private readonly waiting = new Map<string, Array<() => void>>();
+  private readonly waiting = new Map<WalletId, Array<() => void>>();
 
   constructor(private readonly o: GuessOptions) {}
 
@@ -175,12 +176,12 @@ export class GuessCounter {
   }
 
   /** A guess that never reached an answer (KMS or the guard failed): it stays counted; waiters look again. */
-  abandoned(walletId: string): void {
+  abandoned(walletId: WalletId): void {
     this.o.forget(walletId);
     this.wake(walletId);
   }
 
-  private waitFor(walletId: string, ms: number): Promise<void> {
+  private waitFor(walletId: WalletId, ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const list = this.waiting.get(walletId) ?? [];
       list.push(resolve);
@@ -189,11 +190,20 @@ export class GuessCounter {
     });
   }
 
-  private wake(walletId: string): void {
+  private wake(walletId: WalletId): void {
     const list = this.waiting.get(walletId);
     this.waiting.delete(walletId);
     for (const w of list ?? []) w();
   }
+}
+
+/** What makes two guesses the same: the wallet, its owner, its version, the PIN (or code) and its factor. */
+export interface GuessParts {
+  walletId: WalletId;
+  userId: UserId;
+  version: number;
+  pin: Uint8Array;
+  factor?: Factor;
 }
 
 /**
@@ -208,11 +218,7 @@ export class SharedGuesses<T> {
 
   constructor(private readonly dispose: (shared: T) => void) {}
 
-  async join<U>(
-    parts: { walletId: string; userId: string; version: number; pin: Uint8Array; factor?: Factor },
-    start: () => Promise<T>,
-    copy: (shared: T) => U,
-  ): Promise<U> {
+  async join<U>(parts: GuessParts, start: () => Promise<T>, copy: (shared: T) => U): Promise<U> {
     const id = this.idOf(parts);
     let entry = this.inFlight.get(id);
     if (!entry) {
@@ -238,7 +244,7 @@ export class SharedGuesses<T> {
     return this.inFlight.size;
   }
 
-  private idOf(p: { walletId: string; userId: string; version: number; pin: Uint8Array; factor?: Factor }): string {
+  private idOf(p: GuessParts): string {
     const enc = new TextEncoder();
     const label = enc.encode(`${p.factor ?? 'pin'}|${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`);
     const data = new Uint8Array(label.length + p.pin.length);

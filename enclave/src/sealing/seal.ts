@@ -18,6 +18,7 @@
  */
 import { randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { tally } from '../guard/budget.js';
 import { GuardConflict, guessesOf, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
@@ -61,7 +62,7 @@ export class Sealer {
    * write is conditional on the version and count it assumes, so a stale
    * entry costs one failed write and a fresh read, never a wrong answer.
    */
-  private readonly records = new BoundedCache<string, GuardRecord>({ maxEntries: 10_000 });
+  private readonly records = new BoundedCache<WalletId, GuardRecord>({ maxEntries: 10_000 });
   private readonly counter: GuessCounter;
   private readonly resealDeps: ResealDeps;
   private readonly unsealDeps: UnsealDeps;
@@ -89,7 +90,14 @@ export class Sealer {
    *
    * @throws {EnclaveWalletError} WALLET_EXISTS, GUARD_UNAVAILABLE, KMS_*
    */
-  async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array, bip39Seed?: Uint8Array, recoveryCode?: Uint8Array): Promise<Uint8Array> {
+  async sealNew(
+    walletId: WalletId,
+    userId: UserId,
+    secret: Uint8Array,
+    pin: Uint8Array,
+    bip39Seed?: Uint8Array,
+    recoveryCode?: Uint8Array,
+  ): Promise<Uint8Array> {
     const salt = randomBytes(ARGON2_SALT_BYTES);
     const seed = bip39Seed ?? (await seedOf(secret));
     const [dataKey, stretched] = await Promise.allSettled([
@@ -122,7 +130,7 @@ export class Sealer {
    *
    * @throws {EnclaveWalletError} BLOB_MISMATCH, BLOB_INVALID, GUARD_UNAVAILABLE
    */
-  async listFactors(walletId: string, userId: string): Promise<Array<{ kind: string; createdAt: number; lastUsedAt: number; credentialId?: string }>> {
+  async listFactors(walletId: WalletId, userId: UserId): Promise<Array<{ kind: string; createdAt: number; lastUsedAt: number; credentialId?: string }>> {
     const record = await phases.time('guard_read', () => this.guard.get(walletId));
     if (!record) throw new EnclaveWalletError('BLOB_INVALID', 'this wallet has no guard record');
     if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
@@ -142,12 +150,12 @@ export class Sealer {
    * Opens a wallet with a passkey (docs/passkeys.md): the assertion is checked once the guess is counted in the
    * passkey budget, then the slot of its credential is unwrapped with the PRF output (32 bytes). See open.
    */
-  openWithPasskey(blobBytes: Uint8Array, walletId: string, userId: string, prf: Uint8Array, passkey: PasskeyOpen): Promise<OpenedWallet> {
+  openWithPasskey(blobBytes: Uint8Array, walletId: WalletId, userId: UserId, prf: Uint8Array, passkey: PasskeyOpen): Promise<OpenedWallet> {
     return this.open(blobBytes, walletId, userId, prf, 'passkey', passkey);
   }
 
   /** Opens a wallet with its recovery code (16 bytes) instead of its PIN: counted in a budget of its own. See open. */
-  openWithRecoveryCode(blobBytes: Uint8Array, walletId: string, userId: string, code: Uint8Array): Promise<OpenedWallet> {
+  openWithRecoveryCode(blobBytes: Uint8Array, walletId: WalletId, userId: UserId, code: Uint8Array): Promise<OpenedWallet> {
     return this.open(blobBytes, walletId, userId, code, 'recovery-code');
   }
 
@@ -159,7 +167,7 @@ export class Sealer {
    * @throws {EnclaveWalletError} BLOB_INVALID, BLOB_MISMATCH, PIN_LOCKED,
    *   PIN_INVALID, GUARD_UNAVAILABLE, WALLET_CONFLICT, KMS_*
    */
-  async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array, factor: Factor = 'pin', passkey?: PasskeyOpen): Promise<OpenedWallet> {
+  async open(blobBytes: Uint8Array, walletId: WalletId, userId: UserId, pin: Uint8Array, factor: Factor = 'pin', passkey?: PasskeyOpen): Promise<OpenedWallet> {
     const presented = decodeBlob(blobBytes);
     checkBinding(presented, walletId, userId);
     if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn)
@@ -187,8 +195,8 @@ export class Sealer {
   private async openRecord(
     record: GuardRecord,
     presentedBytes: Uint8Array,
-    walletId: string,
-    userId: string,
+    walletId: WalletId,
+    userId: UserId,
     pin: Uint8Array,
     fromCache: boolean,
     factor: Factor,

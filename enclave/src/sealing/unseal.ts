@@ -5,6 +5,7 @@
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { WalletId } from '@enclave-wallet/proto/ids';
 import type { Factor, GuardRecord } from '../guard/guard.js';
 import { checkPasskey, settlePasskey, type PasskeyOpen, type PasskeyVerdict } from '../passkey/open.js';
 import { phases } from '../phases.js';
@@ -87,7 +88,7 @@ export async function guessSecret(
  */
 async function decryptSecret(
   counter: GuessCounter,
-  walletId: string,
+  walletId: WalletId,
   blob: SealedBlob,
   factor: Factor,
   guess: Counted,
