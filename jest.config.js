@@ -21,6 +21,7 @@ export default {
     '^@enclave-wallet/proto/recovery-code$': '<rootDir>/proto/src/recovery-code.ts',
     '^@enclave-wallet/proto/bytes$': '<rootDir>/proto/src/bytes.ts',
     '^@enclave-wallet/proto/passkey$': '<rootDir>/proto/src/passkey.ts',
+    '^@enclave-wallet/proto/ids$': '<rootDir>/proto/src/ids.ts',
     // Sources import siblings as `./x.js` (NodeNext); map them to `./x.ts` for
     // TypeScript files, and leave real .js files (generated code) alone.
     '^(\\.{1,2}/(?!.*generated/).*)\\.js$': '$1',

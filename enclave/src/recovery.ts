@@ -16,7 +16,8 @@ import { sealTo } from './envelope/hpke.js';
 import { disposeEnvelope, refuseTrivialPin, type Binding, type PinEnvelope } from './envelope/pin-envelope.js';
 import type { OpenedWallet, Sealer } from './sealing/seal.js';
 import { SecretBytes } from './secret.js';
-import { bytesOf, hex0x, required } from './request-fields.js';
+import { bytesOf, hex0x } from './request-fields.js';
+import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
 
 /** What these operations use of the enclave service. */
 export interface ServiceParts {
@@ -33,7 +34,7 @@ export interface ServiceParts {
 /** A new recovery code (the PIN authorises it), sealed to the client's key; the old code stops working. */
 export async function newRecoveryCode(service: ServiceParts, req: DecodedRequestOf<'newRecoveryCode'>): Promise<ResponseOf<'newRecoveryCode'>> {
   const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, true)!;
-  const binding = { sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId'), ...recoveryBinding(recoveryKey) };
+  const binding = { sub: parseUserId(req.userId), walletId: parseWalletId(req.walletId), ...recoveryBinding(recoveryKey) };
   const envelope = await service.envelope(req.pinEnvelope, { purpose: 'recovery-code', ...binding });
   return service.withWallet(req, envelope, async (wallet) => {
     using code = await service.newCode();
@@ -50,8 +51,8 @@ export async function newRecoveryCode(service: ServiceParts, req: DecodedRequest
  */
 export async function resetPin(service: ServiceParts, req: DecodedRequestOf<'resetPin'>): Promise<ResponseOf<'resetPin'>> {
   const sealer = service.sealer();
-  const userId = required(req.userId, 'userId');
-  const walletId = required(req.walletId, 'walletId');
+  const userId = parseUserId(req.userId);
+  const walletId = parseWalletId(req.walletId);
   // With a passkey the recovery key is optional (without it the code is kept); with the code it is required.
   const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, false);
   let code: SecretBytes | undefined;

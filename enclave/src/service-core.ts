@@ -25,7 +25,8 @@ import { ARGON2_POLICY, stretchQueue } from './sealing/kdf.js';
 import { Sealer, type OpenedWallet } from './sealing/seal.js';
 import { SecretBytes } from './secret.js';
 import * as passkeyOps from './passkey/operations.js';
-import { bytesOf, required } from './request-fields.js';
+import { bytesOf } from './request-fields.js';
+import { parseUserId, parseWalletId, type UserId, type WalletId } from '@enclave-wallet/proto/ids';
 import { sealCode } from './recovery.js';
 import { phases } from './phases.js';
 
@@ -213,8 +214,8 @@ export abstract class ServiceCore {
 
   protected async sealEntropy(
     sealer: Sealer,
-    walletId: string,
-    userId: string,
+    walletId: WalletId,
+    userId: UserId,
     entropy: Uint8Array,
     pin: Uint8Array,
     recoveryKey: Uint8Array | undefined,
@@ -236,8 +237,8 @@ export abstract class ServiceCore {
     use: (wallet: OpenedWallet, envelope: PinEnvelope, seed: () => Promise<Uint8Array>) => Promise<T>,
   ): Promise<T> {
     const { sealer } = this.ready();
-    const userId = required(req.userId, 'userId');
-    const walletId = required(req.walletId, 'walletId');
+    const userId = parseUserId(req.userId);
+    const walletId = parseWalletId(req.walletId);
     const blob = bytesOf(req.sealedBlob, 'sealedBlob');
     let wallet: OpenedWallet | undefined;
     let seed: Uint8Array | undefined;

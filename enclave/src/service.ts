@@ -14,6 +14,7 @@ import { walletEntropy } from './keys/entropy.js';
 import * as recovery from './recovery.js';
 import * as passkeyOps from './passkey/operations.js';
 import { hex0x, required } from './request-fields.js';
+import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
 import { recoveryBinding, recoveryKeyOf } from './recovery.js';
 import { phases } from './phases.js';
 import { prepareSignature, signKindOf, signClusterOf, type PreparedSignature } from './signing/dispatch.js';
@@ -24,8 +25,8 @@ export { ENCLAVE_VERSION, ATTESTATION_TTL_MS, MAX_NONCE_BYTES, type ServiceOptio
 export class EnclaveService extends ServiceCore {
   async createWallet(req: DecodedRequestOf<'createWallet'>): Promise<ResponseOf<'createWallet'>> {
     const { kms, sealer } = this.ready();
-    const userId = required(req.userId, 'userId');
-    const walletId = required(req.walletId, 'walletId');
+    const userId = parseUserId(req.userId);
+    const walletId = parseWalletId(req.walletId);
     const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, false);
     // Cheap refusals (binding, a trivial PIN) come before the nonce is claimed, so they cost the replay cache nothing.
     const envelope = await this.envelope(req.pinEnvelope, { purpose: 'create-wallet', sub: userId, ...recoveryBinding(recoveryKey) }, (e) => {
@@ -55,7 +56,7 @@ export class EnclaveService extends ServiceCore {
 
   /** The factors of a wallet (kinds and dates, nothing secret), from the guard's current blob. */
   async listFactors(req: DecodedRequestOf<'listFactors'>): Promise<ResponseOf<'listFactors'>> {
-    const factors = await this.ready().sealer.listFactors(required(req.walletId, 'walletId'), required(req.userId, 'userId'));
+    const factors = await this.ready().sealer.listFactors(parseWalletId(req.walletId), parseUserId(req.userId));
     return {
       factors: factors.map((f) => ({
         kind: f.kind,
@@ -87,8 +88,8 @@ export class EnclaveService extends ServiceCore {
 
   async import(req: DecodedRequestOf<'import'>): Promise<ResponseOf<'import'>> {
     const { sealer } = this.ready();
-    const userId = required(req.userId, 'userId');
-    const walletId = required(req.walletId, 'walletId');
+    const userId = parseUserId(req.userId);
+    const walletId = parseWalletId(req.walletId);
     const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, false);
     const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId, ...recoveryBinding(recoveryKey) }, (e) => {
       if (!isValidMnemonic(normaliseMnemonic(e.mnemonic ?? '')))
@@ -113,8 +114,8 @@ export class EnclaveService extends ServiceCore {
     const index = req.index ?? 0;
     const envelope = await this.envelope(req.pinEnvelope, {
       purpose: 'derive-account',
-      sub: required(req.userId, 'userId'),
-      walletId: required(req.walletId, 'walletId'),
+      sub: parseUserId(req.userId),
+      walletId: parseWalletId(req.walletId),
     });
     return this.withWallet(req, envelope, async (wallet, _envelope, seed) => {
       const { privateKey, ...account } = deriveAccount(await seed(), network, index, this.derivations);
@@ -125,8 +126,8 @@ export class EnclaveService extends ServiceCore {
 
   async sign(req: DecodedRequestOf<'sign'>): Promise<ResponseOf<'sign'>> {
     const network = this.network(req.network);
-    const userId = required(req.userId, 'userId');
-    const walletId = required(req.walletId, 'walletId');
+    const userId = parseUserId(req.userId);
+    const walletId = parseWalletId(req.walletId);
     const address = required(req.address, 'address');
     const kind = signKindOf(req);
     // The envelope is opened and its binding checked (user, wallet, network, account, kind, expiry) before the enclave
@@ -159,7 +160,7 @@ export class EnclaveService extends ServiceCore {
   async changePin(req: DecodedRequestOf<'changePin'>): Promise<ResponseOf<'changePin'>> {
     const envelope = await this.envelope(
       req.pinEnvelope,
-      { purpose: 'change-pin', sub: required(req.userId, 'userId'), walletId: required(req.walletId, 'walletId') },
+      { purpose: 'change-pin', sub: parseUserId(req.userId), walletId: parseWalletId(req.walletId) },
       (e) => {
         refuseTrivialPin(e.newPin ?? '');
       },
@@ -173,8 +174,8 @@ export class EnclaveService extends ServiceCore {
     if (recipient.length !== 32) throw new EnclaveWalletError('RECIPIENT_KEY_INVALID', 'recipientPublicKey must be a 32-byte X25519 key');
     const envelope = await this.envelope(req.pinEnvelope, {
       purpose: 'export',
-      sub: required(req.userId, 'userId'),
-      walletId: required(req.walletId, 'walletId'),
+      sub: parseUserId(req.userId),
+      walletId: parseWalletId(req.walletId),
       digest: hex0x(sha256(recipient)),
     });
     return this.withWallet(req, envelope, async (wallet) => {

@@ -10,6 +10,7 @@ import { hpkeOpen, hpkeSeal, wireOf } from '../../test/support/hpke-reference.js
 import { envelopeKeyFromRaw } from './support/envelope-key.js';
 import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
 import { disposeEnvelope, isTrivialPin, openPinEnvelope, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
+import { parseUserId as uid, parseWalletId as wid } from '@enclave-wallet/proto/ids';
 
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const NOW = 1_795_000_000;
@@ -98,7 +99,7 @@ describe('PIN envelopes', () => {
     nonce: (++n).toString(16).padStart(32, '0'),
     ...over,
   });
-  const binding: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST, network: 'evm', address: ADDRESS, kind: 'evm-message' };
+  const binding: Binding = { purpose: 'sign', sub: uid('user-1'), walletId: wid('w-1'), digest: DIGEST, network: 'evm', address: ADDRESS, kind: 'evm-message' };
   const codeOf = async (wire: Uint8Array, b: Binding = binding, cache = new ReplayCache()): Promise<string> =>
     openPinEnvelope(key, wire, b, cache, NOW).then(
       () => 'OK',
@@ -126,7 +127,15 @@ describe('PIN envelopes', () => {
   });
 
   test('a Solana transaction’s envelope binds the cluster it is sent to; the host must name the same one', async () => {
-    const sol: Binding = { purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: DIGEST, network: 'solana', address: SOL, kind: 'solana-transaction' };
+    const sol: Binding = {
+      purpose: 'sign',
+      sub: uid('user-1'),
+      walletId: wid('w-1'),
+      digest: DIGEST,
+      network: 'solana',
+      address: SOL,
+      kind: 'solana-transaction',
+    };
     const solBody = (over: Record<string, unknown>) => body({ network: 'solana', address: SOL, kind: 'solana-transaction', ...over });
     expect(await codeOf(seal(solBody({ cluster: 'devnet' })), { ...sol, cluster: 'devnet' })).toBe('OK');
     expect(await codeOf(seal(solBody({ cluster: 'devnet' })), { ...sol, cluster: 'mainnet-beta' })).toBe('ENVELOPE_MISMATCH');
@@ -183,14 +192,14 @@ describe('PIN envelopes', () => {
   });
 
   test('change-pin needs newPin; import needs a mnemonic and nothing else does', async () => {
-    const cp: Binding = { purpose: 'change-pin', sub: 'user-1', walletId: 'w-1' };
+    const cp: Binding = { purpose: 'change-pin', sub: uid('user-1'), walletId: wid('w-1') };
     expect(await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, kind: undefined, digest: undefined })), cp)).toBe(
       'ENVELOPE_INVALID',
     );
     expect(
       await codeOf(seal(body({ purpose: 'change-pin', network: undefined, address: undefined, kind: undefined, digest: undefined, newPin: '770145' })), cp),
     ).toBe('OK');
-    const imp: Binding = { purpose: 'import', sub: 'user-1' };
+    const imp: Binding = { purpose: 'import', sub: uid('user-1') };
     expect(
       await codeOf(seal(body({ purpose: 'import', network: undefined, address: undefined, kind: undefined, walletId: undefined, digest: undefined })), imp),
     ).toBe('ENVELOPE_INVALID');
@@ -277,7 +286,7 @@ test('an envelope inside a larger buffer (as protobuf decoding hands it over) op
   const pool = Buffer.alloc(wire.length + 100, 7);
   pool.set(wire, 50);
   const view = pool.subarray(50, 50 + wire.length);
-  const env = await openPinEnvelope(key, view, { purpose: 'create-wallet', sub: 'u' }, new ReplayCache(), NOW);
+  const env = await openPinEnvelope(key, view, { purpose: 'create-wallet', sub: uid('u') }, new ReplayCache(), NOW);
   expect(Buffer.from(env.pin).toString()).toBe('493817');
 });
 

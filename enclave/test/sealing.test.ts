@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { ensureGuardTable } from '@enclave-wallet/devtools';
 import { DynamoGuard } from '../src/guard/guard.js';
+import { parseUserId as uid, parseWalletId as wid, type WalletId } from '@enclave-wallet/proto/ids';
 import { encodeBlob } from '../src/sealing/blob.js';
 import { keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
 import { GUESS_TTL_MS, tally } from '../src/guard/budget.js';
@@ -232,7 +233,7 @@ async function setup(
 /** A wallet's guesses as the guard holds them at `now`: counted (failures and in flight), failures, lock-out. */
 async function stateOf(
   g: DynamoGuard,
-  walletId: string,
+  walletId: WalletId,
   now = Date.now(),
 ): Promise<{ counted: number; failures: number; inFlight: number; lockedUntil: number }> {
   const r = (await g.get(walletId))!;
@@ -251,16 +252,16 @@ const failure = (p: Promise<unknown>): Promise<EnclaveWalletError> =>
 describe('Sealer', () => {
   test('seal then open with the right PIN gives the secret back; a successful open changes nothing stored', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     expect(decodeBlob(blob)).toMatchObject({ version: 4, generation: 1 });
-    const before = await guard().get('w-1');
-    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const before = await guard().get(wid('w-1'));
+    const opened = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     expect([...opened.secret]).toEqual([...seed]);
     expect(opened.current).toBeUndefined();
     await opened.settled; // as the service does before it answers
     opened.dispose();
     expect(opened.secret.every((x) => x === 0)).toBe(true);
-    const after = await guard().get('w-1');
+    const after = await guard().get(wid('w-1'));
     // The guess was counted and cleared (the item's rev moved on) and the PIN's use noted; nothing else changed.
     expect(after!.used.pin).toBeGreaterThan(0);
     expect({ ...after, rev: '', used: {} }).toEqual({ ...before, rev: '', used: {} });
@@ -269,8 +270,8 @@ describe('Sealer', () => {
 
   test('a PIN change seals afresh under the next version; the old blob and old PIN are dead', async () => {
     const { sealer } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    const opened = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     const next = await opened.changePin(pin('270394'));
     opened.dispose();
     const [a, b] = [decodeBlob(blob), decodeBlob(next)];
@@ -279,38 +280,38 @@ describe('Sealer', () => {
     expect(Buffer.from(a.nonce).equals(Buffer.from(b.nonce))).toBe(false);
     expect(Buffer.from(a.kmsCiphertext).equals(Buffer.from(b.kmsCiphertext))).toBe(true);
     // The host puts back the blob sealed under the old PIN: the enclave opens the current one, so the old PIN is wrong…
-    expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).code).toBe('PIN_INVALID');
+    expect((await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).code).toBe('PIN_INVALID');
     // …the new PIN works even through the old blob, and the answer carries the current blob for the host to store.
-    const healed = await sealer.open(blob, 'w-1', 'u-1', pin('270394'));
+    const healed = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('270394'));
     expect(Buffer.from(healed.current!).equals(Buffer.from(next))).toBe(true);
     expect([...healed.secret]).toEqual([...seed]);
   });
 
   test('the blob does not contain the secret or the PIN in clear', async () => {
     const { sealer } = await setup();
-    const blob = Buffer.from(await sealer.sealNew('w-1', 'u-1', seed, pin('493817')));
+    const blob = Buffer.from(await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817')));
     expect(blob.includes(Buffer.from(seed.subarray(0, 16)))).toBe(false);
     expect(blob.includes(Buffer.from('493817'))).toBe(false);
   });
 
   test('another wallet id or owner is BLOB_MISMATCH; an existing wallet id cannot be sealed again', async () => {
     const { sealer } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    expect(await codeOf(sealer.open(blob, 'w-2', 'u-1', pin('493817')))).toBe('BLOB_MISMATCH');
-    expect(await codeOf(sealer.open(blob, 'w-1', 'u-2', pin('493817')))).toBe('BLOB_MISMATCH');
-    expect(await codeOf(sealer.sealNew('w-1', 'u-1', seed, pin('270394')))).toBe('WALLET_EXISTS');
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    expect(await codeOf(sealer.open(blob, wid('w-2'), uid('u-1'), pin('493817')))).toBe('BLOB_MISMATCH');
+    expect(await codeOf(sealer.open(blob, wid('w-1'), uid('u-2'), pin('493817')))).toBe('BLOB_MISMATCH');
+    expect(await codeOf(sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('270394')))).toBe('WALLET_EXISTS');
   });
 
   test('a second blob minted for the victim’s wallet id (own data key, own PIN) is refused', async () => {
     const { sealer, guard } = await setup();
-    const victim = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const victim = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     // Another deployment's guard lets the attacker mint a blob for the same id under a PIN it knows.
     const { sealer: elsewhere } = await setup();
-    const minted = await elsewhere.sealNew('w-1', 'u-1', new Uint8Array(32).fill(9), pin('111222'));
-    expect(await codeOf(sealer.open(minted, 'w-1', 'u-1', pin('111222')))).toBe('BLOB_MISMATCH');
+    const minted = await elsewhere.sealNew(wid('w-1'), uid('u-1'), new Uint8Array(32).fill(9), pin('111222'));
+    expect(await codeOf(sealer.open(minted, wid('w-1'), uid('u-1'), pin('111222')))).toBe('BLOB_MISMATCH');
     // Refused before any guess is counted, and the victim's wallet is untouched.
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
-    expect((await sealer.open(victim, 'w-1', 'u-1', pin('493817'))).secret).toEqual(seed);
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
+    expect((await sealer.open(victim, wid('w-1'), uid('u-1'), pin('493817'))).secret).toEqual(seed);
   });
 
   test('changing any byte of the header makes the blob refuse to open (layout-1 adoption path)', async () => {
@@ -321,7 +322,7 @@ describe('Sealer', () => {
     for (let i = 0; i < sealedLength - 40; i++) {
       const copy = Uint8Array.from(blob);
       copy[i]! ^= 0x01;
-      const code = await codeOf(sealer.open(copy, 'w-1', 'u-1', pin('493817')));
+      const code = await codeOf(sealer.open(copy, wid('w-1'), uid('u-1'), pin('493817')));
       if (code === 'OK' || code.startsWith('UNTYPED')) throw new Error(`byte ${i}: ${code}`);
       seen.add(code);
     }
@@ -330,73 +331,73 @@ describe('Sealer', () => {
 
   test('flipping any byte of the current blob is a typed refusal, and no guess is counted', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const seen = new Set<string>();
     for (let i = 0; i < blob.length; i++) {
       const copy = Uint8Array.from(blob);
       copy[i]! ^= 0x01;
-      const code = await codeOf(sealer.open(copy, 'w-1', 'u-1', pin('493817')));
+      const code = await codeOf(sealer.open(copy, wid('w-1'), uid('u-1'), pin('493817')));
       if (!['BLOB_INVALID', 'BLOB_MISMATCH'].includes(code)) throw new Error(`byte ${i}: ${code}`);
       seen.add(code);
     }
     expect(seen).toEqual(new Set(['BLOB_INVALID', 'BLOB_MISMATCH']));
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
   }, 60_000);
 
   test('an older blob whose bytes were altered is not used to heal the host', async () => {
     const { sealer } = await setup();
-    const v1 = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    const opened = await sealer.open(v1, 'w-1', 'u-1', pin('493817'));
+    const v1 = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    const opened = await sealer.open(v1, wid('w-1'), uid('u-1'), pin('493817'));
     await opened.changePin(pin('270394'));
     opened.dispose();
     const tampered = Uint8Array.from(v1);
     tampered[tampered.length - 40]! ^= 0x01; // inside the ciphertext: parses, same generation 1 < 2
-    expect(await codeOf(sealer.open(tampered, 'w-1', 'u-1', pin('270394')))).toBe('BLOB_INVALID');
-    expect(await codeOf(sealer.open(v1, 'w-1', 'u-1', pin('270394')))).toBe('OK');
+    expect(await codeOf(sealer.open(tampered, wid('w-1'), uid('u-1'), pin('270394')))).toBe('BLOB_INVALID');
+    expect(await codeOf(sealer.open(v1, wid('w-1'), uid('u-1'), pin('270394')))).toBe('OK');
   }, 60_000);
 
   test('wrong PINs are counted in the guard; five lock with growing back-off; the right PIN resets', async () => {
     let now = 1_000_000;
     const { sealer, guard } = await setup(() => now);
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     for (let i = 1; i <= 4; i++) {
-      const err = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
+      const err = await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin('000000')));
       expect(err.code).toBe('PIN_INVALID');
       expect(err.details.attemptsLeft).toBe(5 - i);
       expect(err.toProto()).not.toHaveProperty('sealedBlob');
-      expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ counted: i, failures: i });
+      expect(await stateOf(guard(), wid('w-1'), now)).toMatchObject({ counted: i, failures: i });
     }
-    const fifth = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
+    const fifth = await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin('000000')));
     expect(fifth.code).toBe('PIN_LOCKED');
     expect(fifth.details.retryAfter).toBe(60);
     // Even the right PIN is not tried while locked.
-    expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('PIN_LOCKED');
+    expect(await codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('PIN_LOCKED');
     now += 61_000;
-    const sixth = await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')));
+    const sixth = await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin('000000')));
     expect(sixth.code).toBe('PIN_LOCKED');
     expect(sixth.details.retryAfter).toBe(120);
     now += 121_000;
-    const right = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const right = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     await right.settled;
     right.dispose();
-    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ counted: 0, lockedUntil: 0 });
+    expect(await stateOf(guard(), wid('w-1'), now)).toMatchObject({ counted: 0, lockedUntil: 0 });
     expect(lockoutMs(4)).toBe(0);
     expect(lockoutMs(40)).toBe(24 * 3600_000);
   }, 60_000);
 
   test('guesses through another Sealer on the same table (another enclave, a restart) share the count', async () => {
     const { sealer, another } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin('000000')))).details.attemptsLeft).toBe(4);
-    expect((await failure(another().open(blob, 'w-1', 'u-1', pin('000000')))).details.attemptsLeft).toBe(3);
-    expect((await failure(another().open(blob, 'w-1', 'u-1', pin('000000')))).details.attemptsLeft).toBe(2);
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    expect((await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin('000000')))).details.attemptsLeft).toBe(4);
+    expect((await failure(another().open(blob, wid('w-1'), uid('u-1'), pin('000000')))).details.attemptsLeft).toBe(3);
+    expect((await failure(another().open(blob, wid('w-1'), uid('u-1'), pin('000000')))).details.attemptsLeft).toBe(2);
   }, 60_000);
 
   test('eight concurrent wrong PINs: five are counted and answered, the other three wait and find the wallet locked', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))));
-    const state = await stateOf(guard(), 'w-1');
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin(`00000${i}`)))));
+    const state = await stateOf(guard(), wid('w-1'));
     // Five are answered (the fifth to fail locks); the rest waited for a place, then found the wallet locked.
     expect(results.filter((c) => c === 'PIN_INVALID')).toHaveLength(4);
     expect(results.filter((c) => c === 'PIN_LOCKED')).toHaveLength(4);
@@ -407,46 +408,46 @@ describe('Sealer', () => {
   test('a layout-1 blob (before the guard) is adopted once with its counts, then the guard rules', async () => {
     const { sealer, kms, guard } = await setup();
     const old = await legacyBlob(kms, 2);
-    const err = await failure(sealer.open(old, 'w-1', 'u-1', pin('000000')));
+    const err = await failure(sealer.open(old, wid('w-1'), uid('u-1'), pin('000000')));
     expect(err.details.attemptsLeft).toBe(2);
-    expect(await guard().get('w-1')).toMatchObject({ version: 0, keyRef: keyRefOf(decodeBlob(old).kmsCiphertext) });
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 3, failures: 3 });
-    (await sealer.open(old, 'w-1', 'u-1', pin('493817'))).dispose();
+    expect(await guard().get(wid('w-1'))).toMatchObject({ version: 0, keyRef: keyRefOf(decodeBlob(old).kmsCiphertext) });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 3, failures: 3 });
+    (await sealer.open(old, wid('w-1'), uid('u-1'), pin('493817'))).dispose();
     // A layout-1 blob whose counts the host lowered fails its MAC.
     const { sealer: fresh, kms: kms2 } = await setup();
     const forged = Uint8Array.from(await legacyBlob(kms2, 3));
     forged[decodeBlob(forged).sealedPart.length + 3] = 0;
-    expect(await codeOf(fresh.open(forged, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
+    expect(await codeOf(fresh.open(forged, wid('w-1'), uid('u-1'), pin('493817')))).toBe('BLOB_INVALID');
   }, 60_000);
 
   test('with the pinned key known, a blob naming another key is BLOB_MISMATCH before any guess', async () => {
     const { sealer, kms, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const pinned = new Sealer({ provider: kms, guard: guard(), kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
-    expect(await codeOf(pinned.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_MISMATCH');
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
-    expect(await codeOf(new Sealer({ provider: kms, guard: guard(), kmsKeyArn: 'key-1' }).open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
+    expect(await codeOf(pinned.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('BLOB_MISMATCH');
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
+    expect(await codeOf(new Sealer({ provider: kms, guard: guard(), kmsKeyArn: 'key-1' }).open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('OK');
   });
 
   test('a layout-2 blob with no guard record is refused; garbage is BLOB_INVALID', async () => {
     const { sealer } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const { sealer: other } = await setup();
-    expect(await codeOf(other.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
+    expect(await codeOf(other.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('BLOB_INVALID');
     for (const bytes of [new Uint8Array(0), new TextEncoder().encode('EWSB'), new Uint8Array(100).fill(7), new Uint8Array(20000)]) {
-      expect(await codeOf(sealer.open(bytes, 'w-1', 'u-1', pin('493817')))).toBe('BLOB_INVALID');
+      expect(await codeOf(sealer.open(bytes, wid('w-1'), uid('u-1'), pin('493817')))).toBe('BLOB_INVALID');
     }
   });
 
   test('an unreachable guard fails closed with GUARD_UNAVAILABLE', async () => {
     const { sealer } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const dead = new Sealer({
       provider: fakeKms(),
       guard: new DynamoGuard({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', table: 'x' }, { accessKeyId: 'l', secretAccessKey: 'l' }),
     });
-    expect(await codeOf(dead.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('GUARD_UNAVAILABLE');
-    expect(await codeOf(dead.sealNew('w-9', 'u-1', seed, pin('493817')))).toBe('GUARD_UNAVAILABLE');
+    expect(await codeOf(dead.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('GUARD_UNAVAILABLE');
+    expect(await codeOf(dead.sealNew(wid('w-9'), uid('u-1'), seed, pin('493817')))).toBe('GUARD_UNAVAILABLE');
   });
 });
 
@@ -482,14 +483,14 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
   test('opening gives the entropy and its seed (checked with @scure/bip39), for 24- and 12-word wallets', async () => {
     const { sealer } = await setup();
     for (const [walletId, entropy] of [
-      ['w-1', seed],
-      ['w-12', new Uint8Array(16).fill(7)],
+      [wid('w-1'), seed],
+      [wid('w-12'), new Uint8Array(16).fill(7)],
     ] as const) {
-      const blob = await sealer.sealNew(walletId, 'u-1', entropy, pin('493817'));
+      const blob = await sealer.sealNew(walletId, uid('u-1'), entropy, pin('493817'));
       const parsed = decodeBlob(blob);
       expect(parsed.version).toBe(4);
       expect(parsed.ciphertext.length).toBe(entropy.length + 64 + 16);
-      const opened = await sealer.open(blob, walletId, 'u-1', pin('493817'));
+      const opened = await sealer.open(blob, walletId, uid('u-1'), pin('493817'));
       await opened.settled;
       expect([...opened.secret]).toEqual([...entropy]);
       expect(Buffer.from(opened.seed!).toString('hex')).toBe(Buffer.from(mnemonicToSeedSync(entropyToMnemonic(entropy, english))).toString('hex'));
@@ -502,14 +503,14 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
     const { sealer, guard, kms } = await setup();
     const v2 = await legacyBlob(kms, 0, 2);
     const parsed = decodeBlob(v2);
-    await guard().create({ walletId: 'w-1', owner: 'u-1', keyRef: keyRefOf(parsed.kmsCiphertext), version: 1, blob: v2, guesses: new Map() });
-    const opened = await sealer.open(v2, 'w-1', 'u-1', pin('493817'));
+    await guard().create({ walletId: wid('w-1'), owner: uid('u-1'), keyRef: keyRefOf(parsed.kmsCiphertext), version: 1, blob: v2, guesses: new Map() });
+    const opened = await sealer.open(v2, wid('w-1'), uid('u-1'), pin('493817'));
     expect([...opened.secret]).toEqual(Array(32).fill(5));
     expect(opened.seed).toBeUndefined();
     const next = await opened.changePin(pin('270394'));
     opened.dispose();
     expect(decodeBlob(next)).toMatchObject({ version: 4, generation: 2 });
-    const reopened = await sealer.open(next, 'w-1', 'u-1', pin('270394'));
+    const reopened = await sealer.open(next, wid('w-1'), uid('u-1'), pin('270394'));
     await reopened.settled;
     expect(Buffer.from(reopened.seed!).toString('hex')).toBe(
       Buffer.from(mnemonicToSeedSync(entropyToMnemonic(new Uint8Array(32).fill(5), english))).toString('hex'),
@@ -534,7 +535,7 @@ describe('blob version 3: the BIP-39 seed sealed next to the entropy', () => {
 
   test('the blob writer refuses a value its field cannot hold, instead of masking it', async () => {
     const { sealer } = await setup();
-    const blob = decodeBlob(await sealer.sealNew('w-1', 'u-1', seed, pin('493817')));
+    const blob = decodeBlob(await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817')));
     expect(() => encodeBlob(blob)).not.toThrow();
     for (const bad of [{ generation: 2 ** 32 }, { generation: -1 }, { aeadId: 256 }, { slots: [{ ...blob.slots![0]!, createdAt: -1 }] }])
       expect(() => encodeBlob({ ...blob, ...bad })).toThrow(RangeError);
@@ -546,7 +547,7 @@ describe('counting without wasting a stretch', () => {
 
   test('a guess counted by another enclave between this one’s read and its count costs no re-read, no second stretch, and is not cleared', async () => {
     const { sealer, guard, kms } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     // Another enclave's guess is counted between this enclave's read and its count write, and is still in flight.
     const racing = guard();
     const real = racing.admit.bind(racing);
@@ -559,7 +560,7 @@ describe('counting without wasting a stretch', () => {
       return real(walletId, read, token, at, mode);
     };
     const [reads, stretches] = [ran('guard_read'), ran('stretch')];
-    const opened = await new Sealer({ provider: kms, guard: racing }).open(blob, 'w-1', 'u-1', pin('493817'));
+    const opened = await new Sealer({ provider: kms, guard: racing }).open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     expect(raced).toBe(true);
     expect([...opened.secret]).toEqual([...seed]);
     expect(ran('stretch') - stretches).toBe(1);
@@ -567,25 +568,25 @@ describe('counting without wasting a stretch', () => {
     // This right PIN clears its own guess only: the other enclave's guess stays counted, in flight.
     await opened.settled;
     opened.dispose();
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, inFlight: 1 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 1, inFlight: 1 });
   }, 60_000);
 
   test('back-to-back right PINs in one enclave: each counts after the previous clear, with no conflict and no re-read', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const [reads, stretches] = [ran('guard_read'), ran('stretch')];
     for (let i = 0; i < 4; i++) {
-      const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+      const opened = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
       opened.dispose(); // as the service answers: without waiting for the clear
     }
     expect(ran('guard_read')).toBe(reads);
     expect(ran('stretch') - stretches).toBe(4);
-    const last = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const last = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     await last.settled;
     last.dispose();
     // Every right PIN's clear lands, whenever it lands: nothing stays counted.
     await new Promise((r) => setTimeout(r, 200));
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
   }, 60_000);
 });
 
@@ -604,17 +605,17 @@ function heldClears(slow: DynamoGuard): { slow: DynamoGuard; release: () => void
 describe('Sealer under a concurrent PIN change', () => {
   test('a right PIN’s clear delivered after a PIN change still removes its own guess; that open cannot change the PIN again', async () => {
     const { sealer, guard, kms } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     // This enclave's clear write is held until the other enclave has changed the PIN.
     const { slow, release } = heldClears(guard());
-    const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
-    const changer = await new Sealer({ provider: kms, guard: guard() }).open(blob, 'w-1', 'u-1', pin('493817'));
+    const held = await new Sealer({ provider: kms, guard: slow }).open(blob, wid('w-1'), uid('u-1'), pin('493817'));
+    const changer = await new Sealer({ provider: kms, guard: guard() }).open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     await changer.settled;
     await changer.changePin(pin('270394'));
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, inFlight: 1 }); // the held guess
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 1, inFlight: 1 }); // the held guess
     release();
     await held.settled;
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
     expect(await codeOf(held.changePin(pin('111333')))).toBe('WALLET_CONFLICT');
     held.dispose();
     changer.dispose();
@@ -622,23 +623,23 @@ describe('Sealer under a concurrent PIN change', () => {
 
   test('a right PIN’s clear held back (a host delaying the write) erases no guess counted after it', async () => {
     const { sealer, guard, kms } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const { slow, release } = heldClears(guard());
-    const held = await new Sealer({ provider: kms, guard: slow }).open(blob, 'w-1', 'u-1', pin('493817'));
+    const held = await new Sealer({ provider: kms, guard: slow }).open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     // Meanwhile three wrong guesses through another enclave are counted next to the right one.
     const other = new Sealer({ provider: kms, guard: guard() });
-    for (let i = 0; i < 3; i++) expect((await failure(other.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))).code).toBe('PIN_INVALID');
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 4, failures: 3, inFlight: 1 });
+    for (let i = 0; i < 3; i++) expect((await failure(other.open(blob, wid('w-1'), uid('u-1'), pin(`00000${i}`)))).code).toBe('PIN_INVALID');
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 4, failures: 3, inFlight: 1 });
     // The held clear arrives late: it removes its own guess, and none of the three counted after it.
     release();
     await held.settled;
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 3, failures: 3, inFlight: 0 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 3, failures: 3, inFlight: 0 });
     held.dispose();
     // The next right PIN clears the count, as always.
-    const right = await other.open(blob, 'w-1', 'u-1', pin('493817'));
+    const right = await other.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     await right.settled;
     right.dispose();
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0, lockedUntil: 0 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 0, lockedUntil: 0 });
   }, 60_000);
 });
 
@@ -657,80 +658,80 @@ describe('one guard write per signature: a right guess’s clear is carried by t
     const { kms, guard } = await setup();
     const { g, writes } = counted(guard());
     const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 60_000 });
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    for (let i = 0; i < 4; i++) (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    for (let i = 0; i < 4; i++) (await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'))).dispose();
     expect(writes).toEqual({ admit: 4, clear: 0 });
     // Only the last right guess is still in the guard (pending): each count removed the one before.
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, inFlight: 1, failures: 0 });
-    expect((await guard().get('w-1'))!.used.pin).toBeGreaterThan(0);
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 1, inFlight: 1, failures: 0 });
+    expect((await guard().get(wid('w-1')))!.used.pin).toBeGreaterThan(0);
     await sealer.flushClears();
     expect(writes).toEqual({ admit: 4, clear: 1 });
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 0 });
   }, 30_000);
 
   test('a clear no count carries is written on its own when due', async () => {
     const { kms, guard } = await setup();
     const { g, writes } = counted(guard());
     const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 100 });
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    const opened = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     opened.dispose();
     await opened.settled;
     expect(writes).toEqual({ admit: 1, clear: 1 });
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 0 });
   }, 30_000);
 
   test('failures a right PIN saw leave with the next count, and the budget stays exactly five', async () => {
     const { kms, guard } = await setup();
     const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000 });
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    for (let i = 0; i < 4; i++) expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))).code).toBe('PIN_INVALID');
-    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    for (let i = 0; i < 4; i++) expect((await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin(`00000${i}`)))).code).toBe('PIN_INVALID');
+    (await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'))).dispose();
     // Not written yet: the guard holds four failures and the right guess (pending).
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 5, failures: 4, inFlight: 1 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 5, failures: 4, inFlight: 1 });
     // The next guesses carry that clear: five wrong PINs are answered, attempts left 4 … 1, then the lock.
     const left: Array<number | undefined> = [];
-    for (let i = 0; i < 4; i++) left.push((await failure(sealer.open(blob, 'w-1', 'u-1', pin(`11111${i}`)))).details?.attemptsLeft as number);
+    for (let i = 0; i < 4; i++) left.push((await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin(`11111${i}`)))).details?.attemptsLeft as number);
     expect(left).toEqual([4, 3, 2, 1]);
-    expect((await failure(sealer.open(blob, 'w-1', 'u-1', pin('111119')))).code).toBe('PIN_LOCKED');
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 5, failures: 5, inFlight: 0 });
+    expect((await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin('111119')))).code).toBe('PIN_LOCKED');
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 5, failures: 5, inFlight: 0 });
   }, 30_000);
 
   test('another enclave sees the budget the carried clear leaves: it counts its guesses against the same five', async () => {
     const { kms, guard, another } = await setup();
     const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000 });
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    for (let i = 0; i < 3; i++) await failure(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)));
-    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    for (let i = 0; i < 3; i++) await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin(`00000${i}`)));
+    (await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'))).dispose();
     // The other enclave reads three failures and one pending guess: one place left, then it waits or locks;
     // it never gets more than the budget, whatever this enclave has not written yet.
     const other = another();
-    expect((await failure(other.open(blob, 'w-1', 'u-1', pin('222220')))).details?.attemptsLeft).toBe(0);
+    expect((await failure(other.open(blob, wid('w-1'), uid('u-1'), pin('222220')))).details?.attemptsLeft).toBe(0);
     await sealer.flushClears();
     // Once written, the three failures the right PIN saw are gone: the other enclave's failure is the only one.
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, failures: 1, inFlight: 0 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 1, failures: 1, inFlight: 0 });
   }, 30_000);
 
   test('an enclave that dies before writing a clear leaves its guess counted: after its TTL it is a failure (fail closed)', async () => {
     let now = Date.now();
     const { kms, guard } = await setup(() => now);
     const dying = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000, now: () => now });
-    const blob = await dying.sealNew('w-1', 'u-1', seed, pin('493817'));
-    (await dying.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
+    const blob = await dying.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    (await dying.open(blob, wid('w-1'), uid('u-1'), pin('493817'))).dispose();
     now += GUESS_TTL_MS + 1;
-    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ counted: 1, failures: 1, inFlight: 0 });
+    expect(await stateOf(guard(), wid('w-1'), now)).toMatchObject({ counted: 1, failures: 1, inFlight: 0 });
   }, 30_000);
 
   test('a PIN change right after a signature writes the clear first: the new version starts with nothing counted', async () => {
     const { kms, guard } = await setup();
     const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000 });
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    (await sealer.open(blob, 'w-1', 'u-1', pin('493817'))).dispose();
-    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    (await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'))).dispose();
+    const opened = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     const next = await opened.changePin(pin('771204'));
     opened.dispose();
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 0 });
-    (await sealer.open(next, 'w-1', 'u-1', pin('771204'))).dispose();
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 0 });
+    (await sealer.open(next, wid('w-1'), uid('u-1'), pin('771204'))).dispose();
   }, 30_000);
 });
 
@@ -739,9 +740,9 @@ describe('concurrent guesses on one wallet', () => {
 
   test('32 concurrent right PINs in one enclave all open, as one guess: one count, one stretch', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const [counts, stretches] = [ran('guard_count'), ran('stretch')];
-    const opened = await Promise.all(Array.from({ length: 32 }, () => sealer.open(blob, 'w-1', 'u-1', pin('493817'))));
+    const opened = await Promise.all(Array.from({ length: 32 }, () => sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'))));
     for (const o of opened) expect([...o.secret]).toEqual([...seed]);
     expect(ran('stretch') - stretches).toBe(1);
     expect(ran('guard_count') - counts).toBe(1);
@@ -750,17 +751,17 @@ describe('concurrent guesses on one wallet', () => {
     expect([...opened[1]!.secret]).toEqual([...seed]);
     await Promise.all(opened.map((o) => o.settled));
     for (const o of opened) o.dispose();
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
   }, 60_000);
 
   test('32 right PINs split over two enclaves, and again in waves, all open', async () => {
     const { sealer, another, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const enclaves = [another(), another()];
     for (let wave = 0; wave < 3; wave++) {
       const codes = await Promise.all(
         Array.from({ length: 32 }, (_, i) =>
-          enclaves[i % 2]!.open(blob, 'w-1', 'u-1', pin('493817')).then(
+          enclaves[i % 2]!.open(blob, wid('w-1'), uid('u-1'), pin('493817')).then(
             (o) => (o.dispose(), 'OK'),
             (e: EnclaveWalletError) => e.code,
           ),
@@ -770,54 +771,54 @@ describe('concurrent guesses on one wallet', () => {
     }
     // The last clears land after the answers (carried by a later count, or written when due: now).
     await Promise.all(enclaves.map((e) => e.flushClears()));
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
   }, 60_000);
 
   test('right PINs with distinct wrong PINs mixed in: every right one opens, and the budget stays exactly five', async () => {
     const { sealer, another, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const enclaves = [sealer, another()];
-    const jobs = Array.from({ length: 32 }, (_, i) => enclaves[i % 2]!.open(blob, 'w-1', 'u-1', pin('493817')).then((o) => (o.dispose(), 'OK')));
-    const wrong = [0, 1, 2].map((i) => codeOf(enclaves[i % 2]!.open(blob, 'w-1', 'u-1', pin(`11122${i}`))));
+    const jobs = Array.from({ length: 32 }, (_, i) => enclaves[i % 2]!.open(blob, wid('w-1'), uid('u-1'), pin('493817')).then((o) => (o.dispose(), 'OK')));
+    const wrong = [0, 1, 2].map((i) => codeOf(enclaves[i % 2]!.open(blob, wid('w-1'), uid('u-1'), pin(`11122${i}`))));
     expect(await Promise.all(jobs)).toEqual(Array(32).fill('OK'));
     expect(await Promise.all(wrong)).toEqual(Array(3).fill('PIN_INVALID'));
     await Promise.all(enclaves.map((e) => e.flushClears()));
     // The wrong ones answered after a right one's count stay counted; the rest were cleared by it.
-    const left = await stateOf(guard(), 'w-1');
+    const left = await stateOf(guard(), wid('w-1'));
     expect(left.inFlight).toBe(0);
     expect(left.failures).toBeLessThanOrEqual(3);
     // From here, exactly five minus those are answered before the wallet locks.
     const answers: string[] = [];
-    for (let i = 0; i < 6; i++) answers.push(await codeOf(another().open(blob, 'w-1', 'u-1', pin(`33344${i}`))));
+    for (let i = 0; i < 6; i++) answers.push(await codeOf(another().open(blob, wid('w-1'), uid('u-1'), pin(`33344${i}`))));
     expect(answers.filter((c) => c === 'PIN_INVALID')).toHaveLength(4 - left.failures);
     expect(answers[4 - left.failures]).toBe('PIN_LOCKED');
-    expect((await stateOf(guard(), 'w-1')).failures).toBe(5);
+    expect((await stateOf(guard(), wid('w-1'))).failures).toBe(5);
   }, 60_000);
 
   test('eight concurrent copies of the same wrong PIN are one guess, one failure', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    const codes = await Promise.all(Array.from({ length: 8 }, () => codeOf(sealer.open(blob, 'w-1', 'u-1', pin('000000')))));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    const codes = await Promise.all(Array.from({ length: 8 }, () => codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin('000000')))));
     expect(codes).toEqual(Array(8).fill('PIN_INVALID'));
-    expect(await stateOf(guard(), 'w-1')).toMatchObject({ counted: 1, failures: 1 });
+    expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 1, failures: 1 });
   }, 60_000);
 
   test('a guess whose enclave died before answering counts: it takes a place at once, and is a failure after its TTL', async () => {
     let now = Date.now();
     const { sealer, guard } = await setup(() => now);
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    for (let i = 0; i < 4; i++) expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)))).toBe('PIN_INVALID');
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    for (let i = 0; i < 4; i++) expect(await codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin(`00000${i}`)))).toBe('PIN_INVALID');
     // An enclave counts a guess and dies before its answer.
-    const record = (await guard().get('w-1'))!;
-    await guard().admit('w-1', record, 'died-mid-guess', now, 'budget');
+    const record = (await guard().get(wid('w-1')))!;
+    await guard().admit(wid('w-1'), record, 'died-mid-guess', now, 'budget');
     // The next guess, even the right PIN, finds all five places taken and waits…
-    const waiting = codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')));
+    const waiting = codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817')));
     await new Promise((r) => setTimeout(r, 300));
-    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ failures: 4, inFlight: 1 });
+    expect(await stateOf(guard(), wid('w-1'), now)).toMatchObject({ failures: 4, inFlight: 1 });
     // …until the dead guess expires: a failure, the fifth, and the wallet locks.
     now += GUESS_TTL_MS + 1;
     expect(await waiting).toBe('PIN_LOCKED');
-    expect(await stateOf(guard(), 'w-1', now)).toMatchObject({ failures: 5, inFlight: 0 });
+    expect(await stateOf(guard(), wid('w-1'), now)).toMatchObject({ failures: 5, inFlight: 0 });
   }, 60_000);
 });
 
@@ -825,20 +826,20 @@ describe('the budget against a host that delays, loses and reorders (review find
   test('a wrong PIN whose guess outlived its TTL (KMS answer held back) and was cleared is never answered', async () => {
     let now = Date.now();
     const { sealer, guard, kms } = await setup(() => now);
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     // The host holds the KMS answers of four wrong guesses past their TTL…
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const held: DataKeyProvider = { generateDataKey: (c) => kms.generateDataKey(c), decryptDataKey: async (b, c) => (await gate, kms.decryptDataKey(b, c)) };
     const attacker = new Sealer({ provider: held, guard: guard(), now: () => now });
-    const guesses = [0, 1, 2, 3].map((i) => codeOf(attacker.open(blob, 'w-1', 'u-1', pin(`00000${i}`))));
-    for (let i = 0; i < 100 && (await stateOf(guard(), 'w-1', now)).inFlight < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    const guesses = [0, 1, 2, 3].map((i) => codeOf(attacker.open(blob, wid('w-1'), uid('u-1'), pin(`00000${i}`))));
+    for (let i = 0; i < 100 && (await stateOf(guard(), wid('w-1'), now)).inFlight < 4; i++) await new Promise((r) => setTimeout(r, 20));
     now += GUESS_TTL_MS + 1;
     // …the user signs: the expired guesses are failures before it, and its clear removes them…
-    const right = await new Sealer({ provider: kms, guard: guard(), now: () => now }).open(blob, 'w-1', 'u-1', pin('493817'));
+    const right = await new Sealer({ provider: kms, guard: guard(), now: () => now }).open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     await right.settled;
     right.dispose();
-    expect((await stateOf(guard(), 'w-1', now)).counted).toBe(0);
+    expect((await stateOf(guard(), wid('w-1'), now)).counted).toBe(0);
     // …then releases the held answers: none of the four reveals anything about its PIN.
     release();
     expect(await Promise.all(guesses)).toEqual(Array(4).fill('GUARD_UNAVAILABLE'));
@@ -846,11 +847,11 @@ describe('the budget against a host that delays, loses and reorders (review find
 
   test('a right PIN through one enclave clears the failures counted through another (the count returns the item)', async () => {
     const { sealer, another } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const [a, b] = [another(), another()];
     for (let round = 0; round < 6; round++) {
-      expect(await codeOf(a.open(blob, 'w-1', 'u-1', pin('000000')))).toBe('PIN_INVALID');
-      const opened = await b.open(blob, 'w-1', 'u-1', pin('493817'));
+      expect(await codeOf(a.open(blob, wid('w-1'), uid('u-1'), pin('000000')))).toBe('PIN_INVALID');
+      const opened = await b.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
       await opened.settled;
       opened.dispose();
     }
@@ -858,7 +859,7 @@ describe('the budget against a host that delays, loses and reorders (review find
 
   test('a count whose answer was lost and that the client sent again is counted once, without a storm of retries', async () => {
     const { sealer, guard, kms } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
     const lossy = guard();
     const real = lossy.admit.bind(lossy);
     let calls = 0;
@@ -868,23 +869,23 @@ describe('the budget against a host that delays, loses and reorders (review find
       return real(...args);
     };
     const started = performance.now();
-    const opened = await new Sealer({ provider: kms, guard: lossy }).open(blob, 'w-1', 'u-1', pin('493817'));
+    const opened = await new Sealer({ provider: kms, guard: lossy }).open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     expect(performance.now() - started).toBeLessThan(5000);
     expect(calls).toBe(1);
     await opened.settled;
     opened.dispose();
-    expect((await stateOf(guard(), 'w-1')).counted).toBe(0);
+    expect((await stateOf(guard(), wid('w-1'))).counted).toBe(0);
   }, 60_000);
 
   test('a lock-out seen only in an enclave’s cache is read again before a right PIN is refused', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'));
-    for (let i = 0; i < 5; i++) await codeOf(sealer.open(blob, 'w-1', 'u-1', pin(`00000${i}`)));
-    expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('PIN_LOCKED');
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'));
+    for (let i = 0; i < 5; i++) await codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin(`00000${i}`)));
+    expect(await codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('PIN_LOCKED');
     // The lock-out ends in the guard (a late clear removes the failures); this enclave's cache still says locked.
-    const failures = [...(await guard().get('w-1'))!.guesses.keys()];
-    await guard().clear('w-1', failures[0]!, failures.slice(1));
-    expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
+    const failures = [...(await guard().get(wid('w-1')))!.guesses.keys()];
+    await guard().clear(wid('w-1'), failures[0]!, failures.slice(1));
+    expect(await codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('OK');
   }, 60_000);
 });
 
@@ -893,72 +894,75 @@ describe('key slots: a PIN and a recovery code', () => {
 
   test('a wallet made with a recovery code opens with its PIN or its code; its factors list both', async () => {
     const { sealer } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'), undefined, code(7));
     expect(decodeBlob(blob).slots!.map((sl) => sl.kind)).toEqual([1, 2]);
-    for (const opened of [await sealer.open(blob, 'w-1', 'u-1', pin('493817')), await sealer.openWithRecoveryCode(blob, 'w-1', 'u-1', code(7))]) {
+    for (const opened of [
+      await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817')),
+      await sealer.openWithRecoveryCode(blob, wid('w-1'), uid('u-1'), code(7)),
+    ]) {
       expect([...opened.secret]).toEqual([...seed]);
       await opened.settled;
       opened.dispose();
     }
-    const factors = await sealer.listFactors('w-1', 'u-1');
+    const factors = await sealer.listFactors(wid('w-1'), uid('u-1'));
     expect(factors.map((f) => f.kind)).toEqual(['pin', 'recovery-code']);
     expect(factors.every((f) => f.createdAt > 0 && f.lastUsedAt > 0)).toBe(true);
   }, 60_000);
 
   test('wrong codes have a budget of their own: five lock recovery, the PIN still works; a code of another wallet is wrong', async () => {
     const { sealer, guard } = await setup();
-    const blob = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7));
-    await sealer.sealNew('w-2', 'u-1', seed, pin('493817'), undefined, code(8));
+    const blob = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'), undefined, code(7));
+    await sealer.sealNew(wid('w-2'), uid('u-1'), seed, pin('493817'), undefined, code(8));
     const codes: string[] = [];
-    for (let i = 0; i < 6; i++) codes.push(await codeOf(sealer.openWithRecoveryCode(blob, 'w-1', 'u-1', code(i === 0 ? 8 : 20 + i))));
+    for (let i = 0; i < 6; i++) codes.push(await codeOf(sealer.openWithRecoveryCode(blob, wid('w-1'), uid('u-1'), code(i === 0 ? 8 : 20 + i))));
     expect(codes).toEqual(['RECOVERY_CODE_WRONG', 'RECOVERY_CODE_WRONG', 'RECOVERY_CODE_WRONG', 'RECOVERY_CODE_WRONG', 'RECOVERY_LOCKED', 'RECOVERY_LOCKED']);
-    expect(await codeOf(sealer.openWithRecoveryCode(blob, 'w-1', 'u-1', code(7)))).toBe('RECOVERY_LOCKED');
-    expect(await codeOf(sealer.open(blob, 'w-1', 'u-1', pin('493817')))).toBe('OK');
-    expect((await guard().get('w-1'))!.codeGuesses.size).toBe(5);
+    expect(await codeOf(sealer.openWithRecoveryCode(blob, wid('w-1'), uid('u-1'), code(7)))).toBe('RECOVERY_LOCKED');
+    expect(await codeOf(sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817')))).toBe('OK');
+    expect((await guard().get(wid('w-1')))!.codeGuesses.size).toBe(5);
     // A new code made with the PIN (the user is there) ends the recovery lock-out.
-    const opened = await sealer.open(blob, 'w-1', 'u-1', pin('493817'));
+    const opened = await sealer.open(blob, wid('w-1'), uid('u-1'), pin('493817'));
     const next = await opened.setRecoveryCode(code(9));
     opened.dispose();
-    expect((await guard().get('w-1'))!.codeGuesses.size).toBe(0);
-    expect(await codeOf(sealer.openWithRecoveryCode(next, 'w-1', 'u-1', code(9)))).toBe('OK');
+    expect((await guard().get(wid('w-1')))!.codeGuesses.size).toBe(0);
+    expect(await codeOf(sealer.openWithRecoveryCode(next, wid('w-1'), uid('u-1'), code(9)))).toBe('OK');
   }, 60_000);
 
   test('a reset with the code ends a PIN lock-out; the old PIN, the old code and the pre-reset blob stop working', async () => {
     const { sealer, another } = await setup();
-    const before = await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7));
-    for (let i = 0; i < 5; i++) await codeOf(sealer.open(before, 'w-1', 'u-1', pin(`00000${i}`)));
-    expect(await codeOf(sealer.open(before, 'w-1', 'u-1', pin('493817')))).toBe('PIN_LOCKED');
-    const recovered = await sealer.openWithRecoveryCode(before, 'w-1', 'u-1', code(7));
+    const before = await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'), undefined, code(7));
+    for (let i = 0; i < 5; i++) await codeOf(sealer.open(before, wid('w-1'), uid('u-1'), pin(`00000${i}`)));
+    expect(await codeOf(sealer.open(before, wid('w-1'), uid('u-1'), pin('493817')))).toBe('PIN_LOCKED');
+    const recovered = await sealer.openWithRecoveryCode(before, wid('w-1'), uid('u-1'), code(7));
     const after = await recovered.resetPin(pin('270394'), code(9));
     recovered.dispose();
     expect(decodeBlob(after).generation).toBe(2);
     const fresh = another(); // another enclave: nothing cached
-    expect(await codeOf(fresh.open(after, 'w-1', 'u-1', pin('270394')))).toBe('OK');
-    expect(await codeOf(fresh.open(after, 'w-1', 'u-1', pin('493817')))).toBe('PIN_INVALID');
-    expect(await codeOf(fresh.openWithRecoveryCode(after, 'w-1', 'u-1', code(7)))).toBe('RECOVERY_CODE_WRONG');
-    expect(await codeOf(fresh.openWithRecoveryCode(after, 'w-1', 'u-1', code(9)))).toBe('OK');
+    expect(await codeOf(fresh.open(after, wid('w-1'), uid('u-1'), pin('270394')))).toBe('OK');
+    expect(await codeOf(fresh.open(after, wid('w-1'), uid('u-1'), pin('493817')))).toBe('PIN_INVALID');
+    expect(await codeOf(fresh.openWithRecoveryCode(after, wid('w-1'), uid('u-1'), code(7)))).toBe('RECOVERY_CODE_WRONG');
+    expect(await codeOf(fresh.openWithRecoveryCode(after, wid('w-1'), uid('u-1'), code(9)))).toBe('OK');
     // The host puts the pre-reset blob back: the guard's current one is opened, so the old PIN is simply wrong.
-    expect(await codeOf(fresh.open(before, 'w-1', 'u-1', pin('493817')))).toBe('PIN_INVALID');
-    expect(await codeOf(fresh.open(before, 'w-1', 'u-1', pin('270394')))).toBe('OK');
+    expect(await codeOf(fresh.open(before, wid('w-1'), uid('u-1'), pin('493817')))).toBe('PIN_INVALID');
+    expect(await codeOf(fresh.open(before, wid('w-1'), uid('u-1'), pin('270394')))).toBe('OK');
   }, 60_000);
 
   test('a blob from before slots gains them: a code made with the PIN, then both open it', async () => {
     const { sealer, guard, kms } = await setup();
     const v2 = await legacyBlob(kms, 0, 2);
-    await guard().create({ walletId: 'w-1', owner: 'u-1', keyRef: keyRefOf(decodeBlob(v2).kmsCiphertext), version: 1, blob: v2, guesses: new Map() });
-    expect(await codeOf(sealer.openWithRecoveryCode(v2, 'w-1', 'u-1', code(7)))).toBe('FACTOR_NOT_FOUND');
-    const opened = await sealer.open(v2, 'w-1', 'u-1', pin('493817'));
+    await guard().create({ walletId: wid('w-1'), owner: uid('u-1'), keyRef: keyRefOf(decodeBlob(v2).kmsCiphertext), version: 1, blob: v2, guesses: new Map() });
+    expect(await codeOf(sealer.openWithRecoveryCode(v2, wid('w-1'), uid('u-1'), code(7)))).toBe('FACTOR_NOT_FOUND');
+    const opened = await sealer.open(v2, wid('w-1'), uid('u-1'), pin('493817'));
     const next = await opened.setRecoveryCode(code(7));
     opened.dispose();
     expect(decodeBlob(next)).toMatchObject({ version: 4, generation: 2 });
-    expect(await codeOf(sealer.open(next, 'w-1', 'u-1', pin('493817')))).toBe('OK');
-    expect(await codeOf(sealer.openWithRecoveryCode(next, 'w-1', 'u-1', code(7)))).toBe('OK');
+    expect(await codeOf(sealer.open(next, wid('w-1'), uid('u-1'), pin('493817')))).toBe('OK');
+    expect(await codeOf(sealer.openWithRecoveryCode(next, wid('w-1'), uid('u-1'), code(7)))).toBe('OK');
   }, 60_000);
 
   test('the slot list cannot be edited: a slot cut out, moved from another wallet or altered fails to open', async () => {
     const { sealer, guard } = await setup();
-    const blob = decodeBlob(await sealer.sealNew('w-1', 'u-1', seed, pin('493817'), undefined, code(7)));
-    const other = decodeBlob(await sealer.sealNew('w-2', 'u-1', seed, pin('111333'), undefined, code(8)));
+    const blob = decodeBlob(await sealer.sealNew(wid('w-1'), uid('u-1'), seed, pin('493817'), undefined, code(7)));
+    const other = decodeBlob(await sealer.sealNew(wid('w-2'), uid('u-1'), seed, pin('111333'), undefined, code(8)));
     const edited = [
       { ...blob, slots: [blob.slots![0]!] }, // the recovery slot cut out
       { ...blob, slots: [blob.slots![0]!, { ...other.slots![1]! }] }, // another wallet's recovery slot
@@ -967,12 +971,12 @@ describe('key slots: a PIN and a recovery code', () => {
     let n = 10;
     for (const e of edited) {
       // Even a guard that held the edited blob (the host cannot write it) would not open it.
-      const walletId = `w-${++n}`;
+      const walletId = wid(`w-${++n}`);
       const bytes = encodeBlob({ ...e, walletId });
-      await guard().create({ walletId, owner: 'u-1', keyRef: keyRefOf(e.kmsCiphertext), version: 1, blob: bytes, guesses: new Map() });
+      await guard().create({ walletId, owner: uid('u-1'), keyRef: keyRefOf(e.kmsCiphertext), version: 1, blob: bytes, guesses: new Map() });
       const results = [
-        await codeOf(sealer.open(bytes, walletId, 'u-1', pin('493817'))),
-        await codeOf(sealer.openWithRecoveryCode(bytes, walletId, 'u-1', code(7))),
+        await codeOf(sealer.open(bytes, walletId, uid('u-1'), pin('493817'))),
+        await codeOf(sealer.openWithRecoveryCode(bytes, walletId, uid('u-1'), code(7))),
       ];
       expect(results.every((r) => r !== 'OK')).toBe(true);
     }

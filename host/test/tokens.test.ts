@@ -8,6 +8,7 @@
  */
 import { SignJWT, importJWK } from 'jose';
 import { newSigningJwk, TokenService, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_TTL_S, type Store } from '@enclave-wallet/host';
+import { parseUserId as uid } from '@enclave-wallet/proto/ids';
 
 const ISSUER = 'http://wallet.test';
 const store = { sessions: { putRefreshToken: async () => undefined, isFamilyRevoked: async () => false } } as unknown as Store;
@@ -21,8 +22,8 @@ const codeOf = (p: Promise<unknown>): Promise<string> =>
 
 test('a token verifies once and is then answered from memory, until the very second it expires', async () => {
   const tokens = await TokenService.create(await newSigningJwk(), ISSUER, store, () => now);
-  const { accessToken: remembered } = await tokens.issue('usr_a');
-  const { accessToken: fresh } = await tokens.issue('usr_a');
+  const { accessToken: remembered } = await tokens.issue(uid('usr_a'));
+  const { accessToken: fresh } = await tokens.issue(uid('usr_a'));
   expect(await tokens.verifyAccess(remembered)).toEqual(claims('usr_a'));
   expect(await tokens.verifyAccess(remembered)).toEqual(claims('usr_a'));
   now += (ACCESS_TOKEN_TTL_S - 1) * 1000;
@@ -37,10 +38,10 @@ test('a token verifies once and is then answered from memory, until the very sec
 test('tokens that fail are refused every time: tampered, another key, another audience, no expiry', async () => {
   const jwk = await newSigningJwk();
   const tokens = await TokenService.create(jwk, ISSUER, store, () => now);
-  const { accessToken } = await tokens.issue('usr_b');
+  const { accessToken } = await tokens.issue(uid('usr_b'));
   const tampered = accessToken.slice(0, -4) + (accessToken.endsWith('AAAA') ? 'BBBB' : 'AAAA');
   const other = await TokenService.create(await newSigningJwk(), ISSUER, store, () => now);
-  const { accessToken: foreign } = await other.issue('usr_b');
+  const { accessToken: foreign } = await other.issue(uid('usr_b'));
   const key = await importJWK(jwk, 'ES256');
   const nowS = Math.floor(now / 1000);
   const sign = (claims: { aud?: string; exp?: number }) => {

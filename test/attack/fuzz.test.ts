@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { generateKeyPairSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
 import { EnvelopeKey, PIN_ENVELOPE_INFO } from '../../enclave/src/envelope/hpke.js';
 import { openPinEnvelope, ReplayCache } from '../../enclave/src/envelope/pin-envelope.js';
 import { CmsError, decryptCiphertextForRecipient } from '../../enclave/src/kms/cms.js';
@@ -40,8 +41,8 @@ describe('enclave decoders', () => {
     const replay = new ReplayCache();
     const binding = {
       purpose: 'sign' as const,
-      sub: 'u',
-      walletId: 'w',
+      sub: parseUserId('u'),
+      walletId: parseWalletId('w'),
       digest: '0x' + '11'.repeat(32),
       network: 'evm',
       address: '0x' + '22'.repeat(20),

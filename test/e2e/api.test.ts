@@ -17,6 +17,7 @@ import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envel
 import { startStack, type Stack } from '../support/stack.js';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { MAIL_EXAMPLE } from '../support/eip712-mail.js';
+import { parseUserId as uid, parseWalletId as wid } from '@enclave-wallet/proto/ids';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -140,7 +141,7 @@ describe('a wallet through the API', () => {
     expect(list.body.wallets.map((w) => w.walletId)).toContain(walletId);
     expect((await api('GET', `/v1/wallets/${walletId}`, undefined, alice.accessToken)).status).toBe(200);
     // The stored item holds an opaque blob, never a mnemonic or key.
-    const stored = await stack.store.wallets.get(alice.userId, walletId);
+    const stored = await stack.store.wallets.get(uid(alice.userId), wid(walletId));
     expect(stored!.version).toBe(1);
   });
 
@@ -276,11 +277,11 @@ describe('a wallet through the API', () => {
   });
 
   test('a wrong PIN is 422 with attempts left, counted in the enclave’s guard table; the stored blob is untouched', async () => {
-    const before = (await stack.store.wallets.get(alice.userId, walletId))!;
+    const before = (await stack.store.wallets.get(uid(alice.userId), wid(walletId)))!;
     const res = await signMessage('x', '000000');
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ error: { code: 'PIN_INVALID', attemptsLeft: 4 } });
-    const after = (await stack.store.wallets.get(alice.userId, walletId))!;
+    const after = (await stack.store.wallets.get(uid(alice.userId), wid(walletId)))!;
     expect(after.version).toBe(before.version);
     expect(Buffer.from(after.sealedBlob).equals(Buffer.from(before.sealedBlob))).toBe(true);
     const guard = await stack.aws.dynamo.send(
@@ -383,7 +384,7 @@ describe('a wallet through the API', () => {
         ),
       ),
     ).toBe('ACCOUNT_EXISTS');
-    const oldRecord = (await stack.store.wallets.get(alice.userId, walletId))!;
+    const oldRecord = (await stack.store.wallets.get(uid(alice.userId), wid(walletId)))!;
     expect(
       (
         await api(
@@ -394,14 +395,14 @@ describe('a wallet through the API', () => {
         )
       ).status,
     ).toBe(204);
-    const newRecord = (await stack.store.wallets.get(alice.userId, walletId))!;
+    const newRecord = (await stack.store.wallets.get(uid(alice.userId), wid(walletId)))!;
     expect(errorCode(await signMessage('x', '493817'))).toBe('PIN_INVALID');
     // A hostile operator puts the blob sealed under the old PIN back into storage: the old PIN still fails…
     await stack.store.wallets.update(newRecord, oldRecord.sealedBlob);
     expect(errorCode(await signMessage('x', '493817'))).toBe('PIN_INVALID');
     // …the new one works, and the host's copy is healed with the current blob from the enclave.
     expect((await signMessage('x', '270394')).status).toBe(200);
-    expect(Buffer.from((await stack.store.wallets.get(alice.userId, walletId))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
+    expect(Buffer.from((await stack.store.wallets.get(uid(alice.userId), wid(walletId)))!.sealedBlob).equals(Buffer.from(newRecord.sealedBlob))).toBe(true);
   });
 
   test('import gives MetaMask’s and Phantom’s addresses', async () => {
@@ -554,7 +555,7 @@ test('while the enclave is away the API answers 503 ENCLAVE_UNAVAILABLE and reco
   expect(signed.status).toBe(200);
   expect(await verifyMessage({ address: created.body.accounts[0]!.address, message: 'still here', signature: signed.body.signature })).toBe(true);
   // What storage holds is opaque: no PIN, no mnemonic words, just the public accounts.
-  const item = await stack.store.wallets.get(erin.userId, walletId);
+  const item = await stack.store.wallets.get(uid(erin.userId), wid(walletId));
   expect(Buffer.from(item!.sealedBlob).includes(Buffer.from('493817'))).toBe(false);
 });
 

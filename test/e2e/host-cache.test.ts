@@ -12,6 +12,7 @@ import { createClient, EnclaveWalletApiError, type EnclaveWallet, type Wallet } 
 import { Wallets } from '@enclave-wallet/host';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { parseUserId as uid, parseWalletId as wid } from '@enclave-wallet/proto/ids';
 
 let stack: Stack;
 let viaA: EnclaveWallet;
@@ -98,20 +99,20 @@ test('a cached record answers only within its lifetime, and a lost conditional w
   let now = 1_000_000;
   const wallets = new Wallets(stack.store, () => now);
   const userId = (await storedRecord()).userId;
-  const first = await wallets.recent(userId, wallet.walletId);
+  const first = await wallets.recent(uid(userId), wid(wallet.walletId));
   reads = 0;
-  expect(await wallets.recent(userId, wallet.walletId)).toEqual(first);
+  expect(await wallets.recent(uid(userId), wid(wallet.walletId))).toEqual(first);
   now += 59_999;
-  await wallets.recent(userId, wallet.walletId);
+  await wallets.recent(uid(userId), wid(wallet.walletId));
   expect(reads).toBe(0);
   now += 1;
-  await wallets.recent(userId, wallet.walletId);
+  await wallets.recent(uid(userId), wid(wallet.walletId));
   expect(reads).toBe(1);
   // Another writer moves the version on; this cache's write loses and forgets the record.
-  await stack.store.wallets.update((await stack.store.wallets.get(userId, wallet.walletId))!, first!.sealedBlob);
+  await stack.store.wallets.update((await stack.store.wallets.get(uid(userId), wid(wallet.walletId)))!, first!.sealedBlob);
   await expect(wallets.update(first!, first!.sealedBlob)).rejects.toMatchObject({ code: 'WALLET_CONFLICT' });
   reads = 0;
-  expect((await wallets.recent(userId, wallet.walletId))!.version).toBe(first!.version + 1);
+  expect((await wallets.recent(uid(userId), wid(wallet.walletId)))!.version).toBe(first!.version + 1);
   expect(reads).toBe(1);
 });
 

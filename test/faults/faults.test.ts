@@ -14,6 +14,7 @@ import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { parseUserId as uid, parseWalletId as wid } from '@enclave-wallet/proto/ids';
 
 let stack: Stack;
 let kms: FaultProxy;
@@ -101,7 +102,7 @@ async function ready(): Promise<void> {
     if (ok === 0) await new Promise((r) => setTimeout(r, 50));
   }
 }
-const stored = async (walletId: string) => (await stack.store.wallets.get(userId, walletId))!;
+const stored = async (walletId: string) => (await stack.store.wallets.get(uid(userId), wid(walletId)))!;
 const guardItem = async (walletId: string) =>
   (await stack.aws.dynamo.send(new GetItemCommand({ TableName: stack.aws.guardTable, Key: { pk: { S: `wallet#${walletId}` } }, ConsistentRead: true }))).Item!;
 /** The guesses counted on a wallet, as the guard holds them: `p:…` in flight, `f:…` failed. */

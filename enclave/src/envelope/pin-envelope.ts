@@ -10,6 +10,7 @@ import { SecretBytes } from '../secret.js';
 import { CLOCK_SKEW_S, ReplayCache } from './replay.js';
 import { disposeTaken, invalid, pinFormat, takePins, type Taken } from './take-secrets.js';
 import { parsePasskey, type EnvelopePasskey } from '../passkey/envelope-fields.js';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 
 export { CLOCK_SKEW_S, ReplayCache } from './replay.js';
 export { takePins } from './take-secrets.js';
@@ -84,7 +85,11 @@ export function disposeEnvelope(envelope: PinEnvelope): void {
  * export; for sign, the network and address of the account the host will
  * sign with and the kind of payload the request carries.
  */
-export type Binding = Pick<PinEnvelope, 'purpose' | 'sub' | 'walletId' | 'digest' | 'network' | 'address' | 'kind' | 'cluster'>;
+export type Binding = Pick<PinEnvelope, 'purpose' | 'digest' | 'network' | 'address' | 'kind' | 'cluster'> & {
+  /** The request's user (the envelope's `sub` must be it). */
+  sub: UserId;
+  walletId?: WalletId;
+};
 
 /**
  * A binding that does not match. Nothing of the envelope is echoed: the host could otherwise replay any envelope

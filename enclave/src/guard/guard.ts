@@ -26,6 +26,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { WalletId } from '@enclave-wallet/proto/ids';
 import { MAX_PIN_ATTEMPTS, type Guess } from './budget.js';
 import { DynamoDb, DynamoDbError, type AttributeValue, type Item } from './dynamodb.js';
 import type { GuardConfig } from '../config.js';
@@ -59,7 +60,7 @@ export {
 
 const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: number): AttributeValue => ({ N: String(n) });
-const pk = (walletId: string): Item => ({ pk: S(`wallet#${walletId}`) });
+const pk = (walletId: WalletId): Item => ({ pk: S(`wallet#${walletId}`) });
 const isConditionFailure = (err: unknown): boolean => err instanceof DynamoDbError && err.name === 'ConditionalCheckFailedException';
 /** A fresh tag for the item's `rev`. */
 const newRev = (): string => randomBytes(8).toString('hex');
@@ -90,7 +91,7 @@ export class DynamoGuard implements WalletGuard {
     });
   }
 
-  async get(walletId: string): Promise<GuardRecord | undefined> {
+  async get(walletId: WalletId): Promise<GuardRecord | undefined> {
     let item: Item | undefined;
     try {
       item = await this.client.getItem(this.config.table, pk(walletId));
@@ -125,7 +126,7 @@ export class DynamoGuard implements WalletGuard {
   }
 
   async admit(
-    walletId: string,
+    walletId: WalletId,
     read: GuardRecord,
     token: string,
     at: number,
@@ -176,7 +177,7 @@ export class DynamoGuard implements WalletGuard {
     return readGuesses(map);
   }
 
-  async fail(walletId: string, token: string, at: number, factor: Factor = 'pin'): Promise<ReadonlyMap<string, Guess> | undefined> {
+  async fail(walletId: WalletId, token: string, at: number, factor: Factor = 'pin'): Promise<ReadonlyMap<string, Guess> | undefined> {
     const attr = BUDGET_ATTRIBUTE[factor];
     try {
       const after = await this.update(
@@ -195,7 +196,7 @@ export class DynamoGuard implements WalletGuard {
     }
   }
 
-  async clear(walletId: string, token: string, failures: readonly string[], factor: Factor = 'pin', at = Date.now()): Promise<void> {
+  async clear(walletId: WalletId, token: string, failures: readonly string[], factor: Factor = 'pin', at = Date.now()): Promise<void> {
     const attr = BUDGET_ATTRIBUTE[factor];
     const names: Record<string, string> = { '#t': token, '#used': `used:${factor}` };
     failures.forEach((f, i) => (names[`#f${i}`] = f));
@@ -212,7 +213,7 @@ export class DynamoGuard implements WalletGuard {
   }
 
   async advance(
-    walletId: string,
+    walletId: WalletId,
     fromVersion: number,
     next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>,
     reset: 'none' | 'codes' | 'all' = 'none',
@@ -232,7 +233,7 @@ export class DynamoGuard implements WalletGuard {
     });
   }
 
-  async raiseCounter(walletId: string, credentialKey: string, value: number): Promise<boolean> {
+  async raiseCounter(walletId: WalletId, credentialKey: string, value: number): Promise<boolean> {
     try {
       await this.update(
         walletId,
@@ -249,7 +250,7 @@ export class DynamoGuard implements WalletGuard {
   }
 
   private async update(
-    walletId: string,
+    walletId: WalletId,
     expression: string,
     condition: string,
     values: Item,

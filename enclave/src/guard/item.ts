@@ -3,6 +3,7 @@
  * encoding of a budget's guesses ("p:<ms>" pending, "f:<ms>" failed, under their tokens).
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { lockoutMs, type Guess } from './budget.js';
 import type { AttributeValue, Item } from './dynamodb.js';
 import type { CarriedClears, Factor, GuardRecord } from './record.js';
@@ -35,7 +36,7 @@ export function legacyGuesses(failed: number, lockedUntil: number, updatedAt: nu
 }
 
 /** The record an item holds. @throws GUARD_UNAVAILABLE when it is incomplete or unreadable */
-export function recordFromItem(walletId: string, item: Item): GuardRecord {
+export function recordFromItem(walletId: WalletId, item: Item): GuardRecord {
   const field = (k: string): AttributeValue | undefined => item[k];
   const str = (k: string): string | undefined => {
     const v = field(k);
@@ -65,7 +66,7 @@ export function recordFromItem(walletId: string, item: Item): GuardRecord {
   }
   return {
     walletId,
-    owner,
+    owner: owner as UserId, // only enclaves write the item, from a checked id
     keyRef,
     version: num('version'),
     blob,

@@ -3,10 +3,11 @@
  * guesses per factor, and what sealing needs from a guard (WalletGuard).
  */
 import type { Guess } from './budget.js';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 
 export interface GuardRecord {
-  walletId: string;
-  owner: string;
+  walletId: WalletId;
+  owner: UserId;
   keyRef: string;
   version: number;
   blob: Uint8Array;
@@ -76,7 +77,7 @@ export class GuardConflict extends Error {
 
 /** What sealing needs from the guard. */
 export interface WalletGuard {
-  get(walletId: string): Promise<GuardRecord | undefined>;
+  get(walletId: WalletId): Promise<GuardRecord | undefined>;
   /** @throws WALLET_EXISTS when the wallet id is taken */
   create(record: NewGuardRecord): Promise<void>;
   /**
@@ -87,7 +88,7 @@ export interface WalletGuard {
    * (their tokens must all still be there). @throws GuardConflict
    */
   admit(
-    walletId: string,
+    walletId: WalletId,
     read: GuardRecord,
     token: string,
     at: number,
@@ -100,21 +101,21 @@ export interface WalletGuard {
    * A wrong PIN: the guess `token` becomes a failure at `at`. Returns the guesses as this write left them, or
    * undefined if the token was gone (it expired and a right PIN removed it: then no answer may be given).
    */
-  fail(walletId: string, token: string, at: number, factor?: Factor): Promise<ReadonlyMap<string, Guess> | undefined>;
+  fail(walletId: WalletId, token: string, at: number, factor?: Factor): Promise<ReadonlyMap<string, Guess> | undefined>;
   /**
    * A right PIN (or code): removes its guess `token` and the failures it saw before it; nothing else; and notes
    * when the factor was used. @throws GuardConflict if `token` is gone
    */
-  clear(walletId: string, token: string, failures: readonly string[], factor?: Factor, at?: number): Promise<void>;
+  clear(walletId: WalletId, token: string, failures: readonly string[], factor?: Factor, at?: number): Promise<void>;
   /**
    * A new PIN, recovery code or secret: the next version and its blob, if the version is still `fromVersion`.
    * `reset`: 'all' empties both budgets (a PIN reset with the recovery code ends a lock-out), 'codes' the
    * recovery codes' (a new code made with the PIN). @throws GuardConflict
    */
-  advance(walletId: string, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset?: 'none' | 'codes' | 'all'): Promise<void>;
+  advance(walletId: WalletId, fromVersion: number, next: Pick<GuardRecord, 'version' | 'blob' | 'keyRef'>, reset?: 'none' | 'codes' | 'all'): Promise<void>;
   /**
    * Raises the stored WebAuthn signature counter of credential `credentialKey` (hex SHA-256 of its id) to
    * `value`, if it is lower (or unset). Returns false, writing nothing, when the stored one is not lower.
    */
-  raiseCounter(walletId: string, credentialKey: string, value: number): Promise<boolean>;
+  raiseCounter(walletId: WalletId, credentialKey: string, value: number): Promise<boolean>;
 }

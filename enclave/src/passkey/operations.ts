@@ -9,7 +9,7 @@ import { passkeyOriginAllowed, type PasskeyConfig } from '../config.js';
 import type { Binding, PinEnvelope } from '../envelope/pin-envelope.js';
 import type { OpenedWallet, Sealer } from '../sealing/seal.js';
 import { SecretBytes } from '../secret.js';
-import { required } from '../request-fields.js';
+import { parseUserId, parseWalletId, type UserId, type WalletId } from '@enclave-wallet/proto/ids';
 import { challengeBindingOf, type EnvelopePasskey } from './envelope-fields.js';
 import type { PasskeyOpen } from './open.js';
 import { checkAssertion, PasskeyRefusal } from './webauthn.js';
@@ -37,8 +37,8 @@ const refused = (r: PasskeyRefusal, counted = false): EnclaveWalletError =>
 export async function addPasskey(service: PasskeyServiceParts, req: DecodedRequestOf<'addPasskey'>): Promise<ResponseOf<'addPasskey'>> {
   const config = service.passkeys();
   if (!config) throw new EnclaveWalletError('UNSUPPORTED_OPERATION', 'this enclave has no passkey origins configured (ENCLAVE_PASSKEY_ORIGINS)');
-  const sub = required(req.userId, 'userId');
-  const walletId = required(req.walletId, 'walletId');
+  const sub = parseUserId(req.userId);
+  const walletId = parseWalletId(req.walletId);
   const envelope = await service.envelope(req.pinEnvelope, { purpose: 'add-passkey', sub, walletId }, (e) => ({ digest: registrationDigestOf(e.passkey!) }));
   const passkey = envelope.passkey!;
   let origin: string;
@@ -72,8 +72,8 @@ export async function removePasskey(service: PasskeyServiceParts, req: DecodedRe
   if (credentialId.length < 1 || credentialId.length > 255) throw new EnclaveWalletError('VALIDATION_FAILED', 'credentialId is 1 to 255 bytes');
   const envelope = await service.envelope(req.pinEnvelope, {
     purpose: 'remove-passkey',
-    sub: required(req.userId, 'userId'),
-    walletId: required(req.walletId, 'walletId'),
+    sub: parseUserId(req.userId),
+    walletId: parseWalletId(req.walletId),
     digest: passkeyRemovalDigest(credentialId),
   });
   return service.withWallet(req, envelope, async (wallet) => ({ sealedBlob: await wallet.removePasskey(credentialId) }));
@@ -83,7 +83,7 @@ export async function removePasskey(service: PasskeyServiceParts, req: DecodedRe
  * Opens a wallet with the factor an envelope carries: a passkey assertion (not at add-passkey, where the passkey
  * is the new credential), a recovery code (add-passkey only; a reset opens with it in recovery.ts), or the PIN.
  */
-export async function openWithEnvelope(sealer: Sealer, blob: Uint8Array, walletId: string, userId: string, envelope: PinEnvelope): Promise<OpenedWallet> {
+export async function openWithEnvelope(sealer: Sealer, blob: Uint8Array, walletId: WalletId, userId: UserId, envelope: PinEnvelope): Promise<OpenedWallet> {
   if (envelope.passkey && envelope.purpose !== 'add-passkey') return sealer.openWithPasskey(blob, walletId, userId, envelope.prf!, passkeyOpenOf(envelope));
   if (envelope.recoveryCode) {
     using code = codeOf(envelope.recoveryCode);

@@ -2,6 +2,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { equalBytes } from '@enclave-wallet/proto/bytes';
 import { legacyGuesses, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
 import { BLOB_VERSION_1, stateMacInput, type AttemptState, type SealedBlob } from './blob.js';
@@ -17,8 +18,8 @@ export async function adoptLegacyBlob(
   deps: { provider: DataKeyProvider; guard: WalletGuard; now: () => number },
   blob: SealedBlob,
   bytes: Uint8Array,
-  walletId: string,
-  userId: string,
+  walletId: WalletId,
+  userId: UserId,
 ): Promise<GuardRecord | undefined> {
   if (blob.version !== BLOB_VERSION_1) throw new EnclaveWalletError('BLOB_INVALID', 'this wallet has no guard record; it was not created by this deployment');
   const dataKey = await deps.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId));

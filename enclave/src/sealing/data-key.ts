@@ -1,9 +1,10 @@
 /** A wallet's data key: where it comes from, what KMS binds it to, and how the guard names it. */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '@enclave-wallet/proto/bytes';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 
 /** Encryption context binding a data key to its wallet and owner (KMS enforces it on Decrypt). */
-export function encryptionContext(walletId: string, userId: string): Record<string, string> {
+export function encryptionContext(walletId: WalletId, userId: UserId): Record<string, string> {
   return { 'enclave-wallet:wallet-id': walletId, 'enclave-wallet:user-id': userId };
 }
 

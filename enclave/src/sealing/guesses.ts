@@ -16,6 +16,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
 import {
   counterRefuses,
@@ -58,7 +59,7 @@ export interface GuessOptions {
   now: () => number;
   /** This enclave's last view of a wallet's record (a hint: every write is conditional). */
   remember(record: GuardRecord): void;
-  forget(walletId: string): void;
+  forget(walletId: WalletId): void;
   /** CLEAR_DELAY_MS unless given; 0 writes each clear at once. */
   clearDelayMs?: number;
 }
@@ -98,10 +99,10 @@ export const lockedError = (lockedUntil: number, now: number, factor: Factor = '
 
 export class GuessCounter {
   /** Wakes the guesses of this enclave waiting on a wallet when one of its guesses is answered. */
-  private readonly waiting = new Map<string, Array<() => void>>();
+  private readonly waiting = new Map<WalletId, Array<() => void>>();
   /** Right guesses not cleared yet, by wallet (see CLEAR_DELAY_MS). */
-  private readonly unwritten = new Map<string, PendingClear[]>();
-  private readonly flushTimers = new Map<string, NodeJS.Timeout>();
+  private readonly unwritten = new Map<WalletId, PendingClear[]>();
+  private readonly flushTimers = new Map<WalletId, NodeJS.Timeout>();
   private readonly clearDelayMs: number;
 
   constructor(private readonly o: GuessOptions) {
@@ -243,7 +244,7 @@ export class GuessCounter {
    * Writes the clears of `walletId` not carried yet, each on its own (a PIN change waits for this; so does the
    * timer). A clear whose token is gone has nothing to clear; one the guard failed leaves its guess counted.
    */
-  async flush(walletId: string): Promise<void> {
+  async flush(walletId: WalletId): Promise<void> {
     const timer = this.flushTimers.get(walletId);
     if (timer) clearTimeout(timer);
     this.flushTimers.delete(walletId);
@@ -267,7 +268,7 @@ export class GuessCounter {
     await Promise.all([...this.unwritten.keys()].map((w) => this.flush(w)));
   }
 
-  private scheduleFlush(walletId: string): void {
+  private scheduleFlush(walletId: WalletId): void {
     if (this.flushTimers.has(walletId)) return;
     const timer = setTimeout(() => void this.flush(walletId), this.clearDelayMs);
     timer.unref();
@@ -275,7 +276,7 @@ export class GuessCounter {
   }
 
   /** The unwritten clears of `factor` on `walletId`, taken out to be carried by a count. */
-  private take(walletId: string, factor: Factor): PendingClear[] {
+  private take(walletId: WalletId, factor: Factor): PendingClear[] {
     const list = this.unwritten.get(walletId);
     if (!list) return [];
     const taken = list.filter((c) => c.factor === factor);
@@ -286,14 +287,14 @@ export class GuessCounter {
   }
 
   /** Clears a count did not write (its write failed): back in the list, still due. */
-  private putBack(walletId: string, carried: PendingClear[]): void {
+  private putBack(walletId: WalletId, carried: PendingClear[]): void {
     if (!carried.length) return;
     this.unwritten.set(walletId, [...(this.unwritten.get(walletId) ?? []), ...carried]);
     this.scheduleFlush(walletId);
   }
 
   /** Unwritten clears whose token the guard no longer holds have nothing left to clear (another write removed it). */
-  private settleGone(walletId: string, read: GuardRecord): void {
+  private settleGone(walletId: WalletId, read: GuardRecord): void {
     const list = this.unwritten.get(walletId);
     if (!list) return;
     const kept = list.filter((c) => guessesOf(read, c.factor).has(c.token));
@@ -314,12 +315,12 @@ export class GuessCounter {
   }
 
   /** A guess that never reached an answer (KMS or the guard failed): it stays counted; waiters look again. */
-  abandoned(walletId: string): void {
+  abandoned(walletId: WalletId): void {
     this.o.forget(walletId);
     this.wake(walletId);
   }
 
-  private waitFor(walletId: string, ms: number): Promise<void> {
+  private waitFor(walletId: WalletId, ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const list = this.waiting.get(walletId) ?? [];
       list.push(resolve);
@@ -328,11 +329,20 @@ export class GuessCounter {
     });
   }
 
-  private wake(walletId: string): void {
+  private wake(walletId: WalletId): void {
     const list = this.waiting.get(walletId);
     this.waiting.delete(walletId);
     for (const w of list ?? []) w();
   }
+}
+
+/** What makes two guesses the same: the wallet, its owner, its version, the PIN (or code) and its factor. */
+export interface GuessParts {
+  walletId: WalletId;
+  userId: UserId;
+  version: number;
+  pin: Uint8Array;
+  factor?: Factor;
 }
 
 /**
@@ -347,11 +357,7 @@ export class SharedGuesses<T> {
 
   constructor(private readonly dispose: (shared: T) => void) {}
 
-  async join<U>(
-    parts: { walletId: string; userId: string; version: number; pin: Uint8Array; factor?: Factor },
-    start: () => Promise<T>,
-    copy: (shared: T) => U,
-  ): Promise<U> {
+  async join<U>(parts: GuessParts, start: () => Promise<T>, copy: (shared: T) => U): Promise<U> {
     const id = this.idOf(parts);
     let entry = this.inFlight.get(id);
     if (!entry) {
@@ -377,7 +383,7 @@ export class SharedGuesses<T> {
     return this.inFlight.size;
   }
 
-  private idOf(p: { walletId: string; userId: string; version: number; pin: Uint8Array; factor?: Factor }): string {
+  private idOf(p: GuessParts): string {
     const enc = new TextEncoder();
     const label = enc.encode(`${p.factor ?? 'pin'}|${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`);
     const data = new Uint8Array(label.length + p.pin.length);

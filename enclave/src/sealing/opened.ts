@@ -9,6 +9,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { GuardConflict, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { seedFromEntropy } from '../keys/derive.js';
 import { disposeAll, SecretBytes } from '../secret.js';
@@ -52,9 +53,9 @@ type Change = {
 export interface ResealDeps {
   guard: WalletGuard;
   now: () => number;
-  forget(walletId: string): void;
+  forget(walletId: WalletId): void;
   /** Writes the wallet's right guesses' clears not carried yet (a re-seal waits for its own). */
-  flushClears(walletId: string): Promise<void>;
+  flushClears(walletId: WalletId): Promise<void>;
 }
 
 /** The BIP-39 seed of `entropy` (PBKDF2, 2048 rounds): for blobs sealed before version 3. */
@@ -62,8 +63,8 @@ const seedOf = seedFromEntropy;
 
 /** An opened wallet. Call `dispose()` when done: it zeroes the secrets. */
 export interface OpenedWallet {
-  walletId: string;
-  userId: string;
+  walletId: WalletId;
+  userId: UserId;
   /** The sealed wallet secret: the BIP-39 entropy. */
   secret: Uint8Array;
   /** The BIP-39 seed, sealed next to the entropy (blob version 3); undefined for older blobs (derive it). */

@@ -16,26 +16,26 @@
  * share one count. A blob written by the first layout (no guard record yet)
  * is adopted once, carrying its MAC-authenticated counts into the guard.
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { equalBytes } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
+import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { tally } from '../guard/budget.js';
 import { GuardConflict, guessesOf, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
 import { SecretBytes } from '../secret.js';
-import { GuessCounter, lockedError, SharedGuesses, type Counted } from './guesses.js';
-import { copyOpen, disposeOpen, openedWallet, sealSlots, slotBinding, type OpenedWallet, type ResealDeps, type SharedOpen } from './opened.js';
-import { SLOT_NAMES, SLOT_PASSKEY, SLOT_PIN, SLOT_RECOVERY_CODE, unwrapSlot, wrapSlot, type SlotKind } from './slots.js';
-import { checkPasskey, settlePasskey, type PasskeyOpen, type PasskeyVerdict } from '../passkey/open.js';
-import { toBase64Url } from '@enclave-wallet/proto/passkey';
+import { GuessCounter, lockedError, SharedGuesses } from './guesses.js';
+import { copyOpen, disposeOpen, openedWallet, sealSlots, type OpenedWallet, type ResealDeps, type SharedOpen } from './opened.js';
+import { SLOT_NAMES, SLOT_PIN, SLOT_RECOVERY_CODE, wrapSlot } from './slots.js';
+import type { PasskeyOpen } from '../passkey/open.js';
 import { phases } from '../phases.js';
-import { associatedData, decodeBlob, decodeWalletSecret, type SealedBlob, type WalletSecret } from './blob.js';
+import { decodeBlob } from './blob.js';
 import { seedFromEntropy } from '../keys/derive.js';
-import { ARGON2_POLICY, ARGON2_SALT_BYTES, seedKey, stretchPin, withinBounds } from './kdf.js';
+import { ARGON2_POLICY, ARGON2_SALT_BYTES, stretchPin } from './kdf.js';
 import { BoundedCache } from '../cache.js';
-import { adoptLegacyBlob } from './adopt.js';
+import { adoptLegacyBlob, stateMacValid } from './adopt.js';
 import { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js';
-import { stateMacValid } from './adopt.js';
+import { checkBinding, checkRecord, requireFactor } from './checks.js';
+import { guessSecret, settledValue, type UnsealDeps } from './unseal.js';
 
 export { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js';
 
@@ -54,10 +54,6 @@ export interface SealerOptions {
   clearDelayMs?: number;
 }
 
-const SLOT_OF: Record<Factor, SlotKind> = { pin: SLOT_PIN, 'recovery-code': SLOT_RECOVERY_CODE, passkey: SLOT_PASSKEY };
-
-const settledValue = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
-
 export class Sealer {
   private readonly provider: DataKeyProvider;
   private readonly guard: WalletGuard;
@@ -68,9 +64,10 @@ export class Sealer {
    * write is conditional on the version and count it assumes, so a stale
    * entry costs one failed write and a fresh read, never a wrong answer.
    */
-  private readonly records = new BoundedCache<string, GuardRecord>({ maxEntries: 10_000 });
+  private readonly records = new BoundedCache<WalletId, GuardRecord>({ maxEntries: 10_000 });
   private readonly counter: GuessCounter;
   private readonly resealDeps: ResealDeps;
+  private readonly unsealDeps: UnsealDeps;
   /** Guesses in flight in this enclave, joined by requests with the same wallet and PIN. */
   private readonly shared = new SharedGuesses<SharedOpen>(disposeOpen);
 
@@ -92,6 +89,7 @@ export class Sealer {
       forget: (walletId) => this.records.delete(walletId),
       ...(options.clearDelayMs !== undefined ? { clearDelayMs: options.clearDelayMs } : {}),
     });
+    this.unsealDeps = { provider: this.provider, counter: this.counter };
   }
 
   /** Writes every right guess's clear still waiting to be carried by a count (a graceful stop). */
@@ -105,7 +103,14 @@ export class Sealer {
    *
    * @throws {EnclaveWalletError} WALLET_EXISTS, GUARD_UNAVAILABLE, KMS_*
    */
-  async sealNew(walletId: string, userId: string, secret: Uint8Array, pin: Uint8Array, bip39Seed?: Uint8Array, recoveryCode?: Uint8Array): Promise<Uint8Array> {
+  async sealNew(
+    walletId: WalletId,
+    userId: UserId,
+    secret: Uint8Array,
+    pin: Uint8Array,
+    bip39Seed?: Uint8Array,
+    recoveryCode?: Uint8Array,
+  ): Promise<Uint8Array> {
     const salt = randomBytes(ARGON2_SALT_BYTES);
     const seed = bip39Seed ?? (await seedOf(secret));
     const [dataKey, stretched] = await Promise.allSettled([
@@ -138,7 +143,7 @@ export class Sealer {
    *
    * @throws {EnclaveWalletError} BLOB_MISMATCH, BLOB_INVALID, GUARD_UNAVAILABLE
    */
-  async listFactors(walletId: string, userId: string): Promise<Array<{ kind: string; createdAt: number; lastUsedAt: number; credentialId?: string }>> {
+  async listFactors(walletId: WalletId, userId: UserId): Promise<Array<{ kind: string; createdAt: number; lastUsedAt: number; credentialId?: string }>> {
     const record = await phases.time('guard_read', () => this.guard.get(walletId));
     if (!record) throw new EnclaveWalletError('BLOB_INVALID', 'this wallet has no guard record');
     if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
@@ -158,12 +163,12 @@ export class Sealer {
    * Opens a wallet with a passkey (docs/passkeys.md): the assertion is checked once the guess is counted in the
    * passkey budget, then the slot of its credential is unwrapped with the PRF output (32 bytes). See open.
    */
-  openWithPasskey(blobBytes: Uint8Array, walletId: string, userId: string, prf: Uint8Array, passkey: PasskeyOpen): Promise<OpenedWallet> {
+  openWithPasskey(blobBytes: Uint8Array, walletId: WalletId, userId: UserId, prf: Uint8Array, passkey: PasskeyOpen): Promise<OpenedWallet> {
     return this.open(blobBytes, walletId, userId, prf, 'passkey', passkey);
   }
 
   /** Opens a wallet with its recovery code (16 bytes) instead of its PIN: counted in a budget of its own. See open. */
-  openWithRecoveryCode(blobBytes: Uint8Array, walletId: string, userId: string, code: Uint8Array): Promise<OpenedWallet> {
+  openWithRecoveryCode(blobBytes: Uint8Array, walletId: WalletId, userId: UserId, code: Uint8Array): Promise<OpenedWallet> {
     return this.open(blobBytes, walletId, userId, code, 'recovery-code');
   }
 
@@ -175,7 +180,7 @@ export class Sealer {
    * @throws {EnclaveWalletError} BLOB_INVALID, BLOB_MISMATCH, PIN_LOCKED,
    *   PIN_INVALID, GUARD_UNAVAILABLE, WALLET_CONFLICT, KMS_*
    */
-  async open(blobBytes: Uint8Array, walletId: string, userId: string, pin: Uint8Array, factor: Factor = 'pin', passkey?: PasskeyOpen): Promise<OpenedWallet> {
+  async open(blobBytes: Uint8Array, walletId: WalletId, userId: UserId, pin: Uint8Array, factor: Factor = 'pin', passkey?: PasskeyOpen): Promise<OpenedWallet> {
     const presented = decodeBlob(blobBytes);
     checkBinding(presented, walletId, userId);
     if (this.kmsKeyArn && presented.kmsKeyId !== this.kmsKeyArn)
@@ -203,33 +208,16 @@ export class Sealer {
   private async openRecord(
     record: GuardRecord,
     presentedBytes: Uint8Array,
-    walletId: string,
-    userId: string,
+    walletId: WalletId,
+    userId: UserId,
     pin: Uint8Array,
     fromCache: boolean,
     factor: Factor,
     passkey: PasskeyOpen | undefined,
   ): Promise<OpenedWallet> {
-    if (record.owner !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
-    const blob = decodeBlob(record.blob);
-    checkBinding(blob, walletId, userId);
-    if (blob.generation !== record.version || keyRefOf(blob.kmsCiphertext) !== record.keyRef) {
-      throw new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard record of this wallet is inconsistent; nothing was done');
-    }
-    // The host's blob must be the current one, or an older version of this wallet (then the current one is used and handed back).
-    const stale = equalBytes(record.blob, presentedBytes) ? undefined : decodeBlob(presentedBytes);
-    if (stale) {
-      if (keyRefOf(stale.kmsCiphertext) !== record.keyRef)
-        throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob is not sealed under this wallet’s data key');
-      if (stale.generation >= record.version) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
-    }
-    if (!withinBounds(blob.argon2)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob’s PIN-stretching cost is outside this image’s bounds');
+    const { blob, stale } = checkRecord(record, presentedBytes, walletId, userId);
     const now = this.now();
-    // A recovery code opens only a blob with a recovery-code slot: refused before anything is counted.
-    if (factor === 'recovery-code' && !blob.slots?.some((slot) => slot.kind === SLOT_RECOVERY_CODE))
-      throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no recovery code');
-    if (factor === 'passkey' && !blob.slots?.some((slot) => slot.kind === SLOT_PASSKEY))
-      throw new EnclaveWalletError('FACTOR_NOT_FOUND', 'this wallet has no passkey');
+    requireFactor(blob, factor);
     const state = tally(guessesOf(record, factor), now);
     if (state.next === 'locked') {
       // A lock-out seen only in this enclave's cache is checked against the guard (one read, no stretch) before it is answered.
@@ -239,99 +227,19 @@ export class Sealer {
     // A passkey assertion is checked on its own (each is unique); equal PINs or codes in flight share one guess.
     const own =
       factor === 'passkey'
-        ? await this.guess(record, blob, pin, fromCache, factor, passkey)
-        : await this.shared.join({ walletId, userId, version: record.version, pin, factor }, () => this.guess(record, blob, pin, fromCache, factor), copyOpen);
+        ? await guessSecret(this.unsealDeps, record, blob, pin, fromCache, factor, passkey)
+        : await this.shared.join(
+            { walletId, userId, version: record.version, pin, factor },
+            () => guessSecret(this.unsealDeps, record, blob, pin, fromCache, factor),
+            copyOpen,
+          );
     try {
-      if (stale && !stateMacValid(stale as SealedBlob & { sealedPart: Uint8Array }, own.dataKey))
-        throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
+      if (stale && !stateMacValid(stale, own.dataKey)) throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
     } catch (err) {
       disposeOpen(own);
       throw err;
     }
     return openedWallet(this.resealDeps, record, blob, own, stale ? record.blob : undefined);
-  }
-
-  /**
-   * One guess: counted in the guard before its answer exists, while the KMS call and the PIN stretch run; a
-   * wrong PIN becomes a failure, a right one clears its guess (and the failures before it) after the answer.
-   */
-  private async guess(record: GuardRecord, blob: SealedBlob, pin: Uint8Array, fromCache: boolean, factor: Factor, passkey?: PasskeyOpen): Promise<SharedOpen> {
-    const { walletId, owner: userId } = record;
-    // A passkey's assertion is checked first (it needs no secret), so the write that counts it raises its counter.
-    const verdict = factor === 'passkey' ? checkPasskey(record, blob.slots ?? [], passkey!) : undefined;
-    const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
-      this.counter.count(record, fromCache, factor, verdict?.raise),
-      phases.time('kms', () => this.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
-      // A PIN is stretched; a recovery code's 128 bits and a passkey's PRF output are the factor key as they are.
-      factor === 'pin' ? stretchPin(pin, blob.argon2.salt, blob.argon2) : Promise.resolve(SecretBytes.copyOf(pin)),
-    ]);
-    const dataKey = settledValue(dataKeyResult);
-    const stretched = settledValue(stretchedResult);
-    let handedOver = false;
-    try {
-      if (counted.status === 'rejected') throw counted.reason;
-      const guess = counted.value;
-      if (!dataKey || !stretched) {
-        this.counter.abandoned(walletId); // counted, never answered: it stays counted
-        throw !dataKey ? (dataKeyResult as PromiseRejectedResult).reason : (stretchedResult as PromiseRejectedResult).reason;
-      }
-      const { plaintext, walletKey } = await this.decrypt(walletId, blob, factor, guess, verdict, dataKey, stretched);
-      let secret: WalletSecret;
-      try {
-        secret = decodeWalletSecret(blob.version, plaintext);
-      } catch (err) {
-        walletKey?.dispose();
-        this.counter.abandoned(walletId);
-        throw err;
-      } finally {
-        plaintext.fill(0);
-      }
-      // The right PIN clears its guess while the caller signs; answering does not wait for it (the guess was
-      // counted before the answer existed). If the clear fails, the guess stays counted (fail closed).
-      const settled = this.counter.cleared(guess);
-      settled.catch(() => undefined); // observed by the caller; never an unhandled rejection
-      handedOver = true;
-      return { dataKey, secret, walletKey, pinKey: factor === 'pin' ? SecretBytes.copyOf(stretched) : undefined, settled };
-    } finally {
-      stretched?.fill(0);
-      if (!handedOver) dataKey?.fill(0);
-    }
-  }
-
-  /**
-   * The secret's plaintext, and (version 4) the wallet key, opened with the factor key: a wrong factor is
-   * counted as a failure; a slot that opens a secret that does not (an altered blob) is abandoned, not counted.
-   */
-  private async decrypt(
-    walletId: string,
-    blob: SealedBlob,
-    factor: Factor,
-    guess: Counted,
-    verdict: PasskeyVerdict | undefined,
-    dataKey: Uint8Array,
-    factorKey: Uint8Array,
-  ): Promise<{ plaintext: Uint8Array; walletKey?: SecretBytes }> {
-    if (!blob.slots) {
-      const key = seedKey(dataKey, factorKey, blob.argon2.salt);
-      try {
-        return { plaintext: xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext) };
-      } catch {
-        throw await this.counter.failed(guess);
-      } finally {
-        key.fill(0);
-      }
-    }
-    // Version 4: the factor's slot gives the wallet key (or not: a wrong PIN or code), which opens the secret.
-    const slot = factor === 'passkey' ? await settlePasskey(this.counter, guess, verdict!) : blob.slots.find((sl) => sl.kind === SLOT_OF[factor])!;
-    const walletKey = unwrapSlot(slot, slotBinding(blob), dataKey, factorKey);
-    if (!walletKey) throw await this.counter.failed(guess, factor === 'passkey' ? 'prf' : undefined);
-    try {
-      return { plaintext: xchacha20poly1305(walletKey, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext), walletKey };
-    } catch {
-      walletKey.dispose();
-      this.counter.abandoned(walletId); // the slot opened but the secret did not: an altered blob, not a wrong factor
-      throw new EnclaveWalletError('BLOB_INVALID', 'the sealed blob was altered');
-    }
   }
 
   private remember(record: GuardRecord): void {
@@ -341,9 +249,3 @@ export class Sealer {
 
 /** The BIP-39 seed of `entropy` (PBKDF2, 2048 rounds): for blobs sealed before version 3, and callers that have none. */
 const seedOf = seedFromEntropy;
-
-function checkBinding(blob: SealedBlob, walletId: string, userId: string): void {
-  if (blob.walletId !== walletId)
-    throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another wallet', { expected: walletId, actual: blob.walletId });
-  if (blob.ownerUserId !== userId) throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob belongs to another user');
-}

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { parseUserId, type UserId } from '@enclave-wallet/proto/ids';
 
 export interface TrustedIssuer {
   issuer: string;
@@ -17,7 +18,7 @@ export interface TrustedIssuer {
 }
 
 export interface VerifiedIdentity {
-  userId: string;
+  userId: UserId;
   issuer: string;
   subject: string;
   email: string;
@@ -30,8 +31,8 @@ export const ALLOWED_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 export const CLOCK_TOLERANCE_S = 60;
 
 /** The stable user id of (issuer, subject). */
-export function userIdOf(issuer: string, subject: string): string {
-  return 'usr_' + createHash('sha256').update(`${issuer}\u0000${subject}`).digest('hex').slice(0, 32);
+export function userIdOf(issuer: string, subject: string): UserId {
+  return parseUserId('usr_' + createHash('sha256').update(`${issuer}\u0000${subject}`).digest('hex').slice(0, 32));
 }
 
 /** A short provider name for the API's `user.provider`. */

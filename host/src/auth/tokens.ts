@@ -12,6 +12,7 @@ import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { Store } from '../storage/index.js';
 import { RevocationCache } from './revocations.js';
+import type { UserId } from '@enclave-wallet/proto/ids';
 
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
@@ -25,7 +26,7 @@ export interface SessionTokens {
 }
 
 export interface AccessClaims {
-  userId: string;
+  userId: UserId;
   /** The session (refresh-token family) the token belongs to. */
   sessionId: string;
 }
@@ -48,7 +49,7 @@ export class TokenService {
    * answers as verifying again: an access token's signature, issuer and audience cannot change, and expiry is
    * checked on every use. Only tokens that verified are kept.
    */
-  private readonly verified = new Map<string, { userId: string; sessionId: string; exp: number }>();
+  private readonly verified = new Map<string, { userId: UserId; sessionId: string; exp: number }>();
   /** Revoked sessions, as this host last read them (at most SESSION_CHECK_MS ago). */
   private readonly revocations: RevocationCache;
 
@@ -69,7 +70,7 @@ export class TokenService {
     return new TokenService(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), jwk.kid ?? 'host', issuer, store, now);
   }
 
-  async issue(userId: string, familyId: string = randomUUID()): Promise<SessionTokens> {
+  async issue(userId: UserId, familyId: string = randomUUID()): Promise<SessionTokens> {
     const nowS = Math.floor(this.now() / 1000);
     const accessToken = await new SignJWT({ sid: familyId })
       .setProtectedHeader({ alg: ALG, kid: this.kid, typ: 'at+jwt' })
@@ -128,9 +129,10 @@ export class TokenService {
         requiredClaims: ['exp', 'sub', 'sid'],
       });
       if (typeof payload.sid !== 'string' || payload.sid.length === 0) throw new EnclaveWalletError('TOKEN_INVALID', 'the access token is not valid');
-      this.verified.set(key, { userId: payload.sub!, sessionId: payload.sid, exp: payload.exp! });
+      const userId = payload.sub! as UserId; // a subject this host signed (issue takes a UserId)
+      this.verified.set(key, { userId, sessionId: payload.sid, exp: payload.exp! });
       if (this.verified.size > VERIFIED_TOKENS_CACHED) this.verified.delete(this.verified.keys().next().value!);
-      return { userId: payload.sub!, sessionId: payload.sid };
+      return { userId, sessionId: payload.sid };
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the access token has expired; refresh it');
       throw new EnclaveWalletError('TOKEN_INVALID', 'the access token is not valid');
@@ -142,7 +144,7 @@ export class TokenService {
    *
    * @throws {EnclaveWalletError} TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED
    */
-  async refresh(refreshToken: string): Promise<{ userId: string; tokens: SessionTokens }> {
+  async refresh(refreshToken: string): Promise<{ userId: UserId; tokens: SessionTokens }> {
     if (typeof refreshToken !== 'string' || refreshToken.length < 20 || refreshToken.length > 200)
       throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     const used = await this.store.sessions.useRefreshToken(hash(refreshToken), this.now());

@@ -16,6 +16,7 @@ import type { Metrics } from '../api/metrics.js';
 import type { RateLimiter } from '../api/rate-limit.js';
 import type { Account, WalletRecord } from '../storage/index.js';
 import type { AccessClaims } from '../auth/tokens.js';
+import { parseWalletId, type UserId, type WalletId } from '@enclave-wallet/proto/ids';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -66,7 +67,7 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
     limits?.perUser.hit(claims.userId);
     return claims;
   };
-  const authenticate = async (req: Request, res: Response): Promise<string> => (await authenticateSession(req, res)).userId;
+  const authenticate = async (req: Request, res: Response): Promise<UserId> => (await authenticateSession(req, res)).userId;
   /**
    * The request's JSON body, read now (never before the caller is authenticated or rate-limited) with the
    * route's `limit` (api/body.ts), and validated with `schema`.
@@ -76,11 +77,12 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
     return parseBody(schema, req);
   };
   /**
-   * The caller's wallet `walletId`. `read: 'recent'` may answer from the records this host read or wrote
+   * The caller's wallet `walletIdText` (a path parameter; this host's wallet ids are UUIDs). `read: 'recent'` may answer from the records this host read or wrote
    * lately (storage/wallets.ts): for operations a stale record cannot make wrong, such as signing.
    */
-  const loadWallet = async (userId: string, walletId: string, read: 'fresh' | 'recent' = 'fresh'): Promise<WalletRecord> => {
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(walletId)) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
+  const loadWallet = async (userId: UserId, walletIdText: string, read: 'fresh' | 'recent' = 'fresh'): Promise<WalletRecord> => {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(walletIdText)) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
+    const walletId = parseWalletId(walletIdText);
     const wallets = need(deps.store, 'storage').wallets;
     const wallet = await timed('storage_read', () => (read === 'recent' ? wallets.recent(userId, walletId) : wallets.get(userId, walletId)));
     if (!wallet) throw new EnclaveWalletError('WALLET_NOT_FOUND', 'no such wallet');
@@ -112,8 +114,8 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   };
 
   /** Has the enclave make a wallet (create or import) under a fresh id, and stores it. */
-  const newWallet = async (userId: string, make: (walletId: string) => Promise<ResponseOf<'createWallet'>>) => {
-    const walletId = randomUUID();
+  const newWallet = async (userId: UserId, make: (walletId: WalletId) => Promise<ResponseOf<'createWallet'>>) => {
+    const walletId = parseWalletId(randomUUID());
     const out = await make(walletId);
     const record = await need(deps.store, 'storage').wallets.create({
       walletId,
@@ -136,7 +138,7 @@ export function routeContext(deps: AppDependencies, limits: Limits | undefined, 
   const walletRoute = <B>(
     schema: ZodType<B>,
     limit: number,
-    fn: (call: { userId: string; body: B; wallet: WalletRecord; req: Request; res: Response }) => Promise<void>,
+    fn: (call: { userId: UserId; body: B; wallet: WalletRecord; req: Request; res: Response }) => Promise<void>,
     read: 'fresh' | 'recent' = 'fresh',
   ) =>
     route(async (req, res) => {

@@ -7,13 +7,14 @@ import { BODY_LIMITS } from '../api/body.js';
 import type { Account, WalletRecord } from '../storage/index.js';
 import { b64, publicWallet, toAccount } from './context.js';
 import type { RouteContext } from './context.js';
+import type { UserId } from '@enclave-wallet/proto/ids';
 
 export function mountWallets(app: Express, ctx: RouteContext): void {
   const { deps, route, walletRoute, need, authenticate, body: readBody, loadWallet, withWallet, newWallet } = ctx;
   const maxWallets = deps.maxWalletsPerUser ?? HOST_LIMIT_DEFAULTS.maxWalletsPerUser;
   const maxAccounts = deps.maxAccountsPerWallet ?? HOST_LIMIT_DEFAULTS.maxAccountsPerWallet;
   /** Before the enclave is asked to make a wallet: the user's count (read, so two creates at once may both pass at the cap's edge). */
-  const roomForWallet = async (userId: string): Promise<void> => {
+  const roomForWallet = async (userId: UserId): Promise<void> => {
     if ((await need(deps.store, 'storage').wallets.count(userId)) >= maxWallets)
       throw new EnclaveWalletError('FORBIDDEN', `a user may have at most ${maxWallets} wallets`);
   };

@@ -4,10 +4,12 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unavailable, type Table } from './table.js';
+import type { UserId } from '@enclave-wallet/proto/ids';
 
 export interface RefreshRecord {
   tokenHash: string;
-  userId: string;
+  /** Written by this host from a user id it made (auth/oidc.ts). */
+  userId: UserId;
   familyId: string;
   expiresAt: number;
   usedAt?: number;
@@ -56,7 +58,7 @@ export class Sessions {
         }),
       );
       const a = out.Attributes!;
-      return { record: { tokenHash, userId: a.userId!.S!, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N) }, reused: false };
+      return { record: { tokenHash, userId: a.userId!.S! as UserId, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N) }, reused: false };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
     }
@@ -68,7 +70,7 @@ export class Sessions {
     const a = existing.Item;
     if (!a) return undefined;
     return {
-      record: { tokenHash, userId: a.userId!.S!, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N), usedAt: Number(a.usedAt?.N ?? 0) },
+      record: { tokenHash, userId: a.userId!.S! as UserId, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N), usedAt: Number(a.usedAt?.N ?? 0) },
       reused: true,
     };
   }

@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { unavailable, type Table } from './table.js';
+import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 
 export interface Account {
   network: NetworkName;
@@ -31,8 +32,8 @@ export interface Account {
 }
 
 export interface WalletRecord {
-  walletId: string;
-  userId: string;
+  walletId: WalletId;
+  userId: UserId;
   sealedBlob: Uint8Array;
   accounts: Account[];
   version: number;
@@ -40,12 +41,13 @@ export interface WalletRecord {
   updatedAt: string;
 }
 
-const walletKey = (userId: string, walletId: string): Record<string, AttributeValue> => ({ pk: { S: `USER#${userId}` }, sk: { S: `WALLET#${walletId}` } });
+const walletKey = (userId: UserId, walletId: WalletId): Record<string, AttributeValue> => ({ pk: { S: `USER#${userId}` }, sk: { S: `WALLET#${walletId}` } });
 
 function toWallet(item: Record<string, AttributeValue>): WalletRecord {
   return {
-    walletId: item.walletId!.S!,
-    userId: item.userId!.S!,
+    // Written by this host from ids it made (a UUID) or verified (a token's subject).
+    walletId: item.walletId!.S! as WalletId,
+    userId: item.userId!.S! as UserId,
     sealedBlob: item.sealedBlob!.B!,
     accounts: JSON.parse(item.accounts!.S!) as Account[],
     version: Number(item.version!.N),
@@ -57,7 +59,7 @@ function toWallet(item: Record<string, AttributeValue>): WalletRecord {
 /** Records kept for `recent`, at most (oldest dropped first). */
 export const WALLET_CACHE_ENTRIES = 10_000;
 
-const cacheKey = (userId: string, walletId: string): string => `${userId}\n${walletId}`;
+const cacheKey = (userId: UserId, walletId: WalletId): string => `${userId}\n${walletId}`;
 
 export class Wallets {
   private readonly cache = new Map<string, { record: WalletRecord; at: number }>();
@@ -68,14 +70,14 @@ export class Wallets {
   ) {}
 
   /** The record as this host last read or wrote it, if that was within `walletCacheMs`; otherwise `get`. */
-  async recent(userId: string, walletId: string): Promise<WalletRecord | undefined> {
+  async recent(userId: UserId, walletId: WalletId): Promise<WalletRecord | undefined> {
     const hit = this.cache.get(cacheKey(userId, walletId));
     if (hit && this.now() - hit.at < this.table.walletCacheMs) return hit.record;
     return this.get(userId, walletId);
   }
 
   /** Drops a record from the cache (after a conflict: somebody else wrote it). */
-  forget(userId: string, walletId: string): void {
+  forget(userId: UserId, walletId: WalletId): void {
     this.cache.delete(cacheKey(userId, walletId));
   }
 
@@ -115,7 +117,7 @@ export class Wallets {
     }
   }
 
-  async get(userId: string, walletId: string): Promise<WalletRecord | undefined> {
+  async get(userId: UserId, walletId: WalletId): Promise<WalletRecord | undefined> {
     try {
       const out = await this.table.db.send(new GetItemCommand({ TableName: this.table.tableName, Key: walletKey(userId, walletId), ConsistentRead: true }));
       if (out.Item) return this.remember(toWallet(out.Item));
@@ -127,20 +129,20 @@ export class Wallets {
   }
 
   /** How many wallets the user has (a count query: no blob is read). */
-  async count(userId: string): Promise<number> {
+  async count(userId: UserId): Promise<number> {
     let total = 0;
     await this.eachPage(userId, true, (page) => (total += page.Count ?? 0));
     return total;
   }
 
-  async list(userId: string): Promise<WalletRecord[]> {
+  async list(userId: UserId): Promise<WalletRecord[]> {
     const out: WalletRecord[] = [];
     await this.eachPage(userId, false, (page) => out.push(...(page.Items ?? []).map(toWallet)));
     return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
   /** Every page of the user's wallet records (consistent reads), counted only or whole. */
-  private async eachPage(userId: string, countOnly: boolean, use: (page: QueryCommandOutput) => void): Promise<void> {
+  private async eachPage(userId: UserId, countOnly: boolean, use: (page: QueryCommandOutput) => void): Promise<void> {
     let start: Record<string, AttributeValue> | undefined;
     try {
       do {
