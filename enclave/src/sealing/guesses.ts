@@ -1,6 +1,7 @@
 /**
- * Counting PIN guesses in the guard (docs/guard.md, rules in guard/budget.ts),
- * and sharing one guess between concurrent requests that carry the same PIN.
+ * Counting PIN guesses in the guard (docs/guard.md, rules in guard/budget.ts);
+ * sharing one guess between concurrent requests is in shared-guesses.ts, and
+ * right guesses' clears waiting to be carried in unwritten-clears.ts.
  *
  * A guess is counted under a fresh random token before its answer exists. A
  * sixth guess while five are counted waits (with a deadline) for one of them
@@ -12,24 +13,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { toHex } from '@enclave-wallet/proto/bytes';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
+import type { WalletId } from '@enclave-wallet/proto/ids';
 import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import {
-  counterRefuses,
-  GuardConflict,
-  guessesOf,
-  withGuesses,
-  type CarriedClears,
-  type CounterRaise,
-  type Factor,
-  type GuardRecord,
-  type WalletGuard,
-} from '../guard/guard.js';
+import { counterRefuses, GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
+import { carriedOf, UnwrittenClears } from './unwritten-clears.js';
 
 /**
  * How long a right guess's clear may wait to be carried by the next guess counted on its wallet here (one guard
@@ -64,19 +53,6 @@ export interface GuessOptions {
   clearDelayMs?: number;
 }
 
-/** A right guess whose clear is not written yet: carried by the next count on its wallet, or written when due. */
-interface PendingClear {
-  token: string;
-  failures: readonly string[];
-  factor: Factor;
-  at: number;
-  done: (err?: unknown) => void;
-}
-
-/** What a count carries: the right guesses' tokens, the failures they saw, their last use. */
-const carriedOf = (list: readonly PendingClear[]): CarriedClears | undefined =>
-  list.length ? { tokens: list.map((c) => c.token), failures: list.flatMap((c) => c.failures), usedAt: Math.max(...list.map((c) => c.at)) } : undefined;
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** The answers of each budget: a PIN's, a recovery code's. */
 const ANSWERS = {
@@ -100,13 +76,13 @@ export const lockedError = (lockedUntil: number, now: number, factor: Factor = '
 export class GuessCounter {
   /** Wakes the guesses of this enclave waiting on a wallet when one of its guesses is answered. */
   private readonly waiting = new Map<WalletId, Array<() => void>>();
-  /** Right guesses not cleared yet, by wallet (see CLEAR_DELAY_MS). */
-  private readonly unwritten = new Map<WalletId, PendingClear[]>();
-  private readonly flushTimers = new Map<WalletId, NodeJS.Timeout>();
+  /** Right guesses not cleared yet (see CLEAR_DELAY_MS). */
+  private readonly unwritten: UnwrittenClears;
   private readonly clearDelayMs: number;
 
   constructor(private readonly o: GuessOptions) {
     this.clearDelayMs = o.clearDelayMs ?? CLEAR_DELAY_MS;
+    this.unwritten = new UnwrittenClears(o.guard, this.clearDelayMs, o.forget);
   }
 
   /**
@@ -129,7 +105,7 @@ export class GuessCounter {
       // A lock-out seen in this enclave's cache is checked against the guard before it is answered.
       if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now, factor);
       if (t.next === 'budget' || t.next === 'exact') {
-        const carried = base.legacy ? [] : this.take(walletId, factor);
+        const carried = base.legacy ? [] : this.unwritten.take(walletId, factor);
         try {
           lastRaised = raise !== undefined && !counterStale;
           const after = await phases.time('guard_count', () =>
@@ -147,7 +123,7 @@ export class GuessCounter {
           for (const c of carried) c.done();
           return { ...this.admitted(base, token, after, now, factor), ...(raise ? { counterStale } : {}) };
         } catch (err) {
-          this.putBack(walletId, carried);
+          this.unwritten.putBack(walletId, carried);
           if (!(err instanceof GuardConflict)) throw err;
         }
       }
@@ -156,8 +132,8 @@ export class GuessCounter {
       const read = await phases.time('guard_read', () => this.o.guard.get(walletId));
       if (!read || read.version !== record.version) throw new GuardConflict('the wallet’s version moved on');
       fresh = true;
-      this.settleGone(walletId, read);
-      base = this.withoutUnwritten(read);
+      this.unwritten.settleGone(walletId, read);
+      base = this.unwritten.applied(read);
       this.o.remember(base);
       // A count whose answer was lost and that the client sent again fails its condition on its own token: it was
       // counted (and its counter raised, if the write carried it).
@@ -218,12 +194,7 @@ export class GuessCounter {
       const guesses = new Map(guessesOf(c.base, c.factor));
       for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
       this.o.remember(withGuesses(c.base, c.factor, guesses));
-      const written = new Promise<void>((resolve, reject) => {
-        const list = this.unwritten.get(walletId) ?? [];
-        list.push({ token: c.token, failures: c.tally.failures, factor: c.factor, at: this.o.now(), done: (err) => (err ? reject(err) : resolve()) });
-        this.unwritten.set(walletId, list);
-      });
-      this.scheduleFlush(walletId);
+      const written = this.unwritten.add(walletId, { token: c.token, failures: c.tally.failures, factor: c.factor, at: this.o.now() });
       this.wake(walletId);
       return written;
     }
@@ -240,78 +211,14 @@ export class GuessCounter {
     }
   }
 
-  /**
-   * Writes the clears of `walletId` not carried yet, each on its own (a PIN change waits for this; so does the
-   * timer). A clear whose token is gone has nothing to clear; one the guard failed leaves its guess counted.
-   */
-  async flush(walletId: WalletId): Promise<void> {
-    const timer = this.flushTimers.get(walletId);
-    if (timer) clearTimeout(timer);
-    this.flushTimers.delete(walletId);
-    const list = this.unwritten.get(walletId) ?? [];
-    this.unwritten.delete(walletId);
-    await Promise.all(
-      list.map(async (c) => {
-        try {
-          await this.o.guard.clear(walletId, c.token, c.failures, c.factor, c.at);
-          c.done();
-        } catch (err) {
-          this.o.forget(walletId);
-          c.done(err instanceof GuardConflict ? undefined : err);
-        }
-      }),
-    );
+  /** Writes the clears of `walletId` not carried yet (a PIN change waits for this; so does the timer). */
+  flush(walletId: WalletId): Promise<void> {
+    return this.unwritten.flush(walletId);
   }
 
   /** Writes every clear not carried yet (on shutdown). */
-  async flushAll(): Promise<void> {
-    await Promise.all([...this.unwritten.keys()].map((w) => this.flush(w)));
-  }
-
-  private scheduleFlush(walletId: WalletId): void {
-    if (this.flushTimers.has(walletId)) return;
-    const timer = setTimeout(() => void this.flush(walletId), this.clearDelayMs);
-    timer.unref();
-    this.flushTimers.set(walletId, timer);
-  }
-
-  /** The unwritten clears of `factor` on `walletId`, taken out to be carried by a count. */
-  private take(walletId: WalletId, factor: Factor): PendingClear[] {
-    const list = this.unwritten.get(walletId);
-    if (!list) return [];
-    const taken = list.filter((c) => c.factor === factor);
-    const rest = list.filter((c) => c.factor !== factor);
-    if (rest.length) this.unwritten.set(walletId, rest);
-    else this.unwritten.delete(walletId);
-    return taken;
-  }
-
-  /** Clears a count did not write (its write failed): back in the list, still due. */
-  private putBack(walletId: WalletId, carried: PendingClear[]): void {
-    if (!carried.length) return;
-    this.unwritten.set(walletId, [...(this.unwritten.get(walletId) ?? []), ...carried]);
-    this.scheduleFlush(walletId);
-  }
-
-  /** Unwritten clears whose token the guard no longer holds have nothing left to clear (another write removed it). */
-  private settleGone(walletId: WalletId, read: GuardRecord): void {
-    const list = this.unwritten.get(walletId);
-    if (!list) return;
-    const kept = list.filter((c) => guessesOf(read, c.factor).has(c.token));
-    for (const c of list) if (!kept.includes(c)) c.done();
-    if (kept.length) this.unwritten.set(walletId, kept);
-    else this.unwritten.delete(walletId);
-  }
-
-  /** A record read from the guard as this enclave counts from it: its unwritten clears applied. */
-  private withoutUnwritten(read: GuardRecord): GuardRecord {
-    let record = read;
-    for (const c of this.unwritten.get(read.walletId) ?? []) {
-      const guesses = new Map(guessesOf(record, c.factor));
-      for (const t of [c.token, ...c.failures]) guesses.delete(t);
-      record = withGuesses(record, c.factor, guesses);
-    }
-    return record;
+  flushAll(): Promise<void> {
+    return this.unwritten.flushAll();
   }
 
   /** A guess that never reached an answer (KMS or the guard failed): it stays counted; waiters look again. */
@@ -333,66 +240,5 @@ export class GuessCounter {
     const list = this.waiting.get(walletId);
     this.waiting.delete(walletId);
     for (const w of list ?? []) w();
-  }
-}
-
-/** What makes two guesses the same: the wallet, its owner, its version, the PIN (or code) and its factor. */
-export interface GuessParts {
-  walletId: WalletId;
-  userId: UserId;
-  version: number;
-  pin: Uint8Array;
-  factor?: Factor;
-}
-
-/**
- * Concurrent requests that would make the same guess share it: keyed by an HMAC (under a key of this process)
- * of the wallet, user, version and PIN, so the map holds nothing PIN-equivalent that outlives the process.
- * Each request gets its own copy of the result (`copy`); the shared one is disposed once every request has
- * taken its copy.
- */
-export class SharedGuesses<T> {
-  private readonly key = randomBytes(32);
-  private readonly inFlight = new Map<string, { users: number; result: Promise<T> }>();
-
-  constructor(private readonly dispose: (shared: T) => void) {}
-
-  async join<U>(parts: GuessParts, start: () => Promise<T>, copy: (shared: T) => U): Promise<U> {
-    const id = this.idOf(parts);
-    let entry = this.inFlight.get(id);
-    if (!entry) {
-      const created = { users: 0, result: start() };
-      entry = created;
-      this.inFlight.set(id, created);
-      // Registered first, so it runs before any request's continuation: no one joins a settled guess.
-      created.result.then(
-        () => this.inFlight.delete(id),
-        () => this.inFlight.delete(id),
-      );
-    }
-    entry.users++;
-    try {
-      return copy(await entry.result);
-    } finally {
-      if (--entry.users === 0) entry.result.then(this.dispose, () => undefined);
-    }
-  }
-
-  /** How many guesses are in flight (for tests). */
-  get size(): number {
-    return this.inFlight.size;
-  }
-
-  private idOf(p: GuessParts): string {
-    const enc = new TextEncoder();
-    const label = enc.encode(`${p.factor ?? 'pin'}|${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`);
-    const data = new Uint8Array(label.length + p.pin.length);
-    data.set(label);
-    data.set(p.pin, label.length);
-    try {
-      return toHex(hmac(sha256, this.key, data));
-    } finally {
-      data.fill(0);
-    }
   }
 }

@@ -1,0 +1,126 @@
+/**
+ * Right guesses whose clear is not written yet (docs/guard.md, "One write per signature"): the next guess counted
+ * on the same wallet and budget in this enclave carries them in its own write; a timer writes the rest when due
+ * (CLEAR_DELAY_MS in guesses.ts), and a re-seal or a graceful stop writes them at once. Giving guesses back is all a
+ * clear does, so holding one back only ever leaves the budget smaller.
+ */
+import type { WalletId } from '@enclave-wallet/proto/ids';
+import { GuardConflict, guessesOf, withGuesses, type CarriedClears, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+
+/** A right guess to clear: its token, the failures it saw when it was counted, its factor, when it was answered. */
+export interface RightGuess {
+  token: string;
+  failures: readonly string[];
+  factor: Factor;
+  at: number;
+}
+
+/** A right guess whose clear is not written yet, and how to tell its caller once it is. */
+export interface PendingClear extends RightGuess {
+  done: (err?: unknown) => void;
+}
+
+/** What a count carries: the right guesses' tokens, the failures they saw, their last use. */
+export const carriedOf = (list: readonly PendingClear[]): CarriedClears | undefined =>
+  list.length ? { tokens: list.map((c) => c.token), failures: list.flatMap((c) => c.failures), usedAt: Math.max(...list.map((c) => c.at)) } : undefined;
+
+export class UnwrittenClears {
+  private readonly byWallet = new Map<WalletId, PendingClear[]>();
+  private readonly timers = new Map<WalletId, NodeJS.Timeout>();
+
+  constructor(
+    private readonly guard: WalletGuard,
+    private readonly delayMs: number,
+    private readonly forget: (walletId: WalletId) => void,
+  ) {}
+
+  /** Holds a right guess's clear; resolves once it is written (carried or on its own), rejects if the guard failed. */
+  add(walletId: WalletId, guess: RightGuess): Promise<void> {
+    const written = new Promise<void>((resolve, reject) => {
+      const list = this.byWallet.get(walletId) ?? [];
+      list.push({ ...guess, done: (err) => (err ? reject(err) : resolve()) });
+      this.byWallet.set(walletId, list);
+    });
+    this.schedule(walletId);
+    return written;
+  }
+
+  /** The clears of `factor` on `walletId`, taken out to be carried by a count (call done or putBack after it). */
+  take(walletId: WalletId, factor: Factor): PendingClear[] {
+    const list = this.byWallet.get(walletId);
+    if (!list) return [];
+    const taken = list.filter((c) => c.factor === factor);
+    this.set(
+      walletId,
+      list.filter((c) => c.factor !== factor),
+    );
+    return taken;
+  }
+
+  /** Clears a count did not write (its write failed): back in the list, still due. */
+  putBack(walletId: WalletId, carried: PendingClear[]): void {
+    if (!carried.length) return;
+    this.byWallet.set(walletId, [...(this.byWallet.get(walletId) ?? []), ...carried]);
+    this.schedule(walletId);
+  }
+
+  /** Clears whose token the guard no longer holds (another write removed it) have nothing left to clear. */
+  settleGone(walletId: WalletId, read: GuardRecord): void {
+    const list = this.byWallet.get(walletId);
+    if (!list) return;
+    const kept = list.filter((c) => guessesOf(read, c.factor).has(c.token));
+    for (const c of list) if (!kept.includes(c)) c.done();
+    this.set(walletId, kept);
+  }
+
+  /** A record read from the guard as this enclave counts from it: its unwritten clears applied. */
+  applied(read: GuardRecord): GuardRecord {
+    let record = read;
+    for (const c of this.byWallet.get(read.walletId) ?? []) {
+      const guesses = new Map(guessesOf(record, c.factor));
+      for (const t of [c.token, ...c.failures]) guesses.delete(t);
+      record = withGuesses(record, c.factor, guesses);
+    }
+    return record;
+  }
+
+  /**
+   * Writes the clears of `walletId`, each on its own. A clear whose token is gone has nothing to clear; one the
+   * guard failed leaves its guess counted (fail closed) and rejects its caller.
+   */
+  async flush(walletId: WalletId): Promise<void> {
+    const timer = this.timers.get(walletId);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(walletId);
+    const list = this.byWallet.get(walletId) ?? [];
+    this.byWallet.delete(walletId);
+    await Promise.all(
+      list.map(async (c) => {
+        try {
+          await this.guard.clear(walletId, c.token, c.failures, c.factor, c.at);
+          c.done();
+        } catch (err) {
+          this.forget(walletId);
+          c.done(err instanceof GuardConflict ? undefined : err);
+        }
+      }),
+    );
+  }
+
+  /** Writes every clear held (a graceful stop). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.byWallet.keys()].map((w) => this.flush(w)));
+  }
+
+  private set(walletId: WalletId, list: PendingClear[]): void {
+    if (list.length) this.byWallet.set(walletId, list);
+    else this.byWallet.delete(walletId);
+  }
+
+  private schedule(walletId: WalletId): void {
+    if (this.timers.has(walletId)) return;
+    const timer = setTimeout(() => void this.flush(walletId), this.delayMs);
+    timer.unref();
+    this.timers.set(walletId, timer);
+  }
+}
