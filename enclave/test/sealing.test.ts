@@ -23,7 +23,7 @@ import { DynamoGuard } from '../src/guard/guard.js';
 import { parseUserId as uid, parseWalletId as wid, type WalletId } from '@enclave-wallet/proto/ids';
 import { encodeBlob } from '../src/sealing/blob.js';
 import { keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
-import { GUESS_TTL_MS, tally } from '../src/guard/budget.js';
+import { GUESS_TTL_MS, LOCKOUT_BASE_MS as LOCKOUT_MS, tally } from '../src/guard/budget.js';
 import { phases } from '../src/phases.js';
 
 /** KMS stand-in: wraps data keys with AES-GCM under a master key, with the context as AAD. */
@@ -695,6 +695,21 @@ describe('one guard write per signature: a right guess’s clear is carried by t
     expect(left).toEqual([4, 3, 2, 1]);
     expect((await failure(sealer.open(blob, wid('w-1'), uid('u-1'), pin('111119')))).code).toBe('PIN_LOCKED');
     expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 5, failures: 5, inFlight: 0 });
+  }, 30_000);
+
+  test('after a lock-out: a right PIN, then another at once (it carries the five failures away), then a wrong one: four left', async () => {
+    let now = Date.now();
+    const { kms, guard } = await setup(() => now);
+    const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000, now: () => now });
+    const [w, u] = [wid('w-1'), uid('u-1')];
+    const blob = await sealer.sealNew(w, u, seed, pin('493817'));
+    for (let i = 0; i < 5; i++) await failure(sealer.open(blob, w, u, pin(`00000${i}`)));
+    expect((await failure(sealer.open(blob, w, u, pin('493817')))).code).toBe('PIN_LOCKED');
+    now += LOCKOUT_MS + 1;
+    (await sealer.open(blob, w, u, pin('493817'))).dispose(); // the one guess after a lock-out
+    (await sealer.open(blob, w, u, pin('493817'))).dispose(); // carries the first one's clear: its token and five failures
+    expect(await stateOf(guard(), w, now)).toMatchObject({ counted: 1, failures: 0, inFlight: 1 });
+    expect((await failure(sealer.open(blob, w, u, pin('111111')))).details?.attemptsLeft).toBe(4);
   }, 30_000);
 
   test('another enclave sees the budget the carried clear leaves: it counts its guesses against the same five', async () => {

@@ -164,7 +164,7 @@ export class DynamoGuard implements WalletGuard {
           ':g': guessValue(pending),
           ':v': N(read.version),
           // The carried right guesses leave with this write: the budget is checked as they leave it.
-          ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS + carried.own) } : { ':r': S(read.rev) }),
+          ...(mode === 'budget' ? { ':max': N(MAX_PIN_ATTEMPTS + carried.removed) } : { ':r': S(read.rev) }),
           ...(raise ? { ':n': N(raise.value) } : {}),
           ...carried.values,
         },

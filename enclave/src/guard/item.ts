@@ -82,26 +82,25 @@ export function recordFromItem(walletId: WalletId, item: Item): GuardRecord {
 
 /**
  * The parts of a count's update that clear carried right guesses: REMOVE their tokens and the failures they saw
- * (each once), each own token required to be there still, and the factor's last use set.
+ * (each once), every one of them required to be there still (so the budget condition can count them as gone:
+ * `size < max + removed`), and the factor's last use set. A token another write removed fails the condition; the
+ * enclave reads the item again and carries only what is left.
  */
 export function carriedClears(
   attr: string,
   factor: Factor,
   token: string,
   carry: CarriedClears | undefined,
-): { remove: string; set: string; condition: string; own: number; values: Item; names: Record<string, string> } {
-  if (!carry || carry.tokens.length === 0) return { remove: '', set: '', condition: '', own: 0, values: {}, names: {} };
-  const own = [...new Set(carry.tokens)].filter((t) => t !== token);
-  const failures = [...new Set(carry.failures)].filter((t) => t !== token && !own.includes(t));
+): { remove: string; set: string; condition: string; removed: number; values: Item; names: Record<string, string> } {
+  if (!carry || carry.tokens.length === 0) return { remove: '', set: '', condition: '', removed: 0, values: {}, names: {} };
+  const gone = [...new Set([...carry.tokens, ...carry.failures])].filter((t) => t !== token);
   const names: Record<string, string> = { '#used': `used:${factor}` };
-  own.forEach((t, i) => (names[`#c${i}`] = t));
-  failures.forEach((t, i) => (names[`#x${i}`] = t));
-  const paths = [...own.map((_, i) => `${attr}.#c${i}`), ...failures.map((_, i) => `${attr}.#x${i}`)];
+  gone.forEach((t, i) => (names[`#c${i}`] = t));
   return {
-    remove: `REMOVE ${paths.join(', ')} `,
+    remove: `REMOVE ${gone.map((_, i) => `${attr}.#c${i}`).join(', ')} `,
     set: ', #used = :usedAt',
-    condition: own.map((_, i) => ` AND attribute_exists(${attr}.#c${i})`).join(''),
-    own: own.length,
+    condition: gone.map((_, i) => ` AND attribute_exists(${attr}.#c${i})`).join(''),
+    removed: gone.length,
     values: { ':usedAt': { N: String(carry.usedAt) } },
     names,
   };

@@ -64,12 +64,19 @@ export class UnwrittenClears {
     this.schedule(walletId);
   }
 
-  /** Clears whose token the guard no longer holds (another write removed it) have nothing left to clear. */
+  /**
+   * After a fresh read: a clear whose token the guard no longer holds (another write removed it) has nothing left
+   * to clear; the others keep only the failures still there (a count requires every token it carries to be there).
+   */
   settleGone(walletId: WalletId, read: GuardRecord): void {
     const list = this.byWallet.get(walletId);
     if (!list) return;
-    const kept = list.filter((c) => guessesOf(read, c.factor).has(c.token));
-    for (const c of list) if (!kept.includes(c)) c.done();
+    const kept: PendingClear[] = [];
+    for (const c of list) {
+      const held = guessesOf(read, c.factor);
+      if (held.has(c.token)) kept.push({ ...c, failures: c.failures.filter((f) => held.has(f)) });
+      else c.done();
+    }
     this.set(walletId, kept);
   }
 
