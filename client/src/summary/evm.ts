@@ -3,6 +3,7 @@
  * ERC-20 transfer, transferFrom and approve calls recognised), a personal_sign message, EIP-712 typed data.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { fromHex } from '../proto-copy/bytes.js';
 import { getAddress, parseTransaction, type Hex } from 'viem';
 import { formatUnits, messageContent, type MessageContent } from './values.js';
 
@@ -102,7 +103,7 @@ export function summarizeEvmTransaction(serialized: Hex, signer: string): EvmTra
   const chainId = tx.chainId ?? 0;
   const [name, symbol] = EVM_CHAINS[chainId] ?? [undefined, 'native coin'];
   const value = tx.value ?? 0n;
-  const data = tx.data && tx.data !== '0x' ? Uint8Array.from(tx.data.slice(2).match(/../g)!, (h) => parseInt(h, 16)) : undefined;
+  const data = tx.data && tx.data !== '0x' ? fromHex(tx.data, { prefix: true }) : undefined;
   const to = tx.to ? getAddress(tx.to) : null;
   const type = tx.type === 'eip1559' || tx.type === 'eip2930' ? tx.type : 'legacy';
   const maxFee = (tx.type === 'eip1559' ? tx.maxFeePerGas : tx.gasPrice) ?? 0n;
