@@ -2,7 +2,7 @@
  * The bounds on what the host (or a dapp) fills in an EVM transaction (nonce, gas, fees), checked against the
  * app's own node before any PIN is asked (see `checkEvmLimits`).
  */
-import type { Address, PublicClient, TransactionSerializable } from 'viem';
+import type { Address, FeeHistory, PublicClient, TransactionSerializable } from 'viem';
 import { EnclaveWalletApiError } from './errors.js';
 import { nodeError } from './nodes.js';
 
@@ -32,6 +32,9 @@ export interface EvmLimits {
 const limitError = (code: 'FEE_ABOVE_CAP' | 'GAS_OUT_OF_RANGE' | 'NONCE_OUT_OF_RANGE', message: string): EnclaveWalletApiError =>
   new EnclaveWalletApiError({ code, message: `${message}; nothing was signed`, status: 0 });
 
+/** What the app's node answered to `work`; a failure becomes `nodeError` (RPC_ERROR), `what` saying which call failed. */
+const read = <T>(what: string, work: () => Promise<T>): Promise<T> => work().catch((cause: unknown) => Promise.reject(nodeError(what, cause)));
+
 const median = (xs: bigint[]): bigint => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[Math.floor(xs.length / 2)]!;
 
 /**
@@ -50,7 +53,6 @@ const median = (xs: bigint[]): bigint => [...xs].sort((a, b) => (a < b ? -1 : a 
 export async function checkEvmLimits(node: PublicClient, chainId: number, from: Address, tx: TransactionSerializable, limits: EvmLimits = {}): Promise<void> {
   const to = tx.to ?? undefined;
   const data = tx.data && tx.data !== '0x' ? tx.data : undefined;
-  const read = <T>(what: string, work: () => Promise<T>): Promise<T> => work().catch((cause: unknown) => Promise.reject(nodeError(what, cause)));
   const [nodeChain, pending, code, history] = await Promise.all([
     read('did not answer eth_chainId', () => node.getChainId()),
     read('did not answer the pending transaction count', () => node.getTransactionCount({ address: from, blockTag: 'pending' })),
@@ -85,18 +87,7 @@ export async function checkEvmLimits(node: PublicClient, chainId: number, from: 
 
   const fee = (tx.type === 'eip1559' || tx.maxFeePerGas !== undefined ? tx.maxFeePerGas : tx.gasPrice) ?? 0n;
   let cap = limits.maxFeePerGas;
-  if (cap === undefined) {
-    const nextBase = history?.baseFeePerGas.at(-1) ?? 0n;
-    if (nextBase > 0n) {
-      const tips = (history?.reward ?? []).map((r) => r[0] ?? 0n).filter((x) => x > 0n);
-      const suggested = await node.estimateMaxPriorityFeePerGas().catch(() => 0n);
-      const medianTip = tips.length ? median(tips) : 0n;
-      const tip = medianTip > suggested ? medianTip : suggested;
-      cap = BASE_FEE_MULTIPLIER * nextBase + TIP_MULTIPLIER * (tip > 0n ? tip : 1_000_000_000n);
-    } else {
-      cap = TIP_MULTIPLIER * (await read('did not answer eth_gasPrice', () => node.getGasPrice()));
-    }
-  }
+  if (cap === undefined) cap = await defaultFeeCap(node, history);
   if (fee > cap) {
     throw limitError(
       'FEE_ABOVE_CAP',
@@ -106,4 +97,21 @@ export async function checkEvmLimits(node: PublicClient, chainId: number, from: 
   if (tx.maxPriorityFeePerGas !== undefined && tx.maxPriorityFeePerGas > fee) {
     throw limitError('FEE_ABOVE_CAP', `the priority fee (${tx.maxPriorityFeePerGas}) is above the fee cap of the transaction (${fee})`);
   }
+}
+
+/**
+ * The fee cap when the app sets none: BASE_FEE_MULTIPLIER × the next base fee + TIP_MULTIPLIER × the reference tip
+ * (the larger of the median tip of the fee history and `eth_maxPriorityFeePerGas`, 1 gwei when both are 0); on a
+ * chain without a base fee, TIP_MULTIPLIER × `eth_gasPrice`.
+ */
+async function defaultFeeCap(node: PublicClient, history: FeeHistory | undefined): Promise<bigint> {
+  const nextBase = history?.baseFeePerGas.at(-1) ?? 0n;
+  if (nextBase > 0n) {
+    const tips = (history?.reward ?? []).map((r) => r[0] ?? 0n).filter((x) => x > 0n);
+    const suggested = await node.estimateMaxPriorityFeePerGas().catch(() => 0n);
+    const medianTip = tips.length ? median(tips) : 0n;
+    const tip = medianTip > suggested ? medianTip : suggested;
+    return BASE_FEE_MULTIPLIER * nextBase + TIP_MULTIPLIER * (tip > 0n ? tip : 1_000_000_000n);
+  }
+  return TIP_MULTIPLIER * (await read('did not answer eth_gasPrice', () => node.getGasPrice()));
 }
