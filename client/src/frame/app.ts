@@ -94,7 +94,7 @@ export async function connectWallet(options: ConnectWalletOptions): Promise<Wall
   const timeout = options.readyTimeoutMs ?? 10_000;
   const mode = options.mode ?? 'auto';
 
-  let shown: { mode: 'iframe' | 'popup'; target: Window; iframe?: HTMLIFrameElement; close(): void } | undefined;
+  let shown: ShownFrame | undefined;
   if (mode !== 'popup') {
     const iframe = document.createElement('iframe');
     iframe.src = url.href;
@@ -150,37 +150,24 @@ function readyFrom(target: Window, origin: string, ms: number): Promise<boolean>
   });
 }
 
-/** The connection over one frame window: requests by id, replies matched by id, from that window and origin only. */
-export function connection(
-  shown: { mode: 'iframe' | 'popup'; target: Window; iframe?: HTMLIFrameElement; close(): void },
-  walletOrigin: string,
-  options: Pick<ConnectWalletOptions, 'announce'> = {},
-): WalletConnection {
-  const pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
-  const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
-  let closed = false;
+/** The frame's window once it answered, as `connectWallet` shows it. */
+type ShownFrame = { mode: 'iframe' | 'popup'; target: Window; iframe?: HTMLIFrameElement; close(): void };
+/** Requests waiting for their reply, by id. */
+type Pending = Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>;
+/** The provider's event listeners, by event. */
+type Listeners = Map<string, Set<(...args: unknown[]) => void>>;
+/** One request to the frame, resolved or rejected with its reply. */
+type Call = <M extends FrameMethod>(method: M, params: FrameCalls[M]['params']) => Promise<FrameCalls[M]['result']>;
 
-  const onEvent = (e: FrameEvent): void => {
-    if (e.event === 'show' && shown.iframe) shown.iframe.style.display = 'block';
-    else if (e.event === 'hide' && shown.iframe) shown.iframe.style.display = 'none';
-    else if (e.event === 'accountsChanged' || e.event === 'chainChanged') listeners.get(e.event)?.forEach((l) => l(e.data));
-  };
-  const onMessage = (e: MessageEvent): void => {
-    // Only the frame's window, on the frame's origin: another window or origin cannot answer a request or raise the frame.
-    if (e.source !== shown.target || e.origin !== walletOrigin) return;
-    const reply = asFrameReply(e.data);
-    if (!reply) return;
-    if (reply.kind === 'event') return onEvent(reply);
-    const waiting = pending.get(reply.id);
-    if (!waiting) return;
-    pending.delete(reply.id);
-    if (reply.ok) waiting.resolve(reply.result);
-    // The frame's pad refused input it could not know the user saw (docs/frame.md#limits): connectWallet({ mode: 'popup' }) is the way.
-    else waiting.reject(reply.error.code === 'FRAME_NOT_VISIBLE' ? new WalletFrameError('FRAME_NOT_VISIBLE', reply.error.message) : errorFromWire(reply.error));
-  };
+/** The connection over one frame window: requests by id, replies matched by id, from that window and origin only. */
+export function connection(shown: ShownFrame, walletOrigin: string, options: Pick<ConnectWalletOptions, 'announce'> = {}): WalletConnection {
+  const pending: Pending = new Map();
+  const listeners: Listeners = new Map();
+  let closed = false;
+  const onMessage = replyListener(shown, walletOrigin, pending, listeners);
   window.addEventListener('message', onMessage);
 
-  const call = <M extends FrameMethod>(method: M, params: FrameCalls[M]['params']): Promise<FrameCalls[M]['result']> => {
+  const call: Call = (method, params) => {
     if (closed) return Promise.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet frame was closed'));
     if (shown.mode === 'popup' && shown.target.closed) return Promise.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet popup was closed'));
     const id = newRequestId();
@@ -190,18 +177,7 @@ export function connection(
     });
   };
 
-  const provider: Eip1193Provider = {
-    request: ({ method, params }) => call('eip1193', { method, ...(params !== undefined ? { params } : {}) }),
-    on(event, listener) {
-      if (!listeners.has(event)) listeners.set(event, new Set());
-      listeners.get(event)!.add(listener);
-      return provider;
-    },
-    removeListener(event, listener) {
-      listeners.get(event)?.delete(listener);
-      return provider;
-    },
-  };
+  const provider = frameProvider(call, listeners);
   const info: Eip6963ProviderInfo = Object.freeze({
     uuid: newRequestId().replace(/^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/, '$1-$2-$3-$4-$5'),
     name: (options.announce && options.announce.name) || DEFAULT_INFO.name,
@@ -216,24 +192,6 @@ export function connection(
     announce();
   }
 
-  const solanaSigner = async (): Promise<FrameSolanaSigner> => {
-    // Typed as @solana/kit's Address and SignatureBytes (solana.ts): plain strings and bytes at run time.
-    const address = (await call('solanaAddress', {})) as SolanaAddress;
-    const signer: FrameSolanaSigner = {
-      address,
-      signTransaction: (wireTransaction) => call('solanaSignTransaction', { wireTransaction }),
-      signMessage: (message) => call('solanaSignMessage', { message }),
-      signOffchainMessage: (text, o = {}) => call('solanaSignOffchainMessage', { text, ...o }),
-      signTransactions: async (transactions) =>
-        Object.freeze(
-          (await call('solanaSignTransactions', { messages: transactions.map((t) => Uint8Array.from(t.messageBytes)) })) as SolanaSignatureDictionary[],
-        ),
-      signMessages: async (messages) =>
-        Object.freeze((await call('solanaSignMessages', { messages: messages.map((m) => Uint8Array.from(m.content)) })) as SolanaSignatureDictionary[]),
-    };
-    return Object.freeze(signer);
-  };
-
   return {
     provider,
     info,
@@ -243,7 +201,7 @@ export function connection(
     createWallet: () => call('createWallet', {}),
     listWallets: () => call('listWallets', {}),
     selectWallet: (walletId) => call('selectWallet', { walletId }),
-    solanaSigner,
+    solanaSigner: () => frameSolanaSigner(call),
     close() {
       if (closed) return;
       closed = true;
@@ -254,4 +212,62 @@ export function connection(
       shown.close();
     },
   };
+}
+
+/** Reads the frame's messages: replies settle their pending request, events show or hide the iframe or reach the provider's listeners. */
+function replyListener(shown: ShownFrame, walletOrigin: string, pending: Pending, listeners: Listeners): (e: MessageEvent) => void {
+  const onEvent = (e: FrameEvent): void => {
+    if (e.event === 'show' && shown.iframe) shown.iframe.style.display = 'block';
+    else if (e.event === 'hide' && shown.iframe) shown.iframe.style.display = 'none';
+    else if (e.event === 'accountsChanged' || e.event === 'chainChanged') listeners.get(e.event)?.forEach((l) => l(e.data));
+  };
+  return (e: MessageEvent): void => {
+    // Only the frame's window, on the frame's origin: another window or origin cannot answer a request or raise the frame.
+    if (e.source !== shown.target || e.origin !== walletOrigin) return;
+    const reply = asFrameReply(e.data);
+    if (!reply) return;
+    if (reply.kind === 'event') return onEvent(reply);
+    const waiting = pending.get(reply.id);
+    if (!waiting) return;
+    pending.delete(reply.id);
+    if (reply.ok) waiting.resolve(reply.result);
+    // The frame's pad refused input it could not know the user saw (docs/frame.md#limits): connectWallet({ mode: 'popup' }) is the way.
+    else waiting.reject(reply.error.code === 'FRAME_NOT_VISIBLE' ? new WalletFrameError('FRAME_NOT_VISIBLE', reply.error.message) : errorFromWire(reply.error));
+  };
+}
+
+/** The EIP-1193 provider over the frame: every request goes to the frame's own provider. */
+function frameProvider(call: Call, listeners: Listeners): Eip1193Provider {
+  const provider: Eip1193Provider = {
+    request: ({ method, params }) => call('eip1193', { method, ...(params !== undefined ? { params } : {}) }),
+    on(event, listener) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(listener);
+      return provider;
+    },
+    removeListener(event, listener) {
+      listeners.get(event)?.delete(listener);
+      return provider;
+    },
+  };
+  return provider;
+}
+
+/** The selected wallet's Solana signer: its address asked of the frame, each signature made there. */
+async function frameSolanaSigner(call: Call): Promise<FrameSolanaSigner> {
+  // Typed as @solana/kit's Address and SignatureBytes (solana.ts): plain strings and bytes at run time.
+  const address = (await call('solanaAddress', {})) as SolanaAddress;
+  const signer: FrameSolanaSigner = {
+    address,
+    signTransaction: (wireTransaction) => call('solanaSignTransaction', { wireTransaction }),
+    signMessage: (message) => call('solanaSignMessage', { message }),
+    signOffchainMessage: (text, o = {}) => call('solanaSignOffchainMessage', { text, ...o }),
+    signTransactions: async (transactions) =>
+      Object.freeze(
+        (await call('solanaSignTransactions', { messages: transactions.map((t) => Uint8Array.from(t.messageBytes)) })) as SolanaSignatureDictionary[],
+      ),
+    signMessages: async (messages) =>
+      Object.freeze((await call('solanaSignMessages', { messages: messages.map((m) => Uint8Array.from(m.content)) })) as SolanaSignatureDictionary[]),
+  };
+  return Object.freeze(signer);
 }

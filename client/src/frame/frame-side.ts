@@ -53,162 +53,192 @@ export interface FrameOptions {
 
 /** Starts answering; returns a function that stops. */
 export function serveFrame(options: FrameOptions): () => void {
-  const { client, appOrigins, peer, ui } = options;
-  let walletId: string | undefined;
-  let evm: Eip1193Provider | undefined;
-  let solana: Promise<SolanaSigner> | undefined;
-  let busy = 0;
-  /** Whether `login` succeeded (and no `logout` since): no PIN pad is shown before. */
-  let loggedIn = false;
-  const needSession = (): void => {
-    if (!loggedIn) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first: the wallet frame has no session', status: 401 });
+  const { appOrigins, peer } = options;
+  const frame = new FrameSession(options);
+  const onMessage = (e: MessageEvent): void => {
+    if (!isAllowedOrigin(e.origin, appOrigins)) return options.onIgnored?.('origin not in APP_ORIGINS', e.origin);
+    if (e.source !== (peer as unknown)) return options.onIgnored?.('not from the embedding window', e.origin);
+    const req = asFrameRequest(e.data);
+    if (!req) return options.onIgnored?.('not a request of the frame protocol', e.origin);
+    frame.answer(req, e.origin).then(
+      (result) => peer.postMessage(success(req.id, result), e.origin),
+      (err: unknown) => peer.postMessage(failure(req.id, err), e.origin),
+    );
   };
-  /** A refusal of the pad passes as is when it is FRAME_NOT_VISIBLE; any other is the user's cancel (4001). */
-  const padRefusal = (err: unknown): Error => ((err as { code?: unknown } | null)?.code === 'FRAME_NOT_VISIBLE' ? (err as Error) : userRejected());
+  options.events.addEventListener('message', onMessage);
+  frame.emit('ready');
+  return () => options.events.removeEventListener('message', onMessage);
+}
 
-  const emit = (name: FrameEventName, data?: unknown, origin?: string): void => {
+/** A refusal of the pad passes as is when it is FRAME_NOT_VISIBLE; any other is the user's cancel (4001). */
+const padRefusal = (err: unknown): Error => ((err as { code?: unknown } | null)?.code === 'FRAME_NOT_VISIBLE' ? (err as Error) : userRejected());
+
+const noWallet = (): Error =>
+  Object.assign(new Error('no wallet selected: log in, then createWallet, listWallets or selectWallet'), { code: 'NO_WALLET_SELECTED' });
+
+/** A wallet as the app sees it: no recovery code, whatever the SDK attached. */
+const plain = (w: Wallet): Wallet => ({ walletId: w.walletId, accounts: w.accounts.map((a) => ({ ...a })), createdAt: w.createdAt });
+
+/** The frame's state between messages (the session, the selected wallet and its providers) and its answers. */
+class FrameSession {
+  private walletId: string | undefined;
+  private evm: Eip1193Provider | undefined;
+  private solana: Promise<SolanaSigner> | undefined;
+  private busy = 0;
+  /** Whether `login` succeeded (and no `logout` since): no PIN pad is shown before. */
+  private loggedIn = false;
+
+  constructor(private readonly options: FrameOptions) {}
+
+  private needSession(): void {
+    if (!this.loggedIn) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first: the wallet frame has no session', status: 401 });
+  }
+
+  emit(name: FrameEventName, data?: unknown, origin?: string): void {
     // To the asking origin when there is one; otherwise to each allowed origin (the browser delivers to the one that matches).
-    for (const o of origin ? [origin] : appOrigins) peer.postMessage(event(name, data), o);
-  };
+    for (const o of origin ? [origin] : this.options.appOrigins) this.options.peer.postMessage(event(name, data), o);
+  }
+
   /** Runs `f` with the frame shown (show before, hide after the last one). */
-  const onScreen = async <T>(origin: string, f: () => Promise<T>): Promise<T> => {
-    if (busy++ === 0) {
-      options.onVisibility?.(true);
-      emit('show', undefined, origin);
+  private async onScreen<T>(origin: string, f: () => Promise<T>): Promise<T> {
+    if (this.busy++ === 0) {
+      this.options.onVisibility?.(true);
+      this.emit('show', undefined, origin);
     }
     try {
       return await f();
     } finally {
-      if (--busy === 0) {
-        options.onVisibility?.(false);
-        emit('hide', undefined, origin);
+      if (--this.busy === 0) {
+        this.options.onVisibility?.(false);
+        this.emit('hide', undefined, origin);
       }
     }
-  };
+  }
 
   /**
    * How the user approves one signature: today the PIN pad, above the summary. A passkey prompt (an `authorize`
    * callback of the SDK beside `getPin`) plugs in here, in the same `onScreen` block.
    */
-  const approval = (origin: string): GetPin => {
+  private approval(origin: string): GetPin {
     return ({ summary }) => {
-      needSession();
-      return onScreen(origin, () =>
-        ui.askPin({ title: 'Approve with your PIN', summary, origin }).catch((err: unknown) => {
+      this.needSession();
+      return this.onScreen(origin, () =>
+        this.options.ui.askPin({ title: 'Approve with your PIN', summary, origin }).catch((err: unknown) => {
           const refusal = padRefusal(err);
           // Through the SDK's providers, as an EIP-1193 error: 4100 (not authorized), the frame's code as data.
           throw refusal instanceof ProviderRpcError ? refusal : new ProviderRpcError(4100, refusal.message, { code: 'FRAME_NOT_VISIBLE' });
         }),
       );
     };
-  };
+  }
 
-  const select = async (id: string, origin: string): Promise<FrameCalls['selectWallet']['result']> => {
+  private async select(id: string, origin: string): Promise<FrameCalls['selectWallet']['result']> {
+    const { client, evm: chain } = this.options;
     const wallet = await client.getWallet(id);
-    const changed = walletId !== id;
-    walletId = id;
-    evm = options.evm ? client.toEip1193Provider(id, { getPin: approval(origin), rpcUrl: options.evm.rpcUrl, chainId: options.evm.chainId }) : undefined;
-    solana = undefined;
+    const changed = this.walletId !== id;
+    this.walletId = id;
+    this.evm = chain ? client.toEip1193Provider(id, { getPin: this.approval(origin), rpcUrl: chain.rpcUrl, chainId: chain.chainId }) : undefined;
+    this.solana = undefined;
     const evmAddress = wallet.accounts.find((a) => a.network === 'evm' && a.index === 0)?.address ?? null;
-    if (changed) emit('accountsChanged', evmAddress ? [evmAddress] : [], origin);
+    if (changed) this.emit('accountsChanged', evmAddress ? [evmAddress] : [], origin);
     return { walletId: id, evm: evmAddress, solana: wallet.accounts.find((a) => a.network === 'solana' && a.index === 0)?.address ?? null };
-  };
-  const noWallet = (): Error =>
-    Object.assign(new Error('no wallet selected: log in, then createWallet, listWallets or selectWallet'), { code: 'NO_WALLET_SELECTED' });
-  const solanaSigner = (origin: string): Promise<SolanaSigner> => {
-    if (!walletId) return Promise.reject(noWallet());
-    return (solana ??= client.solanaSigner(walletId, { getPin: approval(origin) }));
-  };
-  /** A wallet as the app sees it: no recovery code, whatever the SDK attached. */
-  const plain = (w: Wallet): Wallet => ({ walletId: w.walletId, accounts: w.accounts.map((a) => ({ ...a })), createdAt: w.createdAt });
+  }
 
-  async function answer(req: FrameRequest, origin: string): Promise<unknown> {
+  /** No wallet selected, and no providers: after login and logout. */
+  private forgetWallet(): void {
+    this.walletId = undefined;
+    this.evm = undefined;
+    this.solana = undefined;
+  }
+
+  private solanaSigner(origin: string): Promise<SolanaSigner> {
+    if (!this.walletId) return Promise.reject(noWallet());
+    return (this.solana ??= this.options.client.solanaSigner(this.walletId, { getPin: this.approval(origin) }));
+  }
+
+  /** The answer to one request: the session and wallet methods here, the signing methods in `sign`. */
+  async answer(req: FrameRequest, origin: string): Promise<unknown> {
+    const { client } = this.options;
     switch (req.method) {
       case 'login': {
         const { idToken } = req.params as FrameCalls['login']['params'];
         if (typeof idToken !== 'string') throw new TypeError('login needs an idToken');
-        loggedIn = false;
+        this.loggedIn = false;
         const session = await client.login(idToken);
-        loggedIn = true;
-        walletId = undefined;
-        evm = undefined;
-        solana = undefined;
+        this.loggedIn = true;
+        this.forgetWallet();
         // Who, not the tokens: those stay in the frame.
         return { user: { id: session.user.id, email: session.user.email } };
       }
       case 'logout':
-        loggedIn = false;
+        this.loggedIn = false;
         await client.logout();
-        walletId = undefined;
-        evm = undefined;
-        solana = undefined;
-        emit('accountsChanged', [], origin);
+        this.forgetWallet();
+        this.emit('accountsChanged', [], origin);
         return null;
-      case 'createWallet': {
-        needSession();
-        const wallet = await onScreen(origin, async () => {
-          const pin = await ui.askPin({ title: 'Choose a PIN for your new wallet', isNew: true, origin }).catch((err: unknown) => {
-            throw padRefusal(err);
-          });
-          const created = await client.createWallet(pin);
-          await ui.showRecoveryCode(created.recoveryCode);
-          return plain(created);
-        });
-        await select(wallet.walletId, origin);
-        return wallet;
-      }
+      case 'createWallet':
+        return this.createWallet(origin);
       case 'listWallets': {
         const wallets = (await client.listWallets()).map(plain);
-        if (!walletId && wallets[0]) await select(wallets[0].walletId, origin);
+        if (!this.walletId && wallets[0]) await this.select(wallets[0].walletId, origin);
         return wallets;
       }
       case 'selectWallet': {
         const { walletId: id } = req.params as FrameCalls['selectWallet']['params'];
         if (typeof id !== 'string') throw new TypeError('selectWallet needs a walletId');
-        return select(id, origin);
+        return this.select(id, origin);
       }
-      case 'eip1193': {
-        const { method, params } = req.params as FrameCalls['eip1193']['params'];
-        if (typeof method !== 'string') throw new TypeError('an EIP-1193 request needs a method');
-        if (method === 'eth_chainId' && options.evm) return `0x${options.evm.chainId.toString(16)}`;
-        if (!evm) {
-          if (method === 'eth_accounts') return [];
-          throw new ProviderRpcError(4100, 'no account yet: log in, then create or select a wallet');
-        }
-        return evm.request({ method, ...(params !== undefined ? { params } : {}) });
-      }
-      case 'solanaAddress':
-        return (await solanaSigner(origin)).address;
-      case 'solanaSignTransaction':
-        return (await solanaSigner(origin)).signTransaction((req.params as FrameCalls['solanaSignTransaction']['params']).wireTransaction);
-      case 'solanaSignMessage':
-        return (await solanaSigner(origin)).signMessage((req.params as FrameCalls['solanaSignMessage']['params']).message);
-      case 'solanaSignOffchainMessage': {
-        const { text, ...o } = req.params as FrameCalls['solanaSignOffchainMessage']['params'];
-        return (await solanaSigner(origin)).signOffchainMessage(text, o);
-      }
-      case 'solanaSignTransactions': {
-        const { messages } = req.params as FrameCalls['solanaSignTransactions']['params'];
-        return [...(await (await solanaSigner(origin)).signTransactions(messages.map((messageBytes) => ({ messageBytes }))))];
-      }
-      case 'solanaSignMessages': {
-        const { messages } = req.params as FrameCalls['solanaSignMessages']['params'];
-        return [...(await (await solanaSigner(origin)).signMessages(messages.map((content) => ({ content }))))];
-      }
+      default:
+        return this.sign(req, origin);
     }
   }
 
-  const onMessage = (e: MessageEvent): void => {
-    if (!isAllowedOrigin(e.origin, appOrigins)) return options.onIgnored?.('origin not in APP_ORIGINS', e.origin);
-    if (e.source !== (peer as unknown)) return options.onIgnored?.('not from the embedding window', e.origin);
-    const req = asFrameRequest(e.data);
-    if (!req) return options.onIgnored?.('not a request of the frame protocol', e.origin);
-    answer(req, e.origin).then(
-      (result) => peer.postMessage(success(req.id, result), e.origin),
-      (err: unknown) => peer.postMessage(failure(req.id, err), e.origin),
-    );
-  };
-  options.events.addEventListener('message', onMessage);
-  emit('ready');
-  return () => options.events.removeEventListener('message', onMessage);
+  /** A new wallet: its PIN chosen on the pad, its recovery code shown once; then selected. */
+  private async createWallet(origin: string): Promise<Wallet> {
+    this.needSession();
+    const wallet = await this.onScreen(origin, async () => {
+      const pin = await this.options.ui.askPin({ title: 'Choose a PIN for your new wallet', isNew: true, origin }).catch((err: unknown) => {
+        throw padRefusal(err);
+      });
+      const created = await this.options.client.createWallet(pin);
+      await this.options.ui.showRecoveryCode(created.recoveryCode);
+      return plain(created);
+    });
+    await this.select(wallet.walletId, origin);
+    return wallet;
+  }
+
+  /** The signing methods: the selected wallet's EIP-1193 provider and Solana signer, each signature approved on the pad. */
+  private async sign(req: FrameRequest, origin: string): Promise<unknown> {
+    switch (req.method) {
+      case 'eip1193': {
+        const { method, params } = req.params as FrameCalls['eip1193']['params'];
+        if (typeof method !== 'string') throw new TypeError('an EIP-1193 request needs a method');
+        if (method === 'eth_chainId' && this.options.evm) return `0x${this.options.evm.chainId.toString(16)}`;
+        if (!this.evm) {
+          if (method === 'eth_accounts') return [];
+          throw new ProviderRpcError(4100, 'no account yet: log in, then create or select a wallet');
+        }
+        return this.evm.request({ method, ...(params !== undefined ? { params } : {}) });
+      }
+      case 'solanaAddress':
+        return (await this.solanaSigner(origin)).address;
+      case 'solanaSignTransaction':
+        return (await this.solanaSigner(origin)).signTransaction((req.params as FrameCalls['solanaSignTransaction']['params']).wireTransaction);
+      case 'solanaSignMessage':
+        return (await this.solanaSigner(origin)).signMessage((req.params as FrameCalls['solanaSignMessage']['params']).message);
+      case 'solanaSignOffchainMessage': {
+        const { text, ...o } = req.params as FrameCalls['solanaSignOffchainMessage']['params'];
+        return (await this.solanaSigner(origin)).signOffchainMessage(text, o);
+      }
+      case 'solanaSignTransactions': {
+        const { messages } = req.params as FrameCalls['solanaSignTransactions']['params'];
+        return [...(await (await this.solanaSigner(origin)).signTransactions(messages.map((messageBytes) => ({ messageBytes }))))];
+      }
+      case 'solanaSignMessages': {
+        const { messages } = req.params as FrameCalls['solanaSignMessages']['params'];
+        return [...(await (await this.solanaSigner(origin)).signMessages(messages.map((content) => ({ content }))))];
+      }
+    }
+  }
 }
