@@ -13,6 +13,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { decodeBlob, decodeWalletSecret, encodeWalletSecret } from '../src/sealing/blob.js';
 import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
+import { SecretBytes } from '../src/secret.js';
 import { ARGON2_POLICY, StretchQueue, stretchConcurrency, stretchPin } from '../src/sealing/kdf.js';
 import dynalite from 'dynalite';
 import { availableParallelism } from 'node:os';
@@ -95,6 +96,37 @@ describe('Argon2id', () => {
       outputType: 'hex',
     });
     expect(Buffer.from(native).toString('hex')).toBe(reference);
+  });
+
+  test('stretching leaves no copy of the PIN in Node’s shared Buffer pool (argon2’s own wrapper would put one there)', async () => {
+    // Made and searched for without Buffer.from (which would itself put the digits in the pool).
+    const needle = new Uint8Array([0x37, 0x33, 0x30, 0x35, 0x31, 0x38]); // "730518"
+    const inPool = (): boolean => {
+      const pool = new Uint8Array(Buffer.allocUnsafe(1).buffer);
+      outer: for (let i = 0; i + needle.length <= pool.length; i++) {
+        for (let j = 0; j < needle.length; j++) if (pool[i + j] !== needle[j]) continue outer;
+        return true;
+      }
+      return false;
+    };
+    expect(inPool()).toBe(false);
+    const secret = SecretBytes.copyOf(needle);
+    const out = await stretchPin(secret, new Uint8Array(16), { memoryKiB: 64, iterations: 1, parallelism: 1 });
+    secret.dispose();
+    out.dispose();
+    expect(inPool()).toBe(false);
+    // The check can fail: argon2's wrapper, given the same PIN, leaves it in the pool.
+    const { default: argon2 } = await import('argon2');
+    const copy = SecretBytes.copyOf(needle);
+    await argon2.hash(Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength), {
+      raw: true,
+      salt: Buffer.alloc(16),
+      memoryCost: 64,
+      timeCost: 1,
+      parallelism: 1,
+    });
+    copy.dispose();
+    expect(inPool()).toBe(true);
   });
 
   test('the stretch queue runs at most `concurrency` at once, in arrival order, and refuses past its bound', async () => {

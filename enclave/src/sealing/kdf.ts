@@ -3,9 +3,10 @@
  * image (the host cannot lower it): blobs written with other costs are read
  * only within fixed bounds, and every re-seal uses the compiled cost.
  */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import argon2 from 'argon2';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
@@ -116,19 +117,46 @@ export class StretchQueue {
 /** The process-wide queue (one per enclave process: all its stretches share the cores). */
 export const stretchQueue = new StretchQueue();
 
+/**
+ * argon2's native binding (the package's prebuilt addon), called directly: the package's JavaScript wrapper copies
+ * the password with `Buffer.from(password)`, which puts the PIN into Node's shared Buffer pool, where nothing zeroes
+ * it. The binding takes our view of the PIN's bytes as they are.
+ */
+interface Argon2Binding {
+  hash(options: {
+    password: Buffer;
+    salt: Buffer;
+    secret: Buffer;
+    data: Buffer;
+    hashLength: number;
+    m: number;
+    t: number;
+    p: number;
+    version: number;
+    type: number;
+  }): Promise<Buffer>;
+}
+const argon2Package = createRequire(import.meta.url).resolve('argon2/package.json');
+const argon2Native = (createRequire(argon2Package)('node-gyp-build') as (dir: string) => Argon2Binding)(dirname(argon2Package));
+/** Argon2 version 1.3 (0x13) and the Argon2id type, as argon2's own wrapper defines them. */
+const ARGON2_VERSION = 0x13;
+const ARGON2ID = 2;
+
 /** Argon2id(PIN, salt) → 32 bytes, natively, through the queue. The caller disposes of the result. */
 export async function stretchPin(pin: Uint8Array, salt: Uint8Array, cost: Argon2Cost, queue: StretchQueue = stretchQueue): Promise<SecretBytes> {
   return queue.run(async () => {
-    // A view of the caller's bytes, not Buffer.from(pin): that would copy the PIN into Node's shared pool, where
-    // nothing zeroes it.
-    const out = await argon2.hash(Buffer.from(pin.buffer, pin.byteOffset, pin.byteLength), {
-      type: argon2.argon2id,
-      raw: true,
+    // A view of the caller's bytes: never copied into Node's shared pool.
+    const out = await argon2Native.hash({
+      password: Buffer.from(pin.buffer, pin.byteOffset, pin.byteLength),
       salt: Buffer.from(salt),
-      memoryCost: cost.memoryKiB,
-      timeCost: cost.iterations,
-      parallelism: cost.parallelism,
+      secret: Buffer.alloc(0),
+      data: Buffer.alloc(0),
       hashLength: 32,
+      m: cost.memoryKiB,
+      t: cost.iterations,
+      p: cost.parallelism,
+      version: ARGON2_VERSION,
+      type: ARGON2ID,
     });
     return SecretBytes.adopt(out);
   });
