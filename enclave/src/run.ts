@@ -23,8 +23,10 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { inFlight: server.inFlight, connections: server.connections });
+    // The guard's held clears are written whatever the drain did (a clear not written leaves its guess counted).
     void server
       .drain(Number.isFinite(timeoutMs) ? timeoutMs : 10_000)
+      .catch(() => undefined)
       .then(() => service.settleGuard())
       .catch(() => logger.warn('guard_clears_unwritten', {}))
       .then(() => {

@@ -24,6 +24,7 @@ import { DynamoGuard } from '../src/guard/guard.js';
 import { parseUserId as uid, parseWalletId as wid, type WalletId } from '@enclave-wallet/proto/ids';
 import { encodeBlob } from '../src/sealing/blob.js';
 import { keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
+import { MAX_CARRIED } from '../src/sealing/unwritten-clears.js';
 import { GUESS_TTL_MS, LOCKOUT_BASE_MS as LOCKOUT_MS, tally } from '../src/guard/budget.js';
 import { phases } from '../src/phases.js';
 
@@ -744,6 +745,27 @@ describe('one guard write per signature: a right guess’s clear is carried by t
     expect((await failure(sealer.open(blob, w, u, pin('111111')))).details?.attemptsLeft).toBe(4);
   }, 30_000);
 
+  test('a clear that would remove more than MAX_CARRIED tokens is not carried: written on its own', async () => {
+    let now = Date.now();
+    const { kms, guard } = await setup(() => now);
+    const { g, writes } = counted(guard());
+    const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 60_000, now: () => now });
+    const [w, u] = [wid('w-1'), uid('u-1')];
+    const blob = await sealer.sealNew(w, u, seed, pin('493817'));
+    // Five failures, then one more after each lock-out: MAX_CARRIED + 1 failures.
+    for (let i = 0; i <= MAX_CARRIED; i++) {
+      if (i >= 5) now += lockoutMs(i) + 1;
+      await failure(sealer.open(blob, w, u, pin(`0${String(i).padStart(5, '0')}`)));
+    }
+    now += lockoutMs(MAX_CARRIED + 1) + 1;
+    (await sealer.open(blob, w, u, pin('493817'))).dispose(); // saw MAX_CARRIED + 1 failures
+    const before = { ...writes };
+    (await sealer.open(blob, w, u, pin('493817'))).dispose(); // does not carry them
+    expect(writes.admit - before.admit).toBe(1);
+    await sealer.flushClears();
+    expect(await stateOf(guard(), w, now)).toMatchObject({ counted: 0 });
+  }, 120_000);
+
   test('another enclave sees the budget the carried clear leaves: it counts its guesses against the same five', async () => {
     const { kms, guard, another } = await setup();
     const sealer = new Sealer({ provider: kms, guard: guard(), clearDelayMs: 60_000 });
@@ -780,6 +802,68 @@ describe('one guard write per signature: a right guess’s clear is carried by t
     expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 0 });
     (await sealer.open(next, wid('w-1'), uid('u-1'), pin('771204'))).dispose();
   }, 30_000);
+});
+
+describe('a host holding answers back gets no more than five wrong-PIN answers between two right PINs', () => {
+  test('guesses whose KMS answers were held past their TTL are never answered, even while a right PIN’s clear waits to be carried', async () => {
+    let now = Date.now();
+    const { kms, guard } = await setup(() => now);
+    const [w, u] = [wid('w-1'), uid('u-1')];
+    const user = new Sealer({ provider: kms, guard: guard(), now: () => now });
+    const blob = await user.sealNew(w, u, seed, pin('493817'));
+    // The host holds the data key of four wrong guesses (through another enclave) past their TTL.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held: DataKeyProvider = { generateDataKey: (c) => kms.generateDataKey(c), decryptDataKey: async (b, c) => (await gate, kms.decryptDataKey(b, c)) };
+    const attacker = new Sealer({ provider: held, guard: guard(), now: () => now });
+    const guesses = [0, 1, 2, 3].map((i) => codeOf(attacker.open(blob, w, u, pin(`00000${i}`))));
+    for (let i = 0; i < 250 && (await stateOf(guard(), w, now)).inFlight < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    now += GUESS_TTL_MS + 1;
+    // The user signs: the right PIN sees the four as failures, and its clear waits to be carried...
+    (await user.open(blob, w, u, pin('493817'))).dispose();
+    // ...while the host releases the held answers.
+    release();
+    const released = await Promise.all(guesses);
+    expect(released).toEqual(Array(4).fill('GUARD_UNAVAILABLE'));
+    await user.flushClears();
+    // The budget between the two right PINs: five answers, the fifth locking; the held four told nothing.
+    const fresh: string[] = [];
+    for (let i = 0; i < 6; i++) fresh.push(await codeOf(attacker.open(blob, w, u, pin(`11111${i}`))));
+    expect(fresh).toEqual([...Array(4).fill('PIN_INVALID'), 'PIN_LOCKED', 'PIN_LOCKED']);
+  }, 60_000);
+
+  test('a right PIN whose count answer was lost does not clear wrong guesses counted after it', async () => {
+    let now = Date.now();
+    const { kms, guard } = await setup(() => now);
+    const [w, u] = [wid('w-1'), uid('u-1')];
+    const attacker = new Sealer({ provider: kms, guard: guard(), now: () => now });
+    const blob = await attacker.sealNew(w, u, seed, pin('493817'));
+    const early: string[] = [];
+    const lossy = guard();
+    const admit = lossy.admit.bind(lossy);
+    let calls = 0;
+    lossy.admit = async (...args) => {
+      if (++calls === 1) {
+        await admit(...args); // the user's count lands; its answer is dropped and the retry held...
+        for (let i = 0; i < 4; i++) {
+          now += 1000;
+          early.push(await codeOf(attacker.open(blob, w, u, pin(`00000${i}`)))); // ...while four wrong guesses are answered
+        }
+      }
+      return admit(...args); // the retry fails on its own token; the enclave reads the item back
+    };
+    const user = new Sealer({ provider: kms, guard: lossy, now: () => now, clearDelayMs: 0 });
+    const right = await user.open(blob, w, u, pin('493817'));
+    await right.settled;
+    right.dispose();
+    expect(early).toEqual(Array(4).fill('PIN_INVALID'));
+    // The four failures stay: they were counted after the right PIN, which did not see them.
+    expect(await stateOf(guard(), w, now)).toMatchObject({ failures: 4, inFlight: 0 });
+    const fresh: string[] = [];
+    for (let i = 0; i < 2; i++) fresh.push(await codeOf(attacker.open(blob, w, u, pin(`11111${i}`))));
+    // So the fifth wrong guess locks: five answers in all, not four more after the right PIN.
+    expect(fresh).toEqual(['PIN_LOCKED', 'PIN_LOCKED']);
+  }, 60_000);
 });
 
 describe('concurrent guesses on one wallet', () => {

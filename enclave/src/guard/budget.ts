@@ -15,7 +15,8 @@
  * - at most MAX_PIN_ATTEMPTS guesses are counted at once (pending + failed):
  *   a sixth waits for one of them to be answered;
  * - a pending guess older than GUESS_TTL_MS is a failure (its enclave died
- *   or its answer was held back), dated at its expiry;
+ *   or its answer was held back), dated at its expiry; a failure dated after
+ *   the moment a tally is made for counts as in flight in that tally;
  * - MAX_PIN_ATTEMPTS failures lock the wallet for lockoutMs(failures) after
  *   the last one; then one guess at a time may be counted, and each further
  *   failure doubles the lock-out.
@@ -62,7 +63,9 @@ export function tally(guesses: ReadonlyMap<string, Guess>, now: number): Tally {
   let inFlight = 0;
   let lastFailure = 0;
   for (const [token, g] of guesses) {
-    const failedAt = g.state === 'failed' ? g.at : g.at + GUESS_TTL_MS <= now ? g.at + GUESS_TTL_MS : undefined;
+    // A failure dated after `now` is not one this tally may see (a count's answer read back later must not take
+    // failures counted after it as failures it saw, and clear them): it counts as in flight.
+    const failedAt = g.state === 'failed' ? (g.at <= now ? g.at : undefined) : g.at + GUESS_TTL_MS <= now ? g.at + GUESS_TTL_MS : undefined;
     if (failedAt === undefined) {
       inFlight++;
       continue;

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { WalletId } from '@enclave-wallet/proto/ids';
-import { tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
+import { GUESS_TTL_MS, tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
 import { counterRefuses, GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { phases } from '../phases.js';
 import { carriedOf, UnwrittenClears } from './unwritten-clears.js';
@@ -26,12 +26,20 @@ import { carriedOf, UnwrittenClears } from './unwritten-clears.js';
  */
 export const CLEAR_DELAY_MS = 2_000;
 
+/**
+ * A wrong guess is answered only if its answer is ready this long before its TTL (GUESS_TTL_MS) runs out: after
+ * that the guard may take it for a failure, and a right PIN may remove it (docs/guard.md).
+ */
+export const ANSWER_MARGIN_MS = 5_000;
+
 /** How long a guess waits for a free place in the budget before WALLET_CONFLICT (retry). */
 export const ADMISSION_WAIT_MS = 10_000;
 
 /** A guess counted in the guard: its token, and the state it was counted against. */
 export interface Counted {
   token: string;
+  /** When the guess was counted (its pending entry's time, by this enclave's clock). */
+  countedAt: number;
   base: GuardRecord;
   tally: Tally;
   /** Whose budget: a PIN's, a recovery code's or the passkeys'. */
@@ -105,7 +113,11 @@ export class GuessCounter {
       // A lock-out seen in this enclave's cache is checked against the guard before it is answered.
       if (t.next === 'locked' && fresh) throw lockedError(t.lockedUntil, now, factor);
       if (t.next === 'budget' || t.next === 'exact') {
-        const carried = base.legacy ? [] : this.unwritten.take(walletId, factor);
+        let carried = base.legacy ? [] : this.unwritten.take(walletId, factor);
+        if (!carried) {
+          await this.unwritten.flush(walletId); // too many to carry: written first, on their own
+          carried = [];
+        }
         try {
           lastRaised = raise !== undefined && !counterStale;
           const after = await phases.time('guard_count', () =>
@@ -151,7 +163,7 @@ export class GuessCounter {
     this.o.remember(record);
     const others = new Map(after);
     others.delete(token);
-    return { token, base: record, tally: tally(others, at), factor };
+    return { token, countedAt: at, base: record, tally: tally(others, at), factor };
   }
 
   /**
@@ -162,19 +174,24 @@ export class GuessCounter {
    */
   async failed(c: Counted, reason?: string): Promise<EnclaveWalletError> {
     const walletId = c.base.walletId;
+    const unanswered = new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard no longer held this PIN check; nothing was answered, retry');
+    // A guess answered this late may already count as a failure in the guard (its TTL) and have been removed with
+    // the failures a right PIN saw: it is never answered, whatever the guard says (the host may have held it).
+    const tooLate = (): boolean => this.o.now() >= c.countedAt + GUESS_TTL_MS - ANSWER_MARGIN_MS;
     let after: ReadonlyMap<string, Guess> | undefined;
     try {
+      if (tooLate()) return unanswered;
       after = await this.o.guard.fail(walletId, c.token, this.o.now(), c.factor);
     } finally {
       this.o.forget(walletId);
       this.wake(walletId);
     }
-    if (!after) return new EnclaveWalletError('GUARD_UNAVAILABLE', 'the guard no longer held this PIN check; nothing was answered, retry');
+    if (!after || tooLate()) return unanswered;
     const now = this.o.now();
     const answer = wrongPinAnswer(tally(after, now), now);
     const words = ANSWERS[c.factor];
     return answer.code === 'PIN_LOCKED'
-      ? new EnclaveWalletError(words.locked, words.lockedText, { retryAfter: answer.retryAfter })
+      ? lockedError(now + answer.retryAfter * 1000, now, c.factor)
       : new EnclaveWalletError(words.wrong, reason ? `${words.wrongText}: ${reason}` : words.wrongText, {
           attemptsLeft: answer.attemptsLeft,
           ...(reason ? { reason } : {}),

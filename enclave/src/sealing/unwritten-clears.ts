@@ -24,9 +24,14 @@ export interface PendingClear extends RightGuess {
 export const carriedOf = (list: readonly PendingClear[]): CarriedClears | undefined =>
   list.length ? { tokens: list.map((c) => c.token), failures: list.flatMap((c) => c.failures), usedAt: Math.max(...list.map((c) => c.at)) } : undefined;
 
+/** At most this many tokens leave with a count (each adds a name and a condition to its expression). */
+export const MAX_CARRIED = 32;
+
 export class UnwrittenClears {
   private readonly byWallet = new Map<WalletId, PendingClear[]>();
   private readonly timers = new Map<WalletId, NodeJS.Timeout>();
+  /** Flushes under way (a graceful stop waits for them too). */
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     private readonly guard: WalletGuard,
@@ -45,11 +50,16 @@ export class UnwrittenClears {
     return written;
   }
 
-  /** The clears of `factor` on `walletId`, taken out to be carried by a count (call done or putBack after it). */
-  take(walletId: WalletId, factor: Factor): PendingClear[] {
+  /**
+   * The clears of `factor` on `walletId`, taken out to be carried by a count (call done or putBack after it).
+   * Undefined when they would remove more than MAX_CARRIED tokens (DynamoDB's 4 KB expression limit): the count
+   * must then have them written on their own first (flush), since the guard still holds them.
+   */
+  take(walletId: WalletId, factor: Factor): PendingClear[] | undefined {
     const list = this.byWallet.get(walletId);
     if (!list) return [];
     const taken = list.filter((c) => c.factor === factor);
+    if (new Set(taken.flatMap((c) => [c.token, ...c.failures])).size > MAX_CARRIED) return undefined;
     this.set(
       walletId,
       list.filter((c) => c.factor !== factor),
@@ -101,6 +111,21 @@ export class UnwrittenClears {
     this.timers.delete(walletId);
     const list = this.byWallet.get(walletId) ?? [];
     this.byWallet.delete(walletId);
+    const writing = this.write(walletId, list);
+    this.writing.add(writing);
+    try {
+      await writing;
+    } finally {
+      this.writing.delete(writing);
+    }
+  }
+
+  /** Writes every clear held, and waits for those being written (a graceful stop). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...[...this.byWallet.keys()].map((w) => this.flush(w)), ...this.writing]);
+  }
+
+  private async write(walletId: WalletId, list: PendingClear[]): Promise<void> {
     await Promise.all(
       list.map(async (c) => {
         try {
@@ -112,11 +137,6 @@ export class UnwrittenClears {
         }
       }),
     );
-  }
-
-  /** Writes every clear held (a graceful stop). */
-  async flushAll(): Promise<void> {
-    await Promise.all([...this.byWallet.keys()].map((w) => this.flush(w)));
   }
 
   private set(walletId: WalletId, list: PendingClear[]): void {
