@@ -15,6 +15,7 @@ import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { signRecoverable } from 'tiny-secp256k1';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { secp256k1PublicKey } from '../keys/derive.js';
+import { SecretBytes } from '../secret.js';
 
 const Fn = secp256k1.Point.Fn;
 const N = Fn.ORDER;
@@ -46,15 +47,9 @@ export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey:
   const d = bytesToNumberBE(privateKey);
   if (d <= 0n || d >= N) fail();
   const z = Fn.create(bytesToNumberBE(digest));
-  const nonce = rfc6979Nonce(privateKey, numberToBytesBE(z, 32));
-  let point: Uint8Array;
-  let k: bigint;
-  try {
-    point = secp256k1PublicKey(nonce, false); // 04 ‖ x ‖ y
-    k = bytesToNumberBE(nonce);
-  } finally {
-    nonce.fill(0);
-  }
+  using nonce = rfc6979Nonce(privateKey, numberToBytesBE(z, 32));
+  const point = secp256k1PublicKey(nonce, false); // 04 ‖ x ‖ y
+  const k = bytesToNumberBE(nonce);
   const x = bytesToNumberBE(point.subarray(1, 33));
   const expectedR = Fn.create(x);
   let expectedS = Fn.mul(Fn.inv(k), Fn.add(z, Fn.mul(expectedR, d)));
@@ -68,9 +63,9 @@ export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey:
 
 /**
  * RFC 6979 §3.2's k for secp256k1 with HMAC-SHA-256 and no extra data: `x` the private key (32 bytes), `h1` the
- * digest reduced mod n (bits2octets). The returned bytes are the caller's to zero.
+ * digest reduced mod n (bits2octets). The returned bytes are the caller's to dispose.
  */
-export function rfc6979Nonce(x: Uint8Array, h1: Uint8Array): Uint8Array {
+export function rfc6979Nonce(x: Uint8Array, h1: Uint8Array): SecretBytes {
   const mac = (key: Uint8Array, ...parts: Uint8Array[]): Buffer => {
     const h = createHmac('sha256', key);
     for (const p of parts) h.update(p);
@@ -94,7 +89,7 @@ export function rfc6979Nonce(x: Uint8Array, h1: Uint8Array): Uint8Array {
       v.fill(0);
       v = t;
       const k = bytesToNumberBE(v);
-      if (k >= 1n && k < N) return Uint8Array.from(v);
+      if (k >= 1n && k < N) return SecretBytes.copyOf(v);
       const nextKey = mac(key, v, Uint8Array.of(0x00));
       key.fill(0);
       key = nextKey;
