@@ -81,11 +81,16 @@ test('SIGTERM to the whole stack while a signature is in flight: it completes, n
     const inFlight = client.signEvmMessage(wallet.walletId, 'signed during shutdown', { pin: '493817', address });
     await new Promise((r) => setTimeout(r, 15));
     process.kill(-launcher.pid!, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 30));
-    const late = await fetch(`${url}/v1/wallets`, { headers: { authorization: `Bearer ${client.session!.accessToken}` } }).then(
-      async (r) => `${r.status} ${((await r.json()) as { error?: { code?: string } }).error?.code ?? ''}`,
-      () => 'connection refused',
-    );
+    // A new request once the host has taken the signal (on a loaded machine that can take more than a few ms):
+    // asked again every 30 ms while it still answers 200, for at most 3 s.
+    let late = '';
+    for (let i = 0; i < 100 && (late === '' || late.startsWith('200')); i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      late = await fetch(`${url}/v1/wallets`, { headers: { authorization: `Bearer ${client.session!.accessToken}` } }).then(
+        async (r) => `${r.status} ${((await r.json()) as { error?: { code?: string } }).error?.code ?? ''}`,
+        () => 'connection refused',
+      );
+    }
     const signature = await inFlight;
     expect(await verifyMessage({ address, message: 'signed during shutdown', signature })).toBe(true);
     expect(['503 SHUTTING_DOWN', 'connection refused']).toContain(late);
