@@ -3,11 +3,12 @@
  * with a fresh nonce and verified against the pinned root (and PCRs), and the sealing of a factor to the key it
  * carries.
  */
-import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { randomBytes } from '@noble/hashes/utils.js';
 import { AttestationError, trustedRoot, verifyAttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { attestedKdf } from './attestation/user-data.js';
 import { sealPinEnvelope, fromBase64, type EnvelopeBody } from './envelope.js';
 import { factorFields, isPasskey, type Factor, type FactorInfo } from './factors.js';
+import { toHex } from './proto-copy/bytes.js';
 import { fromBase64Url } from './proto-copy/passkey.js';
 import { sealWithPasskey } from './passkey.js';
 import { EnclaveWalletApiError } from './errors.js';
@@ -60,7 +61,7 @@ export class AttestedClient extends SessionClient {
   private async fetchAttestation(): Promise<VerifiedAttestation> {
     this.root ??= await loadDevRoot();
     const nonce = randomBytes(32);
-    const answer = await this.request<{ document: string; mode: string; expiresAt: string }>('GET', `/v1/enclave/attestation?nonce=${bytesToHex(nonce)}`, {
+    const answer = await this.request<{ document: string; mode: string; expiresAt: string }>('GET', `/v1/enclave/attestation?nonce=${toHex(nonce)}`, {
       auth: false,
     });
     const pinned = this.options.expectedPcrs?.[0] !== undefined;
@@ -76,7 +77,7 @@ export class AttestedClient extends SessionClient {
       throw new AttestationError('PUBLIC_KEY_INVALID', 'the attestation document carries no 32-byte envelope key');
     }
     const pcrs: Record<string, string> = {};
-    for (const [i, v] of document.pcrs) pcrs[String(i)] = bytesToHex(v);
+    for (const [i, v] of document.pcrs) pcrs[String(i)] = toHex(v);
     const claimed = Date.parse(answer.expiresAt);
     const expiresAt =
       Math.min(Number.isFinite(claimed) ? claimed : Infinity, document.timestamp + ATTESTATION_MAX_AGE_MS, this.now() + ATTESTATION_MAX_AGE_MS) -

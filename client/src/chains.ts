@@ -11,6 +11,7 @@ import { fromBase64, toBase64, type SignKind } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { signFactor } from './factors.js';
 import { checkBlockhashOnCluster } from './nodes.js';
+import { fromHex } from './proto-copy/bytes.js';
 import { encodeSolanaOffchainMessage } from './solana-offchain.js';
 import { isSolanaTransactionMessage, parseSolanaMessage, solanaMessageOf, solTransferOf } from './solana-wire.js';
 import { summarizeEvmMessage, summarizeSolanaMessage, summarizeSolanaTransaction, type ApprovalSummary } from './summary.js';
@@ -19,20 +20,17 @@ import { hex0x, WalletClient } from './wallets.js';
 
 /** EIP-191 personal_sign digest: keccak256("\x19Ethereum Signed Message:\n" + len + message). */
 export function personalMessageDigest(message: string | { raw: Uint8Array | Hex }): Hex {
-  const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : typeof message.raw === 'string' ? hexToBytes(message.raw) : message.raw;
+  const bytes =
+    typeof message === 'string' ? new TextEncoder().encode(message) : typeof message.raw === 'string' ? fromHex(message.raw, { prefix: true }) : message.raw;
   return hex0x(keccak_256(concatBytes(new TextEncoder().encode(`\x19Ethereum Signed Message:\n${bytes.length}`), bytes)));
-}
-
-export function hexToBytes(hex: string): Uint8Array {
-  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new TypeError('expected 0x-prefixed hex bytes');
-  return Uint8Array.from(hex.slice(2).match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
 export class ChainClient extends WalletClient {
   /** EIP-191 personal_sign; returns the 65-byte signature. */
   async signEvmMessage(walletId: string, message: string | { raw: Uint8Array | Hex }, options: SignOptions): Promise<Hex> {
     const address = await this.accountAddress(walletId, 'evm', options.address);
-    const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : typeof message.raw === 'string' ? hexToBytes(message.raw) : message.raw;
+    const bytes =
+      typeof message === 'string' ? new TextEncoder().encode(message) : typeof message.raw === 'string' ? fromHex(message.raw, { prefix: true }) : message.raw;
     const digest = personalMessageDigest({ raw: bytes });
     const apiMessage = typeof message === 'string' ? message : { raw: hex0x(bytes) };
     const out = await this.sign<{ signature: Hex }>(

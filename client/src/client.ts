@@ -6,7 +6,7 @@
 import { ChainClient } from './chains.js';
 import type { ClientOptions } from './types.js';
 
-export { hexToBytes, personalMessageDigest } from './chains.js';
+export { personalMessageDigest } from './chains.js';
 export type {
   Account,
   ApiEvmTransaction,

@@ -4,8 +4,9 @@
  * opening an exported recovery phrase with the client's own key.
  */
 import { x25519 } from '@noble/curves/ed25519.js';
-import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
+import { toHex } from './proto-copy/bytes.js';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './proto-copy/labels.js';
 import { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
 
@@ -59,7 +60,7 @@ export interface EnvelopeStamp {
 
 /** A fresh expiry and nonce. A passkey's challenge covers them, so they are chosen before the passkey is asked. */
 export function envelopeStamp(now: () => number = Date.now): EnvelopeStamp {
-  return { exp: Math.floor(now() / 1000) + ENVELOPE_LIFETIME_S, nonce: bytesToHex(randomBytes(16)) };
+  return { exp: Math.floor(now() / 1000) + ENVELOPE_LIFETIME_S, nonce: toHex(randomBytes(16)) };
 }
 
 /** Seals an envelope body to the enclave's key; returns its base64 wire form. A fresh nonce and expiry are added. */

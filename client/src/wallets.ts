@@ -3,18 +3,18 @@
  * recovery phrase's export, and recovery with its code (docs/recovery.md).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { AttestedClient } from './attested.js';
 import { newRecipientKey, openRecoveryPhrase, toBase64 } from './envelope.js';
 import { asFactor, factorFields, openRecoveryCode, type Factor, type FactorInfo } from './factors.js';
+import { toHex0x } from './proto-copy/bytes.js';
 import { fromBase64Url } from './proto-copy/passkey.js';
 import { passkeySupport, sealRegistration, type PasskeySupport } from './passkey.js';
 import { forgetCredential } from './webauthn.js';
 import { EnclaveWalletApiError } from './errors.js';
 import type { Account, CreatedWallet, Hex, Network, Wallet } from './types.js';
 
-/** @internal */
-export const hex0x = (b: Uint8Array): Hex => `0x${bytesToHex(b)}`;
+/** @internal proto-copy/bytes' toHex0x, typed as the Hex it is. */
+export const hex0x = toHex0x as (bytes: Uint8Array) => Hex;
 const addressKey = (walletId: string, network: Network, index: number): string => `${walletId}\n${network}\n${index}`;
 
 export class WalletClient extends AttestedClient {

@@ -11,6 +11,7 @@
  *   `digest`.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex0x } from './bytes.js';
 
 /** The binding an envelope carries besides its factor: the fields a passkey's challenge covers. */
 export interface PasskeyBinding {
@@ -108,12 +109,12 @@ export function passkeyPrfSalt(walletId: string): Uint8Array {
 export function passkeyRegistrationDigest(r: PasskeyRegistration): string {
   const alg = new Uint8Array(4);
   new DataView(alg.buffer).setInt32(0, r.algorithm);
-  return hex0x(sha256(concat([te.encode(REGISTRATION_LABEL), field(r.credentialId), alg, field(r.publicKey)])));
+  return toHex0x(sha256(concat([te.encode(REGISTRATION_LABEL), field(r.credentialId), alg, field(r.publicKey)])));
 }
 
 /** The `digest` of a `remove-passkey` envelope: SHA-256 of the credential id's raw bytes, 0x-prefixed hex. */
 export function passkeyRemovalDigest(credentialId: Uint8Array): string {
-  return hex0x(sha256(credentialId));
+  return toHex0x(sha256(credentialId));
 }
 
 /** base64url without padding (WebAuthn's encoding of ids, challenges and the envelope's `passkey` fields). */
@@ -166,10 +167,4 @@ export function fromBase64Url(text: string | Uint8Array): Uint8Array {
   }
   acc = 0;
   return out;
-}
-
-function hex0x(bytes: Uint8Array): string {
-  let s = '0x';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
 }

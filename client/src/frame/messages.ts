@@ -10,6 +10,7 @@
 import { AttestationError } from '../attestation/verify.js';
 import { EnclaveWalletApiError } from '../errors.js';
 import { ProviderRpcError } from '../eip1193.js';
+import { toHex } from '../proto-copy/bytes.js';
 import type { Wallet } from '../types.js';
 
 /** Tag and version of every message; anything else in the channel is ignored. */
@@ -146,7 +147,7 @@ export function newRequestId(): string {
   if (c?.randomUUID) return c.randomUUID();
   const b = new Uint8Array(16);
   c.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return toHex(b);
 }
 
 export const request = <M extends FrameMethod>(id: string, method: M, params: FrameCalls[M]['params']): FrameRequest<M> => ({

@@ -2,8 +2,7 @@
  * The PIN prompt's EVM summaries (see ../summary.ts): a transaction decoded from its unsigned serialisation (with
  * ERC-20 transfer, transferFrom and approve calls recognised), a personal_sign message, EIP-712 typed data.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { fromHex } from '../proto-copy/bytes.js';
+import { fromHex, toHex } from '../proto-copy/bytes.js';
 import { getAddress, parseTransaction, type Hex } from 'viem';
 import { formatUnits, messageContent, type MessageContent } from './values.js';
 
@@ -70,15 +69,15 @@ const EVM_CHAINS: Readonly<Record<number, readonly [string, string]>> = {
 };
 
 const word = (data: Uint8Array, i: number): Uint8Array => data.subarray(4 + 32 * i, 4 + 32 * (i + 1));
-const uintOf = (w: Uint8Array): bigint => BigInt(`0x${bytesToHex(w)}`);
+const uintOf = (w: Uint8Array): bigint => BigInt(`0x${toHex(w)}`);
 /** An ABI address word, or undefined when its top 12 bytes are not zero (then it is no valid address argument). */
-const addressOf = (w: Uint8Array): string | undefined => (w.subarray(0, 12).every((b) => b === 0) ? getAddress(`0x${bytesToHex(w.subarray(12))}`) : undefined);
+const addressOf = (w: Uint8Array): string | undefined => (w.subarray(0, 12).every((b) => b === 0) ? getAddress(`0x${toHex(w.subarray(12))}`) : undefined);
 const MAX_UINT256 = (1n << 256n) - 1n;
 
 /** Decodes ERC-20 transfer, transferFrom and approve calls (exact ABI length, clean address words); anything else is a contract call. */
 export function decodeContractCall(to: string | null, data: Uint8Array): ContractCall {
   if (to === null) return { type: 'deploy', dataBytes: data.length };
-  const selector = `0x${bytesToHex(data.subarray(0, 4))}` as Hex;
+  const selector = `0x${toHex(data.subarray(0, 4))}` as Hex;
   const other: ContractCall = { type: 'contract-call', contract: to, selector, dataBytes: data.length };
   if (selector === '0xa9059cbb' || selector === '0x095ea7b3') {
     const who = addressOf(word(data, 0));

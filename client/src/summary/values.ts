@@ -2,7 +2,7 @@
  * How the PIN prompt's summaries show values: integers in the smallest unit with their decimal point, and message
  * bytes as UTF-8 text when they are plain text, hex otherwise.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { toHex0x } from '../proto-copy/bytes.js';
 
 /** A message's bytes as the user should see them: UTF-8 text when they are plain text, hex otherwise. */
 export interface MessageContent {
@@ -32,5 +32,5 @@ export function messageContent(bytes: Uint8Array): MessageContent {
   } catch {
     // not UTF-8
   }
-  return { encoding: 'hex', text: `0x${bytesToHex(bytes)}`, bytes: bytes.length };
+  return { encoding: 'hex', text: toHex0x(bytes), bytes: bytes.length };
 }
