@@ -173,7 +173,7 @@ export abstract class ServiceCore {
   /** 16 bytes for a recovery code, from the same mixed sources as a wallet's entropy (KMS, NSM, the CSPRNG). */
   protected async newCode(): Promise<SecretBytes> {
     const { kms } = this.ready();
-    return SecretBytes.adopt(await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, 16));
+    return walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, 16);
   }
 
   protected ready(): { kms: EnclaveKms; sealer: Sealer } {

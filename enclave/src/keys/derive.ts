@@ -125,11 +125,11 @@ export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Arr
   I.fill(0);
   for (const index of path) {
     if (!Number.isInteger(index) || index < 0 || index > MAX_ACCOUNT_INDEX) throw new RangeError('SLIP-0010 index out of range');
-    const data = new Uint8Array(37);
+    // 0x00 ‖ key ‖ index: the private key, so in memory of its own, zeroed at the end of the step.
+    using data = SecretBytes.alloc(37);
     data.set(key, 1);
     new DataView(data.buffer).setUint32(33, (index | 0x80000000) >>> 0);
     I = hmac(sha512, chainCode, data);
-    data.fill(0);
     key.fill(0);
     chainCode.fill(0);
     key = SecretBytes.copyOf(I.subarray(0, 32));

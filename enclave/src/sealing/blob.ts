@@ -59,12 +59,12 @@ export interface WalletSecret {
   seed: Uint8Array | undefined;
 }
 
-/** The plaintext a blob of `version` seals. */
-export function encodeWalletSecret(version: number, secret: WalletSecret): Uint8Array {
+/** The plaintext a blob of `version` seals, in memory of its own (the caller disposes it). */
+export function encodeWalletSecret(version: number, secret: WalletSecret): SecretBytes {
   if (!ENTROPY_LENGTHS.has(secret.entropy.length)) throw new RangeError('entropy must be 16 to 32 bytes, in steps of 4');
-  if (version < 3) return Uint8Array.from(secret.entropy);
+  if (version < 3) return SecretBytes.copyOf(secret.entropy);
   if (secret.seed?.length !== SEED_BYTES) throw new RangeError('a version-3 or -4 blob seals the 64-byte seed');
-  const out = new Uint8Array(secret.entropy.length + SEED_BYTES);
+  const out = SecretBytes.alloc(secret.entropy.length + SEED_BYTES);
   out.set(secret.entropy);
   out.set(secret.seed, secret.entropy.length);
   return out;
