@@ -240,13 +240,6 @@ export async function decryptPinEnvelope(key: EnvelopeKey, wire: Uint8Array): Pr
   }
 }
 
-/** Decrypts, parses and checks an envelope. */
-export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, binding: Binding, replay: ReplayCache, nowSeconds: number): Promise<PinEnvelope> {
-  const envelope = await decryptPinEnvelope(key, wire);
-  checkEnvelope(envelope, binding, replay, nowSeconds);
-  return envelope;
-}
-
 /** Refuses a trivially guessable new PIN. @throws {EnclaveWalletError} PIN_TOO_WEAK */
 export function refuseTrivialPin(pin: string | Uint8Array): void {
   if (isTrivialPin(pin)) throw new EnclaveWalletError('PIN_TOO_WEAK', 'choose a PIN that is not one digit repeated or a run');

@@ -46,12 +46,6 @@ export interface PrivateAccount extends PublicAccount {
   privateKey: Uint8Array;
 }
 
-/** 32 bytes of entropy → 24-word English mnemonic. */
-export function mnemonicFromEntropy(entropy: Uint8Array): string {
-  if (entropy.length !== 32) throw new RangeError('entropy must be 32 bytes');
-  return entropyToMnemonic(entropy, english);
-}
-
 /** Whether `mnemonic` is a valid BIP-39 English mnemonic (checksum included). */
 export function isValidMnemonic(mnemonic: string): boolean {
   return validateMnemonic(mnemonic, english);

@@ -43,8 +43,6 @@ export const MAX_SLOTS = 16;
 
 export const BLOB_MAGIC = 'EWSB';
 export const BLOB_VERSION = 4;
-/** The third layout (entropy and seed under Argon2id(PIN) and the data key, no slots); still read. */
-export const BLOB_VERSION_3 = 3;
 /** The first layout (no generation); still read. */
 export const BLOB_VERSION_1 = 1;
 /** Bytes of the BIP-39 seed sealed after the entropy from version 3 on. */
