@@ -19,6 +19,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
 import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
+import { fromHex, toHex } from '@enclave-wallet/proto/bytes';
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { SecretBytes } from '../secret.js';
@@ -98,8 +99,8 @@ function checkIndex(index: number): void {
 
 /** EIP-55 checksummed address of an uncompressed secp256k1 public key. */
 export function evmAddress(uncompressedPublicKey: Uint8Array): string {
-  const hex = Buffer.from(keccak_256(uncompressedPublicKey.subarray(1)).subarray(12)).toString('hex');
-  const hash = Buffer.from(keccak_256(new TextEncoder().encode(hex))).toString('hex');
+  const hex = toHex(keccak_256(uncompressedPublicKey.subarray(1)).subarray(12));
+  const hash = toHex(keccak_256(new TextEncoder().encode(hex)));
   let out = '0x';
   for (let i = 0; i < 40; i++) out += parseInt(hash[i]!, 16) >= 8 ? hex[i]!.toUpperCase() : hex[i]!;
   return out;
@@ -134,7 +135,7 @@ export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Arr
 }
 
 /** The order of secp256k1, big-endian. */
-const SECP256K1_N = Uint8Array.from(Buffer.from('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141', 'hex'));
+const SECP256K1_N = fromHex('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
 const BITCOIN_SEED = new TextEncoder().encode('Bitcoin seed');
 
 /**

@@ -32,6 +32,7 @@
  * can be changed without the blob failing to open.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { toHex } from '@enclave-wallet/proto/bytes';
 import { SecretBytes } from '../secret.js';
 import { decodeSlotParams, encodeSlotParams, SLOT_PIN, SLOT_RECOVERY_CODE, type Slot, type SlotKind } from './slots.js';
 import { Reader, Writer } from './codec.js';
@@ -220,7 +221,7 @@ function readSlots(r: Reader): Slot[] {
   }
   if (slots.filter((s) => s.kind === SLOT_PIN).length !== 1) throw bad('a blob has exactly one PIN slot');
   if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');
-  const credentials = slots.flatMap((s) => (s.passkey ? [Buffer.from(s.passkey.credentialId).toString('hex')] : []));
+  const credentials = slots.flatMap((s) => (s.passkey ? [toHex(s.passkey.credentialId)] : []));
   if (credentials.length > MAX_PASSKEYS || new Set(credentials).size !== credentials.length)
     throw bad(`a blob has at most ${MAX_PASSKEYS} passkey slots, each of its own credential`);
   return slots;

@@ -7,6 +7,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { equalBytes } from '@enclave-wallet/proto/bytes';
 
 const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TRANSACTION_INVALID', `the Solana transaction is not signable: ${why}`);
 /** The largest Solana transaction (one packet). */
@@ -149,7 +150,7 @@ export function solanaDigest(message: Uint8Array): Uint8Array {
 export function signSolanaTransaction(wire: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; signedTransaction: Uint8Array } {
   const parsed = parseSolanaTransaction(wire);
   const publicKey = ed25519.getPublicKey(privateKey);
-  const slot = parsed.requiredSigners.findIndex((k) => k.every((x, i) => x === publicKey[i]));
+  const slot = parsed.requiredSigners.findIndex((k) => equalBytes(k, publicKey));
   if (slot < 0) throw invalid('this account is not a required signer of the transaction');
   const signature = ed25519.sign(parsed.message, privateKey);
   const signed = Uint8Array.from(wire);
