@@ -4,6 +4,8 @@
  * order, opening a wallet with an envelope's factor, and sealing a new wallet.
  */
 import { performance } from 'node:perf_hooks';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex } from '@enclave-wallet/proto/bytes';
 import {
   EnclaveWalletError,
   GUARD_CREDENTIALS_CONTEXT,
@@ -118,10 +120,19 @@ export abstract class ServiceCore {
 
   async init(req: DecodedRequestOf<'init'>): Promise<ResponseOf<'init'>> {
     const { kms: config, guard } = validateInit(req, this.options.startup);
-    // Re-init may only repeat the same configuration (a host restart); new credentials go through updateCredentials.
-    const fingerprint = JSON.stringify([config.region, config.endpoint ?? '', config.keyId, guard.table, guard.endpoint ?? '']);
+    // Re-init may only repeat the same configuration (a host restart); new KMS credentials go through updateCredentials.
+    // The guard's credentials are decrypted at the first init only, so their ciphertext is part of the configuration:
+    // a re-init with another one is refused, not answered "OK" while the old credentials stay in use.
+    const fingerprint = JSON.stringify([
+      config.region,
+      config.endpoint ?? '',
+      config.keyId,
+      guard.table,
+      guard.endpoint ?? '',
+      toHex(sha256(guard.credentialsCiphertext)),
+    ]);
     if (this.initRequest !== undefined && this.initRequest !== fingerprint) {
-      throw new EnclaveWalletError('CONFIG_REJECTED', 'the enclave is already initialised with another KMS configuration');
+      throw new EnclaveWalletError('CONFIG_REJECTED', 'the enclave is already initialised with another configuration (KMS, guard table or guard credentials)');
     }
     if (this.kms && this.sealer) {
       this.kms.updateCredentials(config.credentials);
@@ -133,7 +144,10 @@ export abstract class ServiceCore {
     if (this.kms && this.sealer) {
       // A concurrent init won while this one waited for KMS: success only if it applied the same configuration.
       if (this.initRequest !== fingerprint)
-        throw new EnclaveWalletError('CONFIG_REJECTED', 'the enclave is already initialised with another KMS configuration');
+        throw new EnclaveWalletError(
+          'CONFIG_REJECTED',
+          'the enclave is already initialised with another configuration (KMS, guard table or guard credentials)',
+        );
       return { identity: this.identity() };
     }
     this.kms = kms;
@@ -173,7 +187,7 @@ export abstract class ServiceCore {
   /** 16 bytes for a recovery code, from the same mixed sources as a wallet's entropy (KMS, NSM, the CSPRNG). */
   protected async newCode(): Promise<SecretBytes> {
     const { kms } = this.ready();
-    return SecretBytes.adopt(await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, 16));
+    return walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, 16);
   }
 
   protected ready(): { kms: EnclaveKms; sealer: Sealer } {

@@ -33,12 +33,8 @@ export class EnclaveService extends ServiceCore {
       refuseTrivialPin(e.pin);
     });
     try {
-      const entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
-      try {
-        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin, recoveryKey);
-      } finally {
-        entropy.fill(0);
-      }
+      using entropy = await walletEntropy({ kms: (n) => kms.generateRandom(n), platform: (n) => this.options.platform.random(n) }, ENTROPY_BYTES);
+      return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin, recoveryKey);
     } finally {
       disposeEnvelope(envelope);
     }

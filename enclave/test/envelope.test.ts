@@ -9,7 +9,8 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { hpkeOpen, hpkeSeal, wireOf } from '../../test/support/hpke-reference.js';
 import { envelopeKeyFromRaw } from './support/envelope-key.js';
 import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
-import { disposeEnvelope, isTrivialPin, openPinEnvelope, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
+import { disposeEnvelope, isTrivialPin, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
+import { openPinEnvelope } from './support/pin-envelope.js';
 import { parseUserId as uid, parseWalletId as wid } from '@enclave-wallet/proto/ids';
 
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));

@@ -1,7 +1,7 @@
 /** The WebAuthn assertion checks of the enclave (passkey/webauthn.ts), one module, against a software authenticator. */
 import { generateKeyPairSync } from 'node:crypto';
 import { passkeyChallenge, fromBase64Url } from '@enclave-wallet/proto/passkey';
-import { checkAssertion, importPasskeyKey, PasskeyRefusal, type Assertion } from '../src/passkey/webauthn.js';
+import { checkAssertion, importPasskeyKey, passkeyKeys, PasskeyRefusal, type Assertion } from '../src/passkey/webauthn.js';
 import { decodePasskeyParams, encodePasskeyParams } from '../src/passkey/slot-params.js';
 import { freshBinding, LOCAL_ORIGIN, LOCAL_RP_ID, SoftwareAuthenticator, type AssertOptions } from '../../test/support/authenticator.js';
 
@@ -96,6 +96,23 @@ test('keys must be of the algorithm named: P-256 for ES256, Ed25519 for EdDSA', 
   expect(reasonOf(() => importPasskeyKey(-8, ed))).toBe('accepted');
   expect(reasonOf(() => importPasskeyKey(-257, rsa))).toBe('public-key');
   expect(reasonOf(() => importPasskeyKey(-7, new Uint8Array(10)))).toBe('public-key');
+});
+
+test('imported keys are kept in the bounded cache with a lifetime (cache.ts), by algorithm and key; refused ones are not', () => {
+  expect(passkeyKeys.maxEntries).toBe(1024);
+  expect(Number.isFinite(passkeyKeys.ttlMs)).toBe(true);
+  expect(Number.isFinite(passkeyKeys.sweepMs)).toBe(true);
+  passkeyKeys.clear();
+  const ed = new Uint8Array(generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }));
+  const first = importPasskeyKey(-8, ed);
+  expect(passkeyKeys.size).toBe(1);
+  expect(importPasskeyKey(-8, ed)).toBe(first);
+  expect(passkeyKeys.size).toBe(1);
+  expect(reasonOf(() => importPasskeyKey(-7, ed))).toBe('public-key');
+  expect(passkeyKeys.size).toBe(1);
+  passkeyKeys.clear();
+  expect(importPasskeyKey(-8, ed)).not.toBe(first);
+  passkeyKeys.clear();
 });
 
 test('slot parameters round-trip, and truncated or padded ones are refused', () => {

@@ -39,7 +39,14 @@ import {
 } from '@solana/kit';
 import { personalMessageDigest, prepareEvmTransaction, selfCheck, signDigest, typedDataDigest, type EvmTransactionRequest } from '../src/signing/evm.js';
 import { rfc6979Nonce, signSecp256k1 } from '../src/signing/secp256k1.js';
-import { isSolanaTransactionMessage, parseSolanaTransaction, signSolanaMessage, signSolanaTransaction, solanaDigest } from '../src/signing/solana.js';
+import {
+  isSolanaTransactionMessage,
+  parseSolanaTransaction,
+  selfCheckEd25519,
+  signSolanaMessage,
+  signSolanaTransaction,
+  solanaDigest,
+} from '../src/signing/solana.js';
 import { compileMessage, fiveSolToAttacker, splTransferChecked, solTransfer, v0WithLookup, ATTACKER } from '../../test/support/solana-messages.js';
 import { COW_KEY, MAIL_EXAMPLE_WITH_DOMAIN_TYPE } from '../../test/support/eip712-mail.js';
 
@@ -423,6 +430,29 @@ describe('Solana', () => {
     const msg = new TextEncoder().encode('Sign in to Example');
     expect(ed25519.verify(signSolanaMessage(msg, seed), msg, ed25519.getPublicKey(seed))).toBe(true);
     expect(() => signSolanaMessage(new Uint8Array(0), seed)).toThrow(expect.objectContaining({ code: 'MESSAGE_INVALID' }));
+  });
+
+  test('an ed25519 signature that does not verify (a fault) never leaves: selfCheckEd25519 (OpenSSL) passes every good one, refuses every flipped bit', () => {
+    for (let i = 0; i < 8; i++) {
+      const key = ed25519.utils.randomSecretKey();
+      const publicKey = ed25519.getPublicKey(key);
+      const msg = new TextEncoder().encode(`message ${i}`);
+      const good = ed25519.sign(msg, key);
+      expect(() => selfCheckEd25519(good, msg, publicKey)).not.toThrow();
+      for (let bit = i; bit < 512; bit += 8) {
+        const bad = Uint8Array.from(good);
+        bad[bit >> 3]! ^= 1 << (bit & 7);
+        expect(() => selfCheckEd25519(bad, msg, publicKey)).toThrow(
+          expect.objectContaining({ code: 'INTERNAL_ERROR', message: 'signature self-check failed' }),
+        );
+      }
+      expect(() => selfCheckEd25519(good, new TextEncoder().encode('another'), publicKey)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+      expect(() => selfCheckEd25519(good, msg, ed25519.getPublicKey(ed25519.utils.randomSecretKey()))).toThrow(
+        expect.objectContaining({ code: 'INTERNAL_ERROR' }),
+      );
+      expect(() => selfCheckEd25519(good.subarray(0, 63), msg, publicKey)).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+      expect(() => selfCheckEd25519(good, msg, new Uint8Array(31))).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR' }));
+    }
   });
 
   test('messages compiled by @solana/kit (legacy, v0, lookup tables, SPL) parse as transaction messages; text and off-chain messages do not', async () => {

@@ -77,6 +77,13 @@ test('init refuses configuration outside the compiled-in bounds, then accepts a 
   expect(await rpc.call('health', {})).toMatchObject({ initialized: true });
 });
 
+test('a re-init with another guard-credentials ciphertext is refused, not answered OK with the old credentials kept', async () => {
+  const other = Uint8Array.from(aws.initRequest().guardCredentialsCiphertext!);
+  other[other.length - 1]! ^= 1;
+  expect(await codeOf(init({ guardCredentialsCiphertext: other }))).toBe('CONFIG_REJECTED');
+  expect(await codeOf(init())).toBe('OK'); // the same ciphertext again still is a host restart
+});
+
 test('two inits at once with different configurations: one applies, the other is refused, never both "OK"', async () => {
   const fresh = await startEnclaveServer({
     listen: 'tcp://127.0.0.1:0',

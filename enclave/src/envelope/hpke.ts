@@ -12,6 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto';
+import { SecretBytes } from '../secret.js';
 
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 /** Length of an X25519 encapsulated key. */
@@ -78,11 +79,11 @@ export class EnvelopeKey {
   }
 
   /**
-   * Opens `enc ‖ ciphertext ‖ tag`.
+   * Opens `enc ‖ ciphertext ‖ tag`; the plaintext is a SecretBytes the caller disposes.
    *
    * @throws {Error} when it does not decrypt (callers map this to one error code)
    */
-  async open(wire: Uint8Array, info: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+  async open(wire: Uint8Array, info: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Promise<SecretBytes> {
     if (wire.length < ENC_BYTES + TAG_BYTES) throw new Error('envelope too short');
     const enc = wire.subarray(0, ENC_BYTES);
     const dh = diffieHellman({ privateKey: this.privateKey, publicKey: publicKeyObject(enc) });
@@ -94,10 +95,12 @@ export class EnvelopeKey {
       decipher.setAuthTag(wire.subarray(wire.length - TAG_BYTES));
       const head = decipher.update(wire.subarray(ENC_BYTES, wire.length - TAG_BYTES));
       const tail = decipher.final(); // throws when the tag does not verify
-      const plaintext = new Uint8Array(head.length + tail.length);
+      // The plaintext (PINs, a mnemonic) in memory of its own: OpenSSL's output Buffers are zeroed here.
+      const plaintext = SecretBytes.alloc(head.length + tail.length);
       plaintext.set(head, 0);
       plaintext.set(tail, head.length);
       head.fill(0);
+      tail.fill(0);
       return plaintext;
     } finally {
       key.fill(0);

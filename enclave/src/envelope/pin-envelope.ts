@@ -227,7 +227,7 @@ export function checkEnvelope(envelope: PinEnvelope, binding: Binding, replay: R
 
 /** Decrypts and parses an envelope (no binding checked yet). */
 export async function decryptPinEnvelope(key: EnvelopeKey, wire: Uint8Array): Promise<PinEnvelope> {
-  let plaintext: Uint8Array;
+  let plaintext: SecretBytes;
   try {
     plaintext = await key.open(wire, PIN_ENVELOPE_INFO);
   } catch {
@@ -236,15 +236,8 @@ export async function decryptPinEnvelope(key: EnvelopeKey, wire: Uint8Array): Pr
   try {
     return parseEnvelope(plaintext);
   } finally {
-    plaintext.fill(0);
+    plaintext.dispose();
   }
-}
-
-/** Decrypts, parses and checks an envelope. */
-export async function openPinEnvelope(key: EnvelopeKey, wire: Uint8Array, binding: Binding, replay: ReplayCache, nowSeconds: number): Promise<PinEnvelope> {
-  const envelope = await decryptPinEnvelope(key, wire);
-  checkEnvelope(envelope, binding, replay, nowSeconds);
-  return envelope;
 }
 
 /** Refuses a trivially guessable new PIN. @throws {EnclaveWalletError} PIN_TOO_WEAK */

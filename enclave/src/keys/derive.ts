@@ -19,6 +19,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
 import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
+import { fromHex, toHex } from '@enclave-wallet/proto/bytes';
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { SecretBytes } from '../secret.js';
@@ -44,12 +45,6 @@ export interface PublicAccount {
 /** An account with its private key (32 bytes; zero it after use). */
 export interface PrivateAccount extends PublicAccount {
   privateKey: Uint8Array;
-}
-
-/** 32 bytes of entropy → 24-word English mnemonic. */
-export function mnemonicFromEntropy(entropy: Uint8Array): string {
-  if (entropy.length !== 32) throw new RangeError('entropy must be 32 bytes');
-  return entropyToMnemonic(entropy, english);
 }
 
 /** Whether `mnemonic` is a valid BIP-39 English mnemonic (checksum included). */
@@ -104,8 +99,8 @@ function checkIndex(index: number): void {
 
 /** EIP-55 checksummed address of an uncompressed secp256k1 public key. */
 export function evmAddress(uncompressedPublicKey: Uint8Array): string {
-  const hex = Buffer.from(keccak_256(uncompressedPublicKey.subarray(1)).subarray(12)).toString('hex');
-  const hash = Buffer.from(keccak_256(new TextEncoder().encode(hex))).toString('hex');
+  const hex = toHex(keccak_256(uncompressedPublicKey.subarray(1)).subarray(12));
+  const hash = toHex(keccak_256(new TextEncoder().encode(hex)));
   let out = '0x';
   for (let i = 0; i < 40; i++) out += parseInt(hash[i]!, 16) >= 8 ? hex[i]!.toUpperCase() : hex[i]!;
   return out;
@@ -125,11 +120,11 @@ export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Arr
   I.fill(0);
   for (const index of path) {
     if (!Number.isInteger(index) || index < 0 || index > MAX_ACCOUNT_INDEX) throw new RangeError('SLIP-0010 index out of range');
-    const data = new Uint8Array(37);
+    // 0x00 ‖ key ‖ index: the private key, so in memory of its own, zeroed at the end of the step.
+    using data = SecretBytes.alloc(37);
     data.set(key, 1);
     new DataView(data.buffer).setUint32(33, (index | 0x80000000) >>> 0);
     I = hmac(sha512, chainCode, data);
-    data.fill(0);
     key.fill(0);
     chainCode.fill(0);
     key = SecretBytes.copyOf(I.subarray(0, 32));
@@ -140,7 +135,7 @@ export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Arr
 }
 
 /** The order of secp256k1, big-endian. */
-const SECP256K1_N = Uint8Array.from(Buffer.from('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141', 'hex'));
+const SECP256K1_N = fromHex('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
 const BITCOIN_SEED = new TextEncoder().encode('Bitcoin seed');
 
 /**

@@ -6,9 +6,8 @@
  * source) and this process's CSPRNG through HKDF-SHA256: as long as any one
  * of the three is secret and random, so is the wallet.
  */
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { getRandomValues, hkdfSync } from 'node:crypto';
+import { SecretBytes } from '../secret.js';
 
 export const ENTROPY_INFO = new TextEncoder().encode('enclave-wallet/wallet-entropy/v1');
 
@@ -17,22 +16,28 @@ export interface EntropySources {
   kms(length: number): Promise<Uint8Array>;
   /** The platform's own source (NSM GetRandom). */
   platform(length: number): Uint8Array;
-  /** This process's CSPRNG (default: crypto.getRandomValues). */
+  /** This process's CSPRNG (default: crypto.getRandomValues, into memory of its own). */
   local?(length: number): Uint8Array;
 }
 
-/** `length` bytes of wallet entropy. The inputs are zeroed; the caller zeroes the result. */
-export async function walletEntropy(sources: EntropySources, length: number): Promise<Uint8Array> {
-  const fromKms = await sources.kms(32);
-  const fromPlatform = sources.platform(32);
-  const fromLocal = (sources.local ?? randomBytes)(32);
-  const ikm = new Uint8Array(96);
-  ikm.set(fromKms, 0);
-  ikm.set(fromPlatform, 32);
-  ikm.set(fromLocal, 64);
-  try {
-    return hkdf(sha256, ikm, undefined, ENTROPY_INFO, length);
-  } finally {
-    for (const b of [ikm, fromKms, fromPlatform, fromLocal]) b.fill(0);
-  }
+const localRandom = (length: number): SecretBytes => getRandomValues(SecretBytes.alloc(length));
+
+/**
+ * `length` bytes of wallet entropy: HKDF-SHA256 (no salt, info ENTROPY_INFO) of the three sources' 32 bytes each,
+ * natively (node:crypto), into memory of its own. The inputs are zeroed; the caller disposes the result.
+ */
+export async function walletEntropy(sources: EntropySources, length: number): Promise<SecretBytes> {
+  using ikm = SecretBytes.alloc(96);
+  const take = (bytes: Uint8Array, at: number): void => {
+    try {
+      ikm.set(bytes, at);
+    } finally {
+      bytes.fill(0);
+    }
+  };
+  take(await sources.kms(32), 0);
+  take(sources.platform(32), 32);
+  take((sources.local ?? localRandom)(32), 64);
+  // An empty salt is HKDF's default (HashLen zeros: the same HMAC key). The output is an ArrayBuffer of its own.
+  return new SecretBytes(hkdfSync('sha256', ikm, new Uint8Array(0), ENTROPY_INFO, length));
 }

@@ -2,10 +2,12 @@
  * WebAuthn assertion checks (Level 3 §7.2, those that apply here; docs/passkeys.md): the client data's type,
  * challenge and origin, the RP id hash, the user-present and user-verified flags, and the signature under the
  * credential's key, verified with node:crypto. The counter and the PRF output are checked by the caller (they
- * need the guard and the slot). Pure apart from a small cache of imported public keys.
+ * need the guard and the slot). Pure apart from a bounded cache of imported public keys (passkeyKeys).
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { equalBytes, toHex } from '@enclave-wallet/proto/bytes';
 import { PASSKEY_ALGORITHMS, toBase64Url } from '@enclave-wallet/proto/passkey';
+import { BoundedCache } from '../cache.js';
 
 /** What a failed check names (Error.reason of PASSKEY_INVALID). */
 export type PasskeyReason =
@@ -43,15 +45,19 @@ const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
 const sha256 = (data: Uint8Array): Buffer => createHash('sha256').update(data).digest();
 
-const keys = new Map<string, KeyObject>();
+/**
+ * Public keys already imported, by algorithm and SPKI (public: nothing to zero), so that a passkey used again
+ * is not parsed again: bounded, and each kept ten minutes (the enclave's one cache, cache.ts). Exported for tests.
+ */
+export const passkeyKeys = new BoundedCache<string, KeyObject>({ maxEntries: 1024, ttlMs: 10 * 60_000 });
 
 /**
  * The credential's public key (SPKI DER) as a node:crypto key, if it is one of the algorithm named: ES256 a
  * P-256 EC key, EdDSA an Ed25519 key. @throws {PasskeyRefusal} public-key
  */
 export function importPasskeyKey(algorithm: number, spki: Uint8Array): KeyObject {
-  const id = `${algorithm}:${Buffer.from(spki).toString('hex')}`;
-  const cached = keys.get(id);
+  const id = `${algorithm}:${toHex(spki)}`;
+  const cached = passkeyKeys.get(id);
   if (cached) return cached;
   let key: KeyObject;
   try {
@@ -64,8 +70,7 @@ export function importPasskeyKey(algorithm: number, spki: Uint8Array): KeyObject
       ? key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
       : algorithm === PASSKEY_ALGORITHMS.EdDSA && key.asymmetricKeyType === 'ed25519';
   if (!ok) throw new PasskeyRefusal('public-key', 'a passkey is ES256 (P-256) or EdDSA (Ed25519), and its key must be of that algorithm');
-  if (keys.size >= 1024) keys.delete(keys.keys().next().value!);
-  keys.set(id, key);
+  passkeyKeys.set(id, key);
   return key;
 }
 
@@ -92,7 +97,7 @@ export function checkAssertion(a: Assertion, expect: AssertionExpectation): { si
     throw new PasskeyRefusal('origin', 'the assertion was made in a cross-origin frame');
   const data = a.authenticatorData;
   if (data.length < 37) throw new PasskeyRefusal('rp-id', 'the authenticator data is truncated');
-  if (!sha256(new TextEncoder().encode(expect.rpId)).equals(data.subarray(0, 32)))
+  if (!equalBytes(sha256(new TextEncoder().encode(expect.rpId)), data.subarray(0, 32)))
     throw new PasskeyRefusal('rp-id', 'the assertion was made for another relying party');
   const flags = data[32]!;
   if (!(flags & FLAG_UP)) throw new PasskeyRefusal('user-present', 'the user was not present');

@@ -8,6 +8,7 @@
 import { existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { SecretBytes } from '../secret.js';
 import { decodeNsm, encodeNsm, variant, type NsmInput, type NsmMap, type NsmValue } from './nsm-messages.js';
 import { checkAttestationRequest, PlatformError, type AttestationRequest, type Platform } from './types.js';
 
@@ -91,7 +92,7 @@ export class NitroNsm implements Platform {
   }
 
   random(length: number): Uint8Array {
-    const out = new Uint8Array(length);
+    const out = SecretBytes.alloc(length);
     for (let filled = 0; filled < length;) {
       const chunk = NitroNsm.bytes(this.call('GetRandom', 'GetRandom'), 'random');
       if (chunk.length === 0) {

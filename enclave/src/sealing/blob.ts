@@ -32,6 +32,7 @@
  * can be changed without the blob failing to open.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { toHex } from '@enclave-wallet/proto/bytes';
 import { SecretBytes } from '../secret.js';
 import { decodeSlotParams, encodeSlotParams, SLOT_PIN, SLOT_RECOVERY_CODE, type Slot, type SlotKind } from './slots.js';
 import { Reader, Writer } from './codec.js';
@@ -43,8 +44,6 @@ export const MAX_SLOTS = 16;
 
 export const BLOB_MAGIC = 'EWSB';
 export const BLOB_VERSION = 4;
-/** The third layout (entropy and seed under Argon2id(PIN) and the data key, no slots); still read. */
-export const BLOB_VERSION_3 = 3;
 /** The first layout (no generation); still read. */
 export const BLOB_VERSION_1 = 1;
 /** Bytes of the BIP-39 seed sealed after the entropy from version 3 on. */
@@ -59,12 +58,12 @@ export interface WalletSecret {
   seed: Uint8Array | undefined;
 }
 
-/** The plaintext a blob of `version` seals. */
-export function encodeWalletSecret(version: number, secret: WalletSecret): Uint8Array {
+/** The plaintext a blob of `version` seals, in memory of its own (the caller disposes it). */
+export function encodeWalletSecret(version: number, secret: WalletSecret): SecretBytes {
   if (!ENTROPY_LENGTHS.has(secret.entropy.length)) throw new RangeError('entropy must be 16 to 32 bytes, in steps of 4');
-  if (version < 3) return Uint8Array.from(secret.entropy);
+  if (version < 3) return SecretBytes.copyOf(secret.entropy);
   if (secret.seed?.length !== SEED_BYTES) throw new RangeError('a version-3 or -4 blob seals the 64-byte seed');
-  const out = new Uint8Array(secret.entropy.length + SEED_BYTES);
+  const out = SecretBytes.alloc(secret.entropy.length + SEED_BYTES);
   out.set(secret.entropy);
   out.set(secret.seed, secret.entropy.length);
   return out;
@@ -222,7 +221,7 @@ function readSlots(r: Reader): Slot[] {
   }
   if (slots.filter((s) => s.kind === SLOT_PIN).length !== 1) throw bad('a blob has exactly one PIN slot');
   if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');
-  const credentials = slots.flatMap((s) => (s.passkey ? [Buffer.from(s.passkey.credentialId).toString('hex')] : []));
+  const credentials = slots.flatMap((s) => (s.passkey ? [toHex(s.passkey.credentialId)] : []));
   if (credentials.length > MAX_PASSKEYS || new Set(credentials).size !== credentials.length)
     throw bad(`a blob has at most ${MAX_PASSKEYS} passkey slots, each of its own credential`);
   return slots;

@@ -248,13 +248,11 @@ export function sealSlots(
     aeadId: AEAD_XCHACHA20_POLY1305,
     nonce,
   };
-  const plaintext = encodeWalletSecret(BLOB_VERSION, p.secret);
   let ciphertext: Uint8Array;
-  try {
+  {
+    using plaintext = encodeWalletSecret(BLOB_VERSION, p.secret);
     // Secret + tag (16).
     ciphertext = xchacha20poly1305(p.walletKey, nonce, associatedData(header, plaintext.length + 16)).encrypt(plaintext);
-  } finally {
-    plaintext.fill(0);
   }
   const state: AttemptState = { failedAttempts: 0, lockedUntilMs: 0 };
   const sealedPart = encodeSealedPart({ ...header, ciphertext });

@@ -10,6 +10,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { fromHex } from '@enclave-wallet/proto/bytes';
 
 type Field = { name: string; type: string };
 type Types = Record<string, Field[]>;
@@ -57,7 +58,7 @@ function toBigInt(value: unknown, type: string): bigint {
 
 function hexBytes(value: unknown, type: string): Uint8Array {
   if (typeof value !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(value)) throw invalid(`${type} value must be 0x-hex bytes`);
-  return Uint8Array.from(Buffer.from(value.slice(2), 'hex'));
+  return fromHex(value, { prefix: true });
 }
 
 /** Struct types a type refers to, itself first, the rest sorted (EIP-712 encodeType). */

@@ -4,9 +4,11 @@
  * finds its own key among the required signers and fills that signature slot;
  * the envelope is bound to SHA-256 of the message bytes.
  */
+import { createPublicKey, verify } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { equalBytes } from '@enclave-wallet/proto/bytes';
 
 const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TRANSACTION_INVALID', `the Solana transaction is not signable: ${why}`);
 /** The largest Solana transaction (one packet). */
@@ -149,9 +151,10 @@ export function solanaDigest(message: Uint8Array): Uint8Array {
 export function signSolanaTransaction(wire: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; signedTransaction: Uint8Array } {
   const parsed = parseSolanaTransaction(wire);
   const publicKey = ed25519.getPublicKey(privateKey);
-  const slot = parsed.requiredSigners.findIndex((k) => k.every((x, i) => x === publicKey[i]));
+  const slot = parsed.requiredSigners.findIndex((k) => equalBytes(k, publicKey));
   if (slot < 0) throw invalid('this account is not a required signer of the transaction');
   const signature = ed25519.sign(parsed.message, privateKey);
+  selfCheckEd25519(signature, parsed.message, publicKey);
   const signed = Uint8Array.from(wire);
   const prefix = parsed.messageOffset - 64 * parsed.signatureCount;
   signed.set(signature, prefix + 64 * slot);
@@ -173,5 +176,26 @@ export function checkSolanaMessage(message: Uint8Array): void {
 /** Signs raw bytes that are not a transaction message (checkSolanaMessage). */
 export function signSolanaMessage(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
   checkSolanaMessage(message);
-  return ed25519.sign(message, privateKey);
+  const signature = ed25519.sign(message, privateKey);
+  selfCheckEd25519(signature, message, ed25519.getPublicKey(privateKey));
+  return signature;
+}
+
+/**
+ * Verifies an ed25519 signature made here with a second implementation (OpenSSL, node:crypto) before it leaves,
+ * as EVM signatures are (secp256k1.ts): a signature computed wrong (a fault, a bug) is never handed out, and a
+ * faulty ed25519 signature can give the private key away.
+ *
+ * @throws {EnclaveWalletError} INTERNAL_ERROR when it does not verify under `publicKey` (32 raw bytes)
+ */
+export function selfCheckEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): void {
+  let valid: boolean;
+  try {
+    // A raw public key goes in as a JWK (OpenSSL takes it as raw bytes).
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+    valid = signature.length === 64 && verify(null, message, key, signature);
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
 }

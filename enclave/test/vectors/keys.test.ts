@@ -13,7 +13,6 @@ import {
   derivePublicAccount,
   initialAccounts,
   isValidMnemonic,
-  mnemonicFromEntropy,
   normaliseMnemonic,
   pathOf,
   seedFromMnemonic,
@@ -22,6 +21,7 @@ import {
   PublicDerivationCache,
   secp256k1PublicKey,
 } from '../../src/keys/derive.js';
+import { mnemonicFromEntropy } from '../support/keys.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** BIP-39 seed in JavaScript (@scure/bip39): the reference the enclave's native seedFromMnemonic is checked against. */
