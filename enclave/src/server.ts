@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import { createPlatform } from './platform/index.js';
 import type { Platform } from './platform/types.js';
 import { EnclaveService } from './service.js';
+import { pause } from './pause.js';
 
 export { ENCLAVE_VERSION } from './service.js';
 
@@ -85,7 +86,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       await server.stopListening();
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline && server.connections > 0 && !(inFlight === 0 && Date.now() - lastBusy >= quietMs)) {
-        await new Promise((r) => setTimeout(r, 25));
+        await pause(25);
       }
       await server.close();
     },

@@ -22,6 +22,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createHash, createHmac, type BinaryLike } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentials } from '../kms/client.js';
+import { pause } from '../pause.js';
 
 /** A DynamoDB attribute value, as the guard uses them (strings, numbers, binary, maps of those). */
 export type AttributeValue = { S: string } | { N: string } | { B: Uint8Array } | { M: Item };
@@ -140,7 +141,7 @@ export class DynamoDb {
       } catch (err) {
         const retryable = !(err instanceof DynamoDbError) || err.status >= 500 || RETRYABLE.has(err.name);
         if (attempt >= 2 || !retryable) throw err;
-        await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+        await pause(20, 80);
       }
     }
   }

@@ -17,6 +17,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { WalletId } from '@enclave-wallet/proto/ids';
 import { GUESS_TTL_MS, tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
 import { counterRefuses, GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { pause } from '../pause.js';
 import { phases } from '../phases.js';
 import { carriedOf, UnwrittenClears } from './unwritten-clears.js';
 
@@ -61,7 +62,6 @@ export interface GuessOptions {
   clearDelayMs?: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** The answers of each budget: a PIN's, a recovery code's. */
 const ANSWERS = {
   pin: { locked: 'PIN_LOCKED', lockedText: 'too many wrong PINs; the wallet is locked', wrong: 'PIN_INVALID', wrongText: 'wrong PIN' },
@@ -249,7 +249,7 @@ export class GuessCounter {
       const list = this.waiting.get(walletId) ?? [];
       list.push(resolve);
       this.waiting.set(walletId, list);
-      sleep(ms).then(resolve, resolve);
+      pause(ms).then(resolve, resolve);
     });
   }
 

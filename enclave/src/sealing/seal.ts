@@ -37,6 +37,7 @@ import { adoptLegacyBlob, stateMacValid } from './adopt.js';
 import { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js';
 import { checkBinding, checkRecord, requireFactor } from './checks.js';
 import { guessSecret, settledValue, type UnsealDeps } from './unseal.js';
+import { pause } from '../pause.js';
 
 export { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js';
 
@@ -188,7 +189,7 @@ export class Sealer {
       throw new EnclaveWalletError('BLOB_MISMATCH', 'the sealed blob names another KMS key than the one this enclave uses');
     for (let attempt = 0; ; attempt++) {
       if (attempt > GUARD_RETRIES) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed while the PIN was checked; retry');
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      if (attempt > 0) await pause(0, 5 * attempt);
       const cached = this.records.get(walletId);
       const record =
         cached ??
