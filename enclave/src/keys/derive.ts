@@ -12,9 +12,8 @@
  * mnemonic. Callers zero the returned private keys when done.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
@@ -114,7 +113,8 @@ const SLIP10_ED25519_KEY = new TextEncoder().encode('ed25519 seed');
  * `path` lists raw indexes; each is hardened here.
  */
 export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Array; chainCode: Uint8Array } {
-  let I = hmac(sha512, SLIP10_ED25519_KEY, seed);
+  // node:crypto's HMAC, as BIP-32's below: its output is a buffer of its own, outside the JavaScript heap.
+  let I = createHmac('sha512', SLIP10_ED25519_KEY).update(seed).digest();
   let key = SecretBytes.copyOf(I.subarray(0, 32));
   let chainCode = SecretBytes.copyOf(I.subarray(32));
   I.fill(0);
@@ -124,7 +124,7 @@ export function slip10Ed25519(seed: Uint8Array, path: number[]): { key: Uint8Arr
     using data = SecretBytes.alloc(37);
     data.set(key, 1);
     new DataView(data.buffer).setUint32(33, (index | 0x80000000) >>> 0);
-    I = hmac(sha512, chainCode, data);
+    I = createHmac('sha512', chainCode).update(data).digest();
     key.fill(0);
     chainCode.fill(0);
     key = SecretBytes.copyOf(I.subarray(0, 32));
