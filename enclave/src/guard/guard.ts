@@ -51,6 +51,7 @@ export {
   type CarriedClears,
   guessesOf,
   withGuesses,
+  withoutGuesses,
   type CounterRaise,
   type Factor,
   type GuardRecord,

@@ -45,6 +45,13 @@ export const withGuesses = (record: GuardRecord, factor: Factor, guesses: Readon
   ...(factor === 'pin' ? { guesses } : factor === 'recovery-code' ? { codeGuesses: guesses } : { passkeyGuesses: guesses }),
 });
 
+/** `record` without the guesses `tokens` of `factor` (a right guess's own and the failures it saw). */
+export const withoutGuesses = (record: GuardRecord, factor: Factor, tokens: readonly string[]): GuardRecord => {
+  const guesses = new Map(guessesOf(record, factor));
+  for (const t of tokens) guesses.delete(t);
+  return withGuesses(record, factor, guesses);
+};
+
 /**
  * A passkey's signature counter raised by the same write that counts its guess (docs/guard.md): the write is
  * also conditional on the stored counter being lower.

@@ -16,7 +16,17 @@ import { performance } from 'node:perf_hooks';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { WalletId } from '@enclave-wallet/proto/ids';
 import { GUESS_TTL_MS, tally, wrongPinAnswer, type Guess, type Tally } from '../guard/budget.js';
-import { counterRefuses, GuardConflict, guessesOf, withGuesses, type CounterRaise, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import {
+  counterRefuses,
+  GuardConflict,
+  guessesOf,
+  withGuesses,
+  withoutGuesses,
+  type CounterRaise,
+  type Factor,
+  type GuardRecord,
+  type WalletGuard,
+} from '../guard/guard.js';
 import { pause } from '../pause.js';
 import { phases } from '../phases.js';
 import { carriedOf, UnwrittenClears } from './unwritten-clears.js';
@@ -208,18 +218,14 @@ export class GuessCounter {
     if (this.clearDelayMs > 0) {
       // Carried by the next guess counted on this wallet here, or written when due: the state this enclave
       // counts from has it cleared now (every write is conditional, and the next one carries it).
-      const guesses = new Map(guessesOf(c.base, c.factor));
-      for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
-      this.o.remember(withGuesses(c.base, c.factor, guesses));
+      this.o.remember(withoutGuesses(c.base, c.factor, [c.token, ...c.tally.failures]));
       const written = this.unwritten.add(walletId, { token: c.token, failures: c.tally.failures, factor: c.factor, at: this.o.now() });
       this.wake(walletId);
       return written;
     }
     try {
       await this.o.guard.clear(walletId, c.token, c.tally.failures, c.factor, this.o.now());
-      const guesses = new Map(guessesOf(c.base, c.factor));
-      for (const t of [c.token, ...c.tally.failures]) guesses.delete(t);
-      this.o.remember(withGuesses(c.base, c.factor, guesses));
+      this.o.remember(withoutGuesses(c.base, c.factor, [c.token, ...c.tally.failures]));
     } catch (err) {
       this.o.forget(walletId);
       if (!(err instanceof GuardConflict)) throw err;

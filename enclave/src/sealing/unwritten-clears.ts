@@ -5,7 +5,7 @@
  * clear does, so holding one back only ever leaves the budget smaller.
  */
 import type { WalletId } from '@enclave-wallet/proto/ids';
-import { GuardConflict, guessesOf, withGuesses, type CarriedClears, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuardConflict, guessesOf, withoutGuesses, type CarriedClears, type Factor, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 
 /** A right guess to clear: its token, the failures it saw when it was counted, its factor, when it was answered. */
 export interface RightGuess {
@@ -93,11 +93,7 @@ export class UnwrittenClears {
   /** A record read from the guard as this enclave counts from it: its unwritten clears applied. */
   applied(read: GuardRecord): GuardRecord {
     let record = read;
-    for (const c of this.byWallet.get(read.walletId) ?? []) {
-      const guesses = new Map(guessesOf(record, c.factor));
-      for (const t of [c.token, ...c.failures]) guesses.delete(t);
-      record = withGuesses(record, c.factor, guesses);
-    }
+    for (const c of this.byWallet.get(read.walletId) ?? []) record = withoutGuesses(record, c.factor, [c.token, ...c.failures]);
     return record;
   }
 
