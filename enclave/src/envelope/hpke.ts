@@ -50,15 +50,26 @@ const labeledExtract = (suite: Buffer, salt: Uint8Array, label: string, ikm: Uin
 const labeledExpand = (suite: Buffer, prk: Uint8Array, label: string, info: Uint8Array, length: number): Buffer =>
   hmac(prk, u16(length), V1, suite, Buffer.from(label), info, Uint8Array.of(1)).subarray(0, length);
 
+/**
+ * mode ‖ psk_id_hash ‖ info_hash (RFC 9180 §5.1): public, and the same for every envelope of one `info`, so
+ * computed once per info (the enclave uses a handful of fixed ones; the map is bounded anyway).
+ */
+const contexts = new Map<string, Buffer>();
+function keyScheduleContext(info: Uint8Array): Buffer {
+  const id = Buffer.from(info).toString('hex');
+  let context = contexts.get(id);
+  if (!context) {
+    context = Buffer.concat([Uint8Array.of(0), labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY), labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info)]);
+    if (contexts.size < 16) contexts.set(id, context);
+  }
+  return context;
+}
+
 /** The DHKEM shared secret and the key schedule (mode base, no PSK): the AEAD key and nonce. */
 function contextOf(dh: Buffer, enc: Uint8Array, pkR: Uint8Array, info: Uint8Array): { key: Buffer; nonce: Buffer } {
   const eaePrk = labeledExtract(KEM_SUITE, EMPTY, 'eae_prk', dh);
   const shared = labeledExpand(KEM_SUITE, eaePrk, 'shared_secret', Buffer.concat([enc, pkR]), 32);
-  const context = Buffer.concat([
-    Uint8Array.of(0),
-    labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY),
-    labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info),
-  ]);
+  const context = keyScheduleContext(info);
   const secret = labeledExtract(HPKE_SUITE, shared, 'secret', EMPTY);
   const out = { key: labeledExpand(HPKE_SUITE, secret, 'key', context, 32), nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12) };
   for (const b of [dh, eaePrk, shared, secret]) b.fill(0);

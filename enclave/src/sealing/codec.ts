@@ -10,9 +10,18 @@ function fits(n: number, max: number, what: string): number {
 }
 
 export class Writer {
-  private readonly parts: number[] = [];
+  private buf = new Uint8Array(256);
+  private used = 0;
+  private room(n: number): void {
+    if (this.used + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.used + n));
+    next.set(this.buf.subarray(0, this.used));
+    this.buf.fill(0); // a blob's plaintext is written here too
+    this.buf = next;
+  }
   private byte(n: number): this {
-    this.parts.push(n & 0xff);
+    this.room(1);
+    this.buf[this.used++] = n & 0xff;
     return this;
   }
   u8(n: number): this {
@@ -34,7 +43,9 @@ export class Writer {
     return this.u32(Math.floor(n / 0x100000000)).u32(n >>> 0);
   }
   raw(b: Uint8Array): this {
-    for (const x of b) this.parts.push(x);
+    this.room(b.length);
+    this.buf.set(b, this.used);
+    this.used += b.length;
     return this;
   }
   bytes8(b: Uint8Array): this {
@@ -48,10 +59,13 @@ export class Writer {
     return this.bytes16(new TextEncoder().encode(s));
   }
   get length(): number {
-    return this.parts.length;
+    return this.used;
   }
+  /** The bytes written, in an array of their own; the writer's buffer is zeroed (it may have held a plaintext). */
   done(): Uint8Array {
-    return Uint8Array.from(this.parts);
+    const out = this.buf.slice(0, this.used);
+    this.buf.fill(0);
+    return out;
   }
 }
 

@@ -2,10 +2,7 @@
  * Sharing one guess between concurrent requests that carry the same PIN (docs/guard.md): requests for the same
  * wallet with the same PIN that arrive while a guess with that PIN is in flight in this enclave join it.
  */
-import { randomBytes } from 'node:crypto';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { toHex } from '@enclave-wallet/proto/bytes';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import type { Factor } from '../guard/guard.js';
 
@@ -57,15 +54,8 @@ export class SharedGuesses<T> {
   }
 
   private idOf(p: GuessParts): string {
-    const enc = new TextEncoder();
-    const label = enc.encode(`${p.factor ?? 'pin'}|${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`);
-    const data = new Uint8Array(label.length + p.pin.length);
-    data.set(label);
-    data.set(p.pin, label.length);
-    try {
-      return toHex(hmac(sha256, this.key, data));
-    } finally {
-      data.fill(0);
-    }
+    // node:crypto's HMAC takes the PIN as it is: no joined copy of it to zero.
+    const label = `${p.factor ?? 'pin'}|${p.walletId.length}:${p.walletId}|${p.userId.length}:${p.userId}|${p.version}|`;
+    return createHmac('sha256', this.key).update(label, 'utf8').update(p.pin).digest('hex');
   }
 }

@@ -35,31 +35,37 @@ export function signSecp256k1(digest: Uint8Array, privateKey: Uint8Array): Uint8
  * Throws INTERNAL_ERROR unless `signature` (r‖s‖27+v) is the RFC 6979 signature of `privateKey` over `digest`:
  * r the x of k·G (mod n), s = k⁻¹(z + r·d) made low, v the parity of k·G's y (flipped with s) plus 2 when x ≥ n.
  * A valid signature is not enough: one with another nonce, or with the high s, is refused too.
+ *
+ * s is checked without an inverse: s·k ≡ z + r·d (mod n) for the low s as computed, s·k ≡ −(z + r·d) when it
+ * was negated to be low (then the recovery bit flips). Both sides are the same check as s = ±k⁻¹(z + r·d), k
+ * being invertible (1 ≤ k < n, n prime).
  */
 export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey: Uint8Array): void {
   const fail = (): never => {
     throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
   };
   if (signature.length !== 65 || digest.length !== 32 || privateKey.length !== 32) fail();
-  const r = bytesToNumberBE(signature.subarray(0, 32));
-  const s = bytesToNumberBE(signature.subarray(32, 64));
+  const r = bigIntOf(signature.subarray(0, 32));
+  const s = bigIntOf(signature.subarray(32, 64));
   const recovery = signature[64]! - 27;
-  const d = bytesToNumberBE(privateKey);
+  const d = bigIntOf(privateKey);
   if (d <= 0n || d >= N) fail();
-  const z = Fn.create(bytesToNumberBE(digest));
+  const z = bigIntOf(digest) % N;
   using nonce = rfc6979Nonce(privateKey, numberToBytesBE(z, 32));
   const point = secp256k1PublicKey(nonce, false); // 04 ‖ x ‖ y
-  const k = bytesToNumberBE(nonce);
-  const x = bytesToNumberBE(point.subarray(1, 33));
-  const expectedR = Fn.create(x);
-  let expectedS = Fn.mul(Fn.inv(k), Fn.add(z, Fn.mul(expectedR, d)));
-  let expectedRecovery = (x >= N ? 2 : 0) | (point[64]! & 1);
-  if (expectedS > HALF_N) {
-    expectedS = N - expectedS;
-    expectedRecovery ^= 1;
-  }
-  if (expectedR === 0n || expectedS === 0n || r !== expectedR || s !== expectedS || recovery !== expectedRecovery) fail();
+  const k = bigIntOf(nonce);
+  const x = bigIntOf(point.subarray(1, 33));
+  const expectedR = x % N;
+  const e = (z + expectedR * d) % N; // k·s for the s before it is made low
+  const ks = (k * s) % N;
+  const negated = ks !== e;
+  if (negated && ks !== (N - e) % N) fail();
+  const expectedRecovery = ((x >= N ? 2 : 0) | (point[64]! & 1)) ^ (negated ? 1 : 0);
+  if (expectedR === 0n || e === 0n || s === 0n || s > HALF_N || r !== expectedR || recovery !== expectedRecovery) fail();
 }
+
+/** A big-endian unsigned integer of at most 32 bytes (natively to hex, then BigInt). */
+const bigIntOf = (bytes: Uint8Array): bigint => BigInt('0x' + (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') || '0'));
 
 /**
  * RFC 6979 §3.2's k for secp256k1 with HMAC-SHA-256 and no extra data: `x` the private key (32 bytes), `h1` the
