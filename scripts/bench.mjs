@@ -130,7 +130,10 @@ async function startStack(pairs) {
     const profile = process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
     // The enclave (and only it) on the enclave's cores: `taskset` sets the affinity and execs node, so the pid is
     // node's and every thread node starts inherits the affinity.
-    const [command, args] = script.startsWith('enclave/') ? onEnclaveCores([...profile, script]) : [process.execPath, [...profile, script]];
+    // `--enclave-node-options "…"`: V8 or Node flags on the enclave's command line (not NODE_OPTIONS, which refuses
+    // some V8 flags, --single-threaded-gc among them), to measure them.
+    const enclaveFlags = ENCLAVE_NODE_OPTIONS.split(/\s+/).filter(Boolean);
+    const [command, args] = script.startsWith('enclave/') ? onEnclaveCores([...profile, ...enclaveFlags, script]) : [process.execPath, [...profile, script]];
     const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
     child.role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
     children.push(child);
@@ -147,8 +150,6 @@ async function startStack(pairs) {
       child: run('enclave/dist/main.cjs', {
         ENCLAVE_LISTEN: `tcp://127.0.0.1:${port}`,
         ...ENCLAVE_PROCESS_ENV,
-        // `--enclave-node-options "…"`: V8 or Node flags added to the enclave's, to measure them.
-        NODE_OPTIONS: [ENCLAVE_PROCESS_ENV.NODE_OPTIONS, ENCLAVE_NODE_OPTIONS].filter(Boolean).join(' '),
       }),
     });
     await waitFor(`http://127.0.0.1:${port}`);
