@@ -19,6 +19,7 @@
  * intermediate keys are zeroed as soon as they are used. (The string the
  * caller passed in is the caller's, and cannot be zeroed.)
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac } from 'node:crypto';
 import { SecretBytes } from '../secret.js';
 
@@ -31,7 +32,12 @@ export interface SigV4Credentials {
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const CONTENT_TYPE = 'application/x-amz-json-1.0';
 
-const sha256Hex = (data: string): string => createHash('sha256').update(data, 'utf8').digest('hex');
+/** Hex SHA-256 of a string's UTF-8: node:crypto's one-shot `hash` where Node has it (20.12 and later), else a Hash. */
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const sha256Hex =
+  typeof oneShot === 'function'
+    ? (data: string): string => oneShot('sha256', data, 'hex')
+    : (data: string): string => createHash('sha256').update(data, 'utf8').digest('hex');
 
 /** A header value as SigV4 canonicalises it (line breaks to spaces, runs of spaces and tabs to one, no leading or trailing space). */
 export const canonicalValue = (value: string): string =>
@@ -72,6 +78,8 @@ export class SigV4 {
   private kSecret: SecretBytes;
   private keyDate = '';
   private kSigning: SecretBytes | undefined;
+  private second = -1;
+  private secondText = '';
 
   constructor(credentials: SigV4Credentials, region: string, service: string) {
     this.accessKeyId = credentials.accessKeyId;
@@ -119,9 +127,19 @@ export class SigV4 {
     return ALGORITHM + ' Credential=' + this.accessKeyId + '/' + scope + ', SignedHeaders=' + signedHeaders + ', Signature=' + signature;
   }
 
-  /** Signs `POST /` to `host` with a JSON `body` for `target` (`DynamoDB_20120810.UpdateItem`), at `at`. */
-  signJsonPost(host: string, target: string, body: string, at: Date = new Date()): SignedHeaders {
-    const longDate = amzDate(at);
+  /** The current second as `x-amz-date`, formatted once a second. */
+  private now(): string {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.second) {
+      this.secondText = amzDate(new Date(second * 1000));
+      this.second = second;
+    }
+    return this.secondText;
+  }
+
+  /** Signs `POST /` to `host` with a JSON `body` for `target` (`DynamoDB_20120810.UpdateItem`), at `at` (by default now). */
+  signJsonPost(host: string, target: string, body: string, at?: Date): SignedHeaders {
+    const longDate = at ? amzDate(at) : this.now();
     const payloadHash = sha256Hex(body);
     // Sorted by name: content-type, host, x-amz-content-sha256, x-amz-date, x-amz-security-token, x-amz-target.
     const token = this.canonicalToken === undefined ? '' : 'x-amz-security-token:' + this.canonicalToken + '\n';
