@@ -4,7 +4,7 @@
  * `x-amz-content-sha256`, `x-amz-date`, `x-amz-security-token` (with a
  * session token) and `x-amz-target`, all signed. These are the headers and
  * the signature AWS's own signer (`@smithy/signature-v4`, with its default
- * `applyChecksum`) makes for the same request; `enclave/test/sigv4.test.ts`
+ * `applyChecksum`) makes for the same request; `enclave/test/guard-sigv4.test.ts`
  * checks that on random requests, and checks the general algorithm below on
  * AWS's published SigV4 test suite.
  *
