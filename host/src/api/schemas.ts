@@ -135,11 +135,22 @@ export const sendBody = z.union([
 ]);
 export type SendBody = z.infer<typeof sendBody>;
 
+/** bodyFields by schema: a schema does not change, and listing its fields parses `undefined` with each of them. */
+const bodyFieldsOf = new WeakMap<z.ZodType, string>();
+
 /**
  * The top-level fields a body schema takes, for error messages: `a, b?` (`?`: optional, or absent from some
  * of a union's shapes).
  */
 export function bodyFields(schema: z.ZodType): string {
+  let fields = bodyFieldsOf.get(schema);
+  if (fields === undefined) {
+    fields = listBodyFields(schema);
+    bodyFieldsOf.set(schema, fields);
+  }
+  return fields;
+}
+function listBodyFields(schema: z.ZodType): string {
   const shapes = schema instanceof z.ZodUnion ? (schema.options as z.ZodType[]) : [schema];
   const objects = shapes.filter((s): s is z.ZodObject => s instanceof z.ZodObject);
   const names = [...new Set(objects.flatMap((o) => Object.keys(o.shape)))];
@@ -161,15 +172,18 @@ export interface BodyRequest {
  * @throws {EnclaveWalletError} VALIDATION_FAILED; or the schema's ZodError
  */
 export function parseBody<T>(schema: z.ZodType<T>, req: BodyRequest): T {
-  const expected = `expected a JSON object with ${bodyFields(schema)}`;
+  // Only when refusing: a body that gets past these checks needs no message.
+  const expected = (): string => `expected a JSON object with ${bodyFields(schema)}`;
   const length = req.headers['content-length'];
   const hasBytes = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  // The parser (express.json) reads application/json only.
-  if (hasBytes && type !== 'application/json')
-    throw new EnclaveWalletError('VALIDATION_FAILED', `send content-type: application/json (${type ? `not ${type}` : 'none was sent'}); ${expected}`);
+  if (hasBytes) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    // The parser (express.json) reads application/json only.
+    if (type !== 'application/json')
+      throw new EnclaveWalletError('VALIDATION_FAILED', `send content-type: application/json (${type ? `not ${type}` : 'none was sent'}); ${expected()}`);
+  }
   const body = req.body;
-  if (!hasBytes || body === undefined) throw new EnclaveWalletError('VALIDATION_FAILED', `the body is empty: ${expected} (content-type: application/json)`);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnclaveWalletError('VALIDATION_FAILED', `body: ${expected}`);
+  if (!hasBytes || body === undefined) throw new EnclaveWalletError('VALIDATION_FAILED', `the body is empty: ${expected()} (content-type: application/json)`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnclaveWalletError('VALIDATION_FAILED', `body: ${expected()}`);
   return schema.parse(body);
 }
