@@ -185,5 +185,47 @@ export function parseBody<T>(schema: z.ZodType<T>, req: BodyRequest): T {
   const body = req.body;
   if (!hasBytes || body === undefined) throw new EnclaveWalletError('VALIDATION_FAILED', `the body is empty: ${expected()} (content-type: application/json)`);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnclaveWalletError('VALIDATION_FAILED', `body: ${expected()}`);
-  return schema.parse(body);
+  return (parserOf(schema) as (body: object) => T)(body);
+}
+
+/** How parseBody parses a body with a schema: `schema.parse`, or for a union of objects, unionParser's. */
+const parsers = new WeakMap<z.ZodType, (body: object) => unknown>();
+function parserOf(schema: z.ZodType): (body: object) => unknown {
+  let parser = parsers.get(schema);
+  if (parser === undefined) {
+    parser = unionParser(schema) ?? ((body: object) => schema.parse(body));
+    parsers.set(schema, parser);
+  }
+  return parser;
+}
+
+/**
+ * For a plain union (z.union, no checks of its own) of objects: parses a body as `union.parse` does (the
+ * value of its first option that accepts it; when none does, the union's own error, thrown by
+ * `union.parse`), without running the options that cannot accept it. An option cannot when the body's value
+ * of one of its required literal or enum fields (`network`, `kind`) is not one of that field's values; the
+ * others are tried in order. A signature request for an EVM message no longer runs the EVM transaction's
+ * checks (its PIN envelope's among them) first, only to discard them. Undefined for any other schema.
+ */
+export function unionParser(schema: z.ZodType): ((body: object) => unknown) | undefined {
+  const def = schema._zod.def as z.core.$ZodUnionDef & { checks?: unknown[]; discriminator?: unknown };
+  if (!(schema instanceof z.ZodUnion) || def.type !== 'union' || def.inclusive === false || def.discriminator !== undefined || def.checks?.length)
+    return undefined;
+  const options = def.options as readonly z.ZodType[];
+  if (!options.every((o) => o instanceof z.ZodObject)) return undefined;
+  const fixed = options.map((o) =>
+    Object.entries((o as z.ZodObject).shape as Record<string, z.ZodType>).flatMap(([key, field]) => {
+      const type = field._zod.def.type;
+      const values = field._zod.values;
+      return (type === 'literal' || type === 'enum') && values ? [{ key, values }] : [];
+    }),
+  );
+  return (body) => {
+    for (let i = 0; i < options.length; i++) {
+      if (!fixed[i]!.every(({ key, values }) => values.has((body as Record<string, unknown>)[key] as never))) continue;
+      const result = options[i]!.safeParse(body);
+      if (result.success) return result.data;
+    }
+    return schema.parse(body);
+  };
 }
