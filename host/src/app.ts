@@ -13,7 +13,6 @@ import type { Logger } from 'pino';
 import type { OperationName, RequestOf, ResponseOf } from '@enclave-wallet/proto';
 import { sendError, sendFailure } from './api/http-errors.js';
 import { mountDemo, type DemoOptions } from './routes/demo.js';
-import { withRequest } from './request-context.js';
 import { mountAttestation } from './routes/attestation.js';
 import { mountAuth } from './routes/auth.js';
 import { routeContext } from './routes/context.js';
@@ -32,7 +31,8 @@ import type { Store } from './storage/index.js';
 
 /** What the app needs from the enclave link (EnclaveClient or EnclavePool). */
 export interface EnclaveApi {
-  call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number }): Promise<ResponseOf<K>>;
+  /** `traceId`: the HTTP request's id (x-request-id), which the enclave's log line of the call carries too. */
+  call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number; traceId?: string }): Promise<ResponseOf<K>>;
 }
 
 export interface AppDependencies {
@@ -110,7 +110,7 @@ export function createApp(deps: AppDependencies): express.Express {
       sendFailure(res, err);
       return;
     }
-    withRequest(requestId, next);
+    next();
   });
   // No body parser here: a route reads its body itself, after authentication and with its own limit (api/body.ts).
 
