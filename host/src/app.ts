@@ -6,14 +6,13 @@
  * goes through (request id, logs, metrics, limits, body parsing, errors);
  * the routes are in routes/, one file per resource.
  */
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { OperationName, RequestOf, ResponseOf } from '@enclave-wallet/proto';
 import { sendError, sendFailure } from './api/http-errors.js';
 import { mountDemo, type DemoOptions } from './routes/demo.js';
-import { withRequest } from './request-context.js';
 import { mountAttestation } from './routes/attestation.js';
 import { mountAuth } from './routes/auth.js';
 import { routeContext } from './routes/context.js';
@@ -32,7 +31,8 @@ import type { Store } from './storage/index.js';
 
 /** What the app needs from the enclave link (EnclaveClient or EnclavePool). */
 export interface EnclaveApi {
-  call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number }): Promise<ResponseOf<K>>;
+  /** `traceId`: the HTTP request's id (x-request-id), which the enclave's log line of the call carries too. */
+  call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number; traceId?: string }): Promise<ResponseOf<K>>;
 }
 
 export interface AppDependencies {
@@ -74,6 +74,7 @@ export function createApp(deps: AppDependencies): express.Express {
   const clientOf = (req: Request): string => clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustProxyHops ?? 0);
 
   app.disable('x-powered-by');
+  app.set('etag', weakETag);
   app.set('trust proxy', false);
   app.use(helmet());
   if (deps.frameOrigin) app.use(cors(deps.frameOrigin));
@@ -109,7 +110,7 @@ export function createApp(deps: AppDependencies): express.Express {
       sendFailure(res, err);
       return;
     }
-    withRequest(requestId, next);
+    next();
   });
   // No body parser here: a route reads its body itself, after authentication and with its own limit (api/body.ts).
 
@@ -127,6 +128,16 @@ export function createApp(deps: AppDependencies): express.Express {
   // Middleware errors.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendFailure(res, err));
   return app;
+}
+
+/**
+ * Express's default ETag (`etag: 'weak'`, the etag package's): `W/"<byte length, hex>-<SHA-1 of the body, base64, first 27
+ * characters>"`, the same value, with one crypto.hash call instead of a Hash object per answer.
+ */
+export function weakETag(body: Buffer | string, encoding?: BufferEncoding): string {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, encoding);
+  if (bytes.length === 0) return 'W/"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
+  return `W/"${bytes.length.toString(16)}-${hash('sha1', bytes, 'base64').substring(0, 27)}"`;
 }
 
 /**

@@ -3,7 +3,6 @@
  * re-opened with back-off after it drops. While the enclave is away every
  * call fails fast with ENCLAVE_UNAVAILABLE.
  */
-import { currentRequestId } from './request-context.js';
 import { EnclaveWalletError, RpcClient, type OperationName, type RequestOf, type ResponseOf } from '@enclave-wallet/proto';
 
 export interface EnclaveClientOptions {
@@ -33,12 +32,11 @@ export class EnclaveClient {
     this.backoffMs = options.minBackoffMs ?? 100;
   }
 
-  /** Calls an enclave operation. */
-  async call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number }): Promise<ResponseOf<K>> {
+  /** Calls an enclave operation; `traceId`, the HTTP request's id, goes along, so the enclave's log line of this call carries it too. */
+  async call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number; traceId?: string }): Promise<ResponseOf<K>> {
     const rpc = await this.connection();
-    // The HTTP request's id goes along, so the enclave's log line of this call carries it too.
-    const traceId = currentRequestId();
-    return rpc.call(operation, body, { ...options, ...(traceId ? { traceId } : {}) });
+    const { traceId, ...rest } = options ?? {};
+    return rpc.call(operation, body, { ...rest, ...(traceId ? { traceId } : {}) });
   }
 
   /** Closes the connection and stops reconnecting. */
@@ -89,7 +87,7 @@ export class EnclavePool {
     this.clients = Array.from({ length: Math.max(1, options.size ?? 2) }, () => new EnclaveClient(options));
   }
 
-  call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number }): Promise<ResponseOf<K>> {
+  call<K extends OperationName>(operation: K, body: RequestOf<K>, options?: { timeoutMs?: number; traceId?: string }): Promise<ResponseOf<K>> {
     const client = this.clients[this.next]!;
     this.next = (this.next + 1) % this.clients.length;
     return client.call(operation, body, options);

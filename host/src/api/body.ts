@@ -20,6 +20,9 @@ export const BODY_LIMITS = Object.freeze({
   sign: 1024 * 1024,
 });
 
+/** Strict UTF-8 (invalid bytes throw); one for every request, since `decode` without `stream` keeps no state between calls. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Whether a request announces a body (a length above 0, or chunks). */
 export const announcesBody = (headers: IncomingMessage['headers']): boolean =>
   headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
@@ -75,7 +78,7 @@ export async function readJsonBody(req: IncomingMessage & { body?: unknown }, li
   if (size === 0) return;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, size));
+    text = utf8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
   } catch {
     throw new EnclaveWalletError('VALIDATION_FAILED', 'the body is not valid UTF-8');
   }

@@ -1,9 +1,12 @@
+const needsEscape = /[\\"\n]/;
 /** A label value as the exposition format wants it: backslash, quote and newline escaped. */
-export const labelValue = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const labelsOf = (labels: Record<string, string>): string =>
-  `{${Object.entries(labels)
-    .map(([k, v]) => `${k}="${labelValue(v)}"`)
-    .join(',')}}`;
+export const labelValue = (v: string): string => (needsEscape.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v);
+/** `{k="v",…}` in the labels' order (every request builds two or more of these). */
+const labelsOf = (labels: Record<string, string>): string => {
+  let text = '';
+  for (const k of Object.keys(labels)) text += `${text ? ',' : ''}${k}="${labelValue(labels[k]!)}"`;
+  return `{${text}}`;
+};
 
 /** A gauge line. */
 export const gauge = (name: string, labels: Record<string, string>, value: number): string =>

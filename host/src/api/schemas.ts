@@ -135,11 +135,22 @@ export const sendBody = z.union([
 ]);
 export type SendBody = z.infer<typeof sendBody>;
 
+/** bodyFields by schema: a schema does not change, and listing its fields parses `undefined` with each of them. */
+const bodyFieldsOf = new WeakMap<z.ZodType, string>();
+
 /**
  * The top-level fields a body schema takes, for error messages: `a, b?` (`?`: optional, or absent from some
  * of a union's shapes).
  */
 export function bodyFields(schema: z.ZodType): string {
+  let fields = bodyFieldsOf.get(schema);
+  if (fields === undefined) {
+    fields = listBodyFields(schema);
+    bodyFieldsOf.set(schema, fields);
+  }
+  return fields;
+}
+function listBodyFields(schema: z.ZodType): string {
   const shapes = schema instanceof z.ZodUnion ? (schema.options as z.ZodType[]) : [schema];
   const objects = shapes.filter((s): s is z.ZodObject => s instanceof z.ZodObject);
   const names = [...new Set(objects.flatMap((o) => Object.keys(o.shape)))];
@@ -161,15 +172,60 @@ export interface BodyRequest {
  * @throws {EnclaveWalletError} VALIDATION_FAILED; or the schema's ZodError
  */
 export function parseBody<T>(schema: z.ZodType<T>, req: BodyRequest): T {
-  const expected = `expected a JSON object with ${bodyFields(schema)}`;
+  // Only when refusing: a body that gets past these checks needs no message.
+  const expected = (): string => `expected a JSON object with ${bodyFields(schema)}`;
   const length = req.headers['content-length'];
   const hasBytes = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  // The parser (express.json) reads application/json only.
-  if (hasBytes && type !== 'application/json')
-    throw new EnclaveWalletError('VALIDATION_FAILED', `send content-type: application/json (${type ? `not ${type}` : 'none was sent'}); ${expected}`);
+  if (hasBytes) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    // The parser (express.json) reads application/json only.
+    if (type !== 'application/json')
+      throw new EnclaveWalletError('VALIDATION_FAILED', `send content-type: application/json (${type ? `not ${type}` : 'none was sent'}); ${expected()}`);
+  }
   const body = req.body;
-  if (!hasBytes || body === undefined) throw new EnclaveWalletError('VALIDATION_FAILED', `the body is empty: ${expected} (content-type: application/json)`);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnclaveWalletError('VALIDATION_FAILED', `body: ${expected}`);
-  return schema.parse(body);
+  if (!hasBytes || body === undefined) throw new EnclaveWalletError('VALIDATION_FAILED', `the body is empty: ${expected()} (content-type: application/json)`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnclaveWalletError('VALIDATION_FAILED', `body: ${expected()}`);
+  return (parserOf(schema) as (body: object) => T)(body);
+}
+
+/** How parseBody parses a body with a schema: `schema.parse`, or for a union of objects, unionParser's. */
+const parsers = new WeakMap<z.ZodType, (body: object) => unknown>();
+function parserOf(schema: z.ZodType): (body: object) => unknown {
+  let parser = parsers.get(schema);
+  if (parser === undefined) {
+    parser = unionParser(schema) ?? ((body: object) => schema.parse(body));
+    parsers.set(schema, parser);
+  }
+  return parser;
+}
+
+/**
+ * For a plain union (z.union, no checks of its own) of objects: parses a body as `union.parse` does (the
+ * value of its first option that accepts it; when none does, the union's own error, thrown by
+ * `union.parse`), without running the options that cannot accept it. An option cannot when the body's value
+ * of one of its required literal or enum fields (`network`, `kind`) is not one of that field's values; the
+ * others are tried in order. A signature request for an EVM message no longer runs the EVM transaction's
+ * checks (its PIN envelope's among them) first, only to discard them. Undefined for any other schema.
+ */
+export function unionParser(schema: z.ZodType): ((body: object) => unknown) | undefined {
+  const def = schema._zod.def as z.core.$ZodUnionDef & { checks?: unknown[]; discriminator?: unknown };
+  if (!(schema instanceof z.ZodUnion) || def.type !== 'union' || def.inclusive === false || def.discriminator !== undefined || def.checks?.length)
+    return undefined;
+  const options = def.options as readonly z.ZodType[];
+  if (!options.every((o) => o instanceof z.ZodObject)) return undefined;
+  const fixed = options.map((o) =>
+    Object.entries((o as z.ZodObject).shape as Record<string, z.ZodType>).flatMap(([key, field]) => {
+      const type = field._zod.def.type;
+      const values = field._zod.values;
+      return (type === 'literal' || type === 'enum') && values ? [{ key, values }] : [];
+    }),
+  );
+  return (body) => {
+    for (let i = 0; i < options.length; i++) {
+      if (!fixed[i]!.every(({ key, values }) => values.has((body as Record<string, unknown>)[key] as never))) continue;
+      const result = options[i]!.safeParse(body);
+      if (result.success) return result.data;
+    }
+    return schema.parse(body);
+  };
 }

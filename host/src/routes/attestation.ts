@@ -4,7 +4,7 @@ import { EnclaveWalletError, v1 } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
 import { WorkGate } from '../api/work-gate.js';
 import { HOST_LIMIT_DEFAULTS } from '../config.js';
-import type { RouteContext } from './context.js';
+import { traced, type RouteContext } from './context.js';
 
 const ATTESTATION_CACHE_MS = 10_000;
 
@@ -29,7 +29,7 @@ export function mountAttestation(app: Express, ctx: RouteContext): void {
         res.json(cached.body);
         return;
       }
-      const answer = await gate.run(() => deps.enclave.call('getAttestation', { nonce: Buffer.from(nonce, 'hex') }));
+      const answer = await gate.run(() => deps.enclave.call('getAttestation', { nonce: Buffer.from(nonce, 'hex') }, traced(res)));
       const id = answer.identity ?? {};
       const pcrs: Record<string, string> = {};
       for (let i = 0; i <= 8; i++) pcrs[String(i)] = Buffer.from(id.pcrs?.[i] ?? new Uint8Array(48)).toString('hex');

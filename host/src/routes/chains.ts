@@ -11,7 +11,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
 import { BODY_LIMITS } from '../api/body.js';
 import type { Chains } from '../chains/index.js';
-import { hex } from './context.js';
+import { hex, traced } from './context.js';
 import type { RouteContext } from './context.js';
 import { findAccount, signWithWallet } from './signing.js';
 
@@ -82,7 +82,7 @@ export function mountChains(app: Express, ctx: RouteContext): void {
               transaction: body.transaction,
               pinEnvelope: body.pinEnvelope,
             };
-      const out = await signWithWallet(ctx, wallet, signBody);
+      const out = await signWithWallet(ctx, wallet, signBody, traced(res).traceId);
       if (!out.signedTransaction?.length) throw new EnclaveWalletError('INTERNAL_ERROR', 'the enclave answered no signed transaction');
       if (body.network === 'evm') {
         const signedTransaction = hex(out.signedTransaction) as `0x${string}`;

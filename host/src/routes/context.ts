@@ -21,6 +21,8 @@ import { parseWalletId, type UserId, type WalletId } from '@enclave-wallet/proto
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
 export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+/** The enclave call options that carry the HTTP request's id (EnclaveApi.call's `traceId`) into the enclave's log. */
+export const traced = (res: Response): { traceId: string } => ({ traceId: res.locals.requestId as string });
 export const hex = (b: Uint8Array | null | undefined): string => '0x' + Buffer.from(b ?? []).toString('hex');
 /** An account as the enclave answered it; an unknown network is an error, never a default. */
 export const toAccount = (a: v1.Account.$Properties): Account => ({

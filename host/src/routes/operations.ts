@@ -12,7 +12,7 @@ const safeEqual = (a: string, b: string): boolean => {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 };
-import type { RouteContext } from './context.js';
+import { traced, type RouteContext } from './context.js';
 
 export function mountOperations(app: Express, ctx: RouteContext): void {
   const { deps, route, metrics } = ctx;
@@ -23,7 +23,7 @@ export function mountOperations(app: Express, ctx: RouteContext): void {
   app.get(
     '/readyz',
     route(async (_req, res) => {
-      const health = await deps.enclave.call('health', {}, { timeoutMs: 2000 });
+      const health = await deps.enclave.call('health', {}, { timeoutMs: 2000, ...traced(res) });
       await deps.store?.ping();
       res.json({
         status: 'ready',
@@ -46,7 +46,7 @@ export function mountOperations(app: Express, ctx: RouteContext): void {
     // The enclave's own numbers, asked for now (a short timeout: metrics must not hang on an enclave that is away).
     const lines: string[] = [];
     try {
-      const h = await deps.enclave.call('health', {}, { timeoutMs: 1000 });
+      const h = await deps.enclave.call('health', {}, { timeoutMs: 1000, ...traced(res) });
       const st = h.stats ?? {};
       const id = h.identity ?? {};
       const pcr0 = Buffer.from(id.pcrs?.[0] ?? new Uint8Array(0)).toString('hex');

@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import * as S from '../api/schemas.js';
 import { BODY_LIMITS } from '../api/body.js';
-import { b64 } from './context.js';
+import { b64, traced } from './context.js';
 import type { RouteContext } from './context.js';
 
 /** A credential id in a path: base64url without padding, 1 to 255 bytes. */
@@ -20,7 +20,12 @@ export function mountPasskeys(app: Express, ctx: RouteContext): void {
     walletRoute(S.pinEnvelopeBody, BODY_LIMITS.small, async ({ userId, body, wallet, res }) => {
       const out = await withWallet(
         wallet,
-        () => deps.enclave.call('addPasskey', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope) }),
+        () =>
+          deps.enclave.call(
+            'addPasskey',
+            { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(body.pinEnvelope) },
+            traced(res),
+          ),
         undefined,
         // The guard already holds the new blob: a lost race here only delays the host's copy, which the next operation heals.
         'ignore',
@@ -35,13 +40,17 @@ export function mountPasskeys(app: Express, ctx: RouteContext): void {
       await withWallet(
         wallet,
         () =>
-          deps.enclave.call('removePasskey', {
-            userId,
-            walletId: wallet.walletId,
-            sealedBlob: wallet.sealedBlob,
-            pinEnvelope: b64(body.pinEnvelope),
-            credentialId,
-          }),
+          deps.enclave.call(
+            'removePasskey',
+            {
+              userId,
+              walletId: wallet.walletId,
+              sealedBlob: wallet.sealedBlob,
+              pinEnvelope: b64(body.pinEnvelope),
+              credentialId,
+            },
+            traced(res),
+          ),
         undefined,
         'ignore',
       );

@@ -5,7 +5,7 @@ import { EnclaveWalletError, evmTxTypeToProto, networkToProto, sameAddress, type
 import * as S from '../api/schemas.js';
 import { BODY_LIMITS } from '../api/body.js';
 import type { Account, WalletRecord } from '../storage/index.js';
-import { b64, hex } from './context.js';
+import { b64, hex, traced } from './context.js';
 import type { RouteContext } from './context.js';
 
 /** The wallet's account a request names (`address`), or its account 0 on that network. */
@@ -37,8 +37,11 @@ export async function findAccount(
   }
 }
 
-/** Has the enclave sign a request of SPEC §3 with the wallet's account (`wallet` may come from the host's cache). */
-export async function signWithWallet(ctx: RouteContext, recent: WalletRecord, body: S.SignBody): Promise<ResponseOf<'sign'>> {
+/**
+ * Has the enclave sign a request of SPEC §3 with the wallet's account (`wallet` may come from the host's cache);
+ * `traceId`: the HTTP request's id, for the enclave's log line.
+ */
+export async function signWithWallet(ctx: RouteContext, recent: WalletRecord, body: S.SignBody, traceId: string): Promise<ResponseOf<'sign'>> {
   const { wallet, account } = await findAccount(ctx, recent, body.network, body.address);
   const request: RequestOf<'sign'> = {
     userId: wallet.userId,
@@ -76,7 +79,7 @@ export async function signWithWallet(ctx: RouteContext, recent: WalletRecord, bo
     if (!body.message) throw new EnclaveWalletError('VALIDATION_FAILED', 'message: required for kind message');
     request.solanaMessage = { message: b64(body.message) };
   }
-  return ctx.withWallet(wallet, () => ctx.deps.enclave.call('sign', request), undefined, 'ignore');
+  return ctx.withWallet(wallet, () => ctx.deps.enclave.call('sign', request, { traceId }), undefined, 'ignore');
 }
 
 export function mountSigning(app: Express, ctx: RouteContext): void {
@@ -86,7 +89,7 @@ export function mountSigning(app: Express, ctx: RouteContext): void {
       S.signBody,
       BODY_LIMITS.sign,
       async ({ body, wallet, res }) => {
-        const out = await signWithWallet(ctx, wallet, body);
+        const out = await signWithWallet(ctx, wallet, body, traced(res).traceId);
         if (body.network === 'solana') {
           res.json({
             signature: base58.encode(out.signature ?? new Uint8Array(0)),

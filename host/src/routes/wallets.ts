@@ -5,7 +5,7 @@ import * as S from '../api/schemas.js';
 import { HOST_LIMIT_DEFAULTS } from '../config.js';
 import { BODY_LIMITS } from '../api/body.js';
 import type { Account, WalletRecord } from '../storage/index.js';
-import { b64, publicWallet, toAccount } from './context.js';
+import { b64, publicWallet, toAccount, traced } from './context.js';
 import type { RouteContext } from './context.js';
 import type { UserId } from '@enclave-wallet/proto/ids';
 
@@ -29,7 +29,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
         .status(201)
         .json(
           await newWallet(userId, (walletId) =>
-            deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope), ...recoveryKey(recoveryPublicKey) }),
+            deps.enclave.call('createWallet', { userId, walletId, pinEnvelope: b64(pinEnvelope), ...recoveryKey(recoveryPublicKey) }, traced(res)),
           ),
         );
     }),
@@ -44,7 +44,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
         .status(201)
         .json(
           await newWallet(userId, (walletId) =>
-            deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope), ...recoveryKey(recoveryPublicKey) }),
+            deps.enclave.call('import', { userId, walletId, recoveryEnvelope: b64(recoveryEnvelope), ...recoveryKey(recoveryPublicKey) }, traced(res)),
           ),
         );
     }),
@@ -74,14 +74,18 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       await withWallet(
         wallet,
         () =>
-          deps.enclave.call('deriveAccount', {
-            userId,
-            walletId: wallet.walletId,
-            sealedBlob: wallet.sealedBlob,
-            pinEnvelope: b64(body.pinEnvelope),
-            network: networkToProto(body.network),
-            index: body.index,
-          }),
+          deps.enclave.call(
+            'deriveAccount',
+            {
+              userId,
+              walletId: wallet.walletId,
+              sealedBlob: wallet.sealedBlob,
+              pinEnvelope: b64(body.pinEnvelope),
+              network: networkToProto(body.network),
+              index: body.index,
+            },
+            traced(res),
+          ),
         (w, out) => {
           account = toAccount(out.account ?? {});
           return need(deps.store, 'storage').wallets.update(w, out.sealedBlob?.length ? out.sealedBlob : w.sealedBlob, [...w.accounts, account]);
@@ -97,7 +101,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       // The guard already holds the new blob as the current version: a lost race here only delays the host's copy, which the next operation heals.
       await withWallet(
         wallet,
-        () => deps.enclave.call('changePin', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(pinEnvelope) }),
+        () => deps.enclave.call('changePin', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob, pinEnvelope: b64(pinEnvelope) }, traced(res)),
         undefined,
         'ignore',
       );
@@ -123,13 +127,17 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       const out = await withWallet(
         wallet,
         () =>
-          deps.enclave.call('newRecoveryCode', {
-            userId,
-            walletId: wallet.walletId,
-            sealedBlob: wallet.sealedBlob,
-            pinEnvelope: b64(body.pinEnvelope),
-            ...recoveryKey(body.recoveryPublicKey),
-          }),
+          deps.enclave.call(
+            'newRecoveryCode',
+            {
+              userId,
+              walletId: wallet.walletId,
+              sealedBlob: wallet.sealedBlob,
+              pinEnvelope: b64(body.pinEnvelope),
+              ...recoveryKey(body.recoveryPublicKey),
+            },
+            traced(res),
+          ),
         keepCodeDeliverable,
         'ignore',
       );
@@ -142,13 +150,17 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       const out = await withWallet(
         wallet,
         () =>
-          deps.enclave.call('resetPin', {
-            userId,
-            walletId: wallet.walletId,
-            sealedBlob: wallet.sealedBlob,
-            resetEnvelope: b64(body.resetEnvelope),
-            ...recoveryKey(body.recoveryPublicKey),
-          }),
+          deps.enclave.call(
+            'resetPin',
+            {
+              userId,
+              walletId: wallet.walletId,
+              sealedBlob: wallet.sealedBlob,
+              resetEnvelope: b64(body.resetEnvelope),
+              ...recoveryKey(body.recoveryPublicKey),
+            },
+            traced(res),
+          ),
         keepCodeDeliverable,
         'ignore',
       );
@@ -161,7 +173,7 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
     route(async (req, res) => {
       const userId = await authenticate(req, res);
       const wallet = await loadWallet(userId, String(req.params.walletId));
-      const out = await deps.enclave.call('listFactors', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob });
+      const out = await deps.enclave.call('listFactors', { userId, walletId: wallet.walletId, sealedBlob: wallet.sealedBlob }, traced(res));
       const iso = (ms: number | null | undefined): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
       res.json({
         factors: (out.factors ?? []).map((f) => ({
@@ -184,13 +196,17 @@ export function mountWallets(app: Express, ctx: RouteContext): void {
       const out = await withWallet(
         wallet,
         () =>
-          deps.enclave.call('export', {
-            userId,
-            walletId: wallet.walletId,
-            sealedBlob: wallet.sealedBlob,
-            pinEnvelope: b64(body.pinEnvelope),
-            recipientPublicKey,
-          }),
+          deps.enclave.call(
+            'export',
+            {
+              userId,
+              walletId: wallet.walletId,
+              sealedBlob: wallet.sealedBlob,
+              pinEnvelope: b64(body.pinEnvelope),
+              recipientPublicKey,
+            },
+            traced(res),
+          ),
         undefined,
         'ignore',
       );
