@@ -960,6 +960,16 @@ row(
   )} ms`,
   'pool CPU per Argon2id − Argon2id alone',
 );
+// The same fraction from one window of one process: the main thread's and V8's helpers' CPU against the pool's CPU
+// per Argon2id at the same moment. The reference above (the ceiling, seconds apart, another process with its own
+// JavaScript around each stretch) moves with the machine's speed, several ms from one minute to the next here; this
+// one does not, but it leaves out any slowing of the stretch itself by the work beside it (the row above).
+const beyondInWindow = (r) => (r.sign32.enclaveThreads.mainMs + r.sign32.enclaveThreads.restMs) / (r.sign32.enclaveThreads.poolMs / r.sign32.argon2PerSign);
+row(
+  '    beyond, in one window: (main + helpers) ÷ pool',
+  `${fmt(100 * med(beyondInWindow), 0)} %`,
+  `runs: ${results.map((r) => `${fmt(100 * beyondInWindow(r), 0)} %`).join(' ')}; pool CPU per Argon2id as the reference`,
+);
 // At 1 client, sequential: the main thread's synchronous phases are CPU (their wall time); what is left on the main
 // thread is the asynchronous work (two guard round trips with their SigV4 signing and JSON, the data key, the RPC
 // framing and protobuf on both sides of the request, the scheduling of all of it, GC).
@@ -1138,7 +1148,11 @@ const targets = [
     med((r) => r.sign32.ratioToCeiling) >= 0.9,
     `${mf((r) => r.sign32.ratioToCeiling, 2)} (from CPU ${mf((r) => argon2Cpu(r) / (r.sign32.cpuPerSign.enclave ?? NaN), 2)})`,
   ],
-  ['enclave CPU per signature beyond Argon2id ≤ 10 % of one', med(beyondArgon2) <= 0.1, `${fmt(100 * med(beyondArgon2), 0)} %`],
+  [
+    'enclave CPU per signature beyond Argon2id ≤ 10 % of one',
+    med(beyondArgon2) <= 0.1,
+    `${fmt(100 * med(beyondArgon2), 0)} % (in one window: ${fmt(100 * med(beyondInWindow), 0)} %)`,
+  ],
   [
     'p50 at 1 client ≤ Argon2id + 3 ms',
     med((r) => r.sign1.overArgon2Ms) <= 3,
