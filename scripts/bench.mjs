@@ -1145,12 +1145,18 @@ const errorsOf = (k) => results.reduce((a, r) => a + Object.values(r[k].errors).
 const targets = [
   [
     `throughput at ${CLIENTS} clients ≥ 0.90 × the enclave cores' ceiling`,
-    med((r) => r.sign32.ratioToCeiling) >= 0.9,
-    `${mf((r) => r.sign32.ratioToCeiling, 2)} (from CPU ${mf((r) => argon2Cpu(r) / (r.sign32.cpuPerSign.enclave ?? NaN), 2)})`,
+    // Both the measured ratio and the one from one window's CPU must pass: the ceiling is measured seconds apart, and
+    // where the machine's speed moves between the two (docs/performance.md) the measured ratio moves with it.
+    med((r) => r.sign32.ratioToCeiling) >= 0.9 && med((r) => 1 / (1 + beyondInWindow(r))) >= 0.9,
+    `${mf((r) => r.sign32.ratioToCeiling, 2)} (from CPU ${mf((r) => argon2Cpu(r) / (r.sign32.cpuPerSign.enclave ?? NaN), 2)}; in one window ${mf(
+      (r) => 1 / (1 + beyondInWindow(r)),
+      2,
+    )})`,
   ],
   [
     'enclave CPU per signature beyond Argon2id ≤ 10 % of one',
-    med(beyondArgon2) <= 0.1,
+    // Against the ceiling and in one window, for the same reason.
+    med(beyondArgon2) <= 0.1 && med(beyondInWindow) <= 0.1,
     `${fmt(100 * med(beyondArgon2), 0)} % (in one window: ${fmt(100 * med(beyondInWindow), 0)} %)`,
   ],
   [
