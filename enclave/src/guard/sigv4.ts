@@ -96,6 +96,15 @@ export class SigV4 {
     view.write(secret, 4, 'utf8');
   }
 
+  /** Logs and inspections show what the signer is for, never its session token (a credential too). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `SigV4 { accessKeyId: ${JSON.stringify(this.accessKeyId)}, scope: ${JSON.stringify(this.scopeTail)}, sessionToken: ${this.sessionToken === undefined ? 'none' : '[redacted]'} }`;
+  }
+
+  toJSON(): Record<string, string> {
+    return { accessKeyId: this.accessKeyId, scope: this.scopeTail, sessionToken: this.sessionToken === undefined ? 'none' : '[redacted]' };
+  }
+
   /** The signing key of a day (`20150830`): derived once a day and kept; the previous day's is zeroed. */
   private signingKey(shortDate: string): SecretBytes {
     if (this.kSigning && this.keyDate === shortDate) return this.kSigning;

@@ -4,7 +4,7 @@
  * blob is always version 4 (key slots, slots.ts); it becomes current in the guard once the opening guess is
  * cleared, with a write conditional on the version that was opened.
  */
-import { xchacha20poly1305 } from './aead.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';

@@ -26,7 +26,7 @@
  * guesses.ts and the orchestration in seal.ts. A passkey slot is one more kind: its factor key is the PRF output
  * of its credential (256 bits: no stretch).
  */
-import { xchacha20poly1305 } from './aead.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';

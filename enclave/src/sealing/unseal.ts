@@ -3,7 +3,7 @@
  * guard before its answer exists, while the KMS call and the PIN stretch run, then answered by the blob's AEAD
  * (before version 4) or by the factor's slot and the wallet key it wraps (version 4).
  */
-import { xchacha20poly1305 } from './aead.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { WalletId } from '@enclave-wallet/proto/ids';
 import type { Factor, GuardRecord } from '../guard/guard.js';
