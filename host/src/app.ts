@@ -6,7 +6,7 @@
  * goes through (request id, logs, metrics, limits, body parsing, errors);
  * the routes are in routes/, one file per resource.
  */
-import { hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -74,7 +74,6 @@ export function createApp(deps: AppDependencies): express.Express {
   const clientOf = (req: Request): string => clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustProxyHops ?? 0);
 
   app.disable('x-powered-by');
-  app.set('etag', weakETag);
   app.set('trust proxy', false);
   app.use(helmet());
   if (deps.frameOrigin) app.use(cors(deps.frameOrigin));
@@ -128,16 +127,6 @@ export function createApp(deps: AppDependencies): express.Express {
   // Middleware errors.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendFailure(res, err));
   return app;
-}
-
-/**
- * Express's default ETag (`etag: 'weak'`, the etag package's): `W/"<byte length, hex>-<SHA-1 of the body, base64, first 27
- * characters>"`, the same value, with one crypto.hash call instead of a Hash object per answer.
- */
-export function weakETag(body: Buffer | string, encoding?: BufferEncoding): string {
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, encoding);
-  if (bytes.length === 0) return 'W/"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
-  return `W/"${bytes.length.toString(16)}-${hash('sha1', bytes, 'base64').substring(0, 27)}"`;
 }
 
 /**

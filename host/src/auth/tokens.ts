@@ -7,7 +7,7 @@
  * reuse, or a logout) they are refused too, by every host within
  * SESSION_CHECK_MS (auth/revocations.ts).
  */
-import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type CryptoKey } from 'jose';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { Store } from '../storage/index.js';
@@ -31,7 +31,7 @@ export interface AccessClaims {
   sessionId: string;
 }
 
-const hash = (token: string): string => digest('sha256', token, 'hex');
+const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 /** Verified access tokens remembered, at most (oldest dropped first). */
 export const VERIFIED_TOKENS_CACHED = 10_000;
