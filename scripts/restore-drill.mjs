@@ -18,10 +18,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.mjs';
 import { hashMessage, verifyMessage } from 'viem';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,21 +33,13 @@ const { sealPinEnvelope, verifyAttestationDocument } = await import('../client/d
 const { LOCAL_GUARD_TABLE } = await import('../devtools/dist/index.js');
 const { DynamoDBClient, ScanCommand, BatchWriteItemCommand, DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
 
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(String(port)));
-    });
-  });
 const ports = {
-  HOST_PORT: process.env.HOST_PORT ?? (await freePort()),
-  ENCLAVE_PORT: process.env.ENCLAVE_PORT ?? (await freePort()),
-  LOCAL_KMS_PORT: process.env.LOCAL_KMS_PORT ?? (await freePort()),
-  DYNAMODB_PORT: process.env.DYNAMODB_PORT ?? (await freePort()),
-  DEV_ISSUER_PORT: process.env.DEV_ISSUER_PORT ?? (await freePort()),
-  FRAME_PORT: process.env.FRAME_PORT ?? (await freePort()),
+  HOST_PORT: process.env.HOST_PORT ?? String(await freePort()),
+  ENCLAVE_PORT: process.env.ENCLAVE_PORT ?? String(await freePort()),
+  LOCAL_KMS_PORT: process.env.LOCAL_KMS_PORT ?? String(await freePort()),
+  DYNAMODB_PORT: process.env.DYNAMODB_PORT ?? String(await freePort()),
+  DEV_ISSUER_PORT: process.env.DEV_ISSUER_PORT ?? String(await freePort()),
+  FRAME_PORT: process.env.FRAME_PORT ?? String(await freePort()),
 };
 const dataDir = resolve(process.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'enclave-wallet-drill-')));
 const walletTable = process.env.DYNAMODB_TABLE ?? 'enclave-wallet';
