@@ -10,7 +10,8 @@
  * Checked against RFC 9180 A.2.1, the client's @noble implementation and
  * the maintained @hpke/* packages (enclave/test/envelope.test.ts).
  */
-import { createCipheriv, createDecipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { createCipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto';
 import { SecretBytes } from '../secret.js';
 
@@ -101,18 +102,9 @@ export class EnvelopeKey {
     if (dh.every((b) => b === 0)) throw new Error('the encapsulated key is a low-order point');
     const { key, nonce } = contextOf(dh, enc, this.publicKey, info);
     try {
-      const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
-      decipher.setAAD(aad, { plaintextLength: wire.length - ENC_BYTES - TAG_BYTES });
-      decipher.setAuthTag(wire.subarray(wire.length - TAG_BYTES));
-      const head = decipher.update(wire.subarray(ENC_BYTES, wire.length - TAG_BYTES));
-      const tail = decipher.final(); // throws when the tag does not verify
-      // The plaintext (PINs, a mnemonic) in memory of its own: OpenSSL's output Buffers are zeroed here.
-      const plaintext = SecretBytes.alloc(head.length + tail.length);
-      plaintext.set(head, 0);
-      plaintext.set(tail, head.length);
-      head.fill(0);
-      tail.fill(0);
-      return plaintext;
+      // Decrypted by @noble/ciphers into memory this SecretBytes takes over and the caller zeroes: node:crypto's
+      // Decipher.update would leave a freed, unzeroed copy of the PIN in OpenSSL's output buffer (threat-model.md).
+      return SecretBytes.adopt(chacha20poly1305(key, nonce, aad).decrypt(wire.subarray(ENC_BYTES))); // throws when the tag does not verify
     } finally {
       key.fill(0);
     }
