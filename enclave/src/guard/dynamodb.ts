@@ -45,6 +45,14 @@ export class DynamoDbError extends Error {
   }
 }
 
+/** DynamoDB refuses an expression longer than 4 KB; dynalite does not, so the client refuses it first, as DynamoDB would. */
+export const MAX_EXPRESSION_BYTES = 4096;
+function checkExpressionSize(kind: string, expression: string): void {
+  const size = Buffer.byteLength(expression);
+  if (size > MAX_EXPRESSION_BYTES)
+    throw new DynamoDbError('ValidationException', `Invalid ${kind}: Expression size has exceeded the maximum allowed size; expression size: ${size}`, 400);
+}
+
 export interface DynamoDbOptions {
   region: string;
   /** `https://dynamodb.<region>.amazonaws.com` by default; `http://127.0.0.1:…` for dynalite. */
@@ -159,6 +167,8 @@ export class DynamoDb {
     key: Item,
     update: { expression: string; condition: string; values: Item; names?: Record<string, string>; returnNew?: boolean },
   ): Promise<Item | undefined> {
+    checkExpressionSize('UpdateExpression', update.expression);
+    checkExpressionSize('ConditionExpression', update.condition);
     const body: Record<string, unknown> = {
       TableName: table,
       Key: toWire(key),

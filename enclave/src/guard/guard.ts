@@ -76,6 +76,9 @@ function unavailable(err: unknown): EnclaveWalletError {
 }
 
 /** The guard on DynamoDB (dynalite locally). */
+/** Failures one clear write removes at most: each adds `guesses.#fN, ` (≈ 14 bytes) to a 4 KB expression. */
+export const CLEAR_CHUNK = 100;
+
 export class DynamoGuard implements WalletGuard {
   private readonly client: DynamoDb;
 
@@ -198,17 +201,31 @@ export class DynamoGuard implements WalletGuard {
   }
 
   async clear(walletId: WalletId, token: string, failures: readonly string[], factor: Factor = 'pin', at = Date.now()): Promise<void> {
+    // Each failure removed adds a path to the expression, and DynamoDB's end at 4 KB: a wallet locked again and again
+    // (one guess a day for months) can have more. Those beyond the first chunk leave first, in writes of their own,
+    // each conditional on the right guess still being counted; the last write removes it with the first chunk.
+    const chunks: (readonly string[])[] = [];
+    for (let i = 0; i < failures.length; i += CLEAR_CHUNK) chunks.push(failures.slice(i, i + CLEAR_CHUNK));
+    for (const chunk of chunks.slice(1)) await this.removeGuesses(walletId, factor, token, chunk, false, at);
+    await this.removeGuesses(walletId, factor, token, chunks[0] ?? [], true, at);
+  }
+
+  /** REMOVEs `failures` (and, if `withToken`, the right guess `token` itself) while `token` is still counted. */
+  private async removeGuesses(walletId: WalletId, factor: Factor, token: string, failures: readonly string[], withToken: boolean, at: number): Promise<void> {
     const attr = BUDGET_ATTRIBUTE[factor];
-    const names: Record<string, string> = { '#t': token, '#used': `used:${factor}` };
-    failures.forEach((f, i) => (names[`#f${i}`] = f));
-    const removed = Object.keys(names)
-      .filter((n) => n !== '#used')
-      .map((n) => `${attr}.${n}`);
+    const names: Record<string, string> = { '#t': token };
+    const removed = withToken ? [`${attr}.#t`] : [];
+    failures.forEach((f, i) => {
+      names[`#f${i}`] = f;
+      removed.push(`${attr}.#f${i}`);
+    });
+    const used = withToken ? ', #used = :at' : '';
+    if (withToken) names['#used'] = `used:${factor}`;
     await this.update(
       walletId,
-      `REMOVE ${removed.join(', ')} SET rev = :rev, updatedAt = :now, #used = :at`,
+      `REMOVE ${removed.join(', ')} SET rev = :rev, updatedAt = :now${used}`,
       `attribute_exists(${attr}.#t)`,
-      { ':at': N(at) },
+      withToken ? { ':at': N(at) } : {},
       names,
     );
   }
