@@ -10,10 +10,10 @@
  * Checked against RFC 9180 A.2.1, the client's @noble implementation and
  * the maintained @hpke/* packages (enclave/test/envelope.test.ts).
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { createCipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto';
-import { SecretBytes } from '../secret.js';
+import { openChaCha20Poly1305 } from '../aead.js';
+import type { SecretBytes } from '../secret.js';
 
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 /** Length of an X25519 encapsulated key. */
@@ -102,9 +102,9 @@ export class EnvelopeKey {
     if (dh.every((b) => b === 0)) throw new Error('the encapsulated key is a low-order point');
     const { key, nonce } = contextOf(dh, enc, this.publicKey, info);
     try {
-      // Decrypted by @noble/ciphers into memory this SecretBytes takes over and the caller zeroes: node:crypto's
-      // Decipher.update would leave a freed, unzeroed copy of the PIN in OpenSSL's output buffer (threat-model.md).
-      return SecretBytes.adopt(chacha20poly1305(key, nonce, aad).decrypt(wire.subarray(ENC_BYTES))); // throws when the tag does not verify
+      // Opened by ../aead.ts, which leaves neither the plaintext nor its keystream in memory nobody zeroes (node:crypto's
+      // Decipher and noble's AEAD both do: threat-model.md).
+      return openChaCha20Poly1305(key, nonce, aad, wire.subarray(ENC_BYTES)); // throws when the tag does not verify
     } finally {
       key.fill(0);
     }

@@ -27,6 +27,7 @@
  * of its credential (256 bits: no stretch).
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { openXChaCha20Poly1305 } from '../aead.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -183,7 +184,7 @@ export function wrapSlot(
 export function unwrapSlot(slot: Slot, binding: SlotBinding, dataKey: Uint8Array, factorKey: Uint8Array): SecretBytes | undefined {
   using key = slotKey(slot.kind, slot.id, dataKey, factorKey);
   try {
-    return SecretBytes.adopt(xchacha20poly1305(key, slot.nonce, slotAad(binding, slot)).decrypt(slot.wrapped));
+    return openXChaCha20Poly1305(key, slot.nonce, slotAad(binding, slot), slot.wrapped);
   } catch {
     return undefined;
   }

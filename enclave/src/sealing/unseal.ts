@@ -3,7 +3,7 @@
  * guard before its answer exists, while the KMS call and the PIN stretch run, then answered by the blob's AEAD
  * (before version 4) or by the factor's slot and the wallet key it wraps (version 4).
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { openXChaCha20Poly1305 } from '../aead.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { WalletId } from '@enclave-wallet/proto/ids';
 import type { Factor, GuardRecord } from '../guard/guard.js';
@@ -99,7 +99,7 @@ async function decryptSecret(
   if (!blob.slots) {
     const key = seedKey(dataKey, factorKey, blob.argon2.salt);
     try {
-      return { plaintext: xchacha20poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext) };
+      return { plaintext: openXChaCha20Poly1305(key, blob.nonce, associatedData(blob, blob.ciphertext.length), blob.ciphertext) };
     } catch {
       throw await counter.failed(guess);
     } finally {
@@ -111,7 +111,7 @@ async function decryptSecret(
   const walletKey = unwrapSlot(slot, slotBinding(blob), dataKey, factorKey);
   if (!walletKey) throw await counter.failed(guess, factor === 'passkey' ? 'prf' : undefined);
   try {
-    return { plaintext: xchacha20poly1305(walletKey, blob.nonce, associatedData(blob, blob.ciphertext.length)).decrypt(blob.ciphertext), walletKey };
+    return { plaintext: openXChaCha20Poly1305(walletKey, blob.nonce, associatedData(blob, blob.ciphertext.length), blob.ciphertext), walletKey };
   } catch {
     walletKey.dispose();
     counter.abandoned(walletId); // the slot opened but the secret did not: an altered blob, not a wrong factor
