@@ -5,7 +5,8 @@
  * number out again (one suite's issuer and KMS were given the same port), and any socket bound to port 0 in the
  * meantime, by any process, may take it. So a port here comes from below the kernel's ephemeral range (where no
  * port-0 bind lands), from a block of this Jest worker's own (so parallel workers never meet), is never handed out
- * twice by one process, and is free when we check it (something else on the machine may already hold it).
+ * twice by one process, and is free when we check it (something else on the machine may already hold it). Not
+ * covered: two test runs at once on one machine draw from the same blocks (each still checks before it hands out).
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,11 +23,11 @@ function ephemeralLow() {
   }
 }
 
-/** Resolves with the port if nothing listens on it, with null if it is taken. */
+/** Resolves with the port if nothing listens on it, with null if it is taken; rejects on any other error (out of descriptors, no loopback). */
 function tryListen(port) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const s = createServer();
-    s.once('error', () => resolve(null));
+    s.once('error', (err) => (err.code === 'EADDRINUSE' || err.code === 'EACCES' ? resolve(null) : reject(err)));
     s.listen(port, '127.0.0.1', () => {
       const bound = s.address().port;
       s.close(() => resolve(bound));
@@ -34,12 +35,18 @@ function tryListen(port) {
   });
 }
 
-/** The first free port of this worker's block, from a random start; or the kernel's choice if no block fits. */
+/**
+ * The first free port of this worker's block, from a random start. The blocks lie below both the kernel's ephemeral
+ * range and 30000 (Kubernetes' NodePorts, 30000–32767, may be redirected on a runner that shares a node's network),
+ * down to 10000; a worker past the last block wraps around (two workers then share a block, each still checking).
+ * With no room for a block (an ephemeral range starting very low), the kernel's choice, never twice in one process.
+ */
 export async function freePort() {
-  const worker = Number(process.env.JEST_WORKER_ID ?? 0) || 0;
-  const top = ephemeralLow() - worker * BLOCK;
-  const bottom = top - BLOCK;
-  if (bottom >= 10000) {
+  const top = Math.min(ephemeralLow(), 30000);
+  const blocks = Math.floor((top - 10000) / BLOCK);
+  if (blocks > 0) {
+    const worker = Number(process.env.JEST_WORKER_ID ?? 0) || 0;
+    const bottom = top - ((worker % blocks) + 1) * BLOCK;
     const start = Math.floor(Math.random() * BLOCK);
     for (let i = 0; i < BLOCK; i++) {
       const port = bottom + ((start + i) % BLOCK);
@@ -50,11 +57,12 @@ export async function freePort() {
       }
     }
   }
-  for (;;) {
+  for (let tries = 0; tries < 100; tries++) {
     const port = await tryListen(0);
     if (port !== null && !handedOut.has(port)) {
       handedOut.add(port);
       return port;
     }
   }
+  throw new Error('no free port found');
 }

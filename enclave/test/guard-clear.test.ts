@@ -71,6 +71,29 @@ test.each([0, 3, CLEAR_CHUNK, CLEAR_CHUNK + 1, 350])('a right guess that saw %i 
   expect(record?.used.pin).toBe(1_234);
 });
 
+test.each(['recovery-code', 'passkey'] as const)('the same for %s guesses: 350 failures, chunks within 4 KB for the longest attribute', async (factor) => {
+  const { walletId, right, failed } = await walletWith(0);
+  const attribute = factor === 'passkey' ? 'passkeyGuesses' : 'codeGuesses';
+  const now = Date.now();
+  const failures = Array.from({ length: 350 }, token);
+  const map = Object.fromEntries([...failures.map((t) => [t, { S: `f:${now - 1000}` }]), [right, { S: `p:${now}` }]]);
+  const db = new DynamoDb({ region: 'us-east-1', endpoint, credentials });
+  try {
+    await db.updateItem(
+      TABLE,
+      { pk: { S: `wallet#${walletId}` } },
+      { expression: 'SET #a = :m', condition: 'attribute_exists(pk)', values: { ':m': { M: map } }, names: { '#a': attribute } },
+    );
+  } finally {
+    db.destroy();
+  }
+  expect(failed).toEqual([]);
+  await guard.clear(walletId, right, failures, factor, 5_678);
+  const record = await guard.get(walletId);
+  expect((factor === 'passkey' ? record?.passkeyGuesses : record?.codeGuesses)?.size).toBe(0);
+  expect(record?.used[factor]).toBe(5_678);
+});
+
 test('a clear whose right guess is gone removes nothing (every chunk is conditional on it) and is a conflict', async () => {
   const { walletId, right, failed } = await walletWith(250);
   await guard.clear(walletId, right, [], 'pin'); // another enclave cleared the right guess alone

@@ -75,10 +75,11 @@ function unavailable(err: unknown): EnclaveWalletError {
   return new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard table failed (${name}); nothing was done`);
 }
 
-/** The guard on DynamoDB (dynalite locally). */
-/** Failures one clear write removes at most: each adds `guesses.#fN, ` (≈ 14 bytes) to a 4 KB expression. */
+/** Failures one clear write removes at most: each adds `<attribute>.#fN, ` to the expression (≈ 15–22 bytes; 100 of them and the
+ * rest of the write stay under DynamoDB's 4 KB for the longest attribute, passkeyGuesses: guard-clear.test.ts). */
 export const CLEAR_CHUNK = 100;
 
+/** The guard on DynamoDB (dynalite locally). */
 export class DynamoGuard implements WalletGuard {
   private readonly client: DynamoDb;
 
