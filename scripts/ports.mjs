@@ -46,7 +46,7 @@ export async function freePort() {
   const blocks = Math.floor((top - 10000) / BLOCK);
   if (blocks > 0) {
     const worker = Number(process.env.JEST_WORKER_ID ?? 0) || 0;
-    const bottom = top - ((worker % blocks) + 1) * BLOCK;
+    const bottom = top - ((((worker % blocks) + blocks) % blocks) + 1) * BLOCK;
     const start = Math.floor(Math.random() * BLOCK);
     for (let i = 0; i < BLOCK; i++) {
       const port = bottom + ((start + i) % BLOCK);

@@ -13,8 +13,10 @@
  * `64 zero bytes ‖ ciphertext ‖ 64 zero bytes` from counter 0, written into memory this module zeroes: block 0 is the
  * Poly1305 key, blocks 1… decrypt the ciphertext (counter 1 on, as RFC 8439 §2.8 says), and the last block, the only
  * one the stream function leaves behind, is keystream that decrypts nothing. The tag is checked (in constant time)
- * before any plaintext is returned. Left behind, as by every noble AEAD: noble's Poly1305 keeps a copy of its
- * one-time key (enough to forge a tag for this key and nonce, not to read anything).
+ * before any plaintext is returned. Left behind, as by noble's own AEAD (docs/threat-model.md, "Secrets in
+ * memory"): the stream function's copy of the key, on the V8 heap, unzeroed (with the nonce and ciphertext, the
+ * plaintext); keystream words boxed as heap numbers until V8 optimises the ChaCha code; Poly1305's copy of its
+ * one-time key. Closing those needs a ChaCha20 of our own outside the V8 heap (or in WebAssembly): not done.
  *
  * Checked against RFC 8439 §2.8.2, draft-irtf-cfrg-xchacha A.3.1, and noble's own AEADs on random inputs
  * (enclave/test/aead.test.ts).

@@ -1,9 +1,10 @@
 /**
  * HPKE (RFC 9180) base mode, single shot, with the suite of SPEC §6:
- * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305, on
- * node:crypto (OpenSSL): X25519, HMAC-SHA256 and ChaCha20-Poly1305 are all
- * native, so opening a PIN envelope costs about a tenth of a millisecond of
- * the event loop instead of milliseconds of JavaScript. The envelope private
+ * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305. X25519 and
+ * HMAC-SHA256 on node:crypto (OpenSSL); the AEAD sealed by OpenSSL and opened
+ * by ../aead.ts (noble's ChaCha20 and Poly1305, so that the plaintext is not
+ * left in freed memory: docs/threat-model.md). Opening a PIN envelope costs a
+ * fraction of a millisecond of the event loop. The envelope private
  * key is an OpenSSL key object that is never exported. Wire form
  * everywhere: enc (32 bytes) ‖ ciphertext ‖ tag.
  *
@@ -102,8 +103,8 @@ export class EnvelopeKey {
     if (dh.every((b) => b === 0)) throw new Error('the encapsulated key is a low-order point');
     const { key, nonce } = contextOf(dh, enc, this.publicKey, info);
     try {
-      // Opened by ../aead.ts, which leaves neither the plaintext nor its keystream in memory nobody zeroes (node:crypto's
-      // Decipher and noble's AEAD both do: threat-model.md).
+      // Opened by ../aead.ts, which leaves neither the plaintext nor its last block's keystream in memory nobody zeroes
+      // (node:crypto's Decipher and noble's AEAD do); the key's copy inside noble remains (threat-model.md).
       return openChaCha20Poly1305(key, nonce, aad, wire.subarray(ENC_BYTES)); // throws when the tag does not verify
     } finally {
       key.fill(0);

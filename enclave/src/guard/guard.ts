@@ -75,7 +75,7 @@ function unavailable(err: unknown): EnclaveWalletError {
   return new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard table failed (${name}); nothing was done`);
 }
 
-/** Failures one clear write removes at most: each adds `<attribute>.#fN, ` to the expression (≈ 15–22 bytes; 100 of them and the
+/** Failures one clear write removes at most: each adds `<attribute>.#fN, ` to the expression (13–21 bytes; 100 of them and the
  * rest of the write stay under DynamoDB's 4 KB for the longest attribute, passkeyGuesses: guard-clear.test.ts). */
 export const CLEAR_CHUNK = 100;
 
