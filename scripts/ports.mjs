@@ -41,12 +41,13 @@ function tryListen(port) {
  * down to 10000; a worker past the last block wraps around (two workers then share a block, each still checking).
  * With no room for a block (an ephemeral range starting very low), the kernel's choice, never twice in one process.
  */
+const TOP = Math.min(ephemeralLow(), 30000);
+const BLOCKS = Math.floor((TOP - 10000) / BLOCK);
+
 export async function freePort() {
-  const top = Math.min(ephemeralLow(), 30000);
-  const blocks = Math.floor((top - 10000) / BLOCK);
-  if (blocks > 0) {
+  if (BLOCKS > 0) {
     const worker = Number(process.env.JEST_WORKER_ID ?? 0) || 0;
-    const bottom = top - ((((worker % blocks) + blocks) % blocks) + 1) * BLOCK;
+    const bottom = TOP - ((((worker % BLOCKS) + BLOCKS) % BLOCKS) + 1) * BLOCK;
     const start = Math.floor(Math.random() * BLOCK);
     for (let i = 0; i < BLOCK; i++) {
       const port = bottom + ((start + i) % BLOCK);

@@ -19,6 +19,8 @@ const credentials = { accessKeyId: 'l', secretAccessKey: 'l' };
 let server: ReturnType<typeof dynalite>;
 let endpoint = '';
 let guard: DynamoGuard;
+/** The table written directly, as another enclave's writes would leave it. */
+let db: DynamoDb;
 
 beforeAll(async () => {
   server = dynalite({ createTableMs: 0 });
@@ -26,9 +28,11 @@ beforeAll(async () => {
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await ensureGuardTable(endpoint, TABLE);
   guard = new DynamoGuard({ region: 'us-east-1', endpoint, table: TABLE }, credentials);
+  db = new DynamoDb({ region: 'us-east-1', endpoint, credentials });
 });
 afterAll(async () => {
   guard.destroy();
+  db.destroy();
   await new Promise((r) => server.close(r));
 });
 
@@ -47,20 +51,15 @@ async function walletWith(failures: number): Promise<{ walletId: ReturnType<type
 }
 
 test('the client refuses an expression over 4 KB as DynamoDB does, and sends nothing', async () => {
-  const db = new DynamoDb({ region: 'us-east-1', endpoint, credentials });
-  try {
-    const { walletId } = await walletWith(0);
-    const key = { pk: { S: `wallet#${walletId}` } };
-    const long = `SET ${Array.from({ length: 400 }, (_, i) => `a${i} = :v`).join(', ')}`;
-    expect(Buffer.byteLength(long)).toBeGreaterThan(MAX_EXPRESSION_BYTES);
-    const err = await db.updateItem(TABLE, key, { expression: long, condition: 'attribute_exists(pk)', values: { ':v': { S: 'x' } } }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DynamoDbError);
-    expect((err as DynamoDbError).name).toBe('ValidationException');
-    expect((err as DynamoDbError).message).toMatch(/Expression size has exceeded the maximum allowed size/);
-    expect((await db.getItem(TABLE, key))?.a0).toBeUndefined();
-  } finally {
-    db.destroy();
-  }
+  const { walletId } = await walletWith(0);
+  const key = { pk: { S: `wallet#${walletId}` } };
+  const long = `SET ${Array.from({ length: 400 }, (_, i) => `a${i} = :v`).join(', ')}`;
+  expect(Buffer.byteLength(long)).toBeGreaterThan(MAX_EXPRESSION_BYTES);
+  const err = await db.updateItem(TABLE, key, { expression: long, condition: 'attribute_exists(pk)', values: { ':v': { S: 'x' } } }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(DynamoDbError);
+  expect((err as DynamoDbError).name).toBe('ValidationException');
+  expect((err as DynamoDbError).message).toMatch(/Expression size has exceeded the maximum allowed size/);
+  expect((await db.getItem(TABLE, key))?.a0).toBeUndefined();
 });
 
 test.each([0, 3, CLEAR_CHUNK, CLEAR_CHUNK + 1, 350])('a right guess that saw %i failures is cleared with all of them', async (n) => {
@@ -77,16 +76,11 @@ test.each(['recovery-code', 'passkey'] as const)('the same for %s guesses: 350 f
   const now = Date.now();
   const failures = Array.from({ length: 350 }, token);
   const map = Object.fromEntries([...failures.map((t) => [t, { S: `f:${now - 1000}` }]), [right, { S: `p:${now}` }]]);
-  const db = new DynamoDb({ region: 'us-east-1', endpoint, credentials });
-  try {
-    await db.updateItem(
-      TABLE,
-      { pk: { S: `wallet#${walletId}` } },
-      { expression: 'SET #a = :m', condition: 'attribute_exists(pk)', values: { ':m': { M: map } }, names: { '#a': attribute } },
-    );
-  } finally {
-    db.destroy();
-  }
+  await db.updateItem(
+    TABLE,
+    { pk: { S: `wallet#${walletId}` } },
+    { expression: 'SET #a = :m', condition: 'attribute_exists(pk)', values: { ':m': { M: map } }, names: { '#a': attribute } },
+  );
   expect(failed).toEqual([]);
   await guard.clear(walletId, right, failures, factor, 5_678);
   const record = await guard.get(walletId);
@@ -105,20 +99,12 @@ test('a clear whose right guess is gone removes nothing (every chunk is conditio
 test('failures counted since the right guess was read stay counted', async () => {
   const { walletId, right, failed } = await walletWith(150);
   const later = token();
-  const record = await guard.get(walletId);
-  const guesses = new Map(record!.guesses);
-  guesses.set(later, { state: 'failed', at: Date.now() });
   // The later failure, written as another enclave's count would leave it.
-  const db = new DynamoDb({ region: 'us-east-1', endpoint, credentials });
-  try {
-    await db.updateItem(
-      TABLE,
-      { pk: { S: `wallet#${walletId}` } },
-      { expression: 'SET guesses.#l = :f', condition: 'attribute_exists(pk)', values: { ':f': { S: `f:${Date.now()}` } }, names: { '#l': later } },
-    );
-  } finally {
-    db.destroy();
-  }
+  await db.updateItem(
+    TABLE,
+    { pk: { S: `wallet#${walletId}` } },
+    { expression: 'SET guesses.#l = :f', condition: 'attribute_exists(pk)', values: { ':f': { S: `f:${Date.now()}` } }, names: { '#l': later } },
+  );
   await guard.clear(walletId, right, failed, 'pin');
   expect([...(await guard.get(walletId))!.guesses.keys()]).toEqual([later]);
 });

@@ -205,28 +205,26 @@ export class DynamoGuard implements WalletGuard {
     // Each failure removed adds a path to the expression, and DynamoDB's end at 4 KB: a wallet locked again and again
     // (one guess a day for months) can have more. Those beyond the first chunk leave first, in writes of their own,
     // each conditional on the right guess still being counted; the last write removes it with the first chunk.
-    const chunks: (readonly string[])[] = [];
-    for (let i = 0; i < failures.length; i += CLEAR_CHUNK) chunks.push(failures.slice(i, i + CLEAR_CHUNK));
-    for (const chunk of chunks.slice(1)) await this.removeGuesses(walletId, factor, token, chunk, false, at);
-    await this.removeGuesses(walletId, factor, token, chunks[0] ?? [], true, at);
+    for (let i = CLEAR_CHUNK; i < failures.length; i += CLEAR_CHUNK)
+      await this.removeGuesses(walletId, factor, token, failures.slice(i, i + CLEAR_CHUNK), undefined);
+    await this.removeGuesses(walletId, factor, token, failures.slice(0, CLEAR_CHUNK), at);
   }
 
-  /** REMOVEs `failures` (and, if `withToken`, the right guess `token` itself) while `token` is still counted. */
-  private async removeGuesses(walletId: WalletId, factor: Factor, token: string, failures: readonly string[], withToken: boolean, at: number): Promise<void> {
+  /** REMOVEs `failures` while the right guess `token` is still counted; with `usedAt`, `token` itself too, and `used:<factor>`. */
+  private async removeGuesses(walletId: WalletId, factor: Factor, token: string, failures: readonly string[], usedAt: number | undefined): Promise<void> {
     const attr = BUDGET_ATTRIBUTE[factor];
     const names: Record<string, string> = { '#t': token };
-    const removed = withToken ? [`${attr}.#t`] : [];
+    const removed = usedAt === undefined ? [] : [`${attr}.#t`];
     failures.forEach((f, i) => {
       names[`#f${i}`] = f;
       removed.push(`${attr}.#f${i}`);
     });
-    const used = withToken ? ', #used = :at' : '';
-    if (withToken) names['#used'] = `used:${factor}`;
+    if (usedAt !== undefined) names['#used'] = `used:${factor}`;
     await this.update(
       walletId,
-      `REMOVE ${removed.join(', ')} SET rev = :rev, updatedAt = :now${used}`,
+      `REMOVE ${removed.join(', ')} SET rev = :rev, updatedAt = :now${usedAt === undefined ? '' : ', #used = :at'}`,
       `attribute_exists(${attr}.#t)`,
-      withToken ? { ':at': N(at) } : {},
+      usedAt === undefined ? {} : { ':at': N(usedAt) },
       names,
     );
   }
