@@ -1,9 +1,10 @@
 /**
  * HPKE (RFC 9180) base mode, single shot, with the suite of SPEC §6:
  * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305. X25519 and
- * HMAC-SHA256 on node:crypto (OpenSSL); the AEAD sealed by OpenSSL and opened
- * by ../aead.ts (noble's ChaCha20 and Poly1305, so that the plaintext is not
- * left in freed memory: docs/threat-model.md). Opening a PIN envelope costs a
+ * HMAC-SHA256 on node:crypto (OpenSSL); the AEAD sealed and opened by
+ * ../aead.ts (ChaCha20 in WebAssembly memory it zeroes, so that neither the
+ * key nor the plaintext is left in freed memory: docs/threat-model.md,
+ * "Secrets in memory"). Opening a PIN envelope costs a
  * fraction of a millisecond of the event loop. The envelope private
  * key is an OpenSSL key object that is never exported. Wire form
  * everywhere: enc (32 bytes) ‖ ciphertext ‖ tag.
@@ -11,9 +12,9 @@
  * Checked against RFC 9180 A.2.1, the client's @noble implementation and
  * the maintained @hpke/* packages (enclave/test/envelope.test.ts).
  */
-import { createCipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from '@enclave-wallet/proto';
-import { openChaCha20Poly1305 } from '../aead.js';
+import { openChaCha20Poly1305, sealChaCha20Poly1305 } from '../aead.js';
 import type { SecretBytes } from '../secret.js';
 
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
@@ -103,8 +104,7 @@ export class EnvelopeKey {
     if (dh.every((b) => b === 0)) throw new Error('the encapsulated key is a low-order point');
     const { key, nonce } = contextOf(dh, enc, this.publicKey, info);
     try {
-      // Opened by ../aead.ts, which leaves neither the plaintext nor its last block's keystream in memory nobody zeroes
-      // (node:crypto's Decipher and noble's AEAD do); the key's copy inside noble remains (threat-model.md).
+      // Not node:crypto's Decipher, which frees an unzeroed copy of the plaintext (threat-model.md).
       return openChaCha20Poly1305(key, nonce, aad, wire.subarray(ENC_BYTES)); // throws when the tag does not verify
     } finally {
       key.fill(0);
@@ -121,9 +121,11 @@ export async function sealTo(recipientPublicKey: Uint8Array, info: Uint8Array, p
   if (dh.every((b) => b === 0)) throw new Error('the recipient key is a low-order point');
   const { key, nonce } = contextOf(dh, enc, recipientPublicKey, info);
   try {
-    const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(new Uint8Array(0), { plaintextLength: plaintext.length });
-    return new Uint8Array(Buffer.concat([enc, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
+    const sealed = sealChaCha20Poly1305(key, nonce, new Uint8Array(0), plaintext);
+    const wire = new Uint8Array(ENC_BYTES + sealed.length);
+    wire.set(enc);
+    wire.set(sealed, ENC_BYTES);
+    return wire;
   } finally {
     key.fill(0);
   }

@@ -4,7 +4,6 @@
  * blob is always version 4 (key slots, slots.ts); it becomes current in the guard once the opening guess is
  * cleared, with a write conditional on the version that was opened.
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -12,6 +11,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { GuardConflict, type GuardRecord, type WalletGuard } from '../guard/guard.js';
 import { seedFromEntropy } from '../keys/derive.js';
+import { sealXChaCha20Poly1305 } from '../aead.js';
 import { disposeAll, SecretBytes } from '../secret.js';
 import {
   AEAD_XCHACHA20_POLY1305,
@@ -252,7 +252,7 @@ export function sealSlots(
   {
     using plaintext = encodeWalletSecret(BLOB_VERSION, p.secret);
     // Secret + tag (16).
-    ciphertext = xchacha20poly1305(p.walletKey, nonce, associatedData(header, plaintext.length + 16)).encrypt(plaintext);
+    ciphertext = sealXChaCha20Poly1305(p.walletKey, nonce, associatedData(header, plaintext.length + 16), plaintext);
   }
   const state: AttemptState = { failedAttempts: 0, lockedUntilMs: 0 };
   const sealedPart = encodeSealedPart({ ...header, ciphertext });

@@ -26,8 +26,7 @@
  * guesses.ts and the orchestration in seal.ts. A passkey slot is one more kind: its factor key is the PRF output
  * of its credential (256 bits: no stretch).
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { openXChaCha20Poly1305 } from '../aead.js';
+import { openXChaCha20Poly1305, sealXChaCha20Poly1305 } from '../aead.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -176,7 +175,7 @@ export function wrapSlot(
   if (kind === SLOT_PASSKEY && !head.passkey) throw new RangeError('a passkey slot needs its credential');
   const nonce = randomBytes(24);
   using key = slotKey(kind, head.id, dataKey, factorKey);
-  const wrapped = xchacha20poly1305(key, nonce, slotAad(binding, head)).encrypt(walletKey);
+  const wrapped = sealXChaCha20Poly1305(key, nonce, slotAad(binding, head), walletKey);
   return { ...head, nonce, wrapped };
 }
 

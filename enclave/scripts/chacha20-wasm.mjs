@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Writes the enclave's ChaCha20 in WebAssembly (enclave/src/chacha/): the module's text (chacha20.wat, to read and
+// review) and its binary as base64 (chacha20-wasm.ts, what the enclave loads; no tool is needed at run time or in
+// the image). The text is generated here because ChaCha20's twenty rounds are eighty quarter-rounds of the same
+// shape; the binary is the `wabt` package's translation of that text, byte for byte the same on every machine.
+//
+//   node enclave/scripts/chacha20-wasm.mjs           writes both files
+//   node enclave/scripts/chacha20-wasm.mjs --check   exits 1 when either file differs from what it would write
+//
+// Why WebAssembly: the module's linear memory is one buffer outside the JavaScript heap that the caller zeroes
+// after every use, and its arithmetic is on i32 values, never JavaScript numbers; so neither the key, the
+// HChaCha20 subkey nor any keystream word is left behind in memory nobody zeroes (src/chacha/chacha20.ts).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import initWabt from 'wabt';
+
+const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'chacha');
+
+// Memory layout (bytes), shared with chacha20.ts: the key at 0, state words 12–15 at 32 (block counter or
+// HChaCha20's first nonce word, then the nonce), the data from 64 (whole 64-byte blocks).
+const KEY = 0;
+const WORDS_12_15 = 32;
+const DATA = 64;
+const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]; // "expand 32-byte k"
+
+const x = (i) => `$x${i}`;
+function quarterRound(a, b, c, d) {
+  const step = (p, q, r, bits) => [
+    `local.get ${x(p)} local.get ${x(q)} i32.add local.set ${x(p)}`,
+    `local.get ${x(r)} local.get ${x(p)} i32.xor i32.const ${bits} i32.rotl local.set ${x(r)}`,
+  ];
+  return [...step(a, b, d, 16), ...step(c, d, b, 12), ...step(a, b, d, 8), ...step(c, d, b, 7)];
+}
+/** The state (RFC 8439 §2.3) into $x0–$x15: the constants, the key, then words 12–15 (`word12`: an expression or undefined for memory). */
+function loadState(word12) {
+  const lines = SIGMA.map((c, i) => `i32.const ${c | 0} local.set ${x(i)}`);
+  for (let i = 0; i < 8; i++) lines.push(`i32.const 0 i32.load offset=${KEY + 4 * i} local.set ${x(4 + i)}`);
+  lines.push(word12 ? `${word12} local.set ${x(12)}` : `i32.const 0 i32.load offset=${WORDS_12_15} local.set ${x(12)}`);
+  for (let i = 1; i < 4; i++) lines.push(`i32.const 0 i32.load offset=${WORDS_12_15 + 4 * i} local.set ${x(12 + i)}`);
+  return lines;
+}
+/** Twenty rounds: ten double rounds, each four column and four diagonal quarter-rounds (RFC 8439 §2.3). */
+function twentyRounds() {
+  const body = [
+    ...quarterRound(0, 4, 8, 12),
+    ...quarterRound(1, 5, 9, 13),
+    ...quarterRound(2, 6, 10, 14),
+    ...quarterRound(3, 7, 11, 15),
+    ...quarterRound(0, 5, 10, 15),
+    ...quarterRound(1, 6, 11, 12),
+    ...quarterRound(2, 7, 8, 13),
+    ...quarterRound(3, 4, 9, 14),
+  ];
+  return [
+    'i32.const 10 local.set $round',
+    'loop $rounds',
+    ...body.map((l) => `  ${l}`),
+    '  local.get $round i32.const 1 i32.sub local.tee $round',
+    '  br_if $rounds',
+    'end',
+  ];
+}
+/** Word i of the initial state again (for the final addition), as an expression; word 12 is the block counter. */
+function initialWord(i) {
+  if (i < 4) return `i32.const ${SIGMA[i] | 0}`;
+  if (i < 12) return `i32.const 0 i32.load offset=${KEY + 4 * (i - 4)}`;
+  if (i === 12) return 'local.get $counter';
+  return `i32.const 0 i32.load offset=${WORDS_12_15 + 4 * (i - 12)}`;
+}
+
+const locals = `(local ${Array.from({ length: 16 }, (_, i) => `${x(i)} i32`).join(') (local ')}) (local $round i32)`;
+const indent = (lines, n) => lines.map((l) => `${' '.repeat(n)}${l}`).join('\n');
+
+const xorBody = [
+  `i32.const ${DATA} local.set $at`,
+  'block $done',
+  '  loop $blocks',
+  '    local.get $blocks i32.eqz br_if $done',
+  ...indent([...loadState('local.get $counter'), ...twentyRounds()], 4).split('\n'),
+  // The block's keystream (state after the rounds plus the initial state), XORed into the data in place.
+  ...Array.from({ length: 16 }, (_, i) =>
+    [
+      `    local.get $at`,
+      `    local.get $at i32.load offset=${4 * i}`,
+      `    local.get ${x(i)} ${initialWord(i)} i32.add`,
+      `    i32.xor i32.store offset=${4 * i}`,
+    ].join(' '),
+  ),
+  '    local.get $at i32.const 64 i32.add local.set $at',
+  '    local.get $counter i32.const 1 i32.add local.set $counter',
+  '    local.get $blocks i32.const 1 i32.sub local.set $blocks',
+  '    br $blocks',
+  '  end',
+  'end',
+];
+
+const hchachaBody = [
+  ...loadState(undefined),
+  ...twentyRounds(),
+  // HChaCha20 (draft-irtf-cfrg-xchacha §2.2): words 0–3 and 12–15 after the rounds, no addition, over the key.
+  ...[0, 1, 2, 3, 12, 13, 14, 15].map((w, i) => `i32.const 0 local.get ${x(w)} i32.store offset=${KEY + 4 * i}`),
+];
+
+const wat = `;; GENERATED by enclave/scripts/chacha20-wasm.mjs. Do not edit.
+;; ChaCha20's block function (RFC 8439 §2.3) and HChaCha20 (draft-irtf-cfrg-xchacha §2.2) over one memory that the
+;; caller fills and zeroes (src/chacha/chacha20.ts): the key at ${KEY}, state words 12-15 at ${WORDS_12_15}, data from ${DATA}.
+(module
+  (memory (export "memory") 2)
+  ;; XORs \`blocks\` 64-byte blocks of data, from byte ${DATA}, with the keystream of block counters \`counter\`, \`counter\`+1, ...
+  ;; (the key at ${KEY}; words 13-15 of the state, the 96-bit nonce, at ${WORDS_12_15 + 4}).
+  (func (export "xor") (param $counter i32) (param $blocks i32) ${locals} (local $at i32)
+${indent(xorBody, 4)}
+  )
+  ;; HChaCha20 of the key at ${KEY} and the 128-bit nonce at ${WORDS_12_15}: the 32-byte subkey, written over the key.
+  (func (export "hchacha") ${locals}
+${indent(hchachaBody, 4)}
+  )
+)
+`;
+
+const wabt = await initWabt();
+const parsed = wabt.parseWat('chacha20.wat', wat);
+parsed.resolveNames();
+parsed.validate();
+const binary = Buffer.from(parsed.toBinary({ log: false, write_debug_names: false }).buffer);
+parsed.destroy();
+
+const ts = `// GENERATED by enclave/scripts/chacha20-wasm.mjs from the text it writes to chacha20.wat. Do not edit.
+/** The WebAssembly module of chacha20.wat (${binary.length} bytes), base64. */
+export const CHACHA20_WASM_BASE64 =
+  '${binary.toString('base64')}';
+/** Its memory layout: the key, state words 12–15, the data (whole 64-byte blocks up to the end of the memory). */
+export const LAYOUT = { key: ${KEY}, words12to15: ${WORDS_12_15}, data: ${DATA}, memoryBytes: ${2 * 65536} } as const;
+`;
+
+const outputs = [
+  [join(outDir, 'chacha20.wat'), wat],
+  [join(outDir, 'chacha20-wasm.ts'), ts],
+];
+if (process.argv.includes('--check')) {
+  const stale = outputs.filter(([file, text]) => {
+    try {
+      return readFileSync(file, 'utf8') !== text;
+    } catch {
+      return true;
+    }
+  });
+  for (const [file] of stale) console.error(`${file} is not what enclave/scripts/chacha20-wasm.mjs writes: run it`);
+  process.exit(stale.length ? 1 : 0);
+}
+for (const [file, text] of outputs) writeFileSync(file, text);
+console.log(`wrote ${outputs.map(([f]) => f).join(', ')} (${binary.length} bytes of WebAssembly)`);
