@@ -57,7 +57,6 @@ export const toProtoAccount = (a: PublicAccount): v1.Account.$Properties => ({
   path: a.path,
   address: a.address,
 });
-export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 export interface ServiceOptions {
   startup: StartupConfig;

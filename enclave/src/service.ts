@@ -5,7 +5,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError, sameAddress, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
-import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
+import { mnemonicToEntropy } from '@scure/bip39';
+import { exportPlaintext } from './keys/phrase.js';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
 import { disposeEnvelope, refuseTrivialPin } from './envelope/pin-envelope.js';
@@ -18,7 +19,7 @@ import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
 import { recoveryBinding, recoveryKeyOf } from './recovery.js';
 import { phases } from './phases.js';
 import { prepareSignature, signKindOf, signClusterOf, type PreparedSignature } from './signing/dispatch.js';
-import { ENTROPY_BYTES, ServiceCore, toProtoAccount, utf8 } from './service-core.js';
+import { ENTROPY_BYTES, ServiceCore, toProtoAccount } from './service-core.js';
 
 export { ENCLAVE_VERSION, ATTESTATION_TTL_MS, MAX_NONCE_BYTES, type ServiceOptions } from './service-core.js';
 
@@ -175,13 +176,10 @@ export class EnclaveService extends ServiceCore {
       digest: hex0x(sha256(recipient)),
     });
     return this.withWallet(req, envelope, async (wallet) => {
-      const plaintext = utf8(JSON.stringify({ mnemonic: entropyToMnemonic(wallet.secret, english) }));
-      try {
-        const encryptedRecoveryPhrase = await sealTo(recipient, RECOVERY_PHRASE_INFO, plaintext);
-        return { encryptedRecoveryPhrase, sealedBlob: wallet.current };
-      } finally {
-        plaintext.fill(0);
-      }
+      // The phrase as bytes only, never a string (keys/phrase.ts).
+      using plaintext = exportPlaintext(wallet.secret);
+      const encryptedRecoveryPhrase = await sealTo(recipient, RECOVERY_PHRASE_INFO, plaintext);
+      return { encryptedRecoveryPhrase, sealedBlob: wallet.current };
     });
   }
 }

@@ -19,7 +19,8 @@ import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
 import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
 import { fromHex, toHex } from '@enclave-wallet/proto/bytes';
-import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
+import { validateMnemonic } from '@scure/bip39';
+import { phraseBytes } from './phrase.js';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { SecretBytes } from '../secret.js';
 import { PublicDerivationCache } from './derivation-cache.js';
@@ -60,10 +61,9 @@ export function normaliseMnemonic(mnemonic: string): string {
  * BIP-39 seed (64 bytes) with the empty passphrase: PBKDF2-HMAC-SHA512,
  * 2048 rounds, salt "mnemonic", natively on libuv's thread pool (node:crypto),
  * so the event loop does not spend milliseconds of JavaScript per signature.
+ * Takes the phrase's NFKD UTF-8 bytes over and zeroes them.
  */
-export function seedFromMnemonic(mnemonic: string): Promise<SecretBytes> {
-  // TextEncoder, not Buffer.from: the phrase's bytes in memory of their own, zeroed below (the string itself cannot be).
-  const password = SecretBytes.adopt(new TextEncoder().encode(mnemonic.normalize('NFKD')));
+function seedOfPhrase(password: SecretBytes): Promise<SecretBytes> {
   return new Promise((resolve, reject) =>
     pbkdf2(password, 'mnemonic', 2048, 64, 'sha512', (err, key) => {
       password.dispose();
@@ -73,9 +73,18 @@ export function seedFromMnemonic(mnemonic: string): Promise<SecretBytes> {
   );
 }
 
-/** BIP-39 seed of a wallet's entropy (16 to 32 bytes: 12 to 24 words), through its English mnemonic. */
+/** The BIP-39 seed of a typed-in phrase (an import: the phrase arrives as a string). */
+export function seedFromMnemonic(mnemonic: string): Promise<SecretBytes> {
+  // TextEncoder, not Buffer.from: the phrase's bytes in memory of their own, zeroed by seedOfPhrase (the string itself cannot be).
+  return seedOfPhrase(SecretBytes.adopt(new TextEncoder().encode(mnemonic.normalize('NFKD'))));
+}
+
+/**
+ * BIP-39 seed of a wallet's entropy (16 to 32 bytes: 12 to 24 words), through its English phrase, which is made
+ * as bytes only, never as a string (keys/phrase.ts): this runs for every signature whose seed is not cached.
+ */
 export function seedFromEntropy(entropy: Uint8Array): Promise<SecretBytes> {
-  return seedFromMnemonic(entropyToMnemonic(entropy, english));
+  return seedOfPhrase(phraseBytes(entropy));
 }
 
 /** The derivation path of an account. */

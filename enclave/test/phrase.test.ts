@@ -1,0 +1,59 @@
+/**
+ * src/keys/phrase.ts: a wallet's recovery phrase written as bytes, never as a string, against the BIP-39 test
+ * vectors (Trezor's, all four entropy patterns at 128 and 256 bits) and @scure/bip39 on random entropy of every
+ * allowed length; the seed made from it (native PBKDF2) against @scure/bip39's; an export's plaintext against the
+ * JSON it replaces.
+ */
+import { randomBytes } from 'node:crypto';
+import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39';
+import { wordlist as english } from '@scure/bip39/wordlists/english.js';
+import { seedFromEntropy } from '../src/keys/derive.js';
+import { exportPlaintext, phraseBytes } from '../src/keys/phrase.js';
+import { SecretBytes } from '../src/secret.js';
+
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+test.each([
+  ['00'.repeat(16), `${'abandon '.repeat(11)}about`],
+  ['7f'.repeat(16), 'legal winner thank year wave sausage worth useful legal winner thank yellow'],
+  ['80'.repeat(16), 'letter advice cage absurd amount doctor acoustic avoid letter advice cage above'],
+  ['ff'.repeat(16), `${'zoo '.repeat(11)}wrong`],
+  ['9e885d952ad362caeb4efe34a8e91bd2', 'ozone drill grab fiber curtain grace pudding thank cruise elder eight picnic'],
+  ['00'.repeat(32), `${'abandon '.repeat(23)}art`],
+  ['ff'.repeat(32), `${'zoo '.repeat(23)}vote`],
+  [
+    '68a79eaca2324873eacc50cb9c6eca8cc68ea5d936f98787c60c7ebc74e6ce7c',
+    'hamster diagram private dutch cause delay private meat slide toddler razor book happy fancy gospel tennis maple dilemma loan word shrug inflict delay length',
+  ],
+])('BIP-39 test vector: entropy %s', (entropy, phrase) => {
+  expect(text(phraseBytes(Buffer.from(entropy, 'hex')))).toBe(phrase);
+});
+
+test('every allowed entropy length (12 to 24 words), 200 random entropies each: the same bytes as @scure/bip39', () => {
+  for (const length of [16, 20, 24, 28, 32]) {
+    for (let i = 0; i < 200; i++) {
+      const entropy = new Uint8Array(randomBytes(length));
+      const phrase = phraseBytes(entropy);
+      expect(phrase).toBeInstanceOf(SecretBytes);
+      expect(Buffer.from(phrase).equals(Buffer.from(entropyToMnemonic(entropy, english)))).toBe(true);
+    }
+  }
+});
+
+test('the seed of an entropy is @scure/bip39’s seed of its phrase (empty passphrase)', async () => {
+  for (const length of [16, 32]) {
+    const entropy = new Uint8Array(randomBytes(length));
+    const seed = await seedFromEntropy(entropy);
+    expect(Buffer.from(seed).equals(Buffer.from(mnemonicToSeedSync(entropyToMnemonic(entropy, english))))).toBe(true);
+  }
+});
+
+test('an export’s plaintext is the JSON it replaces, byte for byte', () => {
+  const entropy = new Uint8Array(randomBytes(32));
+  const expected = new TextEncoder().encode(JSON.stringify({ mnemonic: entropyToMnemonic(entropy, english) }));
+  expect(Buffer.from(exportPlaintext(entropy)).equals(Buffer.from(expected))).toBe(true);
+});
+
+test('entropy of a length BIP-39 does not allow is refused', () => {
+  for (const length of [0, 12, 15, 17, 30, 33, 64]) expect(() => phraseBytes(new Uint8Array(length))).toThrow(RangeError);
+});
