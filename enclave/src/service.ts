@@ -5,12 +5,10 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError, sameAddress, type DecodedRequestOf, type ResponseOf } from '@enclave-wallet/proto';
-import { mnemonicToEntropy } from '@scure/bip39';
-import { exportPlaintext } from './keys/phrase.js';
-import { wordlist as english } from '@scure/bip39/wordlists/english.js';
+import { entropyOfPhrase, exportPlaintext } from './keys/phrase.js';
 import { RECOVERY_PHRASE_INFO, sealTo } from './envelope/hpke.js';
 import { disposeEnvelope, refuseTrivialPin } from './envelope/pin-envelope.js';
-import { deriveAccount, isValidMnemonic, normaliseMnemonic } from './keys/derive.js';
+import { deriveAccount } from './keys/derive.js';
 import { walletEntropy } from './keys/entropy.js';
 import * as recovery from './recovery.js';
 import * as passkeyOps from './passkey/operations.js';
@@ -22,6 +20,8 @@ import { prepareSignature, signKindOf, signClusterOf, type PreparedSignature } f
 import { ENTROPY_BYTES, ServiceCore, toProtoAccount } from './service-core.js';
 
 export { ENCLAVE_VERSION, ATTESTATION_TTL_MS, MAX_NONCE_BYTES, type ServiceOptions } from './service-core.js';
+
+const invalidPhrase = (): EnclaveWalletError => new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
 
 export class EnclaveService extends ServiceCore {
   async createWallet(req: DecodedRequestOf<'createWallet'>): Promise<ResponseOf<'createWallet'>> {
@@ -89,18 +89,15 @@ export class EnclaveService extends ServiceCore {
     const walletId = parseWalletId(req.walletId);
     const recoveryKey = recoveryKeyOf(req.recoveryPublicKey, false);
     const envelope = await this.envelope(req.recoveryEnvelope, { purpose: 'import', sub: userId, ...recoveryBinding(recoveryKey) }, (e) => {
-      if (!isValidMnemonic(normaliseMnemonic(e.mnemonic ?? '')))
-        throw new EnclaveWalletError('MNEMONIC_INVALID', 'the recovery phrase is not a valid BIP-39 English mnemonic');
+      // Checked before the nonce is claimed; the phrase is read as bytes, never a string (keys/phrase.ts).
+      using entropy = entropyOfPhrase(e.mnemonic ?? new Uint8Array(0));
+      if (!entropy) throw invalidPhrase();
       refuseTrivialPin(e.pin);
     });
     try {
-      const mnemonic = normaliseMnemonic(envelope.mnemonic ?? '');
-      const entropy = mnemonicToEntropy(mnemonic, english);
-      try {
-        return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin, recoveryKey);
-      } finally {
-        entropy.fill(0);
-      }
+      using entropy = entropyOfPhrase(envelope.mnemonic!);
+      if (!entropy) throw invalidPhrase();
+      return await this.sealEntropy(sealer, walletId, userId, entropy, envelope.pin, recoveryKey);
     } finally {
       disposeEnvelope(envelope);
     }

@@ -324,6 +324,42 @@ describe('the PINs never become strings', () => {
   });
 });
 
+describe('an import’s recovery phrase never becomes a string', () => {
+  const plain = (json: string): Uint8Array => new TextEncoder().encode(json);
+  const base = `"v":1,"purpose":"import","sub":"u","exp":${NOW + 60},"nonce":"${'ab'.repeat(16)}","pin":"493817"`;
+  const PHRASE = 'legal winner thank year wave sausage worth useful legal winner thank yellow';
+  const phraseOf = (json: string): string => {
+    const env = parseEnvelope(plain(json));
+    try {
+      return Buffer.from(env.mnemonic!).toString();
+    } finally {
+      disposeEnvelope(env);
+    }
+  };
+
+  test('taken out of the plaintext before it is decoded, normalised as typed-in phrases are (case, spaces, \\t \\n \\r \\f)', () => {
+    const bytes = plain(`{${base},"mnemonic":"${PHRASE}"}`);
+    const env = parseEnvelope(bytes);
+    expect(Buffer.from(env.mnemonic!).toString()).toBe(PHRASE);
+    const left = Buffer.from(bytes).toString();
+    expect(left).not.toContain('legal');
+    expect(left).toContain(`"mnemonic":"${'a'.repeat(PHRASE.length)}"`);
+    const typed = '  Legal\\tWINNER  thank\\nyear\\r\\fwave sausage worth useful legal winner thank yellow\\n';
+    expect(phraseOf(`{${base},"mnemonic":"${typed}"}`)).toBe(PHRASE);
+  });
+
+  test('a phrase with other characters is decoded and NFKD-normalised, as before; twice is ENVELOPE_INVALID; inside another value it is not a key', () => {
+    // Full-width letters: NFKD makes them ASCII. \u escapes: decoded by JSON.
+    const fullWidth = PHRASE.replace('legal', '\uff4c\uff45\uff47\uff41\uff4c');
+    expect(phraseOf(`{${base},"mnemonic":"${fullWidth}"}`)).toBe(PHRASE);
+    expect(phraseOf(`{${base},"mnemonic":"${PHRASE.replace('wave', '\\u0077ave')}"}`)).toBe(PHRASE);
+    expect(() => parseEnvelope(plain(`{${base},"mnemonic":"${PHRASE}","mnemonic":"${PHRASE}"}`))).toThrow('mnemonic given twice');
+    const tricky = parseEnvelope(plain(`{${base.replace('"sub":"u"', '"sub":"\\"mnemonic\\":\\"abc"')},"mnemonic":"${PHRASE}"}`));
+    expect(tricky.sub).toBe('"mnemonic":"abc');
+    expect(Buffer.from(tricky.mnemonic!).toString()).toBe(PHRASE);
+  });
+});
+
 describe('passkey envelopes (docs/passkeys.md)', () => {
   const plain = (json: string): Uint8Array => new TextEncoder().encode(json);
   const prf = Buffer.alloc(32, 7).toString('base64url');

@@ -7,6 +7,7 @@
 import { EnclaveWalletError, sameAddress } from '@enclave-wallet/proto';
 import { PIN_ENVELOPE_INFO, type EnvelopeKey } from './hpke.js';
 import { SecretBytes } from '../secret.js';
+import { normaliseMnemonic } from '../keys/derive.js';
 import { CLOCK_SKEW_S, ReplayCache } from './replay.js';
 import { disposeTaken, invalid, pinFormat, takePins, type Taken } from './take-secrets.js';
 import { parsePasskey, type EnvelopePasskey } from '../passkey/envelope-fields.js';
@@ -39,9 +40,9 @@ export const MAX_ENVELOPE_LIFETIME_S = 300;
 const MAX_PLAINTEXT_BYTES = 4096;
 
 /**
- * A decrypted, checked envelope. `pin`, `newPin` (ASCII digits) and `mnemonic` are secrets: the PINs are bytes
- * the caller disposes of (they never become JavaScript strings, see takePins); the phrase of an import is a
- * string, because BIP-39's word list works on strings, and cannot be zeroed (docs/threat-model.md).
+ * A decrypted, checked envelope. `pin`, `newPin` (ASCII digits) and `mnemonic` are secrets, bytes the caller
+ * disposes of: they never become JavaScript strings (see takePins), except a phrase with other characters than
+ * ASCII letters and whitespace, which is decoded as a string and normalised (NFKD) first (docs/threat-model.md).
  */
 export interface PinEnvelope {
   v: 1;
@@ -66,7 +67,8 @@ export interface PinEnvelope {
   newPin?: SecretBytes;
   /** reset-pin: the recovery code as typed (ASCII), parsed by the caller. */
   recoveryCode?: SecretBytes;
-  mnemonic?: string;
+  /** import: the recovery phrase, normalised (lower case, one space between words). */
+  mnemonic?: SecretBytes;
   exp: number;
   nonce: string;
 }
@@ -77,6 +79,7 @@ export function disposeEnvelope(envelope: PinEnvelope): void {
   envelope.newPin?.dispose();
   envelope.recoveryCode?.dispose();
   envelope.prf?.dispose();
+  envelope.mnemonic?.dispose();
 }
 
 /**
@@ -139,7 +142,6 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
     pin: pins.pin ?? SecretBytes.alloc(0),
     newPin: pins.newPin,
     recoveryCode: pins.recoveryCode,
-    mnemonic: str('mnemonic', false),
     exp: o.exp as number,
     nonce: str('nonce', true)!,
   };
@@ -149,7 +151,10 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
   if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
+  const typedPhrase = str('mnemonic', false); // taken out (then a placeholder), or a phrase that needs NFKD
   readFactor(o, purpose, pins, envelope);
+  if (pins.mnemonic) envelope.mnemonic = pins.mnemonic;
+  else if (typedPhrase !== undefined) envelope.mnemonic = SecretBytes.adopt(new TextEncoder().encode(normaliseMnemonic(typedPhrase)));
   if (envelope.newPin === undefined) delete envelope.newPin;
   if (envelope.recoveryCode === undefined) delete envelope.recoveryCode;
   return envelope;

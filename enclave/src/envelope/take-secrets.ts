@@ -1,6 +1,6 @@
 /**
- * The secrets of an envelope's plaintext (PINs, a recovery code, a passkey's PRF output), taken out of its bytes
- * before the JSON is decoded, so that no JavaScript string ever holds them.
+ * The secrets of an envelope's plaintext (PINs, a recovery code, a passkey's PRF output, an import's recovery
+ * phrase), taken out of its bytes before the JSON is decoded, so that no JavaScript string ever holds them.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { SecretBytes } from '../secret.js';
@@ -20,13 +20,57 @@ const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || 
  * anything else, or a PIN key given twice, is PIN_FORMAT_INVALID. Strings are scanned with their escapes, so
  * `"pin"` inside another value is not a key.
  */
-export type Taken = { pin?: SecretBytes; newPin?: SecretBytes; recoveryCode?: SecretBytes; prf?: SecretBytes };
+export type Taken = { pin?: SecretBytes; newPin?: SecretBytes; recoveryCode?: SecretBytes; prf?: SecretBytes; mnemonic?: SecretBytes };
 export const disposeTaken = (t: Taken): void => {
   t.pin?.dispose();
   t.newPin?.dispose();
   t.recoveryCode?.dispose();
   t.prf?.dispose();
+  t.mnemonic?.dispose();
 };
+
+/** JSON escapes that stand for whitespace in a typed-in phrase: \n, \t, \r, \f. */
+const WHITESPACE_ESCAPES = new Set([0x6e, 0x74, 0x72, 0x66]);
+const isLetter = (b: number): boolean => (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
+
+/**
+ * An import's phrase as `normaliseMnemonic` (keys/derive.ts) makes it, from the JSON string's raw bytes: lower
+ * case, words joined by one space, no leading or trailing space; or undefined when the value holds anything but
+ * ASCII letters, spaces and whitespace escapes (then it is decoded as a string, which NFKD may still make a
+ * valid phrase). On success the raw bytes are overwritten with `a`, so the JSON decoder sees no phrase.
+ */
+function takePhrase(raw: Uint8Array): SecretBytes | undefined {
+  let length = 0;
+  let pendingSpace = false;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (isLetter(b)) {
+      if (pendingSpace && length > 0) length++;
+      pendingSpace = false;
+      length++;
+    } else if (b === 0x20) pendingSpace = true;
+    else if (b === 0x5c && WHITESPACE_ESCAPES.has(raw[i + 1]!)) {
+      pendingSpace = true;
+      i++;
+    } else return undefined;
+  }
+  const phrase = SecretBytes.alloc(length);
+  let at = 0;
+  pendingSpace = false;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (isLetter(b)) {
+      if (pendingSpace && at > 0) phrase[at++] = 0x20;
+      pendingSpace = false;
+      phrase[at++] = b | 0x20; // lower case
+    } else {
+      pendingSpace = true;
+      if (b === 0x5c) i++;
+    }
+  }
+  raw.fill(0x61);
+  return phrase;
+}
 export function takePins(plaintext: Uint8Array): Taken {
   const found: Taken = {};
   let depth = 0;
@@ -51,8 +95,17 @@ export function takePins(plaintext: Uint8Array): Taken {
     // A string value: is it the value of pin or newPin?
     const key = lastKey;
     lastKey = undefined;
-    if (key !== 'pin' && key !== 'newPin' && key !== 'recoveryCode' && key !== 'prf') continue;
+    if (key !== 'pin' && key !== 'newPin' && key !== 'recoveryCode' && key !== 'prf' && key !== 'mnemonic') continue;
     const digits = plaintext.subarray(start, end);
+    if (key === 'mnemonic') {
+      if (found.mnemonic) {
+        disposeTaken(found);
+        throw invalid('mnemonic given twice');
+      }
+      const phrase = takePhrase(digits);
+      if (phrase) found.mnemonic = phrase;
+      continue;
+    }
     if (key === 'prf') {
       if (found.prf || !isPrfText(digits)) {
         disposeTaken(found);

@@ -19,9 +19,7 @@ import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2 } from 'node:crypto';
 import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
 import { fromHex, toHex } from '@enclave-wallet/proto/bytes';
-import { validateMnemonic } from '@scure/bip39';
 import { phraseBytes } from './phrase.js';
-import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { SecretBytes } from '../secret.js';
 import { PublicDerivationCache } from './derivation-cache.js';
 
@@ -47,11 +45,6 @@ export interface PrivateAccount extends PublicAccount {
   privateKey: Uint8Array;
 }
 
-/** Whether `mnemonic` is a valid BIP-39 English mnemonic (checksum included). */
-export function isValidMnemonic(mnemonic: string): boolean {
-  return validateMnemonic(mnemonic, english);
-}
-
 /** Normalises whitespace and case of a typed-in mnemonic. */
 export function normaliseMnemonic(mnemonic: string): string {
   return mnemonic.normalize('NFKD').trim().toLowerCase().split(/\s+/).join(' ');
@@ -71,12 +64,6 @@ function seedOfPhrase(password: SecretBytes): Promise<SecretBytes> {
       else resolve(SecretBytes.adopt(key));
     }),
   );
-}
-
-/** The BIP-39 seed of a typed-in phrase (an import: the phrase arrives as a string). */
-export function seedFromMnemonic(mnemonic: string): Promise<SecretBytes> {
-  // TextEncoder, not Buffer.from: the phrase's bytes in memory of their own, zeroed by seedOfPhrase (the string itself cannot be).
-  return seedOfPhrase(SecretBytes.adopt(new TextEncoder().encode(mnemonic.normalize('NFKD'))));
 }
 
 /**

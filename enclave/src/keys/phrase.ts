@@ -70,3 +70,52 @@ const EXPORT_SUFFIX = new TextEncoder().encode('"}');
 
 /** `{"mnemonic":"<phrase>"}` as UTF-8 bytes: an export's plaintext (the phrase needs no JSON escaping). */
 export const exportPlaintext = (entropy: Uint8Array): SecretBytes => writePhrase(entropy, EXPORT_PREFIX, EXPORT_SUFFIX);
+
+/** The index of the word `phrase[from, to)` in the (sorted) English list, or -1: a binary search on bytes, no string. */
+function indexOfWord(phrase: Uint8Array, from: number, to: number): number {
+  let lo = 0;
+  let hi = 2047;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const start = WORD_START[mid]!;
+    const length = WORD_START[mid + 1]! - start;
+    let order = 0;
+    for (let k = 0; order === 0 && k < Math.min(length, to - from); k++) order = phrase[from + k]! - WORD_BYTES[start + k]!;
+    if (order === 0) order = to - from - length;
+    if (order === 0) return mid;
+    if (order < 0) hi = mid - 1;
+    else lo = mid + 1;
+  }
+  return -1;
+}
+
+/**
+ * The entropy of a normalised English phrase (lower-case words joined by one space: what an import's envelope
+ * yields), or undefined when it is not a valid BIP-39 phrase (12, 15, 18, 21 or 24 words of the list, the checksum
+ * right). Read from the bytes in place: no word becomes a string, no index is kept in an array.
+ */
+export function entropyOfPhrase(phrase: Uint8Array): SecretBytes | undefined {
+  let words = phrase.length > 0 ? 1 : 0;
+  for (const b of phrase) if (b === 0x20) words++;
+  if (![12, 15, 18, 21, 24].includes(words)) return undefined;
+  const entropyBytes = (words * 11 * 32) / 33 / 8;
+  // entropy ‖ checksum bits, 11 bits a word, most significant first.
+  using bits = SecretBytes.alloc(Math.ceil((words * 11) / 8));
+  let bit = 0;
+  for (let from = 0; from < phrase.length;) {
+    let to = from;
+    while (to < phrase.length && phrase[to] !== 0x20) to++;
+    const index = indexOfWord(phrase, from, to);
+    if (index < 0) return undefined;
+    for (let k = 10; k >= 0; k--, bit++) if ((index >> k) & 1) bits[bit >> 3]! |= 0x80 >> (bit & 7);
+    from = to + 1;
+  }
+  const entropy = SecretBytes.copyOf(bits.subarray(0, entropyBytes));
+  const digest = createHash('sha256').update(entropy).digest();
+  const checksumBits = entropyBytes / 4;
+  const ok = digest[0]! >> (8 - checksumBits) === bits[entropyBytes]! >> (8 - checksumBits);
+  digest.fill(0);
+  if (ok) return entropy;
+  entropy.dispose();
+  return undefined;
+}
