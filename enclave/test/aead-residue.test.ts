@@ -27,20 +27,24 @@ const MESSAGES = 200;
 const CHILD = fileURLToPath(new URL('./support/aead-residue-child.mjs', import.meta.url));
 
 type Kind = 'keys' | 'subkeys' | 'plaintext' | 'keystreamBlocks' | 'keystreamWords';
-/** What the search looks for: 16 bytes (`bytes`), or a float64 (`double`), each with the kind it counts as. */
-type Needle = { kind: Kind; id: string; bytes?: Buffer; low?: number };
+/**
+ * What the search looks for: 16 bytes (`bytes`, found at any byte offset: `skip` is where in it the aligned word
+ * the search met starts), or a float64 (`low`: its low word, before the high word the search met).
+ */
+type Needle = { kind: Kind; id: string; bytes?: Buffer; skip?: number; low?: number };
 
 class Needles {
-  /** By the 32-bit word the search meets first: a byte needle's first word, a float64's high word. */
+  /** By a 32-bit word the search meets at a 4-aligned address: one of a byte needle's first four, a float64's high word. */
   readonly byWord = new Map<number, Needle[]>();
   private add(word: number, needle: Needle): void {
     const list = this.byWord.get(word);
     if (list) list.push(needle);
     else this.byWord.set(word, [needle]);
   }
+  /** 16 bytes at any alignment: the first 4-aligned word inside them starts 0 to 3 bytes in. */
   bytes(kind: Kind, id: string, bytes: Uint8Array): void {
     const b = Buffer.from(bytes.subarray(0, 16));
-    this.add(b.readUInt32LE(0), { kind, id, bytes: b });
+    for (let skip = 0; skip < 4; skip++) this.add(b.readUInt32LE(skip), { kind, id, bytes: b, skip });
   }
   /** A keystream word as V8 would box it: its int32 and its uint32 value as float64, when outside the small integers. */
   word(id: string, value: number): void {
@@ -53,15 +57,19 @@ class Needles {
   }
 }
 
+/** HChaCha20 of a key and a 24-byte nonce's first 16 bytes: XChaCha20's subkey (noble's, to be independent of ours). */
+function subkeyOf(key: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const u32 = (b: Uint8Array): Uint32Array => new Uint32Array(new Uint8Array(b).buffer);
+  const subkey = new Uint32Array(8);
+  hchacha(u32(Buffer.from('expand 32-byte k')), u32(key), u32(nonce.subarray(0, 16)), subkey);
+  return new Uint8Array(subkey.buffer);
+}
+
 /** Every needle of one message: its key (and subkey), its plaintext, its data blocks' keystream. */
 function addMessage(needles: Needles, id: string, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ciphertext: Uint8Array): void {
-  needles.bytes('keys', `${id}`, key);
-  if (nonce.length === 24) {
-    const u32 = (b: Uint8Array): Uint32Array => new Uint32Array(new Uint8Array(b).buffer);
-    const subkey = new Uint32Array(8);
-    hchacha(u32(Buffer.from('expand 32-byte k')), u32(key), u32(nonce.subarray(0, 16)), subkey);
-    needles.bytes('subkeys', id, new Uint8Array(subkey.buffer));
-  }
+  needles.bytes('keys', id, key);
+  needles.bytes('keys', id, key.subarray(16));
+  if (nonce.length === 24) needles.bytes('subkeys', id, subkeyOf(key, nonce));
   for (let at = 0; at + 16 <= plaintext.length; at += 16) needles.bytes('plaintext', id, plaintext.subarray(at, at + 16));
   const keystream = ciphertext.map((c, i) => c ^ plaintext[i]!);
   for (let block = 0; block < keystream.length; block += 64) {
@@ -89,8 +97,8 @@ function search(pid: number, needles: Needles): Record<Kind, number> {
       if (!m) continue;
       const from = Number.parseInt(m[1]!, 16);
       const to = Number.parseInt(m[2]!, 16);
-      // Chunks overlap by 16 bytes, so a needle across a chunk's end is seen whole in the next one.
-      for (let at = from; at < to; at += chunk.length - 16) {
+      // Chunks overlap by 32 bytes, so a needle across a chunk's end is seen whole in the next one.
+      for (let at = from; at < to; at += chunk.length - 32) {
         let got = 0;
         try {
           got = readSync(fd, chunk, 0, Math.min(chunk.length, to - at), at);
@@ -103,7 +111,8 @@ function search(pid: number, needles: Needles): Record<Kind, number> {
           if (!list) continue;
           for (const needle of list) {
             if (needle.bytes) {
-              if (4 * i + 16 <= got && chunk.subarray(4 * i, 4 * i + 16).equals(needle.bytes)) found[needle.kind].add(needle.id);
+              const start = 4 * i - needle.skip!;
+              if (start >= 0 && start + 16 <= got && chunk.subarray(start, start + 16).equals(needle.bytes)) found[needle.kind].add(needle.id);
             } else if (i > 0 && words[i - 1] === needle.low) {
               found[needle.kind].add(needle.id);
             }
@@ -119,7 +128,7 @@ function search(pid: number, needles: Needles): Record<Kind, number> {
 }
 
 /** Runs the child over `dir`, stops it once it is done, and searches it. */
-async function runChild(mode: 'ours' | 'noble', cipher: string, dir: string, needles: Needles): Promise<Record<Kind, number>> {
+async function runChild(mode: 'ours' | 'noble' | 'planted', cipher: string, dir: string, needles: Needles): Promise<Record<Kind, number>> {
   const child: ChildProcess = spawn(process.execPath, [CHILD, mode, cipher, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -167,6 +176,10 @@ residueTest.each(['chacha', 'xchacha'] as const)(
         const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
         return { nonce: hex(nonce), aad: hex(aad), sealed: hex(sealed), sealNonce: hex(sealNonce), sealLength: secret.length };
       });
+      // What the planted control puts in memory: the keys of messages 0–3, the subkeys of 4–7, plaintext of 8–11.
+      const planted = [0, 1, 2, 3].map((i) => keys[i]!);
+      if (x) planted.push(...[4, 5, 6, 7].map((i) => subkeyOf(keys[i]!, Buffer.from(messages[i]!.nonce, 'hex'))));
+      planted.push(...[8, 9, 10, 11].map((i) => expectedOpened[i]!.subarray(0, 32)));
       writeFileSync(join(dir, 'messages.json'), JSON.stringify({ messages }));
       writeFileSync(join(dir, 'keys.bin'), Buffer.concat(keys));
       writeFileSync(join(dir, 'to-seal.bin'), Buffer.concat(toSeal));
@@ -186,15 +199,21 @@ residueTest.each(['chacha', 'xchacha'] as const)(
 
       const control = await runChild('noble', cipher, dir, needles);
       check();
-      // Trials on this machine: keys of 147–190 messages of 200, keystream blocks of 44–74, plaintext of 25–32, boxed
-      // keystream words of 5–70 (fewer on Node 24, whose compilers optimise noble's ChaCha20 sooner).
+      // The control: in trials the keys of 147–200 messages of 200, and from run to run 0–76 keystream blocks, 25–32
+      // plaintexts, 5–70 boxed keystream words (fewer on Node 24, whose compilers optimise noble's ChaCha20 sooner).
       expect(control.keys).toBeGreaterThan(MESSAGES / 4);
-      expect(control.keystreamBlocks).toBeGreaterThan(10);
-      expect(control.keystreamWords).toBeGreaterThan(0);
+      expect(control.keystreamBlocks + control.plaintext + control.keystreamWords).toBeGreaterThan(0);
 
       const ours = await runChild('ours', cipher, dir, needles);
       check();
       expect(ours).toEqual({ keys: 0, subkeys: 0, plaintext: 0, keystreamBlocks: 0, keystreamWords: 0 });
+
+      // A control for the search of that same child: with four keys, four subkeys and four plaintext pieces put in
+      // its memory on purpose, at each byte offset 0–3, exactly those are found.
+      writeFileSync(join(dir, 'planted.bin'), Buffer.concat(planted));
+      const ofPlanted = await runChild('planted', cipher, dir, needles);
+      check();
+      expect(ofPlanted).toEqual({ keys: 4, subkeys: x ? 4 : 0, plaintext: 4, keystreamBlocks: 0, keystreamWords: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -96,6 +96,22 @@ test('inputs longer than the module’s memory go through in chunks, the counter
   expect(memoryIsZero()).toBe(true);
 });
 
+test('overlapping input and output: any overlap in one chunk (copied whole first); a shifted overlap across chunks refused', () => {
+  const key = randomBytes(32);
+  const nonce = randomBytes(12);
+  const buffer = new Uint8Array(randomBytes(301));
+  const original = buffer.slice(0, 300);
+  chacha20Xor(key, nonce, 0, buffer.subarray(0, 300), buffer.subarray(1, 301));
+  expect(toHex(buffer.subarray(1))).toBe(toHex(openssl(key, nonce, 0, original)));
+  const long = new Uint8Array(300_001);
+  expect(() => chacha20Xor(key, nonce, 0, long.subarray(0, 300_000), long.subarray(1))).toThrow('the same bytes or apart');
+  const inPlace = new Uint8Array(randomBytes(300_000));
+  const copy = inPlace.slice();
+  chacha20Xor(key, nonce, 3, inPlace, inPlace);
+  expect(Buffer.from(inPlace).equals(Buffer.from(openssl(key, nonce, 3, copy)))).toBe(true);
+  expect(memoryIsZero()).toBe(true);
+});
+
 test('wrong sizes and a counter past 2^32 are refused, and the memory is zero after a refusal', () => {
   const out = new Uint8Array(64);
   const block = new Uint8Array(64);

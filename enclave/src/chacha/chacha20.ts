@@ -8,7 +8,8 @@
  * before every call returns, whether it returns or throws. The arithmetic is on WebAssembly i32 values, which live in
  * registers and on the machine stack, never as JavaScript numbers (which V8 boxes on its heap when they leave the
  * small-integer range). The caller's buffers are read and written with `TypedArray.set`, a copy between two
- * buffers and nowhere else. What JavaScript-only ChaCha20 (@noble/ciphers) leaves instead: a copy of the key on the
+ * buffers and nowhere else (no view is made of an input short enough to live inside V8's heap, which would make
+ * V8 move its bytes out and leave the old copy). What JavaScript-only ChaCha20 (@noble/ciphers) leaves instead: a copy of the key on the
  * V8 heap, the last block's keystream, keystream words as heap numbers (docs/threat-model.md, "Secrets in memory").
  *
  * Synchronous and single-threaded (one instance per process, used only on the thread that loaded it), so no call
@@ -37,6 +38,18 @@ const memory = new Uint8Array(wasm.memory.buffer);
 /** Bytes of data one call of `xor` takes: whole blocks up to the end of the memory. */
 const CHUNK = Math.floor((LAYOUT.memoryBytes - LAYOUT.data) / BLOCK) * BLOCK;
 
+/**
+ * Whether an input of more than one chunk and its output share bytes without being the same bytes: writing one
+ * chunk's output would then change the next chunk's input. (An input of one chunk is copied into the memory whole
+ * before any output is written, so any overlap is fine; and its `.buffer` is never read: on a typed array of 64
+ * bytes or less that alone makes V8 move the bytes out of its heap and leave the old copy.)
+ */
+function partlyOverlapping(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length <= CHUNK || a.buffer !== b.buffer) return false;
+  if (a.byteOffset === b.byteOffset) return false;
+  return a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+}
+
 function checkKey(key: Uint8Array): void {
   if (key.length !== 32) throw new RangeError('the key is 32 bytes');
 }
@@ -48,6 +61,7 @@ function checkKey(key: Uint8Array): void {
  */
 function xorKeystream(setUp: () => void, counter: number, input: Uint8Array, output: Uint8Array): void {
   if (output.length !== input.length) throw new RangeError('the output is as long as the input');
+  if (partlyOverlapping(input, output)) throw new RangeError('a long input and its output are the same bytes or apart');
   if (!Number.isInteger(counter) || counter < 0 || counter + Math.ceil(input.length / BLOCK) > 2 ** 32) {
     throw new RangeError('the block counter would pass 2^32');
   }
@@ -58,7 +72,9 @@ function xorKeystream(setUp: () => void, counter: number, input: Uint8Array, out
       const n = Math.min(CHUNK, input.length - at);
       const blocks = Math.ceil(n / BLOCK);
       used = Math.max(used, LAYOUT.data + blocks * BLOCK);
-      memory.set(input.subarray(at, at + n), LAYOUT.data);
+      // Not `subarray` for a whole input: on a typed array of 64 bytes or less (kept inside V8's heap), a view makes
+      // V8 move the bytes out and leave the old copy behind. An input longer than a chunk is never inside the heap.
+      memory.set(n === input.length ? input : input.subarray(at, at + n), LAYOUT.data);
       // A last partial block XORs whatever follows the data: zeros, or an earlier chunk's bytes (zeroed below).
       wasm.xor(counter + at / BLOCK, blocks);
       output.set(memory.subarray(LAYOUT.data, LAYOUT.data + n), at);

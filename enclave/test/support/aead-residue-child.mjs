@@ -1,12 +1,14 @@
 // Child process of aead-residue.test.ts (needs the build). Opens and seals messages with `ours` (enclave/dist/aead.js)
 // or `noble` (@noble/ciphers' own AEADs), then prints "ready" and waits to be stopped and read from outside.
+// `planted`: as `ours`, and then keeps the 32-byte pieces of planted.bin in memory on purpose, the j-th at byte
+// offset j mod 4 of a buffer of its own (the search's positive control).
 //
 // No secret passes through this script's own JavaScript values: each key and each plaintext to seal is read from a
 // file straight into a SecretBytes (outside the V8 heap; `readSync` fills it in place), and each plaintext opened is
 // written straight from its buffer to a file (`writeSync`) for the parent to check, then zeroed. So whatever the
 // parent finds in this process's memory was left there by the AEAD under test.
 //
-//   node aead-residue-child.mjs <ours|noble> <chacha|xchacha> <dir>
+//   node aead-residue-child.mjs <ours|noble|planted> <chacha|xchacha> <dir>
 //   dir: messages.json (public: nonces, AAD, sealed messages, the seal nonces), keys.bin (32 bytes a message),
 //        to-seal.bin (the plaintexts to seal, their lengths in messages.json); written: opened.bin, sealed.bin
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
@@ -18,8 +20,9 @@ const { SecretBytes } = await import(new URL('../../dist/secret.js', import.meta
 const aead = await import(new URL('../../dist/aead.js', import.meta.url).href);
 const x = cipher === 'xchacha';
 const noble = x ? xchacha20poly1305 : chacha20poly1305;
-const open = mode === 'ours' ? (x ? aead.openXChaCha20Poly1305 : aead.openChaCha20Poly1305) : (k, n, a, s) => noble(k, n, a).decrypt(s);
-const seal = mode === 'ours' ? (x ? aead.sealXChaCha20Poly1305 : aead.sealChaCha20Poly1305) : (k, n, a, p) => noble(k, n, a).encrypt(p);
+const ours = mode !== 'noble';
+const open = ours ? (x ? aead.openXChaCha20Poly1305 : aead.openChaCha20Poly1305) : (k, n, a, s) => noble(k, n, a).decrypt(s);
+const seal = ours ? (x ? aead.sealXChaCha20Poly1305 : aead.sealChaCha20Poly1305) : (k, n, a, p) => noble(k, n, a).encrypt(p);
 
 const { messages } = JSON.parse(readFileSync(join(dir, 'messages.json'), 'utf8'));
 const bytes = (hex) => new Uint8Array(Buffer.from(hex, 'hex'));
@@ -42,5 +45,16 @@ for (const [i, m] of messages.entries()) {
   key.fill(0);
 }
 for (const fd of [keys, toSeal, opened, sealedOut]) closeSync(fd);
+const kept = [];
+if (mode === 'planted') {
+  const fd = openSync(join(dir, 'planted.bin'), 'r');
+  for (let j = 0, got = 1; got > 0; j++) {
+    const piece = Buffer.allocUnsafeSlow(40).fill(0);
+    got = readSync(fd, piece, j % 4, 32, 32 * j);
+    if (got > 0) kept.push(piece);
+  }
+  closeSync(fd);
+}
+globalThis.kept = kept;
 process.stdout.write('ready\n');
 setInterval(() => {}, 60_000);
