@@ -6,13 +6,14 @@
  * freed memory included, for:
  *
  * - the keys, and for XChaCha20 the HChaCha20 subkeys (with the nonce and ciphertext, the whole plaintext);
+ * - the one-time Poly1305 keys (block 0's keystream: enough to forge a tag for that key and nonce);
  * - the plaintexts, opened and sealed, 16 bytes at a time;
  * - the keystream of every data block (XOR the ciphertext, the plaintext), as bytes and as its 32-bit words boxed
  *   as float64 heap numbers (how V8 keeps numbers outside the small-integer range before it optimises code).
  *
- * The control shows the search finds what noble's AEADs leave (a copy of the key on the V8 heap, the last block's
- * keystream, boxed keystream words); aead.ts, whose stream cipher runs in WebAssembly memory it zeroes, must leave
- * none of it. Linux only: reading another process's memory needs ptrace rights, which a parent has over its child
+ * The control shows the search finds what noble's AEADs leave (copies of the key and the one-time key on the V8 heap,
+ * the last block's keystream, boxed keystream words); aead.ts, whose ChaCha20 and Poly1305 run in WebAssembly
+ * memory it zeroes, must leave none of it. Linux only: reading another process's memory needs ptrace rights, which a parent has over its child
  * under the default Yama policy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +27,7 @@ import { chacha20, chacha20poly1305, hchacha, xchacha20, xchacha20poly1305 } fro
 const MESSAGES = 200;
 const CHILD = fileURLToPath(new URL('./support/aead-residue-child.mjs', import.meta.url));
 
-type Kind = 'keys' | 'subkeys' | 'plaintext' | 'keystreamBlocks' | 'keystreamWords';
+type Kind = 'keys' | 'subkeys' | 'oneTimeKeys' | 'plaintext' | 'keystreamBlocks' | 'keystreamWords';
 /**
  * What the search looks for: 16 bytes (`bytes`, found at any byte offset: `skip` is where in it the aligned word
  * the search met starts), or a float64 (`low`: its low word, before the high word the search met).
@@ -69,6 +70,9 @@ function subkeyOf(key: Uint8Array, nonce: Uint8Array): Uint8Array {
 function addMessage(needles: Needles, id: string, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ciphertext: Uint8Array): void {
   needles.bytes('keys', id, key);
   needles.bytes('keys', id, key.subarray(16));
+  const oneTimeKey = (nonce.length === 24 ? xchacha20 : chacha20)(key, nonce, new Uint8Array(32), undefined, 0);
+  needles.bytes('oneTimeKeys', id, oneTimeKey);
+  needles.bytes('oneTimeKeys', id, oneTimeKey.subarray(16));
   if (nonce.length === 24) needles.bytes('subkeys', id, subkeyOf(key, nonce));
   for (let at = 0; at + 16 <= plaintext.length; at += 16) needles.bytes('plaintext', id, plaintext.subarray(at, at + 16));
   const keystream = ciphertext.map((c, i) => c ^ plaintext[i]!);
@@ -84,6 +88,7 @@ function search(pid: number, needles: Needles): Record<Kind, number> {
   const found: Record<Kind, Set<string>> = {
     keys: new Set(),
     subkeys: new Set(),
+    oneTimeKeys: new Set(),
     plaintext: new Set(),
     keystreamBlocks: new Set(),
     keystreamWords: new Set(),
@@ -199,21 +204,22 @@ residueTest.each(['chacha', 'xchacha'] as const)(
 
       const control = await runChild('noble', cipher, dir, needles);
       check();
-      // The control: in trials the keys of 147–200 messages of 200, and from run to run 0–76 keystream blocks, 25–32
+      // The control: in trials the keys and one-time keys of 126–200 messages of 200, and from run to run 0–76 keystream blocks, 21–32
       // plaintexts, 5–70 boxed keystream words (fewer on Node 24, whose compilers optimise noble's ChaCha20 sooner).
       expect(control.keys).toBeGreaterThan(MESSAGES / 4);
+      expect(control.oneTimeKeys).toBeGreaterThan(MESSAGES / 4);
       expect(control.keystreamBlocks + control.plaintext + control.keystreamWords).toBeGreaterThan(0);
 
       const ours = await runChild('ours', cipher, dir, needles);
       check();
-      expect(ours).toEqual({ keys: 0, subkeys: 0, plaintext: 0, keystreamBlocks: 0, keystreamWords: 0 });
+      expect(ours).toEqual({ keys: 0, subkeys: 0, oneTimeKeys: 0, plaintext: 0, keystreamBlocks: 0, keystreamWords: 0 });
 
       // A control for the search of that same child: with four keys, four subkeys and four plaintext pieces put in
       // its memory on purpose, at each byte offset 0–3, exactly those are found.
       writeFileSync(join(dir, 'planted.bin'), Buffer.concat(planted));
       const ofPlanted = await runChild('planted', cipher, dir, needles);
       check();
-      expect(ofPlanted).toEqual({ keys: 4, subkeys: x ? 4 : 0, plaintext: 4, keystreamBlocks: 0, keystreamWords: 0 });
+      expect(ofPlanted).toEqual({ keys: 4, subkeys: x ? 4 : 0, oneTimeKeys: 0, plaintext: 4, keystreamBlocks: 0, keystreamWords: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

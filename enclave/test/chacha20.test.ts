@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { hchacha, xchacha20 } from '@noble/ciphers/chacha.js';
-import { chacha20Xor, hchacha20, memoryIsZero, xchacha20Xor } from '../src/chacha/chacha20.js';
+import { poly1305 as noblePoly1305 } from '@noble/ciphers/_poly1305.js';
+import { chacha20Xor, hchacha20, memoryIsZero, poly1305, xchacha20Xor } from '../src/chacha/chacha20.js';
 
 const hex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/[\s:]+/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -57,6 +58,45 @@ test('draft-irtf-cfrg-xchacha §2.2.1: HChaCha20’s test vector, and the same s
   const u32 = (b: Uint8Array): Uint32Array => new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
   hchacha(u32(hex('657870616e642033322d62797465206b')), u32(KEY), u32(nonce), noble);
   expect(toHex(new Uint8Array(noble.buffer))).toBe(toHex(subkey));
+  expect(memoryIsZero()).toBe(true);
+});
+
+test('RFC 8439 §2.5.2: Poly1305’s test vector', () => {
+  const key = hex('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b');
+  expect(toHex(poly1305(key, new TextEncoder().encode('Cryptographic Forum Research Group')))).toBe('a8061dc1305136c6c22b8baf0c0127a9');
+  expect(memoryIsZero()).toBe(true);
+});
+
+test.each([
+  // RFC 8439 A.3, the vectors for the final reduction: #5 (partly reduced, not fully), #6 (s overflowing 2^128),
+  // #7 (an all-ones limb with a carry into it), #8 (exactly 2^130 − 5), #9 (exactly 2^130 − 6).
+  ['#5', '02' + '00'.repeat(31), 'ff'.repeat(16), '03' + '00'.repeat(15)],
+  ['#6', '02' + '00'.repeat(15) + 'ff'.repeat(16), '02' + '00'.repeat(15), '03' + '00'.repeat(15)],
+  ['#7', '01' + '00'.repeat(31), 'ff'.repeat(16) + 'f0' + 'ff'.repeat(15) + '11' + '00'.repeat(15), '05' + '00'.repeat(15)],
+  ['#8', '01' + '00'.repeat(31), 'ff'.repeat(16) + 'fb' + 'fe'.repeat(15) + '01'.repeat(16), '00'.repeat(16)],
+  ['#9', '02' + '00'.repeat(31), 'fd' + 'ff'.repeat(15), 'fa' + 'ff'.repeat(15)],
+])('RFC 8439 A.3 Poly1305 %s', (_n, key, message, tag) => {
+  expect(toHex(poly1305(hex(key), hex(message)))).toBe(tag);
+  expect(toHex(noblePoly1305(hex(message), hex(key)))).toBe(tag);
+});
+
+test('Poly1305 equals noble’s for every length across blocks and the memory, and for keys and messages at the limits', () => {
+  const lengths = [...Array.from({ length: 200 }, (_, i) => i), 131_071, 131_072, 131_073, 300_001];
+  for (const len of lengths) {
+    const key = randomBytes(32);
+    const message = randomBytes(len);
+    expect(toHex(poly1305(key, message))).toBe(toHex(noblePoly1305(message, key)));
+  }
+  // All-ones messages and keys (r clamped to its largest, s all ones): the accumulator near 2^130 − 5 and the final
+  // addition of s carrying out of 128 bits; all-zero r (the tag is s).
+  const ones = new Uint8Array(32).fill(0xff);
+  const zeroR = new Uint8Array(32).fill(0xff).fill(0, 0, 16);
+  for (const key of [ones, zeroR, new Uint8Array(32)]) {
+    for (const len of [0, 1, 15, 16, 17, 32, 64, 1000]) {
+      const message = new Uint8Array(len).fill(0xff);
+      expect(toHex(poly1305(key, message))).toBe(toHex(noblePoly1305(message, key)));
+    }
+  }
   expect(memoryIsZero()).toBe(true);
 });
 

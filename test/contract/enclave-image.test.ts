@@ -25,7 +25,7 @@ const ALLOWED_PACKAGES = [
   '@aws-sdk/xml-builder',
   '@aws/lambda-invoke-store',
   '@enclave-wallet/proto', // a link to proto/
-  '@noble/ciphers',
+  '@noble/ciphers', // micro-eth-signer's; the enclave's own code does not import it (its AEADs are enclave/src/chacha/)
   '@noble/curves',
   '@noble/hashes',
   '@phc/format',
