@@ -256,16 +256,16 @@ test('after import and create, each followed by sign, PIN change and sign, the e
     // base64 included), nor the created wallet's phrase.
     expect(inHeap).toEqual([]);
     // No byte of either seed is left anywhere in the process, freed memory included: it only ever lives in
-    // SecretBytes (outside the moving heap) and native buffers that are zeroed. Nor is either wallet's phrase or
-    // entropy: they are sealed and opened by WebAssembly that zeroes its memory (aead.ts), a phrase is written and
-    // read as bytes (keys/phrase.ts), and an import's is taken out of the envelope before it is decoded; before
-    // those, the created wallet's phrase and both entropies were found in every run. What may still be found, and
-    // why (docs/threat-model.md, "Secrets in memory"): the PIN digits (argon2's and OpenSSL's own buffers), a
-    // private key (noble's curve arithmetic converts it to a BigInt through a hex string), the data keys (live: the
-    // enclave's data-key cache keeps them for minutes, zeroed when they leave; copies may be freed). Reported, not
-    // asserted:
+    // SecretBytes (outside the moving heap) and native buffers that are zeroed. Nor is either wallet's phrase,
+    // entropy or private key: they are sealed and opened by WebAssembly that zeroes its memory (aead.ts), a phrase
+    // is written and read as bytes (keys/phrase.ts), an import's is taken out of the envelope before it is decoded,
+    // and the signature's self-check computes with the key in WebAssembly too (signing/scalar.ts); before those, the
+    // created wallet's phrase, both entropies and both private keys (as hex) were found in every run. What may still
+    // be found, and why (docs/threat-model.md, "Secrets in memory"): the PIN digits (argon2's and OpenSSL's own
+    // buffers), the data keys (live: the enclave's data-key cache keeps them for minutes, zeroed when they leave;
+    // copies may be freed). Reported, not asserted:
     console.log(`in the enclave's writable memory (live or freed): ${inMemory.join(', ') || 'none'}`);
-    expect(inMemory.filter((found) => /\.(seed|mnemonic|entropy)/.test(found))).toEqual([]);
+    expect(inMemory.filter((found) => /\.(seed|mnemonic|entropy|privateKey)/.test(found))).toEqual([]);
   } finally {
     child.kill('SIGKILL');
   }

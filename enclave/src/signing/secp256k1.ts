@@ -7,15 +7,21 @@
  * only imports are a random source and an error callback), so what it could do wrong is compute: a faulty signature
  * (a flipped bit gives out the key) or a valid one with a chosen nonce (a covert channel for the key). The check
  * recomputes the whole signature by RFC 6979 itself — the nonce with node:crypto's HMAC, R = k·G with OpenSSL,
- * s by modular arithmetic — and the signature leaves only if it is exactly that one (r, low s, recovery bit).
+ * s by modular arithmetic (scalar.ts: in WebAssembly of our own, so that neither the key nor the nonce becomes a
+ * JavaScript BigInt or hex string, left in freed memory) — and the signature leaves only if it is exactly that one
+ * (r, low s, recovery bit).
  */
 import { createHmac } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
+import { numberToBytesBE } from '@noble/curves/utils.js';
 import { signRecoverable } from 'tiny-secp256k1';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { secp256k1PublicKey } from '../keys/derive.js';
 import { SecretBytes } from '../secret.js';
+import { slot, withScalars } from './scalar.js';
+
+/** Where the self-check's numbers go in scalar.ts's memory (ZERO is never written). */
+const [D, K, R, S, Z, E, KS, NEG_E, ZERO] = [slot(0), slot(1), slot(2), slot(3), slot(4), slot(5), slot(6), slot(7), slot(8)] as const;
 
 const Fn = secp256k1.Point.Fn;
 const N = Fn.ORDER;
@@ -45,26 +51,35 @@ export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey:
     throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
   };
   if (signature.length !== 65 || digest.length !== 32 || privateKey.length !== 32) fail();
+  // r, s, the digest and R = k·G are public (r and s leave with the signature): plain BigInts. The key and the nonce
+  // are not: their arithmetic is scalar.ts's, in WebAssembly memory zeroed after it.
   const r = bigIntOf(signature.subarray(0, 32));
   const s = bigIntOf(signature.subarray(32, 64));
   const recovery = signature[64]! - 27;
-  const d = bigIntOf(privateKey);
-  if (d <= 0n || d >= N) fail();
+  if (!withScalars((m) => (m.set(D, privateKey), m.lessThanN(D) && !m.isZero(D)))) fail();
   const z = bigIntOf(digest) % N;
   using nonce = rfc6979Nonce(privateKey, numberToBytesBE(z, 32));
   const point = secp256k1PublicKey(nonce, false); // 04 ‖ x ‖ y
-  const k = bigIntOf(nonce);
   const x = bigIntOf(point.subarray(1, 33));
   const expectedR = x % N;
-  const e = (z + expectedR * d) % N; // k·s for the s before it is made low
-  const ks = (k * s) % N;
-  const negated = ks !== e;
-  if (negated && ks !== (N - e) % N) fail();
-  const expectedRecovery = ((x >= N ? 2 : 0) | (point[64]! & 1)) ^ (negated ? 1 : 0);
-  if (expectedR === 0n || e === 0n || s === 0n || s > HALF_N || r !== expectedR || recovery !== expectedRecovery) fail();
+  // e = z + r·d (mod n), the k·s of the s before it is made low: s·k = e as computed, or n − e when s was negated.
+  const { eIsZero, plain, negated } = withScalars((m) => {
+    m.set(D, privateKey);
+    m.set(K, nonce);
+    m.set(R, signature.subarray(0, 32));
+    m.set(S, signature.subarray(32, 64));
+    m.set(Z, digest);
+    m.mulAdd(E, R, D, Z);
+    m.mulAdd(KS, K, S, ZERO);
+    m.negate(NEG_E, E);
+    return { eIsZero: m.isZero(E), plain: m.equal(KS, E), negated: m.equal(KS, NEG_E) };
+  });
+  if (!plain && !negated) fail();
+  const expectedRecovery = ((x >= N ? 2 : 0) | (point[64]! & 1)) ^ (plain ? 0 : 1);
+  if (expectedR === 0n || eIsZero || s === 0n || s > HALF_N || r !== expectedR || recovery !== expectedRecovery) fail();
 }
 
-/** A big-endian unsigned integer of at most 32 bytes (natively to hex, then BigInt). */
+/** A public big-endian unsigned integer of at most 32 bytes (natively to hex, then BigInt): never a secret. */
 const bigIntOf = (bytes: Uint8Array): bigint => BigInt('0x' + (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') || '0'));
 
 /**
@@ -94,8 +109,8 @@ export function rfc6979Nonce(x: Uint8Array, h1: Uint8Array): SecretBytes {
       const t = mac(key, v);
       v.fill(0);
       v = t;
-      const k = bytesToNumberBE(v);
-      if (k >= 1n && k < N) return SecretBytes.copyOf(v);
+      // 1 ≤ k < n, compared in scalar.ts: k never becomes a BigInt.
+      if (withScalars((m) => (m.set(D, v), m.lessThanN(D) && !m.isZero(D)))) return SecretBytes.copyOf(v);
       const nextKey = mac(key, v, Uint8Array.of(0x00));
       key.fill(0);
       key = nextKey;
