@@ -354,6 +354,11 @@ describe('an import’s recovery phrase never becomes a string', () => {
     expect(phraseOf(`{${base},"mnemonic":"${fullWidth}"}`)).toBe(PHRASE);
     expect(phraseOf(`{${base},"mnemonic":"${PHRASE.replace('wave', '\\u0077ave')}"}`)).toBe(PHRASE);
     expect(() => parseEnvelope(plain(`{${base},"mnemonic":"${PHRASE}","mnemonic":"${PHRASE}"}`))).toThrow('mnemonic given twice');
+    // Twice with the first not taken out (JSON keeps the last, the scan took the first it could): refused too.
+    expect(() => parseEnvelope(plain(`{${base},"mnemonic":"\\u00e9","mnemonic":"${PHRASE}"}`))).toThrow('mnemonic given twice');
+    // A key written with an escape is one key to JSON and another to the scan: refused, for any key.
+    expect(() => parseEnvelope(plain(`{${base},"mnemonic":"${PHRASE}","mn\\u0065monic":"zoo"}`))).toThrow('a key is written with an escape');
+    expect(() => parseEnvelope(plain(`{${base.replace('"pin"', '"p\\u0069n"')},"mnemonic":"${PHRASE}"}`))).toThrow('a key is written with an escape');
     const tricky = parseEnvelope(plain(`{${base.replace('"sub":"u"', '"sub":"\\"mnemonic\\":\\"abc"')},"mnemonic":"${PHRASE}"}`));
     expect(tricky.sub).toBe('"mnemonic":"abc');
     expect(Buffer.from(tricky.mnemonic!).toString()).toBe(PHRASE);

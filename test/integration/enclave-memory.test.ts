@@ -6,7 +6,8 @@
  * writable memory (/proc/<pid>/mem, the process stopped) are searched for the
  * PINs (old and new), the seeds, the entropies, the accounts' private keys and
  * the wallets' KMS data keys. The created wallet's phrase is exported, and the
- * data keys decrypted with the local KMS, only after both were captured.
+ * data keys decrypted with the local KMS, only after both were captured; the
+ * writable memory is read again right after the export.
  * Linux only (CI and these machines): reading another process's memory needs
  * ptrace rights, which root and a parent process under the default Yama
  * setting have.
@@ -202,6 +203,10 @@ test('after import and create, each followed by sign, PIN change and sign, the e
       recipientPublicKey,
       pinEnvelope: sealEnvelope(key, { purpose: 'export', sub: 'u-2', walletId: createdWallet, digest: toHex(sha256(recipientPublicKey)), pin: createdNewPin }),
     });
+    // Its memory again, right after the export: the phrase is written as bytes and sealed in WebAssembly memory.
+    child.kill('SIGSTOP');
+    const afterExport = writableMemory(child.pid!);
+    child.kill('SIGCONT');
     rpc.close();
     const createdMnemonic = (
       JSON.parse(new TextDecoder().decode(hpkeOpen(clientKey, exported.encryptedRecoveryPhrase!, RECOVERY_INFO))) as { mnemonic: string }
@@ -266,6 +271,11 @@ test('after import and create, each followed by sign, PIN change and sign, the e
     // copies may be freed). Reported, not asserted:
     console.log(`in the enclave's writable memory (live or freed): ${inMemory.join(', ') || 'none'}`);
     expect(inMemory.filter((found) => /\.(seed|mnemonic|entropy|privateKey)/.test(found))).toEqual([]);
+    // Nor right after the export of the created wallet's phrase.
+    const afterExportFound = Object.entries(secrets)
+      .filter(([name]) => /^created\.(seed|mnemonic|entropy|privateKey)/.test(name))
+      .flatMap(([name, forms]) => forms.filter((f) => afterExport.some((region) => region.includes(f))).map((f) => `${name} (${f.length} bytes)`));
+    expect(afterExportFound).toEqual([]);
   } finally {
     child.kill('SIGKILL');
   }

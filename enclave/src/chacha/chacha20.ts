@@ -79,6 +79,7 @@ function partlyOverlapping(a: Uint8Array, b: Uint8Array): boolean {
 type Cipher = 'chacha20' | 'xchacha20';
 
 function checkArguments(cipher: Cipher, key: Uint8Array, nonce: Uint8Array): void {
+  if (cipher !== 'chacha20' && cipher !== 'xchacha20') throw new RangeError('the cipher is chacha20 or xchacha20');
   if (key.length !== 32) throw new RangeError('the key is 32 bytes');
   const length = cipher === 'chacha20' ? 12 : 24;
   if (nonce.length !== length) throw new RangeError(`the nonce is ${length} bytes`);

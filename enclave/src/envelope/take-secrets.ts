@@ -75,6 +75,7 @@ export function takePins(plaintext: Uint8Array): Taken {
   const found: Taken = {};
   let depth = 0;
   let lastKey: string | undefined;
+  let mnemonicSeen = false;
   for (let i = 0; i < plaintext.length; i++) {
     const b = plaintext[i]!;
     if (b === 0x7b || b === 0x5b) depth++;
@@ -89,6 +90,11 @@ export function takePins(plaintext: Uint8Array): Taken {
     while (isSpace(plaintext[j])) j++;
     const isKey = plaintext[j] === 0x3a; // ':'
     if (isKey) {
+      // A key written with an escape ("p\u0069n") would be one key to JSON and another to this scan: refused.
+      if (plaintext.subarray(start, end).includes(BACKSLASH)) {
+        disposeTaken(found);
+        throw invalid('a key is written with an escape');
+      }
       lastKey = end - start <= 12 ? String.fromCharCode(...plaintext.subarray(start, end)) : undefined;
       continue;
     }
@@ -98,10 +104,12 @@ export function takePins(plaintext: Uint8Array): Taken {
     if (key !== 'pin' && key !== 'newPin' && key !== 'recoveryCode' && key !== 'prf' && key !== 'mnemonic') continue;
     const digits = plaintext.subarray(start, end);
     if (key === 'mnemonic') {
-      if (found.mnemonic) {
+      // Twice is refused whether or not the first was taken out: JSON keeps the last, this scan the first it takes.
+      if (mnemonicSeen) {
         disposeTaken(found);
         throw invalid('mnemonic given twice');
       }
+      mnemonicSeen = true;
       const phrase = takePhrase(digits);
       if (phrase) found.mnemonic = phrase;
       continue;

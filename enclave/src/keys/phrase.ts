@@ -95,7 +95,10 @@ function indexOfWord(phrase: Uint8Array, from: number, to: number): number {
  * right). Read from the bytes in place: no word becomes a string, no index is kept in an array.
  */
 export function entropyOfPhrase(phrase: Uint8Array): SecretBytes | undefined {
-  let words = phrase.length > 0 ? 1 : 0;
+  // An empty word anywhere (a leading, trailing or double space) is not in the list; the loop below sees only the
+  // ones between spaces, so the ends are checked here.
+  if (phrase.length === 0 || phrase[0] === 0x20 || phrase[phrase.length - 1] === 0x20) return undefined;
+  let words = 1;
   for (const b of phrase) if (b === 0x20) words++;
   if (![12, 15, 18, 21, 24].includes(words)) return undefined;
   const entropyBytes = (words * 11 * 32) / 33 / 8;
