@@ -15,6 +15,7 @@
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { base58 } from '@scure/base';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -318,6 +319,18 @@ test('after import and create, each followed by sign, PIN change and sign, the e
       .flatMap(([name, forms]) => forms.filter((f) => afterExport.some((region) => region.includes(f))).map((f) => `${name} (${f.length} bytes)`));
     expect(afterExportFound).toEqual([]);
   } finally {
-    child.kill('SIGKILL');
+    // A graceful stop: the enclave writes what it still owes the guard (the export's right PIN, whose clear it holds
+    // for a next count) before the local DynamoDB closes under it, which fails the run if a write is in flight.
+    await stopGracefully(child);
   }
 }, 120_000);
+
+/** SIGTERM (the enclave settles its guard writes and exits), then SIGKILL if it has not exited within 10 s. */
+async function stopGracefully(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGCONT');
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
