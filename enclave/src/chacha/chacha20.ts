@@ -19,15 +19,9 @@
  */
 import { CHACHA20_WASM_BASE64, LAYOUT } from './chacha20-wasm.js';
 import { SecretBytes } from '../secret.js';
-
-// The two WebAssembly constructors used here (this project's TypeScript libraries declare no WebAssembly).
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-};
+import { instantiate } from '../wasm.js';
 
 interface Exports {
-  memory: { buffer: ArrayBuffer };
   xor(counter: number, blocks: number): void;
   hchacha(): void;
   polyBlocks(blocks: number, hibit: number): void;
@@ -37,8 +31,7 @@ interface Exports {
 const BLOCK = 64;
 const TAG = 16;
 const HIBIT = 1 << 24;
-const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(CHACHA20_WASM_BASE64, 'base64')), {});
-const wasm = instance.exports as unknown as Exports;
+const wasm = instantiate<Exports>(CHACHA20_WASM_BASE64);
 /** The module's memory; its buffer never changes (the module never grows it). */
 const memory = new Uint8Array(wasm.memory.buffer);
 /** Bytes of data one call takes: whole blocks up to the end of the memory. */

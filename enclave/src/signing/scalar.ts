@@ -8,15 +8,9 @@
  * Checked against BigInt arithmetic on random and edge values (enclave/test/scalar.test.ts).
  */
 import { SCALAR_LAYOUT, SCALAR_WASM_BASE64 } from './secp256k1-scalar-wasm.js';
-
-// The two WebAssembly constructors used here (this project's TypeScript libraries declare no WebAssembly).
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-};
+import { instantiate } from '../wasm.js';
 
 interface Exports {
-  memory: { buffer: ArrayBuffer };
   mulAdd(out: number, a: number, b: number, c: number): void;
   negate(out: number, a: number): void;
   equal(x: number, y: number): number;
@@ -24,7 +18,7 @@ interface Exports {
   lessThanN(x: number): number;
 }
 
-const wasm = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(SCALAR_WASM_BASE64, 'base64')), {}).exports as unknown as Exports;
+const wasm = instantiate<Exports>(SCALAR_WASM_BASE64);
 const memory = new Uint8Array(wasm.memory.buffer);
 
 /** A scalar's place in the module's memory. */

@@ -6,7 +6,7 @@
  * (docs/performance.md), but it arrives as a prebuilt WebAssembly module. WebAssembly cannot reach the system (its
  * only imports are a random source and an error callback), so what it could do wrong is compute: a faulty signature
  * (a flipped bit gives out the key) or a valid one with a chosen nonce (a covert channel for the key). The check
- * recomputes the whole signature by RFC 6979 itself — the nonce with node:crypto's HMAC, R = k·G with OpenSSL,
+ * recomputes the whole signature by RFC 6979 itself — the nonce with node:crypto's HMAC, R = k·G by point.ts,
  * s by modular arithmetic (scalar.ts: in WebAssembly of our own, so that neither the key nor the nonce becomes a
  * JavaScript BigInt or hex string, left in freed memory) — and the signature leaves only if it is exactly that one
  * (r, low s, recovery bit).
@@ -16,8 +16,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { numberToBytesBE } from '@noble/curves/utils.js';
 import { signRecoverable } from 'tiny-secp256k1';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import { secp256k1PublicKey } from '../keys/derive.js';
 import { SecretBytes } from '../secret.js';
+import { multiplyBase } from './point.js';
 import { slot, withScalars } from './scalar.js';
 
 /** Where the self-check's numbers go in scalar.ts's memory (ZERO is never written). */
@@ -59,7 +59,7 @@ export function selfCheck(signature: Uint8Array, digest: Uint8Array, privateKey:
   if (!withScalars((m) => (m.set(D, privateKey), m.lessThanN(D) && !m.isZero(D)))) fail();
   const z = bigIntOf(digest) % N;
   using nonce = rfc6979Nonce(privateKey, numberToBytesBE(z, 32));
-  const point = secp256k1PublicKey(nonce, false); // 04 ‖ x ‖ y
+  const point = multiplyBase(nonce); // 04 ‖ x ‖ y
   const x = bigIntOf(point.subarray(1, 33));
   const expectedR = x % N;
   // e = z + r·d (mod n), the k·s of the s before it is made low: s·k = e as computed, or n − e when s was negated.

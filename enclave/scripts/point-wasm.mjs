@@ -1,0 +1,391 @@
+#!/usr/bin/env node
+// Writes the enclave's secp256k1 base-point multiplication k·G in WebAssembly (enclave/src/signing/): the text
+// (secp256k1-point.wat) and its binary as base64 (secp256k1-point-wasm.ts), through wasm-module.mjs.
+//
+//   node enclave/scripts/point-wasm.mjs           writes both files
+//   node enclave/scripts/point-wasm.mjs --check   exits 1 when either differs from what it would write
+//
+// Why: the EVM signature's self-check (src/signing/secp256k1.ts) recomputes R = k·G from the RFC 6979 nonce with an
+// implementation other than the signer's. OpenSSL's was that implementation: its secp256k1 is a generic
+// constant-time ladder, 0.7 ms here and the largest single cost of a signature beyond Argon2id
+// (docs/performance.md), and it held the nonce in a key object until the garbage collector freed it. This module
+// does it with a table of the multiples j·16^i·G (0 ≤ j < 16, 0 ≤ i < 64) that it computes once, 64 complete
+// additions (Renes, Costello and Batina 2015, algorithm 7 with a = 0: no exceptional case, so no branch on a
+// value), every table row read whole and the entry picked by mask, and field arithmetic modulo p on eight 32-bit
+// limbs whose every loop and branch depends on positions only. The inverse of Z is libsecp256k1's addition chain
+// for p − 2, whose exponent this script checks before it writes anything.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emitModule } from './wasm-module.mjs';
+
+const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'signing');
+
+const P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
+const GX = 0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798n;
+const GY = 0x483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8n;
+/** 2^256 ≡ C (mod p): C = 2^32 + 977, limbs 977 and 1. */
+const C0 = 977;
+const B3 = 21; // 3·b, b = 7
+if ((1n << 256n) - P !== (1n << 32n) + BigInt(C0)) throw new Error('p is not 2^256 - 2^32 - 977');
+if ((GY * GY - GX * GX * GX - 7n) % P !== 0n) throw new Error('G is not on the curve');
+
+/** Little-endian bytes of `v`, as a data segment's string. */
+const le = (v, bytes) => Array.from({ length: bytes }, (_, i) => `\\${((v >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0')}`).join('');
+
+// Memory layout (bytes). Field elements are 32 bytes (eight little-endian 32-bit limbs), points three of them
+// (X, Y, Z: projective, x = X/Z, y = Y/Z; the point at infinity is (0, 1, 0)).
+const K_AT = 0; // the scalar k, 32 bytes little-endian, written by the caller
+const OUT_X = 32; // the result's affine x and y, read by the caller
+const OUT_Y = 64;
+let next = 128;
+const fe = () => ((next += 32), next - 32);
+const point = () => ((next += 96), next - 96);
+const ACC = point(); // the running sum
+const PICK = point(); // the table entry picked for this window
+const ADD = Object.fromEntries(['t0', 't1', 't2', 't3', 't4', 't5', 'X3', 'Y3', 'Z3'].map((n) => [n, fe()])); // padd's temporaries
+const INV = Object.fromEntries(['x2', 'x3', 'x6', 'x9', 'x11', 'x22', 'x44', 'x88', 'x176', 'x220', 'x223', 't'].map((n) => [n, fe()]));
+const ZINV = fe();
+const WIPE_TO = 2048; // everything above depends on k; the caller zeroes 0 to here after each use
+if (next > WIPE_TO) throw new Error('the work area overflows');
+const BASE = 2048; // init's running 16^i·G (public)
+const G_AT = 2144; // G, affine x and y
+const TABLE = 4096; // 64 rows of 16 points: row i, entry j is j·16^i·G (public)
+const TABLE_END = TABLE + 64 * 16 * 96;
+const PAGES = Math.ceil(TABLE_END / 65536);
+
+const ROWS = 64;
+const M32 = '(i64.const 0xffffffff)';
+const limb = (addr, i) => `(i64.load32_u offset=${4 * i} ${addr})`;
+const store = (addr, i, v) => `(i64.store32 offset=${4 * i} ${addr} ${v})`;
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The field reduction shared by fmul and fmul21: the locals $w0..$w7 hold a number below 2^256 and $top the
+ * multiple of 2^256 above them (below 2^35); stores the result, fully reduced below p, at $o.
+ */
+const reduceTop = () => [
+  // fold top·2^256 ≡ top·C: + top·977 at limb 0, + top at limb 1, carries run to the end
+  `(local.set $t (i64.add (local.get $w0) (i64.mul (local.get $top) (i64.const ${C0}))))`,
+  `(local.set $w0 (i64.and (local.get $t) ${M32}))`,
+  `(local.set $t (i64.add (i64.add (local.get $w1) (local.get $top)) (i64.shr_u (local.get $t) (i64.const 32))))`,
+  `(local.set $w1 (i64.and (local.get $t) ${M32}))`,
+  ...range(6).flatMap((k) => [
+    `(local.set $t (i64.add (local.get $w${k + 2}) (i64.shr_u (local.get $t) (i64.const 32))))`,
+    `(local.set $w${k + 2} (i64.and (local.get $t) ${M32}))`,
+  ]),
+  // what carried out (0 or 1) folds once more; what is left below 2^256 is then tiny, so this carries out nothing
+  `(local.set $top (i64.shr_u (local.get $t) (i64.const 32)))`,
+  `(local.set $t (i64.add (local.get $w0) (i64.mul (local.get $top) (i64.const ${C0}))))`,
+  `(local.set $w0 (i64.and (local.get $t) ${M32}))`,
+  `(local.set $t (i64.add (i64.add (local.get $w1) (local.get $top)) (i64.shr_u (local.get $t) (i64.const 32))))`,
+  `(local.set $w1 (i64.and (local.get $t) ${M32}))`,
+  ...range(6).flatMap((k) => [
+    `(local.set $t (i64.add (local.get $w${k + 2}) (i64.shr_u (local.get $t) (i64.const 32))))`,
+    `(local.set $w${k + 2} (i64.and (local.get $t) ${M32}))`,
+  ]),
+  ...finalSubtract('(i64.const 0)'),
+];
+
+/**
+ * $w0..$w7 + carry·2^256 is below 2p: stores it minus p when it is at least p, else itself, at $o, chosen by mask.
+ * It is at least p exactly when carry is 1 or w + C carries out of 2^256 (then w + C mod 2^256 is w − p).
+ */
+const finalSubtract = (carry) => [
+  `(local.set $c ${carry})`,
+  `(local.set $t (i64.add (local.get $w0) (i64.const ${C0})))`,
+  `(local.set $u0 (i64.and (local.get $t) ${M32}))`,
+  `(local.set $t (i64.add (i64.add (local.get $w1) (i64.const 1)) (i64.shr_u (local.get $t) (i64.const 32))))`,
+  `(local.set $u1 (i64.and (local.get $t) ${M32}))`,
+  ...range(6).flatMap((k) => [
+    `(local.set $t (i64.add (local.get $w${k + 2}) (i64.shr_u (local.get $t) (i64.const 32))))`,
+    `(local.set $u${k + 2} (i64.and (local.get $t) ${M32}))`,
+  ]),
+  `(local.set $mask (i64.sub (i64.const 0) (i64.or (local.get $c) (i64.shr_u (local.get $t) (i64.const 32)))))`,
+  ...range(8).map((i) =>
+    store(
+      '(local.get $o)',
+      i,
+      `(i64.or (i64.and (local.get $u${i}) (local.get $mask)) (i64.and (local.get $w${i}) (i64.xor (local.get $mask) (i64.const -1))))`,
+    ),
+  ),
+];
+
+const decl = (prefix, n) =>
+  range(n)
+    .map((i) => `(local $${prefix}${i} i64)`)
+    .join(' ');
+const FIELD_LOCALS = `${decl('w', 16)} ${decl('u', 8)} (local $t i64) (local $c i64) (local $top i64) (local $mask i64)`;
+
+// o = a·b mod p: the 512-bit product row by row (each step a_i·b_j + w + carry fits 64 bits), then 2^256 ≡ C.
+const fmul = [
+  `(func $fmul (param $o i32) (param $a i32) (param $b i32) ${decl('a', 8)} ${decl('b', 8)} ${FIELD_LOCALS}`,
+  ...range(8).flatMap((i) => [`(local.set $a${i} ${limb('(local.get $a)', i)})`, `(local.set $b${i} ${limb('(local.get $b)', i)})`]),
+  ...range(8).flatMap((i) => [
+    '(local.set $c (i64.const 0))',
+    ...range(8).flatMap((j) => [
+      `(local.set $t (i64.add (i64.add (i64.mul (local.get $a${i}) (local.get $b${j})) (local.get $w${i + j})) (local.get $c)))`,
+      `(local.set $w${i + j} (i64.and (local.get $t) ${M32}))`,
+      '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
+    ]),
+    `(local.set $w${i + 8} (local.get $c))`,
+  ]),
+  // w_lo + w_hi·2^256 ≡ w_lo + w_hi·977 + w_hi·2^32: limb i gains w_(8+i)·977 and w_(7+i) (each sum below 2^43)
+  '(local.set $c (i64.const 0))',
+  ...range(8).flatMap((i) => [
+    `(local.set $t (i64.add (i64.add (i64.add (local.get $w${i}) (i64.mul (local.get $w${8 + i}) (i64.const ${C0}))) ${
+      i > 0 ? `(local.get $w${7 + i})` : '(i64.const 0)'
+    }) (local.get $c)))`,
+    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
+    '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
+  ]),
+  '(local.set $top (i64.add (local.get $w15) (local.get $c)))',
+  ...reduceTop(),
+  ')',
+];
+
+// o = 21·a mod p (21 = 3·b, the only constant the addition multiplies by).
+const fmul21 = [
+  `(func $fmul21 (param $o i32) (param $a i32) ${FIELD_LOCALS}`,
+  '(local.set $c (i64.const 0))',
+  ...range(8).flatMap((i) => [
+    `(local.set $t (i64.add (i64.mul ${limb('(local.get $a)', i)} (i64.const ${B3})) (local.get $c)))`,
+    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
+    '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
+  ]),
+  '(local.set $top (local.get $c))',
+  ...reduceTop(),
+  ')',
+];
+
+// o = a + b mod p, for a, b < p.
+const fadd = [
+  `(func $fadd (param $o i32) (param $a i32) (param $b i32) ${FIELD_LOCALS}`,
+  '(local.set $c (i64.const 0))',
+  ...range(8).flatMap((i) => [
+    `(local.set $t (i64.add (i64.add ${limb('(local.get $a)', i)} ${limb('(local.get $b)', i)}) (local.get $c)))`,
+    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
+    '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
+  ]),
+  ...finalSubtract('(local.get $c)'),
+  ')',
+];
+
+// o = a − b mod p, for a, b < p: when a − b borrows, the limbs hold a − b + 2^256, and a − b + p is that − C.
+const fsub = [
+  `(func $fsub (param $o i32) (param $a i32) (param $b i32) ${FIELD_LOCALS}`,
+  '(local.set $c (i64.const 0))',
+  ...range(8).flatMap((i) => [
+    `(local.set $t (i64.sub (i64.sub ${limb('(local.get $a)', i)} ${limb('(local.get $b)', i)}) (local.get $c)))`,
+    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
+    '(local.set $c (i64.shr_u (local.get $t) (i64.const 63)))',
+  ]),
+  '(local.set $mask (i64.sub (i64.const 0) (local.get $c)))',
+  '(local.set $c (i64.const 0))',
+  ...range(8).flatMap((i) => [
+    `(local.set $t (i64.sub (i64.sub (local.get $w${i}) (i64.const ${i === 0 ? C0 : i === 1 ? 1 : 0})) (local.get $c)))`,
+    `(local.set $u${i} (i64.and (local.get $t) ${M32}))`,
+    '(local.set $c (i64.shr_u (local.get $t) (i64.const 63)))',
+  ]),
+  ...range(8).map((i) =>
+    store(
+      '(local.get $o)',
+      i,
+      `(i64.or (i64.and (local.get $u${i}) (local.get $mask)) (i64.and (local.get $w${i}) (i64.xor (local.get $mask) (i64.const -1))))`,
+    ),
+  ),
+  ')',
+];
+
+// Complete addition o = p + q (projective, a = 0): algorithm 7 of Renes, Costello, Batina, "Complete addition
+// formulas for prime order elliptic curves" (2015), with 3b = 21. Doubling and the point at infinity need no
+// special case. The inputs are read before anything is written to o, so o may be p or q.
+const at = (base, offset) => (offset ? `(i32.add ${base} (i32.const ${offset}))` : base);
+const padd = (() => {
+  const names = {
+    X1: at('(local.get $p)', 0),
+    Y1: at('(local.get $p)', 32),
+    Z1: at('(local.get $p)', 64),
+    X2: at('(local.get $q)', 0),
+    Y2: at('(local.get $q)', 32),
+    Z2: at('(local.get $q)', 64),
+    ...Object.fromEntries(Object.entries(ADD).map(([n, a]) => [n, `(i32.const ${a})`])),
+  };
+  const steps = [
+    'mul t0 X1 X2',
+    'mul t1 Y1 Y2',
+    'mul t2 Z1 Z2',
+    'add t3 X1 Y1',
+    'add t4 X2 Y2',
+    'mul t3 t3 t4',
+    'add t4 t0 t1',
+    'sub t3 t3 t4',
+    'add t4 X1 Z1',
+    'add t5 X2 Z2',
+    'mul t4 t4 t5',
+    'add t5 t0 t2',
+    'sub t4 t4 t5',
+    'add t5 Y1 Z1',
+    'add X3 Y2 Z2',
+    'mul t5 t5 X3',
+    'add X3 t1 t2',
+    'sub t5 t5 X3',
+    'b3 Z3 t2',
+    'sub X3 t1 Z3',
+    'add Z3 t1 Z3',
+    'mul Y3 X3 Z3',
+    'add t1 t0 t0',
+    'add t1 t1 t0',
+    'b3 t4 t4',
+    'mul t0 t1 t4',
+    'add Y3 Y3 t0',
+    'mul t0 t5 t4',
+    'mul X3 t3 X3',
+    'sub X3 X3 t0',
+    'mul t0 t3 t1',
+    'mul Z3 t5 Z3',
+    'add Z3 Z3 t0',
+  ];
+  const fn = { mul: '$fmul', add: '$fadd', sub: '$fsub', b3: '$fmul21' };
+  return [
+    '(func $padd (param $o i32) (param $p i32) (param $q i32)',
+    ...steps.map((s) => {
+      const [op, ...args] = s.split(' ');
+      return `(call ${fn[op]} ${args.map((a) => names[a]).join(' ')})`;
+    }),
+    ...['X3', 'Y3', 'Z3'].map((n, i) => `(call $fcopy ${at('(local.get $o)', 32 * i)} ${names[n]})`),
+    ')',
+  ];
+})();
+
+// The inverse of a (nonzero) as a^(p − 2): libsecp256k1's addition chain, each step [target, source, squarings,
+// multiplier]; checked here by following the exponent.
+const chain = [
+  ['x2', 'a', 1, 'a'],
+  ['x3', 'x2', 1, 'a'],
+  ['x6', 'x3', 3, 'x3'],
+  ['x9', 'x6', 3, 'x3'],
+  ['x11', 'x9', 2, 'x2'],
+  ['x22', 'x11', 11, 'x11'],
+  ['x44', 'x22', 22, 'x22'],
+  ['x88', 'x44', 44, 'x44'],
+  ['x176', 'x88', 88, 'x88'],
+  ['x220', 'x176', 44, 'x44'],
+  ['x223', 'x220', 3, 'x3'],
+  ['t', 'x223', 23, 'x22'],
+  ['t', 't', 5, 'a'],
+  ['t', 't', 3, 'x2'],
+  ['t', 't', 2, 'a'],
+];
+{
+  const exponent = { a: 1n };
+  for (const [target, source, squarings, by] of chain) exponent[target] = (exponent[source] << BigInt(squarings)) + exponent[by];
+  if (exponent.t !== P - 2n) throw new Error('the inversion chain does not compute a^(p - 2)');
+}
+const finv = [
+  '(func $finv (param $o i32) (param $a i32)',
+  ...chain.flatMap(([target, source, squarings, by]) => {
+    const addr = (n) => (n === 'a' ? '(local.get $a)' : `(i32.const ${INV[n]})`);
+    return [`(call $fsqrn ${addr(target)} ${addr(source)} (i32.const ${squarings}))`, `(call $fmul ${addr(target)} ${addr(target)} ${addr(by)})`];
+  }),
+  `(call $fcopy (local.get $o) (i32.const ${INV.t}))`,
+  ')',
+];
+
+const wat = `;; GENERATED by enclave/scripts/point-wasm.mjs. Do not edit.
+;; secp256k1's k·G for the EVM signature's self-check (src/signing/point.ts): field arithmetic modulo
+;; p = 2^256 - 2^32 - 977 on eight little-endian 32-bit limbs, complete projective addition, a table of the
+;; multiples j·16^i·G that init computes once, and the multiplication, which reads every entry of a row and keeps
+;; the one the scalar's nibble names by mask. No loop's count, branch or address depends on the scalar.
+;; Memory: the scalar at ${K_AT}, the affine result at ${OUT_X} (x) and ${OUT_Y} (y), the work area up to ${WIPE_TO} (the
+;; caller zeroes 0-${WIPE_TO} after each use), G at ${G_AT}, the table at ${TABLE}-${TABLE_END}.
+(module
+  (memory (export "memory") ${PAGES})
+  ;; the field's operations too, on addresses, for the tests (public arithmetic: nothing here is a secret's only path)
+  (export "fmul" (func $fmul))
+  (export "fadd" (func $fadd))
+  (export "fsub" (func $fsub))
+  (export "fmul21" (func $fmul21))
+  (export "finv" (func $finv))
+  (data (i32.const ${G_AT}) "${le(GX, 32)}${le(GY, 32)}")
+
+  (func $fcopy (param $o i32) (param $a i32)
+    (i64.store offset=0 (local.get $o) (i64.load offset=0 (local.get $a)))
+    (i64.store offset=8 (local.get $o) (i64.load offset=8 (local.get $a)))
+    (i64.store offset=16 (local.get $o) (i64.load offset=16 (local.get $a)))
+    (i64.store offset=24 (local.get $o) (i64.load offset=24 (local.get $a))))
+
+  ;; o = a^(2^n), n ≥ 1
+  (func $fsqrn (param $o i32) (param $a i32) (param $n i32)
+    (call $fmul (local.get $o) (local.get $a) (local.get $a))
+    (loop $more
+      (br_if 1 (i32.eqz (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+      (call $fmul (local.get $o) (local.get $o) (local.get $o))
+      (br $more)))
+
+  ;; the point at infinity (0, 1, 0) at o
+  (func $infinity (param $o i32)
+    (memory.fill (local.get $o) (i32.const 0) (i32.const 96))
+    (i32.store8 offset=32 (local.get $o) (i32.const 1)))
+
+${[...fmul, ...fmul21, ...fadd, ...fsub, ...padd, ...finv].join('\n')}
+
+  ;; ${PICK} = entry j of row i, j the scalar's nibble i: every entry read, the one kept chosen by mask
+  (func $pick (param $i i32) (local $nibble i32) (local $j i32) (local $mask i64) (local $src i32) (local $l i32)
+    (local.set $nibble (i32.and (i32.shr_u (i32.load8_u offset=${K_AT} (i32.shr_u (local.get $i) (i32.const 1)))
+      (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 2))) (i32.const 15)))
+    (memory.fill (i32.const ${PICK}) (i32.const 0) (i32.const 96))
+    (local.set $src (i32.add (i32.const ${TABLE}) (i32.mul (local.get $i) (i32.const ${16 * 96}))))
+    (local.set $j (i32.const 0))
+    (loop $entries
+      (local.set $mask (i64.sub (i64.const 0) (i64.extend_i32_u (i32.eq (local.get $j) (local.get $nibble)))))
+      (local.set $l (i32.const 0))
+      (loop $words
+        (i64.store offset=${PICK} (local.get $l)
+          (i64.or (i64.load offset=${PICK} (local.get $l)) (i64.and (i64.load (i32.add (local.get $src) (local.get $l))) (local.get $mask))))
+        (br_if $words (i32.lt_u (local.tee $l (i32.add (local.get $l) (i32.const 8))) (i32.const 96))))
+      (local.set $src (i32.add (local.get $src) (i32.const 96)))
+      (br_if $entries (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 16)))))
+
+  ;; The table: row i holds j·B for j = 0..15, B = 16^i·G (public; computed once, before any scalar is written).
+  (func (export "init") (local $i i32) (local $j i32) (local $row i32)
+    (memory.copy (i32.const ${BASE}) (i32.const ${G_AT}) (i32.const 64))
+    (memory.fill (i32.const ${BASE + 64}) (i32.const 0) (i32.const 32))
+    (i32.store8 (i32.const ${BASE + 64}) (i32.const 1))
+    (local.set $i (i32.const 0))
+    (loop $rows
+      (local.set $row (i32.add (i32.const ${TABLE}) (i32.mul (local.get $i) (i32.const ${16 * 96}))))
+      (call $infinity (local.get $row))
+      (memory.copy (i32.add (local.get $row) (i32.const 96)) (i32.const ${BASE}) (i32.const 96))
+      (local.set $j (i32.const 2))
+      (loop $entries
+        (call $padd (i32.add (local.get $row) (i32.mul (local.get $j) (i32.const 96)))
+          (i32.add (local.get $row) (i32.mul (i32.sub (local.get $j) (i32.const 1)) (i32.const 96))) (i32.const ${BASE}))
+        (br_if $entries (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 16))))
+      (call $padd (i32.const ${BASE}) (i32.add (local.get $row) (i32.const ${15 * 96})) (i32.const ${BASE}))
+      (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const ${ROWS}))))
+    (memory.fill (i32.const 0) (i32.const 0) (i32.const ${WIPE_TO})))
+
+  ;; (x, y) of k·G at ${OUT_X} and ${OUT_Y}, k at ${K_AT} (any 256-bit number; (0, 0) when k·G is the point at infinity).
+  (func (export "mulBase") (local $i i32)
+    (call $infinity (i32.const ${ACC}))
+    (local.set $i (i32.const 0))
+    (loop $windows
+      (call $pick (local.get $i))
+      (call $padd (i32.const ${ACC}) (i32.const ${ACC}) (i32.const ${PICK}))
+      (br_if $windows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const ${ROWS}))))
+    (call $finv (i32.const ${ZINV}) (i32.const ${ACC + 64}))
+    (call $fmul (i32.const ${OUT_X}) (i32.const ${ACC}) (i32.const ${ZINV}))
+    (call $fmul (i32.const ${OUT_Y}) (i32.const ${ACC + 32}) (i32.const ${ZINV})))
+)
+`;
+
+await emitModule({
+  generator: 'enclave/scripts/point-wasm.mjs',
+  outDir,
+  name: 'secp256k1-point',
+  wat,
+  exportName: 'POINT_WASM_BASE64',
+  moreTs: `/** Its memory: the scalar at \`k\` (32 bytes, little-endian), the result's x and y at \`x\` and \`y\`, zeroed by the caller up to \`wipeTo\`. */
+export const POINT_LAYOUT = { k: ${K_AT}, x: ${OUT_X}, y: ${OUT_Y}, wipeTo: ${WIPE_TO} } as const;
+`,
+});
