@@ -16,6 +16,7 @@
 // for p − 2, whose exponent this script checks before it writes anything.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { field, le } from './field-wasm.mjs';
 import { emitModule } from './wasm-module.mjs';
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'signing');
@@ -28,9 +29,6 @@ const C0 = 977;
 const B3 = 21; // 3·b, b = 7
 if ((1n << 256n) - P !== (1n << 32n) + BigInt(C0)) throw new Error('p is not 2^256 - 2^32 - 977');
 if ((GY * GY - GX * GX * GX - 7n) % P !== 0n) throw new Error('G is not on the curve');
-
-/** Little-endian bytes of `v`, as a data segment's string. */
-const le = (v, bytes) => Array.from({ length: bytes }, (_, i) => `\\${((v >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0')}`).join('');
 
 // Memory layout (bytes). Field elements are 32 bytes (eight little-endian 32-bit limbs), points three of them
 // (X, Y, Z: projective, x = X/Z, y = Y/Z; the point at infinity is (0, 1, 0)).
@@ -54,147 +52,7 @@ const TABLE_END = TABLE + 64 * 16 * 96;
 const PAGES = Math.ceil(TABLE_END / 65536);
 
 const ROWS = 64;
-const M32 = '(i64.const 0xffffffff)';
-const limb = (addr, i) => `(i64.load32_u offset=${4 * i} ${addr})`;
-const store = (addr, i, v) => `(i64.store32 offset=${4 * i} ${addr} ${v})`;
-const range = (n) => Array.from({ length: n }, (_, i) => i);
-
-/**
- * The field reduction shared by fmul and fmul21: the locals $w0..$w7 hold a number below 2^256 and $top the
- * multiple of 2^256 above them (below 2^35); stores the result, fully reduced below p, at $o.
- */
-const reduceTop = () => [
-  // fold top·2^256 ≡ top·C: + top·977 at limb 0, + top at limb 1, carries run to the end
-  `(local.set $t (i64.add (local.get $w0) (i64.mul (local.get $top) (i64.const ${C0}))))`,
-  `(local.set $w0 (i64.and (local.get $t) ${M32}))`,
-  `(local.set $t (i64.add (i64.add (local.get $w1) (local.get $top)) (i64.shr_u (local.get $t) (i64.const 32))))`,
-  `(local.set $w1 (i64.and (local.get $t) ${M32}))`,
-  ...range(6).flatMap((k) => [
-    `(local.set $t (i64.add (local.get $w${k + 2}) (i64.shr_u (local.get $t) (i64.const 32))))`,
-    `(local.set $w${k + 2} (i64.and (local.get $t) ${M32}))`,
-  ]),
-  // what carried out (0 or 1) folds once more; what is left below 2^256 is then tiny, so this carries out nothing
-  `(local.set $top (i64.shr_u (local.get $t) (i64.const 32)))`,
-  `(local.set $t (i64.add (local.get $w0) (i64.mul (local.get $top) (i64.const ${C0}))))`,
-  `(local.set $w0 (i64.and (local.get $t) ${M32}))`,
-  `(local.set $t (i64.add (i64.add (local.get $w1) (local.get $top)) (i64.shr_u (local.get $t) (i64.const 32))))`,
-  `(local.set $w1 (i64.and (local.get $t) ${M32}))`,
-  ...range(6).flatMap((k) => [
-    `(local.set $t (i64.add (local.get $w${k + 2}) (i64.shr_u (local.get $t) (i64.const 32))))`,
-    `(local.set $w${k + 2} (i64.and (local.get $t) ${M32}))`,
-  ]),
-  ...finalSubtract('(i64.const 0)'),
-];
-
-/**
- * $w0..$w7 + carry·2^256 is below 2p: stores it minus p when it is at least p, else itself, at $o, chosen by mask.
- * It is at least p exactly when carry is 1 or w + C carries out of 2^256 (then w + C mod 2^256 is w − p).
- */
-const finalSubtract = (carry) => [
-  `(local.set $c ${carry})`,
-  `(local.set $t (i64.add (local.get $w0) (i64.const ${C0})))`,
-  `(local.set $u0 (i64.and (local.get $t) ${M32}))`,
-  `(local.set $t (i64.add (i64.add (local.get $w1) (i64.const 1)) (i64.shr_u (local.get $t) (i64.const 32))))`,
-  `(local.set $u1 (i64.and (local.get $t) ${M32}))`,
-  ...range(6).flatMap((k) => [
-    `(local.set $t (i64.add (local.get $w${k + 2}) (i64.shr_u (local.get $t) (i64.const 32))))`,
-    `(local.set $u${k + 2} (i64.and (local.get $t) ${M32}))`,
-  ]),
-  `(local.set $mask (i64.sub (i64.const 0) (i64.or (local.get $c) (i64.shr_u (local.get $t) (i64.const 32)))))`,
-  ...range(8).map((i) =>
-    store(
-      '(local.get $o)',
-      i,
-      `(i64.or (i64.and (local.get $u${i}) (local.get $mask)) (i64.and (local.get $w${i}) (i64.xor (local.get $mask) (i64.const -1))))`,
-    ),
-  ),
-];
-
-const decl = (prefix, n) =>
-  range(n)
-    .map((i) => `(local $${prefix}${i} i64)`)
-    .join(' ');
-const FIELD_LOCALS = `${decl('w', 16)} ${decl('u', 8)} (local $t i64) (local $c i64) (local $top i64) (local $mask i64)`;
-
-// o = a·b mod p: the 512-bit product row by row (each step a_i·b_j + w + carry fits 64 bits), then 2^256 ≡ C.
-const fmul = [
-  `(func $fmul (param $o i32) (param $a i32) (param $b i32) ${decl('a', 8)} ${decl('b', 8)} ${FIELD_LOCALS}`,
-  ...range(8).flatMap((i) => [`(local.set $a${i} ${limb('(local.get $a)', i)})`, `(local.set $b${i} ${limb('(local.get $b)', i)})`]),
-  ...range(8).flatMap((i) => [
-    '(local.set $c (i64.const 0))',
-    ...range(8).flatMap((j) => [
-      `(local.set $t (i64.add (i64.add (i64.mul (local.get $a${i}) (local.get $b${j})) (local.get $w${i + j})) (local.get $c)))`,
-      `(local.set $w${i + j} (i64.and (local.get $t) ${M32}))`,
-      '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
-    ]),
-    `(local.set $w${i + 8} (local.get $c))`,
-  ]),
-  // w_lo + w_hi·2^256 ≡ w_lo + w_hi·977 + w_hi·2^32: limb i gains w_(8+i)·977 and w_(7+i) (each sum below 2^43)
-  '(local.set $c (i64.const 0))',
-  ...range(8).flatMap((i) => [
-    `(local.set $t (i64.add (i64.add (i64.add (local.get $w${i}) (i64.mul (local.get $w${8 + i}) (i64.const ${C0}))) ${
-      i > 0 ? `(local.get $w${7 + i})` : '(i64.const 0)'
-    }) (local.get $c)))`,
-    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
-    '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
-  ]),
-  '(local.set $top (i64.add (local.get $w15) (local.get $c)))',
-  ...reduceTop(),
-  ')',
-];
-
-// o = 21·a mod p (21 = 3·b, the only constant the addition multiplies by).
-const fmul21 = [
-  `(func $fmul21 (param $o i32) (param $a i32) ${FIELD_LOCALS}`,
-  '(local.set $c (i64.const 0))',
-  ...range(8).flatMap((i) => [
-    `(local.set $t (i64.add (i64.mul ${limb('(local.get $a)', i)} (i64.const ${B3})) (local.get $c)))`,
-    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
-    '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
-  ]),
-  '(local.set $top (local.get $c))',
-  ...reduceTop(),
-  ')',
-];
-
-// o = a + b mod p, for a, b < p.
-const fadd = [
-  `(func $fadd (param $o i32) (param $a i32) (param $b i32) ${FIELD_LOCALS}`,
-  '(local.set $c (i64.const 0))',
-  ...range(8).flatMap((i) => [
-    `(local.set $t (i64.add (i64.add ${limb('(local.get $a)', i)} ${limb('(local.get $b)', i)}) (local.get $c)))`,
-    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
-    '(local.set $c (i64.shr_u (local.get $t) (i64.const 32)))',
-  ]),
-  ...finalSubtract('(local.get $c)'),
-  ')',
-];
-
-// o = a − b mod p, for a, b < p: when a − b borrows, the limbs hold a − b + 2^256, and a − b + p is that − C.
-const fsub = [
-  `(func $fsub (param $o i32) (param $a i32) (param $b i32) ${FIELD_LOCALS}`,
-  '(local.set $c (i64.const 0))',
-  ...range(8).flatMap((i) => [
-    `(local.set $t (i64.sub (i64.sub ${limb('(local.get $a)', i)} ${limb('(local.get $b)', i)}) (local.get $c)))`,
-    `(local.set $w${i} (i64.and (local.get $t) ${M32}))`,
-    '(local.set $c (i64.shr_u (local.get $t) (i64.const 63)))',
-  ]),
-  '(local.set $mask (i64.sub (i64.const 0) (local.get $c)))',
-  '(local.set $c (i64.const 0))',
-  ...range(8).flatMap((i) => [
-    `(local.set $t (i64.sub (i64.sub (local.get $w${i}) (i64.const ${i === 0 ? C0 : i === 1 ? 1 : 0})) (local.get $c)))`,
-    `(local.set $u${i} (i64.and (local.get $t) ${M32}))`,
-    '(local.set $c (i64.shr_u (local.get $t) (i64.const 63)))',
-  ]),
-  ...range(8).map((i) =>
-    store(
-      '(local.get $o)',
-      i,
-      `(i64.or (i64.and (local.get $u${i}) (local.get $mask)) (i64.and (local.get $w${i}) (i64.xor (local.get $mask) (i64.const -1))))`,
-    ),
-  ),
-  ')',
-];
+const { functions: fieldFunctions, mulSmall } = field(P);
 
 // Complete addition o = p + q (projective, a = 0): algorithm 7 of Renes, Costello, Batina, "Complete addition
 // formulas for prime order elliptic curves" (2015), with 3b = 21. Doubling and the point at infinity need no
@@ -308,12 +166,6 @@ const wat = `;; GENERATED by enclave/scripts/point-wasm.mjs. Do not edit.
   (export "finv" (func $finv))
   (data (i32.const ${G_AT}) "${le(GX, 32)}${le(GY, 32)}")
 
-  (func $fcopy (param $o i32) (param $a i32)
-    (i64.store offset=0 (local.get $o) (i64.load offset=0 (local.get $a)))
-    (i64.store offset=8 (local.get $o) (i64.load offset=8 (local.get $a)))
-    (i64.store offset=16 (local.get $o) (i64.load offset=16 (local.get $a)))
-    (i64.store offset=24 (local.get $o) (i64.load offset=24 (local.get $a))))
-
   ;; o = a^(2^n), n ≥ 1
   (func $fsqrn (param $o i32) (param $a i32) (param $n i32)
     (call $fmul (local.get $o) (local.get $a) (local.get $a))
@@ -327,7 +179,9 @@ const wat = `;; GENERATED by enclave/scripts/point-wasm.mjs. Do not edit.
     (memory.fill (local.get $o) (i32.const 0) (i32.const 96))
     (i32.store8 offset=32 (local.get $o) (i32.const 1)))
 
-${[...fmul, ...fmul21, ...fadd, ...fsub, ...padd, ...finv].join('\n')}
+${fieldFunctions}
+${mulSmall('$fmul21', B3)}
+${[...padd, ...finv].join('\n')}
 
   ;; ${PICK} = entry j of row i, j the scalar's nibble i: every entry read, the one kept chosen by mask
   (func $pick (param $i i32) (local $nibble i32) (local $j i32) (local $mask i64) (local $src i32) (local $l i32)

@@ -11,13 +11,13 @@
  * These match what MetaMask, Phantom and BIP-84 wallets derive from the same
  * mnemonic. Callers zero the returned private keys when done.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { base58, bech32 } from '@scure/base';
 import { createECDH, createHmac, pbkdf2Sync } from 'node:crypto';
 import { EnclaveWalletError, NETWORKS, type NetworkName } from '@enclave-wallet/proto';
+import { ed25519PublicKey } from '../signing/ed25519.js';
 import { fromHex, toHex } from '@enclave-wallet/proto/bytes';
 import { phraseBytes } from './phrase.js';
 import { SecretBytes } from '../secret.js';
@@ -237,7 +237,7 @@ export function deriveAccount(seed: Uint8Array, network: Network, index: number,
   if (network === 'solana') {
     const { key, chainCode } = slip10Ed25519(seed, [44, 501, index, 0]);
     chainCode.fill(0);
-    return { network, index, path, address: remember(`address ${path}`, () => base58.encode(ed25519.getPublicKey(key))), privateKey: key };
+    return { network, index, path, address: remember(`address ${path}`, () => base58.encode(ed25519PublicKey(key))), privateKey: key };
   }
   const privateKey = bip32Secp256k1(seed, path, (k, at) => remember(`public ${at}`, () => secp256k1PublicKey(k)));
   if (network === 'evm')

@@ -2,13 +2,15 @@
  * Solana signing (SPEC §3): wire transactions (legacy and v0) and raw
  * messages, never bytes that parse as a transaction message, with ed25519. The enclave parses the whole transaction message,
  * finds its own key among the required signers and fills that signature slot;
- * the envelope is bound to SHA-256 of the message bytes.
+ * the envelope is bound to SHA-256 of the message bytes. Signatures are
+ * ./ed25519.ts's (WebAssembly of our own, nothing secret left behind),
+ * verified by OpenSSL before they leave (selfCheckEd25519).
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { equalBytes } from '@enclave-wallet/proto/bytes';
+import { ed25519PublicKey, signEd25519 } from './ed25519.js';
 
 const invalid = (why: string): EnclaveWalletError => new EnclaveWalletError('TRANSACTION_INVALID', `the Solana transaction is not signable: ${why}`);
 /** The largest Solana transaction (one packet). */
@@ -150,10 +152,10 @@ export function solanaDigest(message: Uint8Array): Uint8Array {
 /** Signs the transaction as `publicKey`'s signer slot; returns the signature and the wire transaction with it. */
 export function signSolanaTransaction(wire: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; signedTransaction: Uint8Array } {
   const parsed = parseSolanaTransaction(wire);
-  const publicKey = ed25519.getPublicKey(privateKey);
+  const publicKey = ed25519PublicKey(privateKey);
   const slot = parsed.requiredSigners.findIndex((k) => equalBytes(k, publicKey));
   if (slot < 0) throw invalid('this account is not a required signer of the transaction');
-  const signature = ed25519.sign(parsed.message, privateKey);
+  const { signature } = signEd25519(parsed.message, privateKey);
   selfCheckEd25519(signature, parsed.message, publicKey);
   const signed = Uint8Array.from(wire);
   const prefix = parsed.messageOffset - 64 * parsed.signatureCount;
@@ -176,8 +178,8 @@ export function checkSolanaMessage(message: Uint8Array): void {
 /** Signs raw bytes that are not a transaction message (checkSolanaMessage). */
 export function signSolanaMessage(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
   checkSolanaMessage(message);
-  const signature = ed25519.sign(message, privateKey);
-  selfCheckEd25519(signature, message, ed25519.getPublicKey(privateKey));
+  const { signature, publicKey } = signEd25519(message, privateKey);
+  selfCheckEd25519(signature, message, publicKey);
   return signature;
 }
 
