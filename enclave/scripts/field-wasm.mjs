@@ -1,6 +1,6 @@
 // Field arithmetic for the enclave's WebAssembly generators (point-wasm.mjs for secp256k1, ed25519-wasm.mjs for
 // ed25519): numbers below 2^256 as eight little-endian 32-bit limbs in memory, modulo m = 2^256 − C for a C below
-// 2^33 (C = c0 + c1·2^32, c1 0 or 1): secp256k1's p (C = 2^32 + 977), or 2·(2^255 − 19) (C = 38), in which
+// 2^33 (C = c0 + c1·2^32, c1 0 or 1, c0 below 2^20): secp256k1's p (C = 2^32 + 977), or 2·(2^255 − 19) (C = 38), in which
 // ed25519's field computes and reduces below p only at the end. Every function runs the same instructions whatever
 // the values: no branch, loop count or address depends on them, only on positions; results are chosen by mask.
 
@@ -23,9 +23,10 @@ export const le = (v, bytes) => Array.from({ length: bytes }, (_, i) => `\\${((v
  */
 export function field(modulus) {
   const C = (1n << 256n) - modulus;
-  if (C <= 0n || C >= 1n << 33n) throw new Error('the modulus is not 2^256 - C for a C below 2^33');
   const c0 = Number(C & 0xffffffffn);
   const c1 = Number(C >> 32n);
+  // The bounds below (each step below 2^64, a fold's top below 2^35) hold for c1 of 0 or 1 and a small c0.
+  if (C <= 0n || c1 > 1 || c0 >= 1 << 20) throw new Error('the modulus is not 2^256 - C for C = c1·2^32 + c0, c1 ≤ 1, c0 < 2^20');
   /** t = expression + c1·x (nothing when c1 is 0). */
   const plusC1 = (expression, x) => (c1 ? `(i64.add ${expression} ${x})` : expression);
 

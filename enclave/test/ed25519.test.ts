@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { ed25519MemoryIsZero, ed25519PublicKey, signEd25519 } from '../src/signing/ed25519.js';
@@ -185,6 +186,13 @@ describe('the arithmetic modulo p and L (a module of its own, through its export
       }
     }
   });
+});
+
+test('the module has no branch on a value: no if, select or br_table; the scalar’s nibble only compared, never an address', () => {
+  const wat = readFileSync(fileURLToPath(new URL('../src/signing/ed25519.wat', import.meta.url)), 'utf8');
+  expect(wat).not.toMatch(/\((if|select|br_table)\b/);
+  expect(wat.match(/local\.get \$nibble/g)).toEqual(['local.get $nibble']);
+  expect(wat).toContain('(i32.eq (local.get $j) (local.get $nibble))');
 });
 
 test('the module is what its generator writes (ed25519.wat and the base64 binary, via wabt)', () => {

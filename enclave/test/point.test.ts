@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createECDH, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { multiplyBase, pointMemoryIsZero } from '../src/signing/point.js';
@@ -49,9 +50,12 @@ test('k·G equals noble’s and OpenSSL’s on edge scalars and 500 random ones'
   expect(pointMemoryIsZero()).toBe(true);
 });
 
-test('a scalar that is not 32 bytes is refused, and nothing is left in the memory', () => {
+test('a scalar that is not 32 bytes, or a multiple of n (k·G the point at infinity), is refused, and nothing is left in the memory', () => {
   expect(() => multiplyBase(new Uint8Array(31))).toThrow(RangeError);
   expect(() => multiplyBase(new Uint8Array(33))).toThrow(RangeError);
+  expect(() => multiplyBase(be(0n))).toThrow('infinity');
+  expect(() => multiplyBase(be(N))).toThrow('infinity');
+  expect(hex(multiplyBase(be(N + 1n)))).toBe(hex(secp256k1.getPublicKey(be(1n), false)));
   multiplyBase(be(N - 1n));
   expect(pointMemoryIsZero()).toBe(true);
 });
@@ -89,6 +93,10 @@ describe('the field arithmetic modulo p (a module of its own, through its export
     0xffffffffn * ((1n << 224n) / 0xffffffffn), // limbs of 0xffffffff below the top
     P >> 1n,
     (P >> 1n) + 1n,
+    // (p − s)(p − t) with s·t ≥ C makes the product's first fold carry out of 2^256, and so the second fold run
+    P - (1n << 16n),
+    P - (1n << 17n),
+    P - ((1n << 256n) - P),
   ];
   const values = [...edges, ...Array.from({ length: 40 }, () => big(randomBytes(32)) % P)];
   const mod = (v: bigint): bigint => ((v % P) + P) % P;
@@ -141,6 +149,13 @@ describe('the field arithmetic modulo p (a module of its own, through its export
       if (a !== 0n) expect(mod(read(OUT) * a)).toBe(1n);
     }
   });
+});
+
+test('the module has no branch on a value: no if, select or br_table; the scalar’s nibble only compared, never an address', () => {
+  const wat = readFileSync(fileURLToPath(new URL('../src/signing/secp256k1-point.wat', import.meta.url)), 'utf8');
+  expect(wat).not.toMatch(/\((if|select|br_table)\b/);
+  expect(wat.match(/local\.get \$nibble/g)).toEqual(['local.get $nibble']);
+  expect(wat).toContain('(i32.eq (local.get $j) (local.get $nibble))');
 });
 
 test('the module is what its generator writes (secp256k1-point.wat and the base64 binary, via wabt)', () => {

@@ -52,7 +52,7 @@ class Sha512 {
 
   /** A secret of the caller's, byte by byte (no view of it is made), as the first thing hashed. */
   updateSecret(bytes: Uint8Array): this {
-    if (this.total !== 0) throw new Error('a secret goes first');
+    if (this.total !== 0 || bytes.length > AT.inputBytes) throw new Error('a secret goes first, and fits the input area');
     for (let i = 0; i < bytes.length; i++) memory[AT.input + i] = bytes[i]!;
     this.advance(bytes.length);
     return this;
@@ -60,7 +60,7 @@ class Sha512 {
 
   /** Bytes already in the module's memory, as the first thing hashed. */
   updateFromMemory(at: number, length: number): this {
-    if (this.total !== 0) throw new Error('memory goes first');
+    if (this.total !== 0 || length > AT.inputBytes) throw new Error('memory goes first, and fits the input area');
     memory.copyWithin(AT.input, at, at + length);
     this.advance(length);
     return this;

@@ -32,10 +32,14 @@ export function multiplyBase(k: Uint8Array): Uint8Array {
     wasm.mulBase();
     const out = new Uint8Array(65);
     out[0] = 4;
+    let any = 0;
     for (let i = 0; i < 32; i++) {
       out[1 + i] = memory[POINT_LAYOUT.x + 31 - i]!;
       out[33 + i] = memory[POINT_LAYOUT.y + 31 - i]!;
+      any |= out[1 + i]! | out[33 + i]!;
     }
+    // (0, 0) stands for the point at infinity (k ≡ 0 mod n), which has no encoding: the caller's range check failed.
+    if (any === 0) throw new RangeError('k·G is the point at infinity');
     return out;
   } finally {
     memory.fill(0, 0, POINT_LAYOUT.wipeTo);

@@ -32,8 +32,14 @@ export function signSecp256k1(digest: Uint8Array, privateKey: Uint8Array): Uint8
   const { signature, recoveryId } = signRecoverable(digest, privateKey);
   const out = new Uint8Array(65);
   out.set(signature, 0);
+  signature.fill(0);
   out[64] = 27 + recoveryId;
-  selfCheck(out, digest, privateKey);
+  try {
+    selfCheck(out, digest, privateKey);
+  } catch (err) {
+    out.fill(0); // a faulty signature with a valid one of the same digest gives the key away: not left in memory
+    throw err;
+  }
   return out;
 }
 

@@ -186,9 +186,12 @@ export function signSolanaMessage(message: Uint8Array, privateKey: Uint8Array): 
 /**
  * Verifies an ed25519 signature made here with a second implementation (OpenSSL, node:crypto) before it leaves,
  * as EVM signatures are (secp256k1.ts): a signature computed wrong (a fault, a bug) is never handed out, and a
- * faulty ed25519 signature can give the private key away.
+ * faulty ed25519 signature can give the private key away. Unlike the EVM check it does not recompute the nonce (that
+ * would need a second ed25519 with the key); a nonce that stopped depending on the key's prefix would still verify,
+ * and is caught by the tests against RFC 8032's vectors and noble instead (enclave/test/ed25519.test.ts).
  *
- * @throws {EnclaveWalletError} INTERNAL_ERROR when it does not verify under `publicKey` (32 raw bytes)
+ * @throws {EnclaveWalletError} INTERNAL_ERROR when it does not verify under `publicKey` (32 raw bytes); the
+ *   signature is zeroed first
  */
 export function selfCheckEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): void {
   let valid: boolean;
@@ -199,5 +202,8 @@ export function selfCheckEd25519(signature: Uint8Array, message: Uint8Array, pub
   } catch {
     valid = false;
   }
-  if (!valid) throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
+  if (!valid) {
+    signature.fill(0); // a faulty signature with a valid one of the same message gives the key away: not left in memory
+    throw new EnclaveWalletError('INTERNAL_ERROR', 'signature self-check failed');
+  }
 }
