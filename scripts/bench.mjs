@@ -52,6 +52,9 @@ const CLIENTS = 32;
 const ONE_WALLET_MAX = 900;
 const PROFILE = flag('profile');
 const ENCLAVE_NODE_OPTIONS = process.argv.includes('--enclave-node-options') ? process.argv[process.argv.indexOf('--enclave-node-options') + 1] : '';
+/** `--enclave-sched batch`: the enclave runs under SCHED_BATCH (chrt), so its wakeups do not preempt its own running Argon2id. */
+const ENCLAVE_SCHED = process.argv.includes('--enclave-sched') ? process.argv[process.argv.indexOf('--enclave-sched') + 1] : 'other';
+if (!['other', 'batch'].includes(ENCLAVE_SCHED)) throw new Error('--enclave-sched is other or batch');
 if (PROFILE) process.env.BENCH_PROFILE ??= 'enclave';
 /** Where BENCH_PROFILE's profiles go (with `--profile`, a folder per run). */
 let profileDir = join(root, '.data/bench/profiles');
@@ -127,7 +130,8 @@ async function startStack(pairs) {
     // `--enclave-node-options "…"`: V8 or Node flags on the enclave's command line (not NODE_OPTIONS, which refuses
     // some V8 flags, --single-threaded-gc among them), to measure them.
     const enclaveFlags = ENCLAVE_NODE_OPTIONS.split(/\s+/).filter(Boolean);
-    const [command, args] = script.startsWith('enclave/') ? onEnclaveCores([...profile, ...enclaveFlags, script]) : [process.execPath, [...profile, script]];
+    let [command, args] = script.startsWith('enclave/') ? onEnclaveCores([...profile, ...enclaveFlags, script]) : [process.execPath, [...profile, script]];
+    if (script.startsWith('enclave/') && ENCLAVE_SCHED === 'batch') [command, args] = ['chrt', ['--batch', '0', command, ...args]];
     const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
     child.role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
     children.push(child);

@@ -8,7 +8,7 @@
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -36,6 +36,22 @@ export interface LocalAws {
 
 const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
+/**
+ * A wait until every request dynalite has received has been answered, gone client or not. An enclave killed in the
+ * middle of a guard write resets its connection, but dynalite goes on with the operation's next steps; closing the
+ * database under them throws "Database is closed" in this process, which fails the suite after its tests passed.
+ */
+function untilAnswered(server: Server): () => Promise<void> {
+  const open = new Set<ServerResponse>();
+  server.prependListener('request', (_req, res: ServerResponse) => void open.add(res));
+  return async () => {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
+      for (const res of open) if (res.writableEnded) open.delete(res);
+      if (open.size === 0) return;
+    }
+  };
+}
+
 /** A key policy like the local stack's, with the attested statement bound to `pcr0` when given. */
 export function walletKeyPolicy(pcr0?: string): string {
   const policy = structuredClone(LOCAL_WALLET_KEY_POLICY) as { Statement: Array<{ Sid: string; Condition?: unknown }> };
@@ -48,6 +64,7 @@ export function walletKeyPolicy(pcr0?: string): string {
 export async function startLocalAws(dir: string, caDir: string, options: { pcr0?: string } = {}): Promise<LocalAws> {
   const dyn = dynalite({ path: join(dir, 'dynamodb'), createTableMs: 0 });
   await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
+  const answered = untilAnswered(dyn);
   const dynamoUrl = `http://127.0.0.1:${(dyn.address() as AddressInfo).port}`;
   const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamoUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   await ensureGuardTable(dynamo, LOCAL_GUARD_TABLE);
@@ -78,6 +95,7 @@ export async function startLocalAws(dir: string, caDir: string, options: { pcr0?
     async close() {
       dynamo.destroy();
       await closing(kmsServer);
+      await answered();
       await closing(dyn);
     },
   };
