@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --shared] [-- --enclave-cores N] [-- --strict]`: what a
+// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --shared] [-- --enclave-cores N] [-- --enclave-sched batch] [-- --strict]`: what a
 // signature costs through the HTTP API, against the Argon2id ceiling of the enclave's cores measured in the same run.
 // Not a test: it prints a report with each target of issue 24 marked pass or FAIL (and writes it as JSON to
 // .data/bench/report.json); `--strict` exits 1 when a target fails. See docs/performance.md.
