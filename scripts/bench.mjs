@@ -55,6 +55,7 @@ const ENCLAVE_NODE_OPTIONS = process.argv.includes('--enclave-node-options') ? p
 /** `--enclave-sched batch`: the enclave runs under SCHED_BATCH (chrt), so its wakeups do not preempt its own running Argon2id. */
 const ENCLAVE_SCHED = process.argv.includes('--enclave-sched') ? process.argv[process.argv.indexOf('--enclave-sched') + 1] : 'other';
 if (!['other', 'batch'].includes(ENCLAVE_SCHED)) throw new Error('--enclave-sched is other or batch');
+if (ENCLAVE_SCHED === 'batch' && spawnSync('chrt', ['--version']).status !== 0) throw new Error('--enclave-sched batch needs chrt (util-linux)');
 if (PROFILE) process.env.BENCH_PROFILE ??= 'enclave';
 /** Where BENCH_PROFILE's profiles go (with `--profile`, a folder per run). */
 let profileDir = join(root, '.data/bench/profiles');
@@ -806,8 +807,9 @@ const beyondArgon2 = (r) => ((r.sign32.cpuPerSign.enclave ?? 0) - argon2Cpu(r)) 
 const mf = (f, d = 1) => fmt(med(f), d);
 const row = (name, value, target = '') => console.log(`${name.padEnd(50)} ${String(value).padStart(16)}   ${target}`);
 const where = SPLIT
-  ? `split: enclave on core ${ENCLAVE_CPUS.join(',')}, everything else on core ${OTHER_CPUS.join(',')} (taskset)`
-  : `shared: every process on cores ${ALLOWED.join(',')}`;
+  ? `split: enclave on core ${ENCLAVE_CPUS.join(',')}, everything else on core ${OTHER_CPUS.join(',')} (taskset)` +
+    (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH (the ceiling under the normal policy)' : '')
+  : `shared: every process on cores ${ALLOWED.join(',')}` + (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH' : '');
 console.log(
   `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ` +
     `${RUNS} run(s) of ${SECONDS} s, medians\n${where}\n`,
@@ -1199,6 +1201,7 @@ writeFileSync(
       date: new Date().toISOString(),
       cores: ALLOWED.length,
       split: SPLIT ? { enclave: ENCLAVE_CPUS, others: OTHER_CPUS } : false,
+      enclaveSched: ENCLAVE_SCHED,
       cpu: cpus()[0]?.model,
       node: process.version,
       pairs: PAIRS,

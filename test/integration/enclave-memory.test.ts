@@ -344,7 +344,7 @@ test('after import and create, each followed by sign, PIN change and sign, the e
     expect(afterExportFound).toEqual([]);
   } finally {
     // A graceful stop: the enclave writes what it still owes the guard (the export's right PIN, whose clear it holds
-    // for a next count) before the local DynamoDB closes under it, which fails the run if a write is in flight.
+    // for a next count) before the local DynamoDB closes (which also waits for what it received: local-aws.ts).
     await stopGracefully(child);
   }
 }, 120_000);

@@ -43,12 +43,19 @@ const closing = (s: Server): Promise<void> => new Promise((r) => s.close(() => r
  */
 function untilAnswered(server: Server): () => Promise<void> {
   const open = new Set<ServerResponse>();
-  server.prependListener('request', (_req, res: ServerResponse) => void open.add(res));
+  // Answered, or gone before its body was whole (dynalite starts no database work before the body's end).
+  const done = (res: ServerResponse): boolean => res.writableEnded || (res.destroyed && !res.req.complete);
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    open.add(res);
+    res.once('close', () => done(res) && open.delete(res));
+  });
   return async () => {
     for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
-      for (const res of open) if (res.writableEnded) open.delete(res);
+      for (const res of open) if (done(res)) open.delete(res);
       if (open.size === 0) return;
     }
+    const left = [...open].map((res) => res.req.headers['x-amz-target']).join(', ');
+    console.warn(`dynalite closes with ${open.size} request(s) still unanswered after 10 s: ${left}`);
   };
 }
 
