@@ -1,4 +1,4 @@
-// What the enclave's WebAssembly generators share (chacha20-wasm.mjs, scalar-wasm.mjs, point-wasm.mjs): the text translated by the
+// What the enclave's WebAssembly generators share (chacha20-wasm.mjs, scalar-wasm.mjs, point-wasm.mjs, ed25519-wasm.mjs): the text translated by the
 // `wabt` package (a development dependency, pinned) into a binary, and the two files written from them, the text to
 // read and review and a TypeScript module with the binary as base64; or, with --check, a check that both files are
 // what would be written (a test runs it, so the committed binary is always the committed text's).

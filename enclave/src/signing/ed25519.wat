@@ -459,12 +459,6 @@
       (call $fmul (local.get $o) (local.get $o) (local.get $o))
       (br $more)))
 
-  ;; the neutral point (0, 1, 1, 0) at o
-  (func $neutral (param $o i32)
-    (memory.fill (local.get $o) (i32.const 0) (i32.const 128))
-    (i32.store8 offset=32 (local.get $o) (i32.const 1))
-    (i32.store8 offset=64 (local.get $o) (i32.const 1)))
-
 (func $padd (param $o i32) (param $p i32) (param $q i32)
 (call $fsub (i32.const 1408) (i32.add (local.get $p) (i32.const 32)) (local.get $p))
 (call $fsub (i32.const 1440) (i32.add (local.get $q) (i32.const 32)) (local.get $q))
@@ -985,6 +979,12 @@
 (br $block)))
 )
 
+  ;; the neutral point at o
+  (func $neutral (param $o i32)
+    (memory.fill (local.get $o) (i32.const 0) (i32.const 128))
+    (i32.store8 offset=32 (local.get $o) (i32.const 1))
+    (i32.store8 offset=64 (local.get $o) (i32.const 1)))
+
   ;; 1280 = entry j of row i, j the nibble i of the scalar at k: every entry read, the one kept chosen by mask
   (func $pick (param $k i32) (param $i i32) (local $nibble i32) (local $j i32) (local $mask i64) (local $src i32) (local $l i32)
     (local.set $nibble (i32.and (i32.shr_u (i32.load8_u (i32.add (local.get $k) (i32.shr_u (local.get $i) (i32.const 1))))
@@ -1022,14 +1022,18 @@
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 64))))
     (memory.fill (i32.const 0) (i32.const 0) (i32.const 12288)))
 
-  ;; The encoding of k·B at out (RFC 8032 §5.1.2: y, and x's low bit as bit 255), k the 32 bytes at k (any 256-bit number).
-  (func (export "mulBase") (param $k i32) (param $out i32) (local $i i32)
+  ;; 1152 = k·B for the 32 bytes at k (any 256-bit number): 64 windows, one complete addition each
+  (func $windows (param $k i32) (local $i i32)
     (call $neutral (i32.const 1152))
     (local.set $i (i32.const 0))
-    (loop $windows
+    (loop $each
       (call $pick (local.get $k) (local.get $i))
       (call $padd (i32.const 1152) (i32.const 1152) (i32.const 1280))
-      (br_if $windows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 64))))
+      (br_if $each (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 64)))))
+
+  ;; The encoding of k·B at out (RFC 8032 §5.1.2: y, and x's low bit as bit 255), k the 32 bytes at k (any 256-bit number).
+  (func (export "mulBase") (param $k i32) (param $out i32)
+    (call $windows (local.get $k))
     (call $finv (i32.const 2240) (i32.const 1216))
     (call $fmul (i32.const 2272) (i32.const 1152) (i32.const 2240))
     (call $freeze (i32.const 2272) (i32.const 2272))

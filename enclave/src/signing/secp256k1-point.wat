@@ -23,11 +23,6 @@
       (call $fmul (local.get $o) (local.get $o) (local.get $o))
       (br $more)))
 
-  ;; the point at infinity (0, 1, 0) at o
-  (func $infinity (param $o i32)
-    (memory.fill (local.get $o) (i32.const 0) (i32.const 96))
-    (i32.store8 offset=32 (local.get $o) (i32.const 1)))
-
 (func $fcopy (param $o i32) (param $a i32)
     (i64.store offset=0 (local.get $o) (i64.load offset=0 (local.get $a)))
     (i64.store offset=8 (local.get $o) (i64.load offset=8 (local.get $a)))
@@ -617,9 +612,14 @@
 (call $fcopy (local.get $o) (i32.const 960))
 )
 
-  ;; 224 = entry j of row i, j the scalar's nibble i: every entry read, the one kept chosen by mask
-  (func $pick (param $i i32) (local $nibble i32) (local $j i32) (local $mask i64) (local $src i32) (local $l i32)
-    (local.set $nibble (i32.and (i32.shr_u (i32.load8_u offset=0 (i32.shr_u (local.get $i) (i32.const 1)))
+  ;; the neutral point at o
+  (func $neutral (param $o i32)
+    (memory.fill (local.get $o) (i32.const 0) (i32.const 96))
+    (i32.store8 offset=32 (local.get $o) (i32.const 1)))
+
+  ;; 224 = entry j of row i, j the nibble i of the scalar at k: every entry read, the one kept chosen by mask
+  (func $pick (param $k i32) (param $i i32) (local $nibble i32) (local $j i32) (local $mask i64) (local $src i32) (local $l i32)
+    (local.set $nibble (i32.and (i32.shr_u (i32.load8_u (i32.add (local.get $k) (i32.shr_u (local.get $i) (i32.const 1))))
       (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 2))) (i32.const 15)))
     (memory.fill (i32.const 224) (i32.const 0) (i32.const 96))
     (local.set $src (i32.add (i32.const 4096) (i32.mul (local.get $i) (i32.const 1536))))
@@ -634,7 +634,7 @@
       (local.set $src (i32.add (local.get $src) (i32.const 96)))
       (br_if $entries (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 16)))))
 
-  ;; The table: row i holds j·B for j = 0..15, B = 16^i·G (public; computed once, before any scalar is written).
+  ;; The table: row i holds j·P for j = 0..15, P = 16^i·B (public; computed once, before any secret is written).
   (func (export "init") (local $i i32) (local $j i32) (local $row i32)
     (memory.copy (i32.const 2048) (i32.const 2144) (i32.const 64))
     (memory.fill (i32.const 2112) (i32.const 0) (i32.const 32))
@@ -642,7 +642,7 @@
     (local.set $i (i32.const 0))
     (loop $rows
       (local.set $row (i32.add (i32.const 4096) (i32.mul (local.get $i) (i32.const 1536))))
-      (call $infinity (local.get $row))
+      (call $neutral (local.get $row))
       (memory.copy (i32.add (local.get $row) (i32.const 96)) (i32.const 2048) (i32.const 96))
       (local.set $j (i32.const 2))
       (loop $entries
@@ -653,14 +653,18 @@
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 64))))
     (memory.fill (i32.const 0) (i32.const 0) (i32.const 2048)))
 
-  ;; (x, y) of k·G at 32 and 64, k at 0 (any 256-bit number; (0, 0) when k·G is the point at infinity).
-  (func (export "mulBase") (local $i i32)
-    (call $infinity (i32.const 128))
+  ;; 128 = k·B for the 32 bytes at k (any 256-bit number): 64 windows, one complete addition each
+  (func $windows (param $k i32) (local $i i32)
+    (call $neutral (i32.const 128))
     (local.set $i (i32.const 0))
-    (loop $windows
-      (call $pick (local.get $i))
+    (loop $each
+      (call $pick (local.get $k) (local.get $i))
       (call $padd (i32.const 128) (i32.const 128) (i32.const 224))
-      (br_if $windows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 64))))
+      (br_if $each (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 64)))))
+
+  ;; (x, y) of k·G at 32 and 64, k at 0 (any 256-bit number; (0, 0) when k·G is the point at infinity).
+  (func (export "mulBase")
+    (call $windows (i32.const 0))
     (call $finv (i32.const 992) (i32.const 192))
     (call $fmul (i32.const 32) (i32.const 128) (i32.const 992))
     (call $fmul (i32.const 64) (i32.const 160) (i32.const 992)))
