@@ -5,14 +5,12 @@
  * BigInt on edge and random values; its memory zero after every use, returned or thrown; and the module
  * reproducible from its generator.
  */
-import { execFileSync } from 'node:child_process';
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { ed25519MemoryIsZero, ed25519PublicKey, signEd25519 } from '../src/signing/ed25519.js';
 import { ED25519_WASM_BASE64 } from '../src/signing/ed25519-wasm.js';
 import { instantiate } from '../src/wasm.js';
+import { expectGenerated, expectNoValueBranches } from './support/wasm-module.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
@@ -189,13 +187,9 @@ describe('the arithmetic modulo p and L (a module of its own, through its export
 });
 
 test('the module has no branch on a value: no if, select or br_table; the scalar’s nibble only compared, never an address', () => {
-  const wat = readFileSync(fileURLToPath(new URL('../src/signing/ed25519.wat', import.meta.url)), 'utf8');
-  expect(wat).not.toMatch(/\((if|select|br_table)\b/);
-  expect(wat.match(/local\.get \$nibble/g)).toEqual(['local.get $nibble']);
-  expect(wat).toContain('(i32.eq (local.get $j) (local.get $nibble))');
+  expectNoValueBranches('ed25519.wat');
 });
 
 test('the module is what its generator writes (ed25519.wat and the base64 binary, via wabt)', () => {
-  const script = fileURLToPath(new URL('../scripts/ed25519-wasm.mjs', import.meta.url));
-  expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
+  expectGenerated('ed25519-wasm.mjs');
 });

@@ -78,8 +78,9 @@ class Sha512 {
     memory.fill(0, AT.input + rest + 1, AT.input + blocks * BLOCK);
     const bits = this.total * 8; // below 2^53
     const end = AT.input + blocks * BLOCK;
-    new DataView(memory.buffer).setUint32(end - 8, Math.floor(bits / 2 ** 32));
-    new DataView(memory.buffer).setUint32(end - 4, bits >>> 0);
+    const view = new DataView(memory.buffer);
+    view.setUint32(end - 8, Math.floor(bits / 2 ** 32));
+    view.setUint32(end - 4, bits >>> 0);
     wasm.shaBlocks(blocks);
     wasm.shaDigest(out);
   }
