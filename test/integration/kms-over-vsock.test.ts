@@ -3,7 +3,8 @@
  * parent's vsock-proxy, which relays bytes to the KMS endpoint. Here the vsock
  * addon is the stand-in of proto/test, the "vsock-proxy" relays stand-in vsock
  * streams to a local HTTPS server, and the server's certificate comes from a
- * private CA: the request succeeds only if TLS really runs end to end.
+ * private CA: the request succeeds only if TLS really runs end to end. The
+ * guard's DynamoDB client takes the same way with its own HTTP/1.1 client.
  */
 import { p384 } from '@noble/curves/nist.js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -12,7 +13,8 @@ import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import { parseAddress } from '@enclave-wallet/proto';
 import { createVsockTransport } from '../../proto/src/transport/vsock.js';
 import { createVsockStandIn } from '../../proto/test/vsock-standin.js';
-import { createVsockHttpsAgent } from '../../enclave/src/kms/vsock-agent.js';
+import { connectThroughProxy, createVsockHttpsAgent } from '../../enclave/src/kms/vsock-agent.js';
+import { DynamoDb } from '../../enclave/src/guard/dynamodb.js';
 import { issueCertificate } from '../../devtools/src/nsm/x509-builder.js';
 
 function selfSigned(name: string): { certPem: string; keyPem: string } {
@@ -96,4 +98,64 @@ test('with the roots nitro mode uses (the Amazon roots only), a relay with its o
   // The server's certificate names kms.eu-west-1.amazonaws.com exactly; only its issuer is not Amazon's.
   await expect(post(agent)).rejects.toThrow(/certificate/i);
   agent.destroy();
+});
+
+describe('the guard’s DynamoDB client (its own HTTP/1.1 client) through vsock-proxy', () => {
+  const dynamoHost = 'dynamodb.eu-west-1.amazonaws.com';
+  const identity = selfSigned(dynamoHost);
+  let server: Server;
+  const relayed: Buffer[] = [];
+  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+
+  beforeAll(async () => {
+    server = createServer({ key: identity.keyPem, cert: identity.certPem }, (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/x-amz-json-1.0');
+        // What the server saw, as the item read.
+        res.end(
+          JSON.stringify({ Item: { host: { S: req.headers.host }, target: { S: req.headers['x-amz-target'] }, table: { S: JSON.parse(body).TableName } } }),
+        );
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await vsock.listen(parseAddress('vsock://3:8001'), (stream) => {
+      const upstream = tcpConnect(port, '127.0.0.1');
+      stream.on('data', (chunk: Buffer) => relayed.push(Buffer.from(chunk)));
+      stream.pipe(upstream).pipe(stream);
+      upstream.on('error', () => stream.destroy());
+      stream.on('error', () => upstream.destroy());
+    });
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+
+  const guardDb = (ca: string[]): DynamoDb =>
+    new DynamoDb({
+      region: 'eu-west-1',
+      credentials,
+      connect: (servername) => connectThroughProxy({ proxy: 'vsock://3:8001', transport: vsock, tls: { ca } }, servername),
+    });
+
+  test('reads reach DynamoDB’s name with TLS end to end, on one kept connection; the proxy sees only ciphertext', async () => {
+    const db = guardDb([identity.certPem]);
+    for (let i = 0; i < 3; i++) {
+      const item = await db.getItem('guard-table', { pk: { S: 'wallet#w' } });
+      expect(item).toEqual({ host: { S: dynamoHost }, target: { S: 'DynamoDB_20120810.GetItem' }, table: { S: 'guard-table' } });
+    }
+    db.destroy();
+    const seen = Buffer.concat(relayed).toString('latin1');
+    expect(seen).not.toContain('DynamoDB_20120810');
+    expect(seen).not.toContain('guard-table');
+    expect(seen).not.toContain('wallet#w');
+    // One TLS handshake: a single ClientHello (record type 22, handshake type 1) went through the proxy.
+    expect(relayed.filter((c) => c[0] === 0x16 && c[5] === 0x01)).toHaveLength(1);
+  });
+
+  test('a certificate the enclave does not trust is refused, and nothing is read', async () => {
+    const db = guardDb([selfSigned(dynamoHost).certPem]);
+    await expect(db.getItem('guard-table', { pk: { S: 'wallet#w' } })).rejects.toThrow(/could not connect: .*certificate/i);
+    db.destroy();
+  });
 });

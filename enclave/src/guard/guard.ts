@@ -31,7 +31,7 @@ import { MAX_PIN_ATTEMPTS, type Guess } from './budget.js';
 import { DynamoDb, DynamoDbError, type AttributeValue, type Item } from './dynamodb.js';
 import type { GuardConfig } from '../config.js';
 import type { AwsCredentials } from '../kms/client.js';
-import { createVsockHttpsAgent } from '../kms/vsock-agent.js';
+import { connectThroughProxy } from '../kms/vsock-agent.js';
 import { carriedClears, guessesItem, guessValue, readGuesses, recordFromItem, unreadable } from './item.js';
 import {
   BUDGET_ATTRIBUTE,
@@ -91,7 +91,9 @@ export class DynamoGuard implements WalletGuard {
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       credentials,
-      ...(config.proxy ? { httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }) } : {}),
+      ...(config.proxy
+        ? { connect: (servername: string) => connectThroughProxy({ proxy: config.proxy!, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }, servername) }
+        : {}),
       timeoutMs: 5000,
     });
   }

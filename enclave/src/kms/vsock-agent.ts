@@ -2,7 +2,7 @@
  * How the enclave reaches KMS on Nitro. An enclave has no network; the parent
  * instance runs `vsock-proxy`, which forwards one vsock port (8000 by
  * convention) to the region's KMS endpoint on TCP 443. This agent gives the
- * AWS SDK sockets that are TLS connections *made inside the enclave* over a
+ * AWS SDK (and the guard's own HTTP client) sockets that are TLS connections *made inside the enclave* over a
  * vsock stream to that proxy: TLS is end to end between the enclave and KMS,
  * and the proxy (and the parent) see only ciphertext. Certificates and the
  * host name are verified as for any HTTPS request.
@@ -28,30 +28,42 @@ export interface VsockAgentOptions {
 
 type Callback = (err: Error | null, socket?: Duplex) => void;
 
-/** An HTTPS agent whose connections go through vsock-proxy. */
-export function createVsockHttpsAgent(options: VsockAgentOptions): Agent {
+/**
+ * A TLS connection to `servername` made inside the enclave over a vsock stream to the parent's vsock-proxy
+ * (the guard's HTTP client uses these directly; the agent below gives them to the AWS SDK).
+ */
+export function connectThroughProxy(options: VsockAgentOptions, servername: string): Promise<TLSSocket> {
   const address = parseAddress(options.proxy);
   const transport = options.transport ?? vsockTransport;
+  return transport.connect(address).then(
+    (stream) =>
+      new Promise<TLSSocket>((resolve, reject) => {
+        const socket: TLSSocket = tlsConnect({ socket: stream, servername, ALPNProtocols: ['http/1.1'], ...options.tls });
+        const onError = (err: Error): void => {
+          socket.destroy();
+          stream.destroy();
+          reject(err);
+        };
+        socket.once('error', onError);
+        socket.once('secureConnect', () => {
+          socket.off('error', onError);
+          resolve(socket);
+        });
+      }),
+  );
+}
+
+/** An HTTPS agent whose connections go through vsock-proxy. */
+export function createVsockHttpsAgent(options: VsockAgentOptions): Agent {
+  parseAddress(options.proxy); // a bad address fails here, not at the first request
   class VsockHttpsAgent extends Agent {
     constructor(agentOptions: AgentOptions) {
       super(agentOptions);
     }
 
     override createConnection(connectOptions: { host?: string; servername?: string }, callback: Callback): undefined {
-      const servername = connectOptions.servername ?? connectOptions.host ?? '';
-      transport.connect(address).then(
-        (stream) => {
-          const socket: TLSSocket = tlsConnect({ socket: stream, servername, ALPNProtocols: ['http/1.1'], ...options.tls });
-          const onError = (err: Error): void => {
-            socket.destroy();
-            callback(err);
-          };
-          socket.once('error', onError);
-          socket.once('secureConnect', () => {
-            socket.off('error', onError);
-            callback(null, socket);
-          });
-        },
+      connectThroughProxy(options, connectOptions.servername ?? connectOptions.host ?? '').then(
+        (socket) => callback(null, socket),
         (err: Error) => callback(err),
       );
       return undefined;
