@@ -7,7 +7,8 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { AnswerReader, Http1Client, Http1Error, tcpConnector, type Answer } from '../src/guard/http1.js';
+import { DynamoDb } from '../src/guard/dynamodb.js';
+import { AnswerReader, Http1Client, Http1Error, tcpConnector, tlsConnector, type Answer, type Connect } from '../src/guard/http1.js';
 
 const LIMIT = 4096;
 
@@ -54,6 +55,12 @@ const good: Array<[string, string, { status: number; body: string; keep: boolean
   ['HTTP/1.0 closes unless asked to keep', 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}', { status: 200, body: '{}', keep: false }],
   ['HTTP/1.0 with keep-alive', 'HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\n{}', { status: 200, body: '{}', keep: true }],
   ['204 without a length', 'HTTP/1.1 204 No Content\r\n\r\n', { status: 204, body: '', keep: true }],
+  ['204 with a length: still no body', 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n', { status: 204, body: '', keep: true }],
+  [
+    'whitespace before a chunk extension',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 \t;x=y\r\n{}\r\n0\r\n\r\n',
+    { status: 200, body: '{}', keep: true },
+  ],
   ['a body to the connection’s end', 'HTTP/1.1 500 Internal Server Error\r\n\r\n{"m":"x"}', { status: 500, body: '{"m":"x"}', keep: false }, true],
   [
     'header names in any case, values trimmed, a status line without reason',
@@ -119,6 +126,14 @@ describe('refused', () => {
     ['two Content-Lengths that differ', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x', /Content-Length/],
     ['a Content-Length list', 'HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\n{}', /Content-Length/],
     ['a length and chunks', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', /both/],
+    ['a transfer coding in an HTTP/1.0 answer', 'HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', /not supported/],
+    // What a body may carry besides its bytes is bounded too (framing, extensions, interim answers).
+    [
+      '1-byte chunks padded with extensions',
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${`1;${'x'.repeat(1000)}\r\na\r\n`.repeat(80)}`,
+      /too large/,
+    ],
+    ['an endless run of interim answers', 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(3000), /too large/],
     ['a transfer coding other than chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', /not supported/],
     ['a chunk size that is not hex', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /chunk size/],
     ['a chunk size with a sign', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\n{}\r\n0\r\n\r\n', /chunk size/],
@@ -315,5 +330,122 @@ describe('connections', () => {
     expect(await waiting).toMatch(/closed/);
     await expect(client.request(head, '{}')).rejects.toThrow(/closed/);
     await stop(s.server);
+  });
+});
+
+describe('connections that do not come, and requests that do not wait', () => {
+  test('a connection attempt that never completes ends at its own deadline: the request fails on time, the slot comes back', async () => {
+    const s = await rawServer((_, socket) => socket.write(ok()));
+    let calls = 0;
+    let abandoned = false;
+    const direct = tcpConnector('127.0.0.1', s.port);
+    const connect: Connect = (signal) => {
+      if (++calls > 1) return direct(signal);
+      // The first connection never completes (a handshake the other end stalls), until abandoned.
+      return new Promise((_, reject) =>
+        signal.addEventListener('abort', () => {
+          abandoned = true;
+          reject(new Error('abandoned'));
+        }),
+      );
+    };
+    const client = new Http1Client(connect, { maxSockets: 1, timeoutMs: 150 });
+    try {
+      await expect(client.request(head, '{}')).rejects.toThrow(/timed out: no connection/);
+      for (let i = 0; i < 50 && !abandoned; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(abandoned).toBe(true);
+      await expect(client.request(head, '{}')).resolves.toMatchObject({ status: 200 });
+      expect(calls).toBe(2);
+    } finally {
+      client.destroy();
+      await stop(s.server);
+    }
+  });
+
+  test('a TLS handshake the server never answers: its connection is closed at the deadline', async () => {
+    const s = await rawServer(() => {});
+    const client = new Http1Client(tlsConnector('127.0.0.1', s.port), { maxSockets: 1, timeoutMs: 150 });
+    try {
+      await expect(client.request(head, '{}')).rejects.toThrow(/timed out/);
+      const socket = s.connections[0]!;
+      if (!socket.destroyed) await new Promise((r) => socket.once('close', r));
+      expect(socket.destroyed).toBe(true);
+    } finally {
+      client.destroy();
+      await stop(s.server);
+    }
+  });
+
+  test('20,000 requests that time out waiting: all fail on time, nothing overflows, few connections are made', async () => {
+    const s = await rawServer(() => {});
+    const client = new Http1Client(tcpConnector('127.0.0.1', s.port), { maxSockets: 2, timeoutMs: 300 });
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 20_000 }, () => client.request(head, '{}')));
+      expect(results.every((r) => r.status === 'rejected' && /timed out/.test(String(r.reason)))).toBe(true);
+      // Two connections at first, then one in place of each that a timed-out request closed while later requests
+      // (made while the machine was slow to make 20,000) still waited: a few, not one per request.
+      expect(s.connections.length).toBeLessThanOrEqual(8);
+      // And none of them is left queued (each held its request's head and body).
+      expect((client as unknown as { waiting: unknown[] }).waiting).toHaveLength(0);
+    } finally {
+      client.destroy();
+      await stop(s.server);
+    }
+  });
+
+  test('a connector that throws: the request fails, and its slot is not lost', async () => {
+    const s = await rawServer((_, socket) => socket.write(ok()));
+    let calls = 0;
+    const direct = tcpConnector('127.0.0.1', s.port);
+    const client = new Http1Client(
+      (signal) => {
+        if (++calls === 1) throw new Error('bad address');
+        return direct(signal);
+      },
+      { maxSockets: 1, timeoutMs: 1000 },
+    );
+    try {
+      await expect(client.request(head, '{}')).rejects.toThrow(/could not connect: bad address/);
+      await expect(client.request(head, '{}')).resolves.toMatchObject({ status: 200 });
+    } finally {
+      client.destroy();
+      await stop(s.server);
+    }
+  });
+
+  test('destroy while a connection is being made: the request fails, and the connection that comes later is closed', async () => {
+    const s = await rawServer((_, socket) => socket.write(ok()));
+    const direct = tcpConnector('127.0.0.1', s.port);
+    let late: import('node:stream').Duplex | undefined;
+    // A connector that ignores the abort and delivers its connection anyway.
+    const client = new Http1Client(
+      () =>
+        new Promise((resolve) =>
+          setTimeout(
+            () =>
+              void direct(new AbortController().signal).then((socket) => {
+                late = socket;
+                resolve(socket);
+              }),
+            50,
+          ),
+        ),
+      { maxSockets: 1, timeoutMs: 2000 },
+    );
+    const pending = client.request(head, '{}');
+    await new Promise((r) => setTimeout(r, 10));
+    client.destroy();
+    await expect(pending).rejects.toThrow(/closed/);
+    expect(late?.destroyed).toBe(true);
+    expect(s.requests).toHaveLength(0);
+    await stop(s.server);
+  });
+
+  test('the request head cannot be split: credentials a header cannot carry are refused before any request', () => {
+    const make = (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) => () =>
+      new DynamoDb({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1', credentials });
+    expect(make({ accessKeyId: 'AKID\r\nx-injected: 1', secretAccessKey: 's' })).toThrow(/access key id/);
+    expect(make({ accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 'tok\nen' })).toThrow(/session token/);
+    expect(make({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 's', sessionToken: 'FwoG+/==' })).not.toThrow();
   });
 });

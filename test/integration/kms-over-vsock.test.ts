@@ -10,6 +10,7 @@ import { p384 } from '@noble/curves/nist.js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createServer, request, type Server } from 'node:https';
 import { connect as tcpConnect, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { parseAddress } from '@enclave-wallet/proto';
 import { createVsockTransport } from '../../proto/src/transport/vsock.js';
 import { createVsockStandIn } from '../../proto/test/vsock-standin.js';
@@ -158,4 +159,49 @@ describe('the guard’s DynamoDB client (its own HTTP/1.1 client) through vsock-
     await expect(db.getItem('guard-table', { pk: { S: 'wallet#w' } })).rejects.toThrow(/could not connect: .*certificate/i);
     db.destroy();
   });
+});
+
+test('a bad record right after the handshake (the parent can add one): the guard’s and KMS’s requests fail, the enclave does not throw', async () => {
+  // A TLS 1.3 server for the KMS name, and a "vsock-proxy" that holds the server's first flight a moment and sends it
+  // with a bogus application-data record appended: the client completes its handshake and fails on that record in
+  // the same read, before whoever asked for the connection has attached its listeners.
+  const accepted = new Set<import('node:net').Socket>();
+  const server = createTlsServer({ key: tlsIdentity.keyPem, cert: tlsIdentity.certPem, minVersion: 'TLSv1.3' }, (s) => s.on('error', () => {}));
+  server.on('connection', (c: import('node:net').Socket) => accepted.add(c));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await vsock.listen(parseAddress('vsock://3:8002'), (stream) => {
+    const upstream = tcpConnect((server.address() as AddressInfo).port, '127.0.0.1');
+    stream.on('data', (d: Buffer) => upstream.write(d));
+    const held: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    upstream.on('data', (d: Buffer) => {
+      held.push(d);
+      timer ??= setTimeout(() => stream.write(Buffer.concat([...held, Buffer.from([0x17, 3, 3, 0, 32]), Buffer.alloc(32, 7)])), 50);
+    });
+    upstream.on('error', () => stream.destroy());
+    stream.on('error', () => upstream.destroy());
+  });
+  const uncaught: Error[] = [];
+  const onUncaught = (err: Error): void => void uncaught.push(err);
+  process.prependListener('uncaughtException', onUncaught);
+  try {
+    const proxy = { proxy: 'vsock://3:8002', transport: vsock, tls: { ca: [tlsIdentity.certPem] } };
+    const db = new DynamoDb({
+      region: 'eu-west-1',
+      endpoint: `https://${kmsHost}`,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
+      connect: (servername, signal) => connectThroughProxy(proxy, servername, signal),
+    });
+    await expect(db.getItem('guard-table', { pk: { S: 'wallet#w' } })).rejects.toThrow();
+    db.destroy();
+    const agent = createVsockHttpsAgent(proxy);
+    await expect(post(agent)).rejects.toThrow();
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(uncaught).toEqual([]);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    for (const c of accepted) c.destroy();
+    await new Promise((r) => server.close(r));
+  }
 });

@@ -59,7 +59,7 @@ export interface DynamoDbOptions {
   endpoint?: string;
   credentials: AwsCredentials;
   /** How to reach an https endpoint: a TLS connection for that name (through vsock-proxy on Nitro); a direct one by default. */
-  connect?: (servername: string) => Promise<Duplex>;
+  connect?: (servername: string, signal: AbortSignal) => Promise<Duplex>;
   /** Milliseconds before a request is abandoned (connection included). */
   timeoutMs?: number;
 }
@@ -137,13 +137,18 @@ export class DynamoDb {
     if (this.url.protocol !== 'https:' && this.url.protocol !== 'http:') throw new Error('the guard endpoint must be http(s)');
     if (this.url.pathname !== '/' || this.url.search || this.url.username) throw new Error('the guard endpoint must be an origin (no path, query or user)');
     // What goes into the request's head as it is: nothing there may end a line.
-    const token = options.credentials.sessionToken;
+    const { accessKeyId, sessionToken: token } = options.credentials;
+    if (!/^[\x21-\x7e]+$/.test(accessKeyId)) throw new Error('the guard credentials’ access key id has characters a header cannot carry');
     if (token !== undefined && !/^[\x21-\x7e]*$/.test(token)) throw new Error('the guard credentials’ session token has characters a header cannot carry');
     this.signer = new SigV4(options.credentials, options.region, 'dynamodb');
     const https = this.url.protocol === 'https:';
     const port = Number(this.url.port || (https ? 443 : 80));
     const hostname = this.url.hostname.replace(/^\[|\]$/g, '');
-    const connect = !https ? tcpConnector(hostname, port) : options.connect ? () => options.connect!(hostname) : tlsConnector(hostname, port);
+    const connect = !https
+      ? tcpConnector(hostname, port)
+      : options.connect
+        ? (signal: AbortSignal) => options.connect!(hostname, signal)
+        : tlsConnector(hostname, port);
     // Connections are kept: a guess costs a call, and a new connection (a TLS handshake in production) per call would cost more than the call.
     this.http = new Http1Client(connect, { maxSockets: 16, timeoutMs: options.timeoutMs ?? 5000 });
   }

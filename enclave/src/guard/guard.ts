@@ -25,7 +25,7 @@
  * GUARD_UNAVAILABLE: the operation fails closed.
  */
 import { randomBytes } from 'node:crypto';
-import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { EnclaveWalletError, parseAddress } from '@enclave-wallet/proto';
 import type { WalletId } from '@enclave-wallet/proto/ids';
 import { MAX_PIN_ATTEMPTS, type Guess } from './budget.js';
 import { DynamoDb, DynamoDbError, type AttributeValue, type Item } from './dynamodb.js';
@@ -87,12 +87,16 @@ export class DynamoGuard implements WalletGuard {
     private readonly config: Omit<GuardConfig, 'credentialsCiphertext'>,
     credentials: AwsCredentials,
   ) {
+    if (config.proxy) parseAddress(config.proxy); // a bad address fails here, not at each connection
     this.client = new DynamoDb({
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       credentials,
       ...(config.proxy
-        ? { connect: (servername: string) => connectThroughProxy({ proxy: config.proxy!, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }, servername) }
+        ? {
+            connect: (servername: string, signal: AbortSignal) =>
+              connectThroughProxy({ proxy: config.proxy!, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }, servername, signal),
+          }
         : {}),
       timeoutMs: 5000,
     });

@@ -7,32 +7,45 @@
  * the core the PIN stretch runs on. Measured on the development machine
  * against dynalite on the other core (the same signed UpdateItem): node:http
  * spent 0.35–0.38 ms of CPU per call one at a time and 0.18–0.23 ms sixteen at
- * once, this client 0.15–0.17 and 0.10–0.13 ms (docs/performance.md, seventh
+ * once, this client 0.13–0.17 and 0.09–0.11 ms (docs/performance.md, seventh
  * look). node:http builds a ClientRequest, an IncomingMessage with its stream,
  * header maps, listeners and an agent's bookkeeping per call; here a request
  * is one string written once, and the answer is read where it ends.
  *
  * What it reads, strictly (anything else fails the request and closes the
  * connection; the caller's retry then uses a new one): a status line
- * `HTTP/1.x NNN`, header lines `name: value` (no folding), the head within
- * 16 KiB, interim 1xx answers skipped, then a body delimited by one
- * Content-Length, by chunked transfer coding, or by the connection's end
- * (HTTP/1.0 style), within `maxAnswerBytes`. Bytes beyond the answer, or bytes
- * on an idle connection, close it. A connection is kept after an answer
+ * `HTTP/1.x NNN`, header lines `name: value` (no folding), each head within
+ * 16 KiB (interim 1xx answers are skipped), then a body delimited by one
+ * Content-Length, by chunked transfer coding (HTTP/1.1 only), or by the
+ * connection's end (HTTP/1.0 style); the body within `maxAnswerBytes`, and
+ * everything received for one answer (interim answers and framing included)
+ * within that plus 64 KiB. The body is copied into one buffer as it comes,
+ * grown by doubling: memory follows what was received, not what was announced.
+ * Bytes beyond the answer, or bytes on an idle connection, close it. A connection is kept after an answer
  * unless the server says `Connection: close` or speaks HTTP/1.0; an idle one
  * is closed a second before the server's `Keep-Alive: timeout=N` says it
  * would close it, and never keeps the process alive.
  *
  * On Nitro the bytes come through TLS made inside the enclave (the connector
  * given), so only the endpoint that holds DynamoDB's certificate can send
- * them; the parsing is still bounded for any input (enclave/test/guard-http1.test.ts).
+ * them; the parsing is still bounded for any input: linear time and memory in
+ * what is received, however it is split (enclave/test/guard-http1.test.ts).
+ * A connection being made has a deadline of its own (the request's timeout):
+ * a handshake the other end stalls gives its slot back; one that completes
+ * after its request gave up serves the next request. A request that times out
+ * waiting leaves the queue.
  */
-import { connect as netConnect } from 'node:net';
+import { isIP, connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
-/** A new connection to the endpoint, ready for bytes (TCP connected, or TLS established). */
-export type Connect = () => Promise<Duplex>;
+/**
+ * A new connection to the endpoint, ready for bytes (TCP connected, or TLS established). `signal` aborts it (the
+ * request that asked for it timed out, or the client closed): the connector then destroys what it opened and
+ * rejects. What it resolves keeps an error listener of its own, so an error before the client's are attached
+ * destroys the connection instead of throwing.
+ */
+export type Connect = (signal: AbortSignal) => Promise<Duplex>;
 
 export interface Http1Options {
   /** Connections open at most; requests beyond wait for one. */
@@ -54,12 +67,15 @@ export class Http1Error extends Error {
 }
 
 const MAX_HEAD_BYTES = 16 * 1024;
+/** What one answer may carry besides its body: its heads (interim ones included) and the chunked framing. */
+const MAX_OVERHEAD_BYTES = 64 * 1024;
 const MAX_LINE_BYTES = 1024;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const DIGITS = /^\d{1,10}$/;
 const HEX = /^[0-9a-fA-F]{1,8}$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|,)\s*timeout\s*=\s*(\d{1,6})\s*(?:,|$)/i;
+const END_OF_HEAD = Buffer.from('\r\n\r\n', 'latin1');
 
 /** What an answer's head says about its body and the connection. */
 export interface Head {
@@ -84,9 +100,10 @@ export function parseHead(text: string): Head | undefined {
     if (code === 101) fail('the server switched protocols');
     return undefined;
   }
+  const http11 = status[1] === '1';
   let length: number | undefined;
   let chunked = false;
-  let keep = status[1] === '1';
+  let keep = http11;
   let idleSeconds: number | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -99,7 +116,8 @@ export function parseHead(text: string): Head | undefined {
       if (!DIGITS.test(value) || (length !== undefined && length !== Number(value))) fail('the answer’s Content-Length is malformed');
       length = Number(value);
     } else if (lower === 'transfer-encoding') {
-      if (value.toLowerCase() !== 'chunked' || chunked) fail(`the answer’s transfer coding is not supported: ${value}`);
+      // RFC 9112 §6.1: a transfer coding in an HTTP/1.0 answer means faulty framing.
+      if (!http11 || value.toLowerCase() !== 'chunked' || chunked) fail(`the answer’s transfer coding is not supported: ${value}`);
       chunked = true;
     } else if (lower === 'connection') {
       const tokens = value
@@ -114,8 +132,9 @@ export function parseHead(text: string): Head | undefined {
     }
   }
   if (chunked && length !== undefined) fail('the answer has both a Content-Length and a chunked body');
-  // No length and no chunks: the body runs to the connection's end (RFC 9112 §6.3), except where there is none.
-  if (!chunked && length === undefined && (code === 204 || code === 304)) length = 0;
+  // 204 and 304 have no body, whatever their headers say (RFC 9112 §6.3, rule 1).
+  if (code === 204 || code === 304) return { status: code, length: 0, chunked: false, keep, ...(idleSeconds !== undefined ? { idleSeconds } : {}) };
+  // No length and no chunks: the body runs to the connection's end (rule 8).
   if (!chunked && length === undefined) keep = false;
   return { status: code, ...(length !== undefined ? { length } : {}), chunked, keep, ...(idleSeconds !== undefined ? { idleSeconds } : {}) };
 }
@@ -127,25 +146,32 @@ export interface Answer {
 }
 
 /**
- * Reads one answer from the bytes of a connection, in whatever pieces they come; every byte is looked at once
- * (no re-scan, no growing copy), so its cost is linear in what the server sends, however it splits it.
- * Throws Http1Error on anything that is not a well-formed answer within the limits.
+ * Reads one answer from the bytes of a connection, in whatever pieces they come. Each byte is looked at a bounded
+ * number of times and the body is copied into one buffer (grown by doubling as bytes come), so
+ * time and memory are linear in what the server sends, however it splits it, and bounded by the limits above.
+ * Throws Http1Error on anything that is not a well-formed answer within them.
  */
 export class AnswerReader {
   private state: 'head' | 'body' | 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'head';
-  private parts: Buffer[] = [];
-  /** Bytes in `parts` (the head's so far, then the body's). */
-  private size = 0;
-  /** The last bytes of the head so far, to find its end across pieces. */
+  /** The head so far (at most MAX_HEAD_BYTES + 4), as pieces. */
+  private headParts: Buffer[] = [];
+  private headSize = 0;
+  /** The last 3 bytes of the head so far, to find its end across pieces. */
   private tail = '';
+  private body: Buffer | undefined;
+  private bodySize = 0;
+  /** Bytes received for this answer, all of them. */
+  private received = 0;
   private line = '';
   private left = 0;
   private head: Head | undefined;
 
   constructor(private readonly maxAnswerBytes: number) {}
 
-  /** The answer once whole (then `extra` says whether bytes followed it), else undefined. */
+  /** The answer once whole, else undefined. */
   push(chunk: Buffer): Answer | undefined {
+    this.received += chunk.length;
+    if (this.received > this.maxAnswerBytes + MAX_OVERHEAD_BYTES) fail('the answer is too large');
     let at = 0;
     while (at < chunk.length) {
       if (this.state === 'done') fail('the server sent more than one answer');
@@ -156,12 +182,8 @@ export class AnswerReader {
 
   /** The connection ended: the answer if its body ran to the end, else an error. */
   end(): Answer {
-    if (this.state === 'body' && this.head && this.head.length === undefined && !this.head.chunked) {
-      this.state = 'done';
-      return this.answer();
-    }
-    if (this.state === 'done') return this.answer();
-    return fail('the connection closed before the answer');
+    if (this.untilEnd) this.state = 'done';
+    return this.state === 'done' ? this.answer() : fail('the connection closed before the answer');
   }
 
   /** Whether the body runs to the connection's end (so the end is expected, not a failure). */
@@ -170,36 +192,50 @@ export class AnswerReader {
   }
 
   private answer(): Answer {
-    const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    return { head: this.head!, body };
+    return { head: this.head!, body: this.body ? this.body.subarray(0, this.bodySize) : Buffer.alloc(0) };
   }
 
+  /** Body bytes, copied into the answer's one buffer. */
   private keep(piece: Buffer): void {
-    this.size += piece.length;
-    if (this.size > this.maxAnswerBytes) fail('the answer is too large');
-    this.parts.push(piece);
+    const size = this.bodySize + piece.length;
+    if (size > this.maxAnswerBytes) fail('the answer is too large');
+    if (!this.body || this.body.length < size) {
+      const grown = Buffer.alloc(Math.min(this.maxAnswerBytes, Math.max(size, 2 * (this.body?.length ?? 0), 256)));
+      if (this.body) this.body.copy(grown, 0, 0, this.bodySize);
+      this.body = grown;
+    }
+    piece.copy(this.body, this.bodySize);
+    this.bodySize = size;
   }
 
   private step(chunk: Buffer, at: number): number {
     switch (this.state) {
       case 'head': {
-        // The head's end may straddle pieces: search the last 3 bytes before this piece with it.
-        const probe = this.tail + chunk.toString('latin1', at, Math.min(chunk.length, at + MAX_HEAD_BYTES + 4));
-        const found = probe.indexOf('\r\n\r\n');
-        const used = found < 0 ? chunk.length - at : found + 4 - this.tail.length;
-        this.size += used;
-        if (this.size > MAX_HEAD_BYTES + 4) fail('the answer’s head is too large');
-        this.parts.push(chunk.subarray(at, at + used));
-        if (found < 0) {
-          this.tail = probe.slice(-3);
+        // The end of the head may straddle pieces (the last 3 bytes before this piece); past that, it is searched
+        // only within what the head may still take.
+        let used = -1;
+        const probe = this.tail + chunk.toString('latin1', at, Math.min(chunk.length, at + 3));
+        const straddle = this.tail ? probe.indexOf('\r\n\r\n') : -1;
+        if (straddle >= 0) used = straddle + 4 - this.tail.length;
+        else {
+          const window = chunk.subarray(at, Math.min(chunk.length, at + MAX_HEAD_BYTES + 4 - this.headSize));
+          const found = window.indexOf(END_OF_HEAD);
+          if (found >= 0) used = found + 4;
+        }
+        const take = used < 0 ? chunk.length - at : used;
+        this.headSize += take;
+        if (this.headSize > MAX_HEAD_BYTES + 4) fail('the answer’s head is too large');
+        this.headParts.push(chunk.subarray(at, at + take));
+        if (used < 0) {
+          this.tail = (this.tail + chunk.toString('latin1', Math.max(at, chunk.length - 3), chunk.length)).slice(-3);
           return chunk.length;
         }
-        const text = Buffer.concat(this.parts, this.size).toString('latin1', 0, this.size - 4);
-        this.parts = [];
-        this.size = 0;
+        const text = Buffer.concat(this.headParts, this.headSize).toString('latin1', 0, this.headSize - 4);
+        this.headParts = [];
+        this.headSize = 0;
         this.tail = '';
         const head = parseHead(text);
-        if (!head) return at + used; // an interim answer: the next head follows
+        if (!head) return at + take; // an interim answer: the next head follows (their bytes count in `received`)
         this.head = head;
         if (head.chunked) this.state = 'size';
         else if (head.length === 0) this.state = 'done';
@@ -208,21 +244,25 @@ export class AnswerReader {
           this.left = head.length ?? Infinity;
           this.state = 'body';
         }
-        return at + used;
+        return at + take;
       }
-      case 'body': {
+      case 'body':
+      case 'data': {
         const take = Math.min(this.left, chunk.length - at);
         this.keep(chunk.subarray(at, at + take));
         this.left -= take;
-        if (this.left === 0) this.state = 'done';
+        if (this.left === 0) {
+          this.state = this.state === 'body' ? 'done' : 'data-end';
+          this.line = '';
+        }
         return at + take;
       }
       case 'size':
       case 'trailer': {
         const eol = chunk.indexOf(0x0a, at);
         const end = eol < 0 ? chunk.length : eol + 1;
+        if (this.line.length + (end - at) > MAX_LINE_BYTES) fail('a line of the answer’s chunked body is too long');
         this.line += chunk.toString('latin1', at, end);
-        if (this.line.length > MAX_LINE_BYTES) fail('a line of the answer’s chunked body is too long');
         if (eol < 0) return end;
         const line = this.line;
         this.line = '';
@@ -233,26 +273,15 @@ export class AnswerReader {
           return end;
         }
         const semi = content.indexOf(';');
-        const hex = semi < 0 ? content : content.slice(0, semi);
+        const hex = (semi < 0 ? content : content.slice(0, semi)).replace(/[ \t]+$/, '');
         if (!HEX.test(hex)) fail('a chunk size line of the answer is malformed');
         this.left = parseInt(hex, 16);
         this.state = this.left === 0 ? 'trailer' : 'data';
         return end;
       }
-      case 'data': {
-        const take = Math.min(this.left, chunk.length - at);
-        this.keep(chunk.subarray(at, at + take));
-        this.left -= take;
-        if (this.left === 0) {
-          this.state = 'data-end';
-          this.line = '';
-        }
-        return at + take;
-      }
       case 'data-end': {
         // The CRLF after a chunk's data, possibly split.
-        const need = 2 - this.line.length;
-        const got = chunk.toString('latin1', at, Math.min(chunk.length, at + need));
+        const got = chunk.toString('latin1', at, Math.min(chunk.length, at + 2 - this.line.length));
         this.line += got;
         if (this.line.length === 2) {
           if (this.line !== '\r\n') fail('a chunk of the answer is malformed');
@@ -278,16 +307,23 @@ interface Connection {
   socket: Duplex;
   exchange: Exchange | undefined;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The server's last `Keep-Alive: timeout=N`. */
+  idleSeconds: number | undefined;
   closed: boolean;
 }
 
-/** A connection for a waiting request, or why there is none. */
-type Take = (c: Connection | Error) => void;
+/** A request waiting for a connection (or for why there is none). */
+interface Waiter {
+  /** Whether it took the connection (a request that timed out meanwhile does not). */
+  take(c: Connection | Error): boolean;
+}
 
 export class Http1Client {
   private readonly all = new Set<Connection>();
   private readonly idle: Connection[] = [];
-  private readonly waiting: Take[] = [];
+  private readonly waiting: Waiter[] = [];
+  /** Connections being made, to abort when the client closes. */
+  private readonly connecting = new Set<AbortController>();
   private open = 0;
   private destroyed = false;
   private readonly maxAnswerBytes: number;
@@ -311,59 +347,93 @@ export class Http1Client {
         if (err) reject(err);
         else resolve(answer!);
       };
+      const waiter: Waiter = {
+        take: (c) => {
+          if (c instanceof Error) {
+            finish(c);
+            return false;
+          }
+          // Timed out while its connection was being made: the connection goes to the next request, or idles.
+          if (done) return false;
+          connection = c;
+          c.exchange = { reader: new AnswerReader(this.maxAnswerBytes), resolve: (a) => finish(undefined, a), reject: (e) => finish(e) };
+          c.socket.write(head + body);
+          return true;
+        },
+      };
       const timer = setTimeout(() => {
-        if (connection) this.drop(connection, new Http1Error(`timed out: no answer within ${this.options.timeoutMs} ms`));
-        else finish(new Http1Error(`timed out: no connection within ${this.options.timeoutMs} ms`));
+        if (connection) return this.drop(connection, new Http1Error(`timed out: no answer within ${this.options.timeoutMs} ms`));
+        // Still waiting: out of the queue. A connection being made for it goes on, under its own deadline.
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        finish(new Http1Error(`timed out: no connection within ${this.options.timeoutMs} ms`));
       }, this.options.timeoutMs);
-      this.acquire((c) => {
-        if (c instanceof Error) return finish(c);
-        if (done) return this.release(c, undefined); // timed out while waiting: the connection goes to the next one
-        connection = c;
-        c.exchange = { reader: new AnswerReader(this.maxAnswerBytes), resolve: (a) => finish(undefined, a), reject: (e) => finish(e) };
-        c.socket.write(head + body);
-      });
+      this.acquire(waiter);
     });
   }
 
-  /** Closes every connection; requests in flight and waiting fail. */
+  /** Closes every connection and aborts those being made; requests in flight and waiting fail. */
   destroy(): void {
     this.destroyed = true;
-    for (const take of this.waiting.splice(0)) take(new Http1Error('the client was closed'));
+    for (const w of this.waiting.splice(0)) w.take(new Http1Error('the client was closed'));
+    for (const a of [...this.connecting]) a.abort();
     for (const c of [...this.all]) this.drop(c, new Http1Error('the client was closed'));
   }
 
-  private acquire(take: Take): void {
-    if (this.destroyed) return take(new Http1Error('the client was closed'));
+  private acquire(waiter: Waiter): void {
+    if (this.destroyed) return void waiter.take(new Http1Error('the client was closed'));
     const c = this.idle.pop();
     if (c) {
       if (c.idleTimer) clearTimeout(c.idleTimer);
       c.idleTimer = undefined;
       ref(c.socket, true);
-      return take(c);
-    }
-    if (this.open >= this.options.maxSockets) {
-      this.waiting.push(take);
+      if (!waiter.take(c)) this.release(c);
       return;
     }
+    if (this.open >= this.options.maxSockets) {
+      this.waiting.push(waiter);
+      return;
+    }
+    // A new connection, within its own deadline (a handshake the other end never finishes gives its slot back).
     this.open++;
-    this.connect().then(
-      (socket) => take(this.adopt(socket)),
-      (err: Error) => {
-        this.open--;
-        take(new Http1Error(`could not connect: ${err.message}`, { cause: err }));
-        this.next();
-      },
-    );
+    const attempt = new AbortController();
+    this.connecting.add(attempt);
+    const deadline = setTimeout(() => attempt.abort(), this.options.timeoutMs);
+    const settled = (): void => {
+      clearTimeout(deadline);
+      this.connecting.delete(attempt);
+    };
+    const failed = (err: Error): void => {
+      settled();
+      this.open--;
+      waiter.take(err instanceof Http1Error ? err : new Http1Error(`could not connect: ${err.message}`, { cause: err }));
+      this.next();
+    };
+    let pending: Promise<Duplex>;
+    try {
+      pending = this.connect(attempt.signal);
+    } catch (err) {
+      return failed(err as Error);
+    }
+    pending.then((socket) => {
+      if (attempt.signal.aborted || this.destroyed || socket.destroyed) {
+        socket.destroy();
+        return failed(new Http1Error(this.destroyed ? 'the client was closed' : 'the connection closed while it was made'));
+      }
+      settled();
+      const c = this.adopt(socket);
+      if (!waiter.take(c)) this.release(c);
+    }, failed);
   }
 
   /** The first waiting request gets a connection (a kept one, or a new one in place of one that closed). */
   private next(): void {
-    const take = this.waiting.shift();
-    if (take) this.acquire(take);
+    const waiter = this.waiting.shift();
+    if (waiter) this.acquire(waiter);
   }
 
   private adopt(socket: Duplex): Connection {
-    const c: Connection = { socket, exchange: undefined, idleTimer: undefined, closed: false };
+    const c: Connection = { socket, exchange: undefined, idleTimer: undefined, idleSeconds: undefined, closed: false };
     this.all.add(c);
     socket.on('data', (chunk: Buffer) => this.onData(c, chunk));
     socket.on('end', () => this.onEnd(c));
@@ -384,7 +454,8 @@ export class Http1Client {
     if (!answer) return;
     c.exchange = undefined;
     x.resolve({ status: answer.head.status, body: answer.body });
-    if (answer.head.keep) this.release(c, answer.head.idleSeconds);
+    if (answer.head.idleSeconds !== undefined) c.idleSeconds = answer.head.idleSeconds;
+    if (answer.head.keep) this.release(c);
     else this.drop(c, undefined);
   }
 
@@ -404,15 +475,15 @@ export class Http1Client {
     this.drop(c, new Http1Error('the connection closed before the answer'));
   }
 
-  /** A connection back to the pool after a whole answer. */
-  private release(c: Connection, idleSeconds: number | undefined): void {
+  /** A connection back to the pool after a whole answer: to the first waiting request, else idle. */
+  private release(c: Connection): void {
     if (this.destroyed || c.closed) return this.drop(c, undefined);
-    const take = this.waiting.shift();
-    if (take) return take(c);
+    // (A loop, not a recursion: a waiter that no longer wants it passes it on.)
+    for (let waiter = this.waiting.shift(); waiter; waiter = this.waiting.shift()) if (waiter.take(c)) return;
     ref(c.socket, false);
     // A second before the server says it closes an idle connection (a request then would meet its close).
-    if (idleSeconds !== undefined) {
-      c.idleTimer = setTimeout(() => this.drop(c, undefined), Math.max(0, idleSeconds * 1000 - 1000));
+    if (c.idleSeconds !== undefined) {
+      c.idleTimer = setTimeout(() => this.drop(c, undefined), Math.max(0, c.idleSeconds * 1000 - 1000));
       c.idleTimer.unref();
     }
     this.idle.push(c);
@@ -437,31 +508,40 @@ export class Http1Client {
   }
 }
 
-/** A TCP connection (Nagle off: a request is one write, and its answer is awaited). */
-export function tcpConnector(host: string, port: number): Connect {
-  return () =>
-    new Promise<Duplex>((resolve, reject) => {
-      const socket = netConnect({ host, port, noDelay: true });
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(socket);
-      });
+/** An error on a connection nobody listens to yet destroys it (the client's listeners then see it closed). */
+export const guarded = <T extends Duplex>(socket: T): T => socket.on('error', () => socket.destroy());
+
+/** Resolves with `socket` once `ready` fires; an error, or `signal`, destroys it and rejects. */
+export function whenReady<T extends Duplex>(socket: T, ready: string, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(err);
+    };
+    const onAbort = (): void => onError(new Http1Error('the connection attempt was abandoned'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once(ready, () => {
+      signal.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      resolve(guarded(socket));
     });
+  });
 }
 
-/** A TLS connection to `host` (verified against `tls.ca`, else Node's roots), offering HTTP/1.1 only. */
+/** A TCP connection (Nagle off: a request is one write, and its answer is awaited). */
+export function tcpConnector(host: string, port: number): Connect {
+  return (signal) => whenReady(netConnect({ host, port, noDelay: true }), 'connect', signal);
+}
+
+/** A TLS connection to `host` (verified against `tls.ca`, else Node's roots; SNI unless `host` is an address), offering HTTP/1.1 only. */
 export function tlsConnector(host: string, port: number, tls: Pick<ConnectionOptions, 'ca'> = {}): Connect {
-  return () =>
-    new Promise<Duplex>((resolve, reject) => {
-      const socket = tlsConnect({ host, port, servername: host, ALPNProtocols: ['http/1.1'], ...tls });
-      socket.once('error', reject);
-      socket.once('secureConnect', () => {
-        socket.off('error', reject);
-        socket.setNoDelay(true);
-        resolve(socket);
-      });
-    });
+  return (signal) =>
+    whenReady(tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'], ...tls }), 'secureConnect', signal).then(
+      (socket) => socket.setNoDelay(true),
+    );
 }
 
 /** Keeps the process alive only while a request is in flight on the socket (TCP and TLS sockets have ref/unref). */

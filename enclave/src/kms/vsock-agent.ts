@@ -16,6 +16,7 @@ import { Agent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { parseAddress, vsockTransport, type Transport } from '@enclave-wallet/proto';
+import { whenReady } from '../guard/http1.js';
 
 export interface VsockAgentOptions {
   /** The parent's vsock-proxy, e.g. vsock://3:8000. */
@@ -30,28 +31,37 @@ type Callback = (err: Error | null, socket?: Duplex) => void;
 
 /**
  * A TLS connection to `servername` made inside the enclave over a vsock stream to the parent's vsock-proxy
- * (the guard's HTTP client uses these directly; the agent below gives them to the AWS SDK).
+ * (the guard's HTTP client uses these directly; the agent below gives them to the AWS SDK). `signal` abandons the
+ * attempt (the stream and the TLS socket destroyed): the parent could otherwise stall a handshake forever. The
+ * socket keeps an error listener of its own, so an error before its user's listeners are attached (a bad record
+ * right after the handshake, say) destroys it instead of throwing in the enclave.
  */
-export function connectThroughProxy(options: VsockAgentOptions, servername: string): Promise<TLSSocket> {
+export function connectThroughProxy(options: VsockAgentOptions, servername: string, signal?: AbortSignal): Promise<TLSSocket> {
   const address = parseAddress(options.proxy);
   const transport = options.transport ?? vsockTransport;
-  return transport.connect(address).then(
-    (stream) =>
-      new Promise<TLSSocket>((resolve, reject) => {
+  const abandon = signal ?? new AbortController().signal;
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('the connection attempt was abandoned'));
+    if (abandon.aborted) return onAbort();
+    abandon.addEventListener('abort', onAbort, { once: true });
+    transport.connect(address).then(
+      (stream) => {
+        abandon.removeEventListener('abort', onAbort);
+        if (abandon.aborted) return void stream.destroy(); // already rejected
         const socket: TLSSocket = tlsConnect({ socket: stream, servername, ALPNProtocols: ['http/1.1'], ...options.tls });
-        const onError = (err: Error): void => {
-          socket.destroy();
-          stream.destroy();
-          reject(err);
-        };
-        socket.once('error', onError);
-        socket.once('secureConnect', () => {
-          socket.off('error', onError);
-          resolve(socket);
-        });
-      }),
-  );
+        socket.once('close', () => stream.destroy());
+        whenReady(socket, 'secureConnect', abandon).then(resolve, reject);
+      },
+      (err: Error) => {
+        abandon.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
+
+/** How long the KMS client's agent waits for a connection and its TLS handshake (its requests' own timeout starts after). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** An HTTPS agent whose connections go through vsock-proxy. */
 export function createVsockHttpsAgent(options: VsockAgentOptions): Agent {
@@ -62,8 +72,9 @@ export function createVsockHttpsAgent(options: VsockAgentOptions): Agent {
     }
 
     override createConnection(connectOptions: { host?: string; servername?: string }, callback: Callback): undefined {
-      connectThroughProxy(options, connectOptions.servername ?? connectOptions.host ?? '').then(
-        (socket) => callback(null, socket),
+      connectThroughProxy(options, connectOptions.servername ?? connectOptions.host ?? '', AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)).then(
+        // An error between the handshake and here destroyed it (its own listener): the request fails, not hangs.
+        (socket) => (socket.destroyed ? callback(new Error('the TLS connection closed while it was made')) : callback(null, socket)),
         (err: Error) => callback(err),
       );
       return undefined;
