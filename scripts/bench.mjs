@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --shared] [-- --enclave-cores N] [-- --enclave-sched batch] [-- --strict]`: what a
+// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --warmup S] [-- --shared] [-- --enclave-cores N] [-- --enclave-sched batch] [-- --strict]`: what a
 // signature costs through the HTTP API, against the Argon2id ceiling of the enclave's cores measured in the same run.
 // Not a test: it prints a report with each target of issue 24 marked pass or FAIL (and writes it as JSON to
 // .data/bench/report.json); `--strict` exits 1 when a target fails. See docs/performance.md.
@@ -46,6 +46,8 @@ const RUNS = arg('runs', 3);
 const PAIRS = arg('pairs', 1);
 const SECONDS = arg('seconds', 8);
 const RESETS = arg('resets', 10);
+/** Seconds of 32-client load before anything is measured (V8 compiles the hot paths meanwhile); 0: none. */
+const WARMUP = arg('warmup', 10);
 const CEILING_SECONDS = arg('ceiling-seconds', 3);
 const CLIENTS = 32;
 /** The one-wallet run stops at this many requests: one user may hold 1,000 live envelopes (the replay cache). */
@@ -402,7 +404,7 @@ const stretchesOf = async (stack) => (await Promise.all(stack.hosts.map((h) => s
  * probed every 50 ms meanwhile, from a process of their own. Measures throughput, latency, errors, the CPU each
  * process used, the enclave's CPU by thread, each core's busy and stolen time, and the Argon2id runs.
  */
-async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity }) {
+async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, seconds = SECONDS }) {
   let prober;
   let floor;
   let probed = '';
@@ -425,7 +427,7 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity })
   const lat = [];
   const errors = {};
   const stretches0 = await stretchesOf(stack);
-  const end = performance.now() + SECONDS * 1000;
+  const end = performance.now() + seconds * 1000;
   const cpu0 = cpuByRole(stack.children);
   const mem0 = stack.enclaves.map((e) => faultsAndSystem(e.child.pid));
   const threads0 = stack.enclaves.map((e) => threadSeconds(e.child.pid));
@@ -596,7 +598,7 @@ async function oneRun(index) {
     const ceilingRate = ceilingBefore.perSecond;
     // (The SDK seals with X25519 in JavaScript, a few ms each: a pool that runs dry is refilled on the fly, on the
     // load generator's cores, and counted.)
-    for (const w of wallets.slice(1)) fill(w, Math.ceil((SECONDS * ceilingRate * 1.3) / CLIENTS) + 4);
+    for (const w of wallets.slice(1)) fill(w, Math.ceil(((SECONDS + WARMUP) * ceilingRate * 1.3) / CLIENTS) + 4);
     fill(wallets[0], Math.min(ONE_WALLET_MAX, Math.ceil(SECONDS * ceilingRate * 2.5) + 40));
     let sealedDuringLoad = 0;
     let networkRetries = 0;
@@ -621,8 +623,12 @@ async function oneRun(index) {
         }
       }
     };
-    // Warm-up (connections, JIT, caches).
+    // Warm-up (connections, JIT, caches): a few signatures, then (--warmup S) S seconds of the 32-client load, not
+    // measured. V8 optimises a function only after many calls, and the enclave's paths run once per request: without
+    // it the windows below measured V8 compiling them (docs/performance.md, seventh look). What the warm-up cost is
+    // reported beside the measurements.
     for (let i = 0; i < 5; i++) await sign(wallets[1], i);
+    const warmup = WARMUP > 0 ? await loadRun(stack, { walletOf: (i) => wallets[i + 1], sign, probe: false, seconds: WARMUP }) : undefined;
     // One client; the phase sums of /metrics before and after give the breakdown per signature (one pair: host 0),
     // and the enclave's threads' CPU the split into Argon2id (the pool) and the rest.
     const one = [];
@@ -708,6 +714,7 @@ async function oneRun(index) {
             wallets: mine,
             pin: PIN,
             seconds: SECONDS,
+            warmupSeconds: Math.min(WARMUP, 5),
           });
           const errs = Object.entries(pk.sign32.errors);
           const f1 = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
@@ -721,6 +728,15 @@ async function oneRun(index) {
                 `${f1(pk.sign32.perSecond / ceilingBefore.perSecond, 1)} × the Argon2id ceiling`,
               ],
               ['enclave CPU per passkey signature', `${f1(pk.enclaveCpuMsPerSign)} ms`],
+              ...(pk.warmup?.n
+                ? [
+                    [
+                      '  the same during the warm-up',
+                      `${f1(pk.warmup.enclaveCpuMsPerSign)} ms`,
+                      `${pk.warmup.n} signatures in the ${pk.warmup.seconds} s before; not measured in the target`,
+                    ],
+                  ]
+                : []),
               ['Argon2id runs per passkey signature', f1(pk.argon2PerSign, 2), 'expected 0'],
               ['errors', errs.length ? errs.map(([k, v]) => `${k}: ${v}`).join(', ') : 'none'],
             ],
@@ -740,6 +756,14 @@ async function oneRun(index) {
       affinity,
       sign1: { p50: median(one), p99: quantile(one, 0.99), overArgon2Ms: median(one) - ceilingBefore.singleP50Ms, enclaveCpu: oneCpu },
       sign32,
+      warmup: warmup && {
+        seconds: WARMUP,
+        n: warmup.n,
+        perSecond: warmup.perSecond,
+        errors: warmup.errors,
+        argon2PerSign: warmup.argon2PerSign,
+        enclaveThreads: warmup.enclaveThreads,
+      },
       oneWallet,
       create: { p50: median(createMs) },
       changePin: { p50: median(changeMs) },
@@ -970,6 +994,15 @@ row(
   `${fmt(100 * med(beyondInWindow), 0)} %`,
   `runs: ${results.map((r) => `${fmt(100 * beyondInWindow(r), 0)} %`).join(' ')}; pool CPU per Argon2id as the reference`,
 );
+// The warm-up before the windows (--warmup): the same fraction while V8 was still compiling the hot paths.
+const warmIn = (r) =>
+  r.warmup ? (r.warmup.enclaveThreads.mainMs + r.warmup.enclaveThreads.restMs) / (r.warmup.enclaveThreads.poolMs / r.warmup.argon2PerSign) : NaN;
+if (results.every((r) => r.warmup))
+  row(
+    `    the same during the warm-up (${WARMUP} s first)`,
+    `${fmt(100 * med(warmIn), 0)} %`,
+    `runs: ${results.map((r) => `${fmt(100 * warmIn(r), 0)} % of ${r.warmup.n}`).join(', ')} signatures; not measured in the targets`,
+  );
 // At 1 client, sequential: the main thread's synchronous phases are CPU (their wall time); what is left on the main
 // thread is the asynchronous work (two guard round trips with their SigV4 signing and JSON, the data key, the RPC
 // framing and protobuf on both sides of the request, the scheduling of all of it, GC).
