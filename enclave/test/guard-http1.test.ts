@@ -94,6 +94,21 @@ describe('answers in any pieces', () => {
     );
   });
 
+  test('what is not body is bounded on its own: a large body limit admits no more than 64 KiB of heads and framing', () => {
+    const reader = () => new AnswerReader(4 * 1024 * 1024);
+    const interim = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'.repeat(20_000));
+    expect(() => reader().push(interim)).toThrow(/too large/);
+    const framing = Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${'1\r\na\r\n'.repeat(20_000)}`);
+    expect(() => reader().push(framing)).toThrow(/too large/);
+    // A body as large as the limit allows, in chunks of 64 KiB, is read.
+    const big = Buffer.concat([
+      Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
+      ...Array.from({ length: 64 }, () => Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(0x10000, 0x62), Buffer.from('\r\n')])),
+      Buffer.from('0\r\n\r\n'),
+    ]);
+    expect(reader().push(big)?.body.length).toBe(4 * 1024 * 1024);
+  });
+
   test('a body split across many pieces is whole and exact; a body within the limit is kept, one byte more refused', () => {
     const body = Buffer.alloc(LIMIT, 0x61);
     const cl = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${LIMIT}\r\n\r\n`), body]);
@@ -362,6 +377,60 @@ describe('connections that do not come, and requests that do not wait', () => {
     }
   });
 
+  test('a connector that ignores the abort and never settles: the request fails on time, and its slot comes back anyway', async () => {
+    const s = await rawServer((_, socket) => socket.write(ok()));
+    let calls = 0;
+    const direct = tcpConnector('127.0.0.1', s.port);
+    const client = new Http1Client((signal) => (++calls === 1 ? new Promise<never>(() => {}) : direct(signal)), { maxSockets: 1, timeoutMs: 150 });
+    try {
+      await expect(client.request(head, '{}')).rejects.toThrow(/timed out/);
+      await expect(client.request(head, '{}')).resolves.toMatchObject({ status: 200 });
+    } finally {
+      client.destroy();
+      await stop(s.server);
+    }
+  });
+
+  test('a connector that rejects with something that is not an Error: the request fails with a clear error, the next one goes on', async () => {
+    const s = await rawServer((_, socket) => socket.write(ok()));
+    let calls = 0;
+    const direct = tcpConnector('127.0.0.1', s.port);
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    const client = new Http1Client((signal) => (++calls === 1 ? Promise.reject(undefined) : direct(signal)), { maxSockets: 1, timeoutMs: 2000 });
+    try {
+      const [first, second] = await Promise.allSettled([client.request(head, '{}'), client.request(head, '{}')]);
+      expect(first).toMatchObject({ status: 'rejected', reason: { name: 'Http1Error', message: 'could not connect: undefined' } });
+      expect(second).toMatchObject({ status: 'fulfilled', value: { status: 200 } });
+    } finally {
+      client.destroy();
+      await stop(s.server);
+    }
+  });
+
+  test('a connector that always throws, with 20,000 requests queued: each fails, without recursion through the queue', async () => {
+    const s = await rawServer(() => {});
+    let calls = 0;
+    const direct = tcpConnector('127.0.0.1', s.port);
+    const client = new Http1Client(
+      (signal) => {
+        if (++calls === 1) return direct(signal);
+        throw new Error('no more connections');
+      },
+      { maxSockets: 1, timeoutMs: 10_000 },
+    );
+    try {
+      const all = Array.from({ length: 20_000 }, () => client.request(head, '{}'));
+      while (s.connections.length === 0) await new Promise((r) => setTimeout(r, 5));
+      s.connections[0]!.destroy(); // the one connection closes; every queued request then asks the connector
+      const results = await Promise.allSettled(all);
+      expect(results[0]).toMatchObject({ status: 'rejected', reason: { message: 'the connection closed before the answer' } });
+      expect(results.slice(1).every((r) => r.status === 'rejected' && /could not connect: no more connections/.test(String(r.reason)))).toBe(true);
+    } finally {
+      client.destroy();
+      await stop(s.server);
+    }
+  });
+
   test('a TLS handshake the server never answers: its connection is closed at the deadline', async () => {
     const s = await rawServer(() => {});
     const client = new Http1Client(tlsConnector('127.0.0.1', s.port), { maxSockets: 1, timeoutMs: 150 });
@@ -413,7 +482,7 @@ describe('connections that do not come, and requests that do not wait', () => {
     }
   });
 
-  test('destroy while a connection is being made: the request fails, and the connection that comes later is closed', async () => {
+  test('destroy while a connection is being made: the request fails at once, and the connection that comes later is closed', async () => {
     const s = await rawServer((_, socket) => socket.write(ok()));
     const direct = tcpConnector('127.0.0.1', s.port);
     let late: import('node:stream').Duplex | undefined;
@@ -435,7 +504,10 @@ describe('connections that do not come, and requests that do not wait', () => {
     const pending = client.request(head, '{}');
     await new Promise((r) => setTimeout(r, 10));
     client.destroy();
-    await expect(pending).rejects.toThrow(/closed/);
+    // At once, not when the connection comes.
+    await expect(pending).rejects.toThrow('the client was closed');
+    expect(late).toBeUndefined();
+    for (let i = 0; i < 100 && !late?.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
     expect(late?.destroyed).toBe(true);
     expect(s.requests).toHaveLength(0);
     await stop(s.server);

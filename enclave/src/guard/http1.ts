@@ -170,12 +170,14 @@ export class AnswerReader {
 
   /** The answer once whole, else undefined. */
   push(chunk: Buffer): Answer | undefined {
+    const before = this.received;
     this.received += chunk.length;
-    if (this.received > this.maxAnswerBytes + MAX_OVERHEAD_BYTES) fail('the answer is too large');
     let at = 0;
     while (at < chunk.length) {
       if (this.state === 'done') fail('the server sent more than one answer');
       at = this.step(chunk, at);
+      // What is not body (heads, interim answers, chunk framing) is bounded on its own, as it is read.
+      if (before + at - this.bodySize > MAX_OVERHEAD_BYTES) fail('the answer is too large');
     }
     return this.state === 'done' ? this.answer() : undefined;
   }
@@ -322,8 +324,8 @@ export class Http1Client {
   private readonly all = new Set<Connection>();
   private readonly idle: Connection[] = [];
   private readonly waiting: Waiter[] = [];
-  /** Connections being made, to abort when the client closes. */
-  private readonly connecting = new Set<AbortController>();
+  /** Connections being made, each with what abandons it (when the client closes). */
+  private readonly connecting = new Map<AbortController, (err: Error) => void>();
   private open = 0;
   private destroyed = false;
   private readonly maxAnswerBytes: number;
@@ -376,7 +378,7 @@ export class Http1Client {
   destroy(): void {
     this.destroyed = true;
     for (const w of this.waiting.splice(0)) w.take(new Http1Error('the client was closed'));
-    for (const a of [...this.connecting]) a.abort();
+    for (const abandon of [...this.connecting.values()]) abandon(new Http1Error('the client was closed'));
     for (const c of [...this.all]) this.drop(c, new Http1Error('the client was closed'));
   }
 
@@ -394,33 +396,50 @@ export class Http1Client {
       this.waiting.push(waiter);
       return;
     }
-    // A new connection, within its own deadline (a handshake the other end never finishes gives its slot back).
+    // A new connection, within its own deadline: at the deadline (or when the client closes) the attempt is abandoned
+    // and its slot given back, whether or not the connector heeds the abort; a connection it delivers later is closed.
     this.open++;
     const attempt = new AbortController();
-    this.connecting.add(attempt);
-    const deadline = setTimeout(() => attempt.abort(), this.options.timeoutMs);
-    const settled = (): void => {
+    let over = false;
+    const end = (err: Error | undefined): boolean => {
+      if (over) return false;
+      over = true;
       clearTimeout(deadline);
       this.connecting.delete(attempt);
+      if (err) {
+        this.open--;
+        try {
+          waiter.take(err);
+        } finally {
+          this.next();
+        }
+      }
+      return true;
     };
-    const failed = (err: Error): void => {
-      settled();
-      this.open--;
-      waiter.take(err instanceof Http1Error ? err : new Http1Error(`could not connect: ${err.message}`, { cause: err }));
-      this.next();
+    const failed = (err: unknown): void => {
+      const reason = err instanceof Error ? err.message : String(err);
+      end(err instanceof Http1Error ? err : new Http1Error(`could not connect: ${reason}`, err instanceof Error ? { cause: err } : {}));
     };
+    const abandon = (err: Error): void => {
+      attempt.abort();
+      end(err);
+    };
+    this.connecting.set(attempt, abandon);
+    const deadline = setTimeout(() => abandon(new Http1Error(`timed out: no connection within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
     let pending: Promise<Duplex>;
     try {
       pending = this.connect(attempt.signal);
     } catch (err) {
-      return failed(err as Error);
+      // Failed later, not here: a connector that always throws must not recurse through the queue.
+      queueMicrotask(() => failed(err));
+      return;
     }
     pending.then((socket) => {
-      if (attempt.signal.aborted || this.destroyed || socket.destroyed) {
+      if (this.destroyed || socket.destroyed) {
         socket.destroy();
         return failed(new Http1Error(this.destroyed ? 'the client was closed' : 'the connection closed while it was made'));
       }
-      settled();
+      if (!end(undefined)) return void socket.destroy(); // abandoned meanwhile
       const c = this.adopt(socket);
       if (!waiter.take(c)) this.release(c);
     }, failed);

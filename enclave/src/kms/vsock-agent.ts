@@ -44,19 +44,28 @@ export function connectThroughProxy(options: VsockAgentOptions, servername: stri
     const onAbort = (): void => reject(new Error('the connection attempt was abandoned'));
     if (abandon.aborted) return onAbort();
     abandon.addEventListener('abort', onAbort, { once: true });
-    transport.connect(address).then(
-      (stream) => {
-        abandon.removeEventListener('abort', onAbort);
-        if (abandon.aborted) return void stream.destroy(); // already rejected
-        const socket: TLSSocket = tlsConnect({ socket: stream, servername, ALPNProtocols: ['http/1.1'], ...options.tls });
-        socket.once('close', () => stream.destroy());
+    const failed = (err: unknown): void => {
+      abandon.removeEventListener('abort', onAbort);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    let stream: Promise<Duplex>;
+    try {
+      stream = transport.connect(address);
+    } catch (err) {
+      return failed(err);
+    }
+    stream.then((s) => {
+      abandon.removeEventListener('abort', onAbort);
+      if (abandon.aborted) return void s.destroy(); // already rejected
+      try {
+        const socket: TLSSocket = tlsConnect({ socket: s, servername, ALPNProtocols: ['http/1.1'], ...options.tls });
+        socket.once('close', () => s.destroy());
         whenReady(socket, 'secureConnect', abandon).then(resolve, reject);
-      },
-      (err: Error) => {
-        abandon.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
+      } catch (err) {
+        s.destroy();
+        failed(err);
+      }
+    }, failed);
   });
 }
 
