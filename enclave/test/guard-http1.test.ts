@@ -395,7 +395,6 @@ describe('connections that do not come, and requests that do not wait', () => {
     const s = await rawServer((_, socket) => socket.write(ok()));
     let calls = 0;
     const direct = tcpConnector('127.0.0.1', s.port);
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     const client = new Http1Client((signal) => (++calls === 1 ? Promise.reject(undefined) : direct(signal)), { maxSockets: 1, timeoutMs: 2000 });
     try {
       const [first, second] = await Promise.allSettled([client.request(head, '{}'), client.request(head, '{}')]);
