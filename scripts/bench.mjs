@@ -1011,6 +1011,14 @@ row(
     1,
   )}`,
 );
+// Node 24 names its threads (V8Worker, DelayedTaskSche, libuv-worker, …); Node 20 calls them all "node".
+row(
+  '    V8 helpers by thread name (run 1)',
+  Object.entries(results[0].sign32.enclaveThreads.restByName ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${fmt(ms, 2)}`)
+    .join(', ') + ' ms',
+);
 row(
   '    beyond one Argon2id (CPU)',
   `${fmt(
