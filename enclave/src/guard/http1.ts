@@ -92,7 +92,7 @@ const fail = (message: string): never => {
 };
 
 /** An answer's head (status line and header lines, without the blank line); undefined for an interim 1xx. */
-export function parseHead(text: string): Head | undefined {
+function parseHead(text: string): Head | undefined {
   const lines = text.split('\r\n');
   const status = STATUS_LINE.exec(lines[0]!) ?? fail('the answer is not HTTP/1.x');
   const code = Number(status[2]);
@@ -326,7 +326,10 @@ export class Http1Client {
   private readonly waiting: Waiter[] = [];
   /** Connections being made, each with what abandons it (when the client closes). */
   private readonly connecting = new Map<AbortController, (err: Error) => void>();
-  private open = 0;
+  /** Connections open or being made: never more than `maxSockets`. */
+  private get open(): number {
+    return this.all.size + this.connecting.size;
+  }
   private destroyed = false;
   private readonly maxAnswerBytes: number;
 
@@ -398,7 +401,6 @@ export class Http1Client {
     }
     // A new connection, within its own deadline: at the deadline (or when the client closes) the attempt is abandoned
     // and its slot given back, whether or not the connector heeds the abort; a connection it delivers later is closed.
-    this.open++;
     const attempt = new AbortController();
     let over = false;
     const end = (err: Error | undefined): boolean => {
@@ -407,7 +409,6 @@ export class Http1Client {
       clearTimeout(deadline);
       this.connecting.delete(attempt);
       if (err) {
-        this.open--;
         try {
           waiter.take(err);
         } finally {
@@ -520,7 +521,6 @@ export class Http1Client {
       c.closed = true;
       this.all.delete(c);
       c.socket.destroy();
-      this.open--;
       this.next();
     }
     if (x) x.reject(err ?? new Http1Error('the connection was closed'));
@@ -528,7 +528,7 @@ export class Http1Client {
 }
 
 /** An error on a connection nobody listens to yet destroys it (the client's listeners then see it closed). */
-export const guarded = <T extends Duplex>(socket: T): T => socket.on('error', () => socket.destroy());
+const guarded = <T extends Duplex>(socket: T): T => socket.on('error', () => socket.destroy());
 
 /** Resolves with `socket` once `ready` fires; an error, or `signal`, destroys it and rejects. */
 export function whenReady<T extends Duplex>(socket: T, ready: string, signal: AbortSignal): Promise<T> {
