@@ -32,7 +32,7 @@ export function imageNode() {
     const ci = spawnSync('npm', ['ci', '--prefix', PREFIX, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
     if (ci.status !== 0) throw new Error(`npm ci --prefix scripts/node24 failed (exit ${ci.status})`);
   }
-  const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const version = (spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout ?? '').trim();
   if (!version.startsWith('v24.')) throw new Error(`${NODE} is ${version || 'not runnable'}, not Node 24`);
   return { path: NODE, version };
 }

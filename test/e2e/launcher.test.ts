@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +40,8 @@ const newPorts = async (): Promise<Ports> => ({
 const baseEnv = (): NodeJS.ProcessEnv =>
   Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL', 'npm_lifecycle_event'].includes(k) && !k.startsWith('JEST'),
+      ([k]) =>
+        !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL', 'ENCLAVE_NODE', 'ENCLAVE_CPUS', 'npm_lifecycle_event'].includes(k) && !k.startsWith('JEST'),
     ),
   );
 
@@ -251,8 +252,15 @@ function enclavePids(port: number): number[] {
 }
 
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
+// The image's Node, installed (about 190 MB on a clean checkout) before the test, so that the launcher's own install
+// does not run inside the stack's start-up deadline.
+beforeAll(async () => {
+  if (!linuxX64) return;
+  const { imageNode } = (await import(join(repo, 'scripts/image-node.mjs'))) as { imageNode: () => { path: string } };
+  imageNode();
+}, 300_000);
 (linuxX64 ? test : test.skip)(
-  'ENCLAVE_NODE=image: the enclave runs on the image\u2019s Node 24 and a wallet works; a path that is no file is refused',
+  'ENCLAVE_NODE=image: the enclave runs on the image\u2019s Node 24 and a wallet works; what is not a Node that runs is refused before anything starts',
   async () => {
     const ports = await newPorts();
     const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
@@ -270,9 +278,27 @@ const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
     process.kill(-run.proc.pid!, 'SIGTERM');
     expect(await run.exited).toBe(0);
 
-    const refused = launch(await newPorts(), mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', ENCLAVE_NODE: join(dir, 'no-such-node') });
-    expect(await refused.exited).toBe(1);
-    expect(refused.output()).toContain(`ENCLAVE_NODE=${join(dir, 'no-such-node')}: no such file`);
+    // What is not a Node that runs is refused before anything starts: no file, a directory, a program that is not node.
+    const notNode = join(dir, 'not-node.sh');
+    writeFileSync(notNode, '#!/bin/sh\necho not node\n', { mode: 0o755 });
+    for (const [bad, why] of [
+      [join(dir, 'no-such-node'), 'ENOENT'],
+      [dir, 'EACCES'],
+      [notNode, '`--version` gave "not node", exit 0'],
+    ]) {
+      const otherPorts = await newPorts();
+      const refused = launch(otherPorts, mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', ENCLAVE_NODE: bad });
+      expect(await refused.exited).toBe(1);
+      const line = refused
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"event":"enclave_node"'));
+      expect(line).toBeDefined();
+      expect((JSON.parse(line!) as { reason: string }).reason).toBe(
+        `ENCLAVE_NODE=${bad}: not a Node 20 or newer that runs (${why}); use current, image or the path of a node binary`,
+      );
+      expect(await openPorts(otherPorts)).toEqual([]);
+    }
   },
   180_000,
 );
