@@ -98,8 +98,16 @@ const ENCLAVE_NODE_ARG = process.argv.includes('--enclave-node')
   : imageNodeAvailable
     ? 'image'
     : 'current';
+if (process.argv.some((a) => a.startsWith('--enclave-node=')) || ENCLAVE_NODE_ARG === undefined || ENCLAVE_NODE_ARG.startsWith('--'))
+  throw new Error('--enclave-node takes a value after a space: image, current or the path of a node binary');
 const ENCLAVE_NODE = ENCLAVE_NODE_ARG === 'image' ? imageNode().path : ENCLAVE_NODE_ARG === 'current' ? process.execPath : ENCLAVE_NODE_ARG;
-const ENCLAVE_NODE_VERSION = execFileSync(ENCLAVE_NODE, ['--version'], { encoding: 'utf8' }).trim();
+const ENCLAVE_NODE_VERSION = (() => {
+  try {
+    return execFileSync(ENCLAVE_NODE, ['--version'], { encoding: 'utf8' }).trim();
+  } catch (err) {
+    throw new Error(`--enclave-node ${ENCLAVE_NODE_ARG}: not a node binary that runs (${err.code ?? err.message}); use image, current or a path`);
+  }
+})();
 const onEnclaveCores = (args) => (SPLIT ? ['taskset', ['-c', ENCLAVE_CPUS.join(','), ENCLAVE_NODE, ...args]] : [ENCLAVE_NODE, args]);
 if (SPLIT) {
   // This process and every thread it has, then every child it starts (they inherit it), on the other cores.
@@ -1011,9 +1019,10 @@ row(
     1,
   )}`,
 );
-// Node 24 names its threads (V8Worker, DelayedTaskSche, libuv-worker, …); Node 20 calls them all "node".
+// Every thread but the main one and the pool's, by name: Node 24 names them (V8Worker: V8's helpers; DelayedTaskSche,
+// SignalInspector, idle libuv-workers: Node's own); Node 20 calls them all "node".
 row(
-  '    V8 helpers by thread name (run 1)',
+  '    other threads by name (run 1)',
   Object.entries(results[0].sign32.enclaveThreads.restByName ?? {})
     .sort((a, b) => b[1] - a[1])
     .map(([name, ms]) => `${name} ${fmt(ms, 2)}`)
