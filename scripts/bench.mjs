@@ -87,7 +87,6 @@ function parseCpuList(text) {
       return Array.from({ length: b - a + 1 }, (_, i) => a + i);
     });
 }
-/** The command line that runs `args` with node on the enclave's cores (in the split), or as it is. */
 /**
  * The Node the enclave (and the Argon2id ceiling beside it) runs on. `--enclave-node image` (the default on linux-x64):
  * the image's, Node 24 (enclave.Dockerfile; scripts/image-node.mjs installs it), since that is the enclave a
@@ -108,6 +107,7 @@ const ENCLAVE_NODE_VERSION = (() => {
     throw new Error(`--enclave-node ${ENCLAVE_NODE_ARG}: not a node binary that runs (${err.code ?? err.message}); use image, current or a path`);
   }
 })();
+/** The command line that runs `args` with the enclave's Node on the enclave's cores (in the split), or as it is. */
 const onEnclaveCores = (args) => (SPLIT ? ['taskset', ['-c', ENCLAVE_CPUS.join(','), ENCLAVE_NODE, ...args]] : [ENCLAVE_NODE, args]);
 if (SPLIT) {
   // This process and every thread it has, then every child it starts (they inherit it), on the other cores.

@@ -80,7 +80,7 @@ if (enclaveCpus) {
 // ENCLAVE_NODE: the Node the enclave runs on. `current` (the default): the launcher's; `image`: the enclave image's,
 // Node 24 (enclave.Dockerfile), installed on first use into scripts/node24 (linux-x64), the Node `npm run bench`
 // measures the enclave on; or a path to a node binary.
-const enclaveNodeSetting = env.ENCLAVE_NODE ?? 'current';
+const enclaveNodeSetting = env.ENCLAVE_NODE || 'current'; // set but empty: as unset
 let enclaveNode = process.execPath;
 if (enclaveNodeSetting === 'image') {
   const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
