@@ -5,9 +5,10 @@
  * still open (the KMS key and the dev CA persist; nothing lives in the process).
  * Needs the build (`npm test` builds first).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { hashMessage, toHex, verifyMessage } from 'viem';
 import { verifyAttestationDocument } from '@enclave-wallet/client';
 import { RpcClient } from '@enclave-wallet/proto';
@@ -140,3 +141,33 @@ test('wrong PINs split across a restarted enclave and across two enclaves still 
     second.child.kill('SIGTERM');
   }
 }, 90_000);
+
+test('the simulated enclave loads the simulated NSM, but neither the SDK nor viem', async () => {
+  // Every module the process resolves, written down by a resolve hook. The simulated NSM needs the SDK's CBOR
+  // codec only; importing the SDK's entry brought viem with it, ≈ 450 modules and ≈ 11 MiB of memory the real
+  // enclave never has.
+  const log = join(dir, 'resolved.txt');
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(
+    hooks,
+    `import { appendFileSync } from 'node:fs';\n` +
+      `export async function resolve(specifier, context, next) {\n` +
+      `  const resolved = await next(specifier, context);\n` +
+      `  appendFileSync(${JSON.stringify(log)}, resolved.url + '\\n');\n` +
+      `  return resolved;\n` +
+      `}\n`,
+  );
+  const register = join(dir, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const enclave = await startEnclaveProcess(caDir, { nodeArgs: ['--import', pathToFileURL(register).href] });
+  try {
+    const { rpc } = await connect(enclave.address);
+    rpc.close();
+  } finally {
+    enclave.child.kill('SIGTERM');
+  }
+  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  expect(urls.some((u) => u.endsWith('/devtools/dist/nsm/simulated.js'))).toBe(true);
+  expect(urls.some((u) => u.endsWith('/client/dist/attestation/cbor.js'))).toBe(true);
+  expect(urls.filter((u) => u.includes('/node_modules/viem/') || u.includes('/node_modules/ox/') || /\/client\/dist\/(index|evm)\.js$/.test(u))).toEqual([]);
+}, 60_000);

@@ -16,7 +16,7 @@ import { sha384 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { encodeCbor, type CborValue } from '@enclave-wallet/client';
+import { encodeCbor, type CborValue } from '@enclave-wallet/client/cbor';
 import { DEV_INTERMEDIATE_CN, loadOrCreateDevCa, type DevCa } from './dev-ca.js';
 import { checkAttestationRequest, type AttestationRequest, type Platform } from '@enclave-wallet/enclave';
 import { issueCertificate } from './x509-builder.js';
