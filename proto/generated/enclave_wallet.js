@@ -2,106 +2,21 @@
 /*eslint-disable block-scoped-var, id-length, no-control-regex, no-magic-numbers, no-mixed-operators, no-prototype-builtins, no-redeclare, no-shadow, no-var, sort-vars, default-case, jsdoc/require-param*/
 import $protobuf from "protobufjs/minimal.js";
 
-// Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
 const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $String = $util.global.String, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $Boolean = $util.global.Boolean;
 
-// Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
 
 export const enclavewallet = $root.enclavewallet = (() => {
 
-    /**
-     * Namespace enclavewallet.
-     * @exports enclavewallet
-     * @namespace
-     */
     const enclavewallet = {};
 
     enclavewallet.v1 = (function() {
 
-        /**
-         * Namespace v1.
-         * @memberof enclavewallet
-         * @namespace
-         */
         const v1 = {};
 
         v1.HostRequest = (function() {
 
-            /**
-             * Properties of a HostRequest.
-             * @typedef {Object} enclavewallet.v1.HostRequest.$Properties
-             * @property {number|null} [requestId] Chosen by the host, unique among the requests in flight on one
-             * connection; echoed in the answer. Never 0 (0 marks connection-level
-             * errors in EnclaveResponse).
-             * @property {number|null} [protocolVersion] The protocol revision the host speaks (PROTOCOL_VERSION in code). The
-             * enclave rejects versions it does not know with PROTOCOL_VERSION_UNSUPPORTED.
-             * @property {string|null} [traceId] The host's id of the HTTP request this serves (its x-request-id), so one
-             * request can be followed through both processes' logs. Never a secret; at
-             * most 64 characters; empty for requests of the host's own.
-             * @property {enclavewallet.v1.InitRequest.$Properties|null} [init] Configure the enclave (KMS, credentials). Must come before any wallet operation.
-             * @property {enclavewallet.v1.HealthRequest.$Properties|null} [health] Liveness and identity; allowed before init.
-             * @property {enclavewallet.v1.GetAttestationRequest.$Properties|null} [getAttestation] A fresh attestation document with the host's (or client's) nonce.
-             * @property {enclavewallet.v1.CreateWalletRequest.$Properties|null} [createWallet] Generate a new wallet under a PIN.
-             * @property {enclavewallet.v1.DeriveAccountRequest.$Properties|null} [deriveAccount] Derive one more account of a sealed wallet.
-             * @property {enclavewallet.v1.SignRequest.$Properties|null} [sign] Sign a transaction or message with an account of a sealed wallet.
-             * @property {enclavewallet.v1.ChangePinRequest.$Properties|null} [changePin] Re-seal a wallet under a new PIN.
-             * @property {enclavewallet.v1.ExportRequest.$Properties|null} ["export"] Export the recovery phrase, encrypted to the user's own key.
-             * @property {enclavewallet.v1.ImportRequest.$Properties|null} ["import"] Restore a wallet from a recovery phrase under a new PIN.
-             * @property {enclavewallet.v1.UpdateCredentialsRequest.$Properties|null} [updateCredentials] Replace the AWS credentials handed over at init (they expire).
-             * @property {enclavewallet.v1.NewRecoveryCodeRequest.$Properties|null} [newRecoveryCode] A new recovery code (needs the PIN).
-             * @property {enclavewallet.v1.ResetPinRequest.$Properties|null} [resetPin] A new PIN with the recovery code.
-             * @property {enclavewallet.v1.ListFactorsRequest.$Properties|null} [listFactors] The factors of a wallet.
-             * @property {enclavewallet.v1.AddPasskeyRequest.$Properties|null} [addPasskey] Add a passkey slot (docs/passkeys.md).
-             * @property {enclavewallet.v1.RemovePasskeyRequest.$Properties|null} [removePasskey] Remove a passkey slot.
-             * @property {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"} [operation] The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a HostRequest.
-             * @memberof enclavewallet.v1
-             * @interface IHostRequest
-             * @augments enclavewallet.v1.HostRequest.$Properties
-             * @deprecated Use enclavewallet.v1.HostRequest.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of a HostRequest.
-             * @typedef {{
-             *   requestId?: number|null;
-             *   protocolVersion?: number|null;
-             *   traceId?: string|null;
-             *   init?: enclavewallet.v1.InitRequest.$Shape|null;
-             *   health?: enclavewallet.v1.HealthRequest.$Shape|null;
-             *   getAttestation?: enclavewallet.v1.GetAttestationRequest.$Shape|null;
-             *   createWallet?: enclavewallet.v1.CreateWalletRequest.$Shape|null;
-             *   deriveAccount?: enclavewallet.v1.DeriveAccountRequest.$Shape|null;
-             *   sign?: enclavewallet.v1.SignRequest.$Shape|null;
-             *   changePin?: enclavewallet.v1.ChangePinRequest.$Shape|null;
-             *   "export"?: enclavewallet.v1.ExportRequest.$Shape|null;
-             *   "import"?: enclavewallet.v1.ImportRequest.$Shape|null;
-             *   updateCredentials?: enclavewallet.v1.UpdateCredentialsRequest.$Shape|null;
-             *   newRecoveryCode?: enclavewallet.v1.NewRecoveryCodeRequest.$Shape|null;
-             *   resetPin?: enclavewallet.v1.ResetPinRequest.$Shape|null;
-             *   listFactors?: enclavewallet.v1.ListFactorsRequest.$Shape|null;
-             *   addPasskey?: enclavewallet.v1.AddPasskeyRequest.$Shape|null;
-             *   removePasskey?: enclavewallet.v1.RemovePasskeyRequest.$Shape|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ operation?: undefined; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "init"; init: enclavewallet.v1.InitRequest.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "health"; init?: null; health: enclavewallet.v1.HealthRequest.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "getAttestation"; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationRequest.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "createWallet"; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletRequest.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "deriveAccount"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountRequest.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "sign"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignRequest.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "changePin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinRequest.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "export"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportRequest.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "import"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.ImportRequest.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "updateCredentials"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsRequest.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "newRecoveryCode"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.NewRecoveryCodeRequest.$Shape; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "resetPin"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.ResetPinRequest.$Shape; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ operation?: "listFactors"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsRequest.$Shape; addPasskey?: null; removePasskey?: null }|{ operation?: "addPasskey"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey: enclavewallet.v1.AddPasskeyRequest.$Shape; removePasskey?: null }|{ operation?: "removePasskey"; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey: enclavewallet.v1.RemovePasskeyRequest.$Shape })
-             * )} enclavewallet.v1.HostRequest.$Shape
-             */
-
-            /**
-             * Constructs a new HostRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Host → enclave. Everything in it is untrusted input to the enclave.
-             * @constructor
-             * @param {enclavewallet.v1.HostRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const HostRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -109,194 +24,36 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Chosen by the host, unique among the requests in flight on one
-             * connection; echoed in the answer. Never 0 (0 marks connection-level
-             * errors in EnclaveResponse).
-             * @member {number} requestId
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.requestId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * The protocol revision the host speaks (PROTOCOL_VERSION in code). The
-             * enclave rejects versions it does not know with PROTOCOL_VERSION_UNSUPPORTED.
-             * @member {number} protocolVersion
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.protocolVersion = 0;
-
-            /**
-             * The host's id of the HTTP request this serves (its x-request-id), so one
-             * request can be followed through both processes' logs. Never a secret; at
-             * most 64 characters; empty for requests of the host's own.
-             * @member {string} traceId
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.traceId = "";
-
-            /**
-             * Configure the enclave (KMS, credentials). Must come before any wallet operation.
-             * @member {enclavewallet.v1.InitRequest.$Properties|null|undefined} init
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.init = null;
-
-            /**
-             * Liveness and identity; allowed before init.
-             * @member {enclavewallet.v1.HealthRequest.$Properties|null|undefined} health
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.health = null;
-
-            /**
-             * A fresh attestation document with the host's (or client's) nonce.
-             * @member {enclavewallet.v1.GetAttestationRequest.$Properties|null|undefined} getAttestation
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.getAttestation = null;
-
-            /**
-             * Generate a new wallet under a PIN.
-             * @member {enclavewallet.v1.CreateWalletRequest.$Properties|null|undefined} createWallet
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.createWallet = null;
-
-            /**
-             * Derive one more account of a sealed wallet.
-             * @member {enclavewallet.v1.DeriveAccountRequest.$Properties|null|undefined} deriveAccount
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.deriveAccount = null;
-
-            /**
-             * Sign a transaction or message with an account of a sealed wallet.
-             * @member {enclavewallet.v1.SignRequest.$Properties|null|undefined} sign
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.sign = null;
-
-            /**
-             * Re-seal a wallet under a new PIN.
-             * @member {enclavewallet.v1.ChangePinRequest.$Properties|null|undefined} changePin
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.changePin = null;
-
-            /**
-             * Export the recovery phrase, encrypted to the user's own key.
-             * @member {enclavewallet.v1.ExportRequest.$Properties|null|undefined} export
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype["export"] = null;
-
-            /**
-             * Restore a wallet from a recovery phrase under a new PIN.
-             * @member {enclavewallet.v1.ImportRequest.$Properties|null|undefined} import
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype["import"] = null;
-
-            /**
-             * Replace the AWS credentials handed over at init (they expire).
-             * @member {enclavewallet.v1.UpdateCredentialsRequest.$Properties|null|undefined} updateCredentials
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.updateCredentials = null;
-
-            /**
-             * A new recovery code (needs the PIN).
-             * @member {enclavewallet.v1.NewRecoveryCodeRequest.$Properties|null|undefined} newRecoveryCode
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.newRecoveryCode = null;
-
-            /**
-             * A new PIN with the recovery code.
-             * @member {enclavewallet.v1.ResetPinRequest.$Properties|null|undefined} resetPin
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.resetPin = null;
-
-            /**
-             * The factors of a wallet.
-             * @member {enclavewallet.v1.ListFactorsRequest.$Properties|null|undefined} listFactors
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.listFactors = null;
-
-            /**
-             * Add a passkey slot (docs/passkeys.md).
-             * @member {enclavewallet.v1.AddPasskeyRequest.$Properties|null|undefined} addPasskey
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.addPasskey = null;
-
-            /**
-             * Remove a passkey slot.
-             * @member {enclavewallet.v1.RemovePasskeyRequest.$Properties|null|undefined} removePasskey
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             HostRequest.prototype.removePasskey = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
-            /**
-             * The operation. Exactly one must be set; none set is MALFORMED_REQUEST.
-             * @member {"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"|undefined} operation
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             */
             $Object.defineProperty(HostRequest.prototype, "operation", {
                 get: $util.oneOfGetter($oneOfFields = ["init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors", "addPasskey", "removePasskey"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new HostRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.HostRequest
-             * @static
-             * @param {enclavewallet.v1.HostRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.HostRequest} HostRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.HostRequest.$Shape): enclavewallet.v1.HostRequest & enclavewallet.v1.HostRequest.$Shape;
-             *   (properties?: enclavewallet.v1.HostRequest.$Properties): enclavewallet.v1.HostRequest;
-             * }}
-             */
             HostRequest.create = function(properties) {
                 return new HostRequest(properties);
             };
 
-            /**
-             * Encodes the specified HostRequest message. Does not implicitly {@link enclavewallet.v1.HostRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.HostRequest
-             * @static
-             * @param {enclavewallet.v1.HostRequest.$Properties} message HostRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             HostRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -305,58 +62,47 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && (typeof message.requestId === "object" ? message.requestId.low || message.requestId.high : message.requestId !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.requestId);
+                    writer.uint32(8).uint64(message.requestId);
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion") && message.protocolVersion !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.protocolVersion);
+                    writer.uint32(16).uint32(message.protocolVersion);
                 if (message.traceId != null && $Object.hasOwnProperty.call(message, "traceId") && message.traceId !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.traceId);
+                    writer.uint32(26).string(message.traceId);
                 if (message.init != null && $Object.hasOwnProperty.call(message, "init"))
-                    $root.enclavewallet.v1.InitRequest.encode(message.init, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.InitRequest.encode(message.init, writer.uint32(82).fork(), _depth + 1).ldelim();
                 if (message.health != null && $Object.hasOwnProperty.call(message, "health"))
-                    $root.enclavewallet.v1.HealthRequest.encode(message.health, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.HealthRequest.encode(message.health, writer.uint32(90).fork(), _depth + 1).ldelim();
                 if (message.getAttestation != null && $Object.hasOwnProperty.call(message, "getAttestation"))
-                    $root.enclavewallet.v1.GetAttestationRequest.encode(message.getAttestation, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.GetAttestationRequest.encode(message.getAttestation, writer.uint32(98).fork(), _depth + 1).ldelim();
                 if (message.createWallet != null && $Object.hasOwnProperty.call(message, "createWallet"))
-                    $root.enclavewallet.v1.CreateWalletRequest.encode(message.createWallet, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.CreateWalletRequest.encode(message.createWallet, writer.uint32(106).fork(), _depth + 1).ldelim();
                 if (message.deriveAccount != null && $Object.hasOwnProperty.call(message, "deriveAccount"))
-                    $root.enclavewallet.v1.DeriveAccountRequest.encode(message.deriveAccount, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.DeriveAccountRequest.encode(message.deriveAccount, writer.uint32(114).fork(), _depth + 1).ldelim();
                 if (message.sign != null && $Object.hasOwnProperty.call(message, "sign"))
-                    $root.enclavewallet.v1.SignRequest.encode(message.sign, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.SignRequest.encode(message.sign, writer.uint32(122).fork(), _depth + 1).ldelim();
                 if (message.changePin != null && $Object.hasOwnProperty.call(message, "changePin"))
-                    $root.enclavewallet.v1.ChangePinRequest.encode(message.changePin, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ChangePinRequest.encode(message.changePin, writer.uint32(130).fork(), _depth + 1).ldelim();
                 if (message["export"] != null && $Object.hasOwnProperty.call(message, "export"))
-                    $root.enclavewallet.v1.ExportRequest.encode(message["export"], writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ExportRequest.encode(message["export"], writer.uint32(138).fork(), _depth + 1).ldelim();
                 if (message["import"] != null && $Object.hasOwnProperty.call(message, "import"))
-                    $root.enclavewallet.v1.ImportRequest.encode(message["import"], writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ImportRequest.encode(message["import"], writer.uint32(146).fork(), _depth + 1).ldelim();
                 if (message.updateCredentials != null && $Object.hasOwnProperty.call(message, "updateCredentials"))
-                    $root.enclavewallet.v1.UpdateCredentialsRequest.encode(message.updateCredentials, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.UpdateCredentialsRequest.encode(message.updateCredentials, writer.uint32(154).fork(), _depth + 1).ldelim();
                 if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode"))
-                    $root.enclavewallet.v1.NewRecoveryCodeRequest.encode(message.newRecoveryCode, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.NewRecoveryCodeRequest.encode(message.newRecoveryCode, writer.uint32(162).fork(), _depth + 1).ldelim();
                 if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin"))
-                    $root.enclavewallet.v1.ResetPinRequest.encode(message.resetPin, writer.uint32(/* id 21, wireType 2 =*/170).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ResetPinRequest.encode(message.resetPin, writer.uint32(170).fork(), _depth + 1).ldelim();
                 if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors"))
-                    $root.enclavewallet.v1.ListFactorsRequest.encode(message.listFactors, writer.uint32(/* id 22, wireType 2 =*/178).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ListFactorsRequest.encode(message.listFactors, writer.uint32(178).fork(), _depth + 1).ldelim();
                 if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey"))
-                    $root.enclavewallet.v1.AddPasskeyRequest.encode(message.addPasskey, writer.uint32(/* id 23, wireType 2 =*/186).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.AddPasskeyRequest.encode(message.addPasskey, writer.uint32(186).fork(), _depth + 1).ldelim();
                 if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey"))
-                    $root.enclavewallet.v1.RemovePasskeyRequest.encode(message.removePasskey, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.RemovePasskeyRequest.encode(message.removePasskey, writer.uint32(194).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a HostRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.HostRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.HostRequest & enclavewallet.v1.HostRequest.$Shape} HostRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             HostRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -533,14 +279,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a HostRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.HostRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             HostRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -709,14 +447,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a HostRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.HostRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.HostRequest} HostRequest
-             */
             HostRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.HostRequest)
                     return object;
@@ -821,15 +551,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a HostRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.HostRequest
-             * @static
-             * @param {enclavewallet.v1.HostRequest} message HostRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             HostRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -936,13 +657,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this HostRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.HostRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             HostRequest.prototype.toJSON = function() {
                 return HostRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -952,76 +666,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.EnclaveResponse = (function() {
 
-            /**
-             * Properties of an EnclaveResponse.
-             * @typedef {Object} enclavewallet.v1.EnclaveResponse.$Properties
-             * @property {number|null} [requestId] The request_id of the HostRequest this answers; 0 when the enclave could
-             * not read a request id (the connection is then closed).
-             * @property {number|null} [protocolVersion] The protocol revision the enclave speaks.
-             * @property {enclavewallet.v1.Error.$Properties|null} [error] The operation failed; nothing else is set.
-             * @property {enclavewallet.v1.InitResponse.$Properties|null} [init] Answer to InitRequest.
-             * @property {enclavewallet.v1.HealthResponse.$Properties|null} [health] Answer to HealthRequest.
-             * @property {enclavewallet.v1.GetAttestationResponse.$Properties|null} [getAttestation] Answer to GetAttestationRequest.
-             * @property {enclavewallet.v1.CreateWalletResponse.$Properties|null} [createWallet] Answer to CreateWalletRequest.
-             * @property {enclavewallet.v1.DeriveAccountResponse.$Properties|null} [deriveAccount] Answer to DeriveAccountRequest.
-             * @property {enclavewallet.v1.SignResponse.$Properties|null} [sign] Answer to SignRequest.
-             * @property {enclavewallet.v1.ChangePinResponse.$Properties|null} [changePin] Answer to ChangePinRequest.
-             * @property {enclavewallet.v1.ExportResponse.$Properties|null} ["export"] Answer to ExportRequest.
-             * @property {enclavewallet.v1.CreateWalletResponse.$Properties|null} ["import"] Answer to ImportRequest (same shape as a created wallet).
-             * @property {enclavewallet.v1.UpdateCredentialsResponse.$Properties|null} [updateCredentials] Answer to UpdateCredentialsRequest.
-             * @property {enclavewallet.v1.RecoveryCodeResponse.$Properties|null} [newRecoveryCode] Answer to NewRecoveryCodeRequest.
-             * @property {enclavewallet.v1.RecoveryCodeResponse.$Properties|null} [resetPin] Answer to ResetPinRequest.
-             * @property {enclavewallet.v1.ListFactorsResponse.$Properties|null} [listFactors] Answer to ListFactorsRequest.
-             * @property {enclavewallet.v1.AddPasskeyResponse.$Properties|null} [addPasskey] Answer to AddPasskeyRequest.
-             * @property {enclavewallet.v1.RemovePasskeyResponse.$Properties|null} [removePasskey] Answer to RemovePasskeyRequest.
-             * @property {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"} [result] The outcome. Exactly one is set.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an EnclaveResponse.
-             * @memberof enclavewallet.v1
-             * @interface IEnclaveResponse
-             * @augments enclavewallet.v1.EnclaveResponse.$Properties
-             * @deprecated Use enclavewallet.v1.EnclaveResponse.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of an EnclaveResponse.
-             * @typedef {{
-             *   requestId?: number|null;
-             *   protocolVersion?: number|null;
-             *   error?: enclavewallet.v1.Error.$Shape|null;
-             *   init?: enclavewallet.v1.InitResponse.$Shape|null;
-             *   health?: enclavewallet.v1.HealthResponse.$Shape|null;
-             *   getAttestation?: enclavewallet.v1.GetAttestationResponse.$Shape|null;
-             *   createWallet?: enclavewallet.v1.CreateWalletResponse.$Shape|null;
-             *   deriveAccount?: enclavewallet.v1.DeriveAccountResponse.$Shape|null;
-             *   sign?: enclavewallet.v1.SignResponse.$Shape|null;
-             *   changePin?: enclavewallet.v1.ChangePinResponse.$Shape|null;
-             *   "export"?: enclavewallet.v1.ExportResponse.$Shape|null;
-             *   "import"?: enclavewallet.v1.CreateWalletResponse.$Shape|null;
-             *   updateCredentials?: enclavewallet.v1.UpdateCredentialsResponse.$Shape|null;
-             *   newRecoveryCode?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
-             *   resetPin?: enclavewallet.v1.RecoveryCodeResponse.$Shape|null;
-             *   listFactors?: enclavewallet.v1.ListFactorsResponse.$Shape|null;
-             *   addPasskey?: enclavewallet.v1.AddPasskeyResponse.$Shape|null;
-             *   removePasskey?: enclavewallet.v1.RemovePasskeyResponse.$Shape|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ result?: undefined; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "error"; error: enclavewallet.v1.Error.$Shape; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "init"; error?: null; init: enclavewallet.v1.InitResponse.$Shape; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "health"; error?: null; init?: null; health: enclavewallet.v1.HealthResponse.$Shape; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "getAttestation"; error?: null; init?: null; health?: null; getAttestation: enclavewallet.v1.GetAttestationResponse.$Shape; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "createWallet"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet: enclavewallet.v1.CreateWalletResponse.$Shape; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "deriveAccount"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount: enclavewallet.v1.DeriveAccountResponse.$Shape; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "sign"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign: enclavewallet.v1.SignResponse.$Shape; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "changePin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin: enclavewallet.v1.ChangePinResponse.$Shape; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "export"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export": enclavewallet.v1.ExportResponse.$Shape; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "import"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import": enclavewallet.v1.CreateWalletResponse.$Shape; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "updateCredentials"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials: enclavewallet.v1.UpdateCredentialsResponse.$Shape; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "newRecoveryCode"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode: enclavewallet.v1.RecoveryCodeResponse.$Shape; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "resetPin"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin: enclavewallet.v1.RecoveryCodeResponse.$Shape; listFactors?: null; addPasskey?: null; removePasskey?: null }|{ result?: "listFactors"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors: enclavewallet.v1.ListFactorsResponse.$Shape; addPasskey?: null; removePasskey?: null }|{ result?: "addPasskey"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey: enclavewallet.v1.AddPasskeyResponse.$Shape; removePasskey?: null }|{ result?: "removePasskey"; error?: null; init?: null; health?: null; getAttestation?: null; createWallet?: null; deriveAccount?: null; sign?: null; changePin?: null; "export"?: null; "import"?: null; updateCredentials?: null; newRecoveryCode?: null; resetPin?: null; listFactors?: null; addPasskey?: null; removePasskey: enclavewallet.v1.RemovePasskeyResponse.$Shape })
-             * )} enclavewallet.v1.EnclaveResponse.$Shape
-             */
-
-            /**
-             * Constructs a new EnclaveResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc Enclave → host. The host must treat every field as opaque output; it never
-             * contains a PIN, a seed, a private key or a key-encryption key.
-             * @constructor
-             * @param {enclavewallet.v1.EnclaveResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const EnclaveResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -1029,190 +673,36 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The request_id of the HostRequest this answers; 0 when the enclave could
-             * not read a request id (the connection is then closed).
-             * @member {number} requestId
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.requestId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * The protocol revision the enclave speaks.
-             * @member {number} protocolVersion
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.protocolVersion = 0;
-
-            /**
-             * The operation failed; nothing else is set.
-             * @member {enclavewallet.v1.Error.$Properties|null|undefined} error
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.error = null;
-
-            /**
-             * Answer to InitRequest.
-             * @member {enclavewallet.v1.InitResponse.$Properties|null|undefined} init
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.init = null;
-
-            /**
-             * Answer to HealthRequest.
-             * @member {enclavewallet.v1.HealthResponse.$Properties|null|undefined} health
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.health = null;
-
-            /**
-             * Answer to GetAttestationRequest.
-             * @member {enclavewallet.v1.GetAttestationResponse.$Properties|null|undefined} getAttestation
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.getAttestation = null;
-
-            /**
-             * Answer to CreateWalletRequest.
-             * @member {enclavewallet.v1.CreateWalletResponse.$Properties|null|undefined} createWallet
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.createWallet = null;
-
-            /**
-             * Answer to DeriveAccountRequest.
-             * @member {enclavewallet.v1.DeriveAccountResponse.$Properties|null|undefined} deriveAccount
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.deriveAccount = null;
-
-            /**
-             * Answer to SignRequest.
-             * @member {enclavewallet.v1.SignResponse.$Properties|null|undefined} sign
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.sign = null;
-
-            /**
-             * Answer to ChangePinRequest.
-             * @member {enclavewallet.v1.ChangePinResponse.$Properties|null|undefined} changePin
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.changePin = null;
-
-            /**
-             * Answer to ExportRequest.
-             * @member {enclavewallet.v1.ExportResponse.$Properties|null|undefined} export
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype["export"] = null;
-
-            /**
-             * Answer to ImportRequest (same shape as a created wallet).
-             * @member {enclavewallet.v1.CreateWalletResponse.$Properties|null|undefined} import
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype["import"] = null;
-
-            /**
-             * Answer to UpdateCredentialsRequest.
-             * @member {enclavewallet.v1.UpdateCredentialsResponse.$Properties|null|undefined} updateCredentials
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.updateCredentials = null;
-
-            /**
-             * Answer to NewRecoveryCodeRequest.
-             * @member {enclavewallet.v1.RecoveryCodeResponse.$Properties|null|undefined} newRecoveryCode
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.newRecoveryCode = null;
-
-            /**
-             * Answer to ResetPinRequest.
-             * @member {enclavewallet.v1.RecoveryCodeResponse.$Properties|null|undefined} resetPin
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.resetPin = null;
-
-            /**
-             * Answer to ListFactorsRequest.
-             * @member {enclavewallet.v1.ListFactorsResponse.$Properties|null|undefined} listFactors
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.listFactors = null;
-
-            /**
-             * Answer to AddPasskeyRequest.
-             * @member {enclavewallet.v1.AddPasskeyResponse.$Properties|null|undefined} addPasskey
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.addPasskey = null;
-
-            /**
-             * Answer to RemovePasskeyRequest.
-             * @member {enclavewallet.v1.RemovePasskeyResponse.$Properties|null|undefined} removePasskey
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             EnclaveResponse.prototype.removePasskey = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
-            /**
-             * The outcome. Exactly one is set.
-             * @member {"error"|"init"|"health"|"getAttestation"|"createWallet"|"deriveAccount"|"sign"|"changePin"|"export"|"import"|"updateCredentials"|"newRecoveryCode"|"resetPin"|"listFactors"|"addPasskey"|"removePasskey"|undefined} result
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             */
             $Object.defineProperty(EnclaveResponse.prototype, "result", {
                 get: $util.oneOfGetter($oneOfFields = ["error", "init", "health", "getAttestation", "createWallet", "deriveAccount", "sign", "changePin", "export", "import", "updateCredentials", "newRecoveryCode", "resetPin", "listFactors", "addPasskey", "removePasskey"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new EnclaveResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @static
-             * @param {enclavewallet.v1.EnclaveResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.EnclaveResponse} EnclaveResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.EnclaveResponse.$Shape): enclavewallet.v1.EnclaveResponse & enclavewallet.v1.EnclaveResponse.$Shape;
-             *   (properties?: enclavewallet.v1.EnclaveResponse.$Properties): enclavewallet.v1.EnclaveResponse;
-             * }}
-             */
             EnclaveResponse.create = function(properties) {
                 return new EnclaveResponse(properties);
             };
 
-            /**
-             * Encodes the specified EnclaveResponse message. Does not implicitly {@link enclavewallet.v1.EnclaveResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @static
-             * @param {enclavewallet.v1.EnclaveResponse.$Properties} message EnclaveResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             EnclaveResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -1221,58 +711,47 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && (typeof message.requestId === "object" ? message.requestId.low || message.requestId.high : message.requestId !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.requestId);
+                    writer.uint32(8).uint64(message.requestId);
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion") && message.protocolVersion !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.protocolVersion);
+                    writer.uint32(16).uint32(message.protocolVersion);
                 if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
-                    $root.enclavewallet.v1.Error.encode(message.error, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.Error.encode(message.error, writer.uint32(26).fork(), _depth + 1).ldelim();
                 if (message.init != null && $Object.hasOwnProperty.call(message, "init"))
-                    $root.enclavewallet.v1.InitResponse.encode(message.init, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.InitResponse.encode(message.init, writer.uint32(82).fork(), _depth + 1).ldelim();
                 if (message.health != null && $Object.hasOwnProperty.call(message, "health"))
-                    $root.enclavewallet.v1.HealthResponse.encode(message.health, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.HealthResponse.encode(message.health, writer.uint32(90).fork(), _depth + 1).ldelim();
                 if (message.getAttestation != null && $Object.hasOwnProperty.call(message, "getAttestation"))
-                    $root.enclavewallet.v1.GetAttestationResponse.encode(message.getAttestation, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.GetAttestationResponse.encode(message.getAttestation, writer.uint32(98).fork(), _depth + 1).ldelim();
                 if (message.createWallet != null && $Object.hasOwnProperty.call(message, "createWallet"))
-                    $root.enclavewallet.v1.CreateWalletResponse.encode(message.createWallet, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.CreateWalletResponse.encode(message.createWallet, writer.uint32(106).fork(), _depth + 1).ldelim();
                 if (message.deriveAccount != null && $Object.hasOwnProperty.call(message, "deriveAccount"))
-                    $root.enclavewallet.v1.DeriveAccountResponse.encode(message.deriveAccount, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.DeriveAccountResponse.encode(message.deriveAccount, writer.uint32(114).fork(), _depth + 1).ldelim();
                 if (message.sign != null && $Object.hasOwnProperty.call(message, "sign"))
-                    $root.enclavewallet.v1.SignResponse.encode(message.sign, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.SignResponse.encode(message.sign, writer.uint32(122).fork(), _depth + 1).ldelim();
                 if (message.changePin != null && $Object.hasOwnProperty.call(message, "changePin"))
-                    $root.enclavewallet.v1.ChangePinResponse.encode(message.changePin, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ChangePinResponse.encode(message.changePin, writer.uint32(130).fork(), _depth + 1).ldelim();
                 if (message["export"] != null && $Object.hasOwnProperty.call(message, "export"))
-                    $root.enclavewallet.v1.ExportResponse.encode(message["export"], writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ExportResponse.encode(message["export"], writer.uint32(138).fork(), _depth + 1).ldelim();
                 if (message["import"] != null && $Object.hasOwnProperty.call(message, "import"))
-                    $root.enclavewallet.v1.CreateWalletResponse.encode(message["import"], writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.CreateWalletResponse.encode(message["import"], writer.uint32(146).fork(), _depth + 1).ldelim();
                 if (message.updateCredentials != null && $Object.hasOwnProperty.call(message, "updateCredentials"))
-                    $root.enclavewallet.v1.UpdateCredentialsResponse.encode(message.updateCredentials, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.UpdateCredentialsResponse.encode(message.updateCredentials, writer.uint32(154).fork(), _depth + 1).ldelim();
                 if (message.newRecoveryCode != null && $Object.hasOwnProperty.call(message, "newRecoveryCode"))
-                    $root.enclavewallet.v1.RecoveryCodeResponse.encode(message.newRecoveryCode, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.RecoveryCodeResponse.encode(message.newRecoveryCode, writer.uint32(162).fork(), _depth + 1).ldelim();
                 if (message.resetPin != null && $Object.hasOwnProperty.call(message, "resetPin"))
-                    $root.enclavewallet.v1.RecoveryCodeResponse.encode(message.resetPin, writer.uint32(/* id 21, wireType 2 =*/170).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.RecoveryCodeResponse.encode(message.resetPin, writer.uint32(170).fork(), _depth + 1).ldelim();
                 if (message.listFactors != null && $Object.hasOwnProperty.call(message, "listFactors"))
-                    $root.enclavewallet.v1.ListFactorsResponse.encode(message.listFactors, writer.uint32(/* id 22, wireType 2 =*/178).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.ListFactorsResponse.encode(message.listFactors, writer.uint32(178).fork(), _depth + 1).ldelim();
                 if (message.addPasskey != null && $Object.hasOwnProperty.call(message, "addPasskey"))
-                    $root.enclavewallet.v1.AddPasskeyResponse.encode(message.addPasskey, writer.uint32(/* id 23, wireType 2 =*/186).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.AddPasskeyResponse.encode(message.addPasskey, writer.uint32(186).fork(), _depth + 1).ldelim();
                 if (message.removePasskey != null && $Object.hasOwnProperty.call(message, "removePasskey"))
-                    $root.enclavewallet.v1.RemovePasskeyResponse.encode(message.removePasskey, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.RemovePasskeyResponse.encode(message.removePasskey, writer.uint32(194).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an EnclaveResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.EnclaveResponse & enclavewallet.v1.EnclaveResponse.$Shape} EnclaveResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             EnclaveResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -1447,14 +926,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an EnclaveResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             EnclaveResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -1630,14 +1101,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an EnclaveResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.EnclaveResponse} EnclaveResponse
-             */
             EnclaveResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.EnclaveResponse)
                     return object;
@@ -1744,15 +1207,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an EnclaveResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @static
-             * @param {enclavewallet.v1.EnclaveResponse} message EnclaveResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             EnclaveResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -1861,13 +1315,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this EnclaveResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.EnclaveResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             EnclaveResponse.prototype.toJSON = function() {
                 return EnclaveResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -1877,44 +1324,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.Error = (function() {
 
-            /**
-             * Properties of an Error.
-             * @typedef {Object} enclavewallet.v1.Error.$Properties
-             * @property {enclavewallet.v1.ErrorCode|null} [code] What went wrong; stable across releases.
-             * @property {string|null} [message] Human-readable detail for logs and API answers. Never contains a secret.
-             * @property {number|null} [attemptsLeft] With PIN_INVALID: attempts left before the wallet locks.
-             * @property {number|null} [retryAfterSeconds] With PIN_LOCKED: seconds until the next attempt is allowed.
-             * @property {Uint8Array|null} [sealedBlob] Never set, and ignored on reading: attempts are counted in the guard
-             * table. Enclaves before it sent the blob carrying a failed attempt here.
-             * @property {string|null} [expected] With a *_MISMATCH code: what the enclave expected (never a secret).
-             * @property {string|null} [actual] With a *_MISMATCH code: what it got instead (never a secret).
-             * @property {string|null} [reason] With PASSKEY_INVALID: which WebAuthn check failed (`type`, `challenge`,
-             * `origin`, `rp-id`, `user-present`, `user-verified`, `signature`,
-             * `counter`, `credential`, `public-key`, `prf`); never a secret.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an Error.
-             * @memberof enclavewallet.v1
-             * @interface IError
-             * @augments enclavewallet.v1.Error.$Properties
-             * @deprecated Use enclavewallet.v1.Error.$Properties instead.
-             */
-
-            /**
-             * Shape of an Error.
-             * @typedef {enclavewallet.v1.Error.$Properties} enclavewallet.v1.Error.$Shape
-             */
-
-            /**
-             * Constructs a new Error.
-             * @memberof enclavewallet.v1
-             * @classdesc A failed operation.
-             * @constructor
-             * @param {enclavewallet.v1.Error.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Error = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -1922,98 +1331,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * What went wrong; stable across releases.
-             * @member {enclavewallet.v1.ErrorCode} code
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.code = 0;
-
-            /**
-             * Human-readable detail for logs and API answers. Never contains a secret.
-             * @member {string} message
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.message = "";
-
-            /**
-             * With PIN_INVALID: attempts left before the wallet locks.
-             * @member {number} attemptsLeft
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.attemptsLeft = 0;
-
-            /**
-             * With PIN_LOCKED: seconds until the next attempt is allowed.
-             * @member {number} retryAfterSeconds
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.retryAfterSeconds = 0;
-
-            /**
-             * Never set, and ignored on reading: attempts are counted in the guard
-             * table. Enclaves before it sent the blob carrying a failed attempt here.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * With a *_MISMATCH code: what the enclave expected (never a secret).
-             * @member {string} expected
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.expected = "";
-
-            /**
-             * With a *_MISMATCH code: what it got instead (never a secret).
-             * @member {string} actual
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.actual = "";
-
-            /**
-             * With PASSKEY_INVALID: which WebAuthn check failed (`type`, `challenge`,
-             * `origin`, `rp-id`, `user-present`, `user-verified`, `signature`,
-             * `counter`, `credential`, `public-key`, `prf`); never a secret.
-             * @member {string} reason
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             */
             Error.prototype.reason = "";
 
-            /**
-             * Creates a new Error instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.Error
-             * @static
-             * @param {enclavewallet.v1.Error.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.Error} Error instance
-             * @type {{
-             *   (properties: enclavewallet.v1.Error.$Shape): enclavewallet.v1.Error & enclavewallet.v1.Error.$Shape;
-             *   (properties?: enclavewallet.v1.Error.$Properties): enclavewallet.v1.Error;
-             * }}
-             */
             Error.create = function(properties) {
                 return new Error(properties);
             };
 
-            /**
-             * Encodes the specified Error message. Does not implicitly {@link enclavewallet.v1.Error.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.Error
-             * @static
-             * @param {enclavewallet.v1.Error.$Properties} message Error message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Error.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -2022,38 +1352,27 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.code != null && $Object.hasOwnProperty.call(message, "code") && message.code !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.code);
+                    writer.uint32(8).int32(message.code);
                 if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.message);
+                    writer.uint32(18).string(message.message);
                 if (message.attemptsLeft != null && $Object.hasOwnProperty.call(message, "attemptsLeft") && message.attemptsLeft !== 0)
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.attemptsLeft);
+                    writer.uint32(24).uint32(message.attemptsLeft);
                 if (message.retryAfterSeconds != null && $Object.hasOwnProperty.call(message, "retryAfterSeconds") && message.retryAfterSeconds !== 0)
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.retryAfterSeconds);
+                    writer.uint32(32).uint32(message.retryAfterSeconds);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.sealedBlob);
+                    writer.uint32(42).bytes(message.sealedBlob);
                 if (message.expected != null && $Object.hasOwnProperty.call(message, "expected") && message.expected !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.expected);
+                    writer.uint32(50).string(message.expected);
                 if (message.actual != null && $Object.hasOwnProperty.call(message, "actual") && message.actual !== "")
-                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.actual);
+                    writer.uint32(58).string(message.actual);
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
-                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.reason);
+                    writer.uint32(74).string(message.reason);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an Error message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.Error
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.Error & enclavewallet.v1.Error.$Shape} Error
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Error.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -2170,14 +1489,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an Error message.
-             * @function verify
-             * @memberof enclavewallet.v1.Error
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Error.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -2212,14 +1523,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an Error message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.Error
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.Error} Error
-             */
             Error.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.Error)
                     return object;
@@ -2523,15 +1826,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an Error message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.Error
-             * @static
-             * @param {enclavewallet.v1.Error} message Error
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Error.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -2575,13 +1869,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Error to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.Error
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Error.prototype.toJSON = function() {
                 return Error.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -2589,15 +1876,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
             return Error;
         })();
 
-        /**
-         * A chain family, which fixes the curve, the derivation path and the address format.
-         * @name enclavewallet.v1.Network
-         * @enum {number}
-         * @property {number} NETWORK_UNSPECIFIED=0 Not set: always rejected.
-         * @property {number} NETWORK_EVM=1 EVM chains: secp256k1, m/44'/60'/0'/0/{index}, EIP-55 address.
-         * @property {number} NETWORK_SOLANA=2 Solana: ed25519 by SLIP-0010, m/44'/501'/{index}'/0', base58 address.
-         * @property {number} NETWORK_BITCOIN=3 Bitcoin: secp256k1, m/84'/0'/0'/0/{index}, P2WPKH bech32 address.
-         */
         v1.Network = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "NETWORK_UNSPECIFIED"] = 0;
@@ -2607,14 +1885,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
             return values;
         })();
 
-        /**
-         * Where the enclave runs, which decides which root its attestation chains to.
-         * @name enclavewallet.v1.PlatformMode
-         * @enum {number}
-         * @property {number} PLATFORM_MODE_UNSPECIFIED=0 Not set: never sent by a correct enclave.
-         * @property {number} PLATFORM_MODE_NITRO=1 An AWS Nitro Enclave with the real NSM; documents chain to the AWS Nitro root.
-         * @property {number} PLATFORM_MODE_SIMULATED=2 A development process with the simulated NSM; documents chain to the local dev CA.
-         */
         v1.PlatformMode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PLATFORM_MODE_UNSPECIFIED"] = 0;
@@ -2625,37 +1895,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.Account = (function() {
 
-            /**
-             * Properties of an Account.
-             * @typedef {Object} enclavewallet.v1.Account.$Properties
-             * @property {enclavewallet.v1.Network|null} [network] The chain family.
-             * @property {number|null} [index] The account index i in the derivation path.
-             * @property {string|null} [path] The full derivation path, e.g. "m/44'/60'/0'/0/0".
-             * @property {string|null} [address] The address in the network's usual text form.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an Account.
-             * @memberof enclavewallet.v1
-             * @interface IAccount
-             * @augments enclavewallet.v1.Account.$Properties
-             * @deprecated Use enclavewallet.v1.Account.$Properties instead.
-             */
-
-            /**
-             * Shape of an Account.
-             * @typedef {enclavewallet.v1.Account.$Properties} enclavewallet.v1.Account.$Shape
-             */
-
-            /**
-             * Constructs a new Account.
-             * @memberof enclavewallet.v1
-             * @classdesc One public account of a wallet.
-             * @constructor
-             * @param {enclavewallet.v1.Account.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Account = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -2663,63 +1902,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The chain family.
-             * @member {enclavewallet.v1.Network} network
-             * @memberof enclavewallet.v1.Account
-             * @instance
-             */
             Account.prototype.network = 0;
-
-            /**
-             * The account index i in the derivation path.
-             * @member {number} index
-             * @memberof enclavewallet.v1.Account
-             * @instance
-             */
             Account.prototype.index = 0;
-
-            /**
-             * The full derivation path, e.g. "m/44'/60'/0'/0/0".
-             * @member {string} path
-             * @memberof enclavewallet.v1.Account
-             * @instance
-             */
             Account.prototype.path = "";
-
-            /**
-             * The address in the network's usual text form.
-             * @member {string} address
-             * @memberof enclavewallet.v1.Account
-             * @instance
-             */
             Account.prototype.address = "";
 
-            /**
-             * Creates a new Account instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.Account
-             * @static
-             * @param {enclavewallet.v1.Account.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.Account} Account instance
-             * @type {{
-             *   (properties: enclavewallet.v1.Account.$Shape): enclavewallet.v1.Account & enclavewallet.v1.Account.$Shape;
-             *   (properties?: enclavewallet.v1.Account.$Properties): enclavewallet.v1.Account;
-             * }}
-             */
             Account.create = function(properties) {
                 return new Account(properties);
             };
 
-            /**
-             * Encodes the specified Account message. Does not implicitly {@link enclavewallet.v1.Account.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.Account
-             * @static
-             * @param {enclavewallet.v1.Account.$Properties} message Account message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Account.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -2728,30 +1919,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.network != null && $Object.hasOwnProperty.call(message, "network") && message.network !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.network);
+                    writer.uint32(8).int32(message.network);
                 if (message.index != null && $Object.hasOwnProperty.call(message, "index") && message.index !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.index);
+                    writer.uint32(16).uint32(message.index);
                 if (message.path != null && $Object.hasOwnProperty.call(message, "path") && message.path !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.path);
+                    writer.uint32(26).string(message.path);
                 if (message.address != null && $Object.hasOwnProperty.call(message, "address") && message.address !== "")
-                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.address);
+                    writer.uint32(34).string(message.address);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an Account message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.Account
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.Account & enclavewallet.v1.Account.$Shape} Account
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Account.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -2832,14 +2012,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an Account message.
-             * @function verify
-             * @memberof enclavewallet.v1.Account
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Account.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -2862,14 +2034,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an Account message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.Account
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.Account} Account
-             */
             Account.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.Account)
                     return object;
@@ -2914,15 +2078,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an Account message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.Account
-             * @static
-             * @param {enclavewallet.v1.Account} message Account
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Account.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -2948,13 +2103,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Account to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.Account
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Account.prototype.toJSON = function() {
                 return Account.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -2964,37 +2112,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.KdfParams = (function() {
 
-            /**
-             * Properties of a KdfParams.
-             * @typedef {Object} enclavewallet.v1.KdfParams.$Properties
-             * @property {string|null} [algorithm] Always "argon2id".
-             * @property {number|null} [memoryKib] Memory cost in KiB.
-             * @property {number|null} [iterations] Number of passes (t).
-             * @property {number|null} [parallelism] Lanes (p).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a KdfParams.
-             * @memberof enclavewallet.v1
-             * @interface IKdfParams
-             * @augments enclavewallet.v1.KdfParams.$Properties
-             * @deprecated Use enclavewallet.v1.KdfParams.$Properties instead.
-             */
-
-            /**
-             * Shape of a KdfParams.
-             * @typedef {enclavewallet.v1.KdfParams.$Properties} enclavewallet.v1.KdfParams.$Shape
-             */
-
-            /**
-             * Constructs a new KdfParams.
-             * @memberof enclavewallet.v1
-             * @classdesc The PIN-stretching cost compiled into the enclave image.
-             * @constructor
-             * @param {enclavewallet.v1.KdfParams.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const KdfParams = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -3002,63 +2119,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Always "argon2id".
-             * @member {string} algorithm
-             * @memberof enclavewallet.v1.KdfParams
-             * @instance
-             */
             KdfParams.prototype.algorithm = "";
-
-            /**
-             * Memory cost in KiB.
-             * @member {number} memoryKib
-             * @memberof enclavewallet.v1.KdfParams
-             * @instance
-             */
             KdfParams.prototype.memoryKib = 0;
-
-            /**
-             * Number of passes (t).
-             * @member {number} iterations
-             * @memberof enclavewallet.v1.KdfParams
-             * @instance
-             */
             KdfParams.prototype.iterations = 0;
-
-            /**
-             * Lanes (p).
-             * @member {number} parallelism
-             * @memberof enclavewallet.v1.KdfParams
-             * @instance
-             */
             KdfParams.prototype.parallelism = 0;
 
-            /**
-             * Creates a new KdfParams instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.KdfParams
-             * @static
-             * @param {enclavewallet.v1.KdfParams.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.KdfParams} KdfParams instance
-             * @type {{
-             *   (properties: enclavewallet.v1.KdfParams.$Shape): enclavewallet.v1.KdfParams & enclavewallet.v1.KdfParams.$Shape;
-             *   (properties?: enclavewallet.v1.KdfParams.$Properties): enclavewallet.v1.KdfParams;
-             * }}
-             */
             KdfParams.create = function(properties) {
                 return new KdfParams(properties);
             };
 
-            /**
-             * Encodes the specified KdfParams message. Does not implicitly {@link enclavewallet.v1.KdfParams.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.KdfParams
-             * @static
-             * @param {enclavewallet.v1.KdfParams.$Properties} message KdfParams message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             KdfParams.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -3067,30 +2136,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.algorithm != null && $Object.hasOwnProperty.call(message, "algorithm") && message.algorithm !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.algorithm);
+                    writer.uint32(10).string(message.algorithm);
                 if (message.memoryKib != null && $Object.hasOwnProperty.call(message, "memoryKib") && message.memoryKib !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.memoryKib);
+                    writer.uint32(16).uint32(message.memoryKib);
                 if (message.iterations != null && $Object.hasOwnProperty.call(message, "iterations") && message.iterations !== 0)
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.iterations);
+                    writer.uint32(24).uint32(message.iterations);
                 if (message.parallelism != null && $Object.hasOwnProperty.call(message, "parallelism") && message.parallelism !== 0)
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.parallelism);
+                    writer.uint32(32).uint32(message.parallelism);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a KdfParams message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.KdfParams
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.KdfParams & enclavewallet.v1.KdfParams.$Shape} KdfParams
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             KdfParams.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -3171,14 +2229,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a KdfParams message.
-             * @function verify
-             * @memberof enclavewallet.v1.KdfParams
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             KdfParams.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -3201,14 +2251,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a KdfParams message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.KdfParams
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.KdfParams} KdfParams
-             */
             KdfParams.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.KdfParams)
                     return object;
@@ -3234,15 +2276,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a KdfParams message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.KdfParams
-             * @static
-             * @param {enclavewallet.v1.KdfParams} message KdfParams
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             KdfParams.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -3268,13 +2301,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this KdfParams to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.KdfParams
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             KdfParams.prototype.toJSON = function() {
                 return KdfParams.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -3284,38 +2310,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.EnclaveIdentity = (function() {
 
-            /**
-             * Properties of an EnclaveIdentity.
-             * @typedef {Object} enclavewallet.v1.EnclaveIdentity.$Properties
-             * @property {enclavewallet.v1.PlatformMode|null} [mode] Nitro or simulated.
-             * @property {Uint8Array|null} [envelopePublicKey] The enclave's X25519 public key for PIN envelopes (32 bytes), created at start-up.
-             * @property {Object.<string,Uint8Array>|null} [pcrs] Platform configuration registers by index ("0".."15"), each 48 bytes.
-             * @property {enclavewallet.v1.KdfParams.$Properties|null} [kdf] PIN-stretching cost enforced by this image.
-             * @property {string|null} [version] The enclave software version.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an EnclaveIdentity.
-             * @memberof enclavewallet.v1
-             * @interface IEnclaveIdentity
-             * @augments enclavewallet.v1.EnclaveIdentity.$Properties
-             * @deprecated Use enclavewallet.v1.EnclaveIdentity.$Properties instead.
-             */
-
-            /**
-             * Shape of an EnclaveIdentity.
-             * @typedef {enclavewallet.v1.EnclaveIdentity.$Properties} enclavewallet.v1.EnclaveIdentity.$Shape
-             */
-
-            /**
-             * Constructs a new EnclaveIdentity.
-             * @memberof enclavewallet.v1
-             * @classdesc What identifies a running enclave to the host.
-             * @constructor
-             * @param {enclavewallet.v1.EnclaveIdentity.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const EnclaveIdentity = function (properties) {
                 this.pcrs = {};
                 if (properties)
@@ -3324,71 +2318,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Nitro or simulated.
-             * @member {enclavewallet.v1.PlatformMode} mode
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @instance
-             */
             EnclaveIdentity.prototype.mode = 0;
-
-            /**
-             * The enclave's X25519 public key for PIN envelopes (32 bytes), created at start-up.
-             * @member {Uint8Array} envelopePublicKey
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @instance
-             */
             EnclaveIdentity.prototype.envelopePublicKey = $util.newBuffer([]);
-
-            /**
-             * Platform configuration registers by index ("0".."15"), each 48 bytes.
-             * @member {Object.<string,Uint8Array>} pcrs
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @instance
-             */
             EnclaveIdentity.prototype.pcrs = $util.emptyObject;
-
-            /**
-             * PIN-stretching cost enforced by this image.
-             * @member {enclavewallet.v1.KdfParams.$Properties|null|undefined} kdf
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @instance
-             */
             EnclaveIdentity.prototype.kdf = null;
-
-            /**
-             * The enclave software version.
-             * @member {string} version
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @instance
-             */
             EnclaveIdentity.prototype.version = "";
 
-            /**
-             * Creates a new EnclaveIdentity instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @static
-             * @param {enclavewallet.v1.EnclaveIdentity.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.EnclaveIdentity} EnclaveIdentity instance
-             * @type {{
-             *   (properties: enclavewallet.v1.EnclaveIdentity.$Shape): enclavewallet.v1.EnclaveIdentity & enclavewallet.v1.EnclaveIdentity.$Shape;
-             *   (properties?: enclavewallet.v1.EnclaveIdentity.$Properties): enclavewallet.v1.EnclaveIdentity;
-             * }}
-             */
             EnclaveIdentity.create = function(properties) {
                 return new EnclaveIdentity(properties);
             };
 
-            /**
-             * Encodes the specified EnclaveIdentity message. Does not implicitly {@link enclavewallet.v1.EnclaveIdentity.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @static
-             * @param {enclavewallet.v1.EnclaveIdentity.$Properties} message EnclaveIdentity message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             EnclaveIdentity.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -3397,33 +2336,22 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.mode);
+                    writer.uint32(8).int32(message.mode);
                 if (message.envelopePublicKey != null && $Object.hasOwnProperty.call(message, "envelopePublicKey") && message.envelopePublicKey.length)
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.envelopePublicKey);
+                    writer.uint32(18).bytes(message.envelopePublicKey);
                 if (message.pcrs != null && $Object.hasOwnProperty.call(message, "pcrs"))
                     for (let keys = $Object.keys(message.pcrs), i = 0; i < keys.length; ++i)
-                        writer.uint32(/* id 3, wireType 2 =*/26).fork().uint32(/* id 1, wireType 0 =*/8).uint32(keys[i]).uint32(/* id 2, wireType 2 =*/18).bytes(message.pcrs[keys[i]]).ldelim();
+                        writer.uint32(26).fork().uint32(8).uint32(keys[i]).uint32(18).bytes(message.pcrs[keys[i]]).ldelim();
                 if (message.kdf != null && $Object.hasOwnProperty.call(message, "kdf"))
-                    $root.enclavewallet.v1.KdfParams.encode(message.kdf, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.KdfParams.encode(message.kdf, writer.uint32(34).fork(), _depth + 1).ldelim();
                 if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.version);
+                    writer.uint32(42).string(message.version);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an EnclaveIdentity message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.EnclaveIdentity & enclavewallet.v1.EnclaveIdentity.$Shape} EnclaveIdentity
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             EnclaveIdentity.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -3535,14 +2463,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an EnclaveIdentity message.
-             * @function verify
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             EnclaveIdentity.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -3578,14 +2498,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an EnclaveIdentity message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.EnclaveIdentity} EnclaveIdentity
-             */
             EnclaveIdentity.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.EnclaveIdentity)
                     return object;
@@ -3644,15 +2556,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an EnclaveIdentity message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @static
-             * @param {enclavewallet.v1.EnclaveIdentity} message EnclaveIdentity
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             EnclaveIdentity.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -3695,13 +2598,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this EnclaveIdentity to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.EnclaveIdentity
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             EnclaveIdentity.prototype.toJSON = function() {
                 return EnclaveIdentity.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -3711,37 +2607,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.AwsCredentials = (function() {
 
-            /**
-             * Properties of an AwsCredentials.
-             * @typedef {Object} enclavewallet.v1.AwsCredentials.$Properties
-             * @property {string|null} [accessKeyId] AWS access key id.
-             * @property {string|null} [secretAccessKey] AWS secret access key.
-             * @property {string|null} [sessionToken] STS session token; empty for long-term credentials.
-             * @property {number|null} [expirationMs] When the credentials expire, Unix milliseconds; 0 if they do not.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an AwsCredentials.
-             * @memberof enclavewallet.v1
-             * @interface IAwsCredentials
-             * @augments enclavewallet.v1.AwsCredentials.$Properties
-             * @deprecated Use enclavewallet.v1.AwsCredentials.$Properties instead.
-             */
-
-            /**
-             * Shape of an AwsCredentials.
-             * @typedef {enclavewallet.v1.AwsCredentials.$Properties} enclavewallet.v1.AwsCredentials.$Shape
-             */
-
-            /**
-             * Constructs a new AwsCredentials.
-             * @memberof enclavewallet.v1
-             * @classdesc Temporary AWS credentials for the enclave's KMS calls (from the instance role).
-             * @constructor
-             * @param {enclavewallet.v1.AwsCredentials.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const AwsCredentials = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -3749,63 +2614,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * AWS access key id.
-             * @member {string} accessKeyId
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @instance
-             */
             AwsCredentials.prototype.accessKeyId = "";
-
-            /**
-             * AWS secret access key.
-             * @member {string} secretAccessKey
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @instance
-             */
             AwsCredentials.prototype.secretAccessKey = "";
-
-            /**
-             * STS session token; empty for long-term credentials.
-             * @member {string} sessionToken
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @instance
-             */
             AwsCredentials.prototype.sessionToken = "";
-
-            /**
-             * When the credentials expire, Unix milliseconds; 0 if they do not.
-             * @member {number} expirationMs
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @instance
-             */
             AwsCredentials.prototype.expirationMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
-            /**
-             * Creates a new AwsCredentials instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @static
-             * @param {enclavewallet.v1.AwsCredentials.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.AwsCredentials} AwsCredentials instance
-             * @type {{
-             *   (properties: enclavewallet.v1.AwsCredentials.$Shape): enclavewallet.v1.AwsCredentials & enclavewallet.v1.AwsCredentials.$Shape;
-             *   (properties?: enclavewallet.v1.AwsCredentials.$Properties): enclavewallet.v1.AwsCredentials;
-             * }}
-             */
             AwsCredentials.create = function(properties) {
                 return new AwsCredentials(properties);
             };
 
-            /**
-             * Encodes the specified AwsCredentials message. Does not implicitly {@link enclavewallet.v1.AwsCredentials.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @static
-             * @param {enclavewallet.v1.AwsCredentials.$Properties} message AwsCredentials message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             AwsCredentials.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -3814,30 +2631,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.accessKeyId != null && $Object.hasOwnProperty.call(message, "accessKeyId") && message.accessKeyId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.accessKeyId);
+                    writer.uint32(10).string(message.accessKeyId);
                 if (message.secretAccessKey != null && $Object.hasOwnProperty.call(message, "secretAccessKey") && message.secretAccessKey !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.secretAccessKey);
+                    writer.uint32(18).string(message.secretAccessKey);
                 if (message.sessionToken != null && $Object.hasOwnProperty.call(message, "sessionToken") && message.sessionToken !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.sessionToken);
+                    writer.uint32(26).string(message.sessionToken);
                 if (message.expirationMs != null && $Object.hasOwnProperty.call(message, "expirationMs") && (typeof message.expirationMs === "object" ? message.expirationMs.low || message.expirationMs.high : message.expirationMs !== 0))
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.expirationMs);
+                    writer.uint32(32).uint64(message.expirationMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an AwsCredentials message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.AwsCredentials & enclavewallet.v1.AwsCredentials.$Shape} AwsCredentials
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             AwsCredentials.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -3918,14 +2724,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an AwsCredentials message.
-             * @function verify
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             AwsCredentials.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -3948,14 +2746,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an AwsCredentials message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.AwsCredentials} AwsCredentials
-             */
             AwsCredentials.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.AwsCredentials)
                     return object;
@@ -3988,15 +2778,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an AwsCredentials message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @static
-             * @param {enclavewallet.v1.AwsCredentials} message AwsCredentials
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             AwsCredentials.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -4031,13 +2812,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this AwsCredentials to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.AwsCredentials
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             AwsCredentials.prototype.toJSON = function() {
                 return AwsCredentials.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -4047,47 +2821,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.InitRequest = (function() {
 
-            /**
-             * Properties of an InitRequest.
-             * @typedef {Object} enclavewallet.v1.InitRequest.$Properties
-             * @property {string|null} [kmsRegion] AWS region of the KMS key, e.g. "eu-west-1".
-             * @property {string|null} [kmsEndpoint] KMS endpoint URL. Empty means the region's default. In Nitro mode the
-             * enclave reaches it through vsock-proxy; locally it is the dev KMS.
-             * @property {string|null} [kmsKeyId] The KMS key (id or ARN) that wraps wallet data keys.
-             * @property {enclavewallet.v1.AwsCredentials.$Properties|null} [credentials] Credentials for KMS calls.
-             * @property {string|null} [guardTable] The guard table (attempt counters and blob versions, written only by
-             * enclaves): a table name locally; in Nitro mode empty or the table ARN
-             * compiled into the image.
-             * @property {string|null} [guardEndpoint] DynamoDB endpoint URL for the guard. Empty means the region's default; in
-             * Nitro mode it is derived by the enclave and anything else is refused.
-             * @property {Uint8Array|null} [guardCredentialsCiphertext] KMS CiphertextBlob (under the wallet key, encryption context
-             * enclave-wallet:purpose=guard-credentials) of the guard's AWS credentials
-             * as JSON. Only an attested enclave can decrypt it.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an InitRequest.
-             * @memberof enclavewallet.v1
-             * @interface IInitRequest
-             * @augments enclavewallet.v1.InitRequest.$Properties
-             * @deprecated Use enclavewallet.v1.InitRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of an InitRequest.
-             * @typedef {enclavewallet.v1.InitRequest.$Properties} enclavewallet.v1.InitRequest.$Shape
-             */
-
-            /**
-             * Constructs a new InitRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Configuration the host hands to the enclave. The enclave validates it
-             * against bounds compiled into its image and refuses anything outside them.
-             * @constructor
-             * @param {enclavewallet.v1.InitRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const InitRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -4095,93 +2828,18 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * AWS region of the KMS key, e.g. "eu-west-1".
-             * @member {string} kmsRegion
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             */
             InitRequest.prototype.kmsRegion = "";
-
-            /**
-             * KMS endpoint URL. Empty means the region's default. In Nitro mode the
-             * enclave reaches it through vsock-proxy; locally it is the dev KMS.
-             * @member {string} kmsEndpoint
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             */
             InitRequest.prototype.kmsEndpoint = "";
-
-            /**
-             * The KMS key (id or ARN) that wraps wallet data keys.
-             * @member {string} kmsKeyId
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             */
             InitRequest.prototype.kmsKeyId = "";
-
-            /**
-             * Credentials for KMS calls.
-             * @member {enclavewallet.v1.AwsCredentials.$Properties|null|undefined} credentials
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             */
             InitRequest.prototype.credentials = null;
-
-            /**
-             * The guard table (attempt counters and blob versions, written only by
-             * enclaves): a table name locally; in Nitro mode empty or the table ARN
-             * compiled into the image.
-             * @member {string} guardTable
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             */
             InitRequest.prototype.guardTable = "";
-
-            /**
-             * DynamoDB endpoint URL for the guard. Empty means the region's default; in
-             * Nitro mode it is derived by the enclave and anything else is refused.
-             * @member {string} guardEndpoint
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             */
             InitRequest.prototype.guardEndpoint = "";
-
-            /**
-             * KMS CiphertextBlob (under the wallet key, encryption context
-             * enclave-wallet:purpose=guard-credentials) of the guard's AWS credentials
-             * as JSON. Only an attested enclave can decrypt it.
-             * @member {Uint8Array} guardCredentialsCiphertext
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             */
             InitRequest.prototype.guardCredentialsCiphertext = $util.newBuffer([]);
 
-            /**
-             * Creates a new InitRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.InitRequest
-             * @static
-             * @param {enclavewallet.v1.InitRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.InitRequest} InitRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.InitRequest.$Shape): enclavewallet.v1.InitRequest & enclavewallet.v1.InitRequest.$Shape;
-             *   (properties?: enclavewallet.v1.InitRequest.$Properties): enclavewallet.v1.InitRequest;
-             * }}
-             */
             InitRequest.create = function(properties) {
                 return new InitRequest(properties);
             };
 
-            /**
-             * Encodes the specified InitRequest message. Does not implicitly {@link enclavewallet.v1.InitRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.InitRequest
-             * @static
-             * @param {enclavewallet.v1.InitRequest.$Properties} message InitRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             InitRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -4190,36 +2848,25 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.kmsRegion != null && $Object.hasOwnProperty.call(message, "kmsRegion") && message.kmsRegion !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.kmsRegion);
+                    writer.uint32(10).string(message.kmsRegion);
                 if (message.kmsEndpoint != null && $Object.hasOwnProperty.call(message, "kmsEndpoint") && message.kmsEndpoint !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.kmsEndpoint);
+                    writer.uint32(18).string(message.kmsEndpoint);
                 if (message.kmsKeyId != null && $Object.hasOwnProperty.call(message, "kmsKeyId") && message.kmsKeyId !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.kmsKeyId);
+                    writer.uint32(26).string(message.kmsKeyId);
                 if (message.credentials != null && $Object.hasOwnProperty.call(message, "credentials"))
-                    $root.enclavewallet.v1.AwsCredentials.encode(message.credentials, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.AwsCredentials.encode(message.credentials, writer.uint32(34).fork(), _depth + 1).ldelim();
                 if (message.guardTable != null && $Object.hasOwnProperty.call(message, "guardTable") && message.guardTable !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.guardTable);
+                    writer.uint32(42).string(message.guardTable);
                 if (message.guardEndpoint != null && $Object.hasOwnProperty.call(message, "guardEndpoint") && message.guardEndpoint !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.guardEndpoint);
+                    writer.uint32(50).string(message.guardEndpoint);
                 if (message.guardCredentialsCiphertext != null && $Object.hasOwnProperty.call(message, "guardCredentialsCiphertext") && message.guardCredentialsCiphertext.length)
-                    writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.guardCredentialsCiphertext);
+                    writer.uint32(58).bytes(message.guardCredentialsCiphertext);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an InitRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.InitRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.InitRequest & enclavewallet.v1.InitRequest.$Shape} InitRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             InitRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -4324,14 +2971,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an InitRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.InitRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             InitRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -4365,14 +3004,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an InitRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.InitRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.InitRequest} InitRequest
-             */
             InitRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.InitRequest)
                     return object;
@@ -4412,15 +3043,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an InitRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.InitRequest
-             * @static
-             * @param {enclavewallet.v1.InitRequest} message InitRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             InitRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -4461,13 +3083,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this InitRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.InitRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             InitRequest.prototype.toJSON = function() {
                 return InitRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -4477,34 +3092,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.InitResponse = (function() {
 
-            /**
-             * Properties of an InitResponse.
-             * @typedef {Object} enclavewallet.v1.InitResponse.$Properties
-             * @property {enclavewallet.v1.EnclaveIdentity.$Properties|null} [identity] Who answered.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an InitResponse.
-             * @memberof enclavewallet.v1
-             * @interface IInitResponse
-             * @augments enclavewallet.v1.InitResponse.$Properties
-             * @deprecated Use enclavewallet.v1.InitResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of an InitResponse.
-             * @typedef {enclavewallet.v1.InitResponse.$Properties} enclavewallet.v1.InitResponse.$Shape
-             */
-
-            /**
-             * Constructs a new InitResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The enclave accepted its configuration.
-             * @constructor
-             * @param {enclavewallet.v1.InitResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const InitResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -4512,39 +3099,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Who answered.
-             * @member {enclavewallet.v1.EnclaveIdentity.$Properties|null|undefined} identity
-             * @memberof enclavewallet.v1.InitResponse
-             * @instance
-             */
             InitResponse.prototype.identity = null;
 
-            /**
-             * Creates a new InitResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.InitResponse
-             * @static
-             * @param {enclavewallet.v1.InitResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.InitResponse} InitResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.InitResponse.$Shape): enclavewallet.v1.InitResponse & enclavewallet.v1.InitResponse.$Shape;
-             *   (properties?: enclavewallet.v1.InitResponse.$Properties): enclavewallet.v1.InitResponse;
-             * }}
-             */
             InitResponse.create = function(properties) {
                 return new InitResponse(properties);
             };
 
-            /**
-             * Encodes the specified InitResponse message. Does not implicitly {@link enclavewallet.v1.InitResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.InitResponse
-             * @static
-             * @param {enclavewallet.v1.InitResponse.$Properties} message InitResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             InitResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -4553,24 +3113,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.identity != null && $Object.hasOwnProperty.call(message, "identity"))
-                    $root.enclavewallet.v1.EnclaveIdentity.encode(message.identity, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.EnclaveIdentity.encode(message.identity, writer.uint32(10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an InitResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.InitResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.InitResponse & enclavewallet.v1.InitResponse.$Shape} InitResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             InitResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -4621,14 +3170,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an InitResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.InitResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             InitResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -4644,14 +3185,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an InitResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.InitResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.InitResponse} InitResponse
-             */
             InitResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.InitResponse)
                     return object;
@@ -4670,15 +3203,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an InitResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.InitResponse
-             * @static
-             * @param {enclavewallet.v1.InitResponse} message InitResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             InitResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -4694,13 +3218,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this InitResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.InitResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             InitResponse.prototype.toJSON = function() {
                 return InitResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -4710,34 +3227,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.UpdateCredentialsRequest = (function() {
 
-            /**
-             * Properties of an UpdateCredentialsRequest.
-             * @typedef {Object} enclavewallet.v1.UpdateCredentialsRequest.$Properties
-             * @property {enclavewallet.v1.AwsCredentials.$Properties|null} [credentials] Replacement credentials; the rest of the configuration is unchanged.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an UpdateCredentialsRequest.
-             * @memberof enclavewallet.v1
-             * @interface IUpdateCredentialsRequest
-             * @augments enclavewallet.v1.UpdateCredentialsRequest.$Properties
-             * @deprecated Use enclavewallet.v1.UpdateCredentialsRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of an UpdateCredentialsRequest.
-             * @typedef {enclavewallet.v1.UpdateCredentialsRequest.$Properties} enclavewallet.v1.UpdateCredentialsRequest.$Shape
-             */
-
-            /**
-             * Constructs a new UpdateCredentialsRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc New credentials for an initialised enclave.
-             * @constructor
-             * @param {enclavewallet.v1.UpdateCredentialsRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const UpdateCredentialsRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -4745,39 +3234,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Replacement credentials; the rest of the configuration is unchanged.
-             * @member {enclavewallet.v1.AwsCredentials.$Properties|null|undefined} credentials
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @instance
-             */
             UpdateCredentialsRequest.prototype.credentials = null;
 
-            /**
-             * Creates a new UpdateCredentialsRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @static
-             * @param {enclavewallet.v1.UpdateCredentialsRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.UpdateCredentialsRequest} UpdateCredentialsRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.UpdateCredentialsRequest.$Shape): enclavewallet.v1.UpdateCredentialsRequest & enclavewallet.v1.UpdateCredentialsRequest.$Shape;
-             *   (properties?: enclavewallet.v1.UpdateCredentialsRequest.$Properties): enclavewallet.v1.UpdateCredentialsRequest;
-             * }}
-             */
             UpdateCredentialsRequest.create = function(properties) {
                 return new UpdateCredentialsRequest(properties);
             };
 
-            /**
-             * Encodes the specified UpdateCredentialsRequest message. Does not implicitly {@link enclavewallet.v1.UpdateCredentialsRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @static
-             * @param {enclavewallet.v1.UpdateCredentialsRequest.$Properties} message UpdateCredentialsRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             UpdateCredentialsRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -4786,24 +3248,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.credentials != null && $Object.hasOwnProperty.call(message, "credentials"))
-                    $root.enclavewallet.v1.AwsCredentials.encode(message.credentials, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.AwsCredentials.encode(message.credentials, writer.uint32(10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an UpdateCredentialsRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.UpdateCredentialsRequest & enclavewallet.v1.UpdateCredentialsRequest.$Shape} UpdateCredentialsRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             UpdateCredentialsRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -4854,14 +3305,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an UpdateCredentialsRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             UpdateCredentialsRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -4877,14 +3320,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an UpdateCredentialsRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.UpdateCredentialsRequest} UpdateCredentialsRequest
-             */
             UpdateCredentialsRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.UpdateCredentialsRequest)
                     return object;
@@ -4903,15 +3338,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an UpdateCredentialsRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @static
-             * @param {enclavewallet.v1.UpdateCredentialsRequest} message UpdateCredentialsRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             UpdateCredentialsRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -4927,13 +3353,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this UpdateCredentialsRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.UpdateCredentialsRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             UpdateCredentialsRequest.prototype.toJSON = function() {
                 return UpdateCredentialsRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -4943,33 +3362,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.UpdateCredentialsResponse = (function() {
 
-            /**
-             * Properties of an UpdateCredentialsResponse.
-             * @typedef {Object} enclavewallet.v1.UpdateCredentialsResponse.$Properties
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an UpdateCredentialsResponse.
-             * @memberof enclavewallet.v1
-             * @interface IUpdateCredentialsResponse
-             * @augments enclavewallet.v1.UpdateCredentialsResponse.$Properties
-             * @deprecated Use enclavewallet.v1.UpdateCredentialsResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of an UpdateCredentialsResponse.
-             * @typedef {enclavewallet.v1.UpdateCredentialsResponse.$Properties} enclavewallet.v1.UpdateCredentialsResponse.$Shape
-             */
-
-            /**
-             * Constructs a new UpdateCredentialsResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The credentials were replaced.
-             * @constructor
-             * @param {enclavewallet.v1.UpdateCredentialsResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const UpdateCredentialsResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -4977,31 +3369,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Creates a new UpdateCredentialsResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.UpdateCredentialsResponse
-             * @static
-             * @param {enclavewallet.v1.UpdateCredentialsResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.UpdateCredentialsResponse} UpdateCredentialsResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.UpdateCredentialsResponse.$Shape): enclavewallet.v1.UpdateCredentialsResponse & enclavewallet.v1.UpdateCredentialsResponse.$Shape;
-             *   (properties?: enclavewallet.v1.UpdateCredentialsResponse.$Properties): enclavewallet.v1.UpdateCredentialsResponse;
-             * }}
-             */
             UpdateCredentialsResponse.create = function(properties) {
                 return new UpdateCredentialsResponse(properties);
             };
 
-            /**
-             * Encodes the specified UpdateCredentialsResponse message. Does not implicitly {@link enclavewallet.v1.UpdateCredentialsResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.UpdateCredentialsResponse
-             * @static
-             * @param {enclavewallet.v1.UpdateCredentialsResponse.$Properties} message UpdateCredentialsResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             UpdateCredentialsResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -5015,17 +3386,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return writer;
             };
 
-            /**
-             * Decodes an UpdateCredentialsResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.UpdateCredentialsResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.UpdateCredentialsResponse & enclavewallet.v1.UpdateCredentialsResponse.$Shape} UpdateCredentialsResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             UpdateCredentialsResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -5067,14 +3427,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an UpdateCredentialsResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.UpdateCredentialsResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             UpdateCredentialsResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -5085,14 +3437,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an UpdateCredentialsResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.UpdateCredentialsResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.UpdateCredentialsResponse} UpdateCredentialsResponse
-             */
             UpdateCredentialsResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.UpdateCredentialsResponse)
                     return object;
@@ -5105,26 +3449,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return new $root.enclavewallet.v1.UpdateCredentialsResponse();
             };
 
-            /**
-             * Creates a plain object from an UpdateCredentialsResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.UpdateCredentialsResponse
-             * @static
-             * @param {enclavewallet.v1.UpdateCredentialsResponse} message UpdateCredentialsResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             UpdateCredentialsResponse.toObject = function () {
                 return {};
             };
 
-            /**
-             * Converts this UpdateCredentialsResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.UpdateCredentialsResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             UpdateCredentialsResponse.prototype.toJSON = function() {
                 return UpdateCredentialsResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -5134,33 +3462,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.HealthRequest = (function() {
 
-            /**
-             * Properties of a HealthRequest.
-             * @typedef {Object} enclavewallet.v1.HealthRequest.$Properties
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a HealthRequest.
-             * @memberof enclavewallet.v1
-             * @interface IHealthRequest
-             * @augments enclavewallet.v1.HealthRequest.$Properties
-             * @deprecated Use enclavewallet.v1.HealthRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a HealthRequest.
-             * @typedef {enclavewallet.v1.HealthRequest.$Properties} enclavewallet.v1.HealthRequest.$Shape
-             */
-
-            /**
-             * Constructs a new HealthRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Asks whether the enclave is alive.
-             * @constructor
-             * @param {enclavewallet.v1.HealthRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const HealthRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -5168,31 +3469,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Creates a new HealthRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.HealthRequest
-             * @static
-             * @param {enclavewallet.v1.HealthRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.HealthRequest} HealthRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.HealthRequest.$Shape): enclavewallet.v1.HealthRequest & enclavewallet.v1.HealthRequest.$Shape;
-             *   (properties?: enclavewallet.v1.HealthRequest.$Properties): enclavewallet.v1.HealthRequest;
-             * }}
-             */
             HealthRequest.create = function(properties) {
                 return new HealthRequest(properties);
             };
 
-            /**
-             * Encodes the specified HealthRequest message. Does not implicitly {@link enclavewallet.v1.HealthRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.HealthRequest
-             * @static
-             * @param {enclavewallet.v1.HealthRequest.$Properties} message HealthRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             HealthRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -5206,17 +3486,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return writer;
             };
 
-            /**
-             * Decodes a HealthRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.HealthRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.HealthRequest & enclavewallet.v1.HealthRequest.$Shape} HealthRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             HealthRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -5258,14 +3527,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a HealthRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.HealthRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             HealthRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -5276,14 +3537,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a HealthRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.HealthRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.HealthRequest} HealthRequest
-             */
             HealthRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.HealthRequest)
                     return object;
@@ -5296,26 +3549,10 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return new $root.enclavewallet.v1.HealthRequest();
             };
 
-            /**
-             * Creates a plain object from a HealthRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.HealthRequest
-             * @static
-             * @param {enclavewallet.v1.HealthRequest} message HealthRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             HealthRequest.toObject = function () {
                 return {};
             };
 
-            /**
-             * Converts this HealthRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.HealthRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             HealthRequest.prototype.toJSON = function() {
                 return HealthRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -5325,37 +3562,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.HealthResponse = (function() {
 
-            /**
-             * Properties of a HealthResponse.
-             * @typedef {Object} enclavewallet.v1.HealthResponse.$Properties
-             * @property {boolean|null} [initialized] Whether InitRequest has been accepted.
-             * @property {number|null} [uptimeMs] Milliseconds since the enclave process started.
-             * @property {enclavewallet.v1.EnclaveIdentity.$Properties|null} [identity] Who answered.
-             * @property {enclavewallet.v1.EnclaveStats.$Properties|null} [stats] Counters for the host's metrics (never a secret).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a HealthResponse.
-             * @memberof enclavewallet.v1
-             * @interface IHealthResponse
-             * @augments enclavewallet.v1.HealthResponse.$Properties
-             * @deprecated Use enclavewallet.v1.HealthResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a HealthResponse.
-             * @typedef {enclavewallet.v1.HealthResponse.$Properties} enclavewallet.v1.HealthResponse.$Shape
-             */
-
-            /**
-             * Constructs a new HealthResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The enclave is alive.
-             * @constructor
-             * @param {enclavewallet.v1.HealthResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const HealthResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -5363,63 +3569,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Whether InitRequest has been accepted.
-             * @member {boolean} initialized
-             * @memberof enclavewallet.v1.HealthResponse
-             * @instance
-             */
             HealthResponse.prototype.initialized = false;
-
-            /**
-             * Milliseconds since the enclave process started.
-             * @member {number} uptimeMs
-             * @memberof enclavewallet.v1.HealthResponse
-             * @instance
-             */
             HealthResponse.prototype.uptimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Who answered.
-             * @member {enclavewallet.v1.EnclaveIdentity.$Properties|null|undefined} identity
-             * @memberof enclavewallet.v1.HealthResponse
-             * @instance
-             */
             HealthResponse.prototype.identity = null;
-
-            /**
-             * Counters for the host's metrics (never a secret).
-             * @member {enclavewallet.v1.EnclaveStats.$Properties|null|undefined} stats
-             * @memberof enclavewallet.v1.HealthResponse
-             * @instance
-             */
             HealthResponse.prototype.stats = null;
 
-            /**
-             * Creates a new HealthResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.HealthResponse
-             * @static
-             * @param {enclavewallet.v1.HealthResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.HealthResponse} HealthResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.HealthResponse.$Shape): enclavewallet.v1.HealthResponse & enclavewallet.v1.HealthResponse.$Shape;
-             *   (properties?: enclavewallet.v1.HealthResponse.$Properties): enclavewallet.v1.HealthResponse;
-             * }}
-             */
             HealthResponse.create = function(properties) {
                 return new HealthResponse(properties);
             };
 
-            /**
-             * Encodes the specified HealthResponse message. Does not implicitly {@link enclavewallet.v1.HealthResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.HealthResponse
-             * @static
-             * @param {enclavewallet.v1.HealthResponse.$Properties} message HealthResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             HealthResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -5428,30 +3586,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.initialized != null && $Object.hasOwnProperty.call(message, "initialized") && message.initialized !== false)
-                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.initialized);
+                    writer.uint32(8).bool(message.initialized);
                 if (message.uptimeMs != null && $Object.hasOwnProperty.call(message, "uptimeMs") && (typeof message.uptimeMs === "object" ? message.uptimeMs.low || message.uptimeMs.high : message.uptimeMs !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.uptimeMs);
+                    writer.uint32(16).uint64(message.uptimeMs);
                 if (message.identity != null && $Object.hasOwnProperty.call(message, "identity"))
-                    $root.enclavewallet.v1.EnclaveIdentity.encode(message.identity, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.EnclaveIdentity.encode(message.identity, writer.uint32(26).fork(), _depth + 1).ldelim();
                 if (message.stats != null && $Object.hasOwnProperty.call(message, "stats"))
-                    $root.enclavewallet.v1.EnclaveStats.encode(message.stats, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.EnclaveStats.encode(message.stats, writer.uint32(34).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a HealthResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.HealthResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.HealthResponse & enclavewallet.v1.HealthResponse.$Shape} HealthResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             HealthResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -5526,14 +3673,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a HealthResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.HealthResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             HealthResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -5560,14 +3699,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a HealthResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.HealthResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.HealthResponse} HealthResponse
-             */
             HealthResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.HealthResponse)
                     return object;
@@ -5604,15 +3735,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a HealthResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.HealthResponse
-             * @static
-             * @param {enclavewallet.v1.HealthResponse} message HealthResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             HealthResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -5647,13 +3769,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this HealthResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.HealthResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             HealthResponse.prototype.toJSON = function() {
                 return HealthResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -5663,40 +3778,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.EnclaveStats = (function() {
 
-            /**
-             * Properties of an EnclaveStats.
-             * @typedef {Object} enclavewallet.v1.EnclaveStats.$Properties
-             * @property {number|null} [stretchesRunning] PIN stretches (Argon2id) running now.
-             * @property {number|null} [stretchesWaiting] PIN stretches waiting for a core.
-             * @property {number|null} [kmsCalls] KMS calls made since the process started.
-             * @property {number|null} [kmsErrors] KMS calls that failed.
-             * @property {number|null} [kmsMicros] Microseconds spent waiting for KMS, summed over the calls.
-             * @property {number|null} [dataKeysCached] KMS data keys held in the enclave's cache.
-             * @property {Array.<enclavewallet.v1.PhaseTime.$Properties>|null} [phases] Wall time spent in each phase of the requests served so far.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an EnclaveStats.
-             * @memberof enclavewallet.v1
-             * @interface IEnclaveStats
-             * @augments enclavewallet.v1.EnclaveStats.$Properties
-             * @deprecated Use enclavewallet.v1.EnclaveStats.$Properties instead.
-             */
-
-            /**
-             * Shape of an EnclaveStats.
-             * @typedef {enclavewallet.v1.EnclaveStats.$Properties} enclavewallet.v1.EnclaveStats.$Shape
-             */
-
-            /**
-             * Constructs a new EnclaveStats.
-             * @memberof enclavewallet.v1
-             * @classdesc What the enclave is doing and has done, for metrics.
-             * @constructor
-             * @param {enclavewallet.v1.EnclaveStats.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const EnclaveStats = function (properties) {
                 this.phases = [];
                 if (properties)
@@ -5705,87 +3786,18 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * PIN stretches (Argon2id) running now.
-             * @member {number} stretchesRunning
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             */
             EnclaveStats.prototype.stretchesRunning = 0;
-
-            /**
-             * PIN stretches waiting for a core.
-             * @member {number} stretchesWaiting
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             */
             EnclaveStats.prototype.stretchesWaiting = 0;
-
-            /**
-             * KMS calls made since the process started.
-             * @member {number} kmsCalls
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             */
             EnclaveStats.prototype.kmsCalls = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * KMS calls that failed.
-             * @member {number} kmsErrors
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             */
             EnclaveStats.prototype.kmsErrors = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Microseconds spent waiting for KMS, summed over the calls.
-             * @member {number} kmsMicros
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             */
             EnclaveStats.prototype.kmsMicros = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * KMS data keys held in the enclave's cache.
-             * @member {number} dataKeysCached
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             */
             EnclaveStats.prototype.dataKeysCached = 0;
-
-            /**
-             * Wall time spent in each phase of the requests served so far.
-             * @member {Array.<enclavewallet.v1.PhaseTime.$Properties>} phases
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             */
             EnclaveStats.prototype.phases = $util.emptyArray;
 
-            /**
-             * Creates a new EnclaveStats instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @static
-             * @param {enclavewallet.v1.EnclaveStats.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.EnclaveStats} EnclaveStats instance
-             * @type {{
-             *   (properties: enclavewallet.v1.EnclaveStats.$Shape): enclavewallet.v1.EnclaveStats & enclavewallet.v1.EnclaveStats.$Shape;
-             *   (properties?: enclavewallet.v1.EnclaveStats.$Properties): enclavewallet.v1.EnclaveStats;
-             * }}
-             */
             EnclaveStats.create = function(properties) {
                 return new EnclaveStats(properties);
             };
 
-            /**
-             * Encodes the specified EnclaveStats message. Does not implicitly {@link enclavewallet.v1.EnclaveStats.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @static
-             * @param {enclavewallet.v1.EnclaveStats.$Properties} message EnclaveStats message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             EnclaveStats.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -5794,37 +3806,26 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.stretchesRunning != null && $Object.hasOwnProperty.call(message, "stretchesRunning") && message.stretchesRunning !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.stretchesRunning);
+                    writer.uint32(8).uint32(message.stretchesRunning);
                 if (message.stretchesWaiting != null && $Object.hasOwnProperty.call(message, "stretchesWaiting") && message.stretchesWaiting !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.stretchesWaiting);
+                    writer.uint32(16).uint32(message.stretchesWaiting);
                 if (message.kmsCalls != null && $Object.hasOwnProperty.call(message, "kmsCalls") && (typeof message.kmsCalls === "object" ? message.kmsCalls.low || message.kmsCalls.high : message.kmsCalls !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.kmsCalls);
+                    writer.uint32(24).uint64(message.kmsCalls);
                 if (message.kmsErrors != null && $Object.hasOwnProperty.call(message, "kmsErrors") && (typeof message.kmsErrors === "object" ? message.kmsErrors.low || message.kmsErrors.high : message.kmsErrors !== 0))
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.kmsErrors);
+                    writer.uint32(32).uint64(message.kmsErrors);
                 if (message.kmsMicros != null && $Object.hasOwnProperty.call(message, "kmsMicros") && (typeof message.kmsMicros === "object" ? message.kmsMicros.low || message.kmsMicros.high : message.kmsMicros !== 0))
-                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.kmsMicros);
+                    writer.uint32(40).uint64(message.kmsMicros);
                 if (message.dataKeysCached != null && $Object.hasOwnProperty.call(message, "dataKeysCached") && message.dataKeysCached !== 0)
-                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.dataKeysCached);
+                    writer.uint32(48).uint32(message.dataKeysCached);
                 if (message.phases != null && message.phases.length)
                     for (let i = 0; i < message.phases.length; ++i)
-                        $root.enclavewallet.v1.PhaseTime.encode(message.phases[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                        $root.enclavewallet.v1.PhaseTime.encode(message.phases[i], writer.uint32(58).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an EnclaveStats message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.EnclaveStats & enclavewallet.v1.EnclaveStats.$Shape} EnclaveStats
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             EnclaveStats.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -5931,14 +3932,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an EnclaveStats message.
-             * @function verify
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             EnclaveStats.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -5976,14 +3969,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an EnclaveStats message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.EnclaveStats} EnclaveStats
-             */
             EnclaveStats.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.EnclaveStats)
                     return object;
@@ -6046,15 +4031,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an EnclaveStats message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @static
-             * @param {enclavewallet.v1.EnclaveStats} message EnclaveStats
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             EnclaveStats.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -6120,13 +4096,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this EnclaveStats to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.EnclaveStats
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             EnclaveStats.prototype.toJSON = function() {
                 return EnclaveStats.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -6136,37 +4105,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.PhaseTime = (function() {
 
-            /**
-             * Properties of a PhaseTime.
-             * @typedef {Object} enclavewallet.v1.PhaseTime.$Properties
-             * @property {string|null} [name] The phase's name, as listed above.
-             * @property {number|null} [count] How many times the phase ran.
-             * @property {number|null} [micros] Microseconds of wall time spent in it, summed.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a PhaseTime.
-             * @memberof enclavewallet.v1
-             * @interface IPhaseTime
-             * @augments enclavewallet.v1.PhaseTime.$Properties
-             * @deprecated Use enclavewallet.v1.PhaseTime.$Properties instead.
-             */
-
-            /**
-             * Shape of a PhaseTime.
-             * @typedef {enclavewallet.v1.PhaseTime.$Properties} enclavewallet.v1.PhaseTime.$Shape
-             */
-
-            /**
-             * Constructs a new PhaseTime.
-             * @memberof enclavewallet.v1
-             * @classdesc The summed wall time of one phase (envelope, guard_read, guard_count, kms,
-             * stretch_wait, stretch, seed, sign, guard_clear) since the process started.
-             * @constructor
-             * @param {enclavewallet.v1.PhaseTime.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const PhaseTime = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -6174,55 +4112,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The phase's name, as listed above.
-             * @member {string} name
-             * @memberof enclavewallet.v1.PhaseTime
-             * @instance
-             */
             PhaseTime.prototype.name = "";
-
-            /**
-             * How many times the phase ran.
-             * @member {number} count
-             * @memberof enclavewallet.v1.PhaseTime
-             * @instance
-             */
             PhaseTime.prototype.count = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Microseconds of wall time spent in it, summed.
-             * @member {number} micros
-             * @memberof enclavewallet.v1.PhaseTime
-             * @instance
-             */
             PhaseTime.prototype.micros = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
-            /**
-             * Creates a new PhaseTime instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.PhaseTime
-             * @static
-             * @param {enclavewallet.v1.PhaseTime.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.PhaseTime} PhaseTime instance
-             * @type {{
-             *   (properties: enclavewallet.v1.PhaseTime.$Shape): enclavewallet.v1.PhaseTime & enclavewallet.v1.PhaseTime.$Shape;
-             *   (properties?: enclavewallet.v1.PhaseTime.$Properties): enclavewallet.v1.PhaseTime;
-             * }}
-             */
             PhaseTime.create = function(properties) {
                 return new PhaseTime(properties);
             };
 
-            /**
-             * Encodes the specified PhaseTime message. Does not implicitly {@link enclavewallet.v1.PhaseTime.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.PhaseTime
-             * @static
-             * @param {enclavewallet.v1.PhaseTime.$Properties} message PhaseTime message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             PhaseTime.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -6231,28 +4128,17 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                    writer.uint32(10).string(message.name);
                 if (message.count != null && $Object.hasOwnProperty.call(message, "count") && (typeof message.count === "object" ? message.count.low || message.count.high : message.count !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.count);
+                    writer.uint32(16).uint64(message.count);
                 if (message.micros != null && $Object.hasOwnProperty.call(message, "micros") && (typeof message.micros === "object" ? message.micros.low || message.micros.high : message.micros !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.micros);
+                    writer.uint32(24).uint64(message.micros);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a PhaseTime message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.PhaseTime
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.PhaseTime & enclavewallet.v1.PhaseTime.$Shape} PhaseTime
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             PhaseTime.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -6324,14 +4210,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a PhaseTime message.
-             * @function verify
-             * @memberof enclavewallet.v1.PhaseTime
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             PhaseTime.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -6351,14 +4229,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a PhaseTime message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.PhaseTime
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.PhaseTime} PhaseTime
-             */
             PhaseTime.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.PhaseTime)
                     return object;
@@ -6395,15 +4265,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a PhaseTime message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.PhaseTime
-             * @static
-             * @param {enclavewallet.v1.PhaseTime} message PhaseTime
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             PhaseTime.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -6444,13 +4305,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this PhaseTime to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.PhaseTime
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             PhaseTime.prototype.toJSON = function() {
                 return PhaseTime.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -6460,34 +4314,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.GetAttestationRequest = (function() {
 
-            /**
-             * Properties of a GetAttestationRequest.
-             * @typedef {Object} enclavewallet.v1.GetAttestationRequest.$Properties
-             * @property {Uint8Array|null} [nonce] Echoed in the document's `nonce`; at most 64 bytes.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a GetAttestationRequest.
-             * @memberof enclavewallet.v1
-             * @interface IGetAttestationRequest
-             * @augments enclavewallet.v1.GetAttestationRequest.$Properties
-             * @deprecated Use enclavewallet.v1.GetAttestationRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a GetAttestationRequest.
-             * @typedef {enclavewallet.v1.GetAttestationRequest.$Properties} enclavewallet.v1.GetAttestationRequest.$Shape
-             */
-
-            /**
-             * Constructs a new GetAttestationRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Asks for a fresh attestation document.
-             * @constructor
-             * @param {enclavewallet.v1.GetAttestationRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const GetAttestationRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -6495,39 +4321,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Echoed in the document's `nonce`; at most 64 bytes.
-             * @member {Uint8Array} nonce
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @instance
-             */
             GetAttestationRequest.prototype.nonce = $util.newBuffer([]);
 
-            /**
-             * Creates a new GetAttestationRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @static
-             * @param {enclavewallet.v1.GetAttestationRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.GetAttestationRequest} GetAttestationRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.GetAttestationRequest.$Shape): enclavewallet.v1.GetAttestationRequest & enclavewallet.v1.GetAttestationRequest.$Shape;
-             *   (properties?: enclavewallet.v1.GetAttestationRequest.$Properties): enclavewallet.v1.GetAttestationRequest;
-             * }}
-             */
             GetAttestationRequest.create = function(properties) {
                 return new GetAttestationRequest(properties);
             };
 
-            /**
-             * Encodes the specified GetAttestationRequest message. Does not implicitly {@link enclavewallet.v1.GetAttestationRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @static
-             * @param {enclavewallet.v1.GetAttestationRequest.$Properties} message GetAttestationRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             GetAttestationRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -6536,24 +4335,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.nonce);
+                    writer.uint32(10).bytes(message.nonce);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a GetAttestationRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.GetAttestationRequest & enclavewallet.v1.GetAttestationRequest.$Shape} GetAttestationRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             GetAttestationRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -6607,14 +4395,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a GetAttestationRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             GetAttestationRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -6628,14 +4408,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a GetAttestationRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.GetAttestationRequest} GetAttestationRequest
-             */
             GetAttestationRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.GetAttestationRequest)
                     return object;
@@ -6655,15 +4427,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a GetAttestationRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @static
-             * @param {enclavewallet.v1.GetAttestationRequest} message GetAttestationRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             GetAttestationRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -6685,13 +4448,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this GetAttestationRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.GetAttestationRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             GetAttestationRequest.prototype.toJSON = function() {
                 return GetAttestationRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -6701,37 +4457,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.GetAttestationResponse = (function() {
 
-            /**
-             * Properties of a GetAttestationResponse.
-             * @typedef {Object} enclavewallet.v1.GetAttestationResponse.$Properties
-             * @property {Uint8Array|null} [document] COSE_Sign1 (untagged) attestation document whose public_key is the
-             * envelope key and whose nonce echoes the request.
-             * @property {enclavewallet.v1.EnclaveIdentity.$Properties|null} [identity] Who produced it (the same values are inside the signed document).
-             * @property {number|null} [expiresAtMs] Unix milliseconds after which clients should fetch a new document.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a GetAttestationResponse.
-             * @memberof enclavewallet.v1
-             * @interface IGetAttestationResponse
-             * @augments enclavewallet.v1.GetAttestationResponse.$Properties
-             * @deprecated Use enclavewallet.v1.GetAttestationResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a GetAttestationResponse.
-             * @typedef {enclavewallet.v1.GetAttestationResponse.$Properties} enclavewallet.v1.GetAttestationResponse.$Shape
-             */
-
-            /**
-             * Constructs a new GetAttestationResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc A fresh attestation document.
-             * @constructor
-             * @param {enclavewallet.v1.GetAttestationResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const GetAttestationResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -6739,56 +4464,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * COSE_Sign1 (untagged) attestation document whose public_key is the
-             * envelope key and whose nonce echoes the request.
-             * @member {Uint8Array} document
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @instance
-             */
             GetAttestationResponse.prototype.document = $util.newBuffer([]);
-
-            /**
-             * Who produced it (the same values are inside the signed document).
-             * @member {enclavewallet.v1.EnclaveIdentity.$Properties|null|undefined} identity
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @instance
-             */
             GetAttestationResponse.prototype.identity = null;
-
-            /**
-             * Unix milliseconds after which clients should fetch a new document.
-             * @member {number} expiresAtMs
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @instance
-             */
             GetAttestationResponse.prototype.expiresAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
-            /**
-             * Creates a new GetAttestationResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @static
-             * @param {enclavewallet.v1.GetAttestationResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.GetAttestationResponse} GetAttestationResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.GetAttestationResponse.$Shape): enclavewallet.v1.GetAttestationResponse & enclavewallet.v1.GetAttestationResponse.$Shape;
-             *   (properties?: enclavewallet.v1.GetAttestationResponse.$Properties): enclavewallet.v1.GetAttestationResponse;
-             * }}
-             */
             GetAttestationResponse.create = function(properties) {
                 return new GetAttestationResponse(properties);
             };
 
-            /**
-             * Encodes the specified GetAttestationResponse message. Does not implicitly {@link enclavewallet.v1.GetAttestationResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @static
-             * @param {enclavewallet.v1.GetAttestationResponse.$Properties} message GetAttestationResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             GetAttestationResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -6797,28 +4480,17 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.document != null && $Object.hasOwnProperty.call(message, "document") && message.document.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.document);
+                    writer.uint32(10).bytes(message.document);
                 if (message.identity != null && $Object.hasOwnProperty.call(message, "identity"))
-                    $root.enclavewallet.v1.EnclaveIdentity.encode(message.identity, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.EnclaveIdentity.encode(message.identity, writer.uint32(18).fork(), _depth + 1).ldelim();
                 if (message.expiresAtMs != null && $Object.hasOwnProperty.call(message, "expiresAtMs") && (typeof message.expiresAtMs === "object" ? message.expiresAtMs.low || message.expiresAtMs.high : message.expiresAtMs !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.expiresAtMs);
+                    writer.uint32(24).uint64(message.expiresAtMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a GetAttestationResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.GetAttestationResponse & enclavewallet.v1.GetAttestationResponse.$Shape} GetAttestationResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             GetAttestationResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -6887,14 +4559,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a GetAttestationResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             GetAttestationResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -6916,14 +4580,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a GetAttestationResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.GetAttestationResponse} GetAttestationResponse
-             */
             GetAttestationResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.GetAttestationResponse)
                     return object;
@@ -6958,15 +4614,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a GetAttestationResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @static
-             * @param {enclavewallet.v1.GetAttestationResponse} message GetAttestationResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             GetAttestationResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -7004,13 +4651,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this GetAttestationResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.GetAttestationResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             GetAttestationResponse.prototype.toJSON = function() {
                 return GetAttestationResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -7020,39 +4660,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.CreateWalletRequest = (function() {
 
-            /**
-             * Properties of a CreateWalletRequest.
-             * @typedef {Object} enclavewallet.v1.CreateWalletRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's stable id (the envelope's `sub`).
-             * @property {string|null} [walletId] The id the host chose for the new wallet; bound into the sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "create-wallet", carrying the new PIN; with
-             * recovery_public_key, its digest is SHA-256 of that key.
-             * @property {Uint8Array|null} [recoveryPublicKey] Optional: the client's X25519 public key (32 bytes) to seal a new
-             * recovery code to (encrypted_recovery_code in the answer).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a CreateWalletRequest.
-             * @memberof enclavewallet.v1
-             * @interface ICreateWalletRequest
-             * @augments enclavewallet.v1.CreateWalletRequest.$Properties
-             * @deprecated Use enclavewallet.v1.CreateWalletRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a CreateWalletRequest.
-             * @typedef {enclavewallet.v1.CreateWalletRequest.$Properties} enclavewallet.v1.CreateWalletRequest.$Shape
-             */
-
-            /**
-             * Constructs a new CreateWalletRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Generate a new wallet.
-             * @constructor
-             * @param {enclavewallet.v1.CreateWalletRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const CreateWalletRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -7060,65 +4667,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's stable id (the envelope's `sub`).
-             * @member {string} userId
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @instance
-             */
             CreateWalletRequest.prototype.userId = "";
-
-            /**
-             * The id the host chose for the new wallet; bound into the sealed blob.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @instance
-             */
             CreateWalletRequest.prototype.walletId = "";
-
-            /**
-             * HPKE envelope, purpose "create-wallet", carrying the new PIN; with
-             * recovery_public_key, its digest is SHA-256 of that key.
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @instance
-             */
             CreateWalletRequest.prototype.pinEnvelope = $util.newBuffer([]);
-
-            /**
-             * Optional: the client's X25519 public key (32 bytes) to seal a new
-             * recovery code to (encrypted_recovery_code in the answer).
-             * @member {Uint8Array} recoveryPublicKey
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @instance
-             */
             CreateWalletRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
 
-            /**
-             * Creates a new CreateWalletRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @static
-             * @param {enclavewallet.v1.CreateWalletRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.CreateWalletRequest} CreateWalletRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.CreateWalletRequest.$Shape): enclavewallet.v1.CreateWalletRequest & enclavewallet.v1.CreateWalletRequest.$Shape;
-             *   (properties?: enclavewallet.v1.CreateWalletRequest.$Properties): enclavewallet.v1.CreateWalletRequest;
-             * }}
-             */
             CreateWalletRequest.create = function(properties) {
                 return new CreateWalletRequest(properties);
             };
 
-            /**
-             * Encodes the specified CreateWalletRequest message. Does not implicitly {@link enclavewallet.v1.CreateWalletRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @static
-             * @param {enclavewallet.v1.CreateWalletRequest.$Properties} message CreateWalletRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             CreateWalletRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -7127,30 +4684,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.pinEnvelope);
+                    writer.uint32(26).bytes(message.pinEnvelope);
                 if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.recoveryPublicKey);
+                    writer.uint32(34).bytes(message.recoveryPublicKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a CreateWalletRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.CreateWalletRequest & enclavewallet.v1.CreateWalletRequest.$Shape} CreateWalletRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             CreateWalletRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -7231,14 +4777,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a CreateWalletRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             CreateWalletRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -7261,14 +4799,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a CreateWalletRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.CreateWalletRequest} CreateWalletRequest
-             */
             CreateWalletRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.CreateWalletRequest)
                     return object;
@@ -7300,15 +4830,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a CreateWalletRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @static
-             * @param {enclavewallet.v1.CreateWalletRequest} message CreateWalletRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             CreateWalletRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -7346,13 +4867,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this CreateWalletRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.CreateWalletRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             CreateWalletRequest.prototype.toJSON = function() {
                 return CreateWalletRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -7362,37 +4876,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.CreateWalletResponse = (function() {
 
-            /**
-             * Properties of a CreateWalletResponse.
-             * @typedef {Object} enclavewallet.v1.CreateWalletResponse.$Properties
-             * @property {Uint8Array|null} [sealedBlob] The sealed wallet for the host to store opaque.
-             * @property {Array.<enclavewallet.v1.Account.$Properties>|null} [accounts] The initial public accounts (index 0 of each supported network).
-             * @property {Uint8Array|null} [encryptedRecoveryCode] With recovery_public_key: the wallet's recovery code, HPKE-sealed to
-             * that key (info "enclave-wallet/recovery-code/v1"); the host cannot read it.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a CreateWalletResponse.
-             * @memberof enclavewallet.v1
-             * @interface ICreateWalletResponse
-             * @augments enclavewallet.v1.CreateWalletResponse.$Properties
-             * @deprecated Use enclavewallet.v1.CreateWalletResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a CreateWalletResponse.
-             * @typedef {enclavewallet.v1.CreateWalletResponse.$Properties} enclavewallet.v1.CreateWalletResponse.$Shape
-             */
-
-            /**
-             * Constructs a new CreateWalletResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc A new (or imported) wallet.
-             * @constructor
-             * @param {enclavewallet.v1.CreateWalletResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const CreateWalletResponse = function (properties) {
                 this.accounts = [];
                 if (properties)
@@ -7401,56 +4884,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The sealed wallet for the host to store opaque.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @instance
-             */
             CreateWalletResponse.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * The initial public accounts (index 0 of each supported network).
-             * @member {Array.<enclavewallet.v1.Account.$Properties>} accounts
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @instance
-             */
             CreateWalletResponse.prototype.accounts = $util.emptyArray;
-
-            /**
-             * With recovery_public_key: the wallet's recovery code, HPKE-sealed to
-             * that key (info "enclave-wallet/recovery-code/v1"); the host cannot read it.
-             * @member {Uint8Array} encryptedRecoveryCode
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @instance
-             */
             CreateWalletResponse.prototype.encryptedRecoveryCode = $util.newBuffer([]);
 
-            /**
-             * Creates a new CreateWalletResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @static
-             * @param {enclavewallet.v1.CreateWalletResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.CreateWalletResponse} CreateWalletResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.CreateWalletResponse.$Shape): enclavewallet.v1.CreateWalletResponse & enclavewallet.v1.CreateWalletResponse.$Shape;
-             *   (properties?: enclavewallet.v1.CreateWalletResponse.$Properties): enclavewallet.v1.CreateWalletResponse;
-             * }}
-             */
             CreateWalletResponse.create = function(properties) {
                 return new CreateWalletResponse(properties);
             };
 
-            /**
-             * Encodes the specified CreateWalletResponse message. Does not implicitly {@link enclavewallet.v1.CreateWalletResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @static
-             * @param {enclavewallet.v1.CreateWalletResponse.$Properties} message CreateWalletResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             CreateWalletResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -7459,29 +4900,18 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                    writer.uint32(10).bytes(message.sealedBlob);
                 if (message.accounts != null && message.accounts.length)
                     for (let i = 0; i < message.accounts.length; ++i)
-                        $root.enclavewallet.v1.Account.encode(message.accounts[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                        $root.enclavewallet.v1.Account.encode(message.accounts[i], writer.uint32(18).fork(), _depth + 1).ldelim();
                 if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode") && message.encryptedRecoveryCode.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.encryptedRecoveryCode);
+                    writer.uint32(26).bytes(message.encryptedRecoveryCode);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a CreateWalletResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.CreateWalletResponse & enclavewallet.v1.CreateWalletResponse.$Shape} CreateWalletResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             CreateWalletResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -7552,14 +4982,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a CreateWalletResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             CreateWalletResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -7585,14 +5007,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a CreateWalletResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.CreateWalletResponse} CreateWalletResponse
-             */
             CreateWalletResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.CreateWalletResponse)
                     return object;
@@ -7628,15 +5042,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a CreateWalletResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @static
-             * @param {enclavewallet.v1.CreateWalletResponse} message CreateWalletResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             CreateWalletResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -7675,13 +5080,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this CreateWalletResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.CreateWalletResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             CreateWalletResponse.prototype.toJSON = function() {
                 return CreateWalletResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -7691,39 +5089,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.DeriveAccountRequest = (function() {
 
-            /**
-             * Properties of a DeriveAccountRequest.
-             * @typedef {Object} enclavewallet.v1.DeriveAccountRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "derive-account".
-             * @property {enclavewallet.v1.Network|null} [network] The network of the account.
-             * @property {number|null} [index] The account index; below 2^31.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a DeriveAccountRequest.
-             * @memberof enclavewallet.v1
-             * @interface IDeriveAccountRequest
-             * @augments enclavewallet.v1.DeriveAccountRequest.$Properties
-             * @deprecated Use enclavewallet.v1.DeriveAccountRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a DeriveAccountRequest.
-             * @typedef {enclavewallet.v1.DeriveAccountRequest.$Properties} enclavewallet.v1.DeriveAccountRequest.$Shape
-             */
-
-            /**
-             * Constructs a new DeriveAccountRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Derive one more account.
-             * @constructor
-             * @param {enclavewallet.v1.DeriveAccountRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const DeriveAccountRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -7731,79 +5096,17 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @instance
-             */
             DeriveAccountRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @instance
-             */
             DeriveAccountRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @instance
-             */
             DeriveAccountRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "derive-account".
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @instance
-             */
             DeriveAccountRequest.prototype.pinEnvelope = $util.newBuffer([]);
-
-            /**
-             * The network of the account.
-             * @member {enclavewallet.v1.Network} network
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @instance
-             */
             DeriveAccountRequest.prototype.network = 0;
-
-            /**
-             * The account index; below 2^31.
-             * @member {number} index
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @instance
-             */
             DeriveAccountRequest.prototype.index = 0;
 
-            /**
-             * Creates a new DeriveAccountRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @static
-             * @param {enclavewallet.v1.DeriveAccountRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.DeriveAccountRequest} DeriveAccountRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.DeriveAccountRequest.$Shape): enclavewallet.v1.DeriveAccountRequest & enclavewallet.v1.DeriveAccountRequest.$Shape;
-             *   (properties?: enclavewallet.v1.DeriveAccountRequest.$Properties): enclavewallet.v1.DeriveAccountRequest;
-             * }}
-             */
             DeriveAccountRequest.create = function(properties) {
                 return new DeriveAccountRequest(properties);
             };
 
-            /**
-             * Encodes the specified DeriveAccountRequest message. Does not implicitly {@link enclavewallet.v1.DeriveAccountRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @static
-             * @param {enclavewallet.v1.DeriveAccountRequest.$Properties} message DeriveAccountRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             DeriveAccountRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -7812,34 +5115,23 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                    writer.uint32(34).bytes(message.pinEnvelope);
                 if (message.network != null && $Object.hasOwnProperty.call(message, "network") && message.network !== 0)
-                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.network);
+                    writer.uint32(40).int32(message.network);
                 if (message.index != null && $Object.hasOwnProperty.call(message, "index") && message.index !== 0)
-                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.index);
+                    writer.uint32(48).uint32(message.index);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a DeriveAccountRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.DeriveAccountRequest & enclavewallet.v1.DeriveAccountRequest.$Shape} DeriveAccountRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             DeriveAccountRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -7938,14 +5230,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a DeriveAccountRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             DeriveAccountRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -7974,14 +5258,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a DeriveAccountRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.DeriveAccountRequest} DeriveAccountRequest
-             */
             DeriveAccountRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.DeriveAccountRequest)
                     return object;
@@ -8038,15 +5314,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a DeriveAccountRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @static
-             * @param {enclavewallet.v1.DeriveAccountRequest} message DeriveAccountRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             DeriveAccountRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -8090,13 +5357,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this DeriveAccountRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.DeriveAccountRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             DeriveAccountRequest.prototype.toJSON = function() {
                 return DeriveAccountRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -8106,37 +5366,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.DeriveAccountResponse = (function() {
 
-            /**
-             * Properties of a DeriveAccountResponse.
-             * @typedef {Object} enclavewallet.v1.DeriveAccountResponse.$Properties
-             * @property {enclavewallet.v1.Account.$Properties|null} [account] The new public account.
-             * @property {Uint8Array|null} [sealedBlob] Set only when the blob the host sent was older than the wallet's current
-             * version: the current blob (from the guard), for the host to store.
-             * Empty otherwise: a successful operation does not re-seal.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a DeriveAccountResponse.
-             * @memberof enclavewallet.v1
-             * @interface IDeriveAccountResponse
-             * @augments enclavewallet.v1.DeriveAccountResponse.$Properties
-             * @deprecated Use enclavewallet.v1.DeriveAccountResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a DeriveAccountResponse.
-             * @typedef {enclavewallet.v1.DeriveAccountResponse.$Properties} enclavewallet.v1.DeriveAccountResponse.$Shape
-             */
-
-            /**
-             * Constructs a new DeriveAccountResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The derived account.
-             * @constructor
-             * @param {enclavewallet.v1.DeriveAccountResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const DeriveAccountResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -8144,49 +5373,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The new public account.
-             * @member {enclavewallet.v1.Account.$Properties|null|undefined} account
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @instance
-             */
             DeriveAccountResponse.prototype.account = null;
-
-            /**
-             * Set only when the blob the host sent was older than the wallet's current
-             * version: the current blob (from the guard), for the host to store.
-             * Empty otherwise: a successful operation does not re-seal.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @instance
-             */
             DeriveAccountResponse.prototype.sealedBlob = $util.newBuffer([]);
 
-            /**
-             * Creates a new DeriveAccountResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @static
-             * @param {enclavewallet.v1.DeriveAccountResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.DeriveAccountResponse} DeriveAccountResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.DeriveAccountResponse.$Shape): enclavewallet.v1.DeriveAccountResponse & enclavewallet.v1.DeriveAccountResponse.$Shape;
-             *   (properties?: enclavewallet.v1.DeriveAccountResponse.$Properties): enclavewallet.v1.DeriveAccountResponse;
-             * }}
-             */
             DeriveAccountResponse.create = function(properties) {
                 return new DeriveAccountResponse(properties);
             };
 
-            /**
-             * Encodes the specified DeriveAccountResponse message. Does not implicitly {@link enclavewallet.v1.DeriveAccountResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @static
-             * @param {enclavewallet.v1.DeriveAccountResponse.$Properties} message DeriveAccountResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             DeriveAccountResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -8195,26 +5388,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.account != null && $Object.hasOwnProperty.call(message, "account"))
-                    $root.enclavewallet.v1.Account.encode(message.account, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.Account.encode(message.account, writer.uint32(10).fork(), _depth + 1).ldelim();
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.sealedBlob);
+                    writer.uint32(18).bytes(message.sealedBlob);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a DeriveAccountResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.DeriveAccountResponse & enclavewallet.v1.DeriveAccountResponse.$Shape} DeriveAccountResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             DeriveAccountResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -8274,14 +5456,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a DeriveAccountResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             DeriveAccountResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -8300,14 +5474,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a DeriveAccountResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.DeriveAccountResponse} DeriveAccountResponse
-             */
             DeriveAccountResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.DeriveAccountResponse)
                     return object;
@@ -8332,15 +5498,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a DeriveAccountResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @static
-             * @param {enclavewallet.v1.DeriveAccountResponse} message DeriveAccountResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             DeriveAccountResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -8366,13 +5523,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this DeriveAccountResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.DeriveAccountResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             DeriveAccountResponse.prototype.toJSON = function() {
                 return DeriveAccountResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -8380,15 +5530,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
             return DeriveAccountResponse;
         })();
 
-        /**
-         * The kind of an EVM transaction.
-         * @name enclavewallet.v1.EvmTransactionType
-         * @enum {number}
-         * @property {number} EVM_TRANSACTION_TYPE_UNSPECIFIED=0 Not set: rejected.
-         * @property {number} EVM_TRANSACTION_TYPE_LEGACY=1 Pre-EIP-2718 transaction, signed with EIP-155 replay protection.
-         * @property {number} EVM_TRANSACTION_TYPE_EIP2930=2 EIP-2930 (type 1) with an access list.
-         * @property {number} EVM_TRANSACTION_TYPE_EIP1559=3 EIP-1559 (type 2) with priority and max fees.
-         */
         v1.EvmTransactionType = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "EVM_TRANSACTION_TYPE_UNSPECIFIED"] = 0;
@@ -8400,35 +5541,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.AccessListEntry = (function() {
 
-            /**
-             * Properties of an AccessListEntry.
-             * @typedef {Object} enclavewallet.v1.AccessListEntry.$Properties
-             * @property {string|null} [address] 0x-prefixed 20-byte address.
-             * @property {Array.<string>|null} [storageKeys] 0x-prefixed 32-byte storage keys.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an AccessListEntry.
-             * @memberof enclavewallet.v1
-             * @interface IAccessListEntry
-             * @augments enclavewallet.v1.AccessListEntry.$Properties
-             * @deprecated Use enclavewallet.v1.AccessListEntry.$Properties instead.
-             */
-
-            /**
-             * Shape of an AccessListEntry.
-             * @typedef {enclavewallet.v1.AccessListEntry.$Properties} enclavewallet.v1.AccessListEntry.$Shape
-             */
-
-            /**
-             * Constructs a new AccessListEntry.
-             * @memberof enclavewallet.v1
-             * @classdesc One entry of an EIP-2930 access list.
-             * @constructor
-             * @param {enclavewallet.v1.AccessListEntry.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const AccessListEntry = function (properties) {
                 this.storageKeys = [];
                 if (properties)
@@ -8437,47 +5549,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * 0x-prefixed 20-byte address.
-             * @member {string} address
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @instance
-             */
             AccessListEntry.prototype.address = "";
-
-            /**
-             * 0x-prefixed 32-byte storage keys.
-             * @member {Array.<string>} storageKeys
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @instance
-             */
             AccessListEntry.prototype.storageKeys = $util.emptyArray;
 
-            /**
-             * Creates a new AccessListEntry instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @static
-             * @param {enclavewallet.v1.AccessListEntry.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.AccessListEntry} AccessListEntry instance
-             * @type {{
-             *   (properties: enclavewallet.v1.AccessListEntry.$Shape): enclavewallet.v1.AccessListEntry & enclavewallet.v1.AccessListEntry.$Shape;
-             *   (properties?: enclavewallet.v1.AccessListEntry.$Properties): enclavewallet.v1.AccessListEntry;
-             * }}
-             */
             AccessListEntry.create = function(properties) {
                 return new AccessListEntry(properties);
             };
 
-            /**
-             * Encodes the specified AccessListEntry message. Does not implicitly {@link enclavewallet.v1.AccessListEntry.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @static
-             * @param {enclavewallet.v1.AccessListEntry.$Properties} message AccessListEntry message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             AccessListEntry.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -8486,27 +5564,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.address != null && $Object.hasOwnProperty.call(message, "address") && message.address !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.address);
+                    writer.uint32(10).string(message.address);
                 if (message.storageKeys != null && message.storageKeys.length)
                     for (let i = 0; i < message.storageKeys.length; ++i)
-                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.storageKeys[i]);
+                        writer.uint32(18).string(message.storageKeys[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an AccessListEntry message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.AccessListEntry & enclavewallet.v1.AccessListEntry.$Shape} AccessListEntry
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             AccessListEntry.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -8568,14 +5635,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an AccessListEntry message.
-             * @function verify
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             AccessListEntry.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -8596,14 +5655,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an AccessListEntry message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.AccessListEntry} AccessListEntry
-             */
             AccessListEntry.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.AccessListEntry)
                     return object;
@@ -8627,15 +5678,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an AccessListEntry message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @static
-             * @param {enclavewallet.v1.AccessListEntry} message AccessListEntry
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             AccessListEntry.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -8658,13 +5700,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this AccessListEntry to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.AccessListEntry
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             AccessListEntry.prototype.toJSON = function() {
                 return AccessListEntry.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -8674,45 +5709,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.EvmTransaction = (function() {
 
-            /**
-             * Properties of an EvmTransaction.
-             * @typedef {Object} enclavewallet.v1.EvmTransaction.$Properties
-             * @property {enclavewallet.v1.EvmTransactionType|null} [type] Transaction type.
-             * @property {number|null} [chainId] Chain id (EIP-155); must be positive.
-             * @property {string|null} [to] Recipient address; empty for contract creation.
-             * @property {string|null} [value] Value in wei.
-             * @property {string|null} [nonce] Sender nonce.
-             * @property {string|null} [gas] Gas limit.
-             * @property {string|null} [gasPrice] Legacy and EIP-2930: gas price in wei.
-             * @property {string|null} [maxFeePerGas] EIP-1559: max fee per gas in wei.
-             * @property {string|null} [maxPriorityFeePerGas] EIP-1559: max priority fee per gas in wei.
-             * @property {Uint8Array|null} [data] Call data.
-             * @property {Array.<enclavewallet.v1.AccessListEntry.$Properties>|null} [accessList] EIP-2930 and EIP-1559: access list.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an EvmTransaction.
-             * @memberof enclavewallet.v1
-             * @interface IEvmTransaction
-             * @augments enclavewallet.v1.EvmTransaction.$Properties
-             * @deprecated Use enclavewallet.v1.EvmTransaction.$Properties instead.
-             */
-
-            /**
-             * Shape of an EvmTransaction.
-             * @typedef {enclavewallet.v1.EvmTransaction.$Properties} enclavewallet.v1.EvmTransaction.$Shape
-             */
-
-            /**
-             * Constructs a new EvmTransaction.
-             * @memberof enclavewallet.v1
-             * @classdesc An unsigned EVM transaction. Integers are decimal or 0x-hex strings, exactly
-             * as the API received them; the enclave parses them itself.
-             * @constructor
-             * @param {enclavewallet.v1.EvmTransaction.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const EvmTransaction = function (properties) {
                 this.accessList = [];
                 if (properties)
@@ -8721,119 +5717,22 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Transaction type.
-             * @member {enclavewallet.v1.EvmTransactionType} type
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.type = 0;
-
-            /**
-             * Chain id (EIP-155); must be positive.
-             * @member {number} chainId
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.chainId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Recipient address; empty for contract creation.
-             * @member {string} to
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.to = "";
-
-            /**
-             * Value in wei.
-             * @member {string} value
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.value = "";
-
-            /**
-             * Sender nonce.
-             * @member {string} nonce
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.nonce = "";
-
-            /**
-             * Gas limit.
-             * @member {string} gas
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.gas = "";
-
-            /**
-             * Legacy and EIP-2930: gas price in wei.
-             * @member {string} gasPrice
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.gasPrice = "";
-
-            /**
-             * EIP-1559: max fee per gas in wei.
-             * @member {string} maxFeePerGas
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.maxFeePerGas = "";
-
-            /**
-             * EIP-1559: max priority fee per gas in wei.
-             * @member {string} maxPriorityFeePerGas
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.maxPriorityFeePerGas = "";
-
-            /**
-             * Call data.
-             * @member {Uint8Array} data
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.data = $util.newBuffer([]);
-
-            /**
-             * EIP-2930 and EIP-1559: access list.
-             * @member {Array.<enclavewallet.v1.AccessListEntry.$Properties>} accessList
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             */
             EvmTransaction.prototype.accessList = $util.emptyArray;
 
-            /**
-             * Creates a new EvmTransaction instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @static
-             * @param {enclavewallet.v1.EvmTransaction.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.EvmTransaction} EvmTransaction instance
-             * @type {{
-             *   (properties: enclavewallet.v1.EvmTransaction.$Shape): enclavewallet.v1.EvmTransaction & enclavewallet.v1.EvmTransaction.$Shape;
-             *   (properties?: enclavewallet.v1.EvmTransaction.$Properties): enclavewallet.v1.EvmTransaction;
-             * }}
-             */
             EvmTransaction.create = function(properties) {
                 return new EvmTransaction(properties);
             };
 
-            /**
-             * Encodes the specified EvmTransaction message. Does not implicitly {@link enclavewallet.v1.EvmTransaction.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @static
-             * @param {enclavewallet.v1.EvmTransaction.$Properties} message EvmTransaction message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             EvmTransaction.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -8842,45 +5741,34 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.type);
+                    writer.uint32(8).int32(message.type);
                 if (message.chainId != null && $Object.hasOwnProperty.call(message, "chainId") && (typeof message.chainId === "object" ? message.chainId.low || message.chainId.high : message.chainId !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.chainId);
+                    writer.uint32(16).uint64(message.chainId);
                 if (message.to != null && $Object.hasOwnProperty.call(message, "to") && message.to !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.to);
+                    writer.uint32(26).string(message.to);
                 if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value !== "")
-                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.value);
+                    writer.uint32(34).string(message.value);
                 if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.nonce);
+                    writer.uint32(42).string(message.nonce);
                 if (message.gas != null && $Object.hasOwnProperty.call(message, "gas") && message.gas !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.gas);
+                    writer.uint32(50).string(message.gas);
                 if (message.gasPrice != null && $Object.hasOwnProperty.call(message, "gasPrice") && message.gasPrice !== "")
-                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.gasPrice);
+                    writer.uint32(58).string(message.gasPrice);
                 if (message.maxFeePerGas != null && $Object.hasOwnProperty.call(message, "maxFeePerGas") && message.maxFeePerGas !== "")
-                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.maxFeePerGas);
+                    writer.uint32(66).string(message.maxFeePerGas);
                 if (message.maxPriorityFeePerGas != null && $Object.hasOwnProperty.call(message, "maxPriorityFeePerGas") && message.maxPriorityFeePerGas !== "")
-                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.maxPriorityFeePerGas);
+                    writer.uint32(74).string(message.maxPriorityFeePerGas);
                 if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
-                    writer.uint32(/* id 10, wireType 2 =*/82).bytes(message.data);
+                    writer.uint32(82).bytes(message.data);
                 if (message.accessList != null && message.accessList.length)
                     for (let i = 0; i < message.accessList.length; ++i)
-                        $root.enclavewallet.v1.AccessListEntry.encode(message.accessList[i], writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                        $root.enclavewallet.v1.AccessListEntry.encode(message.accessList[i], writer.uint32(90).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an EvmTransaction message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.EvmTransaction & enclavewallet.v1.EvmTransaction.$Shape} EvmTransaction
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             EvmTransaction.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -9023,14 +5911,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an EvmTransaction message.
-             * @function verify
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             EvmTransaction.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -9080,14 +5960,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an EvmTransaction message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.EvmTransaction} EvmTransaction
-             */
             EvmTransaction.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.EvmTransaction)
                     return object;
@@ -9170,15 +6042,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an EvmTransaction message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @static
-             * @param {enclavewallet.v1.EvmTransaction} message EvmTransaction
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             EvmTransaction.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -9244,13 +6107,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this EvmTransaction to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.EvmTransaction
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             EvmTransaction.prototype.toJSON = function() {
                 return EvmTransaction.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -9260,42 +6116,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.EvmMessage = (function() {
 
-            /**
-             * Properties of an EvmMessage.
-             * @typedef {Object} enclavewallet.v1.EvmMessage.$Properties
-             * @property {string|null} [text] A UTF-8 text message.
-             * @property {Uint8Array|null} [raw] Raw bytes.
-             * @property {"text"|"raw"} [content] The message; exactly one is set.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an EvmMessage.
-             * @memberof enclavewallet.v1
-             * @interface IEvmMessage
-             * @augments enclavewallet.v1.EvmMessage.$Properties
-             * @deprecated Use enclavewallet.v1.EvmMessage.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of an EvmMessage.
-             * @typedef {{
-             *   text?: string|null;
-             *   raw?: Uint8Array|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ content?: undefined; text?: null; raw?: null }|{ content?: "text"; text: string; raw?: null }|{ content?: "raw"; text?: null; raw: Uint8Array })
-             * )} enclavewallet.v1.EvmMessage.$Shape
-             */
-
-            /**
-             * Constructs a new EvmMessage.
-             * @memberof enclavewallet.v1
-             * @classdesc An EIP-191 personal_sign message.
-             * @constructor
-             * @param {enclavewallet.v1.EvmMessage.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const EvmMessage = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -9303,61 +6123,20 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * A UTF-8 text message.
-             * @member {string|null|undefined} text
-             * @memberof enclavewallet.v1.EvmMessage
-             * @instance
-             */
             EvmMessage.prototype.text = null;
-
-            /**
-             * Raw bytes.
-             * @member {Uint8Array|null|undefined} raw
-             * @memberof enclavewallet.v1.EvmMessage
-             * @instance
-             */
             EvmMessage.prototype.raw = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
-            /**
-             * The message; exactly one is set.
-             * @member {"text"|"raw"|undefined} content
-             * @memberof enclavewallet.v1.EvmMessage
-             * @instance
-             */
             $Object.defineProperty(EvmMessage.prototype, "content", {
                 get: $util.oneOfGetter($oneOfFields = ["text", "raw"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new EvmMessage instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.EvmMessage
-             * @static
-             * @param {enclavewallet.v1.EvmMessage.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.EvmMessage} EvmMessage instance
-             * @type {{
-             *   (properties: enclavewallet.v1.EvmMessage.$Shape): enclavewallet.v1.EvmMessage & enclavewallet.v1.EvmMessage.$Shape;
-             *   (properties?: enclavewallet.v1.EvmMessage.$Properties): enclavewallet.v1.EvmMessage;
-             * }}
-             */
             EvmMessage.create = function(properties) {
                 return new EvmMessage(properties);
             };
 
-            /**
-             * Encodes the specified EvmMessage message. Does not implicitly {@link enclavewallet.v1.EvmMessage.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.EvmMessage
-             * @static
-             * @param {enclavewallet.v1.EvmMessage.$Properties} message EvmMessage message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             EvmMessage.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -9366,26 +6145,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.text != null && $Object.hasOwnProperty.call(message, "text"))
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.text);
+                    writer.uint32(10).string(message.text);
                 if (message.raw != null && $Object.hasOwnProperty.call(message, "raw"))
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.raw);
+                    writer.uint32(18).bytes(message.raw);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an EvmMessage message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.EvmMessage
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.EvmMessage & enclavewallet.v1.EvmMessage.$Shape} EvmMessage
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             EvmMessage.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -9444,14 +6212,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an EvmMessage message.
-             * @function verify
-             * @memberof enclavewallet.v1.EvmMessage
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             EvmMessage.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -9475,14 +6235,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an EvmMessage message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.EvmMessage
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.EvmMessage} EvmMessage
-             */
             EvmMessage.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.EvmMessage)
                     return object;
@@ -9503,15 +6255,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an EvmMessage message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.EvmMessage
-             * @static
-             * @param {enclavewallet.v1.EvmMessage} message EvmMessage
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             EvmMessage.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -9533,13 +6276,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this EvmMessage to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.EvmMessage
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             EvmMessage.prototype.toJSON = function() {
                 return EvmMessage.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -9549,35 +6285,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.EvmTypedData = (function() {
 
-            /**
-             * Properties of an EvmTypedData.
-             * @typedef {Object} enclavewallet.v1.EvmTypedData.$Properties
-             * @property {string|null} [json] The JSON object { domain, types, primaryType, message } as the client
-             * sent it; the enclave parses and hashes it itself.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an EvmTypedData.
-             * @memberof enclavewallet.v1
-             * @interface IEvmTypedData
-             * @augments enclavewallet.v1.EvmTypedData.$Properties
-             * @deprecated Use enclavewallet.v1.EvmTypedData.$Properties instead.
-             */
-
-            /**
-             * Shape of an EvmTypedData.
-             * @typedef {enclavewallet.v1.EvmTypedData.$Properties} enclavewallet.v1.EvmTypedData.$Shape
-             */
-
-            /**
-             * Constructs a new EvmTypedData.
-             * @memberof enclavewallet.v1
-             * @classdesc EIP-712 typed data.
-             * @constructor
-             * @param {enclavewallet.v1.EvmTypedData.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const EvmTypedData = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -9585,40 +6292,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The JSON object { domain, types, primaryType, message } as the client
-             * sent it; the enclave parses and hashes it itself.
-             * @member {string} json
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @instance
-             */
             EvmTypedData.prototype.json = "";
 
-            /**
-             * Creates a new EvmTypedData instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @static
-             * @param {enclavewallet.v1.EvmTypedData.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.EvmTypedData} EvmTypedData instance
-             * @type {{
-             *   (properties: enclavewallet.v1.EvmTypedData.$Shape): enclavewallet.v1.EvmTypedData & enclavewallet.v1.EvmTypedData.$Shape;
-             *   (properties?: enclavewallet.v1.EvmTypedData.$Properties): enclavewallet.v1.EvmTypedData;
-             * }}
-             */
             EvmTypedData.create = function(properties) {
                 return new EvmTypedData(properties);
             };
 
-            /**
-             * Encodes the specified EvmTypedData message. Does not implicitly {@link enclavewallet.v1.EvmTypedData.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @static
-             * @param {enclavewallet.v1.EvmTypedData.$Properties} message EvmTypedData message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             EvmTypedData.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -9627,24 +6306,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.json != null && $Object.hasOwnProperty.call(message, "json") && message.json !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.json);
+                    writer.uint32(10).string(message.json);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an EvmTypedData message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.EvmTypedData & enclavewallet.v1.EvmTypedData.$Shape} EvmTypedData
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             EvmTypedData.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -9698,14 +6366,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an EvmTypedData message.
-             * @function verify
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             EvmTypedData.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -9719,14 +6379,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an EvmTypedData message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.EvmTypedData} EvmTypedData
-             */
             EvmTypedData.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.EvmTypedData)
                     return object;
@@ -9743,15 +6395,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an EvmTypedData message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @static
-             * @param {enclavewallet.v1.EvmTypedData} message EvmTypedData
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             EvmTypedData.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -9767,13 +6410,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this EvmTypedData to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.EvmTypedData
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             EvmTypedData.prototype.toJSON = function() {
                 return EvmTypedData.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -9783,37 +6419,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.SolanaTransaction = (function() {
 
-            /**
-             * Properties of a SolanaTransaction.
-             * @typedef {Object} enclavewallet.v1.SolanaTransaction.$Properties
-             * @property {Uint8Array|null} [wireTransaction] Wire-format transaction (legacy or v0); signature slots may be zero.
-             * @property {string|null} [cluster] The cluster the host will send it to (mainnet-beta, devnet, testnet or a
-             * configured name); empty when it is only signed. Must equal the PIN
-             * envelope's cluster (a Solana message names no chain).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a SolanaTransaction.
-             * @memberof enclavewallet.v1
-             * @interface ISolanaTransaction
-             * @augments enclavewallet.v1.SolanaTransaction.$Properties
-             * @deprecated Use enclavewallet.v1.SolanaTransaction.$Properties instead.
-             */
-
-            /**
-             * Shape of a SolanaTransaction.
-             * @typedef {enclavewallet.v1.SolanaTransaction.$Properties} enclavewallet.v1.SolanaTransaction.$Shape
-             */
-
-            /**
-             * Constructs a new SolanaTransaction.
-             * @memberof enclavewallet.v1
-             * @classdesc A Solana transaction to sign.
-             * @constructor
-             * @param {enclavewallet.v1.SolanaTransaction.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const SolanaTransaction = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -9821,49 +6426,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Wire-format transaction (legacy or v0); signature slots may be zero.
-             * @member {Uint8Array} wireTransaction
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @instance
-             */
             SolanaTransaction.prototype.wireTransaction = $util.newBuffer([]);
-
-            /**
-             * The cluster the host will send it to (mainnet-beta, devnet, testnet or a
-             * configured name); empty when it is only signed. Must equal the PIN
-             * envelope's cluster (a Solana message names no chain).
-             * @member {string} cluster
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @instance
-             */
             SolanaTransaction.prototype.cluster = "";
 
-            /**
-             * Creates a new SolanaTransaction instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @static
-             * @param {enclavewallet.v1.SolanaTransaction.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.SolanaTransaction} SolanaTransaction instance
-             * @type {{
-             *   (properties: enclavewallet.v1.SolanaTransaction.$Shape): enclavewallet.v1.SolanaTransaction & enclavewallet.v1.SolanaTransaction.$Shape;
-             *   (properties?: enclavewallet.v1.SolanaTransaction.$Properties): enclavewallet.v1.SolanaTransaction;
-             * }}
-             */
             SolanaTransaction.create = function(properties) {
                 return new SolanaTransaction(properties);
             };
 
-            /**
-             * Encodes the specified SolanaTransaction message. Does not implicitly {@link enclavewallet.v1.SolanaTransaction.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @static
-             * @param {enclavewallet.v1.SolanaTransaction.$Properties} message SolanaTransaction message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             SolanaTransaction.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -9872,26 +6441,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.wireTransaction != null && $Object.hasOwnProperty.call(message, "wireTransaction") && message.wireTransaction.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.wireTransaction);
+                    writer.uint32(10).bytes(message.wireTransaction);
                 if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.cluster);
+                    writer.uint32(18).string(message.cluster);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a SolanaTransaction message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.SolanaTransaction & enclavewallet.v1.SolanaTransaction.$Shape} SolanaTransaction
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             SolanaTransaction.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -9954,14 +6512,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a SolanaTransaction message.
-             * @function verify
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             SolanaTransaction.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -9978,14 +6528,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a SolanaTransaction message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.SolanaTransaction} SolanaTransaction
-             */
             SolanaTransaction.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.SolanaTransaction)
                     return object;
@@ -10008,15 +6550,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a SolanaTransaction message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @static
-             * @param {enclavewallet.v1.SolanaTransaction} message SolanaTransaction
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             SolanaTransaction.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -10042,13 +6575,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this SolanaTransaction to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.SolanaTransaction
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             SolanaTransaction.prototype.toJSON = function() {
                 return SolanaTransaction.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -10058,34 +6584,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.SolanaMessage = (function() {
 
-            /**
-             * Properties of a SolanaMessage.
-             * @typedef {Object} enclavewallet.v1.SolanaMessage.$Properties
-             * @property {Uint8Array|null} [message] The bytes to sign.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a SolanaMessage.
-             * @memberof enclavewallet.v1
-             * @interface ISolanaMessage
-             * @augments enclavewallet.v1.SolanaMessage.$Properties
-             * @deprecated Use enclavewallet.v1.SolanaMessage.$Properties instead.
-             */
-
-            /**
-             * Shape of a SolanaMessage.
-             * @typedef {enclavewallet.v1.SolanaMessage.$Properties} enclavewallet.v1.SolanaMessage.$Shape
-             */
-
-            /**
-             * Constructs a new SolanaMessage.
-             * @memberof enclavewallet.v1
-             * @classdesc Raw bytes to sign with a Solana key (off-chain message).
-             * @constructor
-             * @param {enclavewallet.v1.SolanaMessage.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const SolanaMessage = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -10093,39 +6591,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The bytes to sign.
-             * @member {Uint8Array} message
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @instance
-             */
             SolanaMessage.prototype.message = $util.newBuffer([]);
 
-            /**
-             * Creates a new SolanaMessage instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @static
-             * @param {enclavewallet.v1.SolanaMessage.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.SolanaMessage} SolanaMessage instance
-             * @type {{
-             *   (properties: enclavewallet.v1.SolanaMessage.$Shape): enclavewallet.v1.SolanaMessage & enclavewallet.v1.SolanaMessage.$Shape;
-             *   (properties?: enclavewallet.v1.SolanaMessage.$Properties): enclavewallet.v1.SolanaMessage;
-             * }}
-             */
             SolanaMessage.create = function(properties) {
                 return new SolanaMessage(properties);
             };
 
-            /**
-             * Encodes the specified SolanaMessage message. Does not implicitly {@link enclavewallet.v1.SolanaMessage.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @static
-             * @param {enclavewallet.v1.SolanaMessage.$Properties} message SolanaMessage message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             SolanaMessage.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -10134,24 +6605,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.message);
+                    writer.uint32(10).bytes(message.message);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a SolanaMessage message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.SolanaMessage & enclavewallet.v1.SolanaMessage.$Shape} SolanaMessage
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             SolanaMessage.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -10205,14 +6665,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a SolanaMessage message.
-             * @function verify
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             SolanaMessage.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -10226,14 +6678,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a SolanaMessage message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.SolanaMessage} SolanaMessage
-             */
             SolanaMessage.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.SolanaMessage)
                     return object;
@@ -10253,15 +6697,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a SolanaMessage message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @static
-             * @param {enclavewallet.v1.SolanaMessage} message SolanaMessage
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             SolanaMessage.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -10283,13 +6718,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this SolanaMessage to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.SolanaMessage
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             SolanaMessage.prototype.toJSON = function() {
                 return SolanaMessage.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -10299,63 +6727,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.SignRequest = (function() {
 
-            /**
-             * Properties of a SignRequest.
-             * @typedef {Object} enclavewallet.v1.SignRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "sign", whose digest equals the signed digest.
-             * @property {enclavewallet.v1.Network|null} [network] The network of the signing account.
-             * @property {string|null} [address] The signing account's address; required: it must equal the address the
-             * PIN envelope is bound to, and the account at account_index.
-             * @property {number|null} [accountIndex] The account index when the host resolved the address to one.
-             * @property {enclavewallet.v1.EvmTransaction.$Properties|null} [evmTransaction] EVM: a transaction.
-             * @property {enclavewallet.v1.EvmMessage.$Properties|null} [evmMessage] EVM: an EIP-191 message.
-             * @property {enclavewallet.v1.EvmTypedData.$Properties|null} [evmTypedData] EVM: EIP-712 typed data.
-             * @property {enclavewallet.v1.SolanaTransaction.$Properties|null} [solanaTransaction] Solana: a transaction.
-             * @property {enclavewallet.v1.SolanaMessage.$Properties|null} [solanaMessage] Solana: a raw message.
-             * @property {"evmTransaction"|"evmMessage"|"evmTypedData"|"solanaTransaction"|"solanaMessage"} [payload] What to sign; exactly one must be set and must fit the network.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a SignRequest.
-             * @memberof enclavewallet.v1
-             * @interface ISignRequest
-             * @augments enclavewallet.v1.SignRequest.$Properties
-             * @deprecated Use enclavewallet.v1.SignRequest.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of a SignRequest.
-             * @typedef {{
-             *   userId?: string|null;
-             *   walletId?: string|null;
-             *   sealedBlob?: Uint8Array|null;
-             *   pinEnvelope?: Uint8Array|null;
-             *   network?: enclavewallet.v1.Network|null;
-             *   address?: string|null;
-             *   accountIndex?: number|null;
-             *   evmTransaction?: enclavewallet.v1.EvmTransaction.$Shape|null;
-             *   evmMessage?: enclavewallet.v1.EvmMessage.$Shape|null;
-             *   evmTypedData?: enclavewallet.v1.EvmTypedData.$Shape|null;
-             *   solanaTransaction?: enclavewallet.v1.SolanaTransaction.$Shape|null;
-             *   solanaMessage?: enclavewallet.v1.SolanaMessage.$Shape|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ payload?: undefined; evmTransaction?: null; evmMessage?: null; evmTypedData?: null; solanaTransaction?: null; solanaMessage?: null }|{ payload?: "evmTransaction"; evmTransaction: enclavewallet.v1.EvmTransaction.$Shape; evmMessage?: null; evmTypedData?: null; solanaTransaction?: null; solanaMessage?: null }|{ payload?: "evmMessage"; evmTransaction?: null; evmMessage: enclavewallet.v1.EvmMessage.$Shape; evmTypedData?: null; solanaTransaction?: null; solanaMessage?: null }|{ payload?: "evmTypedData"; evmTransaction?: null; evmMessage?: null; evmTypedData: enclavewallet.v1.EvmTypedData.$Shape; solanaTransaction?: null; solanaMessage?: null }|{ payload?: "solanaTransaction"; evmTransaction?: null; evmMessage?: null; evmTypedData?: null; solanaTransaction: enclavewallet.v1.SolanaTransaction.$Shape; solanaMessage?: null }|{ payload?: "solanaMessage"; evmTransaction?: null; evmMessage?: null; evmTypedData?: null; solanaTransaction?: null; solanaMessage: enclavewallet.v1.SolanaMessage.$Shape })
-             * )} enclavewallet.v1.SignRequest.$Shape
-             */
-
-            /**
-             * Constructs a new SignRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Sign something with an account of a sealed wallet.
-             * @constructor
-             * @param {enclavewallet.v1.SignRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const SignRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -10363,142 +6734,30 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "sign", whose digest equals the signed digest.
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.pinEnvelope = $util.newBuffer([]);
-
-            /**
-             * The network of the signing account.
-             * @member {enclavewallet.v1.Network} network
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.network = 0;
-
-            /**
-             * The signing account's address; required: it must equal the address the
-             * PIN envelope is bound to, and the account at account_index.
-             * @member {string} address
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.address = "";
-
-            /**
-             * The account index when the host resolved the address to one.
-             * @member {number} accountIndex
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.accountIndex = 0;
-
-            /**
-             * EVM: a transaction.
-             * @member {enclavewallet.v1.EvmTransaction.$Properties|null|undefined} evmTransaction
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.evmTransaction = null;
-
-            /**
-             * EVM: an EIP-191 message.
-             * @member {enclavewallet.v1.EvmMessage.$Properties|null|undefined} evmMessage
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.evmMessage = null;
-
-            /**
-             * EVM: EIP-712 typed data.
-             * @member {enclavewallet.v1.EvmTypedData.$Properties|null|undefined} evmTypedData
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.evmTypedData = null;
-
-            /**
-             * Solana: a transaction.
-             * @member {enclavewallet.v1.SolanaTransaction.$Properties|null|undefined} solanaTransaction
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.solanaTransaction = null;
-
-            /**
-             * Solana: a raw message.
-             * @member {enclavewallet.v1.SolanaMessage.$Properties|null|undefined} solanaMessage
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             SignRequest.prototype.solanaMessage = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
-            /**
-             * What to sign; exactly one must be set and must fit the network.
-             * @member {"evmTransaction"|"evmMessage"|"evmTypedData"|"solanaTransaction"|"solanaMessage"|undefined} payload
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             */
             $Object.defineProperty(SignRequest.prototype, "payload", {
                 get: $util.oneOfGetter($oneOfFields = ["evmTransaction", "evmMessage", "evmTypedData", "solanaTransaction", "solanaMessage"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new SignRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.SignRequest
-             * @static
-             * @param {enclavewallet.v1.SignRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.SignRequest} SignRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.SignRequest.$Shape): enclavewallet.v1.SignRequest & enclavewallet.v1.SignRequest.$Shape;
-             *   (properties?: enclavewallet.v1.SignRequest.$Properties): enclavewallet.v1.SignRequest;
-             * }}
-             */
             SignRequest.create = function(properties) {
                 return new SignRequest(properties);
             };
 
-            /**
-             * Encodes the specified SignRequest message. Does not implicitly {@link enclavewallet.v1.SignRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.SignRequest
-             * @static
-             * @param {enclavewallet.v1.SignRequest.$Properties} message SignRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             SignRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -10507,46 +6766,35 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                    writer.uint32(34).bytes(message.pinEnvelope);
                 if (message.network != null && $Object.hasOwnProperty.call(message, "network") && message.network !== 0)
-                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.network);
+                    writer.uint32(40).int32(message.network);
                 if (message.address != null && $Object.hasOwnProperty.call(message, "address") && message.address !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.address);
+                    writer.uint32(50).string(message.address);
                 if (message.accountIndex != null && $Object.hasOwnProperty.call(message, "accountIndex") && message.accountIndex !== 0)
-                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.accountIndex);
+                    writer.uint32(56).uint32(message.accountIndex);
                 if (message.evmTransaction != null && $Object.hasOwnProperty.call(message, "evmTransaction"))
-                    $root.enclavewallet.v1.EvmTransaction.encode(message.evmTransaction, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.EvmTransaction.encode(message.evmTransaction, writer.uint32(82).fork(), _depth + 1).ldelim();
                 if (message.evmMessage != null && $Object.hasOwnProperty.call(message, "evmMessage"))
-                    $root.enclavewallet.v1.EvmMessage.encode(message.evmMessage, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.EvmMessage.encode(message.evmMessage, writer.uint32(90).fork(), _depth + 1).ldelim();
                 if (message.evmTypedData != null && $Object.hasOwnProperty.call(message, "evmTypedData"))
-                    $root.enclavewallet.v1.EvmTypedData.encode(message.evmTypedData, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.EvmTypedData.encode(message.evmTypedData, writer.uint32(98).fork(), _depth + 1).ldelim();
                 if (message.solanaTransaction != null && $Object.hasOwnProperty.call(message, "solanaTransaction"))
-                    $root.enclavewallet.v1.SolanaTransaction.encode(message.solanaTransaction, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.SolanaTransaction.encode(message.solanaTransaction, writer.uint32(106).fork(), _depth + 1).ldelim();
                 if (message.solanaMessage != null && $Object.hasOwnProperty.call(message, "solanaMessage"))
-                    $root.enclavewallet.v1.SolanaMessage.encode(message.solanaMessage, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                    $root.enclavewallet.v1.SolanaMessage.encode(message.solanaMessage, writer.uint32(114).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a SignRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.SignRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.SignRequest & enclavewallet.v1.SignRequest.$Shape} SignRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             SignRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -10689,14 +6937,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a SignRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.SignRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             SignRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -10777,14 +7017,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a SignRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.SignRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.SignRequest} SignRequest
-             */
             SignRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.SignRequest)
                     return object;
@@ -10869,15 +7101,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a SignRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.SignRequest
-             * @static
-             * @param {enclavewallet.v1.SignRequest} message SignRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             SignRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -10949,13 +7172,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this SignRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.SignRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             SignRequest.prototype.toJSON = function() {
                 return SignRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -10965,40 +7181,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.SignResponse = (function() {
 
-            /**
-             * Properties of a SignResponse.
-             * @typedef {Object} enclavewallet.v1.SignResponse.$Properties
-             * @property {Uint8Array|null} [signature] EVM: 65 bytes r‖s‖v; Solana: 64 bytes.
-             * @property {Uint8Array|null} [signedTransaction] Transactions: the signed transaction in wire form.
-             * @property {Uint8Array|null} [hash] EVM transactions: keccak256 of the signed transaction.
-             * @property {Uint8Array|null} [sealedBlob] Set only when the blob the host sent was older than the wallet's current
-             * version: the current blob (from the guard), for the host to store.
-             * Empty otherwise: a successful operation does not re-seal.
-             * @property {Uint8Array|null} [digest] The digest the enclave signed (what the envelope was bound to).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a SignResponse.
-             * @memberof enclavewallet.v1
-             * @interface ISignResponse
-             * @augments enclavewallet.v1.SignResponse.$Properties
-             * @deprecated Use enclavewallet.v1.SignResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a SignResponse.
-             * @typedef {enclavewallet.v1.SignResponse.$Properties} enclavewallet.v1.SignResponse.$Shape
-             */
-
-            /**
-             * Constructs a new SignResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc A signature.
-             * @constructor
-             * @param {enclavewallet.v1.SignResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const SignResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -11006,73 +7188,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * EVM: 65 bytes r‖s‖v; Solana: 64 bytes.
-             * @member {Uint8Array} signature
-             * @memberof enclavewallet.v1.SignResponse
-             * @instance
-             */
             SignResponse.prototype.signature = $util.newBuffer([]);
-
-            /**
-             * Transactions: the signed transaction in wire form.
-             * @member {Uint8Array} signedTransaction
-             * @memberof enclavewallet.v1.SignResponse
-             * @instance
-             */
             SignResponse.prototype.signedTransaction = $util.newBuffer([]);
-
-            /**
-             * EVM transactions: keccak256 of the signed transaction.
-             * @member {Uint8Array} hash
-             * @memberof enclavewallet.v1.SignResponse
-             * @instance
-             */
             SignResponse.prototype.hash = $util.newBuffer([]);
-
-            /**
-             * Set only when the blob the host sent was older than the wallet's current
-             * version: the current blob (from the guard), for the host to store.
-             * Empty otherwise: a successful operation does not re-seal.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.SignResponse
-             * @instance
-             */
             SignResponse.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * The digest the enclave signed (what the envelope was bound to).
-             * @member {Uint8Array} digest
-             * @memberof enclavewallet.v1.SignResponse
-             * @instance
-             */
             SignResponse.prototype.digest = $util.newBuffer([]);
 
-            /**
-             * Creates a new SignResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.SignResponse
-             * @static
-             * @param {enclavewallet.v1.SignResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.SignResponse} SignResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.SignResponse.$Shape): enclavewallet.v1.SignResponse & enclavewallet.v1.SignResponse.$Shape;
-             *   (properties?: enclavewallet.v1.SignResponse.$Properties): enclavewallet.v1.SignResponse;
-             * }}
-             */
             SignResponse.create = function(properties) {
                 return new SignResponse(properties);
             };
 
-            /**
-             * Encodes the specified SignResponse message. Does not implicitly {@link enclavewallet.v1.SignResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.SignResponse
-             * @static
-             * @param {enclavewallet.v1.SignResponse.$Properties} message SignResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             SignResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -11081,32 +7206,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.signature);
+                    writer.uint32(10).bytes(message.signature);
                 if (message.signedTransaction != null && $Object.hasOwnProperty.call(message, "signedTransaction") && message.signedTransaction.length)
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signedTransaction);
+                    writer.uint32(18).bytes(message.signedTransaction);
                 if (message.hash != null && $Object.hasOwnProperty.call(message, "hash") && message.hash.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.hash);
+                    writer.uint32(26).bytes(message.hash);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.sealedBlob);
+                    writer.uint32(34).bytes(message.sealedBlob);
                 if (message.digest != null && $Object.hasOwnProperty.call(message, "digest") && message.digest.length)
-                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.digest);
+                    writer.uint32(42).bytes(message.digest);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a SignResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.SignResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.SignResponse & enclavewallet.v1.SignResponse.$Shape} SignResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             SignResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -11196,14 +7310,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a SignResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.SignResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             SignResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -11229,14 +7335,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a SignResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.SignResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.SignResponse} SignResponse
-             */
             SignResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.SignResponse)
                     return object;
@@ -11280,15 +7378,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a SignResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.SignResponse
-             * @static
-             * @param {enclavewallet.v1.SignResponse} message SignResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             SignResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -11347,13 +7436,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this SignResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.SignResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             SignResponse.prototype.toJSON = function() {
                 return SignResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -11363,37 +7445,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ChangePinRequest = (function() {
 
-            /**
-             * Properties of a ChangePinRequest.
-             * @typedef {Object} enclavewallet.v1.ChangePinRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "change-pin", carrying `pin` and `newPin`.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ChangePinRequest.
-             * @memberof enclavewallet.v1
-             * @interface IChangePinRequest
-             * @augments enclavewallet.v1.ChangePinRequest.$Properties
-             * @deprecated Use enclavewallet.v1.ChangePinRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a ChangePinRequest.
-             * @typedef {enclavewallet.v1.ChangePinRequest.$Properties} enclavewallet.v1.ChangePinRequest.$Shape
-             */
-
-            /**
-             * Constructs a new ChangePinRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Re-seal a wallet under a new PIN.
-             * @constructor
-             * @param {enclavewallet.v1.ChangePinRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ChangePinRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -11401,63 +7452,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @instance
-             */
             ChangePinRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @instance
-             */
             ChangePinRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @instance
-             */
             ChangePinRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "change-pin", carrying `pin` and `newPin`.
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @instance
-             */
             ChangePinRequest.prototype.pinEnvelope = $util.newBuffer([]);
 
-            /**
-             * Creates a new ChangePinRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @static
-             * @param {enclavewallet.v1.ChangePinRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ChangePinRequest} ChangePinRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ChangePinRequest.$Shape): enclavewallet.v1.ChangePinRequest & enclavewallet.v1.ChangePinRequest.$Shape;
-             *   (properties?: enclavewallet.v1.ChangePinRequest.$Properties): enclavewallet.v1.ChangePinRequest;
-             * }}
-             */
             ChangePinRequest.create = function(properties) {
                 return new ChangePinRequest(properties);
             };
 
-            /**
-             * Encodes the specified ChangePinRequest message. Does not implicitly {@link enclavewallet.v1.ChangePinRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @static
-             * @param {enclavewallet.v1.ChangePinRequest.$Properties} message ChangePinRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ChangePinRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -11466,30 +7469,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                    writer.uint32(34).bytes(message.pinEnvelope);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a ChangePinRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ChangePinRequest & enclavewallet.v1.ChangePinRequest.$Shape} ChangePinRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ChangePinRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -11570,14 +7562,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a ChangePinRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ChangePinRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -11600,14 +7584,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a ChangePinRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ChangePinRequest} ChangePinRequest
-             */
             ChangePinRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ChangePinRequest)
                     return object;
@@ -11639,15 +7615,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a ChangePinRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @static
-             * @param {enclavewallet.v1.ChangePinRequest} message ChangePinRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ChangePinRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -11685,13 +7652,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ChangePinRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ChangePinRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ChangePinRequest.prototype.toJSON = function() {
                 return ChangePinRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -11701,34 +7661,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ChangePinResponse = (function() {
 
-            /**
-             * Properties of a ChangePinResponse.
-             * @typedef {Object} enclavewallet.v1.ChangePinResponse.$Properties
-             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ChangePinResponse.
-             * @memberof enclavewallet.v1
-             * @interface IChangePinResponse
-             * @augments enclavewallet.v1.ChangePinResponse.$Properties
-             * @deprecated Use enclavewallet.v1.ChangePinResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a ChangePinResponse.
-             * @typedef {enclavewallet.v1.ChangePinResponse.$Properties} enclavewallet.v1.ChangePinResponse.$Shape
-             */
-
-            /**
-             * Constructs a new ChangePinResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The wallet under its new PIN.
-             * @constructor
-             * @param {enclavewallet.v1.ChangePinResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ChangePinResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -11736,39 +7668,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The re-sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @instance
-             */
             ChangePinResponse.prototype.sealedBlob = $util.newBuffer([]);
 
-            /**
-             * Creates a new ChangePinResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @static
-             * @param {enclavewallet.v1.ChangePinResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ChangePinResponse} ChangePinResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ChangePinResponse.$Shape): enclavewallet.v1.ChangePinResponse & enclavewallet.v1.ChangePinResponse.$Shape;
-             *   (properties?: enclavewallet.v1.ChangePinResponse.$Properties): enclavewallet.v1.ChangePinResponse;
-             * }}
-             */
             ChangePinResponse.create = function(properties) {
                 return new ChangePinResponse(properties);
             };
 
-            /**
-             * Encodes the specified ChangePinResponse message. Does not implicitly {@link enclavewallet.v1.ChangePinResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @static
-             * @param {enclavewallet.v1.ChangePinResponse.$Properties} message ChangePinResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ChangePinResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -11777,24 +7682,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                    writer.uint32(10).bytes(message.sealedBlob);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a ChangePinResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ChangePinResponse & enclavewallet.v1.ChangePinResponse.$Shape} ChangePinResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ChangePinResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -11848,14 +7742,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a ChangePinResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ChangePinResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -11869,14 +7755,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a ChangePinResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ChangePinResponse} ChangePinResponse
-             */
             ChangePinResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ChangePinResponse)
                     return object;
@@ -11896,15 +7774,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a ChangePinResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @static
-             * @param {enclavewallet.v1.ChangePinResponse} message ChangePinResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ChangePinResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -11926,13 +7795,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ChangePinResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ChangePinResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ChangePinResponse.prototype.toJSON = function() {
                 return ChangePinResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -11942,38 +7804,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ExportRequest = (function() {
 
-            /**
-             * Properties of an ExportRequest.
-             * @typedef {Object} enclavewallet.v1.ExportRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "export", digest = SHA-256(recipient_public_key).
-             * @property {Uint8Array|null} [recipientPublicKey] The client's X25519 public key (32 bytes) to encrypt the phrase to.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an ExportRequest.
-             * @memberof enclavewallet.v1
-             * @interface IExportRequest
-             * @augments enclavewallet.v1.ExportRequest.$Properties
-             * @deprecated Use enclavewallet.v1.ExportRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of an ExportRequest.
-             * @typedef {enclavewallet.v1.ExportRequest.$Properties} enclavewallet.v1.ExportRequest.$Shape
-             */
-
-            /**
-             * Constructs a new ExportRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Export the recovery phrase.
-             * @constructor
-             * @param {enclavewallet.v1.ExportRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ExportRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -11981,71 +7811,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.ExportRequest
-             * @instance
-             */
             ExportRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.ExportRequest
-             * @instance
-             */
             ExportRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.ExportRequest
-             * @instance
-             */
             ExportRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "export", digest = SHA-256(recipient_public_key).
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.ExportRequest
-             * @instance
-             */
             ExportRequest.prototype.pinEnvelope = $util.newBuffer([]);
-
-            /**
-             * The client's X25519 public key (32 bytes) to encrypt the phrase to.
-             * @member {Uint8Array} recipientPublicKey
-             * @memberof enclavewallet.v1.ExportRequest
-             * @instance
-             */
             ExportRequest.prototype.recipientPublicKey = $util.newBuffer([]);
 
-            /**
-             * Creates a new ExportRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ExportRequest
-             * @static
-             * @param {enclavewallet.v1.ExportRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ExportRequest} ExportRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ExportRequest.$Shape): enclavewallet.v1.ExportRequest & enclavewallet.v1.ExportRequest.$Shape;
-             *   (properties?: enclavewallet.v1.ExportRequest.$Properties): enclavewallet.v1.ExportRequest;
-             * }}
-             */
             ExportRequest.create = function(properties) {
                 return new ExportRequest(properties);
             };
 
-            /**
-             * Encodes the specified ExportRequest message. Does not implicitly {@link enclavewallet.v1.ExportRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ExportRequest
-             * @static
-             * @param {enclavewallet.v1.ExportRequest.$Properties} message ExportRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ExportRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -12054,32 +7829,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                    writer.uint32(34).bytes(message.pinEnvelope);
                 if (message.recipientPublicKey != null && $Object.hasOwnProperty.call(message, "recipientPublicKey") && message.recipientPublicKey.length)
-                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.recipientPublicKey);
+                    writer.uint32(42).bytes(message.recipientPublicKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an ExportRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ExportRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ExportRequest & enclavewallet.v1.ExportRequest.$Shape} ExportRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ExportRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -12169,14 +7933,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an ExportRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.ExportRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ExportRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -12202,14 +7958,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an ExportRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ExportRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ExportRequest} ExportRequest
-             */
             ExportRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ExportRequest)
                     return object;
@@ -12247,15 +7995,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an ExportRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ExportRequest
-             * @static
-             * @param {enclavewallet.v1.ExportRequest} message ExportRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ExportRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -12302,13 +8041,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ExportRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ExportRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ExportRequest.prototype.toJSON = function() {
                 return ExportRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -12318,37 +8050,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ExportResponse = (function() {
 
-            /**
-             * Properties of an ExportResponse.
-             * @typedef {Object} enclavewallet.v1.ExportResponse.$Properties
-             * @property {Uint8Array|null} [encryptedRecoveryPhrase] HPKE enc ‖ ciphertext of {"mnemonic"} to recipient_public_key.
-             * @property {Uint8Array|null} [sealedBlob] Set only when the blob the host sent was older than the wallet's current
-             * version: the current blob (from the guard), for the host to store.
-             * Empty otherwise: a successful operation does not re-seal.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an ExportResponse.
-             * @memberof enclavewallet.v1
-             * @interface IExportResponse
-             * @augments enclavewallet.v1.ExportResponse.$Properties
-             * @deprecated Use enclavewallet.v1.ExportResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of an ExportResponse.
-             * @typedef {enclavewallet.v1.ExportResponse.$Properties} enclavewallet.v1.ExportResponse.$Shape
-             */
-
-            /**
-             * Constructs a new ExportResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The encrypted recovery phrase.
-             * @constructor
-             * @param {enclavewallet.v1.ExportResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ExportResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -12356,49 +8057,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * HPKE enc ‖ ciphertext of {"mnemonic"} to recipient_public_key.
-             * @member {Uint8Array} encryptedRecoveryPhrase
-             * @memberof enclavewallet.v1.ExportResponse
-             * @instance
-             */
             ExportResponse.prototype.encryptedRecoveryPhrase = $util.newBuffer([]);
-
-            /**
-             * Set only when the blob the host sent was older than the wallet's current
-             * version: the current blob (from the guard), for the host to store.
-             * Empty otherwise: a successful operation does not re-seal.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.ExportResponse
-             * @instance
-             */
             ExportResponse.prototype.sealedBlob = $util.newBuffer([]);
 
-            /**
-             * Creates a new ExportResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ExportResponse
-             * @static
-             * @param {enclavewallet.v1.ExportResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ExportResponse} ExportResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ExportResponse.$Shape): enclavewallet.v1.ExportResponse & enclavewallet.v1.ExportResponse.$Shape;
-             *   (properties?: enclavewallet.v1.ExportResponse.$Properties): enclavewallet.v1.ExportResponse;
-             * }}
-             */
             ExportResponse.create = function(properties) {
                 return new ExportResponse(properties);
             };
 
-            /**
-             * Encodes the specified ExportResponse message. Does not implicitly {@link enclavewallet.v1.ExportResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ExportResponse
-             * @static
-             * @param {enclavewallet.v1.ExportResponse.$Properties} message ExportResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ExportResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -12407,26 +8072,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.encryptedRecoveryPhrase != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryPhrase") && message.encryptedRecoveryPhrase.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.encryptedRecoveryPhrase);
+                    writer.uint32(10).bytes(message.encryptedRecoveryPhrase);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.sealedBlob);
+                    writer.uint32(18).bytes(message.sealedBlob);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an ExportResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ExportResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ExportResponse & enclavewallet.v1.ExportResponse.$Shape} ExportResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ExportResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -12489,14 +8143,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an ExportResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.ExportResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ExportResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -12513,14 +8159,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an ExportResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ExportResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ExportResponse} ExportResponse
-             */
             ExportResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ExportResponse)
                     return object;
@@ -12546,15 +8184,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an ExportResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ExportResponse
-             * @static
-             * @param {enclavewallet.v1.ExportResponse} message ExportResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ExportResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -12586,13 +8215,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ExportResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ExportResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ExportResponse.prototype.toJSON = function() {
                 return ExportResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -12602,38 +8224,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ImportRequest = (function() {
 
-            /**
-             * Properties of an ImportRequest.
-             * @typedef {Object} enclavewallet.v1.ImportRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The id the host chose for the restored wallet.
-             * @property {Uint8Array|null} [recoveryEnvelope] HPKE envelope, purpose "import", carrying the mnemonic and the new PIN;
-             * with recovery_public_key, its digest is SHA-256 of that key.
-             * @property {Uint8Array|null} [recoveryPublicKey] Optional: as in CreateWalletRequest.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an ImportRequest.
-             * @memberof enclavewallet.v1
-             * @interface IImportRequest
-             * @augments enclavewallet.v1.ImportRequest.$Properties
-             * @deprecated Use enclavewallet.v1.ImportRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of an ImportRequest.
-             * @typedef {enclavewallet.v1.ImportRequest.$Properties} enclavewallet.v1.ImportRequest.$Shape
-             */
-
-            /**
-             * Constructs a new ImportRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Restore a wallet from a recovery phrase.
-             * @constructor
-             * @param {enclavewallet.v1.ImportRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ImportRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -12641,64 +8231,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.ImportRequest
-             * @instance
-             */
             ImportRequest.prototype.userId = "";
-
-            /**
-             * The id the host chose for the restored wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.ImportRequest
-             * @instance
-             */
             ImportRequest.prototype.walletId = "";
-
-            /**
-             * HPKE envelope, purpose "import", carrying the mnemonic and the new PIN;
-             * with recovery_public_key, its digest is SHA-256 of that key.
-             * @member {Uint8Array} recoveryEnvelope
-             * @memberof enclavewallet.v1.ImportRequest
-             * @instance
-             */
             ImportRequest.prototype.recoveryEnvelope = $util.newBuffer([]);
-
-            /**
-             * Optional: as in CreateWalletRequest.
-             * @member {Uint8Array} recoveryPublicKey
-             * @memberof enclavewallet.v1.ImportRequest
-             * @instance
-             */
             ImportRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
 
-            /**
-             * Creates a new ImportRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ImportRequest
-             * @static
-             * @param {enclavewallet.v1.ImportRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ImportRequest} ImportRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ImportRequest.$Shape): enclavewallet.v1.ImportRequest & enclavewallet.v1.ImportRequest.$Shape;
-             *   (properties?: enclavewallet.v1.ImportRequest.$Properties): enclavewallet.v1.ImportRequest;
-             * }}
-             */
             ImportRequest.create = function(properties) {
                 return new ImportRequest(properties);
             };
 
-            /**
-             * Encodes the specified ImportRequest message. Does not implicitly {@link enclavewallet.v1.ImportRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ImportRequest
-             * @static
-             * @param {enclavewallet.v1.ImportRequest.$Properties} message ImportRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ImportRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -12707,30 +8248,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.recoveryEnvelope != null && $Object.hasOwnProperty.call(message, "recoveryEnvelope") && message.recoveryEnvelope.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.recoveryEnvelope);
+                    writer.uint32(26).bytes(message.recoveryEnvelope);
                 if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.recoveryPublicKey);
+                    writer.uint32(34).bytes(message.recoveryPublicKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an ImportRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ImportRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ImportRequest & enclavewallet.v1.ImportRequest.$Shape} ImportRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ImportRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -12811,14 +8341,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an ImportRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.ImportRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ImportRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -12841,14 +8363,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an ImportRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ImportRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ImportRequest} ImportRequest
-             */
             ImportRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ImportRequest)
                     return object;
@@ -12880,15 +8394,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an ImportRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ImportRequest
-             * @static
-             * @param {enclavewallet.v1.ImportRequest} message ImportRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ImportRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -12926,13 +8431,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ImportRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ImportRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ImportRequest.prototype.toJSON = function() {
                 return ImportRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -12942,38 +8440,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.NewRecoveryCodeRequest = (function() {
 
-            /**
-             * Properties of a NewRecoveryCodeRequest.
-             * @typedef {Object} enclavewallet.v1.NewRecoveryCodeRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "recovery-code", digest = SHA-256(recovery_public_key).
-             * @property {Uint8Array|null} [recoveryPublicKey] The client's X25519 public key (32 bytes) to seal the new code to.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a NewRecoveryCodeRequest.
-             * @memberof enclavewallet.v1
-             * @interface INewRecoveryCodeRequest
-             * @augments enclavewallet.v1.NewRecoveryCodeRequest.$Properties
-             * @deprecated Use enclavewallet.v1.NewRecoveryCodeRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a NewRecoveryCodeRequest.
-             * @typedef {enclavewallet.v1.NewRecoveryCodeRequest.$Properties} enclavewallet.v1.NewRecoveryCodeRequest.$Shape
-             */
-
-            /**
-             * Constructs a new NewRecoveryCodeRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc A new recovery code for a wallet (the PIN authorises it); the old code stops working.
-             * @constructor
-             * @param {enclavewallet.v1.NewRecoveryCodeRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const NewRecoveryCodeRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -12981,71 +8447,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @instance
-             */
             NewRecoveryCodeRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @instance
-             */
             NewRecoveryCodeRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @instance
-             */
             NewRecoveryCodeRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "recovery-code", digest = SHA-256(recovery_public_key).
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @instance
-             */
             NewRecoveryCodeRequest.prototype.pinEnvelope = $util.newBuffer([]);
-
-            /**
-             * The client's X25519 public key (32 bytes) to seal the new code to.
-             * @member {Uint8Array} recoveryPublicKey
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @instance
-             */
             NewRecoveryCodeRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
 
-            /**
-             * Creates a new NewRecoveryCodeRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @static
-             * @param {enclavewallet.v1.NewRecoveryCodeRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.NewRecoveryCodeRequest} NewRecoveryCodeRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.NewRecoveryCodeRequest.$Shape): enclavewallet.v1.NewRecoveryCodeRequest & enclavewallet.v1.NewRecoveryCodeRequest.$Shape;
-             *   (properties?: enclavewallet.v1.NewRecoveryCodeRequest.$Properties): enclavewallet.v1.NewRecoveryCodeRequest;
-             * }}
-             */
             NewRecoveryCodeRequest.create = function(properties) {
                 return new NewRecoveryCodeRequest(properties);
             };
 
-            /**
-             * Encodes the specified NewRecoveryCodeRequest message. Does not implicitly {@link enclavewallet.v1.NewRecoveryCodeRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @static
-             * @param {enclavewallet.v1.NewRecoveryCodeRequest.$Properties} message NewRecoveryCodeRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             NewRecoveryCodeRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -13054,32 +8465,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                    writer.uint32(34).bytes(message.pinEnvelope);
                 if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
-                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.recoveryPublicKey);
+                    writer.uint32(42).bytes(message.recoveryPublicKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a NewRecoveryCodeRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.NewRecoveryCodeRequest & enclavewallet.v1.NewRecoveryCodeRequest.$Shape} NewRecoveryCodeRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             NewRecoveryCodeRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -13169,14 +8569,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a NewRecoveryCodeRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             NewRecoveryCodeRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -13202,14 +8594,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a NewRecoveryCodeRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.NewRecoveryCodeRequest} NewRecoveryCodeRequest
-             */
             NewRecoveryCodeRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.NewRecoveryCodeRequest)
                     return object;
@@ -13247,15 +8631,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a NewRecoveryCodeRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @static
-             * @param {enclavewallet.v1.NewRecoveryCodeRequest} message NewRecoveryCodeRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             NewRecoveryCodeRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -13302,13 +8677,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this NewRecoveryCodeRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.NewRecoveryCodeRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             NewRecoveryCodeRequest.prototype.toJSON = function() {
                 return NewRecoveryCodeRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -13318,42 +8686,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ResetPinRequest = (function() {
 
-            /**
-             * Properties of a ResetPinRequest.
-             * @typedef {Object} enclavewallet.v1.ResetPinRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [resetEnvelope] HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
-             * digest = SHA-256(recovery_public_key). Or carrying a passkey assertion
-             * (`passkey`, `prf`) and `newPin` (docs/passkeys.md): then the recovery key
-             * is optional, and without it the recovery code is kept (no digest).
-             * @property {Uint8Array|null} [recoveryPublicKey] The client's X25519 public key (32 bytes) to seal the fresh code to.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ResetPinRequest.
-             * @memberof enclavewallet.v1
-             * @interface IResetPinRequest
-             * @augments enclavewallet.v1.ResetPinRequest.$Properties
-             * @deprecated Use enclavewallet.v1.ResetPinRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a ResetPinRequest.
-             * @typedef {enclavewallet.v1.ResetPinRequest.$Properties} enclavewallet.v1.ResetPinRequest.$Shape
-             */
-
-            /**
-             * Constructs a new ResetPinRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc A new PIN set with the recovery code; the old PIN and the used code stop
-             * working, the lock-out ends, and a fresh code comes back.
-             * @constructor
-             * @param {enclavewallet.v1.ResetPinRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ResetPinRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -13361,74 +8693,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @instance
-             */
             ResetPinRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @instance
-             */
             ResetPinRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @instance
-             */
             ResetPinRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "reset-pin", carrying `recoveryCode` and `newPin`;
-             * digest = SHA-256(recovery_public_key). Or carrying a passkey assertion
-             * (`passkey`, `prf`) and `newPin` (docs/passkeys.md): then the recovery key
-             * is optional, and without it the recovery code is kept (no digest).
-             * @member {Uint8Array} resetEnvelope
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @instance
-             */
             ResetPinRequest.prototype.resetEnvelope = $util.newBuffer([]);
-
-            /**
-             * The client's X25519 public key (32 bytes) to seal the fresh code to.
-             * @member {Uint8Array} recoveryPublicKey
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @instance
-             */
             ResetPinRequest.prototype.recoveryPublicKey = $util.newBuffer([]);
 
-            /**
-             * Creates a new ResetPinRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @static
-             * @param {enclavewallet.v1.ResetPinRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ResetPinRequest} ResetPinRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ResetPinRequest.$Shape): enclavewallet.v1.ResetPinRequest & enclavewallet.v1.ResetPinRequest.$Shape;
-             *   (properties?: enclavewallet.v1.ResetPinRequest.$Properties): enclavewallet.v1.ResetPinRequest;
-             * }}
-             */
             ResetPinRequest.create = function(properties) {
                 return new ResetPinRequest(properties);
             };
 
-            /**
-             * Encodes the specified ResetPinRequest message. Does not implicitly {@link enclavewallet.v1.ResetPinRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @static
-             * @param {enclavewallet.v1.ResetPinRequest.$Properties} message ResetPinRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ResetPinRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -13437,32 +8711,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.resetEnvelope != null && $Object.hasOwnProperty.call(message, "resetEnvelope") && message.resetEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.resetEnvelope);
+                    writer.uint32(34).bytes(message.resetEnvelope);
                 if (message.recoveryPublicKey != null && $Object.hasOwnProperty.call(message, "recoveryPublicKey") && message.recoveryPublicKey.length)
-                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.recoveryPublicKey);
+                    writer.uint32(42).bytes(message.recoveryPublicKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a ResetPinRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ResetPinRequest & enclavewallet.v1.ResetPinRequest.$Shape} ResetPinRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ResetPinRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -13552,14 +8815,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a ResetPinRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ResetPinRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -13585,14 +8840,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a ResetPinRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ResetPinRequest} ResetPinRequest
-             */
             ResetPinRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ResetPinRequest)
                     return object;
@@ -13630,15 +8877,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a ResetPinRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @static
-             * @param {enclavewallet.v1.ResetPinRequest} message ResetPinRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ResetPinRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -13685,13 +8923,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ResetPinRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ResetPinRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ResetPinRequest.prototype.toJSON = function() {
                 return ResetPinRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -13701,35 +8932,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.RecoveryCodeResponse = (function() {
 
-            /**
-             * Properties of a RecoveryCodeResponse.
-             * @typedef {Object} enclavewallet.v1.RecoveryCodeResponse.$Properties
-             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (the next version).
-             * @property {Uint8Array|null} [encryptedRecoveryCode] The new recovery code, HPKE-sealed to the request's recovery_public_key.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a RecoveryCodeResponse.
-             * @memberof enclavewallet.v1
-             * @interface IRecoveryCodeResponse
-             * @augments enclavewallet.v1.RecoveryCodeResponse.$Properties
-             * @deprecated Use enclavewallet.v1.RecoveryCodeResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a RecoveryCodeResponse.
-             * @typedef {enclavewallet.v1.RecoveryCodeResponse.$Properties} enclavewallet.v1.RecoveryCodeResponse.$Shape
-             */
-
-            /**
-             * Constructs a new RecoveryCodeResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The wallet re-sealed with a new recovery code.
-             * @constructor
-             * @param {enclavewallet.v1.RecoveryCodeResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const RecoveryCodeResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -13737,47 +8939,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The re-sealed blob (the next version).
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @instance
-             */
             RecoveryCodeResponse.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * The new recovery code, HPKE-sealed to the request's recovery_public_key.
-             * @member {Uint8Array} encryptedRecoveryCode
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @instance
-             */
             RecoveryCodeResponse.prototype.encryptedRecoveryCode = $util.newBuffer([]);
 
-            /**
-             * Creates a new RecoveryCodeResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @static
-             * @param {enclavewallet.v1.RecoveryCodeResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.RecoveryCodeResponse} RecoveryCodeResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.RecoveryCodeResponse.$Shape): enclavewallet.v1.RecoveryCodeResponse & enclavewallet.v1.RecoveryCodeResponse.$Shape;
-             *   (properties?: enclavewallet.v1.RecoveryCodeResponse.$Properties): enclavewallet.v1.RecoveryCodeResponse;
-             * }}
-             */
             RecoveryCodeResponse.create = function(properties) {
                 return new RecoveryCodeResponse(properties);
             };
 
-            /**
-             * Encodes the specified RecoveryCodeResponse message. Does not implicitly {@link enclavewallet.v1.RecoveryCodeResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @static
-             * @param {enclavewallet.v1.RecoveryCodeResponse.$Properties} message RecoveryCodeResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             RecoveryCodeResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -13786,26 +8954,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                    writer.uint32(10).bytes(message.sealedBlob);
                 if (message.encryptedRecoveryCode != null && $Object.hasOwnProperty.call(message, "encryptedRecoveryCode") && message.encryptedRecoveryCode.length)
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.encryptedRecoveryCode);
+                    writer.uint32(18).bytes(message.encryptedRecoveryCode);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a RecoveryCodeResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.RecoveryCodeResponse & enclavewallet.v1.RecoveryCodeResponse.$Shape} RecoveryCodeResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             RecoveryCodeResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -13868,14 +9025,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a RecoveryCodeResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             RecoveryCodeResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -13892,14 +9041,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a RecoveryCodeResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.RecoveryCodeResponse} RecoveryCodeResponse
-             */
             RecoveryCodeResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.RecoveryCodeResponse)
                     return object;
@@ -13925,15 +9066,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a RecoveryCodeResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @static
-             * @param {enclavewallet.v1.RecoveryCodeResponse} message RecoveryCodeResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             RecoveryCodeResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -13965,13 +9097,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this RecoveryCodeResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.RecoveryCodeResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             RecoveryCodeResponse.prototype.toJSON = function() {
                 return RecoveryCodeResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -13981,36 +9106,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ListFactorsRequest = (function() {
 
-            /**
-             * Properties of a ListFactorsRequest.
-             * @typedef {Object} enclavewallet.v1.ListFactorsRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob (the guard's is what counts).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ListFactorsRequest.
-             * @memberof enclavewallet.v1
-             * @interface IListFactorsRequest
-             * @augments enclavewallet.v1.ListFactorsRequest.$Properties
-             * @deprecated Use enclavewallet.v1.ListFactorsRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a ListFactorsRequest.
-             * @typedef {enclavewallet.v1.ListFactorsRequest.$Properties} enclavewallet.v1.ListFactorsRequest.$Shape
-             */
-
-            /**
-             * Constructs a new ListFactorsRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc The factors that open a wallet (never a secret).
-             * @constructor
-             * @param {enclavewallet.v1.ListFactorsRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ListFactorsRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -14018,55 +9113,14 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @instance
-             */
             ListFactorsRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @instance
-             */
             ListFactorsRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob (the guard's is what counts).
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @instance
-             */
             ListFactorsRequest.prototype.sealedBlob = $util.newBuffer([]);
 
-            /**
-             * Creates a new ListFactorsRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @static
-             * @param {enclavewallet.v1.ListFactorsRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ListFactorsRequest} ListFactorsRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ListFactorsRequest.$Shape): enclavewallet.v1.ListFactorsRequest & enclavewallet.v1.ListFactorsRequest.$Shape;
-             *   (properties?: enclavewallet.v1.ListFactorsRequest.$Properties): enclavewallet.v1.ListFactorsRequest;
-             * }}
-             */
             ListFactorsRequest.create = function(properties) {
                 return new ListFactorsRequest(properties);
             };
 
-            /**
-             * Encodes the specified ListFactorsRequest message. Does not implicitly {@link enclavewallet.v1.ListFactorsRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @static
-             * @param {enclavewallet.v1.ListFactorsRequest.$Properties} message ListFactorsRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ListFactorsRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -14075,28 +9129,17 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a ListFactorsRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ListFactorsRequest & enclavewallet.v1.ListFactorsRequest.$Shape} ListFactorsRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ListFactorsRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -14168,14 +9211,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a ListFactorsRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ListFactorsRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -14195,14 +9230,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a ListFactorsRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ListFactorsRequest} ListFactorsRequest
-             */
             ListFactorsRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ListFactorsRequest)
                     return object;
@@ -14228,15 +9255,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a ListFactorsRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @static
-             * @param {enclavewallet.v1.ListFactorsRequest} message ListFactorsRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ListFactorsRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -14265,13 +9283,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ListFactorsRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ListFactorsRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ListFactorsRequest.prototype.toJSON = function() {
                 return ListFactorsRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -14281,38 +9292,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.Factor = (function() {
 
-            /**
-             * Properties of a Factor.
-             * @typedef {Object} enclavewallet.v1.Factor.$Properties
-             * @property {string|null} [kind] "pin", "recovery-code" or "passkey".
-             * @property {number|null} [createdAtMs] Unix ms it was added; 0 when the blob predates key slots.
-             * @property {number|null} [lastUsedAtMs] Unix ms it last opened the wallet; 0 when never (or not since recorded).
-             * Passkeys: the last use of any passkey of the wallet.
-             * @property {string|null} [credentialId] Passkeys: the credential id, base64url (no padding). Empty otherwise.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Factor.
-             * @memberof enclavewallet.v1
-             * @interface IFactor
-             * @augments enclavewallet.v1.Factor.$Properties
-             * @deprecated Use enclavewallet.v1.Factor.$Properties instead.
-             */
-
-            /**
-             * Shape of a Factor.
-             * @typedef {enclavewallet.v1.Factor.$Properties} enclavewallet.v1.Factor.$Shape
-             */
-
-            /**
-             * Constructs a new Factor.
-             * @memberof enclavewallet.v1
-             * @classdesc One factor of a wallet.
-             * @constructor
-             * @param {enclavewallet.v1.Factor.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Factor = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -14320,64 +9299,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * "pin", "recovery-code" or "passkey".
-             * @member {string} kind
-             * @memberof enclavewallet.v1.Factor
-             * @instance
-             */
             Factor.prototype.kind = "";
-
-            /**
-             * Unix ms it was added; 0 when the blob predates key slots.
-             * @member {number} createdAtMs
-             * @memberof enclavewallet.v1.Factor
-             * @instance
-             */
             Factor.prototype.createdAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Unix ms it last opened the wallet; 0 when never (or not since recorded).
-             * Passkeys: the last use of any passkey of the wallet.
-             * @member {number} lastUsedAtMs
-             * @memberof enclavewallet.v1.Factor
-             * @instance
-             */
             Factor.prototype.lastUsedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Passkeys: the credential id, base64url (no padding). Empty otherwise.
-             * @member {string} credentialId
-             * @memberof enclavewallet.v1.Factor
-             * @instance
-             */
             Factor.prototype.credentialId = "";
 
-            /**
-             * Creates a new Factor instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.Factor
-             * @static
-             * @param {enclavewallet.v1.Factor.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.Factor} Factor instance
-             * @type {{
-             *   (properties: enclavewallet.v1.Factor.$Shape): enclavewallet.v1.Factor & enclavewallet.v1.Factor.$Shape;
-             *   (properties?: enclavewallet.v1.Factor.$Properties): enclavewallet.v1.Factor;
-             * }}
-             */
             Factor.create = function(properties) {
                 return new Factor(properties);
             };
 
-            /**
-             * Encodes the specified Factor message. Does not implicitly {@link enclavewallet.v1.Factor.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.Factor
-             * @static
-             * @param {enclavewallet.v1.Factor.$Properties} message Factor message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Factor.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -14386,30 +9316,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.kind);
+                    writer.uint32(10).string(message.kind);
                 if (message.createdAtMs != null && $Object.hasOwnProperty.call(message, "createdAtMs") && (typeof message.createdAtMs === "object" ? message.createdAtMs.low || message.createdAtMs.high : message.createdAtMs !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.createdAtMs);
+                    writer.uint32(16).uint64(message.createdAtMs);
                 if (message.lastUsedAtMs != null && $Object.hasOwnProperty.call(message, "lastUsedAtMs") && (typeof message.lastUsedAtMs === "object" ? message.lastUsedAtMs.low || message.lastUsedAtMs.high : message.lastUsedAtMs !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.lastUsedAtMs);
+                    writer.uint32(24).uint64(message.lastUsedAtMs);
                 if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId") && message.credentialId !== "")
-                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.credentialId);
+                    writer.uint32(34).string(message.credentialId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Factor message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.Factor
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.Factor & enclavewallet.v1.Factor.$Shape} Factor
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Factor.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -14490,14 +9409,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Factor message.
-             * @function verify
-             * @memberof enclavewallet.v1.Factor
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Factor.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -14520,14 +9431,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Factor message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.Factor
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.Factor} Factor
-             */
             Factor.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.Factor)
                     return object;
@@ -14567,15 +9470,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Factor message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.Factor
-             * @static
-             * @param {enclavewallet.v1.Factor} message Factor
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Factor.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -14619,13 +9513,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Factor to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.Factor
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Factor.prototype.toJSON = function() {
                 return Factor.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -14635,40 +9522,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.AddPasskeyRequest = (function() {
 
-            /**
-             * Properties of an AddPasskeyRequest.
-             * @typedef {Object} enclavewallet.v1.AddPasskeyRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "add-passkey", carrying `pin` or `recoveryCode`,
-             * the new credential and its assertion (`passkey`) and its PRF output
-             * (`prf`); digest = the registration digest of the credential.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an AddPasskeyRequest.
-             * @memberof enclavewallet.v1
-             * @interface IAddPasskeyRequest
-             * @augments enclavewallet.v1.AddPasskeyRequest.$Properties
-             * @deprecated Use enclavewallet.v1.AddPasskeyRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of an AddPasskeyRequest.
-             * @typedef {enclavewallet.v1.AddPasskeyRequest.$Properties} enclavewallet.v1.AddPasskeyRequest.$Shape
-             */
-
-            /**
-             * Constructs a new AddPasskeyRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Add a passkey to a wallet: the PIN or the recovery code authorises it, and an
-             * assertion of the new credential proves it (docs/passkeys.md).
-             * @constructor
-             * @param {enclavewallet.v1.AddPasskeyRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const AddPasskeyRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -14676,65 +9529,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @instance
-             */
             AddPasskeyRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @instance
-             */
             AddPasskeyRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @instance
-             */
             AddPasskeyRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "add-passkey", carrying `pin` or `recoveryCode`,
-             * the new credential and its assertion (`passkey`) and its PRF output
-             * (`prf`); digest = the registration digest of the credential.
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @instance
-             */
             AddPasskeyRequest.prototype.pinEnvelope = $util.newBuffer([]);
 
-            /**
-             * Creates a new AddPasskeyRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @static
-             * @param {enclavewallet.v1.AddPasskeyRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.AddPasskeyRequest} AddPasskeyRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.AddPasskeyRequest.$Shape): enclavewallet.v1.AddPasskeyRequest & enclavewallet.v1.AddPasskeyRequest.$Shape;
-             *   (properties?: enclavewallet.v1.AddPasskeyRequest.$Properties): enclavewallet.v1.AddPasskeyRequest;
-             * }}
-             */
             AddPasskeyRequest.create = function(properties) {
                 return new AddPasskeyRequest(properties);
             };
 
-            /**
-             * Encodes the specified AddPasskeyRequest message. Does not implicitly {@link enclavewallet.v1.AddPasskeyRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @static
-             * @param {enclavewallet.v1.AddPasskeyRequest.$Properties} message AddPasskeyRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             AddPasskeyRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -14743,30 +9546,19 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                    writer.uint32(34).bytes(message.pinEnvelope);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an AddPasskeyRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.AddPasskeyRequest & enclavewallet.v1.AddPasskeyRequest.$Shape} AddPasskeyRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             AddPasskeyRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -14847,14 +9639,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an AddPasskeyRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             AddPasskeyRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -14877,14 +9661,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an AddPasskeyRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.AddPasskeyRequest} AddPasskeyRequest
-             */
             AddPasskeyRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.AddPasskeyRequest)
                     return object;
@@ -14916,15 +9692,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an AddPasskeyRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @static
-             * @param {enclavewallet.v1.AddPasskeyRequest} message AddPasskeyRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             AddPasskeyRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -14962,13 +9729,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this AddPasskeyRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.AddPasskeyRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             AddPasskeyRequest.prototype.toJSON = function() {
                 return AddPasskeyRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -14978,35 +9738,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.AddPasskeyResponse = (function() {
 
-            /**
-             * Properties of an AddPasskeyResponse.
-             * @typedef {Object} enclavewallet.v1.AddPasskeyResponse.$Properties
-             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (the next version).
-             * @property {string|null} [credentialId] The credential id added, base64url (no padding).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an AddPasskeyResponse.
-             * @memberof enclavewallet.v1
-             * @interface IAddPasskeyResponse
-             * @augments enclavewallet.v1.AddPasskeyResponse.$Properties
-             * @deprecated Use enclavewallet.v1.AddPasskeyResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of an AddPasskeyResponse.
-             * @typedef {enclavewallet.v1.AddPasskeyResponse.$Properties} enclavewallet.v1.AddPasskeyResponse.$Shape
-             */
-
-            /**
-             * Constructs a new AddPasskeyResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The wallet with its new passkey slot.
-             * @constructor
-             * @param {enclavewallet.v1.AddPasskeyResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const AddPasskeyResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -15014,47 +9745,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The re-sealed blob (the next version).
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @instance
-             */
             AddPasskeyResponse.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * The credential id added, base64url (no padding).
-             * @member {string} credentialId
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @instance
-             */
             AddPasskeyResponse.prototype.credentialId = "";
 
-            /**
-             * Creates a new AddPasskeyResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @static
-             * @param {enclavewallet.v1.AddPasskeyResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.AddPasskeyResponse} AddPasskeyResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.AddPasskeyResponse.$Shape): enclavewallet.v1.AddPasskeyResponse & enclavewallet.v1.AddPasskeyResponse.$Shape;
-             *   (properties?: enclavewallet.v1.AddPasskeyResponse.$Properties): enclavewallet.v1.AddPasskeyResponse;
-             * }}
-             */
             AddPasskeyResponse.create = function(properties) {
                 return new AddPasskeyResponse(properties);
             };
 
-            /**
-             * Encodes the specified AddPasskeyResponse message. Does not implicitly {@link enclavewallet.v1.AddPasskeyResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @static
-             * @param {enclavewallet.v1.AddPasskeyResponse.$Properties} message AddPasskeyResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             AddPasskeyResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -15063,26 +9760,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                    writer.uint32(10).bytes(message.sealedBlob);
                 if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId") && message.credentialId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.credentialId);
+                    writer.uint32(18).string(message.credentialId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an AddPasskeyResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.AddPasskeyResponse & enclavewallet.v1.AddPasskeyResponse.$Shape} AddPasskeyResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             AddPasskeyResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -15145,14 +9831,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an AddPasskeyResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             AddPasskeyResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -15169,14 +9847,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates an AddPasskeyResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.AddPasskeyResponse} AddPasskeyResponse
-             */
             AddPasskeyResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.AddPasskeyResponse)
                     return object;
@@ -15199,15 +9869,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an AddPasskeyResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @static
-             * @param {enclavewallet.v1.AddPasskeyResponse} message AddPasskeyResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             AddPasskeyResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -15233,13 +9894,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this AddPasskeyResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.AddPasskeyResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             AddPasskeyResponse.prototype.toJSON = function() {
                 return AddPasskeyResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -15249,39 +9903,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.RemovePasskeyRequest = (function() {
 
-            /**
-             * Properties of a RemovePasskeyRequest.
-             * @typedef {Object} enclavewallet.v1.RemovePasskeyRequest.$Properties
-             * @property {string|null} [userId] The authenticated user's id.
-             * @property {string|null} [walletId] The target wallet.
-             * @property {Uint8Array|null} [sealedBlob] The wallet's current sealed blob.
-             * @property {Uint8Array|null} [pinEnvelope] HPKE envelope, purpose "remove-passkey", digest = SHA-256(credential_id).
-             * @property {Uint8Array|null} [credentialId] The raw id of the credential to remove.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a RemovePasskeyRequest.
-             * @memberof enclavewallet.v1
-             * @interface IRemovePasskeyRequest
-             * @augments enclavewallet.v1.RemovePasskeyRequest.$Properties
-             * @deprecated Use enclavewallet.v1.RemovePasskeyRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a RemovePasskeyRequest.
-             * @typedef {enclavewallet.v1.RemovePasskeyRequest.$Properties} enclavewallet.v1.RemovePasskeyRequest.$Shape
-             */
-
-            /**
-             * Constructs a new RemovePasskeyRequest.
-             * @memberof enclavewallet.v1
-             * @classdesc Remove one passkey from a wallet; a factor authorises it (the PIN, or a
-             * passkey of the wallet, this one included). The PIN slot always stays.
-             * @constructor
-             * @param {enclavewallet.v1.RemovePasskeyRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const RemovePasskeyRequest = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -15289,71 +9910,16 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The authenticated user's id.
-             * @member {string} userId
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @instance
-             */
             RemovePasskeyRequest.prototype.userId = "";
-
-            /**
-             * The target wallet.
-             * @member {string} walletId
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @instance
-             */
             RemovePasskeyRequest.prototype.walletId = "";
-
-            /**
-             * The wallet's current sealed blob.
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @instance
-             */
             RemovePasskeyRequest.prototype.sealedBlob = $util.newBuffer([]);
-
-            /**
-             * HPKE envelope, purpose "remove-passkey", digest = SHA-256(credential_id).
-             * @member {Uint8Array} pinEnvelope
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @instance
-             */
             RemovePasskeyRequest.prototype.pinEnvelope = $util.newBuffer([]);
-
-            /**
-             * The raw id of the credential to remove.
-             * @member {Uint8Array} credentialId
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @instance
-             */
             RemovePasskeyRequest.prototype.credentialId = $util.newBuffer([]);
 
-            /**
-             * Creates a new RemovePasskeyRequest instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @static
-             * @param {enclavewallet.v1.RemovePasskeyRequest.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.RemovePasskeyRequest} RemovePasskeyRequest instance
-             * @type {{
-             *   (properties: enclavewallet.v1.RemovePasskeyRequest.$Shape): enclavewallet.v1.RemovePasskeyRequest & enclavewallet.v1.RemovePasskeyRequest.$Shape;
-             *   (properties?: enclavewallet.v1.RemovePasskeyRequest.$Properties): enclavewallet.v1.RemovePasskeyRequest;
-             * }}
-             */
             RemovePasskeyRequest.create = function(properties) {
                 return new RemovePasskeyRequest(properties);
             };
 
-            /**
-             * Encodes the specified RemovePasskeyRequest message. Does not implicitly {@link enclavewallet.v1.RemovePasskeyRequest.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @static
-             * @param {enclavewallet.v1.RemovePasskeyRequest.$Properties} message RemovePasskeyRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             RemovePasskeyRequest.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -15362,32 +9928,21 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                    writer.uint32(10).string(message.userId);
                 if (message.walletId != null && $Object.hasOwnProperty.call(message, "walletId") && message.walletId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.walletId);
+                    writer.uint32(18).string(message.walletId);
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.sealedBlob);
+                    writer.uint32(26).bytes(message.sealedBlob);
                 if (message.pinEnvelope != null && $Object.hasOwnProperty.call(message, "pinEnvelope") && message.pinEnvelope.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.pinEnvelope);
+                    writer.uint32(34).bytes(message.pinEnvelope);
                 if (message.credentialId != null && $Object.hasOwnProperty.call(message, "credentialId") && message.credentialId.length)
-                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.credentialId);
+                    writer.uint32(42).bytes(message.credentialId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a RemovePasskeyRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.RemovePasskeyRequest & enclavewallet.v1.RemovePasskeyRequest.$Shape} RemovePasskeyRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             RemovePasskeyRequest.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -15477,14 +10032,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a RemovePasskeyRequest message.
-             * @function verify
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             RemovePasskeyRequest.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -15510,14 +10057,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a RemovePasskeyRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.RemovePasskeyRequest} RemovePasskeyRequest
-             */
             RemovePasskeyRequest.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.RemovePasskeyRequest)
                     return object;
@@ -15555,15 +10094,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a RemovePasskeyRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @static
-             * @param {enclavewallet.v1.RemovePasskeyRequest} message RemovePasskeyRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             RemovePasskeyRequest.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -15610,13 +10140,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this RemovePasskeyRequest to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.RemovePasskeyRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             RemovePasskeyRequest.prototype.toJSON = function() {
                 return RemovePasskeyRequest.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -15626,34 +10149,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.RemovePasskeyResponse = (function() {
 
-            /**
-             * Properties of a RemovePasskeyResponse.
-             * @typedef {Object} enclavewallet.v1.RemovePasskeyResponse.$Properties
-             * @property {Uint8Array|null} [sealedBlob] The re-sealed blob (the next version).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a RemovePasskeyResponse.
-             * @memberof enclavewallet.v1
-             * @interface IRemovePasskeyResponse
-             * @augments enclavewallet.v1.RemovePasskeyResponse.$Properties
-             * @deprecated Use enclavewallet.v1.RemovePasskeyResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a RemovePasskeyResponse.
-             * @typedef {enclavewallet.v1.RemovePasskeyResponse.$Properties} enclavewallet.v1.RemovePasskeyResponse.$Shape
-             */
-
-            /**
-             * Constructs a new RemovePasskeyResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The wallet without that passkey.
-             * @constructor
-             * @param {enclavewallet.v1.RemovePasskeyResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const RemovePasskeyResponse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -15661,39 +10156,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The re-sealed blob (the next version).
-             * @member {Uint8Array} sealedBlob
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @instance
-             */
             RemovePasskeyResponse.prototype.sealedBlob = $util.newBuffer([]);
 
-            /**
-             * Creates a new RemovePasskeyResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @static
-             * @param {enclavewallet.v1.RemovePasskeyResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.RemovePasskeyResponse} RemovePasskeyResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.RemovePasskeyResponse.$Shape): enclavewallet.v1.RemovePasskeyResponse & enclavewallet.v1.RemovePasskeyResponse.$Shape;
-             *   (properties?: enclavewallet.v1.RemovePasskeyResponse.$Properties): enclavewallet.v1.RemovePasskeyResponse;
-             * }}
-             */
             RemovePasskeyResponse.create = function(properties) {
                 return new RemovePasskeyResponse(properties);
             };
 
-            /**
-             * Encodes the specified RemovePasskeyResponse message. Does not implicitly {@link enclavewallet.v1.RemovePasskeyResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @static
-             * @param {enclavewallet.v1.RemovePasskeyResponse.$Properties} message RemovePasskeyResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             RemovePasskeyResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -15702,24 +10170,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.sealedBlob != null && $Object.hasOwnProperty.call(message, "sealedBlob") && message.sealedBlob.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.sealedBlob);
+                    writer.uint32(10).bytes(message.sealedBlob);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a RemovePasskeyResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.RemovePasskeyResponse & enclavewallet.v1.RemovePasskeyResponse.$Shape} RemovePasskeyResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             RemovePasskeyResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -15773,14 +10230,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a RemovePasskeyResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             RemovePasskeyResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -15794,14 +10243,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a RemovePasskeyResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.RemovePasskeyResponse} RemovePasskeyResponse
-             */
             RemovePasskeyResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.RemovePasskeyResponse)
                     return object;
@@ -15821,15 +10262,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a RemovePasskeyResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @static
-             * @param {enclavewallet.v1.RemovePasskeyResponse} message RemovePasskeyResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             RemovePasskeyResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -15851,13 +10283,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this RemovePasskeyResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.RemovePasskeyResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             RemovePasskeyResponse.prototype.toJSON = function() {
                 return RemovePasskeyResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -15867,34 +10292,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
 
         v1.ListFactorsResponse = (function() {
 
-            /**
-             * Properties of a ListFactorsResponse.
-             * @typedef {Object} enclavewallet.v1.ListFactorsResponse.$Properties
-             * @property {Array.<enclavewallet.v1.Factor.$Properties>|null} [factors] In the blob's order: the PIN first.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ListFactorsResponse.
-             * @memberof enclavewallet.v1
-             * @interface IListFactorsResponse
-             * @augments enclavewallet.v1.ListFactorsResponse.$Properties
-             * @deprecated Use enclavewallet.v1.ListFactorsResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a ListFactorsResponse.
-             * @typedef {enclavewallet.v1.ListFactorsResponse.$Properties} enclavewallet.v1.ListFactorsResponse.$Shape
-             */
-
-            /**
-             * Constructs a new ListFactorsResponse.
-             * @memberof enclavewallet.v1
-             * @classdesc The factors of a wallet.
-             * @constructor
-             * @param {enclavewallet.v1.ListFactorsResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ListFactorsResponse = function (properties) {
                 this.factors = [];
                 if (properties)
@@ -15903,39 +10300,12 @@ export const enclavewallet = $root.enclavewallet = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * In the blob's order: the PIN first.
-             * @member {Array.<enclavewallet.v1.Factor.$Properties>} factors
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @instance
-             */
             ListFactorsResponse.prototype.factors = $util.emptyArray;
 
-            /**
-             * Creates a new ListFactorsResponse instance using the specified properties.
-             * @function create
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @static
-             * @param {enclavewallet.v1.ListFactorsResponse.$Properties=} [properties] Properties to set
-             * @returns {enclavewallet.v1.ListFactorsResponse} ListFactorsResponse instance
-             * @type {{
-             *   (properties: enclavewallet.v1.ListFactorsResponse.$Shape): enclavewallet.v1.ListFactorsResponse & enclavewallet.v1.ListFactorsResponse.$Shape;
-             *   (properties?: enclavewallet.v1.ListFactorsResponse.$Properties): enclavewallet.v1.ListFactorsResponse;
-             * }}
-             */
             ListFactorsResponse.create = function(properties) {
                 return new ListFactorsResponse(properties);
             };
 
-            /**
-             * Encodes the specified ListFactorsResponse message. Does not implicitly {@link enclavewallet.v1.ListFactorsResponse.verify|verify} messages.
-             * @function encode
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @static
-             * @param {enclavewallet.v1.ListFactorsResponse.$Properties} message ListFactorsResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ListFactorsResponse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -15945,24 +10315,13 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     throw $Error("max depth exceeded");
                 if (message.factors != null && message.factors.length)
                     for (let i = 0; i < message.factors.length; ++i)
-                        $root.enclavewallet.v1.Factor.encode(message.factors[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        $root.enclavewallet.v1.Factor.encode(message.factors[i], writer.uint32(10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a ListFactorsResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {enclavewallet.v1.ListFactorsResponse & enclavewallet.v1.ListFactorsResponse.$Shape} ListFactorsResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ListFactorsResponse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -16015,14 +10374,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a ListFactorsResponse message.
-             * @function verify
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ListFactorsResponse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -16042,14 +10393,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return null;
             };
 
-            /**
-             * Creates a ListFactorsResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {enclavewallet.v1.ListFactorsResponse} ListFactorsResponse
-             */
             ListFactorsResponse.fromObject = function (object, _depth) {
                 if (object instanceof $root.enclavewallet.v1.ListFactorsResponse)
                     return object;
@@ -16073,15 +10416,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a ListFactorsResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @static
-             * @param {enclavewallet.v1.ListFactorsResponse} message ListFactorsResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ListFactorsResponse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -16100,13 +10434,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ListFactorsResponse to JSON.
-             * @function toJSON
-             * @memberof enclavewallet.v1.ListFactorsResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ListFactorsResponse.prototype.toJSON = function() {
                 return ListFactorsResponse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -16114,88 +10441,6 @@ export const enclavewallet = $root.enclavewallet = (() => {
             return ListFactorsResponse;
         })();
 
-        /**
-         * One list for the whole product: the enclave answers with them, and the host
-         * API returns them by name. Grouped by subsystem in ranges of 100. Every PIN
-         * or decryption failure inside the enclave maps to one code (PIN_INVALID) so
-         * that the host cannot use the answers as an oracle.
-         * @name enclavewallet.v1.ErrorCode
-         * @enum {number}
-         * @property {number} ERROR_CODE_UNSPECIFIED=0 Not set: never sent.
-         * @property {number} INTERNAL_ERROR=100 An unexpected failure; the details are in the server's log only.
-         * @property {number} VALIDATION_FAILED=101 The request body or parameters are invalid (HTTP 400).
-         * @property {number} NOT_FOUND=102 The requested resource does not exist (HTTP 404).
-         * @property {number} PAYLOAD_TOO_LARGE=103 The request body exceeds the size limit (HTTP 413).
-         * @property {number} RATE_LIMITED=104 Too many requests; retry after `retryAfter` seconds (HTTP 429).
-         * @property {number} UNSUPPORTED_OPERATION=105 The operation is not supported by this server or enclave version.
-         * @property {number} SHUTTING_DOWN=106 The server is shutting down and takes no new requests; retry, another
-         * instance will answer (HTTP 503).
-         * @property {number} MALFORMED_REQUEST=200 A frame or message could not be decoded; the connection is closed.
-         * @property {number} PROTOCOL_VERSION_UNSUPPORTED=201 The peer speaks a protocol version this side does not know.
-         * @property {number} ENCLAVE_UNAVAILABLE=202 The enclave is not reachable or not ready (HTTP 503).
-         * @property {number} ENCLAVE_TIMEOUT=203 The enclave did not answer in time (HTTP 503).
-         * @property {number} ENCLAVE_NOT_INITIALIZED=204 A wallet operation arrived before InitRequest.
-         * @property {number} CONFIG_REJECTED=205 InitRequest carried configuration outside the image's compiled-in bounds.
-         * @property {number} UNAUTHENTICATED=300 No or an unreadable bearer token (HTTP 401).
-         * @property {number} TOKEN_EXPIRED=301 The access or refresh token has expired (HTTP 401).
-         * @property {number} TOKEN_INVALID=302 The token or ID token failed verification: signature, issuer, audience (HTTP 401).
-         * @property {number} TOKEN_REVOKED=303 The session was revoked (logout, or a refresh token used twice): its refresh and access tokens are refused (HTTP 401).
-         * @property {number} FORBIDDEN=304 Authenticated, but not allowed to do this (HTTP 403).
-         * @property {number} WALLET_NOT_FOUND=400 No wallet with this id belongs to the caller (HTTP 404).
-         * @property {number} WALLET_CONFLICT=401 The wallet changed while the operation ran; retry (HTTP 409).
-         * @property {number} ACCOUNT_EXISTS=402 The account already exists (HTTP 409).
-         * @property {number} ACCOUNT_NOT_FOUND=403 No account with this address or index in the wallet (HTTP 404).
-         * @property {number} STORAGE_UNAVAILABLE=404 The wallet store is unreachable (HTTP 503).
-         * @property {number} WALLET_EXISTS=405 A wallet with this id already exists in the guard; nothing was created (HTTP 409).
-         * @property {number} ENVELOPE_INVALID=500 The envelope cannot be decrypted or its plaintext is malformed (HTTP 422).
-         * @property {number} ENVELOPE_MISMATCH=501 The envelope is bound to another purpose, user, wallet, account, kind of
-         * payload or digest (HTTP 422).
-         * @property {number} ENVELOPE_EXPIRED=502 The envelope's `exp` has passed or lies more than 5 minutes ahead (HTTP 422).
-         * @property {number} ENVELOPE_REPLAYED=503 The envelope's nonce was seen before (HTTP 422).
-         * @property {number} PIN_INVALID=600 Wrong PIN, or a sealed blob that does not open; carries attemptsLeft (HTTP 422).
-         * @property {number} PIN_LOCKED=601 Too many wrong PINs; carries retryAfter (HTTP 403).
-         * @property {number} PIN_FORMAT_INVALID=602 A new PIN is not 6 to 12 digits (HTTP 422).
-         * @property {number} PIN_TOO_WEAK=603 A new PIN is trivially guessable: one digit repeated or a run (HTTP 422).
-         * @property {number} RECOVERY_CODE_INVALID=604 A recovery code that cannot be one: its length, a character or its
-         * checksum (a typo); nothing was counted (HTTP 422).
-         * @property {number} RECOVERY_CODE_WRONG=605 Wrong recovery code; carries attemptsLeft (HTTP 422).
-         * @property {number} RECOVERY_LOCKED=606 Too many wrong recovery codes; carries retryAfter (HTTP 403).
-         * @property {number} FACTOR_NOT_FOUND=607 The wallet has no factor of this kind (no recovery code yet, no passkey,
-         * or not the passkey named) (HTTP 409).
-         * @property {number} PASSKEY_PRF_UNSUPPORTED=608 A passkey gave no PRF output (its authenticator or browser lacks the
-         * WebAuthn `prf` extension); nothing was added or counted (HTTP 422).
-         * @property {number} PASSKEY_INVALID=609 A passkey assertion failed a check (`reason` says which), or its PRF
-         * output does not open the slot; counted like a wrong PIN when it was meant
-         * to open the wallet, and then carries attemptsLeft (HTTP 422).
-         * @property {number} PASSKEY_LOCKED=610 Too many failed passkey assertions; carries retryAfter (HTTP 403).
-         * @property {number} PASSKEY_EXISTS=611 The wallet already has a passkey with this credential id (HTTP 409).
-         * @property {number} PASSKEY_LIMIT_REACHED=612 The wallet has as many passkeys as it may have (8) (HTTP 409).
-         * @property {number} BLOB_INVALID=700 The sealed blob is not a blob this enclave can read (HTTP 422).
-         * @property {number} BLOB_MISMATCH=701 The sealed blob belongs to another wallet or user (HTTP 422).
-         * @property {number} KMS_UNAVAILABLE=702 KMS could not be reached or failed (HTTP 503).
-         * @property {number} KMS_ACCESS_DENIED=703 KMS refused: key policy, attestation or credentials (HTTP 503).
-         * @property {number} GUARD_UNAVAILABLE=704 The guard table (attempt counters, blob versions) is unreachable or
-         * refused the enclave; the operation was not performed (HTTP 503).
-         * @property {number} NETWORK_UNSUPPORTED=800 The network is not supported (HTTP 400).
-         * @property {number} ACCOUNT_INDEX_INVALID=801 The account index is out of range (HTTP 400).
-         * @property {number} MNEMONIC_INVALID=802 The recovery phrase is not a valid BIP-39 English mnemonic (HTTP 422).
-         * @property {number} TRANSACTION_INVALID=803 The transaction cannot be parsed or is not signable (HTTP 400).
-         * @property {number} MESSAGE_INVALID=804 The message cannot be parsed (HTTP 400).
-         * @property {number} TYPED_DATA_INVALID=805 The EIP-712 typed data is malformed (HTTP 400).
-         * @property {number} RECIPIENT_KEY_INVALID=806 The recipient public key for an export is not 32 bytes (HTTP 400).
-         * @property {number} MESSAGE_IS_TRANSACTION=807 A Solana message parses as a transaction message (legacy or v0): its
-         * signature would sign a transaction, so it is refused (HTTP 422).
-         * @property {number} ATTESTATION_UNAVAILABLE=900 The attestation document could not be produced (HTTP 503).
-         * @property {number} NONCE_INVALID=901 The attestation nonce is not hex or longer than 64 bytes (HTTP 400).
-         * @property {number} CHAIN_UNSUPPORTED=1000 The chain is not configured (HTTP 400).
-         * @property {number} CHAIN_UNAVAILABLE=1001 The chain's node could not be reached or failed (HTTP 503).
-         * @property {number} TRANSACTION_REJECTED=1002 The node refused the transaction for another reason than those below; `reason` says why (HTTP 422).
-         * @property {number} CHAIN_ERROR=1003 The node answered with something that is not a valid answer (HTTP 502).
-         * @property {number} TRANSACTION_REVERTED=1004 The transaction reverts when executed; `reason` carries the revert reason (HTTP 422).
-         * @property {number} NONCE_TOO_LOW=1005 The nonce was used already: prepare again (HTTP 409).
-         * @property {number} FEE_TOO_LOW=1006 The fees are below what the node accepts now (base fee rose, or a replacement is underpriced): prepare again (HTTP 422).
-         * @property {number} INSUFFICIENT_FUNDS=1007 The account cannot pay the value and the fees (HTTP 422).
-         */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "ERROR_CODE_UNSPECIFIED"] = 0;
