@@ -17,6 +17,7 @@ export default {
   moduleNameMapper: {
     '^@enclave-wallet/(proto|enclave|host|client|cli|devtools)$': '<rootDir>/$1/src/index.ts',
     '^@enclave-wallet/devtools/nsm$': '<rootDir>/devtools/src/nsm/index.ts',
+    '^@enclave-wallet/client/cbor$': '<rootDir>/client/src/attestation/cbor.ts',
     '^@enclave-wallet/proto/labels$': '<rootDir>/proto/src/labels.ts',
     '^@enclave-wallet/proto/recovery-code$': '<rootDir>/proto/src/recovery-code.ts',
     '^@enclave-wallet/proto/bytes$': '<rootDir>/proto/src/bytes.ts',
