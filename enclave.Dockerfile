@@ -55,9 +55,8 @@ RUN npx tsc -b enclave && node scripts/enclave-image-tree.mjs /image --vsock-add
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
-# MALLOC_ARENA_MAX, NODE_OPTIONS: memory within its budget (the PIN stretches reuse one arena; a smaller young generation) (enclave/src/process-env.ts).
+# NODE_OPTIONS: a smaller young generation, for memory within its budget; glibc keeps its default arena per thread (enclave/src/process-env.ts).
 ENV NODE_ENV=production \
-    MALLOC_ARENA_MAX=1 \
     NODE_OPTIONS=--max-semi-space-size=8 \
     ENCLAVE_PLATFORM=nitro \
     ENCLAVE_LISTEN=vsock://4294967295:5005 \

@@ -4,12 +4,17 @@
  * image sets it (enclave.Dockerfile), and so do the local launcher and the
  * benchmark (scripts/); a contract test keeps the image in step.
  *
- * MALLOC_ARENA_MAX=1: Argon2id allocates 19 MiB per PIN stretch on each
- * thread-pool thread. With glibc's default of up to 8 arenas per core, every
- * thread's arena keeps its freed 19 MiB (and fragments) for good: enclave RSS
- * after load was 187–195 MiB. With one arena the stretches reuse the same
- * memory: 128–170 MiB (`npm run bench`, docs/performance.md). The stretches
- * allocate once each, so the shared arena's lock is never contended.
+ * Not MALLOC_ARENA_MAX: glibc's default (8 arenas per core) gives each of the
+ * enclave's threads an arena of its own, and that keeps the least memory
+ * (docs/performance.md, "ninth look"). Argon2id allocates 19 MiB per PIN
+ * stretch on a thread of libuv's pool, which is sized to the vCPUs (main.cts),
+ * so the pool's arenas hold 19 MiB per vCPU, reused stretch after stretch. With
+ * one arena for every thread (MALLOC_ARENA_MAX=1, the setting until
+ * 2026-12-03, chosen when the pool had 4 threads on any core count), what the
+ * main thread allocated while a stretch ran sat above it, the freed 19 MiB was
+ * split by small allocations, and the next stretch took 19 MiB more: the
+ * arena held ≈ 18 MiB free in holes, and RSS after load was 144–147 MiB
+ * against 135–139 with an arena per thread.
  *
  * NODE_OPTIONS=--max-semi-space-size=8: V8's young generation grows to
  * 16 MiB semi-spaces by default; the enclave's requests make little garbage
@@ -21,4 +26,4 @@
  * (RSS 111 MiB) but then every stretch page-faults 19 MiB of fresh pages,
  * which cost about 20 ms of CPU per signature on the development machine.
  */
-export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=8' });
+export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ NODE_OPTIONS: '--max-semi-space-size=8' });

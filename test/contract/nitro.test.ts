@@ -31,10 +31,13 @@ test('the image installs from the lock file only, holds only proto and enclave, 
   expect(dockerfile).toMatch(/NODE_ENV=production/);
 });
 
-test('the image starts the enclave with the process environment it needs (malloc hands PIN-stretch memory back)', async () => {
+test('the image starts the enclave with the process environment it needs, and leaves glibc its arena per thread', async () => {
   const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
   expect(Object.keys(ENCLAVE_PROCESS_ENV).length).toBeGreaterThan(0);
   for (const [name, value] of Object.entries(ENCLAVE_PROCESS_ENV)) expect(dockerfile).toMatch(new RegExp(`^\\s+${name}=${value} \\\\$`, 'm'));
+  // One arena for all threads let small allocations split each freed PIN stretch (process-env.ts).
+  expect(dockerfile).not.toMatch(/MALLOC_ARENA_MAX/);
+  expect(Object.keys(ENCLAVE_PROCESS_ENV)).not.toContain('MALLOC_ARENA_MAX');
 });
 
 test('the image holds no development code: enclave/dist has no simulated NSM, dev CA, X.509 builder or CBOR encoder, and the production dependency tree no devtools', () => {
