@@ -423,7 +423,8 @@ try {
 
   run('enclave', 'enclave/dist/main.cjs', {
     restart: true,
-    extraEnv: { ...ENCLAVE_PROCESS_ENV },
+    // glibc's arena per thread, whatever the shell has (enclave/src/process-env.ts); spawn leaves out an undefined value.
+    extraEnv: { ...ENCLAVE_PROCESS_ENV, MALLOC_ARENA_MAX: undefined },
     // taskset sets the affinity and execs node: the pid is node's, and every thread it starts inherits the cores.
     ...(enclaveCpus
       ? { command: 'taskset', args: ['-c', enclaveCpus, enclaveNode, join(root, 'enclave/dist/main.cjs')] }

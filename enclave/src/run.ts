@@ -3,6 +3,7 @@
  * (see config.ts): ENCLAVE_PLATFORM (simulated | nitro), ENCLAVE_LISTEN,
  * ENCLAVE_DEV_CA_DIR, ENCLAVE_KMS_KEY_ID, LOG_LEVEL.
  */
+import { availableParallelism } from 'node:os';
 import { loadStartupConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createEnclaveService, startEnclaveServer } from './server.js';
@@ -16,6 +17,12 @@ try {
   const server = await startEnclaveServer({ listen: startup.listen, logger, service });
   const pcr0 = Buffer.from(service.identity().pcrs?.[0] ?? new Uint8Array(0)).toString('hex');
   logger.info('listening', { address: server.address, mode: startup.mode, pcr0 });
+  // Each thread of libuv's pool keeps the 19 MiB of the last PIN stretch it ran (an arena of its own,
+  // process-env.ts), so a pool larger than the vCPUs costs memory and runs no more stretches at once (kdf.ts).
+  const poolThreads = Number(process.env.UV_THREADPOOL_SIZE);
+  if (poolThreads > availableParallelism()) {
+    logger.warn('thread_pool_above_vcpus', { poolThreads, vcpus: availableParallelism(), keptMiB: poolThreads * 19 });
+  }
   // Graceful: serve what the host has in flight, then close (SHUTDOWN_TIMEOUT_MS at most, default 10 s).
   const timeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? '10000');
   let stopping = false;

@@ -6,7 +6,7 @@
  * Needs the build (`npm test` builds first).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hashMessage, toHex, verifyMessage } from 'viem';
@@ -143,9 +143,10 @@ test('wrong PINs split across a restarted enclave and across two enclaves still 
 }, 90_000);
 
 test('the simulated enclave loads the simulated NSM, but neither the SDK nor viem', async () => {
-  // Every module the process resolves, written down by a resolve hook. The simulated NSM needs the SDK's CBOR
-  // codec only; importing the SDK's entry brought viem with it, ≈ 450 modules and ≈ 11 MiB of memory the real
-  // enclave never has.
+  // Every module the process resolves, written down as it is resolved: ES modules by a resolve hook, CommonJS ones
+  // (what a CommonJS package requires, which no ES-module hook sees) by a wrapper of the CommonJS resolver. The
+  // simulated NSM needs the SDK's CBOR codec only; importing the SDK's entry brought viem with it, ≈ 450 modules
+  // and ≈ 11 MiB of memory the real enclave never has.
   const log = join(dir, 'resolved.txt');
   const hooks = join(dir, 'hooks.mjs');
   writeFileSync(
@@ -159,15 +160,61 @@ test('the simulated enclave loads the simulated NSM, but neither the SDK nor vie
   );
   const register = join(dir, 'register.mjs');
   writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-  const enclave = await startEnclaveProcess(caDir, { nodeArgs: ['--import', pathToFileURL(register).href] });
+  const required = join(dir, 'required.cjs');
+  writeFileSync(
+    required,
+    `const Module = require('node:module');\n` +
+      `const { appendFileSync } = require('node:fs');\n` +
+      `const resolveFilename = Module._resolveFilename;\n` +
+      `Module._resolveFilename = function (...args) {\n` +
+      `  const resolved = resolveFilename.apply(this, args);\n` +
+      `  appendFileSync(${JSON.stringify(log)}, resolved + '\\n');\n` +
+      `  return resolved;\n` +
+      `};\n`,
+  );
+  const enclave = await startEnclaveProcess(caDir, { nodeArgs: ['--require', required, '--import', pathToFileURL(register).href] });
   try {
     const { rpc } = await connect(enclave.address);
     rpc.close();
   } finally {
     enclave.child.kill('SIGTERM');
   }
-  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  expect(urls.some((u) => u.endsWith('/devtools/dist/nsm/simulated.js'))).toBe(true);
-  expect(urls.some((u) => u.endsWith('/client/dist/attestation/cbor.js'))).toBe(true);
-  expect(urls.filter((u) => u.includes('/node_modules/viem/') || u.includes('/node_modules/ox/') || /\/client\/dist\/(index|evm)\.js$/.test(u))).toEqual([]);
+  const resolved = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  // Both lists are there: the simulated NSM (an ES module), the CBOR module, and protobufjs's CommonJS parts.
+  expect(resolved.some((u) => u.endsWith('/devtools/dist/nsm/simulated.js'))).toBe(true);
+  expect(resolved.some((u) => u.endsWith('/client/dist/attestation/cbor.js'))).toBe(true);
+  expect(resolved.some((u) => u.startsWith('/') && u.includes('/node_modules/protobufjs/src/'))).toBe(true);
+  expect(resolved.filter((u) => u.includes('/node_modules/viem/') || u.includes('/node_modules/ox/') || /\/client\/dist\/(index|evm)\.js$/.test(u))).toEqual(
+    [],
+  );
+}, 60_000);
+
+test('a thread pool larger than the vCPUs is started, with a warning saying what it keeps', async () => {
+  const poolThreads = availableParallelism() + 1;
+  const enclave = await startEnclaveProcess(caDir, { env: { UV_THREADPOOL_SIZE: String(poolThreads) } });
+  try {
+    const warning = async (): Promise<Record<string, unknown> | undefined> => {
+      for (let i = 0; i < 50; i++) {
+        const line = enclave
+          .log()
+          .split('\n')
+          .find((l) => l.includes('"thread_pool_above_vcpus"'));
+        if (line) return JSON.parse(line) as Record<string, unknown>;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return undefined;
+    };
+    expect(await warning()).toMatchObject({ level: 'warn', poolThreads, vcpus: availableParallelism(), keptMiB: poolThreads * 19 });
+  } finally {
+    enclave.child.kill('SIGTERM');
+  }
+  // The default (the vCPUs) says nothing.
+  const quiet = await startEnclaveProcess(caDir);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    expect(quiet.log()).toContain('"listening"');
+    expect(quiet.log()).not.toContain('thread_pool_above_vcpus');
+  } finally {
+    quiet.child.kill('SIGTERM');
+  }
 }, 60_000);

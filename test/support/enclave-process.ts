@@ -7,11 +7,21 @@ import { fileURLToPath } from 'node:url';
 const main = join(fileURLToPath(new URL('../../', import.meta.url)), 'enclave/dist/main.cjs');
 
 /** Starts it with the dev CA in `caDir`; resolves with its address once it logs `listening`. Needs the build. */
-export function startEnclaveProcess(caDir: string, options: { nodeArgs?: string[]; cwd?: string } = {}): Promise<{ child: ChildProcess; address: string }> {
+export function startEnclaveProcess(
+  caDir: string,
+  options: { nodeArgs?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ child: ChildProcess; address: string; log: () => string }> {
   if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
-    env: { ...process.env, ENCLAVE_LISTEN: 'tcp://127.0.0.1:0', ENCLAVE_PLATFORM: 'simulated', ENCLAVE_DEV_CA_DIR: caDir, NODE_NO_WARNINGS: '1' },
+    env: {
+      ...process.env,
+      ...options.env,
+      ENCLAVE_LISTEN: 'tcp://127.0.0.1:0',
+      ENCLAVE_PLATFORM: 'simulated',
+      ENCLAVE_DEV_CA_DIR: caDir,
+      NODE_NO_WARNINGS: '1',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -21,7 +31,7 @@ export function startEnclaveProcess(caDir: string, options: { nodeArgs?: string[
       for (const line of buffered.split('\n')) {
         try {
           const entry = JSON.parse(line) as { event?: string; address?: string };
-          if (entry.event === 'listening' && entry.address) resolve({ child, address: entry.address });
+          if (entry.event === 'listening' && entry.address) resolve({ child, address: entry.address, log: () => buffered });
         } catch {
           // not a complete JSON line yet
         }
