@@ -217,6 +217,8 @@ test('the sample app runs against the stack: viem, ethers and @solana/kit sign w
   });
   expect({ code: app.code, err: app.err }).toEqual({ code: 0, err: '' });
   const r = JSON.parse(app.out) as Record<string, string | boolean | string[]>;
+  // The package's `./cbor` export resolved and ran: { 1: "enclave" } is a1 01 67 "enclave" (RFC 8949).
+  expect(r.cbor).toBe('a10167' + Buffer.from('enclave').toString('hex'));
   const evm = r.evmAddress as Hex;
   expect(r.ethersAddress).toBe(evm);
   expect(r.recoveryCodeShown).toBe(true);
