@@ -9,7 +9,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { hpkeOpen, hpkeSeal, wireOf } from '../../test/support/hpke-reference.js';
 import { envelopeKeyFromRaw } from './support/envelope-key.js';
 import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
-import { disposeEnvelope, isTrivialPin, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
+import { CLOCK_SKEW_S, disposeEnvelope, isTrivialPin, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
 import { openPinEnvelope } from './support/pin-envelope.js';
 import { parseUserId as uid, parseWalletId as wid } from '@enclave-wallet/proto/ids';
 
@@ -264,6 +264,26 @@ describe('PIN envelopes', () => {
     // Once the old ones expire, room is made.
     expect(cache.claim('c', NOW + 1000, NOW + 500)).toBe(true);
     expect(cache.claim('a', NOW + 1000, NOW + 500)).toBe(true);
+  });
+
+  test('a nonce is held until its expiry and the clock skew have passed, and not after', () => {
+    const cache = new ReplayCache();
+    expect(cache.claim('n', NOW + 10, NOW, 'u')).toBe(true);
+    expect(cache.claim('n', NOW + 10, NOW + 10 + CLOCK_SKEW_S, 'u')).toBe(false);
+    expect(cache.size).toBe(1);
+    expect(cache.claim('m', NOW + 100, NOW + 11 + CLOCK_SKEW_S, 'u')).toBe(true);
+    expect(cache.size).toBe(1); // n is gone with no limit reached
+  });
+
+  test('under a steady stream the cache holds what is live, not everything since the start', () => {
+    const cache = new ReplayCache();
+    let most = 0;
+    // An hour at 10 envelopes a second, each living 120 s (the SDK's lifetime): 36,000 claims.
+    for (let t = 0; t < 3600; t++) {
+      for (let i = 0; i < 10; i++) expect(cache.claim(`${t}-${i}`, NOW + t + 120, NOW + t, `user-${i}`)).toBe(true);
+      most = Math.max(most, cache.size);
+    }
+    expect(most).toBeLessThanOrEqual(10 * (120 + CLOCK_SKEW_S + 1));
   });
 });
 
