@@ -511,11 +511,13 @@ try {
   const devRootSha256 = createHash('sha256')
     .update(readFileSync(join(env.ENCLAVE_DEV_CA_DIR, 'root.der')))
     .digest('hex');
+  // `tsc -b` alone builds the processes but not the browser files: the page would load and its buttons do nothing.
+  const unbuilt = (path) => (existsSync(join(root, path)) ? '' : `\n                NOT BUILT: ${path} is missing; run npm run build (npm start does it)`);
   console.log(`
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
-  demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)
-  wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})
+  demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)${unbuilt('client/dist/browser/enclave-wallet.standalone.js')}
+  wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})${unbuilt('frame/dist/site/index.html')}
   enclave       ${env.ENCLAVE_LISTEN}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})

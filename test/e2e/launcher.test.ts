@@ -185,6 +185,8 @@ test('started twice, then SIGKILL to the launcher, then to npm above it: a clear
     .update(readFileSync(join(dir, 'dev-ca', 'root.der')))
     .digest('hex');
   expect(first.output()).toContain(`dev root      sha256 ${devRootSha256}`);
+  // Built as npm start builds: nothing the browser loads is said to be missing.
+  expect(first.output()).not.toContain('NOT BUILT');
   expect(await openPorts(ports)).toEqual(Object.keys(ports).map((n) => `${n}=${ports[n as keyof Ports]}`));
 
   // The same command again: the same data folder.
