@@ -1250,36 +1250,14 @@ const pkRuns = (f, d = 1) => `runs: ${passkeyRuns.map((p) => fmt(f(p), d)).join(
 for (const name of EXTRA_SECTIONS) {
   if (name === 'passkeys' && passkeyRuns) {
     console.log(`\n${name} (scripts/bench-${name}.mjs, medians of ${RUNS} run(s)):`);
-    row(
-      '  add a passkey (with the PIN), p50',
-      `${fmt(pkMed((p) => p.addP50))} ms`,
-      pkRuns((p) => p.addP50),
-    );
-    row(
-      '  passkey signature, 1 client, p50',
-      `${fmt(pkMed((p) => p.sign1P50))} ms`,
-      pkRuns((p) => p.sign1P50),
-    );
-    row(
-      `  passkey signatures, ${passkeyRuns[0].clients} clients`,
-      `${fmt(pkMed((p) => p.perSecond))} /s`,
-      pkRuns((p) => p.perSecond),
-    );
-    row(
-      '    ÷ the Argon2id ceiling (before the run)',
-      `${fmt(pkMed((p) => p.ratioToCeiling))} ×`,
-      pkRuns((p) => p.ratioToCeiling),
-    );
-    row(
-      '  enclave CPU per passkey signature',
-      `${fmt(pkMed((p) => p.cpuMsPerSign))} ms`,
-      pkRuns((p) => p.cpuMsPerSign),
-    );
-    row(
-      '    the same during the warm-up',
-      `${fmt(pkMed((p) => p.warmupCpuMsPerSign))} ms`,
-      `${pkRuns((p) => p.warmupCpuMsPerSign)}; not measured in the target`,
-    );
+    /** A passkey figure: its median over the runs, then each run's value. */
+    const pkRow = (label, f, unit, note = '') => row(label, `${fmt(pkMed(f))} ${unit}`, `${pkRuns(f)}${note}`);
+    pkRow('  add a passkey (with the PIN), p50', (p) => p.addP50, 'ms');
+    pkRow('  passkey signature, 1 client, p50', (p) => p.sign1P50, 'ms');
+    pkRow(`  passkey signatures, ${passkeyRuns[0].clients} clients`, (p) => p.perSecond, '/s');
+    pkRow('    ÷ the Argon2id ceiling (before the run)', (p) => p.ratioToCeiling, '×');
+    pkRow('  enclave CPU per passkey signature', (p) => p.cpuMsPerSign, 'ms');
+    pkRow('    the same during the warm-up', (p) => p.warmupCpuMsPerSign, 'ms', '; not measured in the target');
     row(
       '  Argon2id runs per passkey signature',
       fmt(
