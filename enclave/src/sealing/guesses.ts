@@ -151,10 +151,11 @@ export class GuessCounter {
       }
       if (performance.now() >= deadline) throw new EnclaveWalletError('WALLET_CONFLICT', 'other PIN checks on this wallet are still in flight; retry');
       if (t.next === 'wait' || round > 0) await phases.time('guard_wait', () => this.waitFor(walletId, Math.min(10 * 2 ** round, 200)));
+      const mark = this.unwritten.mark();
       const read = await phases.time('guard_read', () => this.o.guard.get(walletId));
       if (!read || read.version !== record.version) throw new GuardConflict('the wallet’s version moved on');
       fresh = true;
-      this.unwritten.settleGone(walletId, read);
+      this.unwritten.settleGone(walletId, read, mark);
       base = this.unwritten.applied(read);
       this.o.remember(base);
       // A count whose answer was lost and that the client sent again fails its condition on its own token: it was

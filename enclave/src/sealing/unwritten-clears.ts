@@ -18,6 +18,8 @@ export interface RightGuess {
 /** A right guess whose clear is not written yet, and how to tell its caller once it is. */
 export interface PendingClear extends RightGuess {
   done: (err?: unknown) => void;
+  /** Its place in the order clears were held (`mark`). */
+  seq: number;
 }
 
 /** What a count carries: the right guesses' tokens, the failures they saw, their last use. */
@@ -32,6 +34,8 @@ export class UnwrittenClears {
   private readonly timers = new Map<WalletId, NodeJS.Timeout>();
   /** Flushes under way (a graceful stop waits for them too). */
   private readonly writing = new Set<Promise<void>>();
+  /** How many clears have been held so far: each is stamped with its number (`seq`). */
+  private held = 0;
 
   constructor(
     private readonly guard: WalletGuard,
@@ -43,7 +47,7 @@ export class UnwrittenClears {
   add(walletId: WalletId, guess: RightGuess): Promise<void> {
     const written = new Promise<void>((resolve, reject) => {
       const list = this.byWallet.get(walletId) ?? [];
-      list.push({ ...guess, done: (err) => (err ? reject(err) : resolve()) });
+      list.push({ ...guess, seq: ++this.held, done: (err) => (err ? reject(err) : resolve()) });
       this.byWallet.set(walletId, list);
     });
     this.schedule(walletId);
@@ -74,15 +78,28 @@ export class UnwrittenClears {
     this.schedule(walletId);
   }
 
+  /** To take before a read of the guard starts, and give to `settleGone` with what it read. */
+  mark(): number {
+    return this.held;
+  }
+
   /**
-   * After a fresh read: a clear whose token the guard no longer holds (another write removed it) has nothing left
-   * to clear; the others keep only the failures still there (a count requires every token it carries to be there).
+   * After a fresh read, started at `mark`: a clear whose token the guard no longer holds (another write removed it)
+   * has nothing left to clear; the others keep only the failures still there (a count requires every token it
+   * carries to be there). Only clears held before the read started are judged: a read under way while a guess was
+   * counted, answered and held here may have been served before that count's write, and would show its token
+   * missing though the guard holds it (the clear was then dropped unwritten, and the right guess stayed pending in
+   * the guard until its TTL made it a failure: seen with 16 passkey signatures at once, 2026-12-04).
    */
-  settleGone(walletId: WalletId, read: GuardRecord): void {
+  settleGone(walletId: WalletId, read: GuardRecord, mark: number): void {
     const list = this.byWallet.get(walletId);
     if (!list) return;
     const kept: PendingClear[] = [];
     for (const c of list) {
+      if (c.seq > mark) {
+        kept.push(c);
+        continue;
+      }
       const held = guessesOf(read, c.factor);
       if (held.has(c.token)) kept.push({ ...c, failures: c.failures.filter((f) => held.has(f)) });
       else c.done();

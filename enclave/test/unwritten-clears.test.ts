@@ -1,0 +1,86 @@
+/**
+ * Right guesses' clears held back to be carried by the next count (src/sealing/unwritten-clears.ts), against the
+ * real guard on dynalite: a read that was under way while a guess was counted, answered and held must not make its
+ * clear look done. Before the fix such a read dropped the clear unwritten; the right guess then stayed pending in
+ * the guard until its TTL turned it into a failure (16 passkey signatures at once on one wallet showed it: a
+ * pending entry nobody cleared, four failures beside it, and every later guess waiting for a place until
+ * WALLET_CONFLICT).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import { ensureGuardTable } from '@enclave-wallet/devtools';
+import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
+import type { Guess } from '../src/guard/budget.js';
+import { DynamoGuard } from '../src/guard/guard.js';
+import { UnwrittenClears } from '../src/sealing/unwritten-clears.js';
+
+const TABLE = 'unwritten-clears-test';
+let server: ReturnType<typeof dynalite>;
+let guard: DynamoGuard;
+
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await ensureGuardTable(endpoint, TABLE);
+  guard = new DynamoGuard({ region: 'us-east-1', endpoint, table: TABLE }, { accessKeyId: 'l', secretAccessKey: 'l' });
+});
+afterAll(async () => {
+  guard.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+const token = (): string => randomBytes(16).toString('hex');
+
+async function newWallet(guesses = new Map<string, Guess>()) {
+  const walletId = parseWalletId(`w-${token()}`);
+  await guard.create({ walletId, owner: parseUserId('user-1'), keyRef: 'ab'.repeat(32), version: 1, blob: Uint8Array.of(1), guesses });
+  return walletId;
+}
+
+test('a read started before a right guess was counted does not drop its clear; the flush removes it from the guard', async () => {
+  const walletId = await newWallet();
+  const clears = new UnwrittenClears(guard, 60_000, () => {});
+  // Another count's read starts, and is served before the guess below is counted.
+  const mark = clears.mark();
+  const stale = (await guard.get(walletId))!;
+  // The guess is counted (its pending entry written), found right, and its clear held back.
+  const right = token();
+  const counted = await guard.admit(walletId, stale, right, Date.now(), 'budget');
+  expect(counted.get(right)?.state).toBe('pending');
+  const written = clears.add(walletId, { token: right, failures: [], factor: 'pin', at: Date.now() });
+  // The read's answer arrives now: it does not show the token, yet the guard holds it.
+  expect(stale.guesses.has(right)).toBe(false);
+  clears.settleGone(walletId, stale, mark);
+  expect(clears.applied(stale).guesses.has(right)).toBe(false); // still counted as cleared here
+  const taken = clears.take(walletId, 'pin') ?? [];
+  expect(taken.map((c) => c.token)).toEqual([right]); // the next count here would carry it
+  // Put back and written on its own (as the timer would): the guard no longer holds it.
+  clears.putBack(walletId, taken);
+  await clears.flush(walletId);
+  await written;
+  expect((await guard.get(walletId))!.guesses.size).toBe(0);
+});
+
+test('a read started after a clear was held judges it: a token another write removed has nothing left to clear', async () => {
+  const right = token();
+  const failure = token();
+  const walletId = await newWallet(
+    new Map<string, Guess>([
+      [right, { state: 'pending', at: Date.now() }],
+      [failure, { state: 'failed', at: Date.now() - 1000 }],
+    ]),
+  );
+  const clears = new UnwrittenClears(guard, 60_000, () => {});
+  let settled = false;
+  const written = clears.add(walletId, { token: right, failures: [failure], factor: 'pin', at: Date.now() }).then(() => (settled = true));
+  // Another enclave clears the same guess meanwhile.
+  await guard.clear(walletId, right, [failure], 'pin');
+  const mark = clears.mark();
+  const fresh = (await guard.get(walletId))!;
+  clears.settleGone(walletId, fresh, mark);
+  await written;
+  expect(settled).toBe(true);
+  expect(clears.take(walletId, 'pin')).toEqual([]);
+});
