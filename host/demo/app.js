@@ -540,7 +540,7 @@ $('add-passkey').addEventListener('click', () =>
 
 $('reset-passkey').addEventListener('click', () =>
   busy('wallet', $('reset-passkey'), async () => {
-    const pin = await askPin('Choose a new PIN', { isNew: true });
+    const pin = await askPin('New PIN, then your passkey approves it', { isNew: true });
     const again = await askPin('Enter the same PIN again');
     if (pin !== again) throw new Problem('The two PINs differ: nothing was changed. Try again.');
     // The passkey authorizes the reset; the recovery code is kept.
