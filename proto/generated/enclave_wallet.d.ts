@@ -536,6 +536,14 @@ export namespace enclavewallet {
             reason: string;
 
             /**
+             * Set when attempts_left carries a value, 0 included (proto3 cannot tell a
+             * 0 from an unset field). PASSKEY_INVALID has one only when the refusal was
+             * counted; PIN_INVALID and RECOVERY_CODE_WRONG always do (a reader keeps
+             * their 0 without this, as before it existed).
+             */
+            hasAttemptsLeft: boolean;
+
+            /**
              * Creates a new Error instance using the specified properties.
              * @param [properties] Properties to set
              * @returns Error instance
@@ -625,6 +633,14 @@ export namespace enclavewallet {
                  * `counter`, `credential`, `public-key`, `prf`); never a secret.
                  */
                 reason?: (string|null);
+
+                /**
+                 * Set when attempts_left carries a value, 0 included (proto3 cannot tell a
+                 * 0 from an unset field). PASSKEY_INVALID has one only when the refusal was
+                 * counted; PIN_INVALID and RECOVERY_CODE_WRONG always do (a reader keeps
+                 * their 0 without this, as before it existed).
+                 */
+                hasAttemptsLeft?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -3,7 +3,7 @@
 import $protobuf from "protobufjs/minimal.js";
 
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $String = $util.global.String, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $Boolean = $util.global.Boolean;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $String = $util.global.String, $BigInt = $util.global.BigInt, $Boolean = $util.global.Boolean, $Array = $util.global.Array;
 
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
 
@@ -1339,6 +1339,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
             Error.prototype.expected = "";
             Error.prototype.actual = "";
             Error.prototype.reason = "";
+            Error.prototype.hasAttemptsLeft = false;
 
             Error.create = function(properties) {
                 return new Error(properties);
@@ -1367,6 +1368,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     writer.uint32(58).string(message.actual);
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(74).string(message.reason);
+                if (message.hasAttemptsLeft != null && $Object.hasOwnProperty.call(message, "hasAttemptsLeft") && message.hasAttemptsLeft !== false)
+                    writer.uint32(80).bool(message.hasAttemptsLeft);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1472,6 +1475,15 @@ export const enclavewallet = $root.enclavewallet = (() => {
                                 delete message.reason;
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasAttemptsLeft = value;
+                            else
+                                delete message.hasAttemptsLeft;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1520,6 +1532,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
                     if (!$util.isString(message.reason))
                         return "reason: string expected";
+                if (message.hasAttemptsLeft != null && $Object.hasOwnProperty.call(message, "hasAttemptsLeft"))
+                    if (typeof message.hasAttemptsLeft !== "boolean")
+                        return "hasAttemptsLeft: boolean expected";
                 return null;
             };
 
@@ -1823,6 +1838,9 @@ export const enclavewallet = $root.enclavewallet = (() => {
                 if (object.reason != null)
                     if (typeof object.reason !== "string" || object.reason.length)
                         message.reason = $String(object.reason);
+                if (object.hasAttemptsLeft != null)
+                    if (object.hasAttemptsLeft)
+                        message.hasAttemptsLeft = $Boolean(object.hasAttemptsLeft);
                 return message;
             };
 
@@ -1849,6 +1867,7 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.expected = "";
                     object.actual = "";
                     object.reason = "";
+                    object.hasAttemptsLeft = false;
                 }
                 if (message.code != null && $Object.hasOwnProperty.call(message, "code"))
                     object.code = options.enums === $String ? $root.enclavewallet.v1.ErrorCode[message.code] === $undefined ? message.code : $root.enclavewallet.v1.ErrorCode[message.code] : message.code;
@@ -1866,6 +1885,8 @@ export const enclavewallet = $root.enclavewallet = (() => {
                     object.actual = message.actual;
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
                     object.reason = message.reason;
+                if (message.hasAttemptsLeft != null && $Object.hasOwnProperty.call(message, "hasAttemptsLeft"))
+                    object.hasAttemptsLeft = message.hasAttemptsLeft;
                 return object;
             };
 

@@ -68,7 +68,10 @@ export class EnclaveWalletError extends Error {
   /** The error as the schema's `Error` message. */
   toProto(): v1.Error.$Properties {
     const out: v1.Error.$Properties = { code: v1.ErrorCode[this.code], message: this.message };
-    if (this.details.attemptsLeft !== undefined) out.attemptsLeft = this.details.attemptsLeft;
+    if (this.details.attemptsLeft !== undefined) {
+      out.attemptsLeft = this.details.attemptsLeft;
+      out.hasAttemptsLeft = true;
+    }
     if (this.details.retryAfter !== undefined) out.retryAfterSeconds = this.details.retryAfter;
     if (this.details.expected !== undefined) out.expected = this.details.expected;
     if (this.details.actual !== undefined) out.actual = this.details.actual;
@@ -84,12 +87,12 @@ export class EnclaveWalletError extends Error {
     const raw = typeof err.code === 'number' ? v1.ErrorCode[err.code] : undefined;
     const code: ErrorCodeName = isErrorCodeName(raw) ? raw : 'INTERNAL_ERROR';
     const details: ErrorDetails = {};
-    if (err.attemptsLeft) details.attemptsLeft = err.attemptsLeft;
+    if (err.attemptsLeft || err.hasAttemptsLeft) details.attemptsLeft = err.attemptsLeft ?? 0;
     if (err.retryAfterSeconds) details.retryAfter = err.retryAfterSeconds;
     if (err.expected) details.expected = err.expected;
     if (err.actual) details.actual = err.actual;
     if (err.reason) details.reason = err.reason;
-    // A PIN_INVALID with no attempts left is still meaningful: keep the zero.
+    // A PIN_INVALID with no attempts left is still meaningful: keep the zero (also from peers without hasAttemptsLeft).
     if ((code === 'PIN_INVALID' || code === 'RECOVERY_CODE_WRONG') && details.attemptsLeft === undefined) details.attemptsLeft = 0;
     return new EnclaveWalletError(code, err.message || code, details);
   }

@@ -85,6 +85,32 @@ describe('RpcClient and serveConnection', () => {
     rpc.close();
   });
 
+  test('attemptsLeft crosses as sent, 0 included; absent stays absent (a passkey refusal not counted)', async () => {
+    const [hostEnd, enclaveEnd] = socketPair();
+    const sent = [
+      new EnclaveWalletError('PASSKEY_INVALID', 'refused: counter', { attemptsLeft: 0, reason: 'counter' }),
+      new EnclaveWalletError('PASSKEY_INVALID', 'refused: origin (nothing was counted)', { reason: 'origin' }),
+      new EnclaveWalletError('PIN_INVALID', 'wrong PIN', { attemptsLeft: 0 }),
+    ];
+    let n = 0;
+    serveConnection(enclaveEnd, {
+      async sign() {
+        throw sent[n++]!;
+      },
+    });
+    const rpc = new RpcClient(hostEnd);
+    const got = [];
+    for (let i = 0; i < sent.length; i++) got.push(((await rpc.call('sign', { walletId: 'w' }).catch((e: unknown) => e)) as EnclaveWalletError).details);
+    expect(got).toEqual([{ attemptsLeft: 0, reason: 'counter' }, { reason: 'origin' }, { attemptsLeft: 0 }]);
+    rpc.close();
+  });
+
+  test('a peer that does not send hasAttemptsLeft: a PIN_INVALID or RECOVERY_CODE_WRONG without attempts still means 0', () => {
+    for (const code of ['PIN_INVALID', 'RECOVERY_CODE_WRONG'] as const)
+      expect(EnclaveWalletError.fromProto({ code: v1.ErrorCode[code], message: 'wrong' }).details).toEqual({ attemptsLeft: 0 });
+    expect(EnclaveWalletError.fromProto({ code: v1.ErrorCode.PASSKEY_INVALID, message: 'refused', reason: 'origin' }).details).toEqual({ reason: 'origin' });
+  });
+
   test('an unexpected handler failure answers INTERNAL_ERROR without its message', async () => {
     const [hostEnd, enclaveEnd] = socketPair();
     const seen: unknown[] = [];
