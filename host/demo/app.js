@@ -113,6 +113,8 @@ const clearErrors = () => document.querySelectorAll('.error').forEach((e) => (e.
 const busy = async (where, button, fn, output) => {
   clearErrors();
   if (output) $(output).textContent = '';
+  // The wallet card's last success note ("Recovery code checked", "Passkey added") belongs to the action before.
+  if (where === 'wallet' || where === 'forgot') $('code-done').hidden = true;
   button.disabled = true;
   try {
     await fn();
