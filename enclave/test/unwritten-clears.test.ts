@@ -123,3 +123,50 @@ test('count(): its own read, served before another guess was counted and answere
   // G's clear was carried by X's count: only X's token is left.
   expect([...(await guard.get(walletId))!.guesses.keys()]).toEqual([xCounted.token]);
 });
+
+describe('a graceful stop (flushAll) and the clears a count under way carries', () => {
+  const settledWithin = async (p: Promise<unknown>, ms: number): Promise<boolean> => {
+    let settled = false;
+    void p.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, ms));
+    return settled;
+  };
+
+  async function carriedRightGuess() {
+    const walletId = await newWallet();
+    const clears = new UnwrittenClears(guard, 60_000, () => {});
+    const right = token();
+    await guard.admit(walletId, (await guard.get(walletId))!, right, Date.now(), 'budget');
+    const written = clears.add(walletId, { token: right, failures: [], factor: 'pin', at: Date.now() });
+    const carried = clears.take(walletId, 'pin') ?? [];
+    expect(carried.map((c) => c.token)).toEqual([right]);
+    return { walletId, clears, right, written, carried };
+  }
+
+  test('waits while the count is under way; its write failed: the clears come back and are written before the stop ends', async () => {
+    const { walletId, clears, written, carried } = await carriedRightGuess();
+    const stop = clears.flushAll();
+    expect(await settledWithin(stop, 50)).toBe(false); // the count's write has not settled
+    clears.putBack(walletId, carried); // it failed
+    await stop;
+    await written;
+    expect((await guard.get(walletId))!.guesses.size).toBe(0);
+  });
+
+  test('its write landed: the stop ends without writing them again', async () => {
+    const { walletId, clears, right, written, carried } = await carriedRightGuess();
+    const stop = clears.flushAll();
+    expect(await settledWithin(stop, 50)).toBe(false);
+    // The count's write carried the clear: the guard dropped the token with it.
+    await guard.clear(walletId, right, [], 'pin');
+    for (const c of carried) c.done();
+    await stop;
+    await written;
+    expect((await guard.get(walletId))!.guesses.size).toBe(0);
+  });
+
+  test('nothing held or carried: the stop ends at once', async () => {
+    const clears = new UnwrittenClears(guard, 60_000, () => {});
+    expect(await settledWithin(clears.flushAll(), 20)).toBe(true);
+  });
+});

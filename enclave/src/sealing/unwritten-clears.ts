@@ -34,6 +34,10 @@ export class UnwrittenClears {
   private readonly timers = new Map<WalletId, NodeJS.Timeout>();
   /** Flushes under way (a graceful stop waits for them too). */
   private readonly writing = new Set<Promise<void>>();
+  /** Clears taken out by counts whose write is under way: written with it, or put back (a graceful stop waits). */
+  private readonly carrying = new Set<number>(); // by seq: settleGone keeps copies of a clear, with its seq and done
+  /** Who waits for a carried clear to be written or put back (flushAll). */
+  private waiters: Array<() => void> = [];
   /** How many clears have been held so far: each is stamped with its number (`seq`). */
   private held = 0;
 
@@ -47,7 +51,16 @@ export class UnwrittenClears {
   add(walletId: WalletId, guess: RightGuess): Promise<void> {
     const written = new Promise<void>((resolve, reject) => {
       const list = this.byWallet.get(walletId) ?? [];
-      list.push({ ...guess, seq: ++this.held, done: (err) => (err ? reject(err) : resolve()) });
+      const seq = ++this.held;
+      list.push({
+        ...guess,
+        seq,
+        done: (err) => {
+          this.uncarry([seq]);
+          if (err) reject(err);
+          else resolve();
+        },
+      });
       this.byWallet.set(walletId, list);
     });
     this.schedule(walletId);
@@ -68,6 +81,7 @@ export class UnwrittenClears {
       walletId,
       list.filter((c) => c.factor !== factor),
     );
+    for (const c of taken) this.carrying.add(c.seq);
     return taken;
   }
 
@@ -76,6 +90,7 @@ export class UnwrittenClears {
     if (!carried.length) return;
     this.byWallet.set(walletId, [...(this.byWallet.get(walletId) ?? []), ...carried]);
     this.schedule(walletId);
+    this.uncarry(carried.map((c) => c.seq));
   }
 
   /** To take before a read of the guard starts, and give to `settleGone` with what it read. */
@@ -133,9 +148,18 @@ export class UnwrittenClears {
     }
   }
 
-  /** Writes every clear held, and waits for those being written (a graceful stop). */
+  /**
+   * Writes every clear held, and waits for those being written (a graceful stop): those flushed, and those a
+   * count under way carries, which its write settles (the guard's requests have a deadline) or puts back, and then
+   * they are flushed here. Before, a count whose write failed after the stop had flushed put its clears back into
+   * a process about to exit, and those right guesses stayed counted.
+   */
   async flushAll(): Promise<void> {
-    await Promise.all([...[...this.byWallet.keys()].map((w) => this.flush(w)), ...this.writing]);
+    for (;;) {
+      await Promise.all([...[...this.byWallet.keys()].map((w) => this.flush(w)), ...this.writing]);
+      if (!this.carrying.size) return;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
   }
 
   private async write(walletId: WalletId, list: PendingClear[]): Promise<void> {
@@ -150,6 +174,16 @@ export class UnwrittenClears {
         }
       }),
     );
+  }
+
+  /** Carried clears settled (written, or put back): whoever waits looks again. */
+  private uncarry(seqs: readonly number[]): void {
+    let settled = false;
+    for (const seq of seqs) settled = this.carrying.delete(seq) || settled;
+    if (!settled) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
   }
 
   private set(walletId: WalletId, list: PendingClear[]): void {
