@@ -367,7 +367,7 @@ async function showPasskeys() {
     list.append(li);
   }
   const has = passkeys.length > 0;
-  for (const id of ['sign-passkey', 'send-passkey', 'reset-passkey']) $(id).hidden = !has;
+  for (const id of ['sign-passkey', 'send-passkey', 'send-sol-passkey', 'reset-passkey']) $(id).hidden = !has;
 }
 async function showPasskeySupport() {
   if (ipHost) {
@@ -404,7 +404,7 @@ function signedOut() {
   balances = { eth: undefined, sol: undefined };
   passkeys = [];
   $('passkey-list').replaceChildren();
-  for (const id of ['sign-passkey', 'send-passkey', 'reset-passkey']) $(id).hidden = true;
+  for (const id of ['sign-passkey', 'send-passkey', 'send-sol-passkey', 'reset-passkey']) $(id).hidden = true;
   for (const id of ['attestation-card', 'wallet-card', 'sign-card', 'send-card', 'send-sol-card', 'no-wallet', 'has-wallet', 'signed-in']) $(id).hidden = true;
   for (const id of ['signature', 'tx', 'tx-sol', 'who', 'addr-evm', 'addr-solana', 'addr-bitcoin']) $(id).textContent = '';
   $('signed-out').hidden = false;
@@ -592,10 +592,11 @@ const sendEth = (button, withPasskey) =>
 $('send').addEventListener('click', () => sendEth($('send'), false));
 $('send-passkey').addEventListener('click', () => sendEth($('send-passkey'), true));
 
-$('send-sol').addEventListener('click', () =>
+/** Sends SOL, approved on the PIN pad or (`withPasskey`) with a passkey. */
+const sendSol = (button, withPasskey) =>
   busy(
     'send-sol',
-    $('send-sol'),
+    button,
     async () => {
       const to = $('to-sol').value.trim();
       if (!/^[1-9A-HJ-NP-Za-km-z]{32,44}$/.test(to)) throw new Problem('The recipient is not a Solana address (32 to 44 base58 characters).');
@@ -605,13 +606,17 @@ $('send-sol').addEventListener('click', () =>
       if (balances.sol !== undefined && balances.sol < lamports + 5000n) {
         throw new Problem(`Not enough SOL: the amount and a 0.000005 SOL fee, the balance is ${format(balances.sol, 9)} SOL. Get test SOL above.`);
       }
-      const getPin = ({ summary }) => askPin('Send this transaction?', { summary, forgot: true });
-      const { signature } = await client.sendSolanaTransfer(wallet.walletId, { cluster: config.solana.cluster, to, lamports }, { getPin });
+      const authorize = ({ summary }) =>
+        withPasskey
+          ? askPasskey('Send this transaction with your passkey?', summary)
+          : askPin('Send this transaction?', { summary, forgot: true }).then((pin) => ({ pin }));
+      const { signature } = await client.sendSolanaTransfer(wallet.walletId, { cluster: config.solana.cluster, to, lamports }, { authorize });
       $('tx-sol').textContent = `sent ${signature}`;
       const [status] = (await rpcCall(config.solana.rpcUrl, 'getSignatureStatuses', [[signature]])).value;
       $('tx-sol').textContent = status ? `${signature} — ${status.err ? 'failed' : `confirmed in slot ${status.slot}`}` : `${signature} — not confirmed yet`;
       await showBalances();
     },
     'tx-sol',
-  ),
-);
+  );
+$('send-sol').addEventListener('click', () => sendSol($('send-sol'), false));
+$('send-sol-passkey').addEventListener('click', () => sendSol($('send-sol-passkey'), true));

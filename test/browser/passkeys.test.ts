@@ -5,8 +5,8 @@
  * (`WebAuthn.addVirtualAuthenticator`: CTAP2, internal transport, resident keys, user verification, PRF).
  *
  * At 1280×800 and at 390×844: add a passkey with the PIN (the credential the authenticator holds is the one the
- * wallet lists), sign a message with it (checked with viem) and send ETH with it (mined by anvil), each time reading
- * the decoded summary before the passkey is asked; reset the PIN with the passkey (the old PIN refused, the new one
+ * wallet lists), sign a message with it (checked with viem), send ETH with it (mined by anvil) and SOL (confirmed by
+ * the local cluster), each time reading the decoded summary before the passkey is asked; reset the PIN with the passkey (the old PIN refused, the new one
  * signs); user verification turned off: nothing signed, no request sent; remove the passkey with the PIN. An
  * authenticator without PRF: the page says so in words and no slot is added (no request sent, none listed).
  * Screenshots go to test/artifacts/passkey-*.png. Without chromium the test is skipped, except in CI. Needs the build.
@@ -26,6 +26,8 @@ if (!CHROMIUM) {
   console.warn(`skipping the browser tests. ${how}`);
 }
 const maybe = CHROMIUM ? describe : describe.skip;
+
+const SOL_RECIPIENT = '9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin';
 
 /** base64 (CDP's encoding of credential ids) → base64url without padding (the API's). */
 const b64url = (b64: string): string => b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -97,6 +99,16 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
     for (const d of pin) await page.click(`[data-digit="${d}"]`);
     await page.click('#pin-ok');
   };
+  /** The local Solana cluster's balance of `address`, in lamports. */
+  const solanaBalance = async (address: string): Promise<bigint> => {
+    const res = await fetch(`http://127.0.0.1:${stack.ports.LOCAL_SOLANA_PORT}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getBalance', params: [address] }),
+    });
+    return BigInt(((await res.json()) as { result: { value: number } }).result.value);
+  };
+
   const summary = async (page: Page): Promise<Record<string, string>> => {
     await page.locator('#pin-summary').waitFor({ state: 'visible' });
     return page.$$eval('#pin-summary dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
@@ -130,14 +142,14 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
     ['desktop', 1280, 800],
     ['phone', 390, 844],
   ])(
-    '%s (%i×%i): add a passkey, sign and send ETH with it, reset the PIN with it, user verification off refused, remove it',
+    '%s (%i×%i): add a passkey, sign and send ETH and SOL with it, reset the PIN with it, user verification off refused, remove it',
     async (name, width, height) => {
       const { page, authenticator, consoleErrors, requests } = await open(width, height, { prf: true });
       const evm = await newWallet(page, `passkey-${name}@example.com`, '493817');
       // The page reports what the browser supports, in words, before any passkey is made.
       await page.locator('#passkey-support').filter({ hasText: 'This browser supports passkeys with PRF' }).waitFor();
       expect(await page.locator('#passkey-list li').count()).toBe(0);
-      for (const hidden of ['#sign-passkey', '#send-passkey', '#reset-passkey'])
+      for (const hidden of ['#sign-passkey', '#send-passkey', '#send-sol-passkey', '#reset-passkey'])
         expect([hidden, await page.locator(hidden).isVisible()]).toEqual([hidden, false]);
       expect(await authenticator.credentials()).toEqual([]);
 
@@ -192,6 +204,28 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
       });
       expect(receipt.from).toBe(evm.toLowerCase());
 
+      // Send SOL with it (confirmed by the local cluster, the recipient's balance up by the amount).
+      const sol = (await page.textContent('#addr-solana'))!.trim();
+      await page.click('#fund-sol');
+      await page.locator('#balance-sol').filter({ hasText: '1.0000 SOL' }).waitFor();
+      const before = await solanaBalance(SOL_RECIPIENT);
+      await page.fill('#amount-sol', '0.03');
+      await page.click('#send-sol-passkey');
+      expect(await summary(page)).toMatchObject({
+        Action: 'Sign a Solana transaction',
+        Cluster: 'localnet',
+        From: sol,
+        To: SOL_RECIPIENT,
+        Transfer: '0.03 SOL',
+      });
+      expect(await page.locator('#pin-entry').isVisible()).toBe(false);
+      await page.click('#passkey-ok');
+      await page
+        .locator('#tx-sol')
+        .filter({ hasText: /confirmed in slot \d+/ })
+        .waitFor({ timeout: 20_000 });
+      expect((await solanaBalance(SOL_RECIPIENT)) - before).toBe(30_000_000n);
+
       // Reset the PIN with the passkey: the old PIN is refused, the new one signs.
       await page.click('#reset-passkey');
       await pad(page, '270394');
@@ -231,7 +265,8 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
       await pad(page, '270394');
       await page.locator('#code-done').filter({ hasText: 'Passkey removed' }).waitFor();
       expect(await page.locator('#passkey-list li').count()).toBe(0);
-      expect(await page.locator('#sign-passkey').isVisible()).toBe(false);
+      for (const gone of ['#sign-passkey', '#send-passkey', '#send-sol-passkey', '#reset-passkey'])
+        expect([gone, await page.locator(gone).isVisible()]).toEqual([gone, false]);
       expect(requests.filter((r) => r.startsWith('DELETE'))).toEqual([`DELETE /v1/wallets/${listedWallet(requests)}/passkeys/${listed}`]);
       await noSideScroll(page);
       await page.screenshot({ path: `${artifacts}passkey-${name}-removed.png`, fullPage: true });
