@@ -62,7 +62,7 @@ export interface PasskeySupport {
 /** A credential just made. */
 export interface NewCredential {
   credentialId: Uint8Array;
-  /** COSE algorithm: -7 (ES256) or -8 (EdDSA). */
+  /** COSE algorithm: -7 (ES256), -8 (EdDSA) or -257 (RS256). */
   algorithm: number;
   /** SubjectPublicKeyInfo DER. */
   publicKey: Uint8Array;
@@ -78,8 +78,11 @@ export interface PasskeyAssertion {
   prf: Uint8Array;
 }
 
-/** ES256 first (every platform authenticator has it), then Ed25519. */
-const ALGORITHMS = [-7, -8];
+/**
+ * ES256 first (nearly every authenticator has it), then Ed25519, then RS256 (authenticators that make only RSA
+ * keys, such as some Windows Hello ones; what WebAuthn's own examples offer beside ES256).
+ */
+const ALGORITHMS = [-7, -8, -257];
 /** Below the 120 s an envelope lives (its expiry is chosen before the prompt): an approval in time still reaches the enclave in time. */
 const DEFAULT_TIMEOUT_MS = 100_000;
 
@@ -128,7 +131,7 @@ function ceremonyError(err: unknown, what: 'made' | 'used'): EnclaveWalletApiErr
     case 'NotSupportedError':
       return failure(
         'PASSKEY_UNSUPPORTED',
-        'this authenticator supports none of the passkey algorithms a wallet takes (ES256, Ed25519); nothing was sent',
+        'this authenticator supports none of the passkey algorithms a wallet takes (ES256, Ed25519, RS256); nothing was sent',
         err,
       );
     default:
@@ -234,7 +237,7 @@ export async function createCredential(
   const algorithm = typeof response.getPublicKeyAlgorithm === 'function' ? response.getPublicKeyAlgorithm() : 0;
   if (!spki || !ALGORITHMS.includes(algorithm)) {
     forgetCredential(options, credentialId);
-    throw failure('PASSKEY_UNSUPPORTED', `the passkey's key (COSE algorithm ${algorithm}) is neither ES256 nor Ed25519; nothing was added`);
+    throw failure('PASSKEY_UNSUPPORTED', `the passkey's key (COSE algorithm ${algorithm}) is not ES256, Ed25519 or RS256; nothing was added`);
   }
   return { credentialId, algorithm, publicKey: bytes(spki) };
 }

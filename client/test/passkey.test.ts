@@ -28,7 +28,7 @@ const prfOut = Uint8Array.from({ length: 32 }, (_, i) => 200 - i);
 const spki = Uint8Array.from({ length: 91 }, (_, i) => i);
 
 /** A stand-in for navigator.credentials: records the options, answers what the test says. */
-function authenticator(o: { prfAtGet?: boolean; prfEnabled?: boolean; fail?: string } = {}) {
+function authenticator(o: { prfAtGet?: boolean; prfEnabled?: boolean; fail?: string; algorithm?: number } = {}) {
   const calls: Array<{ kind: 'create' | 'get'; publicKey: Record<string, unknown> }> = [];
   const credentials: PasskeyCredentials = {
     async create({ publicKey }) {
@@ -36,7 +36,7 @@ function authenticator(o: { prfAtGet?: boolean; prfEnabled?: boolean; fail?: str
       if (o.fail) throw Object.assign(new Error('refused'), { name: o.fail });
       return {
         rawId: buf(credentialId),
-        response: { clientDataJSON: buf([]), getPublicKey: () => buf(spki), getPublicKeyAlgorithm: () => -7 },
+        response: { clientDataJSON: buf([]), getPublicKey: () => buf(spki), getPublicKeyAlgorithm: () => o.algorithm ?? -7 },
         getClientExtensionResults: () => ({ prf: { enabled: o.prfEnabled ?? true } }),
       };
     },
@@ -113,7 +113,7 @@ test('a wallet without passkeys: FACTOR_NOT_FOUND before the browser is asked', 
   expect(calls).toEqual([]);
 });
 
-test('registration: a resident, user-verified ES256/EdDSA credential with PRF, proven by an assertion over its registration digest', async () => {
+test('registration: a resident, user-verified ES256/EdDSA/RS256 credential with PRF, proven by an assertion over its registration digest', async () => {
   const { credentials, calls } = authenticator();
   const exclude = [Uint8Array.of(7, 7)];
   const { envelope, credentialId: id } = await sealRegistration(
@@ -134,7 +134,7 @@ test('registration: a resident, user-verified ES256/EdDSA credential with PRF, p
   };
   expect(create.rp.id).toBe('localhost');
   expect(create.authenticatorSelection).toMatchObject({ residentKey: 'required', userVerification: 'required' });
-  expect(create.pubKeyCredParams.map((p) => p.alg)).toEqual([-7, -8]);
+  expect(create.pubKeyCredParams.map((p) => p.alg)).toEqual([-7, -8, -257]);
   expect(create.excludeCredentials.map((c) => new Uint8Array(c.id))).toEqual(exclude);
   expect(new Uint8Array(create.extensions.prf.eval.first)).toEqual(passkeyPrfSalt('w_1'));
   expect(calls.map((c) => c.kind)).toEqual(['create', 'get']);
@@ -148,6 +148,29 @@ test('registration: a resident, user-verified ES256/EdDSA credential with PRF, p
     toBase64Url(passkeyChallenge({ purpose: 'add-passkey', sub: 'usr_1', walletId: 'w_1', digest, exp: body.exp as number, nonce: body.nonce as string })),
   );
   expect(fromBase64Url(body.prf as string)).toEqual(prfOut);
+});
+
+test('registration: the algorithm the authenticator chose is sealed (RS256); one the wallet does not take (PS256) is refused after create', async () => {
+  const rs = authenticator({ algorithm: -257 });
+  const { envelope } = await sealRegistration(
+    enclaveKey,
+    { sub: 'usr_1', walletId: 'w_1', pin: '493817' },
+    { name: 'a', displayName: 'a' },
+    [],
+    { credentials: rs.credentials },
+    now,
+  );
+  const body = open(envelope);
+  expect(body.digest).toBe(passkeyRegistrationDigest({ credentialId, algorithm: -257, publicKey: spki }));
+  expect(body.passkey).toMatchObject({ algorithm: -257 });
+  const ps = authenticator({ algorithm: -37 });
+  await expect(
+    sealRegistration(enclaveKey, { sub: 'usr_1', walletId: 'w_1', pin: '493817' }, { name: 'a', displayName: 'a' }, [], { credentials: ps.credentials }, now),
+  ).rejects.toMatchObject({
+    code: 'PASSKEY_UNSUPPORTED',
+    message: expect.stringMatching(/COSE algorithm -37\) is not ES256, Ed25519 or RS256; nothing was added$/),
+  });
+  expect(ps.calls.map((c) => c.kind)).toEqual(['create']);
 });
 
 test('registration with an authenticator that did not enable PRF: refused after create, no assertion asked, nothing sealed', async () => {

@@ -1,5 +1,5 @@
 /** The WebAuthn assertion checks of the enclave (passkey/webauthn.ts), one module, against a software authenticator. */
-import { generateKeyPairSync } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { passkeyChallenge, fromBase64Url } from '@enclave-wallet/proto/passkey';
 import { checkAssertion, importPasskeyKey, passkeyKeys, PasskeyRefusal, type Assertion } from '../src/passkey/webauthn.js';
 import { decodePasskeyParams, encodePasskeyParams } from '../src/passkey/slot-params.js';
@@ -44,7 +44,7 @@ function reasonOf(f: () => unknown): string {
   return 'accepted';
 }
 
-test.each([-7, -8] as const)('a right assertion (COSE alg %d) passes and gives its counter', (algorithm) => {
+test.each([-7, -8, -257] as const)('a right assertion (COSE alg %d) passes and gives its counter', (algorithm) => {
   const auth = new SoftwareAuthenticator({ algorithm });
   expect(check(auth)).toEqual({ signCount: 1 });
   expect(check(auth)).toEqual({ signCount: 2 });
@@ -87,15 +87,44 @@ test('a tampered authenticator data or client data breaks the signature or the p
   expect(reasonOf(() => checkAssertion({ ...a, signature: new Uint8Array(0) }, expectation))).toBe('signature');
 });
 
-test('keys must be of the algorithm named: P-256 for ES256, Ed25519 for EdDSA', () => {
-  const p384 = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'der', type: 'spki' }));
-  const ed = new Uint8Array(generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }));
-  const rsa = new Uint8Array(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'der', type: 'spki' }));
+test('keys must be of the algorithm named: P-256 for ES256, Ed25519 for EdDSA, RSA of 2048 to 4096 bits with e = 65537 for RS256', () => {
+  const spki = (k: KeyObject): Uint8Array => new Uint8Array(k.export({ format: 'der', type: 'spki' }));
+  const p256 = spki(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
+  const p384 = spki(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey);
+  const ed = spki(generateKeyPairSync('ed25519').publicKey);
+  const rsa1024 = spki(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey);
+  const rsa2048 = spki(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
+  const rsa4096 = spki(generateKeyPairSync('rsa', { modulusLength: 4096 }).publicKey);
+  const rsaE3 = spki(generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).publicKey);
+  const pss = spki(generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey);
   expect(reasonOf(() => importPasskeyKey(-7, p384))).toBe('public-key');
   expect(reasonOf(() => importPasskeyKey(-7, ed))).toBe('public-key');
+  expect(reasonOf(() => importPasskeyKey(-7, rsa2048))).toBe('public-key');
   expect(reasonOf(() => importPasskeyKey(-8, ed))).toBe('accepted');
-  expect(reasonOf(() => importPasskeyKey(-257, rsa))).toBe('public-key');
+  expect(reasonOf(() => importPasskeyKey(-8, rsa2048))).toBe('public-key');
+  expect(reasonOf(() => importPasskeyKey(-257, rsa2048))).toBe('accepted');
+  expect(reasonOf(() => importPasskeyKey(-257, rsa4096))).toBe('accepted');
+  expect(reasonOf(() => importPasskeyKey(-257, rsa1024))).toBe('public-key');
+  expect(reasonOf(() => importPasskeyKey(-257, rsaE3))).toBe('public-key');
+  expect(reasonOf(() => importPasskeyKey(-257, pss))).toBe('public-key');
+  expect(reasonOf(() => importPasskeyKey(-257, p256))).toBe('public-key');
+  expect(reasonOf(() => importPasskeyKey(-37, rsa2048))).toBe('public-key'); // PS256: not taken
   expect(reasonOf(() => importPasskeyKey(-7, new Uint8Array(10)))).toBe('public-key');
+});
+
+test('RS256: PKCS#1 v1.5 only; a PSS signature by the same key, or one over other data, does not verify', () => {
+  const auth = new SoftwareAuthenticator({ algorithm: -257 });
+  const a = decoded(auth.assert(binding));
+  const expectation = { challenge: passkeyChallenge(binding), rpId: LOCAL_RP_ID, origins: [LOCAL_ORIGIN], algorithm: -257, publicKey: auth.publicKey };
+  expect(checkAssertion(a, expectation)).toEqual({ signCount: 1 });
+  const signed = Buffer.concat([a.authenticatorData, createHash('sha256').update(a.clientDataJSON).digest()]);
+  const key = (auth as unknown as { privateKey: KeyObject }).privateKey;
+  const pssSignature = sign('sha256', signed, { key, padding: constants.RSA_PKCS1_PSS_PADDING });
+  expect(reasonOf(() => checkAssertion({ ...a, signature: pssSignature }, expectation))).toBe('signature');
+  const other = sign('sha256', Buffer.concat([signed, Uint8Array.of(0)]), key);
+  expect(reasonOf(() => checkAssertion({ ...a, signature: other }, expectation))).toBe('signature');
+  // The same assertion named ES256 against the RSA key: refused on the key, before any signature check.
+  expect(reasonOf(() => checkAssertion(a, { ...expectation, algorithm: -7 }))).toBe('public-key');
 });
 
 test('imported keys are kept in the bounded cache with a lifetime (cache.ts), by algorithm and key; refused ones are not', () => {

@@ -33,14 +33,14 @@ export interface PasskeyBinding {
 export interface PasskeyRegistration {
   /** The credential's raw id. */
   credentialId: Uint8Array;
-  /** COSE algorithm: -7 (ES256, P-256) or -8 (EdDSA, Ed25519). */
+  /** COSE algorithm: -7 (ES256, P-256), -8 (EdDSA, Ed25519) or -257 (RS256, RSA PKCS#1 v1.5 with SHA-256). */
   algorithm: number;
   /** The public key as SubjectPublicKeyInfo DER (what `AuthenticatorAttestationResponse.getPublicKey()` gives). */
   publicKey: Uint8Array;
 }
 
 /** COSE algorithms a passkey slot takes. */
-export const PASSKEY_ALGORITHMS = { ES256: -7, EdDSA: -8 } as const;
+export const PASSKEY_ALGORITHMS = { ES256: -7, EdDSA: -8, RS256: -257 } as const;
 
 const te = new TextEncoder();
 const CHALLENGE_LABEL = 'enclave-wallet/passkey-challenge/v1';

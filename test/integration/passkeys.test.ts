@@ -119,7 +119,7 @@ const signEnvelope = (w: Wallet, text: string, pinEnvelope: Uint8Array, client =
 const signWithPin = (w: Wallet, text = 'hello', pin = PIN) => signEnvelope(w, text, env({ ...signBinding(w, text), pin }));
 const factors = async (w: Wallet) => (await rpc.call('listFactors', { userId: USER, walletId: w.walletId, sealedBlob: w.blob })).factors!;
 
-test.each([-7, -8] as const)('a passkey (COSE alg %d) is added with the PIN, listed, signs, and is removed with the PIN', async (algorithm) => {
+test.each([-7, -8, -257] as const)('a passkey (COSE alg %d) is added with the PIN, listed, signs, and is removed with the PIN', async (algorithm) => {
   const w = await newWallet();
   const auth = new SoftwareAuthenticator({ algorithm });
   expect(await addPasskey(w, auth)).toBe('OK');

@@ -5,7 +5,7 @@
  * authenticatorData = rpIdHash ‖ flags ‖ counter, clientDataJSON, a signature over authenticatorData ‖
  * SHA-256(clientDataJSON). Every part can be made wrong on purpose, to test the enclave's refusals.
  */
-import { createHash, createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { constants, createHash, createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { passkeyChallenge, passkeyPrfSalt, passkeyRegistrationDigest, toBase64Url, type PasskeyBinding } from '@enclave-wallet/proto/passkey';
 
 export const LOCAL_ORIGIN = 'http://localhost:8080';
@@ -39,7 +39,7 @@ export interface SoftAssertion {
 
 export class SoftwareAuthenticator {
   readonly credentialId: Uint8Array;
-  readonly algorithm: -7 | -8;
+  readonly algorithm: -7 | -8 | -257;
   readonly publicKey: Uint8Array;
   private readonly privateKey: KeyObject;
   private readonly prfSecret = randomBytes(32);
@@ -47,9 +47,14 @@ export class SoftwareAuthenticator {
   private readonly counting: boolean;
 
   /** `counting`: false for an authenticator that always reports 0 (synced passkeys do). */
-  constructor(options: { algorithm?: -7 | -8; counting?: boolean } = {}) {
+  constructor(options: { algorithm?: -7 | -8 | -257; counting?: boolean } = {}) {
     this.algorithm = options.algorithm ?? -7;
-    const pair = this.algorithm === -7 ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+    const pair =
+      this.algorithm === -7
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : this.algorithm === -8
+          ? generateKeyPairSync('ed25519')
+          : generateKeyPairSync('rsa', { modulusLength: 2048 }); // RS256: RSASSA-PKCS1-v1_5 with SHA-256, e = 65537
     this.privateKey = pair.privateKey;
     this.publicKey = new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' }));
     this.credentialId = randomBytes(this.algorithm === -7 ? 32 : 20);
@@ -87,7 +92,12 @@ export class SoftwareAuthenticator {
     );
     const signed = Buffer.concat([data, createHash('sha256').update(clientDataJSON).digest()]);
     const key = o.signWith ?? this.privateKey;
-    const signature = key.asymmetricKeyType === 'ed25519' ? sign(null, signed, key) : sign('sha256', signed, { key, dsaEncoding: 'der' });
+    const signature =
+      key.asymmetricKeyType === 'ed25519'
+        ? sign(null, signed, key)
+        : key.asymmetricKeyType === 'rsa'
+          ? sign('sha256', signed, { key, padding: constants.RSA_PKCS1_PADDING })
+          : sign('sha256', signed, { key, dsaEncoding: 'der' });
     return {
       passkey: {
         credentialId: toBase64Url(this.credentialId),

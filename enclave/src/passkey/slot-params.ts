@@ -4,7 +4,7 @@
  * unwrap). All integers big-endian:
  *
  *   credentialId  bytes16  the credential's raw id (1 to 255 bytes)
- *   algorithm     i32      COSE: -7 ES256 (P-256), -8 EdDSA (Ed25519)
+ *   algorithm     i32      COSE: -7 ES256 (P-256), -8 EdDSA (Ed25519), -257 RS256 (RSA PKCS#1 v1.5, SHA-256)
  *   publicKey     bytes16  SubjectPublicKeyInfo DER
  *   rpId          str16
  *   origins       u8 count (1 to 8), then str16 each

@@ -4,7 +4,7 @@
  * credential's key, verified with node:crypto. The counter and the PRF output are checked by the caller (they
  * need the guard and the slot). Pure apart from a bounded cache of imported public keys (passkeyKeys).
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { equalBytes, toHex } from '@enclave-wallet/proto/bytes';
 import { PASSKEY_ALGORITHMS, toBase64Url } from '@enclave-wallet/proto/passkey';
 import { BoundedCache } from '../cache.js';
@@ -51,9 +51,15 @@ const sha256 = (data: Uint8Array): Buffer => createHash('sha256').update(data).d
  */
 export const passkeyKeys = new BoundedCache<string, KeyObject>({ maxEntries: 1024, ttlMs: 10 * 60_000 });
 
+/** RS256 keys taken: a modulus of 2048 to 4096 bits (what authenticators make; smaller is breakable), e = 65537. */
+const RSA_MIN_BITS = 2048;
+const RSA_MAX_BITS = 4096;
+const RSA_EXPONENT = 65537n;
+
 /**
  * The credential's public key (SPKI DER) as a node:crypto key, if it is one of the algorithm named: ES256 a
- * P-256 EC key, EdDSA an Ed25519 key. @throws {PasskeyRefusal} public-key
+ * P-256 EC key, EdDSA an Ed25519 key, RS256 an RSA key (not RSA-PSS) of 2048 to 4096 bits with e = 65537.
+ * @throws {PasskeyRefusal} public-key
  */
 export function importPasskeyKey(algorithm: number, spki: Uint8Array): KeyObject {
   const id = `${algorithm}:${toHex(spki)}`;
@@ -65,11 +71,23 @@ export function importPasskeyKey(algorithm: number, spki: Uint8Array): KeyObject
   } catch {
     throw new PasskeyRefusal('public-key', 'the passkey’s public key is not a SubjectPublicKeyInfo');
   }
+  const details = key.asymmetricKeyDetails;
   const ok =
     algorithm === PASSKEY_ALGORITHMS.ES256
-      ? key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
-      : algorithm === PASSKEY_ALGORITHMS.EdDSA && key.asymmetricKeyType === 'ed25519';
-  if (!ok) throw new PasskeyRefusal('public-key', 'a passkey is ES256 (P-256) or EdDSA (Ed25519), and its key must be of that algorithm');
+      ? key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1'
+      : algorithm === PASSKEY_ALGORITHMS.EdDSA
+        ? key.asymmetricKeyType === 'ed25519'
+        : algorithm === PASSKEY_ALGORITHMS.RS256 &&
+          key.asymmetricKeyType === 'rsa' &&
+          details?.modulusLength !== undefined &&
+          details.modulusLength >= RSA_MIN_BITS &&
+          details.modulusLength <= RSA_MAX_BITS &&
+          details.publicExponent === RSA_EXPONENT;
+  if (!ok)
+    throw new PasskeyRefusal(
+      'public-key',
+      'a passkey is ES256 (P-256), EdDSA (Ed25519) or RS256 (RSA of 2048 to 4096 bits, e = 65537), and its key must be of that algorithm',
+    );
   passkeyKeys.set(id, key);
   return key;
 }
@@ -109,7 +127,9 @@ export function checkAssertion(a: Assertion, expect: AssertionExpectation): { si
     valid =
       expect.algorithm === PASSKEY_ALGORITHMS.ES256
         ? verify('sha256', signed, { key, dsaEncoding: 'der' }, a.signature)
-        : verify(null, signed, key, a.signature);
+        : expect.algorithm === PASSKEY_ALGORITHMS.RS256
+          ? verify('sha256', signed, { key, padding: constants.RSA_PKCS1_PADDING }, a.signature)
+          : verify(null, signed, key, a.signature);
   } catch {
     valid = false;
   }
