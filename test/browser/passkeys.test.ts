@@ -62,6 +62,8 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
     const requests: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+      // Chromium warns when pubKeyCredParams lacks ES256 or RS256 (registration fails on authenticators with RSA only).
+      if (m.type() === 'warning' && m.text().includes('pubKeyCredParams')) consoleErrors.push(m.text());
     });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     page.on('request', (r) => {
