@@ -47,14 +47,29 @@ export function withinBounds(cost: Argon2Cost): boolean {
 
 /**
  * How many stretches may run at once in this process: its cores now (the
- * affinity, read at each admission: an operator or `taskset -p` may move a
- * running enclave to fewer cores, as `npm run bench` models Nitro), never
- * more than libuv's pool has threads (sized at start-up, see main.cts). Two
- * stretches on one core take as long as one after the other, with twice the
- * memory and each answer later.
+ * affinity, read again at an admission once CORES_READ_MS have passed: an
+ * operator or `taskset -p` may move a running enclave to fewer cores, as
+ * `npm run bench` models Nitro), never more than libuv's pool has threads
+ * (sized at start-up, see main.cts). Two stretches on one core take as long
+ * as one after the other, with twice the memory and each answer later.
  */
 const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-export const stretchConcurrency = (): number => Math.max(1, Math.min(POOL_THREADS, availableParallelism()));
+/**
+ * On Node 24 (the image's) `availableParallelism()` is four system calls (the affinity, and the cgroup's cpu.max
+ * opened, read and closed): 2.3 µs alone, and 1.5 % of the main thread's CPU samples at 32 clients when it was read
+ * at every admission, two or three times per stretch (perf, 2026-12-04). A second is soon enough to see lost cores.
+ */
+const CORES_READ_MS = 1000;
+let cores = 0;
+let coresReadAt = -Infinity;
+export const stretchConcurrency = (): number => {
+  const now = performance.now();
+  if (now - coresReadAt >= CORES_READ_MS) {
+    cores = availableParallelism();
+    coresReadAt = now;
+  }
+  return Math.max(1, Math.min(POOL_THREADS, cores));
+};
 
 /**
  * A bounded, fair (first come, first served) queue in front of the native
