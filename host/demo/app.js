@@ -340,6 +340,8 @@ async function showBalances() {
 }
 
 // --- passkeys ---------------------------------------------------------------------
+/** The actions a passkey approves: shown while the wallet has one. */
+const PASSKEY_BUTTONS = ['sign-passkey', 'send-passkey', 'send-sol-passkey', 'reset-passkey'];
 /** The wallet's passkeys as the factors list has them, each with a Remove button; the passkey buttons shown when there is one. */
 async function showPasskeys() {
   const factors = await client.listFactors(wallet.walletId);
@@ -367,7 +369,7 @@ async function showPasskeys() {
     list.append(li);
   }
   const has = passkeys.length > 0;
-  for (const id of ['sign-passkey', 'send-passkey', 'send-sol-passkey', 'reset-passkey']) $(id).hidden = !has;
+  for (const id of PASSKEY_BUTTONS) $(id).hidden = !has;
 }
 async function showPasskeySupport() {
   if (ipHost) {
@@ -404,7 +406,7 @@ function signedOut() {
   balances = { eth: undefined, sol: undefined };
   passkeys = [];
   $('passkey-list').replaceChildren();
-  for (const id of ['sign-passkey', 'send-passkey', 'send-sol-passkey', 'reset-passkey']) $(id).hidden = true;
+  for (const id of PASSKEY_BUTTONS) $(id).hidden = true;
   for (const id of ['attestation-card', 'wallet-card', 'sign-card', 'send-card', 'send-sol-card', 'no-wallet', 'has-wallet', 'signed-in']) $(id).hidden = true;
   for (const id of ['signature', 'tx', 'tx-sol', 'who', 'addr-evm', 'addr-solana', 'addr-bitcoin']) $(id).textContent = '';
   $('signed-out').hidden = false;
