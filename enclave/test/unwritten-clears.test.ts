@@ -165,6 +165,22 @@ describe('a graceful stop (flushAll) and the clears a count under way carries', 
     expect((await guard.get(walletId))!.guesses.size).toBe(0);
   });
 
+  test('its write fails while the stop is writing another wallet’s clear: the clear put back is written before the stop ends (from a review)', async () => {
+    const { walletId, clears, written, carried } = await carriedRightGuess();
+    // Another wallet's held clear: the stop writes it (a real guard write, on the wire when the count fails).
+    const other = await newWallet();
+    const right = token();
+    await guard.admit(other, (await guard.get(other))!, right, Date.now(), 'budget');
+    const otherWritten = clears.add(other, { token: right, failures: [], factor: 'pin', at: Date.now() });
+    const stop = clears.flushAll();
+    await new Promise((r) => setTimeout(r, 1));
+    clears.putBack(walletId, carried);
+    await stop;
+    await Promise.all([written, otherWritten]);
+    expect((await guard.get(walletId))!.guesses.size).toBe(0);
+    expect((await guard.get(other))!.guesses.size).toBe(0);
+  });
+
   test('nothing held or carried: the stop ends at once', async () => {
     const clears = new UnwrittenClears(guard, 60_000, () => {});
     expect(await settledWithin(clears.flushAll(), 20)).toBe(true);

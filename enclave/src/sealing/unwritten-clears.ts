@@ -151,12 +151,15 @@ export class UnwrittenClears {
   /**
    * Writes every clear held, and waits for those being written (a graceful stop): those flushed, and those a
    * count under way carries, which its write settles (the guard's requests have a deadline) or puts back, and then
-   * they are flushed here. Before, a count whose write failed after the stop had flushed put its clears back into
-   * a process about to exit, and those right guesses stayed counted.
+   * they are flushed here, as are clears held meanwhile. It returns once nothing is held, carried or being written.
+   * Before, a count whose write failed after the stop had flushed put its clears back into a process about to
+   * exit, and those right guesses stayed counted.
    */
   async flushAll(): Promise<void> {
     for (;;) {
       await Promise.all([...[...this.byWallet.keys()].map((w) => this.flush(w)), ...this.writing]);
+      // Put back or held while those writes ran: written in the next round.
+      if (this.byWallet.size || this.writing.size) continue;
       if (!this.carrying.size) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
