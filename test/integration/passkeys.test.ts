@@ -4,7 +4,7 @@
  * assertions: registration, signing, removal and PIN reset with a passkey; one test per refusal (each counted
  * in the passkey budget); a replay to another enclave stopped by the counter; concurrent signatures.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -119,6 +119,16 @@ const signEnvelope = (w: Wallet, text: string, pinEnvelope: Uint8Array, client =
 const signWithPin = (w: Wallet, text = 'hello', pin = PIN) => signEnvelope(w, text, env({ ...signBinding(w, text), pin }));
 const factors = async (w: Wallet) => (await rpc.call('listFactors', { userId: USER, walletId: w.walletId, sealedBlob: w.blob })).factors!;
 
+test('RS256 at the bounds the enclave takes: a 4096-bit key (512-byte signatures) is added and signs; a 3072-bit one too', async () => {
+  for (const rsaBits of [4096, 3072]) {
+    const w = await newWallet();
+    const auth = new SoftwareAuthenticator({ algorithm: -257, rsaBits });
+    expect([rsaBits, await addPasskey(w, auth)]).toEqual([rsaBits, 'OK']);
+    const signed = await signWith(w, auth, `RS256 ${rsaBits}`);
+    expect(await recoverMessageAddress({ message: `RS256 ${rsaBits}`, signature: toHex(signed.signature!) })).toBe(w.address);
+  }
+});
+
 test.each([-7, -8, -257] as const)('a passkey (COSE alg %d) is added with the PIN, listed, signs, and is removed with the PIN', async (algorithm) => {
   const w = await newWallet();
   const auth = new SoftwareAuthenticator({ algorithm });
@@ -230,6 +240,41 @@ test('wrong PRF output, counter going back, a forged signature, no user presence
   // The stored counter is the highest accepted.
   const key = createHash('sha256').update(auth.credentialId).digest('hex');
   expect((await guardItem(w.walletId))[`ctr:${key}`]).toEqual({ N: '101' });
+});
+
+test('a slot whose key this enclave does not take (as one a newer enclave added looks here): refused without counting, six times over', async () => {
+  const w = await newWallet();
+  const auth = new SoftwareAuthenticator();
+  expect(await addPasskey(w, auth)).toBe('OK');
+  // The slot's parameters: u16 length ‖ credential id ‖ the COSE algorithm as an i32 (-7: ff ff ff f9).
+  const params = Buffer.concat([Buffer.from([0, auth.credentialId.length]), auth.credentialId, Buffer.from('fffffff9', 'hex')]);
+  const at = Buffer.from(w.blob).indexOf(params);
+  expect(at).toBeGreaterThan(0);
+  const setBlob = (blob: Uint8Array) =>
+    aws.dynamo.send(
+      new UpdateItemCommand({
+        TableName: LOCAL_GUARD_TABLE,
+        Key: { pk: { S: `wallet#${w.walletId}` } },
+        UpdateExpression: 'SET #b = :b',
+        ExpressionAttributeNames: { '#b': 'blob' },
+        ExpressionAttributeValues: { ':b': { B: blob } },
+      }),
+    );
+  const later = Uint8Array.from(w.blob);
+  later.set([0xff, 0xff, 0xfe, 0xfe], at + params.length - 4); // -258: no algorithm this enclave knows
+  // As a newer enclave would have left it: the guard's current blob too (the enclave refuses any other).
+  await setBlob(later);
+  const tried = { ...w, blob: later };
+  for (let i = 0; i < 6; i++) {
+    let err: unknown;
+    await signWith(tried, auth, 'x').catch((e: unknown) => (err = e));
+    const e = err as EnclaveWalletError;
+    expect([e.code, e.details.reason, e.details.attemptsLeft]).toEqual(['PASSKEY_INVALID', 'public-key', undefined]);
+  }
+  expect(await failures(w.walletId)).toBe(0); // six refusals, none counted: the wallet's passkeys are not locked
+  // Back to the blob this enclave made (the altered one opens nothing else): the passkey signs.
+  await setBlob(w.blob);
+  expect(await outcome(signWith(w, auth))).toBe('OK');
 });
 
 test('a replayed assertion: the same envelope again, and to another enclave (whose replay cache is its own) where the counter stops it', async () => {

@@ -47,14 +47,15 @@ export class SoftwareAuthenticator {
   private readonly counting: boolean;
 
   /** `counting`: false for an authenticator that always reports 0 (synced passkeys do). */
-  constructor(options: { algorithm?: -7 | -8 | -257; counting?: boolean } = {}) {
+  /** `rsaBits`: the RS256 key's modulus (2048 unless given). */
+  constructor(options: { algorithm?: -7 | -8 | -257; counting?: boolean; rsaBits?: number } = {}) {
     this.algorithm = options.algorithm ?? -7;
     const pair =
       this.algorithm === -7
         ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
         : this.algorithm === -8
           ? generateKeyPairSync('ed25519')
-          : generateKeyPairSync('rsa', { modulusLength: 2048 }); // RS256: RSASSA-PKCS1-v1_5 with SHA-256, e = 65537
+          : generateKeyPairSync('rsa', { modulusLength: options.rsaBits ?? 2048 }); // RS256: RSASSA-PKCS1-v1_5 with SHA-256, e = 65537
     this.privateKey = pair.privateKey;
     this.publicKey = new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' }));
     this.credentialId = randomBytes(this.algorithm === -7 ? 32 : 20);

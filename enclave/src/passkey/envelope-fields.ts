@@ -9,6 +9,9 @@ import { SecretBytes } from '../secret.js';
 import { MAX_CREDENTIAL_ID_BYTES } from './slot-params.js';
 import type { Assertion } from './webauthn.js';
 
+/** The largest assertion signature: RS256 with a 4096-bit key (webauthn.ts takes 2048 to 4096 bits), 512 bytes. */
+const MAX_SIGNATURE_BYTES = 512;
+
 /** An envelope's passkey: its assertion, and at registration the credential's COSE algorithm and SPKI key. */
 export interface EnvelopePasskey extends Assertion {
   algorithm?: number;
@@ -52,7 +55,7 @@ export function parsePasskey(value: unknown, registration: boolean): EnvelopePas
     credentialId: bytes('credentialId', MAX_CREDENTIAL_ID_BYTES),
     authenticatorData: bytes('authenticatorData', 1024),
     clientDataJSON: bytes('clientDataJSON', 1024),
-    signature: bytes('signature', 256),
+    signature: bytes('signature', MAX_SIGNATURE_BYTES),
   };
   if (registration) {
     if (typeof o.algorithm !== 'number' || !Number.isSafeInteger(o.algorithm)) throw invalid('passkey.algorithm must be a COSE algorithm number');

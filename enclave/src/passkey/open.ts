@@ -33,6 +33,12 @@ export interface PasskeyVerdict {
   refusal?: PasskeyReason;
   /** A non-zero counter, raised by the write that counts the guess (if the stored one is lower). */
   raise?: CounterRaise;
+  /**
+   * The refusal is answered without counting a guess: the slot's own key is one this enclave does not take (an
+   * algorithm a newer enclave added, met during a rolling deploy or after a rollback). No assertion could pass it
+   * here and nothing secret is tried, so counting it would only lock the wallet's other passkeys.
+   */
+  uncounted?: boolean;
 }
 
 /**
@@ -47,7 +53,8 @@ export function checkPasskey(record: GuardRecord, slots: readonly Slot[], passke
   try {
     signCount = passkey.check(slot).signCount;
   } catch (err) {
-    if (err instanceof PasskeyRefusal) return { refusal: err.reason };
+    // 'public-key' is about the slot's sealed key alone (its SPKI or algorithm), never the assertion.
+    if (err instanceof PasskeyRefusal) return err.reason === 'public-key' ? { refusal: err.reason, uncounted: true } : { refusal: err.reason };
     throw err;
   }
   // WebAuthn §7.2 step 22: when either counter is non-zero, the new one must be greater than the stored one. The

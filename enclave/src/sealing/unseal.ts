@@ -43,6 +43,10 @@ export async function guessSecret(
   const { walletId, owner: userId } = record;
   // A passkey's assertion is checked first (it needs no secret), so the write that counts it raises its counter.
   const verdict = factor === 'passkey' ? checkPasskey(record, blob.slots ?? [], passkey!) : undefined;
+  if (verdict?.uncounted)
+    throw new EnclaveWalletError('PASSKEY_INVALID', 'this enclave cannot check this passkey’s key (a newer enclave added it); nothing was counted', {
+      reason: verdict.refusal,
+    });
   const [counted, dataKeyResult, stretchedResult] = await Promise.allSettled([
     deps.counter.count(record, fromCache, factor, verdict?.raise),
     phases.time('kms', () => deps.provider.decryptDataKey(blob.kmsCiphertext, encryptionContext(walletId, userId))),
