@@ -19,7 +19,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Frame, type FrameLocator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { createPublicClient, http, parseEther, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -155,6 +155,21 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
    * The outcome of the request the page keeps in `window[name]`, or, if it has not settled within 15 s, what the
    * frame's pad shows then (so that a hang fails with the pad's state instead of the test's timeout: seen once in CI).
    */
+  /**
+   * Where `target` sits in the page once it has stopped moving: the same box twice, 100 ms apart. The pad is laid out
+   * again after it is shown (a click at a box read too early missed the OK button in CI: the pad still `hidden`, the
+   * request pending).
+   */
+  const settledBox = async (target: Locator): Promise<{ x: number; y: number; width: number; height: number }> => {
+    let last = await target.boundingBox();
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const next = await target.boundingBox();
+      if (last && next && JSON.stringify(last) === JSON.stringify(next)) return next;
+      last = next;
+    }
+    throw new Error(`the box never settled: ${JSON.stringify(last)}`);
+  };
   const outcomeOf = async (name: 'signed' | 'made'): Promise<unknown> => {
     const out = await page.evaluate(
       (n) => Promise.race([(window as never as Record<string, Promise<unknown>>)[n], new Promise((r) => setTimeout(() => r('pending after 15 s'), 15_000))]),
@@ -427,7 +442,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await new Promise((r) => setTimeout(r, 700));
     const handle = await page.$('iframe[title="Enclave Wallet"]');
     const inner = (await handle!.contentFrame())!;
-    const box = (await inner.locator('[data-digit="4"]').boundingBox())!;
+    const box = await settledBox(inner.locator('[data-digit="4"]'));
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     expect(await outcomeOf('signed')).toEqual({ code: 4100, data: { code: 'FRAME_NOT_VISIBLE' } });
     await page.waitForFunction(() => getComputedStyle(document.querySelector('iframe[title="Enclave Wallet"]')!).display === 'none');
@@ -444,7 +459,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await frame().locator('#pinpad').waitFor({ state: 'visible' });
     await page.evaluate(() => void ((document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement).style.opacity = '0'));
     await frame().locator('#pinpad[data-seen="hidden"]').waitFor({ state: 'attached' });
-    const ok = (await inner.locator('#pin-ok').boundingBox())!;
+    const ok = await settledBox(inner.locator('#pin-ok'));
     await page.mouse.click(ok.x + ok.width / 2, ok.y + ok.height / 2);
     expect(await outcomeOf('made')).toBe('WalletFrameError:FRAME_NOT_VISIBLE');
     await page.evaluate(() => void ((document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement).style.opacity = ''));
