@@ -152,10 +152,6 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
   /** The pad once it counts taps: seen (IntersectionObserver v2) for at least 500 ms. */
   const armed = (): Promise<void> => frame().locator('#pinpad[data-seen="armed"]').waitFor({ state: 'visible' });
   /**
-   * The outcome of the request the page keeps in `window[name]`, or, if it has not settled within 15 s, what the
-   * frame's pad shows then (so that a hang fails with the pad's state instead of the test's timeout: seen once in CI).
-   */
-  /**
    * Where `target` sits in the page once it has stopped moving: the same box twice, 100 ms apart. The pad is laid out
    * again after it is shown (a click at a box read too early missed the OK button in CI: the pad still `hidden`, the
    * request pending).
@@ -170,6 +166,10 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     }
     throw new Error(`the box never settled: ${JSON.stringify(last)}`);
   };
+  /**
+   * The outcome of the request the page keeps in `window[name]`, or, if it has not settled within 15 s, what the
+   * frame's pad shows then (so that a hang fails with the pad's state instead of the test's timeout: seen once in CI).
+   */
   const outcomeOf = async (name: 'signed' | 'made'): Promise<unknown> => {
     const out = await page.evaluate(
       (n) => Promise.race([(window as never as Record<string, Promise<unknown>>)[n], new Promise((r) => setTimeout(() => r('pending after 15 s'), 15_000))]),
