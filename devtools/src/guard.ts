@@ -29,20 +29,30 @@ export async function ensureGuardTable(target: DynamoDBClient | string, table: s
     }
   }
   const client = target;
+  let exists = true;
   try {
     await client.send(new DescribeTableCommand({ TableName: table }));
-    return;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
+    exists = false;
   }
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  if (!exists)
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  // A table answers reads and writes only once ACTIVE: CreateTable returns while it is CREATING (dynalite too, for
+  // a moment; a guard read in that moment failed with GUARD_UNAVAILABLE in a loaded CI run).
+  for (const deadline = Date.now() + 60_000; ;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`the guard table ${table} is still ${Table?.TableStatus ?? 'unknown'} after 60 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** The KMS ciphertext of guard credentials, as the host hands it to the enclave at init. */

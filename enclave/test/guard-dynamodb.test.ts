@@ -20,6 +20,20 @@ const listen = async (server: Server): Promise<string> => {
 };
 const close = (server: Server): Promise<void> => new Promise((r) => server.close(() => r()));
 
+test('ensureGuardTable returns once the table is ACTIVE (a table still CREATING refuses reads: a guard read in that moment failed a loaded CI run)', async () => {
+  const slow = dynalite({ createTableMs: 300 }) as unknown as Server;
+  const endpoint = await listen(slow);
+  const db = new DynamoDb({ region: 'us-east-1', endpoint, credentials });
+  try {
+    await ensureGuardTable(endpoint, 'made-slowly');
+    expect(await db.getItem('made-slowly', { pk: { S: 'wallet#none' } })).toBeUndefined();
+    await ensureGuardTable(endpoint, 'made-slowly'); // there already: returns
+  } finally {
+    db.destroy();
+    await close(slow);
+  }
+});
+
 describe('against dynalite', () => {
   let server: Server;
   let db: DynamoDb;
