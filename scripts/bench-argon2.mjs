@@ -5,7 +5,7 @@
 // (taskset). Prints one JSON line: the latency of one stretch, stretches per second, and the CPU one stretch
 // costs (this process's CPU over the stretches: on a machine where other work shares the cores, the wall-clock
 // rate falls with it, the CPU per stretch much less).
-//   node scripts/bench-argon2.mjs [SECONDS]
+//   node scripts/bench-argon2.mjs [SECONDS [SINGLES]]   (SECONDS 0: only the SINGLES stretches one at a time, default 10)
 import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 
 const { ARGON2_POLICY } = await import('../enclave/dist/sealing/kdf.js');
 const seconds = Number(process.argv[2] ?? '5');
+const singles = Number(process.argv[3] ?? '10');
 const cores = availableParallelism();
 const opts = () => ({
   type: argon2.argon2id,
@@ -26,7 +27,7 @@ const opts = () => ({
 
 // One at a time: the latency of one stretch.
 const single = [];
-for (let i = 0; i < 10; i++) {
+for (let i = 0; i < singles; i++) {
   const t = performance.now();
   await argon2.hash('493817', opts());
   single.push(performance.now() - t);
@@ -53,8 +54,8 @@ console.log(
     cores,
     memoryKiB: ARGON2_POLICY.memoryKiB,
     iterations: ARGON2_POLICY.iterations,
-    singleP50Ms: single[5],
-    perSecond: done / elapsed,
-    cpuMsPerStretch: (cpu.user + cpu.system) / 1000 / done,
+    singleP50Ms: single[Math.floor(single.length / 2)],
+    perSecond: done ? done / elapsed : NaN,
+    cpuMsPerStretch: done ? (cpu.user + cpu.system) / 1000 / done : NaN,
   }),
 );
