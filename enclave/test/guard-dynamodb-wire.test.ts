@@ -158,3 +158,29 @@ test('answers: base64 decoded as Buffer.from decodes it, into arrays of their ow
     await close(server);
   }
 });
+
+test('returnNew with `only`: the same request (ALL_NEW), and only that attribute of the answer converted', async () => {
+  const guesses = { M: { t1: { S: 'p:1' }, t2: { S: 'f:2' } } };
+  const { url, seen, server } = await stub({
+    Attributes: { pk: { S: 'wallet#w' }, blob: { B: 'not base64 at all: never decoded' }, guesses, ['__proto__']: { S: 'p' }, rev: { S: 'r' } },
+  });
+  try {
+    const db = new DynamoDb({ region: 'us-east-1', endpoint: url, credentials: base });
+    const write = { expression: 'SET a = :a', condition: 'attribute_exists(pk)', values: { ':a': { N: '1' } }, returnNew: true };
+    const whole = (await db.updateItem('t', { pk: { S: 'x' } }, write))!;
+    const one = (await db.updateItem('t', { pk: { S: 'x' } }, { ...write, only: 'guesses' }))!;
+    const odd = (await db.updateItem('t', { pk: { S: 'x' } }, { ...write, only: '__proto__' }))!;
+    const inherited = (await db.updateItem('t', { pk: { S: 'x' } }, { ...write, only: 'toString' }))!;
+    db.destroy();
+    expect(seen.map((s) => s.body)).toEqual(Array(4).fill(seen[0]!.body));
+    expect(JSON.parse(seen[0]!.body).ReturnValues).toBe('ALL_NEW');
+    expect(Object.keys(whole)).toEqual(['pk', 'blob', 'guesses', '__proto__', 'rev']);
+    expect(one).toEqual({ guesses: { M: { t1: { S: 'p:1' }, t2: { S: 'f:2' } } } });
+    expect(Object.keys(one)).toEqual(['guesses']);
+    expect(Object.getPrototypeOf(odd)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(odd, '__proto__')?.value).toEqual({ S: 'p' });
+    expect(inherited).toEqual({});
+  } finally {
+    await close(server);
+  }
+});

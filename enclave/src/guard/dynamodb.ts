@@ -164,12 +164,14 @@ export class DynamoDb {
 
   /**
    * `update.expression` is a whole UpdateExpression (`SET …`, `REMOVE …`). With `returnNew`, answers the item
-   * as the write left it.
+   * as the write left it; with `returnNew` and `only`, only that attribute of it (DynamoDB still sends the whole
+   * item, `ALL_NEW`; the rest is parsed as JSON and dropped, not converted: the guard's count reads one budget of an
+   * item that carries the sealed blob too).
    */
   async updateItem(
     table: string,
     key: Item,
-    update: { expression: string; condition: string; values: Item; names?: Record<string, string>; returnNew?: boolean },
+    update: { expression: string; condition: string; values: Item; names?: Record<string, string>; returnNew?: boolean; only?: string },
   ): Promise<Item | undefined> {
     checkExpressionSize('UpdateExpression', update.expression);
     checkExpressionSize('ConditionExpression', update.condition);
@@ -184,7 +186,10 @@ export class DynamoDb {
     if (update.names && hasOwnKeys(update.names)) body.ExpressionAttributeNames = update.names;
     if (update.returnNew) body.ReturnValues = 'ALL_NEW';
     const out = (await this.call('UpdateItem', body)) as { Attributes?: Record<string, WireValue> };
-    return out.Attributes ? fromWire(out.Attributes) : undefined;
+    if (!out.Attributes) return undefined;
+    if (update.only === undefined) return fromWire(out.Attributes);
+    const value = Object.hasOwn(out.Attributes, update.only) ? out.Attributes[update.only] : undefined;
+    return value === undefined ? {} : fromWire({ [update.only]: value });
   }
 
   private async call(operation: string, body: Record<string, unknown>): Promise<unknown> {

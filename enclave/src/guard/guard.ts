@@ -158,7 +158,7 @@ export class DynamoGuard implements WalletGuard {
         'attribute_not_exists(guesses) AND version = :v AND failed = :f',
         { ':all': guessesItem(new Map([...read.guesses, [token, pending]])), ':v': N(read.version), ':f': N(legacy.length) },
         {},
-        true,
+        attr,
       );
     } else {
       // The counter is decided by this write: a non-zero one is raised only if the stored one is lower; a zero is
@@ -180,7 +180,7 @@ export class DynamoGuard implements WalletGuard {
           ...carried.values,
         },
         { '#t': token, ...(raise ? { '#ctr': `ctr:${raise.key}` } : {}), ...carried.names },
-        true,
+        attr,
       );
     }
     const map = after?.[attr];
@@ -197,7 +197,7 @@ export class DynamoGuard implements WalletGuard {
         `attribute_exists(${attr}.#t)`,
         { ':g': guessValue({ state: 'failed', at }) },
         { '#t': token },
-        true,
+        attr,
       );
       const map = after?.[attr];
       return map ? readGuesses(map) : undefined;
@@ -278,7 +278,8 @@ export class DynamoGuard implements WalletGuard {
     condition: string,
     values: Item,
     names: Record<string, string> = {},
-    returnNew = false,
+    /** An attribute's name: answers the item as the write left it, with only that attribute (see DynamoDb.updateItem). */
+    returnAttribute?: string,
   ): Promise<Item | undefined> {
     try {
       return await this.client.updateItem(this.config.table, pk(walletId), {
@@ -287,7 +288,7 @@ export class DynamoGuard implements WalletGuard {
         values: { ...values, ':rev': S(newRev()), ':now': N(Date.now()) },
         // BLOB is a DynamoDB reserved word.
         names: { ...names, ...(expression.includes('#blob') ? { '#blob': 'blob' } : {}) },
-        ...(returnNew ? { returnNew } : {}),
+        ...(returnAttribute === undefined ? {} : { returnNew: true, only: returnAttribute }),
       });
     } catch (err) {
       if (isConditionFailure(err)) throw new GuardConflict('the guard record changed');
