@@ -53,7 +53,7 @@ const WARMUP = arg('warmup', 10);
 const CEILING_SECONDS = arg('ceiling-seconds', 3);
 const CLIENTS = 32;
 /**
- * /healthz and the bare server are probed every this many ms during the 32-client load: about 900 probes of each
+ * /healthz and the bare server are probed every this many ms during the 32-client load: about 940 probes of each
  * in a 20-s window (every 50 ms until 2026-12-04: about 390, so each p99 was the fourth slowest probe).
  */
 const PROBE_INTERVAL_MS = 20;
@@ -264,7 +264,11 @@ async function startStack(pairs) {
  * (docs/performance.md, twelfth look), time the 1-client latency counted as the service's and CPU taken from
  * the host's core. Answers { status, body } once the whole body has arrived.
  */
-const keptAlive = new Agent({ keepAlive: true });
+// `timeout`: idle kept-alive sockets close after 4 s, before the host's 5-s keep-alive ends (with no agent timeout,
+// Node's agent ignores the server's Keep-Alive hint and may reuse a socket the host is closing).
+const keptAlive = new Agent({ keepAlive: true, timeout: 4000 });
+/** A request with no answer after this long fails (a wedged host ends the run with an error, not a hang). */
+const REQUEST_TIMEOUT_MS = 120_000;
 function http(url, { method = 'GET', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -278,6 +282,7 @@ function http(url, { method = 'GET', headers = {}, body } = {}) {
       },
     );
     req.on('error', reject);
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer from ${url} in ${REQUEST_TIMEOUT_MS / 1000} s`)));
     req.end(body);
   });
 }
@@ -735,7 +740,7 @@ async function oneRun(index) {
     const before = await phaseSums(stack.hosts[0].url);
     const oneThreads0 = threadSeconds(stack.enclaves[0].child.pid);
     for (let i = 0; i < ONE_CLIENT_SIGNATURES; i++) one.push((await sign(wallets[1], i * stack.hosts.length)).ms);
-    await sleep(50); // the last guard clear runs after the answer
+    await sleep(50); // the answer's last bookkeeping (a right guess's clear is held up to 2 s, carried by the next count)
     const oneThreads1 = threadSeconds(stack.enclaves[0].child.pid);
     const after = await phaseSums(stack.hosts[0].url);
     const argon2Next = (argon2Before + singleStretchP50()) / 2;
