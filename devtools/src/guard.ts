@@ -29,29 +29,28 @@ export async function ensureGuardTable(target: DynamoDBClient | string, table: s
     }
   }
   const client = target;
-  let exists = true;
+  let status: string | undefined;
   try {
-    await client.send(new DescribeTableCommand({ TableName: table }));
+    status = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.TableStatus;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
-    exists = false;
+    status = (
+      await client.send(
+        new CreateTableCommand({
+          TableName: table,
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      )
+    ).TableDescription?.TableStatus;
   }
-  if (!exists)
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
   // A table answers reads and writes only once ACTIVE: CreateTable returns while it is CREATING (dynalite too, for
   // a moment; a guard read in that moment failed with GUARD_UNAVAILABLE in a loaded CI run).
-  for (const deadline = Date.now() + 60_000; ;) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (Date.now() > deadline) throw new Error(`the guard table ${table} is still ${Table?.TableStatus ?? 'unknown'} after 60 s`);
+  for (const deadline = Date.now() + 60_000; status !== 'ACTIVE';) {
+    if (Date.now() > deadline) throw new Error(`the guard table ${table} is still ${status ?? 'unknown'} after 60 s`);
     await new Promise((r) => setTimeout(r, 20));
+    status = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.TableStatus;
   }
 }
 

@@ -46,8 +46,7 @@ export class SoftwareAuthenticator {
   private counter = 0;
   private readonly counting: boolean;
 
-  /** `counting`: false for an authenticator that always reports 0 (synced passkeys do). */
-  /** `rsaBits`: the RS256 key's modulus (2048 unless given). */
+  /** `counting`: false for an authenticator that always reports 0 (synced passkeys do); `rsaBits`: the RS256 key's modulus (2048 unless given). */
   constructor(options: { algorithm?: -7 | -8 | -257; counting?: boolean; rsaBits?: number } = {}) {
     this.algorithm = options.algorithm ?? -7;
     const pair =

@@ -7,10 +7,10 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { fromBase64Url, type PasskeyBinding } from '@enclave-wallet/proto/passkey';
 import { SecretBytes } from '../secret.js';
 import { MAX_CREDENTIAL_ID_BYTES } from './slot-params.js';
-import type { Assertion } from './webauthn.js';
+import { RSA_MAX_BITS, type Assertion } from './webauthn.js';
 
-/** The largest assertion signature: RS256 with a 4096-bit key (webauthn.ts takes 2048 to 4096 bits), 512 bytes. */
-const MAX_SIGNATURE_BYTES = 512;
+/** The largest assertion signature: RS256 with the largest RSA key webauthn.ts takes (4096 bits: 512 bytes). */
+const MAX_SIGNATURE_BYTES = RSA_MAX_BITS / 8;
 
 /** An envelope's passkey: its assertion, and at registration the credential's COSE algorithm and SPKI key. */
 export interface EnvelopePasskey extends Assertion {

@@ -53,7 +53,7 @@ export const passkeyKeys = new BoundedCache<string, KeyObject>({ maxEntries: 102
 
 /** RS256 keys taken: a modulus of 2048 to 4096 bits (what authenticators make; smaller is breakable), e = 65537. */
 const RSA_MIN_BITS = 2048;
-const RSA_MAX_BITS = 4096;
+export const RSA_MAX_BITS = 4096;
 const RSA_EXPONENT = 65537n;
 
 /**
