@@ -453,8 +453,10 @@ describe('connections that do not come, and requests that do not wait', () => {
       const results = await Promise.allSettled(Array.from({ length: 20_000 }, () => client.request(head, '{}')));
       expect(results.every((r) => r.status === 'rejected' && /timed out/.test(String(r.reason)))).toBe(true);
       // Two connections at first, then one in place of each that a timed-out request closed while later requests
-      // (made while the machine was slow to make 20,000) still waited: a few, not one per request.
-      expect(s.connections.length).toBeLessThanOrEqual(8);
+      // still waited. How many that is depends on how the event loop interleaves the 20,000 timers with the
+      // connections' completions (5 to 18 in a loop of runs on an idle 2-core machine; a bound of 8 failed under
+      // the full suite's load): the property is that it stays a few, never one per request (20,000).
+      expect(s.connections.length).toBeLessThan(200);
       // And none of them is left queued (each held its request's head and body).
       expect((client as unknown as { waiting: unknown[] }).waiting).toHaveLength(0);
     } finally {
