@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type AppDependencies } from '../src/app.js';
 import { loadHostConfig } from '../src/config.js';
 import { EnclaveClient } from '../src/enclave-client.js';
+import { Drain } from '../src/shutdown.js';
 
 async function serve(deps: Partial<AppDependencies>): Promise<{ url: string; close: () => Promise<void> }> {
   // No enclave is reachable: these routes never need one.
@@ -117,6 +118,40 @@ test('with no trusted proxy the header is ignored: every request counts for the 
   try {
     const statuses = [...(await loginStatuses(url, '198.51.100.1', 30)), ...(await loginStatuses(url, '198.51.100.2', 1))];
     expect(statuses[30]).toBe(429);
+  } finally {
+    await close();
+  }
+});
+
+test('/healthz: a fixed answer before the middleware (no log line, no metrics, not rate-limited), and 503 once draining', async () => {
+  const lines: unknown[] = [];
+  const logger = { info: (o: unknown) => lines.push(o), warn: (o: unknown) => lines.push(o), error: (o: unknown) => lines.push(o) } as never;
+  const drain = new Drain();
+  const { url, close } = await serve({ logger, drain });
+  try {
+    // More than the 300 a minute one address may send elsewhere.
+    for (let i = 0; i < 310; i++) {
+      const res = await fetch(`${url}/healthz`);
+      expect(res.status).toBe(200);
+      if (i === 0) {
+        expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(res.headers.get('x-request-id')).toBeNull();
+        expect(await res.json()).toEqual({ status: 'ok' });
+      } else await res.arrayBuffer();
+    }
+    expect(lines).toEqual([]);
+    // The address's budget is untouched (the next request is answered), and the probes are in no counter: the
+    // second /metrics shows the first one, counted as it finished, and nothing of /healthz.
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/metrics",status="200"\} 1/);
+    expect(text).not.toMatch(/healthz/);
+    expect(JSON.stringify(lines)).not.toMatch(/healthz/);
+    await drain.start(1000);
+    const late = await fetch(`${url}/healthz`);
+    expect(late.status).toBe(503);
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('SHUTTING_DOWN');
   } finally {
     await close();
   }

@@ -1,4 +1,4 @@
-/** Liveness, readiness, metrics (operators only) and the API reference. */
+/** Readiness, metrics (operators only) and the API reference (liveness, /healthz: app.ts). */
 import { timingSafeEqual } from 'node:crypto';
 import type { Express } from 'express';
 import { sendError } from '../api/http-errors.js';
@@ -16,10 +16,7 @@ import { traced, type RouteContext } from './context.js';
 
 export function mountOperations(app: Express, ctx: RouteContext): void {
   const { deps, route, metrics } = ctx;
-  // --- liveness, readiness, metrics, docs ---------------------------------
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  // --- readiness, metrics, docs (liveness, /healthz, is answered before the middleware: app.ts) ---------------
   app.get(
     '/readyz',
     route(async (_req, res) => {
