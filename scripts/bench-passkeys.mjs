@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { CipherSuite, HkdfSha256 } from '@hpke/core';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
+import { http } from './http-client.mjs';
 
 const { passkeyChallenge, passkeyPrfSalt, passkeyRegistrationDigest, toBase64Url } = await import('../proto/dist/passkey.js');
 const { PIN_ENVELOPE_INFO } = await import('../proto/dist/labels.js');
@@ -31,13 +32,13 @@ function cpuSeconds(pid) {
 }
 /** The phase sums of /metrics (host_phase_seconds and enclave_phase_seconds), in ms, by "host.x" / "enclave.x". */
 async function phaseSums(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = (await http(`${url}/metrics`)).body.toString();
   const sums = {};
   for (const m of text.matchAll(/^(host|enclave)_phase_seconds_sum\{phase="([a-z_]+)"\} ([0-9.e+-]+)$/gm)) sums[`${m[1]}.${m[2]}`] = Number(m[3]) * 1000;
   return sums;
 }
 async function stretchCount(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = (await http(`${url}/metrics`)).body.toString();
   return Number(/^enclave_phase_seconds_count\{phase="stretch"\} ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
 }
 
@@ -105,13 +106,12 @@ export async function benchPasskeys({
   const tokenOf = (w) => w.token ?? token;
   const subOf = (w) => w.sub ?? sub;
   const api = async (method, path, body, w) => {
-    const res = await fetch(url + path, {
+    const res = await http(url + path, {
       method,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(w)}` },
       body: body ? JSON.stringify(body) : undefined,
     });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : {} };
+    return { status: res.status, body: res.body.length ? JSON.parse(res.body.toString()) : {} };
   };
   // One passkey per wallet, added with the PIN (an Argon2id run each: reported apart).
   const addMs = [];
@@ -140,12 +140,11 @@ export async function benchPasskeys({
     clients.map(async (c) => {
       while (performance.now() < warmEnd) {
         const body = await signBody(c);
-        const res = await fetch(`${url}/v1/wallets/${c.w.walletId}/sign`, {
+        const res = await http(`${url}/v1/wallets/${c.w.walletId}/sign`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(c.w)}` },
           body: JSON.stringify(body),
         });
-        await res.arrayBuffer();
         if (res.status !== 200) throw new Error(`passkey sign (warm-up): ${res.status}`);
         warm.n++;
       }
@@ -163,13 +162,17 @@ export async function benchPasskeys({
   const sign = async (c) => {
     const body = pools.get(c.w.walletId).shift() ?? (await signBody(c));
     const t = performance.now();
-    const res = await fetch(`${url}/v1/wallets/${c.w.walletId}/sign`, {
+    const res = await http(`${url}/v1/wallets/${c.w.walletId}/sign`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(c.w)}` },
       body: JSON.stringify(body),
     });
-    const text = await res.text();
-    return { ms: performance.now() - t, ok: res.status === 200, status: res.status, code: res.status === 200 ? '' : (JSON.parse(text).error?.code ?? '') };
+    return {
+      ms: performance.now() - t,
+      ok: res.status === 200,
+      status: res.status,
+      code: res.status === 200 ? '' : (JSON.parse(res.body.toString()).error?.code ?? ''),
+    };
   };
   for (let i = 0; i < 5; i++) await sign(clients[0]);
   const phases0 = await phaseSums(url);

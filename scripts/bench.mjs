@@ -19,6 +19,7 @@
 //     of every process, the enclave's by thread (pool = Argon2id, main, V8's helpers), each core group's load
 //   - 32 clients on ONE wallet with the right PIN (issue 24 §3), at most 900 requests (one user's live envelopes)
 //   - create and PIN change (reported, no target), the enclave's RSS, and what the parts cost alone
+//   - `--log-level LEVEL`: every process's LOG_LEVEL (default error: no line per request); output then to files
 //   - `--profile`: the enclave's V8 CPU profile over the 32-client window, by part (scripts/profile-summary.mjs)
 //   - other areas' sections: scripts/bench-<name>.mjs (see "Extra sections" in oneRun)
 //   - recovery (issue 20): on one wallet, sequential and alternating, N signatures and N PIN resets with the
@@ -26,14 +27,14 @@
 //     stretch count in /metrics); a reset costs one (the new PIN), none for the code
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.mjs';
+import { http } from './http-client.mjs';
 import { imageNode, imageNodeAvailable } from './image-node.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,6 +62,13 @@ const PROBE_INTERVAL_MS = 20;
 const ONE_CLIENT_SIGNATURES = 60;
 /** The one-wallet run stops at this many requests: one user may hold 1,000 live envelopes (the replay cache). */
 const ONE_WALLET_MAX = 900;
+/**
+ * `--log-level info|debug|warn|error`: every process's LOG_LEVEL. The default, error, leaves out the line the host
+ * and the enclave each write per request at info (what `npm start` and a deployment write); with another level the
+ * processes' output goes to files in the run's folder, as a deployment ships it, not to this terminal.
+ */
+const LOG_LEVEL = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'error';
+if (!['debug', 'info', 'warn', 'error'].includes(LOG_LEVEL)) throw new Error('--log-level is debug, info, warn or error');
 const PROFILE = flag('profile');
 const ENCLAVE_NODE_OPTIONS = process.argv.includes('--enclave-node-options') ? process.argv[process.argv.indexOf('--enclave-node-options') + 1] : '';
 const HOST_NODE_OPTIONS = process.argv.includes('--host-node-options') ? process.argv[process.argv.indexOf('--host-node-options') + 1] : '';
@@ -153,7 +161,7 @@ async function startStack(pairs) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const children = [];
   const ports = { dynamo: await freePort(), kms: await freePort(), issuer: await freePort() };
-  const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL: 'error' };
+  const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL };
   const run = (script, env) => {
     // BENCH_PROFILE=enclave|host writes a V8 CPU profile of that process into .data/bench/profiles.
     // `--profile` profiles the enclave into a folder of the run's own (profileDir), summarised by part at the end.
@@ -168,8 +176,10 @@ async function startStack(pairs) {
       ? onEnclaveCores([...profile, ...enclaveFlags, script])
       : [process.execPath, [...profile, ...hostFlags, script]];
     if (script.startsWith('enclave/') && ENCLAVE_SCHED === 'batch') [command, args] = ['chrt', ['--batch', '0', command, ...args]];
-    const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-    child.role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
+    const role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
+    const out = LOG_LEVEL === 'error' ? undefined : openSync(join(dir, `${role}-${children.length}.log`), 'a');
+    const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', out ?? 'ignore', out ?? 'inherit'] });
+    child.role = role;
     children.push(child);
     return child;
   };
@@ -255,36 +265,6 @@ async function startStack(pairs) {
       children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
     },
   };
-}
-
-/**
- * The load generator's HTTP client on the measured paths (the signatures, the idle /healthz and /readyz):
- * node:http on kept-alive connections. It is not the system under test, and it shares the host's core: fetch
- * (undici) took 0.3 ms more per round trip and 0.5 ms more CPU per request than this on the development machine
- * (docs/performance.md, twelfth look), time the 1-client latency counted as the service's and CPU taken from
- * the host's core. Answers { status, body } once the whole body has arrived.
- */
-// `timeout`: idle kept-alive sockets close after 4 s, before the host's 5-s keep-alive ends (with no agent timeout,
-// Node's agent ignores the server's Keep-Alive hint and may reuse a socket the host is closing).
-const keptAlive = new Agent({ keepAlive: true, timeout: 4000 });
-/** A request with no answer after this long fails (a wedged host ends the run with an error, not a hang). */
-const REQUEST_TIMEOUT_MS = 120_000;
-function http(url, { method = 'GET', headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { method, agent: keptAlive, headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer from ${url} in ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.end(body);
-  });
 }
 
 async function api(url, method, path, body, token) {
@@ -954,7 +934,7 @@ const where = SPLIT
   : `shared: every process on cores ${ALLOWED.join(',')}` + (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH' : '');
 console.log(
   `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version} (the enclave: ${ENCLAVE_NODE_VERSION}${ENCLAVE_NODE_ARG === 'image' ? ', the image\u2019s' : ''}), ${PAIRS} host+enclave pair(s), ` +
-    `${RUNS} run(s) of ${SECONDS} s, medians\n${where}\n`,
+    `${RUNS} run(s) of ${SECONDS} s, medians\n${where}; log level ${LOG_LEVEL}${LOG_LEVEL === 'error' ? ' (no line per request)' : ' (to files)'}\n`,
 );
 console.log(
   'conditions (load average 1/5/15 min; other processes\u2019 CPU and the hypervisor\u2019s steal on each group of cores, during the 32-client load):',
@@ -1408,6 +1388,7 @@ writeFileSync(
       cores: ALLOWED.length,
       split: SPLIT ? { enclave: ENCLAVE_CPUS, others: OTHER_CPUS } : false,
       enclaveSched: ENCLAVE_SCHED,
+      logLevel: LOG_LEVEL,
       cpu: cpus()[0]?.model,
       node: process.version,
       enclaveNode: ENCLAVE_NODE_VERSION,
