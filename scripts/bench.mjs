@@ -19,7 +19,7 @@
 //     of every process, the enclave's by thread (pool = Argon2id, main, V8's helpers), each core group's load
 //   - 32 clients on ONE wallet with the right PIN (issue 24 §3), at most 900 requests (one user's live envelopes)
 //   - create and PIN change (reported, no target), the enclave's RSS, and what the parts cost alone
-//   - `--log-level LEVEL`: every process's LOG_LEVEL (default error: no line per request); output then to files
+//   - `--log-level LEVEL`: every process's LOG_LEVEL (default info, as npm start; output to files in the run's folder)
 //   - `--profile`: the enclave's V8 CPU profile over the 32-client window, by part (scripts/profile-summary.mjs)
 //   - other areas' sections: scripts/bench-<name>.mjs (see "Extra sections" in oneRun)
 //   - recovery (issue 20): on one wallet, sequential and alternating, N signatures and N PIN resets with the
@@ -27,7 +27,7 @@
 //     stretch count in /metrics); a reset costs one (the new PIN), none for the code
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,11 +63,12 @@ const ONE_CLIENT_SIGNATURES = 60;
 /** The one-wallet run stops at this many requests: one user may hold 1,000 live envelopes (the replay cache). */
 const ONE_WALLET_MAX = 900;
 /**
- * `--log-level info|debug|warn|error`: every process's LOG_LEVEL. The default, error, leaves out the line the host
- * and the enclave each write per request at info (what `npm start` and a deployment write); with another level the
- * processes' output goes to files in the run's folder, as a deployment ships it, not to this terminal.
+ * `--log-level debug|info|warn|error`: every process's LOG_LEVEL. The default, info, is what `npm start` and a
+ * deployment run: the host and the enclave each write a line per request. The processes' output goes to files in the
+ * run's folder (as a deployment ships it, not to this terminal), kept when the run fails; with error (no line per
+ * request: the default until the thirteenth look) only their errors are written, here.
  */
-const LOG_LEVEL = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'error';
+const LOG_LEVEL = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'info';
 if (!['debug', 'info', 'warn', 'error'].includes(LOG_LEVEL)) throw new Error('--log-level is debug, info, warn or error');
 const PROFILE = flag('profile');
 const ENCLAVE_NODE_OPTIONS = process.argv.includes('--enclave-node-options') ? process.argv[process.argv.indexOf('--enclave-node-options') + 1] : '';
@@ -258,11 +259,14 @@ async function startStack(pairs) {
     enclaves,
     issuer: `http://127.0.0.1:${ports.issuer}`,
     children,
-    stop: async () => {
+    stop: async ({ keep = false } = {}) => {
       // SIGTERM first (a profiled process writes its profile on a clean exit), then SIGKILL.
       children.forEach((c) => c.kill('SIGTERM'));
       await Promise.race([Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))), sleep(3000)]);
       children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+      // The run's tables, keys and logs: kept, and where said, for a run that failed or with KEEP_BENCH_STACK=1.
+      if (keep || process.env.KEEP_BENCH_STACK) console.error(`the run's stack (tables, keys, the processes' logs): ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -874,7 +878,8 @@ async function oneRun(index) {
       extra,
     };
   } finally {
-    await stack.stop();
+    // A run that failed keeps its stack's folder (the processes' logs), and says where.
+    await stack.stop({ keep: result === undefined });
   }
   // The ceiling again, after the load: the machine's other work moves it from minute to minute; the mean of the two
   // readings is the run's reference.
@@ -934,7 +939,7 @@ const where = SPLIT
   : `shared: every process on cores ${ALLOWED.join(',')}` + (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH' : '');
 console.log(
   `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version} (the enclave: ${ENCLAVE_NODE_VERSION}${ENCLAVE_NODE_ARG === 'image' ? ', the image\u2019s' : ''}), ${PAIRS} host+enclave pair(s), ` +
-    `${RUNS} run(s) of ${SECONDS} s, medians\n${where}; log level ${LOG_LEVEL}${LOG_LEVEL === 'error' ? ' (no line per request)' : ' (to files)'}\n`,
+    `${RUNS} run(s) of ${SECONDS} s, medians\n${where}; log level ${LOG_LEVEL}${LOG_LEVEL === 'error' ? ' (no line per request)' : ' (a line per request, to files)'}\n`,
 );
 console.log(
   'conditions (load average 1/5/15 min; other processes\u2019 CPU and the hypervisor\u2019s steal on each group of cores, during the 32-client load):',
