@@ -137,6 +137,13 @@ const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
 const { summarize } = await import('./profile-summary.mjs');
+const { PERF_HZ, perfAvailable, startPerf, summarizePerf } = await import('./perf-summary.mjs');
+/**
+ * `--profile`'s tool: Linux perf where it works (cpu-clock samples of the enclave's main thread, from the kernel), else
+ * V8's CPU profiler, whose sampler shares the enclave's core and so misses the main thread while it runs
+ * (perf-summary.mjs): then the report says so.
+ */
+const PROFILE_TOOL = PROFILE ? (perfAvailable() ? 'perf' : 'v8') : undefined;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs, q) => {
@@ -166,7 +173,12 @@ async function startStack(pairs) {
   const run = (script, env) => {
     // BENCH_PROFILE=enclave|host writes a V8 CPU profile of that process into .data/bench/profiles.
     // `--profile` profiles the enclave into a folder of the run's own (profileDir), summarised by part at the end.
-    const profile = process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE) ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+    const profile =
+      PROFILE_TOOL === 'perf' && script.startsWith('enclave/')
+        ? ['--perf-basic-prof-only-functions'] // names for perf's JavaScript frames, in /tmp/perf-<pid>.map
+        : process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE)
+          ? ['--cpu-prof', '--cpu-prof-dir', profileDir]
+          : [];
     // The enclave (and only it) on the enclave's cores: `taskset` sets the affinity and execs node, so the pid is
     // node's and every thread node starts inherits the affinity.
     // `--enclave-node-options "…"`: V8 or Node flags on the enclave's command line (not NODE_OPTIONS, which refuses
@@ -615,6 +627,8 @@ async function oneRun(index) {
   const ceilingBefore = ceilingOfEnclaveCores();
   if (PROFILE) profileDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
   const stack = await startStack(PAIRS);
+  const enclaveMain = stack.enclaves[0].child.pid; // a process's main thread has its pid for id
+  const stopPerf = PROFILE_TOOL === 'perf' ? await startPerf(enclaveMain, join(profileDir, `enclave-main.${enclaveMain}.perf.data`)) : undefined;
   let result;
   try {
     // A user per section: the enclave holds at most 1,000 live envelopes per user (its replay cache,
@@ -878,8 +892,10 @@ async function oneRun(index) {
       extra,
     };
   } finally {
+    await stopPerf?.();
     // A run that failed keeps its stack's folder (the processes' logs), and says where.
     await stack.stop({ keep: result === undefined });
+    if (result === undefined && PROFILE_TOOL === 'perf') rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
   }
   // The ceiling again, after the load: the machine's other work moves it from minute to minute; the mean of the two
   // readings is the run's reference.
@@ -893,7 +909,15 @@ async function oneRun(index) {
     after: ceilingAfter,
   };
   result.load.after = loadavg();
-  if (PROFILE) {
+  if (PROFILE_TOOL === 'perf') {
+    // The enclave's main thread during the 32-client load, by part, per signature: each sample is 1/PERF_HZ s of its CPU.
+    const file = join(profileDir, `enclave-main.${enclaveMain}.perf.data`);
+    const samples = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
+    // perf script named the JavaScript frames from the map the enclave wrote; it grows with every compilation.
+    rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
+    result.sign32.mainByPart = Object.fromEntries(Object.entries(samples).map(([k, n]) => [k, (n * 1000) / PERF_HZ / result.sign32.n]));
+    result.profile = file;
+  } else if (PROFILE) {
     // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
     const dir = profileDir;
     const file = readdirSync(dir).find((f) => f.includes(`.${result.enclavePid}.`));
@@ -1181,7 +1205,9 @@ row(
 );
 if (PROFILE) {
   console.log(
-    `  at ${CLIENTS} clients, the main thread by part (--profile: V8 CPU profile of the enclave, run 1, ms per signature, the profile's shares of the main thread's CPU):`,
+    PROFILE_TOOL === 'perf'
+      ? `  at ${CLIENTS} clients, the main thread by part (--profile: perf, the enclave's main thread's CPU samples, run 1, ms per signature):`
+      : `  at ${CLIENTS} clients, the main thread by part (--profile: V8 CPU profile of the enclave, run 1, ms per signature, the profile's shares of the main thread's CPU; perf was not available, and V8's sampler shares the enclave's core: shares of the moments the main thread was not running):`,
   );
   const parts = results[0].sign32.mainByPart ?? {};
   for (const [part, ms] of Object.entries(parts).sort((a, b) => b[1] - a[1])) row(`      ${part}`.slice(0, 50), `${fmt(ms, 2)} ms`);

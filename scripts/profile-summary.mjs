@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** By priority: a sample goes to the first part any frame of its stack belongs to. */
-const PARTS = [
+export const PARTS = [
   ['guard: DynamoDB calls (SigV4, JSON, HTTP request)', /enclave\/dist\/guard\/dynamodb|@smithy\/|@aws-crypto\//],
   ['guard: counting and clearing', /enclave\/dist\/(guard\/|sealing\/guesses)/],
   ['PIN envelope (HPKE) and its checks', /enclave\/dist\/envelope\//],

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// The enclave's main thread by part, from Linux `perf` (cpu-clock samples of that one thread, with call chains):
+// what `npm run bench -- --profile` uses where perf is installed.
+//
+// Why not V8's CPU profiler there: its sampler is a thread of the same process, and in the split the process has
+// one core, so the sampler runs only while the main thread does not. Its samples then fall almost all on "(idle)"
+// or on a main thread preempted mid-call (2026-12-04: 0.8 % of the samples not idle in a window where /proc gave
+// the main thread 9 % of the core), and the shares of the parts are those of the moments the thread was *not*
+// running. perf samples the thread from the kernel, only while it runs: each sample is 1/F s of its CPU.
+//
+// Each sample goes to the first part of PARTS (profile-summary.mjs) that a JavaScript frame of its stack belongs
+// to; a sample with none goes to where its leaf is: the kernel, the C library (malloc), V8's garbage collector, the
+// event loop (libuv and Node's native side), or V8 and Node otherwise.
+// Alone: node scripts/perf-summary.mjs <perf.data> <fromMicros> <toMicros> [signatures]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PARTS } from './profile-summary.mjs';
+
+/** Samples per second of the thread's CPU. */
+export const PERF_HZ = 1999;
+
+/** Whether `perf record` works here (installed, and allowed to sample a process of ours). */
+export function perfAvailable() {
+  return spawnSync('perf', ['record', '-q', '-e', 'cpu-clock', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Starts sampling one thread (`tid`; a process's main thread is its pid) into `file`, on CLOCK_MONOTONIC (the clock
+ * of the benchmark's windows). The node process must run with --perf-basic-prof-only-functions, so that its
+ * JavaScript frames have names. Resolves with a stop function once perf is attached.
+ */
+export async function startPerf(tid, file) {
+  const child = spawn('perf', ['record', '-q', '-k', 'CLOCK_MONOTONIC', '-e', 'cpu-clock', '-F', String(PERF_HZ), '-g', '-t', String(tid), '-o', file], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGINT'); // perf writes its file on SIGINT
+    });
+}
+
+const GC_FRAME = /v8::internal::(Scavenger|Heap::|MarkCompact|MinorMarkSweep|Sweeper|IncrementalMarking|ConcurrentMarking|GCTracer)/;
+const leafPart = (frames) => {
+  const leaf = frames[0] ?? { sym: '', dso: '' };
+  const all = frames.map((f) => f.sym).join(' ');
+  if (leaf.dso.includes('kernel')) return 'the kernel (system calls, scheduling, sockets)';
+  if (/libc[.-]/.test(leaf.dso)) return 'the C library (malloc, memcpy)';
+  if (/\buv__|uv_run|node::Environment::|node::PerIsolatePlatformData/.test(all)) return 'the event loop (libuv, Node native)';
+  return 'V8 and Node otherwise';
+};
+
+/** { part → samples }, the samples of thread's `file` between the two CLOCK_MONOTONIC times (µs). */
+export function summarizePerf(file, fromMicros, toMicros) {
+  const text = execFileSync('perf', ['script', '-i', file, '--time', `${(fromMicros / 1e6).toFixed(6)},${(toMicros / 1e6).toFixed(6)}`, '-F', 'ip,sym,dso'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const samples = {};
+  for (const block of text.split(/\n\s*\n/)) {
+    const frames = block
+      .split('\n')
+      .map((l) => /^\s*[0-9a-f]+ (.*) \((.*)\)$/.exec(l))
+      .filter(Boolean)
+      .map((m) => ({ sym: m[1], dso: m[2] }));
+    if (!frames.length) continue;
+    // Garbage collection first, wherever the allocation that started it was.
+    if (frames.some((f) => GC_FRAME.test(f.sym))) {
+      samples['GC (main thread)'] = (samples['GC (main thread)'] ?? 0) + 1;
+      continue;
+    }
+    let best = PARTS.length;
+    for (const f of frames) {
+      if (!f.sym.startsWith('JS:')) continue;
+      const i = PARTS.findIndex(([, re]) => re.test(f.sym));
+      if (i >= 0 && i < best) best = i;
+    }
+    const part = PARTS[best]?.[0] ?? leafPart(frames);
+    samples[part] = (samples[part] ?? 0) + 1;
+  }
+  return samples;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [file, from, to, signatures] = process.argv.slice(2);
+  const samples = summarizePerf(file, Number(from), Number(to));
+  const per = 1000 / PERF_HZ / Number(signatures ?? 1);
+  for (const [part, n] of Object.entries(samples).sort((a, b) => b[1] - a[1]))
+    console.log(`${(n * per).toFixed(3).padStart(10)} ms${signatures ? ' per signature' : ''}  ${part}`);
+}
