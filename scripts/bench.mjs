@@ -913,8 +913,9 @@ async function oneRun(index) {
     // The enclave's main thread during the 32-client load, by part, per signature: each sample is 1/PERF_HZ s of its CPU.
     const file = join(profileDir, `enclave-main.${enclaveMain}.perf.data`);
     const samples = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
-    // perf script named the JavaScript frames from the map the enclave wrote; it grows with every compilation.
-    rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
+    // perf script named the JavaScript frames from the map the enclave wrote (it grows with every compilation):
+    // kept with KEEP_BENCH_STACK=1, for `perf report -i <result.profile>`.
+    if (!process.env.KEEP_BENCH_STACK) rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
     result.sign32.mainByPart = Object.fromEntries(Object.entries(samples).map(([k, n]) => [k, (n * 1000) / PERF_HZ / result.sign32.n]));
     result.profile = file;
   } else if (PROFILE) {
