@@ -20,14 +20,15 @@
 //   - 32 clients on ONE wallet with the right PIN (issue 24 §3), at most 900 requests (one user's live envelopes)
 //   - create and PIN change (reported, no target), the enclave's RSS, and what the parts cost alone
 //   - `--log-level LEVEL`: every process's LOG_LEVEL (default info, as npm start; output to files in the run's folder)
-//   - `--profile`: the enclave's V8 CPU profile over the 32-client window, by part (scripts/profile-summary.mjs)
+//   - `--profile`: the enclave's main thread over the 32-client window, by part: perf where it works
+//     (scripts/perf-summary.mjs), else V8's CPU profile (scripts/profile-summary.mjs)
 //   - other areas' sections: scripts/bench-<name>.mjs (see "Extra sections" in oneRun)
 //   - recovery (issue 20): on one wallet, sequential and alternating, N signatures and N PIN resets with the
 //     recovery code (`--resets N`, default 10): median latency of each and Argon2id runs per call (the enclave's
 //     stretch count in /metrics); a reset costs one (the new PIN), none for the code
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -137,7 +138,7 @@ const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
 const { summarize } = await import('./profile-summary.mjs');
-const { PERF_HZ, perfAvailable, startPerf, summarizePerf } = await import('./perf-summary.mjs');
+const { perfAvailable, startPerf, summarizePerf } = await import('./perf-summary.mjs');
 /**
  * `--profile`'s tool: Linux perf where it works (cpu-clock samples of the enclave's main thread, from the kernel), else
  * V8's CPU profiler, whose sampler shares the enclave's core and so misses the main thread while it runs
@@ -192,6 +193,7 @@ async function startStack(pairs) {
     const role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
     const out = LOG_LEVEL === 'error' ? undefined : openSync(join(dir, `${role}-${children.length}.log`), 'a');
     const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', out ?? 'ignore', out ?? 'inherit'] });
+    if (out !== undefined) closeSync(out); // the child has its own copy
     child.role = role;
     children.push(child);
     return child;
@@ -278,7 +280,7 @@ async function startStack(pairs) {
       children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
       // The run's tables, keys and logs: kept, and where said, for a run that failed or with KEEP_BENCH_STACK=1.
       if (keep || process.env.KEEP_BENCH_STACK) console.error(`the run's stack (tables, keys, the processes' logs): ${dir}`);
-      else rmSync(dir, { recursive: true, force: true });
+      else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
@@ -893,9 +895,12 @@ async function oneRun(index) {
     };
   } finally {
     await stopPerf?.();
-    // A run that failed keeps its stack's folder (the processes' logs), and says where.
-    await stack.stop({ keep: result === undefined });
-    if (result === undefined && PROFILE_TOOL === 'perf') rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
+    // A run that failed or counted errors keeps its stack's folder (the processes' logs), and says where.
+    const errors = result === undefined || result.sign32.errors + result.oneWallet.errors > 0;
+    await stack.stop({ keep: errors });
+    // perf's maps of the JavaScript frames (--perf-basic-prof-only-functions, every enclave): enclaves[0]'s is read below.
+    if (PROFILE_TOOL === 'perf' && !process.env.KEEP_BENCH_STACK)
+      for (const e of stack.enclaves) if (result === undefined || e.child.pid !== enclaveMain) rmSync(`/tmp/perf-${e.child.pid}.map`, { force: true });
   }
   // The ceiling again, after the load: the machine's other work moves it from minute to minute; the mean of the two
   // readings is the run's reference.
@@ -910,14 +915,17 @@ async function oneRun(index) {
   };
   result.load.after = loadavg();
   if (PROFILE_TOOL === 'perf') {
-    // The enclave's main thread during the 32-client load, by part, per signature: each sample is 1/PERF_HZ s of its CPU.
+    // The enclave's main thread during the 32-client load, by part, per signature: each sample counts for its period.
     const file = join(profileDir, `enclave-main.${enclaveMain}.perf.data`);
-    const samples = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
-    // perf script named the JavaScript frames from the map the enclave wrote (it grows with every compilation):
-    // kept with KEEP_BENCH_STACK=1, for `perf report -i <result.profile>`.
-    if (!process.env.KEEP_BENCH_STACK) rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
-    result.sign32.mainByPart = Object.fromEntries(Object.entries(samples).map(([k, n]) => [k, (n * 1000) / PERF_HZ / result.sign32.n]));
-    result.profile = file;
+    const ms = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
+    result.sign32.mainByPart = Object.fromEntries(Object.entries(ms).map(([k, total]) => [k, total / result.sign32.n]));
+    // perf script named the JavaScript frames from the map the enclave wrote (it grows with every compilation). With
+    // KEEP_BENCH_STACK=1 both are kept, for `perf report -i <result.profile>`; else both go (11 MB a run).
+    if (process.env.KEEP_BENCH_STACK) result.profile = file;
+    else {
+      rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
+      rmSync(profileDir, { recursive: true, force: true });
+    }
   } else if (PROFILE) {
     // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
     const dir = profileDir;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The enclave's main thread by part, from Linux `perf` (cpu-clock samples of that one thread, with call chains):
-// what `npm run bench -- --profile` uses where perf is installed.
+// what `npm run bench -- --profile` uses where perf works.
 //
 // Why not V8's CPU profiler there: its sampler is a thread of the same process, and in the split the process has
 // one core, so the sampler runs only while the main thread does not. Its samples then fall almost all on "(idle)"
@@ -21,7 +21,8 @@ export const PERF_HZ = 1999;
 
 /** Whether `perf record` works here (installed, and allowed to sample a process of ours). */
 export function perfAvailable() {
-  return spawnSync('perf', ['record', '-q', '-e', 'cpu-clock', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' }).status === 0;
+  const args = ['record', '-q', '-k', 'CLOCK_MONOTONIC', '-e', 'cpu-clock', '-F', String(PERF_HZ), '-g', '-o', '/dev/null', '--', 'true'];
+  return spawnSync('perf', args, { stdio: 'ignore' }).status === 0;
 }
 
 /**
@@ -52,15 +53,24 @@ const leafPart = (frames) => {
   return 'V8 and Node otherwise';
 };
 
-/** { part → samples }, the samples of thread's `file` between the two CLOCK_MONOTONIC times (µs). */
+/**
+ * { part → ms of CPU }: the samples of the thread's `file` between the two CLOCK_MONOTONIC times (µs), each counted
+ * for its own period (1/PERF_HZ s unless the kernel lowered the rate: perf_event_max_sample_rate).
+ */
 export function summarizePerf(file, fromMicros, toMicros) {
-  const text = execFileSync('perf', ['script', '-i', file, '--time', `${(fromMicros / 1e6).toFixed(6)},${(toMicros / 1e6).toFixed(6)}`, '-F', 'ip,sym,dso'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const samples = {};
+  const text = execFileSync(
+    'perf',
+    ['script', '-i', file, '--time', `${(fromMicros / 1e6).toFixed(6)},${(toMicros / 1e6).toFixed(6)}`, '-F', 'period,ip,sym,dso'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  const ms = {};
+  const add = (part, period) => (ms[part] = (ms[part] ?? 0) + period / 1e6);
   for (const block of text.split(/\n\s*\n/)) {
+    const period = Number(/^\s*(\d+)\s*$/m.exec(block)?.[1] ?? 1e9 / PERF_HZ); // ns
     const frames = block
       .split('\n')
       .map((l) => /^\s*[0-9a-f]+ (.*) \((.*)\)$/.exec(l))
@@ -69,7 +79,7 @@ export function summarizePerf(file, fromMicros, toMicros) {
     if (!frames.length) continue;
     // Garbage collection first, wherever the allocation that started it was.
     if (frames.some((f) => GC_FRAME.test(f.sym))) {
-      samples['GC (main thread)'] = (samples['GC (main thread)'] ?? 0) + 1;
+      add('GC (main thread)', period);
       continue;
     }
     let best = PARTS.length;
@@ -78,16 +88,14 @@ export function summarizePerf(file, fromMicros, toMicros) {
       const i = PARTS.findIndex(([, re]) => re.test(f.sym));
       if (i >= 0 && i < best) best = i;
     }
-    const part = PARTS[best]?.[0] ?? leafPart(frames);
-    samples[part] = (samples[part] ?? 0) + 1;
+    add(PARTS[best]?.[0] ?? leafPart(frames), period);
   }
-  return samples;
+  return ms;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [file, from, to, signatures] = process.argv.slice(2);
-  const samples = summarizePerf(file, Number(from), Number(to));
-  const per = 1000 / PERF_HZ / Number(signatures ?? 1);
-  for (const [part, n] of Object.entries(samples).sort((a, b) => b[1] - a[1]))
-    console.log(`${(n * per).toFixed(3).padStart(10)} ms${signatures ? ' per signature' : ''}  ${part}`);
+  const ms = summarizePerf(file, Number(from), Number(to));
+  for (const [part, total] of Object.entries(ms).sort((a, b) => b[1] - a[1]))
+    console.log(`${(total / Number(signatures ?? 1)).toFixed(3).padStart(10)} ms${signatures ? ' per signature' : ''}  ${part}`);
 }

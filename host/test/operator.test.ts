@@ -140,7 +140,15 @@ test('/healthz: a fixed answer before the middleware (no log line, no metrics, n
         expect(await res.json()).toEqual({ status: 'ok' });
       } else await res.arrayBuffer();
     }
-    expect(lines).toEqual([]);
+    // HEAD the same, without a body; any other method is no liveness probe: it goes through the middleware (a request
+    // id, helmet's headers) to 404.
+    const head = await fetch(`${url}/healthz`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('x-request-id'), await head.text()]).toEqual([200, null, '']);
+    const post = await fetch(`${url}/healthz`, { method: 'POST' });
+    expect(post.status).toBe(404);
+    expect(post.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(post.headers.get('x-content-type-options')).toBe('nosniff');
+    lines.length = 0; // the POST's line
     // The address's budget is untouched (the next request is answered), and the probes are in no counter: the
     // second /metrics shows the first one, counted as it finished, and nothing of /healthz.
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
@@ -148,6 +156,7 @@ test('/healthz: a fixed answer before the middleware (no log line, no metrics, n
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/metrics",status="200"\} 1/);
     expect(text).not.toMatch(/healthz/);
     expect(JSON.stringify(lines)).not.toMatch(/healthz/);
+    expect(text).toMatch(/route="unmatched",status="404"\} 1/); // the POST, and no probe
     await drain.start(1000);
     const late = await fetch(`${url}/healthz`);
     expect(late.status).toBe(503);
