@@ -66,7 +66,7 @@ const ONE_WALLET_MAX = 900;
 /**
  * `--log-level debug|info|warn|error`: every process's LOG_LEVEL. The default, info, is what `npm start` and a
  * deployment run: the host and the enclave each write a line per request. The processes' output goes to files in the
- * run's folder (as a deployment ships it, not to this terminal), kept when the run fails; with error (no line per
+ * run's folder (as a deployment ships it, not to this terminal), kept when the run fails or counts errors; with error (no line per
  * request: the default until the thirteenth look) only their errors are written, here.
  */
 const LOG_LEVEL = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'info';
@@ -278,7 +278,8 @@ async function startStack(pairs) {
       children.forEach((c) => c.kill('SIGTERM'));
       await Promise.race([Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))), sleep(3000)]);
       children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
-      // The run's tables, keys and logs: kept, and where said, for a run that failed or with KEEP_BENCH_STACK=1.
+      // The run's tables, keys and logs: kept, and where said, for a run that failed or counted errors, or with
+      // KEEP_BENCH_STACK=1.
       if (keep || process.env.KEEP_BENCH_STACK) console.error(`the run's stack (tables, keys, the processes' logs): ${dir}`);
       else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },

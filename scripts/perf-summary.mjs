@@ -6,7 +6,7 @@
 // one core, so the sampler runs only while the main thread does not. Its samples then fall almost all on "(idle)"
 // or on a main thread preempted mid-call (2026-12-04: 0.8 % of the samples not idle in a window where /proc gave
 // the main thread 9 % of the core), and the shares of the parts are those of the moments the thread was *not*
-// running. perf samples the thread from the kernel, only while it runs: each sample is 1/F s of its CPU.
+// running. perf samples the thread from the kernel, only while it runs: each sample stands for its period of CPU.
 //
 // Each sample goes to the first part of PARTS (profile-summary.mjs) that a JavaScript frame of its stack belongs
 // to; a sample with none goes to where its leaf is: the kernel, the C library (malloc), V8's garbage collector, the
@@ -16,7 +16,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PARTS } from './profile-summary.mjs';
 
-/** Samples per second of the thread's CPU. */
+/** Samples asked for per second of the thread's CPU (each is counted for the period perf recorded). */
 export const PERF_HZ = 1999;
 
 /** Whether `perf record` works here (installed, and allowed to sample a process of ours). */
