@@ -19,9 +19,26 @@ import { PARTS } from './profile-summary.mjs';
 /** Samples asked for per second of the thread's CPU (each is counted for the period perf recorded). */
 export const PERF_HZ = 1999;
 
-/** Whether `perf record` works here (installed, and allowed to sample a process of ours). */
+/** Whether `perf record` works here as startPerf runs it: installed, and allowed to attach to a thread of ours. */
 export function perfAvailable() {
-  const args = ['record', '-q', '-k', 'CLOCK_MONOTONIC', '-e', 'cpu-clock', '-F', String(PERF_HZ), '-g', '-o', '/dev/null', '--', 'true'];
+  const args = [
+    'record',
+    '-q',
+    '-k',
+    'CLOCK_MONOTONIC',
+    '-e',
+    'cpu-clock',
+    '-F',
+    String(PERF_HZ),
+    '-g',
+    '-t',
+    String(process.pid),
+    '-o',
+    '/dev/null',
+    '--',
+    'sleep',
+    '0.1',
+  ];
   return spawnSync('perf', args, { stdio: 'ignore' }).status === 0;
 }
 
