@@ -46,6 +46,8 @@ const arg = (name, fallback) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const flag = (name) => process.argv.includes(`--${name}`);
+/** `--name VALUE` as text, or `fallback`. */
+const textArg = (name, fallback) => (flag(name) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : fallback);
 const RUNS = arg('runs', 3);
 const PAIRS = arg('pairs', 1);
 const SECONDS = arg('seconds', 20); // issue 24's own windows; 400 probes for a /healthz p99 (160 in 8 s: its second-worst)
@@ -69,13 +71,13 @@ const ONE_WALLET_MAX = 900;
  * run's folder (as a deployment ships it, not to this terminal), kept when the run fails or counts errors; with error (no line per
  * request: the default until the thirteenth look) only their errors are written, here.
  */
-const LOG_LEVEL = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'info';
+const LOG_LEVEL = textArg('log-level', 'info');
 if (!['debug', 'info', 'warn', 'error'].includes(LOG_LEVEL)) throw new Error('--log-level is debug, info, warn or error');
 const PROFILE = flag('profile');
-const ENCLAVE_NODE_OPTIONS = process.argv.includes('--enclave-node-options') ? process.argv[process.argv.indexOf('--enclave-node-options') + 1] : '';
-const HOST_NODE_OPTIONS = process.argv.includes('--host-node-options') ? process.argv[process.argv.indexOf('--host-node-options') + 1] : '';
+const ENCLAVE_NODE_OPTIONS = textArg('enclave-node-options', '');
+const HOST_NODE_OPTIONS = textArg('host-node-options', '');
 /** `--enclave-sched batch`: the enclave runs under SCHED_BATCH (chrt), so its wakeups do not preempt its own running Argon2id. */
-const ENCLAVE_SCHED = process.argv.includes('--enclave-sched') ? process.argv[process.argv.indexOf('--enclave-sched') + 1] : 'other';
+const ENCLAVE_SCHED = textArg('enclave-sched', 'other');
 if (!['other', 'batch'].includes(ENCLAVE_SCHED)) throw new Error('--enclave-sched is other or batch');
 if (ENCLAVE_SCHED === 'batch' && spawnSync('chrt', ['--version']).status !== 0) throw new Error('--enclave-sched batch needs chrt (util-linux)');
 if (PROFILE) process.env.BENCH_PROFILE ??= 'enclave';
@@ -111,11 +113,7 @@ function parseCpuList(text) {
  * the image's, Node 24 (enclave.Dockerfile; scripts/image-node.mjs installs it), since that is the enclave a
  * deployment runs; `current`: this process's Node; or a path. Everything else runs on this process's Node.
  */
-const ENCLAVE_NODE_ARG = process.argv.includes('--enclave-node')
-  ? process.argv[process.argv.indexOf('--enclave-node') + 1]
-  : imageNodeAvailable
-    ? 'image'
-    : 'current';
+const ENCLAVE_NODE_ARG = textArg('enclave-node', imageNodeAvailable ? 'image' : 'current');
 if (process.argv.some((a) => a.startsWith('--enclave-node=')) || ENCLAVE_NODE_ARG === undefined || ENCLAVE_NODE_ARG.startsWith('--'))
   throw new Error('--enclave-node takes a value after a space: image, current or the path of a node binary');
 const ENCLAVE_NODE = ENCLAVE_NODE_ARG === 'image' ? imageNode().path : ENCLAVE_NODE_ARG === 'current' ? process.execPath : ENCLAVE_NODE_ARG;
@@ -462,21 +460,21 @@ async function recoveryVsSign(url, enclaveKey, token, sub, signBody) {
   };
 }
 
-/** The Argon2id ceiling of the enclave's cores (in the split, measured on those cores, its pool sized to them). */
-function ceilingOfEnclaveCores() {
-  const [command, args] = onEnclaveCores(['scripts/bench-argon2.mjs', String(CEILING_SECONDS)]);
-  return JSON.parse(execFileSync(command, args, { env: { ...process.env, UV_THREADPOOL_SIZE: String(ENCLAVE_CORES) }, encoding: 'utf8' }).trim());
+/** scripts/bench-argon2.mjs with `args` on the enclave's cores, its pool sized to them: its JSON line. */
+function argon2OnEnclaveCores(...args) {
+  const [command, commandArgs] = onEnclaveCores(['scripts/bench-argon2.mjs', ...args.map(String)]);
+  return JSON.parse(execFileSync(command, commandArgs, { env: { ...process.env, UV_THREADPOOL_SIZE: String(ENCLAVE_CORES) }, encoding: 'utf8' }).trim());
 }
+
+/** The Argon2id ceiling of the enclave's cores (in the split, measured on those cores, its pool sized to them). */
+const ceilingOfEnclaveCores = () => argon2OnEnclaveCores(CEILING_SECONDS);
 
 /**
  * One Argon2id alone (p50 of 21, one at a time) on the enclave's cores now: the 1-client target's reference,
  * measured just before and just after the 1-client signatures (the stack idle meanwhile), since the machine's
  * speed moves by more than the target's margin between the ceiling's readings minutes apart.
  */
-function singleStretchP50() {
-  const [command, args] = onEnclaveCores(['scripts/bench-argon2.mjs', '0', '21']);
-  return JSON.parse(execFileSync(command, args, { env: { ...process.env, UV_THREADPOOL_SIZE: String(ENCLAVE_CORES) }, encoding: 'utf8' }).trim()).singleP50Ms;
-}
+const singleStretchP50 = () => argon2OnEnclaveCores(0, 21).singleP50Ms;
 
 /** Sums a counter of /metrics over every host (each host reports its own enclave). */
 const stretchesOf = async (stack) => (await Promise.all(stack.hosts.map((h) => stretchCount(h.url)))).reduce((a, b) => a + b, 0);
@@ -632,6 +630,13 @@ async function oneRun(index) {
   const stack = await startStack(PAIRS);
   const enclaveMain = stack.enclaves[0].child.pid; // a process's main thread has its pid for id
   const stopPerf = PROFILE_TOOL === 'perf' ? await startPerf(enclaveMain, join(profileDir, `enclave-main.${enclaveMain}.perf.data`)) : undefined;
+  // perf's data and the maps that name its JavaScript frames (--perf-basic-prof-only-functions, every enclave; they
+  // grow with every compilation): removed once read, 11 MB a run; KEEP_BENCH_STACK=1 keeps them for `perf report`.
+  const dropPerfFiles = () => {
+    if (PROFILE_TOOL !== 'perf' || process.env.KEEP_BENCH_STACK) return;
+    for (const e of stack.enclaves) rmSync(`/tmp/perf-${e.child.pid}.map`, { force: true });
+    rmSync(profileDir, { recursive: true, force: true });
+  };
   let result;
   try {
     // A user per section: the enclave holds at most 1,000 live envelopes per user (its replay cache,
@@ -897,11 +902,8 @@ async function oneRun(index) {
   } finally {
     await stopPerf?.();
     // A run that failed or counted errors keeps its stack's folder (the processes' logs), and says where.
-    const errors = result === undefined || result.sign32.errors + result.oneWallet.errors > 0;
-    await stack.stop({ keep: errors });
-    // perf's maps of the JavaScript frames (--perf-basic-prof-only-functions, every enclave): enclaves[0]'s is read below.
-    if (PROFILE_TOOL === 'perf' && !process.env.KEEP_BENCH_STACK)
-      for (const e of stack.enclaves) if (result === undefined || e.child.pid !== enclaveMain) rmSync(`/tmp/perf-${e.child.pid}.map`, { force: true });
+    await stack.stop({ keep: result === undefined || result.sign32.errors + result.oneWallet.errors > 0 });
+    if (result === undefined) dropPerfFiles(); // a run that failed is not summarised below
   }
   // The ceiling again, after the load: the machine's other work moves it from minute to minute; the mean of the two
   // readings is the run's reference.
@@ -920,13 +922,8 @@ async function oneRun(index) {
     const file = join(profileDir, `enclave-main.${enclaveMain}.perf.data`);
     const ms = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
     result.sign32.mainByPart = Object.fromEntries(Object.entries(ms).map(([k, total]) => [k, total / result.sign32.n]));
-    // perf script named the JavaScript frames from the map the enclave wrote (it grows with every compilation). With
-    // KEEP_BENCH_STACK=1 both are kept, for `perf report -i <result.profile>`; else both go (11 MB a run).
     if (process.env.KEEP_BENCH_STACK) result.profile = file;
-    else {
-      rmSync(`/tmp/perf-${enclaveMain}.map`, { force: true });
-      rmSync(profileDir, { recursive: true, force: true });
-    }
+    dropPerfFiles();
   } else if (PROFILE) {
     // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
     const dir = profileDir;

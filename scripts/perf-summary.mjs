@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { PARTS } from './profile-summary.mjs';
 
 /** Samples asked for per second of the thread's CPU (each is counted for the period perf recorded). */
-export const PERF_HZ = 1999;
+const PERF_HZ = 1999;
 
 /** Whether `perf record` works here as startPerf runs it: installed, and allowed to attach to a thread of ours. */
 export function perfAvailable() {
