@@ -102,7 +102,11 @@ try {
   });
   // The chains by name only: an RPC URL may carry an API key.
   // Timeouts of seconds and a cap on connections per client address (server.ts).
-  const server = createHostServer(app, { maxConnectionsPerAddress: config.maxConnectionsPerAddress, trustProxyHops: config.trustProxyHops });
+  const server = createHostServer(app, {
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    trustProxyHops: config.trustProxyHops,
+    prototypes: { request: app.request, response: app.response },
+  });
   // A listen error (EADDRINUSE, EACCES): say it and exit 1, never "listening".
   server.once('error', (err: NodeJS.ErrnoException) => {
     log.error({ reason: err.message, code: err.code, bind: config.bind, port: config.port }, 'listen failed');

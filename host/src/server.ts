@@ -11,7 +11,7 @@
  * serving a request, the new connection is answered 429 and closed.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { announcesBody } from './api/body.js';
 import { clientKey } from './api/rate-limit.js';
@@ -30,6 +30,24 @@ export interface HostServerOptions {
   maxConnectionsPerAddress: number;
   /** TRUST_PROXY_HOPS: above 0 the socket address is a proxy's, so the cap is the proxy's to enforce. */
   trustProxyHops?: number;
+  /**
+   * The prototypes the app gives every request and response (an Express app's `request` and `response`). Node then
+   * builds each request and response on them, so Express's `Object.setPrototypeOf` on every request finds them
+   * already set and changes nothing. Changing the prototype of a live object makes V8 keep each request's objects
+   * alive through scavenges; the old generation then grows with every request until a mark-compact, and that
+   * collection throws away optimised code (docs/performance.md, fourteenth look).
+   */
+  prototypes?: { request: object; response: object };
+}
+
+/** A constructor for Node's server to build `Base` objects with `prototype` as their prototype. */
+function builtOn<T extends typeof IncomingMessage | typeof ServerResponse>(base: T, prototype: object): T {
+  // Reflect.construct runs Node's constructor on an object whose prototype is `newTarget.prototype`.
+  function newTarget(...args: unknown[]): object {
+    return Reflect.construct(base, args, newTarget) as object;
+  }
+  newTarget.prototype = prototype;
+  return newTarget as unknown as T;
 }
 
 export function createHostServer(app: RequestListener, options: HostServerOptions): Server {
@@ -39,6 +57,12 @@ export function createHostServer(app: RequestListener, options: HostServerOption
       headersTimeout: HEADERS_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      ...(options.prototypes
+        ? {
+            IncomingMessage: builtOn(IncomingMessage, options.prototypes.request),
+            ServerResponse: builtOn(ServerResponse, options.prototypes.response),
+          }
+        : {}),
     },
     app,
   );
