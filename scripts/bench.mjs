@@ -300,10 +300,29 @@ function procStat(path) {
   const f = readFileSync(`${path}/stat`, 'utf8').split(') ')[1].split(' ');
   return { minorFaults: Number(f[7]), userSeconds: Number(f[11]) / TICKS, systemSeconds: Number(f[12]) / TICKS };
 }
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+/**
+ * A thread's CPU seconds from /proc (Linux): its time on a CPU in nanoseconds (`schedstat`), or, without it, user +
+ * system in clock ticks (10 ms each: a 60-signature window would read a thread in steps of 0.17 ms per signature).
+ */
+function taskSeconds(path) {
+  try {
+    return Number(readFileSync(`${path}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    const { userSeconds, systemSeconds } = procStat(path);
+    return userSeconds + systemSeconds;
+  }
+}
+/** CPU seconds a process's live threads have used (a thread that ended takes its time with it). */
 function cpuSeconds(pid) {
-  const { userSeconds, systemSeconds } = procStat(`/proc/${pid}`);
-  return userSeconds + systemSeconds;
+  let sum = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      sum += taskSeconds(`/proc/${pid}/task/${tid}`);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return sum;
 }
 /**
  * Minor page faults and system CPU seconds of a process (the cost of memory the allocator gave back), and its
@@ -323,8 +342,7 @@ function threadSeconds(pid) {
   const out = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const { userSeconds, systemSeconds } = procStat(`/proc/${pid}/task/${tid}`);
-      out.set(Number(tid), userSeconds + systemSeconds);
+      out.set(Number(tid), taskSeconds(`/proc/${pid}/task/${tid}`));
       threadNames.set(Number(tid), readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
     } catch {
       // the thread ended meanwhile
@@ -745,9 +763,13 @@ async function oneRun(index) {
     const argon2Before = singleStretchP50();
     const before = await phaseSums(stack.hosts[0].url);
     const oneThreads0 = threadSeconds(stack.enclaves[0].child.pid);
+    const oneRoles0 = cpuByRole(stack.children);
     for (let i = 0; i < ONE_CLIENT_SIGNATURES; i++) one.push((await sign(wallets[1], i * stack.hosts.length)).ms);
     await sleep(50); // the answer's last bookkeeping (a right guess's clear is held up to 2 s, carried by the next count)
+    const oneRoles1 = cpuByRole(stack.children);
     const oneThreads1 = threadSeconds(stack.enclaves[0].child.pid);
+    // Every process's CPU per signature at 1 client: the work on the path of one request, core by core.
+    const oneByRole = Object.fromEntries(Object.keys(oneRoles1).map((k) => [k, ((oneRoles1[k] - (oneRoles0[k] ?? 0)) * 1000) / one.length]));
     const after = await phaseSums(stack.hosts[0].url);
     const argon2Next = (argon2Before + singleStretchP50()) / 2;
     const breakdown = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - (before[k] ?? 0)) / one.length]));
@@ -879,7 +901,14 @@ async function oneRun(index) {
       enclavePid: stack.enclaves[0].child.pid,
       load: { before: loadBefore, afterLoad: loadAfterLoad },
       affinity,
-      sign1: { p50: median(one), p99: quantile(one, 0.99), argon2P50: argon2Next, overArgon2Ms: median(one) - argon2Next, enclaveCpu: oneCpu },
+      sign1: {
+        p50: median(one),
+        p99: quantile(one, 0.99),
+        argon2P50: argon2Next,
+        overArgon2Ms: median(one) - argon2Next,
+        enclaveCpu: oneCpu,
+        cpuByRole: oneByRole,
+      },
       sign32,
       warmup: warmup && {
         seconds: WARMUP,
@@ -1245,6 +1274,29 @@ for (const [key, label] of PHASES)
       2,
     )} ms`,
   );
+console.log('\nCPU per signature at 1 client, by process (ms; every thread of each, over the same signatures):');
+for (const [key, label] of [
+  ['enclave', 'enclave (its own cores)'],
+  ['host', 'host'],
+  ['dynamo', 'dynalite (stand-in for DynamoDB)'],
+  ['kms', 'local KMS (stand-in)'],
+  ['bench', 'this load generator'],
+])
+  row(
+    `  ${label}`,
+    `${fmt(
+      med((r) => r.sign1.cpuByRole?.[key] ?? 0),
+      2,
+    )} ms`,
+  );
+row(
+  '  the other cores, all of these but the enclave',
+  `${fmt(
+    med((r) => Object.entries(r.sign1.cpuByRole ?? {}).reduce((a, [k, v]) => a + (k === 'enclave' ? 0 : v), 0)),
+    2,
+  )} ms`,
+  'on the path of each request unless it overlaps the stretch',
+);
 console.log(`\nCPU per signature at ${CLIENTS} clients, by process (ms; the cores' whole time divided by signatures):`);
 const ROLES = [
   ['enclave', 'enclave'],
