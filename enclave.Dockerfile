@@ -55,9 +55,9 @@ RUN npx tsc -b enclave && node scripts/enclave-image-tree.mjs /image --vsock-add
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
-# NODE_OPTIONS: a smaller young generation, for memory within its budget; glibc keeps its default arena per thread (enclave/src/process-env.ts).
+# NODE_OPTIONS: a smaller young generation and a small-heap growing factor, for memory within its budget; glibc keeps its default arena per thread (enclave/src/process-env.ts).
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=8 \
+    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=256" \
     ENCLAVE_PLATFORM=nitro \
     ENCLAVE_LISTEN=vsock://4294967295:5005 \
     ENCLAVE_KMS_PROXY=vsock://3:8000 \

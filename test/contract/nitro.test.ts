@@ -34,10 +34,33 @@ test('the image installs from the lock file only, holds only proto and enclave, 
 test('the image starts the enclave with the process environment it needs, and leaves glibc its arena per thread', async () => {
   const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
   expect(Object.keys(ENCLAVE_PROCESS_ENV).length).toBeGreaterThan(0);
-  for (const [name, value] of Object.entries(ENCLAVE_PROCESS_ENV)) expect(dockerfile).toMatch(new RegExp(`^\\s+${name}=${value} \\\\$`, 'm'));
+  for (const [name, value] of Object.entries(ENCLAVE_PROCESS_ENV)) {
+    // A value with a space is quoted in the image's ENV.
+    const written = value.includes(' ') ? `"${value}"` : value;
+    expect(dockerfile).toMatch(new RegExp(`^\\s+${name}=${written.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\\\$`, 'm'));
+  }
   // One arena for all threads let small allocations split each freed PIN stretch (process-env.ts).
   expect(dockerfile).not.toMatch(/MALLOC_ARENA_MAX/);
   expect(Object.keys(ENCLAVE_PROCESS_ENV)).not.toContain('MALLOC_ARENA_MAX');
+});
+
+test('Node applies the enclave’s heap options: the old generation at most 256 MiB, semi-spaces of 8 MiB', async () => {
+  const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
+  const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], {
+    env: { PATH: process.env.PATH, ...ENCLAVE_PROCESS_ENV },
+    encoding: 'utf8',
+  });
+  expect(run.stderr).toBe('');
+  const limitMiB = Number(run.stdout) / 2 ** 20;
+  // V8's limit is the old generation's maximum plus the young generation's (3 × 8 MiB here).
+  expect(limitMiB).toBeGreaterThanOrEqual(256);
+  expect(limitMiB).toBeLessThanOrEqual(256 + 3 * 8);
+  // Without them, the limit follows the machine's memory (2 GiB and more on 4 GiB or more).
+  const bare = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], {
+    env: { PATH: process.env.PATH },
+    encoding: 'utf8',
+  });
+  expect(Number(bare.stdout) / 2 ** 20).not.toBeCloseTo(limitMiB, 0);
 });
 
 test('the image holds no development code: enclave/dist has no simulated NSM, dev CA, X.509 builder or CBOR encoder, and the production dependency tree no devtools', () => {
