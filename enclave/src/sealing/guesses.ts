@@ -251,12 +251,26 @@ export class GuessCounter {
     this.wake(walletId);
   }
 
+  /**
+   * Waits `ms`, or less if a guess on the wallet is answered here meanwhile. A wait that ends on its timer takes its
+   * waker out of the wallet's list (and the list out of the map once empty): guesses this enclave never answers
+   * (another enclave's, or from before a restart) would otherwise leave one waker per round of every wait.
+   */
   private waitFor(walletId: WalletId, ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const list = this.waiting.get(walletId) ?? [];
-      list.push(resolve);
+      const done = (): void => {
+        // A list that wake() took is no longer in the map; it is dropped whole.
+        if (this.waiting.get(walletId) === list) {
+          const at = list.indexOf(done);
+          if (at >= 0) list.splice(at, 1);
+          if (list.length === 0) this.waiting.delete(walletId);
+        }
+        resolve();
+      };
+      list.push(done);
       this.waiting.set(walletId, list);
-      pause(ms).then(resolve, resolve);
+      pause(ms).then(done, done);
     });
   }
 
