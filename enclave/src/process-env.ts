@@ -22,23 +22,24 @@
  * benchmark runs (138–176 MiB without), with no throughput change that stood
  * out of the machine's noise.
  *
- * --max-old-space-size=256: V8 sizes the old generation's next limit as
+ * --max-old-space-size=512: V8 sizes the old generation's next limit as
  * its live size times a growing factor, and allows a factor of up to 4 when
  * the heap's maximum is large, which by default follows the machine's memory
  * (a 24 GiB development machine gets 4). The enclave holds about 24 MiB alive
  * after load, yet its committed heap reached 90 MiB and its RSS 204 MiB under
  * the benchmark's passkey load, and its RSS after the PIN loads fell on one
- * side of its budget or the other from run to run. A maximum of 256 MiB is at
- * or below V8's small-heap threshold, where the factor is 1.3: the committed
- * heap stayed under 50 MiB and the RSS 138–154 MiB in the same loads, with
- * as many full collections in the PIN loads (docs/performance.md, "fifteenth
- * look"). It also makes the enclave's heap the same on any machine. The live
- * heap is bounded far below it (the replay cache at 100 000 nonces, the other
- * caches by entries); a heap that reached it would end the process, which the
- * host sees as an enclave down, and nothing stored is lost.
+ * side of its budget or the other from run to run. With a maximum of 512 MiB
+ * the factor is 1.3–1.4 (V8 scales it from 1.3 up): RSS 142 MiB after the
+ * PIN loads and 155 MiB at most under the passkey load, as with 256
+ * (docs/performance.md, "fifteenth look"). It also makes the enclave's heap
+ * the same on any machine. Not 256: a review put an honest host's worst case
+ * (full caches, every connection's requests in flight with 1 MiB bodies) at
+ * 161–218 MiB, above 256 with a larger host connection pool. A heap that
+ * reached the maximum would end the process, which the host sees as an
+ * enclave down, and nothing stored is lost.
  *
  * Not MALLOC_MMAP_THRESHOLD_: it returns each stretch's memory to the system
  * (RSS 111 MiB) but then every stretch page-faults 19 MiB of fresh pages,
  * which cost about 20 ms of CPU per signature on the development machine.
  */
-export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=256' });
+export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=512' });

@@ -44,7 +44,7 @@ test('the image starts the enclave with the process environment it needs, and le
   expect(Object.keys(ENCLAVE_PROCESS_ENV)).not.toContain('MALLOC_ARENA_MAX');
 });
 
-test('Node applies the enclave’s heap options: the old generation at most 256 MiB, semi-spaces of 8 MiB', async () => {
+test('Node applies the enclave’s heap options: the old generation at most 512 MiB, semi-spaces of 8 MiB', async () => {
   const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
   const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], {
     env: { PATH: process.env.PATH, ...ENCLAVE_PROCESS_ENV },
@@ -53,8 +53,8 @@ test('Node applies the enclave’s heap options: the old generation at most 256 
   expect(run.stderr).toBe('');
   const limitMiB = Number(run.stdout) / 2 ** 20;
   // V8's limit is the old generation's maximum plus the young generation's (3 × 8 MiB here).
-  expect(limitMiB).toBeGreaterThanOrEqual(256);
-  expect(limitMiB).toBeLessThanOrEqual(256 + 3 * 8);
+  expect(limitMiB).toBeGreaterThanOrEqual(512);
+  expect(limitMiB).toBeLessThanOrEqual(512 + 3 * 8);
   // Without them, the limit follows the machine's memory (2 GiB and more on 4 GiB or more).
   const bare = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], {
     env: { PATH: process.env.PATH },
