@@ -132,7 +132,9 @@ if (SPLIT) {
 }
 
 const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
-const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
+const { ENCLAVE_PROCESS_ENV, enclaveV8Flags } = await import('../enclave/dist/process-env.js');
+// The V8 flags the image gives the enclave (process-env.ts), on the Node that takes them: the image's.
+const ENCLAVE_V8 = enclaveV8Flags(Number(/^v(\d+)\./.exec(spawnSync(ENCLAVE_NODE, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 0));
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
 const { summarize } = await import('./profile-summary.mjs');
@@ -185,7 +187,7 @@ async function startStack(pairs) {
     const enclaveFlags = ENCLAVE_NODE_OPTIONS.split(/\s+/).filter(Boolean);
     const hostFlags = script.startsWith('host/') ? HOST_NODE_OPTIONS.split(/\s+/).filter(Boolean) : [];
     let [command, args] = script.startsWith('enclave/')
-      ? onEnclaveCores([...profile, ...enclaveFlags, script])
+      ? onEnclaveCores([...profile, ...ENCLAVE_V8, ...enclaveFlags, script])
       : [process.execPath, [...profile, ...hostFlags, script]];
     if (script.startsWith('enclave/') && ENCLAVE_SCHED === 'batch') [command, args] = ['chrt', ['--batch', '0', command, ...args]];
     const role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
@@ -998,7 +1000,7 @@ const where = SPLIT
     (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH (the ceiling under the normal policy)' : '')
   : `shared: every process on cores ${ALLOWED.join(',')}` + (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH' : '');
 console.log(
-  `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version} (the enclave: ${ENCLAVE_NODE_VERSION}${ENCLAVE_NODE_ARG === 'image' ? ', the image\u2019s' : ''}), ${PAIRS} host+enclave pair(s), ` +
+  `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version} (the enclave: ${ENCLAVE_NODE_VERSION}${ENCLAVE_NODE_ARG === 'image' ? ', the image\u2019s' : ''}${ENCLAVE_V8.length ? `, with ${ENCLAVE_V8.join(' ')}` : ''}), ${PAIRS} host+enclave pair(s), ` +
     `${RUNS} run(s) of ${SECONDS} s, medians\n${where}; log level ${LOG_LEVEL}${LOG_LEVEL === 'error' ? ' (no line per request)' : ' (a line per request, to files)'}\n`,
 );
 console.log(

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
-const { ENCLAVE_PROCESS_ENV } = await import('../enclave/dist/process-env.js');
+const { ENCLAVE_PROCESS_ENV, enclaveV8Flags } = await import('../enclave/dist/process-env.js');
 
 const env = { ...process.env };
 const hostPort = env.HOST_PORT ?? '8080';
@@ -105,6 +105,10 @@ if (enclaveNodeSetting === 'image') {
     );
   enclaveNode = enclaveNodeSetting;
 }
+
+const enclaveFlags = enclaveV8Flags(
+  Number(/^v(\d+)\./.exec(spawnSync(enclaveNode, ['--version'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '')?.[1] ?? 0),
+);
 
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
 function log(level, event, fields = {}) {
@@ -426,11 +430,10 @@ try {
     // glibc's arena per thread, whatever the shell has (enclave/src/process-env.ts); spawn leaves out an undefined value.
     extraEnv: { ...ENCLAVE_PROCESS_ENV, MALLOC_ARENA_MAX: undefined },
     // taskset sets the affinity and execs node: the pid is node's, and every thread it starts inherits the cores.
+    // The image's V8 flags on the image's Node (process-env.ts), none on another.
     ...(enclaveCpus
-      ? { command: 'taskset', args: ['-c', enclaveCpus, enclaveNode, join(root, 'enclave/dist/main.cjs')] }
-      : enclaveNode !== process.execPath
-        ? { command: enclaveNode }
-        : {}),
+      ? { command: 'taskset', args: ['-c', enclaveCpus, enclaveNode, ...enclaveFlags, join(root, 'enclave/dist/main.cjs')] }
+      : { command: enclaveNode, args: [...enclaveFlags, join(root, 'enclave/dist/main.cjs')] }),
   });
   await waitForPort(enclavePort, 'the enclave');
 

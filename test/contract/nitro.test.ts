@@ -63,6 +63,21 @@ test('Node applies the enclave’s heap options: the old generation at most 512 
   expect(Number(bare.stdout) / 2 ** 20).not.toBeCloseTo(limitMiB, 0);
 });
 
+test('the image runs the enclave with its V8 flags, and the Node these tests run on accepts them if it is the image’s', async () => {
+  const { ENCLAVE_V8_FLAGS, enclaveV8Flags } = await import('../../enclave/src/process-env.js');
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+  expect(cmd).toEqual(['node', ...ENCLAVE_V8_FLAGS, 'enclave/dist/main.cjs']);
+  expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-/m); // the Node enclaveV8Flags gives them to
+  expect(enclaveV8Flags(24)).toEqual(ENCLAVE_V8_FLAGS);
+  expect(enclaveV8Flags(20)).toEqual([]);
+  const major = Number(process.versions.node.split('.')[0]);
+  const flags = enclaveV8Flags(major);
+  // On Node 24 (npm run test:enclave:node24) this runs the image's flags; elsewhere none are given.
+  const run = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write("ok")'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+  expect(run.stderr).toBe('');
+  expect(run.stdout).toBe('ok');
+});
+
 test('the image holds no development code: enclave/dist has no simulated NSM, dev CA, X.509 builder or CBOR encoder, and the production dependency tree no devtools', () => {
   // What the image copies: enclave/dist and proto/dist, and node_modules as the lock file gives proto's and enclave's production dependencies.
   const files: string[] = [];
