@@ -57,7 +57,7 @@ FROM ${NODE_IMAGE}
 WORKDIR /app
 # NODE_OPTIONS: a smaller young generation and a small-heap growing factor, for memory within its budget; glibc keeps its default arena per thread (enclave/src/process-env.ts).
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=512" \
+    NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=512" \
     ENCLAVE_PLATFORM=nitro \
     ENCLAVE_LISTEN=vsock://4294967295:5005 \
     ENCLAVE_KMS_PROXY=vsock://3:8000 \

@@ -106,6 +106,7 @@ if (enclaveNodeSetting === 'image') {
   enclaveNode = enclaveNodeSetting;
 }
 
+// The image's V8 flags on a Node of the image's major version (enclave/src/process-env.ts), none on another.
 const enclaveFlags = enclaveV8Flags(
   Number(/^v(\d+)\./.exec(spawnSync(enclaveNode, ['--version'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '')?.[1] ?? 0),
 );
@@ -425,12 +426,12 @@ try {
   while (!existsSync(keyFile)) await new Promise((r) => setTimeout(r, 50));
   const { arn } = JSON.parse(readFileSync(keyFile, 'utf8'));
 
+  if (enclaveFlags.length) log('info', 'enclave_v8_flags', { flags: enclaveFlags.join(' ') });
   run('enclave', 'enclave/dist/main.cjs', {
     restart: true,
     // glibc's arena per thread, whatever the shell has (enclave/src/process-env.ts); spawn leaves out an undefined value.
     extraEnv: { ...ENCLAVE_PROCESS_ENV, MALLOC_ARENA_MAX: undefined },
     // taskset sets the affinity and execs node: the pid is node's, and every thread it starts inherits the cores.
-    // The image's V8 flags on the image's Node (process-env.ts), none on another.
     ...(enclaveCpus
       ? { command: 'taskset', args: ['-c', enclaveCpus, enclaveNode, ...enclaveFlags, join(root, 'enclave/dist/main.cjs')] }
       : { command: enclaveNode, args: [...enclaveFlags, join(root, 'enclave/dist/main.cjs')] }),

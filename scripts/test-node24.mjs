@@ -34,10 +34,21 @@ if (!imageNodeAvailable) {
   process.exit(0);
 }
 const { path: NODE, version } = imageNode();
-console.log(`enclave tests on Node ${version} (${NODE})`);
+// The V8 flags the image starts the enclave with (enclave/src/process-env.ts): these tests run the enclave's code as
+// the image does. Read from the source's build (npm test typechecks, and so builds, first).
+const { enclaveV8Flags } = await import('../enclave/dist/process-env.js');
+const V8_FLAGS = enclaveV8Flags(Number(/^v?(\d+)\./.exec(version)?.[1] ?? 0));
+console.log(`enclave tests on Node ${version} (${NODE})${V8_FLAGS.length ? `, with ${V8_FLAGS.join(' ')}` : ''}`);
 const jest = spawnSync(
   NODE,
-  ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', join(ROOT, 'node_modules/jest/bin/jest.js'), ...NODE24_TESTS, ...process.argv.slice(2)],
+  [
+    ...V8_FLAGS,
+    '--experimental-vm-modules',
+    '--no-warnings=ExperimentalWarning',
+    join(ROOT, 'node_modules/jest/bin/jest.js'),
+    ...NODE24_TESTS,
+    ...process.argv.slice(2),
+  ],
   { cwd: ROOT, stdio: 'inherit' },
 );
 process.exit(jest.status ?? 1);

@@ -16,11 +16,13 @@
  * arena held ≈ 18 MiB free in holes, and RSS after load was 144–147 MiB
  * against 135–139 with an arena per thread.
  *
- * NODE_OPTIONS=--max-semi-space-size=8: V8's young generation grows to
+ * NODE_OPTIONS=--max-semi-space-size=4: V8's young generation grows to
  * 16 MiB semi-spaces by default; the enclave's requests make little garbage
- * that lives, and 8 MiB kept RSS after load at 122–160 MiB over six
- * benchmark runs (138–176 MiB without), with no throughput change that stood
- * out of the machine's noise.
+ * that lives. 8 MiB kept RSS after load at 122–160 MiB over six benchmark
+ * runs (138–176 MiB without), with no throughput change that stood out of
+ * the machine's noise; 4 MiB, with the V8 flags below, 138–139 MiB against
+ * 145–146 with 8, the enclave's CPU beyond Argon2id the same (11 % in one
+ * window in all six runs; docs/performance.md, "fifteenth look").
  *
  * --max-old-space-size=512: V8 sizes the old generation's next limit as
  * its live size times a growing factor, and allows a factor of up to 4 when
@@ -42,13 +44,14 @@
  * (RSS 111 MiB) but then every stretch page-faults 19 MiB of fresh pages,
  * which cost about 20 ms of CPU per signature on the development machine.
  */
-export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=512' });
+export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=512' });
 
 /**
  * V8 flags the image's Node starts the enclave with, on its command line (enclave.Dockerfile's CMD; NODE_OPTIONS
  * refuses V8's own flags). docs/performance.md, "fifteenth look":
  *
- * - The tiering thresholds. V8 optimises a function after about 400 calls (Maglev) and 3 000 (TurboFan), and
+ * - The tiering thresholds. V8 optimises a function after about 400 calls (Maglev) and 10 000 (TurboFan; its
+ *   listed default of 3 000 applies without Maglev), and
  *   waits 500 calls more after any change of its inline caches. The enclave's request path runs once per
  *   signature, at 50–60 signatures a second per core: it reached Maglev only after ~500 signatures and TurboFan
  *   after a minute of load, and ran slower code until then. At 50 / 300 / 50 it is optimised within seconds.
@@ -59,7 +62,9 @@ export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.free
  * Three benchmark runs each, one after the other: the main thread and V8's helpers beyond Argon2id 11 % of the
  * pool's CPU in one window against 13 %, their CPU at 1 client 2.1 ms against 2.7, RSS after load 145 MiB
  * against 142. These flags are V8's and may change with it: they are given only to the Node the image runs
- * (major 24); `test/contract/nitro.test.ts` checks that it accepts them.
+ * (major 24, any binary of it); `test/contract/nitro.test.ts` checks that it accepts them and applies their
+ * values. Measured on one enclave core; the deployment gives the enclave two (nitro/), where V8's parallel
+ * scavenges and concurrent marking could have used the second: not measured there.
  */
 export const ENCLAVE_V8_FLAGS: readonly string[] = Object.freeze([
   '--single-threaded',

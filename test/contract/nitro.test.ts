@@ -44,7 +44,7 @@ test('the image starts the enclave with the process environment it needs, and le
   expect(Object.keys(ENCLAVE_PROCESS_ENV)).not.toContain('MALLOC_ARENA_MAX');
 });
 
-test('Node applies the enclave’s heap options: the old generation at most 512 MiB, semi-spaces of 8 MiB', async () => {
+test('Node applies the enclave’s heap options: the old generation at most 512 MiB, semi-spaces of 4 MiB', async () => {
   const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
   const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], {
     env: { PATH: process.env.PATH, ...ENCLAVE_PROCESS_ENV },
@@ -52,9 +52,9 @@ test('Node applies the enclave’s heap options: the old generation at most 512 
   });
   expect(run.stderr).toBe('');
   const limitMiB = Number(run.stdout) / 2 ** 20;
-  // V8's limit is the old generation's maximum plus the young generation's (3 × 8 MiB here).
+  // V8's limit is the old generation's maximum plus the young generation's (3 × 4 MiB here).
   expect(limitMiB).toBeGreaterThanOrEqual(512);
-  expect(limitMiB).toBeLessThanOrEqual(512 + 3 * 8);
+  expect(limitMiB).toBeLessThanOrEqual(512 + 3 * 4);
   // Without them, the limit follows the machine's memory (2 GiB and more on 4 GiB or more).
   const bare = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], {
     env: { PATH: process.env.PATH },
@@ -65,7 +65,8 @@ test('Node applies the enclave’s heap options: the old generation at most 512 
 
 test('the image runs the enclave with its V8 flags, and the Node these tests run on accepts them if it is the image’s', async () => {
   const { ENCLAVE_V8_FLAGS, enclaveV8Flags } = await import('../../enclave/src/process-env.js');
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+  // The final stage's CMD: the last one in the file.
+  const cmd = JSON.parse([...dockerfile.matchAll(/^CMD (\[.*\])$/gm)].at(-1)![1]!) as string[];
   expect(cmd).toEqual(['node', ...ENCLAVE_V8_FLAGS, 'enclave/dist/main.cjs']);
   expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-/m); // the Node enclaveV8Flags gives them to
   expect(enclaveV8Flags(24)).toEqual(ENCLAVE_V8_FLAGS);
@@ -76,6 +77,13 @@ test('the image runs the enclave with its V8 flags, and the Node these tests run
   const run = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write("ok")'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
   expect(run.stderr).toBe('');
   expect(run.stdout).toBe('ok');
+  if (flags.length === 0) return;
+  // And V8 takes their values (it accepts any number, a negative one included).
+  const values = spawnSync(process.execPath, [...flags, '--print-flag-values', '-e', '0'], { env: { PATH: process.env.PATH }, encoding: 'utf8' }).stdout;
+  for (const flag of flags) {
+    const [name, value] = flag.slice(2).split('=');
+    expect(values).toMatch(new RegExp(`^--${name}${value === undefined ? '' : `=${value}`}$`, 'm'));
+  }
 });
 
 test('the image holds no development code: enclave/dist has no simulated NSM, dev CA, X.509 builder or CBOR encoder, and the production dependency tree no devtools', () => {

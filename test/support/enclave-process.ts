@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { enclaveV8Flags } from '../../enclave/src/process-env.js';
 
 const main = join(fileURLToPath(new URL('../../', import.meta.url)), 'enclave/dist/main.cjs');
 
@@ -12,7 +13,9 @@ export function startEnclaveProcess(
   options: { nodeArgs?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ child: ChildProcess; address: string; log: () => string }> {
   if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
+  // The image's V8 flags when these tests run on the image's Node (npm run test:enclave:node24), as the image starts it.
+  const v8Flags = enclaveV8Flags(Number(process.versions.node.split('.')[0]));
+  const child = spawn(process.execPath, [...v8Flags, ...(options.nodeArgs ?? []), main], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: {
       ...process.env,
