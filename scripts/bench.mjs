@@ -134,7 +134,7 @@ if (SPLIT) {
 const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await import('../devtools/dist/index.js');
 const { ENCLAVE_PROCESS_ENV, enclaveV8Flags } = await import('../enclave/dist/process-env.js');
 // The V8 flags the image gives the enclave (process-env.ts), on the Node that takes them: the image's.
-const ENCLAVE_V8 = enclaveV8Flags(Number(/^v(\d+)\./.exec(ENCLAVE_NODE_VERSION)?.[1] ?? 0));
+const ENCLAVE_V8 = enclaveV8Flags(ENCLAVE_NODE_VERSION);
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
 const { summarize } = await import('./profile-summary.mjs');

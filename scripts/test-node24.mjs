@@ -37,7 +37,7 @@ const { path: NODE, version } = imageNode();
 // The V8 flags the image starts the enclave with (enclave/src/process-env.ts): these tests run the enclave's code as
 // the image does. Read from the source's build (npm test typechecks, and so builds, first).
 const { enclaveV8Flags } = await import('../enclave/dist/process-env.js');
-const V8_FLAGS = enclaveV8Flags(Number(/^v?(\d+)\./.exec(version)?.[1] ?? 0));
+const V8_FLAGS = enclaveV8Flags(version);
 console.log(`enclave tests on Node ${version} (${NODE})${V8_FLAGS.length ? `, with ${V8_FLAGS.join(' ')}` : ''}`);
 const jest = spawnSync(
   NODE,

@@ -54,14 +54,14 @@ export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.free
  *   listed default of 3 000 applies without Maglev), and
  *   waits 500 calls more after any change of its inline caches. The enclave's request path runs once per
  *   signature, at 50–60 signatures a second per core: it reached Maglev only after ~500 signatures and TurboFan
- *   after a minute of load, and ran slower code until then. At 50 / 300 / 50 it is optimised within seconds.
+ *   after minutes of load, and ran slower code until then. At 50 / 300 / 50 it is optimised within seconds.
  * - --single-threaded: V8 compiles and collects on the main thread instead of on its four worker threads. On the
  *   enclave's core they competed with the main thread and the stretch anyway; and with the thresholds lowered,
  *   each worker's glibc arena kept what its compilations freed (13–20 MiB more RSS, over the budget).
  *
  * Three benchmark runs each, one after the other: the main thread and V8's helpers beyond Argon2id 11 % of the
  * pool's CPU in one window against 13 %, their CPU at 1 client 2.1 ms against 2.7, RSS after load 145 MiB
- * against 142. These flags are V8's and may change with it: they are given only to the Node the image runs
+ * against 142 (138–139 with the 4-MiB semi-spaces above). These flags are V8's and may change with it: they are given only to the Node the image runs
  * (major 24, any binary of it); `test/contract/nitro.test.ts` checks that it accepts them and applies their
  * values. Measured on one enclave core; the deployment gives the enclave two (nitro/), where V8's parallel
  * scavenges and concurrent marking could have used the second: not measured there.
@@ -73,7 +73,7 @@ export const ENCLAVE_V8_FLAGS: readonly string[] = Object.freeze([
   '--minimum-invocations-after-ic-update=50',
 ]);
 
-/** The V8 flags for an enclave on a Node of this major version: those above on the image's Node (24), none on another. */
-export function enclaveV8Flags(nodeMajor: number): readonly string[] {
-  return nodeMajor === 24 ? ENCLAVE_V8_FLAGS : [];
+/** The V8 flags for an enclave on a Node of this version (`v24.22.3` or `24.22.3`): those above on the image's major (24), none on another. */
+export function enclaveV8Flags(nodeVersion: string): readonly string[] {
+  return /^v?24\./.test(nodeVersion.trim()) ? ENCLAVE_V8_FLAGS : [];
 }

@@ -14,7 +14,7 @@ export function startEnclaveProcess(
 ): Promise<{ child: ChildProcess; address: string; log: () => string }> {
   if (!existsSync(main)) throw new Error('enclave/dist/main.cjs is missing: run `npm run build` first');
   // The image's V8 flags when these tests run on the image's Node (npm run test:enclave:node24), as the image starts it.
-  const v8Flags = enclaveV8Flags(Number(process.versions.node.split('.')[0]));
+  const v8Flags = enclaveV8Flags(process.version);
   const child = spawn(process.execPath, [...v8Flags, ...(options.nodeArgs ?? []), main], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: {
