@@ -138,7 +138,7 @@ const ENCLAVE_V8 = enclaveV8Flags(ENCLAVE_NODE_VERSION);
 const { sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
 const { summarize } = await import('./profile-summary.mjs');
-const { perfAvailable, startPerf, summarizePerf } = await import('./perf-summary.mjs');
+const { perfAvailable, perfNameFlags, startPerf, summarizePerf } = await import('./perf-summary.mjs');
 /**
  * `--profile`'s tool: Linux perf where it works (cpu-clock samples of the enclave's main thread, from the kernel), else
  * V8's CPU profiler, whose sampler shares the enclave's core and so misses the main thread while it runs
@@ -176,7 +176,7 @@ async function startStack(pairs) {
     // `--profile` profiles the enclave into a folder of the run's own (profileDir), summarised by part at the end.
     const profile =
       PROFILE_TOOL === 'perf' && script.startsWith('enclave/')
-        ? ['--perf-basic-prof-only-functions'] // names for perf's JavaScript frames, in /tmp/perf-<pid>.map
+        ? perfNameFlags(ENCLAVE_NODE, profileDir)
         : process.env.BENCH_PROFILE && script.startsWith(process.env.BENCH_PROFILE)
           ? ['--cpu-prof', '--cpu-prof-dir', profileDir]
           : [];
@@ -650,8 +650,9 @@ async function oneRun(index) {
   const stack = await startStack(PAIRS);
   const enclaveMain = stack.enclaves[0].child.pid; // a process's main thread has its pid for id
   const stopPerf = PROFILE_TOOL === 'perf' ? await startPerf(enclaveMain, join(profileDir, `enclave-main.${enclaveMain}.perf.data`)) : undefined;
-  // perf's data and the maps that name its JavaScript frames (--perf-basic-prof-only-functions, every enclave; they
-  // grow with every compilation): removed once read, 11 MB a run; KEEP_BENCH_STACK=1 keeps them for `perf report`.
+  // perf's data and what names its JavaScript frames (perfNameFlags: V8's jitdump and, after `perf inject`, one small
+  // ELF file per compilation in profileDir; or /tmp/perf-<pid>.map): removed once read, tens of MB a run;
+  // KEEP_BENCH_STACK=1 keeps them for `perf report`.
   const dropPerfFiles = () => {
     if (PROFILE_TOOL !== 'perf' || process.env.KEEP_BENCH_STACK) return;
     for (const e of stack.enclaves) rmSync(`/tmp/perf-${e.child.pid}.map`, { force: true });
@@ -951,9 +952,10 @@ async function oneRun(index) {
   if (PROFILE_TOOL === 'perf') {
     // The enclave's main thread during the 32-client load, by part, per signature: each sample counts for its period.
     const file = join(profileDir, `enclave-main.${enclaveMain}.perf.data`);
-    const ms = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
+    const { ms, names, readable } = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
     result.sign32.mainByPart = Object.fromEntries(Object.entries(ms).map(([k, total]) => [k, total / result.sign32.n]));
-    if (process.env.KEEP_BENCH_STACK) result.profile = file;
+    result.sign32.perfNames = names;
+    if (process.env.KEEP_BENCH_STACK) result.profile = readable;
     dropPerfFiles();
   } else if (PROFILE) {
     // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
@@ -1244,7 +1246,11 @@ row(
 if (PROFILE) {
   console.log(
     PROFILE_TOOL === 'perf'
-      ? `  at ${CLIENTS} clients, the main thread by part (--profile: perf, the enclave's main thread's CPU samples, run 1, ms per signature):`
+      ? `  at ${CLIENTS} clients, the main thread by part (--profile: perf, the enclave's main thread's CPU samples, run 1, ms per signature; JavaScript frames named by ${
+          results[0].sign32.perfNames === 'jitdump'
+            ? "V8's jitdump"
+            : "V8's perf map, where a code address V8 reused keeps one name for every function compiled there"
+        }):`
       : `  at ${CLIENTS} clients, the main thread by part (--profile: V8 CPU profile of the enclave, run 1, ms per signature, the profile's shares of the main thread's CPU; perf was not available, and V8's sampler shares the enclave's core: shares of the moments the main thread was not running):`,
   );
   const parts = results[0].sign32.mainByPart ?? {};
