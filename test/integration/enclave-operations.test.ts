@@ -103,6 +103,35 @@ test('two inits at once with different configurations: one applies, the other is
   }
 });
 
+test('request lines: at info only a request that failed (warn, its code, the host’s request id); at debug every one', async () => {
+  const linesAt = async (level: 'info' | 'debug'): Promise<Array<Record<string, unknown>>> => {
+    const lines: string[] = [];
+    const server = await startEnclaveServer({
+      listen: 'tcp://127.0.0.1:0',
+      logger: createLogger(level, (l) => lines.push(l)),
+      service: await createEnclaveService(testStartupConfig(caDir)),
+    });
+    const client = await RpcClient.connect(server.address);
+    try {
+      await client.call('health', {}, { traceId: 'req-ok' });
+      expect(await codeOf(client.call('createWallet', { userId: USER, walletId: 'w', pinEnvelope: Uint8Array.of(1) }, { traceId: 'req-failed' }))).toBe(
+        'ENCLAVE_NOT_INITIALIZED',
+      );
+    } finally {
+      client.close();
+      await server.close();
+    }
+    return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'request');
+  };
+  expect(await linesAt('info')).toEqual([
+    expect.objectContaining({ level: 'warn', requestId: 'req-failed', operation: 'createWallet', code: 'ENCLAVE_NOT_INITIALIZED' }),
+  ]);
+  expect(await linesAt('debug')).toEqual([
+    expect.objectContaining({ level: 'debug', requestId: 'req-ok', operation: 'health' }),
+    expect.objectContaining({ level: 'warn', requestId: 'req-failed', operation: 'createWallet', code: 'ENCLAVE_NOT_INITIALIZED' }),
+  ]);
+});
+
 test('attestation: a document with the envelope key and the nonce, verifiable against the dev root', async () => {
   const nonce = Uint8Array.from(sha256(new TextEncoder().encode('fresh')));
   const answer = await rpc.call('getAttestation', { nonce });
