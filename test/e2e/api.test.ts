@@ -599,11 +599,15 @@ test('one log format across host and enclave, and a request followed from one to
     expect(['host', 'enclave']).toContain(line.component);
     expect(typeof (line.msg ?? line.event)).toBe('string');
   }
-  // A signature: the host's line and the enclave's line carry the same request id.
-  const signs = host.filter((l) => l.route === '/v1/wallets/:walletId/sign' && l.status === 200);
-  expect(signs.length).toBeGreaterThan(0);
-  const id = signs[signs.length - 1]!.requestId as string;
-  expect(enclave.filter((l) => l.requestId === id).map((l) => l.operation)).toEqual(['sign']);
+  // A signature refused for a wrong PIN: the host's line and the enclave's (warn, with its code) carry the same id.
+  const refused = host.filter((l) => l.route === '/v1/wallets/:walletId/sign' && l.code === 'PIN_INVALID');
+  expect(refused.length).toBeGreaterThan(0);
+  const id = refused[refused.length - 1]!.requestId as string;
+  expect(enclave.filter((l) => l.requestId === id).map((l) => [l.level, l.operation, l.code])).toEqual([['warn', 'sign', 'PIN_INVALID']]);
+  // One that succeeded is the host's line alone at info (the enclave's is at debug).
+  const signed = host.filter((l) => l.route === '/v1/wallets/:walletId/sign' && l.status === 200);
+  expect(signed.length).toBeGreaterThan(0);
+  expect(enclave.filter((l) => signed.some((s) => s.requestId === l.requestId))).toEqual([]);
 });
 
 test('rate limits answer 429 RATE_LIMITED with Retry-After', async () => {
