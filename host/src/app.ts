@@ -78,6 +78,10 @@ export function createApp(deps: AppDependencies): express.Express {
 
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Every answer is `Cache-Control: no-store` (below): session tokens, signatures, exported phrases and balances
+  // are not for a browser's or a proxy's cache, so there is nothing for an ETag to revalidate either (Express would
+  // hash every body for one).
+  app.set('etag', false);
   // Liveness, before every middleware below: a load balancer's probe every few seconds gets a fixed answer, with no
   // security headers to set on it, no request id, no log line and no metrics (docs/api.md). It still says
   // SHUTTING_DOWN (503) once the host drains, as every other request does.
@@ -94,6 +98,7 @@ export function createApp(deps: AppDependencies): express.Express {
     const started = process.hrtime.bigint();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
+    res.setHeader('cache-control', 'no-store');
     res.on('finish', () => {
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -63,6 +63,9 @@ const envelope = async (body: EnvelopeBody): Promise<string> => Buffer.from(seal
 
 describe('auth', () => {
   test('login gives session tokens and the same user id for the same login', async () => {
+    // Session tokens are for the caller only: no cache may keep the answer, and there is no ETag to revalidate.
+    const answer = await api('POST', '/v1/auth/login', { idToken: await stack.issuer.sign({ email: 'alice@example.com' }) });
+    expect([answer.status, answer.headers.get('cache-control'), answer.headers.get('etag')]).toEqual([200, 'no-store', null]);
     const a = await login('alice@example.com');
     const b = await login('alice@example.com');
     expect(a.userId).toBe(b.userId);
