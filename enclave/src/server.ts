@@ -43,6 +43,9 @@ export interface EnclaveServer extends RpcServer {
   drain(timeoutMs: number, quietMs?: number): Promise<void>;
 }
 
+/** A request that succeeded in this many ms or more is logged at info (see onRequestDone below). */
+export const SLOW_REQUEST_MS = 1000;
+
 /** Starts serving; resolves once listening. */
 export async function startEnclaveServer(options: EnclaveServerOptions): Promise<EnclaveServer> {
   const s = options.service;
@@ -67,11 +70,18 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       options.logger.error('internal_error', { operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
     // A request that failed is logged at warn, under the host's request id, so it can be followed from host to
-    // enclave; one that succeeded only at debug. The host logs every request under the same id (its route, status and
-    // time), and on Nitro the enclave's console, where these lines go, is readable only by an enclave started in debug
-    // mode: at info a line per signature cost the enclave's core 0.07 ms of its 2 (docs/performance.md, sixteenth look).
+    // enclave; one that succeeded at info only when the host may know nothing of it (`init`, which the host sends on
+    // each connection, and one that took SLOW_REQUEST_MS or more, which the host may have given up on), else at debug.
+    // The host logs each of its HTTP requests under the same id (route, status, time, error code), and on Nitro the
+    // enclave's console, where these lines go, is readable only by an enclave started in debug mode: at info a line
+    // per signature cost the enclave's core 0.07 ms of its 2 (docs/performance.md, sixteenth look).
     onRequestDone: ({ operation, traceId, ms, code }) =>
-      (code ? options.logger.warn : options.logger.debug)('request', { requestId: traceId || undefined, operation, ms, code }),
+      (code ? options.logger.warn : operation === 'init' || ms >= SLOW_REQUEST_MS ? options.logger.info : options.logger.debug)('request', {
+        requestId: traceId || undefined,
+        operation,
+        ms,
+        code,
+      }),
   });
   return {
     get address() {

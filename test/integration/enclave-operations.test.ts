@@ -103,7 +103,7 @@ test('two inits at once with different configurations: one applies, the other is
   }
 });
 
-test('request lines: at info only a request that failed (warn, its code, the host’s request id); at debug every one', async () => {
+test('request lines: at info a request that failed (warn, its code, the host’s request id) and init; at debug every one', async () => {
   const linesAt = async (level: 'info' | 'debug'): Promise<Array<Record<string, unknown>>> => {
     const lines: string[] = [];
     const server = await startEnclaveServer({
@@ -113,9 +113,10 @@ test('request lines: at info only a request that failed (warn, its code, the hos
     });
     const client = await RpcClient.connect(server.address);
     try {
+      await client.call('init', aws.initRequest(), { traceId: 'req-init' });
       await client.call('health', {}, { traceId: 'req-ok' });
       expect(await codeOf(client.call('createWallet', { userId: USER, walletId: 'w', pinEnvelope: Uint8Array.of(1) }, { traceId: 'req-failed' }))).toBe(
-        'ENCLAVE_NOT_INITIALIZED',
+        'ENVELOPE_INVALID',
       );
     } finally {
       client.close();
@@ -123,13 +124,10 @@ test('request lines: at info only a request that failed (warn, its code, the hos
     }
     return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'request');
   };
-  expect(await linesAt('info')).toEqual([
-    expect.objectContaining({ level: 'warn', requestId: 'req-failed', operation: 'createWallet', code: 'ENCLAVE_NOT_INITIALIZED' }),
-  ]);
-  expect(await linesAt('debug')).toEqual([
-    expect.objectContaining({ level: 'debug', requestId: 'req-ok', operation: 'health' }),
-    expect.objectContaining({ level: 'warn', requestId: 'req-failed', operation: 'createWallet', code: 'ENCLAVE_NOT_INITIALIZED' }),
-  ]);
+  const init = expect.objectContaining({ level: 'info', requestId: 'req-init', operation: 'init' });
+  const failed = expect.objectContaining({ level: 'warn', requestId: 'req-failed', operation: 'createWallet', code: 'ENVELOPE_INVALID' });
+  expect(await linesAt('info')).toEqual([init, failed]);
+  expect(await linesAt('debug')).toEqual([init, expect.objectContaining({ level: 'debug', requestId: 'req-ok', operation: 'health' }), failed]);
 });
 
 test('attestation: a document with the envelope key and the nonce, verifiable against the dev root', async () => {
