@@ -952,11 +952,14 @@ async function oneRun(index) {
   if (PROFILE_TOOL === 'perf') {
     // The enclave's main thread during the 32-client load, by part, per signature: each sample counts for its period.
     const file = join(profileDir, `enclave-main.${enclaveMain}.perf.data`);
-    const { ms, names, readable } = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
-    result.sign32.mainByPart = Object.fromEntries(Object.entries(ms).map(([k, total]) => [k, total / result.sign32.n]));
-    result.sign32.perfNames = names;
-    if (process.env.KEEP_BENCH_STACK) result.profile = readable;
-    dropPerfFiles();
+    try {
+      const { ms, names, readable } = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
+      result.sign32.mainByPart = Object.fromEntries(Object.entries(ms).map(([k, total]) => [k, total / result.sign32.n]));
+      result.sign32.perfNames = names;
+      if (process.env.KEEP_BENCH_STACK) result.profile = readable;
+    } finally {
+      dropPerfFiles(); // perf's files go whether or not they could be read (perf inject fails where perf has no libelf)
+    }
   } else if (PROFILE) {
     // The enclave's main thread during the 32-client load, by part, per signature (the profiler's own cost included).
     const dir = profileDir;

@@ -55,8 +55,8 @@ export function perfAvailable() {
 
 /**
  * The flags that name a node's JavaScript frames for perf: V8's jitdump into `dir` (jit-<pid>.dump) where `node`
- * has `--perf-prof-path`, else the perf map in /tmp. Either makes V8 write its log too, by default into the working
- * directory (isolate-…-v8.log): into `dir` instead.
+ * has `--perf-prof-path`, else the perf map in /tmp. Node 24's V8 then also writes its log, by default into the
+ * working directory (isolate-…-v8.log): into `dir` instead (Node 20's writes none with the map's flag).
  */
 export function perfNameFlags(node, dir) {
   const options = spawnSync(node, ['--v8-options'], { encoding: 'utf8' }).stdout ?? '';
@@ -72,14 +72,18 @@ function withJitNames(file) {
   const dir = join(file, '..');
   if (!readdirSync(dir).some((f) => /^jit-\d+\.dump$/.test(f))) return { readable: file, names: 'map' };
   const out = `${file}.jit`;
-  if (!existsSync(out)) execFileSync('perf', ['--buildid-dir', join(dir, 'buildid'), 'inject', '--jit', '-i', file, '-o', out], { stdio: 'ignore' });
+  if (!existsSync(out)) {
+    const injected = spawnSync('perf', ['--buildid-dir', join(dir, 'buildid'), 'inject', '--jit', '-i', file, '-o', out], { encoding: 'utf8' });
+    if (injected.status !== 0)
+      throw new Error(`perf inject --jit failed (a perf built without libelf cannot read V8's jitdump): ${(injected.stderr ?? '').trim().slice(0, 300)}`);
+  }
   return { readable: out, names: 'jitdump' };
 }
 
 /**
  * Starts sampling one thread (`tid`; a process's main thread is its pid) into `file`, on CLOCK_MONOTONIC (the clock
- * of the benchmark's windows). The node process must run with --perf-basic-prof-only-functions, so that its
- * JavaScript frames have names. Resolves with a stop function once perf is attached.
+ * of the benchmark's windows). The node process must run with perfNameFlags' flags, so that its JavaScript frames
+ * have names. Resolves with a stop function once perf is attached.
  */
 export async function startPerf(tid, file) {
   // -N: the binaries' build ids are not copied into ~/.debug (the node binary alone is 120 MB).
