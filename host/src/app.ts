@@ -12,6 +12,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { OperationName, RequestOf, ResponseOf } from '@enclave-wallet/proto';
 import { sendError, sendFailure } from './api/http-errors.js';
+import { headersSetBy, setHeaders } from './api/security-headers.js';
 import { mountDemo, type DemoOptions } from './routes/demo.js';
 import { mountAttestation } from './routes/attestation.js';
 import { mountAuth } from './routes/auth.js';
@@ -90,7 +91,8 @@ export function createApp(deps: AppDependencies): express.Express {
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': HEALTHY.length, 'cache-control': 'no-store' });
     res.end(HEALTHY);
   });
-  app.use(helmet());
+  // helmet's headers, read once and set in one pass (api/security-headers.ts).
+  app.use(setHeaders(headersSetBy(helmet())));
   if (deps.frameOrigin) app.use(cors(deps.frameOrigin));
   if (deps.drain) app.use(deps.drain.middleware());
   app.use((req: Request, res: Response, next: NextFunction) => {
