@@ -1,6 +1,7 @@
 /**
  * The host sets helmet's security headers from a copy read at start-up (api/security-headers.ts): every answer
- * must carry exactly what helmet's own middlewares set on each request of an app that runs them.
+ * must carry exactly what helmet's own middlewares set on each request of an app that runs them, and
+ * `Cache-Control: no-store` without an ETag.
  */
 import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -52,6 +53,8 @@ test('every kind of answer carries helmet’s headers as helmet sets them per re
       expect([path, res.status]).toEqual([path, status]);
       for (const [name, value] of reference) expect([path, name, res.headers.get(name)]).toEqual([path, name, value]);
       expect(res.headers.get('x-powered-by')).toBeNull();
+      // And no cache may keep any of them (docs/api.md): no-store, no ETag to revalidate.
+      expect([path, res.headers.get('cache-control'), res.headers.get('etag')]).toEqual([path, 'no-store', null]);
     }
   } finally {
     enclave.close();
