@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --warmup S] [-- --shared] [-- --enclave-cores N] [-- --enclave-sched batch] [-- --enclave-node image|current|PATH] [-- --strict]`: what a
+// `npm run bench [-- --runs N] [-- --pairs N] [-- --seconds S] [-- --warmup S] [-- --shared] [-- --enclave-cores N] [-- --enclave-sched batch] [-- --enclave-node image|current|PATH] [-- --node image|current|PATH] [-- --strict]`: what a
 // signature costs through the HTTP API, against the Argon2id ceiling of the enclave's cores measured in the same run.
 // Not a test: it prints a report with each target of issue 24 marked pass or FAIL (and writes it as JSON to
 // .data/bench/report.json); `--strict` exits 1 when a target fails. See docs/performance.md.
@@ -28,7 +28,7 @@
 //     stretch count in /metrics); a reset costs one (the new PIN), none for the code
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -61,8 +61,12 @@ const CLIENTS = 32;
  * in a 20-s window (every 50 ms until 2026-12-04: about 390, so each p99 was the fourth slowest probe).
  */
 const PROBE_INTERVAL_MS = 20;
-/** Sequential signatures at 1 client (their p50 is a target: 30 until 2026-12-04, now twice as many). */
-const ONE_CLIENT_SIGNATURES = 60;
+/**
+ * Sequential signatures at 1 client (their p50 is a target: 30 until 2026-12-04, now twice as many; `--one-client N`
+ * for more, e.g. to give `--profile`'s 1-client window enough samples: at most 900, the replay cache's bound per user).
+ */
+const ONE_CLIENT_SIGNATURES = arg('one-client', 60);
+if (!(Number.isInteger(ONE_CLIENT_SIGNATURES) && ONE_CLIENT_SIGNATURES >= 10 && ONE_CLIENT_SIGNATURES <= 900)) throw new Error('--one-client is 10 to 900');
 /** The one-wallet run stops at this many requests: one user may hold 1,000 live envelopes (the replay cache). */
 const ONE_WALLET_MAX = 900;
 /**
@@ -109,21 +113,42 @@ function parseCpuList(text) {
     });
 }
 /**
- * The Node the enclave (and the Argon2id ceiling beside it) runs on. `--enclave-node image` (the default on linux-x64):
- * the image's, Node 24 (enclave.Dockerfile; scripts/image-node.mjs installs it), since that is the enclave a
- * deployment runs; `current`: this process's Node; or a path. Everything else runs on this process's Node.
+ * `--<name> image|current|PATH`: a Node binary and its version. `image`: Node 24, the enclave image's
+ * (enclave.Dockerfile; scripts/image-node.mjs installs it); `current`: this process's Node; or the path of one.
  */
-const ENCLAVE_NODE_ARG = textArg('enclave-node', imageNodeAvailable ? 'image' : 'current');
-if (process.argv.some((a) => a.startsWith('--enclave-node=')) || ENCLAVE_NODE_ARG === undefined || ENCLAVE_NODE_ARG.startsWith('--'))
-  throw new Error('--enclave-node takes a value after a space: image, current or the path of a node binary');
-const ENCLAVE_NODE = ENCLAVE_NODE_ARG === 'image' ? imageNode().path : ENCLAVE_NODE_ARG === 'current' ? process.execPath : ENCLAVE_NODE_ARG;
-const ENCLAVE_NODE_VERSION = (() => {
+function nodeArg(name) {
+  const value = textArg(name, imageNodeAvailable ? 'image' : 'current');
+  if (process.argv.some((a) => a.startsWith(`--${name}=`)) || value === undefined || value.startsWith('--'))
+    throw new Error(`--${name} takes a value after a space: image, current or the path of a node binary`);
+  const path = value === 'image' ? imageNode().path : value === 'current' ? process.execPath : value;
   try {
-    return execFileSync(ENCLAVE_NODE, ['--version'], { encoding: 'utf8' }).trim();
+    return { setting: value, path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
   } catch (err) {
-    throw new Error(`--enclave-node ${ENCLAVE_NODE_ARG}: not a node binary that runs (${err.code ?? err.message}); use image, current or a path`);
+    throw new Error(`--${name} ${value}: not a node binary that runs (${err.code ?? err.message}); use image, current or a path`);
   }
-})();
+}
+/**
+ * The Node the enclave (and the Argon2id ceiling beside it) runs on: by default (linux-x64) the image's, Node 24,
+ * since that is the enclave a deployment runs.
+ */
+const { setting: ENCLAVE_NODE_ARG, path: ENCLAVE_NODE, version: ENCLAVE_NODE_VERSION } = nodeArg('enclave-node');
+/**
+ * The Node this benchmark, the load generator it is, the host and the stand-ins run on (`--node`, since the
+ * seventeenth look): by default (linux-x64) the same Node 24, the Node a deployment's host runs on
+ * (nitro/systemd/enclave-wallet-host.service, docs/deploy-nitro.md); the benchmark runs itself again on it. On this
+ * 2-core machine the host's core also carries the stand-ins and the load generator, and their CPU on Node 20 added
+ * to the 1-client latency and slowed the enclave's core (docs/performance.md, seventeenth look).
+ */
+const STACK_NODE = nodeArg('node');
+if (realpathSync(STACK_NODE.path) !== realpathSync(process.execPath)) {
+  if (process.env.BENCH_REEXEC)
+    throw new Error(`--node ${STACK_NODE.setting}: the benchmark was started again on ${STACK_NODE.path} and runs on ${process.execPath}`);
+  const again = spawnSync(STACK_NODE.path, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_REEXEC: '1' },
+  });
+  process.exit(again.status ?? 1);
+}
 /** The command line that runs `args` with the enclave's Node on the enclave's cores (in the split), or as it is. */
 const onEnclaveCores = (args) => (SPLIT ? ['taskset', ['-c', ENCLAVE_CPUS.join(','), ENCLAVE_NODE, ...args]] : [ENCLAVE_NODE, args]);
 if (SPLIT) {
@@ -767,7 +792,9 @@ async function oneRun(index) {
     const before = await phaseSums(stack.hosts[0].url);
     const oneThreads0 = threadSeconds(stack.enclaves[0].child.pid);
     const oneRoles0 = cpuByRole(stack.children);
+    const oneFrom = Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, perf's clock (--profile)
     for (let i = 0; i < ONE_CLIENT_SIGNATURES; i++) one.push((await sign(wallets[1], i * stack.hosts.length)).ms);
+    const oneWindow = { fromMicros: oneFrom, toMicros: Number(process.hrtime.bigint() / 1000n) };
     await sleep(50); // the answer's last bookkeeping (a right guess's clear is held up to 2 s, carried by the next count)
     const oneRoles1 = cpuByRole(stack.children);
     const oneThreads1 = threadSeconds(stack.enclaves[0].child.pid);
@@ -911,6 +938,8 @@ async function oneRun(index) {
         overArgon2Ms: median(one) - argon2Next,
         enclaveCpu: oneCpu,
         cpuByRole: oneByRole,
+        window: oneWindow,
+        n: one.length,
       },
       sign32,
       warmup: warmup && {
@@ -956,6 +985,9 @@ async function oneRun(index) {
       const { ms, names, readable } = summarizePerf(file, result.sign32.window.fromMicros, result.sign32.window.toMicros);
       result.sign32.mainByPart = Object.fromEntries(Object.entries(ms).map(([k, total]) => [k, total / result.sign32.n]));
       result.sign32.perfNames = names;
+      // The same at 1 client: the request path's main-thread work with nothing else queued beside it.
+      const atOne = summarizePerf(file, result.sign1.window.fromMicros, result.sign1.window.toMicros).ms;
+      result.sign1.mainByPart = Object.fromEntries(Object.entries(atOne).map(([k, total]) => [k, total / result.sign1.n]));
       if (process.env.KEEP_BENCH_STACK) result.profile = readable;
     } finally {
       dropPerfFiles(); // perf's files go whether or not they could be read (perf inject fails where perf has no libelf)
@@ -1005,7 +1037,7 @@ const where = SPLIT
     (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH (the ceiling under the normal policy)' : '')
   : `shared: every process on cores ${ALLOWED.join(',')}` + (ENCLAVE_SCHED === 'batch' ? '; the enclave under SCHED_BATCH' : '');
 console.log(
-  `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version} (the enclave: ${ENCLAVE_NODE_VERSION}${ENCLAVE_NODE_ARG === 'image' ? ', the image\u2019s' : ''}${ENCLAVE_V8.length ? `, with ${ENCLAVE_V8.join(' ')}` : ''}), ${PAIRS} host+enclave pair(s), ` +
+  `\nEnclave Wallet benchmark — ${ALLOWED.length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}${STACK_NODE.setting === 'image' ? ' (the image\u2019s, as a deployment\u2019s host)' : ''} (the enclave: ${ENCLAVE_NODE_VERSION}${ENCLAVE_NODE_ARG === 'image' ? ', the image\u2019s' : ''}${ENCLAVE_V8.length ? `, with ${ENCLAVE_V8.join(' ')}` : ''}), ${PAIRS} host+enclave pair(s), ` +
     `${RUNS} run(s) of ${SECONDS} s, medians\n${where}; log level ${LOG_LEVEL}${LOG_LEVEL === 'error' ? ' (no line per request)' : ' (a line per request, to files)'}\n`,
 );
 console.log(
@@ -1258,6 +1290,11 @@ if (PROFILE) {
   );
   const parts = results[0].sign32.mainByPart ?? {};
   for (const [part, ms] of Object.entries(parts).sort((a, b) => b[1] - a[1])) row(`      ${part}`.slice(0, 50), `${fmt(ms, 2)} ms`);
+  const atOne = results[0].sign1.mainByPart;
+  if (atOne) {
+    console.log(`  at 1 client, the main thread by part (the same samples, the ${ONE_CLIENT_SIGNATURES} signatures in a row; --one-client N for more):`);
+    for (const [part, ms] of Object.entries(atOne).sort((a, b) => b[1] - a[1])) row(`      ${part}`.slice(0, 50), `${fmt(ms, 2)} ms`);
+  }
 }
 
 console.log('\nwhere the time of one signature goes (1 client, mean ms per signature; enclave phases overlap where marked):');

