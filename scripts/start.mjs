@@ -78,12 +78,12 @@ if (enclaveCpus) {
 }
 
 /**
- * A Node to run one of the processes on, from the variable `name`: `current` (the default, also when set but empty):
+ * A Node to run one of the processes on, from `value`, the variable `name`'s: `current` (the default, also when set but empty):
  * the launcher's; `image`: the enclave image's Node 24 (enclave.Dockerfile), installed on first use into
  * scripts/node24 (linux-x64); or the path of a node binary. Anything else is refused before anything starts.
  */
-async function nodeSetting(name, event) {
-  const setting = env[name] || 'current';
+async function nodeSetting(value, name, event) {
+  const setting = value || 'current';
   if (setting === 'current') return { path: process.execPath, version: process.version };
   if (setting === 'image') {
     const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
@@ -107,10 +107,10 @@ async function nodeSetting(name, event) {
 }
 
 // ENCLAVE_NODE: the Node the enclave runs on (`image`: the Node `npm run bench` measures the enclave on).
-const { path: enclaveNode, version: enclaveNodeVersion } = await nodeSetting('ENCLAVE_NODE', 'enclave_node');
+const { path: enclaveNode, version: enclaveNodeVersion } = await nodeSetting(env.ENCLAVE_NODE, 'ENCLAVE_NODE', 'enclave_node');
 // HOST_NODE: the Node the host runs on (`image`: Node 24, the Node of a deployment's host, docs/deploy-nitro.md, and
 // the Node `npm run bench` measures the host on). The stand-ins and the chain run on the launcher's.
-const { path: hostNode } = await nodeSetting('HOST_NODE', 'host_node');
+const { path: hostNode } = await nodeSetting(env.HOST_NODE, 'HOST_NODE', 'host_node');
 
 // The image's V8 flags on a Node of the image's major version (enclave/src/process-env.ts), none on another.
 const enclaveFlags = enclaveV8Flags(enclaveNodeVersion);
