@@ -940,6 +940,8 @@ async function oneRun(index) {
         cpuByRole: oneByRole,
         window: oneWindow,
         n: one.length,
+        /** Each signature's latency, in order (ms): the JSON's, for what a median hides. */
+        latencies: one.map((ms) => Math.round(ms * 1000) / 1000),
       },
       sign32,
       warmup: warmup && {
