@@ -113,19 +113,24 @@ function parseCpuList(text) {
     });
 }
 /**
- * `--<name> image|current|PATH`: a Node binary and its version. `image`: Node 24, the enclave image's
- * (enclave.Dockerfile; scripts/image-node.mjs installs it); `current`: this process's Node; or the path of one.
+ * `--<name> image|current|PATH`: a Node binary, as the real path of the binary that runs (asked of it: a name found on
+ * PATH and a symbolic link both resolve), and its version. `image`: Node 24, the enclave image's (enclave.Dockerfile;
+ * scripts/image-node.mjs installs it); `current`: the Node the benchmark was started with (also after it started
+ * itself again on `--node`'s: BENCH_REEXEC carries that Node's path); or the path of one. A program that is not a Node
+ * 20 or newer is refused.
  */
 function nodeArg(name) {
   const value = textArg(name, imageNodeAvailable ? 'image' : 'current');
   if (process.argv.some((a) => a.startsWith(`--${name}=`)) || value === undefined || value.startsWith('--'))
     throw new Error(`--${name} takes a value after a space: image, current or the path of a node binary`);
-  const path = value === 'image' ? imageNode().path : value === 'current' ? process.execPath : value;
-  try {
-    return { setting: value, path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
-  } catch (err) {
-    throw new Error(`--${name} ${value}: not a node binary that runs (${err.code ?? err.message}); use image, current or a path`);
-  }
+  const given = value === 'image' ? imageNode().path : value === 'current' ? (process.env.BENCH_REEXEC ?? process.execPath) : value;
+  const answer = spawnSync(given, ['-p', 'process.execPath + " " + process.version'], { encoding: 'utf8', timeout: 10_000 });
+  const [path, version] = (answer.stdout ?? '').trim().split(' ');
+  if (answer.status !== 0 || !(Number(/^v(\d+)\./.exec(version ?? '')?.[1]) >= 20))
+    throw new Error(
+      `--${name} ${value}: not a Node 20 or newer that runs (${answer.error?.code ?? `exit ${answer.status}`}); use image, current or the path of a node binary`,
+    );
+  return { setting: value, path: realpathSync(path), version };
 }
 /**
  * The Node the enclave (and the Argon2id ceiling beside it) runs on: by default (linux-x64) the image's, Node 24,
@@ -135,19 +140,30 @@ const { setting: ENCLAVE_NODE_ARG, path: ENCLAVE_NODE, version: ENCLAVE_NODE_VER
 /**
  * The Node this benchmark, the load generator it is, the host and the stand-ins run on (`--node`, since the
  * seventeenth look): by default (linux-x64) the same Node 24, the Node a deployment's host runs on
- * (nitro/systemd/enclave-wallet-host.service, docs/deploy-nitro.md); the benchmark runs itself again on it. On this
- * 2-core machine the host's core also carries the stand-ins and the load generator, and their CPU on Node 20 added
- * to the 1-client latency and slowed the enclave's core (docs/performance.md, seventeenth look).
+ * (nitro/systemd/enclave-wallet-host.service, docs/deploy-nitro.md). The benchmark starts itself again on it, with
+ * its own Node's flags and arguments, passes SIGINT, SIGTERM and SIGHUP on, and ends as it ended.
  */
 const STACK_NODE = nodeArg('node');
-if (realpathSync(STACK_NODE.path) !== realpathSync(process.execPath)) {
+if (STACK_NODE.path !== realpathSync(process.execPath)) {
   if (process.env.BENCH_REEXEC)
     throw new Error(`--node ${STACK_NODE.setting}: the benchmark was started again on ${STACK_NODE.path} and runs on ${process.execPath}`);
-  const again = spawnSync(STACK_NODE.path, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn(STACK_NODE.path, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { ...process.env, BENCH_REEXEC: '1' },
+    env: { ...process.env, BENCH_REEXEC: realpathSync(process.execPath) },
   });
-  process.exit(again.status ?? 1);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  const [code, signal] = await new Promise((resolve) => {
+    child.once('error', (err) => {
+      console.error(`--node ${STACK_NODE.setting}: could not start ${STACK_NODE.path} (${err.code ?? err.message})`);
+      resolve([1, null]);
+    });
+    child.once('exit', (c, sig) => resolve([c, sig]));
+  });
+  if (signal) {
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }
+  process.exit(code ?? 1);
 }
 /** The command line that runs `args` with the enclave's Node on the enclave's cores (in the split), or as it is. */
 const onEnclaveCores = (args) => (SPLIT ? ['taskset', ['-c', ENCLAVE_CPUS.join(','), ENCLAVE_NODE, ...args]] : [ENCLAVE_NODE, args]);
@@ -755,7 +771,10 @@ async function oneRun(index) {
     const ceilingRate = ceilingBefore.perSecond;
     // (The SDK seals with X25519 in JavaScript, a few ms each: a pool that runs dry is refilled on the fly, on the
     // load generator's cores, and counted.)
-    for (const w of wallets.slice(1)) fill(w, Math.ceil(((SECONDS + WARMUP) * ceilingRate * 1.3) / CLIENTS) + 4);
+    const perClient = Math.ceil(((SECONDS + WARMUP) * ceilingRate * 1.3) / CLIENTS) + 4;
+    // Wallet 1 also signs the first five and the 1-client signatures (until the seventeenth look it was sized like the
+    // others, and ran dry within the 1-client phase: the rest sealed on the fly, some in the 32-client window).
+    for (const w of wallets.slice(1)) fill(w, perClient + (w === wallets[1] ? 5 + ONE_CLIENT_SIGNATURES : 0));
     fill(wallets[0], Math.min(ONE_WALLET_MAX, Math.ceil(SECONDS * ceilingRate * 2.5) + 40));
     let sealedDuringLoad = 0;
     let networkRetries = 0;

@@ -239,7 +239,6 @@ test('a data folder whose KMS key was removed while wallets exist: refused, sayi
   expect(await fresh.exited).toBe(0);
 }, 120_000);
 
-/** The pids whose command line runs the enclave (`enclave/dist/main.cjs`) with this ENCLAVE_PORT in their environment. */
 /** The pids of the launcher's processes running `script` whose environment has `variable=port`. */
 function pidsOf(script: string, variable: string, port: number): number[] {
   const out: number[] = [];
@@ -266,25 +265,33 @@ beforeAll(async () => {
   imageNodePath = imageNode().path;
 }, 300_000);
 (linuxX64 ? test : test.skip)(
-  'ENCLAVE_NODE=image HOST_NODE=image: the enclave and the host run on the image\u2019s Node 24 and a wallet works; what is not a Node that runs is refused before anything starts',
+  'ENCLAVE_NODE=image, HOST_NODE=image: each runs its own process on the image\u2019s Node 24 and a wallet works; what is not a Node that runs is refused before anything starts',
   async () => {
-    const ports = await newPorts();
-    const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
-    const run = launch(ports, dir, { LOCAL_CHAIN: '0', ENCLAVE_NODE: 'image', HOST_NODE: 'image' });
-    await ready(ports);
     expect(imageNodePath).toContain(join(repo, 'scripts/node24/installs/'));
-    for (const [pid] of [enclavePids(ports.ENCLAVE_PORT), pidsOf('host/dist/main.js', 'HOST_PORT', ports.HOST_PORT)]) {
-      expect(pid).toBeDefined();
-      const exe = readlinkSync(`/proc/${pid}/exe`);
-      expect(exe).toBe(realpathSync(imageNodePath));
-      expect(execFileSync(exe, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
+    const image = realpathSync(imageNodePath);
+    const current = realpathSync(process.execPath); // the launcher's, which the tests start
+    expect(current).not.toBe(image);
+    // Each variable moves its own process and no other: the enclave alone, then the host alone.
+    let dir = '';
+    for (const [variable, enclaveExe, hostExe] of [
+      ['ENCLAVE_NODE', image, current],
+      ['HOST_NODE', current, image],
+    ] as const) {
+      const ports = await newPorts();
+      dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+      const run = launch(ports, dir, { LOCAL_CHAIN: '0', [variable]: 'image' });
+      await ready(ports);
+      const [enclavePid] = enclavePids(ports.ENCLAVE_PORT);
+      const [hostPid] = pidsOf('host/dist/main.js', 'HOST_PORT', ports.HOST_PORT);
+      expect([enclavePid, hostPid].map((pid) => readlinkSync(`/proc/${pid}/exe`))).toEqual([enclaveExe, hostExe]);
+      expect(execFileSync(image, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
+      // A wallet made and used through them.
+      const client = await loggedIn(ports, dir, `image-node-${variable.toLowerCase()}@example.com`);
+      const wallet = await client.createWallet('493817');
+      expect(wallet.accounts.length).toBeGreaterThan(0);
+      process.kill(-run.proc.pid!, 'SIGTERM');
+      expect(await run.exited).toBe(0);
     }
-    // A wallet made and used through that enclave.
-    const client = await loggedIn(ports, dir, 'image-node@example.com');
-    const wallet = await client.createWallet('493817');
-    expect(wallet.accounts.length).toBeGreaterThan(0);
-    process.kill(-run.proc.pid!, 'SIGTERM');
-    expect(await run.exited).toBe(0);
 
     // What is not a Node that runs is refused before anything starts: no file, a directory, a program that is not node.
     const notNode = join(dir, 'not-node.sh');
