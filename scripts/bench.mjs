@@ -207,9 +207,35 @@ async function waitFor(url) {
   throw new Error(`${url} did not come up`);
 }
 
+/**
+ * The stacks running now (a run's processes, its probes among them): stopped, and their folders removed (kept with
+ * KEEP_BENCH_STACK=1), when the benchmark gets SIGINT, SIGTERM or SIGHUP, so that a benchmark stopped from outside (a
+ * `kill`, a CI job's timeout) leaves nothing running; it then ends as the signal would have ended it. A second signal
+ * meanwhile ends it at once.
+ */
+const liveStacks = new Set();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.once(signal, async () => {
+    console.error(`${signal}: stopping what the benchmark started (${liveStacks.size} stack(s))`);
+    await Promise.all([...liveStacks].map((stop) => stop({ keep: false })));
+    process.kill(process.pid, signal);
+  });
+
 async function startStack(pairs) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const children = [];
+  const stop = async ({ keep = false } = {}) => {
+    liveStacks.delete(stop);
+    // SIGTERM first (a profiled process writes its profile on a clean exit), then SIGKILL.
+    children.forEach((c) => c.kill('SIGTERM'));
+    await Promise.race([Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))), sleep(3000)]);
+    children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+    // The run's tables, keys and logs: kept, and where said, for a run that failed or counted errors, or with
+    // KEEP_BENCH_STACK=1.
+    if (keep || process.env.KEEP_BENCH_STACK) console.error(`the run's stack (tables, keys, the processes' logs): ${dir}`);
+    else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  };
+  liveStacks.add(stop);
   const ports = { dynamo: await freePort(), kms: await freePort(), issuer: await freePort() };
   const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL };
   const run = (script, env) => {
@@ -314,16 +340,7 @@ async function startStack(pairs) {
     enclaves,
     issuer: `http://127.0.0.1:${ports.issuer}`,
     children,
-    stop: async ({ keep = false } = {}) => {
-      // SIGTERM first (a profiled process writes its profile on a clean exit), then SIGKILL.
-      children.forEach((c) => c.kill('SIGTERM'));
-      await Promise.race([Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))), sleep(3000)]);
-      children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
-      // The run's tables, keys and logs: kept, and where said, for a run that failed or counted errors, or with
-      // KEEP_BENCH_STACK=1.
-      if (keep || process.env.KEEP_BENCH_STACK) console.error(`the run's stack (tables, keys, the processes' logs): ${dir}`);
-      else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-    },
+    stop,
   };
 }
 
@@ -677,8 +694,9 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
     coreLoad,
     ...(probe
       ? {
-          healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length },
-          bareServerUnderLoad: { p50: median(bare), p99: quantile(bare, 0.99), n: bare.length },
+          // Each probe's latency in order (one per PROBE_INTERVAL_MS and its own time): where the slow ones fall.
+          healthUnderLoad: { p50: median(health), p99: quantile(health, 0.99), n: health.length, series: health.map((ms) => Math.round(ms * 1000) / 1000) },
+          bareServerUnderLoad: { p50: median(bare), p99: quantile(bare, 0.99), n: bare.length, series: bare.map((ms) => Math.round(ms * 1000) / 1000) },
         }
       : {}),
   };
