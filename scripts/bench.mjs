@@ -36,7 +36,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.mjs';
 import { http } from './http-client.mjs';
-import { imageNode, imageNodeAvailable } from './image-node.mjs';
+import { imageNode, imageNodeAvailable, nodeAt } from './image-node.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -124,13 +124,9 @@ function nodeArg(name) {
   if (process.argv.some((a) => a.startsWith(`--${name}=`)) || value === undefined || value.startsWith('--'))
     throw new Error(`--${name} takes a value after a space: image, current or the path of a node binary`);
   const given = value === 'image' ? imageNode().path : value === 'current' ? (process.env.BENCH_REEXEC ?? process.execPath) : value;
-  const answer = spawnSync(given, ['-p', 'process.execPath + " " + process.version'], { encoding: 'utf8', timeout: 10_000 });
-  const [path, version] = (answer.stdout ?? '').trim().split(' ');
-  if (answer.status !== 0 || !(Number(/^v(\d+)\./.exec(version ?? '')?.[1]) >= 20))
-    throw new Error(
-      `--${name} ${value}: not a Node 20 or newer that runs (${answer.error?.code ?? `exit ${answer.status}`}); use image, current or the path of a node binary`,
-    );
-  return { setting: value, path: realpathSync(path), version };
+  const found = nodeAt(given);
+  if ('why' in found) throw new Error(`--${name} ${value}: not a Node 20 or newer that runs (${found.why}); use image, current or the path of a node binary`);
+  return { setting: value, ...found };
 }
 /**
  * The Node the enclave (and the Argon2id ceiling beside it) runs on: by default (linux-x64) the image's, Node 24,

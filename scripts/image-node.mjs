@@ -14,7 +14,7 @@
  * (`.<version>-<pid>-*`) is removed by the next install once its process is gone.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,4 +86,22 @@ export function imageNode() {
   const version = (spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout ?? '').trim();
   if (!version.startsWith('v24.')) throw new Error(`${path} is ${version || 'not runnable'}, not Node 24`);
   return { path, version };
+}
+
+/**
+ * What `binary` (a path, or a name found on PATH) is, asked of itself: its real path and version when it runs and is a
+ * Node of `minMajor` or newer (the project's engines: 20), else `why` not, in words, for the caller's refusal. The one
+ * check behind the launcher's ENCLAVE_NODE/HOST_NODE (scripts/start.mjs) and the benchmark's --node/--enclave-node.
+ *
+ * @returns {{ path: string, version: string } | { why: string }}
+ */
+export function nodeAt(binary, minMajor = 20) {
+  const answer = spawnSync(binary, ['-p', 'process.execPath + "\\n" + process.version'], { encoding: 'utf8', timeout: 10_000 });
+  const [path, version] = (answer.stdout ?? '').trim().split('\n');
+  if (answer.status === 0 && path && Number(/^v(\d+)\./.exec(version ?? '')?.[1] ?? 0) >= minMajor) return { path: realpathSync(path), version };
+  return {
+    why: answer.error
+      ? (answer.error.code ?? answer.error.message)
+      : `it answered ${JSON.stringify((answer.stdout ?? '').trim().slice(0, 40))}, exit ${answer.status}`,
+  };
 }

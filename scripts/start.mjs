@@ -12,7 +12,7 @@
 // (scripts/reaper.mjs) stops the children if the launcher dies without doing
 // so itself (SIGKILL); run by npm, the launcher also stops when npm goes.
 // Run after `npm run build` (npm start does both).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -96,14 +96,10 @@ async function nodeSetting(value, name, event) {
     }
   }
   // A binary that runs and says it is Node 20 or newer (the project's engines), or nothing starts.
-  const answer = spawnSync(setting, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  const major = Number(/^v(\d+)\./.exec(answer.stdout ?? '')?.[1] ?? 0);
-  if (answer.status !== 0 || major < 20)
-    refuse(
-      event,
-      `${name}=${setting}: not a Node 20 or newer that runs (${answer.error ? answer.error.code : `\`--version\` gave ${JSON.stringify((answer.stdout ?? '').trim().slice(0, 40))}, exit ${answer.status}`}); use current, image or the path of a node binary`,
-    );
-  return { path: setting, version: answer.stdout };
+  const { nodeAt } = await import('./image-node.mjs');
+  const found = nodeAt(setting);
+  if ('why' in found) refuse(event, `${name}=${setting}: not a Node 20 or newer that runs (${found.why}); use current, image or the path of a node binary`);
+  return found;
 }
 
 // ENCLAVE_NODE: the Node the enclave runs on (`image`: the Node `npm run bench` measures the enclave on).

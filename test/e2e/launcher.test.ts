@@ -299,8 +299,8 @@ beforeAll(async () => {
     for (const [variable, bad, why] of [
       ['ENCLAVE_NODE', join(dir, 'no-such-node'), 'ENOENT'],
       ['ENCLAVE_NODE', dir, 'EACCES'],
-      ['ENCLAVE_NODE', notNode, '`--version` gave "not node", exit 0'],
-      ['HOST_NODE', notNode, '`--version` gave "not node", exit 0'],
+      ['ENCLAVE_NODE', notNode, 'it answered "not node", exit 0'],
+      ['HOST_NODE', notNode, 'it answered "not node", exit 0'],
     ]) {
       const otherPorts = await newPorts();
       const refused = launch(otherPorts, mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', [variable!]: bad });
