@@ -204,34 +204,42 @@ async function waitFor(url) {
 }
 
 /**
- * The stacks running now (a run's processes, its probes among them): stopped, and their folders removed (kept with
- * KEEP_BENCH_STACK=1), when the benchmark gets SIGINT, SIGTERM or SIGHUP, so that a benchmark stopped from outside (a
- * `kill`, a CI job's timeout) leaves nothing running; it then ends as the signal would have ended it. A second signal
- * meanwhile ends it at once.
+ * What to undo when the benchmark is stopped from outside (SIGINT, SIGTERM or SIGHUP: Ctrl-C, a `kill`, a CI job's
+ * timeout): each running stack's stop (its processes, the probes among them, and its folder, kept with
+ * KEEP_BENCH_STACK=1) and a profiled run's files. The first signal runs them all, once; a signal that arrives meanwhile
+ * (Ctrl-C reaches this process directly and again through the re-run's parent) waits for them; then the benchmark ends
+ * as the first signal would have ended it.
  */
-const liveStacks = new Set();
+const onStop = new Set();
+let stopping;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
-  process.once(signal, async () => {
-    console.error(`${signal}: stopping what the benchmark started (${liveStacks.size} stack(s))`);
-    await Promise.all([...liveStacks].map((stop) => stop({ keep: false })));
-    process.kill(process.pid, signal);
+  process.on(signal, () => {
+    if (stopping) return;
+    console.error(`${signal}: stopping what the benchmark started (${onStop.size} to undo)`);
+    stopping = Promise.allSettled([...onStop].map(async (undo) => undo())).finally(() => {
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.removeAllListeners(s);
+      process.kill(process.pid, signal);
+    });
   });
 
 async function startStack(pairs) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const children = [];
-  const stop = async ({ keep = false } = {}) => {
-    liveStacks.delete(stop);
-    // SIGTERM first (a profiled process writes its profile on a clean exit), then SIGKILL.
-    children.forEach((c) => c.kill('SIGTERM'));
-    await Promise.race([Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))), sleep(3000)]);
-    children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
-    // The run's tables, keys and logs: kept, and where said, for a run that failed or counted errors, or with
-    // KEEP_BENCH_STACK=1.
-    if (keep || process.env.KEEP_BENCH_STACK) console.error(`the run's stack (tables, keys, the processes' logs): ${dir}`);
-    else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-  };
-  liveStacks.add(stop);
+  // Once, whoever asks first (the run's end or a signal): SIGTERM first (a profiled process writes its profile on a
+  // clean exit), then SIGKILL to what is still running after 3 s.
+  let stopped;
+  const running = (c) => c.exitCode === null && c.signalCode === null;
+  const stop = ({ keep = false } = {}) =>
+    (stopped ??= (async () => {
+      children.forEach((c) => c.kill('SIGTERM'));
+      await Promise.race([Promise.all(children.filter(running).map((c) => new Promise((r) => c.once('exit', r)))), sleep(3000)]);
+      children.forEach((c) => running(c) && c.kill('SIGKILL'));
+      // The run's tables, keys and logs: kept, and where said, for a run that failed or counted errors, or with
+      // KEEP_BENCH_STACK=1.
+      if (keep || process.env.KEEP_BENCH_STACK) console.error(`the run's stack (tables, keys, the processes' logs): ${dir}`);
+      else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    })().finally(() => onStop.delete(stop)));
+  onStop.add(stop);
   const ports = { dynamo: await freePort(), kms: await freePort(), issuer: await freePort() };
   const base = { ...process.env, ENCLAVE_DEV_CA_DIR: join(dir, 'dev-ca'), LOG_LEVEL };
   const run = (script, env) => {
@@ -571,15 +579,16 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
     const floorPort = await freePort();
     floor = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), '--serve', String(floorPort)], { stdio: 'ignore' });
     floor.role = 'prober';
+    stack.children.push(floor); // stopped with the stack, from now on
     await waitFor(`http://127.0.0.1:${floorPort}`);
     bareUrl = `http://127.0.0.1:${floorPort}`;
     prober = spawn(process.execPath, [join(root, 'scripts/bench-probe.mjs'), String(PROBE_INTERVAL_MS), stack.hosts[0].url, bareUrl], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     prober.role = 'prober';
+    stack.children.push(prober);
     prober.stdout.on('data', (d) => (probed += d));
     proberDone = new Promise((r) => prober.once('exit', r));
-    stack.children.push(floor, prober);
   }
   const lat = [];
   const errors = {};
@@ -713,6 +722,8 @@ async function oneRun(index) {
     for (const e of stack.enclaves) rmSync(`/tmp/perf-${e.child.pid}.map`, { force: true });
     rmSync(profileDir, { recursive: true, force: true });
   };
+  // A benchmark stopped from outside leaves no profile behind either (onStop above).
+  if (PROFILE) onStop.add(dropPerfFiles);
   let result;
   try {
     // A user per section: the enclave holds at most 1,000 live envelopes per user (its replay cache,

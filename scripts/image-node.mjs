@@ -92,16 +92,21 @@ export function imageNode() {
  * What `binary` (a path, or a name found on PATH) is, asked of itself: its real path and version when it runs and is a
  * Node of `minMajor` or newer (the project's engines: 20), else `why` not, in words, for the caller's refusal. The one
  * check behind the launcher's ENCLAVE_NODE/HOST_NODE (scripts/start.mjs) and the benchmark's --node/--enclave-node.
+ * Its answer is read from the last two lines it prints (a preload in NODE_OPTIONS may print before them).
  *
  * @returns {{ path: string, version: string } | { why: string }}
  */
 export function nodeAt(binary, minMajor = 20) {
   const answer = spawnSync(binary, ['-p', 'process.execPath + "\\n" + process.version'], { encoding: 'utf8', timeout: 10_000 });
-  const [path, version] = (answer.stdout ?? '').trim().split('\n');
-  if (answer.status === 0 && path && Number(/^v(\d+)\./.exec(version ?? '')?.[1] ?? 0) >= minMajor) return { path: realpathSync(path), version };
-  return {
-    why: answer.error
-      ? (answer.error.code ?? answer.error.message)
-      : `it answered ${JSON.stringify((answer.stdout ?? '').trim().slice(0, 40))}, exit ${answer.status}`,
-  };
+  if (answer.error) return { why: answer.error.code ?? answer.error.message };
+  const out = (answer.stdout ?? '').trim();
+  const [path, version] = out.split('\n').slice(-2);
+  const major = Number(/^v(\d+)\.\d+\.\d+$/.exec(version ?? '')?.[1]);
+  if (answer.status !== 0 || !path || !major) return { why: `it answered ${JSON.stringify(out.slice(0, 60))}, exit ${answer.status ?? answer.signal}` };
+  if (major < minMajor) return { why: `it is Node ${version}` };
+  try {
+    return { path: realpathSync(path), version };
+  } catch (err) {
+    return { why: `it names itself ${JSON.stringify(path)}, which is not there (${err.code ?? err.message})` };
+  }
 }

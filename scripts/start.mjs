@@ -99,7 +99,8 @@ async function nodeSetting(value, name, event) {
   const { nodeAt } = await import('./image-node.mjs');
   const found = nodeAt(setting);
   if ('why' in found) refuse(event, `${name}=${setting}: not a Node 20 or newer that runs (${found.why}); use current, image or the path of a node binary`);
-  return found;
+  // What runs is what was given (a wrapper script keeps its flags), checked above.
+  return { path: setting, version: found.version };
 }
 
 // ENCLAVE_NODE: the Node the enclave runs on (`image`: the Node `npm run bench` measures the enclave on).
