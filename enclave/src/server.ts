@@ -75,6 +75,9 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     // The host logs each of its HTTP requests under the same id (route, status, time, error code), and on Nitro the
     // enclave's console, where these lines go, is readable only by an enclave started in debug mode: at info a line
     // per signature cost the enclave's core 0.07 ms of its 2 (docs/performance.md, sixteenth look).
+    // A request refused before any handler ran (undecodable, another protocol version, an unknown operation): an honest
+    // host never sends one, so it is logged at warn, by its code (and operation and request id where it decoded).
+    onRefused: ({ code, operation, traceId }) => options.logger.warn('request_refused', { requestId: traceId, operation, code }),
     onRequestDone: ({ operation, traceId, ms, code }) =>
       (code ? options.logger.warn : operation === 'init' || ms >= SLOW_REQUEST_MS ? options.logger.info : options.logger.debug)('request', {
         requestId: traceId || undefined,

@@ -38,6 +38,12 @@ export interface ServeOptions {
   onConnectionClosed?: (reason: Error | undefined) => void;
   /** Called after each request is answered: the operation, the host's trace id, the time taken and the error code if it failed. */
   onRequestDone?: (done: { operation: OperationName; traceId: string; ms: number; code?: string }) => void;
+  /**
+   * Called when a request is answered with an error before any handler runs (a frame that does not decode, request
+   * id 0, another protocol version, no or an unknown operation): its code, and the operation and the host's trace id
+   * where the request decoded and named them. Nothing of its content.
+   */
+  onRefused?: (refused: { code: string; operation?: string; traceId?: string }) => void;
 }
 
 /** A served connection. */
@@ -77,11 +83,13 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
       request = v1.HostRequest.decode(frame);
     } catch (err) {
       replyError(0, new EnclaveWalletError('MALFORMED_REQUEST', `undecodable request: ${(err as Error).message}`));
+      options.onRefused?.({ code: 'MALFORMED_REQUEST' });
       framed.closeAfterFlush(new Error('undecodable request', { cause: err }));
       return;
     }
     if (!request.requestId) {
       replyError(0, new EnclaveWalletError('MALFORMED_REQUEST', 'request id 0 is reserved'));
+      options.onRefused?.({ code: 'MALFORMED_REQUEST', ...refusedFields(request) });
       framed.closeAfterFlush(new Error('request without an id'));
       return;
     }
@@ -102,6 +110,12 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
 }
 
 type Handler = (body: unknown, ctx: RequestContext) => Promise<unknown>;
+
+/** What a refused request that decoded may say of itself: the operation it names (a schema field's name) and its trace id. */
+function refusedFields(request: v1.HostRequest): { operation?: string; traceId?: string } {
+  const traceId = (request.traceId ?? '').slice(0, 64);
+  return { ...(request.operation ? { operation: request.operation } : {}), ...(traceId ? { traceId } : {}) };
+}
 
 /** The handler a request names, or the error that answers it instead (wrong version, no or unknown operation). */
 function resolveHandler(request: v1.HostRequest, handlers: Handlers): { operation: OperationName; handler: Handler } | EnclaveWalletError {
@@ -129,6 +143,7 @@ async function handleRequest(
   const resolved = resolveHandler(request, handlers);
   if (resolved instanceof EnclaveWalletError) {
     reply({ requestId, error: resolved.toProto() });
+    options.onRefused?.({ code: resolved.code, ...refusedFields(request) });
     return;
   }
   const { operation, handler } = resolved;

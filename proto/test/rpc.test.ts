@@ -125,33 +125,40 @@ describe('RpcClient and serveConnection', () => {
 
   test('an operation without a handler is UNSUPPORTED_OPERATION and the connection stays usable', async () => {
     const [hostEnd, enclaveEnd] = socketPair();
-    serveConnection(enclaveEnd, { health: async () => ({ initialized: false }) });
+    const refused: unknown[] = [];
+    serveConnection(enclaveEnd, { health: async () => ({ initialized: false }) }, { onRefused: (r) => refused.push(r) });
     const rpc = new RpcClient(hostEnd);
-    await expect(rpc.call('export', {})).rejects.toMatchObject({ code: 'UNSUPPORTED_OPERATION' });
+    await expect(rpc.call('export', {}, { traceId: 'req-1' })).rejects.toMatchObject({ code: 'UNSUPPORTED_OPERATION' });
     await expect(rpc.call('health', {})).resolves.toMatchObject({ initialized: false });
+    expect(refused).toEqual([{ code: 'UNSUPPORTED_OPERATION', operation: 'export', traceId: 'req-1' }]);
     rpc.close();
   });
 
   test('a request with no operation or a wrong protocol version gets a typed error', async () => {
     const [hostEnd, enclaveEnd] = socketPair();
-    serveConnection(enclaveEnd, {});
+    const refused: unknown[] = [];
+    serveConnection(enclaveEnd, {}, { onRefused: (r) => refused.push(r) });
     const answers = collectAnswers(hostEnd);
     hostEnd.write(encodeFrame(v1.HostRequest.encode({ requestId: 7, protocolVersion: PROTOCOL_VERSION }).finish()));
-    hostEnd.write(encodeFrame(v1.HostRequest.encode({ requestId: 8, protocolVersion: 99, health: {} }).finish()));
+    hostEnd.write(encodeFrame(v1.HostRequest.encode({ requestId: 8, protocolVersion: 99, health: {}, traceId: 'req-8' }).finish()));
     while (answers.length < 2) await tick(1);
     expect(answers.map((a) => [a.requestId, v1.ErrorCode[a.error!.code!]])).toEqual([
       [7, 'MALFORMED_REQUEST'],
       [8, 'PROTOCOL_VERSION_UNSUPPORTED'],
     ]);
+    // Each refusal is reported by its code, with what the request named of itself; nothing else of it.
+    expect(refused).toEqual([{ code: 'MALFORMED_REQUEST' }, { code: 'PROTOCOL_VERSION_UNSUPPORTED', operation: 'health', traceId: 'req-8' }]);
     hostEnd.destroy();
   });
 
   test('an undecodable request is answered MALFORMED_REQUEST with id 0, then the connection closes', async () => {
     const [hostEnd, enclaveEnd] = socketPair();
-    const served = serveConnection(enclaveEnd, {});
+    const refused: unknown[] = [];
+    const served = serveConnection(enclaveEnd, {}, { onRefused: (r) => refused.push(r) });
     const answers = collectAnswers(hostEnd);
     hostEnd.write(encodeFrame(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff)));
     const reason = await served.closed;
+    expect(refused).toEqual([{ code: 'MALFORMED_REQUEST' }]);
     expect(reason).toBeInstanceOf(Error);
     await tick();
     expect(answers).toHaveLength(1);

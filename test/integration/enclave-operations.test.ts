@@ -10,6 +10,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base58 } from '@scure/base';
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage } from 'viem';
@@ -17,7 +18,7 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument, type SignKind } from '@enclave-wallet/client';
 import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
 import { testStartupConfig } from '../support/startup.js';
-import { EnclaveWalletError, RpcClient, v1, type RequestOf, type RpcServer } from '@enclave-wallet/proto';
+import { EnclaveWalletError, encodeFrame, PROTOCOL_VERSION, RpcClient, v1, type RequestOf, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { hpkeOpen } from '../support/hpke-reference.js';
 import { RECOVERY_INFO, sealEnvelope, type EnvelopeBody } from '../support/envelopes.js';
@@ -128,6 +129,34 @@ test('request lines: at info a request that failed (warn, its code, the host’s
   const failed = expect.objectContaining({ level: 'warn', requestId: 'req-failed', operation: 'createWallet', code: 'ENVELOPE_INVALID' });
   expect(await linesAt('info')).toEqual([init, failed]);
   expect(await linesAt('debug')).toEqual([init, expect.objectContaining({ level: 'debug', requestId: 'req-ok', operation: 'health' }), failed]);
+});
+
+test('a request refused before any handler (another protocol version, undecodable) is logged at warn by its code, nothing of its content', async () => {
+  const lines: string[] = [];
+  const server = await startEnclaveServer({
+    listen: 'tcp://127.0.0.1:0',
+    logger: createLogger('info', (l) => lines.push(l)),
+    service: await createEnclaveService(testStartupConfig(caDir)),
+  });
+  const { hostname, port } = new URL(server.address.replace(/^tcp:/, 'http:'));
+  const socket = connect(Number(port), hostname);
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.resume();
+    socket.write(encodeFrame(v1.HostRequest.encode({ requestId: 5, protocolVersion: PROTOCOL_VERSION + 98, health: {}, traceId: 'req-old' }).finish()));
+    socket.write(encodeFrame(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0x70, 0x69, 0x6e))); // ends in "pin": never logged
+    await closed; // an undecodable frame closes the connection
+  } finally {
+    socket.destroy();
+    await server.close();
+  }
+  const refused = lines.filter((l) => l.includes('"request_refused"'));
+  expect(refused.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+    expect.objectContaining({ level: 'warn', event: 'request_refused', code: 'PROTOCOL_VERSION_UNSUPPORTED', operation: 'health', requestId: 'req-old' }),
+    expect.objectContaining({ level: 'warn', event: 'request_refused', code: 'MALFORMED_REQUEST' }),
+  ]);
+  expect(refused[1]).not.toMatch(/pin|requestId|operation/);
 });
 
 test('attestation: a document with the envelope key and the nonce, verifiable against the dev root', async () => {
