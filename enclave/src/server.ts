@@ -46,6 +46,39 @@ export interface EnclaveServer extends RpcServer {
 /** A request that succeeded in this many ms or more is logged at info (see onRequestDone below). */
 export const SLOW_REQUEST_MS = 1000;
 
+/** `request_refused` lines a second, at most; the refusals beyond are counted, and the count logged a second later. */
+export const REFUSED_LINES_PER_SECOND = 10;
+
+/**
+ * Logs a request refused before any handler ran (a frame that does not decode, request id 0, another protocol version,
+ * no or an unknown operation) at warn, by its code, with its operation and the host's request id where it decoded:
+ * a host of this version never sends one, and a host of another sees PROTOCOL_VERSION_UNSUPPORTED on each request.
+ * Such a request costs the enclave next to nothing, so a hostile host could send them without end: at most
+ * REFUSED_LINES_PER_SECOND lines a second, then one `request_refused_suppressed` line with the count.
+ */
+export function refusalLog(
+  logger: Logger,
+  now: () => number = Date.now,
+  later: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms).unref(),
+): (refused: { code: string; operation?: string; traceId?: string }) => void {
+  let windowStart = -Infinity;
+  let inWindow = 0;
+  let suppressed = 0;
+  return ({ code, operation, traceId }) => {
+    const t = now();
+    if (t - windowStart >= 1000) {
+      windowStart = t;
+      inWindow = 0;
+    }
+    if (inWindow++ < REFUSED_LINES_PER_SECOND) return logger.warn('request_refused', { requestId: traceId, operation, code });
+    if (suppressed++ === 0)
+      later(() => {
+        logger.warn('request_refused_suppressed', { count: suppressed });
+        suppressed = 0;
+      }, 1000);
+  };
+}
+
 /** Starts serving; resolves once listening. */
 export async function startEnclaveServer(options: EnclaveServerOptions): Promise<EnclaveServer> {
   const s = options.service;
@@ -75,9 +108,8 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     // The host logs each of its HTTP requests under the same id (route, status, time, error code), and on Nitro the
     // enclave's console, where these lines go, is readable only by an enclave started in debug mode: at info a line
     // per signature cost the enclave's core 0.07 ms of its 2 (docs/performance.md, sixteenth look).
-    // A request refused before any handler ran (undecodable, another protocol version, an unknown operation): an honest
-    // host never sends one, so it is logged at warn, by its code (and operation and request id where it decoded).
-    onRefused: ({ code, operation, traceId }) => options.logger.warn('request_refused', { requestId: traceId, operation, code }),
+    // A request refused before any handler ran (refusalLog below).
+    onRefused: refusalLog(options.logger),
     onRequestDone: ({ operation, traceId, ms, code }) =>
       (code ? options.logger.warn : operation === 'init' || ms >= SLOW_REQUEST_MS ? options.logger.info : options.logger.debug)('request', {
         requestId: traceId || undefined,

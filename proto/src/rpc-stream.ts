@@ -13,6 +13,8 @@ import { encodeFrame, FrameDecoder, FrameError } from './framing.js';
 export class FramedStream {
   private readonly decoder: FrameDecoder;
   private done = false;
+  /** Set by closeAfterFlush: the last answers are being flushed, and nothing more is read or sent. */
+  private closing = false;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter listener signature
   private readonly listeners: Array<[string, (...args: any[]) => void]>;
 
@@ -32,7 +34,9 @@ export class FramedStream {
         return;
       }
       for (const frame of frames) {
-        if (this.done) return;
+        // Nothing more is read once the stream closes, or is closing after an answer that ends it (closeAfterFlush):
+        // a frame behind one that was refused for good is not served.
+        if (this.done || this.closing) return;
         onFrame(frame);
       }
     };
@@ -61,14 +65,15 @@ export class FramedStream {
 
   /** Sends one payload; false when the stream is already closed. */
   send(payload: Uint8Array): boolean {
-    if (this.done) return false;
+    if (this.done || this.closing) return false;
     this.stream.write(encodeFrame(payload, this.maxFrameBytes));
     return true;
   }
 
-  /** Closes after everything written so far has been flushed. */
+  /** Closes after everything written so far has been flushed; no frame read after this call is handed on. */
   closeAfterFlush(reason: Error): void {
-    if (this.done) return;
+    if (this.done || this.closing) return;
+    this.closing = true;
     this.stream.end(() => this.close(reason));
   }
 

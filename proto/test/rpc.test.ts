@@ -137,7 +137,8 @@ describe('RpcClient and serveConnection', () => {
   test('a request with no operation or a wrong protocol version gets a typed error', async () => {
     const [hostEnd, enclaveEnd] = socketPair();
     const refused: unknown[] = [];
-    serveConnection(enclaveEnd, {}, { onRefused: (r) => refused.push(r) });
+    const done: unknown[] = [];
+    serveConnection(enclaveEnd, {}, { onRefused: (r) => refused.push(r), onRequestDone: (d) => done.push(d) });
     const answers = collectAnswers(hostEnd);
     hostEnd.write(encodeFrame(v1.HostRequest.encode({ requestId: 7, protocolVersion: PROTOCOL_VERSION }).finish()));
     hostEnd.write(encodeFrame(v1.HostRequest.encode({ requestId: 8, protocolVersion: 99, health: {}, traceId: 'req-8' }).finish()));
@@ -148,7 +149,32 @@ describe('RpcClient and serveConnection', () => {
     ]);
     // Each refusal is reported by its code, with what the request named of itself; nothing else of it.
     expect(refused).toEqual([{ code: 'MALFORMED_REQUEST' }, { code: 'PROTOCOL_VERSION_UNSUPPORTED', operation: 'health', traceId: 'req-8' }]);
+    expect(done).toEqual([]); // a refusal is reported once, as a refusal
     hostEnd.destroy();
+  });
+
+  test('request id 0 is refused and closes the connection; nothing behind a frame that closes it is served', async () => {
+    const served: string[] = [];
+    const health = async (): Promise<{ initialized: boolean }> => (served.push('health'), { initialized: false });
+    for (const first of [
+      v1.HostRequest.encode({ requestId: 0, protocolVersion: PROTOCOL_VERSION, health: {}, traceId: 't0' }).finish(),
+      Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff),
+    ]) {
+      const [hostEnd, enclaveEnd] = socketPair();
+      const refused: unknown[] = [];
+      const done: unknown[] = [];
+      const connection = serveConnection(enclaveEnd, { health }, { onRefused: (r) => refused.push(r), onRequestDone: (d) => done.push(d) });
+      const answers = collectAnswers(hostEnd);
+      // In one write: the refused frame, then a well-formed request.
+      const ok = v1.HostRequest.encode({ requestId: 9, protocolVersion: PROTOCOL_VERSION, health: {} }).finish();
+      hostEnd.write(Buffer.concat([encodeFrame(first), encodeFrame(ok)]));
+      expect(await connection.closed).toBeInstanceOf(Error);
+      await tick();
+      expect(answers.map((a) => [a.requestId, v1.ErrorCode[a.error!.code!]])).toEqual([[0, 'MALFORMED_REQUEST']]);
+      expect(refused).toEqual([first.length === 5 ? { code: 'MALFORMED_REQUEST' } : { code: 'MALFORMED_REQUEST', operation: 'health', traceId: 't0' }]);
+      expect(done).toEqual([]);
+    }
+    expect(served).toEqual([]);
   });
 
   test('an undecodable request is answered MALFORMED_REQUEST with id 0, then the connection closes', async () => {

@@ -1,0 +1,39 @@
+/**
+ * The enclave's log of requests refused before any handler ran (src/server.ts refusalLog), a unit test of one
+ * function: the logger records, the clock and the timer are ours. A hostile host can send such requests without
+ * end at almost no cost, so at most REFUSED_LINES_PER_SECOND lines a second are written and the rest counted.
+ */
+import { refusalLog, REFUSED_LINES_PER_SECOND } from '../src/server.js';
+import type { Logger } from '../src/log.js';
+
+test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the count logged once a second later', () => {
+  const lines: Array<[string, Record<string, unknown>]> = [];
+  const record =
+    (_level: string) =>
+    (event: string, fields: Record<string, unknown> = {}): void =>
+      void lines.push([event, fields]);
+  const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
+  let now = 5_000;
+  const timers: Array<() => void> = [];
+  const log = refusalLog(
+    logger,
+    () => now,
+    (fn, ms) => {
+      expect(ms).toBe(1000);
+      timers.push(fn);
+    },
+  );
+  for (let i = 0; i < REFUSED_LINES_PER_SECOND + 5; i++) log({ code: 'PROTOCOL_VERSION_UNSUPPORTED', operation: 'health', traceId: `t${i}` });
+  expect(lines).toHaveLength(REFUSED_LINES_PER_SECOND);
+  expect(lines[0]).toEqual(['request_refused', { requestId: 't0', operation: 'health', code: 'PROTOCOL_VERSION_UNSUPPORTED' }]);
+  expect(timers).toHaveLength(1); // one count pending, however many were suppressed
+  now += 999;
+  log({ code: 'MALFORMED_REQUEST' }); // still the same second: counted
+  timers.shift()!();
+  expect(lines.at(-1)).toEqual(['request_refused_suppressed', { count: 6 }]);
+  now += 1; // a new second: written again
+  log({ code: 'MALFORMED_REQUEST' });
+  expect(lines.at(-1)).toEqual(['request_refused', { requestId: undefined, operation: undefined, code: 'MALFORMED_REQUEST' }]);
+  expect(lines).toHaveLength(REFUSED_LINES_PER_SECOND + 2);
+  expect(timers).toHaveLength(0);
+});
