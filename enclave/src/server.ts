@@ -4,6 +4,7 @@
  * by class name only (their messages could quote input) and answered as
  * INTERNAL_ERROR.
  */
+import { performance } from 'node:perf_hooks';
 import { startRpcServer, type Handlers, type RpcServer } from '@enclave-wallet/proto';
 import type { StartupConfig } from './config.js';
 import { EnvelopeKey } from './envelope/hpke.js';
@@ -46,7 +47,7 @@ export interface EnclaveServer extends RpcServer {
 /** A request that succeeded in this many ms or more is logged at info (see onRequestDone below). */
 export const SLOW_REQUEST_MS = 1000;
 
-/** `request_refused` lines a second, at most; the refusals beyond are counted, and the count logged a second later. */
+/** `request_refused` lines in each second (a fixed one-second window), at most; the refusals beyond are counted. */
 export const REFUSED_LINES_PER_SECOND = 10;
 
 /**
@@ -54,28 +55,32 @@ export const REFUSED_LINES_PER_SECOND = 10;
  * no or an unknown operation) at warn, by its code, with its operation and the host's request id where it decoded:
  * a host of this version never sends one, and a host of another sees PROTOCOL_VERSION_UNSUPPORTED on each request.
  * Such a request costs the enclave next to nothing, so a hostile host could send them without end: at most
- * REFUSED_LINES_PER_SECOND lines a second, then one `request_refused_suppressed` line with the count.
+ * REFUSED_LINES_PER_SECOND lines in each second, then one `request_refused_suppressed` line with the count, a second
+ * after the first one held back, or at `flush()` (the server's close), whichever comes first.
  */
 export function refusalLog(
   logger: Logger,
-  now: () => number = Date.now,
+  now: () => number = () => performance.now(),
   later: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms).unref(),
-): (refused: { code: string; operation?: string; traceId?: string }) => void {
+): { refused: (refused: { code: string; operation?: string; traceId?: string }) => void; flush: () => void } {
   let windowStart = -Infinity;
   let inWindow = 0;
   let suppressed = 0;
-  return ({ code, operation, traceId }) => {
-    const t = now();
-    if (t - windowStart >= 1000) {
-      windowStart = t;
-      inWindow = 0;
-    }
-    if (inWindow++ < REFUSED_LINES_PER_SECOND) return logger.warn('request_refused', { requestId: traceId, operation, code });
-    if (suppressed++ === 0)
-      later(() => {
-        logger.warn('request_refused_suppressed', { count: suppressed });
-        suppressed = 0;
-      }, 1000);
+  const flush = (): void => {
+    if (suppressed > 0) logger.warn('request_refused_suppressed', { count: suppressed });
+    suppressed = 0;
+  };
+  return {
+    refused: ({ code, operation, traceId }) => {
+      const t = now();
+      if (t - windowStart >= 1000) {
+        windowStart = t;
+        inWindow = 0;
+      }
+      if (inWindow++ < REFUSED_LINES_PER_SECOND) return logger.warn('request_refused', { requestId: traceId, operation, code });
+      if (suppressed++ === 0) later(flush, 1000);
+    },
+    flush,
   };
 }
 
@@ -95,6 +100,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
         lastBusy = Date.now();
       }
     };
+  const refusals = refusalLog(options.logger);
   const handlers = handlersOf(s);
   for (const k of Object.keys(handlers) as Array<keyof Handlers>)
     (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
@@ -108,8 +114,8 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     // The host logs each of its HTTP requests under the same id (route, status, time, error code), and on Nitro the
     // enclave's console, where these lines go, is readable only by an enclave started in debug mode: at info a line
     // per signature cost the enclave's core 0.07 ms of its 2 (docs/performance.md, sixteenth look).
-    // A request refused before any handler ran (refusalLog below).
-    onRefused: refusalLog(options.logger),
+    // A request refused before any handler ran (refusalLog above).
+    onRefused: refusals.refused,
     onRequestDone: ({ operation, traceId, ms, code }) =>
       (code ? options.logger.warn : operation === 'init' || ms >= SLOW_REQUEST_MS ? options.logger.info : options.logger.debug)('request', {
         requestId: traceId || undefined,
@@ -129,7 +135,10 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       return inFlight;
     },
     stopListening: () => server.stopListening(),
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      refusals.flush();
+    },
     async drain(timeoutMs, quietMs = 1000) {
       await server.stopListening();
       const deadline = Date.now() + timeoutMs;
@@ -137,6 +146,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
         await pause(25);
       }
       await server.close();
+      refusals.flush();
     },
   };
 }

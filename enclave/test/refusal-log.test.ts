@@ -15,7 +15,7 @@ test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the
   const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
   let now = 5_000;
   const timers: Array<() => void> = [];
-  const log = refusalLog(
+  const { refused: log, flush } = refusalLog(
     logger,
     () => now,
     (fn, ms) => {
@@ -36,4 +36,13 @@ test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the
   expect(lines.at(-1)).toEqual(['request_refused', { requestId: undefined, operation: undefined, code: 'MALFORMED_REQUEST' }]);
   expect(lines).toHaveLength(REFUSED_LINES_PER_SECOND + 2);
   expect(timers).toHaveLength(0);
+  // A count still pending when the server closes is written by flush(), once; the timer then finds nothing.
+  for (let i = 0; i < REFUSED_LINES_PER_SECOND; i++) log({ code: 'MALFORMED_REQUEST' });
+  expect(timers).toHaveLength(1);
+  flush();
+  expect(lines.at(-1)).toEqual(['request_refused_suppressed', { count: 1 }]);
+  const written = lines.length;
+  timers.shift()!();
+  flush();
+  expect(lines).toHaveLength(written);
 });

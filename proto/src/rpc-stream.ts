@@ -10,6 +10,9 @@ import { encodeFrame, FrameDecoder, FrameError } from './framing.js';
  * end of stream or stream error closes it once, removing every listener it
  * added.
  */
+/** How long closeAfterFlush waits for its last answers to be flushed before it closes anyway. */
+export const FLUSH_TIMEOUT_MS = 5_000;
+
 export class FramedStream {
   private readonly decoder: FrameDecoder;
   private done = false;
@@ -26,6 +29,9 @@ export class FramedStream {
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
     const onData = (chunk: Buffer): void => {
+      // Nothing more is read once the stream is closing after an answer that ends it (closeAfterFlush): a frame behind
+      // one refused for good is not served, and a bad one does not cut that answer's flush short.
+      if (this.done || this.closing) return;
       let frames: Buffer[];
       try {
         frames = this.decoder.push(chunk);
@@ -34,13 +40,12 @@ export class FramedStream {
         return;
       }
       for (const frame of frames) {
-        // Nothing more is read once the stream closes, or is closing after an answer that ends it (closeAfterFlush):
-        // a frame behind one that was refused for good is not served.
-        if (this.done || this.closing) return;
+        if (this.done || this.closing) return; // the same, for the frames of one chunk
         onFrame(frame);
       }
     };
     const onEnd = (): void => {
+      if (this.closing) return; // closeAfterFlush closes once its answer is flushed
       try {
         this.decoder.end();
         this.close(undefined);
@@ -70,11 +75,19 @@ export class FramedStream {
     return true;
   }
 
-  /** Closes after everything written so far has been flushed; no frame read after this call is handed on. */
+  /**
+   * Closes after everything written so far has been flushed (at most FLUSH_TIMEOUT_MS: a peer that stops reading does
+   * not hold the connection open); nothing read after this call is handed on, and nothing more is sent.
+   */
   closeAfterFlush(reason: Error): void {
     if (this.done || this.closing) return;
     this.closing = true;
-    this.stream.end(() => this.close(reason));
+    const timer = setTimeout(() => this.close(reason), FLUSH_TIMEOUT_MS);
+    timer.unref?.();
+    this.stream.end(() => {
+      clearTimeout(timer);
+      this.close(reason);
+    });
   }
 
   close(reason: Error | undefined): void {

@@ -192,6 +192,20 @@ describe('RpcClient and serveConnection', () => {
     expect(v1.ErrorCode[answers[0]!.error!.code!]).toBe('MALFORMED_REQUEST');
   });
 
+  test('after a frame that ends the connection, what follows is not read: its answer is flushed whole', async () => {
+    const [hostEnd, enclaveEnd] = socketPair();
+    const served = serveConnection(enclaveEnd, {}, { maxFrameBytes: 1024 });
+    const answers = collectAnswers(hostEnd);
+    const oversize = Buffer.alloc(4);
+    oversize.writeUInt32BE(1025, 0);
+    hostEnd.write(encodeFrame(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff)));
+    hostEnd.write(oversize); // a frame error of its own, had it been read
+    const reason = await served.closed;
+    expect(reason).toMatchObject({ message: 'undecodable request' });
+    await tick();
+    expect(answers.map((a) => [a.requestId, v1.ErrorCode[a.error!.code!]])).toEqual([[0, 'MALFORMED_REQUEST']]);
+  });
+
   test('an oversize frame header closes the server side without reading further', async () => {
     const [hostEnd, enclaveEnd] = socketPair();
     const served = serveConnection(enclaveEnd, {}, { maxFrameBytes: 1024 });
