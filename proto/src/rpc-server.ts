@@ -111,9 +111,12 @@ export function serveConnection(stream: Duplex, handlers: Handlers, options: Ser
 
 type Handler = (body: unknown, ctx: RequestContext) => Promise<unknown>;
 
+/** The host's trace id of a request, as the enclave passes it on (at most 64 characters). */
+const traceIdOf = (request: v1.HostRequest): string => (request.traceId ?? '').slice(0, 64);
+
 /** What a refused request that decoded may say of itself: the operation it names (a schema field's name) and its trace id. */
 function refusedFields(request: v1.HostRequest): { operation?: string; traceId?: string } {
-  const traceId = (request.traceId ?? '').slice(0, 64);
+  const traceId = traceIdOf(request);
   return { ...(request.operation ? { operation: request.operation } : {}), ...(traceId ? { traceId } : {}) };
 }
 
@@ -147,7 +150,7 @@ async function handleRequest(
     return;
   }
   const { operation, handler } = resolved;
-  const traceId = (request.traceId ?? '').slice(0, 64);
+  const traceId = traceIdOf(request);
   const started = Date.now();
   let code: string | undefined;
   try {

@@ -5,14 +5,14 @@
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder, FrameError } from './framing.js';
 
+/** How long closeAfterFlush waits for its last answers to be flushed before it closes anyway. */
+export const FLUSH_TIMEOUT_MS = 5_000;
+
 /**
  * Owns a stream and turns it into frames in and frames out. Any framing error,
  * end of stream or stream error closes it once, removing every listener it
  * added.
  */
-/** How long closeAfterFlush waits for its last answers to be flushed before it closes anyway. */
-export const FLUSH_TIMEOUT_MS = 5_000;
-
 export class FramedStream {
   private readonly decoder: FrameDecoder;
   private done = false;
