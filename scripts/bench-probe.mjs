@@ -1,13 +1,23 @@
 #!/usr/bin/env node
 // Used by scripts/bench.mjs, in processes of their own:
-//   bench-probe.mjs <intervalMs> <url>…  probes each <url>/healthz every intervalMs, one after the other (one
-//                                        plain GET each on a kept-alive connection), until a line arrives on
-//                                        stdin, then prints the latencies (ms) by URL as JSON. Its own process,
+//   bench-probe.mjs <intervalMs> <url>…  probes each <url>/healthz (one plain GET each on a kept-alive connection),
+//                                        first WARM_ROUNDS rounds back to back, then prints "ready" on a line of its
+//                                        own, then one round every intervalMs until a line arrives on stdin, then
+//                                        prints the latencies (ms) of those rounds by URL as JSON. Its own process,
 //                                        so the load generator's event loop adds nothing to what is measured.
 //   bench-probe.mjs --serve <port>       a bare node:http server answering {"status":"ok"}: the floor a
 //                                        /healthz can reach on these cores at that moment, probed the same way.
+//
+// Fair to every URL (docs/performance.md, nineteenth look): this process's own pauses (V8 compiling its code after
+// so many calls, its garbage collection) come at the same round in every run, and until 2026-12-06 they always fell
+// on the first URL of a round, the host's /healthz. Now a round's order alternates, and the warm-up rounds, before
+// anything is measured, let V8 compile this code (and the servers' /healthz paths, as a load balancer's health
+// checks keep a running service's warm) and open the connections.
 import { Agent, createServer, get } from 'node:http';
 import { performance } from 'node:perf_hooks';
+
+/** Rounds before the measured ones: past the last pause seen from V8 tiering this process's code (about round 680). */
+const WARM_ROUNDS = 1000;
 
 if (process.argv[2] === '--serve') {
   createServer((_req, res) => {
@@ -28,8 +38,18 @@ if (process.argv[2] === '--serve') {
         res.on('end', () => resolve(performance.now() - t));
       }).on('error', reject);
     });
-  while (running) {
-    for (let i = 0; i < urls.length; i++) latencies[urls[i]].push(await probe(urls[i], agents[i]));
+  /** Round k asks every URL once: in the given order when k is even, in reverse when it is odd. */
+  const round = async (k, record) => {
+    for (let j = 0; j < urls.length; j++) {
+      const i = k % 2 === 0 ? j : urls.length - 1 - j;
+      const ms = await probe(urls[i], agents[i]);
+      if (record) latencies[urls[i]].push(ms);
+    }
+  };
+  for (let k = 0; k < WARM_ROUNDS; k++) await round(k, false);
+  process.stdout.write('ready\n');
+  for (let k = 0; running; k++) {
+    await round(k, true);
     await new Promise((r) => setTimeout(r, Number(intervalMs)));
   }
   for (const a of agents) a.destroy();

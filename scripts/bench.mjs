@@ -587,8 +587,16 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
     });
     prober.role = 'prober';
     stack.children.push(prober);
-    prober.stdout.on('data', (d) => (probed += d));
     proberDone = new Promise((r) => prober.once('exit', r));
+    // Its warm-up rounds first (scripts/bench-probe.mjs): nothing is measured until it says it is ready.
+    await new Promise((resolve, reject) => {
+      prober.stdout.on('data', (d) => {
+        probed += d;
+        if (probed.includes('\n')) resolve();
+      });
+      proberDone.then((code) => reject(new Error(`the /healthz probe ended (${code}) before its warm-up was done`)));
+    });
+    probed = probed.slice(probed.indexOf('\n') + 1);
   }
   const lat = [];
   const errors = {};
