@@ -129,7 +129,7 @@ export function buildKeyPolicy(options: {
       {
         Sid: 'WalletTable',
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
         Resource: `arn:aws:dynamodb:*:${options.account}:table/enclave-wallet`,
       },
       {

@@ -4,7 +4,7 @@
  * Recipient whose PCRs match, never to the role without attestation, and never
  * to the administrator.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,4 +85,17 @@ test('bad input is a usage error (exit 2)', async () => {
   ]) {
     expect((await run(args)).code).toBe(2);
   }
+});
+
+test("the instance role may send every request the host's storage code sends to the wallet table", async () => {
+  const { out } = await run(['kms-policy', '--measurements', measurements, '--account', '123456789012']);
+  const { instanceRolePolicy } = JSON.parse(out) as { instanceRolePolicy: { Statement: Array<{ Sid?: string; Action?: string[] }> } };
+  const allowed = instanceRolePolicy.Statement.find((s) => s.Sid === 'WalletTable')!.Action!;
+  const storage = fileURLToPath(new URL('../../host/src/storage/', import.meta.url));
+  const sent = new Set<string>();
+  for (const file of readdirSync(storage).filter((f) => f.endsWith('.ts')))
+    for (const [, command] of readFileSync(join(storage, file), 'utf8').matchAll(/new (\w+)Command\(/g)) sent.add(`dynamodb:${command}`);
+  sent.delete('dynamodb:CreateTable'); // the local stack's table only: production's is made by scripts/create-table.mjs
+  expect(sent.size).toBeGreaterThanOrEqual(6);
+  expect([...sent].filter((action) => !allowed.includes(action))).toEqual([]);
 });

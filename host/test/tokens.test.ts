@@ -11,7 +11,9 @@ import { newSigningJwk, TokenService, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_TTL_S,
 import { parseUserId as uid } from '@enclave-wallet/proto/ids';
 
 const ISSUER = 'http://wallet.test';
-const store = { sessions: { putRefreshToken: async () => undefined, isFamilyRevoked: async () => false } } as unknown as Store;
+const store = {
+  sessions: { putRefreshToken: async () => undefined, isFamilyRevoked: async () => false, revokedFamilies: async () => new Set<string>() },
+} as unknown as Store;
 const claims = (userId: string) => ({ userId, sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
 let now = Date.UTC(2026, 10, 26, 12, 0, 0);
 const codeOf = (p: Promise<unknown>): Promise<string> =>

@@ -9,19 +9,31 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createClient } from '@enclave-wallet/client';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
-import { SESSION_CHECK_MS } from '@enclave-wallet/host';
+import { SESSION_CHECK_MS, SESSION_READ_AHEAD_MS } from '@enclave-wallet/host';
 import { startStack, type Stack } from '../support/stack.js';
 
 let stack: Stack;
 let hostB: string;
 let sessionReads = 0;
+/** The keys of each call that read session records. */
+let sessionReadCalls: number[] = [];
 
-/** Counts the reads of revoked-session records (`FAMILY#…`) every host of the stack makes. */
+type Key = { pk?: { S?: string } };
+
+/** Counts the reads of revoked-session records (`FAMILY#…`, alone or in a batch) every host of the stack makes. */
 function countSessionReads(db: DynamoDBClient): void {
   db.middlewareStack.add(
     (next, context) => async (args) => {
-      const key = (args.input as { Key?: { pk?: { S?: string } } }).Key;
-      if (context.commandName === 'GetItemCommand' && key?.pk?.S?.startsWith('FAMILY#')) sessionReads++;
+      const input = args.input as { Key?: Key; RequestItems?: Record<string, { Keys?: Key[] }> };
+      const keys =
+        context.commandName === 'GetItemCommand'
+          ? [input.Key]
+          : context.commandName === 'BatchGetItemCommand'
+            ? Object.values(input.RequestItems ?? {}).flatMap((t) => t.Keys ?? [])
+            : [];
+      const families = keys.filter((k) => k?.pk?.S?.startsWith('FAMILY#')).length;
+      sessionReads += families;
+      if (families > 0) sessionReadCalls.push(families);
       return next(args);
     },
     { step: 'initialize', name: 'countSessionReads' },
@@ -112,6 +124,28 @@ test('a burst of requests costs one session read per host, and none more within 
   const answers = await Promise.all(Array.from({ length: 8 }, () => call(hostB, 'GET', '/v1/wallets', session.accessToken)));
   expect(answers.every((a) => a.status === 200)).toBe(true);
   expect(sessionReads).toBe(1);
+});
+
+test('sessions in use that fall due together are read in one call: a new session takes them along', async () => {
+  const hostC = (await stack.addHost()).url; // a host no other test's session has used
+  const sessions = await Promise.all([1, 2, 3, 4, 5].map((i) => login(`together-${i}@example.com`)));
+  sessionReadCalls = [];
+  const started = Date.now();
+  for (const s of sessions) expect((await call(hostC, 'GET', '/v1/wallets', s.accessToken)).status).toBe(200);
+  for (const s of sessions) expect((await call(hostC, 'GET', '/v1/wallets', s.accessToken)).status).toBe(200); // from memory: in use
+  const readBy = Date.now();
+  expect(readBy - started).toBeLessThan(SESSION_READ_AHEAD_MS - 100); // else the ages below are not all in the window
+  expect(sessionReadCalls.reduce((a, b) => a + b, 0)).toBe(5);
+  // Every one of the five is now within SESSION_READ_AHEAD_MS of falling due, none past it.
+  await new Promise((r) => setTimeout(r, SESSION_CHECK_MS - SESSION_READ_AHEAD_MS + 50 - (Date.now() - readBy)));
+  const late = await login('together-6@example.com');
+  sessionReadCalls = [];
+  expect((await call(hostC, 'GET', '/v1/wallets', late.accessToken)).status).toBe(200);
+  expect(sessionReadCalls).toEqual([6]);
+  // Read ahead, so still fresh when they would have fallen due: no read more.
+  await new Promise((r) => setTimeout(r, SESSION_READ_AHEAD_MS));
+  for (const s of sessions) expect((await call(hostC, 'GET', '/v1/wallets', s.accessToken)).status).toBe(200);
+  expect(sessionReadCalls).toEqual([6]);
 });
 
 test('the SDK: logout() ends the session on the host and forgets it', async () => {

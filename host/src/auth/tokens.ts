@@ -61,7 +61,7 @@ export class TokenService {
     private readonly store: Store,
     private readonly now: () => number,
   ) {
-    this.revocations = new RevocationCache((sessionId) => this.store.sessions.isFamilyRevoked(sessionId), now);
+    this.revocations = new RevocationCache((sessionIds) => this.store.sessions.revokedFamilies(sessionIds), now);
   }
 
   static async create(jwk: JWK, issuer: string, store: Store, now: () => number = Date.now): Promise<TokenService> {

@@ -2,7 +2,14 @@
  * Refresh-token sessions: each refresh token is stored by its hash and used
  * once; a token used twice revokes its whole family (docs/storage.md).
  */
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { unavailable, type Table } from './table.js';
 import type { UserId } from '@enclave-wallet/proto/ids';
 
@@ -17,6 +24,10 @@ export interface RefreshRecord {
 
 const refreshKey = (hash: string): Record<string, AttributeValue> => ({ pk: { S: `REFRESH#${hash}` }, sk: { S: 'REFRESH' } });
 const familyKey = (familyId: string): Record<string, AttributeValue> => ({ pk: { S: `FAMILY#${familyId}` }, sk: { S: 'FAMILY' } });
+/** BatchGetItem's limit on keys per call. */
+export const SESSIONS_PER_READ = 100;
+/** Calls of one session read before keys DynamoDB keeps leaving unprocessed fail it (20, 40, 80 ms apart). */
+const UNPROCESSED_ATTEMPTS = 4;
 
 export class Sessions {
   constructor(private readonly table: Table) {}
@@ -87,6 +98,31 @@ export class Sessions {
     } catch (err) {
       throw unavailable(err);
     }
+  }
+
+  /**
+   * Which of these sessions are revoked: consistent reads of their `FAMILY#` records in one `BatchGetItem` (at most
+   * SESSIONS_PER_READ ids). Keys DynamoDB leaves unprocessed (throttling) are asked again, a few times, then the read
+   * fails: an answer is never a guess.
+   */
+  async revokedFamilies(familyIds: readonly string[]): Promise<Set<string>> {
+    if (familyIds.length > SESSIONS_PER_READ) throw new RangeError(`at most ${SESSIONS_PER_READ} sessions per read`);
+    const revoked = new Set<string>();
+    let keys = familyIds.map(familyKey);
+    try {
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt === UNPROCESSED_ATTEMPTS) throw new Error(`${keys.length} session records left unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** (attempt - 1)));
+        const out = await this.table.db.send(
+          new BatchGetItemCommand({ RequestItems: { [this.table.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk' } } }),
+        );
+        for (const item of out.Responses?.[this.table.tableName] ?? []) revoked.add(item.pk!.S!.slice('FAMILY#'.length));
+        keys = out.UnprocessedKeys?.[this.table.tableName]?.Keys ?? [];
+      }
+    } catch (err) {
+      throw unavailable(err);
+    }
+    return revoked;
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
