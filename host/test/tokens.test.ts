@@ -12,7 +12,7 @@ import { parseUserId as uid } from '@enclave-wallet/proto/ids';
 
 const ISSUER = 'http://wallet.test';
 const store = {
-  sessions: { putRefreshToken: async () => undefined, isFamilyRevoked: async () => false, revokedFamilies: async () => new Set<string>() },
+  sessions: { putRefreshToken: async () => undefined, isFamilyRevoked: async () => false, revokedFamilies: async () => ({ revoked: new Set<string>() }) },
 } as unknown as Store;
 const claims = (userId: string) => ({ userId, sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
 let now = Date.UTC(2026, 10, 26, 12, 0, 0);

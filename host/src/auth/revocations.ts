@@ -12,7 +12,10 @@
  * memory since its last read that would fall due within SESSION_READ_AHEAD_MS.
  * Sessions that log in together then stay read together: one call for up to
  * SESSIONS_PER_READ of them instead of one each, all falling due at the same
- * moment (docs/performance.md, nineteenth look).
+ * moment (docs/performance.md, nineteenth look). Each call answers its own
+ * sessions as soon as it ends, and a session it could not read fails only the
+ * requests waiting for that session; one read ahead that failed is not read
+ * ahead again, only when it falls due.
  */
 import { SESSIONS_PER_READ } from '../storage/sessions.js';
 
@@ -20,25 +23,32 @@ import { SESSIONS_PER_READ } from '../storage/sessions.js';
 export const SESSION_CHECK_MS = 4_000;
 /** A read also reads the sessions in use that would fall due within this long (so at most one read per 3 s each). */
 export const SESSION_READ_AHEAD_MS = 1_000;
+/** The sessions to read ahead are looked for at most this often (a look walks the sessions read 3–4 s ago). */
+export const READ_AHEAD_LOOK_MS = 100;
 /** Sessions remembered, at most (least recently read dropped first); as many revoked ones besides. */
 export const SESSIONS_CACHED = 10_000;
 
-/** The table read: of these sessions (at most SESSIONS_PER_READ), the ids of those revoked. */
-export type ReadRevoked = (sessionIds: readonly string[]) => Promise<ReadonlySet<string>>;
+/** What one table read of some sessions (at most SESSIONS_PER_READ) found. */
+export interface RevokedRead {
+  /** The sessions read and found revoked; every other session asked for and not in `unread` is not. */
+  revoked: ReadonlySet<string>;
+  /** Sessions the table did not answer for (throttled), and the error their requests get. */
+  unread?: { ids: readonly string[]; error: unknown };
+}
+export type ReadRevoked = (sessionIds: readonly string[]) => Promise<RevokedRead>;
 
 interface Fresh {
   /** When the read that said "not revoked" started. */
   readAt: number;
   /** Answered from memory since that read: worth reading ahead. */
   used: boolean;
+  /** A read ahead of it failed: it is read when it falls due, not ahead again. */
+  noReadAhead?: true;
 }
 
-/** The next read, gathering the sessions that fall due before it starts. */
-interface Pending {
-  ids: string[];
-  /** Settles when every part of the read has: each id's error, if its part failed. */
-  done: Promise<Map<string, unknown>>;
-  settle: (failed: Map<string, unknown>) => void;
+interface Waiter {
+  resolve: (revoked: boolean) => void;
+  reject: (err: unknown) => void;
 }
 
 export class RevocationCache {
@@ -48,7 +58,11 @@ export class RevocationCache {
   private readonly revokedIds = new Set<string>();
   /** Answers in flight, shared by the requests that arrive meanwhile. */
   private readonly reading = new Map<string, Promise<boolean>>();
-  private pending: Pending | undefined;
+  /** How to settle each answer in flight. */
+  private readonly waiters = new Map<string, Waiter>();
+  /** Sessions due, waiting for the read that starts once this turn of the event loop is over. */
+  private queued: string[] | undefined;
+  private lastLook = -Infinity;
 
   constructor(
     private readonly read: ReadRevoked,
@@ -65,7 +79,14 @@ export class RevocationCache {
       known.used = true;
       return Promise.resolve(false);
     }
-    return this.reading.get(sessionId) ?? this.enqueue(sessionId);
+    const inFlight = this.reading.get(sessionId);
+    if (inFlight) return inFlight;
+    if (!this.queued) {
+      this.queued = [];
+      setImmediate(() => this.start());
+    }
+    this.queued.push(sessionId);
+    return this.track(sessionId);
   }
 
   /** This host revoked the session: known here at once. */
@@ -73,25 +94,9 @@ export class RevocationCache {
     this.remember(sessionId, true, this.now());
   }
 
-  /** Joins the next read, which starts once this turn of the event loop is over. */
-  private enqueue(sessionId: string): Promise<boolean> {
-    if (!this.pending) {
-      let settle!: Pending['settle'];
-      const done = new Promise<Map<string, unknown>>((resolve) => (settle = resolve));
-      const pending: Pending = { ids: [], done, settle };
-      this.pending = pending;
-      setImmediate(() => void this.start(pending));
-    }
-    this.pending.ids.push(sessionId);
-    return this.track(sessionId, this.pending.done);
-  }
-
-  /** The answer for one session of a read, shared until it settles. */
-  private track(sessionId: string, done: Promise<Map<string, unknown>>): Promise<boolean> {
-    const answer = done.then((failed) => {
-      if (failed.has(sessionId)) throw failed.get(sessionId);
-      return this.revokedIds.has(sessionId);
-    });
+  /** The answer for a session about to be read, shared until it settles. */
+  private track(sessionId: string): Promise<boolean> {
+    const answer = new Promise<boolean>((resolve, reject) => this.waiters.set(sessionId, { resolve, reject }));
     const forget = (): void => {
       if (this.reading.get(sessionId) === answer) this.reading.delete(sessionId);
     };
@@ -100,39 +105,64 @@ export class RevocationCache {
     return answer;
   }
 
-  private async start(pending: Pending): Promise<void> {
-    this.pending = undefined;
-    const ids = pending.ids;
+  private start(): void {
+    const ids = this.queued ?? [];
+    this.queued = undefined;
     const t = this.now();
-    for (const [id, entry] of this.fresh) {
-      const age = t - entry.readAt;
-      if (age >= this.maxAgeMs) {
-        this.fresh.delete(id); // as good as never read: the next request reads it
-        continue;
-      }
-      // In read order, so the rest are younger (near enough: a read that ended late is only read later).
-      if (age < this.maxAgeMs - this.aheadMs) break;
-      if (entry.used && !this.reading.has(id)) {
-        ids.push(id);
-        void this.track(id, pending.done);
+    if (t - this.lastLook >= READ_AHEAD_LOOK_MS) {
+      this.lastLook = t;
+      for (const [id, entry] of this.fresh) {
+        const age = t - entry.readAt;
+        if (age >= this.maxAgeMs) {
+          this.fresh.delete(id); // as good as never read: the next request reads it
+          continue;
+        }
+        // In read order, so the rest are younger (near enough: a read that ended late is only read later).
+        if (age < this.maxAgeMs - this.aheadMs) break;
+        if (entry.used && !entry.noReadAhead && !this.reading.has(id)) {
+          ids.push(id);
+          void this.track(id);
+        }
       }
     }
-    const failed = new Map<string, unknown>();
-    const parts: string[][] = [];
-    for (let i = 0; i < ids.length; i += SESSIONS_PER_READ) parts.push(ids.slice(i, i + SESSIONS_PER_READ));
-    await Promise.all(
-      parts.map(async (part) => {
-        // The age counts from the read's start: the table may have changed while it was under way.
-        const startedAt = this.now();
-        try {
-          const revoked = await this.read(part);
-          for (const id of part) this.remember(id, revoked.has(id), startedAt);
-        } catch (err) {
-          for (const id of part) failed.set(id, err);
+    for (let i = 0; i < ids.length; i += SESSIONS_PER_READ) void this.readPart(ids.slice(i, i + SESSIONS_PER_READ));
+  }
+
+  /** One call: its sessions are answered when it ends, whatever the other calls of the same read do. */
+  private async readPart(ids: string[]): Promise<void> {
+    // The age counts from the read's start: the table may have changed while it was under way.
+    const startedAt = this.now();
+    try {
+      const found = await this.read(ids);
+      const unread = new Set(found.unread?.ids ?? []);
+      for (const id of ids) {
+        if (unread.has(id)) {
+          this.fail(id, found.unread!.error);
+          continue;
         }
-      }),
-    );
-    pending.settle(failed);
+        const revoked = found.revoked.has(id);
+        this.remember(id, revoked, startedAt);
+        this.waiter(id)?.resolve(revoked || this.revokedIds.has(id)); // this read's own answer, or revoked here meanwhile
+      }
+    } catch (err) {
+      for (const id of ids) this.fail(id, err); // every request of the call is answered, whatever went wrong
+    }
+  }
+
+  /** The session's read failed: its requests fail, and it is read when it falls due, not ahead. */
+  private fail(sessionId: string, err: unknown): void {
+    const waiter = this.waiter(sessionId);
+    if (!waiter) return; // answered already
+    const entry = this.fresh.get(sessionId);
+    if (entry) entry.noReadAhead = true;
+    waiter.reject(err);
+  }
+
+  /** How to settle the session's answer in flight, once. */
+  private waiter(sessionId: string): Waiter | undefined {
+    const waiter = this.waiters.get(sessionId);
+    this.waiters.delete(sessionId);
+    return waiter;
   }
 
   private remember(sessionId: string, revoked: boolean, readAt: number): void {

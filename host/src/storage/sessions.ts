@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { unavailable, type Table } from './table.js';
 import type { UserId } from '@enclave-wallet/proto/ids';
+import type { RevokedRead } from '../auth/revocations.js';
 
 export interface RefreshRecord {
   tokenHash: string;
@@ -26,7 +27,7 @@ const refreshKey = (hash: string): Record<string, AttributeValue> => ({ pk: { S:
 const familyKey = (familyId: string): Record<string, AttributeValue> => ({ pk: { S: `FAMILY#${familyId}` }, sk: { S: 'FAMILY' } });
 /** BatchGetItem's limit on keys per call. */
 export const SESSIONS_PER_READ = 100;
-/** Calls of one session read before keys DynamoDB keeps leaving unprocessed fail it (20, 40, 80 ms apart). */
+/** Calls of one session read before keys DynamoDB keeps leaving unprocessed are given up (about 20, 40, 80 ms apart). */
 const UNPROCESSED_ATTEMPTS = 4;
 
 export class Sessions {
@@ -102,17 +103,21 @@ export class Sessions {
 
   /**
    * Which of these sessions are revoked: consistent reads of their `FAMILY#` records in one `BatchGetItem` (at most
-   * SESSIONS_PER_READ ids). Keys DynamoDB leaves unprocessed (throttling) are asked again, a few times, then the read
-   * fails: an answer is never a guess.
+   * SESSIONS_PER_READ ids). Keys DynamoDB leaves unprocessed (throttling) are asked again, a few times, 20–80 ms
+   * apart (with jitter); those it still leaves are returned as unread, with the error their requests get: an answer
+   * is never a guess. A call that fails fails them all.
    */
-  async revokedFamilies(familyIds: readonly string[]): Promise<Set<string>> {
+  async revokedFamilies(familyIds: readonly string[]): Promise<RevokedRead> {
     if (familyIds.length > SESSIONS_PER_READ) throw new RangeError(`at most ${SESSIONS_PER_READ} sessions per read`);
     const revoked = new Set<string>();
     let keys = familyIds.map(familyKey);
     try {
       for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt === UNPROCESSED_ATTEMPTS) throw new Error(`${keys.length} session records left unprocessed after ${attempt} attempts`);
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** (attempt - 1)));
+        if (attempt === UNPROCESSED_ATTEMPTS) {
+          const ids = keys.map((k) => k.pk!.S!.slice('FAMILY#'.length));
+          return { revoked, unread: { ids, error: unavailable(new Error(`${ids.length} session records left unprocessed after ${attempt} attempts`)) } };
+        }
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** (attempt - 1) * (0.5 + Math.random())));
         const out = await this.table.db.send(
           new BatchGetItemCommand({ RequestItems: { [this.table.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk' } } }),
         );
@@ -122,7 +127,7 @@ export class Sessions {
     } catch (err) {
       throw unavailable(err);
     }
-    return revoked;
+    return { revoked };
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
