@@ -343,6 +343,7 @@ async function startStack(pairs) {
     hosts,
     enclaves,
     issuer: `http://127.0.0.1:${ports.issuer}`,
+    dynamoEndpoint: `http://127.0.0.1:${ports.dynamo}`,
     children,
     stop,
   };
