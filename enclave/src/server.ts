@@ -49,39 +49,84 @@ export const SLOW_REQUEST_MS = 1000;
 
 /** `request_refused` lines in each second (a fixed one-second window), at most; the refusals beyond are counted. */
 export const REFUSED_LINES_PER_SECOND = 10;
+/** `request` lines of requests that failed in each second (a fixed one-second window), at most; the rest are counted. */
+export const FAILED_LINES_PER_SECOND = 100;
+
+/**
+ * Writes at most `perSecond` lines in each second (a fixed one-second window on `now`) and counts the rest; the
+ * count is written once, by `suppressed`, a second after the first one held back or at `flush()` (the server's close),
+ * whichever comes first.
+ */
+export function cappedLines<F>(
+  write: (fields: F) => void,
+  suppressed: (count: number) => void,
+  perSecond: number,
+  now: () => number = () => performance.now(),
+  later: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms).unref(),
+): { line: (fields: F) => void; flush: () => void } {
+  let windowStart = -Infinity;
+  let inWindow = 0;
+  let held = 0;
+  const flush = (): void => {
+    if (held > 0) suppressed(held);
+    held = 0;
+  };
+  return {
+    line: (fields) => {
+      const t = now();
+      if (t - windowStart >= 1000) {
+        windowStart = t;
+        inWindow = 0;
+      }
+      if (inWindow++ < perSecond) return write(fields);
+      if (held++ === 0) later(flush, 1000);
+    },
+    flush,
+  };
+}
 
 /**
  * Logs a request refused before any handler ran (a frame that does not decode, request id 0, another protocol version,
  * no or an unknown operation) at warn, by its code, with its operation and the host's request id where it decoded:
  * a host of this version never sends one, and a host of another sees PROTOCOL_VERSION_UNSUPPORTED on each request.
  * Such a request costs the enclave next to nothing, so a hostile host could send them without end: at most
- * REFUSED_LINES_PER_SECOND lines in each second, then one `request_refused_suppressed` line with the count, a second
- * after the first one held back, or at `flush()` (the server's close), whichever comes first.
+ * REFUSED_LINES_PER_SECOND lines in each second, then one `request_refused_suppressed` line with the count
+ * (cappedLines).
  */
 export function refusalLog(
   logger: Logger,
-  now: () => number = () => performance.now(),
-  later: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms).unref(),
+  now?: () => number,
+  later?: (fn: () => void, ms: number) => void,
 ): { refused: (refused: { code: string; operation?: string; traceId?: string }) => void; flush: () => void } {
-  let windowStart = -Infinity;
-  let inWindow = 0;
-  let suppressed = 0;
-  const flush = (): void => {
-    if (suppressed > 0) logger.warn('request_refused_suppressed', { count: suppressed });
-    suppressed = 0;
-  };
-  return {
-    refused: ({ code, operation, traceId }) => {
-      const t = now();
-      if (t - windowStart >= 1000) {
-        windowStart = t;
-        inWindow = 0;
-      }
-      if (inWindow++ < REFUSED_LINES_PER_SECOND) return logger.warn('request_refused', { requestId: traceId, operation, code });
-      if (suppressed++ === 0) later(flush, 1000);
-    },
-    flush,
-  };
+  const { line, flush } = cappedLines<{ code: string; operation?: string; traceId?: string }>(
+    ({ code, operation, traceId }) => logger.warn('request_refused', { requestId: traceId, operation, code }),
+    (count) => logger.warn('request_refused_suppressed', { count }),
+    REFUSED_LINES_PER_SECOND,
+    now,
+    later,
+  );
+  return { refused: line, flush };
+}
+
+/**
+ * Logs a request its handler answered with an error at warn (`request`: the host's request id, operation, time and
+ * code). A hostile host can make requests fail fast (an envelope that does not open costs the enclave about 0.3 ms),
+ * so at most FAILED_LINES_PER_SECOND lines in each second, then one `request_suppressed` line with the count
+ * (cappedLines); the host logs each of its HTTP requests, failed ones included, under the same id.
+ */
+export function failureLog(
+  logger: Logger,
+  now?: () => number,
+  later?: (fn: () => void, ms: number) => void,
+): { failed: (failed: { operation: string; traceId: string; ms: number; code: string }) => void; flush: () => void } {
+  const { line, flush } = cappedLines<{ operation: string; traceId: string; ms: number; code: string }>(
+    ({ operation, traceId, ms, code }) => logger.warn('request', { requestId: traceId || undefined, operation, ms, code }),
+    (count) => logger.warn('request_suppressed', { count }),
+    FAILED_LINES_PER_SECOND,
+    now,
+    later,
+  );
+  return { failed: line, flush };
 }
 
 /** Starts serving; resolves once listening. */
@@ -101,6 +146,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       }
     };
   const refusals = refusalLog(options.logger);
+  const failures = failureLog(options.logger);
   const handlers = handlersOf(s);
   for (const k of Object.keys(handlers) as Array<keyof Handlers>)
     (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
@@ -109,7 +155,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       options.logger.error('internal_error', { operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
     // A request that failed is logged at warn, under the host's request id, so it can be followed from host to
-    // enclave; one that succeeded at info only when the host may know nothing of it (`init`, which the host sends on
+    // enclave (at most FAILED_LINES_PER_SECOND a second, failureLog above); one that succeeded at info only when the host may know nothing of it (`init`, which the host sends on
     // each connection, and one that took SLOW_REQUEST_MS or more, which the host may have given up on), else at debug.
     // The host logs each of its HTTP requests under the same id (route, status, time, error code), and on Nitro the
     // enclave's console, where these lines go, is readable only by an enclave started in debug mode: at info a line
@@ -117,12 +163,13 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     // A request refused before any handler ran (refusalLog above).
     onRefused: refusals.refused,
     onRequestDone: ({ operation, traceId, ms, code }) =>
-      (code ? options.logger.warn : operation === 'init' || ms >= SLOW_REQUEST_MS ? options.logger.info : options.logger.debug)('request', {
-        requestId: traceId || undefined,
-        operation,
-        ms,
-        code,
-      }),
+      code
+        ? failures.failed({ operation, traceId, ms, code })
+        : (operation === 'init' || ms >= SLOW_REQUEST_MS ? options.logger.info : options.logger.debug)('request', {
+            requestId: traceId || undefined,
+            operation,
+            ms,
+          }),
   });
   return {
     get address() {
@@ -138,6 +185,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     close: async () => {
       await server.close();
       refusals.flush();
+      failures.flush();
     },
     async drain(timeoutMs, quietMs = 1000) {
       await server.stopListening();
@@ -147,6 +195,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       }
       await server.close();
       refusals.flush();
+      failures.flush();
     },
   };
 }

@@ -3,7 +3,7 @@
  * function: the logger records, the clock and the timer are ours. A hostile host can send such requests without
  * end at almost no cost, so at most REFUSED_LINES_PER_SECOND lines a second are written and the rest counted.
  */
-import { refusalLog, REFUSED_LINES_PER_SECOND } from '../src/server.js';
+import { FAILED_LINES_PER_SECOND, failureLog, refusalLog, REFUSED_LINES_PER_SECOND } from '../src/server.js';
 import type { Logger } from '../src/log.js';
 
 test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the count logged once a second later', () => {
@@ -45,4 +45,31 @@ test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the
   timers.shift()!();
   flush();
   expect(lines).toHaveLength(written);
+});
+
+test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a second, the rest counted as `request_suppressed`', () => {
+  const lines: Array<[string, string, Record<string, unknown>]> = [];
+  const record =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}): void =>
+      void lines.push([level, event, fields]);
+  const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
+  let now = 0;
+  const timers: Array<() => void> = [];
+  const { failed, flush } = failureLog(
+    logger,
+    () => now,
+    (fn) => void timers.push(fn),
+  );
+  for (let i = 0; i < FAILED_LINES_PER_SECOND + 3; i++) failed({ operation: 'sign', traceId: `r${i}`, ms: 1, code: 'ENVELOPE_INVALID' });
+  expect(lines).toHaveLength(FAILED_LINES_PER_SECOND);
+  expect(lines[0]).toEqual(['warn', 'request', { requestId: 'r0', operation: 'sign', ms: 1, code: 'ENVELOPE_INVALID' }]);
+  expect(timers).toHaveLength(1);
+  now += 1000;
+  failed({ operation: 'sign', traceId: '', ms: 2, code: 'WRONG_PIN' }); // a new second; no request id: none logged
+  expect(lines.at(-1)).toEqual(['warn', 'request', { requestId: undefined, operation: 'sign', ms: 2, code: 'WRONG_PIN' }]);
+  timers.shift()!();
+  expect(lines.at(-1)).toEqual(['warn', 'request_suppressed', { count: 3 }]);
+  flush();
+  expect(lines).toHaveLength(FAILED_LINES_PER_SECOND + 2);
 });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument, type SignKind } from '@enclave-wallet/client';
-import { createEnclaveService, createLogger, startEnclaveServer } from '@enclave-wallet/enclave';
+import { createEnclaveService, createLogger, FAILED_LINES_PER_SECOND, startEnclaveServer } from '@enclave-wallet/enclave';
 import { testStartupConfig } from '../support/startup.js';
 import { EnclaveWalletError, encodeFrame, PROTOCOL_VERSION, RpcClient, v1, type RequestOf, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
@@ -129,6 +129,39 @@ test('request lines: at info a request that failed (warn, its code, the host’s
   const failed = expect.objectContaining({ level: 'warn', requestId: 'req-failed', operation: 'createWallet', code: 'ENVELOPE_INVALID' });
   expect(await linesAt('info')).toEqual([init, failed]);
   expect(await linesAt('debug')).toEqual([init, expect.objectContaining({ level: 'debug', requestId: 'req-ok', operation: 'health' }), failed]);
+});
+
+test('requests that fail fast, sent without end, are logged at most FAILED_LINES_PER_SECOND a second; the rest counted when the enclave stops', async () => {
+  const lines: string[] = [];
+  const server = await startEnclaveServer({
+    listen: 'tcp://127.0.0.1:0',
+    logger: createLogger('info', (l) => lines.push(l)),
+    service: await createEnclaveService(testStartupConfig(caDir)),
+  });
+  const client = await RpcClient.connect(server.address);
+  const sent = FAILED_LINES_PER_SECOND + 50;
+  const started = performance.now();
+  try {
+    await client.call('init', aws.initRequest());
+    const codes = await Promise.all(
+      Array.from({ length: sent }, (_, i) =>
+        codeOf(client.call('createWallet', { userId: USER, walletId: 'w', pinEnvelope: Uint8Array.of(1) }, { traceId: `f${i}` })),
+      ),
+    );
+    expect(new Set(codes)).toEqual(new Set(['ENVELOPE_INVALID']));
+  } finally {
+    client.close();
+    await server.close();
+  }
+  const events = lines.map((l) => JSON.parse(l) as { event: string; level: string; count?: number });
+  const failed = events.filter((e) => e.event === 'request' && e.level === 'warn');
+  const suppressed = events.filter((e) => e.event === 'request_suppressed');
+  if (performance.now() - started < 1000) {
+    // All in one second (as a test machine sends them): exactly the cap written, the rest in one count.
+    expect(failed).toHaveLength(FAILED_LINES_PER_SECOND);
+    expect(suppressed).toEqual([expect.objectContaining({ level: 'warn', count: sent - FAILED_LINES_PER_SECOND })]);
+  }
+  expect(failed.length + suppressed.reduce((a, e) => a + e.count!, 0)).toBe(sent);
 });
 
 test('a request refused before any handler (another protocol version, undecodable) is logged at warn by its code, nothing of its content', async () => {
