@@ -17,36 +17,39 @@ export async function bench({ stack }) {
     endpoint: stack.dynamoEndpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const store = new Store({ client, tableName: 'bench-session-reads' });
-  await store.ensureTable();
-  const ids = Array.from({ length: SESSIONS }, (_, i) => `bench-session-${i}`);
-  await store.sessions.revokeFamily(ids[5], Date.now() + 3_600_000);
-  const cpuMs = async (f) => {
-    const c0 = process.cpuUsage();
-    await f();
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000;
-  };
-  const oneByOne = async () => {
-    let revoked = 0;
-    for (const id of ids) if (await store.sessions.isFamilyRevoked(id)) revoked++;
-    if (revoked !== 1) throw new Error(`one by one: ${revoked} revoked, expected 1`);
-  };
-  const batched = async () => {
-    const { revoked, unread } = await store.sessions.revokedFamilies(ids);
-    if (revoked.size !== 1 || !revoked.has(ids[5]) || unread) throw new Error('batched: not the one revoked session');
-  };
-  for (let i = 0; i < 10; i++) {
-    await oneByOne();
-    await batched();
-  }
   const single = [];
   const batch = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    single.push(await cpuMs(oneByOne));
-    batch.push(await cpuMs(batched));
+  try {
+    const store = new Store({ client, tableName: 'bench-session-reads' });
+    await store.ensureTable();
+    const ids = Array.from({ length: SESSIONS }, (_, i) => `bench-session-${i}`);
+    await store.sessions.revokeFamily(ids[5], Date.now() + 3_600_000);
+    const cpuMs = async (f) => {
+      const c0 = process.cpuUsage();
+      await f();
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / 1000;
+    };
+    const oneByOne = async () => {
+      let revoked = 0;
+      for (const id of ids) if (await store.sessions.isFamilyRevoked(id)) revoked++;
+      if (revoked !== 1) throw new Error(`one by one: ${revoked} revoked, expected 1`);
+    };
+    const batched = async () => {
+      const { revoked, unread } = await store.sessions.revokedFamilies(ids);
+      if (revoked.size !== 1 || !revoked.has(ids[5]) || unread) throw new Error('batched: not the one revoked session');
+    };
+    for (let i = 0; i < 10; i++) {
+      await oneByOne();
+      await batched();
+    }
+    for (let i = 0; i < ROUNDS; i++) {
+      single.push(await cpuMs(oneByOne));
+      batch.push(await cpuMs(batched));
+    }
+  } finally {
+    client.destroy();
   }
-  client.destroy();
   const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   return {
     rows: [

@@ -61,6 +61,8 @@ const CLIENTS = 32;
  * in a 20-s window (every 50 ms until 2026-12-04: about 390, so each p99 was the fourth slowest probe).
  */
 const PROBE_INTERVAL_MS = 20;
+/** The probe's warm-up (1,000 rounds, about 1 s here) must end within this, or the run fails instead of hanging. */
+const PROBE_READY_TIMEOUT_MS = 120_000;
 /**
  * Sequential signatures at 1 client (their p50 is a target: 30 until 2026-12-04, now twice as many; `--one-client N`
  * for more, e.g. to give `--profile`'s 1-client window enough samples: at most 900, the replay cache's bound per user).
@@ -589,15 +591,16 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
     prober.role = 'prober';
     stack.children.push(prober);
     proberDone = new Promise((r) => prober.once('exit', r));
-    // Its warm-up rounds first (scripts/bench-probe.mjs): nothing is measured until it says it is ready.
+    // Its warm-up rounds first (scripts/bench-probe.mjs): nothing is measured until it says it is ready (a line of
+    // its own: a NODE_OPTIONS preload may print before it). Its JSON is its last line.
+    const readyBy = setTimeout(() => prober.kill(), PROBE_READY_TIMEOUT_MS);
     await new Promise((resolve, reject) => {
       prober.stdout.on('data', (d) => {
         probed += d;
-        if (probed.includes('\n')) resolve();
+        if (/^ready$/m.test(probed)) resolve();
       });
       proberDone.then((code) => reject(new Error(`the /healthz probe ended (${code}) before its warm-up was done`)));
-    });
-    probed = probed.slice(probed.indexOf('\n') + 1);
+    }).finally(() => clearTimeout(readyBy));
   }
   const lat = [];
   const errors = {};
@@ -685,7 +688,7 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
     await proberDone;
     floor.kill();
     stack.children.splice(stack.children.indexOf(floor), 2);
-    ({ [stack.hosts[0].url]: health, [bareUrl]: bare } = JSON.parse(probed));
+    ({ [stack.hosts[0].url]: health, [bareUrl]: bare } = JSON.parse(probed.trimEnd().split('\n').at(-1)));
   }
   const perSecond = lat.length / wall;
   return {

@@ -54,8 +54,8 @@ export const FAILED_LINES_PER_SECOND = 100;
 
 /**
  * Writes at most `perSecond` lines in each second (a fixed one-second window on `now`) and counts the rest; the
- * count is written once, by `suppressed`, a second after the first one held back or at `flush()` (the server's close),
- * whichever comes first.
+ * count is written once, by `suppressed`, a second after the first one held back or at `close()` (the server's close),
+ * whichever comes first; after `close()` every line is written (the requests still finishing then).
  */
 export function cappedLines<F>(
   write: (fields: F) => void,
@@ -63,16 +63,19 @@ export function cappedLines<F>(
   perSecond: number,
   now: () => number = () => performance.now(),
   later: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms).unref(),
-): { line: (fields: F) => void; flush: () => void } {
+): { line: (fields: F) => void; flush: () => void; close: () => void } {
   let windowStart = -Infinity;
   let inWindow = 0;
   let held = 0;
+  let closed = false;
   const flush = (): void => {
     if (held > 0) suppressed(held);
     held = 0;
   };
   return {
     line: (fields) => {
+      // After the server's close, the few requests still finishing are written as they come: no count left behind.
+      if (closed) return write(fields);
       const t = now();
       if (t - windowStart >= 1000) {
         windowStart = t;
@@ -82,6 +85,10 @@ export function cappedLines<F>(
       if (held++ === 0) later(flush, 1000);
     },
     flush,
+    close: () => {
+      closed = true;
+      flush();
+    },
   };
 }
 
@@ -97,15 +104,15 @@ export function refusalLog(
   logger: Logger,
   now?: () => number,
   later?: (fn: () => void, ms: number) => void,
-): { refused: (refused: { code: string; operation?: string; traceId?: string }) => void; flush: () => void } {
-  const { line, flush } = cappedLines<{ code: string; operation?: string; traceId?: string }>(
+): { refused: (refused: { code: string; operation?: string; traceId?: string }) => void; flush: () => void; close: () => void } {
+  const { line, flush, close } = cappedLines<{ code: string; operation?: string; traceId?: string }>(
     ({ code, operation, traceId }) => logger.warn('request_refused', { requestId: traceId, operation, code }),
     (count) => logger.warn('request_refused_suppressed', { count }),
     REFUSED_LINES_PER_SECOND,
     now,
     later,
   );
-  return { refused: line, flush };
+  return { refused: line, flush, close };
 }
 
 /**
@@ -118,15 +125,15 @@ export function failureLog(
   logger: Logger,
   now?: () => number,
   later?: (fn: () => void, ms: number) => void,
-): { failed: (failed: { operation: string; traceId: string; ms: number; code: string }) => void; flush: () => void } {
-  const { line, flush } = cappedLines<{ operation: string; traceId: string; ms: number; code: string }>(
+): { failed: (failed: { operation: string; traceId: string; ms: number; code: string }) => void; flush: () => void; close: () => void } {
+  const { line, flush, close } = cappedLines<{ operation: string; traceId: string; ms: number; code: string }>(
     ({ operation, traceId, ms, code }) => logger.warn('request', { requestId: traceId || undefined, operation, ms, code }),
     (count) => logger.warn('request_suppressed', { count }),
     FAILED_LINES_PER_SECOND,
     now,
     later,
   );
-  return { failed: line, flush };
+  return { failed: line, flush, close };
 }
 
 /** Starts serving; resolves once listening. */
@@ -184,8 +191,8 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     stopListening: () => server.stopListening(),
     close: async () => {
       await server.close();
-      refusals.flush();
-      failures.flush();
+      refusals.close();
+      failures.close();
     },
     async drain(timeoutMs, quietMs = 1000) {
       await server.stopListening();
@@ -194,8 +201,8 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
         await pause(25);
       }
       await server.close();
-      refusals.flush();
-      failures.flush();
+      refusals.close();
+      failures.close();
     },
   };
 }

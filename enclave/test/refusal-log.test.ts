@@ -3,7 +3,7 @@
  * function: the logger records, the clock and the timer are ours. A hostile host can send such requests without
  * end at almost no cost, so at most REFUSED_LINES_PER_SECOND lines a second are written and the rest counted.
  */
-import { FAILED_LINES_PER_SECOND, failureLog, refusalLog, REFUSED_LINES_PER_SECOND } from '../src/server.js';
+import { cappedLines, FAILED_LINES_PER_SECOND, failureLog, refusalLog, REFUSED_LINES_PER_SECOND } from '../src/server.js';
 import type { Logger } from '../src/log.js';
 
 test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the count logged once a second later', () => {
@@ -72,4 +72,23 @@ test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a se
   expect(lines.at(-1)).toEqual(['warn', 'request_suppressed', { count: 3 }]);
   flush();
   expect(lines).toHaveLength(FAILED_LINES_PER_SECOND + 2);
+});
+
+test("after close() (the server's), a held count is written once and every later line is written as it comes", () => {
+  const written: string[] = [];
+  const timers: Array<() => void> = [];
+  const { line, close } = cappedLines<string>(
+    (f) => void written.push(f),
+    (count) => void written.push(`suppressed ${count}`),
+    2,
+    () => 0,
+    (fn) => void timers.push(fn),
+  );
+  for (const f of ['a', 'b', 'c', 'd']) line(f);
+  close();
+  expect(written).toEqual(['a', 'b', 'suppressed 2']);
+  line('late-1'); // a request that was still finishing
+  line('late-2');
+  timers.shift()!(); // the count's timer finds nothing
+  expect(written).toEqual(['a', 'b', 'suppressed 2', 'late-1', 'late-2']);
 });
