@@ -162,8 +162,9 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       options.logger.error('internal_error', { operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
     // A request that failed is logged at warn, under the host's request id, so it can be followed from host to
-    // enclave (at most FAILED_LINES_PER_SECOND a second, failureLog above); one that succeeded at info only when the host may know nothing of it (`init`, which the host sends on
-    // each connection, and one that took SLOW_REQUEST_MS or more, which the host may have given up on), else at debug.
+    // enclave (at most FAILED_LINES_PER_SECOND a second, failureLog above); one that succeeded at info only when the
+    // host may know nothing of it (`init`, which the host sends on each connection, and one that took SLOW_REQUEST_MS
+    // or more, which the host may have given up on), else at debug.
     // The host logs each of its HTTP requests under the same id (route, status, time, error code), and on Nitro the
     // enclave's console, where these lines go, is readable only by an enclave started in debug mode: at info a line
     // per signature cost the enclave's core 0.07 ms of its 2 (docs/performance.md, sixteenth look).

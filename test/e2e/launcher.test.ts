@@ -271,22 +271,27 @@ beforeAll(async () => {
     const image = realpathSync(imageNodePath);
     const current = realpathSync(process.execPath); // the launcher's, which the tests start
     expect(current).not.toBe(image);
-    // Each variable moves its own process and no other: the enclave alone, then the host alone.
+    // Each variable moves its own process and no other: the enclave alone, then the host alone; and a path is run as
+    // given, so a wrapper script keeps its flags.
+    const wrapper = join(mkdtempSync(join(tmpdir(), 'launcher-node-')), 'node-with-flags.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${JSON.stringify(image)} --max-semi-space-size=2 "$@"\n`, { mode: 0o755 });
     let dir = '';
-    for (const [variable, enclaveExe, hostExe] of [
-      ['ENCLAVE_NODE', image, current],
-      ['HOST_NODE', current, image],
+    for (const [variable, setting, enclaveExe, hostExe, hostFlag] of [
+      ['ENCLAVE_NODE', 'image', image, current, undefined],
+      ['HOST_NODE', 'image', current, image, undefined],
+      ['HOST_NODE', wrapper, current, image, '--max-semi-space-size=2'],
     ] as const) {
       const ports = await newPorts();
       dir = mkdtempSync(join(tmpdir(), 'launcher-'));
-      const run = launch(ports, dir, { LOCAL_CHAIN: '0', [variable]: 'image' });
+      const run = launch(ports, dir, { LOCAL_CHAIN: '0', [variable]: setting });
       await ready(ports);
       const [enclavePid] = enclavePids(ports.ENCLAVE_PORT);
       const [hostPid] = pidsOf('host/dist/main.js', 'HOST_PORT', ports.HOST_PORT);
       expect([enclavePid, hostPid].map((pid) => readlinkSync(`/proc/${pid}/exe`))).toEqual([enclaveExe, hostExe]);
+      if (hostFlag) expect(readFileSync(`/proc/${hostPid}/cmdline`, 'utf8').split('\0')).toContain(hostFlag);
       expect(execFileSync(image, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
       // A wallet made and used through them.
-      const client = await loggedIn(ports, dir, `image-node-${variable.toLowerCase()}@example.com`);
+      const client = await loggedIn(ports, dir, `image-node-${variable.toLowerCase()}-${hostFlag ? 'wrapped' : 'image'}@example.com`);
       const wallet = await client.createWallet('493817');
       expect(wallet.accounts.length).toBeGreaterThan(0);
       process.kill(-run.proc.pid!, 'SIGTERM');
