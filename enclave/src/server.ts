@@ -63,7 +63,7 @@ export function cappedLines<F>(
   perSecond: number,
   now: () => number = () => performance.now(),
   later: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms).unref(),
-): { line: (fields: F) => void; flush: () => void; close: () => void } {
+): { line: (fields: F) => void; close: () => void } {
   let windowStart = -Infinity;
   let inWindow = 0;
   let held = 0;
@@ -84,7 +84,6 @@ export function cappedLines<F>(
       if (inWindow++ < perSecond) return write(fields);
       if (held++ === 0) later(flush, 1000);
     },
-    flush,
     close: () => {
       closed = true;
       flush();
@@ -104,15 +103,15 @@ export function refusalLog(
   logger: Logger,
   now?: () => number,
   later?: (fn: () => void, ms: number) => void,
-): { refused: (refused: { code: string; operation?: string; traceId?: string }) => void; flush: () => void; close: () => void } {
-  const { line, flush, close } = cappedLines<{ code: string; operation?: string; traceId?: string }>(
+): { refused: (refused: { code: string; operation?: string; traceId?: string }) => void; close: () => void } {
+  const { line, close } = cappedLines<{ code: string; operation?: string; traceId?: string }>(
     ({ code, operation, traceId }) => logger.warn('request_refused', { requestId: traceId, operation, code }),
     (count) => logger.warn('request_refused_suppressed', { count }),
     REFUSED_LINES_PER_SECOND,
     now,
     later,
   );
-  return { refused: line, flush, close };
+  return { refused: line, close };
 }
 
 /**
@@ -125,15 +124,15 @@ export function failureLog(
   logger: Logger,
   now?: () => number,
   later?: (fn: () => void, ms: number) => void,
-): { failed: (failed: { operation: string; traceId: string; ms: number; code: string }) => void; flush: () => void; close: () => void } {
-  const { line, flush, close } = cappedLines<{ operation: string; traceId: string; ms: number; code: string }>(
+): { failed: (failed: { operation: string; traceId: string; ms: number; code: string }) => void; close: () => void } {
+  const { line, close } = cappedLines<{ operation: string; traceId: string; ms: number; code: string }>(
     ({ operation, traceId, ms, code }) => logger.warn('request', { requestId: traceId || undefined, operation, ms, code }),
     (count) => logger.warn('request_suppressed', { count }),
     FAILED_LINES_PER_SECOND,
     now,
     later,
   );
-  return { failed: line, flush, close };
+  return { failed: line, close };
 }
 
 /** Starts serving; resolves once listening. */

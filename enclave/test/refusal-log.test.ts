@@ -15,7 +15,7 @@ test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the
   const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
   let now = 5_000;
   const timers: Array<() => void> = [];
-  const { refused: log, flush } = refusalLog(
+  const { refused: log, close } = refusalLog(
     logger,
     () => now,
     (fn, ms) => {
@@ -36,14 +36,14 @@ test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the
   expect(lines.at(-1)).toEqual(['request_refused', { requestId: undefined, operation: undefined, code: 'MALFORMED_REQUEST' }]);
   expect(lines).toHaveLength(REFUSED_LINES_PER_SECOND + 2);
   expect(timers).toHaveLength(0);
-  // A count still pending when the server closes is written by flush(), once; the timer then finds nothing.
+  // A count still pending when the server closes is written by close(), once; the timer then finds nothing.
   for (let i = 0; i < REFUSED_LINES_PER_SECOND; i++) log({ code: 'MALFORMED_REQUEST' });
   expect(timers).toHaveLength(1);
-  flush();
+  close();
   expect(lines.at(-1)).toEqual(['request_refused_suppressed', { count: 1 }]);
   const written = lines.length;
   timers.shift()!();
-  flush();
+  close();
   expect(lines).toHaveLength(written);
 });
 
@@ -56,7 +56,7 @@ test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a se
   const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
   let now = 0;
   const timers: Array<() => void> = [];
-  const { failed, flush } = failureLog(
+  const { failed, close } = failureLog(
     logger,
     () => now,
     (fn) => void timers.push(fn),
@@ -70,7 +70,7 @@ test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a se
   expect(lines.at(-1)).toEqual(['warn', 'request', { requestId: undefined, operation: 'sign', ms: 2, code: 'WRONG_PIN' }]);
   timers.shift()!();
   expect(lines.at(-1)).toEqual(['warn', 'request_suppressed', { count: 3 }]);
-  flush();
+  close();
   expect(lines).toHaveLength(FAILED_LINES_PER_SECOND + 2);
 });
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { hashMessage, keccak256, recoverTransactionAddress, toHex, verifyMessage } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { verifyAttestationDocument, type SignKind } from '@enclave-wallet/client';
-import { createEnclaveService, createLogger, FAILED_LINES_PER_SECOND, startEnclaveServer } from '@enclave-wallet/enclave';
+import { createEnclaveService, createLogger, FAILED_LINES_PER_SECOND, startEnclaveServer, type EnclaveServer } from '@enclave-wallet/enclave';
 import { testStartupConfig } from '../support/startup.js';
 import { EnclaveWalletError, encodeFrame, PROTOCOL_VERSION, RpcClient, v1, type RequestOf, type RpcServer } from '@enclave-wallet/proto';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
@@ -104,14 +104,20 @@ test('two inits at once with different configurations: one applies, the other is
   }
 });
 
+/** An enclave server over TCP whose log lines (JSON text) are kept in `lines`. */
+async function loggingServer(level: 'info' | 'debug'): Promise<{ server: EnclaveServer; lines: string[] }> {
+  const lines: string[] = [];
+  const server = await startEnclaveServer({
+    listen: 'tcp://127.0.0.1:0',
+    logger: createLogger(level, (l) => lines.push(l)),
+    service: await createEnclaveService(testStartupConfig(caDir)),
+  });
+  return { server, lines };
+}
+
 test('request lines: at info a request that failed (warn, its code, the host’s request id) and init; at debug every one', async () => {
   const linesAt = async (level: 'info' | 'debug'): Promise<Array<Record<string, unknown>>> => {
-    const lines: string[] = [];
-    const server = await startEnclaveServer({
-      listen: 'tcp://127.0.0.1:0',
-      logger: createLogger(level, (l) => lines.push(l)),
-      service: await createEnclaveService(testStartupConfig(caDir)),
-    });
+    const { server, lines } = await loggingServer(level);
     const client = await RpcClient.connect(server.address);
     try {
       await client.call('init', aws.initRequest(), { traceId: 'req-init' });
@@ -132,12 +138,7 @@ test('request lines: at info a request that failed (warn, its code, the host’s
 });
 
 test('requests that fail fast, sent without end, are logged at most FAILED_LINES_PER_SECOND a second; the rest counted when the enclave stops', async () => {
-  const lines: string[] = [];
-  const server = await startEnclaveServer({
-    listen: 'tcp://127.0.0.1:0',
-    logger: createLogger('info', (l) => lines.push(l)),
-    service: await createEnclaveService(testStartupConfig(caDir)),
-  });
+  const { server, lines } = await loggingServer('info');
   const client = await RpcClient.connect(server.address);
   const sent = FAILED_LINES_PER_SECOND * 3 + 50; // more than the cap lets through in the 2 s a slow machine may take
   const started = performance.now();
@@ -168,12 +169,7 @@ test('requests that fail fast, sent without end, are logged at most FAILED_LINES
 });
 
 test('a request refused before any handler (another protocol version, undecodable) is logged at warn by its code, nothing of its content', async () => {
-  const lines: string[] = [];
-  const server = await startEnclaveServer({
-    listen: 'tcp://127.0.0.1:0',
-    logger: createLogger('info', (l) => lines.push(l)),
-    service: await createEnclaveService(testStartupConfig(caDir)),
-  });
+  const { server, lines } = await loggingServer('info');
   const { hostname, port } = new URL(server.address.replace(/^tcp:/, 'http:'));
   const socket = connect(Number(port), hostname);
   try {
