@@ -31,4 +31,7 @@ export default {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.data/'],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/scripts/node24/installs/'],
   testTimeout: 30000,
+  // One temporary folder for the run, removed at its end (test/support/scratch-setup.js).
+  globalSetup: '<rootDir>/test/support/scratch-setup.js',
+  globalTeardown: '<rootDir>/test/support/scratch-teardown.js',
 };

@@ -1,0 +1,16 @@
+/**
+ * Jest's globalSetup: one scratch folder for the whole run. Every temporary folder a test makes (`os.tmpdir()`), and
+ * every one a process it starts makes (the enclave, the launcher, Chromium, npm), goes under it: TMPDIR names it, and
+ * the workers and children inherit it. scratch-teardown.js removes it when the run ends, so `npm test` leaves nothing
+ * in the system's temporary folder (each run used to leave about a hundred folders there, some of 14 MB).
+ * KEEP_TEST_TMP=1 keeps it, and prints where, to read a failed test's logs.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export default function scratchSetup() {
+  const dir = mkdtempSync(join(tmpdir(), 'enclave-wallet-test-'));
+  globalThis.enclaveWalletScratch = { dir, before: process.env.TMPDIR };
+  process.env.TMPDIR = dir;
+}
