@@ -51,6 +51,8 @@ export const SLOW_REQUEST_MS = 1000;
 export const REFUSED_LINES_PER_SECOND = 10;
 /** `request` lines of requests that failed in each second (a fixed one-second window), at most; the rest are counted. */
 export const FAILED_LINES_PER_SECOND = 100;
+/** `internal_error` lines in each second (a fixed one-second window), at most; the rest are counted. */
+export const INTERNAL_LINES_PER_SECOND = 10;
 
 /**
  * Writes at most `perSecond` lines in each second (a fixed one-second window on `now`) and counts the rest; the
@@ -135,6 +137,30 @@ export function failureLog(
   return { failed: line, close };
 }
 
+/**
+ * Logs a handler's error that is not one of the protocol's (a bug: the host gets INTERNAL_ERROR) at error, with its operation
+ * and the error's class, nothing of its message (it may hold request data). If a hostile host found a request that
+ * makes one, it could send it without end: at most INTERNAL_LINES_PER_SECOND lines in each second, then one
+ * `internal_error_suppressed` line with the count (cappedLines).
+ */
+export function internalErrorLog(
+  logger: Logger,
+  now?: () => number,
+  later?: (fn: () => void, ms: number) => void,
+): { internal: (err: unknown, operation?: string) => void; close: () => void } {
+  const { line, close } = cappedLines<{ operation: string; errorClass: string }>(
+    (fields) => logger.error('internal_error', fields),
+    (count) => logger.error('internal_error_suppressed', { count }),
+    INTERNAL_LINES_PER_SECOND,
+    now,
+    later,
+  );
+  return {
+    internal: (err, operation) => line({ operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
+    close,
+  };
+}
+
 /** Starts serving; resolves once listening. */
 export async function startEnclaveServer(options: EnclaveServerOptions): Promise<EnclaveServer> {
   const s = options.service;
@@ -153,12 +179,12 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     };
   const refusals = refusalLog(options.logger);
   const failures = failureLog(options.logger);
+  const internalErrors = internalErrorLog(options.logger);
   const handlers = handlersOf(s);
   for (const k of Object.keys(handlers) as Array<keyof Handlers>)
     (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
   const server = await startRpcServer(options.listen, handlers, {
-    onInternalError: (err, operation) =>
-      options.logger.error('internal_error', { operation: operation ?? 'none', errorClass: (err as Error)?.constructor?.name ?? typeof err }),
+    onInternalError: internalErrors.internal,
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
     // A request that failed is logged at warn, under the host's request id, so it can be followed from host to
     // enclave (at most FAILED_LINES_PER_SECOND a second, failureLog above); one that succeeded at info only when the
@@ -193,6 +219,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       await server.close();
       refusals.close();
       failures.close();
+      internalErrors.close();
     },
     async drain(timeoutMs, quietMs = 1000) {
       await server.stopListening();
@@ -203,6 +230,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       await server.close();
       refusals.close();
       failures.close();
+      internalErrors.close();
     },
   };
 }

@@ -3,7 +3,15 @@
  * function: the logger records, the clock and the timer are ours. A hostile host can send such requests without
  * end at almost no cost, so at most REFUSED_LINES_PER_SECOND lines a second are written and the rest counted.
  */
-import { cappedLines, FAILED_LINES_PER_SECOND, failureLog, refusalLog, REFUSED_LINES_PER_SECOND } from '../src/server.js';
+import {
+  cappedLines,
+  FAILED_LINES_PER_SECOND,
+  failureLog,
+  INTERNAL_LINES_PER_SECOND,
+  internalErrorLog,
+  refusalLog,
+  REFUSED_LINES_PER_SECOND,
+} from '../src/server.js';
 import type { Logger } from '../src/log.js';
 
 test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the count logged once a second later', () => {
@@ -72,6 +80,33 @@ test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a se
   expect(lines.at(-1)).toEqual(['warn', 'request_suppressed', { count: 3 }]);
   close();
   expect(lines).toHaveLength(FAILED_LINES_PER_SECOND + 2);
+});
+
+test("errors that are not the protocol's: at most INTERNAL_LINES_PER_SECOND `internal_error` lines a second, by class only, the rest counted", () => {
+  const lines: Array<[string, string, Record<string, unknown>]> = [];
+  const record =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}): void =>
+      void lines.push([level, event, fields]);
+  const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
+  let now = 0;
+  const timers: Array<() => void> = [];
+  const { internal, close } = internalErrorLog(
+    logger,
+    () => now,
+    (fn) => void timers.push(fn),
+  );
+  for (let i = 0; i < INTERNAL_LINES_PER_SECOND + 5; i++) internal(new TypeError(`secret-looking message ${i}`), 'sign');
+  expect(lines).toHaveLength(INTERNAL_LINES_PER_SECOND);
+  expect(lines[0]).toEqual(['error', 'internal_error', { operation: 'sign', errorClass: 'TypeError' }]);
+  expect(JSON.stringify(lines)).not.toContain('secret-looking');
+  now += 1000;
+  internal('a string thrown', undefined);
+  expect(lines.at(-1)).toEqual(['error', 'internal_error', { operation: 'none', errorClass: 'String' }]);
+  timers.shift()!();
+  expect(lines.at(-1)).toEqual(['error', 'internal_error_suppressed', { count: 5 }]);
+  close();
+  expect(lines).toHaveLength(INTERNAL_LINES_PER_SECOND + 2);
 });
 
 test("after close() (the server's), a held count is written once and every later line is written as it comes", () => {
