@@ -590,16 +590,28 @@ async function loadRun(stack, { walletOf, sign, probe, maxRequests = Infinity, s
     });
     prober.role = 'prober';
     stack.children.push(prober);
-    proberDone = new Promise((r) => prober.once('exit', r));
+    proberDone = new Promise((r) => prober.once('exit', (code, signal) => r(code ?? signal)));
     // Its warm-up rounds first (scripts/bench-probe.mjs): nothing is measured until it says it is ready (a line of
     // its own: a NODE_OPTIONS preload may print before it). Its JSON is its last line.
-    const readyBy = setTimeout(() => prober.kill(), PROBE_READY_TIMEOUT_MS);
+    let timedOut = false;
+    const readyBy = setTimeout(() => {
+      timedOut = true;
+      prober.kill();
+    }, PROBE_READY_TIMEOUT_MS);
     await new Promise((resolve, reject) => {
       prober.stdout.on('data', (d) => {
         probed += d;
         if (/^ready$/m.test(probed)) resolve();
       });
-      proberDone.then((code) => reject(new Error(`the /healthz probe ended (${code}) before its warm-up was done`)));
+      proberDone.then((code) =>
+        reject(
+          new Error(
+            timedOut
+              ? `the /healthz probe was not ready within ${PROBE_READY_TIMEOUT_MS / 1000} s (its warm-up rounds), and was stopped`
+              : `the /healthz probe ended (${code}) before its warm-up was done`,
+          ),
+        ),
+      );
     }).finally(() => clearTimeout(readyBy));
   }
   const lat = [];
