@@ -478,6 +478,9 @@ $('forgot-form').addEventListener('submit', (e) => {
     $('forgot-code').value = '';
     $('forgot-form').hidden = true;
     showCode(next, 'New PIN set. Your new recovery code (the old one no longer works)');
+    // A reset with the code removes the wallet's passkeys: the list and the passkey buttons follow (after the code is
+    // on screen, so that a failed read cannot hide it).
+    await showPasskeys();
   });
 });
 

@@ -121,6 +121,10 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
   };
   /** Signs in, makes a wallet under `pin` and puts its recovery code away (typed back); returns the EVM address. */
   async function newWallet(page: Page, email: string, pin: string): Promise<Address> {
+    return (await newWalletAndCode(page, email, pin)).evm;
+  }
+  /** newWallet, with the recovery code it showed. */
+  async function newWalletAndCode(page: Page, email: string, pin: string): Promise<{ evm: Address; code: string }> {
     await page.fill('#email', email);
     await page.click('#login');
     await page.locator('#create').waitFor({ state: 'visible' });
@@ -134,10 +138,11 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
     await page.fill('#code-group', code.split('-')[n - 1]!);
     await page.click('#code-check-ok');
     await page.locator('#code-done').waitFor({ state: 'visible' });
-    return (await page
+    const evm = (await page
       .locator('#addr-evm')
       .filter({ hasText: /^0x[0-9a-fA-F]{40}$/ })
       .textContent()) as Address;
+    return { evm, code };
   }
 
   test.each([
@@ -277,6 +282,41 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
     },
     180_000,
   );
+
+  test('a PIN reset with the recovery code removes the passkeys, and the page shows it at once (1280×800)', async () => {
+    const { page, consoleErrors, requests } = await open(1280, 800, { prf: true });
+    const { code } = await newWalletAndCode(page, 'reset-code@example.com', '493817');
+    await page.locator('#passkey-support').filter({ hasText: 'This browser supports passkeys with PRF' }).waitFor();
+    await page.click('#add-passkey');
+    await pad(page, '493817');
+    await page.locator('#passkey-list li').first().waitFor();
+    expect(await page.locator('#sign-passkey').isVisible()).toBe(true);
+
+    await page.click('#forgot');
+    await page.fill('#forgot-code', code);
+    await page.click('#forgot-ok');
+    await pad(page, '270394');
+    await pad(page, '270394');
+    await page.locator('#code-title').filter({ hasText: 'New PIN set' }).waitFor();
+    // Without signing out: the factors read again after the reset, no passkey listed, no passkey button.
+    await page.locator('#passkey-list li').first().waitFor({ state: 'detached' });
+    for (const gone of ['#sign-passkey', '#send-passkey', '#send-sol-passkey', '#reset-passkey'])
+      expect([gone, await page.locator(gone).isVisible()]).toEqual([gone, false]);
+    const reset = requests.findIndex((r) => r === `POST /v1/wallets/${listedWallet(requests)}/pin/reset`);
+    expect(reset).toBeGreaterThan(-1);
+    expect(requests.slice(reset + 1).some((r) => r.endsWith('/factors'))).toBe(true);
+    // The new PIN signs.
+    await page.fill('#message', 'Signed after a reset with the recovery code');
+    await page.click('#sign');
+    await pad(page, '270394');
+    await page
+      .locator('#signature')
+      .filter({ hasText: /^0x[0-9a-f]{130}$/ })
+      .waitFor();
+    await page.screenshot({ path: `${artifacts}passkey-reset-with-code.png`, fullPage: true });
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  }, 120_000);
 
   test('an authenticator without PRF: said in words, no slot added, nothing sent (390×844)', async () => {
     const { page, authenticator, consoleErrors, requests } = await open(390, 844, { prf: false });
