@@ -204,6 +204,28 @@ test.each(['bundler', 'node16'])(
   120_000,
 );
 
+test('client/README.md: its quick start and its local-stack example type-check as written against the packed SDK (--strict)', async () => {
+  expect(install.code).toBe(0);
+  const readme = readFileSync(join(repo, 'client/README.md'), 'utf8');
+  /** The first TypeScript block after a heading, as the README shows it. */
+  const block = (heading: string): string => {
+    const at = readme.indexOf(`\n${heading}\n`);
+    expect([heading, at > -1]).toEqual([heading, true]);
+    return /```ts\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
+  };
+  const files = { 'readme-five-minutes.ts': block('## Five minutes'), 'readme-local-stack.ts': block('### Against the local stack, from any project') };
+  for (const [name, text] of Object.entries(files)) {
+    expect(text).toMatch(/^import .* from '@enclave-wallet\/client';$/m); // a whole module, not a fragment
+    writeFileSync(join(dir, name), text);
+  }
+  writeFileSync(
+    join(dir, 'tsconfig.readme.json'),
+    JSON.stringify({ extends: './tsconfig.node16.json', compilerOptions: { noEmit: true }, files: Object.keys(files) }),
+  );
+  const tsc = await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.readme.json'], dir);
+  expect({ code: tsc.code, out: tsc.out }).toEqual({ code: 0, out: '' });
+}, 120_000);
+
 test('the sample app runs against the stack: viem, ethers and @solana/kit sign with the wallet, and anvil mines its sends', async () => {
   expect(existsSync(join(dir, 'out/app.js'))).toBe(true); // emitted by the node16 check above
   const devRootSha256 = createHash('sha256')
