@@ -58,6 +58,8 @@ mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 // vCPUs of its own: the enclave process, every thread of it, on those cores (taskset), the launcher and every other
 // process on the rest.
 const enclaveCpus = env.ENCLAVE_CPUS;
+/** With ENCLAVE_CPUS, the cores everything but the enclave runs on (for the banner). */
+let otherCpus = [];
 if (enclaveCpus) {
   const cpuList = (text) =>
     text
@@ -75,6 +77,7 @@ if (enclaveCpus) {
     process.exit(1);
   }
   execFileSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { stdio: 'ignore' });
+  otherCpus = others;
 }
 
 /**
@@ -107,7 +110,7 @@ async function nodeSetting(value, name, event) {
 const { path: enclaveNode, version: enclaveNodeVersion } = await nodeSetting(env.ENCLAVE_NODE, 'ENCLAVE_NODE', 'enclave_node');
 // HOST_NODE: the Node the host runs on (`image`: Node 24, the Node of a deployment's host, docs/deploy-nitro.md, and
 // the Node `npm run bench` measures the host on). The stand-ins and the chain run on the launcher's.
-const { path: hostNode } = await nodeSetting(env.HOST_NODE, 'HOST_NODE', 'host_node');
+const { path: hostNode, version: hostNodeVersion } = await nodeSetting(env.HOST_NODE, 'HOST_NODE', 'host_node');
 
 // The image's V8 flags on a Node of the image's major version (enclave/src/process-env.ts), none on another.
 const enclaveFlags = enclaveV8Flags(enclaveNodeVersion);
@@ -524,7 +527,9 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
   demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)${unbuilt('client/dist/browser/enclave-wallet.standalone.js')}
   wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})${unbuilt('frame/dist/site/index.html')}
-  enclave       ${env.ENCLAVE_LISTEN}
+  enclave       ${env.ENCLAVE_LISTEN}   (Node ${enclaveNodeVersion}${enclaveFlags.length ? ` with the image's V8 flags` : `; ENCLAVE_NODE=image for the image's Node 24`}; the host on Node ${hostNodeVersion})
+  cores         ${enclaveCpus ? `the enclave, every thread, on core ${enclaveCpus}; everything else on core ${otherCpus.join(',')} (ENCLAVE_CPUS)` : 'every process on every core (ENCLAVE_CPUS=1 gives the enclave core 1 to itself)'}
+  rate limits   ${env.RATE_LIMITS === 'off' ? 'off (RATE_LIMITS=off)' : 'on: per user 120 requests a minute, per address 300 (RATE_LIMITS=off for a load test)'}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})
   local KMS     http://127.0.0.1:${kmsPort}   (wallet key ${arn})
