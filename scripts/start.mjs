@@ -283,7 +283,10 @@ function stopChild(name, ms) {
   const child = children.get(name);
   if (!child) return Promise.resolve();
   return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), ms);
+    const kill = setTimeout(() => {
+      log('warn', 'process_killed', { process: name, reason: `still running ${ms} ms after SIGTERM` });
+      child.kill('SIGKILL');
+    }, ms);
     child.once('exit', () => {
       clearTimeout(kill);
       resolve();
@@ -301,10 +304,13 @@ async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   log('info', 'stopping');
+  const running = [...children.keys()];
   const grace = shutdownTimeoutMs + 2000;
   await stopChild('host', grace);
   await stopChild('enclave', grace);
   await Promise.all(['frame', 'anvil', 'local-solana', 'dev-oidc', 'local-kms', 'dynamodb'].map((n) => stopChild(n, 5000)));
+  // One line for the whole stack: the stand-ins stop without a word of their own.
+  log('info', 'stopped', { processes: running });
   process.exit(code);
 }
 process.on('exit', () => {
