@@ -121,7 +121,7 @@ try {
     session.accessToken,
   );
   const t = prepared.transaction;
-  ok(`prepared by the host: nonce ${t.nonce}, gas ${t.gas}, max fee ${formatUnits(BigInt(t.maxFeePerGas), 9)} gwei`);
+  ok(`transfer of 0.01 ETH to ${t.to} prepared by the host: nonce ${t.nonce}, gas ${t.gas}, max fee ${formatUnits(BigInt(t.maxFeePerGas), 9)} gwei`);
   // The host is not trusted: the client serialises what it is about to approve and hashes it itself.
   const digest = keccak256(
     serializeTransaction({
@@ -162,7 +162,7 @@ try {
   const receipt = await chain.waitForTransactionReceipt({ hash: sent.hash });
   ok(`mined in block ${receipt.blockNumber}: ${receipt.status}, hash ${sent.hash}`);
   ok(`sender ${receipt.from} = wallet ${address.toLowerCase()}: ${receipt.from === address.toLowerCase()}`);
-  ok(`balance after sending: ${show(await balances('network=evm&chainId=31337'))}`);
+  ok(`balance after sending: ${show(await balances('network=evm&chainId=31337'))} (0.01 ETH sent, and the gas)`);
 
   say('Fund the Solana account on the local SVM, then send SOL through the API', SOLANA_RPC);
   const solAddress = wallet.accounts.find((a) => a.network === 'solana').address;

@@ -465,7 +465,7 @@ try {
   // The chains the host reads and broadcasts to: the two local nodes (a deployment lists its own, with their tokens).
   const chains = localChain
     ? [
-        { network: 'evm', chainId: 31337, name: 'Anvil (local)', rpcUrl: `http://127.0.0.1:${chainPort}`, nativeSymbol: 'ETH', tokens: [] },
+        { network: 'evm', chainId: 31337, name: 'Anvil, local', rpcUrl: `http://127.0.0.1:${chainPort}`, nativeSymbol: 'ETH', tokens: [] },
         { network: 'solana', cluster: 'localnet', name: 'LiteSVM (local)', rpcUrl: `http://127.0.0.1:${solanaPort}`, nativeSymbol: 'SOL', tokens: [] },
       ]
     : [];

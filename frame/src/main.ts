@@ -154,8 +154,10 @@ const ui: FrameUi = {
         };
         const keys = [...document.querySelectorAll<HTMLButtonElement>('[data-digit]')];
         const digit = (d: string): void => {
-          if (pin.length < 12) pin += d;
-          else hint('A PIN has at most 12 digits.');
+          if (pin.length < 12) {
+            pin += d;
+            hint(); // a refusal is about the PIN typed before: gone once the next one is being typed
+          } else hint('A PIN has at most 12 digits.');
           dots();
         };
         const onDigit = (e: Event): void => {
@@ -238,6 +240,8 @@ const ui: FrameUi = {
 
 async function start(): Promise<void> {
   if (!embedded && !popup) {
+    // Opened by itself (a person following the stack's banner): a page of its own, not a transparent frame.
+    document.documentElement.classList.add('direct');
     $('idle').hidden = false;
     $('idle-text').textContent = 'This is the wallet frame: apps open it with connectWallet.';
     return;

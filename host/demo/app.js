@@ -195,8 +195,10 @@ function askPin(title, { summary, isNew = false, forgot = false } = {}) {
     $('pinpad').hidden = false;
     const keys = [...document.querySelectorAll('[data-digit]')];
     const onDigit = (e) => {
-      if (pin.length < 12) pin += e.currentTarget.dataset.digit;
-      else hint('A PIN has at most 12 digits.');
+      if (pin.length < 12) {
+        pin += e.currentTarget.dataset.digit;
+        hint(); // a refusal is about the PIN typed before: gone once the next one is being typed
+      } else hint('A PIN has at most 12 digits.');
       dots();
     };
     const onBack = () => {

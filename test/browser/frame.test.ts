@@ -211,6 +211,21 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       expect((await fetch(`http://127.0.0.1:${ports.HOST_PORT}${path}`)).status).toBe(404);
   });
 
+  test('the frame opened by itself (the stack’s banner lists it) is a readable page: its own background, a word on what it is', async () => {
+    const alone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await alone.goto(frameOrigin, { waitUntil: 'networkidle' });
+    await alone.locator('#idle-text').filter({ hasText: 'This is the wallet frame: apps open it with connectWallet.' }).waitFor();
+    const colours = await alone.evaluate(() => ({
+      background: getComputedStyle(document.body).backgroundColor,
+      text: getComputedStyle(document.querySelector('#idle h1')!).color,
+    }));
+    // In an iframe the frame is transparent (the app shows around its pad); alone it paints the pad's dark background.
+    expect(colours.background).toBe('rgb(15, 20, 32)');
+    expect(colours.text).toBe('rgb(232, 236, 244)');
+    await alone.screenshot({ path: `${artifacts}frame-alone-phone.png` });
+    await alone.close();
+  });
+
   test('connect, log in (an ID token of the dev issuer, fetched by the app), create a wallet: PIN and recovery code only in the frame', async () => {
     const mode = await page.evaluate(async (walletOrigin) => {
       const w = await (window as never as { sdk: { connectWallet(o: unknown): Promise<{ mode: string }> } }).sdk.connectWallet({
@@ -262,7 +277,9 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     for (const d of '111111') await frame().locator(`[data-digit="${d}"]`).click();
     await frame().locator('#pin-ok').click();
     expect(await frame().locator('#pin-hint').textContent()).toBe('One digit repeated is too easy to guess. Choose another PIN.');
-    await pad(PIN);
+    await frame().locator(`[data-digit="${PIN[0]}"]`).click(); // the next PIN begins: the refusal of the last one goes
+    expect(await frame().locator('#pin-hint').textContent()).toBe('');
+    await pad(PIN.slice(1));
     await frame()
       .locator('#recovery-code')
       .filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ })

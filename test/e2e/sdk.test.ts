@@ -178,7 +178,7 @@ describe('EIP-1193 provider', () => {
     // Third-party code drove the provider; the PIN prompt still says what it signs.
     expect(pins.at(-1)).toMatchObject({
       kind: 'evm-transaction',
-      summary: { chain: { chainId: 31337, name: 'Anvil (local)' }, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: { formatted: '0.01 ETH' } },
+      summary: { chain: { chainId: 31337, name: 'Anvil, local' }, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: { formatted: '0.01 ETH' } },
     });
     expect(typeof (await provider.request({ method: 'eth_blockNumber' }))).toBe('string');
     expect(await provider.request({ method: 'eth_getBalance', params: [evm, 'latest'] })).toMatch(/^0x/);

@@ -60,7 +60,7 @@ const EVM_CHAINS: Readonly<Record<number, readonly [string, string]>> = {
   324: ['zkSync Era', 'ETH'],
   8453: ['Base', 'ETH'],
   17000: ['Holesky', 'ETH'],
-  31337: ['Anvil (local)', 'ETH'],
+  31337: ['Anvil, local', 'ETH'],
   42161: ['Arbitrum One', 'ETH'],
   43114: ['Avalanche C-Chain', 'AVAX'],
   59144: ['Linea', 'ETH'],
