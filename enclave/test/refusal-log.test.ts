@@ -55,13 +55,18 @@ test('at most REFUSED_LINES_PER_SECOND lines a second; the rest counted, and the
   expect(lines).toHaveLength(written);
 });
 
-test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a second, the rest counted as `request_suppressed`', () => {
+/** A logger that keeps each line as [level, event, fields]. */
+function recordingLogger(): { logger: Logger; lines: Array<[string, string, Record<string, unknown>]> } {
   const lines: Array<[string, string, Record<string, unknown>]> = [];
   const record =
     (level: string) =>
     (event: string, fields: Record<string, unknown> = {}): void =>
       void lines.push([level, event, fields]);
-  const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
+  return { logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger, lines };
+}
+
+test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a second, the rest counted as `request_suppressed`', () => {
+  const { logger, lines } = recordingLogger();
   let now = 0;
   const timers: Array<() => void> = [];
   const { failed, close } = failureLog(
@@ -83,12 +88,7 @@ test('requests that failed: at most FAILED_LINES_PER_SECOND `request` lines a se
 });
 
 test("errors that are not the protocol's: at most INTERNAL_LINES_PER_SECOND `internal_error` lines a second, by class only, the rest counted", () => {
-  const lines: Array<[string, string, Record<string, unknown>]> = [];
-  const record =
-    (level: string) =>
-    (event: string, fields: Record<string, unknown> = {}): void =>
-      void lines.push([level, event, fields]);
-  const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') } as unknown as Logger;
+  const { logger, lines } = recordingLogger();
   let now = 0;
   const timers: Array<() => void> = [];
   const { internal, close } = internalErrorLog(

@@ -101,6 +101,16 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
     for (const d of pin) await page.click(`[data-digit="${d}"]`);
     await page.click('#pin-ok');
   };
+  /** Signs `message` on the page with `pin` and waits for the signature to show. */
+  const signWithPin = async (page: Page, message: string, pin: string): Promise<void> => {
+    await page.fill('#message', message);
+    await page.click('#sign');
+    await pad(page, pin);
+    await page
+      .locator('#signature')
+      .filter({ hasText: /^0x[0-9a-f]{130}$/ })
+      .waitFor();
+  };
   /** The local Solana cluster's balance of `address`, in lamports. */
   const solanaBalance = async (address: string): Promise<bigint> => {
     const res = await fetch(`http://127.0.0.1:${stack.ports.LOCAL_SOLANA_PORT}`, {
@@ -241,13 +251,7 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
       await page.click('#sign');
       await pad(page, '493817');
       await page.locator('#sign-error').filter({ hasText: 'Wrong PIN' }).waitFor();
-      await page.fill('#message', `Signed after a passkey reset (${name})`);
-      await page.click('#sign');
-      await pad(page, '270394');
-      await page
-        .locator('#signature')
-        .filter({ hasText: /^0x[0-9a-f]{130}$/ })
-        .waitFor();
+      await signWithPin(page, `Signed after a passkey reset (${name})`, '270394');
       expect(
         await verifyMessage({ address: evm, message: `Signed after a passkey reset (${name})`, signature: (await page.textContent('#signature')) as Hex }),
       ).toBe(true);
@@ -306,13 +310,7 @@ maybe('passkeys on the demo page in Chromium, with the DevTools virtual authenti
     expect(reset).toBeGreaterThan(-1);
     expect(requests.slice(reset + 1).some((r) => r.endsWith('/factors'))).toBe(true);
     // The new PIN signs.
-    await page.fill('#message', 'Signed after a reset with the recovery code');
-    await page.click('#sign');
-    await pad(page, '270394');
-    await page
-      .locator('#signature')
-      .filter({ hasText: /^0x[0-9a-f]{130}$/ })
-      .waitFor();
+    await signWithPin(page, 'Signed after a reset with the recovery code', '270394');
     await page.screenshot({ path: `${artifacts}passkey-reset-with-code.png`, fullPage: true });
     expect(consoleErrors).toEqual([]);
     await page.close();
