@@ -6,7 +6,7 @@
 import { randomBytes } from '@noble/hashes/utils.js';
 import { AttestationError, trustedRoot, verifyAttestationDocument, type TrustedRoot } from './attestation/verify.js';
 import { attestedKdf } from './attestation/user-data.js';
-import { sealPinEnvelope, fromBase64, type EnvelopeBody } from './envelope.js';
+import { sealPinEnvelopeAsync, fromBase64, type EnvelopeBody } from './envelope.js';
 import { factorFields, isPasskey, type Factor, type FactorInfo } from './factors.js';
 import { toHex } from './proto-copy/bytes.js';
 import { fromBase64Url } from './proto-copy/passkey.js';
@@ -105,7 +105,7 @@ export class AttestedClient extends SessionClient {
     if (!user) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
     // The factor is sealed only to the key of a document verified just now (or still fresh).
     const { publicKey } = await this.attestation();
-    if (fields) return sealPinEnvelope(publicKey, { ...body, ...fields, sub: user }, this.now);
+    if (fields) return sealPinEnvelopeAsync(publicKey, { ...body, ...fields, sub: user }, this.now);
     const walletId = body.walletId;
     if (!walletId) throw new TypeError('a passkey opens an existing wallet: this call takes the PIN');
     return sealWithPasskey(publicKey, { ...body, sub: user, walletId }, await this.passkeyIds(walletId), this.options.passkeys ?? {}, this.now);

@@ -8,7 +8,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
 import { toHex } from './proto-copy/bytes.js';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './proto-copy/labels.js';
-import { hpkeOpen, hpkeSeal, wireOf } from './hpke.js';
+import { hpkeOpen, hpkeSeal, hpkeSealAsync, wireOf } from './hpke.js';
 
 export { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO };
 /** How long an envelope the SDK seals stays valid (the enclave accepts at most 5 minutes). */
@@ -76,31 +76,50 @@ const B64URL = new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm
  * plaintext is zeroed once sealed.
  */
 export function sealEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody & EnvelopeStamp, prf?: Uint8Array): string {
-  if (enclaveKey.length !== 32) throw new TypeError('the enclave key is a 32-byte X25519 key');
-  const json = new TextEncoder().encode(JSON.stringify({ v: 1, ...body }));
-  let plaintext = json;
-  if (prf) {
-    // `,"prf":"` ‖ base64url(prf) ‖ `"` before the closing brace.
-    const head = new TextEncoder().encode(',"prf":"');
-    const encoded = Math.ceil((prf.length * 8) / 6);
-    plaintext = new Uint8Array(json.length + head.length + encoded + 1);
-    plaintext.set(json.subarray(0, json.length - 1));
-    let at = json.length - 1;
-    plaintext.set(head, at);
-    at += head.length;
-    for (let i = 0; i < prf.length; i += 3) {
-      const n = (prf[i]! << 16) | ((prf[i + 1] ?? 0) << 8) | (prf[i + 2] ?? 0);
-      for (let j = 0; j < Math.min(4, Math.ceil(((prf.length - i) * 8) / 6)); j++) plaintext[at++] = B64URL[(n >> (18 - 6 * j)) & 63]!;
-    }
-    plaintext[at++] = 0x22;
-    plaintext[at] = 0x7d;
-    json.fill(0);
-  }
+  const plaintext = envelopePlaintext(enclaveKey, body, prf);
   try {
     return toBase64(wireOf(hpkeSeal(enclaveKey, PIN_ENVELOPE_INFO, plaintext)));
   } finally {
     plaintext.fill(0);
   }
+}
+
+/** sealEnvelope, with the X25519 of the platform's WebCrypto where it has one (hpkeSealAsync): what the SDK's calls use. */
+export async function sealEnvelopeAsync(enclaveKey: Uint8Array, body: EnvelopeBody & EnvelopeStamp, prf?: Uint8Array): Promise<string> {
+  const plaintext = envelopePlaintext(enclaveKey, body, prf);
+  try {
+    return toBase64(wireOf(await hpkeSealAsync(enclaveKey, PIN_ENVELOPE_INFO, plaintext)));
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/** sealPinEnvelope, with the platform's X25519 where it has one (sealEnvelopeAsync). */
+export async function sealPinEnvelopeAsync(enclaveKey: Uint8Array, body: EnvelopeBody, now: () => number = Date.now): Promise<string> {
+  return sealEnvelopeAsync(enclaveKey, { ...body, ...envelopeStamp(now) });
+}
+
+/** The envelope's plaintext: its JSON, and a PRF output written into it as bytes (the caller zeroes it). */
+function envelopePlaintext(enclaveKey: Uint8Array, body: EnvelopeBody & EnvelopeStamp, prf?: Uint8Array): Uint8Array {
+  if (enclaveKey.length !== 32) throw new TypeError('the enclave key is a 32-byte X25519 key');
+  const json = new TextEncoder().encode(JSON.stringify({ v: 1, ...body }));
+  if (!prf) return json;
+  // `,"prf":"` ‖ base64url(prf) ‖ `"` before the closing brace.
+  const head = new TextEncoder().encode(',"prf":"');
+  const encoded = Math.ceil((prf.length * 8) / 6);
+  const plaintext = new Uint8Array(json.length + head.length + encoded + 1);
+  plaintext.set(json.subarray(0, json.length - 1));
+  let at = json.length - 1;
+  plaintext.set(head, at);
+  at += head.length;
+  for (let i = 0; i < prf.length; i += 3) {
+    const n = (prf[i]! << 16) | ((prf[i + 1] ?? 0) << 8) | (prf[i + 2] ?? 0);
+    for (let j = 0; j < Math.min(4, Math.ceil(((prf.length - i) * 8) / 6)); j++) plaintext[at++] = B64URL[(n >> (18 - 6 * j)) & 63]!;
+  }
+  plaintext[at++] = 0x22;
+  plaintext[at] = 0x7d;
+  json.fill(0);
+  return plaintext;
 }
 
 /** A fresh X25519 key pair for receiving an exported recovery phrase. */

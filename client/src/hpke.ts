@@ -55,6 +55,45 @@ export function hpkeSeal(
   return { enc, ct: chacha20poly1305(key, nonce, aad).encrypt(plaintext) };
 }
 
+/** Whether `subtle` does X25519 (Node 20 and later, current browsers); asked once for the platform's own. */
+let platformX25519: Promise<boolean> | undefined;
+async function doesX25519(subtle: SubtleCrypto): Promise<boolean> {
+  try {
+    await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * hpkeSeal with the ephemeral key and the agreement in WebCrypto where `subtle` has X25519, and noble's otherwise.
+ * WebCrypto's is native: about 0.4 ms a seal on Node 20 against 1.1 ms for noble's in JavaScript (2026-12-06,
+ * docs/performance.md, twentieth look), time a signature's caller waits. The ephemeral private key is then a
+ * CryptoKey that cannot be exported: its bytes never exist in JavaScript. The key schedule and the AEAD are the
+ * same code as hpkeSeal's; the agreement's output is zeroed once used.
+ */
+export async function hpkeSealAsync(
+  pkR: Uint8Array,
+  info: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+  subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle,
+): Promise<{ enc: Uint8Array; ct: Uint8Array }> {
+  const native = subtle !== undefined && (await (subtle === globalThis.crypto?.subtle ? (platformX25519 ??= doesX25519(subtle)) : doesX25519(subtle)));
+  if (!subtle || !native) return hpkeSeal(pkR, info, plaintext, aad);
+  const pair = (await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair;
+  const enc = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
+  const peer = await subtle.importKey('raw', Uint8Array.from(pkR), { name: 'X25519' }, false, []);
+  const dh = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: peer }, pair.privateKey, 256));
+  try {
+    const { key, nonce } = keySchedule(sharedSecret(dh, enc, pkR), info);
+    return { enc, ct: chacha20poly1305(key, nonce, aad).encrypt(plaintext) };
+  } finally {
+    dh.fill(0);
+  }
+}
+
 /** Opens enc ‖ ct with a raw recipient private key. */
 export function hpkeOpen(skR: Uint8Array, wire: Uint8Array, info: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
   const enc = wire.subarray(0, 32);

@@ -7,7 +7,7 @@
  */
 import { passkeyChallenge, passkeyPrfSalt, passkeyRegistrationDigest, toBase64Url } from './proto-copy/passkey.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { envelopeStamp, sealEnvelope, type EnvelopeBody } from './envelope.js';
+import { envelopeStamp, sealEnvelopeAsync, type EnvelopeBody } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { createCredential, forgetCredential, getAssertion, type PasskeyAssertion, type PasskeyOptions } from './webauthn.js';
 
@@ -49,7 +49,7 @@ export async function sealWithPasskey(enclaveKey: Uint8Array, body: Binding, all
   const stamp = envelopeStamp(now);
   const assertion = await getAssertion(options, { challenge: passkeyChallenge({ ...body, ...stamp }), salt: passkeyPrfSalt(body.walletId), allow });
   try {
-    return sealEnvelope(enclaveKey, { ...body, ...stamp, passkey: assertionFields(assertion) }, assertion.prf);
+    return await sealEnvelopeAsync(enclaveKey, { ...body, ...stamp, passkey: assertionFields(assertion) }, assertion.prf);
   } finally {
     assertion.prf.fill(0);
   }
@@ -97,7 +97,7 @@ export async function sealRegistration(
         status: 0,
       });
     }
-    const envelope = sealEnvelope(
+    const envelope = await sealEnvelopeAsync(
       enclaveKey,
       {
         purpose: 'add-passkey',
