@@ -5,7 +5,9 @@
  * code with the enclave's implementation (enclave/src/envelope/hpke.ts, on
  * node:crypto's X25519 and ChaCha20-Poly1305), so tests that seal with it and
  * open in the enclave (and the reverse) check one against the other; it is
- * also checked against RFC 9180 A.2.1.
+ * also checked against RFC 9180 A.2.1. hpkeSealAsync, which the SDK's calls
+ * use, does the X25519 steps in the platform's WebCrypto where it has them
+ * (on Node, OpenSSL's, as the enclave's), the rest here.
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
