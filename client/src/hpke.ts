@@ -30,18 +30,38 @@ const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm:
 const labeledExpand = (suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array =>
   expand(sha256, prk, concatBytes(i2osp(length, 2), V1, suite, te.encode(label), info), length);
 
+/** The AEAD's key and nonce; the shared secret and the intermediate secret are zeroed (the caller zeroes the key). */
 function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
   const empty = new Uint8Array(0);
   const pskIdHash = labeledExtract(HPKE_SUITE, empty, 'psk_id_hash', empty);
   const infoHash = labeledExtract(HPKE_SUITE, empty, 'info_hash', info);
   const context = concatBytes(Uint8Array.of(0), pskIdHash, infoHash);
   const secret = labeledExtract(HPKE_SUITE, sharedSecret, 'secret', empty);
-  return { key: labeledExpand(HPKE_SUITE, secret, 'key', context, 32), nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12) };
+  sharedSecret.fill(0);
+  try {
+    return { key: labeledExpand(HPKE_SUITE, secret, 'key', context, 32), nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12) };
+  } finally {
+    secret.fill(0);
+  }
 }
 
 function sharedSecret(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array): Uint8Array {
   const prk = labeledExtract(KEM_SUITE, new Uint8Array(0), 'eae_prk', dh);
-  return labeledExpand(KEM_SUITE, prk, 'shared_secret', concatBytes(enc, pkR), 32);
+  try {
+    return labeledExpand(KEM_SUITE, prk, 'shared_secret', concatBytes(enc, pkR), 32);
+  } finally {
+    prk.fill(0);
+  }
+}
+
+/** Seals `plaintext` under the key schedule of `dh`; the AEAD key is zeroed after. */
+function sealWith(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array, info: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  const { key, nonce } = keySchedule(sharedSecret(dh, enc, pkR), info);
+  try {
+    return chacha20poly1305(key, nonce, aad).encrypt(plaintext);
+  } finally {
+    key.fill(0);
+  }
 }
 
 /** Seals with a given ephemeral private key (for vectors) or a random one; returns { enc, ct }. */
@@ -53,44 +73,63 @@ export function hpkeSeal(
   skE: Uint8Array = x25519.utils.randomSecretKey(),
 ): { enc: Uint8Array; ct: Uint8Array } {
   const enc = x25519.getPublicKey(skE);
-  const { key, nonce } = keySchedule(sharedSecret(x25519.getSharedSecret(skE, pkR), enc, pkR), info);
-  return { enc, ct: chacha20poly1305(key, nonce, aad).encrypt(plaintext) };
+  const dh = x25519.getSharedSecret(skE, pkR);
+  try {
+    return { enc, ct: sealWith(dh, enc, pkR, info, plaintext, aad) };
+  } finally {
+    dh.fill(0);
+  }
 }
 
-/** Whether `subtle` does X25519 (Node 20 and later, current browsers); asked once for the platform's own. */
-let platformX25519: Promise<boolean> | undefined;
+/**
+ * Whether a SubtleCrypto does X25519 all the way (a key made, its public key exported and imported, an agreement),
+ * asked once of each: some runtimes make the keys but cannot agree with them.
+ */
+const doesX25519Of = new WeakMap<SubtleCrypto, Promise<boolean>>();
 async function doesX25519(subtle: SubtleCrypto): Promise<boolean> {
   try {
-    await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits']);
-    return true;
+    const pair = (await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair;
+    const own = await subtle.importKey('raw', await subtle.exportKey('raw', pair.publicKey), { name: 'X25519' }, false, []);
+    return (await subtle.deriveBits({ name: 'X25519', public: own }, pair.privateKey, 256)).byteLength === 32;
   } catch {
     return false;
   }
 }
 
 /**
- * hpkeSeal with the ephemeral key and the agreement in WebCrypto where `subtle` has X25519, and noble's otherwise.
- * WebCrypto's is native: about 0.4 ms a seal on Node 20 against 1.1 ms for noble's in JavaScript (2026-12-06,
- * docs/performance.md, twentieth look), time a signature's caller waits. The ephemeral private key is then a
- * CryptoKey that cannot be exported: its bytes never exist in JavaScript. The key schedule and the AEAD are the
- * same code as hpkeSeal's; the agreement's output is zeroed once used.
+ * hpkeSeal with the ephemeral key and the agreement in WebCrypto where `subtle` does X25519, and noble's otherwise
+ * (`subtle` null: no WebCrypto). WebCrypto's is native: about 0.45 ms a seal on Node 20 against 1.2 ms for noble's in
+ * JavaScript (2026-12-06, docs/performance.md, twentieth look), time a signature's caller waits. The ephemeral
+ * private key is then a CryptoKey that cannot be exported: its bytes never exist in JavaScript. If a WebCrypto step
+ * fails, noble seals instead (and that WebCrypto is not tried again). An all-zero agreement (a low-order
+ * public key) is refused on either path (RFC 9180 §7.1.4).
  */
 export async function hpkeSealAsync(
   pkR: Uint8Array,
   info: Uint8Array,
   plaintext: Uint8Array,
   aad: Uint8Array = new Uint8Array(0),
-  subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle,
+  subtle: SubtleCrypto | null = globalThis.crypto?.subtle ?? null,
 ): Promise<{ enc: Uint8Array; ct: Uint8Array }> {
-  const native = subtle !== undefined && (await (subtle === globalThis.crypto?.subtle ? (platformX25519 ??= doesX25519(subtle)) : doesX25519(subtle)));
-  if (!subtle || !native) return hpkeSeal(pkR, info, plaintext, aad);
-  const pair = (await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair;
-  const enc = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
-  const peer = await subtle.importKey('raw', Uint8Array.from(pkR), { name: 'X25519' }, false, []);
-  const dh = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: peer }, pair.privateKey, 256));
+  if (!subtle) return hpkeSeal(pkR, info, plaintext, aad);
+  let asked = doesX25519Of.get(subtle);
+  if (!asked) doesX25519Of.set(subtle, (asked = doesX25519(subtle)));
+  if (!(await asked)) return hpkeSeal(pkR, info, plaintext, aad);
+  let enc: Uint8Array;
+  let dh: Uint8Array;
   try {
-    const { key, nonce } = keySchedule(sharedSecret(dh, enc, pkR), info);
-    return { enc, ct: chacha20poly1305(key, nonce, aad).encrypt(plaintext) };
+    const pair = (await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair;
+    enc = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
+    const peer = await subtle.importKey('raw', Uint8Array.from(pkR), { name: 'X25519' }, false, []);
+    dh = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: peer }, pair.privateKey, 256));
+  } catch {
+    // A WebCrypto that failed midway (or refused a low-order key, which noble refuses too): noble's, from now on.
+    doesX25519Of.set(subtle, Promise.resolve(false));
+    return hpkeSeal(pkR, info, plaintext, aad);
+  }
+  try {
+    if (dh.length !== 32 || dh.every((b) => b === 0)) throw new Error('the X25519 agreement is all zero: the recipient key is a low-order point');
+    return { enc, ct: sealWith(dh, enc, pkR, info, plaintext, aad) };
   } finally {
     dh.fill(0);
   }
