@@ -102,7 +102,7 @@ export async function benchPasskeys({
   warmupSeconds = 0,
   message = 'bench passkey',
 }) {
-  // A wallet may come with its own user (`token`, `sub`): one user's live envelopes are capped at 1,000.
+  // A wallet may come with its own user (`token`, `sub`): one user's live envelopes are capped (1,000 by default).
   const tokenOf = (w) => w.token ?? token;
   const subOf = (w) => w.sub ?? sub;
   const api = async (method, path, body, w) => {

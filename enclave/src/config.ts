@@ -16,6 +16,7 @@ import { EnclaveWalletError, type v1 } from '@enclave-wallet/proto';
 import type { PlatformMode } from './platform/types.js';
 import { AMAZON_ROOTS } from './kms/amazon-roots.js';
 import type { AwsCredentials, KmsConfig } from './kms/client.js';
+import { DEFAULT_ENVELOPES_PER_USER, REPLAY_CACHE_ENTRIES } from './envelope/replay.js';
 
 /** What nitro mode takes from the image alone. */
 export interface PinnedAws {
@@ -43,6 +44,12 @@ export interface StartupConfig {
   guardProxy: string | undefined;
   /** Where passkeys may be registered (docs/passkeys.md): the RP id and the origins; undefined: passkeys are off. */
   passkeys: PasskeyConfig | undefined;
+  /**
+   * ENCLAVE_ENVELOPES_PER_USER: the live PIN envelopes (nonces within their lifetime) one user may hold
+   * (envelope/replay.ts; default 1,000, at most the whole cache). The launcher and the benchmark raise it to the whole
+   * cache with RATE_LIMITS=off, where no per-user limit of the host comes first (docs/configuration.md).
+   */
+  envelopesPerUser: number;
 }
 
 /** The relying party of this deployment's passkeys. */
@@ -142,9 +149,14 @@ export function loadStartupConfig(env: NodeJS.ProcessEnv): StartupConfig {
   const guardProxy = env.ENCLAVE_GUARD_PROXY ?? (mode === 'nitro' ? 'vsock://3:8001' : undefined);
   if (guardProxy !== undefined && !/^vsock:\/\/\d+:\d+$/.test(guardProxy)) problems.push('ENCLAVE_GUARD_PROXY must be vsock://CID:PORT');
   const passkeys = loadPasskeys(env, mode, problems);
+  const perUser = env.ENCLAVE_ENVELOPES_PER_USER || String(DEFAULT_ENVELOPES_PER_USER);
+  const envelopesPerUser = /^[1-9]\d{0,5}$/.test(perUser) ? Number(perUser) : NaN;
+  if (!(envelopesPerUser <= REPLAY_CACHE_ENTRIES))
+    problems.push(`ENCLAVE_ENVELOPES_PER_USER must be a whole number from 1 to ${REPLAY_CACHE_ENTRIES} (the replay cache's size)`);
   if (problems.length > 0) throw new Error(`invalid enclave configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze({
     passkeys,
+    envelopesPerUser,
     kmsProxy,
     guardProxy,
     mode,

@@ -69,7 +69,7 @@ export interface ServiceOptions {
 export abstract class ServiceCore {
   protected readonly started: number;
   protected readonly now: () => number;
-  protected readonly replay = new ReplayCache();
+  protected readonly replay: ReplayCache;
   /** Public keys and addresses of derivations already made (keys/derive.ts): no point multiplication is repeated per signature. */
   protected readonly derivations = new PublicDerivationCache();
   protected readonly recipientKey: RecipientKey;
@@ -80,6 +80,7 @@ export abstract class ServiceCore {
   constructor(protected readonly options: ServiceOptions) {
     this.now = options.now ?? Date.now;
     this.started = this.now();
+    this.replay = new ReplayCache(undefined, options.startup.envelopesPerUser);
     this.recipientKey = options.recipientKey ?? new RecipientKey();
   }
 

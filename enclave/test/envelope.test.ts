@@ -256,6 +256,31 @@ describe('PIN envelopes', () => {
     expect(cache.claim('f', NOW + 500, NOW + 200, 'mallory')).toBe(true);
   });
 
+  test('users sharing an expiry second each get their count back when it passes', () => {
+    const cache = new ReplayCache(100, 2);
+    expect(cache.claim('a1', NOW + 10, NOW, 'alice')).toBe(true);
+    expect(cache.claim('m1', NOW + 10, NOW, 'mallory')).toBe(true);
+    expect(cache.claim('m2', NOW + 10, NOW, 'mallory')).toBe(true);
+    expect(cache.claim('a2', NOW + 20, NOW, 'alice')).toBe(true);
+    expect([cache.heldBy('alice'), cache.heldBy('mallory'), cache.size]).toEqual([2, 2, 4]);
+    expect(() => cache.claim('m3', NOW + 20, NOW, 'mallory')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    // NOW + 10's second passes (with the skew): a1, m1 and m2 go, a2 stays.
+    expect(cache.claim('m3', NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'mallory')).toBe(true);
+    expect([cache.heldBy('alice'), cache.heldBy('mallory'), cache.size]).toEqual([1, 1, 2]);
+    expect(cache.claim('a1', NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'alice')).toBe(true); // forgotten only after its time
+    expect(cache.claim('a2', NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'alice')).toBe(false);
+  });
+
+  test('ENCLAVE_ENVELOPES_PER_USER sets the per-user cap: 1 to the whole cache, 1,000 when unset or empty; anything else refused', async () => {
+    const { loadStartupConfig } = await import('../src/config.js');
+    expect(loadStartupConfig({}).envelopesPerUser).toBe(1_000);
+    expect(loadStartupConfig({ ENCLAVE_ENVELOPES_PER_USER: '' }).envelopesPerUser).toBe(1_000); // set empty: the default
+    expect(loadStartupConfig({ ENCLAVE_ENVELOPES_PER_USER: '1' }).envelopesPerUser).toBe(1);
+    expect(loadStartupConfig({ ENCLAVE_ENVELOPES_PER_USER: '100000' }).envelopesPerUser).toBe(100_000);
+    for (const bad of ['0', '100001', '1e3', ' 5', '-1', '5.0', '010'])
+      expect(() => loadStartupConfig({ ENCLAVE_ENVELOPES_PER_USER: bad })).toThrow(/ENCLAVE_ENVELOPES_PER_USER must be a whole number from 1 to 100000/);
+  });
+
   test('the replay cache is bounded and refuses rather than forgets', () => {
     const cache = new ReplayCache(2);
     expect(cache.claim('a', NOW + 100, NOW)).toBe(true);

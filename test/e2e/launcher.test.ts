@@ -323,3 +323,33 @@ beforeAll(async () => {
   },
   180_000,
 );
+
+test('RATE_LIMITS=off: the banner says so, and one user signs past the enclave’s default cap of 1,000 live envelopes, 32 at a time, with no error', async () => {
+  const ports = await newPorts();
+  const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+  const run = launch(ports, dir, { LOCAL_CHAIN: '0', RATE_LIMITS: 'off' });
+  await ready(ports);
+  await waitFor('the banner', async () => run.output().includes('Try it: npm run demo'), 30_000);
+  expect(run.output()).toMatch(/rate limits +off \(RATE_LIMITS=off\); the enclave holds up to 100,000 live envelopes a user/);
+  const client = await loggedIn(ports, dir, 'one-user-load@example.com');
+  const wallet = await client.createWallet('493817');
+  const signatures = new Set<string>();
+  const failures: unknown[] = [];
+  let next = 0;
+  const TOTAL = 1_050;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < TOTAL) {
+        const i = next++;
+        await client.signEvmMessage(wallet.walletId, `load ${i}`, { pin: '493817' }).then(
+          (s) => signatures.add(s),
+          (e: unknown) => failures.push(e),
+        );
+      }
+    }),
+  );
+  expect(failures).toEqual([]);
+  expect(signatures.size).toBe(TOTAL);
+  process.kill(-run.proc.pid!, 'SIGTERM');
+  expect(await run.exited).toBe(0);
+}, 180_000);

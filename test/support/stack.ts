@@ -66,6 +66,8 @@ export async function startStack(
     caps?: Pick<AppDependencies, 'maxWalletsPerUser' | 'maxAccountsPerWallet' | 'attestation'>;
     /** FRAME_ORIGIN: the one browser origin the API answers CORS for. */
     frameOrigin?: string;
+    /** The enclave's start-up settings beside the simulated mode's (ENCLAVE_*: enclave/src/config.ts). */
+    enclaveEnv?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
@@ -74,7 +76,7 @@ export async function startStack(
   const issuer = new DevIssuer({ dataDir: join(dir, 'oidc') });
   const { url: issuerUrl, server: issuerServer } = await issuer.listen(0);
 
-  const service = await createEnclaveService(testStartupConfig(caDir));
+  const service = await createEnclaveService(testStartupConfig(caDir, options.enclaveEnv));
   const enclaveLogLines: string[] = [];
   const enclaveLogger = createLogger('info', (l) => enclaveLogLines.push(l));
   let enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: enclaveLogger, service });
@@ -138,7 +140,11 @@ export async function startStack(
       await enclave.close();
     },
     async restartEnclave() {
-      enclave = await startEnclaveServer({ listen: enclaveAddress, logger: enclaveLogger, service: await createEnclaveService(testStartupConfig(caDir)) });
+      enclave = await startEnclaveServer({
+        listen: enclaveAddress,
+        logger: enclaveLogger,
+        service: await createEnclaveService(testStartupConfig(caDir, options.enclaveEnv)),
+      });
     },
     async addHost(pair: { ownEnclave?: boolean } = {}) {
       const other = newStore();
@@ -148,7 +154,7 @@ export async function startStack(
         const own = await startEnclaveServer({
           listen: 'tcp://127.0.0.1:0',
           logger: enclaveLogger,
-          service: await createEnclaveService(testStartupConfig(caDir)),
+          service: await createEnclaveService(testStartupConfig(caDir, options.enclaveEnv)),
         });
         otherEnclaves.push(own);
         address = own.address;
