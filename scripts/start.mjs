@@ -85,12 +85,27 @@ if (enclaveCpus) {
 }
 
 /**
- * A Node to run one of the processes on, from `value`, the variable `name`'s: `current` (the default, also when set but empty):
- * the launcher's; `image`: the enclave image's Node 24 (enclave.Dockerfile), installed on first use into
- * scripts/node24 (linux-x64); or the path of a node binary. Anything else is refused before anything starts.
+ * A Node to run one of the processes on, from `value`, the variable `name`'s: `image`: the enclave image's Node 24
+ * (enclave.Dockerfile), installed on first use into scripts/node24 (linux-x64); `current`: the launcher's; or the path
+ * of a node binary. Anything else is refused before anything starts. Unset (or empty): the image's Node where the
+ * package exists, as a deployment runs the enclave and the host (since 2026-12-06), else, or when it cannot be
+ * installed (no registry), the launcher's, with a warning that says why.
  */
 async function nodeSetting(value, name, event) {
-  const setting = value || 'current';
+  if (!value) {
+    const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
+    if (imageNodeAvailable) {
+      try {
+        return imageNode();
+      } catch (err) {
+        log('warn', event, {
+          reason: `the image's Node could not be installed into scripts/node24 (${err instanceof Error ? err.message : err}); running on this machine's Node ${process.version} instead (${name}=current to say so)`,
+        });
+      }
+    }
+    return { path: process.execPath, version: process.version };
+  }
+  const setting = value;
   if (setting === 'current') return { path: process.execPath, version: process.version };
   if (setting === 'image') {
     const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
@@ -537,7 +552,7 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
   demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)${unbuilt('client/dist/browser/enclave-wallet.standalone.js')}
   wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})${unbuilt('frame/dist/site/index.html')}
-  enclave       ${env.ENCLAVE_LISTEN}   (Node ${enclaveNodeVersion}${enclaveFlags.length ? ` with the image's V8 flags` : `; ENCLAVE_NODE=image for the image's Node 24`}; the host on Node ${hostNodeVersion})
+  enclave       ${env.ENCLAVE_LISTEN}   (Node ${enclaveNodeVersion}${enclaveFlags.length ? ` with the image's V8 flags, as in the image` : `: not the image's Node 24, which ENCLAVE_NODE=image runs`}; the host on Node ${hostNodeVersion})
   cores         ${enclaveCpus ? `the enclave, every thread, on core ${enclaveCpus}; everything else on core ${otherCpus.join(',')} (ENCLAVE_CPUS)` : 'every process on every core (ENCLAVE_CPUS=1 gives the enclave core 1 to itself)'}
   rate limits   ${env.RATE_LIMITS === 'off' ? `off (RATE_LIMITS=off); the enclave holds up to ${Number(env.ENCLAVE_ENVELOPES_PER_USER || 1000).toLocaleString('en-US')} live envelopes a user` : 'on: per user 120 requests a minute, per address 300 (RATE_LIMITS=off for a load test)'}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })

@@ -265,33 +265,38 @@ beforeAll(async () => {
   imageNodePath = imageNode().path;
 }, 300_000);
 (linuxX64 ? test : test.skip)(
-  'ENCLAVE_NODE=image, HOST_NODE=image: each runs its own process on the image\u2019s Node 24 and a wallet works; what is not a Node that runs is refused before anything starts',
+  'the enclave and the host run on the image\u2019s Node 24 by default; ENCLAVE_NODE and HOST_NODE each move their own process, and a wallet works; what is not a Node that runs is refused before anything starts',
   async () => {
     expect(imageNodePath).toContain(join(repo, 'scripts/node24/installs/'));
     const image = realpathSync(imageNodePath);
     const current = realpathSync(process.execPath); // the launcher's, which the tests start
     expect(current).not.toBe(image);
-    // Each variable moves its own process and no other: the enclave alone, then the host alone; and a path is run as
-    // given, so a wrapper script keeps its flags.
+    // By default both on the image's Node, as a deployment runs them; each variable moves its own process and no
+    // other: the enclave alone, then the host alone; and a path is run as given, so a wrapper script keeps its flags.
     const wrapper = join(mkdtempSync(join(tmpdir(), 'launcher-node-')), 'node-with-flags.sh');
     writeFileSync(wrapper, `#!/bin/sh\nexec ${JSON.stringify(image)} --max-semi-space-size=2 "$@"\n`, { mode: 0o755 });
     let dir = '';
     for (const [variable, setting, enclaveExe, hostExe, hostFlag] of [
-      ['ENCLAVE_NODE', 'image', image, current, undefined],
-      ['HOST_NODE', 'image', current, image, undefined],
-      ['HOST_NODE', wrapper, current, image, '--max-semi-space-size=2'],
+      ['ENCLAVE_NODE', '', image, image, undefined],
+      ['ENCLAVE_NODE', 'current', current, image, undefined],
+      ['HOST_NODE', 'current', image, current, undefined],
+      ['HOST_NODE', wrapper, image, image, '--max-semi-space-size=2'],
     ] as const) {
       const ports = await newPorts();
       dir = mkdtempSync(join(tmpdir(), 'launcher-'));
-      const run = launch(ports, dir, { LOCAL_CHAIN: '0', [variable]: setting });
+      const run = launch(ports, dir, { LOCAL_CHAIN: '0', ...(setting ? { [variable]: setting } : {}) });
       await ready(ports);
       const [enclavePid] = enclavePids(ports.ENCLAVE_PORT);
       const [hostPid] = pidsOf('host/dist/main.js', 'HOST_PORT', ports.HOST_PORT);
       expect([enclavePid, hostPid].map((pid) => readlinkSync(`/proc/${pid}/exe`))).toEqual([enclaveExe, hostExe]);
       if (hostFlag) expect(readFileSync(`/proc/${hostPid}/cmdline`, 'utf8').split('\0')).toContain(hostFlag);
+      if (!setting) {
+        await waitFor('the banner', async () => run.output().includes('Try it: npm run demo'), 30_000);
+        expect(run.output()).toMatch(/\(Node v24\.\d+\.\d+ with the image's V8 flags, as in the image; the host on Node v24\.\d+\.\d+\)/);
+      }
       expect(execFileSync(image, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
       // A wallet made and used through them.
-      const client = await loggedIn(ports, dir, `image-node-${variable.toLowerCase()}-${hostFlag ? 'wrapped' : 'image'}@example.com`);
+      const client = await loggedIn(ports, dir, `image-node-${variable.toLowerCase()}-${hostFlag ? 'wrapped' : setting || 'default'}@example.com`);
       const wallet = await client.createWallet('493817');
       expect(wallet.accounts.length).toBeGreaterThan(0);
       process.kill(-run.proc.pid!, 'SIGTERM');
