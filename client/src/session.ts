@@ -3,6 +3,7 @@
  * one function every API call goes through (typed errors, retries of reads, one refresh on a 401).
  */
 import { EnclaveWalletApiError } from './errors.js';
+import { nodeTransport, type ApiResponse, type ApiTransport } from './node-http.js';
 import { rpcNotConfigured } from './nodes.js';
 import type { ChainRef, ClientOptions, Session, User } from './types.js';
 
@@ -14,6 +15,8 @@ export class SessionClient {
   protected readonly now: () => number;
   private sessionState: Session | undefined;
   private refreshing: Promise<Session> | undefined;
+  /** What the API's requests go through: the app's `fetch`; else on Node its own HTTP client (node-http.ts), elsewhere the global fetch. */
+  private transport: Promise<ApiTransport> | undefined;
 
   constructor(protected readonly options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -113,17 +116,25 @@ export class SessionClient {
       if (!this.sessionState) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
       if (this.sessionState.expiresAt - this.now() < REFRESH_MARGIN_MS) await this.refresh();
     }
-    const send = async (): Promise<Response> => {
+    const send = async (): Promise<ApiResponse> => {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (o.body !== undefined) headers['content-type'] = 'application/json';
       if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
       try {
-        return await this.fetcher(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
+        this.transport ??= this.options.fetch
+          ? Promise.resolve(this.fetcher)
+          : nodeTransport().then(
+              (t) => t ?? this.fetcher,
+              () => this.fetcher,
+            );
+        return await (
+          await this.transport
+        )(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
       } catch (cause) {
         throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message: 'the API could not be reached', status: 0, cause });
       }
     };
-    let res: Response;
+    let res: ApiResponse;
     try {
       res = await send();
       if (method === 'GET' && res.status === 503) res = await send();

@@ -74,7 +74,11 @@ export interface ClientOptions {
   root: 'dev' | TrustedRoot;
   /** PCRs the enclave image must have (index → hex or bytes). Pin PCR0 in production. */
   expectedPcrs?: Record<number, string | Uint8Array>;
-  /** A fetch implementation (default: the global one), for the API and for the nodes in `rpc`. */
+  /**
+   * A fetch implementation, for the API and for the nodes in `rpc`. Without it the nodes are read with the global
+   * fetch, and so is the API, except on Node, where the API's requests go through `node:http`/`node:https` with
+   * kept-alive connections (about 0.7 ms less of the client's CPU a request than Node's fetch).
+   */
   fetch?: typeof fetch;
   /**
    * The app's own chain nodes, which the SDK reads itself before it approves a transaction the host prepared

@@ -1,0 +1,187 @@
+/**
+ * The SDK's API transport on Node (client/src/node-http.ts): without an app `fetch`, the API's requests go through
+ * node:http / node:https with kept-alive connections instead of Node's fetch. Checked against servers of this test
+ * (a unit test of the transport, through the SDK's public calls): which client sent, connections kept and closed
+ * before the server would, answers read whole (a UTF-8 character split across chunks), cut answers and untrusted
+ * certificates as NETWORK_ERROR, and a private CA trusted through NODE_EXTRA_CA_CERTS, as Node's fetch would.
+ */
+import { p384 } from '@noble/curves/nist.js';
+import { execFile } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient, EnclaveWalletApiError } from '@enclave-wallet/client';
+import { IDLE_CONNECTION_MS } from '../../client/src/node-http.js';
+import { issueCertificate } from '../../devtools/src/nsm/x509-builder.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = { sha256: '00'.repeat(32) }; // never used: no call here needs the enclave's attestation
+
+interface Seen {
+  headers: IncomingMessage['headers'];
+  connection: number;
+}
+
+/** A stand-in API: login and the wallet list, each request recorded with the connection it came on. */
+function standIn(handler?: (req: IncomingMessage, res: ServerResponse) => boolean) {
+  const seen: Seen[] = [];
+  const closedByClient: number[] = [];
+  let connections = 0;
+  const app = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket as Socket & { n?: number };
+    seen.push({ headers: req.headers, connection: socket.n! });
+    req.resume();
+    req.on('end', () => {
+      if (handler?.(req, res)) return;
+      const send = (status: number, body: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.url === '/v1/auth/login')
+        send(200, { accessToken: 'a', refreshToken: 'r', expiresIn: 900, user: { id: 'u-1', email: 'ü@example.com', provider: 'dev' } });
+      else if (req.url === '/v1/wallets') send(200, { wallets: [] });
+      else send(404, { error: { code: 'NOT_FOUND', message: 'no such route', requestId: 'req-1' } });
+    });
+  };
+  const track = (server: Server): Server => {
+    server.keepAliveTimeout = 60_000; // longer than the client's idle limit: any close seen is the client's
+    server.on('connection', (socket: Socket & { n?: number }) => {
+      socket.n = ++connections;
+      let ending = false;
+      socket.on('end', () => (ending = true)); // the client's FIN
+      socket.on('close', () => ending && closedByClient.push(socket.n!));
+    });
+    return server;
+  };
+  return { seen, closedByClient, app, track, connections: () => connections };
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return String((server.address() as AddressInfo).port);
+}
+const servers: Server[] = [];
+afterAll(async () => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+test('on Node, without an app fetch: node:http, one kept-alive connection for calls in a row, an error answer read whole', async () => {
+  const api = standIn();
+  const server = api.track(createHttpServer(api.app));
+  servers.push(server);
+  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  const session = await client.login('id-token');
+  expect(session.user.email).toBe('ü@example.com');
+  expect(await client.listWallets()).toEqual([]);
+  expect(await client.listWallets()).toEqual([]);
+  const err = (await client.getWallet('w-none').catch((e: unknown) => e)) as EnclaveWalletApiError;
+  expect(err).toBeInstanceOf(EnclaveWalletApiError);
+  expect(err).toMatchObject({ code: 'NOT_FOUND', status: 404, requestId: 'req-1' });
+  // Node's fetch (undici) sends `user-agent: node` and `sec-fetch-mode: cors`; node:http sends neither.
+  expect(api.seen.map((s) => [s.headers['user-agent'], s.headers['sec-fetch-mode']])).toEqual(Array(4).fill([undefined, undefined]));
+  expect(api.seen.map((s) => s.headers['content-length'])).toEqual([String('{"idToken":"id-token"}'.length), undefined, undefined, undefined]);
+  expect(api.seen.map((s) => s.connection)).toEqual([1, 1, 1, 1]);
+});
+
+test('with an app fetch, that fetch sends every request', async () => {
+  const api = standIn();
+  const server = api.track(createHttpServer(api.app));
+  servers.push(server);
+  let calls = 0;
+  const client = createClient({
+    baseUrl: `http://127.0.0.1:${await listen(server)}`,
+    root: ROOT,
+    fetch: (input, init) => (calls++, fetch(input, init)),
+  });
+  await client.login('id-token');
+  await client.listWallets();
+  expect(calls).toBe(2);
+  expect(api.seen.map((s) => s.headers['user-agent'])).toEqual(['node', 'node']);
+});
+
+test(`an idle connection is closed by the client after ${IDLE_CONNECTION_MS / 1000} s, before a server closing at 5 s would, and the next call opens a new one`, async () => {
+  const api = standIn();
+  const server = api.track(createHttpServer(api.app));
+  servers.push(server);
+  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  await client.login('id-token');
+  await new Promise((r) => setTimeout(r, IDLE_CONNECTION_MS - 1_000));
+  expect(api.closedByClient).toEqual([]);
+  await new Promise((r) => setTimeout(r, 1_500));
+  expect(api.closedByClient).toEqual([1]);
+  await client.listWallets();
+  expect(api.seen.map((s) => s.connection)).toEqual([1, 2]);
+}, 15_000);
+
+test('an answer split inside a UTF-8 character is read whole; an answer cut short is NETWORK_ERROR, and a POST is not sent again', async () => {
+  const api = standIn((req, res) => {
+    if (req.url === '/v1/auth/login' && api.seen.length === 1) {
+      const body = Buffer.from(
+        JSON.stringify({ accessToken: 'a', refreshToken: 'r', expiresIn: 900, user: { id: 'u-1', email: '€@example.com', provider: 'dev' } }),
+      );
+      const cut = body.indexOf(Buffer.from('€')) + 1; // inside the three bytes of €
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.write(body.subarray(0, cut));
+      setTimeout(() => res.end(body.subarray(cut)), 20);
+      return true;
+    }
+    if (req.url === '/v1/auth/login') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 });
+      res.write('{"accessToken":');
+      setTimeout(() => res.destroy(), 20);
+      return true;
+    }
+    return false;
+  });
+  const server = api.track(createHttpServer(api.app));
+  servers.push(server);
+  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  expect((await client.login('id-token')).user.email).toBe('€@example.com');
+  await expect(client.login('id-token')).rejects.toMatchObject({ code: 'NETWORK_ERROR', status: 0 });
+  expect(api.seen).toHaveLength(2);
+});
+
+describe('https', () => {
+  let url = '';
+  let caFile = '';
+  beforeAll(async () => {
+    const { privateKey: sk, certificate } = issueCertificate({ subject: 'localhost', lifetimeMs: 3600_000, ca: false });
+    const pub = p384.getPublicKey(sk, false);
+    const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+    const key = createPrivateKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-384', d: b64u(sk), x: b64u(pub.subarray(1, 49)), y: b64u(pub.subarray(49)) } });
+    const certPem = new X509Certificate(Buffer.from(certificate)).toString();
+    caFile = join(mkdtempSync(join(tmpdir(), 'sdk-https-')), 'ca.pem');
+    writeFileSync(caFile, certPem);
+    const api = standIn();
+    const server = api.track(createHttpsServer({ key: key.export({ type: 'pkcs8', format: 'pem' }), cert: certPem }, api.app));
+    servers.push(server);
+    url = `https://localhost:${await listen(server)}`;
+  });
+
+  test('a certificate Node does not trust: NETWORK_ERROR, nothing read', async () => {
+    const client = createClient({ baseUrl: url, root: ROOT });
+    const err = (await client.login('id-token').catch((e: unknown) => e)) as EnclaveWalletApiError;
+    expect(err).toMatchObject({ code: 'NETWORK_ERROR' });
+    expect(String((err.cause as Error).message)).toMatch(/certificate/i);
+  });
+
+  test('a private CA trusted through NODE_EXTRA_CA_CERTS, as with Node’s fetch', async () => {
+    const script = `import { createClient } from ${JSON.stringify(join(repo, 'client/dist/index.js'))};
+const c = createClient({ baseUrl: ${JSON.stringify(url)}, root: { sha256: '00'.repeat(32) } });
+process.stdout.write((await c.login('id-token')).user.email);`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    expect(out).toBe('ü@example.com');
+  });
+});
