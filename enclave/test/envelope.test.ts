@@ -256,6 +256,19 @@ describe('PIN envelopes', () => {
     expect(cache.claim('f', NOW + 500, NOW + 200, 'mallory')).toBe(true);
   });
 
+  test('a wall clock set back does not bring a dropped nonce back: the replay cache’s clock never goes back', async () => {
+    const cache = new ReplayCache();
+    const wire = seal(body({ nonce: 'ee'.repeat(16), exp: NOW + 10 }));
+    expect(await codeOf(wire, binding, cache)).toBe('OK');
+    // 100 s later another envelope's claim sweeps the first nonce (its exp + 30 s have passed) ...
+    expect(cache.claim('other', NOW + 200, NOW + 100, 'someone')).toBe(true);
+    expect(cache.size).toBe(1);
+    // ... and with the clock set back to NOW the first envelope is expired, not new again.
+    expect(await codeOf(wire, binding, cache)).toBe('ENVELOPE_EXPIRED');
+    expect(cache.monotonic(NOW)).toBe(NOW + 100);
+    expect(cache.monotonic(NOW + 101)).toBe(NOW + 101);
+  });
+
   test('users sharing an expiry second each get their count back when it passes', () => {
     const cache = new ReplayCache(100, 2);
     expect(cache.claim('a1', NOW + 10, NOW, 'alice')).toBe(true);

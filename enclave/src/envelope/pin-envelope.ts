@@ -222,12 +222,15 @@ export function precheckEnvelope(envelope: PinEnvelope, binding: Omit<Binding, '
 /**
  * Checks a parsed envelope against what the request is for, then claims its
  * nonce. Order: binding, expiry, replay, so a mismatched envelope does not
- * burn its nonce.
+ * burn its nonce. Expiry is read on the replay cache's clock, which never goes
+ * back (ReplayCache.monotonic).
  */
 export function checkEnvelope(envelope: PinEnvelope, binding: Binding, replay: ReplayCache, nowSeconds: number): void {
-  precheckEnvelope(envelope, binding, nowSeconds);
+  // The replay cache's clock, which never goes back: a nonce it has dropped as expired stays expired.
+  const now = replay.monotonic(nowSeconds);
+  precheckEnvelope(envelope, binding, now);
   if ((envelope.digest ?? '') !== (binding.digest ?? '')) throw mismatch('digest');
-  if (!replay.claim(envelope.nonce, envelope.exp, nowSeconds, envelope.sub)) throw new EnclaveWalletError('ENVELOPE_REPLAYED', 'the envelope was already used');
+  if (!replay.claim(envelope.nonce, envelope.exp, now, envelope.sub)) throw new EnclaveWalletError('ENVELOPE_REPLAYED', 'the envelope was already used');
 }
 
 /** Decrypts and parses an envelope (no binding checked yet). */

@@ -10,17 +10,30 @@ export const REPLAY_CACHE_ENTRIES = 100_000;
 /** The most live nonces one user may hold by default (ENCLAVE_ENVELOPES_PER_USER, docs/configuration.md). */
 export const DEFAULT_ENVELOPES_PER_USER = 1_000;
 
+/** A user's share of the cache: one record per user with live nonces, shared by all of them. */
+interface Holder {
+  readonly sub: string;
+  held: number;
+}
+
 /**
  * Nonces seen within their lifetime. Bounded: refuses new envelopes rather
  * than forget live nonces; and no one user may hold more than `perUser` of
  * the live entries, so one account cannot fill the cache for everyone.
  *
- * Entries are kept in buckets by their expiry second, and in a bucket by
- * user, and dropped a bucket at a time, at most once per second of the clock
- * (an envelope lives at most 5 minutes, so a few hundred buckets). A nonce
- * costs its string and its slots in the set and its bucket's list: 86 bytes
- * a nonce in a full cache, 8.2 MiB (measured 2026-12-06 on Node 20; 145
- * bytes when each entry also kept its own copy of the user's id).
+ * Entries are kept in buckets by their expiry second, each a flat list of
+ * (holder, nonce) pairs, and dropped a bucket at a time, at most once per
+ * second of the clock (an envelope lives at most 5 minutes, so a few hundred
+ * buckets). A user's id is kept once, in its holder record, however many
+ * nonces it holds. A full cache of 100,000 nonces takes 9–12 MiB of heap:
+ * 93 bytes a nonce for one user or a hundred, 97 for 10,000, 122 when each
+ * of 100,000 users holds one (measured 2026-12-06 on Node 20 and 24; 151 to
+ * 188 with the user's id copied into every entry, as until then, and 87 to
+ * 269 with a map of users in every bucket, as for a few hours that day).
+ *
+ * The clock only goes forward here: a `now` earlier than one seen before is
+ * taken as that one (`monotonic`), so a wall clock set back cannot make an
+ * envelope whose nonce was already dropped look unexpired again.
  *
  * Until 2026-12-03 expired entries were dropped only when a limit was
  * reached, by a pass over the whole cache: it grew to 100,000 entries
@@ -30,29 +43,37 @@ export const DEFAULT_ENVELOPES_PER_USER = 1_000;
  */
 export class ReplayCache {
   private readonly seen = new Set<string>();
-  private readonly perSub = new Map<string, number>();
-  /** exp (seconds) → sub → nonces. */
-  private readonly byExpiry = new Map<number, Map<string, string[]>>();
+  private readonly holders = new Map<string, Holder>();
+  /** exp (seconds) → [holder, nonce, holder, nonce, …]. */
+  private readonly byExpiry = new Map<number, Array<Holder | string>>();
   private sweptAt = -Infinity;
+  private latest = -Infinity;
   constructor(
     private readonly maxEntries = REPLAY_CACHE_ENTRIES,
     private readonly perUser = DEFAULT_ENVELOPES_PER_USER,
   ) {}
 
+  /** `nowSeconds`, or the latest time this cache has seen if that is later: the clock every check of an envelope uses. */
+  monotonic(nowSeconds: number): number {
+    if (nowSeconds > this.latest) this.latest = nowSeconds;
+    return this.latest;
+  }
+
   /** Records `nonce` of user `sub` until `exp` (seconds); false when it was already seen. */
   claim(nonce: string, exp: number, nowSeconds: number, sub = ''): boolean {
-    if (nowSeconds !== this.sweptAt) this.expire(nowSeconds);
+    const now = this.monotonic(nowSeconds);
+    if (now !== this.sweptAt) this.expire(now);
     if (this.seen.has(nonce)) return false;
     if (this.seen.size >= this.maxEntries) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight; retry shortly', { retryAfter: 5 });
-    const held = this.perSub.get(sub) ?? 0;
-    if (held >= this.perUser) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight for this user; retry shortly', { retryAfter: 5 });
+    let holder = this.holders.get(sub);
+    if (holder && holder.held >= this.perUser)
+      throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight for this user; retry shortly', { retryAfter: 5 });
+    if (!holder) this.holders.set(sub, (holder = { sub, held: 0 }));
+    holder.held++;
     this.seen.add(nonce);
-    this.perSub.set(sub, held + 1);
-    let bucket = this.byExpiry.get(exp);
-    if (!bucket) this.byExpiry.set(exp, (bucket = new Map()));
-    const nonces = bucket.get(sub);
-    if (nonces) nonces.push(nonce);
-    else bucket.set(sub, [nonce]);
+    const bucket = this.byExpiry.get(exp);
+    if (bucket) bucket.push(holder, nonce);
+    else this.byExpiry.set(exp, [holder, nonce]);
     return true;
   }
 
@@ -62,11 +83,10 @@ export class ReplayCache {
     for (const [exp, bucket] of this.byExpiry) {
       if (exp >= nowSeconds - CLOCK_SKEW_S) continue;
       this.byExpiry.delete(exp);
-      for (const [sub, nonces] of bucket) {
-        for (const n of nonces) this.seen.delete(n);
-        const left = (this.perSub.get(sub) ?? nonces.length) - nonces.length;
-        if (left > 0) this.perSub.set(sub, left);
-        else this.perSub.delete(sub);
+      for (let i = 0; i < bucket.length; i += 2) {
+        const holder = bucket[i] as Holder;
+        this.seen.delete(bucket[i + 1] as string);
+        if (--holder.held === 0) this.holders.delete(holder.sub);
       }
     }
   }
@@ -77,6 +97,6 @@ export class ReplayCache {
 
   /** Live nonces `sub` holds. */
   heldBy(sub: string): number {
-    return this.perSub.get(sub) ?? 0;
+    return this.holders.get(sub)?.held ?? 0;
   }
 }
