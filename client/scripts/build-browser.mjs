@@ -23,6 +23,15 @@ const common = {
   logLevel: 'warning',
   // A failed attempt to resolve a Node built-in is an error, not a silent shim.
   external: [],
+  // The API's Node transport (src/node-http.ts) has no use in a browser: its browser stand-in, which answers fetch.
+  plugins: [
+    {
+      name: 'node-http-for-the-browser',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/node-http\.js$/ }, () => ({ path: join(clientDir, 'src', 'node-http.browser.ts') }));
+      },
+    },
+  ],
 };
 await build({ ...common, outfile: join(out, 'enclave-wallet.js'), external: ['viem', 'viem/*'] });
 await build({ ...common, outfile: join(out, 'enclave-wallet.standalone.js') });

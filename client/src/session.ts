@@ -3,7 +3,7 @@
  * one function every API call goes through (typed errors, retries of reads, one refresh on a 401).
  */
 import { EnclaveWalletApiError } from './errors.js';
-import { nodeTransport, type ApiResponse, type ApiTransport } from './node-http.js';
+import { apiTransport, type ApiResponse } from './node-http.js';
 import { rpcNotConfigured } from './nodes.js';
 import type { ChainRef, ClientOptions, Session, User } from './types.js';
 
@@ -15,8 +15,6 @@ export class SessionClient {
   protected readonly now: () => number;
   private sessionState: Session | undefined;
   private refreshing: Promise<Session> | undefined;
-  /** What the API's requests go through: the app's `fetch`; else on Node its own HTTP client (node-http.ts), elsewhere the global fetch. */
-  private transport: Promise<ApiTransport> | undefined;
 
   constructor(protected readonly options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -121,15 +119,8 @@ export class SessionClient {
       if (o.body !== undefined) headers['content-type'] = 'application/json';
       if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
       try {
-        this.transport ??= this.options.fetch
-          ? Promise.resolve(this.fetcher)
-          : nodeTransport().then(
-              (t) => t ?? this.fetcher,
-              () => this.fetcher,
-            );
-        return await (
-          await this.transport
-        )(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
+        const transport = this.options.fetch ? this.fetcher : await apiTransport(this.fetcher);
+        return await transport(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
       } catch (cause) {
         throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message: 'the API could not be reached', status: 0, cause });
       }

@@ -1,9 +1,11 @@
 /**
  * The SDK's API transport on Node (client/src/node-http.ts): without an app `fetch`, the API's requests go through
  * node:http / node:https with kept-alive connections instead of Node's fetch. Checked against servers of this test
- * (a unit test of the transport, through the SDK's public calls): which client sent, connections kept and closed
- * before the server would, answers read whole (a UTF-8 character split across chunks), cut answers and untrusted
- * certificates as NETWORK_ERROR, and a private CA trusted through NODE_EXTRA_CA_CERTS, as Node's fetch would.
+ * (a unit test of the transport, through the SDK's public calls): which client sent, and fetch whenever the app set
+ * something up for it (a stub, a proxy variable, a dispatcher of its own); connections kept, shared by clients, and
+ * closed before the server would; answers read whole (a UTF-8 character split across chunks, a byte order mark), cut
+ * answers and untrusted certificates as NETWORK_ERROR, and a private CA trusted through NODE_EXTRA_CA_CERTS, as
+ * Node's fetch would.
  */
 import { p384 } from '@noble/curves/nist.js';
 import { execFile } from 'node:child_process';
@@ -16,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, EnclaveWalletApiError } from '@enclave-wallet/client';
-import { IDLE_CONNECTION_MS } from '../../client/src/node-http.js';
+import { IDLE_CONNECTION_MS, nodeHttpApplies } from '../../client/src/node-http.js';
 import { issueCertificate } from '../../devtools/src/nsm/x509-builder.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -89,6 +91,73 @@ test('on Node, without an app fetch: node:http, one kept-alive connection for ca
   expect(api.seen.map((s) => [s.headers['user-agent'], s.headers['sec-fetch-mode']])).toEqual(Array(4).fill([undefined, undefined]));
   expect(api.seen.map((s) => s.headers['content-length'])).toEqual([String('{"idToken":"id-token"}'.length), undefined, undefined, undefined]);
   expect(api.seen.map((s) => s.connection)).toEqual([1, 1, 1, 1]);
+});
+
+test('clients of one process share kept-alive connections; an answer with a byte order mark reads as with fetch', async () => {
+  const api = standIn((req, res) => {
+    if (req.url !== '/v1/wallets') return false;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('\uFEFF{"wallets":[]}');
+    return true;
+  });
+  const server = api.track(createHttpServer(api.app));
+  servers.push(server);
+  const baseUrl = `http://127.0.0.1:${await listen(server)}`;
+  for (let i = 0; i < 5; i++) {
+    const client = createClient({ baseUrl, root: ROOT });
+    await client.login('id-token');
+    expect(await client.listWallets()).toEqual([]);
+  }
+  expect(new Set(api.seen.map((s) => s.connection)).size).toBe(1);
+  expect(api.seen.every((s) => s.headers['user-agent'] === undefined)).toBe(true);
+});
+
+test('fetch, as before, wherever the app set something up for it: a stub of globalThis.fetch, a proxy variable, a dispatcher of its own', async () => {
+  const api = standIn();
+  const server = api.track(createHttpServer(api.app));
+  servers.push(server);
+  const baseUrl = `http://127.0.0.1:${await listen(server)}`;
+  const login = async (): Promise<string | undefined> => {
+    await createClient({ baseUrl, root: ROOT }).login('id-token');
+    return api.seen.at(-1)!.headers['user-agent'];
+  };
+  expect(nodeHttpApplies()).toBe(true);
+  expect(await login()).toBeUndefined();
+  // A test's stub (or a tracing wrapper) set after the SDK was loaded.
+  const nodeFetch = globalThis.fetch;
+  let stubbed = 0;
+  globalThis.fetch = (input, init) => (stubbed++, nodeFetch(input, init));
+  try {
+    expect(await login()).toBe('node');
+    expect(stubbed).toBe(1);
+  } finally {
+    globalThis.fetch = nodeFetch;
+  }
+  // A proxy variable, in either case (Node 24's fetch honours them with NODE_USE_ENV_PROXY; the app decides).
+  for (const variable of ['HTTPS_PROXY', 'http_proxy', 'NO_PROXY', 'NODE_USE_ENV_PROXY']) {
+    process.env[variable] = variable === 'NODE_USE_ENV_PROXY' ? '1' : variable === 'NO_PROXY' ? '127.0.0.1' : 'http://127.0.0.1:9';
+    try {
+      expect(nodeHttpApplies()).toBe(false);
+      if (variable === 'NO_PROXY') expect(await login()).toBe('node');
+    } finally {
+      delete process.env[variable];
+    }
+  }
+  // undici's global dispatcher: its default Agent (which Node's fetch sets on first use; on the outer global, out of
+  // sight of Jest's sandbox) keeps node:http; any other class does not.
+  const key = Symbol.for('undici.globalDispatcher.1');
+  const dispatchers = globalThis as unknown as Record<symbol, unknown>;
+  const before = dispatchers[key];
+  try {
+    dispatchers[key] = new (class Agent {})();
+    expect(nodeHttpApplies()).toBe(true);
+    dispatchers[key] = new (class ProxyAgent {})();
+    expect(nodeHttpApplies()).toBe(false);
+  } finally {
+    dispatchers[key] = before;
+  }
+  expect(nodeHttpApplies()).toBe(true);
+  expect(await login()).toBeUndefined();
 });
 
 test('with an app fetch, that fetch sends every request', async () => {
