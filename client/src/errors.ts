@@ -1,7 +1,10 @@
 /** The one error class of API failures, carrying what the API said. */
 export class EnclaveWalletApiError extends Error {
   override readonly name = 'EnclaveWalletApiError';
-  /** The API's stable code (e.g. PIN_INVALID), or NETWORK_ERROR when no answer came. */
+  /**
+   * The API's stable code (e.g. PIN_INVALID); NETWORK_ERROR when no answer came; INVALID_RESPONSE when a success
+   * answer was not JSON (not the API's: a proxy's page); HTTP_<status> for a failure answer without the API's error.
+   */
   readonly code: string;
   /** HTTP status; 0 when no answer came. */
   readonly status: number;

@@ -141,7 +141,15 @@ export class SessionClient {
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
-    } catch {
+    } catch (cause) {
+      // Not the API's answer (a proxy's or a portal's page): an error, not an empty result.
+      if (res.ok)
+        throw new EnclaveWalletApiError({
+          code: 'INVALID_RESPONSE',
+          message: `the API answered ${res.status} with a body that is not JSON`,
+          status: res.status,
+          cause,
+        });
       json = undefined;
     }
     if (!res.ok) {

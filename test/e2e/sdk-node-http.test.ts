@@ -160,6 +160,20 @@ test('fetch, as before, wherever the app set something up for it: a stub of glob
   expect(await login()).toBeUndefined();
 });
 
+test('a success answer that is not JSON (a proxy’s page) is INVALID_RESPONSE, not an empty result', async () => {
+  const api = standIn((req, res) => {
+    if (req.url !== '/v1/wallets') return false;
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html>Sign in to the network</html>');
+    return true;
+  });
+  const server = api.track(createHttpServer(api.app));
+  servers.push(server);
+  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  await client.login('id-token');
+  await expect(client.listWallets()).rejects.toMatchObject({ name: 'EnclaveWalletApiError', code: 'INVALID_RESPONSE', status: 200 });
+});
+
 test('with an app fetch, that fetch sends every request', async () => {
   const api = standIn();
   const server = api.track(createHttpServer(api.app));
