@@ -7,8 +7,9 @@
  *
  * Used only where nothing asks for fetch: the runtime is Node itself (not a browser, an Electron renderer, Bun or
  * Deno), the app passed no `fetch`, `globalThis.fetch` is still Node's own (not a test's stub or a tracing wrapper),
- * undici's global dispatcher is its default Agent (not a ProxyAgent or another one an app set) and no proxy variable is in the environment (HTTP_PROXY,
- * HTTPS_PROXY, NO_PROXY, NODE_USE_ENV_PROXY, in either case): with any of them the API is sent with fetch, as before.
+ * undici's global dispatcher is its default Agent (not a ProxyAgent or another one an app set), and no proxy variable
+ * is in the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, NODE_USE_ENV_PROXY, in either case): otherwise the API is
+ * sent with fetch, as before.
  * The app's chain nodes (`rpc`) are always read with `fetch`, whose whole interface viem uses.
  *
  * What it does not do that fetch would: follow redirects (the API answers none) and decode compressed bodies (it
@@ -128,8 +129,8 @@ async function nodeTransport(): Promise<ApiTransport | undefined> {
         res.on('end', () => {
           ended = true;
           // As fetch's text(): UTF-8, a leading byte order mark dropped.
-          const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-          resolve({ status, ok: status >= 200 && status < 300, text: () => Promise.resolve(body) });
+          const answer = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+          resolve({ status, ok: status >= 200 && status < 300, text: () => Promise.resolve(answer) });
         });
         res.on('error', reject);
         res.on('close', () => {
