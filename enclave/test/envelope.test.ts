@@ -2,6 +2,9 @@
  * PIN envelopes: the enclave's HPKE against RFC 9180 A.2.1, envelopes sealed
  * by an independent HPKE implementation, and every binding check.
  */
+import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { CipherSuite, HkdfSha256 } from '@hpke/core';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
@@ -11,9 +14,21 @@ import { envelopeKeyFromRaw } from './support/envelope-key.js';
 import { EnvelopeKey, PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO, sealTo } from '../src/envelope/hpke.js';
 import { CLOCK_SKEW_S, disposeEnvelope, isTrivialPin, parseEnvelope, ReplayCache, type Binding } from '../src/envelope/pin-envelope.js';
 import { openPinEnvelope } from './support/pin-envelope.js';
+import { Table } from '../src/envelope/replay.js';
 import { parseUserId as uid, parseWalletId as wid } from '@enclave-wallet/proto/ids';
 
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+/** A seeded xorshift32: `rand(k)` is in [0, k), the same sequence each run. */
+const xorshift = (seed: number): ((k: number) => number) => {
+  return (k) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % k;
+  };
+};
+/** A nonce (16 bytes of lowercase hex) named by a label. */
+const nonceOf = (label: string): string => createHash('sha256').update(label).digest('hex').slice(0, 32);
 const NOW = 1_795_000_000;
 const DIGEST = '0x' + 'ab'.repeat(32);
 const ADDRESS = '0x9858EfFD232B4033E47d90003D41EC34EcaEda94';
@@ -249,11 +264,11 @@ describe('PIN envelopes', () => {
 
   test('one user cannot fill the replay cache for everyone', () => {
     const cache = new ReplayCache(100, 3);
-    for (const n of ['a', 'b', 'c']) expect(cache.claim(n, NOW + 100, NOW, 'mallory')).toBe(true);
-    expect(() => cache.claim('d', NOW + 100, NOW, 'mallory')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
-    expect(cache.claim('e', NOW + 100, NOW, 'alice')).toBe(true);
+    for (const x of ['a', 'b', 'c']) expect(cache.claim(nonceOf(x), NOW + 100, NOW, 'mallory')).toBe(true);
+    expect(() => cache.claim(nonceOf('d'), NOW + 100, NOW, 'mallory')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    expect(cache.claim(nonceOf('e'), NOW + 100, NOW, 'alice')).toBe(true);
     // Once mallory's entries expire, mallory may go on.
-    expect(cache.claim('f', NOW + 500, NOW + 200, 'mallory')).toBe(true);
+    expect(cache.claim(nonceOf('f'), NOW + 500, NOW + 200, 'mallory')).toBe(true);
   });
 
   test('a wall clock set back does not bring a dropped nonce back: the replay cache’s clock never goes back', async () => {
@@ -261,7 +276,7 @@ describe('PIN envelopes', () => {
     const wire = seal(body({ nonce: 'ee'.repeat(16), exp: NOW + 10 }));
     expect(await codeOf(wire, binding, cache)).toBe('OK');
     // 100 s later another envelope's claim sweeps the first nonce (its exp + 30 s have passed) ...
-    expect(cache.claim('other', NOW + 200, NOW + 100, 'someone')).toBe(true);
+    expect(cache.claim(nonceOf('other'), NOW + 200, NOW + 100, 'someone')).toBe(true);
     expect(cache.size).toBe(1);
     // ... and with the clock set back to NOW the first envelope is expired, not new again.
     expect(await codeOf(wire, binding, cache)).toBe('ENVELOPE_EXPIRED');
@@ -271,17 +286,17 @@ describe('PIN envelopes', () => {
 
   test('users sharing an expiry second each get their count back when it passes', () => {
     const cache = new ReplayCache(100, 2);
-    expect(cache.claim('a1', NOW + 10, NOW, 'alice')).toBe(true);
-    expect(cache.claim('m1', NOW + 10, NOW, 'mallory')).toBe(true);
-    expect(cache.claim('m2', NOW + 10, NOW, 'mallory')).toBe(true);
-    expect(cache.claim('a2', NOW + 20, NOW, 'alice')).toBe(true);
+    expect(cache.claim(nonceOf('a1'), NOW + 10, NOW, 'alice')).toBe(true);
+    expect(cache.claim(nonceOf('m1'), NOW + 10, NOW, 'mallory')).toBe(true);
+    expect(cache.claim(nonceOf('m2'), NOW + 10, NOW, 'mallory')).toBe(true);
+    expect(cache.claim(nonceOf('a2'), NOW + 20, NOW, 'alice')).toBe(true);
     expect([cache.heldBy('alice'), cache.heldBy('mallory'), cache.size]).toEqual([2, 2, 4]);
-    expect(() => cache.claim('m3', NOW + 20, NOW, 'mallory')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    expect(() => cache.claim(nonceOf('m3'), NOW + 20, NOW, 'mallory')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
     // NOW + 10's second passes (with the skew): a1, m1 and m2 go, a2 stays.
-    expect(cache.claim('m3', NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'mallory')).toBe(true);
+    expect(cache.claim(nonceOf('m3'), NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'mallory')).toBe(true);
     expect([cache.heldBy('alice'), cache.heldBy('mallory'), cache.size]).toEqual([1, 1, 2]);
-    expect(cache.claim('a1', NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'alice')).toBe(true); // forgotten only after its time
-    expect(cache.claim('a2', NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'alice')).toBe(false);
+    expect(cache.claim(nonceOf('a1'), NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'alice')).toBe(true); // forgotten only after its time
+    expect(cache.claim(nonceOf('a2'), NOW + 60, NOW + 11 + CLOCK_SKEW_S, 'alice')).toBe(false);
   });
 
   test('ENCLAVE_ENVELOPES_PER_USER sets the per-user cap: 1 to the whole cache, 1,000 when unset or empty; anything else refused', async () => {
@@ -296,20 +311,20 @@ describe('PIN envelopes', () => {
 
   test('the replay cache is bounded and refuses rather than forgets', () => {
     const cache = new ReplayCache(2);
-    expect(cache.claim('a', NOW + 100, NOW)).toBe(true);
-    expect(cache.claim('b', NOW + 100, NOW)).toBe(true);
-    expect(() => cache.claim('c', NOW + 100, NOW)).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    expect(cache.claim(nonceOf('a'), NOW + 100, NOW)).toBe(true);
+    expect(cache.claim(nonceOf('b'), NOW + 100, NOW)).toBe(true);
+    expect(() => cache.claim(nonceOf('c'), NOW + 100, NOW)).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
     // Once the old ones expire, room is made.
-    expect(cache.claim('c', NOW + 1000, NOW + 500)).toBe(true);
-    expect(cache.claim('a', NOW + 1000, NOW + 500)).toBe(true);
+    expect(cache.claim(nonceOf('c'), NOW + 1000, NOW + 500)).toBe(true);
+    expect(cache.claim(nonceOf('a'), NOW + 1000, NOW + 500)).toBe(true);
   });
 
   test('a nonce is held until its expiry and the clock skew have passed, and not after', () => {
     const cache = new ReplayCache();
-    expect(cache.claim('n', NOW + 10, NOW, 'u')).toBe(true);
-    expect(cache.claim('n', NOW + 10, NOW + 10 + CLOCK_SKEW_S, 'u')).toBe(false);
+    expect(cache.claim(nonceOf('n'), NOW + 10, NOW, 'u')).toBe(true);
+    expect(cache.claim(nonceOf('n'), NOW + 10, NOW + 10 + CLOCK_SKEW_S, 'u')).toBe(false);
     expect(cache.size).toBe(1);
-    expect(cache.claim('m', NOW + 100, NOW + 11 + CLOCK_SKEW_S, 'u')).toBe(true);
+    expect(cache.claim(nonceOf('m'), NOW + 100, NOW + 11 + CLOCK_SKEW_S, 'u')).toBe(true);
     expect(cache.size).toBe(1); // n is gone with no limit reached
   });
 
@@ -318,10 +333,149 @@ describe('PIN envelopes', () => {
     let most = 0;
     // An hour at 10 envelopes a second, each living 120 s (the SDK's lifetime): 36,000 claims.
     for (let t = 0; t < 3600; t++) {
-      for (let i = 0; i < 10; i++) expect(cache.claim(`${t}-${i}`, NOW + t + 120, NOW + t, `user-${i}`)).toBe(true);
+      for (let i = 0; i < 10; i++) expect(cache.claim(nonceOf(`${t}-${i}`), NOW + t + 120, NOW + t, `user-${i}`)).toBe(true);
       most = Math.max(most, cache.size);
     }
     expect(most).toBeLessThanOrEqual(10 * (120 + CLOCK_SKEW_S + 1));
+  });
+
+  test('a nonce is global: another user cannot claim one already seen; nonces and expiries of another form are refused', () => {
+    const cache = new ReplayCache();
+    expect(cache.claim(nonceOf('x'), NOW + 10, NOW, 'alice')).toBe(true);
+    expect(cache.claim(nonceOf('x'), NOW + 10, NOW, 'bob')).toBe(false);
+    for (const bad of ['', 'AB'.repeat(16), 'ab'.repeat(15), 'ab'.repeat(17), 'g'.repeat(32)])
+      expect(() => cache.claim(bad, NOW + 10, NOW, 'alice')).toThrow(expect.objectContaining({ code: 'ENVELOPE_INVALID' }));
+    for (const bad of [0, -1, 1.5, 2 ** 32, Number.NaN])
+      expect(() => cache.claim(nonceOf('y'), bad, NOW, 'alice')).toThrow(expect.objectContaining({ code: 'ENVELOPE_INVALID' }));
+    expect([cache.size, cache.heldBy('alice'), cache.heldBy('bob')]).toEqual([1, 1, 0]);
+  });
+
+  test('the replay cache answers as a plain map of nonces would, through growth, expiry, shrinking and both limits', () => {
+    // A reference model (a Map, no limits on its memory) and the cache, fed the same random claims over simulated time.
+    const rand = xorshift(0x2545f491);
+    const MAX = 5_000;
+    const PER_USER = 900;
+    const cache = new ReplayCache(MAX, PER_USER);
+    const model = new Map<string, { exp: number; sub: string }>();
+    const users = Array.from({ length: 2000 }, (_, i) => `user-${i}-` + 'x'.repeat(i % 200)); // ids of many lengths
+    const heldBy = new Map<string, number>();
+    const recent: string[] = []; // nonces claimed lately, live or not, to send again
+    let now = NOW;
+    let [claimed, replayed, full, userFull, slotsMost] = [0, 0, 0, 0, 0];
+    for (let step = 0; step < 30_000; step++) {
+      if (rand(40) === 0) {
+        now += rand(60) === 0 ? 1 + rand(400) : 1; // a second at a time, now and then a jump that lets everything expire
+        for (const [k, v] of model)
+          if (v.exp < now - CLOCK_SKEW_S) {
+            model.delete(k);
+            heldBy.set(v.sub, heldBy.get(v.sub)! - 1);
+          }
+      }
+      // Mostly fresh nonces, a fifth of them replays of a live one; one user sends about a quarter of them.
+      const nonce = recent.length && rand(5) === 0 ? recent[rand(recent.length)]! : nonceOf(`${step}`);
+      const sub = rand(4) === 0 ? users[0]! : users[rand(users.length)]!;
+      const exp = now + 1 + rand(300);
+      let expected: boolean | 'full' | 'user' = !model.has(nonce);
+      if (expected && model.size >= MAX) expected = 'full';
+      else if (expected && (heldBy.get(sub) ?? 0) >= PER_USER) expected = 'user';
+      let got: boolean | 'full' | 'user';
+      try {
+        got = cache.claim(nonce, exp, now, sub);
+      } catch (err) {
+        expect((err as EnclaveWalletError).code).toBe('RATE_LIMITED');
+        got = /for this user/.test((err as Error).message) ? 'user' : 'full';
+      }
+      expect(got).toBe(expected);
+      if (got === true) {
+        model.set(nonce, { exp, sub });
+        recent[claimed % 3000] = nonce;
+        heldBy.set(sub, (heldBy.get(sub) ?? 0) + 1);
+      }
+      [claimed, replayed, full, userFull] = [claimed + +(got === true), replayed + +(got === false), full + +(got === 'full'), userFull + +(got === 'user')];
+      expect(cache.size).toBe(model.size);
+      slotsMost = Math.max(slotsMost, cache.footprint.nonceSlots);
+      if (step % 97 === 0) for (const u of [users[0]!, users[rand(users.length)]!]) expect(cache.heldBy(u)).toBe(heldBy.get(u) ?? 0);
+    }
+    // Every branch was taken, and the table grew past its first size and came back down.
+    expect(Math.min(claimed, replayed, full, userFull)).toBeGreaterThan(100);
+    expect(slotsMost).toBeGreaterThanOrEqual(8192);
+    now += 400;
+    expect(cache.claim(nonceOf('last'), now + 10, now, 'someone')).toBe(true);
+    expect([cache.size, cache.footprint.nonceSlots, cache.footprint.userSlots]).toEqual([1, 1024, 1024]);
+  });
+
+  test('the table under the cache finds every key it holds and no other, at its highest load, across its end', () => {
+    const rand = xorshift(0x9e3779b9);
+    const SLOTS = 64;
+    const table = new Table(2, 1, SLOTS);
+    const model = new Map<string, { hash: number; value: number }>();
+    const key = new Uint32Array(2);
+    const value = new Uint32Array(1);
+    let wrapped = 0;
+    for (let step = 0; step < 15_000; step++) {
+      key[0] = rand(100);
+      key[1] = rand(3);
+      const id = `${key[0]}/${key[1]}`;
+      // Homes crowd the table's last slots, so clusters run across its end; a few land anywhere.
+      const hash = rand(8) === 0 ? rand(2 ** 32) : SLOTS - 1 - rand(6) + SLOTS * rand(1000);
+      const known = model.get(id);
+      const at = table.find(key, 0, known?.hash ?? hash);
+      expect(at >= 0).toBe(known !== undefined);
+      if (known) {
+        expect(table.value(at, 0)).toBe(known.value);
+        if (rand(2) === 0) {
+          wrapped += +(at < (known.hash & (SLOTS - 1)));
+          table.removeAt(at);
+          model.delete(id);
+        }
+      } else if (model.size < SLOTS * 0.8) {
+        value[0] = 1 + rand(1000);
+        table.insert(key, 0, hash, value, 0);
+        model.set(id, { hash, value: value[0] });
+      }
+      expect(table.used).toBe(model.size);
+    }
+    // Every key still there is found where probing from its home reaches it.
+    for (const [id, { hash, value: v }] of model) {
+      const [a, b] = id.split('/').map(Number);
+      key[0] = a!;
+      key[1] = b!;
+      expect(table.value(table.find(key, 0, hash), 0)).toBe(v);
+    }
+    expect(wrapped).toBeGreaterThan(30); // entries removed from past the table's end
+  });
+
+  test('a full cache of 100,000 nonces takes a few MiB of buffers and almost no heap, however long the users’ ids', async () => {
+    setFlagsFromString('--expose-gc');
+    const vmGc = runInNewContext('gc') as () => void;
+    // Twice, with a turn of the event loop between: dead buffers' memory is given back by a sweep after the collection.
+    const gc = async (): Promise<void> => {
+      vmGc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      vmGc();
+    };
+    for (const [users, idLength] of [
+      [1, 8],
+      [100_000, 256],
+    ] as const) {
+      const ids = Array.from({ length: Math.min(users, 1000) }, (_, i) => `${i}:`.padEnd(idLength, 'u'));
+      const idOf = (i: number): string => (users === 1 ? ids[0]! : i < 1000 ? ids[i]! : `${i}:`.padEnd(idLength, 'u'));
+      await gc();
+      const before = process.memoryUsage();
+      const cache = new ReplayCache(100_000, 100_000);
+      let claimed = 0;
+      for (let i = 0; i < 100_000; i++) claimed += +cache.claim(nonceOf(`full-${i}`), NOW + 300, NOW, idOf(i));
+      expect(claimed).toBe(100_000);
+      expect(() => cache.claim(nonceOf('one more'), NOW + 300, NOW, 'someone')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+      await gc();
+      const after = process.memoryUsage();
+      const { bytes } = cache.footprint;
+      // 131,072 slots of 36 bytes for the nonces; the users' table: 16 bytes a slot.
+      expect(bytes).toBeLessThanOrEqual(4.5 * 2 ** 20 + (users === 1 ? 16 * 1024 : 2 * 2 ** 20));
+      expect(after.arrayBuffers - before.arrayBuffers).toBeLessThanOrEqual(bytes + 2 ** 20);
+      expect(after.heapUsed - before.heapUsed).toBeLessThan(2 * 2 ** 20); // no object, no id kept per entry
+      expect(cache.heldBy(idOf(users === 1 ? 0 : 99_999))).toBe(users === 1 ? 100_000 : 1);
+    }
   });
 });
 
