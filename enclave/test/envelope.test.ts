@@ -3,6 +3,7 @@
  * by an independent HPKE implementation, and every binding check.
  */
 import { createHash } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
@@ -348,6 +349,40 @@ describe('PIN envelopes', () => {
     for (const bad of [0, -1, 1.5, 2 ** 32, Number.NaN])
       expect(() => cache.claim(nonceOf('y'), bad, NOW, 'alice')).toThrow(expect.objectContaining({ code: 'ENVELOPE_INVALID' }));
     expect([cache.size, cache.heldBy('alice'), cache.heldBy('bob')]).toEqual([1, 1, 0]);
+  });
+
+  test('users are told apart by every UTF-16 code unit of their ids; an id longer than any user id is refused', () => {
+    const cache = new ReplayCache(100, 1);
+    // Lone surrogates, and U+FFFD: one and the same in UTF-8, three users here.
+    for (const [i, sub] of ['a\uD800', 'a\uDC00', 'a\uFFFD'].entries()) expect(cache.claim(nonceOf(`s${i}`), NOW + 10, NOW, sub)).toBe(true);
+    expect([cache.heldBy('a\uD800'), cache.heldBy('a\uDC00'), cache.heldBy('a\uFFFD'), cache.size]).toEqual([1, 1, 1, 3]);
+    const longest = '\u4e00'.repeat(256); // 768 bytes of UTF-8, 512 of UTF-16
+    expect(cache.claim(nonceOf('cjk'), NOW + 10, NOW, longest)).toBe(true);
+    expect(cache.claim(nonceOf('cjk2'), NOW + 10, NOW, longest.slice(1) + 'x')).toBe(true); // not the same user
+    expect(() => cache.claim(nonceOf('long'), NOW + 10, NOW, 'u'.repeat(257))).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(cache.size).toBe(5);
+  });
+
+  test('a claim that cannot make room changes nothing: no count is left without its nonce', () => {
+    const cache = new ReplayCache(100_000, 100_000);
+    const resize = Table.prototype.resize;
+    let fail = false;
+    const spy = jest.spyOn(Table.prototype, 'resize').mockImplementation(function (this: Table, slots: number) {
+      if (fail) throw new RangeError('Array buffer allocation failed');
+      resize.call(this, slots);
+    });
+    try {
+      // Up to the nonces' table's last claim before it doubles (768 of 1,024 slots), under one user.
+      for (let i = 0; i < 768; i++) expect(cache.claim(nonceOf(`r${i}`), NOW + 10, NOW, 'alice')).toBe(true);
+      fail = true;
+      expect(() => cache.claim(nonceOf('next'), NOW + 10, NOW, 'bob')).toThrow(RangeError);
+      expect([cache.size, cache.heldBy('alice'), cache.heldBy('bob')]).toEqual([768, 768, 0]);
+      fail = false;
+      expect(cache.claim(nonceOf('next'), NOW + 10, NOW, 'bob')).toBe(true);
+      expect([cache.size, cache.heldBy('bob')]).toEqual([769, 1]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   test('the replay cache answers as a plain map of nonces would, through growth, expiry, shrinking and both limits', () => {

@@ -1,6 +1,6 @@
 /** The nonces of PIN envelopes seen within their lifetime: each is accepted once. */
 import * as crypto from 'node:crypto';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { MAX_ID_LENGTH } from '@enclave-wallet/proto/ids';
 
@@ -146,14 +146,15 @@ export class Table {
  *
  * Two tables of fixed-size entries in typed arrays (`Table`): the nonces (the
  * 16 bytes, the expiry, the user's tag), and the users with live nonces (a
- * tag, and how many they hold). A user is kept as a tag (8 bytes of SHA-256
- * over a key made at start-up and the user's id), never as the id itself; two
- * users whose tags collided (about one chance in 10^10 among 100,000 users)
- * would share one allowance, nothing more. Both tables place entries by a hash
+ * tag, and how many they hold). A user is kept as a tag (12 bytes of SHA-256
+ * over a key made at start-up and the user's id as UTF-16 code units), never as
+ * the id itself; two users whose tags collided (about one chance in 10^19 among
+ * 100,000 users) would share one allowance, nothing more. Both tables place entries by a hash
  * under the same key, so no client can choose nonces or ids that crowd one
  * part of a table. A full cache of 100,000 nonces takes 4.5 MiB (131,072
- * slots of 36 bytes), 6.5 with 100,000 users, however long their ids; an idle
- * one 52 KiB. Until 2026-12-06 it was a `Set` of the nonces' strings and a map
+ * slots of 36 bytes), 6.5 with 100,000 users, however long their ids (while
+ * a table doubles, its old arrays live beside the new: 6.75 MiB for a moment at
+ * the last doubling); an idle one 52 KiB. Until 2026-12-06 it was a `Set` of the nonces' strings and a map
  * of the users' ids: 93 to 122 bytes a nonce with short ids (measured), and
  * about 40 MiB in all with 100,000 users of 256-character ids (the ids' strings
  * alone 26 MiB).
@@ -172,9 +173,10 @@ export class ReplayCache {
   private readonly users = new Table(2, 1);
   /**
    * The tags' input: this cache's key (made at start-up; it never leaves the process and keys the nonces' and users'
-   * places and the users' identities), a domain byte, and room for the longest user id (256 characters, UTF-8).
+   * places and the users' identities), a domain byte, and room for the longest user id (256 UTF-16 code units, kept
+   * as they are). Memory of its own (`Buffer.alloc` is never carved from Node's shared pool), filled in place.
    */
-  private readonly input = Buffer.concat([randomBytes(KEY_BYTES), Buffer.alloc(1 + 4 * MAX_ID_LENGTH)]);
+  private readonly input = randomFillSync(Buffer.alloc(KEY_BYTES + 1 + 2 * MAX_ID_LENGTH), 0, KEY_BYTES);
   private readonly maxSlots: number;
   /** A nonce's words, then its values (a claim's, an expiry's). */
   private readonly key = new Uint32Array(4);
@@ -208,6 +210,7 @@ export class ReplayCache {
   claim(nonce: string, exp: number, nowSeconds: number, sub = ''): boolean {
     if (!NONCE.test(nonce)) throw new EnclaveWalletError('ENVELOPE_INVALID', 'nonce must be 16 bytes of lowercase hex');
     if (!Number.isInteger(exp) || exp < 1 || exp > 0xffff_ffff) throw new EnclaveWalletError('ENVELOPE_INVALID', 'exp is out of range');
+    if (sub.length > MAX_ID_LENGTH) throw new EnclaveWalletError('VALIDATION_FAILED', 'userId is too long');
     const now = this.monotonic(nowSeconds);
     if (now !== this.sweptAt) this.expire(now);
     const { key, entry, nonces, users } = this;
@@ -216,17 +219,16 @@ export class ReplayCache {
     if (nonces.find(key, 0, place) >= 0) return false;
     if (nonces.used >= this.maxEntries) throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight; retry shortly', { retryAfter: 5 });
     const user = this.tag(USER_DOMAIN, sub, this.user);
-    const at = users.find(user, 1, user[0]!);
+    let at = users.find(user, 1, user[0]!);
     if (at >= 0 && users.value(at, 0) >= this.perUser)
       throw new EnclaveWalletError('RATE_LIMITED', 'too many envelopes in flight for this user; retry shortly', { retryAfter: 5 });
+    // Both tables made big enough first: nothing changes unless all of it does (a failed allocation leaves no count).
+    if (this.makeRoom(users)) at = users.find(user, 1, user[0]!);
+    this.makeRoom(nonces);
     if (at >= 0) users.setValue(at, 0, users.value(at, 0) + 1);
-    else {
-      this.makeRoom(users);
-      users.insert(user, 1, user[0]!, ONE, 0);
-    }
+    else users.insert(user, 1, user[0]!, ONE, 0);
     entry[0] = exp;
     entry.set(user, 1);
-    this.makeRoom(nonces);
     nonces.insert(key, 0, place, entry, 0);
     if (exp < this.earliest) this.earliest = exp;
     return true;
@@ -238,6 +240,7 @@ export class ReplayCache {
 
   /** Live nonces `sub` holds. */
   heldBy(sub: string): number {
+    if (sub.length > MAX_ID_LENGTH) return 0;
     const user = this.tag(USER_DOMAIN, sub, new Uint32Array(3));
     const at = this.users.find(user, 1, user[0]!);
     return at >= 0 ? this.users.value(at, 0) : 0;
@@ -258,7 +261,7 @@ export class ReplayCache {
     input[KEY_BYTES] = domain;
     const length =
       typeof data === 'string'
-        ? input.write(data, KEY_BYTES + 1, 'utf8')
+        ? input.write(data, KEY_BYTES + 1, 'utf16le')
         : (input.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), KEY_BYTES + 1), data.byteLength);
     const message = input.subarray(0, KEY_BYTES + 1 + length);
     const digest = oneShot ? oneShot('sha256', message, 'buffer') : createHash('sha256').update(message).digest();
@@ -267,9 +270,11 @@ export class ReplayCache {
     return out;
   }
 
-  /** Doubles `table` before an insert would take it past GROW_AT, up to the size a full cache needs. */
-  private makeRoom(table: Table): void {
-    if (table.used + 1 > table.slots * GROW_AT && table.slots < this.maxSlots) table.resize(table.slots * 2);
+  /** Doubles `table` before an insert would take it past GROW_AT, up to the size a full cache needs; true if it did. */
+  private makeRoom(table: Table): boolean {
+    if (table.used + 1 <= table.slots * GROW_AT || table.slots >= this.maxSlots) return false;
+    table.resize(table.slots * 2);
+    return true;
   }
 
   /** Drops every entry whose expiry, with the clock skew tolerated, has passed; then fits the tables to what is left. */
