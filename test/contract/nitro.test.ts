@@ -31,6 +31,16 @@ test('the image installs from the lock file only, holds only proto and enclave, 
   expect(dockerfile).toMatch(/NODE_ENV=production/);
 });
 
+test('the image leaves the per-user envelope cap at its default: only a load test raises it', () => {
+  // ENCLAVE_ENVELOPES_PER_USER (docs/configuration.md) lets one user hold the whole replay cache; the launcher and the
+  // benchmark set it for one-user loads with RATE_LIMITS=off. A deployment's image must not: neither as an ENV nor as a
+  // build argument, nor in the process environment the image's entry point adds.
+  expect(dockerfile).not.toMatch(/ENCLAVE_ENVELOPES_PER_USER/);
+  expect(readFileSync(join(repo, 'enclave/src/process-env.ts'), 'utf8')).not.toMatch(/ENCLAVE_ENVELOPES_PER_USER/);
+  for (const f of ['build-enclave.sh', 'run-enclave.sh', 'host.env.example'])
+    expect(readFileSync(join(repo, 'nitro', f), 'utf8')).not.toMatch(/ENCLAVE_ENVELOPES_PER_USER/);
+});
+
 test('the image starts the enclave with the process environment it needs, and leaves glibc its arena per thread', async () => {
   const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
   expect(Object.keys(ENCLAVE_PROCESS_ENV).length).toBeGreaterThan(0);
