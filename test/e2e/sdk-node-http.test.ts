@@ -60,7 +60,13 @@ function standIn(handler?: (req: IncomingMessage, res: ServerResponse) => boolea
     });
     return server;
   };
-  return { seen, closedByClient, app, track, connections: () => connections };
+  /** An HTTP server of its own for the stand-in, closed after the tests: its base URL. */
+  const serve = async (): Promise<string> => {
+    const server = track(createHttpServer(app));
+    servers.push(server);
+    return `http://127.0.0.1:${await listen(server)}`;
+  };
+  return { seen, closedByClient, app, track, serve, connections: () => connections };
 }
 
 async function listen(server: Server): Promise<string> {
@@ -77,9 +83,7 @@ afterAll(async () => {
 
 test('on Node, without an app fetch: node:http, one kept-alive connection for calls in a row, an error answer read whole', async () => {
   const api = standIn();
-  const server = api.track(createHttpServer(api.app));
-  servers.push(server);
-  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  const client = createClient({ baseUrl: await api.serve(), root: ROOT });
   const session = await client.login('id-token');
   expect(session.user.email).toBe('ü@example.com');
   expect(await client.listWallets()).toEqual([]);
@@ -100,9 +104,7 @@ test('clients of one process share kept-alive connections; an answer with a byte
     res.end('\uFEFF{"wallets":[]}');
     return true;
   });
-  const server = api.track(createHttpServer(api.app));
-  servers.push(server);
-  const baseUrl = `http://127.0.0.1:${await listen(server)}`;
+  const baseUrl = await api.serve();
   for (let i = 0; i < 5; i++) {
     const client = createClient({ baseUrl, root: ROOT });
     await client.login('id-token');
@@ -114,9 +116,7 @@ test('clients of one process share kept-alive connections; an answer with a byte
 
 test('fetch, as before, wherever the app set something up for it: a stub of globalThis.fetch, a proxy variable, a dispatcher of its own', async () => {
   const api = standIn();
-  const server = api.track(createHttpServer(api.app));
-  servers.push(server);
-  const baseUrl = `http://127.0.0.1:${await listen(server)}`;
+  const baseUrl = await api.serve();
   const login = async (): Promise<string | undefined> => {
     await createClient({ baseUrl, root: ROOT }).login('id-token');
     return api.seen.at(-1)!.headers['user-agent'];
@@ -167,20 +167,17 @@ test('a success answer that is not JSON (a proxy’s page) is INVALID_RESPONSE, 
     res.end('<html>Sign in to the network</html>');
     return true;
   });
-  const server = api.track(createHttpServer(api.app));
-  servers.push(server);
-  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  const client = createClient({ baseUrl: await api.serve(), root: ROOT });
   await client.login('id-token');
   await expect(client.listWallets()).rejects.toMatchObject({ name: 'EnclaveWalletApiError', code: 'INVALID_RESPONSE', status: 200 });
 });
 
 test('with an app fetch, that fetch sends every request', async () => {
   const api = standIn();
-  const server = api.track(createHttpServer(api.app));
-  servers.push(server);
+  const baseUrl = await api.serve();
   let calls = 0;
   const client = createClient({
-    baseUrl: `http://127.0.0.1:${await listen(server)}`,
+    baseUrl,
     root: ROOT,
     fetch: (input, init) => (calls++, fetch(input, init)),
   });
@@ -192,9 +189,7 @@ test('with an app fetch, that fetch sends every request', async () => {
 
 test(`an idle connection is closed by the client after ${IDLE_CONNECTION_MS / 1000} s, before a server closing at 5 s would, and the next call opens a new one`, async () => {
   const api = standIn();
-  const server = api.track(createHttpServer(api.app));
-  servers.push(server);
-  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  const client = createClient({ baseUrl: await api.serve(), root: ROOT });
   await client.login('id-token');
   await new Promise((r) => setTimeout(r, IDLE_CONNECTION_MS - 1_000));
   expect(api.closedByClient).toEqual([]);
@@ -224,9 +219,7 @@ test('an answer split inside a UTF-8 character is read whole; an answer cut shor
     }
     return false;
   });
-  const server = api.track(createHttpServer(api.app));
-  servers.push(server);
-  const client = createClient({ baseUrl: `http://127.0.0.1:${await listen(server)}`, root: ROOT });
+  const client = createClient({ baseUrl: await api.serve(), root: ROOT });
   expect((await client.login('id-token')).user.email).toBe('€@example.com');
   await expect(client.login('id-token')).rejects.toMatchObject({ code: 'NETWORK_ERROR', status: 0 });
   expect(api.seen).toHaveLength(2);

@@ -76,7 +76,9 @@ export async function startStack(
   const issuer = new DevIssuer({ dataDir: join(dir, 'oidc') });
   const { url: issuerUrl, server: issuerServer } = await issuer.listen(0);
 
-  const service = await createEnclaveService(testStartupConfig(caDir, options.enclaveEnv));
+  /** A fresh enclave service (each enclave process of the stack has its own), with the stack's settings. */
+  const newService = () => createEnclaveService(testStartupConfig(caDir, options.enclaveEnv));
+  const service = await newService();
   const enclaveLogLines: string[] = [];
   const enclaveLogger = createLogger('info', (l) => enclaveLogLines.push(l));
   let enclave = await startEnclaveServer({ listen: 'tcp://127.0.0.1:0', logger: enclaveLogger, service });
@@ -143,7 +145,7 @@ export async function startStack(
       enclave = await startEnclaveServer({
         listen: enclaveAddress,
         logger: enclaveLogger,
-        service: await createEnclaveService(testStartupConfig(caDir, options.enclaveEnv)),
+        service: await newService(),
       });
     },
     async addHost(pair: { ownEnclave?: boolean } = {}) {
@@ -154,7 +156,7 @@ export async function startStack(
         const own = await startEnclaveServer({
           listen: 'tcp://127.0.0.1:0',
           logger: enclaveLogger,
-          service: await createEnclaveService(testStartupConfig(caDir, options.enclaveEnv)),
+          service: await newService(),
         });
         otherEnclaves.push(own);
         address = own.address;
