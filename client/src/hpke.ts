@@ -5,9 +5,11 @@
  * code with the enclave's implementation (enclave/src/envelope/hpke.ts, on
  * node:crypto's X25519 and ChaCha20-Poly1305), so tests that seal with it and
  * open in the enclave (and the reverse) check one against the other; it is
- * also checked against RFC 9180 A.2.1. hpkeSealAsync, which the SDK's calls
- * use, does the X25519 steps in the platform's WebCrypto where it has them
- * (on Node, OpenSSL's, as the enclave's), the rest here.
+ * also checked against RFC 9180 A.2.1. hpkeSenderAsync, which the SDK's calls
+ * use (through envelope.ts), does the X25519 steps in the platform's WebCrypto
+ * where it has them (on Node, OpenSSL's, as the enclave's), the rest here; a
+ * sender context is made apart from the message it seals, so it can be made
+ * ahead.
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
@@ -54,13 +56,51 @@ function sharedSecret(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array): Uint8Ar
   }
 }
 
-/** Seals `plaintext` under the key schedule of `dh`; the AEAD key is zeroed after. */
-function sealWith(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array, info: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+/**
+ * A sender's context for one message (RFC 9180 §5.1.1 SetupBaseS, then one Seal): the encapsulated key and the
+ * AEAD's key and nonce, for recipient `pkR` and `info`. It seals once: sealOnce zeroes its key, and a second use
+ * throws. It holds no private key (the ephemeral one is dropped once agreed), so it can be made before the message
+ * exists (envelope.ts makes the next envelope's ahead of it).
+ */
+export interface SenderContext {
+  readonly pkR: Uint8Array;
+  readonly info: Uint8Array;
+  readonly enc: Uint8Array;
+  readonly key: Uint8Array;
+  readonly nonce: Uint8Array;
+  used: boolean;
+}
+
+function contextOf(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array, info: Uint8Array): SenderContext {
   const { key, nonce } = keySchedule(sharedSecret(dh, enc, pkR), info);
+  return { pkR: Uint8Array.from(pkR), info: Uint8Array.from(info), enc, key, nonce, used: false };
+}
+
+/** Seals `plaintext` with a context, once; its key is zeroed after. */
+export function sealOnce(ctx: SenderContext, plaintext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): { enc: Uint8Array; ct: Uint8Array } {
+  if (ctx.used) throw new Error('an HPKE sender context seals once');
+  ctx.used = true;
   try {
-    return chacha20poly1305(key, nonce, aad).encrypt(plaintext);
+    return { enc: ctx.enc, ct: chacha20poly1305(ctx.key, ctx.nonce, aad).encrypt(plaintext) };
   } finally {
-    key.fill(0);
+    ctx.key.fill(0);
+  }
+}
+
+/** Zeroes a context that will not be used. */
+export function discardContext(ctx: SenderContext): void {
+  ctx.used = true;
+  ctx.key.fill(0);
+}
+
+/** A sender context with a given ephemeral private key (for vectors) or a random one, in noble's X25519. */
+export function hpkeSender(pkR: Uint8Array, info: Uint8Array, skE: Uint8Array = x25519.utils.randomSecretKey()): SenderContext {
+  const enc = x25519.getPublicKey(skE);
+  const dh = x25519.getSharedSecret(skE, pkR);
+  try {
+    return contextOf(dh, enc, pkR, info);
+  } finally {
+    dh.fill(0);
   }
 }
 
@@ -72,13 +112,7 @@ export function hpkeSeal(
   aad: Uint8Array = new Uint8Array(0),
   skE: Uint8Array = x25519.utils.randomSecretKey(),
 ): { enc: Uint8Array; ct: Uint8Array } {
-  const enc = x25519.getPublicKey(skE);
-  const dh = x25519.getSharedSecret(skE, pkR);
-  try {
-    return { enc, ct: sealWith(dh, enc, pkR, info, plaintext, aad) };
-  } finally {
-    dh.fill(0);
-  }
+  return sealOnce(hpkeSender(pkR, info, skE), plaintext, aad);
 }
 
 /**
@@ -97,24 +131,22 @@ async function doesX25519(subtle: SubtleCrypto): Promise<boolean> {
 }
 
 /**
- * hpkeSeal with the ephemeral key and the agreement in WebCrypto where `subtle` does X25519, and noble's otherwise
+ * hpkeSender with the ephemeral key and the agreement in WebCrypto where `subtle` does X25519, and noble's otherwise
  * (`subtle` null: no WebCrypto). WebCrypto's is native: about 0.45 ms a seal on Node 20 against 1.2 ms for noble's in
- * JavaScript (2026-12-06, docs/performance.md, twentieth look), time a signature's caller waits. The ephemeral
- * private key is then a CryptoKey that cannot be exported: its bytes never exist in JavaScript. If a WebCrypto step
- * fails, noble seals instead (and that WebCrypto is not tried again). An all-zero agreement (a low-order
- * public key) is refused on either path (RFC 9180 §7.1.4).
+ * JavaScript (2026-12-06, docs/performance.md, twentieth look). The ephemeral private key is then a CryptoKey that
+ * cannot be exported: its bytes never exist in JavaScript. If a WebCrypto step fails, noble's is used instead (and
+ * that WebCrypto is not tried again). An all-zero agreement (a low-order public key) is refused on either path
+ * (RFC 9180 §7.1.4).
  */
-export async function hpkeSealAsync(
+export async function hpkeSenderAsync(
   pkR: Uint8Array,
   info: Uint8Array,
-  plaintext: Uint8Array,
-  aad: Uint8Array = new Uint8Array(0),
   subtle: SubtleCrypto | null = globalThis.crypto?.subtle ?? null,
-): Promise<{ enc: Uint8Array; ct: Uint8Array }> {
-  if (!subtle) return hpkeSeal(pkR, info, plaintext, aad);
+): Promise<SenderContext> {
+  if (!subtle) return hpkeSender(pkR, info);
   let asked = doesX25519Of.get(subtle);
   if (!asked) doesX25519Of.set(subtle, (asked = doesX25519(subtle)));
-  if (!(await asked)) return hpkeSeal(pkR, info, plaintext, aad);
+  if (!(await asked)) return hpkeSender(pkR, info);
   let enc: Uint8Array;
   let dh: Uint8Array;
   try {
@@ -125,14 +157,25 @@ export async function hpkeSealAsync(
   } catch {
     // A WebCrypto that failed midway (or refused a low-order key, which noble refuses too): noble's, from now on.
     doesX25519Of.set(subtle, Promise.resolve(false));
-    return hpkeSeal(pkR, info, plaintext, aad);
+    return hpkeSender(pkR, info);
   }
   try {
     if (dh.length !== 32 || dh.every((b) => b === 0)) throw new Error('the X25519 agreement is all zero: the recipient key is a low-order point');
-    return { enc, ct: sealWith(dh, enc, pkR, info, plaintext, aad) };
+    return contextOf(dh, enc, pkR, info);
   } finally {
     dh.fill(0);
   }
+}
+
+/** hpkeSeal with the platform's X25519 where it has one (hpkeSenderAsync). */
+export async function hpkeSealAsync(
+  pkR: Uint8Array,
+  info: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+  subtle: SubtleCrypto | null = globalThis.crypto?.subtle ?? null,
+): Promise<{ enc: Uint8Array; ct: Uint8Array }> {
+  return sealOnce(await hpkeSenderAsync(pkR, info, subtle), plaintext, aad);
 }
 
 /** Opens enc ‖ ct with a raw recipient private key. */

@@ -36,6 +36,7 @@ export { parseOrigins } from './frame/messages.js';
 export { checkRecoveryCode, RECOVERY_CODE_INFO, type Authorize, type Factor, type FactorInfo, type SignAuthorization, type SignFactor } from './factors.js';
 export { passkeySupport, passkeyUserHandle, type PasskeyCredentials, type PasskeyOptions, type PasskeySupport } from './passkey.js';
 export {
+  dropContextAhead,
   newRecipientKey,
   openRecoveryPhrase,
   sealPinEnvelope,

@@ -2,6 +2,7 @@
  * The client's session and transport (SPEC §9): login, the refresh that keeps the session alive, logout, and the
  * one function every API call goes through (typed errors, retries of reads, one refresh on a 401).
  */
+import { dropContextAhead } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { apiTransport, type ApiResponse } from './node-http.js';
 import { rpcNotConfigured } from './nodes.js';
@@ -79,9 +80,11 @@ export class SessionClient {
 
   /**
    * Ends the session on the host (`POST /v1/auth/logout`: its refresh token at once, its access tokens on every
-   * host within seconds), then forgets it. A session the host already refuses (401) counts as ended.
+   * host within seconds), then forgets it. A session the host already refuses (401) counts as ended. The envelope
+   * context made ahead (envelope.ts) is dropped too.
    */
   async logout(): Promise<void> {
+    dropContextAhead();
     if (!this.sessionState) return;
     try {
       await this.request('POST', '/v1/auth/logout');
