@@ -89,23 +89,32 @@ export function sealEnvelope(enclaveKey: Uint8Array, body: EnvelopeBody & Envelo
  * kept unused before it is zeroed. The key agreement is most of a seal's cost (about 0.6 of 0.9 ms on Node 20 after
  * 20 ms idle, against 0.25 for the rest: docs/performance.md, twenty-third look); made while the caller waits for
  * the enclave, it is off the next call's path. The delay leaves the request's own sending and the host's first work
- * (on the same cores, for a local stack) ahead of it.
+ * (on the same cores, for a local stack) ahead of it. The age bounds how long the next envelope's key waits in
+ * memory (docs/threat-model.md, "Secrets in memory"): long enough for signatures one after another, not for a
+ * wallet used now and then, whose contexts would mostly be thrown away.
  */
 export const CONTEXT_AHEAD_DELAY_MS = 5;
-export const CONTEXT_AHEAD_MAX_AGE_MS = 60_000;
+export const CONTEXT_AHEAD_MAX_AGE_MS = 10_000;
 
-/** At most one sender context made ahead, for the last enclave key sealed to; taken by one seal only. */
-let ahead: { pkR: Uint8Array; context: Promise<SenderContext | undefined>; expiry: ReturnType<typeof setTimeout> } | undefined;
-let aheadTimer: ReturnType<typeof setTimeout> | undefined;
+/** At most one sender context made ahead (or about to be), for the last enclave key sealed to; taken by one seal only. */
+let ahead: { pkR: Uint8Array; context: Promise<SenderContext | undefined>; deadline: number; expiry: ReturnType<typeof setTimeout> } | undefined;
+let coming: { pkR: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefined;
+/** Moved on by dropContextAhead (logout): a seal that began before it makes nothing ahead. */
+let generation = 0;
 
 const sameKey = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const unref = (t: ReturnType<typeof setTimeout>): void => (t as { unref?: () => void }).unref?.();
 
-/** Drops the context made ahead, if any (zeroed once made), and what was about to make one. */
+/** Drops the context made ahead, if any (zeroed once made), and the one about to be made; seals in flight make none. */
 export function dropContextAhead(): void {
-  clearTimeout(aheadTimer);
-  aheadTimer = undefined;
+  generation++;
+  dropComing();
   dropAhead();
+}
+
+function dropComing(): void {
+  if (coming) clearTimeout(coming.timer);
+  coming = undefined;
 }
 
 /** Drops the context made ahead (zeroing it once made). */
@@ -117,32 +126,40 @@ function dropAhead(): void {
   void dropped.context.then((c) => c && discardContext(c));
 }
 
-/** Makes the next envelope's context for `pkR` a moment from now, unless one is made or coming. */
+/** Makes the next envelope's context for `pkR` a moment from now, in place of any for another key. */
 function prepareAhead(pkR: Uint8Array): void {
-  if (ahead || aheadTimer) return;
+  if ((ahead && sameKey(ahead.pkR, pkR)) || (coming && sameKey(coming.pkR, pkR))) return;
+  dropComing();
+  dropAhead();
   const key = Uint8Array.from(pkR);
-  aheadTimer = setTimeout(() => {
-    aheadTimer = undefined;
-    if (ahead) return;
+  const timer = setTimeout(() => {
+    coming = undefined;
     const expiry = setTimeout(dropAhead, CONTEXT_AHEAD_MAX_AGE_MS);
     unref(expiry);
     // A failure here is not the next seal's: it makes its own.
-    ahead = { pkR: key, context: hpkeSenderAsync(key, PIN_ENVELOPE_INFO).catch(() => undefined), expiry };
+    const context = hpkeSenderAsync(key, PIN_ENVELOPE_INFO).catch(() => undefined);
+    ahead = { pkR: key, context, deadline: Date.now() + CONTEXT_AHEAD_MAX_AGE_MS, expiry };
   }, CONTEXT_AHEAD_DELAY_MS);
-  unref(aheadTimer);
+  unref(timer);
+  coming = { pkR: key, timer };
 }
 
-/** A context for one envelope to `pkR`: the one made ahead if it is for that key, else a new one; the next is then made ahead. */
+/**
+ * A context for one envelope to `pkR`: the one made ahead if it is for that key and within its age (the clock is
+ * read too: timers stand still while a machine sleeps), else a new one; then the next is made ahead, unless
+ * dropContextAhead ran meanwhile.
+ */
 async function contextFor(pkR: Uint8Array): Promise<SenderContext> {
+  const began = generation;
   const mine = ahead;
   let context: SenderContext | undefined;
-  if (mine && sameKey(mine.pkR, pkR)) {
+  if (mine && sameKey(mine.pkR, pkR) && Date.now() < mine.deadline) {
     ahead = undefined;
     clearTimeout(mine.expiry);
     context = await mine.context;
   } else dropAhead();
   context ??= await hpkeSenderAsync(pkR, PIN_ENVELOPE_INFO);
-  prepareAhead(pkR);
+  if (generation === began) prepareAhead(pkR);
   return context;
 }
 

@@ -84,6 +84,7 @@ export function sealOnce(ctx: SenderContext, plaintext: Uint8Array, aad: Uint8Ar
     return { enc: ctx.enc, ct: chacha20poly1305(ctx.key, ctx.nonce, aad).encrypt(plaintext) };
   } finally {
     ctx.key.fill(0);
+    ctx.nonce.fill(0);
   }
 }
 
@@ -91,16 +92,25 @@ export function sealOnce(ctx: SenderContext, plaintext: Uint8Array, aad: Uint8Ar
 export function discardContext(ctx: SenderContext): void {
   ctx.used = true;
   ctx.key.fill(0);
+  ctx.nonce.fill(0);
 }
 
-/** A sender context with a given ephemeral private key (for vectors) or a random one, in noble's X25519. */
-export function hpkeSender(pkR: Uint8Array, info: Uint8Array, skE: Uint8Array = x25519.utils.randomSecretKey()): SenderContext {
-  const enc = x25519.getPublicKey(skE);
-  const dh = x25519.getSharedSecret(skE, pkR);
+/**
+ * A sender context with a given ephemeral private key (for vectors) or a random one, in noble's X25519 (the random
+ * one is zeroed once agreed: noble's own copies, as BigInts, cannot be).
+ */
+export function hpkeSender(pkR: Uint8Array, info: Uint8Array, skE?: Uint8Array): SenderContext {
+  const sk = skE ?? x25519.utils.randomSecretKey();
   try {
-    return contextOf(dh, enc, pkR, info);
+    const enc = x25519.getPublicKey(sk);
+    const dh = x25519.getSharedSecret(sk, pkR);
+    try {
+      return contextOf(dh, enc, pkR, info);
+    } finally {
+      dh.fill(0);
+    }
   } finally {
-    dh.fill(0);
+    if (!skE) sk.fill(0);
   }
 }
 
@@ -110,7 +120,7 @@ export function hpkeSeal(
   info: Uint8Array,
   plaintext: Uint8Array,
   aad: Uint8Array = new Uint8Array(0),
-  skE: Uint8Array = x25519.utils.randomSecretKey(),
+  skE?: Uint8Array,
 ): { enc: Uint8Array; ct: Uint8Array } {
   return sealOnce(hpkeSender(pkR, info, skE), plaintext, aad);
 }

@@ -5,16 +5,36 @@
  * envelope.
  */
 import { jest } from '@jest/globals';
-import { EnvelopeKey, PIN_ENVELOPE_INFO } from '../../enclave/src/envelope/hpke.js';
-import { CONTEXT_AHEAD_DELAY_MS, CONTEXT_AHEAD_MAX_AGE_MS, dropContextAhead, sealPinEnvelopeAsync, type EnvelopeBody } from '../src/envelope.js';
-import { discardContext, hpkeSenderAsync, sealOnce, wireOf } from '../src/hpke.js';
+import type { SenderContext } from '../src/hpke.js';
+import type { EnvelopeBody } from '../src/envelope.js';
+
+/** Every context the SDK makes, seen through a wrapper of hpkeSenderAsync (the real one makes each). */
+const made: Array<{ context: SenderContext; pkR: string }> = [];
+const hpke = await import('../src/hpke.js');
+jest.unstable_mockModule('../src/hpke.js', () => ({
+  ...hpke,
+  hpkeSenderAsync: async (...args: Parameters<typeof hpke.hpkeSenderAsync>) => {
+    const context = await hpke.hpkeSenderAsync(...args);
+    made.push({ context, pkR: Buffer.from(args[0]).toString('hex') });
+    return context;
+  },
+}));
+const { EnvelopeKey, PIN_ENVELOPE_INFO } = await import('../../enclave/src/envelope/hpke.js');
+const { CONTEXT_AHEAD_DELAY_MS, CONTEXT_AHEAD_MAX_AGE_MS, dropContextAhead, sealPinEnvelopeAsync } = await import('../src/envelope.js');
+const { createClient } = await import('../src/index.js');
+const { discardContext, hpkeSenderAsync, sealOnce, wireOf } = hpke;
+
+const zeroed = (c: SenderContext): boolean => c.used && c.key.every((x) => x === 0) && c.nonce.every((x) => x === 0);
+/** The contexts made and neither used nor dropped, by the hex of the key they were made for. */
+const waiting = (): string[] => made.filter((m) => !m.context.used).map((m) => m.pkR);
+const hex = (key: Uint8Array): string => Buffer.from(key).toString('hex');
 
 const body = (pin: string): EnvelopeBody => ({ purpose: 'sign', sub: 'user-1', walletId: 'w-1', digest: '0x' + '11'.repeat(32), pin });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const te = new TextEncoder();
 
 /** Opens a wire envelope with the enclave's HPKE; returns its JSON and its enc (the ephemeral public key). */
-async function open(recipient: EnvelopeKey, wire: string): Promise<{ json: Record<string, unknown>; enc: string }> {
+async function open(recipient: Awaited<ReturnType<typeof EnvelopeKey.generate>>, wire: string): Promise<{ json: Record<string, unknown>; enc: string }> {
   const bytes = Uint8Array.from(Buffer.from(wire, 'base64'));
   using opened = await recipient.open(bytes, PIN_ENVELOPE_INFO);
   return {
@@ -26,6 +46,7 @@ async function open(recipient: EnvelopeKey, wire: string): Promise<{ json: Recor
 let derive: ReturnType<typeof jest.spyOn>;
 beforeEach(() => {
   dropContextAhead();
+  made.length = 0;
   derive = jest.spyOn(globalThis.crypto.subtle, 'deriveBits');
 });
 afterEach(() => {
@@ -102,7 +123,10 @@ test('a context kept unused past its age is dropped: the next seal agrees afresh
   const before = derive.mock.calls.length;
   jest.advanceTimersByTime(CONTEXT_AHEAD_DELAY_MS);
   await aheadMade(before);
+  const ready = made.find((m) => !m.context.used)!.context;
   jest.advanceTimersByTime(CONTEXT_AHEAD_MAX_AGE_MS);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  expect(zeroed(ready)).toBe(true);
   const late = await agreementsDuring(() => sealPinEnvelopeAsync(recipient.publicKey, body('666666')));
   expect(late.agreements).toBe(1);
   expect((await open(recipient, late.value)).json.pin).toBe('666666');
@@ -113,12 +137,76 @@ test('a context seals once and is zeroed after; one discarded is zeroed and seal
   const ctx = await hpkeSenderAsync(recipient.publicKey, PIN_ENVELOPE_INFO);
   expect(ctx.key.some((x) => x !== 0)).toBe(true);
   const sealed = sealOnce(ctx, te.encode('{"v":1}'));
-  expect(ctx.key.every((x) => x === 0)).toBe(true);
+  expect(zeroed(ctx)).toBe(true);
   using opened = await recipient.open(wireOf(sealed), PIN_ENVELOPE_INFO);
   expect(Buffer.from(opened.buffer, opened.byteOffset, opened.length).toString()).toBe('{"v":1}');
   expect(() => sealOnce(ctx, te.encode('again'))).toThrow(/once/);
   const other = await hpkeSenderAsync(recipient.publicKey, PIN_ENVELOPE_INFO);
   discardContext(other);
-  expect(other.key.every((x) => x === 0)).toBe(true);
+  expect(zeroed(other)).toBe(true);
   expect(() => sealOnce(other, te.encode('x'))).toThrow(/once/);
+});
+
+test('a seal to another key drops the context made for the last one (key and nonce zeroed), and the next is made for the new key', async () => {
+  const [a, b] = [await EnvelopeKey.generate(), await EnvelopeKey.generate()];
+  await sealPinEnvelopeAsync(a.publicKey, body('111111'));
+  let before = derive.mock.calls.length;
+  await sleep(CONTEXT_AHEAD_DELAY_MS);
+  await aheadMade(before);
+  expect(waiting()).toEqual([hex(a.publicKey)]);
+  const forA = made.find((m) => !m.context.used)!.context;
+  before = derive.mock.calls.length;
+  await sealPinEnvelopeAsync(b.publicKey, body('222222'));
+  await sleep(0);
+  expect(zeroed(forA)).toBe(true);
+  await sleep(CONTEXT_AHEAD_DELAY_MS);
+  await aheadMade(before + 1);
+  expect(waiting()).toEqual([hex(b.publicKey)]);
+});
+
+test('a seal to another key within the delay: the context coming for the old key gives way to the new key’s', async () => {
+  const [a, b] = [await EnvelopeKey.generate(), await EnvelopeKey.generate()];
+  await sealPinEnvelopeAsync(a.publicKey, body('111111'));
+  const before = derive.mock.calls.length;
+  await sealPinEnvelopeAsync(b.publicKey, body('222222')); // before A's was made: a new attestation's key, say
+  await sleep(CONTEXT_AHEAD_DELAY_MS);
+  await aheadMade(before + 1);
+  await sleep(CONTEXT_AHEAD_DELAY_MS + 20);
+  expect(waiting()).toEqual([hex(b.publicKey)]);
+  expect(made.filter((m) => m.pkR === hex(a.publicKey)).every((m) => m.context.used)).toBe(true);
+});
+
+test('dropContextAhead (logout) zeroes the context made ahead, and a seal in flight then makes none', async () => {
+  const recipient = await EnvelopeKey.generate();
+  await sealPinEnvelopeAsync(recipient.publicKey, body('111111'));
+  const before = derive.mock.calls.length;
+  await sleep(CONTEXT_AHEAD_DELAY_MS);
+  await aheadMade(before);
+  const ready = made.find((m) => !m.context.used)!.context;
+  // A client with no session: logout sends nothing, and drops what was made ahead.
+  await createClient({ baseUrl: 'http://127.0.0.1:9', root: new Uint8Array(1) }).logout();
+  await sleep(0);
+  expect(zeroed(ready)).toBe(true);
+  // A seal under way when it runs (waiting for an attestation, say) makes nothing ahead when it ends.
+  const sealing = sealPinEnvelopeAsync(recipient.publicKey, body('222222'));
+  dropContextAhead();
+  await sealing;
+  await sleep(CONTEXT_AHEAD_DELAY_MS + 30);
+  expect(waiting()).toEqual([]);
+});
+
+test('a context past its age by the clock (a machine that slept: its timers stood still) is zeroed and not used', async () => {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance'] });
+  const recipient = await EnvelopeKey.generate();
+  await sealPinEnvelopeAsync(recipient.publicKey, body('111111'));
+  const before = derive.mock.calls.length;
+  jest.advanceTimersByTime(CONTEXT_AHEAD_DELAY_MS);
+  await aheadMade(before);
+  const ready = made.find((m) => !m.context.used)!.context;
+  jest.setSystemTime(Date.now() + CONTEXT_AHEAD_MAX_AGE_MS + 1); // the clock moves, no timer runs
+  const late = await agreementsDuring(() => sealPinEnvelopeAsync(recipient.publicKey, body('222222')));
+  expect(late.agreements).toBe(1);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  expect(zeroed(ready)).toBe(true);
+  expect((await open(recipient, late.value)).json.pin).toBe('222222');
 });
