@@ -23,7 +23,7 @@ import { ensureGuardTable } from '@enclave-wallet/devtools';
 import { DynamoGuard } from '../src/guard/guard.js';
 import { parseUserId as uid, parseWalletId as wid, type WalletId } from '@enclave-wallet/proto/ids';
 import { encodeBlob } from '../src/sealing/blob.js';
-import { keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
+import { GUARD_RECORD_CACHE, keyRefOf, lockoutMs, Sealer, type DataKeyProvider } from '../src/sealing/seal.js';
 import { MAX_CARRIED } from '../src/sealing/unwritten-clears.js';
 import { GUESS_TTL_MS, LOCKOUT_BASE_MS as LOCKOUT_MS, tally } from '../src/guard/budget.js';
 import { phases } from '../src/phases.js';
@@ -700,6 +700,37 @@ describe('one guard write per signature: a right guess’s clear is carried by t
     await sealer.flushClears();
     expect(writes).toEqual({ admit: 4, clear: 1 });
     expect(await stateOf(guard(), wid('w-1'))).toMatchObject({ counted: 0 });
+  }, 30_000);
+
+  test('the records this enclave remembers: a wallet used again within their lifetime is not read again; after it, once', async () => {
+    let now = Date.now();
+    const { kms, guard } = await setup(() => now);
+    const g = guard();
+    let reads = 0;
+    const get = g.get.bind(g);
+    g.get = (...args) => (reads++, get(...args));
+    const sealer = new Sealer({ provider: kms, guard: g, clearDelayMs: 0, now: () => now });
+    const [w, u] = [wid('w-1'), uid('u-1')];
+    const blob = await sealer.sealNew(w, u, seed, pin('493817'));
+    const use = async (): Promise<void> => {
+      const opened = await sealer.open(blob, w, u, pin('493817'));
+      await opened.settled;
+      opened.dispose();
+    };
+    await use();
+    expect(reads).toBe(0); // remembered from the seal
+    // Each use sets the record afresh: two uses each just within the lifetime of the one before are not read.
+    now += GUARD_RECORD_CACHE.ttlMs - 1_000;
+    await use();
+    now += GUARD_RECORD_CACHE.ttlMs - 1_000;
+    await use();
+    expect(reads).toBe(0);
+    now += GUARD_RECORD_CACHE.ttlMs + 1;
+    await use();
+    expect(reads).toBe(1);
+    await use();
+    expect(reads).toBe(1);
+    expect(await stateOf(guard(), w, now)).toMatchObject({ counted: 0 });
   }, 30_000);
 
   test('a clear no count carries is written on its own when due', async () => {

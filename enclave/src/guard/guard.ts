@@ -50,6 +50,7 @@ export {
   GuardConflict,
   type CarriedClears,
   guessesOf,
+  NO_GUESSES,
   withGuesses,
   withoutGuesses,
   type CounterRaise,

@@ -6,7 +6,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { lockoutMs, type Guess } from './budget.js';
 import type { AttributeValue, Item } from './dynamodb.js';
-import type { CarriedClears, Factor, GuardRecord } from './record.js';
+import { NO_GUESSES, type CarriedClears, type Factor, type GuardRecord } from './record.js';
 
 const S = (s: string): AttributeValue => ({ S: s });
 export const guessValue = (g: Guess): AttributeValue => S(`${g.state === 'pending' ? 'p' : 'f'}:${g.at}`);
@@ -18,10 +18,12 @@ export function unreadable(what: string): EnclaveWalletError {
   return new EnclaveWalletError('GUARD_UNAVAILABLE', `the guard record of this wallet is unreadable (${what})`);
 }
 
-export function readGuesses(value: AttributeValue): Map<string, Guess> {
+export function readGuesses(value: AttributeValue): ReadonlyMap<string, Guess> {
   if (!('M' in value)) throw unreadable('guesses');
+  const entries = Object.entries(value.M);
+  if (entries.length === 0) return NO_GUESSES;
   const out = new Map<string, Guess>();
-  for (const [token, v] of Object.entries(value.M)) {
+  for (const [token, v] of entries) {
     const m = 'S' in v ? /^([pf]):(\d{1,15})$/.exec(v.S) : null;
     if (!m) throw unreadable('guesses');
     out.set(token, { state: m[1] === 'p' ? 'pending' : 'failed', at: Number(m[2]) });
@@ -71,8 +73,8 @@ export function recordFromItem(walletId: WalletId, item: Item): GuardRecord {
     version: num('version'),
     blob,
     guesses,
-    codeGuesses: cg ? readGuesses(cg) : new Map(),
-    passkeyGuesses: pg ? readGuesses(pg) : new Map(),
+    codeGuesses: cg ? readGuesses(cg) : NO_GUESSES,
+    passkeyGuesses: pg ? readGuesses(pg) : NO_GUESSES,
     used,
     counters,
     rev: str('rev') ?? '',

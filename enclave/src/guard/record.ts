@@ -5,6 +5,13 @@
 import type { Guess } from './budget.js';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 
+/**
+ * The guesses of an empty budget: one map shared by every record that has one (most budgets are empty, and an empty
+ * Map is about 150 bytes; the enclave remembers thousands of records). Never written: a record's budgets are
+ * ReadonlyMaps, and every change makes a new map.
+ */
+export const NO_GUESSES: ReadonlyMap<string, Guess> = new Map();
+
 export interface GuardRecord {
   walletId: WalletId;
   owner: UserId;
@@ -38,7 +45,7 @@ export type Factor = 'pin' | 'recovery-code' | 'passkey';
 export const BUDGET_ATTRIBUTE: Record<Factor, string> = { pin: 'guesses', 'recovery-code': 'codeGuesses', passkey: 'passkeyGuesses' };
 /** The guesses of `factor` in a record. */
 export const guessesOf = (record: Pick<GuardRecord, 'guesses' | 'codeGuesses' | 'passkeyGuesses'>, factor: Factor): ReadonlyMap<string, Guess> =>
-  factor === 'pin' ? record.guesses : factor === 'recovery-code' ? record.codeGuesses : (record.passkeyGuesses ?? new Map());
+  factor === 'pin' ? record.guesses : factor === 'recovery-code' ? record.codeGuesses : (record.passkeyGuesses ?? NO_GUESSES);
 /** `record` with the guesses of `factor` replaced. */
 export const withGuesses = (record: GuardRecord, factor: Factor, guesses: ReadonlyMap<string, Guess>): GuardRecord => ({
   ...record,
@@ -49,7 +56,7 @@ export const withGuesses = (record: GuardRecord, factor: Factor, guesses: Readon
 export const withoutGuesses = (record: GuardRecord, factor: Factor, tokens: readonly string[]): GuardRecord => {
   const guesses = new Map(guessesOf(record, factor));
   for (const t of tokens) guesses.delete(t);
-  return withGuesses(record, factor, guesses);
+  return withGuesses(record, factor, guesses.size ? guesses : NO_GUESSES);
 };
 
 /**

@@ -21,7 +21,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { tally } from '../guard/budget.js';
-import { GuardConflict, guessesOf, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
+import { GuardConflict, guessesOf, NO_GUESSES, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
 import { SecretBytes } from '../secret.js';
 import { GuessCounter, lockedError } from './guesses.js';
 import { SharedGuesses } from './shared-guesses.js';
@@ -43,6 +43,14 @@ export { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js
 
 export { MAX_PIN_ATTEMPTS, LOCKOUT_BASE_MS, LOCKOUT_MAX_MS, lockoutMs } from '../guard/budget.js';
 export type { OpenedWallet } from './opened.js';
+/**
+ * The guard records an enclave remembers (Sealer.records): the wallets used in the last 10 minutes, at most 4,096 of
+ * them. A record is about 2 KB of heap (its blob is about 660 bytes), so a full cache is about 8 MiB; with 10,000 and no
+ * lifetime, as until 2026-12-06, every wallet an enclave had served stayed, up to about 24 MiB (docs/performance.md,
+ * twenty-third look). A wallet signed with again within its lifetime stays: each use sets its record afresh.
+ */
+export const GUARD_RECORD_CACHE = Object.freeze({ maxEntries: 4_096, ttlMs: 10 * 60_000 });
+
 /** Reads of a guard record lost to concurrent writes (a PIN change) are retried this often before WALLET_CONFLICT. */
 const GUARD_RETRIES = 12;
 
@@ -64,9 +72,11 @@ export class Sealer {
   /**
    * Guard records as this enclave last wrote or read them. Only a hint: every
    * write is conditional on the version and count it assumes, so a stale
-   * entry costs one failed write and a fresh read, never a wrong answer.
+   * entry costs one failed write and a fresh read, never a wrong answer; a
+   * missing one costs a read before the stretch. Bounded in count and age
+   * (GUARD_RECORD_CACHE): each holds its wallet's blob, about 2 KB in all.
    */
-  private readonly records = new BoundedCache<WalletId, GuardRecord>({ maxEntries: 10_000 });
+  private readonly records: BoundedCache<WalletId, GuardRecord>;
   private readonly counter: GuessCounter;
   private readonly resealDeps: ResealDeps;
   private readonly unsealDeps: UnsealDeps;
@@ -78,6 +88,7 @@ export class Sealer {
     this.guard = options.guard;
     this.kmsKeyArn = options.kmsKeyArn;
     this.now = options.now ?? Date.now;
+    this.records = new BoundedCache<WalletId, GuardRecord>({ ...GUARD_RECORD_CACHE, now: this.now });
     this.resealDeps = {
       guard: this.guard,
       now: this.now,
@@ -129,9 +140,9 @@ export class Sealer {
       const slots = [wrapSlot(SLOT_PIN, binding, key.plaintext, pinKey, walletKey, { pin: { ...ARGON2_POLICY, salt }, createdAt })];
       if (recoveryCode) slots.push(wrapSlot(SLOT_RECOVERY_CODE, binding, key.plaintext, recoveryCode, walletKey, { createdAt }));
       const blob = sealSlots({ ...binding, dataKey: key.plaintext, walletKey, secret: { entropy: secret, seed }, slots, generation: 1 });
-      const record: NewGuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, guesses: new Map() };
+      const record: NewGuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, guesses: NO_GUESSES };
       await this.guard.create(record);
-      this.remember({ ...record, codeGuesses: new Map(), used: {}, rev: '', legacy: false });
+      this.remember({ ...record, codeGuesses: NO_GUESSES, used: {}, rev: '', legacy: false });
       return blob;
     } finally {
       key?.plaintext.fill(0);
