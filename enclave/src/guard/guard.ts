@@ -47,6 +47,7 @@ import {
 export { legacyGuesses } from './item.js';
 export {
   counterRefuses,
+  createdRecord,
   GuardConflict,
   type CarriedClears,
   guessesOf,

@@ -40,6 +40,25 @@ export interface GuardRecord {
 /** A guard record as created: its guesses (none, or a layout-1 blob's carried-over failures). */
 export type NewGuardRecord = Pick<GuardRecord, 'walletId' | 'owner' | 'keyRef' | 'version' | 'blob' | 'guesses'>;
 
+/**
+ * The record a created item holds, as this enclave remembers it: every field, in the order recordFromItem (item.ts)
+ * gives them, so that records remembered from a creation and records read from the guard are of one shape.
+ */
+export const createdRecord = (r: NewGuardRecord): GuardRecord => ({
+  walletId: r.walletId,
+  owner: r.owner,
+  keyRef: r.keyRef,
+  version: r.version,
+  blob: r.blob,
+  guesses: r.guesses,
+  codeGuesses: NO_GUESSES,
+  passkeyGuesses: NO_GUESSES,
+  used: {},
+  counters: {},
+  rev: '',
+  legacy: false,
+});
+
 /** Which factor's budget a guess counts against. */
 export type Factor = 'pin' | 'recovery-code' | 'passkey';
 export const BUDGET_ATTRIBUTE: Record<Factor, string> = { pin: 'guesses', 'recovery-code': 'codeGuesses', passkey: 'passkeyGuesses' };

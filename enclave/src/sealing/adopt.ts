@@ -4,7 +4,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { equalBytes } from '@enclave-wallet/proto/bytes';
-import { legacyGuesses, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
+import { createdRecord, legacyGuesses, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
 import { BLOB_VERSION_1, stateMacInput, type AttemptState, type SealedBlob } from './blob.js';
 import { stateKey } from './kdf.js';
 import { encryptionContext, keyRefOf, type DataKeyProvider } from './data-key.js';
@@ -41,7 +41,7 @@ export async function adoptLegacyBlob(
   };
   try {
     await deps.guard.create(record);
-    return { ...record, codeGuesses: new Map(), used: {}, rev: '', legacy: false };
+    return createdRecord(record);
   } catch (err) {
     if (err instanceof EnclaveWalletError && err.code === 'WALLET_EXISTS') return undefined;
     throw err;

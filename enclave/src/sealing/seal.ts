@@ -21,7 +21,7 @@ import { EnclaveWalletError } from '@enclave-wallet/proto';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
 import { toBase64Url } from '@enclave-wallet/proto/passkey';
 import { tally } from '../guard/budget.js';
-import { GuardConflict, guessesOf, NO_GUESSES, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
+import { createdRecord, GuardConflict, guessesOf, NO_GUESSES, type Factor, type GuardRecord, type NewGuardRecord, type WalletGuard } from '../guard/guard.js';
 import { SecretBytes } from '../secret.js';
 import { GuessCounter, lockedError } from './guesses.js';
 import { SharedGuesses } from './shared-guesses.js';
@@ -142,7 +142,7 @@ export class Sealer {
       const blob = sealSlots({ ...binding, dataKey: key.plaintext, walletKey, secret: { entropy: secret, seed }, slots, generation: 1 });
       const record: NewGuardRecord = { walletId, owner: userId, keyRef: keyRefOf(key.ciphertextBlob), version: 1, blob, guesses: NO_GUESSES };
       await this.guard.create(record);
-      this.remember({ ...record, codeGuesses: NO_GUESSES, used: {}, rev: '', legacy: false });
+      this.remember(createdRecord(record));
       return blob;
     } finally {
       key?.plaintext.fill(0);
