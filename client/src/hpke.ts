@@ -58,13 +58,11 @@ function sharedSecret(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array): Uint8Ar
 
 /**
  * A sender's context for one message (RFC 9180 §5.1.1 SetupBaseS, then one Seal): the encapsulated key and the
- * AEAD's key and nonce, for recipient `pkR` and `info`. It seals once: sealOnce zeroes its key, and a second use
- * throws. It holds no private key (the ephemeral one is dropped once agreed), so it can be made before the message
- * exists (envelope.ts makes the next envelope's ahead of it).
+ * AEAD's key and nonce, for the recipient and `info` it was made with. It seals once: sealOnce zeroes its key and
+ * nonce, and a second use throws. It holds no private key (the ephemeral one is dropped once agreed), so it can be
+ * made before the message exists (envelope.ts makes the next envelope's ahead of it).
  */
 export interface SenderContext {
-  readonly pkR: Uint8Array;
-  readonly info: Uint8Array;
   readonly enc: Uint8Array;
   readonly key: Uint8Array;
   readonly nonce: Uint8Array;
@@ -73,10 +71,10 @@ export interface SenderContext {
 
 function contextOf(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array, info: Uint8Array): SenderContext {
   const { key, nonce } = keySchedule(sharedSecret(dh, enc, pkR), info);
-  return { pkR: Uint8Array.from(pkR), info: Uint8Array.from(info), enc, key, nonce, used: false };
+  return { enc, key, nonce, used: false };
 }
 
-/** Seals `plaintext` with a context, once; its key is zeroed after. */
+/** Seals `plaintext` with a context, once; its key and nonce are zeroed after. */
 export function sealOnce(ctx: SenderContext, plaintext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): { enc: Uint8Array; ct: Uint8Array } {
   if (ctx.used) throw new Error('an HPKE sender context seals once');
   ctx.used = true;

@@ -67,6 +67,19 @@ async function aheadMade(before: number): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
+/**
+ * Seals one envelope to `recipient` and lets the next context be made ahead (its delay passed on the real clock, or
+ * on jest's fake one); returns that context.
+ */
+async function sealThenAhead(recipient: { publicKey: Uint8Array }, pin: string, clock: 'real' | 'fake' = 'real'): Promise<SenderContext> {
+  await sealPinEnvelopeAsync(recipient.publicKey, body(pin));
+  const before = derive.mock.calls.length;
+  if (clock === 'fake') jest.advanceTimersByTime(CONTEXT_AHEAD_DELAY_MS);
+  else await sleep(CONTEXT_AHEAD_DELAY_MS);
+  await aheadMade(before);
+  return made.find((m) => !m.context.used)!.context;
+}
+
 /** How many X25519 agreements `f` made while it ran. */
 async function agreementsDuring<T>(f: () => Promise<T>): Promise<{ value: T; agreements: number }> {
   const before = derive.mock.calls.length;
@@ -94,10 +107,7 @@ test('a seal takes the context made after the one before it: no agreement on its
 
 test('seals at once never share a context: each has its own ephemeral key, and the enclave opens each', async () => {
   const recipient = await EnvelopeKey.generate();
-  await sealPinEnvelopeAsync(recipient.publicKey, body('000000'));
-  const before = derive.mock.calls.length;
-  await sleep(CONTEXT_AHEAD_DELAY_MS);
-  await aheadMade(before);
+  await sealThenAhead(recipient, '000000');
   const wires = await Promise.all(Array.from({ length: 32 }, (_, i) => sealPinEnvelopeAsync(recipient.publicKey, body(String(100000 + i)))));
   const opened = await Promise.all(wires.map((w) => open(recipient, w)));
   expect(new Set(opened.map((o) => o.enc)).size).toBe(32);
@@ -106,10 +116,7 @@ test('seals at once never share a context: each has its own ephemeral key, and t
 
 test('a context made ahead for another enclave key is not used: the seal to the new key agrees afresh, and the new key opens it', async () => {
   const [a, b] = [await EnvelopeKey.generate(), await EnvelopeKey.generate()];
-  await sealPinEnvelopeAsync(a.publicKey, body('333333'));
-  const before = derive.mock.calls.length;
-  await sleep(CONTEXT_AHEAD_DELAY_MS);
-  await aheadMade(before);
+  await sealThenAhead(a, '333333');
   const toB = await agreementsDuring(() => sealPinEnvelopeAsync(b.publicKey, body('444444')));
   expect(toB.agreements).toBe(1);
   expect((await open(b, toB.value)).json.pin).toBe('444444');
@@ -119,11 +126,7 @@ test('a context made ahead for another enclave key is not used: the seal to the 
 test('a context kept unused past its age is dropped: the next seal agrees afresh', async () => {
   jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance'] });
   const recipient = await EnvelopeKey.generate();
-  await sealPinEnvelopeAsync(recipient.publicKey, body('555555'));
-  const before = derive.mock.calls.length;
-  jest.advanceTimersByTime(CONTEXT_AHEAD_DELAY_MS);
-  await aheadMade(before);
-  const ready = made.find((m) => !m.context.used)!.context;
+  const ready = await sealThenAhead(recipient, '555555', 'fake');
   jest.advanceTimersByTime(CONTEXT_AHEAD_MAX_AGE_MS);
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   expect(zeroed(ready)).toBe(true);
@@ -149,13 +152,9 @@ test('a context seals once and is zeroed after; one discarded is zeroed and seal
 
 test('a seal to another key drops the context made for the last one (key and nonce zeroed), and the next is made for the new key', async () => {
   const [a, b] = [await EnvelopeKey.generate(), await EnvelopeKey.generate()];
-  await sealPinEnvelopeAsync(a.publicKey, body('111111'));
-  let before = derive.mock.calls.length;
-  await sleep(CONTEXT_AHEAD_DELAY_MS);
-  await aheadMade(before);
+  const forA = await sealThenAhead(a, '111111');
   expect(waiting()).toEqual([hex(a.publicKey)]);
-  const forA = made.find((m) => !m.context.used)!.context;
-  before = derive.mock.calls.length;
+  const before = derive.mock.calls.length;
   await sealPinEnvelopeAsync(b.publicKey, body('222222'));
   await sleep(0);
   expect(zeroed(forA)).toBe(true);
@@ -178,11 +177,7 @@ test('a seal to another key within the delay: the context coming for the old key
 
 test('dropContextAhead (logout) zeroes the context made ahead, and a seal in flight then makes none', async () => {
   const recipient = await EnvelopeKey.generate();
-  await sealPinEnvelopeAsync(recipient.publicKey, body('111111'));
-  const before = derive.mock.calls.length;
-  await sleep(CONTEXT_AHEAD_DELAY_MS);
-  await aheadMade(before);
-  const ready = made.find((m) => !m.context.used)!.context;
+  const ready = await sealThenAhead(recipient, '111111');
   // A client with no session: logout sends nothing, and drops what was made ahead.
   await createClient({ baseUrl: 'http://127.0.0.1:9', root: new Uint8Array(1) }).logout();
   await sleep(0);
@@ -198,11 +193,7 @@ test('dropContextAhead (logout) zeroes the context made ahead, and a seal in fli
 test('a context past its age by the clock (a machine that slept: its timers stood still) is zeroed and not used', async () => {
   jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance'] });
   const recipient = await EnvelopeKey.generate();
-  await sealPinEnvelopeAsync(recipient.publicKey, body('111111'));
-  const before = derive.mock.calls.length;
-  jest.advanceTimersByTime(CONTEXT_AHEAD_DELAY_MS);
-  await aheadMade(before);
-  const ready = made.find((m) => !m.context.used)!.context;
+  const ready = await sealThenAhead(recipient, '111111', 'fake');
   jest.setSystemTime(Date.now() + CONTEXT_AHEAD_MAX_AGE_MS + 1); // the clock moves, no timer runs
   const late = await agreementsDuring(() => sealPinEnvelopeAsync(recipient.publicKey, body('222222')));
   expect(late.agreements).toBe(1);
