@@ -755,8 +755,10 @@ async function oneRun(index) {
   try {
     // A user per section, as an app's users would be (the enclave's cap on one user's live envelopes is raised for
     // the benchmark, above; the passkey section's users keep their own).
+    /** The dev issuer's ID token for the benchmark's user `name` (the same user at every call). */
+    const idTokenOf = async (name) => (await api(stack.issuer, 'POST', '/token', { email: `bench${index}-${name}@example.com` })).body.id_token;
     const newUser = async (name) => {
-      const idToken = (await api(stack.issuer, 'POST', '/token', { email: `bench${index}-${name}@example.com` })).body.id_token;
+      const idToken = await idTokenOf(name);
       const login = (await api(stack.hosts[0].url, 'POST', '/v1/auth/login', { idToken })).body;
       return { token: login.accessToken, sub: login.user.id };
     };
@@ -889,7 +891,7 @@ async function oneRun(index) {
     // in the call (its key agreement made ahead, after the call before), the SDK's own transport, the same wallet and
     // its user. Not a target's measurement (the signatures above are): what the client adds (twenty-third look).
     const sdk = createClient({ baseUrl: stack.hosts[0].url, root: devRoot });
-    await sdk.login((await api(stack.issuer, 'POST', '/token', { email: `bench${index}-wallet-1@example.com` })).body.id_token);
+    await sdk.login(await idTokenOf('wallet-1'));
     for (let i = 0; i < 10; i++) await sdk.signEvmMessage(wallets[1].walletId, message, { pin: PIN });
     const throughSdk = [];
     for (let i = 0; i < ONE_CLIENT_SIGNATURES; i++) {
