@@ -111,6 +111,13 @@ export function parseEnvelope(plaintext: Uint8Array): PinEnvelope {
   }
 }
 
+/*
+ * The envelope's JSON is read through a Map of its own fields, and every envelope is an object of one shape (every
+ * field present, undefined where the envelope has none). The JSON's objects have a shape (a V8 map) per client and
+ * purpose (their keys and order), and an envelope built with fields added and deleted by purpose had several: each
+ * one V8 first met after it had optimised this path (an envelope of another purpose, another client's SDK) made it
+ * compile the path again on the enclave's core (docs/performance.md, twenty-fourth look).
+ */
 function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
   let json: unknown;
   try {
@@ -119,14 +126,14 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
     throw invalid('not UTF-8 JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('not a JSON object');
-  const o = json as Record<string, unknown>;
+  const o: Fields = new Map(Object.entries(json));
   const str = (k: string, required: boolean): string | undefined => {
-    const v = o[k];
+    const v = o.get(k);
     if (v === undefined && !required) return undefined;
     if (typeof v !== 'string' || v.length === 0 || v.length > 1024) throw invalid(`${k} must be a non-empty string`);
     return v;
   };
-  if (o.v !== 1) throw invalid('unknown version');
+  if (o.get('v') !== 1) throw invalid('unknown version');
   const purpose = str('purpose', true) as Purpose;
   if (!PURPOSES.includes(purpose)) throw invalid('unknown purpose');
   const envelope: PinEnvelope = {
@@ -140,14 +147,16 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
     kind: str('kind', false) as SignKind | undefined,
     cluster: str('cluster', false),
     pin: pins.pin ?? SecretBytes.alloc(0),
+    passkey: undefined,
+    prf: undefined,
     newPin: pins.newPin,
     recoveryCode: pins.recoveryCode,
-    exp: o.exp as number,
+    mnemonic: undefined,
+    exp: o.get('exp') as number,
     nonce: str('nonce', true)!,
   };
   if (envelope.kind !== undefined && !SIGN_KINDS.includes(envelope.kind)) throw invalid('unknown kind');
   if (envelope.cluster !== undefined && !/^[a-z0-9-]{1,32}$/.test(envelope.cluster)) throw invalid('cluster must be a cluster name');
-  if (envelope.cluster === undefined) delete envelope.cluster;
   if (!Number.isSafeInteger(envelope.exp) || envelope.exp <= 0) throw invalid('exp must be Unix seconds');
   if (!/^[0-9a-f]{32}$/.test(envelope.nonce)) throw invalid('nonce must be 16 bytes of lowercase hex');
   if (envelope.digest !== undefined && !/^0x[0-9a-f]{64}$/.test(envelope.digest)) throw invalid('digest must be 0x and 32 bytes of lowercase hex');
@@ -155,40 +164,36 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
   readFactor(o, purpose, pins, envelope);
   if (pins.mnemonic) envelope.mnemonic = pins.mnemonic;
   else if (typedPhrase !== undefined) envelope.mnemonic = SecretBytes.adopt(new TextEncoder().encode(normaliseMnemonic(typedPhrase)));
-  if (envelope.newPin === undefined) delete envelope.newPin;
-  if (envelope.recoveryCode === undefined) delete envelope.recoveryCode;
   return envelope;
 }
 
-/**
- * The factor an envelope carries, by purpose: most take the PIN or a passkey; a reset the recovery code or a
- * passkey; adding a passkey the PIN or the recovery code, and the new passkey (docs/passkeys.md). A PIN that
- * was not a plain digit string was not taken out: present in the JSON, it is the wrong format.
- */
-function readFactor(o: Record<string, unknown>, purpose: Purpose, pins: Taken, envelope: PinEnvelope): void {
-  if (o.passkey !== undefined) {
+/** The envelope JSON's own fields. */
+type Fields = ReadonlyMap<string, unknown>;
+
+function readFactor(o: Fields, purpose: Purpose, pins: Taken, envelope: PinEnvelope): void {
+  if (o.get('passkey') !== undefined) {
     if (purpose === 'create-wallet' || purpose === 'import') throw invalid('a new wallet is sealed under a PIN, not a passkey');
-    envelope.passkey = parsePasskey(o.passkey, purpose === 'add-passkey');
+    envelope.passkey = parsePasskey(o.get('passkey'), purpose === 'add-passkey');
     if (!pins.prf)
       throw new EnclaveWalletError('PASSKEY_PRF_UNSUPPORTED', 'the passkey gave no PRF output: this authenticator or browser cannot open a wallet');
     envelope.prf = pins.prf;
-  } else if (o.prf !== undefined) throw invalid('prf goes with passkey');
+  } else if (o.get('prf') !== undefined) throw invalid('prf goes with passkey');
   else if (purpose === 'add-passkey') throw invalid('add-passkey carries the new passkey');
   const byPasskey = envelope.passkey !== undefined && purpose !== 'add-passkey';
-  if (purpose === 'reset-pin' || (purpose === 'add-passkey' && o.recoveryCode !== undefined)) {
-    if (o.pin !== undefined) throw invalid(`${purpose} carries the recovery code${purpose === 'reset-pin' ? ' or a passkey' : ''}, not the PIN`);
+  if (purpose === 'reset-pin' || (purpose === 'add-passkey' && o.get('recoveryCode') !== undefined)) {
+    if (o.get('pin') !== undefined) throw invalid(`${purpose} carries the recovery code${purpose === 'reset-pin' ? ' or a passkey' : ''}, not the PIN`);
     if (byPasskey) {
-      if (o.recoveryCode !== undefined) throw invalid('a reset carries the recovery code or a passkey, not both');
-    } else if (!pins.recoveryCode || typeof o.recoveryCode !== 'string')
+      if (o.get('recoveryCode') !== undefined) throw invalid('a reset carries the recovery code or a passkey, not both');
+    } else if (!pins.recoveryCode || typeof o.get('recoveryCode') !== 'string')
       throw new EnclaveWalletError('RECOVERY_CODE_INVALID', 'a reset needs the recovery code');
   } else if (byPasskey) {
-    if (o.pin !== undefined) throw invalid('an envelope carries the PIN or a passkey, not both');
-    if (o.recoveryCode !== undefined) throw invalid('recoveryCode goes with reset-pin and add-passkey only');
+    if (o.get('pin') !== undefined) throw invalid('an envelope carries the PIN or a passkey, not both');
+    if (o.get('recoveryCode') !== undefined) throw invalid('recoveryCode goes with reset-pin and add-passkey only');
   } else {
-    if (!pins.pin || typeof o.pin !== 'string') throw pinFormat();
-    if (o.recoveryCode !== undefined) throw invalid('recoveryCode goes with reset-pin and add-passkey only');
+    if (!pins.pin || typeof o.get('pin') !== 'string') throw pinFormat();
+    if (o.get('recoveryCode') !== undefined) throw invalid('recoveryCode goes with reset-pin and add-passkey only');
   }
-  if (o.newPin !== undefined && (!pins.newPin || typeof o.newPin !== 'string')) throw pinFormat();
+  if (o.get('newPin') !== undefined && (!pins.newPin || typeof o.get('newPin') !== 'string')) throw pinFormat();
 }
 
 /**

@@ -117,8 +117,10 @@ export interface SealedBlob {
 
 const bad = (why: string): EnclaveWalletError => new EnclaveWalletError('BLOB_INVALID', `the sealed blob is not readable: ${why}`);
 
-function writeHeader(w: Writer, blob: Omit<SealedBlob, 'state' | 'stateMac'>): void {
-  w.raw(new TextEncoder().encode(BLOB_MAGIC)).u8(blob.version);
+const MAGIC_BYTES = new TextEncoder().encode(BLOB_MAGIC);
+
+function writeHeader(w: Writer, blob: Omit<SealedBlob, 'state' | 'stateMac' | 'ciphertext'>): void {
+  w.raw(MAGIC_BYTES).u8(blob.version);
   if (blob.version >= 2) w.u32(blob.generation);
   w.str16(blob.walletId).str16(blob.ownerUserId).str16(blob.kmsKeyId).bytes16(blob.kmsCiphertext);
   if (blob.version >= 4) {
@@ -132,7 +134,7 @@ function writeHeader(w: Writer, blob: Omit<SealedBlob, 'state' | 'stateMac'>): v
 /** The AEAD associated data: the header and the ciphertext's length. */
 export function associatedData(blob: Omit<SealedBlob, 'state' | 'stateMac' | 'ciphertext'>, ciphertextLength: number): Uint8Array {
   const w = new Writer();
-  writeHeader(w, { ...blob, ciphertext: new Uint8Array(0) });
+  writeHeader(w, blob);
   return w.u32(ciphertextLength).done();
 }
 
@@ -194,7 +196,7 @@ export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8A
     kmsKeyId,
     kmsCiphertext,
     argon2,
-    ...(slots ? { slots } : {}),
+    slots, // present (undefined before version 4): a decoded blob has one shape whatever its version (V8's map)
     aeadId,
     nonce,
     ciphertext,
@@ -217,7 +219,7 @@ function readSlots(r: Reader): Slot[] {
     const nonce = r.bytes8();
     const wrapped = r.bytes8();
     if (id.length !== 16 || nonce.length !== 24 || wrapped.length !== 48) throw bad('a slot has the wrong sizes');
-    slots.push({ kind: kind as SlotKind, id, createdAt, pin, ...(passkey ? { passkey } : {}), nonce, wrapped });
+    slots.push({ kind: kind as SlotKind, id, createdAt, pin, passkey, nonce, wrapped }); // passkey: undefined in other slots
   }
   if (slots.filter((s) => s.kind === SLOT_PIN).length !== 1) throw bad('a blob has exactly one PIN slot');
   if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');

@@ -23,8 +23,19 @@ export interface PendingClear extends RightGuess {
 }
 
 /** What a count carries: the right guesses' tokens, the failures they saw, their last use. */
-export const carriedOf = (list: readonly PendingClear[]): CarriedClears | undefined =>
-  list.length ? { tokens: list.map((c) => c.token), failures: list.flatMap((c) => c.failures), usedAt: Math.max(...list.map((c) => c.at)) } : undefined;
+export function carriedOf(list: readonly PendingClear[]): CarriedClears | undefined {
+  if (!list.length) return undefined;
+  // Loops, not map and flatMap: this runs at every count (see carriedClears in guard/item.ts).
+  const tokens: string[] = [];
+  const failures: string[] = [];
+  let usedAt = -Infinity;
+  for (const c of list) {
+    tokens.push(c.token);
+    for (const f of c.failures) failures.push(f);
+    if (c.at > usedAt) usedAt = c.at;
+  }
+  return { tokens, failures, usedAt };
+}
 
 /** At most this many tokens leave with a count (each adds a name and a condition to its expression). */
 export const MAX_CARRIED = 32;
@@ -166,17 +177,19 @@ export class UnwrittenClears {
   }
 
   private async write(walletId: WalletId, list: PendingClear[]): Promise<void> {
-    await Promise.all(
-      list.map(async (c) => {
-        try {
-          await this.guard.clear(walletId, c.token, c.failures, c.factor, c.at);
-          c.done();
-        } catch (err) {
-          this.forget(walletId);
-          c.done(err instanceof GuardConflict ? undefined : err);
-        }
-      }),
-    );
+    const writes: Array<Promise<void>> = [];
+    for (const c of list) writes.push(this.writeOne(walletId, c));
+    await Promise.all(writes);
+  }
+
+  private async writeOne(walletId: WalletId, c: PendingClear): Promise<void> {
+    try {
+      await this.guard.clear(walletId, c.token, c.failures, c.factor, c.at);
+      c.done();
+    } catch (err) {
+      this.forget(walletId);
+      c.done(err instanceof GuardConflict ? undefined : err);
+    }
   }
 
   /** Carried clears settled (written, or put back): whoever waits looks again. */
