@@ -1,7 +1,8 @@
 /**
  * The RPC server's answers have one shape whatever their operation (rpc-server.ts): V8 then compiles the answer's
  * path once, instead of again for each operation first answered after it was optimised. Checked in a child process
- * with V8's natives syntax (`%HaveSameMap`), on the build, as the enclave runs it.
+ * with V8's natives syntax (`%HaveSameMap`), on the build (`npm test` builds first, as for the other tests that run
+ * the build).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -286,8 +286,10 @@ export class DynamoGuard implements WalletGuard {
     // The values and names are copied by loops, and the update always has the same fields: spreads of objects whose
     // keys differ by write, and an update with or without `returnNew`, made V8 compile the count again for each new
     // combination it met (docs/performance.md, twenty-fourth look).
-    const allValues: Item = { ':rev': S(newRev()), ':now': N(Date.now()) };
+    const allValues: Item = {};
     for (const k in values) allValues[k] = values[k]!;
+    allValues[':rev'] = S(newRev()); // last: a fresh revision whatever the caller passed
+    allValues[':now'] = N(Date.now());
     const allNames: Record<string, string> = {};
     for (const k in names) allNames[k] = names[k]!;
     if (expression.includes('#blob')) allNames['#blob'] = 'blob'; // BLOB is a DynamoDB reserved word.

@@ -1,4 +1,4 @@
-// Run by shapes.test.ts with --allow-natives-syntax, on the build (enclave/dist) as the enclave runs it: parses PIN
+// Run by shapes.test.ts with --allow-natives-syntax, on the build (enclave/dist): parses PIN
 // envelopes of every kind and decodes sealed blobs of each version, and prints whether V8 gave each kind of object
 // one map (docs/performance.md, twenty-fourth look: objects of a new shape met after V8 had optimised the request
 // path made it compile that path again, on the enclave's core).
@@ -11,10 +11,12 @@ const hasFastProperties = new Function('o', 'return %HasFastProperties(o)');
 // One map, and not the map every object in dictionary mode shares (a `delete` gives an object that, and slow reads).
 const oneMap = (objects) => objects.every((o) => hasFastProperties(o) && haveSameMap(o, objects[0]));
 
-// Envelopes: each purpose's fields, in the SDK's order and in others (each client's JSON has its own key order).
+// Envelopes: each purpose's and factor's fields, in the SDK's order and in others (each client's JSON has its own key order).
 const nonce = () => randomBytes(16).toString('hex');
 const exp = Math.floor(Date.now() / 1000) + 60;
 const digest = '0x' + 'ab'.repeat(32);
+const prf = Buffer.alloc(32, 7).toString('base64url');
+const assertion = { credentialId: 'AQID', authenticatorData: 'AAAA', clientDataJSON: 'e30', signature: 'MEQ' };
 const jsons = [
   {
     v: 1,
@@ -61,13 +63,43 @@ const jsons = [
   { v: 1, purpose: 'change-pin', sub: 'u-1', walletId: 'w-1', pin: '493817', newPin: '770145', exp, nonce: nonce() },
   { v: 1, purpose: 'reset-pin', sub: 'u-1', walletId: 'w-1', recoveryCode: 'AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG', newPin: '770145', exp, nonce: nonce() },
   { v: 1, purpose: 'export', sub: 'u-1', walletId: 'w-1', pin: '493817', exp, nonce: nonce() },
+  // A passkey's assertion instead of the PIN; a phrase to import (taken out, or typed with letters NFKD changes); a new passkey.
+  {
+    v: 1,
+    purpose: 'sign',
+    sub: 'u-1',
+    walletId: 'w-1',
+    digest,
+    network: 'evm',
+    address: '0x' + '11'.repeat(20),
+    kind: 'evm-message',
+    passkey: assertion,
+    prf,
+    exp,
+    nonce: nonce(),
+  },
+  { v: 1, purpose: 'import', sub: 'u-1', pin: '493817', mnemonic: 'abandon '.repeat(11) + 'about', exp, nonce: nonce() },
+  { v: 1, purpose: 'import', sub: 'u-1', pin: '493817', mnemonic: 'Äbandon x', exp, nonce: nonce() },
+  {
+    v: 1,
+    purpose: 'add-passkey',
+    sub: 'u-1',
+    walletId: 'w-1',
+    passkey: { ...assertion, algorithm: -7, publicKey: 'AAAA' },
+    prf,
+    pin: '493817',
+    exp,
+    nonce: nonce(),
+  },
+  { v: 1, purpose: 'remove-passkey', sub: 'u-1', walletId: 'w-1', passkey: assertion, prf, exp, nonce: nonce() },
+  { v: 1, purpose: 'reset-pin', sub: 'u-1', walletId: 'w-1', passkey: assertion, prf, newPin: '770145', exp, nonce: nonce() },
 ];
 const envelopes = jsons.map((j) => parseEnvelope(new TextEncoder().encode(JSON.stringify(j))));
 const envelopeKinds = envelopes.map((e) => e.purpose + (e.kind ? `/${e.kind}` : ''));
 const envelopeMaps = oneMap(envelopes);
 envelopes.forEach(disposeEnvelope);
 
-// Blobs: version 3 (the PIN's parameters in the header) and version 4 (slots: a PIN's, a recovery code's).
+// Blobs: versions 1 to 3 (the PIN's parameters in the header) and version 4 (slots: a PIN's, a recovery code's, a passkey's).
 const header = (version) => ({
   version,
   generation: 1,
@@ -85,7 +117,13 @@ const header = (version) => ({
 const slot = (kind, pin, passkey) => ({ kind, id: randomBytes(16), createdAt: Date.now(), pin, passkey, nonce: randomBytes(24), wrapped: randomBytes(48) });
 const passkey = { credentialId: randomBytes(16), algorithm: -8, publicKey: randomBytes(32), rpId: 'example.com', origins: ['https://example.com'] };
 const v4 = { ...header(4), slots: [slot(1, header(4).argon2), slot(2, undefined), slot(3, undefined, passkey)] };
-const blobs = [decodeBlob(encodeBlob(header(3))), decodeBlob(encodeBlob(v4)), decodeBlob(encodeBlob({ ...v4, slots: [v4.slots[0]] }))];
+const blobs = [
+  decodeBlob(encodeBlob({ ...header(1), generation: 0 })),
+  decodeBlob(encodeBlob(header(2))),
+  decodeBlob(encodeBlob(header(3))),
+  decodeBlob(encodeBlob(v4)),
+  decodeBlob(encodeBlob({ ...v4, slots: [v4.slots[0]] })),
+];
 const slots = blobs.flatMap((b) => b.slots ?? []);
 console.log(
   JSON.stringify({
