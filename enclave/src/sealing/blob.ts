@@ -32,7 +32,7 @@
  * can be changed without the blob failing to open.
  */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import { toHex } from '@enclave-wallet/proto/bytes';
+import { equalBytes, toHex } from '@enclave-wallet/proto/bytes';
 import { SecretBytes } from '../secret.js';
 import { decodeSlotParams, encodeSlotParams, SLOT_PIN, SLOT_RECOVERY_CODE, type Slot, type SlotKind } from './slots.js';
 import { Reader, Writer } from './codec.js';
@@ -163,7 +163,7 @@ export function encodeBlob(blob: SealedBlob): Uint8Array {
 export function decodeBlob(bytes: Uint8Array): SealedBlob & { sealedPart: Uint8Array } {
   if (bytes.length > MAX_BLOB_BYTES) throw bad('too large');
   const r = new Reader(bytes);
-  if (new TextDecoder().decode(r.raw(4)) !== BLOB_MAGIC) throw bad('not a sealed wallet blob');
+  if (!equalBytes(r.raw(4), MAGIC_BYTES)) throw bad('not a sealed wallet blob');
   const version = r.u8();
   if (version < BLOB_VERSION_1 || version > BLOB_VERSION) throw bad(`unknown version ${version}`);
   const generation = version >= 2 ? r.u32() : 0;
@@ -221,10 +221,21 @@ function readSlots(r: Reader): Slot[] {
     if (id.length !== 16 || nonce.length !== 24 || wrapped.length !== 48) throw bad('a slot has the wrong sizes');
     slots.push({ kind: kind as SlotKind, id, createdAt, pin, passkey, nonce, wrapped }); // passkey: undefined in other slots
   }
-  if (slots.filter((s) => s.kind === SLOT_PIN).length !== 1) throw bad('a blob has exactly one PIN slot');
-  if (slots.filter((s) => s.kind === SLOT_RECOVERY_CODE).length > 1) throw bad('a blob has at most one recovery-code slot');
-  const credentials = slots.flatMap((s) => (s.passkey ? [toHex(s.passkey.credentialId)] : []));
-  if (credentials.length > MAX_PASSKEYS || new Set(credentials).size !== credentials.length)
-    throw bad(`a blob has at most ${MAX_PASSKEYS} passkey slots, each of its own credential`);
+  // One pass (this runs at every signature): the PIN slots, the recovery-code slots, the passkeys' credentials.
+  let pins = 0;
+  let codes = 0;
+  const credentials = new Set<string>();
+  let passkeys = 0;
+  for (const s of slots) {
+    if (s.kind === SLOT_PIN) pins++;
+    else if (s.kind === SLOT_RECOVERY_CODE) codes++;
+    if (s.passkey) {
+      passkeys++;
+      credentials.add(toHex(s.passkey.credentialId));
+    }
+  }
+  if (pins !== 1) throw bad('a blob has exactly one PIN slot');
+  if (codes > 1) throw bad('a blob has at most one recovery-code slot');
+  if (passkeys > MAX_PASSKEYS || credentials.size !== passkeys) throw bad(`a blob has at most ${MAX_PASSKEYS} passkey slots, each of its own credential`);
   return slots;
 }

@@ -1,6 +1,10 @@
 /** The sealed blob's byte codec: big-endian unsigned integers and length-prefixed fields, range-checked both ways. */
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 
+/** One of each for every call: encoding and non-streaming decoding keep no state between calls. */
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder('utf-8', { fatal: true });
+
 const bad = (why: string): EnclaveWalletError => new EnclaveWalletError('BLOB_INVALID', `the sealed blob is not readable: ${why}`);
 
 /** An unsigned integer field's value must fit it: nothing is masked or wrapped silently. */
@@ -56,7 +60,7 @@ export class Writer {
     return this.u16(b.length).raw(b);
   }
   str16(s: string): this {
-    return this.bytes16(new TextEncoder().encode(s));
+    return this.bytes16(ENCODER.encode(s));
   }
   get length(): number {
     return this.used;
@@ -108,7 +112,7 @@ export class Reader {
   }
   str16(): string {
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes16());
+      return DECODER.decode(this.bytes16());
     } catch (err) {
       if (err instanceof EnclaveWalletError) throw err;
       throw bad('text field is not UTF-8');
