@@ -170,6 +170,11 @@ function parseRest(plaintext: Uint8Array, pins: Taken): PinEnvelope {
 /** The envelope JSON's own fields. */
 type Fields = ReadonlyMap<string, unknown>;
 
+/**
+ * The factor an envelope carries, by purpose: most take the PIN or a passkey; a reset the recovery code or a
+ * passkey; adding a passkey the PIN or the recovery code, and the new passkey (docs/passkeys.md). A PIN that
+ * was not a plain digit string was not taken out: present in the JSON, it is the wrong format.
+ */
 function readFactor(o: Fields, purpose: Purpose, pins: Taken, envelope: PinEnvelope): void {
   if (o.get('passkey') !== undefined) {
     if (purpose === 'create-wallet' || purpose === 'import') throw invalid('a new wallet is sealed under a PIN, not a passkey');

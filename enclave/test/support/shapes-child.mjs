@@ -17,20 +17,10 @@ const exp = Math.floor(Date.now() / 1000) + 60;
 const digest = '0x' + 'ab'.repeat(32);
 const prf = Buffer.alloc(32, 7).toString('base64url');
 const assertion = { credentialId: 'AQID', authenticatorData: 'AAAA', clientDataJSON: 'e30', signature: 'MEQ' };
+// An EVM message's binding, in the SDK's order; its factor and the rest follow it.
+const evmMessage = { v: 1, purpose: 'sign', sub: 'u-1', walletId: 'w-1', digest, network: 'evm', address: '0x' + '11'.repeat(20), kind: 'evm-message' };
 const jsons = [
-  {
-    v: 1,
-    purpose: 'sign',
-    sub: 'u-1',
-    walletId: 'w-1',
-    digest,
-    network: 'evm',
-    address: '0x' + '11'.repeat(20),
-    kind: 'evm-message',
-    pin: '493817',
-    exp,
-    nonce: nonce(),
-  },
+  { ...evmMessage, pin: '493817', exp, nonce: nonce() },
   {
     nonce: nonce(),
     exp,
@@ -64,20 +54,7 @@ const jsons = [
   { v: 1, purpose: 'reset-pin', sub: 'u-1', walletId: 'w-1', recoveryCode: 'AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG', newPin: '770145', exp, nonce: nonce() },
   { v: 1, purpose: 'export', sub: 'u-1', walletId: 'w-1', pin: '493817', exp, nonce: nonce() },
   // A passkey's assertion instead of the PIN; a phrase to import (taken out, or typed with letters NFKD changes); a new passkey.
-  {
-    v: 1,
-    purpose: 'sign',
-    sub: 'u-1',
-    walletId: 'w-1',
-    digest,
-    network: 'evm',
-    address: '0x' + '11'.repeat(20),
-    kind: 'evm-message',
-    passkey: assertion,
-    prf,
-    exp,
-    nonce: nonce(),
-  },
+  { ...evmMessage, passkey: assertion, prf, exp, nonce: nonce() },
   { v: 1, purpose: 'import', sub: 'u-1', pin: '493817', mnemonic: 'abandon '.repeat(11) + 'about', exp, nonce: nonce() },
   { v: 1, purpose: 'import', sub: 'u-1', pin: '493817', mnemonic: 'Äbandon x', exp, nonce: nonce() },
   {
