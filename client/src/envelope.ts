@@ -6,7 +6,7 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
-import { toHex } from './proto-copy/bytes.js';
+import { equalBytes, toHex } from './proto-copy/bytes.js';
 import { PIN_ENVELOPE_INFO, RECOVERY_PHRASE_INFO } from './proto-copy/labels.js';
 import { discardContext, hpkeOpen, hpkeSeal, hpkeSenderAsync, sealOnce, wireOf, type SenderContext } from './hpke.js';
 
@@ -102,7 +102,6 @@ let coming: { pkR: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefine
 /** Moved on by dropContextAhead (logout): a seal that began before it makes nothing ahead. */
 let generation = 0;
 
-const sameKey = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const unref = (t: ReturnType<typeof setTimeout>): void => (t as { unref?: () => void }).unref?.();
 
 /** Drops the context made ahead, if any (zeroed once made), and the one about to be made; seals in flight make none. */
@@ -128,7 +127,7 @@ function dropAhead(): void {
 
 /** Makes the next envelope's context for `pkR` a moment from now, in place of any for another key. */
 function prepareAhead(pkR: Uint8Array): void {
-  if ((ahead && sameKey(ahead.pkR, pkR)) || (coming && sameKey(coming.pkR, pkR))) return;
+  if ((ahead && equalBytes(ahead.pkR, pkR)) || (coming && equalBytes(coming.pkR, pkR))) return;
   dropComing();
   dropAhead();
   const key = Uint8Array.from(pkR);
@@ -153,7 +152,7 @@ async function contextFor(pkR: Uint8Array): Promise<SenderContext> {
   const began = generation;
   const mine = ahead;
   let context: SenderContext | undefined;
-  if (mine && sameKey(mine.pkR, pkR) && Date.now() < mine.deadline) {
+  if (mine && equalBytes(mine.pkR, pkR) && Date.now() < mine.deadline) {
     ahead = undefined;
     clearTimeout(mine.expiry);
     context = await mine.context;
