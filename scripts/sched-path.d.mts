@@ -1,0 +1,26 @@
+/** Types of sched-path.mjs, for the test that imports it. */
+/** One run of a thread on a CPU, in nanoseconds (CLOCK_MONOTONIC); tid 0 is the idle task. */
+export interface Run {
+  tid: number;
+  comm: string;
+  from: number;
+  to: number;
+}
+/** A call's segments in ms (sched-path.mjs, segmentsOf). */
+export interface Segments {
+  before: number;
+  enclaveBefore: number;
+  stretch: number;
+  stretchCpu: number;
+  mainInStretch: number;
+  enclaveAfter: number;
+  after: number;
+  call: number;
+}
+export declare function runsOf(text: string): Map<number, Run[]>;
+export declare function segmentsOf(enclaveRuns: readonly Run[], marks: ReadonlyArray<readonly [number, number]>): { calls: number; medians: Segments };
+export declare function cpuByRole(
+  byCpu: Map<number, Run[]>,
+  marks: ReadonlyArray<readonly [number, number]>,
+  roleOf: (tid: number) => string | undefined,
+): Record<string, number>;
