@@ -12,15 +12,21 @@ export interface Segments {
   enclaveBefore: number;
   stretch: number;
   stretchCpu: number;
-  mainInStretch: number;
+  othersInStretch: number;
   enclaveAfter: number;
   after: number;
   call: number;
+  besideStretch: number;
 }
-export declare function runsOf(text: string): Map<number, Run[]>;
-export declare function segmentsOf(enclaveRuns: readonly Run[], marks: ReadonlyArray<readonly [number, number]>): { calls: number; medians: Segments };
+export declare function runsOf(text: string): { byCpu: Map<number, Run[]>; lost: number };
+export declare function segmentsOf(
+  enclaveRuns: readonly Run[],
+  marks: ReadonlyArray<readonly [number, number]>,
+  mainTid: number,
+): { calls: number; medians: Segments };
 export declare function cpuByRole(
   byCpu: Map<number, Run[]>,
   marks: ReadonlyArray<readonly [number, number]>,
   roleOf: (tid: number) => string | undefined,
 ): Record<string, number>;
+export declare function cpuList(text: string): number[];

@@ -6,13 +6,14 @@
 //
 //   ENCLAVE_CPUS=1 RATE_LIMITS=off LOCAL_CHAIN=0 npm start          (another terminal; the banner gives the root)
 //   node scripts/sched-path.mjs --root <dev root sha256> [--signatures 200] [--url http://127.0.0.1:8080]
-//        [--issuer http://127.0.0.1:9090] [--client-cpu 0] [--enclave-cpu <the last CPU>] [--keep]
+//        [--issuer http://127.0.0.1:9090] [--client-cpu 0] [--keep]
 //
+// The enclave's CPUs are read from its process (its affinity: ENCLAVE_CPUS), and its Node runs the reference Argon2id.
 // Needs `perf` with the scheduler's tracepoints (root here). Nothing of it runs in the tests but the parsing and the
 // arithmetic (test/tools/sched-path.test.ts), on a recorded trace's lines.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,24 +21,28 @@ const SWITCH = /^\[(\d+)\]\s+([\d.]+):\s+sched:sched_switch: prev_comm=.*? prev_
 
 /**
  * `perf script -F time,cpu,event,trace` of a `perf sched record`: each CPU's runs, { tid, comm, from, to } in
- * nanoseconds, in order (tid 0 is the idle task).
+ * nanoseconds, in order (tid 0 is the idle task), and `lost`: the switches whose outgoing thread was not the one the
+ * CPU's last switch brought in (a switch missing from the record: lost, or of a task perf does not see from this PID
+ * namespace); the run before such a switch is not counted.
  */
 export function runsOf(text) {
   const byCpu = new Map();
   const current = new Map();
+  let lost = 0;
   for (const line of text.split('\n')) {
     const m = SWITCH.exec(line);
     if (!m) continue;
     const cpu = Number(m[1]);
     const at = Math.round(Number(m[2]) * 1e9);
     const open = current.get(cpu);
-    if (open) {
+    if (open && open.tid !== Number(m[3])) lost++;
+    else if (open) {
       if (!byCpu.has(cpu)) byCpu.set(cpu, []);
       byCpu.get(cpu).push({ tid: open.tid, comm: open.comm, from: open.at, to: at });
     }
     current.set(cpu, { tid: Number(m[5]), comm: m[4], at });
   }
-  return byCpu;
+  return { byCpu, lost };
 }
 
 const overlap = (run, from, to) => Math.max(0, Math.min(to, run.to) - Math.max(from, run.from));
@@ -47,41 +52,42 @@ const median = (values) => {
 };
 
 /**
- * Per call ([start, end] in ns), from the enclave CPU's runs: the pool thread is the one that ran longest in the call
- * (the stretch), the other threads are the rest of the enclave. Segments in ms: `before` (call start → the enclave
- * runs), `enclaveBefore` (→ the pool thread's first run of 0.5 ms or more), `stretch` (→ the end of its last such
- * run), with `stretchCpu` (the pool thread's CPU in it) and `mainInStretch` (the other threads'), `enclaveAfter`
- * (→ the enclave's last run), `after` (→ the call's end), `call`. A call in which the enclave's CPU saw no stretch
- * is left out.
+ * Per call ([start, end] in ns), from the runs of the enclave's CPUs (its threads only), clipped to the call: the
+ * pool thread is the one that ran longest in the call (the stretch); the main thread (`mainTid`, the process's pid)
+ * sets where the enclave's work begins and ends, so that a short run of another thread (V8's) does not. Segments in
+ * ms, which add up to the call: `before` (call start → the main thread runs), `enclaveBefore` (→ the pool thread's
+ * first run of 0.5 ms or more), `stretch` (→ the end of its last such run), with `stretchCpu` (the pool thread's CPU
+ * in it) and `othersInStretch` (the other threads'), `enclaveAfter` (→ the main thread's last run), `after` (→ the
+ * call's end), `call`, and `besideStretch` (the call less the stretch). A call in which no stretch ran is left out. Medians of each segment over the calls (which need
+ * not add up to the median call).
  */
-export function segmentsOf(enclaveRuns, marks) {
+export function segmentsOf(enclaveRuns, marks, mainTid) {
   const rows = [];
   for (const [start, end] of marks) {
-    const runs = enclaveRuns.filter((r) => r.tid !== 0 && r.to > start && r.from < end);
+    const runs = enclaveRuns
+      .filter((r) => r.tid !== 0 && r.to > start && r.from < end)
+      .map((r) => ({ ...r, from: Math.max(r.from, start), to: Math.min(r.to, end) }));
     const byTid = new Map();
-    for (const r of runs) byTid.set(r.tid, (byTid.get(r.tid) ?? 0) + overlap(r, start, end));
+    for (const r of runs) byTid.set(r.tid, (byTid.get(r.tid) ?? 0) + (r.to - r.from));
     const pool = [...byTid].sort((a, b) => b[1] - a[1])[0]?.[0];
     const long = runs.filter((r) => r.tid === pool && r.to - r.from >= 5e5);
-    if (!long.length) continue;
+    if (!long.length || pool === mainTid) continue;
     const stretchFrom = long[0].from;
     const stretchTo = long[long.length - 1].to;
-    const others = runs.filter((r) => r.tid !== pool);
-    const first = Math.max(start, Math.min(stretchFrom, ...others.map((r) => r.from)));
-    const last = Math.min(end, Math.max(stretchTo, ...others.filter((r) => r.from >= stretchTo).map((r) => r.to)));
-    const cpu = (list, from, to) => list.reduce((sum, r) => sum + overlap(r, from, to), 0) / 1e6;
+    const main = runs.filter((r) => r.tid === mainTid);
+    const first = Math.min(stretchFrom, ...main.map((r) => r.from));
+    const last = Math.max(stretchTo, ...main.filter((r) => r.from >= stretchTo).map((r) => r.to));
+    const cpu = (list) => list.reduce((sum, r) => sum + overlap(r, stretchFrom, stretchTo), 0) / 1e6;
     rows.push({
       before: (first - start) / 1e6,
       enclaveBefore: (stretchFrom - first) / 1e6,
       stretch: (stretchTo - stretchFrom) / 1e6,
-      stretchCpu: cpu(
-        runs.filter((r) => r.tid === pool),
-        stretchFrom,
-        stretchTo,
-      ),
-      mainInStretch: cpu(others, stretchFrom, stretchTo),
+      stretchCpu: cpu(runs.filter((r) => r.tid === pool)),
+      othersInStretch: cpu(runs.filter((r) => r.tid !== pool)),
       enclaveAfter: (last - stretchTo) / 1e6,
       after: (end - last) / 1e6,
       call: (end - start) / 1e6,
+      besideStretch: (end - start - (stretchTo - stretchFrom)) / 1e6,
     });
   }
   return { calls: rows.length, medians: Object.fromEntries(Object.keys(rows[0] ?? {}).map((k) => [k, median(rows.map((r) => r[k]))])) };
@@ -112,9 +118,13 @@ const ROLES = [
   [/devtools\/dist\/oidc/, 'issuer (stand-in)'],
 ];
 
-/** tid → role, for the stack's processes now running (their threads outlive the record). */
-function stackThreads() {
+/**
+ * The stack's processes now running (their threads outlive the record): tid → role, and the enclave's pid, its CPUs
+ * (its affinity, which ENCLAVE_CPUS set) and its Node binary.
+ */
+function stackNow() {
   const roles = new Map();
+  let enclave;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let cmdline;
     try {
@@ -125,26 +135,49 @@ function stackThreads() {
     const role = ROLES.find(([re]) => re.test(cmdline))?.[1];
     if (!role) continue;
     try {
+      if (role === 'enclave' && !enclave) {
+        const allowed = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+        enclave = { pid: Number(pid), cpus: cpuList(allowed), node: readlinkSync(`/proc/${pid}/exe`) };
+      }
       for (const tid of readdirSync(`/proc/${pid}/task`)) roles.set(Number(tid), role);
     } catch {
       // gone meanwhile
     }
   }
-  return roles;
+  return { roles, enclave };
 }
 
+/** A CPU list as taskset and /proc write it ("1", "1-2", "0,2-3"). */
+export const cpuList = (text) =>
+  text
+    .trim()
+    .split(',')
+    .filter(Boolean)
+    .flatMap((part) => {
+      const [a, b = a] = part.split('-').map(Number);
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+
+/** `--name value`: the value, or `fallback` when the flag is absent; a missing value (or another flag) is refused. */
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
+  if (i < 0) return fallback;
+  const value = process.argv[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return value;
+};
+const count = (name, fallback) => {
+  const n = Number(arg(name, fallback));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} is a whole number of 1 or more`);
+  return n;
 };
 
-/** The signatures, in the client's own process (started by main under perf). */
 async function loop() {
   const repo = fileURLToPath(new URL('..', import.meta.url));
   const { createClient } = await import(join(repo, 'client/dist/index.js'));
   const url = arg('url', 'http://127.0.0.1:8080');
   const issuer = arg('issuer', 'http://127.0.0.1:9090');
-  const n = Number(arg('signatures', '200'));
+  const n = count('signatures', '200');
   const pin = '582914';
   const client = createClient({ baseUrl: url, root: { sha256: arg('root') } });
   const token = await fetch(`${issuer}/token`, {
@@ -169,21 +202,37 @@ async function loop() {
 
 async function main() {
   if (!arg('root')) throw new Error('--root <the dev root sha256 the launcher prints> is required');
+  count('signatures', '200');
+  const clientCpu = arg('client-cpu', '0');
+  if (!/^\d+$/.test(clientCpu)) throw new Error('--client-cpu is one CPU number');
   if (spawnSync('perf', ['--version']).status !== 0) throw new Error('perf is not installed');
+  const { enclave } = stackNow();
+  if (!enclave) throw new Error('no enclave is running (start the stack: ENCLAVE_CPUS=1 npm start)');
+  if (enclave.cpus.includes(Number(clientCpu)))
+    throw new Error(
+      `the enclave may run on CPU ${clientCpu} (its CPUs: ${enclave.cpus.join(',')}): start the stack with ENCLAVE_CPUS, and the client elsewhere`,
+    );
   const dir = mkdtempSync(join(tmpdir(), 'sched-path-'));
+  const keep = process.argv.includes('--keep');
+  const cleanUp = () => keep || rmSync(dir, { recursive: true, force: true });
+  // Ctrl-C ends the record (perf passes it on); the folder goes with it.
+  const onSignal = (signal) => {
+    cleanUp();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const data = join(dir, 'perf.data');
     const marksFile = join(dir, 'marks.json');
-    const clientCpu = arg('client-cpu', '0');
-    const enclaveCpu = Number(arg('enclave-cpu', String(availableParallelism() - 1)));
     const passed = ['root', 'url', 'issuer', 'signatures'].flatMap((k) => (arg(k) === undefined ? [] : [`--${k}`, arg(k)]));
     const self = fileURLToPath(import.meta.url);
-    // One Argon2id alone on the enclave's CPU (p50 of 21, the argon2 package with the enclave's cost), just before and
-    // just after: the reference of issue 24's 1-client target, read next to the calls (the machine's speed moves).
+    // One Argon2id alone on the enclave's CPUs, on its Node (p50 of 21, the argon2 package with the enclave's cost), just
+    // before and just after: the reference of issue 24's 1-client target, read next to the calls (the machine's speed
+    // moves); as `npm run bench` reads it.
     const alone = () =>
       JSON.parse(
-        execFileSync('taskset', ['-c', String(enclaveCpu), process.execPath, fileURLToPath(new URL('bench-argon2.mjs', import.meta.url)), '0', '21'], {
-          env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+        execFileSync('taskset', ['-c', enclave.cpus.join(','), enclave.node, fileURLToPath(new URL('bench-argon2.mjs', import.meta.url)), '0', '21'], {
+          env: { ...process.env, UV_THREADPOOL_SIZE: String(enclave.cpus.length) },
           encoding: 'utf8',
         })
           .trim()
@@ -215,7 +264,7 @@ async function main() {
     );
     if (record.status !== 0) throw new Error(`perf sched record ended with ${record.status ?? record.signal}`);
     const aloneAfter = alone();
-    const roles = stackThreads();
+    const { roles } = stackNow();
     const { tids, marks } = JSON.parse(readFileSync(marksFile, 'utf8'));
     for (const tid of tids) roles.set(tid, 'client (SDK)');
     const text = execFileSync('perf', ['script', '-i', data, '-F', 'time,cpu,event,trace'], {
@@ -223,35 +272,37 @@ async function main() {
       maxBuffer: 1 << 30,
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const byCpu = runsOf(text);
-    // The enclave's threads only: the kernel's own (kworker, migration, rcu) run on that CPU too, now and then.
-    const { calls, medians } = segmentsOf(
-      (byCpu.get(enclaveCpu) ?? []).filter((r) => roles.get(r.tid) === 'enclave'),
-      marks,
-    );
+    const { byCpu, lost } = runsOf(text);
+    // The enclave's threads only, on all its CPUs: the kernel's own (kworker, migration, rcu) run there too, now and then.
+    const enclaveRuns = enclave.cpus.flatMap((cpu) => (byCpu.get(cpu) ?? []).filter((r) => roles.get(r.tid) === 'enclave'));
+    const { calls, medians } = segmentsOf(enclaveRuns, marks, enclave.pid);
+    if (!calls) throw new Error(`no call had a stretch on the enclave's CPUs (${enclave.cpus.join(',')})`);
     const byRole = cpuByRole(byCpu, marks, (tid) => roles.get(tid));
     const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—').padStart(7);
+    const where = `through the SDK on CPU ${clientCpu}; the enclave's CPUs ${enclave.cpus.join(',')}`;
+    console.log(`the path of a signature at 1 client, by the scheduler (${calls} of ${marks.length} calls ${where}; medians, ms)`);
+    if (lost) console.log(`  (${lost} switches did not follow on from the one before: switches missing from the record; the runs before them are left out)`);
+    console.log(`  call start → the enclave's main thread runs (the client and the host before)  ${f(medians.before)}`);
+    console.log(`  the enclave before the stretch                                                ${f(medians.enclaveBefore)}`);
     console.log(
-      `the path of a signature at 1 client, by the scheduler (${calls} of ${marks.length} calls through the SDK on CPU ${clientCpu}; the enclave's CPU ${enclaveCpu}; medians, ms)`,
+      `  the stretch (the pool thread's first run to its last)                         ${f(medians.stretch)}   its CPU ${f(medians.stretchCpu).trim()}, the enclave's other threads' ${f(medians.othersInStretch).trim()}`,
     );
-    console.log(`  call start → the enclave runs (the client and the host before)   ${f(medians.before)}`);
-    console.log(`  the enclave before the stretch                                   ${f(medians.enclaveBefore)}`);
-    console.log(
-      `  the stretch (the pool thread's first run to its last)            ${f(medians.stretch)}   its CPU ${f(medians.stretchCpu).trim()}, the enclave's other threads ${f(medians.mainInStretch).trim()}`,
-    );
-    console.log(`  the enclave after the stretch                                    ${f(medians.enclaveAfter)}`);
-    console.log(`  the enclave's last run → call end (the host and the client after) ${f(medians.after)}`);
-    console.log(`  the call                                                         ${f(medians.call)}`);
+    console.log(`  the enclave after the stretch                                                 ${f(medians.enclaveAfter)}`);
+    console.log(`  the main thread's last run → call end (the host and the client after)         ${f(medians.after)}`);
+    console.log(`  the call                                                                      ${f(medians.call)}`);
+    console.log(`  the call less its stretch (all but the stretch, call by call)                 ${f(medians.besideStretch)}`);
     const reference = (aloneBefore + aloneAfter) / 2;
     console.log(
-      `  one Argon2id alone on CPU ${enclaveCpu} (p50 of 21, before and after)            ${f(reference)}   (${f(aloneBefore).trim()}, ${f(aloneAfter).trim()})`,
+      `  one Argon2id alone on the enclave's CPUs (p50 of 21, before and after)        ${f(reference)}   (${f(aloneBefore).trim()}, ${f(aloneAfter).trim()})`,
     );
-    console.log(`  the calls' p50 less it (issue 24: ≤ 3 ms)                         ${f(median(marks.map(([a, b]) => (b - a) / 1e6)) - reference)}`);
+    console.log(
+      `  every call's p50 less it (issue 24: ≤ 3 ms)                                   ${f(median(marks.map(([a, b]) => (b - a) / 1e6)) - reference)}`,
+    );
     console.log('CPU per call, by process (every CPU, idle summed over them; medians, ms):');
-    for (const [role, ms] of Object.entries(byRole)) console.log(`  ${role.padEnd(62)} ${f(ms)}`);
-    if (process.argv.includes('--keep')) console.log(`perf data and marks kept in ${dir}`);
+    for (const [role, ms] of Object.entries(byRole)) console.log(`  ${role.padEnd(75)} ${f(ms)}`);
+    if (keep) console.log(`perf data and marks kept in ${dir}`);
   } finally {
-    if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+    cleanUp();
   }
 }
 
