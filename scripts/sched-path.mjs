@@ -307,7 +307,8 @@ async function main() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  (process.argv.includes('--loop') ? loop() : main()).catch((err) => {
+  // The loop ends its process once its marks are written (the SDK's kept-alive connections would hold it 4 s more).
+  (process.argv.includes('--loop') ? loop().then(() => process.exit(0)) : main()).catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });
