@@ -1016,7 +1016,29 @@ async function oneRun(index) {
           };
         } else {
           const bench = mod.bench ?? mod.default;
-          extra[name] = await bench({ stack, api, token, sub, keys, devRoot, seconds: SECONDS, clients: CLIENTS, split: SPLIT });
+          extra[name] = await bench({
+            stack,
+            api,
+            token,
+            sub,
+            keys,
+            devRoot,
+            seconds: SECONDS,
+            clients: CLIENTS,
+            split: SPLIT,
+            // For the floor (scripts/bench-floor.mjs): its enclave side as the enclave runs, and the 1-client signature.
+            floor: {
+              enclaveCommand: (args) => onEnclaveCores([...ENCLAVE_V8, ...args]),
+              enclaveCores: ENCLAVE_CORES,
+              signOne: async () => {
+                const r = await sign(wallets[1], 0);
+                if (!r.ok) throw new Error(`a 1-client signature failed: ${r.status}`);
+                return r.ms;
+              },
+              argon2Reference: singleStretchP50,
+              signatures: ONE_CLIENT_SIGNATURES,
+            },
+          });
         }
       } catch (err) {
         extra[name] = { rows: [['FAILED', String(err?.message ?? err).slice(0, 100)]], error: String(err?.stack ?? err) };
@@ -1548,6 +1570,20 @@ for (const name of EXTRA_SECTIONS) {
       'expected 0',
     );
     row('  errors', String(passkeyRuns.reduce((a, p) => a + p.errors, 0)), 'all runs');
+    continue;
+  }
+  const floorRuns = name === 'floor' ? results.map((r) => r.extra.floor?.json).filter(Boolean) : [];
+  if (floorRuns.length) {
+    // The floor by run, medians over the runs (scripts/bench-floor.mjs): not a target, a reading of these cores.
+    console.log(`\n${name} (scripts/bench-${name}.mjs, medians of ${floorRuns.length} run(s)):`);
+    const floorRow = (label, f, note) =>
+      row(`  ${label}`, `${fmt(median(floorRuns.map(f)), 2)} ms`, `runs: ${floorRuns.map((j) => fmt(f(j), 2)).join(', ')}${note}`);
+    floorRow('the floor’s path, 1 client, p50', (j) => j.floorP50, '; node:http → node:http → TCP → Argon2id on the pool, and back');
+    floorRow('  less one Argon2id alone (the 1-client target’s reference)', (j) => j.floorOverArgon2Ms, '; of the target’s 3 ms');
+    floorRow('  its HTTP server’s CPU per call', (j) => j.floorCpuPerCall.host, '');
+    floorRow('  its enclave side’s main thread, CPU per call', (j) => j.floorCpuPerCall.enclaveMain, '');
+    floorRow('the stack, ten by ten in turn with it, 1 client, p50', (j) => j.stackP50, '');
+    floorRow('  less the floor’s p50', (j) => j.stackOverFloorMs, '; what the stack’s own work adds');
     continue;
   }
   console.log(`\n${name} (scripts/bench-${name}.mjs, run 1):`);
