@@ -21,88 +21,110 @@ const script = join(root, 'scripts/path-floor.mjs');
 const WARM_CALLS = 30;
 /** Calls of one path in a row before the other's (see the loop below). */
 const BLOCK = 10;
+/** A role of path-floor.mjs that has not said it listens within this fails the section. */
+const START_TIMEOUT_MS = 30_000;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-/** A thread's CPU time so far, in ms (its schedstat: nanoseconds on a CPU); 0 once it is gone. */
+/** A thread's CPU time so far, in ms (its schedstat: nanoseconds on a CPU); undefined if it cannot be read. */
 function threadCpuMs(pid, tid) {
   try {
     return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
   } catch {
-    return 0;
+    return undefined;
   }
 }
-/** A process's CPU so far, in ms: its main thread's and all its threads' (NaN where there is no /proc). */
+/**
+ * A process's CPU so far, in ms: its main thread's and all its threads' (a thread that ended meanwhile counts 0). NaN
+ * where the kernel keeps no schedstat (no /proc, or built without it): the rows then say so rather than read 0.
+ */
 function processCpuMs(pid) {
-  let tids;
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return { main: NaN, all: NaN };
-  }
+  const main = threadCpuMs(pid, pid);
+  if (main === undefined) return { main: NaN, all: NaN };
   let all = 0;
-  for (const tid of tids) all += threadCpuMs(pid, tid);
-  return { main: threadCpuMs(pid, pid), all };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) all += threadCpuMs(pid, tid) ?? 0;
+  return { main, all };
 }
 
-/** Starts one of path-floor.mjs's roles; resolves once it listens. */
-function start(stack, command, args, env) {
+/** Starts one of path-floor.mjs's roles into `children`; resolves once it listens (within START_TIMEOUT_MS). */
+function start(stack, children, command, args, env) {
+  const role = args.includes('host') ? 'host' : 'enclave';
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   child.role = 'floor';
+  children.push(child);
   stack.children.push(child); // stopped with the stack if the benchmark is stopped meanwhile
   return new Promise((resolve, reject) => {
     let out = '';
+    const timer = setTimeout(() => reject(new Error(`path-floor.mjs ${role} did not listen within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
     child.stdout.on('data', (d) => {
       out += d;
-      if (/^listening \d+$/m.test(out)) resolve(child);
+      if (/^listening \d+$/m.test(out)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
     });
-    child.once('exit', (code, signal) => reject(new Error(`path-floor.mjs ${args.includes('host') ? 'host' : 'enclave'} ended (${code ?? signal})`)));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`path-floor.mjs ${role} ended (${code ?? signal})`));
+    });
   });
 }
 
 /**
- * `floor`: `enclaveCommand(args)` (the command line that runs a script with the enclave's Node, V8 flags and cores),
- * `enclaveCores`, `signOne()` (one of the benchmark's 1-client signatures: its ms, throws if it failed),
- * `argon2Reference()` (one Argon2id alone on the enclave's cores, p50 of 21, as the 1-client target's reference),
- * `signatures` (calls of each path).
+ * `floor`: `enclaveCommand(args)` (the command line that runs a script as the enclave runs: its Node, V8 and Node
+ * flags, cores and scheduling), `enclaveEnv` (the environment the enclave gets beside the run's), `enclaveCores`,
+ * `hostFlags` (the host's Node flags), `prepare(n)` (seals n envelopes ahead for `signOne`), `signOne()` (one of the
+ * benchmark's 1-client signatures: its ms; throws if it failed), `argon2Reference()` (one Argon2id alone on the
+ * enclave's cores, p50 of 21, as the 1-client target's reference), `signatures` (calls of each path).
  */
 export async function bench({ stack, floor }) {
   const enclavePort = await freePort();
   const hostPort = await freePort();
-  const [command, args] = floor.enclaveCommand([script, 'enclave', String(enclavePort)]);
   const children = [];
   try {
-    children.push(await start(stack, command, args, { UV_THREADPOOL_SIZE: String(floor.enclaveCores) }));
-    // The host's Node (this process's: the benchmark runs on it) on the other cores (this process's affinity).
-    children.push(await start(stack, process.execPath, [script, 'host', String(hostPort), String(enclavePort)], {}));
-    const [enclave, host] = children;
+    const [command, args] = floor.enclaveCommand([script, 'enclave', String(enclavePort)]);
+    const enclave = await start(stack, children, command, args, { ...floor.enclaveEnv, UV_THREADPOOL_SIZE: String(floor.enclaveCores) });
+    // The host's Node (this process's: the benchmark runs on it) and flags, on the other cores (this process's affinity).
+    const host = await start(stack, children, process.execPath, [...floor.hostFlags, script, 'host', String(hostPort), String(enclavePort)], {});
+    // A side that ends fails the call under way at once (path-floor.mjs's HTTP server ends when its enclave side does).
+    const ended = new Promise((_, reject) => {
+      for (const child of children)
+        child.once('exit', (code, signal) => reject(new Error(`the floor's ${child === host ? 'HTTP server' : 'enclave side'} ended (${code ?? signal})`)));
+    });
+    ended.catch(() => {});
     const url = `http://127.0.0.1:${hostPort}/v1/wallets/floor/sign`;
-    let n = 0;
+    let sent = 0;
     const floorCall = async () => {
       // As the benchmark's signatures: a body made before the clock, node:http on a kept-alive connection.
-      const body = JSON.stringify({ network: 'evm', kind: 'message', message: 'bench', pinEnvelope: `floor-${process.pid}-${++n}`.padEnd(220, '.') });
+      const body = JSON.stringify({ network: 'evm', kind: 'message', message: 'bench', pinEnvelope: `floor-${process.pid}-${++sent}`.padEnd(220, '.') });
       const t = performance.now();
-      const res = await http(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await Promise.race([http(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }), ended]);
       const ms = performance.now() - t;
       if (res.status !== 200) throw new Error(`the floor's path answered ${res.status}`);
       return ms;
     };
+    // The stack's signatures get envelopes sealed now (as the 1-client phase's were before the load), not on the fly
+    // on the host's cores just before each call, which the floor's calls have nothing like.
+    await floor.prepare(5 + floor.signatures);
     for (let i = 0; i < WARM_CALLS; i++) await floorCall();
     for (let i = 0; i < 5; i++) await floor.signOne();
     const before = floor.argon2Reference();
     const floorMs = [];
     const stackMs = [];
     let floorCpu = { host: 0, enclaveMain: 0, enclave: 0 };
-    // In blocks of BLOCK calls, the floor's and the stack's in turn: within a block each path runs as it does in a
-    // row (call after call, the caches its own), and the blocks are close enough that the machine's speed moves both
-    // alike. (Calls alternated one by one made each path slower by the other's misses: 3 ms more for the stack.)
+    // In blocks of BLOCK calls, the floor's and the stack's in turn (the floor first in the first block, the stack in
+    // the second, and so on; with an odd number of blocks the floor goes first once more): within a block each path
+    // runs as it does in a row (call after call, the caches its own), and the blocks are close enough that the
+    // machine's speed moves both alike. (Calls alternated one by one made each path slower by the other's misses: 3 ms
+    // more for the stack.) The floor's CPU is read around each of its blocks, so its last answer's bookkeeping after
+    // the client has it (a few µs a block) is left out.
     for (let done = 0; done < floor.signatures; done += BLOCK) {
-      const n = Math.min(BLOCK, floor.signatures - done);
+      const calls = Math.min(BLOCK, floor.signatures - done);
       const order = (done / BLOCK) % 2 ? ['stack', 'floor'] : ['floor', 'stack'];
       for (const path of order) {
         if (path === 'floor') {
           const h0 = processCpuMs(host.pid);
           const e0 = processCpuMs(enclave.pid);
-          for (let i = 0; i < n; i++) floorMs.push(await floorCall());
+          for (let i = 0; i < calls; i++) floorMs.push(await floorCall());
           const h1 = processCpuMs(host.pid);
           const e1 = processCpuMs(enclave.pid);
           floorCpu = {
@@ -110,7 +132,7 @@ export async function bench({ stack, floor }) {
             enclaveMain: floorCpu.enclaveMain + e1.main - e0.main,
             enclave: floorCpu.enclave + e1.all - e0.all,
           };
-        } else for (let i = 0; i < n; i++) stackMs.push(await floor.signOne());
+        } else for (let i = 0; i < calls; i++) stackMs.push(await floor.signOne());
       }
     }
     const after = floor.argon2Reference();
@@ -123,6 +145,7 @@ export async function bench({ stack, floor }) {
       floorP50: median(floorMs),
       floorOverArgon2Ms: median(floorMs) - reference,
       stackP50: median(stackMs),
+      stackOverArgon2Ms: median(stackMs) - reference,
       stackOverFloorMs: median(stackMs) - median(floorMs),
       floorCpuPerCall: { host: perCall(floorCpu.host), enclaveMain: perCall(floorCpu.enclaveMain), enclave: perCall(floorCpu.enclave) },
       floorMs,
@@ -146,12 +169,16 @@ export async function bench({ stack, floor }) {
           `${f(json.floorCpuPerCall.host)} / ${f(json.floorCpuPerCall.enclaveMain)} ms`,
           'the stack’s host and enclave main thread: the 1-client rows above',
         ],
-        ['the stack, its calls alternated with the floor’s, p50', `${f(json.stackP50)} ms`, 'the benchmark’s 1-client signature'],
+        ['the stack, its calls ten by ten in turn with the floor’s, p50', `${f(json.stackP50)} ms`, 'the benchmark’s 1-client signature'],
         ['  less the floor’s p50', `+ ${f(json.stackOverFloorMs)} ms`, 'what the stack’s own work adds to the path'],
       ],
       json,
     };
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children) {
+      child.kill('SIGTERM');
+      const i = stack.children.indexOf(child);
+      if (i >= 0) stack.children.splice(i, 1);
+    }
   }
 }

@@ -173,6 +173,21 @@ const { LOCAL_KMS_CREDENTIALS, LOCAL_GUARD_TABLE, prepareLocalGuard } = await im
 const { ENCLAVE_PROCESS_ENV, enclaveV8Flags } = await import('../enclave/dist/process-env.js');
 // The V8 flags the image gives the enclave (process-env.ts), on the Node that takes them: the image's.
 const ENCLAVE_V8 = enclaveV8Flags(ENCLAVE_NODE_VERSION);
+/**
+ * The command line that runs `args` (a script and its arguments, after any profiling flags) as the enclave runs: its
+ * Node, the image's V8 flags, `--enclave-node-options`, its cores, and `--enclave-sched`. The floor's enclave side
+ * (scripts/bench-floor.mjs) runs the same way.
+ */
+function enclaveCommand(args) {
+  const [command, commandArgs] = onEnclaveCores([...ENCLAVE_V8, ...ENCLAVE_NODE_OPTIONS.split(/\s+/).filter(Boolean), ...args]);
+  return ENCLAVE_SCHED === 'batch' ? ['chrt', ['--batch', '0', command, ...commandArgs]] : [command, commandArgs];
+}
+/** The environment the enclave's process gets beside the run's (process-env.ts), as the image sets it. */
+const ENCLAVE_ENV = {
+  ...ENCLAVE_PROCESS_ENV,
+  // glibc's arena per thread, as in the image, whatever the shell has (process-env.ts); spawn leaves it out.
+  MALLOC_ARENA_MAX: undefined,
+};
 const { createClient, sealPinEnvelope, verifyAttestationDocument, personalMessageDigest, newRecipientKey } = await import('../client/dist/index.js');
 const { openRecoveryCode } = await import('../client/dist/factors.js');
 const { sealPinEnvelopeAsync } = await import('../client/dist/envelope.js');
@@ -257,12 +272,8 @@ async function startStack(pairs) {
     // node's and every thread node starts inherits the affinity.
     // `--enclave-node-options "…"`: V8 or Node flags on the enclave's command line (not NODE_OPTIONS, which refuses
     // some V8 flags, --single-threaded-gc among them), to measure them.
-    const enclaveFlags = ENCLAVE_NODE_OPTIONS.split(/\s+/).filter(Boolean);
     const hostFlags = script.startsWith('host/') ? HOST_NODE_OPTIONS.split(/\s+/).filter(Boolean) : [];
-    let [command, args] = script.startsWith('enclave/')
-      ? onEnclaveCores([...profile, ...ENCLAVE_V8, ...enclaveFlags, script])
-      : [process.execPath, [...profile, ...hostFlags, script]];
-    if (script.startsWith('enclave/') && ENCLAVE_SCHED === 'batch') [command, args] = ['chrt', ['--batch', '0', command, ...args]];
+    const [command, args] = script.startsWith('enclave/') ? enclaveCommand([...profile, script]) : [process.execPath, [...profile, ...hostFlags, script]];
     const role = script.startsWith('devtools') ? script.split('/')[2] : script.split('/')[0];
     const out = LOG_LEVEL === 'error' ? undefined : openSync(join(dir, `${role}-${children.length}.log`), 'a');
     const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', out ?? 'ignore', out ?? 'inherit'] });
@@ -284,9 +295,7 @@ async function startStack(pairs) {
         // The hosts run with RATE_LIMITS=off: one user's live envelopes are capped by the replay cache's size only,
         // as the launcher's stack does with RATE_LIMITS=off (the default 1,000 ends the one-wallet run in 2 s).
         ENCLAVE_ENVELOPES_PER_USER: '100000',
-        ...ENCLAVE_PROCESS_ENV,
-        // glibc's arena per thread, as in the image, whatever the shell has (process-env.ts); spawn leaves it out.
-        MALLOC_ARENA_MAX: undefined,
+        ...ENCLAVE_ENV,
       }),
     });
     await waitFor(`http://127.0.0.1:${port}`);
@@ -1026,10 +1035,14 @@ async function oneRun(index) {
             seconds: SECONDS,
             clients: CLIENTS,
             split: SPLIT,
-            // For the floor (scripts/bench-floor.mjs): its enclave side as the enclave runs, and the 1-client signature.
+            // For the floor (scripts/bench-floor.mjs): its enclave side as the enclave runs, its HTTP server as the
+            // host runs, and the 1-client signature with envelopes sealed for it beforehand.
             floor: {
-              enclaveCommand: (args) => onEnclaveCores([...ENCLAVE_V8, ...args]),
+              enclaveCommand,
+              enclaveEnv: ENCLAVE_ENV,
               enclaveCores: ENCLAVE_CORES,
+              hostFlags: HOST_NODE_OPTIONS.split(/\s+/).filter(Boolean),
+              prepare: (n) => fillAsync(wallets[1], n),
               signOne: async () => {
                 const r = await sign(wallets[1], 0);
                 if (!r.ok) throw new Error(`a 1-client signature failed: ${r.status}`);
@@ -1576,6 +1589,7 @@ for (const name of EXTRA_SECTIONS) {
   if (floorRuns.length) {
     // The floor by run, medians over the runs (scripts/bench-floor.mjs): not a target, a reading of these cores.
     console.log(`\n${name} (scripts/bench-${name}.mjs, medians of ${floorRuns.length} run(s)):`);
+    for (const [i, r] of results.entries()) if (r.extra.floor?.error) row(`  run ${i + 1}: FAILED`, '', r.extra.floor.rows?.[0]?.[1] ?? '');
     const floorRow = (label, f, note) =>
       row(`  ${label}`, `${fmt(median(floorRuns.map(f)), 2)} ms`, `runs: ${floorRuns.map((j) => fmt(f(j), 2)).join(', ')}${note}`);
     floorRow('the floor’s path, 1 client, p50', (j) => j.floorP50, '; node:http → node:http → TCP → Argon2id on the pool, and back');
@@ -1583,6 +1597,7 @@ for (const name of EXTRA_SECTIONS) {
     floorRow('  its HTTP server’s CPU per call', (j) => j.floorCpuPerCall.host, '');
     floorRow('  its enclave side’s main thread, CPU per call', (j) => j.floorCpuPerCall.enclaveMain, '');
     floorRow('the stack, ten by ten in turn with it, 1 client, p50', (j) => j.stackP50, '');
+    floorRow('  less one Argon2id alone (as the target’s, minutes later)', (j) => j.stackOverArgon2Ms, '; not the target’s measurement');
     floorRow('  less the floor’s p50', (j) => j.stackOverFloorMs, '; what the stack’s own work adds');
     continue;
   }

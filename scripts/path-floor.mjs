@@ -12,10 +12,8 @@
 // Each prints one line, `listening PORT`, once it listens. The Argon2id's password is the envelope's bytes, its salt
 // their SHA-256's first 16 bytes (so an answer can be checked from outside: test/tools/path-floor.test.ts).
 import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import argon2 from 'argon2';
 
 const { ARGON2_POLICY } = await import('../enclave/dist/sealing/kdf.js');
@@ -50,7 +48,7 @@ function readFrames(socket, onFrame) {
 }
 
 /** The Argon2id of the floor's path: `password` with the enclave's cost, salted with its own SHA-256's first 16 bytes. */
-export function stretch(password) {
+function stretch(password) {
   return argon2.hash(password, {
     type: argon2.argon2id,
     raw: true,
@@ -79,8 +77,13 @@ function serveEnclave(port) {
 function serveHost(port, enclavePort) {
   const enclave = connect(enclavePort, '127.0.0.1');
   enclave.setNoDelay(true);
+  // Without its enclave side it can answer nothing: it ends, and its caller sees the connection refused at once.
   enclave.on('error', (err) => {
-    console.error(`the floor's enclave: ${err.message}`);
+    console.error(`the floor's enclave side: ${err.message}`);
+    process.exit(1);
+  });
+  enclave.on('close', () => {
+    console.error("the floor's enclave side closed the connection");
     process.exit(1);
   });
   const waiting = new Map();
@@ -115,12 +118,10 @@ function serveHost(port, enclavePort) {
   enclave.once('connect', () => server.listen(port, '127.0.0.1', () => console.log(`listening ${port}`)));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  const [role, port, enclavePort] = process.argv.slice(2);
-  if (role === 'enclave' && Number(port) > 0) serveEnclave(Number(port));
-  else if (role === 'host' && Number(port) > 0 && Number(enclavePort) > 0) serveHost(Number(port), Number(enclavePort));
-  else {
-    console.error('usage: node scripts/path-floor.mjs enclave PORT | host PORT ENCLAVE_PORT');
-    process.exit(2);
-  }
+const [role, port, enclavePort] = process.argv.slice(2);
+if (role === 'enclave' && Number(port) > 0) serveEnclave(Number(port));
+else if (role === 'host' && Number(port) > 0 && Number(enclavePort) > 0) serveHost(Number(port), Number(enclavePort));
+else {
+  console.error('usage: node scripts/path-floor.mjs enclave PORT | host PORT ENCLAVE_PORT');
+  process.exit(2);
 }
