@@ -82,6 +82,12 @@ export const stretchConcurrency = (): number => {
 export class StretchQueue {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  /**
+   * `waiting.length`, kept as a number for the checks each stretch makes: the array starts with V8's elements kind
+   * for small integers and changes kind at its first `push`, so code optimised under one load (where the check never
+   * read it) was thrown away when another load read it (docs/performance.md, twenty-fifth and twenty-sixth looks).
+   */
+  private queued = 0;
   private readonly limit: () => number;
 
   /** `concurrency`: a number, or a function read at each admission (by default, stretchConcurrency). */
@@ -99,15 +105,17 @@ export class StretchQueue {
 
   /** Stretches now running and waiting (for metrics). */
   get depth(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
+    return { running: this.running, waiting: this.queued };
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     const queued = performance.now();
-    if (this.running >= this.limit() || this.waiting.length > 0) {
-      if (this.waiting.length >= this.maxWaiting)
-        throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
-      const admitted = new Promise<void>((resolve) => this.waiting.push(resolve)); // counted in `running` by whoever wakes it
+    if (this.running >= this.limit() || this.queued > 0) {
+      if (this.queued >= this.maxWaiting) throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
+      const admitted = new Promise<void>((resolve) => {
+        this.waiting.push(resolve); // counted in `running` by whoever wakes it
+        this.queued++;
+      });
       this.admit(); // the limit may have risen since the others queued
       await admitted;
     } else this.running++;
@@ -122,8 +130,9 @@ export class StretchQueue {
 
   /** Starts waiting stretches, in arrival order, as many as the limit now allows (fewer if the process lost cores). */
   private admit(): void {
-    for (let limit = this.limit(); this.waiting.length > 0 && this.running < limit;) {
+    for (let limit = this.limit(); this.queued > 0 && this.running < limit;) {
       this.running++;
+      this.queued--;
       this.waiting.shift()!();
     }
   }
