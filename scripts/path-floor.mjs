@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The floor of a signature's path at one client (docs/performance.md, twenty-sixth look): a request path of the
 // stack's shape that does nothing but the stretch. An HTTP server (node:http, as under the host's Express) takes a
-// JSON body, sends its `pinEnvelope` in a frame over TCP (as the host's RPC to the enclave, here on loopback) to a
-// second process, which runs one Argon2id with the enclave's compiled-in cost on libuv's pool (the enclave's way) and
-// answers; the HTTP server answers its 32 bytes as JSON. No authentication, no envelope, no guard, no signature:
+// JSON body, sends its `pinEnvelope` in a frame over TCP (the stack's framing, as the host's RPC to the enclave, here
+// on loopback) to a second process, which runs one Argon2id with the enclave's compiled-in cost on libuv's pool (the
+// enclave's way) and answers; the HTTP server answers its 32 bytes as JSON. No authentication, no envelope, no guard, no signature:
 // what is left is the processes, the hops between them and Node's HTTP, which the stack cannot do without.
 // `npm run bench` runs it beside the stack (scripts/bench-floor.mjs): the part of the 1-client target's 3 ms that
 // the path's shape takes on these cores.
@@ -15,35 +15,30 @@ import { createHash } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
 import argon2 from 'argon2';
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from '@enclave-wallet/proto';
 
 const { ARGON2_POLICY } = await import('../enclave/dist/sealing/kdf.js');
 
-/** A frame: u32 length of the rest | u32 request id | payload. */
+/** A frame of the stack's framing (proto/src/framing.ts) whose payload is u32 request id | bytes. */
 function frame(id, payload) {
-  const out = Buffer.allocUnsafe(8 + payload.length);
-  out.writeUInt32BE(4 + payload.length, 0);
-  out.writeUInt32BE(id, 4);
-  payload.copy(out, 8);
-  return out;
+  const body = Buffer.allocUnsafe(4 + payload.length);
+  body.writeUInt32BE(id, 0);
+  payload.copy(body, 4);
+  return encodeFrame(body);
 }
 
-/** Calls `onFrame(id, payload)` for each whole frame that arrives on `socket`. */
+/** Calls `onFrame(id, payload)` for each whole frame that arrives on `socket`; a framing error ends the socket. */
 function readFrames(socket, onFrame) {
-  let pending = Buffer.alloc(0);
+  const decoder = new FrameDecoder(MAX_FRAME_BYTES);
   socket.on('data', (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length >= 4) {
-      const length = pending.readUInt32BE(0);
-      if (length < 4 || length > 1 << 20) {
-        socket.destroy(new Error(`a frame of ${length} bytes`));
-        return;
-      }
-      if (pending.length < 4 + length) break;
-      const id = pending.readUInt32BE(4);
-      const payload = Buffer.from(pending.subarray(8, 4 + length));
-      pending = pending.subarray(4 + length);
-      onFrame(id, payload);
+    let frames;
+    try {
+      frames = decoder.push(chunk);
+    } catch (err) {
+      socket.destroy(err);
+      return;
     }
+    for (const f of frames) onFrame(f.readUInt32BE(0), Buffer.from(f.subarray(4)));
   });
 }
 

@@ -87,7 +87,7 @@ export class StretchQueue {
    * for small integers and changes kind at its first `push`, so code optimised under one load (where the check never
    * read it) was thrown away when another load read it (docs/performance.md, twenty-fifth and twenty-sixth looks).
    */
-  private queued = 0;
+  private waitingCount = 0;
   private readonly limit: () => number;
 
   /** `concurrency`: a number, or a function read at each admission (by default, stretchConcurrency). */
@@ -105,16 +105,17 @@ export class StretchQueue {
 
   /** Stretches now running and waiting (for metrics). */
   get depth(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.queued };
+    return { running: this.running, waiting: this.waitingCount };
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     const queued = performance.now();
-    if (this.running >= this.limit() || this.queued > 0) {
-      if (this.queued >= this.maxWaiting) throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
+    if (this.running >= this.limit() || this.waitingCount > 0) {
+      if (this.waitingCount >= this.maxWaiting)
+        throw new EnclaveWalletError('RATE_LIMITED', 'the enclave is busy stretching PINs; retry shortly', { retryAfter: 1 });
       const admitted = new Promise<void>((resolve) => {
         this.waiting.push(resolve); // counted in `running` by whoever wakes it
-        this.queued++;
+        this.waitingCount++;
       });
       this.admit(); // the limit may have risen since the others queued
       await admitted;
@@ -130,9 +131,9 @@ export class StretchQueue {
 
   /** Starts waiting stretches, in arrival order, as many as the limit now allows (fewer if the process lost cores). */
   private admit(): void {
-    for (let limit = this.limit(); this.queued > 0 && this.running < limit;) {
+    for (let limit = this.limit(); this.waitingCount > 0 && this.running < limit;) {
       this.running++;
-      this.queued--;
+      this.waitingCount--;
       this.waiting.shift()!();
     }
   }
