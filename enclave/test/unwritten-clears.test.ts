@@ -187,6 +187,53 @@ describe('a graceful stop (flushAll) and the clears a count under way carries', 
   });
 });
 
+/**
+ * A clear held after the wallet's earlier clears were all carried waits its own delay to be carried too. Before, the
+ * first clear's timer stayed set when a count carried it, and when it ran out it wrote the clear held after it, on
+ * its own, however recent: at one client signing back to back, an extra guard write every CLEAR_DELAY_MS.
+ */
+test('a clear held after the others were carried is not written when their timer would have run out', async () => {
+  const delay = 600;
+  const walletId = await newWallet();
+  const writes: string[] = [];
+  const spied = Object.create(guard) as DynamoGuard;
+  // The real guard, its clears counted on their way (an UnwrittenClears calls only `clear`).
+  const clears = new UnwrittenClears(
+    Object.assign(spied, {
+      clear: (...args: Parameters<DynamoGuard['clear']>) => {
+        writes.push(args[1]);
+        return guard.clear(...args);
+      },
+    }),
+    delay,
+    () => {},
+  );
+  const first = token();
+  const second = token();
+  for (const t of [first, second]) await guard.admit(walletId, (await guard.get(walletId))!, t, Date.now(), 'budget');
+  const t0 = Date.now();
+  const firstWritten = clears.add(walletId, { token: first, failures: [], factor: 'pin', at: t0 });
+  // The next count carries it, and its write lands.
+  const carried = clears.take(walletId, 'pin') ?? [];
+  expect(carried.map((c) => c.token)).toEqual([first]);
+  await guard.clear(walletId, first, [], 'pin');
+  for (const c of carried) c.done();
+  await firstWritten;
+  // Half the delay later, that count's own guess is answered right, and its clear is held.
+  await new Promise((r) => setTimeout(r, delay / 2 - (Date.now() - t0)));
+  let secondDone = false;
+  const secondWritten = clears.add(walletId, { token: second, failures: [], factor: 'pin', at: Date.now() }).then(() => (secondDone = true));
+  // Past the first clear's time (t0 + delay), before the second's (t0 + 1.5 delay): nothing written on its own yet.
+  await new Promise((r) => setTimeout(r, delay - (Date.now() - t0) + 100));
+  expect(secondDone).toBe(false);
+  expect(writes).toEqual([]);
+  // Its own time comes, and nothing carried it: written on its own.
+  await secondWritten;
+  expect(writes).toEqual([second]);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(delay * 1.5 - 5);
+  expect((await guard.get(walletId))!.guesses.size).toBe(0);
+});
+
 /** The counter's wakers by wallet (private; read here to show what stays behind). */
 const waiting = (counter: GuessCounter): Map<unknown, unknown[]> => (counter as unknown as { waiting: Map<unknown, unknown[]> }).waiting;
 

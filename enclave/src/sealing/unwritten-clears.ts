@@ -92,6 +92,9 @@ export class UnwrittenClears {
       walletId,
       list.filter((c) => c.factor !== factor),
     );
+    // Nothing left to write on its own: the timer goes too, so that a clear held after this one waits its own
+    // CLEAR_DELAY_MS to be carried, rather than being written alone when this one's time is up.
+    if (!this.byWallet.has(walletId)) this.unschedule(walletId);
     for (const c of taken) this.carrying.add(c.seq);
     return taken;
   }
@@ -145,9 +148,7 @@ export class UnwrittenClears {
    * guard failed leaves its guess counted (fail closed) and rejects its caller.
    */
   async flush(walletId: WalletId): Promise<void> {
-    const timer = this.timers.get(walletId);
-    if (timer) clearTimeout(timer);
-    this.timers.delete(walletId);
+    this.unschedule(walletId);
     const list = this.byWallet.get(walletId) ?? [];
     this.byWallet.delete(walletId);
     const writing = this.write(walletId, list);
@@ -205,6 +206,12 @@ export class UnwrittenClears {
   private set(walletId: WalletId, list: PendingClear[]): void {
     if (list.length) this.byWallet.set(walletId, list);
     else this.byWallet.delete(walletId);
+  }
+
+  private unschedule(walletId: WalletId): void {
+    const timer = this.timers.get(walletId);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(walletId);
   }
 
   private schedule(walletId: WalletId): void {
