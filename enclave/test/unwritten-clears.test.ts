@@ -187,6 +187,18 @@ describe('a graceful stop (flushAll) and the clears a count under way carries', 
   });
 });
 
+/** An UnwrittenClears on the real guard whose `clear` calls are listed as they leave (it calls nothing else). */
+function listingClears(delay: number) {
+  const writes: string[] = [];
+  const spied = Object.assign(Object.create(guard) as DynamoGuard, {
+    clear: (...args: Parameters<DynamoGuard['clear']>) => {
+      writes.push(args[1]);
+      return guard.clear(...args);
+    },
+  });
+  return { writes, clears: new UnwrittenClears(spied, delay, () => {}) };
+}
+
 /**
  * A clear held after the wallet's earlier clears were all carried waits its own delay to be carried too. Before, the
  * first clear's timer stayed set when a count carried it, and when it ran out it wrote the clear held after it, on
@@ -195,19 +207,7 @@ describe('a graceful stop (flushAll) and the clears a count under way carries', 
 test('a clear held after the others were carried is not written when their timer would have run out', async () => {
   const delay = 600;
   const walletId = await newWallet();
-  const writes: string[] = [];
-  const spied = Object.create(guard) as DynamoGuard;
-  // The real guard, its clears counted on their way (an UnwrittenClears calls only `clear`).
-  const clears = new UnwrittenClears(
-    Object.assign(spied, {
-      clear: (...args: Parameters<DynamoGuard['clear']>) => {
-        writes.push(args[1]);
-        return guard.clear(...args);
-      },
-    }),
-    delay,
-    () => {},
-  );
+  const { writes, clears } = listingClears(delay);
   const first = token();
   const second = token();
   for (const t of [first, second]) await guard.admit(walletId, (await guard.get(walletId))!, t, Date.now(), 'budget');
@@ -232,6 +232,52 @@ test('a clear held after the others were carried is not written when their timer
   expect(writes).toEqual([second]);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(delay * 1.5 - 5);
   expect((await guard.get(walletId))!.guesses.size).toBe(0);
+});
+
+test('a count that carries one factor’s clears leaves the timer for the other factor’s, which it still writes when due', async () => {
+  const delay = 600;
+  const walletId = await newWallet();
+  const { writes, clears } = listingClears(delay);
+  const pin = token();
+  const passkey = token();
+  await guard.admit(walletId, (await guard.get(walletId))!, pin, Date.now(), 'budget');
+  await guard.admit(walletId, (await guard.get(walletId))!, passkey, Date.now(), 'budget', 'passkey');
+  const t0 = Date.now();
+  const pinWritten = clears.add(walletId, { token: pin, failures: [], factor: 'pin', at: t0 });
+  const passkeyWritten = clears.add(walletId, { token: passkey, failures: [], factor: 'passkey', at: t0 });
+  const carried = clears.take(walletId, 'pin') ?? [];
+  expect(carried.map((c) => c.token)).toEqual([pin]);
+  await guard.clear(walletId, pin, [], 'pin');
+  for (const c of carried) c.done();
+  await Promise.all([pinWritten, passkeyWritten]);
+  expect(writes).toEqual([passkey]); // on its own, by the timer
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(delay - 5);
+  const left = (await guard.get(walletId))!;
+  expect(left.guesses.size + (left.passkeyGuesses?.size ?? 0)).toBe(0);
+});
+
+test('a read that finds every held clear already written drops the timer too: the next clear waits its own delay', async () => {
+  const delay = 600;
+  const walletId = await newWallet();
+  const { writes, clears } = listingClears(delay);
+  const first = token();
+  const second = token();
+  for (const t of [first, second]) await guard.admit(walletId, (await guard.get(walletId))!, t, Date.now(), 'budget');
+  const t0 = Date.now();
+  const firstWritten = clears.add(walletId, { token: first, failures: [], factor: 'pin', at: t0 });
+  // Another write clears it; a read started after it was held finds the token gone: nothing left to write.
+  await guard.clear(walletId, first, [], 'pin');
+  const mark = clears.mark();
+  clears.settleGone(walletId, (await guard.get(walletId))!, mark);
+  await firstWritten;
+  await new Promise((r) => setTimeout(r, delay / 2 - (Date.now() - t0)));
+  let secondDone = false;
+  const secondWritten = clears.add(walletId, { token: second, failures: [], factor: 'pin', at: Date.now() }).then(() => (secondDone = true));
+  await new Promise((r) => setTimeout(r, delay - (Date.now() - t0) + 100));
+  expect(secondDone).toBe(false);
+  await secondWritten;
+  expect(writes).toEqual([second]);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(delay * 1.5 - 5);
 });
 
 /** The counter's wakers by wallet (private; read here to show what stays behind). */

@@ -92,9 +92,6 @@ export class UnwrittenClears {
       walletId,
       list.filter((c) => c.factor !== factor),
     );
-    // Nothing left to write on its own: the timer goes too, so that a clear held after this one waits its own
-    // CLEAR_DELAY_MS to be carried, rather than being written alone when this one's time is up.
-    if (!this.byWallet.has(walletId)) this.unschedule(walletId);
     for (const c of taken) this.carrying.add(c.seq);
     return taken;
   }
@@ -203,9 +200,17 @@ export class UnwrittenClears {
     for (const w of waiters) w();
   }
 
+  /**
+   * A wallet's held clears, after a count took some (`take`) or a read judged them (`settleGone`). With none left the
+   * timer goes too, so that a clear held after them waits its own delay to be carried, rather than being written
+   * alone when their time is up.
+   */
   private set(walletId: WalletId, list: PendingClear[]): void {
     if (list.length) this.byWallet.set(walletId, list);
-    else this.byWallet.delete(walletId);
+    else {
+      this.byWallet.delete(walletId);
+      this.unschedule(walletId);
+    }
   }
 
   private unschedule(walletId: WalletId): void {
