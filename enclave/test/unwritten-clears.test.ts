@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { ensureGuardTable } from '@enclave-wallet/devtools';
-import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
+import { parseUserId, parseWalletId, type WalletId } from '@enclave-wallet/proto/ids';
 import { GUESS_TTL_MS, type Guess } from '../src/guard/budget.js';
 import { DynamoGuard, type GuardRecord } from '../src/guard/guard.js';
 import { GuessCounter } from '../src/sealing/guesses.js';
@@ -200,11 +200,12 @@ function listingClears(delay: number) {
 }
 
 /**
- * A clear held after the wallet's earlier clears were all carried waits its own delay to be carried too. Before, the
- * first clear's timer stayed set when a count carried it, and when it ran out it wrote the clear held after it, on
- * its own, however recent: at one client signing back to back, an extra guard write every CLEAR_DELAY_MS.
+ * A wallet whose one held clear (`first`) stops being held before its timer runs out (`emptied`), then a clear held
+ * half the delay later: it must wait its own delay, not be written on its own when the first one's would have run out.
+ * Before, the first clear's timer stayed set, and when it ran out it wrote the one held after it, however recent: at
+ * one client signing back to back, an extra guard write every CLEAR_DELAY_MS.
  */
-test('a clear held after the others were carried is not written when their timer would have run out', async () => {
+async function nextClearWaitsItsOwnDelay(emptied: (clears: UnwrittenClears, walletId: WalletId, first: string) => Promise<void>) {
   const delay = 600;
   const walletId = await newWallet();
   const { writes, clears } = listingClears(delay);
@@ -213,13 +214,9 @@ test('a clear held after the others were carried is not written when their timer
   for (const t of [first, second]) await guard.admit(walletId, (await guard.get(walletId))!, t, Date.now(), 'budget');
   const t0 = Date.now();
   const firstWritten = clears.add(walletId, { token: first, failures: [], factor: 'pin', at: t0 });
-  // The next count carries it, and its write lands.
-  const carried = clears.take(walletId, 'pin') ?? [];
-  expect(carried.map((c) => c.token)).toEqual([first]);
-  await guard.clear(walletId, first, [], 'pin');
-  for (const c of carried) c.done();
+  await emptied(clears, walletId, first);
   await firstWritten;
-  // Half the delay later, that count's own guess is answered right, and its clear is held.
+  // Half the delay later, the next guess is answered right, and its clear is held.
   await new Promise((r) => setTimeout(r, delay / 2 - (Date.now() - t0)));
   let secondDone = false;
   const secondWritten = clears.add(walletId, { token: second, failures: [], factor: 'pin', at: Date.now() }).then(() => (secondDone = true));
@@ -232,6 +229,25 @@ test('a clear held after the others were carried is not written when their timer
   expect(writes).toEqual([second]);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(delay * 1.5 - 5);
   expect((await guard.get(walletId))!.guesses.size).toBe(0);
+}
+
+test('a clear held after the others were carried is not written when their timer would have run out', async () => {
+  await nextClearWaitsItsOwnDelay(async (clears, walletId, first) => {
+    // The next count carries it, and its write lands.
+    const carried = clears.take(walletId, 'pin') ?? [];
+    expect(carried.map((c) => c.token)).toEqual([first]);
+    await guard.clear(walletId, first, [], 'pin');
+    for (const c of carried) c.done();
+  });
+});
+
+test('a read that finds every held clear already written drops the timer too: the next clear waits its own delay', async () => {
+  await nextClearWaitsItsOwnDelay(async (clears, walletId, first) => {
+    // Another write clears it; a read started after it was held finds the token gone: nothing left to write.
+    await guard.clear(walletId, first, [], 'pin');
+    const mark = clears.mark();
+    clears.settleGone(walletId, (await guard.get(walletId))!, mark);
+  });
 });
 
 test('a count that carries one factor’s clears leaves the timer for the other factor’s, which it still writes when due', async () => {
@@ -254,30 +270,6 @@ test('a count that carries one factor’s clears leaves the timer for the other 
   expect(Date.now() - t0).toBeGreaterThanOrEqual(delay - 5);
   const left = (await guard.get(walletId))!;
   expect(left.guesses.size + (left.passkeyGuesses?.size ?? 0)).toBe(0);
-});
-
-test('a read that finds every held clear already written drops the timer too: the next clear waits its own delay', async () => {
-  const delay = 600;
-  const walletId = await newWallet();
-  const { writes, clears } = listingClears(delay);
-  const first = token();
-  const second = token();
-  for (const t of [first, second]) await guard.admit(walletId, (await guard.get(walletId))!, t, Date.now(), 'budget');
-  const t0 = Date.now();
-  const firstWritten = clears.add(walletId, { token: first, failures: [], factor: 'pin', at: t0 });
-  // Another write clears it; a read started after it was held finds the token gone: nothing left to write.
-  await guard.clear(walletId, first, [], 'pin');
-  const mark = clears.mark();
-  clears.settleGone(walletId, (await guard.get(walletId))!, mark);
-  await firstWritten;
-  await new Promise((r) => setTimeout(r, delay / 2 - (Date.now() - t0)));
-  let secondDone = false;
-  const secondWritten = clears.add(walletId, { token: second, failures: [], factor: 'pin', at: Date.now() }).then(() => (secondDone = true));
-  await new Promise((r) => setTimeout(r, delay - (Date.now() - t0) + 100));
-  expect(secondDone).toBe(false);
-  await secondWritten;
-  expect(writes).toEqual([second]);
-  expect(Date.now() - t0).toBeGreaterThanOrEqual(delay * 1.5 - 5);
 });
 
 /** The counter's wakers by wallet (private; read here to show what stays behind). */
