@@ -12,12 +12,13 @@
 // (scripts/reaper.mjs) stops the children if the launcher dies without doing
 // so itself (SIGKILL); run by npm, the launcher also stops when npm goes.
 // Run after `npm run build` (npm start does both).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuList, splitCores } from './cores.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -65,23 +66,18 @@ const enclaveCpus = env.ENCLAVE_CPUS;
 /** With ENCLAVE_CPUS, the cores everything but the enclave runs on (for the banner). */
 let otherCpus = [];
 if (enclaveCpus) {
-  const cpuList = (text) =>
-    text
-      .trim()
-      .split(',')
-      .flatMap((part) => {
-        const [a, b = a] = part.split('-').map(Number);
-        return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-      });
-  const allowed = cpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
-  const mine = cpuList(enclaveCpus);
-  const others = allowed.filter((c) => !mine.includes(c));
-  if (!mine.length || mine.some((c) => !allowed.includes(c)) || !others.length) {
-    console.error(`ENCLAVE_CPUS=${enclaveCpus}: name cores among ${allowed.join(',')} and leave at least one to the other processes`);
+  if (spawnSync('taskset', ['--version']).status !== 0) {
+    console.error(`ENCLAVE_CPUS=${enclaveCpus}: taskset (util-linux) is needed to pin the enclave, and was not found`);
     process.exit(1);
   }
-  execFileSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { stdio: 'ignore' });
-  otherCpus = others;
+  const own = cpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  const split = splitCores(enclaveCpus, own, (cores) => spawnSync('taskset', ['-c', cores.join(','), 'true']).status === 0);
+  if (split.error) {
+    console.error(split.error);
+    process.exit(1);
+  }
+  if (split.others.length < own.length) execFileSync('taskset', ['-a', '-p', '-c', split.others.join(','), String(process.pid)], { stdio: 'ignore' });
+  otherCpus = split.others;
 }
 
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
