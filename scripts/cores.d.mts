@@ -1,4 +1,5 @@
 /** Types of cores.mjs, for the tests that import it. */
+export declare const MAX_CORE: number;
 export declare function cpuList(text: string): number[];
 export declare function splitCores(
   wanted: string,

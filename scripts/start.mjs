@@ -65,19 +65,29 @@ mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const enclaveCpus = env.ENCLAVE_CPUS;
 /** With ENCLAVE_CPUS, the cores everything but the enclave runs on (for the banner). */
 let otherCpus = [];
+/** With ENCLAVE_CPUS, the enclave's cores as taskset reads them (`1`, `2,3`): parsed, so that what runs is what was checked. */
+let enclaveCpuList;
 if (enclaveCpus) {
   if (spawnSync('taskset', ['--version']).status !== 0) {
     console.error(`ENCLAVE_CPUS=${enclaveCpus}: taskset (util-linux) is needed to pin the enclave, and was not found`);
     process.exit(1);
   }
   const own = cpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
-  const split = splitCores(enclaveCpus, own, (cores) => spawnSync('taskset', ['-c', cores.join(','), 'true']).status === 0);
+  // The kernel runs a process pinned to cores it does not allow on those it does (or refuses when none is left): the
+  // affinity a process gets there must be the whole list.
+  const pinnedTo = (cores) => {
+    const r = spawnSync('taskset', ['-c', cores.join(','), 'cat', '/proc/self/status'], { encoding: 'utf8' });
+    const m = r.status === 0 ? /^Cpus_allowed_list:\s*(.+)$/m.exec(r.stdout) : null;
+    return m ? cpuList(m[1]) : [];
+  };
+  const split = splitCores(enclaveCpus, own, (cores) => pinnedTo(cores).join(',') === cores.join(','));
   if (split.error) {
     console.error(split.error);
     process.exit(1);
   }
   if (split.others.length < own.length) execFileSync('taskset', ['-a', '-p', '-c', split.others.join(','), String(process.pid)], { stdio: 'ignore' });
   otherCpus = split.others;
+  enclaveCpuList = split.enclave.join(',');
 }
 
 /** The launcher's own log lines, in the format of every process (docs/configuration.md, README). */
@@ -466,7 +476,7 @@ try {
     extraEnv: { ...ENCLAVE_PROCESS_ENV, MALLOC_ARENA_MAX: undefined },
     // taskset sets the affinity and execs node: the pid is node's, and every thread it starts inherits the cores.
     ...(enclaveCpus
-      ? { command: 'taskset', args: ['-c', enclaveCpus, enclaveNode, ...enclaveFlags, join(root, 'enclave/dist/main.cjs')] }
+      ? { command: 'taskset', args: ['-c', enclaveCpuList, enclaveNode, ...enclaveFlags, join(root, 'enclave/dist/main.cjs')] }
       : { command: enclaveNode, args: [...enclaveFlags, join(root, 'enclave/dist/main.cjs')] }),
   });
   await waitForPort(enclavePort, 'the enclave');
@@ -557,7 +567,7 @@ Enclave Wallet local stack (development: simulated NSM, local KMS)
   demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)${unbuilt('client/dist/browser/enclave-wallet.standalone.js')}
   wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})${unbuilt('frame/dist/site/index.html')}
   enclave       ${env.ENCLAVE_LISTEN}   (Node ${enclaveNodeVersion}${enclaveFlags.length ? ` with the image's V8 flags, as in the image` : ''}${enclaveNodeNote}; the host on Node ${hostNodeVersion}${hostNodeNote})
-  cores         ${enclaveCpus ? `the enclave, every thread, on core ${enclaveCpus}; everything else on core ${otherCpus.join(',')} (ENCLAVE_CPUS)` : 'every process on every core (ENCLAVE_CPUS=1 gives the enclave core 1 to itself)'}
+  cores         ${enclaveCpus ? `the enclave, every thread, on core ${enclaveCpuList}; everything else on core ${otherCpus.join(',')} (ENCLAVE_CPUS)` : 'every process on every core (ENCLAVE_CPUS=1 gives the enclave core 1 to itself)'}
   rate limits   ${env.RATE_LIMITS === 'off' ? `off (RATE_LIMITS=off); the enclave holds up to ${Number(env.ENCLAVE_ENVELOPES_PER_USER || 1000).toLocaleString('en-US')} live envelopes a user` : 'on: per user 120 requests a minute, per address 300 (RATE_LIMITS=off for a load test)'}
   dev OIDC      http://127.0.0.1:${issuerPort}   (POST /token { "email" } → { "id_token" })
   DynamoDB      http://127.0.0.1:${dynamoPort}   (dynalite: wallets, and the enclave's guard table ${LOCAL_GUARD_TABLE})
