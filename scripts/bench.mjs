@@ -35,6 +35,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cpuList } from './cores.mjs';
 import { freePort } from './ports.mjs';
 import { http } from './http-client.mjs';
 import { imageNode, imageNodeAvailable, nodeAt } from './image-node.mjs';
@@ -91,7 +92,7 @@ let profileDir = join(root, '.data/bench/profiles');
 
 // The split: the cores this process may use (a container may allow fewer than the machine has), the last
 // ENCLAVE_CORES of them for the enclave, the rest for everything else.
-const ALLOWED = parseCpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+const ALLOWED = cpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1].trim());
 const HAVE_TASKSET = spawnSync('taskset', ['--version']).status === 0;
 if (!flag('shared') && ALLOWED.length >= 2 && !HAVE_TASKSET) console.error('taskset (util-linux) not found: measuring with every core shared');
 const SPLIT = !flag('shared') && ALLOWED.length >= 2 && HAVE_TASKSET;
@@ -103,16 +104,6 @@ const EXTRA_SECTIONS = readdirSync(join(root, 'scripts'))
   .map((f) => /^bench-([a-z0-9-]+)\.mjs$/.exec(f)?.[1])
   .filter((name) => name && name !== 'argon2' && name !== 'probe')
   .sort();
-/** "0-2,5" → [0, 1, 2, 5] */
-function parseCpuList(text) {
-  return text
-    .trim()
-    .split(',')
-    .flatMap((part) => {
-      const [a, b = a] = part.split('-').map(Number);
-      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-    });
-}
 /**
  * `--<name> image|current|PATH`: a Node binary, as the real path of the binary that runs (asked of it: a name found on
  * PATH and a symbolic link both resolve), and its version. `image`: Node 24, the enclave image's (enclave.Dockerfile;
@@ -1189,7 +1180,7 @@ if (SPLIT) {
     .filter(([k]) => k.startsWith('enclave'))
     .map(([, v]) => JSON.stringify(v));
   const othersOnEnclaveCores = Object.entries(r.affinity).filter(
-    ([k, v]) => !k.startsWith('enclave') && Object.keys(v).some((list) => parseCpuList(list).some((c) => ENCLAVE_CPUS.includes(c))),
+    ([k, v]) => !k.startsWith('enclave') && Object.keys(v).some((list) => cpuList(list).some((c) => ENCLAVE_CPUS.includes(c))),
   );
   console.log(
     `  affinity (run 1): enclave threads by allowed cores ${enclaveAff.join(' ')}; processes other than the enclave allowed on its cores: ${othersOnEnclaveCores.length ? othersOnEnclaveCores.map(([k]) => k).join(', ') : 'none'}`,
