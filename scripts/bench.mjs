@@ -35,7 +35,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cpuList } from './cores.mjs';
+import { allowedCores, cpuList } from './cores.mjs';
 import { freePort } from './ports.mjs';
 import { http } from './http-client.mjs';
 import { imageNode, imageNodeAvailable, nodeAt } from './image-node.mjs';
@@ -92,7 +92,7 @@ let profileDir = join(root, '.data/bench/profiles');
 
 // The split: the cores this process may use (a container may allow fewer than the machine has), the last
 // ENCLAVE_CORES of them for the enclave, the rest for everything else.
-const ALLOWED = cpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1].trim());
+const ALLOWED = allowedCores(readFileSync('/proc/self/status', 'utf8'));
 const HAVE_TASKSET = spawnSync('taskset', ['--version']).status === 0;
 if (!flag('shared') && ALLOWED.length >= 2 && !HAVE_TASKSET) console.error('taskset (util-linux) not found: measuring with every core shared');
 const SPLIT = !flag('shared') && ALLOWED.length >= 2 && HAVE_TASKSET;

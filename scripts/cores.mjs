@@ -26,6 +26,13 @@ export function cpuList(text) {
   return [...new Set(list)].sort((x, y) => x - y);
 }
 
+/** The cores a process may run on, from its `/proc/<pid>/status` (its `Cpus_allowed_list`). */
+export function allowedCores(status) {
+  const listed = /^Cpus_allowed_list:\s*(\S+)/m.exec(status);
+  if (!listed) throw new Error('no Cpus_allowed_list in the process status');
+  return cpuList(listed[1]);
+}
+
 /**
  * { enclave, others } for ENCLAVE_CPUS `wanted`, the launcher's own cores `own` (its affinity) and `usable(cores)`
  * (whether the kernel lets a process run there); { error } in words otherwise.

@@ -16,6 +16,7 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allowedCores, cpuList as parseCores } from './cores.mjs';
 
 const SWITCH = /^\[(\d+)\]\s+([\d.]+):\s+sched:sched_switch: prev_comm=.*? prev_pid=(\d+) .*==> next_comm=(.*?) next_pid=(\d+)/;
 
@@ -136,8 +137,7 @@ function stackNow() {
     if (!role) continue;
     try {
       if (role === 'enclave' && !enclave) {
-        const allowed = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
-        enclave = { pid: Number(pid), cpus: cpuList(allowed), node: readlinkSync(`/proc/${pid}/exe`) };
+        enclave = { pid: Number(pid), cpus: allowedCores(readFileSync(`/proc/${pid}/status`, 'utf8')), node: readlinkSync(`/proc/${pid}/exe`) };
       }
       for (const tid of readdirSync(`/proc/${pid}/task`)) roles.set(Number(tid), role);
     } catch {
@@ -147,16 +147,8 @@ function stackNow() {
   return { roles, enclave };
 }
 
-/** A CPU list as taskset and /proc write it ("1", "1-2", "0,2-3"). */
-export const cpuList = (text) =>
-  text
-    .trim()
-    .split(',')
-    .filter(Boolean)
-    .flatMap((part) => {
-      const [a, b = a] = part.split('-').map(Number);
-      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-    });
+/** A CPU list as taskset and /proc write it ("1", "1-2", "0,2-3"), a line's end allowed: the launcher's (cores.mjs). */
+export const cpuList = (text) => parseCores(text.trim());
 
 /** `--name value`: the value, or `fallback` when the flag is absent; a missing value (or another flag) is refused. */
 const arg = (name, fallback) => {

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync,
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuList, splitCores } from './cores.mjs';
+import { allowedCores, splitCores } from './cores.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -72,13 +72,12 @@ if (enclaveCpus) {
     console.error(`ENCLAVE_CPUS=${enclaveCpus}: taskset (util-linux) is needed to pin the enclave, and was not found`);
     process.exit(1);
   }
-  const own = cpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  const own = allowedCores(readFileSync('/proc/self/status', 'utf8'));
   // The kernel runs a process pinned to cores it does not allow on those it does (or refuses when none is left): the
   // affinity a process gets there must be the whole list.
   const pinnedTo = (cores) => {
     const r = spawnSync('taskset', ['-c', cores.join(','), 'cat', '/proc/self/status'], { encoding: 'utf8' });
-    const m = r.status === 0 ? /^Cpus_allowed_list:\s*(.+)$/m.exec(r.stdout) : null;
-    return m ? cpuList(m[1]) : [];
+    return r.status === 0 ? allowedCores(r.stdout) : [];
   };
   const split = splitCores(enclaveCpus, own, (cores) => pinnedTo(cores).join(',') === cores.join(','));
   if (split.error) {
