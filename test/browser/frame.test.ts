@@ -148,9 +148,6 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     }
   }, 30_000);
 
-  // The tests that walk the pad through a whole flow (a wallet's creation with its Argon2id, screenshots at two sizes,
-  // the pad's 500-ms arming each time) have 120 s: not a speed check (outcomeOf catches a hang sooner); at 60 s the
-  // first of them timed out once in a full `npm test`, other suites running beside it on the two shared cores.
   const frame = (): FrameLocator => page.frameLocator('iframe[title="Enclave Wallet"]');
   /** The pad once it counts taps: seen (IntersectionObserver v2) for at least 500 ms. */
   const armed = (): Promise<void> => frame().locator('#pinpad[data-seen="armed"]').waitFor({ state: 'visible' });
@@ -171,9 +168,11 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
   };
   /**
    * The outcome of the request the page keeps in `window[name]`, or, if it has not settled within 15 s, what the
-   * frame's pad shows then (so that a hang fails with the pad's state instead of the test's timeout: seen once in CI).
+   * frame shows then: its pad and its recovery-code panel (so that a hang fails with the frame's state instead of the
+   * test's timeout: seen in CI, and once in a full `npm test` while a wallet was being created, the wallet made on the
+   * server and the app's `createWallet` never settling).
    */
-  const outcomeOf = async (name: 'signed' | 'made'): Promise<unknown> => {
+  const outcomeOf = async (name: 'signed' | 'made' | 'created' | 'sent'): Promise<unknown> => {
     const out = await page.evaluate(
       (n) => Promise.race([(window as never as Record<string, Promise<unknown>>)[n], new Promise((r) => setTimeout(() => r('pending after 15 s'), 15_000))]),
       name,
@@ -187,6 +186,8 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
         seen: (el as HTMLElement).dataset.seen,
         hint: document.getElementById('pin-hint')?.textContent,
         dots: document.getElementById('pin-dots')?.textContent,
+        codePanelHidden: document.getElementById('code')?.hidden,
+        code: document.getElementById('recovery-code')?.textContent,
       }));
     const iframe = await page.evaluate(() => {
       const f = document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement;
@@ -292,8 +293,9 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: `${artifacts}frame-phone-recovery-code.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
-    await frame().locator('#code-written').click();
-    const wallet = (await page.evaluate(() => (window as never as { created: Promise<unknown> }).created)) as {
+    // Bounded, so that a click Playwright cannot make fails with its reason (hidden, covered, moving) in the call log.
+    await frame().locator('#code-written').click({ timeout: 20_000 });
+    const wallet = (await outcomeOf('created')) as {
       walletId: string;
       accounts: Array<{ network: string; address: string }>;
     };
@@ -303,7 +305,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await page.waitForFunction(() => getComputedStyle(document.querySelector('iframe[title="Enclave Wallet"]')!).display === 'none');
     const listed = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown> } }).w.listWallets())) as Array<{ walletId: string }>;
     expect(listed.map((w) => w.walletId)).toEqual([wallet.walletId]);
-  }, 120_000);
+  }, 60_000);
 
   test('EIP-6963: the app discovers the provider (uuid, name, icon, rdns), and it answers', async () => {
     const found = (await page.evaluate(async () => {
@@ -384,7 +386,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(await page.evaluate(() => Promise.race([(window as never as { sent: Promise<unknown> }).sent.then(() => 'answered'), 'pending']))).toBe('pending');
     // Taps on the pad's buttons.
     await pad(PIN);
-    const hash = (await page.evaluate(() => (window as never as { sent: Promise<unknown> }).sent)) as Hex;
+    const hash = (await outcomeOf('sent')) as Hex;
     expect(hash).toMatch(/^0x[0-9a-f]{64}$/);
     const chain = createPublicClient({ chain: foundry, transport: http(rpc) });
     const receipt = await chain.waitForTransactionReceipt({ hash });
@@ -407,7 +409,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     }
     expect(seen.text).not.toContain(recoveryCode);
     expect(consoleErrors).toEqual([]);
-  }, 120_000);
+  }, 60_000);
 
   test('the Solana signer: a message signed in the frame with the PIN, the signature checked with ed25519', async () => {
     const address = await page.evaluate(async () => {
@@ -485,7 +487,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await page.evaluate(() => void ((document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement).style.opacity = ''));
     const wallets = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown[]> } }).w.listWallets())) as unknown[];
     expect(wallets).toHaveLength(1);
-  }, 120_000);
+  }, 60_000);
 
   test('a browser that does not report visibility (no IntersectionObserver v2): the pad in an iframe refuses, FRAME_NOT_VISIBLE, popup mode named', async () => {
     const old = await browser.newPage({ viewport: { width: 1280, height: 800 } });
