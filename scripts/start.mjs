@@ -372,7 +372,8 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGHUP', () => void stop(0));
 // Run by npm (`npm start`), the launcher stops when npm goes, however it goes (npm does not pass on every
-// signal, and a SIGKILL to npm leaves this process to init): its parent changes.
+// signal, and a SIGKILL to npm leaves this process to init): its parent changes. npm is the parent because the
+// start script `exec`s this process; without it the parent is npm's `sh -c`, which outlives npm.
 if (env.npm_lifecycle_event) {
   const parent = process.ppid;
   setInterval(() => {

@@ -53,7 +53,14 @@ interface Run {
 }
 const started: ChildProcess[] = [];
 
-/** Runs `node scripts/start.mjs` (or `wrapper` around it, standing for npm) in its own process group. */
+/** package.json's `npm start`, without its build. */
+function startScript(): string {
+  const script = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  expect(script.startsWith('npm run build && ')).toBe(true);
+  return script.slice('npm run build && '.length);
+}
+
+/** Runs `node scripts/start.mjs` (or, `asNpm`, package.json's start script under a stand-in for npm) in its own process group. */
 function launch(ports: Ports, dataDir: string, extra: NodeJS.ProcessEnv = {}, asNpm = false): Run {
   const env = {
     ...baseEnv(),
@@ -63,11 +70,12 @@ function launch(ports: Ports, dataDir: string, extra: NodeJS.ProcessEnv = {}, as
     LOG_LEVEL: 'warn',
     ...extra,
   };
-  // npm runs the script as a child (`sh -c "node scripts/start.mjs"`) with npm_lifecycle_event set; so does this stand-in.
+  // npm runs package.json's start script as `sh -c "<script>"` in the repository, with npm_lifecycle_event set; so does
+  // this stand-in, with the script as it is there (its build step left out: the suite is built).
   const args = asNpm
     ? [
         '-e',
-        `require('node:child_process').spawn(process.execPath, [${JSON.stringify(join(repo, 'scripts/start.mjs'))}], { stdio: 'inherit', env: { ...process.env, npm_lifecycle_event: 'start' } }); setInterval(() => {}, 1000);`,
+        `require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(startScript())}], { cwd: ${JSON.stringify(repo)}, stdio: 'inherit', env: { ...process.env, npm_lifecycle_event: 'start' } }); setInterval(() => {}, 1000);`,
       ]
     : [join(repo, 'scripts/start.mjs')];
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -207,7 +215,7 @@ test('started twice, then SIGKILL to the launcher, then to npm above it: a clear
   await ready(ports);
   await waitFor('the banner', async () => third.output().includes('Try it: npm run demo'), 30_000);
 
-  // SIGKILL to the npm stand-in above the launcher: the launcher sees its parent go and stops everything.
+  // SIGKILL to the npm stand-in above the start script's shell: the launcher sees npm go and stops everything.
   process.kill(third.proc.pid!, 'SIGKILL');
   await waitFor('every port closed', async () => (await openPorts(ports)).length === 0, 30_000);
 }, 180_000);
