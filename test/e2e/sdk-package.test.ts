@@ -224,6 +224,10 @@ test('client/README.md: its quick start and its local-stack example type-check a
   );
   const tsc = await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.readme.json'], dir);
   expect({ code: tsc.code, out: tsc.out }).toEqual({ code: 0, out: '' });
+  // The local-stack example is also JavaScript: pasted into an .mjs, Node reads it (no TypeScript-only syntax).
+  writeFileSync(join(dir, 'readme-local-stack.mjs'), files['readme-local-stack.ts']);
+  const js = await run(process.execPath, ['--check', 'readme-local-stack.mjs'], dir);
+  expect({ code: js.code, err: js.err }).toEqual({ code: 0, err: '' });
 }, 120_000);
 
 test('the sample app runs against the stack: viem, ethers and @solana/kit sign with the wallet, and anvil mines its sends', async () => {
