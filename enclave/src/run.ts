@@ -16,7 +16,7 @@ try {
   const service = await createEnclaveService(startup);
   const server = await startEnclaveServer({ listen: startup.listen, logger, service });
   const pcr0 = Buffer.from(service.identity().pcrs?.[0] ?? new Uint8Array(0)).toString('hex');
-  logger.info('listening', { address: server.address, mode: startup.mode, pcr0, envelopesPerUser: startup.envelopesPerUser });
+  logger.info('listening', { address: server.address, mode: startup.mode, pcr0, replayCachePerUser: startup.envelopesPerUser });
   // Each thread of libuv's pool keeps the 19 MiB of the last PIN stretch it ran (an arena of its own,
   // process-env.ts), so a pool larger than the vCPUs costs memory and runs no more stretches at once (kdf.ts).
   const poolThreads = Number(process.env.UV_THREADPOOL_SIZE);
