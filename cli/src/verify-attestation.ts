@@ -9,7 +9,8 @@ import { UsageError, type Io, eachArg } from './io.js';
 
 export const VERIFY_USAGE = `usage: enclave-wallet verify-attestation FILE [--root aws|dev|PATH] [--pcr N=HEX]... [--nonce HEX] [--at document|now|ISO-8601] [--key-length N] [--inspect]
 
-Verifies a COSE_Sign1 attestation document (raw CBOR or base64; - reads stdin).
+Verifies a COSE_Sign1 attestation document (raw CBOR, base64, or the JSON answer of
+GET /v1/enclave/attestation as saved; - reads stdin).
   --root        aws (default): the AWS Nitro root G1, pinned by fingerprint
                 dev: the local dev CA of the simulated NSM (.data/dev-ca/root.der)
                 PATH: a DER or PEM root certificate
@@ -47,9 +48,25 @@ export function checkProductionPolicy(doc: Pick<AttestationDocument, 'pcrs' | 'p
 
 const hex = (b: Uint8Array | undefined): string | null => (b ? Buffer.from(b).toString('hex') : null);
 
-/** Raw CBOR, or base64 text of it (whitespace allowed). */
+/**
+ * Raw CBOR, base64 text of it (whitespace allowed), or the API's answer to `GET /v1/enclave/attestation` as saved
+ * (JSON whose `document` is the base64).
+ */
 export function readDocument(raw: Buffer): Uint8Array {
-  const text = raw.toString('latin1').trim();
+  let text = raw.toString('latin1').trim();
+  if (text.startsWith('{')) {
+    let answer: unknown;
+    try {
+      answer = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new AttestationError('MALFORMED', "the file starts as JSON but is not JSON: give the document (CBOR or base64), or the API's answer as saved");
+    }
+    const document = (answer as { document?: unknown } | null)?.document;
+    if (typeof document !== 'string')
+      throw new AttestationError('MALFORMED', 'the JSON has no "document" string: give the document (CBOR or base64), or the API\'s answer as saved');
+    text = document.trim();
+    return new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'base64'));
+  }
   if (text.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(text)) {
     const decoded = Buffer.from(text.replace(/\s+/g, ''), 'base64');
     if (decoded.length > 0) return new Uint8Array(decoded);
@@ -65,7 +82,11 @@ function readRoot(value: string, io: Io): TrustedRoot {
     raw = readFileSync(path);
   } catch (err) {
     throw new UsageError(
-      `cannot read root certificate ${path}: ${(err as Error).message}${value === 'dev' ? ' (run the local stack once to create the dev CA)' : ''}`,
+      `cannot read root certificate ${path}: ${(err as Error).message}${
+        value === 'dev'
+          ? ' (--root dev reads .data/dev-ca/root.der in this folder, or in ENCLAVE_WALLET_DATA_DIR: run the command in the repository where the local stack ran, or give that file as --root PATH)'
+          : ''
+      }`,
     );
   }
   const pem = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));

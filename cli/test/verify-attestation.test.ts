@@ -105,6 +105,26 @@ test('base64 input and standard input are accepted', async () => {
   expect((await run(['verify-attestation', '-', '--at', 'document', ...pinned], real)).code).toBe(0);
 });
 
+test("the API's answer as saved (curl …/v1/enclave/attestation > FILE) is read for its document; other JSON is refused by name", async () => {
+  const answer = join(tmp, 'answer.json');
+  writeFileSync(answer, JSON.stringify({ document: real.toString('base64'), mode: 'nitro', expiresAt: '2026-02-02T00:00:00.000Z' }));
+  expect((await run(['verify-attestation', answer, '--at', 'document', ...pinned])).code).toBe(0);
+  const tamperedAnswer = join(tmp, 'answer-tampered.json');
+  const copy = Buffer.from(real);
+  copy[copy.length - 10]! ^= 0xff;
+  writeFileSync(tamperedAnswer, JSON.stringify({ document: copy.toString('base64') }));
+  expect((await run(['verify-attestation', tamperedAnswer, '--at', 'document', ...pinned])).code).toBe(1);
+  for (const [name, text] of [
+    ['other.json', '{"error":{"code":"NONCE_INVALID"}}'],
+    ['broken.json', '{"document": '],
+  ] as const) {
+    writeFileSync(join(tmp, name), text);
+    const out = await run(['verify-attestation', join(tmp, name), '--at', 'document', ...pinned]);
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.out)).toMatchObject({ valid: false, reason: expect.stringMatching(/^MALFORMED: .*API's answer as saved/) });
+  }
+});
+
 test('expected PCRs and nonce', async () => {
   expect((await run(['verify-attestation', realPath, '--at', 'document', ...pinned])).code).toBe(0);
   const bad = await run(['verify-attestation', realPath, '--at', 'document', '--key-length', '5', '--pcr', `0=${pcr0.replace(/^9b/, '9c')}`]);
@@ -133,6 +153,10 @@ test('bad usage exits 2 with a message', async () => {
     expect({ args, code }).toEqual({ args, code: 2 });
     if (args.length > 0) expect(err).toMatch(/enclave-wallet: /);
   }
+  // --root dev outside the repository says where it looked and what to do.
+  const { err } = await run(['verify-attestation', realPath, '--root', 'dev']);
+  expect(err).toContain(`cannot read root certificate ${join(tmp, '.data', 'dev-ca', 'root.der')}`);
+  expect(err).toContain('run the command in the repository where the local stack ran, or give that file as --root PATH');
 });
 
 test('the installed command works from the repository root (npx enclave-wallet)', () => {

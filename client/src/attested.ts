@@ -25,7 +25,15 @@ async function loadDevRoot(): Promise<Uint8Array> {
   // A computed specifier, so that bundlers for the browser neither resolve nor include node:fs.
   const specifier = ['node', 'fs'].join(':');
   const fs = (await import(/* @vite-ignore */ specifier)) as { readFileSync(path: string): Uint8Array };
-  return new Uint8Array(fs.readFileSync(`${proc.cwd()}/.data/dev-ca/root.der`));
+  const path = `${proc.cwd()}/.data/dev-ca/root.der`;
+  try {
+    return new Uint8Array(fs.readFileSync(path));
+  } catch (cause) {
+    throw new TypeError(
+      `root 'dev' reads the local stack's dev root from ${path}, which cannot be read: run from the repository where npm start ran, or pin the root by the sha256 its banner prints (root: { sha256 })`,
+      { cause },
+    );
+  }
 }
 
 export class AttestedClient extends SessionClient {

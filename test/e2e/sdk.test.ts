@@ -300,6 +300,13 @@ describe('clients that must not send a PIN', () => {
       expect(attestation.mode).toBe('simulated');
       // Reused while fresh.
       expect(await dev.attestation()).toBe(attestation);
+      // Elsewhere, the error says where it looked and what to do instead.
+      process.chdir(mkdtempSync(join(tmpdir(), 'sdk-nodev-')));
+      const elsewhere = createClient({ baseUrl: stack.url, root: 'dev' }).attestation();
+      await expect(elsewhere).rejects.toThrow(TypeError);
+      await expect(elsewhere).rejects.toThrow(
+        /dev-ca\/root\.der, which cannot be read: run from the repository where npm start ran, or pin the root by the sha256/,
+      );
     } finally {
       process.chdir(cwd);
     }
