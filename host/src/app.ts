@@ -140,7 +140,7 @@ export function createApp(deps: AppDependencies): express.Express {
   mountChains(app, ctx);
   if (deps.demo) mountDemo(app, deps.demo);
 
-  app.use((_req: Request, res: Response) => sendError(res, 'NOT_FOUND', 'no such route'));
+  app.use((_req: Request, res: Response) => sendError(res, 'NOT_FOUND', 'no such route: the API is under /v1, described at /docs and /openapi.json'));
   // Middleware errors.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendFailure(res, err));
   return app;

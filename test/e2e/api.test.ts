@@ -510,6 +510,15 @@ describe('bad input', () => {
     expect(errorCode(res)).toBe('TOKEN_INVALID');
     expect(res.headers.get('connection')).toBe('close');
   });
+  test('a path the API does not have is 404 NOT_FOUND, and says where the API and its description are', async () => {
+    for (const path of ['/', '/wallets', '/v2/wallets']) {
+      const res = await api('GET', path);
+      expect([path, res.status, errorCode(res)]).toEqual([path, 404, 'NOT_FOUND']);
+      expect((res.body as { error: { message: string } }).error.message).toBe('no such route: the API is under /v1, described at /docs and /openapi.json');
+    }
+    expect((await fetch(`${stack.url}/docs`)).status).toBe(200);
+    expect((await fetch(`${stack.url}/openapi.json`)).status).toBe(200);
+  });
   test('an attestation nonce over 64 bytes is 400 NONCE_INVALID', async () => {
     expect(errorCode(await api('GET', `/v1/enclave/attestation?nonce=${'ab'.repeat(65)}`))).toBe('NONCE_INVALID');
   });
