@@ -299,6 +299,8 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       walletId: string;
       accounts: Array<{ network: string; address: string }>;
     };
+    // A hang shows here with what the frame showed (outcomeOf), not only that keys differ.
+    if ('pending' in wallet) throw new Error(`createWallet did not settle: ${JSON.stringify(wallet)}`);
     expect(Object.keys(wallet).sort()).toEqual(['accounts', 'createdAt', 'walletId']);
     evmAddress = wallet.accounts.find((a) => a.network === 'evm')!.address;
     expect(evmAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
