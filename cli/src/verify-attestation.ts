@@ -48,12 +48,15 @@ export function checkProductionPolicy(doc: Pick<AttestationDocument, 'pcrs' | 'p
 
 const hex = (b: Uint8Array | undefined): string | null => (b ? Buffer.from(b).toString('hex') : null);
 
+/** Base64 text to bytes, whitespace allowed. */
+const base64Bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'base64'));
+
 /**
  * Raw CBOR, base64 text of it (whitespace allowed), or the API's answer to `GET /v1/enclave/attestation` as saved
  * (JSON whose `document` is the base64).
  */
 export function readDocument(raw: Buffer): Uint8Array {
-  let text = raw.toString('latin1').trim();
+  const text = raw.toString('latin1').trim();
   if (text.startsWith('{')) {
     let answer: unknown;
     try {
@@ -64,12 +67,11 @@ export function readDocument(raw: Buffer): Uint8Array {
     const document = (answer as { document?: unknown } | null)?.document;
     if (typeof document !== 'string')
       throw new AttestationError('MALFORMED', 'the JSON has no "document" string: give the document (CBOR or base64), or the API\'s answer as saved');
-    text = document.trim();
-    return new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'base64'));
+    return base64Bytes(document);
   }
   if (text.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(text)) {
-    const decoded = Buffer.from(text.replace(/\s+/g, ''), 'base64');
-    if (decoded.length > 0) return new Uint8Array(decoded);
+    const decoded = base64Bytes(text);
+    if (decoded.length > 0) return decoded;
   }
   return new Uint8Array(raw);
 }

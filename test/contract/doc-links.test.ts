@@ -105,6 +105,15 @@ function anchorsOf(markdown: string): Set<string> {
   return anchors;
 }
 
+/** A link's percent-encoding decoded (GitHub does), or the text as it is where it is not valid. */
+function decodeUri(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** The relative links of a Markdown file (inline links and images, reference definitions), path and fragment apart. */
 function linksOf(markdown: string): { path: string; fragment: string | undefined }[] {
   const text = withoutCode(markdown);
@@ -118,14 +127,7 @@ function linksOf(markdown: string): { path: string; fragment: string | undefined
     if (/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(target)) continue; // http:, https:, mailto:, //host
     const at = target.indexOf('#');
     const path = at < 0 ? target : target.slice(0, at);
-    const decode = (s: string): string => {
-      try {
-        return decodeURIComponent(s);
-      } catch {
-        return s;
-      }
-    };
-    links.push({ path: decode(path), fragment: at < 0 ? undefined : decode(target.slice(at + 1)) });
+    links.push({ path: decodeUri(path), fragment: at < 0 ? undefined : decodeUri(target.slice(at + 1)) });
   }
   return links;
 }
