@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPublicClient, http, parseEther, verifyMessage, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
@@ -192,6 +192,19 @@ test('npm pack gives the SDK alone, and it installs from npm’s cache with no w
   walk(join(installed, '@enclave-wallet/client/dist'));
   expect(imported.has('viem')).toBe(true); // the scan sees imports
   expect([...imported].filter((name) => !allowed.has(name) && !name.startsWith('node:'))).toEqual([]);
+});
+
+test('the packed README links only to files in the package (npm shows it with no repository beside it)', () => {
+  /** The relative link targets of Markdown text, less their fragments. */
+  const relativeLinks = (text: string): string[] =>
+    [...text.matchAll(/\]\(<?([^)\s>]+)>?(?:\s+"[^"]*")?\)/g)]
+      .map((m) => m[1]!)
+      .filter((href) => !/^(?:[a-z][a-z0-9+.-]*:|#)/i.test(href))
+      .map((href) => posix.normalize(decodeURIComponent(href.split('#')[0]!)));
+  // The scan itself, on the kind of link this check is for.
+  expect(relativeLinks('see [the frame](../docs/frame.md#messages), [viem](https://viem.sh) and [below](#api)')).toEqual(['../docs/frame.md']);
+  const readme = readFileSync(join(repo, 'client/README.md'), 'utf8');
+  expect(relativeLinks(readme).filter((file) => !packed.includes(file))).toEqual([]);
 });
 
 test.each(['bundler', 'node16'])(
