@@ -258,6 +258,20 @@ describe('the frame side', () => {
     });
     expect(JSON.stringify(posted)).not.toMatch(/493817|AAAA-BBBB/);
     expect(posted.filter((p) => p.message.kind === 'event').map((p) => p.message.event)).toEqual(['ready', 'show', 'hide', 'accountsChanged']);
+    expect((posted.find((p) => p.message.event === 'accountsChanged')!.message as { data?: unknown }).data).toEqual(['0xabc']);
+  });
+
+  test('createWallet selects the wallet from what the API answered: no read after the code was shown, which could fail it', async () => {
+    const { send, responses, client } = setup();
+    client.getWallet.mockImplementation(async () => {
+      throw Object.assign(new Error('the table did not answer'), { code: 'UNAVAILABLE' });
+    });
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('c1', 'createWallet', {}));
+    expect(responses()[1]!.message).toMatchObject({ id: 'c1', ok: true, result: { walletId: 'w1' } });
+    expect(client.getWallet).not.toHaveBeenCalled();
+    // The wallet made is the one selected: the provider signs with it.
+    expect((client.toEip1193Provider.mock.calls as unknown as unknown[][]).map((call) => call[0])).toEqual(['w1']);
   });
 
   test('a cancelled PIN pad is EIP-1193 4001 and nothing is created', async () => {

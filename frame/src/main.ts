@@ -222,19 +222,25 @@ const ui: FrameUi = {
     return turn;
   },
   showRecoveryCode(code) {
-    return new Promise<void>((resolve) => {
-      $('recovery-code').textContent = code;
-      $('idle').hidden = true;
-      $('code').hidden = false;
-      const onWritten = (): void => {
-        $('code-written').removeEventListener('click', onWritten);
-        $('recovery-code').textContent = '';
-        $('code').hidden = true;
-        $('idle').hidden = !popup;
-        resolve();
-      };
-      $('code-written').addEventListener('click', onWritten);
-    });
+    // In the pad's queue: two wallets made at once (a double tap, two tabs' requests) show their codes one after the
+    // other, each acknowledged on its own, and never over a PIN pad.
+    const show = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        $('recovery-code').textContent = code;
+        $('idle').hidden = true;
+        $('code').hidden = false;
+        const onWritten = (): void => {
+          $('code-written').removeEventListener('click', onWritten);
+          $('recovery-code').textContent = '';
+          $('code').hidden = true;
+          $('idle').hidden = !popup;
+          resolve();
+        };
+        $('code-written').addEventListener('click', onWritten);
+      });
+    const turn = padQueue.then(show, show);
+    padQueue = turn.catch(() => undefined);
+    return turn;
   },
 };
 

@@ -200,6 +200,22 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     for (const d of pin) await frame().locator(`[data-digit="${d}"]`).click();
     await frame().locator('#pin-ok').click();
   };
+  /**
+   * Clicks "I have written it down" under the recovery code `shown`, once the button has stopped moving, and waits for
+   * the code to go. Playwright checks only where the press lands: a release after the frame was laid out again (the
+   * viewport resized just before) can reach the panel instead, the click "made" and the code still on screen.
+   */
+  const acknowledgeCode = async (shown: string): Promise<void> => {
+    const button = frame().locator('#code-written');
+    await settledBox(button);
+    // Bounded, so that a click Playwright cannot make fails with its reason (hidden, covered, moving) in the call log.
+    await button.click({ timeout: 20_000 });
+    for (let i = 0; i < 50; i++) {
+      if ((await frame().locator('#recovery-code').textContent()) !== shown) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the click on #code-written was not taken: its recovery code is still shown after 5 s');
+  };
   const iframeShown = (): Promise<string> => page.$eval('iframe[title="Enclave Wallet"]', (f) => getComputedStyle(f).display);
 
   test('the frame is served from its own origin with frame-ancestors = APP_ORIGINS; the host does not serve it', async () => {
@@ -293,8 +309,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: `${artifacts}frame-phone-recovery-code.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
-    // Bounded, so that a click Playwright cannot make fails with its reason (hidden, covered, moving) in the call log.
-    await frame().locator('#code-written').click({ timeout: 20_000 });
+    await acknowledgeCode(recoveryCode);
     const wallet = (await outcomeOf('created')) as {
       walletId: string;
       accounts: Array<{ network: string; address: string }>;
@@ -593,6 +608,37 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await popup.close();
     await other.close();
   }, 30_000);
+
+  test('two wallets made at once (a double tap): a pad for each, then each recovery code on its own, acknowledged in turn', async () => {
+    const before = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown[]> } }).w.listWallets())) as unknown[];
+    await page.evaluate(() => {
+      const w = window as never as { w: { createWallet(): Promise<{ walletId: string }> }; made: Promise<unknown> };
+      w.made = Promise.all([w.w.createWallet(), w.w.createWallet()]).then(
+        (made) => made.map((m) => m.walletId),
+        (e: { name: string; code: string }) => `${e.name}:${e.code}`,
+      );
+    });
+    // One thing on screen at a time: the two pads, then the codes (each wallet's own), never one over another.
+    for (let k = 0; k < 2; k++) {
+      await pad(PIN);
+    }
+    const codes: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      await frame()
+        .locator('#recovery-code')
+        .filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ })
+        .waitFor();
+      expect(await frame().locator('#pinpad').isHidden()).toBe(true);
+      codes.push((await frame().locator('#recovery-code').textContent())!);
+      await acknowledgeCode(codes[k]!);
+    }
+    expect(new Set(codes).size).toBe(2);
+    const made = (await outcomeOf('made')) as string[];
+    expect(Array.isArray(made) ? new Set(made).size : made).toBe(2);
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('iframe[title="Enclave Wallet"]')!).display === 'none');
+    const after = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown[]> } }).w.listWallets())) as unknown[];
+    expect(after).toHaveLength(before.length + 2);
+  }, 60_000);
 
   test('the frame page opened alone says what it is and answers nobody', async () => {
     const alone = await browser.newPage({ viewport: { width: 390, height: 844 } });

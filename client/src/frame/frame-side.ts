@@ -132,9 +132,10 @@ class FrameSession {
     };
   }
 
-  private async select(id: string, origin: string): Promise<FrameCalls['selectWallet']['result']> {
+  /** Makes `id` the selected wallet; `known` is its record when the frame has it (a wallet it just made), else it is read. */
+  private async select(id: string, origin: string, known?: Wallet): Promise<FrameCalls['selectWallet']['result']> {
     const { client, evm: chain } = this.options;
-    const wallet = await client.getWallet(id);
+    const wallet = known ?? (await client.getWallet(id));
     const changed = this.walletId !== id;
     this.walletId = id;
     this.evm = chain ? client.toEip1193Provider(id, { getPin: this.approval(origin), rpcUrl: chain.rpcUrl, chainId: chain.chainId }) : undefined;
@@ -204,7 +205,9 @@ class FrameSession {
       await this.options.ui.showRecoveryCode(created.recoveryCode);
       return plain(created);
     });
-    await this.select(wallet.walletId, origin);
+    // Selected from what the API answered: a read here could fail after the wallet exists and its code was shown,
+    // and the app, told createWallet failed, would make a second one.
+    await this.select(wallet.walletId, origin, wallet);
     return wallet;
   }
 
