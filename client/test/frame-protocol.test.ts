@@ -172,7 +172,8 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 describe('the frame side', () => {
   function setup(ui: Partial<FrameUi> = {}) {
     const posted: Array<{ message: { kind: string; id?: string; ok?: boolean; event?: string; result?: unknown; error?: unknown }; origin: string }> = [];
-    const peer = { postMessage: (message: never, origin: string) => posted.push({ message, origin }) };
+    // Copied as the browser copies it (structured clone): a value it cannot copy throws, as postMessage would.
+    const peer = { postMessage: (message: never, origin: string) => posted.push({ message: structuredClone(message), origin }) };
     const events = new EventTarget();
     const ignored: string[] = [];
     const client = {
@@ -321,6 +322,20 @@ describe('the frame side', () => {
     expect(byId.e4).toMatchObject({ ok: false, error: { code: 'NO_WALLET_SELECTED' } });
   });
 
+  test('an answer the browser cannot copy is answered as that error, not left unanswered', async () => {
+    const { send, responses, client } = setup();
+    client.toEip1193Provider.mockImplementation(() => ({
+      request: async () => ({ notCopyable: () => 1 }) as never,
+      on: () => undefined,
+      removeListener: () => undefined,
+    }));
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('s1', 'selectWallet', { walletId: 'w1' }));
+    await send(request('e1', 'eip1193', { method: 'eth_accounts' }));
+    expect(responses().map((r) => r.message.id)).toEqual(['l1', 's1', 'e1']);
+    expect(responses()[2]!.message).toMatchObject({ ok: false, error: { message: expect.stringMatching(/could not be cloned/) } });
+  });
+
   test('after stop, nothing is answered', async () => {
     const { send, responses, stop } = setup();
     stop();
@@ -411,6 +426,30 @@ describe('the app side', () => {
     expect(detail.info).toMatchObject({ name: 'Enclave Wallet', rdns: 'org.enclave-wallet' });
     expect(detail.info.icon).toMatch(/^data:image\/svg\+xml,%3Csvg%20/);
     expect(Object.isFrozen(detail)).toBe(true);
+  });
+
+  test('a frame that says ready again (reloaded) fails the requests in flight with FRAME_CLOSED; later ones go to it', async () => {
+    const { sent, conn, reply, response } = setup();
+    const lost = conn.createWallet();
+    reply({ protocol: FRAME_PROTOCOL, kind: 'event', event: 'ready' });
+    await expect(lost).rejects.toMatchObject({ code: 'FRAME_CLOSED', message: expect.stringMatching(/reloaded/) });
+    const next = conn.listWallets();
+    reply(response(sent[1]!.message.id, { result: [] }));
+    await expect(next).resolves.toEqual([]);
+  });
+
+  test('popup mode: the user closing the popup while it asks fails the requests in flight with FRAME_CLOSED', async () => {
+    setup();
+    const popup = { postMessage: () => undefined, closed: false };
+    const conn = connection({ mode: 'popup', target: popup as never, close: () => undefined }, FRAME);
+    const asking = conn.createWallet();
+    let settled = false;
+    asking.catch(() => undefined).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(settled).toBe(false); // an open popup is waited for: the user may take their time
+    popup.closed = true;
+    await expect(asking).rejects.toMatchObject({ code: 'FRAME_CLOSED', message: 'the wallet popup was closed' });
+    conn.close();
   });
 
   test('close: pending requests fail with FRAME_CLOSED, later ones too, and the frame is no longer announced', async () => {

@@ -150,6 +150,9 @@ function readyFrom(target: Window, origin: string, ms: number): Promise<boolean>
   });
 }
 
+/** How often a popup with requests in flight is looked at for having been closed. */
+const POPUP_WATCH_MS = 500;
+
 /** The frame's window once it answered, as `connectWallet` shows it. */
 type ShownFrame = { mode: 'iframe' | 'popup'; target: Window; iframe?: HTMLIFrameElement; close(): void };
 /** Requests waiting for their reply, by id. */
@@ -164,8 +167,29 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
   const pending: Pending = new Map();
   const listeners: Listeners = new Map();
   let closed = false;
-  const onMessage = replyListener(shown, walletOrigin, pending, listeners);
+  /** Fails every request in flight: their replies cannot come any more. */
+  const lose = (message: string): void => {
+    for (const p of pending.values()) p.reject(new WalletFrameError('FRAME_CLOSED', message));
+    pending.clear();
+  };
+  // The frame's document started again (reloaded, navigated back): what it was answering, and its session, are gone.
+  const onMessage = replyListener(shown, walletOrigin, pending, listeners, () =>
+    lose('the wallet frame was reloaded: its requests in flight were lost (log in again)'),
+  );
   window.addEventListener('message', onMessage);
+  // A popup the user closes while it asks (the pad, a recovery code) ends the requests at once, as a cancel would,
+  // instead of leaving them pending: watched only while some are in flight.
+  let watch: ReturnType<typeof setInterval> | undefined;
+  const watchPopup = (): void => {
+    if (shown.mode !== 'popup' || watch) return;
+    watch = setInterval(() => {
+      if (shown.target.closed) lose('the wallet popup was closed');
+      if (pending.size === 0 || shown.target.closed) {
+        clearInterval(watch);
+        watch = undefined;
+      }
+    }, POPUP_WATCH_MS);
+  };
 
   const call: Call = (method, params) => {
     if (closed) return Promise.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet frame was closed'));
@@ -174,6 +198,7 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       shown.target.postMessage(request(id, method, params), walletOrigin);
+      watchPopup();
     });
   };
 
@@ -207,17 +232,18 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
       closed = true;
       window.removeEventListener('message', onMessage);
       window.removeEventListener('eip6963:requestProvider', announce);
-      for (const p of pending.values()) p.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet frame was closed'));
-      pending.clear();
+      lose('the wallet frame was closed');
+      if (watch) clearInterval(watch);
       shown.close();
     },
   };
 }
 
 /** Reads the frame's messages: replies settle their pending request, events show or hide the iframe or reach the provider's listeners. */
-function replyListener(shown: ShownFrame, walletOrigin: string, pending: Pending, listeners: Listeners): (e: MessageEvent) => void {
+function replyListener(shown: ShownFrame, walletOrigin: string, pending: Pending, listeners: Listeners, onRestart: () => void): (e: MessageEvent) => void {
   const onEvent = (e: FrameEvent): void => {
-    if (e.event === 'show' && shown.iframe) shown.iframe.style.display = 'block';
+    if (e.event === 'ready') onRestart();
+    else if (e.event === 'show' && shown.iframe) shown.iframe.style.display = 'block';
     else if (e.event === 'hide' && shown.iframe) shown.iframe.style.display = 'none';
     else if (e.event === 'accountsChanged' || e.event === 'chainChanged') listeners.get(e.event)?.forEach((l) => l(e.data));
   };

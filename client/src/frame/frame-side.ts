@@ -60,10 +60,20 @@ export function serveFrame(options: FrameOptions): () => void {
     if (e.source !== (peer as unknown)) return options.onIgnored?.('not from the embedding window', e.origin);
     const req = asFrameRequest(e.data);
     if (!req) return options.onIgnored?.('not a request of the frame protocol', e.origin);
-    frame.answer(req, e.origin).then(
-      (result) => peer.postMessage(success(req.id, result), e.origin),
-      (err: unknown) => peer.postMessage(failure(req.id, err), e.origin),
-    );
+    void frame
+      .answer(req, e.origin)
+      .then(
+        (result) => success(req.id, result),
+        (err: unknown) => failure(req.id, err),
+      )
+      .then((reply) => {
+        // A reply the browser cannot copy (DataCloneError) is answered as that error, never left unanswered.
+        try {
+          peer.postMessage(reply, e.origin);
+        } catch (err) {
+          peer.postMessage(failure(req.id, err), e.origin);
+        }
+      });
   };
   options.events.addEventListener('message', onMessage);
   frame.emit('ready');
