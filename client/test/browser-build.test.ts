@@ -9,8 +9,10 @@ import { gzipSync } from 'node:zlib';
 // Raised from 50 000 with the wallet frame's app side (issue 22: about 1.8 KB gzipped) and passkeys (issue 21: the
 // WebAuthn ceremonies and their refusals in words, the shared challenge, salt and digest code: about 3.5 KB); see
 // client/README.md, Browser build. Then to 56 000 with envelopes sealed by WebCrypto's X25519 where the browser has it
-// (2026-12-06: about 380 bytes, the entry at 55 308).
-const BUDGET_GZIP_BYTES = 56_000;
+// (2026-12-06: about 380 bytes, the entry at 55 308). Then to 56 500 when the app side stopped leaving requests
+// pending for a reply that cannot come: a popup closed while it asks, a frame reloaded (2026-12-07: about 130 bytes,
+// the entry at 56 023).
+const BUDGET_GZIP_BYTES = 56_500;
 const file = (name: string): string => readFileSync(new URL(`../dist/browser/${name}`, import.meta.url), 'utf8');
 
 test('the browser entry imports no Node built-in and leaves viem to the app', () => {

@@ -173,9 +173,7 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
     pending.clear();
   };
   // The frame's document started again (reloaded, navigated back): what it was answering, and its session, are gone.
-  const onMessage = replyListener(shown, walletOrigin, pending, listeners, () =>
-    lose('the wallet frame was reloaded: its requests in flight were lost (log in again)'),
-  );
+  const onMessage = replyListener(shown, walletOrigin, pending, listeners, () => lose('the wallet frame reloaded: log in again'));
   window.addEventListener('message', onMessage);
   // A popup the user closes while it asks (the pad, a recovery code) ends the requests at once, as a cancel would,
   // instead of leaving them pending: watched only while some are in flight.
