@@ -170,7 +170,7 @@ const messageEvent = (data: unknown, origin: string, source: unknown): MessageEv
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 describe('the frame side', () => {
-  function setup(ui: Partial<FrameUi> = {}) {
+  function setup(ui: Partial<FrameUi> = {}, appOrigins: string[] = [APP]) {
     const posted: Array<{ message: { kind: string; id?: string; ok?: boolean; event?: string; result?: unknown; error?: unknown }; origin: string }> = [];
     // Copied as the browser copies it (structured clone): a value it cannot copy throws, as postMessage would.
     const peer = { postMessage: (message: never, origin: string) => posted.push({ message: structuredClone(message), origin }) };
@@ -199,7 +199,7 @@ describe('the frame side', () => {
     const fullUi: FrameUi = { askPin: async () => '493817', showRecoveryCode: async () => undefined, ...ui };
     const stop = serveFrame({
       client: client as unknown as EnclaveWallet,
-      appOrigins: [APP],
+      appOrigins,
       peer,
       events: events as never,
       ui: fullUi,
@@ -217,6 +217,56 @@ describe('the frame side', () => {
   test('says ready to each allowed origin only (the browser delivers to the one that matches)', () => {
     const { posted } = setup();
     expect(posted).toEqual([{ message: { protocol: FRAME_PROTOCOL, kind: 'event', event: 'ready' }, origin: APP }]);
+  });
+
+  test('says ready once to an origin listed twice (a second ready would tell the app the frame reloaded)', () => {
+    const { posted } = setup({}, [APP, 'https://other.example.com', APP]);
+    expect(posted.map((p) => p.origin)).toEqual([APP, 'https://other.example.com']);
+  });
+
+  test('one wallet on screen at a time: its pad, its creation and its code before the next pad, an approval included', async () => {
+    const screen: string[] = [];
+    const ack: Array<() => void> = [];
+    const { send, responses, client } = setup({
+      askPin: async ({ title }) => {
+        screen.push(title);
+        return '493817';
+      },
+      showRecoveryCode: (code) => {
+        screen.push(`code ${code}`);
+        return new Promise<void>((resolve) => ack.push(resolve));
+      },
+    });
+    let made = 0;
+    client.createWallet.mockImplementation(async () =>
+      Object.defineProperty({ walletId: `w${++made}`, accounts: [], createdAt: 't' }, 'recoveryCode', { value: `CODE-${made}`, enumerable: false }),
+    );
+    // The provider asks the frame for approval as the SDK's does: through the getPin it was given.
+    (client.toEip1193Provider as jest.Mock).mockImplementation(((_id: unknown, options: { getPin(r: { summary: unknown }): Promise<string> }) => ({
+      request: async () => (await options.getPin({ summary: { lines: [] } }), '0x5167'),
+      on: () => undefined,
+      removeListener: () => undefined,
+    })) as never);
+    const ids = (): string[] => responses().map((r) => r.message.id!);
+    const settle = async (): Promise<void> => {
+      for (const resolve of ack.splice(0)) resolve();
+      for (let i = 0; i < 10; i++) await tick();
+    };
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('s1', 'selectWallet', { walletId: 'w0' }));
+    await send(request('c1', 'createWallet', {}));
+    await send(request('c2', 'createWallet', {}));
+    await send(request('e1', 'eip1193', { method: 'personal_sign', params: ['0x00', '0xabc'] }));
+    // The first wallet is made and its code shown; nothing else asks until the user acknowledges it.
+    expect(screen).toEqual(['Choose a PIN for your new wallet', 'code CODE-1']);
+    expect(ids()).toEqual(['l1', 's1']);
+    await settle();
+    expect(screen.slice(2)).toEqual(['Choose a PIN for your new wallet', 'code CODE-2']);
+    expect(ids()).toEqual(['l1', 's1', 'c1']);
+    await settle();
+    expect(screen.slice(4)).toEqual(['Approve with your PIN']);
+    expect(ids().sort()).toEqual(['c1', 'c2', 'e1', 'l1', 's1']);
+    expect(client.createWallet).toHaveBeenCalledTimes(2);
   });
 
   test('ignores messages from another origin, from another window, and malformed ones; answers none of them', async () => {
@@ -333,7 +383,7 @@ describe('the frame side', () => {
     await send(request('s1', 'selectWallet', { walletId: 'w1' }));
     await send(request('e1', 'eip1193', { method: 'eth_accounts' }));
     expect(responses().map((r) => r.message.id)).toEqual(['l1', 's1', 'e1']);
-    expect(responses()[2]!.message).toMatchObject({ ok: false, error: { message: expect.stringMatching(/could not be cloned/) } });
+    expect(responses()[2]!.message).toMatchObject({ ok: false, error: { code: 'FRAME_ERROR', message: expect.stringMatching(/could not be cloned/) } });
   });
 
   test('after stop, nothing is answered', async () => {
@@ -428,27 +478,90 @@ describe('the app side', () => {
     expect(Object.isFrozen(detail)).toBe(true);
   });
 
-  test('a frame that says ready again (reloaded) fails the requests in flight with FRAME_CLOSED; later ones go to it', async () => {
+  test('a frame that says ready again (reloaded) fails the requests in flight with FRAME_CLOSED, says no accounts; later ones go to it', async () => {
     const { sent, conn, reply, response } = setup();
+    const accounts: unknown[] = [];
+    conn.provider.on('accountsChanged', (a: unknown) => accounts.push(a));
     const lost = conn.createWallet();
     reply({ protocol: FRAME_PROTOCOL, kind: 'event', event: 'ready' });
     await expect(lost).rejects.toMatchObject({ code: 'FRAME_CLOSED', message: expect.stringMatching(/reloaded/) });
+    expect(accounts).toEqual([[]]);
     const next = conn.listWallets();
     reply(response(sent[1]!.message.id, { result: [] }));
     await expect(next).resolves.toEqual([]);
   });
 
+  /** A frame window whose `closed` can be set, counting how often it is read. */
+  const frameWindow = () => {
+    const w = { postMessage: (_m: unknown, _o: string) => undefined, shut: false, reads: 0 };
+    Object.defineProperty(w, 'closed', { get: () => (w.reads++, w.shut) });
+    return w;
+  };
+  const settledOf = (p: Promise<unknown>): { done: boolean } => {
+    const state = { done: false };
+    p.catch(() => undefined).finally(() => (state.done = true));
+    return state;
+  };
+  const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
   test('popup mode: the user closing the popup while it asks fails the requests in flight with FRAME_CLOSED', async () => {
     setup();
-    const popup = { postMessage: () => undefined, closed: false };
+    const popup = frameWindow();
     const conn = connection({ mode: 'popup', target: popup as never, close: () => undefined }, FRAME);
     const asking = conn.createWallet();
-    let settled = false;
-    asking.catch(() => undefined).finally(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 700));
-    expect(settled).toBe(false); // an open popup is waited for: the user may take their time
-    popup.closed = true;
+    const state = settledOf(asking);
+    await wait(700);
+    expect(state.done).toBe(false); // an open popup is waited for: the user may take their time
+    popup.shut = true;
     await expect(asking).rejects.toMatchObject({ code: 'FRAME_CLOSED', message: 'the wallet popup was closed' });
+    conn.close();
+  });
+
+  test('a reply posted just before the popup closed still settles its request', async () => {
+    const { win } = setup();
+    const popup = frameWindow();
+    const sentIds: string[] = [];
+    popup.postMessage = (m: unknown) => void sentIds.push((m as { id: string }).id);
+    const conn = connection({ mode: 'popup', target: popup as never, close: () => undefined }, FRAME);
+    const asking = conn.listWallets();
+    popup.shut = true;
+    await wait(550); // the watch has seen it closed; the reply arrives within the grace it gives
+    win.dispatchEvent(messageEvent({ protocol: FRAME_PROTOCOL, kind: 'response', id: sentIds[0], ok: true, result: [] }, FRAME, popup));
+    await expect(asking).resolves.toEqual([]);
+    conn.close();
+  });
+
+  test('iframe mode: an iframe the page removed fails the requests in flight with FRAME_CLOSED', async () => {
+    setup();
+    const target = frameWindow();
+    const conn = connection({ mode: 'iframe', target: target as never, iframe: { style: {} } as never, close: () => undefined }, FRAME);
+    const asking = conn.listWallets();
+    target.shut = true;
+    await expect(asking).rejects.toMatchObject({ code: 'FRAME_CLOSED', message: 'the wallet frame was removed' });
+    conn.close();
+  });
+
+  test('the window is looked at only while requests are in flight, and a request that cannot be posted leaves none', async () => {
+    const { win } = setup();
+    const popup = frameWindow();
+    const sentIds: string[] = [];
+    popup.postMessage = (m: unknown) => {
+      structuredClone(m); // as the browser copies it
+      sentIds.push((m as { id: string }).id);
+    };
+    const conn = connection({ mode: 'popup', target: popup as never, close: () => undefined }, FRAME);
+    const asking = conn.listWallets();
+    win.dispatchEvent(messageEvent({ protocol: FRAME_PROTOCOL, kind: 'response', id: sentIds[0], ok: true, result: [] }, FRAME, popup));
+    await expect(asking).resolves.toEqual([]);
+    await expect(conn.selectWallet((() => 1) as never)).rejects.toThrow(/could not be cloned/);
+    // Another request, answered: with nothing left in flight, the watch stops at its next look.
+    const again = conn.listWallets();
+    win.dispatchEvent(messageEvent({ protocol: FRAME_PROTOCOL, kind: 'response', id: sentIds[1], ok: true, result: [] }, FRAME, popup));
+    await expect(again).resolves.toEqual([]);
+    await wait(1_100);
+    const reads = popup.reads;
+    await wait(1_100);
+    expect(popup.reads).toBe(reads);
     conn.close();
   });
 

@@ -609,27 +609,33 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await other.close();
   }, 30_000);
 
-  test('two wallets made at once (a double tap): a pad for each, then each recovery code on its own, acknowledged in turn', async () => {
+  test('two wallets made at once (a double tap): each its pad and then its recovery code, the second only after the first is acknowledged', async () => {
     const before = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown[]> } }).w.listWallets())) as unknown[];
     await page.evaluate(() => {
-      const w = window as never as { w: { createWallet(): Promise<{ walletId: string }> }; made: Promise<unknown> };
-      w.made = Promise.all([w.w.createWallet(), w.w.createWallet()]).then(
-        (made) => made.map((m) => m.walletId),
-        (e: { name: string; code: string }) => `${e.name}:${e.code}`,
-      );
+      const w = window as never as { w: { createWallet(): Promise<{ walletId: string }> }; made: Promise<unknown>; settled: number[] };
+      w.settled = [];
+      const one = (k: number): Promise<unknown> =>
+        w.w.createWallet().then(
+          (m) => {
+            w.settled.push(k);
+            return m.walletId;
+          },
+          (e: { name: string; code: string }) => `${e.name}:${e.code}`,
+        );
+      w.made = Promise.all([one(1), one(2)]);
     });
-    // One thing on screen at a time: the two pads, then the codes (each wallet's own), never one over another.
-    for (let k = 0; k < 2; k++) {
-      await pad(PIN);
-    }
+    // One wallet at a time on screen: its pad, then its code; the next pad only once that code is acknowledged, so a
+    // made wallet's code never waits behind another pad.
     const codes: string[] = [];
     for (let k = 0; k < 2; k++) {
+      await pad(PIN);
       await frame()
         .locator('#recovery-code')
         .filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ })
         .waitFor();
       expect(await frame().locator('#pinpad').isHidden()).toBe(true);
       codes.push((await frame().locator('#recovery-code').textContent())!);
+      expect(await page.evaluate(() => (window as never as { settled: number[] }).settled)).toEqual(k === 0 ? [] : [1]);
       await acknowledgeCode(codes[k]!);
     }
     expect(new Set(codes).size).toBe(2);

@@ -150,8 +150,10 @@ function readyFrom(target: Window, origin: string, ms: number): Promise<boolean>
   });
 }
 
-/** How often a popup with requests in flight is looked at for having been closed. */
-const POPUP_WATCH_MS = 500;
+/** How often the frame's window is looked at for having been closed, while requests are in flight. */
+const WATCH_MS = 500;
+/** How long after the window is seen closed its requests are failed: time for a reply already posted to arrive. */
+const CLOSED_GRACE_MS = 250;
 
 /** The frame's window once it answered, as `connectWallet` shows it. */
 type ShownFrame = { mode: 'iframe' | 'popup'; target: Window; iframe?: HTMLIFrameElement; close(): void };
@@ -172,21 +174,28 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
     for (const p of pending.values()) p.reject(new WalletFrameError('FRAME_CLOSED', message));
     pending.clear();
   };
-  // The frame's document started again (reloaded, navigated back): what it was answering, and its session, are gone.
-  const onMessage = replyListener(shown, walletOrigin, pending, listeners, () => lose('the wallet frame reloaded: log in again'));
+  // The frame's document started again (reloaded, navigated): what it was answering, and its session, are gone.
+  const onMessage = replyListener(shown, walletOrigin, pending, listeners, () => {
+    lose('the wallet frame reloaded: log in again');
+    listeners.get('accountsChanged')?.forEach((l) => l([]));
+  });
   window.addEventListener('message', onMessage);
-  // A popup the user closes while it asks (the pad, a recovery code) ends the requests at once, as a cancel would,
-  // instead of leaving them pending: watched only while some are in flight.
+  // A popup the user closes while it asks (the pad, a recovery code), or an iframe the page removed, ends the requests
+  // instead of leaving them pending: looked at only while some are in flight, and given a moment after it is seen
+  // closed, for a reply posted just before to arrive (it comes from another process).
   let watch: ReturnType<typeof setInterval> | undefined;
-  const watchPopup = (): void => {
-    if (shown.mode !== 'popup' || watch) return;
+  const unwatch = (): void => {
+    clearInterval(watch);
+    watch = undefined;
+  };
+  const watchTarget = (): void => {
+    if (watch) return;
     watch = setInterval(() => {
-      if (shown.target.closed) lose('the wallet popup was closed');
-      if (pending.size === 0 || shown.target.closed) {
-        clearInterval(watch);
-        watch = undefined;
-      }
-    }, POPUP_WATCH_MS);
+      if (shown.target.closed) {
+        unwatch();
+        setTimeout(() => lose(shown.mode === 'popup' ? 'the wallet popup was closed' : 'the wallet frame was removed'), CLOSED_GRACE_MS);
+      } else if (pending.size === 0) unwatch();
+    }, WATCH_MS);
   };
 
   const call: Call = (method, params) => {
@@ -194,9 +203,10 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
     if (shown.mode === 'popup' && shown.target.closed) return Promise.reject(new WalletFrameError('FRAME_CLOSED', 'the wallet popup was closed'));
     const id = newRequestId();
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      // Posted first: params the browser cannot copy throw here, and nothing is left waiting for them.
       shown.target.postMessage(request(id, method, params), walletOrigin);
-      watchPopup();
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      watchTarget();
     });
   };
 
@@ -231,7 +241,7 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
       window.removeEventListener('message', onMessage);
       window.removeEventListener('eip6963:requestProvider', announce);
       lose('the wallet frame was closed');
-      if (watch) clearInterval(watch);
+      unwatch();
       shown.close();
     },
   };

@@ -95,6 +95,8 @@ class FrameSession {
   private evm: Eip1193Provider | undefined;
   private solana: Promise<SolanaSigner> | undefined;
   private busy = 0;
+  /** The screen's turns: one approval's pad, or one new wallet's pad, creation and recovery code, at a time. */
+  private screen: Promise<unknown> = Promise.resolve();
   /** Whether `login` succeeded (and no `logout` since): no PIN pad is shown before. */
   private loggedIn = false;
 
@@ -106,7 +108,17 @@ class FrameSession {
 
   emit(name: FrameEventName, data?: unknown, origin?: string): void {
     // To the asking origin when there is one; otherwise to each allowed origin (the browser delivers to the one that matches).
-    for (const o of origin ? [origin] : this.options.appOrigins) this.options.peer.postMessage(event(name, data), o);
+    for (const o of origin ? [origin] : new Set(this.options.appOrigins)) this.options.peer.postMessage(event(name, data), o);
+  }
+
+  /**
+   * Runs `f` in the screen's next turn. A new wallet's code must be seen before anything else asks: shown in a turn of
+   * its own, it could wait behind another pad, and a popup closed there would take a made wallet's only code with it.
+   */
+  private inTurn<T>(f: () => Promise<T>): Promise<T> {
+    const turn = this.screen.then(f, f);
+    this.screen = turn.catch(() => undefined);
+    return turn;
   }
 
   /** Runs `f` with the frame shown (show before, hide after the last one). */
@@ -133,7 +145,7 @@ class FrameSession {
     return ({ summary }) => {
       this.needSession();
       return this.onScreen(origin, () =>
-        this.options.ui.askPin({ title: 'Approve with your PIN', summary, origin }).catch((err: unknown) => {
+        this.inTurn(() => this.options.ui.askPin({ title: 'Approve with your PIN', summary, origin })).catch((err: unknown) => {
           const refusal = padRefusal(err);
           // Through the SDK's providers, as an EIP-1193 error: 4100 (not authorized), the frame's code as data.
           throw refusal instanceof ProviderRpcError ? refusal : new ProviderRpcError(4100, refusal.message, { code: 'FRAME_NOT_VISIBLE' });
@@ -207,14 +219,16 @@ class FrameSession {
   /** A new wallet: its PIN chosen on the pad, its recovery code shown once; then selected. */
   private async createWallet(origin: string): Promise<Wallet> {
     this.needSession();
-    const wallet = await this.onScreen(origin, async () => {
-      const pin = await this.options.ui.askPin({ title: 'Choose a PIN for your new wallet', isNew: true, origin }).catch((err: unknown) => {
-        throw padRefusal(err);
-      });
-      const created = await this.options.client.createWallet(pin);
-      await this.options.ui.showRecoveryCode(created.recoveryCode);
-      return plain(created);
-    });
+    const wallet = await this.onScreen(origin, () =>
+      this.inTurn(async () => {
+        const pin = await this.options.ui.askPin({ title: 'Choose a PIN for your new wallet', isNew: true, origin }).catch((err: unknown) => {
+          throw padRefusal(err);
+        });
+        const created = await this.options.client.createWallet(pin);
+        await this.options.ui.showRecoveryCode(created.recoveryCode);
+        return plain(created);
+      }),
+    );
     // Selected from what the API answered: a read here could fail after the wallet exists and its code was shown,
     // and the app, told createWallet failed, would make a second one.
     await this.select(wallet.walletId, origin, wallet);
