@@ -194,6 +194,7 @@ describe('the frame side', () => {
         ),
       ),
       getWallet: jest.fn(async () => ({ walletId: 'w1', accounts: [{ network: 'evm', index: 0, path: '', address: '0xabc' }], createdAt: 't' })),
+      listWallets: jest.fn(async (): Promise<Array<{ walletId: string; accounts: unknown[]; createdAt: string }>> => []),
       toEip1193Provider: jest.fn(() => ({ request: async () => ['0xabc'], on: () => undefined, removeListener: () => undefined })),
     };
     const fullUi: FrameUi = { askPin: async () => '493817', showRecoveryCode: async () => undefined, ...ui };
@@ -370,6 +371,26 @@ describe('the frame side', () => {
     expect(byId.e2).toMatchObject({ ok: true, result: '0x7a69' });
     expect(byId.e3).toMatchObject({ ok: false, error: { name: 'ProviderRpcError', code: 4100 } });
     expect(byId.e4).toMatchObject({ ok: false, error: { code: 'NO_WALLET_SELECTED' } });
+  });
+
+  test('eth_requestAccounts after a login selects the first wallet (a returning user); with none, 4100 says to create one', async () => {
+    const { send, responses, client, posted } = setup();
+    (client.toEip1193Provider as jest.Mock).mockImplementation((() => ({
+      request: async ({ method }: { method: string }) => (method === 'eth_requestAccounts' ? ['0xabc'] : null),
+      on: () => undefined,
+      removeListener: () => undefined,
+    })) as never);
+    await send(request('r0', 'eip1193', { method: 'eth_requestAccounts' }));
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('r1', 'eip1193', { method: 'eth_requestAccounts' }));
+    client.listWallets.mockImplementation(async () => [{ walletId: 'w1', accounts: [], createdAt: 't' }]);
+    await send(request('r2', 'eip1193', { method: 'eth_requestAccounts' }));
+    const byId = Object.fromEntries(responses().map((r) => [r.message.id, r.message]));
+    expect(byId.r0).toMatchObject({ ok: false, error: { code: 4100, message: expect.stringMatching(/^no account yet: log in first/) } });
+    expect(byId.r1).toMatchObject({ ok: false, error: { code: 4100, message: expect.stringMatching(/^no wallet yet: createWallet makes one/) } });
+    expect(byId.r2).toMatchObject({ ok: true, result: ['0xabc'] });
+    expect((client.getWallet.mock.calls as unknown as unknown[][]).map((call) => call[0])).toEqual(['w1']);
+    expect(posted.filter((p) => p.message.event === 'accountsChanged')).toHaveLength(1);
   });
 
   test('an answer the browser cannot copy is answered as that error, not left unanswered', async () => {

@@ -242,9 +242,19 @@ class FrameSession {
         const { method, params } = req.params as FrameCalls['eip1193']['params'];
         if (typeof method !== 'string') throw new TypeError('an EIP-1193 request needs a method');
         if (method === 'eth_chainId' && this.options.evm) return `0x${this.options.evm.chainId.toString(16)}`;
+        if (!this.evm && method === 'eth_requestAccounts' && this.loggedIn) {
+          // A returning user's dapp asks for accounts right after login: their first wallet, as listWallets selects it.
+          const [first] = await this.options.client.listWallets();
+          if (first) await this.select(first.walletId, origin);
+        }
         if (!this.evm) {
           if (method === 'eth_accounts') return [];
-          throw new ProviderRpcError(4100, 'no account yet: log in, then create or select a wallet');
+          throw new ProviderRpcError(
+            4100,
+            this.loggedIn
+              ? 'no wallet yet: createWallet makes one (or selectWallet, listWallets for one the user has)'
+              : 'no account yet: log in first, then createWallet, listWallets or selectWallet',
+          );
         }
         return this.evm.request({ method, ...(params !== undefined ? { params } : {}) });
       }
