@@ -100,7 +100,15 @@ function refuse(event, reason, fields = {}) {
   process.exit(1);
 }
 
-// --- before anything starts: a stack already running, ports taken -----------------------------------------
+// --- before anything starts: settings that cannot work, a stack already running, ports taken ---------------
+// APP_ORIGINS as the frame will read it: a value it refuses would stop the frame alone, after everything else started.
+try {
+  const { parseOrigins } = await import('../client/dist/frame/messages.js');
+  parseOrigins(appOrigins);
+} catch (err) {
+  if (!(err instanceof TypeError)) throw err;
+  refuse('bad_setting', `APP_ORIGINS: ${err.message}; for example APP_ORIGINS=http://localhost:5173,https://app.example.com`, { variable: 'APP_ORIGINS' });
+}
 const enclaveListen = /^tcp:\/\/([^:]+):(\d+)$/.exec(env.ENCLAVE_LISTEN);
 const ports = [
   { port: hostPort, name: 'the host API', variable: 'HOST_PORT' },

@@ -157,6 +157,21 @@ test('a port already taken: refused before anything starts, naming the port and 
   }
 }, 30_000);
 
+test('an APP_ORIGINS the frame would refuse (a trailing slash) is refused before anything starts, saying why', async () => {
+  const ports = await newPorts();
+  const run = launch(ports, mkdtempSync(join(tmpdir(), 'launcher-')), { LOCAL_CHAIN: '0', APP_ORIGINS: 'http://localhost:5173/' });
+  expect(await run.exited).toBe(1);
+  const line = run
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"event":"bad_setting"'));
+  expect(JSON.parse(line!)).toMatchObject({
+    variable: 'APP_ORIGINS',
+    reason: expect.stringMatching(/^APP_ORIGINS: not an origin: "http:\/\/localhost:5173\/"/),
+  });
+  expect(await openPorts(ports)).toEqual([]);
+}, 30_000);
+
 test('the host on a taken port logs EADDRINUSE and the port, and exits 1 (not "listening", not 0)', async () => {
   const port = await freePort();
   const squatter: Server = createServer();
