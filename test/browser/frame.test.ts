@@ -306,7 +306,19 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       .waitFor();
     recoveryCode = (await frame().locator('#recovery-code').textContent())!;
     await page.screenshot({ path: `${artifacts}frame-desktop-recovery-code.png` });
+    /** How many lines the code takes: one, so that it is copied as it is shown (not broken inside a group). */
+    const codeLines = (): Promise<number> =>
+      frame()
+        .locator('#recovery-code')
+        .evaluate((el) => {
+          const range = document.createRange();
+          range.selectNodeContents(el);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        });
+    expect(await codeLines()).toBe(1);
     await page.setViewportSize({ width: 390, height: 844 });
+    await settledBox(frame().locator('#code-written'));
+    expect(await codeLines()).toBe(1);
     await page.screenshot({ path: `${artifacts}frame-phone-recovery-code.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
     await acknowledgeCode(recoveryCode);
