@@ -125,7 +125,12 @@ export class SessionClient {
         const transport = this.options.fetch ? this.fetcher : await apiTransport(this.fetcher);
         return await transport(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
       } catch (cause) {
-        throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message: 'the API could not be reached', status: 0, cause });
+        // In a browser a refused CORS check fails the same way as a network that is down, and says why only in the console.
+        const page = typeof location === 'object' && typeof location?.origin === 'string' && location.origin !== 'null' ? location.origin : undefined;
+        const message = page
+          ? `the API at ${this.baseUrl} could not be reached from ${page}: the network, or the API does not answer CORS for this origin (the host's FRAME_ORIGIN)`
+          : `the API at ${this.baseUrl} could not be reached`;
+        throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message, status: 0, cause });
       }
     };
     let res: ApiResponse;
