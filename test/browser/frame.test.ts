@@ -291,6 +291,17 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await page.setViewportSize({ width: 390, height: 844 });
     await armed();
     await page.screenshot({ path: `${artifacts}frame-phone-new-pin.png` });
+    // A phone held sideways: the whole pad, OK included, on the screen without scrolling.
+    await page.setViewportSize({ width: 844, height: 390 });
+    const okBox = await settledBox(frame().locator('#pin-ok'));
+    expect(okBox.y + okBox.height).toBeLessThanOrEqual(390);
+    expect(
+      await frame()
+        .locator('.pad')
+        .first()
+        .evaluate((el) => el.scrollHeight <= el.clientHeight),
+    ).toBe(true);
+    await page.screenshot({ path: `${artifacts}frame-phone-landscape-new-pin.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
     // A weak PIN is refused on the pad, before anything is sent.
     await armed();
