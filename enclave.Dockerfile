@@ -49,15 +49,15 @@ COPY enclave/package.json enclave/
 RUN npm ci --include-workspace-root --workspace proto --workspace enclave --ignore-scripts
 COPY proto/ proto/
 COPY enclave/ enclave/
-COPY scripts/enclave-image-tree.mjs scripts/build-nsm-addon.mjs scripts/
+COPY scripts/enclave-image-tree.mjs scripts/build-native.mjs scripts/
 COPY --from=vsock /node-vsock.linux-x64-gnu.node /native/
 RUN npx tsc -b enclave && node scripts/enclave-image-tree.mjs /image --vsock-addon /native/node-vsock.linux-x64-gnu.node
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
-# NODE_OPTIONS: a smaller young generation and a small-heap growing factor, for memory within its budget; glibc keeps its default arena per thread (enclave/src/process-env.ts).
+# NODE_OPTIONS: a smaller young generation and a small-heap growing factor, for memory within its budget, and the collections the enclave runs when idle; glibc keeps its default arena per thread (enclave/src/process-env.ts).
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=512" \
+    NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=512 --expose-gc" \
     ENCLAVE_PLATFORM=nitro \
     ENCLAVE_LISTEN=vsock://4294967295:5005 \
     ENCLAVE_KMS_PROXY=vsock://3:8000 \
@@ -82,4 +82,4 @@ ENV ENCLAVE_PASSKEY_ORIGINS=${PASSKEY_ORIGINS} \
 COPY --from=build /image /app
 USER node
 # V8 flags (enclave/src/process-env.ts, ENCLAVE_V8_FLAGS): work on the main thread, and the request path optimised early.
-CMD ["node", "--single-threaded", "--invocation-count-for-maglev=50", "--invocation-count-for-turbofan=300", "--minimum-invocations-after-ic-update=50", "enclave/dist/main.cjs"]
+CMD ["node", "--single-threaded", "--no-flush-bytecode", "--invocation-count-for-maglev=50", "--invocation-count-for-turbofan=300", "--minimum-invocations-after-ic-update=50", "enclave/dist/main.cjs"]

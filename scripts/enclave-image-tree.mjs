@@ -9,11 +9,11 @@
  *   node scripts/enclave-image-tree.mjs <out dir> [--vsock-addon <node-vsock built from source>]
  *
  * It needs a built repository (`npx tsc -b enclave`) with node_modules from
- * `npm ci`, and a C compiler (for the NSM binding). What goes in:
+ * `npm ci`, and a C compiler (for the enclave's two addons). What goes in:
  *  - package.json files of the root, proto and enclave (module type and entry points);
  *  - proto/dist, proto/generated and enclave/dist: JavaScript only, one file per
  *    source file (no source maps, no declarations, nothing left over from a deleted source);
- *  - enclave/native/nsm.node, compiled here from enclave/native/nsm.c;
+ *  - enclave/native/nsm.node and heap.node, compiled here from enclave/native/nsm.c and heap.c;
  *  - node_modules: the production dependencies of proto and enclave as the lock
  *    file places them (what `npm ci --omit=dev --workspace proto --workspace enclave`
  *    installs on linux-x64-glibc), minus what is only for building (BUILD_ONLY) or for browsers (BROWSER_ONLY),
@@ -25,7 +25,7 @@
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, lutimesSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildNsmAddon } from './build-nsm-addon.mjs';
+import { buildAddon } from './build-native.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The image's platform: what optional platform packages are kept for. */
@@ -57,6 +57,8 @@ export const BROWSER_ONLY = ['bowser', '@smithy/fetch-http-handler'];
 export const REPLACED = { '@aws-sdk/credential-provider-node': 'enclave/image/credential-provider-node' };
 /** The NSM binding's place in the image (enclave/src/platform/nitro.ts loads it from there). */
 export const NSM_ADDON = 'enclave/native/nsm.node';
+/** The heap addon's place in the image (enclave/src/heap.ts loads it from there). */
+export const HEAP_ADDON = 'enclave/native/heap.node';
 export const VSOCK_BINARY = 'node_modules/node-vsock-linux-x64-gnu/node-vsock.linux-x64-gnu.node';
 
 /** Files pruned from every package. */
@@ -138,7 +140,8 @@ export function makeImageTree(out, { vsockAddon } = {}) {
   for (const file of ['package.json', 'package-lock.json', 'proto/package.json', 'enclave/package.json']) cpSync(join(ROOT, file), join(out, file));
   for (const ws of IMAGE_WORKSPACES) copyDist(ws, out);
   for (const file of walk(join(ROOT, 'proto/generated')).filter((f) => f.endsWith('.js'))) cpSync(file, join(out, relative(ROOT, file)));
-  buildNsmAddon(join(out, NSM_ADDON));
+  buildAddon('nsm', join(out, NSM_ADDON));
+  buildAddon('heap', join(out, HEAP_ADDON));
 
   for (const [path, entry] of imagePackages(lock)) {
     if (!path.startsWith('node_modules/')) continue; // a workspace, copied above

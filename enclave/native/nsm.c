@@ -11,7 +11,7 @@
 //   #define NSM_IOCTL_RAW _IOWR(0x0A, 0x0, struct nsm_raw)
 //
 // The driver reads request.len bytes, writes at most response.len bytes and sets response.len to
-// the length it wrote. Build: scripts/build-nsm-addon.mjs (one cc call, Node-API headers only).
+// the length it wrote. Build: scripts/build-native.mjs (one cc call, Node-API headers only).
 #define _GNU_SOURCE // strerrorname_np, strerrordesc_np (glibc 2.32 and newer)
 #define NAPI_VERSION 8
 #include <errno.h>

@@ -40,11 +40,17 @@
  * reached the maximum would end the process, which the host sees as an
  * enclave down, and nothing stored is lost.
  *
+ * --expose-gc: the enclave runs V8's collections itself once it is idle, before
+ * it gives free memory back to the system (heap.ts, which takes `gc` off the
+ * global object at start so that nothing else can call it).
+ *
  * Not MALLOC_MMAP_THRESHOLD_: it returns each stretch's memory to the system
  * (RSS 111 MiB) but then every stretch page-faults 19 MiB of fresh pages,
  * which cost about 20 ms of CPU per signature on the development machine.
  */
-export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=512' });
+export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({
+  NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=512 --expose-gc',
+});
 
 /**
  * V8 flags the image's Node starts the enclave with, on its command line (enclave.Dockerfile's CMD; NODE_OPTIONS
@@ -59,6 +65,12 @@ export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.free
  *   enclave's core they competed with the main thread and the stretch anyway; and with the thresholds lowered,
  *   each worker's glibc arena kept what its compilations freed (13–20 MiB more RSS, over the budget).
  *
+ * - --no-flush-bytecode: V8 drops the bytecode of functions it has not seen run for a while, and all of it in the
+ *   memory-reducing collection the enclave runs after 30 s idle (heap.ts); the functions then compile again, run
+ *   unoptimised and tier up again on the next requests. The enclave's code is small and all of it is in use:
+ *   with the flag the median of the 60 signatures after such a collection was 1.3 ms above that after a short
+ *   pause (mean of five pairs), against 2.4 without it (docs/performance.md, "thirtieth look").
+ *
  * Three benchmark runs each, one after the other: the main thread and V8's helpers beyond Argon2id 11 % of the
  * pool's CPU in one window against 13 %, their CPU at 1 client 2.1 ms against 2.7, RSS after load 145 MiB
  * against 142 (138–139 with the 4-MiB semi-spaces above). These flags are V8's and may change with it: they are given only to the Node the image runs
@@ -68,6 +80,7 @@ export const ENCLAVE_PROCESS_ENV: Readonly<Record<string, string>> = Object.free
  */
 export const ENCLAVE_V8_FLAGS: readonly string[] = Object.freeze([
   '--single-threaded',
+  '--no-flush-bytecode',
   '--invocation-count-for-maglev=50',
   '--invocation-count-for-turbofan=300',
   '--minimum-invocations-after-ic-update=50',

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { loadStartupConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createEnclaveService, startEnclaveServer } from './server.js';
+import { IDLE_TRIM_MS, idleReleaseMs, loadHeapBinding, trimHeap } from './heap.js';
 
 const level = process.env.LOG_LEVEL;
 const logger = createLogger(level === 'debug' || level === 'warn' || level === 'error' ? level : 'info');
@@ -14,7 +15,18 @@ const logger = createLogger(level === 'debug' || level === 'warn' || level === '
 try {
   const startup = loadStartupConfig(process.env);
   const service = await createEnclaveService(startup);
-  const server = await startEnclaveServer({ listen: startup.listen, logger, service });
+  // Memory back to the system when idle (heap.ts); without the addon, said once at start.
+  const heap = loadHeapBinding();
+  if ('unavailable' in heap) (startup.mode === 'nitro' ? logger.warn : logger.info)('heap_trim_unavailable', { reason: heap.unavailable });
+  const releaseMs = idleReleaseMs(process.env.ENCLAVE_IDLE_RELEASE_MS);
+  const idleSteps =
+    'binding' in heap
+      ? [
+          { afterMs: IDLE_TRIM_MS, run: () => logger.debug('heap_trimmed', { ...trimHeap(heap.binding, 'trim') }) },
+          ...(releaseMs === undefined ? [] : [{ afterMs: releaseMs, run: () => logger.debug('heap_trimmed', { ...trimHeap(heap.binding, 'release') }) }]),
+        ]
+      : [];
+  const server = await startEnclaveServer({ listen: startup.listen, logger, service, idleSteps });
   const pcr0 = Buffer.from(service.identity().pcrs?.[0] ?? new Uint8Array(0)).toString('hex');
   logger.info('listening', { address: server.address, mode: startup.mode, pcr0, replayCachePerUser: startup.envelopesPerUser });
   // Each thread of libuv's pool keeps the 19 MiB of the last PIN stretch it ran (an arena of its own,

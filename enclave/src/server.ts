@@ -13,6 +13,7 @@ import { createPlatform } from './platform/index.js';
 import type { Platform } from './platform/types.js';
 import { EnclaveService } from './service.js';
 import { pause } from './pause.js';
+import { IdleTask, type IdleStep } from './heap.js';
 
 export { ENCLAVE_VERSION } from './service.js';
 
@@ -21,6 +22,8 @@ export interface EnclaveServerOptions {
   listen: string;
   logger: Logger;
   service: EnclaveService;
+  /** What to run once each time the enclave goes idle, each after its `afterMs` with no request in flight: the heap's steps (heap.ts). */
+  idleSteps?: readonly IdleStep[];
 }
 
 /** Makes the service with its start-up keys: the envelope key (X25519) and the KMS recipient key (RSA-2048). */
@@ -166,15 +169,20 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
   const s = options.service;
   let inFlight = 0;
   let lastBusy = Date.now();
+  const idle = options.idleSteps?.length
+    ? new IdleTask(options.idleSteps, (err) => options.logger.warn('idle_step_failed', { reason: (err as Error)?.message ?? String(err) }))
+    : undefined;
   const counted =
     <A, R>(fn: (a: A) => Promise<R>) =>
     async (a: A): Promise<R> => {
       inFlight++;
+      idle?.busy();
       try {
         return await fn(a);
       } finally {
         inFlight--;
         lastBusy = Date.now();
+        idle?.done();
       }
     };
   const refusals = refusalLog(options.logger);
@@ -216,6 +224,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
     },
     stopListening: () => server.stopListening(),
     close: async () => {
+      idle?.stop();
       await server.close();
       refusals.close();
       failures.close();
@@ -227,6 +236,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
       while (Date.now() < deadline && server.connections > 0 && !(inFlight === 0 && Date.now() - lastBusy >= quietMs)) {
         await pause(25);
       }
+      idle?.stop();
       await server.close();
       refusals.close();
       failures.close();

@@ -192,8 +192,8 @@ describe('the C addon (enclave/native/nsm.c), compiled here', () => {
   let addon: NsmBinding & { IOCTL_RAW: number; REQUEST_MAX_SIZE: number; RESPONSE_MAX_SIZE: number };
 
   beforeAll(() => {
-    const script = fileURLToPath(new URL('../../scripts/build-nsm-addon.mjs', import.meta.url));
-    const run = spawnSync(process.execPath, [script, addonPath], { encoding: 'utf8' });
+    const script = fileURLToPath(new URL('../../scripts/build-native.mjs', import.meta.url));
+    const run = spawnSync(process.execPath, [script, 'nsm', addonPath], { encoding: 'utf8' });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     addon = createRequire(import.meta.url)(addonPath) as typeof addon;
   });

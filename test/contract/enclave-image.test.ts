@@ -54,7 +54,7 @@ const OWN_FILES: RegExp[] = [
   /^proto\/dist\/.+\.js$/,
   /^proto\/generated\/[^/]+\.js$/,
   /^enclave\/dist\/.+\.c?js$/,
-  /^enclave\/native\/nsm\.node$/,
+  /^enclave\/native\/(nsm|heap)\.node$/,
 ];
 
 /** Never in the image, anywhere. */
@@ -110,11 +110,12 @@ test('the image holds only the allowed packages (by name), each at the place the
   }
 });
 
-test('our own files are compiled JavaScript, the package manifests and the NSM binding; none of them is a test or development helper', () => {
+test('our own files are compiled JavaScript, the package manifests and our two addons (the NSM binding, the heap trim); none of them is a test or development helper', () => {
   const own = files.filter((f) => !f.startsWith('node_modules/'));
   expect(own.filter((f) => !OWN_FILES.some((re) => re.test(f)))).toEqual([]);
   expect(own).toContain('enclave/dist/main.cjs');
   expect(own).toContain('enclave/native/nsm.node');
+  expect(own).toContain('enclave/native/heap.node');
   for (const f of own.filter((f) => /\.c?js$/.test(f))) {
     const text = readFileSync(join(tree, f), 'utf8');
     expect({ f, found: FORBIDDEN_NAMES.filter((name) => text.includes(name)) }).toEqual({ f, found: [] });
@@ -134,6 +135,7 @@ test('no source maps, declarations, TypeScript, C sources or other platforms’ 
   const native = files.filter((f) => f.endsWith('.node'));
   expect(native).toEqual(
     [
+      'enclave/native/heap.node',
       'enclave/native/nsm.node',
       'node_modules/argon2/prebuilds/linux-x64/argon2.glibc.node',
       'node_modules/node-vsock-linux-x64-gnu/node-vsock.linux-x64-gnu.node',

@@ -54,7 +54,7 @@ test('the image starts the enclave with the process environment it needs, and le
   expect(Object.keys(ENCLAVE_PROCESS_ENV)).not.toContain('MALLOC_ARENA_MAX');
 });
 
-test('Node applies the enclave’s heap options: the old generation at most 512 MiB, semi-spaces of 4 MiB', async () => {
+test('Node applies the enclave’s heap options: the old generation at most 512 MiB, semi-spaces of 4 MiB, gc exposed (for the idle steps)', async () => {
   const { ENCLAVE_PROCESS_ENV } = await import('../../enclave/src/process-env.js');
   const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], {
     env: { PATH: process.env.PATH, ...ENCLAVE_PROCESS_ENV },
@@ -71,6 +71,12 @@ test('Node applies the enclave’s heap options: the old generation at most 512 
     encoding: 'utf8',
   });
   expect(Number(bare.stdout) / 2 ** 20).not.toBeCloseTo(limitMiB, 0);
+  // --expose-gc: the enclave's heap.ts takes V8's gc (and clears it from the global object).
+  const gc = spawnSync(process.execPath, ['-e', 'process.stdout.write(typeof gc)'], {
+    env: { PATH: process.env.PATH, ...ENCLAVE_PROCESS_ENV },
+    encoding: 'utf8',
+  });
+  expect(gc.stdout).toBe('function');
 });
 
 test('the image runs the enclave with its V8 flags, and the Node these tests run on accepts them if it is the image’s', async () => {

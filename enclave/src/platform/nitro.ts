@@ -2,7 +2,7 @@
  * The real Nitro Secure Module. The messages (CBOR, `nsm-messages.ts`) are
  * made and read here in TypeScript; the device is opened with node:fs; the
  * only native code is our own one-ioctl binding, enclave/native/nsm.c,
- * compiled from source in the image's build stage (scripts/build-nsm-addon.mjs)
+ * compiled from source in the image's build stage (scripts/build-native.mjs)
  * to enclave/native/nsm.node and loaded only here, only in nitro mode.
  */
 import { existsSync, openSync } from 'node:fs';
