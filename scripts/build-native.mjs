@@ -59,7 +59,7 @@ export function buildAddon(name, out, { include, stdio = ['ignore', 'inherit', '
     resolve(out),
     source,
   ];
-  execFileSync('cc', args, { stdio });
+  execFileSync('cc', args, { stdio, timeout: 120_000 });
   return ['cc', ...args];
 }
 
@@ -72,6 +72,7 @@ export function buildLocalHeapAddon(log = console.log) {
     return true;
   } catch (err) {
     rmSync(partial, { force: true });
+    rmSync(LOCAL_HEAP_ADDON, { force: true }); // an older build would be loaded, from an older source
     const why =
       err.code === 'ENOENT'
         ? 'no C compiler (cc) on this machine'

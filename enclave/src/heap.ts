@@ -25,13 +25,16 @@
  *     full one included), so it waits for a real pause, where that is nobody's
  *     time, never the gaps between the phases of a load.
  * A request that arrives starts the count again; neither step runs while one
- * is in flight. Each is reported at debug (`heap_trimmed`).
+ * is in flight. A `health` request (the host's `/readyz` and `/metrics`) is
+ * not activity: a probe every few seconds would otherwise keep step 2 from
+ * ever running. Each step is reported at debug (`heap_trimmed`).
  *
  * The trim is our own addon, enclave/native/heap.c (one function), compiled in
  * the image's build stage and by `npm run build` where there is a C compiler
  * (scripts/build-native.mjs). The collection needs `--expose-gc`
  * (process-env.ts); this module takes `gc` and clears it from the global
- * object, so no other code can call it. Without the addon the enclave runs
+ * object, and run.ts imports it first, so that no module of the enclave's
+ * is evaluated while it is there. Without the addon the enclave runs
  * without either step and says so at start.
  */
 import { createRequire } from 'node:module';
@@ -50,13 +53,16 @@ export const IDLE_TRIM_MS = 250;
 /** Quiet time before step 2, by default (ENCLAVE_IDLE_RELEASE_MS). */
 export const IDLE_RELEASE_MS = 30_000;
 
-/** ENCLAVE_IDLE_RELEASE_MS: a whole number of milliseconds, at least IDLE_TRIM_MS; `off` for never. */
+/** The longest delay a timer takes (2^31 − 1 ms, about 24.8 days); Node fires a longer one after 1 ms. */
+export const IDLE_MAX_MS = 2 ** 31 - 1;
+
+/** ENCLAVE_IDLE_RELEASE_MS: a whole number of milliseconds (digits only) from IDLE_TRIM_MS to IDLE_MAX_MS; `off` for never. */
 export function idleReleaseMs(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return IDLE_RELEASE_MS;
   if (value === 'off') return undefined;
-  const ms = Number(value);
-  if (!Number.isSafeInteger(ms) || ms < IDLE_TRIM_MS)
-    throw new RangeError(`ENCLAVE_IDLE_RELEASE_MS must be a whole number of milliseconds, at least ${IDLE_TRIM_MS}, or off`);
+  const ms = /^[0-9]{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!(ms >= IDLE_TRIM_MS && ms <= IDLE_MAX_MS))
+    throw new RangeError(`ENCLAVE_IDLE_RELEASE_MS must be a whole number of milliseconds from ${IDLE_TRIM_MS} to ${IDLE_MAX_MS}, or off`);
   return ms;
 }
 
@@ -85,9 +91,15 @@ type ExposedGc = (options?: { type: 'major'; execution: 'sync'; flavor?: 'regula
 const exposedGc = (globalThis as { gc?: ExposedGc }).gc;
 if (exposedGc) (globalThis as { gc?: ExposedGc }).gc = undefined;
 
-/** V8's memory-reducing collection (step 2); undefined without --expose-gc. */
+/**
+ * V8's memory-reducing collection (step 2); undefined without --expose-gc. The options form is V8 13's (Node 24, the
+ * image's; checked there by `--trace-gc`: "Mark-Compact (reduce)"). V8 11 (Node 20) takes any argument as a request
+ * for a young-generation collection, so there, and on V8 12 (not checked), it is the plain full collection.
+ */
 export type Collect = () => void;
-export const collect: Collect | undefined = exposedGc && ((): void => exposedGc({ type: 'major', execution: 'sync', flavor: 'last-resort' }));
+const v8Major = Number(process.versions.v8.split('.')[0]);
+export const collect: Collect | undefined =
+  exposedGc && (v8Major >= 13 ? (): void => exposedGc({ type: 'major', execution: 'sync', flavor: 'last-resort' }) : (): void => exposedGc());
 
 /** What one step did, for the debug log. */
 export interface TrimReport {
@@ -113,8 +125,11 @@ export function trimHeap(
 ): TrimReport {
   const before = rss();
   let t = performance.now();
-  if (step === 'release') gc?.();
-  const gcMs = performance.now() - t;
+  let gcMs = 0;
+  if (step === 'release' && gc) {
+    gc();
+    gcMs = performance.now() - t;
+  }
   t = performance.now();
   binding.trim();
   const trimMs = performance.now() - t;
@@ -149,12 +164,13 @@ export class IdleTask {
   /** The next step to run in this idle period. */
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
-  /** `onError` gets what a step threw (the process goes on). */
+  /** `onError` gets what a step threw (the process goes on). `now`: a clock that never goes back. */
   constructor(
     steps: readonly IdleStep[],
     private readonly onError: (err: unknown) => void,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.steps = [...steps].sort((a, b) => a.afterMs - b.afterMs);
   }
@@ -162,32 +178,38 @@ export class IdleTask {
   busy(): void {
     this.inFlight++;
     this.next = 0;
-    this.stop();
+    this.cancel();
   }
 
   done(): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     this.lastDone = this.now();
     if (this.inFlight === 0 && this.steps.length > 0) {
-      this.stop();
+      this.cancel();
       this.arm(this.steps[0]!.afterMs);
     }
   }
 
-  /** Stops the timer (the server is closing). */
+  /** Stops for good (the server is closing): nothing runs after this. */
   stop(): void {
+    this.stopped = true;
+    this.cancel();
+  }
+
+  private cancel(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private arm(ms: number): void {
-    this.timer = setTimeout(() => this.fire(), Math.max(0, ms));
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.fire(), Math.min(IDLE_MAX_MS, Math.max(0, ms)));
     this.timer.unref();
   }
 
   private fire(): void {
     this.timer = undefined;
-    if (this.inFlight > 0) return; // done() arms again
+    if (this.stopped || this.inFlight > 0) return; // done() arms again
     const quiet = this.now() - this.lastDone;
     const step = this.steps[this.next];
     if (step === undefined) return;

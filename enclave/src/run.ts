@@ -3,22 +3,23 @@
  * (see config.ts): ENCLAVE_PLATFORM (simulated | nitro), ENCLAVE_LISTEN,
  * ENCLAVE_DEV_CA_DIR, ENCLAVE_KMS_KEY_ID, LOG_LEVEL.
  */
+// First: heap.ts takes V8's `gc` off the global object before any other module of the enclave is evaluated.
+import { IDLE_TRIM_MS, idleReleaseMs, loadHeapBinding, trimHeap } from './heap.js';
 import { availableParallelism } from 'node:os';
 import { loadStartupConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createEnclaveService, startEnclaveServer } from './server.js';
-import { IDLE_TRIM_MS, idleReleaseMs, loadHeapBinding, trimHeap } from './heap.js';
 
 const level = process.env.LOG_LEVEL;
 const logger = createLogger(level === 'debug' || level === 'warn' || level === 'error' ? level : 'info');
 
 try {
   const startup = loadStartupConfig(process.env);
+  const releaseMs = idleReleaseMs(process.env.ENCLAVE_IDLE_RELEASE_MS);
   const service = await createEnclaveService(startup);
   // Memory back to the system when idle (heap.ts); without the addon, said once at start.
   const heap = loadHeapBinding();
   if ('unavailable' in heap) (startup.mode === 'nitro' ? logger.warn : logger.info)('heap_trim_unavailable', { reason: heap.unavailable });
-  const releaseMs = idleReleaseMs(process.env.ENCLAVE_IDLE_RELEASE_MS);
   const idleSteps =
     'binding' in heap
       ? [

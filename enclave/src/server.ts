@@ -172,17 +172,19 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
   const idle = options.idleSteps?.length
     ? new IdleTask(options.idleSteps, (err) => options.logger.warn('idle_step_failed', { reason: (err as Error)?.message ?? String(err) }))
     : undefined;
+  // `activity`: whether the request delays the idle steps. Not `health`, which the host sends for each probe of
+  // /readyz and scrape of /metrics: a probe every few seconds would keep the second step from ever running.
   const counted =
-    <A, R>(fn: (a: A) => Promise<R>) =>
+    <A, R>(fn: (a: A) => Promise<R>, activity: boolean) =>
     async (a: A): Promise<R> => {
       inFlight++;
-      idle?.busy();
+      if (activity) idle?.busy();
       try {
         return await fn(a);
       } finally {
         inFlight--;
         lastBusy = Date.now();
-        idle?.done();
+        if (activity) idle?.done();
       }
     };
   const refusals = refusalLog(options.logger);
@@ -190,7 +192,7 @@ export async function startEnclaveServer(options: EnclaveServerOptions): Promise
   const internalErrors = internalErrorLog(options.logger);
   const handlers = handlersOf(s);
   for (const k of Object.keys(handlers) as Array<keyof Handlers>)
-    (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>);
+    (handlers as Record<string, unknown>)[k] = counted(handlers[k] as (a: unknown) => Promise<unknown>, k !== 'health');
   const server = await startRpcServer(options.listen, handlers, {
     onInternalError: internalErrors.internal,
     onConnectionClosed: (reason) => options.logger.debug('connection_closed', { reason: reason?.name ?? 'end' }),
