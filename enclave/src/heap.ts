@@ -120,7 +120,7 @@ const round = (ms: number): number => Math.round(ms * 100) / 100;
 export function trimHeap(
   binding: HeapBinding,
   step: TrimReport['step'],
-  gc: Collect | undefined = collect,
+  gc: Collect | null = collect ?? null,
   rss: () => number = () => process.memoryUsage.rss(),
 ): TrimReport {
   const before = rss();
