@@ -2,7 +2,7 @@
  * Entry point of the host process; see config.ts and README.md for the
  * environment it reads.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { storageClient } from './storage/client.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createApp } from './app.js';
@@ -38,10 +38,7 @@ async function signingKey(config: ReturnType<typeof loadHostConfig>): Promise<Re
 
 try {
   const config = loadHostConfig(process.env);
-  const db = new DynamoDBClient({
-    region: config.region,
-    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
+  const db = storageClient({ region: config.region, endpoint: config.dynamoEndpoint });
   const store = new Store({ client: db, tableName: config.table, walletCacheMs: config.walletCacheMs });
   if (config.dynamoEndpoint) await store.ensureTable();
   const tokens = await TokenService.create(await signingKey(config), config.publicUrl, store);

@@ -20,9 +20,10 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { EnclaveWalletError } from '@enclave-wallet/proto';
+import { DEFAULT_REQUEST_TIMEOUT_MS, EnclaveWalletError } from '@enclave-wallet/proto';
 import { LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
-import { EnclaveKms, RecipientKey } from '../../enclave/src/kms/client.js';
+import { EnclaveKms, KMS_MAX_ATTEMPTS, KMS_REQUEST_TIMEOUT_MS, RecipientKey } from '../../enclave/src/kms/client.js';
+import { startSilentServer } from '../support/silent-server.js';
 import { parseCiphertextForRecipient } from '../../enclave/src/kms/cms.js';
 import { readDevRoot, SimulatedNsm } from '../../devtools/src/nsm/index.js';
 import { ENCLAVE_CODE_DIR } from '../../enclave/src/platform/index.js';
@@ -168,6 +169,27 @@ test('the enclave client: GenerateRandom, GenerateDataKey and Decrypt through Re
   const foreign = await other.generateDataKey(ctx);
   await expect(kms.decryptDataKey(foreign.ciphertextBlob, ctx)).rejects.toMatchObject({ code: 'BLOB_INVALID' });
 });
+
+test('a KMS that holds its connections silent: KMS_UNAVAILABLE after each attempt’s deadline, not a call left waiting', async () => {
+  const silent = await startSilentServer();
+  try {
+    const kms = new EnclaveKms(
+      { region: 'us-east-1', endpoint: silent.url, keyId: 'k', credentials: LOCAL_KMS_CREDENTIALS, requestTimeoutMs: 250 },
+      nsm,
+      recipientKey,
+    );
+    const started = Date.now();
+    await expect(kms.generateRandom(32)).rejects.toMatchObject({ code: 'KMS_UNAVAILABLE' });
+    const elapsed = Date.now() - started;
+    expect(silent.connections).toBe(KMS_MAX_ATTEMPTS);
+    expect(elapsed).toBeGreaterThanOrEqual(KMS_MAX_ATTEMPTS * 250 - 50);
+    expect(elapsed).toBeLessThan(10_000);
+    // The production deadline, with its attempts, ends before the host's RPC deadline gives up on the call.
+    expect(KMS_MAX_ATTEMPTS * KMS_REQUEST_TIMEOUT_MS).toBeLessThan(DEFAULT_REQUEST_TIMEOUT_MS - 5_000);
+  } finally {
+    await silent.close();
+  }
+}, 30_000);
 
 test('a key policy bound to PCR0 releases keys only to that measurement', async () => {
   const policy = (image: string): string =>

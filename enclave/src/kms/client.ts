@@ -55,7 +55,20 @@ export interface KmsConfig {
   proxy?: string;
   /** TLS roots trusted for the endpoint (nitro mode: the Amazon roots only, instead of the system store). */
   ca?: readonly string[];
+  /** An attempt's deadline, connection included (default KMS_REQUEST_TIMEOUT_MS; tests shorten it). */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * A KMS attempt not answered within this fails (KMS answers in tens of milliseconds). The SDK's handler has no
+ * deadline of its own: an endpoint or a vsock-proxy that holds a connection silent would keep the operation (and
+ * what it holds in memory) waiting long after the host gave up on it, and the host's caller would learn only
+ * ENCLAVE_TIMEOUT. With KMS_MAX_ATTEMPTS a silent KMS answers KMS_UNAVAILABLE within about 16 s, before the host's
+ * RPC deadline (30 s).
+ */
+export const KMS_REQUEST_TIMEOUT_MS = 5_000;
+/** Attempts per KMS call (the SDK's standard retry). */
+export const KMS_MAX_ATTEMPTS = 3;
 
 /** Maps SDK failures to the product's codes; `ciphertextError` is the code for a refused ciphertext. */
 function mapError(err: unknown, ciphertextError: 'BLOB_INVALID' | 'KMS_UNAVAILABLE' | 'KMS_ACCESS_DENIED' = 'KMS_UNAVAILABLE'): EnclaveWalletError {
@@ -114,14 +127,13 @@ export class EnclaveKms implements DataKeyProvider {
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       // A fresh object per call: the SDK annotates the credentials object it gets.
       credentials: async () => ({ ...this.credentials }),
-      maxAttempts: 3,
-      ...(config.proxy
-        ? {
-            requestHandler: new NodeHttpHandler({
-              httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }),
-            }),
-          }
-        : {}),
+      maxAttempts: KMS_MAX_ATTEMPTS,
+      requestHandler: new NodeHttpHandler({
+        requestTimeout: config.requestTimeoutMs ?? KMS_REQUEST_TIMEOUT_MS,
+        // Without it the SDK only logs a warning when requestTimeout passes, and the call goes on waiting.
+        throwOnRequestTimeout: true,
+        ...(config.proxy ? { httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }) } : {}),
+      }),
     });
   }
 

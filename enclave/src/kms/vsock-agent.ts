@@ -69,7 +69,11 @@ export function connectThroughProxy(options: VsockAgentOptions, servername: stri
   });
 }
 
-/** How long the KMS client's agent waits for a connection and its TLS handshake (its requests' own timeout starts after). */
+/**
+ * How long the KMS client's agent waits for a connection and its TLS handshake. The request's own deadline
+ * (KMS_REQUEST_TIMEOUT_MS, client.ts) counts from the request's start and so ends a stalled handshake first; this one
+ * still ends the connection attempt behind it.
+ */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** An HTTPS agent whose connections go through vsock-proxy. */
