@@ -116,6 +116,8 @@ const ui: FrameUi = {
     const ask = (): Promise<string> =>
       new Promise<string>((resolve, reject) => {
         let pin = '';
+        /** A new PIN chosen (isNew), while the pad asks for it a second time; a typo there would lock the wallet. */
+        let first: string | undefined;
         const hint = (text = ''): void => void ($('pin-hint').textContent = text);
         const dots = (): void => void ($('pin-dots').textContent = '•'.repeat(pin.length));
         $('pin-title').textContent = title;
@@ -171,10 +173,33 @@ const ui: FrameUi = {
         };
         const onOk = (): void => {
           if (!counts()) return;
+          if (first !== undefined) {
+            // The second entry of a new PIN: the same, or the choice starts again.
+            const same = pin === first;
+            first = undefined;
+            if (!same) {
+              pin = '';
+              $('pin-title').textContent = title;
+              hint('The two PINs differ. Choose a PIN again.');
+              dots();
+              return;
+            }
+            const chosen = pin;
+            done(() => resolve(chosen));
+            return;
+          }
           const problem = pinProblem(pin, isNew);
           if (problem) {
             hint(problem);
             if (isNew) pin = '';
+            dots();
+            return;
+          }
+          if (isNew) {
+            first = pin;
+            pin = '';
+            $('pin-title').textContent = 'Enter the same PIN again';
+            hint();
             dots();
             return;
           }
@@ -198,6 +223,7 @@ const ui: FrameUi = {
           watch?.stop();
           delete $('pinpad').dataset.seen;
           pin = '';
+          first = undefined;
           dots();
           $('pinpad').hidden = true;
           $('idle').hidden = !popup;

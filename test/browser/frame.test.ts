@@ -4,8 +4,8 @@
  * (a server of this test, another port), the frame (the launcher's frame server, `http://localhost:FRAME_PORT`)
  * and the host API. The app page loads the SDK's standalone browser build as an app would bundle it.
  *
- * The app embeds the frame (connectWallet), logs in with an ID token from the dev issuer, creates a wallet (the
- * PIN chosen and the recovery code shown in the frame) and sends ETH through its EIP-1193 provider, the PIN
+ * The app embeds the frame (connectWallet; twice at once gives one frame), logs in with an ID token from the dev
+ * issuer, creates a wallet (the PIN chosen and typed again, and the recovery code shown, in the frame) and sends ETH through its EIP-1193 provider, the PIN
  * tapped on the frame's pad (mined by anvil); EIP-6963 discovery finds the provider. A script in the app page cannot
  * read the frame's DOM, and no message it receives carries the PIN, a token or the recovery code. In the iframe
  * the keyboard enters nothing on the pad (the app could keep the focus), a pad made invisible by the app
@@ -311,6 +311,28 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await frame().locator(`[data-digit="${PIN[0]}"]`).click(); // the next PIN begins: the refusal of the last one goes
     expect(await frame().locator('#pin-hint').textContent()).toBe('');
     await pad(PIN.slice(1));
+    // The new PIN again: a second entry that differs starts the choice over (nothing sent), the same one makes the wallet.
+    expect(await frame().locator('#pin-title').textContent()).toBe('Enter the same PIN again');
+    expect(await frame().locator('#pin-dots').textContent()).toBe('');
+    await page.screenshot({ path: `${artifacts}frame-desktop-confirm-pin.png` });
+    await pad('864209');
+    expect(await frame().locator('#pin-hint').textContent()).toBe('The two PINs differ. Choose a PIN again.');
+    expect(await frame().locator('#pin-title').textContent()).toBe('Choose a PIN for your new wallet');
+    expect(
+      await page.evaluate(() =>
+        Promise.race([
+          (window as never as { created: Promise<unknown> }).created.then(() => 'settled'),
+          new Promise((r) => setTimeout(() => r('waiting'), 300)),
+        ]),
+      ),
+    ).toBe('waiting');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await settledBox(frame().locator('#pin-ok'));
+    await page.screenshot({ path: `${artifacts}frame-phone-pins-differ.png` });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await pad(PIN);
+    expect(await frame().locator('#pin-title').textContent()).toBe('Enter the same PIN again');
+    await pad(PIN);
     await frame()
       .locator('#recovery-code')
       .filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ })
@@ -652,6 +674,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     const codes: string[] = [];
     for (let k = 0; k < 2; k++) {
       await pad(PIN);
+      await pad(PIN); // the new PIN, confirmed
       await frame()
         .locator('#recovery-code')
         .filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ })
@@ -667,6 +690,51 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await page.waitForFunction(() => getComputedStyle(document.querySelector('iframe[title="Enclave Wallet"]')!).display === 'none');
     const after = (await page.evaluate(() => (window as never as { w: { listWallets(): Promise<unknown[]> } }).w.listWallets())) as unknown[];
     expect(after).toHaveLength(before.length + 2);
+  }, 60_000);
+
+  test('connectWallet twice at once (a double click): one frame, one connection; after close() or a removed iframe, a new one', async () => {
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await other.goto(`${appOrigin}/`);
+    await other.locator('html[data-sdk="ready"]').waitFor({ state: 'attached' });
+    const seen = await other.evaluate(async (walletOrigin) => {
+      type Conn = { close(): void; info: { uuid: string }; listWallets(): Promise<unknown[]> };
+      const sdk = (window as never as { sdk: { connectWallet(o: unknown): Promise<Conn> } }).sdk;
+      const frames = (): number => document.querySelectorAll('iframe[title="Enclave Wallet"]').length;
+      const [a, b] = await Promise.all([sdk.connectWallet({ walletOrigin, mode: 'iframe' }), sdk.connectWallet({ walletOrigin, mode: 'iframe' })]);
+      const out: Record<string, unknown> = { same: a === b, framesAfterTwo: frames() };
+      out.again = (await sdk.connectWallet({ walletOrigin, mode: 'iframe' })) === a;
+      a.close();
+      out.framesAfterClose = frames();
+      const c = await sdk.connectWallet({ walletOrigin, mode: 'iframe' });
+      out.newAfterClose = c !== a && c.info.uuid !== a.info.uuid;
+      out.framesAfterNew = frames();
+      // The page removes the iframe itself: the next call makes a new frame instead of handing back a dead connection.
+      document.querySelector('iframe[title="Enclave Wallet"]')!.remove();
+      const d = await sdk.connectWallet({ walletOrigin, mode: 'iframe' });
+      out.newAfterRemoved = d !== c;
+      out.framesAfterRemoved = frames();
+      // Not logged in in this page: the frame answers the call (an empty list or a typed refusal), so it is live.
+      out.answers = await d.listWallets().then(
+        () => 'answered',
+        (e: { code?: string }) => e.code ?? 'error',
+      );
+      d.close();
+      out.framesAtEnd = frames();
+      return out;
+    }, frameOrigin);
+    expect(seen).toEqual({
+      same: true,
+      framesAfterTwo: 1,
+      again: true,
+      framesAfterClose: 0,
+      newAfterClose: true,
+      framesAfterNew: 1,
+      newAfterRemoved: true,
+      framesAfterRemoved: 1,
+      answers: expect.stringMatching(/^(answered|UNAUTHENTICATED)$/),
+      framesAtEnd: 0,
+    });
+    await other.close();
   }, 60_000);
 
   test('the frame page opened alone says what it is and answers nobody', async () => {

@@ -81,13 +81,58 @@ export class WalletFrameError extends Error {
   }
 }
 
+/** The page's connections, made or being made, by wallet origin, path and mode asked for: see connectWallet. */
+const connections = new Map<string, Connecting>();
+type Connecting = { made: Promise<WalletConnection>; shown?: ShownFrame; connection?: WalletConnection; closed: boolean };
+
 /**
  * Embeds the wallet frame and resolves once it answers. Needs a browser (window, document).
+ *
+ * One frame per wallet origin, path and `mode` on a page: a call while an earlier one with the same three is still
+ * being made, or its connection is open, gets that same connection (a double click on "Connect" shows one frame, not
+ * two). After `close()`, or once its popup was closed or its iframe removed, a call makes a new one. Another `mode`
+ * (`popup` after an iframe refused a hidden pad: FRAME_NOT_VISIBLE) is a connection of its own.
  * @throws {WalletFrameError} FRAME_UNAVAILABLE when the frame did not come up (not allowed to embed it, popup blocked)
  */
-export async function connectWallet(options: ConnectWalletOptions): Promise<WalletConnection> {
-  const [walletOrigin] = parseOrigins(options.walletOrigin);
-  if (!walletOrigin) throw new TypeError('walletOrigin is required');
+export function connectWallet(options: ConnectWalletOptions): Promise<WalletConnection> {
+  let walletOrigin: string | undefined;
+  try {
+    [walletOrigin] = parseOrigins(options.walletOrigin);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (!walletOrigin) return Promise.reject(new TypeError('walletOrigin is required'));
+  const key = JSON.stringify([walletOrigin, options.path ?? '/', options.mode ?? 'auto']);
+  const known = connections.get(key);
+  if (known && !known.closed && !known.shown?.target.closed) return known.made;
+  // Its window is gone (a popup the user closed, an iframe the page removed): stop listening to it, and start again.
+  known?.connection?.close();
+  const entry = { closed: false } as Connecting;
+  entry.made = makeConnection(
+    walletOrigin,
+    options,
+    (shown) => (entry.shown = shown),
+    () => {
+      entry.closed = true;
+      if (connections.get(key) === entry) connections.delete(key);
+    },
+  ).then(
+    (made) => (entry.connection = made),
+    (err: unknown) => {
+      if (connections.get(key) === entry) connections.delete(key);
+      throw err;
+    },
+  );
+  connections.set(key, entry);
+  return entry.made;
+}
+
+async function makeConnection(
+  walletOrigin: string,
+  options: ConnectWalletOptions,
+  onShown: (shown: ShownFrame) => void,
+  onClose: () => void,
+): Promise<WalletConnection> {
   const url = new URL(options.path ?? '/', walletOrigin);
   if (options.appearance?.theme) url.searchParams.set('theme', options.appearance.theme);
   if (options.appearance?.accent) url.searchParams.set('accent', options.appearance.accent);
@@ -129,7 +174,8 @@ export async function connectWallet(options: ConnectWalletOptions): Promise<Wall
       `the wallet frame at ${walletOrigin} did not answer: is this page's origin in the frame's APP_ORIGINS, and may it open a popup?`,
     );
   }
-  return connection(shown, walletOrigin, options);
+  onShown(shown);
+  return connection(shown, walletOrigin, { ...options, onClose });
 }
 
 /** Resolves true once `target` posts `ready` from `origin`, false after `ms`. */
@@ -165,7 +211,11 @@ type Listeners = Map<string, Set<(...args: unknown[]) => void>>;
 type Call = <M extends FrameMethod>(method: M, params: FrameCalls[M]['params']) => Promise<FrameCalls[M]['result']>;
 
 /** The connection over one frame window: requests by id, replies matched by id, from that window and origin only. */
-export function connection(shown: ShownFrame, walletOrigin: string, options: Pick<ConnectWalletOptions, 'announce'> = {}): WalletConnection {
+export function connection(
+  shown: ShownFrame,
+  walletOrigin: string,
+  options: Pick<ConnectWalletOptions, 'announce'> & { onClose?: () => void } = {},
+): WalletConnection {
   const pending: Pending = new Map();
   const listeners: Listeners = new Map();
   let closed = false;
@@ -243,6 +293,7 @@ export function connection(shown: ShownFrame, walletOrigin: string, options: Pic
       lose('the wallet frame was closed');
       unwatch();
       shown.close();
+      options.onClose?.();
     },
   };
 }
