@@ -302,6 +302,15 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
         .evaluate((el) => el.scrollHeight <= el.clientHeight),
     ).toBe(true);
     await page.screenshot({ path: `${artifacts}frame-phone-landscape-new-pin.png` });
+    // The smallest phone still sold with a browser (320 × 568, an iPhone SE of 2016): the pad whole, within the width too.
+    await page.setViewportSize({ width: 320, height: 568 });
+    const smallOk = await settledBox(frame().locator('#pin-ok'));
+    expect(smallOk.y + smallOk.height).toBeLessThanOrEqual(568);
+    expect(smallOk.x).toBeGreaterThanOrEqual(0);
+    expect(smallOk.x + smallOk.width).toBeLessThanOrEqual(320);
+    const cancelBox = await settledBox(frame().locator('#pin-cancel'));
+    expect(cancelBox.x).toBeGreaterThanOrEqual(0);
+    await page.screenshot({ path: `${artifacts}frame-phone-small-new-pin.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
     // A weak PIN is refused on the pad, before anything is sent.
     await armed();
@@ -416,7 +425,21 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       .locator('html')
       .evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     expect(scroll).toBeLessThanOrEqual(inner!);
-    await page.setViewportSize({ width: 1280, height: 800 });
+    // On the smallest phone the summary and the pad may not fit together: the pad scrolls, no wider than the screen,
+    // and its OK button can be brought into view.
+    await page.setViewportSize({ width: 320, height: 568 });
+    await armed();
+    const [smallScroll, smallInner] = await frame()
+      .locator('html')
+      .evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(smallScroll).toBeLessThanOrEqual(smallInner!);
+    await page.screenshot({ path: `${artifacts}frame-phone-small-pinpad-transaction.png` });
+    await frame().locator('#pin-ok').scrollIntoViewIfNeeded();
+    const okSmall = await settledBox(frame().locator('#pin-ok'));
+    expect(okSmall.y + okSmall.height).toBeLessThanOrEqual(568);
+    expect(okSmall.x + okSmall.width).toBeLessThanOrEqual(320);
+    await page.screenshot({ path: `${artifacts}frame-phone-small-pinpad-transaction-ok.png` });
+    // The rest of this approval on that phone: the keyboard refused, the PIN tapped (scrolled to as a thumb would).
 
     // A script of the app tries to read the frame's DOM and the PIN: the browser refuses it (another origin).
     const snoop = await page.evaluate(() => {
@@ -448,6 +471,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(await page.evaluate(() => Promise.race([(window as never as { sent: Promise<unknown> }).sent.then(() => 'answered'), 'pending']))).toBe('pending');
     // Taps on the pad's buttons.
     await pad(PIN);
+    await page.setViewportSize({ width: 1280, height: 800 });
     const hash = (await outcomeOf('sent')) as Hex;
     expect(hash).toMatch(/^0x[0-9a-f]{64}$/);
     const chain = createPublicClient({ chain: foundry, transport: http(rpc) });
