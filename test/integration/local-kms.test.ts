@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { DEFAULT_REQUEST_TIMEOUT_MS, EnclaveWalletError } from '@enclave-wallet/proto';
 import { LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
-import { EnclaveKms, KMS_MAX_ATTEMPTS, KMS_REQUEST_TIMEOUT_MS, RecipientKey } from '../../enclave/src/kms/client.js';
+import { EnclaveKms, KMS_MAX_ATTEMPTS, KMS_REQUEST_TIMEOUT_MS, KMS_SOCKET_TIMEOUT_MS, RecipientKey } from '../../enclave/src/kms/client.js';
 import { startSilentServer } from '../support/silent-server.js';
 import { parseCiphertextForRecipient } from '../../enclave/src/kms/cms.js';
 import { readDevRoot, SimulatedNsm } from '../../devtools/src/nsm/index.js';
@@ -170,26 +170,36 @@ test('the enclave client: GenerateRandom, GenerateDataKey and Decrypt through Re
   await expect(kms.decryptDataKey(foreign.ciphertextBlob, ctx)).rejects.toMatchObject({ code: 'BLOB_INVALID' });
 });
 
-test('a KMS that holds its connections silent: KMS_UNAVAILABLE after each attempt’s deadline, not a call left waiting', async () => {
-  const silent = await startSilentServer();
-  try {
-    const kms = new EnclaveKms(
-      { region: 'us-east-1', endpoint: silent.url, keyId: 'k', credentials: LOCAL_KMS_CREDENTIALS, requestTimeoutMs: 250 },
-      nsm,
-      recipientKey,
-    );
-    const started = Date.now();
-    await expect(kms.generateRandom(32)).rejects.toMatchObject({ code: 'KMS_UNAVAILABLE' });
-    const elapsed = Date.now() - started;
-    expect(silent.connections).toBe(KMS_MAX_ATTEMPTS);
-    expect(elapsed).toBeGreaterThanOrEqual(KMS_MAX_ATTEMPTS * 250 - 50);
-    expect(elapsed).toBeLessThan(10_000);
-    // The production deadline, with its attempts, ends before the host's RPC deadline gives up on the call.
-    expect(KMS_MAX_ATTEMPTS * KMS_REQUEST_TIMEOUT_MS).toBeLessThan(DEFAULT_REQUEST_TIMEOUT_MS - 5_000);
-  } finally {
-    await silent.close();
-  }
-}, 30_000);
+test.each([
+  ['a KMS that holds its connections silent, cut by the attempt’s deadline to an answer', 'silent', { requestTimeoutMs: 250, socketTimeoutMs: 60_000 }],
+  ['a KMS that holds its connections silent, cut by the connection’s silence', 'silent', { requestTimeoutMs: 60_000, socketTimeoutMs: 250 }],
+  ['a KMS answer that stops after its headers, cut by the connection’s silence', 'stalled-body', { requestTimeoutMs: 60_000, socketTimeoutMs: 250 }],
+] as const)(
+  '%s: KMS_UNAVAILABLE after every attempt, not a call left waiting',
+  async (_name, how, deadlines) => {
+    const server = await startSilentServer(how);
+    try {
+      const kms = new EnclaveKms(
+        { region: 'us-east-1', endpoint: server.url, keyId: 'k', credentials: LOCAL_KMS_CREDENTIALS, ...deadlines },
+        nsm,
+        recipientKey,
+      );
+      const started = Date.now();
+      await expect(kms.generateRandom(32)).rejects.toMatchObject({ code: 'KMS_UNAVAILABLE' });
+      const elapsed = Date.now() - started;
+      expect(server.connections).toBe(KMS_MAX_ATTEMPTS);
+      expect(elapsed).toBeGreaterThanOrEqual(KMS_MAX_ATTEMPTS * 250 - 50);
+      expect(elapsed).toBeLessThan(10_000);
+    } finally {
+      await server.close();
+    }
+  },
+  30_000,
+);
+
+test('the production deadlines: the longest attempt, times the attempts, ends before the host’s RPC deadline gives up on the call', () => {
+  expect(KMS_MAX_ATTEMPTS * (KMS_REQUEST_TIMEOUT_MS + KMS_SOCKET_TIMEOUT_MS)).toBeLessThan(DEFAULT_REQUEST_TIMEOUT_MS - 5_000);
+});
 
 test('a key policy bound to PCR0 releases keys only to that measurement', async () => {
   const policy = (image: string): string =>

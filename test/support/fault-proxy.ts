@@ -11,9 +11,10 @@ import type { AddressInfo } from 'node:net';
  * Drop the connection (`down`), pass the request on but drop the connection
  * instead of answering (`lost-answer`: the service acted, the caller never
  * learns it), keep it to deliver later (`hold`: the caller sees a 500), answer
- * an AWS error, or pass the request on after a delay.
+ * an AWS error, pass the request on after a delay, or pass it on at once and hold its answer
+ * (`answerAfterMs`: the service acted, its answer arrives late).
  */
-export type Fault = 'down' | 'lost-answer' | 'hold' | { status: number; type: string } | { delayMs: number };
+export type Fault = 'down' | 'lost-answer' | 'hold' | { status: number; type: string } | { delayMs: number } | { answerAfterMs: number };
 
 /** A request as it was sent (signed headers and body), to be delivered later, as often as wanted. */
 export interface HeldRequest {
@@ -89,6 +90,22 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
           answer.on('end', () => req.socket.destroy());
         });
         upstream.on('error', () => req.socket.destroy());
+        upstream.end(body);
+        return;
+      }
+      if (fault && 'answerAfterMs' in fault) {
+        const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () =>
+            setTimeout(() => {
+              if (res.destroyed) return; // the caller gave up meanwhile
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              res.end(Buffer.concat(chunks));
+            }, fault.answerAfterMs),
+          );
+        });
+        upstream.on('error', () => res.destroy());
         upstream.end(body);
         return;
       }

@@ -1,7 +1,7 @@
 /**
- * A server that accepts connections and never answers: a network partition
- * or a stuck proxy as a client meets it. Counts the connections made, so a
- * test can see a client's retries.
+ * A server that accepts connections and never answers, or stops in the middle
+ * of an answer: a network partition or a stuck proxy as a client meets it.
+ * Counts the connections made, so a test can see a client's retries.
  */
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,11 @@ export interface SilentServer {
   close(): Promise<void>;
 }
 
-export async function startSilentServer(): Promise<SilentServer> {
+/**
+ * `silent`: reads each request and answers nothing. `stalled-body`: answers a request's headers (200, a JSON body
+ * announced) and then nothing more, as a connection that stalls in the middle of an answer.
+ */
+export async function startSilentServer(how: 'silent' | 'stalled-body' = 'silent'): Promise<SilentServer> {
   const sockets = new Set<Socket>();
   const silent: SilentServer = { url: '', connections: 0, close: async () => undefined };
   const server = createServer((socket) => {
@@ -21,7 +25,14 @@ export async function startSilentServer(): Promise<SilentServer> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {}); // a client that gives up resets the connection
-    socket.resume(); // reads what is sent, answers nothing
+    let answered = false;
+    socket.on('data', (chunk: Buffer) => {
+      // The end of a request's headers: answer them, never the body they announce.
+      if (how === 'stalled-body' && !answered && chunk.includes('\r\n\r\n')) {
+        answered = true;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{"Ite');
+      }
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   silent.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

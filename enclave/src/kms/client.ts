@@ -55,18 +55,23 @@ export interface KmsConfig {
   proxy?: string;
   /** TLS roots trusted for the endpoint (nitro mode: the Amazon roots only, instead of the system store). */
   ca?: readonly string[];
-  /** An attempt's deadline, connection included (default KMS_REQUEST_TIMEOUT_MS; tests shorten it). */
+  /** An attempt's deadline to its answer's headers, connection included (default KMS_REQUEST_TIMEOUT_MS; tests shorten it). */
   requestTimeoutMs?: number;
+  /** The longest silence of an attempt's connection once made, the answer's body included (default KMS_SOCKET_TIMEOUT_MS). */
+  socketTimeoutMs?: number;
 }
 
 /**
- * A KMS attempt not answered within this fails (KMS answers in tens of milliseconds). The SDK's handler has no
- * deadline of its own: an endpoint or a vsock-proxy that holds a connection silent would keep the operation (and
- * what it holds in memory) waiting long after the host gave up on it, and the host's caller would learn only
- * ENCLAVE_TIMEOUT. With KMS_MAX_ATTEMPTS a silent KMS answers KMS_UNAVAILABLE within about 16 s, before the host's
- * RPC deadline (30 s).
+ * A KMS attempt whose answer has not begun within this fails (KMS answers in tens of milliseconds). The SDK's
+ * handler has no deadline of its own: an endpoint or a vsock-proxy that holds a connection silent would keep the
+ * operation (and what it holds in memory) waiting long after the host gave up on it, and the host's caller would
+ * learn only ENCLAVE_TIMEOUT. With KMS_SOCKET_TIMEOUT_MS and KMS_MAX_ATTEMPTS, a KMS that stays silent answers
+ * KMS_UNAVAILABLE within about 9 s, one that cannot be reached within about 15, and any attempt ends within 8 s:
+ * all before the host's RPC deadline (30 s).
  */
 export const KMS_REQUEST_TIMEOUT_MS = 5_000;
+/** An attempt's connection silent this long fails it, the answer's body included (requestTimeout ends at its headers). */
+export const KMS_SOCKET_TIMEOUT_MS = 3_000;
 /** Attempts per KMS call (the SDK's standard retry). */
 export const KMS_MAX_ATTEMPTS = 3;
 
@@ -132,6 +137,8 @@ export class EnclaveKms implements DataKeyProvider {
         requestTimeout: config.requestTimeoutMs ?? KMS_REQUEST_TIMEOUT_MS,
         // Without it the SDK only logs a warning when requestTimeout passes, and the call goes on waiting.
         throwOnRequestTimeout: true,
+        // requestTimeout ends when the answer's headers arrive; this one also covers a body that stalls after them.
+        socketTimeout: config.socketTimeoutMs ?? KMS_SOCKET_TIMEOUT_MS,
         ...(config.proxy ? { httpsAgent: createVsockHttpsAgent({ proxy: config.proxy, ...(config.ca ? { tls: { ca: [...config.ca] } } : {}) }) } : {}),
       }),
     });

@@ -4,37 +4,49 @@
  * answers (a network partition, a stuck proxy) would hold every request that
  * reads or writes the store for as long as the caller waits. With these, a
  * silent store answers STORAGE_UNAVAILABLE (503) within about ten seconds
- * (docs/storage.md#deadlines).
+ * (docs/storage.md#deadlines). An attempt cut by a deadline is tried again
+ * (the SDK's standard retry), so a conditional write may find its own earlier
+ * attempt already stored: the record types read it back (wallets.ts,
+ * sessions.ts) instead of answering a conflict.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-/** A connection to the table's endpoint not made within this fails the attempt. */
-export const STORAGE_CONNECT_TIMEOUT_MS = 1_000;
-/** An attempt not answered within this (from its start) fails; DynamoDB answers in milliseconds. */
-export const STORAGE_REQUEST_TIMEOUT_MS = 3_000;
+/**
+ * An attempt whose answer has not begun within this fails: from its start, the wait for a pooled connection and
+ * the connection's making included. DynamoDB answers in milliseconds.
+ */
+export const STORAGE_REQUEST_TIMEOUT_MS = 5_000;
+/** A connection silent this long while an attempt uses it fails the attempt: the answer's body included. */
+export const STORAGE_SOCKET_TIMEOUT_MS = 3_000;
 /** Attempts per call (the SDK's standard retry: a timeout or a dropped connection is tried again). */
 export const STORAGE_MAX_ATTEMPTS = 3;
+/** Connections kept to the table's endpoint (the SDK's 50 made a burst of calls wait in line, and time out there). */
+export const STORAGE_MAX_SOCKETS = 200;
 
 export interface StorageClientOptions {
   region: string;
   /** A local DynamoDB-compatible server (dynalite), with the local stand-in's credentials; unset on AWS. */
   endpoint?: string | undefined;
-  connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  socketTimeoutMs?: number;
   maxAttempts?: number;
 }
 
 export function storageClient(options: StorageClientOptions): DynamoDBClient {
+  const agent = { keepAlive: true, maxSockets: STORAGE_MAX_SOCKETS };
   return new DynamoDBClient({
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: options.maxAttempts ?? STORAGE_MAX_ATTEMPTS,
     requestHandler: new NodeHttpHandler({
-      connectionTimeout: options.connectTimeoutMs ?? STORAGE_CONNECT_TIMEOUT_MS,
       requestTimeout: options.requestTimeoutMs ?? STORAGE_REQUEST_TIMEOUT_MS,
       // Without it the SDK only logs a warning when requestTimeout passes, and the call goes on waiting.
       throwOnRequestTimeout: true,
+      // requestTimeout ends when the answer's headers arrive; this one also covers a body that stalls after them.
+      socketTimeout: options.socketTimeoutMs ?? STORAGE_SOCKET_TIMEOUT_MS,
+      httpAgent: agent,
+      httpsAgent: agent,
     }),
   });
 }

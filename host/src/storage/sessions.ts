@@ -2,6 +2,7 @@
  * Refresh-token sessions: each refresh token is stored by its hash and used
  * once; a token used twice revokes its whole family (docs/storage.md).
  */
+import { randomBytes } from 'node:crypto';
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -48,9 +49,15 @@ export class Sessions {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
+      return;
     } catch (err) {
-      throw unavailable(err);
+      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
     }
+    // Refused: an earlier attempt of this call (cut by a deadline, tried again) stored it. The token is fresh random
+    // bytes, so no other record has its hash; anything else stored there is not ours to answer for.
+    const stored = await this.table.storedItem(refreshKey(r.tokenHash));
+    if (stored?.familyId?.S !== r.familyId || stored.userId?.S !== r.userId || stored.expiresAt?.N !== String(r.expiresAt))
+      throw unavailable(new Error('a refresh token record with this hash exists'));
   }
 
   /**
@@ -58,14 +65,17 @@ export class Sessions {
    * had been used before (the caller then revokes the whole family).
    */
   async useRefreshToken(tokenHash: string, now: number): Promise<{ record: RefreshRecord; reused: boolean } | undefined> {
+    // This use's own mark: an attempt the SDK tried again (its answer late or lost) may have stored it already, which
+    // must read as this use, not as a second one (that would revoke the session).
+    const usedBy = randomBytes(16).toString('hex');
     try {
       const out = await this.table.db.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
           Key: refreshKey(tokenHash),
-          UpdateExpression: 'SET usedAt = :now',
+          UpdateExpression: 'SET usedAt = :now, usedBy = :by',
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-          ExpressionAttributeValues: { ':now': { N: String(now) } },
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':by': { S: usedBy } },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -81,9 +91,16 @@ export class Sessions {
       });
     const a = existing.Item;
     if (!a) return undefined;
+    const mine = a.usedBy?.S === usedBy;
     return {
-      record: { tokenHash, userId: a.userId!.S! as UserId, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N), usedAt: Number(a.usedAt?.N ?? 0) },
-      reused: true,
+      record: {
+        tokenHash,
+        userId: a.userId!.S! as UserId,
+        familyId: a.familyId!.S!,
+        expiresAt: Number(a.expiresAt!.N),
+        ...(mine ? {} : { usedAt: Number(a.usedAt?.N ?? 0) }),
+      },
+      reused: !mine,
     };
   }
 

@@ -3,7 +3,14 @@
  * creation for the local stack, and what every record type shares. The
  * records live beside it: users.ts, wallets.ts, sessions.ts.
  */
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ResourceNotFoundException,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 
 /** Any failure of the store, as the API reports it (the cause kept for logs). */
@@ -43,6 +50,19 @@ export class Table {
       const t = await this.db.send(new DescribeTableCommand({ TableName: this.tableName }));
       if (t.Table?.TableStatus === 'ACTIVE') return;
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * An item as stored now (a consistent read), or undefined. For a conditional write refused by its condition: an
+   * attempt of the same call that the SDK tried again (its answer late or lost) may have stored it already, which
+   * the caller tells from what it wrote (storage/client.ts).
+   */
+  async storedItem(key: Record<string, AttributeValue>): Promise<Record<string, AttributeValue> | undefined> {
+    try {
+      return (await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item;
+    } catch (err) {
+      throw unavailable(err);
     }
   }
 

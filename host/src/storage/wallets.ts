@@ -112,9 +112,13 @@ export class Wallets {
       );
       return this.remember(record);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new EnclaveWalletError('WALLET_CONFLICT', 'a wallet with this id exists');
-      throw unavailable(err);
+      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
     }
+    // Refused: an earlier attempt of this call, cut by a deadline and tried again, stored it (the same blob, sealed
+    // once, and the same creation time), or another wallet has the id.
+    const stored = await this.table.storedItem(walletKey(w.userId, w.walletId));
+    if (stored?.version?.N === '1' && sameBytes(stored.sealedBlob?.B, w.sealedBlob) && stored.createdAt?.S === w.createdAt) return this.remember(record);
+    throw new EnclaveWalletError('WALLET_CONFLICT', 'a wallet with this id exists');
   }
 
   async get(userId: UserId, walletId: WalletId): Promise<WalletRecord | undefined> {
@@ -191,8 +195,15 @@ export class Wallets {
       return this.remember({ ...current, sealedBlob, accounts, version: current.version + 1, updatedAt });
     } catch (err) {
       this.forget(current.userId, current.walletId);
-      if (err instanceof ConditionalCheckFailedException) throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed during the operation; retry');
-      throw unavailable(err);
+      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
     }
+    // Refused: an earlier attempt of this call, cut by a deadline and tried again, stored this very update (the next
+    // version, this blob, this time), or another operation changed the wallet first.
+    const stored = await this.table.storedItem(walletKey(current.userId, current.walletId));
+    if (stored?.version?.N === String(current.version + 1) && sameBytes(stored.sealedBlob?.B, sealedBlob) && stored.updatedAt?.S === updatedAt)
+      return this.remember({ ...current, sealedBlob, accounts, version: current.version + 1, updatedAt });
+    throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed during the operation; retry');
   }
 }
+
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && Buffer.from(a).equals(Buffer.from(b));

@@ -1,0 +1,114 @@
+/**
+ * The host's store against a real table (dynalite) behind a fault proxy, with the host's own DynamoDB client
+ * (host/src/storage/client.ts) and short deadlines: an attempt whose answer comes after its deadline is tried again
+ * by the SDK, and when it was a conditional write that had landed, the retry is refused by its condition. The store
+ * reads the item back and answers what happened: the wallet created, the update made, the refresh token used once
+ * (not "reused", which would end the session), instead of a conflict. A real conflict stays one. A burst of reads
+ * against a slow but healthy table all succeed (none times out waiting for a connection).
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import dynalite from 'dynalite';
+import { storageClient } from '../../host/src/storage/client.js';
+import { Store } from '../../host/src/storage/index.js';
+import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+
+let dyn: Server;
+let proxy: FaultProxy;
+let store: Store;
+let client: ReturnType<typeof storageClient>;
+const user = parseUserId('usr_retries');
+/** The next request for this DynamoDB operation (X-Amz-Target suffix) gets its answer late, once. */
+const lateOnce = (operation: string, ms = 900): void => {
+  let done = false;
+  proxy.rule = (target) => {
+    if (done || !target.endsWith(`.${operation}`)) return undefined;
+    done = true;
+    return { answerAfterMs: ms };
+  };
+};
+const attemptsOf = (operation: string): number => proxy.seen.filter((t) => t.endsWith(`.${operation}`)).length;
+
+beforeAll(async () => {
+  dyn = dynalite({ createTableMs: 0 }) as Server;
+  await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
+  proxy = await startFaultProxy(`http://127.0.0.1:${(dyn.address() as AddressInfo).port}`);
+  client = storageClient({ region: 'us-east-1', endpoint: proxy.url, requestTimeoutMs: 300, socketTimeoutMs: 300 });
+  store = new Store({ client, tableName: 'retries' });
+  await store.ensureTable();
+});
+afterAll(async () => {
+  client.destroy();
+  await proxy.close();
+  await new Promise((r) => dyn.close(r));
+});
+beforeEach(() => {
+  proxy.rule = undefined;
+  proxy.seen.length = 0;
+});
+
+const newWallet = (id: string, blob: number) => ({
+  walletId: parseWalletId(id),
+  userId: user,
+  sealedBlob: new Uint8Array([blob, 1, 2, 3]),
+  accounts: [],
+  createdAt: new Date().toISOString(),
+});
+
+test('a wallet whose creation was answered late is created, not a conflict; another wallet under its id is one', async () => {
+  lateOnce('PutItem');
+  const made = await store.wallets.create(newWallet('00000000-0000-4000-8000-000000000001', 7));
+  expect(attemptsOf('PutItem')).toBe(2); // the late attempt, then the retry its condition refused
+  expect(made.version).toBe(1);
+  const stored = await store.wallets.get(user, made.walletId);
+  expect(Buffer.from(stored!.sealedBlob)).toEqual(Buffer.from([7, 1, 2, 3]));
+  await expect(store.wallets.create(newWallet('00000000-0000-4000-8000-000000000001', 8))).rejects.toMatchObject({ code: 'WALLET_CONFLICT' });
+}, 30_000);
+
+test('an update answered late is made (the next version, its blob), not a conflict; a stale update is still one', async () => {
+  const w = await store.wallets.create(newWallet('00000000-0000-4000-8000-000000000002', 1));
+  lateOnce('UpdateItem');
+  const updated = await store.wallets.update(w, new Uint8Array([2, 2]));
+  expect(attemptsOf('UpdateItem')).toBe(2);
+  expect(updated.version).toBe(2);
+  const stored = await store.wallets.get(user, w.walletId);
+  expect(stored!.version).toBe(2);
+  expect(Buffer.from(stored!.sealedBlob)).toEqual(Buffer.from([2, 2]));
+  // The record as read before that update: its write is refused, and answered as the conflict it is.
+  await expect(store.wallets.update(w, new Uint8Array([3, 3]))).rejects.toMatchObject({ code: 'WALLET_CONFLICT' });
+  expect((await store.wallets.get(user, w.walletId))!.version).toBe(2);
+}, 30_000);
+
+test('a refresh token stored, and used, with answers that came late: used once, not reused; a second use is reuse', async () => {
+  const record = { tokenHash: 'a'.repeat(64), userId: user, familyId: 'family-1', expiresAt: Date.now() + 60_000 };
+  lateOnce('PutItem');
+  await store.sessions.putRefreshToken(record);
+  expect(attemptsOf('PutItem')).toBe(2);
+  lateOnce('UpdateItem');
+  const first = await store.sessions.useRefreshToken(record.tokenHash, Date.now());
+  expect(attemptsOf('UpdateItem')).toBe(2);
+  expect(first).toMatchObject({ reused: false, record: { familyId: 'family-1', userId: user } });
+  const second = await store.sessions.useRefreshToken(record.tokenHash, Date.now());
+  expect(second).toMatchObject({ reused: true, record: { familyId: 'family-1' } });
+}, 30_000);
+
+test('a burst of 600 reads against a table answering in 100 ms: every one answered', async () => {
+  const w = await store.wallets.create(newWallet('00000000-0000-4000-8000-000000000003', 4));
+  const slow = storageClient({ region: 'us-east-1', endpoint: proxy.url });
+  proxy.rule = (target) => (target.endsWith('.GetItem') ? { delayMs: 100 } : undefined);
+  try {
+    const reads = new Store({ client: slow, tableName: 'retries' }).wallets;
+    const outcomes = await Promise.all(
+      Array.from({ length: 600 }, () =>
+        reads.get(user, w.walletId).then(
+          (r) => (r ? 'ok' : 'missing'),
+          (e: { code?: string }) => e.code ?? 'error',
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+  } finally {
+    slow.destroy();
+  }
+}, 60_000);
