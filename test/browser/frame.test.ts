@@ -761,6 +761,40 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await other.close();
   }, 60_000);
 
+  test('a popup closed while it loads: its call ends at once, and the next click opens a new popup, not the closed one', async () => {
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await other.goto(`${appOrigin}/`);
+    await other.locator('html[data-sdk="ready"]').waitFor({ state: 'attached' });
+    // A page of the frame's origin that never says ready (404): the popup stays loading until it is closed.
+    const connect = (name: string): Promise<void> =>
+      other.evaluate(
+        ([walletOrigin, key]) => {
+          const w = window as never as Record<string, unknown> & { sdk: { connectWallet(o: unknown): Promise<unknown> } };
+          const started = performance.now();
+          w[key!] = w.sdk.connectWallet({ walletOrigin, mode: 'popup', path: '/no-frame-here', readyTimeoutMs: 30_000 }).then(
+            () => ({ outcome: 'connected' }),
+            (e: { code?: string }) => ({ outcome: e.code ?? 'error', ms: performance.now() - started }),
+          );
+        },
+        [frameOrigin, name],
+      );
+    const firstPopup = other.waitForEvent('popup');
+    await connect('first');
+    await (await firstPopup).close();
+    const secondPopup = other.waitForEvent('popup', { timeout: 5_000 });
+    await connect('second');
+    const second = await secondPopup;
+    const first = (await other.evaluate(() => (window as never as { first: Promise<{ outcome: string; ms: number }> }).first)) as {
+      outcome: string;
+      ms: number;
+    };
+    expect(first.outcome).toBe('FRAME_UNAVAILABLE');
+    expect(first.ms).toBeLessThan(5_000); // not the 30 s of readyTimeoutMs
+    await second.close();
+    expect(await other.evaluate(() => (window as never as { second: Promise<{ outcome: string }> }).second)).toMatchObject({ outcome: 'FRAME_UNAVAILABLE' });
+    await other.close();
+  }, 60_000);
+
   test('the frame page opened alone says what it is and answers nobody', async () => {
     const alone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await alone.goto(`${frameOrigin}/`);

@@ -83,15 +83,17 @@ export class WalletFrameError extends Error {
 
 /** The page's connections, made or being made, by wallet origin, path and mode asked for: see connectWallet. */
 const connections = new Map<string, Connecting>();
-type Connecting = { made: Promise<WalletConnection>; shown?: ShownFrame; connection?: WalletConnection; closed: boolean };
+/** `window`: the frame's window as soon as it exists (the iframe's, or the popup), still loading or not. */
+type Connecting = { made: Promise<WalletConnection>; window?: Window; connection?: WalletConnection; closed: boolean };
 
 /**
  * Embeds the wallet frame and resolves once it answers. Needs a browser (window, document).
  *
  * One frame per wallet origin, path and `mode` on a page: a call while an earlier one with the same three is still
  * being made, or its connection is open, gets that same connection (a double click on "Connect" shows one frame, not
- * two). After `close()`, or once its popup was closed or its iframe removed, a call makes a new one. Another `mode`
- * (`popup` after an iframe refused a hidden pad: FRAME_NOT_VISIBLE) is a connection of its own.
+ * two), whatever its other options (they are the first call's). After `close()`, or once its popup was closed or its
+ * iframe removed (also while it was still loading), a call makes a new one. Another `mode` (`popup` after an iframe
+ * refused a hidden pad: FRAME_NOT_VISIBLE) is a connection of its own.
  * @throws {WalletFrameError} FRAME_UNAVAILABLE when the frame did not come up (not allowed to embed it, popup blocked)
  */
 export function connectWallet(options: ConnectWalletOptions): Promise<WalletConnection> {
@@ -102,16 +104,23 @@ export function connectWallet(options: ConnectWalletOptions): Promise<WalletConn
     return Promise.reject(err);
   }
   if (!walletOrigin) return Promise.reject(new TypeError('walletOrigin is required'));
-  const key = JSON.stringify([walletOrigin, options.path ?? '/', options.mode ?? 'auto']);
+  let page: URL;
+  try {
+    page = new URL(options.path ?? '/', walletOrigin);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // The page as the browser would load it ('', '/' and '/?' are one page).
+  const key = JSON.stringify([`${page.origin}${page.pathname}${page.search}`, options.mode ?? 'auto']);
   const known = connections.get(key);
-  if (known && !known.closed && !known.shown?.target.closed) return known.made;
+  if (known && !known.closed && !known.window?.closed) return known.made;
   // Its window is gone (a popup the user closed, an iframe the page removed): stop listening to it, and start again.
   known?.connection?.close();
   const entry = { closed: false } as Connecting;
   entry.made = makeConnection(
     walletOrigin,
     options,
-    (shown) => (entry.shown = shown),
+    (window) => (entry.window = window),
     () => {
       entry.closed = true;
       if (connections.get(key) === entry) connections.delete(key);
@@ -130,7 +139,7 @@ export function connectWallet(options: ConnectWalletOptions): Promise<WalletConn
 async function makeConnection(
   walletOrigin: string,
   options: ConnectWalletOptions,
-  onShown: (shown: ShownFrame) => void,
+  onWindow: (window: Window) => void,
   onClose: () => void,
 ): Promise<WalletConnection> {
   const url = new URL(options.path ?? '/', walletOrigin);
@@ -159,12 +168,14 @@ async function makeConnection(
     });
     (options.container ?? document.body).appendChild(iframe);
     const target = iframe.contentWindow;
+    if (target) onWindow(target);
     if (target && (await readyFrom(target, walletOrigin, timeout))) shown = { mode: 'iframe', target, iframe, close: () => iframe.remove() };
     else iframe.remove();
   }
   if (!shown && mode !== 'iframe') {
     url.searchParams.set('mode', 'popup');
     const popup = window.open(url.href, 'enclave-wallet', 'popup,width=420,height=680');
+    if (popup) onWindow(popup);
     if (popup && (await readyFrom(popup, walletOrigin, timeout))) shown = { mode: 'popup', target: popup, close: () => popup.close() };
     else popup?.close();
   }
@@ -174,15 +185,15 @@ async function makeConnection(
       `the wallet frame at ${walletOrigin} did not answer: is this page's origin in the frame's APP_ORIGINS, and may it open a popup?`,
     );
   }
-  onShown(shown);
   return connection(shown, walletOrigin, { ...options, onClose });
 }
 
-/** Resolves true once `target` posts `ready` from `origin`, false after `ms`. */
+/** Resolves true once `target` posts `ready` from `origin`; false after `ms`, or once the window is closed (a popup the user closed while it loaded, an iframe the page removed). */
 function readyFrom(target: Window, origin: string, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const done = (ok: boolean): void => {
       clearTimeout(timer);
+      clearInterval(watch);
       window.removeEventListener('message', onMessage);
       resolve(ok);
     };
@@ -192,10 +203,13 @@ function readyFrom(target: Window, origin: string, ms: number): Promise<boolean>
       if (reply?.kind === 'event' && reply.event === 'ready') done(true);
     };
     const timer = setTimeout(() => done(false), ms);
+    const watch = setInterval(() => target.closed && done(false), CLOSED_WATCH_MS);
     window.addEventListener('message', onMessage);
   });
 }
 
+/** How often a loading frame's window is looked at for having been closed (readyFrom). */
+const CLOSED_WATCH_MS = 250;
 /** How often the frame's window is looked at for having been closed, while requests are in flight. */
 const WATCH_MS = 500;
 /** How long after the window is seen closed its requests are failed: time for a reply already posted to arrive. */
