@@ -36,7 +36,8 @@ const solanaPort = env.LOCAL_SOLANA_PORT ?? '8899';
 const framePort = env.FRAME_PORT ?? '8081';
 // The wallet frame's origin (the host answers CORS for it alone) and the apps that may embed it (APP_ORIGINS).
 const frameOrigin = `http://localhost:${framePort}`;
-const appOrigins = env.APP_ORIGINS ?? 'http://localhost:3000,http://127.0.0.1:3000';
+// By default also the host's own origins: its page /demo/frame plays an app that embeds the frame.
+const appOrigins = env.APP_ORIGINS ?? `http://localhost:3000,http://127.0.0.1:3000,http://localhost:${hostPort},http://127.0.0.1:${hostPort}`;
 const localChain = env.LOCAL_CHAIN !== '0';
 const shutdownTimeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? '10000');
 // Where the local stack keeps its data (DATA_DIR; default .data).
@@ -573,6 +574,7 @@ try {
 Enclave Wallet local stack (development: simulated NSM, local KMS)
   host API      http://127.0.0.1:${hostPort}   (API reference: /docs, /openapi.json)
   demo page     http://localhost:${hostPort}/demo   (log in, PIN pad, passkeys, sign, send ETH and SOL on the local chains; passkeys need localhost, not 127.0.0.1)${unbuilt('client/dist/browser/enclave-wallet.standalone.js')}
+  frame example http://localhost:${hostPort}/demo/app-with-frame   (an app that embeds the wallet frame: connect, sign in, a wallet, a signature; the PIN only in the frame)${appOrigins.split(',').includes(`http://localhost:${hostPort}`) ? '' : ` — not embeddable: APP_ORIGINS lacks http://localhost:${hostPort}`}
   wallet frame  ${frameOrigin}   (apps embed it: connectWallet({ walletOrigin: '${frameOrigin}' }); APP_ORIGINS ${appOrigins})${unbuilt('frame/dist/site/index.html')}
   enclave       ${env.ENCLAVE_LISTEN}   (Node ${enclaveNodeVersion}${enclaveFlags.length ? ` with the image's V8 flags, as in the image` : ''}${enclaveNodeNote}; the host on Node ${hostNodeVersion}${hostNodeNote})
   cores         ${enclaveCpus ? `the enclave, every thread, on core ${enclaveCpuList}; everything else on core ${otherCpus.join(',')} (ENCLAVE_CPUS)` : 'every process on every core (ENCLAVE_CPUS=1 gives the enclave core 1 to itself)'}

@@ -138,7 +138,7 @@ export function createApp(deps: AppDependencies): express.Express {
   mountPasskeys(app, ctx);
   mountSigning(app, ctx);
   mountChains(app, ctx);
-  if (deps.demo) mountDemo(app, deps.demo);
+  if (deps.demo) mountDemo(app, { ...deps.demo, ...(deps.frameOrigin ? { frameOrigin: deps.frameOrigin } : {}) });
 
   app.use((_req: Request, res: Response) => sendError(res, 'NOT_FOUND', 'no such route: the API is under /v1, described at /docs and /openapi.json'));
   // Middleware errors.

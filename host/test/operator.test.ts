@@ -169,7 +169,8 @@ test('/healthz: a fixed answer before the middleware (no log line, no metrics, n
 test('the demo page exists only where the dev issuer is configured', async () => {
   const { url, close } = await serve({});
   try {
-    for (const path of ['/demo', '/demo/client.js', '/demo/dev-root.der']) expect((await fetch(url + path)).status).toBe(404);
+    for (const path of ['/demo', '/demo/client.js', '/demo/dev-root.der', '/demo/app-with-frame', '/demo/app-with-frame.js'])
+      expect((await fetch(url + path)).status).toBe(404);
   } finally {
     await close();
   }

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
-import { createPublicClient, http, parseEther, type Hex } from 'viem';
+import { createPublicClient, http, parseEther, recoverMessageAddress, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { base58 } from '@scure/base';
@@ -103,7 +103,8 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
       env: {
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['ENCLAVE_LISTEN', 'ENCLAVE_ADDRESS', 'HOST_PUBLIC_URL'].includes(k))),
         ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-        APP_ORIGINS: appOrigin,
+        // The test's app page, and the host's own example of an app (/demo/frame), as the launcher's default has it.
+        APP_ORIGINS: `${appOrigin},http://localhost:${ports.HOST_PORT}`,
         DATA_DIR: mkdtempSync(join(tmpdir(), 'frame-browser-')),
         SHUTDOWN_TIMEOUT_MS: '3000',
         LOG_LEVEL: 'warn',
@@ -225,9 +226,9 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(csp).toContain("script-src 'self'");
     expect(res.headers.get('x-frame-options')).toBeNull();
     const config = (await (await fetch(`http://127.0.0.1:${ports.FRAME_PORT}/config.json`)).json()) as { appOrigins: string[]; apiUrl: string };
-    expect(config.appOrigins).toEqual([appOrigin]);
+    expect(config.appOrigins).toEqual([appOrigin, `http://localhost:${ports.HOST_PORT}`]);
     // The host has no route that serves the frame's files.
-    for (const path of ['/frame.js', '/frame/', '/frame.html', '/demo/frame.js'])
+    for (const path of ['/frame.js', '/frame/', '/frame.html', '/demo/frame.js', '/demo/frame'])
       expect((await fetch(`http://127.0.0.1:${ports.HOST_PORT}${path}`)).status).toBe(404);
   });
 
@@ -794,6 +795,62 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(await other.evaluate(() => (window as never as { second: Promise<{ outcome: string }> }).second)).toMatchObject({ outcome: 'FRAME_UNAVAILABLE' });
     await other.close();
   }, 60_000);
+
+  test('the host’s example app (/demo/app-with-frame, the banner’s “frame example”): connect, sign in, a wallet with its PIN typed twice in the frame, a signature viem checks', async () => {
+    for (const [width, height, name] of [
+      [1280, 800, 'desktop'],
+      [390, 844, 'phone'],
+    ] as const) {
+      const ex = await browser.newPage({ viewport: { width, height } });
+      const errors: string[] = [];
+      ex.on('pageerror', (e) => errors.push(e.message));
+      await ex.goto(`http://localhost:${ports.HOST_PORT}/demo/app-with-frame`);
+      await ex.locator('#frame-origin').filter({ hasText: frameOrigin }).waitFor();
+      const inFrame = (): FrameLocator => ex.frameLocator('iframe[title="Enclave Wallet"]');
+      const tap = async (pin: string): Promise<void> => {
+        await inFrame().locator('#pinpad[data-seen="armed"]').waitFor({ state: 'visible' });
+        for (const d of pin) await inFrame().locator(`[data-digit="${d}"]`).click();
+        await inFrame().locator('#pin-ok').click();
+      };
+      await ex.click('#connect');
+      await ex.locator('#connected').filter({ hasText: 'Connected (iframe)' }).waitFor();
+      await ex.fill('#email', `example-${name}@example.com`);
+      await ex.click('#login');
+      await ex
+        .locator('#who')
+        .filter({ hasText: `Signed in as example-${name}@example.com.` })
+        .waitFor();
+      await ex.click('#create');
+      await tap(PIN);
+      expect(await inFrame().locator('#pin-title').textContent()).toBe('Enter the same PIN again');
+      await tap(PIN);
+      const code = inFrame()
+        .locator('#recovery-code')
+        .filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ });
+      await code.waitFor();
+      const shownCode = (await code.textContent())!;
+      await ex.screenshot({ path: `${artifacts}frame-example-${name}-recovery-code.png` });
+      await inFrame().locator('#code-written').click();
+      const address = ex.locator('#address').filter({ hasText: /^0x[0-9a-fA-F]{40}$/ });
+      await address.waitFor();
+      await ex.click('#sign');
+      await inFrame().locator('#pin-summary').waitFor({ state: 'visible' });
+      await tap(PIN);
+      const signature = ex.locator('#signature').filter({ hasText: /^0x[0-9a-f]{130}$/ });
+      await signature.waitFor();
+      await ex.screenshot({ path: `${artifacts}frame-example-${name}-signed.png` });
+      const signer = await recoverMessageAddress({ message: 'Hello from an app', signature: (await signature.textContent()) as Hex });
+      expect(signer.toLowerCase()).toBe((await address.textContent())!.toLowerCase());
+      // The page read nothing of the PIN or the code: not in its text, and no error was thrown in it.
+      const text = await ex.evaluate(() => document.body.innerText);
+      expect(text).not.toContain(PIN);
+      expect(text).not.toContain(shownCode);
+      expect(errors).toEqual([]);
+      const [scroll, inner] = await ex.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      expect(scroll).toBeLessThanOrEqual(inner!);
+      await ex.close();
+    }
+  }, 120_000);
 
   test('the frame page opened alone says what it is and answers nobody', async () => {
     const alone = await browser.newPage({ viewport: { width: 390, height: 844 } });
