@@ -7,8 +7,10 @@
  * one that acts); production uses the module's constants through the same
  * function. Retried writes against a real table: test/integration/storage-retries.test.ts.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
-import { STORAGE_MAX_ATTEMPTS, storageClient, type StorageClientOptions } from '../src/storage/client.js';
+import { STORAGE_MAX_ATTEMPTS, STORAGE_MAX_SOCKETS, storageClient, type StorageClientOptions } from '../src/storage/client.js';
 import { Store } from '../src/storage/index.js';
 import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
 import { startSilentServer, type SilentServer } from '../../test/support/silent-server.js';
@@ -25,7 +27,7 @@ afterAll(async () => {
 });
 
 /** A wallet read against `server` with these deadlines: its error and how long it took, and the connections it made. */
-async function readWith(server: SilentServer, deadlines: Pick<StorageClientOptions, 'requestTimeoutMs' | 'socketTimeoutMs'>) {
+async function readWith(server: SilentServer, deadlines: Pick<StorageClientOptions, 'requestTimeoutMs' | 'socketTimeoutMs' | 'attemptDeadlineMs'>) {
   const client = storageClient({ region: 'us-east-1', endpoint: server.url, ...deadlines });
   try {
     const before = server.connections;
@@ -39,6 +41,18 @@ async function readWith(server: SilentServer, deadlines: Pick<StorageClientOptio
     client.destroy();
   }
 }
+
+test('an answer that drips a byte every 100 ms (no silence, headers in time): cut by the attempt’s whole deadline', async () => {
+  const drip = await startSilentServer('drip');
+  try {
+    const { err, ms } = await readWith(drip, { requestTimeoutMs: 60_000, socketTimeoutMs: 60_000, attemptDeadlineMs: 400 });
+    expect((err as EnclaveWalletError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(ms).toBeGreaterThanOrEqual(350);
+    expect(ms).toBeLessThan(STORAGE_MAX_ATTEMPTS * 400 + 3_000);
+  } finally {
+    await drip.close();
+  }
+}, 30_000);
 
 test.each([
   ['a silent store, cut by the attempt’s deadline to an answer', 'silent', { requestTimeoutMs: 250, socketTimeoutMs: 60_000 }],
@@ -57,3 +71,41 @@ test.each([
   },
   30_000,
 );
+
+test('a burst of 400 calls against a healthy table that answers each in 250 ms: every one answered, none timed out in the queue for a connection', async () => {
+  // A stand-in that answers DescribeTable (the store's ping) after 250 ms: the client's own queueing is measured, not a database.
+  let open = 0;
+  let most = 0;
+  const server = createServer((req, res) => {
+    open++;
+    most = Math.max(most, open);
+    req.resume();
+    req.on('end', () =>
+      setTimeout(() => {
+        open--;
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ Table: { TableName: 'burst', TableStatus: 'ACTIVE' } }));
+      }, 250),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const client = storageClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  try {
+    const store = new Store({ client, tableName: 'burst' });
+    const outcomes = await Promise.all(
+      Array.from({ length: 400 }, () =>
+        store.ping().then(
+          () => 'ok',
+          (e: { code?: string }) => e.code ?? 'error',
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    // The pool's size: more than the SDK's 50 at once (400 calls of 250 ms through 50 connections wait 2 s in line).
+    expect(most).toBeGreaterThan(50);
+    expect(most).toBeLessThanOrEqual(STORAGE_MAX_SOCKETS);
+  } finally {
+    client.destroy();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}, 60_000);

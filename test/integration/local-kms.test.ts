@@ -22,7 +22,14 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { DEFAULT_REQUEST_TIMEOUT_MS, EnclaveWalletError } from '@enclave-wallet/proto';
 import { LocalKms, LOCAL_KMS_CREDENTIALS } from '@enclave-wallet/devtools';
-import { EnclaveKms, KMS_MAX_ATTEMPTS, KMS_REQUEST_TIMEOUT_MS, KMS_SOCKET_TIMEOUT_MS, RecipientKey } from '../../enclave/src/kms/client.js';
+import {
+  EnclaveKms,
+  KMS_ATTEMPT_DEADLINE_MS,
+  KMS_MAX_ATTEMPTS,
+  KMS_REQUEST_TIMEOUT_MS,
+  KMS_SOCKET_TIMEOUT_MS,
+  RecipientKey,
+} from '../../enclave/src/kms/client.js';
 import { startSilentServer } from '../support/silent-server.js';
 import { parseCiphertextForRecipient } from '../../enclave/src/kms/cms.js';
 import { readDevRoot, SimulatedNsm } from '../../devtools/src/nsm/index.js';
@@ -197,8 +204,33 @@ test.each([
   30_000,
 );
 
-test('the production deadlines: the longest attempt, times the attempts, ends before the host’s RPC deadline gives up on the call', () => {
-  expect(KMS_MAX_ATTEMPTS * (KMS_REQUEST_TIMEOUT_MS + KMS_SOCKET_TIMEOUT_MS)).toBeLessThan(DEFAULT_REQUEST_TIMEOUT_MS - 5_000);
+test('a KMS answer that drips a byte every 100 ms: cut by the attempt’s whole deadline, not held open for ever', async () => {
+  const drip = await startSilentServer('drip');
+  try {
+    const kms = new EnclaveKms(
+      {
+        region: 'us-east-1',
+        endpoint: drip.url,
+        keyId: 'k',
+        credentials: LOCAL_KMS_CREDENTIALS,
+        requestTimeoutMs: 60_000,
+        socketTimeoutMs: 60_000,
+        attemptDeadlineMs: 400,
+      },
+      nsm,
+      recipientKey,
+    );
+    const started = Date.now();
+    await expect(kms.generateRandom(32)).rejects.toMatchObject({ code: 'KMS_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(KMS_MAX_ATTEMPTS * 400 + 3_000);
+  } finally {
+    await drip.close();
+  }
+}, 30_000);
+
+test('the production deadlines: every attempt, times the attempts, ends before the host’s RPC deadline gives up on the call', () => {
+  expect(KMS_ATTEMPT_DEADLINE_MS).toBeLessThanOrEqual(KMS_REQUEST_TIMEOUT_MS + KMS_SOCKET_TIMEOUT_MS);
+  expect(KMS_MAX_ATTEMPTS * KMS_ATTEMPT_DEADLINE_MS).toBeLessThan(DEFAULT_REQUEST_TIMEOUT_MS - 5_000);
 });
 
 test('a key policy bound to PCR0 releases keys only to that measurement', async () => {

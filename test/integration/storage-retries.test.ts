@@ -3,8 +3,8 @@
  * (host/src/storage/client.ts) and short deadlines: an attempt whose answer comes after its deadline is tried again
  * by the SDK, and when it was a conditional write that had landed, the retry is refused by its condition. The store
  * reads the item back and answers what happened: the wallet created, the update made, the refresh token used once
- * (not "reused", which would end the session), instead of a conflict. A real conflict stays one. A burst of reads
- * against a slow but healthy table all succeed (none times out waiting for a connection).
+ * (not "reused", which would end the session), instead of a conflict. A real conflict stays one. (A burst against a
+ * slow but healthy table: host/test/storage-deadline.test.ts.)
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -93,22 +93,42 @@ test('a refresh token stored, and used, with answers that came late: used once, 
   expect(second).toMatchObject({ reused: true, record: { familyId: 'family-1' } });
 }, 30_000);
 
-test('a burst of 600 reads against a table answering in 100 ms: every one answered', async () => {
-  const w = await store.wallets.create(newWallet('00000000-0000-4000-8000-000000000003', 4));
-  const slow = storageClient({ region: 'us-east-1', endpoint: proxy.url });
-  proxy.rule = (target) => (target.endsWith('.GetItem') ? { delayMs: 100 } : undefined);
+test('with no retry left (one attempt, its answer late): the write read back is this call’s: created, updated, used once', async () => {
+  const once = storageClient({ region: 'us-east-1', endpoint: proxy.url, requestTimeoutMs: 300, socketTimeoutMs: 300, maxAttempts: 1 });
   try {
-    const reads = new Store({ client: slow, tableName: 'retries' }).wallets;
-    const outcomes = await Promise.all(
-      Array.from({ length: 600 }, () =>
-        reads.get(user, w.walletId).then(
-          (r) => (r ? 'ok' : 'missing'),
-          (e: { code?: string }) => e.code ?? 'error',
-        ),
-      ),
-    );
-    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    const single = new Store({ client: once, tableName: 'retries' });
+    lateOnce('PutItem');
+    const made = await single.wallets.create(newWallet('00000000-0000-4000-8000-000000000004', 5));
+    expect(attemptsOf('PutItem')).toBe(1);
+    lateOnce('UpdateItem');
+    expect((await single.wallets.update(made, new Uint8Array([6]))).version).toBe(2);
+    expect(attemptsOf('UpdateItem')).toBe(1);
+    const record = { tokenHash: 'b'.repeat(64), userId: user, familyId: 'family-2', expiresAt: Date.now() + 60_000 };
+    await single.sessions.putRefreshToken(record);
+    lateOnce('UpdateItem');
+    expect(await single.sessions.useRefreshToken(record.tokenHash, Date.now())).toMatchObject({ reused: false });
+    expect(await single.sessions.useRefreshToken(record.tokenHash, Date.now())).toMatchObject({ reused: true });
+    // A write that did not happen is not taken for one: the table down for a wallet's creation.
+    proxy.rule = (target) => (target.endsWith('.PutItem') ? 'down' : undefined);
+    await expect(single.wallets.create(newWallet('00000000-0000-4000-8000-000000000005', 9))).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    proxy.rule = undefined;
+    expect(await single.wallets.get(user, parseWalletId('00000000-0000-4000-8000-000000000005'))).toBeUndefined();
   } finally {
-    slow.destroy();
+    once.destroy();
+  }
+}, 30_000);
+
+test('two updates from one version at once (say two accounts derived): one is stored, the other is a conflict, never both “made”', async () => {
+  for (let i = 0; i < 20; i++) {
+    const w = await store.wallets.create(newWallet(`00000000-0000-4000-8001-${String(i).padStart(12, '0')}`, 1));
+    const a = [{ network: 'evm' as const, index: 1, path: "m/44'/60'/0'/0/1", address: '0x' + '1'.repeat(40) }];
+    const b = [{ network: 'evm' as const, index: 2, path: "m/44'/60'/0'/0/2", address: '0x' + '2'.repeat(40) }];
+    // The same blob (an operation that left it unchanged) and, as often as not, the same millisecond.
+    const results = await Promise.allSettled([store.wallets.update(w, w.sealedBlob, a), store.wallets.update(w, w.sealedBlob, b)]);
+    const made = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<Store['wallets']['update']>>>[];
+    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(made).toHaveLength(1);
+    expect(refused.map((r) => (r.reason as { code: string }).code)).toEqual(['WALLET_CONFLICT']);
+    expect((await store.wallets.get(user, w.walletId))!.accounts).toEqual(made[0]!.value.accounts);
   }
 }, 60_000);

@@ -15,9 +15,10 @@ export interface SilentServer {
 
 /**
  * `silent`: reads each request and answers nothing. `stalled-body`: answers a request's headers (200, a JSON body
- * announced) and then nothing more, as a connection that stalls in the middle of an answer.
+ * announced) and then nothing more, as a connection that stalls in the middle of an answer. `drip`: the same
+ * headers, then one byte of the body every 100 ms, for ever (no silence long enough for an idle timeout).
  */
-export async function startSilentServer(how: 'silent' | 'stalled-body' = 'silent'): Promise<SilentServer> {
+export async function startSilentServer(how: 'silent' | 'stalled-body' | 'drip' = 'silent'): Promise<SilentServer> {
   const sockets = new Set<Socket>();
   const silent: SilentServer = { url: '', connections: 0, close: async () => undefined };
   const server = createServer((socket) => {
@@ -28,9 +29,13 @@ export async function startSilentServer(how: 'silent' | 'stalled-body' = 'silent
     let answered = false;
     socket.on('data', (chunk: Buffer) => {
       // The end of a request's headers: answer them, never the body they announce.
-      if (how === 'stalled-body' && !answered && chunk.includes('\r\n\r\n')) {
+      if (how !== 'silent' && !answered && chunk.includes('\r\n\r\n')) {
         answered = true;
-        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{"Ite');
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 100000\r\n\r\n{"Ite');
+        if (how === 'drip') {
+          const drip = setInterval(() => (socket.writable ? socket.write(' ') : clearInterval(drip)), 100);
+          socket.on('close', () => clearInterval(drip));
+        }
       }
     });
   });

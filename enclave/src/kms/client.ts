@@ -59,6 +59,8 @@ export interface KmsConfig {
   requestTimeoutMs?: number;
   /** The longest silence of an attempt's connection once made, the answer's body included (default KMS_SOCKET_TIMEOUT_MS). */
   socketTimeoutMs?: number;
+  /** An attempt's whole deadline, the answer's body included (default KMS_ATTEMPT_DEADLINE_MS). */
+  attemptDeadlineMs?: number;
 }
 
 /**
@@ -66,12 +68,17 @@ export interface KmsConfig {
  * handler has no deadline of its own: an endpoint or a vsock-proxy that holds a connection silent would keep the
  * operation (and what it holds in memory) waiting long after the host gave up on it, and the host's caller would
  * learn only ENCLAVE_TIMEOUT. With KMS_SOCKET_TIMEOUT_MS and KMS_MAX_ATTEMPTS, a KMS that stays silent answers
- * KMS_UNAVAILABLE within about 9 s, one that cannot be reached within about 15, and any attempt ends within 8 s:
- * all before the host's RPC deadline (30 s).
+ * KMS_UNAVAILABLE within about 9 s, one that cannot be reached within about 15, and any attempt ends within 8 s
+ * (KMS_ATTEMPT_DEADLINE_MS): all before the host's RPC deadline (30 s).
  */
 export const KMS_REQUEST_TIMEOUT_MS = 5_000;
 /** An attempt's connection silent this long fails it, the answer's body included (requestTimeout ends at its headers). */
 export const KMS_SOCKET_TIMEOUT_MS = 3_000;
+/**
+ * An attempt's whole deadline, its answer's body included: an answer that drips a byte now and then (a parent
+ * relaying genuine TLS records slowly) trips neither of the two above.
+ */
+export const KMS_ATTEMPT_DEADLINE_MS = 8_000;
 /** Attempts per KMS call (the SDK's standard retry). */
 export const KMS_MAX_ATTEMPTS = 3;
 
@@ -93,6 +100,26 @@ function mapError(err: unknown, ciphertextError: 'BLOB_INVALID' | 'KMS_UNAVAILAB
     }
   }
   return new EnclaveWalletError('KMS_UNAVAILABLE', 'KMS is unreachable');
+}
+
+/**
+ * The SDK's Node handler with a deadline over each attempt as a whole: an abort signal that fires after `deadlineMs`
+ * (with the caller's own, if any), which the handler turns into destroying the request, and with it the answer's
+ * body still being read.
+ */
+class DeadlineHandler extends NodeHttpHandler {
+  constructor(
+    private readonly deadlineMs: number,
+    options: ConstructorParameters<typeof NodeHttpHandler>[0],
+  ) {
+    super(options);
+  }
+
+  override handle(...[request, options = {}]: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    const deadline = AbortSignal.timeout(this.deadlineMs);
+    const caller = options.abortSignal as AbortSignal | undefined;
+    return super.handle(request, { ...options, abortSignal: caller ? AbortSignal.any([caller, deadline]) : deadline });
+  }
 }
 
 /** How long an attestation document made for KMS `Recipient` is reused (KMS accepts documents up to five minutes old). */
@@ -133,7 +160,7 @@ export class EnclaveKms implements DataKeyProvider {
       // A fresh object per call: the SDK annotates the credentials object it gets.
       credentials: async () => ({ ...this.credentials }),
       maxAttempts: KMS_MAX_ATTEMPTS,
-      requestHandler: new NodeHttpHandler({
+      requestHandler: new DeadlineHandler(config.attemptDeadlineMs ?? KMS_ATTEMPT_DEADLINE_MS, {
         requestTimeout: config.requestTimeoutMs ?? KMS_REQUEST_TIMEOUT_MS,
         // Without it the SDK only logs a warning when requestTimeout passes, and the call goes on waiting.
         throwOnRequestTimeout: true,

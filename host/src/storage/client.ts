@@ -19,6 +19,11 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 export const STORAGE_REQUEST_TIMEOUT_MS = 5_000;
 /** A connection silent this long while an attempt uses it fails the attempt: the answer's body included. */
 export const STORAGE_SOCKET_TIMEOUT_MS = 3_000;
+/**
+ * An attempt's whole deadline, its answer's body included: the two above measure the time to the answer and
+ * silences, and an answer that drips a byte now and then trips neither (DeadlineHandler).
+ */
+export const STORAGE_ATTEMPT_DEADLINE_MS = 8_000;
 /** Attempts per call (the SDK's standard retry: a timeout or a dropped connection is tried again). */
 export const STORAGE_MAX_ATTEMPTS = 3;
 /** Connections kept to the table's endpoint (the SDK's 50 made a burst of calls wait in line, and time out there). */
@@ -30,6 +35,7 @@ export interface StorageClientOptions {
   endpoint?: string | undefined;
   requestTimeoutMs?: number;
   socketTimeoutMs?: number;
+  attemptDeadlineMs?: number;
   maxAttempts?: number;
 }
 
@@ -39,7 +45,7 @@ export function storageClient(options: StorageClientOptions): DynamoDBClient {
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: options.maxAttempts ?? STORAGE_MAX_ATTEMPTS,
-    requestHandler: new NodeHttpHandler({
+    requestHandler: new DeadlineHandler(options.attemptDeadlineMs ?? STORAGE_ATTEMPT_DEADLINE_MS, {
       requestTimeout: options.requestTimeoutMs ?? STORAGE_REQUEST_TIMEOUT_MS,
       // Without it the SDK only logs a warning when requestTimeout passes, and the call goes on waiting.
       throwOnRequestTimeout: true,
@@ -49,4 +55,24 @@ export function storageClient(options: StorageClientOptions): DynamoDBClient {
       httpsAgent: agent,
     }),
   });
+}
+
+/**
+ * The SDK's Node handler with a deadline over each attempt as a whole: an abort signal that fires after `deadlineMs`
+ * (with the caller's own, if any), which the handler turns into destroying the request, and with it the answer's
+ * body still being read.
+ */
+class DeadlineHandler extends NodeHttpHandler {
+  constructor(
+    private readonly deadlineMs: number,
+    options: ConstructorParameters<typeof NodeHttpHandler>[0],
+  ) {
+    super(options);
+  }
+
+  override handle(...[request, options = {}]: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    const deadline = AbortSignal.timeout(this.deadlineMs);
+    const caller = options.abortSignal as AbortSignal | undefined;
+    return super.handle(request, { ...options, abortSignal: caller ? AbortSignal.any([caller, deadline]) : deadline });
+  }
 }

@@ -2,10 +2,8 @@
  * Refresh-token sessions: each refresh token is stored by its hash and used
  * once; a token used twice revokes its whole family (docs/storage.md).
  */
-import { randomBytes } from 'node:crypto';
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -35,73 +33,51 @@ export class Sessions {
   constructor(private readonly table: Table) {}
 
   async putRefreshToken(r: RefreshRecord): Promise<void> {
-    try {
-      await this.table.db.send(
+    const key = refreshKey(r.tokenHash);
+    const done = await this.table.writeOnce(key, 'writeMark', (mark) =>
+      this.table.db.send(
         new PutItemCommand({
           TableName: this.table.tableName,
           Item: {
-            ...refreshKey(r.tokenHash),
+            ...key,
             userId: { S: r.userId },
             familyId: { S: r.familyId },
             expiresAt: { N: String(r.expiresAt) },
             ttl: { N: String(Math.ceil(r.expiresAt / 1000)) },
+            writeMark: { S: mark },
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
-    }
-    // Refused: an earlier attempt of this call (cut by a deadline, tried again) stored it. The token is fresh random
-    // bytes, so no other record has its hash; anything else stored there is not ours to answer for.
-    const stored = await this.table.storedItem(refreshKey(r.tokenHash));
-    if (stored?.familyId?.S !== r.familyId || stored.userId?.S !== r.userId || stored.expiresAt?.N !== String(r.expiresAt))
-      throw unavailable(new Error('a refresh token record with this hash exists'));
+      ),
+    );
+    // The token is fresh random bytes: no other record has its hash, and one that does is not ours to answer for.
+    if (done.outcome === 'refused') throw unavailable(new Error('a refresh token record with this hash exists'));
   }
 
   /**
    * Marks a refresh token used, once. Returns its record; `reused` when it
-   * had been used before (the caller then revokes the whole family).
+   * had been used before (the caller then revokes the whole family). Each use
+   * writes a mark of its own (`usedBy`): an attempt the SDK tried again, or
+   * whose answer was lost, that stored this use reads as this use, not as a
+   * second one (which would revoke the session).
    */
   async useRefreshToken(tokenHash: string, now: number): Promise<{ record: RefreshRecord; reused: boolean } | undefined> {
-    // This use's own mark: an attempt the SDK tried again (its answer late or lost) may have stored it already, which
-    // must read as this use, not as a second one (that would revoke the session).
-    const usedBy = randomBytes(16).toString('hex');
-    try {
-      const out = await this.table.db.send(
+    const done = await this.table.writeOnce(refreshKey(tokenHash), 'usedBy', (mark) =>
+      this.table.db.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
           Key: refreshKey(tokenHash),
           UpdateExpression: 'SET usedAt = :now, usedBy = :by',
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-          ExpressionAttributeValues: { ':now': { N: String(now) }, ':by': { S: usedBy } },
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':by': { S: mark } },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      const a = out.Attributes!;
-      return { record: { tokenHash, userId: a.userId!.S! as UserId, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N) }, reused: false };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
-    }
-    const existing = await this.table.db
-      .send(new GetItemCommand({ TableName: this.table.tableName, Key: refreshKey(tokenHash), ConsistentRead: true }))
-      .catch((err: unknown) => {
-        throw unavailable(err);
-      });
-    const a = existing.Item;
-    if (!a) return undefined;
-    const mine = a.usedBy?.S === usedBy;
-    return {
-      record: {
-        tokenHash,
-        userId: a.userId!.S! as UserId,
-        familyId: a.familyId!.S!,
-        expiresAt: Number(a.expiresAt!.N),
-        ...(mine ? {} : { usedAt: Number(a.usedAt?.N ?? 0) }),
-      },
-      reused: !mine,
-    };
+      ),
+    );
+    const a = done.outcome === 'written' ? (done.out?.Attributes ?? done.item) : done.item;
+    if (!a) return undefined; // no such token
+    const record: RefreshRecord = { tokenHash, userId: a.userId!.S! as UserId, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N) };
+    return done.outcome === 'written' ? { record, reused: false } : { record: { ...record, usedAt: Number(a.usedAt?.N ?? 0) }, reused: true };
   }
 
   /** Revokes a session; the record is kept until `keepUntil` (ms), when every token of the family has expired. */

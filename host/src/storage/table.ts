@@ -3,7 +3,9 @@
  * creation for the local stack, and what every record type shares. The
  * records live beside it: users.ts, wallets.ts, sessions.ts.
  */
+import { randomBytes } from 'node:crypto';
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -54,16 +56,33 @@ export class Table {
   }
 
   /**
-   * An item as stored now (a consistent read), or undefined. For a conditional write refused by its condition: an
-   * attempt of the same call that the SDK tried again (its answer late or lost) may have stored it already, which
-   * the caller tells from what it wrote (storage/client.ts).
+   * A conditional write made once, whatever its answers: `write` gets a fresh mark (`writeMark()`) to store with the
+   * item, and when its outcome is not known — refused by its condition after the SDK tried it again (an attempt's
+   * answer late or lost), or failed with a timeout or a dropped connection — the item is read back (a consistent
+   * read): holding this mark, the write is this call's, done. Otherwise `refused` when the condition refused it, and
+   * STORAGE_UNAVAILABLE for any other failure (storage/client.ts, docs/storage.md#deadlines).
    */
-  async storedItem(key: Record<string, AttributeValue>): Promise<Record<string, AttributeValue> | undefined> {
+  async writeOnce<T>(
+    key: Record<string, AttributeValue>,
+    markAttribute: string,
+    write: (mark: string) => Promise<T>,
+  ): Promise<{ outcome: 'written'; out?: T; item?: Record<string, AttributeValue> } | { outcome: 'refused'; item?: Record<string, AttributeValue> }> {
+    const mark = writeMark();
+    let failure: unknown;
     try {
-      return (await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item;
+      return { outcome: 'written', out: await write(mark) };
     } catch (err) {
-      throw unavailable(err);
+      failure = err;
     }
+    let item: Record<string, AttributeValue> | undefined;
+    try {
+      item = (await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item;
+    } catch {
+      throw unavailable(failure);
+    }
+    if (item?.[markAttribute]?.S === mark) return { outcome: 'written', item };
+    if (failure instanceof ConditionalCheckFailedException) return { outcome: 'refused', ...(item ? { item } : {}) };
+    throw unavailable(failure);
   }
 
   /** Whether the store answers (for readiness). */
@@ -91,3 +110,6 @@ export function tableDefinition(tableName: string): ConstructorParameters<typeof
     BillingMode: 'PAY_PER_REQUEST',
   };
 }
+
+/** A random mark a write stores with its item, so that the item read back tells whether that write is the one stored. */
+export const writeMark = (): string => randomBytes(16).toString('hex');

@@ -12,7 +12,6 @@
  */
 import type { NetworkName } from '@enclave-wallet/proto';
 import {
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -93,12 +92,13 @@ export class Wallets {
   /** Stores a new wallet; never overwrites one. */
   async create(w: Omit<WalletRecord, 'version' | 'updatedAt'>): Promise<WalletRecord> {
     const record: WalletRecord = { ...w, version: 1, updatedAt: w.createdAt };
-    try {
-      await this.table.db.send(
+    const key = walletKey(w.userId, w.walletId);
+    const done = await this.table.writeOnce(key, 'writeMark', (mark) =>
+      this.table.db.send(
         new PutItemCommand({
           TableName: this.table.tableName,
           Item: {
-            ...walletKey(w.userId, w.walletId),
+            ...key,
             walletId: { S: w.walletId },
             userId: { S: w.userId },
             sealedBlob: { B: w.sealedBlob },
@@ -106,19 +106,14 @@ export class Wallets {
             version: { N: '1' },
             createdAt: { S: w.createdAt },
             updatedAt: { S: w.createdAt },
+            writeMark: { S: mark },
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return this.remember(record);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
-    }
-    // Refused: an earlier attempt of this call, cut by a deadline and tried again, stored it (the same blob, sealed
-    // once, and the same creation time), or another wallet has the id.
-    const stored = await this.table.storedItem(walletKey(w.userId, w.walletId));
-    if (stored?.version?.N === '1' && sameBytes(stored.sealedBlob?.B, w.sealedBlob) && stored.createdAt?.S === w.createdAt) return this.remember(record);
-    throw new EnclaveWalletError('WALLET_CONFLICT', 'a wallet with this id exists');
+      ),
+    );
+    if (done.outcome === 'refused') throw new EnclaveWalletError('WALLET_CONFLICT', 'a wallet with this id exists');
+    return this.remember(record);
   }
 
   async get(userId: UserId, walletId: WalletId): Promise<WalletRecord | undefined> {
@@ -176,34 +171,33 @@ export class Wallets {
    */
   async update(current: WalletRecord, sealedBlob: Uint8Array, accounts: Account[] = current.accounts): Promise<WalletRecord> {
     const updatedAt = new Date().toISOString();
-    try {
-      await this.table.db.send(
-        new UpdateItemCommand({
-          TableName: this.table.tableName,
-          Key: walletKey(current.userId, current.walletId),
-          UpdateExpression: 'SET sealedBlob = :b, accounts = :a, version = :next, updatedAt = :t',
-          ConditionExpression: 'version = :v',
-          ExpressionAttributeValues: {
-            ':b': { B: sealedBlob },
-            ':a': { S: JSON.stringify(accounts) },
-            ':next': { N: String(current.version + 1) },
-            ':v': { N: String(current.version) },
-            ':t': { S: updatedAt },
-          },
-        }),
-      );
-      return this.remember({ ...current, sealedBlob, accounts, version: current.version + 1, updatedAt });
-    } catch (err) {
+    const done = await this.table
+      .writeOnce(walletKey(current.userId, current.walletId), 'writeMark', (mark) =>
+        this.table.db.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: walletKey(current.userId, current.walletId),
+            UpdateExpression: 'SET sealedBlob = :b, accounts = :a, version = :next, updatedAt = :t, writeMark = :m',
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: {
+              ':b': { B: sealedBlob },
+              ':a': { S: JSON.stringify(accounts) },
+              ':next': { N: String(current.version + 1) },
+              ':v': { N: String(current.version) },
+              ':t': { S: updatedAt },
+              ':m': { S: mark },
+            },
+          }),
+        ),
+      )
+      .catch((err: unknown) => {
+        this.forget(current.userId, current.walletId);
+        throw err;
+      });
+    if (done.outcome === 'refused') {
       this.forget(current.userId, current.walletId);
-      if (!(err instanceof ConditionalCheckFailedException)) throw unavailable(err);
+      throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed during the operation; retry');
     }
-    // Refused: an earlier attempt of this call, cut by a deadline and tried again, stored this very update (the next
-    // version, this blob, this time), or another operation changed the wallet first.
-    const stored = await this.table.storedItem(walletKey(current.userId, current.walletId));
-    if (stored?.version?.N === String(current.version + 1) && sameBytes(stored.sealedBlob?.B, sealedBlob) && stored.updatedAt?.S === updatedAt)
-      return this.remember({ ...current, sealedBlob, accounts, version: current.version + 1, updatedAt });
-    throw new EnclaveWalletError('WALLET_CONFLICT', 'the wallet changed during the operation; retry');
+    return this.remember({ ...current, sealedBlob, accounts, version: current.version + 1, updatedAt });
   }
 }
-
-const sameBytes = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && Buffer.from(a).equals(Buffer.from(b));
