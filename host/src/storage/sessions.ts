@@ -2,13 +2,7 @@
  * Refresh-token sessions: each refresh token is stored by its hash and used
  * once; a token used twice revokes its whole family (docs/storage.md).
  */
-import {
-  BatchGetItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unavailable, type Table } from './table.js';
 import type { UserId } from '@enclave-wallet/proto/ids';
 import type { RevokedRead } from '../auth/revocations.js';

@@ -11,14 +11,7 @@
  * current one back). Operations that write the record read it with `get`.
  */
 import type { NetworkName } from '@enclave-wallet/proto';
-import {
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  UpdateItemCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, type QueryCommandOutput, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EnclaveWalletError } from '@enclave-wallet/proto';
 import { unavailable, type Table } from './table.js';
 import type { UserId, WalletId } from '@enclave-wallet/proto/ids';
