@@ -36,7 +36,7 @@ const solanaPort = env.LOCAL_SOLANA_PORT ?? '8899';
 const framePort = env.FRAME_PORT ?? '8081';
 // The wallet frame's origin (the host answers CORS for it alone) and the apps that may embed it (APP_ORIGINS).
 const frameOrigin = `http://localhost:${framePort}`;
-// By default also the host's own origins: its page /demo/frame plays an app that embeds the frame.
+// By default also the host's own origins: its page /demo/app-with-frame plays an app that embeds the frame.
 const appOrigins = env.APP_ORIGINS ?? `http://localhost:3000,http://127.0.0.1:3000,http://localhost:${hostPort},http://127.0.0.1:${hostPort}`;
 const localChain = env.LOCAL_CHAIN !== '0';
 const shutdownTimeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? '10000');

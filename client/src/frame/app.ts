@@ -94,7 +94,8 @@ type Connecting = { made: Promise<WalletConnection>; window?: Window; connection
  * two), whatever its other options (they are the first call's). After `close()`, or once its popup was closed or its
  * iframe removed (also while it was still loading), a call makes a new one. Another `mode` (`popup` after an iframe
  * refused a hidden pad: FRAME_NOT_VISIBLE) is a connection of its own.
- * @throws {WalletFrameError} FRAME_UNAVAILABLE when the frame did not come up (not allowed to embed it, popup blocked)
+ * @throws {WalletFrameError} FRAME_UNAVAILABLE when the frame did not come up (not allowed to embed it, popup blocked);
+ *   FRAME_CLOSED when its popup was closed, or its iframe removed, before it answered
  */
 export function connectWallet(options: ConnectWalletOptions): Promise<WalletConnection> {
   let walletOrigin: string | undefined;
@@ -169,15 +170,21 @@ async function makeConnection(
     (options.container ?? document.body).appendChild(iframe);
     const target = iframe.contentWindow;
     if (target) onWindow(target);
-    if (target && (await readyFrom(target, walletOrigin, timeout))) shown = { mode: 'iframe', target, iframe, close: () => iframe.remove() };
+    const answer = target ? await readyFrom(target, walletOrigin, timeout) : 'timeout';
+    if (target && answer === 'ready') shown = { mode: 'iframe', target, iframe, close: () => iframe.remove() };
     else iframe.remove();
+    // The page removed the iframe while it loaded: that ends this call (no popup in its place).
+    if (answer === 'closed') throw new WalletFrameError('FRAME_CLOSED', 'the wallet frame was removed before it answered');
   }
   if (!shown && mode !== 'iframe') {
     url.searchParams.set('mode', 'popup');
-    const popup = window.open(url.href, 'enclave-wallet', 'popup,width=420,height=680');
+    // A window of its own per connection ('_blank'): a named one would be taken over by the next connection's popup.
+    const popup = window.open(url.href, '_blank', 'popup,width=420,height=680');
     if (popup) onWindow(popup);
-    if (popup && (await readyFrom(popup, walletOrigin, timeout))) shown = { mode: 'popup', target: popup, close: () => popup.close() };
+    const answer = popup ? await readyFrom(popup, walletOrigin, timeout) : 'timeout';
+    if (popup && answer === 'ready') shown = { mode: 'popup', target: popup, close: () => popup.close() };
     else popup?.close();
+    if (answer === 'closed') throw new WalletFrameError('FRAME_CLOSED', 'the wallet popup was closed before it answered');
   }
   if (!shown) {
     throw new WalletFrameError(
@@ -188,22 +195,22 @@ async function makeConnection(
   return connection(shown, walletOrigin, { ...options, onClose });
 }
 
-/** Resolves true once `target` posts `ready` from `origin`; false after `ms`, or once the window is closed (a popup the user closed while it loaded, an iframe the page removed). */
-function readyFrom(target: Window, origin: string, ms: number): Promise<boolean> {
+/** `ready` once `target` posts `ready` from `origin`; `timeout` after `ms`; `closed` once the window is closed (a popup the user closed while it loaded, an iframe the page removed). */
+function readyFrom(target: Window, origin: string, ms: number): Promise<'ready' | 'closed' | 'timeout'> {
   return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
+    const done = (answer: 'ready' | 'closed' | 'timeout'): void => {
       clearTimeout(timer);
       clearInterval(watch);
       window.removeEventListener('message', onMessage);
-      resolve(ok);
+      resolve(answer);
     };
     const onMessage = (e: MessageEvent): void => {
       if (e.source !== target || e.origin !== origin) return;
       const reply = asFrameReply(e.data);
-      if (reply?.kind === 'event' && reply.event === 'ready') done(true);
+      if (reply?.kind === 'event' && reply.event === 'ready') done('ready');
     };
-    const timer = setTimeout(() => done(false), ms);
-    const watch = setInterval(() => target.closed && done(false), CLOSED_WATCH_MS);
+    const timer = setTimeout(() => done('timeout'), ms);
+    const watch = setInterval(() => target.closed && done('closed'), CLOSED_WATCH_MS);
     window.addEventListener('message', onMessage);
   });
 }

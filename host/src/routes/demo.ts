@@ -21,7 +21,7 @@ export interface DemoOptions {
   solana?: { rpcUrl: string; cluster: string };
   /** The SDK's browser build (default: client/dist/browser/enclave-wallet.standalone.js of this checkout). */
   clientBundlePath?: string;
-  /** The wallet frame's origin (FRAME_ORIGIN), for the page of an app that embeds it (/demo/frame). */
+  /** The wallet frame's origin (FRAME_ORIGIN), for the page of an app that embeds it (/demo/app-with-frame). */
   frameOrigin?: string;
 }
 
