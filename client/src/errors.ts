@@ -2,7 +2,8 @@
 export class EnclaveWalletApiError extends Error {
   override readonly name = 'EnclaveWalletApiError';
   /**
-   * The API's stable code (e.g. PIN_INVALID); NETWORK_ERROR when no answer came; INVALID_RESPONSE when a success
+   * The API's stable code (e.g. PIN_INVALID); NETWORK_ERROR when no answer came; TIMEOUT when none came within
+   * `requestTimeoutMs` (ClientOptions); INVALID_RESPONSE when a success
    * answer was not JSON (not the API's: a proxy's page); HTTP_<status> for a failure answer without the API's error.
    */
   readonly code: string;

@@ -25,7 +25,10 @@ export interface ApiResponse {
 }
 
 /** One request: the subset of fetch's arguments the SDK passes. */
-export type ApiTransport = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<ApiResponse>;
+export type ApiTransport = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<ApiResponse>;
 
 // node:http's types, as far as used here (the SDK compiles without Node's, for the browser).
 interface IncomingMessage {
@@ -43,7 +46,11 @@ interface ClientRequest {
 }
 interface HttpModule {
   Agent: new (options: { keepAlive: boolean; timeout: number }) => object;
-  request(url: string, options: { method: string; headers: Record<string, string>; agent: object }, onResponse: (res: IncomingMessage) => void): ClientRequest;
+  request(
+    url: string,
+    options: { method: string; headers: Record<string, string>; agent: object; signal?: AbortSignal },
+    onResponse: (res: IncomingMessage) => void,
+  ): ClientRequest;
 }
 
 /**
@@ -120,7 +127,8 @@ async function nodeTransport(): Promise<ApiTransport | undefined> {
       }
       const body = init.body === undefined ? undefined : new TextEncoder().encode(init.body);
       const headers = body ? { ...init.headers, 'content-length': String(body.length) } : init.headers;
-      const req = scheme.module.request(url, { method: init.method, headers, agent: scheme.agent }, (res) => {
+      // The caller's deadline (session.ts): aborting destroys the request, its answer's body included.
+      const req = scheme.module.request(url, { method: init.method, headers, agent: scheme.agent, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
         const status = res.statusCode ?? 0;
         let text = '';
         let ended = false;

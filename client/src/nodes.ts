@@ -31,21 +31,26 @@ export const nodeError = (what: string, cause?: unknown): EnclaveWalletApiError 
 
 let rpcId = 0;
 
+/** How long one call to the app's Solana node may take (as viem's HTTP transport gives an EVM node by default). */
+export const SOLANA_NODE_TIMEOUT_MS = 10_000;
+
 /** One Solana JSON-RPC call to the app's node. */
-export async function solanaRpc<T>(fetcher: typeof fetch, url: string, method: string, params: unknown[]): Promise<T> {
+export async function solanaRpc<T>(fetcher: typeof fetch, url: string, method: string, params: unknown[], timeoutMs = SOLANA_NODE_TIMEOUT_MS): Promise<T> {
   let body: { result?: T; error?: { message?: unknown } };
   try {
     const res = await fetcher(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) throw nodeError(`for the cluster answered HTTP ${res.status} to ${method}`);
     body = (await res.json()) as typeof body;
   } catch (err) {
     if (err instanceof EnclaveWalletApiError) throw err;
     // Never quote the error: it may name the URL.
-    throw nodeError(`for the cluster could not be reached (${method})`);
+    const late = (err as { name?: unknown } | null)?.name === 'TimeoutError';
+    throw nodeError(late ? `for the cluster did not answer ${method} within ${timeoutMs / 1000} s` : `for the cluster could not be reached (${method})`);
   }
   if (body?.error) throw nodeError(`for the cluster refused ${method}: ${String(body.error.message ?? 'error')}`);
   if (!body || !('result' in body)) throw nodeError(`for the cluster answered ${method} without a result`);
@@ -58,8 +63,14 @@ export async function solanaRpc<T>(fetcher: typeof fetch, url: string, method: s
  * `confirmed`): a blockhash of another cluster (the host swapping devnet for
  * mainnet-beta), or one too old to land.
  */
-export async function checkBlockhashOnCluster(fetcher: typeof fetch, url: string, cluster: string, blockhash: string): Promise<void> {
-  const answer = await solanaRpc<{ value?: unknown }>(fetcher, url, 'isBlockhashValid', [blockhash, { commitment: 'confirmed' }]);
+export async function checkBlockhashOnCluster(
+  fetcher: typeof fetch,
+  url: string,
+  cluster: string,
+  blockhash: string,
+  timeoutMs = SOLANA_NODE_TIMEOUT_MS,
+): Promise<void> {
+  const answer = await solanaRpc<{ value?: unknown }>(fetcher, url, 'isBlockhashValid', [blockhash, { commitment: 'confirmed' }], timeoutMs);
   if (typeof answer?.value !== 'boolean') throw nodeError('for the cluster answered isBlockhashValid with something else than a boolean');
   if (!answer.value) {
     throw new EnclaveWalletApiError({

@@ -4,16 +4,25 @@
  */
 import { dropContextAhead } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
-import { apiTransport, type ApiResponse } from './node-http.js';
+import { apiTransport } from './node-http.js';
 import { rpcNotConfigured } from './nodes.js';
 import type { ChainRef, ClientOptions, Session, User } from './types.js';
 
 const REFRESH_MARGIN_MS = 30_000;
 
+/**
+ * How long one API request may take by default, from sending it to the end of its answer. Above the host's own
+ * worst case (a wallet read, the enclave call and a blob write, each within its deadline: docs/api.md, "How long an answer may take"),
+ * so that an answer on its way is not given up on; below forever, which is how long a browser's fetch may wait on a
+ * connection that went away without a word (a phone changing networks).
+ */
+export const API_REQUEST_TIMEOUT_MS = 120_000;
+
 export class SessionClient {
   protected readonly baseUrl: string;
   protected readonly fetcher: typeof fetch;
   protected readonly now: () => number;
+  private readonly requestTimeoutMs: number;
   private sessionState: Session | undefined;
   private refreshing: Promise<Session> | undefined;
 
@@ -23,6 +32,10 @@ export class SessionClient {
     if (!f) throw new TypeError('no fetch: pass options.fetch');
     this.fetcher = f.bind(globalThis);
     this.now = options.now ?? Date.now;
+    const timeout = options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS;
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 2_147_483_647)
+      throw new TypeError('requestTimeoutMs must be a whole number of milliseconds, 1 to 2147483647');
+    this.requestTimeoutMs = timeout;
   }
 
   /**
@@ -117,14 +130,28 @@ export class SessionClient {
       if (!this.sessionState) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
       if (this.sessionState.expiresAt - this.now() < REFRESH_MARGIN_MS) await this.refresh();
     }
-    const send = async (): Promise<ApiResponse> => {
+    // One attempt: sent, and its answer read whole, within the deadline (options.requestTimeoutMs).
+    const send = async (): Promise<{ status: number; ok: boolean; text: string }> => {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (o.body !== undefined) headers['content-type'] = 'application/json';
       if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
+      const deadline = AbortSignal.timeout(this.requestTimeoutMs);
       try {
         const transport = this.options.fetch ? this.fetcher : await apiTransport(this.fetcher);
-        return await transport(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
+        const res = await transport(this.baseUrl + path, {
+          method,
+          headers,
+          ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+          signal: deadline,
+        });
+        return { status: res.status, ok: res.ok, text: await res.text() };
       } catch (cause) {
+        if (deadline.aborted) {
+          // Sent, perhaps received and carried out: only a read is known to have changed nothing.
+          const unknown = method === 'GET' && !o.consumesEnvelope ? '' : '; whether it was carried out is not known';
+          const message = `no answer from the API at ${this.baseUrl} within ${this.requestTimeoutMs / 1000} s${unknown}`;
+          throw new EnclaveWalletApiError({ code: 'TIMEOUT', message, status: 0, cause });
+        }
         // In a browser a refused CORS check fails the same way as a network that is down, and says why only in the console.
         const page = typeof location === 'object' && typeof location?.origin === 'string' && location.origin !== 'null' ? location.origin : undefined;
         const message = page
@@ -133,19 +160,20 @@ export class SessionClient {
         throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message, status: 0, cause });
       }
     };
-    let res: ApiResponse;
+    let res: { status: number; ok: boolean; text: string };
     try {
       res = await send();
       if (method === 'GET' && res.status === 503) res = await send();
     } catch (err) {
-      if (method !== 'GET' || o.consumesEnvelope) throw err;
+      // A read is sent again once after a network failure, not after waiting out its deadline.
+      if (method !== 'GET' || o.consumesEnvelope || (err instanceof EnclaveWalletApiError && err.code === 'TIMEOUT')) throw err;
       res = await send();
     }
     if (res.status === 401 && auth && this.sessionState) {
       await this.refresh();
       res = await send();
     }
-    const text = await res.text();
+    const text = res.text;
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;

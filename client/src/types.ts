@@ -81,6 +81,13 @@ export interface ClientOptions {
    */
   fetch?: typeof fetch;
   /**
+   * How long one API request may take, from sending it to the end of its answer, in milliseconds (default 120 000:
+   * above the host's own worst case). Past it the call fails with `TIMEOUT` (status 0), and a read is not sent
+   * again; for a call that may have changed something (a signature, a PIN change) whether it was carried out is
+   * not known. The chain nodes in `rpc` have 10 s a call (viem's default for an EVM node; the same for Solana's).
+   */
+  requestTimeoutMs?: number;
+  /**
    * The app's own chain nodes, which the SDK reads itself before it approves a transaction the host prepared
    * (the host is not trusted): `{ evm: { 1: 'https://…' }, solana: { 'mainnet-beta': 'https://…' } }`. EVM:
    * the nonce, the gas a call needs and the fee history the default fee cap is derived from; Solana: that the

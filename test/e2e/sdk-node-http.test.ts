@@ -5,7 +5,8 @@
  * something up for it (a stub, a proxy variable, a dispatcher of its own); connections kept, shared by clients, and
  * closed before the server would; answers read whole (a UTF-8 character split across chunks, a byte order mark), cut
  * answers and untrusted certificates as NETWORK_ERROR, and a private CA trusted through NODE_EXTRA_CA_CERTS, as
- * Node's fetch would.
+ * Node's fetch would; and the deadline of each request on either transport (TIMEOUT), and of a call to the app's
+ * Solana node.
  */
 import { p384 } from '@noble/curves/nist.js';
 import { execFile } from 'node:child_process';
@@ -19,6 +20,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, EnclaveWalletApiError } from '@enclave-wallet/client';
 import { IDLE_CONNECTION_MS, nodeHttpApplies } from '../../client/src/node-http.js';
+import { checkBlockhashOnCluster, SOLANA_NODE_TIMEOUT_MS } from '../../client/src/nodes.js';
+import { API_REQUEST_TIMEOUT_MS } from '../../client/src/session.js';
 import { issueCertificate } from '../../devtools/src/nsm/x509-builder.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -259,5 +262,74 @@ process.stdout.write((await c.login('id-token')).user.email);`;
       ),
     );
     expect(out).toBe('ü@example.com');
+  });
+});
+
+describe('deadlines', () => {
+  /** A stand-in that logs in, then never answers the wallet list, and answers a second login's headers and half its body. */
+  const stalling = () => {
+    const held: ServerResponse[] = [];
+    const api = standIn((req, res) => {
+      if (req.url === '/v1/wallets') {
+        held.push(res);
+        return true;
+      }
+      if (req.url === '/v1/auth/login' && api.seen.filter((s) => s.headers['content-type']).length > 1) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 });
+        res.write('{"accessToken":');
+        held.push(res);
+        return true;
+      }
+      return false;
+    });
+    return { api, held };
+  };
+
+  for (const transport of ['node:http', 'fetch'] as const) {
+    test(`${transport}: past requestTimeoutMs a call is TIMEOUT, whether no answer began or one stopped halfway; a read is not sent again, and a POST says its outcome is not known`, async () => {
+      const { api } = stalling();
+      const base = await api.serve();
+      const client = createClient({ baseUrl: base, root: ROOT, requestTimeoutMs: 400, ...(transport === 'fetch' ? { fetch: globalThis.fetch } : {}) });
+      await client.login('id-token');
+      let t = performance.now();
+      const read = (await client.listWallets().catch((e: unknown) => e)) as EnclaveWalletApiError;
+      expect(performance.now() - t).toBeGreaterThanOrEqual(390);
+      expect(performance.now() - t).toBeLessThan(5_000);
+      expect(read).toBeInstanceOf(EnclaveWalletApiError);
+      expect(read).toMatchObject({ code: 'TIMEOUT', status: 0, message: `no answer from the API at ${base} within 0.4 s` });
+      expect(api.seen.filter((s) => !s.headers['content-type'])).toHaveLength(1); // the list, sent once
+      t = performance.now();
+      const write = (await client.login('id-token').catch((e: unknown) => e)) as EnclaveWalletApiError;
+      expect(performance.now() - t).toBeLessThan(5_000);
+      expect(write).toMatchObject({
+        code: 'TIMEOUT',
+        status: 0,
+        message: `no answer from the API at ${base} within 0.4 s; whether it was carried out is not known`,
+      });
+      expect(api.seen).toHaveLength(3);
+    });
+  }
+
+  test('without requestTimeoutMs the deadline is 120 s; a value that is not a whole positive number of milliseconds is refused', () => {
+    expect(API_REQUEST_TIMEOUT_MS).toBe(120_000);
+    for (const requestTimeoutMs of [0, -1, 1.5, Number.NaN, Infinity, 2 ** 31])
+      expect(() => createClient({ baseUrl: 'http://127.0.0.1:1', root: ROOT, requestTimeoutMs })).toThrow('requestTimeoutMs must be a whole number');
+  });
+
+  test("the app's Solana node: a call past its deadline is RPC_ERROR that says so, and names no URL", async () => {
+    const held: ServerResponse[] = [];
+    const server = createHttpServer((_req, res) => void held.push(res));
+    servers.push(server);
+    const url = `http://127.0.0.1:${await listen(server)}/secret-key-in-path`;
+    const t = performance.now();
+    const err = (await checkBlockhashOnCluster(globalThis.fetch, url, 'devnet', '11111111111111111111111111111111', 300).catch(
+      (e: unknown) => e,
+    )) as EnclaveWalletApiError;
+    expect(performance.now() - t).toBeLessThan(5_000);
+    expect(err).toMatchObject({
+      code: 'RPC_ERROR',
+      message: "the app's node for the cluster did not answer isBlockhashValid within 0.3 s; nothing was signed",
+    });
+    expect(SOLANA_NODE_TIMEOUT_MS).toBe(10_000);
   });
 });
