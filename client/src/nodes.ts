@@ -7,6 +7,7 @@
  *
  * No error message quotes a node's URL (it may hold an API key).
  */
+import { deadlineSignal } from './deadline.js';
 import { EnclaveWalletApiError } from './errors.js';
 
 /** Nodes the app chose, by EVM chain id and Solana cluster name. */
@@ -42,7 +43,7 @@ export async function solanaRpc<T>(fetcher: typeof fetch, url: string, method: s
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: deadlineSignal(timeoutMs),
     });
     if (!res.ok) throw nodeError(`for the cluster answered HTTP ${res.status} to ${method}`);
     body = (await res.json()) as typeof body;

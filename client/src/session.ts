@@ -4,6 +4,7 @@
  */
 import { dropContextAhead } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
+import { deadlineSignal } from './deadline.js';
 import { apiTransport } from './node-http.js';
 import { rpcNotConfigured } from './nodes.js';
 import type { ChainRef, ClientOptions, Session, User } from './types.js';
@@ -135,7 +136,7 @@ export class SessionClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (o.body !== undefined) headers['content-type'] = 'application/json';
       if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
-      const deadline = AbortSignal.timeout(this.requestTimeoutMs);
+      const deadline = deadlineSignal(this.requestTimeoutMs);
       try {
         const transport = this.options.fetch ? this.fetcher : await apiTransport(this.fetcher);
         const res = await transport(this.baseUrl + path, {
