@@ -7,7 +7,7 @@
  *
  * No error message quotes a node's URL (it may hold an API key).
  */
-import { deadlineSignal } from './deadline.js';
+import { deadline, within } from './deadline.js';
 import { EnclaveWalletApiError } from './errors.js';
 
 /** Nodes the app chose, by EVM chain id and Solana cluster name. */
@@ -38,20 +38,27 @@ export const SOLANA_NODE_TIMEOUT_MS = 10_000;
 /** One Solana JSON-RPC call to the app's node. */
 export async function solanaRpc<T>(fetcher: typeof fetch, url: string, method: string, params: unknown[], timeoutMs = SOLANA_NODE_TIMEOUT_MS): Promise<T> {
   let body: { result?: T; error?: { message?: unknown } };
+  const limit = deadline(timeoutMs);
   try {
-    const res = await fetcher(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
-      signal: deadlineSignal(timeoutMs),
-    });
+    const res = await within(
+      fetcher(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
+        signal: limit.signal,
+      }),
+      limit.signal,
+    );
     if (!res.ok) throw nodeError(`for the cluster answered HTTP ${res.status} to ${method}`);
-    body = (await res.json()) as typeof body;
+    body = (await within(res.json(), limit.signal)) as typeof body;
   } catch (err) {
     if (err instanceof EnclaveWalletApiError) throw err;
     // Never quote the error: it may name the URL.
-    const late = (err as { name?: unknown } | null)?.name === 'TimeoutError';
-    throw nodeError(late ? `for the cluster did not answer ${method} within ${timeoutMs / 1000} s` : `for the cluster could not be reached (${method})`);
+    throw nodeError(
+      limit.signal.aborted ? `for the cluster did not answer ${method} within ${timeoutMs / 1000} s` : `for the cluster could not be reached (${method})`,
+    );
+  } finally {
+    limit.clear();
   }
   if (body?.error) throw nodeError(`for the cluster refused ${method}: ${String(body.error.message ?? 'error')}`);
   if (!body || !('result' in body)) throw nodeError(`for the cluster answered ${method} without a result`);

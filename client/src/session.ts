@@ -4,7 +4,7 @@
  */
 import { dropContextAhead } from './envelope.js';
 import { EnclaveWalletApiError } from './errors.js';
-import { deadlineSignal } from './deadline.js';
+import { deadline, within } from './deadline.js';
 import { apiTransport } from './node-http.js';
 import { rpcNotConfigured } from './nodes.js';
 import type { ChainRef, ClientOptions, Session, User } from './types.js';
@@ -12,12 +12,13 @@ import type { ChainRef, ClientOptions, Session, User } from './types.js';
 const REFRESH_MARGIN_MS = 30_000;
 
 /**
- * How long one API request may take by default, from sending it to the end of its answer. Above the host's own
- * worst case (a wallet read, the enclave call and a blob write, each within its deadline: docs/api.md, "How long an answer may take"),
- * so that an answer on its way is not given up on; below forever, which is how long a browser's fetch may wait on a
- * connection that went away without a word (a phone changing networks).
+ * How long one API call may take by default, from its first request to the end of its last answer (a refresh and
+ * a retry included). Above the host's own worst case, about 170 s for a send whose every storage call waits out
+ * its deadline (docs/api.md, "How long an answer may take"), so that an answer on its way is not given up on; below
+ * forever, which is how long a browser's fetch may wait on a connection that went away without a word (a phone
+ * changing networks).
  */
-export const API_REQUEST_TIMEOUT_MS = 120_000;
+export const API_REQUEST_TIMEOUT_MS = 180_000;
 
 export class SessionClient {
   protected readonly baseUrl: string;
@@ -119,40 +120,61 @@ export class SessionClient {
    * expires, and once on a 401 (the host answers 401 before anything reaches
    * the enclave, so even a request carrying an envelope is safe to send
    * again). Reads are retried once on a network failure or a 503; a request
-   * that may have consumed an envelope never is.
+   * that may have consumed an envelope never is. The whole call, its refresh
+   * and its retries included, ends within `requestTimeoutMs` (TIMEOUT).
    */
   protected async request<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {},
   ): Promise<T> {
+    const limit = deadline(this.requestTimeoutMs);
+    try {
+      return await this.requestWithin<T>(limit.signal, method, path, o);
+    } finally {
+      limit.clear();
+    }
+  }
+
+  private async requestWithin<T>(
+    signal: AbortSignal,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean },
+  ): Promise<T> {
+    // What a call cut by its deadline says: only a read is known to have changed nothing.
+    const timedOut = (cause: unknown): EnclaveWalletApiError => {
+      const unknown = method === 'GET' && !o.consumesEnvelope ? '' : '; whether it was carried out is not known';
+      const message = `no answer from the API at ${this.baseUrl} to ${method} ${path} within ${this.requestTimeoutMs / 1000} s${unknown}`;
+      return new EnclaveWalletApiError({ code: 'TIMEOUT', message, status: 0, cause });
+    };
+    // A refresh is a call of its own (shared by the calls that wait for it), waited for within this call's deadline.
+    const refreshWithin = async (): Promise<void> => {
+      try {
+        await within(this.refresh(), signal);
+      } catch (err) {
+        throw signal.aborted && !(err instanceof EnclaveWalletApiError) ? timedOut(err) : err;
+      }
+    };
     const auth = o.auth ?? true;
     if (auth) {
       if (!this.sessionState) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
-      if (this.sessionState.expiresAt - this.now() < REFRESH_MARGIN_MS) await this.refresh();
+      if (this.sessionState.expiresAt - this.now() < REFRESH_MARGIN_MS) await refreshWithin();
     }
-    // One attempt: sent, and its answer read whole, within the deadline (options.requestTimeoutMs).
+    // One attempt: sent, and its answer read whole, before the call's deadline.
     const send = async (): Promise<{ status: number; ok: boolean; text: string }> => {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (o.body !== undefined) headers['content-type'] = 'application/json';
       if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
-      const deadline = deadlineSignal(this.requestTimeoutMs);
       try {
         const transport = this.options.fetch ? this.fetcher : await apiTransport(this.fetcher);
-        const res = await transport(this.baseUrl + path, {
-          method,
-          headers,
-          ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-          signal: deadline,
-        });
-        return { status: res.status, ok: res.ok, text: await res.text() };
+        const res = await within(
+          transport(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}), signal }),
+          signal,
+        );
+        return { status: res.status, ok: res.ok, text: await within(res.text(), signal) };
       } catch (cause) {
-        if (deadline.aborted) {
-          // Sent, perhaps received and carried out: only a read is known to have changed nothing.
-          const unknown = method === 'GET' && !o.consumesEnvelope ? '' : '; whether it was carried out is not known';
-          const message = `no answer from the API at ${this.baseUrl} within ${this.requestTimeoutMs / 1000} s${unknown}`;
-          throw new EnclaveWalletApiError({ code: 'TIMEOUT', message, status: 0, cause });
-        }
+        if (signal.aborted) throw timedOut(cause);
         // In a browser a refused CORS check fails the same way as a network that is down, and says why only in the console.
         const page = typeof location === 'object' && typeof location?.origin === 'string' && location.origin !== 'null' ? location.origin : undefined;
         const message = page
@@ -166,12 +188,12 @@ export class SessionClient {
       res = await send();
       if (method === 'GET' && res.status === 503) res = await send();
     } catch (err) {
-      // A read is sent again once after a network failure, not after waiting out its deadline.
+      // A read is sent again once after a network failure, not after its deadline.
       if (method !== 'GET' || o.consumesEnvelope || (err instanceof EnclaveWalletApiError && err.code === 'TIMEOUT')) throw err;
       res = await send();
     }
     if (res.status === 401 && auth && this.sessionState) {
-      await this.refresh();
+      await refreshWithin();
       res = await send();
     }
     const text = res.text;

@@ -81,10 +81,11 @@ export interface ClientOptions {
    */
   fetch?: typeof fetch;
   /**
-   * How long one API request may take, from sending it to the end of its answer, in milliseconds (default 120 000:
-   * above the host's own worst case). Past it the call fails with `TIMEOUT` (status 0), and a read is not sent
-   * again; for a call that may have changed something (a signature, a PIN change) whether it was carried out is
-   * not known. The chain nodes in `rpc` have 10 s a call (viem's default for an EVM node; the same for Solana's).
+   * How long one API call may take, in milliseconds, from its first request to the end of its last answer (a
+   * refresh of the session and a retry of a read included; default 180 000, above the host's own worst case).
+   * Past it the call fails with `TIMEOUT` (status 0), and a read is not sent again; for a call that may have
+   * changed something (a signature, a send, a PIN change, a refresh) whether it was carried out is not known.
+   * The chain nodes in `rpc` have 10 s a call (viem's default for an EVM node; the same for Solana's).
    */
   requestTimeoutMs?: number;
   /**

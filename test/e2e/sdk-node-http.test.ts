@@ -296,7 +296,7 @@ describe('deadlines', () => {
       expect(performance.now() - t).toBeGreaterThanOrEqual(390);
       expect(performance.now() - t).toBeLessThan(5_000);
       expect(read).toBeInstanceOf(EnclaveWalletApiError);
-      expect(read).toMatchObject({ code: 'TIMEOUT', status: 0, message: `no answer from the API at ${base} within 0.4 s` });
+      expect(read).toMatchObject({ code: 'TIMEOUT', status: 0, message: `no answer from the API at ${base} to GET /v1/wallets within 0.4 s` });
       expect(api.seen.filter((s) => !s.headers['content-type'])).toHaveLength(1); // the list, sent once
       t = performance.now();
       const write = (await client.login('id-token').catch((e: unknown) => e)) as EnclaveWalletApiError;
@@ -304,14 +304,44 @@ describe('deadlines', () => {
       expect(write).toMatchObject({
         code: 'TIMEOUT',
         status: 0,
-        message: `no answer from the API at ${base} within 0.4 s; whether it was carried out is not known`,
+        message: `no answer from the API at ${base} to POST /v1/auth/login within 0.4 s; whether it was carried out is not known`,
       });
       expect(api.seen).toHaveLength(3);
     });
   }
 
-  test('without requestTimeoutMs the deadline is 120 s; a value that is not a whole positive number of milliseconds is refused', () => {
-    expect(API_REQUEST_TIMEOUT_MS).toBe(120_000);
+  test('an app fetch that drops the signal (a wrapper passing on some of its arguments) is cut by the deadline all the same', async () => {
+    const { api } = stalling();
+    const base = await api.serve();
+    const wrapper = ((url: string, init: RequestInit) => fetch(url, { method: init.method, headers: init.headers, body: init.body })) as typeof fetch;
+    const client = createClient({ baseUrl: base, root: ROOT, requestTimeoutMs: 400, fetch: wrapper });
+    await client.login('id-token');
+    const t = performance.now();
+    await expect(client.listWallets()).rejects.toMatchObject({ code: 'TIMEOUT', status: 0 });
+    expect(performance.now() - t).toBeLessThan(5_000);
+  });
+
+  test('the deadline is the whole call’s: a 503 that comes late leaves its retry only the rest', async () => {
+    let lists = 0;
+    const api = standIn((req, res) => {
+      if (req.url !== '/v1/wallets') return false;
+      if (++lists === 1)
+        setTimeout(() => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"ENCLAVE_UNAVAILABLE","message":"x"}}'), 1_000);
+      return true; // the retry: never answered
+    });
+    const client = createClient({ baseUrl: await api.serve(), root: ROOT, requestTimeoutMs: 1_500 });
+    await client.login('id-token');
+    const t = performance.now();
+    await expect(client.listWallets()).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const ms = performance.now() - t;
+    expect(lists).toBe(2);
+    // 1.5 s for the call; a deadline per request would have given the retry 1.5 s of its own (2.5 s in all).
+    expect(ms).toBeGreaterThanOrEqual(1_490);
+    expect(ms).toBeLessThan(2_300);
+  });
+
+  test('without requestTimeoutMs the deadline is 180 s; a value that is not a whole positive number of milliseconds is refused', () => {
+    expect(API_REQUEST_TIMEOUT_MS).toBe(180_000);
     for (const requestTimeoutMs of [0, -1, 1.5, Number.NaN, Infinity, 2 ** 31])
       expect(() => createClient({ baseUrl: 'http://127.0.0.1:1', root: ROOT, requestTimeoutMs })).toThrow('requestTimeoutMs must be a whole number');
   });

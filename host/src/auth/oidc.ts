@@ -52,12 +52,16 @@ function providerOf(issuer: string): string {
 
 const invalid = (message: string): EnclaveWalletError => new EnclaveWalletError('TOKEN_INVALID', message);
 
+/** How long the issuer's discovery document may take, body included. */
+export const OIDC_DISCOVERY_TIMEOUT_MS = 10_000;
+
 export class IdTokenVerifier {
   private readonly jwks = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
   constructor(
     private readonly issuers: readonly TrustedIssuer[],
     private readonly fetchImpl: typeof fetch = fetch,
+    private readonly discoveryTimeoutMs = OIDC_DISCOVERY_TIMEOUT_MS,
   ) {}
 
   private async keySet(issuer: TrustedIssuer): Promise<ReturnType<typeof createRemoteJWKSet>> {
@@ -65,8 +69,10 @@ export class IdTokenVerifier {
     if (set) return set;
     let uri = issuer.jwksUri;
     if (!uri) {
-      const res = await this.fetchImpl(`${issuer.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`).catch(() => undefined);
-      const config = res?.ok ? ((await res.json()) as { issuer?: string; jwks_uri?: string }) : undefined;
+      // Within a deadline, as every call the host makes (jose reads the key set within its own 5 s).
+      const signal = AbortSignal.timeout(this.discoveryTimeoutMs);
+      const res = await this.fetchImpl(`${issuer.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { signal }).catch(() => undefined);
+      const config = res?.ok ? ((await res.json().catch(() => undefined)) as { issuer?: string; jwks_uri?: string } | undefined) : undefined;
       if (!config?.jwks_uri || config.issuer !== issuer.issuer)
         throw new EnclaveWalletError('TOKEN_INVALID', 'the issuer’s OIDC discovery document is unavailable or inconsistent');
       uri = config.jwks_uri;
