@@ -182,6 +182,10 @@ function providerError(err: unknown): ProviderRpcError {
   if (err instanceof ProviderRpcError) return err;
   // The user closed the passkey prompt: EIP-1193's "user rejected the request".
   if (err instanceof EnclaveWalletApiError && err.code === 'PASSKEY_CANCELLED') return new ProviderRpcError(4001, err.message, { code: err.code });
+  // No answer from the API (the network, or the call's deadline: its outcome then not known): EIP-1474's "resource
+  // unavailable", not a rejection, with the SDK's code as data.
+  if (err instanceof EnclaveWalletApiError && (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT'))
+    return new ProviderRpcError(-32002, `${err.code}: ${err.message}`, { code: err.code });
   // The SDK's refusals (a bound, a mismatch): an EIP-1474 "transaction rejected", with the SDK's code as data.
   if (err instanceof EnclaveWalletApiError && err.status === 0) return new ProviderRpcError(-32003, `${err.code}: ${err.message}`, { code: err.code });
   const e = err as { code?: unknown; message?: string; data?: unknown };

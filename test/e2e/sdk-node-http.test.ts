@@ -266,11 +266,11 @@ process.stdout.write((await c.login('id-token')).user.email);`;
 });
 
 describe('deadlines', () => {
-  /** A stand-in that logs in, then never answers the wallet list, and answers a second login's headers and half its body. */
+  /** A stand-in that logs in, then never answers a wallet's or the enclave's calls, and answers a second login's headers and half its body. */
   const stalling = () => {
     const held: ServerResponse[] = [];
     const api = standIn((req, res) => {
-      if (req.url === '/v1/wallets') {
+      if (req.url?.startsWith('/v1/wallets') || req.url?.startsWith('/v1/enclave/')) {
         held.push(res);
         return true;
       }
@@ -338,6 +338,25 @@ describe('deadlines', () => {
     // 1.5 s for the call; a deadline per request would have given the retry 1.5 s of its own (2.5 s in all).
     expect(ms).toBeGreaterThanOrEqual(1_490);
     expect(ms).toBeLessThan(2_300);
+  });
+
+  test('the EIP-1193 provider answers a call past its deadline as EIP-1474 "resource unavailable" (-32002), not a rejection', async () => {
+    const { api } = stalling();
+    const client = createClient({ baseUrl: await api.serve(), root: ROOT, requestTimeoutMs: 400 });
+    await client.login('id-token');
+    const provider = client.toEip1193Provider('w-1', {
+      getPin: () => Promise.resolve('493817'),
+      rpcUrl: 'http://127.0.0.1:1',
+      chainId: 1,
+      address: '0x0000000000000000000000000000000000000001',
+    });
+    const err = (await provider
+      .request({ method: 'personal_sign', params: ['0x68656c6c6f', '0x0000000000000000000000000000000000000001'] })
+      .catch((e: unknown) => e)) as {
+      code: number;
+      data: { code: string };
+    };
+    expect({ code: err.code, data: err.data }).toEqual({ code: -32002, data: { code: 'TIMEOUT' } });
   });
 
   test('without requestTimeoutMs the deadline is 180 s; a value that is not a whole positive number of milliseconds is refused', () => {
