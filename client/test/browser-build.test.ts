@@ -11,9 +11,9 @@ import { gzipSync } from 'node:zlib';
 // client/README.md, Browser build. Then to 56 000 with envelopes sealed by WebCrypto's X25519 where the browser has it
 // (2026-12-06: about 380 bytes, the entry at 55 308). Then to 56 500 when the app side stopped leaving requests
 // pending for a reply that cannot come: a popup closed while it asks, a frame reloaded (2026-12-07: about 130 bytes,
-// the entry at 56 023). Then to 57 000 with a deadline on every API request and on the Solana node's call, and their
-// messages (2026-12-07: about 280 bytes, the entry at 56 690 from 56 413).
-const BUDGET_GZIP_BYTES = 57_000;
+// the entry at 56 023). Then to 57 500 with a deadline on every API call and on the Solana node's call, and
+// FRAME_UNAVAILABLE saying what each way of showing the frame met (2026-12-07: about 700 bytes, the entry at 57 119).
+const BUDGET_GZIP_BYTES = 57_500;
 const file = (name: string): string => readFileSync(new URL(`../dist/browser/${name}`, import.meta.url), 'utf8');
 
 test('the browser entry imports no Node built-in and leaves viem to the app', () => {

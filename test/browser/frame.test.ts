@@ -649,11 +649,29 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
         });
         return 'connected';
       } catch (e) {
-        return (e as { code: string }).code;
+        return `${(e as { code: string }).code}: ${(e as Error).message}`;
       }
     }, frameOrigin);
-    expect(refused).toBe('FRAME_UNAVAILABLE');
+    expect(refused).toBe(
+      `FRAME_UNAVAILABLE: the wallet frame at ${frameOrigin} did not come up: as an iframe it did not answer within 3 s: is this page's origin (http://127.0.0.1:${evil.port}) in the frame's APP_ORIGINS, and is ${frameOrigin} reachable?`,
+    );
     expect(otherConsole.some((t) => t.includes('frame-ancestors') && t.includes(frameOrigin.replace('http://', '')))).toBe(true);
+    // A popup the browser blocks (window.open answering null, as a blocker does) is said as such, at once.
+    const blocked = await other.evaluate(async (walletOrigin) => {
+      const open = window.open;
+      window.open = () => null;
+      try {
+        await (window as never as { sdk: { connectWallet(o: unknown): Promise<unknown> } }).sdk.connectWallet({ walletOrigin, mode: 'popup' });
+        return 'connected';
+      } catch (e) {
+        return `${(e as { code: string }).code}: ${(e as Error).message}`;
+      } finally {
+        window.open = open;
+      }
+    }, frameOrigin);
+    expect(blocked).toBe(
+      `FRAME_UNAVAILABLE: the wallet frame at ${frameOrigin} did not come up: the browser blocked its popup (open it from a click or a tap: mode popup)`,
+    );
 
     // A popup is not subject to frame-ancestors: the frame runs there, and ignores what this origin sends it.
     const popupPromise = other.waitForEvent('popup');

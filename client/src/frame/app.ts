@@ -150,6 +150,9 @@ async function makeConnection(
   const mode = options.mode ?? 'auto';
 
   let shown: ShownFrame | undefined;
+  // What each way of showing it met, for FRAME_UNAVAILABLE's message.
+  const met: string[] = [];
+  let noAnswer = false;
   if (mode !== 'popup') {
     const iframe = document.createElement('iframe');
     iframe.src = url.href;
@@ -175,6 +178,10 @@ async function makeConnection(
     else iframe.remove();
     // The page removed the iframe while it loaded: that ends this call (no popup in its place).
     if (answer === 'closed') throw new WalletFrameError('FRAME_CLOSED', 'the wallet frame was removed before it answered');
+    if (answer === 'timeout') {
+      met.push(`as an iframe it did not answer within ${timeout / 1000} s`);
+      noAnswer = true;
+    }
   }
   if (!shown && mode !== 'iframe') {
     url.searchParams.set('mode', 'popup');
@@ -185,12 +192,17 @@ async function makeConnection(
     if (popup && answer === 'ready') shown = { mode: 'popup', target: popup, close: () => popup.close() };
     else popup?.close();
     if (answer === 'closed') throw new WalletFrameError('FRAME_CLOSED', 'the wallet popup was closed before it answered');
+    if (!popup) met.push('the browser blocked its popup (open it from a click or a tap: mode popup)');
+    else if (answer === 'timeout') {
+      met.push(`as a popup it did not answer within ${timeout / 1000} s`);
+      noAnswer = true;
+    }
   }
   if (!shown) {
-    throw new WalletFrameError(
-      'FRAME_UNAVAILABLE',
-      `the wallet frame at ${walletOrigin} did not answer: is this page's origin in the frame's APP_ORIGINS, and may it open a popup?`,
-    );
+    // A frame that loads answers only pages of the origins it is configured for (APP_ORIGINS); an iframe of another
+    // origin is not even shown (frame-ancestors), and neither case can be told from a frame that is not reachable.
+    const hint = noAnswer ? `: is this page's origin (${location.origin}) in the frame's APP_ORIGINS, and is ${walletOrigin} reachable?` : '';
+    throw new WalletFrameError('FRAME_UNAVAILABLE', `the wallet frame at ${walletOrigin} did not come up: ${met.join('; ')}${hint}`);
   }
   return connection(shown, walletOrigin, { ...options, onClose });
 }
