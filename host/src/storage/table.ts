@@ -112,4 +112,4 @@ export function tableDefinition(tableName: string): ConstructorParameters<typeof
 }
 
 /** A random mark a write stores with its item, so that the item read back tells whether that write is the one stored. */
-export const writeMark = (): string => randomBytes(16).toString('hex');
+const writeMark = (): string => randomBytes(16).toString('hex');
