@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { getCreateAccountInstruction } from '@solana-program/system';
+import { getCreateAccountInstruction, getTransferSolInstruction } from '@solana-program/system';
 import { getInitializeAccount3Instruction, getInitializeMint2Instruction, getMintToInstruction } from '@solana-program/token';
 import {
   address as solAddress,
@@ -17,6 +17,7 @@ import {
   createSolanaRpc,
   createTransactionMessage,
   generateKeyPairSigner,
+  getBase58Decoder,
   getBase64EncodedWireTransaction,
   getCompiledTransactionMessageDecoder,
   getTransactionDecoder,
@@ -513,6 +514,56 @@ test('Solana: SOL and SPL balances equal the node’s, and a transfer prepared b
   expect(refused.body.error).toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
   expect(refused.body.error?.reason).toMatch(/insufficient lamports/);
 }, 60_000);
+
+test('the local Solana node moves on as a validator does: the same airdrop or transfer twice lands twice; an earlier blockhash still serves, an unknown one is BlockhashNotFound, a replay AlreadyProcessed, by name', async () => {
+  const rpc = createSolanaRpc(solanaUrl);
+  const payer = await generateKeyPairSigner();
+  const to = await generateKeyPairSigner();
+  const slot0 = await rpc.getSlot().send();
+  await rpc.requestAirdrop(payer.address, lamports(2_000_000_000n)).send();
+  await rpc.requestAirdrop(payer.address, lamports(2_000_000_000n)).send(); // once "airdrop failed: 6"
+  expect((await rpc.getBalance(payer.address).send()).value).toBe(lamports(4_000_000_000n));
+  expect(await rpc.getSlot().send()).toBe(slot0 + 2n);
+  const transfer = async (blockhash: { blockhash: string; lastValidBlockHeight: bigint }) =>
+    getBase64EncodedWireTransaction(
+      await pipe(
+        createTransactionMessage({ version: 0 }),
+        (m) => setTransactionMessageFeePayerSigner(payer, m),
+        (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash as Parameters<typeof setTransactionMessageLifetimeUsingBlockhash>[0], m),
+        (m) => appendTransactionMessageInstructions([getTransferSolInstruction({ source: payer, destination: to.address, amount: 1_000_000_000n })], m),
+        (m) => signTransactionMessageWithSigners(m),
+      ),
+    );
+  const first = (await rpc.getLatestBlockhash().send()).value;
+  const once = await transfer(first);
+  await rpc.sendTransaction(once, { encoding: 'base64' }).send();
+  // The same transfer made again: a new blockhash, so a transaction of its own.
+  const second = (await rpc.getLatestBlockhash().send()).value;
+  expect(second.blockhash).not.toBe(first.blockhash);
+  await rpc.sendTransaction(await transfer(second), { encoding: 'base64' }).send();
+  expect((await rpc.getBalance(to.address).send()).value).toBe(lamports(2_000_000_000n));
+  // The first blockhash is still among the recent ones; a made-up one is not.
+  expect((await rpc.isBlockhashValid(first.blockhash, {}).send()).value).toBe(true);
+  const made = { blockhash: getBase58Decoder().decode(randomBytes(32)), lastValidBlockHeight: first.lastValidBlockHeight };
+  expect((await rpc.isBlockhashValid(made.blockhash as never, {}).send()).value).toBe(false);
+  await expect(rpc.sendTransaction(await transfer(made), { encoding: 'base64' }).send()).rejects.toMatchObject({
+    context: { __code: -32002 },
+  });
+  const refusal = async (wire: string) =>
+    (await (
+      await fetch(solanaUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sendTransaction', params: [wire, { encoding: 'base64' }] }),
+      })
+    ).json()) as { error: { message: string; data: { err: string } } };
+  expect((await refusal(await transfer(made))).error).toMatchObject({
+    message: 'Transaction simulation failed: Blockhash not found',
+    data: { err: 'BlockhashNotFound' },
+  });
+  // The very same transaction again is refused as a validator words it.
+  expect((await refusal(once)).error.data.err).toBe('AlreadyProcessed');
+});
 
 test('a node that is down is 503 CHAIN_UNAVAILABLE, and no answer or log line names its URL', async () => {
   await solana.close();

@@ -69,7 +69,6 @@ beforeAll(async () => {
   solana = new LocalSolana();
   solanaUrl = (await solana.listen(0)).url;
   mainnet = new LocalSolana();
-  mainnet.svm.expireBlockhash(); // another cluster: another blockhash (two fresh LiteSVMs start with the same one)
   mainnetUrl = (await mainnet.listen(0)).url;
   stack = await startStack({
     chains: parseChains(
@@ -143,13 +142,15 @@ test('sendSolanaTransfer: the SVM executes it and the balances move; the PIN pro
   const inner = client as unknown as { seal(body: Record<string, unknown>, factor: unknown): Promise<string> };
   const seal = inner.seal.bind(client);
   inner.seal = (body, factor) => (sealed.push({ ...body }), seal(body, factor));
+  const blockhash = solana.latestBlockhash; // the node's latest when the host prepares (a new one once it lands)
   const out = await client
     .sendSolanaTransfer(wallet.walletId, { cluster: 'devnet', to, lamports: 1_000_000_000n }, { getPin })
     .finally(() => delete (inner as { seal?: unknown }).seal);
   expect(sealed).toEqual([expect.objectContaining({ purpose: 'sign', network: 'solana', kind: 'solana-transaction', cluster: 'devnet' })]);
   expect(out.signature).toMatch(/^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
   const summary = asked[0]!.summary as SolanaTransactionSummary;
-  expect({ cluster: summary.cluster, recentBlockhash: summary.recentBlockhash }).toEqual({ cluster: 'devnet', recentBlockhash: solana.svm.latestBlockhash() });
+  expect({ cluster: summary.cluster, recentBlockhash: summary.recentBlockhash }).toEqual({ cluster: 'devnet', recentBlockhash: blockhash });
+  expect(solana.latestBlockhash).not.toBe(blockhash);
   expect(describeApprovalSummary(summary)).toContainEqual({ label: 'Cluster', value: 'devnet' });
   const rpc = createSolanaRpc(solanaUrl);
   expect((await rpc.getBalance(solAddress(to)).send()).value).toBe(1_000_000_000n);

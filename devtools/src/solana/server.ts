@@ -10,11 +10,22 @@
  * isBlockhashValid, getMinimumBalanceForRentExemption, getSignatureStatuses,
  * sendTransaction, simulateTransaction, requestAirdrop.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FailedTransactionMetadata, LiteSVM, TransactionMetadata } from 'litesvm';
-import { address, getBase58Decoder, getBase58Encoder, getBase64Encoder, getTransactionDecoder, lamports, type Address, type Signature } from '@solana/kit';
+import {
+  address,
+  getBase58Decoder,
+  getBase58Encoder,
+  getBase64Encoder,
+  getCompiledTransactionMessageDecoder,
+  getTransactionDecoder,
+  lamports,
+  type Address,
+  type Signature,
+} from '@solana/kit';
 
 /** The SPL Token program, whose accounts getTokenAccountsByOwner looks through. */
 export const TOKEN_PROGRAM = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
@@ -43,8 +54,32 @@ export class LocalSolana {
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly statuses = new Map<string, { slot: number; err: string | null }>();
 
+  /**
+   * The blockhashes a transaction may name, newest last, as a validator keeps its last 150. This node makes its own
+   * (random, so that two of its instances are two clusters that never share one) and checks a transaction's against
+   * them itself: LiteSVM's own check accepts only its latest, which moves only when told to, and every fresh LiteSVM
+   * starts from the same one. A new one after every transaction that lands (and the slot with it), so that the same
+   * transfer made twice is two transactions, not one already processed.
+   */
+  private readonly recent: string[] = [newBlockhash()];
+
   constructor(private readonly options: LocalSolanaOptions = {}) {
-    this.svm = options.stateFile && existsSync(options.stateFile) ? LiteSVM.loadFromFile(options.stateFile) : new LiteSVM();
+    const svm = options.stateFile && existsSync(options.stateFile) ? LiteSVM.loadFromFile(options.stateFile) : new LiteSVM();
+    this.svm = svm.withBlockhashCheck(false);
+  }
+
+  /** The blockhash getLatestBlockhash answers now. */
+  get latestBlockhash(): string {
+    return this.recent[this.recent.length - 1]!;
+  }
+
+  /** After a transaction landed: a new slot and a new latest blockhash, the oldest of 150 forgotten. */
+  private advance(): void {
+    // LiteSVM's own too: its airdrops are transactions on it, and the same airdrop twice would be one.
+    this.svm.expireBlockhash();
+    this.svm.warpToSlot(this.svm.getClock().slot + 1n);
+    this.recent.push(newBlockhash());
+    if (this.recent.length > RECENT_BLOCKHASHES) this.recent.shift();
   }
 
   private get slot(): number {
@@ -88,9 +123,9 @@ export class LocalSolana {
       case 'getMinimumBalanceForRentExemption':
         return Number(this.svm.minimumBalanceForRentExemption(BigInt(Number(params[0] ?? 0))));
       case 'getLatestBlockhash':
-        return this.context({ blockhash: this.svm.latestBlockhash(), lastValidBlockHeight: this.slot + 150 });
+        return this.context({ blockhash: this.latestBlockhash, lastValidBlockHeight: this.slot + 150 });
       case 'isBlockhashValid':
-        return this.context(str(0) === this.svm.latestBlockhash());
+        return this.context(this.recent.includes(str(0)));
       case 'getTokenAccountsByOwner':
         return this.context(this.tokenAccounts(addr(0), (params[1] ?? {}) as { mint?: string; programId?: string }));
       case 'getSignatureStatuses': {
@@ -109,9 +144,10 @@ export class LocalSolana {
         const amount = Number(params[1]);
         if (!Number.isSafeInteger(amount) || amount <= 0) throw new RpcError(-32602, 'Invalid params: lamports');
         const result = this.svm.airdrop(to, lamports(BigInt(amount)));
-        if (!(result instanceof TransactionMetadata)) throw new RpcError(-32603, `airdrop failed: ${String(result?.err())}`);
+        if (!(result instanceof TransactionMetadata)) throw new RpcError(-32603, `airdrop failed: ${errorName(result?.err())}`);
         const signature = getBase58Decoder().decode(result.signature());
         this.statuses.set(signature, { slot: this.slot, err: null });
+        this.advance();
         this.changed();
         return signature;
       }
@@ -126,18 +162,28 @@ export class LocalSolana {
           throw new RpcError(-32602, 'invalid transaction: failed to deserialize');
         }
         const signature = getBase58Decoder().decode(tx.signatures[Object.keys(tx.signatures)[0]! as Address] ?? new Uint8Array(64)) as Signature;
+        let blockhash: string;
+        try {
+          blockhash = getCompiledTransactionMessageDecoder().decode(tx.messageBytes).lifetimeToken;
+        } catch {
+          throw new RpcError(-32602, 'invalid transaction: failed to deserialize');
+        }
+        // As a validator's preflight answers a blockhash it does not hold (too old, or never its own).
+        if (!this.recent.includes(blockhash))
+          throw new RpcError(-32002, 'Transaction simulation failed: Blockhash not found', { err: 'BlockhashNotFound', logs: [] });
         if (method === 'simulateTransaction') {
           const sim = this.svm.simulateTransaction(tx);
           if (sim instanceof FailedTransactionMetadata)
-            return this.context({ err: String(sim.err()), logs: sim.meta().logs(), unitsConsumed: Number(sim.meta().computeUnitsConsumed()) });
+            return this.context({ err: errorName(sim.err()), logs: sim.meta().logs(), unitsConsumed: Number(sim.meta().computeUnitsConsumed()) });
           return this.context({ err: null, logs: sim.meta().logs(), unitsConsumed: Number(sim.meta().computeUnitsConsumed()) });
         }
         const result = this.svm.sendTransaction(tx);
         if (result instanceof FailedTransactionMetadata) {
           // As a validator's preflight answers: -32002 with the error and the logs.
-          throw new RpcError(-32002, `Transaction simulation failed: ${describe(result)}`, { err: String(result.err()), logs: result.meta().logs() });
+          throw new RpcError(-32002, `Transaction simulation failed: ${describe(result)}`, { err: errorName(result.err()), logs: result.meta().logs() });
         }
         this.statuses.set(signature, { slot: this.slot, err: null });
+        this.advance();
         this.changed();
         return signature;
       }
@@ -270,5 +316,56 @@ export class LocalSolana {
 function describe(result: FailedTransactionMetadata): string {
   const logs = result.meta().logs();
   const reason = [...logs].reverse().find((l) => !/^Program \w+ (invoke|consumed|failed)/.test(l));
-  return `${String(result.err())}${reason ? `; ${reason}` : ''}`;
+  return `${errorName(result.err())}${reason ? `; ${reason}` : ''}`;
+}
+
+/** How many blockhashes a transaction may name (a validator's 150 slots). */
+const RECENT_BLOCKHASHES = 150;
+
+/** A blockhash of this node's own: 32 random bytes in base58. */
+function newBlockhash(): string {
+  return getBase58Decoder().decode(randomBytes(32));
+}
+
+/** LiteSVM's transaction errors without fields are numbers (its `TransactionErrorFieldless`, a const enum): by name, as a validator says them. */
+const FIELDLESS_ERRORS = [
+  'AccountInUse',
+  'AccountLoadedTwice',
+  'AccountNotFound',
+  'ProgramAccountNotFound',
+  'InsufficientFundsForFee',
+  'InvalidAccountForFee',
+  'AlreadyProcessed',
+  'BlockhashNotFound',
+  'CallChainTooDeep',
+  'MissingSignatureForFee',
+  'InvalidAccountIndex',
+  'SignatureFailure',
+  'InvalidProgramForExecution',
+  'SanitizeFailure',
+  'ClusterMaintenance',
+  'AccountBorrowOutstanding',
+  'WouldExceedMaxBlockCostLimit',
+  'UnsupportedVersion',
+  'InvalidWritableAccount',
+  'WouldExceedMaxAccountCostLimit',
+  'WouldExceedAccountDataBlockLimit',
+  'TooManyAccountLocks',
+  'AddressLookupTableNotFound',
+  'InvalidAddressLookupTableOwner',
+  'InvalidAddressLookupTableData',
+  'InvalidAddressLookupTableIndex',
+  'InvalidRentPayingAccount',
+  'WouldExceedMaxVoteCostLimit',
+  'WouldExceedAccountDataTotalLimit',
+  'MaxLoadedAccountsDataSizeExceeded',
+  'ResanitizationNeeded',
+  'InvalidLoadedAccountsDataSizeLimit',
+  'UnbalancedTransaction',
+  'ProgramCacheHitMaxLimit',
+  'CommitCancelled',
+];
+
+function errorName(err: unknown): string {
+  return typeof err === 'number' ? (FIELDLESS_ERRORS[err] ?? String(err)) : String(err);
 }
