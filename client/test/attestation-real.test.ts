@@ -93,10 +93,13 @@ test('with root aws the production policy is the default: PCR0 and a nonce must 
   );
 });
 
-test('a different pinned root is UNTRUSTED_ROOT', () => {
+test('a different pinned root is UNTRUSTED_ROOT, and the message names the root the chain does start at', () => {
   const otherRoot = new Uint8Array(awsRoot);
   otherRoot[otherRoot.length - 1]! ^= 1;
   expect(codeOf(() => verifyAttestationDocument(real, { root: otherRoot, at: 'document' }))).toBe('UNTRUSTED_ROOT');
+  expect(() => verifyAttestationDocument(real, { root: { sha256: '00'.repeat(32) }, at: 'document' })).toThrow(
+    `the chain does not start at the pinned root certificate, but at one whose sha256 is ${AWS_NITRO_ROOT_G1_SHA256}`,
+  );
 });
 
 test('truncated or padded documents are MALFORMED', () => {

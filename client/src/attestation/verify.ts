@@ -102,7 +102,12 @@ export function verifyAttestationDocument(bytes: Uint8Array, options: VerifyOpti
   if (pinnedRoot === 'aws') {
     if (toHex(sha256(root.der)) !== AWS_NITRO_ROOT_G1_SHA256) throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the AWS Nitro root G1');
   } else if (pinnedRoot instanceof Uint8Array ? !equalBytes(root.der, pinnedRoot) : toHex(sha256(root.der)) !== (pinnedRoot as RootFingerprint).sha256) {
-    throw new AttestationError('UNTRUSTED_ROOT', 'the chain does not start at the pinned root certificate');
+    // The root it does start at is public: naming it tells a developer which root a stack uses (the local stack's
+    // is the `dev root` line `npm start` prints, made anew with a new data folder).
+    throw new AttestationError(
+      'UNTRUSTED_ROOT',
+      `the chain does not start at the pinned root certificate, but at one whose sha256 is ${toHex(sha256(root.der))}`,
+    );
   }
   const at = options.at === 'document' ? new Date(document.timestamp) : (options.at ?? new Date());
   verifyChain(chain, at);
