@@ -82,9 +82,12 @@ export class SessionClient {
     const current = this.sessionState;
     if (!current) return Promise.reject(new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'not logged in', status: 401 }));
     // One refresh at a time: the server revokes a refresh token presented twice.
+    // Sent again once if its answer is lost (the network, or a 503): the host rotates a token presented again
+    // within a minute of its first use instead of revoking the session (docs/api.md#sessions).
     this.refreshing ??= this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', {
       body: { refreshToken: current.refreshToken },
       auth: false,
+      resendable: true,
     })
       .then((a) => this.keep(a))
       .finally(() => {
@@ -119,14 +122,15 @@ export class SessionClient {
    * One API call. Authenticated calls refresh the session shortly before it
    * expires, and once on a 401 (the host answers 401 before anything reaches
    * the enclave, so even a request carrying an envelope is safe to send
-   * again). Reads are retried once on a network failure or a 503; a request
-   * that may have consumed an envelope never is. The whole call, its refresh
+   * again). Reads, and calls marked `resendable` (a refresh), are sent again
+   * once after a network failure or a 503; a request that may have consumed an
+   * envelope never is. The whole call, its refresh
    * and its retries included, ends within `requestTimeoutMs` (TIMEOUT).
    */
   protected async request<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
-    o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean } = {},
+    o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean; resendable?: boolean } = {},
   ): Promise<T> {
     const limit = deadline(this.requestTimeoutMs);
     try {
@@ -140,7 +144,7 @@ export class SessionClient {
     signal: AbortSignal,
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
-    o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean },
+    o: { body?: unknown; auth?: boolean; consumesEnvelope?: boolean; resendable?: boolean },
   ): Promise<T> {
     // What a call cut by its deadline says: only a read is known to have changed nothing.
     const timedOut = (cause: unknown): EnclaveWalletApiError => {
@@ -183,13 +187,14 @@ export class SessionClient {
         throw new EnclaveWalletApiError({ code: 'NETWORK_ERROR', message, status: 0, cause });
       }
     };
+    const resendable = (method === 'GET' || o.resendable === true) && !o.consumesEnvelope;
     let res: { status: number; ok: boolean; text: string };
     try {
       res = await send();
-      if (method === 'GET' && res.status === 503) res = await send();
+      if (resendable && res.status === 503) res = await send();
     } catch (err) {
-      // A read is sent again once after a network failure, not after its deadline.
-      if (method !== 'GET' || o.consumesEnvelope || (err instanceof EnclaveWalletApiError && err.code === 'TIMEOUT')) throw err;
+      // Sent again once after a network failure, not after its deadline.
+      if (!resendable || (err instanceof EnclaveWalletApiError && err.code === 'TIMEOUT')) throw err;
       res = await send();
     }
     if (res.status === 401 && auth && this.sessionState) {

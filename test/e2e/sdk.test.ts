@@ -100,6 +100,38 @@ describe('wallet calls', () => {
     expect((await client.listWallets()).length).toBeGreaterThan(0);
     expect(client.session!.refreshToken).not.toBe(refreshed.refreshToken);
   });
+
+  test('a refresh whose answer is lost on the way (the host rotated the token) is sent again: the session goes on', async () => {
+    let cut = 0;
+    const refreshes: number[] = [];
+    // The connection drops after the host answered: the host used the token, the SDK never sees the new one.
+    const flaky: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (String(input).endsWith('/v1/auth/refresh')) {
+        refreshes.push(res.status);
+        if (cut++ === 0) {
+          await res.arrayBuffer();
+          throw new TypeError('fetch failed');
+        }
+      }
+      return res;
+    };
+    const app = createClient({ baseUrl: stack.url, root: readDevRoot(stack.caDir), fetch: flaky });
+    await app.login(await stack.issuer.sign({ email: 'sdk@example.com' }));
+    const lostFrom = app.session!;
+    app.setSession({ ...lostFrom, expiresAt: Date.now() + 5_000 });
+    expect((await app.listWallets()).map((w) => w.walletId)).toContain(wallet.walletId);
+    expect(refreshes).toEqual([200, 200]);
+    // Still a live session: it refreshes again, and signs.
+    await app.refresh();
+    expect(
+      await verifyMessage({
+        address: evm,
+        message: 'after a lost refresh',
+        signature: await app.signEvmMessage(wallet.walletId, 'after a lost refresh', { pin: PIN }),
+      }),
+    ).toBe(true);
+  });
 });
 
 describe('viem', () => {

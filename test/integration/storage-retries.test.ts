@@ -86,10 +86,10 @@ test('a refresh token stored, and used, with answers that came late: used once, 
   await store.sessions.putRefreshToken(record);
   expect(attemptsOf('PutItem')).toBe(2);
   lateOnce('UpdateItem');
-  const first = await store.sessions.useRefreshToken(record.tokenHash, Date.now());
+  const first = await store.sessions.useRefreshToken(record.tokenHash, Date.now(), 'c'.repeat(64));
   expect(attemptsOf('UpdateItem')).toBe(2);
   expect(first).toMatchObject({ reused: false, record: { familyId: 'family-1', userId: user } });
-  const second = await store.sessions.useRefreshToken(record.tokenHash, Date.now());
+  const second = await store.sessions.useRefreshToken(record.tokenHash, Date.now(), 'c'.repeat(64));
   expect(second).toMatchObject({ reused: true, record: { familyId: 'family-1' } });
 }, 30_000);
 
@@ -106,8 +106,8 @@ test('with no retry left (one attempt, its answer late): the write read back is 
     const record = { tokenHash: 'b'.repeat(64), userId: user, familyId: 'family-2', expiresAt: Date.now() + 60_000 };
     await single.sessions.putRefreshToken(record);
     lateOnce('UpdateItem');
-    expect(await single.sessions.useRefreshToken(record.tokenHash, Date.now())).toMatchObject({ reused: false });
-    expect(await single.sessions.useRefreshToken(record.tokenHash, Date.now())).toMatchObject({ reused: true });
+    expect(await single.sessions.useRefreshToken(record.tokenHash, Date.now(), 'd'.repeat(64))).toMatchObject({ reused: false });
+    expect(await single.sessions.useRefreshToken(record.tokenHash, Date.now(), 'd'.repeat(64))).toMatchObject({ reused: true });
     // A write that did not happen is not taken for one: the table down for a wallet's creation.
     proxy.rule = (target) => (target.endsWith('.PutItem') ? 'down' : undefined);
     await expect(single.wallets.create(newWallet('00000000-0000-4000-8000-000000000005', 9))).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });

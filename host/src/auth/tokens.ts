@@ -2,7 +2,11 @@
  * The host's own session tokens: short-lived access tokens (ES256 JWTs signed
  * by the host) and rotating refresh tokens (random, stored only as SHA-256
  * hashes). Using a refresh token twice revokes its whole family: a stolen
- * token stops working as soon as either party uses it again. A family is a
+ * token stops working as soon as either party uses it again. The one
+ * exception is a token presented again within REFRESH_REUSE_GRACE_MS of its
+ * first use while nothing after it was used: an answer lost on its way (a
+ * dropped connection) is not a theft, so the session rotates again and the
+ * token the lost answer carried stops working. A family is a
  * session: its access tokens name it (`sid`), and once it is revoked (that
  * reuse, or a logout) they are refused too, by every host within
  * SESSION_CHECK_MS (auth/revocations.ts).
@@ -16,6 +20,14 @@ import type { UserId } from '@enclave-wallet/proto/ids';
 
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
+/**
+ * How long after its first use a refresh token presented again still rotates the session instead of revoking it
+ * (docs/api.md#sessions), provided no token issued after it was used since: the answer to the first use was lost.
+ * The token issued by the first use (and any issued by an earlier retry) stops working, so there is never more than
+ * one live refresh token per session; a thief who presents a copy within it takes the session only until its holder's
+ * next refresh, which finds its token superseded and revokes the session.
+ */
+export const REFRESH_REUSE_GRACE_MS = 60_000;
 export const ACCESS_TOKEN_AUDIENCE = 'enclave-wallet-api';
 const ALG = 'ES256';
 
@@ -32,6 +44,7 @@ export interface AccessClaims {
 }
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
+const newRefreshToken = (): string => randomBytes(32).toString('base64url');
 
 /** Verified access tokens remembered, at most (oldest dropped first). */
 export const VERIFIED_TOKENS_CACHED = 10_000;
@@ -70,7 +83,8 @@ export class TokenService {
     return new TokenService(await importJWK(jwk, ALG), await importJWK(publicJwk, ALG), jwk.kid ?? 'host', issuer, store, now);
   }
 
-  async issue(userId: UserId, familyId: string = randomUUID()): Promise<SessionTokens> {
+  /** A session's access token, and its refresh token (`refreshToken`, made by the caller when it names it first). */
+  async issue(userId: UserId, familyId: string = randomUUID(), refreshToken: string = newRefreshToken()): Promise<SessionTokens> {
     const nowS = Math.floor(this.now() / 1000);
     const accessToken = await new SignJWT({ sid: familyId })
       .setProtectedHeader({ alg: ALG, kid: this.kid, typ: 'at+jwt' })
@@ -81,7 +95,6 @@ export class TokenService {
       .setExpirationTime(nowS + ACCESS_TOKEN_TTL_S)
       .setJti(randomUUID())
       .sign(this.key);
-    const refreshToken = randomBytes(32).toString('base64url');
     await this.store.sessions.putRefreshToken({ tokenHash: hash(refreshToken), userId, familyId, expiresAt: this.now() + REFRESH_TOKEN_TTL_S * 1000 });
     return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_S };
   }
@@ -140,21 +153,32 @@ export class TokenService {
   }
 
   /**
-   * Exchanges a refresh token for new tokens (rotation).
+   * Exchanges a refresh token for new tokens (rotation). A token presented again is a token used twice, and revokes
+   * its session, unless it comes within REFRESH_REUSE_GRACE_MS of its first use and no token issued after it has
+   * been used: then the token that use issued is superseded (stops working) and a new one is issued in its place.
    *
    * @throws {EnclaveWalletError} TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED
    */
   async refresh(refreshToken: string): Promise<{ userId: UserId; tokens: SessionTokens }> {
     if (typeof refreshToken !== 'string' || refreshToken.length < 20 || refreshToken.length > 200)
       throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
-    const used = await this.store.sessions.useRefreshToken(hash(refreshToken), this.now());
+    const now = this.now();
+    const next = newRefreshToken();
+    const used = await this.store.sessions.useRefreshToken(hash(refreshToken), now, hash(next));
     if (!used) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     if (used.reused) {
-      await this.revoke(used.record.familyId);
-      throw new EnclaveWalletError('TOKEN_REVOKED', 'the refresh token was already used; its session is revoked');
+      // Only its holder's own use opens the grace: a superseded token presented is a copy left behind.
+      const again =
+        !used.superseded && used.successor !== undefined && now - used.record.usedAt <= REFRESH_REUSE_GRACE_MS
+          ? await this.store.sessions.supersede(used.successor, used.record, now, hash(next), now + REFRESH_TOKEN_TTL_S * 1000)
+          : 'used';
+      if (again === 'used') {
+        await this.revoke(used.record.familyId);
+        throw new EnclaveWalletError('TOKEN_REVOKED', 'the refresh token was already used; its session is revoked');
+      }
     }
     if (await this.store.sessions.isFamilyRevoked(used.record.familyId)) throw new EnclaveWalletError('TOKEN_REVOKED', 'the session was revoked');
-    if (used.record.expiresAt < this.now()) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the refresh token has expired; log in again');
-    return { userId: used.record.userId, tokens: await this.issue(used.record.userId, used.record.familyId) };
+    if (used.record.expiresAt < now) throw new EnclaveWalletError('TOKEN_EXPIRED', 'the refresh token has expired; log in again');
+    return { userId: used.record.userId, tokens: await this.issue(used.record.userId, used.record.familyId, next) };
   }
 }

@@ -16,6 +16,21 @@ export interface RefreshRecord {
   usedAt?: number;
 }
 
+/** A refresh token presented: its first use, or one after that (auth/tokens.ts decides which may still rotate). */
+export type RefreshUse =
+  | { record: RefreshRecord; reused: false }
+  | {
+      record: RefreshRecord & { usedAt: number };
+      reused: true;
+      /** The hash of the token its first use issued (absent on records used before tokens named it). */
+      successor?: string;
+      /** Used by a supersession (a refresh of the token before it, presented again), not by its holder. */
+      superseded: boolean;
+    };
+
+/** How many times a used refresh token may be presented again within the grace (each supersedes one more token). */
+export const MAX_SUPERSEDED = 8;
+
 const refreshKey = (hash: string): Record<string, AttributeValue> => ({ pk: { S: `REFRESH#${hash}` }, sk: { S: 'REFRESH' } });
 const familyKey = (familyId: string): Record<string, AttributeValue> => ({ pk: { S: `FAMILY#${familyId}` }, sk: { S: 'FAMILY' } });
 /** BatchGetItem's limit on keys per call. */
@@ -49,29 +64,79 @@ export class Sessions {
   }
 
   /**
-   * Marks a refresh token used, once. Returns its record; `reused` when it
-   * had been used before (the caller then revokes the whole family). Each use
-   * writes a mark of its own (`usedBy`): an attempt the SDK tried again, or
-   * whose answer was lost, that stored this use reads as this use, not as a
-   * second one (which would revoke the session).
+   * Marks a refresh token used, once, naming the token issued for it (`successorHash`, written in the same update).
+   * Returns its record; `reused` when it had been used before (with when, what it named as its successor, and
+   * whether that use was a supersession, not its holder's). Each use writes a mark of its own (`usedBy`): an
+   * attempt the SDK tried again, or whose answer was lost, that stored this use reads as this use, not as a second
+   * one.
    */
-  async useRefreshToken(tokenHash: string, now: number): Promise<{ record: RefreshRecord; reused: boolean } | undefined> {
+  async useRefreshToken(tokenHash: string, now: number, successorHash: string): Promise<RefreshUse | undefined> {
     const done = await this.table.writeOnce(refreshKey(tokenHash), 'usedBy', (mark) =>
       this.table.db.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
           Key: refreshKey(tokenHash),
-          UpdateExpression: 'SET usedAt = :now, usedBy = :by',
+          UpdateExpression: 'SET usedAt = :now, usedBy = :by, successor = :next',
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-          ExpressionAttributeValues: { ':now': { N: String(now) }, ':by': { S: mark } },
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':by': { S: mark }, ':next': { S: successorHash } },
           ReturnValues: 'ALL_NEW',
         }),
       ),
     );
     const a = done.outcome === 'written' ? (done.out?.Attributes ?? done.item) : done.item;
-    if (!a) return undefined; // no such token
-    const record: RefreshRecord = { tokenHash, userId: a.userId!.S! as UserId, familyId: a.familyId!.S!, expiresAt: Number(a.expiresAt!.N) };
-    return done.outcome === 'written' ? { record, reused: false } : { record: { ...record, usedAt: Number(a.usedAt?.N ?? 0) }, reused: true };
+    if (!a?.familyId?.S || !a.userId?.S) return undefined; // no such token (or only the mark of one never issued)
+    const record: RefreshRecord = { tokenHash, userId: a.userId.S as UserId, familyId: a.familyId.S, expiresAt: Number(a.expiresAt!.N) };
+    if (done.outcome === 'written') return { record, reused: false };
+    return {
+      record: { ...record, usedAt: Number(a.usedAt?.N ?? 0) },
+      reused: true,
+      ...(a.successor?.S ? { successor: a.successor.S } : {}),
+      superseded: a.supersededAt !== undefined,
+    };
+  }
+
+  /**
+   * Supersedes the newest token issued after a used one, for a refresh presented again within the grace
+   * (auth/tokens.ts): starting at `successorHash`, follows the tokens already superseded (each names the one issued
+   * in its place, `replacedBy`) to the first one not used, and marks it used and replaced by `nextHash`, in one
+   * conditional write. A token whose record is not there (its write failed, or is still on its way) is marked all
+   * the same: its late write then finds the hash taken and is refused, so it never becomes usable.
+   *
+   * `superseded` when that write was made; `used` when the chain reaches a token its holder used (a refresh made
+   * after it: the one presented is then a token used twice), or is longer than MAX_SUPERSEDED.
+   */
+  async supersede(successorHash: string, of: RefreshRecord, now: number, nextHash: string, keepUntil: number): Promise<'superseded' | 'used'> {
+    let at = successorHash;
+    for (let hop = 0; hop < MAX_SUPERSEDED; hop++) {
+      const done = await this.table.writeOnce(refreshKey(at), 'usedBy', (mark) =>
+        this.table.db.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: refreshKey(at),
+            UpdateExpression:
+              'SET usedAt = :now, usedBy = :by, supersededAt = :now, replacedBy = :next, userId = if_not_exists(userId, :user), ' +
+              'familyId = if_not_exists(familyId, :family), expiresAt = if_not_exists(expiresAt, :keep), #ttl = if_not_exists(#ttl, :ttl)',
+            ConditionExpression: 'attribute_not_exists(usedAt)',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':now': { N: String(now) },
+              ':by': { S: mark },
+              ':next': { S: nextHash },
+              ':user': { S: of.userId },
+              ':family': { S: of.familyId },
+              ':keep': { N: String(keepUntil) },
+              ':ttl': { N: String(Math.ceil(keepUntil / 1000)) },
+            },
+          }),
+        ),
+      );
+      if (done.outcome === 'written') return 'superseded';
+      const item = done.item;
+      // Used by its holder, or not of this session (never, for a hash this host chained): a refresh after this one.
+      if (!item || item.familyId?.S !== of.familyId || item.supersededAt === undefined || !item.replacedBy?.S) return 'used';
+      at = item.replacedBy.S;
+    }
+    return 'used';
   }
 
   /** Revokes a session; the record is kept until `keepUntil` (ms), when every token of the family has expired. */
