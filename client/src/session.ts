@@ -7,6 +7,7 @@ import { EnclaveWalletApiError } from './errors.js';
 import { deadline, within } from './deadline.js';
 import { apiTransport } from './node-http.js';
 import { rpcNotConfigured } from './nodes.js';
+import { toBase64Url } from './proto-copy/passkey.js';
 import type { ChainRef, ClientOptions, Session, User } from './types.js';
 
 const REFRESH_MARGIN_MS = 30_000;
@@ -27,6 +28,13 @@ export class SessionClient {
   private readonly requestTimeoutMs: number;
   private sessionState: Session | undefined;
   private refreshing: Promise<Session> | undefined;
+  /**
+   * A refresh not answered yet (its connection dropped, a 503, its deadline): its token, its random id and the tries
+   * sent. The next refresh of the same token is its next try, which the host answers with new tokens for up to 10
+   * minutes after the first one used the token (docs/api.md#sessions), where another presentation of a used token
+   * would end the session. Kept in memory only.
+   */
+  private pendingRefresh: { refreshToken: string; id: string; tries: number } | undefined;
 
   constructor(protected readonly options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -77,23 +85,37 @@ export class SessionClient {
     return this.keep(answer);
   }
 
-  /** Rotates the refresh token (done by itself before the access token expires and once on a 401). */
+  /**
+   * Rotates the refresh token (done by itself before the access token expires and once on a 401). A refresh whose
+   * answer was lost (the network, a 503, its deadline) may be called again: it is the same refresh's next try.
+   */
   refresh(): Promise<Session> {
     const current = this.sessionState;
     if (!current) return Promise.reject(new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'not logged in', status: 401 }));
-    // One refresh at a time: the server revokes a refresh token presented twice.
-    // Sent again once if its answer is lost (the network, or a 503): the host rotates a token presented again
-    // within a minute of its first use instead of revoking the session (docs/api.md#sessions).
-    this.refreshing ??= this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', {
-      body: { refreshToken: current.refreshToken },
-      auth: false,
-      resendable: true,
-    })
-      .then((a) => this.keep(a))
-      .finally(() => {
-        this.refreshing = undefined;
-      });
+    // One refresh at a time: the server revokes a refresh token presented twice but for a later try of one refresh.
+    this.refreshing ??= this.refreshOnce(current.refreshToken).finally(() => {
+      this.refreshing = undefined;
+    });
     return this.refreshing;
+  }
+
+  private async refreshOnce(refreshToken: string): Promise<Session> {
+    if (this.pendingRefresh?.refreshToken !== refreshToken)
+      this.pendingRefresh = { refreshToken, id: toBase64Url(crypto.getRandomValues(new Uint8Array(16))), tries: 0 };
+    const pending = this.pendingRefresh;
+    try {
+      // Sent again once if its answer is lost (the network, or a 503): each send is a try of its own.
+      const answer = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', {
+        body: () => ({ refreshToken, attempt: { id: pending.id, n: ++pending.tries } }),
+        auth: false,
+        resendable: true,
+      });
+      return this.keep(answer);
+    } catch (err) {
+      // The host's refusal ends it; a lost answer leaves it for the next call.
+      if (err instanceof EnclaveWalletApiError && err.status >= 400 && err.status < 500 && this.pendingRefresh === pending) this.pendingRefresh = undefined;
+      throw err;
+    }
   }
 
   /**
@@ -109,22 +131,36 @@ export class SessionClient {
     } catch (err) {
       if (!(err instanceof EnclaveWalletApiError && err.status === 401)) throw err;
     } finally {
+      const had = this.sessionState !== undefined;
       this.sessionState = undefined;
+      this.pendingRefresh = undefined;
+      if (had) this.announce(undefined);
     }
   }
 
   private keep(a: { accessToken: string; refreshToken: string; expiresIn: number; user: User }): Session {
+    this.pendingRefresh = undefined;
     this.sessionState = { accessToken: a.accessToken, refreshToken: a.refreshToken, expiresAt: this.now() + a.expiresIn * 1000, user: a.user };
+    this.announce(this.sessionState);
     return this.sessionState;
+  }
+
+  /** Tells the app (`onSession`) of a new session, or of none; its failure is its own. */
+  private announce(session: Session | undefined): void {
+    try {
+      this.options.onSession?.(session === undefined ? undefined : { ...session, user: { ...session.user } });
+    } catch (err) {
+      console.error('onSession threw (the session is kept all the same):', err);
+    }
   }
 
   /**
    * One API call. Authenticated calls refresh the session shortly before it
    * expires, and once on a 401 (the host answers 401 before anything reaches
    * the enclave, so even a request carrying an envelope is safe to send
-   * again). Reads, and calls marked `resendable` (a refresh), are sent again
-   * once after a network failure or a 503; a request that may have consumed an
-   * envelope never is. The whole call, its refresh
+   * again). Reads, and calls marked `resendable` (a refresh, whose body is
+   * made again for each send), are sent again once after a network failure or
+   * a 503; a request that may have consumed an envelope never is. The whole call, its refresh
    * and its retries included, ends within `requestTimeoutMs` (TIMEOUT).
    */
   protected async request<T>(
@@ -168,12 +204,13 @@ export class SessionClient {
     // One attempt: sent, and its answer read whole, before the call's deadline.
     const send = async (): Promise<{ status: number; ok: boolean; text: string }> => {
       const headers: Record<string, string> = { accept: 'application/json' };
-      if (o.body !== undefined) headers['content-type'] = 'application/json';
+      const body: unknown = typeof o.body === 'function' ? (o.body as () => unknown)() : o.body;
+      if (body !== undefined) headers['content-type'] = 'application/json';
       if (auth && this.sessionState) headers.authorization = `Bearer ${this.sessionState.accessToken}`;
       try {
         const transport = this.options.fetch ? this.fetcher : await apiTransport(this.fetcher);
         const res = await within(
-          transport(this.baseUrl + path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}), signal }),
+          transport(this.baseUrl + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal }),
           signal,
         );
         return { status: res.status, ok: res.ok, text: await within(res.text(), signal) };

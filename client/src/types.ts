@@ -89,6 +89,14 @@ export interface ClientOptions {
    */
   requestTimeoutMs?: number;
   /**
+   * Called with the session each time the SDK gets a new one (login, and every refresh, including those it makes by
+   * itself before the access token expires or on a 401), and with `undefined` after `logout()`. An app that keeps
+   * the session across restarts (`setSession` on the next start) saves it here: a refresh rotates the refresh token,
+   * and a copy saved before it is spent (presented again, it ends the session). Not called for `setSession`. An
+   * error it throws is not the SDK's: it is reported to the console, and the call goes on.
+   */
+  onSession?: (session: Session | undefined) => void;
+  /**
    * The app's own chain nodes, which the SDK reads itself before it approves a transaction the host prepared
    * (the host is not trusted): `{ evm: { 1: 'https://…' }, solana: { 'mainnet-beta': 'https://…' } }`. EVM:
    * the nonce, the gas a call needs and the fee history the default fee cap is derived from; Solana: that the

@@ -26,7 +26,7 @@ import {
   type Blockhash,
 } from '@solana/kit';
 import { getOffchainMessageDecoder, verifyOffchainMessageEnvelope } from '@solana/kit';
-import { AttestationError, createClient, EnclaveWalletApiError, type EnclaveWallet, type PinRequest, type Wallet } from '@enclave-wallet/client';
+import { AttestationError, createClient, EnclaveWalletApiError, type EnclaveWallet, type PinRequest, type Session, type Wallet } from '@enclave-wallet/client';
 import { fiveSolToAttacker } from '../support/solana-messages.js';
 import { readDevRoot } from '../../devtools/src/nsm/index.js';
 import { startAnvil, type Anvil } from '../support/anvil.js';
@@ -131,6 +131,54 @@ describe('wallet calls', () => {
         signature: await app.signEvmMessage(wallet.walletId, 'after a lost refresh', { pin: PIN }),
       }),
     ).toBe(true);
+  });
+
+  test('a refresh cut by its deadline after the host rotated the token: refresh() again keeps the session', async () => {
+    let stall = true;
+    // The host answers, but the answer never reaches the app before its deadline (a phone between networks).
+    const stalled: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (stall && String(input).endsWith('/v1/auth/refresh')) {
+        stall = false;
+        await res.arrayBuffer();
+        await new Promise((_, reject) => init!.signal!.addEventListener('abort', () => reject(init!.signal!.reason)));
+      }
+      return res;
+    };
+    const app = createClient({ baseUrl: stack.url, root: readDevRoot(stack.caDir), fetch: stalled, requestTimeoutMs: 3_000 });
+    await app.login(await stack.issuer.sign({ email: 'sdk@example.com' }));
+    await expect(app.refresh()).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await app.refresh();
+    expect((await app.listWallets()).map((w) => w.walletId)).toContain(wallet.walletId);
+  });
+
+  test('onSession hears of every new session (login, the refreshes the SDK makes by itself) and of logout; a saved one restores', async () => {
+    const heard: (string | undefined)[] = [];
+    let saved: Session | undefined;
+    const app = createClient({
+      baseUrl: stack.url,
+      root: readDevRoot(stack.caDir),
+      onSession: (s) => {
+        heard.push(s?.refreshToken);
+        saved = s;
+      },
+    });
+    await app.login(await stack.issuer.sign({ email: 'sdk@example.com' }));
+    // Near expiry: the SDK refreshes by itself before the call, and says so.
+    app.setSession({ ...app.session!, expiresAt: Date.now() + 5_000 });
+    await app.listWallets();
+    expect(heard).toHaveLength(2);
+    expect(heard[1]).toBe(app.session!.refreshToken);
+    // The app restarts with what it saved last: a live session.
+    const restarted = createClient({ baseUrl: stack.url, root: readDevRoot(stack.caDir) });
+    restarted.setSession(saved);
+    await restarted.refresh();
+    expect(
+      await verifyMessage({ address: evm, message: 'restored', signature: await restarted.signEvmMessage(wallet.walletId, 'restored', { pin: PIN }) }),
+    ).toBe(true);
+    // A logout: the app hears there is no session to keep.
+    await app.logout();
+    expect(heard.at(-1)).toBeUndefined();
   });
 });
 

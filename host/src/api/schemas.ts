@@ -20,7 +20,16 @@ const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte 0x ad
 export const network = z.enum(NETWORKS);
 
 export const loginBody = z.strictObject({ idToken: z.string().min(1).max(16_384) });
-export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
+export const refreshBody = z.strictObject({
+  refreshToken: z.string().min(1).max(200),
+  /** The client's name for this refresh, the same on each of its tries, and the try (docs/api.md#sessions). */
+  attempt: z
+    .strictObject({
+      id: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'attempt.id must be 22 to 64 base64url characters (16 random bytes or more)'),
+      n: z.number().int().min(1).max(100),
+    })
+    .optional(),
+});
 export const attestationQuery = z.strictObject({
   nonce: z
     .string()

@@ -3,10 +3,10 @@
  * by the host) and rotating refresh tokens (random, stored only as SHA-256
  * hashes). Using a refresh token twice revokes its whole family: a stolen
  * token stops working as soon as either party uses it again. The one
- * exception is a token presented again within REFRESH_REUSE_GRACE_MS of its
- * first use while nothing after it was used: an answer lost on its way (a
- * dropped connection) is not a theft, so the session rotates again and the
- * token the lost answer carried stops working. A family is a
+ * exception is a later try of the same refresh (the client names each refresh
+ * with a random id and numbers its tries): the earlier try's answer was lost,
+ * so within REFRESH_RETRY_WINDOW_MS the session rotates again and the token
+ * that answer carried stops working. A family is a
  * session: its access tokens name it (`sid`), and once it is revoked (that
  * reuse, or a logout) they are refused too, by every host within
  * SESSION_CHECK_MS (auth/revocations.ts).
@@ -21,13 +21,13 @@ import type { UserId } from '@enclave-wallet/proto/ids';
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
 /**
- * How long after its first use a refresh token presented again still rotates the session instead of revoking it
- * (docs/api.md#sessions), provided no token issued after it was used since: the answer to the first use was lost.
- * The token issued by the first use (and any issued by an earlier retry) stops working, so there is never more than
- * one live refresh token per session; a thief who presents a copy within it takes the session only until its holder's
- * next refresh, which finds its token superseded and revokes the session.
+ * How long after a refresh token's first use a later try of that same refresh (the same attempt id, a higher try
+ * number: docs/api.md#sessions) still rotates the session instead of revoking it. Above the SDK's default deadline
+ * for a call (180 s) and the host's worst case for a refresh (about 144 s), so an app that calls refresh() again
+ * after a TIMEOUT keeps its session. Only the client that made the refresh knows its attempt id: a copy of the token
+ * presented by anyone else revokes the session as before.
  */
-export const REFRESH_REUSE_GRACE_MS = 60_000;
+export const REFRESH_RETRY_WINDOW_MS = 10 * 60_000;
 export const ACCESS_TOKEN_AUDIENCE = 'enclave-wallet-api';
 const ALG = 'ES256';
 
@@ -154,24 +154,38 @@ export class TokenService {
 
   /**
    * Exchanges a refresh token for new tokens (rotation). A token presented again is a token used twice, and revokes
-   * its session, unless it comes within REFRESH_REUSE_GRACE_MS of its first use and no token issued after it has
-   * been used: then the token that use issued is superseded (stops working) and a new one is issued in its place.
+   * its session, unless it is a later try of the refresh that used it (`attempt`: the same id, a higher try number)
+   * within REFRESH_RETRY_WINDOW_MS and no token issued after it has been used: then the token the earlier try was
+   * answered with is superseded (stops working) and a new one is issued in its place. An earlier try arriving after a
+   * later one was answered is refused (TOKEN_INVALID) without changing anything.
    *
    * @throws {EnclaveWalletError} TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED
    */
-  async refresh(refreshToken: string): Promise<{ userId: UserId; tokens: SessionTokens }> {
+  async refresh(refreshToken: string, attempt?: { id: string; n: number }): Promise<{ userId: UserId; tokens: SessionTokens }> {
     if (typeof refreshToken !== 'string' || refreshToken.length < 20 || refreshToken.length > 200)
       throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     const now = this.now();
     const next = newRefreshToken();
-    const used = await this.store.sessions.useRefreshToken(hash(refreshToken), now, hash(next));
+    const named = attempt ? { idHash: hash(attempt.id), n: attempt.n } : undefined;
+    const used = await this.store.sessions.useRefreshToken(hash(refreshToken), now, hash(next), named);
     if (!used) throw new EnclaveWalletError('TOKEN_INVALID', 'the refresh token is not valid');
     if (used.reused) {
-      // Only its holder's own use opens the grace: a superseded token presented is a copy left behind.
+      // Only the client whose refresh used it, trying again: a superseded token, or another attempt, is a copy.
       const again =
-        !used.superseded && used.successor !== undefined && now - used.record.usedAt <= REFRESH_REUSE_GRACE_MS
-          ? await this.store.sessions.supersede(used.successor, used.record, now, hash(next), now + REFRESH_TOKEN_TTL_S * 1000)
+        named &&
+        !used.superseded &&
+        used.successor !== undefined &&
+        used.attempt?.idHash === named.idHash &&
+        now - used.record.usedAt <= REFRESH_RETRY_WINDOW_MS
+          ? await this.store.sessions.supersede(
+              { ...used.record, successor: used.successor, attempt: used.attempt },
+              named.n,
+              now,
+              hash(next),
+              now + REFRESH_TOKEN_TTL_S * 1000,
+            )
           : 'used';
+      if (again === 'older') throw new EnclaveWalletError('TOKEN_INVALID', 'a later try of this refresh was answered already: use its tokens');
       if (again === 'used') {
         await this.revoke(used.record.familyId);
         throw new EnclaveWalletError('TOKEN_REVOKED', 'the refresh token was already used; its session is revoked');

@@ -26,8 +26,8 @@ export function mountAuth(app: Express, ctx: RouteContext): void {
     '/v1/auth/refresh',
     route(async (req, res) => {
       limits?.auth.hit(clientOf(req));
-      const { refreshToken } = await body(S.refreshBody, req, BODY_LIMITS.small);
-      const { userId, tokens } = await need(deps.tokens, 'authentication').refresh(refreshToken);
+      const { refreshToken, attempt } = await body(S.refreshBody, req, BODY_LIMITS.small);
+      const { userId, tokens } = await need(deps.tokens, 'authentication').refresh(refreshToken, attempt);
       res.locals.userId = userId;
       res.json(await loginAnswer(userId, tokens));
     }),

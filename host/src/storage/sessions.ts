@@ -24,11 +24,22 @@ export type RefreshUse =
       reused: true;
       /** The hash of the token its first use issued (absent on records used before tokens named it). */
       successor?: string;
+      /** The client's attempt that first use was (absent when it named none): its id's hash, and the try that issued `successor`. */
+      attempt?: RefreshAttempt;
       /** Used by a supersession (a refresh of the token before it, presented again), not by its holder. */
       superseded: boolean;
     };
 
-/** How many times a used refresh token may be presented again within the grace (each supersedes one more token). */
+/**
+ * A refresh as the client numbers it (auth/tokens.ts): the SHA-256 of its random id, the same on every try of one
+ * refresh, and the try (1, 2, …).
+ */
+export interface RefreshAttempt {
+  idHash: string;
+  n: number;
+}
+
+/** How many times a used refresh token may be tried again (each later try supersedes one more token). */
 export const MAX_SUPERSEDED = 8;
 
 const refreshKey = (hash: string): Record<string, AttributeValue> => ({ pk: { S: `REFRESH#${hash}` }, sk: { S: 'REFRESH' } });
@@ -70,15 +81,20 @@ export class Sessions {
    * attempt the SDK tried again, or whose answer was lost, that stored this use reads as this use, not as a second
    * one.
    */
-  async useRefreshToken(tokenHash: string, now: number, successorHash: string): Promise<RefreshUse | undefined> {
+  async useRefreshToken(tokenHash: string, now: number, successorHash: string, attempt?: RefreshAttempt): Promise<RefreshUse | undefined> {
     const done = await this.table.writeOnce(refreshKey(tokenHash), 'usedBy', (mark) =>
       this.table.db.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
           Key: refreshKey(tokenHash),
-          UpdateExpression: 'SET usedAt = :now, usedBy = :by, successor = :next',
+          UpdateExpression: `SET usedAt = :now, usedBy = :by, successor = :next${attempt ? ', attemptHash = :attempt, successorTry = :try' : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-          ExpressionAttributeValues: { ':now': { N: String(now) }, ':by': { S: mark }, ':next': { S: successorHash } },
+          ExpressionAttributeValues: {
+            ':now': { N: String(now) },
+            ':by': { S: mark },
+            ':next': { S: successorHash },
+            ...(attempt ? { ':attempt': { S: attempt.idHash }, ':try': { N: String(attempt.n) } } : {}),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -91,30 +107,42 @@ export class Sessions {
       record: { ...record, usedAt: Number(a.usedAt?.N ?? 0) },
       reused: true,
       ...(a.successor?.S ? { successor: a.successor.S } : {}),
+      ...(a.attemptHash?.S && a.successorTry?.N ? { attempt: { idHash: a.attemptHash.S, n: Number(a.successorTry.N) } } : {}),
       superseded: a.supersededAt !== undefined,
     };
   }
 
   /**
-   * Supersedes the newest token issued after a used one, for a refresh presented again within the grace
-   * (auth/tokens.ts): starting at `successorHash`, follows the tokens already superseded (each names the one issued
-   * in its place, `replacedBy`) to the first one not used, and marks it used and replaced by `nextHash`, in one
-   * conditional write. A token whose record is not there (its write failed, or is still on its way) is marked all
-   * the same: its late write then finds the hash taken and is refused, so it never becomes usable.
+   * Supersedes the newest token issued after a used one, for a later try of the refresh that used it (auth/tokens.ts):
+   * starting at `of.successor`, issued to try `of.attempt.n`, follows the tokens already superseded (each names the
+   * token issued in its place, `replacedBy`, and the try it went to, `replacedByTry`) to the first one not used. That
+   * one is marked used and replaced by `nextHash` for try `n`, in one conditional write. A token whose record is not
+   * there (its write failed, or is still on its way) is marked all the same: its late write then finds the hash
+   * taken and is refused, so it never becomes usable.
    *
-   * `superseded` when that write was made; `used` when the chain reaches a token its holder used (a refresh made
-   * after it: the one presented is then a token used twice), or is longer than MAX_SUPERSEDED.
+   * `superseded` when that write was made; `older` when the newest token went to this try or a later one (this is an
+   * earlier try, still on its way: its answer is lost, and the newer one's stands); `used` when the chain reaches a
+   * token its holder used (a refresh made after it: the token presented is then a token used twice), or is longer
+   * than MAX_SUPERSEDED.
    */
-  async supersede(successorHash: string, of: RefreshRecord, now: number, nextHash: string, keepUntil: number): Promise<'superseded' | 'used'> {
-    let at = successorHash;
+  async supersede(
+    of: RefreshRecord & { successor: string; attempt: RefreshAttempt },
+    n: number,
+    now: number,
+    nextHash: string,
+    keepUntil: number,
+  ): Promise<'superseded' | 'older' | 'used'> {
+    let at = of.successor;
+    let issuedTo = of.attempt.n;
     for (let hop = 0; hop < MAX_SUPERSEDED; hop++) {
+      if (issuedTo >= n) return 'older';
       const done = await this.table.writeOnce(refreshKey(at), 'usedBy', (mark) =>
         this.table.db.send(
           new UpdateItemCommand({
             TableName: this.table.tableName,
             Key: refreshKey(at),
             UpdateExpression:
-              'SET usedAt = :now, usedBy = :by, supersededAt = :now, replacedBy = :next, userId = if_not_exists(userId, :user), ' +
+              'SET usedAt = :now, usedBy = :by, supersededAt = :now, replacedBy = :next, replacedByTry = :try, userId = if_not_exists(userId, :user), ' +
               'familyId = if_not_exists(familyId, :family), expiresAt = if_not_exists(expiresAt, :keep), #ttl = if_not_exists(#ttl, :ttl)',
             ConditionExpression: 'attribute_not_exists(usedAt)',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
@@ -122,6 +150,7 @@ export class Sessions {
               ':now': { N: String(now) },
               ':by': { S: mark },
               ':next': { S: nextHash },
+              ':try': { N: String(n) },
               ':user': { S: of.userId },
               ':family': { S: of.familyId },
               ':keep': { N: String(keepUntil) },
@@ -133,8 +162,9 @@ export class Sessions {
       if (done.outcome === 'written') return 'superseded';
       const item = done.item;
       // Used by its holder, or not of this session (never, for a hash this host chained): a refresh after this one.
-      if (!item || item.familyId?.S !== of.familyId || item.supersededAt === undefined || !item.replacedBy?.S) return 'used';
+      if (!item || item.familyId?.S !== of.familyId || item.supersededAt === undefined || !item.replacedBy?.S || !item.replacedByTry?.N) return 'used';
       at = item.replacedBy.S;
+      issuedTo = Number(item.replacedByTry.N);
     }
     return 'used';
   }
