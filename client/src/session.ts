@@ -28,13 +28,12 @@ export class SessionClient {
   private readonly requestTimeoutMs: number;
   private sessionState: Session | undefined;
   private refreshing: Promise<Session> | undefined;
-  /**
-   * A refresh not answered yet (its connection dropped, a 503, its deadline): its token, its random id and the tries
-   * sent. The next refresh of the same token is its next try, which the host answers with new tokens for up to 10
-   * minutes after the first one used the token (docs/api.md#sessions), where another presentation of a used token
-   * would end the session. Kept in memory only.
-   */
-  private pendingRefresh: { refreshToken: string; id: string; tries: number } | undefined;
+  /** Bumped when the session is replaced or ended (login, setSession, logout): a refresh's answer for the one before is not kept. */
+  private epoch = 0;
+  /** The last try number sent for the session's unanswered refresh (tries are numbered by the clock, never back). */
+  private lastTry = 0;
+  /** The app's onSession calls, one after the other (a save that finishes late must not overwrite a newer one). */
+  private announced: Promise<void> = Promise.resolve();
 
   constructor(protected readonly options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -71,9 +70,11 @@ export class SessionClient {
     return this.sessionState;
   }
 
-  /** Uses a session saved earlier (e.g. from storage). */
+  /** Uses a session saved earlier (e.g. from storage, as onSession gave it: an unanswered refresh's attempt included). */
   setSession(session: Session | undefined): void {
-    this.sessionState = session;
+    this.epoch++;
+    this.lastTry = 0;
+    this.sessionState = session === undefined ? undefined : { ...session };
   }
 
   /** Exchanges an OIDC ID token for a session. */
@@ -82,6 +83,7 @@ export class SessionClient {
       body: { idToken },
       auth: false,
     });
+    this.epoch++;
     return this.keep(answer);
   }
 
@@ -90,30 +92,46 @@ export class SessionClient {
    * answer was lost (the network, a 503, its deadline) may be called again: it is the same refresh's next try.
    */
   refresh(): Promise<Session> {
-    const current = this.sessionState;
-    if (!current) return Promise.reject(new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'not logged in', status: 401 }));
+    if (!this.sessionState) return Promise.reject(new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'not logged in', status: 401 }));
     // One refresh at a time: the server revokes a refresh token presented twice but for a later try of one refresh.
-    this.refreshing ??= this.refreshOnce(current.refreshToken).finally(() => {
+    this.refreshing ??= this.refreshOnce().finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;
   }
 
-  private async refreshOnce(refreshToken: string): Promise<Session> {
-    if (this.pendingRefresh?.refreshToken !== refreshToken)
-      this.pendingRefresh = { refreshToken, id: toBase64Url(crypto.getRandomValues(new Uint8Array(16))), tries: 0 };
-    const pending = this.pendingRefresh;
+  private async refreshOnce(): Promise<Session> {
+    const epoch = this.epoch;
+    const current = this.sessionState!;
+    const { refreshToken } = current;
+    let id = current.refreshAttempt;
+    if (id === undefined) {
+      // A new refresh: its id, told to the app with the session, so that a restart can still try it again.
+      id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+      this.sessionState = { ...current, refreshAttempt: id };
+      this.announce(this.sessionState);
+    }
+    const attemptId = id;
     try {
-      // Sent again once if its answer is lost (the network, or a 503): each send is a try of its own.
+      // Sent again once if its answer is lost (the network, or a 503): each send is a try of its own, numbered by the
+      // clock (never below the last one) so that a try after a restart still comes after every try before it.
       const answer = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>('POST', '/v1/auth/refresh', {
-        body: () => ({ refreshToken, attempt: { id: pending.id, n: ++pending.tries } }),
+        body: () => ({ refreshToken, attempt: { id: attemptId, n: (this.lastTry = Math.max(this.lastTry + 1, Date.now())) } }),
         auth: false,
         resendable: true,
       });
+      if (this.epoch !== epoch)
+        throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'the session was replaced or ended while it was being refreshed', status: 401 });
       return this.keep(answer);
     } catch (err) {
-      // The host's refusal ends it; a lost answer leaves it for the next call.
-      if (err instanceof EnclaveWalletApiError && err.status >= 400 && err.status < 500 && this.pendingRefresh === pending) this.pendingRefresh = undefined;
+      // The host's verdict on the token ends the attempt; anything else (a lost answer, a rate limit, a proxy's
+      // refusal) leaves it for the next refresh, which is its next try.
+      const verdict = err instanceof EnclaveWalletApiError && ['TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED'].includes(err.code);
+      const held = this.sessionState;
+      if (verdict && this.epoch === epoch && held !== undefined && held.refreshAttempt === attemptId) {
+        const { refreshAttempt: _over, ...rest } = held;
+        this.sessionState = rest;
+      }
       throw err;
     }
   }
@@ -132,26 +150,27 @@ export class SessionClient {
       if (!(err instanceof EnclaveWalletApiError && err.status === 401)) throw err;
     } finally {
       const had = this.sessionState !== undefined;
+      this.epoch++;
       this.sessionState = undefined;
-      this.pendingRefresh = undefined;
       if (had) this.announce(undefined);
     }
   }
 
   private keep(a: { accessToken: string; refreshToken: string; expiresIn: number; user: User }): Session {
-    this.pendingRefresh = undefined;
+    this.lastTry = 0;
     this.sessionState = { accessToken: a.accessToken, refreshToken: a.refreshToken, expiresAt: this.now() + a.expiresIn * 1000, user: a.user };
     this.announce(this.sessionState);
     return this.sessionState;
   }
 
-  /** Tells the app (`onSession`) of a new session, or of none; its failure is its own. */
+  /** Tells the app (`onSession`) of a new session or of none, one call after the other; its failure is its own. */
   private announce(session: Session | undefined): void {
-    try {
-      this.options.onSession?.(session === undefined ? undefined : { ...session, user: { ...session.user } });
-    } catch (err) {
-      console.error('onSession threw (the session is kept all the same):', err);
-    }
+    const told = this.options.onSession;
+    if (!told) return;
+    const copy = session === undefined ? undefined : { ...session, user: { ...session.user } };
+    this.announced = this.announced
+      .then(() => told(copy) as unknown) // an async save is waited for before the next one
+      .then(undefined, (err: unknown) => console.error('onSession failed (the SDK keeps the session all the same):', err));
   }
 
   /**

@@ -41,6 +41,12 @@ export interface Session {
   /** Unix ms when the access token expires. */
   expiresAt: number;
   user: User;
+  /**
+   * Set while a refresh of this session is unanswered (its answer lost, or not yet in): its attempt id, with which
+   * the next refresh tries it again (docs/api.md#sessions). Keep it with the rest of the session: restored with
+   * `setSession` after a restart, it lets that refresh be tried again instead of ending the session.
+   */
+  refreshAttempt?: string;
 }
 
 /** A verified attestation: what the SDK seals PINs to. */
@@ -92,8 +98,10 @@ export interface ClientOptions {
    * Called with the session each time the SDK gets a new one (login, and every refresh, including those it makes by
    * itself before the access token expires or on a 401), and with `undefined` after `logout()`. An app that keeps
    * the session across restarts (`setSession` on the next start) saves it here: a refresh rotates the refresh token,
-   * and a copy saved before it is spent (presented again, it ends the session). Not called for `setSession`. An
-   * error it throws is not the SDK's: it is reported to the console, and the call goes on.
+   * and a copy saved before it is spent (presented again, it ends the session). Also called when a refresh starts
+   * (the session with its `refreshAttempt`). Calls come one after the other, each after the promise the one before
+   * returned (if it returned one: an async save) settles. Not called for `setSession`. An error it throws or rejects with is not the SDK's:
+   * it is reported to the console, and the call goes on.
    */
   onSession?: (session: Session | undefined) => void;
   /**

@@ -170,7 +170,7 @@ const messageEvent = (data: unknown, origin: string, source: unknown): MessageEv
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 describe('the frame side', () => {
-  function setup(ui: Partial<FrameUi> = {}, appOrigins: string[] = [APP]) {
+  function setup(ui: Partial<FrameUi> = {}, appOrigins: string[] = [APP], embedderOrigin?: string) {
     const posted: Array<{ message: { kind: string; id?: string; ok?: boolean; event?: string; result?: unknown; error?: unknown }; origin: string }> = [];
     // Copied as the browser copies it (structured clone): a value it cannot copy throws, as postMessage would.
     const peer = { postMessage: (message: never, origin: string) => posted.push({ message: structuredClone(message), origin }) };
@@ -206,6 +206,7 @@ describe('the frame side', () => {
       ui: fullUi,
       evm: { chainId: 31337, rpcUrl: 'http://127.0.0.1:8545' },
       onIgnored: (reason) => ignored.push(reason),
+      ...(embedderOrigin !== undefined ? { embedderOrigin } : {}),
     });
     const send = async (data: unknown, origin = APP, source: unknown = peer): Promise<void> => {
       events.dispatchEvent(messageEvent(data, origin, source));
@@ -218,6 +219,11 @@ describe('the frame side', () => {
   test('says ready to each allowed origin only (the browser delivers to the one that matches)', () => {
     const { posted } = setup();
     expect(posted).toEqual([{ message: { protocol: FRAME_PROTOCOL, kind: 'event', event: 'ready' }, origin: APP }]);
+  });
+
+  test('with the embedder’s origin known and allowed, says ready to it alone; otherwise (masked, "null") to each allowed one', () => {
+    expect(setup({}, [APP, 'https://other.example.com'], 'https://other.example.com').posted.map((p) => p.origin)).toEqual(['https://other.example.com']);
+    expect(setup({}, [APP, 'https://other.example.com'], 'null').posted.map((p) => p.origin)).toEqual([APP, 'https://other.example.com']);
   });
 
   test('says ready once to an origin listed twice (a second ready would tell the app the frame reloaded)', () => {

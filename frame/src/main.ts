@@ -295,6 +295,8 @@ async function start(): Promise<void> {
     client,
     appOrigins,
     peer: (popup ? window.opener : window.parent) as Window,
+    // In an iframe, Chromium and Safari name the embedding page's origin; Firefox does not (then each allowed one).
+    ...(!popup && location.ancestorOrigins?.length ? { embedderOrigin: location.ancestorOrigins[0] } : {}),
     events: window,
     ui,
     ...(config.evm ? { evm: config.evm } : {}),

@@ -167,8 +167,11 @@ describe('wallet calls', () => {
     // Near expiry: the SDK refreshes by itself before the call, and says so.
     app.setSession({ ...app.session!, expiresAt: Date.now() + 5_000 });
     await app.listWallets();
-    expect(heard).toHaveLength(2);
-    expect(heard[1]).toBe(app.session!.refreshToken);
+    // Login; the refresh starting (the old token with its attempt id); the refresh done.
+    expect(heard).toHaveLength(3);
+    expect(heard[1]).toBe(heard[0]);
+    expect(heard[2]).toBe(app.session!.refreshToken);
+    expect(saved!.refreshAttempt).toBeUndefined();
     // The app restarts with what it saved last: a live session.
     const restarted = createClient({ baseUrl: stack.url, root: readDevRoot(stack.caDir) });
     restarted.setSession(saved);

@@ -40,6 +40,12 @@ export interface FrameOptions {
   appOrigins: readonly string[];
   /** The page that embedded the frame (window.parent) or opened it (window.opener). */
   peer: PeerWindow;
+  /**
+   * The embedding page's origin when the browser tells it (`location.ancestorOrigins[0]` in an iframe): the events
+   * nobody asked for (`ready`) go to it alone when it is in APP_ORIGINS, instead of to each allowed origin, which a
+   * browser logs a console warning for when it is not the page's.
+   */
+  embedderOrigin?: string;
   /** Where messages arrive (the frame's window). */
   events: { addEventListener(type: 'message', l: (e: MessageEvent) => void): void; removeEventListener(type: 'message', l: (e: MessageEvent) => void): void };
   ui: FrameUi;
@@ -107,8 +113,12 @@ class FrameSession {
   }
 
   emit(name: FrameEventName, data?: unknown, origin?: string): void {
-    // To the asking origin when there is one; otherwise to each allowed origin (the browser delivers to the one that matches).
-    for (const o of origin ? [origin] : new Set(this.options.appOrigins)) this.options.peer.postMessage(event(name, data), o);
+    // To the asking origin when there is one; else to the embedder's when the browser names an allowed one; else to
+    // each allowed origin (the browser delivers to the one that matches; a browser that masks the embedder, "null",
+    // still gets its ready).
+    const { embedderOrigin, appOrigins } = this.options;
+    const to = origin ? [origin] : embedderOrigin !== undefined && isAllowedOrigin(embedderOrigin, appOrigins) ? [embedderOrigin] : new Set(appOrigins);
+    for (const o of to) this.options.peer.postMessage(event(name, data), o);
   }
 
   /**

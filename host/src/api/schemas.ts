@@ -26,7 +26,7 @@ export const refreshBody = z.strictObject({
   attempt: z
     .strictObject({
       id: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'attempt.id must be 22 to 64 base64url characters (16 random bytes or more)'),
-      n: z.number().int().min(1).max(100),
+      n: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     })
     .optional(),
 });

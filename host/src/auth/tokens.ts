@@ -178,7 +178,7 @@ export class TokenService {
         used.attempt?.idHash === named.idHash &&
         now - used.record.usedAt <= REFRESH_RETRY_WINDOW_MS
           ? await this.store.sessions.supersede(
-              { ...used.record, successor: used.successor, attempt: used.attempt },
+              { ...used.record, successor: used.successor, attempt: used.attempt, ...(used.newest ? { newest: used.newest } : {}) },
               named.n,
               now,
               hash(next),

@@ -26,6 +26,8 @@ export type RefreshUse =
       successor?: string;
       /** The client's attempt that first use was (absent when it named none): its id's hash, and the try that issued `successor`. */
       attempt?: RefreshAttempt;
+      /** Where a later try last left the chain (a hint, never behind it): the newest token it issued and that try. */
+      newest?: { hash: string; n: number };
       /** Used by a supersession (a refresh of the token before it, presented again), not by its holder. */
       superseded: boolean;
     };
@@ -39,7 +41,11 @@ export interface RefreshAttempt {
   n: number;
 }
 
-/** How many times a used refresh token may be tried again (each later try supersedes one more token). */
+/**
+ * Superseded tokens one try may walk past to the newest of its chain, at most (a try starts where the last one noted
+ * it left the chain, so this is reached only by tries at once whose notes all lag): beyond, it is taken for a token
+ * used twice.
+ */
 export const MAX_SUPERSEDED = 8;
 
 const refreshKey = (hash: string): Record<string, AttributeValue> => ({ pk: { S: `REFRESH#${hash}` }, sk: { S: 'REFRESH' } });
@@ -108,6 +114,7 @@ export class Sessions {
       reused: true,
       ...(a.successor?.S ? { successor: a.successor.S } : {}),
       ...(a.attemptHash?.S && a.successorTry?.N ? { attempt: { idHash: a.attemptHash.S, n: Number(a.successorTry.N) } } : {}),
+      ...(a.newest?.S && a.newestTry?.N ? { newest: { hash: a.newest.S, n: Number(a.newestTry.N) } } : {}),
       superseded: a.supersededAt !== undefined,
     };
   }
@@ -122,18 +129,19 @@ export class Sessions {
    *
    * `superseded` when that write was made; `older` when the newest token went to this try or a later one (this is an
    * earlier try, still on its way: its answer is lost, and the newer one's stands); `used` when the chain reaches a
-   * token its holder used (a refresh made after it: the token presented is then a token used twice), or is longer
-   * than MAX_SUPERSEDED.
+   * token its holder used (a refresh made after it: the token presented is then a token used twice), or the walk is
+   * longer than MAX_SUPERSEDED.
    */
   async supersede(
-    of: RefreshRecord & { successor: string; attempt: RefreshAttempt },
+    of: RefreshRecord & { successor: string; attempt: RefreshAttempt; newest?: { hash: string; n: number } },
     n: number,
     now: number,
     nextHash: string,
     keepUntil: number,
   ): Promise<'superseded' | 'older' | 'used'> {
-    let at = of.successor;
-    let issuedTo = of.attempt.n;
+    // From where the last try left the chain, when the used token says (every token before that is superseded).
+    let at = of.newest?.hash ?? of.successor;
+    let issuedTo = of.newest?.n ?? of.attempt.n;
     for (let hop = 0; hop < MAX_SUPERSEDED; hop++) {
       if (issuedTo >= n) return 'older';
       const done = await this.table.writeOnce(refreshKey(at), 'usedBy', (mark) =>
@@ -159,7 +167,10 @@ export class Sessions {
           }),
         ),
       );
-      if (done.outcome === 'written') return 'superseded';
+      if (done.outcome === 'written') {
+        await this.noteNewest(of.tokenHash, nextHash, n);
+        return 'superseded';
+      }
       const item = done.item;
       // Used by its holder, or not of this session (never, for a hash this host chained): a refresh after this one.
       if (!item || item.familyId?.S !== of.familyId || item.supersededAt === undefined || !item.replacedBy?.S || !item.replacedByTry?.N) return 'used';
@@ -167,6 +178,27 @@ export class Sessions {
       issuedTo = Number(item.replacedByTry.N);
     }
     return 'used';
+  }
+
+  /**
+   * Notes on a used token where its chain now ends (`newest`, for try `n`), so the next try starts there instead of
+   * walking every token superseded before. Only ever forward (a late or replayed note of an earlier try is refused);
+   * a hint: the chain's own writes decide, and a note that fails is a longer walk next time.
+   */
+  private async noteNewest(tokenHash: string, newestHash: string, n: number): Promise<void> {
+    try {
+      await this.table.db.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: refreshKey(tokenHash),
+          UpdateExpression: 'SET newest = :newest, newestTry = :try',
+          ConditionExpression: 'attribute_exists(usedAt) AND (attribute_not_exists(newestTry) OR newestTry < :try)',
+          ExpressionAttributeValues: { ':newest': { S: newestHash }, ':try': { N: String(n) } },
+        }),
+      );
+    } catch {
+      // refused (a later try noted first) or not written: the walk is only longer
+    }
   }
 
   /** Revokes a session; the record is kept until `keepUntil` (ms), when every token of the family has expired. */
