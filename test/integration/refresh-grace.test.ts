@@ -9,20 +9,17 @@
  * hostile carrier replaying every write) included.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import dynalite from 'dynalite';
-import { GetItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { storageClient } from '../../host/src/storage/client.js';
-import { Store } from '../../host/src/storage/index.js';
+import { GetItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Store } from '../../host/src/storage/index.js';
 import { newSigningJwk, REFRESH_RETRY_WINDOW_MS, TokenService } from '../../host/src/auth/tokens.js';
 import { parseUserId } from '@enclave-wallet/proto/ids';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
+import { startTestTable, type TestTable } from '../support/test-table.js';
 
 const TABLE = 'grace';
-let dyn: Server;
+let table: TestTable;
 let proxy: FaultProxy;
-let client: ReturnType<typeof storageClient>;
+let client: DynamoDBClient;
 let store: Store;
 let tokens: TokenService;
 let clock = Date.now();
@@ -65,19 +62,12 @@ async function liveRecordsOf(familyId: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  dyn = dynalite({ createTableMs: 0 }) as Server;
-  await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
-  proxy = await startFaultProxy(`http://127.0.0.1:${(dyn.address() as AddressInfo).port}`);
-  client = storageClient({ region: 'us-east-1', endpoint: proxy.url, requestTimeoutMs: 2_000, socketTimeoutMs: 2_000, maxAttempts: 2 });
-  store = new Store({ client, tableName: TABLE });
-  await store.ensureTable();
+  table = await startTestTable(TABLE, { faults: true, client: { requestTimeoutMs: 2_000, socketTimeoutMs: 2_000, maxAttempts: 2 } });
+  ({ store, client } = table);
+  proxy = table.proxy!;
   tokens = await TokenService.create(await newSigningJwk(), 'https://wallet.test', store, () => clock);
 });
-afterAll(async () => {
-  client.destroy();
-  await proxy.close();
-  await new Promise((r) => dyn.close(r));
-});
+afterAll(() => table.close());
 beforeEach(() => {
   proxy.rule = undefined;
   clock = Date.now();

@@ -9,19 +9,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import dynalite from 'dynalite';
 import { jest } from '@jest/globals';
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { storageClient } from '../../host/src/storage/client.js';
-import { Store } from '../../host/src/storage/index.js';
+import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Store } from '../../host/src/storage/index.js';
 import { newSigningJwk, REFRESH_RETRY_WINDOW_MS, TokenService } from '../../host/src/auth/tokens.js';
 import { createApp } from '../../host/src/app.js';
 import { parseUserId } from '@enclave-wallet/proto/ids';
 import { createClient, EnclaveWalletApiError, type Session } from '@enclave-wallet/client';
+import { startTestTable, type TestTable } from '../support/test-table.js';
 
 const TABLE = 'review';
-let dyn: Server;
-let client: ReturnType<typeof storageClient>;
+let table: TestTable;
+let client: DynamoDBClient;
 let store: Store;
 /** Host A (rate limits on, as deployed) and host B (a second instance behind the same load balancer). */
 let tokensA: TokenService;
@@ -70,17 +69,8 @@ const listen = async (app: ReturnType<typeof createApp>): Promise<string> => {
 };
 
 beforeAll(async () => {
-  dyn = dynalite({ createTableMs: 0 }) as Server;
-  await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
-  client = storageClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${(dyn.address() as AddressInfo).port}`,
-    requestTimeoutMs: 2_000,
-    socketTimeoutMs: 2_000,
-    maxAttempts: 2,
-  });
-  store = new Store({ client, tableName: TABLE });
-  await store.ensureTable();
+  table = await startTestTable(TABLE, { client: { requestTimeoutMs: 2_000, socketTimeoutMs: 2_000, maxAttempts: 2 } });
+  ({ store, client } = table);
   const jwk = await newSigningJwk();
   tokensA = await TokenService.create(jwk, 'https://wallet.test', store, () => clockA);
   tokensB = await TokenService.create(jwk, 'https://wallet.test', store, () => clockA + skewB);
@@ -93,8 +83,7 @@ afterAll(async () => {
     s.closeAllConnections?.();
     await new Promise((r) => s.close(r));
   }
-  client.destroy();
-  await new Promise((r) => dyn.close(r));
+  await table.close();
 });
 beforeEach(() => {
   clockA = Date.now();

@@ -6,18 +6,15 @@
  * (not "reused", which would end the session), instead of a conflict. A real conflict stays one. (A burst against a
  * slow but healthy table: host/test/storage-deadline.test.ts.)
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import dynalite from 'dynalite';
 import { storageClient } from '../../host/src/storage/client.js';
 import { Store } from '../../host/src/storage/index.js';
 import { parseUserId, parseWalletId } from '@enclave-wallet/proto/ids';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
+import { startTestTable, type TestTable } from '../support/test-table.js';
 
-let dyn: Server;
+let table: TestTable;
 let proxy: FaultProxy;
 let store: Store;
-let client: ReturnType<typeof storageClient>;
 const user = parseUserId('usr_retries');
 /** The next request for this DynamoDB operation (X-Amz-Target suffix) gets its answer late, once. */
 const lateOnce = (operation: string, ms = 900): void => {
@@ -31,18 +28,11 @@ const lateOnce = (operation: string, ms = 900): void => {
 const attemptsOf = (operation: string): number => proxy.seen.filter((t) => t.endsWith(`.${operation}`)).length;
 
 beforeAll(async () => {
-  dyn = dynalite({ createTableMs: 0 }) as Server;
-  await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
-  proxy = await startFaultProxy(`http://127.0.0.1:${(dyn.address() as AddressInfo).port}`);
-  client = storageClient({ region: 'us-east-1', endpoint: proxy.url, requestTimeoutMs: 300, socketTimeoutMs: 300 });
-  store = new Store({ client, tableName: 'retries' });
-  await store.ensureTable();
+  table = await startTestTable('retries', { faults: true, client: { requestTimeoutMs: 300, socketTimeoutMs: 300 } });
+  ({ store } = table);
+  proxy = table.proxy!;
 });
-afterAll(async () => {
-  client.destroy();
-  await proxy.close();
-  await new Promise((r) => dyn.close(r));
-});
+afterAll(() => table.close());
 beforeEach(() => {
   proxy.rule = undefined;
   proxy.seen.length = 0;
