@@ -13,7 +13,9 @@ import { gzipSync } from 'node:zlib';
 // pending for a reply that cannot come: a popup closed while it asks, a frame reloaded (2026-12-07: about 130 bytes,
 // the entry at 56 023). Then to 57 500 with a deadline on every API call and on the Solana node's call, and
 // FRAME_UNAVAILABLE saying what each way of showing the frame met (2026-12-07: about 700 bytes, the entry at 57 119).
-const BUDGET_GZIP_BYTES = 57_500;
+// Then to 58 000 with refreshes tried again under their attempt id, onSession, and the frame's ready to its embedder
+// alone (2026-12-07: about 440 bytes, the entry at 57 555).
+const BUDGET_GZIP_BYTES = 58_000;
 const file = (name: string): string => readFileSync(new URL(`../dist/browser/${name}`, import.meta.url), 'utf8');
 
 test('the browser entry imports no Node built-in and leaves viem to the app', () => {
