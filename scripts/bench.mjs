@@ -54,8 +54,19 @@ const RUNS = arg('runs', 3);
 const PAIRS = arg('pairs', 1);
 const SECONDS = arg('seconds', 20); // issue 24's own windows; 400 probes for a /healthz p99 (160 in 8 s: its second-worst)
 const RESETS = arg('resets', 10);
-/** Seconds of 32-client load before anything is measured (V8 compiles the hot paths meanwhile); 0: none. */
-const WARMUP = arg('warmup', 10);
+/**
+ * Seconds of 32-client load before anything is measured (V8 compiles the hot paths meanwhile); 0: none. Without
+ * `--warmup`, long enough for WARMUP_SIGNATURES at the ceiling's rate measured before the load, and at least 10 s.
+ */
+const WARMUP_GIVEN = flag('warmup') ? arg('warmup', 10) : undefined;
+/**
+ * Signatures the default warm-up covers: V8 first compiles the functions run once per signature with TurboFan after
+ * about 1,000 of them (docs/performance.md, twenty-second and thirty-third looks); a warm-up of 10 s alone on a slow
+ * machine (about 260 signatures) left that in the 1-client window.
+ */
+const WARMUP_SIGNATURES = 1_000;
+/** The warm-up's seconds, once the ceiling before the load is known. */
+let WARMUP = WARMUP_GIVEN ?? 10;
 const CEILING_SECONDS = arg('ceiling-seconds', 3);
 const CLIENTS = 32;
 /**
@@ -830,6 +841,7 @@ async function oneRun(index) {
     // Enough for the ceiling's rate with room to spare (the distinct wallets), and for the one-wallet run, where
     // concurrent signatures with one PIN share one guess (one Argon2id): many more requests per second.
     const ceilingRate = ceilingBefore.perSecond;
+    WARMUP = WARMUP_GIVEN ?? Math.max(10, Math.ceil(WARMUP_SIGNATURES / ceilingRate));
     // (A pool that runs dry is refilled on the fly, on the load generator's cores, with X25519 in JavaScript, about a
     // millisecond each, and counted.)
     const perClient = Math.ceil(((SECONDS + WARMUP) * ceilingRate * 1.3) / CLIENTS) + 4;
@@ -1359,7 +1371,7 @@ const warmIn = (r) =>
   r.warmup ? (r.warmup.enclaveThreads.mainMs + r.warmup.enclaveThreads.restMs) / (r.warmup.enclaveThreads.poolMs / r.warmup.argon2PerSign) : NaN;
 if (results.every((r) => r.warmup))
   row(
-    `    the same during the warm-up (${WARMUP} s first)`,
+    `    the same during the warm-up (${[...new Set(results.map((r) => r.warmup.seconds))].join('/')} s first)`,
     `${fmt(100 * med(warmIn), 0)} %`,
     `runs: ${results.map((r) => `${fmt(100 * warmIn(r), 0)} % of ${r.warmup.n}`).join(', ')} signatures; not measured in the targets`,
   );
