@@ -8,11 +8,12 @@
  * In an iframe the app owns the element around the frame: it can keep keyboard focus on a field of its own, or
  * make the iframe invisible over a decoy. So there the PIN is entered by tapping the pad's buttons only (never the
  * keyboard), and a tap counts only while the browser reports the pad actually visible (IntersectionObserver v2)
- * and for at least PAD_ARM_MS; without that report, the pad refuses and the app is told to use popup mode.
+ * and for at least PAD_ARM_MS (./seen.ts); without that report, the pad refuses and the app is told to use popup mode.
  */
 import { createClient, describeApprovalSummary, type ApprovalSummary } from '../../client/src/index.js';
 import { serveFrame, type FrameUi } from '../../client/src/frame/frame-side.js';
 import { parseOrigins } from '../../client/src/frame/messages.js';
+import { tapVerdict, watchSeen } from './seen.js';
 
 interface FrameConfig {
   apiUrl: string;
@@ -29,8 +30,6 @@ const params = new URLSearchParams(location.search);
 const popup = params.get('mode') === 'popup' && window.opener !== null;
 const embedded = window.parent !== window;
 const root = document.documentElement;
-/** How long the pad must have been seen, unobstructed, before a tap on it counts (docs/frame.md#limits). */
-const PAD_ARM_MS = 500;
 
 // Appearance: only what the frame accepts (a theme, a #rrggbb accent), never markup or CSS text.
 if (params.get('theme') === 'light') root.classList.add('light');
@@ -65,48 +64,6 @@ function showSummary(summary: ApprovalSummary | undefined): void {
 
 /** The frame's refusal when its pad is not (or cannot be known to be) seen: the app side maps FRAME_NOT_VISIBLE. */
 const notVisible = (message: string): Error => Object.assign(new Error(message), { code: 'FRAME_NOT_VISIBLE' });
-
-type Seen = 'unknown' | 'unsupported' | 'hidden' | 'arming' | 'armed';
-/**
- * Watches whether `target` is really seen by the user (IntersectionObserver v2: not clipped, covered, transparent,
- * transformed or filtered, in this document or in the app's page around the iframe). `armed` once it has been seen
- * for PAD_ARM_MS without a break; `unsupported` when the browser does not report visibility (`isVisible` undefined).
- */
-function watchSeen(target: Element, onChange: (seen: Seen) => void): { seen(): Seen; stop(): void } {
-  let seen: Seen = 'unknown';
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const set = (next: Seen): void => {
-    if (next === seen) return;
-    seen = next;
-    onChange(seen);
-  };
-  if (typeof IntersectionObserver !== 'function') {
-    queueMicrotask(() => set('unsupported'));
-    return { seen: () => seen, stop: () => undefined };
-  }
-  const observer = new IntersectionObserver(
-    (entries) => {
-      const last = entries[entries.length - 1] as (IntersectionObserverEntry & { isVisible?: boolean }) | undefined;
-      if (!last) return;
-      clearTimeout(timer);
-      if (last.isVisible === undefined) return set('unsupported');
-      if (!last.isVisible) return set('hidden');
-      if (seen === 'arming' || seen === 'armed') return;
-      set('arming');
-      timer = setTimeout(() => set('armed'), PAD_ARM_MS);
-    },
-    // trackVisibility and delay are IntersectionObserver v2 (Chromium); the DOM typings do not name them yet.
-    { threshold: [0, 1], trackVisibility: true, delay: 100 } as IntersectionObserverInit,
-  );
-  observer.observe(target);
-  return {
-    seen: () => seen,
-    stop: () => {
-      clearTimeout(timer);
-      observer.disconnect();
-    },
-  };
-}
 
 /** One request at a time on the pad; a second waits for the first. */
 let padQueue: Promise<unknown> = Promise.resolve();
@@ -143,22 +100,28 @@ const ui: FrameUi = {
                 );
             });
         if (watch) $('pinpad').dataset.seen = watch.seen();
-        /** Whether a tap on the pad counts now; a tap on a pad that is not seen ends the request (clickjacking). */
+        /** Whether the pad's last word is that a tap was not taken: it stays while the PIN is typed again. */
+        let settling = false;
+        /** Whether a tap on the pad counts now; a tap on a pad hidden for a while ends the request (clickjacking). */
         const counts = (): boolean => {
-          const seen = watch?.seen() ?? 'armed';
-          if (seen === 'armed') return true;
-          if (seen === 'hidden') {
+          const verdict = watch ? tapVerdict(watch.seen(), watch.hiddenFor()) : 'count';
+          if (verdict === 'count') return true;
+          if (verdict === 'refuse') {
             done(() => reject(notVisible('the PIN pad was tapped while it was hidden, transparent or covered: nothing was entered')));
             return false;
           }
-          hint('Wait a moment for the pad to settle, then tap again.');
+          // Not taken: what was typed so far goes too, so that the PIN sent never lacks a digit the user tapped.
+          pin = '';
+          dots();
+          hint('Wait a moment for the pad to settle, then enter the PIN again.');
+          settling = true;
           return false;
         };
         const keys = [...document.querySelectorAll<HTMLButtonElement>('[data-digit]')];
         const digit = (d: string): void => {
           if (pin.length < 12) {
             pin += d;
-            hint(); // a refusal is about the PIN typed before: gone once the next one is being typed
+            if (!settling) hint(); // a refusal is about the PIN typed before: gone once the next one is being typed
           } else hint('A PIN has at most 12 digits.');
           dots();
         };
@@ -168,11 +131,13 @@ const ui: FrameUi = {
         const onBack = (): void => {
           if (!counts()) return;
           pin = pin.slice(0, -1);
-          hint();
+          if (!settling) hint();
           dots();
         };
         const onOk = (): void => {
           if (!counts()) return;
+          settling = false;
+          hint();
           if (first !== undefined) {
             // The second entry of a new PIN: the same, or the choice starts again.
             const same = pin === first;
