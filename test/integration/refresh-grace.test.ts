@@ -9,7 +9,7 @@
  * hostile carrier replaying every write) included.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { GetItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Store } from '../../host/src/storage/index.js';
 import { newSigningJwk, REFRESH_RETRY_WINDOW_MS, TokenService } from '../../host/src/auth/tokens.js';
 import { parseUserId } from '@enclave-wallet/proto/ids';
@@ -38,28 +38,14 @@ async function refresh(token: string, attempt?: { id: string; n: number }): Prom
   }
 }
 
-async function item(token: string) {
-  const key = { pk: { S: `REFRESH#${hash(token)}` }, sk: { S: 'REFRESH' } };
-  return (await client.send(new GetItemCommand({ TableName: TABLE, Key: key, ConsistentRead: true }))).Item;
-}
+const item = (token: string) => table.refreshRecord(token);
 /** Whether a refresh token's record is unused (still valid): read from the table, not through the service. */
 async function live(token: string): Promise<boolean> {
   const i = await item(token);
   return i !== undefined && i.usedAt === undefined;
 }
 const familyOf = async (token: string): Promise<string> => (await item(token))!.familyId!.S!;
-/** The unused REFRESH# records of a session: its live refresh tokens (and any whose write may still land). */
-async function liveRecordsOf(familyId: string): Promise<number> {
-  const out = await client.send(
-    new ScanCommand({
-      TableName: TABLE,
-      ConsistentRead: true,
-      FilterExpression: 'familyId = :f AND attribute_not_exists(usedAt) AND sk = :r',
-      ExpressionAttributeValues: { ':f': { S: familyId }, ':r': { S: 'REFRESH' } },
-    }),
-  );
-  return out.Items?.length ?? 0;
-}
+const liveRecordsOf = (familyId: string): Promise<number> => table.liveRefreshRecords(familyId);
 
 beforeAll(async () => {
   table = await startTestTable(TABLE, { faults: true, client: { requestTimeoutMs: 2_000, socketTimeoutMs: 2_000, maxAttempts: 2 } });

@@ -6,11 +6,10 @@
  * Express app (createApp, no enclave needed for /v1/auth/refresh and GET /v1/wallets), through a fetch that loses
  * answers, goes offline, or holds an answer, as a phone's network does.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { jest } from '@jest/globals';
-import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Store } from '../../host/src/storage/index.js';
 import { newSigningJwk, REFRESH_RETRY_WINDOW_MS, TokenService } from '../../host/src/auth/tokens.js';
 import { createApp } from '../../host/src/app.js';
@@ -20,7 +19,6 @@ import { startTestTable, type TestTable } from '../support/test-table.js';
 
 const TABLE = 'review';
 let table: TestTable;
-let client: DynamoDBClient;
 let store: Store;
 /** Host A (rate limits on, as deployed) and host B (a second instance behind the same load balancer). */
 let tokensA: TokenService;
@@ -31,7 +29,6 @@ const servers: Server[] = [];
 let urlA = '';
 let urlB = '';
 const user = parseUserId('usr_review');
-const hash = (t: string): string => createHash('sha256').update(t).digest('hex');
 const newAttempt = (): { id: string; n: number } => ({ id: randomBytes(16).toString('base64url'), n: 1 });
 
 async function refreshOn(tokens: TokenService, token: string, attempt?: { id: string; n: number }): Promise<string> {
@@ -42,23 +39,10 @@ async function refreshOn(tokens: TokenService, token: string, attempt?: { id: st
   }
 }
 async function live(token: string): Promise<boolean> {
-  const key = { pk: { S: `REFRESH#${hash(token)}` }, sk: { S: 'REFRESH' } };
-  const i = (await client.send(new GetItemCommand({ TableName: TABLE, Key: key, ConsistentRead: true }))).Item;
+  const i = await table.refreshRecord(token);
   return i !== undefined && i.usedAt === undefined;
 }
-async function liveInFamily(token: string): Promise<number> {
-  const key = { pk: { S: `REFRESH#${hash(token)}` }, sk: { S: 'REFRESH' } };
-  const fam = (await client.send(new GetItemCommand({ TableName: TABLE, Key: key, ConsistentRead: true }))).Item!.familyId!.S!;
-  const out = await client.send(
-    new ScanCommand({
-      TableName: TABLE,
-      ConsistentRead: true,
-      FilterExpression: 'familyId = :f AND attribute_not_exists(usedAt) AND sk = :r',
-      ExpressionAttributeValues: { ':f': { S: fam }, ':r': { S: 'REFRESH' } },
-    }),
-  );
-  return out.Items?.length ?? 0;
-}
+const liveInFamily = async (token: string): Promise<number> => table.liveRefreshRecords((await table.refreshRecord(token))!.familyId!.S!);
 
 const listen = async (app: ReturnType<typeof createApp>): Promise<string> => {
   const s = await new Promise<Server>((r) => {
@@ -70,7 +54,7 @@ const listen = async (app: ReturnType<typeof createApp>): Promise<string> => {
 
 beforeAll(async () => {
   table = await startTestTable(TABLE, { client: { requestTimeoutMs: 2_000, socketTimeoutMs: 2_000, maxAttempts: 2 } });
-  ({ store, client } = table);
+  ({ store } = table);
   const jwk = await newSigningJwk();
   tokensA = await TokenService.create(jwk, 'https://wallet.test', store, () => clockA);
   tokensB = await TokenService.create(jwk, 'https://wallet.test', store, () => clockA + skewB);
