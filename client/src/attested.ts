@@ -36,6 +36,28 @@ async function loadDevRoot(): Promise<Uint8Array> {
   }
 }
 
+/** Longest wallet id a call takes (the host's and the enclave's limit, proto/src/ids.ts). */
+const MAX_WALLET_ID_LENGTH = 256;
+
+const describeNotId = (value: unknown): string =>
+  typeof value === 'string' ? (value === '' ? 'an empty string' : `a string of ${value.length} characters`) : value === null ? 'null' : typeof value;
+
+/**
+ * The API path of a wallet (`/v1/wallets/<id>` then `rest`), once `walletId` is one: a non-empty string of at most 256
+ * characters. Anything else (undefined from a wallet's misspelt field, an object) fails here, before a PIN is asked for
+ * or anything is sent, instead of reaching the host as `/v1/wallets/undefined`.
+ * @throws {EnclaveWalletApiError} VALIDATION_FAILED (status 0: nothing was sent)
+ */
+export function walletPath(walletId: unknown, rest = ''): string {
+  if (typeof walletId !== 'string' || walletId === '' || walletId.length > MAX_WALLET_ID_LENGTH)
+    throw new EnclaveWalletApiError({
+      code: 'VALIDATION_FAILED',
+      message: `walletId must be a wallet's id (the walletId of createWallet or listWallets), not ${describeNotId(walletId)}; nothing was sent`,
+      status: 0,
+    });
+  return `/v1/wallets/${encodeURIComponent(walletId)}${rest}`;
+}
+
 export class AttestedClient extends SessionClient {
   private attested: VerifiedAttestation | undefined;
   private attesting: Promise<VerifiedAttestation> | undefined;
@@ -108,6 +130,7 @@ export class AttestedClient extends SessionClient {
    * passkey.ts).
    */
   protected async seal(body: Omit<EnvelopeBody, 'sub' | 'pin' | 'recoveryCode' | 'passkey'> & { walletId?: string }, factor: Factor): Promise<string> {
+    if ('walletId' in body) walletPath(body.walletId);
     const fields = isPasskey(factor) ? undefined : factorFields(factor);
     const user = this.session?.user.id;
     if (!user) throw new EnclaveWalletApiError({ code: 'UNAUTHENTICATED', message: 'log in first', status: 401 });
@@ -121,7 +144,7 @@ export class AttestedClient extends SessionClient {
 
   /** The raw credential ids of the wallet's passkeys (from its factors). */
   protected async passkeyIds(walletId: string): Promise<Uint8Array[]> {
-    const { factors } = await this.request<{ factors: FactorInfo[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/factors`);
+    const { factors } = await this.request<{ factors: FactorInfo[] }>('GET', walletPath(walletId, '/factors'));
     return factors.flatMap((f) => (f.kind === 'passkey' && f.credentialId ? [fromBase64Url(f.credentialId)] : []));
   }
 }

@@ -8,6 +8,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import { fromBase64, toBase64, type SignKind } from './envelope.js';
+import { walletPath } from './attested.js';
 import { EnclaveWalletApiError } from './errors.js';
 import { signFactor } from './factors.js';
 import { checkBlockhashOnCluster } from './nodes.js';
@@ -140,6 +141,7 @@ export class ChainClient extends WalletClient {
     to: 'sign' | 'send' = 'sign',
     cluster?: string,
   ): Promise<T> {
+    const path = walletPath(walletId, to === 'sign' ? '/sign' : '/transactions/send');
     const kind = `${body.network}-${String(body.kind)}` as SignKind;
     // The user is asked only once the enclave checks out (no PIN would be sealed otherwise).
     const factor = await signFactor(options, { walletId, kind, address: body.address, summary }, () => this.attestation());
@@ -156,7 +158,6 @@ export class ChainClient extends WalletClient {
       },
       factor,
     );
-    const path = `/v1/wallets/${encodeURIComponent(walletId)}/${to === 'sign' ? 'sign' : 'transactions/send'}`;
     return this.request<T>('POST', path, { body: { ...body, pinEnvelope }, consumesEnvelope: true });
   }
 
@@ -173,7 +174,7 @@ export class ChainClient extends WalletClient {
       chain.network === 'evm'
         ? `network=evm&chainId=${encodeURIComponent(String(chain.chainId))}`
         : `network=solana&cluster=${encodeURIComponent(chain.cluster)}`;
-    return (await this.request<{ balances: Balance[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/balances?${query}`)).balances;
+    return (await this.request<{ balances: Balance[] }>('GET', walletPath(walletId, `/balances?${query}`))).balances;
   }
 
   /**
@@ -183,7 +184,7 @@ export class ChainClient extends WalletClient {
    * @internal
    */
   async prepareTransaction<T>(walletId: string, body: Record<string, unknown>): Promise<T> {
-    return this.request<T>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/transactions/prepare`, { body });
+    return this.request<T>('POST', walletPath(walletId, '/transactions/prepare'), { body });
   }
 
   /**

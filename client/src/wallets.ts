@@ -3,7 +3,7 @@
  * recovery phrase's export, and recovery with its code (docs/recovery.md).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { AttestedClient } from './attested.js';
+import { AttestedClient, walletPath } from './attested.js';
 import { newRecipientKey, openRecoveryPhrase, toBase64 } from './envelope.js';
 import { asFactor, factorFields, openRecoveryCode, type Factor, type FactorInfo } from './factors.js';
 import { toHex0x } from './proto-copy/bytes.js';
@@ -46,12 +46,12 @@ export class WalletClient extends AttestedClient {
   }
 
   async getWallet(walletId: string): Promise<Wallet> {
-    return this.remember(await this.request<Wallet>('GET', `/v1/wallets/${encodeURIComponent(walletId)}`));
+    return this.remember(await this.request<Wallet>('GET', walletPath(walletId)));
   }
 
   async deriveAccount(walletId: string, network: Network, index: number, pin: string | Factor): Promise<Account> {
     const pinEnvelope = await this.seal({ purpose: 'derive-account', walletId }, asFactor(pin));
-    const account = await this.request<Account>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/accounts`, {
+    const account = await this.request<Account>('POST', walletPath(walletId, '/accounts'), {
       body: { network, index, pinEnvelope },
       consumesEnvelope: true,
     });
@@ -68,7 +68,7 @@ export class WalletClient extends AttestedClient {
   /** A new PIN, authorized by the current one (or `{ passkey: true }`). */
   async changePin(walletId: string, pin: string | Factor, newPin: string): Promise<void> {
     const pinEnvelope = await this.seal({ purpose: 'change-pin', walletId, newPin }, asFactor(pin));
-    await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/pin`, { body: { pinEnvelope }, consumesEnvelope: true });
+    await this.request('POST', walletPath(walletId, '/pin'), { body: { pinEnvelope }, consumesEnvelope: true });
   }
 
   /** The recovery phrase, encrypted by the enclave to a key this call makes and keeps; returned in clear to the caller. */
@@ -76,7 +76,7 @@ export class WalletClient extends AttestedClient {
     const { secretKey, publicKey } = newRecipientKey();
     try {
       const pinEnvelope = await this.seal({ purpose: 'export', walletId, digest: hex0x(sha256(publicKey)) }, asFactor(pin));
-      const out = await this.request<{ encryptedRecoveryPhrase: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/export`, {
+      const out = await this.request<{ encryptedRecoveryPhrase: string }>('POST', walletPath(walletId, '/export'), {
         body: { pinEnvelope, recipientPublicKey: toBase64(publicKey) },
         consumesEnvelope: true,
       });
@@ -119,7 +119,7 @@ export class WalletClient extends AttestedClient {
     factor: string | { recoveryCode: string } | { passkey: true; newRecoveryCode?: boolean },
     newPin: string,
   ): Promise<string | undefined> {
-    const path = `/v1/wallets/${encodeURIComponent(walletId)}/pin/reset`;
+    const path = walletPath(walletId, '/pin/reset');
     const passkey = typeof factor === 'object' && 'passkey' in factor && factor.passkey === true;
     if (passkey && !factor.newRecoveryCode) {
       // No recovery key: the enclave keeps the code (docs/passkeys.md), and the envelope binds no digest.
@@ -144,7 +144,7 @@ export class WalletClient extends AttestedClient {
   async newRecoveryCode(walletId: string, pin: string | Factor): Promise<string> {
     const { recoveryCode } = await this.withRecoveryKey(async (recoveryPublicKey, digest) => {
       const pinEnvelope = await this.seal({ purpose: 'recovery-code', walletId, digest }, asFactor(pin));
-      return this.request<{ encryptedRecoveryCode?: string }>('POST', `/v1/wallets/${encodeURIComponent(walletId)}/recovery-code`, {
+      return this.request<{ encryptedRecoveryCode?: string }>('POST', walletPath(walletId, '/recovery-code'), {
         body: { pinEnvelope, recoveryPublicKey },
         consumesEnvelope: true,
       });
@@ -154,7 +154,7 @@ export class WalletClient extends AttestedClient {
 
   /** The factors that open a wallet: kinds and dates (and passkeys' credential ids), nothing secret. */
   async listFactors(walletId: string): Promise<FactorInfo[]> {
-    return (await this.request<{ factors: FactorInfo[] }>('GET', `/v1/wallets/${encodeURIComponent(walletId)}/factors`)).factors;
+    return (await this.request<{ factors: FactorInfo[] }>('GET', walletPath(walletId, '/factors'))).factors;
   }
 
   // --- passkeys (docs/passkeys.md) -------------------------------------------
@@ -188,7 +188,7 @@ export class WalletClient extends AttestedClient {
       this.now,
     );
     try {
-      await this.request('POST', `/v1/wallets/${encodeURIComponent(walletId)}/passkeys`, { body: { pinEnvelope: envelope }, consumesEnvelope: true });
+      await this.request('POST', walletPath(walletId, '/passkeys'), { body: { pinEnvelope: envelope }, consumesEnvelope: true });
     } catch (err) {
       // Refused (a wrong PIN, a full wallet): the browser may forget the credential, unless the wallet already holds it.
       if (err instanceof EnclaveWalletApiError && err.status >= 400 && err.status < 500 && err.code !== 'PASSKEY_EXISTS') {
@@ -203,7 +203,7 @@ export class WalletClient extends AttestedClient {
   async removePasskey(walletId: string, credentialId: string, factor: string | Factor): Promise<void> {
     const id = fromBase64Url(credentialId);
     const pinEnvelope = await this.seal({ purpose: 'remove-passkey', walletId, digest: hex0x(sha256(id)) }, asFactor(factor));
-    await this.request('DELETE', `/v1/wallets/${encodeURIComponent(walletId)}/passkeys/${encodeURIComponent(credentialId)}`, {
+    await this.request('DELETE', walletPath(walletId, `/passkeys/${encodeURIComponent(credentialId)}`), {
       body: { pinEnvelope },
       consumesEnvelope: true,
     });
