@@ -196,6 +196,7 @@ describe('the frame side', () => {
       getWallet: jest.fn(async () => ({ walletId: 'w1', accounts: [{ network: 'evm', index: 0, path: '', address: '0xabc' }], createdAt: 't' })),
       listWallets: jest.fn(async (): Promise<Array<{ walletId: string; accounts: unknown[]; createdAt: string }>> => []),
       toEip1193Provider: jest.fn(() => ({ request: async () => ['0xabc'], on: () => undefined, removeListener: () => undefined })),
+      resetPin: jest.fn(async (_walletId: string, _code: string, _pin: string) => 'NEWC-ODE0'),
     };
     const fullUi: FrameUi = { askPin: async () => '493817', showRecoveryCode: async () => undefined, ...ui };
     const stop = serveFrame({
@@ -317,6 +318,52 @@ describe('the frame side', () => {
     expect(JSON.stringify(posted)).not.toMatch(/493817|AAAA-BBBB/);
     expect(posted.filter((p) => p.message.kind === 'event').map((p) => p.message.event)).toEqual(['ready', 'show', 'hide', 'accountsChanged']);
     expect((posted.find((p) => p.message.event === 'accountsChanged')!.message as { data?: unknown }).data).toEqual(['0xabc']);
+  });
+
+  test('resetPin in a popup: the code typed there, a new PIN on the pad, the new code shown; the app learns only that it happened', async () => {
+    const screen: string[] = [];
+    const { send, responses, posted, client } = setup({
+      askRecoveryCode: async () => {
+        screen.push('code asked');
+        return 'OLDC-ODE0';
+      },
+      askPin: async ({ title, isNew }) => {
+        screen.push(`${title}${isNew ? ' (new)' : ''}`);
+        return '864209';
+      },
+      showRecoveryCode: async (code) => void screen.push(`shown ${code}`),
+    });
+    client.listWallets.mockImplementation(async () => [{ walletId: 'w1', accounts: [], createdAt: 't' }]);
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('w1', 'listWallets', {}));
+    await send(request('r1', 'resetPin', {}));
+    expect(screen).toEqual(['code asked', 'Choose a new PIN (new)', 'shown NEWC-ODE0']);
+    expect(client.resetPin).toHaveBeenCalledWith('w1', 'OLDC-ODE0', '864209');
+    expect(responses()[2]!.message).toMatchObject({ id: 'r1', ok: true, result: null });
+    expect(JSON.stringify(posted)).not.toMatch(/864209|OLDC|NEWC/);
+    expect(posted.filter((p) => p.message.kind === 'event').map((p) => p.message.event)).toEqual(['ready', 'accountsChanged', 'show', 'hide']);
+  });
+
+  test('resetPin in an iframe (no askRecoveryCode): FRAME_POPUP_REQUIRED before anything is shown; cancelled: 4001; no wallet: NO_WALLET_SELECTED', async () => {
+    const inIframe = setup();
+    await inIframe.send(request('l1', 'login', { idToken: 'token' }));
+    await inIframe.send(request('r1', 'resetPin', {}));
+    expect(inIframe.responses()[1]!.message).toMatchObject({ ok: false, error: { code: 'FRAME_POPUP_REQUIRED' } });
+    expect(inIframe.posted.some((p) => p.message.event === 'show')).toBe(false);
+    expect(inIframe.client.resetPin).not.toHaveBeenCalled();
+
+    const cancelled = setup({ askRecoveryCode: async () => Promise.reject(new Error('cancelled')) });
+    cancelled.client.listWallets.mockImplementation(async () => [{ walletId: 'w1', accounts: [], createdAt: 't' }]);
+    await cancelled.send(request('l1', 'login', { idToken: 'token' }));
+    await cancelled.send(request('w1', 'listWallets', {}));
+    await cancelled.send(request('r1', 'resetPin', {}));
+    expect(cancelled.responses()[2]!.message).toMatchObject({ ok: false, error: { name: 'ProviderRpcError', code: 4001 } });
+    expect(cancelled.client.resetPin).not.toHaveBeenCalled();
+
+    const none = setup({ askRecoveryCode: async () => 'OLDC-ODE0' });
+    await none.send(request('l1', 'login', { idToken: 'token' }));
+    await none.send(request('r1', 'resetPin', {}));
+    expect(none.responses()[1]!.message).toMatchObject({ ok: false, error: { code: 'NO_WALLET_SELECTED' } });
   });
 
   test('createWallet selects the wallet from what the API answered: no read after the code was shown, which could fail it', async () => {

@@ -14,6 +14,7 @@ import { createClient, describeApprovalSummary, type ApprovalSummary } from '../
 import { serveFrame, type FrameUi } from '../../client/src/frame/frame-side.js';
 import { parseOrigins } from '../../client/src/frame/messages.js';
 import { tapVerdict, watchSeen } from './seen.js';
+import { parseRecoveryCode } from '../../client/src/proto-copy/recovery-code.js';
 
 interface FrameConfig {
   apiUrl: string;
@@ -212,6 +213,63 @@ const ui: FrameUi = {
     padQueue = turn.catch(() => undefined);
     return turn;
   },
+  // Typed on the keyboard, so only in the popup: in an iframe the app could keep the focus and read it (resetPin then
+  // answers FRAME_POPUP_REQUIRED without asking).
+  ...(popup
+    ? {
+        askRecoveryCode({ origin }: { origin: string }): Promise<string> {
+          const ask = (): Promise<string> =>
+            new Promise<string>((resolve, reject) => {
+              const input = $('recover-code') as HTMLInputElement;
+              const hint = (text = ''): void => void ($('recover-hint').textContent = text);
+              input.value = '';
+              hint();
+              $('recover-origin').textContent = `· for ${origin}`;
+              $('idle').hidden = true;
+              $('recover').hidden = false;
+              input.focus();
+              const onOk = (): void => {
+                try {
+                  parseRecoveryCode(input.value).fill(0);
+                } catch (err) {
+                  const why = err instanceof Error ? err.message : String(err);
+                  hint(`${why.charAt(0).toUpperCase()}${why.slice(1)}. Check what you wrote down.`);
+                  input.focus();
+                  return;
+                }
+                const typed = input.value;
+                finish(() => resolve(typed));
+              };
+              const onCancel = (): void => finish(() => reject(new Error('cancelled')));
+              const onInput = (): void => hint(); // a refusal is about what was typed before
+              const onKey = (e: KeyboardEvent): void => {
+                if (e.key === 'Enter') onOk();
+                else if (e.key === 'Escape') onCancel();
+                else return;
+                e.preventDefault();
+              };
+              const finish = (then: () => void): void => {
+                $('recover-ok').removeEventListener('click', onOk);
+                $('recover-cancel').removeEventListener('click', onCancel);
+                input.removeEventListener('keydown', onKey);
+                input.removeEventListener('input', onInput);
+                input.value = '';
+                hint();
+                $('recover').hidden = true;
+                $('idle').hidden = false;
+                then();
+              };
+              $('recover-ok').addEventListener('click', onOk);
+              $('recover-cancel').addEventListener('click', onCancel);
+              input.addEventListener('keydown', onKey);
+              input.addEventListener('input', onInput);
+            });
+          const turn = padQueue.then(ask, ask);
+          padQueue = turn.catch(() => undefined);
+          return turn;
+        },
+      }
+    : {}),
   showRecoveryCode(code) {
     // In the pad's queue: two wallets made at once (a double tap, two tabs' requests) show their codes one after the
     // other, each acknowledged on its own, and never over a PIN pad.

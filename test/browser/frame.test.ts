@@ -647,7 +647,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await old.close();
   }, 30_000);
 
-  test('popup mode: where no frame can be shown, the same calls go to the frame in a popup window', async () => {
+  test('popup mode: where no frame can be shown, the same calls go to the frame in a popup window; a forgotten PIN is reset there with the recovery code (never in the iframe)', async () => {
     const popupPromise = page.waitForEvent('popup');
     const connecting = page.evaluate(async (walletOrigin) => {
       const p = await (window as never as { sdk: { connectWallet(o: unknown): Promise<{ mode: string }> } }).sdk.connectWallet({ walletOrigin, mode: 'popup' });
@@ -670,9 +670,63 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     }, `http://127.0.0.1:${ports.DEV_ISSUER_PORT}`);
     expect(listed).toHaveLength(1);
     expect(listed[0]).toContain(evmAddress);
+
+    // A forgotten PIN. In the iframe the recovery code is not asked for: the page could keep the keyboard's focus.
+    const inIframe = await page.evaluate(() =>
+      (window as never as { w: { resetPin(): Promise<void> } }).w.resetPin().then(
+        () => 'reset',
+        (e: { name: string; code: string }) => `${e.name}:${e.code}`,
+      ),
+    );
+    expect(inIframe).toBe('WalletFrameError:FRAME_POPUP_REQUIRED');
+    expect(await iframeShown()).toBe('none');
+    // In the popup: the code typed there (a typo said at once, nothing sent), a new PIN chosen twice, a new code shown.
+    await page.evaluate(() => {
+      const w = window as never as { p: { resetPin(): Promise<void> }; reset: Promise<unknown> };
+      w.reset = w.p.resetPin().then(
+        () => 'reset',
+        (e: { name: string; code: string }) => `${e.name}:${e.code}`,
+      );
+    });
+    await popup.locator('#recover').waitFor({ state: 'visible' });
+    await popup.locator('#recover-code').fill(recoveryCode.slice(0, -1));
+    await popup.locator('#recover-ok').click();
+    expect(await popup.locator('#recover-hint').textContent()).toBe('A recovery code has 28 characters (7 groups of 4). Check what you wrote down.');
+    await popup.locator('#recover-code').fill(recoveryCode.toLowerCase().replaceAll('-', ' '));
+    expect(await popup.locator('#recover-hint').textContent()).toBe('');
+    await popup.screenshot({ path: `${artifacts}frame-popup-recover.png` });
+    await popup.locator('#recover-code').press('Enter');
+    await popup.locator('#pin-title').filter({ hasText: 'Choose a new PIN' }).waitFor();
+    const NEW_PIN = '864209';
+    await popup.keyboard.type(NEW_PIN);
+    await popup.keyboard.press('Enter');
+    await popup.locator('#pin-title').filter({ hasText: 'Enter the same PIN again' }).waitFor();
+    await popup.keyboard.type(NEW_PIN);
+    await popup.keyboard.press('Enter');
+    const codeShown = popup.locator('#recovery-code').filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ });
+    await codeShown.waitFor();
+    const newCode = (await codeShown.textContent())!;
+    expect(newCode).not.toBe(recoveryCode);
+    await popup.screenshot({ path: `${artifacts}frame-popup-new-recovery-code.png` });
+    await popup.locator('#code-written').click();
+    expect(await page.evaluate(() => (window as never as { reset: Promise<unknown> }).reset)).toBe('reset');
+    // The new PIN signs, in the popup; the page saw neither code nor PIN.
+    await page.evaluate((addr) => {
+      const w = window as never as { p: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
+      w.signed = w.p.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', addr] });
+    }, evmAddress);
+    await popup.locator('#pinpad').waitFor({ state: 'visible' });
+    await popup.keyboard.type(NEW_PIN);
+    await popup.keyboard.press('Enter');
+    const signature = (await page.evaluate(() => (window as never as { signed: Promise<unknown> }).signed)) as Hex;
+    expect((await recoverMessageAddress({ message: 'hello', signature })).toLowerCase()).toBe(evmAddress.toLowerCase());
+    const pageText = await page.evaluate(() => document.documentElement.outerHTML);
+    for (const secret of [recoveryCode, newCode, NEW_PIN]) expect(pageText).not.toContain(secret);
+    recoveryCode = newCode;
+
     await page.evaluate(() => (window as never as { p: { close(): void } }).p.close());
     await popup.waitForEvent('close');
-  }, 30_000);
+  }, 60_000);
 
   test('a page of an origin not in APP_ORIGINS cannot embed the frame, and a frame it opens ignores its messages', async () => {
     const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });

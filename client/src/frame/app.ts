@@ -56,6 +56,12 @@ export interface WalletConnection {
   createWallet(): Promise<Wallet>;
   /** The user's wallets; selects the first when none is selected. */
   listWallets(): Promise<Wallet[]>;
+  /**
+   * A forgotten PIN, for the selected wallet: the user types the recovery code in the frame, chooses a new PIN and is
+   * shown the new code there. Only in popup mode (FRAME_POPUP_REQUIRED in an iframe: there the page could keep the
+   * keyboard's focus and read the code).
+   */
+  resetPin(): Promise<void>;
   selectWallet(walletId: string): Promise<{ walletId: string; evm: string | null; solana: string | null }>;
   /** The selected wallet's Solana signer (a @solana/kit TransactionPartialSigner and MessagePartialSigner). */
   solanaSigner(): Promise<FrameSolanaSigner>;
@@ -74,7 +80,7 @@ const DEFAULT_INFO = {
 export class WalletFrameError extends Error {
   override readonly name = 'WalletFrameError';
   constructor(
-    readonly code: 'FRAME_UNAVAILABLE' | 'FRAME_CLOSED' | 'NO_WALLET_SELECTED' | 'FRAME_NOT_VISIBLE',
+    readonly code: 'FRAME_UNAVAILABLE' | 'FRAME_CLOSED' | 'NO_WALLET_SELECTED' | 'FRAME_NOT_VISIBLE' | 'FRAME_POPUP_REQUIRED',
     message: string,
   ) {
     super(message);
@@ -316,6 +322,7 @@ export function connection(
     logout: async () => void (await call('logout', {})),
     createWallet: () => call('createWallet', {}),
     listWallets: () => call('listWallets', {}),
+    resetPin: async () => void (await call('resetPin', {})),
     selectWallet: (walletId) => call('selectWallet', { walletId }),
     solanaSigner: () => frameSolanaSigner(call),
     close() {
@@ -350,7 +357,12 @@ function replyListener(shown: ShownFrame, walletOrigin: string, pending: Pending
     pending.delete(reply.id);
     if (reply.ok) waiting.resolve(reply.result);
     // The frame's pad refused input it could not know the user saw (docs/frame.md#limits): connectWallet({ mode: 'popup' }) is the way.
-    else waiting.reject(reply.error.code === 'FRAME_NOT_VISIBLE' ? new WalletFrameError('FRAME_NOT_VISIBLE', reply.error.message) : errorFromWire(reply.error));
+    else
+      waiting.reject(
+        reply.error.code === 'FRAME_NOT_VISIBLE' || reply.error.code === 'FRAME_POPUP_REQUIRED'
+          ? new WalletFrameError(reply.error.code, reply.error.message)
+          : errorFromWire(reply.error),
+      );
   };
 }
 

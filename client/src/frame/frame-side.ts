@@ -27,6 +27,12 @@ export interface FrameUi {
   askPin(request: { title: string; summary?: ApprovalSummary; isNew?: boolean; origin: string }): Promise<string>;
   /** Shows a new wallet's recovery code until the user says it is written down. */
   showRecoveryCode(code: string): Promise<void>;
+  /**
+   * Asks for the wallet's recovery code, typed on the keyboard: only where the app cannot hold the keyboard's focus
+   * (the frame's popup), so a frame in an iframe leaves it out and resetPin answers FRAME_POPUP_REQUIRED. Resolves
+   * with a code of the right form (checked as it is typed); rejects when the user cancels.
+   */
+  askRecoveryCode?(request: { origin: string }): Promise<string>;
 }
 
 /** The window the frame talks to (the embedding page, or the popup's opener), as far as this module needs it. */
@@ -216,6 +222,8 @@ class FrameSession {
         if (!this.walletId && wallets[0]) await this.select(wallets[0].walletId, origin);
         return wallets;
       }
+      case 'resetPin':
+        return this.resetPin(origin);
       case 'selectWallet': {
         const { walletId: id } = req.params as FrameCalls['selectWallet']['params'];
         if (typeof id !== 'string') throw new TypeError('selectWallet needs a walletId');
@@ -243,6 +251,37 @@ class FrameSession {
     // and the app, told createWallet failed, would make a second one.
     await this.select(wallet.walletId, origin, wallet);
     return wallet;
+  }
+
+  /**
+   * A forgotten PIN, for the selected wallet: its recovery code typed in the popup, a new PIN chosen on the pad, the
+   * new recovery code shown (the one typed stops working). In an iframe the code is not asked for at all.
+   */
+  private async resetPin(origin: string): Promise<null> {
+    this.needSession();
+    const { askRecoveryCode } = this.options.ui;
+    if (!askRecoveryCode)
+      throw Object.assign(
+        new Error(
+          'the recovery code is typed on a keyboard, which only the wallet\'s own window keeps from the page: connectWallet({ mode: "popup" }) from a click, then resetPin there',
+        ),
+        { code: 'FRAME_POPUP_REQUIRED' },
+      );
+    const walletId = this.walletId;
+    if (!walletId) throw noWallet();
+    await this.onScreen(origin, () =>
+      this.inTurn(async () => {
+        const code = await askRecoveryCode.call(this.options.ui, { origin }).catch(() => {
+          throw userRejected();
+        });
+        const pin = await this.options.ui.askPin({ title: 'Choose a new PIN', isNew: true, origin }).catch((err: unknown) => {
+          throw padRefusal(err);
+        });
+        const next = await this.options.client.resetPin(walletId, code, pin);
+        await this.options.ui.showRecoveryCode(next);
+      }),
+    );
+    return null;
   }
 
   /** The signing methods: the selected wallet's EIP-1193 provider and Solana signer, each signature approved on the pad. */

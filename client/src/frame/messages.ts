@@ -24,6 +24,11 @@ export interface FrameCalls {
   /** The frame asks for a new PIN on its pad and shows the recovery code itself; the app gets the wallet without it. */
   createWallet: { params: Record<string, never>; result: Wallet };
   listWallets: { params: Record<string, never>; result: Wallet[] };
+  /**
+   * A forgotten PIN: the selected wallet's recovery code typed in the frame's popup (never in an iframe, where the app
+   * can keep the keyboard's focus), a new PIN chosen, and the new recovery code shown there. The app learns it happened.
+   */
+  resetPin: { params: Record<string, never>; result: null };
   /** The wallet the provider and the Solana signer use (createWallet and listWallets select one too). */
   selectWallet: { params: { walletId: string }; result: { walletId: string; evm: string | null; solana: string | null } };
   /** An EIP-1193 request for the selected wallet's EVM account. */
@@ -44,6 +49,7 @@ export const FRAME_METHODS: readonly FrameMethod[] = [
   'logout',
   'createWallet',
   'listWallets',
+  'resetPin',
   'selectWallet',
   'eip1193',
   'solanaAddress',
