@@ -616,6 +616,36 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     expect(wallets).toHaveLength(1);
   }, 60_000);
 
+  test('a pad slid partly off the screen (the keys alone on it, what they approve above it) is not seen: a tap ends the request, nothing signed', async () => {
+    await page.evaluate((addr) => {
+      const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
+      w.signed = w.w.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', addr] }).then(
+        (sig) => ({ sig }),
+        (e: { code: number; data?: { code?: string } }) => ({ code: e.code, data: e.data }),
+      );
+    }, evmAddress);
+    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    await armed();
+    // The app slides its iframe up until only the keys and OK are on the screen (IntersectionObserver v2 still says
+    // "visible" for a target partly clipped: helper 80's proof moved 5 ETH so; the frame now asks for all of the pad).
+    const keysTop = (await settledBox(frame().locator('.keys'))).y;
+    const slide = (shift: number | undefined): Promise<void> =>
+      page.evaluate((s) => {
+        const f = document.querySelector('iframe[title="Enclave Wallet"]') as HTMLIFrameElement;
+        Object.assign(f.style, s === null ? { inset: '0', height: '100%' } : { top: `${-s}px`, bottom: 'auto', height: '800px' });
+      }, shift ?? null);
+    await slide(keysTop - 4);
+    await frame().locator('#pinpad[data-seen="hidden"]').waitFor({ state: 'attached' });
+    const title = await frame().locator('#pin-title').boundingBox();
+    expect(title!.y + title!.height).toBeLessThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, HIDDEN_TAP_MS + 200));
+    const key = await settledBox(frame().locator('[data-digit="4"]'));
+    expect(key.y).toBeGreaterThanOrEqual(0);
+    await page.mouse.click(key.x + key.width / 2, key.y + key.height / 2);
+    expect(await outcomeOf('signed')).toEqual({ code: 4100, data: { code: 'FRAME_NOT_VISIBLE' } });
+    await slide(undefined);
+  });
+
   test('a browser that does not report visibility (no IntersectionObserver v2): the pad in an iframe refuses, FRAME_NOT_VISIBLE, popup mode named', async () => {
     const old = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // In every frame of this page, the frame's included: IntersectionObserverEntry without isVisible, as in browsers without v2.
