@@ -197,6 +197,7 @@ describe('the frame side', () => {
       listWallets: jest.fn(async (): Promise<Array<{ walletId: string; accounts: unknown[]; createdAt: string }>> => []),
       toEip1193Provider: jest.fn(() => ({ request: async () => ['0xabc'], on: () => undefined, removeListener: () => undefined })),
       resetPin: jest.fn(async (_walletId: string, _code: string, _pin: string) => 'NEWC-ODE0'),
+      newRecoveryCode: jest.fn(async (_walletId: string, _pin: string) => 'NEXT-CODE'),
     };
     const fullUi: FrameUi = { askPin: async () => '493817', showRecoveryCode: async () => undefined, ...ui };
     const stop = serveFrame({
@@ -364,6 +365,27 @@ describe('the frame side', () => {
     await none.send(request('l1', 'login', { idToken: 'token' }));
     await none.send(request('r1', 'resetPin', {}));
     expect(none.responses()[1]!.message).toMatchObject({ ok: false, error: { code: 'NO_WALLET_SELECTED' } });
+  });
+
+  test('newRecoveryCode: the PIN on the pad (an iframe too), the new code shown in the frame; the app learns only that it happened', async () => {
+    const screen: string[] = [];
+    const { send, responses, posted, client } = setup({
+      askPin: async ({ title }) => {
+        screen.push(title);
+        return '493817';
+      },
+      showRecoveryCode: async (code) => void screen.push(`shown ${code}`),
+    });
+    await send(request('l1', 'login', { idToken: 'token' }));
+    await send(request('n0', 'newRecoveryCode', {}));
+    expect(responses()[1]!.message).toMatchObject({ ok: false, error: { code: 'NO_WALLET_SELECTED' } });
+    client.listWallets.mockImplementation(async () => [{ walletId: 'w1', accounts: [], createdAt: 't' }]);
+    await send(request('w1', 'listWallets', {}));
+    await send(request('n1', 'newRecoveryCode', {}));
+    expect(screen).toEqual(['Approve a new recovery code with your PIN', 'shown NEXT-CODE']);
+    expect(client.newRecoveryCode).toHaveBeenCalledWith('w1', '493817');
+    expect(responses()[3]!.message).toMatchObject({ id: 'n1', ok: true, result: null });
+    expect(JSON.stringify(posted)).not.toMatch(/493817|NEXT-CODE/);
   });
 
   test('createWallet selects the wallet from what the API answered: no read after the code was shown, which could fail it', async () => {

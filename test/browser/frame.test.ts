@@ -750,9 +750,26 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     await popup.keyboard.press('Enter');
     const signature = (await page.evaluate(() => (window as never as { signed: Promise<unknown> }).signed)) as Hex;
     expect((await recoverMessageAddress({ message: 'hello', signature })).toLowerCase()).toBe(evmAddress.toLowerCase());
+    // A code lost (or a window closed before it was written down): a new one, approved with the PIN in the frame.
+    await page.evaluate(() => {
+      const w = window as never as { p: { newRecoveryCode(): Promise<void> }; renewed: Promise<unknown> };
+      w.renewed = w.p.newRecoveryCode().then(
+        () => 'renewed',
+        (e: { name: string; code: string }) => `${e.name}:${e.code}`,
+      );
+    });
+    await popup.locator('#pin-title').filter({ hasText: 'Approve a new recovery code with your PIN' }).waitFor();
+    await popup.keyboard.type(NEW_PIN);
+    await popup.keyboard.press('Enter');
+    const renewedShown = popup.locator('#recovery-code').filter({ hasText: /^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$/ });
+    await renewedShown.waitFor();
+    const renewedCode = (await renewedShown.textContent())!;
+    expect(renewedCode).not.toBe(newCode);
+    await popup.locator('#code-written').click();
+    expect(await page.evaluate(() => (window as never as { renewed: Promise<unknown> }).renewed)).toBe('renewed');
     const pageText = await page.evaluate(() => document.documentElement.outerHTML);
-    for (const secret of [recoveryCode, newCode, NEW_PIN]) expect(pageText).not.toContain(secret);
-    recoveryCode = newCode;
+    for (const secret of [recoveryCode, newCode, renewedCode, NEW_PIN]) expect(pageText).not.toContain(secret);
+    recoveryCode = renewedCode;
 
     await page.evaluate(() => (window as never as { p: { close(): void } }).p.close());
     await popup.waitForEvent('close');

@@ -62,6 +62,11 @@ export interface WalletConnection {
    * keyboard's focus and read the code).
    */
   resetPin(): Promise<void>;
+  /**
+   * A new recovery code for the selected wallet (the user lost theirs, or closed the window before writing down the
+   * one a reset made): approved with the PIN on the frame's pad and shown there; the old code stops working.
+   */
+  newRecoveryCode(): Promise<void>;
   selectWallet(walletId: string): Promise<{ walletId: string; evm: string | null; solana: string | null }>;
   /** The selected wallet's Solana signer (a @solana/kit TransactionPartialSigner and MessagePartialSigner). */
   solanaSigner(): Promise<FrameSolanaSigner>;
@@ -323,6 +328,7 @@ export function connection(
     createWallet: () => call('createWallet', {}),
     listWallets: () => call('listWallets', {}),
     resetPin: async () => void (await call('resetPin', {})),
+    newRecoveryCode: async () => void (await call('newRecoveryCode', {})),
     selectWallet: (walletId) => call('selectWallet', { walletId }),
     solanaSigner: () => frameSolanaSigner(call),
     close() {

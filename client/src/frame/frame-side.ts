@@ -224,6 +224,8 @@ class FrameSession {
       }
       case 'resetPin':
         return this.resetPin(origin);
+      case 'newRecoveryCode':
+        return this.newRecoveryCode(origin);
       case 'selectWallet': {
         const { walletId: id } = req.params as FrameCalls['selectWallet']['params'];
         if (typeof id !== 'string') throw new TypeError('selectWallet needs a walletId');
@@ -279,6 +281,23 @@ class FrameSession {
         });
         const next = await this.options.client.resetPin(walletId, code, pin);
         await this.options.ui.showRecoveryCode(next);
+      }),
+    );
+    return null;
+  }
+
+  /** A new recovery code for the selected wallet: approved with the PIN on the pad (taps, in an iframe too), shown once. */
+  private async newRecoveryCode(origin: string): Promise<null> {
+    this.needSession();
+    const walletId = this.walletId;
+    if (!walletId) throw noWallet();
+    await this.onScreen(origin, () =>
+      this.inTurn(async () => {
+        const pin = await this.options.ui.askPin({ title: 'Approve a new recovery code with your PIN', origin }).catch((err: unknown) => {
+          throw padRefusal(err);
+        });
+        const code = await this.options.client.newRecoveryCode(walletId, pin);
+        await this.options.ui.showRecoveryCode(code);
       }),
     );
     return null;

@@ -29,6 +29,8 @@ export interface FrameCalls {
    * can keep the keyboard's focus), a new PIN chosen, and the new recovery code shown there. The app learns it happened.
    */
   resetPin: { params: Record<string, never>; result: null };
+  /** A new recovery code for the selected wallet, approved with the PIN on the pad and shown there; the old one stops working. */
+  newRecoveryCode: { params: Record<string, never>; result: null };
   /** The wallet the provider and the Solana signer use (createWallet and listWallets select one too). */
   selectWallet: { params: { walletId: string }; result: { walletId: string; evm: string | null; solana: string | null } };
   /** An EIP-1193 request for the selected wallet's EVM account. */
@@ -50,6 +52,7 @@ export const FRAME_METHODS: readonly FrameMethod[] = [
   'createWallet',
   'listWallets',
   'resetPin',
+  'newRecoveryCode',
   'selectWallet',
   'eip1193',
   'solanaAddress',
