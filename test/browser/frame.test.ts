@@ -236,6 +236,20 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
     }
     throw new Error('the click on #code-written was not taken: its recovery code is still shown after 5 s');
   };
+  /**
+   * Asks the frame to sign "hello" with the wallet's EVM account (personal_sign), its outcome kept in `window.signed`
+   * (`{ sig }`, or the error's `{ code, data }`), and waits for the pad.
+   */
+  const signingOnPad = async (): Promise<void> => {
+    await page.evaluate((addr) => {
+      const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
+      w.signed = w.w.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', addr] }).then(
+        (sig) => ({ sig }),
+        (e: { code: number; data?: { code?: string } }) => ({ code: e.code, data: e.data }),
+      );
+    }, evmAddress);
+    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+  };
   const iframeShown = (): Promise<string> => page.$eval('iframe[title="Enclave Wallet"]', (f) => getComputedStyle(f).display);
 
   test('the frame is served from its own origin with frame-ancestors = APP_ORIGINS; the host does not serve it', async () => {
@@ -555,14 +569,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
   });
 
   test('an invisible pad (the app sets the iframe to opacity 0 over a decoy) takes no tap: at first the tap is dropped and the entry cleared, after a second the request fails with FRAME_NOT_VISIBLE, nothing signed', async () => {
-    await page.evaluate((addr) => {
-      const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
-      w.signed = w.w.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', addr] }).then(
-        (sig) => ({ sig }),
-        (e: { code: number; data?: { code?: string } }) => ({ code: e.code, data: e.data }),
-      );
-    }, evmAddress);
-    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    await signingOnPad();
     const handle = await page.$('iframe[title="Enclave Wallet"]');
     const inner = (await handle!.contentFrame())!;
     const box = await settledBox(inner.locator('[data-digit="4"]'));
@@ -617,14 +624,7 @@ maybe('the wallet frame in Chromium: an app on another origin, the PIN in the fr
   }, 60_000);
 
   test('a pad slid partly off the screen (the keys alone on it, what they approve above it) is not seen: a tap ends the request, nothing signed', async () => {
-    await page.evaluate((addr) => {
-      const w = window as never as { w: { provider: { request(a: unknown): Promise<unknown> } }; signed: Promise<unknown> };
-      w.signed = w.w.provider.request({ method: 'personal_sign', params: ['0x68656c6c6f', addr] }).then(
-        (sig) => ({ sig }),
-        (e: { code: number; data?: { code?: string } }) => ({ code: e.code, data: e.data }),
-      );
-    }, evmAddress);
-    await frame().locator('#pinpad').waitFor({ state: 'visible' });
+    await signingOnPad();
     await armed();
     // The app slides its iframe up until only the keys and OK are on the screen (IntersectionObserver v2 still says
     // "visible" for a target partly clipped: helper 80's proof moved 5 ETH so; the frame now asks for all of the pad).
